@@ -1,0 +1,109 @@
+//! StreamLogs: history first, then live, without gap or duplicate.
+//!
+//! The subscriber subscribes to the live channel *before* reading the
+//! history. Events reach the live channel only after they are committed, so
+//! everything is either already in the history or still to come on the
+//! channel; sequence numbers drop the overlap. When the subscriber falls
+//! behind (the channel overflowed) it goes back to the history.
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tonic::Status;
+
+use super::convert;
+use crate::engine::Engine;
+use crate::events::LogEvent;
+use crate::pb;
+
+/// Events read from the history per query.
+const HISTORY_PAGE: usize = 2000;
+/// Messages buffered towards the gRPC stream.
+const OUTBOUND_BUFFER: usize = 256;
+
+/// Starts streaming the log of execution `rowid` into the returned channel.
+pub(crate) fn stream(
+    engine: Arc<Engine>,
+    rowid: i64,
+    from_sequence: u64,
+    follow: bool,
+) -> mpsc::Receiver<Result<pb::StreamLogsResponse, Status>> {
+    let (tx, rx) = mpsc::channel(OUTBOUND_BUFFER);
+    tokio::spawn(async move {
+        if let Err(status) = pump(&engine, rowid, from_sequence.max(1), follow, &tx).await {
+            let _ = tx.send(Err(status)).await;
+        }
+    });
+    rx
+}
+
+/// Sends one event; Err means the client went away.
+async fn send(
+    tx: &mpsc::Sender<Result<pb::StreamLogsResponse, Status>>,
+    event: &LogEvent,
+) -> Result<(), ()> {
+    tx.send(Ok(pb::StreamLogsResponse {
+        event: Some(convert::log_event(event)),
+    }))
+    .await
+    .map_err(|_| ())
+}
+
+async fn pump(
+    engine: &Arc<Engine>,
+    rowid: i64,
+    mut next: u64,
+    follow: bool,
+    tx: &mpsc::Sender<Result<pb::StreamLogsResponse, Status>>,
+) -> Result<(), Status> {
+    let mut live = if follow { engine.hub().subscribe(rowid) } else { None };
+    loop {
+        // Catch up from the history.
+        loop {
+            let reader = engine.reader().clone();
+            let page = tokio::task::spawn_blocking(move || reader.events(rowid, next, HISTORY_PAGE))
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(|e| Status::internal(e.to_string()))?;
+            let full = page.len() == HISTORY_PAGE;
+            for event in &page {
+                if send(tx, event).await.is_err() {
+                    return Ok(());
+                }
+                next = event.sequence + 1;
+                if event.is_terminal() {
+                    return Ok(());
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        // Then follow live until the end, or until we fall behind.
+        let Some(receiver) = live.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            match receiver.recv().await {
+                Ok(event) if event.sequence < next => continue,
+                Ok(event) if event.sequence == next => {
+                    if send(tx, &event).await.is_err() {
+                        return Ok(());
+                    }
+                    next += 1;
+                    if event.is_terminal() {
+                        return Ok(());
+                    }
+                }
+                // Ahead of us: we missed something, read it from the history.
+                Ok(_) | Err(RecvError::Lagged(_)) => break,
+                Err(RecvError::Closed) => {
+                    // No more live events: whatever is left is in the history.
+                    live = None;
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The gRPC edge: `workflow.v1.WorkflowService` handlers. Each handler turns
+//! the request into a domain call and the result into a response; errors
+//! become gRPC statuses in one place ([`status`]).
+
+mod convert;
+mod logs;
+mod paging;
+mod status;
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::engine::{CancelRequest, Engine, ExecuteRequest};
+use crate::pb;
+use crate::pb::workflow_service_server::WorkflowService;
+use crate::store::{ExecutionFilter, ListCursor};
+
+pub use status::invalid_argument;
+
+/// Facts about the daemon that GetStatus reports besides the engine's counts.
+#[derive(Debug, Clone)]
+pub struct DaemonInfo {
+    /// Daemon version.
+    pub version: String,
+    /// Start time, ms since the epoch.
+    pub started_at_ms: i64,
+    /// History file.
+    pub database_path: String,
+}
+
+/// The service implementation.
+#[derive(Clone)]
+pub struct WorkflowApi {
+    engine: Arc<Engine>,
+    info: Arc<DaemonInfo>,
+}
+
+impl WorkflowApi {
+    /// A service over an engine.
+    pub fn new(engine: Arc<Engine>, info: DaemonInfo) -> Self {
+        WorkflowApi {
+            engine,
+            info: Arc::new(info),
+        }
+    }
+}
+
+fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, Status> {
+    if value.is_empty() {
+        Err(invalid_argument(format!("{field} is required"), &[(field, "is required")]))
+    } else {
+        Ok(value)
+    }
+}
+
+fn optional(value: String) -> Option<String> {
+    Some(value).filter(|v| !v.is_empty())
+}
+
+type LogStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::StreamLogsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl WorkflowService for WorkflowApi {
+    async fn list_workflows(
+        &self,
+        request: Request<pb::ListWorkflowsRequest>,
+    ) -> Result<Response<pb::ListWorkflowsResponse>, Status> {
+        let request = request.into_inner();
+        let size = paging::page_size(request.page_size, 100, 1000)?;
+        let after: Option<String> = paging::decode(&request.page_token, 0)?;
+        let catalog = self.engine.catalog();
+        let mut page: Vec<_> = catalog
+            .workflows()
+            .into_iter()
+            .filter(|w| after.as_ref().is_none_or(|a| &w.metadata.id > a))
+            .take(size + 1)
+            .collect();
+        let next_page_token = if page.len() > size {
+            page.truncate(size);
+            paging::encode(&page[size - 1].metadata.id, 0)
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListWorkflowsResponse {
+            workflows: page.iter().map(|w| convert::workflow(w)).collect(),
+            next_page_token,
+            discovery_errors: catalog.failures().iter().map(convert::discovery_error).collect(),
+        }))
+    }
+
+    async fn get_workflow(
+        &self,
+        request: Request<pb::GetWorkflowRequest>,
+    ) -> Result<Response<pb::GetWorkflowResponse>, Status> {
+        let id = request.into_inner().workflow_id;
+        let workflow = self
+            .engine
+            .catalog()
+            .get(required(&id, "workflow_id")?)
+            .ok_or_else(|| Status::not_found(format!("workflow {id:?} not found")))?;
+        Ok(Response::new(pb::GetWorkflowResponse {
+            workflow: Some(convert::workflow(&workflow)),
+        }))
+    }
+
+    async fn validate_inputs(
+        &self,
+        request: Request<pb::ValidateInputsRequest>,
+    ) -> Result<Response<pb::ValidateInputsResponse>, Status> {
+        let request = request.into_inner();
+        let resolved = self.engine.validate(
+            required(&request.workflow_id, "workflow_id")?,
+            &convert::json_inputs(&request.inputs),
+        )?;
+        Ok(Response::new(pb::ValidateInputsResponse {
+            resolved_inputs: resolved.values.into_iter().collect(),
+            argv: resolved.argv,
+        }))
+    }
+
+    async fn execute(
+        &self,
+        request: Request<pb::ExecuteRequest>,
+    ) -> Result<Response<pb::ExecuteResponse>, Status> {
+        let request = request.into_inner();
+        required(&request.workflow_id, "workflow_id")?;
+        let timeout = match &request.timeout {
+            None => None,
+            Some(t) => Some(convert::duration(t).filter(|d| !d.is_zero()).ok_or_else(|| {
+                invalid_argument("timeout must be positive".into(), &[("timeout", "must be positive")])
+            })?),
+        };
+        let (execution, started) = self
+            .engine
+            .execute(ExecuteRequest {
+                inputs: convert::json_inputs(&request.inputs),
+                workflow_id: request.workflow_id,
+                request_id: optional(request.request_id),
+                timeout,
+                labels: request.labels.into_iter().collect(),
+            })
+            .await?;
+        Ok(Response::new(pb::ExecuteResponse {
+            execution: Some(convert::execution(&execution, true)),
+            started,
+        }))
+    }
+
+    async fn get_execution(
+        &self,
+        request: Request<pb::GetExecutionRequest>,
+    ) -> Result<Response<pb::GetExecutionResponse>, Status> {
+        let id = request.into_inner().execution_id;
+        let execution = self.engine.execution(required(&id, "execution_id")?).await?;
+        Ok(Response::new(pb::GetExecutionResponse {
+            execution: Some(convert::execution(&execution, true)),
+        }))
+    }
+
+    async fn list_executions(
+        &self,
+        request: Request<pb::ListExecutionsRequest>,
+    ) -> Result<Response<pb::ListExecutionsResponse>, Status> {
+        let request = request.into_inner();
+        let size = paging::page_size(request.page_size, 50, 1000)?;
+        let mut states = Vec::new();
+        for (i, value) in request.states.iter().enumerate() {
+            let state = convert::domain_state(*value).ok_or_else(|| {
+                invalid_argument(
+                    format!("states[{i}] = {value} is not an execution state"),
+                    &[(&format!("states[{i}]"), "must be a state other than UNSPECIFIED")],
+                )
+            })?;
+            states.push(state);
+        }
+        let filter = ExecutionFilter {
+            workflow_id: optional(request.workflow_id),
+            states,
+            created_after_ms: request.create_time_after.as_ref().map(convert::timestamp_ms),
+            created_before_ms: request.create_time_before.as_ref().map(convert::timestamp_ms),
+            labels: request.labels.into_iter().collect::<BTreeMap<_, _>>(),
+        };
+        let filters = paging::fingerprint(&filter);
+        let cursor = paging::decode::<(i64, i64)>(&request.page_token, filters)?
+            .map(|(create_ms, rowid)| ListCursor { create_ms, rowid });
+        let mut records = self.engine.list_executions(filter, cursor, size + 1).await?;
+        let next_page_token = if records.len() > size {
+            records.truncate(size);
+            let last = &records[size - 1];
+            paging::encode((last.create_ms, last.rowid), filters)
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListExecutionsResponse {
+            executions: records.iter().map(|r| convert::execution(r, false)).collect(),
+            next_page_token,
+        }))
+    }
+
+    type StreamLogsStream = LogStream;
+
+    async fn stream_logs(
+        &self,
+        request: Request<pb::StreamLogsRequest>,
+    ) -> Result<Response<Self::StreamLogsStream>, Status> {
+        let request = request.into_inner();
+        let execution = self
+            .engine
+            .execution(required(&request.execution_id, "execution_id")?)
+            .await?;
+        let rx = logs::stream(
+            self.engine.clone(),
+            execution.rowid,
+            request.from_sequence,
+            request.follow,
+        );
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn cancel(
+        &self,
+        request: Request<pb::CancelRequest>,
+    ) -> Result<Response<pb::CancelResponse>, Status> {
+        let request = request.into_inner();
+        let grace_period = match &request.grace_period {
+            None => None,
+            Some(g) => Some(convert::duration(g).ok_or_else(|| {
+                invalid_argument(
+                    "grace_period must not be negative".into(),
+                    &[("grace_period", "must not be negative")],
+                )
+            })?),
+        };
+        let (execution, already_requested) = self
+            .engine
+            .cancel(
+                required(&request.execution_id, "execution_id")?,
+                CancelRequest {
+                    grace_period,
+                    force: request.force,
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::CancelResponse {
+            execution: Some(convert::execution(&execution, true)),
+            already_requested,
+        }))
+    }
+
+    async fn get_status(
+        &self,
+        _request: Request<pb::GetStatusRequest>,
+    ) -> Result<Response<pb::GetStatusResponse>, Status> {
+        let status = self.engine.status().await?;
+        let catalog = self.engine.catalog();
+        let directories = catalog.directory_summaries();
+        let now = crate::clock::now_ms();
+        Ok(Response::new(pb::GetStatusResponse {
+            version: self.info.version.clone(),
+            start_time: Some(convert::timestamp(self.info.started_at_ms)),
+            uptime_seconds: ((now - self.info.started_at_ms).max(0) / 1000) as u64,
+            max_workers: status.max_workers as u32,
+            running: status.running as u32,
+            queued: status.queued as u32,
+            max_queue: status.max_queue as u32,
+            succeeded_today: status.succeeded_today,
+            failed_today: status.failed_today,
+            total_executions: status.totals_by_state.values().sum(),
+            totals_by_state: status.totals_by_state.into_iter().collect(),
+            workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
+            discovery_errors: directories.iter().map(|d| d.failures).sum(),
+            workflow_directories: directories
+                .into_iter()
+                .map(|d| pb::WorkflowDirectory {
+                    path: d.path.to_string_lossy().into_owned(),
+                    workflows: d.workflows,
+                    discovery_errors: d.failures,
+                    exists: d.exists,
+                })
+                .collect(),
+            database_path: self.info.database_path.clone(),
+        }))
+    }
+}

@@ -1,0 +1,39 @@
+//! The one mapping from domain errors to gRPC status codes.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::engine::EngineError;
+
+impl From<EngineError> for Status {
+    fn from(error: EngineError) -> Status {
+        let message = error.to_string();
+        match error {
+            EngineError::WorkflowNotFound(_) | EngineError::ExecutionNotFound(_) => Status::not_found(message),
+            EngineError::InvalidExecutionId(_) => invalid_argument(message, &[("execution_id", "must be a UUID")]),
+            EngineError::InvalidInputs(violations) => {
+                let pairs: Vec<(&str, &str)> = violations
+                    .iter()
+                    .map(|v| (v.field.as_str(), v.description.as_str()))
+                    .collect();
+                invalid_argument(message, &pairs)
+            }
+            EngineError::QueueFull { .. } => Status::resource_exhausted(message),
+            EngineError::ShuttingDown => Status::unavailable(message),
+            EngineError::AlreadyFinished { .. } => Status::failed_precondition(message),
+            EngineError::Store(_) | EngineError::ReadTask(_) => {
+                tracing::error!(error = %message, "internal error");
+                Status::internal(message)
+            }
+        }
+    }
+}
+
+/// INVALID_ARGUMENT carrying google.rpc.BadRequest field violations.
+pub fn invalid_argument(message: String, violations: &[(&str, &str)]) -> Status {
+    let mut details = ErrorDetails::new();
+    for (field, description) in violations {
+        details.add_bad_request_violation(*field, *description);
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}

@@ -1,0 +1,48 @@
+//! The workflow daemon. All behaviour lives in the library; this binary
+//! parses flags, sets up logging and runs until SIGTERM or SIGINT.
+
+use std::io::Write;
+
+use clap::Parser;
+use tokio::signal::unix::{signal, SignalKind};
+use workflow_manager::config::{Config, DaemonArgs};
+
+fn main() -> anyhow::Result<()> {
+    let args = DaemonArgs::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WORKFLOWD_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::load(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("workflowd: {e}");
+            std::process::exit(2);
+        }
+    };
+    if args.print_config {
+        println!("{config:#?}");
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        };
+        workflow_manager::daemon::run(config, shutdown, |address| {
+            // The one line on stdout: scripts and tests wait for it.
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "listening on {address}");
+            let _ = stdout.flush();
+        })
+        .await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,301 @@
+//! Daemon configuration: embedded defaults, then a config file (TOML or
+//! YAML), then `WORKFLOWD_*` environment variables, then flags; validated
+//! once at start with messages that name the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file could not be parsed.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (names the key and line).
+        message: String,
+    },
+    /// A setting has a bad value.
+    #[error("setting {setting}: {message}")]
+    Invalid {
+        /// Which setting (file key / flag).
+        setting: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Command-line flags of `workflowd`. Each also reads a `WORKFLOWD_*`
+/// environment variable; a flag wins over the variable, both over the file.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "workflowd", version, about = "The workflow daemon: runs workflow programs and serves workflow.v1.WorkflowService over gRPC")]
+pub struct DaemonArgs {
+    /// Config file (TOML, or YAML when it ends in .yaml/.yml).
+    #[arg(long, env = "WORKFLOWD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one).
+    #[arg(long, env = "WORKFLOWD_LISTEN")]
+    pub listen: Option<String>,
+    /// Also serve on this Unix socket.
+    #[arg(long, env = "WORKFLOWD_UNIX_SOCKET")]
+    pub unix_socket: Option<PathBuf>,
+    /// Data directory: history database, run directories, bundled workflows.
+    #[arg(long, env = "WORKFLOWD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Workflow directory to discover programs in (repeatable; replaces the defaults).
+    #[arg(long = "workflow-dir", env = "WORKFLOWD_WORKFLOW_DIRS", value_delimiter = ':')]
+    pub workflow_dirs: Vec<PathBuf>,
+    /// Do not install and discover the bundled example workflows.
+    #[arg(long, env = "WORKFLOWD_NO_BUNDLED_WORKFLOWS")]
+    pub no_bundled_workflows: bool,
+    /// Executions running at once (default: number of cores).
+    #[arg(long, env = "WORKFLOWD_MAX_CONCURRENT_JOBS")]
+    pub max_concurrent_jobs: Option<usize>,
+    /// Executions allowed to wait for a worker (default 1000).
+    #[arg(long, env = "WORKFLOWD_MAX_QUEUE")]
+    pub max_queue: Option<usize>,
+    /// Seconds between SIGTERM and SIGKILL when a cancel does not say (default 10).
+    #[arg(long, env = "WORKFLOWD_DEFAULT_GRACE_PERIOD")]
+    pub default_grace_period: Option<f64>,
+    /// Seconds running executions get to stop when the daemon shuts down (default 10).
+    #[arg(long, env = "WORKFLOWD_SHUTDOWN_GRACE_PERIOD")]
+    pub shutdown_grace_period: Option<f64>,
+    /// Seconds a program gets to answer --workflow-metadata (default 5).
+    #[arg(long, env = "WORKFLOWD_DISCOVERY_TIMEOUT")]
+    pub discovery_timeout: Option<f64>,
+    /// Print the resolved configuration and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+/// The config file's keys; unknown keys are an error so typos surface.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    unix_socket: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    workflow_dirs: Option<Vec<PathBuf>>,
+    bundled_workflows: Option<bool>,
+    max_concurrent_jobs: Option<usize>,
+    max_queue: Option<usize>,
+    default_grace_period_secs: Option<f64>,
+    shutdown_grace_period_secs: Option<f64>,
+    discovery_timeout_secs: Option<f64>,
+}
+
+/// The resolved, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// gRPC address.
+    pub listen: SocketAddr,
+    /// Optional Unix socket.
+    pub unix_socket: Option<PathBuf>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Workflow directories, in priority order (a duplicate id keeps the first).
+    pub workflow_dirs: Vec<PathBuf>,
+    /// Whether the bundled examples are installed into the data directory.
+    pub bundled_workflows: bool,
+    /// Worker pool size.
+    pub max_concurrent_jobs: usize,
+    /// Queue limit.
+    pub max_queue: usize,
+    /// Default cancel grace.
+    pub default_grace_period: Duration,
+    /// Shutdown grace.
+    pub shutdown_grace_period: Duration,
+    /// Metadata probe time limit.
+    pub discovery_timeout: Duration,
+}
+
+impl Config {
+    /// The history database.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("history.sqlite3")
+    }
+
+    /// Where executions get their working directories.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.data_dir.join("runs")
+    }
+
+    /// Where the bundled examples are installed.
+    pub fn bundled_workflows_dir(&self) -> PathBuf {
+        self.data_dir.join("bundled-workflows")
+    }
+
+    /// Resolves defaults, file, environment and flags (clap has already
+    /// merged the last two), then validates.
+    pub fn load(args: &DaemonArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let absolute = |p: PathBuf| if p.is_absolute() { p } else { cwd.join(p) };
+
+        let listen_text = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:50051".to_string());
+        let listen = listen_text.parse().map_err(|e| ConfigError::Invalid {
+            setting: "listen",
+            message: format!("{listen_text:?} is not an address like 127.0.0.1:50051: {e}"),
+        })?;
+        let data_dir = absolute(
+            args.data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(default_data_dir),
+        );
+        let bundled_workflows = !args.no_bundled_workflows && file.bundled_workflows.unwrap_or(true);
+        let configured_dirs = if args.workflow_dirs.is_empty() {
+            file.workflow_dirs
+        } else {
+            Some(args.workflow_dirs.clone())
+        };
+        let workflow_dirs = match configured_dirs {
+            Some(dirs) => dirs.into_iter().map(absolute).collect(),
+            None => {
+                let mut dirs = Vec::new();
+                if bundled_workflows {
+                    dirs.push(data_dir.join("bundled-workflows"));
+                }
+                if let Some(home) = dirs::home_dir() {
+                    dirs.push(home.join(".workflow-manager").join("workflows"));
+                }
+                dirs
+            }
+        };
+        let max_concurrent_jobs = args
+            .max_concurrent_jobs
+            .or(file.max_concurrent_jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        if max_concurrent_jobs == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "max_concurrent_jobs",
+                message: "must be at least 1".into(),
+            });
+        }
+        let seconds = |setting: &'static str, value: Option<f64>, default: f64, allow_zero: bool| {
+            let value = value.unwrap_or(default);
+            if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    message: format!(
+                        "must be a number of seconds {} 0, got {value}",
+                        if allow_zero { ">=" } else { ">" }
+                    ),
+                });
+            }
+            Ok(Duration::from_secs_f64(value))
+        };
+        Ok(Config {
+            listen,
+            unix_socket: args.unix_socket.clone().or(file.unix_socket).map(absolute),
+            data_dir,
+            workflow_dirs,
+            bundled_workflows,
+            max_concurrent_jobs,
+            max_queue: args.max_queue.or(file.max_queue).unwrap_or(1000),
+            default_grace_period: seconds(
+                "default_grace_period",
+                args.default_grace_period.or(file.default_grace_period_secs),
+                10.0,
+                true,
+            )?,
+            shutdown_grace_period: seconds(
+                "shutdown_grace_period",
+                args.shutdown_grace_period.or(file.shutdown_grace_period_secs),
+                10.0,
+                true,
+            )?,
+            discovery_timeout: seconds(
+                "discovery_timeout",
+                args.discovery_timeout.or(file.discovery_timeout_secs),
+                5.0,
+                false,
+            )?,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_error = |message: String| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml") => serde_yaml::from_str(&text).map_err(|e| parse_error(e.to_string())),
+        _ => toml::from_str(&text).map_err(|e| parse_error(e.to_string())),
+    }
+}
+
+/// `$XDG_DATA_HOME/workflow-manager` (usually ~/.local/share/workflow-manager).
+fn default_data_dir() -> PathBuf {
+    dirs::data_local_dir()
+        .map(|d| d.join("workflow-manager"))
+        .unwrap_or_else(|| PathBuf::from(".workflow-manager-data"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.yaml");
+        std::fs::write(&file, "max_queue: 7\nmax_concurrent_jobs: 3\nlisten: 127.0.0.1:6000\n").unwrap();
+        let args = DaemonArgs {
+            config: Some(file),
+            max_concurrent_jobs: Some(5),
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.max_queue, 7);
+        assert_eq!(config.max_concurrent_jobs, 5);
+        assert_eq!(config.listen.port(), 6000);
+        assert_eq!(config.workflow_dirs[0], dir.path().join("bundled-workflows"));
+    }
+
+    #[test]
+    fn errors_name_the_setting_or_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        std::fs::write(&file, "max_qeue = 7\n").unwrap();
+        let args = DaemonArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let message = Config::load(&args).unwrap_err().to_string();
+        assert!(message.contains("max_qeue"), "{message}");
+
+        let args = DaemonArgs {
+            listen: Some("nowhere".into()),
+            ..Default::default()
+        };
+        let message = Config::load(&args).unwrap_err().to_string();
+        assert!(message.starts_with("setting listen"), "{message}");
+    }
+}

@@ -1,0 +1,191 @@
+//! Assembles the daemon from its parts and runs it until a shutdown signal:
+//! history, discovery, engine, recovery, then the gRPC server (with health
+//! and reflection) on TCP and optionally a Unix socket.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tonic::transport::Server;
+
+use crate::api::{DaemonInfo, WorkflowApi};
+use crate::config::Config;
+use crate::discovery::Catalog;
+use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::pb;
+use crate::store::hub::LogHub;
+use crate::store::{StoreError, StoreReader, StoreWriter};
+
+/// Why the daemon could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The data directory or the bundled workflows could not be written.
+    #[error("cannot prepare {path}: {source}")]
+    Prepare {
+        /// What.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The history could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Recovery failed.
+    #[error("recovering the previous run failed: {0}")]
+    Recover(#[from] EngineError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// Address or socket path.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    /// Reflection could not be set up.
+    #[error("gRPC reflection setup failed: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Runs the daemon until `shutdown` resolves, then shuts down gracefully.
+/// `on_ready` is called with the bound TCP address once it is serving.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), DaemonError> {
+    let prepare = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| DaemonError::Prepare { path, source }
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(prepare(&config.data_dir))?;
+    std::fs::create_dir_all(config.runs_dir()).map_err(prepare(&config.runs_dir()))?;
+    if config.bundled_workflows && config.workflow_dirs.contains(&config.bundled_workflows_dir()) {
+        crate::bundled::install(&config.bundled_workflows_dir()).map_err(prepare(&config.bundled_workflows_dir()))?;
+    }
+    for dir in &config.workflow_dirs {
+        // The seed's user directory is created so users can drop programs in.
+        if dir.ends_with(".workflow-manager/workflows") {
+            let _ = std::fs::create_dir_all(dir);
+        }
+    }
+
+    let hub = Arc::new(LogHub::default());
+    let (writer, writer_thread) = StoreWriter::start(&config.database_path(), hub.clone())?;
+    let reader = Arc::new(StoreReader::open(&config.database_path())?);
+
+    let catalog = Arc::new(Catalog::new(config.workflow_dirs.clone(), config.discovery_timeout));
+    catalog.rescan().await;
+    if let Err(e) = catalog.watch() {
+        tracing::warn!(error = %e, "cannot watch workflow directories; changes need a restart");
+    }
+
+    let engine = Engine::new(
+        EngineConfig {
+            max_concurrent_jobs: config.max_concurrent_jobs,
+            max_queue: config.max_queue,
+            runs_dir: config.runs_dir(),
+            default_grace_period: config.default_grace_period,
+            shutdown_grace_period: config.shutdown_grace_period,
+        },
+        catalog,
+        writer,
+        reader,
+        hub,
+    );
+    engine.recover().await?;
+
+    let api = WorkflowApi::new(
+        engine.clone(),
+        DaemonInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at_ms: crate::clock::now_ms(),
+            database_path: config.database_path().to_string_lossy().into_owned(),
+        },
+    );
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<pb::workflow_service_server::WorkflowServiceServer<WorkflowApi>>()
+        .await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let router = Server::builder()
+        .add_service(pb::workflow_service_server::WorkflowServiceServer::new(api))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+
+    let tcp = TcpListener::bind(config.listen).await.map_err(|source| DaemonError::Bind {
+        address: config.listen.to_string(),
+        source,
+    })?;
+    let bound = tcp.local_addr().map_err(|source| DaemonError::Bind {
+        address: config.listen.to_string(),
+        source,
+    })?;
+    let unix = match &config.unix_socket {
+        Some(path) => {
+            // A socket file left by a crashed daemon would make bind fail.
+            let _ = std::fs::remove_file(path);
+            Some(UnixListener::bind(path).map_err(|source| DaemonError::Bind {
+                address: path.display().to_string(),
+                source,
+            })?)
+        }
+        None => None,
+    };
+
+    // Shutdown order: stop taking work and stop running executions (their
+    // followers get their final events), then stop the servers.
+    let (stop_servers, _) = tokio::sync::broadcast::channel::<()>(1);
+    let shutdown_engine = engine.clone();
+    let stop = stop_servers.clone();
+    let health = health_reporter.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        health
+            .set_not_serving::<pb::workflow_service_server::WorkflowServiceServer<WorkflowApi>>()
+            .await;
+        shutdown_engine.shutdown().await;
+        let _ = stop.send(());
+    });
+    let server_stop = |mut rx: tokio::sync::broadcast::Receiver<()>| async move {
+        let _ = rx.recv().await;
+    };
+
+    let tcp_server = router
+        .clone()
+        .serve_with_incoming_shutdown(TcpListenerStream::new(tcp), server_stop(stop_servers.subscribe()));
+    tracing::info!(address = %bound, "serving workflow.v1.WorkflowService");
+    on_ready(bound);
+    match unix {
+        Some(unix) => {
+            let unix_server =
+                router.serve_with_incoming_shutdown(UnixListenerStream::new(unix), server_stop(stop_servers.subscribe()));
+            let (tcp_result, unix_result) = tokio::join!(tcp_server, unix_server);
+            tcp_result?;
+            unix_result?;
+        }
+        None => tcp_server.await?,
+    }
+
+    drop(engine);
+    // The writer thread ends once the last handle is gone and its queue is
+    // drained; wait for it (bounded) so every event is on disk.
+    let joined = tokio::task::spawn_blocking(move || writer_thread.join());
+    if tokio::time::timeout(Duration::from_secs(10), joined).await.is_err() {
+        tracing::warn!("history writer did not stop within 10 s");
+    }
+    Ok(())
+}

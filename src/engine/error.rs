@@ -1,0 +1,54 @@
+//! Errors of the execution engine. The API maps each variant to one gRPC
+//! code in `api::status`.
+
+use crate::events::ExecutionState;
+use crate::inputs::FieldViolation;
+use crate::store::StoreError;
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No discovered workflow has this id.
+    #[error("workflow {0:?} not found")]
+    WorkflowNotFound(String),
+    /// No execution has this id.
+    #[error("execution {0:?} not found")]
+    ExecutionNotFound(String),
+    /// The execution id is not a UUID.
+    #[error("execution_id {0:?} is not a valid UUID")]
+    InvalidExecutionId(String),
+    /// One or more inputs are invalid.
+    #[error("{} invalid input(s): {}", .0.len(), summarize(.0))]
+    InvalidInputs(Vec<FieldViolation>),
+    /// The queue is full.
+    #[error("the execution queue is full ({limit} waiting); retry later")]
+    QueueFull {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The daemon is shutting down and takes no new work.
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+    /// The execution has already ended.
+    #[error("execution {id} has already finished ({})", .state.as_str())]
+    AlreadyFinished {
+        /// The execution.
+        id: String,
+        /// Its final state.
+        state: ExecutionState,
+    },
+    /// The history failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A blocking history read panicked or was cancelled.
+    #[error("history read failed: {0}")]
+    ReadTask(#[from] tokio::task::JoinError),
+}
+
+fn summarize(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,662 @@
+//! The execution engine: accepts executions, queues them FIFO behind a
+//! bounded worker pool, runs each as a child process ([`runner`]), cancels
+//! them, answers what is running, and recovers after a crash.
+//!
+//! Each active execution has one [`ExecutionLog`] that hands out its
+//! gap-free sequence numbers, folds events into its tree and queues them for
+//! the history writer, so the order of sequence numbers is the order of
+//! writes and of live delivery.
+
+mod error;
+mod line_reader;
+mod recovery;
+mod runner;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+pub use error::EngineError;
+
+use crate::clock::{local_midnight_ms, now_ms};
+use crate::discovery::Catalog;
+use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, StopReason};
+use crate::inputs::{self, ResolvedInputs};
+use crate::store::hub::LogHub;
+use crate::store::{
+    ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution, StoreReader, StoreWriter,
+    WriteOp,
+};
+use crate::tree::ExecutionTree;
+
+/// Settings of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Executions running at once.
+    pub max_concurrent_jobs: usize,
+    /// Executions waiting beyond the running ones.
+    pub max_queue: usize,
+    /// Where each execution gets its working directory.
+    pub runs_dir: PathBuf,
+    /// Grace between SIGTERM and SIGKILL when a cancel does not say.
+    pub default_grace_period: Duration,
+    /// Grace given to running executions when the daemon shuts down.
+    pub shutdown_grace_period: Duration,
+}
+
+/// What a client asks to run.
+#[derive(Debug, Clone, Default)]
+pub struct ExecuteRequest {
+    /// Workflow id.
+    pub workflow_id: String,
+    /// Input values by field name.
+    pub inputs: BTreeMap<String, Value>,
+    /// Idempotency key.
+    pub request_id: Option<String>,
+    /// Wall-clock limit.
+    pub timeout: Option<Duration>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What a client asks to stop.
+#[derive(Debug, Clone, Copy)]
+pub struct CancelRequest {
+    /// Grace between SIGTERM and SIGKILL; None = the configured default.
+    pub grace_period: Option<Duration>,
+    /// SIGKILL at once.
+    pub force: bool,
+}
+
+/// A request to stop a running execution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StopRequest {
+    reason: StopReason,
+    grace: Duration,
+    force: bool,
+}
+
+/// Where an active execution is in its life.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Queued,
+    Running { pid: i32, start_ms: i64 },
+}
+
+#[derive(Debug)]
+struct Control {
+    phase: Phase,
+    stop: Option<StopRequest>,
+}
+
+/// The sequencer of one execution's log.
+struct ExecutionLog {
+    rowid: i64,
+    next_sequence: u64,
+    tree: ExecutionTree,
+    counts: LogCounts,
+    writer: StoreWriter,
+}
+
+impl ExecutionLog {
+    /// Numbers an event, folds it into the tree and queues it for the
+    /// history (waiting while the writer's queue is full).
+    async fn emit(&mut self, payload: LogPayload) -> Result<(), EngineError> {
+        let event = self.number(payload);
+        self.writer
+            .send(WriteOp::Append {
+                execution: self.rowid,
+                event: Arc::new(event),
+            })
+            .await?;
+        Ok(())
+    }
+
+    fn number(&mut self, payload: LogPayload) -> LogEvent {
+        if let LogPayload::Event(event) = &payload {
+            self.tree.apply(event);
+        }
+        self.counts.record(&payload);
+        let event = LogEvent {
+            sequence: self.next_sequence,
+            time_ms: now_ms(),
+            payload,
+        };
+        self.next_sequence += 1;
+        event
+    }
+
+    /// Stores the final state, then the terminal `finished` event, and waits
+    /// until both are committed. The state goes first so that a subscriber
+    /// woken by `finished` already reads the final state.
+    async fn finish(
+        &mut self,
+        state: ExecutionState,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        error: String,
+    ) -> Result<(), EngineError> {
+        let finished = self.number(LogPayload::Lifecycle(Lifecycle::Finished {
+            state,
+            error: error.clone(),
+        }));
+        let outcome = FinalOutcome {
+            state,
+            end_ms: finished.time_ms,
+            exit_code,
+            signal,
+            error,
+            tree: self.tree.clone(),
+            counts: self.counts,
+        };
+        self.writer
+            .send(WriteOp::MarkFinished {
+                execution: self.rowid,
+                outcome: Box::new(outcome),
+            })
+            .await?;
+        self.writer
+            .send(WriteOp::Append {
+                execution: self.rowid,
+                event: Arc::new(finished),
+            })
+            .await?;
+        self.writer.barrier().await?;
+        Ok(())
+    }
+}
+
+/// An execution that has not finished.
+pub struct ActiveExecution {
+    id: Uuid,
+    rowid: i64,
+    argv: Vec<String>,
+    timeout: Option<Duration>,
+    control: Mutex<Control>,
+    /// Wakes the runner when a stop is requested.
+    stop_requested: Notify,
+    log: tokio::sync::Mutex<ExecutionLog>,
+}
+
+impl ActiveExecution {
+    fn control(&self) -> std::sync::MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks the runner to stop. Returns false when a stop was already
+    /// requested (a later `force` still escalates it).
+    fn request_stop(&self, request: StopRequest) -> bool {
+        let mut control = self.control();
+        let first = match &mut control.stop {
+            None => {
+                control.stop = Some(request);
+                true
+            }
+            Some(existing) => {
+                existing.force |= request.force;
+                false
+            }
+        };
+        drop(control);
+        self.stop_requested.notify_one();
+        first
+    }
+}
+
+#[derive(Default)]
+struct Scheduler {
+    queue: VecDeque<Arc<ActiveExecution>>,
+    running: usize,
+    /// Accepted executions being written, counted against the queue limit.
+    reserved: usize,
+    shutting_down: bool,
+}
+
+/// Daemon-wide counts for GetStatus.
+#[derive(Debug, Clone)]
+pub struct EngineStatus {
+    /// Worker pool size.
+    pub max_workers: usize,
+    /// Queue limit.
+    pub max_queue: usize,
+    /// Running now.
+    pub running: usize,
+    /// Waiting now.
+    pub queued: usize,
+    /// Succeeded since local midnight.
+    pub succeeded_today: u64,
+    /// Failed, timed out or interrupted since local midnight.
+    pub failed_today: u64,
+    /// Executions by state, all time.
+    pub totals_by_state: BTreeMap<String, u64>,
+}
+
+/// The engine. Cheap to share: wrap it in an `Arc`.
+pub struct Engine {
+    config: EngineConfig,
+    catalog: Arc<Catalog>,
+    writer: StoreWriter,
+    reader: Arc<StoreReader>,
+    hub: Arc<LogHub>,
+    scheduler: Mutex<Scheduler>,
+    active: Mutex<HashMap<Uuid, Arc<ActiveExecution>>>,
+    /// Wakes shutdown when a runner ends.
+    runner_ended: Notify,
+    /// Serializes the look-up-then-insert of request ids.
+    request_ids: tokio::sync::Mutex<()>,
+}
+
+impl Engine {
+    /// An engine over an open history. Call [`Engine::recover`] before use.
+    pub fn new(
+        config: EngineConfig,
+        catalog: Arc<Catalog>,
+        writer: StoreWriter,
+        reader: Arc<StoreReader>,
+        hub: Arc<LogHub>,
+    ) -> Arc<Self> {
+        Arc::new(Engine {
+            config,
+            catalog,
+            writer,
+            reader,
+            hub,
+            scheduler: Mutex::new(Scheduler::default()),
+            active: Mutex::new(HashMap::new()),
+            runner_ended: Notify::new(),
+            request_ids: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The workflow catalog.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The history reader.
+    pub fn reader(&self) -> &Arc<StoreReader> {
+        &self.reader
+    }
+
+    /// The live log hub.
+    pub fn hub(&self) -> &Arc<LogHub> {
+        &self.hub
+    }
+
+    fn scheduler(&self) -> std::sync::MutexGuard<'_, Scheduler> {
+        self.scheduler.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn active_map(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<ActiveExecution>>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&StoreReader) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let reader = self.reader.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&reader)).await??)
+    }
+
+    /// Validates inputs without running anything.
+    pub fn validate(
+        &self,
+        workflow_id: &str,
+        inputs: &BTreeMap<String, Value>,
+    ) -> Result<ResolvedInputs, EngineError> {
+        let workflow = self
+            .catalog
+            .get(workflow_id)
+            .ok_or_else(|| EngineError::WorkflowNotFound(workflow_id.to_string()))?;
+        inputs::resolve(&workflow, inputs).map_err(EngineError::InvalidInputs)
+    }
+
+    /// Accepts an execution. Returns it and whether this call started it
+    /// (false when `request_id` matched an earlier one).
+    pub async fn execute(
+        self: &Arc<Self>,
+        request: ExecuteRequest,
+    ) -> Result<(ExecutionRecord, bool), EngineError> {
+        if self.scheduler().shutting_down {
+            return Err(EngineError::ShuttingDown);
+        }
+        let workflow = self
+            .catalog
+            .get(&request.workflow_id)
+            .ok_or_else(|| EngineError::WorkflowNotFound(request.workflow_id.clone()))?;
+
+        let _request_id_guard = match &request.request_id {
+            Some(request_id) => {
+                let guard = self.request_ids.lock().await;
+                let key = request_id.clone();
+                if let Some(existing) = self.read(move |r| r.execution_by_request_id(&key)).await? {
+                    return Ok((self.with_live_state(existing), false));
+                }
+                Some(guard)
+            }
+            None => None,
+        };
+        let resolved = inputs::resolve(&workflow, &request.inputs).map_err(EngineError::InvalidInputs)?;
+
+        let queue_position = {
+            let mut scheduler = self.scheduler();
+            let waiting = scheduler.queue.len() + scheduler.reserved;
+            let free_workers = self.config.max_concurrent_jobs.saturating_sub(scheduler.running);
+            if waiting >= self.config.max_queue + free_workers {
+                return Err(EngineError::QueueFull {
+                    limit: self.config.max_queue,
+                });
+            }
+            scheduler.reserved += 1;
+            waiting as u32
+        };
+
+        let id = Uuid::now_v7();
+        let create_ms = now_ms();
+        let new = NewExecution {
+            id,
+            workflow_id: workflow.metadata.id.clone(),
+            workflow_name: workflow.metadata.name.clone(),
+            create_ms,
+            inputs: resolved.values,
+            argv: resolved.argv,
+            labels: request.labels,
+            request_id: request.request_id,
+            timeout_ms: request.timeout.map(|t| t.as_millis() as u64),
+        };
+        let queued = LogEvent {
+            sequence: 1,
+            time_ms: create_ms,
+            payload: LogPayload::Lifecycle(Lifecycle::Queued { queue_position }),
+        };
+        let created = self.writer.create_execution(new.clone(), queued.clone()).await;
+        let rowid = match created {
+            Ok(rowid) => rowid,
+            Err(e) => {
+                self.scheduler().reserved -= 1;
+                return Err(e.into());
+            }
+        };
+        let mut counts = LogCounts::default();
+        counts.record(&queued.payload);
+        let active = self.activate(id, rowid, &new.argv, request.timeout, 2, ExecutionTree::default(), counts);
+        let started_now = {
+            let mut scheduler = self.scheduler();
+            scheduler.reserved -= 1;
+            scheduler.queue.push_back(active);
+            self.dispatch(&mut scheduler)
+        };
+        let record = ExecutionRecord {
+            rowid,
+            id,
+            workflow_id: new.workflow_id,
+            workflow_name: new.workflow_name,
+            state: if started_now.contains(&id) {
+                ExecutionState::Running
+            } else {
+                ExecutionState::Queued
+            },
+            create_ms,
+            start_ms: None,
+            end_ms: None,
+            exit_code: None,
+            signal: None,
+            error: String::new(),
+            inputs: new.inputs,
+            argv: new.argv,
+            labels: new.labels,
+            request_id: new.request_id,
+            timeout_ms: new.timeout_ms,
+            pid: None,
+            pid_start_ticks: None,
+            tree: None,
+            counts: Some(counts),
+            artifacts: Vec::new(),
+        };
+        Ok((record, true))
+    }
+
+    /// Registers an active execution and opens its live channel.
+    #[allow(clippy::too_many_arguments)]
+    fn activate(
+        &self,
+        id: Uuid,
+        rowid: i64,
+        argv: &[String],
+        timeout: Option<Duration>,
+        next_sequence: u64,
+        tree: ExecutionTree,
+        counts: LogCounts,
+    ) -> Arc<ActiveExecution> {
+        self.hub.open(rowid);
+        let active = Arc::new(ActiveExecution {
+            id,
+            rowid,
+            argv: argv.to_vec(),
+            timeout,
+            control: Mutex::new(Control {
+                phase: Phase::Queued,
+                stop: None,
+            }),
+            stop_requested: Notify::new(),
+            log: tokio::sync::Mutex::new(ExecutionLog {
+                rowid,
+                next_sequence,
+                tree,
+                counts,
+                writer: self.writer.clone(),
+            }),
+        });
+        self.active_map().insert(id, active.clone());
+        active
+    }
+
+    /// Starts queued executions while workers are free. Returns the ids
+    /// started.
+    fn dispatch(self: &Arc<Self>, scheduler: &mut Scheduler) -> Vec<Uuid> {
+        let mut started = Vec::new();
+        while !scheduler.shutting_down && scheduler.running < self.config.max_concurrent_jobs {
+            let Some(next) = scheduler.queue.pop_front() else {
+                break;
+            };
+            scheduler.running += 1;
+            started.push(next.id);
+            tokio::spawn(runner::run(self.clone(), next));
+        }
+        started
+    }
+
+    /// Called by a runner (or a queued cancel) once the execution's final
+    /// state is committed.
+    fn retire(self: &Arc<Self>, execution: &ActiveExecution, was_running: bool) {
+        self.active_map().remove(&execution.id);
+        if was_running {
+            let mut scheduler = self.scheduler();
+            scheduler.running -= 1;
+            self.dispatch(&mut scheduler);
+        }
+        self.runner_ended.notify_waiters();
+    }
+
+    /// One execution, with live state when it is active.
+    pub async fn execution(&self, id: &str) -> Result<ExecutionRecord, EngineError> {
+        let uuid = parse_id(id)?;
+        let record = self
+            .read(move |r| r.execution(uuid))
+            .await?
+            .ok_or_else(|| EngineError::ExecutionNotFound(id.to_string()))?;
+        Ok(self.with_live_state(record))
+    }
+
+    /// Overlays what only the engine knows (state, pid, tree, counts) on a
+    /// stored record of an active execution.
+    fn with_live_state(&self, mut record: ExecutionRecord) -> ExecutionRecord {
+        if record.state.is_terminal() {
+            return record;
+        }
+        let Some(active) = self.active_map().get(&record.id).cloned() else {
+            return record;
+        };
+        match active.control().phase {
+            Phase::Queued => record.state = ExecutionState::Queued,
+            Phase::Running { pid, start_ms } => {
+                record.state = ExecutionState::Running;
+                record.pid = Some(pid);
+                record.start_ms = Some(start_ms);
+            }
+        }
+        if let Ok(log) = active.log.try_lock() {
+            record.tree = Some(log.tree.clone());
+            record.counts = Some(log.counts);
+        }
+        record
+    }
+
+    /// A page of executions.
+    pub async fn list_executions(
+        &self,
+        filter: ExecutionFilter,
+        cursor: Option<ListCursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>, EngineError> {
+        let records = self
+            .read(move |r| r.list_executions(&filter, cursor, limit))
+            .await?;
+        Ok(records.into_iter().map(|r| self.with_live_state(r)).collect())
+    }
+
+    /// Cancels an execution. Returns it and whether a cancel was already in
+    /// progress.
+    pub async fn cancel(
+        self: &Arc<Self>,
+        id: &str,
+        request: CancelRequest,
+    ) -> Result<(ExecutionRecord, bool), EngineError> {
+        let uuid = parse_id(id)?;
+        let active = self.active_map().get(&uuid).cloned();
+        let Some(active) = active else {
+            let record = self.execution(id).await?;
+            return Err(EngineError::AlreadyFinished {
+                id: id.to_string(),
+                state: record.state,
+            });
+        };
+        let grace = request.grace_period.unwrap_or(self.config.default_grace_period);
+        let stop = StopRequest {
+            reason: StopReason::Client,
+            grace,
+            force: request.force,
+        };
+
+        let dequeued = {
+            let mut scheduler = self.scheduler();
+            let position = scheduler.queue.iter().position(|e| e.id == uuid);
+            position.and_then(|p| scheduler.queue.remove(p))
+        };
+        let already_requested = match dequeued {
+            Some(queued) => {
+                let mut log = queued.log.lock().await;
+                log.emit(LogPayload::Lifecycle(Lifecycle::CancelRequested {
+                    grace_ms: grace.as_millis() as u64,
+                    force: request.force,
+                    reason: StopReason::Client,
+                }))
+                .await?;
+                log.finish(
+                    ExecutionState::Cancelled,
+                    None,
+                    None,
+                    "cancelled while queued".into(),
+                )
+                .await?;
+                drop(log);
+                self.retire(&queued, false);
+                false
+            }
+            None => !active.request_stop(stop),
+        };
+        let record = self.execution(id).await?;
+        Ok((record, already_requested))
+    }
+
+    /// Daemon-wide counts.
+    pub async fn status(&self) -> Result<EngineStatus, EngineError> {
+        let midnight = local_midnight_ms();
+        let (totals_by_state, today) = self.read(move |r| r.state_counts(midnight)).await?;
+        let (running, queued) = {
+            let scheduler = self.scheduler();
+            (scheduler.running, scheduler.queue.len())
+        };
+        let today_in = |states: &[ExecutionState]| -> u64 {
+            states
+                .iter()
+                .map(|s| today.get(s.as_str()).copied().unwrap_or(0))
+                .sum()
+        };
+        Ok(EngineStatus {
+            max_workers: self.config.max_concurrent_jobs,
+            max_queue: self.config.max_queue,
+            running,
+            queued,
+            succeeded_today: today_in(&[ExecutionState::Succeeded]),
+            failed_today: today_in(&[
+                ExecutionState::Failed,
+                ExecutionState::TimedOut,
+                ExecutionState::Interrupted,
+            ]),
+            totals_by_state,
+        })
+    }
+
+    /// Stops taking work, stops running executions through the graceful
+    /// path (they end INTERRUPTED), leaves queued ones QUEUED in the history
+    /// for the next start, and flushes the history.
+    pub async fn shutdown(&self) {
+        let queued: Vec<Arc<ActiveExecution>> = {
+            let mut scheduler = self.scheduler();
+            scheduler.shutting_down = true;
+            scheduler.queue.drain(..).collect()
+        };
+        for execution in &queued {
+            self.active_map().remove(&execution.id);
+            self.hub.close(execution.rowid);
+        }
+        let stop = StopRequest {
+            reason: StopReason::Shutdown,
+            grace: self.config.shutdown_grace_period,
+            force: false,
+        };
+        let running: Vec<Arc<ActiveExecution>> = self.active_map().values().cloned().collect();
+        for execution in &running {
+            execution.request_stop(stop);
+        }
+        // Each runner needs at most the grace period plus its own clean-up.
+        let deadline = tokio::time::Instant::now() + self.config.shutdown_grace_period + Duration::from_secs(10);
+        loop {
+            let ended = self.runner_ended.notified();
+            if self.scheduler().running == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                tracing::error!(
+                    running = self.scheduler().running,
+                    "executions still running at the end of shutdown"
+                );
+                break;
+            }
+        }
+        if let Err(e) = self.writer.barrier().await {
+            tracing::error!(error = %e, "final history flush failed");
+        }
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, EngineError> {
+    Uuid::parse_str(id).map_err(|_| EngineError::InvalidExecutionId(id.to_string()))
+}

@@ -1,0 +1,89 @@
+//! Start-up recovery: what a previous daemon left behind when it died.
+//!
+//! Executions it was running are marked INTERRUPTED (with an `interrupted`
+//! event) and their process groups, if still alive, are killed: nobody
+//! watches them any more. Executions it had queued are queued again, in
+//! their original order.
+
+use std::sync::Arc;
+
+use nix::sys::signal::Signal;
+
+use super::{Engine, EngineError};
+use crate::events::{ExecutionState, Lifecycle, LogPayload};
+use crate::process::{is_same_live_process, kill_group};
+
+impl Engine {
+    /// Recovers the history of a previous run. Call once, before serving.
+    pub async fn recover(self: &Arc<Self>) -> Result<(), EngineError> {
+        let lost = self
+            .read(|r| r.executions_in_state(ExecutionState::Running))
+            .await?;
+        for record in lost {
+            let reason = match (record.pid, record.pid_start_ticks) {
+                (Some(pid), Some(ticks)) => {
+                    // The pid may belong to someone else by now: kill the
+                    // group only when its leader is still our child, or gone
+                    // (then the kernel keeps the id reserved while the group
+                    // has members, so they can only be our leftovers).
+                    let leader_alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
+                    if !leader_alive || is_same_live_process(pid, ticks) {
+                        if kill_group(pid, Signal::SIGKILL) {
+                            format!("the daemon stopped while the execution was running; its process group {pid} was still alive and has been killed")
+                        } else {
+                            "the daemon stopped while the execution was running; its processes had already exited".to_string()
+                        }
+                    } else {
+                        "the daemon stopped while the execution was running; its processes had already exited".to_string()
+                    }
+                }
+                _ => "the daemon stopped while the execution was starting".to_string(),
+            };
+            tracing::warn!(execution = %record.id, %reason, "marking execution INTERRUPTED");
+            let rowid = record.rowid;
+            let (last_sequence, tree, counts) = self.read(move |r| r.replay_summary(rowid)).await?;
+            let active = self.activate(
+                record.id,
+                rowid,
+                &record.argv,
+                None,
+                last_sequence + 1,
+                tree,
+                counts,
+            );
+            let mut log = active.log.lock().await;
+            log.emit(LogPayload::Lifecycle(Lifecycle::Interrupted {
+                reason: reason.clone(),
+            }))
+            .await?;
+            log.finish(ExecutionState::Interrupted, None, None, reason).await?;
+            drop(log);
+            self.retire(&active, false);
+        }
+
+        let queued = self
+            .read(|r| r.executions_in_state(ExecutionState::Queued))
+            .await?;
+        let mut scheduler_entries = Vec::new();
+        for record in queued {
+            let rowid = record.rowid;
+            let (last_sequence, tree, counts) = self.read(move |r| r.replay_summary(rowid)).await?;
+            scheduler_entries.push(self.activate(
+                record.id,
+                rowid,
+                &record.argv,
+                record.timeout_ms.map(std::time::Duration::from_millis),
+                last_sequence + 1,
+                tree,
+                counts,
+            ));
+        }
+        if !scheduler_entries.is_empty() {
+            tracing::info!(count = scheduler_entries.len(), "re-queued executions from the previous run");
+        }
+        let mut scheduler = self.scheduler();
+        scheduler.queue.extend(scheduler_entries);
+        self.dispatch(&mut scheduler);
+        Ok(())
+    }
+}

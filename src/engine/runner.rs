@@ -1,0 +1,246 @@
+//! Runs one execution: starts the program in its own process group and
+//! working directory, reads stdout and stderr line by line into the log,
+//! enforces the timeout, and stops the group on request (SIGTERM, grace,
+//! SIGKILL).
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use tokio::io::AsyncRead;
+use tokio::time::Instant;
+
+use super::line_reader::{LineReader, MAX_LINE_BYTES};
+use super::{ActiveExecution, Engine, Phase, StopRequest};
+use crate::clock::now_ms;
+use crate::events::{classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason};
+use crate::process::{kill_group, start_time_ticks};
+use crate::store::WriteOp;
+
+/// How long output may keep arriving after the program exited before the
+/// leftovers of its process group are killed.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+
+/// Runs the execution to its end and retires it.
+pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
+    let outcome = match start_and_wait(&engine, &execution).await {
+        Ok(outcome) => outcome,
+        Err(error) => Outcome {
+            state: ExecutionState::Failed,
+            exit_code: None,
+            signal: None,
+            error,
+        },
+    };
+    let mut log = execution.log.lock().await;
+    if let Err(e) = log
+        .finish(outcome.state, outcome.exit_code, outcome.signal, outcome.error)
+        .await
+    {
+        tracing::error!(execution = %execution.id, error = %e, "could not record the end of an execution");
+    }
+    drop(log);
+    engine.retire(&execution, true);
+}
+
+struct Outcome {
+    state: ExecutionState,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    error: String,
+}
+
+async fn start_and_wait(engine: &Arc<Engine>, execution: &Arc<ActiveExecution>) -> Result<Outcome, String> {
+    let work_dir = engine.config.runs_dir.join(execution.id.to_string());
+    std::fs::create_dir_all(&work_dir)
+        .map_err(|e| format!("cannot create working directory {}: {e}", work_dir.display()))?;
+    let (program, args) = execution.argv.split_first().ok_or("empty argv")?;
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .current_dir(&work_dir)
+        .env("WORKFLOW_EXECUTION_ID", execution.id.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own group, so cancel reaches every descendant and a Ctrl-C at
+        // the daemon's terminal does not reach the workflow directly.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let pid = child.id().map(|p| p as i32).ok_or("program exited before its pid was read")?;
+    let start_ms = now_ms();
+    engine
+        .writer
+        .send(WriteOp::MarkStarted {
+            execution: execution.rowid,
+            start_ms,
+            pid,
+            pid_start_ticks: start_time_ticks(pid),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    execution.control().phase = Phase::Running { pid, start_ms };
+    emit(
+        execution,
+        LogPayload::Lifecycle(Lifecycle::Started {
+            pid,
+            argv: execution.argv.clone(),
+        }),
+    )
+    .await;
+
+    let stdout = tokio::spawn(pump(execution.clone(), child.stdout.take().expect("piped"), OutputStream::Stdout));
+    let stderr = tokio::spawn(pump(execution.clone(), child.stderr.take().expect("piped"), OutputStream::Stderr));
+
+    let timeout_at = execution.timeout.map(|t| Instant::now() + t);
+    let mut kill_at: Option<Instant> = None;
+    let mut stop_reason: Option<StopReason> = None;
+    let mut killed = false;
+    let status: ExitStatus = loop {
+        let stop = execution.control().stop;
+        if let Some(stop) = stop {
+            if stop_reason.is_none() {
+                stop_reason = Some(stop.reason);
+                begin_stop(execution, pid, stop).await;
+                if stop.force {
+                    killed = true;
+                } else {
+                    kill_at = Some(Instant::now() + stop.grace);
+                }
+            } else if stop.force && !killed {
+                kill(execution, pid).await;
+                killed = true;
+            }
+        }
+        tokio::select! {
+            status = child.wait() => break status.map_err(|e| format!("waiting for the program failed: {e}"))?,
+            _ = execution.stop_requested.notified() => {}
+            _ = sleep_until(kill_at), if kill_at.is_some() && !killed => {
+                kill(execution, pid).await;
+                killed = true;
+            }
+            _ = sleep_until(timeout_at), if timeout_at.is_some() && stop_reason.is_none() => {
+                let timeout = execution.timeout.unwrap_or_default();
+                emit(execution, LogPayload::Lifecycle(Lifecycle::TimedOut { timeout_ms: timeout.as_millis() as u64 })).await;
+                execution.request_stop(StopRequest {
+                    reason: StopReason::Timeout,
+                    grace: engine.config.default_grace_period,
+                    force: false,
+                });
+            }
+        }
+    };
+
+    // The program is gone; anything left in its group (a backgrounded
+    // grandchild) would be an orphan nobody watches. Give its output a moment
+    // to drain, then kill what remains of the group (a no-op when empty).
+    let drained = async {
+        let _ = stdout.await;
+        let _ = stderr.await;
+    };
+    tokio::pin!(drained);
+    let drained_in_time = tokio::time::timeout(DRAIN_AFTER_EXIT, &mut drained).await.is_ok();
+    kill_group(pid, Signal::SIGKILL);
+    if !drained_in_time {
+        drained.await;
+    }
+
+    let exit_code = status.code();
+    let signal = status.signal();
+    emit(execution, LogPayload::Lifecycle(Lifecycle::Exited { exit_code, signal })).await;
+
+    let last_error = execution.log.lock().await.tree.last_error.clone();
+    let (state, error) = match stop_reason {
+        Some(StopReason::Client) => (ExecutionState::Cancelled, "cancelled by a client".to_string()),
+        Some(StopReason::Timeout) => (
+            ExecutionState::TimedOut,
+            format!(
+                "timed out after {} s",
+                execution.timeout.unwrap_or_default().as_secs_f64()
+            ),
+        ),
+        Some(StopReason::Shutdown) => (
+            ExecutionState::Interrupted,
+            "interrupted: the daemon shut down while the execution was running".to_string(),
+        ),
+        None if status.success() => (ExecutionState::Succeeded, String::new()),
+        None => {
+            let how = match (exit_code, signal) {
+                (Some(code), _) => format!("exited with code {code}"),
+                (None, Some(signal)) => format!("killed by signal {signal}"),
+                (None, None) => format!("ended with {status}"),
+            };
+            let error = match last_error {
+                Some(reported) => format!("{how}: {reported}"),
+                None => how,
+            };
+            (ExecutionState::Failed, error)
+        }
+    };
+    Ok(Outcome {
+        state,
+        exit_code,
+        signal,
+        error,
+    })
+}
+
+async fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
+    emit(
+        execution,
+        LogPayload::Lifecycle(Lifecycle::CancelRequested {
+            grace_ms: if stop.force { 0 } else { stop.grace.as_millis() as u64 },
+            force: stop.force,
+            reason: stop.reason,
+        }),
+    )
+    .await;
+    if stop.force {
+        kill(execution, pid).await;
+    } else {
+        kill_group(pid, Signal::SIGTERM);
+    }
+}
+
+async fn kill(execution: &ActiveExecution, pid: i32) {
+    kill_group(pid, Signal::SIGKILL);
+    emit(
+        execution,
+        LogPayload::Lifecycle(Lifecycle::Killed {
+            signal: Signal::SIGKILL as i32,
+        }),
+    )
+    .await;
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Emits an event; a failure means the history writer is gone, which only
+/// happens at the very end of shutdown, so it is logged, not propagated.
+async fn emit(execution: &ActiveExecution, payload: LogPayload) {
+    if let Err(e) = execution.log.lock().await.emit(payload).await {
+        tracing::error!(execution = %execution.id, error = %e, "could not record a log event");
+    }
+}
+
+/// Reads one pipe to its end, emitting each line.
+async fn pump(execution: Arc<ActiveExecution>, pipe: impl AsyncRead + Unpin, stream: OutputStream) {
+    let mut reader = LineReader::new(pipe, MAX_LINE_BYTES);
+    loop {
+        match reader.next_line().await {
+            Ok(Some(line)) => emit(&execution, classify_line(stream, line.text, line.truncated)).await,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(execution = %execution.id, ?stream, error = %e, "reading program output failed");
+                break;
+            }
+        }
+    }
+}

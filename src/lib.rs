@@ -1,0 +1,34 @@
+//! `workflowd`: a daemon that discovers workflow programs, runs them as
+//! child processes on a bounded worker pool, keeps every execution and log
+//! line in a SQLite history, and serves it all over gRPC
+//! (`workflow.v1.WorkflowService`).
+//!
+//! Where a request goes: [`daemon`] wires the parts; [`api`] holds the gRPC
+//! handlers; they call the [`engine`] (queue, runners, cancel, recovery),
+//! which uses [`discovery`] (the catalog of programs), [`inputs`]
+//! (validation and argv) and the [`store`] (history writer, reader and live
+//! hub). See docs/architecture.md.
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+pub mod api;
+pub mod bundled;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod discovery;
+pub mod engine;
+pub mod events;
+pub mod inputs;
+pub mod process;
+pub mod store;
+pub mod tree;
+pub mod workflow;
+
+/// Generated protobuf and gRPC code for `workflow.v1`.
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod pb {
+    tonic::include_proto!("workflow.v1");
+
+    /// Encoded file descriptor set of proto/, for gRPC reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/workflow_descriptor.bin"));
+}

@@ -1,0 +1,364 @@
+//! Reads of the history over a small pool of read-only connections. WAL mode
+//! lets them run beside the writer; every call is blocking and meant for
+//! `spawn_blocking`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
+use uuid::Uuid;
+
+use super::codec::decode;
+use super::{schema, ArtifactRecord, ExecutionRecord, StoreError};
+use crate::events::{ExecutionState, LogCounts, LogEvent, LogPayload};
+use crate::tree::ExecutionTree;
+
+/// Read connections kept open.
+const POOL_SIZE: usize = 4;
+
+/// Filters of a list of executions; all combine with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionFilter {
+    /// Only this workflow.
+    pub workflow_id: Option<String>,
+    /// Only these states (any of them); empty = all.
+    pub states: Vec<ExecutionState>,
+    /// Created at or after (ms).
+    pub created_after_ms: Option<i64>,
+    /// Created before (ms).
+    pub created_before_ms: Option<i64>,
+    /// Every one of these labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Position after the last execution of a page (newest-first order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    /// create_ms of the last execution returned.
+    pub create_ms: i64,
+    /// Its row id, breaking ties.
+    pub rowid: i64,
+}
+
+/// Pool of read connections.
+pub struct StoreReader {
+    pool: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, create_ms, start_ms, end_ms, \
+     exit_code, signal, error, argv_json, request_id, timeout_ms, pid, pid_start_ticks, tree_json, counts_json";
+
+impl StoreReader {
+    /// Opens the pool; the writer must have created and migrated the file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let pool = (0..POOL_SIZE)
+            .map(|_| {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                schema::configure_reader(&conn)?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(StoreReader {
+            pool,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        // Prefer an idle connection; otherwise queue on one in turn.
+        for slot in &self.pool {
+            if let Ok(conn) = slot.try_lock() {
+                return f(&conn);
+            }
+        }
+        let slot = &self.pool[self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len()];
+        let conn = slot.lock().unwrap_or_else(|e| e.into_inner());
+        f(&conn)
+    }
+
+    /// One execution by id, with artifacts.
+    pub fn execution(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
+            let record = conn
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], read_execution)
+                .optional()?;
+            record
+                .map(|r| {
+                    let mut r = r?;
+                    load_details(conn, &mut r, true)?;
+                    Ok(r)
+                })
+                .transpose()
+        })
+    }
+
+    /// The execution started with this request id, if any.
+    pub fn execution_by_request_id(&self, request_id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE request_id = ?1");
+            let record = conn
+                .prepare_cached(&sql)?
+                .query_row([request_id], read_execution)
+                .optional()?;
+            record
+                .map(|r| {
+                    let mut r = r?;
+                    load_details(conn, &mut r, true)?;
+                    Ok(r)
+                })
+                .transpose()
+        })
+    }
+
+    /// A page of executions, newest first, after `cursor`.
+    pub fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        cursor: Option<ListCursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(workflow_id) = &filter.workflow_id {
+            args.push(workflow_id.clone().into());
+            clauses.push(format!("workflow_id = ?{}", args.len()));
+        }
+        if !filter.states.is_empty() {
+            let mut marks = Vec::new();
+            for state in &filter.states {
+                args.push(state.as_str().to_string().into());
+                marks.push(format!("?{}", args.len()));
+            }
+            clauses.push(format!("state IN ({})", marks.join(", ")));
+        }
+        if let Some(after) = filter.created_after_ms {
+            args.push(after.into());
+            clauses.push(format!("create_ms >= ?{}", args.len()));
+        }
+        if let Some(before) = filter.created_before_ms {
+            args.push(before.into());
+            clauses.push(format!("create_ms < ?{}", args.len()));
+        }
+        for (key, value) in &filter.labels {
+            args.push(key.clone().into());
+            args.push(value.clone().into());
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM execution_labels l WHERE l.execution = executions.rowid AND l.key = ?{} AND l.value = ?{})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+        if let Some(cursor) = cursor {
+            args.push(cursor.create_ms.into());
+            args.push(cursor.rowid.into());
+            clauses.push(format!(
+                "(create_ms, rowid) < (?{}, ?{})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+        args.push((limit as i64).into());
+        let where_clause = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions {where_clause} ORDER BY create_ms DESC, rowid DESC LIMIT ?{}",
+            args.len()
+        );
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), read_execution)?;
+            let mut records = Vec::new();
+            for row in rows {
+                let mut record = row??;
+                load_details(conn, &mut record, false)?;
+                records.push(record);
+            }
+            Ok(records)
+        })
+    }
+
+    /// Up to `limit` events of an execution from `from_sequence` on.
+    pub fn events(&self, execution: i64, from_sequence: u64, limit: usize) -> Result<Vec<LogEvent>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, time_ms, kind, flags, text FROM log_events WHERE execution = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(
+                rusqlite::params![execution, from_sequence as i64, limit as i64],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)? as u64,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, i64>(2)?,
+                        row.get::<_, i64>(3)?,
+                        row.get::<_, String>(4)?,
+                    ))
+                },
+            )?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (seq, time_ms, kind, flags, text) = row?;
+                events.push(decode(seq, time_ms, kind, flags, text)?);
+            }
+            Ok(events)
+        })
+    }
+
+    /// Executions in one state, oldest first (used at start-up).
+    pub fn executions_in_state(&self, state: ExecutionState) -> Result<Vec<ExecutionRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE state = ?1 ORDER BY create_ms, rowid"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map([state.as_str()], read_execution)?;
+            let mut records = Vec::new();
+            for row in rows {
+                let mut record = row??;
+                load_details(conn, &mut record, false)?;
+                records.push(record);
+            }
+            Ok(records)
+        })
+    }
+
+    /// Rebuilds what the engine tracked in memory for an execution the daemon
+    /// lost (crash): last sequence number, tree and counts, from its events.
+    pub fn replay_summary(&self, execution: i64) -> Result<(u64, ExecutionTree, LogCounts), StoreError> {
+        self.with(|conn| {
+            let last: Option<i64> = conn
+                .prepare_cached("SELECT MAX(seq) FROM log_events WHERE execution = ?1")?
+                .query_row([execution], |row| row.get(0))?;
+            let mut counts = LogCounts::default();
+            let mut tree = ExecutionTree::default();
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, time_ms, kind, flags, text FROM log_events WHERE execution = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([execution], |row| {
+                Ok((
+                    row.get::<_, i64>(0)? as u64,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, String>(4)?,
+                ))
+            })?;
+            for row in rows {
+                let (seq, time_ms, kind, flags, text) = row?;
+                let event = decode(seq, time_ms, kind, flags, text)?;
+                if let LogPayload::Event(e) = &event.payload {
+                    tree.apply(e);
+                }
+                counts.record(&event.payload);
+            }
+            Ok((last.unwrap_or(0) as u64, tree, counts))
+        })
+    }
+
+    /// Executions by state: all time, and ended since `since_ms`.
+    pub fn state_counts(
+        &self,
+        since_ms: i64,
+    ) -> Result<(BTreeMap<String, u64>, BTreeMap<String, u64>), StoreError> {
+        self.with(|conn| {
+            let mut totals = BTreeMap::new();
+            let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM executions GROUP BY state")?;
+            for row in stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
+                let (state, count) = row?;
+                totals.insert(state, count as u64);
+            }
+            let mut today = BTreeMap::new();
+            let mut stmt = conn.prepare_cached(
+                "SELECT state, COUNT(*) FROM executions WHERE end_ms >= ?1 GROUP BY state",
+            )?;
+            for row in stmt.query_map([since_ms], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
+                let (state, count) = row?;
+                today.insert(state, count as u64);
+            }
+            Ok((totals, today))
+        })
+    }
+}
+
+fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, StoreError>> {
+    let id: String = row.get(1)?;
+    let state: String = row.get(4)?;
+    let argv_json: String = row.get(11)?;
+    let tree_json: Option<String> = row.get(16)?;
+    let counts_json: Option<String> = row.get(17)?;
+    let rowid: i64 = row.get(0)?;
+    let build = || -> Result<ExecutionRecord, StoreError> {
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!("execution {id}: {what}: {e}"))
+        };
+        Ok(ExecutionRecord {
+            rowid,
+            id: Uuid::parse_str(&id).map_err(|e| corrupt("id", &e))?,
+            workflow_id: row.get(2)?,
+            workflow_name: row.get(3)?,
+            state: ExecutionState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+            create_ms: row.get(5)?,
+            start_ms: row.get(6)?,
+            end_ms: row.get(7)?,
+            exit_code: row.get(8)?,
+            signal: row.get(9)?,
+            error: row.get(10)?,
+            inputs: BTreeMap::new(),
+            argv: serde_json::from_str(&argv_json).map_err(|e| corrupt("argv", &e))?,
+            labels: BTreeMap::new(),
+            request_id: row.get(12)?,
+            timeout_ms: row.get::<_, Option<i64>>(13)?.map(|t| t as u64),
+            pid: row.get(14)?,
+            pid_start_ticks: row.get::<_, Option<i64>>(15)?.map(|t| t as u64),
+            tree: tree_json
+                .map(|t| serde_json::from_str(&t).map_err(|e| corrupt("tree", &e)))
+                .transpose()?,
+            counts: counts_json
+                .map(|c| serde_json::from_str(&c).map_err(|e| corrupt("counts", &e)))
+                .transpose()?,
+            artifacts: Vec::new(),
+        })
+    };
+    Ok(build())
+}
+
+/// Loads inputs and labels, and artifacts when asked.
+fn load_details(conn: &Connection, record: &mut ExecutionRecord, artifacts: bool) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT name, value FROM execution_inputs WHERE execution = ?1")?;
+    for row in stmt.query_map([record.rowid], |row| Ok((row.get(0)?, row.get(1)?)))? {
+        let (name, value) = row?;
+        record.inputs.insert(name, value);
+    }
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM execution_labels WHERE execution = ?1")?;
+    for row in stmt.query_map([record.rowid], |row| Ok((row.get(0)?, row.get(1)?)))? {
+        let (key, value) = row?;
+        record.labels.insert(key, value);
+    }
+    if artifacts {
+        let mut stmt = conn.prepare_cached(
+            "SELECT phase, path, description, time_ms FROM artifacts WHERE execution = ?1 ORDER BY seq",
+        )?;
+        for row in stmt.query_map([record.rowid], |row| {
+            Ok(ArtifactRecord {
+                phase: row.get(0)?,
+                path: row.get(1)?,
+                description: row.get(2)?,
+                time_ms: row.get(3)?,
+            })
+        })? {
+            record.artifacts.push(row?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! The single writer of the history: a thread that drains a bounded queue of
+//! write operations and commits them in groups (group commit).
+//!
+//! The queue is bounded so a program that prints faster than the disk can
+//! take is slowed through its own pipe instead of the daemon's memory
+//! growing; nothing is dropped.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec::encode;
+use super::hub::LogHub;
+use super::{schema, FinalOutcome, NewExecution, StoreError};
+use crate::events::{LogEvent, LogPayload, WorkflowEvent};
+
+/// Operations queued before the writer blocks its senders.
+const QUEUE_CAPACITY: usize = 16 * 1024;
+/// Most operations committed in one transaction; bounds how long a
+/// subscriber waits for a line under a flood.
+const MAX_GROUP: usize = 8 * 1024;
+
+/// One write to the history.
+#[derive(Debug)]
+pub enum WriteOp {
+    /// Stores a newly accepted execution with its first log event (queued),
+    /// atomically; replies with its row id.
+    CreateExecution {
+        /// The execution.
+        execution: NewExecution,
+        /// Its first log event.
+        first_event: LogEvent,
+        /// Gets the row id, after commit.
+        reply: oneshot::Sender<Result<i64, StoreError>>,
+    },
+    /// Appends a log event (and records an artifact for state_file_created).
+    Append {
+        /// Row id of the execution.
+        execution: i64,
+        /// The event; published to live subscribers after commit.
+        event: Arc<LogEvent>,
+    },
+    /// Marks an execution RUNNING.
+    MarkStarted {
+        /// Row id.
+        execution: i64,
+        /// Start time.
+        start_ms: i64,
+        /// Process id (= process group id).
+        pid: i32,
+        /// Process start time, to recognise it after a crash.
+        pid_start_ticks: Option<u64>,
+    },
+    /// Stores the final state.
+    MarkFinished {
+        /// Row id.
+        execution: i64,
+        /// How it ended.
+        outcome: Box<FinalOutcome>,
+    },
+    /// Replies once everything queued before it is committed.
+    Barrier {
+        /// Signalled after commit.
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// Handle for queueing writes.
+#[derive(Clone)]
+pub struct StoreWriter {
+    tx: mpsc::Sender<WriteOp>,
+}
+
+impl StoreWriter {
+    /// Opens (creating and migrating) the database and starts the writer
+    /// thread. Returns the handle and the thread, which ends once every
+    /// handle is dropped and the queue is drained.
+    pub fn start(
+        path: &Path,
+        hub: Arc<LogHub>,
+    ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut conn = Connection::open(path)?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let thread = std::thread::Builder::new()
+            .name("history-writer".into())
+            .spawn(move || run(conn, rx, hub))
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok((StoreWriter { tx }, thread))
+    }
+
+    /// Queues a write, waiting while the queue is full.
+    pub async fn send(&self, op: WriteOp) -> Result<(), StoreError> {
+        self.tx.send(op).await.map_err(|_| StoreError::WriterStopped)
+    }
+
+    /// Queues a write from a thread outside the async runtime.
+    pub fn blocking_send(&self, op: WriteOp) -> Result<(), StoreError> {
+        self.tx
+            .blocking_send(op)
+            .map_err(|_| StoreError::WriterStopped)
+    }
+
+    /// Stores a new execution and returns its row id once committed.
+    pub async fn create_execution(
+        &self,
+        execution: NewExecution,
+        first_event: LogEvent,
+    ) -> Result<i64, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteOp::CreateExecution {
+            execution,
+            first_event,
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Waits until everything queued so far is committed.
+    pub async fn barrier(&self) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteOp::Barrier { reply }).await?;
+        rx.await.map_err(|_| StoreError::WriterStopped)
+    }
+}
+
+/// What must happen once a group is committed.
+enum AfterCommit {
+    Publish(i64, Arc<LogEvent>),
+    Created(oneshot::Sender<Result<i64, StoreError>>, Result<i64, StoreError>),
+    Barrier(oneshot::Sender<()>),
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.blocking_recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(op) => group.push(op),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let count = group.len();
+        let after = match commit_group(&mut conn, group.drain(..)) {
+            Ok(after) => after,
+            Err(e) => {
+                // The operations are lost to the database; say so loudly. The
+                // replies (dropped here) tell waiting callers it failed.
+                tracing::error!(error = %e, operations = count, "history commit failed");
+                continue;
+            }
+        };
+        tracing::trace!(operations = count, elapsed = ?started.elapsed(), "history group committed");
+        for item in after {
+            match item {
+                AfterCommit::Publish(execution, event) => hub.publish(execution, &event),
+                AfterCommit::Created(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                AfterCommit::Barrier(reply) => {
+                    let _ = reply.send(());
+                }
+            }
+        }
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        tracing::warn!(error = %e, "final history checkpoint failed");
+    }
+}
+
+fn commit_group(
+    conn: &mut Connection,
+    ops: impl Iterator<Item = WriteOp>,
+) -> Result<Vec<AfterCommit>, StoreError> {
+    let mut tx = conn.transaction()?;
+    let mut after = Vec::new();
+    for op in ops {
+        match op {
+            WriteOp::CreateExecution {
+                execution,
+                first_event,
+                reply,
+            } => {
+                // Nobody can be subscribed yet (the id is not out), so the
+                // first event needs no publishing.
+                let result = insert_execution(&mut tx, &execution, &first_event);
+                after.push(AfterCommit::Created(reply, result));
+            }
+            WriteOp::Append { execution, event } => {
+                append(&tx, execution, &event)?;
+                after.push(AfterCommit::Publish(execution, event));
+            }
+            WriteOp::MarkStarted {
+                execution,
+                start_ms,
+                pid,
+                pid_start_ticks,
+            } => {
+                tx.prepare_cached(
+                    "UPDATE executions SET state = 'RUNNING', start_ms = ?2, pid = ?3, pid_start_ticks = ?4 WHERE rowid = ?1",
+                )?
+                .execute(params![execution, start_ms, pid, pid_start_ticks.map(|t| t as i64)])?;
+            }
+            WriteOp::MarkFinished { execution, outcome } => {
+                tx.prepare_cached(
+                    "UPDATE executions SET state = ?2, end_ms = ?3, exit_code = ?4, signal = ?5, error = ?6, \
+                     tree_json = ?7, counts_json = ?8 WHERE rowid = ?1",
+                )?
+                .execute(params![
+                    execution,
+                    outcome.state.as_str(),
+                    outcome.end_ms,
+                    outcome.exit_code,
+                    outcome.signal,
+                    outcome.error,
+                    serde_json::to_string(&outcome.tree).expect("trees serialize"),
+                    serde_json::to_string(&outcome.counts).expect("counts serialize"),
+                ])?;
+            }
+            WriteOp::Barrier { reply } => after.push(AfterCommit::Barrier(reply)),
+        }
+    }
+    tx.commit()?;
+    Ok(after)
+}
+
+fn insert_execution(
+    tx: &mut Transaction<'_>,
+    e: &NewExecution,
+    first_event: &LogEvent,
+) -> Result<i64, StoreError> {
+    // A savepoint, so a failure undoes only this execution, not the group.
+    let sp = tx.savepoint()?;
+    let inserted = sp
+        .prepare_cached(
+            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms) \
+             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING RETURNING rowid",
+        )?
+        .query_row(
+            params![
+                e.id.to_string(),
+                e.workflow_id,
+                e.workflow_name,
+                e.create_ms,
+                serde_json::to_string(&e.argv).expect("argv serializes"),
+                e.request_id,
+                e.timeout_ms.map(|t| t as i64),
+            ],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()?;
+    let Some(rowid) = inserted else {
+        return Err(StoreError::DuplicateRequestId(
+            e.request_id.clone().unwrap_or_default(),
+        ));
+    };
+    for (name, value) in &e.inputs {
+        sp.prepare_cached("INSERT INTO execution_inputs (execution, name, value) VALUES (?1, ?2, ?3)")?
+            .execute(params![rowid, name, value])?;
+    }
+    for (key, value) in &e.labels {
+        sp.prepare_cached("INSERT INTO execution_labels (execution, key, value) VALUES (?1, ?2, ?3)")?
+            .execute(params![rowid, key, value])?;
+    }
+    append(&sp, rowid, first_event)?;
+    sp.commit()?;
+    Ok(rowid)
+}
+
+fn append(tx: &Connection, execution: i64, event: &LogEvent) -> Result<(), StoreError> {
+    let (kind, flags, text) = encode(&event.payload);
+    tx.prepare_cached(
+        "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![execution, event.sequence as i64, event.time_ms, kind, flags, text])?;
+    if let LogPayload::Event(WorkflowEvent::StateFileCreated {
+        phase,
+        file_path,
+        description,
+    }) = &event.payload
+    {
+        tx.prepare_cached(
+            "INSERT INTO artifacts (execution, seq, phase, path, description, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![execution, event.sequence as i64, phase, file_path, description, event.time_ms])?;
+    }
+    Ok(())
+}
