@@ -7,10 +7,19 @@ use std::path::Path;
 /// (file name, contents) of every bundled workflow.
 pub const BUNDLED_WORKFLOWS: &[(&str, &str)] = &[
     ("hello.sh", include_str!("../examples/workflows/hello.sh")),
-    ("research-pipeline.sh", include_str!("../examples/workflows/research-pipeline.sh")),
-    ("sleeper.sh", include_str!("../examples/workflows/sleeper.sh")),
+    (
+        "research-pipeline.sh",
+        include_str!("../examples/workflows/research-pipeline.sh"),
+    ),
+    (
+        "sleeper.sh",
+        include_str!("../examples/workflows/sleeper.sh"),
+    ),
     ("chatty.sh", include_str!("../examples/workflows/chatty.sh")),
-    ("ignore-sigterm.sh", include_str!("../examples/workflows/ignore-sigterm.sh")),
+    (
+        "ignore-sigterm.sh",
+        include_str!("../examples/workflows/ignore-sigterm.sh"),
+    ),
 ];
 
 /// Writes the bundled workflows into `dir`, replacing outdated copies

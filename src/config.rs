@@ -41,7 +41,11 @@ pub enum ConfigError {
 /// Command-line flags of `workflowd`. Each also reads a `WORKFLOWD_*`
 /// environment variable; a flag wins over the variable, both over the file.
 #[derive(Debug, Clone, Default, Parser)]
-#[command(name = "workflowd", version, about = "The workflow daemon: runs workflow programs and serves workflow.v1.WorkflowService over gRPC")]
+#[command(
+    name = "workflowd",
+    version,
+    about = "The workflow daemon: runs workflow programs and serves workflow.v1.WorkflowService over gRPC"
+)]
 pub struct DaemonArgs {
     /// Config file (TOML, or YAML when it ends in .yaml/.yml).
     #[arg(long, env = "WORKFLOWD_CONFIG")]
@@ -56,7 +60,11 @@ pub struct DaemonArgs {
     #[arg(long, env = "WORKFLOWD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Workflow directory to discover programs in (repeatable; replaces the defaults).
-    #[arg(long = "workflow-dir", env = "WORKFLOWD_WORKFLOW_DIRS", value_delimiter = ':')]
+    #[arg(
+        long = "workflow-dir",
+        env = "WORKFLOWD_WORKFLOW_DIRS",
+        value_delimiter = ':'
+    )]
     pub workflow_dirs: Vec<PathBuf>,
     /// Do not install and discover the bundled example workflows.
     #[arg(long, env = "WORKFLOWD_NO_BUNDLED_WORKFLOWS")]
@@ -163,7 +171,8 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(default_data_dir),
         );
-        let bundled_workflows = !args.no_bundled_workflows && file.bundled_workflows.unwrap_or(true);
+        let bundled_workflows =
+            !args.no_bundled_workflows && file.bundled_workflows.unwrap_or(true);
         let configured_dirs = if args.workflow_dirs.is_empty() {
             file.workflow_dirs
         } else {
@@ -192,19 +201,20 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
-        let seconds = |setting: &'static str, value: Option<f64>, default: f64, allow_zero: bool| {
-            let value = value.unwrap_or(default);
-            if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) {
-                return Err(ConfigError::Invalid {
-                    setting,
-                    message: format!(
-                        "must be a number of seconds {} 0, got {value}",
-                        if allow_zero { ">=" } else { ">" }
-                    ),
-                });
-            }
-            Ok(Duration::from_secs_f64(value))
-        };
+        let seconds =
+            |setting: &'static str, value: Option<f64>, default: f64, allow_zero: bool| {
+                let value = value.unwrap_or(default);
+                if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) {
+                    return Err(ConfigError::Invalid {
+                        setting,
+                        message: format!(
+                            "must be a number of seconds {} 0, got {value}",
+                            if allow_zero { ">=" } else { ">" }
+                        ),
+                    });
+                }
+                Ok(Duration::from_secs_f64(value))
+            };
         Ok(Config {
             listen,
             unix_socket: args.unix_socket.clone().or(file.unix_socket).map(absolute),
@@ -221,7 +231,8 @@ impl Config {
             )?,
             shutdown_grace_period: seconds(
                 "shutdown_grace_period",
-                args.shutdown_grace_period.or(file.shutdown_grace_period_secs),
+                args.shutdown_grace_period
+                    .or(file.shutdown_grace_period_secs),
                 10.0,
                 true,
             )?,
@@ -265,7 +276,11 @@ mod tests {
     fn flags_override_file_and_file_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("d.yaml");
-        std::fs::write(&file, "max_queue: 7\nmax_concurrent_jobs: 3\nlisten: 127.0.0.1:6000\n").unwrap();
+        std::fs::write(
+            &file,
+            "max_queue: 7\nmax_concurrent_jobs: 3\nlisten: 127.0.0.1:6000\n",
+        )
+        .unwrap();
         let args = DaemonArgs {
             config: Some(file),
             max_concurrent_jobs: Some(5),
@@ -276,7 +291,10 @@ mod tests {
         assert_eq!(config.max_queue, 7);
         assert_eq!(config.max_concurrent_jobs, 5);
         assert_eq!(config.listen.port(), 6000);
-        assert_eq!(config.workflow_dirs[0], dir.path().join("bundled-workflows"));
+        assert_eq!(
+            config.workflow_dirs[0],
+            dir.path().join("bundled-workflows")
+        );
     }
 
     #[test]

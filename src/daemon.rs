@@ -64,8 +64,13 @@ pub async fn run(
     };
     std::fs::create_dir_all(&config.data_dir).map_err(prepare(&config.data_dir))?;
     std::fs::create_dir_all(config.runs_dir()).map_err(prepare(&config.runs_dir()))?;
-    if config.bundled_workflows && config.workflow_dirs.contains(&config.bundled_workflows_dir()) {
-        crate::bundled::install(&config.bundled_workflows_dir()).map_err(prepare(&config.bundled_workflows_dir()))?;
+    if config.bundled_workflows
+        && config
+            .workflow_dirs
+            .contains(&config.bundled_workflows_dir())
+    {
+        crate::bundled::install(&config.bundled_workflows_dir())
+            .map_err(prepare(&config.bundled_workflows_dir()))?;
     }
     for dir in &config.workflow_dirs {
         // The seed's user directory is created so users can drop programs in.
@@ -78,7 +83,10 @@ pub async fn run(
     let (writer, writer_thread) = StoreWriter::start(&config.database_path(), hub.clone())?;
     let reader = Arc::new(StoreReader::open(&config.database_path())?);
 
-    let catalog = Arc::new(Catalog::new(config.workflow_dirs.clone(), config.discovery_timeout));
+    let catalog = Arc::new(Catalog::new(
+        config.workflow_dirs.clone(),
+        config.discovery_timeout,
+    ));
     catalog.rescan().await;
     if let Err(e) = catalog.watch() {
         tracing::warn!(error = %e, "cannot watch workflow directories; changes need a restart");
@@ -125,10 +133,12 @@ pub async fn run(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
 
-    let tcp = TcpListener::bind(config.listen).await.map_err(|source| DaemonError::Bind {
-        address: config.listen.to_string(),
-        source,
-    })?;
+    let tcp = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| DaemonError::Bind {
+            address: config.listen.to_string(),
+            source,
+        })?;
     let bound = tcp.local_addr().map_err(|source| DaemonError::Bind {
         address: config.listen.to_string(),
         source,
@@ -137,10 +147,12 @@ pub async fn run(
         Some(path) => {
             // A socket file left by a crashed daemon would make bind fail.
             let _ = std::fs::remove_file(path);
-            Some(UnixListener::bind(path).map_err(|source| DaemonError::Bind {
-                address: path.display().to_string(),
-                source,
-            })?)
+            Some(
+                UnixListener::bind(path).map_err(|source| DaemonError::Bind {
+                    address: path.display().to_string(),
+                    source,
+                })?,
+            )
         }
         None => None,
     };
@@ -164,15 +176,18 @@ pub async fn run(
         let _ = rx.recv().await;
     };
 
-    let tcp_server = router
-        .clone()
-        .serve_with_incoming_shutdown(TcpListenerStream::new(tcp), server_stop(stop_servers.subscribe()));
+    let tcp_server = router.clone().serve_with_incoming_shutdown(
+        TcpListenerStream::new(tcp),
+        server_stop(stop_servers.subscribe()),
+    );
     tracing::info!(address = %bound, "serving workflow.v1.WorkflowService");
     on_ready(bound);
     match unix {
         Some(unix) => {
-            let unix_server =
-                router.serve_with_incoming_shutdown(UnixListenerStream::new(unix), server_stop(stop_servers.subscribe()));
+            let unix_server = router.serve_with_incoming_shutdown(
+                UnixListenerStream::new(unix),
+                server_stop(stop_servers.subscribe()),
+            );
             let (tcp_result, unix_result) = tokio::join!(tcp_server, unix_server);
             tcp_result?;
             unix_result?;
@@ -184,7 +199,10 @@ pub async fn run(
     // The writer thread ends once the last handle is gone and its queue is
     // drained; wait for it (bounded) so every event is on disk.
     let joined = tokio::task::spawn_blocking(move || writer_thread.join());
-    if tokio::time::timeout(Duration::from_secs(10), joined).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), joined)
+        .await
+        .is_err()
+    {
         tracing::warn!("history writer did not stop within 10 s");
     }
     Ok(())

@@ -168,7 +168,13 @@ impl Catalog {
             probes.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
                 let outcome = probe(&path, timeout).await;
-                (path, ProgramEntry { fingerprint, outcome })
+                (
+                    path,
+                    ProgramEntry {
+                        fingerprint,
+                        outcome,
+                    },
+                )
             });
         }
         while let Some(joined) = probes.join_next().await {
@@ -201,11 +207,12 @@ impl Catalog {
     /// is dropped. Directories that do not exist are reported, not watched.
     pub fn watch(self: &Arc<Self>) -> notify::Result<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                let _ = tx.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    let _ = tx.send(());
+                }
+            })?;
         for dir in &self.dirs {
             if dir.is_dir() {
                 watcher.watch(dir, RecursiveMode::NonRecursive)?;
@@ -267,7 +274,10 @@ fn list_programs(dirs: &[PathBuf]) -> Vec<(PathBuf, Fingerprint)> {
 /// (by a program earlier in directory order) becomes a failure.
 fn index_by_id(
     programs: &BTreeMap<PathBuf, ProgramEntry>,
-) -> (BTreeMap<String, Arc<DiscoveredWorkflow>>, Vec<DiscoveryFailure>) {
+) -> (
+    BTreeMap<String, Arc<DiscoveredWorkflow>>,
+    Vec<DiscoveryFailure>,
+) {
     let mut by_id: BTreeMap<String, Arc<DiscoveredWorkflow>> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut owners: HashMap<String, PathBuf> = HashMap::new();
@@ -296,7 +306,10 @@ fn index_by_id(
 }
 
 /// Runs `program --workflow-metadata` with a time limit and parses its answer.
-async fn probe(program: &Path, timeout: Duration) -> Result<Arc<DiscoveredWorkflow>, DiscoveryFailure> {
+async fn probe(
+    program: &Path,
+    timeout: Duration,
+) -> Result<Arc<DiscoveredWorkflow>, DiscoveryFailure> {
     let started_ms = now_ms();
     let fail = |message: String| DiscoveryFailure {
         program_path: program.to_path_buf(),
@@ -348,8 +361,11 @@ async fn probe(program: &Path, timeout: Duration) -> Result<Arc<DiscoveredWorkfl
             stderr_text.trim().chars().take(500).collect::<String>()
         )));
     }
-    let metadata: WorkflowMetadata = serde_json::from_slice(&out)
-        .map_err(|e| fail(format!("--workflow-metadata did not print valid metadata JSON: {e}")))?;
+    let metadata: WorkflowMetadata = serde_json::from_slice(&out).map_err(|e| {
+        fail(format!(
+            "--workflow-metadata did not print valid metadata JSON: {e}"
+        ))
+    })?;
     metadata
         .check()
         .map_err(|problems| fail(format!("invalid metadata: {problems}")))?;

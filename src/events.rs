@@ -244,7 +244,10 @@ pub struct LogEvent {
 impl LogEvent {
     /// Whether this is the last event an execution will ever have.
     pub fn is_terminal(&self) -> bool {
-        matches!(self.payload, LogPayload::Lifecycle(Lifecycle::Finished { .. }))
+        matches!(
+            self.payload,
+            LogPayload::Lifecycle(Lifecycle::Finished { .. })
+        )
     }
 }
 

@@ -243,7 +243,9 @@ fn existing_file(value: &Value, pattern: Option<&str>) -> Result<String, String>
         let glob = glob::Pattern::new(pattern)
             .map_err(|e| format!("the workflow's pattern {pattern:?} is invalid: {e}"))?;
         if !glob.matches(&file_name) {
-            return Err(format!("file name {file_name:?} does not match {pattern:?}"));
+            return Err(format!(
+                "file name {file_name:?} does not match {pattern:?}"
+            ));
         }
     }
     if !path.is_file() {
@@ -318,7 +320,11 @@ mod tests {
 
     #[test]
     fn defaults_apply_and_argv_follows_field_order() {
-        let resolved = resolve(&workflow(), &inputs(json!({"topic": "rust", "phases": [0, 1]}))).unwrap();
+        let resolved = resolve(
+            &workflow(),
+            &inputs(json!({"topic": "rust", "phases": [0, 1]})),
+        )
+        .unwrap();
         assert_eq!(
             resolved.argv,
             ["/bin/w", "--topic", "rust", "--depth", "2", "--fmt", "md", "--phases", "0,1"]
@@ -335,7 +341,13 @@ mod tests {
         let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["inputs.extra", "inputs.depth", "inputs.fmt", "inputs.phases", "inputs.topic"]
+            [
+                "inputs.extra",
+                "inputs.depth",
+                "inputs.fmt",
+                "inputs.phases",
+                "inputs.topic"
+            ]
         );
     }
 

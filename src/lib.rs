@@ -30,5 +30,6 @@ pub mod pb {
     tonic::include_proto!("workflow.v1");
 
     /// Encoded file descriptor set of proto/, for gRPC reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/workflow_descriptor.bin"));
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/workflow_descriptor.bin"));
 }

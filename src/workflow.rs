@@ -111,7 +111,10 @@ impl WorkflowMetadata {
         let mut names = std::collections::HashSet::new();
         for (i, field) in self.fields.iter().enumerate() {
             if !names.insert(field.name.as_str()) {
-                problems.push(format!("fields[{i}]: duplicate field name {:?}", field.name));
+                problems.push(format!(
+                    "fields[{i}]: duplicate field name {:?}",
+                    field.name
+                ));
             }
             if field.cli_arg.is_empty() {
                 problems.push(format!("fields[{i}] ({}): cli_arg is empty", field.name));
@@ -120,12 +123,14 @@ impl WorkflowMetadata {
                 FieldType::Number {
                     min: Some(min),
                     max: Some(max),
-                } if min > max => {
-                    problems.push(format!("fields[{i}] ({}): min {min} > max {max}", field.name))
-                }
-                FieldType::Select { options } if options.is_empty() => {
-                    problems.push(format!("fields[{i}] ({}): select has no options", field.name))
-                }
+                } if min > max => problems.push(format!(
+                    "fields[{i}] ({}): min {min} > max {max}",
+                    field.name
+                )),
+                FieldType::Select { options } if options.is_empty() => problems.push(format!(
+                    "fields[{i}] ({}): select has no options",
+                    field.name
+                )),
                 FieldType::PhaseSelector { total_phases } if *total_phases < 1 => problems.push(
                     format!("fields[{i}] ({}): total_phases must be >= 1", field.name),
                 ),
@@ -287,7 +292,13 @@ mod tests {
         }))
         .unwrap();
         let problems = metadata.check().unwrap_err();
-        for expected in ["id is empty", "cli_arg is empty", "no options", "duplicate", "min 5 > max 1"] {
+        for expected in [
+            "id is empty",
+            "cli_arg is empty",
+            "no options",
+            "duplicate",
+            "min 5 > max 1",
+        ] {
             assert!(problems.contains(expected), "{problems}");
         }
     }

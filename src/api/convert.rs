@@ -46,7 +46,9 @@ pub(crate) fn json_value(value: &prost_types::Value) -> JsonValue {
     use prost_types::value::Kind;
     match &value.kind {
         None | Some(Kind::NullValue(_)) => JsonValue::Null,
-        Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(*n).map_or(JsonValue::Null, JsonValue::Number),
+        Some(Kind::NumberValue(n)) => {
+            serde_json::Number::from_f64(*n).map_or(JsonValue::Null, JsonValue::Number)
+        }
         Some(Kind::StringValue(s)) => JsonValue::String(s.clone()),
         Some(Kind::BoolValue(b)) => JsonValue::Bool(*b),
         Some(Kind::StructValue(s)) => JsonValue::Object(
@@ -55,13 +57,20 @@ pub(crate) fn json_value(value: &prost_types::Value) -> JsonValue {
                 .map(|(k, v)| (k.clone(), json_value(v)))
                 .collect(),
         ),
-        Some(Kind::ListValue(list)) => JsonValue::Array(list.values.iter().map(json_value).collect()),
+        Some(Kind::ListValue(list)) => {
+            JsonValue::Array(list.values.iter().map(json_value).collect())
+        }
     }
 }
 
 /// Request inputs as JSON values by name.
-pub(crate) fn json_inputs(inputs: &std::collections::HashMap<String, prost_types::Value>) -> BTreeMap<String, JsonValue> {
-    inputs.iter().map(|(k, v)| (k.clone(), json_value(v))).collect()
+pub(crate) fn json_inputs(
+    inputs: &std::collections::HashMap<String, prost_types::Value>,
+) -> BTreeMap<String, JsonValue> {
+    inputs
+        .iter()
+        .map(|(k, v)| (k.clone(), json_value(v)))
+        .collect()
 }
 
 /// A discovered workflow.
@@ -82,7 +91,10 @@ fn field(f: &FieldSpec) -> pb::Field {
     use pb::field_type::{FilePath, Kind, Number, PhaseSelector, Select, StateFile, Text};
     let kind = match &f.field_type {
         FieldType::Text => Kind::Text(Text {}),
-        FieldType::Number { min, max } => Kind::Number(Number { min: *min, max: *max }),
+        FieldType::Number { min, max } => Kind::Number(Number {
+            min: *min,
+            max: *max,
+        }),
         FieldType::FilePath { pattern } => Kind::FilePath(FilePath {
             pattern: pattern.clone(),
         }),
@@ -285,7 +297,9 @@ fn workflow_event(e: &WorkflowEvent) -> Payload {
             name,
             total_phases,
         }),
-        WorkflowEvent::PhaseCompleted { phase, name } => Payload::PhaseCompleted(pb::PhaseCompleted { phase, name }),
+        WorkflowEvent::PhaseCompleted { phase, name } => {
+            Payload::PhaseCompleted(pb::PhaseCompleted { phase, name })
+        }
         WorkflowEvent::PhaseFailed { phase, name, error } => {
             Payload::PhaseFailed(pb::PhaseFailed { phase, name, error })
         }
@@ -306,7 +320,9 @@ fn workflow_event(e: &WorkflowEvent) -> Payload {
         WorkflowEvent::TaskCompleted { task_id, result } => {
             Payload::TaskCompleted(pb::TaskCompleted { task_id, result })
         }
-        WorkflowEvent::TaskFailed { task_id, error } => Payload::TaskFailed(pb::TaskFailed { task_id, error }),
+        WorkflowEvent::TaskFailed { task_id, error } => {
+            Payload::TaskFailed(pb::TaskFailed { task_id, error })
+        }
         WorkflowEvent::AgentStarted {
             task_id,
             agent_name,
@@ -352,7 +368,9 @@ fn workflow_event(e: &WorkflowEvent) -> Payload {
             file_path,
             description,
         }),
-        WorkflowEvent::RawOutput { stream, line } => Payload::RawOutput(pb::RawOutput { stream, line }),
+        WorkflowEvent::RawOutput { stream, line } => {
+            Payload::RawOutput(pb::RawOutput { stream, line })
+        }
     }
 }
 
@@ -360,7 +378,9 @@ fn lifecycle_event(l: &Lifecycle) -> Payload {
     match l.clone() {
         Lifecycle::Queued { queue_position } => Payload::Queued(pb::Queued { queue_position }),
         Lifecycle::Started { pid, argv } => Payload::Started(pb::Started { pid, argv }),
-        Lifecycle::Exited { exit_code, signal } => Payload::Exited(pb::Exited { exit_code, signal }),
+        Lifecycle::Exited { exit_code, signal } => {
+            Payload::Exited(pb::Exited { exit_code, signal })
+        }
         Lifecycle::CancelRequested {
             grace_ms,
             force,

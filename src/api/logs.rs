@@ -57,15 +57,20 @@ async fn pump(
     follow: bool,
     tx: &mpsc::Sender<Result<pb::StreamLogsResponse, Status>>,
 ) -> Result<(), Status> {
-    let mut live = if follow { engine.hub().subscribe(rowid) } else { None };
+    let mut live = if follow {
+        engine.hub().subscribe(rowid)
+    } else {
+        None
+    };
     loop {
         // Catch up from the history.
         loop {
             let reader = engine.reader().clone();
-            let page = tokio::task::spawn_blocking(move || reader.events(rowid, next, HISTORY_PAGE))
-                .await
-                .map_err(|e| Status::internal(e.to_string()))?
-                .map_err(|e| Status::internal(e.to_string()))?;
+            let page =
+                tokio::task::spawn_blocking(move || reader.events(rowid, next, HISTORY_PAGE))
+                    .await
+                    .map_err(|e| Status::internal(e.to_string()))?
+                    .map_err(|e| Status::internal(e.to_string()))?;
             let full = page.len() == HISTORY_PAGE;
             for event in &page {
                 if send(tx, event).await.is_err() {

@@ -51,7 +51,10 @@ impl WorkflowApi {
 
 fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, Status> {
     if value.is_empty() {
-        Err(invalid_argument(format!("{field} is required"), &[(field, "is required")]))
+        Err(invalid_argument(
+            format!("{field} is required"),
+            &[(field, "is required")],
+        ))
     } else {
         Ok(value)
     }
@@ -61,7 +64,8 @@ fn optional(value: String) -> Option<String> {
     Some(value).filter(|v| !v.is_empty())
 }
 
-type LogStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::StreamLogsResponse, Status>> + Send>>;
+type LogStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::StreamLogsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl WorkflowService for WorkflowApi {
@@ -88,7 +92,11 @@ impl WorkflowService for WorkflowApi {
         Ok(Response::new(pb::ListWorkflowsResponse {
             workflows: page.iter().map(|w| convert::workflow(w)).collect(),
             next_page_token,
-            discovery_errors: catalog.failures().iter().map(convert::discovery_error).collect(),
+            discovery_errors: catalog
+                .failures()
+                .iter()
+                .map(convert::discovery_error)
+                .collect(),
         }))
     }
 
@@ -128,12 +136,18 @@ impl WorkflowService for WorkflowApi {
     ) -> Result<Response<pb::ExecuteResponse>, Status> {
         let request = request.into_inner();
         required(&request.workflow_id, "workflow_id")?;
-        let timeout = match &request.timeout {
-            None => None,
-            Some(t) => Some(convert::duration(t).filter(|d| !d.is_zero()).ok_or_else(|| {
-                invalid_argument("timeout must be positive".into(), &[("timeout", "must be positive")])
-            })?),
-        };
+        let timeout =
+            match &request.timeout {
+                None => None,
+                Some(t) => Some(convert::duration(t).filter(|d| !d.is_zero()).ok_or_else(
+                    || {
+                        invalid_argument(
+                            "timeout must be positive".into(),
+                            &[("timeout", "must be positive")],
+                        )
+                    },
+                )?),
+            };
         let (execution, started) = self
             .engine
             .execute(ExecuteRequest {
@@ -155,7 +169,10 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::GetExecutionRequest>,
     ) -> Result<Response<pb::GetExecutionResponse>, Status> {
         let id = request.into_inner().execution_id;
-        let execution = self.engine.execution(required(&id, "execution_id")?).await?;
+        let execution = self
+            .engine
+            .execution(required(&id, "execution_id")?)
+            .await?;
         Ok(Response::new(pb::GetExecutionResponse {
             execution: Some(convert::execution(&execution, true)),
         }))
@@ -172,7 +189,10 @@ impl WorkflowService for WorkflowApi {
             let state = convert::domain_state(*value).ok_or_else(|| {
                 invalid_argument(
                     format!("states[{i}] = {value} is not an execution state"),
-                    &[(&format!("states[{i}]"), "must be a state other than UNSPECIFIED")],
+                    &[(
+                        &format!("states[{i}]"),
+                        "must be a state other than UNSPECIFIED",
+                    )],
                 )
             })?;
             states.push(state);
@@ -180,14 +200,23 @@ impl WorkflowService for WorkflowApi {
         let filter = ExecutionFilter {
             workflow_id: optional(request.workflow_id),
             states,
-            created_after_ms: request.create_time_after.as_ref().map(convert::timestamp_ms),
-            created_before_ms: request.create_time_before.as_ref().map(convert::timestamp_ms),
+            created_after_ms: request
+                .create_time_after
+                .as_ref()
+                .map(convert::timestamp_ms),
+            created_before_ms: request
+                .create_time_before
+                .as_ref()
+                .map(convert::timestamp_ms),
             labels: request.labels.into_iter().collect::<BTreeMap<_, _>>(),
         };
         let filters = paging::fingerprint(&filter);
         let cursor = paging::decode::<(i64, i64)>(&request.page_token, filters)?
             .map(|(create_ms, rowid)| ListCursor { create_ms, rowid });
-        let mut records = self.engine.list_executions(filter, cursor, size + 1).await?;
+        let mut records = self
+            .engine
+            .list_executions(filter, cursor, size + 1)
+            .await?;
         let next_page_token = if records.len() > size {
             records.truncate(size);
             let last = &records[size - 1];
@@ -196,7 +225,10 @@ impl WorkflowService for WorkflowApi {
             String::new()
         };
         Ok(Response::new(pb::ListExecutionsResponse {
-            executions: records.iter().map(|r| convert::execution(r, false)).collect(),
+            executions: records
+                .iter()
+                .map(|r| convert::execution(r, false))
+                .collect(),
             next_page_token,
         }))
     }

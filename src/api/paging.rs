@@ -34,17 +34,25 @@ pub(crate) fn encode<T: Serialize>(after: T, filters: u64) -> String {
 }
 
 /// Decodes a token made by [`encode`] for the same filters.
-pub(crate) fn decode<T: for<'de> Deserialize<'de>>(token: &str, filters: u64) -> Result<Option<T>, Status> {
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+    token: &str,
+    filters: u64,
+) -> Result<Option<T>, Status> {
     if token.is_empty() {
         return Ok(None);
     }
     let bad = |why: &str| {
         invalid_argument(
             format!("page_token is {why}"),
-            &[("page_token", "use the next_page_token of a response to the same request")],
+            &[(
+                "page_token",
+                "use the next_page_token of a response to the same request",
+            )],
         )
     };
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad("not a valid token"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad("not a valid token"))?;
     let token: Token<T> = serde_json::from_slice(&bytes).map_err(|_| bad("not a valid token"))?;
     if token.filters != filters {
         return Err(bad("from a request with different filters"));

@@ -9,8 +9,12 @@ impl From<EngineError> for Status {
     fn from(error: EngineError) -> Status {
         let message = error.to_string();
         match error {
-            EngineError::WorkflowNotFound(_) | EngineError::ExecutionNotFound(_) => Status::not_found(message),
-            EngineError::InvalidExecutionId(_) => invalid_argument(message, &[("execution_id", "must be a UUID")]),
+            EngineError::WorkflowNotFound(_) | EngineError::ExecutionNotFound(_) => {
+                Status::not_found(message)
+            }
+            EngineError::InvalidExecutionId(_) => {
+                invalid_argument(message, &[("execution_id", "must be a UUID")])
+            }
             EngineError::InvalidInputs(violations) => {
                 let pairs: Vec<(&str, &str)> = violations
                     .iter()

@@ -91,7 +91,13 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!(got[0].text, "x".repeat(10));
         assert!(got[0].truncated);
-        assert_eq!(got[1], Line { text: "next".into(), truncated: false });
+        assert_eq!(
+            got[1],
+            Line {
+                text: "next".into(),
+                truncated: false
+            }
+        );
         assert_eq!(got[2].text, "last");
     }
 

@@ -29,8 +29,8 @@ use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, 
 use crate::inputs::{self, ResolvedInputs};
 use crate::store::hub::LogHub;
 use crate::store::{
-    ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution, StoreReader, StoreWriter,
-    WriteOp,
+    ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution, StoreReader,
+    StoreWriter, WriteOp,
 };
 use crate::tree::ExecutionTree;
 
@@ -342,12 +342,16 @@ impl Engine {
             }
             None => None,
         };
-        let resolved = inputs::resolve(&workflow, &request.inputs).map_err(EngineError::InvalidInputs)?;
+        let resolved =
+            inputs::resolve(&workflow, &request.inputs).map_err(EngineError::InvalidInputs)?;
 
         let queue_position = {
             let mut scheduler = self.scheduler();
             let waiting = scheduler.queue.len() + scheduler.reserved;
-            let free_workers = self.config.max_concurrent_jobs.saturating_sub(scheduler.running);
+            let free_workers = self
+                .config
+                .max_concurrent_jobs
+                .saturating_sub(scheduler.running);
             if waiting >= self.config.max_queue + free_workers {
                 return Err(EngineError::QueueFull {
                     limit: self.config.max_queue,
@@ -375,7 +379,10 @@ impl Engine {
             time_ms: create_ms,
             payload: LogPayload::Lifecycle(Lifecycle::Queued { queue_position }),
         };
-        let created = self.writer.create_execution(new.clone(), queued.clone()).await;
+        let created = self
+            .writer
+            .create_execution(new.clone(), queued.clone())
+            .await;
         let rowid = match created {
             Ok(rowid) => rowid,
             Err(e) => {
@@ -385,7 +392,15 @@ impl Engine {
         };
         let mut counts = LogCounts::default();
         counts.record(&queued.payload);
-        let active = self.activate(id, rowid, &new.argv, request.timeout, 2, ExecutionTree::default(), counts);
+        let active = self.activate(
+            id,
+            rowid,
+            &new.argv,
+            request.timeout,
+            2,
+            ExecutionTree::default(),
+            counts,
+        );
         let started_now = {
             let mut scheduler = self.scheduler();
             scheduler.reserved -= 1;
@@ -528,7 +543,10 @@ impl Engine {
         let records = self
             .read(move |r| r.list_executions(&filter, cursor, limit))
             .await?;
-        Ok(records.into_iter().map(|r| self.with_live_state(r)).collect())
+        Ok(records
+            .into_iter()
+            .map(|r| self.with_live_state(r))
+            .collect())
     }
 
     /// Cancels an execution. Returns it and whether a cancel was already in
@@ -547,7 +565,9 @@ impl Engine {
                 state: record.state,
             });
         };
-        let grace = request.grace_period.unwrap_or(self.config.default_grace_period);
+        let grace = request
+            .grace_period
+            .unwrap_or(self.config.default_grace_period);
         let stop = StopRequest {
             reason: StopReason::Client,
             grace,
@@ -588,7 +608,8 @@ impl Engine {
     /// Daemon-wide counts.
     pub async fn status(&self) -> Result<EngineStatus, EngineError> {
         let midnight = local_midnight_ms();
-        let (totals_by_state, today) = self.read(move |r| r.state_counts(midnight)).await?;
+        let counts = self.read(move |r| r.state_counts(midnight)).await?;
+        let today = counts.ended_since;
         let (running, queued) = {
             let scheduler = self.scheduler();
             (scheduler.running, scheduler.queue.len())
@@ -610,7 +631,7 @@ impl Engine {
                 ExecutionState::TimedOut,
                 ExecutionState::Interrupted,
             ]),
-            totals_by_state,
+            totals_by_state: counts.totals,
         })
     }
 
@@ -637,7 +658,9 @@ impl Engine {
             execution.request_stop(stop);
         }
         // Each runner needs at most the grace period plus its own clean-up.
-        let deadline = tokio::time::Instant::now() + self.config.shutdown_grace_period + Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now()
+            + self.config.shutdown_grace_period
+            + Duration::from_secs(10);
         loop {
             let ended = self.runner_ended.notified();
             if self.scheduler().running == 0 {

@@ -56,7 +56,8 @@ impl Engine {
                 reason: reason.clone(),
             }))
             .await?;
-            log.finish(ExecutionState::Interrupted, None, None, reason).await?;
+            log.finish(ExecutionState::Interrupted, None, None, reason)
+                .await?;
             drop(log);
             self.retire(&active, false);
         }
@@ -79,7 +80,10 @@ impl Engine {
             ));
         }
         if !scheduler_entries.is_empty() {
-            tracing::info!(count = scheduler_entries.len(), "re-queued executions from the previous run");
+            tracing::info!(
+                count = scheduler_entries.len(),
+                "re-queued executions from the previous run"
+            );
         }
         let mut scheduler = self.scheduler();
         scheduler.queue.extend(scheduler_entries);

@@ -15,7 +15,9 @@ use tokio::time::Instant;
 use super::line_reader::{LineReader, MAX_LINE_BYTES};
 use super::{ActiveExecution, Engine, Phase, StopRequest};
 use crate::clock::now_ms;
-use crate::events::{classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason};
+use crate::events::{
+    classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
+};
 use crate::process::{kill_group, start_time_ticks};
 use crate::store::WriteOp;
 
@@ -36,7 +38,12 @@ pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
     };
     let mut log = execution.log.lock().await;
     if let Err(e) = log
-        .finish(outcome.state, outcome.exit_code, outcome.signal, outcome.error)
+        .finish(
+            outcome.state,
+            outcome.exit_code,
+            outcome.signal,
+            outcome.error,
+        )
         .await
     {
         tracing::error!(execution = %execution.id, error = %e, "could not record the end of an execution");
@@ -52,10 +59,17 @@ struct Outcome {
     error: String,
 }
 
-async fn start_and_wait(engine: &Arc<Engine>, execution: &Arc<ActiveExecution>) -> Result<Outcome, String> {
+async fn start_and_wait(
+    engine: &Arc<Engine>,
+    execution: &Arc<ActiveExecution>,
+) -> Result<Outcome, String> {
     let work_dir = engine.config.runs_dir.join(execution.id.to_string());
-    std::fs::create_dir_all(&work_dir)
-        .map_err(|e| format!("cannot create working directory {}: {e}", work_dir.display()))?;
+    std::fs::create_dir_all(&work_dir).map_err(|e| {
+        format!(
+            "cannot create working directory {}: {e}",
+            work_dir.display()
+        )
+    })?;
     let (program, args) = execution.argv.split_first().ok_or("empty argv")?;
     let mut child = tokio::process::Command::new(program)
         .args(args)
@@ -69,7 +83,10 @@ async fn start_and_wait(engine: &Arc<Engine>, execution: &Arc<ActiveExecution>) 
         .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
-    let pid = child.id().map(|p| p as i32).ok_or("program exited before its pid was read")?;
+    let pid = child
+        .id()
+        .map(|p| p as i32)
+        .ok_or("program exited before its pid was read")?;
     let start_ms = now_ms();
     engine
         .writer
@@ -91,8 +108,16 @@ async fn start_and_wait(engine: &Arc<Engine>, execution: &Arc<ActiveExecution>) 
     )
     .await;
 
-    let stdout = tokio::spawn(pump(execution.clone(), child.stdout.take().expect("piped"), OutputStream::Stdout));
-    let stderr = tokio::spawn(pump(execution.clone(), child.stderr.take().expect("piped"), OutputStream::Stderr));
+    let stdout = tokio::spawn(pump(
+        execution.clone(),
+        child.stdout.take().expect("piped"),
+        OutputStream::Stdout,
+    ));
+    let stderr = tokio::spawn(pump(
+        execution.clone(),
+        child.stderr.take().expect("piped"),
+        OutputStream::Stderr,
+    ));
 
     let timeout_at = execution.timeout.map(|t| Instant::now() + t);
     let mut kill_at: Option<Instant> = None;
@@ -141,7 +166,9 @@ async fn start_and_wait(engine: &Arc<Engine>, execution: &Arc<ActiveExecution>) 
         let _ = stderr.await;
     };
     tokio::pin!(drained);
-    let drained_in_time = tokio::time::timeout(DRAIN_AFTER_EXIT, &mut drained).await.is_ok();
+    let drained_in_time = tokio::time::timeout(DRAIN_AFTER_EXIT, &mut drained)
+        .await
+        .is_ok();
     kill_group(pid, Signal::SIGKILL);
     if !drained_in_time {
         drained.await;
@@ -149,11 +176,18 @@ async fn start_and_wait(engine: &Arc<Engine>, execution: &Arc<ActiveExecution>) 
 
     let exit_code = status.code();
     let signal = status.signal();
-    emit(execution, LogPayload::Lifecycle(Lifecycle::Exited { exit_code, signal })).await;
+    emit(
+        execution,
+        LogPayload::Lifecycle(Lifecycle::Exited { exit_code, signal }),
+    )
+    .await;
 
     let last_error = execution.log.lock().await.tree.last_error.clone();
     let (state, error) = match stop_reason {
-        Some(StopReason::Client) => (ExecutionState::Cancelled, "cancelled by a client".to_string()),
+        Some(StopReason::Client) => (
+            ExecutionState::Cancelled,
+            "cancelled by a client".to_string(),
+        ),
         Some(StopReason::Timeout) => (
             ExecutionState::TimedOut,
             format!(
@@ -191,7 +225,11 @@ async fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
     emit(
         execution,
         LogPayload::Lifecycle(Lifecycle::CancelRequested {
-            grace_ms: if stop.force { 0 } else { stop.grace.as_millis() as u64 },
+            grace_ms: if stop.force {
+                0
+            } else {
+                stop.grace.as_millis() as u64
+            },
             force: stop.force,
             reason: stop.reason,
         }),
@@ -235,7 +273,9 @@ async fn pump(execution: Arc<ActiveExecution>, pipe: impl AsyncRead + Unpin, str
     let mut reader = LineReader::new(pipe, MAX_LINE_BYTES);
     loop {
         match reader.next_line().await {
-            Ok(Some(line)) => emit(&execution, classify_line(stream, line.text, line.truncated)).await,
+            Ok(Some(line)) => {
+                emit(&execution, classify_line(stream, line.text, line.truncated)).await
+            }
             Ok(None) => break,
             Err(e) => {
                 tracing::warn!(execution = %execution.id, ?stream, error = %e, "reading program output failed");

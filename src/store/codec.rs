@@ -77,7 +77,11 @@ pub(super) fn decode(
             serde_json::from_str(&text)
                 .map_err(|e| StoreError::Corrupt(format!("lifecycle event #{sequence}: {e}")))?,
         ),
-        other => return Err(StoreError::Corrupt(format!("event #{sequence}: kind {other}"))),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "event #{sequence}: kind {other}"
+            )))
+        }
     };
     Ok(LogEvent {
         sequence,

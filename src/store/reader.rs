@@ -42,6 +42,15 @@ pub struct ListCursor {
     pub rowid: i64,
 }
 
+/// Executions by state name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    /// All time.
+    pub totals: BTreeMap<String, u64>,
+    /// Ended since the time asked for.
+    pub ended_since: BTreeMap<String, u64>,
+}
+
 /// Pool of read connections.
 pub struct StoreReader {
     pool: Vec<Mutex<Connection>>,
@@ -70,7 +79,10 @@ impl StoreReader {
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         // Prefer an idle connection; otherwise queue on one in turn.
         for slot in &self.pool {
             if let Ok(conn) = slot.try_lock() {
@@ -101,7 +113,10 @@ impl StoreReader {
     }
 
     /// The execution started with this request id, if any.
-    pub fn execution_by_request_id(&self, request_id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+    pub fn execution_by_request_id(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
         self.with(|conn| {
             let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE request_id = ?1");
             let record = conn
@@ -189,7 +204,12 @@ impl StoreReader {
     }
 
     /// Up to `limit` events of an execution from `from_sequence` on.
-    pub fn events(&self, execution: i64, from_sequence: u64, limit: usize) -> Result<Vec<LogEvent>, StoreError> {
+    pub fn events(
+        &self,
+        execution: i64,
+        from_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEvent>, StoreError> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, time_ms, kind, flags, text FROM log_events WHERE execution = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
@@ -216,7 +236,10 @@ impl StoreReader {
     }
 
     /// Executions in one state, oldest first (used at start-up).
-    pub fn executions_in_state(&self, state: ExecutionState) -> Result<Vec<ExecutionRecord>, StoreError> {
+    pub fn executions_in_state(
+        &self,
+        state: ExecutionState,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
         self.with(|conn| {
             let sql = format!(
                 "SELECT {EXECUTION_COLUMNS} FROM executions WHERE state = ?1 ORDER BY create_ms, rowid"
@@ -235,7 +258,10 @@ impl StoreReader {
 
     /// Rebuilds what the engine tracked in memory for an execution the daemon
     /// lost (crash): last sequence number, tree and counts, from its events.
-    pub fn replay_summary(&self, execution: i64) -> Result<(u64, ExecutionTree, LogCounts), StoreError> {
+    pub fn replay_summary(
+        &self,
+        execution: i64,
+    ) -> Result<(u64, ExecutionTree, LogCounts), StoreError> {
         self.with(|conn| {
             let last: Option<i64> = conn
                 .prepare_cached("SELECT MAX(seq) FROM log_events WHERE execution = ?1")?
@@ -267,14 +293,14 @@ impl StoreReader {
     }
 
     /// Executions by state: all time, and ended since `since_ms`.
-    pub fn state_counts(
-        &self,
-        since_ms: i64,
-    ) -> Result<(BTreeMap<String, u64>, BTreeMap<String, u64>), StoreError> {
+    pub fn state_counts(&self, since_ms: i64) -> Result<StateCounts, StoreError> {
         self.with(|conn| {
             let mut totals = BTreeMap::new();
-            let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM executions GROUP BY state")?;
-            for row in stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
+            let mut stmt =
+                conn.prepare_cached("SELECT state, COUNT(*) FROM executions GROUP BY state")?;
+            for row in stmt.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })? {
                 let (state, count) = row?;
                 totals.insert(state, count as u64);
             }
@@ -282,11 +308,16 @@ impl StoreReader {
             let mut stmt = conn.prepare_cached(
                 "SELECT state, COUNT(*) FROM executions WHERE end_ms >= ?1 GROUP BY state",
             )?;
-            for row in stmt.query_map([since_ms], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
+            for row in stmt.query_map([since_ms], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })? {
                 let (state, count) = row?;
                 today.insert(state, count as u64);
             }
-            Ok((totals, today))
+            Ok(StateCounts {
+                totals,
+                ended_since: today,
+            })
         })
     }
 }
@@ -334,13 +365,19 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
 }
 
 /// Loads inputs and labels, and artifacts when asked.
-fn load_details(conn: &Connection, record: &mut ExecutionRecord, artifacts: bool) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT name, value FROM execution_inputs WHERE execution = ?1")?;
+fn load_details(
+    conn: &Connection,
+    record: &mut ExecutionRecord,
+    artifacts: bool,
+) -> Result<(), StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT name, value FROM execution_inputs WHERE execution = ?1")?;
     for row in stmt.query_map([record.rowid], |row| Ok((row.get(0)?, row.get(1)?)))? {
         let (name, value) = row?;
         record.inputs.insert(name, value);
     }
-    let mut stmt = conn.prepare_cached("SELECT key, value FROM execution_labels WHERE execution = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM execution_labels WHERE execution = ?1")?;
     for row in stmt.query_map([record.rowid], |row| Ok((row.get(0)?, row.get(1)?)))? {
         let (key, value) = row?;
         record.labels.insert(key, value);

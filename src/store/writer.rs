@@ -30,7 +30,7 @@ pub enum WriteOp {
     /// atomically; replies with its row id.
     CreateExecution {
         /// The execution.
-        execution: NewExecution,
+        execution: Box<NewExecution>,
         /// Its first log event.
         first_event: LogEvent,
         /// Gets the row id, after commit.
@@ -104,7 +104,10 @@ impl StoreWriter {
 
     /// Queues a write, waiting while the queue is full.
     pub async fn send(&self, op: WriteOp) -> Result<(), StoreError> {
-        self.tx.send(op).await.map_err(|_| StoreError::WriterStopped)
+        self.tx
+            .send(op)
+            .await
+            .map_err(|_| StoreError::WriterStopped)
     }
 
     /// Queues a write from a thread outside the async runtime.
@@ -122,7 +125,7 @@ impl StoreWriter {
     ) -> Result<i64, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.send(WriteOp::CreateExecution {
-            execution,
+            execution: Box::new(execution),
             first_event,
             reply,
         })
@@ -141,7 +144,10 @@ impl StoreWriter {
 /// What must happen once a group is committed.
 enum AfterCommit {
     Publish(i64, Arc<LogEvent>),
-    Created(oneshot::Sender<Result<i64, StoreError>>, Result<i64, StoreError>),
+    Created(
+        oneshot::Sender<Result<i64, StoreError>>,
+        Result<i64, StoreError>,
+    ),
     Barrier(oneshot::Sender<()>),
 }
 
@@ -271,12 +277,16 @@ fn insert_execution(
         ));
     };
     for (name, value) in &e.inputs {
-        sp.prepare_cached("INSERT INTO execution_inputs (execution, name, value) VALUES (?1, ?2, ?3)")?
-            .execute(params![rowid, name, value])?;
+        sp.prepare_cached(
+            "INSERT INTO execution_inputs (execution, name, value) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![rowid, name, value])?;
     }
     for (key, value) in &e.labels {
-        sp.prepare_cached("INSERT INTO execution_labels (execution, key, value) VALUES (?1, ?2, ?3)")?
-            .execute(params![rowid, key, value])?;
+        sp.prepare_cached(
+            "INSERT INTO execution_labels (execution, key, value) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![rowid, key, value])?;
     }
     append(&sp, rowid, first_event)?;
     sp.commit()?;
