@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UnixListener};
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
 use crate::api::{DaemonInfo, WorkflowApi};
@@ -177,7 +178,8 @@ pub async fn run(
     };
 
     let tcp_server = router.clone().serve_with_incoming_shutdown(
-        TcpListenerStream::new(tcp),
+        // Without TCP_NODELAY small stream messages wait for delayed ACKs (40 ms).
+        TcpIncoming::from(tcp).with_nodelay(Some(true)),
         server_stop(stop_servers.subscribe()),
     );
     tracing::info!(address = %bound, "serving workflow.v1.WorkflowService");
@@ -195,9 +197,11 @@ pub async fn run(
         None => tcp_server.await?,
     }
 
-    drop(engine);
-    // The writer thread ends once the last handle is gone and its queue is
-    // drained; wait for it (bounded) so every event is on disk.
+    // Every event is committed by now (engine shutdown ends with a barrier);
+    // stop the writer and wait (bounded) for its final checkpoint.
+    if let Err(e) = engine.close_history().await {
+        tracing::warn!(error = %e, "closing the history failed");
+    }
     let joined = tokio::task::spawn_blocking(move || writer_thread.join());
     if tokio::time::timeout(Duration::from_secs(10), joined)
         .await

@@ -86,7 +86,10 @@ pub fn resolve(
 
     let selected_phases = selected_phases(fields, &values);
     for field in fields {
-        if values.contains_key(&field.name) {
+        // A value that was given (or defaulted) but invalid is reported once,
+        // above, not again as missing.
+        let supplied = inputs.get(&field.name).is_some_and(|v| !v.is_null()) || field.default.is_some();
+        if supplied {
             continue;
         }
         let needed_by_phase = field.required_for_phases.as_ref().and_then(|needs| {
@@ -354,8 +357,13 @@ mod tests {
     #[test]
     fn required_for_phases_applies_only_when_selected() {
         let violations = resolve(&workflow(), &inputs(json!({"topic": "t"}))).unwrap_err();
+        assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].field, "inputs.resume");
         assert!(violations[0].description.contains("phase 2"));
         assert!(resolve(&workflow(), &inputs(json!({"topic": "t", "phases": "0,1"}))).is_ok());
+        // An invalid value is one violation, not also "missing".
+        let violations = resolve(&workflow(), &inputs(json!({"topic": "t", "resume": 5}))).unwrap_err();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].field, "inputs.resume");
     }
 }

@@ -680,6 +680,13 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Stops the history writer after everything queued so far; call last.
+    pub async fn close_history(&self) -> Result<(), crate::store::StoreError> {
+        self.writer.close().await
+    }
+}
+
 fn parse_id(id: &str) -> Result<Uuid, EngineError> {
     Uuid::parse_str(id).map_err(|_| EngineError::InvalidExecutionId(id.to_string()))
 }

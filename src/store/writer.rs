@@ -61,6 +61,12 @@ pub enum WriteOp {
         /// How it ended.
         outcome: Box<FinalOutcome>,
     },
+    /// Commits everything queued before it and stops the writer; replies
+    /// once the history is closed.
+    Close {
+        /// Signalled after the final commit.
+        reply: oneshot::Sender<()>,
+    },
     /// Replies once everything queued before it is committed.
     Barrier {
         /// Signalled after commit.
@@ -133,6 +139,14 @@ impl StoreWriter {
         rx.await.map_err(|_| StoreError::WriterStopped)?
     }
 
+    /// Commits what is queued and stops the writer thread. Writes queued
+    /// afterwards fail with [`StoreError::WriterStopped`].
+    pub async fn close(&self) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteOp::Close { reply }).await?;
+        rx.await.map_err(|_| StoreError::WriterStopped)
+    }
+
     /// Waits until everything queued so far is committed.
     pub async fn barrier(&self) -> Result<(), StoreError> {
         let (reply, rx) = oneshot::channel();
@@ -149,15 +163,28 @@ enum AfterCommit {
         Result<i64, StoreError>,
     ),
     Barrier(oneshot::Sender<()>),
+    Close(oneshot::Sender<()>),
 }
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while let Some(first) = rx.blocking_recv() {
+    let mut closing = false;
+    let mut close_reply = None;
+    while !closing {
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        closing = matches!(first, WriteOp::Close { .. });
         group.push(first);
-        while group.len() < MAX_GROUP {
+        while !closing && group.len() < MAX_GROUP {
             match rx.try_recv() {
-                Ok(op) => group.push(op),
+                Ok(op) => {
+                    let close = matches!(op, WriteOp::Close { .. });
+                    group.push(op);
+                    if close {
+                        break;
+                    }
+                }
                 Err(_) => break,
             }
         }
@@ -182,11 +209,19 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
                 AfterCommit::Barrier(reply) => {
                     let _ = reply.send(());
                 }
+                AfterCommit::Close(reply) => {
+                    closing = true;
+                    close_reply = Some(reply);
+                }
             }
         }
     }
+    rx.close();
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         tracing::warn!(error = %e, "final history checkpoint failed");
+    }
+    if let Some(reply) = close_reply {
+        let _ = reply.send(());
     }
 }
 
@@ -240,6 +275,7 @@ fn commit_group(
                 ])?;
             }
             WriteOp::Barrier { reply } => after.push(AfterCommit::Barrier(reply)),
+            WriteOp::Close { reply } => after.push(AfterCommit::Close(reply)),
         }
     }
     tx.commit()?;
