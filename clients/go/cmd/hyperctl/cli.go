@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+const defaultAddr = "127.0.0.1:50051"
+
+const usageText = `usage: hyperctl workflow -op status|list|queue|workflows|submit|watch|cancel [flags]
+
+Run 'hyperctl workflow -h' for the flags.
+`
+
+// errUsage marks an error as bad usage (exit status 2).
+type errUsage struct{ msg string }
+
+func (e errUsage) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return errUsage{fmt.Sprintf(format, args...)} }
+
+// errNotSucceeded is returned when a waited-for execution ended in another
+// state than SUCCEEDED; the execution has already been printed.
+var errNotSucceeded = errors.New("execution did not succeed")
+
+// keyValues is a repeatable `-flag k=v` flag.
+type keyValues map[string]string
+
+func (kv keyValues) String() string {
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k+"="+kv[k])
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+func (kv keyValues) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	kv[k] = v
+	return nil
+}
+
+// workflowFlags are the flags of `hyperctl workflow`.
+type workflowFlags struct {
+	op        string
+	addr      string
+	json      bool
+	workflow  string
+	inputs    keyValues
+	labels    keyValues
+	requestID string
+	timeout   time.Duration
+	wait      bool
+	id        string
+	from      uint64
+	filter    string
+	limit     int
+	interval  time.Duration
+	count     int
+	force     bool
+	grace     time.Duration
+}
+
+// run is the whole program, parameterised for tests.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	switch args[0] {
+	case "workflow":
+		return runWorkflow(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "hyperctl: unknown command %q (this hyperctl talks to workflowd and has only `workflow`)\n%s", args[0], usageText)
+		return exitUsage
+	}
+}
+
+func runWorkflow(args []string, stdout, stderr io.Writer) int {
+	f := workflowFlags{inputs: keyValues{}, labels: keyValues{}}
+	fs := flag.NewFlagSet("hyperctl workflow", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.op, "op", "", "operation: status, list, queue, workflows, submit, watch or cancel")
+	fs.StringVar(&f.addr, "addr", envOr("WORKFLOWD_ADDR", defaultAddr), "daemon address host:port")
+	fs.BoolVar(&f.json, "json", false, "print JSON (protobuf JSON mapping) instead of text")
+	fs.StringVar(&f.workflow, "workflow", "", "workflow id (submit; filter for list)")
+	fs.Var(f.inputs, "input", "input `name=value` for submit (repeatable)")
+	fs.Var(f.labels, "label", "label `key=value` for submit (repeatable)")
+	fs.StringVar(&f.requestID, "request-id", "", "idempotency key for submit")
+	fs.DurationVar(&f.timeout, "timeout", 0, "wall-clock limit of the submitted execution (e.g. 10m)")
+	fs.BoolVar(&f.wait, "wait", false, "submit: follow the log until the execution ends")
+	fs.StringVar(&f.id, "id", "", "execution id (watch, cancel)")
+	fs.Uint64Var(&f.from, "from", 0, "watch: first log sequence number to show")
+	fs.StringVar(&f.filter, "filter", "all", "list: all, active, pending, completed or failed")
+	fs.IntVar(&f.limit, "limit", 20, "list: at most this many executions")
+	fs.DurationVar(&f.interval, "interval", 2*time.Second, "watch without -id: time between status reports")
+	fs.IntVar(&f.count, "count", 0, "watch without -id: number of status reports (0 = until interrupted)")
+	fs.BoolVar(&f.force, "force", false, "cancel: SIGKILL at once")
+	fs.DurationVar(&f.grace, "grace", 0, "cancel: time between SIGTERM and SIGKILL (daemon default when 0)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hyperctl workflow: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	client, err := workflowclient.Dial(f.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "hyperctl: %v\n", err)
+		return exitFail
+	}
+	defer client.Close()
+
+	out := &printer{w: stdout, json: f.json}
+	err = dispatch(ctx, client, &f, out, stderr)
+	var usage errUsage
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "hyperctl workflow: %v\n", err)
+		return exitUsage
+	case errors.Is(err, errNotSucceeded):
+		return exitFail
+	default:
+		fmt.Fprintf(stderr, "hyperctl: %s\n", describeError(err))
+		return exitFail
+	}
+}
+
+// dispatch routes -op to its handler; every operation is listed here.
+func dispatch(ctx context.Context, c *workflowclient.Client, f *workflowFlags, out *printer, stderr io.Writer) error {
+	switch f.op {
+	case "status":
+		return opStatus(ctx, c, out)
+	case "list":
+		return opList(ctx, c, f, out)
+	case "queue":
+		return opQueue(ctx, c, out)
+	case "workflows":
+		return opWorkflows(ctx, c, out, stderr)
+	case "submit":
+		return opSubmit(ctx, c, f, out, stderr)
+	case "watch":
+		return opWatch(ctx, c, f, out)
+	case "cancel":
+		return opCancel(ctx, c, f, out)
+	case "":
+		return usagef("-op is required (status, list, queue, workflows, submit, watch, cancel)")
+	default:
+		return usagef("unknown -op %q (status, list, queue, workflows, submit, watch, cancel)", f.op)
+	}
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// describeError renders a gRPC error with its code and field violations.
+func describeError(err error) string {
+	var b strings.Builder
+	b.WriteString(err.Error())
+	for _, v := range workflowclient.FieldViolations(err) {
+		fmt.Fprintf(&b, "\n  %s: %s", v.Field, v.Description)
+	}
+	return b.String()
+}
+
+// printer writes data to stdout as text or protobuf JSON.
+type printer struct {
+	w    io.Writer
+	json bool
+}
+
+// message prints m as indented protobuf JSON.
+func (p *printer) message(m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(p.w, string(b))
+	return err
+}
+
+// line prints m as one line of protobuf JSON (for streams).
+func (p *printer) line(m proto.Message) error {
+	b, err := protojson.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(p.w, string(b))
+	return err
+}
+
+func (p *printer) printf(format string, args ...any) {
+	fmt.Fprintf(p.w, format, args...)
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// hyperctl runs the program in-process and returns its exit status and output.
+func hyperctl(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// live returns the daemon address flag, skipping when WORKFLOWD_ADDR is unset.
+func live(t *testing.T) []string {
+	t.Helper()
+	addr := os.Getenv("WORKFLOWD_ADDR")
+	if addr == "" {
+		t.Skip("WORKFLOWD_ADDR is not set; this test needs a running workflowd")
+	}
+	return []string{"-addr", addr}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"workflow"},
+		{"workflow", "-op", "explode"},
+		{"workflow", "-op", "submit", "-addr", "127.0.0.1:1"},
+		{"workflow", "-op", "list", "-filter", "sideways", "-addr", "127.0.0.1:1"},
+		{"workflow", "-op", "status", "stray"},
+		{"workflow", "-input", "novalue"},
+	} {
+		if code, _, stderr := hyperctl(t, args...); code != exitUsage || stderr == "" {
+			t.Errorf("hyperctl %q: exit %d stderr %q, want exit 2 with a message", args, code, stderr)
+		}
+	}
+}
+
+func TestStatusJSONHasHyperctlKeys(t *testing.T) {
+	addr := live(t)
+	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "status", "-json"}, addr...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatalf("status -json is not JSON: %v\n%s", err, stdout)
+	}
+	for _, key := range []string{"mode", "running", "queue_depth", "active_jobs", "processed_today", "failed_today", "max_workers", "uptime_seconds"} {
+		if _, ok := st[key]; !ok {
+			t.Errorf("status -json lacks %q: %s", key, stdout)
+		}
+	}
+	if code, stdout, _ := hyperctl(t, append([]string{"workflow", "-op", "status"}, addr...)...); code != exitOK || !strings.Contains(stdout, "workers:") {
+		t.Errorf("status text: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestWorkflowsListsExamples(t *testing.T) {
+	addr := live(t)
+	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "workflows"}, addr...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, id := range []string{"hello", "research_pipeline", "sleeper"} {
+		if !strings.Contains(stdout, id) {
+			t.Errorf("workflows output lacks %s:\n%s", id, stdout)
+		}
+	}
+}
+
+func TestSubmitWaitPrintsTheLog(t *testing.T) {
+	addr := live(t)
+	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "hello", "-input", "name=hyperctl", "-wait"}, addr...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "hello, hyperctl") || !strings.Contains(stdout, "[finished]") {
+		t.Errorf("submit -wait output lacks the greeting or the finished event:\n%s", stdout)
+	}
+
+	code, _, _ = hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "sleeper", "-input", "seconds=0", "-input", "exit_code=4", "-wait"}, addr...)...)
+	if code != exitFail {
+		t.Errorf("submit -wait of a failing run: exit %d, want 1", code)
+	}
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+func TestSubmitThenWatchListAndCancel(t *testing.T) {
+	addr := live(t)
+	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "hello", "-input", "name=watcher"}, addr...)...)
+	id := strings.TrimSpace(stdout)
+	if code != exitOK || !uuidRE.MatchString(id) {
+		t.Fatalf("submit: exit %d, stdout %q, stderr %q; want an execution id", code, stdout, stderr)
+	}
+
+	code, stdout, stderr = hyperctl(t, append([]string{"workflow", "-op", "watch", "-id", id, "-json"}, addr...)...)
+	if code != exitOK {
+		t.Fatalf("watch: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var last map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last["finished"] == nil {
+		t.Errorf("watch -json: last line %q is not the finished event (%v)", lines[len(lines)-1], err)
+	}
+
+	code, stdout, stderr = hyperctl(t, append([]string{"workflow", "-op", "list", "-workflow", "hello", "-filter", "completed", "-limit", "50"}, addr...)...)
+	if code != exitOK || !strings.Contains(stdout, id) {
+		t.Errorf("list: exit %d, %s lacks %s\n%s", code, stdout, id, stderr)
+	}
+
+	code, stdout, stderr = hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "sleeper", "-input", "seconds=60", "-json"}, addr...)...)
+	if code != exitOK {
+		t.Fatalf("submit sleeper: exit %d: %s", code, stderr)
+	}
+	var exec struct{ ID string }
+	if err := json.Unmarshal([]byte(stdout), &exec); err != nil || exec.ID == "" {
+		t.Fatalf("submit -json gave %q (%v)", stdout, err)
+	}
+	code, stdout, _ = hyperctl(t, append([]string{"workflow", "-op", "queue"}, addr...)...)
+	if code != exitOK || !strings.Contains(stdout, exec.ID) {
+		t.Errorf("queue: exit %d, lacks %s:\n%s", code, exec.ID, stdout)
+	}
+	if code, _, stderr := hyperctl(t, append([]string{"workflow", "-op", "cancel", "-id", exec.ID, "-grace", "5s"}, addr...)...); code != exitOK {
+		t.Fatalf("cancel: exit %d: %s", code, stderr)
+	}
+	code, stdout, _ = hyperctl(t, append([]string{"workflow", "-op", "watch", "-id", exec.ID}, addr...)...)
+	if code != exitFail || !strings.Contains(stdout, "EXECUTION_STATE_CANCELLED") {
+		t.Errorf("watch of a cancelled run: exit %d, want 1 and a CANCELLED finished event:\n%s", code, stdout)
+	}
+}
+
+func TestBadInputsShowFieldViolations(t *testing.T) {
+	addr := live(t)
+	code, _, stderr := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "research_pipeline", "-input", "depth=9"}, addr...)...)
+	if code != exitFail || !strings.Contains(stderr, "inputs.topic") || !strings.Contains(stderr, "inputs.depth") {
+		t.Errorf("exit %d, stderr %q: want 1 and violations for inputs.topic and inputs.depth", code, stderr)
+	}
+	code, _, stderr = hyperctl(t, append([]string{"workflow", "-op", "watch", "-id", "00000000-0000-4000-8000-000000000000"}, addr...)...)
+	if code != exitFail || !strings.Contains(stderr, "NotFound") {
+		t.Errorf("watch unknown id: exit %d, stderr %q; want 1 and NotFound", code, stderr)
+	}
+}
+
+func TestWatchStatusCount(t *testing.T) {
+	addr := live(t)
+	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "watch", "-count", "2", "-interval", "10ms", "-json"}, addr...)...)
+	if code != exitOK || strings.Count(stdout, `"max_workers"`) != 2 {
+		t.Errorf("watch -count 2: exit %d, stderr %q:\n%s", code, stderr, stdout)
+	}
+}

@@ -1,0 +1,24 @@
+// Command hyperctl is a command-line client of workflowd with the grammar of
+// HyperSDK's hyperctl (Go flag style, single-dash flags):
+//
+//	hyperctl workflow -op status    [-addr A] [-json]
+//	hyperctl workflow -op list      [-addr A] [-json] [-filter all|active|pending|completed|failed] [-workflow ID] [-limit N]
+//	hyperctl workflow -op queue     [-addr A] [-json]
+//	hyperctl workflow -op workflows [-addr A] [-json]
+//	hyperctl workflow -op submit    [-addr A] [-json] -workflow ID [-input k=v ...] [-label k=v ...] [-request-id R] [-timeout D] [-wait]
+//	hyperctl workflow -op watch     [-addr A] [-json] [-id EXECUTION] [-from N] [-interval D] [-count N]
+//	hyperctl workflow -op cancel    [-addr A] [-json] -id EXECUTION [-force] [-grace D]
+//
+// The daemon address defaults to $WORKFLOWD_ADDR, else 127.0.0.1:50051.
+// Data goes to stdout, diagnostics to stderr. Exit status: 0 success, 1 an
+// error or (submit -wait, watch -id) an execution that did not succeed,
+// 2 bad usage.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

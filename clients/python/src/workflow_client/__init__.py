@@ -1,0 +1,29 @@
+"""Python client for workflowd's gRPC API (workflow.v1.WorkflowService).
+
+::
+
+    from workflow_client import WorkflowClient, WorkflowError, workflow_pb2
+
+    with WorkflowClient("127.0.0.1:50051") as client:
+        execution = client.execute_and_wait("hello", {"name": "python"})
+        print(execution.state == workflow_pb2.EXECUTION_STATE_SUCCEEDED)
+
+:class:`AsyncWorkflowClient` offers the same calls for asyncio. The generated
+messages are re-exported as :mod:`workflow_client.workflow_pb2`.
+"""
+
+from ._aio import AsyncWorkflowClient
+from ._errors import WorkflowError
+from ._requests import TERMINAL_STATES, is_terminal
+from ._sync import WorkflowClient
+from .gen.workflow.v1 import workflow_pb2, workflow_pb2_grpc
+
+__all__ = [
+    "AsyncWorkflowClient",
+    "TERMINAL_STATES",
+    "WorkflowClient",
+    "WorkflowError",
+    "is_terminal",
+    "workflow_pb2",
+    "workflow_pb2_grpc",
+]

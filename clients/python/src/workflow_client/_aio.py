@@ -1,0 +1,212 @@
+"""The asyncio client (grpc.aio)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, Optional, Sequence
+
+import grpc
+import grpc.aio
+
+from ._errors import WorkflowError
+from ._requests import (
+    Seconds,
+    cancel_request,
+    execute_request,
+    input_values,
+    list_executions_request,
+)
+from .gen.workflow.v1 import workflow_pb2 as pb
+from .gen.workflow.v1 import workflow_pb2_grpc as pb_grpc
+
+__all__ = ["AsyncWorkflowClient"]
+
+
+class AsyncWorkflowClient:
+    """asyncio client of workflowd's workflow.v1.WorkflowService.
+
+    The same methods as :class:`WorkflowClient`, as coroutines;
+    :meth:`stream_logs` is an async iterator. Create it inside a running
+    event loop and close it with ``await client.close()`` or ``async with``.
+    """
+
+    def __init__(
+        self,
+        target: Optional[str] = None,
+        *,
+        channel: Optional[grpc.aio.Channel] = None,
+        credentials: Optional[grpc.ChannelCredentials] = None,
+        options: Optional[Sequence[tuple[str, Any]]] = None,
+        timeout: Optional[float] = None,
+    ) -> None:
+        if channel is None:
+            if target is None:
+                raise ValueError("either target or channel is required")
+            if credentials is None:
+                channel = grpc.aio.insecure_channel(target, options=options)
+            else:
+                channel = grpc.aio.secure_channel(target, credentials, options=options)
+            self._owns_channel = True
+        else:
+            self._owns_channel = False
+        self._channel = channel
+        self._timeout = timeout
+        #: The generated stub, for anything this wrapper does not cover.
+        self.stub = pb_grpc.WorkflowServiceStub(channel)
+
+    async def close(self) -> None:
+        """Closes the channel if this client opened it."""
+        if self._owns_channel:
+            await self._channel.close()
+
+    async def __aenter__(self) -> "AsyncWorkflowClient":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _call(self, method: Any, request: Any, timeout: Optional[float]) -> Any:
+        try:
+            return await method(request, timeout=self._timeout if timeout is None else timeout)
+        except grpc.RpcError as error:
+            raise WorkflowError.from_rpc_error(error) from None
+
+    async def list_workflows(self, *, timeout: Optional[float] = None) -> list[pb.Workflow]:
+        """Every discovered workflow, ordered by id (all pages)."""
+        workflows: list[pb.Workflow] = []
+        token = ""
+        while True:
+            response = await self._call(
+                self.stub.ListWorkflows, pb.ListWorkflowsRequest(page_token=token), timeout
+            )
+            workflows.extend(response.workflows)
+            token = response.next_page_token
+            if not token:
+                return workflows
+
+    async def discovery_errors(self, *, timeout: Optional[float] = None) -> list[pb.DiscoveryError]:
+        """The programs that failed discovery, with the reason."""
+        request = pb.ListWorkflowsRequest(page_size=1)
+        return list((await self._call(self.stub.ListWorkflows, request, timeout)).discovery_errors)
+
+    async def get_workflow(self, workflow_id: str, *, timeout: Optional[float] = None) -> pb.Workflow:
+        """One workflow by id; NOT_FOUND when unknown."""
+        request = pb.GetWorkflowRequest(workflow_id=workflow_id)
+        return (await self._call(self.stub.GetWorkflow, request, timeout)).workflow
+
+    async def validate_inputs(
+        self,
+        workflow_id: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        *,
+        timeout: Optional[float] = None,
+    ) -> pb.ValidateInputsResponse:
+        """Checks inputs without running the workflow (see WorkflowClient)."""
+        request = pb.ValidateInputsRequest(workflow_id=workflow_id, inputs=input_values(inputs))
+        return await self._call(self.stub.ValidateInputs, request, timeout)
+
+    async def execute(
+        self,
+        workflow_id: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        *,
+        request_id: Optional[str] = None,
+        run_timeout: Optional[Seconds] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = None,
+    ) -> pb.Execution:
+        """Starts an execution and returns it at once (QUEUED or RUNNING)."""
+        request = execute_request(workflow_id, inputs, request_id, run_timeout, labels)
+        return (await self._call(self.stub.Execute, request, timeout)).execution
+
+    async def execute_and_wait(
+        self,
+        workflow_id: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        *,
+        request_id: Optional[str] = None,
+        run_timeout: Optional[Seconds] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = None,
+    ) -> pb.Execution:
+        """:meth:`execute`, then :meth:`wait`; returns the finished execution."""
+        execution = await self.execute(
+            workflow_id, inputs, request_id=request_id, run_timeout=run_timeout, labels=labels
+        )
+        return await self.wait(execution.id, timeout=timeout)
+
+    async def stream_logs(
+        self,
+        execution_id: str,
+        *,
+        from_sequence: int = 0,
+        follow: bool = True,
+        timeout: Optional[float] = None,
+    ) -> AsyncIterator[pb.LogEvent]:
+        """Yields the execution's log events in sequence order (see
+        WorkflowClient.stream_logs). Closing the iterator cancels the stream."""
+        request = pb.StreamLogsRequest(
+            execution_id=execution_id, from_sequence=from_sequence, follow=follow
+        )
+        call = self.stub.StreamLogs(request, timeout=timeout)
+        try:
+            async for response in call:
+                yield response.event
+        except grpc.RpcError as error:
+            raise WorkflowError.from_rpc_error(error) from None
+        finally:
+            call.cancel()
+
+    async def wait(self, execution_id: str, *, timeout: Optional[float] = None) -> pb.Execution:
+        """Follows the log until the ``finished`` event; returns the execution."""
+        finished = False
+        async for event in self.stream_logs(execution_id, follow=True, timeout=timeout):
+            if event.HasField("finished"):
+                finished = True
+        if not finished:
+            raise WorkflowError(
+                grpc.StatusCode.UNAVAILABLE,
+                f"the log of execution {execution_id} ended without a finished event",
+            )
+        return await self.get_execution(execution_id)
+
+    async def get_execution(self, execution_id: str, *, timeout: Optional[float] = None) -> pb.Execution:
+        """One execution with its phase tree and artifacts."""
+        request = pb.GetExecutionRequest(execution_id=execution_id)
+        return (await self._call(self.stub.GetExecution, request, timeout)).execution
+
+    async def list_executions(
+        self,
+        *,
+        workflow_id: Optional[str] = None,
+        states: Optional[Iterable["pb.ExecutionState"]] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        created_after: Optional[datetime.datetime] = None,
+        created_before: Optional[datetime.datetime] = None,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: Optional[float] = None,
+    ) -> pb.ListExecutionsResponse:
+        """One page of executions, newest first."""
+        request = list_executions_request(
+            workflow_id, states, labels, created_after, created_before, page_size, page_token
+        )
+        return await self._call(self.stub.ListExecutions, request, timeout)
+
+    async def cancel(
+        self,
+        execution_id: str,
+        *,
+        force: bool = False,
+        grace_period: Optional[Seconds] = None,
+        request_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> pb.CancelResponse:
+        """Cancels an execution (see WorkflowClient.cancel)."""
+        request = cancel_request(execution_id, force, grace_period, request_id)
+        return await self._call(self.stub.Cancel, request, timeout)
+
+    async def status(self, *, timeout: Optional[float] = None) -> pb.GetStatusResponse:
+        """The daemon's version, uptime, worker pool and history counts."""
+        return await self._call(self.stub.GetStatus, pb.GetStatusRequest(), timeout)

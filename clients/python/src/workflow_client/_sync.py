@@ -1,0 +1,227 @@
+"""The blocking client."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Optional, Sequence
+
+import grpc
+
+from ._errors import WorkflowError
+from ._requests import (
+    Seconds,
+    cancel_request,
+    execute_request,
+    input_values,
+    list_executions_request,
+)
+from .gen.workflow.v1 import workflow_pb2 as pb
+from .gen.workflow.v1 import workflow_pb2_grpc as pb_grpc
+
+__all__ = ["WorkflowClient"]
+
+
+class WorkflowClient:
+    """Blocking client of workflowd's workflow.v1.WorkflowService.
+
+    ``WorkflowClient("127.0.0.1:50051")`` opens a plaintext channel; pass
+    ``credentials`` for TLS or ``channel`` to reuse one. Every failed call
+    raises :class:`WorkflowError`. Use it as a context manager or call
+    :meth:`close`.
+
+    ``timeout`` is the default deadline in seconds of the unary calls (None:
+    no deadline); streaming calls and :meth:`wait` take their own.
+    """
+
+    def __init__(
+        self,
+        target: Optional[str] = None,
+        *,
+        channel: Optional[grpc.Channel] = None,
+        credentials: Optional[grpc.ChannelCredentials] = None,
+        options: Optional[Sequence[tuple[str, Any]]] = None,
+        timeout: Optional[float] = None,
+    ) -> None:
+        if channel is None:
+            if target is None:
+                raise ValueError("either target or channel is required")
+            if credentials is None:
+                channel = grpc.insecure_channel(target, options=options)
+            else:
+                channel = grpc.secure_channel(target, credentials, options=options)
+            self._owns_channel = True
+        else:
+            self._owns_channel = False
+        self._channel = channel
+        self._timeout = timeout
+        #: The generated stub, for anything this wrapper does not cover.
+        self.stub = pb_grpc.WorkflowServiceStub(channel)
+
+    def close(self) -> None:
+        """Closes the channel if this client opened it."""
+        if self._owns_channel:
+            self._channel.close()
+
+    def __enter__(self) -> "WorkflowClient":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _call(self, method: Any, request: Any, timeout: Optional[float]) -> Any:
+        try:
+            return method(request, timeout=self._timeout if timeout is None else timeout)
+        except grpc.RpcError as error:
+            raise WorkflowError.from_rpc_error(error) from None
+
+    def list_workflows(self, *, timeout: Optional[float] = None) -> list[pb.Workflow]:
+        """Every discovered workflow, ordered by id (all pages)."""
+        workflows: list[pb.Workflow] = []
+        token = ""
+        while True:
+            response = self._call(
+                self.stub.ListWorkflows, pb.ListWorkflowsRequest(page_token=token), timeout
+            )
+            workflows.extend(response.workflows)
+            token = response.next_page_token
+            if not token:
+                return workflows
+
+    def discovery_errors(self, *, timeout: Optional[float] = None) -> list[pb.DiscoveryError]:
+        """The programs that failed discovery, with the reason."""
+        response = self._call(self.stub.ListWorkflows, pb.ListWorkflowsRequest(page_size=1), timeout)
+        return list(response.discovery_errors)
+
+    def get_workflow(self, workflow_id: str, *, timeout: Optional[float] = None) -> pb.Workflow:
+        """One workflow by id; NOT_FOUND when unknown."""
+        request = pb.GetWorkflowRequest(workflow_id=workflow_id)
+        return self._call(self.stub.GetWorkflow, request, timeout).workflow
+
+    def validate_inputs(
+        self,
+        workflow_id: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        *,
+        timeout: Optional[float] = None,
+    ) -> pb.ValidateInputsResponse:
+        """Checks inputs without running the workflow. Raises WorkflowError
+        (INVALID_ARGUMENT, with ``field_violations``) when any is invalid."""
+        request = pb.ValidateInputsRequest(workflow_id=workflow_id, inputs=input_values(inputs))
+        return self._call(self.stub.ValidateInputs, request, timeout)
+
+    def execute(
+        self,
+        workflow_id: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        *,
+        request_id: Optional[str] = None,
+        run_timeout: Optional[Seconds] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = None,
+    ) -> pb.Execution:
+        """Starts an execution and returns it at once (QUEUED or RUNNING).
+
+        ``request_id`` makes retries idempotent; ``run_timeout`` is the
+        execution's wall-clock limit; ``timeout`` is this call's deadline.
+        """
+        request = execute_request(workflow_id, inputs, request_id, run_timeout, labels)
+        return self._call(self.stub.Execute, request, timeout).execution
+
+    def execute_and_wait(
+        self,
+        workflow_id: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        *,
+        request_id: Optional[str] = None,
+        run_timeout: Optional[Seconds] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = None,
+    ) -> pb.Execution:
+        """:meth:`execute`, then :meth:`wait`; returns the finished execution."""
+        execution = self.execute(
+            workflow_id, inputs, request_id=request_id, run_timeout=run_timeout, labels=labels
+        )
+        return self.wait(execution.id, timeout=timeout)
+
+    def stream_logs(
+        self,
+        execution_id: str,
+        *,
+        from_sequence: int = 0,
+        follow: bool = True,
+        timeout: Optional[float] = None,
+    ) -> Iterator[pb.LogEvent]:
+        """Yields the execution's log events in sequence order: the history
+        from ``from_sequence``, then (with ``follow``) live events until the
+        ``finished`` event. Closing the iterator cancels the stream."""
+        request = pb.StreamLogsRequest(
+            execution_id=execution_id, from_sequence=from_sequence, follow=follow
+        )
+        call = self.stub.StreamLogs(request, timeout=timeout)
+        try:
+            for response in call:
+                yield response.event
+        except grpc.RpcError as error:
+            raise WorkflowError.from_rpc_error(error) from None
+        finally:
+            call.cancel()
+
+    def wait(self, execution_id: str, *, timeout: Optional[float] = None) -> pb.Execution:
+        """Follows the execution's log until its ``finished`` event and
+        returns the execution then. A FAILED or CANCELLED execution is
+        returned, not raised; ``timeout`` bounds the whole wait
+        (DEADLINE_EXCEEDED)."""
+        finished = False
+        for event in self.stream_logs(execution_id, follow=True, timeout=timeout):
+            if event.HasField("finished"):
+                finished = True
+        if not finished:
+            raise WorkflowError(
+                grpc.StatusCode.UNAVAILABLE,
+                f"the log of execution {execution_id} ended without a finished event",
+            )
+        return self.get_execution(execution_id)
+
+    def get_execution(self, execution_id: str, *, timeout: Optional[float] = None) -> pb.Execution:
+        """One execution with its phase tree and artifacts."""
+        request = pb.GetExecutionRequest(execution_id=execution_id)
+        return self._call(self.stub.GetExecution, request, timeout).execution
+
+    def list_executions(
+        self,
+        *,
+        workflow_id: Optional[str] = None,
+        states: Optional[Iterable["pb.ExecutionState"]] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        created_after: Optional[datetime.datetime] = None,
+        created_before: Optional[datetime.datetime] = None,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: Optional[float] = None,
+    ) -> pb.ListExecutionsResponse:
+        """One page of executions, newest first; pass ``next_page_token`` of
+        the response as ``page_token`` (same filters) for the next page."""
+        request = list_executions_request(
+            workflow_id, states, labels, created_after, created_before, page_size, page_token
+        )
+        return self._call(self.stub.ListExecutions, request, timeout)
+
+    def cancel(
+        self,
+        execution_id: str,
+        *,
+        force: bool = False,
+        grace_period: Optional[Seconds] = None,
+        request_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> pb.CancelResponse:
+        """Cancels an execution: SIGTERM, then SIGKILL after ``grace_period``
+        seconds (daemon default when None), or SIGKILL at once with
+        ``force``. FAILED_PRECONDITION once the execution has finished."""
+        request = cancel_request(execution_id, force, grace_period, request_id)
+        return self._call(self.stub.Cancel, request, timeout)
+
+    def status(self, *, timeout: Optional[float] = None) -> pb.GetStatusResponse:
+        """The daemon's version, uptime, worker pool and history counts."""
+        return self._call(self.stub.GetStatus, pb.GetStatusRequest(), timeout)

@@ -1,0 +1,764 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExecutionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXECUTION_STATE_UNSPECIFIED: _ClassVar[ExecutionState]
+    EXECUTION_STATE_QUEUED: _ClassVar[ExecutionState]
+    EXECUTION_STATE_RUNNING: _ClassVar[ExecutionState]
+    EXECUTION_STATE_SUCCEEDED: _ClassVar[ExecutionState]
+    EXECUTION_STATE_FAILED: _ClassVar[ExecutionState]
+    EXECUTION_STATE_CANCELLED: _ClassVar[ExecutionState]
+    EXECUTION_STATE_TIMED_OUT: _ClassVar[ExecutionState]
+    EXECUTION_STATE_INTERRUPTED: _ClassVar[ExecutionState]
+
+class NodeStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NODE_STATUS_UNSPECIFIED: _ClassVar[NodeStatus]
+    NODE_STATUS_RUNNING: _ClassVar[NodeStatus]
+    NODE_STATUS_COMPLETED: _ClassVar[NodeStatus]
+    NODE_STATUS_FAILED: _ClassVar[NodeStatus]
+
+class OutputStream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTPUT_STREAM_UNSPECIFIED: _ClassVar[OutputStream]
+    OUTPUT_STREAM_STDOUT: _ClassVar[OutputStream]
+    OUTPUT_STREAM_STDERR: _ClassVar[OutputStream]
+EXECUTION_STATE_UNSPECIFIED: ExecutionState
+EXECUTION_STATE_QUEUED: ExecutionState
+EXECUTION_STATE_RUNNING: ExecutionState
+EXECUTION_STATE_SUCCEEDED: ExecutionState
+EXECUTION_STATE_FAILED: ExecutionState
+EXECUTION_STATE_CANCELLED: ExecutionState
+EXECUTION_STATE_TIMED_OUT: ExecutionState
+EXECUTION_STATE_INTERRUPTED: ExecutionState
+NODE_STATUS_UNSPECIFIED: NodeStatus
+NODE_STATUS_RUNNING: NodeStatus
+NODE_STATUS_COMPLETED: NodeStatus
+NODE_STATUS_FAILED: NodeStatus
+OUTPUT_STREAM_UNSPECIFIED: OutputStream
+OUTPUT_STREAM_STDOUT: OutputStream
+OUTPUT_STREAM_STDERR: OutputStream
+
+class Workflow(_message.Message):
+    __slots__ = ("id", "name", "description", "schema_version", "fields", "input_json_schema", "program_path", "discover_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_PATH_FIELD_NUMBER: _ClassVar[int]
+    DISCOVER_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    description: str
+    schema_version: str
+    fields: _containers.RepeatedCompositeFieldContainer[Field]
+    input_json_schema: str
+    program_path: str
+    discover_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., schema_version: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[Field, _Mapping]]] = ..., input_json_schema: _Optional[str] = ..., program_path: _Optional[str] = ..., discover_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Field(_message.Message):
+    __slots__ = ("name", "label", "description", "cli_arg", "required", "default_value", "required_for_phases", "type")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CLI_ARG_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FOR_PHASES_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    label: str
+    description: str
+    cli_arg: str
+    required: bool
+    default_value: str
+    required_for_phases: _containers.RepeatedScalarFieldContainer[int]
+    type: FieldType
+    def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., description: _Optional[str] = ..., cli_arg: _Optional[str] = ..., required: _Optional[bool] = ..., default_value: _Optional[str] = ..., required_for_phases: _Optional[_Iterable[int]] = ..., type: _Optional[_Union[FieldType, _Mapping]] = ...) -> None: ...
+
+class FieldType(_message.Message):
+    __slots__ = ("text", "number", "file_path", "select", "phase_selector", "state_file")
+    class Text(_message.Message):
+        __slots__ = ()
+        def __init__(self) -> None: ...
+    class Number(_message.Message):
+        __slots__ = ("min", "max")
+        MIN_FIELD_NUMBER: _ClassVar[int]
+        MAX_FIELD_NUMBER: _ClassVar[int]
+        min: int
+        max: int
+        def __init__(self, min: _Optional[int] = ..., max: _Optional[int] = ...) -> None: ...
+    class FilePath(_message.Message):
+        __slots__ = ("pattern",)
+        PATTERN_FIELD_NUMBER: _ClassVar[int]
+        pattern: str
+        def __init__(self, pattern: _Optional[str] = ...) -> None: ...
+    class Select(_message.Message):
+        __slots__ = ("options",)
+        OPTIONS_FIELD_NUMBER: _ClassVar[int]
+        options: _containers.RepeatedScalarFieldContainer[str]
+        def __init__(self, options: _Optional[_Iterable[str]] = ...) -> None: ...
+    class PhaseSelector(_message.Message):
+        __slots__ = ("total_phases",)
+        TOTAL_PHASES_FIELD_NUMBER: _ClassVar[int]
+        total_phases: int
+        def __init__(self, total_phases: _Optional[int] = ...) -> None: ...
+    class StateFile(_message.Message):
+        __slots__ = ("pattern", "phase")
+        PATTERN_FIELD_NUMBER: _ClassVar[int]
+        PHASE_FIELD_NUMBER: _ClassVar[int]
+        pattern: str
+        phase: int
+        def __init__(self, pattern: _Optional[str] = ..., phase: _Optional[int] = ...) -> None: ...
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    FILE_PATH_FIELD_NUMBER: _ClassVar[int]
+    SELECT_FIELD_NUMBER: _ClassVar[int]
+    PHASE_SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    STATE_FILE_FIELD_NUMBER: _ClassVar[int]
+    text: FieldType.Text
+    number: FieldType.Number
+    file_path: FieldType.FilePath
+    select: FieldType.Select
+    phase_selector: FieldType.PhaseSelector
+    state_file: FieldType.StateFile
+    def __init__(self, text: _Optional[_Union[FieldType.Text, _Mapping]] = ..., number: _Optional[_Union[FieldType.Number, _Mapping]] = ..., file_path: _Optional[_Union[FieldType.FilePath, _Mapping]] = ..., select: _Optional[_Union[FieldType.Select, _Mapping]] = ..., phase_selector: _Optional[_Union[FieldType.PhaseSelector, _Mapping]] = ..., state_file: _Optional[_Union[FieldType.StateFile, _Mapping]] = ...) -> None: ...
+
+class DiscoveryError(_message.Message):
+    __slots__ = ("program_path", "message", "discover_time")
+    PROGRAM_PATH_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DISCOVER_TIME_FIELD_NUMBER: _ClassVar[int]
+    program_path: str
+    message: str
+    discover_time: _timestamp_pb2.Timestamp
+    def __init__(self, program_path: _Optional[str] = ..., message: _Optional[str] = ..., discover_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListWorkflowsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListWorkflowsResponse(_message.Message):
+    __slots__ = ("workflows", "next_page_token", "discovery_errors")
+    WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DISCOVERY_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    workflows: _containers.RepeatedCompositeFieldContainer[Workflow]
+    next_page_token: str
+    discovery_errors: _containers.RepeatedCompositeFieldContainer[DiscoveryError]
+    def __init__(self, workflows: _Optional[_Iterable[_Union[Workflow, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., discovery_errors: _Optional[_Iterable[_Union[DiscoveryError, _Mapping]]] = ...) -> None: ...
+
+class GetWorkflowRequest(_message.Message):
+    __slots__ = ("workflow_id",)
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: str
+    def __init__(self, workflow_id: _Optional[str] = ...) -> None: ...
+
+class GetWorkflowResponse(_message.Message):
+    __slots__ = ("workflow",)
+    WORKFLOW_FIELD_NUMBER: _ClassVar[int]
+    workflow: Workflow
+    def __init__(self, workflow: _Optional[_Union[Workflow, _Mapping]] = ...) -> None: ...
+
+class ValidateInputsRequest(_message.Message):
+    __slots__ = ("workflow_id", "inputs")
+    class InputsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _struct_pb2.Value
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: str
+    inputs: _containers.MessageMap[str, _struct_pb2.Value]
+    def __init__(self, workflow_id: _Optional[str] = ..., inputs: _Optional[_Mapping[str, _struct_pb2.Value]] = ...) -> None: ...
+
+class ValidateInputsResponse(_message.Message):
+    __slots__ = ("resolved_inputs", "argv")
+    class ResolvedInputsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    RESOLVED_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    ARGV_FIELD_NUMBER: _ClassVar[int]
+    resolved_inputs: _containers.ScalarMap[str, str]
+    argv: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, resolved_inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ExecuteRequest(_message.Message):
+    __slots__ = ("workflow_id", "inputs", "request_id", "timeout", "labels")
+    class InputsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _struct_pb2.Value
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: str
+    inputs: _containers.MessageMap[str, _struct_pb2.Value]
+    request_id: str
+    timeout: _duration_pb2.Duration
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, workflow_id: _Optional[str] = ..., inputs: _Optional[_Mapping[str, _struct_pb2.Value]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ExecuteResponse(_message.Message):
+    __slots__ = ("execution", "started")
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    execution: Execution
+    started: bool
+    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., started: _Optional[bool] = ...) -> None: ...
+
+class Execution(_message.Message):
+    __slots__ = ("id", "workflow_id", "workflow_name", "state", "create_time", "start_time", "end_time", "exit_code", "signal", "error", "inputs", "argv", "labels", "request_id", "timeout", "phases", "artifacts", "log_counts", "pid")
+    class InputsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    ARGV_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    PHASES_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    LOG_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    workflow_id: str
+    workflow_name: str
+    state: ExecutionState
+    create_time: _timestamp_pb2.Timestamp
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    exit_code: int
+    signal: int
+    error: str
+    inputs: _containers.ScalarMap[str, str]
+    argv: _containers.RepeatedScalarFieldContainer[str]
+    labels: _containers.ScalarMap[str, str]
+    request_id: str
+    timeout: _duration_pb2.Duration
+    phases: _containers.RepeatedCompositeFieldContainer[Phase]
+    artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
+    log_counts: LogCounts
+    pid: int
+    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., state: _Optional[_Union[ExecutionState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., error: _Optional[str] = ..., inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., phases: _Optional[_Iterable[_Union[Phase, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., log_counts: _Optional[_Union[LogCounts, _Mapping]] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class LogCounts(_message.Message):
+    __slots__ = ("total", "stdout_lines", "stderr_lines", "events", "malformed_events")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_LINES_FIELD_NUMBER: _ClassVar[int]
+    STDERR_LINES_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    MALFORMED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    stdout_lines: int
+    stderr_lines: int
+    events: int
+    malformed_events: int
+    def __init__(self, total: _Optional[int] = ..., stdout_lines: _Optional[int] = ..., stderr_lines: _Optional[int] = ..., events: _Optional[int] = ..., malformed_events: _Optional[int] = ...) -> None: ...
+
+class Phase(_message.Message):
+    __slots__ = ("index", "name", "total_phases", "status", "error", "tasks")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_PHASES_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    name: str
+    total_phases: int
+    status: NodeStatus
+    error: str
+    tasks: _containers.RepeatedCompositeFieldContainer[Task]
+    def __init__(self, index: _Optional[int] = ..., name: _Optional[str] = ..., total_phases: _Optional[int] = ..., status: _Optional[_Union[NodeStatus, str]] = ..., error: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ...) -> None: ...
+
+class Task(_message.Message):
+    __slots__ = ("task_id", "description", "total_tasks", "status", "messages", "result", "error", "percent", "agents")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_TASKS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    description: str
+    total_tasks: int
+    status: NodeStatus
+    messages: _containers.RepeatedScalarFieldContainer[str]
+    result: str
+    error: str
+    percent: int
+    agents: _containers.RepeatedCompositeFieldContainer[Agent]
+    def __init__(self, task_id: _Optional[str] = ..., description: _Optional[str] = ..., total_tasks: _Optional[int] = ..., status: _Optional[_Union[NodeStatus, str]] = ..., messages: _Optional[_Iterable[str]] = ..., result: _Optional[str] = ..., error: _Optional[str] = ..., percent: _Optional[int] = ..., agents: _Optional[_Iterable[_Union[Agent, _Mapping]]] = ...) -> None: ...
+
+class Agent(_message.Message):
+    __slots__ = ("name", "description", "status", "messages", "result", "error")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    status: NodeStatus
+    messages: _containers.RepeatedScalarFieldContainer[str]
+    result: str
+    error: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., status: _Optional[_Union[NodeStatus, str]] = ..., messages: _Optional[_Iterable[str]] = ..., result: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class Artifact(_message.Message):
+    __slots__ = ("phase", "path", "description", "create_time")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    phase: int
+    path: str
+    description: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, phase: _Optional[int] = ..., path: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetExecutionRequest(_message.Message):
+    __slots__ = ("execution_id",)
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    def __init__(self, execution_id: _Optional[str] = ...) -> None: ...
+
+class GetExecutionResponse(_message.Message):
+    __slots__ = ("execution",)
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    execution: Execution
+    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
+
+class ListExecutionsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "workflow_id", "states", "create_time_after", "create_time_before", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    workflow_id: str
+    states: _containers.RepeatedScalarFieldContainer[ExecutionState]
+    create_time_after: _timestamp_pb2.Timestamp
+    create_time_before: _timestamp_pb2.Timestamp
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., workflow_id: _Optional[str] = ..., states: _Optional[_Iterable[_Union[ExecutionState, str]]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ListExecutionsResponse(_message.Message):
+    __slots__ = ("executions", "next_page_token")
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    executions: _containers.RepeatedCompositeFieldContainer[Execution]
+    next_page_token: str
+    def __init__(self, executions: _Optional[_Iterable[_Union[Execution, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class StreamLogsRequest(_message.Message):
+    __slots__ = ("execution_id", "from_sequence", "follow")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    from_sequence: int
+    follow: bool
+    def __init__(self, execution_id: _Optional[str] = ..., from_sequence: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class StreamLogsResponse(_message.Message):
+    __slots__ = ("event",)
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: LogEvent
+    def __init__(self, event: _Optional[_Union[LogEvent, _Mapping]] = ...) -> None: ...
+
+class LogEvent(_message.Message):
+    __slots__ = ("sequence", "time", "output", "phase_started", "phase_completed", "phase_failed", "task_started", "task_progress", "task_completed", "task_failed", "agent_started", "agent_message", "agent_completed", "agent_failed", "state_file_created", "raw_output", "queued", "started", "exited", "cancel_requested", "killed", "timed_out", "interrupted", "finished")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    PHASE_STARTED_FIELD_NUMBER: _ClassVar[int]
+    PHASE_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FAILED_FIELD_NUMBER: _ClassVar[int]
+    TASK_STARTED_FIELD_NUMBER: _ClassVar[int]
+    TASK_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    TASK_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    TASK_FAILED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_STARTED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FAILED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FILE_CREATED_FIELD_NUMBER: _ClassVar[int]
+    RAW_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    EXITED_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    KILLED_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    INTERRUPTED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    time: _timestamp_pb2.Timestamp
+    output: OutputLine
+    phase_started: PhaseStarted
+    phase_completed: PhaseCompleted
+    phase_failed: PhaseFailed
+    task_started: TaskStarted
+    task_progress: TaskProgress
+    task_completed: TaskCompleted
+    task_failed: TaskFailed
+    agent_started: AgentStarted
+    agent_message: AgentMessage
+    agent_completed: AgentCompleted
+    agent_failed: AgentFailed
+    state_file_created: StateFileCreated
+    raw_output: RawOutput
+    queued: Queued
+    started: Started
+    exited: Exited
+    cancel_requested: CancelRequested
+    killed: Killed
+    timed_out: TimedOut
+    interrupted: Interrupted
+    finished: Finished
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., output: _Optional[_Union[OutputLine, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., phase_failed: _Optional[_Union[PhaseFailed, _Mapping]] = ..., task_started: _Optional[_Union[TaskStarted, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_completed: _Optional[_Union[TaskCompleted, _Mapping]] = ..., task_failed: _Optional[_Union[TaskFailed, _Mapping]] = ..., agent_started: _Optional[_Union[AgentStarted, _Mapping]] = ..., agent_message: _Optional[_Union[AgentMessage, _Mapping]] = ..., agent_completed: _Optional[_Union[AgentCompleted, _Mapping]] = ..., agent_failed: _Optional[_Union[AgentFailed, _Mapping]] = ..., state_file_created: _Optional[_Union[StateFileCreated, _Mapping]] = ..., raw_output: _Optional[_Union[RawOutput, _Mapping]] = ..., queued: _Optional[_Union[Queued, _Mapping]] = ..., started: _Optional[_Union[Started, _Mapping]] = ..., exited: _Optional[_Union[Exited, _Mapping]] = ..., cancel_requested: _Optional[_Union[CancelRequested, _Mapping]] = ..., killed: _Optional[_Union[Killed, _Mapping]] = ..., timed_out: _Optional[_Union[TimedOut, _Mapping]] = ..., interrupted: _Optional[_Union[Interrupted, _Mapping]] = ..., finished: _Optional[_Union[Finished, _Mapping]] = ...) -> None: ...
+
+class OutputLine(_message.Message):
+    __slots__ = ("stream", "text", "malformed_event", "truncated")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    MALFORMED_EVENT_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    stream: OutputStream
+    text: str
+    malformed_event: bool
+    truncated: bool
+    def __init__(self, stream: _Optional[_Union[OutputStream, str]] = ..., text: _Optional[str] = ..., malformed_event: _Optional[bool] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
+class PhaseStarted(_message.Message):
+    __slots__ = ("phase", "name", "total_phases")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_PHASES_FIELD_NUMBER: _ClassVar[int]
+    phase: int
+    name: str
+    total_phases: int
+    def __init__(self, phase: _Optional[int] = ..., name: _Optional[str] = ..., total_phases: _Optional[int] = ...) -> None: ...
+
+class PhaseCompleted(_message.Message):
+    __slots__ = ("phase", "name")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    phase: int
+    name: str
+    def __init__(self, phase: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class PhaseFailed(_message.Message):
+    __slots__ = ("phase", "name", "error")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    phase: int
+    name: str
+    error: str
+    def __init__(self, phase: _Optional[int] = ..., name: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class TaskStarted(_message.Message):
+    __slots__ = ("phase", "task_id", "description", "total_tasks")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_TASKS_FIELD_NUMBER: _ClassVar[int]
+    phase: int
+    task_id: str
+    description: str
+    total_tasks: int
+    def __init__(self, phase: _Optional[int] = ..., task_id: _Optional[str] = ..., description: _Optional[str] = ..., total_tasks: _Optional[int] = ...) -> None: ...
+
+class TaskProgress(_message.Message):
+    __slots__ = ("task_id", "message")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    message: str
+    def __init__(self, task_id: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class TaskCompleted(_message.Message):
+    __slots__ = ("task_id", "result")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    result: str
+    def __init__(self, task_id: _Optional[str] = ..., result: _Optional[str] = ...) -> None: ...
+
+class TaskFailed(_message.Message):
+    __slots__ = ("task_id", "error")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    error: str
+    def __init__(self, task_id: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class AgentStarted(_message.Message):
+    __slots__ = ("task_id", "agent_name", "description")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    agent_name: str
+    description: str
+    def __init__(self, task_id: _Optional[str] = ..., agent_name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class AgentMessage(_message.Message):
+    __slots__ = ("task_id", "agent_name", "message")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    agent_name: str
+    message: str
+    def __init__(self, task_id: _Optional[str] = ..., agent_name: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class AgentCompleted(_message.Message):
+    __slots__ = ("task_id", "agent_name", "result")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    agent_name: str
+    result: str
+    def __init__(self, task_id: _Optional[str] = ..., agent_name: _Optional[str] = ..., result: _Optional[str] = ...) -> None: ...
+
+class AgentFailed(_message.Message):
+    __slots__ = ("task_id", "agent_name", "error")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    agent_name: str
+    error: str
+    def __init__(self, task_id: _Optional[str] = ..., agent_name: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class StateFileCreated(_message.Message):
+    __slots__ = ("phase", "file_path", "description")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    FILE_PATH_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    phase: int
+    file_path: str
+    description: str
+    def __init__(self, phase: _Optional[int] = ..., file_path: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class RawOutput(_message.Message):
+    __slots__ = ("stream", "line")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    line: str
+    def __init__(self, stream: _Optional[str] = ..., line: _Optional[str] = ...) -> None: ...
+
+class Queued(_message.Message):
+    __slots__ = ("queue_position",)
+    QUEUE_POSITION_FIELD_NUMBER: _ClassVar[int]
+    queue_position: int
+    def __init__(self, queue_position: _Optional[int] = ...) -> None: ...
+
+class Started(_message.Message):
+    __slots__ = ("pid", "argv")
+    PID_FIELD_NUMBER: _ClassVar[int]
+    ARGV_FIELD_NUMBER: _ClassVar[int]
+    pid: int
+    argv: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pid: _Optional[int] = ..., argv: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Exited(_message.Message):
+    __slots__ = ("exit_code", "signal")
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    exit_code: int
+    signal: int
+    def __init__(self, exit_code: _Optional[int] = ..., signal: _Optional[int] = ...) -> None: ...
+
+class CancelRequested(_message.Message):
+    __slots__ = ("grace_period", "force", "reason")
+    GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    grace_period: _duration_pb2.Duration
+    force: bool
+    reason: str
+    def __init__(self, grace_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., force: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Killed(_message.Message):
+    __slots__ = ("signal",)
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    signal: int
+    def __init__(self, signal: _Optional[int] = ...) -> None: ...
+
+class TimedOut(_message.Message):
+    __slots__ = ("timeout",)
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    timeout: _duration_pb2.Duration
+    def __init__(self, timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class Interrupted(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
+class Finished(_message.Message):
+    __slots__ = ("state", "error")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    state: ExecutionState
+    error: str
+    def __init__(self, state: _Optional[_Union[ExecutionState, str]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class CancelRequest(_message.Message):
+    __slots__ = ("execution_id", "grace_period", "force", "request_id")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    grace_period: _duration_pb2.Duration
+    force: bool
+    request_id: str
+    def __init__(self, execution_id: _Optional[str] = ..., grace_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., force: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CancelResponse(_message.Message):
+    __slots__ = ("execution", "already_requested")
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    execution: Execution
+    already_requested: bool
+    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., already_requested: _Optional[bool] = ...) -> None: ...
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WorkflowDirectory(_message.Message):
+    __slots__ = ("path", "workflows", "discovery_errors", "exists")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
+    DISCOVERY_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    workflows: int
+    discovery_errors: int
+    exists: bool
+    def __init__(self, path: _Optional[str] = ..., workflows: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., exists: _Optional[bool] = ...) -> None: ...
+
+class GetStatusResponse(_message.Message):
+    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path")
+    class TotalsByStateEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_WORKERS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_TODAY_FIELD_NUMBER: _ClassVar[int]
+    FAILED_TODAY_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_BY_STATE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_DIRECTORIES_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOWS_DISCOVERED_FIELD_NUMBER: _ClassVar[int]
+    DISCOVERY_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    DATABASE_PATH_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    start_time: _timestamp_pb2.Timestamp
+    uptime_seconds: int
+    max_workers: int
+    running: int
+    queued: int
+    max_queue: int
+    succeeded_today: int
+    failed_today: int
+    total_executions: int
+    totals_by_state: _containers.ScalarMap[str, int]
+    workflow_directories: _containers.RepeatedCompositeFieldContainer[WorkflowDirectory]
+    workflows_discovered: int
+    discovery_errors: int
+    database_path: str
+    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ...) -> None: ...

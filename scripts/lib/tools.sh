@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Pinned versions of the code-generation and client-test tools, and functions
+# that install exactly those versions when they are missing. Sourced by the
+# scripts in scripts/; every pin lives here so regeneration is deterministic.
+
+BUF_VERSION=1.75.0                      # npm @bufbuild/buf, installed into .tools/
+PROTOC_GEN_GO_VERSION=v1.36.12          # google.golang.org/protobuf/cmd/protoc-gen-go
+PROTOC_GEN_GO_GRPC_VERSION=v1.6.2       # google.golang.org/grpc/cmd/protoc-gen-go-grpc
+GRPCURL_VERSION=v1.9.4                  # github.com/fullstorydev/grpcurl/cmd/grpcurl
+GRPCIO_TOOLS_VERSION=1.85.1             # PyPI grpcio-tools (bundles protoc and the gRPC plugin)
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+GOBIN_DIR="$(go env GOBIN)"
+[ -n "$GOBIN_DIR" ] || GOBIN_DIR="$(go env GOPATH)/bin"
+BUF="$REPO_ROOT/.tools/node_modules/.bin/buf"
+export PATH="$GOBIN_DIR:$PATH"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs buf $BUF_VERSION into .tools/ (gitignored) unless it is there.
+ensure_buf() {
+  if [ -x "$BUF" ] && [ "$("$BUF" --version 2>/dev/null)" = "$BUF_VERSION" ]; then
+    return
+  fi
+  log "installing buf $BUF_VERSION into .tools/"
+  npm install --prefix "$REPO_ROOT/.tools" --no-save --no-package-lock --no-audit --no-fund \
+    "@bufbuild/buf@$BUF_VERSION" >&2
+  [ "$("$BUF" --version)" = "$BUF_VERSION" ] || die "buf $BUF_VERSION did not install"
+}
+
+# ensure_go_tool NAME PACKAGE VERSION: installs PACKAGE@VERSION into $GOBIN_DIR
+# unless the binary there was built from exactly that module version.
+ensure_go_tool() {
+  local name="$1" pkg="$2" version="$3" bin="$GOBIN_DIR/$1"
+  if [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | awk '$1 == "mod" {print $3}' | grep -qx "$version"; then
+    return
+  fi
+  log "installing $name $version"
+  GOFLAGS=-buildvcs=false go install "$pkg@$version" >&2
+}
+
+ensure_codegen_go_tools() {
+  ensure_go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go "$PROTOC_GEN_GO_VERSION"
+  ensure_go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC_VERSION"
+}
+
+ensure_grpcurl() {
+  ensure_go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION"
+}
+
+# Installs grpcio-tools $GRPCIO_TOOLS_VERSION into $PYTHON unless present.
+ensure_grpcio_tools() {
+  local have
+  have="$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("grpcio-tools"))' 2>/dev/null || true)"
+  if [ "$have" = "$GRPCIO_TOOLS_VERSION" ]; then
+    return
+  fi
+  log "installing grpcio-tools $GRPCIO_TOOLS_VERSION"
+  "$PYTHON" -m pip install --quiet "grpcio-tools==$GRPCIO_TOOLS_VERSION" >&2
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Tests of the API contract and the clients, against a live workflowd whose
+# address is in WORKFLOWD_ADDR (the top-level test runner starts the daemon;
+# by hand: scripts/with-test-daemon.sh scripts/test-clients.sh).
+#
+#   1. installs what a fresh machine lacks: buf (npm, into .tools/), the Go
+#      generators and grpcurl (go install, pinned), the Python client in
+#      editable mode with pytest, jsonschema and grpcio-tools (pip);
+#   2. buf lint, buf breaking, and the generated-code drift check;
+#   3. go vet and go test in clients/go, pytest on clients/python/tests and
+#      tests/grpcurl.
+#
+# SKIP_INSTALL=1 skips step 1's pip/npm/go installs when they are known done.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
+cd "$REPO_ROOT"
+
+if [ -z "${WORKFLOWD_ADDR:-}" ]; then
+  die "WORKFLOWD_ADDR is not set: start workflowd first (scripts/with-test-daemon.sh $0)"
+fi
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+  log "installing tools"
+  ensure_buf
+  ensure_codegen_go_tools
+  ensure_grpcurl
+  ensure_grpcio_tools
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check \
+    -e "clients/python[test]" "grpcio-tools==$GRPCIO_TOOLS_VERSION" >&2
+fi
+
+"$REPO_ROOT/scripts/buf-check.sh"
+"$REPO_ROOT/scripts/check-generated.sh"
+
+log "go vet + go test (clients/go) against $WORKFLOWD_ADDR"
+(
+  cd clients/go
+  go vet ./...
+  go test -count=1 ./...
+)
+
+log "pytest (clients/python/tests, tests/grpcurl) against $WORKFLOWD_ADDR"
+"$PYTHON" -m pytest -q -p no:cacheprovider clients/python/tests tests/grpcurl
