@@ -31,6 +31,12 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         }
     }
 
+    /// Whether more input is already buffered, so the next line can likely
+    /// be read without waiting.
+    pub(super) fn has_buffered_input(&self) -> bool {
+        !self.inner.buffer().is_empty()
+    }
+
     /// The next line, or None at end of input. A last line without a
     /// newline is still returned.
     pub(super) async fn next_line(&mut self) -> std::io::Result<Option<Line>> {

@@ -107,11 +107,21 @@ impl ExecutionLog {
     /// Numbers an event, folds it into the tree and queues it for the
     /// history (waiting while the writer's queue is full).
     async fn emit(&mut self, payload: LogPayload) -> Result<(), EngineError> {
-        let event = self.number(payload);
+        self.emit_all(vec![payload]).await
+    }
+
+    /// Like [`ExecutionLog::emit`] for several events at once: one queue
+    /// entry, one lock of the live channel. This is what keeps a program
+    /// printing hundreds of thousands of lines a second cheap to follow.
+    async fn emit_all(&mut self, payloads: Vec<LogPayload>) -> Result<(), EngineError> {
+        let events = payloads
+            .into_iter()
+            .map(|payload| Arc::new(self.number(payload)))
+            .collect();
         self.writer
             .send(WriteOp::Append {
                 execution: self.rowid,
-                event: Arc::new(event),
+                events,
             })
             .await?;
         Ok(())
@@ -163,7 +173,7 @@ impl ExecutionLog {
         self.writer
             .send(WriteOp::Append {
                 execution: self.rowid,
-                event: Arc::new(finished),
+                events: vec![Arc::new(finished)],
             })
             .await?;
         self.writer.barrier().await?;

@@ -268,19 +268,38 @@ async fn emit(execution: &ActiveExecution, payload: LogPayload) {
     }
 }
 
-/// Reads one pipe to its end, emitting each line.
+/// Most lines emitted as one batch.
+const MAX_BATCH: usize = 1024;
+
+/// Reads one pipe to its end, emitting its lines in batches of what is
+/// already buffered (one line at a time when the program is slow, so
+/// latency stays low; many at once when it floods).
 async fn pump(execution: Arc<ActiveExecution>, pipe: impl AsyncRead + Unpin, stream: OutputStream) {
     let mut reader = LineReader::new(pipe, MAX_LINE_BYTES);
+    let mut batch = Vec::new();
     loop {
-        match reader.next_line().await {
-            Ok(Some(line)) => {
-                emit(&execution, classify_line(stream, line.text, line.truncated)).await
+        let mut ended = false;
+        loop {
+            match reader.next_line().await {
+                Ok(Some(line)) => batch.push(classify_line(stream, line.text, line.truncated)),
+                Ok(None) => ended = true,
+                Err(e) => {
+                    tracing::warn!(execution = %execution.id, ?stream, error = %e, "reading program output failed");
+                    ended = true;
+                }
             }
-            Ok(None) => break,
-            Err(e) => {
-                tracing::warn!(execution = %execution.id, ?stream, error = %e, "reading program output failed");
+            if ended || batch.len() >= MAX_BATCH || !reader.has_buffered_input() {
                 break;
             }
+        }
+        if !batch.is_empty() {
+            let payloads = std::mem::take(&mut batch);
+            if let Err(e) = execution.log.lock().await.emit_all(payloads).await {
+                tracing::error!(execution = %execution.id, error = %e, "could not record program output");
+            }
+        }
+        if ended {
+            break;
         }
     }
 }

@@ -44,11 +44,13 @@ impl LogHub {
     }
 
     /// Delivers committed events; the terminal event closes the channel.
-    pub(super) fn publish(&self, execution: i64, event: &Arc<LogEvent>) {
+    pub(super) fn publish(&self, execution: i64, events: &[Arc<LogEvent>]) {
         let mut channels = self.lock();
         if let Some(tx) = channels.get(&execution) {
-            let _ = tx.send(event.clone());
-            if event.is_terminal() {
+            for event in events {
+                let _ = tx.send(event.clone());
+            }
+            if events.last().is_some_and(|e| e.is_terminal()) {
                 channels.remove(&execution);
             }
         }

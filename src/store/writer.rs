@@ -36,12 +36,13 @@ pub enum WriteOp {
         /// Gets the row id, after commit.
         reply: oneshot::Sender<Result<i64, StoreError>>,
     },
-    /// Appends a log event (and records an artifact for state_file_created).
+    /// Appends log events in sequence order (and records an artifact for
+    /// each state_file_created).
     Append {
         /// Row id of the execution.
         execution: i64,
-        /// The event; published to live subscribers after commit.
-        event: Arc<LogEvent>,
+        /// The events; published to live subscribers after commit.
+        events: Vec<Arc<LogEvent>>,
     },
     /// Marks an execution RUNNING.
     MarkStarted {
@@ -157,7 +158,7 @@ impl StoreWriter {
 
 /// What must happen once a group is committed.
 enum AfterCommit {
-    Publish(i64, Arc<LogEvent>),
+    Publish(i64, Vec<Arc<LogEvent>>),
     Created(
         oneshot::Sender<Result<i64, StoreError>>,
         Result<i64, StoreError>,
@@ -202,7 +203,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
         tracing::trace!(operations = count, elapsed = ?started.elapsed(), "history group committed");
         for item in after {
             match item {
-                AfterCommit::Publish(execution, event) => hub.publish(execution, &event),
+                AfterCommit::Publish(execution, events) => hub.publish(execution, &events),
                 AfterCommit::Created(reply, result) => {
                     let _ = reply.send(result);
                 }
@@ -243,9 +244,11 @@ fn commit_group(
                 let result = insert_execution(&mut tx, &execution, &first_event);
                 after.push(AfterCommit::Created(reply, result));
             }
-            WriteOp::Append { execution, event } => {
-                append(&tx, execution, &event)?;
-                after.push(AfterCommit::Publish(execution, event));
+            WriteOp::Append { execution, events } => {
+                for event in &events {
+                    append(&tx, execution, event)?;
+                }
+                after.push(AfterCommit::Publish(execution, events));
             }
             WriteOp::MarkStarted {
                 execution,
