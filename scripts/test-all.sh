@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Every test of the project, on a fresh machine. Installs what is missing
+# (Rust components, Go tools, Python packages, buf, grpcurl), then runs:
+#   1. cargo fmt --check and cargo clippy -D warnings;
+#   2. cargo test: unit tests and the one integration-test binary (real
+#      daemon processes, real SQLite files, gRPC on loopback);
+#   3. the client tests (buf lint/breaking, generated-code drift, Go, Python,
+#      grpcurl) against a live daemon started for them;
+#   4. the MCP bridge tests with the official Python MCP client.
+# Benchmarks are not run here: see bench/ and README.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
+cd "$REPO_ROOT"
+
+log "Rust toolchain components"
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy >&2
+fi
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy --all-targets -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+log "cargo build --release (binaries used by the client and MCP tests)"
+cargo build --release --bins --quiet
+
+log "cargo test"
+cargo test --quiet
+
+log "client tests against a live daemon"
+scripts/with-test-daemon.sh scripts/test-clients.sh
+
+if [ -x scripts/test-mcp.sh ]; then
+  log "MCP bridge tests"
+  scripts/test-mcp.sh
+fi
+
+log "all tests passed"
