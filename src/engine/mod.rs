@@ -346,7 +346,7 @@ impl Engine {
                 let guard = self.request_ids.lock().await;
                 let key = request_id.clone();
                 if let Some(existing) = self.read(move |r| r.execution_by_request_id(&key)).await? {
-                    return Ok((self.with_live_state(existing), false));
+                    return Ok((self.with_live_state(existing).await, false));
                 }
                 Some(guard)
             }
@@ -516,12 +516,12 @@ impl Engine {
             .read(move |r| r.execution(uuid))
             .await?
             .ok_or_else(|| EngineError::ExecutionNotFound(id.to_string()))?;
-        Ok(self.with_live_state(record))
+        Ok(self.with_live_state(record).await)
     }
 
     /// Overlays what only the engine knows (state, pid, tree, counts) on a
     /// stored record of an active execution.
-    fn with_live_state(&self, mut record: ExecutionRecord) -> ExecutionRecord {
+    async fn with_live_state(&self, mut record: ExecutionRecord) -> ExecutionRecord {
         if record.state.is_terminal() {
             return record;
         }
@@ -536,10 +536,9 @@ impl Engine {
                 record.start_ms = Some(start_ms);
             }
         }
-        if let Ok(log) = active.log.try_lock() {
-            record.tree = Some(log.tree.clone());
-            record.counts = Some(log.counts);
-        }
+        let log = active.log.lock().await;
+        record.tree = Some(log.tree.clone());
+        record.counts = Some(log.counts);
         record
     }
 
@@ -553,10 +552,11 @@ impl Engine {
         let records = self
             .read(move |r| r.list_executions(&filter, cursor, limit))
             .await?;
-        Ok(records
-            .into_iter()
-            .map(|r| self.with_live_state(r))
-            .collect())
+        let mut live = Vec::with_capacity(records.len());
+        for record in records {
+            live.push(self.with_live_state(record).await);
+        }
+        Ok(live)
     }
 
     /// Cancels an execution. Returns it and whether a cancel was already in
