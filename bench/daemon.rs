@@ -62,7 +62,13 @@ impl Daemon {
     async fn start(tag: &str) -> Daemon {
         let data = tempdir::TempDir::new(tag);
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_workflowd"))
-            .args(["--listen", "127.0.0.1:0", "--max-queue", "100000", "--data-dir"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--max-queue",
+                "100000",
+                "--data-dir",
+            ])
             .arg(&data.0)
             .arg("--workflow-dir")
             .arg(examples_dir())
@@ -72,7 +78,11 @@ impl Daemon {
             .spawn()
             .expect("start workflowd");
         let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let line = lines.next_line().await.expect("read").expect("listening line");
+        let line = lines
+            .next_line()
+            .await
+            .expect("read")
+            .expect("listening line");
         let address = format!("http://{}", line.trim_start_matches("listening on "));
         Daemon {
             child,
@@ -115,7 +125,10 @@ async fn run_to_end(
     let execution = client
         .execute(pb::ExecuteRequest {
             workflow_id: workflow.into(),
-            inputs: inputs.iter().map(|(k, v)| (k.to_string(), value(v))).collect(),
+            inputs: inputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), value(v)))
+                .collect(),
             ..Default::default()
         })
         .await
@@ -139,10 +152,16 @@ async fn run_to_end(
         use pb::log_event::Payload;
         match message.event.and_then(|e| e.payload) {
             Some(Payload::Finished(finished)) => {
-                assert_eq!(finished.state, pb::ExecutionState::Succeeded as i32, "{finished:?}");
+                assert_eq!(
+                    finished.state,
+                    pb::ExecutionState::Succeeded as i32,
+                    "{finished:?}"
+                );
                 break;
             }
-            Some(Payload::PhaseStarted(_) | Payload::TaskStarted(_)) if first_program_event.is_none() => {
+            Some(Payload::PhaseStarted(_) | Payload::TaskStarted(_))
+                if first_program_event.is_none() =>
+            {
                 first_program_event = Some(Instant::now())
             }
             _ => {}
@@ -225,7 +244,9 @@ fn bare_ingest(lines: usize, db: &Path) -> f64 {
                 .prepare_cached("INSERT INTO log (seq, time_ms, kind, text) VALUES (?1, ?2, 3, ?3)")
                 .expect("prepare");
             for (seq, text) in batch.drain(..) {
-                insert.execute(rusqlite::params![seq, 0i64, text]).expect("insert");
+                insert
+                    .execute(rusqlite::params![seq, 0i64, text])
+                    .expect("insert");
             }
         }
         tx.commit().expect("commit");
@@ -233,7 +254,8 @@ fn bare_ingest(lines: usize, db: &Path) -> f64 {
     for line in reader.lines() {
         let line = line.expect("line");
         let json = line.strip_prefix("__WF_EVENT__:").expect("event line");
-        let event: workflow_manager::events::WorkflowEvent = serde_json::from_str(json).expect("event");
+        let event: workflow_manager::events::WorkflowEvent =
+            serde_json::from_str(json).expect("event");
         seq += 1;
         batch.push((seq, serde_json::to_string(&event).expect("encode")));
         if batch.len() == 8192 {
@@ -252,11 +274,19 @@ async fn log_ingest(lines: usize) {
     let daemon = Daemon::start("ingest").await;
     let mut client = daemon.client().await;
     let started = Instant::now();
-    let (events, _) = run_to_end(&mut client, "chatty", &[("mode", "events"), ("lines", &lines.to_string())]).await;
+    let (events, _) = run_to_end(
+        &mut client,
+        "chatty",
+        &[("mode", "events"), ("lines", &lines.to_string())],
+    )
+    .await;
     let elapsed = started.elapsed().as_secs_f64();
     daemon.stop().await;
     // task_started + lines + task_completed, plus lifecycle events.
-    assert!(events as usize >= lines + 2, "received {events} events for {lines} lines");
+    assert!(
+        events as usize >= lines + 2,
+        "received {events} events for {lines} lines"
+    );
     let rate = lines as f64 / elapsed;
     println!(
         "log ingest: {lines} event lines persisted and streamed: daemon {rate:.0} lines/s, bare parse+SQLite loop {baseline:.0} lines/s, ratio {:.2}x (targets >= 300000 lines/s and >= 0.60x)",
@@ -281,7 +311,12 @@ async fn start_latency(runs: usize) {
             .spawn()
             .expect("spawn");
         let mut byte = [0u8; 1];
-        child.stderr.as_mut().expect("stderr").read_exact(&mut byte).expect("first byte");
+        child
+            .stderr
+            .as_mut()
+            .expect("stderr")
+            .read_exact(&mut byte)
+            .expect("first byte");
         direct.push(started.elapsed());
         child.wait().expect("wait");
     }
@@ -311,7 +346,10 @@ async fn start_latency(runs: usize) {
 
 fn main() {
     // `cargo bench` passes --bench; a filter argument picks benchmarks.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

@@ -88,7 +88,8 @@ pub fn resolve(
     for field in fields {
         // A value that was given (or defaulted) but invalid is reported once,
         // above, not again as missing.
-        let supplied = inputs.get(&field.name).is_some_and(|v| !v.is_null()) || field.default.is_some();
+        let supplied =
+            inputs.get(&field.name).is_some_and(|v| !v.is_null()) || field.default.is_some();
         if supplied {
             continue;
         }
@@ -362,7 +363,8 @@ mod tests {
         assert!(violations[0].description.contains("phase 2"));
         assert!(resolve(&workflow(), &inputs(json!({"topic": "t", "phases": "0,1"}))).is_ok());
         // An invalid value is one violation, not also "missing".
-        let violations = resolve(&workflow(), &inputs(json!({"topic": "t", "resume": 5}))).unwrap_err();
+        let violations =
+            resolve(&workflow(), &inputs(json!({"topic": "t", "resume": 5}))).unwrap_err();
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(violations[0].field, "inputs.resume");
     }

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod bundled;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
@@ -19,6 +20,7 @@ pub mod discovery;
 pub mod engine;
 pub mod events;
 pub mod inputs;
+pub mod mcp;
 pub mod process;
 pub mod store;
 pub mod tree;

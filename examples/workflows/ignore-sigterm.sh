@@ -14,7 +14,9 @@ while [[ $# -gt 0 ]]; do
   case "$1" in --seconds) seconds="$2"; shift 2 ;; --pid-file) pid_file="$2"; shift 2 ;; *) shift ;; esac
 done
 trap 'echo "got SIGTERM, ignoring it"' TERM
-sleep "$seconds" &
+# The grandchild ignores SIGTERM as well (an ignored signal survives exec), so
+# the group SIGTERM of a cancel leaves both running.
+(trap '' TERM; exec sleep "$seconds") &
 grandchild=$!
 if [[ -n "$pid_file" ]]; then echo "$grandchild" > "$pid_file.tmp" && mv "$pid_file.tmp" "$pid_file"; fi
 echo '__WF_EVENT__:{"type":"phase_started","phase":0,"name":"stubborn","total_phases":1}' >&2

@@ -1,0 +1,163 @@
+//! What can go wrong in `wfctl`, and the exit code each failure ends with.
+
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+use crate::pb::ExecutionState;
+
+/// Exit codes of `wfctl`; scripts rely on them, so they never change meaning.
+pub mod exit {
+    /// Success (for runs that were waited on: the execution SUCCEEDED).
+    pub const OK: i32 = 0;
+    /// The execution that was waited on or followed did not succeed.
+    pub const WORKFLOW_FAILED: i32 = 1;
+    /// Bad command line (unknown flag, bad value, unreadable file, or a
+    /// command this daemon cannot serve yet).
+    pub const USAGE: i32 = 2;
+    /// The daemon could not be reached (or is shutting down).
+    pub const UNAVAILABLE: i32 = 3;
+    /// The workflow or execution does not exist.
+    pub const NOT_FOUND: i32 = 4;
+    /// The daemon rejected an argument (e.g. an input), with field violations.
+    pub const INVALID_ARGUMENT: i32 = 5;
+    /// The daemon refused the request for another reason (queue full,
+    /// execution already finished, internal error).
+    pub const REFUSED: i32 = 6;
+}
+
+/// The text of the exit-code table, shown by `wfctl --help`.
+pub const EXIT_CODES_HELP: &str = exit_codes_text!();
+
+/// A failure of one `wfctl` command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line (or a file it names) is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// The command exists in hyperctl but needs an API this daemon lacks.
+    #[error("{0} is not supported by this daemon yet (needs the manifest API)")]
+    Unsupported(String),
+    /// No connection to the daemon.
+    #[error("cannot reach the workflow daemon at {addr}: {reason}")]
+    Unavailable {
+        /// The address that was tried.
+        addr: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// NOT_FOUND from the daemon.
+    #[error("{0}")]
+    NotFound(String),
+    /// INVALID_ARGUMENT from the daemon, with its field violations.
+    #[error("{message}")]
+    InvalidArgument {
+        /// The status message.
+        message: String,
+        /// `(field, description)` pairs from google.rpc.BadRequest.
+        violations: Vec<(String, String)>,
+    },
+    /// Any other error status from the daemon.
+    #[error("{code}: {message}")]
+    Refused {
+        /// The gRPC code, e.g. `ResourceExhausted`.
+        code: String,
+        /// The status message.
+        message: String,
+    },
+    /// An execution that was waited on ended in a state other than SUCCEEDED.
+    #[error("execution {execution_id} ended {}{}", short_state(*.state), detail(.error))]
+    WorkflowFailed {
+        /// The execution.
+        execution_id: String,
+        /// Its final state.
+        state: ExecutionState,
+        /// Its error text, if any.
+        error: String,
+    },
+}
+
+fn detail(error: &str) -> String {
+    if error.is_empty() {
+        String::new()
+    } else {
+        format!(": {error}")
+    }
+}
+
+impl CliError {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) | CliError::Unsupported(_) => exit::USAGE,
+            CliError::Unavailable { .. } => exit::UNAVAILABLE,
+            CliError::NotFound(_) => exit::NOT_FOUND,
+            CliError::InvalidArgument { .. } => exit::INVALID_ARGUMENT,
+            CliError::Refused { .. } => exit::REFUSED,
+            CliError::WorkflowFailed { .. } => exit::WORKFLOW_FAILED,
+        }
+    }
+
+    /// Maps a gRPC status from a call to the daemon at `addr`.
+    pub fn from_status(status: Status, addr: &str) -> CliError {
+        let message = status.message().to_string();
+        match status.code() {
+            Code::NotFound => CliError::NotFound(message),
+            Code::InvalidArgument => {
+                let violations = status
+                    .get_error_details()
+                    .bad_request()
+                    .map(|bad| {
+                        bad.field_violations
+                            .iter()
+                            .map(|v| (v.field.clone(), v.description.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                CliError::InvalidArgument {
+                    message,
+                    violations,
+                }
+            }
+            Code::Unavailable => CliError::Unavailable {
+                addr: addr.to_string(),
+                reason: if message.is_empty() {
+                    "unavailable".to_string()
+                } else {
+                    message
+                },
+            },
+            code => CliError::Refused {
+                code: format!("{code:?}"),
+                message,
+            },
+        }
+    }
+
+    /// Prints the error to stderr the way `wfctl` reports failures: one
+    /// `wfctl: ...` line, then one `field: description` line per violation.
+    pub fn report(&self) {
+        match self {
+            // The status message repeats the violations on one line; print
+            // them one per line instead.
+            CliError::InvalidArgument { violations, .. } if !violations.is_empty() => {
+                eprintln!(
+                    "wfctl: invalid argument ({} field violation{}):",
+                    violations.len(),
+                    if violations.len() == 1 { "" } else { "s" }
+                );
+                for (field, description) in violations {
+                    eprintln!("{field}: {description}");
+                }
+            }
+            _ => eprintln!("wfctl: {self}"),
+        }
+    }
+}
+
+/// `SUCCEEDED` for `EXECUTION_STATE_SUCCEEDED`: the form tables and messages use.
+pub fn short_state(state: ExecutionState) -> &'static str {
+    state
+        .as_str_name()
+        .strip_prefix("EXECUTION_STATE_")
+        .unwrap_or("UNSPECIFIED")
+}

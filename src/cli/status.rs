@@ -1,0 +1,84 @@
+//! `wfctl status`: the daemon's version, workers, queue and history counts.
+
+use super::{
+    output::{self, print_fields, print_value, OutputFormat},
+    CliError, Ctx,
+};
+use crate::pb;
+
+/// Fetches the daemon's status.
+pub async fn fetch(ctx: &Ctx) -> Result<pb::GetStatusResponse, CliError> {
+    Ok(ctx
+        .client
+        .clone()
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .map_err(|s| ctx.status_error(s))?
+        .into_inner())
+}
+
+/// `wfctl status`.
+pub async fn run(ctx: &Ctx) -> Result<(), CliError> {
+    let status = fetch(ctx).await?;
+    print_status(ctx.output, &status);
+    Ok(())
+}
+
+/// Prints the status as text or as the GetStatusResponse message.
+pub fn print_status(format: OutputFormat, s: &pb::GetStatusResponse) {
+    if format != OutputFormat::Table {
+        print_value(format, &output::status_json(s));
+        return;
+    }
+    let mut totals: Vec<_> = s.totals_by_state.iter().collect();
+    totals.sort();
+    let totals = totals
+        .iter()
+        .map(|(state, n)| format!("{state} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut fields = vec![
+        ("Version", s.version.clone()),
+        ("Started", output::timestamp_text(s.start_time.as_ref())),
+        ("Uptime", output::human_secs(s.uptime_seconds as f64)),
+        (
+            "Workers",
+            format!("{} running of {}", s.running, s.max_workers),
+        ),
+        (
+            "Queue",
+            format!("{} queued of {} allowed", s.queued, s.max_queue),
+        ),
+        (
+            "Today",
+            format!("{} succeeded, {} failed", s.succeeded_today, s.failed_today),
+        ),
+        (
+            "History",
+            if totals.is_empty() {
+                format!("{} executions", s.total_executions)
+            } else {
+                format!("{} executions ({totals})", s.total_executions)
+            },
+        ),
+        (
+            "Workflows",
+            format!(
+                "{} discovered, {} discovery errors",
+                s.workflows_discovered, s.discovery_errors
+            ),
+        ),
+        ("Database", s.database_path.clone()),
+    ];
+    for d in &s.workflow_directories {
+        let state = if d.exists { "" } else { " (missing)" };
+        fields.push((
+            "Directory",
+            format!(
+                "{}{state}: {} workflows, {} errors",
+                d.path, d.workflows, d.discovery_errors
+            ),
+        ));
+    }
+    print_fields(&fields);
+}

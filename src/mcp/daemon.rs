@@ -1,0 +1,122 @@
+//! The bridge's only back end: a lazily connected gRPC client of
+//! `workflowd`. Lazy so the MCP server starts (and answers `tools/list`)
+//! while the daemon is down; every call then reports the address it tried.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::transport::{Channel, Endpoint};
+use tonic::Status;
+
+use super::error::McpError;
+use crate::pb;
+use crate::pb::workflow_service_client::WorkflowServiceClient;
+
+/// How long to wait for a TCP connection to the daemon.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Page size used to read every workflow.
+const WORKFLOW_PAGE_SIZE: i32 = 1000;
+
+/// A cheap-to-clone handle on the daemon.
+#[derive(Debug, Clone)]
+pub(crate) struct Daemon {
+    addr: Arc<str>,
+    client: WorkflowServiceClient<Channel>,
+}
+
+impl Daemon {
+    /// A client for `addr` that connects on first use. A bare `host:port`
+    /// gets `http://` in front.
+    pub(crate) fn connect_lazy(addr: &str) -> Result<Daemon, McpError> {
+        let addr = normalize_addr(addr);
+        let endpoint =
+            Endpoint::from_shared(addr.clone()).map_err(|e| McpError::InvalidAddress {
+                addr: addr.clone(),
+                message: e.to_string(),
+            })?;
+        let channel = endpoint
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_nodelay(true)
+            .connect_lazy();
+        Ok(Daemon {
+            addr: addr.into(),
+            client: WorkflowServiceClient::new(channel),
+        })
+    }
+
+    /// The address calls go to.
+    pub(crate) fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// A client for one call (clones share the connection).
+    pub(crate) fn client(&self) -> WorkflowServiceClient<Channel> {
+        self.client.clone()
+    }
+
+    /// Every discovered workflow (all pages) and the discovery errors.
+    pub(crate) async fn all_workflows(
+        &self,
+    ) -> Result<(Vec<pb::Workflow>, Vec<pb::DiscoveryError>), Status> {
+        let mut client = self.client();
+        let mut workflows = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_workflows(pb::ListWorkflowsRequest {
+                    page_size: WORKFLOW_PAGE_SIZE,
+                    page_token: page_token.clone(),
+                })
+                .await?
+                .into_inner();
+            workflows.extend(page.workflows);
+            if page.next_page_token.is_empty() || page.next_page_token == page_token {
+                return Ok((workflows, page.discovery_errors));
+            }
+            page_token = page.next_page_token;
+        }
+    }
+}
+
+/// `host:port` -> `http://host:port`; anything with a scheme is kept.
+fn normalize_addr(addr: &str) -> String {
+    let addr = addr.trim();
+    if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_host_port_gets_a_scheme() {
+        assert_eq!(normalize_addr("127.0.0.1:50051"), "http://127.0.0.1:50051");
+        assert_eq!(normalize_addr("http://h:1"), "http://h:1");
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_reports_the_address() {
+        use super::super::error::{FieldStyle, Subject, ToolError};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let daemon = Daemon::connect_lazy(&format!("127.0.0.1:{port}")).unwrap();
+        let status = daemon.all_workflows().await.unwrap_err();
+        let error = ToolError::from_status(
+            &status,
+            daemon.addr(),
+            Subject::Workflow("x"),
+            FieldStyle::AsRequested,
+        );
+        let text = error.to_string();
+        assert!(
+            text.contains(&format!("unreachable at http://127.0.0.1:{port}")),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! One tool per discovered workflow, `run_<workflow_id>`, whose input schema
+//! is the workflow's own (plus `wait_seconds`), kept current by polling
+//! ListWorkflows. Every change bumps a generation number that the session
+//! turns into `notifications/tools/list_changed`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use super::model::ExecuteOutput;
+use super::wait::MAX_WAIT_SECONDS;
+use crate::pb;
+
+/// Prefix of the per-workflow tools.
+pub(crate) const RUN_PREFIX: &str = "run_";
+
+/// The argument every `run_<id>` tool takes besides the workflow's inputs.
+pub(crate) const WAIT_ARGUMENT: &str = "wait_seconds";
+
+/// Longest tool name MCP clients accept.
+const MAX_TOOL_NAME: usize = 128;
+
+/// A `run_<id>` tool and the workflow it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RunTool {
+    /// The workflow id to pass to Execute.
+    pub(crate) workflow_id: String,
+    /// Whether `wait_seconds` is the tool's own argument (it is not when
+    /// the workflow has an input of that name).
+    pub(crate) takes_wait: bool,
+    /// The tool as listed.
+    pub(crate) tool: Tool,
+}
+
+/// The current `run_<id>` tools by tool name, and a generation counter
+/// bumped whenever they change.
+#[derive(Debug)]
+pub(crate) struct Catalog {
+    tools: RwLock<Arc<BTreeMap<String, RunTool>>>,
+    generation: watch::Sender<u64>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog {
+            tools: RwLock::new(Arc::new(BTreeMap::new())),
+            generation: watch::channel(0).0,
+        }
+    }
+}
+
+impl Catalog {
+    /// Replaces the tools with those for `workflows`; returns whether
+    /// anything a client sees changed (and if so bumps the generation).
+    pub(crate) fn update(&self, workflows: &[pb::Workflow]) -> bool {
+        let mut next = BTreeMap::new();
+        for workflow in workflows {
+            let Some(tool) = run_tool(workflow) else {
+                continue;
+            };
+            let name = tool.tool.name.to_string();
+            if next.contains_key(&name) {
+                tracing::warn!(
+                    workflow = %workflow.id,
+                    tool = %name,
+                    "two workflows map to the same tool name; only the first gets a tool"
+                );
+                continue;
+            }
+            next.insert(name, tool);
+        }
+        let changed = {
+            let mut current = self.tools.write().unwrap_or_else(|e| e.into_inner());
+            if **current == next {
+                false
+            } else {
+                *current = Arc::new(next);
+                true
+            }
+        };
+        if changed {
+            self.generation.send_modify(|g| *g += 1);
+        }
+        changed
+    }
+
+    /// The current tools, ordered by name.
+    pub(crate) fn tools(&self) -> Vec<Tool> {
+        self.snapshot().values().map(|t| t.tool.clone()).collect()
+    }
+
+    /// The tool named `name`, if it is a current `run_<id>` tool.
+    pub(crate) fn get(&self, name: &str) -> Option<RunTool> {
+        self.snapshot().get(name).cloned()
+    }
+
+    /// The name of the tool that runs `workflow_id`, if it has one.
+    pub(crate) fn tool_name_of(&self, workflow_id: &str) -> Option<String> {
+        self.snapshot()
+            .iter()
+            .find(|(_, t)| t.workflow_id == workflow_id)
+            .map(|(name, _)| name.clone())
+    }
+
+    /// A receiver that wakes on every change.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    fn snapshot(&self) -> Arc<BTreeMap<String, RunTool>> {
+        self.tools.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// `run_` + the workflow id with every character a tool name may not
+/// contain replaced by `_`; None when that leaves nothing usable.
+pub(crate) fn tool_name(workflow_id: &str) -> Option<String> {
+    let cleaned: String = workflow_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!("{RUN_PREFIX}{cleaned}");
+    (!cleaned.is_empty() && name.len() <= MAX_TOOL_NAME).then_some(name)
+}
+
+/// The workflow's input JSON Schema, parsed; None when the daemon sent
+/// something that is not a JSON object.
+pub(crate) fn input_schema(workflow: &pb::Workflow) -> Option<JsonObject> {
+    match serde_json::from_str::<Value>(&workflow.input_json_schema) {
+        Ok(Value::Object(schema)) => Some(schema),
+        Ok(_) | Err(_) => None,
+    }
+}
+
+/// The `run_<id>` tool of one workflow.
+fn run_tool(workflow: &pb::Workflow) -> Option<RunTool> {
+    let name = tool_name(&workflow.id)?;
+    let Some(mut schema) = input_schema(workflow) else {
+        tracing::warn!(workflow = %workflow.id, "input schema is not a JSON object; no run tool");
+        return None;
+    };
+    if schema.get("type").and_then(Value::as_str) != Some("object") {
+        tracing::warn!(workflow = %workflow.id, "input schema root is not an object; no run tool");
+        return None;
+    }
+    let properties = schema
+        .entry("properties")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()?;
+    let takes_wait = !properties.contains_key(WAIT_ARGUMENT);
+    if !takes_wait {
+        tracing::warn!(
+            workflow = %workflow.id,
+            "the workflow has an input named {WAIT_ARGUMENT}; its run tool cannot wait"
+        );
+    } else {
+        properties.insert(
+            WAIT_ARGUMENT.to_string(),
+            json!({
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_WAIT_SECONDS,
+                "description": format!(
+                    "Not an input of the workflow: seconds (at most {MAX_WAIT_SECONDS}) to wait \
+                     for the run to finish, with progress notifications, before returning. \
+                     Omit or 0 to return at once with the execution id."
+                ),
+            }),
+        );
+    }
+    let mut description = format!(
+        "Run the workflow {:?} ({}). Arguments are its inputs. Returns the execution id at once \
+         (or after wait_seconds); follow it with get_workflow_status and get_workflow_logs.",
+        workflow.id, workflow.name
+    );
+    if !workflow.description.is_empty() {
+        description = format!("{}: {description}", workflow.description);
+    }
+    let tool = Tool::new(name, description, Arc::new(schema))
+        .with_title(format!("Run {}", workflow.name))
+        .with_raw_output_schema(schema_for_output::<ExecuteOutput>())
+        .with_annotations(
+            ToolAnnotations::new()
+                .read_only(false)
+                .destructive(false)
+                .idempotent(false)
+                .open_world(true),
+        );
+    Some(RunTool {
+        workflow_id: workflow.id.clone(),
+        takes_wait,
+        tool,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workflow(id: &str, schema: &str) -> pb::Workflow {
+        pb::Workflow {
+            id: id.into(),
+            name: id.to_uppercase(),
+            input_json_schema: schema.into(),
+            ..Default::default()
+        }
+    }
+
+    const SCHEMA: &str = r#"{"type":"object","properties":{"name":{"type":"string"}},
+        "required":[],"additionalProperties":false}"#;
+
+    #[test]
+    fn tool_names_are_sanitized() {
+        assert_eq!(tool_name("hello").as_deref(), Some("run_hello"));
+        assert_eq!(tool_name("a b/c").as_deref(), Some("run_a_b_c"));
+        assert_eq!(tool_name(""), None);
+        assert_eq!(tool_name(&"x".repeat(200)), None);
+    }
+
+    #[test]
+    fn run_tools_take_the_workflow_schema_plus_wait() {
+        let tool = run_tool(&workflow("hello", SCHEMA)).unwrap();
+        let properties = tool.tool.input_schema["properties"].as_object().unwrap();
+        assert!(properties.contains_key("name"));
+        assert!(properties.contains_key(WAIT_ARGUMENT));
+        assert!(tool.takes_wait);
+        assert!(tool.tool.output_schema.is_some());
+        assert!(run_tool(&workflow("bad", "not json")).is_none());
+        assert!(run_tool(&workflow("list", "[]")).is_none());
+    }
+
+    #[test]
+    fn updates_report_changes_once() {
+        let catalog = Catalog::default();
+        let mut changes = catalog.subscribe();
+        assert!(catalog.update(&[workflow("hello", SCHEMA)]));
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        assert!(!catalog.update(&[workflow("hello", SCHEMA)]));
+        assert!(!changes.has_changed().unwrap());
+        assert_eq!(catalog.get("run_hello").unwrap().workflow_id, "hello");
+        assert_eq!(catalog.tool_name_of("hello").as_deref(), Some("run_hello"));
+        assert!(catalog.update(&[]));
+        assert!(catalog.tools().is_empty());
+    }
+}

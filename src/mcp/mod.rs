@@ -1,0 +1,93 @@
+//! `workflow-mcp`: a Model Context Protocol server over stdio whose only
+//! back end is the gRPC API of `workflowd` (`workflow.v1.WorkflowService`).
+//!
+//! It speaks both protocol eras through rmcp: the 2025-11-25 `initialize`
+//! handshake and the 2026-07-28 stateless lifecycle (`server/discover`,
+//! per-request `_meta`, `subscriptions/listen`). Tools:
+//!
+//! - fixed ones (`tools.rs`): list_workflows, execute_workflow (with an
+//!   optional bounded wait that sends progress notifications),
+//!   get_workflow_status, get_workflow_logs, cancel_workflow,
+//!   list_executions;
+//! - one `run_<workflow_id>` tool per discovered workflow (`dynamic.rs`),
+//!   whose input schema is the workflow's, kept current by polling the
+//!   daemon and announced with `notifications/tools/list_changed`.
+//!
+//! Failures a model can act on (unknown workflow, invalid input, daemon
+//! unreachable) are tool results with `isError: true` (`error.rs`). The
+//! daemon connection is lazy, so the server starts while the daemon is
+//! down. Logs go to stderr; stdout carries only the protocol. See
+//! docs/mcp.md.
+
+mod daemon;
+mod dynamic;
+mod error;
+mod model;
+mod server;
+mod tools;
+mod wait;
+
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+
+pub use error::McpError;
+pub use server::WorkflowMcp;
+
+/// Default address of the daemon.
+pub const DEFAULT_DAEMON_ADDR: &str = "http://127.0.0.1:50051";
+
+/// Command-line settings of `workflow-mcp`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "workflow-mcp",
+    version,
+    about = "MCP server (stdio) for the workflow daemon workflowd"
+)]
+pub struct McpArgs {
+    /// gRPC address of workflowd (`http://host:port` or `host:port`).
+    #[arg(long, env = "WORKFLOWD_ADDR", default_value = DEFAULT_DAEMON_ADDR)]
+    pub addr: String,
+    /// Seconds between checks for added, changed or removed workflows.
+    #[arg(
+        long,
+        env = "WORKFLOW_MCP_POLL_SECONDS",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub poll_seconds: u64,
+}
+
+/// Serves MCP on stdin/stdout until the client closes the connection.
+pub async fn serve_stdio(args: McpArgs) -> Result<(), McpError> {
+    let server = WorkflowMcp::new(&args.addr)?;
+    tracing::info!(addr = %server.daemon_addr(), "workflow-mcp serving MCP on stdio");
+    let poller = tokio::spawn(
+        server
+            .clone()
+            .poll_workflows(Duration::from_secs(args.poll_seconds)),
+    );
+    let running = server
+        .clone()
+        .serve(rmcp::transport::stdio_pipes())
+        .await
+        .map_err(|e| McpError::Session(e.to_string()));
+    let running = match running {
+        Ok(running) => running,
+        Err(e) => {
+            poller.abort();
+            return Err(e);
+        }
+    };
+    let forwarder = tokio::spawn(server.forward_list_changes(running.peer().clone()));
+    let quit = running.waiting().await;
+    poller.abort();
+    forwarder.abort();
+    match quit {
+        Ok(reason) => {
+            tracing::info!(?reason, "MCP session ended");
+            Ok(())
+        }
+        Err(e) => Err(McpError::Session(e.to_string())),
+    }
+}

@@ -1,0 +1,31 @@
+//! Integration tests of `workflowd`: each test starts the real binary on
+//! loopback with its own temp dir and SQLite history, and talks gRPC to it.
+//!
+//! One test binary: the test modules live in `tests/tests/` (not auto-discovered
+//! by cargo as separate targets) and the shared fixtures in `tests/helper/`.
+
+#[macro_use]
+mod helper;
+
+#[path = "tests/cancel.rs"]
+mod cancel;
+#[path = "tests/discovery.rs"]
+mod discovery;
+#[path = "tests/execution.rs"]
+mod execution;
+#[path = "tests/history.rs"]
+mod history;
+#[path = "tests/output.rs"]
+mod output;
+#[path = "tests/restart.rs"]
+mod restart;
+#[path = "tests/scheduling.rs"]
+mod scheduling;
+#[path = "tests/status.rs"]
+mod status;
+#[path = "tests/streaming.rs"]
+mod streaming;
+#[path = "tests/validation.rs"]
+mod validation;
+#[path = "tests/wfctl.rs"]
+mod wfctl;

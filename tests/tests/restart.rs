@@ -1,0 +1,235 @@
+//! Durability: the history survives restarts; SIGTERM stops running
+//! executions and keeps queued ones; after kill -9 the next start marks running
+//! executions INTERRUPTED, kills their orphaned process groups and runs the
+//! queue.
+
+use std::time::{Duration, Instant};
+
+use crate::helper::*;
+
+/// Whether an error text says the daemon shut down.
+fn mentions_shutdown(error: &str) -> bool {
+    let error = error.to_lowercase();
+    error.contains("shutdown") || error.contains("shut down")
+}
+
+#[tokio::test]
+async fn history_survives_a_graceful_restart() {
+    let mut daemon = Daemon::start().await;
+    let exec = daemon
+        .execute("research_pipeline", &[("topic", text("persist"))])
+        .await;
+    let events = daemon.run_to_end(&exec.id).await;
+    let before = daemon.get(&exec.id).await;
+
+    let status = daemon.terminate().await;
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM is a clean shutdown: {status:?}"
+    );
+    assert!(
+        daemon.data_dir().join("history.sqlite3").is_file(),
+        "the history file"
+    );
+    daemon.restart().await;
+
+    let after = daemon.get(&exec.id).await;
+    assert_eq!(after.state(), ExecutionState::Succeeded);
+    assert_eq!(after.phases.len(), 3);
+    assert_eq!(after, before, "the execution reads back as it was");
+    assert_eq!(
+        daemon.logs(&exec.id, 0, false).await,
+        events,
+        "the log replays as it was"
+    );
+    assert_eq!(daemon.logs(&exec.id, 0, true).await, events);
+
+    let status = daemon.status().await;
+    assert_eq!(status.total_executions, 1);
+    assert_eq!(status.totals_by_state.get("SUCCEEDED"), Some(&1));
+}
+
+#[tokio::test]
+async fn sigterm_interrupts_running_executions_and_keeps_queued_ones() {
+    let mut daemon = Daemon::builder()
+        .max_jobs(1)
+        .shutdown_grace(5)
+        .start()
+        .await;
+    let running = daemon.execute("sleeper", &[("seconds", num(30.0))]).await;
+    daemon.wait_output(&running.id, "sleeping 30 s").await;
+    let queued = daemon.execute("hello", &[("name", text("later"))]).await;
+    assert_eq!(queued.state(), ExecutionState::Queued);
+
+    let asked = Instant::now();
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "sleeper stops on SIGTERM, the daemon need not wait out the grace period"
+    );
+    daemon.restart().await;
+
+    let events = daemon.run_to_end(&running.id).await;
+    let done = finished(&events);
+    assert_eq!(done.state(), ExecutionState::Interrupted);
+    assert!(mentions_shutdown(&done.error), "{done:?}");
+    let without_interrupted: Vec<&str> = lifecycle(&events)
+        .into_iter()
+        .filter(|k| *k != "interrupted")
+        .collect();
+    assert_eq!(
+        without_interrupted,
+        [
+            "queued",
+            "started",
+            "cancel_requested",
+            "exited",
+            "finished"
+        ]
+    );
+    assert_eq!(of!(events, CancelRequested)[0].reason, "shutdown");
+    let exec = daemon.get(&running.id).await;
+    assert_eq!(exec.state(), ExecutionState::Interrupted);
+    assert!(mentions_shutdown(&exec.error), "{:?}", exec.error);
+
+    // The queued execution was kept and runs after the restart.
+    let events = daemon.run_to_end(&queued.id).await;
+    assert_eq!(finished(&events).state(), ExecutionState::Succeeded);
+    assert_eq!(
+        output_texts(&events, workflow_manager::pb::OutputStream::Stdout),
+        ["hello, later"]
+    );
+}
+
+#[tokio::test]
+async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
+    let mut daemon = Daemon::builder()
+        .program("stubborn.sh", stubborn_program())
+        .max_jobs(1)
+        .start()
+        .await;
+    let pid_file = daemon.file("grandchild.pid");
+    let running = daemon
+        .execute(
+            "stubborn",
+            &[("pid_file", text(pid_file.to_str().unwrap()))],
+        )
+        .await;
+    let started = daemon.wait_started(&running.id).await;
+    daemon
+        .wait_for_event(&running.id, "phase_started", |e| {
+            matches!(e.payload, Some(Payload::PhaseStarted(_)))
+        })
+        .await;
+    let grandchild = read_pid(&pid_file);
+    let queued = daemon.execute("hello", &[("name", text("survivor"))]).await;
+    assert_eq!(queued.state(), ExecutionState::Queued);
+
+    daemon.kill9().await;
+    assert!(
+        !process_gone(started.pid),
+        "the program outlives the killed daemon"
+    );
+    assert!(!process_gone(grandchild), "so does its grandchild");
+    daemon.restart().await;
+
+    let events = daemon.run_to_end(&running.id).await;
+    let tail: Vec<&str> = kinds(&events).into_iter().rev().take(2).collect();
+    assert_eq!(tail, ["finished", "interrupted"], "{:?}", kinds(&events));
+    assert!(!of!(events, Interrupted)[0].reason.is_empty());
+    assert_eq!(finished(&events).state(), ExecutionState::Interrupted);
+    let exec = daemon.get(&running.id).await;
+    assert_eq!(exec.state(), ExecutionState::Interrupted);
+    assert!(!exec.error.is_empty());
+    assert!(exec.end_time.is_some());
+    assert_eq!(exec.pid, 0);
+
+    // The orphaned process group is killed at start.
+    wait_process_gone(started.pid, "the orphaned program").await;
+    wait_process_gone(grandchild, "the orphaned grandchild").await;
+
+    // The queued execution runs after the restart.
+    let events = daemon.run_to_end(&queued.id).await;
+    assert_eq!(finished(&events).state(), ExecutionState::Succeeded);
+    assert_eq!(
+        output_texts(&events, workflow_manager::pb::OutputStream::Stdout),
+        ["hello, survivor"]
+    );
+}
+
+#[tokio::test]
+async fn execute_is_unavailable_while_shutting_down() {
+    let mut daemon = Daemon::builder()
+        .program("stubborn.sh", stubborn_program())
+        .shutdown_grace(3)
+        .start()
+        .await;
+    let pid_file = daemon.file("grandchild.pid");
+    let running = daemon
+        .execute(
+            "stubborn",
+            &[("pid_file", text(pid_file.to_str().unwrap()))],
+        )
+        .await;
+    let started = daemon.wait_started(&running.id).await;
+    // Its SIGTERM trap is set and the pid file written before phase_started.
+    daemon
+        .wait_for_event(&running.id, "phase_started", |e| {
+            matches!(e.payload, Some(Payload::PhaseStarted(_)))
+        })
+        .await;
+    let grandchild = read_pid(&pid_file);
+    let mut follower = daemon.open_stream(&running.id, 0, true).await;
+
+    // The program ignores SIGTERM, so the shutdown lasts the grace period:
+    // Execute is refused while it runs.
+    daemon.send_sigterm();
+    let mut log = Vec::new();
+    loop {
+        let event = tokio::time::timeout(DEADLINE, follower.message())
+            .await
+            .expect("event in time")
+            .expect("stream ok")
+            .unwrap_or_else(|| panic!("log ended before the shutdown: {:?}", kinds(&log)))
+            .event
+            .expect("event");
+        let shutdown =
+            matches!(&event.payload, Some(Payload::CancelRequested(c)) if c.reason == "shutdown");
+        log.push(event);
+        if shutdown {
+            break;
+        }
+    }
+    let err = daemon
+        .client()
+        .execute(request("hello", &[]))
+        .await
+        .expect_err("Execute during shutdown");
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    assert!(
+        !process_gone(started.pid),
+        "the shutdown was still under way"
+    );
+
+    // Followers get the final events before the daemon exits.
+    log.extend(drain(follower).await);
+    assert_contiguous(&log, 1);
+    assert_eq!(finished(&log).state(), ExecutionState::Interrupted);
+    let status = daemon.wait_exit().await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    wait_process_gone(started.pid, "the program").await;
+    wait_process_gone(grandchild, "the grandchild").await;
+
+    daemon.restart().await;
+    let events = daemon.run_to_end(&running.id).await;
+    assert_eq!(finished(&events).state(), ExecutionState::Interrupted);
+    assert!(
+        lifecycle(&events).contains(&"killed"),
+        "SIGKILL after the shutdown grace: {:?}",
+        kinds(&events)
+    );
+    let all = daemon.list_executions(Default::default()).await.executions;
+    assert_eq!(all.len(), 1, "the refused Execute left nothing behind");
+}

@@ -1,0 +1,434 @@
+//! End-to-end tests of the `wfctl` binary: each runs the real CLI against a
+//! real daemon on loopback and checks its stdout, stderr and exit code.
+
+use std::{net::TcpListener, process::Stdio};
+
+use serde_json::Value;
+use workflow_manager::pb::ExecutionState;
+
+use crate::helper::*;
+
+/// What one `wfctl` run printed and how it ended.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "exit code of wfctl: {self:?}");
+        self
+    }
+}
+
+/// Runs `wfctl` with the daemon address in WFCTL_ADDR (host:port, no scheme)
+/// and plain (non-terminal, NO_COLOR) output.
+async fn wfctl(addr: &str, args: &[&str]) -> Run {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"))
+        .args(args)
+        .env("WFCTL_ADDR", addr)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn wfctl");
+    let output = tokio::time::timeout(DEADLINE, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("wfctl {args:?} did not finish within {DEADLINE:?}"))
+        .expect("wait for wfctl");
+    Run {
+        code: output.status.code().expect("wfctl exited, not killed"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn workflows_list_and_describe() {
+    let daemon = Daemon::start().await;
+    let list = wfctl(&daemon.addr, &["workflows", "list"]).await.expect(0);
+    assert!(list.stdout.starts_with("ID"), "{list:?}");
+    for id in ["hello", "research_pipeline", "sleeper"] {
+        assert!(
+            list.stdout.lines().any(|l| l.starts_with(id)),
+            "{id} listed: {list:?}"
+        );
+    }
+    let json = wfctl(&daemon.addr, &["workflows", "list", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    let ids: Vec<&str> = json["workflows"]
+        .as_array()
+        .expect("workflows array")
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"research_pipeline"), "{ids:?}");
+
+    let describe = wfctl(
+        &daemon.addr,
+        &["workflows", "describe", "research_pipeline"],
+    )
+    .await
+    .expect(0);
+    let header = describe
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("NAME"))
+        .unwrap_or_else(|| panic!("inputs table: {describe:?}"));
+    for column in ["TYPE", "DEFAULT", "REQ", "DESCRIPTION"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let row = |name: &str| -> String {
+        describe
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("row {name}: {describe:?}"))
+            .to_string()
+    };
+    let topic = row("topic");
+    assert!(
+        topic.contains('*') && topic.contains("What to research"),
+        "{topic}"
+    );
+    let depth = row("depth");
+    assert!(
+        depth.contains("number [1..5]") && depth.contains(" 2 "),
+        "{depth}"
+    );
+    assert!(!depth.contains('*'), "depth is optional: {depth}");
+    assert!(row("format").contains("markdown|json"));
+
+    let yaml = wfctl(
+        &daemon.addr,
+        &["-o", "yaml", "workflows", "describe", "hello"],
+    )
+    .await
+    .expect(0);
+    let parsed: Value = serde_yaml::from_str(&yaml.stdout).expect("YAML output");
+    assert_eq!(parsed["id"], "hello");
+    assert_eq!(parsed["fields"][0]["name"], "name");
+}
+
+#[tokio::test]
+async fn run_wait_prints_the_finished_execution_as_json() {
+    let daemon = Daemon::start().await;
+    let run = wfctl(
+        &daemon.addr,
+        &[
+            "run",
+            "hello",
+            "--input",
+            "name=tester",
+            "--label",
+            "suite=wfctl",
+            "--wait",
+            "-o",
+            "json",
+        ],
+    )
+    .await
+    .expect(0);
+    let execution = run.json();
+    assert_eq!(
+        execution["state"], "EXECUTION_STATE_SUCCEEDED",
+        "{execution}"
+    );
+    assert_eq!(execution["inputs"]["name"], "tester");
+    assert_eq!(execution["labels"]["suite"], "wfctl");
+    assert_eq!(execution["exit_code"], 0);
+    let id = execution["id"].as_str().expect("id").to_string();
+    assert!(run.stderr.contains(&id), "notices go to stderr: {run:?}");
+
+    let listed = wfctl(
+        &daemon.addr,
+        &["list", "--label", "suite=wfctl", "-o", "json"],
+    )
+    .await
+    .expect(0)
+    .json();
+    assert_eq!(listed["executions"][0]["id"], id.as_str(), "{listed}");
+    let none = wfctl(&daemon.addr, &["list", "--state", "failed", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(none["executions"].as_array().map(Vec::len), Some(0));
+
+    let logs = wfctl(&daemon.addr, &["logs", &id]).await.expect(0);
+    assert_eq!(logs.stdout.trim(), "hello, tester", "{logs:?}");
+    assert!(logs.stderr.contains("finished SUCCEEDED"), "{logs:?}");
+}
+
+#[tokio::test]
+async fn run_follow_streams_the_run_and_exits_1_when_it_fails() {
+    let daemon = Daemon::start().await;
+    let run = wfctl(
+        &daemon.addr,
+        &[
+            "run",
+            "sleeper",
+            "--input",
+            "seconds=0",
+            "--input",
+            "exit_code=3",
+            "--follow",
+        ],
+    )
+    .await
+    .expect(1);
+    assert!(
+        run.stdout.contains("sleeping 0 s"),
+        "output on stdout: {run:?}"
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with('[') && l.contains("] phase_started 0 sleep")),
+        "{run:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("] exited code 3")),
+        "{run:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("] finished FAILED")),
+        "{run:?}"
+    );
+
+    // The same as JSON lines on stdout, the last one the `finished` event.
+    let json = wfctl(
+        &daemon.addr,
+        &[
+            "run",
+            "sleeper",
+            "-i",
+            "seconds=0",
+            "--follow",
+            "-o",
+            "json",
+        ],
+    )
+    .await
+    .expect(0);
+    let events: Vec<Value> = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
+        .collect();
+    assert_eq!(events[0]["sequence"], 1);
+    assert_eq!(
+        events.last().unwrap()["finished"]["state"],
+        "EXECUTION_STATE_SUCCEEDED"
+    );
+}
+
+#[tokio::test]
+async fn get_shows_the_phase_task_agent_tree() {
+    let daemon = Daemon::start().await;
+    let run = wfctl(
+        &daemon.addr,
+        &["run", "research_pipeline", "-i", "topic=owls", "--wait"],
+    )
+    .await
+    .expect(0);
+    let id = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Execution:"))
+        .expect("execution id line")
+        .trim()
+        .to_string();
+    let get = wfctl(&daemon.addr, &["get", &id]).await.expect(0);
+    for expected in [
+        "SUCCEEDED",
+        "topic=owls",
+        "✓ phase 0 plan",
+        "✓ phase 1 research",
+        "✓ research-1",
+        "✓ agent-2",
+        "Artifacts:",
+    ] {
+        assert!(get.stdout.contains(expected), "{expected:?} in {get:?}");
+    }
+    let json = wfctl(&daemon.addr, &["get", &id, "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(json["phases"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        json["phases"][1]["tasks"][0]["agents"][0]["status"],
+        "NODE_STATUS_COMPLETED"
+    );
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_execution() {
+    let daemon = Daemon::start().await;
+    let started = wfctl(&daemon.addr, &["run", "sleeper", "-i", "seconds=60"])
+        .await
+        .expect(0);
+    let id = started.stdout.trim().to_string();
+    daemon.wait_output(&id, "sleeping 60 s").await;
+
+    let cancel = wfctl(&daemon.addr, &["cancel", &id, "--grace", "5"])
+        .await
+        .expect(0);
+    assert!(cancel.stdout.contains("cancel requested"), "{cancel:?}");
+    let follow = wfctl(&daemon.addr, &["logs", &id, "-f"]).await.expect(1);
+    assert!(follow.stderr.contains("finished CANCELLED"), "{follow:?}");
+    daemon.wait_state(&id, ExecutionState::Cancelled).await;
+
+    let again = wfctl(&daemon.addr, &["cancel", &id]).await.expect(6);
+    assert!(again.stderr.starts_with("wfctl: "), "{again:?}");
+}
+
+#[tokio::test]
+async fn unknown_ids_exit_4() {
+    let daemon = Daemon::start().await;
+    let missing = uuid::Uuid::new_v4().to_string();
+    let get = wfctl(&daemon.addr, &["get", &missing]).await.expect(4);
+    assert!(get.stderr.starts_with("wfctl: "), "{get:?}");
+    assert!(get.stdout.is_empty());
+    wfctl(&daemon.addr, &["workflows", "describe", "no_such_workflow"])
+        .await
+        .expect(4);
+    wfctl(&daemon.addr, &["run", "no_such_workflow"])
+        .await
+        .expect(4);
+}
+
+#[tokio::test]
+async fn invalid_inputs_exit_5_naming_each_field() {
+    let daemon = Daemon::start().await;
+    let run = wfctl(
+        &daemon.addr,
+        &["run", "research_pipeline", "--input", "depth=9"],
+    )
+    .await
+    .expect(5);
+    let fields: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(field, _)| field))
+        .collect();
+    assert!(fields.iter().any(|f| f.ends_with("depth")), "{run:?}");
+    assert!(fields.iter().any(|f| f.ends_with("topic")), "{run:?}");
+    assert!(run.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn a_daemon_that_is_down_gives_one_line_and_exit_3() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        listener.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let run = wfctl(&addr, &["status"]).await.expect(3);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{run:?}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "wfctl: cannot reach the workflow daemon at {addr}: "
+        )),
+        "{run:?}"
+    );
+    // --addr wins over WFCTL_ADDR; hyperctl forms fail the same way.
+    let run = wfctl("127.0.0.1:1", &["--addr", &addr, "workflow", "-op", "list"])
+        .await
+        .expect(3);
+    assert!(run.stderr.contains(&addr), "{run:?}");
+}
+
+#[tokio::test]
+async fn hyperctl_forms() {
+    let daemon = Daemon::start().await;
+    let status = wfctl(&daemon.addr, &["workflow", "-op", "status", "-json"])
+        .await
+        .expect(0)
+        .json();
+    assert!(status["max_workers"].as_u64().unwrap() > 0, "{status}");
+    assert_eq!(status["workflows_discovered"], 5);
+
+    let job = daemon.file("job.yaml");
+    std::fs::write(&job, "workflow: hello\ninputs:\n  name: hyperctl\n").unwrap();
+    let submit = wfctl(
+        &daemon.addr,
+        &["workflow", "-op", "submit", "-file", job.to_str().unwrap()],
+    )
+    .await
+    .expect(0);
+    let id = submit.stdout.trim().to_string();
+    daemon.wait_state(&id, ExecutionState::Succeeded).await;
+
+    let list = wfctl(&daemon.addr, &["workflow", "-op", "list"])
+        .await
+        .expect(0);
+    assert!(
+        list.stdout
+            .lines()
+            .any(|l| l.starts_with(&id) && l.contains("SUCCEEDED")),
+        "{list:?}"
+    );
+    let queue = wfctl(&daemon.addr, &["workflow", "-op", "queue", "-json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(queue["executions"].as_array().map(Vec::len), Some(0));
+
+    let manifest = wfctl(&daemon.addr, &["manifest", "status", "-id", &id])
+        .await
+        .expect(0);
+    assert!(manifest.stdout.contains(&id), "{manifest:?}");
+    assert!(manifest.stdout.contains("name=hyperctl"), "{manifest:?}");
+    let json = wfctl(&daemon.addr, &["manifest", "status", "-id", &id, "-json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(json["state"], "EXECUTION_STATE_SUCCEEDED");
+
+    let unsupported = wfctl(&daemon.addr, &["manifest", "validate", "-file", "m.json"])
+        .await
+        .expect(2);
+    assert!(
+        unsupported
+            .stderr
+            .contains("not supported by this daemon yet (needs the manifest API)"),
+        "{unsupported:?}"
+    );
+    let bad_flag = wfctl(&daemon.addr, &["workflow", "-op", "list", "-nope"])
+        .await
+        .expect(2);
+    assert!(
+        bad_flag
+            .stderr
+            .contains("flag provided but not defined: -nope"),
+        "{bad_flag:?}"
+    );
+}
+
+#[tokio::test]
+async fn help_documents_exit_codes_and_usage_errors_exit_2() {
+    let help = wfctl("127.0.0.1:1", &["--help"]).await.expect(0);
+    assert!(help.stdout.contains("Exit codes:"), "{help:?}");
+    assert!(help.stdout.contains("workflow -op"), "{help:?}");
+    wfctl("127.0.0.1:1", &["run"]).await.expect(2);
+    wfctl("127.0.0.1:1", &["list", "--state", "sleepy"])
+        .await
+        .expect(2);
+    let completions = wfctl("127.0.0.1:1", &["completions", "bash"])
+        .await
+        .expect(0);
+    assert!(completions.stdout.contains("wfctl"));
+}
