@@ -1,6 +1,8 @@
 //! The Phase -> Task -> Agent tree of an execution, folded from its
 //! structured events.
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 use crate::events::WorkflowEvent;
@@ -37,7 +39,7 @@ pub struct TaskNode {
     pub description: String,
     pub total_tasks: Option<i32>,
     pub status: NodeStatus,
-    pub messages: Vec<String>,
+    pub messages: VecDeque<String>,
     pub result: String,
     pub error: String,
     /// Last percentage seen in a progress message, -1 when none.
@@ -52,7 +54,7 @@ pub struct AgentNode {
     pub name: String,
     pub description: String,
     pub status: NodeStatus,
-    pub messages: Vec<String>,
+    pub messages: VecDeque<String>,
     pub result: String,
     pub error: String,
 }
@@ -215,7 +217,7 @@ impl ExecutionTree {
                     name: agent_name.to_string(),
                     description: String::new(),
                     status: NodeStatus::Running,
-                    messages: Vec::new(),
+                    messages: VecDeque::new(),
                     result: String::new(),
                     error: String::new(),
                 });
@@ -232,7 +234,7 @@ impl TaskNode {
             description: String::new(),
             total_tasks: None,
             status: NodeStatus::Running,
-            messages: Vec::new(),
+            messages: VecDeque::new(),
             result: String::new(),
             error: String::new(),
             percent: -1,
@@ -243,11 +245,11 @@ impl TaskNode {
 
 /// Keeps the newest messages only, so a task reporting progress a million
 /// times does not make the tree a million entries long.
-fn push_bounded(messages: &mut Vec<String>, message: &str) {
+fn push_bounded(messages: &mut VecDeque<String>, message: &str) {
     if messages.len() == MAX_MESSAGES_PER_NODE {
-        messages.remove(0);
+        messages.pop_front();
     }
-    messages.push(message.to_string());
+    messages.push_back(message.to_string());
 }
 
 /// The last "NN%" (or "NN.N%") in a progress message, clamped to 0..=100.

@@ -234,7 +234,7 @@ fn tree(t: &ExecutionTree) -> Vec<pb::Phase> {
                     description: t.description.clone(),
                     total_tasks: t.total_tasks,
                     status: node_status(t.status),
-                    messages: t.messages.clone(),
+                    messages: t.messages.iter().cloned().collect(),
                     result: t.result.clone(),
                     error: t.error.clone(),
                     percent: t.percent,
@@ -245,7 +245,7 @@ fn tree(t: &ExecutionTree) -> Vec<pb::Phase> {
                             name: a.name.clone(),
                             description: a.description.clone(),
                             status: node_status(a.status),
-                            messages: a.messages.clone(),
+                            messages: a.messages.iter().cloned().collect(),
                             result: a.result.clone(),
                             error: a.error.clone(),
                         })

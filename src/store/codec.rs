@@ -3,6 +3,8 @@
 //! as their JSON (the SDK's format for structured ones), which keeps the
 //! table readable with the sqlite3 shell.
 
+use std::borrow::Cow;
+
 use crate::events::{LogEvent, LogPayload, OutputStream};
 
 use super::StoreError;
@@ -16,7 +18,7 @@ const FLAG_MALFORMED: i64 = 1;
 const FLAG_TRUNCATED: i64 = 2;
 
 /// The (kind, flags, text) columns of an event.
-pub(super) fn encode(payload: &LogPayload) -> (i64, i64, String) {
+pub(super) fn encode(payload: &LogPayload) -> (i64, i64, Cow<'_, str>) {
     match payload {
         LogPayload::Output {
             stream,
@@ -35,17 +37,17 @@ pub(super) fn encode(payload: &LogPayload) -> (i64, i64, String) {
             if *truncated {
                 flags |= FLAG_TRUNCATED;
             }
-            (kind, flags, text.clone())
+            (kind, flags, Cow::Borrowed(text.as_str()))
         }
         LogPayload::Event(event) => (
             KIND_EVENT,
             0,
-            serde_json::to_string(event).expect("events serialize"),
+            Cow::Owned(serde_json::to_string(event).expect("events serialize")),
         ),
         LogPayload::Lifecycle(lifecycle) => (
             KIND_LIFECYCLE,
             0,
-            serde_json::to_string(lifecycle).expect("lifecycle events serialize"),
+            Cow::Owned(serde_json::to_string(lifecycle).expect("lifecycle events serialize")),
         ),
     }
 }

@@ -17,11 +17,16 @@ use super::hub::LogHub;
 use super::{schema, FinalOutcome, NewExecution, StoreError};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
 
-/// Operations queued before the writer blocks its senders.
-const QUEUE_CAPACITY: usize = 16 * 1024;
-/// Most operations committed in one transaction; bounds how long a
-/// subscriber waits for a line under a flood.
-const MAX_GROUP: usize = 8 * 1024;
+/// Operations queued before the writer blocks its senders. An append carries
+/// up to a pump batch of events, so this bounds memory to a few hundred
+/// thousand events however fast programs print.
+const QUEUE_CAPACITY: usize = 256;
+/// Most events committed in one transaction; bounds how long a subscriber
+/// waits for a line under a flood.
+const MAX_GROUP_EVENTS: usize = 8 * 1024;
+
+const INSERT_EVENT: &str =
+    "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// One write to the history.
 #[derive(Debug)]
@@ -73,6 +78,16 @@ pub enum WriteOp {
         /// Signalled after commit.
         reply: oneshot::Sender<()>,
     },
+}
+
+impl WriteOp {
+    /// Log events it writes (at least 1, so every operation counts).
+    fn event_count(&self) -> usize {
+        match self {
+            WriteOp::Append { events, .. } => events.len().max(1),
+            _ => 1,
+        }
+    }
 }
 
 /// Handle for queueing writes.
@@ -168,7 +183,7 @@ enum AfterCommit {
 }
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
+    let mut group = Vec::new();
     let mut closing = false;
     let mut close_reply = None;
     while !closing {
@@ -176,11 +191,13 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
             break;
         };
         closing = matches!(first, WriteOp::Close { .. });
+        let mut events = first.event_count();
         group.push(first);
-        while !closing && group.len() < MAX_GROUP {
+        while !closing && events < MAX_GROUP_EVENTS {
             match rx.try_recv() {
                 Ok(op) => {
                     let close = matches!(op, WriteOp::Close { .. });
+                    events += op.event_count();
                     group.push(op);
                     if close {
                         break;
@@ -245,9 +262,7 @@ fn commit_group(
                 after.push(AfterCommit::Created(reply, result));
             }
             WriteOp::Append { execution, events } => {
-                for event in &events {
-                    append(&tx, execution, event)?;
-                }
+                append(&tx, execution, events.iter().map(|e| e.as_ref()))?;
                 after.push(AfterCommit::Publish(execution, events));
             }
             WriteOp::MarkStarted {
@@ -327,27 +342,33 @@ fn insert_execution(
         )?
         .execute(params![rowid, key, value])?;
     }
-    append(&sp, rowid, first_event)?;
+    append(&sp, rowid, std::iter::once(first_event))?;
     sp.commit()?;
     Ok(rowid)
 }
 
-fn append(tx: &Connection, execution: i64, event: &LogEvent) -> Result<(), StoreError> {
-    let (kind, flags, text) = encode(&event.payload);
-    tx.prepare_cached(
-        "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![execution, event.sequence as i64, event.time_ms, kind, flags, text])?;
-    if let LogPayload::Event(WorkflowEvent::StateFileCreated {
-        phase,
-        file_path,
-        description,
-    }) = &event.payload
-    {
-        tx.prepare_cached(
-            "INSERT INTO artifacts (execution, seq, phase, path, description, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![execution, event.sequence as i64, phase, file_path, description, event.time_ms])?;
+/// Inserts events with one prepared statement, plus an artifact row for each
+/// state_file_created.
+fn append<'a>(
+    conn: &Connection,
+    execution: i64,
+    events: impl Iterator<Item = &'a LogEvent>,
+) -> Result<(), StoreError> {
+    let mut insert = conn.prepare_cached(INSERT_EVENT)?;
+    for event in events {
+        let (kind, flags, text) = encode(&event.payload);
+        insert.execute(params![execution, event.sequence as i64, event.time_ms, kind, flags, text])?;
+        if let LogPayload::Event(WorkflowEvent::StateFileCreated {
+            phase,
+            file_path,
+            description,
+        }) = &event.payload
+        {
+            conn.prepare_cached(
+                "INSERT INTO artifacts (execution, seq, phase, path, description, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![execution, event.sequence as i64, phase, file_path, description, event.time_ms])?;
+        }
     }
     Ok(())
 }
