@@ -89,20 +89,27 @@ async fn pump(
         let Some(receiver) = live.as_mut() else {
             return Ok(());
         };
-        loop {
+        'live: loop {
             match receiver.recv().await {
-                Ok(event) if event.sequence < next => continue,
-                Ok(event) if event.sequence == next => {
-                    if send(tx, &event).await.is_err() {
-                        return Ok(());
-                    }
-                    next += 1;
-                    if event.is_terminal() {
-                        return Ok(());
+                Ok(batch) => {
+                    for event in batch.iter() {
+                        if event.sequence < next {
+                            continue;
+                        }
+                        if event.sequence > next {
+                            // Ahead of us: we missed something; read it from the history.
+                            break 'live;
+                        }
+                        if send(tx, event).await.is_err() {
+                            return Ok(());
+                        }
+                        next += 1;
+                        if event.is_terminal() {
+                            return Ok(());
+                        }
                     }
                 }
-                // Ahead of us: we missed something, read it from the history.
-                Ok(_) | Err(RecvError::Lagged(_)) => break,
+                Err(RecvError::Lagged(_)) => break,
                 Err(RecvError::Closed) => {
                     // No more live events: whatever is left is in the history.
                     live = None;

@@ -13,13 +13,18 @@ use tokio::sync::broadcast;
 
 use crate::events::LogEvent;
 
-/// Events buffered per execution for live subscribers.
-const LIVE_BUFFER: usize = 4096;
+/// Batches buffered per execution for live subscribers. Events travel in
+/// the batches the writer committed them in (up to a pump batch each), so a
+/// flood costs one channel message per batch, not per line.
+const LIVE_BUFFER: usize = 256;
+
+/// Committed events of one execution, in sequence order.
+pub type EventBatch = Arc<[Arc<LogEvent>]>;
 
 /// Live channels of the executions that have not finished.
 #[derive(Default)]
 pub struct LogHub {
-    channels: Mutex<HashMap<i64, broadcast::Sender<Arc<LogEvent>>>>,
+    channels: Mutex<HashMap<i64, broadcast::Sender<EventBatch>>>,
 }
 
 impl LogHub {
@@ -32,7 +37,7 @@ impl LogHub {
 
     /// A receiver of the execution's future committed events, or None when
     /// the execution has no live channel (finished: its history is complete).
-    pub fn subscribe(&self, execution: i64) -> Option<broadcast::Receiver<Arc<LogEvent>>> {
+    pub fn subscribe(&self, execution: i64) -> Option<broadcast::Receiver<EventBatch>> {
         self.lock().get(&execution).map(|tx| tx.subscribe())
     }
 
@@ -44,19 +49,18 @@ impl LogHub {
     }
 
     /// Delivers committed events; the terminal event closes the channel.
-    pub(super) fn publish(&self, execution: i64, events: &[Arc<LogEvent>]) {
+    pub(super) fn publish(&self, execution: i64, events: Vec<Arc<LogEvent>>) {
         let mut channels = self.lock();
         if let Some(tx) = channels.get(&execution) {
-            for event in events {
-                let _ = tx.send(event.clone());
-            }
-            if events.last().is_some_and(|e| e.is_terminal()) {
+            let terminal = events.last().is_some_and(|e| e.is_terminal());
+            let _ = tx.send(events.into());
+            if terminal {
                 channels.remove(&execution);
             }
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, broadcast::Sender<Arc<LogEvent>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, broadcast::Sender<EventBatch>>> {
         self.channels.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

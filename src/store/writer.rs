@@ -220,7 +220,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
         tracing::trace!(operations = count, elapsed = ?started.elapsed(), "history group committed");
         for item in after {
             match item {
-                AfterCommit::Publish(execution, events) => hub.publish(execution, &events),
+                AfterCommit::Publish(execution, events) => hub.publish(execution, events),
                 AfterCommit::Created(reply, result) => {
                     let _ = reply.send(result);
                 }
