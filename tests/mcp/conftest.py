@@ -1,0 +1,166 @@
+"""Fixtures for the workflow-mcp end-to-end tests.
+
+Each test talks to the real `workflow-mcp` binary over stdio with the
+official Python MCP client, and `workflow-mcp` talks to a real `workflowd`
+on loopback. Binaries: WORKFLOWD_BIN and WORKFLOW_MCP_BIN, by default
+target/release/workflowd and target/release/workflow-mcp
+(scripts/test-mcp.sh builds them).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+from mcp import ClientSession, StdioServerParameters, stdio_client
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "workflows"
+
+# Both protocol eras: the 2025-11-25 `initialize` handshake and the
+# 2026-07-28 `server/discover` lifecycle.
+ERAS = ["initialize", "discover"]
+
+
+def _binary(env_name: str, default: str) -> Path:
+    path = Path(os.environ.get(env_name) or REPO / "target" / "release" / default)
+    if not path.is_file():
+        pytest.fail(f"{path} not found: build it (cargo build --release) or set {env_name}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def workflowd_bin() -> Path:
+    return _binary("WORKFLOWD_BIN", "workflowd")
+
+
+@pytest.fixture(scope="session")
+def mcp_bin() -> Path:
+    return _binary("WORKFLOW_MCP_BIN", "workflow-mcp")
+
+
+class Daemon:
+    """A workflowd child process on 127.0.0.1 with its own data directory."""
+
+    def __init__(self, binary: Path, home: Path, workflow_dirs: list[Path] | None = None):
+        data_dir = home / "data"
+        args = [str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)]
+        for directory in workflow_dirs or []:
+            args += ["--workflow-dir", str(directory)]
+        self.log_path = home / "workflowd.log"
+        # HOME points into the temp dir so ~/.workflow-manager/workflows of
+        # whoever runs the tests is not discovered.
+        env = {**os.environ, "HOME": str(home), "WORKFLOWD_LOG": "info"}
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=env, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.process.stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=30).strip()
+        except queue.Empty:
+            self.stop()
+            pytest.fail(f"workflowd did not report its address; log:\n{self.log_path.read_text()}")
+        if not line.startswith("listening on "):
+            self.stop()
+            pytest.fail(f"unexpected first line {line!r}; log:\n{self.log_path.read_text()}")
+        self.addr = "http://" + line.removeprefix("listening on ")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def daemon(workflowd_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon with the bundled example workflows, shared by the tests."""
+    d = Daemon(workflowd_bin, tmp_path_factory.mktemp("workflowd"))
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def watched_daemon(workflowd_bin: Path, tmp_path: Path) -> Iterator[tuple[Daemon, Path]]:
+    """A daemon watching an empty directory (for programs a test adds) and
+    the repository's example workflows."""
+    added = tmp_path / "added"
+    added.mkdir()
+    d = Daemon(workflowd_bin, tmp_path, [added, EXAMPLES])
+    yield d, added
+    d.stop()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Session:
+    """An MCP client session plus what the server sent on its own."""
+
+    client: ClientSession
+    era: str
+    notifications: list[Any] = field(default_factory=list)
+    stderr_path: Path | None = None
+
+    def notification_methods(self) -> list[str]:
+        return [getattr(n, "method", "") for n in self.notifications]
+
+
+@asynccontextmanager
+async def open_session(mcp_bin: Path, addr: str, era: str, stderr_path: Path) -> AsyncIterator[Session]:
+    """Starts workflow-mcp against `addr` and opens a session in `era`."""
+    params = StdioServerParameters(
+        command=str(mcp_bin),
+        args=["--addr", addr, "--poll-seconds", "1"],
+        env={"WORKFLOW_MCP_LOG": "info"},
+    )
+    with open(stderr_path, "w") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            notifications: list[Any] = []
+
+            async def on_message(message: Any) -> None:
+                if not isinstance(message, Exception):
+                    notifications.append(message)
+
+            async with ClientSession(read, write, message_handler=on_message) as client:
+                if era == "initialize":
+                    await client.initialize()
+                else:
+                    await client.discover()
+                yield Session(client, era, notifications, stderr_path)
+
+
+@pytest.fixture
+def session_factory(mcp_bin: Path, tmp_path: Path):
+    """`async with session_factory(addr, era) as s:` opens a session; the
+    server's stderr goes to a file in the test's temp dir."""
+    counter = iter(range(1000))
+
+    def factory(addr: str, era: str = "initialize"):
+        return open_session(mcp_bin, addr, era, tmp_path / f"workflow-mcp-{next(counter)}.log")
+
+    return factory

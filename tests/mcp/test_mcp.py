@@ -1,0 +1,425 @@
+"""workflow-mcp end to end: the official Python MCP client over stdio, the
+real workflow-mcp binary, a real workflowd.
+
+Covers both handshakes (2025-11-25 `initialize`, 2026-07-28
+`server/discover`), every tool's schemas, a waited run with progress, a
+client-side cancel that leaves the execution running, the `run_<id>` tools,
+tools/list_changed when a program appears, and the errors a model must be
+able to act on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from jsonschema import Draft202012Validator
+from mcp import ClientSession, MCPError
+from mcp.types import CallToolResult
+
+from conftest import ERAS, EXAMPLES, Daemon
+
+pytestmark = pytest.mark.anyio
+
+FIXED_TOOLS = {
+    "list_workflows",
+    "execute_workflow",
+    "get_workflow_status",
+    "get_workflow_logs",
+    "cancel_workflow",
+    "list_executions",
+}
+BUNDLED = {"hello", "research_pipeline", "sleeper", "chatty", "ignore_sigterm"}
+FINAL_STATES = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "INTERRUPTED"}
+
+
+async def call(client: ClientSession, name: str, args: dict[str, Any] | None = None, **kw: Any) -> CallToolResult:
+    """Calls a tool that must succeed; returns the result."""
+    result = await client.call_tool(name, args or {}, **kw)
+    assert not result.is_error, f"{name} failed: {result.content}"
+    # Structured content, and the same JSON as a text block for older clients.
+    assert isinstance(result.structured_content, dict)
+    texts = [c.text for c in result.content if c.type == "text"]
+    assert json.loads(texts[0]) == result.structured_content
+    return result
+
+
+async def call_error(client: ClientSession, name: str, args: dict[str, Any]) -> str:
+    """Calls a tool that must fail as a tool result; returns its message."""
+    result = await client.call_tool(name, args)
+    assert result.is_error, f"{name} unexpectedly succeeded: {result.structured_content}"
+    text = " ".join(c.text for c in result.content if c.type == "text")
+    assert text
+    return text
+
+
+async def wait_for_state(client: ClientSession, execution_id: str, states: set[str], seconds: float = 30) -> dict:
+    with anyio.fail_after(seconds):
+        while True:
+            status = (await call(client, "get_workflow_status", {"execution_id": execution_id})).structured_content
+            if status["state"] in states:
+                return status
+            await anyio.sleep(0.2)
+
+
+# --- handshakes -------------------------------------------------------------
+
+
+async def test_initialize_handshake(daemon: Daemon, session_factory):
+    async with session_factory(daemon.addr, "initialize") as s:
+        result = s.client.initialize_result
+        assert result is not None
+        assert result.protocol_version == "2025-11-25"
+        assert result.server_info.name == "workflow-mcp"
+        assert result.capabilities.tools is not None
+        assert result.capabilities.tools.list_changed is True
+        assert result.instructions
+
+
+async def test_discover_handshake(daemon: Daemon, session_factory):
+    if not hasattr(ClientSession, "discover"):
+        pytest.skip("this mcp package has no server/discover support")
+    async with session_factory(daemon.addr, "discover") as s:
+        result = s.client.discover_result
+        assert result is not None
+        assert "2026-07-28" in result.supported_versions
+        assert "2025-11-25" in result.supported_versions
+        assert s.client.protocol_version == "2026-07-28"
+        assert result.capabilities.tools is not None
+        assert result.capabilities.tools.list_changed is True
+        # Requests work on the stateless lifecycle too.
+        names = {t.name for t in (await s.client.list_tools()).tools}
+        assert FIXED_TOOLS <= names
+
+
+# --- tools/list ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_tools_list_schemas_and_annotations(daemon: Daemon, session_factory, era: str):
+    async with session_factory(daemon.addr, era) as s:
+        tools = {t.name: t for t in (await s.client.list_tools()).tools}
+    assert FIXED_TOOLS <= set(tools)
+    assert {f"run_{w}" for w in BUNDLED} <= set(tools)
+    # The manifest RPCs are not in the API yet, so there are no such tools.
+    assert not {"submit_manifest", "validate_manifest"} & set(tools)
+    for tool in tools.values():
+        Draft202012Validator.check_schema(tool.input_schema)
+        assert tool.input_schema["type"] == "object", tool.name
+        assert tool.output_schema is not None, f"{tool.name} has no outputSchema"
+        Draft202012Validator.check_schema(tool.output_schema)
+        assert tool.output_schema["type"] == "object", tool.name
+        assert tool.description
+        assert tool.annotations is not None, tool.name
+
+    for name in ("list_workflows", "get_workflow_status", "get_workflow_logs", "list_executions"):
+        assert tools[name].annotations.read_only_hint is True, name
+        assert tools[name].annotations.open_world_hint is False, name
+    cancel = tools["cancel_workflow"].annotations
+    assert cancel.read_only_hint is False and cancel.destructive_hint is True and cancel.idempotent_hint is True
+    execute = tools["execute_workflow"].annotations
+    assert execute.read_only_hint is False and execute.destructive_hint is False
+    assert execute.idempotent_hint is False
+
+    # A run tool takes the workflow's own inputs plus wait_seconds.
+    pipeline = tools["run_research_pipeline"].input_schema
+    assert {"topic", "depth", "format", "phases", "wait_seconds"} <= set(pipeline["properties"])
+    assert pipeline["required"] == ["topic"]
+    assert pipeline["properties"]["wait_seconds"]["maximum"] == 300
+    validator = Draft202012Validator(pipeline)
+    assert validator.is_valid({"topic": "x", "depth": 2, "wait_seconds": 5})
+    assert not validator.is_valid({"depth": 2})
+    assert tools["execute_workflow"].input_schema["required"] == ["workflow_id"]
+
+
+async def test_list_workflows_parses_input_schemas(daemon: Daemon, session_factory):
+    async with session_factory(daemon.addr) as s:
+        listing = (await call(s.client, "list_workflows")).structured_content
+    workflows = {w["id"]: w for w in listing["workflows"]}
+    assert BUNDLED <= set(workflows)
+    hello = workflows["hello"]
+    assert hello["tool_name"] == "run_hello"
+    Draft202012Validator.check_schema(hello["input_schema"])
+    assert hello["input_schema"]["properties"]["name"]["type"] == "string"
+    assert listing["discovery_errors"] == []
+
+
+# --- running ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_execute_waits_to_completion_with_progress(daemon: Daemon, session_factory, era: str):
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total, message))
+
+    async with session_factory(daemon.addr, era) as s:
+        result = await call(
+            s.client,
+            "execute_workflow",
+            {
+                "workflow_id": "research_pipeline",
+                "inputs": {"topic": "rust", "depth": 1},
+                "labels": {"suite": "mcp"},
+                "wait_seconds": 60,
+            },
+            progress_callback=on_progress,
+            read_timeout_seconds=90,
+        )
+        out = result.structured_content
+        assert out["wait"] == "finished"
+        assert out["finished"] is True
+        assert out["state"] == "SUCCEEDED"
+        assert out["started"] is True
+        status = out["status"]
+        assert status["progress"]["phases_total"] == 3
+        assert status["progress"]["phases_completed"] == 3
+        assert status["labels"] == {"suite": "mcp"}
+        assert status["artifacts"], "the pipeline writes a state file"
+
+        # Progress: only because a progress token was sent; increasing values,
+        # messages that describe the events, the final state last.
+        assert len(progress) >= 5
+        values = [p[0] for p in progress]
+        assert values == sorted(values) and len(set(values)) == len(values)
+        messages = [p[2] or "" for p in progress]
+        assert any("phase" in m for m in messages)
+        assert "finished: SUCCEEDED" in messages[-1]
+
+        execution_id = out["execution_id"]
+        again = (await call(s.client, "get_workflow_status", {"execution_id": execution_id})).structured_content
+        assert again["state"] == "SUCCEEDED" and again["exit_code"] == 0
+        assert [p["status"] for p in again["phases"]] == ["COMPLETED"] * 3
+
+        # Logs page by page within a small byte budget, then the tail.
+        cursor, sequences, texts = 1, [], []
+        with anyio.fail_after(30):
+            while True:
+                page = (
+                    await call(
+                        s.client,
+                        "get_workflow_logs",
+                        {"execution_id": execution_id, "cursor": cursor, "max_bytes": 120},
+                    )
+                ).structured_content
+                sequences += [line["sequence"] for line in page["lines"]]
+                texts += [line["text"] for line in page["lines"]]
+                assert sum(len(line["text"]) for line in page["lines"]) <= 120 or len(page["lines"]) == 1
+                cursor = page["next_cursor"]
+                if not page["has_more"]:
+                    break
+        assert sequences == list(range(1, len(sequences) + 1))
+        assert page["execution_finished"] is True
+        assert texts[-1] == "finished: SUCCEEDED"
+        assert len(sequences) == status["log_events"]
+        tail = (
+            await call(s.client, "get_workflow_logs", {"execution_id": execution_id, "tail_lines": 2})
+        ).structured_content
+        assert [line["sequence"] for line in tail["lines"]] == sequences[-2:]
+        assert tail["next_cursor"] == sequences[-1] + 1
+        # Nothing new past the end.
+        empty = (
+            await call(s.client, "get_workflow_logs", {"execution_id": execution_id, "cursor": tail["next_cursor"]})
+        ).structured_content
+        assert empty["lines"] == [] and empty["next_cursor"] == tail["next_cursor"]
+
+
+async def test_execute_returns_at_once_and_cancel_stops_the_run(daemon: Daemon, session_factory):
+    async with session_factory(daemon.addr) as s:
+        request_id = str(uuid.uuid4())
+        args = {"workflow_id": "sleeper", "inputs": {"seconds": 60}, "request_id": request_id}
+        with anyio.fail_after(10):
+            out = (await call(s.client, "execute_workflow", args)).structured_content
+        assert out["wait"] == "not_requested" and out["finished"] is False
+        assert out["state"] in {"QUEUED", "RUNNING"}
+        assert "status" not in out
+        # Same request_id: the same execution, not a second one.
+        repeat = (await call(s.client, "execute_workflow", args)).structured_content
+        assert repeat["execution_id"] == out["execution_id"] and repeat["started"] is False
+
+        execution_id = out["execution_id"]
+        await wait_for_state(s.client, execution_id, {"RUNNING"})
+        cancelled = (await call(s.client, "cancel_workflow", {"execution_id": execution_id})).structured_content
+        assert cancelled["execution_id"] == execution_id
+        final = await wait_for_state(s.client, execution_id, FINAL_STATES)
+        assert final["state"] == "CANCELLED"
+        message = await call_error(s.client, "cancel_workflow", {"execution_id": execution_id})
+        assert "cannot cancel" in message and execution_id in message
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_client_cancel_stops_waiting_but_not_the_execution(daemon: Daemon, session_factory, era: str):
+    label = str(uuid.uuid4())
+    got_progress = anyio.Event()
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        got_progress.set()
+
+    async with session_factory(daemon.addr, era) as s:
+        finished_call = False
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+
+                async def waited_call() -> None:
+                    nonlocal finished_call
+                    await s.client.call_tool(
+                        "execute_workflow",
+                        {
+                            "workflow_id": "sleeper",
+                            "inputs": {"seconds": 120},
+                            "labels": {"cancel-test": label},
+                            "wait_seconds": 300,
+                        },
+                        progress_callback=on_progress,
+                    )
+                    finished_call = True
+
+                tg.start_soon(waited_call)
+                await got_progress.wait()
+                # Abandoning the call makes the client send notifications/cancelled.
+                tg.cancel_scope.cancel()
+        assert not finished_call
+
+        listing = (await call(s.client, "list_executions", {"labels": {"cancel-test": label}})).structured_content
+        assert len(listing["executions"]) == 1
+        execution_id = listing["executions"][0]["execution_id"]
+        # Cancelling the wait did not cancel the run.
+        await anyio.sleep(1)
+        status = await wait_for_state(s.client, execution_id, {"RUNNING"}, seconds=10)
+        assert status["state"] == "RUNNING"
+
+        # The server noticed the cancellation and stopped following the log.
+        with anyio.fail_after(10):
+            while "client cancelled the wait" not in s.stderr_path.read_text():
+                await anyio.sleep(0.1)
+        # The session still works.
+        await call(s.client, "cancel_workflow", {"execution_id": execution_id, "force": True})
+        final = await wait_for_state(s.client, execution_id, FINAL_STATES)
+        assert final["state"] == "CANCELLED"
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_run_tool_of_a_workflow(daemon: Daemon, session_factory, era: str):
+    async with session_factory(daemon.addr, era) as s:
+        await s.client.list_tools()
+        out = (
+            await call(s.client, "run_hello", {"name": "dynamic", "wait_seconds": 30}, read_timeout_seconds=60)
+        ).structured_content
+        assert out["workflow_id"] == "hello"
+        assert out["state"] == "SUCCEEDED" and out["wait"] == "finished"
+        assert out["status"]["inputs"] == {"name": "dynamic"}
+        logs = (await call(s.client, "get_workflow_logs", {"execution_id": out["execution_id"]})).structured_content
+        assert "hello, dynamic" in [line["text"] for line in logs["lines"] if line["kind"] == "stdout"]
+
+        # Without wait_seconds it returns at once.
+        quick = (await call(s.client, "run_sleeper", {"seconds": 0})).structured_content
+        assert quick["wait"] == "not_requested"
+        await wait_for_state(s.client, quick["execution_id"], FINAL_STATES)
+
+
+def _write_program(directory: Path, workflow_id: str) -> None:
+    """Installs a minimal workflow program atomically (write, then rename)."""
+    script = f"""#!/bin/sh
+if [ "$1" = "--workflow-metadata" ]; then
+  echo '{{"id":"{workflow_id}","name":"Added","description":"Added by a test.","fields":[{{"name":"word","label":"Word","description":"A word","cli_arg":"--word","required":true,"default":null,"field_type":{{"type":"text"}}}}]}}'
+  exit 0
+fi
+echo "added $2"
+"""
+    partial = directory / f".{workflow_id}.partial"
+    partial.write_text(script)
+    partial.chmod(0o755)
+    os.rename(partial, directory / f"{workflow_id}.sh")
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_tools_list_changed_when_a_program_appears(watched_daemon, session_factory, era: str):
+    daemon, added_dir = watched_daemon
+    workflow_id = "added_" + uuid.uuid4().hex[:8]
+    tool_name = f"run_{workflow_id}"
+    async with session_factory(daemon.addr, era) as s:
+        before = {t.name for t in (await s.client.list_tools()).tools}
+        assert "run_hello" in before and tool_name not in before
+
+        if era == "initialize":
+            # Session era: a plain notifications/tools/list_changed.
+            s.notifications.clear()
+            _write_program(added_dir, workflow_id)
+            with anyio.fail_after(30):
+                while "notifications/tools/list_changed" not in s.notification_methods():
+                    await anyio.sleep(0.1)
+        else:
+            # 2026-07-28: change notifications come on a subscriptions/listen stream.
+            from mcp.client.subscriptions import ToolsListChanged, listen
+
+            async with listen(s.client, tools_list_changed=True) as subscription:
+                assert subscription.honored.tools_list_changed is True
+                _write_program(added_dir, workflow_id)
+                with anyio.fail_after(30):
+                    event = await subscription.__anext__()
+                assert isinstance(event, ToolsListChanged)
+
+        tools = {t.name: t for t in (await s.client.list_tools()).tools}
+        assert tool_name in tools
+        assert "word" in tools[tool_name].input_schema["properties"]
+        out = (
+            await call(s.client, tool_name, {"word": "fresh", "wait_seconds": 30}, read_timeout_seconds=60)
+        ).structured_content
+        assert out["state"] == "SUCCEEDED"
+
+
+# --- errors a model can act on ---------------------------------------------------
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_errors_are_tool_results(daemon: Daemon, session_factory, era: str):
+    async with session_factory(daemon.addr, era) as s:
+        message = await call_error(s.client, "execute_workflow", {"workflow_id": "no_such_workflow"})
+        assert "unknown workflow" in message and "no_such_workflow" in message
+
+        message = await call_error(
+            s.client, "execute_workflow", {"workflow_id": "research_pipeline", "inputs": {"depth": 9}}
+        )
+        assert message.startswith("invalid input")
+        assert "inputs.depth" in message and "inputs.topic" in message
+
+        # The run tool names the argument as the caller wrote it.
+        message = await call_error(s.client, "run_research_pipeline", {"topic": "x", "depth": 9})
+        assert "depth:" in message and "inputs." not in message
+        message = await call_error(s.client, "run_hello", {"nickname": "x"})
+        assert "nickname" in message
+
+        message = await call_error(s.client, "get_workflow_status", {"execution_id": str(uuid.uuid4())})
+        assert "unknown execution" in message
+        message = await call_error(s.client, "get_workflow_logs", {"execution_id": "not-a-uuid"})
+        assert "execution_id" in message
+
+        # Arguments that do not fit the tool's schema.
+        message = await call_error(s.client, "execute_workflow", {"workflow": "hello"})
+        assert "workflow" in message
+
+        # An unknown tool is a protocol error, not a tool result.
+        with pytest.raises(MCPError):
+            await s.client.call_tool("no_such_tool", {})
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_daemon_unreachable(closed_port: int, session_factory, era: str):
+    addr = f"http://127.0.0.1:{closed_port}"
+    async with session_factory(addr, era) as s:
+        # The server starts and lists its fixed tools without a daemon.
+        names = {t.name for t in (await s.client.list_tools()).tools}
+        assert FIXED_TOOLS <= names
+        for name, args in [
+            ("list_workflows", {}),
+            ("execute_workflow", {"workflow_id": "hello"}),
+            ("get_workflow_status", {"execution_id": str(uuid.uuid4())}),
+        ]:
+            message = await call_error(s.client, name, args)
+            assert "unreachable" in message and addr in message, message
