@@ -357,7 +357,14 @@ fn append<'a>(
     let mut insert = conn.prepare_cached(INSERT_EVENT)?;
     for event in events {
         let (kind, flags, text) = encode(&event.payload);
-        insert.execute(params![execution, event.sequence as i64, event.time_ms, kind, flags, text])?;
+        insert.execute(params![
+            execution,
+            event.sequence as i64,
+            event.time_ms,
+            kind,
+            flags,
+            text
+        ])?;
         if let LogPayload::Event(WorkflowEvent::StateFileCreated {
             phase,
             file_path,
