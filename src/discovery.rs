@@ -209,7 +209,9 @@ impl Catalog {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
+                // Running a program opens and reads it; only changes
+                // matter, or every execution would trigger a rescan.
+                if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
                     let _ = tx.send(());
                 }
             })?;
