@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, on a fresh machine. Installs what is missing
-# (Rust components, Go tools, Python packages, buf, grpcurl), then runs:
+# (qemu-utils, Rust components, Go tools, Python packages, buf, grpcurl),
+# then runs:
 #   1. cargo fmt --check and cargo clippy -D warnings;
 #   2. cargo test: unit tests and the one integration-test binary (real
 #      daemon processes, real SQLite files, gRPC on loopback);
@@ -11,6 +12,13 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 cd "$REPO_ROOT"
+
+if ! command -v qemu-img >/dev/null 2>&1; then
+  log "installing qemu-utils (the VM pipeline tests use the real qemu-img)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qemu-utils >&2
+fi
 
 log "Rust toolchain components"
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
