@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::watcher::{DropFolderConfig, DropMode};
+
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -84,6 +86,17 @@ pub struct DaemonArgs {
     /// Seconds a program gets to answer --workflow-metadata (default 5).
     #[arg(long, env = "WORKFLOWD_DISCOVERY_TIMEOUT")]
     pub discovery_timeout: Option<f64>,
+    /// Manifest drop folder (hyper2kvm's manifest_workflow_dir): pipeline
+    /// manifests dropped into DIR/to_be_processed/ are run.
+    #[arg(long = "manifest-dir", env = "WORKFLOWD_MANIFEST_DIR")]
+    pub manifest_dir: Option<PathBuf>,
+    /// Disk drop folder (hyper2kvm's workflow_dir): disk images and job
+    /// configs dropped into DIR/to_be_processed/ are converted.
+    #[arg(long = "disk-dir", env = "WORKFLOWD_DISK_DIR")]
+    pub disk_dir: Option<PathBuf>,
+    /// Where the VM pipeline writes converted disks (default DATA_DIR/output).
+    #[arg(long = "output-dir", env = "WORKFLOWD_OUTPUT_DIR")]
+    pub output_dir: Option<PathBuf>,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -103,6 +116,26 @@ struct FileConfig {
     default_grace_period_secs: Option<f64>,
     shutdown_grace_period_secs: Option<f64>,
     discovery_timeout_secs: Option<f64>,
+    // The keys of hyper2kvm's workflow daemon, so its config file works here.
+    /// Disk drop folder.
+    workflow_dir: Option<PathBuf>,
+    /// Whether the disk drop folder is on (default: when workflow_dir is set).
+    workflow_mode: Option<bool>,
+    /// Manifest drop folder.
+    manifest_workflow_dir: Option<PathBuf>,
+    /// Whether the manifest drop folder is on (default: when its dir is set).
+    manifest_workflow_mode: Option<bool>,
+    /// Where converted disks go.
+    output_dir: Option<PathBuf>,
+    /// Accepted and ignored: workflowd always runs as a daemon.
+    #[allow(dead_code)]
+    daemon: Option<bool>,
+    /// Accepted and ignored (upstream's `command: daemon`).
+    #[allow(dead_code)]
+    command: Option<String>,
+    /// Accepted and ignored: WORKFLOWD_LOG sets the log level.
+    #[allow(dead_code)]
+    verbose: Option<bool>,
 }
 
 /// The resolved, validated configuration.
@@ -128,6 +161,10 @@ pub struct Config {
     pub shutdown_grace_period: Duration,
     /// Metadata probe time limit.
     pub discovery_timeout: Duration,
+    /// The drop folders (manifest and/or disk mode), each optional.
+    pub drop_folders: Vec<DropFolderConfig>,
+    /// Where the VM pipeline writes converted disks by default.
+    pub output_dir: PathBuf,
 }
 
 impl Config {
@@ -144,6 +181,11 @@ impl Config {
     /// Where the bundled examples are installed.
     pub fn bundled_workflows_dir(&self) -> PathBuf {
         self.data_dir.join("bundled-workflows")
+    }
+
+    /// Where the per-VM pipeline documents of manifest runs are written.
+    pub fn manifests_dir(&self) -> PathBuf {
+        self.data_dir.join("manifests")
     }
 
     /// Resolves defaults, file, environment and flags (clap has already
@@ -215,7 +257,67 @@ impl Config {
                 }
                 Ok(Duration::from_secs_f64(value))
             };
+        let drop_folder = |setting: &'static str,
+                           flag: &Option<PathBuf>,
+                           dir: Option<PathBuf>,
+                           mode: Option<bool>|
+         -> Result<Option<PathBuf>, ConfigError> {
+            if let Some(flag) = flag {
+                return Ok(Some(absolute(flag.clone())));
+            }
+            match (dir, mode) {
+                (_, Some(false)) => Ok(None),
+                (Some(dir), _) => Ok(Some(absolute(dir))),
+                (None, Some(true)) => Err(ConfigError::Invalid {
+                    setting,
+                    message: "is true but no folder is configured".into(),
+                }),
+                (None, None) => Ok(None),
+            }
+        };
+        let mut drop_folders = Vec::new();
+        if let Some(path) = drop_folder(
+            "manifest_workflow_mode",
+            &args.manifest_dir,
+            file.manifest_workflow_dir,
+            file.manifest_workflow_mode,
+        )? {
+            drop_folders.push(DropFolderConfig {
+                path,
+                mode: DropMode::Manifest,
+            });
+        }
+        if let Some(path) = drop_folder(
+            "workflow_mode",
+            &args.disk_dir,
+            file.workflow_dir,
+            file.workflow_mode,
+        )? {
+            drop_folders.push(DropFolderConfig {
+                path,
+                mode: DropMode::Disk,
+            });
+        }
+        if let [a, b] = drop_folders.as_slice() {
+            if a.path == b.path {
+                return Err(ConfigError::Invalid {
+                    setting: "workflow_dir",
+                    message: format!(
+                        "{} is also the manifest folder; each mode needs its own folder",
+                        a.path.display()
+                    ),
+                });
+            }
+        }
+        let output_dir = absolute(
+            args.output_dir
+                .clone()
+                .or(file.output_dir)
+                .unwrap_or_else(|| data_dir.join("output")),
+        );
         Ok(Config {
+            drop_folders,
+            output_dir,
             listen,
             unix_socket: args.unix_socket.clone().or(file.unix_socket).map(absolute),
             data_dir,
@@ -315,5 +417,61 @@ mod tests {
         };
         let message = Config::load(&args).unwrap_err().to_string();
         assert!(message.starts_with("setting listen"), "{message}");
+    }
+
+    #[test]
+    fn the_upstream_daemon_keys_configure_the_drop_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hyper2kvm.yaml");
+        std::fs::write(
+            &file,
+            "command: daemon\ndaemon: true\nworkflow_mode: true\nworkflow_dir: /srv/disks\n\
+             manifest_workflow_mode: true\nmanifest_workflow_dir: /srv/manifests\n\
+             output_dir: /srv/out\nmax_concurrent_jobs: 3\nverbose: true\n",
+        )
+        .unwrap();
+        let args = DaemonArgs {
+            config: Some(file.clone()),
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(
+            config.drop_folders,
+            [
+                DropFolderConfig {
+                    path: "/srv/manifests".into(),
+                    mode: DropMode::Manifest
+                },
+                DropFolderConfig {
+                    path: "/srv/disks".into(),
+                    mode: DropMode::Disk
+                },
+            ]
+        );
+        assert_eq!(config.output_dir, PathBuf::from("/srv/out"));
+        assert_eq!(config.max_concurrent_jobs, 3);
+
+        // A mode switched off wins over its folder; a flag wins over both.
+        std::fs::write(&file, "workflow_mode: false\nworkflow_dir: /srv/disks\n").unwrap();
+        let args = DaemonArgs {
+            config: Some(file.clone()),
+            manifest_dir: Some("/m".into()),
+            ..Default::default()
+        };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.drop_folders.len(), 1);
+        assert_eq!(config.drop_folders[0].mode, DropMode::Manifest);
+
+        std::fs::write(&file, "manifest_workflow_mode: true\n").unwrap();
+        let args = DaemonArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let message = Config::load(&args).unwrap_err().to_string();
+        assert!(
+            message.starts_with("setting manifest_workflow_mode"),
+            "{message}"
+        );
     }
 }

@@ -15,9 +15,11 @@ use crate::api::{DaemonInfo, WorkflowApi};
 use crate::config::Config;
 use crate::discovery::Catalog;
 use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::manifest::ManifestRunner;
 use crate::pb;
 use crate::store::hub::LogHub;
 use crate::store::{StoreError, StoreReader, StoreWriter};
+use crate::watcher::{DropFolders, WatcherError};
 
 /// Why the daemon could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,9 @@ pub enum DaemonError {
     /// Reflection could not be set up.
     #[error("gRPC reflection setup failed: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// A drop folder could not be prepared.
+    #[error(transparent)]
+    DropFolders(#[from] WatcherError),
 }
 
 /// Runs the daemon until `shutdown` resolves, then shuts down gracefully.
@@ -72,6 +77,17 @@ pub async fn run(
     {
         crate::bundled::install(&config.bundled_workflows_dir())
             .map_err(prepare(&config.bundled_workflows_dir()))?;
+        match crate::bundled::link_vm_pipeline(&config.bundled_workflows_dir()) {
+            Ok(true) => tracing::info!("the VM pipeline program is linked into the bundled workflows"),
+            Ok(false) => tracing::info!(
+                "no {} next to workflowd; manifests need the workflow vm_pipeline from a workflow directory",
+                crate::bundled::VM_PIPELINE_PROGRAM
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot link the VM pipeline program"),
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&config.output_dir) {
+        tracing::warn!(dir = %config.output_dir.display(), error = %e, "cannot create the output directory");
     }
     for dir in &config.workflow_dirs {
         // The seed's user directory is created so users can drop programs in.
@@ -83,6 +99,7 @@ pub async fn run(
     let hub = Arc::new(LogHub::default());
     let (writer, writer_thread) = StoreWriter::start(&config.database_path(), hub.clone())?;
     let reader = Arc::new(StoreReader::open(&config.database_path())?);
+    let ledger_writer = writer.clone();
 
     let catalog = Arc::new(Catalog::new(
         config.workflow_dirs.clone(),
@@ -108,14 +125,34 @@ pub async fn run(
     );
     engine.recover().await?;
 
-    let api = WorkflowApi::new(
+    let manifests = ManifestRunner::new(
+        engine.clone(),
+        config.manifests_dir(),
+        config.output_dir.clone(),
+        config.runs_dir(),
+    );
+    let drop_folders = if config.drop_folders.is_empty() {
+        None
+    } else {
+        Some(DropFolders::start(
+            &config.drop_folders,
+            manifests.clone(),
+            ledger_writer,
+        )?)
+    };
+
+    let mut api = WorkflowApi::new(
         engine.clone(),
         DaemonInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at_ms: crate::clock::now_ms(),
             database_path: config.database_path().to_string_lossy().into_owned(),
         },
-    );
+    )
+    .with_manifests(manifests);
+    if let Some(drop_folders) = &drop_folders {
+        api = api.with_drop_folders(drop_folders.clone());
+    }
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<pb::workflow_service_server::WorkflowServiceServer<WorkflowApi>>()
@@ -167,6 +204,9 @@ pub async fn run(
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
+        if let Some(drop_folders) = &drop_folders {
+            drop_folders.stop();
+        }
         health
             .set_not_serving::<pb::workflow_service_server::WorkflowServiceServer<WorkflowApi>>()
             .await;

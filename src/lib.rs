@@ -20,10 +20,13 @@ pub mod discovery;
 pub mod engine;
 pub mod events;
 pub mod inputs;
+pub mod manifest;
 pub mod mcp;
 pub mod process;
 pub mod store;
 pub mod tree;
+pub mod vm;
+pub mod watcher;
 pub mod workflow;
 
 /// Generated protobuf and gRPC code for `workflow.v1`.

@@ -11,10 +11,14 @@ mod helper;
 mod cancel;
 #[path = "tests/discovery.rs"]
 mod discovery;
+#[path = "tests/drop_folders.rs"]
+mod drop_folders;
 #[path = "tests/execution.rs"]
 mod execution;
 #[path = "tests/history.rs"]
 mod history;
+#[path = "tests/manifest.rs"]
+mod manifest;
 #[path = "tests/output.rs"]
 mod output;
 #[path = "tests/restart.rs"]
@@ -27,5 +31,7 @@ mod status;
 mod streaming;
 #[path = "tests/validation.rs"]
 mod validation;
+#[path = "tests/vm_pipeline.rs"]
+mod vm_pipeline;
 #[path = "tests/wfctl.rs"]
 mod wfctl;

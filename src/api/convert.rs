@@ -130,6 +130,60 @@ pub(crate) fn discovery_error(f: &DiscoveryFailure) -> pb::DiscoveryError {
     }
 }
 
+/// The format a request names; None for numbers outside the enum.
+pub(crate) fn format_hint(value: i32) -> Option<crate::manifest::FormatHint> {
+    use crate::manifest::FormatHint;
+    Some(match pb::ManifestFormat::try_from(value).ok()? {
+        pb::ManifestFormat::Unspecified | pb::ManifestFormat::Detect => FormatHint::Detect,
+        pb::ManifestFormat::Json => FormatHint::Json,
+        pb::ManifestFormat::Yaml => FormatHint::Yaml,
+    })
+}
+
+/// A manifest encoding.
+pub(crate) fn manifest_format(format: Option<crate::manifest::Format>) -> pb::ManifestFormat {
+    match format {
+        None => pb::ManifestFormat::Unspecified,
+        Some(crate::manifest::Format::Json) => pb::ManifestFormat::Json,
+        Some(crate::manifest::Format::Yaml) => pb::ManifestFormat::Yaml,
+    }
+}
+
+/// A manifest kind.
+pub(crate) fn manifest_kind(kind: Option<crate::manifest::Kind>) -> pb::ManifestKind {
+    match kind {
+        None => pb::ManifestKind::Unspecified,
+        Some(crate::manifest::Kind::Single) => pb::ManifestKind::Single,
+        Some(crate::manifest::Kind::Batch) => pb::ManifestKind::Batch,
+        Some(crate::manifest::Kind::ArtifactV1) => pb::ManifestKind::ArtifactV1,
+    }
+}
+
+/// A validation as the ValidateManifest response.
+pub(crate) fn validation(v: &crate::manifest::Validation) -> pb::ValidateManifestResponse {
+    pb::ValidateManifestResponse {
+        valid: v.is_valid(),
+        problems: v
+            .problems
+            .iter()
+            .map(|p| pb::ManifestProblem {
+                path: p.path.clone(),
+                message: p.message.clone(),
+            })
+            .collect(),
+        format: manifest_format(v.format) as i32,
+        kind: manifest_kind(v.kind) as i32,
+        vms: v
+            .vms
+            .iter()
+            .map(|vm| pb::ManifestVm {
+                name: vm.name.clone(),
+                pipeline_json: vm.document.to_string(),
+            })
+            .collect(),
+    }
+}
+
 /// An execution state.
 pub(crate) fn state(s: ExecutionState) -> pb::ExecutionState {
     match s {
@@ -206,6 +260,7 @@ pub(crate) fn execution(r: &ExecutionRecord, with_details: bool) -> pb::Executio
         } else {
             0
         },
+        batch_id: r.batch_id.clone().unwrap_or_default(),
     }
 }
 

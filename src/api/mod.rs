@@ -15,9 +15,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::engine::{CancelRequest, Engine, ExecuteRequest};
+use crate::manifest::{self, ManifestRunner, SubmitOptions};
 use crate::pb;
 use crate::pb::workflow_service_server::WorkflowService;
 use crate::store::{ExecutionFilter, ListCursor};
+use crate::watcher::{DropFolders, DropMode};
 
 pub use status::invalid_argument;
 
@@ -37,6 +39,8 @@ pub struct DaemonInfo {
 pub struct WorkflowApi {
     engine: Arc<Engine>,
     info: Arc<DaemonInfo>,
+    manifests: Option<Arc<ManifestRunner>>,
+    drop_folders: Option<Arc<DropFolders>>,
 }
 
 impl WorkflowApi {
@@ -45,8 +49,49 @@ impl WorkflowApi {
         WorkflowApi {
             engine,
             info: Arc::new(info),
+            manifests: None,
+            drop_folders: None,
         }
     }
+
+    /// Reports these drop folders in GetStatus.
+    pub fn with_drop_folders(mut self, drop_folders: Arc<DropFolders>) -> Self {
+        self.drop_folders = Some(drop_folders);
+        self
+    }
+
+    /// Serves SubmitManifest with this runner.
+    pub fn with_manifests(mut self, runner: Arc<ManifestRunner>) -> Self {
+        self.manifests = Some(runner);
+        self
+    }
+}
+
+/// Reads and validates manifest content off the async threads (a large
+/// YAML document takes a while).
+async fn validate_manifest_content(
+    content: Vec<u8>,
+    format: i32,
+    file_name: Option<String>,
+) -> Result<manifest::Validation, Status> {
+    let hint = convert::format_hint(format).ok_or_else(|| {
+        invalid_argument(
+            format!("format {format} is not a ManifestFormat"),
+            &[("format", "must be a ManifestFormat value")],
+        )
+    })?;
+    tokio::task::spawn_blocking(move || {
+        manifest::validate(
+            &content,
+            hint,
+            manifest::Context {
+                file_name: file_name.as_deref(),
+                base_dir: None,
+            },
+        )
+    })
+    .await
+    .map_err(|e| Status::internal(format!("manifest validation failed: {e}")))
 }
 
 fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, Status> {
@@ -156,6 +201,7 @@ impl WorkflowService for WorkflowApi {
                 request_id: optional(request.request_id),
                 timeout,
                 labels: request.labels.into_iter().collect(),
+                batch_id: None,
             })
             .await?;
         Ok(Response::new(pb::ExecuteResponse {
@@ -209,6 +255,7 @@ impl WorkflowService for WorkflowApi {
                 .as_ref()
                 .map(convert::timestamp_ms),
             labels: request.labels.into_iter().collect::<BTreeMap<_, _>>(),
+            batch_id: optional(request.batch_id),
         };
         let filters = paging::fingerprint(&filter);
         let cursor = paging::decode::<(i64, i64)>(&request.page_token, filters)?
@@ -240,13 +287,13 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::StreamLogsRequest>,
     ) -> Result<Response<Self::StreamLogsStream>, Status> {
         let request = request.into_inner();
-        let execution = self
+        let rowid = self
             .engine
-            .execution(required(&request.execution_id, "execution_id")?)
+            .log_key(required(&request.execution_id, "execution_id")?)
             .await?;
         let rx = logs::stream(
             self.engine.clone(),
-            execution.rowid,
+            rowid,
             request.from_sequence,
             request.follow,
         );
@@ -291,6 +338,10 @@ impl WorkflowService for WorkflowApi {
         let catalog = self.engine.catalog();
         let directories = catalog.directory_summaries();
         let now = crate::clock::now_ms();
+        let drop_folders = match &self.drop_folders {
+            Some(folders) => folders.statuses().await,
+            None => Vec::new(),
+        };
         Ok(Response::new(pb::GetStatusResponse {
             version: self.info.version.clone(),
             start_time: Some(convert::timestamp(self.info.started_at_ms)),
@@ -315,6 +366,75 @@ impl WorkflowService for WorkflowApi {
                 })
                 .collect(),
             database_path: self.info.database_path.clone(),
+            drop_folders: drop_folders
+                .into_iter()
+                .map(|d| pb::DropFolder {
+                    path: d.path.to_string_lossy().into_owned(),
+                    mode: match d.mode {
+                        DropMode::Manifest => pb::DropFolderMode::Manifest,
+                        DropMode::Disk => pb::DropFolderMode::Disk,
+                    } as i32,
+                    files_waiting: d.files_waiting.min(u64::from(u32::MAX)) as u32,
+                    files_processing: d.files_processing.min(u64::from(u32::MAX)) as u32,
+                    processed_today: d.processed_today,
+                    failed_today: d.failed_today,
+                    watching: d.watching,
+                })
+                .collect(),
+            output_dir: self
+                .manifests
+                .as_ref()
+                .map(|m| m.output_dir().to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn validate_manifest(
+        &self,
+        request: Request<pb::ValidateManifestRequest>,
+    ) -> Result<Response<pb::ValidateManifestResponse>, Status> {
+        let request = request.into_inner();
+        let validation =
+            validate_manifest_content(request.content, request.format, optional(request.file_name))
+                .await?;
+        Ok(Response::new(convert::validation(&validation)))
+    }
+
+    async fn submit_manifest(
+        &self,
+        request: Request<pb::SubmitManifestRequest>,
+    ) -> Result<Response<pb::SubmitManifestResponse>, Status> {
+        let runner = self
+            .manifests
+            .clone()
+            .ok_or_else(|| Status::unimplemented("this server does not run manifests"))?;
+        let request = request.into_inner();
+        let file_name = optional(request.file_name);
+        let validation =
+            validate_manifest_content(request.content, request.format, file_name.clone()).await?;
+        let outcome = runner
+            .submit(
+                &validation,
+                SubmitOptions {
+                    request_id: optional(request.request_id),
+                    file_name,
+                    labels: request.labels.into_iter().collect(),
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::SubmitManifestResponse {
+            batch_id: outcome.batch_id.unwrap_or_default(),
+            vms: outcome
+                .vms
+                .iter()
+                .map(|vm| pb::SubmittedVm {
+                    name: vm.name.clone(),
+                    manifest_path: vm.manifest_path.to_string_lossy().into_owned(),
+                    execution: Some(convert::execution(&vm.execution, true)),
+                })
+                .collect(),
+            started: outcome.started,
+            kind: convert::manifest_kind(validation.kind) as i32,
         }))
     }
 }

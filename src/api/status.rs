@@ -4,6 +4,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::engine::EngineError;
+use crate::manifest::ManifestError;
 
 impl From<EngineError> for Status {
     fn from(error: EngineError) -> Status {
@@ -29,6 +30,34 @@ impl From<EngineError> for Status {
                 tracing::error!(error = %message, "internal error");
                 Status::internal(message)
             }
+        }
+    }
+}
+
+impl From<ManifestError> for Status {
+    fn from(error: ManifestError) -> Status {
+        match error {
+            ManifestError::Invalid(problems) => {
+                let message = ManifestError::Invalid(problems.clone()).to_string();
+                let pairs: Vec<(&str, &str)> = problems
+                    .iter()
+                    .map(|p| {
+                        let field = if p.path.is_empty() {
+                            "content"
+                        } else {
+                            p.path.as_str()
+                        };
+                        (field, p.message.as_str())
+                    })
+                    .collect();
+                invalid_argument(message, &pairs)
+            }
+            ManifestError::WorkflowMissing(_) => Status::failed_precondition(error.to_string()),
+            ManifestError::Write { .. } => {
+                tracing::error!(error = %error, "internal error");
+                Status::internal(error.to_string())
+            }
+            ManifestError::Engine(e) => e.into(),
         }
     }
 }

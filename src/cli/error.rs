@@ -34,8 +34,8 @@ pub enum CliError {
     /// The command line (or a file it names) is wrong.
     #[error("{0}")]
     Usage(String),
-    /// The command exists in hyperctl but needs an API this daemon lacks.
-    #[error("{0} is not supported by this daemon yet (needs the manifest API)")]
+    /// The command exists in hyperctl but has no counterpart here.
+    #[error("{0}")]
     Unsupported(String),
     /// No connection to the daemon.
     #[error("cannot reach the workflow daemon at {addr}: {reason}")]

@@ -63,6 +63,9 @@ pub struct ListArgs {
     /// Only executions with this label, `key=value` (repeatable, all must match).
     #[arg(short, long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Only the executions of this batch (a batch manifest's batch id).
+    #[arg(long = "batch", value_name = "BATCH_ID")]
+    pub batch: Option<String>,
     /// At most this many executions (0 = all).
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
@@ -545,6 +548,7 @@ pub async fn list(globals: &GlobalArgs, args: ListArgs) -> Result<(), CliError> 
         workflow_id: args.workflow.unwrap_or_default(),
         states,
         labels: collect_labels(&args.labels)?,
+        batch_id: args.batch.unwrap_or_default(),
         ..Default::default()
     };
     let ctx = &Ctx::connect(globals).await?;

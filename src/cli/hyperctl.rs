@@ -9,9 +9,10 @@
 //! `-name=value`, booleans without a value, `--` ends the flags. They are
 //! parsed here by hand because clap does not take single-dash long flags.
 //!
-//! The manifest verbs other than `status` need the manifest API
-//! (SubmitManifest/ValidateManifest), which the daemon does not have yet:
-//! they fail with a clear message and exit code 2 instead of pretending.
+//! `manifest validate` and `manifest submit` call ValidateManifest and
+//! SubmitManifest ([`super::manifests`]). `create` (interactive) and
+//! `generate` (from a vSphere VM) have no counterpart here: they fail with a
+//! clear message and exit code 2 instead of pretending.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -24,14 +25,14 @@ use tokio::task::JoinSet;
 
 use super::{
     error::short_state,
-    executions, logs,
+    executions, logs, manifests,
     output::{self, OutputFormat},
     status, CliError, Ctx, GlobalArgs,
 };
 use crate::pb::{self, log_event::Payload, ExecutionState};
 
 const WORKFLOW_USAGE: &str = "usage: wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-limit N] [-wait] [-json]";
-const MANIFEST_USAGE: &str = "usage: wfctl manifest create|validate -file F|submit -file F|status -id ID|generate DISK OUT_DIR [-json]";
+const MANIFEST_USAGE: &str = "usage: wfctl manifest validate -file F|submit -file F [-request-id R] [-wait]|status -id ID [-json]";
 
 /// Flags parsed the way Go's `flag` package does.
 #[derive(Debug, Default, PartialEq)]
@@ -282,7 +283,9 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
             .any(|k| object.contains_key(*k))
         {
             return Err(CliError::Unsupported(format!(
-                "{} looks like a pipeline manifest; `wfctl manifest submit`",
+                "{} looks like a pipeline manifest, which -op submit does not take; \
+                 run it with `wfctl manifest submit -file {}`",
+                path.display(),
                 path.display()
             )));
         }
@@ -412,8 +415,8 @@ async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
     }
     let flags = parse_go_flags(
         args,
-        &["file", "id", "addr", "dir", "output"],
-        &["json", "dry-run"],
+        &["file", "id", "addr", "dir", "output", "request-id"],
+        &["json", "dry-run", "wait"],
         MANIFEST_USAGE,
     )?;
     let Some((verb, rest)) = flags.positionals.split_first() else {
@@ -436,9 +439,40 @@ async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
             executions::print_execution(ctx.output, &execution);
             Ok(())
         }
-        "create" | "validate" | "submit" | "generate" => {
-            Err(CliError::Unsupported(format!("`wfctl manifest {verb}`")))
+        "validate" | "submit" => {
+            if let Some(extra) = rest.first() {
+                return Err(CliError::Usage(format!(
+                    "unexpected argument {extra:?}\n{MANIFEST_USAGE}"
+                )));
+            }
+            let file = flags.value("file").ok_or_else(|| {
+                CliError::Usage(format!("manifest {verb} needs -file F\n{MANIFEST_USAGE}"))
+            })?;
+            let mut path = PathBuf::from(file);
+            if let Some(dir) = flags.value("dir") {
+                if path.is_relative() {
+                    path = Path::new(dir).join(path);
+                }
+            }
+            let (content, file_name) = manifests::read(&path)?;
+            let ctx = Ctx::connect(&apply_globals(globals, &flags)).await?;
+            if verb == "validate" {
+                manifests::validate(&ctx, &path, content, file_name).await
+            } else {
+                manifests::submit(
+                    &ctx,
+                    content,
+                    file_name,
+                    flags.value("request-id").map(str::to_string),
+                    flags.switch("wait"),
+                )
+                .await
+            }
         }
+        "create" | "generate" => Err(CliError::Unsupported(format!(
+            "`wfctl manifest {verb}` is not supported: write the manifest (JSON or YAML, see \
+             docs/manifests.md) and check it with `wfctl manifest validate -file F`"
+        ))),
         other => Err(CliError::Usage(format!(
             "unknown manifest verb {other:?}\n{MANIFEST_USAGE}"
         ))),

@@ -6,7 +6,8 @@
 //! [`executions`] (run, get, list, cancel), [`logs`] (logs and following a
 //! run), [`status`], and [`hyperctl`] (the `workflow -op ...` and
 //! `manifest ...` forms, parsed by hand because their Go-style single-dash
-//! long flags are not what clap parses). [`output`] holds the JSON mapping
+//! long flags are not what clap parses), [`manifests`] (validating and
+//! submitting hyper2kvm manifests). [`output`] holds the JSON mapping
 //! and table helpers, [`progress`] the live tree shown while following.
 //! See docs/wfctl.md.
 
@@ -24,10 +25,10 @@ macro_rules! after_long_help_text {
         "\
 hyperctl forms (Go-style single-dash flags, as hyperctl users type them):
   wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-json]
+  wfctl manifest validate -file F [-json]
+  wfctl manifest submit -file F [-request-id R] [-wait] [-json]
   wfctl manifest status -id ID [-json]
-  wfctl manifest create|validate -file F|submit -file F|generate DISK OUT_DIR
-    (the manifest verbs other than status need the manifest API, which this
-     daemon does not have yet: they fail with exit code 2)
+    (manifest create and generate are not supported: exit code 2)
 
 The daemon address: --addr or WFCTL_ADDR, e.g. 127.0.0.1:50051,
 http://host:port or unix:/path/to/socket (default http://127.0.0.1:50051).
@@ -55,6 +56,7 @@ pub mod error;
 pub mod executions;
 pub mod hyperctl;
 pub mod logs;
+pub mod manifests;
 pub mod output;
 pub mod progress;
 pub mod status;
@@ -142,8 +144,8 @@ pub enum Command {
         #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
         args: Vec<String>,
     },
-    /// hyperctl form: `manifest status -id ID` (other manifest verbs need the
-    /// manifest API and are not supported yet).
+    /// hyperctl form: `manifest validate|submit -file F` and
+    /// `manifest status -id ID`.
     #[command(disable_help_flag = true)]
     Manifest {
         /// create|validate|submit|status|generate and their Go-style flags.

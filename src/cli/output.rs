@@ -287,6 +287,7 @@ pub fn execution_json(e: &pb::Execution) -> Value {
             "malformed_events": c.malformed_events,
         })).unwrap_or(Value::Null),
         "pid": e.pid,
+        "batch_id": e.batch_id,
     })
 }
 
@@ -358,6 +359,16 @@ pub fn status_json(s: &pb::GetStatusResponse) -> Value {
         "workflows_discovered": s.workflows_discovered,
         "discovery_errors": s.discovery_errors,
         "database_path": s.database_path,
+        "drop_folders": s.drop_folders.iter().map(|d| json!({
+            "path": d.path,
+            "mode": d.mode().as_str_name(),
+            "files_waiting": d.files_waiting,
+            "files_processing": d.files_processing,
+            "processed_today": d.processed_today,
+            "failed_today": d.failed_today,
+            "watching": d.watching,
+        })).collect::<Vec<_>>(),
+        "output_dir": s.output_dir,
     })
 }
 

@@ -70,6 +70,28 @@ pub fn print_status(format: OutputFormat, s: &pb::GetStatusResponse) {
         ),
         ("Database", s.database_path.clone()),
     ];
+    if !s.output_dir.is_empty() {
+        fields.push(("Output", s.output_dir.clone()));
+    }
+    for d in &s.drop_folders {
+        let mode = match d.mode() {
+            pb::DropFolderMode::Manifest => "manifest",
+            pb::DropFolderMode::Disk => "disk",
+            pb::DropFolderMode::Unspecified => "?",
+        };
+        fields.push((
+            "Drop folder",
+            format!(
+                "{} ({mode}{}): {} waiting, {} processing, today {} processed, {} failed",
+                d.path,
+                if d.watching { "" } else { ", not watched" },
+                d.files_waiting,
+                d.files_processing,
+                d.processed_today,
+                d.failed_today
+            ),
+        ));
+    }
     for d in &s.workflow_directories {
         let state = if d.exists { "" } else { " (missing)" };
         fields.push((

@@ -62,6 +62,8 @@ pub struct ExecuteRequest {
     pub timeout: Option<Duration>,
     /// Labels.
     pub labels: BTreeMap<String, String>,
+    /// Batch of a manifest run, if any.
+    pub batch_id: Option<String>,
 }
 
 /// What a client asks to stop.
@@ -142,9 +144,23 @@ impl ExecutionLog {
     }
 
     /// Stores the final state, then the terminal `finished` event, and waits
-    /// until both are committed. The state goes first so that a subscriber
-    /// woken by `finished` already reads the final state.
+    /// until both are committed.
     async fn finish(
+        &mut self,
+        state: ExecutionState,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        error: String,
+    ) -> Result<(), EngineError> {
+        self.queue_finish(state, exit_code, signal, error).await?;
+        self.writer.barrier().await?;
+        Ok(())
+    }
+
+    /// Queues the final state, then the terminal `finished` event. The state
+    /// goes first so that a subscriber woken by `finished` already reads the
+    /// final state.
+    async fn queue_finish(
         &mut self,
         state: ExecutionState,
         exit_code: Option<i32>,
@@ -176,7 +192,6 @@ impl ExecutionLog {
                 events: vec![Arc::new(finished)],
             })
             .await?;
-        self.writer.barrier().await?;
         Ok(())
     }
 }
@@ -383,6 +398,7 @@ impl Engine {
             labels: request.labels,
             request_id: request.request_id,
             timeout_ms: request.timeout.map(|t| t.as_millis() as u64),
+            batch_id: request.batch_id,
         };
         let queued = LogEvent {
             sequence: 1,
@@ -443,6 +459,7 @@ impl Engine {
             tree: None,
             counts: Some(counts),
             artifacts: Vec::new(),
+            batch_id: new.batch_id,
         };
         Ok((record, true))
     }
@@ -500,13 +517,36 @@ impl Engine {
     /// Called by a runner (or a queued cancel) once the execution's final
     /// state is committed.
     fn retire(self: &Arc<Self>, execution: &ActiveExecution, was_running: bool) {
-        self.active_map().remove(&execution.id);
         if was_running {
-            let mut scheduler = self.scheduler();
-            scheduler.running -= 1;
-            self.dispatch(&mut scheduler);
+            self.release_worker();
         }
+        self.forget(execution);
+    }
+
+    /// Frees a worker once its program is gone and its final events are
+    /// queued, so the next execution starts without waiting for the commit.
+    fn release_worker(self: &Arc<Self>) {
+        let mut scheduler = self.scheduler();
+        scheduler.running -= 1;
+        self.dispatch(&mut scheduler);
+    }
+
+    /// Drops an execution from the active set once its end is committed.
+    fn forget(&self, execution: &ActiveExecution) {
+        self.active_map().remove(&execution.id);
         self.runner_ended.notify_waiters();
+    }
+
+    /// The key of an execution's log (for streaming it), cheaply: from the
+    /// active set, else from the history.
+    pub async fn log_key(&self, id: &str) -> Result<i64, EngineError> {
+        let uuid = parse_id(id)?;
+        if let Some(active) = self.active_map().get(&uuid) {
+            return Ok(active.rowid);
+        }
+        self.read(move |r| r.execution_rowid(uuid))
+            .await?
+            .ok_or_else(|| EngineError::ExecutionNotFound(id.to_string()))
     }
 
     /// One execution, with live state when it is active.

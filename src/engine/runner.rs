@@ -37,19 +37,23 @@ pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
         },
     };
     let mut log = execution.log.lock().await;
-    if let Err(e) = log
-        .finish(
+    let queued = log
+        .queue_finish(
             outcome.state,
             outcome.exit_code,
             outcome.signal,
             outcome.error,
         )
-        .await
-    {
+        .await;
+    drop(log);
+    engine.release_worker();
+    if let Err(e) = match queued {
+        Ok(()) => engine.writer.barrier().await.map_err(Into::into),
+        Err(e) => Err(e),
+    } {
         tracing::error!(execution = %execution.id, error = %e, "could not record the end of an execution");
     }
-    drop(log);
-    engine.retire(&execution, true);
+    engine.forget(&execution);
 }
 
 struct Outcome {

@@ -8,7 +8,7 @@
 //! - fixed ones (`tools.rs`): list_workflows, execute_workflow (with an
 //!   optional bounded wait that sends progress notifications),
 //!   get_workflow_status, get_workflow_logs, cancel_workflow,
-//!   list_executions;
+//!   list_executions, validate_manifest, submit_manifest;
 //! - one `run_<workflow_id>` tool per discovered workflow (`dynamic.rs`),
 //!   whose input schema is the workflow's, kept current by polling the
 //!   daemon and announced with `notifications/tools/list_changed`.

@@ -222,6 +222,81 @@ pub(crate) struct ExecutionSummary {
     pub(crate) labels: BTreeMap<String, String>,
 }
 
+/// One problem of a manifest.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct ManifestProblemInfo {
+    /// Where in the document, e.g. `vms[2].pipeline.convert.output_format`;
+    /// empty for the document as a whole.
+    pub(crate) path: String,
+    /// What is wrong.
+    pub(crate) message: String,
+}
+
+/// One VM's pipeline as it would run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct ManifestVmInfo {
+    /// VM name.
+    pub(crate) name: String,
+    /// The pipeline (load, inspect, fix, convert, validate) with defaults
+    /// applied.
+    pub(crate) pipeline: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Result of validate_manifest.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct ValidateManifestOutput {
+    /// True when the manifest has no problems.
+    pub(crate) valid: bool,
+    /// Every problem found.
+    pub(crate) problems: Vec<ManifestProblemInfo>,
+    /// The encoding it was read as: json or yaml (empty when unreadable).
+    pub(crate) format: String,
+    /// single, batch or artifact_v1 (empty when unrecognised).
+    pub(crate) kind: String,
+    /// When valid: the pipelines that would run, one per VM.
+    pub(crate) vms: Vec<ManifestVmInfo>,
+}
+
+/// One VM of a submitted manifest.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct SubmittedVmInfo {
+    /// VM name.
+    pub(crate) name: String,
+    /// The execution running its pipeline.
+    pub(crate) execution_id: String,
+    /// Its state when the call returned.
+    pub(crate) state: String,
+}
+
+/// Result of submit_manifest.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct SubmitManifestOutput {
+    /// The batch id shared by the executions of a batch (pass it to
+    /// list_executions as batch_id); absent for a single VM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) batch_id: Option<String>,
+    /// False when the executions were found by request_id instead of
+    /// started.
+    pub(crate) started: bool,
+    /// single, batch or artifact_v1.
+    pub(crate) kind: String,
+    /// One entry per VM, in the manifest's order.
+    pub(crate) vms: Vec<SubmittedVmInfo>,
+    /// What to do next.
+    pub(crate) hint: String,
+}
+
+/// The short name of a manifest kind.
+pub(crate) fn manifest_kind_name(kind: pb::ManifestKind) -> String {
+    match kind {
+        pb::ManifestKind::Unspecified => "",
+        pb::ManifestKind::Single => "single",
+        pb::ManifestKind::Batch => "batch",
+        pb::ManifestKind::ArtifactV1 => "artifact_v1",
+    }
+    .to_string()
+}
+
 /// Result of list_executions.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct ListExecutionsOutput {

@@ -16,7 +16,9 @@ use super::dynamic;
 use super::error::{FieldStyle, Subject, ToolError};
 use super::model::{
     self, CancelOutput, DiscoveryProblem, ExecuteOutput, ExecutionStatus, ExecutionSummary,
-    ListExecutionsOutput, ListWorkflowsOutput, LogLine, LogsOutput, WaitOutcome, WorkflowInfo,
+    ListExecutionsOutput, ListWorkflowsOutput, LogLine, LogsOutput, ManifestProblemInfo,
+    ManifestVmInfo, SubmitManifestOutput, SubmittedVmInfo, ValidateManifestOutput, WaitOutcome,
+    WorkflowInfo,
 };
 use super::server::WorkflowMcp;
 use super::wait;
@@ -161,6 +163,73 @@ pub(crate) struct ListExecutionsParams {
     /// next_page_token of the previous page (keep the same filters).
     #[serde(default)]
     page_token: Option<String>,
+    /// Only the executions of this batch (the batch_id submit_manifest
+    /// returned).
+    #[serde(default)]
+    batch_id: Option<String>,
+}
+
+/// How manifest text is encoded.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ManifestFormatParam {
+    /// From file_name, else from the content.
+    #[default]
+    Detect,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+impl From<ManifestFormatParam> for pb::ManifestFormat {
+    fn from(format: ManifestFormatParam) -> pb::ManifestFormat {
+        match format {
+            ManifestFormatParam::Detect => pb::ManifestFormat::Detect,
+            ManifestFormatParam::Json => pb::ManifestFormat::Json,
+            ManifestFormatParam::Yaml => pb::ManifestFormat::Yaml,
+        }
+    }
+}
+
+/// Arguments of validate_manifest.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ValidateManifestParams {
+    /// The manifest as text: `{version: "1.0", pipeline: {load: {source_type,
+    /// source_path}, inspect, fix, convert: {output_format}, validate}}` for
+    /// one VM, `{version: "1.0", batch: true, vms: [{name, pipeline}, ...]}`
+    /// for several, or an Artifact Manifest v1 (`manifest_version`, `disks`).
+    content: String,
+    /// json, yaml or detect (the default).
+    #[serde(default)]
+    format: Option<ManifestFormatParam>,
+    /// The manifest's file name, if any (format detection, and the name of
+    /// a single VM whose manifest does not name it).
+    #[serde(default)]
+    file_name: Option<String>,
+}
+
+/// Arguments of submit_manifest.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubmitManifestParams {
+    /// The manifest as text (see validate_manifest). Source paths must be
+    /// absolute paths on the daemon's machine.
+    content: String,
+    /// json, yaml or detect (the default).
+    #[serde(default)]
+    format: Option<ManifestFormatParam>,
+    /// The manifest's file name, if any.
+    #[serde(default)]
+    file_name: Option<String>,
+    /// Your id for this request: repeating a call with the same request_id
+    /// returns the first call's executions instead of starting more.
+    #[serde(default)]
+    request_id: Option<String>,
+    /// Labels for every execution.
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
 }
 
 /// What a start of a workflow needs, from execute_workflow or a
@@ -414,6 +483,7 @@ impl WorkflowMcp {
                 create_time_after: None,
                 create_time_before: None,
                 labels: params.labels.unwrap_or_default().into_iter().collect(),
+                batch_id: params.batch_id.unwrap_or_default(),
             })
             .await
             .map_err(|s| self.error(&s, Subject::Workflow(&workflow_id), FieldStyle::AsRequested))?
@@ -426,6 +496,135 @@ impl WorkflowMcp {
                 .collect(),
             next_page_token: (!response.next_page_token.is_empty())
                 .then_some(response.next_page_token),
+        }))
+    }
+
+    /// Checks a hyper2kvm manifest without running it.
+    #[tool(
+        description = "Check a hyper2kvm VM migration manifest (JSON or YAML; one VM, a batch, or \
+                       an Artifact Manifest v1) without running it. Returns valid and every \
+                       problem with its path (e.g. vms[2].pipeline.convert.output_format), and \
+                       when valid the per-VM pipelines with defaults applied.",
+        annotations(
+            title = "Validate manifest",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn validate_manifest(
+        &self,
+        Parameters(params): Parameters<ValidateManifestParams>,
+    ) -> Result<Json<ValidateManifestOutput>, ToolError> {
+        let response = self
+            .daemon()
+            .client()
+            .validate_manifest(pb::ValidateManifestRequest {
+                content: params.content.into_bytes(),
+                format: pb::ManifestFormat::from(params.format.unwrap_or_default()) as i32,
+                file_name: params.file_name.unwrap_or_default(),
+            })
+            .await
+            .map_err(|s| self.error(&s, Subject::Workflow(""), FieldStyle::AsRequested))?
+            .into_inner();
+        Ok(Json(ValidateManifestOutput {
+            valid: response.valid,
+            format: match response.format() {
+                pb::ManifestFormat::Json => "json",
+                pb::ManifestFormat::Yaml => "yaml",
+                _ => "",
+            }
+            .to_string(),
+            kind: model::manifest_kind_name(response.kind()),
+            problems: response
+                .problems
+                .into_iter()
+                .map(|p| ManifestProblemInfo {
+                    path: p.path,
+                    message: p.message,
+                })
+                .collect(),
+            vms: response
+                .vms
+                .into_iter()
+                .map(|vm| ManifestVmInfo {
+                    name: vm.name,
+                    pipeline: serde_json::from_str::<Value>(&vm.pipeline_json)
+                        .ok()
+                        .and_then(|d| d.get("pipeline").and_then(Value::as_object).cloned())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }))
+    }
+
+    /// Runs a hyper2kvm manifest: one execution per VM.
+    #[tool(
+        description = "Run a hyper2kvm VM migration manifest: each VM's pipeline (load, inspect, \
+                       fix, convert, validate) becomes one execution of the vm_pipeline workflow. \
+                       Returns the execution ids (and a batch_id for several VMs) at once; follow \
+                       them with get_workflow_status and get_workflow_logs. An invalid manifest \
+                       fails with every problem and its path.",
+        annotations(
+            title = "Submit manifest",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn submit_manifest(
+        &self,
+        Parameters(params): Parameters<SubmitManifestParams>,
+    ) -> Result<Json<SubmitManifestOutput>, ToolError> {
+        let response = self
+            .daemon()
+            .client()
+            .submit_manifest(pb::SubmitManifestRequest {
+                content: params.content.into_bytes(),
+                format: pb::ManifestFormat::from(params.format.unwrap_or_default()) as i32,
+                file_name: params.file_name.unwrap_or_default(),
+                request_id: params.request_id.unwrap_or_default(),
+                labels: params.labels.unwrap_or_default().into_iter().collect(),
+            })
+            .await
+            .map_err(|s| {
+                self.error(
+                    &s,
+                    Subject::Workflow("vm_pipeline"),
+                    FieldStyle::AsRequested,
+                )
+            })?
+            .into_inner();
+        let vms: Vec<SubmittedVmInfo> = response
+            .vms
+            .iter()
+            .map(|vm| SubmittedVmInfo {
+                name: vm.name.clone(),
+                execution_id: vm
+                    .execution
+                    .as_ref()
+                    .map(|e| e.id.clone())
+                    .unwrap_or_default(),
+                state: model::state_name(vm.execution.as_ref().map_or(0, |e| e.state)),
+            })
+            .collect();
+        let hint = if response.batch_id.is_empty() {
+            "Follow the execution with get_workflow_status and get_workflow_logs.".to_string()
+        } else {
+            format!(
+                "Follow the executions with get_workflow_status, or list them with \
+                 list_executions and batch_id {}.",
+                response.batch_id
+            )
+        };
+        Ok(Json(SubmitManifestOutput {
+            batch_id: (!response.batch_id.is_empty()).then_some(response.batch_id.clone()),
+            started: response.started,
+            kind: model::manifest_kind_name(response.kind()),
+            vms,
+            hint,
         }))
     }
 }

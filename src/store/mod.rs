@@ -9,6 +9,7 @@
 //! small pool of read-only connections ([`reader`]).
 
 mod codec;
+pub mod drop_files;
 pub mod hub;
 pub mod reader;
 mod schema;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 use crate::events::{ExecutionState, LogCounts};
 use crate::tree::ExecutionTree;
 
+pub use drop_files::{DropFileCounts, DropFileRecord, DropFileState, DropFileWrite};
 pub use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub use writer::{StoreWriter, WriteOp};
 
@@ -79,6 +81,8 @@ pub struct NewExecution {
     pub request_id: Option<String>,
     /// Wall-clock limit.
     pub timeout_ms: Option<u64>,
+    /// Batch of a manifest run, if any.
+    pub batch_id: Option<String>,
 }
 
 /// How an execution ended.
@@ -158,4 +162,6 @@ pub struct ExecutionRecord {
     pub counts: Option<LogCounts>,
     /// Artifacts (loaded only for single-execution reads).
     pub artifacts: Vec<ArtifactRecord>,
+    /// Batch of a manifest run, if any.
+    pub batch_id: Option<String>,
 }

@@ -31,6 +31,8 @@ pub struct ExecutionFilter {
     pub created_before_ms: Option<i64>,
     /// Every one of these labels.
     pub labels: BTreeMap<String, String>,
+    /// Only this batch.
+    pub batch_id: Option<String>,
 }
 
 /// Position after the last execution of a page (newest-first order).
@@ -58,7 +60,7 @@ pub struct StoreReader {
 }
 
 const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, create_ms, start_ms, end_ms, \
-     exit_code, signal, error, argv_json, request_id, timeout_ms, pid, pid_start_ticks, tree_json, counts_json";
+     exit_code, signal, error, argv_json, request_id, timeout_ms, pid, pid_start_ticks, tree_json, counts_json, batch_id";
 
 impl StoreReader {
     /// Opens the pool; the writer must have created and migrated the file.
@@ -79,7 +81,7 @@ impl StoreReader {
         })
     }
 
-    fn with<T>(
+    pub(super) fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -109,6 +111,16 @@ impl StoreReader {
                     Ok(r)
                 })
                 .transpose()
+        })
+    }
+
+    /// The internal key of an execution, without loading it.
+    pub fn execution_rowid(&self, id: Uuid) -> Result<Option<i64>, StoreError> {
+        self.with(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT rowid FROM executions WHERE id = ?1")?
+                .query_row([id.to_string()], |row| row.get(0))
+                .optional()?)
         })
     }
 
@@ -145,6 +157,10 @@ impl StoreReader {
         if let Some(workflow_id) = &filter.workflow_id {
             args.push(workflow_id.clone().into());
             clauses.push(format!("workflow_id = ?{}", args.len()));
+        }
+        if let Some(batch_id) = &filter.batch_id {
+            args.push(batch_id.clone().into());
+            clauses.push(format!("batch_id = ?{}", args.len()));
         }
         if !filter.states.is_empty() {
             let mut marks = Vec::new();
@@ -359,6 +375,7 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
                 .map(|c| serde_json::from_str(&c).map_err(|e| corrupt("counts", &e)))
                 .transpose()?,
             artifacts: Vec::new(),
+            batch_id: row.get(18)?,
         })
     };
     Ok(build())

@@ -65,6 +65,29 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution, seq)
     ) WITHOUT ROWID;
     "#,
+    // Version 2: batch ids of manifest runs, and the drop-folder ledger
+    // (see drop_files.rs). Paths are BLOBs: file names need not be UTF-8.
+    r#"
+    ALTER TABLE executions ADD COLUMN batch_id TEXT;
+    CREATE INDEX executions_by_batch ON executions(batch_id, create_ms DESC) WHERE batch_id IS NOT NULL;
+    CREATE TABLE drop_files (
+        id              TEXT PRIMARY KEY,
+        folder          BLOB NOT NULL,
+        mode            TEXT NOT NULL,
+        original_name   TEXT NOT NULL,
+        processing_path BLOB NOT NULL,
+        state           TEXT NOT NULL,
+        batch_id        TEXT,
+        execution_ids   TEXT NOT NULL DEFAULT '[]',
+        taken_ms        INTEGER NOT NULL,
+        final_path      BLOB,
+        final_state     TEXT,
+        finished_ms     INTEGER,
+        error           TEXT NOT NULL DEFAULT ''
+    ) WITHOUT ROWID;
+    CREATE INDEX drop_files_by_state ON drop_files(folder, state);
+    CREATE INDEX drop_files_by_finish ON drop_files(folder, finished_ms);
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;
@@ -102,4 +125,42 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version = index + 1, "history schema migrated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_history_is_migrated_keeping_its_executions() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("history.sqlite3")).unwrap();
+        configure(&conn).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json) \
+             VALUES ('e1', 'hello', 'Hello', 'SUCCEEDED', 1, '[]')",
+            [],
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let batch: Option<String> = conn
+            .query_row(
+                "SELECT batch_id FROM executions WHERE id = 'e1'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(batch, None, "old executions belong to no batch");
+        let files: i64 = conn
+            .query_row("SELECT COUNT(*) FROM drop_files", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(files, 0);
+    }
 }

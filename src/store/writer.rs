@@ -73,6 +73,13 @@ pub enum WriteOp {
         /// Signalled after the final commit.
         reply: oneshot::Sender<()>,
     },
+    /// Changes the drop-folder ledger; replies after commit.
+    DropFile {
+        /// The change.
+        write: Box<super::DropFileWrite>,
+        /// Gets the outcome, after commit.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Replies once everything queued before it is committed.
     Barrier {
         /// Signalled after commit.
@@ -163,6 +170,18 @@ impl StoreWriter {
         rx.await.map_err(|_| StoreError::WriterStopped)
     }
 
+    /// Applies a change to the drop-folder ledger and returns once it is
+    /// committed.
+    pub async fn drop_file(&self, write: super::DropFileWrite) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteOp::DropFile {
+            write: Box::new(write),
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
     /// Waits until everything queued so far is committed.
     pub async fn barrier(&self) -> Result<(), StoreError> {
         let (reply, rx) = oneshot::channel();
@@ -180,6 +199,10 @@ enum AfterCommit {
     ),
     Barrier(oneshot::Sender<()>),
     Close(oneshot::Sender<()>),
+    DropFile(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
 }
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) {
@@ -226,6 +249,9 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
                 }
                 AfterCommit::Barrier(reply) => {
                     let _ = reply.send(());
+                }
+                AfterCommit::DropFile(reply, result) => {
+                    let _ = reply.send(result);
                 }
                 AfterCommit::Close(reply) => {
                     closing = true;
@@ -292,6 +318,15 @@ fn commit_group(
                     serde_json::to_string(&outcome.counts).expect("counts serialize"),
                 ])?;
             }
+            WriteOp::DropFile { write, reply } => {
+                // A savepoint, so a failure undoes only this change.
+                let sp = tx.savepoint()?;
+                let result = super::drop_files::apply(&sp, &write);
+                if result.is_ok() {
+                    sp.commit()?;
+                }
+                after.push(AfterCommit::DropFile(reply, result));
+            }
             WriteOp::Barrier { reply } => after.push(AfterCommit::Barrier(reply)),
             WriteOp::Close { reply } => after.push(AfterCommit::Close(reply)),
         }
@@ -309,8 +344,8 @@ fn insert_execution(
     let sp = tx.savepoint()?;
     let inserted = sp
         .prepare_cached(
-            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms) \
-             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING RETURNING rowid",
+            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id) \
+             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING rowid",
         )?
         .query_row(
             params![
@@ -321,6 +356,7 @@ fn insert_execution(
                 serde_json::to_string(&e.argv).expect("argv serializes"),
                 e.request_id,
                 e.timeout_ms.map(|t| t as i64),
+                e.batch_id,
             ],
             |row| row.get::<_, i64>(0),
         )

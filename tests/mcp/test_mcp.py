@@ -106,8 +106,10 @@ async def test_tools_list_schemas_and_annotations(daemon: Daemon, session_factor
         tools = {t.name: t for t in (await s.client.list_tools()).tools}
     assert FIXED_TOOLS <= set(tools)
     assert {f"run_{w}" for w in BUNDLED} <= set(tools)
-    # The manifest RPCs are not in the API yet, so there are no such tools.
-    assert not {"submit_manifest", "validate_manifest"} & set(tools)
+    # The manifest tools are backed by ValidateManifest and SubmitManifest.
+    assert {"submit_manifest", "validate_manifest"} <= set(tools)
+    assert tools["validate_manifest"].annotations.read_only_hint is True
+    assert tools["submit_manifest"].annotations.read_only_hint is False
     for tool in tools.values():
         Draft202012Validator.check_schema(tool.input_schema)
         assert tool.input_schema["type"] == "object", tool.name
@@ -135,6 +137,27 @@ async def test_tools_list_schemas_and_annotations(daemon: Daemon, session_factor
     assert validator.is_valid({"topic": "x", "depth": 2, "wait_seconds": 5})
     assert not validator.is_valid({"depth": 2})
     assert tools["execute_workflow"].input_schema["required"] == ["workflow_id"]
+
+
+async def test_validate_manifest_reports_every_problem_with_its_path(daemon: Daemon, session_factory):
+    manifest = json.dumps({
+        "version": "1.0",
+        "vms": [{"name": "a", "pipeline": {"load": {"source_path": "/d/a.iso"}, "convert": {"output_format": "qcow3"}}}],
+    })
+    async with session_factory(daemon.addr) as s:
+        bad = (await call(s.client, "validate_manifest", {"content": manifest})).structured_content
+        good = (await call(s.client, "validate_manifest", {
+            "content": "version: '1.0'\npipeline:\n  load: {source_type: raw, source_path: /d/a.img}\n  convert: {output_format: qcow2}\n",
+            "file_name": "web.yaml",
+        })).structured_content
+    assert bad["valid"] is False and bad["kind"] == "batch"
+    assert [p["path"] for p in bad["problems"]] == [
+        "vms[0].pipeline.convert.output_format",
+        "vms[0].pipeline.load.source_type",
+    ]
+    assert good["valid"] is True and good["format"] == "yaml"
+    assert good["vms"][0]["name"] == "web"
+    assert good["vms"][0]["pipeline"]["fix"]["fstab"]["mode"] == "stabilize-all"
 
 
 async def test_list_workflows_parses_input_schemas(daemon: Daemon, session_factory):

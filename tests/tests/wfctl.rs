@@ -398,15 +398,17 @@ async fn hyperctl_forms() {
         .json();
     assert_eq!(json["state"], "EXECUTION_STATE_SUCCEEDED");
 
-    let unsupported = wfctl(&daemon.addr, &["manifest", "validate", "-file", "m.json"])
+    let unsupported = wfctl(&daemon.addr, &["manifest", "generate", "vm", "out"])
         .await
         .expect(2);
     assert!(
-        unsupported
-            .stderr
-            .contains("not supported by this daemon yet (needs the manifest API)"),
+        unsupported.stderr.contains("is not supported"),
         "{unsupported:?}"
     );
+    let missing = wfctl(&daemon.addr, &["manifest", "validate", "-file", "m.json"])
+        .await
+        .expect(2);
+    assert!(missing.stderr.contains("cannot read m.json"), "{missing:?}");
     let bad_flag = wfctl(&daemon.addr, &["workflow", "-op", "list", "-nope"])
         .await
         .expect(2);

@@ -207,6 +207,176 @@ func (OutputStream) EnumDescriptor() ([]byte, []int) {
 	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{2}
 }
 
+// What kind of files a drop folder takes.
+type DropFolderMode int32
+
+const (
+	// Not set.
+	DropFolderMode_DROP_FOLDER_MODE_UNSPECIFIED DropFolderMode = 0
+	// Pipeline manifests (single VM or batch, JSON or YAML).
+	DropFolderMode_DROP_FOLDER_MODE_MANIFEST DropFolderMode = 1
+	// Disk images (.vmdk .ova .ovf .vhd .vhdx .raw .img .ami) and job
+	// configs (.yaml .yml .json, a top-level `jobs:` list making a batch).
+	DropFolderMode_DROP_FOLDER_MODE_DISK DropFolderMode = 2
+)
+
+// Enum value maps for DropFolderMode.
+var (
+	DropFolderMode_name = map[int32]string{
+		0: "DROP_FOLDER_MODE_UNSPECIFIED",
+		1: "DROP_FOLDER_MODE_MANIFEST",
+		2: "DROP_FOLDER_MODE_DISK",
+	}
+	DropFolderMode_value = map[string]int32{
+		"DROP_FOLDER_MODE_UNSPECIFIED": 0,
+		"DROP_FOLDER_MODE_MANIFEST":    1,
+		"DROP_FOLDER_MODE_DISK":        2,
+	}
+)
+
+func (x DropFolderMode) Enum() *DropFolderMode {
+	p := new(DropFolderMode)
+	*p = x
+	return p
+}
+
+func (x DropFolderMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DropFolderMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[3].Descriptor()
+}
+
+func (DropFolderMode) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[3]
+}
+
+func (x DropFolderMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DropFolderMode.Descriptor instead.
+func (DropFolderMode) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{3}
+}
+
+// How manifest content is encoded.
+type ManifestFormat int32
+
+const (
+	// Not set: detected as with MANIFEST_FORMAT_DETECT.
+	ManifestFormat_MANIFEST_FORMAT_UNSPECIFIED ManifestFormat = 0
+	// JSON.
+	ManifestFormat_MANIFEST_FORMAT_JSON ManifestFormat = 1
+	// YAML.
+	ManifestFormat_MANIFEST_FORMAT_YAML ManifestFormat = 2
+	// Detected: from the file name's extension (.json, .yaml, .yml) when
+	// given, else from the content (JSON when it starts with `{`).
+	ManifestFormat_MANIFEST_FORMAT_DETECT ManifestFormat = 3
+)
+
+// Enum value maps for ManifestFormat.
+var (
+	ManifestFormat_name = map[int32]string{
+		0: "MANIFEST_FORMAT_UNSPECIFIED",
+		1: "MANIFEST_FORMAT_JSON",
+		2: "MANIFEST_FORMAT_YAML",
+		3: "MANIFEST_FORMAT_DETECT",
+	}
+	ManifestFormat_value = map[string]int32{
+		"MANIFEST_FORMAT_UNSPECIFIED": 0,
+		"MANIFEST_FORMAT_JSON":        1,
+		"MANIFEST_FORMAT_YAML":        2,
+		"MANIFEST_FORMAT_DETECT":      3,
+	}
+)
+
+func (x ManifestFormat) Enum() *ManifestFormat {
+	p := new(ManifestFormat)
+	*p = x
+	return p
+}
+
+func (x ManifestFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ManifestFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[4].Descriptor()
+}
+
+func (ManifestFormat) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[4]
+}
+
+func (x ManifestFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ManifestFormat.Descriptor instead.
+func (ManifestFormat) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{4}
+}
+
+// Which manifest format a document is written in.
+type ManifestKind int32
+
+const (
+	// Not set (the document could not be recognised).
+	ManifestKind_MANIFEST_KIND_UNSPECIFIED ManifestKind = 0
+	// The pipeline manifest for one VM: `{version, pipeline}`.
+	ManifestKind_MANIFEST_KIND_SINGLE ManifestKind = 1
+	// The pipeline manifest for several VMs: `{version, batch: true, vms}`.
+	ManifestKind_MANIFEST_KIND_BATCH ManifestKind = 2
+	// hyper2kvm's Artifact Manifest v1 (`manifest_version`, `disks[]`): one
+	// pipeline per disk, run as a batch.
+	ManifestKind_MANIFEST_KIND_ARTIFACT_V1 ManifestKind = 3
+)
+
+// Enum value maps for ManifestKind.
+var (
+	ManifestKind_name = map[int32]string{
+		0: "MANIFEST_KIND_UNSPECIFIED",
+		1: "MANIFEST_KIND_SINGLE",
+		2: "MANIFEST_KIND_BATCH",
+		3: "MANIFEST_KIND_ARTIFACT_V1",
+	}
+	ManifestKind_value = map[string]int32{
+		"MANIFEST_KIND_UNSPECIFIED": 0,
+		"MANIFEST_KIND_SINGLE":      1,
+		"MANIFEST_KIND_BATCH":       2,
+		"MANIFEST_KIND_ARTIFACT_V1": 3,
+	}
+)
+
+func (x ManifestKind) Enum() *ManifestKind {
+	p := new(ManifestKind)
+	*p = x
+	return p
+}
+
+func (x ManifestKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ManifestKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[5].Descriptor()
+}
+
+func (ManifestKind) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[5]
+}
+
+func (x ManifestKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ManifestKind.Descriptor instead.
+func (ManifestKind) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{5}
+}
+
 // A workflow program the daemon discovered.
 type Workflow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1147,7 +1317,11 @@ type Execution struct {
 	// Counts of log events stored for the execution.
 	LogCounts *LogCounts `protobuf:"bytes,18,opt,name=log_counts,json=logCounts,proto3" json:"log_counts,omitempty"`
 	// Process id of the program while it runs (0 otherwise).
-	Pid           int32 `protobuf:"varint,19,opt,name=pid,proto3" json:"pid,omitempty"`
+	Pid int32 `protobuf:"varint,19,opt,name=pid,proto3" json:"pid,omitempty"`
+	// Output only. The batch this execution belongs to: set for the
+	// executions of a batch manifest (SubmitManifest or a drop folder), empty
+	// otherwise.
+	BatchId       string `protobuf:"bytes,20,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1313,6 +1487,13 @@ func (x *Execution) GetPid() int32 {
 		return x.Pid
 	}
 	return 0
+}
+
+func (x *Execution) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
 }
 
 // Counts of the log events of an execution.
@@ -1879,7 +2060,9 @@ type ListExecutionsRequest struct {
 	// Only executions created before this time.
 	CreateTimeBefore *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time_before,json=createTimeBefore,proto3" json:"create_time_before,omitempty"`
 	// Only executions carrying every one of these labels with these values.
-	Labels        map[string]string `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Only executions of this batch (Execution.batch_id).
+	BatchId       string `protobuf:"bytes,8,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1961,6 +2144,13 @@ func (x *ListExecutionsRequest) GetLabels() map[string]string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *ListExecutionsRequest) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
 }
 
 // Response of ListExecutions.
@@ -4127,7 +4317,12 @@ type GetStatusResponse struct {
 	// Programs that failed discovery in all directories.
 	DiscoveryErrors uint32 `protobuf:"varint,14,opt,name=discovery_errors,json=discoveryErrors,proto3" json:"discovery_errors,omitempty"`
 	// Path of the SQLite history file.
-	DatabasePath  string `protobuf:"bytes,15,opt,name=database_path,json=databasePath,proto3" json:"database_path,omitempty"`
+	DatabasePath string `protobuf:"bytes,15,opt,name=database_path,json=databasePath,proto3" json:"database_path,omitempty"`
+	// The drop folders the daemon watches (none unless configured).
+	DropFolders []*DropFolder `protobuf:"bytes,16,rep,name=drop_folders,json=dropFolders,proto3" json:"drop_folders,omitempty"`
+	// Where the VM pipeline writes converted disks when a manifest does not
+	// name an output path.
+	OutputDir     string `protobuf:"bytes,17,opt,name=output_dir,json=outputDir,proto3" json:"output_dir,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4267,6 +4462,611 @@ func (x *GetStatusResponse) GetDatabasePath() string {
 	return ""
 }
 
+func (x *GetStatusResponse) GetDropFolders() []*DropFolder {
+	if x != nil {
+		return x.DropFolders
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetOutputDir() string {
+	if x != nil {
+		return x.OutputDir
+	}
+	return ""
+}
+
+// A drop folder: files dropped into `<path>/to_be_processed/` move to
+// `processing/` while their executions run, then to
+// `processed/YYYY-MM-DD/` (with a `.report.json` or `.meta.json`) or
+// `failed/YYYY-MM-DD/` (with an `.error.json`).
+type DropFolder struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The folder (holding to_be_processed/, processing/, processed/, failed/).
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// What it takes.
+	Mode DropFolderMode `protobuf:"varint,2,opt,name=mode,proto3,enum=workflow.v1.DropFolderMode" json:"mode,omitempty"`
+	// Files in to_be_processed/ not taken yet.
+	FilesWaiting uint32 `protobuf:"varint,3,opt,name=files_waiting,json=filesWaiting,proto3" json:"files_waiting,omitempty"`
+	// Files in processing/ whose executions have not all finished.
+	FilesProcessing uint32 `protobuf:"varint,4,opt,name=files_processing,json=filesProcessing,proto3" json:"files_processing,omitempty"`
+	// Files moved to processed/ since local midnight.
+	ProcessedToday uint64 `protobuf:"varint,5,opt,name=processed_today,json=processedToday,proto3" json:"processed_today,omitempty"`
+	// Files moved to failed/ since local midnight.
+	FailedToday uint64 `protobuf:"varint,6,opt,name=failed_today,json=failedToday,proto3" json:"failed_today,omitempty"`
+	// Whether the daemon is watching the folder (false when the watcher could
+	// not be set up; the reason is in the daemon's log).
+	Watching      bool `protobuf:"varint,7,opt,name=watching,proto3" json:"watching,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropFolder) Reset() {
+	*x = DropFolder{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropFolder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropFolder) ProtoMessage() {}
+
+func (x *DropFolder) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropFolder.ProtoReflect.Descriptor instead.
+func (*DropFolder) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *DropFolder) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *DropFolder) GetMode() DropFolderMode {
+	if x != nil {
+		return x.Mode
+	}
+	return DropFolderMode_DROP_FOLDER_MODE_UNSPECIFIED
+}
+
+func (x *DropFolder) GetFilesWaiting() uint32 {
+	if x != nil {
+		return x.FilesWaiting
+	}
+	return 0
+}
+
+func (x *DropFolder) GetFilesProcessing() uint32 {
+	if x != nil {
+		return x.FilesProcessing
+	}
+	return 0
+}
+
+func (x *DropFolder) GetProcessedToday() uint64 {
+	if x != nil {
+		return x.ProcessedToday
+	}
+	return 0
+}
+
+func (x *DropFolder) GetFailedToday() uint64 {
+	if x != nil {
+		return x.FailedToday
+	}
+	return 0
+}
+
+func (x *DropFolder) GetWatching() bool {
+	if x != nil {
+		return x.Watching
+	}
+	return false
+}
+
+// One problem found in a manifest.
+type ManifestProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where in the document, e.g. `vms[2].pipeline.convert.output_format`;
+	// empty for the document as a whole (syntax errors, not a mapping).
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// What is wrong, in words a user can act on.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ManifestProblem) Reset() {
+	*x = ManifestProblem{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ManifestProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ManifestProblem) ProtoMessage() {}
+
+func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ManifestProblem.ProtoReflect.Descriptor instead.
+func (*ManifestProblem) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ManifestProblem) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *ManifestProblem) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// The pipeline of one VM as it would run: the document passed to the
+// workflow `vm_pipeline`.
+type ManifestVm struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VM name (unique within the manifest).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The normalized document `{"name": ..., "pipeline": {load, inspect,
+	// fix, convert, validate}}` with defaults applied, as JSON text.
+	PipelineJson  string `protobuf:"bytes,2,opt,name=pipeline_json,json=pipelineJson,proto3" json:"pipeline_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ManifestVm) Reset() {
+	*x = ManifestVm{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ManifestVm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ManifestVm) ProtoMessage() {}
+
+func (x *ManifestVm) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ManifestVm.ProtoReflect.Descriptor instead.
+func (*ManifestVm) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ManifestVm) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ManifestVm) GetPipelineJson() string {
+	if x != nil {
+		return x.PipelineJson
+	}
+	return ""
+}
+
+// Request of ValidateManifest.
+type ValidateManifestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The manifest document.
+	Content []byte `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
+	// Its encoding (detected when unspecified).
+	Format ManifestFormat `protobuf:"varint,2,opt,name=format,proto3,enum=workflow.v1.ManifestFormat" json:"format,omitempty"`
+	// The manifest's file name, if any: used for format detection and to
+	// name a single VM whose manifest does not.
+	FileName      string `protobuf:"bytes,3,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateManifestRequest) Reset() {
+	*x = ValidateManifestRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateManifestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateManifestRequest) ProtoMessage() {}
+
+func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
+func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ValidateManifestRequest) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *ValidateManifestRequest) GetFormat() ManifestFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ManifestFormat_MANIFEST_FORMAT_UNSPECIFIED
+}
+
+func (x *ValidateManifestRequest) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+// Response of ValidateManifest.
+type ValidateManifestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the manifest has no problems.
+	Valid bool `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	// Every problem found, ordered by path (list indices numerically).
+	Problems []*ManifestProblem `protobuf:"bytes,2,rep,name=problems,proto3" json:"problems,omitempty"`
+	// The encoding used to read it (JSON or YAML; unspecified when the
+	// content could not be read at all).
+	Format ManifestFormat `protobuf:"varint,3,opt,name=format,proto3,enum=workflow.v1.ManifestFormat" json:"format,omitempty"`
+	// The manifest format recognised.
+	Kind ManifestKind `protobuf:"varint,4,opt,name=kind,proto3,enum=workflow.v1.ManifestKind" json:"kind,omitempty"`
+	// When valid: the pipelines that would run, one per VM, in order.
+	Vms           []*ManifestVm `protobuf:"bytes,5,rep,name=vms,proto3" json:"vms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateManifestResponse) Reset() {
+	*x = ValidateManifestResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateManifestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateManifestResponse) ProtoMessage() {}
+
+func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
+func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ValidateManifestResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+func (x *ValidateManifestResponse) GetProblems() []*ManifestProblem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *ValidateManifestResponse) GetFormat() ManifestFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ManifestFormat_MANIFEST_FORMAT_UNSPECIFIED
+}
+
+func (x *ValidateManifestResponse) GetKind() ManifestKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ManifestKind_MANIFEST_KIND_UNSPECIFIED
+}
+
+func (x *ValidateManifestResponse) GetVms() []*ManifestVm {
+	if x != nil {
+		return x.Vms
+	}
+	return nil
+}
+
+// Request of SubmitManifest.
+type SubmitManifestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The manifest document.
+	Content []byte `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
+	// Its encoding (detected when unspecified).
+	Format ManifestFormat `protobuf:"varint,2,opt,name=format,proto3,enum=workflow.v1.ManifestFormat" json:"format,omitempty"`
+	// The manifest's file name, if any (format detection, naming a single
+	// VM, and the `manifest` label of the executions).
+	FileName string `protobuf:"bytes,3,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// Client-chosen id making retries idempotent: the same request_id
+	// returns the executions of the first call. Optional. The executions
+	// carry `<request_id>#vm<N>` (N = VM index) as their own request_id.
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Free-form labels added to every execution (besides the `vm`,
+	// `batch_id` and `manifest` labels the daemon sets).
+	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitManifestRequest) Reset() {
+	*x = SubmitManifestRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitManifestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitManifestRequest) ProtoMessage() {}
+
+func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitManifestRequest.ProtoReflect.Descriptor instead.
+func (*SubmitManifestRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *SubmitManifestRequest) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *SubmitManifestRequest) GetFormat() ManifestFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ManifestFormat_MANIFEST_FORMAT_UNSPECIFIED
+}
+
+func (x *SubmitManifestRequest) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *SubmitManifestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SubmitManifestRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+// One VM of a submitted manifest and the execution running its pipeline.
+type SubmittedVm struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VM name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Where the daemon stored the VM's normalized pipeline document (the
+	// execution's `manifest` input).
+	ManifestPath string `protobuf:"bytes,2,opt,name=manifest_path,json=manifestPath,proto3" json:"manifest_path,omitempty"`
+	// The execution.
+	Execution     *Execution `protobuf:"bytes,3,opt,name=execution,proto3" json:"execution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmittedVm) Reset() {
+	*x = SubmittedVm{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmittedVm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmittedVm) ProtoMessage() {}
+
+func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmittedVm.ProtoReflect.Descriptor instead.
+func (*SubmittedVm) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *SubmittedVm) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SubmittedVm) GetManifestPath() string {
+	if x != nil {
+		return x.ManifestPath
+	}
+	return ""
+}
+
+func (x *SubmittedVm) GetExecution() *Execution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+// Response of SubmitManifest.
+type SubmitManifestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The batch id shared by the executions of a batch manifest; empty for a
+	// single-VM manifest.
+	BatchId string `protobuf:"bytes,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// One entry per VM, in the manifest's order.
+	Vms []*SubmittedVm `protobuf:"bytes,2,rep,name=vms,proto3" json:"vms,omitempty"`
+	// True when this call started the executions, false when they were found
+	// by request_id.
+	Started bool `protobuf:"varint,3,opt,name=started,proto3" json:"started,omitempty"`
+	// The manifest format recognised.
+	Kind          ManifestKind `protobuf:"varint,4,opt,name=kind,proto3,enum=workflow.v1.ManifestKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitManifestResponse) Reset() {
+	*x = SubmitManifestResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitManifestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitManifestResponse) ProtoMessage() {}
+
+func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitManifestResponse.ProtoReflect.Descriptor instead.
+func (*SubmitManifestResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *SubmitManifestResponse) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
+}
+
+func (x *SubmitManifestResponse) GetVms() []*SubmittedVm {
+	if x != nil {
+		return x.Vms
+	}
+	return nil
+}
+
+func (x *SubmitManifestResponse) GetStarted() bool {
+	if x != nil {
+		return x.Started
+	}
+	return false
+}
+
+func (x *SubmitManifestResponse) GetKind() ManifestKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ManifestKind_MANIFEST_KIND_UNSPECIFIED
+}
+
 // Free text.
 type FieldType_Text struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4276,7 +5076,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4288,7 +5088,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4317,7 +5117,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4329,7 +5129,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4370,7 +5170,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4382,7 +5182,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4416,7 +5216,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4428,7 +5228,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4462,7 +5262,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4474,7 +5274,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4510,7 +5310,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4522,7 +5322,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4649,7 +5449,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
 	"\x0fExecuteResponse\x124\n" +
 	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\x12\x18\n" +
-	"\astarted\x18\x02 \x01(\bR\astarted\"\xb1\a\n" +
+	"\astarted\x18\x02 \x01(\bR\astarted\"\xcc\a\n" +
 	"\tExecution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -4675,7 +5475,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\tartifacts\x18\x11 \x03(\v2\x15.workflow.v1.ArtifactR\tartifacts\x125\n" +
 	"\n" +
 	"log_counts\x18\x12 \x01(\v2\x16.workflow.v1.LogCountsR\tlogCounts\x12\x10\n" +
-	"\x03pid\x18\x13 \x01(\x05R\x03pid\x1a9\n" +
+	"\x03pid\x18\x13 \x01(\x05R\x03pid\x12\x19\n" +
+	"\bbatch_id\x18\x14 \x01(\tR\abatchId\x1a9\n" +
 	"\vInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -4726,7 +5527,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x13GetExecutionRequest\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"L\n" +
 	"\x14GetExecutionResponse\x124\n" +
-	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"\xbe\x03\n" +
+	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"\xd9\x03\n" +
 	"\x15ListExecutionsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4736,7 +5537,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x06states\x18\x04 \x03(\x0e2\x1b.workflow.v1.ExecutionStateR\x06states\x12F\n" +
 	"\x11create_time_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0fcreateTimeAfter\x12H\n" +
 	"\x12create_time_before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x10createTimeBefore\x12F\n" +
-	"\x06labels\x18\a \x03(\v2..workflow.v1.ListExecutionsRequest.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\a \x03(\v2..workflow.v1.ListExecutionsRequest.LabelsEntryR\x06labels\x12\x19\n" +
+	"\bbatch_id\x18\b \x01(\tR\abatchId\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"x\n" +
@@ -4881,7 +5683,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\tworkflows\x18\x02 \x01(\rR\tworkflows\x12)\n" +
 	"\x10discovery_errors\x18\x03 \x01(\rR\x0fdiscoveryErrors\x12\x16\n" +
-	"\x06exists\x18\x04 \x01(\bR\x06exists\"\xe9\x05\n" +
+	"\x06exists\x18\x04 \x01(\bR\x06exists\"\xc4\x06\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -4900,10 +5702,58 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x14workflow_directories\x18\f \x03(\v2\x1e.workflow.v1.WorkflowDirectoryR\x13workflowDirectories\x121\n" +
 	"\x14workflows_discovered\x18\r \x01(\rR\x13workflowsDiscovered\x12)\n" +
 	"\x10discovery_errors\x18\x0e \x01(\rR\x0fdiscoveryErrors\x12#\n" +
-	"\rdatabase_path\x18\x0f \x01(\tR\fdatabasePath\x1a@\n" +
+	"\rdatabase_path\x18\x0f \x01(\tR\fdatabasePath\x12:\n" +
+	"\fdrop_folders\x18\x10 \x03(\v2\x17.workflow.v1.DropFolderR\vdropFolders\x12\x1d\n" +
+	"\n" +
+	"output_dir\x18\x11 \x01(\tR\toutputDir\x1a@\n" +
 	"\x12TotalsByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01*\x84\x02\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x89\x02\n" +
+	"\n" +
+	"DropFolder\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12/\n" +
+	"\x04mode\x18\x02 \x01(\x0e2\x1b.workflow.v1.DropFolderModeR\x04mode\x12#\n" +
+	"\rfiles_waiting\x18\x03 \x01(\rR\ffilesWaiting\x12)\n" +
+	"\x10files_processing\x18\x04 \x01(\rR\x0ffilesProcessing\x12'\n" +
+	"\x0fprocessed_today\x18\x05 \x01(\x04R\x0eprocessedToday\x12!\n" +
+	"\ffailed_today\x18\x06 \x01(\x04R\vfailedToday\x12\x1a\n" +
+	"\bwatching\x18\a \x01(\bR\bwatching\"?\n" +
+	"\x0fManifestProblem\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"E\n" +
+	"\n" +
+	"ManifestVm\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rpipeline_json\x18\x02 \x01(\tR\fpipelineJson\"\x85\x01\n" +
+	"\x17ValidateManifestRequest\x12\x18\n" +
+	"\acontent\x18\x01 \x01(\fR\acontent\x123\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x1b.workflow.v1.ManifestFormatR\x06format\x12\x1b\n" +
+	"\tfile_name\x18\x03 \x01(\tR\bfileName\"\xf9\x01\n" +
+	"\x18ValidateManifestResponse\x12\x14\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\x128\n" +
+	"\bproblems\x18\x02 \x03(\v2\x1c.workflow.v1.ManifestProblemR\bproblems\x123\n" +
+	"\x06format\x18\x03 \x01(\x0e2\x1b.workflow.v1.ManifestFormatR\x06format\x12-\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x19.workflow.v1.ManifestKindR\x04kind\x12)\n" +
+	"\x03vms\x18\x05 \x03(\v2\x17.workflow.v1.ManifestVmR\x03vms\"\xa5\x02\n" +
+	"\x15SubmitManifestRequest\x12\x18\n" +
+	"\acontent\x18\x01 \x01(\fR\acontent\x123\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x1b.workflow.v1.ManifestFormatR\x06format\x12\x1b\n" +
+	"\tfile_name\x18\x03 \x01(\tR\bfileName\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12F\n" +
+	"\x06labels\x18\x05 \x03(\v2..workflow.v1.SubmitManifestRequest.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"|\n" +
+	"\vSubmittedVm\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rmanifest_path\x18\x02 \x01(\tR\fmanifestPath\x124\n" +
+	"\texecution\x18\x03 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"\xa8\x01\n" +
+	"\x16SubmitManifestResponse\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\tR\abatchId\x12*\n" +
+	"\x03vms\x18\x02 \x03(\v2\x18.workflow.v1.SubmittedVmR\x03vms\x12\x18\n" +
+	"\astarted\x18\x03 \x01(\bR\astarted\x12-\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x19.workflow.v1.ManifestKindR\x04kind*\x84\x02\n" +
 	"\x0eExecutionState\x12\x1f\n" +
 	"\x1bEXECUTION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16EXECUTION_STATE_QUEUED\x10\x01\x12\x1b\n" +
@@ -4922,7 +5772,21 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\fOutputStream\x12\x1d\n" +
 	"\x19OUTPUT_STREAM_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14OUTPUT_STREAM_STDOUT\x10\x01\x12\x18\n" +
-	"\x14OUTPUT_STREAM_STDERR\x10\x022\xec\x05\n" +
+	"\x14OUTPUT_STREAM_STDERR\x10\x02*l\n" +
+	"\x0eDropFolderMode\x12 \n" +
+	"\x1cDROP_FOLDER_MODE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19DROP_FOLDER_MODE_MANIFEST\x10\x01\x12\x19\n" +
+	"\x15DROP_FOLDER_MODE_DISK\x10\x02*\x81\x01\n" +
+	"\x0eManifestFormat\x12\x1f\n" +
+	"\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14MANIFEST_FORMAT_JSON\x10\x01\x12\x18\n" +
+	"\x14MANIFEST_FORMAT_YAML\x10\x02\x12\x1a\n" +
+	"\x16MANIFEST_FORMAT_DETECT\x10\x03*\x7f\n" +
+	"\fManifestKind\x12\x1d\n" +
+	"\x19MANIFEST_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14MANIFEST_KIND_SINGLE\x10\x01\x12\x17\n" +
+	"\x13MANIFEST_KIND_BATCH\x10\x02\x12\x1d\n" +
+	"\x19MANIFEST_KIND_ARTIFACT_V1\x10\x032\xa8\a\n" +
 	"\x0fWorkflowService\x12V\n" +
 	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\x12P\n" +
 	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\x12Y\n" +
@@ -4933,7 +5797,9 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"StreamLogs\x12\x1e.workflow.v1.StreamLogsRequest\x1a\x1f.workflow.v1.StreamLogsResponse0\x01\x12A\n" +
 	"\x06Cancel\x12\x1a.workflow.v1.CancelRequest\x1a\x1b.workflow.v1.CancelResponse\x12J\n" +
-	"\tGetStatus\x12\x1d.workflow.v1.GetStatusRequest\x1a\x1e.workflow.v1.GetStatusResponseBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
+	"\tGetStatus\x12\x1d.workflow.v1.GetStatusRequest\x1a\x1e.workflow.v1.GetStatusResponse\x12_\n" +
+	"\x10ValidateManifest\x12$.workflow.v1.ValidateManifestRequest\x1a%.workflow.v1.ValidateManifestResponse\x12Y\n" +
+	"\x0eSubmitManifest\x12\".workflow.v1.SubmitManifestRequest\x1a#.workflow.v1.SubmitManifestResponseBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
 
 var (
 	file_workflow_v1_workflow_proto_rawDescOnce sync.Once
@@ -4947,182 +5813,210 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_workflow_v1_workflow_proto_rawDescData
 }
 
-var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
 var file_workflow_v1_workflow_proto_goTypes = []any{
-	(ExecutionState)(0),             // 0: workflow.v1.ExecutionState
-	(NodeStatus)(0),                 // 1: workflow.v1.NodeStatus
-	(OutputStream)(0),               // 2: workflow.v1.OutputStream
-	(*Workflow)(nil),                // 3: workflow.v1.Workflow
-	(*Field)(nil),                   // 4: workflow.v1.Field
-	(*FieldType)(nil),               // 5: workflow.v1.FieldType
-	(*DiscoveryError)(nil),          // 6: workflow.v1.DiscoveryError
-	(*ListWorkflowsRequest)(nil),    // 7: workflow.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),   // 8: workflow.v1.ListWorkflowsResponse
-	(*GetWorkflowRequest)(nil),      // 9: workflow.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),     // 10: workflow.v1.GetWorkflowResponse
-	(*ValidateInputsRequest)(nil),   // 11: workflow.v1.ValidateInputsRequest
-	(*ValidateInputsResponse)(nil),  // 12: workflow.v1.ValidateInputsResponse
-	(*ExecuteRequest)(nil),          // 13: workflow.v1.ExecuteRequest
-	(*ExecuteResponse)(nil),         // 14: workflow.v1.ExecuteResponse
-	(*Execution)(nil),               // 15: workflow.v1.Execution
-	(*LogCounts)(nil),               // 16: workflow.v1.LogCounts
-	(*Phase)(nil),                   // 17: workflow.v1.Phase
-	(*Task)(nil),                    // 18: workflow.v1.Task
-	(*Agent)(nil),                   // 19: workflow.v1.Agent
-	(*Artifact)(nil),                // 20: workflow.v1.Artifact
-	(*GetExecutionRequest)(nil),     // 21: workflow.v1.GetExecutionRequest
-	(*GetExecutionResponse)(nil),    // 22: workflow.v1.GetExecutionResponse
-	(*ListExecutionsRequest)(nil),   // 23: workflow.v1.ListExecutionsRequest
-	(*ListExecutionsResponse)(nil),  // 24: workflow.v1.ListExecutionsResponse
-	(*StreamLogsRequest)(nil),       // 25: workflow.v1.StreamLogsRequest
-	(*StreamLogsResponse)(nil),      // 26: workflow.v1.StreamLogsResponse
-	(*LogEvent)(nil),                // 27: workflow.v1.LogEvent
-	(*OutputLine)(nil),              // 28: workflow.v1.OutputLine
-	(*PhaseStarted)(nil),            // 29: workflow.v1.PhaseStarted
-	(*PhaseCompleted)(nil),          // 30: workflow.v1.PhaseCompleted
-	(*PhaseFailed)(nil),             // 31: workflow.v1.PhaseFailed
-	(*TaskStarted)(nil),             // 32: workflow.v1.TaskStarted
-	(*TaskProgress)(nil),            // 33: workflow.v1.TaskProgress
-	(*TaskCompleted)(nil),           // 34: workflow.v1.TaskCompleted
-	(*TaskFailed)(nil),              // 35: workflow.v1.TaskFailed
-	(*AgentStarted)(nil),            // 36: workflow.v1.AgentStarted
-	(*AgentMessage)(nil),            // 37: workflow.v1.AgentMessage
-	(*AgentCompleted)(nil),          // 38: workflow.v1.AgentCompleted
-	(*AgentFailed)(nil),             // 39: workflow.v1.AgentFailed
-	(*StateFileCreated)(nil),        // 40: workflow.v1.StateFileCreated
-	(*RawOutput)(nil),               // 41: workflow.v1.RawOutput
-	(*Queued)(nil),                  // 42: workflow.v1.Queued
-	(*Started)(nil),                 // 43: workflow.v1.Started
-	(*Exited)(nil),                  // 44: workflow.v1.Exited
-	(*CancelRequested)(nil),         // 45: workflow.v1.CancelRequested
-	(*Killed)(nil),                  // 46: workflow.v1.Killed
-	(*TimedOut)(nil),                // 47: workflow.v1.TimedOut
-	(*Interrupted)(nil),             // 48: workflow.v1.Interrupted
-	(*Finished)(nil),                // 49: workflow.v1.Finished
-	(*CancelRequest)(nil),           // 50: workflow.v1.CancelRequest
-	(*CancelResponse)(nil),          // 51: workflow.v1.CancelResponse
-	(*GetStatusRequest)(nil),        // 52: workflow.v1.GetStatusRequest
-	(*WorkflowDirectory)(nil),       // 53: workflow.v1.WorkflowDirectory
-	(*GetStatusResponse)(nil),       // 54: workflow.v1.GetStatusResponse
-	(*FieldType_Text)(nil),          // 55: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),        // 56: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),      // 57: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),        // 58: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil), // 59: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),     // 60: workflow.v1.FieldType.StateFile
-	nil,                             // 61: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                             // 62: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                             // 63: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                             // 64: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                             // 65: workflow.v1.Execution.InputsEntry
-	nil,                             // 66: workflow.v1.Execution.LabelsEntry
-	nil,                             // 67: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                             // 68: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	(*timestamppb.Timestamp)(nil),   // 69: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 70: google.protobuf.Duration
-	(*structpb.Value)(nil),          // 71: google.protobuf.Value
+	(ExecutionState)(0),              // 0: workflow.v1.ExecutionState
+	(NodeStatus)(0),                  // 1: workflow.v1.NodeStatus
+	(OutputStream)(0),                // 2: workflow.v1.OutputStream
+	(DropFolderMode)(0),              // 3: workflow.v1.DropFolderMode
+	(ManifestFormat)(0),              // 4: workflow.v1.ManifestFormat
+	(ManifestKind)(0),                // 5: workflow.v1.ManifestKind
+	(*Workflow)(nil),                 // 6: workflow.v1.Workflow
+	(*Field)(nil),                    // 7: workflow.v1.Field
+	(*FieldType)(nil),                // 8: workflow.v1.FieldType
+	(*DiscoveryError)(nil),           // 9: workflow.v1.DiscoveryError
+	(*ListWorkflowsRequest)(nil),     // 10: workflow.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),    // 11: workflow.v1.ListWorkflowsResponse
+	(*GetWorkflowRequest)(nil),       // 12: workflow.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),      // 13: workflow.v1.GetWorkflowResponse
+	(*ValidateInputsRequest)(nil),    // 14: workflow.v1.ValidateInputsRequest
+	(*ValidateInputsResponse)(nil),   // 15: workflow.v1.ValidateInputsResponse
+	(*ExecuteRequest)(nil),           // 16: workflow.v1.ExecuteRequest
+	(*ExecuteResponse)(nil),          // 17: workflow.v1.ExecuteResponse
+	(*Execution)(nil),                // 18: workflow.v1.Execution
+	(*LogCounts)(nil),                // 19: workflow.v1.LogCounts
+	(*Phase)(nil),                    // 20: workflow.v1.Phase
+	(*Task)(nil),                     // 21: workflow.v1.Task
+	(*Agent)(nil),                    // 22: workflow.v1.Agent
+	(*Artifact)(nil),                 // 23: workflow.v1.Artifact
+	(*GetExecutionRequest)(nil),      // 24: workflow.v1.GetExecutionRequest
+	(*GetExecutionResponse)(nil),     // 25: workflow.v1.GetExecutionResponse
+	(*ListExecutionsRequest)(nil),    // 26: workflow.v1.ListExecutionsRequest
+	(*ListExecutionsResponse)(nil),   // 27: workflow.v1.ListExecutionsResponse
+	(*StreamLogsRequest)(nil),        // 28: workflow.v1.StreamLogsRequest
+	(*StreamLogsResponse)(nil),       // 29: workflow.v1.StreamLogsResponse
+	(*LogEvent)(nil),                 // 30: workflow.v1.LogEvent
+	(*OutputLine)(nil),               // 31: workflow.v1.OutputLine
+	(*PhaseStarted)(nil),             // 32: workflow.v1.PhaseStarted
+	(*PhaseCompleted)(nil),           // 33: workflow.v1.PhaseCompleted
+	(*PhaseFailed)(nil),              // 34: workflow.v1.PhaseFailed
+	(*TaskStarted)(nil),              // 35: workflow.v1.TaskStarted
+	(*TaskProgress)(nil),             // 36: workflow.v1.TaskProgress
+	(*TaskCompleted)(nil),            // 37: workflow.v1.TaskCompleted
+	(*TaskFailed)(nil),               // 38: workflow.v1.TaskFailed
+	(*AgentStarted)(nil),             // 39: workflow.v1.AgentStarted
+	(*AgentMessage)(nil),             // 40: workflow.v1.AgentMessage
+	(*AgentCompleted)(nil),           // 41: workflow.v1.AgentCompleted
+	(*AgentFailed)(nil),              // 42: workflow.v1.AgentFailed
+	(*StateFileCreated)(nil),         // 43: workflow.v1.StateFileCreated
+	(*RawOutput)(nil),                // 44: workflow.v1.RawOutput
+	(*Queued)(nil),                   // 45: workflow.v1.Queued
+	(*Started)(nil),                  // 46: workflow.v1.Started
+	(*Exited)(nil),                   // 47: workflow.v1.Exited
+	(*CancelRequested)(nil),          // 48: workflow.v1.CancelRequested
+	(*Killed)(nil),                   // 49: workflow.v1.Killed
+	(*TimedOut)(nil),                 // 50: workflow.v1.TimedOut
+	(*Interrupted)(nil),              // 51: workflow.v1.Interrupted
+	(*Finished)(nil),                 // 52: workflow.v1.Finished
+	(*CancelRequest)(nil),            // 53: workflow.v1.CancelRequest
+	(*CancelResponse)(nil),           // 54: workflow.v1.CancelResponse
+	(*GetStatusRequest)(nil),         // 55: workflow.v1.GetStatusRequest
+	(*WorkflowDirectory)(nil),        // 56: workflow.v1.WorkflowDirectory
+	(*GetStatusResponse)(nil),        // 57: workflow.v1.GetStatusResponse
+	(*DropFolder)(nil),               // 58: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),          // 59: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),               // 60: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),  // 61: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil), // 62: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),    // 63: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),              // 64: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),   // 65: workflow.v1.SubmitManifestResponse
+	(*FieldType_Text)(nil),           // 66: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),         // 67: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),       // 68: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),         // 69: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),  // 70: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),      // 71: workflow.v1.FieldType.StateFile
+	nil,                              // 72: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                              // 73: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                              // 74: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                              // 75: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                              // 76: workflow.v1.Execution.InputsEntry
+	nil,                              // 77: workflow.v1.Execution.LabelsEntry
+	nil,                              // 78: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                              // 79: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                              // 80: workflow.v1.SubmitManifestRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 81: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 82: google.protobuf.Duration
+	(*structpb.Value)(nil),           // 83: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
-	4,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	69, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
-	5,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	55, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	56, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	57, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	58, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	59, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	60, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	69, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
-	3,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
-	6,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
-	3,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	61, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	62, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	63, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	70, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	64, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
-	15, // 18: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
+	7,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
+	81, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	8,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
+	66, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	67, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	68, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	69, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	70, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	71, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	81, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	6,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
+	9,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
+	6,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
+	72, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	73, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	74, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	82, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	75, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	18, // 18: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
 	0,  // 19: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	69, // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	69, // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	69, // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	65, // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	66, // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	70, // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
-	17, // 26: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
-	20, // 27: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
-	16, // 28: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
+	81, // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	81, // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	81, // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	76, // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	77, // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	82, // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	20, // 26: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
+	23, // 27: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
+	19, // 28: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
 	1,  // 29: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
-	18, // 30: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
+	21, // 30: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
 	1,  // 31: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
-	19, // 32: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
+	22, // 32: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
 	1,  // 33: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	69, // 34: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
-	15, // 35: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
+	81, // 34: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	18, // 35: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
 	0,  // 36: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	69, // 37: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	69, // 38: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	67, // 39: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
-	15, // 40: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
-	27, // 41: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	69, // 42: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	28, // 43: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
-	29, // 44: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
-	30, // 45: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
-	31, // 46: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
-	32, // 47: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
-	33, // 48: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
-	34, // 49: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
-	35, // 50: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
-	36, // 51: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
-	37, // 52: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
-	38, // 53: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
-	39, // 54: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
-	40, // 55: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
-	41, // 56: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
-	42, // 57: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
-	43, // 58: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
-	44, // 59: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
-	45, // 60: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
-	46, // 61: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
-	47, // 62: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
-	48, // 63: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
-	49, // 64: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
+	81, // 37: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	81, // 38: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	78, // 39: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	18, // 40: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
+	30, // 41: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
+	81, // 42: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	31, // 43: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
+	32, // 44: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
+	33, // 45: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
+	34, // 46: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
+	35, // 47: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
+	36, // 48: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
+	37, // 49: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
+	38, // 50: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
+	39, // 51: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
+	40, // 52: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
+	41, // 53: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
+	42, // 54: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
+	43, // 55: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
+	44, // 56: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
+	45, // 57: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
+	46, // 58: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
+	47, // 59: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
+	48, // 60: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
+	49, // 61: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
+	50, // 62: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
+	51, // 63: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
+	52, // 64: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
 	2,  // 65: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	70, // 66: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	70, // 67: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	82, // 66: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	82, // 67: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
 	0,  // 68: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	70, // 69: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	15, // 70: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	69, // 71: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	68, // 72: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
-	53, // 73: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	71, // 74: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	71, // 75: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	7,  // 76: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	9,  // 77: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	11, // 78: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	13, // 79: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	21, // 80: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	23, // 81: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	25, // 82: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	50, // 83: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	52, // 84: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	8,  // 85: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	10, // 86: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	12, // 87: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	14, // 88: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	22, // 89: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	24, // 90: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	26, // 91: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	51, // 92: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	54, // 93: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	85, // [85:94] is the sub-list for method output_type
-	76, // [76:85] is the sub-list for method input_type
-	76, // [76:76] is the sub-list for extension type_name
-	76, // [76:76] is the sub-list for extension extendee
-	0,  // [0:76] is the sub-list for field type_name
+	82, // 69: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	18, // 70: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
+	81, // 71: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	79, // 72: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	56, // 73: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
+	58, // 74: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	3,  // 75: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	4,  // 76: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	59, // 77: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	4,  // 78: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	5,  // 79: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	60, // 80: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	4,  // 81: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	80, // 82: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	18, // 83: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	64, // 84: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	5,  // 85: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	83, // 86: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	83, // 87: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	10, // 88: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	12, // 89: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	14, // 90: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	16, // 91: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	24, // 92: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	26, // 93: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	28, // 94: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	53, // 95: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	55, // 96: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	61, // 97: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	63, // 98: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	11, // 99: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	13, // 100: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	15, // 101: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	17, // 102: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	25, // 103: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	27, // 104: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	29, // 105: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	54, // 106: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	57, // 107: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	62, // 108: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	65, // 109: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	99, // [99:110] is the sub-list for method output_type
+	88, // [88:99] is the sub-list for method input_type
+	88, // [88:88] is the sub-list for extension type_name
+	88, // [88:88] is the sub-list for extension extendee
+	0,  // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -5169,16 +6063,16 @@ func file_workflow_v1_workflow_proto_init() {
 	file_workflow_v1_workflow_proto_msgTypes[31].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[35].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[41].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[53].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[54].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[57].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[61].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[62].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[65].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   66,
+			NumEnums:      6,
+			NumMessages:   75,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,15 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	WorkflowService_ListWorkflows_FullMethodName  = "/workflow.v1.WorkflowService/ListWorkflows"
-	WorkflowService_GetWorkflow_FullMethodName    = "/workflow.v1.WorkflowService/GetWorkflow"
-	WorkflowService_ValidateInputs_FullMethodName = "/workflow.v1.WorkflowService/ValidateInputs"
-	WorkflowService_Execute_FullMethodName        = "/workflow.v1.WorkflowService/Execute"
-	WorkflowService_GetExecution_FullMethodName   = "/workflow.v1.WorkflowService/GetExecution"
-	WorkflowService_ListExecutions_FullMethodName = "/workflow.v1.WorkflowService/ListExecutions"
-	WorkflowService_StreamLogs_FullMethodName     = "/workflow.v1.WorkflowService/StreamLogs"
-	WorkflowService_Cancel_FullMethodName         = "/workflow.v1.WorkflowService/Cancel"
-	WorkflowService_GetStatus_FullMethodName      = "/workflow.v1.WorkflowService/GetStatus"
+	WorkflowService_ListWorkflows_FullMethodName    = "/workflow.v1.WorkflowService/ListWorkflows"
+	WorkflowService_GetWorkflow_FullMethodName      = "/workflow.v1.WorkflowService/GetWorkflow"
+	WorkflowService_ValidateInputs_FullMethodName   = "/workflow.v1.WorkflowService/ValidateInputs"
+	WorkflowService_Execute_FullMethodName          = "/workflow.v1.WorkflowService/Execute"
+	WorkflowService_GetExecution_FullMethodName     = "/workflow.v1.WorkflowService/GetExecution"
+	WorkflowService_ListExecutions_FullMethodName   = "/workflow.v1.WorkflowService/ListExecutions"
+	WorkflowService_StreamLogs_FullMethodName       = "/workflow.v1.WorkflowService/StreamLogs"
+	WorkflowService_Cancel_FullMethodName           = "/workflow.v1.WorkflowService/Cancel"
+	WorkflowService_GetStatus_FullMethodName        = "/workflow.v1.WorkflowService/GetStatus"
+	WorkflowService_ValidateManifest_FullMethodName = "/workflow.v1.WorkflowService/ValidateManifest"
+	WorkflowService_SubmitManifest_FullMethodName   = "/workflow.v1.WorkflowService/SubmitManifest"
 )
 
 // WorkflowServiceClient is the client API for WorkflowService service.
@@ -75,8 +77,30 @@ type WorkflowServiceClient interface {
 	// period (or at once with `force`). Idempotent while the execution is still
 	// active; FAILED_PRECONDITION once it has finished.
 	Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*CancelResponse, error)
-	// Returns the daemon's version, uptime, worker pool and history counts.
+	// Returns the daemon's version, uptime, worker pool and history counts,
+	// and the state of each drop folder.
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
+	// Checks a hyper2kvm pipeline manifest (single VM or batch, JSON or YAML;
+	// also the Artifact Manifest v1 format) without running anything. Returns
+	// `valid` and every problem at once, each with its path into the document
+	// (e.g. `vms[2].pipeline.convert.output_format`): syntax errors, unknown
+	// keys, wrong types, values outside the allowed sets and missing required
+	// keys. When valid, also returns the per-VM pipeline documents, defaults
+	// applied, exactly as SubmitManifest would run them.
+	ValidateManifest(ctx context.Context, in *ValidateManifestRequest, opts ...grpc.CallOption) (*ValidateManifestResponse, error)
+	// Runs a hyper2kvm pipeline manifest: each VM becomes one ordinary
+	// execution of the workflow `vm_pipeline` (phases load, inspect, fix,
+	// convert, validate), with live logs, cancel and history like any other.
+	// A batch manifest gets a batch id shared by its executions (see
+	// ListExecutionsRequest.batch_id). Repeating a call with the same
+	// `request_id` returns the executions of the first call with `started`
+	// false. INVALID_ARGUMENT (every problem as a google.rpc.BadRequest field
+	// violation whose field is the problem's path, `content` for the document
+	// as a whole) for a bad manifest,
+	// FAILED_PRECONDITION when the workflow `vm_pipeline` is not discovered,
+	// RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting
+	// down.
+	SubmitManifest(ctx context.Context, in *SubmitManifestRequest, opts ...grpc.CallOption) (*SubmitManifestResponse, error)
 }
 
 type workflowServiceClient struct {
@@ -186,6 +210,26 @@ func (c *workflowServiceClient) GetStatus(ctx context.Context, in *GetStatusRequ
 	return out, nil
 }
 
+func (c *workflowServiceClient) ValidateManifest(ctx context.Context, in *ValidateManifestRequest, opts ...grpc.CallOption) (*ValidateManifestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidateManifestResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_ValidateManifest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) SubmitManifest(ctx context.Context, in *SubmitManifestRequest, opts ...grpc.CallOption) (*SubmitManifestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SubmitManifestResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_SubmitManifest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WorkflowServiceServer is the server API for WorkflowService service.
 // All implementations must embed UnimplementedWorkflowServiceServer
 // for forward compatibility.
@@ -231,8 +275,30 @@ type WorkflowServiceServer interface {
 	// period (or at once with `force`). Idempotent while the execution is still
 	// active; FAILED_PRECONDITION once it has finished.
 	Cancel(context.Context, *CancelRequest) (*CancelResponse, error)
-	// Returns the daemon's version, uptime, worker pool and history counts.
+	// Returns the daemon's version, uptime, worker pool and history counts,
+	// and the state of each drop folder.
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)
+	// Checks a hyper2kvm pipeline manifest (single VM or batch, JSON or YAML;
+	// also the Artifact Manifest v1 format) without running anything. Returns
+	// `valid` and every problem at once, each with its path into the document
+	// (e.g. `vms[2].pipeline.convert.output_format`): syntax errors, unknown
+	// keys, wrong types, values outside the allowed sets and missing required
+	// keys. When valid, also returns the per-VM pipeline documents, defaults
+	// applied, exactly as SubmitManifest would run them.
+	ValidateManifest(context.Context, *ValidateManifestRequest) (*ValidateManifestResponse, error)
+	// Runs a hyper2kvm pipeline manifest: each VM becomes one ordinary
+	// execution of the workflow `vm_pipeline` (phases load, inspect, fix,
+	// convert, validate), with live logs, cancel and history like any other.
+	// A batch manifest gets a batch id shared by its executions (see
+	// ListExecutionsRequest.batch_id). Repeating a call with the same
+	// `request_id` returns the executions of the first call with `started`
+	// false. INVALID_ARGUMENT (every problem as a google.rpc.BadRequest field
+	// violation whose field is the problem's path, `content` for the document
+	// as a whole) for a bad manifest,
+	// FAILED_PRECONDITION when the workflow `vm_pipeline` is not discovered,
+	// RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting
+	// down.
+	SubmitManifest(context.Context, *SubmitManifestRequest) (*SubmitManifestResponse, error)
 	mustEmbedUnimplementedWorkflowServiceServer()
 }
 
@@ -269,6 +335,12 @@ func (UnimplementedWorkflowServiceServer) Cancel(context.Context, *CancelRequest
 }
 func (UnimplementedWorkflowServiceServer) GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStatus not implemented")
+}
+func (UnimplementedWorkflowServiceServer) ValidateManifest(context.Context, *ValidateManifestRequest) (*ValidateManifestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ValidateManifest not implemented")
+}
+func (UnimplementedWorkflowServiceServer) SubmitManifest(context.Context, *SubmitManifestRequest) (*SubmitManifestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SubmitManifest not implemented")
 }
 func (UnimplementedWorkflowServiceServer) mustEmbedUnimplementedWorkflowServiceServer() {}
 func (UnimplementedWorkflowServiceServer) testEmbeddedByValue()                         {}
@@ -446,6 +518,42 @@ func _WorkflowService_GetStatus_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WorkflowService_ValidateManifest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateManifestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).ValidateManifest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_ValidateManifest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).ValidateManifest(ctx, req.(*ValidateManifestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_SubmitManifest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitManifestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).SubmitManifest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_SubmitManifest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).SubmitManifest(ctx, req.(*SubmitManifestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WorkflowService_ServiceDesc is the grpc.ServiceDesc for WorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -484,6 +592,14 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetStatus",
 			Handler:    _WorkflowService_GetStatus_Handler,
+		},
+		{
+			MethodName: "ValidateManifest",
+			Handler:    _WorkflowService_ValidateManifest_Handler,
+		},
+		{
+			MethodName: "SubmitManifest",
+			Handler:    _WorkflowService_SubmitManifest_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -35,6 +35,26 @@ class OutputStream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTPUT_STREAM_UNSPECIFIED: _ClassVar[OutputStream]
     OUTPUT_STREAM_STDOUT: _ClassVar[OutputStream]
     OUTPUT_STREAM_STDERR: _ClassVar[OutputStream]
+
+class DropFolderMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DROP_FOLDER_MODE_UNSPECIFIED: _ClassVar[DropFolderMode]
+    DROP_FOLDER_MODE_MANIFEST: _ClassVar[DropFolderMode]
+    DROP_FOLDER_MODE_DISK: _ClassVar[DropFolderMode]
+
+class ManifestFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MANIFEST_FORMAT_UNSPECIFIED: _ClassVar[ManifestFormat]
+    MANIFEST_FORMAT_JSON: _ClassVar[ManifestFormat]
+    MANIFEST_FORMAT_YAML: _ClassVar[ManifestFormat]
+    MANIFEST_FORMAT_DETECT: _ClassVar[ManifestFormat]
+
+class ManifestKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MANIFEST_KIND_UNSPECIFIED: _ClassVar[ManifestKind]
+    MANIFEST_KIND_SINGLE: _ClassVar[ManifestKind]
+    MANIFEST_KIND_BATCH: _ClassVar[ManifestKind]
+    MANIFEST_KIND_ARTIFACT_V1: _ClassVar[ManifestKind]
 EXECUTION_STATE_UNSPECIFIED: ExecutionState
 EXECUTION_STATE_QUEUED: ExecutionState
 EXECUTION_STATE_RUNNING: ExecutionState
@@ -50,6 +70,17 @@ NODE_STATUS_FAILED: NodeStatus
 OUTPUT_STREAM_UNSPECIFIED: OutputStream
 OUTPUT_STREAM_STDOUT: OutputStream
 OUTPUT_STREAM_STDERR: OutputStream
+DROP_FOLDER_MODE_UNSPECIFIED: DropFolderMode
+DROP_FOLDER_MODE_MANIFEST: DropFolderMode
+DROP_FOLDER_MODE_DISK: DropFolderMode
+MANIFEST_FORMAT_UNSPECIFIED: ManifestFormat
+MANIFEST_FORMAT_JSON: ManifestFormat
+MANIFEST_FORMAT_YAML: ManifestFormat
+MANIFEST_FORMAT_DETECT: ManifestFormat
+MANIFEST_KIND_UNSPECIFIED: ManifestKind
+MANIFEST_KIND_SINGLE: ManifestKind
+MANIFEST_KIND_BATCH: ManifestKind
+MANIFEST_KIND_ARTIFACT_V1: ManifestKind
 
 class Workflow(_message.Message):
     __slots__ = ("id", "name", "description", "schema_version", "fields", "input_json_schema", "program_path", "discover_time")
@@ -246,7 +277,7 @@ class ExecuteResponse(_message.Message):
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., started: _Optional[bool] = ...) -> None: ...
 
 class Execution(_message.Message):
-    __slots__ = ("id", "workflow_id", "workflow_name", "state", "create_time", "start_time", "end_time", "exit_code", "signal", "error", "inputs", "argv", "labels", "request_id", "timeout", "phases", "artifacts", "log_counts", "pid")
+    __slots__ = ("id", "workflow_id", "workflow_name", "state", "create_time", "start_time", "end_time", "exit_code", "signal", "error", "inputs", "argv", "labels", "request_id", "timeout", "phases", "artifacts", "log_counts", "pid", "batch_id")
     class InputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -280,6 +311,7 @@ class Execution(_message.Message):
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     LOG_COUNTS_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     workflow_id: str
     workflow_name: str
@@ -299,7 +331,8 @@ class Execution(_message.Message):
     artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
     log_counts: LogCounts
     pid: int
-    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., state: _Optional[_Union[ExecutionState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., error: _Optional[str] = ..., inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., phases: _Optional[_Iterable[_Union[Phase, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., log_counts: _Optional[_Union[LogCounts, _Mapping]] = ..., pid: _Optional[int] = ...) -> None: ...
+    batch_id: str
+    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., state: _Optional[_Union[ExecutionState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., error: _Optional[str] = ..., inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., phases: _Optional[_Iterable[_Union[Phase, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., log_counts: _Optional[_Union[LogCounts, _Mapping]] = ..., pid: _Optional[int] = ..., batch_id: _Optional[str] = ...) -> None: ...
 
 class LogCounts(_message.Message):
     __slots__ = ("total", "stdout_lines", "stderr_lines", "events", "malformed_events")
@@ -394,7 +427,7 @@ class GetExecutionResponse(_message.Message):
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "workflow_id", "states", "create_time_after", "create_time_before", "labels")
+    __slots__ = ("page_size", "page_token", "workflow_id", "states", "create_time_after", "create_time_before", "labels", "batch_id")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -409,6 +442,7 @@ class ListExecutionsRequest(_message.Message):
     CREATE_TIME_AFTER_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     workflow_id: str
@@ -416,7 +450,8 @@ class ListExecutionsRequest(_message.Message):
     create_time_after: _timestamp_pb2.Timestamp
     create_time_before: _timestamp_pb2.Timestamp
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., workflow_id: _Optional[str] = ..., states: _Optional[_Iterable[_Union[ExecutionState, str]]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    batch_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., workflow_id: _Optional[str] = ..., states: _Optional[_Iterable[_Union[ExecutionState, str]]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., batch_id: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsResponse(_message.Message):
     __slots__ = ("executions", "next_page_token")
@@ -723,7 +758,7 @@ class WorkflowDirectory(_message.Message):
     def __init__(self, path: _Optional[str] = ..., workflows: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., exists: _Optional[bool] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path")
+    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir")
     class TotalsByStateEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -746,6 +781,8 @@ class GetStatusResponse(_message.Message):
     WORKFLOWS_DISCOVERED_FIELD_NUMBER: _ClassVar[int]
     DISCOVERY_ERRORS_FIELD_NUMBER: _ClassVar[int]
     DATABASE_PATH_FIELD_NUMBER: _ClassVar[int]
+    DROP_FOLDERS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
     version: str
     start_time: _timestamp_pb2.Timestamp
     uptime_seconds: int
@@ -761,4 +798,107 @@ class GetStatusResponse(_message.Message):
     workflows_discovered: int
     discovery_errors: int
     database_path: str
-    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ...) -> None: ...
+    drop_folders: _containers.RepeatedCompositeFieldContainer[DropFolder]
+    output_dir: str
+    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ...) -> None: ...
+
+class DropFolder(_message.Message):
+    __slots__ = ("path", "mode", "files_waiting", "files_processing", "processed_today", "failed_today", "watching")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    FILES_WAITING_FIELD_NUMBER: _ClassVar[int]
+    FILES_PROCESSING_FIELD_NUMBER: _ClassVar[int]
+    PROCESSED_TODAY_FIELD_NUMBER: _ClassVar[int]
+    FAILED_TODAY_FIELD_NUMBER: _ClassVar[int]
+    WATCHING_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    mode: DropFolderMode
+    files_waiting: int
+    files_processing: int
+    processed_today: int
+    failed_today: int
+    watching: bool
+    def __init__(self, path: _Optional[str] = ..., mode: _Optional[_Union[DropFolderMode, str]] = ..., files_waiting: _Optional[int] = ..., files_processing: _Optional[int] = ..., processed_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., watching: _Optional[bool] = ...) -> None: ...
+
+class ManifestProblem(_message.Message):
+    __slots__ = ("path", "message")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    message: str
+    def __init__(self, path: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ManifestVm(_message.Message):
+    __slots__ = ("name", "pipeline_json")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PIPELINE_JSON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    pipeline_json: str
+    def __init__(self, name: _Optional[str] = ..., pipeline_json: _Optional[str] = ...) -> None: ...
+
+class ValidateManifestRequest(_message.Message):
+    __slots__ = ("content", "format", "file_name")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    format: ManifestFormat
+    file_name: str
+    def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[ManifestFormat, str]] = ..., file_name: _Optional[str] = ...) -> None: ...
+
+class ValidateManifestResponse(_message.Message):
+    __slots__ = ("valid", "problems", "format", "kind", "vms")
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VMS_FIELD_NUMBER: _ClassVar[int]
+    valid: bool
+    problems: _containers.RepeatedCompositeFieldContainer[ManifestProblem]
+    format: ManifestFormat
+    kind: ManifestKind
+    vms: _containers.RepeatedCompositeFieldContainer[ManifestVm]
+    def __init__(self, valid: _Optional[bool] = ..., problems: _Optional[_Iterable[_Union[ManifestProblem, _Mapping]]] = ..., format: _Optional[_Union[ManifestFormat, str]] = ..., kind: _Optional[_Union[ManifestKind, str]] = ..., vms: _Optional[_Iterable[_Union[ManifestVm, _Mapping]]] = ...) -> None: ...
+
+class SubmitManifestRequest(_message.Message):
+    __slots__ = ("content", "format", "file_name", "request_id", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    format: ManifestFormat
+    file_name: str
+    request_id: str
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[ManifestFormat, str]] = ..., file_name: _Optional[str] = ..., request_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class SubmittedVm(_message.Message):
+    __slots__ = ("name", "manifest_path", "execution")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_PATH_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    manifest_path: str
+    execution: Execution
+    def __init__(self, name: _Optional[str] = ..., manifest_path: _Optional[str] = ..., execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
+
+class SubmitManifestResponse(_message.Message):
+    __slots__ = ("batch_id", "vms", "started", "kind")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    VMS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    vms: _containers.RepeatedCompositeFieldContainer[SubmittedVm]
+    started: bool
+    kind: ManifestKind
+    def __init__(self, batch_id: _Optional[str] = ..., vms: _Optional[_Iterable[_Union[SubmittedVm, _Mapping]]] = ..., started: _Optional[bool] = ..., kind: _Optional[_Union[ManifestKind, str]] = ...) -> None: ...

@@ -86,6 +86,16 @@ class WorkflowServiceStub:
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=workflow_dot_v1_dot_workflow__pb2.GetStatusResponse.FromString,
                 _registered_method=True)
+        self.ValidateManifest = channel.unary_unary(
+                '/workflow.v1.WorkflowService/ValidateManifest',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.ValidateManifestRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.ValidateManifestResponse.FromString,
+                _registered_method=True)
+        self.SubmitManifest = channel.unary_unary(
+                '/workflow.v1.WorkflowService/SubmitManifest',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.SubmitManifestRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.SubmitManifestResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -172,7 +182,39 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStatus(self, request, context):
-        """Returns the daemon's version, uptime, worker pool and history counts.
+        """Returns the daemon's version, uptime, worker pool and history counts,
+        and the state of each drop folder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateManifest(self, request, context):
+        """Checks a hyper2kvm pipeline manifest (single VM or batch, JSON or YAML;
+        also the Artifact Manifest v1 format) without running anything. Returns
+        `valid` and every problem at once, each with its path into the document
+        (e.g. `vms[2].pipeline.convert.output_format`): syntax errors, unknown
+        keys, wrong types, values outside the allowed sets and missing required
+        keys. When valid, also returns the per-VM pipeline documents, defaults
+        applied, exactly as SubmitManifest would run them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitManifest(self, request, context):
+        """Runs a hyper2kvm pipeline manifest: each VM becomes one ordinary
+        execution of the workflow `vm_pipeline` (phases load, inspect, fix,
+        convert, validate), with live logs, cancel and history like any other.
+        A batch manifest gets a batch id shared by its executions (see
+        ListExecutionsRequest.batch_id). Repeating a call with the same
+        `request_id` returns the executions of the first call with `started`
+        false. INVALID_ARGUMENT (every problem as a google.rpc.BadRequest field
+        violation whose field is the problem's path, `content` for the document
+        as a whole) for a bad manifest,
+        FAILED_PRECONDITION when the workflow `vm_pipeline` is not discovered,
+        RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting
+        down.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -225,6 +267,16 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=workflow_dot_v1_dot_workflow__pb2.GetStatusRequest.FromString,
                     response_serializer=workflow_dot_v1_dot_workflow__pb2.GetStatusResponse.SerializeToString,
+            ),
+            'ValidateManifest': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateManifest,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.ValidateManifestRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.ValidateManifestResponse.SerializeToString,
+            ),
+            'SubmitManifest': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitManifest,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.SubmitManifestRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.SubmitManifestResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -477,6 +529,60 @@ class WorkflowService:
             '/workflow.v1.WorkflowService/GetStatus',
             workflow_dot_v1_dot_workflow__pb2.GetStatusRequest.SerializeToString,
             workflow_dot_v1_dot_workflow__pb2.GetStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateManifest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/ValidateManifest',
+            workflow_dot_v1_dot_workflow__pb2.ValidateManifestRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.ValidateManifestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitManifest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/SubmitManifest',
+            workflow_dot_v1_dot_workflow__pb2.SubmitManifestRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.SubmitManifestResponse.FromString,
             options,
             channel_credentials,
             insecure,

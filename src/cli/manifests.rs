@@ -1,0 +1,226 @@
+//! `wfctl manifest validate -file F` and `wfctl manifest submit -file F`:
+//! hyper2kvm pipeline manifests checked and run by the daemon
+//! (ValidateManifest, SubmitManifest). The file is sent as it is; the daemon
+//! detects JSON or YAML from its name and content.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::{
+    error::short_state,
+    executions,
+    logs::{self, Render},
+    output::{self, print_value, OutputFormat},
+    CliError, Ctx,
+};
+use crate::pb;
+
+/// Reads a manifest file before connecting, so a missing file is a usage
+/// error whether or not the daemon is up.
+pub fn read(path: &Path) -> Result<(Vec<u8>, String), CliError> {
+    let content = std::fs::read(path)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((content, file_name))
+}
+
+fn kind_text(kind: pb::ManifestKind) -> &'static str {
+    match kind {
+        pb::ManifestKind::Single => "single-VM",
+        pb::ManifestKind::Batch => "batch",
+        pb::ManifestKind::ArtifactV1 => "Artifact Manifest v1",
+        pb::ManifestKind::Unspecified => "unrecognised",
+    }
+}
+
+/// `manifest validate`: prints the verdict (or every problem, one
+/// `path: message` line each) and fails with exit code 5 when invalid.
+pub async fn validate(
+    ctx: &Ctx,
+    path: &Path,
+    content: Vec<u8>,
+    file_name: String,
+) -> Result<(), CliError> {
+    let response = ctx
+        .client
+        .clone()
+        .validate_manifest(pb::ValidateManifestRequest {
+            content,
+            format: pb::ManifestFormat::Detect as i32,
+            file_name,
+        })
+        .await
+        .map_err(|s| ctx.status_error(s))?
+        .into_inner();
+    match ctx.output {
+        OutputFormat::Table if response.valid => {
+            let names: Vec<&str> = response.vms.iter().map(|v| v.name.as_str()).collect();
+            println!(
+                "{}: valid {} manifest, {} VM{}: {}",
+                path.display(),
+                kind_text(response.kind()),
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            );
+        }
+        OutputFormat::Table => {
+            for problem in &response.problems {
+                let at = if problem.path.is_empty() {
+                    "(document)"
+                } else {
+                    problem.path.as_str()
+                };
+                println!("{at}: {}", problem.message);
+            }
+        }
+        format => print_value(format, &validation_json(&response)),
+    }
+    if response.valid {
+        Ok(())
+    } else {
+        Err(CliError::InvalidArgument {
+            message: format!(
+                "{} is not a valid manifest ({} problem{})",
+                path.display(),
+                response.problems.len(),
+                if response.problems.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ),
+            violations: Vec::new(),
+        })
+    }
+}
+
+/// `manifest submit`: starts one execution per VM and prints their ids (one
+/// per line; the batch id goes to stderr), or with `wait` follows them all
+/// and fails unless every one succeeded.
+pub async fn submit(
+    ctx: &Ctx,
+    content: Vec<u8>,
+    file_name: String,
+    request_id: Option<String>,
+    wait: bool,
+) -> Result<(), CliError> {
+    let response = ctx
+        .client
+        .clone()
+        .submit_manifest(pb::SubmitManifestRequest {
+            content,
+            format: pb::ManifestFormat::Detect as i32,
+            file_name,
+            request_id: request_id.unwrap_or_default(),
+            labels: Default::default(),
+        })
+        .await
+        .map_err(|s| ctx.status_error(s))?
+        .into_inner();
+    let verb = if response.started {
+        "started"
+    } else {
+        "already started by this request_id:"
+    };
+    if response.batch_id.is_empty() {
+        eprintln!("wfctl: {verb} {} execution(s)", response.vms.len());
+    } else {
+        eprintln!(
+            "wfctl: batch {}: {verb} {} execution(s)",
+            response.batch_id,
+            response.vms.len()
+        );
+    }
+    let ids: Vec<String> = response
+        .vms
+        .iter()
+        .filter_map(|vm| vm.execution.as_ref().map(|e| e.id.clone()))
+        .collect();
+    if !wait {
+        match ctx.output {
+            OutputFormat::Table => {
+                for vm in &response.vms {
+                    if let Some(execution) = &vm.execution {
+                        println!("{}  {}", execution.id, vm.name);
+                    }
+                }
+            }
+            format => print_value(format, &submit_json(&response)),
+        }
+        return Ok(());
+    }
+    eprintln!("wfctl: waiting for {} execution(s) to finish", ids.len());
+    let mut first_failure = None;
+    let mut finished = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let end = logs::follow(ctx, id, 0, true, Render::Quiet).await?;
+        if let Err(e) = executions::outcome(ctx, id, end).await {
+            first_failure.get_or_insert(e);
+        }
+        finished.push(executions::get_execution(ctx, id).await?);
+    }
+    match ctx.output {
+        OutputFormat::Table => {
+            for (vm, execution) in response.vms.iter().zip(&finished) {
+                println!(
+                    "{}  {}  {}",
+                    execution.id,
+                    vm.name,
+                    short_state(execution.state())
+                );
+            }
+        }
+        format => {
+            let mut value = submit_json(&response);
+            value["vms"] = Value::Array(
+                response
+                    .vms
+                    .iter()
+                    .zip(&finished)
+                    .map(|(vm, e)| {
+                        json!({"name": vm.name, "manifest_path": vm.manifest_path,
+                               "execution": output::execution_json(e)})
+                    })
+                    .collect(),
+            );
+            print_value(format, &value);
+        }
+    }
+    match first_failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `ValidateManifestResponse` as JSON.
+fn validation_json(r: &pb::ValidateManifestResponse) -> Value {
+    json!({
+        "valid": r.valid,
+        "problems": r.problems.iter().map(|p| json!({"path": p.path, "message": p.message})).collect::<Vec<_>>(),
+        "format": r.format().as_str_name(),
+        "kind": r.kind().as_str_name(),
+        "vms": r.vms.iter().map(|v| json!({
+            "name": v.name,
+            "pipeline_json": v.pipeline_json,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `SubmitManifestResponse` as JSON.
+fn submit_json(r: &pb::SubmitManifestResponse) -> Value {
+    json!({
+        "batch_id": r.batch_id,
+        "vms": r.vms.iter().map(|vm| json!({
+            "name": vm.name,
+            "manifest_path": vm.manifest_path,
+            "execution": vm.execution.as_ref().map(output::execution_json).unwrap_or(Value::Null),
+        })).collect::<Vec<_>>(),
+        "started": r.started,
+        "kind": r.kind().as_str_name(),
+    })
+}

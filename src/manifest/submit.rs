@@ -1,0 +1,343 @@
+//! Running manifests: each VM's pipeline document is written to
+//! `<data_dir>/manifests/<id>/<vm>.json` (atomically) and becomes one
+//! ordinary execution of the workflow `vm_pipeline` with the inputs
+//! `manifest` (that file) and `output_dir`. The executions of a batch share
+//! a batch id. Used by SubmitManifest and by the drop folders.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{ManifestError, Validation, VmPlan, MAX_MANIFEST_BYTES};
+use crate::engine::{Engine, EngineError, ExecuteRequest};
+use crate::store::ExecutionRecord;
+
+/// The workflow that runs one VM's pipeline.
+pub const PIPELINE_WORKFLOW: &str = "vm_pipeline";
+
+/// The description of the `state_file_created` event announcing a run's
+/// report.
+pub const REPORT_DESCRIPTION: &str = "pipeline report";
+
+/// How a manifest is submitted.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOptions {
+    /// Idempotency key; each VM's execution gets `<request_id>#vm<N>`.
+    pub request_id: Option<String>,
+    /// The manifest's file name (the `manifest` label).
+    pub file_name: Option<String>,
+    /// Labels for every execution.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One started (or found) VM execution.
+#[derive(Debug, Clone)]
+pub struct SubmittedVm {
+    /// VM name.
+    pub name: String,
+    /// Its pipeline document.
+    pub manifest_path: PathBuf,
+    /// The execution.
+    pub execution: ExecutionRecord,
+    /// Whether this call created it.
+    pub started: bool,
+}
+
+/// The outcome of a submission.
+#[derive(Debug, Clone)]
+pub struct SubmitOutcome {
+    /// The batch id, for batches.
+    pub batch_id: Option<String>,
+    /// One entry per VM, in order.
+    pub vms: Vec<SubmittedVm>,
+    /// Whether this call started them (false: found by request id).
+    pub started: bool,
+}
+
+/// One VM execution to start.
+#[derive(Debug, Clone)]
+pub struct VmStart<'a> {
+    /// Directory (below `manifests/`) for the document.
+    pub dir_id: &'a str,
+    /// File name of the document (see [`document_names`]).
+    pub file_name: &'a str,
+    /// The VM.
+    pub vm: &'a VmPlan,
+    /// Idempotency key of this execution.
+    pub request_id: Option<String>,
+    /// Batch id.
+    pub batch_id: Option<String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Starts VM pipelines on the engine.
+pub struct ManifestRunner {
+    engine: Arc<Engine>,
+    manifests_dir: PathBuf,
+    output_dir: PathBuf,
+    runs_dir: PathBuf,
+    /// Serializes look-up-then-start of request ids, so two identical
+    /// submissions racing each other cannot make two batches.
+    request_ids: tokio::sync::Mutex<()>,
+}
+
+impl ManifestRunner {
+    /// A runner writing documents below `manifests_dir` and telling the
+    /// pipeline to write into `output_dir`; `runs_dir` is where executions
+    /// run (their reports are found there).
+    pub fn new(
+        engine: Arc<Engine>,
+        manifests_dir: PathBuf,
+        output_dir: PathBuf,
+        runs_dir: PathBuf,
+    ) -> Arc<Self> {
+        Arc::new(ManifestRunner {
+            engine,
+            manifests_dir,
+            output_dir,
+            runs_dir,
+            request_ids: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Where converted disks go by default.
+    pub fn output_dir(&self) -> &Path {
+        &self.output_dir
+    }
+
+    /// Fails unless the pipeline workflow is discovered.
+    pub fn ensure_workflow(&self) -> Result<(), ManifestError> {
+        match self.engine.catalog().get(PIPELINE_WORKFLOW) {
+            Some(_) => Ok(()),
+            None => Err(ManifestError::WorkflowMissing(PIPELINE_WORKFLOW.into())),
+        }
+    }
+
+    /// Starts one execution per VM of a valid manifest (or finds the ones an
+    /// earlier call with the same request id started).
+    pub async fn submit(
+        &self,
+        validation: &Validation,
+        options: SubmitOptions,
+    ) -> Result<SubmitOutcome, ManifestError> {
+        if !validation.is_valid() {
+            return Err(ManifestError::Invalid(validation.problems.clone()));
+        }
+        self.ensure_workflow()?;
+        let _guard = match &options.request_id {
+            Some(_) => Some(self.request_ids.lock().await),
+            None => None,
+        };
+        let first = match &options.request_id {
+            Some(request_id) => self.find(vm_request_id(request_id, 0)).await?,
+            None => None,
+        };
+        let batch_id = validation.is_batch().then(|| {
+            first
+                .as_ref()
+                .and_then(|e| e.batch_id.clone())
+                .unwrap_or_else(|| Uuid::now_v7().to_string())
+        });
+        let dir_id = batch_id
+            .clone()
+            .unwrap_or_else(|| Uuid::now_v7().to_string());
+        let names = document_names(&validation.vms);
+        let mut vms = Vec::with_capacity(validation.vms.len());
+        for (index, (vm, file_name)) in validation.vms.iter().zip(&names).enumerate() {
+            let mut labels = options.labels.clone();
+            labels.insert("vm".into(), vm.name.clone());
+            if let Some(batch_id) = &batch_id {
+                labels.insert("batch_id".into(), batch_id.clone());
+            }
+            if let Some(file_name) = &options.file_name {
+                labels.insert("manifest".into(), file_name.clone());
+            }
+            let start = VmStart {
+                dir_id: &dir_id,
+                file_name,
+                vm,
+                request_id: options.request_id.as_ref().map(|r| vm_request_id(r, index)),
+                batch_id: batch_id.clone(),
+                labels,
+            };
+            vms.push(self.start_vm(start).await?);
+        }
+        Ok(SubmitOutcome {
+            batch_id,
+            vms,
+            started: first.is_none(),
+        })
+    }
+
+    /// Starts one VM's execution, or returns the one its request id already
+    /// names (then without touching its document).
+    pub async fn start_vm(&self, start: VmStart<'_>) -> Result<SubmittedVm, ManifestError> {
+        if let Some(request_id) = &start.request_id {
+            if let Some(existing) = self.find(request_id.clone()).await? {
+                let manifest_path = existing
+                    .inputs
+                    .get("manifest")
+                    .map(PathBuf::from)
+                    .unwrap_or_default();
+                let execution = self.engine.execution(&existing.id.to_string()).await?;
+                return Ok(SubmittedVm {
+                    name: start.vm.name.clone(),
+                    manifest_path,
+                    execution,
+                    started: false,
+                });
+            }
+        }
+        let manifest_path = self.manifests_dir.join(start.dir_id).join(start.file_name);
+        let bytes = serde_json::to_vec_pretty(&start.vm.document).expect("documents serialize");
+        let target = manifest_path.clone();
+        tokio::task::spawn_blocking(move || write_atomic(&target, &bytes))
+            .await
+            .map_err(EngineError::from)?
+            .map_err(|source| ManifestError::Write {
+                path: manifest_path.clone(),
+                source,
+            })?;
+        let mut inputs = BTreeMap::new();
+        inputs.insert(
+            "manifest".to_string(),
+            Value::String(manifest_path.to_string_lossy().into_owned()),
+        );
+        inputs.insert(
+            "output_dir".to_string(),
+            Value::String(self.output_dir.to_string_lossy().into_owned()),
+        );
+        let (execution, started) = self
+            .engine
+            .execute(ExecuteRequest {
+                workflow_id: PIPELINE_WORKFLOW.to_string(),
+                inputs,
+                request_id: start.request_id,
+                timeout: None,
+                labels: start.labels,
+                batch_id: start.batch_id,
+            })
+            .await?;
+        Ok(SubmittedVm {
+            name: start.vm.name.clone(),
+            manifest_path,
+            execution,
+            started,
+        })
+    }
+
+    /// The execution started with a request id, if any.
+    pub async fn find(&self, request_id: String) -> Result<Option<ExecutionRecord>, EngineError> {
+        let reader = self.engine.reader().clone();
+        Ok(
+            tokio::task::spawn_blocking(move || reader.execution_by_request_id(&request_id))
+                .await??,
+        )
+    }
+
+    /// The report a finished pipeline run announced (state_file_created
+    /// "pipeline report"): its path and content, or why it cannot be read.
+    pub fn report(&self, execution: &ExecutionRecord) -> Option<(PathBuf, Result<Value, String>)> {
+        let artifact = execution
+            .artifacts
+            .iter()
+            .rev()
+            .find(|a| a.description == REPORT_DESCRIPTION)
+            .or_else(|| {
+                execution
+                    .artifacts
+                    .iter()
+                    .rev()
+                    .find(|a| a.path.ends_with(".report.json"))
+            })?;
+        let mut path = PathBuf::from(&artifact.path);
+        if path.is_relative() {
+            path = self.runs_dir.join(execution.id.to_string()).join(path);
+        }
+        let content = read_json(&path);
+        Some((path, content))
+    }
+}
+
+/// The request id of VM `index` of a submission keyed `request_id`.
+pub fn vm_request_id(request_id: &str, index: usize) -> String {
+    format!("{request_id}#vm{index}")
+}
+
+/// File names for the VMs' documents: the name with anything but letters,
+/// digits, `.`, `_` and `-` replaced by `_`, made unique within the list.
+pub fn document_names(vms: &[VmPlan]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(vms.len());
+    for (index, vm) in vms.iter().enumerate() {
+        let mut base: String = vm
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if base.is_empty() || base.starts_with('.') {
+            base = format!("vm{index}{base}");
+        }
+        let mut name = format!("{base}.json");
+        if names.contains(&name) {
+            name = format!("{base}-{index}.json");
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// Writes a file atomically: `.<name>.partial` next to it, then rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut partial_name = std::ffi::OsString::from(".");
+    partial_name.push(path.file_name().unwrap_or_default());
+    partial_name.push(".partial");
+    let partial = dir.join(partial_name);
+    let mut file = std::fs::File::create(&partial)?;
+    file.write_all(bytes)?;
+    drop(file);
+    std::fs::rename(&partial, path)
+}
+
+/// Reads a JSON file of at most [`MAX_MANIFEST_BYTES`].
+fn read_json(path: &Path) -> Result<Value, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_MANIFEST_BYTES as u64 {
+        return Err(format!("{} bytes is too large to include", meta.len()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn document_names_are_safe_and_unique() {
+        let vm = |name: &str| VmPlan::new(name.to_string(), json!({}));
+        let names = document_names(&[vm("web 01"), vm("web/01"), vm(".."), vm("db-ü")]);
+        assert_eq!(
+            names,
+            ["web_01.json", "web_01-1.json", "vm2...json", "db-ü.json"]
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! The drop-folder ledger: one row per file taken from a drop folder, from
+//! the moment it is in `processing/` until it is in `processed/` or
+//! `failed/`. It is what makes the folders crash-safe: after a restart every
+//! row still `processing` is resumed (its executions are found again by
+//! their request ids), and a file moves to its final place exactly once.
+//!
+//! Paths are stored as their raw bytes, so file names that are not UTF-8
+//! survive the round trip.
+
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, Row};
+
+use super::reader::StoreReader;
+use super::StoreError;
+
+/// Where a dropped file is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropFileState {
+    /// In `processing/`: being validated or its executions are running.
+    Processing,
+    /// Moved to `processed/`.
+    Processed,
+    /// Moved to `failed/`.
+    Failed,
+    /// Disappeared from `processing/` before the daemon moved it (someone
+    /// else removed it).
+    Lost,
+}
+
+impl DropFileState {
+    /// The name stored in the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropFileState::Processing => "processing",
+            DropFileState::Processed => "processed",
+            DropFileState::Failed => "failed",
+            DropFileState::Lost => "lost",
+        }
+    }
+
+    /// The state named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "processing" => DropFileState::Processing,
+            "processed" => DropFileState::Processed,
+            "failed" => DropFileState::Failed,
+            "lost" => DropFileState::Lost,
+            _ => return None,
+        })
+    }
+}
+
+/// One file taken from a drop folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropFileRecord {
+    /// Job id (a UUID), also the key of its executions' request ids.
+    pub id: String,
+    /// The drop folder (holding to_be_processed/, processing/, ...).
+    pub folder: PathBuf,
+    /// `manifest` or `disk`.
+    pub mode: String,
+    /// The file's name as it was dropped.
+    pub original_name: String,
+    /// Where it is while processing.
+    pub processing_path: PathBuf,
+    /// Its state.
+    pub state: DropFileState,
+    /// Batch id of its executions, when it is a batch.
+    pub batch_id: Option<String>,
+    /// Ids of its executions (the latest attempt of each VM), once started.
+    pub execution_ids: Vec<String>,
+    /// When it was taken (ms since the epoch).
+    pub taken_ms: i64,
+    /// Where it goes, decided before it is moved there (so a restart moves it
+    /// to the same place).
+    pub final_path: Option<PathBuf>,
+    /// The state it ends in once moved to `final_path`.
+    pub final_state: Option<DropFileState>,
+    /// When it reached its final place.
+    pub finished_ms: Option<i64>,
+    /// Why it failed, when it did.
+    pub error: String,
+}
+
+/// A change to the ledger, applied by the history writer.
+#[derive(Debug, Clone)]
+pub enum DropFileWrite {
+    /// A file was moved into `processing/`.
+    Insert(Box<DropFileRecord>),
+    /// Its executions were started.
+    SetExecutions {
+        /// Job id.
+        id: String,
+        /// Execution ids.
+        execution_ids: Vec<String>,
+    },
+    /// Where it will go; written before the move.
+    Decide {
+        /// Job id.
+        id: String,
+        /// The final path.
+        final_path: PathBuf,
+        /// Processed or failed.
+        final_state: DropFileState,
+        /// The error, when failed.
+        error: String,
+    },
+    /// It reached its final place (or was lost).
+    Finish {
+        /// Job id.
+        id: String,
+        /// The final state.
+        state: DropFileState,
+        /// When.
+        finished_ms: i64,
+    },
+}
+
+/// Counts of one folder's files for GetStatus.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DropFileCounts {
+    /// Rows still processing.
+    pub processing: u64,
+    /// Moved to processed/ since the time asked for.
+    pub processed_since: u64,
+    /// Moved to failed/ since the time asked for.
+    pub failed_since: u64,
+}
+
+fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_bytes()
+}
+
+fn bytes_path(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+/// Applies one change inside the writer's transaction.
+pub(super) fn apply(conn: &Connection, write: &DropFileWrite) -> Result<(), StoreError> {
+    match write {
+        DropFileWrite::Insert(r) => {
+            conn.prepare_cached(
+                "INSERT INTO drop_files (id, folder, mode, original_name, processing_path, state, batch_id, \
+                 execution_ids, taken_ms, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                r.id,
+                path_bytes(&r.folder),
+                r.mode,
+                r.original_name,
+                path_bytes(&r.processing_path),
+                r.state.as_str(),
+                r.batch_id,
+                serde_json::to_string(&r.execution_ids).expect("ids serialize"),
+                r.taken_ms,
+                r.error,
+            ])?;
+        }
+        DropFileWrite::SetExecutions { id, execution_ids } => {
+            conn.prepare_cached("UPDATE drop_files SET execution_ids = ?2 WHERE id = ?1")?
+                .execute(params![
+                    id,
+                    serde_json::to_string(execution_ids).expect("ids serialize")
+                ])?;
+        }
+        DropFileWrite::Decide {
+            id,
+            final_path,
+            final_state,
+            error,
+        } => {
+            conn.prepare_cached(
+                "UPDATE drop_files SET final_path = ?2, final_state = ?3, error = ?4 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                path_bytes(final_path),
+                final_state.as_str(),
+                error
+            ])?;
+        }
+        DropFileWrite::Finish {
+            id,
+            state,
+            finished_ms,
+        } => {
+            conn.prepare_cached(
+                "UPDATE drop_files SET state = ?2, finished_ms = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, state.as_str(), finished_ms])?;
+        }
+    }
+    Ok(())
+}
+
+const COLUMNS: &str =
+    "id, folder, mode, original_name, processing_path, state, batch_id, execution_ids, \
+     taken_ms, final_path, final_state, finished_ms, error";
+
+fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<DropFileRecord, StoreError>> {
+    let id: String = row.get(0)?;
+    let state: String = row.get(5)?;
+    let ids: String = row.get(7)?;
+    let final_state: Option<String> = row.get(10)?;
+    let folder: Vec<u8> = row.get(1)?;
+    let processing: Vec<u8> = row.get(4)?;
+    let final_path: Option<Vec<u8>> = row.get(9)?;
+    let (mode, original_name, batch_id, taken_ms, finished_ms, error) = (
+        row.get(2)?,
+        row.get(3)?,
+        row.get(6)?,
+        row.get(8)?,
+        row.get(11)?,
+        row.get(12)?,
+    );
+    let corrupt = |what: &str| StoreError::Corrupt(format!("drop file {id}: {what}"));
+    let build = || -> Result<DropFileRecord, StoreError> {
+        Ok(DropFileRecord {
+            state: DropFileState::parse(&state).ok_or_else(|| corrupt("state"))?,
+            execution_ids: serde_json::from_str(&ids).map_err(|_| corrupt("execution ids"))?,
+            final_state: final_state
+                .map(|s| DropFileState::parse(&s).ok_or_else(|| corrupt("final state")))
+                .transpose()?,
+            folder: bytes_path(folder),
+            processing_path: bytes_path(processing),
+            final_path: final_path.map(bytes_path),
+            mode,
+            original_name,
+            batch_id,
+            taken_ms,
+            finished_ms,
+            error,
+            id: id.clone(),
+        })
+    };
+    Ok(build())
+}
+
+impl StoreReader {
+    /// The files of a folder still in `processing` state, oldest first.
+    pub fn drop_files_processing(&self, folder: &Path) -> Result<Vec<DropFileRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM drop_files WHERE folder = ?1 AND state = 'processing' ORDER BY taken_ms, id"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map([path_bytes(folder)], read_row)?;
+            let mut records = Vec::new();
+            for row in rows {
+                records.push(row??);
+            }
+            Ok(records)
+        })
+    }
+
+    /// One dropped file by job id.
+    pub fn drop_file(&self, id: &str) -> Result<Option<DropFileRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!("SELECT {COLUMNS} FROM drop_files WHERE id = ?1");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query_map([id], read_row)?;
+            rows.next().transpose()?.transpose()
+        })
+    }
+
+    /// A folder's files processing now, and processed or failed since
+    /// `since_ms`.
+    pub fn drop_file_counts(
+        &self,
+        folder: &Path,
+        since_ms: i64,
+    ) -> Result<DropFileCounts, StoreError> {
+        self.with(|conn| {
+            let mut counts = DropFileCounts::default();
+            let mut stmt = conn.prepare_cached(
+                "SELECT state, COUNT(*) FROM drop_files WHERE folder = ?1 \
+                 AND (state = 'processing' OR finished_ms >= ?2) GROUP BY state",
+            )?;
+            let rows = stmt.query_map(params![path_bytes(folder), since_ms], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
+            })?;
+            for row in rows {
+                let (state, count) = row?;
+                match DropFileState::parse(&state) {
+                    Some(DropFileState::Processing) => counts.processing = count,
+                    Some(DropFileState::Processed) => counts.processed_since = count,
+                    Some(DropFileState::Failed) => counts.failed_since = count,
+                    _ => {}
+                }
+            }
+            Ok(counts)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::ffi::OsStrExt;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::hub::LogHub;
+    use crate::store::StoreWriter;
+
+    #[tokio::test]
+    async fn a_dropped_file_goes_through_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.sqlite3");
+        let (writer, _thread) = StoreWriter::start(&db, Arc::new(LogHub::default())).unwrap();
+        let reader = StoreReader::open(&db).unwrap();
+        let folder = PathBuf::from("/drop");
+        // Not UTF-8: stored as bytes, read back as they were.
+        let processing = folder.join(std::ffi::OsStr::from_bytes(b"processing/caf\xe9.json"));
+        let record = DropFileRecord {
+            id: "j1".into(),
+            folder: folder.clone(),
+            mode: "manifest".into(),
+            original_name: "caf\u{fffd}.json".into(),
+            processing_path: processing.clone(),
+            state: DropFileState::Processing,
+            batch_id: Some("b1".into()),
+            execution_ids: Vec::new(),
+            taken_ms: 5,
+            final_path: None,
+            final_state: None,
+            finished_ms: None,
+            error: String::new(),
+        };
+        writer
+            .drop_file(DropFileWrite::Insert(Box::new(record.clone())))
+            .await
+            .unwrap();
+        writer
+            .drop_file(DropFileWrite::SetExecutions {
+                id: "j1".into(),
+                execution_ids: vec!["e1".into(), "e2".into()],
+            })
+            .await
+            .unwrap();
+        let processing_rows = reader.drop_files_processing(&folder).unwrap();
+        assert_eq!(processing_rows.len(), 1);
+        assert_eq!(processing_rows[0].processing_path, processing);
+        assert_eq!(processing_rows[0].execution_ids, ["e1", "e2"]);
+        assert_eq!(reader.drop_file_counts(&folder, 0).unwrap().processing, 1);
+
+        let final_path = folder.join("failed/2025-01-01/x.json");
+        writer
+            .drop_file(DropFileWrite::Decide {
+                id: "j1".into(),
+                final_path: final_path.clone(),
+                final_state: DropFileState::Failed,
+                error: "bad".into(),
+            })
+            .await
+            .unwrap();
+        writer
+            .drop_file(DropFileWrite::Finish {
+                id: "j1".into(),
+                state: DropFileState::Failed,
+                finished_ms: 10,
+            })
+            .await
+            .unwrap();
+        let done = reader.drop_file("j1").unwrap().unwrap();
+        assert_eq!(done.state, DropFileState::Failed);
+        assert_eq!(done.final_path, Some(final_path));
+        assert_eq!(done.error, "bad");
+        assert!(reader.drop_files_processing(&folder).unwrap().is_empty());
+        let counts = reader.drop_file_counts(&folder, 10).unwrap();
+        assert_eq!((counts.processing, counts.failed_since), (0, 1));
+        assert_eq!(
+            reader.drop_file_counts(&folder, 11).unwrap().failed_since,
+            0
+        );
+
+        // A second insert of the same id fails alone, reported to its caller.
+        assert!(writer
+            .drop_file(DropFileWrite::Insert(Box::new(record)))
+            .await
+            .is_err());
+        writer.close().await.unwrap();
+    }
+}

@@ -1,0 +1,484 @@
+//! One VM's pipeline, as the daemon hands it to `workflow-vm-pipeline`:
+//! `{"name": "<vm>", "pipeline": {load, inspect, fix, convert, validate}}`
+//! in the seed's format (docs/vm-pipeline.md).
+//!
+//! This is a plain typed struct with the documented defaults, not a
+//! validator: the daemon validates whole manifests (every problem with its
+//! path) before it starts a run. Missing optional keys get their defaults,
+//! unknown keys are ignored, and a value outside an allowed set is a load
+//! error with serde's message (which names the allowed values).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Errors reading a per-VM manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("cannot read manifest {path}: {source}")]
+    Read {
+        /// The manifest file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a pipeline document.
+    #[error("manifest {path} is not a valid VM pipeline: {source}")]
+    Parse {
+        /// The manifest file.
+        path: PathBuf,
+        /// What serde found wrong (names the key and the allowed values).
+        source: serde_json::Error,
+    },
+}
+
+/// One VM: its name and its pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmManifest {
+    /// The VM's name; names the output file and the report. When missing,
+    /// the stem of the source file is used.
+    #[serde(default)]
+    pub name: String,
+    /// The five stages.
+    pub pipeline: Pipeline,
+}
+
+impl VmManifest {
+    /// Reads and parses a manifest file, filling in the name when missing.
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut manifest: VmManifest =
+            serde_json::from_slice(&text).map_err(|source| ManifestError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if manifest.name.trim().is_empty() {
+            manifest.name = manifest
+                .pipeline
+                .load
+                .source_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+        }
+        Ok(manifest)
+    }
+}
+
+/// The stages of one VM's pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    /// Where the source disk is and what it is.
+    pub load: LoadStage,
+    /// Facts about the disk (and its OS, with libguestfs).
+    #[serde(default)]
+    pub inspect: InspectStage,
+    /// Guest fixes (need guest tooling).
+    #[serde(default)]
+    pub fix: FixStage,
+    /// The conversion.
+    #[serde(default)]
+    pub convert: ConvertStage,
+    /// Checks of the output.
+    #[serde(default)]
+    pub validate: ValidateStage,
+}
+
+/// What kind of source `load.source_path` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceType {
+    /// A VMware disk.
+    Vmdk,
+    /// A tar archive holding an .ovf and its disks.
+    Ova,
+    /// An OVF descriptor with its disk files next to it.
+    Ovf,
+    /// A Hyper-V / Virtual PC disk (qemu's `vpc`).
+    Vhd,
+    /// A Hyper-V disk.
+    Vhdx,
+    /// A raw disk image.
+    Raw,
+    /// An AWS machine image exported as a raw file (`load.ami_id` recorded).
+    Ami,
+    /// A qcow2 image (not in the seed's list; accepted as a plus).
+    Qcow2,
+    /// A VirtualBox disk (not in the seed's list; accepted as a plus).
+    Vdi,
+}
+
+impl SourceType {
+    /// The name used in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vmdk => "vmdk",
+            Self::Ova => "ova",
+            Self::Ovf => "ovf",
+            Self::Vhd => "vhd",
+            Self::Vhdx => "vhdx",
+            Self::Raw => "raw",
+            Self::Ami => "ami",
+            Self::Qcow2 => "qcow2",
+            Self::Vdi => "vdi",
+        }
+    }
+
+    /// The format `qemu-img info` reports for a disk of this type, or None
+    /// for the container types (ova, ovf) whose disks may be of any format.
+    pub fn qemu_format(self) -> Option<&'static str> {
+        match self {
+            Self::Vmdk => Some("vmdk"),
+            Self::Vhd => Some("vpc"),
+            Self::Vhdx => Some("vhdx"),
+            Self::Raw | Self::Ami => Some("raw"),
+            Self::Qcow2 => Some("qcow2"),
+            Self::Vdi => Some("vdi"),
+            Self::Ova | Self::Ovf => None,
+        }
+    }
+}
+
+/// The load stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadStage {
+    /// What the source is.
+    pub source_type: SourceType,
+    /// The source file; relative paths are resolved against the working
+    /// directory of the run.
+    pub source_path: PathBuf,
+    /// The AMI id, for `source_type: ami` (recorded in the report).
+    #[serde(default)]
+    pub ami_id: Option<String>,
+}
+
+/// The inspect stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InspectStage {
+    /// Run the stage (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Detect the guest OS with libguestfs (default true).
+    #[serde(default = "yes")]
+    pub detect_os: bool,
+}
+
+impl Default for InspectStage {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            detect_os: true,
+        }
+    }
+}
+
+/// The fix stage: each guest fix with its options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixStage {
+    /// Run the stage at all (default true; the seed format has no such key,
+    /// the later upstream format does).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// /etc/fstab device names.
+    #[serde(default)]
+    pub fstab: FstabFix,
+    /// Boot loader configuration.
+    #[serde(default)]
+    pub grub: GrubFix,
+    /// Initramfs (virtio drivers).
+    #[serde(default)]
+    pub initramfs: InitramfsFix,
+    /// Network configuration.
+    #[serde(default)]
+    pub network: NetworkFix,
+}
+
+impl Default for FixStage {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            fstab: FstabFix::default(),
+            grub: GrubFix::default(),
+            initramfs: InitramfsFix::default(),
+            network: NetworkFix::default(),
+        }
+    }
+}
+
+impl FixStage {
+    /// The fixes this stage asks for, as short descriptions; empty when
+    /// there is nothing to do.
+    pub fn requested(&self) -> Vec<String> {
+        let mut fixes = Vec::new();
+        if self.fstab.enabled && self.fstab.mode != FstabMode::Noop {
+            fixes.push(format!("fstab ({})", self.fstab.mode.as_str()));
+        }
+        if self.grub.enabled {
+            fixes.push("grub".to_string());
+        }
+        if self.initramfs.enabled && self.initramfs.regenerate {
+            fixes.push("initramfs (regenerate)".to_string());
+        }
+        if self.network.enabled && self.network.fix_level != FixLevel::None {
+            fixes.push(format!("network ({})", self.network.fix_level.as_str()));
+        }
+        fixes
+    }
+}
+
+/// The fstab fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FstabFix {
+    /// Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Default stabilize-all.
+    #[serde(default)]
+    pub mode: FstabMode,
+}
+
+impl Default for FstabFix {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            mode: FstabMode::default(),
+        }
+    }
+}
+
+/// How fstab entries are rewritten.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FstabMode {
+    /// Every entry to a stable identifier (UUID / LABEL).
+    #[default]
+    StabilizeAll,
+    /// Only /dev/disk/by-path entries.
+    BypathOnly,
+    /// Leave fstab alone.
+    Noop,
+}
+
+impl FstabMode {
+    /// The name used in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StabilizeAll => "stabilize-all",
+            Self::BypathOnly => "bypath-only",
+            Self::Noop => "noop",
+        }
+    }
+}
+
+/// The grub fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrubFix {
+    /// Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for GrubFix {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// The initramfs fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitramfsFix {
+    /// Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Regenerate it (default true).
+    #[serde(default = "yes")]
+    pub regenerate: bool,
+}
+
+impl Default for InitramfsFix {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            regenerate: true,
+        }
+    }
+}
+
+/// The network fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkFix {
+    /// Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Default full.
+    #[serde(default)]
+    pub fix_level: FixLevel,
+}
+
+impl Default for NetworkFix {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            fix_level: FixLevel::default(),
+        }
+    }
+}
+
+/// How much of the network configuration is rewritten.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixLevel {
+    /// Everything.
+    #[default]
+    Full,
+    /// Interface names only.
+    Basic,
+    /// Nothing.
+    None,
+}
+
+impl FixLevel {
+    /// The name used in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Basic => "basic",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The convert stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvertStage {
+    /// Run the stage (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Default qcow2.
+    #[serde(default)]
+    pub output_format: OutputFormat,
+    /// Compress the output (qcow2 only; default true).
+    #[serde(default = "yes")]
+    pub compress: bool,
+    /// Where the output goes; relative paths are resolved against the
+    /// output directory. Default OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>.
+    #[serde(default)]
+    pub output_path: Option<PathBuf>,
+}
+
+impl Default for ConvertStage {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            output_format: OutputFormat::default(),
+            compress: true,
+            output_path: None,
+        }
+    }
+}
+
+/// Output disk formats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// qcow2 (compressible).
+    #[default]
+    Qcow2,
+    /// Raw.
+    Raw,
+    /// VirtualBox.
+    Vdi,
+    /// VMware.
+    Vmdk,
+}
+
+impl OutputFormat {
+    /// The qemu-img format name, also the output file's extension.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Qcow2 => "qcow2",
+            Self::Raw => "raw",
+            Self::Vdi => "vdi",
+            Self::Vmdk => "vmdk",
+        }
+    }
+}
+
+/// The validate stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateStage {
+    /// Run the stage (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Boot the output headless for a short while (needs qemu-system-x86_64;
+    /// default false).
+    #[serde(default)]
+    pub boot_test: bool,
+}
+
+impl Default for ValidateStage {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            boot_test: false,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_optional_keys_get_the_documented_defaults() {
+        let m: VmManifest = serde_json::from_str(
+            r#"{"pipeline":{"load":{"source_type":"vmdk","source_path":"/d/web-01.vmdk"}}}"#,
+        )
+        .unwrap();
+        let p = &m.pipeline;
+        assert!(p.inspect.enabled && p.inspect.detect_os);
+        assert_eq!(p.fix.fstab.mode, FstabMode::StabilizeAll);
+        assert_eq!(p.fix.network.fix_level, FixLevel::Full);
+        assert!(p.fix.enabled);
+        assert_eq!(p.fix.requested().len(), 4);
+        assert_eq!(p.convert.output_format, OutputFormat::Qcow2);
+        assert!(p.convert.compress && p.convert.output_path.is_none());
+        assert!(p.validate.enabled && !p.validate.boot_test);
+    }
+
+    #[test]
+    fn the_seed_example_parses() {
+        let m: VmManifest = serde_json::from_str(
+            r#"{"name":"my-vm","pipeline":{
+               "load":{"source_type":"vhd","source_path":"/data/my-vm.vhd"},
+               "inspect":{"enabled":true,"detect_os":true},
+               "fix":{"fstab":{"enabled":true,"mode":"bypath-only"},"grub":{"enabled":false},
+                      "initramfs":{"enabled":true,"regenerate":false},
+                      "network":{"enabled":true,"fix_level":"none"}},
+               "convert":{"output_format":"vdi","compress":false,"output_path":"my-vm.vdi"},
+               "validate":{"enabled":true,"boot_test":false}}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.pipeline.load.source_type.qemu_format(), Some("vpc"));
+        assert_eq!(m.pipeline.fix.requested(), vec!["fstab (bypath-only)"]);
+        assert_eq!(m.pipeline.convert.output_format, OutputFormat::Vdi);
+    }
+
+    #[test]
+    fn an_unknown_source_type_names_the_allowed_values() {
+        let err = serde_json::from_str::<VmManifest>(
+            r#"{"pipeline":{"load":{"source_type":"iso","source_path":"/x"}}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("iso") && err.contains("vmdk"), "{err}");
+    }
+}

@@ -1,0 +1,267 @@
+//! `workflow-vm-pipeline`: one VM's hyper2kvm-style pipeline (load, inspect,
+//! fix, convert, validate) as an ordinary workflow program, so a manifest
+//! run is an execution like any other: phases and tasks in the tree, live
+//! convert progress, cancel, history, and the report as an artifact.
+//!
+//! The program reads one VM's pipeline ([`manifest::VmManifest`]), drives
+//! `qemu-img` ([`qemu`]) and, when installed, libguestfs, reports on the
+//! workflow protocol ([`events`]) and writes `<name>.report.json`
+//! ([`report`]). See docs/vm-pipeline.md.
+
+mod command;
+pub mod events;
+pub mod manifest;
+mod ovf;
+pub mod qemu;
+pub mod report;
+mod stages;
+
+use std::{path::PathBuf, time::Instant};
+
+pub use command::Cancel;
+
+use crate::workflow::{FieldSpec, FieldType, WorkflowMetadata};
+use events::Emitter;
+use report::{Report, StageReport};
+use stages::{Outcome, Run, StageError, STAGES};
+
+/// The workflow id the program declares.
+pub const WORKFLOW_ID: &str = "vm_pipeline";
+
+/// Phase of the `state_file_created` event that announces the report.
+pub const REPORT_PHASE: i32 = 4;
+
+/// Exit code of a run stopped by SIGTERM/SIGINT (128 + SIGTERM).
+pub const EXIT_CANCELLED: i32 = 143;
+
+/// Command line of `workflow-vm-pipeline`. Every flag but
+/// `--workflow-metadata` is one of the workflow's fields.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "workflow-vm-pipeline",
+    about = "Runs one VM's conversion pipeline (load, inspect, fix, convert, validate) with qemu-img"
+)]
+pub struct Args {
+    /// Print the workflow metadata (JSON) and exit.
+    #[arg(long)]
+    pub workflow_metadata: bool,
+    /// The VM's pipeline: {"name": ..., "pipeline": {...}}.
+    #[arg(long, required_unless_present = "workflow_metadata")]
+    pub manifest: Option<PathBuf>,
+    /// Output directory (default ./output in the working directory).
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub output_dir: String,
+    /// Guest-fix command (split on whitespace, the disk path appended).
+    #[arg(long, allow_hyphen_values = true)]
+    pub fix_command: Option<String>,
+    /// "true": a fix stage that cannot run fails the pipeline.
+    #[arg(long, default_value = "false", value_parser = ["true", "false"])]
+    pub require_fix: String,
+}
+
+/// What one run needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The per-VM manifest file.
+    pub manifest: PathBuf,
+    /// Output directory; None means `<work_dir>/output`. Relative paths
+    /// are resolved against `work_dir`.
+    pub output_dir: Option<PathBuf>,
+    /// The configured guest-fix command line, if any.
+    pub fix_command: Option<String>,
+    /// Fail instead of skipping when fixes cannot be applied.
+    pub require_fix: bool,
+    /// The working directory: the report and scratch files go here.
+    pub work_dir: PathBuf,
+}
+
+impl Args {
+    /// The run options, with `work_dir` the process's current directory.
+    pub fn options(&self) -> std::io::Result<Options> {
+        let work_dir = std::env::current_dir()?;
+        let manifest = self.manifest.clone().unwrap_or_default();
+        Ok(Options {
+            manifest: if manifest.is_absolute() {
+                manifest
+            } else {
+                work_dir.join(manifest)
+            },
+            output_dir: Some(self.output_dir.trim())
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
+            fix_command: self.fix_command.clone().filter(|c| !c.trim().is_empty()),
+            require_fix: self.require_fix == "true",
+            work_dir,
+        })
+    }
+}
+
+/// What `--workflow-metadata` prints.
+pub fn metadata() -> WorkflowMetadata {
+    let field = |name: &str, label: &str, description: &str, cli_arg: &str| FieldSpec {
+        name: name.into(),
+        label: label.into(),
+        description: description.into(),
+        cli_arg: cli_arg.into(),
+        required: false,
+        default: None,
+        required_for_phases: None,
+        field_type: FieldType::Text,
+    };
+    WorkflowMetadata {
+        id: WORKFLOW_ID.into(),
+        name: "VM conversion pipeline".into(),
+        description: "Converts one VM's disk for KVM: load (source check, OVA/OVF), inspect \
+                      (qemu-img info, OS with libguestfs), fix (guest tooling), convert \
+                      (qemu-img convert with progress), validate (qemu-img check and compare). \
+                      Writes <name>.report.json."
+            .into(),
+        schema_version: crate::workflow::DEFAULT_SCHEMA_VERSION.into(),
+        fields: vec![
+            FieldSpec {
+                required: true,
+                field_type: FieldType::FilePath {
+                    pattern: Some("*.json".into()),
+                },
+                ..field(
+                    "manifest",
+                    "VM manifest",
+                    "JSON file with one VM's pipeline: {\"name\": ..., \"pipeline\": {load, inspect, fix, convert, validate}}",
+                    "--manifest",
+                )
+            },
+            FieldSpec {
+                default: Some(String::new()),
+                ..field(
+                    "output_dir",
+                    "Output directory",
+                    "Where outputs go when convert.output_path is absent \
+                     (OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>); empty: ./output in the working directory",
+                    "--output-dir",
+                )
+            },
+            field(
+                "fix_command",
+                "Guest-fix command",
+                "Command that applies guest fixes (e.g. hyper2kvm ...), split on whitespace, the disk path appended",
+                "--fix-command",
+            ),
+            FieldSpec {
+                default: Some("false".into()),
+                field_type: FieldType::Select {
+                    options: vec!["true".into(), "false".into()],
+                },
+                ..field(
+                    "require_fix",
+                    "Require guest fixes",
+                    "true: fail when the requested guest fixes cannot be applied (no tooling) instead of skipping them",
+                    "--require-fix",
+                )
+            },
+        ],
+    }
+}
+
+/// Runs the pipeline and returns the process exit code: 0 only when every
+/// enabled stage succeeded, [`EXIT_CANCELLED`] when stopped by a signal,
+/// 1 otherwise. The report is written in every case but a failure to write
+/// it.
+pub async fn run(options: Options, cancel: Cancel) -> i32 {
+    let started = Instant::now();
+    let emitter = Emitter;
+    let mut run = Run::new(options, emitter, cancel);
+    let mut stage_reports = Vec::new();
+    let mut errors = Vec::new();
+    let mut stopped: Option<String> = None;
+    let mut cancelled = false;
+
+    for (index, name) in STAGES.iter().enumerate() {
+        let phase = index as i32;
+        if let Some(why) = &stopped {
+            stage_reports.push((*name, StageReport::not_run(why)));
+            continue;
+        }
+        emitter.phase_started(phase, name);
+        emitter.task_started(phase, name, &run.describe(name));
+        let stage_started = Instant::now();
+        let outcome = match run.disabled(name) {
+            Some(reason) => Ok(Outcome::Skipped {
+                reason,
+                detail: None,
+            }),
+            None if run.cancel.is_cancelled() => Err(StageError::Cancelled),
+            None => run.stage(name).await,
+        };
+        let seconds = stage_started.elapsed().as_secs_f64();
+        match outcome {
+            Ok(Outcome::Done { summary, result }) => {
+                emitter.say(&format!("{name}: {summary}"));
+                emitter.task_completed(name, &summary);
+                emitter.phase_completed(phase, name);
+                stage_reports.push((*name, StageReport::succeeded(seconds, result)));
+            }
+            Ok(Outcome::Skipped { reason, detail }) => {
+                emitter.say(&format!("{name}: SKIPPED: {reason}"));
+                emitter.task_completed(name, &format!("SKIPPED: {reason}"));
+                emitter.phase_completed(phase, name);
+                stage_reports.push((*name, StageReport::skipped(seconds, &reason, detail)));
+            }
+            Err(StageError::Failed(error)) => {
+                emitter.say(&format!("{name}: FAILED: {error}"));
+                emitter.task_failed(name, &error);
+                emitter.phase_failed(phase, name, &error);
+                errors.push(format!("{name}: {error}"));
+                stage_reports.push((*name, StageReport::failed(seconds, &error)));
+                stopped = Some(format!("not run: the {name} stage failed"));
+            }
+            Err(StageError::Cancelled) => {
+                let error = "cancelled (SIGTERM)";
+                emitter.say(&format!("{name}: {error}"));
+                emitter.task_failed(name, error);
+                emitter.phase_failed(phase, name, error);
+                errors.push(format!("{name}: {error}"));
+                stage_reports.push((*name, StageReport::failed(seconds, error)));
+                stopped = Some(format!("not run: the pipeline was cancelled during {name}"));
+                cancelled = true;
+            }
+        }
+    }
+    run.remove_scratch();
+
+    let mut report = Report::new(&run.name, &run.options.manifest);
+    for (name, stage) in stage_reports {
+        report.stage(name, stage);
+    }
+    report.artifacts = std::mem::take(&mut run.artifacts);
+    report.warnings = std::mem::take(&mut run.warnings);
+    report.errors = errors;
+    report.finish(started.elapsed().as_secs_f64(), cancelled);
+
+    let path = run
+        .options
+        .work_dir
+        .join(format!("{}.report.json", run.name));
+    if let Err(e) = report.write_atomic(&path) {
+        emitter.say(&format!("cannot write the report {}: {e}", path.display()));
+        return 1;
+    }
+    emitter.state_file(REPORT_PHASE, &path, "pipeline report");
+    emitter.say(&format!(
+        "report: {} ({})",
+        path.display(),
+        if report.pipeline.success {
+            "success"
+        } else if cancelled {
+            "cancelled"
+        } else {
+            "failed"
+        }
+    ));
+    if cancelled {
+        EXIT_CANCELLED
+    } else if report.pipeline.success {
+        0
+    } else {
+        1
+    }
+}

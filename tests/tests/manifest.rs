@@ -1,0 +1,512 @@
+//! hyper2kvm manifests over the API: ValidateManifest reports every problem
+//! with its path, SubmitManifest runs each VM as an execution of
+//! `vm_pipeline` (batch ids, idempotent by request_id), converting real
+//! disk images with qemu-img; wfctl's `manifest validate|submit`; and the
+//! real `workflow-vm-pipeline` found by the default discovery.
+//!
+//! Most tests use a small sh fixture as `vm_pipeline` ([`fixture_pipeline`])
+//! so they do not depend on the real program's stages; one runs the real one.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+use tonic::Code;
+
+use crate::helper::*;
+
+/// A `vm_pipeline` stand-in: reads the pipeline document, converts
+/// load.source_path to convert.output_format with `qemu-img convert` (into
+/// convert.output_path or OUTPUT_DIR/<name>.<format>), writes
+/// `<name>.report.json` in its working directory and announces it. While a
+/// file `OUTPUT_DIR/hold-<name>` exists it waits first (tests use that to
+/// keep a run going).
+pub fn fixture_pipeline() -> String {
+    workflow_script(
+        r#"{"id":"vm_pipeline","name":"VM pipeline (test fixture)","description":"Converts one VM's disk with qemu-img.","fields":[{"name":"manifest","label":"Manifest","description":"Pipeline document","cli_arg":"--manifest","required":true,"default":null,"field_type":{"type":"file_path","pattern":"*.json"}},{"name":"output_dir","label":"Output","description":"Output directory","cli_arg":"--output-dir","required":false,"default":"","field_type":{"type":"text"}}]}"#,
+        r#"while [ $# -gt 0 ]; do
+  case "$1" in
+    --manifest) manifest="$2"; shift 2 ;;
+    --output-dir) out="$2"; shift 2 ;;
+    *) shift ;;
+  esac
+done
+field() { sed -n "s/^ *\"$1\": *\"\([^\"]*\)\".*/\1/p" "$manifest" | head -n 1; }
+ev() { echo "__WF_EVENT__:$1" >&2; }
+name=$(field name); src=$(field source_path); fmt=$(field output_format); dst=$(field output_path)
+while [ -e "$out/hold-$name" ]; do sleep 0.05; done
+[ -n "$dst" ] || dst="$out/$name.$fmt"
+case "$dst" in /*) ;; *) dst="$out/$dst" ;; esac
+compress=""
+if grep -q '"compress": true' "$manifest" && [ "$fmt" = qcow2 ]; then compress="-c"; fi
+ev '{"type":"phase_started","phase":0,"name":"convert","total_phases":1}'
+mkdir -p "$(dirname "$dst")"
+if ! qemu-img convert $compress -O "$fmt" "$src" "$dst"; then
+  ev '{"type":"phase_failed","phase":0,"name":"convert","error":"qemu-img convert failed"}'
+  exit 1
+fi
+printf '{"pipeline":{"success":true},"artifacts":[{"type":"disk","path":"%s","format":"%s"}]}\n' "$dst" "$fmt" > "$name.report.json"
+ev "{\"type\":\"state_file_created\",\"phase\":0,\"file_path\":\"$name.report.json\",\"description\":\"pipeline report\"}"
+ev '{"type":"phase_completed","phase":0,"name":"convert"}'"#,
+    )
+}
+
+/// Writes a disk image of `format` (raw, qcow2, vmdk, vhdx, vpc) with data
+/// in it: 1 MiB whose first and last sectors hold text naming the image.
+pub fn make_disk(dir: &Path, file_name: &str, format: &str) -> PathBuf {
+    let path = dir.join(file_name);
+    let mut data = vec![0u8; 1 << 20];
+    let text = format!("disk {file_name} written by the test");
+    data[..text.len()].copy_from_slice(text.as_bytes());
+    let end = data.len() - 512;
+    data[end..end + text.len()].copy_from_slice(text.as_bytes());
+    if format == "raw" {
+        std::fs::write(&path, &data).expect("write raw disk");
+        return path;
+    }
+    let raw = dir.join(format!("{file_name}.source.raw"));
+    std::fs::write(&raw, &data).expect("write raw disk");
+    qemu_img(&[
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        format,
+        raw.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(raw).expect("remove the raw source");
+    path
+}
+
+/// Runs qemu-img and expects success; returns stdout.
+pub fn qemu_img(args: &[&str]) -> String {
+    let out = Command::new("qemu-img")
+        .args(args)
+        .output()
+        .expect("qemu-img is installed (apt-get install qemu-utils)");
+    assert!(
+        out.status.success(),
+        "qemu-img {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The format `qemu-img info` reports for an image.
+pub fn image_format(path: &Path) -> String {
+    let info: Value = serde_json::from_str(&qemu_img(&[
+        "info",
+        "--output=json",
+        path.to_str().unwrap(),
+    ]))
+    .expect("qemu-img info JSON");
+    info["format"].as_str().expect("format").to_string()
+}
+
+/// Whether two images hold the same data (`qemu-img compare`).
+pub fn same_content(a: &Path, b: &Path) -> bool {
+    Command::new("qemu-img")
+        .args(["compare", a.to_str().unwrap(), b.to_str().unwrap()])
+        .output()
+        .expect("qemu-img compare")
+        .status
+        .success()
+}
+
+fn validate_request(content: &str, file_name: &str) -> pb::ValidateManifestRequest {
+    pb::ValidateManifestRequest {
+        content: content.as_bytes().to_vec(),
+        format: pb::ManifestFormat::Detect as i32,
+        file_name: file_name.to_string(),
+    }
+}
+
+fn submit_request(content: &str, file_name: &str, request_id: &str) -> pb::SubmitManifestRequest {
+    pb::SubmitManifestRequest {
+        content: content.as_bytes().to_vec(),
+        format: pb::ManifestFormat::Detect as i32,
+        file_name: file_name.to_string(),
+        request_id: request_id.to_string(),
+        labels: labels(&[("team", "storage")]),
+    }
+}
+
+impl Daemon {
+    /// ValidateManifest, expected to answer.
+    pub async fn validate_manifest(
+        &self,
+        content: &str,
+        file_name: &str,
+    ) -> pb::ValidateManifestResponse {
+        self.client()
+            .validate_manifest(validate_request(content, file_name))
+            .await
+            .expect("ValidateManifest")
+            .into_inner()
+    }
+
+    /// SubmitManifest, expected to succeed.
+    pub async fn submit_manifest(
+        &self,
+        content: &str,
+        file_name: &str,
+        request_id: &str,
+    ) -> pb::SubmitManifestResponse {
+        self.client()
+            .submit_manifest(submit_request(content, file_name, request_id))
+            .await
+            .unwrap_or_else(|s| panic!("SubmitManifest {file_name}: {s:?}"))
+            .into_inner()
+    }
+}
+
+/// Invalid manifests and the exact problem paths expected, JSON and YAML.
+const INVALID: &[(&str, &str, &[&str])] = &[
+    ("empty.json", "", &[""]),
+    ("list.yaml", "- a\n- b\n", &[""]),
+    ("syntax.json", "{\"version\": \"1.0\", ", &[""]),
+    (
+        "missing.json",
+        r#"{"pipeline": {"load": {}}}"#,
+        &[
+            "pipeline.convert.output_format",
+            "pipeline.load.source_path",
+            "pipeline.load.source_type",
+            "version",
+        ],
+    ),
+    (
+        "types.yaml",
+        "version: '1.0'\npipeline:\n  load: {source_type: raw, source_path: /d/a.img}\n  inspect: {enabled: yes}\n  fix: {grub: true, network: {fix_level: partial}}\n  convert: {output_format: qcow3, compress: 1}\n  validate: {boot_test: false, extra: 1}\n",
+        &[
+            "pipeline.convert.compress",
+            "pipeline.convert.output_format",
+            "pipeline.fix.grub",
+            "pipeline.fix.network.fix_level",
+            "pipeline.inspect.enabled",
+            "pipeline.validate.extra",
+        ],
+    ),
+    (
+        "ami.json",
+        r#"{"version": "1.0", "pipeline": {"load": {"source_type": "ami", "source_path": "/d/x.raw"}, "convert": {"output_format": "raw"}, "fix": {"fstab": {"mode": "sort"}}}}"#,
+        &["pipeline.fix.fstab.mode", "pipeline.load.ami_id"],
+    ),
+    (
+        "batch.json",
+        r#"{"version": "1.0", "batch": true, "vms": [
+            {"name": "a", "pipeline": {"load": {"source_path": "/d/a.vmdk"}}},
+            {"name": "b", "pipeline": {"load": {"source_path": "/d/b.iso"}}},
+            {"name": "a", "pipeline": {"load": {"source_path": "relative/c.vhd"}, "convert": {"output_format": "qcow3"}}},
+            {"pipeline": {"load": {"source_type": "ova"}}, "extra": true}]}"#,
+        &[
+            "vms[1].pipeline.load.source_type",
+            "vms[2].name",
+            "vms[2].pipeline.convert.output_format",
+            "vms[2].pipeline.load.source_path",
+            "vms[3].extra",
+            "vms[3].name",
+            "vms[3].pipeline.load.source_path",
+        ],
+    ),
+    (
+        "no-vms.yaml",
+        "version: '1.0'\nbatch: true\nvms: []\n",
+        &["vms"],
+    ),
+    (
+        "artifact.json",
+        r#"{"manifest_version": "1.0", "disks": [{"id": "bad id", "source_format": "iso", "local_path": "/d/a"}], "vm": {"firmware": "efi"}}"#,
+        &[
+            "disks[0].bytes",
+            "disks[0].id",
+            "disks[0].source_format",
+            "vm.firmware",
+        ],
+    ),
+];
+
+#[tokio::test]
+async fn validate_manifest_reports_every_problem_with_its_path() {
+    let daemon = Daemon::start().await;
+    for (file_name, content, expected) in INVALID {
+        let response = daemon.validate_manifest(content, file_name).await;
+        assert!(!response.valid, "{file_name} is invalid");
+        let paths: Vec<&str> = response.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(&paths, expected, "{file_name}: {:?}", response.problems);
+        assert!(response.problems.iter().all(|p| !p.message.is_empty()));
+        assert!(response.vms.is_empty());
+    }
+
+    // A valid YAML single-VM manifest comes back normalized, hyperctl's
+    // defaults applied, named after the file.
+    let response = daemon
+        .validate_manifest(
+            "version: 1.0\npipeline:\n  load:\n    source_type: vmdk\n    source_path: /data/web.vmdk\n  convert:\n    output_format: qcow2\n",
+            "web-01.yaml",
+        )
+        .await;
+    assert!(response.valid, "{:?}", response.problems);
+    assert_eq!(response.format(), pb::ManifestFormat::Yaml);
+    assert_eq!(response.kind(), pb::ManifestKind::Single);
+    assert_eq!(response.vms.len(), 1);
+    assert_eq!(response.vms[0].name, "web-01");
+    let document: Value = serde_json::from_str(&response.vms[0].pipeline_json).unwrap();
+    assert_eq!(
+        document["pipeline"],
+        json!({
+            "load": {"source_type": "vmdk", "source_path": "/data/web.vmdk"},
+            "inspect": {"enabled": true, "detect_os": true},
+            "fix": {"enabled": true,
+                    "fstab": {"enabled": true, "mode": "stabilize-all"},
+                    "grub": {"enabled": true},
+                    "initramfs": {"enabled": true, "regenerate": true},
+                    "network": {"enabled": true, "fix_level": "full"}},
+            "convert": {"enabled": true, "output_format": "qcow2", "compress": true},
+            "validate": {"enabled": true, "boot_test": false},
+        })
+    );
+
+    // Artifact Manifest v1: one pipeline per disk.
+    let response = daemon
+        .validate_manifest(
+            r#"{"manifest_version": "1.0", "vm": {"cpu": 2, "mem_gb": 4, "firmware": "uefi"},
+                "disks": [{"id": "boot", "source_format": "vmdk", "bytes": 1048576, "local_path": "/d/boot.vmdk",
+                           "checksum": "sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+                          {"id": "data", "source_format": "qcow2", "bytes": 1, "local_path": "/d/data.qcow2"}],
+                "pipeline": {"validate": {"enabled": false}}, "output": {"directory": "/out", "format": "raw"}}"#,
+            "",
+        )
+        .await;
+    assert!(response.valid, "{:?}", response.problems);
+    assert_eq!(response.kind(), pb::ManifestKind::ArtifactV1);
+    let names: Vec<&str> = response.vms.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["boot", "data"]);
+    let data: Value = serde_json::from_str(&response.vms[1].pipeline_json).unwrap();
+    assert_eq!(data["pipeline"]["convert"]["output_path"], "/out/data.raw");
+    assert_eq!(data["pipeline"]["validate"]["enabled"], false);
+
+    // SubmitManifest checks the manifest first (every problem as a field
+    // violation), then needs the workflow vm_pipeline, which this daemon
+    // does not have.
+    let status = daemon
+        .client()
+        .submit_manifest(submit_request(INVALID[6].1, "batch.json", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let fields: Vec<String> = violations(&status).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, INVALID[6].2);
+    let status = daemon
+        .client()
+        .submit_manifest(submit_request("", "x.json", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&status)[0].0, "content");
+    let status = daemon
+        .client()
+        .submit_manifest(submit_request(
+            r#"{"version": "1.0", "pipeline": {"load": {"source_type": "raw", "source_path": "/d/a.raw"}, "convert": {"output_format": "qcow2"}}}"#,
+            "a.json",
+            "",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(status.message().contains("vm_pipeline"), "{status:?}");
+}
+
+#[tokio::test]
+async fn single_and_batch_manifests_run_as_vm_pipeline_executions() {
+    let daemon = Daemon::builder()
+        .program("vm-pipeline.sh", fixture_pipeline())
+        .flag("--output-dir", "out")
+        .start()
+        .await;
+    let disks = daemon.staging_dir();
+    let out = daemon.file("out");
+
+    // Single VM, JSON: a raw disk to compressed qcow2 at an explicit path.
+    let raw = make_disk(&disks, "web 01.raw", "raw");
+    let converted = out.join("web.qcow2");
+    let single = json!({"version": "1.0", "pipeline": {
+        "load": {"source_type": "raw", "source_path": raw},
+        "convert": {"output_format": "qcow2", "compress": true, "output_path": converted}}})
+    .to_string();
+    let response = daemon.submit_manifest(&single, "web-01.json", "").await;
+    assert!(response.started);
+    assert!(response.batch_id.is_empty(), "a single VM has no batch");
+    assert_eq!(response.kind(), pb::ManifestKind::Single);
+    assert_eq!(response.vms.len(), 1);
+    let vm = &response.vms[0];
+    assert_eq!(vm.name, "web-01");
+    let execution = vm.execution.clone().unwrap();
+    assert_eq!(execution.workflow_id, "vm_pipeline");
+    assert_eq!(execution.inputs["manifest"], vm.manifest_path);
+    assert!(Path::new(&vm.manifest_path).starts_with(daemon.data_dir().join("manifests")));
+    assert_eq!(execution.labels["vm"], "web-01");
+    assert_eq!(execution.labels["manifest"], "web-01.json");
+    assert_eq!(execution.labels["team"], "storage");
+    let done = daemon
+        .wait_state(&execution.id, ExecutionState::Succeeded)
+        .await;
+    assert_eq!(image_format(&converted), "qcow2");
+    assert!(
+        same_content(&raw, &converted),
+        "the conversion kept the data"
+    );
+    let report = &done.artifacts[0];
+    assert_eq!(report.description, "pipeline report");
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(&vm.manifest_path).unwrap()).unwrap();
+    assert_eq!(document["name"], "web-01");
+    assert_eq!(document["pipeline"]["fix"]["network"]["fix_level"], "full");
+
+    // Batch, YAML: vmdk and vhdx sources, default and explicit formats.
+    let vmdk = make_disk(&disks, "app.vmdk", "vmdk");
+    let vhdx = make_disk(&disks, "db.vhdx", "vhdx");
+    let batch = format!(
+        "version: \"1.0\"\nbatch: true\nvms:\n  - name: app\n    pipeline:\n      load: {{source_path: '{}'}}\n  - name: db\n    pipeline:\n      load: {{source_type: vhdx, source_path: '{}'}}\n      convert: {{output_format: raw}}\n",
+        vmdk.display(),
+        vhdx.display()
+    );
+    let response = daemon
+        .submit_manifest(&batch, "nightly.yaml", "nightly-1")
+        .await;
+    assert!(response.started);
+    assert_eq!(response.kind(), pb::ManifestKind::Batch);
+    assert!(!response.batch_id.is_empty());
+    let ids: Vec<String> = response
+        .vms
+        .iter()
+        .map(|v| v.execution.as_ref().unwrap().id.clone())
+        .collect();
+    for (vm, name) in response.vms.iter().zip(["app", "db"]) {
+        assert_eq!(vm.name, name);
+        let execution = vm.execution.as_ref().unwrap();
+        assert_eq!(execution.batch_id, response.batch_id);
+        assert_eq!(execution.labels["batch_id"], response.batch_id);
+    }
+    for id in &ids {
+        daemon.wait_state(id, ExecutionState::Succeeded).await;
+    }
+    assert_eq!(image_format(&out.join("app.qcow2")), "qcow2");
+    assert!(same_content(&vmdk, &out.join("app.qcow2")));
+    assert_eq!(image_format(&out.join("db.raw")), "raw");
+    assert!(same_content(&vhdx, &out.join("db.raw")));
+
+    // The same request_id returns the same executions without starting more.
+    let again = daemon
+        .submit_manifest(&batch, "nightly.yaml", "nightly-1")
+        .await;
+    assert!(!again.started);
+    assert_eq!(again.batch_id, response.batch_id);
+    let again_ids: Vec<String> = again
+        .vms
+        .iter()
+        .map(|v| v.execution.as_ref().unwrap().id.clone())
+        .collect();
+    assert_eq!(again_ids, ids);
+
+    // ListExecutions by batch id: exactly the batch, newest first.
+    let listed = daemon
+        .list_executions(pb::ListExecutionsRequest {
+            batch_id: response.batch_id.clone(),
+            ..Default::default()
+        })
+        .await;
+    let mut listed_ids: Vec<String> = listed.executions.iter().map(|e| e.id.clone()).collect();
+    listed_ids.reverse();
+    assert_eq!(listed_ids, ids);
+    assert!(listed
+        .executions
+        .iter()
+        .all(|e| e.batch_id == response.batch_id));
+    let all = daemon.list_executions(Default::default()).await;
+    assert_eq!(all.executions.len(), 3, "2 batch VMs and the single VM");
+
+    // wfctl: validate prints every problem and exits 5; submit -wait runs
+    // the manifest and prints each execution.
+    let bad = daemon.file("bad.json");
+    std::fs::write(&bad, INVALID[3].1).unwrap();
+    let run = wfctl(
+        &daemon.addr,
+        &["manifest", "validate", "-file", bad.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(run.0, 5, "{run:?}");
+    assert!(
+        run.1.contains("pipeline.load.source_type: is required"),
+        "{run:?}"
+    );
+    let good = daemon.file("good.json");
+    std::fs::write(&good, &single).unwrap();
+    let run = wfctl(
+        &daemon.addr,
+        &[
+            "manifest",
+            "submit",
+            "-file",
+            good.to_str().unwrap(),
+            "-wait",
+            "-json",
+        ],
+    )
+    .await;
+    assert_eq!(run.0, 0, "{run:?}");
+    let printed: Value = serde_json::from_str(&run.1).unwrap();
+    assert_eq!(
+        printed["vms"][0]["execution"]["state"],
+        "EXECUTION_STATE_SUCCEEDED"
+    );
+}
+
+/// Runs `wfctl` against the daemon: (exit code, stdout, stderr).
+async fn wfctl(addr: &str, args: &[&str]) -> (i32, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"))
+        .args(args)
+        .env("WFCTL_ADDR", addr)
+        .output()
+        .await
+        .expect("run wfctl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_real_vm_pipeline_is_discovered_by_default_and_converts() {
+    // No --workflow-dir: the bundled directory gets a link to the
+    // workflow-vm-pipeline next to workflowd.
+    let daemon = Daemon::builder().default_dirs().start().await;
+    let link = daemon
+        .data_dir()
+        .join("bundled-workflows/workflow-vm-pipeline");
+    assert_eq!(
+        std::fs::read_link(&link).expect("the pipeline is linked"),
+        Path::new(env!("CARGO_BIN_EXE_workflow-vm-pipeline"))
+    );
+    let vmdk = make_disk(&daemon.staging_dir(), "legacy.vmdk", "vmdk");
+    let output = daemon.staging_dir().join("legacy.qcow2");
+    let manifest = json!({"version": "1.0", "pipeline": {
+        "load": {"source_type": "vmdk", "source_path": vmdk},
+        "convert": {"output_format": "qcow2", "compress": true, "output_path": output}}})
+    .to_string();
+    let response = daemon.submit_manifest(&manifest, "legacy.json", "").await;
+    let id = response.vms[0].execution.as_ref().unwrap().id.clone();
+    let done = daemon.wait_state(&id, ExecutionState::Succeeded).await;
+    let phases: Vec<&str> = done.phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(phases, ["load", "inspect", "fix", "convert", "validate"]);
+    assert_eq!(image_format(&output), "qcow2");
+    assert!(same_content(&vmdk, &output));
+    assert!(
+        done.artifacts
+            .iter()
+            .any(|a| a.description == "pipeline report"),
+        "{:?}",
+        done.artifacts
+    );
+}

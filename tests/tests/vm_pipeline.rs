@@ -1,0 +1,823 @@
+//! The VM pipeline program (`workflow-vm-pipeline`) on small images the
+//! tests make with the real qemu-img: run directly (events on stderr, the
+//! report file) and through a real daemon (tree, artifacts, errors, cancel).
+
+use std::{
+    fs,
+    os::unix::fs::FileExt,
+    path::{Path, PathBuf},
+    process::{Command as StdCommand, Output},
+    time::Duration,
+};
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use workflow_manager::{
+    events::{WorkflowEvent, EVENT_PREFIX},
+    workflow::{FieldType, WorkflowMetadata},
+};
+
+use crate::helper::*;
+
+const PROGRAM: &str = env!("CARGO_BIN_EXE_workflow-vm-pipeline");
+const MIB: u64 = 1 << 20;
+
+// ---- images ---------------------------------------------------------------
+
+fn qemu_img(args: &[&str]) -> Output {
+    StdCommand::new("qemu-img")
+        .args(args)
+        .output()
+        .expect("qemu-img runs (the test script installs qemu-utils)")
+}
+
+fn qemu_img_ok(args: &[&str]) -> Output {
+    let out = qemu_img(args);
+    assert!(
+        out.status.success(),
+        "qemu-img {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// The format qemu-img detects.
+fn image_format(path: &Path) -> String {
+    let out = qemu_img_ok(&["info", "--output=json", s(path)]);
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    info["format"].as_str().unwrap().to_string()
+}
+
+/// `qemu-img compare` exit code: 0 identical, 1 different.
+fn compare(a: &Path, b: &Path) -> i32 {
+    qemu_img(&["compare", s(a), s(b)])
+        .status
+        .code()
+        .unwrap_or(-1)
+}
+
+/// A raw image of `mib` MiB with distinct 64 KiB data blocks at a few
+/// offsets (start, a third, unaligned middle, end): small, but every
+/// conversion has real data to carry.
+fn raw_image(path: &Path, mib: u64) -> PathBuf {
+    qemu_img_ok(&["create", "-q", "-f", "raw", s(path), &format!("{mib}M")]);
+    let file = fs::OpenOptions::new().write(true).open(path).unwrap();
+    let size = mib * MIB;
+    for (i, offset) in [0, size / 3, size / 2 + 12_345, size - 65_536]
+        .into_iter()
+        .enumerate()
+    {
+        let block: Vec<u8> = (0..65_536u32)
+            .map(|j| ((j * 7 + i as u32 * 13) % 251) as u8 ^ 0x5a)
+            .collect();
+        file.write_all_at(&block, offset).unwrap();
+    }
+    path.to_path_buf()
+}
+
+/// The raw base converted to another format.
+fn image_as(base: &Path, format: &str, path: &Path) -> PathBuf {
+    qemu_img_ok(&["convert", "-q", "-f", "raw", "-O", format, s(base), s(path)]);
+    path.to_path_buf()
+}
+
+/// Writes a per-VM manifest as the daemon hands it to the program.
+fn write_manifest(path: &Path, name: &str, load: Value, convert: Value, more: Value) -> PathBuf {
+    let mut pipeline = json!({ "load": load, "convert": convert });
+    if let (Some(p), Some(more)) = (pipeline.as_object_mut(), more.as_object()) {
+        for (k, v) in more {
+            p.insert(k.clone(), v.clone());
+        }
+    }
+    fs::write(
+        path,
+        serde_json::to_vec_pretty(&json!({ "name": name, "pipeline": pipeline })).unwrap(),
+    )
+    .unwrap();
+    path.to_path_buf()
+}
+
+// ---- running the program directly ------------------------------------------
+
+struct Direct {
+    code: i32,
+    events: Vec<WorkflowEvent>,
+    stdout: String,
+    report_path: PathBuf,
+    report: Value,
+}
+
+/// Runs the program in `work_dir` and reads its events and its report.
+fn run_direct(work_dir: &Path, manifest: &Path, extra: &[&str]) -> Direct {
+    fs::create_dir_all(work_dir).unwrap();
+    let out = StdCommand::new(PROGRAM)
+        .arg("--manifest")
+        .arg(manifest)
+        .args(extra)
+        .current_dir(work_dir)
+        .output()
+        .expect("run workflow-vm-pipeline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<WorkflowEvent> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(EVENT_PREFIX))
+        .map(|json| serde_json::from_str(json).expect("every event line parses"))
+        .collect();
+    let report_path = events
+        .iter()
+        .find_map(|e| match e {
+            WorkflowEvent::StateFileCreated {
+                phase: 4,
+                file_path,
+                description,
+            } if description == "pipeline report" => Some(PathBuf::from(file_path)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no report announced; stderr:\n{stderr}"));
+    let report = serde_json::from_slice(&fs::read(&report_path).unwrap()).unwrap();
+    Direct {
+        code: out.status.code().unwrap_or(-1),
+        events,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        report_path,
+        report,
+    }
+}
+
+impl Direct {
+    fn stage(&self, name: &str) -> &Value {
+        &self.report["pipeline"]["stages"][name]
+    }
+
+    fn status(&self, name: &str) -> &str {
+        self.stage(name)["status"].as_str().unwrap_or("?")
+    }
+
+    fn warnings(&self) -> String {
+        self.report["warnings"].to_string()
+    }
+
+    fn convert_percents(&self) -> Vec<i64> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                WorkflowEvent::TaskProgress { task_id, message } if task_id == "convert" => message
+                    .strip_prefix("converting ")?
+                    .strip_suffix('%')?
+                    .parse()
+                    .ok(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn output(&self) -> PathBuf {
+        PathBuf::from(
+            self.report["artifacts"][0]["path"]
+                .as_str()
+                .expect("an artifact"),
+        )
+    }
+
+    /// Asserts a successful run with fix skipped (no guest tooling here).
+    fn assert_succeeded(&self) {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nreport: {:#}",
+            self.stdout, self.report
+        );
+        assert_eq!(self.report["pipeline"]["success"], true);
+        for stage in ["load", "inspect", "convert", "validate"] {
+            assert_eq!(self.status(stage), "succeeded", "{stage}");
+        }
+        assert_eq!(self.status("fix"), "skipped");
+        assert_eq!(
+            self.report["summary"],
+            json!({"total_stages": 5, "successful_stages": 4, "failed_stages": 0,
+                   "skipped_stages": 1, "not_run_stages": 0})
+        );
+        let phases: Vec<(i32, i32)> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                WorkflowEvent::PhaseStarted {
+                    phase,
+                    total_phases,
+                    ..
+                } => Some((*phase, *total_phases)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(phases, [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5)]);
+        let percents = self.convert_percents();
+        assert!(
+            percents.windows(2).all(|w| w[0] < w[1]) && percents.last() == Some(&100),
+            "at most one event per whole percent, ending at 100: {percents:?}"
+        );
+        assert!(matches!(
+            self.events.last(),
+            Some(WorkflowEvent::StateFileCreated { .. })
+        ));
+        let artifact = &self.report["artifacts"][0];
+        assert_eq!(artifact["type"], "disk");
+        assert_eq!(
+            artifact["size_bytes"].as_u64(),
+            Some(fs::metadata(self.output()).unwrap().len())
+        );
+    }
+}
+
+// ---- direct runs --------------------------------------------------------------
+
+#[test]
+fn metadata_declares_the_vm_pipeline_fields() {
+    let out = StdCommand::new(PROGRAM)
+        .arg("--workflow-metadata")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let meta: WorkflowMetadata = serde_json::from_slice(&out.stdout).unwrap();
+    meta.check().unwrap();
+    assert_eq!(meta.id, "vm_pipeline");
+    assert_eq!(meta.name, "VM conversion pipeline");
+    let fields: Vec<(&str, &str, bool)> = meta
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.cli_arg.as_str(), f.required))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("manifest", "--manifest", true),
+            ("output_dir", "--output-dir", false),
+            ("fix_command", "--fix-command", false),
+            ("require_fix", "--require-fix", false),
+        ]
+    );
+    assert_eq!(
+        meta.fields[0].field_type,
+        FieldType::FilePath {
+            pattern: Some("*.json".into())
+        }
+    );
+    assert_eq!(meta.fields[3].default.as_deref(), Some("false"));
+}
+
+#[test]
+fn conversions_are_verified_with_qemu_img() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let base = raw_image(&d.join("base.raw"), 8);
+    let vmdk = image_as(&base, "vmdk", &d.join("src.vmdk"));
+    let vhdx = image_as(&base, "vhdx", &d.join("src.vhdx"));
+    let qcow2 = image_as(&base, "qcow2", &d.join("src.qcow2"));
+    let out_dir = d.join("out");
+    let date = regex::Regex::new(r"/out/\d{4}-\d{2}-\d{2}/raw-vm/raw-vm\.qcow2$").unwrap();
+
+    // raw -> qcow2, compressed, default path under --output-dir.
+    let m = write_manifest(
+        &d.join("raw-vm.json"),
+        "raw-vm",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "qcow2", "compress": true}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w1"), &m, &["--output-dir", s(&out_dir)]);
+    run.assert_succeeded();
+    let output = run.output();
+    assert!(date.is_match(s(&output)), "{}", output.display());
+    assert_eq!(image_format(&output), "qcow2");
+    assert_eq!(compare(&base, &output), 0);
+    let check: Value =
+        serde_json::from_slice(&qemu_img_ok(&["check", "--output=json", s(&output)]).stdout)
+            .unwrap();
+    assert!(
+        check["compressed-clusters"].as_u64() > Some(0),
+        "compressed: {check}"
+    );
+    assert_eq!(
+        run.report_path,
+        d.join("w1/raw-vm.report.json"),
+        "the report is in the working directory"
+    );
+    let inspected = &run.stage("inspect")["result"]["disks"][0];
+    assert_eq!(inspected["format"], "raw");
+    assert_eq!(inspected["virtual_size"], 8 * MIB);
+    assert!(run.warnings().contains("libguestfs"), "{}", run.warnings());
+    assert!(
+        run.warnings().contains("guest fixes NOT applied"),
+        "{}",
+        run.warnings()
+    );
+    assert_eq!(
+        run.stage("validate")["result"]["outputs"][0]["compare"]["status"],
+        "identical"
+    );
+
+    // vmdk -> qcow2 uncompressed; a relative output_path lands in the output dir.
+    let m = write_manifest(
+        &d.join("vmdk-vm.json"),
+        "vmdk-vm",
+        json!({"source_type": "vmdk", "source_path": vmdk}),
+        json!({"output_format": "qcow2", "compress": false, "output_path": "vms/web.qcow2"}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w2"), &m, &["--output-dir", s(&out_dir)]);
+    run.assert_succeeded();
+    assert_eq!(run.output(), out_dir.join("vms/web.qcow2"));
+    assert_eq!(image_format(&run.output()), "qcow2");
+    assert_eq!(compare(&base, &run.output()), 0);
+
+    // vhdx -> raw to an absolute output_path.
+    let target = d.join("abs/vhdx-vm.raw");
+    let m = write_manifest(
+        &d.join("vhdx-vm.json"),
+        "vhdx-vm",
+        json!({"source_type": "vhdx", "source_path": vhdx}),
+        json!({"output_format": "raw", "compress": false, "output_path": target}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w3"), &m, &[]);
+    run.assert_succeeded();
+    assert_eq!(run.output(), target);
+    assert_eq!(image_format(&target), "raw");
+    assert_eq!(compare(&base, &target), 0);
+    assert_eq!(
+        run.stage("validate")["result"]["outputs"][0]["check"]["status"],
+        "not_supported",
+        "raw has no consistency check"
+    );
+
+    // qcow2 -> vdi, no output dir: ./output in the working directory;
+    // compress on a non-qcow2 format is a warning, not an error.
+    let m = write_manifest(
+        &d.join("q-vm.json"),
+        "q-vm",
+        json!({"source_type": "qcow2", "source_path": qcow2}),
+        json!({"output_format": "vdi", "compress": true}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w4"), &m, &[]);
+    run.assert_succeeded();
+    assert!(run.output().starts_with(d.join("w4/output")));
+    assert_eq!(image_format(&run.output()), "vdi");
+    assert_eq!(compare(&base, &run.output()), 0);
+    assert!(run
+        .warnings()
+        .contains("compress is only supported for qcow2"));
+    // Nothing but the output and the report is left behind.
+    let mut left: Vec<String> = fs::read_dir(d.join("w4"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["output", "q-vm.report.json"]);
+}
+
+#[test]
+fn ovf_and_ova_sources_are_read_for_their_disks() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let base = raw_image(&d.join("base.raw"), 4);
+    let pkg = d.join("pkg");
+    fs::create_dir(&pkg).unwrap();
+    image_as(&base, "vmdk", &pkg.join("system-disk1.vmdk"));
+    let ovf = pkg.join("appliance.ovf");
+    fs::write(
+        &ovf,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+  <References>
+    <File ovf:href="system-disk1.vmdk" ovf:id="file1" ovf:size="1"/>
+  </References>
+  <DiskSection>
+    <Info>Virtual disk information</Info>
+    <Disk ovf:capacity="4" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
+  </DiskSection>
+</Envelope>
+"#,
+    )
+    .unwrap();
+
+    let m = write_manifest(
+        &d.join("ovf-vm.json"),
+        "ovf-vm",
+        json!({"source_type": "ovf", "source_path": ovf}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w-ovf"), &m, &[]);
+    run.assert_succeeded();
+    assert_eq!(
+        run.stage("load")["result"]["disks"][0]["path"],
+        json!(pkg.join("system-disk1.vmdk"))
+    );
+    assert_eq!(compare(&base, &run.output()), 0);
+
+    // The same two files in a tar: an OVA.
+    let ova = d.join("appliance.ova");
+    let mut tar = tar::Builder::new(fs::File::create(&ova).unwrap());
+    tar.append_path_with_name(&ovf, "appliance.ovf").unwrap();
+    tar.append_path_with_name(pkg.join("system-disk1.vmdk"), "system-disk1.vmdk")
+        .unwrap();
+    tar.finish().unwrap();
+    drop(tar);
+    let m = write_manifest(
+        &d.join("ova-vm.json"),
+        "ova-vm",
+        json!({"source_type": "ova", "source_path": ova}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let work = d.join("w-ova");
+    let run = run_direct(&work, &m, &[]);
+    run.assert_succeeded();
+    assert_eq!(image_format(&run.output()), "qcow2");
+    assert_eq!(compare(&base, &run.output()), 0);
+    assert!(
+        !work.join("ova-vm.work").exists(),
+        "the unpacked OVA is removed after the run"
+    );
+
+    // Not a tar at all.
+    let m = write_manifest(
+        &d.join("bad-ova.json"),
+        "bad-ova",
+        json!({"source_type": "ova", "source_path": base}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w-bad"), &m, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.status("load"), "failed");
+}
+
+#[test]
+fn load_failures_are_reported_and_stop_the_pipeline() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let base = raw_image(&d.join("base.raw"), 2);
+    let qcow2 = image_as(&base, "qcow2", &d.join("disk.qcow2"));
+
+    // A qcow2 file that the manifest calls a vhdx.
+    let m = write_manifest(
+        &d.join("liar.json"),
+        "liar",
+        json!({"source_type": "vhdx", "source_path": qcow2}),
+        json!({"output_format": "raw"}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w1"), &m, &[]);
+    assert_eq!(run.code, 1);
+    let error = run.stage("load")["error"].as_str().unwrap();
+    assert!(error.contains("is a qcow2 image, not vhdx"), "{error}");
+    assert!(run.events.iter().any(|e| matches!(
+        e,
+        WorkflowEvent::PhaseFailed { phase: 0, name, .. } if name == "load"
+    )));
+    for stage in ["inspect", "fix", "convert", "validate"] {
+        assert_eq!(run.status(stage), "not_run", "{stage}");
+    }
+    assert_eq!(run.report["pipeline"]["success"], false);
+    assert_eq!(run.report["summary"]["failed_stages"], 1);
+    assert_eq!(run.report["artifacts"], json!([]));
+
+    // A source that is not there.
+    let missing = d.join("nowhere/disk.vmdk");
+    let m = write_manifest(
+        &d.join("ghost.json"),
+        "ghost",
+        json!({"source_type": "vmdk", "source_path": missing}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w2"), &m, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.report["errors"],
+        json!([format!("load: source {} does not exist", missing.display())])
+    );
+
+    // A manifest that is not a pipeline: the report still says why.
+    let bad = d.join("broken.json");
+    fs::write(
+        &bad,
+        r#"{"name": "broken", "pipeline": {"load": {"source_type": "iso", "source_path": "/x"}}}"#,
+    )
+    .unwrap();
+    let run = run_direct(&d.join("w3"), &bad, &[]);
+    assert_eq!(run.code, 1);
+    assert!(run.report["errors"][0]
+        .as_str()
+        .unwrap()
+        .contains("unknown variant `iso`"));
+}
+
+#[test]
+fn fixes_without_guest_tooling_are_skipped_or_fail_when_required() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let base = raw_image(&d.join("base.raw"), 2);
+    let m = write_manifest(
+        &d.join("strict.json"),
+        "strict",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let run = run_direct(
+        &d.join("w1"),
+        &m,
+        &[
+            "--require-fix",
+            "true",
+            "--fix-command",
+            "no-such-fixer --all",
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.status("fix"), "failed");
+    let error = run.stage("fix")["error"].as_str().unwrap();
+    assert!(
+        error.contains("NOT applied")
+            && error.contains("no-such-fixer")
+            && error.contains("require_fix"),
+        "{error}"
+    );
+    assert_eq!(run.status("convert"), "not_run");
+    assert!(!d.join("w1/output").exists(), "nothing was converted");
+
+    // Stages switched off are reported as skipped, and a fix stage with
+    // nothing requested is skipped without a warning.
+    let m = write_manifest(
+        &d.join("lean.json"),
+        "lean",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "raw", "compress": false}),
+        json!({"inspect": {"enabled": false},
+               "fix": {"fstab": {"mode": "noop"}, "grub": {"enabled": false},
+                       "initramfs": {"regenerate": false}, "network": {"fix_level": "none"}},
+               "validate": {"enabled": false}}),
+    );
+    let run = run_direct(&d.join("w2"), &m, &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.status("inspect"), "skipped");
+    assert_eq!(run.status("fix"), "skipped");
+    assert_eq!(run.status("validate"), "skipped");
+    assert_eq!(run.status("convert"), "succeeded");
+    assert_eq!(
+        run.stage("validate")["result"]["reason"],
+        "disabled in the manifest (enabled: false)"
+    );
+    assert_eq!(run.report["warnings"], json!([]));
+    assert_eq!(run.report["summary"]["skipped_stages"], 3);
+}
+
+#[test]
+fn a_fix_command_works_on_an_overlay_and_never_touches_the_source() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let base = raw_image(&d.join("base.raw"), 4);
+    let pristine = image_as(&base, "raw", &d.join("pristine.raw"));
+    // A stand-in for hyper2kvm: writes a pattern into the disk it is given
+    // and keeps the fix request it was handed.
+    let fixer = write_program(
+        d,
+        "fake-fixer",
+        "#!/bin/sh\nset -e\nprintf '%s' \"$VM_PIPELINE_FIX\" > fix-request.json\n\
+         echo \"fixing $2 with $1\"\nexec qemu-io -f qcow2 -c 'write -P 0x42 1M 64k' \"$2\"\n",
+    );
+    let m = write_manifest(
+        &d.join("fixed.json"),
+        "fixed",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "qcow2"}),
+        json!({"fix": {"fstab": {"mode": "bypath-only"}}}),
+    );
+    let work = d.join("w");
+    let run = run_direct(
+        &work,
+        &m,
+        &[
+            "--fix-command",
+            &format!("{} --all", fixer.display()),
+            "--require-fix",
+            "true",
+        ],
+    );
+    run.assert_fix_ran();
+    assert_eq!(compare(&base, &pristine), 0, "the source is unchanged");
+    assert_eq!(compare(&base, &run.output()), 1, "the fix is in the output");
+    let request: Value =
+        serde_json::from_slice(&fs::read(work.join("fix-request.json")).unwrap()).unwrap();
+    assert_eq!(request["fstab"]["mode"], "bypath-only");
+    assert!(run.stdout.contains("fixing"), "{}", run.stdout);
+    assert!(!work.join("fixed.work").exists(), "the overlay is removed");
+}
+
+impl Direct {
+    fn assert_fix_ran(&self) {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nreport: {:#}",
+            self.stdout, self.report
+        );
+        assert_eq!(self.status("fix"), "succeeded");
+        assert_eq!(self.stage("fix")["result"]["tool"], "fix_command");
+        assert_eq!(self.status("validate"), "succeeded");
+    }
+}
+
+// ---- through the daemon ---------------------------------------------------------
+
+/// A workflow directory holding only a symlink to the pipeline binary.
+fn pipeline_dir() -> TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("vm-pipeline-workflows-")
+        .tempdir()
+        .unwrap();
+    std::os::unix::fs::symlink(PROGRAM, dir.path().join("workflow-vm-pipeline")).unwrap();
+    dir
+}
+
+async fn pipeline_daemon() -> (Daemon, TempDir) {
+    let dir = pipeline_dir();
+    let daemon = Daemon::builder().workflow_dir(dir.path()).start().await;
+    (daemon, dir)
+}
+
+/// The report the execution announced as an artifact.
+fn execution_report(exec: &pb::Execution) -> Value {
+    let artifact = exec
+        .artifacts
+        .iter()
+        .find(|a| a.description == "pipeline report" && a.phase == 4)
+        .unwrap_or_else(|| panic!("no report artifact: {:?}", exec.artifacts));
+    serde_json::from_slice(&fs::read(&artifact.path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_daemon_runs_the_pipeline_as_an_ordinary_execution() {
+    let (daemon, _dir) = pipeline_daemon().await;
+    let base = raw_image(&daemon.file("base.raw"), 8);
+    let vmdk = image_as(&base, "vmdk", &daemon.file("web.vmdk"));
+    let m = write_manifest(
+        &daemon.file("web.json"),
+        "web",
+        json!({"source_type": "vmdk", "source_path": vmdk}),
+        json!({"output_format": "qcow2", "compress": true, "output_path": "web.qcow2"}),
+        json!({}),
+    );
+    let out_dir = daemon.file("out");
+    let exec = daemon
+        .execute(
+            "vm_pipeline",
+            &[("manifest", text(s(&m))), ("output_dir", text(s(&out_dir)))],
+        )
+        .await;
+    let exec = daemon.wait_state(&exec.id, ExecutionState::Succeeded).await;
+
+    let phases: Vec<(&str, pb::NodeStatus)> = exec
+        .phases
+        .iter()
+        .map(|p| (p.name.as_str(), p.status()))
+        .collect();
+    assert_eq!(
+        phases,
+        ["load", "inspect", "fix", "convert", "validate"].map(|n| (n, pb::NodeStatus::Completed))
+    );
+    assert!(exec.phases.iter().all(|p| p.total_phases == 5));
+    let convert = &exec.phases[3].tasks[0];
+    assert_eq!(convert.task_id, "convert");
+    assert_eq!(convert.percent, 100);
+    assert!(exec.phases[2].tasks[0].result.starts_with("SKIPPED: "));
+
+    let report = execution_report(&exec);
+    assert_eq!(report["pipeline"]["success"], true);
+    assert_eq!(report["pipeline"]["stages"]["fix"]["status"], "skipped");
+    let output = out_dir.join("web.qcow2");
+    assert_eq!(report["artifacts"][0]["path"], json!(output));
+    assert_eq!(image_format(&output), "qcow2");
+    assert_eq!(compare(&base, &output), 0);
+}
+
+#[tokio::test]
+async fn the_daemon_reports_failed_pipelines_with_their_reason() {
+    let (daemon, _dir) = pipeline_daemon().await;
+    let base = raw_image(&daemon.file("base.raw"), 2);
+    let missing = daemon.file("gone.vhd");
+    let ghost = write_manifest(
+        &daemon.file("ghost.json"),
+        "ghost",
+        json!({"source_type": "vhd", "source_path": missing}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let strict = write_manifest(
+        &daemon.file("strict.json"),
+        "strict",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let ghost = daemon
+        .execute("vm_pipeline", &[("manifest", text(s(&ghost)))])
+        .await;
+    let strict = daemon
+        .execute(
+            "vm_pipeline",
+            &[
+                ("manifest", text(s(&strict))),
+                ("require_fix", text("true")),
+            ],
+        )
+        .await;
+
+    let ghost = daemon.wait_state(&ghost.id, ExecutionState::Failed).await;
+    let expected = format!("source {} does not exist", missing.display());
+    assert!(
+        ghost.error.contains("load") && ghost.error.contains(&expected),
+        "{}",
+        ghost.error
+    );
+    assert_eq!(ghost.phases.len(), 1);
+    assert_eq!(ghost.phases[0].status(), pb::NodeStatus::Failed);
+    let report = execution_report(&ghost);
+    assert_eq!(report["errors"], json!([format!("load: {expected}")]));
+
+    let strict = daemon.wait_state(&strict.id, ExecutionState::Failed).await;
+    assert!(
+        strict.error.contains("phase fix failed") && strict.error.contains("require_fix"),
+        "{}",
+        strict.error
+    );
+    let report = execution_report(&strict);
+    assert_eq!(report["pipeline"]["stages"]["fix"]["status"], "failed");
+    assert_eq!(report["pipeline"]["stages"]["convert"]["status"], "not_run");
+}
+
+#[tokio::test]
+async fn cancel_mid_convert_stops_qemu_img_and_leaves_no_partial_output() {
+    let (daemon, _dir) = pipeline_daemon().await;
+    // 256 MiB, half of it incompressible data: compressing it takes seconds,
+    // while the first progress event comes at once.
+    let big = daemon.file("big.raw");
+    qemu_img_ok(&["create", "-q", "-f", "raw", s(&big), "256M"]);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let block: Vec<u8> = (0..MIB / 8)
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .collect();
+    let file = fs::OpenOptions::new().write(true).open(&big).unwrap();
+    for i in (0..256).step_by(2) {
+        file.write_all_at(&block, i * MIB).unwrap();
+    }
+    drop(file);
+    let m = write_manifest(
+        &daemon.file("big.json"),
+        "big",
+        json!({"source_type": "raw", "source_path": big}),
+        json!({"output_format": "qcow2", "compress": true}),
+        json!({}),
+    );
+    let out_dir = daemon.file("big-out");
+    let exec = daemon
+        .execute(
+            "vm_pipeline",
+            &[("manifest", text(s(&m))), ("output_dir", text(s(&out_dir)))],
+        )
+        .await;
+    daemon
+        .wait_for_event(&exec.id, "the first convert progress", |e| {
+            matches!(&e.payload, Some(Payload::TaskProgress(p))
+                if p.task_id == "convert" && p.message.ends_with('%'))
+        })
+        .await;
+    daemon
+        .cancel(&exec.id, Some(Duration::from_secs(10)), false)
+        .await;
+    let exec = daemon.wait_state(&exec.id, ExecutionState::Cancelled).await;
+    assert_eq!(exec.phases[3].name, "convert");
+    assert_eq!(exec.phases[3].status(), pb::NodeStatus::Failed);
+    assert!(
+        exec.signal.is_none(),
+        "the program exited by itself on SIGTERM: {exec:?}"
+    );
+    assert!(
+        !out_dir.exists(),
+        "no partial output (not even the directories made for it) is left: {:?}",
+        fs::read_dir(&out_dir).map(|d| d.count())
+    );
+    let report = execution_report(&exec);
+    assert_eq!(report["pipeline"]["cancelled"], true);
+    assert_eq!(report["pipeline"]["stages"]["convert"]["status"], "failed");
+    assert_eq!(report["artifacts"], json!([]));
+}
