@@ -252,8 +252,9 @@ fn push_bounded(messages: &mut VecDeque<String>, message: &str) {
     messages.push_back(message.to_string());
 }
 
-/// The last "NN%" (or "NN.N%") in a progress message, clamped to 0..=100.
-fn percent_in(message: &str) -> Option<i32> {
+/// The last "NN%" (or "NN.N%") in a progress message, clamped to 0..=100:
+/// how both the daemon (Task.percent) and wfctl's progress bars read progress.
+pub fn percent_in(message: &str) -> Option<i32> {
     let bytes = message.as_bytes();
     let mut found = None;
     for (i, &b) in bytes.iter().enumerate() {
@@ -306,5 +307,7 @@ mod tests {
         assert_eq!(percent_in("1% then 250%"), Some(100));
         assert_eq!(percent_in("no figure"), None);
         assert_eq!(percent_in("(7.0/100%)"), Some(100));
+        assert_eq!(percent_in("12.5% done"), Some(12));
+        assert_eq!(percent_in("no number %"), None);
     }
 }

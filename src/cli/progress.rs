@@ -58,25 +58,6 @@ fn done_style() -> ProgressStyle {
     ProgressStyle::with_template("{prefix}{msg}").unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
-/// The last "NN%" (or "NN.N%") in a progress message, clamped to 0..=100.
-pub fn percent_in(message: &str) -> Option<u64> {
-    let bytes = message.as_bytes();
-    let mut found = None;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b != b'%' {
-            continue;
-        }
-        let mut start = i;
-        while start > 0 && (bytes[start - 1].is_ascii_digit() || bytes[start - 1] == b'.') {
-            start -= 1;
-        }
-        if let Ok(value) = message[start..i].parse::<f64>() {
-            found = Some(value.clamp(0.0, 100.0) as u64);
-        }
-    }
-    found
-}
-
 impl LiveTree {
     /// Starts the view with a header line for the execution.
     pub fn new(execution_id: &str) -> LiveTree {
@@ -153,13 +134,13 @@ impl LiveTree {
                 let parent = self.task_parent(&t.task_id);
                 let row = self.ensure(Key::Task(t.task_id.clone()), parent);
                 let r = &mut self.rows[row];
-                if let Some(percent) = percent_in(&t.message) {
+                if let Some(percent) = crate::tree::percent_in(&t.message) {
                     if !r.with_bar {
                         r.with_bar = true;
                         r.bar.set_length(100);
                         r.bar.set_style(bar_style());
                     }
-                    r.bar.set_position(percent);
+                    r.bar.set_position(percent as u64);
                 }
                 r.bar.set_message(format!("{}  {}", r.label, t.message));
             }
@@ -312,19 +293,5 @@ impl LiveTree {
         }
         r.bar.set_style(done_style());
         r.bar.finish_with_message(message);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_in;
-
-    #[test]
-    fn the_last_percentage_of_a_message_counts() {
-        assert_eq!(percent_in("copied 10% then 42%"), Some(42));
-        assert_eq!(percent_in("12.5% done"), Some(12));
-        assert_eq!(percent_in("150%"), Some(100));
-        assert_eq!(percent_in("no number %"), None);
-        assert_eq!(percent_in("plain"), None);
     }
 }
