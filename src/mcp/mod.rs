@@ -62,6 +62,9 @@ pub struct McpArgs {
 pub async fn serve_stdio(args: McpArgs) -> Result<(), McpError> {
     let server = WorkflowMcp::new(&args.addr)?;
     tracing::info!(addr = %server.daemon_addr(), "workflow-mcp serving MCP on stdio");
+    // Load the workflow tools before the session starts, so that the first
+    // load is not announced to the client as a change of the tool list.
+    let _ = tokio::time::timeout(Duration::from_secs(2), server.refresh_workflows()).await;
     let poller = tokio::spawn(
         server
             .clone()
