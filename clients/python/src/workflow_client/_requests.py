@@ -107,3 +107,14 @@ def cancel_request(
         grace_period=duration(grace_period),
         request_id=request_id or "",
     )
+
+
+def manifest_format(file_name: str, format: "Optional[pb.ManifestFormat]") -> "pb.ManifestFormat":
+    """The format to send: the one given, else DETECT (the daemon looks at
+    the file name's extension and the content)."""
+    return pb.MANIFEST_FORMAT_DETECT if format is None else format
+
+
+def manifest_content(content: Union[bytes, str]) -> bytes:
+    """Manifest text or bytes as the bytes the API carries."""
+    return content.encode("utf-8") if isinstance(content, str) else content

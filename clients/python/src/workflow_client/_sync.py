@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import grpc
 
@@ -15,6 +15,8 @@ from ._requests import (
     execute_request,
     input_values,
     list_executions_request,
+    manifest_content,
+    manifest_format,
 )
 from .gen.workflow.v1 import workflow_pb2 as pb
 from .gen.workflow.v1 import workflow_pb2_grpc as pb_grpc
@@ -225,3 +227,45 @@ class WorkflowClient:
     def status(self, *, timeout: Optional[float] = None) -> pb.GetStatusResponse:
         """The daemon's version, uptime, worker pool and history counts."""
         return self._call(self.stub.GetStatus, pb.GetStatusRequest(), timeout)
+
+    def validate_manifest(
+        self,
+        content: Union[bytes, str],
+        *,
+        file_name: str = "",
+        format: "Optional[pb.ManifestFormat]" = None,
+        timeout: Optional[float] = None,
+    ) -> pb.ValidateManifestResponse:
+        """Checks a hyper2kvm pipeline manifest (JSON or YAML, single or
+        batch) without running it: ``valid`` and every problem, each with
+        its path in the document (e.g. ``vms[1].pipeline.convert.output_format``)."""
+        request = pb.ValidateManifestRequest(
+            content=manifest_content(content),
+            format=manifest_format(file_name, format),
+            file_name=file_name,
+        )
+        return self._call(self.stub.ValidateManifest, request, timeout)
+
+    def submit_manifest(
+        self,
+        content: Union[bytes, str],
+        *,
+        file_name: str = "",
+        format: "Optional[pb.ManifestFormat]" = None,
+        request_id: Optional[str] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = None,
+    ) -> pb.SubmitManifestResponse:
+        """Runs a manifest: one execution per VM (``vms``), with a
+        ``batch_id`` for batches. The same ``request_id`` returns the first
+        submission's executions. An invalid manifest raises
+        :class:`WorkflowError` with INVALID_ARGUMENT and the problems as field
+        violations."""
+        request = pb.SubmitManifestRequest(
+            content=manifest_content(content),
+            format=manifest_format(file_name, format),
+            file_name=file_name,
+            request_id=request_id or "",
+            labels=dict(labels or {}),
+        )
+        return self._call(self.stub.SubmitManifest, request, timeout)
