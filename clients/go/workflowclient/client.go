@@ -300,3 +300,27 @@ func Values(inputs map[string]any) (map[string]*structpb.Value, error) {
 	}
 	return out, nil
 }
+
+// ValidateManifest checks a hyper2kvm pipeline manifest (JSON or YAML, single
+// or batch; the format is detected from fileName and the content) without
+// running it. The response lists every problem with its path in the document.
+func (c *Client) ValidateManifest(ctx context.Context, content []byte, fileName string) (*workflowv1.ValidateManifestResponse, error) {
+	return c.api.ValidateManifest(ctx, &workflowv1.ValidateManifestRequest{
+		Content:  content,
+		Format:   workflowv1.ManifestFormat_MANIFEST_FORMAT_DETECT,
+		FileName: fileName,
+	})
+}
+
+// SubmitManifest runs a manifest: one execution per VM, with a batch id for
+// batches. A non-empty requestID makes retries return the first submission.
+// An invalid manifest fails with INVALID_ARGUMENT; FieldViolations(err) lists
+// the problems by path.
+func (c *Client) SubmitManifest(ctx context.Context, content []byte, fileName, requestID string) (*workflowv1.SubmitManifestResponse, error) {
+	return c.api.SubmitManifest(ctx, &workflowv1.SubmitManifestRequest{
+		Content:   content,
+		Format:    workflowv1.ManifestFormat_MANIFEST_FORMAT_DETECT,
+		FileName:  fileName,
+		RequestId: requestID,
+	})
+}

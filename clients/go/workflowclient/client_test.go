@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
 	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
@@ -337,5 +338,35 @@ func TestValuesConvertsGoTypes(t *testing.T) {
 	}
 	if _, err := workflowclient.Values(map[string]any{"bad": struct{}{}}); err == nil {
 		t.Error("Values accepted a struct")
+	}
+}
+
+func TestValidateManifestReportsProblemPaths(t *testing.T) {
+	c, ctx := dial(t)
+	manifest := []byte(`{"version": "1.0", "pipeline": {"load": {"source_type": "floppy", "source_path": "/x"}, "convert": {"output_format": "qcow2"}}}`)
+	resp, err := c.ValidateManifest(ctx, manifest, "vm.json")
+	if err != nil {
+		t.Fatalf("ValidateManifest: %v", err)
+	}
+	if resp.GetValid() {
+		t.Fatalf("a floppy source_type was accepted")
+	}
+	found := false
+	for _, p := range resp.GetProblems() {
+		found = found || p.GetPath() == "pipeline.load.source_type"
+	}
+	if !found {
+		t.Fatalf("no problem at pipeline.load.source_type in %v", resp.GetProblems())
+	}
+}
+
+func TestSubmitInvalidManifestCarriesFieldViolations(t *testing.T) {
+	c, ctx := dial(t)
+	_, err := c.SubmitManifest(ctx, []byte(`{"version": "1.0", "pipeline": {}}`), "bad.json", "")
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("want InvalidArgument, got %v", err)
+	}
+	if len(workflowclient.FieldViolations(err)) == 0 {
+		t.Fatalf("no field violations in %v", err)
 	}
 }
