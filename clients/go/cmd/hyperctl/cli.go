@@ -29,6 +29,7 @@ const (
 const defaultAddr = "127.0.0.1:50051"
 
 const usageText = `usage: hyperctl workflow -op status|list|queue|workflows|submit|watch|cancel [flags]
+       hyperctl manifest validate -file F | submit -file F [-wait] | status -id ID
 
 Run 'hyperctl workflow -h' for the flags.
 `
@@ -95,11 +96,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "workflow":
 		return runWorkflow(args[1:], stdout, stderr)
+	case "manifest":
+		return runManifest(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "hyperctl: unknown command %q (this hyperctl talks to workflowd and has only `workflow`)\n%s", args[0], usageText)
+		fmt.Fprintf(stderr, "hyperctl: unknown command %q (this hyperctl talks to workflowd: `workflow` or `manifest`)\n%s", args[0], usageText)
 		return exitUsage
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -156,5 +158,40 @@ func TestWatchStatusCount(t *testing.T) {
 	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "watch", "-count", "2", "-interval", "10ms", "-json"}, addr...)...)
 	if code != exitOK || strings.Count(stdout, `"max_workers"`) != 2 {
 		t.Errorf("watch -count 2: exit %d, stderr %q:\n%s", code, stderr, stdout)
+	}
+}
+
+func TestManifestValidateSubmitAndStatus(t *testing.T) {
+	addr := live(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"version": "1.0", "pipeline": {"load": {"source_type": "floppy", "source_path": "/x"}, "convert": {"output_format": "qcow2"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := hyperctl(t, append([]string{"manifest", "validate", "-file", bad}, addr...)...)
+	if code != exitFail || !strings.Contains(stdout, "pipeline.load.source_type") {
+		t.Fatalf("validate of a bad manifest: exit %d, stdout %q", code, stdout)
+	}
+
+	disk := filepath.Join(dir, "vm.raw")
+	if err := os.WriteFile(disk, bytes.Repeat([]byte("disk data "), 100000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(dir, "vm.yaml")
+	yaml := fmt.Sprintf("version: \"1.0\"\npipeline:\n  load: {source_type: raw, source_path: %q}\n  convert: {output_format: qcow2, output_path: %q}\n", disk, filepath.Join(dir, "vm.qcow2"))
+	if err := os.WriteFile(manifest, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := hyperctl(t, append([]string{"manifest", "submit", "-file", manifest, "-wait"}, addr...)...)
+	if code != exitOK || !strings.Contains(stderr, "SUCCEEDED") {
+		t.Fatalf("submit -wait: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	fields := strings.Fields(stdout)
+	if len(fields) < 2 {
+		t.Fatalf("submit printed no execution: %q", stdout)
+	}
+	code, stdout, _ = hyperctl(t, append([]string{"manifest", "status", "-id", fields[1]}, addr...)...)
+	if code != exitOK || !strings.Contains(stdout, "vm_pipeline") || !strings.Contains(stdout, "SUCCEEDED") {
+		t.Fatalf("status: exit %d, stdout %q", code, stdout)
 	}
 }
