@@ -506,6 +506,30 @@ impl Daemon {
         }
     }
 
+    /// Starts `workflow_id` (a program taking `--pid-file`, like
+    /// `stubborn_program()` or the `ignore_sigterm` example) and waits until
+    /// it has written its grandchild's pid, which it does before
+    /// `phase_started`. Returns the execution, its `started` event and the
+    /// grandchild's pid.
+    pub async fn start_with_grandchild(
+        &self,
+        workflow_id: &str,
+    ) -> (pb::Execution, pb::Started, i32) {
+        let pid_file = self.file(&format!("{workflow_id}-{}.pid", uuid::Uuid::new_v4()));
+        let exec = self
+            .execute(
+                workflow_id,
+                &[("pid_file", text(pid_file.to_str().unwrap()))],
+            )
+            .await;
+        let started = self.wait_started(&exec.id).await;
+        self.wait_for_event(&exec.id, "phase_started", |e| {
+            matches!(e.payload, Some(Payload::PhaseStarted(_)))
+        })
+        .await;
+        (exec, started, read_pid(&pid_file))
+    }
+
     /// Waits for the `started` event of an execution.
     pub async fn wait_started(&self, execution_id: &str) -> pb::Started {
         let event = self

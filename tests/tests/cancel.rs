@@ -117,21 +117,7 @@ async fn a_program_ignoring_sigterm_is_killed_with_its_grandchild() {
         .program("stubborn.sh", stubborn_program())
         .start()
         .await;
-    let pid_file = daemon.file("grandchild.pid");
-    let exec = daemon
-        .execute(
-            "stubborn",
-            &[("pid_file", text(pid_file.to_str().unwrap()))],
-        )
-        .await;
-    let started = daemon.wait_started(&exec.id).await;
-    // The pid file is written before phase_started.
-    daemon
-        .wait_for_event(&exec.id, "phase_started", |e| {
-            matches!(e.payload, Some(Payload::PhaseStarted(_)))
-        })
-        .await;
-    let grandchild = read_pid(&pid_file);
+    let (exec, started, grandchild) = daemon.start_with_grandchild("stubborn").await;
     assert!(!process_gone(grandchild), "the grandchild runs");
     assert_eq!(
         daemon.get(&exec.id).await.pid,
@@ -283,19 +269,7 @@ async fn timeout_cancels_and_ends_timed_out() {
 #[tokio::test]
 async fn ignore_sigterm_example_needs_sigkill() {
     let daemon = Daemon::start().await;
-    let pid_file = daemon.file("grandchild.pid");
-    let exec = daemon
-        .execute(
-            "ignore_sigterm",
-            &[("pid_file", text(pid_file.to_str().unwrap()))],
-        )
-        .await;
-    daemon
-        .wait_for_event(&exec.id, "phase_started", |e| {
-            matches!(e.payload, Some(Payload::PhaseStarted(_)))
-        })
-        .await;
-    let grandchild = read_pid(&pid_file);
+    let (exec, _started, grandchild) = daemon.start_with_grandchild("ignore_sigterm").await;
     daemon
         .cancel(&exec.id, Some(Duration::from_secs(1)), false)
         .await;

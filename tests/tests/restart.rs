@@ -110,20 +110,7 @@ async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
         .max_jobs(1)
         .start()
         .await;
-    let pid_file = daemon.file("grandchild.pid");
-    let running = daemon
-        .execute(
-            "stubborn",
-            &[("pid_file", text(pid_file.to_str().unwrap()))],
-        )
-        .await;
-    let started = daemon.wait_started(&running.id).await;
-    daemon
-        .wait_for_event(&running.id, "phase_started", |e| {
-            matches!(e.payload, Some(Payload::PhaseStarted(_)))
-        })
-        .await;
-    let grandchild = read_pid(&pid_file);
+    let (running, started, grandchild) = daemon.start_with_grandchild("stubborn").await;
     let queued = daemon.execute("hello", &[("name", text("survivor"))]).await;
     assert_eq!(queued.state(), ExecutionState::Queued);
 
@@ -166,21 +153,7 @@ async fn execute_is_unavailable_while_shutting_down() {
         .shutdown_grace(3)
         .start()
         .await;
-    let pid_file = daemon.file("grandchild.pid");
-    let running = daemon
-        .execute(
-            "stubborn",
-            &[("pid_file", text(pid_file.to_str().unwrap()))],
-        )
-        .await;
-    let started = daemon.wait_started(&running.id).await;
-    // Its SIGTERM trap is set and the pid file written before phase_started.
-    daemon
-        .wait_for_event(&running.id, "phase_started", |e| {
-            matches!(e.payload, Some(Payload::PhaseStarted(_)))
-        })
-        .await;
-    let grandchild = read_pid(&pid_file);
+    let (running, started, grandchild) = daemon.start_with_grandchild("stubborn").await;
     let mut follower = daemon.open_stream(&running.id, 0, true).await;
 
     // The program ignores SIGTERM, so the shutdown lasts the grace period:
