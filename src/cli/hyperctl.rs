@@ -10,9 +10,9 @@
 //! parsed here by hand because clap does not take single-dash long flags.
 //!
 //! `manifest validate` and `manifest submit` call ValidateManifest and
-//! SubmitManifest ([`super::manifests`]). `create` (interactive) and
-//! `generate` (from a vSphere VM) have no counterpart here: they fail with a
-//! clear message and exit code 2 instead of pretending.
+//! SubmitManifest ([`super::manifests`]); `manifest create` (the four-step
+//! builder) and `manifest generate` write a manifest on this side
+//! ([`super::manifest_builder`]).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -25,22 +25,22 @@ use tokio::task::JoinSet;
 
 use super::{
     error::short_state,
-    executions, logs, manifests,
+    executions, logs, manifest_builder, manifests,
     output::{self, OutputFormat},
     status, CliError, Ctx, GlobalArgs,
 };
 use crate::pb::{self, log_event::Payload, ExecutionState};
 
 const WORKFLOW_USAGE: &str = "usage: wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-limit N] [-wait] [-json]";
-const MANIFEST_USAGE: &str = "usage: wfctl manifest validate -file F|submit -file F [-request-id R] [-wait]|status -id ID [-json]";
+const MANIFEST_USAGE: &str = "usage: wfctl manifest create [flags]|validate -file F|submit -file F [-request-id R] [-wait]|status -id ID [-json]|generate DISK OUT_DIR [flags]";
 
 /// Flags parsed the way Go's `flag` package does.
 #[derive(Debug, Default, PartialEq)]
 pub struct GoFlags {
     /// Flags with a value, by name without dashes.
     pub values: HashMap<String, String>,
-    /// Boolean flags that were set (to true).
-    pub switches: Vec<String>,
+    /// Boolean flags that were given, with their value (the last one wins).
+    pub switches: HashMap<String, bool>,
     /// Arguments that are not flags, in order.
     pub positionals: Vec<String>,
 }
@@ -51,9 +51,15 @@ impl GoFlags {
         self.values.get(name).map(String::as_str)
     }
 
-    /// Whether a boolean flag was set.
+    /// Whether a boolean flag was set (to true).
     pub fn switch(&self, name: &str) -> bool {
-        self.switches.iter().any(|s| s == name)
+        self.bool_value(name) == Some(true)
+    }
+
+    /// A boolean flag's value, None when it was not given (so that
+    /// `-compress=false` can turn off what defaults to on).
+    pub fn bool_value(&self, name: &str) -> Option<bool> {
+        self.switches.get(name).copied()
     }
 }
 
@@ -96,10 +102,7 @@ pub fn parse_go_flags(
                     )))
                 }
             };
-            flags.switches.retain(|s| s != name);
-            if on {
-                flags.switches.push(name.to_string());
-            }
+            flags.switches.insert(name.to_string(), on);
         } else if value_flags.contains(&name) {
             let value = match inline {
                 Some(value) => value,
@@ -406,12 +409,40 @@ async fn watch_one(ctx: &Ctx, execution_id: &str) -> Result<Option<pb::Finished>
 
 async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError> {
     if args.is_empty() || is_help(args) {
-        println!("{MANIFEST_USAGE}");
+        match args.first().map(String::as_str) {
+            Some("create") => println!("{}", manifest_builder::CREATE_USAGE),
+            Some("generate") => println!("{}", manifest_builder::GENERATE_USAGE),
+            _ => println!("{MANIFEST_USAGE}"),
+        }
         return if args.is_empty() {
             Err(CliError::Usage("manifest needs a verb".to_string()))
         } else {
             Ok(())
         };
+    }
+    // create and generate take their own flags (the manifest's answers).
+    match args[0].as_str() {
+        "create" | "generate" => {
+            let verb = args[0].as_str();
+            let usage = if verb == "create" {
+                manifest_builder::CREATE_USAGE
+            } else {
+                manifest_builder::GENERATE_USAGE
+            };
+            let flags = parse_go_flags(
+                &args[1..],
+                manifest_builder::VALUE_FLAGS,
+                manifest_builder::BOOL_FLAGS,
+                usage,
+            )?;
+            let globals = apply_globals(globals, &flags);
+            return if verb == "create" {
+                manifest_builder::create(&globals, &flags, &flags.positionals).await
+            } else {
+                manifest_builder::generate(&globals, &flags, &flags.positionals).await
+            };
+        }
+        _ => {}
     }
     let flags = parse_go_flags(
         args,
@@ -469,10 +500,6 @@ async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
                 .await
             }
         }
-        "create" | "generate" => Err(CliError::Unsupported(format!(
-            "`wfctl manifest {verb}` is not supported: write the manifest (JSON or YAML, see \
-             docs/manifests.md) and check it with `wfctl manifest validate -file F`"
-        ))),
         other => Err(CliError::Usage(format!(
             "unknown manifest verb {other:?}\n{MANIFEST_USAGE}"
         ))),

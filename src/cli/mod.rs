@@ -7,7 +7,8 @@
 //! run), [`status`], and [`hyperctl`] (the `workflow -op ...` and
 //! `manifest ...` forms, parsed by hand because their Go-style single-dash
 //! long flags are not what clap parses), [`manifests`] (validating and
-//! submitting hyper2kvm manifests). [`output`] holds the JSON mapping
+//! submitting hyper2kvm manifests), [`manifest_builder`] (writing one:
+//! `manifest create` and `manifest generate`). [`output`] holds the JSON mapping
 //! and table helpers, [`progress`] the live tree shown while following.
 //! See docs/wfctl.md.
 
@@ -28,7 +29,9 @@ hyperctl forms (Go-style single-dash flags, as hyperctl users type them):
   wfctl manifest validate -file F [-json]
   wfctl manifest submit -file F [-request-id R] [-wait] [-json]
   wfctl manifest status -id ID [-json]
-    (manifest create and generate are not supported: exit code 2)
+  wfctl manifest create [-interactive|-non-interactive] [-source-path P] [...] [-file F] [-submit]
+  wfctl manifest generate DISK OUT_DIR [-format json|yaml] [-force]
+    (`wfctl manifest create -help` lists every flag of create and generate)
 
 The daemon address: --addr or WFCTL_ADDR, e.g. 127.0.0.1:50051,
 http://host:port or unix:/path/to/socket (default http://127.0.0.1:50051).
@@ -56,6 +59,7 @@ pub mod error;
 pub mod executions;
 pub mod hyperctl;
 pub mod logs;
+pub mod manifest_builder;
 pub mod manifests;
 pub mod output;
 pub mod progress;
