@@ -10,6 +10,7 @@
 mod error;
 mod line_reader;
 mod recovery;
+mod run_dirs;
 mod runner;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -41,7 +42,8 @@ pub struct EngineConfig {
     pub max_concurrent_jobs: usize,
     /// Executions waiting beyond the running ones.
     pub max_queue: usize,
-    /// Where each execution gets its working directory.
+    /// Where each execution gets its working directory (empty ones are
+    /// recycled through `.spare/`, see `run_dirs.rs`).
     pub runs_dir: PathBuf,
     /// Grace between SIGTERM and SIGKILL when a cancel does not say.
     pub default_grace_period: Duration,
@@ -274,6 +276,8 @@ pub struct Engine {
     runner_ended: Notify,
     /// Serializes the look-up-then-insert of request ids.
     request_ids: tokio::sync::Mutex<()>,
+    /// The executions' working directories.
+    run_dirs: run_dirs::RunDirs,
 }
 
 impl Engine {
@@ -286,6 +290,7 @@ impl Engine {
         hub: Arc<LogHub>,
     ) -> Arc<Self> {
         Arc::new(Engine {
+            run_dirs: run_dirs::RunDirs::new(config.runs_dir.clone()),
             config,
             catalog,
             writer,

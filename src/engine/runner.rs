@@ -36,6 +36,12 @@ pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
             error,
         },
     };
+    // The process group is gone, so nothing writes in the directory any
+    // more; retiring it before the end is recorded means a client that saw
+    // the end finds the directory kept or recycled, never in between.
+    engine
+        .run_dirs
+        .retire(&engine.run_dirs.path_of(&execution.id));
     let mut log = execution.log.lock().await;
     let queued = log
         .queue_finish(
@@ -47,6 +53,10 @@ pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
         .await;
     drop(log);
     engine.release_worker();
+    // The process group is gone, so nothing writes in the directory now.
+    engine
+        .run_dirs
+        .retire(&engine.run_dirs.path_of(&execution.id));
     if let Err(e) = match queued {
         Ok(()) => engine.writer.barrier().await.map_err(Into::into),
         Err(e) => Err(e),
@@ -67,11 +77,10 @@ async fn start_and_wait(
     engine: &Arc<Engine>,
     execution: &Arc<ActiveExecution>,
 ) -> Result<Outcome, String> {
-    let work_dir = engine.config.runs_dir.join(execution.id.to_string());
-    std::fs::create_dir_all(&work_dir).map_err(|e| {
+    let work_dir = engine.run_dirs.prepare(&execution.id).map_err(|e| {
         format!(
             "cannot create working directory {}: {e}",
-            work_dir.display()
+            engine.run_dirs.path_of(&execution.id).display()
         )
     })?;
     let (program, args) = execution.argv.split_first().ok_or("empty argv")?;

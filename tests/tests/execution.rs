@@ -397,3 +397,51 @@ async fn unknown_execution_ids_are_not_found() {
     };
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
 }
+
+#[tokio::test]
+async fn working_directories_with_files_are_kept_and_empty_ones_recycled() {
+    let daemon = Daemon::builder()
+        .program(
+            "scratch.sh",
+            workflow_script(
+                r#"{"id":"scratch","name":"Scratch","description":"Prints its working directory; writes a file there when asked.","fields":[{"name":"keep","label":"Keep","description":"yes: leave a file","cli_arg":"--keep","required":false,"default":"no","field_type":{"type":"text"}}]}"#,
+                r#"pwd
+if [ "$2" = yes ]; then echo data > kept.txt; fi"#,
+            ),
+        )
+        .start()
+        .await;
+    let runs = daemon.data_dir().join("runs");
+    let spares = || {
+        std::fs::read_dir(runs.join(".spare"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    // Nothing left behind: the directory becomes a spare...
+    let empty = run_scratch(&daemon, "no").await;
+    assert!(!empty.exists());
+    assert_eq!(spares(), 1);
+    // ... which the next execution runs in; its file keeps its directory.
+    let kept = run_scratch(&daemon, "yes").await;
+    assert_eq!(spares(), 0);
+    assert_eq!(
+        std::fs::read_to_string(kept.join("kept.txt")).unwrap(),
+        "data\n"
+    );
+    // No spare left: a new directory, recycled in its turn.
+    run_scratch(&daemon, "no").await;
+    assert_eq!(spares(), 1);
+}
+
+/// Runs `scratch` to its end and returns its working directory, checking
+/// that it ran in `<data>/runs/<its id>`.
+async fn run_scratch(daemon: &Daemon, keep: &str) -> std::path::PathBuf {
+    let execution = daemon.execute("scratch", &[("keep", text(keep))]).await;
+    let events = daemon.run_to_end(&execution.id).await;
+    let dir = daemon.data_dir().join("runs").join(&execution.id);
+    assert_eq!(
+        output_texts(&events, OutputStream::Stdout),
+        [dir.to_string_lossy().into_owned()]
+    );
+    dir
+}
