@@ -508,10 +508,9 @@ pub async fn generate(
     if !metadata.is_file() {
         return Err(CliError::Usage(format!("{disk} is not a disk image file")));
     }
-    let resolved = std::fs::canonicalize(disk_path)
-        .map_err(|e| CliError::Usage(format!("cannot resolve {disk}: {e}")))?;
     let mut draft = Draft::from_flags(flags)?;
-    draft.source_path = Some(resolved.to_string_lossy().into_owned());
+    // Absolute but not resolved: a link's own name names the VM.
+    draft.source_path = Some(absolute_text(disk));
     if draft.effective_source_type().is_none() {
         return Err(CliError::Usage(format!(
             "cannot tell the source type of {disk} from its extension; give -source-type ({})",
