@@ -115,25 +115,12 @@ async fn run(
 
 /// `qemu-img info --output=json IMG`, letting qemu-img detect the format.
 pub async fn info(path: &Path, cancel: &Cancel) -> Result<ImageInfo, QemuError> {
-    let out = run(
-        "info",
+    info_json(
         qemu_img()?.args(["info", "--output=json"]).arg(path),
+        path,
         cancel,
     )
-    .await?;
-    if !out.status.success() {
-        return Err(QemuError::Failed {
-            op: "info",
-            path: path.to_path_buf(),
-            status: describe_status(out.status),
-            message: out.error_text(),
-        });
-    }
-    serde_json::from_str(&out.stdout).map_err(|e| QemuError::BadOutput {
-        op: "info",
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    .await
 }
 
 /// `qemu-img info --output=json --backing-chain -f FMT IMG`: the image
@@ -143,14 +130,24 @@ pub async fn info_chain(
     format: &str,
     cancel: &Cancel,
 ) -> Result<Vec<ImageInfo>, QemuError> {
-    let out = run(
-        "info",
+    info_json(
         qemu_img()?
             .args(["info", "--output=json", "--backing-chain", "-f", format])
             .arg(path),
+        path,
         cancel,
     )
-    .await?;
+    .await
+}
+
+/// Runs a `qemu-img info --output=json` command about `path` and parses
+/// what it printed.
+async fn info_json<T: serde::de::DeserializeOwned>(
+    command: &mut Command,
+    path: &Path,
+    cancel: &Cancel,
+) -> Result<T, QemuError> {
+    let out = run("info", command, cancel).await?;
     if !out.status.success() {
         return Err(QemuError::Failed {
             op: "info",
