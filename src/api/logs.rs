@@ -3,8 +3,11 @@
 //! The subscriber subscribes to the live channel *before* reading the
 //! history. Events reach the live channel only after they are committed, so
 //! everything is either already in the history or still to come on the
-//! channel; sequence numbers drop the overlap. When the subscriber falls
-//! behind (the channel overflowed) it goes back to the history.
+//! channel; sequence numbers drop the overlap. When the hub still holds
+//! every committed event from the requested sequence on (a young
+//! execution), the replay comes from memory and the history is not read.
+//! When the subscriber falls behind (the channel overflowed) it goes back
+//! to the history.
 
 use std::sync::Arc;
 
@@ -57,34 +60,53 @@ async fn pump(
     follow: bool,
     tx: &mpsc::Sender<Result<pb::StreamLogsResponse, Status>>,
 ) -> Result<(), Status> {
-    let mut live = if follow {
-        engine.hub().subscribe(rowid)
-    } else {
-        None
-    };
-    loop {
-        // Catch up from the history.
-        loop {
-            let reader = engine.reader().clone();
-            let page =
-                tokio::task::spawn_blocking(move || reader.events(rowid, next, HISTORY_PAGE))
-                    .await
-                    .map_err(|e| Status::internal(e.to_string()))?
-                    .map_err(|e| Status::internal(e.to_string()))?;
-            let full = page.len() == HISTORY_PAGE;
-            for event in &page {
-                if send(tx, event).await.is_err() {
-                    return Ok(());
+    let mut live = None;
+    // Whether `next` is the first event not yet committed, so the history
+    // has nothing more to give.
+    let mut caught_up = false;
+    if follow {
+        if let Some(subscription) = engine.hub().subscribe_from(rowid, next) {
+            if let Some(recent) = subscription.recent {
+                for event in &recent {
+                    if send(tx, event).await.is_err() {
+                        return Ok(());
+                    }
+                    next = event.sequence + 1;
+                    if event.is_terminal() {
+                        return Ok(());
+                    }
                 }
-                next = event.sequence + 1;
-                if event.is_terminal() {
-                    return Ok(());
-                }
+                caught_up = true;
             }
-            if !full {
-                break;
+            live = Some(subscription.live);
+        }
+    }
+    loop {
+        if !caught_up {
+            // Catch up from the history.
+            loop {
+                let reader = engine.reader().clone();
+                let page =
+                    tokio::task::spawn_blocking(move || reader.events(rowid, next, HISTORY_PAGE))
+                        .await
+                        .map_err(|e| Status::internal(e.to_string()))?
+                        .map_err(|e| Status::internal(e.to_string()))?;
+                let full = page.len() == HISTORY_PAGE;
+                for event in &page {
+                    if send(tx, event).await.is_err() {
+                        return Ok(());
+                    }
+                    next = event.sequence + 1;
+                    if event.is_terminal() {
+                        return Ok(());
+                    }
+                }
+                if !full {
+                    break;
+                }
             }
         }
+        caught_up = false;
         // Then follow live until the end, or until we fall behind.
         let Some(receiver) = live.as_mut() else {
             return Ok(());

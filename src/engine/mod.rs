@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 use uuid::Uuid;
 
 pub use error::EngineError;
@@ -30,8 +30,8 @@ use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, 
 use crate::inputs::{self, ResolvedInputs};
 use crate::store::hub::LogHub;
 use crate::store::{
-    ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution, StoreReader,
-    StoreWriter, WriteOp,
+    ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution, StoreError,
+    StoreReader, StoreWriter, WriteOp,
 };
 use crate::tree::ExecutionTree;
 
@@ -145,56 +145,93 @@ impl ExecutionLog {
         event
     }
 
-    /// Stores the final state, then the terminal `finished` event, and waits
-    /// until both are committed.
-    async fn finish(
+    /// Numbers the `started` event and queues it with the RUNNING state,
+    /// in one write.
+    async fn start(
         &mut self,
-        state: ExecutionState,
-        exit_code: Option<i32>,
-        signal: Option<i32>,
-        error: String,
+        pid: i32,
+        start_ms: i64,
+        pid_start_ticks: Option<u64>,
+        argv: Vec<String>,
     ) -> Result<(), EngineError> {
-        self.queue_finish(state, exit_code, signal, error).await?;
-        self.writer.barrier().await?;
+        let started = self.number(LogPayload::Lifecycle(Lifecycle::Started { pid, argv }));
+        self.writer
+            .send(WriteOp::MarkStarted {
+                execution: self.rowid,
+                start_ms,
+                pid,
+                pid_start_ticks,
+                started: Arc::new(started),
+            })
+            .await?;
         Ok(())
     }
 
-    /// Queues the final state, then the terminal `finished` event. The state
-    /// goes first so that a subscriber woken by `finished` already reads the
-    /// final state.
+    /// Like [`ExecutionLog::queue_finish`], then waits until it is
+    /// committed.
+    async fn finish(&mut self, last: Vec<LogPayload>, ending: Ending) -> Result<(), EngineError> {
+        let committed = self.queue_finish(last, ending).await?;
+        committed.await.map_err(|_| StoreError::WriterStopped)?;
+        Ok(())
+    }
+
+    /// Queues the final state with the `last` events and the terminal
+    /// `finished` event, in one write; the receiver is signalled once it is
+    /// committed.
     async fn queue_finish(
         &mut self,
-        state: ExecutionState,
-        exit_code: Option<i32>,
-        signal: Option<i32>,
-        error: String,
-    ) -> Result<(), EngineError> {
+        last: Vec<LogPayload>,
+        ending: Ending,
+    ) -> Result<oneshot::Receiver<()>, EngineError> {
+        let mut events: Vec<_> = last
+            .into_iter()
+            .map(|payload| Arc::new(self.number(payload)))
+            .collect();
         let finished = self.number(LogPayload::Lifecycle(Lifecycle::Finished {
-            state,
-            error: error.clone(),
+            state: ending.state,
+            error: ending.error.clone(),
         }));
         let outcome = FinalOutcome {
-            state,
+            state: ending.state,
             end_ms: finished.time_ms,
-            exit_code,
-            signal,
-            error,
+            exit_code: ending.exit_code,
+            signal: ending.signal,
+            error: ending.error,
             tree: self.tree.clone(),
             counts: self.counts,
         };
+        events.push(Arc::new(finished));
+        let (committed, on_commit) = oneshot::channel();
         self.writer
             .send(WriteOp::MarkFinished {
                 execution: self.rowid,
                 outcome: Box::new(outcome),
+                events,
+                committed,
             })
             .await?;
-        self.writer
-            .send(WriteOp::Append {
-                execution: self.rowid,
-                events: vec![Arc::new(finished)],
-            })
-            .await?;
-        Ok(())
+        Ok(on_commit)
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug)]
+struct Ending {
+    state: ExecutionState,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    error: String,
+}
+
+impl Ending {
+    /// An ending with no process exit to report.
+    fn without_exit(state: ExecutionState, error: String) -> Ending {
+        Ending {
+            state,
+            exit_code: None,
+            signal: None,
+            error,
+        }
     }
 }
 
@@ -428,6 +465,7 @@ impl Engine {
             rowid,
             &new.argv,
             request.timeout,
+            vec![Arc::new(queued)],
             2,
             ExecutionTree::default(),
             counts,
@@ -469,7 +507,8 @@ impl Engine {
         Ok((record, true))
     }
 
-    /// Registers an active execution and opens its live channel.
+    /// Registers an active execution and opens its live channel, holding
+    /// `committed` (its latest stored events) for replay.
     #[allow(clippy::too_many_arguments)]
     fn activate(
         &self,
@@ -477,11 +516,12 @@ impl Engine {
         rowid: i64,
         argv: &[String],
         timeout: Option<Duration>,
+        committed: Vec<Arc<LogEvent>>,
         next_sequence: u64,
         tree: ExecutionTree,
         counts: LogCounts,
     ) -> Arc<ActiveExecution> {
-        self.hub.open(rowid);
+        self.hub.open(rowid, committed, next_sequence);
         let active = Arc::new(ActiveExecution {
             id,
             rowid,
@@ -637,17 +677,16 @@ impl Engine {
         let already_requested = match dequeued {
             Some(queued) => {
                 let mut log = queued.log.lock().await;
-                log.emit(LogPayload::Lifecycle(Lifecycle::CancelRequested {
-                    grace_ms: grace.as_millis() as u64,
-                    force: request.force,
-                    reason: StopReason::Client,
-                }))
-                .await?;
                 log.finish(
-                    ExecutionState::Cancelled,
-                    None,
-                    None,
-                    "cancelled while queued".into(),
+                    vec![LogPayload::Lifecycle(Lifecycle::CancelRequested {
+                        grace_ms: grace.as_millis() as u64,
+                        force: request.force,
+                        reason: StopReason::Client,
+                    })],
+                    Ending::without_exit(
+                        ExecutionState::Cancelled,
+                        "cancelled while queued".into(),
+                    ),
                 )
                 .await?;
                 drop(log);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use nix::sys::signal::Signal;
 
-use super::{Engine, EngineError};
+use super::{Ending, Engine, EngineError};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
 use crate::process::{is_same_live_process, kill_group};
 
@@ -47,17 +47,19 @@ impl Engine {
                 rowid,
                 &record.argv,
                 None,
+                Vec::new(),
                 last_sequence + 1,
                 tree,
                 counts,
             );
             let mut log = active.log.lock().await;
-            log.emit(LogPayload::Lifecycle(Lifecycle::Interrupted {
-                reason: reason.clone(),
-            }))
+            log.finish(
+                vec![LogPayload::Lifecycle(Lifecycle::Interrupted {
+                    reason: reason.clone(),
+                })],
+                Ending::without_exit(ExecutionState::Interrupted, reason),
+            )
             .await?;
-            log.finish(ExecutionState::Interrupted, None, None, reason)
-                .await?;
             drop(log);
             self.retire(&active, false);
         }
@@ -74,6 +76,7 @@ impl Engine {
                 rowid,
                 &record.argv,
                 record.timeout_ms.map(std::time::Duration::from_millis),
+                Vec::new(),
                 last_sequence + 1,
                 tree,
                 counts,

@@ -13,13 +13,12 @@ use tokio::io::AsyncRead;
 use tokio::time::Instant;
 
 use super::line_reader::{LineReader, MAX_LINE_BYTES};
-use super::{ActiveExecution, Engine, Phase, StopRequest};
+use super::{ActiveExecution, Ending, Engine, Phase, StopRequest};
 use crate::clock::now_ms;
 use crate::events::{
     classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
 };
 use crate::process::{kill_group, start_time_ticks};
-use crate::store::WriteOp;
 
 /// How long output may keep arriving after the program exited before the
 /// leftovers of its process group are killed.
@@ -27,14 +26,12 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 
 /// Runs the execution to its end and retires it.
 pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
-    let outcome = match start_and_wait(&engine, &execution).await {
-        Ok(outcome) => outcome,
-        Err(error) => Outcome {
-            state: ExecutionState::Failed,
-            exit_code: None,
-            signal: None,
-            error,
-        },
+    let (last, ending) = match start_and_wait(&engine, &execution).await {
+        Ok(ran) => ran,
+        Err(error) => (
+            Vec::new(),
+            Ending::without_exit(ExecutionState::Failed, error),
+        ),
     };
     // The process group is gone, so nothing writes in the directory any
     // more; retiring it before the end is recorded means a client that saw
@@ -42,41 +39,28 @@ pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
     engine
         .run_dirs
         .retire(&engine.run_dirs.path_of(&execution.id));
-    let mut log = execution.log.lock().await;
-    let queued = log
-        .queue_finish(
-            outcome.state,
-            outcome.exit_code,
-            outcome.signal,
-            outcome.error,
-        )
-        .await;
-    drop(log);
+    let queued = execution.log.lock().await.queue_finish(last, ending).await;
     engine.release_worker();
-    // The process group is gone, so nothing writes in the directory now.
-    engine
-        .run_dirs
-        .retire(&engine.run_dirs.path_of(&execution.id));
-    if let Err(e) = match queued {
-        Ok(()) => engine.writer.barrier().await.map_err(Into::into),
-        Err(e) => Err(e),
-    } {
+    // Forgotten only once the end is committed, so a reader finds the
+    // execution either active or finished in the history.
+    let committed = match queued {
+        Ok(committed) => committed
+            .await
+            .map_err(|_| "the history writer stopped".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = committed {
         tracing::error!(execution = %execution.id, error = %e, "could not record the end of an execution");
     }
     engine.forget(&execution);
 }
 
-struct Outcome {
-    state: ExecutionState,
-    exit_code: Option<i32>,
-    signal: Option<i32>,
-    error: String,
-}
-
+/// Runs the program to its exit; returns the `exited` event and how the
+/// execution ended.
 async fn start_and_wait(
     engine: &Arc<Engine>,
     execution: &Arc<ActiveExecution>,
-) -> Result<Outcome, String> {
+) -> Result<(Vec<LogPayload>, Ending), String> {
     let work_dir = engine.run_dirs.prepare(&execution.id).map_err(|e| {
         format!(
             "cannot create working directory {}: {e}",
@@ -101,25 +85,14 @@ async fn start_and_wait(
         .map(|p| p as i32)
         .ok_or("program exited before its pid was read")?;
     let start_ms = now_ms();
-    engine
-        .writer
-        .send(WriteOp::MarkStarted {
-            execution: execution.rowid,
-            start_ms,
-            pid,
-            pid_start_ticks: start_time_ticks(pid),
-        })
+    execution
+        .log
+        .lock()
+        .await
+        .start(pid, start_ms, start_time_ticks(pid), execution.argv.clone())
         .await
         .map_err(|e| e.to_string())?;
     execution.control().phase = Phase::Running { pid, start_ms };
-    emit(
-        execution,
-        LogPayload::Lifecycle(Lifecycle::Started {
-            pid,
-            argv: execution.argv.clone(),
-        }),
-    )
-    .await;
 
     let stdout = tokio::spawn(pump(
         execution.clone(),
@@ -189,11 +162,6 @@ async fn start_and_wait(
 
     let exit_code = status.code();
     let signal = status.signal();
-    emit(
-        execution,
-        LogPayload::Lifecycle(Lifecycle::Exited { exit_code, signal }),
-    )
-    .await;
 
     let last_error = execution.log.lock().await.tree.last_error.clone();
     let (state, error) = match stop_reason {
@@ -226,12 +194,18 @@ async fn start_and_wait(
             (ExecutionState::Failed, error)
         }
     };
-    Ok(Outcome {
-        state,
-        exit_code,
-        signal,
-        error,
-    })
+    Ok((
+        vec![LogPayload::Lifecycle(Lifecycle::Exited {
+            exit_code,
+            signal,
+        })],
+        Ending {
+            state,
+            exit_code,
+            signal,
+            error,
+        },
+    ))
 }
 
 async fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +24,19 @@ const QUEUE_CAPACITY: usize = 256;
 /// Most events committed in one transaction; bounds how long a subscriber
 /// waits for a line under a flood.
 const MAX_GROUP_EVENTS: usize = 8 * 1024;
+/// A group of at least this many operations means writes arrive faster
+/// than they can be committed one at a time: the writer starts lingering...
+const LINGER_FROM_OPS: usize = 4;
+/// ...and goes on while its groups have at least this many.
+const KEEP_LINGERING_OPS: usize = 2;
+/// How long a lingering writer gathers before each commit. A commit costs
+/// about the same whatever its size (a WAL frame per touched page, file
+/// locks, a wake-up of the writer per operation when it is idle), so under
+/// load fewer, larger commits leave more of the machine to the programs:
+/// in the throughput benchmark this cut the WAL writes per execution from
+/// 22 to 13. Light load (one execution at a time) never lingers, so it pays
+/// no latency for this; the delay it adds under load is bounded by this.
+const LINGER: Duration = Duration::from_millis(3);
 
 const INSERT_EVENT: &str =
     "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -49,7 +62,7 @@ pub enum WriteOp {
         /// The events; published to live subscribers after commit.
         events: Vec<Arc<LogEvent>>,
     },
-    /// Marks an execution RUNNING.
+    /// Marks an execution RUNNING and appends its `started` event.
     MarkStarted {
         /// Row id.
         execution: i64,
@@ -59,13 +72,21 @@ pub enum WriteOp {
         pid: i32,
         /// Process start time, to recognise it after a crash.
         pid_start_ticks: Option<u64>,
+        /// The `started` event; published after commit.
+        started: Arc<LogEvent>,
     },
-    /// Stores the final state.
+    /// Stores the final state and appends the last events, ending with the
+    /// terminal `finished`, in one transaction: a subscriber woken by
+    /// `finished` reads the final state.
     MarkFinished {
         /// Row id.
         execution: i64,
         /// How it ended.
         outcome: Box<FinalOutcome>,
+        /// The last events; published after commit.
+        events: Vec<Arc<LogEvent>>,
+        /// Signalled after commit.
+        committed: oneshot::Sender<()>,
     },
     /// Commits everything queued before it and stops the writer; replies
     /// once the history is closed.
@@ -91,7 +112,9 @@ impl WriteOp {
     /// Log events it writes (at least 1, so every operation counts).
     fn event_count(&self) -> usize {
         match self {
-            WriteOp::Append { events, .. } => events.len().max(1),
+            WriteOp::Append { events, .. } | WriteOp::MarkFinished { events, .. } => {
+                events.len().max(1)
+            }
             _ => 1,
         }
     }
@@ -209,7 +232,11 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
     let mut group = Vec::new();
     let mut closing = false;
     let mut close_reply = None;
+    let mut lingering = false;
     while !closing {
+        if lingering {
+            std::thread::sleep(LINGER);
+        }
         let Some(first) = rx.blocking_recv() else {
             break;
         };
@@ -231,6 +258,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
         }
         let started = Instant::now();
         let count = group.len();
+        lingering = linger_after(count, events, lingering);
         let after = match commit_group(&mut conn, group.drain(..)) {
             Ok(after) => after,
             Err(e) => {
@@ -269,6 +297,20 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
     }
 }
 
+/// Whether to gather before the next commit, after a group of `ops`
+/// operations carrying `events` events.
+fn linger_after(ops: usize, events: usize, lingering: bool) -> bool {
+    if events >= MAX_GROUP_EVENTS {
+        // A backlog (a flood of output): the next group is full already.
+        return false;
+    }
+    ops >= if lingering {
+        KEEP_LINGERING_OPS
+    } else {
+        LINGER_FROM_OPS
+    }
+}
+
 fn commit_group(
     conn: &mut Connection,
     ops: impl Iterator<Item = WriteOp>,
@@ -296,13 +338,21 @@ fn commit_group(
                 start_ms,
                 pid,
                 pid_start_ticks,
+                started,
             } => {
                 tx.prepare_cached(
                     "UPDATE executions SET state = 'RUNNING', start_ms = ?2, pid = ?3, pid_start_ticks = ?4 WHERE rowid = ?1",
                 )?
                 .execute(params![execution, start_ms, pid, pid_start_ticks.map(|t| t as i64)])?;
+                append(&tx, execution, std::iter::once(started.as_ref()))?;
+                after.push(AfterCommit::Publish(execution, vec![started]));
             }
-            WriteOp::MarkFinished { execution, outcome } => {
+            WriteOp::MarkFinished {
+                execution,
+                outcome,
+                events,
+                committed,
+            } => {
                 tx.prepare_cached(
                     "UPDATE executions SET state = ?2, end_ms = ?3, exit_code = ?4, signal = ?5, error = ?6, \
                      tree_json = ?7, counts_json = ?8 WHERE rowid = ?1",
@@ -317,6 +367,9 @@ fn commit_group(
                     serde_json::to_string(&outcome.tree).expect("trees serialize"),
                     serde_json::to_string(&outcome.counts).expect("counts serialize"),
                 ])?;
+                append(&tx, execution, events.iter().map(|e| e.as_ref()))?;
+                after.push(AfterCommit::Publish(execution, events));
+                after.push(AfterCommit::Barrier(committed));
             }
             WriteOp::DropFile { write, reply } => {
                 // A savepoint, so a failure undoes only this change.
@@ -414,4 +467,24 @@ fn append<'a>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_lingers_under_load_only_and_never_behind_a_backlog() {
+        // One execution at a time: groups of one or two, commit at once.
+        assert!(!linger_after(1, 1, false));
+        assert!(!linger_after(LINGER_FROM_OPS - 1, 3, false));
+        // Writes piling up: gather before the next commit...
+        assert!(linger_after(LINGER_FROM_OPS, LINGER_FROM_OPS, false));
+        // ...and keep doing so while groups stay above one operation.
+        assert!(linger_after(KEEP_LINGERING_OPS, 2, true));
+        assert!(!linger_after(1, 1, true));
+        // A full group means more is already queued: no reason to wait.
+        assert!(!linger_after(LINGER_FROM_OPS, MAX_GROUP_EVENTS, false));
+        assert!(!linger_after(KEEP_LINGERING_OPS, MAX_GROUP_EVENTS, true));
+    }
 }

@@ -8,13 +8,17 @@ use workflow_manager::pb::OutputStream;
 
 use crate::helper::*;
 
-/// Prints `before 1..50`, waits for the file given with `--gate`, then prints
-/// `after 1..50`: the test decides when the second half happens.
+/// Prints `before 1..N` (`--before`, default 50), waits for the file given
+/// with `--gate`, then prints `after 1..50`: the test decides when the
+/// second half happens.
 fn gated_lines_program() -> String {
     workflow_script(
-        r#"{"id":"gated_lines","name":"Gated lines","description":"Prints, waits for a file, prints.","fields":[{"name":"gate","label":"Gate","description":"File to wait for","cli_arg":"--gate","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
-        r#"gate="$2"
-i=1; while [ $i -le 50 ]; do echo "before $i"; i=$((i+1)); done
+        r#"{"id":"gated_lines","name":"Gated lines","description":"Prints, waits for a file, prints.","fields":[{"name":"gate","label":"Gate","description":"File to wait for","cli_arg":"--gate","required":true,"default":null,"field_type":{"type":"text"}},{"name":"before","label":"Before","description":"Lines before the gate","cli_arg":"--before","required":false,"default":50,"field_type":{"type":"number"}}]}"#,
+        r#"before=50
+while [ $# -gt 0 ]; do
+  case "$1" in --gate) gate="$2"; shift 2 ;; --before) before="$2"; shift 2 ;; *) shift ;; esac
+done
+i=1; while [ $i -le $before ]; do echo "before $i"; i=$((i+1)); done
 while [ ! -e "$gate" ]; do sleep 0.02; done
 i=1; while [ $i -le 50 ]; do echo "after $i"; i=$((i+1)); done"#,
     )
@@ -118,6 +122,61 @@ async fn resuming_from_the_next_sequence_has_no_gap_or_duplicate() {
         combined,
         "the history matches what was streamed"
     );
+}
+
+/// The daemon holds only the latest events of a running execution in
+/// memory; a subscriber asking for older ones gets them from the history,
+/// one asking for recent ones from memory, and both then follow live with
+/// the same events as the history.
+#[tokio::test]
+async fn late_subscribers_of_a_running_execution_get_old_and_recent_events() {
+    let daemon = Daemon::builder()
+        .program("gated.sh", gated_lines_program())
+        .start()
+        .await;
+    let gate = daemon.file("gate");
+    let exec = daemon
+        .execute(
+            "gated_lines",
+            &[
+                ("gate", text(gate.to_str().unwrap())),
+                ("before", num(3000.0)),
+            ],
+        )
+        .await;
+
+    // Wait until the first half is out (more events than memory holds).
+    let mut first_reader = daemon.open_stream(&exec.id, 0, true).await;
+    let last_before = loop {
+        let msg = tokio::time::timeout(DEADLINE, first_reader.message())
+            .await
+            .expect("event in time")
+            .expect("stream ok")
+            .expect("stream still open");
+        let event = msg.event.expect("event");
+        if matches!(&event.payload, Some(Payload::Output(o)) if o.text == "before 3000") {
+            break event.sequence;
+        }
+    };
+
+    let from_start = daemon.open_stream(&exec.id, 1, true).await;
+    let recent_from = last_before - 5;
+    let from_recent = daemon.open_stream(&exec.id, recent_from, true).await;
+    fs::write(&gate, "go").expect("open the gate");
+    let (from_start, from_recent) = tokio::join!(drain(from_start), drain(from_recent));
+
+    let history = daemon.logs(&exec.id, 0, false).await;
+    assert_contiguous(&history, 1);
+    assert_eq!(finished(&history).state(), ExecutionState::Succeeded);
+    assert_eq!(from_start, history, "from sequence 1: the whole log");
+    assert_eq!(
+        from_recent[..],
+        history[recent_from as usize - 1..],
+        "from a recent sequence: the rest of the log"
+    );
+    let mut expected_lines = numbered("before", 3000);
+    expected_lines.extend(numbered("after", 50));
+    assert_eq!(output_texts(&history, OutputStream::Stdout), expected_lines);
 }
 
 #[tokio::test]
