@@ -61,7 +61,7 @@ pub enum StoreError {
 }
 
 /// What is stored when an execution is accepted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewExecution {
     /// Its id.
     pub id: Uuid,

@@ -24,18 +24,25 @@ const QUEUE_CAPACITY: usize = 256;
 /// Most events committed in one transaction; bounds how long a subscriber
 /// waits for a line under a flood.
 const MAX_GROUP_EVENTS: usize = 8 * 1024;
-/// A group of at least this many operations means writes arrive faster
-/// than they can be committed one at a time: the writer starts lingering...
-const LINGER_FROM_OPS: usize = 4;
-/// ...and goes on while its groups have at least this many.
-const KEEP_LINGERING_OPS: usize = 2;
-/// How long a lingering writer gathers before each commit. A commit costs
-/// about the same whatever its size (a WAL frame per touched page, file
-/// locks, a wake-up of the writer per operation when it is idle), so under
-/// load fewer, larger commits leave more of the machine to the programs:
-/// in the throughput benchmark this cut the WAL writes per execution from
-/// 22 to 13. Light load (one execution at a time) never lingers, so it pays
-/// no latency for this; the delay it adds under load is bounded by this.
+/// A group with writes from at least this many sources (executions, new
+/// executions, drop-folder files) means independent writers are busy at
+/// once, which is when gathering pays: the writer starts lingering...
+const LINGER_FROM_SOURCES: usize = 3;
+/// ...and goes on while its groups have at least this many. One client
+/// doing one thing at a time never has a group from two sources (each of
+/// its writes waits for the one before), so it never lingers.
+const KEEP_LINGERING_SOURCES: usize = 2;
+/// How long a lingering writer gathers before each commit (the same trade
+/// as a Kafka producer's `linger.ms`). A commit costs about the same
+/// whatever its size (a WAL frame per touched page, file locks, a wake-up
+/// of the writer per operation when it is idle), so under load fewer,
+/// larger commits leave more of the machine to the programs: in the
+/// throughput benchmark WAL writes per execution fell from 22 to 13 and
+/// the daemon's syscalls from 100 to 86. Light load (one execution at a
+/// time) never lingers and pays no latency for it; under load a write
+/// waits at most this long more, which a chain of awaited writes (a
+/// dropped file's ledger updates) pays at every link: 5 ms made the
+/// drop-folder benchmark half again as slow.
 const LINGER: Duration = Duration::from_millis(3);
 
 const INSERT_EVENT: &str =
@@ -118,6 +125,35 @@ impl WriteOp {
             _ => 1,
         }
     }
+
+    /// The execution it writes to, when it is an existing one.
+    fn execution(&self) -> Option<i64> {
+        match self {
+            WriteOp::Append { execution, .. }
+            | WriteOp::MarkStarted { execution, .. }
+            | WriteOp::MarkFinished { execution, .. } => Some(*execution),
+            _ => None,
+        }
+    }
+}
+
+/// How many independent writers a group comes from: each existing
+/// execution once, each other operation (a new execution, a drop-folder
+/// change) on its own; barriers and close are nobody's writes.
+fn sources(group: &[WriteOp]) -> usize {
+    let mut executions: Vec<i64> = group.iter().filter_map(WriteOp::execution).collect();
+    executions.sort_unstable();
+    executions.dedup();
+    let others = group
+        .iter()
+        .filter(|op| {
+            matches!(
+                op,
+                WriteOp::CreateExecution { .. } | WriteOp::DropFile { .. }
+            )
+        })
+        .count();
+    executions.len() + others
 }
 
 /// Handle for queueing writes.
@@ -258,7 +294,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
         }
         let started = Instant::now();
         let count = group.len();
-        lingering = linger_after(count, events, lingering);
+        lingering = linger_after(sources(&group), events, lingering);
         let after = match commit_group(&mut conn, group.drain(..)) {
             Ok(after) => after,
             Err(e) => {
@@ -297,18 +333,19 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
     }
 }
 
-/// Whether to gather before the next commit, after a group of `ops`
-/// operations carrying `events` events.
-fn linger_after(ops: usize, events: usize, lingering: bool) -> bool {
+/// Whether to gather before the next commit, after a group from
+/// `sources` writers carrying `events` events.
+fn linger_after(sources: usize, events: usize, lingering: bool) -> bool {
     if events >= MAX_GROUP_EVENTS {
         // A backlog (a flood of output): the next group is full already.
         return false;
     }
-    ops >= if lingering {
-        KEEP_LINGERING_OPS
-    } else {
-        LINGER_FROM_OPS
-    }
+    sources
+        >= if lingering {
+            KEEP_LINGERING_SOURCES
+        } else {
+            LINGER_FROM_SOURCES
+        }
 }
 
 fn commit_group(
@@ -473,18 +510,57 @@ fn append<'a>(
 mod tests {
     use super::*;
 
+    fn append(execution: i64) -> WriteOp {
+        WriteOp::Append {
+            execution,
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sources_count_executions_once_and_each_new_one_apart() {
+        let (reply, _) = oneshot::channel();
+        let new_execution = WriteOp::CreateExecution {
+            execution: Box::default(),
+            first_event: LogEvent {
+                sequence: 1,
+                time_ms: 0,
+                payload: LogPayload::Output {
+                    stream: crate::events::OutputStream::Stdout,
+                    text: String::new(),
+                    malformed_event: false,
+                    truncated: false,
+                },
+            },
+            reply,
+        };
+        let (reply, _) = oneshot::channel();
+        let barrier = WriteOp::Barrier { reply };
+        assert_eq!(sources(&[append(1), append(1), append(1)]), 1);
+        assert_eq!(sources(&[append(1), append(2), append(1), barrier]), 2);
+        assert_eq!(sources(&[append(1), new_execution, append(2)]), 3);
+    }
+
     #[test]
     fn the_writer_lingers_under_load_only_and_never_behind_a_backlog() {
-        // One execution at a time: groups of one or two, commit at once.
-        assert!(!linger_after(1, 1, false));
-        assert!(!linger_after(LINGER_FROM_OPS - 1, 3, false));
-        // Writes piling up: gather before the next commit...
-        assert!(linger_after(LINGER_FROM_OPS, LINGER_FROM_OPS, false));
-        // ...and keep doing so while groups stay above one operation.
-        assert!(linger_after(KEEP_LINGERING_OPS, 2, true));
+        // One client at a time: every group comes from one writer.
+        assert!(!linger_after(1, 5, false));
+        assert!(!linger_after(LINGER_FROM_SOURCES - 1, 3, false));
+        // Independent writers piling up: gather before the next commit...
+        assert!(linger_after(
+            LINGER_FROM_SOURCES,
+            LINGER_FROM_SOURCES,
+            false
+        ));
+        // ...and keep doing so while groups come from more than one.
+        assert!(linger_after(KEEP_LINGERING_SOURCES, 2, true));
         assert!(!linger_after(1, 1, true));
         // A full group means more is already queued: no reason to wait.
-        assert!(!linger_after(LINGER_FROM_OPS, MAX_GROUP_EVENTS, false));
-        assert!(!linger_after(KEEP_LINGERING_OPS, MAX_GROUP_EVENTS, true));
+        assert!(!linger_after(LINGER_FROM_SOURCES, MAX_GROUP_EVENTS, false));
+        assert!(!linger_after(
+            KEEP_LINGERING_SOURCES,
+            MAX_GROUP_EVENTS,
+            true
+        ));
     }
 }
