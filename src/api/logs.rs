@@ -53,6 +53,25 @@ async fn send(
     .map_err(|_| ())
 }
 
+/// Sends events in order, moving `next` past each; true when the stream
+/// is over (the client went away, or the terminal event was sent).
+async fn send_all<'a>(
+    tx: &mpsc::Sender<Result<pb::StreamLogsResponse, Status>>,
+    events: impl Iterator<Item = &'a LogEvent>,
+    next: &mut u64,
+) -> bool {
+    for event in events {
+        if send(tx, event).await.is_err() {
+            return true;
+        }
+        *next = event.sequence + 1;
+        if event.is_terminal() {
+            return true;
+        }
+    }
+    false
+}
+
 async fn pump(
     engine: &Arc<Engine>,
     rowid: i64,
@@ -67,14 +86,8 @@ async fn pump(
     if follow {
         if let Some(subscription) = engine.hub().subscribe_from(rowid, next) {
             if let Some(recent) = subscription.recent {
-                for event in &recent {
-                    if send(tx, event).await.is_err() {
-                        return Ok(());
-                    }
-                    next = event.sequence + 1;
-                    if event.is_terminal() {
-                        return Ok(());
-                    }
+                if send_all(tx, recent.iter().map(|e| e.as_ref()), &mut next).await {
+                    return Ok(());
                 }
                 caught_up = true;
             }
@@ -92,14 +105,8 @@ async fn pump(
                         .map_err(|e| Status::internal(e.to_string()))?
                         .map_err(|e| Status::internal(e.to_string()))?;
                 let full = page.len() == HISTORY_PAGE;
-                for event in &page {
-                    if send(tx, event).await.is_err() {
-                        return Ok(());
-                    }
-                    next = event.sequence + 1;
-                    if event.is_terminal() {
-                        return Ok(());
-                    }
+                if send_all(tx, page.iter(), &mut next).await {
+                    return Ok(());
                 }
                 if !full {
                     break;

@@ -336,12 +336,44 @@ fn write_manifest(path: &Path, text: &str, force: bool) -> Result<(), CliError> 
         .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))
 }
 
-/// What to do once the manifest text exists.
-struct Finish {
-    /// Where it was written (None: printed on stdout).
-    written: Option<PathBuf>,
-    /// Submit it to the daemon.
-    submit: bool,
+/// Where the manifest text went.
+enum Written {
+    /// To this file.
+    File(PathBuf),
+    /// To stdout, in this format.
+    Stdout(manifest::Format),
+}
+
+impl Written {
+    /// The file name the daemon is told when the manifest is submitted.
+    fn file_name(&self) -> String {
+        match self {
+            Written::File(path) => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Written::Stdout(format) => format!("manifest.{}", format.extension()),
+        }
+    }
+}
+
+/// Writes the manifest to `path` (kept when it exists, unless `-force`),
+/// then finishes as [`finish`] does.
+async fn save_and_finish(
+    globals: &GlobalArgs,
+    flags: &GoFlags,
+    text: String,
+    path: PathBuf,
+) -> Result<(), CliError> {
+    write_manifest(&path, &text, flags.switch("force"))?;
+    finish(
+        globals,
+        flags,
+        text,
+        Written::File(path),
+        flags.switch("submit"),
+    )
+    .await
 }
 
 /// Submits the manifest when asked; the written path (or the manifest
@@ -350,17 +382,17 @@ async fn finish(
     globals: &GlobalArgs,
     flags: &GoFlags,
     text: String,
-    file_name: String,
-    finish: Finish,
+    written: Written,
+    submit: bool,
 ) -> Result<(), CliError> {
-    if let Some(path) = &finish.written {
+    if let Written::File(path) = &written {
         eprintln!("wfctl: manifest written to {}", path.display());
         // stdout holds the data: the file written, or what the submit prints.
-        if !finish.submit {
+        if !submit {
             println!("{}", path.display());
         }
     }
-    if !finish.submit {
+    if !submit {
         return Ok(());
     }
     let mut globals = globals.clone();
@@ -374,7 +406,7 @@ async fn finish(
     manifests::submit(
         &ctx,
         text.into_bytes(),
-        file_name,
+        written.file_name(),
         flags.value("request-id").map(str::to_string),
         flags.switch("wait"),
     )
@@ -413,19 +445,8 @@ pub async fn create(
             eprintln!("wfctl: manifest creation cancelled; nothing was written");
             return Ok(());
         };
-        let file_name = file_name_of(&path);
         let submit = submit || flags.switch("submit");
-        return finish(
-            globals,
-            flags,
-            text,
-            file_name,
-            Finish {
-                written: Some(path),
-                submit,
-            },
-        )
-        .await;
+        return finish(globals, flags, text, Written::File(path), submit).await;
     }
     if draft.source_path.is_none() {
         return Err(CliError::Usage(format!(
@@ -444,21 +465,7 @@ pub async fn create(
         return Err(invalid("the flags given", problems));
     }
     match file {
-        Some(path) => {
-            write_manifest(&path, &text, flags.switch("force"))?;
-            let file_name = file_name_of(&path);
-            finish(
-                globals,
-                flags,
-                text,
-                file_name,
-                Finish {
-                    written: Some(path),
-                    submit: flags.switch("submit"),
-                },
-            )
-            .await
-        }
+        Some(path) => save_and_finish(globals, flags, text, path).await,
         None => {
             // No file: the manifest itself is the output.
             if flags.switch("submit") {
@@ -466,21 +473,8 @@ pub async fn create(
             } else {
                 print!("{text}");
             }
-            let file_name = match format {
-                manifest::Format::Json => "manifest.json",
-                manifest::Format::Yaml => "manifest.yaml",
-            };
-            finish(
-                globals,
-                flags,
-                text,
-                file_name.to_string(),
-                Finish {
-                    written: None,
-                    submit: flags.switch("submit"),
-                },
-            )
-            .await
+            let submit = flags.switch("submit");
+            finish(globals, flags, text, Written::Stdout(format), submit).await
         }
     }
 }
@@ -519,34 +513,12 @@ pub async fn generate(
     }
     let stem = draft.effective_name().unwrap_or_else(|| "vm".into());
     let format = file_format(flags, None)?;
-    let extension = match format {
-        manifest::Format::Json => "json",
-        manifest::Format::Yaml => "yaml",
-    };
-    let path = Path::new(out_dir).join(format!("{stem}-manifest.{extension}"));
+    let path = Path::new(out_dir).join(format!("{stem}-manifest.{}", format.extension()));
     let (text, problems) = draft.render(format);
     if !problems.is_empty() {
         return Err(invalid(&format!("the manifest for {disk}"), problems));
     }
-    write_manifest(&path, &text, flags.switch("force"))?;
-    let file_name = file_name_of(&path);
-    finish(
-        globals,
-        flags,
-        text,
-        file_name,
-        Finish {
-            written: Some(path),
-            submit: flags.switch("submit"),
-        },
-    )
-    .await
-}
-
-fn file_name_of(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    save_and_finish(globals, flags, text, path).await
 }
 
 /// An answer to one prompt.

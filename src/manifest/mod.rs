@@ -36,6 +36,16 @@ pub enum Format {
     Yaml,
 }
 
+impl Format {
+    /// The file-name extension of the format, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+        }
+    }
+}
+
 /// What the client says about the encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FormatHint {

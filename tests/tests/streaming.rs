@@ -24,6 +24,47 @@ i=1; while [ $i -le 50 ]; do echo "after $i"; i=$((i+1)); done"#,
     )
 }
 
+/// A daemon running `gated_lines` with `before` lines before the gate;
+/// returns it, the gate file and the execution.
+async fn start_gated_lines(before: u32) -> (Daemon, std::path::PathBuf, pb::Execution) {
+    let daemon = Daemon::builder()
+        .program("gated.sh", gated_lines_program())
+        .start()
+        .await;
+    let gate = daemon.file("gate");
+    let exec = daemon
+        .execute(
+            "gated_lines",
+            &[
+                ("gate", text(gate.to_str().unwrap())),
+                ("before", num(before.into())),
+            ],
+        )
+        .await;
+    (daemon, gate, exec)
+}
+
+/// Reads events until the stdout line `line`, which is the last one returned.
+async fn read_until_line(
+    stream: &mut tonic::Streaming<pb::StreamLogsResponse>,
+    line: &str,
+) -> Vec<LogEvent> {
+    let mut events = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(DEADLINE, stream.message())
+            .await
+            .expect("event in time")
+            .expect("stream ok")
+            .expect("stream still open");
+        let event = msg.event.expect("event");
+        let is_line = matches!(&event.payload, Some(Payload::Output(o)) if o.text == line);
+        events.push(event);
+        if is_line {
+            return events;
+        }
+    }
+}
+
 fn numbered(prefix: &str, count: usize) -> Vec<String> {
     (1..=count).map(|i| format!("{prefix} {i}")).collect()
 }
@@ -58,34 +99,13 @@ async fn concurrent_subscribers_get_the_same_gap_free_log() {
 
 #[tokio::test]
 async fn resuming_from_the_next_sequence_has_no_gap_or_duplicate() {
-    let daemon = Daemon::builder()
-        .program("gated.sh", gated_lines_program())
-        .start()
-        .await;
-    let gate = daemon.file("gate");
-    let exec = daemon
-        .execute("gated_lines", &[("gate", text(gate.to_str().unwrap()))])
-        .await;
+    let (daemon, gate, exec) = start_gated_lines(50).await;
 
     // Read part of the log, then drop the stream while the program runs.
-    let mut first_part = Vec::new();
-    {
+    let first_part = {
         let mut stream = daemon.open_stream(&exec.id, 0, true).await;
-        loop {
-            let msg = tokio::time::timeout(DEADLINE, stream.message())
-                .await
-                .expect("event in time")
-                .expect("stream ok")
-                .expect("stream still open");
-            let event = msg.event.expect("event");
-            let is_mark =
-                matches!(&event.payload, Some(Payload::Output(o)) if o.text == "before 20");
-            first_part.push(event);
-            if is_mark {
-                break;
-            }
-        }
-    }
+        read_until_line(&mut stream, "before 20").await
+    };
     let last = first_part.last().unwrap().sequence;
 
     // follow=false while running: the history so far, then the stream ends.
@@ -130,34 +150,12 @@ async fn resuming_from_the_next_sequence_has_no_gap_or_duplicate() {
 /// the same events as the history.
 #[tokio::test]
 async fn late_subscribers_of_a_running_execution_get_old_and_recent_events() {
-    let daemon = Daemon::builder()
-        .program("gated.sh", gated_lines_program())
-        .start()
-        .await;
-    let gate = daemon.file("gate");
-    let exec = daemon
-        .execute(
-            "gated_lines",
-            &[
-                ("gate", text(gate.to_str().unwrap())),
-                ("before", num(3000.0)),
-            ],
-        )
-        .await;
+    let (daemon, gate, exec) = start_gated_lines(3000).await;
 
     // Wait until the first half is out (more events than memory holds).
     let mut first_reader = daemon.open_stream(&exec.id, 0, true).await;
-    let last_before = loop {
-        let msg = tokio::time::timeout(DEADLINE, first_reader.message())
-            .await
-            .expect("event in time")
-            .expect("stream ok")
-            .expect("stream still open");
-        let event = msg.event.expect("event");
-        if matches!(&event.payload, Some(Payload::Output(o)) if o.text == "before 3000") {
-            break event.sequence;
-        }
-    };
+    let first_half = read_until_line(&mut first_reader, "before 3000").await;
+    let last_before = first_half.last().unwrap().sequence;
 
     let from_start = daemon.open_stream(&exec.id, 1, true).await;
     let recent_from = last_before - 5;
