@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
-use notify::{EventKind, RecursiveMode, Watcher};
+use notify::{EventKind, EventKindMask, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::clock::local_midnight_ms;
@@ -249,9 +249,16 @@ async fn reconcile(folder: &Arc<Folder>) {
 async fn watch_folder(folder: Arc<Folder>) {
     reconcile(&folder).await;
     let (tx, mut events) = mpsc::unbounded_channel();
-    let watcher = notify::recommended_watcher(move |event| {
-        let _ = tx.send(event);
-    })
+    // What says a file arrived or changed, not the opens and reads of the
+    // daemon taking files, which would only wake the loop for nothing.
+    let config = notify::Config::default()
+        .with_event_kinds(EventKindMask::CORE | EventKindMask::ACCESS_CLOSE);
+    let watcher = notify::RecommendedWatcher::new(
+        move |event| {
+            let _ = tx.send(event);
+        },
+        config,
+    )
     .and_then(|mut w| {
         w.watch(&folder.layout.incoming, RecursiveMode::NonRecursive)
             .map(|()| w)
