@@ -2,14 +2,24 @@
 //! print: lines longer than the limit are cut (and flagged) instead of
 //! growing memory without bound, and bytes that are not UTF-8 are replaced.
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Longest line kept; the rest of a longer line is skipped.
 pub(super) const MAX_LINE_BYTES: usize = 64 * 1024;
 
+/// Most bytes taken from the pipe in one read: a whole pipe buffer, so a
+/// program printing a flood is read in few system calls.
+const READ_BYTES: usize = 64 * 1024;
+
 /// Reads lines from a pipe.
 pub(super) struct LineReader<R> {
-    inner: BufReader<R>,
+    inner: R,
+    /// Bytes read and not yet returned are `buffer[consumed..]`. Reads go
+    /// into its spare capacity, which is never zeroed: tokio's `BufReader`
+    /// zeroes its whole buffer up front, 128 KiB per execution for the two
+    /// pipes of a program that may print a single line.
+    buffer: Vec<u8>,
+    consumed: usize,
     max: usize,
 }
 
@@ -26,7 +36,9 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     /// A reader keeping at most `max` bytes of a line.
     pub(super) fn new(inner: R, max: usize) -> Self {
         LineReader {
-            inner: BufReader::with_capacity(64 * 1024, inner),
+            inner,
+            buffer: Vec::with_capacity(READ_BYTES),
+            consumed: 0,
             max,
         }
     }
@@ -34,7 +46,20 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     /// Whether more input is already buffered, so the next line can likely
     /// be read without waiting.
     pub(super) fn has_buffered_input(&self) -> bool {
-        !self.inner.buffer().is_empty()
+        self.consumed < self.buffer.len()
+    }
+
+    /// The buffered input, reading more when all of it was returned; empty
+    /// at end of input.
+    async fn fill(&mut self) -> std::io::Result<&[u8]> {
+        if !self.has_buffered_input() {
+            self.buffer.clear();
+            self.consumed = 0;
+            // The buffer is empty, so the read is bounded by its capacity
+            // and never grows it.
+            self.inner.read_buf(&mut self.buffer).await?;
+        }
+        Ok(&self.buffer[self.consumed..])
     }
 
     /// The next line, or None at end of input. A last line without a
@@ -44,7 +69,8 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         let mut truncated = false;
         let mut saw_any = false;
         loop {
-            let available = self.inner.fill_buf().await?;
+            let max = self.max;
+            let available = self.fill().await?;
             if available.is_empty() {
                 if !saw_any {
                     return Ok(None);
@@ -54,13 +80,12 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             saw_any = true;
             let newline = available.iter().position(|&b| b == b'\n');
             let chunk = &available[..newline.unwrap_or(available.len())];
-            let room = self.max.saturating_sub(bytes.len());
+            let room = max.saturating_sub(bytes.len());
             if chunk.len() > room {
                 truncated = true;
             }
             bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            let consumed = newline.map_or(available.len(), |i| i + 1);
-            self.inner.consume(consumed);
+            self.consumed += newline.map_or(available.len(), |i| i + 1);
             if newline.is_some() {
                 break;
             }
@@ -105,6 +130,17 @@ mod tests {
             }
         );
         assert_eq!(got[2].text, "last");
+    }
+
+    #[tokio::test]
+    async fn a_line_longer_than_one_read_is_joined() {
+        let long = "y".repeat(READ_BYTES * 2 + 10);
+        let input = format!("{long}\nnext\n");
+        let got = lines(input.as_bytes(), usize::MAX).await;
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].text, long);
+        assert!(!got[0].truncated);
+        assert_eq!(got[1].text, "next");
     }
 
     #[tokio::test]
