@@ -603,7 +603,7 @@ fn main() {
         if wanted("throughput") {
             throughput(
                 env_usize("BENCH_EXECUTIONS", 2000),
-                env_usize("BENCH_ROUNDS", 3),
+                env_usize("BENCH_ROUNDS", 5),
                 cores,
             )
             .await;
