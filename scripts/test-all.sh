@@ -40,9 +40,7 @@ cargo test --quiet
 log "client tests against a live daemon"
 scripts/with-test-daemon.sh scripts/test-clients.sh
 
-if [ -x scripts/test-mcp.sh ]; then
-  log "MCP bridge tests"
-  scripts/test-mcp.sh
-fi
+log "MCP bridge tests"
+scripts/test-mcp.sh
 
 log "all tests passed"
