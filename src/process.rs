@@ -4,7 +4,8 @@
 //! happens to reuse a pid.
 
 use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::time::{clock_gettime, ClockId};
+use nix::unistd::{sysconf, Pid, SysconfVar};
 
 /// Sends `signal` to the process group `pgid`. Returns false when the group
 /// no longer exists.
@@ -25,6 +26,58 @@ pub fn start_time_ticks(pid: i32) -> Option<u64> {
     // fields after it start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Reads the boot-time clock around a spawn to learn the child's start time
+/// without reading /proc.
+///
+/// The kernel stamps a process's start time (`start_boottime`, reported in
+/// /proc/PID/stat in whole clock ticks) while forking it, so it lies between
+/// a reading of CLOCK_BOOTTIME taken before the spawn and one taken after.
+/// When both readings fall in the same tick (nearly always: a spawn takes
+/// well under a millisecond and a tick is 10 ms), that tick is the child's
+/// start time, exactly. Only when they straddle a tick boundary is /proc
+/// read. Reading /proc costs an open, two reads and a close per execution,
+/// plus the kernel's clean-up of the /proc entries it instantiated when the
+/// child is reaped.
+#[derive(Debug, Clone, Copy)]
+pub struct SpawnClock {
+    before: Option<u64>,
+}
+
+impl SpawnClock {
+    /// Reads the clock; call right before spawning.
+    pub fn before_spawn() -> SpawnClock {
+        SpawnClock {
+            before: boot_time_ticks(),
+        }
+    }
+
+    /// The start time of `pid`, spawned since [`SpawnClock::before_spawn`],
+    /// in the clock ticks of [`start_time_ticks`]; call right after the spawn.
+    pub fn start_ticks_of(self, pid: i32) -> Option<u64> {
+        match (self.before, boot_time_ticks()) {
+            (Some(before), Some(after)) if before == after => Some(before),
+            _ => start_time_ticks(pid),
+        }
+    }
+}
+
+/// CLOCK_BOOTTIME in clock ticks (USER_HZ), rounded down as the kernel
+/// rounds start times in /proc/PID/stat.
+fn boot_time_ticks() -> Option<u64> {
+    static NANOS_PER_TICK: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let nanos_per_tick = (*NANOS_PER_TICK.get_or_init(|| {
+        let ticks_per_second = sysconf(SysconfVar::CLK_TCK).ok()??;
+        // The kernel divides exactly only when USER_HZ divides a second.
+        u64::try_from(ticks_per_second)
+            .ok()
+            .filter(|&hz| hz > 0 && 1_000_000_000 % hz == 0)
+            .map(|hz| 1_000_000_000 / hz)
+    }))?;
+    let now = clock_gettime(ClockId::CLOCK_BOOTTIME).ok()?;
+    let nanos = u64::try_from(now.tv_sec()).ok()? * 1_000_000_000 + now.tv_nsec() as u64;
+    Some(nanos / nanos_per_tick)
 }
 
 /// Whether the process `pid` is still the one that started at `start_ticks`
@@ -75,5 +128,29 @@ mod tests {
         let ticks = start_time_ticks(me).expect("own stat");
         assert!(is_same_live_process(me, ticks));
         assert!(!is_same_live_process(me, ticks + 1));
+    }
+
+    #[test]
+    fn the_clock_bracket_gives_the_start_time_proc_reports() {
+        let mut from_clock = 0;
+        for _ in 0..50 {
+            let clock = SpawnClock::before_spawn();
+            let mut child = std::process::Command::new("sleep")
+                .arg("5")
+                .spawn()
+                .expect("spawn sleep");
+            let pid = child.id() as i32;
+            let bracketed = clock.start_ticks_of(pid);
+            let read = start_time_ticks(pid);
+            if clock.before == boot_time_ticks() {
+                from_clock += 1;
+            }
+            child.kill().expect("kill");
+            child.wait().expect("reap");
+            assert!(read.is_some());
+            assert_eq!(bracketed, read, "spawn {pid}");
+        }
+        // Most spawns fit in one tick, so the bracket itself was tested.
+        assert!(from_clock > 25, "only {from_clock} of 50 bracketed");
     }
 }

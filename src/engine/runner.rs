@@ -18,7 +18,7 @@ use crate::clock::now_ms;
 use crate::events::{
     classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
 };
-use crate::process::{kill_group, start_time_ticks};
+use crate::process::{kill_group, SpawnClock};
 
 /// How long output may keep arriving after the program exited before the
 /// leftovers of its process group are killed.
@@ -68,6 +68,7 @@ async fn start_and_wait(
         )
     })?;
     let (program, args) = execution.argv.split_first().ok_or("empty argv")?;
+    let clock = SpawnClock::before_spawn();
     let mut child = tokio::process::Command::new(program)
         .args(args)
         .current_dir(&work_dir)
@@ -84,12 +85,13 @@ async fn start_and_wait(
         .id()
         .map(|p| p as i32)
         .ok_or("program exited before its pid was read")?;
+    let start_ticks = clock.start_ticks_of(pid);
     let start_ms = now_ms();
     execution
         .log
         .lock()
         .await
-        .start(pid, start_ms, start_time_ticks(pid), execution.argv.clone())
+        .start(pid, start_ms, start_ticks, execution.argv.clone())
         .await
         .map_err(|e| e.to_string())?;
     execution.control().phase = Phase::Running { pid, start_ms };
