@@ -224,6 +224,20 @@ impl WorkflowService for WorkflowApi {
         }))
     }
 
+    async fn wait_execution(
+        &self,
+        request: Request<pb::WaitExecutionRequest>,
+    ) -> Result<Response<pb::WaitExecutionResponse>, Status> {
+        let id = request.into_inner().execution_id;
+        let execution = self
+            .engine
+            .wait_for_end(required(&id, "execution_id")?)
+            .await?;
+        Ok(Response::new(pb::WaitExecutionResponse {
+            execution: Some(convert::execution(&execution, true)),
+        }))
+    }
+
     async fn list_executions(
         &self,
         request: Request<pb::ListExecutionsRequest>,

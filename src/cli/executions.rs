@@ -248,10 +248,23 @@ pub async fn follow_to_end(ctx: &Ctx, execution_id: &str) -> Result<(), CliError
 /// SUCCEEDED.
 pub async fn wait_and_print(ctx: &Ctx, execution_id: &str) -> Result<(), CliError> {
     eprintln!("wfctl: waiting for execution {execution_id} to finish");
-    let finished = logs::follow(ctx, execution_id, 0, true, Render::Quiet).await?;
-    let execution = get_execution(ctx, execution_id).await?;
+    let execution = wait_execution(ctx, execution_id).await?;
     print_execution(ctx.output, &execution);
-    outcome(ctx, execution_id, finished).await.map(|_| ())
+    judge(ctx, &execution).map(|_| ())
+}
+
+/// Waits until the execution ends (WaitExecution) and returns it.
+pub async fn wait_execution(ctx: &Ctx, execution_id: &str) -> Result<pb::Execution, CliError> {
+    ctx.client
+        .clone()
+        .wait_execution(pb::WaitExecutionRequest {
+            execution_id: execution_id.to_string(),
+        })
+        .await
+        .map_err(|s| ctx.status_error(s))?
+        .into_inner()
+        .execution
+        .ok_or_else(|| CliError::NotFound(format!("execution {execution_id} not found")))
 }
 
 /// Turns the final `finished` event (or, without one, the execution's state)
@@ -261,20 +274,36 @@ pub async fn outcome(
     execution_id: &str,
     finished: Option<pb::Finished>,
 ) -> Result<ExecutionState, CliError> {
-    let (state, error) = match finished {
-        Some(f) => (f.state(), f.error),
-        None => {
-            let execution = get_execution(ctx, execution_id).await?;
-            (execution.state(), execution.error)
-        }
-    };
+    match finished {
+        Some(f) => verdict(ctx, execution_id, f.state(), f.error),
+        None => judge(ctx, &get_execution(ctx, execution_id).await?),
+    }
+}
+
+/// Success, or [`CliError::WorkflowFailed`] for an execution that did not
+/// succeed.
+pub fn judge(ctx: &Ctx, execution: &pb::Execution) -> Result<ExecutionState, CliError> {
+    verdict(
+        ctx,
+        &execution.id,
+        execution.state(),
+        execution.error.clone(),
+    )
+}
+
+fn verdict(
+    ctx: &Ctx,
+    execution_id: &str,
+    state: ExecutionState,
+    error: String,
+) -> Result<ExecutionState, CliError> {
     match state {
         ExecutionState::Succeeded => Ok(state),
         ExecutionState::Queued | ExecutionState::Running | ExecutionState::Unspecified => {
             Err(CliError::Unavailable {
                 addr: ctx.addr.clone(),
                 reason: format!(
-                    "the log of execution {execution_id} ended while it was still {}",
+                    "execution {execution_id} had not ended when the daemon stopped answering about it: it was still {}",
                     short_state(state)
                 ),
             })

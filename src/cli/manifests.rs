@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use super::{
     error::short_state,
     executions,
-    logs::{self, Render},
     output::{self, print_value, OutputFormat},
     CliError, Ctx,
 };
@@ -158,11 +157,11 @@ pub async fn submit(
     let mut first_failure = None;
     let mut finished = Vec::with_capacity(ids.len());
     for id in &ids {
-        let end = logs::follow(ctx, id, 0, true, Render::Quiet).await?;
-        if let Err(e) = executions::outcome(ctx, id, end).await {
+        let execution = executions::wait_execution(ctx, id).await?;
+        if let Err(e) = executions::judge(ctx, &execution) {
             first_failure.get_or_insert(e);
         }
-        finished.push(executions::get_execution(ctx, id).await?);
+        finished.push(execution);
     }
     match ctx.output {
         OutputFormat::Table => {

@@ -37,6 +37,14 @@ pub enum EngineError {
         /// Its final state.
         state: ExecutionState,
     },
+    /// The daemon is shutting down and leaves the execution queued.
+    #[error(
+        "the daemon is shutting down with execution {0} still queued; it runs at the next start"
+    )]
+    LeftQueued(String),
+    /// The execution ended but the history could not record how.
+    #[error("execution {0} ended, but its end could not be recorded (see the daemon's log)")]
+    EndNotRecorded(String),
     /// The history failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 use uuid::Uuid;
 
 pub use error::EngineError;
@@ -245,6 +245,10 @@ pub struct ActiveExecution {
     /// Wakes the runner when a stop is requested.
     stop_requested: Notify,
     log: tokio::sync::Mutex<ExecutionLog>,
+    /// Turns true when the execution leaves the active set: its end is
+    /// committed, or the daemon is shutting down with it still queued.
+    /// Wakes [`Engine::wait_for_end`].
+    gone: watch::Sender<bool>,
 }
 
 impl ActiveExecution {
@@ -539,6 +543,7 @@ impl Engine {
                 counts,
                 writer: self.writer.clone(),
             }),
+            gone: watch::Sender::new(false),
         });
         self.active_map().insert(id, active.clone());
         active
@@ -579,6 +584,7 @@ impl Engine {
     /// Drops an execution from the active set once its end is committed.
     fn forget(&self, execution: &ActiveExecution) {
         self.active_map().remove(&execution.id);
+        execution.gone.send_replace(true);
         self.runner_ended.notify_waiters();
     }
 
@@ -602,6 +608,37 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::ExecutionNotFound(id.to_string()))?;
         Ok(self.with_live_state(record).await)
+    }
+
+    /// Waits until the execution has ended, then returns it as
+    /// [`Engine::execution`] would; at once when it has already ended.
+    /// Fails with `LeftQueued` when the daemon stops first and leaves it
+    /// queued for the next start.
+    pub async fn wait_for_end(&self, id: &str) -> Result<ExecutionRecord, EngineError> {
+        let uuid = parse_id(id)?;
+        loop {
+            let active = self.active_map().get(&uuid).cloned();
+            if let Some(active) = active {
+                let mut gone = active.gone.subscribe();
+                drop(active);
+                // The sender lives as long as the execution; its drop ends the wait too.
+                let _ = gone.wait_for(|gone| *gone).await;
+            }
+            // Out of the active set, so its end is committed (forget comes
+            // after the commit), unless shutdown left it queued.
+            let record = self.execution(id).await?;
+            match record.state {
+                state if state.is_terminal() => return Ok(record),
+                ExecutionState::Queued if self.scheduler().shutting_down => {
+                    return Err(EngineError::LeftQueued(id.to_string()))
+                }
+                // Created but not yet active when we looked (its id came
+                // from a listing, not from Execute): wait for it now.
+                _ if self.active_map().contains_key(&uuid) => {}
+                // The runner could not commit the end (it logged why).
+                _ => return Err(EngineError::EndNotRecorded(id.to_string())),
+            }
+        }
     }
 
     /// Overlays what only the engine knows (state, pid, tree, counts) on a
@@ -741,6 +778,7 @@ impl Engine {
         for execution in &queued {
             self.active_map().remove(&execution.id);
             self.hub.close(execution.rowid);
+            execution.gone.send_replace(true);
         }
         let stop = StopRequest {
             reason: StopReason::Shutdown,

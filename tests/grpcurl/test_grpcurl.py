@@ -81,7 +81,7 @@ def test_list_service_shows_every_method(grpcurl):
     methods = set(grpcurl("list", SERVICE).stdout.split())
     expected = {
         "ListWorkflows", "GetWorkflow", "ValidateInputs", "Execute", "GetExecution",
-        "ListExecutions", "StreamLogs", "Cancel", "GetStatus",
+        "ListExecutions", "StreamLogs", "Cancel", "GetStatus", "WaitExecution",
     }
     assert {f"{SERVICE}.{m}" for m in expected} <= methods
 
@@ -144,6 +144,17 @@ def test_execute_then_stream_logs_to_finished(grpcurl):
     got = json.loads(grpcurl(f"{SERVICE}/GetExecution", data=json.dumps({"execution_id": execution["id"]})).stdout)
     assert got["execution"]["state"] == "EXECUTION_STATE_SUCCEEDED"
     assert got["execution"]["phases"][0]["name"] == "greet"
+
+
+def test_execute_then_wait_execution_returns_the_ended_execution(grpcurl):
+    started = json.loads(
+        grpcurl(f"{SERVICE}/Execute", data=json.dumps({"workflow_id": "hello", "inputs": {"name": "waiter"}})).stdout
+    )
+    execution_id = started["execution"]["id"]
+    ended = json.loads(grpcurl(f"{SERVICE}/WaitExecution", data=json.dumps({"execution_id": execution_id})).stdout)
+    assert ended["execution"]["id"] == execution_id
+    assert ended["execution"]["state"] == "EXECUTION_STATE_SUCCEEDED"
+    assert "endTime" in ended["execution"]
 
 
 def test_invalid_inputs_fail_with_invalid_argument(grpcurl):

@@ -2,6 +2,7 @@
 //! artifacts, exit codes, failures and request_id idempotency.
 
 use std::path::Path;
+use std::time::Duration;
 
 use tonic::Code;
 use workflow_manager::pb::{self, NodeStatus, OutputStream};
@@ -358,6 +359,65 @@ async fn same_request_id_returns_the_same_execution() {
         .await;
 }
 
+/// WaitExecution for `execution_id`, bounded by `deadline`.
+async fn wait_execution(
+    daemon: &Daemon,
+    execution_id: &str,
+    deadline: Duration,
+) -> Result<pb::Execution, tonic::Status> {
+    let mut request = tonic::Request::new(pb::WaitExecutionRequest {
+        execution_id: execution_id.to_string(),
+    });
+    request.set_timeout(deadline);
+    let response = daemon.client().wait_execution(request).await?;
+    Ok(response.into_inner().execution.expect("execution"))
+}
+
+#[tokio::test]
+async fn wait_execution_returns_once_the_execution_has_ended() {
+    let daemon = Daemon::start().await;
+    let running = daemon.execute("sleeper", &[("seconds", num(30.0))]).await;
+    daemon.wait_output(&running.id, "sleeping 30 s").await;
+
+    // While the program runs, the call's deadline passes first.
+    let err = wait_execution(&daemon, &running.id, Duration::from_millis(300))
+        .await
+        .expect_err("still running");
+    assert!(
+        matches!(err.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{err:?}"
+    );
+
+    // A waiter gets the execution in its final state once it ends.
+    let waiter = {
+        let daemon_client = daemon.client();
+        let id = running.id.clone();
+        tokio::spawn(async move {
+            let mut client = daemon_client;
+            client
+                .wait_execution(pb::WaitExecutionRequest { execution_id: id })
+                .await
+        })
+    };
+    daemon.cancel(&running.id, None, true).await;
+    let ended = waiter
+        .await
+        .expect("waiter")
+        .expect("WaitExecution")
+        .into_inner()
+        .execution
+        .expect("execution");
+    assert_eq!(ended.state(), ExecutionState::Cancelled, "{ended:?}");
+    assert!(ended.end_time.is_some(), "{ended:?}");
+
+    // Once it has ended, the wait returns at once with what GetExecution says.
+    let again = wait_execution(&daemon, &running.id, DEADLINE)
+        .await
+        .expect("WaitExecution");
+    assert_eq!(again, daemon.get(&running.id).await);
+    assert_eq!(again, ended);
+}
+
 #[tokio::test]
 async fn unknown_execution_ids_are_not_found() {
     let daemon = Daemon::start().await;
@@ -377,6 +437,16 @@ async fn unknown_execution_ids_are_not_found() {
         .await
         .expect_err("unknown execution");
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
+
+    let err = wait_execution(&daemon, &id, DEADLINE)
+        .await
+        .expect_err("unknown execution");
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    let err = wait_execution(&daemon, "not-a-uuid", DEADLINE)
+        .await
+        .expect_err("malformed id");
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("execution_id"), "{err:?}");
 
     // StreamLogs may fail at the call or on the first message.
     let result = daemon

@@ -61,6 +61,23 @@ async fn sigterm_interrupts_running_executions_and_keeps_queued_ones() {
     daemon.wait_output(&running.id, "sleeping 30 s").await;
     let queued = daemon.execute("hello", &[("name", text("later"))]).await;
     assert_eq!(queued.state(), ExecutionState::Queued);
+    // Waiters on both: the running one ends INTERRUPTED; the queued one
+    // outlives this daemon, so its waiter is told the daemon went away.
+    let wait = |id: &str| {
+        let mut client = daemon.client();
+        let request = pb::WaitExecutionRequest {
+            execution_id: id.to_string(),
+        };
+        tokio::spawn(async move { client.wait_execution(request).await })
+    };
+    let mut running_waiter = wait(&running.id);
+    let queued_waiter = wait(&queued.id);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), &mut running_waiter)
+            .await
+            .is_err(),
+        "WaitExecution returned while the execution was running"
+    );
 
     let asked = Instant::now();
     let status = daemon.terminate().await;
@@ -68,6 +85,23 @@ async fn sigterm_interrupts_running_executions_and_keeps_queued_ones() {
     assert!(
         asked.elapsed() < Duration::from_secs(5),
         "sleeper stops on SIGTERM, the daemon need not wait out the grace period"
+    );
+    let interrupted = running_waiter
+        .await
+        .expect("waiter")
+        .expect("WaitExecution of the running execution")
+        .into_inner()
+        .execution
+        .expect("execution");
+    assert_eq!(interrupted.state(), ExecutionState::Interrupted);
+    let err = queued_waiter
+        .await
+        .expect("waiter")
+        .expect_err("the queued execution did not end");
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    assert!(
+        err.message().contains(&queued.id) && err.message().contains("still queued"),
+        "{err:?}"
     );
     daemon.restart().await;
 

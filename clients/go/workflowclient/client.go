@@ -152,23 +152,15 @@ func (c *Client) ExecuteAndWait(ctx context.Context, workflowID string, inputs m
 	return c.Wait(ctx, exec.GetId())
 }
 
-// Wait follows the execution's log until its `finished` event and returns
-// the execution as GetExecution reports it then.
+// Wait blocks until the execution has ended (WaitExecution) and returns it
+// in its final state. ctx bounds the wait; giving up never cancels the
+// execution.
 func (c *Client) Wait(ctx context.Context, executionID string) (*workflowv1.Execution, error) {
-	finished := false
-	err := c.StreamLogs(ctx, executionID, LogOptions{Follow: true}, func(ev *workflowv1.LogEvent) error {
-		if ev.GetFinished() != nil {
-			finished = true
-		}
-		return nil
-	})
+	resp, err := c.api.WaitExecution(ctx, &workflowv1.WaitExecutionRequest{ExecutionId: executionID})
 	if err != nil {
 		return nil, err
 	}
-	if !finished {
-		return nil, fmt.Errorf("workflowclient: log of execution %s ended without a finished event", executionID)
-	}
-	return c.GetExecution(ctx, executionID)
+	return resp.GetExecution(), nil
 }
 
 // LogOptions selects which part of an execution's log StreamLogs sends.

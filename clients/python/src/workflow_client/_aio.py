@@ -161,17 +161,13 @@ class AsyncWorkflowClient:
             call.cancel()
 
     async def wait(self, execution_id: str, *, timeout: Optional[float] = None) -> pb.Execution:
-        """Follows the log until the ``finished`` event; returns the execution."""
-        finished = False
-        async for event in self.stream_logs(execution_id, follow=True, timeout=timeout):
-            if event.HasField("finished"):
-                finished = True
-        if not finished:
-            raise WorkflowError(
-                grpc.StatusCode.UNAVAILABLE,
-                f"the log of execution {execution_id} ended without a finished event",
-            )
-        return await self.get_execution(execution_id)
+        """Waits until the execution has ended (WaitExecution); returns it.
+        ``timeout`` bounds the wait and never cancels the execution."""
+        request = pb.WaitExecutionRequest(execution_id=execution_id)
+        try:
+            return (await self.stub.WaitExecution(request, timeout=timeout)).execution
+        except grpc.RpcError as error:
+            raise WorkflowError.from_rpc_error(error) from None
 
     async def get_execution(self, execution_id: str, *, timeout: Optional[float] = None) -> pb.Execution:
         """One execution with its phase tree and artifacts."""

@@ -170,20 +170,15 @@ class WorkflowClient:
             call.cancel()
 
     def wait(self, execution_id: str, *, timeout: Optional[float] = None) -> pb.Execution:
-        """Follows the execution's log until its ``finished`` event and
-        returns the execution then. A FAILED or CANCELLED execution is
-        returned, not raised; ``timeout`` bounds the whole wait
-        (DEADLINE_EXCEEDED)."""
-        finished = False
-        for event in self.stream_logs(execution_id, follow=True, timeout=timeout):
-            if event.HasField("finished"):
-                finished = True
-        if not finished:
-            raise WorkflowError(
-                grpc.StatusCode.UNAVAILABLE,
-                f"the log of execution {execution_id} ended without a finished event",
-            )
-        return self.get_execution(execution_id)
+        """Waits until the execution has ended (WaitExecution) and returns it
+        then. A FAILED or CANCELLED execution is returned, not raised;
+        ``timeout`` bounds the wait (DEADLINE_EXCEEDED) and never cancels
+        the execution. Without it the wait has no bound."""
+        request = pb.WaitExecutionRequest(execution_id=execution_id)
+        try:
+            return self.stub.WaitExecution(request, timeout=timeout).execution
+        except grpc.RpcError as error:
+            raise WorkflowError.from_rpc_error(error) from None
 
     def get_execution(self, execution_id: str, *, timeout: Optional[float] = None) -> pb.Execution:
         """One execution with its phase tree and artifacts."""

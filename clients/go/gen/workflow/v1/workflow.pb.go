@@ -2043,6 +2043,98 @@ func (x *GetExecutionResponse) GetExecution() *Execution {
 	return nil
 }
 
+// Request of WaitExecution.
+type WaitExecutionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution id.
+	ExecutionId   string `protobuf:"bytes,1,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitExecutionRequest) Reset() {
+	*x = WaitExecutionRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitExecutionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitExecutionRequest) ProtoMessage() {}
+
+func (x *WaitExecutionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitExecutionRequest.ProtoReflect.Descriptor instead.
+func (*WaitExecutionRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WaitExecutionRequest) GetExecutionId() string {
+	if x != nil {
+		return x.ExecutionId
+	}
+	return ""
+}
+
+// Response of WaitExecution.
+type WaitExecutionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution, in its final state.
+	Execution     *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitExecutionResponse) Reset() {
+	*x = WaitExecutionResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitExecutionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitExecutionResponse) ProtoMessage() {}
+
+func (x *WaitExecutionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitExecutionResponse.ProtoReflect.Descriptor instead.
+func (*WaitExecutionResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *WaitExecutionResponse) GetExecution() *Execution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
 // Request of ListExecutions. All filters combine with AND.
 type ListExecutionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2069,7 +2161,7 @@ type ListExecutionsRequest struct {
 
 func (x *ListExecutionsRequest) Reset() {
 	*x = ListExecutionsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2081,7 +2173,7 @@ func (x *ListExecutionsRequest) String() string {
 func (*ListExecutionsRequest) ProtoMessage() {}
 
 func (x *ListExecutionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2094,7 +2186,7 @@ func (x *ListExecutionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutionsRequest.ProtoReflect.Descriptor instead.
 func (*ListExecutionsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{20}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListExecutionsRequest) GetPageSize() int32 {
@@ -2167,7 +2259,7 @@ type ListExecutionsResponse struct {
 
 func (x *ListExecutionsResponse) Reset() {
 	*x = ListExecutionsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2271,7 @@ func (x *ListExecutionsResponse) String() string {
 func (*ListExecutionsResponse) ProtoMessage() {}
 
 func (x *ListExecutionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2192,7 +2284,7 @@ func (x *ListExecutionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutionsResponse.ProtoReflect.Descriptor instead.
 func (*ListExecutionsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{21}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListExecutionsResponse) GetExecutions() []*Execution {
@@ -2224,7 +2316,7 @@ type StreamLogsRequest struct {
 
 func (x *StreamLogsRequest) Reset() {
 	*x = StreamLogsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2236,7 +2328,7 @@ func (x *StreamLogsRequest) String() string {
 func (*StreamLogsRequest) ProtoMessage() {}
 
 func (x *StreamLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2249,7 +2341,7 @@ func (x *StreamLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsRequest.ProtoReflect.Descriptor instead.
 func (*StreamLogsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{22}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StreamLogsRequest) GetExecutionId() string {
@@ -2284,7 +2376,7 @@ type StreamLogsResponse struct {
 
 func (x *StreamLogsResponse) Reset() {
 	*x = StreamLogsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2388,7 @@ func (x *StreamLogsResponse) String() string {
 func (*StreamLogsResponse) ProtoMessage() {}
 
 func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2401,7 @@ func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsResponse.ProtoReflect.Descriptor instead.
 func (*StreamLogsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{23}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StreamLogsResponse) GetEvent() *LogEvent {
@@ -2359,7 +2451,7 @@ type LogEvent struct {
 
 func (x *LogEvent) Reset() {
 	*x = LogEvent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2371,7 +2463,7 @@ func (x *LogEvent) String() string {
 func (*LogEvent) ProtoMessage() {}
 
 func (x *LogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2384,7 +2476,7 @@ func (x *LogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEvent.ProtoReflect.Descriptor instead.
 func (*LogEvent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{24}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LogEvent) GetSequence() uint64 {
@@ -2781,7 +2873,7 @@ type OutputLine struct {
 
 func (x *OutputLine) Reset() {
 	*x = OutputLine{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +2885,7 @@ func (x *OutputLine) String() string {
 func (*OutputLine) ProtoMessage() {}
 
 func (x *OutputLine) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +2898,7 @@ func (x *OutputLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
 func (*OutputLine) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{25}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OutputLine) GetStream() OutputStream {
@@ -2852,7 +2944,7 @@ type PhaseStarted struct {
 
 func (x *PhaseStarted) Reset() {
 	*x = PhaseStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2864,7 +2956,7 @@ func (x *PhaseStarted) String() string {
 func (*PhaseStarted) ProtoMessage() {}
 
 func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2877,7 +2969,7 @@ func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseStarted.ProtoReflect.Descriptor instead.
 func (*PhaseStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{26}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PhaseStarted) GetPhase() int32 {
@@ -2914,7 +3006,7 @@ type PhaseCompleted struct {
 
 func (x *PhaseCompleted) Reset() {
 	*x = PhaseCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +3018,7 @@ func (x *PhaseCompleted) String() string {
 func (*PhaseCompleted) ProtoMessage() {}
 
 func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +3031,7 @@ func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseCompleted.ProtoReflect.Descriptor instead.
 func (*PhaseCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{27}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PhaseCompleted) GetPhase() int32 {
@@ -2971,7 +3063,7 @@ type PhaseFailed struct {
 
 func (x *PhaseFailed) Reset() {
 	*x = PhaseFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2983,7 +3075,7 @@ func (x *PhaseFailed) String() string {
 func (*PhaseFailed) ProtoMessage() {}
 
 func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2996,7 +3088,7 @@ func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseFailed.ProtoReflect.Descriptor instead.
 func (*PhaseFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{28}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PhaseFailed) GetPhase() int32 {
@@ -3037,7 +3129,7 @@ type TaskStarted struct {
 
 func (x *TaskStarted) Reset() {
 	*x = TaskStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3049,7 +3141,7 @@ func (x *TaskStarted) String() string {
 func (*TaskStarted) ProtoMessage() {}
 
 func (x *TaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3062,7 +3154,7 @@ func (x *TaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStarted.ProtoReflect.Descriptor instead.
 func (*TaskStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{29}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TaskStarted) GetPhase() int32 {
@@ -3106,7 +3198,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3118,7 +3210,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3131,7 +3223,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TaskProgress) GetTaskId() string {
@@ -3161,7 +3253,7 @@ type TaskCompleted struct {
 
 func (x *TaskCompleted) Reset() {
 	*x = TaskCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3265,7 @@ func (x *TaskCompleted) String() string {
 func (*TaskCompleted) ProtoMessage() {}
 
 func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3278,7 @@ func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCompleted.ProtoReflect.Descriptor instead.
 func (*TaskCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TaskCompleted) GetTaskId() string {
@@ -3216,7 +3308,7 @@ type TaskFailed struct {
 
 func (x *TaskFailed) Reset() {
 	*x = TaskFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3228,7 +3320,7 @@ func (x *TaskFailed) String() string {
 func (*TaskFailed) ProtoMessage() {}
 
 func (x *TaskFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3241,7 +3333,7 @@ func (x *TaskFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailed.ProtoReflect.Descriptor instead.
 func (*TaskFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TaskFailed) GetTaskId() string {
@@ -3273,7 +3365,7 @@ type AgentStarted struct {
 
 func (x *AgentStarted) Reset() {
 	*x = AgentStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3285,7 +3377,7 @@ func (x *AgentStarted) String() string {
 func (*AgentStarted) ProtoMessage() {}
 
 func (x *AgentStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3298,7 +3390,7 @@ func (x *AgentStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentStarted.ProtoReflect.Descriptor instead.
 func (*AgentStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AgentStarted) GetTaskId() string {
@@ -3337,7 +3429,7 @@ type AgentMessage struct {
 
 func (x *AgentMessage) Reset() {
 	*x = AgentMessage{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3349,7 +3441,7 @@ func (x *AgentMessage) String() string {
 func (*AgentMessage) ProtoMessage() {}
 
 func (x *AgentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3362,7 +3454,7 @@ func (x *AgentMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMessage.ProtoReflect.Descriptor instead.
 func (*AgentMessage) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AgentMessage) GetTaskId() string {
@@ -3401,7 +3493,7 @@ type AgentCompleted struct {
 
 func (x *AgentCompleted) Reset() {
 	*x = AgentCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3413,7 +3505,7 @@ func (x *AgentCompleted) String() string {
 func (*AgentCompleted) ProtoMessage() {}
 
 func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3426,7 +3518,7 @@ func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentCompleted.ProtoReflect.Descriptor instead.
 func (*AgentCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AgentCompleted) GetTaskId() string {
@@ -3465,7 +3557,7 @@ type AgentFailed struct {
 
 func (x *AgentFailed) Reset() {
 	*x = AgentFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3477,7 +3569,7 @@ func (x *AgentFailed) String() string {
 func (*AgentFailed) ProtoMessage() {}
 
 func (x *AgentFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3490,7 +3582,7 @@ func (x *AgentFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentFailed.ProtoReflect.Descriptor instead.
 func (*AgentFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AgentFailed) GetTaskId() string {
@@ -3529,7 +3621,7 @@ type StateFileCreated struct {
 
 func (x *StateFileCreated) Reset() {
 	*x = StateFileCreated{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3541,7 +3633,7 @@ func (x *StateFileCreated) String() string {
 func (*StateFileCreated) ProtoMessage() {}
 
 func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3554,7 +3646,7 @@ func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateFileCreated.ProtoReflect.Descriptor instead.
 func (*StateFileCreated) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StateFileCreated) GetPhase() int32 {
@@ -3591,7 +3683,7 @@ type RawOutput struct {
 
 func (x *RawOutput) Reset() {
 	*x = RawOutput{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3603,7 +3695,7 @@ func (x *RawOutput) String() string {
 func (*RawOutput) ProtoMessage() {}
 
 func (x *RawOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3616,7 +3708,7 @@ func (x *RawOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawOutput.ProtoReflect.Descriptor instead.
 func (*RawOutput) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RawOutput) GetStream() string {
@@ -3644,7 +3736,7 @@ type Queued struct {
 
 func (x *Queued) Reset() {
 	*x = Queued{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +3748,7 @@ func (x *Queued) String() string {
 func (*Queued) ProtoMessage() {}
 
 func (x *Queued) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +3761,7 @@ func (x *Queued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queued.ProtoReflect.Descriptor instead.
 func (*Queued) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Queued) GetQueuePosition() uint32 {
@@ -3692,7 +3784,7 @@ type Started struct {
 
 func (x *Started) Reset() {
 	*x = Started{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3704,7 +3796,7 @@ func (x *Started) String() string {
 func (*Started) ProtoMessage() {}
 
 func (x *Started) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3717,7 +3809,7 @@ func (x *Started) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Started.ProtoReflect.Descriptor instead.
 func (*Started) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Started) GetPid() int32 {
@@ -3747,7 +3839,7 @@ type Exited struct {
 
 func (x *Exited) Reset() {
 	*x = Exited{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3759,7 +3851,7 @@ func (x *Exited) String() string {
 func (*Exited) ProtoMessage() {}
 
 func (x *Exited) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3772,7 +3864,7 @@ func (x *Exited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exited.ProtoReflect.Descriptor instead.
 func (*Exited) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Exited) GetExitCode() int32 {
@@ -3804,7 +3896,7 @@ type CancelRequested struct {
 
 func (x *CancelRequested) Reset() {
 	*x = CancelRequested{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3816,7 +3908,7 @@ func (x *CancelRequested) String() string {
 func (*CancelRequested) ProtoMessage() {}
 
 func (x *CancelRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3829,7 +3921,7 @@ func (x *CancelRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequested.ProtoReflect.Descriptor instead.
 func (*CancelRequested) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CancelRequested) GetGracePeriod() *durationpb.Duration {
@@ -3864,7 +3956,7 @@ type Killed struct {
 
 func (x *Killed) Reset() {
 	*x = Killed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3876,7 +3968,7 @@ func (x *Killed) String() string {
 func (*Killed) ProtoMessage() {}
 
 func (x *Killed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3889,7 +3981,7 @@ func (x *Killed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Killed.ProtoReflect.Descriptor instead.
 func (*Killed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Killed) GetSignal() int32 {
@@ -3910,7 +4002,7 @@ type TimedOut struct {
 
 func (x *TimedOut) Reset() {
 	*x = TimedOut{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3922,7 +4014,7 @@ func (x *TimedOut) String() string {
 func (*TimedOut) ProtoMessage() {}
 
 func (x *TimedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3935,7 +4027,7 @@ func (x *TimedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimedOut.ProtoReflect.Descriptor instead.
 func (*TimedOut) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *TimedOut) GetTimeout() *durationpb.Duration {
@@ -3956,7 +4048,7 @@ type Interrupted struct {
 
 func (x *Interrupted) Reset() {
 	*x = Interrupted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3968,7 +4060,7 @@ func (x *Interrupted) String() string {
 func (*Interrupted) ProtoMessage() {}
 
 func (x *Interrupted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3981,7 +4073,7 @@ func (x *Interrupted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interrupted.ProtoReflect.Descriptor instead.
 func (*Interrupted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Interrupted) GetReason() string {
@@ -4004,7 +4096,7 @@ type Finished struct {
 
 func (x *Finished) Reset() {
 	*x = Finished{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4016,7 +4108,7 @@ func (x *Finished) String() string {
 func (*Finished) ProtoMessage() {}
 
 func (x *Finished) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4029,7 +4121,7 @@ func (x *Finished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finished.ProtoReflect.Descriptor instead.
 func (*Finished) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Finished) GetState() ExecutionState {
@@ -4063,7 +4155,7 @@ type CancelRequest struct {
 
 func (x *CancelRequest) Reset() {
 	*x = CancelRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4075,7 +4167,7 @@ func (x *CancelRequest) String() string {
 func (*CancelRequest) ProtoMessage() {}
 
 func (x *CancelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4088,7 +4180,7 @@ func (x *CancelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
 func (*CancelRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CancelRequest) GetExecutionId() string {
@@ -4133,7 +4225,7 @@ type CancelResponse struct {
 
 func (x *CancelResponse) Reset() {
 	*x = CancelResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4145,7 +4237,7 @@ func (x *CancelResponse) String() string {
 func (*CancelResponse) ProtoMessage() {}
 
 func (x *CancelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4158,7 +4250,7 @@ func (x *CancelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
 func (*CancelResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CancelResponse) GetExecution() *Execution {
@@ -4184,7 +4276,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4196,7 +4288,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4209,7 +4301,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
 }
 
 // A configured workflow directory and what discovery found there.
@@ -4229,7 +4321,7 @@ type WorkflowDirectory struct {
 
 func (x *WorkflowDirectory) Reset() {
 	*x = WorkflowDirectory{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4241,7 +4333,7 @@ func (x *WorkflowDirectory) String() string {
 func (*WorkflowDirectory) ProtoMessage() {}
 
 func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4254,7 +4346,7 @@ func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowDirectory.ProtoReflect.Descriptor instead.
 func (*WorkflowDirectory) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *WorkflowDirectory) GetPath() string {
@@ -4329,7 +4421,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4341,7 +4433,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4354,7 +4446,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4503,7 +4595,7 @@ type DropFolder struct {
 
 func (x *DropFolder) Reset() {
 	*x = DropFolder{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4515,7 +4607,7 @@ func (x *DropFolder) String() string {
 func (*DropFolder) ProtoMessage() {}
 
 func (x *DropFolder) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4528,7 +4620,7 @@ func (x *DropFolder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropFolder.ProtoReflect.Descriptor instead.
 func (*DropFolder) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DropFolder) GetPath() string {
@@ -4594,7 +4686,7 @@ type ManifestProblem struct {
 
 func (x *ManifestProblem) Reset() {
 	*x = ManifestProblem{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4606,7 +4698,7 @@ func (x *ManifestProblem) String() string {
 func (*ManifestProblem) ProtoMessage() {}
 
 func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4619,7 +4711,7 @@ func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestProblem.ProtoReflect.Descriptor instead.
 func (*ManifestProblem) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ManifestProblem) GetPath() string {
@@ -4651,7 +4743,7 @@ type ManifestVm struct {
 
 func (x *ManifestVm) Reset() {
 	*x = ManifestVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4663,7 +4755,7 @@ func (x *ManifestVm) String() string {
 func (*ManifestVm) ProtoMessage() {}
 
 func (x *ManifestVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4676,7 +4768,7 @@ func (x *ManifestVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestVm.ProtoReflect.Descriptor instead.
 func (*ManifestVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ManifestVm) GetName() string {
@@ -4709,7 +4801,7 @@ type ValidateManifestRequest struct {
 
 func (x *ValidateManifestRequest) Reset() {
 	*x = ValidateManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4721,7 +4813,7 @@ func (x *ValidateManifestRequest) String() string {
 func (*ValidateManifestRequest) ProtoMessage() {}
 
 func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4734,7 +4826,7 @@ func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
 func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ValidateManifestRequest) GetContent() []byte {
@@ -4778,7 +4870,7 @@ type ValidateManifestResponse struct {
 
 func (x *ValidateManifestResponse) Reset() {
 	*x = ValidateManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4790,7 +4882,7 @@ func (x *ValidateManifestResponse) String() string {
 func (*ValidateManifestResponse) ProtoMessage() {}
 
 func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4803,7 +4895,7 @@ func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
 func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ValidateManifestResponse) GetValid() bool {
@@ -4864,7 +4956,7 @@ type SubmitManifestRequest struct {
 
 func (x *SubmitManifestRequest) Reset() {
 	*x = SubmitManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4876,7 +4968,7 @@ func (x *SubmitManifestRequest) String() string {
 func (*SubmitManifestRequest) ProtoMessage() {}
 
 func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4889,7 +4981,7 @@ func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SubmitManifestRequest) GetContent() []byte {
@@ -4943,7 +5035,7 @@ type SubmittedVm struct {
 
 func (x *SubmittedVm) Reset() {
 	*x = SubmittedVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4955,7 +5047,7 @@ func (x *SubmittedVm) String() string {
 func (*SubmittedVm) ProtoMessage() {}
 
 func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4968,7 +5060,7 @@ func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmittedVm.ProtoReflect.Descriptor instead.
 func (*SubmittedVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SubmittedVm) GetName() string {
@@ -5011,7 +5103,7 @@ type SubmitManifestResponse struct {
 
 func (x *SubmitManifestResponse) Reset() {
 	*x = SubmitManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5023,7 +5115,7 @@ func (x *SubmitManifestResponse) String() string {
 func (*SubmitManifestResponse) ProtoMessage() {}
 
 func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5036,7 +5128,7 @@ func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SubmitManifestResponse) GetBatchId() string {
@@ -5076,7 +5168,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5088,7 +5180,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5117,7 +5209,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5129,7 +5221,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5170,7 +5262,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5182,7 +5274,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5216,7 +5308,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5228,7 +5320,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5262,7 +5354,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5274,7 +5366,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5310,7 +5402,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5322,7 +5414,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5527,6 +5619,10 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x13GetExecutionRequest\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"L\n" +
 	"\x14GetExecutionResponse\x124\n" +
+	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"9\n" +
+	"\x14WaitExecutionRequest\x12!\n" +
+	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"M\n" +
+	"\x15WaitExecutionResponse\x124\n" +
 	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"\xd9\x03\n" +
 	"\x15ListExecutionsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -5786,13 +5882,14 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x19MANIFEST_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MANIFEST_KIND_SINGLE\x10\x01\x12\x17\n" +
 	"\x13MANIFEST_KIND_BATCH\x10\x02\x12\x1d\n" +
-	"\x19MANIFEST_KIND_ARTIFACT_V1\x10\x032\xa8\a\n" +
+	"\x19MANIFEST_KIND_ARTIFACT_V1\x10\x032\x80\b\n" +
 	"\x0fWorkflowService\x12V\n" +
 	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\x12P\n" +
 	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\x12Y\n" +
 	"\x0eValidateInputs\x12\".workflow.v1.ValidateInputsRequest\x1a#.workflow.v1.ValidateInputsResponse\x12D\n" +
 	"\aExecute\x12\x1b.workflow.v1.ExecuteRequest\x1a\x1c.workflow.v1.ExecuteResponse\x12S\n" +
-	"\fGetExecution\x12 .workflow.v1.GetExecutionRequest\x1a!.workflow.v1.GetExecutionResponse\x12Y\n" +
+	"\fGetExecution\x12 .workflow.v1.GetExecutionRequest\x1a!.workflow.v1.GetExecutionResponse\x12V\n" +
+	"\rWaitExecution\x12!.workflow.v1.WaitExecutionRequest\x1a\".workflow.v1.WaitExecutionResponse\x12Y\n" +
 	"\x0eListExecutions\x12\".workflow.v1.ListExecutionsRequest\x1a#.workflow.v1.ListExecutionsResponse\x12O\n" +
 	"\n" +
 	"StreamLogs\x12\x1e.workflow.v1.StreamLogsRequest\x1a\x1f.workflow.v1.StreamLogsResponse0\x01\x12A\n" +
@@ -5814,7 +5911,7 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
 var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ExecutionState)(0),              // 0: workflow.v1.ExecutionState
 	(NodeStatus)(0),                  // 1: workflow.v1.NodeStatus
@@ -5842,181 +5939,186 @@ var file_workflow_v1_workflow_proto_goTypes = []any{
 	(*Artifact)(nil),                 // 23: workflow.v1.Artifact
 	(*GetExecutionRequest)(nil),      // 24: workflow.v1.GetExecutionRequest
 	(*GetExecutionResponse)(nil),     // 25: workflow.v1.GetExecutionResponse
-	(*ListExecutionsRequest)(nil),    // 26: workflow.v1.ListExecutionsRequest
-	(*ListExecutionsResponse)(nil),   // 27: workflow.v1.ListExecutionsResponse
-	(*StreamLogsRequest)(nil),        // 28: workflow.v1.StreamLogsRequest
-	(*StreamLogsResponse)(nil),       // 29: workflow.v1.StreamLogsResponse
-	(*LogEvent)(nil),                 // 30: workflow.v1.LogEvent
-	(*OutputLine)(nil),               // 31: workflow.v1.OutputLine
-	(*PhaseStarted)(nil),             // 32: workflow.v1.PhaseStarted
-	(*PhaseCompleted)(nil),           // 33: workflow.v1.PhaseCompleted
-	(*PhaseFailed)(nil),              // 34: workflow.v1.PhaseFailed
-	(*TaskStarted)(nil),              // 35: workflow.v1.TaskStarted
-	(*TaskProgress)(nil),             // 36: workflow.v1.TaskProgress
-	(*TaskCompleted)(nil),            // 37: workflow.v1.TaskCompleted
-	(*TaskFailed)(nil),               // 38: workflow.v1.TaskFailed
-	(*AgentStarted)(nil),             // 39: workflow.v1.AgentStarted
-	(*AgentMessage)(nil),             // 40: workflow.v1.AgentMessage
-	(*AgentCompleted)(nil),           // 41: workflow.v1.AgentCompleted
-	(*AgentFailed)(nil),              // 42: workflow.v1.AgentFailed
-	(*StateFileCreated)(nil),         // 43: workflow.v1.StateFileCreated
-	(*RawOutput)(nil),                // 44: workflow.v1.RawOutput
-	(*Queued)(nil),                   // 45: workflow.v1.Queued
-	(*Started)(nil),                  // 46: workflow.v1.Started
-	(*Exited)(nil),                   // 47: workflow.v1.Exited
-	(*CancelRequested)(nil),          // 48: workflow.v1.CancelRequested
-	(*Killed)(nil),                   // 49: workflow.v1.Killed
-	(*TimedOut)(nil),                 // 50: workflow.v1.TimedOut
-	(*Interrupted)(nil),              // 51: workflow.v1.Interrupted
-	(*Finished)(nil),                 // 52: workflow.v1.Finished
-	(*CancelRequest)(nil),            // 53: workflow.v1.CancelRequest
-	(*CancelResponse)(nil),           // 54: workflow.v1.CancelResponse
-	(*GetStatusRequest)(nil),         // 55: workflow.v1.GetStatusRequest
-	(*WorkflowDirectory)(nil),        // 56: workflow.v1.WorkflowDirectory
-	(*GetStatusResponse)(nil),        // 57: workflow.v1.GetStatusResponse
-	(*DropFolder)(nil),               // 58: workflow.v1.DropFolder
-	(*ManifestProblem)(nil),          // 59: workflow.v1.ManifestProblem
-	(*ManifestVm)(nil),               // 60: workflow.v1.ManifestVm
-	(*ValidateManifestRequest)(nil),  // 61: workflow.v1.ValidateManifestRequest
-	(*ValidateManifestResponse)(nil), // 62: workflow.v1.ValidateManifestResponse
-	(*SubmitManifestRequest)(nil),    // 63: workflow.v1.SubmitManifestRequest
-	(*SubmittedVm)(nil),              // 64: workflow.v1.SubmittedVm
-	(*SubmitManifestResponse)(nil),   // 65: workflow.v1.SubmitManifestResponse
-	(*FieldType_Text)(nil),           // 66: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),         // 67: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),       // 68: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),         // 69: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),  // 70: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),      // 71: workflow.v1.FieldType.StateFile
-	nil,                              // 72: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                              // 73: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                              // 74: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                              // 75: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                              // 76: workflow.v1.Execution.InputsEntry
-	nil,                              // 77: workflow.v1.Execution.LabelsEntry
-	nil,                              // 78: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                              // 79: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                              // 80: workflow.v1.SubmitManifestRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 81: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 82: google.protobuf.Duration
-	(*structpb.Value)(nil),           // 83: google.protobuf.Value
+	(*WaitExecutionRequest)(nil),     // 26: workflow.v1.WaitExecutionRequest
+	(*WaitExecutionResponse)(nil),    // 27: workflow.v1.WaitExecutionResponse
+	(*ListExecutionsRequest)(nil),    // 28: workflow.v1.ListExecutionsRequest
+	(*ListExecutionsResponse)(nil),   // 29: workflow.v1.ListExecutionsResponse
+	(*StreamLogsRequest)(nil),        // 30: workflow.v1.StreamLogsRequest
+	(*StreamLogsResponse)(nil),       // 31: workflow.v1.StreamLogsResponse
+	(*LogEvent)(nil),                 // 32: workflow.v1.LogEvent
+	(*OutputLine)(nil),               // 33: workflow.v1.OutputLine
+	(*PhaseStarted)(nil),             // 34: workflow.v1.PhaseStarted
+	(*PhaseCompleted)(nil),           // 35: workflow.v1.PhaseCompleted
+	(*PhaseFailed)(nil),              // 36: workflow.v1.PhaseFailed
+	(*TaskStarted)(nil),              // 37: workflow.v1.TaskStarted
+	(*TaskProgress)(nil),             // 38: workflow.v1.TaskProgress
+	(*TaskCompleted)(nil),            // 39: workflow.v1.TaskCompleted
+	(*TaskFailed)(nil),               // 40: workflow.v1.TaskFailed
+	(*AgentStarted)(nil),             // 41: workflow.v1.AgentStarted
+	(*AgentMessage)(nil),             // 42: workflow.v1.AgentMessage
+	(*AgentCompleted)(nil),           // 43: workflow.v1.AgentCompleted
+	(*AgentFailed)(nil),              // 44: workflow.v1.AgentFailed
+	(*StateFileCreated)(nil),         // 45: workflow.v1.StateFileCreated
+	(*RawOutput)(nil),                // 46: workflow.v1.RawOutput
+	(*Queued)(nil),                   // 47: workflow.v1.Queued
+	(*Started)(nil),                  // 48: workflow.v1.Started
+	(*Exited)(nil),                   // 49: workflow.v1.Exited
+	(*CancelRequested)(nil),          // 50: workflow.v1.CancelRequested
+	(*Killed)(nil),                   // 51: workflow.v1.Killed
+	(*TimedOut)(nil),                 // 52: workflow.v1.TimedOut
+	(*Interrupted)(nil),              // 53: workflow.v1.Interrupted
+	(*Finished)(nil),                 // 54: workflow.v1.Finished
+	(*CancelRequest)(nil),            // 55: workflow.v1.CancelRequest
+	(*CancelResponse)(nil),           // 56: workflow.v1.CancelResponse
+	(*GetStatusRequest)(nil),         // 57: workflow.v1.GetStatusRequest
+	(*WorkflowDirectory)(nil),        // 58: workflow.v1.WorkflowDirectory
+	(*GetStatusResponse)(nil),        // 59: workflow.v1.GetStatusResponse
+	(*DropFolder)(nil),               // 60: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),          // 61: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),               // 62: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),  // 63: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil), // 64: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),    // 65: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),              // 66: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),   // 67: workflow.v1.SubmitManifestResponse
+	(*FieldType_Text)(nil),           // 68: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),         // 69: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),       // 70: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),         // 71: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),  // 72: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),      // 73: workflow.v1.FieldType.StateFile
+	nil,                              // 74: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                              // 75: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                              // 76: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                              // 77: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                              // 78: workflow.v1.Execution.InputsEntry
+	nil,                              // 79: workflow.v1.Execution.LabelsEntry
+	nil,                              // 80: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                              // 81: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                              // 82: workflow.v1.SubmitManifestRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 83: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 84: google.protobuf.Duration
+	(*structpb.Value)(nil),           // 85: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
-	7,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	81, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
-	8,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	66, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	67, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	68, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	69, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	70, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	71, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	81, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
-	6,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
-	9,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
-	6,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	72, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	73, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	74, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	82, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	75, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
-	18, // 18: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
-	0,  // 19: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	81, // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	81, // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	81, // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	76, // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	77, // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	82, // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
-	20, // 26: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
-	23, // 27: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
-	19, // 28: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
-	1,  // 29: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
-	21, // 30: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
-	1,  // 31: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
-	22, // 32: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
-	1,  // 33: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	81, // 34: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
-	18, // 35: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
-	0,  // 36: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	81, // 37: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	81, // 38: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	78, // 39: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
-	18, // 40: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
-	30, // 41: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	81, // 42: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	31, // 43: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
-	32, // 44: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
-	33, // 45: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
-	34, // 46: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
-	35, // 47: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
-	36, // 48: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
-	37, // 49: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
-	38, // 50: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
-	39, // 51: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
-	40, // 52: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
-	41, // 53: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
-	42, // 54: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
-	43, // 55: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
-	44, // 56: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
-	45, // 57: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
-	46, // 58: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
-	47, // 59: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
-	48, // 60: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
-	49, // 61: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
-	50, // 62: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
-	51, // 63: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
-	52, // 64: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
-	2,  // 65: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	82, // 66: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	82, // 67: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
-	0,  // 68: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	82, // 69: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	18, // 70: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	81, // 71: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	79, // 72: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
-	56, // 73: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	58, // 74: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	3,  // 75: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
-	4,  // 76: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	59, // 77: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
-	4,  // 78: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
-	5,  // 79: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	60, // 80: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
-	4,  // 81: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	80, // 82: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	18, // 83: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	64, // 84: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
-	5,  // 85: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	83, // 86: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	83, // 87: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	10, // 88: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	12, // 89: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	14, // 90: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	16, // 91: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	24, // 92: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	26, // 93: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	28, // 94: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	53, // 95: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	55, // 96: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	61, // 97: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	63, // 98: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	11, // 99: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	13, // 100: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	15, // 101: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	17, // 102: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	25, // 103: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	27, // 104: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	29, // 105: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	54, // 106: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	57, // 107: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	62, // 108: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	65, // 109: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	99, // [99:110] is the sub-list for method output_type
-	88, // [88:99] is the sub-list for method input_type
-	88, // [88:88] is the sub-list for extension type_name
-	88, // [88:88] is the sub-list for extension extendee
-	0,  // [0:88] is the sub-list for field type_name
+	7,   // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
+	83,  // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	8,   // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
+	68,  // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	69,  // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	70,  // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	71,  // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	72,  // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	73,  // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	83,  // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	6,   // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
+	9,   // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
+	6,   // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
+	74,  // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	75,  // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	76,  // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	84,  // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	77,  // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	18,  // 18: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
+	0,   // 19: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
+	83,  // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	83,  // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	78,  // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	79,  // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	84,  // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	20,  // 26: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
+	23,  // 27: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
+	19,  // 28: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
+	1,   // 29: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
+	21,  // 30: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
+	1,   // 31: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
+	22,  // 32: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
+	1,   // 33: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
+	83,  // 34: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	18,  // 35: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
+	18,  // 36: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
+	0,   // 37: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
+	83,  // 38: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	83,  // 39: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	80,  // 40: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	18,  // 41: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
+	32,  // 42: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
+	83,  // 43: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	33,  // 44: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
+	34,  // 45: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
+	35,  // 46: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
+	36,  // 47: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
+	37,  // 48: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
+	38,  // 49: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
+	39,  // 50: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
+	40,  // 51: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
+	41,  // 52: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
+	42,  // 53: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
+	43,  // 54: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
+	44,  // 55: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
+	45,  // 56: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
+	46,  // 57: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
+	47,  // 58: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
+	48,  // 59: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
+	49,  // 60: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
+	50,  // 61: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
+	51,  // 62: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
+	52,  // 63: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
+	53,  // 64: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
+	54,  // 65: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
+	2,   // 66: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
+	84,  // 67: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	84,  // 68: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	0,   // 69: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
+	84,  // 70: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	18,  // 71: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
+	83,  // 72: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	81,  // 73: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	58,  // 74: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
+	60,  // 75: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	3,   // 76: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	4,   // 77: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	61,  // 78: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	4,   // 79: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	5,   // 80: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	62,  // 81: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	4,   // 82: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	82,  // 83: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	18,  // 84: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	66,  // 85: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	5,   // 86: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	85,  // 87: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	85,  // 88: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	10,  // 89: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	12,  // 90: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	14,  // 91: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	16,  // 92: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	24,  // 93: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	26,  // 94: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	28,  // 95: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	30,  // 96: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	55,  // 97: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	57,  // 98: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	63,  // 99: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	65,  // 100: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	11,  // 101: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	13,  // 102: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	15,  // 103: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	17,  // 104: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	25,  // 105: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	27,  // 106: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	29,  // 107: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	31,  // 108: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	56,  // 109: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	59,  // 110: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	64,  // 111: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	67,  // 112: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	101, // [101:113] is the sub-list for method output_type
+	89,  // [89:101] is the sub-list for method input_type
+	89,  // [89:89] is the sub-list for extension type_name
+	89,  // [89:89] is the sub-list for extension extendee
+	0,   // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -6035,7 +6137,7 @@ func file_workflow_v1_workflow_proto_init() {
 	}
 	file_workflow_v1_workflow_proto_msgTypes[12].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[15].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[24].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[26].OneofWrappers = []any{
 		(*LogEvent_Output)(nil),
 		(*LogEvent_PhaseStarted)(nil),
 		(*LogEvent_PhaseCompleted)(nil),
@@ -6059,20 +6161,20 @@ func file_workflow_v1_workflow_proto_init() {
 		(*LogEvent_Interrupted)(nil),
 		(*LogEvent_Finished)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[29].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[31].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[35].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[41].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[61].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[62].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[65].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[33].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[37].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[43].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[63].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[64].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[67].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   75,
+			NumMessages:   77,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

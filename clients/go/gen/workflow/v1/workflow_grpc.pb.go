@@ -24,6 +24,7 @@ const (
 	WorkflowService_ValidateInputs_FullMethodName   = "/workflow.v1.WorkflowService/ValidateInputs"
 	WorkflowService_Execute_FullMethodName          = "/workflow.v1.WorkflowService/Execute"
 	WorkflowService_GetExecution_FullMethodName     = "/workflow.v1.WorkflowService/GetExecution"
+	WorkflowService_WaitExecution_FullMethodName    = "/workflow.v1.WorkflowService/WaitExecution"
 	WorkflowService_ListExecutions_FullMethodName   = "/workflow.v1.WorkflowService/ListExecutions"
 	WorkflowService_StreamLogs_FullMethodName       = "/workflow.v1.WorkflowService/StreamLogs"
 	WorkflowService_Cancel_FullMethodName           = "/workflow.v1.WorkflowService/Cancel"
@@ -63,6 +64,15 @@ type WorkflowServiceClient interface {
 	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (*ExecuteResponse, error)
 	// Returns one execution with its phase/task/agent tree and artifacts.
 	GetExecution(ctx context.Context, in *GetExecutionRequest, opts ...grpc.CallOption) (*GetExecutionResponse, error)
+	// Waits until an execution has ended (SUCCEEDED, FAILED, CANCELLED,
+	// TIMED_OUT or INTERRUPTED) and returns it as GetExecution would, at once
+	// when it has already ended. The end is committed to the history before
+	// the call returns. The wait is bounded only by the call's deadline, so
+	// set one to give up sooner; giving up never cancels the execution.
+	// NOT_FOUND for an unknown id;
+	// UNAVAILABLE when the daemon shuts down first with the execution still
+	// queued (it runs at the next start).
+	WaitExecution(ctx context.Context, in *WaitExecutionRequest, opts ...grpc.CallOption) (*WaitExecutionResponse, error)
 	// Lists executions newest first, filtered and paged.
 	ListExecutions(ctx context.Context, in *ListExecutionsRequest, opts ...grpc.CallOption) (*ListExecutionsResponse, error)
 	// Streams the log of one execution: history from `from_sequence`, then live
@@ -155,6 +165,16 @@ func (c *workflowServiceClient) GetExecution(ctx context.Context, in *GetExecuti
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetExecutionResponse)
 	err := c.cc.Invoke(ctx, WorkflowService_GetExecution_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) WaitExecution(ctx context.Context, in *WaitExecutionRequest, opts ...grpc.CallOption) (*WaitExecutionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WaitExecutionResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_WaitExecution_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +281,15 @@ type WorkflowServiceServer interface {
 	Execute(context.Context, *ExecuteRequest) (*ExecuteResponse, error)
 	// Returns one execution with its phase/task/agent tree and artifacts.
 	GetExecution(context.Context, *GetExecutionRequest) (*GetExecutionResponse, error)
+	// Waits until an execution has ended (SUCCEEDED, FAILED, CANCELLED,
+	// TIMED_OUT or INTERRUPTED) and returns it as GetExecution would, at once
+	// when it has already ended. The end is committed to the history before
+	// the call returns. The wait is bounded only by the call's deadline, so
+	// set one to give up sooner; giving up never cancels the execution.
+	// NOT_FOUND for an unknown id;
+	// UNAVAILABLE when the daemon shuts down first with the execution still
+	// queued (it runs at the next start).
+	WaitExecution(context.Context, *WaitExecutionRequest) (*WaitExecutionResponse, error)
 	// Lists executions newest first, filtered and paged.
 	ListExecutions(context.Context, *ListExecutionsRequest) (*ListExecutionsResponse, error)
 	// Streams the log of one execution: history from `from_sequence`, then live
@@ -323,6 +352,9 @@ func (UnimplementedWorkflowServiceServer) Execute(context.Context, *ExecuteReque
 }
 func (UnimplementedWorkflowServiceServer) GetExecution(context.Context, *GetExecutionRequest) (*GetExecutionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetExecution not implemented")
+}
+func (UnimplementedWorkflowServiceServer) WaitExecution(context.Context, *WaitExecutionRequest) (*WaitExecutionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WaitExecution not implemented")
 }
 func (UnimplementedWorkflowServiceServer) ListExecutions(context.Context, *ListExecutionsRequest) (*ListExecutionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListExecutions not implemented")
@@ -449,6 +481,24 @@ func _WorkflowService_GetExecution_Handler(srv interface{}, ctx context.Context,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(WorkflowServiceServer).GetExecution(ctx, req.(*GetExecutionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_WaitExecution_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WaitExecutionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).WaitExecution(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_WaitExecution_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).WaitExecution(ctx, req.(*WaitExecutionRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -580,6 +630,10 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetExecution",
 			Handler:    _WorkflowService_GetExecution_Handler,
+		},
+		{
+			MethodName: "WaitExecution",
+			Handler:    _WorkflowService_WaitExecution_Handler,
 		},
 		{
 			MethodName: "ListExecutions",

@@ -426,6 +426,18 @@ class GetExecutionResponse(_message.Message):
     execution: Execution
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
 
+class WaitExecutionRequest(_message.Message):
+    __slots__ = ("execution_id",)
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    def __init__(self, execution_id: _Optional[str] = ...) -> None: ...
+
+class WaitExecutionResponse(_message.Message):
+    __slots__ = ("execution",)
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    execution: Execution
+    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
+
 class ListExecutionsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "workflow_id", "states", "create_time_after", "create_time_before", "labels", "batch_id")
     class LabelsEntry(_message.Message):

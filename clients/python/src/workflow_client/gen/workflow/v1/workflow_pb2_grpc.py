@@ -66,6 +66,11 @@ class WorkflowServiceStub:
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.GetExecutionRequest.SerializeToString,
                 response_deserializer=workflow_dot_v1_dot_workflow__pb2.GetExecutionResponse.FromString,
                 _registered_method=True)
+        self.WaitExecution = channel.unary_unary(
+                '/workflow.v1.WorkflowService/WaitExecution',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.WaitExecutionRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.WaitExecutionResponse.FromString,
+                _registered_method=True)
         self.ListExecutions = channel.unary_unary(
                 '/workflow.v1.WorkflowService/ListExecutions',
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.ListExecutionsRequest.SerializeToString,
@@ -147,6 +152,20 @@ class WorkflowServiceServicer:
 
     def GetExecution(self, request, context):
         """Returns one execution with its phase/task/agent tree and artifacts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WaitExecution(self, request, context):
+        """Waits until an execution has ended (SUCCEEDED, FAILED, CANCELLED,
+        TIMED_OUT or INTERRUPTED) and returns it as GetExecution would, at once
+        when it has already ended. The end is committed to the history before
+        the call returns. The wait is bounded only by the call's deadline, so
+        set one to give up sooner; giving up never cancels the execution.
+        NOT_FOUND for an unknown id;
+        UNAVAILABLE when the daemon shuts down first with the execution still
+        queued (it runs at the next start).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -247,6 +266,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.GetExecution,
                     request_deserializer=workflow_dot_v1_dot_workflow__pb2.GetExecutionRequest.FromString,
                     response_serializer=workflow_dot_v1_dot_workflow__pb2.GetExecutionResponse.SerializeToString,
+            ),
+            'WaitExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitExecution,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.WaitExecutionRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.WaitExecutionResponse.SerializeToString,
             ),
             'ListExecutions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListExecutions,
@@ -421,6 +445,33 @@ class WorkflowService:
             '/workflow.v1.WorkflowService/GetExecution',
             workflow_dot_v1_dot_workflow__pb2.GetExecutionRequest.SerializeToString,
             workflow_dot_v1_dot_workflow__pb2.GetExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/WaitExecution',
+            workflow_dot_v1_dot_workflow__pb2.WaitExecutionRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.WaitExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,
