@@ -303,7 +303,7 @@ fn verdict(
             Err(CliError::Unavailable {
                 addr: ctx.addr.clone(),
                 reason: format!(
-                    "execution {execution_id} had not ended when the daemon stopped answering about it: it was still {}",
+                    "the daemon stopped reporting on execution {execution_id} while it was still {}",
                     short_state(state)
                 ),
             })
