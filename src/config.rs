@@ -86,6 +86,11 @@ pub struct DaemonArgs {
     /// Seconds a program gets to answer --workflow-metadata (default 5).
     #[arg(long, env = "WORKFLOWD_DISCOVERY_TIMEOUT")]
     pub discovery_timeout: Option<f64>,
+    /// Days a finished execution is kept (its record, log, artifacts and
+    /// kept working directory); older ones are deleted. Fractions allowed.
+    /// Default: kept forever.
+    #[arg(long, env = "WORKFLOWD_HISTORY_RETENTION_DAYS")]
+    pub history_retention_days: Option<f64>,
     /// Manifest drop folder (hyper2kvm's manifest_workflow_dir): pipeline
     /// manifests dropped into DIR/to_be_processed/ are run.
     #[arg(long = "manifest-dir", env = "WORKFLOWD_MANIFEST_DIR")]
@@ -116,6 +121,7 @@ struct FileConfig {
     default_grace_period_secs: Option<f64>,
     shutdown_grace_period_secs: Option<f64>,
     discovery_timeout_secs: Option<f64>,
+    history_retention_days: Option<f64>,
     // The keys of hyper2kvm's workflow daemon, so its config file works here.
     /// Disk drop folder.
     workflow_dir: Option<PathBuf>,
@@ -165,6 +171,8 @@ pub struct Config {
     pub drop_folders: Vec<DropFolderConfig>,
     /// Where the VM pipeline writes converted disks by default.
     pub output_dir: PathBuf,
+    /// How long finished executions are kept; None keeps them forever.
+    pub history_retention: Option<Duration>,
 }
 
 impl Config {
@@ -315,9 +323,27 @@ impl Config {
                 .or(file.output_dir)
                 .unwrap_or_else(|| data_dir.join("output")),
         );
+        let history_retention = match args
+            .history_retention_days
+            .or(file.history_retention_days)
+        {
+            None => None,
+            Some(days) if days.is_finite() && days > 0.0 && days <= 100.0 * 365.0 => {
+                Some(Duration::from_secs_f64(days * 86_400.0))
+            }
+            Some(days) => {
+                return Err(ConfigError::Invalid {
+                    setting: "history_retention_days",
+                    message: format!(
+                        "must be a number of days > 0 (at most 36500), got {days}; leave it out to keep everything"
+                    ),
+                })
+            }
+        };
         Ok(Config {
             drop_folders,
             output_dir,
+            history_retention,
             listen,
             unix_socket: args.unix_socket.clone().or(file.unix_socket).map(absolute),
             data_dir,
@@ -380,7 +406,7 @@ mod tests {
         let file = dir.path().join("d.yaml");
         std::fs::write(
             &file,
-            "max_queue: 7\nmax_concurrent_jobs: 3\nlisten: 127.0.0.1:6000\n",
+            "max_queue: 7\nmax_concurrent_jobs: 3\nlisten: 127.0.0.1:6000\nhistory_retention_days: 30\n",
         )
         .unwrap();
         let args = DaemonArgs {
@@ -393,6 +419,10 @@ mod tests {
         assert_eq!(config.max_queue, 7);
         assert_eq!(config.max_concurrent_jobs, 5);
         assert_eq!(config.listen.port(), 6000);
+        assert_eq!(
+            config.history_retention,
+            Some(Duration::from_secs(30 * 86_400))
+        );
         assert_eq!(
             config.workflow_dirs[0],
             dir.path().join("bundled-workflows")
@@ -417,6 +447,16 @@ mod tests {
         };
         let message = Config::load(&args).unwrap_err().to_string();
         assert!(message.starts_with("setting listen"), "{message}");
+
+        let args = DaemonArgs {
+            history_retention_days: Some(0.0),
+            ..Default::default()
+        };
+        let message = Config::load(&args).unwrap_err().to_string();
+        assert!(
+            message.starts_with("setting history_retention_days"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -124,6 +124,10 @@ pub async fn run(
         hub,
     );
     engine.recover().await?;
+    // After recovery, so executions it marks INTERRUPTED count as ended.
+    if let Some(retention) = config.history_retention {
+        tokio::spawn(engine.clone().keep_history_within(retention));
+    }
 
     let manifests = ManifestRunner::new(
         engine.clone(),

@@ -23,6 +23,8 @@ mod manifest;
 mod output;
 #[path = "tests/restart.rs"]
 mod restart;
+#[path = "tests/retention.rs"]
+mod retention;
 #[path = "tests/scheduling.rs"]
 mod scheduling;
 #[path = "tests/status.rs"]

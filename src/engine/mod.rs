@@ -10,6 +10,7 @@
 mod error;
 mod line_reader;
 mod recovery;
+mod retention;
 mod run_dirs;
 mod runner;
 
@@ -23,6 +24,7 @@ use tokio::sync::{oneshot, watch, Notify};
 use uuid::Uuid;
 
 pub use error::EngineError;
+pub use retention::Pruned;
 
 use crate::clock::{local_midnight_ms, now_ms};
 use crate::discovery::Catalog;

@@ -110,6 +110,15 @@ impl RunDirs {
     }
 }
 
+/// Deletes a kept working directory and everything in it, if it exists (an
+/// execution whose history expired). Blocking: may be a large tree.
+pub(super) fn remove_kept(dir: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
 fn is_empty(dir: &Path) -> io::Result<bool> {
     Ok(std::fs::read_dir(dir)?.next().is_none())
 }

@@ -12,6 +12,7 @@ mod codec;
 pub mod drop_files;
 pub mod hub;
 pub mod reader;
+pub mod retention;
 mod schema;
 pub mod writer;
 
@@ -25,6 +26,7 @@ use crate::tree::ExecutionTree;
 
 pub use drop_files::{DropFileCounts, DropFileRecord, DropFileState, DropFileWrite};
 pub use reader::{ExecutionFilter, ListCursor, StoreReader};
+pub use retention::PruneStep;
 pub use writer::{StoreWriter, WriteOp};
 
 /// Errors of the history.

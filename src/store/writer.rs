@@ -108,6 +108,15 @@ pub enum WriteOp {
         /// Gets the outcome, after commit.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Deletes one step of the history that ended before a cutoff
+    /// (see retention.rs); replies after commit.
+    Prune {
+        /// Executions that ended before this time (and drop-folder files
+        /// finished before it) are deleted.
+        ended_before_ms: i64,
+        /// Gets what was deleted, after commit.
+        reply: oneshot::Sender<Result<super::PruneStep, StoreError>>,
+    },
     /// Replies once everything queued before it is committed.
     Barrier {
         /// Signalled after commit.
@@ -241,6 +250,18 @@ impl StoreWriter {
         rx.await.map_err(|_| StoreError::WriterStopped)?
     }
 
+    /// Deletes one bounded step of the history that ended before
+    /// `ended_before_ms`; `more` in the result says whether to go on.
+    pub async fn prune_step(&self, ended_before_ms: i64) -> Result<super::PruneStep, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteOp::Prune {
+            ended_before_ms,
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
     /// Waits until everything queued so far is committed.
     pub async fn barrier(&self) -> Result<(), StoreError> {
         let (reply, rx) = oneshot::channel();
@@ -261,6 +282,10 @@ enum AfterCommit {
     DropFile(
         oneshot::Sender<Result<(), StoreError>>,
         Result<(), StoreError>,
+    ),
+    Pruned(
+        oneshot::Sender<Result<super::PruneStep, StoreError>>,
+        Result<super::PruneStep, StoreError>,
     ),
 }
 
@@ -315,6 +340,9 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
                     let _ = reply.send(());
                 }
                 AfterCommit::DropFile(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                AfterCommit::Pruned(reply, result) => {
                     let _ = reply.send(result);
                 }
                 AfterCommit::Close(reply) => {
@@ -416,6 +444,18 @@ fn commit_group(
                     sp.commit()?;
                 }
                 after.push(AfterCommit::DropFile(reply, result));
+            }
+            WriteOp::Prune {
+                ended_before_ms,
+                reply,
+            } => {
+                // A savepoint, so a failure undoes only this step.
+                let sp = tx.savepoint()?;
+                let result = super::retention::prune_step(&sp, ended_before_ms);
+                if result.is_ok() {
+                    sp.commit()?;
+                }
+                after.push(AfterCommit::Pruned(reply, result));
             }
             WriteOp::Barrier { reply } => after.push(AfterCommit::Barrier(reply)),
             WriteOp::Close { reply } => after.push(AfterCommit::Close(reply)),
