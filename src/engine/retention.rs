@@ -1,7 +1,8 @@
 //! History retention: finished executions older than the configured
 //! retention are deleted with their log, artifacts and kept working
 //! directory (Temporal's namespace retention, pueue's `clean`). Running and
-//! queued executions are never touched, whatever their age.
+//! queued executions are never touched, whatever their age, nor is the
+//! newest execution (see store/retention.rs).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,14 +40,17 @@ impl Engine {
                 .iter()
                 .map(|id| self.run_dirs.path_of(id))
                 .collect();
-            tokio::task::spawn_blocking(move || {
+            let removed = tokio::task::spawn_blocking(move || {
                 for dir in dirs {
                     if let Err(e) = run_dirs::remove_kept(&dir) {
                         tracing::warn!(dir = %dir.display(), error = %e, "cannot delete the working directory of an expired execution");
                     }
                 }
             })
-            .await?;
+            .await;
+            if let Err(e) = removed {
+                tracing::error!(error = %e, "deleting the working directories of expired executions failed");
+            }
             if !step.more {
                 return Ok(pruned);
             }

@@ -7,8 +7,12 @@
 //! millions of lines never holds up the commits of running executions for
 //! long. An execution's row goes last, in the same transaction as the last
 //! of its log, so until then it stays readable (its log shortened from the
-//! front) and its row id, which keys the log, cannot be reused while log
-//! rows of it remain.
+//! front).
+//!
+//! Row ids key the log and are what a streaming reader holds, so none may be
+//! handed out twice. SQLite gives a new row the largest row id plus one, so
+//! the newest execution (largest row id) is never deleted: it goes once a
+//! newer one exists.
 
 use rusqlite::{params, OptionalExtension, Savepoint};
 use uuid::Uuid;
@@ -44,7 +48,8 @@ pub(super) fn prune_step(
     let mut events_left = EVENT_BUDGET;
     let expired: Vec<(i64, String)> = sp
         .prepare_cached(
-            "SELECT rowid, id FROM executions WHERE end_ms < ?1 ORDER BY end_ms LIMIT ?2",
+            "SELECT rowid, id FROM executions WHERE end_ms < ?1 \
+             AND rowid < (SELECT MAX(rowid) FROM executions) ORDER BY end_ms LIMIT ?2",
         )?
         .query_map(
             params![ended_before_ms, EXECUTION_BUDGET as i64 + 1],
@@ -162,6 +167,9 @@ mod tests {
         let small = insert(&conn, 2, Some(200), 10);
         insert(&conn, 3, None, 5);
         insert(&conn, 4, Some(10_000), 7);
+        // The newest row keeps its row id from being handed out again, so
+        // it stays even though it has expired.
+        insert(&conn, 5, Some(300), 3);
         for (id, finished_ms) in [("done", Some(100)), ("processing", None)] {
             conn.execute(
                 "INSERT INTO drop_files (id, folder, mode, original_name, processing_path, state, taken_ms, finished_ms) \
@@ -188,15 +196,15 @@ mod tests {
         assert!(!last.more, "{last:?}");
         assert_eq!(step(&mut conn, 5_000), PruneStep::default());
 
-        // The running execution and the one that ended after the cutoff stay,
-        // whole; nothing of the deleted ones is left.
-        assert_eq!(count(&conn, "SELECT SUM(rowid) FROM executions"), 3 + 4);
-        assert_eq!(count(&conn, "SELECT COUNT(*) FROM log_events"), 5 + 7);
+        // The running execution, the one that ended after the cutoff and the
+        // newest stay, whole; nothing of the deleted ones is left.
+        assert_eq!(count(&conn, "SELECT SUM(rowid) FROM executions"), 3 + 4 + 5);
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM log_events"), 5 + 7 + 3);
         for table in ["execution_inputs", "execution_labels", "artifacts"] {
-            let sql = format!("SELECT COUNT(*) FROM {table} WHERE execution IN (3, 4)");
-            assert_eq!(count(&conn, &sql), 2, "{table}");
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE execution IN (3, 4, 5)");
+            assert_eq!(count(&conn, &sql), 3, "{table}");
             let sql = format!("SELECT COUNT(*) FROM {table}");
-            assert_eq!(count(&conn, &sql), 2, "{table}");
+            assert_eq!(count(&conn, &sql), 3, "{table}");
         }
         assert_eq!(
             count(
