@@ -151,6 +151,7 @@ pub async fn run(
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at_ms: crate::clock::now_ms(),
             database_path: config.database_path().to_string_lossy().into_owned(),
+            history_retention: config.history_retention,
         },
     )
     .with_manifests(manifests);

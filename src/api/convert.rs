@@ -34,6 +34,14 @@ pub(crate) fn duration(d: &prost_types::Duration) -> Option<Duration> {
     Some(Duration::new(d.seconds as u64, d.nanos as u32))
 }
 
+/// A protobuf duration.
+pub(crate) fn pb_duration(d: Duration) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
 fn pb_duration_ms(ms: u64) -> prost_types::Duration {
     prost_types::Duration {
         seconds: (ms / 1000) as i64,

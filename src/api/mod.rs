@@ -32,6 +32,8 @@ pub struct DaemonInfo {
     pub started_at_ms: i64,
     /// History file.
     pub database_path: String,
+    /// How long finished executions are kept; None: forever.
+    pub history_retention: Option<std::time::Duration>,
 }
 
 /// The service implementation.
@@ -380,6 +382,7 @@ impl WorkflowService for WorkflowApi {
                 })
                 .collect(),
             database_path: self.info.database_path.clone(),
+            history_retention: self.info.history_retention.map(convert::pb_duration),
             drop_folders: drop_folders
                 .into_iter()
                 .map(|d| pb::DropFolder {

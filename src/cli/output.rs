@@ -369,6 +369,7 @@ pub fn status_json(s: &pb::GetStatusResponse) -> Value {
             "watching": d.watching,
         })).collect::<Vec<_>>(),
         "output_dir": s.output_dir,
+        "history_retention": duration_json(s.history_retention.as_ref()),
     })
 }
 

@@ -69,6 +69,16 @@ pub fn print_status(format: OutputFormat, s: &pb::GetStatusResponse) {
             ),
         ),
         ("Database", s.database_path.clone()),
+        (
+            "Retention",
+            match &s.history_retention {
+                Some(d) => format!(
+                    "finished executions kept {} days",
+                    super::output::duration_secs(d) / 86_400.0
+                ),
+                None => "finished executions kept forever".to_string(),
+            },
+        ),
     ];
     if !s.output_dir.is_empty() {
         fields.push(("Output", s.output_dir.clone()));

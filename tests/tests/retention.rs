@@ -32,6 +32,8 @@ async fn expired_executions_are_deleted_and_active_ones_kept() {
         .flag("--history-retention-days", 1e-8)
         .start()
         .await;
+    let retention = daemon.status().await.history_retention.expect("retention");
+    assert_eq!((retention.seconds, retention.nanos), (0, 864_000));
     let ended = daemon.execute("sleeper", &[("seconds", num(30.0))]).await;
     daemon.wait_output(&ended.id, "sleeping 30 s").await;
     // A file in its working directory, so the directory is kept at its end.

@@ -25,6 +25,7 @@ async fn status_reports_pool_counts_and_directories() {
         "start_time is the daemon's start"
     );
     assert!(status.uptime_seconds < 60);
+    assert_eq!(status.history_retention, None, "kept forever by default");
     assert_eq!((status.max_workers, status.max_queue), (3, 7));
     assert_eq!((status.running, status.queued), (0, 0));
     assert_eq!(

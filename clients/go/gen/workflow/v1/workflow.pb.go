@@ -4414,9 +4414,12 @@ type GetStatusResponse struct {
 	DropFolders []*DropFolder `protobuf:"bytes,16,rep,name=drop_folders,json=dropFolders,proto3" json:"drop_folders,omitempty"`
 	// Where the VM pipeline writes converted disks when a manifest does not
 	// name an output path.
-	OutputDir     string `protobuf:"bytes,17,opt,name=output_dir,json=outputDir,proto3" json:"output_dir,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OutputDir string `protobuf:"bytes,17,opt,name=output_dir,json=outputDir,proto3" json:"output_dir,omitempty"`
+	// How long finished executions are kept before they are deleted with
+	// their logs; unset when the history is kept forever.
+	HistoryRetention *durationpb.Duration `protobuf:"bytes,18,opt,name=history_retention,json=historyRetention,proto3" json:"history_retention,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
@@ -4566,6 +4569,13 @@ func (x *GetStatusResponse) GetOutputDir() string {
 		return x.OutputDir
 	}
 	return ""
+}
+
+func (x *GetStatusResponse) GetHistoryRetention() *durationpb.Duration {
+	if x != nil {
+		return x.HistoryRetention
+	}
+	return nil
 }
 
 // A drop folder: files dropped into `<path>/to_be_processed/` move to
@@ -5779,7 +5789,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\tworkflows\x18\x02 \x01(\rR\tworkflows\x12)\n" +
 	"\x10discovery_errors\x18\x03 \x01(\rR\x0fdiscoveryErrors\x12\x16\n" +
-	"\x06exists\x18\x04 \x01(\bR\x06exists\"\xc4\x06\n" +
+	"\x06exists\x18\x04 \x01(\bR\x06exists\"\x8c\a\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -5801,7 +5811,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\rdatabase_path\x18\x0f \x01(\tR\fdatabasePath\x12:\n" +
 	"\fdrop_folders\x18\x10 \x03(\v2\x17.workflow.v1.DropFolderR\vdropFolders\x12\x1d\n" +
 	"\n" +
-	"output_dir\x18\x11 \x01(\tR\toutputDir\x1a@\n" +
+	"output_dir\x18\x11 \x01(\tR\toutputDir\x12F\n" +
+	"\x11history_retention\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x10historyRetention\x1a@\n" +
 	"\x12TotalsByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x89\x02\n" +
@@ -6077,48 +6088,49 @@ var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	81,  // 73: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
 	58,  // 74: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
 	60,  // 75: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	3,   // 76: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
-	4,   // 77: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	61,  // 78: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
-	4,   // 79: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
-	5,   // 80: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	62,  // 81: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
-	4,   // 82: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	82,  // 83: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	18,  // 84: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	66,  // 85: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
-	5,   // 86: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	85,  // 87: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	85,  // 88: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	10,  // 89: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	12,  // 90: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	14,  // 91: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	16,  // 92: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	24,  // 93: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	26,  // 94: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	28,  // 95: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	30,  // 96: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	55,  // 97: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	57,  // 98: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	63,  // 99: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	65,  // 100: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	11,  // 101: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	13,  // 102: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	15,  // 103: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	17,  // 104: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	25,  // 105: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	27,  // 106: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	29,  // 107: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	31,  // 108: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	56,  // 109: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	59,  // 110: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	64,  // 111: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	67,  // 112: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	101, // [101:113] is the sub-list for method output_type
-	89,  // [89:101] is the sub-list for method input_type
-	89,  // [89:89] is the sub-list for extension type_name
-	89,  // [89:89] is the sub-list for extension extendee
-	0,   // [0:89] is the sub-list for field type_name
+	84,  // 76: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	3,   // 77: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	4,   // 78: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	61,  // 79: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	4,   // 80: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	5,   // 81: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	62,  // 82: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	4,   // 83: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	82,  // 84: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	18,  // 85: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	66,  // 86: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	5,   // 87: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	85,  // 88: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	85,  // 89: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	10,  // 90: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	12,  // 91: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	14,  // 92: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	16,  // 93: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	24,  // 94: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	26,  // 95: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	28,  // 96: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	30,  // 97: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	55,  // 98: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	57,  // 99: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	63,  // 100: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	65,  // 101: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	11,  // 102: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	13,  // 103: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	15,  // 104: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	17,  // 105: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	25,  // 106: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	27,  // 107: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	29,  // 108: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	31,  // 109: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	56,  // 110: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	59,  // 111: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	64,  // 112: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	67,  // 113: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	102, // [102:114] is the sub-list for method output_type
+	90,  // [90:102] is the sub-list for method input_type
+	90,  // [90:90] is the sub-list for extension type_name
+	90,  // [90:90] is the sub-list for extension extendee
+	0,   // [0:90] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }

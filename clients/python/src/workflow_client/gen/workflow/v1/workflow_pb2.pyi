@@ -770,7 +770,7 @@ class WorkflowDirectory(_message.Message):
     def __init__(self, path: _Optional[str] = ..., workflows: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., exists: _Optional[bool] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir")
+    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir", "history_retention")
     class TotalsByStateEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -795,6 +795,7 @@ class GetStatusResponse(_message.Message):
     DATABASE_PATH_FIELD_NUMBER: _ClassVar[int]
     DROP_FOLDERS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_RETENTION_FIELD_NUMBER: _ClassVar[int]
     version: str
     start_time: _timestamp_pb2.Timestamp
     uptime_seconds: int
@@ -812,7 +813,8 @@ class GetStatusResponse(_message.Message):
     database_path: str
     drop_folders: _containers.RepeatedCompositeFieldContainer[DropFolder]
     output_dir: str
-    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ...) -> None: ...
+    history_retention: _duration_pb2.Duration
+    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ..., history_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class DropFolder(_message.Message):
     __slots__ = ("path", "mode", "files_waiting", "files_processing", "processed_today", "failed_today", "watching")
