@@ -16,7 +16,7 @@ mod runner;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -28,12 +28,14 @@ pub use retention::Pruned;
 
 use crate::clock::{local_midnight_ms, now_ms};
 use crate::discovery::Catalog;
-use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, StopReason};
+use crate::events::{
+    ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, StopReason, WorkflowEvent,
+};
 use crate::inputs::{self, ResolvedInputs};
 use crate::store::hub::LogHub;
 use crate::store::{
-    ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution, StoreError,
-    StoreReader, StoreWriter, WriteOp,
+    ArtifactRecord, ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution,
+    StoreError, StoreReader, StoreWriter, WriteOp,
 };
 use crate::tree::ExecutionTree;
 
@@ -107,6 +109,10 @@ struct ExecutionLog {
     tree: ExecutionTree,
     counts: LogCounts,
     writer: StoreWriter,
+    /// Start time, pid and process start time, once started.
+    started: Option<(i64, i32, Option<u64>)>,
+    /// Artifacts recorded in this daemon's life (as the writer stores them).
+    artifacts: Vec<ArtifactRecord>,
 }
 
 impl ExecutionLog {
@@ -134,13 +140,27 @@ impl ExecutionLog {
     }
 
     fn number(&mut self, payload: LogPayload) -> LogEvent {
+        let time_ms = now_ms();
         if let LogPayload::Event(event) = &payload {
             self.tree.apply(event);
+            if let WorkflowEvent::StateFileCreated {
+                phase,
+                file_path,
+                description,
+            } = event
+            {
+                self.artifacts.push(ArtifactRecord {
+                    phase: *phase,
+                    path: file_path.clone(),
+                    description: description.clone(),
+                    time_ms,
+                });
+            }
         }
         self.counts.record(&payload);
         let event = LogEvent {
             sequence: self.next_sequence,
-            time_ms: now_ms(),
+            time_ms,
             payload,
         };
         self.next_sequence += 1;
@@ -157,6 +177,7 @@ impl ExecutionLog {
         argv: Vec<String>,
     ) -> Result<(), EngineError> {
         let started = self.number(LogPayload::Lifecycle(Lifecycle::Started { pid, argv }));
+        self.started = Some((start_ms, pid, pid_start_ticks));
         self.writer
             .send(WriteOp::MarkStarted {
                 execution: self.rowid,
@@ -172,19 +193,21 @@ impl ExecutionLog {
     /// Like [`ExecutionLog::queue_finish`], then waits until it is
     /// committed.
     async fn finish(&mut self, last: Vec<LogPayload>, ending: Ending) -> Result<(), EngineError> {
-        let committed = self.queue_finish(last, ending).await?;
+        let (committed, _) = self.queue_finish(last, ending, None).await?;
         committed.await.map_err(|_| StoreError::WriterStopped)?;
         Ok(())
     }
 
     /// Queues the final state with the `last` events and the terminal
     /// `finished` event, in one write; the receiver is signalled once it is
-    /// committed.
+    /// committed. With the execution as it was `accepted`, also returns it
+    /// in its final state, as the history will have it.
     async fn queue_finish(
         &mut self,
         last: Vec<LogPayload>,
         ending: Ending,
-    ) -> Result<oneshot::Receiver<()>, EngineError> {
+        accepted: Option<&ExecutionRecord>,
+    ) -> Result<(oneshot::Receiver<()>, Option<ExecutionRecord>), EngineError> {
         let mut events: Vec<_> = last
             .into_iter()
             .map(|payload| Arc::new(self.number(payload)))
@@ -203,6 +226,7 @@ impl ExecutionLog {
             counts: self.counts,
         };
         events.push(Arc::new(finished));
+        let ended = accepted.map(|accepted| self.ended(accepted, &outcome));
         let (committed, on_commit) = oneshot::channel();
         self.writer
             .send(WriteOp::MarkFinished {
@@ -212,7 +236,29 @@ impl ExecutionLog {
                 committed,
             })
             .await?;
-        Ok(on_commit)
+        Ok((on_commit, ended))
+    }
+
+    /// The execution `accepted` as it will be stored once `outcome` is.
+    fn ended(&self, accepted: &ExecutionRecord, outcome: &FinalOutcome) -> ExecutionRecord {
+        let (start_ms, pid, pid_start_ticks) = match self.started {
+            Some((start_ms, pid, ticks)) => (Some(start_ms), Some(pid), ticks),
+            None => (None, None, None),
+        };
+        ExecutionRecord {
+            state: outcome.state,
+            start_ms,
+            end_ms: Some(outcome.end_ms),
+            exit_code: outcome.exit_code,
+            signal: outcome.signal,
+            error: outcome.error.clone(),
+            pid,
+            pid_start_ticks,
+            tree: Some(outcome.tree.clone()),
+            counts: Some(outcome.counts),
+            artifacts: self.artifacts.clone(),
+            ..accepted.clone()
+        }
     }
 }
 
@@ -247,6 +293,15 @@ pub struct ActiveExecution {
     /// Wakes the runner when a stop is requested.
     stop_requested: Notify,
     log: tokio::sync::Mutex<ExecutionLog>,
+    /// The execution as Execute accepted it (None when it was re-queued or
+    /// interrupted at start-up), the base of `ended`.
+    accepted: Option<ExecutionRecord>,
+    /// The execution in its final state, as the history has it, once the
+    /// runner has committed its end: [`Engine::wait_for_end`] answers from
+    /// it without reading the history. Unset on every other way out (a
+    /// queued cancel, shutdown, start-up recovery, a failed commit), where
+    /// the history is read instead.
+    ended: OnceLock<ExecutionRecord>,
     /// Turns true when the execution leaves the active set: its end is
     /// committed, or the daemon is shutting down with it still queued.
     /// Wakes [`Engine::wait_for_end`].
@@ -466,32 +521,12 @@ impl Engine {
         };
         let mut counts = LogCounts::default();
         counts.record(&queued.payload);
-        let active = self.activate(
-            id,
-            rowid,
-            &new.argv,
-            request.timeout,
-            vec![Arc::new(queued)],
-            2,
-            ExecutionTree::default(),
-            counts,
-        );
-        let started_now = {
-            let mut scheduler = self.scheduler();
-            scheduler.reserved -= 1;
-            scheduler.queue.push_back(active);
-            self.dispatch(&mut scheduler)
-        };
-        let record = ExecutionRecord {
+        let mut record = ExecutionRecord {
             rowid,
             id,
             workflow_id: new.workflow_id,
             workflow_name: new.workflow_name,
-            state: if started_now.contains(&id) {
-                ExecutionState::Running
-            } else {
-                ExecutionState::Queued
-            },
+            state: ExecutionState::Queued,
             create_ms,
             start_ms: None,
             end_ms: None,
@@ -510,6 +545,26 @@ impl Engine {
             artifacts: Vec::new(),
             batch_id: new.batch_id,
         };
+        let active = self.activate(
+            id,
+            rowid,
+            &record.argv,
+            request.timeout,
+            vec![Arc::new(queued)],
+            2,
+            ExecutionTree::default(),
+            counts,
+            Some(record.clone()),
+        );
+        let started_now = {
+            let mut scheduler = self.scheduler();
+            scheduler.reserved -= 1;
+            scheduler.queue.push_back(active);
+            self.dispatch(&mut scheduler)
+        };
+        if started_now.contains(&id) {
+            record.state = ExecutionState::Running;
+        }
         Ok((record, true))
     }
 
@@ -526,6 +581,7 @@ impl Engine {
         next_sequence: u64,
         tree: ExecutionTree,
         counts: LogCounts,
+        accepted: Option<ExecutionRecord>,
     ) -> Arc<ActiveExecution> {
         self.hub.open(rowid, committed, next_sequence);
         let active = Arc::new(ActiveExecution {
@@ -544,7 +600,11 @@ impl Engine {
                 tree,
                 counts,
                 writer: self.writer.clone(),
+                started: None,
+                artifacts: Vec::new(),
             }),
+            accepted,
+            ended: OnceLock::new(),
             gone: watch::Sender::new(false),
         });
         self.active_map().insert(id, active.clone());
@@ -622,9 +682,11 @@ impl Engine {
             let active = self.active_map().get(&uuid).cloned();
             if let Some(active) = active {
                 let mut gone = active.gone.subscribe();
-                drop(active);
                 // The sender lives as long as the execution; its drop ends the wait too.
                 let _ = gone.wait_for(|gone| *gone).await;
+                if let Some(ended) = active.ended.get() {
+                    return Ok(ended.clone());
+                }
             }
             // Out of the active set, so its end is committed (forget comes
             // after the commit), unless shutdown left it queued.

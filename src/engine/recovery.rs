@@ -51,6 +51,7 @@ impl Engine {
                 last_sequence + 1,
                 tree,
                 counts,
+                None,
             );
             let mut log = active.log.lock().await;
             log.finish(
@@ -80,6 +81,7 @@ impl Engine {
                 last_sequence + 1,
                 tree,
                 counts,
+                None,
             ));
         }
         if !scheduler_entries.is_empty() {

@@ -39,18 +39,30 @@ pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
     engine
         .run_dirs
         .retire(&engine.run_dirs.path_of(&execution.id));
-    let queued = execution.log.lock().await.queue_finish(last, ending).await;
+    let queued = execution
+        .log
+        .lock()
+        .await
+        .queue_finish(last, ending, execution.accepted.as_ref())
+        .await;
     engine.release_worker();
     // Forgotten only once the end is committed, so a reader finds the
     // execution either active or finished in the history.
     let committed = match queued {
-        Ok(committed) => committed
+        Ok((committed, ended)) => committed
             .await
+            .map(|()| ended)
             .map_err(|_| "the history writer stopped".to_string()),
         Err(e) => Err(e.to_string()),
     };
-    if let Err(e) = committed {
-        tracing::error!(execution = %execution.id, error = %e, "could not record the end of an execution");
+    match committed {
+        Ok(Some(ended)) => {
+            let _ = execution.ended.set(ended);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(execution = %execution.id, error = %e, "could not record the end of an execution")
+        }
     }
     engine.forget(&execution);
 }

@@ -98,6 +98,15 @@ async fn research_pipeline_succeeds_with_its_tree_and_artifact() {
     );
     assert_eq!(exec.workflow_id, "research_pipeline");
     assert_eq!(exec.workflow_name, "Research pipeline");
+    // A waiter from the start gets what GetExecution says at the end
+    // (checked below), tree and artifact included.
+    let waiter = {
+        let mut client = daemon.client();
+        let request = pb::WaitExecutionRequest {
+            execution_id: exec.id.clone(),
+        };
+        tokio::spawn(async move { client.wait_execution(request).await })
+    };
     let events = daemon.run_to_end(&exec.id).await;
 
     // Lifecycle: queued, started, ..., exited, finished.
@@ -149,6 +158,8 @@ async fn research_pipeline_succeeds_with_its_tree_and_artifact() {
 
     // The execution record.
     let exec = daemon.get(&exec.id).await;
+    let waited = waiter.await.expect("waiter").expect("WaitExecution");
+    assert_eq!(waited.into_inner().execution.as_ref(), Some(&exec));
     assert_eq!(exec.state(), ExecutionState::Succeeded);
     assert_eq!(exec.exit_code, Some(0));
     assert_eq!(exec.signal, None);
