@@ -40,16 +40,18 @@ impl Engine {
                 .iter()
                 .map(|id| self.run_dirs.path_of(id))
                 .collect();
-            let removed = tokio::task::spawn_blocking(move || {
-                for dir in dirs {
-                    if let Err(e) = run_dirs::remove_kept(&dir) {
-                        tracing::warn!(dir = %dir.display(), error = %e, "cannot delete the working directory of an expired execution");
+            if !dirs.is_empty() {
+                let removed = tokio::task::spawn_blocking(move || {
+                    for dir in dirs {
+                        if let Err(e) = run_dirs::remove_kept(&dir) {
+                            tracing::warn!(dir = %dir.display(), error = %e, "cannot delete the working directory of an expired execution");
+                        }
                     }
+                })
+                .await;
+                if let Err(e) = removed {
+                    tracing::error!(error = %e, "deleting the working directories of expired executions failed");
                 }
-            })
-            .await;
-            if let Err(e) = removed {
-                tracing::error!(error = %e, "deleting the working directories of expired executions failed");
             }
             if !step.more {
                 return Ok(pruned);
