@@ -117,15 +117,27 @@ fn value(s: &str) -> prost_types::Value {
     }
 }
 
-fn execute_request(workflow: &str, inputs: &[(&str, &str)]) -> pb::ExecuteRequest {
-    pb::ExecuteRequest {
+/// Starts `workflow` with string `inputs`; returns the execution.
+async fn execute(
+    client: &mut WorkflowServiceClient<Channel>,
+    workflow: &str,
+    inputs: &[(&str, &str)],
+) -> pb::Execution {
+    let request = pb::ExecuteRequest {
         workflow_id: workflow.into(),
         inputs: inputs
             .iter()
             .map(|(k, v)| (k.to_string(), value(v)))
             .collect(),
         ..Default::default()
-    }
+    };
+    client
+        .execute(request)
+        .await
+        .expect("execute")
+        .into_inner()
+        .execution
+        .expect("execution")
 }
 
 /// Executes and waits for the end with WaitExecution.
@@ -134,13 +146,7 @@ async fn run_and_wait(
     workflow: &str,
     inputs: &[(&str, &str)],
 ) {
-    let execution = client
-        .execute(execute_request(workflow, inputs))
-        .await
-        .expect("execute")
-        .into_inner()
-        .execution
-        .expect("execution");
+    let execution = execute(client, workflow, inputs).await;
     let ended = client
         .wait_execution(pb::WaitExecutionRequest {
             execution_id: execution.id,
@@ -164,13 +170,7 @@ async fn run_to_end(
     workflow: &str,
     inputs: &[(&str, &str)],
 ) -> (u64, Option<Instant>) {
-    let execution = client
-        .execute(execute_request(workflow, inputs))
-        .await
-        .expect("execute")
-        .into_inner()
-        .execution
-        .expect("execution");
+    let execution = execute(client, workflow, inputs).await;
     let mut stream = client
         .stream_logs(pb::StreamLogsRequest {
             execution_id: execution.id,

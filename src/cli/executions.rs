@@ -255,15 +255,22 @@ pub async fn wait_and_print(ctx: &Ctx, execution_id: &str) -> Result<(), CliErro
 
 /// Waits until the execution ends (WaitExecution) and returns it.
 pub async fn wait_execution(ctx: &Ctx, execution_id: &str) -> Result<pb::Execution, CliError> {
-    ctx.client
-        .clone()
-        .wait_execution(pb::WaitExecutionRequest {
-            execution_id: execution_id.to_string(),
-        })
-        .await
+    let request = pb::WaitExecutionRequest {
+        execution_id: execution_id.to_string(),
+    };
+    let answer = ctx.client.clone().wait_execution(request).await;
+    answered(ctx, execution_id, answer.map(|r| r.into_inner().execution))
+}
+
+/// The execution a call answered with; a failed call or an empty answer is
+/// a [`CliError`].
+fn answered(
+    ctx: &Ctx,
+    execution_id: &str,
+    answer: Result<Option<pb::Execution>, tonic::Status>,
+) -> Result<pb::Execution, CliError> {
+    answer
         .map_err(|s| ctx.status_error(s))?
-        .into_inner()
-        .execution
         .ok_or_else(|| CliError::NotFound(format!("execution {execution_id} not found")))
 }
 
@@ -318,16 +325,11 @@ fn verdict(
 
 /// Fetches one execution.
 pub async fn get_execution(ctx: &Ctx, execution_id: &str) -> Result<pb::Execution, CliError> {
-    ctx.client
-        .clone()
-        .get_execution(pb::GetExecutionRequest {
-            execution_id: execution_id.to_string(),
-        })
-        .await
-        .map_err(|s| ctx.status_error(s))?
-        .into_inner()
-        .execution
-        .ok_or_else(|| CliError::NotFound(format!("execution {execution_id} not found")))
+    let request = pb::GetExecutionRequest {
+        execution_id: execution_id.to_string(),
+    };
+    let answer = ctx.client.clone().get_execution(request).await;
+    answered(ctx, execution_id, answer.map(|r| r.into_inner().execution))
 }
 
 /// `wfctl get`.
