@@ -480,13 +480,14 @@ async fn unknown_execution_ids_are_not_found() {
 }
 
 #[tokio::test]
-async fn working_directories_with_files_are_kept_and_empty_ones_recycled() {
+async fn programs_run_in_their_own_directory_which_is_kept_when_not_empty() {
     let daemon = Daemon::builder()
         .program(
             "scratch.sh",
             workflow_script(
-                r#"{"id":"scratch","name":"Scratch","description":"Prints its working directory; writes a file there when asked.","fields":[{"name":"keep","label":"Keep","description":"yes: leave a file","cli_arg":"--keep","required":false,"default":"no","field_type":{"type":"text"}}]}"#,
+                r#"{"id":"scratch","name":"Scratch","description":"Prints its working directory and execution id; writes a file there when asked.","fields":[{"name":"keep","label":"Keep","description":"yes: leave a file","cli_arg":"--keep","required":false,"default":"no","field_type":{"type":"text"}}]}"#,
                 r#"pwd
+echo "$WORKFLOW_EXECUTION_ID"
 if [ "$2" = yes ]; then echo data > kept.txt; fi"#,
             ),
         )
@@ -515,14 +516,15 @@ if [ "$2" = yes ]; then echo data > kept.txt; fi"#,
 }
 
 /// Runs `scratch` to its end and returns its working directory, checking
-/// that it ran in `<data>/runs/<its id>`.
+/// that it ran in `<data>/runs/<its id>` with its id in
+/// `WORKFLOW_EXECUTION_ID`.
 async fn run_scratch(daemon: &Daemon, keep: &str) -> std::path::PathBuf {
     let execution = daemon.execute("scratch", &[("keep", text(keep))]).await;
     let events = daemon.run_to_end(&execution.id).await;
     let dir = daemon.data_dir().join("runs").join(&execution.id);
     assert_eq!(
         output_texts(&events, OutputStream::Stdout),
-        [dir.to_string_lossy().into_owned()]
+        [dir.to_string_lossy().into_owned(), execution.id.clone()]
     );
     dir
 }
