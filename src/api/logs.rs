@@ -8,6 +8,11 @@
 //! execution), the replay comes from memory and the history is not read.
 //! When the subscriber falls behind (the channel overflowed) it goes back
 //! to the history.
+//!
+//! Sequence numbers have no gaps, so a history page that does not start
+//! where the stream is, or a log that ends without `finished` after the
+//! execution left the history, means history retention deleted it mid-way:
+//! the stream ends with NOT_FOUND rather than skip what was deleted.
 
 use std::sync::Arc;
 
@@ -16,7 +21,7 @@ use tokio::sync::mpsc;
 use tonic::Status;
 
 use super::convert;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::events::LogEvent;
 use crate::pb;
 
@@ -25,20 +30,57 @@ const HISTORY_PAGE: usize = 2000;
 /// Messages buffered towards the gRPC stream.
 const OUTBOUND_BUFFER: usize = 256;
 
-/// Starts streaming the log of execution `rowid` into the returned channel.
+/// Starts streaming the log of execution `id` (history key `rowid`) into
+/// the returned channel.
 pub(crate) fn stream(
     engine: Arc<Engine>,
+    id: String,
     rowid: i64,
     from_sequence: u64,
     follow: bool,
 ) -> mpsc::Receiver<Result<pb::StreamLogsResponse, Status>> {
     let (tx, rx) = mpsc::channel(OUTBOUND_BUFFER);
     tokio::spawn(async move {
-        if let Err(status) = pump(&engine, rowid, from_sequence.max(1), follow, &tx).await {
-            let _ = tx.send(Err(status)).await;
+        let log = Log { id, rowid };
+        if let Err(error) = pump(&engine, &log, from_sequence.max(1), follow, &tx).await {
+            let _ = tx.send(Err(error.into())).await;
         }
     });
     rx
+}
+
+/// The execution whose log is streamed.
+struct Log {
+    id: String,
+    rowid: i64,
+}
+
+impl Log {
+    /// Reads up to a page of events from sequence `next` on; fails when the
+    /// page skips ahead of `next` (the front of the log was deleted).
+    async fn page(&self, engine: &Engine, next: u64) -> Result<Vec<LogEvent>, EngineError> {
+        let reader = engine.reader().clone();
+        let rowid = self.rowid;
+        let page =
+            tokio::task::spawn_blocking(move || reader.events(rowid, next, HISTORY_PAGE)).await??;
+        match page.first() {
+            Some(first) if first.sequence != next => Err(EngineError::LogDeleted(self.id.clone())),
+            _ => Ok(page),
+        }
+    }
+
+    /// Called when the log ran out before its `finished` event: fine while
+    /// the execution is in the history (it has not ended, or the daemon is
+    /// stopping), an error once retention has deleted it.
+    async fn ended_early(&self, engine: &Engine) -> Result<(), EngineError> {
+        let reader = engine.reader().clone();
+        let rowid = self.rowid;
+        if tokio::task::spawn_blocking(move || reader.has_execution(rowid)).await?? {
+            Ok(())
+        } else {
+            Err(EngineError::LogDeleted(self.id.clone()))
+        }
+    }
 }
 
 /// Sends one event; Err means the client went away.
@@ -74,17 +116,17 @@ async fn send_all<'a>(
 
 async fn pump(
     engine: &Arc<Engine>,
-    rowid: i64,
+    log: &Log,
     mut next: u64,
     follow: bool,
     tx: &mpsc::Sender<Result<pb::StreamLogsResponse, Status>>,
-) -> Result<(), Status> {
+) -> Result<(), EngineError> {
     let mut live = None;
     // Whether `next` is the first event not yet committed, so the history
     // has nothing more to give.
     let mut caught_up = false;
     if follow {
-        if let Some(subscription) = engine.hub().subscribe_from(rowid, next) {
+        if let Some(subscription) = engine.hub().subscribe_from(log.rowid, next) {
             if let Some(recent) = subscription.recent {
                 if send_all(tx, recent.iter().map(|e| e.as_ref()), &mut next).await {
                     return Ok(());
@@ -98,12 +140,7 @@ async fn pump(
         if !caught_up {
             // Catch up from the history.
             loop {
-                let reader = engine.reader().clone();
-                let page =
-                    tokio::task::spawn_blocking(move || reader.events(rowid, next, HISTORY_PAGE))
-                        .await
-                        .map_err(|e| Status::internal(e.to_string()))?
-                        .map_err(|e| Status::internal(e.to_string()))?;
+                let page = log.page(engine, next).await?;
                 let full = page.len() == HISTORY_PAGE;
                 if send_all(tx, page.iter(), &mut next).await {
                     return Ok(());
@@ -116,7 +153,7 @@ async fn pump(
         caught_up = false;
         // Then follow live until the end, or until we fall behind.
         let Some(receiver) = live.as_mut() else {
-            return Ok(());
+            return log.ended_early(engine).await;
         };
         'live: loop {
             match receiver.recv().await {

@@ -309,6 +309,7 @@ impl WorkflowService for WorkflowApi {
             .await?;
         let rx = logs::stream(
             self.engine.clone(),
+            request.execution_id,
             rowid,
             request.from_sequence,
             request.follow,

@@ -10,9 +10,9 @@ impl From<EngineError> for Status {
     fn from(error: EngineError) -> Status {
         let message = error.to_string();
         match error {
-            EngineError::WorkflowNotFound(_) | EngineError::ExecutionNotFound(_) => {
-                Status::not_found(message)
-            }
+            EngineError::WorkflowNotFound(_)
+            | EngineError::ExecutionNotFound(_)
+            | EngineError::LogDeleted(_) => Status::not_found(message),
             EngineError::InvalidExecutionId(_) => {
                 invalid_argument(message, &[("execution_id", "must be a UUID")])
             }

@@ -42,6 +42,10 @@ pub enum EngineError {
         "the daemon is shutting down with execution {0} still queued; it runs at the next start"
     )]
     LeftQueued(String),
+    /// History retention deleted the execution while its log was being
+    /// streamed: what is left of it cannot be sent without a gap.
+    #[error("execution {0} was deleted by history retention while its log was being streamed")]
+    LogDeleted(String),
     /// The execution ended but the history could not record how.
     #[error("execution {0} ended, but its end could not be recorded (see the daemon's log)")]
     EndNotRecorded(String),

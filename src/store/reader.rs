@@ -124,6 +124,17 @@ impl StoreReader {
         })
     }
 
+    /// Whether the execution with this row id is (still) in the history.
+    pub fn has_execution(&self, rowid: i64) -> Result<bool, StoreError> {
+        self.with(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM executions WHERE rowid = ?1")?
+                .query_row([rowid], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+    }
+
     /// The execution started with this request id, if any.
     pub fn execution_by_request_id(
         &self,

@@ -85,3 +85,95 @@ async fn expired_executions_are_deleted_and_active_ones_kept() {
     let events = drain(follow_queued).await;
     assert_eq!(finished(&events).state(), ExecutionState::Succeeded);
 }
+
+#[tokio::test]
+async fn a_log_deleted_while_it_is_streamed_ends_with_not_found_never_a_gap() {
+    let daemon = Daemon::builder()
+        .flag("--history-retention-days", 1e-8)
+        .start()
+        .await;
+    // Enough events that, from either place the streams below start, far
+    // more is left than a stream sends before its client reads on (the
+    // HTTP/2 window: 2 MiB, some 50,000 events). Being the newest
+    // execution, it is kept until a newer one exists.
+    const LINES: u64 = 300_000;
+    const FIRST_STEPS: u64 = 150_000;
+    let chatty = daemon
+        .execute("chatty", &[("lines", num(LINES as f64))])
+        .await;
+    daemon
+        .client()
+        .wait_execution(pb::WaitExecutionRequest {
+            execution_id: chatty.id.clone(),
+        })
+        .await
+        .expect("wait");
+
+    // Retention deletes a log from the front, 20,000 events a step. A stream
+    // that has not reached where the steps got to must not skip to what is
+    // left: the steps are made here, with the statement retention uses,
+    // while the stream waits for its client.
+    let mut behind_a_step = daemon.open_stream(&chatty.id, 1, false).await;
+    let mut next = first_sequence(&mut behind_a_step).await;
+    let history = rusqlite::Connection::open(daemon.data_dir().join("history.sqlite3")).unwrap();
+    history.busy_timeout(DEADLINE).unwrap();
+    let deleted = history
+        .execute(
+            "DELETE FROM log_events WHERE seq < ?2 AND execution = \
+             (SELECT rowid FROM executions WHERE id = ?1)",
+            rusqlite::params![chatty.id, FIRST_STEPS],
+        )
+        .unwrap();
+    assert_eq!(deleted as u64, FIRST_STEPS - 1);
+    let err = read_until_error(&mut behind_a_step, &mut next).await;
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    assert!(err.message().contains(&chatty.id), "{err:?}");
+    assert!(
+        next < FIRST_STEPS,
+        "it stopped where the deleted events began"
+    );
+
+    // Once a newer execution exists, retention deletes the rest; a stream
+    // that was reading it ends the same way.
+    let mut deleted_whole = daemon.open_stream(&chatty.id, FIRST_STEPS, false).await;
+    let mut next = first_sequence(&mut deleted_whole).await;
+    daemon.execute("hello", &[]).await;
+    let asked = Instant::now();
+    while !is_deleted(&daemon, &chatty.id).await {
+        assert!(asked.elapsed() < DEADLINE, "{} was not deleted", chatty.id);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let err = read_until_error(&mut deleted_whole, &mut next).await;
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    assert!(next < LINES, "it never reached the end of the log");
+}
+
+/// Reads a stream's first event; returns the sequence expected next.
+async fn first_sequence(stream: &mut tonic::Streaming<pb::StreamLogsResponse>) -> u64 {
+    let first = stream
+        .message()
+        .await
+        .expect("first event")
+        .and_then(|m| m.event)
+        .expect("an event");
+    first.sequence + 1
+}
+
+/// Reads on, checking each event follows the one before, until the stream
+/// fails; returns the failure.
+async fn read_until_error(
+    stream: &mut tonic::Streaming<pb::StreamLogsResponse>,
+    next: &mut u64,
+) -> tonic::Status {
+    loop {
+        match stream.message().await {
+            Ok(Some(message)) => {
+                let event = message.event.expect("an event");
+                assert_eq!(event.sequence, *next, "no gap, no repeat");
+                *next += 1;
+            }
+            Ok(None) => panic!("the stream ended at {next} without an error"),
+            Err(status) => return status,
+        }
+    }
+}

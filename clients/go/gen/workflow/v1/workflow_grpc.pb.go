@@ -80,7 +80,9 @@ type WorkflowServiceClient interface {
 	// duplicate at the seam between history and live. The stream ends after the
 	// execution's terminal `finished` event (or at the end of the history when
 	// `follow` is false). A slow reader never slows the workflow: it catches up
-	// from the history.
+	// from the history. If history retention deletes the execution while it is
+	// streamed, the stream ends with NOT_FOUND rather than skip what was
+	// deleted.
 	StreamLogs(ctx context.Context, in *StreamLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamLogsResponse], error)
 	// Cancels an execution. A queued execution is cancelled at once; a running
 	// one gets SIGTERM on its whole process group, then SIGKILL after the grace
@@ -297,7 +299,9 @@ type WorkflowServiceServer interface {
 	// duplicate at the seam between history and live. The stream ends after the
 	// execution's terminal `finished` event (or at the end of the history when
 	// `follow` is false). A slow reader never slows the workflow: it catches up
-	// from the history.
+	// from the history. If history retention deletes the execution while it is
+	// streamed, the stream ends with NOT_FOUND rather than skip what was
+	// deleted.
 	StreamLogs(*StreamLogsRequest, grpc.ServerStreamingServer[StreamLogsResponse]) error
 	// Cancels an execution. A queued execution is cancelled at once; a running
 	// one gets SIGTERM on its whole process group, then SIGKILL after the grace

@@ -184,7 +184,9 @@ class WorkflowServiceServicer:
         duplicate at the seam between history and live. The stream ends after the
         execution's terminal `finished` event (or at the end of the history when
         `follow` is false). A slow reader never slows the workflow: it catches up
-        from the history.
+        from the history. If history retention deletes the execution while it is
+        streamed, the stream ends with NOT_FOUND rather than skip what was
+        deleted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
