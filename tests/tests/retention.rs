@@ -23,6 +23,19 @@ async fn is_deleted(daemon: &Daemon, execution_id: &str) -> bool {
     }
 }
 
+/// Waits until retention has deleted `execution_id` (it runs every second
+/// at the retentions used here).
+async fn wait_deleted(daemon: &Daemon, execution_id: &str) {
+    let asked = Instant::now();
+    while !is_deleted(daemon, execution_id).await {
+        assert!(
+            asked.elapsed() < DEADLINE,
+            "execution {execution_id} was not deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn expired_executions_are_deleted_and_active_ones_kept() {
     // 1e-8 days is under a millisecond: every execution expires as soon as
@@ -45,15 +58,7 @@ async fn expired_executions_are_deleted_and_active_ones_kept() {
     let queued = daemon.execute("hello", &[("name", text("later"))]).await;
     assert_eq!(queued.state(), ExecutionState::Queued);
 
-    let asked = Instant::now();
-    while !is_deleted(&daemon, &ended.id).await {
-        assert!(
-            asked.elapsed() < DEADLINE,
-            "execution {} was not deleted",
-            ended.id
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_deleted(&daemon, &ended.id).await;
     assert!(!work_dir.exists(), "its working directory is deleted too");
     let err = daemon
         .client()
@@ -138,11 +143,7 @@ async fn a_log_deleted_while_it_is_streamed_ends_with_not_found_never_a_gap() {
     let mut deleted_whole = daemon.open_stream(&chatty.id, FIRST_STEPS, false).await;
     let mut next = first_sequence(&mut deleted_whole).await;
     daemon.execute("hello", &[]).await;
-    let asked = Instant::now();
-    while !is_deleted(&daemon, &chatty.id).await {
-        assert!(asked.elapsed() < DEADLINE, "{} was not deleted", chatty.id);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_deleted(&daemon, &chatty.id).await;
     let err = read_until_error(&mut deleted_whole, &mut next).await;
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
     assert!(next < LINES, "it never reached the end of the log");
