@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use chrono::Local;
 use serde_json::{json, Map, Value};
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::layout::{self, Layout};
@@ -540,42 +539,20 @@ async fn start(
 
 fn engine_halt(error: EngineError) -> Halt {
     match error {
-        EngineError::ShuttingDown => Halt::Stop,
+        EngineError::ShuttingDown | EngineError::LeftQueued(_) => Halt::Stop,
         other => Halt::Fail(other.to_string()),
     }
 }
 
-/// Waits until an execution has finished, on its live channel.
+/// Waits until an execution has finished. A daemon stopping first (the
+/// execution left queued for the next start) stops the job, to be resumed.
 async fn wait_finished(folder: &Folder, id: Uuid) -> Result<ExecutionRecord, Halt> {
-    let engine = folder.runner.engine();
-    let id = id.to_string();
-    loop {
-        let execution = engine.execution(&id).await.map_err(engine_halt)?;
-        if execution.state.is_terminal() {
-            return Ok(execution);
-        }
-        match engine.hub().subscribe(execution.rowid) {
-            Some(mut live) => loop {
-                match live.recv().await {
-                    Ok(batch) if batch.last().is_some_and(|e| e.is_terminal()) => break,
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => break,
-                }
-            },
-            None => {
-                // No live channel: it finished between the read and now, or
-                // the daemon is stopping and left it queued.
-                let again = engine.execution(&id).await.map_err(engine_halt)?;
-                if again.state.is_terminal() {
-                    return Ok(again);
-                }
-                if folder.stopping() {
-                    return Err(Halt::Stop);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
+    folder
+        .runner
+        .engine()
+        .wait_for_end(&id.to_string())
+        .await
+        .map_err(engine_halt)
 }
 
 /// Moves the file to its final place with its sidecar, exactly once.
