@@ -372,8 +372,6 @@ pub struct Engine {
     active: Mutex<HashMap<Uuid, Arc<ActiveExecution>>>,
     /// Wakes shutdown when a runner ends.
     runner_ended: Notify,
-    /// Serializes the look-up-then-insert of request ids.
-    request_ids: tokio::sync::Mutex<()>,
     /// The executions' working directories.
     run_dirs: run_dirs::RunDirs,
 }
@@ -397,7 +395,6 @@ impl Engine {
             scheduler: Mutex::new(Scheduler::default()),
             active: Mutex::new(HashMap::new()),
             runner_ended: Notify::new(),
-            request_ids: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -459,17 +456,16 @@ impl Engine {
             .get(&request.workflow_id)
             .ok_or_else(|| EngineError::WorkflowNotFound(request.workflow_id.clone()))?;
 
-        let _request_id_guard = match &request.request_id {
-            Some(request_id) => {
-                let guard = self.request_ids.lock().await;
-                let key = request_id.clone();
-                if let Some(existing) = self.read(move |r| r.execution_by_request_id(&key)).await? {
-                    return Ok((self.with_live_state(existing).await, false));
-                }
-                Some(guard)
+        // A retry finds its execution here. Two first calls racing each
+        // other both get past this; the history's unique index on request
+        // ids lets one insert and turns the other away below. No lock is
+        // held across the insert: one would let only one execution with a
+        // request id be accepted per commit of the history.
+        if let Some(request_id) = &request.request_id {
+            if let Some(existing) = self.execution_by_request_id(request_id).await? {
+                return Ok((existing, false));
             }
-            None => None,
-        };
+        }
         let resolved =
             inputs::resolve(&workflow, &request.inputs).map_err(EngineError::InvalidInputs)?;
 
@@ -516,6 +512,13 @@ impl Engine {
             Ok(rowid) => rowid,
             Err(e) => {
                 self.scheduler().reserved -= 1;
+                if let StoreError::DuplicateRequestId(request_id) = &e {
+                    // The racing call's insert is committed by now (in this
+                    // group or an earlier one).
+                    if let Some(existing) = self.execution_by_request_id(request_id).await? {
+                        return Ok((existing, false));
+                    }
+                }
                 return Err(e.into());
             }
         };
@@ -566,6 +569,18 @@ impl Engine {
             record.state = ExecutionState::Running;
         }
         Ok((record, true))
+    }
+
+    /// The execution started with `request_id`, with its live state.
+    async fn execution_by_request_id(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<ExecutionRecord>, EngineError> {
+        let key = request_id.to_string();
+        match self.read(move |r| r.execution_by_request_id(&key)).await? {
+            Some(existing) => Ok(Some(self.with_live_state(existing).await)),
+            None => Ok(None),
+        }
     }
 
     /// Registers an active execution and opens its live channel, holding

@@ -4,10 +4,10 @@
 //! `manifest` (that file) and `output_dir`. The executions of a batch share
 //! a batch id. Used by SubmitManifest and by the drop folders.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -81,9 +81,59 @@ pub struct ManifestRunner {
     manifests_dir: PathBuf,
     output_dir: PathBuf,
     runs_dir: PathBuf,
-    /// Serializes look-up-then-start of request ids, so two identical
+    /// Serializes look-up-then-start per request id, so two identical
     /// submissions racing each other cannot make two batches.
-    request_ids: tokio::sync::Mutex<()>,
+    request_ids: RequestIdLocks,
+}
+
+/// One lock per request id in use. Submissions with different request ids
+/// never wait for each other: one lock for all of them let only one
+/// submission be accepted per commit of the history.
+#[derive(Default)]
+struct RequestIdLocks {
+    /// Each id's lock and how many callers hold or wait for it.
+    held: Mutex<HashMap<String, RequestIdLock>>,
+}
+
+type RequestIdLock = (Arc<tokio::sync::Mutex<()>>, usize);
+
+impl RequestIdLocks {
+    async fn lock(&self, request_id: &str) -> RequestIdGuard<'_> {
+        let lock = {
+            let mut held = self.held.lock().expect("request id locks poisoned");
+            let (lock, users) = held.entry(request_id.to_string()).or_default();
+            *users += 1;
+            lock.clone()
+        };
+        // Built before waiting, so a caller that gives up while waiting
+        // still counts itself out.
+        let mut guard = RequestIdGuard {
+            locks: self,
+            request_id: request_id.to_string(),
+            held: None,
+        };
+        guard.held = Some(lock.lock_owned().await);
+        guard
+    }
+}
+
+struct RequestIdGuard<'a> {
+    locks: &'a RequestIdLocks,
+    request_id: String,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for RequestIdGuard<'_> {
+    fn drop(&mut self) {
+        self.held = None;
+        let mut held = self.locks.held.lock().expect("request id locks poisoned");
+        if let Some((_, users)) = held.get_mut(&self.request_id) {
+            *users -= 1;
+            if *users == 0 {
+                held.remove(&self.request_id);
+            }
+        }
+    }
 }
 
 impl ManifestRunner {
@@ -101,7 +151,7 @@ impl ManifestRunner {
             manifests_dir,
             output_dir,
             runs_dir,
-            request_ids: tokio::sync::Mutex::new(()),
+            request_ids: RequestIdLocks::default(),
         })
     }
 
@@ -135,7 +185,7 @@ impl ManifestRunner {
         }
         self.ensure_workflow()?;
         let _guard = match &options.request_id {
-            Some(_) => Some(self.request_ids.lock().await),
+            Some(request_id) => Some(self.request_ids.lock(request_id).await),
             None => None,
         };
         let first = match &options.request_id {
@@ -330,6 +380,43 @@ fn read_json(path: &Path) -> Result<Value, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn request_id_locks_wait_only_for_the_same_id_and_clean_up() {
+        let locks = RequestIdLocks::default();
+        let first = locks.lock("a").await;
+        // Another id is not held up.
+        let other = locks.lock("b").await;
+        drop(other);
+        // The same id waits until the first is released.
+        let same = locks.lock("a");
+        tokio::pin!(same);
+        assert!(futures_poll_once(same.as_mut()).await.is_none());
+        drop(first);
+        let second = same.await;
+        drop(second);
+        assert!(locks.held.lock().unwrap().is_empty(), "entries are removed");
+
+        // A caller that gives up while waiting leaves nothing behind.
+        let first = locks.lock("c").await;
+        let mut waiting = Box::pin(locks.lock("c"));
+        assert!(futures_poll_once(waiting.as_mut()).await.is_none());
+        drop(waiting);
+        drop(first);
+        assert!(locks.held.lock().unwrap().is_empty(), "entries are removed");
+    }
+
+    /// Polls a future once: its output if it was ready.
+    async fn futures_poll_once<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
+        let mut future = future;
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match std::pin::Pin::new(&mut future).poll(cx) {
+                std::task::Poll::Ready(output) => Some(output),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
+    }
 
     #[test]
     fn document_names_are_safe_and_unique() {

@@ -370,6 +370,29 @@ async fn same_request_id_returns_the_same_execution() {
         .await;
 }
 
+#[tokio::test]
+async fn racing_calls_with_one_request_id_start_one_execution() {
+    let daemon = Daemon::start().await;
+    let mut req = request("hello", &[("name", text("race"))]);
+    req.request_id = "race-1".into();
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let mut client = daemon.client();
+        let req = req.clone();
+        calls.spawn(async move { client.execute(req).await.expect("Execute").into_inner() });
+    }
+    let answers = calls.join_all().await;
+    let started = answers.iter().filter(|a| a.started).count();
+    assert_eq!(started, 1, "exactly one call started the execution");
+    let id = &answers[0].execution.as_ref().expect("execution").id;
+    for answer in &answers {
+        assert_eq!(&answer.execution.as_ref().expect("execution").id, id);
+    }
+    daemon.wait_state(id, ExecutionState::Succeeded).await;
+    let listed = daemon.list_executions(Default::default()).await.executions;
+    assert_eq!(listed.len(), 1, "one execution for one request_id");
+}
+
 /// WaitExecution for `execution_id`, bounded by `deadline`.
 async fn wait_execution(
     daemon: &Daemon,
