@@ -391,7 +391,7 @@ mod tests {
         // The same id waits until the first is released.
         let same = locks.lock("a");
         tokio::pin!(same);
-        assert!(futures_poll_once(same.as_mut()).await.is_none());
+        assert!(poll_once(same.as_mut()).await.is_none());
         drop(first);
         let second = same.await;
         drop(second);
@@ -400,14 +400,14 @@ mod tests {
         // A caller that gives up while waiting leaves nothing behind.
         let first = locks.lock("c").await;
         let mut waiting = Box::pin(locks.lock("c"));
-        assert!(futures_poll_once(waiting.as_mut()).await.is_none());
+        assert!(poll_once(waiting.as_mut()).await.is_none());
         drop(waiting);
         drop(first);
         assert!(locks.held.lock().unwrap().is_empty(), "entries are removed");
     }
 
     /// Polls a future once: its output if it was ready.
-    async fn futures_poll_once<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
+    async fn poll_once<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
         let mut future = future;
         std::future::poll_fn(|cx| {
             std::task::Poll::Ready(match std::pin::Pin::new(&mut future).poll(cx) {
