@@ -571,8 +571,9 @@ impl Engine {
         Ok((record, true))
     }
 
-    /// The execution started with `request_id`, with its live state.
-    async fn execution_by_request_id(
+    /// The execution started with `request_id`, as [`Engine::execution`]
+    /// gives it, if any.
+    pub async fn execution_by_request_id(
         &self,
         request_id: &str,
     ) -> Result<Option<ExecutionRecord>, EngineError> {

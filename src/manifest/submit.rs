@@ -189,7 +189,11 @@ impl ManifestRunner {
             None => None,
         };
         let first = match &options.request_id {
-            Some(request_id) => self.find(vm_request_id(request_id, 0)).await?,
+            Some(request_id) => {
+                self.engine
+                    .execution_by_request_id(&vm_request_id(request_id, 0))
+                    .await?
+            }
             None => None,
         };
         let batch_id = validation.is_batch().then(|| {
@@ -233,13 +237,12 @@ impl ManifestRunner {
     /// names (then without touching its document).
     pub async fn start_vm(&self, start: VmStart<'_>) -> Result<SubmittedVm, ManifestError> {
         if let Some(request_id) = &start.request_id {
-            if let Some(existing) = self.find(request_id.clone()).await? {
-                let manifest_path = existing
+            if let Some(execution) = self.engine.execution_by_request_id(request_id).await? {
+                let manifest_path = execution
                     .inputs
                     .get("manifest")
                     .map(PathBuf::from)
                     .unwrap_or_default();
-                let execution = self.engine.execution(&existing.id.to_string()).await?;
                 return Ok(SubmittedVm {
                     name: start.vm.name.clone(),
                     manifest_path,
@@ -284,15 +287,6 @@ impl ManifestRunner {
             execution,
             started,
         })
-    }
-
-    /// The execution started with a request id, if any.
-    pub async fn find(&self, request_id: String) -> Result<Option<ExecutionRecord>, EngineError> {
-        let reader = self.engine.reader().clone();
-        Ok(
-            tokio::task::spawn_blocking(move || reader.execution_by_request_id(&request_id))
-                .await??,
-        )
     }
 
     /// The report a finished pipeline run announced (state_file_created

@@ -473,7 +473,12 @@ async fn latest_attempt(
     let mut latest = None;
     for attempt in 1..=MAX_ATTEMPTS {
         let request_id = attempt_request_id(&record.id, index, attempt);
-        match folder.runner.find(request_id).await {
+        match folder
+            .runner
+            .engine()
+            .execution_by_request_id(&request_id)
+            .await
+        {
             Ok(Some(execution)) => latest = Some((execution, attempt)),
             Ok(None) => break,
             Err(e) => return Err(engine_halt(e)),
