@@ -4,7 +4,8 @@
 # by hand: scripts/with-test-daemon.sh scripts/test-clients.sh).
 #
 #   1. installs what a fresh machine lacks: buf (npm, into .tools/), the Go
-#      generators and grpcurl (go install, pinned), the Python client in
+#      generators and grpcurl (go install, pinned: the current release, and
+#      1.8.7 for reflection v1alpha, into .tools/), the Python client in
 #      editable mode with pytest, jsonschema and grpcio-tools (pip);
 #   2. buf lint, buf breaking, and the generated-code drift check;
 #   3. go vet and go test in clients/go, pytest on clients/python/tests and

@@ -7,6 +7,9 @@ BUF_VERSION=1.75.0                      # npm @bufbuild/buf, installed into .too
 PROTOC_GEN_GO_VERSION=v1.36.12          # google.golang.org/protobuf/cmd/protoc-gen-go
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2       # google.golang.org/grpc/cmd/protoc-gen-go-grpc
 GRPCURL_VERSION=v1.9.4                  # github.com/fullstorydev/grpcurl/cmd/grpcurl
+# The last grpcurl release that speaks only server reflection v1alpha (1.8.8
+# on try v1 first), so the tests prove the daemon's v1alpha service works.
+GRPCURL_V1ALPHA_VERSION=v1.8.7
 GRPCIO_TOOLS_VERSION=1.85.1             # PyPI grpcio-tools (bundles protoc and the gRPC plugin)
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,6 +17,8 @@ PYTHON="${PYTHON:-python3}"
 GOBIN_DIR="$(go env GOBIN)"
 [ -n "$GOBIN_DIR" ] || GOBIN_DIR="$(go env GOPATH)/bin"
 BUF="$REPO_ROOT/.tools/node_modules/.bin/buf"
+# Kept apart from $GOBIN_DIR so it never shadows the current grpcurl.
+export GRPCURL_V1ALPHA="$REPO_ROOT/.tools/grpcurl-$GRPCURL_V1ALPHA_VERSION/grpcurl"
 export PATH="$GOBIN_DIR:$PATH"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -30,15 +35,17 @@ ensure_buf() {
   [ "$("$BUF" --version)" = "$BUF_VERSION" ] || die "buf $BUF_VERSION did not install"
 }
 
-# ensure_go_tool NAME PACKAGE VERSION: installs PACKAGE@VERSION into $GOBIN_DIR
-# unless the binary there was built from exactly that module version.
+# ensure_go_tool NAME PACKAGE VERSION [DIR]: installs PACKAGE@VERSION into DIR
+# (default $GOBIN_DIR) unless the binary there was built from exactly that
+# module version.
 ensure_go_tool() {
-  local name="$1" pkg="$2" version="$3" bin="$GOBIN_DIR/$1"
+  local name="$1" pkg="$2" version="$3" dir="${4:-$GOBIN_DIR}"
+  local bin="$dir/$name"
   if [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | awk '$1 == "mod" {print $3}' | grep -qx "$version"; then
     return
   fi
-  log "installing $name $version"
-  GOFLAGS=-buildvcs=false go install "$pkg@$version" >&2
+  log "installing $name $version into $dir"
+  GOBIN="$dir" GOFLAGS=-buildvcs=false go install "$pkg@$version" >&2
 }
 
 ensure_codegen_go_tools() {
@@ -48,6 +55,8 @@ ensure_codegen_go_tools() {
 
 ensure_grpcurl() {
   ensure_go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION"
+  ensure_go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_V1ALPHA_VERSION" \
+    "$(dirname "$GRPCURL_V1ALPHA")"
 }
 
 # Installs grpcio-tools $GRPCIO_TOOLS_VERSION into $PYTHON unless present.

@@ -1,8 +1,12 @@
 """workflowd through the real grpcurl binary (plaintext, server reflection).
 
-Needs a live daemon at WORKFLOWD_ADDR (skipped when unset) and grpcurl on
-PATH, in $(go env GOPATH)/bin, or at $GRPCURL; scripts/test-clients.sh
-installs the pinned version.
+Every test runs twice: with the current grpcurl, which asks the daemon's
+reflection v1 service, and with grpcurl 1.8.7, the last release that speaks
+only reflection v1alpha (as every grpcurl before 1.8.8 does).
+
+Needs a live daemon at WORKFLOWD_ADDR (skipped when unset), the current
+grpcurl on PATH, in $(go env GOPATH)/bin, or at $GRPCURL, and the v1alpha one
+at $GRPCURL_V1ALPHA; scripts/test-clients.sh installs both pinned versions.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,28 +38,47 @@ def _find_grpcurl() -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
-@pytest.fixture(scope="module")
-def grpcurl():
-    """Runs grpcurl against the daemon; returns the CompletedProcess."""
-    addr = os.environ.get("WORKFLOWD_ADDR")
-    if not addr:
-        pytest.skip("WORKFLOWD_ADDR is not set; these tests need a running workflowd")
-    binary = _find_grpcurl()
-    if binary is None:
-        pytest.fail("grpcurl not found (run scripts/test-clients.sh, or set GRPCURL)")
+def _find_v1alpha_grpcurl() -> str | None:
+    path = os.environ.get("GRPCURL_V1ALPHA")
+    return path if path and Path(path).exists() else None
 
-    def run(*args: str, flags: tuple[str, ...] = (), data: str | None = None, check: bool = True, timeout: float = 60):
+
+@dataclass
+class Grpcurl:
+    """One grpcurl binary against the daemon; calling it runs grpcurl."""
+
+    binary: str
+    addr: str
+    # The reflection service this grpcurl talks to; it lists only that one.
+    reflection_service: str
+
+    def __call__(self, *args: str, flags: tuple[str, ...] = (), data: str | None = None, check: bool = True,
+                 timeout: float = 60) -> subprocess.CompletedProcess:
         # grpcurl [flags] ADDRESS (list|describe [SYMBOL] | METHOD)
-        cmd = [binary, "-plaintext", *flags]
+        cmd = [self.binary, "-plaintext", *flags]
         if data is not None:
             cmd += ["-d", data]
-        cmd += [addr, *args]
+        cmd += [self.addr, *args]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
             pytest.fail(f"{cmd} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    return run
+
+@pytest.fixture(scope="module", params=["reflection-v1", "reflection-v1alpha"])
+def grpcurl(request) -> Grpcurl:
+    addr = os.environ.get("WORKFLOWD_ADDR")
+    if not addr:
+        pytest.skip("WORKFLOWD_ADDR is not set; these tests need a running workflowd")
+    if request.param == "reflection-v1":
+        binary = _find_grpcurl()
+        if binary is None:
+            pytest.fail("grpcurl not found (run scripts/test-clients.sh, or set GRPCURL)")
+        return Grpcurl(binary, addr, "grpc.reflection.v1.ServerReflection")
+    binary = _find_v1alpha_grpcurl()
+    if binary is None:
+        pytest.fail("grpcurl 1.8.7 not found at $GRPCURL_V1ALPHA (run scripts/test-clients.sh, which installs it)")
+    return Grpcurl(binary, addr, "grpc.reflection.v1alpha.ServerReflection")
 
 
 def _json_stream(text: str) -> list[dict]:
@@ -74,7 +98,8 @@ def test_list_shows_the_service_health_and_reflection(grpcurl):
     services = grpcurl("list").stdout.split()
     assert SERVICE in services
     assert "grpc.health.v1.Health" in services
-    assert any(s.startswith("grpc.reflection.") for s in services)
+    # Each reflection service lists itself, so this names the one that answered.
+    assert [s for s in services if s.startswith("grpc.reflection.")] == [grpcurl.reflection_service]
 
 
 def test_list_service_shows_every_method(grpcurl):
