@@ -9,6 +9,8 @@ mod helper;
 
 #[path = "tests/cancel.rs"]
 mod cancel;
+#[path = "tests/config.rs"]
+mod config;
 #[path = "tests/discovery.rs"]
 mod discovery;
 #[path = "tests/drop_folders.rs"]

@@ -69,6 +69,8 @@ pub struct DaemonBuilder {
     programs: Vec<(String, String)>,
     extra_dirs: Vec<PathBuf>,
     flags: Vec<String>,
+    env: Vec<(String, String)>,
+    config_file: Option<(String, String)>,
     shutdown_grace_secs: u32,
 }
 
@@ -121,9 +123,54 @@ impl DaemonBuilder {
         self
     }
 
+    /// Sets an environment variable of the daemon (the test's own
+    /// `WORKFLOWD_*` variables are never passed on).
+    pub fn env(mut self, name: &str, value: impl ToString) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Writes `contents` into `file_name` in the daemon's temp dir and passes
+    /// it with `--config`.
+    pub fn config_file(mut self, file_name: &str, contents: &str) -> Self {
+        self.config_file = Some((file_name.to_string(), contents.to_string()));
+        self
+    }
+
     /// Creates the temp dir, writes the fixture programs, starts the daemon and
     /// connects to it.
     pub async fn start(self) -> Daemon {
+        let (root, args, env) = self.prepare();
+        let (child, addr, channel) = spawn(root.path(), &args, &env).await;
+        Daemon {
+            client: WorkflowServiceClient::new(channel.clone()),
+            channel,
+            addr,
+            child: Some(child),
+            args,
+            env,
+            root,
+        }
+    }
+
+    /// Starts a daemon that is expected to refuse to start; returns its exit
+    /// status and everything it wrote to stderr.
+    pub async fn start_expecting_failure(self) -> (ExitStatus, String) {
+        let (root, args, env) = self.prepare();
+        let mut child = command(root.path(), &args, &env)
+            .spawn()
+            .expect("spawn workflowd");
+        let status = tokio::time::timeout(DEADLINE, child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("workflowd {args:?} started although it should not have"))
+            .expect("wait for workflowd");
+        let stderr = fs::read_to_string(root.path().join("daemon.log")).unwrap_or_default();
+        (status, stderr)
+    }
+
+    /// Creates the temp dir with the fixture programs and config file; returns
+    /// it with the daemon's arguments and environment.
+    fn prepare(self) -> (TempDir, Vec<String>, Vec<(String, String)>) {
         let root = tempfile::Builder::new()
             .prefix("workflowd-test-")
             .tempdir()
@@ -150,16 +197,13 @@ impl DaemonBuilder {
                 args.extend(["--workflow-dir".into(), path_arg(dir)]);
             }
         }
-        args.extend(self.flags);
-        let (child, addr, channel) = spawn(root.path(), &args).await;
-        Daemon {
-            client: WorkflowServiceClient::new(channel.clone()),
-            channel,
-            addr,
-            child: Some(child),
-            args,
-            root,
+        if let Some((file_name, contents)) = &self.config_file {
+            let path = root.path().join(file_name);
+            fs::write(&path, contents).expect("write config file");
+            args.extend(["--config".into(), path_arg(&path)]);
         }
+        args.extend(self.flags);
+        (root, args, self.env)
     }
 }
 
@@ -173,6 +217,7 @@ fn path_arg(path: &Path) -> String {
 pub struct Daemon {
     root: TempDir,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     child: Option<Child>,
     channel: Channel,
     client: Client,
@@ -180,22 +225,24 @@ pub struct Daemon {
     pub addr: String,
 }
 
-/// Starts the daemon binary and waits for its `listening on ADDR` line.
-async fn spawn(root: &Path, args: &[String]) -> (Child, String, Channel) {
+/// The daemon binary with `args` and `env`, its stderr appended to the
+/// temp dir's `daemon.log`.
+fn command(root: &Path, args: &[String], env: &[(String, String)]) -> Command {
     let log = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(root.join("daemon.log"))
         .expect("open daemon log");
     let mut command = Command::new(env!("CARGO_BIN_EXE_workflowd"));
-    // Only the flags configure the daemon under test.
+    // Only what the test asks for configures the daemon under test.
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("WORKFLOWD_") {
             command.env_remove(name);
         }
     }
-    let mut child = command
+    command
         .args(args)
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .current_dir(root.join("files"))
         .env("HOME", root.join("home"))
         .env("XDG_CONFIG_HOME", root.join("home/.config"))
@@ -203,9 +250,13 @@ async fn spawn(root: &Path, args: &[String]) -> (Child, String, Channel) {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn workflowd");
+        .kill_on_drop(true);
+    command
+}
+
+/// Starts the daemon binary and waits for its `listening on ADDR` line.
+async fn spawn(root: &Path, args: &[String], env: &[(String, String)]) -> (Child, String, Channel) {
+    let mut child = command(root, args, env).spawn().expect("spawn workflowd");
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(DEADLINE, lines.next_line()).await;
@@ -314,6 +365,8 @@ impl Daemon {
             programs: Vec::new(),
             extra_dirs: Vec::new(),
             flags: Vec::new(),
+            env: Vec::new(),
+            config_file: None,
             shutdown_grace_secs: 2,
         }
     }
@@ -385,7 +438,7 @@ impl Daemon {
     /// Starts the daemon again on the same data dir with the same flags.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the daemon before restarting it");
-        let (child, addr, channel) = spawn(self.root.path(), &self.args).await;
+        let (child, addr, channel) = spawn(self.root.path(), &self.args, &self.env).await;
         self.client = WorkflowServiceClient::new(channel.clone());
         self.channel = channel;
         self.addr = addr;
