@@ -1,5 +1,6 @@
 //! The output reader: malformed event lines are kept and flagged; very long
-//! lines and invalid UTF-8 do not break it.
+//! lines and invalid UTF-8 do not break it; the SDK's failure and raw-output
+//! events arrive typed and shape the tree.
 
 use workflow_manager::pb::{self, NodeStatus, OutputStream};
 
@@ -165,4 +166,78 @@ echo last"#,
         (counts.stdout_lines, counts.stderr_lines, counts.events),
         (4, 1, 1)
     );
+}
+
+#[tokio::test]
+async fn failed_tasks_and_agents_and_raw_output_arrive_typed_and_shape_the_tree() {
+    let event = |json: &str| format!("echo '__WF_EVENT__:{json}' >&2\n");
+    let body = [
+        r#"{"type":"phase_started","phase":0,"name":"build","total_phases":1}"#,
+        r#"{"type":"task_started","phase":0,"task_id":"compile","description":"compile it","total_tasks":2}"#,
+        r#"{"type":"agent_started","task_id":"compile","agent_name":"cc","description":"the compiler"}"#,
+        r#"{"type":"agent_failed","task_id":"compile","agent_name":"cc","error":"out of memory"}"#,
+        r#"{"type":"task_failed","task_id":"compile","error":"an agent failed"}"#,
+        r#"{"type":"raw_output","stream":"stdout","line":"cc: fatal"}"#,
+        r#"{"type":"raw_output","stream":"stderr","line":"ld: skipped"}"#,
+        r#"{"type":"task_started","phase":0,"task_id":"report","description":"report it","total_tasks":2}"#,
+        r#"{"type":"task_completed","task_id":"report","result":null}"#,
+        r#"{"type":"phase_completed","phase":0,"name":"build"}"#,
+    ]
+    .map(event)
+    .concat();
+    let daemon = Daemon::builder()
+        .program("failing_parts.sh", program("failing_parts", &body))
+        .start()
+        .await;
+    let exec = daemon.execute("failing_parts", &[]).await;
+    let events = daemon.run_to_end(&exec.id).await;
+    assert_eq!(finished(&events).state(), ExecutionState::Succeeded);
+
+    assert_eq!(
+        of!(events, AgentFailed),
+        [&pb::AgentFailed {
+            task_id: "compile".into(),
+            agent_name: "cc".into(),
+            error: "out of memory".into(),
+        }]
+    );
+    assert_eq!(
+        of!(events, TaskFailed),
+        [&pb::TaskFailed {
+            task_id: "compile".into(),
+            error: "an agent failed".into(),
+        }]
+    );
+    assert_eq!(
+        of!(events, RawOutput),
+        [
+            &pb::RawOutput {
+                stream: "stdout".into(),
+                line: "cc: fatal".into(),
+            },
+            &pb::RawOutput {
+                stream: "stderr".into(),
+                line: "ld: skipped".into(),
+            },
+        ]
+    );
+    assert!(
+        of!(events, Output).is_empty(),
+        "every line was an event: {events:?}"
+    );
+
+    let phase = &daemon.get(&exec.id).await.phases[0];
+    assert_eq!(phase.status(), NodeStatus::Completed);
+    let [compile, report] = &phase.tasks[..] else {
+        panic!("two tasks: {phase:?}");
+    };
+    assert_eq!(
+        (compile.status(), compile.error.as_str()),
+        (NodeStatus::Failed, "an agent failed")
+    );
+    assert_eq!(
+        (compile.agents[0].status(), compile.agents[0].error.as_str()),
+        (NodeStatus::Failed, "out of memory")
+    );
+    assert_eq!(report.status(), NodeStatus::Completed);
 }
