@@ -55,7 +55,7 @@ pub struct DaemonArgs {
     /// Address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one).
     #[arg(long, env = "WORKFLOWD_LISTEN")]
     pub listen: Option<String>,
-    /// Also serve on this Unix socket.
+    /// Also serve on this Unix socket (a stale one is replaced; removed at stop).
     #[arg(long, env = "WORKFLOWD_UNIX_SOCKET")]
     pub unix_socket: Option<PathBuf>,
     /// Data directory: history database, run directories, bundled workflows.

@@ -187,16 +187,10 @@ pub async fn run(
         source,
     })?;
     let unix = match &config.unix_socket {
-        Some(path) => {
-            // A socket file left by a crashed daemon would make bind fail.
-            let _ = std::fs::remove_file(path);
-            Some(
-                UnixListener::bind(path).map_err(|source| DaemonError::Bind {
-                    address: path.display().to_string(),
-                    source,
-                })?,
-            )
-        }
+        Some(path) => Some(bind_unix_socket(path).map_err(|source| DaemonError::Bind {
+            address: path.display().to_string(),
+            source,
+        })?),
         None => None,
     };
 
@@ -241,6 +235,10 @@ pub async fn run(
         }
         None => tcp_server.await?,
     }
+    if let Some(path) = &config.unix_socket {
+        // Like the TCP port, the socket goes away with the daemon.
+        let _ = std::fs::remove_file(path);
+    }
 
     // Every event is committed by now (engine shutdown ends with a barrier);
     // stop the writer and wait (bounded) for its final checkpoint.
@@ -255,4 +253,32 @@ pub async fn run(
         tracing::warn!("history writer did not stop within 10 s");
     }
     Ok(())
+}
+
+/// Binds the Unix socket at `path`. A socket file there that nobody answers
+/// on (a crashed daemon's) is replaced; a live daemon's socket, or a file
+/// that is not a socket at all, is left alone and the start fails.
+fn bind_unix_socket(path: &std::path::Path) -> std::io::Result<UnixListener> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+        Ok(meta) if !meta.file_type().is_socket() => {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                "the path exists and is not a socket; it was left alone",
+            ))
+        }
+        Ok(_) => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(Error::new(
+                    ErrorKind::AddrInUse,
+                    "another daemon is serving on this socket",
+                ));
+            }
+            std::fs::remove_file(path)?;
+        }
+    }
+    UnixListener::bind(path)
 }

@@ -160,9 +160,18 @@ impl DaemonBuilder {
         let mut child = command(root.path(), &args, &env)
             .spawn()
             .expect("spawn workflowd");
+        // A daemon that starts prints its address; one that refuses closes
+        // stdout without a word and exits.
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let first = tokio::time::timeout(DEADLINE, BufReader::new(stdout).lines().next_line())
+            .await
+            .expect("workflowd neither started nor exited");
+        if let Ok(Some(line)) = first {
+            panic!("workflowd {args:?} started although it should not have: {line}");
+        }
         let status = tokio::time::timeout(DEADLINE, child.wait())
             .await
-            .unwrap_or_else(|_| panic!("workflowd {args:?} started although it should not have"))
+            .expect("workflowd exits after refusing to start")
             .expect("wait for workflowd");
         let stderr = fs::read_to_string(root.path().join("daemon.log")).unwrap_or_default();
         (status, stderr)

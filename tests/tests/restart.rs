@@ -1,7 +1,8 @@
 //! Durability: the history survives restarts; SIGTERM stops running
 //! executions and keeps queued ones; after kill -9 the next start marks running
 //! executions INTERRUPTED, kills their orphaned process groups and runs the
-//! queue.
+//! queue. The optional Unix socket serves the same API, is replaced after a
+//! crash and removed at a graceful stop, and never replaces anything else.
 
 use std::time::{Duration, Instant};
 
@@ -239,4 +240,86 @@ async fn execute_is_unavailable_while_shutting_down() {
     );
     let all = daemon.list_executions(Default::default()).await.executions;
     assert_eq!(all.len(), 1, "the refused Execute left nothing behind");
+}
+
+/// A client of the daemon's Unix socket.
+async fn unix_client(socket: &std::path::Path) -> Client {
+    let channel = tonic::transport::Endpoint::from_shared(format!("unix:{}", socket.display()))
+        .expect("valid unix uri")
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", socket.display()));
+    Client::new(channel)
+}
+
+#[tokio::test]
+async fn the_unix_socket_serves_the_api_is_replaced_after_a_crash_and_removed_at_a_stop() {
+    let socket_dir = tempfile::tempdir().unwrap();
+    let socket = socket_dir.path().join("workflowd.sock");
+    let with_socket = || Daemon::builder().flag("--unix-socket", socket.display());
+    let mut daemon = with_socket().start().await;
+
+    let mut client = unix_client(&socket).await;
+    let started = client
+        .execute(request("hello", &[("name", text("socket"))]))
+        .await
+        .expect("Execute over the socket")
+        .into_inner();
+    let id = started.execution.expect("execution").id;
+    let ended = client
+        .wait_execution(pb::WaitExecutionRequest {
+            execution_id: id.clone(),
+        })
+        .await
+        .expect("WaitExecution over the socket")
+        .into_inner()
+        .execution
+        .expect("execution");
+    assert_eq!(ended.state(), ExecutionState::Succeeded);
+    assert_eq!(daemon.get(&id).await.id, id, "the same daemon over TCP");
+
+    // A second daemon must not take the socket of a live one.
+    let (status, stderr) = with_socket().start_expecting_failure().await;
+    assert!(!status.success());
+    assert!(
+        stderr.contains(&socket.display().to_string())
+            && stderr.contains("another daemon is serving on this socket"),
+        "{stderr}"
+    );
+    client
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .expect("the first daemon still serves on its socket");
+
+    // kill -9 leaves the socket file behind; the next start replaces it.
+    daemon.kill9().await;
+    assert!(socket.exists(), "nothing removed it");
+    daemon.restart().await;
+    let status = unix_client(&socket)
+        .await
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .expect("GetStatus over the replaced socket")
+        .into_inner();
+    assert_eq!(status.total_executions, 1);
+
+    assert!(daemon.terminate().await.success());
+    assert!(!socket.exists(), "a graceful stop removes the socket");
+}
+
+#[tokio::test]
+async fn a_file_in_the_way_of_the_unix_socket_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "keep me\n").unwrap();
+    let (status, stderr) = Daemon::builder()
+        .flag("--unix-socket", notes.display())
+        .start_expecting_failure()
+        .await;
+    assert!(!status.success());
+    assert!(
+        stderr.contains(&notes.display().to_string()) && stderr.contains("not a socket"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "keep me\n");
 }
