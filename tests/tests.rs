@@ -13,6 +13,8 @@ mod cancel;
 mod config;
 #[path = "tests/discovery.rs"]
 mod discovery;
+#[path = "tests/disk_full.rs"]
+mod disk_full;
 #[path = "tests/drop_folders.rs"]
 mod drop_folders;
 #[path = "tests/execution.rs"]

@@ -384,6 +384,12 @@ impl WorkflowService for WorkflowApi {
                 .collect(),
             database_path: self.info.database_path.clone(),
             history_retention: self.info.history_retention.map(convert::pb_duration),
+            history_write_failure: status.history_write_failure.map(|failure| {
+                pb::HistoryWriteFailure {
+                    error: failure.error,
+                    since: Some(convert::timestamp(failure.since_ms)),
+                }
+            }),
             drop_folders: drop_folders
                 .into_iter()
                 .map(|d| pb::DropFolder {

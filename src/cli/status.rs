@@ -80,6 +80,16 @@ pub fn print_status(format: OutputFormat, s: &pb::GetStatusResponse) {
             },
         ),
     ];
+    if let Some(failure) = &s.history_write_failure {
+        fields.push((
+            "Writes",
+            format!(
+                "FAILING since {}: {} (writes wait and are retried)",
+                output::timestamp_text(failure.since.as_ref()),
+                failure.error
+            ),
+        ));
+    }
     if !s.output_dir.is_empty() {
         fields.push(("Output", s.output_dir.clone()));
     }

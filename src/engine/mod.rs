@@ -359,6 +359,8 @@ pub struct EngineStatus {
     pub failed_today: u64,
     /// Executions by state, all time.
     pub totals_by_state: BTreeMap<String, u64>,
+    /// Set while the history cannot be written and writes wait.
+    pub history_write_failure: Option<crate::store::writer::WriteFailure>,
 }
 
 /// The engine. Cheap to share: wrap it in an `Arc`.
@@ -843,6 +845,7 @@ impl Engine {
                 ExecutionState::Interrupted,
             ]),
             totals_by_state: counts.totals,
+            history_write_failure: self.writer.write_failure(),
         })
     }
 
@@ -886,7 +889,22 @@ impl Engine {
                 break;
             }
         }
-        if let Err(e) = self.writer.barrier().await {
+        // A history that cannot be written (a full disk) would hold the
+        // final flush, and the shutdown, for ever: after another grace
+        // period the writer gives up what it could not write.
+        let flushed =
+            tokio::time::timeout(self.config.shutdown_grace_period, self.writer.barrier()).await;
+        let flushed = match flushed {
+            Ok(flushed) => flushed,
+            Err(_) => {
+                tracing::error!(
+                    "the history could not be written during shutdown; what is not written yet is lost"
+                );
+                self.writer.stop_retrying();
+                self.writer.barrier().await
+            }
+        };
+        if let Err(e) = flushed {
             tracing::error!(error = %e, "final history flush failed");
         }
     }

@@ -4,10 +4,20 @@
 //! The queue is bounded so a program that prints faster than the disk can
 //! take is slowed through its own pipe instead of the daemon's memory
 //! growing; nothing is dropped.
+//!
+//! The same holds when the disk is full or failing: a group that fails for
+//! such a reason is kept and tried again until it commits, while the queue
+//! fills and holds everything else back (GetStatus says why). Only at
+//! shutdown does the writer give up on it ([`StoreWriter::stop_retrying`]).
+//! A group that fails for any other reason is committed one operation at a
+//! time, so only the operation that cannot be written is lost, loudly.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use rusqlite::ErrorCode;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -46,6 +56,13 @@ const KEEP_LINGERING_SOURCES: usize = 2;
 /// dropped files about a fifth slower, for about 3% more throughput
 /// (bench/README.md).
 const LINGER: Duration = Duration::from_millis(3);
+/// First wait before a group that failed for a storage reason (a full disk)
+/// is tried again; it doubles up to [`RETRY_MAX_WAIT`].
+const RETRY_FIRST_WAIT: Duration = Duration::from_millis(20);
+/// Longest wait between tries, so writing resumes soon after space is freed.
+const RETRY_MAX_WAIT: Duration = Duration::from_millis(500);
+/// How often a storage failure that goes on is logged again.
+const REPORT_AGAIN_AFTER: Duration = Duration::from_secs(30);
 
 const INSERT_EVENT: &str =
     "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -167,10 +184,29 @@ fn sources(group: &[WriteOp]) -> usize {
     executions.len() + others
 }
 
+/// Why the history cannot be written right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteFailure {
+    /// SQLite's error, e.g. "database or disk is full".
+    pub error: String,
+    /// When writes started failing (ms since the epoch).
+    pub since_ms: i64,
+}
+
+/// What the writer thread and its handles share besides the queue.
+#[derive(Debug, Default)]
+struct WriterHealth {
+    /// Set while groups fail for a storage reason and are being retried.
+    failure: Mutex<Option<WriteFailure>>,
+    /// Set at shutdown: a failing group is given up instead of retried.
+    stop_retrying: AtomicBool,
+}
+
 /// Handle for queueing writes.
 #[derive(Clone)]
 pub struct StoreWriter {
     tx: mpsc::Sender<WriteOp>,
+    health: Arc<WriterHealth>,
 }
 
 impl StoreWriter {
@@ -191,14 +227,32 @@ impl StoreWriter {
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let health = Arc::new(WriterHealth::default());
+        let thread_health = health.clone();
         let thread = std::thread::Builder::new()
             .name("history-writer".into())
-            .spawn(move || run(conn, rx, hub))
+            .spawn(move || run(conn, rx, hub, &thread_health))
             .map_err(|source| StoreError::Open {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok((StoreWriter { tx }, thread))
+        Ok((StoreWriter { tx, health }, thread))
+    }
+
+    /// Set while the history cannot be written and writes wait.
+    pub fn write_failure(&self) -> Option<WriteFailure> {
+        self.health
+            .failure
+            .lock()
+            .expect("writer health lock")
+            .clone()
+    }
+
+    /// From now on a group that cannot be written is given up (its
+    /// operations lost, logged) instead of retried; for a shutdown that
+    /// must end although the disk is full.
+    pub fn stop_retrying(&self) {
+        self.health.stop_retrying.store(true, Ordering::Relaxed);
     }
 
     /// Queues a write, waiting while the queue is full.
@@ -291,7 +345,12 @@ enum AfterCommit {
     ),
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<WriteOp>,
+    hub: Arc<LogHub>,
+    health: &WriterHealth,
+) {
     let mut group = Vec::new();
     let mut closing = false;
     let mut close_reply = None;
@@ -322,15 +381,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
         let started = Instant::now();
         let count = group.len();
         lingering = linger_after(sources(&group), events, lingering);
-        let after = match commit_group(&mut conn, group.drain(..)) {
-            Ok(after) => after,
-            Err(e) => {
-                // The operations are lost to the database; say so loudly. The
-                // replies (dropped here) tell waiting callers it failed.
-                tracing::error!(error = %e, operations = count, "history commit failed");
-                continue;
-            }
-        };
+        let after = commit(&mut conn, &mut group, health);
         tracing::trace!(operations = count, elapsed = ?started.elapsed(), "history group committed");
         for item in after {
             match item {
@@ -363,6 +414,143 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteOp>, hub: Arc<LogHub>) 
     }
 }
 
+/// Commits `group` (leaving it empty) and returns what to do now that it is
+/// committed. A storage failure (a full disk) is waited out: the same group
+/// is tried again until it commits or the writer is told to stop retrying.
+/// Any other failure is narrowed down by committing one operation at a
+/// time; the operation that still fails is logged and dropped (its reply,
+/// dropped with it, tells a waiting caller).
+fn commit(
+    conn: &mut Connection,
+    group: &mut Vec<WriteOp>,
+    health: &WriterHealth,
+) -> Vec<AfterCommit> {
+    let mut wait = RETRY_FIRST_WAIT;
+    let mut reported: Option<Instant> = None;
+    loop {
+        let error = match commit_group(conn, group) {
+            Ok(results) => {
+                if let Some(failure) = health.failure.lock().expect("writer health lock").take() {
+                    tracing::warn!(error = %failure.error, "the history can be written again; nothing was lost");
+                }
+                let mut after = Vec::with_capacity(group.len());
+                for (op, result) in group.drain(..).zip(results) {
+                    after_commit(op, result, &mut after);
+                }
+                return after;
+            }
+            Err(error) => error,
+        };
+        let giving_up = health.stop_retrying.load(Ordering::Relaxed);
+        if is_storage_failure(&error) && !giving_up {
+            if reported.is_none_or(|at| at.elapsed() >= REPORT_AGAIN_AFTER) {
+                tracing::error!(error = %error, operations = group.len(), "cannot write the history; writes wait and are retried until it can be written");
+                reported = Some(Instant::now());
+            }
+            health
+                .failure
+                .lock()
+                .expect("writer health lock")
+                .get_or_insert_with(|| WriteFailure {
+                    error: error.to_string(),
+                    since_ms: crate::clock::now_ms(),
+                });
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(RETRY_MAX_WAIT);
+            continue;
+        }
+        if group.len() > 1 {
+            return group
+                .drain(..)
+                .flat_map(|op| commit(conn, &mut vec![op], health))
+                .collect();
+        }
+        tracing::error!(error = %error, operation = ?group.first(), "a history write failed and is lost");
+        group.clear();
+        return Vec::new();
+    }
+}
+
+/// Whether SQLite failed because of where the history lives (a full disk,
+/// an I/O error, a lock held elsewhere), not because of what was written:
+/// such failures pass, so the write is tried again.
+fn is_storage_failure(error: &StoreError) -> bool {
+    let StoreError::Sqlite(error) = error else {
+        return false;
+    };
+    matches!(
+        error.sqlite_error_code(),
+        Some(
+            ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::OutOfMemory
+                | ErrorCode::CannotOpen
+                | ErrorCode::ReadOnly
+                | ErrorCode::PermissionDenied
+                | ErrorCode::FileLockingProtocolFailed
+        )
+    )
+}
+
+/// An operation's own outcome, for operations that reply with one.
+enum OpResult {
+    Written,
+    Created(Result<i64, StoreError>),
+    DropFile(Result<(), StoreError>),
+    Pruned(Result<super::PruneStep, StoreError>),
+}
+
+/// An operation's own failure, unless it is a storage failure: that fails
+/// the whole group, so it is retried instead of reported to the caller.
+fn own_result<T>(result: Result<T, StoreError>) -> Result<Result<T, StoreError>, StoreError> {
+    match result {
+        Err(error) if is_storage_failure(&error) => Err(error),
+        result => Ok(result),
+    }
+}
+
+/// Adds to `after` what to do now that `op`, with its `result`, is
+/// committed.
+fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterCommit>) {
+    match (op, result) {
+        (WriteOp::CreateExecution { reply, .. }, OpResult::Created(result)) => {
+            after.push(AfterCommit::Created(reply, result))
+        }
+        (WriteOp::Append { execution, events }, _) => {
+            after.push(AfterCommit::Publish(execution, events))
+        }
+        (
+            WriteOp::MarkStarted {
+                execution, started, ..
+            },
+            _,
+        ) => after.push(AfterCommit::Publish(execution, vec![started])),
+        (
+            WriteOp::MarkFinished {
+                execution,
+                events,
+                committed,
+                ..
+            },
+            _,
+        ) => {
+            after.push(AfterCommit::Publish(execution, events));
+            after.push(AfterCommit::Barrier(committed));
+        }
+        (WriteOp::DropFile { reply, .. }, OpResult::DropFile(result)) => {
+            after.push(AfterCommit::DropFile(reply, result))
+        }
+        (WriteOp::Prune { reply, .. }, OpResult::Pruned(result)) => {
+            after.push(AfterCommit::Pruned(reply, result))
+        }
+        (WriteOp::Barrier { reply }, _) => after.push(AfterCommit::Barrier(reply)),
+        (WriteOp::Close { reply }, _) => after.push(AfterCommit::Close(reply)),
+        (op, _) => unreachable!("commit_group gave {op:?} the result of another kind"),
+    }
+}
+
 /// Whether to gather before the next commit, after a group from
 /// `sources` writers carrying `events` events.
 fn linger_after(sources: usize, events: usize, lingering: bool) -> bool {
@@ -378,27 +566,29 @@ fn linger_after(sources: usize, events: usize, lingering: bool) -> bool {
         }
 }
 
-fn commit_group(
-    conn: &mut Connection,
-    ops: impl Iterator<Item = WriteOp>,
-) -> Result<Vec<AfterCommit>, StoreError> {
+/// Writes the operations in one transaction; returns each one's own result,
+/// in order. Nothing is consumed, so a failed group can be tried again.
+fn commit_group(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError> {
     let mut tx = conn.transaction()?;
-    let mut after = Vec::new();
+    let mut results = Vec::with_capacity(ops.len());
     for op in ops {
-        match op {
+        let result = match op {
             WriteOp::CreateExecution {
                 execution,
                 first_event,
-                reply,
+                ..
             } => {
                 // Nobody can be subscribed yet (the id is not out), so the
                 // first event needs no publishing.
-                let result = insert_execution(&mut tx, &execution, &first_event);
-                after.push(AfterCommit::Created(reply, result));
+                OpResult::Created(own_result(insert_execution(
+                    &mut tx,
+                    execution,
+                    first_event,
+                ))?)
             }
             WriteOp::Append { execution, events } => {
-                append(&tx, execution, events.iter().map(|e| e.as_ref()))?;
-                after.push(AfterCommit::Publish(execution, events));
+                append(&tx, *execution, events.iter().map(|e| e.as_ref()))?;
+                OpResult::Written
             }
             WriteOp::MarkStarted {
                 execution,
@@ -411,14 +601,14 @@ fn commit_group(
                     "UPDATE executions SET state = 'RUNNING', start_ms = ?2, pid = ?3, pid_start_ticks = ?4 WHERE rowid = ?1",
                 )?
                 .execute(params![execution, start_ms, pid, pid_start_ticks.map(|t| t as i64)])?;
-                append(&tx, execution, std::iter::once(started.as_ref()))?;
-                after.push(AfterCommit::Publish(execution, vec![started]));
+                append(&tx, *execution, std::iter::once(started.as_ref()))?;
+                OpResult::Written
             }
             WriteOp::MarkFinished {
                 execution,
                 outcome,
                 events,
-                committed,
+                ..
             } => {
                 tx.prepare_cached(
                     "UPDATE executions SET state = ?2, end_ms = ?3, exit_code = ?4, signal = ?5, error = ?6, \
@@ -434,37 +624,35 @@ fn commit_group(
                     serde_json::to_string(&outcome.tree).expect("trees serialize"),
                     serde_json::to_string(&outcome.counts).expect("counts serialize"),
                 ])?;
-                append(&tx, execution, events.iter().map(|e| e.as_ref()))?;
-                after.push(AfterCommit::Publish(execution, events));
-                after.push(AfterCommit::Barrier(committed));
+                append(&tx, *execution, events.iter().map(|e| e.as_ref()))?;
+                OpResult::Written
             }
-            WriteOp::DropFile { write, reply } => {
+            WriteOp::DropFile { write, .. } => {
                 // A savepoint, so a failure undoes only this change.
                 let sp = tx.savepoint()?;
-                let result = super::drop_files::apply(&sp, &write);
+                let result = super::drop_files::apply(&sp, write);
                 if result.is_ok() {
                     sp.commit()?;
                 }
-                after.push(AfterCommit::DropFile(reply, result));
+                OpResult::DropFile(own_result(result)?)
             }
             WriteOp::Prune {
-                ended_before_ms,
-                reply,
+                ended_before_ms, ..
             } => {
                 // A savepoint, so a failure undoes only this step.
                 let sp = tx.savepoint()?;
-                let result = super::retention::prune_step(&sp, ended_before_ms);
+                let result = super::retention::prune_step(&sp, *ended_before_ms);
                 if result.is_ok() {
                     sp.commit()?;
                 }
-                after.push(AfterCommit::Pruned(reply, result));
+                OpResult::Pruned(own_result(result)?)
             }
-            WriteOp::Barrier { reply } => after.push(AfterCommit::Barrier(reply)),
-            WriteOp::Close { reply } => after.push(AfterCommit::Close(reply)),
-        }
+            WriteOp::Barrier { .. } | WriteOp::Close { .. } => OpResult::Written,
+        };
+        results.push(result);
     }
     tx.commit()?;
-    Ok(after)
+    Ok(results)
 }
 
 fn insert_execution(
@@ -557,6 +745,69 @@ mod tests {
             execution,
             events: Vec::new(),
         }
+    }
+
+    fn output_event(sequence: u64) -> LogEvent {
+        LogEvent {
+            sequence,
+            time_ms: 0,
+            payload: LogPayload::Output {
+                stream: crate::events::OutputStream::Stdout,
+                text: format!("line {sequence}"),
+                malformed_event: false,
+                truncated: false,
+            },
+        }
+    }
+
+    #[test]
+    fn a_group_that_fails_loses_only_the_operation_that_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("history.sqlite3")).unwrap();
+        schema::configure(&conn).unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let health = WriterHealth::default();
+        let (reply, _created) = oneshot::channel();
+        let create = WriteOp::CreateExecution {
+            execution: Box::default(),
+            first_event: output_event(1),
+            reply,
+        };
+        let after = commit(&mut conn, &mut vec![create], &health);
+        let [AfterCommit::Created(_, Ok(rowid))] = after.as_slice() else {
+            panic!("the execution is created");
+        };
+        let rowid = *rowid;
+        let append = |sequence| WriteOp::Append {
+            execution: rowid,
+            events: vec![Arc::new(output_event(sequence))],
+        };
+
+        // Sequence 1 is taken: that append breaks the log's primary key.
+        let mut group = vec![append(2), append(1), append(3)];
+        let after = commit(&mut conn, &mut group, &health);
+        assert!(group.is_empty());
+        let published: Vec<u64> = after
+            .iter()
+            .flat_map(|a| match a {
+                AfterCommit::Publish(_, events) => events.iter().map(|e| e.sequence).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(published, [2, 3]);
+        let stored: Vec<i64> = conn
+            .prepare("SELECT seq FROM log_events WHERE execution = ?1 ORDER BY seq")
+            .unwrap()
+            .query_map([rowid], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored, [1, 2, 3]);
+        assert_eq!(
+            *health.failure.lock().unwrap(),
+            None,
+            "not a storage failure"
+        );
     }
 
     #[test]

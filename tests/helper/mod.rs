@@ -31,6 +31,11 @@ pub use workflow_manager::pb::{self, log_event::Payload, ExecutionState, LogEven
 /// The generated gRPC client of the workflow service.
 pub type Client = WorkflowServiceClient<Channel>;
 
+/// The daemon binary under test.
+const WORKFLOWD: &str = env!("CARGO_BIN_EXE_workflowd");
+/// util-linux's unshare, which runs the daemon in its own namespaces.
+const UNSHARE: &str = "unshare";
+
 /// Upper bound for any single wait of a test (daemon start, a whole run, ...).
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -71,6 +76,7 @@ pub struct DaemonBuilder {
     flags: Vec<String>,
     env: Vec<(String, String)>,
     config_file: Option<(String, String)>,
+    data_tmpfs_bytes: Option<u64>,
     shutdown_grace_secs: u32,
 }
 
@@ -134,6 +140,15 @@ impl DaemonBuilder {
     /// it with `--config`.
     pub fn config_file(mut self, file_name: &str, contents: &str) -> Self {
         self.config_file = Some((file_name.to_string(), contents.to_string()));
+        self
+    }
+
+    /// Puts the data directory (history, working directories) on a tmpfs of
+    /// `bytes`, mounted in a mount namespace of the daemon's own (through
+    /// `unshare`, no root needed), so a test can fill it up: see
+    /// [`Daemon::data_dir_as_seen_by_daemon`].
+    pub fn data_on_tmpfs(mut self, bytes: u64) -> Self {
+        self.data_tmpfs_bytes = Some(bytes);
         self
     }
 
@@ -212,6 +227,26 @@ impl DaemonBuilder {
             args.extend(["--config".into(), path_arg(&path)]);
         }
         args.extend(self.flags);
+        if let Some(bytes) = self.data_tmpfs_bytes {
+            // unshare runs sh in new user and mount namespaces; sh mounts the
+            // tmpfs over the data directory, then becomes the daemon.
+            let data = path_arg(&root.path().join("data"));
+            let mut wrapped: Vec<String> = [
+                "--user",
+                "--map-root-user",
+                "--mount",
+                "sh",
+                "-c",
+                r#"mount -t tmpfs -o "size=$1" tmpfs "$2" && shift 2 && exec "$@""#,
+                "sh",
+            ]
+            .map(String::from)
+            .to_vec();
+            wrapped.extend([bytes.to_string(), data, WORKFLOWD.into()]);
+            wrapped.extend(args);
+            args = wrapped;
+            args.insert(0, UNSHARE.into());
+        }
         (root, args, self.env)
     }
 }
@@ -242,7 +277,19 @@ fn command(root: &Path, args: &[String], env: &[(String, String)]) -> Command {
         .append(true)
         .open(root.join("daemon.log"))
         .expect("open daemon log");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_workflowd"));
+    // The tmpfs wrapper's arguments start with unshare (see data_on_tmpfs).
+    let mut command = match args.split_first() {
+        Some((program, rest)) if program == UNSHARE => {
+            let mut command = Command::new(UNSHARE);
+            command.args(rest);
+            command
+        }
+        _ => {
+            let mut command = Command::new(WORKFLOWD);
+            command.args(args);
+            command
+        }
+    };
     // Only what the test asks for configures the daemon under test.
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("WORKFLOWD_") {
@@ -250,7 +297,6 @@ fn command(root: &Path, args: &[String], env: &[(String, String)]) -> Command {
         }
     }
     command
-        .args(args)
         .envs(env.iter().map(|(name, value)| (name, value)))
         .current_dir(root.join("files"))
         .env("HOME", root.join("home"))
@@ -376,6 +422,7 @@ impl Daemon {
             flags: Vec::new(),
             env: Vec::new(),
             config_file: None,
+            data_tmpfs_bytes: None,
             shutdown_grace_secs: 2,
         }
     }
@@ -398,6 +445,19 @@ impl Daemon {
     /// The `--data-dir` of the daemon.
     pub fn data_dir(&self) -> PathBuf {
         self.root.path().join("data")
+    }
+
+    /// The data directory as the daemon sees it: on its tmpfs when it has
+    /// one ([`DaemonBuilder::data_on_tmpfs`]), reached through its root in
+    /// /proc.
+    pub fn data_dir_as_seen_by_daemon(&self) -> PathBuf {
+        let pid = self
+            .child
+            .as_ref()
+            .and_then(Child::id)
+            .expect("daemon is running");
+        let data = self.data_dir();
+        PathBuf::from(format!("/proc/{pid}/root")).join(data.strip_prefix("/").unwrap_or(&data))
     }
 
     /// The fixture workflow directory the daemon watches.

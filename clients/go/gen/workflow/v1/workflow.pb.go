@@ -4418,8 +4418,13 @@ type GetStatusResponse struct {
 	// How long finished executions are kept before they are deleted with
 	// their logs; unset when the history is kept forever.
 	HistoryRetention *durationpb.Duration `protobuf:"bytes,18,opt,name=history_retention,json=historyRetention,proto3" json:"history_retention,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Set while the history cannot be written (a full or failing disk).
+	// Nothing is dropped meanwhile: writes wait and are retried, so new
+	// executions are accepted, and log lines reach subscribers, only once it
+	// can be written again; programs that print block on their output.
+	HistoryWriteFailure *HistoryWriteFailure `protobuf:"bytes,19,opt,name=history_write_failure,json=historyWriteFailure,proto3" json:"history_write_failure,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
@@ -4578,6 +4583,68 @@ func (x *GetStatusResponse) GetHistoryRetention() *durationpb.Duration {
 	return nil
 }
 
+func (x *GetStatusResponse) GetHistoryWriteFailure() *HistoryWriteFailure {
+	if x != nil {
+		return x.HistoryWriteFailure
+	}
+	return nil
+}
+
+// Why the history cannot be written right now.
+type HistoryWriteFailure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SQLite's error, e.g. "database or disk is full".
+	Error string `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// When writes started failing.
+	Since         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryWriteFailure) Reset() {
+	*x = HistoryWriteFailure{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryWriteFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryWriteFailure) ProtoMessage() {}
+
+func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryWriteFailure.ProtoReflect.Descriptor instead.
+func (*HistoryWriteFailure) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *HistoryWriteFailure) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *HistoryWriteFailure) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
 // A drop folder: files dropped into `<path>/to_be_processed/` move to
 // `processing/` while their executions run, then to
 // `processed/YYYY-MM-DD/` (with a `.report.json` or `.meta.json`) or
@@ -4605,7 +4672,7 @@ type DropFolder struct {
 
 func (x *DropFolder) Reset() {
 	*x = DropFolder{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4617,7 +4684,7 @@ func (x *DropFolder) String() string {
 func (*DropFolder) ProtoMessage() {}
 
 func (x *DropFolder) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4630,7 +4697,7 @@ func (x *DropFolder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropFolder.ProtoReflect.Descriptor instead.
 func (*DropFolder) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *DropFolder) GetPath() string {
@@ -4696,7 +4763,7 @@ type ManifestProblem struct {
 
 func (x *ManifestProblem) Reset() {
 	*x = ManifestProblem{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4708,7 +4775,7 @@ func (x *ManifestProblem) String() string {
 func (*ManifestProblem) ProtoMessage() {}
 
 func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4721,7 +4788,7 @@ func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestProblem.ProtoReflect.Descriptor instead.
 func (*ManifestProblem) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ManifestProblem) GetPath() string {
@@ -4753,7 +4820,7 @@ type ManifestVm struct {
 
 func (x *ManifestVm) Reset() {
 	*x = ManifestVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4765,7 +4832,7 @@ func (x *ManifestVm) String() string {
 func (*ManifestVm) ProtoMessage() {}
 
 func (x *ManifestVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4778,7 +4845,7 @@ func (x *ManifestVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestVm.ProtoReflect.Descriptor instead.
 func (*ManifestVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ManifestVm) GetName() string {
@@ -4811,7 +4878,7 @@ type ValidateManifestRequest struct {
 
 func (x *ValidateManifestRequest) Reset() {
 	*x = ValidateManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4823,7 +4890,7 @@ func (x *ValidateManifestRequest) String() string {
 func (*ValidateManifestRequest) ProtoMessage() {}
 
 func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4836,7 +4903,7 @@ func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
 func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ValidateManifestRequest) GetContent() []byte {
@@ -4880,7 +4947,7 @@ type ValidateManifestResponse struct {
 
 func (x *ValidateManifestResponse) Reset() {
 	*x = ValidateManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4892,7 +4959,7 @@ func (x *ValidateManifestResponse) String() string {
 func (*ValidateManifestResponse) ProtoMessage() {}
 
 func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4905,7 +4972,7 @@ func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
 func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ValidateManifestResponse) GetValid() bool {
@@ -4966,7 +5033,7 @@ type SubmitManifestRequest struct {
 
 func (x *SubmitManifestRequest) Reset() {
 	*x = SubmitManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4978,7 +5045,7 @@ func (x *SubmitManifestRequest) String() string {
 func (*SubmitManifestRequest) ProtoMessage() {}
 
 func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4991,7 +5058,7 @@ func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SubmitManifestRequest) GetContent() []byte {
@@ -5045,7 +5112,7 @@ type SubmittedVm struct {
 
 func (x *SubmittedVm) Reset() {
 	*x = SubmittedVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5057,7 +5124,7 @@ func (x *SubmittedVm) String() string {
 func (*SubmittedVm) ProtoMessage() {}
 
 func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5070,7 +5137,7 @@ func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmittedVm.ProtoReflect.Descriptor instead.
 func (*SubmittedVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SubmittedVm) GetName() string {
@@ -5113,7 +5180,7 @@ type SubmitManifestResponse struct {
 
 func (x *SubmitManifestResponse) Reset() {
 	*x = SubmitManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5125,7 +5192,7 @@ func (x *SubmitManifestResponse) String() string {
 func (*SubmitManifestResponse) ProtoMessage() {}
 
 func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5138,7 +5205,7 @@ func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SubmitManifestResponse) GetBatchId() string {
@@ -5178,7 +5245,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5190,7 +5257,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5219,7 +5286,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5231,7 +5298,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5272,7 +5339,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5284,7 +5351,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5318,7 +5385,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5330,7 +5397,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5364,7 +5431,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5376,7 +5443,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5412,7 +5479,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5424,7 +5491,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5789,7 +5856,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\tworkflows\x18\x02 \x01(\rR\tworkflows\x12)\n" +
 	"\x10discovery_errors\x18\x03 \x01(\rR\x0fdiscoveryErrors\x12\x16\n" +
-	"\x06exists\x18\x04 \x01(\bR\x06exists\"\x8c\a\n" +
+	"\x06exists\x18\x04 \x01(\bR\x06exists\"\xe2\a\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -5812,10 +5879,14 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\fdrop_folders\x18\x10 \x03(\v2\x17.workflow.v1.DropFolderR\vdropFolders\x12\x1d\n" +
 	"\n" +
 	"output_dir\x18\x11 \x01(\tR\toutputDir\x12F\n" +
-	"\x11history_retention\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x10historyRetention\x1a@\n" +
+	"\x11history_retention\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x10historyRetention\x12T\n" +
+	"\x15history_write_failure\x18\x13 \x01(\v2 .workflow.v1.HistoryWriteFailureR\x13historyWriteFailure\x1a@\n" +
 	"\x12TotalsByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x89\x02\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
+	"\x13HistoryWriteFailure\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\x120\n" +
+	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x89\x02\n" +
 	"\n" +
 	"DropFolder\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12/\n" +
@@ -5922,7 +5993,7 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 77)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ExecutionState)(0),              // 0: workflow.v1.ExecutionState
 	(NodeStatus)(0),                  // 1: workflow.v1.NodeStatus
@@ -5984,60 +6055,61 @@ var file_workflow_v1_workflow_proto_goTypes = []any{
 	(*GetStatusRequest)(nil),         // 57: workflow.v1.GetStatusRequest
 	(*WorkflowDirectory)(nil),        // 58: workflow.v1.WorkflowDirectory
 	(*GetStatusResponse)(nil),        // 59: workflow.v1.GetStatusResponse
-	(*DropFolder)(nil),               // 60: workflow.v1.DropFolder
-	(*ManifestProblem)(nil),          // 61: workflow.v1.ManifestProblem
-	(*ManifestVm)(nil),               // 62: workflow.v1.ManifestVm
-	(*ValidateManifestRequest)(nil),  // 63: workflow.v1.ValidateManifestRequest
-	(*ValidateManifestResponse)(nil), // 64: workflow.v1.ValidateManifestResponse
-	(*SubmitManifestRequest)(nil),    // 65: workflow.v1.SubmitManifestRequest
-	(*SubmittedVm)(nil),              // 66: workflow.v1.SubmittedVm
-	(*SubmitManifestResponse)(nil),   // 67: workflow.v1.SubmitManifestResponse
-	(*FieldType_Text)(nil),           // 68: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),         // 69: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),       // 70: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),         // 71: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),  // 72: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),      // 73: workflow.v1.FieldType.StateFile
-	nil,                              // 74: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                              // 75: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                              // 76: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                              // 77: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                              // 78: workflow.v1.Execution.InputsEntry
-	nil,                              // 79: workflow.v1.Execution.LabelsEntry
-	nil,                              // 80: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                              // 81: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                              // 82: workflow.v1.SubmitManifestRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 83: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 84: google.protobuf.Duration
-	(*structpb.Value)(nil),           // 85: google.protobuf.Value
+	(*HistoryWriteFailure)(nil),      // 60: workflow.v1.HistoryWriteFailure
+	(*DropFolder)(nil),               // 61: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),          // 62: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),               // 63: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),  // 64: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil), // 65: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),    // 66: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),              // 67: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),   // 68: workflow.v1.SubmitManifestResponse
+	(*FieldType_Text)(nil),           // 69: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),         // 70: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),       // 71: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),         // 72: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),  // 73: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),      // 74: workflow.v1.FieldType.StateFile
+	nil,                              // 75: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                              // 76: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                              // 77: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                              // 78: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                              // 79: workflow.v1.Execution.InputsEntry
+	nil,                              // 80: workflow.v1.Execution.LabelsEntry
+	nil,                              // 81: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                              // 82: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                              // 83: workflow.v1.SubmitManifestRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 84: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 85: google.protobuf.Duration
+	(*structpb.Value)(nil),           // 86: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	7,   // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	83,  // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	84,  // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
 	8,   // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	68,  // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	69,  // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	70,  // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	71,  // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	72,  // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	73,  // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	83,  // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	69,  // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	70,  // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	71,  // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	72,  // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	73,  // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	74,  // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	84,  // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
 	6,   // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
 	9,   // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
 	6,   // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	74,  // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	75,  // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	76,  // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	84,  // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	77,  // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	75,  // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	76,  // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	77,  // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	85,  // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	78,  // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
 	18,  // 18: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 19: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	83,  // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	83,  // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	83,  // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	78,  // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	79,  // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	84,  // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	84,  // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	84,  // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	79,  // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	80,  // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	85,  // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
 	20,  // 26: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
 	23,  // 27: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
 	19,  // 28: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
@@ -6046,16 +6118,16 @@ var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	1,   // 31: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
 	22,  // 32: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
 	1,   // 33: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	83,  // 34: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 34: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
 	18,  // 35: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
 	18,  // 36: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 37: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	83,  // 38: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	83,  // 39: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	80,  // 40: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	84,  // 38: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	84,  // 39: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	81,  // 40: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
 	18,  // 41: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
 	32,  // 42: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	83,  // 43: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	84,  // 43: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
 	33,  // 44: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
 	34,  // 45: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
 	35,  // 46: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
@@ -6079,58 +6151,60 @@ var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	53,  // 64: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
 	54,  // 65: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
 	2,   // 66: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	84,  // 67: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	84,  // 68: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	85,  // 67: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	85,  // 68: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
 	0,   // 69: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	84,  // 70: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	85,  // 70: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
 	18,  // 71: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	83,  // 72: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	81,  // 73: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	84,  // 72: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	82,  // 73: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
 	58,  // 74: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	60,  // 75: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	84,  // 76: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
-	3,   // 77: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
-	4,   // 78: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	61,  // 79: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
-	4,   // 80: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
-	5,   // 81: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	62,  // 82: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
-	4,   // 83: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	82,  // 84: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	18,  // 85: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	66,  // 86: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
-	5,   // 87: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	85,  // 88: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	85,  // 89: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	10,  // 90: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	12,  // 91: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	14,  // 92: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	16,  // 93: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	24,  // 94: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	26,  // 95: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	28,  // 96: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	30,  // 97: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	55,  // 98: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	57,  // 99: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	63,  // 100: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	65,  // 101: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	11,  // 102: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	13,  // 103: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	15,  // 104: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	17,  // 105: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	25,  // 106: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	27,  // 107: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	29,  // 108: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	31,  // 109: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	56,  // 110: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	59,  // 111: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	64,  // 112: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	67,  // 113: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	102, // [102:114] is the sub-list for method output_type
-	90,  // [90:102] is the sub-list for method input_type
-	90,  // [90:90] is the sub-list for extension type_name
-	90,  // [90:90] is the sub-list for extension extendee
-	0,   // [0:90] is the sub-list for field type_name
+	61,  // 75: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	85,  // 76: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	60,  // 77: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
+	84,  // 78: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
+	3,   // 79: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	4,   // 80: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	62,  // 81: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	4,   // 82: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	5,   // 83: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	63,  // 84: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	4,   // 85: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	83,  // 86: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	18,  // 87: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	67,  // 88: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	5,   // 89: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	86,  // 90: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	86,  // 91: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	10,  // 92: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	12,  // 93: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	14,  // 94: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	16,  // 95: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	24,  // 96: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	26,  // 97: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	28,  // 98: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	30,  // 99: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	55,  // 100: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	57,  // 101: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	64,  // 102: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	66,  // 103: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	11,  // 104: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	13,  // 105: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	15,  // 106: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	17,  // 107: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	25,  // 108: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	27,  // 109: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	29,  // 110: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	31,  // 111: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	56,  // 112: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	59,  // 113: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	65,  // 114: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	68,  // 115: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	104, // [104:116] is the sub-list for method output_type
+	92,  // [92:104] is the sub-list for method input_type
+	92,  // [92:92] is the sub-list for extension type_name
+	92,  // [92:92] is the sub-list for extension extendee
+	0,   // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -6177,16 +6251,16 @@ func file_workflow_v1_workflow_proto_init() {
 	file_workflow_v1_workflow_proto_msgTypes[33].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[37].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[43].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[63].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[64].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[67].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[65].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[68].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   77,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

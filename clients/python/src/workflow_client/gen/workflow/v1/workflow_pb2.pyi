@@ -770,7 +770,7 @@ class WorkflowDirectory(_message.Message):
     def __init__(self, path: _Optional[str] = ..., workflows: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., exists: _Optional[bool] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir", "history_retention")
+    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir", "history_retention", "history_write_failure")
     class TotalsByStateEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -796,6 +796,7 @@ class GetStatusResponse(_message.Message):
     DROP_FOLDERS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
     HISTORY_RETENTION_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_WRITE_FAILURE_FIELD_NUMBER: _ClassVar[int]
     version: str
     start_time: _timestamp_pb2.Timestamp
     uptime_seconds: int
@@ -814,7 +815,16 @@ class GetStatusResponse(_message.Message):
     drop_folders: _containers.RepeatedCompositeFieldContainer[DropFolder]
     output_dir: str
     history_retention: _duration_pb2.Duration
-    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ..., history_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    history_write_failure: HistoryWriteFailure
+    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ..., history_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., history_write_failure: _Optional[_Union[HistoryWriteFailure, _Mapping]] = ...) -> None: ...
+
+class HistoryWriteFailure(_message.Message):
+    __slots__ = ("error", "since")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    error: str
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, error: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DropFolder(_message.Message):
     __slots__ = ("path", "mode", "files_waiting", "files_processing", "processed_today", "failed_today", "watching")
