@@ -24,7 +24,9 @@ impl From<EngineError> for Status {
                 invalid_argument(message, &pairs)
             }
             EngineError::QueueFull { .. } => Status::resource_exhausted(message),
-            EngineError::ShuttingDown | EngineError::LeftQueued(_) => Status::unavailable(message),
+            EngineError::ShuttingDown
+            | EngineError::LeftQueued(_)
+            | EngineError::HistoryUnwritable(_) => Status::unavailable(message),
             EngineError::AlreadyFinished { .. } => Status::failed_precondition(message),
             EngineError::EndNotRecorded(_) => Status::internal(message),
             EngineError::Store(_) | EngineError::ReadTask(_) => {

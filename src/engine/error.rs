@@ -29,6 +29,10 @@ pub enum EngineError {
     /// The daemon is shutting down and takes no new work.
     #[error("the daemon is shutting down")]
     ShuttingDown,
+    /// The history cannot be written now (a full disk), so a new execution
+    /// could not be stored.
+    #[error("the history cannot be written ({0}); no new executions are accepted until it can; retry later")]
+    HistoryUnwritable(String),
     /// The execution has already ended.
     #[error("execution {id} has already finished ({})", .state.as_str())]
     AlreadyFinished {

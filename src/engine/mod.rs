@@ -453,6 +453,12 @@ impl Engine {
         if self.scheduler().shutting_down {
             return Err(EngineError::ShuttingDown);
         }
+        // Its record could not be stored until the history can be written
+        // again (writes wait meanwhile): refuse it now instead of holding
+        // the call for as long as the disk stays full.
+        if let Some(failure) = self.writer.write_failure() {
+            return Err(EngineError::HistoryUnwritable(failure.error));
+        }
         let workflow = self
             .catalog
             .get(&request.workflow_id)

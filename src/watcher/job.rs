@@ -530,6 +530,7 @@ async fn start(
             Ok(started) => return Ok(started.execution),
             Err(ManifestError::Engine(EngineError::QueueFull { .. })) => Duration::from_millis(250),
             Err(ManifestError::Engine(EngineError::WorkflowNotFound(_))) => Duration::from_secs(2),
+            Err(ManifestError::Engine(EngineError::HistoryUnwritable(_))) => Duration::from_secs(1),
             Err(ManifestError::Engine(EngineError::ShuttingDown)) => return Err(Halt::Stop),
             Err(e) => {
                 return Err(Halt::Fail(format!(

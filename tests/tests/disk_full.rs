@@ -72,6 +72,13 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
     let failure = wait_write_failure(&daemon).await;
     assert!(failure.error.contains("full"), "{failure:?}");
     assert!(failure.since.is_some());
+    let refused = daemon
+        .client()
+        .execute(request("hello", &[]))
+        .await
+        .expect_err("no new execution while the history cannot be written");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert!(refused.message().contains("full"), "{refused:?}");
 
     std::fs::remove_file(&filler).unwrap();
     let events = daemon.run_to_end(&exec.id).await;
@@ -82,6 +89,10 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
         .collect();
     assert_eq!(output_texts(&events, OutputStream::Stdout), expected);
     assert_eq!(daemon.status().await.history_write_failure, None);
+    let later = daemon.execute("hello", &[]).await;
+    daemon
+        .wait_state(&later.id, ExecutionState::Succeeded)
+        .await;
     assert_eq!(
         daemon.get(&exec.id).await.state(),
         ExecutionState::Succeeded

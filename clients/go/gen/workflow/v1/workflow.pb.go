@@ -4419,9 +4419,9 @@ type GetStatusResponse struct {
 	// their logs; unset when the history is kept forever.
 	HistoryRetention *durationpb.Duration `protobuf:"bytes,18,opt,name=history_retention,json=historyRetention,proto3" json:"history_retention,omitempty"`
 	// Set while the history cannot be written (a full or failing disk).
-	// Nothing is dropped meanwhile: writes wait and are retried, so new
-	// executions are accepted, and log lines reach subscribers, only once it
-	// can be written again; programs that print block on their output.
+	// Nothing is dropped meanwhile: writes wait and are retried, log lines
+	// reach subscribers once it can be written again, and programs that print
+	// block on their output. Execute fails with UNAVAILABLE until then.
 	HistoryWriteFailure *HistoryWriteFailure `protobuf:"bytes,19,opt,name=history_write_failure,json=historyWriteFailure,proto3" json:"history_write_failure,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache

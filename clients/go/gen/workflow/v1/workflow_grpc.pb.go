@@ -60,7 +60,8 @@ type WorkflowServiceClient interface {
 	// (state QUEUED or RUNNING). Repeating a call with the same `request_id`
 	// returns the execution of the first call with `started` false.
 	// INVALID_ARGUMENT (with field violations) for bad inputs,
-	// RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting down.
+	// RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting down
+	// or while the history cannot be written (see GetStatus).
 	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (*ExecuteResponse, error)
 	// Returns one execution with its phase/task/agent tree and artifacts.
 	GetExecution(ctx context.Context, in *GetExecutionRequest, opts ...grpc.CallOption) (*GetExecutionResponse, error)
@@ -279,7 +280,8 @@ type WorkflowServiceServer interface {
 	// (state QUEUED or RUNNING). Repeating a call with the same `request_id`
 	// returns the execution of the first call with `started` false.
 	// INVALID_ARGUMENT (with field violations) for bad inputs,
-	// RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting down.
+	// RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting down
+	// or while the history cannot be written (see GetStatus).
 	Execute(context.Context, *ExecuteRequest) (*ExecuteResponse, error)
 	// Returns one execution with its phase/task/agent tree and artifacts.
 	GetExecution(context.Context, *GetExecutionRequest) (*GetExecutionResponse, error)

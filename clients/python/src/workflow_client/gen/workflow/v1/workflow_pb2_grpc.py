@@ -144,7 +144,8 @@ class WorkflowServiceServicer:
         (state QUEUED or RUNNING). Repeating a call with the same `request_id`
         returns the execution of the first call with `started` false.
         INVALID_ARGUMENT (with field violations) for bad inputs,
-        RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting down.
+        RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting down
+        or while the history cannot be written (see GetStatus).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
