@@ -79,6 +79,18 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
         .expect_err("no new execution while the history cannot be written");
     assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
     assert!(refused.message().contains("full"), "{refused:?}");
+    let status = crate::wfctl::wfctl(&daemon.addr, &["status"])
+        .await
+        .expect(0);
+    let writes = status
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("Writes:"))
+        .unwrap_or_else(|| panic!("a Writes line in {status:?}"));
+    assert!(
+        writes.contains("FAILING since") && writes.contains("full"),
+        "{writes}"
+    );
 
     std::fs::remove_file(&filler).unwrap();
     let events = daemon.run_to_end(&exec.id).await;

@@ -12,10 +12,10 @@ use crate::helper::*;
 
 /// What one `wfctl` run printed and how it ended.
 #[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
@@ -24,7 +24,7 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
     }
 
-    fn expect(self, code: i32) -> Run {
+    pub(crate) fn expect(self, code: i32) -> Run {
         assert_eq!(self.code, code, "exit code of wfctl: {self:?}");
         self
     }
@@ -32,7 +32,7 @@ impl Run {
 
 /// Runs `wfctl` with the daemon address in WFCTL_ADDR (host:port, no scheme)
 /// and plain (non-terminal, NO_COLOR) output.
-async fn wfctl(addr: &str, args: &[&str]) -> Run {
+pub(crate) async fn wfctl(addr: &str, args: &[&str]) -> Run {
     wfctl_in(addr, args, None, "").await
 }
 
