@@ -31,11 +31,6 @@ pub use workflow_manager::pb::{self, log_event::Payload, ExecutionState, LogEven
 /// The generated gRPC client of the workflow service.
 pub type Client = WorkflowServiceClient<Channel>;
 
-/// The daemon binary under test.
-const WORKFLOWD: &str = env!("CARGO_BIN_EXE_workflowd");
-/// util-linux's unshare, which runs the daemon in its own namespaces.
-const UNSHARE: &str = "unshare";
-
 /// Upper bound for any single wait of a test (daemon start, a whole run, ...).
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -145,8 +140,9 @@ impl DaemonBuilder {
 
     /// Puts the data directory (history, working directories) on a tmpfs of
     /// `bytes`, mounted in a mount namespace of the daemon's own (through
-    /// `unshare`, no root needed), so a test can fill it up: see
-    /// [`Daemon::data_dir_as_seen_by_daemon`].
+    /// util-linux's `unshare`, no root needed), so a test can fill it up:
+    /// see [`Daemon::data_dir_as_seen_by_daemon`]. The tmpfs lives as long
+    /// as the daemon process: a restart starts on an empty one.
     pub fn data_on_tmpfs(mut self, bytes: u64) -> Self {
         self.data_tmpfs_bytes = Some(bytes);
         self
@@ -155,14 +151,14 @@ impl DaemonBuilder {
     /// Creates the temp dir, writes the fixture programs, starts the daemon and
     /// connects to it.
     pub async fn start(self) -> Daemon {
-        let (root, args, env) = self.prepare();
-        let (child, addr, channel) = spawn(root.path(), &args, &env).await;
+        let (root, command_line, env) = self.prepare();
+        let (child, addr, channel) = spawn(root.path(), &command_line, &env).await;
         Daemon {
             client: WorkflowServiceClient::new(channel.clone()),
             channel,
             addr,
             child: Some(child),
-            args,
+            command_line,
             env,
             root,
         }
@@ -171,8 +167,8 @@ impl DaemonBuilder {
     /// Starts a daemon that is expected to refuse to start; returns its exit
     /// status and everything it wrote to stderr.
     pub async fn start_expecting_failure(self) -> (ExitStatus, String) {
-        let (root, args, env) = self.prepare();
-        let mut child = command(root.path(), &args, &env)
+        let (root, command_line, env) = self.prepare();
+        let mut child = command(root.path(), &command_line, &env)
             .spawn()
             .expect("spawn workflowd");
         // A daemon that starts prints its address; one that refuses closes
@@ -182,7 +178,7 @@ impl DaemonBuilder {
             .await
             .expect("workflowd neither started nor exited");
         if let Ok(Some(line)) = first {
-            panic!("workflowd {args:?} started although it should not have: {line}");
+            panic!("workflowd {command_line:?} started although it should not have: {line}");
         }
         let status = tokio::time::timeout(DEADLINE, child.wait())
             .await
@@ -193,7 +189,7 @@ impl DaemonBuilder {
     }
 
     /// Creates the temp dir with the fixture programs and config file; returns
-    /// it with the daemon's arguments and environment.
+    /// it with the daemon's command line (program first) and environment.
     fn prepare(self) -> (TempDir, Vec<String>, Vec<(String, String)>) {
         let root = tempfile::Builder::new()
             .prefix("workflowd-test-")
@@ -207,6 +203,7 @@ impl DaemonBuilder {
             write_program(&workflows, name, script);
         }
         let mut args: Vec<String> = vec![
+            env!("CARGO_BIN_EXE_workflowd").into(),
             "--listen".into(),
             "127.0.0.1:0".into(),
             "--data-dir".into(),
@@ -232,6 +229,7 @@ impl DaemonBuilder {
             // tmpfs over the data directory, then becomes the daemon.
             let data = path_arg(&root.path().join("data"));
             let mut wrapped: Vec<String> = [
+                "unshare",
                 "--user",
                 "--map-root-user",
                 "--mount",
@@ -242,10 +240,9 @@ impl DaemonBuilder {
             ]
             .map(String::from)
             .to_vec();
-            wrapped.extend([bytes.to_string(), data, WORKFLOWD.into()]);
+            wrapped.extend([bytes.to_string(), data]);
             wrapped.extend(args);
             args = wrapped;
-            args.insert(0, UNSHARE.into());
         }
         (root, args, self.env)
     }
@@ -260,7 +257,7 @@ fn path_arg(path: &Path) -> String {
 /// the test panicked, the tail of the daemon's log is printed first.
 pub struct Daemon {
     root: TempDir,
-    args: Vec<String>,
+    command_line: Vec<String>,
     env: Vec<(String, String)>,
     child: Option<Child>,
     channel: Channel,
@@ -269,27 +266,16 @@ pub struct Daemon {
     pub addr: String,
 }
 
-/// The daemon binary with `args` and `env`, its stderr appended to the
-/// temp dir's `daemon.log`.
+/// The daemon's command line `args` (program first) with `env`, its stderr
+/// appended to the temp dir's `daemon.log`.
 fn command(root: &Path, args: &[String], env: &[(String, String)]) -> Command {
     let log = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(root.join("daemon.log"))
         .expect("open daemon log");
-    // The tmpfs wrapper's arguments start with unshare (see data_on_tmpfs).
-    let mut command = match args.split_first() {
-        Some((program, rest)) if program == UNSHARE => {
-            let mut command = Command::new(UNSHARE);
-            command.args(rest);
-            command
-        }
-        _ => {
-            let mut command = Command::new(WORKFLOWD);
-            command.args(args);
-            command
-        }
-    };
+    let (program, args) = args.split_first().expect("a command line");
+    let mut command = Command::new(program);
     // Only what the test asks for configures the daemon under test.
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("WORKFLOWD_") {
@@ -297,6 +283,7 @@ fn command(root: &Path, args: &[String], env: &[(String, String)]) -> Command {
         }
     }
     command
+        .args(args)
         .envs(env.iter().map(|(name, value)| (name, value)))
         .current_dir(root.join("files"))
         .env("HOME", root.join("home"))
@@ -507,7 +494,7 @@ impl Daemon {
     /// Starts the daemon again on the same data dir with the same flags.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the daemon before restarting it");
-        let (child, addr, channel) = spawn(self.root.path(), &self.args, &self.env).await;
+        let (child, addr, channel) = spawn(self.root.path(), &self.command_line, &self.env).await;
         self.client = WorkflowServiceClient::new(channel.clone());
         self.channel = channel;
         self.addr = addr;
