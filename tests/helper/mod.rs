@@ -470,9 +470,14 @@ impl Daemon {
 
     /// Sends SIGTERM without waiting.
     pub fn send_sigterm(&self) {
+        self.send_signal(Signal::SIGTERM);
+    }
+
+    /// Sends `signal` to the daemon without waiting.
+    pub fn send_signal(&self, signal: Signal) {
         let child = self.child.as_ref().expect("daemon is running");
         let pid = child.id().expect("daemon has a pid") as i32;
-        kill(Pid::from_raw(pid), Signal::SIGTERM).expect("send SIGTERM");
+        kill(Pid::from_raw(pid), signal).unwrap_or_else(|e| panic!("send {signal}: {e}"));
     }
 
     /// Waits for the daemon to exit on its own.

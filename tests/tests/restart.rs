@@ -242,6 +242,21 @@ async fn execute_is_unavailable_while_shutting_down() {
     assert_eq!(all.len(), 1, "the refused Execute left nothing behind");
 }
 
+#[tokio::test]
+async fn sigint_shuts_down_gracefully_like_sigterm() {
+    let mut daemon = Daemon::start().await;
+    let running = daemon.execute("sleeper", &[("seconds", num(30.0))]).await;
+    daemon.wait_output(&running.id, "sleeping 30 s").await;
+
+    daemon.send_signal(nix::sys::signal::Signal::SIGINT);
+    let status = daemon.wait_exit().await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    daemon.restart().await;
+    let ended = daemon.get(&running.id).await;
+    assert_eq!(ended.state(), ExecutionState::Interrupted);
+    assert!(mentions_shutdown(&ended.error), "{:?}", ended.error);
+}
+
 /// A client of the daemon's Unix socket.
 async fn unix_client(socket: &std::path::Path) -> Client {
     let channel = tonic::transport::Endpoint::from_shared(format!("unix:{}", socket.display()))
