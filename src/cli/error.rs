@@ -14,7 +14,8 @@ pub mod exit {
     /// Bad command line (unknown flag, bad value, unreadable file, or a
     /// command this daemon cannot serve yet).
     pub const USAGE: i32 = 2;
-    /// The daemon could not be reached (or is shutting down).
+    /// The daemon could not be reached (or the connection was lost), or it
+    /// cannot take the request now (shutting down, history unwritable).
     pub const UNAVAILABLE: i32 = 3;
     /// The workflow or execution does not exist.
     pub const NOT_FOUND: i32 = 4;
@@ -43,6 +44,15 @@ pub enum CliError {
         /// The address that was tried.
         addr: String,
         /// Why it failed.
+        reason: String,
+    },
+    /// The daemon answered UNAVAILABLE itself (shutting down, or its
+    /// history cannot be written); its message says why.
+    #[error("the workflow daemon at {addr} cannot take this now: {reason}")]
+    DaemonUnavailable {
+        /// The daemon's address.
+        addr: String,
+        /// The daemon's message.
         reason: String,
     },
     /// NOT_FOUND from the daemon.
@@ -89,7 +99,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) | CliError::Unsupported(_) => exit::USAGE,
-            CliError::Unavailable { .. } => exit::UNAVAILABLE,
+            CliError::Unavailable { .. } | CliError::DaemonUnavailable { .. } => exit::UNAVAILABLE,
             CliError::NotFound(_) => exit::NOT_FOUND,
             CliError::InvalidArgument { .. } => exit::INVALID_ARGUMENT,
             CliError::Refused { .. } => exit::REFUSED,
@@ -99,6 +109,15 @@ impl CliError {
 
     /// Maps a gRPC status from a call to the daemon at `addr`.
     pub fn from_status(status: Status, addr: &str) -> CliError {
+        // tonic's own transport failures (no connection, or the connection
+        // lost mid-call) carry their cause as the source, whatever their
+        // code; a status the daemon sent has none.
+        if let Some(cause) = std::error::Error::source(&status) {
+            return CliError::Unavailable {
+                addr: addr.to_string(),
+                reason: super::innermost_cause(cause),
+            };
+        }
         let message = status.message().to_string();
         match status.code() {
             Code::NotFound => CliError::NotFound(message),
@@ -118,13 +137,9 @@ impl CliError {
                     violations,
                 }
             }
-            Code::Unavailable => CliError::Unavailable {
+            Code::Unavailable => CliError::DaemonUnavailable {
                 addr: addr.to_string(),
-                reason: if message.is_empty() {
-                    "unavailable".to_string()
-                } else {
-                    message
-                },
+                reason: message,
             },
             code => CliError::Refused {
                 code: format!("{code:?}"),
@@ -160,4 +175,37 @@ pub fn short_state(state: ExecutionState) -> &'static str {
         .as_str_name()
         .strip_prefix("EXECUTION_STATE_")
         .unwrap_or("UNSPECIFIED")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_says_whether_the_daemon_answered_or_the_connection_failed() {
+        let answered = CliError::from_status(
+            Status::unavailable("the daemon is shutting down"),
+            "127.0.0.1:1",
+        );
+        assert_eq!(
+            answered.to_string(),
+            "the workflow daemon at 127.0.0.1:1 cannot take this now: the daemon is shutting down"
+        );
+        assert_eq!(answered.exit_code(), exit::UNAVAILABLE);
+
+        // A connection lost mid-call comes from tonic, with its cause, and
+        // whatever code tonic chose.
+        let lost = CliError::from_status(
+            Status::from_error(Box::new(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "broken pipe",
+            ))),
+            "127.0.0.1:1",
+        );
+        assert_eq!(
+            lost.to_string(),
+            "cannot reach the workflow daemon at 127.0.0.1:1: broken pipe"
+        );
+        assert_eq!(lost.exit_code(), exit::UNAVAILABLE);
+    }
 }

@@ -48,7 +48,7 @@ Exit codes:
   0  success (with --wait/--follow: the execution SUCCEEDED)
   1  the execution ended FAILED, CANCELLED, TIMED_OUT or INTERRUPTED
   2  usage error (bad flag or value, unreadable file, unsupported command)
-  3  the workflow daemon cannot be reached
+  3  the workflow daemon cannot be reached, or cannot take the request now
   4  the workflow or execution was not found
   5  invalid argument; each field violation is printed as `field: description`
   6  the daemon refused the request otherwise (queue full, already finished, ...)"
@@ -210,7 +210,7 @@ pub fn endpoint_uri(addr: &str) -> String {
 
 /// The most specific message in an error's source chain ("Connection
 /// refused (os error 111)" rather than "transport error").
-fn innermost_cause(error: &dyn std::error::Error) -> String {
+pub(crate) fn innermost_cause(error: &dyn std::error::Error) -> String {
     let mut current = error;
     while let Some(next) = current.source() {
         current = next;
