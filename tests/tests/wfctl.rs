@@ -370,6 +370,63 @@ async fn a_daemon_that_is_down_gives_one_line_and_exit_3() {
 }
 
 #[tokio::test]
+async fn a_daemon_lost_mid_follow_exits_3_and_one_shutting_down_says_so() {
+    let mut daemon = Daemon::start().await;
+    let addr = daemon.addr.clone();
+    let follow = tokio::spawn(async move {
+        wfctl(
+            &addr,
+            &["run", "sleeper", "--input", "seconds=30", "--follow"],
+        )
+        .await
+    });
+    let running = eventually("the followed sleeper to start", POLL_DEADLINE, || async {
+        daemon
+            .list_executions(Default::default())
+            .await
+            .executions
+            .into_iter()
+            .next()
+    })
+    .await;
+    daemon.wait_output(&running.id, "sleeping 30 s").await;
+    daemon.kill9().await;
+    let run = follow.await.expect("wfctl task").expect(3);
+    assert!(
+        run.stderr.contains(&format!(
+            "wfctl: cannot reach the workflow daemon at {}: ",
+            daemon.addr
+        )),
+        "{run:?}"
+    );
+
+    // The restart reaps the orphaned sleeper. A daemon that answers
+    // UNAVAILABLE itself is not "unreachable": it says why. A program that
+    // ignores SIGTERM keeps it shutting down for the grace period.
+    daemon.restart().await;
+    let stubborn = daemon.execute("ignore_sigterm", &[]).await;
+    daemon
+        .wait_for_event(&stubborn.id, "phase_started", |e| {
+            matches!(e.payload, Some(Payload::PhaseStarted(_)))
+        })
+        .await;
+    daemon.send_sigterm();
+    let refused = eventually("the daemon to refuse new work", POLL_DEADLINE, || async {
+        let run = wfctl(&daemon.addr, &["run", "hello"]).await;
+        run.stderr.contains("shutting down").then_some(run)
+    })
+    .await
+    .expect(3);
+    assert!(
+        refused.stderr.contains(&format!(
+            "the workflow daemon at {} cannot take this now: the daemon is shutting down",
+            daemon.addr
+        )),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
 async fn hyperctl_forms() {
     let daemon = Daemon::start().await;
     let status = wfctl(&daemon.addr, &["workflow", "-op", "status", "-json"])
