@@ -41,35 +41,56 @@ fn fill(dir: &Path) -> PathBuf {
     path
 }
 
-/// Waits until GetStatus reports that the history cannot be written.
-async fn wait_write_failure(daemon: &Daemon) -> workflow_manager::pb::HistoryWriteFailure {
-    eventually(
-        "GetStatus to report failing writes",
-        POLL_DEADLINE,
-        || async { daemon.status().await.history_write_failure },
-    )
-    .await
+/// What [`print_onto_a_full_disk`] leaves: the daemon, the execution
+/// printing its lines, the file filling the disk and the failure reported.
+struct FullDisk {
+    daemon: Daemon,
+    execution: pb::Execution,
+    filler: PathBuf,
+    failure: pb::HistoryWriteFailure,
 }
 
-#[tokio::test]
-async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
+/// Starts a daemon whose data directory is a small tmpfs, fills the tmpfs
+/// while a program waits at its gate, releases the program and waits until
+/// GetStatus reports that the history cannot be written.
+async fn print_onto_a_full_disk() -> FullDisk {
     let daemon = Daemon::builder()
         .program("lines_after_gate.sh", lines_after_gate_program())
         .data_on_tmpfs(16 << 20)
         .start()
         .await;
     let gate = daemon.file("gate");
-    let exec = daemon
+    let execution = daemon
         .execute(
             "lines_after_gate",
             &[("gate", text(gate.to_str().unwrap()))],
         )
         .await;
-    daemon.wait_output(&exec.id, "waiting").await;
-
+    daemon.wait_output(&execution.id, "waiting").await;
     let filler = fill(&daemon.data_dir_as_seen_by_daemon());
     std::fs::write(&gate, "go").unwrap();
-    let failure = wait_write_failure(&daemon).await;
+    let failure = eventually(
+        "GetStatus to report failing writes",
+        POLL_DEADLINE,
+        || async { daemon.status().await.history_write_failure },
+    )
+    .await;
+    FullDisk {
+        daemon,
+        execution,
+        filler,
+        failure,
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
+    let FullDisk {
+        daemon,
+        execution: exec,
+        filler,
+        failure,
+    } = print_onto_a_full_disk().await;
     assert!(failure.error.contains("full"), "{failure:?}");
     assert!(failure.since.is_some());
     let refused = daemon
@@ -113,22 +134,7 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
 
 #[tokio::test]
 async fn a_shutdown_ends_although_the_disk_stays_full() {
-    let mut daemon = Daemon::builder()
-        .program("lines_after_gate.sh", lines_after_gate_program())
-        .data_on_tmpfs(16 << 20)
-        .start()
-        .await;
-    let gate = daemon.file("gate");
-    let exec = daemon
-        .execute(
-            "lines_after_gate",
-            &[("gate", text(gate.to_str().unwrap()))],
-        )
-        .await;
-    daemon.wait_output(&exec.id, "waiting").await;
-    fill(&daemon.data_dir_as_seen_by_daemon());
-    std::fs::write(&gate, "go").unwrap();
-    wait_write_failure(&daemon).await;
+    let FullDisk { mut daemon, .. } = print_onto_a_full_disk().await;
 
     // The shutdown grace (2 s) for the program, then as long again for the
     // history before the writer gives up: the daemon must end on its own.
