@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, on a fresh machine. Installs what is missing
-# (qemu-utils, Rust components, Go tools, Python packages, buf, grpcurl),
+# (qemu-utils, util-linux, Rust components, Go tools, Python packages, buf,
+# grpcurl),
 # then runs:
 #   1. cargo fmt --check and cargo clippy -D warnings;
 #   2. cargo test: unit tests and the one integration-test binary (real
@@ -13,11 +14,16 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 cd "$REPO_ROOT"
 
-if ! command -v qemu-img >/dev/null 2>&1; then
-  log "installing qemu-utils (the VM pipeline tests use the real qemu-img)"
+# Debian packages: qemu-utils (the VM pipeline tests use the real qemu-img)
+# and util-linux (the disk-full tests give the daemon a tmpfs with unshare).
+missing=()
+command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qemu-utils >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
 fi
 
 log "Rust toolchain components"
