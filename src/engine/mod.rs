@@ -35,7 +35,7 @@ use crate::inputs::{self, ResolvedInputs};
 use crate::store::hub::LogHub;
 use crate::store::{
     ArtifactRecord, ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution,
-    StoreError, StoreReader, StoreWriter, WriteOp,
+    StoreError, StoreReader, StoreWriter, WriteOp, WriteSlot,
 };
 use crate::tree::ExecutionTree;
 
@@ -102,13 +102,20 @@ struct Control {
     stop: Option<StopRequest>,
 }
 
-/// The sequencer of one execution's log.
+/// The sequencer of one execution's log. It is only ever locked briefly,
+/// never across a wait for the history writer: writers reserve room in the
+/// writer's queue first ([`ActiveExecution::append`]), so readers of the
+/// live tree and a cancel are not held up by a history that cannot be
+/// written (a full disk).
 struct ExecutionLog {
     rowid: i64,
     next_sequence: u64,
     tree: ExecutionTree,
     counts: LogCounts,
-    writer: StoreWriter,
+    /// Events numbered while the writer's queue was full
+    /// ([`ExecutionLog::record_without_waiting`]); they go, in order, ahead
+    /// of the next write of this execution.
+    held: Vec<Arc<LogEvent>>,
     /// Start time, pid and process start time, once started.
     started: Option<(i64, i32, Option<u64>)>,
     /// Artifacts recorded in this daemon's life (as the writer stores them).
@@ -116,26 +123,37 @@ struct ExecutionLog {
 }
 
 impl ExecutionLog {
-    /// Numbers an event, folds it into the tree and queues it for the
-    /// history (waiting while the writer's queue is full).
-    async fn emit(&mut self, payload: LogPayload) -> Result<(), EngineError> {
-        self.emit_all(vec![payload]).await
+    /// Numbers events, folds them into the tree and queues them for the
+    /// history in `slot`: one queue entry for the batch. This is what keeps
+    /// a program printing hundreds of thousands of lines a second cheap to
+    /// follow.
+    fn append(&mut self, slot: WriteSlot, payloads: Vec<LogPayload>) {
+        let mut events = std::mem::take(&mut self.held);
+        events.extend(
+            payloads
+                .into_iter()
+                .map(|payload| Arc::new(self.number(payload))),
+        );
+        slot.send(WriteOp::Append {
+            execution: self.rowid,
+            events,
+        });
     }
 
-    /// Like [`ExecutionLog::emit`] for several events at once: one queue
-    /// entry, one lock of the live channel. This is what keeps a program
-    /// printing hundreds of thousands of lines a second cheap to follow.
-    async fn emit_all(&mut self, payloads: Vec<LogPayload>) -> Result<(), EngineError> {
-        let events = payloads
-            .into_iter()
-            .map(|payload| Arc::new(self.number(payload)))
-            .collect();
-        self.writer
-            .send(WriteOp::Append {
-                execution: self.rowid,
-                events,
-            })
-            .await?;
+    /// Numbers an event of the daemon's own (a cancel, a kill, a timeout)
+    /// and queues it if the writer's queue has room; otherwise holds it for
+    /// the next write, so that stopping a program never waits for the
+    /// history.
+    fn record_without_waiting(
+        &mut self,
+        writer: &StoreWriter,
+        payload: LogPayload,
+    ) -> Result<(), StoreError> {
+        let event = Arc::new(self.number(payload));
+        self.held.push(event);
+        if let Some(slot) = writer.try_reserve()? {
+            self.append(slot, Vec::new());
+        }
         Ok(())
     }
 
@@ -169,49 +187,44 @@ impl ExecutionLog {
 
     /// Numbers the `started` event and queues it with the RUNNING state,
     /// in one write.
-    async fn start(
+    fn start(
         &mut self,
+        slot: WriteSlot,
         pid: i32,
         start_ms: i64,
         pid_start_ticks: Option<u64>,
         argv: Vec<String>,
-    ) -> Result<(), EngineError> {
+    ) {
+        // Events are held only by a running execution's runner, after this.
+        debug_assert!(self.held.is_empty(), "events held before the start");
         let started = self.number(LogPayload::Lifecycle(Lifecycle::Started { pid, argv }));
         self.started = Some((start_ms, pid, pid_start_ticks));
-        self.writer
-            .send(WriteOp::MarkStarted {
-                execution: self.rowid,
-                start_ms,
-                pid,
-                pid_start_ticks,
-                started: Arc::new(started),
-            })
-            .await?;
-        Ok(())
+        slot.send(WriteOp::MarkStarted {
+            execution: self.rowid,
+            start_ms,
+            pid,
+            pid_start_ticks,
+            started: Arc::new(started),
+        });
     }
 
-    /// Like [`ExecutionLog::queue_finish`], then waits until it is
-    /// committed.
-    async fn finish(&mut self, last: Vec<LogPayload>, ending: Ending) -> Result<(), EngineError> {
-        let (committed, _) = self.queue_finish(last, ending, None).await?;
-        committed.await.map_err(|_| StoreError::WriterStopped)?;
-        Ok(())
-    }
-
-    /// Queues the final state with the `last` events and the terminal
-    /// `finished` event, in one write; the receiver is signalled once it is
-    /// committed. With the execution as it was `accepted`, also returns it
-    /// in its final state, as the history will have it.
-    async fn queue_finish(
+    /// Queues the final state with any held events, the `last` events and
+    /// the terminal `finished` event, in one write; the receiver is
+    /// signalled once it is committed. With the execution as it was
+    /// `accepted`, also returns it in its final state, as the history will
+    /// have it.
+    fn queue_finish(
         &mut self,
+        slot: WriteSlot,
         last: Vec<LogPayload>,
         ending: Ending,
         accepted: Option<&ExecutionRecord>,
-    ) -> Result<(oneshot::Receiver<()>, Option<ExecutionRecord>), EngineError> {
-        let mut events: Vec<_> = last
-            .into_iter()
-            .map(|payload| Arc::new(self.number(payload)))
-            .collect();
+    ) -> (oneshot::Receiver<()>, Option<ExecutionRecord>) {
+        let mut events = std::mem::take(&mut self.held);
+        events.extend(
+            last.into_iter()
+                .map(|payload| Arc::new(self.number(payload))),
+        );
         let finished = self.number(LogPayload::Lifecycle(Lifecycle::Finished {
             state: ending.state,
             error: ending.error.clone(),
@@ -228,15 +241,13 @@ impl ExecutionLog {
         events.push(Arc::new(finished));
         let ended = accepted.map(|accepted| self.ended(accepted, &outcome));
         let (committed, on_commit) = oneshot::channel();
-        self.writer
-            .send(WriteOp::MarkFinished {
-                execution: self.rowid,
-                outcome: Box::new(outcome),
-                events,
-                committed,
-            })
-            .await?;
-        Ok((on_commit, ended))
+        slot.send(WriteOp::MarkFinished {
+            execution: self.rowid,
+            outcome: Box::new(outcome),
+            events,
+            committed,
+        });
+        (on_commit, ended)
     }
 
     /// The execution `accepted` as it will be stored once `outcome` is.
@@ -292,7 +303,8 @@ pub struct ActiveExecution {
     control: Mutex<Control>,
     /// Wakes the runner when a stop is requested.
     stop_requested: Notify,
-    log: tokio::sync::Mutex<ExecutionLog>,
+    writer: StoreWriter,
+    log: Mutex<ExecutionLog>,
     /// The execution as Execute accepted it (None when it was re-queued or
     /// interrupted at start-up), the base of `ended`.
     accepted: Option<ExecutionRecord>,
@@ -311,6 +323,35 @@ pub struct ActiveExecution {
 impl ActiveExecution {
     fn control(&self) -> std::sync::MutexGuard<'_, Control> {
         self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, ExecutionLog> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Numbers events and queues them for the history, waiting (without
+    /// the log's lock) while the writer's queue is full.
+    async fn append(&self, payloads: Vec<LogPayload>) -> Result<(), EngineError> {
+        let slot = self.writer.reserve().await?;
+        self.log().append(slot, payloads);
+        Ok(())
+    }
+
+    /// Numbers an event of the daemon's own without waiting for the history
+    /// (see [`ExecutionLog::record_without_waiting`]).
+    fn record_without_waiting(&self, payload: LogPayload) -> Result<(), EngineError> {
+        self.log()
+            .record_without_waiting(&self.writer, payload)
+            .map_err(EngineError::from)
+    }
+
+    /// Queues the end (see [`ExecutionLog::queue_finish`]) and waits until
+    /// it is committed.
+    async fn finish(&self, last: Vec<LogPayload>, ending: Ending) -> Result<(), EngineError> {
+        let slot = self.writer.reserve().await?;
+        let (committed, _) = self.log().queue_finish(slot, last, ending, None);
+        committed.await.map_err(|_| StoreError::WriterStopped)?;
+        Ok(())
     }
 
     /// Asks the runner to stop. Returns false when a stop was already
@@ -618,12 +659,13 @@ impl Engine {
                 stop: None,
             }),
             stop_requested: Notify::new(),
-            log: tokio::sync::Mutex::new(ExecutionLog {
+            writer: self.writer.clone(),
+            log: Mutex::new(ExecutionLog {
                 rowid,
                 next_sequence,
                 tree,
                 counts,
-                writer: self.writer.clone(),
+                held: Vec::new(),
                 started: None,
                 artifacts: Vec::new(),
             }),
@@ -746,7 +788,7 @@ impl Engine {
                 record.start_ms = Some(start_ms);
             }
         }
-        let log = active.log.lock().await;
+        let log = active.log();
         record.tree = Some(log.tree.clone());
         record.counts = Some(log.counts);
         record
@@ -801,20 +843,19 @@ impl Engine {
         };
         let already_requested = match dequeued {
             Some(queued) => {
-                let mut log = queued.log.lock().await;
-                log.finish(
-                    vec![LogPayload::Lifecycle(Lifecycle::CancelRequested {
-                        grace_ms: grace.as_millis() as u64,
-                        force: request.force,
-                        reason: StopReason::Client,
-                    })],
-                    Ending::without_exit(
-                        ExecutionState::Cancelled,
-                        "cancelled while queued".into(),
-                    ),
-                )
-                .await?;
-                drop(log);
+                queued
+                    .finish(
+                        vec![LogPayload::Lifecycle(Lifecycle::CancelRequested {
+                            grace_ms: grace.as_millis() as u64,
+                            force: request.force,
+                            reason: StopReason::Client,
+                        })],
+                        Ending::without_exit(
+                            ExecutionState::Cancelled,
+                            "cancelled while queued".into(),
+                        ),
+                    )
+                    .await?;
                 self.retire(&queued, false);
                 false
             }

@@ -53,15 +53,14 @@ impl Engine {
                 counts,
                 None,
             );
-            let mut log = active.log.lock().await;
-            log.finish(
-                vec![LogPayload::Lifecycle(Lifecycle::Interrupted {
-                    reason: reason.clone(),
-                })],
-                Ending::without_exit(ExecutionState::Interrupted, reason),
-            )
-            .await?;
-            drop(log);
+            active
+                .finish(
+                    vec![LogPayload::Lifecycle(Lifecycle::Interrupted {
+                        reason: reason.clone(),
+                    })],
+                    Ending::without_exit(ExecutionState::Interrupted, reason),
+                )
+                .await?;
             self.retire(&active, false);
         }
 

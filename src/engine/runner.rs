@@ -39,12 +39,14 @@ pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
     engine
         .run_dirs
         .retire(&engine.run_dirs.path_of(&execution.id));
-    let queued = execution
-        .log
-        .lock()
-        .await
-        .queue_finish(last, ending, execution.accepted.as_ref())
-        .await;
+    let queued = match execution.writer.reserve().await {
+        Ok(slot) => {
+            Ok(execution
+                .log()
+                .queue_finish(slot, last, ending, execution.accepted.as_ref()))
+        }
+        Err(e) => Err(e),
+    };
     engine.release_worker();
     // Forgotten only once the end is committed, so a reader finds the
     // execution either active or finished in the history.
@@ -99,13 +101,14 @@ async fn start_and_wait(
         .ok_or("program exited before its pid was read")?;
     let start_ticks = clock.start_ticks_of(pid);
     let start_ms = now_ms();
-    execution
-        .log
-        .lock()
-        .await
-        .start(pid, start_ms, start_ticks, execution.argv.clone())
+    let slot = execution
+        .writer
+        .reserve()
         .await
         .map_err(|e| e.to_string())?;
+    execution
+        .log()
+        .start(slot, pid, start_ms, start_ticks, execution.argv.clone());
     execution.control().phase = Phase::Running { pid, start_ms };
 
     let stdout = tokio::spawn(pump(
@@ -128,14 +131,14 @@ async fn start_and_wait(
         if let Some(stop) = stop {
             if stop_reason.is_none() {
                 stop_reason = Some(stop.reason);
-                begin_stop(execution, pid, stop).await;
+                begin_stop(execution, pid, stop);
                 if stop.force {
                     killed = true;
                 } else {
                     kill_at = Some(Instant::now() + stop.grace);
                 }
             } else if stop.force && !killed {
-                kill(execution, pid).await;
+                kill(execution, pid);
                 killed = true;
             }
         }
@@ -143,12 +146,12 @@ async fn start_and_wait(
             status = child.wait() => break status.map_err(|e| format!("waiting for the program failed: {e}"))?,
             _ = execution.stop_requested.notified() => {}
             _ = sleep_until(kill_at), if kill_at.is_some() && !killed => {
-                kill(execution, pid).await;
+                kill(execution, pid);
                 killed = true;
             }
             _ = sleep_until(timeout_at), if timeout_at.is_some() && stop_reason.is_none() => {
                 let timeout = execution.timeout.unwrap_or_default();
-                emit(execution, LogPayload::Lifecycle(Lifecycle::TimedOut { timeout_ms: timeout.as_millis() as u64 })).await;
+                record(execution, LogPayload::Lifecycle(Lifecycle::TimedOut { timeout_ms: timeout.as_millis() as u64 }));
                 execution.request_stop(StopRequest {
                     reason: StopReason::Timeout,
                     grace: engine.config.default_grace_period,
@@ -177,7 +180,7 @@ async fn start_and_wait(
     let exit_code = status.code();
     let signal = status.signal();
 
-    let last_error = execution.log.lock().await.tree.last_error.clone();
+    let last_error = execution.log().tree.last_error.clone();
     let (state, error) = match stop_reason {
         Some(StopReason::Client) => (
             ExecutionState::Cancelled,
@@ -222,8 +225,8 @@ async fn start_and_wait(
     ))
 }
 
-async fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
-    emit(
+fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
+    record(
         execution,
         LogPayload::Lifecycle(Lifecycle::CancelRequested {
             grace_ms: if stop.force {
@@ -234,24 +237,22 @@ async fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
             force: stop.force,
             reason: stop.reason,
         }),
-    )
-    .await;
+    );
     if stop.force {
-        kill(execution, pid).await;
+        kill(execution, pid);
     } else {
         kill_group(pid, Signal::SIGTERM);
     }
 }
 
-async fn kill(execution: &ActiveExecution, pid: i32) {
+fn kill(execution: &ActiveExecution, pid: i32) {
     kill_group(pid, Signal::SIGKILL);
-    emit(
+    record(
         execution,
         LogPayload::Lifecycle(Lifecycle::Killed {
             signal: Signal::SIGKILL as i32,
         }),
-    )
-    .await;
+    );
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -261,10 +262,13 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Emits an event; a failure means the history writer is gone, which only
-/// happens at the very end of shutdown, so it is logged, not propagated.
-async fn emit(execution: &ActiveExecution, payload: LogPayload) {
-    if let Err(e) = execution.log.lock().await.emit(payload).await {
+/// Records an event of the daemon's own without waiting for the history,
+/// so a cancel, a kill or a timeout acts at once even while the history
+/// cannot be written. A failure means the history writer is gone, which
+/// only happens at the very end of shutdown, so it is logged, not
+/// propagated.
+fn record(execution: &ActiveExecution, payload: LogPayload) {
+    if let Err(e) = execution.record_without_waiting(payload) {
         tracing::error!(execution = %execution.id, error = %e, "could not record a log event");
     }
 }
@@ -295,7 +299,7 @@ async fn pump(execution: Arc<ActiveExecution>, pipe: impl AsyncRead + Unpin, str
         }
         if !batch.is_empty() {
             let payloads = std::mem::take(&mut batch);
-            if let Err(e) = execution.log.lock().await.emit_all(payloads).await {
+            if let Err(e) = execution.append(payloads).await {
                 tracing::error!(execution = %execution.id, error = %e, "could not record program output");
             }
         }

@@ -27,7 +27,7 @@ use crate::tree::ExecutionTree;
 pub use drop_files::{DropFileCounts, DropFileRecord, DropFileState, DropFileWrite};
 pub use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub use retention::PruneStep;
-pub use writer::{StoreWriter, WriteOp};
+pub use writer::{StoreWriter, WriteOp, WriteSlot};
 
 /// Errors of the history.
 #[derive(Debug, thiserror::Error)]

@@ -200,6 +200,16 @@ struct WriterHealth {
     stop_retrying: AtomicBool,
 }
 
+/// Room for one write in the writer's queue, from [`StoreWriter::reserve`].
+pub struct WriteSlot(mpsc::OwnedPermit<WriteOp>);
+
+impl WriteSlot {
+    /// Queues `op` in the reserved place, without waiting.
+    pub fn send(self, op: WriteOp) {
+        self.0.send(op);
+    }
+}
+
 /// Handle for queueing writes.
 #[derive(Clone)]
 pub struct StoreWriter {
@@ -251,6 +261,29 @@ impl StoreWriter {
     /// must end although the disk is full.
     pub fn stop_retrying(&self) {
         self.health.stop_retrying.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits for room in the queue and reserves it. Sending through the
+    /// slot never waits, so a caller can wait for room before it takes a
+    /// lock that others need (an execution's log, which readers and cancel
+    /// take too) instead of holding that lock while the history is stuck.
+    pub async fn reserve(&self) -> Result<WriteSlot, StoreError> {
+        self.tx
+            .clone()
+            .reserve_owned()
+            .await
+            .map(WriteSlot)
+            .map_err(|_| StoreError::WriterStopped)
+    }
+
+    /// Reserves room in the queue if there is some now; `Ok(None)` when the
+    /// queue is full.
+    pub fn try_reserve(&self) -> Result<Option<WriteSlot>, StoreError> {
+        match self.tx.clone().try_reserve_owned() {
+            Ok(permit) => Ok(Some(WriteSlot(permit))),
+            Err(mpsc::error::TrySendError::Full(_)) => Ok(None),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(StoreError::WriterStopped),
+        }
     }
 
     /// Queues a write, waiting while the queue is full.

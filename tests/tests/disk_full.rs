@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use workflow_manager::pb::OutputStream;
 
@@ -12,16 +13,25 @@ use crate::helper::*;
 /// Lines the program prints once released, while the disk is full.
 const LINES: usize = 2_000;
 
-fn lines_after_gate_program() -> String {
+/// A program that prints `waiting`, waits for the file given as `--gate`,
+/// then runs `after_gate`.
+fn program_after_gate(id: &str, after_gate: &str) -> String {
     workflow_script(
-        r#"{"id":"lines_after_gate","name":"Lines after a gate","description":"Waits for a file, then prints numbered lines.","fields":[{"name":"gate","label":"Gate","description":"File to wait for","cli_arg":"--gate","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
+        &format!(
+            r#"{{"id":"{id}","name":"{id}","description":"Waits for a file, then prints.","fields":[{{"name":"gate","label":"Gate","description":"File to wait for","cli_arg":"--gate","required":true,"default":null,"field_type":{{"type":"text"}}}}]}}"#
+        ),
         &format!(
             r#"gate="$2"
 echo waiting
 while [ ! -e "$gate" ]; do sleep 0.02; done
-i=1; while [ $i -le {LINES} ]; do echo "line $i"; i=$((i+1)); done"#
+{after_gate}"#
         ),
     )
+}
+
+/// Prints [`LINES`] numbered lines.
+fn numbered_lines() -> String {
+    format!(r#"i=1; while [ $i -le {LINES} ]; do echo "line $i"; i=$((i+1)); done"#)
 }
 
 /// Fills the file system holding `dir` with one file; returns its path.
@@ -50,21 +60,22 @@ struct FullDisk {
     failure: pb::HistoryWriteFailure,
 }
 
-/// Starts a daemon whose data directory is a small tmpfs, fills the tmpfs
-/// while a program waits at its gate, releases the program and waits until
-/// GetStatus reports that the history cannot be written.
-async fn print_onto_a_full_disk() -> FullDisk {
+/// Starts a daemon whose data directory is a tmpfs of `tmpfs_bytes`, fills
+/// the tmpfs while a program waits at its gate, releases the program (to
+/// run `after_gate`) and waits until GetStatus reports that the history
+/// cannot be written.
+async fn print_onto_a_full_disk(after_gate: &str, tmpfs_bytes: u64) -> FullDisk {
     let daemon = Daemon::builder()
-        .program("lines_after_gate.sh", lines_after_gate_program())
-        .data_on_tmpfs(16 << 20)
+        .program(
+            "after_gate.sh",
+            program_after_gate("after_gate", after_gate),
+        )
+        .data_on_tmpfs(tmpfs_bytes)
         .start()
         .await;
     let gate = daemon.file("gate");
     let execution = daemon
-        .execute(
-            "lines_after_gate",
-            &[("gate", text(gate.to_str().unwrap()))],
-        )
+        .execute("after_gate", &[("gate", text(gate.to_str().unwrap()))])
         .await;
     daemon.wait_output(&execution.id, "waiting").await;
     let filler = fill(&daemon.data_dir_as_seen_by_daemon());
@@ -90,7 +101,7 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
         execution: exec,
         filler,
         failure,
-    } = print_onto_a_full_disk().await;
+    } = print_onto_a_full_disk(&numbered_lines(), 16 << 20).await;
     assert!(failure.error.contains("full"), "{failure:?}");
     assert!(failure.since.is_some());
     let refused = daemon
@@ -134,10 +145,76 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
 
 #[tokio::test]
 async fn a_shutdown_ends_although_the_disk_stays_full() {
-    let FullDisk { mut daemon, .. } = print_onto_a_full_disk().await;
+    let FullDisk { mut daemon, .. } = print_onto_a_full_disk(&numbered_lines(), 16 << 20).await;
 
     // The shutdown grace (2 s) for the program, then as long again for the
     // history before the writer gives up: the daemon must end on its own.
     let status = daemon.terminate().await;
     assert!(status.code().is_some(), "exited, not killed: {status:?}");
+}
+
+#[tokio::test]
+async fn while_the_disk_is_full_executions_can_be_read_and_cancelled() {
+    // `yes` floods until the writer's queue is full and the daemon stops
+    // reading its pipe. 64 MiB leave room for the flood once the filler is
+    // gone.
+    let FullDisk {
+        daemon,
+        execution,
+        filler,
+        ..
+    } = print_onto_a_full_disk("exec yes", 64 << 20).await;
+    // None of these may wait for the history.
+    let answers_at_once = Duration::from_secs(10);
+    let get = || async {
+        tokio::time::timeout(answers_at_once, daemon.get(&execution.id))
+            .await
+            .expect("GetExecution answers while the disk is full")
+    };
+    // The writer's queue fills up, then the daemon stops reading the
+    // program's output: the count of lines stands still.
+    let deadline = tokio::time::Instant::now() + POLL_DEADLINE;
+    let (mut lines, mut unchanged) = (0, 0);
+    while unchanged < 5 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the count of lines never stood still ({lines})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = get().await.log_counts.expect("counts").stdout_lines;
+        unchanged = if now == lines { unchanged + 1 } else { 0 };
+        lines = now;
+    }
+    let got = get().await;
+    assert_eq!(got.state(), ExecutionState::Running);
+    let pid = got.pid;
+    let listed = tokio::time::timeout(
+        answers_at_once,
+        daemon.list_executions(pb::ListExecutionsRequest::default()),
+    )
+    .await
+    .expect("ListExecutions answers while the disk is full");
+    assert_eq!(listed.executions[0].id, execution.id);
+    tokio::time::timeout(answers_at_once, daemon.cancel(&execution.id, None, false))
+        .await
+        .expect("Cancel answers while the disk is full");
+    wait_process_gone(pid, "the cancelled program").await;
+
+    std::fs::remove_file(&filler).unwrap();
+    let events = daemon.run_to_end(&execution.id).await;
+    assert_eq!(finished(&events).state(), ExecutionState::Cancelled);
+    assert_contiguous(&events, 1);
+    let lifecycle = lifecycle(&events);
+    let cancel_at = lifecycle.iter().position(|k| *k == "cancel_requested");
+    let exited_at = lifecycle.iter().position(|k| *k == "exited");
+    assert!(
+        cancel_at.is_some() && cancel_at < exited_at,
+        "{lifecycle:?}"
+    );
+    let lines = output_texts(&events, OutputStream::Stdout);
+    assert_eq!(lines[0], "waiting");
+    assert!(
+        lines[1..].iter().all(|line| line == "y"),
+        "only yes's lines"
+    );
 }
