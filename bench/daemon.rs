@@ -93,6 +93,27 @@ impl Daemon {
         }
     }
 
+    /// CPU the daemon has used so far, and CPU of the programs it has
+    /// reaped, from /proc.
+    fn cpu(&self) -> CpuUse {
+        let pid = self.child.id().expect("daemon running");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("daemon stat");
+        // Fields after the command name (which may hold spaces), from the
+        // third on: utime, stime, cutime, cstime are the 14th to 17th.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .expect("stat")
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| fields[i - 3].parse::<f64>().expect("ticks");
+        let seconds_per_tick = 1.0 / clock_ticks_per_second();
+        CpuUse {
+            daemon: (ticks(14) + ticks(15)) * seconds_per_tick,
+            programs: (ticks(16) + ticks(17)) * seconds_per_tick,
+        }
+    }
+
     async fn client(&self) -> WorkflowServiceClient<Channel> {
         WorkflowServiceClient::connect(self.address.clone())
             .await
@@ -109,6 +130,37 @@ impl Daemon {
         }
         let _ = self.child.wait().await;
     }
+}
+
+/// Seconds of CPU: the daemon's own, and its reaped programs'.
+#[derive(Clone, Copy, Default)]
+struct CpuUse {
+    daemon: f64,
+    programs: f64,
+}
+
+impl std::ops::Sub for CpuUse {
+    type Output = CpuUse;
+    fn sub(self, earlier: CpuUse) -> CpuUse {
+        CpuUse {
+            daemon: self.daemon - earlier.daemon,
+            programs: self.programs - earlier.programs,
+        }
+    }
+}
+
+impl std::ops::AddAssign for CpuUse {
+    fn add_assign(&mut self, more: CpuUse) {
+        self.daemon += more.daemon;
+        self.programs += more.programs;
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64
 }
 
 fn value(s: &str) -> prost_types::Value {
@@ -213,11 +265,21 @@ async fn throughput(executions: usize, rounds: usize, cores: usize) {
     // rounds' ratios and the pooled ratio (all executions over all time).
     let daemon = Daemon::start("throughput").await;
     let client = daemon.client().await;
-    // Per side: (ratio of each round, total seconds).
+    // Per side: (ratio of each round, total seconds, CPU used).
     let mut xargs_seconds = 0.0;
     let mut sides = [
-        (AwaitBy::Wait, Vec::with_capacity(rounds), 0.0),
-        (AwaitBy::Follow, Vec::with_capacity(rounds), 0.0),
+        (
+            AwaitBy::Wait,
+            Vec::with_capacity(rounds),
+            0.0,
+            CpuUse::default(),
+        ),
+        (
+            AwaitBy::Follow,
+            Vec::with_capacity(rounds),
+            0.0,
+            CpuUse::default(),
+        ),
     ];
     for round in 0..rounds {
         let mut rates = [0.0; 3];
@@ -225,7 +287,12 @@ async fn throughput(executions: usize, rounds: usize, cores: usize) {
             let side = (round + turn) % 3;
             rates[side] = match side {
                 0 => xargs_rate(executions, cores),
-                _ => daemon_rate(&client, executions, sides[side - 1].0).await,
+                _ => {
+                    let before = daemon.cpu();
+                    let rate = daemon_rate(&client, executions, sides[side - 1].0).await;
+                    sides[side - 1].3 += daemon.cpu() - before;
+                    rate
+                }
             };
         }
         xargs_seconds += executions as f64 / rates[0];
@@ -234,7 +301,7 @@ async fn throughput(executions: usize, rounds: usize, cores: usize) {
             round + 1,
             rates[0]
         );
-        for (i, (how, ratios, seconds)) in sides.iter_mut().enumerate() {
+        for (i, (how, ratios, seconds, _)) in sides.iter_mut().enumerate() {
             let rate = rates[i + 1];
             ratios.push(rate / rates[0]);
             *seconds += executions as f64 / rate;
@@ -243,7 +310,7 @@ async fn throughput(executions: usize, rounds: usize, cores: usize) {
         println!("{line}");
     }
     daemon.stop().await;
-    for (how, mut ratios, seconds) in sides {
+    for (how, mut ratios, seconds, cpu) in sides {
         ratios.sort_by(f64::total_cmp);
         println!(
             "throughput, {}: median ratio of {rounds} rounds {:.2}x (min {:.2}x, max {:.2}x), \
@@ -253,6 +320,17 @@ async fn throughput(executions: usize, rounds: usize, cores: usize) {
             ratios[0],
             ratios[ratios.len() - 1],
             xargs_seconds / seconds,
+        );
+        // Steadier than the rates when the machine's speed drifts: both
+        // sides of this ratio slow down together.
+        let runs = (executions * rounds) as f64;
+        println!(
+            "throughput, {}: CPU per execution: daemon {:.3} ms, its programs {:.3} ms \
+             (daemon over programs {:.2})",
+            how.label(),
+            cpu.daemon / runs * 1e3,
+            cpu.programs / runs * 1e3,
+            cpu.daemon / cpu.programs,
         );
     }
 }
