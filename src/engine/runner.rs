@@ -39,14 +39,11 @@ pub(super) async fn run(engine: Arc<Engine>, execution: Arc<ActiveExecution>) {
     engine
         .run_dirs
         .retire(&engine.run_dirs.path_of(&execution.id));
-    let queued = match execution.writer.reserve().await {
-        Ok(slot) => {
-            Ok(execution
-                .log()
-                .queue_finish(slot, last, ending, execution.accepted.as_ref()))
-        }
-        Err(e) => Err(e),
-    };
+    let queued = execution.writer.reserve().await.map(|slot| {
+        execution
+            .log()
+            .queue_finish(slot, last, ending, execution.accepted.as_ref())
+    });
     engine.release_worker();
     // Forgotten only once the end is committed, so a reader finds the
     // execution either active or finished in the history.
@@ -82,6 +79,22 @@ async fn start_and_wait(
         )
     })?;
     let (program, args) = execution.argv.split_first().ok_or("empty argv")?;
+    // Room for the `started` event is taken before the program starts: a
+    // program whose start cannot be recorded (the history is stuck on a
+    // full disk) is not started, and once started it is recorded at once.
+    let slot = execution
+        .writer
+        .reserve()
+        .await
+        .map_err(|e| e.to_string())?;
+    // A stop that came while waiting for that room ends it unstarted.
+    if let Some(stop) = execution.control().stop {
+        let (state, error) = stopped(execution, stop.reason);
+        return Ok((
+            Vec::new(),
+            Ending::without_exit(state, format!("{error} (before the program started)")),
+        ));
+    }
     let clock = SpawnClock::before_spawn();
     let mut child = tokio::process::Command::new(program)
         .args(args)
@@ -101,11 +114,6 @@ async fn start_and_wait(
         .ok_or("program exited before its pid was read")?;
     let start_ticks = clock.start_ticks_of(pid);
     let start_ms = now_ms();
-    let slot = execution
-        .writer
-        .reserve()
-        .await
-        .map_err(|e| e.to_string())?;
     execution
         .log()
         .start(slot, pid, start_ms, start_ticks, execution.argv.clone());
@@ -182,21 +190,7 @@ async fn start_and_wait(
 
     let last_error = execution.log().tree.last_error.clone();
     let (state, error) = match stop_reason {
-        Some(StopReason::Client) => (
-            ExecutionState::Cancelled,
-            "cancelled by a client".to_string(),
-        ),
-        Some(StopReason::Timeout) => (
-            ExecutionState::TimedOut,
-            format!(
-                "timed out after {} s",
-                execution.timeout.unwrap_or_default().as_secs_f64()
-            ),
-        ),
-        Some(StopReason::Shutdown) => (
-            ExecutionState::Interrupted,
-            "interrupted: the daemon shut down while the execution was running".to_string(),
-        ),
+        Some(reason) => stopped(execution, reason),
         None if status.success() => (ExecutionState::Succeeded, String::new()),
         None => {
             let how = match (exit_code, signal) {
@@ -223,6 +217,27 @@ async fn start_and_wait(
             error,
         },
     ))
+}
+
+/// The final state and error of an execution stopped for `reason`.
+fn stopped(execution: &ActiveExecution, reason: StopReason) -> (ExecutionState, String) {
+    match reason {
+        StopReason::Client => (
+            ExecutionState::Cancelled,
+            "cancelled by a client".to_string(),
+        ),
+        StopReason::Timeout => (
+            ExecutionState::TimedOut,
+            format!(
+                "timed out after {} s",
+                execution.timeout.unwrap_or_default().as_secs_f64()
+            ),
+        ),
+        StopReason::Shutdown => (
+            ExecutionState::Interrupted,
+            "interrupted: the daemon shut down".to_string(),
+        ),
+    }
 }
 
 fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
