@@ -34,12 +34,14 @@ pub fn start_time_ticks(pid: i32) -> Option<u64> {
 /// The kernel stamps a process's start time (`start_boottime`, reported in
 /// /proc/PID/stat in whole clock ticks) while forking it, so it lies between
 /// a reading of CLOCK_BOOTTIME taken before the spawn and one taken after.
-/// When both readings fall in the same tick (nearly always: a spawn takes
-/// well under a millisecond and a tick is 10 ms), that tick is the child's
-/// start time, exactly. Only when they straddle a tick boundary is /proc
-/// read. Reading /proc costs an open, two reads and a close per execution,
-/// plus the kernel's clean-up of the /proc entries it instantiated when the
-/// child is reaped.
+/// When both readings fall in the same tick, that tick is the child's start
+/// time, exactly. Only when they straddle a tick boundary (10 ms) is /proc
+/// read, which costs an open, a few reads and a close, plus the kernel's
+/// clean-up of the /proc entries it instantiated when the child is reaped.
+/// On an idle machine a spawn returns within a fraction of a millisecond,
+/// so straddling is rare; with both cores busy, posix_spawn returns only
+/// when the spawning thread is scheduled again after the child's exec,
+/// often 2 ms later, and about one spawn in five straddles a tick.
 #[derive(Debug, Clone, Copy)]
 pub struct SpawnClock {
     before: Option<u64>,
