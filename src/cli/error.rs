@@ -139,7 +139,12 @@ impl CliError {
             }
             Code::Unavailable => CliError::DaemonUnavailable {
                 addr: addr.to_string(),
-                reason: message,
+                // A proxy in between may answer without a message.
+                reason: if message.is_empty() {
+                    "unavailable".to_string()
+                } else {
+                    message
+                },
             },
             code => CliError::Refused {
                 code: format!("{code:?}"),
@@ -192,6 +197,10 @@ mod tests {
             "the workflow daemon at 127.0.0.1:1 cannot take this now: the daemon is shutting down"
         );
         assert_eq!(answered.exit_code(), exit::UNAVAILABLE);
+        assert_eq!(
+            CliError::from_status(Status::unavailable(""), "127.0.0.1:1").to_string(),
+            "the workflow daemon at 127.0.0.1:1 cannot take this now: unavailable"
+        );
 
         // A connection lost mid-call comes from tonic, with its cause, and
         // whatever code tonic chose.
