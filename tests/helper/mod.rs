@@ -72,6 +72,7 @@ pub struct DaemonBuilder {
     env: Vec<(String, String)>,
     config_file: Option<(String, String)>,
     data_tmpfs_bytes: Option<u64>,
+    without_permission_override: bool,
     shutdown_grace_secs: u32,
 }
 
@@ -145,6 +146,17 @@ impl DaemonBuilder {
     /// as the daemon process: a restart starts on an empty one.
     pub fn data_on_tmpfs(mut self, bytes: u64) -> Self {
         self.data_tmpfs_bytes = Some(bytes);
+        self
+    }
+
+    /// Runs the daemon without the capabilities that let root read and
+    /// write any file whatever its permissions (CAP_DAC_OVERRIDE,
+    /// CAP_DAC_READ_SEARCH), as a daemon run by a normal user is, so a test
+    /// can show what it does with a file it may not read. Only needed when
+    /// the tests hold those capabilities: util-linux's `setpriv` then drops
+    /// them from the bounding set, and the daemon loses them at exec.
+    pub fn without_permission_override(mut self) -> Self {
+        self.without_permission_override = true;
         self
     }
 
@@ -244,8 +256,31 @@ impl DaemonBuilder {
             wrapped.extend(args);
             args = wrapped;
         }
+        if self.without_permission_override && overrides_file_permissions() {
+            let mut wrapped: Vec<String> = [
+                "setpriv",
+                "--bounding-set=-dac_override,-dac_read_search",
+                "--",
+            ]
+            .map(String::from)
+            .to_vec();
+            wrapped.extend(args);
+            args = wrapped;
+        }
         (root, args, self.env)
     }
+}
+
+/// Whether this process may ignore file permissions: CAP_DAC_OVERRIDE
+/// (capability 1) in its effective set, as root normally has.
+fn overrides_file_permissions() -> bool {
+    let status = fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .expect("a CapEff line");
+    let bits = u64::from_str_radix(effective.trim(), 16).expect("CapEff is hex");
+    bits & (1 << 1) != 0
 }
 
 fn path_arg(path: &Path) -> String {
@@ -410,6 +445,7 @@ impl Daemon {
             env: Vec::new(),
             config_file: None,
             data_tmpfs_bytes: None,
+            without_permission_override: false,
             shutdown_grace_secs: 2,
         }
     }

@@ -1,10 +1,12 @@
 //! Drop folders (hyper2kvm's 3-directory pattern): files dropped into
 //! `to_be_processed/` run as `vm_pipeline` executions and end in
 //! `processed/DATE/` or `failed/DATE/` with their sidecar, exactly once:
-//! good and bad manifests, disks and job configs, files still being
-//! written, kill -9 in the middle of a batch, and 200 files at once.
+//! good and bad manifests (one the daemon may not read), disks and job
+//! configs, files still being written, kill -9 in the middle of a batch,
+//! and 200 files at once.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -108,6 +110,7 @@ async fn manifests_and_bad_files_each_get_one_clear_outcome() {
         .program("vm-pipeline.sh", fixture_pipeline())
         .flag("--manifest-dir", "drop")
         .flag("--output-dir", "out")
+        .without_permission_override()
         .start()
         .await;
     let root = daemon.file("drop");
@@ -141,6 +144,10 @@ async fn manifests_and_bad_files_each_get_one_clear_outcome() {
         br#"{"version": "1.0", "vms": [{"name": "x", "pipeline": {"load": {"source_path": "/d/x.iso"}, "convert": {"output_format": "qcow3"}}}]}"#,
     );
     drop_file(&incoming, "empty.yaml", b"");
+    let locked = incoming.join(".locked.json.part");
+    std::fs::write(&locked, single.to_string()).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::rename(&locked, incoming.join("locked.json")).unwrap();
     drop_file(&incoming, "junk.bin", &[0u8, 159, 146, 150, 255, 1, 2, 3]);
     drop_file(&incoming, "huge.json", &vec![b' '; (16 << 20) + 1]);
     std::os::unix::fs::symlink("/etc/hostname", incoming.join("outside.json")).unwrap();
@@ -149,7 +156,7 @@ async fn manifests_and_bad_files_each_get_one_clear_outcome() {
     std::fs::create_dir(incoming.join("a directory")).unwrap();
     std::fs::write(incoming.join(".hidden-partial"), "ignored").unwrap();
 
-    let done = wait_settled(&root, 10).await;
+    let done = wait_settled(&root, 11).await;
     let processed = today(&root, "processed");
     let failed = today(&root, "failed");
     assert_eq!(
@@ -178,6 +185,8 @@ async fn manifests_and_bad_files_each_get_one_clear_outcome() {
             "invalid.json.error.json",
             "junk.bin",
             "junk.bin.error.json",
+            "locked.json",
+            "locked.json.error.json",
             "outside.json",
             "outside.json.error.json",
         ]
@@ -244,6 +253,7 @@ async fn manifests_and_bad_files_each_get_one_clear_outcome() {
     let reasons = [
         ("empty.yaml", "empty"),
         ("junk.bin", "not UTF-8"),
+        ("locked.json", "cannot read the file: Permission denied"),
         ("huge.json", "at most 16 MiB"),
         ("outside.json", "outside the drop folder"),
         ("a directory", "directory"),
@@ -263,7 +273,7 @@ async fn manifests_and_bad_files_each_get_one_clear_outcome() {
 
     // A name that is taken in processed/ gets a timestamp suffix.
     drop_file(&incoming, "batch.yaml", batch.as_bytes());
-    let done = wait_settled(&root, 11).await;
+    let done = wait_settled(&root, 12).await;
     let renamed: Vec<&String> = done["processed"]
         .iter()
         .filter(|n| n.starts_with("batch_") && n.ends_with(".yaml"))
@@ -283,7 +293,7 @@ async fn manifests_and_bad_files_each_get_one_clear_outcome() {
             folder.processed_today,
             folder.failed_today
         ),
-        (0, 0, 4, 7)
+        (0, 0, 4, 8)
     );
     assert_eq!(Path::new(&status.output_dir), out);
 }
