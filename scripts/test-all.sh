@@ -14,10 +14,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 cd "$REPO_ROOT"
 
 # Debian packages: qemu-utils (the VM pipeline tests use the real qemu-img)
-# and util-linux (the disk-full tests give the daemon a tmpfs with unshare).
+# and util-linux (the disk-full tests give the daemon a tmpfs with unshare;
+# run as root, the drop-folder test takes the daemon's right to read any
+# file away with setpriv).
 missing=()
 command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)
-command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+{ command -v unshare && command -v setpriv; } >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
