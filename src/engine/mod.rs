@@ -93,8 +93,19 @@ struct StopRequest {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
     Queued,
-    Running { pid: i32, start_ms: i64 },
+    Running {
+        pid: i32,
+        start_ms: i64,
+    },
+    /// Taken off the queue by a cancel at `end_ms`; never to start, its
+    /// end waits to be committed ([`Engine::cancel_queued`]).
+    CancelledWhileQueued {
+        end_ms: i64,
+    },
 }
+
+/// The error text of an execution cancelled before it started.
+const CANCELLED_WHILE_QUEUED: &str = "cancelled while queued";
 
 #[derive(Debug)]
 struct Control {
@@ -220,6 +231,16 @@ impl ExecutionLog {
         ending: Ending,
         accepted: Option<&ExecutionRecord>,
     ) -> (oneshot::Receiver<()>, Option<ExecutionRecord>) {
+        let end = self.number_end(last, ending);
+        let ended = accepted.map(|accepted| self.ended(accepted, &end.outcome));
+        let (write, committed) = end.into_write(self.rowid);
+        slot.send(write);
+        (committed, ended)
+    }
+
+    /// Numbers the end: any held events, the `last` events and the
+    /// terminal `finished` event, stamped now, to be queued as one write.
+    fn number_end(&mut self, last: Vec<LogPayload>, ending: Ending) -> NumberedEnd {
         let mut events = std::mem::take(&mut self.held);
         events.extend(
             last.into_iter()
@@ -239,15 +260,7 @@ impl ExecutionLog {
             counts: self.counts,
         };
         events.push(Arc::new(finished));
-        let ended = accepted.map(|accepted| self.ended(accepted, &outcome));
-        let (committed, on_commit) = oneshot::channel();
-        slot.send(WriteOp::MarkFinished {
-            execution: self.rowid,
-            outcome: Box::new(outcome),
-            events,
-            committed,
-        });
-        (on_commit, ended)
+        NumberedEnd { outcome, events }
     }
 
     /// The execution `accepted` as it will be stored once `outcome` is.
@@ -291,6 +304,27 @@ impl Ending {
             signal: None,
             error,
         }
+    }
+}
+
+/// An execution's end, numbered but not yet queued for the history.
+struct NumberedEnd {
+    outcome: FinalOutcome,
+    events: Vec<Arc<LogEvent>>,
+}
+
+impl NumberedEnd {
+    /// The write that stores it, and a receiver signalled once that is
+    /// committed.
+    fn into_write(self, execution: i64) -> (WriteOp, oneshot::Receiver<()>) {
+        let (committed, on_commit) = oneshot::channel();
+        let write = WriteOp::MarkFinished {
+            execution,
+            outcome: Box::new(self.outcome),
+            events: self.events,
+            committed,
+        };
+        (write, on_commit)
     }
 }
 
@@ -787,6 +821,11 @@ impl Engine {
                 record.pid = Some(pid);
                 record.start_ms = Some(start_ms);
             }
+            Phase::CancelledWhileQueued { end_ms } => {
+                record.state = ExecutionState::Cancelled;
+                record.end_ms = Some(end_ms);
+                record.error = CANCELLED_WHILE_QUEUED.into();
+            }
         }
         let log = active.log();
         record.tree = Some(log.tree.clone());
@@ -843,26 +882,58 @@ impl Engine {
         };
         let already_requested = match dequeued {
             Some(queued) => {
-                queued
-                    .finish(
-                        vec![LogPayload::Lifecycle(Lifecycle::CancelRequested {
-                            grace_ms: grace.as_millis() as u64,
-                            force: request.force,
-                            reason: StopReason::Client,
-                        })],
-                        Ending::without_exit(
-                            ExecutionState::Cancelled,
-                            "cancelled while queued".into(),
-                        ),
-                    )
-                    .await?;
-                self.retire(&queued, false);
+                self.cancel_queued(queued, stop).await;
                 false
             }
             None => !active.request_stop(stop),
         };
         let record = self.execution(id).await?;
         Ok((record, already_requested))
+    }
+
+    /// Ends an execution that a cancel took off the queue: its end is
+    /// numbered now and committed in the background. Returns once it is
+    /// committed, or at once while the history cannot be written (a full
+    /// disk): like a cancel of a running execution, which never waits for
+    /// the history, it answers, and readers see the execution CANCELLED
+    /// meanwhile. Off the queue, it can no longer start either way.
+    async fn cancel_queued(self: &Arc<Self>, queued: Arc<ActiveExecution>, stop: StopRequest) {
+        let end = queued.log().number_end(
+            vec![LogPayload::Lifecycle(Lifecycle::CancelRequested {
+                grace_ms: stop.grace.as_millis() as u64,
+                force: stop.force,
+                reason: stop.reason,
+            })],
+            Ending::without_exit(ExecutionState::Cancelled, CANCELLED_WHILE_QUEUED.into()),
+        );
+        {
+            let mut control = queued.control();
+            control.phase = Phase::CancelledWhileQueued {
+                end_ms: end.outcome.end_ms,
+            };
+            // A repeated cancel says it was already requested.
+            control.stop = Some(stop);
+        }
+        let mut gone = queued.gone.subscribe();
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let (write, committed) = end.into_write(queued.rowid);
+            let recorded = match queued.writer.reserve().await {
+                Ok(slot) => {
+                    slot.send(write);
+                    committed.await.map_err(|_| StoreError::WriterStopped)
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = recorded {
+                tracing::error!(execution = %queued.id, error = %e, "could not record the cancel of a queued execution");
+            }
+            engine.retire(&queued, false);
+        });
+        tokio::select! {
+            _ = gone.wait_for(|gone| *gone) => {}
+            () = self.writer.failing() => {}
+        }
     }
 
     /// Daemon-wide counts.

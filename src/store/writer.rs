@@ -14,11 +14,11 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::codec::encode;
 use super::hub::LogHub;
@@ -194,8 +194,10 @@ pub struct WriteFailure {
 /// What the writer thread and its handles share besides the queue.
 #[derive(Debug, Default)]
 struct WriterHealth {
-    /// Set while groups fail for a storage reason and are being retried.
-    failure: Mutex<Option<WriteFailure>>,
+    /// Set while groups fail for a storage reason and are being retried;
+    /// a watch, so a caller can stop waiting for a commit that will not
+    /// come soon ([`StoreWriter::failing`]).
+    failure: watch::Sender<Option<WriteFailure>>,
     /// Set at shutdown: a failing group is given up instead of retried.
     stop_retrying: AtomicBool,
 }
@@ -249,11 +251,15 @@ impl StoreWriter {
 
     /// Set while the history cannot be written and writes wait.
     pub fn write_failure(&self) -> Option<WriteFailure> {
-        self.health
-            .failure
-            .lock()
-            .expect("writer health lock")
-            .clone()
+        self.health.failure.borrow().clone()
+    }
+
+    /// Returns once the history cannot be written (at once if that is so
+    /// now).
+    pub async fn failing(&self) {
+        let mut failure = self.health.failure.subscribe();
+        // The sender lives in `health`, as long as this handle.
+        let _ = failure.wait_for(Option::is_some).await;
     }
 
     /// From now on a group that cannot be written is given up (its
@@ -461,7 +467,12 @@ fn commit(
     loop {
         let error = match commit_group(conn, group) {
             Ok(results) => {
-                if let Some(failure) = health.failure.lock().expect("writer health lock").take() {
+                let mut recovered = None;
+                health.failure.send_if_modified(|failure| {
+                    recovered = failure.take();
+                    recovered.is_some()
+                });
+                if let Some(failure) = recovered {
                     tracing::warn!(error = %failure.error, "the history can be written again; nothing was lost");
                 }
                 let mut after = Vec::with_capacity(group.len());
@@ -478,14 +489,14 @@ fn commit(
                 tracing::error!(error = %error, operations = group.len(), "cannot write the history; writes wait and are retried until it can be written");
                 reported = Some(Instant::now());
             }
-            health
-                .failure
-                .lock()
-                .expect("writer health lock")
-                .get_or_insert_with(|| WriteFailure {
+            health.failure.send_if_modified(|failure| {
+                let first = failure.is_none();
+                failure.get_or_insert_with(|| WriteFailure {
                     error: error.to_string(),
                     since_ms: crate::clock::now_ms(),
                 });
+                first
+            });
             std::thread::sleep(wait);
             wait = (wait * 2).min(RETRY_MAX_WAIT);
             continue;
@@ -834,11 +845,7 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(stored, [1, 2, 3]);
-        assert_eq!(
-            *health.failure.lock().unwrap(),
-            None,
-            "not a storage failure"
-        );
+        assert_eq!(*health.failure.borrow(), None, "not a storage failure");
     }
 
     #[test]

@@ -52,24 +52,27 @@ fn fill(dir: &Path) -> PathBuf {
 }
 
 /// What [`print_onto_a_full_disk`] leaves: the daemon, the execution
-/// printing its lines, the file filling the disk and the failure reported.
+/// printing its lines, one queued behind it, the file filling the disk and
+/// the failure reported.
 struct FullDisk {
     daemon: Daemon,
     execution: pb::Execution,
+    queued: pb::Execution,
     filler: PathBuf,
     failure: pb::HistoryWriteFailure,
 }
 
-/// Starts a daemon whose data directory is a tmpfs of `tmpfs_bytes`, fills
-/// the tmpfs while a program waits at its gate, releases the program (to
-/// run `after_gate`) and waits until GetStatus reports that the history
-/// cannot be written.
+/// Starts a daemon with one worker whose data directory is a tmpfs of
+/// `tmpfs_bytes`; queues a `hello` behind a program waiting at its gate,
+/// fills the tmpfs, releases the program (to run `after_gate`) and waits
+/// until GetStatus reports that the history cannot be written.
 async fn print_onto_a_full_disk(after_gate: &str, tmpfs_bytes: u64) -> FullDisk {
     let daemon = Daemon::builder()
         .program(
             "after_gate.sh",
             program_after_gate("after_gate", after_gate),
         )
+        .max_jobs(1)
         .data_on_tmpfs(tmpfs_bytes)
         .start()
         .await;
@@ -78,6 +81,8 @@ async fn print_onto_a_full_disk(after_gate: &str, tmpfs_bytes: u64) -> FullDisk 
         .execute("after_gate", &[("gate", text(gate.to_str().unwrap()))])
         .await;
     daemon.wait_output(&execution.id, "waiting").await;
+    let queued = daemon.execute("hello", &[]).await;
+    assert_eq!(queued.state(), ExecutionState::Queued);
     let filler = fill(&daemon.data_dir_as_seen_by_daemon());
     std::fs::write(&gate, "go").unwrap();
     let failure = eventually(
@@ -89,6 +94,7 @@ async fn print_onto_a_full_disk(after_gate: &str, tmpfs_bytes: u64) -> FullDisk 
     FullDisk {
         daemon,
         execution,
+        queued,
         filler,
         failure,
     }
@@ -99,6 +105,7 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
     let FullDisk {
         daemon,
         execution: exec,
+        queued,
         filler,
         failure,
     } = print_onto_a_full_disk(&numbered_lines(), 16 << 20).await;
@@ -132,6 +139,9 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
         .chain((1..=LINES).map(|i| format!("line {i}")))
         .collect();
     assert_eq!(output_texts(&events, OutputStream::Stdout), expected);
+    daemon
+        .wait_state(&queued.id, ExecutionState::Succeeded)
+        .await;
     assert_eq!(daemon.status().await.history_write_failure, None);
     let later = daemon.execute("hello", &[]).await;
     daemon
@@ -161,6 +171,7 @@ async fn while_the_disk_is_full_executions_can_be_read_and_cancelled() {
     let FullDisk {
         daemon,
         execution,
+        queued,
         filler,
         ..
     } = print_onto_a_full_disk("exec yes", 64 << 20).await;
@@ -194,7 +205,17 @@ async fn while_the_disk_is_full_executions_can_be_read_and_cancelled() {
     )
     .await
     .expect("ListExecutions answers while the disk is full");
-    assert_eq!(listed.executions[0].id, execution.id);
+    assert_eq!(listed.executions[0].id, queued.id);
+    assert_eq!(listed.executions[1].id, execution.id);
+    // The queued execution ends without ever starting, before its end can
+    // be stored.
+    let cancelled = tokio::time::timeout(answers_at_once, daemon.cancel(&queued.id, None, false))
+        .await
+        .expect("Cancel of a queued execution answers while the disk is full");
+    let cancelled = cancelled.execution.expect("the execution");
+    assert_eq!(cancelled.state(), ExecutionState::Cancelled);
+    assert!(cancelled.end_time.is_some(), "{cancelled:?}");
+    assert_eq!(cancelled.error, "cancelled while queued");
     tokio::time::timeout(answers_at_once, daemon.cancel(&execution.id, None, false))
         .await
         .expect("Cancel answers while the disk is full");
@@ -204,17 +225,26 @@ async fn while_the_disk_is_full_executions_can_be_read_and_cancelled() {
     let events = daemon.run_to_end(&execution.id).await;
     assert_eq!(finished(&events).state(), ExecutionState::Cancelled);
     assert_contiguous(&events, 1);
-    let lifecycle = lifecycle(&events);
-    let cancel_at = lifecycle.iter().position(|k| *k == "cancel_requested");
-    let exited_at = lifecycle.iter().position(|k| *k == "exited");
-    assert!(
-        cancel_at.is_some() && cancel_at < exited_at,
-        "{lifecycle:?}"
-    );
+    let kinds = lifecycle(&events);
+    let cancel_at = kinds.iter().position(|k| *k == "cancel_requested");
+    let exited_at = kinds.iter().position(|k| *k == "exited");
+    assert!(cancel_at.is_some() && cancel_at < exited_at, "{kinds:?}");
     let lines = output_texts(&events, OutputStream::Stdout);
     assert_eq!(lines[0], "waiting");
     assert!(
         lines[1..].iter().all(|line| line == "y"),
         "only yes's lines"
     );
+
+    // Stored as it was answered, and never started.
+    let events = daemon.run_to_end(&queued.id).await;
+    assert_contiguous(&events, 1);
+    assert_eq!(
+        lifecycle(&events),
+        ["queued", "cancel_requested", "finished"]
+    );
+    let stored = daemon.get(&queued.id).await;
+    assert_eq!(stored.state(), ExecutionState::Cancelled);
+    assert_eq!(stored.end_time, cancelled.end_time);
+    assert_eq!(stored.error, cancelled.error);
 }
