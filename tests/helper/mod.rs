@@ -271,8 +271,9 @@ impl DaemonBuilder {
     }
 }
 
-/// Whether this process may ignore file permissions: CAP_DAC_OVERRIDE
-/// (capability 1) in its effective set, as root normally has.
+/// Whether this process may ignore file permissions: CAP_DAC_OVERRIDE or
+/// CAP_DAC_READ_SEARCH (capabilities 1 and 2) in its effective set, as
+/// root normally has.
 fn overrides_file_permissions() -> bool {
     let status = fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
     let effective = status
@@ -280,7 +281,7 @@ fn overrides_file_permissions() -> bool {
         .find_map(|line| line.strip_prefix("CapEff:"))
         .expect("a CapEff line");
     let bits = u64::from_str_radix(effective.trim(), 16).expect("CapEff is hex");
-    bits & (1 << 1) != 0
+    bits & (1 << 1 | 1 << 2) != 0
 }
 
 fn path_arg(path: &Path) -> String {
