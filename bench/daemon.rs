@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncBufReadExt;
 use tonic::transport::Channel;
-use workflow_manager::pb;
 use workflow_manager::pb::workflow_service_client::WorkflowServiceClient;
+use workflow_manager::{pb, process};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -96,18 +96,12 @@ impl Daemon {
     /// CPU the daemon has used so far, and CPU of the programs it has
     /// reaped, from /proc.
     fn cpu(&self) -> CpuUse {
-        let pid = self.child.id().expect("daemon running");
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("daemon stat");
-        // Fields after the command name (which may hold spaces), from the
-        // third on: utime, stime, cutime, cstime are the 14th to 17th.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .expect("stat")
-            .1
-            .split_whitespace()
-            .collect();
+        let pid = self.child.id().expect("daemon running") as i32;
+        let stat = process::stat_from_state(pid).expect("daemon stat");
+        // utime, stime, cutime, cstime are fields 14 to 17.
+        let fields: Vec<&str> = stat.split_whitespace().collect();
         let ticks = |i: usize| fields[i - 3].parse::<f64>().expect("ticks");
-        let seconds_per_tick = 1.0 / clock_ticks_per_second();
+        let seconds_per_tick = 1.0 / process::clock_ticks_per_second().unwrap_or(100) as f64;
         CpuUse {
             daemon: (ticks(14) + ticks(15)) * seconds_per_tick,
             programs: (ticks(16) + ticks(17)) * seconds_per_tick,
@@ -154,13 +148,6 @@ impl std::ops::AddAssign for CpuUse {
         self.daemon += more.daemon;
         self.programs += more.programs;
     }
-}
-
-fn clock_ticks_per_second() -> f64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as f64
 }
 
 fn value(s: &str) -> prost_types::Value {

@@ -17,15 +17,31 @@ pub fn kill_group(pgid: i32, signal: Signal) -> bool {
     killpg(Pid::from_raw(pgid), signal).is_ok()
 }
 
+/// /proc/PID/stat from field 3 (the state) on, so that field N is word
+/// N - 3 of it. The command name before it (field 2) may contain spaces
+/// and parentheses, so the fields after it start after the last ')'.
+pub fn stat_from_state(pid: i32) -> Option<String> {
+    let mut stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let end = stat.rfind(')')?;
+    stat.drain(..=end);
+    Some(stat)
+}
+
+/// Clock ticks per second (USER_HZ), the unit of times in /proc/PID/stat.
+pub fn clock_ticks_per_second() -> Option<u64> {
+    let ticks = sysconf(SysconfVar::CLK_TCK).ok()??;
+    u64::try_from(ticks).ok().filter(|&hz| hz > 0)
+}
+
 /// The start time of a process in clock ticks since boot (field 22 of
 /// /proc/PID/stat). Together with the pid it identifies a process across pid
 /// reuse.
 pub fn start_time_ticks(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces and parentheses; the
-    // fields after it start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    stat_from_state(pid)?
+        .split_whitespace()
+        .nth(22 - 3)?
+        .parse()
+        .ok()
 }
 
 /// Reads the boot-time clock around a spawn to learn the child's start time
@@ -70,11 +86,9 @@ impl SpawnClock {
 fn boot_time_ticks() -> Option<u64> {
     static NANOS_PER_TICK: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     let nanos_per_tick = (*NANOS_PER_TICK.get_or_init(|| {
-        let ticks_per_second = sysconf(SysconfVar::CLK_TCK).ok()??;
         // The kernel divides exactly only when USER_HZ divides a second.
-        u64::try_from(ticks_per_second)
-            .ok()
-            .filter(|&hz| hz > 0 && 1_000_000_000 % hz == 0)
+        clock_ticks_per_second()
+            .filter(|&hz| 1_000_000_000 % hz == 0)
             .map(|hz| 1_000_000_000 / hz)
     }))?;
     let now = clock_gettime(ClockId::CLOCK_BOOTTIME).ok()?;
@@ -85,13 +99,10 @@ fn boot_time_ticks() -> Option<u64> {
 /// Whether the process `pid` is still the one that started at `start_ticks`
 /// and is not a zombie.
 pub fn is_same_live_process(pid: i32, start_ticks: u64) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    let Some(stat) = stat_from_state(pid) else {
         return false;
     };
-    let Some(close) = stat.rfind(')') else {
-        return false;
-    };
-    let mut fields = stat[close + 1..].split_whitespace();
+    let mut fields = stat.split_whitespace();
     let state = fields.next();
     let started = fields.nth(18).and_then(|t| t.parse::<u64>().ok());
     state != Some("Z") && started == Some(start_ticks)
@@ -106,11 +117,9 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
+            stat_from_state(*pid)
                 .and_then(|stat| {
-                    let rest = stat[stat.rfind(')')? + 1..].to_string();
-                    let mut fields = rest.split_whitespace();
+                    let mut fields = stat.split_whitespace();
                     let state = fields.next()?;
                     let pgrp = fields.nth(1)?.parse::<i32>().ok()?;
                     Some(state != "Z" && pgrp == pgid)

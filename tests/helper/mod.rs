@@ -27,6 +27,7 @@ use tonic::{transport::Channel, Status};
 use tonic_health::pb::health_client::HealthClient;
 use workflow_manager::pb::workflow_service_client::WorkflowServiceClient;
 pub use workflow_manager::pb::{self, log_event::Payload, ExecutionState, LogEvent};
+use workflow_manager::process;
 
 /// The generated gRPC client of the workflow service.
 pub type Client = WorkflowServiceClient<Channel>;
@@ -415,14 +416,11 @@ fn kill_child_groups(parent: i32) {
         else {
             continue;
         };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Some(stat) = process::stat_from_state(pid) else {
             continue;
         };
-        // After the command in parentheses: state, ppid, pgrp, ...
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // State, ppid, pgrp, ...
+        let fields: Vec<&str> = stat.split_whitespace().collect();
         if fields.get(1).and_then(|p| p.parse::<i32>().ok()) != Some(parent) {
             continue;
         }
@@ -1015,15 +1013,12 @@ pub fn violations(status: &Status) -> Vec<(String, String)> {
 
 /// Whether a process no longer runs (no /proc entry, or a zombie).
 pub fn process_gone(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .map(|(_, rest)| {
-                let state = rest.trim_start();
-                state.starts_with('Z') || state.starts_with('X')
-            })
-            .unwrap_or(false),
+    match process::stat_from_state(pid) {
+        None => true,
+        Some(stat) => {
+            let state = stat.trim_start();
+            state.starts_with('Z') || state.starts_with('X')
+        }
     }
 }
 
