@@ -379,13 +379,20 @@ impl ActiveExecution {
             .map_err(EngineError::from)
     }
 
-    /// Queues the end (see [`ExecutionLog::queue_finish`]) and waits until
-    /// it is committed.
+    /// Numbers the end now and stores it (see [`ActiveExecution::store_end`]);
+    /// for an execution no runner writes to (recovery, a queued cancel).
     async fn finish(&self, last: Vec<LogPayload>, ending: Ending) -> Result<(), EngineError> {
-        let slot = self.writer.reserve().await?;
-        let (committed, _) = self.log().queue_finish(slot, last, ending, None);
-        committed.await.map_err(|_| StoreError::WriterStopped)?;
-        Ok(())
+        let end = self.log().number_end(last, ending);
+        Ok(self.store_end(end).await?)
+    }
+
+    /// Queues a numbered end, waiting for room, and waits until it is
+    /// committed. Numbering before the wait is safe only where nothing else
+    /// numbers this execution's events meanwhile: no runner, no pumps.
+    async fn store_end(&self, end: NumberedEnd) -> Result<(), StoreError> {
+        let (write, committed) = end.into_write(self.rowid);
+        self.writer.reserve().await?.send(write);
+        committed.await.map_err(|_| StoreError::WriterStopped)
     }
 
     /// Asks the runner to stop. Returns false when a stop was already
@@ -917,15 +924,7 @@ impl Engine {
         let mut gone = queued.gone.subscribe();
         let engine = self.clone();
         tokio::spawn(async move {
-            let (write, committed) = end.into_write(queued.rowid);
-            let recorded = match queued.writer.reserve().await {
-                Ok(slot) => {
-                    slot.send(write);
-                    committed.await.map_err(|_| StoreError::WriterStopped)
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = recorded {
+            if let Err(e) = queued.store_end(end).await {
                 tracing::error!(execution = %queued.id, error = %e, "could not record the cancel of a queued execution");
             }
             engine.retire(&queued, false);
