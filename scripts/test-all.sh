@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test of the project, on a fresh machine. Installs what is missing
-# (qemu-utils, util-linux, Rust components, Go tools, Python packages, buf,
+# (qemu-utils, qemu-system-x86, util-linux, Rust components, Go tools, Python packages, buf,
 # grpcurl), then runs:
 #   1. cargo fmt --check and cargo clippy -D warnings;
 #   2. cargo test: unit tests and the one integration-test binary (real
@@ -13,18 +13,20 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 cd "$REPO_ROOT"
 
-# Debian packages: qemu-utils (the VM pipeline tests use the real qemu-img)
-# and util-linux (the disk-full tests give the daemon a tmpfs with unshare;
+# Debian packages: qemu-utils and qemu-system-x86 (the VM pipeline tests
+# use the real qemu-img, and boot a disk with qemu-system-x86_64) and
+# util-linux (the disk-full tests give the daemon a tmpfs with unshare;
 # run as root, the drop-folder test takes the daemon's right to read any
 # file away with setpriv).
 missing=()
 command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 { command -v unshare && command -v setpriv; } >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
 log "Rust toolchain components"

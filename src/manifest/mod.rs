@@ -379,7 +379,10 @@ mod tests {
         assert_eq!(p["fix"]["network"]["fix_level"], "full");
         assert_eq!(p["fix"]["initramfs"]["regenerate"], true);
         assert_eq!(p["convert"]["compress"], true);
-        assert_eq!(p["validate"], json!({"enabled": true, "boot_test": false}));
+        assert_eq!(
+            p["validate"],
+            json!({"enabled": true, "boot_test": false, "boot_test_seconds": 20})
+        );
     }
 
     #[test]
@@ -420,6 +423,28 @@ mod tests {
                 "vms[2].name",
                 "vms[2].pipeline.load.source_path",
             ]
+        );
+    }
+
+    #[test]
+    fn a_boot_test_longer_than_an_hour_is_refused_with_the_range() {
+        let v = validate(
+            br#"{"version":"1.0","pipeline":{"load":{"source_type":"raw","source_path":"/d/a.raw"},
+                 "convert":{"output_format":"qcow2"},"validate":{"boot_test":true,"boot_test_seconds":3601}}}"#,
+            FormatHint::Detect,
+            Context::default(),
+        );
+        let problems: Vec<_> = v
+            .problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(
+            problems,
+            [(
+                "pipeline.validate.boot_test_seconds",
+                "must be from 1 to 3600, got 3601"
+            )]
         );
     }
 

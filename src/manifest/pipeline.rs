@@ -23,6 +23,10 @@ pub const FSTAB_MODES: &[&str] = &["stabilize-all", "bypath-only", "noop"];
 pub const FIX_LEVELS: &[&str] = &["full", "basic", "none"];
 /// Output disk formats (the seed's three, plus vmdk as the TUI offers).
 pub const OUTPUT_FORMATS: &[&str] = &["qcow2", "raw", "vdi", "vmdk"];
+/// How long the boot test lets a guest run unless the manifest says.
+pub const DEFAULT_BOOT_TEST_SECONDS: i64 = 20;
+/// The longest boot test a manifest may ask for: an hour.
+pub const MAX_BOOT_TEST_SECONDS: i64 = 3600;
 /// Disk formats of Artifact Manifest v1.
 pub const ARTIFACT_SOURCE_FORMATS: &[&str] = &["vmdk", "qcow2", "raw", "vhd", "vhdx", "vdi"];
 
@@ -53,6 +57,16 @@ const FIX: &[Rule] = &[
 const VALIDATE: &[Rule] = &[
     rule("enabled", Ty::Bool, Absent::Bool(true)),
     rule("boot_test", Ty::Bool, Absent::Bool(false)),
+    // Not in hyper2kvm's format: how long the boot test lets the guest run
+    // (a Windows guest may need longer than a Linux one to show trouble).
+    rule(
+        "boot_test_seconds",
+        Ty::Int {
+            min: 1,
+            max: MAX_BOOT_TEST_SECONDS,
+        },
+        Absent::Int(DEFAULT_BOOT_TEST_SECONDS),
+    ),
 ];
 
 // A single-VM manifest must say what its source is and what to make of it.
@@ -127,7 +141,14 @@ const BATCH: &[Rule] = &[
 // Artifact Manifest v1.
 const ARTIFACT_VM: &[Rule] = &[
     rule("name", Ty::Str, Absent::Skip),
-    rule("cpu", Ty::Int { min: 1 }, Absent::Skip),
+    rule(
+        "cpu",
+        Ty::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        Absent::Skip,
+    ),
     rule("mem_gb", Ty::Positive, Absent::Skip),
     rule(
         "firmware",
@@ -151,7 +172,14 @@ const DISK: &[Rule] = &[
         Ty::Enum(ARTIFACT_SOURCE_FORMATS),
         Absent::Required,
     ),
-    rule("bytes", Ty::Int { min: 0 }, Absent::Required),
+    rule(
+        "bytes",
+        Ty::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        Absent::Required,
+    ),
     rule("local_path", Ty::Str, Absent::Required),
     rule(
         "checksum",
@@ -161,7 +189,14 @@ const DISK: &[Rule] = &[
         },
         Absent::Skip,
     ),
-    rule("boot_order_hint", Ty::Int { min: 0 }, Absent::Skip),
+    rule(
+        "boot_order_hint",
+        Ty::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        Absent::Skip,
+    ),
     rule("disk_type", Ty::Str, Absent::Skip),
 ];
 const DISK_ITEM: Ty = Ty::Object(DISK);

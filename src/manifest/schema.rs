@@ -21,10 +21,12 @@ pub(crate) enum Ty {
     Str,
     /// true or false.
     Bool,
-    /// A whole number at least `min`.
+    /// A whole number from `min` to `max`.
     Int {
         /// Smallest allowed value.
         min: i64,
+        /// Largest allowed value (`i64::MAX`: no limit).
+        max: i64,
     },
     /// A number greater than 0.
     Positive,
@@ -64,6 +66,8 @@ pub(crate) enum Absent {
     Bool(bool),
     /// This string.
     Str(&'static str),
+    /// This whole number.
+    Int(i64),
     /// An empty mapping, so the nested table's defaults apply.
     Defaults,
 }
@@ -121,13 +125,15 @@ pub(crate) fn check(value: &Value, ty: &Ty, path: &str, problems: &mut Vec<Probl
             Value::Bool(_) => value.clone(),
             _ => wrong("a boolean (true or false)"),
         },
-        Ty::Int { min } => match value.as_i64() {
-            Some(n) if n >= *min => value.clone(),
+        Ty::Int { min, max } => match value.as_i64() {
+            Some(n) if (*min..=*max).contains(&n) => value.clone(),
             Some(n) => {
-                problems.push(Problem::new(
-                    path,
-                    format!("must be at least {min}, got {n}"),
-                ));
+                let allowed = if *max == i64::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("from {min} to {max}")
+                };
+                problems.push(Problem::new(path, format!("must be {allowed}, got {n}")));
                 Value::Null
             }
             None => wrong("a whole number"),
@@ -236,6 +242,9 @@ fn check_object(
                 Absent::Str(s) => {
                     normalized.insert(rule.key.to_string(), Value::String(s.to_string()));
                 }
+                Absent::Int(n) => {
+                    normalized.insert(rule.key.to_string(), Value::from(n));
+                }
                 Absent::Defaults => {
                     let empty = Value::Object(Map::new());
                     normalized.insert(
@@ -311,7 +320,14 @@ mod tests {
     const OUTER: &[Rule] = &[
         rule("name", Ty::Str, Absent::Required),
         rule("inner", Ty::Object(INNER), Absent::Defaults),
-        rule("n", Ty::Int { min: 1 }, Absent::Skip),
+        rule(
+            "n",
+            Ty::Int {
+                min: 1,
+                max: i64::MAX,
+            },
+            Absent::Skip,
+        ),
     ];
 
     fn run(value: Value) -> (Value, Vec<(String, String)>) {

@@ -418,6 +418,9 @@ pub struct ValidateStage {
     /// default false).
     #[serde(default)]
     pub boot_test: bool,
+    /// How long the boot test lets the guest run (default 20).
+    #[serde(default = "default_boot_test_seconds")]
+    pub boot_test_seconds: u64,
 }
 
 impl Default for ValidateStage {
@@ -425,8 +428,13 @@ impl Default for ValidateStage {
         Self {
             enabled: true,
             boot_test: false,
+            boot_test_seconds: default_boot_test_seconds(),
         }
     }
+}
+
+fn default_boot_test_seconds() -> u64 {
+    crate::manifest::pipeline::DEFAULT_BOOT_TEST_SECONDS as u64
 }
 
 fn yes() -> bool {

@@ -57,7 +57,16 @@ pub struct Args {
     /// "true": a fix stage that cannot run fails the pipeline.
     #[arg(long, default_value = "false", value_parser = ["true", "false"])]
     pub require_fix: String,
+    /// The boot test's qemu accelerator, one of [`BOOT_ACCELERATORS`].
+    #[arg(long, default_value = BOOT_ACCELERATORS[0], value_parser = BOOT_ACCELERATORS)]
+    pub boot_accel: String,
 }
+
+/// Values of `--boot-accel`, the default first: KVM when it works, else
+/// TCG; TCG alone, for machines where KVM is nested and crawls (every exit
+/// of a guest firmware takes milliseconds there, as libguestfs's
+/// `force_tcg` setting knows); KVM alone, to fail rather than emulate.
+pub const BOOT_ACCELERATORS: [&str; 3] = ["kvm:tcg", "tcg", "kvm"];
 
 /// What one run needs.
 #[derive(Debug, Clone)]
@@ -71,6 +80,8 @@ pub struct Options {
     pub fix_command: Option<String>,
     /// Fail instead of skipping when fixes cannot be applied.
     pub require_fix: bool,
+    /// qemu's `-machine accel=` for the boot test.
+    pub boot_accel: String,
     /// The working directory: the report and scratch files go here.
     pub work_dir: PathBuf,
 }
@@ -91,6 +102,7 @@ impl Args {
                 .map(PathBuf::from),
             fix_command: self.fix_command.clone().filter(|c| !c.trim().is_empty()),
             require_fix: self.require_fix == "true",
+            boot_accel: self.boot_accel.clone(),
             work_dir,
         })
     }
@@ -156,6 +168,20 @@ pub fn metadata() -> WorkflowMetadata {
                     "Require guest fixes",
                     "true: fail when the requested guest fixes cannot be applied (no tooling) instead of skipping them",
                     "--require-fix",
+                )
+            },
+            FieldSpec {
+                default: Some(BOOT_ACCELERATORS[0].into()),
+                field_type: FieldType::Select {
+                    options: BOOT_ACCELERATORS.iter().map(|a| a.to_string()).collect(),
+                },
+                ..field(
+                    "boot_accel",
+                    "Boot test accelerator",
+                    "qemu accelerator of the boot test (validate.boot_test): kvm:tcg uses KVM \
+                     and falls back to emulation; tcg emulates, for machines where KVM is \
+                     nested and slow; kvm fails when KVM cannot be used",
+                    "--boot-accel",
                 )
             },
         ],

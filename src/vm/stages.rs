@@ -24,9 +24,6 @@ use super::{
 /// Stage names, in phase order.
 pub(crate) const STAGES: [&str; 5] = ["load", "inspect", "fix", "convert", "validate"];
 
-/// How long the boot smoke test lets the guest run.
-const BOOT_TEST_SECONDS: u64 = 20;
-
 /// Longest tool output kept in an error message.
 const MAX_ERROR_CHARS: usize = 2000;
 
@@ -951,18 +948,21 @@ impl Run {
     }
 
     /// Boots the first output headless (snapshot mode: nothing is written)
-    /// and lets it run for [`BOOT_TEST_SECONDS`]. This is a smoke test: it
-    /// shows qemu can start the disk and the guest does not reset or stop
-    /// early, not that the OS came up; the serial console tail is kept.
+    /// and lets it run for the manifest's `boot_test_seconds`. This is a
+    /// smoke test: it shows the BIOS finds something to boot on the disk and
+    /// the guest does not reset or stop early, not that the OS came up; the
+    /// serial console's tail is kept.
     async fn boot_test(&mut self, program: &Path) -> Result<Value, StageError> {
         let output = self.outputs[0].clone();
+        let seconds = self.manifest().pipeline.validate.boot_test_seconds;
         let scratch = self.scratch()?;
         let serial = scratch.join("boot-serial.log");
+        let bios_log = scratch.join("boot-bios.log");
         let qemu_log = scratch.join("boot-qemu.log");
         self.progress(
             "validate",
             &format!(
-                "boot test: running {} headless for {BOOT_TEST_SECONDS} s",
+                "boot test: running {} headless for {seconds} s",
                 output.path.display()
             ),
         );
@@ -970,26 +970,33 @@ impl Run {
             .map_err(|e| failed(format!("cannot create {}: {e}", qemu_log.display())))?;
         let drive = format!(
             "file={},format={},if=virtio",
-            output.path.to_string_lossy().replace(',', ",,"),
+            qemu_option_value(&output.path),
             output.format
         );
         let mut child = Command::new(program)
+            .args(["-nodefaults", "-display", "none", "-machine"])
+            .arg(format!("accel={}", self.options.boot_accel))
             .args([
-                "-nodefaults",
-                "-display",
-                "none",
-                "-machine",
-                "accel=kvm:tcg",
                 "-m",
                 "1024",
                 "-snapshot",
+                // A guest reset ends qemu; so does a disk the BIOS cannot
+                // boot, which SeaBIOS would otherwise retry every minute,
+                // looking to this test like a guest that runs.
                 "-no-reboot",
-                "-serial",
+                "-boot",
+                "strict=on,reboot-timeout=0",
+                // SeaBIOS writes its messages ("No bootable device.") to
+                // the debug console port.
+                "-chardev",
             ])
             .arg(format!(
-                "file:{}",
-                serial.to_string_lossy().replace(',', ",,")
+                "file,id=bios,path={}",
+                qemu_option_value(&bios_log)
             ))
+            .args(["-device", "isa-debugcon,iobase=0x402,chardev=bios"])
+            .arg("-serial")
+            .arg(format!("file:{}", qemu_option_value(&serial)))
             .arg("-drive")
             .arg(drive)
             .stdin(Stdio::null())
@@ -1000,7 +1007,7 @@ impl Run {
             .map_err(|e| failed(format!("cannot start {}: {e}", program.display())))?;
         let ended = tokio::select! {
             status = child.wait() => Some(status),
-            _ = tokio::time::sleep(Duration::from_secs(BOOT_TEST_SECONDS)) => None,
+            _ = tokio::time::sleep(Duration::from_secs(seconds)) => None,
             _ = self.cancel.cancelled() => {
                 let _ = child.start_kill();
                 let _ = child.wait().await;
@@ -1008,31 +1015,40 @@ impl Run {
             }
         };
         let serial_tail = tail(&std::fs::read_to_string(&serial).unwrap_or_default(), 20);
-        match ended {
-            None => {
-                let _ = child.start_kill();
-                let _ = child.wait().await;
-                Ok(json!({
-                    "status": "ran",
-                    "seconds": BOOT_TEST_SECONDS,
-                    "note": "qemu ran the guest without it stopping or resetting; \
-                             the guest OS itself was not verified",
-                    "serial_tail": serial_tail,
-                }))
-            }
-            Some(status) => {
-                let status = status.map_err(|e| failed(e.to_string()))?;
-                let qemu_says = tail(&std::fs::read_to_string(&qemu_log).unwrap_or_default(), 10);
-                Err(failed(format!(
-                    "qemu stopped after less than {BOOT_TEST_SECONDS} s ({}; with -no-reboot a \
-                     guest reset also ends it): {} {}",
-                    command::describe_status(status),
-                    qemu_says.trim(),
-                    serial_tail.trim()
-                )))
-            }
+        let Some(status) = ended else {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Ok(json!({
+                "status": "ran",
+                "seconds": seconds,
+                "note": "qemu ran the guest without it stopping or resetting; \
+                         the guest OS itself was not verified",
+                "serial_tail": serial_tail,
+            }));
+        };
+        let status = status.map_err(|e| failed(e.to_string()))?;
+        let bios_says = std::fs::read_to_string(&bios_log).unwrap_or_default();
+        if bios_says.contains("No bootable device") {
+            return Err(failed(format!(
+                "the BIOS found nothing to boot on {} (no boot sector or boot loader)",
+                output.path.display()
+            )));
         }
+        let qemu_says = tail(&std::fs::read_to_string(&qemu_log).unwrap_or_default(), 10);
+        Err(failed(format!(
+            "qemu stopped after less than {seconds} s ({}; with -no-reboot a guest reset \
+             also ends it): {} {}",
+            command::describe_status(status),
+            qemu_says.trim(),
+            serial_tail.trim()
+        )))
     }
+}
+
+/// A path as the value of a qemu option, where a comma separates options
+/// and a doubled one stands for itself.
+fn qemu_option_value(path: &Path) -> String {
+    path.to_string_lossy().replace(',', ",,")
 }
 
 /// The tool the fix stage uses.

@@ -264,7 +264,7 @@ async fn validate_manifest_reports_every_problem_with_its_path() {
                     "initramfs": {"enabled": true, "regenerate": true},
                     "network": {"enabled": true, "fix_level": "full"}},
             "convert": {"enabled": true, "output_format": "qcow2", "compress": true},
-            "validate": {"enabled": true, "boot_test": false},
+            "validate": {"enabled": true, "boot_test": false, "boot_test_seconds": 20},
         })
     );
 

@@ -79,6 +79,41 @@ fn raw_image(path: &Path, mib: u64) -> PathBuf {
     path.to_path_buf()
 }
 
+/// What the boot sector of [`bootable_image`] prints.
+const BOOT_MESSAGE: &str = "BOOT OK";
+
+/// A 1 MiB raw disk whose boot sector prints [`BOOT_MESSAGE`] on the first
+/// serial port and halts with interrupts off: the BIOS boots it and the
+/// guest then stays up, doing nothing, until qemu is stopped.
+fn bootable_image(path: &Path) -> PathBuf {
+    // 16-bit code loaded at 0x7c00, assembled by hand; the message follows
+    // at 0x7c17 (offset 23).
+    #[rustfmt::skip]
+    let code: [u8; 23] = [
+        0xfc,             // cld
+        0x31, 0xc0,       // xor ax, ax
+        0x8e, 0xd8,       // mov ds, ax
+        0xbe, 0x17, 0x7c, // mov si, 0x7c17 (the message)
+        0xba, 0xf8, 0x03, // mov dx, 0x3f8 (COM1)
+        0xac,             // next: lodsb
+        0x84, 0xc0,       //   test al, al
+        0x74, 0x03,       //   jz halt
+        0xee,             //   out dx, al
+        0xeb, 0xf8,       //   jmp next
+        0xfa,             // halt: cli
+        0xf4,             //   hlt
+        0xeb, 0xfc,       //   jmp halt
+    ];
+    let mut sector = code.to_vec();
+    sector.extend_from_slice(BOOT_MESSAGE.as_bytes());
+    sector.extend_from_slice(b"\r\n\0");
+    sector.resize(510, 0);
+    sector.extend_from_slice(&[0x55, 0xaa]);
+    sector.resize(MIB as usize, 0);
+    fs::write(path, sector).unwrap();
+    path.to_path_buf()
+}
+
 /// The raw base converted to another format.
 fn image_as(base: &Path, format: &str, path: &Path) -> PathBuf {
     qemu_img_ok(&["convert", "-q", "-f", "raw", "-O", format, s(base), s(path)]);
@@ -256,8 +291,16 @@ fn metadata_declares_the_vm_pipeline_fields() {
             ("output_dir", "--output-dir", false),
             ("fix_command", "--fix-command", false),
             ("require_fix", "--require-fix", false),
+            ("boot_accel", "--boot-accel", false),
         ]
     );
+    assert_eq!(
+        meta.fields[4].field_type,
+        FieldType::Select {
+            options: vec!["kvm:tcg".into(), "tcg".into(), "kvm".into()]
+        }
+    );
+    assert_eq!(meta.fields[4].default.as_deref(), Some("kvm:tcg"));
     assert_eq!(
         meta.fields[0].field_type,
         FieldType::FilePath {
@@ -575,6 +618,56 @@ fn fixes_without_guest_tooling_are_skipped_or_fail_when_required() {
     );
     assert_eq!(run.report["warnings"], json!([]));
     assert_eq!(run.report["summary"]["skipped_stages"], 3);
+}
+
+#[test]
+fn the_boot_test_boots_the_output_and_fails_a_disk_with_nothing_to_boot() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let validate = json!({"validate": {"boot_test": true, "boot_test_seconds": 3}});
+    // Emulated: KVM nested in this test VM spends seconds in the firmware.
+    let tcg = ["--boot-accel", "tcg"];
+
+    // A disk with a boot sector, converted to qcow2 and booted from that.
+    let m = write_manifest(
+        &d.join("boots.json"),
+        "boots",
+        json!({"source_type": "raw", "source_path": bootable_image(&d.join("boots.raw"))}),
+        json!({"output_format": "qcow2"}),
+        validate.clone(),
+    );
+    let run = run_direct(&d.join("w1"), &m, &tcg);
+    run.assert_succeeded();
+    let boot = &run.stage("validate")["result"]["boot_test"];
+    assert_eq!(boot["status"], "ran", "{boot:#}");
+    assert_eq!(boot["seconds"], 3);
+    assert!(
+        boot["serial_tail"]
+            .as_str()
+            .is_some_and(|tail| tail.contains(BOOT_MESSAGE)),
+        "the guest's serial output is kept: {boot:#}"
+    );
+
+    // The same kind of disk without a boot sector: SeaBIOS finds nothing to
+    // boot, which must not pass for a guest that runs.
+    let m = write_manifest(
+        &d.join("blank.json"),
+        "blank",
+        json!({"source_type": "raw", "source_path": raw_image(&d.join("blank.raw"), 1)}),
+        json!({"output_format": "qcow2"}),
+        validate,
+    );
+    let run = run_direct(&d.join("w2"), &m, &tcg);
+    assert_eq!(run.code, 1, "report: {:#}", run.report);
+    assert_eq!(run.status("validate"), "failed");
+    let error = run.stage("validate")["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "boot test: the BIOS found nothing to boot on {}",
+            run.output().display()
+        )),
+        "{error}"
+    );
 }
 
 #[test]
