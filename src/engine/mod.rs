@@ -16,6 +16,7 @@ mod runner;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -352,6 +353,35 @@ pub struct ActiveExecution {
     /// committed, or the daemon is shutting down with it still queued.
     /// Wakes [`Engine::wait_for_end`].
     gone: watch::Sender<bool>,
+    /// True while the program may be running: from just before the
+    /// runner's last look for a stop ahead of the spawn until the program
+    /// has exited and its process group is killed ([`ProgramLive`]). Lets a
+    /// shutdown stop waiting for runners held up only by a history that
+    /// cannot be written.
+    program_live: AtomicBool,
+}
+
+/// Marks an execution's program live for as long as it is held; the drop,
+/// on every way out of the runner, marks it gone and wakes shutdown.
+pub(super) struct ProgramLive<'a> {
+    engine: &'a Engine,
+    execution: &'a ActiveExecution,
+}
+
+impl<'a> ProgramLive<'a> {
+    /// Call before the last look for a stop ahead of the spawn: a shutdown
+    /// that sets its stop after that look then sees the program live.
+    pub(super) fn begin(engine: &'a Engine, execution: &'a ActiveExecution) -> Self {
+        execution.program_live.store(true, Ordering::SeqCst);
+        ProgramLive { engine, execution }
+    }
+}
+
+impl Drop for ProgramLive<'_> {
+    fn drop(&mut self) {
+        self.execution.program_live.store(false, Ordering::SeqCst);
+        self.engine.runners_changed.notify_waiters();
+    }
 }
 
 impl ActiveExecution {
@@ -454,8 +484,8 @@ pub struct Engine {
     hub: Arc<LogHub>,
     scheduler: Mutex<Scheduler>,
     active: Mutex<HashMap<Uuid, Arc<ActiveExecution>>>,
-    /// Wakes shutdown when a runner ends.
-    runner_ended: Notify,
+    /// Wakes shutdown when a runner ends or its program is gone.
+    runners_changed: Notify,
     /// The executions' working directories.
     run_dirs: run_dirs::RunDirs,
 }
@@ -478,7 +508,7 @@ impl Engine {
             hub,
             scheduler: Mutex::new(Scheduler::default()),
             active: Mutex::new(HashMap::new()),
-            runner_ended: Notify::new(),
+            runners_changed: Notify::new(),
         })
     }
 
@@ -713,6 +743,7 @@ impl Engine {
             accepted,
             ended: OnceLock::new(),
             gone: watch::Sender::new(false),
+            program_live: AtomicBool::new(false),
         });
         self.active_map().insert(id, active.clone());
         active
@@ -754,7 +785,7 @@ impl Engine {
     fn forget(&self, execution: &ActiveExecution) {
         self.active_map().remove(&execution.id);
         execution.gone.send_replace(true);
-        self.runner_ended.notify_waiters();
+        self.runners_changed.notify_waiters();
     }
 
     /// The key of an execution's log (for streaming it), cheaply: from the
@@ -990,20 +1021,35 @@ impl Engine {
             execution.request_stop(stop);
         }
         // Each runner needs at most the grace period plus its own clean-up.
+        // While the history cannot be written (a full disk), a runner whose
+        // program is gone may wait for room for its end for ever; once no
+        // program is live there is nothing left to stop, so the wait ends
+        // there (what the history did not get is given up below).
         let deadline = tokio::time::Instant::now()
             + self.config.shutdown_grace_period
             + Duration::from_secs(10);
         loop {
-            let ended = self.runner_ended.notified();
-            if self.scheduler().running == 0 {
+            let changed = self.runners_changed.notified();
+            let running = self.scheduler().running;
+            if running == 0 {
                 break;
             }
-            if tokio::time::timeout_at(deadline, ended).await.is_err() {
-                tracing::error!(
-                    running = self.scheduler().running,
-                    "executions still running at the end of shutdown"
+            let failing = self.writer.write_failure().is_some();
+            if failing && !self.any_program_live() {
+                tracing::warn!(
+                    running,
+                    "the history cannot be written: not waiting for the ends of executions whose programs are gone"
                 );
                 break;
+            }
+            tokio::select! {
+                changed = tokio::time::timeout_at(deadline, changed) => {
+                    if changed.is_err() {
+                        tracing::error!(running, "executions still running at the end of shutdown");
+                        break;
+                    }
+                }
+                () = self.writer.failing(), if !failing => {}
             }
         }
         // A history that cannot be written (a full disk) would hold the
@@ -1028,6 +1074,13 @@ impl Engine {
 }
 
 impl Engine {
+    /// Whether the program of any active execution may be running.
+    fn any_program_live(&self) -> bool {
+        self.active_map()
+            .values()
+            .any(|execution| execution.program_live.load(Ordering::SeqCst))
+    }
+
     /// Stops the history writer after everything queued so far; call last.
     pub async fn close_history(&self) -> Result<(), crate::store::StoreError> {
         self.writer.close().await

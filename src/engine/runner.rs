@@ -13,7 +13,7 @@ use tokio::io::AsyncRead;
 use tokio::time::Instant;
 
 use super::line_reader::{LineReader, MAX_LINE_BYTES};
-use super::{ActiveExecution, Ending, Engine, Phase, StopRequest};
+use super::{ActiveExecution, Ending, Engine, Phase, ProgramLive, StopRequest};
 use crate::clock::now_ms;
 use crate::events::{
     classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
@@ -87,6 +87,7 @@ async fn start_and_wait(
         .reserve()
         .await
         .map_err(|e| e.to_string())?;
+    let live = ProgramLive::begin(engine, execution);
     // A stop that came while waiting for that room ends it unstarted.
     if let Some(stop) = execution.control().stop {
         let (state, error) = stopped(execution, stop.reason);
@@ -181,6 +182,7 @@ async fn start_and_wait(
         .await
         .is_ok();
     kill_group(pid, Signal::SIGKILL);
+    drop(live);
     if !drained_in_time {
         drained.await;
     }

@@ -153,14 +153,62 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
     );
 }
 
+/// How long a read may take while the disk is full: none of them may wait
+/// for the history.
+const ANSWERS_AT_ONCE: Duration = Duration::from_secs(10);
+
+/// GetExecution, which must answer while the disk is full.
+async fn get_at_once(daemon: &Daemon, id: &str) -> pb::Execution {
+    tokio::time::timeout(ANSWERS_AT_ONCE, daemon.get(id))
+        .await
+        .expect("GetExecution answers while the disk is full")
+}
+
+/// Waits until the writer's queue is full and the daemon has stopped
+/// reading the program's output: its count of lines stands still.
+async fn wait_for_output_to_stall(daemon: &Daemon, id: &str) {
+    let deadline = tokio::time::Instant::now() + POLL_DEADLINE;
+    let (mut lines, mut unchanged) = (0, 0);
+    while unchanged < 5 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the count of lines never stood still ({lines})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = get_at_once(daemon, id)
+            .await
+            .log_counts
+            .expect("counts")
+            .stdout_lines;
+        unchanged = if now == lines { unchanged + 1 } else { 0 };
+        lines = now;
+    }
+}
+
 #[tokio::test]
 async fn a_shutdown_ends_although_the_disk_stays_full() {
-    let FullDisk { mut daemon, .. } = print_onto_a_full_disk(&numbered_lines(), 16 << 20).await;
+    // `yes` floods until the daemon stops reading it: then the program's
+    // output waits for room in the writer's queue that never comes.
+    let FullDisk {
+        mut daemon,
+        execution,
+        ..
+    } = print_onto_a_full_disk("exec yes", 16 << 20).await;
+    wait_for_output_to_stall(&daemon, &execution.id).await;
 
-    // The shutdown grace (2 s) for the program, then as long again for the
-    // history before the writer gives up: the daemon must end on its own.
+    let asked = std::time::Instant::now();
     let status = daemon.terminate().await;
     assert!(status.code().is_some(), "exited, not killed: {status:?}");
+    // The shutdown grace (2 s) for the program, then as long again for the
+    // history before the writer gives up; not, on top, the 10 s a runner
+    // gets for its clean-up: once the program is gone nothing is left to
+    // stop, and waiting for the history's room is what the second grace
+    // is for.
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(2 + 10),
+        "shutdown waited out the runners' deadline: {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -176,31 +224,12 @@ async fn while_the_disk_is_full_executions_can_be_read_and_cancelled() {
         ..
     } = print_onto_a_full_disk("exec yes", 64 << 20).await;
     // None of these may wait for the history.
-    let answers_at_once = Duration::from_secs(10);
-    let get = || async {
-        tokio::time::timeout(answers_at_once, daemon.get(&execution.id))
-            .await
-            .expect("GetExecution answers while the disk is full")
-    };
-    // The writer's queue fills up, then the daemon stops reading the
-    // program's output: the count of lines stands still.
-    let deadline = tokio::time::Instant::now() + POLL_DEADLINE;
-    let (mut lines, mut unchanged) = (0, 0);
-    while unchanged < 5 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the count of lines never stood still ({lines})"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = get().await.log_counts.expect("counts").stdout_lines;
-        unchanged = if now == lines { unchanged + 1 } else { 0 };
-        lines = now;
-    }
-    let got = get().await;
+    wait_for_output_to_stall(&daemon, &execution.id).await;
+    let got = get_at_once(&daemon, &execution.id).await;
     assert_eq!(got.state(), ExecutionState::Running);
     let pid = got.pid;
     let listed = tokio::time::timeout(
-        answers_at_once,
+        ANSWERS_AT_ONCE,
         daemon.list_executions(pb::ListExecutionsRequest::default()),
     )
     .await
@@ -209,14 +238,14 @@ async fn while_the_disk_is_full_executions_can_be_read_and_cancelled() {
     assert_eq!(listed.executions[1].id, execution.id);
     // The queued execution ends without ever starting, before its end can
     // be stored.
-    let cancelled = tokio::time::timeout(answers_at_once, daemon.cancel(&queued.id, None, false))
+    let cancelled = tokio::time::timeout(ANSWERS_AT_ONCE, daemon.cancel(&queued.id, None, false))
         .await
         .expect("Cancel of a queued execution answers while the disk is full");
     let cancelled = cancelled.execution.expect("the execution");
     assert_eq!(cancelled.state(), ExecutionState::Cancelled);
     assert!(cancelled.end_time.is_some(), "{cancelled:?}");
     assert_eq!(cancelled.error, "cancelled while queued");
-    tokio::time::timeout(answers_at_once, daemon.cancel(&execution.id, None, false))
+    tokio::time::timeout(ANSWERS_AT_ONCE, daemon.cancel(&execution.id, None, false))
         .await
         .expect("Cancel answers while the disk is full");
     wait_process_gone(pid, "the cancelled program").await;
