@@ -163,13 +163,57 @@ impl WriteOp {
     }
 }
 
+/// What an operation writes, in a few words, for logs: an operation can
+/// hold a thousand log events, too many to print.
+impl std::fmt::Display for WriteOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sequences = |events: &[Arc<LogEvent>]| match (events.first(), events.last()) {
+            (Some(first), Some(last)) => format!("{}-{}", first.sequence, last.sequence),
+            _ => "none".to_string(),
+        };
+        match self {
+            WriteOp::CreateExecution { execution, .. } => {
+                write!(f, "the new execution {}", execution.id)
+            }
+            WriteOp::Append { execution, events } => write!(
+                f,
+                "{} log events of execution #{execution} (sequences {})",
+                events.len(),
+                sequences(events)
+            ),
+            WriteOp::MarkStarted { execution, .. } => {
+                write!(f, "the start of execution #{execution}")
+            }
+            WriteOp::MarkFinished {
+                execution, events, ..
+            } => write!(
+                f,
+                "the end of execution #{execution} (sequences {})",
+                sequences(events)
+            ),
+            WriteOp::Close { .. } => write!(f, "closing the history"),
+            WriteOp::DropFile { .. } => write!(f, "a change of the drop-folder ledger"),
+            WriteOp::Prune {
+                ended_before_ms, ..
+            } => write!(f, "a retention step (ended before {ended_before_ms} ms)"),
+            WriteOp::Barrier { .. } => write!(f, "a barrier"),
+        }
+    }
+}
+
+/// The existing executions `ops` write to, each once.
+fn executions_in(ops: &[WriteOp]) -> Vec<i64> {
+    let mut executions: Vec<i64> = ops.iter().filter_map(WriteOp::execution).collect();
+    executions.sort_unstable();
+    executions.dedup();
+    executions
+}
+
 /// How many independent writers a group comes from: each existing
 /// execution once, each other operation (a new execution, a drop-folder
 /// change) on its own; barriers and close are nobody's writes.
 fn sources(group: &[WriteOp]) -> usize {
-    let mut executions: Vec<i64> = group.iter().filter_map(WriteOp::execution).collect();
-    executions.sort_unstable();
-    executions.dedup();
+    let executions = executions_in(group);
     let others = group
         .iter()
         .filter(|op| {
@@ -501,16 +545,47 @@ fn commit(
             wait = (wait * 2).min(RETRY_MAX_WAIT);
             continue;
         }
+        if is_storage_failure(&error) {
+            return give_up(group, &error);
+        }
         if group.len() > 1 {
             return group
                 .drain(..)
                 .flat_map(|op| commit(conn, &mut vec![op], health))
                 .collect();
         }
-        tracing::error!(error = %error, operation = ?group.first(), "a history write failed and is lost");
+        let lost = group.first().map(ToString::to_string).unwrap_or_default();
+        tracing::error!(error = %error, operation = %lost, "a history write failed and is lost");
         group.clear();
         return Vec::new();
     }
+}
+
+/// Drops what `group` would write, at shutdown while the history cannot
+/// be written: every operation would fail alike, so the group goes at once,
+/// logged once, not one failed commit at a time. Barriers and the close
+/// write nothing and are answered: what came before them is done with.
+fn give_up(group: &mut Vec<WriteOp>, error: &StoreError) -> Vec<AfterCommit> {
+    let mut after = Vec::new();
+    let mut lost = Vec::new();
+    for op in group.drain(..) {
+        match op {
+            WriteOp::Barrier { reply } => after.push(AfterCommit::Barrier(reply)),
+            WriteOp::Close { reply } => after.push(AfterCommit::Close(reply)),
+            op => lost.push(op),
+        }
+    }
+    if !lost.is_empty() {
+        let executions = executions_in(&lost);
+        tracing::error!(
+            error = %error,
+            operations = lost.len(),
+            events = lost.iter().map(WriteOp::event_count).sum::<usize>(),
+            ?executions,
+            "shutting down: history writes that cannot be written are given up"
+        );
+    }
+    after
 }
 
 /// Whether SQLite failed because of where the history lives (a full disk,
@@ -846,6 +921,41 @@ mod tests {
             .unwrap();
         assert_eq!(stored, [1, 2, 3]);
         assert_eq!(*health.failure.borrow(), None, "not a storage failure");
+    }
+
+    #[test]
+    fn giving_up_drops_the_writes_at_once_and_still_answers_barrier_and_close() {
+        let (barrier, barrier_answered) = oneshot::channel();
+        let (close, close_answered) = oneshot::channel();
+        let many = WriteOp::Append {
+            execution: 7,
+            events: (5..=1028).map(|s| Arc::new(output_event(s))).collect(),
+        };
+        assert_eq!(
+            many.to_string(),
+            "1024 log events of execution #7 (sequences 5-1028)",
+            "an operation is logged in a few words, not event by event"
+        );
+        let mut group = vec![
+            many,
+            WriteOp::Barrier { reply: barrier },
+            append(8),
+            WriteOp::Close { reply: close },
+        ];
+        let error = StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        ));
+        let mut after = give_up(&mut group, &error).into_iter();
+        assert!(group.is_empty());
+        let (Some(AfterCommit::Barrier(barrier)), Some(AfterCommit::Close(close)), None) =
+            (after.next(), after.next(), after.next())
+        else {
+            panic!("only the barrier and the close are left to answer");
+        };
+        barrier.send(()).unwrap();
+        close.send(()).unwrap();
+        assert!(barrier_answered.blocking_recv().is_ok() && close_answered.blocking_recv().is_ok());
     }
 
     #[test]
