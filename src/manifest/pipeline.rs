@@ -141,14 +141,7 @@ const BATCH: &[Rule] = &[
 // Artifact Manifest v1.
 const ARTIFACT_VM: &[Rule] = &[
     rule("name", Ty::Str, Absent::Skip),
-    rule(
-        "cpu",
-        Ty::Int {
-            min: 1,
-            max: i64::MAX,
-        },
-        Absent::Skip,
-    ),
+    rule("cpu", Ty::at_least(1), Absent::Skip),
     rule("mem_gb", Ty::Positive, Absent::Skip),
     rule(
         "firmware",
@@ -172,14 +165,7 @@ const DISK: &[Rule] = &[
         Ty::Enum(ARTIFACT_SOURCE_FORMATS),
         Absent::Required,
     ),
-    rule(
-        "bytes",
-        Ty::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        Absent::Required,
-    ),
+    rule("bytes", Ty::at_least(0), Absent::Required),
     rule("local_path", Ty::Str, Absent::Required),
     rule(
         "checksum",
@@ -189,14 +175,7 @@ const DISK: &[Rule] = &[
         },
         Absent::Skip,
     ),
-    rule(
-        "boot_order_hint",
-        Ty::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        Absent::Skip,
-    ),
+    rule("boot_order_hint", Ty::at_least(0), Absent::Skip),
     rule("disk_type", Ty::Str, Absent::Skip),
 ];
 const DISK_ITEM: Ty = Ty::Object(DISK);

@@ -55,6 +55,13 @@ pub(crate) enum Ty {
     },
 }
 
+impl Ty {
+    /// A whole number at least `min`, with no upper limit.
+    pub(crate) const fn at_least(min: i64) -> Ty {
+        Ty::Int { min, max: i64::MAX }
+    }
+}
+
 /// What happens when a key is absent.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Absent {
