@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, on a fresh machine. Installs what is missing
-# (qemu-utils, qemu-system-x86, util-linux, Rust components, Go tools, Python packages, buf,
-# grpcurl), then runs:
+# (qemu-utils, qemu-system-x86, util-linux, Rust components, Go tools,
+# Python packages, buf, grpcurl), then runs:
 #   1. cargo fmt --check and cargo clippy -D warnings;
 #   2. cargo test: unit tests and the one integration-test binary (real
 #      daemon processes, real SQLite files, gRPC on loopback);

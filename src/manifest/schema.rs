@@ -327,14 +327,7 @@ mod tests {
     const OUTER: &[Rule] = &[
         rule("name", Ty::Str, Absent::Required),
         rule("inner", Ty::Object(INNER), Absent::Defaults),
-        rule(
-            "n",
-            Ty::Int {
-                min: 1,
-                max: i64::MAX,
-            },
-            Absent::Skip,
-        ),
+        rule("n", Ty::at_least(1), Absent::Skip),
     ];
 
     fn run(value: Value) -> (Value, Vec<(String, String)>) {

@@ -527,8 +527,10 @@ fn commit(
             }
             Err(error) => error,
         };
-        let giving_up = health.stop_retrying.load(Ordering::Relaxed);
-        if is_storage_failure(&error) && !giving_up {
+        if is_storage_failure(&error) {
+            if health.stop_retrying.load(Ordering::Relaxed) {
+                return give_up(group, &error);
+            }
             if reported.is_none_or(|at| at.elapsed() >= REPORT_AGAIN_AFTER) {
                 tracing::error!(error = %error, operations = group.len(), "cannot write the history; writes wait and are retried until it can be written");
                 reported = Some(Instant::now());
@@ -544,9 +546,6 @@ fn commit(
             std::thread::sleep(wait);
             wait = (wait * 2).min(RETRY_MAX_WAIT);
             continue;
-        }
-        if is_storage_failure(&error) {
-            return give_up(group, &error);
         }
         if group.len() > 1 {
             return group
