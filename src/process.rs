@@ -17,6 +17,17 @@ pub fn kill_group(pgid: i32, signal: Signal) -> bool {
     killpg(Pid::from_raw(pgid), signal).is_ok()
 }
 
+/// A pidfd for the child `pid`: it polls readable once the child has
+/// exited. Safe from pid reuse as long as the child is not reaped yet.
+pub fn pidfd_of(pid: i32) -> std::io::Result<std::os::fd::OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(pid)
+        .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    Ok(rustix::process::pidfd_open(
+        pid,
+        rustix::process::PidfdFlags::empty(),
+    )?)
+}
+
 /// /proc/PID/stat from field 3 (the state) on, so that field N is word
 /// N - 3 of it. The command name before it (field 2) may contain spaces
 /// and parentheses, so the fields after it start after the last ')'.

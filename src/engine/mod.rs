@@ -8,18 +8,20 @@
 //! writes and of live delivery.
 
 mod error;
-mod line_reader;
+mod line_splitter;
 mod recovery;
 mod retention;
 mod run_dirs;
 mod runner;
+mod workers;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
+use nix::sys::eventfd::EventFd;
 use serde_json::Value;
 use tokio::sync::{oneshot, watch, Notify};
 use uuid::Uuid;
@@ -112,6 +114,9 @@ const CANCELLED_WHILE_QUEUED: &str = "cancelled while queued";
 struct Control {
     phase: Phase,
     stop: Option<StopRequest>,
+    /// The wake-up of the worker thread running it, once one does: a stop
+    /// request writes to it ([`ActiveExecution::request_stop`]).
+    runner_wake: Option<Arc<EventFd>>,
 }
 
 /// The sequencer of one execution's log. It is only ever locked briefly,
@@ -336,8 +341,6 @@ pub struct ActiveExecution {
     argv: Vec<String>,
     timeout: Option<Duration>,
     control: Mutex<Control>,
-    /// Wakes the runner when a stop is requested.
-    stop_requested: Notify,
     writer: StoreWriter,
     log: Mutex<ExecutionLog>,
     /// The execution as Execute accepted it (None when it was re-queued or
@@ -393,14 +396,6 @@ impl ActiveExecution {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Numbers events and queues them for the history, waiting (without
-    /// the log's lock) while the writer's queue is full.
-    async fn append(&self, payloads: Vec<LogPayload>) -> Result<(), EngineError> {
-        let slot = self.writer.reserve().await?;
-        self.log().append(slot, payloads);
-        Ok(())
-    }
-
     /// Numbers an event of the daemon's own without waiting for the history
     /// (see [`ExecutionLog::record_without_waiting`]).
     fn record_without_waiting(&self, payload: LogPayload) -> Result<(), EngineError> {
@@ -439,8 +434,12 @@ impl ActiveExecution {
                 false
             }
         };
+        let wake = control.runner_wake.clone();
         drop(control);
-        self.stop_requested.notify_one();
+        if let Some(wake) = wake {
+            // Only fails when the counter would overflow: it is set anyway.
+            let _ = wake.write(1);
+        }
         first
     }
 }
@@ -448,6 +447,13 @@ impl ActiveExecution {
 #[derive(Default)]
 struct Scheduler {
     queue: VecDeque<Arc<ActiveExecution>>,
+    /// Taken off the queue and counted in `running`, for a worker thread
+    /// to pick up ([`workers`]).
+    ready: VecDeque<Arc<ActiveExecution>>,
+    /// Worker threads waiting for work, and how many of them have been
+    /// signalled but have not woken yet.
+    idle_workers: usize,
+    wakeups: usize,
     running: usize,
     /// Accepted executions being written, counted against the queue limit.
     reserved: usize,
@@ -483,6 +489,12 @@ pub struct Engine {
     reader: Arc<StoreReader>,
     hub: Arc<LogHub>,
     scheduler: Mutex<Scheduler>,
+    /// Signalled (with `scheduler`) when work is ready for an idle worker
+    /// thread or the engine shuts down.
+    work_ready: Condvar,
+    /// The async runtime, for worker threads: they wait on it for room in
+    /// the history's queue and hand it the wait for their ends' commits.
+    runtime: tokio::runtime::Handle,
     active: Mutex<HashMap<Uuid, Arc<ActiveExecution>>>,
     /// Wakes shutdown when a runner ends or its program is gone.
     runners_changed: Notify,
@@ -492,6 +504,7 @@ pub struct Engine {
 
 impl Engine {
     /// An engine over an open history. Call [`Engine::recover`] before use.
+    /// Call within the tokio runtime, which the engine keeps using.
     pub fn new(
         config: EngineConfig,
         catalog: Arc<Catalog>,
@@ -507,6 +520,8 @@ impl Engine {
             reader,
             hub,
             scheduler: Mutex::new(Scheduler::default()),
+            work_ready: Condvar::new(),
+            runtime: tokio::runtime::Handle::current(),
             active: Mutex::new(HashMap::new()),
             runners_changed: Notify::new(),
         })
@@ -728,8 +743,8 @@ impl Engine {
             control: Mutex::new(Control {
                 phase: Phase::Queued,
                 stop: None,
+                runner_wake: None,
             }),
-            stop_requested: Notify::new(),
             writer: self.writer.clone(),
             log: Mutex::new(ExecutionLog {
                 rowid,
@@ -749,9 +764,17 @@ impl Engine {
         active
     }
 
-    /// Starts queued executions while workers are free. Returns the ids
-    /// started.
+    /// Starts queued executions while workers are free: each is handed to
+    /// an idle worker thread, or to a new one. Returns the ids started.
     fn dispatch(self: &Arc<Self>, scheduler: &mut Scheduler) -> Vec<Uuid> {
+        let started = self.make_ready(scheduler);
+        self.find_workers(scheduler, started.len());
+        started
+    }
+
+    /// Moves queued executions to `ready` while workers are free. Returns
+    /// the ids moved.
+    fn make_ready(&self, scheduler: &mut Scheduler) -> Vec<Uuid> {
         let mut started = Vec::new();
         while !scheduler.shutting_down && scheduler.running < self.config.max_concurrent_jobs {
             let Some(next) = scheduler.queue.pop_front() else {
@@ -759,26 +782,18 @@ impl Engine {
             };
             scheduler.running += 1;
             started.push(next.id);
-            tokio::spawn(runner::run(self.clone(), next));
+            scheduler.ready.push_back(next);
         }
         started
     }
 
-    /// Called by a runner (or a queued cancel) once the execution's final
-    /// state is committed.
-    fn retire(self: &Arc<Self>, execution: &ActiveExecution, was_running: bool) {
-        if was_running {
-            self.release_worker();
+    /// Blocks a worker thread until the history's queue has room, and
+    /// reserves it.
+    fn reserve_blocking(&self, writer: &StoreWriter) -> Result<WriteSlot, StoreError> {
+        match writer.try_reserve()? {
+            Some(slot) => Ok(slot),
+            None => self.runtime.block_on(writer.reserve()),
         }
-        self.forget(execution);
-    }
-
-    /// Frees a worker once its program is gone and its final events are
-    /// queued, so the next execution starts without waiting for the commit.
-    fn release_worker(self: &Arc<Self>) {
-        let mut scheduler = self.scheduler();
-        scheduler.running -= 1;
-        self.dispatch(&mut scheduler);
     }
 
     /// Drops an execution from the active set once its end is committed.
@@ -958,7 +973,7 @@ impl Engine {
             if let Err(e) = queued.store_end(end).await {
                 tracing::error!(execution = %queued.id, error = %e, "could not record the cancel of a queued execution");
             }
-            engine.retire(&queued, false);
+            engine.forget(&queued);
         });
         tokio::select! {
             _ = gone.wait_for(|gone| *gone) => {}
@@ -1006,6 +1021,8 @@ impl Engine {
             scheduler.shutting_down = true;
             scheduler.queue.drain(..).collect()
         };
+        // Idle worker threads end; busy ones end after their execution.
+        self.work_ready.notify_all();
         for execution in &queued {
             self.active_map().remove(&execution.id);
             self.hub.close(execution.rowid);

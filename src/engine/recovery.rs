@@ -61,7 +61,7 @@ impl Engine {
                     Ending::without_exit(ExecutionState::Interrupted, reason),
                 )
                 .await?;
-            self.retire(&active, false);
+            self.forget(&active);
         }
 
         let queued = self

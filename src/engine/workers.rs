@@ -1,0 +1,89 @@
+//! The worker threads that run programs, at most one per running
+//! execution (`max_concurrent_jobs` in all), started as work first needs
+//! them.
+//!
+//! A worker that finishes an execution takes the next queued one itself,
+//! under the scheduler's lock, so a busy daemon hands nothing between
+//! threads to start a program; only work arriving while a worker is idle
+//! wakes one ([`Engine::find_workers`]). Idle workers wait on the
+//! engine's `work_ready` condition and end at shutdown.
+
+use std::sync::Arc;
+
+use super::runner::{self, WorkerKit};
+use super::{Engine, Scheduler};
+
+impl Engine {
+    /// Gets `count` executions just made ready picked up: by idle workers
+    /// not yet signalled, then by new threads. When no thread can be
+    /// started (out of threads or descriptors), the executions left over
+    /// go back to the front of the queue, still QUEUED, for the next
+    /// dispatch: nothing is lost.
+    pub(super) fn find_workers(self: &Arc<Self>, scheduler: &mut Scheduler, count: usize) {
+        for found in 0..count {
+            if scheduler.idle_workers > scheduler.wakeups {
+                scheduler.wakeups += 1;
+                self.work_ready.notify_one();
+                continue;
+            }
+            let engine = self.clone();
+            let started = WorkerKit::new().and_then(|kit| {
+                std::thread::Builder::new()
+                    .name("workflow-worker".into())
+                    .spawn(move || work(engine, kit))
+            });
+            if let Err(e) = started {
+                tracing::error!(error = %e, "cannot start a worker thread; executions wait in the queue");
+                for _ in found..count {
+                    if let Some(execution) = scheduler.ready.pop_back() {
+                        scheduler.running -= 1;
+                        scheduler.queue.push_front(execution);
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// A worker thread: runs ready executions one after another until the
+/// engine shuts down.
+fn work(engine: Arc<Engine>, mut kit: WorkerKit) {
+    let mut scheduler = engine.scheduler();
+    loop {
+        let Some(execution) = scheduler.ready.pop_front() else {
+            if scheduler.shutting_down {
+                return;
+            }
+            scheduler.idle_workers += 1;
+            loop {
+                scheduler = engine
+                    .work_ready
+                    .wait(scheduler)
+                    .unwrap_or_else(|e| e.into_inner());
+                if scheduler.wakeups > 0 {
+                    scheduler.wakeups -= 1;
+                    break;
+                }
+                if scheduler.shutting_down {
+                    break;
+                }
+            }
+            scheduler.idle_workers -= 1;
+            continue;
+        };
+        drop(scheduler);
+        let end = runner::run(&engine, execution, &mut kit);
+        scheduler = engine.scheduler();
+        // The program is gone and its end is queued: the worker is free
+        // and takes the next execution itself (at the top of the loop),
+        // without waiting for the commit. More made ready here would need
+        // other workers.
+        scheduler.running -= 1;
+        let ready = engine.make_ready(&mut scheduler).len();
+        engine.find_workers(&mut scheduler, ready.saturating_sub(1));
+        // After the release, so a shutdown woken by the forget sees the
+        // running count without this execution.
+        end.forget_once_committed(&engine);
+    }
+}
