@@ -497,6 +497,23 @@ impl Daemon {
         self.root.path().join("files").join(name)
     }
 
+    /// How many of the daemon's threads run programs ("workflow-worker").
+    pub fn worker_threads(&self) -> usize {
+        let pid = self
+            .child
+            .as_ref()
+            .and_then(Child::id)
+            .expect("daemon is running");
+        let tasks = fs::read_dir(format!("/proc/{pid}/task")).expect("the daemon's threads");
+        tasks
+            .flatten()
+            .filter(|task| {
+                fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|name| name.trim_end() == "workflow-worker")
+            })
+            .count()
+    }
+
     /// Sends SIGTERM and waits for the daemon to exit.
     pub async fn terminate(&mut self) -> ExitStatus {
         self.send_sigterm();

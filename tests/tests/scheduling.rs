@@ -28,6 +28,8 @@ fn max_overlap(intervals: &[(i128, i128)]) -> usize {
 #[tokio::test]
 async fn never_more_than_max_concurrent_jobs_run() {
     let daemon = Daemon::builder().max_jobs(2).start().await;
+    // Worker threads start as work needs them.
+    assert_eq!(daemon.worker_threads(), 0);
     let mut ids = Vec::new();
     for _ in 0..6 {
         ids.push(daemon.execute("sleeper", &[("seconds", num(1.0))]).await.id);
@@ -38,6 +40,7 @@ async fn never_more_than_max_concurrent_jobs_run() {
     }
     // Sample the pool while they run.
     let mut samples = Vec::new();
+    let mut workers = Vec::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(50));
     while !runs.is_empty() {
         tokio::select! {
@@ -48,6 +51,7 @@ async fn never_more_than_max_concurrent_jobs_run() {
             _ = ticker.tick() => {
                 let status = daemon.status().await;
                 samples.push((status.running, status.queued));
+                workers.push(daemon.worker_threads());
             }
         }
     }
@@ -78,6 +82,12 @@ async fn never_more_than_max_concurrent_jobs_run() {
     let status = daemon.status().await;
     assert_eq!(status.max_workers, 2);
     assert_eq!((status.running, status.queued), (0, 0));
+    // One thread per worker, reused from one execution to the next.
+    assert!(
+        workers.iter().all(|&n| n <= 2),
+        "worker threads: {workers:?}"
+    );
+    assert_eq!(daemon.worker_threads(), 2);
 }
 
 #[tokio::test]
