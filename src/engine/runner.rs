@@ -559,7 +559,7 @@ enum HistoryWait {
 /// (`exit`, while it is watched), the worker is woken or `deadline`
 /// passes: a stop is acted on even while the history cannot be written (a
 /// full disk). It waits on the runtime, where the queue's room is
-/// signalled; the wake-up eventfd is left set for the next `poll`.
+/// signalled.
 fn wait_for_history(
     engine: &Engine,
     execution: &ActiveExecution,
@@ -576,7 +576,7 @@ fn wait_for_history(
     }
     engine.runtime.block_on(async {
         let exit = exit.map(|fd| watch(fd.as_fd())).transpose()?;
-        let wake = watch(wake.as_fd())?;
+        let woken = watch(wake.as_fd())?;
         let exited = async {
             match &exit {
                 Some(exit) => exit.readable().await.map(drop),
@@ -592,7 +592,12 @@ fn wait_for_history(
         tokio::select! {
             slot = execution.writer.reserve() => slot.map(HistoryWait::Room).map_err(|e| e.to_string()),
             _ = exited => Ok(HistoryWait::Exited),
-            _ = wake.readable() => Ok(HistoryWait::Interrupted),
+            _ = woken.readable() => {
+                // Consumed, or the next wait would return at once again
+                // while the history stays full.
+                let _ = wake.read();
+                Ok(HistoryWait::Interrupted)
+            }
             () = deadline => Ok(HistoryWait::Interrupted),
         }
     })
