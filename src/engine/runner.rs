@@ -289,7 +289,7 @@ fn start_and_wait(
     let mut drain_until: Option<Instant> = None;
     let mut live = Some(live);
     let mut read: Vec<LogPayload> = Vec::new();
-    loop {
+    let watched: Result<ExitStatus, String> = loop {
         let now = Instant::now();
         if status.is_none() {
             let stop = execution.control().stop;
@@ -335,8 +335,8 @@ fn start_and_wait(
         // and so does a flood, without the daemon's memory growing.
         let history_full = !record_output(execution, &mut read);
         let pipes_open = outputs.iter().any(|output| output.pipe.is_some());
-        if status.is_some() && !pipes_open && read.is_empty() {
-            break;
+        if let Some(exited) = status.filter(|_| !pipes_open && read.is_empty()) {
+            break Ok(exited);
         }
 
         let deadline = if status.is_none() {
@@ -352,19 +352,23 @@ fn start_and_wait(
         };
         let exit_watch = status.is_none().then_some(&exit);
         let exited = if history_full {
-            match wait_for_history(engine, execution, exit_watch, &kit.wake, deadline)? {
-                HistoryWait::Room(slot) => {
+            match wait_for_history(engine, execution, exit_watch, &kit.wake, deadline) {
+                Err(e) => break Err(e),
+                Ok(HistoryWait::Room(slot)) => {
                     let rest = read.split_off(read.len().min(MAX_BATCH));
                     execution
                         .log()
                         .append(slot, std::mem::replace(&mut read, rest));
                     false
                 }
-                HistoryWait::Exited => true,
-                HistoryWait::Interrupted => false,
+                Ok(HistoryWait::Exited) => true,
+                Ok(HistoryWait::Interrupted) => false,
             }
         } else {
-            let ready = wait_for_any(&outputs, exit_watch, &kit.wake, deadline)?;
+            let ready = match wait_for_any(&outputs, exit_watch, &kit.wake, deadline) {
+                Ok(ready) => ready,
+                Err(e) => break Err(e),
+            };
             for (output, ready) in outputs.iter_mut().zip(ready.outputs) {
                 if ready {
                     output.read(execution, &mut kit.read_buffer, &mut read);
@@ -373,18 +377,28 @@ fn start_and_wait(
             ready.exited
         };
         if exited {
-            let exited = child
-                .wait()
-                .map_err(|e| format!("waiting for the program failed: {e}"))?;
-            status = Some(exited);
+            match child.wait() {
+                Ok(exited) => status = Some(exited),
+                Err(e) => break Err(format!("waiting for the program failed: {e}")),
+            }
             drain_until = Some(Instant::now() + DRAIN_AFTER_EXIT);
         }
-    }
+    };
     if live.is_some() {
         kill_group(pid, Signal::SIGKILL);
     }
+    let status = match watched {
+        Ok(status) => status,
+        Err(e) => {
+            // The program can no longer be watched: it is not left running
+            // unseen (the group was killed just above).
+            if status.is_none() {
+                let _ = child.wait();
+            }
+            return Err(e);
+        }
+    };
     drop(live);
-    let status = status.expect("the loop ends after the exit");
 
     let exit_code = status.code();
     let signal = status.signal();
