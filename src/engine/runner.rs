@@ -5,11 +5,13 @@
 //!
 //! It is plain blocking code around one `poll(2)` over the two pipes, a
 //! pidfd for the program's exit and the worker's wake-up eventfd (a stop
-//! request). On this 2-core VM that costs about half the CPU of the same
-//! work as async tasks (0.17 against 0.30-0.36 ms per run of the benchmark
-//! program, see bench/README.md): no task hand-offs between threads, no
-//! epoll registrations, and the spawn's vfork wait no longer stalls a
-//! runtime worker that the RPCs need.
+//! request): no task hand-offs between threads, no epoll registrations,
+//! and the spawn's vfork wait (posix_spawn returns only once the child has
+//! exec'd, often as late as 2 ms here) stalls this thread instead of a
+//! runtime worker that the RPCs need. A bare spawner built this way spent
+//! about half the CPU per run of one built from async tasks; in the daemon
+//! the gain shows as throughput, 0.65x-0.69x of `xargs -P2` before and
+//! 0.71x-0.81x after (bench/README.md).
 
 use std::fs::File;
 use std::io::Read;
