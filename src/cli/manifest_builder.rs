@@ -40,6 +40,7 @@ pub const VALUE_FLAGS: &[&str] = &[
     "network-fix-level",
     "output-format",
     "output-path",
+    "boot-test-seconds",
     "file",
     "format",
     "request-id",
@@ -64,7 +65,8 @@ pub const BOOL_FLAGS: &[&str] = &[
 pub const CREATE_USAGE: &str = "usage: wfctl manifest create [-interactive|-non-interactive] \
 [-source-path P] [-source-type T] [-name N] [-ami-id ID] [-inspect=BOOL] [-fix=BOOL] \
 [-fstab-mode M] [-network-fix-level L] [-output-format F] [-compress=BOOL] [-output-path P] \
-[-validate=BOOL] [-boot-test] [-file F [-force]] [-format json|yaml] [-submit [-wait]]";
+[-validate=BOOL] [-boot-test [-boot-test-seconds N]] [-file F [-force]] [-format json|yaml] \
+[-submit [-wait]]";
 
 /// The usage line of `manifest generate`.
 pub const GENERATE_USAGE: &str = "usage: wfctl manifest generate DISK OUT_DIR [-format json|yaml] \
@@ -99,6 +101,9 @@ pub struct Draft {
     pub validate: bool,
     /// Boot the result under qemu as part of VALIDATE.
     pub boot_test: bool,
+    /// How long the boot test lets the guest run (our key, not hyperctl's:
+    /// only written when given; the daemon's default otherwise).
+    pub boot_test_seconds: Option<u64>,
 }
 
 impl Default for Draft {
@@ -120,6 +125,7 @@ impl Default for Draft {
             output_path: None,
             validate: true,
             boot_test: false,
+            boot_test_seconds: None,
         }
     }
 }
@@ -153,6 +159,14 @@ impl Draft {
         }
         if let Some(format) = one_of("output-format", OUTPUT_FORMATS)? {
             draft.output_format = format;
+        }
+        if let Some(seconds) = flags.value("boot-test-seconds") {
+            let seconds = seconds.parse().map_err(|_| {
+                CliError::Usage(format!(
+                    "invalid value {seconds:?} for -boot-test-seconds: a whole number of seconds"
+                ))
+            })?;
+            draft.boot_test_seconds = Some(seconds);
         }
         for (flag, field) in [
             ("inspect", &mut draft.inspect),
@@ -217,9 +231,19 @@ impl Draft {
                     compress: self.compress && self.output_format == "qcow2",
                     output_path: self.output_path.clone(),
                 },
-                validate: json!({"enabled": self.validate, "boot_test": self.boot_test}),
+                validate: self.validate_stage(),
             },
         }
+    }
+
+    /// The validate stage; `boot_test_seconds` only when it was given, so
+    /// a manifest without it stays as hyperctl writes it.
+    fn validate_stage(&self) -> Value {
+        let mut stage = json!({"enabled": self.validate, "boot_test": self.boot_test});
+        if let Some(seconds) = self.boot_test_seconds {
+            stage["boot_test_seconds"] = json!(seconds);
+        }
+        stage
     }
 
     /// The document as a file in `format`, and every problem the daemon's
@@ -965,6 +989,39 @@ mod tests {
         let flags = parse_go_flags(&args, VALUE_FLAGS, BOOL_FLAGS, "u").unwrap();
         let err = Draft::from_flags(&flags).unwrap_err();
         assert!(err.to_string().contains("-fstab-mode"), "{err}");
+    }
+
+    #[test]
+    fn the_boot_test_length_is_written_only_when_given_and_checked_like_the_daemon() {
+        let draft_of = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            let flags = parse_go_flags(&args, VALUE_FLAGS, BOOL_FLAGS, "u").unwrap();
+            Draft::from_flags(&flags)
+        };
+        let plain = draft_of(&["-source-path=/d/a.raw", "-boot-test"]).unwrap();
+        let validate = &serde_json::to_value(plain.document()).unwrap()["pipeline"]["validate"];
+        assert_eq!(validate["boot_test"], true);
+        assert!(validate.get("boot_test_seconds").is_none(), "{validate}");
+
+        let timed = draft_of(&[
+            "-source-path=/d/a.raw",
+            "-boot-test",
+            "-boot-test-seconds",
+            "5",
+        ])
+        .unwrap();
+        let document = serde_json::to_value(timed.document()).unwrap();
+        assert_eq!(document["pipeline"]["validate"]["boot_test_seconds"], 5);
+        let (_, problems) = timed.render(manifest::Format::Json);
+        assert!(problems.is_empty(), "{problems:?}");
+
+        let zero = draft_of(&["-source-path=/d/a.raw", "-boot-test-seconds=0"]).unwrap();
+        let (_, problems) = zero.render(manifest::Format::Json);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "pipeline.validate.boot_test_seconds");
+
+        let err = draft_of(&["-boot-test-seconds=soon"]).unwrap_err();
+        assert!(err.to_string().contains("-boot-test-seconds"), "{err}");
     }
 
     #[test]

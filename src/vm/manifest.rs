@@ -418,8 +418,12 @@ pub struct ValidateStage {
     /// default false).
     #[serde(default)]
     pub boot_test: bool,
-    /// How long the boot test lets the guest run (default 20).
-    #[serde(default = "default_boot_test_seconds")]
+    /// How long the boot test lets the guest run (default 20; 1 to 3600,
+    /// checked here too, since the program can be run without the daemon).
+    #[serde(
+        default = "default_boot_test_seconds",
+        deserialize_with = "boot_test_seconds_in_range"
+    )]
     pub boot_test_seconds: u64,
 }
 
@@ -435,6 +439,22 @@ impl Default for ValidateStage {
 
 fn default_boot_test_seconds() -> u64 {
     crate::manifest::pipeline::DEFAULT_BOOT_TEST_SECONDS as u64
+}
+
+/// The daemon's range for `validate.boot_test_seconds`: 0 would pass a
+/// boot test without booting anything.
+fn boot_test_seconds_in_range<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u64, D::Error> {
+    let seconds = u64::deserialize(deserializer)?;
+    let max = crate::manifest::pipeline::MAX_BOOT_TEST_SECONDS as u64;
+    if (1..=max).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "validate.boot_test_seconds must be from 1 to {max}, got {seconds}"
+        )))
+    }
 }
 
 fn yes() -> bool {
@@ -488,5 +508,24 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("iso") && err.contains("vmdk"), "{err}");
+    }
+
+    #[test]
+    fn a_boot_test_length_outside_the_daemons_range_is_refused() {
+        let with_seconds = |seconds: &str| {
+            serde_json::from_str::<VmManifest>(&format!(
+                r#"{{"pipeline":{{"load":{{"source_type":"raw","source_path":"/x"}},
+                   "validate":{{"boot_test":true,"boot_test_seconds":{seconds}}}}}}}"#
+            ))
+        };
+        for bad in ["0", "3601"] {
+            let err = with_seconds(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("validate.boot_test_seconds must be from 1 to 3600"),
+                "{err}"
+            );
+        }
+        let ok = with_seconds("3600").unwrap();
+        assert_eq!(ok.pipeline.validate.boot_test_seconds, 3600);
     }
 }
