@@ -427,6 +427,35 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_boot_accelerator_names_the_known_ones() {
+        let v = validate(
+            br#"{"version":"1.0","pipeline":{"load":{"source_type":"raw","source_path":"/d/a.raw"},
+                 "convert":{"output_format":"qcow2"},"validate":{"boot_test":true,"boot_accel":"hvf"}}}"#,
+            FormatHint::Detect,
+            Context::default(),
+        );
+        assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+        assert_eq!(v.problems[0].path, "pipeline.validate.boot_accel");
+        assert!(
+            v.problems[0].message.contains("kvm:tcg"),
+            "{}",
+            v.problems[0].message
+        );
+        // A known one reaches the VM's document as given.
+        let v = validate(
+            br#"{"version":"1.0","pipeline":{"load":{"source_type":"raw","source_path":"/d/a.raw"},
+                 "convert":{"output_format":"qcow2"},"validate":{"boot_test":true,"boot_accel":"tcg"}}}"#,
+            FormatHint::Detect,
+            Context::default(),
+        );
+        assert!(v.is_valid(), "{:?}", v.problems);
+        assert_eq!(
+            v.vms[0].document["pipeline"]["validate"]["boot_accel"],
+            "tcg"
+        );
+    }
+
+    #[test]
     fn a_boot_test_longer_than_an_hour_is_refused_with_the_range() {
         let v = validate(
             br#"{"version":"1.0","pipeline":{"load":{"source_type":"raw","source_path":"/d/a.raw"},

@@ -27,6 +27,12 @@ pub const OUTPUT_FORMATS: &[&str] = &["qcow2", "raw", "vdi", "vmdk"];
 pub const DEFAULT_BOOT_TEST_SECONDS: i64 = 20;
 /// The longest boot test a manifest may ask for: an hour.
 pub const MAX_BOOT_TEST_SECONDS: i64 = 3600;
+/// qemu accelerators of the boot test, the default first: KVM when it
+/// works, else TCG; TCG alone, for machines where KVM is nested and crawls
+/// (every exit of a guest firmware takes milliseconds there, as
+/// libguestfs's `force_tcg` setting knows); KVM alone, to fail rather than
+/// emulate.
+pub const BOOT_ACCELERATORS: [&str; 3] = ["kvm:tcg", "tcg", "kvm"];
 /// Disk formats of Artifact Manifest v1.
 pub const ARTIFACT_SOURCE_FORMATS: &[&str] = &["vmdk", "qcow2", "raw", "vhd", "vhdx", "vdi"];
 
@@ -67,6 +73,9 @@ const VALIDATE: &[Rule] = &[
         },
         Absent::Int(DEFAULT_BOOT_TEST_SECONDS),
     ),
+    // Ours too: the boot test's accelerator; when absent, the program's
+    // `--boot-accel` input decides (default kvm:tcg).
+    rule("boot_accel", Ty::Enum(&BOOT_ACCELERATORS), Absent::Skip),
 ];
 
 // A single-VM manifest must say what its source is and what to make of it.

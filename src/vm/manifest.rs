@@ -425,6 +425,15 @@ pub struct ValidateStage {
         deserialize_with = "boot_test_seconds_in_range"
     )]
     pub boot_test_seconds: u64,
+    /// The boot test's qemu accelerator, one of
+    /// [`crate::manifest::pipeline::BOOT_ACCELERATORS`]; when None the
+    /// program's `--boot-accel` input decides.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "known_boot_accel"
+    )]
+    pub boot_accel: Option<String>,
 }
 
 impl Default for ValidateStage {
@@ -433,6 +442,7 @@ impl Default for ValidateStage {
             enabled: true,
             boot_test: false,
             boot_test_seconds: default_boot_test_seconds(),
+            boot_accel: None,
         }
     }
 }
@@ -453,6 +463,21 @@ fn boot_test_seconds_in_range<'de, D: serde::Deserializer<'de>>(
     } else {
         Err(serde::de::Error::custom(format!(
             "validate.boot_test_seconds must be from 1 to {max}, got {seconds}"
+        )))
+    }
+}
+
+fn known_boot_accel<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let accel = String::deserialize(deserializer)?;
+    let known = crate::manifest::pipeline::BOOT_ACCELERATORS;
+    if known.contains(&accel.as_str()) {
+        Ok(Some(accel))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "validate.boot_accel must be one of {}, got {accel:?}",
+            known.join(", ")
         )))
     }
 }
@@ -527,5 +552,26 @@ mod tests {
         }
         let ok = with_seconds("3600").unwrap();
         assert_eq!(ok.pipeline.validate.boot_test_seconds, 3600);
+    }
+
+    #[test]
+    fn the_boot_accelerator_is_optional_and_checked() {
+        let with_accel = |validate: &str| {
+            serde_json::from_str::<VmManifest>(&format!(
+                r#"{{"pipeline":{{"load":{{"source_type":"raw","source_path":"/x"}},
+                   "validate":{validate}}}}}"#
+            ))
+        };
+        let absent = with_accel(r#"{"boot_test":true}"#).unwrap();
+        assert_eq!(absent.pipeline.validate.boot_accel, None);
+        let tcg = with_accel(r#"{"boot_accel":"tcg"}"#).unwrap();
+        assert_eq!(tcg.pipeline.validate.boot_accel.as_deref(), Some("tcg"));
+        let err = with_accel(r#"{"boot_accel":"hvf"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("validate.boot_accel must be one of kvm:tcg, tcg, kvm"),
+            "{err}"
+        );
     }
 }

@@ -57,16 +57,13 @@ pub struct Args {
     /// "true": a fix stage that cannot run fails the pipeline.
     #[arg(long, default_value = "false", value_parser = ["true", "false"])]
     pub require_fix: String,
-    /// The boot test's qemu accelerator, one of [`BOOT_ACCELERATORS`].
+    /// The boot test's qemu accelerator, one of [`BOOT_ACCELERATORS`],
+    /// unless the manifest's `validate.boot_accel` says.
     #[arg(long, default_value = BOOT_ACCELERATORS[0], value_parser = BOOT_ACCELERATORS)]
     pub boot_accel: String,
 }
 
-/// Values of `--boot-accel`, the default first: KVM when it works, else
-/// TCG; TCG alone, for machines where KVM is nested and crawls (every exit
-/// of a guest firmware takes milliseconds there, as libguestfs's
-/// `force_tcg` setting knows); KVM alone, to fail rather than emulate.
-pub const BOOT_ACCELERATORS: [&str; 3] = ["kvm:tcg", "tcg", "kvm"];
+pub use crate::manifest::pipeline::BOOT_ACCELERATORS;
 
 /// What one run needs.
 #[derive(Debug, Clone)]
@@ -178,9 +175,10 @@ pub fn metadata() -> WorkflowMetadata {
                 ..field(
                     "boot_accel",
                     "Boot test accelerator",
-                    "qemu accelerator of the boot test (validate.boot_test): kvm:tcg uses KVM \
-                     and falls back to emulation; tcg emulates, for machines where KVM is \
-                     nested and slow; kvm fails when KVM cannot be used",
+                    "qemu accelerator of the boot test (validate.boot_test), unless the \
+                     manifest's validate.boot_accel says: kvm:tcg uses KVM and falls back to \
+                     emulation; tcg emulates, for machines where KVM is nested and slow; kvm \
+                     fails when KVM cannot be used",
                     "--boot-accel",
                 )
             },

@@ -955,6 +955,13 @@ impl Run {
     async fn boot_test(&mut self, program: &Path) -> Result<Value, StageError> {
         let output = self.outputs[0].clone();
         let seconds = self.manifest().pipeline.validate.boot_test_seconds;
+        let accelerator = self
+            .manifest()
+            .pipeline
+            .validate
+            .boot_accel
+            .clone()
+            .unwrap_or_else(|| self.options.boot_accel.clone());
         let scratch = self.scratch()?;
         let serial = scratch.join("boot-serial.log");
         let bios_log = scratch.join("boot-bios.log");
@@ -975,7 +982,7 @@ impl Run {
         );
         let mut child = Command::new(program)
             .args(["-nodefaults", "-display", "none", "-machine"])
-            .arg(format!("accel={}", self.options.boot_accel))
+            .arg(format!("accel={accelerator}"))
             .args([
                 "-m",
                 "1024",
@@ -1021,6 +1028,7 @@ impl Run {
             return Ok(json!({
                 "status": "ran",
                 "seconds": seconds,
+                "accelerator": accelerator,
                 "note": "qemu ran the guest without it stopping or resetting; \
                          the guest OS itself was not verified",
                 "serial_tail": serial_tail,
