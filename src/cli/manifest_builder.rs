@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use super::{hyperctl::GoFlags, manifests, output::OutputFormat, CliError, Ctx, GlobalArgs};
 use crate::manifest::{
     self,
-    pipeline::{FIX_LEVELS, FSTAB_MODES, OUTPUT_FORMATS, SOURCE_TYPES},
+    pipeline::{BOOT_ACCELERATORS, FIX_LEVELS, FSTAB_MODES, OUTPUT_FORMATS, SOURCE_TYPES},
     Context, FormatHint,
 };
 
@@ -41,6 +41,7 @@ pub const VALUE_FLAGS: &[&str] = &[
     "output-format",
     "output-path",
     "boot-test-seconds",
+    "boot-accel",
     "file",
     "format",
     "request-id",
@@ -65,8 +66,8 @@ pub const BOOL_FLAGS: &[&str] = &[
 pub const CREATE_USAGE: &str = "usage: wfctl manifest create [-interactive|-non-interactive] \
 [-source-path P] [-source-type T] [-name N] [-ami-id ID] [-inspect=BOOL] [-fix=BOOL] \
 [-fstab-mode M] [-network-fix-level L] [-output-format F] [-compress=BOOL] [-output-path P] \
-[-validate=BOOL] [-boot-test [-boot-test-seconds N]] [-file F [-force]] [-format json|yaml] \
-[-submit [-wait]]";
+[-validate=BOOL] [-boot-test [-boot-test-seconds N] [-boot-accel kvm:tcg|tcg|kvm]] \
+[-file F [-force]] [-format json|yaml] [-submit [-wait]]";
 
 /// The usage line of `manifest generate`.
 pub const GENERATE_USAGE: &str = "usage: wfctl manifest generate DISK OUT_DIR [-format json|yaml] \
@@ -104,6 +105,9 @@ pub struct Draft {
     /// How long the boot test lets the guest run (our key, not hyperctl's:
     /// only written when given; the daemon's default otherwise).
     pub boot_test_seconds: Option<u64>,
+    /// The boot test's qemu accelerator (ours too, only written when
+    /// given): one of [`BOOT_ACCELERATORS`].
+    pub boot_accel: Option<String>,
 }
 
 impl Default for Draft {
@@ -126,6 +130,7 @@ impl Default for Draft {
             validate: true,
             boot_test: false,
             boot_test_seconds: None,
+            boot_accel: None,
         }
     }
 }
@@ -160,6 +165,7 @@ impl Draft {
         if let Some(format) = one_of("output-format", OUTPUT_FORMATS)? {
             draft.output_format = format;
         }
+        draft.boot_accel = one_of("boot-accel", &BOOT_ACCELERATORS)?;
         if let Some(seconds) = flags.value("boot-test-seconds") {
             let seconds = seconds.parse().map_err(|_| {
                 CliError::Usage(format!(
@@ -236,12 +242,15 @@ impl Draft {
         }
     }
 
-    /// The validate stage; `boot_test_seconds` only when it was given, so
-    /// a manifest without it stays as hyperctl writes it.
+    /// The validate stage; `boot_test_seconds` and `boot_accel` only when
+    /// given, so a manifest without them stays as hyperctl writes it.
     fn validate_stage(&self) -> Value {
         let mut stage = json!({"enabled": self.validate, "boot_test": self.boot_test});
         if let Some(seconds) = self.boot_test_seconds {
             stage["boot_test_seconds"] = json!(seconds);
+        }
+        if let Some(accel) = &self.boot_accel {
+            stage["boot_accel"] = json!(accel);
         }
         stage
     }
@@ -992,7 +1001,7 @@ mod tests {
     }
 
     #[test]
-    fn the_boot_test_length_is_written_only_when_given_and_checked_like_the_daemon() {
+    fn the_boot_test_settings_are_written_only_when_given_and_checked_like_the_daemon() {
         let draft_of = |args: &[&str]| {
             let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
             let flags = parse_go_flags(&args, VALUE_FLAGS, BOOL_FLAGS, "u").unwrap();
@@ -1008,10 +1017,12 @@ mod tests {
             "-boot-test",
             "-boot-test-seconds",
             "5",
+            "-boot-accel=tcg",
         ])
         .unwrap();
         let document = serde_json::to_value(timed.document()).unwrap();
         assert_eq!(document["pipeline"]["validate"]["boot_test_seconds"], 5);
+        assert_eq!(document["pipeline"]["validate"]["boot_accel"], "tcg");
         let (_, problems) = timed.render(manifest::Format::Json);
         assert!(problems.is_empty(), "{problems:?}");
 
@@ -1022,6 +1033,8 @@ mod tests {
 
         let err = draft_of(&["-boot-test-seconds=soon"]).unwrap_err();
         assert!(err.to_string().contains("-boot-test-seconds"), "{err}");
+        let err = draft_of(&["-boot-accel=hvf"]).unwrap_err();
+        assert!(err.to_string().contains("-boot-accel"), "{err}");
     }
 
     #[test]
