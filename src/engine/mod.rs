@@ -121,7 +121,7 @@ struct Control {
 
 /// The sequencer of one execution's log. It is only ever locked briefly,
 /// never across a wait for the history writer: writers reserve room in the
-/// writer's queue first ([`ActiveExecution::append`]), so readers of the
+/// writer's queue first (the runner's `record_output`), so readers of the
 /// live tree and a cancel are not held up by a history that cannot be
 /// written (a full disk).
 struct ExecutionLog {
@@ -413,7 +413,7 @@ impl ActiveExecution {
 
     /// Queues a numbered end, waiting for room, and waits until it is
     /// committed. Numbering before the wait is safe only where nothing else
-    /// numbers this execution's events meanwhile: no runner, no pumps.
+    /// numbers this execution's events meanwhile: no runner.
     async fn store_end(&self, end: NumberedEnd) -> Result<(), StoreError> {
         let (write, committed) = end.into_write(self.rowid);
         self.writer.reserve().await?.send(write);
