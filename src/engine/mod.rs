@@ -764,17 +764,10 @@ impl Engine {
         active
     }
 
-    /// Starts queued executions while workers are free: each is handed to
-    /// an idle worker thread, or to a new one. Returns the ids started.
+    /// Starts queued executions while workers are free: each is made
+    /// ready for an idle worker thread, or a new one. Returns the ids
+    /// started.
     fn dispatch(self: &Arc<Self>, scheduler: &mut Scheduler) -> Vec<Uuid> {
-        let started = self.make_ready(scheduler);
-        self.find_workers(scheduler, started.len());
-        started
-    }
-
-    /// Moves queued executions to `ready` while workers are free. Returns
-    /// the ids moved.
-    fn make_ready(&self, scheduler: &mut Scheduler) -> Vec<Uuid> {
         let mut started = Vec::new();
         while !scheduler.shutting_down && scheduler.running < self.config.max_concurrent_jobs {
             let Some(next) = scheduler.queue.pop_front() else {
@@ -784,6 +777,7 @@ impl Engine {
             started.push(next.id);
             scheduler.ready.push_back(next);
         }
+        self.find_workers(scheduler, started.len());
         started
     }
 

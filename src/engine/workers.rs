@@ -46,12 +46,16 @@ impl Engine {
     }
 }
 
-/// A worker thread: runs ready executions one after another until the
-/// engine shuts down.
+/// A worker thread: runs executions one after another until the engine
+/// shuts down. It is started for one ready execution, and woken for one
+/// by a wakeup: `ready` holds exactly one execution per pending wakeup or
+/// new thread, so a worker never takes another's, and the threads never
+/// outnumber the running executions plus the idle workers.
 fn work(engine: Arc<Engine>, mut kit: WorkerKit) {
     let mut scheduler = engine.scheduler();
+    let mut next = scheduler.ready.pop_front();
     loop {
-        let Some(execution) = scheduler.ready.pop_front() else {
+        let Some(execution) = next.take() else {
             if scheduler.shutting_down {
                 return;
             }
@@ -63,6 +67,7 @@ fn work(engine: Arc<Engine>, mut kit: WorkerKit) {
                     .unwrap_or_else(|e| e.into_inner());
                 if scheduler.wakeups > 0 {
                     scheduler.wakeups -= 1;
+                    next = scheduler.ready.pop_front();
                     break;
                 }
                 if scheduler.shutting_down {
@@ -76,12 +81,15 @@ fn work(engine: Arc<Engine>, mut kit: WorkerKit) {
         let end = runner::run(&engine, execution, &mut kit);
         scheduler = engine.scheduler();
         // The program is gone and its end is queued: the worker is free
-        // and takes the next execution itself (at the top of the loop),
-        // without waiting for the commit. More made ready here would need
-        // other workers.
+        // and takes the next queued execution itself, without waiting for
+        // the commit and without waking anyone.
         scheduler.running -= 1;
-        let ready = engine.make_ready(&mut scheduler).len();
-        engine.find_workers(&mut scheduler, ready.saturating_sub(1));
+        if !scheduler.shutting_down && scheduler.running < engine.config.max_concurrent_jobs {
+            next = scheduler.queue.pop_front();
+            if next.is_some() {
+                scheduler.running += 1;
+            }
+        }
         // After the release, so a shutdown woken by the forget sees the
         // running count without this execution.
         end.forget_once_committed(&engine);
