@@ -473,13 +473,17 @@ impl Daemon {
     /// one ([`DaemonBuilder::data_on_tmpfs`]), reached through its root in
     /// /proc.
     pub fn data_dir_as_seen_by_daemon(&self) -> PathBuf {
-        let pid = self
-            .child
-            .as_ref()
-            .and_then(Child::id)
-            .expect("daemon is running");
+        let pid = self.pid();
         let data = self.data_dir();
         PathBuf::from(format!("/proc/{pid}/root")).join(data.strip_prefix("/").unwrap_or(&data))
+    }
+
+    /// The running daemon's pid.
+    fn pid(&self) -> u32 {
+        self.child
+            .as_ref()
+            .and_then(Child::id)
+            .expect("daemon is running")
     }
 
     /// The fixture workflow directory the daemon watches.
@@ -499,11 +503,7 @@ impl Daemon {
 
     /// How many of the daemon's threads run programs ("workflow-worker").
     pub fn worker_threads(&self) -> usize {
-        let pid = self
-            .child
-            .as_ref()
-            .and_then(Child::id)
-            .expect("daemon is running");
+        let pid = self.pid();
         let tasks = fs::read_dir(format!("/proc/{pid}/task")).expect("the daemon's threads");
         tasks
             .flatten()
@@ -527,8 +527,7 @@ impl Daemon {
 
     /// Sends `signal` to the daemon without waiting.
     pub fn send_signal(&self, signal: Signal) {
-        let child = self.child.as_ref().expect("daemon is running");
-        let pid = child.id().expect("daemon has a pid") as i32;
+        let pid = self.pid() as i32;
         kill(Pid::from_raw(pid), signal).unwrap_or_else(|e| panic!("send {signal}: {e}"));
     }
 
