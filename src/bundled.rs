@@ -22,36 +22,36 @@ pub const BUNDLED_WORKFLOWS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The VM pipeline program (workflow `vm_pipeline`), shipped as its own
-/// binary next to `workflowd`.
+/// The name under which the daemon's executable is the VM pipeline program
+/// (workflow `vm_pipeline`): the bundled workflow link has this name.
 pub const VM_PIPELINE_PROGRAM: &str = "workflow-vm-pipeline";
 
-/// Links the VM pipeline program into `dir` when it is installed next to
-/// the running daemon's executable, so the default discovery finds the
-/// workflow `vm_pipeline`. A link left by an earlier daemon whose target is
-/// gone is removed. Returns whether the program is linked.
-pub fn link_vm_pipeline(dir: &Path) -> std::io::Result<bool> {
+/// Whether this process was started under [`VM_PIPELINE_PROGRAM`]'s name,
+/// that is through the link [`link_vm_pipeline`] makes.
+pub fn started_as_vm_pipeline() -> bool {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .and_then(|program| Path::new(program).file_name())
+        .is_some_and(|name| name == VM_PIPELINE_PROGRAM)
+}
+
+/// Links the running daemon's own executable into `dir` under
+/// [`VM_PIPELINE_PROGRAM`]'s name, so the default discovery finds the
+/// workflow `vm_pipeline` whatever else is installed: the daemon binary
+/// carries the pipeline. An outdated link (a daemon installed elsewhere
+/// before) is replaced atomically.
+pub fn link_vm_pipeline(dir: &Path) -> std::io::Result<()> {
     let link = dir.join(VM_PIPELINE_PROGRAM);
-    let target = std::env::current_exe()?
-        .parent()
-        .map(|exe_dir| exe_dir.join(VM_PIPELINE_PROGRAM))
-        .filter(|target| target.is_file());
-    let Some(target) = target else {
-        let ours = std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink());
-        if ours && !link.exists() {
-            std::fs::remove_file(&link)?;
-        }
-        return Ok(false);
-    };
+    let target = std::env::current_exe()?;
     if std::fs::read_link(&link).ok().as_deref() == Some(target.as_path()) {
-        return Ok(true);
+        return Ok(());
     }
     std::fs::create_dir_all(dir)?;
     let partial = dir.join(format!(".{VM_PIPELINE_PROGRAM}.partial"));
     let _ = std::fs::remove_file(&partial);
     std::os::unix::fs::symlink(&target, &partial)?;
-    std::fs::rename(&partial, &link)?;
-    Ok(true)
+    std::fs::rename(&partial, &link)
 }
 
 /// Writes the bundled workflows into `dir`, replacing outdated copies

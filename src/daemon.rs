@@ -77,13 +77,10 @@ pub async fn run(
     {
         crate::bundled::install(&config.bundled_workflows_dir())
             .map_err(prepare(&config.bundled_workflows_dir()))?;
-        match crate::bundled::link_vm_pipeline(&config.bundled_workflows_dir()) {
-            Ok(true) => tracing::info!("the VM pipeline program is linked into the bundled workflows"),
-            Ok(false) => tracing::info!(
-                "no {} next to workflowd; manifests need the workflow vm_pipeline from a workflow directory",
-                crate::bundled::VM_PIPELINE_PROGRAM
-            ),
-            Err(e) => tracing::warn!(error = %e, "cannot link the VM pipeline program"),
+        // Without the link manifests have no `vm_pipeline` to run; the
+        // daemon still serves everything else.
+        if let Err(e) = crate::bundled::link_vm_pipeline(&config.bundled_workflows_dir()) {
+            tracing::warn!(error = %e, "cannot link the VM pipeline program");
         }
     }
     if let Err(e) = std::fs::create_dir_all(&config.output_dir) {

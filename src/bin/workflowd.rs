@@ -1,13 +1,20 @@
 //! The workflow daemon. All behaviour lives in the library; this binary
-//! parses flags, sets up logging and runs until SIGTERM or SIGINT.
+//! parses flags, sets up logging and runs until SIGTERM or SIGINT. Started
+//! under the VM pipeline's name (the link the daemon puts among its bundled
+//! workflows), it is that program instead.
 
 use std::io::Write;
 
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
+use workflow_manager::bundled;
 use workflow_manager::config::{Config, DaemonArgs};
+use workflow_manager::vm;
 
 fn main() -> anyhow::Result<()> {
+    if bundled::started_as_vm_pipeline() {
+        std::process::exit(vm::program::main(vm::Args::parse()));
+    }
     let args = DaemonArgs::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

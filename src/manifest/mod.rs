@@ -325,8 +325,8 @@ pub enum ManifestError {
     Invalid(Vec<Problem>),
     /// The workflow that runs pipelines is not discovered.
     #[error(
-        "the workflow {0:?} that runs VM pipelines is not discovered; install the \
-         workflow-vm-pipeline program next to workflowd or into a workflow directory"
+        "the workflow {0:?} that runs VM pipelines is not discovered; start workflowd \
+         with its bundled workflows, or put workflow-vm-pipeline into a workflow directory"
     )]
     WorkflowMissing(String),
     /// A pipeline document could not be written.

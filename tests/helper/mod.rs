@@ -75,6 +75,7 @@ pub struct DaemonBuilder {
     data_tmpfs_bytes: Option<u64>,
     without_permission_override: bool,
     shutdown_grace_secs: u32,
+    binary: Option<PathBuf>,
 }
 
 impl DaemonBuilder {
@@ -110,6 +111,13 @@ impl DaemonBuilder {
     /// Sets `--shutdown-grace-period` (2 s unless changed, to keep tests short).
     pub fn shutdown_grace(mut self, secs: u32) -> Self {
         self.shutdown_grace_secs = secs;
+        self
+    }
+
+    /// Starts this `workflowd` executable instead of the one cargo built
+    /// (say a copy alone in a directory, as a user installs it).
+    pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binary = Some(path.into());
         self
     }
 
@@ -215,8 +223,13 @@ impl DaemonBuilder {
         for (name, script) in &self.programs {
             write_program(&workflows, name, script);
         }
+        let binary = self
+            .binary
+            .as_deref()
+            .map(path_arg)
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_workflowd").into());
         let mut args: Vec<String> = vec![
-            env!("CARGO_BIN_EXE_workflowd").into(),
+            binary,
             "--listen".into(),
             "127.0.0.1:0".into(),
             "--data-dir".into(),
@@ -446,6 +459,7 @@ impl Daemon {
             data_tmpfs_bytes: None,
             without_permission_override: false,
             shutdown_grace_secs: 2,
+            binary: None,
         }
     }
 

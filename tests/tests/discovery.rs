@@ -383,7 +383,7 @@ async fn list_workflows_pages_through_every_workflow_once() {
 async fn bundled_examples_are_discovered_by_default() {
     let daemon = Daemon::builder().default_dirs().start().await;
     let list = daemon.list_workflows().await;
-    // Besides the examples, the VM pipeline installed next to workflowd.
+    // Besides the examples, the VM pipeline the daemon binary carries.
     let mut expected = EXAMPLE_IDS.to_vec();
     expected.push("vm_pipeline");
     assert_eq!(

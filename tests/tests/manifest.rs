@@ -478,16 +478,24 @@ async fn wfctl(addr: &str, args: &[&str]) -> (i32, String, String) {
 }
 
 #[tokio::test]
-async fn the_real_vm_pipeline_is_discovered_by_default_and_converts() {
-    // No --workflow-dir: the bundled directory gets a link to the
-    // workflow-vm-pipeline next to workflowd.
-    let daemon = Daemon::builder().default_dirs().start().await;
+async fn a_lone_daemon_binary_discovers_its_own_vm_pipeline_and_converts() {
+    // No --workflow-dir, and the daemon binary alone, as `cargo install` or a copy puts it: no
+    // workflow-vm-pipeline beside it. It carries the pipeline itself.
+    let install = tempfile::tempdir().unwrap();
+    let workflowd = install.path().join("workflowd");
+    std::fs::copy(env!("CARGO_BIN_EXE_workflowd"), &workflowd).unwrap();
+    assert_eq!(std::fs::read_dir(install.path()).unwrap().count(), 1);
+    let daemon = Daemon::builder()
+        .default_dirs()
+        .binary(&workflowd)
+        .start()
+        .await;
     let link = daemon
         .data_dir()
         .join("bundled-workflows/workflow-vm-pipeline");
     assert_eq!(
         std::fs::read_link(&link).expect("the pipeline is linked"),
-        Path::new(env!("CARGO_BIN_EXE_workflow-vm-pipeline"))
+        workflowd
     );
     let vmdk = make_disk(&daemon.staging_dir(), "legacy.vmdk", "vmdk");
     let output = daemon.staging_dir().join("legacy.qcow2");
