@@ -384,7 +384,9 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
         message,
     };
     match path.extension().and_then(|e| e.to_str()) {
-        Some("yaml" | "yml") => serde_yaml::from_str(&text).map_err(|e| parse_error(e.to_string())),
+        Some("yaml" | "yml") => {
+            crate::yaml::from_str(&text).map_err(|e| parse_error(e.to_string()))
+        }
         _ => toml::from_str(&text).map_err(|e| parse_error(e.to_string())),
     }
 }

@@ -28,6 +28,7 @@ pub mod tree;
 pub mod vm;
 pub mod watcher;
 pub mod workflow;
+pub mod yaml;
 
 /// Generated protobuf and gRPC code for `workflow.v1`.
 #[allow(missing_docs, unreachable_pub, clippy::all)]

@@ -107,7 +107,7 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, CliError> {
     let parsed = if is_json {
         serde_json::from_str(&text).map_err(|e| e.to_string())
     } else {
-        serde_yaml::from_str(&text).map_err(|e| e.to_string())
+        crate::yaml::from_str(&text).map_err(|e| e.to_string())
     };
     parsed.map_err(|e| CliError::Usage(format!("cannot parse {}: {e}", path.display())))
 }

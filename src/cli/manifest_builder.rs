@@ -265,7 +265,7 @@ impl Draft {
                 text.push('\n');
                 text
             }
-            manifest::Format::Yaml => serde_yaml::to_string(&document).expect("YAML value"),
+            manifest::Format::Yaml => crate::yaml::to_string(&document).expect("YAML value"),
         };
         let hint = match format {
             manifest::Format::Json => FormatHint::Json,

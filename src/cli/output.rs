@@ -31,7 +31,7 @@ pub enum OutputFormat {
 pub fn print_value(format: OutputFormat, value: &Value) {
     let mut out = std::io::stdout().lock();
     let _ = match format {
-        OutputFormat::Yaml => write!(out, "{}", serde_yaml::to_string(value).unwrap_or_default()),
+        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(value).unwrap_or_default()),
         _ => writeln!(
             out,
             "{}",
@@ -49,7 +49,7 @@ pub fn print_stream_value(format: OutputFormat, value: &Value) {
         OutputFormat::Yaml => write!(
             out,
             "---\n{}",
-            serde_yaml::to_string(value).unwrap_or_default()
+            crate::yaml::to_string(value).unwrap_or_default()
         ),
         _ => writeln!(out, "{value}"),
     };

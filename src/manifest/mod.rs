@@ -299,7 +299,7 @@ pub fn parse(
     let value: Value = match format {
         Format::Json => serde_json::from_str(text)
             .map_err(|e| (Some(format), Problem::new("", format!("invalid JSON: {e}"))))?,
-        Format::Yaml => serde_yaml::from_str(text)
+        Format::Yaml => crate::yaml::from_str(text)
             .map_err(|e| (Some(format), Problem::new("", format!("invalid YAML: {e}"))))?,
     };
     match value {

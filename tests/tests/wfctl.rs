@@ -134,7 +134,7 @@ async fn workflows_list_and_describe() {
     )
     .await
     .expect(0);
-    let parsed: Value = serde_yaml::from_str(&yaml.stdout).expect("YAML output");
+    let parsed: Value = workflow_manager::yaml::from_str(&yaml.stdout).expect("YAML output");
     assert_eq!(parsed["id"], "hello");
     assert_eq!(parsed["fields"][0]["name"], "name");
 }
@@ -572,7 +572,8 @@ async fn manifest_create_walks_four_steps_with_back_and_submits() {
     );
 
     let written: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("web01.yaml")).unwrap()).unwrap();
+        workflow_manager::yaml::from_str(&std::fs::read_to_string(dir.join("web01.yaml")).unwrap())
+            .unwrap();
     let output = dir.join("out/web01.qcow2");
     assert_eq!(written["version"], "1.0");
     assert_eq!(written["name"], "web01");
@@ -640,7 +641,7 @@ async fn manifest_create_from_flags_and_generate_from_a_disk() {
     )
     .await
     .expect(0);
-    let printed: Value = serde_yaml::from_str(&printed.stdout).unwrap();
+    let printed: Value = workflow_manager::yaml::from_str(&printed.stdout).unwrap();
     let pipeline = &printed["pipeline"];
     assert_eq!(pipeline["load"]["source_type"], "vmdk");
     assert_eq!(
