@@ -351,7 +351,7 @@ async fn probe(
         Ok(done) => done,
         Err(_) => {
             if let Some(pid) = pid {
-                crate::process::kill_group(pid as i32, nix::sys::signal::Signal::SIGKILL);
+                crate::process::kill_group(pid as i32, rustix::process::Signal::KILL);
             }
             return Err(fail(format!(
                 "did not answer --workflow-metadata within {} s",

@@ -3,9 +3,11 @@
 //! orphans of its previous life without killing an unrelated process that
 //! happens to reuse a pid.
 
-use nix::sys::signal::{killpg, Signal};
-use nix::time::{clock_gettime, ClockId};
-use nix::unistd::{sysconf, Pid, SysconfVar};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::event::{eventfd, EventfdFlags};
+use rustix::process::{kill_process_group, Pid, Signal};
+use rustix::time::{clock_gettime, ClockId};
 
 /// Sends `signal` to the process group `pgid`. Returns false when the group
 /// no longer exists.
@@ -14,14 +16,48 @@ pub fn kill_group(pgid: i32, signal: Signal) -> bool {
         // Never signal init's group or "every process" (-1) by mistake.
         return false;
     }
-    killpg(Pid::from_raw(pgid), signal).is_ok()
+    Pid::from_raw(pgid).is_some_and(|group| kill_process_group(group, signal).is_ok())
+}
+
+/// A wake-up for a thread blocked in poll(2) (an eventfd): one thread
+/// signals it, the polling one sees it readable and consumes it.
+#[derive(Debug)]
+pub struct Wakeup(OwnedFd);
+
+impl Wakeup {
+    /// A new wake-up, not signalled.
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Wakeup(eventfd(
+            0,
+            EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK,
+        )?))
+    }
+
+    /// Makes it readable until consumed. Only fails when the counter would
+    /// overflow, and then it is readable anyway.
+    pub fn signal(&self) {
+        let _ = rustix::io::write(&self.0, &1u64.to_ne_bytes());
+    }
+
+    /// Consumes every signal so far. Non-blocking: nothing to consume is
+    /// fine.
+    pub fn consume(&self) {
+        let mut count = [0u8; 8];
+        let _ = rustix::io::read(&self.0, &mut count);
+    }
+}
+
+impl AsFd for Wakeup {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
 }
 
 /// A pidfd for the child `pid`: it polls readable once the child has
 /// exited. Safe from pid reuse as long as the child is not reaped yet.
-pub fn pidfd_of(pid: i32) -> std::io::Result<std::os::fd::OwnedFd> {
-    let pid = rustix::process::Pid::from_raw(pid)
-        .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+pub fn pidfd_of(pid: i32) -> std::io::Result<OwnedFd> {
+    let pid =
+        Pid::from_raw(pid).ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     Ok(rustix::process::pidfd_open(
         pid,
         rustix::process::PidfdFlags::empty(),
@@ -40,8 +76,7 @@ pub fn stat_from_state(pid: i32) -> Option<String> {
 
 /// Clock ticks per second (USER_HZ), the unit of times in /proc/PID/stat.
 pub fn clock_ticks_per_second() -> Option<u64> {
-    let ticks = sysconf(SysconfVar::CLK_TCK).ok()??;
-    u64::try_from(ticks).ok().filter(|&hz| hz > 0)
+    Some(rustix::param::clock_ticks_per_second()).filter(|&hz| hz > 0)
 }
 
 /// The start time of a process in clock ticks since boot (field 22 of
@@ -102,8 +137,8 @@ fn boot_time_ticks() -> Option<u64> {
             .filter(|&hz| 1_000_000_000 % hz == 0)
             .map(|hz| 1_000_000_000 / hz)
     }))?;
-    let now = clock_gettime(ClockId::CLOCK_BOOTTIME).ok()?;
-    let nanos = u64::try_from(now.tv_sec()).ok()? * 1_000_000_000 + now.tv_nsec() as u64;
+    let now = clock_gettime(ClockId::Boottime);
+    let nanos = u64::try_from(now.tv_sec).ok()? * 1_000_000_000 + now.tv_nsec as u64;
     Some(nanos / nanos_per_tick)
 }
 

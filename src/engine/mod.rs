@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use nix::sys::eventfd::EventFd;
 use serde_json::Value;
 use tokio::sync::{oneshot, watch, Notify};
 use uuid::Uuid;
@@ -116,7 +115,7 @@ struct Control {
     stop: Option<StopRequest>,
     /// The wake-up of the worker thread running it, once one does: a stop
     /// request writes to it ([`ActiveExecution::request_stop`]).
-    runner_wake: Option<Arc<EventFd>>,
+    runner_wake: Option<Arc<crate::process::Wakeup>>,
 }
 
 /// The sequencer of one execution's log. It is only ever locked briefly,
@@ -437,8 +436,7 @@ impl ActiveExecution {
         let wake = control.runner_wake.clone();
         drop(control);
         if let Some(wake) = wake {
-            // Only fails when the counter would overflow: it is set anyway.
-            let _ = wake.write(1);
+            wake.signal();
         }
         first
     }

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use nix::sys::signal::Signal;
+use rustix::process::Signal;
 
 use super::{Ending, Engine, EngineError};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
@@ -28,7 +28,7 @@ impl Engine {
                     // has members, so they can only be our leftovers).
                     let leader_alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
                     if !leader_alive || is_same_live_process(pid, ticks) {
-                        if kill_group(pid, Signal::SIGKILL) {
+                        if kill_group(pid, Signal::KILL) {
                             format!("the daemon stopped while the execution was running; its process group {pid} was still alive and has been killed")
                         } else {
                             "the daemon stopped while the execution was running; its processes had already exited".to_string()

@@ -21,9 +21,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::eventfd::{EfdFlags, EventFd};
-use nix::sys::signal::Signal;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::process::Signal;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::oneshot;
@@ -34,7 +33,7 @@ use crate::clock::now_ms;
 use crate::events::{
     classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
 };
-use crate::process::{kill_group, pidfd_of, SpawnClock};
+use crate::process::{kill_group, pidfd_of, SpawnClock, Wakeup};
 use crate::store::{ExecutionRecord, WriteSlot};
 
 /// How long output may keep arriving after the program exited before the
@@ -55,15 +54,14 @@ pub(super) struct WorkerKit {
     read_buffer: Box<[u8]>,
     /// A stop request writes to it to wake the poll loop; it is lent to
     /// each execution the thread runs.
-    wake: Arc<EventFd>,
+    wake: Arc<Wakeup>,
 }
 
 impl WorkerKit {
     pub(super) fn new() -> std::io::Result<Self> {
-        let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
         Ok(WorkerKit {
             read_buffer: vec![0; READ_BYTES].into_boxed_slice(),
-            wake: Arc::new(wake),
+            wake: Arc::new(Wakeup::new()?),
         })
     }
 }
@@ -273,7 +271,7 @@ fn start_and_wait(
         Err(e) => {
             // Not expected on Linux 5.3 or later; without a way to watch
             // the program it is not left running unseen.
-            kill_group(pid, Signal::SIGKILL);
+            kill_group(pid, Signal::KILL);
             let _ = child.wait();
             return Err(format!("cannot watch the program (pidfd_open): {e}"));
         }
@@ -329,7 +327,7 @@ fn start_and_wait(
                 continue;
             }
         } else if live.is_some() && drain_until.is_some_and(|until| now >= until) {
-            kill_group(pid, Signal::SIGKILL);
+            kill_group(pid, Signal::KILL);
             live = None;
         }
         // Lines read but not yet queued hold the reading back: while the
@@ -387,7 +385,7 @@ fn start_and_wait(
         }
     };
     if live.is_some() {
-        kill_group(pid, Signal::SIGKILL);
+        kill_group(pid, Signal::KILL);
     }
     let status = match watched {
         Ok(status) => status,
@@ -472,16 +470,16 @@ fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
     if stop.force {
         kill(execution, pid);
     } else {
-        kill_group(pid, Signal::SIGTERM);
+        kill_group(pid, Signal::TERM);
     }
 }
 
 fn kill(execution: &ActiveExecution, pid: i32) {
-    kill_group(pid, Signal::SIGKILL);
+    kill_group(pid, Signal::KILL);
     record(
         execution,
         LogPayload::Lifecycle(Lifecycle::Killed {
-            signal: Signal::SIGKILL as i32,
+            signal: Signal::KILL.as_raw(),
         }),
     );
 }
@@ -511,49 +509,48 @@ struct Ready {
 fn wait_for_any(
     outputs: &[Output; 2],
     exit: Option<&OwnedFd>,
-    wake: &EventFd,
+    wake: &Wakeup,
     deadline: Option<Instant>,
 ) -> Result<Ready, String> {
-    let readable = PollFlags::POLLIN;
+    let readable = PollFlags::IN;
     let mut fds = Vec::with_capacity(4);
     // Which entry of `fds` each of stdout, stderr and the exit is.
     let mut slots = [None; 3];
     for (i, output) in outputs.iter().enumerate() {
         if let Some(pipe) = &output.pipe {
             slots[i] = Some(fds.len());
-            fds.push(PollFd::new(pipe.as_fd(), readable));
+            fds.push(PollFd::from_borrowed_fd(pipe.as_fd(), readable));
         }
     }
     if let Some(exit) = exit {
         slots[2] = Some(fds.len());
-        fds.push(PollFd::new(exit.as_fd(), readable));
+        fds.push(PollFd::from_borrowed_fd(exit.as_fd(), readable));
     }
     let wake_slot = fds.len();
-    fds.push(PollFd::new(wake.as_fd(), readable));
-    let timeout = match deadline {
-        // Rounded up: rounding down would spin until the deadline.
-        Some(at) => {
-            let left = at.saturating_duration_since(Instant::now());
-            let millis = left.as_micros().div_ceil(1000).min(i32::MAX as u128);
-            PollTimeout::try_from(millis as i32).unwrap_or(PollTimeout::MAX)
+    fds.push(PollFd::from_borrowed_fd(wake.as_fd(), readable));
+    // To the nanosecond (ppoll), so it never returns before the deadline
+    // and spins.
+    let timeout = deadline.map(|at| {
+        let left = at.saturating_duration_since(Instant::now());
+        Timespec {
+            tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
+            tv_nsec: left.subsec_nanos().into(),
         }
-        None => PollTimeout::NONE,
-    };
+    });
     let nothing = Ready {
         outputs: [false; 2],
         exited: false,
     };
-    match poll(&mut fds, timeout) {
+    match poll(&mut fds, timeout.as_ref()) {
         Ok(_) => {}
-        Err(nix::errno::Errno::EINTR) => return Ok(nothing),
+        Err(rustix::io::Errno::INTR) => return Ok(nothing),
         Err(e) => return Err(format!("waiting for the program's output failed: {e}")),
     }
-    let ready =
-        |slot: Option<usize>| slot.is_some_and(|i| fds[i].revents().is_some_and(|r| !r.is_empty()));
+    let ready = |slot: Option<usize>| slot.is_some_and(|i| !fds[i].revents().is_empty());
     if ready(Some(wake_slot)) {
         // Non-blocking: a wake-up meant for an execution this thread ran
         // before is consumed here too, harmlessly.
-        let _ = wake.read();
+        wake.consume();
     }
     Ok(Ready {
         outputs: [ready(slots[0]), ready(slots[1])],
@@ -580,7 +577,7 @@ fn wait_for_history(
     engine: &Engine,
     execution: &ActiveExecution,
     exit: Option<&OwnedFd>,
-    wake: &EventFd,
+    wake: &Wakeup,
     deadline: Option<Instant>,
 ) -> Result<HistoryWait, String> {
     fn watch(fd: BorrowedFd<'_>) -> Result<AsyncFd<BorrowedFd<'_>>, String> {
@@ -611,7 +608,7 @@ fn wait_for_history(
             _ = woken.readable() => {
                 // Consumed, or the next wait would return at once again
                 // while the history stays full.
-                let _ = wake.read();
+                wake.consume();
                 Ok(HistoryWait::Interrupted)
             }
             () = deadline => Ok(HistoryWait::Interrupted),

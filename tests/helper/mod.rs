@@ -13,11 +13,8 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use nix::{
-    sys::signal::{kill, Signal},
-    unistd::Pid,
-};
 use prost_types::{value::Kind, Timestamp, Value};
+use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 use tempfile::TempDir;
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -417,7 +414,7 @@ impl Drop for Daemon {
 /// SIGKILLs the children of `parent` and the process groups they lead (the
 /// workflow programs run in their own groups), never the test's own group.
 fn kill_child_groups(parent: i32) {
-    let own_group = nix::unistd::getpgrp().as_raw();
+    let own_group = rustix::process::getpgrp().as_raw_pid();
     let Ok(entries) = fs::read_dir("/proc") else {
         return;
     };
@@ -438,11 +435,15 @@ fn kill_child_groups(parent: i32) {
             continue;
         }
         if let Some(group) = fields.get(2).and_then(|g| g.parse::<i32>().ok()) {
-            if group > 1 && group != own_group {
-                let _ = kill(Pid::from_raw(-group), Signal::SIGKILL);
+            if let Some(group) = Pid::from_raw(group).filter(|g| !g.is_init()) {
+                if group.as_raw_pid() != own_group {
+                    let _ = kill_process_group(group, Signal::KILL);
+                }
             }
         }
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        if let Some(pid) = Pid::from_raw(pid) {
+            let _ = kill_process(pid, Signal::KILL);
+        }
     }
 }
 
@@ -536,13 +537,13 @@ impl Daemon {
 
     /// Sends SIGTERM without waiting.
     pub fn send_sigterm(&self) {
-        self.send_signal(Signal::SIGTERM);
+        self.send_signal(Signal::TERM);
     }
 
     /// Sends `signal` to the daemon without waiting.
     pub fn send_signal(&self, signal: Signal) {
-        let pid = self.pid() as i32;
-        kill(Pid::from_raw(pid), signal).unwrap_or_else(|e| panic!("send {signal}: {e}"));
+        let pid = Pid::from_raw(self.pid() as i32).expect("a daemon's pid is positive");
+        kill_process(pid, signal).unwrap_or_else(|e| panic!("send {signal:?}: {e}"));
     }
 
     /// Waits for the daemon to exit on its own.

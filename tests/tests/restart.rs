@@ -248,7 +248,7 @@ async fn sigint_shuts_down_gracefully_like_sigterm() {
     let running = daemon.execute("sleeper", &[("seconds", num(30.0))]).await;
     daemon.wait_output(&running.id, "sleeping 30 s").await;
 
-    daemon.send_signal(nix::sys::signal::Signal::SIGINT);
+    daemon.send_signal(rustix::process::Signal::INT);
     let status = daemon.wait_exit().await;
     assert_eq!(status.code(), Some(0), "{status:?}");
     daemon.restart().await;
