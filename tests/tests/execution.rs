@@ -551,3 +551,76 @@ async fn run_scratch(daemon: &Daemon, keep: &str) -> std::path::PathBuf {
     );
     dir
 }
+
+/// Prints its environment, one `NAME=value` line each; for
+/// `--workflow-metadata` it writes it to `$HOME/metadata-env.txt` first.
+fn env_dumper() -> String {
+    r#"#!/bin/sh
+if [ "$1" = "--workflow-metadata" ]; then
+  env > "$HOME/metadata-env.txt"
+  echo '{"id":"env_dump","name":"Env","description":"Prints its environment.","fields":[]}'
+  exit 0
+fi
+env
+"#
+    .to_string()
+}
+
+fn names(lines: &[String]) -> Vec<&str> {
+    lines.iter().filter_map(|l| l.split('=').next()).collect()
+}
+
+#[tokio::test]
+async fn programs_see_only_the_allowed_environment() {
+    let daemon = Daemon::builder()
+        .program("env.sh", env_dumper())
+        .env("DAEMON_SECRET_TOKEN", "hunter2")
+        .env("WORKFLOWD_LOG", "info")
+        .env("HTTP_PROXY", "http://proxy.test:3128")
+        .env("LIBGUESTFS_BACKEND", "direct")
+        .env("LANG", "C.UTF-8")
+        .env("LC_TIME", "C")
+        .flag("--program-env", "HTTP_PROXY")
+        .flag("--program-env", "LIBGUESTFS_*")
+        .start()
+        .await;
+    let execution = daemon.execute("env_dump", &[]).await;
+    let events = daemon.run_to_end(&execution.id).await;
+    let run_env = output_texts(&events, OutputStream::Stdout);
+    let home = daemon.data_dir().parent().unwrap().join("home");
+    let metadata_env: Vec<String> = std::fs::read_to_string(home.join("metadata-env.txt"))
+        .expect("discovery ran the program")
+        .lines()
+        .map(String::from)
+        .collect();
+
+    for (what, lines) in [("execution", &run_env), ("discovery", &metadata_env)] {
+        let names = names(lines);
+        for expected in [
+            "PATH",
+            "HOME",
+            "LANG",
+            "LC_TIME",
+            "HTTP_PROXY",
+            "LIBGUESTFS_BACKEND",
+        ] {
+            assert!(names.contains(&expected), "{what}: {expected} in {lines:?}");
+        }
+        assert!(
+            !lines.iter().any(|l| l.contains("hunter2")),
+            "{what}: the daemon's secret is not passed: {lines:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n.starts_with("WORKFLOWD_")),
+            "{what}: the daemon's own settings are not passed: {lines:?}"
+        );
+    }
+    assert!(
+        run_env.contains(&format!("WORKFLOW_EXECUTION_ID={}", execution.id)),
+        "{run_env:?}"
+    );
+    assert!(
+        run_env.contains(&format!("HOME={}", home.display())),
+        "{run_env:?}"
+    );
+}
