@@ -21,7 +21,7 @@ use std::path::Path;
 
 /// The bits that let the group or others write.
 const GROUP_OR_OTHERS_WRITE: u32 = 0o022;
-const GROUP_WRITE: u32 = 0o020;
+const OTHERS_WRITE: u32 = 0o002;
 const STICKY: u32 = 0o1000;
 
 /// Fails with the reason when `program` may not be run by the daemon.
@@ -63,13 +63,13 @@ fn check_owner_and_mode(
     }
     let mode = meta.mode();
     if mode & GROUP_OR_OTHERS_WRITE != 0 && !(is_dir && mode & STICKY != 0) {
-        let who = if mode & GROUP_WRITE != 0 {
-            "its group"
-        } else {
+        let who = if mode & OTHERS_WRITE != 0 {
             "others"
+        } else {
+            "its group"
         };
         return Err(format!(
-            "{what} is writable by {who} (mode {:o}); only the daemon's user or root may be able to change a program the daemon runs",
+            "{what} is writable by {who} (mode {:o}); only the daemon's user or root may be able to change a program it runs",
             mode & 0o7777
         ));
     }

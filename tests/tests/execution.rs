@@ -624,3 +624,37 @@ async fn programs_see_only_the_allowed_environment() {
         "{run_env:?}"
     );
 }
+
+#[tokio::test]
+async fn a_program_others_can_replace_since_discovery_is_not_started() {
+    use std::os::unix::fs::PermissionsExt;
+    let daemon = Daemon::builder()
+        .program(
+            "marker.sh",
+            workflow_script(
+                r#"{"id":"marker","name":"Marker","description":"Leaves a file when it runs.","fields":[]}"#,
+                r#"touch "$HOME/marker-ran""#,
+            ),
+        )
+        .start()
+        .await;
+    let first = daemon.execute("marker", &[]).await;
+    let events = daemon.run_to_end(&first.id).await;
+    assert_eq!(finished(&events).state, ExecutionState::Succeeded as i32);
+    let marker = daemon.data_dir().parent().unwrap().join("home/marker-ran");
+    std::fs::remove_file(&marker).expect("the first run left its marker");
+
+    // The program itself is unchanged (discovery keeps it), but now anyone
+    // could swap it for another file in its directory.
+    let dir = daemon.workflows_dir();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let second = daemon.execute("marker", &[]).await;
+    let events = daemon.run_to_end(&second.id).await;
+    let end = finished(&events);
+    assert_eq!(end.state, ExecutionState::Failed as i32, "{end:?}");
+    assert!(
+        end.error.contains("not started") && end.error.contains("writable by others"),
+        "{end:?}"
+    );
+    assert!(!marker.exists(), "the program did not run");
+}
