@@ -265,6 +265,10 @@ pub async fn run(
         (None, Some(path)) => ServingOn::UnixSocketOnly(path.clone()),
         (None, None) => unreachable!("config validation requires a TCP address or a Unix socket"),
     };
+    // Subscribed before anything can signal a stop (on_ready lets clients
+    // in, and one may send SIGTERM at once), so no stop is missed.
+    let tcp_stop = server_stop(stop_servers.subscribe());
+    let unix_stop = server_stop(stop_servers.subscribe());
     let tcp_server = async {
         match tcp {
             Some((tcp, bound)) => {
@@ -274,7 +278,7 @@ pub async fn run(
                     .serve_with_incoming_shutdown(
                         // Without TCP_NODELAY small stream messages wait for delayed ACKs (40 ms).
                         TcpIncoming::from(tcp).with_nodelay(Some(true)),
-                        server_stop(stop_servers.subscribe()),
+                        tcp_stop,
                     )
                     .await
             }
@@ -287,10 +291,7 @@ pub async fn run(
                 tracing::info!(socket = %config.unix_socket.as_deref().unwrap_or(std::path::Path::new("")).display(), "serving workflow.v1.WorkflowService");
                 router
                     .clone()
-                    .serve_with_incoming_shutdown(
-                        UnixListenerStream::new(unix),
-                        server_stop(stop_servers.subscribe()),
-                    )
+                    .serve_with_incoming_shutdown(UnixListenerStream::new(unix), unix_stop)
                     .await
             }
             None => Ok(()),

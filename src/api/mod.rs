@@ -145,6 +145,11 @@ impl WorkflowService for WorkflowApi {
                 .iter()
                 .map(convert::discovery_error)
                 .collect(),
+            programs_probing: catalog
+                .probing()
+                .iter()
+                .map(|path| path.to_string_lossy().into_owned())
+                .collect(),
         }))
     }
 
@@ -379,6 +384,7 @@ impl WorkflowService for WorkflowApi {
             totals_by_state: status.totals_by_state.into_iter().collect(),
             workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
             discovery_errors: directories.iter().map(|d| d.failures).sum(),
+            programs_probing: catalog.probing().len() as u32,
             workflow_directories: directories
                 .into_iter()
                 .map(|d| pb::WorkflowDirectory {

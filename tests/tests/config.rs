@@ -195,12 +195,14 @@ async fn an_open_data_directory_is_made_private_at_start() {
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
     let database = data.join("history.sqlite3");
     std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before_restart = daemon.log().len();
     daemon.restart().await;
     assert_eq!(mode_of(&std::fs::metadata(&data).unwrap()), 0o700);
     assert_eq!(mode_of(&std::fs::metadata(&database).unwrap()), 0o600);
-    let log = daemon.log();
+    let log = daemon.log()[before_restart..].to_string();
     assert!(
-        log.contains("the data directory was open to other users"),
+        log.contains("the data directory was open to other users")
+            && log.contains("the history was readable by others"),
         "{log}"
     );
 }

@@ -638,6 +638,15 @@ async fn a_program_hanging_on_metadata_holds_up_only_itself() {
         "the hanging probe is still running: {:?}",
         list.discovery_errors
     );
+    // Callers can tell that discovery is still at work, and on what.
+    assert_eq!(
+        list.programs_probing.len(),
+        1,
+        "{:?}",
+        list.programs_probing
+    );
+    assert!(list.programs_probing[0].ends_with("hangs.sh"));
+    assert_eq!(daemon.status().await.programs_probing, 1);
     // The good one runs meanwhile.
     let execution = daemon.execute("good", &[]).await;
     let events = daemon.run_to_end(&execution.id).await;
@@ -676,6 +685,12 @@ async fn a_program_hanging_on_metadata_holds_up_only_itself() {
         .expect_err("not declared");
     assert_eq!(missing.code(), Code::NotFound);
     let list = daemon.list_workflows().await;
+    assert!(
+        list.programs_probing.is_empty(),
+        "{:?}",
+        list.programs_probing
+    );
+    assert_eq!(daemon.status().await.programs_probing, 0);
     let [error] = list.discovery_errors.as_slice() else {
         panic!("one discovery error: {:?}", list.discovery_errors);
     };
