@@ -2,6 +2,12 @@
 //! directories is asked `--workflow-metadata`; the directories are watched so
 //! adding, changing or removing a program updates the catalog without a
 //! restart. Programs that fail are kept as failures, never dropped silently.
+//!
+//! Probing never holds anything else up: each program is probed by its own
+//! task with its own timeout and enters its answer when it has one, so the
+//! daemon serves while discovery runs and a program that hangs delays only
+//! itself. Only programs the daemon may trust are run ([`program_trust`]),
+//! with the allow-listed environment ([`ProgramEnv`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
