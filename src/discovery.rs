@@ -116,7 +116,7 @@ impl Catalog {
         self.read().probing.keys().cloned().collect()
     }
 
-    /// Waits until no probe that started less than [`SLOW_PROBE`] ago is
+    /// Waits until no probe that started less than `SLOW_PROBE` (2 s) ago is
     /// still running, so a listing right after start (or right after
     /// programs were added) has every program that answers promptly. A
     /// slow program holds this up for that long at most, never for its
