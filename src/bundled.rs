@@ -1,8 +1,15 @@
 //! The example workflows shipped inside the binary, installed into the data
 //! directory at start so a fresh daemon has something to run.
 
-use std::os::unix::fs::PermissionsExt;
+use std::fs::Permissions;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+use crate::private_files;
+
+/// Mode of an installed bundled program: run by the daemon's user alone.
+const PROGRAM_MODE: u32 = 0o700;
 
 /// (file name, contents) of every bundled workflow.
 pub const BUNDLED_WORKFLOWS: &[(&str, &str)] = &[
@@ -47,7 +54,7 @@ pub fn link_vm_pipeline(dir: &Path) -> std::io::Result<()> {
     if std::fs::read_link(&link).ok().as_deref() == Some(target.as_path()) {
         return Ok(());
     }
-    std::fs::create_dir_all(dir)?;
+    private_files::create_dir_all(dir)?;
     let partial = dir.join(format!(".{VM_PIPELINE_PROGRAM}.partial"));
     let _ = std::fs::remove_file(&partial);
     std::os::unix::fs::symlink(&target, &partial)?;
@@ -56,17 +63,28 @@ pub fn link_vm_pipeline(dir: &Path) -> std::io::Result<()> {
 
 /// Writes the bundled workflows into `dir`, replacing outdated copies
 /// atomically (write `.partial`, then rename) so a running discovery never
-/// sees half a file.
+/// sees half a file. The directory is private (0700) and the programs are
+/// executable by the daemon's user only (0700), like everything else in the
+/// data directory; copies left more open by an older daemon are tightened.
 pub fn install(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    private_files::create_dir_all(dir)?;
+    private_files::tighten(dir)?;
     for (name, contents) in BUNDLED_WORKFLOWS {
         let target = dir.join(name);
         if std::fs::read_to_string(&target).is_ok_and(|current| current == *contents) {
+            std::fs::set_permissions(&target, Permissions::from_mode(PROGRAM_MODE))?;
             continue;
         }
         let partial = dir.join(format!(".{name}.partial"));
-        std::fs::write(&partial, contents)?;
-        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))?;
+        let _ = std::fs::remove_file(&partial);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PROGRAM_MODE)
+            .open(&partial)?;
+        file.write_all(contents.as_bytes())?;
+        drop(file);
+        std::fs::set_permissions(&partial, Permissions::from_mode(PROGRAM_MODE))?;
         std::fs::rename(&partial, &target)?;
     }
     Ok(())

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::program_env::ProgramEnvName;
 use crate::watcher::{DropFolderConfig, DropMode};
 
 /// Why the configuration is unusable.
@@ -52,7 +53,8 @@ pub struct DaemonArgs {
     /// Config file (TOML, or YAML when it ends in .yaml/.yml).
     #[arg(long, env = "WORKFLOWD_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a free one).
+    /// Address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a
+    /// free one), or `none` to serve only on --unix-socket.
     #[arg(long, env = "WORKFLOWD_LISTEN")]
     pub listen: Option<String>,
     /// Also serve on this Unix socket (a stale one is replaced; removed at stop).
@@ -102,6 +104,17 @@ pub struct DaemonArgs {
     /// Where the VM pipeline writes converted disks (default DATA_DIR/output).
     #[arg(long = "output-dir", env = "WORKFLOWD_OUTPUT_DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Group of the Unix socket (name or gid); its members may connect.
+    #[arg(long, env = "WORKFLOWD_UNIX_SOCKET_GROUP")]
+    pub unix_socket_group: Option<String>,
+    /// An environment variable of the daemon passed on to workflow
+    /// programs (repeatable; `NAME_*` passes every name with that prefix).
+    #[arg(
+        long = "program-env",
+        env = "WORKFLOWD_PROGRAM_ENV",
+        value_delimiter = ','
+    )]
+    pub program_env: Vec<String>,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -142,13 +155,27 @@ struct FileConfig {
     /// Accepted and ignored: WORKFLOWD_LOG sets the log level.
     #[allow(dead_code)]
     verbose: Option<bool>,
+    // Who may reach the daemon and what its programs see.
+    /// Group of the Unix socket, by name or gid.
+    unix_socket_group: Option<GroupSetting>,
+    /// Variables of the daemon's environment passed on to programs.
+    program_env: Option<Vec<String>>,
+}
+
+/// A group as written in the config file: a name or a number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum GroupSetting {
+    Id(u32),
+    Name(String),
 }
 
 /// The resolved, validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// gRPC address.
-    pub listen: SocketAddr,
+    /// gRPC address; None serves no TCP port at all (`listen = "none"`),
+    /// only the Unix socket.
+    pub listen: Option<SocketAddr>,
     /// Optional Unix socket.
     pub unix_socket: Option<PathBuf>,
     /// Data directory.
@@ -173,6 +200,13 @@ pub struct Config {
     pub output_dir: PathBuf,
     /// How long finished executions are kept; None keeps them forever.
     pub history_retention: Option<Duration>,
+    // Who may reach the daemon and what its programs see.
+    /// Group given the Unix socket (mode 0660), as a gid; None leaves the
+    /// daemon's own group.
+    pub unix_socket_group: Option<u32>,
+    /// Names of the daemon's environment passed on to programs beyond
+    /// the ones always passed (`program_env.rs`).
+    pub program_env: Vec<ProgramEnvName>,
 }
 
 impl Config {
@@ -211,10 +245,36 @@ impl Config {
             .clone()
             .or(file.listen)
             .unwrap_or_else(|| "127.0.0.1:50051".to_string());
-        let listen = listen_text.parse().map_err(|e| ConfigError::Invalid {
-            setting: "listen",
-            message: format!("{listen_text:?} is not an address like 127.0.0.1:50051: {e}"),
-        })?;
+        let unix_socket = args.unix_socket.clone().or(file.unix_socket).map(absolute);
+        let listen = parse_listen(&listen_text, unix_socket.is_some())?;
+        let unix_socket_group = match args
+            .unix_socket_group
+            .clone()
+            .map(GroupSetting::Name)
+            .or(file.unix_socket_group)
+        {
+            Some(group) => Some(resolve_group(&group)?),
+            None => None,
+        };
+        if unix_socket_group.is_some() && unix_socket.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "unix_socket_group",
+                message: "is set but there is no unix_socket (--unix-socket) to give it to".into(),
+            });
+        }
+        let program_env = if args.program_env.is_empty() {
+            file.program_env.unwrap_or_default()
+        } else {
+            args.program_env.clone()
+        }
+        .iter()
+        .map(|name| {
+            ProgramEnvName::parse(name).map_err(|message| ConfigError::Invalid {
+                setting: "program_env",
+                message,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
         let data_dir = absolute(
             args.data_dir
                 .clone()
@@ -345,7 +405,9 @@ impl Config {
             output_dir,
             history_retention,
             listen,
-            unix_socket: args.unix_socket.clone().or(file.unix_socket).map(absolute),
+            unix_socket,
+            unix_socket_group,
+            program_env,
             data_dir,
             workflow_dirs,
             bundled_workflows,
@@ -391,6 +453,51 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     }
 }
 
+/// The `listen` setting: an address, or `none` (only with a Unix socket).
+fn parse_listen(text: &str, has_unix_socket: bool) -> Result<Option<SocketAddr>, ConfigError> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        if !has_unix_socket {
+            return Err(ConfigError::Invalid {
+                setting: "listen",
+                message: "is \"none\" but no unix_socket (--unix-socket) is set: the daemon would serve nothing".into(),
+            });
+        }
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|e| ConfigError::Invalid {
+        setting: "listen",
+        message: format!(
+            "{text:?} is not an address like 127.0.0.1:50051 (or \"none\" for the Unix socket only): {e}"
+        ),
+    })
+}
+
+/// The gid of `unix_socket_group`: a number is taken as a gid (which must
+/// exist too, so a typo does not hand the socket to a stranger's group), a
+/// name is looked up in the system's group database.
+fn resolve_group(group: &GroupSetting) -> Result<u32, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        setting: "unix_socket_group",
+        message,
+    };
+    let (found, described) = match group {
+        GroupSetting::Id(gid) => (uzers::get_group_by_gid(*gid), format!("gid {gid}")),
+        GroupSetting::Name(text) => match text.trim().parse::<u32>() {
+            Ok(gid) => return resolve_group(&GroupSetting::Id(gid)),
+            Err(_) => (
+                uzers::get_group_by_name(text.trim()),
+                format!("group {text:?}"),
+            ),
+        },
+    };
+    // The system's group database (NSS: files, LDAP, ...); a failed
+    // look-up reads as a missing group.
+    match found {
+        Some(group) => Ok(group.gid()),
+        None => Err(invalid(format!("{described} does not exist"))),
+    }
+}
+
 /// `$XDG_DATA_HOME/workflow-manager` (usually ~/.local/share/workflow-manager).
 fn default_data_dir() -> PathBuf {
     dirs::data_local_dir()
@@ -420,7 +527,7 @@ mod tests {
         let config = Config::load(&args).unwrap();
         assert_eq!(config.max_queue, 7);
         assert_eq!(config.max_concurrent_jobs, 5);
-        assert_eq!(config.listen.port(), 6000);
+        assert_eq!(config.listen.map(|l| l.port()), Some(6000));
         assert_eq!(
             config.history_retention,
             Some(Duration::from_secs(30 * 86_400))
@@ -515,5 +622,79 @@ mod tests {
             message.starts_with("setting manifest_workflow_mode"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn listen_none_needs_a_unix_socket_and_the_socket_group_must_exist() {
+        let args = DaemonArgs {
+            listen: Some("none".into()),
+            ..Default::default()
+        };
+        let message = Config::load(&args).unwrap_err().to_string();
+        assert!(
+            message.starts_with("setting listen") && message.contains("unix_socket"),
+            "{message}"
+        );
+        let args = DaemonArgs {
+            listen: Some("none".into()),
+            unix_socket: Some("/run/w.sock".into()),
+            unix_socket_group: Some("root".into()),
+            ..Default::default()
+        };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.listen, None);
+        assert_eq!(config.unix_socket_group, Some(0));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        std::fs::write(
+            &file,
+            "listen = \"none\"\nunix_socket = \"/run/w.sock\"\nunix_socket_group = 0\n",
+        )
+        .unwrap();
+        let args = DaemonArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        assert_eq!(Config::load(&args).unwrap().unix_socket_group, Some(0));
+
+        for group in ["no-such-group-here", "4000000000"] {
+            let args = DaemonArgs {
+                unix_socket: Some("/run/w.sock".into()),
+                unix_socket_group: Some(group.into()),
+                ..Default::default()
+            };
+            let message = Config::load(&args).unwrap_err().to_string();
+            assert!(
+                message.starts_with("setting unix_socket_group")
+                    && message.contains("does not exist"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn program_env_names_come_from_the_file_or_the_flags_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.yaml");
+        std::fs::write(&file, "program_env: [HTTP_PROXY, LIBGUESTFS_*]\n").unwrap();
+        let args = DaemonArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let names: Vec<String> = Config::load(&args)
+            .unwrap()
+            .program_env
+            .iter()
+            .map(|n| n.as_str().to_string())
+            .collect();
+        assert_eq!(names, ["HTTP_PROXY", "LIBGUESTFS_*"]);
+        let args = DaemonArgs {
+            config: Some(file),
+            program_env: vec!["NO PROXY".into()],
+            ..Default::default()
+        };
+        let message = Config::load(&args).unwrap_err().to_string();
+        assert!(message.starts_with("setting program_env"), "{message}");
     }
 }

@@ -3,6 +3,7 @@
 //! and reflection) on TCP and optionally a Unix socket.
 
 use std::future::Future;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ use crate::discovery::Catalog;
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::manifest::ManifestRunner;
 use crate::pb;
+use crate::private_files;
+use crate::program_env::ProgramEnv;
 use crate::store::hub::LogHub;
 use crate::store::{StoreError, StoreReader, StoreWriter};
 use crate::watcher::{DropFolders, WatcherError};
@@ -57,19 +60,41 @@ pub enum DaemonError {
     DropFolders(#[from] WatcherError),
 }
 
+/// Where the daemon serves, as handed to `on_ready`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServingOn {
+    /// The bound TCP address (and maybe a Unix socket beside it).
+    Tcp(std::net::SocketAddr),
+    /// Only the Unix socket at this path (`listen = "none"`).
+    UnixSocketOnly(std::path::PathBuf),
+}
+
+impl std::fmt::Display for ServingOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServingOn::Tcp(address) => write!(f, "{address}"),
+            ServingOn::UnixSocketOnly(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// Mode of the output directory when the daemon creates it: the operator
+/// (the daemon's user) writes, the group (e.g. the hypervisor's) reads the
+/// converted disks, others get nothing.
+const OUTPUT_DIR_MODE: u32 = 0o750;
+
 /// Runs the daemon until `shutdown` resolves, then shuts down gracefully.
-/// `on_ready` is called with the bound TCP address once it is serving.
+/// `on_ready` is called once it is serving, with where.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    on_ready: impl FnOnce(std::net::SocketAddr),
+    on_ready: impl FnOnce(ServingOn),
 ) -> Result<(), DaemonError> {
     let prepare = |path: &std::path::Path| {
         let path = path.to_path_buf();
         move |source| DaemonError::Prepare { path, source }
     };
-    std::fs::create_dir_all(&config.data_dir).map_err(prepare(&config.data_dir))?;
-    std::fs::create_dir_all(config.runs_dir()).map_err(prepare(&config.runs_dir()))?;
+    prepare_private_dirs(&config).map_err(prepare(&config.data_dir))?;
     if config.bundled_workflows
         && config
             .workflow_dirs
@@ -83,25 +108,34 @@ pub async fn run(
             tracing::warn!(error = %e, "cannot link the VM pipeline program");
         }
     }
-    if let Err(e) = std::fs::create_dir_all(&config.output_dir) {
+    if let Err(e) = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(OUTPUT_DIR_MODE)
+        .create(&config.output_dir)
+    {
         tracing::warn!(dir = %config.output_dir.display(), error = %e, "cannot create the output directory");
     }
     for dir in &config.workflow_dirs {
-        // The seed's user directory is created so users can drop programs in.
+        // The seed's user directory is created so users can drop programs
+        // in; private, since discovery refuses programs others could change.
         if dir.ends_with(".workflow-manager/workflows") {
-            let _ = std::fs::create_dir_all(dir);
+            let _ = private_files::create_dir_all(dir);
         }
     }
+    warn_if_reachable_from_other_hosts(&config);
 
     let hub = Arc::new(LogHub::default());
     let (writer, writer_thread) = StoreWriter::start(&config.database_path(), hub.clone())?;
     let reader = Arc::new(StoreReader::open(&config.database_path())?);
     let ledger_writer = writer.clone();
 
+    let program_env = Arc::new(ProgramEnv::from_daemon(&config.program_env));
     let catalog = Arc::new(Catalog::new(
         config.workflow_dirs.clone(),
         config.discovery_timeout,
+        program_env.clone(),
     ));
+    // Starts the probes and returns: the server answers while they run.
     catalog.rescan().await;
     if let Err(e) = catalog.watch() {
         tracing::warn!(error = %e, "cannot watch workflow directories; changes need a restart");
@@ -114,6 +148,7 @@ pub async fn run(
             runs_dir: config.runs_dir(),
             default_grace_period: config.default_grace_period,
             shutdown_grace_period: config.shutdown_grace_period,
+            program_env,
         },
         catalog,
         writer,
@@ -173,23 +208,32 @@ pub async fn run(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
 
-    let tcp = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| DaemonError::Bind {
-            address: config.listen.to_string(),
-            source,
-        })?;
-    let bound = tcp.local_addr().map_err(|source| DaemonError::Bind {
-        address: config.listen.to_string(),
-        source,
-    })?;
-    let unix = match &config.unix_socket {
-        Some(path) => Some(bind_unix_socket(path).map_err(|source| DaemonError::Bind {
-            address: path.display().to_string(),
-            source,
-        })?),
+    let tcp = match config.listen {
+        Some(listen) => {
+            let tcp = TcpListener::bind(listen)
+                .await
+                .map_err(|source| DaemonError::Bind {
+                    address: listen.to_string(),
+                    source,
+                })?;
+            let bound = tcp.local_addr().map_err(|source| DaemonError::Bind {
+                address: listen.to_string(),
+                source,
+            })?;
+            Some((tcp, bound))
+        }
         None => None,
     };
+    let unix =
+        match &config.unix_socket {
+            Some(path) => Some(bind_unix_socket(path, config.unix_socket_group).map_err(
+                |source| DaemonError::Bind {
+                    address: path.display().to_string(),
+                    source,
+                },
+            )?),
+            None => None,
+        };
 
     // Shutdown order: stop taking work and stop running executions (their
     // followers get their final events), then stop the servers.
@@ -213,25 +257,47 @@ pub async fn run(
         let _ = rx.recv().await;
     };
 
-    let tcp_server = router.clone().serve_with_incoming_shutdown(
-        // Without TCP_NODELAY small stream messages wait for delayed ACKs (40 ms).
-        TcpIncoming::from(tcp).with_nodelay(Some(true)),
-        server_stop(stop_servers.subscribe()),
-    );
-    tracing::info!(address = %bound, "serving workflow.v1.WorkflowService");
-    on_ready(bound);
-    match unix {
-        Some(unix) => {
-            let unix_server = router.serve_with_incoming_shutdown(
-                UnixListenerStream::new(unix),
-                server_stop(stop_servers.subscribe()),
-            );
-            let (tcp_result, unix_result) = tokio::join!(tcp_server, unix_server);
-            tcp_result?;
-            unix_result?;
+    let serving_on = match (&tcp, &config.unix_socket) {
+        (Some((_, bound)), _) => ServingOn::Tcp(*bound),
+        (None, Some(path)) => ServingOn::UnixSocketOnly(path.clone()),
+        (None, None) => unreachable!("config validation requires a TCP address or a Unix socket"),
+    };
+    // Subscribed before anything can signal a stop (on_ready lets clients
+    // in, and one may send SIGTERM at once), so no stop is missed.
+    let tcp_stop = server_stop(stop_servers.subscribe());
+    let unix_stop = server_stop(stop_servers.subscribe());
+    let tcp_server = async {
+        match tcp {
+            Some((tcp, bound)) => {
+                tracing::info!(address = %bound, "serving workflow.v1.WorkflowService");
+                router
+                    .clone()
+                    .serve_with_incoming_shutdown(
+                        // Without TCP_NODELAY small stream messages wait for delayed ACKs (40 ms).
+                        TcpIncoming::from(tcp).with_nodelay(Some(true)),
+                        tcp_stop,
+                    )
+                    .await
+            }
+            None => Ok(()),
         }
-        None => tcp_server.await?,
-    }
+    };
+    let unix_server = async {
+        match unix {
+            Some(unix) => {
+                tracing::info!(socket = %config.unix_socket.as_deref().unwrap_or(std::path::Path::new("")).display(), "serving workflow.v1.WorkflowService");
+                router
+                    .clone()
+                    .serve_with_incoming_shutdown(UnixListenerStream::new(unix), unix_stop)
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
+    on_ready(serving_on);
+    let (tcp_result, unix_result) = tokio::join!(tcp_server, unix_server);
+    tcp_result?;
+    unix_result?;
     if let Some(path) = &config.unix_socket {
         // Like the TCP port, the socket goes away with the daemon.
         let _ = std::fs::remove_file(path);
@@ -252,10 +318,52 @@ pub async fn run(
     Ok(())
 }
 
-/// Binds the Unix socket at `path`. A socket file there that nobody answers
-/// on (a crashed daemon's) is replaced; a live daemon's socket, or a file
-/// that is not a socket at all, is left alone and the start fails.
-fn bind_unix_socket(path: &std::path::Path) -> std::io::Result<UnixListener> {
+/// Creates the data directory and the runs directory private (0700), and
+/// takes group and others' access away from a data directory made more
+/// open before (an older daemon, or the umask), saying so in the log.
+fn prepare_private_dirs(config: &Config) -> std::io::Result<()> {
+    private_files::create_dir_all(&config.data_dir)?;
+    if let Some(mode) = private_files::tighten(&config.data_dir)? {
+        tracing::warn!(
+            dir = %config.data_dir.display(),
+            mode = format!("{mode:o}"),
+            "the data directory was open to other users; made it private (0700)"
+        );
+    }
+    private_files::create_dir_all(&config.runs_dir())?;
+    private_files::tighten(&config.runs_dir())?;
+    Ok(())
+}
+
+/// Nothing authenticates callers yet: anyone who reaches the TCP port can
+/// run every workflow. Serving beyond the loopback interface is allowed
+/// (a trusted network, a firewall) but never quietly.
+fn warn_if_reachable_from_other_hosts(config: &Config) {
+    if let Some(listen) = config.listen {
+        if !listen.ip().is_loopback() {
+            tracing::warn!(
+                address = %listen,
+                "SERVING ON A NON-LOOPBACK ADDRESS WITHOUT AUTHENTICATION: anyone who can reach \
+                 {listen} can run every workflow as this daemon's user; prefer --listen none with \
+                 --unix-socket, or a loopback address"
+            );
+        }
+    }
+}
+
+/// Mode of the Unix socket: the daemon's user and the socket's group may
+/// connect, nobody else.
+const UNIX_SOCKET_MODE: u32 = 0o660;
+
+/// Binds the Unix socket at `path` with [`UNIX_SOCKET_MODE`] and, when
+/// given, the group `group`. A socket file there that nobody answers on (a
+/// crashed daemon's) is replaced; a live daemon's socket, or a file that is
+/// not a socket at all, is left alone and the start fails.
+///
+/// The socket is bound inside a private directory next to `path`, given its
+/// mode and group there, then renamed into place: nobody can connect in the
+/// moment between bind(2), which applies the umask, and the chmod.
+fn bind_unix_socket(path: &std::path::Path, group: Option<u32>) -> std::io::Result<UnixListener> {
     use std::io::{Error, ErrorKind};
     use std::os::unix::fs::FileTypeExt;
     match std::fs::symlink_metadata(path) {
@@ -277,5 +385,21 @@ fn bind_unix_socket(path: &std::path::Path) -> std::io::Result<UnixListener> {
             std::fs::remove_file(path)?;
         }
     }
-    UnixListener::bind(path)
+    let parent = path.parent().unwrap_or(std::path::Path::new("."));
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let staging = parent.join(format!(".{file_name}.{}.binding", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    private_files::create_dir(&staging)?;
+    let bound = (|| {
+        let staged = staging.join("socket");
+        let listener = UnixListener::bind(&staged)?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(UNIX_SOCKET_MODE))?;
+        if let Some(gid) = group {
+            std::os::unix::fs::chown(&staged, None, Some(gid))?;
+        }
+        std::fs::rename(&staged, path)?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    bound
 }

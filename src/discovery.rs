@@ -2,25 +2,39 @@
 //! directories is asked `--workflow-metadata`; the directories are watched so
 //! adding, changing or removing a program updates the catalog without a
 //! restart. Programs that fail are kept as failures, never dropped silently.
+//!
+//! Probing never holds anything else up: each program is probed by its own
+//! task with its own timeout and enters its answer when it has one, so the
+//! daemon serves while discovery runs and a program that hangs delays only
+//! itself. Only programs the daemon may trust are run ([`program_trust`]),
+//! with the allow-listed environment ([`ProgramEnv`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify::{EventKindMask, RecursiveMode, Watcher};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::now_ms;
+use crate::program_env::ProgramEnv;
+use crate::program_trust;
 use crate::workflow::{DiscoveredWorkflow, DiscoveryFailure, WorkflowMetadata};
 
 /// Largest metadata document read from a program.
 const MAX_METADATA_BYTES: u64 = 1 << 20;
-/// Programs probed at once during a scan.
+/// Probes started at once; a probe still running after [`SLOW_PROBE`]
+/// stops counting, so a program that hangs holds up only itself.
 const PROBE_CONCURRENCY: usize = 4;
+/// How long a probe counts against [`PROBE_CONCURRENCY`], and how long
+/// listing the catalog waits for probes that started less than this ago
+/// (so a list right after start or after adding programs is complete
+/// unless a program is slow to answer).
+const SLOW_PROBE: Duration = Duration::from_secs(2);
 /// Quiet time after a file-system event before rescanning, so a copy in
 /// progress produces one rescan instead of dozens.
 const WATCH_DEBOUNCE: Duration = Duration::from_millis(150);
@@ -31,6 +45,9 @@ struct Fingerprint {
     modified_ns: i128,
     size: u64,
     inode: u64,
+    /// Owner and mode too: a chmod or chown decides whether it may run.
+    uid: u32,
+    mode: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +72,10 @@ pub struct DirectorySummary {
 #[derive(Default)]
 struct CatalogState {
     programs: BTreeMap<PathBuf, ProgramEntry>,
+    /// Probes running, by program: what they will answer for and since
+    /// when. A program being probed again keeps its previous entry in
+    /// `programs` until the answer comes.
+    probing: BTreeMap<PathBuf, (Fingerprint, Instant)>,
     by_id: BTreeMap<String, Arc<DiscoveredWorkflow>>,
     failures: Vec<DiscoveryFailure>,
 }
@@ -63,24 +84,78 @@ struct CatalogState {
 pub struct Catalog {
     dirs: Vec<PathBuf>,
     probe_timeout: Duration,
+    program_env: Arc<ProgramEnv>,
     state: RwLock<CatalogState>,
-    /// Serializes rescans; readers never wait on it.
+    /// Serializes rescans; readers never wait on it, and it is not held
+    /// while programs are probed.
     rescan_lock: tokio::sync::Mutex<()>,
-    /// Bumped after every rescan that changed the catalog.
+    probe_slots: Arc<tokio::sync::Semaphore>,
+    /// Bumped whenever the catalog changed or a probe ended.
     generation: watch::Sender<u64>,
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
 
 impl Catalog {
-    /// A catalog over these directories; call [`Catalog::rescan`] to fill it.
-    pub fn new(dirs: Vec<PathBuf>, probe_timeout: Duration) -> Self {
+    /// A catalog over these directories; call [`Catalog::rescan`] to fill
+    /// it. Programs are probed with `program_env` as their environment.
+    pub fn new(dirs: Vec<PathBuf>, probe_timeout: Duration, program_env: Arc<ProgramEnv>) -> Self {
         Catalog {
             dirs,
             probe_timeout,
+            program_env,
             state: RwLock::new(CatalogState::default()),
             rescan_lock: tokio::sync::Mutex::new(()),
+            probe_slots: Arc::new(tokio::sync::Semaphore::new(PROBE_CONCURRENCY)),
             generation: watch::channel(0).0,
             watcher: Mutex::new(None),
+        }
+    }
+
+    /// Programs whose probe is still running.
+    pub fn probing(&self) -> Vec<PathBuf> {
+        self.read().probing.keys().cloned().collect()
+    }
+
+    /// Waits until no probe that started less than `SLOW_PROBE` (2 s) ago is
+    /// still running, so a listing right after start (or right after
+    /// programs were added) has every program that answers promptly. A
+    /// slow program holds this up for that long at most, never for its
+    /// whole timeout.
+    pub async fn settled(&self) {
+        let limit = SLOW_PROBE.min(self.probe_timeout);
+        let mut changes = self.subscribe();
+        loop {
+            let youngest_age = self
+                .read()
+                .probing
+                .values()
+                .map(|(_, started)| started.elapsed())
+                .min();
+            let Some(age) = youngest_age.filter(|age| *age < limit) else {
+                return;
+            };
+            let _ = tokio::time::timeout(limit - age, changes.changed()).await;
+        }
+    }
+
+    /// The workflow `id`, waiting while programs are still being probed
+    /// (each bounded by the discovery timeout) in case one of them turns
+    /// out to declare it. None once every probe has ended without it.
+    pub async fn wait_for(&self, id: &str) -> Option<Arc<DiscoveredWorkflow>> {
+        let mut changes = self.subscribe();
+        loop {
+            {
+                let state = self.read();
+                if let Some(workflow) = state.by_id.get(id) {
+                    return Some(workflow.clone());
+                }
+                if state.probing.is_empty() {
+                    return None;
+                }
+            }
+            if changes.changed().await.is_err() {
+                return self.get(id);
+            }
         }
     }
 
@@ -138,67 +213,103 @@ impl Catalog {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Looks at every directory again, probing only programs that are new or
-    /// changed since the last scan.
-    pub async fn rescan(&self) {
+    /// Looks at every directory again and starts a probe for every
+    /// program that is new or changed since the last scan. Returns without
+    /// waiting for the probes: each one enters its answer into the catalog
+    /// when it ends, so a slow program delays nothing but itself.
+    pub async fn rescan(self: &Arc<Self>) {
         let _one_at_a_time = self.rescan_lock.lock().await;
         let found = list_programs(&self.dirs);
-        let previous = self.read().programs.clone();
-
-        let mut programs = BTreeMap::new();
         let mut to_probe = Vec::new();
-        for (path, fingerprint) in found {
-            match previous.get(&path) {
-                Some(entry) if entry.fingerprint == fingerprint => {
-                    programs.insert(path, entry.clone());
+        let changed = {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            let listed: HashMap<&PathBuf, &Fingerprint> = found
+                .iter()
+                .map(|(path, fingerprint)| (path, fingerprint))
+                .collect();
+            let counts_before = (state.programs.len(), state.probing.len());
+            state.programs.retain(|path, _| listed.contains_key(path));
+            // A probe of an older version of a program is abandoned; its
+            // answer will not be entered.
+            state
+                .probing
+                .retain(|path, (fingerprint, _)| listed.get(path) == Some(&&*fingerprint));
+            let removed = counts_before != (state.programs.len(), state.probing.len());
+            for (path, fingerprint) in &found {
+                let current = state.programs.get(path).map(|e| e.fingerprint);
+                let being_probed = state.probing.get(path).map(|(f, _)| *f);
+                if current != Some(*fingerprint) && being_probed != Some(*fingerprint) {
+                    state
+                        .probing
+                        .insert(path.clone(), (*fingerprint, Instant::now()));
+                    to_probe.push((path.clone(), *fingerprint));
                 }
-                _ => to_probe.push((path, fingerprint)),
             }
-        }
-        let changed = !to_probe.is_empty() || programs.len() != previous.len();
+            if removed {
+                reindex(&mut state);
+            }
+            removed || !to_probe.is_empty()
+        };
         if !changed {
             return;
         }
-
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(PROBE_CONCURRENCY));
-        let mut probes = tokio::task::JoinSet::new();
         for (path, fingerprint) in to_probe {
-            let semaphore = semaphore.clone();
+            let catalog = Arc::downgrade(self);
+            let slots = self.probe_slots.clone();
             let timeout = self.probe_timeout;
-            probes.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                let outcome = probe(&path, timeout).await;
-                (
-                    path,
-                    ProgramEntry {
-                        fingerprint,
-                        outcome,
-                    },
-                )
+            let env = self.program_env.clone();
+            tokio::spawn(async move {
+                let permit = slots.acquire_owned().await;
+                let outcome = {
+                    let probe = probe(&path, timeout, &env);
+                    tokio::pin!(probe);
+                    tokio::select! {
+                        outcome = &mut probe => outcome,
+                        _ = tokio::time::sleep(SLOW_PROBE) => {
+                            drop(permit);
+                            probe.await
+                        }
+                    }
+                };
+                if let Some(catalog) = catalog.upgrade() {
+                    catalog.enter(path, fingerprint, outcome);
+                }
             });
         }
-        while let Some(joined) = probes.join_next().await {
-            if let Ok((path, entry)) = joined {
-                if let Err(failure) = &entry.outcome {
-                    tracing::warn!(program = %path.display(), error = %failure.message, "workflow discovery failed");
-                }
-                programs.insert(path, entry);
-            }
-        }
+        self.generation.send_modify(|g| *g += 1);
+    }
 
-        let (by_id, failures) = index_by_id(&programs);
-        tracing::info!(
-            workflows = by_id.len(),
-            failures = failures.len(),
-            "workflow catalog updated"
-        );
+    /// Enters the answer of one probe, unless the program changed or went
+    /// away meanwhile (a newer probe or the removal wins).
+    fn enter(
+        &self,
+        path: PathBuf,
+        fingerprint: Fingerprint,
+        outcome: Result<Arc<DiscoveredWorkflow>, DiscoveryFailure>,
+    ) {
         {
             let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-            *state = CatalogState {
-                programs,
-                by_id,
-                failures,
-            };
+            if state.probing.get(&path).map(|(f, _)| *f) != Some(fingerprint) {
+                return;
+            }
+            state.probing.remove(&path);
+            if let Err(failure) = &outcome {
+                tracing::warn!(program = %path.display(), error = %failure.message, "workflow discovery failed");
+            }
+            state.programs.insert(
+                path,
+                ProgramEntry {
+                    fingerprint,
+                    outcome,
+                },
+            );
+            reindex(&mut state);
+            tracing::info!(
+                workflows = state.by_id.len(),
+                failures = state.failures.len(),
+                probing = state.probing.len(),
+                "workflow catalog updated"
+            );
         }
         self.generation.send_modify(|g| *g += 1);
     }
@@ -270,11 +381,20 @@ fn list_programs(dirs: &[PathBuf]) -> Vec<(PathBuf, Fingerprint)> {
                         + i128::from(meta.mtime_nsec()),
                     size: meta.len(),
                     inode: meta.ino(),
+                    uid: meta.uid(),
+                    mode: meta.mode(),
                 },
             ));
         }
     }
     programs
+}
+
+/// Rebuilds the id index and failure list from the program entries.
+fn reindex(state: &mut CatalogState) {
+    let (by_id, failures) = index_by_id(&state.programs);
+    state.by_id = by_id;
+    state.failures = failures;
 }
 
 /// Indexes workflows by id; a second program declaring an id already taken
@@ -312,10 +432,13 @@ fn index_by_id(
     (by_id, failures)
 }
 
-/// Runs `program --workflow-metadata` with a time limit and parses its answer.
+/// Runs `program --workflow-metadata` with a time limit and parses its
+/// answer; a program the daemon may not run ([`program_trust`]) is a
+/// failure without being started.
 async fn probe(
     program: &Path,
     timeout: Duration,
+    env: &ProgramEnv,
 ) -> Result<Arc<DiscoveredWorkflow>, DiscoveryFailure> {
     let started_ms = now_ms();
     let fail = |message: String| DiscoveryFailure {
@@ -323,7 +446,10 @@ async fn probe(
         message,
         discovered_at_ms: started_ms,
     };
-    let mut child = tokio::process::Command::new(program)
+    program_trust::check(program).map_err(|why| fail(format!("not run: {why}")))?;
+    let mut command = tokio::process::Command::new(program);
+    env.apply_async(&mut command);
+    let mut child = command
         .arg("--workflow-metadata")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -76,6 +76,9 @@ pub fn resolve(
                 None => continue,
             },
         };
+        // Whatever the field type made of the value, it must survive the
+        // trip into argv, so a refusal comes now and not at spawn.
+        let result = result.and_then(|text| passable_as_argument(&text).map(|()| text));
         match result {
             Ok(text) => {
                 values.insert(field.name.clone(), text);
@@ -260,13 +263,27 @@ fn existing_file(value: &Value, pattern: Option<&str>) -> Result<String, String>
 
 fn scalar_text(value: &Value) -> Result<String, String> {
     match value {
-        Value::String(s) => Ok(s.clone()),
+        Value::String(s) => {
+            passable_as_argument(s)?;
+            Ok(s.clone())
+        }
         Value::Number(n) => Ok(match n.as_f64() {
             Some(f) => render_number(f),
             None => n.to_string(),
         }),
         Value::Bool(b) => Ok(b.to_string()),
         other => Err(format!("must be a single value, got {}", kind(other))),
+    }
+}
+
+/// Fails for text that cannot be a program argument: argv entries are C
+/// strings, ended by the first NUL byte.
+fn passable_as_argument(text: &str) -> Result<(), String> {
+    match text.find('\0') {
+        Some(at) => Err(format!(
+            "contains a NUL byte (at byte {at}), which cannot be passed to a program as an argument"
+        )),
+        None => Ok(()),
     }
 }
 
@@ -352,6 +369,33 @@ mod tests {
                 "inputs.phases",
                 "inputs.topic"
             ]
+        );
+    }
+
+    #[test]
+    fn values_that_cannot_be_arguments_are_refused() {
+        let violations = resolve(
+            &workflow(),
+            &inputs(json!({"topic": "a\u{0}b", "fmt": "md\u{0}", "phases": ["0\u{0}"], "resume": "/tmp/x\u{0}.json"})),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "inputs.topic",
+                "inputs.fmt",
+                "inputs.phases",
+                "inputs.resume"
+            ]
+        );
+        for violation in &violations[..2] {
+            assert!(violation.description.contains("NUL"), "{violation:?}");
+        }
+        assert!(
+            violations[3].description.contains("NUL"),
+            "{:?}",
+            violations[3]
         );
     }
 

@@ -124,6 +124,7 @@ impl WorkflowService for WorkflowApi {
         let size = paging::page_size(request.page_size, 100, 1000)?;
         let after: Option<String> = paging::decode(&request.page_token, 0)?;
         let catalog = self.engine.catalog();
+        catalog.settled().await;
         let mut page: Vec<_> = catalog
             .workflows()
             .into_iter()
@@ -144,6 +145,11 @@ impl WorkflowService for WorkflowApi {
                 .iter()
                 .map(convert::discovery_error)
                 .collect(),
+            programs_probing: catalog
+                .probing()
+                .iter()
+                .map(|path| path.to_string_lossy().into_owned())
+                .collect(),
         }))
     }
 
@@ -155,7 +161,8 @@ impl WorkflowService for WorkflowApi {
         let workflow = self
             .engine
             .catalog()
-            .get(required(&id, "workflow_id")?)
+            .wait_for(required(&id, "workflow_id")?)
+            .await
             .ok_or_else(|| Status::not_found(format!("workflow {id:?} not found")))?;
         Ok(Response::new(pb::GetWorkflowResponse {
             workflow: Some(convert::workflow(&workflow)),
@@ -167,10 +174,13 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::ValidateInputsRequest>,
     ) -> Result<Response<pb::ValidateInputsResponse>, Status> {
         let request = request.into_inner();
-        let resolved = self.engine.validate(
-            required(&request.workflow_id, "workflow_id")?,
-            &convert::json_inputs(&request.inputs),
-        )?;
+        let resolved = self
+            .engine
+            .validate(
+                required(&request.workflow_id, "workflow_id")?,
+                &convert::json_inputs(&request.inputs),
+            )
+            .await?;
         Ok(Response::new(pb::ValidateInputsResponse {
             resolved_inputs: resolved.values.into_iter().collect(),
             argv: resolved.argv,
@@ -353,6 +363,7 @@ impl WorkflowService for WorkflowApi {
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
         let status = self.engine.status().await?;
         let catalog = self.engine.catalog();
+        catalog.settled().await;
         let directories = catalog.directory_summaries();
         let now = crate::clock::now_ms();
         let drop_folders = match &self.drop_folders {
@@ -373,6 +384,7 @@ impl WorkflowService for WorkflowApi {
             totals_by_state: status.totals_by_state.into_iter().collect(),
             workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
             discovery_errors: directories.iter().map(|d| d.failures).sum(),
+            programs_probing: catalog.probing().len() as u32,
             workflow_directories: directories
                 .into_iter()
                 .map(|d| pb::WorkflowDirectory {

@@ -46,10 +46,10 @@ fn main() -> anyhow::Result<()> {
                 _ = interrupt.recv() => {}
             }
         };
-        workflow_manager::daemon::run(config, shutdown, |address| {
+        workflow_manager::daemon::run(config, shutdown, |serving_on| {
             // The one line on stdout: scripts and tests wait for it.
             let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "listening on {address}");
+            let _ = writeln!(stdout, "listening on {serving_on}");
             let _ = stdout.flush();
         })
         .await?;

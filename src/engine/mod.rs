@@ -34,12 +34,14 @@ use crate::events::{
     ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, StopReason, WorkflowEvent,
 };
 use crate::inputs::{self, ResolvedInputs};
+use crate::program_env::ProgramEnv;
 use crate::store::hub::LogHub;
 use crate::store::{
     ArtifactRecord, ExecutionFilter, ExecutionRecord, FinalOutcome, ListCursor, NewExecution,
     StoreError, StoreReader, StoreWriter, WriteOp, WriteSlot,
 };
 use crate::tree::ExecutionTree;
+use crate::workflow::DiscoveredWorkflow;
 
 /// Settings of the engine.
 #[derive(Debug, Clone)]
@@ -55,6 +57,8 @@ pub struct EngineConfig {
     pub default_grace_period: Duration,
     /// Grace given to running executions when the daemon shuts down.
     pub shutdown_grace_period: Duration,
+    /// The environment programs start with (plus their own variables).
+    pub program_env: Arc<ProgramEnv>,
 }
 
 /// What a client asks to run.
@@ -556,16 +560,23 @@ impl Engine {
         Ok(tokio::task::spawn_blocking(move || f(&reader)).await??)
     }
 
+    /// The workflow `id`; while programs are still being probed it waits
+    /// for them (each bounded by the discovery timeout) rather than answer
+    /// NOT_FOUND for a workflow that is about to appear.
+    async fn workflow(&self, id: &str) -> Result<Arc<DiscoveredWorkflow>, EngineError> {
+        self.catalog
+            .wait_for(id)
+            .await
+            .ok_or_else(|| EngineError::WorkflowNotFound(id.to_string()))
+    }
+
     /// Validates inputs without running anything.
-    pub fn validate(
+    pub async fn validate(
         &self,
         workflow_id: &str,
         inputs: &BTreeMap<String, Value>,
     ) -> Result<ResolvedInputs, EngineError> {
-        let workflow = self
-            .catalog
-            .get(workflow_id)
-            .ok_or_else(|| EngineError::WorkflowNotFound(workflow_id.to_string()))?;
+        let workflow = self.workflow(workflow_id).await?;
         inputs::resolve(&workflow, inputs).map_err(EngineError::InvalidInputs)
     }
 
@@ -584,10 +595,7 @@ impl Engine {
         if let Some(failure) = self.writer.write_failure() {
             return Err(EngineError::HistoryUnwritable(failure.error));
         }
-        let workflow = self
-            .catalog
-            .get(&request.workflow_id)
-            .ok_or_else(|| EngineError::WorkflowNotFound(request.workflow_id.clone()))?;
+        let workflow = self.workflow(&request.workflow_id).await?;
 
         // A retry finds its execution here. Two first calls racing each
         // other both get past this; the history's unique index on request

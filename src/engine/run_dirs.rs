@@ -9,13 +9,16 @@
 //! empty when its execution ends is renamed into `<runs>/.spare/`, and the
 //! next execution renames a spare into place instead of creating one; a
 //! rename allocates nothing. Directories with files in them are kept: they
-//! hold what the program wrote (state files, reports).
+//! hold what the program wrote (state files, reports). Every one is made
+//! private (0700): it holds the execution's files, readable by no one else.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use uuid::Uuid;
+
+use crate::private_files;
 
 /// Name of the directory holding empty directories ready for reuse.
 pub(super) const SPARE_DIR: &str = ".spare";
@@ -65,7 +68,7 @@ impl RunDirs {
                 return Ok(dir);
             }
         }
-        std::fs::create_dir_all(&dir)?;
+        private_files::create_dir_all(&dir)?;
         Ok(dir)
     }
 
@@ -94,7 +97,7 @@ impl RunDirs {
                 return Err(e);
             }
             // The first retirement creates the spare directory.
-            std::fs::create_dir_all(self.root.join(SPARE_DIR))?;
+            private_files::create_dir_all(&self.root.join(SPARE_DIR))?;
             std::fs::rename(dir, &spare)
         });
         match renamed {

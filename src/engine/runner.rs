@@ -17,6 +17,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +35,7 @@ use crate::events::{
     classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
 };
 use crate::process::{kill_group, pidfd_of, SpawnClock, Wakeup};
+use crate::program_trust;
 use crate::store::{ExecutionRecord, WriteSlot};
 
 /// How long output may keep arriving after the program exited before the
@@ -242,8 +244,13 @@ fn start_and_wait(
             Ending::without_exit(state, format!("{error} (before the program started)")),
         ));
     }
+    // Discovery checked it too, but the file may have changed hands since.
+    program_trust::check(Path::new(program))
+        .map_err(|why| format!("not started: {program}: {why}"))?;
     let clock = SpawnClock::before_spawn();
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    engine.config.program_env.apply(&mut command);
+    let mut child = command
         .args(args)
         .current_dir(&work_dir)
         .env("WORKFLOW_EXECUTION_ID", execution.id.to_string())

@@ -183,7 +183,16 @@ impl ManifestRunner {
         if !validation.is_valid() {
             return Err(ManifestError::Invalid(validation.problems.clone()));
         }
-        self.ensure_workflow()?;
+        // Waits while discovery is still probing programs (at start).
+        if self
+            .engine
+            .catalog()
+            .wait_for(PIPELINE_WORKFLOW)
+            .await
+            .is_none()
+        {
+            return Err(ManifestError::WorkflowMissing(PIPELINE_WORKFLOW.into()));
+        }
         let _guard = match &options.request_id {
             Some(request_id) => Some(self.request_ids.lock(request_id).await),
             None => None,
@@ -254,7 +263,7 @@ impl ManifestRunner {
         let manifest_path = self.manifests_dir.join(start.dir_id).join(start.file_name);
         let bytes = serde_json::to_vec_pretty(&start.vm.document).expect("documents serialize");
         let target = manifest_path.clone();
-        tokio::task::spawn_blocking(move || write_atomic(&target, &bytes))
+        tokio::task::spawn_blocking(move || crate::private_files::write_atomic(&target, &bytes))
             .await
             .map_err(EngineError::from)?
             .map_err(|source| ManifestError::Write {

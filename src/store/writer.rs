@@ -24,6 +24,7 @@ use super::codec::encode;
 use super::hub::LogHub;
 use super::{schema, FinalOutcome, NewExecution, StoreError};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
+use crate::private_files;
 
 /// Operations queued before the writer blocks its senders. An append carries
 /// up to a pump batch of events, so this bounds memory to a few hundred
@@ -271,12 +272,14 @@ impl StoreWriter {
         path: &Path,
         hub: Arc<LogHub>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            private_files::create_dir_all(parent).map_err(open_error)?;
         }
+        make_private(path).map_err(open_error)?;
         let mut conn = Connection::open(path)?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
@@ -847,6 +850,22 @@ fn append<'a>(
                 "INSERT INTO artifacts (execution, seq, phase, path, description, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![execution, event.sequence as i64, phase, file_path, description, event.time_ms])?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the database file 0600 before SQLite opens it, and tightens an
+/// older one and its `-wal` / `-shm` files: they hold every input and log
+/// line. SQLite gives the `-wal` and `-shm` files it creates the mode of
+/// the database file, so they are private too whatever the umask.
+fn make_private(database: &Path) -> std::io::Result<()> {
+    private_files::create_file(database)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        if let Some(mode) = private_files::tighten(Path::new(&name))? {
+            tracing::warn!(file = %Path::new(&name).display(), mode = format!("{mode:o}"), "the history was readable by others; made it private (0600)");
         }
     }
     Ok(())

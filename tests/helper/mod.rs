@@ -73,6 +73,9 @@ pub struct DaemonBuilder {
     without_permission_override: bool,
     shutdown_grace_secs: u32,
     binary: Option<PathBuf>,
+    umask: Option<u32>,
+    unix_socket_only: bool,
+    listen: Option<String>,
 }
 
 impl DaemonBuilder {
@@ -166,6 +169,27 @@ impl DaemonBuilder {
         self
     }
 
+    /// Starts the daemon with this umask (through `sh -c 'umask ...; exec'`),
+    /// e.g. 0 to show that what it creates does not depend on the umask.
+    pub fn umask(mut self, umask: u32) -> Self {
+        self.umask = Some(umask);
+        self
+    }
+
+    /// Serves no TCP port (`--listen none`), only the Unix socket
+    /// [`Daemon::unix_socket`]; the client connects through it.
+    pub fn unix_socket_only(mut self) -> Self {
+        self.unix_socket_only = true;
+        self
+    }
+
+    /// Passes `--listen ADDRESS` instead of `127.0.0.1:0` (a daemon on
+    /// `0.0.0.0` is reached through 127.0.0.1).
+    pub fn listen(mut self, address: &str) -> Self {
+        self.listen = Some(address.to_string());
+        self
+    }
+
     /// Creates the temp dir, writes the fixture programs, starts the daemon and
     /// connects to it.
     pub async fn start(self) -> Daemon {
@@ -220,20 +244,30 @@ impl DaemonBuilder {
         for (name, script) in &self.programs {
             write_program(&workflows, name, script);
         }
+        let listen = if self.unix_socket_only {
+            vec![
+                "--listen".into(),
+                "none".into(),
+                "--unix-socket".into(),
+                path_arg(&root.path().join(UNIX_SOCKET_NAME)),
+            ]
+        } else {
+            let address = self.listen.clone().unwrap_or_else(|| "127.0.0.1:0".into());
+            vec!["--listen".into(), address]
+        };
         let binary = self
             .binary
             .as_deref()
             .map(path_arg)
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_workflowd").into());
-        let mut args: Vec<String> = vec![
-            binary,
-            "--listen".into(),
-            "127.0.0.1:0".into(),
+        let mut args: Vec<String> = vec![binary];
+        args.extend(listen);
+        args.extend([
             "--data-dir".into(),
             path_arg(&root.path().join("data")),
             "--shutdown-grace-period".into(),
             self.shutdown_grace_secs.to_string(),
-        ];
+        ]);
         if !self.default_dirs {
             args.extend(["--workflow-dir".into(), path_arg(&examples_dir())]);
             args.extend(["--workflow-dir".into(), path_arg(&workflows)]);
@@ -267,6 +301,15 @@ impl DaemonBuilder {
             wrapped.extend(args);
             args = wrapped;
         }
+        if let Some(umask) = self.umask {
+            let mut wrapped: Vec<String> =
+                ["sh", "-c", r#"umask "$1" && shift && exec "$@""#, "sh"]
+                    .map(String::from)
+                    .to_vec();
+            wrapped.push(format!("{umask:03o}"));
+            wrapped.extend(args);
+            args = wrapped;
+        }
         if self.without_permission_override && overrides_file_permissions() {
             let mut wrapped: Vec<String> = [
                 "setpriv",
@@ -295,6 +338,10 @@ fn overrides_file_permissions() -> bool {
     bits & (1 << 1 | 1 << 2) != 0
 }
 
+/// File name of the Unix socket in the daemon's temp dir
+/// ([`DaemonBuilder::unix_socket_only`]).
+const UNIX_SOCKET_NAME: &str = "daemon.sock";
+
 fn path_arg(path: &Path) -> String {
     path.to_str().expect("utf-8 path").to_string()
 }
@@ -309,7 +356,8 @@ pub struct Daemon {
     child: Option<Child>,
     channel: Channel,
     client: Client,
-    /// `127.0.0.1:PORT` the daemon listens on.
+    /// `127.0.0.1:PORT` the daemon listens on (`unix:PATH` when it serves
+    /// only its Unix socket).
     pub addr: String,
 }
 
@@ -363,14 +411,19 @@ async fn spawn(root: &Path, args: &[String], env: &[(String, String)]) -> (Child
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first stdout line {line:?}"))
         .trim()
-        .to_string();
+        .replace("0.0.0.0:", "127.0.0.1:");
     assert!(
-        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        (addr.starts_with("127.0.0.1:") && !addr.ends_with(":0")) || addr.starts_with("unix:/"),
         "bad address {addr:?}"
     );
     // Keep the pipe drained so the daemon can never block on stdout.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let channel = Channel::from_shared(format!("http://{addr}"))
+    let uri = if addr.starts_with("unix:") {
+        addr.clone()
+    } else {
+        format!("http://{addr}")
+    };
+    let channel = tonic::transport::Endpoint::from_shared(uri)
         .expect("valid uri")
         .connect()
         .await
@@ -461,6 +514,9 @@ impl Daemon {
             without_permission_override: false,
             shutdown_grace_secs: 2,
             binary: None,
+            umask: None,
+            unix_socket_only: false,
+            listen: None,
         }
     }
 
@@ -494,11 +550,22 @@ impl Daemon {
     }
 
     /// The running daemon's pid.
-    fn pid(&self) -> u32 {
+    pub fn pid(&self) -> u32 {
         self.child
             .as_ref()
             .and_then(Child::id)
             .expect("daemon is running")
+    }
+
+    /// The Unix socket of a daemon started with
+    /// [`DaemonBuilder::unix_socket_only`].
+    pub fn unix_socket(&self) -> PathBuf {
+        self.root.path().join(UNIX_SOCKET_NAME)
+    }
+
+    /// Everything the daemon wrote to stderr (its log) so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.root.path().join("daemon.log")).unwrap_or_default()
     }
 
     /// The fixture workflow directory the daemon watches.

@@ -292,3 +292,50 @@ async fn execute_validates_and_unknown_workflows_are_not_found() {
         .expect_err("unknown workflow");
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
 }
+
+#[tokio::test]
+async fn values_with_a_nul_byte_are_refused_before_anything_runs() {
+    let daemon = start().await;
+    let config = daemon.file("config.yaml");
+    fs::write(&config, "x").unwrap();
+    let config_with_nul = format!("{}\0.yaml", config.display());
+    let list_with_nul = prost_types::Value {
+        kind: Some(prost_types::value::Kind::ListValue(
+            prost_types::ListValue {
+                values: vec![text("0\0")],
+            },
+        )),
+    };
+    // Every field type; each value would be cut at the NUL by the kernel
+    // (argv entries are C strings), so none may pass.
+    let cases: Vec<(&str, prost_types::Value, bool)> = vec![
+        ("title", text("before\0after"), true),
+        ("config", text(&config_with_nul), true),
+        ("color", text("red\0"), true),
+        ("state", text("/tmp/a\0.state.json"), true),
+        ("count", text("5\0"), false),
+        ("phases", list_with_nul, false),
+    ];
+    for (name, value, names_the_nul) in cases {
+        let mut inputs = vec![(name, value.clone())];
+        if name != "title" {
+            inputs.push(("title", text("t")));
+        }
+        let err = validate(&daemon, "kinds", &inputs)
+            .await
+            .expect_err(&format!("{name} = {value:?} is refused"));
+        assert_eq!(violated_fields(&err), set(&[&format!("inputs.{name}")]));
+        if names_the_nul {
+            let description = &violations(&err)[0].1;
+            assert!(description.contains("NUL byte"), "{name}: {description}");
+        }
+        let err = daemon
+            .client()
+            .execute(request("kinds", &inputs))
+            .await
+            .expect_err(&format!("Execute with {name} = {value:?}"));
+        assert_eq!(violated_fields(&err), set(&[&format!("inputs.{name}")]));
+    }
+    let listed = daemon.list_executions(Default::default()).await;
+    assert!(listed.executions.is_empty(), "nothing was started");
+}

@@ -878,6 +878,11 @@ type ListWorkflowsResponse struct {
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Programs that failed discovery (all of them, on every page).
 	DiscoveryErrors []*DiscoveryError `protobuf:"bytes,3,rep,name=discovery_errors,json=discoveryErrors,proto3" json:"discovery_errors,omitempty"`
+	// Programs whose answer to --workflow-metadata is still awaited (output
+	// only; all of them, on every page). Discovery serves at once and probes
+	// in the background: each of these becomes a workflow or a discovery
+	// error when it answers, or a discovery error at the discovery timeout.
+	ProgramsProbing []string `protobuf:"bytes,4,rep,name=programs_probing,json=programsProbing,proto3" json:"programs_probing,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -929,6 +934,13 @@ func (x *ListWorkflowsResponse) GetNextPageToken() string {
 func (x *ListWorkflowsResponse) GetDiscoveryErrors() []*DiscoveryError {
 	if x != nil {
 		return x.DiscoveryErrors
+	}
+	return nil
+}
+
+func (x *ListWorkflowsResponse) GetProgramsProbing() []string {
+	if x != nil {
+		return x.ProgramsProbing
 	}
 	return nil
 }
@@ -4423,8 +4435,11 @@ type GetStatusResponse struct {
 	// reach subscribers once it can be written again, and programs that print
 	// block on their output. Execute fails with UNAVAILABLE until then.
 	HistoryWriteFailure *HistoryWriteFailure `protobuf:"bytes,19,opt,name=history_write_failure,json=historyWriteFailure,proto3" json:"history_write_failure,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Programs whose --workflow-metadata probe is still running (see
+	// ListWorkflowsResponse.programs_probing); 0 once discovery has settled.
+	ProgramsProbing uint32 `protobuf:"varint,20,opt,name=programs_probing,json=programsProbing,proto3" json:"programs_probing,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
@@ -4588,6 +4603,13 @@ func (x *GetStatusResponse) GetHistoryWriteFailure() *HistoryWriteFailure {
 		return x.HistoryWriteFailure
 	}
 	return nil
+}
+
+func (x *GetStatusResponse) GetProgramsProbing() uint32 {
+	if x != nil {
+		return x.ProgramsProbing
+	}
+	return 0
 }
 
 // Why the history cannot be written right now.
@@ -5579,11 +5601,12 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x14ListWorkflowsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xbc\x01\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xe7\x01\n" +
 	"\x15ListWorkflowsResponse\x123\n" +
 	"\tworkflows\x18\x01 \x03(\v2\x15.workflow.v1.WorkflowR\tworkflows\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12F\n" +
-	"\x10discovery_errors\x18\x03 \x03(\v2\x1b.workflow.v1.DiscoveryErrorR\x0fdiscoveryErrors\"5\n" +
+	"\x10discovery_errors\x18\x03 \x03(\v2\x1b.workflow.v1.DiscoveryErrorR\x0fdiscoveryErrors\x12)\n" +
+	"\x10programs_probing\x18\x04 \x03(\tR\x0fprogramsProbing\"5\n" +
 	"\x12GetWorkflowRequest\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\"H\n" +
@@ -5856,7 +5879,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\tworkflows\x18\x02 \x01(\rR\tworkflows\x12)\n" +
 	"\x10discovery_errors\x18\x03 \x01(\rR\x0fdiscoveryErrors\x12\x16\n" +
-	"\x06exists\x18\x04 \x01(\bR\x06exists\"\xe2\a\n" +
+	"\x06exists\x18\x04 \x01(\bR\x06exists\"\x8d\b\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -5880,7 +5903,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"output_dir\x18\x11 \x01(\tR\toutputDir\x12F\n" +
 	"\x11history_retention\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x10historyRetention\x12T\n" +
-	"\x15history_write_failure\x18\x13 \x01(\v2 .workflow.v1.HistoryWriteFailureR\x13historyWriteFailure\x1a@\n" +
+	"\x15history_write_failure\x18\x13 \x01(\v2 .workflow.v1.HistoryWriteFailureR\x13historyWriteFailure\x12)\n" +
+	"\x10programs_probing\x18\x14 \x01(\rR\x0fprogramsProbing\x1a@\n" +
 	"\x12TotalsByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
