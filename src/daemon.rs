@@ -101,10 +101,10 @@ pub async fn run(
     let reader = Arc::new(StoreReader::open(&config.database_path())?);
     let ledger_writer = writer.clone();
 
-    let catalog = Arc::new(Catalog::new(
-        config.workflow_dirs.clone(),
-        config.discovery_timeout,
-    ));
+    let policy = config.policy();
+    let catalog = Arc::new(
+        Catalog::new(config.workflow_dirs.clone(), config.discovery_timeout).with_policy(&policy),
+    );
     catalog.rescan().await;
     if let Err(e) = catalog.watch() {
         tracing::warn!(error = %e, "cannot watch workflow directories; changes need a restart");
@@ -117,6 +117,7 @@ pub async fn run(
             runs_dir: config.runs_dir(),
             default_grace_period: config.default_grace_period,
             shutdown_grace_period: config.shutdown_grace_period,
+            policy_json: policy.to_env_value(),
         },
         catalog,
         writer,
@@ -132,7 +133,7 @@ pub async fn run(
     let manifests = ManifestRunner::new(
         engine.clone(),
         config.manifests_dir(),
-        config.output_dir.clone(),
+        policy,
         config.runs_dir(),
     );
     let drop_folders = if config.drop_folders.is_empty() {

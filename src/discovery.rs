@@ -63,6 +63,8 @@ struct CatalogState {
 pub struct Catalog {
     dirs: Vec<PathBuf>,
     probe_timeout: Duration,
+    /// The operator's policy, passed to probed programs as to runs.
+    policy_json: String,
     state: RwLock<CatalogState>,
     /// Serializes rescans; readers never wait on it.
     rescan_lock: tokio::sync::Mutex<()>,
@@ -77,11 +79,19 @@ impl Catalog {
         Catalog {
             dirs,
             probe_timeout,
+            policy_json: String::new(),
             state: RwLock::new(CatalogState::default()),
             rescan_lock: tokio::sync::Mutex::new(()),
             generation: watch::channel(0).0,
             watcher: Mutex::new(None),
         }
+    }
+
+    /// Probes programs with this policy in [`crate::policy::POLICY_ENV`]
+    /// (a program may declare inputs from it, e.g. the fix tools).
+    pub fn with_policy(mut self, policy: &crate::policy::WorkflowPolicy) -> Self {
+        self.policy_json = policy.to_env_value();
+        self
     }
 
     /// The configured directories.
@@ -165,9 +175,10 @@ impl Catalog {
         for (path, fingerprint) in to_probe {
             let semaphore = semaphore.clone();
             let timeout = self.probe_timeout;
+            let policy_json = self.policy_json.clone();
             probes.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
-                let outcome = probe(&path, timeout).await;
+                let outcome = probe(&path, timeout, &policy_json).await;
                 (
                     path,
                     ProgramEntry {
@@ -316,6 +327,7 @@ fn index_by_id(
 async fn probe(
     program: &Path,
     timeout: Duration,
+    policy_json: &str,
 ) -> Result<Arc<DiscoveredWorkflow>, DiscoveryFailure> {
     let started_ms = now_ms();
     let fail = |message: String| DiscoveryFailure {
@@ -325,6 +337,7 @@ async fn probe(
     };
     let mut child = tokio::process::Command::new(program)
         .arg("--workflow-metadata")
+        .env(crate::policy::POLICY_ENV, policy_json)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -22,6 +22,7 @@ pub mod events;
 pub mod inputs;
 pub mod manifest;
 pub mod mcp;
+pub mod policy;
 pub mod process;
 pub mod store;
 pub mod tree;

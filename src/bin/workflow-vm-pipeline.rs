@@ -2,16 +2,28 @@
 //! program (see `workflow_manager::vm` and docs/vm-pipeline.md).
 
 use clap::Parser;
+use workflow_manager::policy::WorkflowPolicy;
 use workflow_manager::vm::{self, Args, Cancel};
 
 fn main() {
     let args = Args::parse();
     if args.workflow_metadata {
-        let json = serde_json::to_string_pretty(&vm::metadata()).expect("metadata serializes");
+        // Discovery passes the policy for the tool names; a run by hand
+        // without one still gets the metadata.
+        let policy = WorkflowPolicy::from_env().ok();
+        let json = serde_json::to_string_pretty(&vm::metadata(policy.as_ref()))
+            .expect("metadata serializes");
         println!("{json}");
         return;
     }
-    let options = match args.options() {
+    let policy = match WorkflowPolicy::from_env() {
+        Ok(policy) => policy,
+        Err(e) => {
+            eprintln!("workflow-vm-pipeline: {e}");
+            std::process::exit(2);
+        }
+    };
+    let options = match args.options(policy) {
         Ok(options) => options,
         Err(e) => {
             eprintln!("workflow-vm-pipeline: cannot read the working directory: {e}");

@@ -56,6 +56,9 @@ pub struct EngineConfig {
     pub default_grace_period: Duration,
     /// Grace given to running executions when the daemon shuts down.
     pub shutdown_grace_period: Duration,
+    /// The operator's policy as every program gets it in
+    /// [`crate::policy::POLICY_ENV`] (JSON).
+    pub policy_json: String,
 }
 
 /// What a client asks to run.

@@ -249,6 +249,7 @@ fn start_and_wait(
         .args(args)
         .current_dir(&work_dir)
         .env("WORKFLOW_EXECUTION_ID", execution.id.to_string())
+        .env(crate::policy::POLICY_ENV, &engine.config.policy_json)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

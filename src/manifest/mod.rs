@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 pub use submit::{ManifestRunner, SubmitOptions, SubmitOutcome, SubmittedVm};
 
 use crate::engine::EngineError;
+use crate::policy::WorkflowPolicy;
 
 /// Largest manifest (or job config) read, in bytes.
 pub const MAX_MANIFEST_BYTES: usize = 16 << 20;
@@ -172,6 +173,11 @@ pub struct Context<'a> {
     /// What relative source paths are relative to; None makes them a
     /// problem (the API cannot know).
     pub base_dir: Option<&'a Path>,
+    /// The operator's policy the daemon checks paths and fix tools
+    /// against (sources in the source roots, outputs in the output
+    /// directory, known tool names); None for a local check (`wfctl
+    /// manifest create`), which cannot know it.
+    pub policy: Option<&'a WorkflowPolicy>,
 }
 
 /// Reads and validates a pipeline manifest.
@@ -187,13 +193,7 @@ pub fn validate(content: &[u8], hint: FormatHint, context: Context<'_>) -> Valid
         .and_then(|s| s.to_str())
         .filter(|s| !s.is_empty());
     let mut problems = Vec::new();
-    let vms = pipeline::validate(
-        &document,
-        kind,
-        default_name,
-        context.base_dir,
-        &mut problems,
-    );
+    let vms = pipeline::validate(&document, kind, default_name, context, &mut problems);
     sort_problems(&mut problems);
     Validation {
         format: Some(format),
