@@ -546,18 +546,20 @@ impl Run {
         let require = self.options.require_fix;
         // The manifest's fix.tool wins over the program's fix_tool input;
         // either only picks a tool the operator configured, by name.
-        let picked = fix
-            .tool
-            .clone()
-            .or_else(|| self.options.fix_tool.clone())
-            .filter(|name| !name.is_empty() && name != BUILTIN_FIX_TOOL);
-        let configured = match &picked {
+        let picked = match (&fix.tool, &self.options.fix_tool) {
+            (Some(name), _) => Some(("fix.tool", name.clone())),
+            (None, Some(name)) => Some(("input fix_tool", name.clone())),
+            (None, None) => None,
+        }
+        .filter(|(_, name)| !name.is_empty() && name != BUILTIN_FIX_TOOL);
+        let configured = match picked {
             None => None,
-            Some(name) => match self.options.policy.fix_tools.get(name) {
-                Some(tool) => Some((name.clone(), tool.clone())),
+            Some((field, name)) => match self.options.policy.fix_tools.get(&name) {
+                Some(tool) => Some((name, tool.clone())),
                 None => {
                     return Err(failed(format!(
-                        "fix.tool {name:?} is not a configured fix tool; the configured                          ones (setting fix_tools) are: {}",
+                        "{field} {name:?} is not a configured fix tool; the configured \
+                         ones (setting fix_tools) are: {}",
                         self.options.policy.fix_tool_names().join(", ")
                     )))
                 }

@@ -787,6 +787,23 @@ fn a_configured_fix_tool_works_on_an_overlay_and_never_touches_the_source() {
     );
     assert!(argv[2].ends_with("fixed-disk1.fixed.qcow2"), "{argv:?}");
     assert_eq!(argv[3], "fixed");
+
+    // A name the operator did not configure is refused, naming the ones
+    // that are.
+    let m = write_manifest(
+        &d.join("unknown.json"),
+        "unknown",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "qcow2"}),
+        json!({"fix": {"tool": "/bin/sh"}}),
+    );
+    let refused = run_direct_with(&d.join("w2"), &m, &[], &policy);
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        refused.stage("fix")["error"],
+        "fix.tool \"/bin/sh\" is not a configured fix tool; the configured ones \
+         (setting fix_tools) are: virt-customize, fake"
+    );
     assert_eq!(compare(&base, &pristine), 0, "the source is unchanged");
     assert_eq!(compare(&base, &run.output()), 1, "the fix is in the output");
     let request: Value =
