@@ -2,6 +2,7 @@
 //! YAML), then `WORKFLOWD_*` environment variables, then flags; validated
 //! once at start with messages that name the setting.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::policy::{FixTool, WorkflowPolicy};
 use crate::program_env::ProgramEnvName;
 use crate::watcher::{DropFolderConfig, DropMode};
 
@@ -115,6 +117,15 @@ pub struct DaemonArgs {
         value_delimiter = ','
     )]
     pub program_env: Vec<String>,
+    /// A directory manifests may read sources from (repeatable; replaces the
+    /// file's `source_roots`). The drop folders and DATA_DIR/manifests are
+    /// always source roots too.
+    #[arg(
+        long = "source-root",
+        env = "WORKFLOWD_SOURCE_ROOTS",
+        value_delimiter = ':'
+    )]
+    pub source_roots: Vec<PathBuf>,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -146,6 +157,10 @@ struct FileConfig {
     manifest_workflow_mode: Option<bool>,
     /// Where converted disks go.
     output_dir: Option<PathBuf>,
+    /// Directories manifests may read sources from.
+    source_roots: Option<Vec<PathBuf>>,
+    /// Guest-fix tools by name, each a fixed argv template.
+    fix_tools: Option<BTreeMap<String, FixTool>>,
     /// Accepted and ignored: workflowd always runs as a daemon.
     #[allow(dead_code)]
     daemon: Option<bool>,
@@ -207,6 +222,11 @@ pub struct Config {
     /// Names of the daemon's environment passed on to programs beyond
     /// the ones always passed (`program_env.rs`).
     pub program_env: Vec<ProgramEnvName>,
+    /// The configured `source_roots` (see [`Config::policy`] for all the
+    /// roots in force).
+    pub source_roots: Vec<PathBuf>,
+    /// The configured guest-fix tools.
+    pub fix_tools: BTreeMap<String, FixTool>,
 }
 
 impl Config {
@@ -228,6 +248,21 @@ impl Config {
     /// Where the per-VM pipeline documents of manifest runs are written.
     pub fn manifests_dir(&self) -> PathBuf {
         self.data_dir.join("manifests")
+    }
+
+    /// What programs may read, write and run: `source_roots` plus every
+    /// drop folder plus [`Config::manifests_dir`] (where the daemon writes
+    /// the per-VM pipeline documents), the output directory, the fix tools.
+    pub fn policy(&self) -> WorkflowPolicy {
+        let mut source_roots = self.source_roots.clone();
+        source_roots.extend(self.drop_folders.iter().map(|f| f.path.clone()));
+        source_roots.push(self.manifests_dir());
+        source_roots.dedup();
+        WorkflowPolicy {
+            output_dir: self.output_dir.clone(),
+            source_roots,
+            fix_tools: self.fix_tools.clone(),
+        }
     }
 
     /// Resolves defaults, file, environment and flags (clap has already
@@ -400,7 +435,34 @@ impl Config {
                 })
             }
         };
+        // The operator's policy for programs (src/policy.rs).
+        let source_roots: Vec<PathBuf> = if args.source_roots.is_empty() {
+            file.source_roots.unwrap_or_default()
+        } else {
+            args.source_roots.clone()
+        }
+        .into_iter()
+        .map(absolute)
+        .collect();
+        let fix_tools = file.fix_tools.unwrap_or_default();
+        let policy = WorkflowPolicy {
+            output_dir: output_dir.clone(),
+            source_roots: source_roots.clone(),
+            fix_tools: fix_tools.clone(),
+        };
+        if let Some(message) = policy.problem() {
+            return Err(ConfigError::Invalid {
+                setting: if message.starts_with("fix_tools") {
+                    "fix_tools"
+                } else {
+                    "source_roots"
+                },
+                message,
+            });
+        }
         Ok(Config {
+            source_roots,
+            fix_tools,
             drop_folders,
             output_dir,
             history_retention,
@@ -566,6 +628,45 @@ mod tests {
             message.starts_with("setting history_retention_days"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn the_policy_has_the_source_roots_the_drop_folders_and_the_manifests_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(
+            &file,
+            "source_roots = [\"/srv/in\"]\nmanifest_workflow_dir = \"/srv/drop\"\n\
+             [fix_tools.hyper2kvm]\nargv = [\"/usr/bin/hyper2kvm\", \"--fix\", \"{disk}\"]\n",
+        )
+        .unwrap();
+        let args = DaemonArgs {
+            config: Some(file.clone()),
+            data_dir: Some(dir.path().to_path_buf()),
+            output_dir: Some("/srv/out".into()),
+            ..Default::default()
+        };
+        let policy = Config::load(&args).unwrap().policy();
+        assert_eq!(
+            policy.source_roots,
+            [
+                PathBuf::from("/srv/in"),
+                "/srv/drop".into(),
+                dir.path().join("manifests")
+            ]
+        );
+        assert_eq!(policy.output_dir, PathBuf::from("/srv/out"));
+        assert_eq!(
+            policy.fix_tools["hyper2kvm"].argv,
+            ["/usr/bin/hyper2kvm", "--fix", "{disk}"]
+        );
+        // A flag replaces the file's roots.
+        let args = DaemonArgs {
+            source_roots: vec!["/a".into(), "/b".into()],
+            ..args
+        };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.source_roots, [PathBuf::from("/a"), "/b".into()]);
     }
 
     #[test]

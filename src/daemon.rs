@@ -129,7 +129,11 @@ pub async fn run(
     let reader = Arc::new(StoreReader::open(&config.database_path())?);
     let ledger_writer = writer.clone();
 
-    let program_env = Arc::new(ProgramEnv::from_daemon(&config.program_env));
+    let policy = config.policy();
+    let program_env = Arc::new(
+        ProgramEnv::from_daemon(&config.program_env)
+            .with_daemon_var(crate::policy::POLICY_ENV, policy.to_env_value()),
+    );
     let catalog = Arc::new(Catalog::new(
         config.workflow_dirs.clone(),
         config.discovery_timeout,
@@ -164,7 +168,7 @@ pub async fn run(
     let manifests = ManifestRunner::new(
         engine.clone(),
         config.manifests_dir(),
-        config.output_dir.clone(),
+        policy,
         config.runs_dir(),
     );
     let drop_folders = if config.drop_folders.is_empty() {

@@ -22,6 +22,7 @@ pub mod events;
 pub mod inputs;
 pub mod manifest;
 pub mod mcp;
+pub mod policy;
 pub mod private_files;
 pub mod process;
 pub mod program_env;

@@ -96,6 +96,15 @@ impl ProgramEnv {
         ProgramEnv { vars: kept }
     }
 
+    /// Adds (or replaces) a variable the daemon itself sets for every
+    /// program, such as the operator's policy: never taken from callers.
+    pub fn with_daemon_var(mut self, name: &str, value: String) -> Self {
+        self.vars.retain(|(kept, _)| kept != name);
+        self.vars.push((name.into(), value.into()));
+        self.vars.sort();
+        self
+    }
+
     /// The variables, by name.
     pub fn vars(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.vars

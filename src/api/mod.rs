@@ -18,6 +18,7 @@ use crate::engine::{CancelRequest, Engine, ExecuteRequest};
 use crate::manifest::{self, ManifestRunner, SubmitOptions};
 use crate::pb;
 use crate::pb::workflow_service_server::WorkflowService;
+use crate::policy::WorkflowPolicy;
 use crate::store::{ExecutionFilter, ListCursor};
 use crate::watcher::{DropFolders, DropMode};
 
@@ -75,6 +76,7 @@ async fn validate_manifest_content(
     content: Vec<u8>,
     format: i32,
     file_name: Option<String>,
+    policy: Option<WorkflowPolicy>,
 ) -> Result<manifest::Validation, Status> {
     let hint = convert::format_hint(format).ok_or_else(|| {
         invalid_argument(
@@ -89,6 +91,7 @@ async fn validate_manifest_content(
             manifest::Context {
                 file_name: file_name.as_deref(),
                 base_dir: None,
+                policy: policy.as_ref(),
             },
         )
     })
@@ -430,9 +433,14 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::ValidateManifestRequest>,
     ) -> Result<Response<pb::ValidateManifestResponse>, Status> {
         let request = request.into_inner();
-        let validation =
-            validate_manifest_content(request.content, request.format, optional(request.file_name))
-                .await?;
+        let policy = self.manifests.as_ref().map(|m| m.policy().clone());
+        let validation = validate_manifest_content(
+            request.content,
+            request.format,
+            optional(request.file_name),
+            policy,
+        )
+        .await?;
         Ok(Response::new(convert::validation(&validation)))
     }
 
@@ -446,8 +454,13 @@ impl WorkflowService for WorkflowApi {
             .ok_or_else(|| Status::unimplemented("this server does not run manifests"))?;
         let request = request.into_inner();
         let file_name = optional(request.file_name);
-        let validation =
-            validate_manifest_content(request.content, request.format, file_name.clone()).await?;
+        let validation = validate_manifest_content(
+            request.content,
+            request.format,
+            file_name.clone(),
+            Some(runner.policy().clone()),
+        )
+        .await?;
         let outcome = runner
             .submit(
                 &validation,

@@ -11,9 +11,10 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::pipeline::{source_type_of, FSTAB_MODES, OUTPUT_FORMATS};
+use super::pipeline::{check_unique_outputs, source_type_of, FSTAB_MODES, OUTPUT_FORMATS};
 use super::schema::{check, child, item, rule, Absent, Rule, Ty};
 use super::{sort_problems, FormatHint, Kind, Problem, Validation, VmPlan};
+use crate::policy::WorkflowPolicy;
 
 /// Extensions of the disk images the disk mode takes as they are.
 pub const DISK_EXTENSIONS: &[&str] = &["vmdk", "ova", "ovf", "vhd", "vhdx", "raw", "img", "ami"];
@@ -102,8 +103,15 @@ pub fn disk_plan(path: &Path, name: &str) -> Result<VmPlan, Problem> {
 }
 
 /// Reads and validates a job config; `stem` names a single job, `base_dir`
-/// anchors relative `input` paths.
-pub fn job_config(content: &[u8], file_name: &str, stem: &str, base_dir: &Path) -> Validation {
+/// anchors relative `input` paths, which must then be inside a source root
+/// of `policy`.
+pub fn job_config(
+    content: &[u8],
+    file_name: &str,
+    stem: &str,
+    base_dir: &Path,
+    policy: &WorkflowPolicy,
+) -> Validation {
     let (format, document) = match super::parse(content, FormatHint::Detect, Some(file_name)) {
         Ok(parsed) => parsed,
         Err((format, problem)) => {
@@ -148,6 +156,9 @@ pub fn job_config(content: &[u8], file_name: &str, stem: &str, base_dir: &Path) 
             continue;
         };
         let input_path = base_dir.join(&input);
+        if let Err(e) = policy.confine_source(&input_path) {
+            problems.push(Problem::new(&child(&path, "input"), e.to_string()));
+        }
         job["input"] = Value::String(input_path.to_string_lossy().into_owned());
         let Some(source_type) = source_type_of(&input_path) else {
             problems.push(Problem::new(
@@ -175,6 +186,7 @@ pub fn job_config(content: &[u8], file_name: &str, stem: &str, base_dir: &Path) 
             pipeline(&job, source_type, &name),
         ));
     }
+    check_unique_outputs(&vms, "jobs", Some(policy), &mut problems);
     sort_problems(&mut problems);
     Validation {
         format: Some(format),
@@ -229,6 +241,44 @@ mod tests {
         assert_eq!(p["fix"]["initramfs"]["regenerate"], true);
     }
 
+    fn policy() -> WorkflowPolicy {
+        WorkflowPolicy {
+            output_dir: "/out".into(),
+            source_roots: vec!["/drop".into(), "/d".into()],
+            fix_tools: Default::default(),
+        }
+    }
+
+    #[test]
+    fn job_config_inputs_come_from_source_roots_and_outputs_do_not_clash() {
+        let v = job_config(
+            b"jobs:\n  - input: /etc/shadow.raw\n  - input: ../up.raw\n  - input: a b.raw\n  - input: a_b.raw\n",
+            "batch.yaml",
+            "batch",
+            Path::new("/drop"),
+            &policy(),
+        );
+        let problems: Vec<(&str, &str)> = v
+            .problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems[0].0, "jobs[0].input");
+        assert!(
+            problems[0].1.contains("setting source_roots"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[1].0, "jobs[1].input");
+        assert_eq!(problems[2].0, "jobs[3]");
+        assert!(
+            problems[2]
+                .1
+                .contains("jobs[2] (\"a b\") and jobs[3] (\"a_b\") would both write"),
+            "{problems:?}"
+        );
+    }
+
     #[test]
     fn job_configs_report_every_problem_and_batch_with_jobs() {
         let v = job_config(
@@ -236,6 +286,7 @@ mod tests {
             "batch.yaml",
             "batch",
             Path::new("/drop"),
+            &policy(),
         );
         let paths: Vec<&str> = v.problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
@@ -252,6 +303,7 @@ mod tests {
             "x.json",
             "x",
             Path::new("/drop"),
+            &policy(),
         );
         assert!(v.is_valid(), "{:?}", v.problems);
         assert_eq!(v.vms[0].name, "x");

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 pub use submit::{ManifestRunner, SubmitOptions, SubmitOutcome, SubmittedVm};
 
 use crate::engine::EngineError;
+use crate::policy::WorkflowPolicy;
 
 /// Largest manifest (or job config) read, in bytes.
 pub const MAX_MANIFEST_BYTES: usize = 16 << 20;
@@ -172,6 +173,11 @@ pub struct Context<'a> {
     /// What relative source paths are relative to; None makes them a
     /// problem (the API cannot know).
     pub base_dir: Option<&'a Path>,
+    /// The operator's policy the daemon checks paths and fix tools
+    /// against (sources in the source roots, outputs in the output
+    /// directory, known tool names); None for a local check (`wfctl
+    /// manifest create`), which cannot know it.
+    pub policy: Option<&'a WorkflowPolicy>,
 }
 
 /// Reads and validates a pipeline manifest.
@@ -187,13 +193,7 @@ pub fn validate(content: &[u8], hint: FormatHint, context: Context<'_>) -> Valid
         .and_then(|s| s.to_str())
         .filter(|s| !s.is_empty());
     let mut problems = Vec::new();
-    let vms = pipeline::validate(
-        &document,
-        kind,
-        default_name,
-        context.base_dir,
-        &mut problems,
-    );
+    let vms = pipeline::validate(&document, kind, default_name, context, &mut problems);
     sort_problems(&mut problems);
     Validation {
         format: Some(format),
@@ -422,6 +422,81 @@ mod tests {
                 "vms[1].pipeline.load.source_path",
                 "vms[2].name",
                 "vms[2].pipeline.load.source_path",
+            ]
+        );
+    }
+
+    #[test]
+    fn outputs_that_would_collide_are_found_without_a_policy_too() {
+        let v = validate(
+            br#"{"version":"1.0","vms":[
+                {"name":"web 01","pipeline":{"load":{"source_path":"/d/a.raw"}}},
+                {"name":"web?01","pipeline":{"load":{"source_path":"/d/b.raw"}}},
+                {"name":"c","pipeline":{"load":{"source_path":"/d/c.raw"},"convert":{"output_path":"x/../c.qcow2"}}},
+                {"name":"d","pipeline":{"load":{"source_path":"/d/d.raw"},"convert":{"output_path":"c.qcow2"}}}]}"#,
+            FormatHint::Detect,
+            Context::default(),
+        );
+        let problems: Vec<(&str, &str)> = v
+            .problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].0, "vms[1]");
+        assert!(
+            problems[0]
+                .1
+                .starts_with(r#"vms[0] ("web 01") and vms[1] ("web?01") would both write"#),
+            "{problems:?}"
+        );
+        assert_eq!(problems[1].0, "vms[3]");
+        assert!(
+            problems[1].1.contains("/OUTPUT_DIR/c.qcow2"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn policy_checks_name_the_field_and_the_setting() {
+        let policy = WorkflowPolicy {
+            output_dir: "/srv/out".into(),
+            source_roots: vec!["/srv/in".into()],
+            fix_tools: Default::default(),
+        };
+        let context = Context {
+            policy: Some(&policy),
+            ..Context::default()
+        };
+        let v = validate(
+            br#"{"version":"1.0","pipeline":{"load":{"source_type":"raw","source_path":"/srv/in/../etc/shadow"},
+                 "fix":{"tool":"sh"},
+                 "convert":{"output_format":"raw","output_path":"/etc/cron.d/x"}}}"#,
+            FormatHint::Detect,
+            context,
+        );
+        let problems: Vec<(&str, &str)> = v
+            .problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                (
+                    "pipeline.convert.output_path",
+                    "/etc/cron.d/x is outside the output directory (setting output_dir: /srv/out)"
+                ),
+                (
+                    "pipeline.fix.tool",
+                    "\"sh\" is not a configured fix tool; the configured ones (setting \
+                     fix_tools) are: virt-customize"
+                ),
+                (
+                    "pipeline.load.source_path",
+                    "/srv/in/../etc/shadow (resolved: /srv/etc/shadow) is outside every source \
+                     root (setting source_roots: /srv/in)"
+                ),
             ]
         );
     }

@@ -8,12 +8,14 @@
 //! and hyper2kvm's later Artifact Manifest v1 (`{manifest_version, disks,
 //! ...}`), which becomes one pipeline per disk, run as a batch.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
 use super::schema::{check, child, item, rule, Absent, Rule, Ty};
-use super::{Kind, Problem, VmPlan};
+use super::{Context, Kind, Problem, VmPlan};
+use crate::policy::{self, WorkflowPolicy};
+use crate::vm::output_path::{first_output, is_further_disk_of, safe_name, today};
 
 /// Source types of the seed's format.
 pub const SOURCE_TYPES: &[&str] = &["vmdk", "ova", "ovf", "vhd", "vhdx", "raw", "ami"];
@@ -59,6 +61,8 @@ const FIX: &[Rule] = &[
     rule("grub", Ty::Object(GRUB), Absent::Defaults),
     rule("initramfs", Ty::Object(INITRAMFS), Absent::Defaults),
     rule("network", Ty::Object(NETWORK), Absent::Defaults),
+    // Ours: which configured guest-fix tool (setting fix_tools) to use.
+    rule("tool", Ty::Str, Absent::Skip),
 ];
 const VALIDATE: &[Rule] = &[
     rule("enabled", Ty::Bool, Absent::Bool(true)),
@@ -89,6 +93,8 @@ const CONVERT_SINGLE: &[Rule] = &[
     rule("output_format", Ty::Enum(OUTPUT_FORMATS), Absent::Required),
     rule("compress", Ty::Bool, Absent::Bool(true)),
     rule("output_path", Ty::Str, Absent::Skip),
+    // Ours: replace an output file that already exists.
+    rule("overwrite", Ty::Bool, Absent::Skip),
 ];
 const PIPELINE_SINGLE: &[Rule] = &[
     rule("load", Ty::Object(LOAD_SINGLE), Absent::Defaults),
@@ -121,6 +127,7 @@ const CONVERT_BATCH: &[Rule] = &[
     ),
     rule("compress", Ty::Bool, Absent::Bool(true)),
     rule("output_path", Ty::Str, Absent::Skip),
+    rule("overwrite", Ty::Bool, Absent::Skip),
 ];
 const PIPELINE_BATCH: &[Rule] = &[
     rule("load", Ty::Object(LOAD_BATCH), Absent::Defaults),
@@ -192,6 +199,7 @@ const ARTIFACT_CONVERT: &[Rule] = &[
     rule("enabled", Ty::Bool, Absent::Bool(true)),
     rule("output_format", Ty::Enum(OUTPUT_FORMATS), Absent::Skip),
     rule("compress", Ty::Bool, Absent::Bool(true)),
+    rule("overwrite", Ty::Bool, Absent::Skip),
 ];
 const ARTIFACT_PIPELINE: &[Rule] = &[
     rule("inspect", Ty::Object(INSPECT), Absent::Defaults),
@@ -237,7 +245,7 @@ pub(crate) fn validate(
     document: &Map<String, Value>,
     kind: Kind,
     default_name: Option<&str>,
-    base_dir: Option<&Path>,
+    context: Context<'_>,
     problems: &mut Vec<Problem>,
 ) -> Vec<VmPlan> {
     let value = Value::Object(document.clone());
@@ -247,7 +255,7 @@ pub(crate) fn validate(
             check_version(document.get("version"), "version", problems);
             let pipeline = normalized.get("pipeline").cloned().unwrap_or(Value::Null);
             let mut pipeline = pipeline;
-            finish_pipeline(&mut pipeline, "pipeline", false, base_dir, problems);
+            finish_pipeline(&mut pipeline, "pipeline", false, context, problems);
             let name = normalized
                 .get("name")
                 .and_then(Value::as_str)
@@ -284,15 +292,20 @@ pub(crate) fn validate(
                     &mut pipeline,
                     &child(&path, "pipeline"),
                     true,
-                    base_dir,
+                    context,
                     problems,
                 );
                 plans.push(VmPlan::new(name.to_string(), pipeline));
             }
             check_unique_names(&plans, "vms", "name", problems);
+            check_unique_outputs(&plans, "vms", context.policy, problems);
             plans
         }
-        Kind::ArtifactV1 => artifact(&value, document, base_dir, problems),
+        Kind::ArtifactV1 => {
+            let plans = artifact(&value, document, context, problems);
+            check_unique_outputs(&plans, "disks", context.policy, problems);
+            plans
+        }
     }
 }
 
@@ -301,19 +314,35 @@ fn finish_pipeline(
     pipeline: &mut Value,
     path: &str,
     infer_type: bool,
-    base_dir: Option<&Path>,
+    context: Context<'_>,
     problems: &mut Vec<Problem>,
 ) {
+    if let Some(policy) = context.policy {
+        check_fix_tool(pipeline, &child(path, "fix"), policy, problems);
+        if let Some(output) = pipeline
+            .pointer("/convert/output_path")
+            .and_then(Value::as_str)
+        {
+            check_output(
+                Path::new(output),
+                &child(&child(path, "convert"), "output_path"),
+                policy,
+                problems,
+            );
+        }
+    }
     let Some(load) = pipeline.get_mut("load").and_then(Value::as_object_mut) else {
         return;
     };
     let load_path = child(path, "load");
     if let Some(source) = load.get("source_path").and_then(Value::as_str) {
-        match absolute(source, base_dir) {
+        let field = child(&load_path, "source_path");
+        match absolute(source, context.base_dir) {
             Ok(resolved) => {
+                check_source(Path::new(&resolved), &field, context.policy, problems);
                 load.insert("source_path".into(), Value::String(resolved));
             }
-            Err(message) => problems.push(Problem::new(&child(&load_path, "source_path"), message)),
+            Err(message) => problems.push(Problem::new(&field, message)),
         }
     }
     if infer_type && !load.contains_key("source_type") {
@@ -346,7 +375,7 @@ fn finish_pipeline(
 fn artifact(
     value: &Value,
     document: &Map<String, Value>,
-    base_dir: Option<&Path>,
+    context: Context<'_>,
     problems: &mut Vec<Problem>,
 ) -> Vec<VmPlan> {
     let normalized = check(value, &Ty::Object(ARTIFACT), "", problems);
@@ -369,6 +398,14 @@ fn artifact(
         .cloned()
         .unwrap_or_default();
     let single_disk = disks.len() == 1;
+    if let Some(policy) = context.policy {
+        check_fix_tool(&stages, "pipeline.fix", policy, problems);
+    }
+    let output_field = if output.get("directory").is_some() {
+        "output.directory"
+    } else {
+        "output.filename"
+    };
     let mut plans = Vec::new();
     for (i, disk) in disks.iter().enumerate() {
         let path = item("disks", i);
@@ -379,11 +416,13 @@ fn artifact(
             disk.get("source_format").cloned().unwrap_or(Value::Null),
         );
         if let Some(local) = disk.get("local_path").and_then(Value::as_str) {
-            match absolute(local, base_dir) {
+            let field = child(&path, "local_path");
+            match absolute(local, context.base_dir) {
                 Ok(resolved) => {
+                    check_source(Path::new(&resolved), &field, context.policy, problems);
                     load.insert("source_path".into(), Value::String(resolved));
                 }
-                Err(message) => problems.push(Problem::new(&child(&path, "local_path"), message)),
+                Err(message) => problems.push(Problem::new(&field, message)),
             }
         }
         let mut convert = json!({
@@ -405,7 +444,13 @@ fn artifact(
             None if output.get("filename").is_some() => Some(file_name),
             None => None,
         };
+        if let Some(overwrite) = stages.pointer("/convert/overwrite") {
+            convert["overwrite"] = overwrite.clone();
+        }
         if let Some(output_path) = output_path {
+            if let Some(policy) = context.policy {
+                check_output(Path::new(&output_path), output_field, policy, problems);
+            }
             convert["output_path"] = Value::String(output_path);
         }
         let pipeline = json!({
@@ -465,6 +510,128 @@ fn check_unique_names(plans: &[VmPlan], list: &str, key: &str, problems: &mut Ve
                     item(list, first)
                 ),
             ));
+        }
+    }
+}
+
+/// A source path (absolute) must be inside a source root of the policy.
+fn check_source(
+    path: &Path,
+    field: &str,
+    policy: Option<&WorkflowPolicy>,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(Err(e)) = policy.map(|p| p.confine_source(path)) {
+        problems.push(Problem::new(field, e.to_string()));
+    }
+}
+
+/// An output path (relative: to the output directory) must stay inside
+/// the policy's output directory.
+fn check_output(path: &Path, field: &str, policy: &WorkflowPolicy, problems: &mut Vec<Problem>) {
+    if let Err(e) = policy.output_target(path) {
+        problems.push(Problem::new(field, e.to_string()));
+    }
+}
+
+/// `fix.tool` (of the `fix` object at `fix_path` of `pipeline`), when
+/// given, must name a configured tool.
+fn check_fix_tool(
+    pipeline: &Value,
+    fix_path: &str,
+    policy: &WorkflowPolicy,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(tool) = pipeline.pointer("/fix/tool").and_then(Value::as_str) else {
+        return;
+    };
+    let known = policy.fix_tool_names();
+    if !known.iter().any(|k| k == tool) {
+        problems.push(Problem::new(
+            &child(fix_path, "tool"),
+            format!(
+                "{tool:?} is not a configured fix tool; the configured ones (setting \
+                 fix_tools) are: {}",
+                known.join(", ")
+            ),
+        ));
+    }
+}
+
+/// Every output of a batch must be a file of its own: two VMs whose names
+/// differ only in what the file-name rule replaces (`web 01`, `web:01`),
+/// equal output paths, or one VM's further disks (`<name>-diskN`, for OVA
+/// and OVF sources, which may hold several) on another's output would
+/// overwrite each other. Refused, naming both items and the path.
+pub(crate) fn check_unique_outputs(
+    plans: &[VmPlan],
+    list: &str,
+    policy: Option<&WorkflowPolicy>,
+    problems: &mut Vec<Problem>,
+) {
+    // Without a policy (a local check) the outputs are compared as they
+    // would be under any one output directory.
+    let output_dir = policy.map_or_else(|| PathBuf::from("/OUTPUT_DIR"), |p| p.output_dir.clone());
+    let date = today();
+    let outputs: Vec<Option<(PathBuf, bool)>> = plans
+        .iter()
+        .map(|plan| {
+            let pipeline = plan.document.get("pipeline")?;
+            let format = pipeline.pointer("/convert/output_format")?.as_str()?;
+            let output_path = pipeline
+                .pointer("/convert/output_path")
+                .and_then(Value::as_str)
+                .map(Path::new);
+            let first = first_output(
+                &output_dir,
+                &safe_name(&plan.name),
+                output_path,
+                format,
+                &date,
+            );
+            let first = policy::resolve(&first).unwrap_or(first);
+            let several_disks = matches!(
+                pipeline
+                    .pointer("/load/source_type")
+                    .and_then(Value::as_str),
+                Some("ova" | "ovf")
+            );
+            Some((first, several_disks))
+        })
+        .collect();
+    for (j, later) in outputs.iter().enumerate() {
+        let Some((path, several)) = later else {
+            continue;
+        };
+        for (i, earlier) in outputs[..j].iter().enumerate() {
+            let Some((earlier_path, earlier_several)) = earlier else {
+                continue;
+            };
+            let clash = if earlier_path == path
+                || (*earlier_several && is_further_disk_of(earlier_path, path))
+            {
+                Some(path.clone())
+            } else if *several && is_further_disk_of(path, earlier_path) {
+                Some(earlier_path.clone())
+            } else {
+                None
+            };
+            if let Some(clash) = clash {
+                problems.push(Problem::new(
+                    &item(list, j),
+                    format!(
+                        "{} ({:?}) and {} ({:?}) would both write {}; give them names that \
+                         differ in more than the characters file names replace, or distinct \
+                         convert.output_path values",
+                        item(list, i),
+                        plans[i].name,
+                        item(list, j),
+                        plans[j].name,
+                        clash.display()
+                    ),
+                ));
+                break;
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{ManifestError, Validation, VmPlan, MAX_MANIFEST_BYTES};
 use crate::engine::{Engine, EngineError, ExecuteRequest};
+use crate::policy::WorkflowPolicy;
 use crate::store::ExecutionRecord;
 
 /// The workflow that runs one VM's pipeline.
@@ -79,7 +80,9 @@ pub struct VmStart<'a> {
 pub struct ManifestRunner {
     engine: Arc<Engine>,
     manifests_dir: PathBuf,
-    output_dir: PathBuf,
+    /// The operator's policy: manifests are checked against it, and its
+    /// output directory is the runs' `output_dir`.
+    policy: WorkflowPolicy,
     runs_dir: PathBuf,
     /// Serializes look-up-then-start per request id, so two identical
     /// submissions racing each other cannot make two batches.
@@ -138,18 +141,18 @@ impl Drop for RequestIdGuard<'_> {
 
 impl ManifestRunner {
     /// A runner writing documents below `manifests_dir` and telling the
-    /// pipeline to write into `output_dir`; `runs_dir` is where executions
-    /// run (their reports are found there).
+    /// pipeline to write into the policy's output directory; `runs_dir` is
+    /// where executions run (their reports are found there).
     pub fn new(
         engine: Arc<Engine>,
         manifests_dir: PathBuf,
-        output_dir: PathBuf,
+        policy: WorkflowPolicy,
         runs_dir: PathBuf,
     ) -> Arc<Self> {
         Arc::new(ManifestRunner {
             engine,
             manifests_dir,
-            output_dir,
+            policy,
             runs_dir,
             request_ids: RequestIdLocks::default(),
         })
@@ -162,7 +165,12 @@ impl ManifestRunner {
 
     /// Where converted disks go by default.
     pub fn output_dir(&self) -> &Path {
-        &self.output_dir
+        &self.policy.output_dir
+    }
+
+    /// The policy manifests are checked against.
+    pub fn policy(&self) -> &WorkflowPolicy {
+        &self.policy
     }
 
     /// Fails unless the pipeline workflow is discovered.
@@ -277,7 +285,7 @@ impl ManifestRunner {
         );
         inputs.insert(
             "output_dir".to_string(),
-            Value::String(self.output_dir.to_string_lossy().into_owned()),
+            Value::String(self.policy.output_dir.to_string_lossy().into_owned()),
         );
         let (execution, started) = self
             .engine

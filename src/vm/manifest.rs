@@ -195,6 +195,11 @@ pub struct FixStage {
     /// Network configuration.
     #[serde(default)]
     pub network: NetworkFix,
+    /// The guest-fix tool to use, by the name the operator configured it
+    /// under (setting `fix_tools`); ours, not hyper2kvm's. When None the
+    /// program's `fix_tool` input decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
 }
 
 impl Default for FixStage {
@@ -205,6 +210,7 @@ impl Default for FixStage {
             grub: GrubFix::default(),
             initramfs: InitramfsFix::default(),
             network: NetworkFix::default(),
+            tool: None,
         }
     }
 }
@@ -365,9 +371,13 @@ pub struct ConvertStage {
     #[serde(default = "yes")]
     pub compress: bool,
     /// Where the output goes; relative paths are resolved against the
-    /// output directory. Default OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>.
+    /// output directory, and every output must be inside it. Default
+    /// OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>.
     #[serde(default)]
     pub output_path: Option<PathBuf>,
+    /// Replace an output file that already exists (ours, default false).
+    #[serde(default)]
+    pub overwrite: bool,
 }
 
 impl Default for ConvertStage {
@@ -377,6 +387,7 @@ impl Default for ConvertStage {
             output_format: OutputFormat::default(),
             compress: true,
             output_path: None,
+            overwrite: false,
         }
     }
 }

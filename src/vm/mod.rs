@@ -11,6 +11,7 @@
 mod command;
 pub mod events;
 pub mod manifest;
+pub mod output_path;
 mod ovf;
 pub mod program;
 pub mod qemu;
@@ -21,6 +22,7 @@ use std::{path::PathBuf, time::Instant};
 
 pub use command::Cancel;
 
+use crate::policy::WorkflowPolicy;
 use crate::workflow::{FieldSpec, FieldType, WorkflowMetadata};
 use events::Emitter;
 use report::{Report, StageReport};
@@ -49,12 +51,13 @@ pub struct Args {
     /// The VM's pipeline: {"name": ..., "pipeline": {...}}.
     #[arg(long, required_unless_present = "workflow_metadata")]
     pub manifest: Option<PathBuf>,
-    /// Output directory (default ./output in the working directory).
+    /// Output directory, inside the policy's (default: the policy's).
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     pub output_dir: String,
-    /// Guest-fix command (split on whitespace, the disk path appended).
-    #[arg(long, allow_hyphen_values = true)]
-    pub fix_command: Option<String>,
+    /// The guest-fix tool, by the name the operator configured it under,
+    /// unless the manifest's `fix.tool` says.
+    #[arg(long, default_value = crate::policy::BUILTIN_FIX_TOOL)]
+    pub fix_tool: String,
     /// "true": a fix stage that cannot run fails the pipeline.
     #[arg(long, default_value = "false", value_parser = ["true", "false"])]
     pub require_fix: String,
@@ -71,22 +74,25 @@ pub use crate::manifest::pipeline::BOOT_ACCELERATORS;
 pub struct Options {
     /// The per-VM manifest file.
     pub manifest: PathBuf,
-    /// Output directory; None means `<work_dir>/output`. Relative paths
-    /// are resolved against `work_dir`.
+    /// Output directory; None means the policy's. Relative paths are
+    /// resolved against the policy's, and it must be inside it.
     pub output_dir: Option<PathBuf>,
-    /// The configured guest-fix command line, if any.
-    pub fix_command: Option<String>,
+    /// The guest-fix tool the input picked, by name (None or
+    /// [`crate::policy::BUILTIN_FIX_TOOL`]: virt-customize).
+    pub fix_tool: Option<String>,
     /// Fail instead of skipping when fixes cannot be applied.
     pub require_fix: bool,
     /// qemu's `-machine accel=` for the boot test.
     pub boot_accel: String,
     /// The working directory: the report and scratch files go here.
     pub work_dir: PathBuf,
+    /// What the operator allows: source roots, output directory, fix tools.
+    pub policy: WorkflowPolicy,
 }
 
 impl Args {
     /// The run options, with `work_dir` the process's current directory.
-    pub fn options(&self) -> std::io::Result<Options> {
+    pub fn options(&self, policy: WorkflowPolicy) -> std::io::Result<Options> {
         let work_dir = std::env::current_dir()?;
         let manifest = self.manifest.clone().unwrap_or_default();
         Ok(Options {
@@ -98,16 +104,22 @@ impl Args {
             output_dir: Some(self.output_dir.trim())
                 .filter(|d| !d.is_empty())
                 .map(PathBuf::from),
-            fix_command: self.fix_command.clone().filter(|c| !c.trim().is_empty()),
+            fix_tool: Some(self.fix_tool.clone()).filter(|t| !t.is_empty()),
             require_fix: self.require_fix == "true",
             boot_accel: self.boot_accel.clone(),
             work_dir,
+            policy,
         })
     }
 }
 
-/// What `--workflow-metadata` prints.
-pub fn metadata() -> WorkflowMetadata {
+/// What `--workflow-metadata` prints; the `fix_tool` options are the
+/// policy's tools (without a policy, only the built-in fallback).
+pub fn metadata(policy: Option<&WorkflowPolicy>) -> WorkflowMetadata {
+    let fix_tools = policy.map_or_else(
+        || vec![crate::policy::BUILTIN_FIX_TOOL.to_string()],
+        WorkflowPolicy::fix_tool_names,
+    );
     let field = |name: &str, label: &str, description: &str, cli_arg: &str| FieldSpec {
         name: name.into(),
         label: label.into(),
@@ -146,16 +158,23 @@ pub fn metadata() -> WorkflowMetadata {
                     "output_dir",
                     "Output directory",
                     "Where outputs go when convert.output_path is absent \
-                     (OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>); empty: ./output in the working directory",
+                     (OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>); must be inside the daemon's \
+                     output directory (setting output_dir), which is used when empty",
                     "--output-dir",
                 )
             },
-            field(
-                "fix_command",
-                "Guest-fix command",
-                "Command that applies guest fixes (e.g. hyper2kvm ...), split on whitespace, the disk path appended",
-                "--fix-command",
-            ),
+            FieldSpec {
+                default: Some(crate::policy::BUILTIN_FIX_TOOL.into()),
+                field_type: FieldType::Select { options: fix_tools },
+                ..field(
+                    "fix_tool",
+                    "Guest-fix tool",
+                    "Which guest-fix tool the operator configured (setting fix_tools) applies the \
+                     fixes, unless the manifest's fix.tool says; virt-customize: libguestfs, \
+                     when installed",
+                    "--fix-tool",
+                )
+            },
             FieldSpec {
                 default: Some("false".into()),
                 field_type: FieldType::Select {

@@ -4,15 +4,27 @@
 //! binary alone is the whole product.
 
 use super::{metadata, run, Args, Cancel};
+use crate::policy::WorkflowPolicy;
 
 /// Runs the program for `args` and returns its exit code.
 pub fn main(args: Args) -> i32 {
     if args.workflow_metadata {
-        let json = serde_json::to_string_pretty(&metadata()).expect("metadata serializes");
+        // Discovery passes the policy for the tool names; a run by hand
+        // without one still gets the metadata.
+        let policy = WorkflowPolicy::from_env().ok();
+        let json =
+            serde_json::to_string_pretty(&metadata(policy.as_ref())).expect("metadata serializes");
         println!("{json}");
         return 0;
     }
-    let options = match args.options() {
+    let policy = match WorkflowPolicy::from_env() {
+        Ok(policy) => policy,
+        Err(e) => {
+            eprintln!("workflow-vm-pipeline: {e}");
+            return 2;
+        }
+    };
+    let options = match args.options(policy) {
         Ok(options) => options,
         Err(e) => {
             eprintln!("workflow-vm-pipeline: cannot read the working directory: {e}");

@@ -11,10 +11,13 @@ use std::{
 use serde_json::{json, Value};
 use tokio::process::Command;
 
+use crate::policy::BUILTIN_FIX_TOOL;
+
 use super::{
     command::{self, find_program, Cancel, ToolError},
     events::Emitter,
     manifest::{FixStage, OutputFormat, SourceType, VmManifest},
+    output_path::{first_output, further_disk, safe_name, today},
     ovf::{has_extension, ovf_disk_files, unescape_xml, unpack_tar, DISK_EXTENSIONS},
     qemu::{self, CheckOutcome, CompareOutcome, ConvertJob, QemuError},
     report::Artifact,
@@ -155,7 +158,7 @@ impl Run {
         match stage {
             "load" => "Check the source disk and what source_type says it is".into(),
             "inspect" => "Read disk facts (qemu-img info) and detect the guest OS".into(),
-            "fix" => "Apply guest fixes (needs libguestfs or a fix command)".into(),
+            "fix" => "Apply guest fixes (needs libguestfs or a configured fix tool)".into(),
             "convert" => format!("Convert with qemu-img to {format}"),
             _ => "Check the output (qemu-img check, compare) and boot test".into(),
         }
@@ -223,13 +226,25 @@ impl Run {
     // ---- load -------------------------------------------------------------
 
     async fn load(&mut self) -> StageResult {
-        let manifest =
-            VmManifest::load(&self.options.manifest).map_err(|e| failed(e.to_string()))?;
+        // The document itself is a source: a caller of Execute could
+        // otherwise point the program at any JSON file.
+        let manifest_path = self
+            .options
+            .policy
+            .confine_source(&self.options.manifest)
+            .map_err(|e| failed(format!("input manifest: {e}")))?;
+        let manifest = VmManifest::load(&manifest_path).map_err(|e| failed(e.to_string()))?;
         self.name = safe_name(&manifest.name);
         let load = manifest.pipeline.load.clone();
         self.manifest = Some(manifest);
 
-        let source = self.resolve(&load.source_path);
+        let given = self.resolve(&load.source_path);
+        // From here on the resolved path: what was checked is what is read.
+        let source = self
+            .options
+            .policy
+            .confine_source(&given)
+            .map_err(|e| failed(format!("load.source_path: {e}")))?;
         self.progress(
             "load",
             &format!(
@@ -262,7 +277,17 @@ impl Run {
 
         let disk_paths = match load.source_type {
             SourceType::Ova => self.unpack_ova(&source).await?,
-            SourceType::Ovf => ovf_disk_files(&source, false)?,
+            SourceType::Ovf => ovf_disk_files(&source, false)?
+                .into_iter()
+                .map(|disk| {
+                    self.options.policy.confine_source(&disk).map_err(|e| {
+                        failed(format!(
+                            "a disk file the OVF {} references (its href): {e}",
+                            source.display()
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
             _ => vec![source.clone()],
         };
         let mut disks = Vec::new();
@@ -519,21 +544,42 @@ impl Run {
             });
         }
         let require = self.options.require_fix;
-        let configured = self
-            .options
-            .fix_command
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
+        // The manifest's fix.tool wins over the program's fix_tool input;
+        // either only picks a tool the operator configured, by name.
+        let picked = match (&fix.tool, &self.options.fix_tool) {
+            (Some(name), _) => Some(("fix.tool", name.clone())),
+            (None, Some(name)) => Some(("input fix_tool", name.clone())),
+            (None, None) => None,
+        }
+        .filter(|(_, name)| !name.is_empty() && name != BUILTIN_FIX_TOOL);
+        let configured = match picked {
+            None => None,
+            Some((field, name)) => match self.options.policy.fix_tools.get(&name) {
+                Some(tool) => Some((name, tool.clone())),
+                None => {
+                    return Err(failed(format!(
+                        "{field} {name:?} is not a configured fix tool; the configured \
+                         ones (setting fix_tools) are: {}",
+                        self.options.policy.fix_tool_names().join(", ")
+                    )))
+                }
+            },
+        };
 
         // The tool that will do the work, or why there is none.
         let mut missing = Vec::new();
         let mut tool = None;
-        if let Some(command_line) = configured {
-            let argv: Vec<String> = command_line.split_whitespace().map(String::from).collect();
-            match find_program(&argv[0]) {
-                Some(program) => tool = Some(FixTool::Command { program, argv }),
-                None => missing.push(format!("the fix command {:?} was not found", argv[0])),
+        if let Some((name, configured)) = configured {
+            if configured.program().is_file() {
+                tool = Some(FixTool::Configured {
+                    name,
+                    tool: configured,
+                });
+            } else {
+                missing.push(format!(
+                    "the fix tool {name:?}'s program {} was not found",
+                    configured.program().display()
+                ));
             }
         }
         if tool.is_none() {
@@ -558,8 +604,9 @@ impl Run {
         }
         let Some(tool) = tool else {
             let message = format!(
-                "guest fixes NOT applied ({}): no guest tooling: {}; set fix_command \
-                 (e.g. hyper2kvm) or install libguestfs (virt-customize)",
+                "guest fixes NOT applied ({}): no guest tooling: {}; configure a fix tool \
+                 (setting fix_tools, e.g. hyper2kvm) and pick it with fix.tool, or install \
+                 libguestfs (virt-customize)",
                 requested.join(", "),
                 missing.join("; ")
             );
@@ -588,16 +635,21 @@ impl Run {
         }
 
         let result = match &tool {
-            FixTool::Command { program, argv } => {
+            FixTool::Configured { name, tool } => {
                 let mut runs = Vec::new();
                 for overlay in &overlays {
+                    let args = tool.args(&overlay.path, &self.name);
                     self.progress(
                         "fix",
-                        &format!("running {} on {}", argv.join(" "), overlay.path.display()),
+                        &format!(
+                            "running the fix tool {name} ({} {:?}) on {}",
+                            tool.program().display(),
+                            args,
+                            overlay.path.display()
+                        ),
                     );
-                    let mut cmd = Command::new(program);
-                    cmd.args(&argv[1..])
-                        .arg(&overlay.path)
+                    let mut cmd = Command::new(tool.program());
+                    cmd.args(&args)
                         .current_dir(&self.options.work_dir)
                         .env("VM_PIPELINE_NAME", &self.name)
                         .env("VM_PIPELINE_DISK_FORMAT", &overlay.format)
@@ -610,8 +662,8 @@ impl Run {
                     self.echo("fix", &out.stderr);
                     if !out.status.success() {
                         return Err(failed(format!(
-                            "fix command {} failed on {} ({}): {}",
-                            argv.join(" "),
+                            "fix tool {name} ({}) failed on {} ({}): {}",
+                            tool.program().display(),
                             overlay.path.display(),
                             command::describe_status(out.status),
                             clip(&out.error_text())
@@ -620,10 +672,10 @@ impl Run {
                     runs.push(json!({ "disk": overlay.path, "exit_code": out.code() }));
                 }
                 json!({
-                    "tool": "fix_command",
-                    "argv": argv,
+                    "tool": name,
+                    "argv": tool.argv,
                     "requested": requested,
-                    "note": "the requested fixes were handed to the fix command; \
+                    "note": "the requested fixes were handed to the fix tool; \
                              what it changed is its own report",
                     "runs": runs,
                 })
@@ -701,7 +753,7 @@ impl Run {
                 format.as_str()
             ));
         }
-        let first = self.output_path(convert.output_path.as_deref(), format);
+        let first = self.output_path(convert.output_path.as_deref(), format)?;
         let inputs = self.convert_inputs.clone();
         let count = inputs.len();
         let mut last_percent = -1i64;
@@ -710,8 +762,17 @@ impl Run {
             let destination = if i == 0 {
                 first.clone()
             } else {
-                numbered(&first, i + 1)
+                further_disk(&first, i + 1)
             };
+            // Nothing already there is replaced unless the manifest says
+            // so; the move into place checks again (no-replace link).
+            if !convert.overwrite && destination.symlink_metadata().is_ok() {
+                return Err(failed(format!(
+                    "convert.output_path: {} already exists; it is replaced only when the \
+                     manifest says convert.overwrite: true",
+                    destination.display()
+                )));
+            }
             for source in &self.sources {
                 if same_file(&source.path, &destination) {
                     return Err(failed(format!(
@@ -731,7 +792,7 @@ impl Run {
                     if compress { ", compressed" } else { "" }
                 ),
             );
-            let target = PartialOutput::prepare(&destination)?;
+            let target = PartialOutput::prepare(&destination, &self.options.policy)?;
             let job = ConvertJob {
                 source: &input.path,
                 source_format: &input.format,
@@ -753,7 +814,7 @@ impl Run {
                 target.discard();
                 return Err(e.into());
             }
-            let size_bytes = target.commit()?;
+            let size_bytes = target.commit(convert.overwrite)?;
             self.artifacts.push(Artifact {
                 kind: "disk".into(),
                 path: destination.clone(),
@@ -792,35 +853,31 @@ impl Run {
         })
     }
 
-    /// Where the (first) output goes: `output_path` (relative to the output
-    /// directory; a directory gets `<name>.<format>` inside), else
-    /// OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>.
-    fn output_path(&self, output_path: Option<&Path>, format: OutputFormat) -> PathBuf {
+    /// Where the (first) output goes (see [`first_output`]), resolved and
+    /// inside the policy's output directory. The `output_dir` input, when
+    /// given, must itself be inside it (relative: to it).
+    fn output_path(
+        &self,
+        output_path: Option<&Path>,
+        format: OutputFormat,
+    ) -> Result<PathBuf, StageError> {
+        let policy = &self.options.policy;
         let output_dir = match &self.options.output_dir {
-            Some(dir) if dir.is_absolute() => dir.clone(),
-            Some(dir) => self.options.work_dir.join(dir),
-            None => self.options.work_dir.join("output"),
+            Some(dir) => policy
+                .output_target(dir)
+                .map_err(|e| failed(format!("input output_dir: {e}")))?,
+            None => policy.output_dir.clone(),
         };
-        let file_name = format!("{}.{}", self.name, format.as_str());
-        match output_path {
-            Some(path) => {
-                let path = output_dir.join(path);
-                let names_a_dir = path.is_dir()
-                    || path
-                        .as_os_str()
-                        .to_string_lossy()
-                        .ends_with(std::path::MAIN_SEPARATOR);
-                if names_a_dir {
-                    path.join(file_name)
-                } else {
-                    path
-                }
-            }
-            None => output_dir
-                .join(chrono::Local::now().format("%Y-%m-%d").to_string())
-                .join(&self.name)
-                .join(file_name),
-        }
+        let first = first_output(
+            &output_dir,
+            &self.name,
+            output_path,
+            format.as_str(),
+            &today(),
+        );
+        policy
+            .confine_output(&first)
+            .map_err(|e| failed(format!("convert.output_path: {e}")))
     }
 
     // ---- validate ---------------------------------------------------------
@@ -1061,8 +1118,11 @@ fn qemu_option_value(path: &Path) -> String {
 
 /// The tool the fix stage uses.
 enum FixTool {
-    /// The configured `fix_command`: argv, the disk appended.
-    Command { program: PathBuf, argv: Vec<String> },
+    /// A tool the operator configured (setting `fix_tools`), by its name.
+    Configured {
+        name: String,
+        tool: crate::policy::FixTool,
+    },
     /// virt-customize with the `--run-command` scripts it can run, and the
     /// requested fixes it has no way to apply.
     VirtCustomize {
@@ -1116,7 +1176,13 @@ struct PartialOutput {
 }
 
 impl PartialOutput {
-    fn prepare(destination: &Path) -> Result<Self, StageError> {
+    /// Makes the hidden directory next to `destination` (already confined
+    /// to the output directory); checks again once the directories exist,
+    /// so a symlink put in the way meanwhile is not followed out.
+    fn prepare(
+        destination: &Path,
+        policy: &crate::policy::WorkflowPolicy,
+    ) -> Result<Self, StageError> {
         let parent = destination
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -1143,6 +1209,9 @@ impl PartialOutput {
         // each other's partial files; the last one to finish wins.
         hidden.push(format!(".partial-{}", std::process::id()));
         let partial_dir = parent.join(hidden);
+        policy
+            .confine_output(&partial_dir)
+            .map_err(|e| failed(format!("convert.output_path: {e}")))?;
         let _ = std::fs::remove_dir_all(&partial_dir);
         std::fs::create_dir(&partial_dir)
             .map_err(|e| failed(format!("cannot create {}: {e}", partial_dir.display())))?;
@@ -1154,15 +1223,29 @@ impl PartialOutput {
         })
     }
 
-    /// Moves the finished file into place; returns its size.
-    fn commit(self) -> Result<u64, StageError> {
-        std::fs::rename(&self.file, &self.destination).map_err(|e| {
-            failed(format!(
-                "cannot move {} to {}: {e}",
+    /// Moves the finished file into place; returns its size. Without
+    /// `overwrite` a file that appeared at the destination meanwhile is
+    /// kept: a hard link never replaces anything.
+    fn commit(self, overwrite: bool) -> Result<u64, StageError> {
+        let moved = if overwrite {
+            std::fs::rename(&self.file, &self.destination)
+        } else {
+            std::fs::hard_link(&self.file, &self.destination)
+        };
+        if let Err(e) = moved {
+            let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                "it already exists and convert.overwrite is not true".to_string()
+            } else {
+                e.to_string()
+            };
+            let message = format!(
+                "cannot move {} to {}: {why}",
                 self.file.display(),
                 self.destination.display()
-            ))
-        })?;
+            );
+            self.discard();
+            return Err(failed(message));
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
         std::fs::metadata(&self.destination)
             .map(|m| m.len())
@@ -1181,45 +1264,10 @@ impl PartialOutput {
     }
 }
 
-/// `dir/name.ext` -> `dir/name-diskN.ext`, for the further disks of a VM.
-fn numbered(first: &Path, n: usize) -> PathBuf {
-    let stem = first
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = match first.extension() {
-        Some(ext) => format!("{stem}-disk{n}.{}", ext.to_string_lossy()),
-        None => format!("{stem}-disk{n}"),
-    };
-    first.with_file_name(name)
-}
-
 fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
-    }
-}
-
-/// A VM name made safe as a file name: letters, digits, `.`, `_` and `-`
-/// kept, anything else `_`, no leading dot; "vm" when nothing is left.
-pub(crate) fn safe_name(name: &str) -> String {
-    let cleaned: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let cleaned = cleaned.trim_start_matches('.').to_string();
-    if cleaned.is_empty() {
-        "vm".to_string()
-    } else {
-        cleaned
     }
 }
 
@@ -1276,22 +1324,6 @@ fn parse_inspector_xml(xml: &str) -> Result<Value, StageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_made_safe_for_file_names() {
-        assert_eq!(safe_name("web-01"), "web-01");
-        assert_eq!(safe_name("../etc/passwd"), "_etc_passwd");
-        assert_eq!(safe_name("my vm"), "my_vm");
-        assert_eq!(safe_name(""), "vm");
-    }
-
-    #[test]
-    fn further_disks_get_numbered_names() {
-        assert_eq!(
-            numbered(Path::new("/o/vm.qcow2"), 2),
-            Path::new("/o/vm-disk2.qcow2")
-        );
-    }
 
     #[test]
     fn virt_customize_never_claims_fstab_or_network() {

@@ -34,6 +34,7 @@ use crate::manifest::submit::{document_names, VmStart};
 use crate::manifest::{
     self, Context, FormatHint, Kind, ManifestError, Problem, Validation, MAX_MANIFEST_BYTES,
 };
+use crate::policy::WorkflowPolicy;
 use crate::store::{DropFileRecord, DropFileState, DropFileWrite, ExecutionRecord};
 
 /// Runs of one VM, counting the first: an execution interrupted by a daemon
@@ -189,9 +190,11 @@ async fn work(folder: &Arc<Folder>, record: &DropFileRecord) -> Result<Outcome, 
     let layout = folder.layout.clone();
     let mode = folder.mode;
     let planned_record = record.clone();
-    let planned = tokio::task::spawn_blocking(move || plan(&layout, mode, &planned_record))
-        .await
-        .map_err(|e| Halt::Fail(format!("planning failed: {e}")))?;
+    let policy = folder.runner.policy().clone();
+    let planned =
+        tokio::task::spawn_blocking(move || plan(&layout, mode, &policy, &planned_record))
+            .await
+            .map_err(|e| Halt::Fail(format!("planning failed: {e}")))?;
     let validation = match planned {
         Ok(validation) => validation,
         Err(rejection) => {
@@ -264,7 +267,12 @@ async fn work(folder: &Arc<Folder>, record: &DropFileRecord) -> Result<Outcome, 
 }
 
 /// Reads and checks the file; blocking.
-fn plan(layout: &Layout, mode: DropMode, record: &DropFileRecord) -> Result<Validation, Rejection> {
+fn plan(
+    layout: &Layout,
+    mode: DropMode,
+    policy: &WorkflowPolicy,
+    record: &DropFileRecord,
+) -> Result<Validation, Rejection> {
     let path = &record.processing_path;
     let meta = std::fs::symlink_metadata(path)
         .map_err(|e| reject(format!("cannot inspect the file: {e}")))?;
@@ -333,6 +341,7 @@ fn plan(layout: &Layout, mode: DropMode, record: &DropFileRecord) -> Result<Vali
             Context {
                 file_name: Some(original),
                 base_dir: Some(&layout.root),
+                policy: Some(policy),
             },
         ),
         DropMode::Disk => match disk::classify(Path::new(original)) {
@@ -345,7 +354,9 @@ fn plan(layout: &Layout, mode: DropMode, record: &DropFileRecord) -> Result<Vali
                     vms: vec![plan],
                 }
             }
-            DiskFile::JobConfig => disk::job_config(&read()?, original, &stem, &layout.root),
+            DiskFile::JobConfig => {
+                disk::job_config(&read()?, original, &stem, &layout.root, policy)
+            }
             DiskFile::Other => {
                 return Err(reject(format!(
                     "not a disk image (.{}) or a job config (.{})",

@@ -275,6 +275,18 @@ impl DaemonBuilder {
                 args.extend(["--workflow-dir".into(), path_arg(dir)]);
             }
         }
+        // The operator's policy (docs/security.md): the test's scratch and
+        // staging files are source roots; outputs go to <root>/output unless
+        // the test names its own output directory.
+        for source_root in ["files", "staging"] {
+            args.extend([
+                "--source-root".into(),
+                path_arg(&root.path().join(source_root)),
+            ]);
+        }
+        if !self.flags.iter().any(|f| f == "--output-dir") {
+            args.extend(["--output-dir".into(), path_arg(&root.path().join("output"))]);
+        }
         if let Some((file_name, contents)) = &self.config_file {
             let path = root.path().join(file_name);
             fs::write(&path, contents).expect("write config file");
@@ -573,12 +585,20 @@ impl Daemon {
         self.root.path().join("workflows")
     }
 
-    /// A scratch directory on the same file system, outside any workflow dir.
+    /// A scratch directory on the same file system, outside any workflow
+    /// dir; a source root of the daemon.
     pub fn staging_dir(&self) -> PathBuf {
         self.root.path().join("staging")
     }
 
-    /// A path for a scratch file (pid files, gates, input files).
+    /// The daemon's output directory, unless the test passed its own
+    /// `--output-dir`.
+    pub fn output_dir(&self) -> PathBuf {
+        self.root.path().join("output")
+    }
+
+    /// A path for a scratch file (pid files, gates, input files); the
+    /// directory is a source root of the daemon.
     pub fn file(&self, name: &str) -> PathBuf {
         self.root.path().join("files").join(name)
     }

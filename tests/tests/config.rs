@@ -46,6 +46,27 @@ async fn a_bad_setting_stops_the_start_and_names_the_setting() {
             Daemon::builder().env("WORKFLOWD_HISTORY_RETENTION_DAYS", "soon"),
             vec!["--history-retention-days", "soon"],
         ),
+        (
+            Daemon::builder().config_file(
+                "workflowd.toml",
+                "[fix_tools.hyper2kvm]\nargv = [\"hyper2kvm\", \"{disk}\"]\n",
+            ),
+            vec![
+                "setting fix_tools: fix_tools.hyper2kvm: argv[0]",
+                "must be an absolute program path",
+            ],
+        ),
+        (
+            Daemon::builder().config_file(
+                "workflowd.toml",
+                "[fix_tools.fixer]\nargv = [\"/usr/bin/fixer\", \"--disk={disk}\"]\n",
+            ),
+            vec!["setting fix_tools", "argv[1]", "each standing alone"],
+        ),
+        (
+            Daemon::builder().config_file("workflowd.toml", "[fix_tools.empty]\nargv = []\n"),
+            vec!["setting fix_tools: fix_tools.empty: argv is empty"],
+        ),
     ];
     for (builder, expected) in cases {
         let (status, stderr) = builder.start_expecting_failure().await;

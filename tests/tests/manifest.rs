@@ -229,7 +229,12 @@ const INVALID: &[(&str, &str, &[&str])] = &[
 
 #[tokio::test]
 async fn validate_manifest_reports_every_problem_with_its_path() {
-    let daemon = Daemon::start().await;
+    // The example paths below are in these roots.
+    let daemon = Daemon::builder()
+        .flag("--source-root", "/d")
+        .flag("--source-root", "/data")
+        .start()
+        .await;
     for (file_name, content, expected) in INVALID {
         let response = daemon.validate_manifest(content, file_name).await;
         assert!(!response.valid, "{file_name} is invalid");
@@ -269,13 +274,15 @@ async fn validate_manifest_reports_every_problem_with_its_path() {
     );
 
     // Artifact Manifest v1: one pipeline per disk.
+    let out = daemon.output_dir().join("art");
     let response = daemon
         .validate_manifest(
-            r#"{"manifest_version": "1.0", "vm": {"cpu": 2, "mem_gb": 4, "firmware": "uefi"},
+            &r#"{"manifest_version": "1.0", "vm": {"cpu": 2, "mem_gb": 4, "firmware": "uefi"},
                 "disks": [{"id": "boot", "source_format": "vmdk", "bytes": 1048576, "local_path": "/d/boot.vmdk",
                            "checksum": "sha256:0000000000000000000000000000000000000000000000000000000000000000"},
                           {"id": "data", "source_format": "qcow2", "bytes": 1, "local_path": "/d/data.qcow2"}],
-                "pipeline": {"validate": {"enabled": false}}, "output": {"directory": "/out", "format": "raw"}}"#,
+                "pipeline": {"validate": {"enabled": false}}, "output": {"directory": "OUT", "format": "raw"}}"#
+                .replace("OUT", out.to_str().unwrap()),
             "",
         )
         .await;
@@ -284,7 +291,10 @@ async fn validate_manifest_reports_every_problem_with_its_path() {
     let names: Vec<&str> = response.vms.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["boot", "data"]);
     let data: Value = serde_json::from_str(&response.vms[1].pipeline_json).unwrap();
-    assert_eq!(data["pipeline"]["convert"]["output_path"], "/out/data.raw");
+    assert_eq!(
+        data["pipeline"]["convert"]["output_path"],
+        out.join("data.raw").to_str().unwrap()
+    );
     assert_eq!(data["pipeline"]["validate"]["enabled"], false);
 
     // SubmitManifest checks the manifest first (every problem as a field
@@ -498,7 +508,7 @@ async fn a_lone_daemon_binary_discovers_its_own_vm_pipeline_and_converts() {
         workflowd
     );
     let vmdk = make_disk(&daemon.staging_dir(), "legacy.vmdk", "vmdk");
-    let output = daemon.staging_dir().join("legacy.qcow2");
+    let output = daemon.output_dir().join("legacy.qcow2");
     let manifest = json!({"version": "1.0", "pipeline": {
         "load": {"source_type": "vmdk", "source_path": vmdk},
         "convert": {"output_format": "qcow2", "compress": true, "output_path": output}}})
@@ -516,5 +526,170 @@ async fn a_lone_daemon_binary_discovers_its_own_vm_pipeline_and_converts() {
             .any(|a| a.description == "pipeline report"),
         "{:?}",
         done.artifacts
+    );
+}
+
+// ---- the operator's policy ------------------------------------------------------
+
+#[tokio::test]
+async fn submit_manifest_refuses_outputs_outside_the_output_directory() {
+    let daemon = Daemon::start().await;
+    let disk = make_disk(&daemon.file(""), "web.raw", "raw");
+    // Stands for /etc/cron.d.
+    let elsewhere = tempfile::Builder::new()
+        .prefix("manifest-cron.d-")
+        .tempdir()
+        .unwrap();
+    let absolute = elsewhere.path().join("job");
+    let climbing = format!("../../..{}", elsewhere.path().join("job").display());
+    for (output_path, field) in [
+        (absolute.to_str().unwrap(), "pipeline.convert.output_path"),
+        (climbing.as_str(), "pipeline.convert.output_path"),
+    ] {
+        let manifest = json!({"version": "1.0", "pipeline": {
+            "load": {"source_type": "raw", "source_path": disk},
+            "convert": {"output_format": "raw", "output_path": output_path}}});
+        let status = daemon
+            .client()
+            .submit_manifest(submit_request(&manifest.to_string(), "web.json", ""))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        let violations = violations(&status);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].0, field);
+        assert!(
+            violations[0].1.contains("outside the output directory")
+                && violations[0].1.contains("setting output_dir"),
+            "{violations:?}"
+        );
+    }
+    // Artifact Manifest v1's output.directory is held to the same rule.
+    let artifact = json!({"manifest_version": "1.0",
+        "disks": [{"id": "boot", "source_format": "raw", "bytes": 1, "local_path": disk}],
+        "output": {"directory": elsewhere.path(), "format": "raw"}});
+    let response = daemon
+        .validate_manifest(&artifact.to_string(), "a.json")
+        .await;
+    let paths: Vec<&str> = response.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["output.directory"], "{:?}", response.problems);
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).unwrap().count(),
+        0,
+        "nothing was written there"
+    );
+}
+
+#[tokio::test]
+async fn manifests_read_sources_only_from_the_source_roots() {
+    let daemon = Daemon::start().await;
+    let outside = tempfile::Builder::new()
+        .prefix("manifest-secrets-")
+        .tempdir()
+        .unwrap();
+    let secret = make_disk(outside.path(), "shadow.raw", "raw");
+    let batch = json!({"version": "1.0", "vms": [
+        {"name": "a", "pipeline": {"load": {"source_path": secret}}},
+        {"name": "b", "pipeline": {"load": {"source_path": daemon.file("../../..").join(secret.strip_prefix("/").unwrap())}}}]});
+    let response = daemon.validate_manifest(&batch.to_string(), "b.json").await;
+    let problems: Vec<(&str, &str)> = response
+        .problems
+        .iter()
+        .map(|p| (p.path.as_str(), p.message.as_str()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    for (i, (path, message)) in problems.iter().enumerate() {
+        assert_eq!(*path, format!("vms[{i}].pipeline.load.source_path"));
+        assert!(
+            message.contains("outside every source root")
+                && message.contains("setting source_roots"),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_batch_whose_outputs_would_collide_is_refused_naming_both() {
+    let daemon = Daemon::start().await;
+    let disk = make_disk(&daemon.file(""), "web.raw", "raw");
+    let ova = daemon.file("app.ova");
+    std::fs::write(&ova, "").unwrap();
+    let batch = json!({"version": "1.0", "vms": [
+        {"name": "web 01", "pipeline": {"load": {"source_path": disk}}},
+        {"name": "web:01", "pipeline": {"load": {"source_path": disk}}},
+        {"name": "x", "pipeline": {"load": {"source_path": disk}, "convert": {"output_path": "same.qcow2"}}},
+        {"name": "y", "pipeline": {"load": {"source_path": disk}, "convert": {"output_path": "./same.qcow2"}}},
+        {"name": "app", "pipeline": {"load": {"source_path": ova}, "convert": {"output_path": "app.qcow2"}}},
+        {"name": "z", "pipeline": {"load": {"source_path": disk}, "convert": {"output_path": "app-disk2.qcow2"}}}]});
+    let status = daemon
+        .client()
+        .submit_manifest(submit_request(&batch.to_string(), "batch.json", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let found = violations(&status);
+    let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(fields, ["vms[1]", "vms[3]", "vms[5]"], "{found:?}");
+    let out = daemon.output_dir();
+    assert!(
+        found[0]
+            .1
+            .starts_with(r#"vms[0] ("web 01") and vms[1] ("web:01") would both write "#)
+            && found[0].1.contains("/web_01/web_01.qcow2"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].1.contains(r#"vms[2] ("x") and vms[3] ("y")"#)
+            && found[1]
+                .1
+                .contains(&out.join("same.qcow2").display().to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found[2].1.contains(r#"vms[4] ("app") and vms[5] ("z")"#)
+            && found[2].1.contains("app-disk2.qcow2"),
+        "{found:?}"
+    );
+    let listed = daemon
+        .list_executions(pb::ListExecutionsRequest::default())
+        .await;
+    assert!(listed.executions.is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn fix_tools_are_picked_by_configured_name_only() {
+    let daemon = Daemon::builder()
+        .config_file(
+            "workflowd.toml",
+            "[fix_tools.hyper2kvm]\nargv = [\"/usr/bin/hyper2kvm\", \"--fix\", \"{disk}\"]\n",
+        )
+        .start()
+        .await;
+    let disk = make_disk(&daemon.file(""), "web.raw", "raw");
+    let manifest = |tool: &str| {
+        json!({"version": "1.0", "pipeline": {
+            "load": {"source_type": "raw", "source_path": disk},
+            "fix": {"tool": tool},
+            "convert": {"output_format": "qcow2"}}})
+        .to_string()
+    };
+    let response = daemon
+        .validate_manifest(&manifest("hyper2kvm"), "w.json")
+        .await;
+    assert!(response.valid, "{:?}", response.problems);
+    let response = daemon
+        .validate_manifest(&manifest("rm -rf /"), "w.json")
+        .await;
+    let problems: Vec<(&str, &str)> = response
+        .problems
+        .iter()
+        .map(|p| (p.path.as_str(), p.message.as_str()))
+        .collect();
+    assert_eq!(
+        problems,
+        [(
+            "pipeline.fix.tool",
+            "\"rm -rf /\" is not a configured fix tool; the configured ones (setting fix_tools) are: virt-customize, hyper2kvm"
+        )]
     );
 }

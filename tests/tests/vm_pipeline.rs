@@ -146,14 +146,31 @@ struct Direct {
     report: Value,
 }
 
-/// Runs the program in `work_dir` and reads its events and its report.
+/// The policy of [`run_direct`]: the test's temp dir (the parent of the
+/// working directory) is both the source root and the output directory.
+fn test_policy(work_dir: &Path) -> Value {
+    let dir = work_dir
+        .parent()
+        .expect("the work dir is in the test's dir");
+    json!({"output_dir": dir, "source_roots": [dir]})
+}
+
+/// Runs the program in `work_dir` under [`test_policy`] and reads its
+/// events and its report.
 fn run_direct(work_dir: &Path, manifest: &Path, extra: &[&str]) -> Direct {
+    run_direct_with(work_dir, manifest, extra, &test_policy(work_dir))
+}
+
+/// Runs the program in `work_dir` with this policy (WORKFLOWD_POLICY) and
+/// reads its events and its report.
+fn run_direct_with(work_dir: &Path, manifest: &Path, extra: &[&str], policy: &Value) -> Direct {
     fs::create_dir_all(work_dir).unwrap();
     let out = StdCommand::new(PROGRAM)
         .arg("--manifest")
         .arg(manifest)
         .args(extra)
         .current_dir(work_dir)
+        .env("WORKFLOWD_POLICY", policy.to_string())
         .output()
         .expect("run workflow-vm-pipeline");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -289,7 +306,7 @@ fn metadata_declares_the_vm_pipeline_fields() {
         [
             ("manifest", "--manifest", true),
             ("output_dir", "--output-dir", false),
-            ("fix_command", "--fix-command", false),
+            ("fix_tool", "--fix-tool", false),
             ("require_fix", "--require-fix", false),
             ("boot_accel", "--boot-accel", false),
         ]
@@ -308,6 +325,64 @@ fn metadata_declares_the_vm_pipeline_fields() {
         }
     );
     assert_eq!(meta.fields[3].default.as_deref(), Some("false"));
+    // Without a policy only the built-in fallback can be picked; discovery
+    // passes the policy, whose configured tools become the options.
+    let fix_tool = |meta: &WorkflowMetadata| meta.fields[2].field_type.clone();
+    assert_eq!(
+        fix_tool(&meta),
+        FieldType::Select {
+            options: vec!["virt-customize".into()]
+        }
+    );
+    let out = StdCommand::new(PROGRAM)
+        .arg("--workflow-metadata")
+        .env(
+            "WORKFLOWD_POLICY",
+            json!({"output_dir": "/o", "fix_tools": {"hyper2kvm": {"argv": ["/usr/bin/hyper2kvm", "{disk}"]}}})
+                .to_string(),
+        )
+        .output()
+        .unwrap();
+    let meta: WorkflowMetadata = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        fix_tool(&meta),
+        FieldType::Select {
+            options: vec!["virt-customize".into(), "hyper2kvm".into()]
+        }
+    );
+}
+
+#[test]
+fn without_a_policy_the_program_refuses_to_run_and_says_how_to_set_one() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let base = raw_image(&d.join("base.raw"), 1);
+    let m = write_manifest(
+        &d.join("vm.json"),
+        "vm",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let out = StdCommand::new(PROGRAM)
+        .arg("--manifest")
+        .arg(&m)
+        .current_dir(d)
+        .env_remove("WORKFLOWD_POLICY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WORKFLOWD_POLICY is not set")
+            && stderr.contains(r#"{"output_dir": "#)
+            && stderr.contains("source_roots"),
+        "{stderr}"
+    );
+    assert!(
+        fs::read_dir(d).unwrap().count() == 2,
+        "nothing was written: no report, no output"
+    );
 }
 
 #[test]
@@ -395,7 +470,7 @@ fn conversions_are_verified_with_qemu_img() {
         "raw has no consistency check"
     );
 
-    // qcow2 -> vdi, no output dir: ./output in the working directory;
+    // qcow2 -> vdi, no output dir: the policy's output directory;
     // compress on a non-qcow2 format is a warning, not an error.
     let m = write_manifest(
         &d.join("q-vm.json"),
@@ -406,7 +481,9 @@ fn conversions_are_verified_with_qemu_img() {
     );
     let run = run_direct(&d.join("w4"), &m, &[]);
     run.assert_succeeded();
-    assert!(run.output().starts_with(d.join("w4/output")));
+    let dated = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}/q-vm/q-vm\.vdi$").unwrap();
+    let below = run.output().strip_prefix(d).unwrap().to_path_buf();
+    assert!(dated.is_match(s(&below)), "{}", below.display());
     assert_eq!(image_format(&run.output()), "vdi");
     assert_eq!(compare(&base, &run.output()), 0);
     assert!(run
@@ -418,7 +495,7 @@ fn conversions_are_verified_with_qemu_img() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, ["output", "q-vm.report.json"]);
+    assert_eq!(left, ["q-vm.report.json"]);
 }
 
 #[test]
@@ -572,15 +649,14 @@ fn fixes_without_guest_tooling_are_skipped_or_fail_when_required() {
         json!({"output_format": "qcow2"}),
         json!({}),
     );
-    let run = run_direct(
-        &d.join("w1"),
+    let work = d.join("w1");
+    let mut policy = test_policy(&work);
+    policy["fix_tools"] = json!({"missing": {"argv": ["/nonexistent/no-such-fixer", "{disk}"]}});
+    let run = run_direct_with(
+        &work,
         &m,
-        &[
-            "--require-fix",
-            "true",
-            "--fix-command",
-            "no-such-fixer --all",
-        ],
+        &["--require-fix", "true", "--fix-tool", "missing"],
+        &policy,
     );
     assert_eq!(run.code, 1);
     assert_eq!(run.status("fix"), "failed");
@@ -592,7 +668,7 @@ fn fixes_without_guest_tooling_are_skipped_or_fail_when_required() {
         "{error}"
     );
     assert_eq!(run.status("convert"), "not_run");
-    assert!(!d.join("w1/output").exists(), "nothing was converted");
+    assert_eq!(run.report["artifacts"], json!([]), "nothing was converted");
 
     // Stages switched off are reported as skipped, and a fix stage with
     // nothing requested is skipped without a warning.
@@ -673,17 +749,18 @@ fn the_boot_test_boots_the_output_and_fails_a_disk_with_nothing_to_boot() {
 }
 
 #[test]
-fn a_fix_command_works_on_an_overlay_and_never_touches_the_source() {
+fn a_configured_fix_tool_works_on_an_overlay_and_never_touches_the_source() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     let base = raw_image(&d.join("base.raw"), 4);
     let pristine = image_as(&base, "raw", &d.join("pristine.raw"));
-    // A stand-in for hyper2kvm: writes a pattern into the disk it is given
-    // and keeps the fix request it was handed.
+    // A stand-in for hyper2kvm: keeps its arguments, one per line, and the
+    // fix request it was handed, then writes a pattern into its disk.
     let fixer = write_program(
         d,
         "fake-fixer",
         "#!/bin/sh\nset -e\nprintf '%s' \"$VM_PIPELINE_FIX\" > fix-request.json\n\
+         printf '%s\\n' \"$#\" \"$@\" > fix-argv.txt\n\
          echo \"fixing $2 with $1\"\nexec qemu-io -f qcow2 -c 'write -P 0x42 1M 64k' \"$2\"\n",
     );
     let m = write_manifest(
@@ -691,20 +768,42 @@ fn a_fix_command_works_on_an_overlay_and_never_touches_the_source() {
         "fixed",
         json!({"source_type": "raw", "source_path": base}),
         json!({"output_format": "qcow2"}),
-        json!({"fix": {"fstab": {"mode": "bypath-only"}}}),
+        json!({"fix": {"fstab": {"mode": "bypath-only"}, "tool": "fake"}}),
     );
-    let work = d.join("w");
-    let run = run_direct(
-        &work,
-        &m,
-        &[
-            "--fix-command",
-            &format!("{} --all", fixer.display()),
-            "--require-fix",
-            "true",
-        ],
-    );
+    // A space in the working directory, so in the overlay's path: the
+    // placeholder must arrive as one argument all the same.
+    let work = d.join("w x");
+    let mut policy = test_policy(&work);
+    policy["fix_tools"] = json!({"fake": {"argv": [fixer, "--all", "{disk}", "{name}"]}});
+    let run = run_direct_with(&work, &m, &["--require-fix", "true"], &policy);
     run.assert_fix_ran();
+    let argv = fs::read_to_string(work.join("fix-argv.txt")).unwrap();
+    let argv: Vec<&str> = argv.lines().collect();
+    assert_eq!(argv.len(), 4, "{argv:?}");
+    assert_eq!(argv[..2], ["3", "--all"], "{argv:?}");
+    assert_eq!(
+        Path::new(argv[2]).parent(),
+        Some(work.join("fixed.work").as_path())
+    );
+    assert!(argv[2].ends_with("fixed-disk1.fixed.qcow2"), "{argv:?}");
+    assert_eq!(argv[3], "fixed");
+
+    // A name the operator did not configure is refused, naming the ones
+    // that are.
+    let m = write_manifest(
+        &d.join("unknown.json"),
+        "unknown",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "qcow2"}),
+        json!({"fix": {"tool": "/bin/sh"}}),
+    );
+    let refused = run_direct_with(&d.join("w2"), &m, &[], &policy);
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        refused.stage("fix")["error"],
+        "fix.tool \"/bin/sh\" is not a configured fix tool; the configured ones \
+         (setting fix_tools) are: virt-customize, fake"
+    );
     assert_eq!(compare(&base, &pristine), 0, "the source is unchanged");
     assert_eq!(compare(&base, &run.output()), 1, "the fix is in the output");
     let request: Value =
@@ -722,7 +821,7 @@ impl Direct {
             self.stdout, self.report
         );
         assert_eq!(self.status("fix"), "succeeded");
-        assert_eq!(self.stage("fix")["result"]["tool"], "fix_command");
+        assert_eq!(self.stage("fix")["result"]["tool"], "fake");
         assert_eq!(self.status("validate"), "succeeded");
     }
 }
@@ -767,7 +866,7 @@ async fn the_daemon_runs_the_pipeline_as_an_ordinary_execution() {
         json!({"output_format": "qcow2", "compress": true, "output_path": "web.qcow2"}),
         json!({}),
     );
-    let out_dir = daemon.file("out");
+    let out_dir = daemon.output_dir().join("out");
     let exec = daemon
         .execute(
             "vm_pipeline",
@@ -883,7 +982,7 @@ async fn cancel_mid_convert_stops_qemu_img_and_leaves_no_partial_output() {
         json!({"output_format": "qcow2", "compress": true}),
         json!({}),
     );
-    let out_dir = daemon.file("big-out");
+    let out_dir = daemon.output_dir().join("big-out");
     let exec = daemon
         .execute(
             "vm_pipeline",
@@ -915,4 +1014,269 @@ async fn cancel_mid_convert_stops_qemu_img_and_leaves_no_partial_output() {
     assert_eq!(report["pipeline"]["cancelled"], true);
     assert_eq!(report["pipeline"]["stages"]["convert"]["status"], "failed");
     assert_eq!(report["artifacts"], json!([]));
+}
+
+// ---- the operator's policy: sources, outputs --------------------------------
+
+/// Executes `vm_pipeline` with the manifest at `manifest` and waits for it
+/// to fail; returns the error of its load stage (or of the stage that
+/// failed).
+async fn failed_run(daemon: &Daemon, manifest: &Path) -> String {
+    let exec = daemon
+        .execute("vm_pipeline", &[("manifest", text(s(manifest)))])
+        .await;
+    let exec = daemon.wait_state(&exec.id, ExecutionState::Failed).await;
+    exec.error
+}
+
+#[tokio::test]
+async fn execute_reads_sources_only_from_the_source_roots() {
+    // The roots: the daemon's files dir (the helper's) and a symlink to a
+    // directory in staging, which stands for its target.
+    let dir = pipeline_dir();
+    let staging = tempfile::Builder::new()
+        .prefix("vm-pipeline-roots-")
+        .tempdir()
+        .unwrap();
+    let st = staging.path();
+    fs::create_dir_all(st.join("real")).unwrap();
+    fs::create_dir_all(st.join("secret")).unwrap();
+    std::os::unix::fs::symlink(st.join("real"), st.join("alias")).unwrap();
+    let daemon = Daemon::builder()
+        .workflow_dir(dir.path())
+        .flag("--source-root", s(&st.join("alias")))
+        .start()
+        .await;
+    let secret = raw_image(&st.join("secret/shadow.raw"), 1);
+    std::os::unix::fs::symlink(st.join("secret"), daemon.file("link")).unwrap();
+
+    let files = daemon.file("");
+    for (name, source) in [
+        ("outside", secret.clone()),
+        (
+            "dotdot",
+            files
+                .join("../../..")
+                .join(secret.strip_prefix("/").unwrap()),
+        ),
+        ("symlink", daemon.file("link/shadow.raw")),
+    ] {
+        let m = write_manifest(
+            &daemon.file(&format!("{name}.json")),
+            name,
+            json!({"source_type": "raw", "source_path": source}),
+            json!({"output_format": "qcow2"}),
+            json!({}),
+        );
+        let error = failed_run(&daemon, &m).await;
+        assert!(
+            error.contains(&format!("load.source_path: {}", source.display()))
+                && error.contains("is outside every source root")
+                && error.contains("setting source_roots"),
+            "{name}: {error}"
+        );
+    }
+
+    // A manifest outside the roots is not read at all.
+    let m = write_manifest(
+        &st.join("secret/vm.json"),
+        "vm",
+        json!({"source_type": "raw", "source_path": daemon.file("x.raw")}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let error = failed_run(&daemon, &m).await;
+    assert!(
+        error.contains("input manifest: ") && error.contains("setting source_roots"),
+        "{error}"
+    );
+
+    // An OVF whose href climbs out of the roots.
+    let ovf = daemon.file("escape.ovf");
+    fs::write(
+        &ovf,
+        format!(
+            r#"<Envelope><References><File id="f" href="{}"/></References><DiskSection><Disk fileRef="f"/></DiskSection></Envelope>"#,
+            Path::new("link").join("shadow.raw").display()
+        ),
+    )
+    .unwrap();
+    let m = write_manifest(
+        &daemon.file("ovf.json"),
+        "ovf",
+        json!({"source_type": "ovf", "source_path": ovf}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let error = failed_run(&daemon, &m).await;
+    assert!(
+        error.contains("a disk file the OVF") && error.contains("setting source_roots"),
+        "{error}"
+    );
+
+    // Through the symlinked root: allowed, it is what the operator named.
+    let base = raw_image(&st.join("real/ok.raw"), 1);
+    let m = write_manifest(
+        &daemon.file("ok.json"),
+        "ok",
+        json!({"source_type": "raw", "source_path": st.join("alias/ok.raw")}),
+        json!({"output_format": "qcow2", "output_path": "ok.qcow2"}),
+        json!({}),
+    );
+    let exec = daemon
+        .execute("vm_pipeline", &[("manifest", text(s(&m)))])
+        .await;
+    daemon.wait_state(&exec.id, ExecutionState::Succeeded).await;
+    assert_eq!(compare(&base, &daemon.output_dir().join("ok.qcow2")), 0);
+    let secret_outputs = fs::read_dir(daemon.output_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(secret_outputs, ["ok.qcow2"], "nothing else was converted");
+}
+
+#[tokio::test]
+async fn execute_writes_only_inside_the_output_directory() {
+    let (daemon, _dir) = pipeline_daemon().await;
+    let base = raw_image(&daemon.file("base.raw"), 1);
+    // Stands for /etc/cron.d: a directory the caller would like to write.
+    let elsewhere = tempfile::Builder::new()
+        .prefix("vm-pipeline-cron.d-")
+        .tempdir()
+        .unwrap();
+    fs::create_dir_all(daemon.output_dir()).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), daemon.output_dir().join("link")).unwrap();
+    let cases = [
+        ("absolute", json!(elsewhere.path().join("job.qcow2"))),
+        (
+            "dotdot",
+            json!("../../..".to_string() + s(&elsewhere.path().join("job.qcow2"))),
+        ),
+        ("symlink", json!("link/job.qcow2")),
+    ];
+    for (name, output_path) in cases {
+        let m = write_manifest(
+            &daemon.file(&format!("{name}.json")),
+            name,
+            json!({"source_type": "raw", "source_path": base}),
+            json!({"output_format": "qcow2", "output_path": output_path}),
+            json!({}),
+        );
+        let error = failed_run(&daemon, &m).await;
+        assert!(
+            error.contains("convert.output_path: ")
+                && error.contains("outside the output directory")
+                && error.contains("setting output_dir"),
+            "{name}: {error}"
+        );
+    }
+    // The output_dir input must itself be inside the output directory.
+    let m = write_manifest(
+        &daemon.file("dir.json"),
+        "dir",
+        json!({"source_type": "raw", "source_path": base}),
+        json!({"output_format": "qcow2"}),
+        json!({}),
+    );
+    let exec = daemon
+        .execute(
+            "vm_pipeline",
+            &[
+                ("manifest", text(s(&m))),
+                ("output_dir", text(s(elsewhere.path()))),
+            ],
+        )
+        .await;
+    let exec = daemon.wait_state(&exec.id, ExecutionState::Failed).await;
+    assert!(
+        exec.error.contains("input output_dir: ") && exec.error.contains("setting output_dir"),
+        "{}",
+        exec.error
+    );
+    assert_eq!(
+        fs::read_dir(elsewhere.path()).unwrap().count(),
+        0,
+        "nothing was written there"
+    );
+}
+
+#[test]
+fn an_existing_output_is_replaced_only_when_the_manifest_says_overwrite() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let base = raw_image(&d.join("base.raw"), 1);
+    let target = d.join("out/vm.qcow2");
+    fs::create_dir_all(target.parent().unwrap()).unwrap();
+    fs::write(&target, "keep me").unwrap();
+    let manifest = |overwrite: Option<bool>| {
+        let mut convert = json!({"output_format": "qcow2", "output_path": "out/vm.qcow2"});
+        if let Some(overwrite) = overwrite {
+            convert["overwrite"] = json!(overwrite);
+        }
+        write_manifest(
+            &d.join("vm.json"),
+            "vm",
+            json!({"source_type": "raw", "source_path": base}),
+            convert,
+            json!({}),
+        )
+    };
+
+    let run = run_direct(&d.join("w1"), &manifest(None), &[]);
+    assert_eq!(run.code, 1);
+    let error = run.stage("convert")["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("{} already exists", target.display()))
+            && error.contains("convert.overwrite: true"),
+        "{error}"
+    );
+    assert_eq!(fs::read_to_string(&target).unwrap(), "keep me");
+    let run = run_direct(&d.join("w2"), &manifest(Some(false)), &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(fs::read_to_string(&target).unwrap(), "keep me");
+
+    let run = run_direct(&d.join("w3"), &manifest(Some(true)), &[]);
+    run.assert_succeeded();
+    assert_eq!(run.output(), target);
+    assert_eq!(compare(&base, &target), 0, "replaced by the conversion");
+}
+
+#[tokio::test]
+async fn the_fix_tool_input_offers_only_the_configured_tools() {
+    let dir = pipeline_dir();
+    let daemon = Daemon::builder()
+        .workflow_dir(dir.path())
+        .config_file(
+            "workflowd.toml",
+            "[fix_tools.hyper2kvm]\nargv = [\"/usr/bin/hyper2kvm\", \"--fix\", \"{disk}\"]\n",
+        )
+        .start()
+        .await;
+    let workflows = daemon.list_workflows().await;
+    let pipeline = workflows
+        .workflows
+        .iter()
+        .find(|w| w.id == "vm_pipeline")
+        .expect("vm_pipeline is discovered");
+    let schema: Value = serde_json::from_str(&pipeline.input_json_schema).unwrap();
+    assert_eq!(
+        schema["properties"]["fix_tool"]["enum"],
+        json!(["virt-customize", "hyper2kvm"]),
+        "discovery ran the program with the policy"
+    );
+    fs::write(daemon.file("vm.json"), "{}").unwrap();
+    let status = daemon
+        .client()
+        .execute(request(
+            "vm_pipeline",
+            &[
+                ("manifest", text(s(&daemon.file("vm.json")))),
+                ("fix_tool", text("/bin/sh -c reboot")),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let fields: Vec<String> = violations(&status).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["inputs.fix_tool"]);
 }

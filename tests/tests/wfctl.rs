@@ -518,6 +518,8 @@ async fn manifest_create_walks_four_steps_with_back_and_submits() {
     let daemon = Daemon::builder().default_dirs().start().await;
     let dir = daemon.staging_dir();
     let disk = crate::manifest::make_disk(&dir, "web.raw", "raw");
+    // Outputs go only inside the daemon's output directory.
+    let output = daemon.output_dir().join("web01.qcow2");
     let script = answers(&[
         // Step 1, Source: path, type (inferred raw), name (the stem).
         "web.raw",
@@ -539,10 +541,11 @@ async fn manifest_create_walks_four_steps_with_back_and_submits() {
         "",
         // Step 4, Review: back to Output.
         "back",
-        // Step 3 again: qcow2 uncompressed to out/web01.qcow2, validate on.
+        // Step 3 again: qcow2 uncompressed into the output directory,
+        // validate on.
         "qcow2",
         "n",
-        "out/web01.qcow2",
+        output.to_str().unwrap(),
         "y",
         // Step 4: save and submit, to web01.yaml.
         "2",
