@@ -117,6 +117,7 @@ pub async fn run(
             runs_dir: config.runs_dir(),
             default_grace_period: config.default_grace_period,
             shutdown_grace_period: config.shutdown_grace_period,
+            output_dir: config.output_dir.clone(),
         },
         catalog,
         writer,

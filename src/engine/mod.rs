@@ -8,6 +8,7 @@
 //! writes and of live delivery.
 
 mod error;
+mod leftovers;
 mod line_splitter;
 mod recovery;
 mod retention;
@@ -56,6 +57,10 @@ pub struct EngineConfig {
     pub default_grace_period: Duration,
     /// Grace given to running executions when the daemon shuts down.
     pub shutdown_grace_period: Duration,
+    /// Where manifest runs write their outputs (config `output_dir`): the
+    /// partial outputs a killed program left here are removed
+    /// (`engine/leftovers.rs`).
+    pub output_dir: PathBuf,
 }
 
 /// What a client asks to run.

@@ -12,6 +12,7 @@ mod command;
 pub mod events;
 pub mod manifest;
 mod ovf;
+pub(crate) mod partial;
 pub mod qemu;
 pub mod report;
 mod stages;

@@ -16,6 +16,7 @@ use super::{
     events::Emitter,
     manifest::{FixStage, OutputFormat, SourceType, VmManifest},
     ovf::{has_extension, ovf_disk_files, unescape_xml, unpack_tar, DISK_EXTENSIONS},
+    partial,
     qemu::{self, CheckOutcome, CompareOutcome, ConvertJob, QemuError},
     report::Artifact,
     Options,
@@ -103,7 +104,9 @@ pub(crate) struct Run {
     /// What convert reads: the sources, or the fixed overlays.
     convert_inputs: Vec<Disk>,
     outputs: Vec<Output>,
-    /// `<work dir>/<name>.work/`: unpacked OVAs, overlays, boot logs.
+    /// `<work dir>/.<name>.work.partial-<pid>/`: unpacked OVAs, overlays,
+    /// boot logs; named as a partial so that what a killed run left is
+    /// swept like its partial outputs.
     scratch: Option<PathBuf>,
 }
 
@@ -201,7 +204,10 @@ impl Run {
         if let Some(dir) = &self.scratch {
             return Ok(dir.clone());
         }
-        let dir = self.options.work_dir.join(format!("{}.work", self.name));
+        let dir = self.options.work_dir.join(partial::partial_name(
+            format!("{}.work", self.name).as_ref(),
+            std::process::id(),
+        ));
         std::fs::create_dir_all(&dir)
             .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
         self.scratch = Some(dir.clone());
@@ -712,6 +718,14 @@ impl Run {
             } else {
                 numbered(&first, i + 1)
             };
+            if let Some(reserved) = partial::partial_component(&destination) {
+                return Err(failed(format!(
+                    "the output path {} contains {:?}, a name of the form \
+                     .<name>.partial-<pid> that is reserved for unfinished outputs",
+                    destination.display(),
+                    reserved
+                )));
+            }
             for source in &self.sources {
                 if same_file(&source.path, &destination) {
                     return Err(failed(format!(
@@ -1137,12 +1151,10 @@ impl PartialOutput {
         created.reverse();
         std::fs::create_dir_all(&parent)
             .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
-        let mut hidden = std::ffi::OsString::from(".");
-        hidden.push(file_name);
         // The pid keeps two runs writing the same output from removing
-        // each other's partial files; the last one to finish wins.
-        hidden.push(format!(".partial-{}", std::process::id()));
-        let partial_dir = parent.join(hidden);
+        // each other's partial files (the last one to finish wins), and
+        // tells the daemon whose leftovers these are after a SIGKILL.
+        let partial_dir = parent.join(partial::partial_name(file_name, std::process::id()));
         let _ = std::fs::remove_dir_all(&partial_dir);
         std::fs::create_dir(&partial_dir)
             .map_err(|e| failed(format!("cannot create {}: {e}", partial_dir.display())))?;

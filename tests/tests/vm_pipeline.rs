@@ -114,6 +114,27 @@ fn bootable_image(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// A raw image of 256 MiB, half of it incompressible data: compressing it
+/// takes seconds, while the first progress event comes at once, so a test
+/// can stop a run mid-convert.
+fn slow_to_convert_image(path: &Path) -> PathBuf {
+    qemu_img_ok(&["create", "-q", "-f", "raw", s(path), "256M"]);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let block: Vec<u8> = (0..MIB / 8)
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .collect();
+    let file = fs::OpenOptions::new().write(true).open(path).unwrap();
+    for i in (0..256).step_by(2) {
+        file.write_all_at(&block, i * MIB).unwrap();
+    }
+    path.to_path_buf()
+}
+
 /// The raw base converted to another format.
 fn image_as(base: &Path, format: &str, path: &Path) -> PathBuf {
     qemu_img_ok(&["convert", "-q", "-f", "raw", "-O", format, s(base), s(path)]);
@@ -858,24 +879,7 @@ async fn the_daemon_reports_failed_pipelines_with_their_reason() {
 #[tokio::test]
 async fn cancel_mid_convert_stops_qemu_img_and_leaves_no_partial_output() {
     let (daemon, _dir) = pipeline_daemon().await;
-    // 256 MiB, half of it incompressible data: compressing it takes seconds,
-    // while the first progress event comes at once.
-    let big = daemon.file("big.raw");
-    qemu_img_ok(&["create", "-q", "-f", "raw", s(&big), "256M"]);
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let block: Vec<u8> = (0..MIB / 8)
-        .flat_map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()
-        })
-        .collect();
-    let file = fs::OpenOptions::new().write(true).open(&big).unwrap();
-    for i in (0..256).step_by(2) {
-        file.write_all_at(&block, i * MIB).unwrap();
-    }
-    drop(file);
+    let big = slow_to_convert_image(&daemon.file("big.raw"));
     let m = write_manifest(
         &daemon.file("big.json"),
         "big",
@@ -915,4 +919,126 @@ async fn cancel_mid_convert_stops_qemu_img_and_leaves_no_partial_output() {
     assert_eq!(report["pipeline"]["cancelled"], true);
     assert_eq!(report["pipeline"]["stages"]["convert"]["status"], "failed");
     assert_eq!(report["artifacts"], json!([]));
+}
+
+// ---- leftovers of killed runs ---------------------------------------------------
+
+/// Entries below `dir` named as partials (`.<name>.partial-<pid>`).
+fn partial_leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".partial-") {
+            found.push(entry.path());
+        } else if entry.file_type().unwrap().is_dir() {
+            found.extend(partial_leftovers(&entry.path()));
+        }
+    }
+    found
+}
+
+/// A daemon running the pipeline whose configured output directory is
+/// `out`.
+async fn pipeline_daemon_writing_to(out: &Path) -> (Daemon, TempDir) {
+    let dir = pipeline_dir();
+    let daemon = Daemon::builder()
+        .workflow_dir(dir.path())
+        .flag("--output-dir", s(out))
+        .start()
+        .await;
+    (daemon, dir)
+}
+
+/// Starts a pipeline run of a 256 MiB image packed in an OVA (so it has
+/// a scratch directory too) that writes into `out`, and waits until it
+/// is converting.
+async fn start_slow_ova_run(daemon: &Daemon, out: &Path) -> pb::Execution {
+    let big = slow_to_convert_image(&daemon.file("big.raw"));
+    let ovf = daemon.file("big.ovf");
+    fs::write(
+        &ovf,
+        r#"<Envelope><References><File id="f" href="big.raw"/></References></Envelope>"#,
+    )
+    .unwrap();
+    let ova = daemon.file("big.ova");
+    let mut tar = tar::Builder::new(fs::File::create(&ova).unwrap());
+    tar.append_path_with_name(&ovf, "big.ovf").unwrap();
+    tar.append_path_with_name(&big, "big.raw").unwrap();
+    tar.finish().unwrap();
+    drop(tar);
+    let m = write_manifest(
+        &daemon.file("big.json"),
+        "big",
+        json!({"source_type": "ova", "source_path": ova}),
+        json!({"output_format": "qcow2", "compress": true}),
+        json!({}),
+    );
+    let exec = daemon
+        .execute(
+            "vm_pipeline",
+            &[("manifest", text(s(&m))), ("output_dir", text(s(out)))],
+        )
+        .await;
+    daemon
+        .wait_for_event(&exec.id, "the first convert progress", |e| {
+            matches!(&e.payload, Some(Payload::TaskProgress(p))
+                if p.task_id == "convert" && p.message.ends_with('%'))
+        })
+        .await;
+    exec
+}
+
+#[tokio::test]
+async fn a_forced_cancel_mid_convert_leaves_no_partial_anything() {
+    let out = TempDir::new().unwrap();
+    let (daemon, _dir) = pipeline_daemon_writing_to(out.path()).await;
+    let exec = start_slow_ova_run(&daemon, out.path()).await;
+    let runs = daemon.data_dir().join("runs");
+    assert_eq!(
+        partial_leftovers(out.path()).len(),
+        1,
+        "mid-convert, the output is a partial in a dated folder"
+    );
+    assert_eq!(
+        partial_leftovers(&runs).len(),
+        1,
+        "and the OVA is unpacked in scratch"
+    );
+
+    daemon.cancel(&exec.id, None, true).await;
+    let exec = daemon.wait_state(&exec.id, ExecutionState::Cancelled).await;
+    assert_eq!(exec.signal, Some(9), "the program was killed: {exec:?}");
+    assert_eq!(partial_leftovers(out.path()), Vec::<PathBuf>::new());
+    assert_eq!(partial_leftovers(&runs), Vec::<PathBuf>::new());
+}
+
+#[tokio::test]
+async fn leftovers_of_a_run_orphaned_by_a_daemon_crash_are_removed_at_the_next_start() {
+    let out = TempDir::new().unwrap();
+    let (mut daemon, _dir) = pipeline_daemon_writing_to(out.path()).await;
+    let exec = start_slow_ova_run(&daemon, out.path()).await;
+    let pid = daemon.wait_started(&exec.id).await.pid;
+    let runs = daemon.data_dir().join("runs");
+    assert_eq!(partial_leftovers(out.path()).len(), 1);
+    assert_eq!(partial_leftovers(&runs).len(), 1);
+
+    daemon.kill9().await;
+    // The orphan would finish the conversion while no daemon runs; stopped,
+    // it is still mid-convert when the next daemon starts.
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGSTOP,
+    );
+    daemon.restart().await;
+
+    // Recovery is done before the daemon serves.
+    assert_eq!(partial_leftovers(out.path()), Vec::<PathBuf>::new());
+    assert_eq!(partial_leftovers(&runs), Vec::<PathBuf>::new());
+    daemon
+        .wait_state(&exec.id, ExecutionState::Interrupted)
+        .await;
+    wait_process_gone(pid, "the orphaned pipeline").await;
 }
