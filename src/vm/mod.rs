@@ -10,6 +10,8 @@
 
 mod command;
 pub mod events;
+mod image_chain;
+mod image_refs;
 pub mod manifest;
 mod ovf;
 pub(crate) mod partial;

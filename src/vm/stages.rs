@@ -14,8 +14,9 @@ use tokio::process::Command;
 use super::{
     command::{self, find_program, Cancel, ToolError},
     events::Emitter,
+    image_chain::{self, ImageChainError},
     manifest::{FixStage, OutputFormat, SourceType, VmManifest},
-    ovf::{has_extension, ovf_disk_files, unescape_xml, unpack_tar, DISK_EXTENSIONS},
+    ovf::{has_extension, ovf_disk_files, unescape_xml, unpack_tar, with_formats, DISK_EXTENSIONS},
     partial,
     qemu::{self, CheckOutcome, CompareOutcome, ConvertJob, QemuError},
     report::Artifact,
@@ -53,6 +54,15 @@ impl From<QemuError> for StageError {
     fn from(e: QemuError) -> Self {
         match e {
             QemuError::Cancelled => StageError::Cancelled,
+            other => StageError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<ImageChainError> for StageError {
+    fn from(e: ImageChainError) -> Self {
+        match e {
+            ImageChainError::Qemu(e) => e.into(),
             other => StageError::Failed(other.to_string()),
         }
     }
@@ -266,25 +276,26 @@ impl Run {
             }
         }
 
-        let disk_paths = match load.source_type {
-            SourceType::Ova => self.unpack_ova(&source).await?,
-            SourceType::Ovf => ovf_disk_files(&source, false)?,
-            _ => vec![source.clone()],
+        let disk_files: Vec<(PathBuf, &str)> = match load.source_type {
+            SourceType::Ova => with_formats(self.unpack_ova(&source).await?)?,
+            SourceType::Ovf => with_formats(ovf_disk_files(&source, None)?)?,
+            other => vec![(
+                source.clone(),
+                other
+                    .qemu_format()
+                    .expect("every source type but ova and ovf is a disk format"),
+            )],
         };
         let mut disks = Vec::new();
         let mut disk_facts = Vec::new();
-        for path in disk_paths {
-            let info = qemu::info(&path, &self.cancel).await?;
-            if let Some(expected) = load.source_type.qemu_format() {
-                if info.format != expected {
-                    return Err(failed(format!(
-                        "source {} is a {} image, not {} as source_type says",
-                        path.display(),
-                        info.format,
-                        load.source_type.as_str()
-                    )));
-                }
-            }
+        for (path, format) in disk_files {
+            // Read as the format it was declared, never probed, and only
+            // once nothing it references lies outside its directory.
+            let chain = image_chain::verify(&path, format, &self.cancel).await?;
+            let info = chain
+                .into_iter()
+                .next()
+                .expect("a verified chain starts with the image itself");
             self.progress(
                 "load",
                 &format!(
@@ -350,7 +361,7 @@ impl Run {
                     ovf.display()
                 ));
             }
-            return ovf_disk_files(ovf, true);
+            return ovf_disk_files(ovf, Some(&dir));
         }
         let mut disks: Vec<PathBuf> = files
             .iter()
