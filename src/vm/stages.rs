@@ -719,6 +719,11 @@ impl Run {
             ));
         }
         let first = self.output_path(convert.output_path.as_deref(), format);
+        // Checked again right before they are read: the fix stage may have
+        // taken minutes, during which the source directory may have changed.
+        for source in self.sources.clone() {
+            image_chain::verify(&source.path, &source.format, &self.cancel).await?;
+        }
         let inputs = self.convert_inputs.clone();
         let count = inputs.len();
         let mut last_percent = -1i64;

@@ -1207,6 +1207,43 @@ fn images_referencing_files_in_their_own_directory_still_convert() {
 }
 
 #[test]
+fn a_backing_file_whose_format_is_not_recorded_is_refused_not_probed() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    raw_image(&d.join("base.raw"), 1);
+    let image = qcow2_backed_by(&d.join("top.qcow2"), "base.raw");
+    // Overwrite the type of the header extension that records the backing
+    // format (the first one, at the header length): qemu skips extensions
+    // it does not know, so the backing file's format is no longer recorded.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&image)
+        .unwrap();
+    let mut header = [0u8; 104];
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut header, 0).unwrap();
+    let header_length = u32::from_be_bytes(header[100..104].try_into().unwrap());
+    file.write_all_at(&0x0bad_0badu32.to_be_bytes(), header_length.into())
+        .unwrap();
+    drop(file);
+    let m = write_manifest(
+        &d.join("nofmt.json"),
+        "nofmt",
+        json!({"source_type": "qcow2", "source_path": image}),
+        json!({"output_format": "raw"}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w"), &m, &[]);
+    assert_eq!(run.code, 1, "{:#}", run.report);
+    let error = run.stage("load")["error"].as_str().unwrap();
+    assert!(
+        error.contains("\"base.raw\" has no recorded format")
+            && error.contains("qemu-img rebase -u -F"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_raw_source_that_looks_like_a_qcow2_is_converted_as_raw() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
