@@ -153,6 +153,7 @@ pub async fn run(
             default_grace_period: config.default_grace_period,
             shutdown_grace_period: config.shutdown_grace_period,
             program_env,
+            output_dir: config.output_dir.clone(),
         },
         catalog,
         writer,

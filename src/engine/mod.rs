@@ -8,6 +8,7 @@
 //! writes and of live delivery.
 
 mod error;
+mod leftovers;
 mod line_splitter;
 mod recovery;
 mod retention;
@@ -59,6 +60,10 @@ pub struct EngineConfig {
     pub shutdown_grace_period: Duration,
     /// The environment programs start with (plus their own variables).
     pub program_env: Arc<ProgramEnv>,
+    /// Where manifest runs write their outputs (config `output_dir`): the
+    /// partial outputs a killed program left here are removed
+    /// (`engine/leftovers.rs`).
+    pub output_dir: PathBuf,
 }
 
 /// What a client asks to run.

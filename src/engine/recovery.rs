@@ -3,7 +3,8 @@
 //! Executions it was running are marked INTERRUPTED (with an `interrupted`
 //! event) and their process groups, if still alive, are killed: nobody
 //! watches them any more. Executions it had queued are queued again, in
-//! their original order.
+//! their original order. What killed programs left in the output and
+//! working directories is removed (`leftovers.rs`).
 
 use std::sync::Arc;
 
@@ -19,7 +20,9 @@ impl Engine {
         let lost = self
             .read(|r| r.executions_in_state(ExecutionState::Running))
             .await?;
+        let mut interrupted_pids = Vec::new();
         for record in lost {
+            interrupted_pids.extend(record.pid);
             let reason = match (record.pid, record.pid_start_ticks) {
                 (Some(pid), Some(ticks)) => {
                     // The pid may belong to someone else by now: kill the
@@ -63,6 +66,9 @@ impl Engine {
                 .await?;
             self.forget(&active);
         }
+        // Before anything new starts, so no live run's partials are there
+        // to be mistaken for leftovers.
+        self.remove_leftovers_at_start(interrupted_pids).await;
 
         let queued = self
             .read(|r| r.executions_in_state(ExecutionState::Queued))

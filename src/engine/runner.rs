@@ -121,12 +121,18 @@ pub(super) fn run(
             Ending::without_exit(ExecutionState::Failed, error),
         ),
     };
+    let run_dir = engine.run_dirs.path_of(&execution.id);
+    // A program that died of a signal could not remove its partial files;
+    // gone before the end is recorded, a client that saw the end never
+    // finds them.
+    let phase = execution.control().phase;
+    if let (Some(_), Phase::Running { pid, .. }) = (ending.signal, phase) {
+        engine.remove_leftovers_of(&execution.id.to_string(), pid, &run_dir);
+    }
     // The process group is gone, so nothing writes in the directory any
     // more; retiring it before the end is recorded means a client that saw
     // the end finds the directory kept or recycled, never in between.
-    engine
-        .run_dirs
-        .retire(&engine.run_dirs.path_of(&execution.id));
+    engine.run_dirs.retire(&run_dir);
     let committed = engine
         .reserve_blocking(&execution.writer)
         .map(|slot| {

@@ -10,9 +10,12 @@
 
 mod command;
 pub mod events;
+mod image_chain;
+mod image_refs;
 pub mod manifest;
 pub mod output_path;
 mod ovf;
+pub(crate) mod partial;
 pub mod program;
 pub mod qemu;
 pub mod report;

@@ -142,13 +142,24 @@ pub(crate) fn unescape_xml(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// The disk files an .ovf references, next to it. `confined`: the OVF came
-/// out of an OVA, so its references must stay inside the unpacked directory.
-pub(crate) fn ovf_disk_files(ovf: &Path, confined: bool) -> Result<Vec<PathBuf>, StageError> {
+/// The disk files an .ovf references. Every reference must resolve
+/// (symlinks included) inside `within`, the unpacked OVA, or, for an .ovf
+/// given as the source, inside the .ovf's own directory: a descriptor is as
+/// untrusted as the images it names.
+pub(crate) fn ovf_disk_files(
+    ovf: &Path,
+    within: Option<&Path>,
+) -> Result<Vec<PathBuf>, StageError> {
     let xml = std::fs::read_to_string(ovf)
         .map_err(|e| failed(format!("cannot read OVF {}: {e}", ovf.display())))?;
     let files = parse_ovf(&xml).map_err(|e| failed(format!("OVF {}: {e}", ovf.display())))?;
     let dir = ovf.parent().unwrap_or(Path::new("."));
+    let (root, root_name) = match within {
+        Some(ova_dir) => (ova_dir, "the OVA"),
+        None => (dir, "the OVF's own directory"),
+    };
+    let real_root = std::fs::canonicalize(root)
+        .map_err(|e| failed(format!("cannot resolve {}: {e}", root.display())))?;
     let mut paths = Vec::new();
     for file in files {
         if file.href.contains("://") {
@@ -167,14 +178,19 @@ pub(crate) fn ovf_disk_files(ovf: &Path, confined: bool) -> Result<Vec<PathBuf>,
         }
         let href = Path::new(&file.href);
         let escapes = href.is_absolute() || href.components().any(|c| c == Component::ParentDir);
-        if confined && escapes {
-            return Err(failed(format!(
-                "OVF {} references {:?}, outside the OVA",
-                ovf.display(),
-                file.href
-            )));
-        }
         let path = dir.join(href);
+        let outside = |resolved: &Path| {
+            failed(format!(
+                "OVF {} references {:?}, which resolves to {}, outside {root_name} ({})",
+                ovf.display(),
+                file.href,
+                resolved.display(),
+                real_root.display()
+            ))
+        };
+        if escapes {
+            return Err(outside(&path));
+        }
         if !path.is_file() {
             return Err(failed(format!(
                 "disk file {} referenced by OVF {} does not exist",
@@ -182,9 +198,46 @@ pub(crate) fn ovf_disk_files(ovf: &Path, confined: bool) -> Result<Vec<PathBuf>,
                 ovf.display()
             )));
         }
+        let resolved = std::fs::canonicalize(&path)
+            .map_err(|e| failed(format!("cannot resolve {}: {e}", path.display())))?;
+        if !resolved.starts_with(&real_root) {
+            return Err(outside(&resolved));
+        }
         paths.push(path);
     }
     Ok(paths)
+}
+
+/// The qemu-img format of a disk file found through an OVF or in an OVA,
+/// from its name: the format is always given to qemu-img, never probed.
+pub(crate) fn disk_format_from_name(path: &Path) -> Option<&'static str> {
+    let extension = path.extension()?.to_string_lossy().to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "vmdk" => "vmdk",
+        "vhd" => "vpc",
+        "vhdx" => "vhdx",
+        "qcow2" => "qcow2",
+        "vdi" => "vdi",
+        "img" | "raw" => "raw",
+        _ => return None,
+    })
+}
+
+/// Disk files with their formats, from their names.
+pub(crate) fn with_formats(
+    paths: Vec<PathBuf>,
+) -> Result<Vec<(PathBuf, &'static str)>, StageError> {
+    paths
+        .into_iter()
+        .map(|path| match disk_format_from_name(&path) {
+            Some(format) => Ok((path, format)),
+            None => Err(failed(format!(
+                "cannot tell the format of disk file {} from its name: expected one of .{}",
+                path.display(),
+                DISK_EXTENSIONS.join(", .")
+            ))),
+        })
+        .collect()
 }
 
 #[cfg(test)]

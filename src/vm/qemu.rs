@@ -93,6 +93,14 @@ pub struct ImageInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub backing_filename: Option<String>,
+    /// What qemu-img knows of the image's format in particular: a qcow2's
+    /// `data-file`, a VMDK's `extents`.
+    #[serde(
+        rename = "format-specific",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub format_specific: Option<serde_json::Value>,
     /// The image was not closed cleanly.
     #[serde(rename = "dirty-flag", default)]
     pub dirty_flag: bool,
@@ -113,10 +121,14 @@ async fn run(
         .map_err(|e| QemuError::from_tool(op, e))
 }
 
-/// `qemu-img info --output=json IMG`, letting qemu-img detect the format.
-pub async fn info(path: &Path, cancel: &Cancel) -> Result<ImageInfo, QemuError> {
+/// `qemu-img info --output=json -f FMT IMG`: this image alone, its backing
+/// file not opened. The format is always given: letting qemu-img probe it
+/// would read a raw disk whose guest wrote a qcow2 header as that qcow2.
+pub async fn info(path: &Path, format: &str, cancel: &Cancel) -> Result<ImageInfo, QemuError> {
     info_json(
-        qemu_img()?.args(["info", "--output=json"]).arg(path),
+        qemu_img()?
+            .args(["info", "--output=json", "-f", format])
+            .arg(path),
         path,
         cancel,
     )

@@ -16,9 +16,11 @@ use crate::policy::BUILTIN_FIX_TOOL;
 use super::{
     command::{self, find_program, Cancel, ToolError},
     events::Emitter,
+    image_chain::{self, ImageChainError},
     manifest::{FixStage, OutputFormat, SourceType, VmManifest},
     output_path::{first_output, further_disk, safe_name, today},
-    ovf::{has_extension, ovf_disk_files, unescape_xml, unpack_tar, DISK_EXTENSIONS},
+    ovf::{has_extension, ovf_disk_files, unescape_xml, unpack_tar, with_formats, DISK_EXTENSIONS},
+    partial,
     qemu::{self, CheckOutcome, CompareOutcome, ConvertJob, QemuError},
     report::Artifact,
     Options,
@@ -55,6 +57,15 @@ impl From<QemuError> for StageError {
     fn from(e: QemuError) -> Self {
         match e {
             QemuError::Cancelled => StageError::Cancelled,
+            other => StageError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<ImageChainError> for StageError {
+    fn from(e: ImageChainError) -> Self {
+        match e {
+            ImageChainError::Qemu(e) => e.into(),
             other => StageError::Failed(other.to_string()),
         }
     }
@@ -106,7 +117,9 @@ pub(crate) struct Run {
     /// What convert reads: the sources, or the fixed overlays.
     convert_inputs: Vec<Disk>,
     outputs: Vec<Output>,
-    /// `<work dir>/<name>.work/`: unpacked OVAs, overlays, boot logs.
+    /// `<work dir>/.<name>.work.partial-<pid>/`: unpacked OVAs, overlays,
+    /// boot logs; named as a partial so that what a killed run left is
+    /// swept like its partial outputs.
     scratch: Option<PathBuf>,
 }
 
@@ -204,7 +217,10 @@ impl Run {
         if let Some(dir) = &self.scratch {
             return Ok(dir.clone());
         }
-        let dir = self.options.work_dir.join(format!("{}.work", self.name));
+        let dir = self.options.work_dir.join(partial::partial_name(
+            format!("{}.work", self.name).as_ref(),
+            std::process::id(),
+        ));
         std::fs::create_dir_all(&dir)
             .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
         self.scratch = Some(dir.clone());
@@ -275,35 +291,38 @@ impl Run {
             }
         }
 
-        let disk_paths = match load.source_type {
-            SourceType::Ova => self.unpack_ova(&source).await?,
-            SourceType::Ovf => ovf_disk_files(&source, false)?
-                .into_iter()
-                .map(|disk| {
-                    self.options.policy.confine_source(&disk).map_err(|e| {
-                        failed(format!(
-                            "a disk file the OVF {} references (its href): {e}",
-                            source.display()
-                        ))
+        let disk_files: Vec<(PathBuf, &str)> = match load.source_type {
+            SourceType::Ova => with_formats(self.unpack_ova(&source).await?)?,
+            SourceType::Ovf => with_formats(
+                ovf_disk_files(&source, None)?
+                    .into_iter()
+                    .map(|disk| {
+                        self.options.policy.confine_source(&disk).map_err(|e| {
+                            failed(format!(
+                                "a disk file the OVF {} references (its href): {e}",
+                                source.display()
+                            ))
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            _ => vec![source.clone()],
+                    .collect::<Result<Vec<_>, _>>()?,
+            )?,
+            other => vec![(
+                source.clone(),
+                other
+                    .qemu_format()
+                    .expect("every source type but ova and ovf is a disk format"),
+            )],
         };
         let mut disks = Vec::new();
         let mut disk_facts = Vec::new();
-        for path in disk_paths {
-            let info = qemu::info(&path, &self.cancel).await?;
-            if let Some(expected) = load.source_type.qemu_format() {
-                if info.format != expected {
-                    return Err(failed(format!(
-                        "source {} is a {} image, not {} as source_type says",
-                        path.display(),
-                        info.format,
-                        load.source_type.as_str()
-                    )));
-                }
-            }
+        for (path, format) in disk_files {
+            // Read as the format it was declared, never probed, and only
+            // once nothing it references lies outside its directory.
+            let chain = image_chain::verify(&path, format, &self.cancel).await?;
+            let info = chain
+                .into_iter()
+                .next()
+                .expect("a verified chain starts with the image itself");
             self.progress(
                 "load",
                 &format!(
@@ -369,7 +388,7 @@ impl Run {
                     ovf.display()
                 ));
             }
-            return ovf_disk_files(ovf, true);
+            return ovf_disk_files(ovf, Some(&dir));
         }
         let mut disks: Vec<PathBuf> = files
             .iter()
@@ -754,6 +773,11 @@ impl Run {
             ));
         }
         let first = self.output_path(convert.output_path.as_deref(), format)?;
+        // Checked again right before they are read: the fix stage may have
+        // taken minutes, during which the source directory may have changed.
+        for source in self.sources.clone() {
+            image_chain::verify(&source.path, &source.format, &self.cancel).await?;
+        }
         let inputs = self.convert_inputs.clone();
         let count = inputs.len();
         let mut last_percent = -1i64;
@@ -764,6 +788,14 @@ impl Run {
             } else {
                 further_disk(&first, i + 1)
             };
+            if let Some(reserved) = partial::partial_component(&destination) {
+                return Err(failed(format!(
+                    "the output path {} contains {:?}, a name of the form \
+                     .<name>.partial-<pid> that is reserved for unfinished outputs",
+                    destination.display(),
+                    reserved
+                )));
+            }
             // Nothing already there is replaced unless the manifest says
             // so; the move into place checks again (no-replace link).
             if !convert.overwrite && destination.symlink_metadata().is_ok() {
@@ -1203,12 +1235,10 @@ impl PartialOutput {
         created.reverse();
         std::fs::create_dir_all(&parent)
             .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
-        let mut hidden = std::ffi::OsString::from(".");
-        hidden.push(file_name);
         // The pid keeps two runs writing the same output from removing
-        // each other's partial files; the last one to finish wins.
-        hidden.push(format!(".partial-{}", std::process::id()));
-        let partial_dir = parent.join(hidden);
+        // each other's partial files (the last one to finish wins), and
+        // tells the daemon whose leftovers these are after a SIGKILL.
+        let partial_dir = parent.join(partial::partial_name(file_name, std::process::id()));
         policy
             .confine_output(&partial_dir)
             .map_err(|e| failed(format!("convert.output_path: {e}")))?;

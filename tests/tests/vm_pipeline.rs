@@ -114,6 +114,27 @@ fn bootable_image(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// A raw image of 256 MiB, half of it incompressible data: compressing it
+/// takes seconds, while the first progress event comes at once, so a test
+/// can stop a run mid-convert.
+fn slow_to_convert_image(path: &Path) -> PathBuf {
+    qemu_img_ok(&["create", "-q", "-f", "raw", s(path), "256M"]);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let block: Vec<u8> = (0..MIB / 8)
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .collect();
+    let file = fs::OpenOptions::new().write(true).open(path).unwrap();
+    for i in (0..256).step_by(2) {
+        file.write_all_at(&block, i * MIB).unwrap();
+    }
+    path.to_path_buf()
+}
+
 /// The raw base converted to another format.
 fn image_as(base: &Path, format: &str, path: &Path) -> PathBuf {
     qemu_img_ok(&["convert", "-q", "-f", "raw", "-O", format, s(base), s(path)]);
@@ -957,24 +978,7 @@ async fn the_daemon_reports_failed_pipelines_with_their_reason() {
 #[tokio::test]
 async fn cancel_mid_convert_stops_qemu_img_and_leaves_no_partial_output() {
     let (daemon, _dir) = pipeline_daemon().await;
-    // 256 MiB, half of it incompressible data: compressing it takes seconds,
-    // while the first progress event comes at once.
-    let big = daemon.file("big.raw");
-    qemu_img_ok(&["create", "-q", "-f", "raw", s(&big), "256M"]);
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let block: Vec<u8> = (0..MIB / 8)
-        .flat_map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()
-        })
-        .collect();
-    let file = fs::OpenOptions::new().write(true).open(&big).unwrap();
-    for i in (0..256).step_by(2) {
-        file.write_all_at(&block, i * MIB).unwrap();
-    }
-    drop(file);
+    let big = slow_to_convert_image(&daemon.file("big.raw"));
     let m = write_manifest(
         &daemon.file("big.json"),
         "big",
@@ -1279,4 +1283,515 @@ async fn the_fix_tool_input_offers_only_the_configured_tools() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     let fields: Vec<String> = violations(&status).into_iter().map(|(f, _)| f).collect();
     assert_eq!(fields, ["inputs.fix_tool"]);
+}
+
+// ---- untrusted images -----------------------------------------------------------
+
+/// What the host file the hostile images point at is made of: no image of
+/// these tests holds it otherwise.
+const SECRET_MARKER: &[u8] = b"HOST-SECRET-7f3a9c1e|";
+
+/// A 1 MiB host file of [`SECRET_MARKER`]s, standing for /etc/shadow.
+fn secret_file(path: &Path) -> PathBuf {
+    let bytes: Vec<u8> = SECRET_MARKER
+        .iter()
+        .copied()
+        .cycle()
+        .take(MIB as usize)
+        .collect();
+    fs::write(path, bytes).unwrap();
+    path.to_path_buf()
+}
+
+/// Files below `dir` (symlinks not followed) holding the secret's bytes.
+fn files_holding_the_secret(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            found.extend(files_holding_the_secret(&entry.path()));
+        } else if kind.is_file() {
+            let bytes = fs::read(entry.path()).unwrap();
+            if bytes
+                .windows(SECRET_MARKER.len())
+                .any(|w| w == SECRET_MARKER)
+            {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+/// A VMDK text descriptor whose one extent is `extent` (FLAT, 1 MiB).
+fn flat_extent_descriptor(path: &Path, extent: &str) -> PathBuf {
+    fs::write(
+        path,
+        format!(
+            "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n\
+             createType=\"monolithicFlat\"\n\n# Extent description\n\
+             RW 2048 FLAT \"{extent}\" 0\n\nddb.virtualHWVersion = \"4\"\n"
+        ),
+    )
+    .unwrap();
+    path.to_path_buf()
+}
+
+/// A sparse VMDK header with capacity 0 whose embedded descriptor lists
+/// `extent` as a FLAT extent: qemu then reads the file as that descriptor.
+fn embedded_descriptor_vmdk(path: &Path, extent: &str) -> PathBuf {
+    let mut bytes = vec![0u8; 512];
+    bytes[0..4].copy_from_slice(b"KDMV");
+    bytes[4..8].copy_from_slice(&1u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    // capacity (12..20) stays 0
+    bytes[20..28].copy_from_slice(&128u64.to_le_bytes());
+    bytes[28..36].copy_from_slice(&1u64.to_le_bytes());
+    bytes[36..44].copy_from_slice(&20u64.to_le_bytes());
+    bytes[44..48].copy_from_slice(&512u32.to_le_bytes());
+    let descriptor = format!(
+        "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n\
+         createType=\"monolithicFlat\"\nRW 2048 FLAT \"{extent}\" 0\n"
+    );
+    bytes.extend_from_slice(descriptor.as_bytes());
+    bytes.resize(21 * 512, 0);
+    fs::write(path, bytes).unwrap();
+    path.to_path_buf()
+}
+
+/// A qcow2 of 1 MiB whose backing file is `backing` (a raw file), as
+/// written, not checked by qemu-img (`-u`).
+fn qcow2_backed_by(path: &Path, backing: &str) -> PathBuf {
+    qemu_img_ok(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-u",
+        "-F",
+        "raw",
+        "-b",
+        backing,
+        s(path),
+        "1M",
+    ]);
+    path.to_path_buf()
+}
+
+/// Images in `<dir>/img/` that reach the secret `<dir>/secret.raw`, each
+/// with its source type and the reference its refusal must name.
+fn hostile_images(d: &Path) -> Vec<(PathBuf, &'static str, String)> {
+    fs::create_dir_all(d).unwrap();
+    let secret = secret_file(&d.join("secret.raw"));
+    let secret = s(&secret).to_string();
+    let img = d.join("img");
+    fs::create_dir_all(&img).unwrap();
+    std::os::unix::fs::symlink("../secret.raw", img.join("inside-link.raw")).unwrap();
+    let json =
+        format!(r#"json:{{"driver":"raw","file":{{"driver":"file","filename":"{secret}"}}}}"#);
+    vec![
+        (
+            qcow2_backed_by(&img.join("abs.qcow2"), &secret),
+            "qcow2",
+            secret.clone(),
+        ),
+        (
+            qcow2_backed_by(&img.join("rel.qcow2"), "../secret.raw"),
+            "qcow2",
+            "../secret.raw".into(),
+        ),
+        (
+            qcow2_backed_by(&img.join("link.qcow2"), "inside-link.raw"),
+            "qcow2",
+            "inside-link.raw".into(),
+        ),
+        (
+            qcow2_backed_by(&img.join("json.qcow2"), &json),
+            "qcow2",
+            json.clone(),
+        ),
+        (
+            flat_extent_descriptor(&img.join("flat.vmdk"), &secret),
+            "vmdk",
+            secret.clone(),
+        ),
+        (
+            flat_extent_descriptor(&img.join("relflat.vmdk"), "../secret.raw"),
+            "vmdk",
+            "../secret.raw".into(),
+        ),
+        (
+            embedded_descriptor_vmdk(&img.join("embedded.vmdk"), &secret),
+            "vmdk",
+            secret.clone(),
+        ),
+        // A descriptor whose SPARSE extent next to it embeds a descriptor of
+        // its own, whose FLAT extent is the host file.
+        {
+            embedded_descriptor_vmdk(&img.join("inner.vmdk"), &secret);
+            let outer = img.join("nested.vmdk");
+            fs::write(
+                &outer,
+                "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n\
+                 createType=\"twoGbMaxExtentSparse\"\nRW 2048 SPARSE \"inner.vmdk\"\n",
+            )
+            .unwrap();
+            (outer, "vmdk", secret)
+        },
+    ]
+}
+
+#[test]
+fn images_that_reference_host_files_are_refused_and_nothing_of_them_is_read() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    for (i, (image, source_type, reference)) in hostile_images(d).into_iter().enumerate() {
+        let name = format!("hostile{i}");
+        let m = write_manifest(
+            &d.join(format!("{name}.json")),
+            &name,
+            json!({"source_type": source_type, "source_path": image}),
+            json!({"output_format": "raw"}),
+            json!({}),
+        );
+        let work = d.join(format!("w-{name}"));
+        let run = run_direct(&work, &m, &[]);
+        assert_eq!(run.code, 1, "{}: {:#}", image.display(), run.report);
+        assert_eq!(run.status("load"), "failed", "{}", image.display());
+        let error = run.stage("load")["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("{reference:?}"))
+                && error.contains(s(&image))
+                && (error.contains("outside the image's own directory")
+                    || error.contains("protocol or URL")),
+            "{}: the error names the image, the reference and why: {error}",
+            image.display()
+        );
+        assert_eq!(run.report["artifacts"], json!([]));
+        assert_eq!(files_holding_the_secret(&work), Vec::<PathBuf>::new());
+    }
+
+    // An OVF whose disk is the host file, by a climbing path or by a
+    // symlink next to it.
+    let pkg = d.join("pkg");
+    fs::create_dir(&pkg).unwrap();
+    std::os::unix::fs::symlink(d.join("secret.raw"), pkg.join("disk.raw")).unwrap();
+    for (name, href) in [("ovf-climb", "../secret.raw"), ("ovf-link", "disk.raw")] {
+        let ovf = pkg.join(format!("{name}.ovf"));
+        fs::write(
+            &ovf,
+            format!(
+                r#"<Envelope><References><File id="f" href="{href}"/></References></Envelope>"#
+            ),
+        )
+        .unwrap();
+        let m = write_manifest(
+            &d.join(format!("{name}.json")),
+            name,
+            json!({"source_type": "ovf", "source_path": ovf}),
+            json!({"output_format": "raw"}),
+            json!({}),
+        );
+        let work = d.join(format!("w-{name}"));
+        let run = run_direct(&work, &m, &[]);
+        assert_eq!(run.code, 1, "{name}: {:#}", run.report);
+        let error = run.stage("load")["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("{href:?}"))
+                && error.contains("outside the OVF's own directory"),
+            "{name}: {error}"
+        );
+        assert_eq!(files_holding_the_secret(&work), Vec::<PathBuf>::new());
+    }
+}
+
+#[test]
+fn images_referencing_files_in_their_own_directory_still_convert() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let base = raw_image(&d.join("base.raw"), 2);
+    let img = d.join("img");
+    fs::create_dir(&img).unwrap();
+
+    // A qcow2 overlay on a qcow2 next to it.
+    image_as(&base, "qcow2", &img.join("base.qcow2"));
+    qemu_img_ok(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-F",
+        "qcow2",
+        "-b",
+        "base.qcow2",
+        s(&img.join("top.qcow2")),
+    ]);
+    // A monolithicFlat VMDK: a descriptor and its flat extent next to it.
+    qemu_img_ok(&[
+        "convert",
+        "-q",
+        "-f",
+        "raw",
+        "-O",
+        "vmdk",
+        "-o",
+        "subformat=monolithicFlat",
+        s(&base),
+        s(&img.join("flat.vmdk")),
+    ]);
+    // A monolithic sparse VMDK renamed after it was made: its embedded
+    // descriptor still names its old file name, which qemu ignores.
+    image_as(&base, "vmdk", &img.join("made-as.vmdk"));
+    fs::rename(img.join("made-as.vmdk"), img.join("renamed.vmdk")).unwrap();
+
+    for (file, source_type) in [
+        ("top.qcow2", "qcow2"),
+        ("flat.vmdk", "vmdk"),
+        ("renamed.vmdk", "vmdk"),
+    ] {
+        let name = file.replace('.', "-");
+        let m = write_manifest(
+            &d.join(format!("{name}.json")),
+            &name,
+            json!({"source_type": source_type, "source_path": img.join(file)}),
+            json!({"output_format": "raw"}),
+            json!({}),
+        );
+        let run = run_direct(&d.join(format!("w-{name}")), &m, &[]);
+        run.assert_succeeded();
+        assert_eq!(compare(&base, &run.output()), 0, "{file}");
+        if file == "top.qcow2" {
+            let chain = &run.stage("inspect")["result"]["disks"][0]["backing_chain"];
+            assert_eq!(chain.as_array().map(Vec::len), Some(1), "{chain}");
+        }
+    }
+}
+
+#[test]
+fn a_backing_file_whose_format_is_not_recorded_is_refused_not_probed() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    raw_image(&d.join("base.raw"), 1);
+    let image = qcow2_backed_by(&d.join("top.qcow2"), "base.raw");
+    // Overwrite the type of the header extension that records the backing
+    // format (the first one, at the header length): qemu skips extensions
+    // it does not know, so the backing file's format is no longer recorded.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&image)
+        .unwrap();
+    let mut header = [0u8; 104];
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut header, 0).unwrap();
+    let header_length = u32::from_be_bytes(header[100..104].try_into().unwrap());
+    file.write_all_at(&0x0bad_0badu32.to_be_bytes(), header_length.into())
+        .unwrap();
+    drop(file);
+    let m = write_manifest(
+        &d.join("nofmt.json"),
+        "nofmt",
+        json!({"source_type": "qcow2", "source_path": image}),
+        json!({"output_format": "raw"}),
+        json!({}),
+    );
+    let run = run_direct(&d.join("w"), &m, &[]);
+    assert_eq!(run.code, 1, "{:#}", run.report);
+    let error = run.stage("load")["error"].as_str().unwrap();
+    assert!(
+        error.contains("\"base.raw\" has no recorded format")
+            && error.contains("qemu-img rebase -u -F"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_raw_source_that_looks_like_a_qcow2_is_converted_as_raw() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let secret = secret_file(&d.join("secret.raw"));
+    let img = d.join("img");
+    fs::create_dir(&img).unwrap();
+    // A guest wrote a qcow2 header, naming the host file as its backing
+    // file, at the start of its raw disk.
+    let disk = qcow2_backed_by(&img.join("disk.raw"), s(&secret));
+    let m = write_manifest(
+        &d.join("raw-vm.json"),
+        "raw-vm",
+        json!({"source_type": "raw", "source_path": disk}),
+        json!({"output_format": "raw"}),
+        json!({}),
+    );
+    let work = d.join("w");
+    let run = run_direct(&work, &m, &[]);
+    run.assert_succeeded();
+    assert_eq!(run.stage("load")["result"]["disks"][0]["format"], "raw");
+    // The raw disk's own bytes, its size rounded up to whole sectors.
+    let (output, source) = (fs::read(run.output()).unwrap(), fs::read(&disk).unwrap());
+    assert!(
+        output.starts_with(&source) && output[source.len()..].iter().all(|&b| b == 0),
+        "the output ({} bytes) holds the raw disk's own bytes ({})",
+        output.len(),
+        source.len()
+    );
+    assert_eq!(files_holding_the_secret(&work), Vec::<PathBuf>::new());
+}
+
+#[tokio::test]
+async fn the_daemon_fails_runs_of_images_that_reference_host_files() {
+    let (daemon, _dir) = pipeline_daemon().await;
+    let d = daemon.file("hostile");
+    let images = hostile_images(&d);
+    let out_dir = daemon.file("out");
+    for (image, source_type, reference) in [&images[0], &images[4]] {
+        let m = write_manifest(
+            &daemon.file(&format!("{source_type}.json")),
+            source_type,
+            json!({"source_type": source_type, "source_path": image}),
+            json!({"output_format": "raw"}),
+            json!({}),
+        );
+        let exec = daemon
+            .execute(
+                "vm_pipeline",
+                &[("manifest", text(s(&m))), ("output_dir", text(s(&out_dir)))],
+            )
+            .await;
+        let exec = daemon.wait_state(&exec.id, ExecutionState::Failed).await;
+        assert!(
+            exec.error.contains("phase load failed")
+                && exec.error.contains(&format!("{reference:?}"))
+                && exec.error.contains("outside the image's own directory"),
+            "{}",
+            exec.error
+        );
+        assert_eq!(execution_report(&exec)["artifacts"], json!([]));
+    }
+    assert_eq!(files_holding_the_secret(&out_dir), Vec::<PathBuf>::new());
+    assert_eq!(
+        files_holding_the_secret(&daemon.data_dir()),
+        Vec::<PathBuf>::new()
+    );
+}
+
+// ---- leftovers of killed runs ---------------------------------------------------
+
+/// Entries below `dir` named as partials (`.<name>.partial-<pid>`).
+fn partial_leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".partial-") {
+            found.push(entry.path());
+        } else if entry.file_type().unwrap().is_dir() {
+            found.extend(partial_leftovers(&entry.path()));
+        }
+    }
+    found
+}
+
+/// A daemon running the pipeline whose configured output directory is
+/// `out`.
+async fn pipeline_daemon_writing_to(out: &Path) -> (Daemon, TempDir) {
+    let dir = pipeline_dir();
+    let daemon = Daemon::builder()
+        .workflow_dir(dir.path())
+        .flag("--output-dir", s(out))
+        .start()
+        .await;
+    (daemon, dir)
+}
+
+/// Starts a pipeline run of a 256 MiB image packed in an OVA (so it has
+/// a scratch directory too) that writes into `out`, and waits until it
+/// is converting.
+async fn start_slow_ova_run(daemon: &Daemon, out: &Path) -> pb::Execution {
+    let big = slow_to_convert_image(&daemon.file("big.raw"));
+    let ovf = daemon.file("big.ovf");
+    fs::write(
+        &ovf,
+        r#"<Envelope><References><File id="f" href="big.raw"/></References></Envelope>"#,
+    )
+    .unwrap();
+    let ova = daemon.file("big.ova");
+    let mut tar = tar::Builder::new(fs::File::create(&ova).unwrap());
+    tar.append_path_with_name(&ovf, "big.ovf").unwrap();
+    tar.append_path_with_name(&big, "big.raw").unwrap();
+    tar.finish().unwrap();
+    drop(tar);
+    let m = write_manifest(
+        &daemon.file("big.json"),
+        "big",
+        json!({"source_type": "ova", "source_path": ova}),
+        json!({"output_format": "qcow2", "compress": true}),
+        json!({}),
+    );
+    let exec = daemon
+        .execute(
+            "vm_pipeline",
+            &[("manifest", text(s(&m))), ("output_dir", text(s(out)))],
+        )
+        .await;
+    daemon
+        .wait_for_event(&exec.id, "the first convert progress", |e| {
+            matches!(&e.payload, Some(Payload::TaskProgress(p))
+                if p.task_id == "convert" && p.message.ends_with('%'))
+        })
+        .await;
+    exec
+}
+
+#[tokio::test]
+async fn a_forced_cancel_mid_convert_leaves_no_partial_anything() {
+    let out = TempDir::new().unwrap();
+    let (daemon, _dir) = pipeline_daemon_writing_to(out.path()).await;
+    let exec = start_slow_ova_run(&daemon, out.path()).await;
+    let runs = daemon.data_dir().join("runs");
+    assert_eq!(
+        partial_leftovers(out.path()).len(),
+        1,
+        "mid-convert, the output is a partial in a dated folder"
+    );
+    assert_eq!(
+        partial_leftovers(&runs).len(),
+        1,
+        "and the OVA is unpacked in scratch"
+    );
+
+    daemon.cancel(&exec.id, None, true).await;
+    let exec = daemon.wait_state(&exec.id, ExecutionState::Cancelled).await;
+    assert_eq!(exec.signal, Some(9), "the program was killed: {exec:?}");
+    assert_eq!(partial_leftovers(out.path()), Vec::<PathBuf>::new());
+    assert_eq!(partial_leftovers(&runs), Vec::<PathBuf>::new());
+}
+
+#[tokio::test]
+async fn leftovers_of_a_run_orphaned_by_a_daemon_crash_are_removed_at_the_next_start() {
+    let out = TempDir::new().unwrap();
+    let (mut daemon, _dir) = pipeline_daemon_writing_to(out.path()).await;
+    let exec = start_slow_ova_run(&daemon, out.path()).await;
+    let pid = daemon.wait_started(&exec.id).await.pid;
+    let runs = daemon.data_dir().join("runs");
+    assert_eq!(partial_leftovers(out.path()).len(), 1);
+    assert_eq!(partial_leftovers(&runs).len(), 1);
+
+    daemon.kill9().await;
+    // The orphan would finish the conversion while no daemon runs; stopped,
+    // it is still mid-convert when the next daemon starts.
+    let group = rustix::process::Pid::from_raw(pid).expect("a pid is positive");
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::STOP);
+    daemon.restart().await;
+
+    // Recovery is done before the daemon serves.
+    assert_eq!(partial_leftovers(out.path()), Vec::<PathBuf>::new());
+    assert_eq!(partial_leftovers(&runs), Vec::<PathBuf>::new());
+    daemon
+        .wait_state(&exec.id, ExecutionState::Interrupted)
+        .await;
+    wait_process_gone(pid, "the orphaned pipeline").await;
 }
