@@ -160,7 +160,6 @@ async fn what_the_daemon_creates_is_private_even_with_umask_000() {
         "history.sqlite3-shm",
         "runs/.spare",
         "bundled-workflows/hello.sh",
-        "output",
     ] {
         assert!(
             found.iter().any(|(path, _, _)| *path == data.join(name)),
@@ -168,10 +167,7 @@ async fn what_the_daemon_creates_is_private_even_with_umask_000() {
         );
     }
     for (path, mode, is_dir) in &found {
-        let expected = if *path == data.join("output") {
-            // The operator's: its group may read converted disks.
-            0o750
-        } else if *is_dir || path.starts_with(data.join("bundled-workflows")) {
+        let expected = if *is_dir || path.starts_with(data.join("bundled-workflows")) {
             // Directories, and the bundled programs (run by the daemon's user).
             0o700
         } else if *path == program_file {
@@ -187,6 +183,11 @@ async fn what_the_daemon_creates_is_private_even_with_umask_000() {
         mode_of(&std::fs::metadata(&data).unwrap()),
         0o700,
         "the data directory"
+    );
+    assert_eq!(
+        mode_of(&std::fs::metadata(daemon.output_dir()).unwrap()),
+        0o750,
+        "the output directory is the operator's: its group may read converted disks"
     );
     for dir in [home_workflows.parent().unwrap(), home_workflows.as_path()] {
         assert_eq!(

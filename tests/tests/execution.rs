@@ -610,9 +610,17 @@ async fn programs_see_only_the_allowed_environment() {
             !lines.iter().any(|l| l.contains("hunter2")),
             "{what}: the daemon's secret is not passed: {lines:?}"
         );
+        // The daemon's own settings are not passed; the policy it sets for
+        // every program (WORKFLOWD_POLICY) is the one exception.
         assert!(
-            !names.iter().any(|n| n.starts_with("WORKFLOWD_")),
+            !names
+                .iter()
+                .any(|n| n.starts_with("WORKFLOWD_") && *n != "WORKFLOWD_POLICY"),
             "{what}: the daemon's own settings are not passed: {lines:?}"
+        );
+        assert!(
+            names.contains(&"WORKFLOWD_POLICY"),
+            "{what}: the operator's policy is passed: {lines:?}"
         );
     }
     assert!(

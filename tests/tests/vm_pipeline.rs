@@ -802,9 +802,17 @@ fn a_configured_fix_tool_works_on_an_overlay_and_never_touches_the_source() {
     let argv: Vec<&str> = argv.lines().collect();
     assert_eq!(argv.len(), 4, "{argv:?}");
     assert_eq!(argv[..2], ["3", "--all"], "{argv:?}");
-    assert_eq!(
-        Path::new(argv[2]).parent(),
-        Some(work.join("fixed.work").as_path())
+    // In the run's scratch directory, named as the partial it is until
+    // the run ends.
+    let scratch = Path::new(argv[2]).parent().unwrap();
+    assert_eq!(scratch.parent(), Some(work.as_path()), "{argv:?}");
+    assert!(
+        scratch
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".fixed.work.partial-"),
+        "{argv:?}"
     );
     assert!(argv[2].ends_with("fixed-disk1.fixed.qcow2"), "{argv:?}");
     assert_eq!(argv[3], "fixed");
@@ -1095,7 +1103,8 @@ async fn execute_reads_sources_only_from_the_source_roots() {
         "{error}"
     );
 
-    // An OVF whose href climbs out of the roots.
+    // An OVF whose href climbs out of the roots (and so out of the OVF's
+    // own directory, which the image check refuses first).
     let ovf = daemon.file("escape.ovf");
     fs::write(
         &ovf,
@@ -1114,7 +1123,8 @@ async fn execute_reads_sources_only_from_the_source_roots() {
     );
     let error = failed_run(&daemon, &m).await;
     assert!(
-        error.contains("a disk file the OVF") && error.contains("setting source_roots"),
+        error.contains("references \"link/shadow.raw\"")
+            && error.contains("outside the OVF's own directory"),
         "{error}"
     );
 

@@ -577,7 +577,6 @@ async fn manifest_create_walks_four_steps_with_back_and_submits() {
     let written: Value =
         workflow_manager::yaml::from_str(&std::fs::read_to_string(dir.join("web01.yaml")).unwrap())
             .unwrap();
-    let output = dir.join("out/web01.qcow2");
     assert_eq!(written["version"], "1.0");
     assert_eq!(written["name"], "web01");
     let pipeline = &written["pipeline"];
