@@ -773,28 +773,32 @@ impl Daemon {
         }
     }
 
-    /// Starts `workflow_id` (a program taking `--pid-file`, like
-    /// `stubborn_program()` or the `ignore_sigterm` example) and waits until
-    /// it has written its grandchild's pid, which it does before
-    /// `phase_started`. Returns the execution, its `started` event and the
-    /// grandchild's pid.
+    /// Starts `workflow_id` (a program that prints `running with grandchild
+    /// PID` once its grandchild runs, like `stubborn_program()` or the
+    /// `ignore_sigterm` example) and waits for that line. Returns the
+    /// execution, its `started` event and the grandchild's pid.
     pub async fn start_with_grandchild(
         &self,
         workflow_id: &str,
     ) -> (pb::Execution, pb::Started, i32) {
-        let pid_file = self.file(&format!("{workflow_id}-{}.pid", uuid::Uuid::new_v4()));
-        let exec = self
-            .execute(
-                workflow_id,
-                &[("pid_file", text(pid_file.to_str().unwrap()))],
+        const SAYS: &str = "running with grandchild ";
+        let exec = self.execute(workflow_id, &[]).await;
+        let started = self.wait_started(&exec.id).await;
+        let line = self
+            .wait_for_event(
+                &exec.id,
+                SAYS,
+                |e| matches!(&e.payload, Some(Payload::Output(o)) if o.text.starts_with(SAYS)),
             )
             .await;
-        let started = self.wait_started(&exec.id).await;
-        self.wait_for_event(&exec.id, "phase_started", |e| {
-            matches!(e.payload, Some(Payload::PhaseStarted(_)))
-        })
-        .await;
-        (exec, started, read_pid(&pid_file))
+        let Some(Payload::Output(output)) = line.payload else {
+            unreachable!("the wait matched an output line")
+        };
+        let pid = output.text[SAYS.len()..]
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("a pid in {:?}: {e}", output.text));
+        (exec, started, pid)
     }
 
     /// Waits for the `started` event of an execution.
@@ -1000,16 +1004,13 @@ echo released"#,
 
 /// Like the `ignore_sigterm` example, but its grandchild ignores SIGTERM too,
 /// so a SIGTERM to the whole process group really stops nothing: only SIGKILL
-/// ends it. Writes the grandchild's pid to the file given with `--pid-file`
-/// before its `phase_started` event.
+/// ends it. Prints `running with grandchild PID`.
 pub fn stubborn_program() -> String {
     workflow_script(
-        r#"{"id":"stubborn","name":"Stubborn","description":"Ignores SIGTERM, grandchild too.","fields":[{"name":"pid_file","label":"PID file","description":"Where to write the grandchild's pid","cli_arg":"--pid-file","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
-        r#"pid_file="$2"
-trap 'echo "got SIGTERM, ignoring it"' TERM
+        r#"{"id":"stubborn","name":"Stubborn","description":"Ignores SIGTERM, grandchild too.","fields":[]}"#,
+        r#"trap 'echo "got SIGTERM, ignoring it"' TERM
 (trap '' TERM; exec sleep 3600) &
 grandchild=$!
-echo "$grandchild" > "$pid_file.tmp" && mv "$pid_file.tmp" "$pid_file"
 echo '__WF_EVENT__:{"type":"phase_started","phase":0,"name":"stubborn","total_phases":1}' >&2
 echo "running with grandchild $grandchild"
 while kill -0 "$grandchild" 2>/dev/null; do wait "$grandchild"; done"#,
@@ -1148,15 +1149,6 @@ pub async fn wait_process_gone(pid: i32, what: &str) {
         || async move { process_gone(pid).then_some(()) },
     )
     .await
-}
-
-/// Reads a pid written to a file.
-pub fn read_pid(path: &Path) -> i32 {
-    fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read pid file {}: {e}", path.display()))
-        .trim()
-        .parse()
-        .expect("pid file holds a number")
 }
 
 /// Polls `check` every 50 ms until it returns Some, failing after `limit`.
