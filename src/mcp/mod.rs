@@ -23,6 +23,7 @@ mod daemon;
 mod dynamic;
 mod error;
 mod model;
+mod provenance;
 mod server;
 mod tools;
 mod wait;
