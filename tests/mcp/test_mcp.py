@@ -518,3 +518,14 @@ async def test_daemon_unreachable(closed_port: int, session_factory, era: str):
         ]:
             message = await call_error(s.client, name, args)
             assert "unreachable" in message and addr in message, message
+
+
+@pytest.mark.parametrize("form", ["unix:{}", "unix://{}"])
+async def test_a_unix_socket_address_reaches_the_daemon(socket_daemon, session_factory, form: str):
+    """workflow-mcp parses the address as wfctl does: unix:/path works."""
+    _, socket_path = socket_daemon
+    async with session_factory(form.format(socket_path)) as s:
+        listing = (await call(s.client, "list_workflows")).structured_content
+        assert BUNDLED <= {w["id"] for w in listing["workflows"]}
+        out = (await call(s.client, "run_hello", {"name": "socket", "wait_seconds": 30}, read_timeout_seconds=60)).structured_content
+        assert out["state"] == "SUCCEEDED"
