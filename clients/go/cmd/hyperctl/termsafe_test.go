@@ -1,8 +1,17 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
 func TestTerminalSafeEscapesControlsAndKeepsText(t *testing.T) {
@@ -64,5 +73,93 @@ func TestProgramTextNeverReachesTheTerminalRaw(t *testing.T) {
 	_, stdout, _ := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "hello", "-input", "name=" + hostile, "-wait"}, addr...)...)
 	if !strings.Contains(stdout, `hello, \x1b[2J\x1b]0;pwned\x07\x0dFAKE \u202eevil\x9b31m`) {
 		t.Errorf("the greeting is not shown with visible escapes:\n%s", stdout)
+	}
+}
+
+// startDaemon starts workflowd ($WORKFLOWD_BIN, else the repository's
+// target/release/workflowd) on a free loopback port with its own data
+// directory, discovering only the programs in dir, and returns its address.
+// The daemon is stopped when the test ends.
+func startDaemon(t *testing.T, dir string) string {
+	t.Helper()
+	bin := os.Getenv("WORKFLOWD_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = filepath.Abs(filepath.Join("..", "..", "..", "..", "target", "release", "workflowd")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--workflow-dir", dir)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s (cargo build --release --bin workflowd, or set WORKFLOWD_BIN): %v", bin, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	// The daemon's first stdout line says where it listens, once it serves.
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		t.Fatalf("workflowd printed %q (%v), not its address", line, err)
+	}
+	return addr
+}
+
+// TestProgramMetadataNeverReachesTheTerminalRaw lists a workflow whose
+// metadata (name, description, discovery-visible text) holds escape
+// sequences, through a daemon of its own.
+func TestProgramMetadataNeverReachesTheTerminalRaw(t *testing.T) {
+	dir := t.TempDir()
+	metadata := `{"id":"escapes","name":"Esc\u001b]0;pwned\u0007apes","description":"clears\u001b[2J\rFAKE \u202eevil","fields":[]}`
+	script := "#!/bin/sh\nif [ \"$1\" = \"--workflow-metadata\" ]; then\ncat <<'JSON'\n" + metadata + "\nJSON\nexit 0\nfi\nprintf 'out\\033[2J\\n'\n"
+	if err := os.WriteFile(filepath.Join(dir, "escapes.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir)
+	waitForWorkflow(t, addr, "escapes")
+	code, stdout, stderr := hyperctl(t, "workflow", "-op", "workflows", "-addr", addr)
+	if code != exitOK {
+		t.Fatalf("workflows: exit %d: %s", code, stderr)
+	}
+	if i := strings.IndexFunc(stdout, func(r rune) bool { return r != '\n' && unsafeRune(r) }); i >= 0 {
+		t.Errorf("raw control character at %d:\n%q", i, stdout)
+	}
+	if !strings.Contains(stdout, `Esc\x1b]0;pwned\x07apes`) {
+		t.Errorf("the name is not shown with visible escapes:\n%s", stdout)
+	}
+}
+
+// waitForWorkflow waits until the daemon at addr has discovered id
+// (discovery may finish after the daemon starts serving).
+func waitForWorkflow(t *testing.T, addr, id string) {
+	t.Helper()
+	c, err := workflowclient.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		workflows, _, err := c.ListWorkflows(ctx)
+		if err != nil {
+			t.Fatalf("waiting for workflow %s: %v", id, err)
+		}
+		for _, w := range workflows {
+			if w.GetId() == id {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("workflow %s was not discovered within 30 s", id)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
