@@ -13,6 +13,7 @@
 pub mod api;
 pub mod bundled;
 pub mod cli;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod daemon;

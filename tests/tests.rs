@@ -17,6 +17,8 @@ mod discovery;
 mod disk_full;
 #[path = "tests/drop_folders.rs"]
 mod drop_folders;
+#[path = "tests/example_workflows.rs"]
+mod example_workflows;
 #[path = "tests/execution.rs"]
 mod execution;
 #[path = "tests/history.rs"]

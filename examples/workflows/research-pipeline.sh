@@ -28,22 +28,47 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 ev() { printf '__WF_EVENT__:%s\n' "$1" >&2; }
+# json_string TEXT: TEXT as a JSON string literal, quotes included. Inputs
+# are pasted into events only through this: a raw `"` or line break in a
+# topic would otherwise end the string or the event line, and let the input
+# write events of its own. awk (POSIX, on every host) escapes `\`, `"` and
+# every control character; bytes of other characters pass as they are
+# (LC_ALL=C: byte by byte), so UTF-8 text stays UTF-8.
+json_string() {
+  printf '%s\n' "$1" | LC_ALL=C awk '
+    BEGIN {
+      for (i = 1; i < 32; i++) esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
+      esc["\\"] = "\\\\"; esc["\""] = "\\\""
+      esc["\t"] = "\\t"; esc["\r"] = "\\r"; esc["\b"] = "\\b"; esc["\f"] = "\\f"
+      out = "\""
+    }
+    {
+      if (NR > 1) out = out "\\n"
+      n = length($0)
+      for (i = 1; i <= n; i++) {
+        c = substr($0, i, 1)
+        out = out ((c in esc) ? esc[c] : c)
+      }
+    }
+    END { printf "%s\"", out }'
+}
 names=(plan research write)
 IFS=, read -ra selected <<<"$phases"
 for p in "${selected[@]}"; do
   name="${names[$p]}"
   ev "{\"type\":\"phase_started\",\"phase\":$p,\"name\":\"$name\",\"total_phases\":3}"
-  ev "{\"type\":\"task_started\",\"phase\":$p,\"task_id\":\"$name-1\",\"description\":\"$name $topic\",\"total_tasks\":1}"
+  ev "{\"type\":\"task_started\",\"phase\":$p,\"task_id\":\"$name-1\",\"description\":$(json_string "$name $topic"),\"total_tasks\":1}"
+  looking_at=$(json_string "looking at $topic")
   for ((a = 1; a <= depth; a++)); do
     ev "{\"type\":\"agent_started\",\"task_id\":\"$name-1\",\"agent_name\":\"agent-$a\",\"description\":\"worker $a\"}"
-    ev "{\"type\":\"agent_message\",\"task_id\":\"$name-1\",\"agent_name\":\"agent-$a\",\"message\":\"looking at $topic\"}"
+    ev "{\"type\":\"agent_message\",\"task_id\":\"$name-1\",\"agent_name\":\"agent-$a\",\"message\":$looking_at}"
     ev "{\"type\":\"agent_completed\",\"task_id\":\"$name-1\",\"agent_name\":\"agent-$a\",\"result\":\"ok\"}"
   done
   ev "{\"type\":\"task_progress\",\"task_id\":\"$name-1\",\"message\":\"100% done\"}"
   ev "{\"type\":\"task_completed\",\"task_id\":\"$name-1\",\"result\":\"$name finished\"}"
   if [[ "$p" == 0 ]]; then
-    echo "{\"topic\":\"$topic\",\"format\":\"$format\"}" > plan.state.json
-    ev "{\"type\":\"state_file_created\",\"phase\":0,\"file_path\":\"$PWD/plan.state.json\",\"description\":\"research plan\"}"
+    echo "{\"topic\":$(json_string "$topic"),\"format\":$(json_string "$format")}" > plan.state.json
+    ev "{\"type\":\"state_file_created\",\"phase\":0,\"file_path\":$(json_string "$PWD/plan.state.json"),\"description\":\"research plan\"}"
   fi
   echo "phase $name done"
   ev "{\"type\":\"phase_completed\",\"phase\":$p,\"name\":\"$name\"}"

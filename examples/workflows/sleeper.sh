@@ -13,6 +13,12 @@ seconds=1 code=0
 while [ $# -gt 0 ]; do
   case "$1" in --seconds) seconds="$2"; shift 2 ;; --exit-code) code="$2"; shift 2 ;; *) shift ;; esac
 done
+# The exit code goes into an event below: digits only, so it can never end
+# the event's JSON string (the daemon checks the number; this keeps the
+# program safe on its own).
+case "$code" in
+  '' | *[!0-9]*) echo "--exit-code must be a whole number, got: $code" >&2; exit 2 ;;
+esac
 echo '__WF_EVENT__:{"type":"phase_started","phase":0,"name":"sleep","total_phases":1}' >&2
 echo "sleeping $seconds s"
 trap 'echo "terminated"; exit 143' TERM

@@ -3,6 +3,7 @@
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
+use super::output::print_note;
 use crate::pb::ExecutionState;
 
 /// Exit codes of `wfctl`; scripts rely on them, so they never change meaning.
@@ -155,21 +156,30 @@ impl CliError {
 
     /// Prints the error to stderr the way `wfctl` reports failures: one
     /// `wfctl: ...` line, then one `field: description` line per violation.
+    /// Text that came from the daemon (and through it from programs) is
+    /// made terminal-safe.
     pub fn report(&self) {
         match self {
             // The status message repeats the violations on one line; print
             // them one per line instead.
             CliError::InvalidArgument { violations, .. } if !violations.is_empty() => {
-                eprintln!(
+                print_note(&format!(
                     "wfctl: invalid argument ({} field violation{}):",
                     violations.len(),
                     if violations.len() == 1 { "" } else { "s" }
-                );
+                ));
                 for (field, description) in violations {
-                    eprintln!("{field}: {description}");
+                    print_note(&format!("{field}: {description}"));
                 }
             }
-            _ => eprintln!("wfctl: {self}"),
+            // wfctl's own messages, which may end with a usage text of
+            // several lines.
+            CliError::Usage(_) | CliError::Unsupported(_) => {
+                for line in format!("wfctl: {self}").lines() {
+                    print_note(line);
+                }
+            }
+            _ => print_note(&format!("wfctl: {self}")),
         }
     }
 }

@@ -1,15 +1,16 @@
 //! `wfctl run`, `wfctl get`, `wfctl list` and `wfctl cancel`.
 
-use std::{collections::HashMap, io::Write, path::Path, time::Duration};
+use std::{collections::HashMap, path::Path, time::Duration};
 
 use clap::Args;
 use prost_types::value::Kind;
-use serde_json::json;
 
 use super::{
     error::short_state,
     logs::{self, Render},
-    output::{self, print_fields, print_table, print_value, OutputFormat},
+    output::{
+        self, print_fields, print_line, print_message, print_note, print_table, OutputFormat,
+    },
     CliError, Ctx, GlobalArgs,
 };
 use crate::pb::{self, ExecutionState, NodeStatus};
@@ -193,18 +194,18 @@ pub async fn start(ctx: &Ctx, request: pb::ExecuteRequest) -> Result<pb::Executi
         .execution
         .ok_or_else(|| CliError::NotFound(format!("no execution returned for {workflow_id}")))?;
     if response.started {
-        eprintln!(
+        print_note(&format!(
             "wfctl: started execution {} of {} ({})",
             execution.id,
             workflow_id,
             short_state(execution.state())
-        );
+        ));
     } else {
-        eprintln!(
+        print_note(&format!(
             "wfctl: execution {} already exists for this request id ({}); not started again",
             execution.id,
             short_state(execution.state())
-        );
+        ));
     }
     Ok(execution)
 }
@@ -230,8 +231,8 @@ pub async fn run(globals: &GlobalArgs, args: RunArgs) -> Result<(), CliError> {
         return wait_and_print(ctx, &execution.id).await;
     }
     match ctx.output {
-        OutputFormat::Table => println!("{}", execution.id),
-        format => print_value(format, &output::execution_json(&execution)),
+        OutputFormat::Table => print_line(&execution.id),
+        format => print_message(format, &execution),
     }
     Ok(())
 }
@@ -247,7 +248,9 @@ pub async fn follow_to_end(ctx: &Ctx, execution_id: &str) -> Result<(), CliError
 /// Waits (silently) until the execution ends, prints it, and fails unless it
 /// SUCCEEDED.
 pub async fn wait_and_print(ctx: &Ctx, execution_id: &str) -> Result<(), CliError> {
-    eprintln!("wfctl: waiting for execution {execution_id} to finish");
+    print_note(&format!(
+        "wfctl: waiting for execution {execution_id} to finish"
+    ));
     let execution = wait_execution(ctx, execution_id).await?;
     print_execution(ctx.output, &execution);
     judge(ctx, &execution).map(|_| ())
@@ -342,7 +345,7 @@ pub async fn get(ctx: &Ctx, args: GetArgs) -> Result<(), CliError> {
 /// Prints an execution: its fields and tree as text, or the message.
 pub fn print_execution(format: OutputFormat, execution: &pb::Execution) {
     if format != OutputFormat::Table {
-        print_value(format, &output::execution_json(execution));
+        print_message(format, execution);
         return;
     }
     let mut fields = vec![
@@ -399,17 +402,21 @@ pub fn print_execution(format: OutputFormat, execution: &pb::Execution) {
         ));
     }
     print_fields(&fields);
-    let mut out = std::io::stdout().lock();
     if !execution.phases.is_empty() {
-        let _ = writeln!(out, "\nPhases:");
+        print_line("");
+        print_line("Phases:");
         for line in tree_lines(&execution.phases) {
-            let _ = writeln!(out, "  {line}");
+            print_line(&format!("  {line}"));
         }
     }
     if !execution.artifacts.is_empty() {
-        let _ = writeln!(out, "\nArtifacts:");
+        print_line("");
+        print_line("Artifacts:");
         for a in &execution.artifacts {
-            let _ = writeln!(out, "  phase {}  {}  {}", a.phase, a.path, a.description);
+            print_line(&format!(
+                "  phase {}  {}  {}",
+                a.phase, a.path, a.description
+            ));
         }
     }
 }
@@ -532,12 +539,12 @@ pub async fn fetch_executions(
 /// Prints a list of executions as a table or as a ListExecutionsResponse.
 pub fn print_executions(format: OutputFormat, executions: &[pb::Execution]) {
     if format != OutputFormat::Table {
-        print_value(
+        print_message(
             format,
-            &json!({
-                "executions": executions.iter().map(output::execution_json).collect::<Vec<_>>(),
-                "next_page_token": "",
-            }),
+            &pb::ListExecutionsResponse {
+                executions: executions.to_vec(),
+                next_page_token: String::new(),
+            },
         );
         return;
     }
@@ -607,27 +614,21 @@ pub async fn cancel(globals: &GlobalArgs, args: CancelArgs) -> Result<(), CliErr
         .await
         .map_err(|s| ctx.status_error(s))?
         .into_inner();
-    let execution = response.execution.unwrap_or_default();
     match ctx.output {
         OutputFormat::Table => {
+            let execution = response.execution.clone().unwrap_or_default();
             let what = if response.already_requested {
                 "cancel already requested"
             } else {
                 "cancel requested"
             };
-            println!(
+            print_line(&format!(
                 "{}  {}  {what}",
                 execution.id,
                 short_state(execution.state())
-            );
+            ));
         }
-        format => print_value(
-            format,
-            &json!({
-                "execution": output::execution_json(&execution),
-                "already_requested": response.already_requested,
-            }),
-        ),
+        format => print_message(format, &response),
     }
     Ok(())
 }
@@ -635,6 +636,7 @@ pub async fn cancel(globals: &GlobalArgs, args: CancelArgs) -> Result<(), CliErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn pairs_split_at_the_first_equals_sign() {

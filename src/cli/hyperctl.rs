@@ -16,7 +16,6 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    io::Write,
     path::{Path, PathBuf},
 };
 
@@ -144,7 +143,7 @@ fn is_help(args: &[String]) -> bool {
 fn apply_globals(globals: &GlobalArgs, flags: &GoFlags) -> GlobalArgs {
     let mut globals = globals.clone();
     if let Some(addr) = flags.value("addr") {
-        globals.addr = addr.to_string();
+        globals.addr = Some(addr.to_string());
     }
     if flags.switch("json") {
         globals.output = OutputFormat::Json;
@@ -229,8 +228,8 @@ async fn workflow(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
                 return executions::wait_and_print(&ctx, &execution.id).await;
             }
             match ctx.output {
-                OutputFormat::Table => println!("{}", execution.id),
-                format => output::print_value(format, &output::execution_json(&execution)),
+                OutputFormat::Table => output::print_line(&execution.id),
+                format => output::print_message(format, &execution),
             }
             Ok(())
         }
@@ -321,10 +320,10 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
 async fn watch_active(ctx: &Ctx) -> Result<(), CliError> {
     let active = executions::fetch_executions(ctx, active_filter(), 0).await?;
     if active.is_empty() {
-        eprintln!("wfctl: no queued or running executions to watch");
+        output::print_note("wfctl: no queued or running executions to watch");
         return Ok(());
     }
-    eprintln!("wfctl: watching {} execution(s)", active.len());
+    output::print_note(&format!("wfctl: watching {} execution(s)", active.len()));
     let mut tasks = JoinSet::new();
     for execution in active {
         let ctx = ctx.clone();
@@ -339,17 +338,19 @@ async fn watch_active(ctx: &Ctx) -> Result<(), CliError> {
         let Ok((id, result)) = joined else { continue };
         match result {
             Ok(Some(finished)) if finished.state() == ExecutionState::Succeeded => {
-                eprintln!("{id} SUCCEEDED");
+                output::print_note(&format!("{id} SUCCEEDED"));
             }
             Ok(Some(finished)) => {
-                eprintln!("{id} {}", short_state(finished.state()));
+                output::print_note(&format!("{id} {}", short_state(finished.state())));
                 first_failure.get_or_insert(CliError::WorkflowFailed {
                     execution_id: id,
                     state: finished.state(),
                     error: finished.error,
                 });
             }
-            Ok(None) => eprintln!("{id} log ended before the execution finished"),
+            Ok(None) => {
+                output::print_note(&format!("{id} log ended before the execution finished"))
+            }
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -389,16 +390,14 @@ async fn watch_one(ctx: &Ctx, execution_id: &str) -> Result<Option<pb::Finished>
         }
         match ctx.output {
             OutputFormat::Table => match logs::output_text(&event) {
-                Some(text) => {
-                    let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "{short} | {text}");
-                }
-                None => eprintln!("{short} {}", logs::event_line(&event)),
+                Some(text) => output::print_line(&format!("{short} | {text}")),
+                None => output::print_note(&format!("{short} {}", logs::event_line(&event))),
             },
             format => {
-                let mut value = output::event_json(&event);
+                // Lines of several executions interleave: each names its own.
+                let mut value = output::to_json(&event);
                 if let Some(object) = value.as_object_mut() {
-                    object.insert("execution_id".into(), execution_id.into());
+                    object.insert("executionId".into(), execution_id.into());
                 }
                 output::print_stream_value(format, &value);
             }

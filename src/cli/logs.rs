@@ -1,10 +1,7 @@
 //! `wfctl logs EXEC_ID [-f] [--from N]`, and the one loop that reads an
 //! execution's log stream for every command that follows a run.
 
-use std::{
-    io::{IsTerminal, Write},
-    time::Duration,
-};
+use std::{io::IsTerminal, time::Duration};
 
 use clap::Args;
 
@@ -120,9 +117,7 @@ pub async fn follow(
             finished = Some(f.clone());
         }
         match render {
-            Render::Machine(format) => {
-                output::print_stream_value(format, &output::event_json(&event))
-            }
+            Render::Machine(format) => output::print_stream_value(format, &output::to_json(&event)),
             Render::Plain => print_plain(&event),
             Render::Live => {
                 if let Some(live) = &mut live {
@@ -141,12 +136,8 @@ pub async fn follow(
 /// Plain rendering: program output to stdout, other events to stderr.
 fn print_plain(event: &pb::LogEvent) {
     match output_text(event) {
-        Some(text) => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
-        }
-        None => eprintln!("{}", event_line(event)),
+        Some(text) => output::print_line(text),
+        None => output::print_note(&event_line(event)),
     }
 }
 
@@ -164,7 +155,9 @@ pub fn event_line(event: &pb::LogEvent) -> String {
     let Some(payload) = &event.payload else {
         return format!("[{}] (empty event)", event.sequence);
     };
-    let (kind, _) = output::payload_json(payload);
+    let kind = output::proto_json::payload_field(event)
+        .map(|field| field.proto_name)
+        .unwrap_or_default();
     let details = match payload {
         Payload::Output(o) => o.text.clone(),
         Payload::RawOutput(r) => r.line.clone(),

@@ -430,7 +430,7 @@ async fn finish(
     }
     let mut globals = globals.clone();
     if let Some(addr) = flags.value("addr") {
-        globals.addr = addr.to_string();
+        globals.addr = Some(addr.to_string());
     }
     if flags.switch("json") {
         globals.output = OutputFormat::Json;

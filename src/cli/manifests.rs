@@ -5,12 +5,10 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
-
 use super::{
     error::short_state,
     executions,
-    output::{self, print_value, OutputFormat},
+    output::{print_line, print_message, print_note, OutputFormat},
     CliError, Ctx,
 };
 use crate::pb;
@@ -58,14 +56,14 @@ pub async fn validate(
     match ctx.output {
         OutputFormat::Table if response.valid => {
             let names: Vec<&str> = response.vms.iter().map(|v| v.name.as_str()).collect();
-            println!(
+            print_line(&format!(
                 "{}: valid {} manifest, {} VM{}: {}",
                 path.display(),
                 kind_text(response.kind()),
                 names.len(),
                 if names.len() == 1 { "" } else { "s" },
                 names.join(", ")
-            );
+            ));
         }
         OutputFormat::Table => {
             for problem in &response.problems {
@@ -74,10 +72,10 @@ pub async fn validate(
                 } else {
                     problem.path.as_str()
                 };
-                println!("{at}: {}", problem.message);
+                print_line(&format!("{at}: {}", problem.message));
             }
         }
-        format => print_value(format, &validation_json(&response)),
+        format => print_message(format, &response),
     }
     if response.valid {
         Ok(())
@@ -127,13 +125,16 @@ pub async fn submit(
         "already started by this request_id:"
     };
     if response.batch_id.is_empty() {
-        eprintln!("wfctl: {verb} {} execution(s)", response.vms.len());
+        print_note(&format!(
+            "wfctl: {verb} {} execution(s)",
+            response.vms.len()
+        ));
     } else {
-        eprintln!(
+        print_note(&format!(
             "wfctl: batch {}: {verb} {} execution(s)",
             response.batch_id,
             response.vms.len()
-        );
+        ));
     }
     let ids: Vec<String> = response
         .vms
@@ -145,15 +146,18 @@ pub async fn submit(
             OutputFormat::Table => {
                 for vm in &response.vms {
                     if let Some(execution) = &vm.execution {
-                        println!("{}  {}", execution.id, vm.name);
+                        print_line(&format!("{}  {}", execution.id, vm.name));
                     }
                 }
             }
-            format => print_value(format, &submit_json(&response)),
+            format => print_message(format, &response),
         }
         return Ok(());
     }
-    eprintln!("wfctl: waiting for {} execution(s) to finish", ids.len());
+    print_note(&format!(
+        "wfctl: waiting for {} execution(s) to finish",
+        ids.len()
+    ));
     let mut first_failure = None;
     let mut finished = Vec::with_capacity(ids.len());
     for id in &ids {
@@ -166,60 +170,26 @@ pub async fn submit(
     match ctx.output {
         OutputFormat::Table => {
             for (vm, execution) in response.vms.iter().zip(&finished) {
-                println!(
+                print_line(&format!(
                     "{}  {}  {}",
                     execution.id,
                     vm.name,
                     short_state(execution.state())
-                );
+                ));
             }
         }
         format => {
-            let mut value = submit_json(&response);
-            value["vms"] = Value::Array(
-                response
-                    .vms
-                    .iter()
-                    .zip(&finished)
-                    .map(|(vm, e)| {
-                        json!({"name": vm.name, "manifest_path": vm.manifest_path,
-                               "execution": output::execution_json(e)})
-                    })
-                    .collect(),
-            );
-            print_value(format, &value);
+            // The response as submitted, each execution in its final state.
+            let mut ended = response.clone();
+            let mut finished = finished.into_iter();
+            for vm in ended.vms.iter_mut().filter(|vm| vm.execution.is_some()) {
+                vm.execution = finished.next();
+            }
+            print_message(format, &ended);
         }
     }
     match first_failure {
         Some(e) => Err(e),
         None => Ok(()),
     }
-}
-
-/// `ValidateManifestResponse` as JSON.
-fn validation_json(r: &pb::ValidateManifestResponse) -> Value {
-    json!({
-        "valid": r.valid,
-        "problems": r.problems.iter().map(|p| json!({"path": p.path, "message": p.message})).collect::<Vec<_>>(),
-        "format": r.format().as_str_name(),
-        "kind": r.kind().as_str_name(),
-        "vms": r.vms.iter().map(|v| json!({
-            "name": v.name,
-            "pipeline_json": v.pipeline_json,
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// `SubmitManifestResponse` as JSON.
-fn submit_json(r: &pb::SubmitManifestResponse) -> Value {
-    json!({
-        "batch_id": r.batch_id,
-        "vms": r.vms.iter().map(|vm| json!({
-            "name": vm.name,
-            "manifest_path": vm.manifest_path,
-            "execution": vm.execution.as_ref().map(output::execution_json).unwrap_or(Value::Null),
-        })).collect::<Vec<_>>(),
-        "started": r.started,
-        "kind": r.kind().as_str_name(),
-    })
 }

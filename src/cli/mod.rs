@@ -8,15 +8,17 @@
 //! `manifest ...` forms, parsed by hand because their Go-style single-dash
 //! long flags are not what clap parses), [`manifests`] (validating and
 //! submitting hyper2kvm manifests), [`manifest_builder`] (writing one:
-//! `manifest create` and `manifest generate`). [`output`] holds the JSON mapping
-//! and table helpers, [`progress`] the live tree shown while following.
+//! `manifest create` and `manifest generate`). [`output`] is the one printer
+//! (messages through [`proto_json`], human text through
+//! [`terminal_text`]), [`progress`] the live tree shown while following.
 //! See docs/wfctl.md.
 
 use std::{ffi::OsString, time::Duration};
 
 use clap::{CommandFactory, Parser, Subcommand};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
+use crate::client_addr;
 use crate::pb::workflow_service_client::WorkflowServiceClient;
 
 /// The hyperctl forms and address notes of `wfctl --help` (a macro so that
@@ -33,8 +35,9 @@ hyperctl forms (Go-style single-dash flags, as hyperctl users type them):
   wfctl manifest generate DISK OUT_DIR [-format json|yaml] [-force]
     (`wfctl manifest create -help` lists every flag of create and generate)
 
-The daemon address: --addr or WFCTL_ADDR, e.g. 127.0.0.1:50051,
-http://host:port or unix:/path/to/socket (default http://127.0.0.1:50051).
+The daemon address: --addr, else WORKFLOWD_ADDR (WFCTL_ADDR is still read, with a
+warning, for one release), e.g. 127.0.0.1:50051, http://host:port or
+unix:/path/to/socket (default http://127.0.0.1:50051).
 
 "
     };
@@ -63,14 +66,13 @@ pub mod manifest_builder;
 pub mod manifests;
 pub mod output;
 pub mod progress;
+pub mod proto_json;
 pub mod status;
+pub mod terminal_text;
 pub mod workflows;
 
 pub use error::{exit, CliError};
 pub use output::OutputFormat;
-
-/// Where `wfctl` looks for the daemon unless `--addr` or `WFCTL_ADDR` says.
-pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
 
 const LONG_ABOUT: &str = "\
 wfctl talks to the workflow daemon (workflowd) over gRPC: it lists and describes
@@ -78,15 +80,19 @@ workflows, starts executions and follows them live, reads logs and history,
 cancels executions and shows the daemon's status.
 
 Data goes to stdout, everything else (progress, notices, errors) to stderr.
-Read commands take -o table|json|yaml; JSON and YAML are the proto messages
-with their snake_case field names and full enum names (EXECUTION_STATE_SUCCEEDED).";
+Read commands take -o table|json|yaml; JSON and YAML are the proto messages in
+the proto3 JSON mapping, as protojson and hyperctl -json print them (camelCase
+keys, full enum names such as EXECUTION_STATE_SUCCEEDED, 64-bit integers as
+strings, default fields left out). Text from workflow programs is shown with
+control characters and escape sequences as visible escapes (\x1b).";
 
 /// Global flags, shared by the native verbs and the hyperctl forms.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
-    /// Address of the workflow daemon: host:port, http://host:port or unix:/path.
-    #[arg(long, global = true, env = "WFCTL_ADDR", default_value = DEFAULT_ADDR)]
-    pub addr: String,
+    /// Address of the workflow daemon: host:port, http://host:port or
+    /// unix:/path [default: $WORKFLOWD_ADDR, else http://127.0.0.1:50051].
+    #[arg(long, global = true)]
+    pub addr: Option<String>,
     /// Output format of read commands.
     #[arg(
         short = 'o',
@@ -158,6 +164,16 @@ pub enum Command {
     },
 }
 
+impl GlobalArgs {
+    /// The daemon address: `--addr`, else `WORKFLOWD_ADDR`, else the
+    /// deprecated `WFCTL_ADDR` (with a warning on stderr), else the default.
+    pub fn daemon_addr(&self) -> String {
+        client_addr::resolve(self.addr.as_deref(), |warning| {
+            output::print_note(&format!("wfctl: warning: {warning}"));
+        })
+    }
+}
+
 /// A connection to the daemon plus what every command needs to print.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -172,14 +188,13 @@ pub struct Ctx {
 impl Ctx {
     /// Connects to the daemon; a failure is [`CliError::Unavailable`].
     pub async fn connect(globals: &GlobalArgs) -> Result<Ctx, CliError> {
-        let addr = globals.addr.trim().to_string();
-        let uri = endpoint_uri(&addr);
+        let addr = globals.daemon_addr().trim().to_string();
         let unavailable = |reason: String| CliError::Unavailable {
             addr: addr.clone(),
             reason,
         };
-        let endpoint = Endpoint::from_shared(uri)
-            .map_err(|e| CliError::Usage(format!("invalid daemon address {addr:?}: {e}")))?
+        let endpoint = client_addr::endpoint(&addr)
+            .map_err(|e| CliError::Usage(e.to_string()))?
             .connect_timeout(Duration::from_secs(5));
         let channel = endpoint
             .connect()
@@ -195,16 +210,6 @@ impl Ctx {
     /// Maps an error status of a call to a [`CliError`].
     pub fn status_error(&self, status: tonic::Status) -> CliError {
         CliError::from_status(status, &self.addr)
-    }
-}
-
-/// The URI tonic connects to: `host:port` gets `http://`; `unix:` and URIs
-/// with a scheme are kept as they are.
-pub fn endpoint_uri(addr: &str) -> String {
-    if addr.starts_with("unix:") || addr.contains("://") {
-        addr.to_string()
-    } else {
-        format!("http://{addr}")
     }
 }
 
@@ -359,13 +364,6 @@ pub fn main() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_without_scheme_get_http() {
-        assert_eq!(endpoint_uri("127.0.0.1:1"), "http://127.0.0.1:1");
-        assert_eq!(endpoint_uri("https://h:1"), "https://h:1");
-        assert_eq!(endpoint_uri("unix:/tmp/s"), "unix:/tmp/s");
-    }
 
     #[test]
     fn hyperctl_verbs_are_found_after_global_flags_only() {

@@ -5,11 +5,9 @@
 //! Used only when stderr is a terminal and NO_COLOR is unset (see
 //! [`super::logs::Render::choose`]); otherwise events are plain lines.
 
-use std::io::Write;
-
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{error::short_state, logs};
+use super::{error::short_state, logs, output};
 use crate::pb::{self, log_event::Payload, ExecutionState};
 
 /// Which node of the tree a row shows.
@@ -39,6 +37,12 @@ pub struct LiveTree {
     rows: Vec<Row>,
     /// The phase each task was started in.
     task_phase: Vec<(String, i32)>,
+}
+
+/// Program text for a row of the view ([`output::terminal_safe`]): every
+/// label and message shown comes through here.
+fn safe(text: &str) -> String {
+    output::terminal_safe(text).into_owned()
 }
 
 fn spinner_style() -> ProgressStyle {
@@ -89,12 +93,7 @@ impl LiveTree {
     /// Applies one event of the log.
     pub fn event(&mut self, event: &pb::LogEvent) {
         if let Some(text) = logs::output_text(event) {
-            let text = text.to_string();
-            self.multi.suspend(|| {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{text}");
-                let _ = out.flush();
-            });
+            self.multi.suspend(|| output::print_line(text));
             return;
         }
         let Some(payload) = &event.payload else {
@@ -113,6 +112,7 @@ impl LiveTree {
                 } else {
                     format!("phase {} {}", p.phase, p.name)
                 };
+                let label = safe(&label);
                 let row = self.ensure(Key::Phase(p.phase), None);
                 self.rows[row].label = label.clone();
                 self.rows[row].bar.set_message(label);
@@ -122,11 +122,11 @@ impl LiveTree {
             Payload::TaskStarted(t) => {
                 self.task_phase.push((t.task_id.clone(), t.phase));
                 let row = self.ensure(Key::Task(t.task_id.clone()), Some(Key::Phase(t.phase)));
-                let label = if t.description.is_empty() {
+                let label = safe(&if t.description.is_empty() {
                     t.task_id.clone()
                 } else {
                     format!("{}: {}", t.task_id, t.description)
-                };
+                });
                 self.rows[row].label = label.clone();
                 self.rows[row].bar.set_message(label);
             }
@@ -142,7 +142,8 @@ impl LiveTree {
                     }
                     r.bar.set_position(percent as u64);
                 }
-                r.bar.set_message(format!("{}  {}", r.label, t.message));
+                r.bar
+                    .set_message(format!("{}  {}", r.label, safe(&t.message)));
             }
             Payload::TaskCompleted(t) => self.done(
                 &Key::Task(t.task_id.clone()),
@@ -153,11 +154,11 @@ impl LiveTree {
             Payload::AgentStarted(a) => {
                 let key = Key::Agent(a.task_id.clone(), a.agent_name.clone());
                 let row = self.ensure(key, Some(Key::Task(a.task_id.clone())));
-                let label = if a.description.is_empty() {
+                let label = safe(&if a.description.is_empty() {
                     a.agent_name.clone()
                 } else {
                     format!("{}: {}", a.agent_name, a.description)
-                };
+                });
                 self.rows[row].label = label.clone();
                 self.rows[row].bar.set_message(label);
             }
@@ -165,7 +166,8 @@ impl LiveTree {
                 let key = Key::Agent(a.task_id.clone(), a.agent_name.clone());
                 let row = self.ensure(key, Some(Key::Task(a.task_id.clone())));
                 let r = &self.rows[row];
-                r.bar.set_message(format!("{}  {}", r.label, a.message));
+                r.bar
+                    .set_message(format!("{}  {}", r.label, safe(&a.message)));
             }
             Payload::AgentCompleted(a) => self.done(
                 &Key::Agent(a.task_id.clone(), a.agent_name.clone()),
@@ -191,7 +193,7 @@ impl LiveTree {
             | Payload::TimedOut(_)
             | Payload::Interrupted(_)
             | Payload::Exited(_) => {
-                let _ = self.multi.println(logs::event_line(event));
+                let _ = self.multi.println(safe(&logs::event_line(event)));
             }
             Payload::Finished(_) | Payload::Output(_) | Payload::RawOutput(_) => {}
         }
@@ -217,7 +219,7 @@ impl LiveTree {
                     short_state(f.state())
                 );
                 if !f.error.is_empty() {
-                    text.push_str(&format!(": {}", f.error));
+                    text.push_str(&format!(": {}", safe(&f.error)));
                 }
                 text
             }
@@ -261,8 +263,8 @@ impl LiveTree {
         bar.set_prefix("  ".repeat(depth + 1));
         let label = match &key {
             Key::Phase(p) => format!("phase {p}"),
-            Key::Task(t) => t.clone(),
-            Key::Agent(_, a) => a.clone(),
+            Key::Task(t) => safe(t),
+            Key::Agent(_, a) => safe(a),
         };
         bar.set_message(label.clone());
         self.rows.insert(
@@ -289,7 +291,7 @@ impl LiveTree {
         let r = &self.rows[row];
         let mut message = format!("{} {}", if ok { "✓" } else { "✗" }, r.label);
         if !text.is_empty() {
-            message.push_str(&format!(" -> {text}"));
+            message.push_str(&format!(" -> {}", safe(text)));
         }
         r.bar.set_style(done_style());
         r.bar.finish_with_message(message);

@@ -1,7 +1,7 @@
 //! `wfctl status`: the daemon's version, workers, queue and history counts.
 
 use super::{
-    output::{self, print_fields, print_value, OutputFormat},
+    output::{self, print_fields, OutputFormat},
     CliError, Ctx,
 };
 use crate::pb;
@@ -27,7 +27,7 @@ pub async fn run(ctx: &Ctx) -> Result<(), CliError> {
 /// Prints the status as text or as the GetStatusResponse message.
 pub fn print_status(format: OutputFormat, s: &pb::GetStatusResponse) {
     if format != OutputFormat::Table {
-        print_value(format, &output::status_json(s));
+        output::print_message(format, s);
         return;
     }
     let mut totals: Vec<_> = s.totals_by_state.iter().collect();

@@ -1,10 +1,9 @@
 //! `wfctl workflows list` and `wfctl workflows describe ID`.
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::{
-    output::{self, print_fields, print_table, print_value, OutputFormat},
+    output::{self, print_fields, print_message, print_table, OutputFormat},
     CliError, Ctx,
 };
 use crate::pb;
@@ -71,24 +70,13 @@ async fn list(ctx: &Ctx) -> Result<(), CliError> {
                 .collect();
             print_table(&["ID", "NAME", "INPUTS", "DESCRIPTION"], &rows);
             for e in &all.discovery_errors {
-                eprintln!(
+                output::print_note(&format!(
                     "wfctl: warning: {} was not discovered: {}",
                     e.program_path, e.message
-                );
+                ));
             }
         }
-        format => print_value(
-            format,
-            &json!({
-                "workflows": all.workflows.iter().map(output::workflow_json).collect::<Vec<_>>(),
-                "next_page_token": "",
-                "discovery_errors": all
-                    .discovery_errors
-                    .iter()
-                    .map(output::discovery_error_json)
-                    .collect::<Vec<_>>(),
-            }),
-        ),
+        format => print_message(format, &all),
     }
     Ok(())
 }
@@ -110,7 +98,7 @@ pub async fn get_workflow(ctx: &Ctx, id: &str) -> Result<pb::Workflow, CliError>
 async fn describe(ctx: &Ctx, id: &str) -> Result<(), CliError> {
     let workflow = get_workflow(ctx, id).await?;
     if ctx.output != OutputFormat::Table {
-        print_value(ctx.output, &output::workflow_json(&workflow));
+        print_message(ctx.output, &workflow);
         return Ok(());
     }
     print_fields(&[
@@ -124,12 +112,12 @@ async fn describe(ctx: &Ctx, id: &str) -> Result<(), CliError> {
             output::timestamp_text(workflow.discover_time.as_ref()),
         ),
     ]);
-    println!();
+    output::print_line("");
     if workflow.fields.is_empty() {
-        println!("No inputs.");
+        output::print_line("No inputs.");
         return Ok(());
     }
-    println!("Inputs (* = required):");
+    output::print_line("Inputs (* = required):");
     print_table(
         &["NAME", "TYPE", "DEFAULT", "REQ", "FLAG", "DESCRIPTION"],
         &input_rows(&workflow),

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Status;
 
 use super::error::McpError;
+use crate::client_addr;
 use crate::pb;
 use crate::pb::workflow_service_client::WorkflowServiceClient;
 
@@ -26,15 +27,19 @@ pub(crate) struct Daemon {
 }
 
 impl Daemon {
-    /// A client for `addr` that connects on first use. A bare `host:port`
-    /// gets `http://` in front.
+    /// A client for `addr` that connects on first use. Every form of
+    /// [`client_addr::endpoint_uri`] works: `host:port` (which gets
+    /// `http://`), `http(s)://host:port`, `unix:/path`.
     pub(crate) fn connect_lazy(addr: &str) -> Result<Daemon, McpError> {
-        let addr = normalize_addr(addr);
-        let endpoint =
-            Endpoint::from_shared(addr.clone()).map_err(|e| McpError::InvalidAddress {
-                addr: addr.clone(),
-                message: e.to_string(),
-            })?;
+        let uri = client_addr::endpoint_uri(addr).map_err(|e| McpError::InvalidAddress {
+            addr: e.addr,
+            message: e.reason,
+        })?;
+        let endpoint = client_addr::endpoint(&uri).map_err(|e| McpError::InvalidAddress {
+            addr: e.addr,
+            message: e.reason,
+        })?;
+        let addr = uri;
         let channel = endpoint
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
@@ -79,24 +84,20 @@ impl Daemon {
     }
 }
 
-/// `host:port` -> `http://host:port`; anything with a scheme is kept.
-fn normalize_addr(addr: &str) -> String {
-    let addr = addr.trim();
-    if addr.contains("://") {
-        addr.to_string()
-    } else {
-        format!("http://{addr}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn bare_host_port_gets_a_scheme() {
-        assert_eq!(normalize_addr("127.0.0.1:50051"), "http://127.0.0.1:50051");
-        assert_eq!(normalize_addr("http://h:1"), "http://h:1");
+    #[tokio::test]
+    async fn every_address_form_of_the_clients_is_taken() {
+        for (given, used) in [
+            ("127.0.0.1:50051", "http://127.0.0.1:50051"),
+            ("http://h:1", "http://h:1"),
+            ("unix:/run/workflowd.sock", "unix:/run/workflowd.sock"),
+        ] {
+            assert_eq!(Daemon::connect_lazy(given).unwrap().addr(), used);
+        }
+        assert!(Daemon::connect_lazy("unix:relative").is_err());
     }
 
     #[tokio::test]

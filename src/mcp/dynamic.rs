@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use super::model::ExecuteOutput;
+use super::provenance;
 use super::wait::MAX_WAIT_SECONDS;
 use crate::pb;
 
@@ -133,11 +134,16 @@ pub(crate) fn tool_name(workflow_id: &str) -> Option<String> {
     (!cleaned.is_empty() && name.len() <= MAX_TOOL_NAME).then_some(name)
 }
 
-/// The workflow's input JSON Schema, parsed; None when the daemon sent
-/// something that is not a JSON object.
+/// The workflow's input JSON Schema as agents see it: parsed, with the
+/// program's titles and descriptions marked as the program's
+/// ([`provenance::mark_input_schema`]); None when the daemon sent something
+/// that is not a JSON object.
 pub(crate) fn input_schema(workflow: &pb::Workflow) -> Option<JsonObject> {
     match serde_json::from_str::<Value>(&workflow.input_json_schema) {
-        Ok(Value::Object(schema)) => Some(schema),
+        Ok(Value::Object(mut schema)) => {
+            provenance::mark_input_schema(&mut schema);
+            Some(schema)
+        }
         Ok(_) | Err(_) => None,
     }
 }
@@ -178,21 +184,30 @@ fn run_tool(workflow: &pb::Workflow) -> Option<RunTool> {
             }),
         );
     }
+    // The daemon's words first; the program's name and description only
+    // after them, marked and quoted.
     let mut description = format!(
-        "Run the workflow {:?} ({}). Arguments are its inputs. Returns the execution id at once \
-         (or after wait_seconds); follow it with get_workflow_status and get_workflow_logs.",
-        workflow.id, workflow.name
+        "Start the workflow {:?}: the daemon runs its program on the daemon's host with these \
+         arguments as its inputs. Returns the execution id at once (or after wait_seconds); \
+         follow it with get_workflow_status and get_workflow_logs.\n{}",
+        workflow.id,
+        provenance::program_text("Name", &workflow.name)
     );
     if !workflow.description.is_empty() {
-        description = format!("{}: {description}", workflow.description);
+        description.push('\n');
+        description.push_str(&provenance::program_description(&workflow.description));
     }
+    // The title (shown to the user who approves the call) holds only the
+    // sanitised id, never the program's own words.
+    let title = format!("Run workflow {}", &name[RUN_PREFIX.len()..]);
     let tool = Tool::new(name, description, Arc::new(schema))
-        .with_title(format!("Run {}", workflow.name))
+        .with_title(title)
         .with_raw_output_schema(schema_for_output::<ExecuteOutput>())
+        // As execute_workflow's: it runs a program, so clients must ask first.
         .with_annotations(
             ToolAnnotations::new()
                 .read_only(false)
-                .destructive(false)
+                .destructive(true)
                 .idempotent(false)
                 .open_world(true),
         );

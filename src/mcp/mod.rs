@@ -23,6 +23,7 @@ mod daemon;
 mod dynamic;
 mod error;
 mod model;
+mod provenance;
 mod server;
 mod tools;
 mod wait;
@@ -34,9 +35,6 @@ use rmcp::ServiceExt;
 pub use error::McpError;
 pub use server::WorkflowMcp;
 
-/// Default address of the daemon.
-pub const DEFAULT_DAEMON_ADDR: &str = "http://127.0.0.1:50051";
-
 /// Command-line settings of `workflow-mcp`.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -45,9 +43,10 @@ pub const DEFAULT_DAEMON_ADDR: &str = "http://127.0.0.1:50051";
     about = "MCP server (stdio) for the workflow daemon workflowd"
 )]
 pub struct McpArgs {
-    /// gRPC address of workflowd (`http://host:port` or `host:port`).
-    #[arg(long, env = "WORKFLOWD_ADDR", default_value = DEFAULT_DAEMON_ADDR)]
-    pub addr: String,
+    /// gRPC address of workflowd: host:port, http://host:port or
+    /// unix:/path [default: $WORKFLOWD_ADDR, else http://127.0.0.1:50051].
+    #[arg(long)]
+    pub addr: Option<String>,
     /// Seconds between checks for added, changed or removed workflows.
     #[arg(
         long,
@@ -60,7 +59,10 @@ pub struct McpArgs {
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
 pub async fn serve_stdio(args: McpArgs) -> Result<(), McpError> {
-    let server = WorkflowMcp::new(&args.addr)?;
+    let addr = crate::client_addr::resolve(args.addr.as_deref(), |warning| {
+        tracing::warn!("{warning}");
+    });
+    let server = WorkflowMcp::new(&addr)?;
     tracing::info!(addr = %server.daemon_addr(), "workflow-mcp serving MCP on stdio");
     // Load the workflow tools before the session starts, so that the first
     // load is not announced to the client as a change of the tool list.

@@ -15,14 +15,18 @@ use crate::pb::log_event::Payload;
 pub(crate) struct WorkflowInfo {
     /// Workflow id: pass it as `workflow_id` to execute_workflow.
     pub(crate) id: String,
-    /// Human-readable name.
+    /// Human-readable name, as the workflow program reports it (not
+    /// verified by the daemon).
     pub(crate) name: String,
-    /// What the workflow does.
+    /// What the workflow does, in the program's own words, marked as such:
+    /// `Description from the workflow program (not verified by the daemon):
+    /// "..."` (empty when the program gives none).
     pub(crate) description: String,
     /// Version of the workflow's metadata schema.
     pub(crate) schema_version: String,
     /// JSON Schema (draft 2020-12) of the workflow's inputs: the `inputs`
-    /// object of execute_workflow must satisfy it.
+    /// object of execute_workflow must satisfy it. Its titles and
+    /// descriptions come from the program and are marked as such.
     pub(crate) input_schema: serde_json::Map<String, serde_json::Value>,
     /// Name of the tool that runs this workflow directly (its arguments are
     /// the inputs), when there is one.

@@ -20,6 +20,7 @@ use super::model::{
     ManifestVmInfo, SubmitManifestOutput, SubmittedVmInfo, ValidateManifestOutput, WaitOutcome,
     WorkflowInfo,
 };
+use super::provenance;
 use super::server::WorkflowMcp;
 use super::wait;
 use crate::pb;
@@ -272,7 +273,7 @@ impl WorkflowMcp {
             .map(|w| WorkflowInfo {
                 id: w.id.clone(),
                 name: w.name.clone(),
-                description: w.description.clone(),
+                description: provenance::program_description(&w.description),
                 schema_version: w.schema_version.clone(),
                 input_schema: dynamic::input_schema(w).unwrap_or_default(),
                 tool_name: self.catalog().tool_name_of(&w.id),
@@ -301,7 +302,7 @@ impl WorkflowMcp {
         annotations(
             title = "Execute workflow",
             read_only_hint = false,
-            destructive_hint = false,
+            destructive_hint = true,
             idempotent_hint = false,
             open_world_hint = true
         )
@@ -569,7 +570,7 @@ impl WorkflowMcp {
         annotations(
             title = "Submit manifest",
             read_only_hint = false,
-            destructive_hint = false,
+            destructive_hint = true,
             idempotent_hint = false,
             open_world_hint = true
         )

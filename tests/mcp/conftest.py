@@ -56,11 +56,19 @@ def mcp_bin() -> Path:
 class Daemon:
     """A workflowd child process on 127.0.0.1 with its own data directory."""
 
-    def __init__(self, binary: Path, home: Path, workflow_dirs: list[Path] | None = None):
+    def __init__(
+        self,
+        binary: Path,
+        home: Path,
+        workflow_dirs: list[Path] | None = None,
+        unix_socket: Path | None = None,
+    ):
         data_dir = home / "data"
         args = [str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)]
         for directory in workflow_dirs or []:
             args += ["--workflow-dir", str(directory)]
+        if unix_socket is not None:
+            args += ["--unix-socket", str(unix_socket)]
         self.log_path = home / "workflowd.log"
         # HOME points into the temp dir so ~/.workflow-manager/workflows of
         # whoever runs the tests is not discovered.
@@ -106,6 +114,15 @@ def watched_daemon(workflowd_bin: Path, tmp_path: Path) -> Iterator[tuple[Daemon
     added.mkdir()
     d = Daemon(workflowd_bin, tmp_path, [added, EXAMPLES])
     yield d, added
+    d.stop()
+
+
+@pytest.fixture
+def socket_daemon(workflowd_bin: Path, tmp_path: Path) -> Iterator[tuple[Daemon, Path]]:
+    """A daemon that also serves on a Unix socket, and the socket's path."""
+    socket_path = tmp_path / "workflowd.sock"
+    d = Daemon(workflowd_bin, tmp_path, unix_socket=socket_path)
+    yield d, socket_path
     d.stop()
 
 

@@ -476,7 +476,7 @@ async fn single_and_batch_manifests_run_as_vm_pipeline_executions() {
 async fn wfctl(addr: &str, args: &[&str]) -> (i32, String, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"))
         .args(args)
-        .env("WFCTL_ADDR", addr)
+        .env("WORKFLOWD_ADDR", addr)
         .output()
         .await
         .expect("run wfctl");

@@ -30,8 +30,8 @@ impl Run {
     }
 }
 
-/// Runs `wfctl` with the daemon address in WFCTL_ADDR (host:port, no scheme)
-/// and plain (non-terminal, NO_COLOR) output.
+/// Runs `wfctl` with the daemon address in WORKFLOWD_ADDR (host:port, no
+/// scheme) and plain (non-terminal, NO_COLOR) output.
 pub(crate) async fn wfctl(addr: &str, args: &[&str]) -> Run {
     wfctl_in(addr, args, None, "").await
 }
@@ -39,10 +39,17 @@ pub(crate) async fn wfctl(addr: &str, args: &[&str]) -> Run {
 /// Runs `wfctl` as [`wfctl`] does, in directory `cwd` (when given) and with
 /// `stdin` as its standard input.
 async fn wfctl_in(addr: &str, args: &[&str], cwd: Option<&Path>, stdin: &str) -> Run {
+    wfctl_env(&[("WORKFLOWD_ADDR", addr)], args, cwd, stdin).await
+}
+
+/// Runs `wfctl` with exactly the address variables in `env` set.
+async fn wfctl_env(env: &[(&str, &str)], args: &[&str], cwd: Option<&Path>, stdin: &str) -> Run {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"));
     command
         .args(args)
-        .env("WFCTL_ADDR", addr)
+        .env_remove("WORKFLOWD_ADDR")
+        .env_remove("WFCTL_ADDR")
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -165,7 +172,7 @@ async fn run_wait_prints_the_finished_execution_as_json() {
     );
     assert_eq!(execution["inputs"]["name"], "tester");
     assert_eq!(execution["labels"]["suite"], "wfctl");
-    assert_eq!(execution["exit_code"], 0);
+    assert_eq!(execution["exitCode"], 0);
     let id = execution["id"].as_str().expect("id").to_string();
     assert!(run.stderr.contains(&id), "notices go to stderr: {run:?}");
 
@@ -181,7 +188,8 @@ async fn run_wait_prints_the_finished_execution_as_json() {
         .await
         .expect(0)
         .json();
-    assert_eq!(none["executions"].as_array().map(Vec::len), Some(0));
+    // An empty list is left out, as protojson leaves out every default.
+    assert_eq!(none, serde_json::json!({}));
 
     let logs = wfctl(&daemon.addr, &["logs", &id]).await.expect(0);
     assert_eq!(logs.stdout.trim(), "hello, tester", "{logs:?}");
@@ -245,7 +253,8 @@ async fn run_follow_streams_the_run_and_exits_1_when_it_fails() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
         .collect();
-    assert_eq!(events[0]["sequence"], 1);
+    // uint64 is a string in the proto3 JSON mapping.
+    assert_eq!(events[0]["sequence"], "1");
     assert_eq!(
         events.last().unwrap()["finished"]["state"],
         "EXECUTION_STATE_SUCCEEDED"
@@ -433,8 +442,8 @@ async fn hyperctl_forms() {
         .await
         .expect(0)
         .json();
-    assert!(status["max_workers"].as_u64().unwrap() > 0, "{status}");
-    assert_eq!(status["workflows_discovered"], 5);
+    assert!(status["maxWorkers"].as_u64().unwrap() > 0, "{status}");
+    assert_eq!(status["workflowsDiscovered"], 5);
 
     let job = daemon.file("job.yaml");
     std::fs::write(&job, "workflow: hello\ninputs:\n  name: hyperctl\n").unwrap();
@@ -460,7 +469,7 @@ async fn hyperctl_forms() {
         .await
         .expect(0)
         .json();
-    assert_eq!(queue["executions"].as_array().map(Vec::len), Some(0));
+    assert_eq!(queue, serde_json::json!({}));
 
     let manifest = wfctl(&daemon.addr, &["manifest", "status", "-id", &id])
         .await
@@ -765,4 +774,174 @@ async fn manifest_create_from_flags_and_generate_from_a_disk() {
     at(&daemon, &["manifest", "generate", "legacy.vmdk"])
         .await
         .expect(2);
+}
+
+#[tokio::test]
+async fn the_address_comes_from_workflowd_addr_and_wfctl_addr_still_works_with_a_warning() {
+    let daemon = Daemon::start().await;
+    let down = closed_port_addr();
+    let status = ["status"];
+
+    // WORKFLOWD_ADDR alone: no warning.
+    let run = wfctl_env(&[("WORKFLOWD_ADDR", &daemon.addr)], &status, None, "")
+        .await
+        .expect(0);
+    assert!(!run.stderr.contains("deprecated"), "{run:?}");
+    // The old variable alone still works, and says it is deprecated.
+    let run = wfctl_env(&[("WFCTL_ADDR", &daemon.addr)], &status, None, "")
+        .await
+        .expect(0);
+    assert!(
+        run.stderr.contains(
+            "wfctl: warning: WFCTL_ADDR is deprecated and will be ignored in the next release; \
+             set WORKFLOWD_ADDR instead"
+        ),
+        "{run:?}"
+    );
+    // The new one wins over the old one, and --addr over both.
+    let both = [
+        ("WORKFLOWD_ADDR", daemon.addr.as_str()),
+        ("WFCTL_ADDR", &down),
+    ];
+    let run = wfctl_env(&both, &status, None, "").await.expect(0);
+    assert!(!run.stderr.contains("deprecated"), "{run:?}");
+    let flag = ["--addr", down.as_str(), "status"];
+    wfctl_env(&both, &flag, None, "").await.expect(3);
+    // A malformed address is a usage error naming it.
+    let run = wfctl(&daemon.addr, &["--addr", "unix:relative.sock", "status"])
+        .await
+        .expect(2);
+    assert!(
+        run.stderr
+            .contains("invalid daemon address \"unix:relative.sock\""),
+        "{run:?}"
+    );
+}
+
+/// `host:port` of a loopback port nothing listens on.
+fn closed_port_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_unix_socket_address_reaches_the_daemon() {
+    let socket_dir = tempfile::tempdir().unwrap();
+    let socket = socket_dir.path().join("workflowd.sock");
+    let daemon = Daemon::builder()
+        .flag("--unix-socket", socket.display())
+        .start()
+        .await;
+    for addr in [
+        format!("unix:{}", socket.display()),
+        format!("unix://{}", socket.display()),
+    ] {
+        let run = wfctl(
+            &addr,
+            &["run", "hello", "-i", "name=socket", "--wait", "-o", "json"],
+        )
+        .await
+        .expect(0);
+        let id = run.json()["id"].as_str().expect("id").to_string();
+        assert_eq!(daemon.get(&id).await.state(), ExecutionState::Succeeded);
+    }
+}
+
+/// A workflow program whose metadata, output and events carry terminal
+/// escape sequences: ESC (CSI, OSC title), BEL, CR, backspace, a C1 CSI and
+/// a bidi override.
+fn program_with_escape_sequences() -> String {
+    workflow_script(
+        r#"{"id":"escapes","name":"Esc\u001b]0;pwned\u0007apes","description":"clears\u001b[2J the screen\rFAKE \u202eevil\u009b31m","fields":[{"name":"word","label":"W\u001b[31m","description":"a\bb","cli_arg":"--word","required":false,"default":null,"field_type":{"type":"text"}}]}"#,
+        r#"printf '\033[2Jcleared\033]0;title\007 over\rprinted\n'
+printf '__WF_EVENT__:{"type":"phase_started","phase":0,"name":"p\\u001b[31m","total_phases":1}\n' >&2
+printf '__WF_EVENT__:{"type":"task_started","phase":0,"task_id":"t1","description":"d\\u202eevil","total_tasks":1}\n' >&2
+printf '__WF_EVENT__:{"type":"task_progress","task_id":"t1","message":"m\\u001b[1A\\u001b[2K"}\n' >&2
+printf '__WF_EVENT__:{"type":"phase_failed","phase":0,"name":"p","error":"e\\u001b]52;c;aGk=\\u0007"}\n' >&2
+exit 3"#,
+    )
+}
+
+/// Whether `text` holds a character a terminal would act on (other than
+/// the newlines that end lines and tabs).
+fn has_raw_control(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n' && c != '\t') || ('\u{202a}'..='\u{202e}').contains(&c)
+    })
+}
+
+#[tokio::test]
+async fn program_text_reaches_the_terminal_only_as_visible_escapes() {
+    let daemon = Daemon::builder()
+        .program("escapes.sh", program_with_escape_sequences())
+        .start()
+        .await;
+    let addr = &daemon.addr;
+    let run = wfctl(addr, &["run", "escapes", "--follow"]).await.expect(1);
+    assert!(
+        run.stdout
+            .contains("\\x1b[2Jcleared\\x1b]0;title\\x07 over\\x0dprinted"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("phase_failed 0 p: e\\x1b]52;c;aGk=\\x07"),
+        "{run:?}"
+    );
+    let id = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("wfctl: started execution "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the started note names the execution")
+        .to_string();
+
+    let mut outputs = vec![run];
+    for args in [
+        vec!["workflows", "list"],
+        vec!["workflows", "describe", "escapes"],
+        vec!["logs", &id],
+        vec!["get", &id],
+        vec!["list"],
+        vec!["workflow", "-op", "watch", "-id", &id],
+        vec!["manifest", "status", "-id", &id],
+    ] {
+        outputs.push(wfctl(addr, &args).await);
+    }
+    // JSON and YAML escape control characters themselves; JSON also the
+    // C1 and bidi ones serde_json leaves alone.
+    for args in [
+        vec!["-o", "json", "get", &id],
+        vec!["-o", "json", "logs", &id],
+    ] {
+        outputs.push(wfctl(addr, &args).await.expect(0));
+    }
+    for run in &outputs {
+        assert!(
+            !has_raw_control(&run.stdout),
+            "raw control on stdout: {run:?}"
+        );
+        assert!(
+            !has_raw_control(&run.stderr),
+            "raw control on stderr: {run:?}"
+        );
+    }
+    let describe = &outputs[2];
+    assert!(
+        describe.stdout.contains("Esc\\x1b]0;pwned\\x07apes"),
+        "{describe:?}"
+    );
+    assert!(
+        describe
+            .stdout
+            .contains("clears\\x1b[2J the screen\\x0dFAKE \\u202eevil\\x9b31m"),
+        "{describe:?}"
+    );
+    let get = &outputs[4];
+    assert!(get.stdout.contains("d\\u202eevil"), "{get:?}");
+    let json: Value = serde_json::from_str(&outputs[8].stdout).unwrap();
+    assert_eq!(
+        json["phases"][0]["tasks"][0]["description"],
+        "d\u{202e}evil"
+    );
 }

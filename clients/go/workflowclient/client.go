@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -35,12 +36,15 @@ type Client struct {
 	api  workflowv1.WorkflowServiceClient
 }
 
-// Dial creates a client for the daemon at addr ("host:port"). The connection
-// is plaintext unless opts carry transport credentials (later options win).
-// Like grpc.NewClient it does not wait for the daemon: the first call does.
+// Dial creates a client for the daemon at addr, in any form of
+// WORKFLOWD_ADDR that every workflowd client takes: "host:port",
+// "http://host:port" or "unix:/path/to/socket". The connection is plaintext
+// unless opts carry transport credentials (later options win). Like
+// grpc.NewClient it does not wait for the daemon: the first call does.
 func Dial(addr string, opts ...grpc.DialOption) (*Client, error) {
 	all := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
-	conn, err := grpc.NewClient(addr, all...)
+	// gRPC targets name a resolver, not a URL scheme: http:// is plain host:port.
+	conn, err := grpc.NewClient(strings.TrimPrefix(strings.TrimSpace(addr), "http://"), all...)
 	if err != nil {
 		return nil, fmt.Errorf("workflowclient: dial %s: %w", addr, err)
 	}

@@ -19,13 +19,6 @@ import (
 	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
-// Exit statuses.
-const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
-)
-
 const defaultAddr = "127.0.0.1:50051"
 
 const usageText = `usage: hyperctl workflow -op status|list|queue|workflows|submit|watch|cancel [flags]
@@ -143,8 +136,8 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	client, err := workflowclient.Dial(f.addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "hyperctl: %v\n", err)
-		return exitFail
+		notef(stderr, "hyperctl: %v\n", err)
+		return exitUsage
 	}
 	defer client.Close()
 
@@ -152,17 +145,14 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 	err = dispatch(ctx, client, &f, out, stderr)
 	var usage errUsage
 	switch {
-	case err == nil:
-		return exitOK
+	case err == nil, errors.Is(err, errNotSucceeded):
+		// A finished execution has been printed; its state is the message.
 	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "hyperctl workflow: %v\n", err)
-		return exitUsage
-	case errors.Is(err, errNotSucceeded):
-		return exitFail
+		notef(stderr, "hyperctl workflow: %v\n", err)
 	default:
-		fmt.Fprintf(stderr, "hyperctl: %s\n", describeError(err))
-		return exitFail
+		notef(stderr, "hyperctl: %s\n", describeError(err))
 	}
+	return exitCode(err)
 }
 
 // dispatch routes -op to its handler; every operation is listed here.
@@ -232,6 +222,8 @@ func (p *printer) line(m proto.Message) error {
 	return err
 }
 
+// printf prints human output; its string arguments (which carry program
+// text) are made terminal-safe.
 func (p *printer) printf(format string, args ...any) {
-	fmt.Fprintf(p.w, format, args...)
+	fmt.Fprintf(p.w, format, safeArgs(args)...)
 }

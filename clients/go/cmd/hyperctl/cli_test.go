@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -90,7 +93,7 @@ func TestSubmitWaitPrintsTheLog(t *testing.T) {
 	}
 
 	code, _, _ = hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "sleeper", "-input", "seconds=0", "-input", "exit_code=4", "-wait"}, addr...)...)
-	if code != exitFail {
+	if code != exitNotSucceeded {
 		t.Errorf("submit -wait of a failing run: exit %d, want 1", code)
 	}
 }
@@ -136,7 +139,7 @@ func TestSubmitThenWatchListAndCancel(t *testing.T) {
 		t.Fatalf("cancel: exit %d: %s", code, stderr)
 	}
 	code, stdout, _ = hyperctl(t, append([]string{"workflow", "-op", "watch", "-id", exec.ID}, addr...)...)
-	if code != exitFail || !strings.Contains(stdout, "EXECUTION_STATE_CANCELLED") {
+	if code != exitNotSucceeded || !strings.Contains(stdout, "EXECUTION_STATE_CANCELLED") {
 		t.Errorf("watch of a cancelled run: exit %d, want 1 and a CANCELLED finished event:\n%s", code, stdout)
 	}
 }
@@ -144,12 +147,12 @@ func TestSubmitThenWatchListAndCancel(t *testing.T) {
 func TestBadInputsShowFieldViolations(t *testing.T) {
 	addr := live(t)
 	code, _, stderr := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "research_pipeline", "-input", "depth=9"}, addr...)...)
-	if code != exitFail || !strings.Contains(stderr, "inputs.topic") || !strings.Contains(stderr, "inputs.depth") {
-		t.Errorf("exit %d, stderr %q: want 1 and violations for inputs.topic and inputs.depth", code, stderr)
+	if code != exitInvalidArgument || !strings.Contains(stderr, "inputs.topic") || !strings.Contains(stderr, "inputs.depth") {
+		t.Errorf("exit %d, stderr %q: want 5 and violations for inputs.topic and inputs.depth", code, stderr)
 	}
 	code, _, stderr = hyperctl(t, append([]string{"workflow", "-op", "watch", "-id", "00000000-0000-4000-8000-000000000000"}, addr...)...)
-	if code != exitFail || !strings.Contains(stderr, "NotFound") {
-		t.Errorf("watch unknown id: exit %d, stderr %q; want 1 and NotFound", code, stderr)
+	if code != exitNotFound || !strings.Contains(stderr, "NotFound") {
+		t.Errorf("watch unknown id: exit %d, stderr %q; want 4 and NotFound", code, stderr)
 	}
 }
 
@@ -169,7 +172,7 @@ func TestManifestValidateSubmitAndStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, _ := hyperctl(t, append([]string{"manifest", "validate", "-file", bad}, addr...)...)
-	if code != exitFail || !strings.Contains(stdout, "pipeline.load.source_type") {
+	if code != exitInvalidArgument || !strings.Contains(stdout, "pipeline.load.source_type") {
 		t.Fatalf("validate of a bad manifest: exit %d, stdout %q", code, stdout)
 	}
 
@@ -193,5 +196,97 @@ func TestManifestValidateSubmitAndStatus(t *testing.T) {
 	code, stdout, _ = hyperctl(t, append([]string{"manifest", "status", "-id", fields[1]}, addr...)...)
 	if code != exitOK || !strings.Contains(stdout, "vm_pipeline") || !strings.Contains(stdout, "SUCCEEDED") {
 		t.Fatalf("status: exit %d, stdout %q", code, stdout)
+	}
+}
+
+// TestExitCodesFollowTheTable checks hyperctl against the client family's
+// one exit-code table (docs/wfctl.md).
+func TestExitCodesFollowTheTable(t *testing.T) {
+	addr := live(t)
+	for _, tc := range []struct {
+		want int
+		args []string
+	}{
+		{exitOK, append([]string{"workflow", "-op", "submit", "-workflow", "hello", "-wait"}, addr...)},
+		{exitNotSucceeded, append([]string{"workflow", "-op", "submit", "-workflow", "sleeper", "-input", "seconds=0", "-input", "exit_code=3", "-wait"}, addr...)},
+		{exitUsage, append([]string{"workflow", "-op", "explode"}, addr...)},
+		{exitUsage, append([]string{"manifest", "validate", "-file", filepath.Join(t.TempDir(), "missing.yaml")}, addr...)},
+		{exitUnavailable, []string{"workflow", "-op", "status", "-addr", closedPort(t)}},
+		{exitNotFound, append([]string{"manifest", "status", "-id", "00000000-0000-4000-8000-000000000000"}, addr...)},
+		{exitNotFound, append([]string{"workflow", "-op", "submit", "-workflow", "no_such_workflow"}, addr...)},
+		{exitInvalidArgument, append([]string{"workflow", "-op", "submit", "-workflow", "research_pipeline", "-input", "depth=9"}, addr...)},
+	} {
+		if code, _, stderr := hyperctl(t, tc.args...); code != tc.want {
+			t.Errorf("hyperctl %q: exit %d, want %d (stderr %q)", tc.args, code, tc.want, stderr)
+		}
+	}
+}
+
+// closedPort is a loopback host:port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// wfctlBinary is the wfctl built from this repository ($WFCTL_BIN, else
+// target/release/wfctl, which scripts/test-all.sh builds).
+func wfctlBinary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("WFCTL_BIN"); bin != "" {
+		return bin
+	}
+	bin, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "target", "release", "wfctl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("wfctl not found at %s (cargo build --release --bin wfctl, or set WFCTL_BIN): %v", bin, err)
+	}
+	return bin
+}
+
+// TestJSONIsTheSameAsWfctls compares one GetExecution as hyperctl and wfctl
+// print it: both are the proto3 JSON mapping of the same message.
+func TestJSONIsTheSameAsWfctls(t *testing.T) {
+	addr := live(t)
+	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "research_pipeline",
+		"-input", "topic=one shape", "-input", "depth=1", "-label", "suite=json", "-wait"}, addr...)...)
+	if code != exitOK {
+		t.Fatalf("submit: exit %d: %s", code, stderr)
+	}
+	id := strings.Fields(stderr)[1]
+	if !uuidRE.MatchString(id) {
+		t.Fatalf("no execution id in %q", stderr)
+	}
+	code, stdout, stderr = hyperctl(t, append([]string{"manifest", "status", "-id", id, "-json"}, addr...)...)
+	if code != exitOK {
+		t.Fatalf("status -json: exit %d: %s", code, stderr)
+	}
+	cmd := exec.Command(wfctlBinary(t), "-o", "json", "get", id)
+	cmd.Env = append(os.Environ(), "WORKFLOWD_ADDR="+addr[1])
+	fromWfctl, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("wfctl get: %v", err)
+	}
+	var ours, theirs map[string]any
+	if err := json.Unmarshal([]byte(stdout), &ours); err != nil {
+		t.Fatalf("hyperctl JSON: %v\n%s", err, stdout)
+	}
+	if err := json.Unmarshal(fromWfctl, &theirs); err != nil {
+		t.Fatalf("wfctl JSON: %v\n%s", err, fromWfctl)
+	}
+	if !reflect.DeepEqual(ours, theirs) {
+		t.Errorf("hyperctl and wfctl print different JSON for one execution:\nhyperctl: %s\nwfctl:    %s", stdout, fromWfctl)
+	}
+	for _, key := range []string{"workflowId", "createTime", "logCounts", "phases", "labels"} {
+		if _, ok := ours[key]; !ok {
+			t.Errorf("the execution JSON lacks %q: %s", key, stdout)
+		}
 	}
 }

@@ -10,9 +10,10 @@
 //	hyperctl workflow -op cancel    [-addr A] [-json] -id EXECUTION [-force] [-grace D]
 //
 // The daemon address defaults to $WORKFLOWD_ADDR, else 127.0.0.1:50051.
-// Data goes to stdout, diagnostics to stderr. Exit status: 0 success, 1 an
-// error or (submit -wait, watch -id) an execution that did not succeed,
-// 2 bad usage.
+// Data goes to stdout, diagnostics to stderr. Exit statuses are the client
+// family's one table (docs/wfctl.md, "Exit codes"; exitcodes.go): 0 success,
+// 1 a waited-for execution did not succeed, 2 bad usage, 3 daemon
+// unavailable, 4 not found, 5 invalid argument, 6 refused otherwise.
 package main
 
 import (

@@ -44,8 +44,8 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 		}
 		var err error
 		if content, err = os.ReadFile(*file); err != nil {
-			fmt.Fprintf(stderr, "hyperctl: %v\n", err)
-			return exitFail
+			notef(stderr, "hyperctl: %v\n", err)
+			return exitUsage
 		}
 	case "status":
 		if *id == "" {
@@ -59,8 +59,8 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 
 	client, err := workflowclient.Dial(*addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "hyperctl: %v\n", err)
-		return exitFail
+		notef(stderr, "hyperctl: %v\n", err)
+		return exitUsage
 	}
 	defer client.Close()
 	ctx := context.Background()
@@ -69,8 +69,8 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 	case "validate":
 		resp, err := client.ValidateManifest(ctx, content, filepath.Base(*file))
 		if err != nil {
-			fmt.Fprintf(stderr, "hyperctl: %s\n", describeError(err))
-			return exitFail
+			notef(stderr, "hyperctl: %s\n", describeError(err))
+			return exitCode(err)
 		}
 		if out.json {
 			_ = out.message(resp)
@@ -83,13 +83,13 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		if !resp.GetValid() {
-			return exitFail
+			return exitCode(errInvalidManifest)
 		}
 	case "submit":
 		resp, err := client.SubmitManifest(ctx, content, filepath.Base(*file), *requestID)
 		if err != nil {
-			fmt.Fprintf(stderr, "hyperctl: %s\n", describeError(err))
-			return exitFail
+			notef(stderr, "hyperctl: %s\n", describeError(err))
+			return exitCode(err)
 		}
 		if out.json {
 			_ = out.message(resp)
@@ -106,21 +106,21 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 			for _, vm := range resp.GetVms() {
 				final, err := client.Wait(ctx, vm.GetExecution().GetId())
 				if err != nil {
-					fmt.Fprintf(stderr, "hyperctl: %s\n", describeError(err))
-					return exitFail
+					notef(stderr, "hyperctl: %s\n", describeError(err))
+					return exitCode(err)
 				}
-				fmt.Fprintf(stderr, "%s: %s %s\n", vm.GetName(), stateName(final.GetState()), final.GetError())
+				notef(stderr, "%s: %s %s\n", vm.GetName(), stateName(final.GetState()), final.GetError())
 				failed = failed || stateName(final.GetState()) != "SUCCEEDED"
 			}
 			if failed {
-				return exitFail
+				return exitCode(errNotSucceeded)
 			}
 		}
 	case "status":
 		execution, err := client.GetExecution(ctx, *id)
 		if err != nil {
-			fmt.Fprintf(stderr, "hyperctl: %s\n", describeError(err))
-			return exitFail
+			notef(stderr, "hyperctl: %s\n", describeError(err))
+			return exitCode(err)
 		}
 		if out.json {
 			_ = out.message(execution)

@@ -166,7 +166,7 @@ func opWorkflows(ctx context.Context, c *workflowclient.Client, out *printer, st
 		out.printf("%-24s  %-28s  %s\n", w.GetId(), w.GetName(), strings.Join(names, " "))
 	}
 	for _, e := range resp.GetDiscoveryErrors() {
-		fmt.Fprintf(stderr, "discovery failed: %s: %s\n", e.GetProgramPath(), e.GetMessage())
+		notef(stderr, "discovery failed: %s: %s\n", e.GetProgramPath(), e.GetMessage())
 	}
 	return nil
 }
@@ -200,7 +200,7 @@ func opSubmit(ctx context.Context, c *workflowclient.Client, f *workflowFlags, o
 		out.printf("%s\n", exec.GetId())
 		return nil
 	}
-	fmt.Fprintf(stderr, "execution %s %s\n", exec.GetId(), stateName(exec.GetState()))
+	notef(stderr, "execution %s %s\n", exec.GetId(), stateName(exec.GetState()))
 	return followExecution(ctx, c, exec.GetId(), 0, out)
 }
 
@@ -247,7 +247,7 @@ func followExecution(ctx context.Context, c *workflowclient.Client, id string, f
 		return err
 	}
 	if final == nil {
-		return fmt.Errorf("log of %s ended without a finished event", id)
+		return fmt.Errorf("execution %s: %w", id, errLogEnded)
 	}
 	if final.GetState() != workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED {
 		return errNotSucceeded

@@ -1,0 +1,138 @@
+//! The one JSON shape of every message `wfctl` prints: the proto3 JSON
+//! mapping, as protojson (Go, hence `hyperctl -json`) and every other
+//! official protobuf runtime write it: lowerCamelCase field names, enums by
+//! name, 64-bit integers as strings, Timestamps as RFC 3339 text, Durations
+//! as `"1.5s"`, fields left at their default omitted.
+//!
+//! It is produced from the API's own file descriptor set (the one served
+//! for gRPC reflection) with prost-reflect, so a field added to the proto
+//! shows up here without a line of code, and a script reads the same keys
+//! from wfctl, hyperctl and grpcurl.
+
+use std::sync::OnceLock;
+
+use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage, SerializeOptions};
+use serde_json::Value;
+
+use crate::pb;
+
+/// The descriptors of `workflow.v1` (and the well-known types it imports).
+fn pool() -> &'static DescriptorPool {
+    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        // Built by build.rs from proto/ and checked by every test that
+        // prints JSON: a failure here is a build defect, not a user error.
+        DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET)
+            .expect("the file descriptor set built into wfctl decodes")
+    })
+}
+
+/// `message` as a dynamic message of its own descriptor.
+fn dynamic<M: prost::Message + prost::Name>(message: &M) -> DynamicMessage {
+    let descriptor = pool()
+        .get_message_by_name(&M::full_name())
+        .unwrap_or_else(|| panic!("{} is not in the descriptor set", M::full_name()));
+    DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
+        .unwrap_or_else(|e| panic!("{} does not decode as itself: {e}", M::full_name()))
+}
+
+/// `message` in the proto3 JSON mapping (protojson's default form).
+pub fn to_json<M: prost::Message + prost::Name>(message: &M) -> Value {
+    dynamic(message)
+        .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+        .unwrap_or_else(|e| panic!("{} does not serialize: {e}", M::full_name()))
+}
+
+/// The name of the `payload` field a log event carries (`phaseStarted`,
+/// `output`, ...; the proto name, `phase_started`, in `proto_name`), as the
+/// descriptor spells it. None for an event without a payload.
+pub fn payload_field(event: &pb::LogEvent) -> Option<PayloadField> {
+    let message = dynamic(event);
+    let payload = message
+        .descriptor()
+        .oneofs()
+        .find(|oneof| oneof.name() == "payload")?;
+    let field = payload.fields().find(|field| message.has_field(field))?;
+    Some(PayloadField {
+        proto_name: field.name().to_string(),
+        json_name: field.json_name().to_string(),
+    })
+}
+
+/// The field of a log event's `payload` oneof that is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadField {
+    /// The name in the .proto file, e.g. `phase_started`.
+    pub proto_name: String,
+    /// The key of the field in the JSON mapping, e.g. `phaseStarted`.
+    pub json_name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_print_in_the_proto3_json_mapping() {
+        let execution = pb::Execution {
+            id: "e1".into(),
+            workflow_id: "hello".into(),
+            state: pb::ExecutionState::Succeeded as i32,
+            create_time: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 500_000_000,
+            }),
+            exit_code: Some(0),
+            timeout: Some(prost_types::Duration {
+                seconds: 1,
+                nanos: 500_000_000,
+            }),
+            log_counts: Some(pb::LogCounts {
+                total: 7,
+                ..Default::default()
+            }),
+            labels: [("team".to_string(), "a".to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            to_json(&execution),
+            json!({
+                "id": "e1",
+                "workflowId": "hello",
+                "state": "EXECUTION_STATE_SUCCEEDED",
+                "createTime": "2023-11-14T22:13:20.500Z",
+                // proto3 `optional`: present because it is set, even at 0.
+                "exitCode": 0,
+                "timeout": "1.500s",
+                "logCounts": {"total": "7"},
+                "labels": {"team": "a"},
+            })
+        );
+    }
+
+    #[test]
+    fn the_payload_field_is_named_as_the_proto_names_it() {
+        let event = pb::LogEvent {
+            sequence: 3,
+            time: None,
+            payload: Some(pb::log_event::Payload::PhaseStarted(pb::PhaseStarted {
+                phase: 0,
+                name: "plan".into(),
+                total_phases: 2,
+            })),
+        };
+        assert_eq!(
+            payload_field(&event),
+            Some(PayloadField {
+                proto_name: "phase_started".into(),
+                json_name: "phaseStarted".into(),
+            })
+        );
+        assert_eq!(
+            to_json(&event),
+            json!({"sequence": "3", "phaseStarted": {"name": "plan", "totalPhases": 2}})
+        );
+        assert_eq!(payload_field(&pb::LogEvent::default()), None);
+    }
+}
