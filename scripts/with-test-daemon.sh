@@ -6,6 +6,9 @@
 # Starts target/release/workflowd (or $WORKFLOWD_BIN) with --listen
 # 127.0.0.1:0 and a temporary --data-dir, waits for its one stdout line
 # `listening on 127.0.0.1:PORT`, exports WORKFLOWD_ADDR, runs the command,
+# with WORKFLOWD_TEST_SOURCE_DIR (a source root: manifests may read disks
+# from it) and WORKFLOWD_TEST_OUTPUT_DIR (the daemon's output directory)
+# exported too,
 # then stops the daemon (SIGTERM, SIGKILL after 10 s) and removes the data
 # dir. The daemon's stderr log is kept in $WORKFLOWD_TEST_LOG (default: in the
 # data dir, printed when the command fails). Exits with the command's status.
@@ -19,7 +22,13 @@ data_dir="$(mktemp -d "${TMPDIR:-/tmp}/workflowd-test.XXXXXX")"
 log_file="${WORKFLOWD_TEST_LOG:-$data_dir/workflowd.log}"
 fifo="$data_dir/stdout"
 mkfifo "$fifo"
-"$BIN" --listen 127.0.0.1:0 --data-dir "$data_dir" >"$fifo" 2>"$log_file" &
+# Outside the data directory, which the daemon keeps private (0700).
+io_dir="$(mktemp -d "${TMPDIR:-/tmp}/workflowd-test-io.XXXXXX")"
+export WORKFLOWD_TEST_SOURCE_DIR="$io_dir/sources" WORKFLOWD_TEST_OUTPUT_DIR="$io_dir/output"
+mkdir -p "$WORKFLOWD_TEST_SOURCE_DIR"
+"$BIN" --listen 127.0.0.1:0 --data-dir "$data_dir" \
+  --source-root "$WORKFLOWD_TEST_SOURCE_DIR" --output-dir "$WORKFLOWD_TEST_OUTPUT_DIR" \
+  >"$fifo" 2>"$log_file" &
 daemon_pid=$!
 
 stop_daemon() {
@@ -36,7 +45,7 @@ stop_daemon() {
 cleanup() {
   exec 3<&- 2>/dev/null || true
   stop_daemon
-  rm -rf "$data_dir"
+  rm -rf "$data_dir" "$io_dir"
 }
 trap cleanup EXIT
 

@@ -64,7 +64,10 @@ class Daemon:
         unix_socket: Path | None = None,
     ):
         data_dir = home / "data"
-        args = [str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)]
+        # /d stands for the operator's disks: the manifests of the tests name
+        # sources there, which the daemon reads only from a source root.
+        args = [str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(data_dir),
+                "--source-root", "/d"]
         for directory in workflow_dirs or []:
             args += ["--workflow-dir", str(directory)]
         if unix_socket is not None:

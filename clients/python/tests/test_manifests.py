@@ -52,15 +52,19 @@ def test_submit_invalid_manifest_raises_with_field_violations(client):
 
 
 def test_example_script_follows_every_vm_of_a_batch(addr, tmp_path, unique):
+    # The daemon reads disks only from its source roots and writes only into
+    # its output directory: scripts/with-test-daemon.sh sets both.
+    sources = Path(os.environ["WORKFLOWD_TEST_SOURCE_DIR"])
+    outputs = Path(os.environ["WORKFLOWD_TEST_OUTPUT_DIR"])
     vms = []
     for name in ("alpha", "beta"):
-        source = raw_disk(tmp_path / f"{name}.raw")
+        source = raw_disk(sources / f"{name}-{unique}.raw")
         vms.append({
             "name": f"{name}-{unique[:6]}",
             "pipeline": {
                 "load": {"source_type": "raw", "source_path": str(source)},
                 "convert": {"output_format": "qcow2", "compress": True,
-                            "output_path": str(tmp_path / f"{name}.qcow2")},
+                            "output_path": f"{name}-{unique}.qcow2"},
             },
         })
     manifest = tmp_path / "batch.yaml"
@@ -73,6 +77,6 @@ def test_example_script_follows_every_vm_of_a_batch(addr, tmp_path, unique):
     for vm in vms:
         assert f"{vm['name']}: SUCCEEDED" in done.stdout
     for name in ("alpha", "beta"):
-        info = subprocess.run(["qemu-img", "info", "--output=json", str(tmp_path / f"{name}.qcow2")],
+        info = subprocess.run(["qemu-img", "info", "--output=json", str(outputs / f"{name}-{unique}.qcow2")],
                               capture_output=True, text=True, check=True)
         assert json.loads(info.stdout)["format"] == "qcow2"

@@ -176,12 +176,20 @@ func TestManifestValidateSubmitAndStatus(t *testing.T) {
 		t.Fatalf("validate of a bad manifest: exit %d, stdout %q", code, stdout)
 	}
 
-	disk := filepath.Join(dir, "vm.raw")
+	// The daemon reads disks only from its source roots and writes only
+	// into its output directory (scripts/with-test-daemon.sh sets both).
+	sources, outputs := os.Getenv("WORKFLOWD_TEST_SOURCE_DIR"), os.Getenv("WORKFLOWD_TEST_OUTPUT_DIR")
+	if sources == "" || outputs == "" {
+		t.Skip("WORKFLOWD_TEST_SOURCE_DIR and WORKFLOWD_TEST_OUTPUT_DIR are not set (run under scripts/with-test-daemon.sh)")
+	}
+	disk := filepath.Join(sources, fmt.Sprintf("vm-%d.raw", os.Getpid()))
 	if err := os.WriteFile(disk, bytes.Repeat([]byte("disk data "), 100000), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.Remove(disk) })
 	manifest := filepath.Join(dir, "vm.yaml")
-	yaml := fmt.Sprintf("version: \"1.0\"\npipeline:\n  load: {source_type: raw, source_path: %q}\n  convert: {output_format: qcow2, output_path: %q}\n", disk, filepath.Join(dir, "vm.qcow2"))
+	output := fmt.Sprintf("vm-%d.qcow2", os.Getpid())
+	yaml := fmt.Sprintf("version: \"1.0\"\npipeline:\n  load: {source_type: raw, source_path: %q}\n  convert: {output_format: qcow2, output_path: %q}\n", disk, output)
 	if err := os.WriteFile(manifest, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +204,9 @@ func TestManifestValidateSubmitAndStatus(t *testing.T) {
 	code, stdout, _ = hyperctl(t, append([]string{"manifest", "status", "-id", fields[1]}, addr...)...)
 	if code != exitOK || !strings.Contains(stdout, "vm_pipeline") || !strings.Contains(stdout, "SUCCEEDED") {
 		t.Fatalf("status: exit %d, stdout %q", code, stdout)
+	}
+	if _, err := os.Stat(filepath.Join(outputs, output)); err != nil {
+		t.Errorf("the converted disk is in the output directory: %v", err)
 	}
 }
 
