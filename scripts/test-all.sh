@@ -7,7 +7,8 @@
 #      daemon processes, real SQLite files, gRPC on loopback);
 #   3. the client tests (buf lint/breaking, generated-code drift, Go, Python,
 #      grpcurl) against a live daemon started for them;
-#   4. the MCP bridge tests with the official Python MCP client.
+#   4. the MCP bridge tests with the official Python MCP client;
+#   5. the README's first command as a new user runs it (scripts/test-first-run.sh).
 # Benchmarks are not run here: see bench/ and README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
@@ -51,5 +52,8 @@ scripts/with-test-daemon.sh scripts/test-clients.sh
 
 log "MCP bridge tests"
 scripts/test-mcp.sh
+
+log "the README's first command on an empty HOME"
+scripts/test-first-run.sh
 
 log "all tests passed"
