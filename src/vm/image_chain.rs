@@ -126,6 +126,34 @@ pub(crate) enum ImageChainError {
         /// Why.
         source: std::io::Error,
     },
+    /// A qcow2 whose guest data lives in another file.
+    #[error(
+        "image {image} keeps its data in the external file {reference:?}; the pipeline does \
+         not accept qcow2 images with an external data file (qemu opens that name relative to \
+         its own working directory, not the image's)"
+    )]
+    ExternalDataFile {
+        /// The image.
+        image: PathBuf,
+        /// The data file as written in the image.
+        reference: String,
+    },
+    /// qemu-img reports a backing file this module did not read from the
+    /// image's bytes: the two readers disagree, so the chain cannot be
+    /// judged.
+    #[error(
+        "image {image}: qemu-img reports the backing file {reported:?}, but the image's own \
+         bytes name {}; refused, since its chain cannot be judged",
+        match read { Some(name) => format!("{name:?}"), None => "none".to_string() }
+    )]
+    BackingMismatch {
+        /// The image.
+        image: PathBuf,
+        /// What qemu-img reports.
+        reported: String,
+        /// What the image's bytes name, if anything.
+        read: Option<String>,
+    },
     /// qemu-img failed or was cancelled.
     #[error(transparent)]
     Qemu(#[from] QemuError),
@@ -157,8 +185,20 @@ pub(crate) async fn verify(
         let backing = checker.check_references(&path, &format)?;
         let info = qemu_info(&path, &format, cancel).await?;
         checker.check_reported(&path, &info)?;
+        // The next image is the one this module read; qemu-img must name
+        // the same one, or what it follows was never judged.
+        if let Some(reported) = &info.backing_filename {
+            let read = backing.as_ref().map(|(_, name, _)| name.clone());
+            if read.as_deref() != Some(reported.as_str()) {
+                return Err(ImageChainError::BackingMismatch {
+                    image: path,
+                    reported: reported.clone(),
+                    read,
+                });
+            }
+        }
         chain.push(info);
-        next = backing;
+        next = backing.map(|(resolved, _, format)| (resolved, format));
     }
     Ok(chain)
 }
@@ -198,11 +238,13 @@ impl Checker<'_> {
     /// Judges what `path` references as read from its own bytes, following
     /// nested VMDK descriptors; returns its backing file and that file's
     /// format, the next image of the chain.
+    /// The backing file comes as (where it resolves, the name as written,
+    /// its format).
     fn check_references(
         &mut self,
         path: &Path,
         format: &str,
-    ) -> Result<Option<(PathBuf, String)>, ImageChainError> {
+    ) -> Result<Option<(PathBuf, String, String)>, ImageChainError> {
         self.images_seen += 1;
         if self.images_seen > MAX_CHAIN_IMAGES {
             return Err(ImageChainError::TooDeep {
@@ -227,6 +269,19 @@ impl Checker<'_> {
             })?;
         let mut backing = None;
         for reference in references {
+            match reference.kind {
+                ReferenceKind::Mentioned => {
+                    self.judge_mentioned(path, &reference.name)?;
+                    continue;
+                }
+                ReferenceKind::DataFile => {
+                    return Err(ImageChainError::ExternalDataFile {
+                        image: path.to_path_buf(),
+                        reference: reference.name,
+                    });
+                }
+                _ => {}
+            }
             let resolved = self.judge(path, reference.kind, &reference.name)?;
             match reference.kind {
                 ReferenceKind::Backing => {
@@ -241,13 +296,15 @@ impl Checker<'_> {
                             format: reference.format,
                         });
                     };
-                    backing = Some((resolved, format));
+                    backing = Some((resolved, reference.name, format));
                 }
                 ReferenceKind::Extent { sparse: true } => {
                     // A sparse extent may be a descriptor of its own.
                     self.check_extent(path, &resolved)?;
                 }
-                ReferenceKind::Extent { sparse: false } | ReferenceKind::DataFile => {}
+                ReferenceKind::Extent { sparse: false }
+                | ReferenceKind::DataFile
+                | ReferenceKind::Mentioned => {}
             }
         }
         Ok(backing)
@@ -270,6 +327,10 @@ impl Checker<'_> {
             }
         })?;
         for reference in nested {
+            if reference.kind == ReferenceKind::Mentioned {
+                self.judge_mentioned(image, &reference.name)?;
+                continue;
+            }
             let resolved = self.judge(image, reference.kind, &reference.name)?;
             if reference.kind == (ReferenceKind::Extent { sparse: true }) {
                 self.check_extent(image, &resolved)?;
@@ -301,6 +362,42 @@ impl Checker<'_> {
         {
             if let Some(file) = extent.get("filename").and_then(|f| f.as_str()) {
                 self.judge(path, ReferenceKind::Extent { sparse: false }, file)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges a quoted name of a VMDK descriptor that may or may not be a
+    /// file (see [`ReferenceKind::Mentioned`]): refused when it is a
+    /// protocol or would resolve outside the root, existing or not.
+    fn judge_mentioned(&self, image: &Path, name: &str) -> Result<(), ImageChainError> {
+        let kind = ReferenceKind::Mentioned.describe();
+        if is_protocol(name) {
+            return Err(ImageChainError::NotAFile {
+                image: image.to_path_buf(),
+                kind,
+                reference: name.to_string(),
+                root: self.root.clone(),
+            });
+        }
+        let bases = [
+            image.parent().map(Path::to_path_buf),
+            std::fs::canonicalize(image)
+                .ok()
+                .and_then(|real| real.parent().map(Path::to_path_buf)),
+            self.input.parent().map(Path::to_path_buf),
+        ];
+        for base in bases.into_iter().flatten() {
+            let resolved = crate::policy::resolve(&base.join(name))
+                .unwrap_or_else(|_| normalize(&base.join(name)));
+            if !resolved.starts_with(&self.root) {
+                return Err(ImageChainError::Outside {
+                    image: image.to_path_buf(),
+                    kind,
+                    reference: name.to_string(),
+                    resolved,
+                    root: self.root.clone(),
+                });
             }
         }
         Ok(())

@@ -46,6 +46,12 @@ pub(crate) enum ReferenceKind {
         /// descriptor of its own.
         sparse: bool,
     },
+    /// Text a VMDK descriptor has after a double quote: qemu reads an
+    /// extent's file name from exactly such text, so every one of them must
+    /// stay inside the image's directory, whether or not this reader took
+    /// its line for an extent (most are values such as `"ide"`, which name
+    /// nothing and need not exist).
+    Mentioned,
 }
 
 impl ReferenceKind {
@@ -55,6 +61,7 @@ impl ReferenceKind {
             Self::Backing => "backing file",
             Self::DataFile => "external data file",
             Self::Extent { .. } => "extent",
+            Self::Mentioned => "quoted name",
         }
     }
 }
@@ -135,7 +142,8 @@ fn qcow2_references(header: &[u8]) -> std::io::Result<Vec<Reference>> {
     }
     let short = || invalid("the qcow2 header is cut short".into());
     let version = be32(header, 4).ok_or_else(short)?;
-    let backing_offset = be64(header, 8).ok_or_else(short)? as usize;
+    let backing_offset = usize::try_from(be64(header, 8).ok_or_else(short)?)
+        .map_err(|_| invalid("the qcow2 backing file offset is out of range".into()))?;
     let backing_size = be32(header, 16).ok_or_else(short)? as usize;
     let header_length = if version >= 3 {
         be32(header, 100).ok_or_else(short)? as usize
@@ -146,22 +154,17 @@ fn qcow2_references(header: &[u8]) -> std::io::Result<Vec<Reference>> {
     let mut backing_format = None;
     let mut data_file = None;
     let mut at = header_length;
+    let past_header = || invalid("a qcow2 header extension runs past the header".into());
     while let (Some(kind), Some(length)) = (be32(header, at), be32(header, at + 4)) {
         if kind == QCOW2_EXT_END {
             break;
         }
         let start = at + 8;
-        let data = header
-            .get(start..start + length as usize)
-            .ok_or_else(|| invalid("a qcow2 header extension runs past the header".into()))?;
-        let text = || {
-            String::from_utf8_lossy(data)
-                .trim_end_matches('\0')
-                .to_string()
-        };
+        let end = start.checked_add(length as usize).ok_or_else(past_header)?;
+        let data = header.get(start..end).ok_or_else(past_header)?;
         match kind {
-            QCOW2_EXT_BACKING_FORMAT => backing_format = Some(text()),
-            QCOW2_EXT_DATA_FILE => data_file = Some(text()),
+            QCOW2_EXT_BACKING_FORMAT => backing_format = Some(name_text(data)?),
+            QCOW2_EXT_DATA_FILE => data_file = Some(name_text(data)?),
             _ => {}
         }
         at = start + (length as usize).div_ceil(8) * 8;
@@ -169,12 +172,14 @@ fn qcow2_references(header: &[u8]) -> std::io::Result<Vec<Reference>> {
 
     let mut found = Vec::new();
     if backing_offset != 0 && backing_size != 0 {
-        let name = header
-            .get(backing_offset..backing_offset + backing_size)
-            .ok_or_else(|| invalid("the qcow2 backing file name lies outside the header".into()))?;
+        let outside = || invalid("the qcow2 backing file name lies outside the header".into());
+        let end = backing_offset
+            .checked_add(backing_size)
+            .ok_or_else(outside)?;
+        let name = header.get(backing_offset..end).ok_or_else(outside)?;
         found.push(Reference {
             kind: ReferenceKind::Backing,
-            name: String::from_utf8_lossy(name).into_owned(),
+            name: name_text(name)?,
             format: backing_format,
         });
     }
@@ -207,18 +212,20 @@ fn embedded_descriptor_extents(path: &Path, head: &[u8]) -> std::io::Result<Vec<
     let short = || invalid("the sparse VMDK header is cut short".into());
     let capacity = le64(head, 12).ok_or_else(short)?;
     let descriptor_sector = le64(head, 28).ok_or_else(short)?;
-    let descriptor_sectors = le64(head, 36).ok_or_else(short)?;
     if capacity != 0 || descriptor_sector == 0 {
         return Ok(Vec::new());
     }
+    // qemu's vmdk_read_desc reads up to its limit from the offset, whatever
+    // the header's descriptor size says.
     let descriptor = read_at(
         path,
         descriptor_sector.saturating_mul(512),
-        descriptor_sectors
-            .saturating_mul(512)
-            .min(MAX_DESCRIPTOR_BYTES),
+        MAX_DESCRIPTOR_BYTES,
     )?;
-    Ok(descriptor_extents(&descriptor_text(&descriptor)))
+    let text = descriptor_text(&descriptor)?;
+    let mut found = descriptor_extents(&text);
+    found.extend(mentioned(&text));
+    Ok(found)
 }
 
 /// A VMDK's references: the extents and parent of its descriptor, which is
@@ -232,70 +239,147 @@ fn embedded_descriptor_extents(path: &Path, head: &[u8]) -> std::io::Result<Vec<
 fn vmdk_references(path: &Path) -> std::io::Result<Vec<Reference>> {
     let head = read_at(path, 0, 512)?;
     if head.starts_with(VMDK3_MAGIC) {
-        return Ok(Vec::new());
+        // qemu follows a parent hint in these too; nothing converts from
+        // them today, so they are refused rather than parsed.
+        return Err(invalid(
+            "a COWD (VMware ESX 2) VMDK, which the pipeline does not accept; convert it \
+             with a VMware tool first"
+                .into(),
+        ));
     }
     if head.starts_with(VMDK4_MAGIC) {
         let mut found = embedded_descriptor_extents(path, &head)?;
         let (from, length) = SPARSE_PARENT_SEARCH;
-        let parent_area = read_at(path, from, length)?;
-        found.extend(descriptor_parent(&descriptor_text(&parent_area)));
+        let parent_area = descriptor_text(&read_at(path, from, length)?)?;
+        found.extend(descriptor_parent(&parent_area)?);
+        found.extend(mentioned(&parent_area));
         return Ok(found);
     }
-    let text = descriptor_text(&read_at(path, 0, MAX_DESCRIPTOR_BYTES)?);
+    let text = descriptor_text(&read_at(path, 0, MAX_DESCRIPTOR_BYTES)?)?;
     let mut found = descriptor_extents(&text);
-    found.extend(descriptor_parent(&text));
+    found.extend(descriptor_parent(&text)?);
+    found.extend(mentioned(&text));
     Ok(found)
 }
 
-/// A descriptor as text: up to its first NUL, invalid UTF-8 replaced.
-fn descriptor_text(bytes: &[u8]) -> String {
+/// A descriptor as text: up to its first NUL (where qemu's C string
+/// ends). Text that is not UTF-8 is refused: a name judged after a lossy
+/// conversion would not be the name qemu opens.
+fn descriptor_text(bytes: &[u8]) -> std::io::Result<String> {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
+    String::from_utf8(bytes[..end].to_vec())
+        .map_err(|_| invalid("the VMDK descriptor is not UTF-8 text".into()))
 }
 
-/// Extent lines: `ACCESS SECTORS TYPE "FILE" [OFFSET]` with ACCESS one of
-/// RW, RDONLY, NOACCESS, as qemu's `vmdk_parse_extents` reads them. A ZERO
-/// extent names no file.
+/// A file name stored in an image header: up to its first NUL, refused
+/// unless UTF-8 (see [`descriptor_text`]).
+fn name_text(bytes: &[u8]) -> std::io::Result<String> {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8(bytes[..end].to_vec())
+        .map_err(|_| invalid("a file name in the qcow2 header is not UTF-8".into()))
+}
+
+/// Extents as qemu's `vmdk_parse_extents` reads them: from the start of
+/// each line, `sscanf(p, "%10s %ld %10s \"%511[^\n\r\"]\" ...")`, where
+/// every blank of the pattern also matches line breaks, so one extent may
+/// span lines. A ZERO extent names no file.
 fn descriptor_extents(text: &str) -> Vec<Reference> {
     let mut found = Vec::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        if !matches!(words.next(), Some("RW" | "RDONLY" | "NOACCESS")) {
-            continue;
+    let mut line_start = 0;
+    while line_start < text.len() {
+        if let Some((access, kind, name)) = scan_extent(&text[line_start..]) {
+            if matches!(access, "RW" | "RDONLY" | "NOACCESS") && kind != "ZERO" {
+                found.push(Reference {
+                    kind: ReferenceKind::Extent {
+                        sparse: kind.to_ascii_uppercase().contains("SPARSE"),
+                    },
+                    name: name.to_string(),
+                    format: None,
+                });
+            }
         }
-        let kind = words.nth(1).unwrap_or_default().to_ascii_uppercase();
-        let Some(name) = quoted(line) else {
-            continue;
+        line_start = match text[line_start..].find('\n') {
+            Some(at) => line_start + at + 1,
+            None => text.len(),
         };
-        found.push(Reference {
-            kind: ReferenceKind::Extent {
-                sparse: kind.contains("SPARSE"),
-            },
-            name: name.to_string(),
-            format: None,
-        });
     }
     found
 }
 
-/// `parentFileNameHint="FILE"`, found the way qemu's `vmdk_parent_open`
-/// finds it: anywhere in the descriptor.
-fn descriptor_parent(text: &str) -> Option<Reference> {
-    const KEY: &str = "parentFileNameHint=\"";
-    let start = text.find(KEY)? + KEY.len();
-    let end = text[start..].find('"')? + start;
-    Some(Reference {
-        kind: ReferenceKind::Backing,
-        name: text[start..end].to_string(),
-        format: Some("vmdk".into()),
-    })
+/// One `%10s %ld %10s "%511[^\n\r"]"` match at the start of `text`, as C's
+/// sscanf makes it: (access, type, file name).
+fn scan_extent(text: &str) -> Option<(&str, &str, &str)> {
+    fn skip_space(text: &str) -> &str {
+        text.trim_start_matches(|c: char| c.is_ascii_whitespace())
+    }
+    /// `%10s`: up to 10 bytes that are not white space, at least one.
+    fn word(text: &str) -> Option<(&str, &str)> {
+        let text = skip_space(text);
+        let end = text
+            .char_indices()
+            .take_while(|&(at, c)| at < 10 && !c.is_ascii_whitespace())
+            .map(|(at, c)| at + c.len_utf8())
+            .last()?;
+        (end <= 10).then(|| (&text[..end], &text[end..]))
+    }
+    let (access, rest) = word(text)?;
+    let rest = skip_space(rest);
+    let digits = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+    let number_end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if number_end == 0 {
+        return None;
+    }
+    let (kind, rest) = word(&digits[number_end..])?;
+    let rest = skip_space(rest).strip_prefix('"')?;
+    let name_end = rest.find(['\n', '\r', '"']).unwrap_or(rest.len());
+    if name_end == 0 || name_end > 511 || !rest[name_end..].starts_with('"') {
+        return None;
+    }
+    Some((access, kind, &rest[..name_end]))
 }
 
-/// The text between the first pair of double quotes of a line.
-fn quoted(line: &str) -> Option<&str> {
-    let start = line.find('"')? + 1;
-    let end = line[start..].find('"')? + start;
-    Some(&line[start..end])
+/// The parent as qemu's `vmdk_parent_open` finds it: the first
+/// `parentFileNameHint` anywhere, two characters skipped (whatever they
+/// are: `="` in a well-formed descriptor), then everything up to the next
+/// double quote. A key with no quote after it fails in qemu too.
+fn descriptor_parent(text: &str) -> std::io::Result<Option<Reference>> {
+    const KEY: &str = "parentFileNameHint";
+    let Some(at) = text.find(KEY) else {
+        return Ok(None);
+    };
+    let after_key = &text[at + KEY.len()..];
+    let Some((skip, _)) = after_key.char_indices().nth(2) else {
+        return Err(invalid("parentFileNameHint has no file name".into()));
+    };
+    let rest = &after_key[skip..];
+    let end = rest
+        .find('"')
+        .ok_or_else(|| invalid("parentFileNameHint has no closing quote".into()))?;
+    Ok(Some(Reference {
+        kind: ReferenceKind::Backing,
+        name: rest[..end].to_string(),
+        format: Some("vmdk".into()),
+    }))
+}
+
+/// Every text after a double quote up to the next quote or line break
+/// (what `"%511[^\n\r\"]` can read from there), whatever line it is on:
+/// a superset of the file names qemu can take from the descriptor.
+fn mentioned(text: &str) -> Vec<Reference> {
+    text.match_indices('"')
+        .filter_map(|(at, _)| {
+            let rest = &text[at + 1..];
+            let end = rest.find(['\n', '\r', '"']).unwrap_or(rest.len());
+            let name = rest[..end].trim();
+            (!name.is_empty()).then(|| Reference {
+                kind: ReferenceKind::Mentioned,
+                name: name.to_string(),
+                format: None,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -324,8 +408,73 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(descriptor_parent(text).unwrap().name, "base.vmdk");
-        assert_eq!(descriptor_parent("createType=\"monolithicFlat\""), None);
+        assert_eq!(descriptor_parent(text).unwrap().unwrap().name, "base.vmdk");
+        assert!(descriptor_parent("createType=\"monolithicFlat\"")
+            .unwrap()
+            .is_none());
+    }
+
+    fn names(references: &[Reference]) -> Vec<&str> {
+        references.iter().map(|r| r.name.as_str()).collect()
+    }
+
+    #[test]
+    fn an_extent_spread_over_lines_is_one_extent_as_sscanf_reads_it() {
+        // Every blank of qemu's sscanf pattern also matches line breaks.
+        let text = "RW\n2048\nFLAT\n\"/etc/shadow\" 0\nRDONLY 1 VMFSSPARSE\n \"s.vmdk\"\n";
+        let extents = descriptor_extents(text);
+        assert_eq!(names(&extents), ["/etc/shadow", "s.vmdk"]);
+        assert_eq!(extents[1].kind, ReferenceKind::Extent { sparse: true });
+        // A word longer than %10s takes, or no number, is no extent.
+        assert!(descriptor_extents("READWRITEXX 1 FLAT \"a\"\nRW x FLAT \"b\"\n").is_empty());
+    }
+
+    #[test]
+    fn the_parent_is_found_as_qemu_finds_it_whatever_precedes_its_name() {
+        // qemu skips any two characters after the key, and takes the first
+        // occurrence, even in a comment.
+        for (text, parent) in [
+            ("parentFileNameHint=:evil.vmdk\"\n", "evil.vmdk"),
+            (
+                "#parentFileNameHintXXevil.vmdk\"\nparentFileNameHint=\"base.vmdk\"\n",
+                "evil.vmdk",
+            ),
+            ("parentFileNameHint=\"base.vmdk\"\n", "base.vmdk"),
+        ] {
+            assert_eq!(
+                descriptor_parent(text).unwrap().unwrap().name,
+                parent,
+                "{text:?}"
+            );
+        }
+        assert!(descriptor_parent("parentFileNameHint=\"no end").is_err());
+    }
+
+    #[test]
+    fn every_quoted_text_is_mentioned_whatever_line_it_is_on() {
+        let text = "ddb.adapterType = \"ide\"\n# comment \"../../etc/x\nRW 1 FLAT \"a.raw\" 0\n";
+        assert_eq!(
+            names(&mentioned(text)),
+            ["ide", "../../etc/x", "a.raw", "0"]
+        );
+    }
+
+    #[test]
+    fn descriptors_and_names_that_are_not_utf8_are_refused() {
+        assert!(descriptor_text(b"RW 1 FLAT \"\xff/../x\" 0\n").is_err());
+        assert_eq!(descriptor_text(b"abc\0\xff").unwrap(), "abc");
+        assert!(name_text(b"\xef\xbf").is_err());
+    }
+
+    #[test]
+    fn cowd_vmdks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.vmdk");
+        let mut bytes = VMDK3_MAGIC.to_vec();
+        bytes.resize(1024, 0);
+        std::fs::write(&path, bytes).unwrap();
+        let error = references(&path, "vmdk").unwrap_err().to_string();
+        assert!(error.contains("COWD"), "{error}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::{
     fs,
-    os::unix::fs::FileExt,
+    os::unix::fs::{FileExt, OpenOptionsExt},
     path::{Path, PathBuf},
     process::{Command as StdCommand, Output},
     time::Duration,
@@ -1452,6 +1452,143 @@ fn hostile_images(d: &Path) -> Vec<(PathBuf, &'static str, String)> {
             (outer, "vmdk", secret)
         },
     ]
+}
+
+/// A sparse VMDK whose parent is `parent` (in its own directory), with the
+/// hint written as qemu reads it but not as a plain `="` key: qemu skips
+/// any two characters after `parentFileNameHint`.
+fn vmdk_with_unusual_parent_hint(path: &Path, parent: &str) -> PathBuf {
+    qemu_img_ok(&[
+        "create",
+        "-q",
+        "-f",
+        "vmdk",
+        "-F",
+        "vmdk",
+        "-b",
+        parent,
+        s(path),
+        "1M",
+    ]);
+    let bytes = fs::read(path).unwrap();
+    let plain = format!("parentFileNameHint=\"{parent}\"");
+    let unusual = format!("parentFileNameHint=:{parent}\"");
+    let at = bytes
+        .windows(plain.len())
+        .position(|w| w == plain.as_bytes())
+        .expect("qemu-img wrote the parent hint");
+    let mut patched = bytes;
+    patched[at..at + plain.len()].copy_from_slice(unusual.as_bytes());
+    fs::write(path, patched).unwrap();
+    path.to_path_buf()
+}
+
+#[test]
+fn a_parent_that_reaches_a_host_file_one_step_down_is_refused() {
+    // vm.vmdk's parent, evil.vmdk, is in the image's directory; its one
+    // extent is the host file. qemu follows the hint, so converting vm.vmdk
+    // would copy the secret.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let secret = secret_file(&d.join("secret.raw"));
+    let img = d.join("img");
+    fs::create_dir(&img).unwrap();
+    flat_extent_descriptor(&img.join("evil.vmdk"), s(&secret));
+    let image = vmdk_with_unusual_parent_hint(&img.join("vm.vmdk"), "evil.vmdk");
+    let m = write_manifest(
+        &d.join("vm.json"),
+        "vm",
+        json!({"source_type": "vmdk", "source_path": image}),
+        json!({"output_format": "raw"}),
+        json!({}),
+    );
+    let work = d.join("w");
+    let run = run_direct(&work, &m, &[]);
+    assert_eq!(run.code, 1, "{:#}", run.report);
+    let error = run.stage("load")["error"].as_str().unwrap();
+    assert!(
+        error.contains("evil.vmdk")
+            && error.contains(&format!("{:?}", s(&secret)))
+            && error.contains("outside the image's own directory"),
+        "the error names the parent and its extent: {error}"
+    );
+    assert_eq!(files_holding_the_secret(&work), Vec::<PathBuf>::new());
+    assert_eq!(
+        files_holding_the_secret(&d.join("output")),
+        Vec::<PathBuf>::new()
+    );
+}
+
+#[test]
+fn unusual_vmdk_descriptors_are_judged_before_qemu_opens_anything() {
+    // An extent spread over lines (one extent to qemu's sscanf) and a
+    // quoted host path on a comment line: both refused from the bytes, so
+    // qemu-img never opens the host file. A FIFO stands for it, with a
+    // writer waiting on it: the writer's open returns only once something
+    // opens the FIFO for reading, which tells whether qemu-img did.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let fifo = d.join("fifo");
+    let made = StdCommand::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let test_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (fifo, test_done) = (fifo.clone(), test_done.clone());
+        std::thread::spawn(move || {
+            let opened = fs::OpenOptions::new().write(true).open(&fifo);
+            // Whoever opened it for reading before the test was done is a
+            // run that let qemu-img near the host file.
+            opened.is_ok() && !test_done.load(std::sync::atomic::Ordering::SeqCst)
+        })
+    };
+    let img = d.join("img");
+    fs::create_dir(&img).unwrap();
+    for (name, descriptor) in [
+        (
+            "spread.vmdk",
+            format!(
+                "# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicFlat\"\nRW\n2048\nFLAT\n\"{}\" 0\n",
+                s(&fifo)
+            ),
+        ),
+        (
+            "comment.vmdk",
+            format!(
+                "# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicFlat\"\n# \"{}\nRW 2048 FLAT \"a.raw\" 0\n",
+                s(&fifo)
+            ),
+        ),
+    ] {
+        fs::write(img.join("a.raw"), vec![0u8; MIB as usize]).unwrap();
+        let image = img.join(name);
+        fs::write(&image, descriptor).unwrap();
+        let m = write_manifest(
+            &d.join(format!("{name}.json")),
+            "vm",
+            json!({"source_type": "vmdk", "source_path": image}),
+            json!({"output_format": "raw"}),
+            json!({}),
+        );
+        let run = run_direct(&d.join(format!("w-{name}")), &m, &[]);
+        assert_eq!(run.code, 1, "{name}: {:#}", run.report);
+        let error = run.stage("load")["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("{:?}", s(&fifo))) && error.contains("outside"),
+            "{name}: {error}"
+        );
+    }
+    test_done.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Opening it for reading ourselves (without waiting for a writer, in
+    // case the writer already left) lets the writer's open return.
+    let _reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    assert!(
+        !writer.join().unwrap(),
+        "qemu-img opened the host file before the descriptor was judged"
+    );
 }
 
 #[test]
