@@ -57,6 +57,19 @@ pub enum PolicyError {
         /// The path as given.
         path: PathBuf,
     },
+    /// A path climbs (`..`) out of a directory that does not exist: the
+    /// kernel would fail it now, but where it leads once that directory
+    /// appears (say as a symlink) cannot be judged, so it is refused.
+    #[error(
+        "{} has `..` after {}, which does not exist: where it leads cannot be judged",
+        .path.display(), .missing.display()
+    )]
+    ClimbsOutOfMissing {
+        /// The path as given.
+        path: PathBuf,
+        /// Its part that does not exist, up to the `..`.
+        missing: PathBuf,
+    },
     /// A path could not be resolved.
     #[error("cannot resolve {path}: {source}")]
     Resolve {
@@ -286,7 +299,9 @@ fn confine(
 
 /// What an absolute path refers to: its deepest existing ancestor
 /// canonicalized (symlinks followed), the rest of it applied lexically
-/// (nothing of it exists, so no symlink can be in it).
+/// (nothing of it exists, so no symlink can be in it). A `..` in that rest
+/// is refused: it would climb back into the existing part past names never
+/// resolved (`missing/../link/x`, `link` a symlink out).
 pub fn resolve(path: &Path) -> Result<PathBuf, PolicyError> {
     if !path.is_absolute() {
         return Err(PolicyError::Relative {
@@ -314,11 +329,18 @@ pub fn resolve(path: &Path) -> Result<PathBuf, PolicyError> {
             .strip_prefix(existing)
             .expect("an ancestor is a prefix");
         let mut resolved = canonical;
+        let mut missing = existing.to_path_buf();
         for component in rest.components() {
             match component {
-                Component::Normal(part) => resolved.push(part),
+                Component::Normal(part) => {
+                    resolved.push(part);
+                    missing.push(part);
+                }
                 Component::ParentDir => {
-                    resolved.pop();
+                    return Err(PolicyError::ClimbsOutOfMissing {
+                        path: path.to_path_buf(),
+                        missing,
+                    })
                 }
                 Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
             }
@@ -326,6 +348,23 @@ pub fn resolve(path: &Path) -> Result<PathBuf, PolicyError> {
         return Ok(resolved);
     }
     Err(failed(std::io::Error::from(std::io::ErrorKind::NotFound)))
+}
+
+/// `path` with `.` and `..` taken out without touching the file system:
+/// where it points if no part of it is a symlink. Only for comparing paths
+/// (two outputs that would be one file), never for confining one.
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -354,13 +393,32 @@ mod tests {
         assert!(p.confine_source(&inside.join("disk.raw")).is_ok());
         for escape in [
             inside.join("../out/secret"),
-            inside.join("missing/../../out/secret"),
             inside.join("link/secret"),
             inside.join("link/not-yet"),
         ] {
             let err = p.confine_source(&escape).unwrap_err().to_string();
             assert!(err.contains("setting source_roots"), "{escape:?}: {err}");
         }
+        // `..` after a missing name would climb back past names never
+        // resolved: `link` is a symlink out, reached through `missing/..`.
+        for escape in [
+            inside.join("missing/../link/secret"),
+            inside.join("missing/../../out/secret"),
+            inside.join("missing/deeper/../../link/x"),
+        ] {
+            let err = p.confine_source(&escape).unwrap_err();
+            assert!(
+                matches!(err, PolicyError::ClimbsOutOfMissing { .. }),
+                "{escape:?}: {err}"
+            );
+            assert!(err.to_string().contains("cannot be judged"), "{err}");
+        }
+        // A `..` inside the existing part is the kernel's to resolve.
+        assert_eq!(
+            p.confine_source(&inside.join("link/../in/disk.raw"))
+                .unwrap(),
+            inside.join("disk.raw")
+        );
         let err = p.confine_source(Path::new("rel/disk")).unwrap_err();
         assert!(matches!(err, PolicyError::Relative { .. }));
     }
@@ -390,7 +448,12 @@ mod tests {
         );
         assert!(p.output_target(Path::new("../b.qcow2")).is_err());
         assert!(p.output_target(&d.join("elsewhere/b.qcow2")).is_err());
-        assert!(p.output_target(&d.join("out/x/../y.raw")).is_ok());
+        assert!(p.output_target(&d.join("out/x/../y.raw")).is_err());
+        std::fs::create_dir_all(d.join("out/x")).unwrap();
+        assert_eq!(
+            p.output_target(&d.join("out/x/../y.raw")).unwrap(),
+            d.join("out/y.raw")
+        );
     }
 
     #[test]

@@ -589,7 +589,8 @@ pub(crate) fn check_unique_outputs(
                 format,
                 &date,
             );
-            let first = policy::resolve(&first).unwrap_or(first);
+            let first =
+                policy::resolve(&first).unwrap_or_else(|_| policy::normalize_lexically(&first));
             let several_disks = matches!(
                 pipeline
                     .pointer("/load/source_type")

@@ -388,9 +388,12 @@ impl Checker<'_> {
             self.input.parent().map(Path::to_path_buf),
         ];
         for base in bases.into_iter().flatten() {
+            // A name that cannot be resolved (`..` after a missing part)
+            // is judged by its lexical form, and refused unless that is in
+            // the root and free of `..`.
             let resolved = crate::policy::resolve(&base.join(name))
-                .unwrap_or_else(|_| normalize(&base.join(name)));
-            if !resolved.starts_with(&self.root) {
+                .unwrap_or_else(|_| crate::policy::normalize_lexically(&base.join(name)));
+            if !resolved.starts_with(&self.root) || lexically_escapes(name) && !resolved.exists() {
                 return Err(ImageChainError::Outside {
                     image: image.to_path_buf(),
                     kind,
@@ -444,7 +447,7 @@ impl Checker<'_> {
             if let Ok(resolved) = std::fs::canonicalize(other.join(name)) {
                 candidates.push(resolved);
             } else if lexically_escapes(name) {
-                candidates.push(normalize(&other.join(name)));
+                candidates.push(crate::policy::normalize_lexically(&other.join(name)));
             }
         }
         for resolved in candidates {
@@ -481,21 +484,6 @@ fn lexically_escapes(name: &str) -> bool {
             .any(|c| c == Component::ParentDir)
 }
 
-/// `..` and `.` taken out without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,7 +512,7 @@ mod tests {
     #[test]
     fn normalizing_takes_out_parent_components() {
         assert_eq!(
-            normalize(Path::new("/a/b/../../etc/x")),
+            crate::policy::normalize_lexically(Path::new("/a/b/../../etc/x")),
             Path::new("/etc/x")
         );
         assert!(lexically_escapes("../x") && lexically_escapes("/x"));
