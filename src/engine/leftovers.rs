@@ -20,8 +20,10 @@ use crate::vm::partial;
 
 /// How deep below the output directory partial outputs are looked for:
 /// `OUTPUT_DIR/YYYY-MM-DD/<name>/.<file>.partial-<pid>/` is three levels
-/// down, one more allows an `output_path` with a folder of its own.
-pub(super) const OUTPUT_SEARCH_DEPTH: usize = 4;
+/// down, and an `output_path` may add folders of its own; deeper than this
+/// is left to the operator (the sweep runs only after a kill and at start,
+/// so a deep bound costs little).
+pub(super) const OUTPUT_SEARCH_DEPTH: usize = 16;
 
 /// How deep below the runs directory scratch directories are looked for at
 /// start-up: `runs/<id>/.<name>.work.partial-<pid>/`.
