@@ -445,6 +445,29 @@ impl Config {
         .map(absolute)
         .collect();
         let fix_tools = file.fix_tools.unwrap_or_default();
+        // The policy reaches programs as JSON (WORKFLOWD_POLICY), and JSON
+        // strings are Unicode: a path that is not UTF-8 cannot be in it.
+        let mut policy_paths = vec![("data_dir", &data_dir), ("output_dir", &output_dir)];
+        policy_paths.extend(source_roots.iter().map(|root| ("source_roots", root)));
+        policy_paths.extend(drop_folders.iter().map(|folder| {
+            let setting = match folder.mode {
+                DropMode::Manifest => "manifest_workflow_dir",
+                DropMode::Disk => "workflow_dir",
+            };
+            (setting, &folder.path)
+        }));
+        for (setting, path) in policy_paths {
+            if path.to_str().is_none() {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    message: format!(
+                        "{} is not valid UTF-8; programs are told this path as JSON text, \
+                         so it must be",
+                        path.display()
+                    ),
+                });
+            }
+        }
         let policy = WorkflowPolicy {
             output_dir: output_dir.clone(),
             source_roots: source_roots.clone(),
@@ -628,6 +651,65 @@ mod tests {
             message.starts_with("setting history_retention_days"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn paths_that_are_not_utf8_are_refused_naming_the_setting() {
+        use std::os::unix::ffi::OsStringExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut not_utf8 = dir.path().as_os_str().to_owned().into_vec();
+        not_utf8.extend_from_slice(b"/caf\xe9");
+        let not_utf8 = PathBuf::from(std::ffi::OsString::from_vec(not_utf8));
+        let good = DaemonArgs {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        Config::load(&good).unwrap().policy().to_env_value();
+        let cases = [
+            (
+                "data_dir",
+                DaemonArgs {
+                    data_dir: Some(not_utf8.clone()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "output_dir",
+                DaemonArgs {
+                    output_dir: Some(not_utf8.clone()),
+                    ..good.clone()
+                },
+            ),
+            (
+                "source_roots",
+                DaemonArgs {
+                    source_roots: vec!["/srv/in".into(), not_utf8.clone()],
+                    ..good.clone()
+                },
+            ),
+            (
+                "manifest_workflow_dir",
+                DaemonArgs {
+                    manifest_dir: Some(not_utf8.clone()),
+                    ..good.clone()
+                },
+            ),
+            (
+                "workflow_dir",
+                DaemonArgs {
+                    disk_dir: Some(not_utf8.clone()),
+                    ..good.clone()
+                },
+            ),
+        ];
+        for (setting, args) in cases {
+            let message = Config::load(&args).unwrap_err().to_string();
+            assert!(
+                message.starts_with(&format!("setting {setting}:"))
+                    && message.contains("not valid UTF-8"),
+                "{setting}: {message}"
+            );
+        }
     }
 
     #[test]

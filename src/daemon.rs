@@ -49,6 +49,19 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+    /// The Unix socket could not be given `unix_socket_group`.
+    #[error(
+        "setting unix_socket_group: cannot give the socket {path} the group {gid} (the daemon \
+         must run as root or as a member of that group): {source}"
+    )]
+    SocketGroup {
+        /// The socket.
+        path: std::path::PathBuf,
+        /// The configured group.
+        gid: u32,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
@@ -229,16 +242,10 @@ pub async fn run(
         }
         None => None,
     };
-    let unix =
-        match &config.unix_socket {
-            Some(path) => Some(bind_unix_socket(path, config.unix_socket_group).map_err(
-                |source| DaemonError::Bind {
-                    address: path.display().to_string(),
-                    source,
-                },
-            )?),
-            None => None,
-        };
+    let unix = match &config.unix_socket {
+        Some(path) => Some(bind_unix_socket(path, config.unix_socket_group)?),
+        None => None,
+    };
 
     // Shutdown order: stop taking work and stop running executions (their
     // followers get their final events), then stop the servers.
@@ -367,44 +374,130 @@ const UNIX_SOCKET_MODE: u32 = 0o660;
 ///
 /// The socket is bound inside a private directory next to `path`, given its
 /// mode and group there, then renamed into place: nobody can connect in the
-/// moment between bind(2), which applies the umask, and the chmod.
-fn bind_unix_socket(path: &std::path::Path, group: Option<u32>) -> std::io::Result<UnixListener> {
+/// moment between bind(2), which applies the umask, and the chmod. That
+/// directory's name is random, so another user of a shared directory cannot
+/// create it first and make the start fail.
+fn bind_unix_socket(
+    path: &std::path::Path,
+    group: Option<u32>,
+) -> Result<UnixListener, DaemonError> {
     use std::io::{Error, ErrorKind};
     use std::os::unix::fs::FileTypeExt;
+    let bind_error = |source: Error| DaemonError::Bind {
+        address: path.display().to_string(),
+        source,
+    };
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(bind_error(e)),
         Ok(meta) if !meta.file_type().is_socket() => {
-            return Err(Error::new(
+            return Err(bind_error(Error::new(
                 ErrorKind::AlreadyExists,
                 "the path exists and is not a socket; it was left alone",
-            ))
+            )))
         }
         Ok(_) => {
             if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return Err(Error::new(
+                return Err(bind_error(Error::new(
                     ErrorKind::AddrInUse,
                     "another daemon is serving on this socket",
-                ));
+                )));
             }
-            std::fs::remove_file(path)?;
+            std::fs::remove_file(path).map_err(bind_error)?;
         }
     }
     let parent = path.parent().unwrap_or(std::path::Path::new("."));
     let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let staging = parent.join(format!(".{file_name}.{}.binding", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    private_files::create_dir(&staging)?;
+    let staging = parent.join(format!(
+        ".{file_name}.{}.binding",
+        uuid::Uuid::new_v4().simple()
+    ));
+    private_files::create_dir(&staging).map_err(bind_error)?;
     let bound = (|| {
         let staged = staging.join("socket");
-        let listener = UnixListener::bind(&staged)?;
-        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(UNIX_SOCKET_MODE))?;
+        let listener = UnixListener::bind(&staged).map_err(bind_error)?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(UNIX_SOCKET_MODE))
+            .map_err(bind_error)?;
         if let Some(gid) = group {
-            std::os::unix::fs::chown(&staged, None, Some(gid))?;
+            give_socket_group(&staged, gid, path)?;
         }
-        std::fs::rename(&staged, path)?;
+        std::fs::rename(&staged, path).map_err(bind_error)?;
         Ok(listener)
     })();
     let _ = std::fs::remove_dir_all(&staging);
     bound
+}
+
+/// Gives the socket bound at `staged` (to become `path`) the group `gid`;
+/// a failure names the setting, not just the path.
+fn give_socket_group(
+    staged: &std::path::Path,
+    gid: u32,
+    path: &std::path::Path,
+) -> Result<(), DaemonError> {
+    std::os::unix::fs::chown(staged, None, Some(gid)).map_err(|source| DaemonError::SocketGroup {
+        path: path.to_path_buf(),
+        gid,
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[tokio::test]
+    async fn a_file_at_a_guessable_staging_name_does_not_block_the_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        // The name staging used to have, which any user of a shared
+        // directory could create first.
+        let planted = dir
+            .path()
+            .join(format!(".d.sock.{}.binding", std::process::id()));
+        std::fs::write(&planted, "in the way").unwrap();
+        let path = dir.path().join("d.sock");
+        let _listener = bind_unix_socket(&path, None).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().mode() & 0o777,
+            UNIX_SOCKET_MODE
+        );
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [planted.file_name().unwrap().to_str().unwrap(), "d.sock"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_socket_group_that_cannot_be_given_names_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        // The mapping, whoever runs the test: chown of a missing file fails.
+        let err = give_socket_group(&dir.path().join("missing"), 0, &dir.path().join("s"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("setting unix_socket_group:"), "{err}");
+
+        // The real failure: a user who is not root cannot give a file a
+        // group they are not in. Root can, so there is nothing to see then.
+        if rustix::process::geteuid().is_root() {
+            eprintln!("running as root: chown cannot fail, the EPERM case is not exercised");
+            return;
+        }
+        let path = dir.path().join("g.sock");
+        let err = bind_unix_socket(&path, Some(4_000_000_000))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("setting unix_socket_group:") && err.contains("g.sock"),
+            "{err}"
+        );
+        assert!(!path.exists(), "no socket is left behind");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

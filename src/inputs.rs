@@ -87,6 +87,26 @@ pub fn resolve(
         }
     }
 
+    // Each value may fit and still the argv not: name the field whose value
+    // crossed the budget, counting in argv order.
+    let mut argv_bytes = argv_cost(&workflow.program_path.to_string_lossy());
+    for field in fields {
+        let Some(value) = values.get(&field.name) else {
+            continue;
+        };
+        argv_bytes += argv_cost(&field.cli_arg) + argv_cost(value);
+        if argv_bytes > MAX_ARGV_BYTES {
+            violations.push(FieldViolation::input(
+                &field.name,
+                format!(
+                    "brings the program's arguments to {argv_bytes} bytes, over the \
+                     {MAX_ARGV_BYTES} bytes a program can be given; pass large values in a file"
+                ),
+            ));
+            break;
+        }
+    }
+
     let selected_phases = selected_phases(fields, &values);
     for field in fields {
         // A value that was given (or defaulted) but invalid is reported once,
@@ -276,15 +296,41 @@ fn scalar_text(value: &Value) -> Result<String, String> {
     }
 }
 
+/// The longest single argument a program can be given: Linux refuses
+/// (E2BIG) any argv or environment string longer than MAX_ARG_STRLEN, 32
+/// pages = 131072 bytes, counting its terminating NUL.
+pub const MAX_ARGUMENT_BYTES: usize = 131_071;
+
+/// What the whole argv may take, counted as the kernel counts it (each
+/// string with its NUL, plus its pointer). execve(2) fails with E2BIG when
+/// argv and environment together pass a quarter of the stack limit: 2 MiB
+/// under the usual 8 MiB `ulimit -s`. Half of that leaves the other half
+/// to the environment (the allow-listed variables, `program_env`,
+/// `WORKFLOWD_POLICY`): an argv accepted here fits under ordinary limits.
+pub const MAX_ARGV_BYTES: usize = 1024 * 1024;
+
 /// Fails for text that cannot be a program argument: argv entries are C
-/// strings, ended by the first NUL byte.
+/// strings, ended by the first NUL byte, and at most
+/// [`MAX_ARGUMENT_BYTES`] long.
 fn passable_as_argument(text: &str) -> Result<(), String> {
-    match text.find('\0') {
-        Some(at) => Err(format!(
+    if let Some(at) = text.find('\0') {
+        return Err(format!(
             "contains a NUL byte (at byte {at}), which cannot be passed to a program as an argument"
-        )),
-        None => Ok(()),
+        ));
     }
+    if text.len() > MAX_ARGUMENT_BYTES {
+        return Err(format!(
+            "is {} bytes long; a program argument can be at most {MAX_ARGUMENT_BYTES} bytes \
+             (Linux's MAX_ARG_STRLEN); pass a file instead",
+            text.len()
+        ));
+    }
+    Ok(())
+}
+
+/// What one argv entry costs against [`MAX_ARGV_BYTES`].
+fn argv_cost(argument: &str) -> usize {
+    argument.len() + 1 + std::mem::size_of::<usize>()
 }
 
 /// Whole numbers print without a fraction ("3", not "3.0") because that is
@@ -397,6 +443,58 @@ mod tests {
             "{:?}",
             violations[3]
         );
+    }
+
+    #[test]
+    fn an_argument_longer_than_the_kernel_passes_is_refused() {
+        let topic = |len: usize| inputs(json!({"topic": "a".repeat(len), "phases": "0"}));
+        let resolved = resolve(&workflow(), &topic(MAX_ARGUMENT_BYTES)).unwrap();
+        assert_eq!(resolved.values["topic"].len(), 131_071);
+
+        let violations = resolve(&workflow(), &topic(131_072)).unwrap_err();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].field, "inputs.topic");
+        assert!(
+            violations[0].description.contains("131072 bytes long"),
+            "{violations:?}"
+        );
+    }
+
+    #[test]
+    fn an_argv_over_the_budget_names_the_field_that_crossed_it() {
+        // Text fields of the longest argument each: seven fit in
+        // MAX_ARGV_BYTES, the eighth does not.
+        let fields: Vec<Value> = (0..8)
+            .map(|i| {
+                json!({"name": format!("t{i}"), "cli_arg": format!("--t{i}"),
+                            "field_type": {"type": "text"}})
+            })
+            .collect();
+        let metadata: WorkflowMetadata =
+            serde_json::from_value(json!({"id": "big", "name": "Big", "fields": fields})).unwrap();
+        let workflow = DiscoveredWorkflow {
+            input_json_schema: String::new(),
+            metadata,
+            program_path: "/bin/big".into(),
+            discovered_at_ms: 0,
+        };
+        let long = "a".repeat(MAX_ARGUMENT_BYTES);
+        let all: BTreeMap<String, Value> = (0..8)
+            .map(|i| (format!("t{i}"), Value::String(long.clone())))
+            .collect();
+        let violations = resolve(&workflow, &all).unwrap_err();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].field, "inputs.t7");
+        assert!(
+            violations[0].description.contains("1048576 bytes"),
+            "{violations:?}"
+        );
+
+        let mut seven = all;
+        seven.remove("t7");
+        let resolved = resolve(&workflow, &seven).unwrap();
+        let total: usize = resolved.argv.iter().map(|a| argv_cost(a)).sum();
+        assert!(total <= MAX_ARGV_BYTES, "{total}");
     }
 
     #[test]

@@ -337,6 +337,11 @@ pub fn vm_request_id(request_id: &str, index: usize) -> String {
 
 /// File names for the VMs' documents: the name with anything but letters,
 /// digits, `.`, `_` and `-` replaced by `_`, made unique within the list.
+/// A name already taken gets `-<n>`, n counting up from the VM's index
+/// until the name is free: a fallback can itself be another VM's plain
+/// name (" x", "_x-2", "?x" all want `_x-2.json` for the third VM), and
+/// two VMs sharing a document would run one conversion twice and lose the
+/// other.
 pub fn document_names(vms: &[VmPlan]) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(vms.len());
     for (index, vm) in vms.iter().enumerate() {
@@ -355,26 +360,42 @@ pub fn document_names(vms: &[VmPlan]) -> Vec<String> {
             base = format!("vm{index}{base}");
         }
         let mut name = format!("{base}.json");
-        if names.contains(&name) {
-            name = format!("{base}-{index}.json");
+        let mut n = index;
+        while names.contains(&name) {
+            name = format!("{base}-{n}.json");
+            n += 1;
         }
         names.push(name);
     }
     names
 }
 
-/// Writes a file atomically: `.<name>.partial` next to it, then rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a file atomically with the mode the umask gives, for files
+/// meant for others to read (the drop folders' sidecars, the manifest
+/// `wfctl` writes for its user); the daemon's own files go through
+/// [`crate::private_files::write_atomic`] instead.
+///
+/// The file is written as `.<name>.<random>.partial` next to it, created
+/// anew (never through something already there, such as a symlink another
+/// user planted in a shared folder), then renamed over `path`.
+pub fn write_atomic_with_umask(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut partial_name = std::ffi::OsString::from(".");
     partial_name.push(path.file_name().unwrap_or_default());
-    partial_name.push(".partial");
+    partial_name.push(format!(".{}.partial", Uuid::new_v4().simple()));
     let partial = dir.join(partial_name);
-    let mut file = std::fs::File::create(&partial)?;
-    file.write_all(bytes)?;
-    drop(file);
-    std::fs::rename(&partial, path)
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| std::fs::rename(&partial, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 /// Reads a JSON file of at most [`MAX_MANIFEST_BYTES`].
@@ -437,5 +458,37 @@ mod tests {
             names,
             ["web_01.json", "web_01-1.json", "vm2...json", "db-ü.json"]
         );
+    }
+
+    #[test]
+    fn write_atomic_with_umask_writes_through_nothing_planted() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        // What the old fixed partial name let another user do.
+        std::os::unix::fs::symlink(&victim, dir.path().join(".job.json.done.partial")).unwrap();
+        let target = dir.path().join("job.json.done");
+        write_atomic_with_umask(&target, b"{}").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".job.json.done.partial", "job.json.done", "victim"]);
+    }
+
+    #[test]
+    fn a_fallback_name_that_is_another_vms_name_is_not_reused() {
+        let vm = |name: &str| VmPlan::new(name.to_string(), json!({}));
+        // " x" and "?x" both sanitise to "_x"; the second's fallback
+        // `_x-2.json` is what "_x-2" already has.
+        let names = document_names(&[vm(" x"), vm("_x-2"), vm("?x")]);
+        assert_eq!(names, ["_x.json", "_x-2.json", "_x-3.json"]);
+        // However the names fall, every VM has a document of its own.
+        let names = document_names(&[vm("a"), vm("a-3"), vm("a-4"), vm("a"), vm("a"), vm("a-3")]);
+        let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
     }
 }

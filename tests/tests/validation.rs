@@ -339,3 +339,64 @@ async fn values_with_a_nul_byte_are_refused_before_anything_runs() {
     let listed = daemon.list_executions(Default::default()).await;
     assert!(listed.executions.is_empty(), "nothing was started");
 }
+
+/// A workflow with eight text fields, enough to fill a program's argv.
+fn texts_program() -> String {
+    let fields: Vec<String> = (0..8)
+        .map(|i| {
+            format!(
+                r#"{{"name":"t{i}","label":"T{i}","description":"A text","cli_arg":"--t{i}","required":false,"default":null,"field_type":{{"type":"text"}}}}"#
+            )
+        })
+        .collect();
+    workflow_script(
+        &format!(
+            r#"{{"id":"texts","name":"Texts","description":"Long texts.","fields":[{}]}}"#,
+            fields.join(",")
+        ),
+        "echo texts",
+    )
+}
+
+#[tokio::test]
+async fn values_too_long_to_be_arguments_are_refused_before_anything_runs() {
+    let daemon = Daemon::builder()
+        .program("kinds.sh", kinds_program())
+        .program("texts.sh", texts_program())
+        .start()
+        .await;
+    // Linux passes no argument longer than 131071 bytes (MAX_ARG_STRLEN
+    // with its NUL): the longest passes, one byte more is refused.
+    let longest = "a".repeat(131_071);
+    validate(&daemon, "kinds", &[("title", text(&longest))])
+        .await
+        .expect("the longest argument passes");
+    let too_long = "a".repeat(131_072);
+    let one_too_long: Vec<(&str, prost_types::Value)> = vec![("title", text(&too_long))];
+    // Each value fits, but seven of them plus an eighth pass the budget for
+    // the whole argv: the eighth is named.
+    let too_many: Vec<(&str, prost_types::Value)> =
+        ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"]
+            .into_iter()
+            .map(|name| (name, text(&longest)))
+            .collect();
+    for (workflow_id, inputs, field) in [
+        ("kinds", &one_too_long, "inputs.title"),
+        ("texts", &too_many, "inputs.t7"),
+    ] {
+        let err = validate(&daemon, workflow_id, inputs)
+            .await
+            .expect_err(&format!("{field} is refused by ValidateInputs"));
+        assert_eq!(violated_fields(&err), set(&[field]));
+        let description = &violations(&err)[0].1;
+        assert!(description.contains("bytes"), "{field}: {description}");
+        let err = daemon
+            .client()
+            .execute(request(workflow_id, inputs))
+            .await
+            .expect_err(&format!("{field} is refused by Execute"));
+        assert_eq!(violated_fields(&err), set(&[field]));
+    }
+    let listed = daemon.list_executions(Default::default()).await;
+    assert!(listed.executions.is_empty(), "nothing was started");
+}
