@@ -257,10 +257,10 @@ mod tests {
     }
 
     #[test]
-    fn no_character_reaches_the_terminal_raw_in_yaml() {
+    fn no_character_reaches_the_terminal_raw_in_yaml_or_json() {
         let every_char: String = (0u32..0x3000).filter_map(char::from_u32).collect();
         let value = json!({ every_char.clone(): [every_char.clone(), {"k": every_char}] });
-        for format in [OutputFormat::Yaml] {
+        for format in [OutputFormat::Yaml, OutputFormat::Json] {
             for whole in [true, false] {
                 let text = machine_text(format, &value, whole);
                 assert_eq!(raw_controls(&text), [], "{format:?}");

@@ -50,12 +50,14 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
 }
 
 /// Serialized JSON with the characters [`terminal_safe`] escapes that
-/// serde_json writes as they are written as JSON `\uXXXX` escapes: the C1
-/// and bidi controls (serde_json escapes only U+0000-U+001F, inside strings;
-/// the newlines and indentation between values stay). Such characters can
-/// only occur inside JSON strings, so the document means the same.
+/// serde_json writes as they are written as JSON `\uXXXX` escapes: DEL, the
+/// C1 and the bidi controls (serde_json escapes only U+0000-U+001F, inside
+/// strings; the newlines and indentation between values stay). Such
+/// characters can only occur inside JSON strings, so the document means the
+/// same. hyperctl's `jsonTerminalSafe` (clients/go/cmd/hyperctl/termsafe.go)
+/// escapes the same set, so both clients print the same JSON.
 pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
-    let escaped = |c: char| !c.is_ascii() && is_unsafe(c);
+    let escaped = |c: char| (c == '\x7f' || !c.is_ascii()) && is_unsafe(c);
     if !json.chars().any(escaped) {
         return Cow::Borrowed(json);
     }
@@ -158,7 +160,7 @@ mod tests {
 
     #[test]
     fn json_keeps_its_meaning_without_raw_controls() {
-        let value = serde_json::json!({"text": "\x1b[2J \u{9b}31m \u{202e}evil\n"});
+        let value = serde_json::json!({"text": "\x1b[2J \u{9b}31m \u{202e}evil\x7f\n"});
         let raw = serde_json::to_string_pretty(&value).unwrap();
         let safe = json_terminal_safe(&raw);
         assert!(!safe.chars().any(|c| c != '\n' && is_unsafe(c)), "{safe}");

@@ -263,11 +263,13 @@ func wfctlBinary(t *testing.T) string {
 }
 
 // TestJSONIsTheSameAsWfctls compares one GetExecution as hyperctl and wfctl
-// print it: both are the proto3 JSON mapping of the same message.
+// print it: both are the proto3 JSON mapping of the same message, with the
+// C1 and bidi controls of program text (the topic reaches the task
+// descriptions) escaped in both.
 func TestJSONIsTheSameAsWfctls(t *testing.T) {
 	addr := live(t)
 	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "research_pipeline",
-		"-input", "topic=one shape", "-input", "depth=1", "-label", "suite=json", "-wait"}, addr...)...)
+		"-input", "topic=one shape \u009b31m \u202eevil\x7f", "-input", "depth=1", "-label", "suite=json", "-wait"}, addr...)...)
 	if code != exitOK {
 		t.Fatalf("submit: exit %d: %s", code, stderr)
 	}
@@ -284,6 +286,14 @@ func TestJSONIsTheSameAsWfctls(t *testing.T) {
 	fromWfctl, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("wfctl get: %v", err)
+	}
+	for name, out := range map[string]string{"hyperctl": stdout, "wfctl": string(fromWfctl)} {
+		if i := strings.IndexFunc(out, func(r rune) bool { return r != '\n' && unsafeRune(r) }); i >= 0 {
+			t.Errorf("%s -json holds a raw control character at %d:\n%q", name, i, out)
+		}
+		if !strings.Contains(out, `\u009b31m \u202eevil\u007f`) {
+			t.Errorf("%s -json lacks the escaped topic:\n%s", name, out)
+		}
 	}
 	var ours, theirs map[string]any
 	if err := json.Unmarshal([]byte(stdout), &ours); err != nil {
