@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,6 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // hyperctl runs the program in-process and returns its exit status and output.
@@ -308,6 +312,36 @@ func TestJSONIsTheSameAsWfctls(t *testing.T) {
 	for _, key := range []string{"workflowId", "createTime", "logCounts", "phases", "labels"} {
 		if _, ok := ours[key]; !ok {
 			t.Errorf("the execution JSON lacks %q: %s", key, stdout)
+		}
+	}
+}
+
+// TestExitCodeOfEachStatus checks the mapping of gRPC codes to the exit-code
+// table (docs/wfctl.md) without a daemon; wfctl's
+// status_codes_follow_the_exit_code_table (src/cli/error.rs) checks the same.
+func TestExitCodeOfEachStatus(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{status.Error(codes.NotFound, "why"), exitNotFound},
+		{status.Error(codes.InvalidArgument, "why"), exitInvalidArgument},
+		{status.Error(codes.Unavailable, "why"), exitUnavailable},
+		{status.Error(codes.DeadlineExceeded, "why"), exitUnavailable},
+		{fmt.Errorf("waiting: %w", context.DeadlineExceeded), exitUnavailable},
+		{status.Error(codes.ResourceExhausted, "why"), exitRefused},
+		{status.Error(codes.FailedPrecondition, "why"), exitRefused},
+		{status.Error(codes.Internal, "why"), exitRefused},
+		{status.Error(codes.Unknown, "why"), exitRefused},
+		{status.Error(codes.PermissionDenied, "why"), exitRefused},
+		{usagef("bad flag"), exitUsage},
+		{fmt.Errorf("execution x: %w", errNotSucceeded), exitNotSucceeded},
+		{fmt.Errorf("execution x: %w", errLogEnded), exitUnavailable},
+		{errInvalidManifest, exitInvalidArgument},
+	} {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }
