@@ -15,8 +15,9 @@ pub mod exit {
     /// Bad command line (unknown flag, bad value, unreadable file, or a
     /// command this daemon cannot serve yet).
     pub const USAGE: i32 = 2;
-    /// The daemon could not be reached (or the connection was lost), or it
-    /// cannot take the request now (shutting down, history unwritable).
+    /// The daemon could not be reached (or the connection was lost), it
+    /// cannot take the request now (shutting down, history unwritable), or
+    /// it did not answer in time (DEADLINE_EXCEEDED).
     pub const UNAVAILABLE: i32 = 3;
     /// The workflow or execution does not exist.
     pub const NOT_FOUND: i32 = 4;
@@ -48,7 +49,8 @@ pub enum CliError {
         reason: String,
     },
     /// The daemon answered UNAVAILABLE itself (shutting down, or its
-    /// history cannot be written); its message says why.
+    /// history cannot be written; its message says why), or the call's
+    /// deadline passed before it answered (DEADLINE_EXCEEDED).
     #[error("the workflow daemon at {addr} cannot take this now: {reason}")]
     DaemonUnavailable {
         /// The daemon's address.
@@ -147,6 +149,17 @@ impl CliError {
                     message
                 },
             },
+            // No answer in time (a deadline set by a proxy or a later
+            // client): like UNAVAILABLE worth retrying, not a refusal, so
+            // exit 3 as hyperctl does.
+            Code::DeadlineExceeded => CliError::DaemonUnavailable {
+                addr: addr.to_string(),
+                reason: if message.is_empty() {
+                    "deadline exceeded".to_string()
+                } else {
+                    format!("deadline exceeded: {message}")
+                },
+            },
             code => CliError::Refused {
                 code: format!("{code:?}"),
                 message,
@@ -226,5 +239,30 @@ mod tests {
             "cannot reach the workflow daemon at 127.0.0.1:1: broken pipe"
         );
         assert_eq!(lost.exit_code(), exit::UNAVAILABLE);
+    }
+
+    /// The gRPC codes map to the one exit-code table of the client family
+    /// (docs/wfctl.md), as hyperctl's exitCode does
+    /// (clients/go/cmd/hyperctl/exitcodes.go, TestExitCodeOfEachStatus).
+    #[test]
+    fn status_codes_follow_the_exit_code_table() {
+        for (code, exit_code) in [
+            (Code::NotFound, exit::NOT_FOUND),
+            (Code::InvalidArgument, exit::INVALID_ARGUMENT),
+            (Code::Unavailable, exit::UNAVAILABLE),
+            (Code::DeadlineExceeded, exit::UNAVAILABLE),
+            (Code::ResourceExhausted, exit::REFUSED),
+            (Code::FailedPrecondition, exit::REFUSED),
+            (Code::Internal, exit::REFUSED),
+            (Code::Unknown, exit::REFUSED),
+            (Code::PermissionDenied, exit::REFUSED),
+        ] {
+            let error = CliError::from_status(Status::new(code, "why"), "127.0.0.1:1");
+            assert_eq!(error.exit_code(), exit_code, "{code:?}: {error}");
+        }
+        assert_eq!(
+            CliError::from_status(Status::deadline_exceeded(""), "127.0.0.1:1").to_string(),
+            "the workflow daemon at 127.0.0.1:1 cannot take this now: deadline exceeded"
+        );
     }
 }

@@ -51,7 +51,8 @@ Exit codes:
   0  success (with --wait/--follow: the execution SUCCEEDED)
   1  the execution ended FAILED, CANCELLED, TIMED_OUT or INTERRUPTED
   2  usage error (bad flag or value, unreadable file, unsupported command)
-  3  the workflow daemon cannot be reached, or cannot take the request now
+  3  the workflow daemon cannot be reached, did not answer in time, or cannot
+     take the request now
   4  the workflow or execution was not found
   5  invalid argument; each field violation is printed as `field: description`
   6  the daemon refused the request otherwise (queue full, already finished, ...)"

@@ -1,7 +1,8 @@
 //! The one printer of `wfctl`: the `--output` formats, messages as JSON or
 //! YAML (always through [`proto_json`], so a message has one shape in every
 //! output), and the human output (tables, `Key: value` lines, text lines),
-//! where program text is made terminal-safe ([`terminal_safe`]).
+//! where program text is made terminal-safe ([`terminal_safe`]; JSON and
+//! YAML get the same in their syntax).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -10,8 +11,8 @@ use chrono::{DateTime, Local, Utc};
 use serde_json::Value;
 
 pub use super::proto_json::{self, to_json};
-use super::terminal_text::json_terminal_safe;
 pub use super::terminal_text::terminal_safe;
+use super::terminal_text::{json_terminal_safe, yaml_terminal_safe};
 use crate::pb::{self, field_type::Kind};
 
 /// The `--output` format of read commands.
@@ -32,19 +33,11 @@ pub fn print_message<M: prost::Message + prost::Name>(format: OutputFormat, mess
 }
 
 /// Writes one value in a machine format to stdout: pretty JSON, or a YAML
-/// document. Table output is written by each command itself. JSON escapes
-/// every control character ([`json_terminal_safe`]), so even a terminal
-/// shows program text in it harmlessly.
+/// document. Table output is written by each command itself. Program text
+/// in it cannot act on a terminal ([`machine_text`]).
 pub fn print_value(format: OutputFormat, value: &Value) {
     let mut out = std::io::stdout().lock();
-    let _ = match format {
-        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(value).unwrap_or_default()),
-        _ => writeln!(
-            out,
-            "{}",
-            json_terminal_safe(&serde_json::to_string_pretty(value).unwrap_or_default())
-        ),
-    };
+    let _ = write!(out, "{}", machine_text(format, value, true));
     let _ = out.flush();
 }
 
@@ -52,15 +45,28 @@ pub fn print_value(format: OutputFormat, value: &Value) {
 /// document.
 pub fn print_stream_value(format: OutputFormat, value: &Value) {
     let mut out = std::io::stdout().lock();
-    let _ = match format {
-        OutputFormat::Yaml => write!(
-            out,
-            "---\n{}",
-            crate::yaml::to_string(value).unwrap_or_default()
-        ),
-        _ => writeln!(out, "{}", json_terminal_safe(&value.to_string())),
-    };
+    let _ = write!(out, "{}", machine_text(format, value, false));
     let _ = out.flush();
+}
+
+/// `value` as [`print_value`] (`whole`) or [`print_stream_value`] write it.
+/// JSON escapes every control and bidi character ([`json_terminal_safe`]);
+/// YAML escapes the controls itself and gets the bidi controls as visible
+/// text ([`yaml_terminal_safe`]), so even a terminal shows program text in
+/// either harmlessly.
+fn machine_text(format: OutputFormat, value: &Value, whole: bool) -> String {
+    match (format, whole) {
+        (OutputFormat::Yaml, whole) => format!(
+            "{}{}",
+            if whole { "" } else { "---\n" },
+            crate::yaml::to_string(&yaml_terminal_safe(value)).unwrap_or_default()
+        ),
+        (_, true) => format!(
+            "{}\n",
+            json_terminal_safe(&serde_json::to_string_pretty(value).unwrap_or_default())
+        ),
+        (_, false) => format!("{}\n", json_terminal_safe(&value.to_string())),
+    }
 }
 
 /// Prints one line of human output on stdout, program text in it made
@@ -208,5 +214,57 @@ pub fn field_type_text(t: Option<&pb::FieldType>) -> String {
         Some(Kind::Select(s)) => format!("select {}", s.options.join("|")),
         Some(Kind::PhaseSelector(p)) => format!("phases 0..{}", p.total_phases - 1),
         Some(Kind::StateFile(s)) => format!("state file {}", s.pattern),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The characters of `text` a terminal would act on (those
+    /// [`terminal_safe`] escapes), other than the document's newlines.
+    fn raw_controls(text: &str) -> Vec<char> {
+        text.chars()
+            .filter(|&c| c != '\n' && !matches!(terminal_safe(&c.to_string()), Cow::Borrowed(_)))
+            .collect()
+    }
+
+    #[test]
+    fn yaml_output_shows_bidi_and_control_characters_as_text() {
+        let value = json!({
+            "name": "\u{202e}hs.live",
+            "description": "clears\x1b[2J\rFAKE \u{9b}31m del\x7f \u{2066}iso\u{2069} \u{200f}\u{061c}",
+            "multi": "one\ntwo\x1b[1A\n",
+            "labels": {"k\u{202d}ey": "v"},
+        });
+        for whole in [true, false] {
+            let yaml = machine_text(OutputFormat::Yaml, &value, whole);
+            assert_eq!(raw_controls(&yaml), [], "{yaml}");
+            assert!(yaml.contains("\\u202ehs.live"), "{yaml}");
+            // The controls keep their meaning, in YAML's own escapes; the
+            // bidi controls read back as the text of their escapes.
+            let read: Value = crate::yaml::from_str(yaml.trim_start_matches("---\n")).unwrap();
+            assert_eq!(read["name"], "\\u202ehs.live");
+            assert_eq!(read["labels"]["k\\u202dey"], "v");
+            assert_eq!(read["multi"], value["multi"]);
+            assert_eq!(
+                read["description"],
+                "clears\x1b[2J\rFAKE \u{9b}31m del\x7f \\u2066iso\\u2069 \\u200f\\u061c"
+            );
+        }
+    }
+
+    #[test]
+    fn no_character_reaches_the_terminal_raw_in_yaml_or_json() {
+        let every_char: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let value = json!({ every_char.clone(): [every_char.clone(), {"k": every_char}] });
+        for format in [OutputFormat::Yaml, OutputFormat::Json] {
+            for whole in [true, false] {
+                let text = machine_text(format, &value, whole);
+                assert_eq!(raw_controls(&text), [], "{format:?}");
+            }
+        }
     }
 }

@@ -7,10 +7,14 @@
 //! what `wfctl` wrote; bidi overrides can make `evil.sh` read as `hs.live`.
 //! So every program-supplied text shown as human output goes through
 //! [`terminal_safe`], which leaves ordinary text (any language, emoji, tabs)
-//! alone and writes each control character as a visible escape.
+//! alone and writes each control character as a visible escape. JSON and
+//! YAML output get the same protection in their own syntax
+//! ([`json_terminal_safe`], [`yaml_terminal_safe`]).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+
+use serde_json::Value;
 
 /// Whether `c` must not reach a terminal as it is: C0 controls except tab,
 /// DEL, C1 controls (U+0080-U+009F, which some terminals read as ESC
@@ -46,12 +50,14 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
 }
 
 /// Serialized JSON with the characters [`terminal_safe`] escapes that
-/// serde_json writes as they are written as JSON `\uXXXX` escapes: the C1
-/// and bidi controls (serde_json escapes only U+0000-U+001F, inside strings;
-/// the newlines and indentation between values stay). Such characters can
-/// only occur inside JSON strings, so the document means the same.
+/// serde_json writes as they are written as JSON `\uXXXX` escapes: DEL, the
+/// C1 and the bidi controls (serde_json escapes only U+0000-U+001F, inside
+/// strings; the newlines and indentation between values stay). Such
+/// characters can only occur inside JSON strings, so the document means the
+/// same. hyperctl's `jsonTerminalSafe` (clients/go/cmd/hyperctl/termsafe.go)
+/// escapes the same set, so both clients print the same JSON.
 pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
-    let escaped = |c: char| !c.is_ascii() && is_unsafe(c);
+    let escaped = |c: char| (c == '\x7f' || !c.is_ascii()) && is_unsafe(c);
     if !json.chars().any(escaped) {
         return Cow::Borrowed(json);
     }
@@ -64,6 +70,61 @@ pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(safe)
+}
+
+/// `value` made ready for YAML output: the bidi controls in its strings and
+/// keys written as visible `\u202e`-style text. The YAML serializer escapes
+/// every C0 and C1 control and DEL itself (in a double-quoted scalar; a
+/// literal block keeps only newlines and tabs), but writes the bidi
+/// controls as they are, and a YAML document has no escape for them outside
+/// a double-quoted scalar. So unlike JSON the text changes: a YAML reader
+/// gets `\u202e` as six characters. YAML output is for reading; scripts
+/// that must see the exact text read JSON. Borrowed when nothing changes.
+pub fn yaml_terminal_safe(value: &Value) -> Cow<'_, Value> {
+    if !holds_bidi(value) {
+        return Cow::Borrowed(value);
+    }
+    Cow::Owned(without_bidi(value))
+}
+
+/// Whether `c` is unsafe but left as it is by the YAML serializer.
+fn is_bidi(c: char) -> bool {
+    !c.is_control() && is_unsafe(c)
+}
+
+fn holds_bidi(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.chars().any(is_bidi),
+        Value::Array(items) => items.iter().any(holds_bidi),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.chars().any(is_bidi) || holds_bidi(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+fn without_bidi(value: &Value) -> Value {
+    let text = |s: &str| {
+        let mut safe = String::with_capacity(s.len() + 16);
+        for c in s.chars() {
+            if is_bidi(c) {
+                let _ = write!(safe, "\\u{:04x}", u32::from(c));
+            } else {
+                safe.push(c);
+            }
+        }
+        safe
+    };
+    match value {
+        Value::String(s) => Value::String(text(s)),
+        Value::Array(items) => Value::Array(items.iter().map(without_bidi).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (text(k), without_bidi(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -99,7 +160,7 @@ mod tests {
 
     #[test]
     fn json_keeps_its_meaning_without_raw_controls() {
-        let value = serde_json::json!({"text": "\x1b[2J \u{9b}31m \u{202e}evil\n"});
+        let value = serde_json::json!({"text": "\x1b[2J \u{9b}31m \u{202e}evil\x7f\n"});
         let raw = serde_json::to_string_pretty(&value).unwrap();
         let safe = json_terminal_safe(&raw);
         assert!(!safe.chars().any(|c| c != '\n' && is_unsafe(c)), "{safe}");

@@ -848,12 +848,12 @@ async fn a_unix_socket_address_reaches_the_daemon() {
 }
 
 /// A workflow program whose metadata, output and events carry terminal
-/// escape sequences: ESC (CSI, OSC title), BEL, CR, backspace, a C1 CSI and
-/// a bidi override.
+/// escape sequences: ESC (CSI, OSC title), BEL, CR, backspace, a C1 CSI,
+/// bidi overrides and isolates.
 fn program_with_escape_sequences() -> String {
     workflow_script(
         r#"{"id":"escapes","name":"Esc\u001b]0;pwned\u0007apes","description":"clears\u001b[2J the screen\rFAKE \u202eevil\u009b31m","fields":[{"name":"word","label":"W\u001b[31m","description":"a\bb","cli_arg":"--word","required":false,"default":null,"field_type":{"type":"text"}}]}"#,
-        r#"printf '\033[2Jcleared\033]0;title\007 over\rprinted\n'
+        r#"printf '\033[2Jcleared\033]0;title\007 over\rprinted \342\200\256hs.live \342\201\246iso\342\201\251\n'
 printf '__WF_EVENT__:{"type":"phase_started","phase":0,"name":"p\\u001b[31m","total_phases":1}\n' >&2
 printf '__WF_EVENT__:{"type":"task_started","phase":0,"task_id":"t1","description":"d\\u202eevil","total_tasks":1}\n' >&2
 printf '__WF_EVENT__:{"type":"task_progress","task_id":"t1","message":"m\\u001b[1A\\u001b[2K"}\n' >&2
@@ -863,10 +863,14 @@ exit 3"#,
 }
 
 /// Whether `text` holds a character a terminal would act on (other than
-/// the newlines that end lines and tabs).
+/// the newlines that end lines and tabs): a control or a bidi control.
 fn has_raw_control(text: &str) -> bool {
     text.chars().any(|c| {
-        (c.is_control() && c != '\n' && c != '\t') || ('\u{202a}'..='\u{202e}').contains(&c)
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(
+                c,
+                '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            )
     })
 }
 
@@ -879,8 +883,9 @@ async fn program_text_reaches_the_terminal_only_as_visible_escapes() {
     let addr = &daemon.addr;
     let run = wfctl(addr, &["run", "escapes", "--follow"]).await.expect(1);
     assert!(
-        run.stdout
-            .contains("\\x1b[2Jcleared\\x1b]0;title\\x07 over\\x0dprinted"),
+        run.stdout.contains(
+            "\\x1b[2Jcleared\\x1b]0;title\\x07 over\\x0dprinted \\u202ehs.live \\u2066iso\\u2069"
+        ),
         "{run:?}"
     );
     assert!(
@@ -909,10 +914,14 @@ async fn program_text_reaches_the_terminal_only_as_visible_escapes() {
         outputs.push(wfctl(addr, &args).await);
     }
     // JSON and YAML escape control characters themselves; JSON also the
-    // C1 and bidi ones serde_json leaves alone.
+    // C1 and bidi ones serde_json leaves alone, YAML shows the bidi ones
+    // as text.
     for args in [
         vec!["-o", "json", "get", &id],
         vec!["-o", "json", "logs", &id],
+        vec!["-o", "yaml", "get", &id],
+        vec!["-o", "yaml", "logs", &id],
+        vec!["-o", "yaml", "workflows", "describe", "escapes"],
     ] {
         outputs.push(wfctl(addr, &args).await.expect(0));
     }
@@ -943,5 +952,24 @@ async fn program_text_reaches_the_terminal_only_as_visible_escapes() {
     assert_eq!(
         json["phases"][0]["tasks"][0]["description"],
         "d\u{202e}evil"
+    );
+    let yaml: Value = workflow_manager::yaml::from_str(&outputs[10].stdout).unwrap();
+    assert_eq!(yaml["phases"][0]["tasks"][0]["description"], "d\\u202eevil");
+    // The bidi controls read back as the text of their escapes.
+    let printed = outputs[11]
+        .stdout
+        .split("---\n")
+        .filter(|document| !document.trim().is_empty())
+        .map(|document| workflow_manager::yaml::from_str::<Value>(document).unwrap())
+        .find_map(|event| event["output"]["text"].as_str().map(str::to_string))
+        .expect("the program's output line");
+    assert_eq!(
+        printed,
+        "\x1b[2Jcleared\x1b]0;title\x07 over\rprinted \\u202ehs.live \\u2066iso\\u2069"
+    );
+    let describe: Value = workflow_manager::yaml::from_str(&outputs[12].stdout).unwrap();
+    assert_eq!(
+        describe["description"],
+        "clears\x1b[2J the screen\rFAKE \\u202eevil\u{9b}31m"
     );
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -202,23 +203,29 @@ type printer struct {
 	json bool
 }
 
-// message prints m as indented protobuf JSON.
+// message prints m as indented protobuf JSON, terminal-safe
+// (jsonTerminalSafe: program text in it cannot act on a terminal).
 func (p *printer) message(m proto.Message) error {
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(p.w, string(b))
-	return err
+	return p.jsonLine(b)
 }
 
-// line prints m as one line of protobuf JSON (for streams).
+// line prints m as one line of protobuf JSON (for streams), terminal-safe.
 func (p *printer) line(m proto.Message) error {
 	b, err := protojson.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(p.w, string(b))
+	return p.jsonLine(b)
+}
+
+// jsonLine writes marshalled JSON and a newline, made terminal-safe
+// (jsonTerminalSafe): every JSON output of hyperctl goes through here.
+func (p *printer) jsonLine(b []byte) error {
+	_, err := fmt.Fprintln(p.w, string(jsonTerminalSafe(bytes.TrimRight(b, "\n"))))
 	return err
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,6 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // hyperctl runs the program in-process and returns its exit status and output.
@@ -263,11 +267,13 @@ func wfctlBinary(t *testing.T) string {
 }
 
 // TestJSONIsTheSameAsWfctls compares one GetExecution as hyperctl and wfctl
-// print it: both are the proto3 JSON mapping of the same message.
+// print it: both are the proto3 JSON mapping of the same message, with the
+// C1 and bidi controls of program text (the topic reaches the task
+// descriptions) escaped in both.
 func TestJSONIsTheSameAsWfctls(t *testing.T) {
 	addr := live(t)
 	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "research_pipeline",
-		"-input", "topic=one shape", "-input", "depth=1", "-label", "suite=json", "-wait"}, addr...)...)
+		"-input", "topic=one shape \u009b31m \u202eevil\x7f", "-input", "depth=1", "-label", "suite=json", "-wait"}, addr...)...)
 	if code != exitOK {
 		t.Fatalf("submit: exit %d: %s", code, stderr)
 	}
@@ -285,6 +291,14 @@ func TestJSONIsTheSameAsWfctls(t *testing.T) {
 	if err != nil {
 		t.Fatalf("wfctl get: %v", err)
 	}
+	for name, out := range map[string]string{"hyperctl": stdout, "wfctl": string(fromWfctl)} {
+		if i := strings.IndexFunc(out, func(r rune) bool { return r != '\n' && unsafeRune(r) }); i >= 0 {
+			t.Errorf("%s -json holds a raw control character at %d:\n%q", name, i, out)
+		}
+		if !strings.Contains(out, `\u009b31m \u202eevil\u007f`) {
+			t.Errorf("%s -json lacks the escaped topic:\n%s", name, out)
+		}
+	}
 	var ours, theirs map[string]any
 	if err := json.Unmarshal([]byte(stdout), &ours); err != nil {
 		t.Fatalf("hyperctl JSON: %v\n%s", err, stdout)
@@ -298,6 +312,36 @@ func TestJSONIsTheSameAsWfctls(t *testing.T) {
 	for _, key := range []string{"workflowId", "createTime", "logCounts", "phases", "labels"} {
 		if _, ok := ours[key]; !ok {
 			t.Errorf("the execution JSON lacks %q: %s", key, stdout)
+		}
+	}
+}
+
+// TestExitCodeOfEachStatus checks the mapping of gRPC codes to the exit-code
+// table (docs/wfctl.md) without a daemon; wfctl's
+// status_codes_follow_the_exit_code_table (src/cli/error.rs) checks the same.
+func TestExitCodeOfEachStatus(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{status.Error(codes.NotFound, "why"), exitNotFound},
+		{status.Error(codes.InvalidArgument, "why"), exitInvalidArgument},
+		{status.Error(codes.Unavailable, "why"), exitUnavailable},
+		{status.Error(codes.DeadlineExceeded, "why"), exitUnavailable},
+		{fmt.Errorf("waiting: %w", context.DeadlineExceeded), exitUnavailable},
+		{status.Error(codes.ResourceExhausted, "why"), exitRefused},
+		{status.Error(codes.FailedPrecondition, "why"), exitRefused},
+		{status.Error(codes.Internal, "why"), exitRefused},
+		{status.Error(codes.Unknown, "why"), exitRefused},
+		{status.Error(codes.PermissionDenied, "why"), exitRefused},
+		{usagef("bad flag"), exitUsage},
+		{fmt.Errorf("execution x: %w", errNotSucceeded), exitNotSucceeded},
+		{fmt.Errorf("execution x: %w", errLogEnded), exitUnavailable},
+		{errInvalidManifest, exitInvalidArgument},
+	} {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }

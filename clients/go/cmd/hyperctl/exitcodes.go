@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"google.golang.org/grpc/codes"
@@ -19,7 +20,8 @@ const (
 	// exitUsage: bad command line, or a file named on it cannot be read.
 	exitUsage = 2
 	// exitUnavailable: the daemon cannot be reached, the connection was
-	// lost, or the daemon cannot take the request now.
+	// lost, it did not answer in time (DEADLINE_EXCEEDED, a passed
+	// deadline is not a refusal), or it cannot take the request now.
 	exitUnavailable = 3
 	// exitNotFound: the workflow or execution does not exist.
 	exitNotFound = 4
@@ -52,6 +54,9 @@ func exitCode(err error) int {
 	case errors.Is(err, errInvalidManifest):
 		return exitInvalidArgument
 	case errors.Is(err, errLogEnded):
+		return exitUnavailable
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
 		return exitUnavailable
 	}
 	st, ok := status.FromError(err)

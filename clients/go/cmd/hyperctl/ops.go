@@ -42,9 +42,7 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 		return err
 	}
 	if out.json {
-		enc := json.NewEncoder(out.w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(statusJSON{
+		b, err := json.MarshalIndent(statusJSON{
 			Mode:                "workflow",
 			Running:             true,
 			QueueDepth:          st.GetQueued(),
@@ -60,7 +58,11 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 			WorkflowsDiscovered: st.GetWorkflowsDiscovered(),
 			DiscoveryErrors:     st.GetDiscoveryErrors(),
 			DatabasePath:        st.GetDatabasePath(),
-		})
+		}, "", "  ")
+		if err != nil {
+			return err
+		}
+		return out.jsonLine(b)
 	}
 	out.printf("workflowd %s, up %s\n", st.GetVersion(), time.Duration(st.GetUptimeSeconds())*time.Second)
 	out.printf("workers:   %d running of %d, %d queued (queue limit %d)\n",

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Text from workflow programs (log lines, event messages, workflow names and
@@ -52,6 +54,33 @@ func terminalSafe(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// jsonTerminalSafe returns marshalled JSON with the characters terminalSafe
+// escapes that protojson and encoding/json write as they are written as JSON
+// \uXXXX escapes: DEL, the C1 controls U+0080-U+009F and the bidi controls
+// (both escape only U+0000-U+001F, '"' and '\\', plus a few HTML or line
+// separator characters). The newlines and indentation between values stay.
+// Such characters can only occur inside JSON strings, so the document means
+// the same. wfctl's json_terminal_safe (src/cli/terminal_text.rs) escapes
+// the same set in the same form, so both clients print the same JSON.
+func jsonTerminalSafe(b []byte) []byte {
+	escaped := func(r rune) bool { return r >= 0x7f && unsafeRune(r) }
+	if bytes.IndexFunc(b, escaped) < 0 {
+		return b
+	}
+	var out bytes.Buffer
+	out.Grow(len(b) + 16)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if escaped(r) {
+			fmt.Fprintf(&out, `\u%04x`, r)
+		} else {
+			out.Write(b[:n])
+		}
+		b = b[n:]
+	}
+	return out.Bytes()
 }
 
 // safeArgs is args with every string made terminal-safe, for printf (the

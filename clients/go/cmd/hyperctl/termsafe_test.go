@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -11,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
 	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
@@ -43,17 +48,62 @@ func TestTerminalSafeEscapesControlsAndKeepsText(t *testing.T) {
 	}
 }
 
+// TestJSONOutputEscapesWhatProtojsonLeavesRaw prints messages holding every
+// rune below U+3000 as -json does: protojson escapes only C0 controls, so
+// DEL, C1 controls and bidi controls must be escaped by hyperctl, as JSON
+// \uXXXX escapes that keep the message the same for a JSON reader.
+func TestJSONOutputEscapesWhatProtojsonLeavesRaw(t *testing.T) {
+	var every strings.Builder
+	for r := rune(0); r < 0x3000; r++ {
+		every.WriteRune(r)
+	}
+	text := "csi \u009b31m del \x7f " + every.String() + " \u202eevil \u2066iso\u2069"
+	event := &workflowv1.LogEvent{Sequence: 7, Payload: &workflowv1.LogEvent_Output{
+		Output: &workflowv1.OutputLine{Text: text},
+	}}
+	for name, print := range map[string]func(p *printer) error{
+		"message": func(p *printer) error { return p.message(event) },
+		"line":    func(p *printer) error { return p.line(event) },
+	} {
+		var out bytes.Buffer
+		if err := print(&printer{w: &out, json: true}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if i := strings.IndexFunc(out.String(), func(r rune) bool { return r != '\n' && unsafeRune(r) }); i >= 0 {
+			t.Errorf("%s: raw control character at %d", name, i)
+		}
+		for _, escape := range []string{`csi \u009b31m del \u007f `, `\u202eevil \u2066iso\u2069`} {
+			if !strings.Contains(out.String(), escape) {
+				t.Errorf("%s: output lacks %s", name, escape)
+			}
+		}
+		var back workflowv1.LogEvent
+		if err := protojson.Unmarshal(out.Bytes(), &back); err != nil {
+			t.Fatalf("%s: not JSON: %v", name, err)
+		}
+		if !proto.Equal(&back, event) {
+			t.Errorf("%s: the JSON reads back as a different message", name)
+		}
+	}
+	// The same escapes, in the same form, as wfctl's json_terminal_safe.
+	if got := string(jsonTerminalSafe([]byte("{\n  \"a\": \"\u009b\u202e\x7fok ✓\"\n}"))); got != "{\n  \"a\": \"\\u009b\\u202e\\u007fok ✓\"\n}" {
+		t.Errorf("jsonTerminalSafe gave %q", got)
+	}
+}
+
 // hostile is text a program may print: it clears the screen, sets the
 // window title, overprints with CR and reverses with a bidi override.
 const hostile = "\x1b[2J\x1b]0;pwned\x07\rFAKE \u202eevil\u009b31m"
 
 // TestProgramTextNeverReachesTheTerminalRaw runs programs that print
 // escape sequences through the live daemon: in their output (hello greets
-// its input) and in event messages (research_pipeline's task description).
+// its input, as text and as -json) and in event messages
+// (research_pipeline's task description).
 func TestProgramTextNeverReachesTheTerminalRaw(t *testing.T) {
 	addr := live(t)
 	for _, args := range [][]string{
 		{"workflow", "-op", "submit", "-workflow", "hello", "-input", "name=" + hostile, "-wait"},
+		{"workflow", "-op", "submit", "-workflow", "hello", "-input", "name=" + hostile, "-wait", "-json"},
 		{"workflow", "-op", "submit", "-workflow", "research_pipeline", "-input", "topic=" + hostile, "-input", "phases=0", "-input", "depth=1", "-wait"},
 	} {
 		code, stdout, stderr := hyperctl(t, append(args, addr...)...)
