@@ -367,11 +367,13 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// Judges a quoted name of a VMDK descriptor that may or may not be a
-    /// file (see [`ReferenceKind::Mentioned`]): refused when it is a
-    /// protocol or would resolve outside the root, existing or not.
-    fn judge_mentioned(&self, image: &Path, name: &str) -> Result<(), ImageChainError> {
-        let kind = ReferenceKind::Mentioned.describe();
+    /// Refuses a reference qemu would read as a protocol or URL.
+    fn refuse_protocol(
+        &self,
+        image: &Path,
+        kind: &'static str,
+        name: &str,
+    ) -> Result<(), ImageChainError> {
         if is_protocol(name) {
             return Err(ImageChainError::NotAFile {
                 image: image.to_path_buf(),
@@ -380,6 +382,15 @@ impl Checker<'_> {
                 root: self.root.clone(),
             });
         }
+        Ok(())
+    }
+
+    /// Judges a quoted name of a VMDK descriptor that may or may not be a
+    /// file (see [`ReferenceKind::Mentioned`]): refused when it is a
+    /// protocol or would resolve outside the root, existing or not.
+    fn judge_mentioned(&self, image: &Path, name: &str) -> Result<(), ImageChainError> {
+        let kind = ReferenceKind::Mentioned.describe();
+        self.refuse_protocol(image, kind, name)?;
         let bases = [
             image.parent().map(Path::to_path_buf),
             std::fs::canonicalize(image)
@@ -419,14 +430,7 @@ impl Checker<'_> {
         name: &str,
     ) -> Result<PathBuf, ImageChainError> {
         let kind = kind.describe();
-        if is_protocol(name) {
-            return Err(ImageChainError::NotAFile {
-                image: image.to_path_buf(),
-                kind,
-                reference: name.to_string(),
-                root: self.root.clone(),
-            });
-        }
+        self.refuse_protocol(image, kind, name)?;
         let base = image.parent().unwrap_or(Path::new("."));
         let opened = base.join(name);
         let resolved =
