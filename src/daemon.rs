@@ -406,15 +406,23 @@ fn bind_unix_socket(
             std::fs::remove_file(path).map_err(bind_error)?;
         }
     }
+    // Short (a socket path has at most 107 bytes, and the staged one must
+    // fit wherever the real one fits) and unguessable, so nobody can block
+    // the start by creating it first; created exclusively, so a clash is
+    // another try, never a shared directory.
     let parent = path.parent().unwrap_or(std::path::Path::new("."));
-    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let staging = parent.join(format!(
-        ".{file_name}.{}.binding",
-        uuid::Uuid::new_v4().simple()
-    ));
-    private_files::create_dir(&staging).map_err(bind_error)?;
+    let mut tries = 0;
+    let staging = loop {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        let staging = parent.join(format!(".{}", &random[..8]));
+        match private_files::create_dir(&staging) {
+            Ok(()) => break staging,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(bind_error(e)),
+        }
+    };
     let bound = (|| {
-        let staged = staging.join("socket");
+        let staged = staging.join("s");
         let listener = UnixListener::bind(&staged).map_err(bind_error)?;
         std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(UNIX_SOCKET_MODE))
             .map_err(bind_error)?;
@@ -445,7 +453,25 @@ fn give_socket_group(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    #[tokio::test]
+    async fn a_socket_path_near_the_limit_binds_through_its_staging() {
+        // 107 bytes is the most a socket path may have; the staging path
+        // must fit wherever the socket's own path fits.
+        let dir = tempfile::tempdir().unwrap();
+        let name = "workflowd.sock";
+        let room = 107 - dir.path().as_os_str().len() - 2 - name.len();
+        let deep = dir.path().join("d".repeat(room));
+        std::fs::create_dir(&deep).unwrap();
+        let path = deep.join(name);
+        assert_eq!(path.as_os_str().len(), 107);
+        let _listener = bind_unix_socket(&path, None).unwrap();
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_socket());
+    }
 
     #[tokio::test]
     async fn a_file_at_a_guessable_staging_name_does_not_block_the_socket() {
