@@ -335,30 +335,20 @@ pub fn vm_request_id(request_id: &str, index: usize) -> String {
     format!("{request_id}#vm{index}")
 }
 
-/// File names for the VMs' documents: the name with anything but letters,
-/// digits, `.`, `_` and `-` replaced by `_`, made unique within the list.
+/// File names for the VMs' documents: the name by the outputs' file-name
+/// rule ([`crate::vm::output_path::safe_name`]), made unique within the
+/// list.
 /// A name already taken gets `-<n>`, n counting up from the VM's index
 /// until the name is free: a fallback can itself be another VM's plain
-/// name (" x", "_x-2", "?x" all want `_x-2.json` for the third VM), and
+/// name ("x", "x-2", "x" want `x-2.json` for the third VM), and
 /// two VMs sharing a document would run one conversion twice and lose the
 /// other.
 pub fn document_names(vms: &[VmPlan]) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(vms.len());
     for (index, vm) in vms.iter().enumerate() {
-        let mut base: String = vm
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        if base.is_empty() || base.starts_with('.') {
-            base = format!("vm{index}{base}");
-        }
+        // The file-name rule the pipeline's outputs follow, so a VM's
+        // document and its disk are named alike.
+        let base = crate::vm::output_path::safe_name(&vm.name);
         let mut name = format!("{base}.json");
         let mut n = index;
         while names.contains(&name) {
@@ -456,7 +446,7 @@ mod tests {
         let names = document_names(&[vm("web 01"), vm("web/01"), vm(".."), vm("db-ü")]);
         assert_eq!(
             names,
-            ["web_01.json", "web_01-1.json", "vm2...json", "db-ü.json"]
+            ["web_01.json", "web_01-1.json", "vm.json", "db-ü.json"]
         );
     }
 
@@ -482,10 +472,10 @@ mod tests {
     #[test]
     fn a_fallback_name_that_is_another_vms_name_is_not_reused() {
         let vm = |name: &str| VmPlan::new(name.to_string(), json!({}));
-        // " x" and "?x" both sanitise to "_x"; the second's fallback
-        // `_x-2.json` is what "_x-2" already has.
-        let names = document_names(&[vm(" x"), vm("_x-2"), vm("?x")]);
-        assert_eq!(names, ["_x.json", "_x-2.json", "_x-3.json"]);
+        // The third VM, "x" again, would fall back to `x-2.json`, which
+        // "x-2" already has.
+        let names = document_names(&[vm("x"), vm("x-2"), vm("x")]);
+        assert_eq!(names, ["x.json", "x-2.json", "x-3.json"]);
         // However the names fall, every VM has a document of its own.
         let names = document_names(&[vm("a"), vm("a-3"), vm("a-4"), vm("a"), vm("a"), vm("a-3")]);
         let unique: std::collections::BTreeSet<&String> = names.iter().collect();
