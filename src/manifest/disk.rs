@@ -258,11 +258,7 @@ mod tests {
             Path::new("/drop"),
             &policy(),
         );
-        let problems: Vec<(&str, &str)> = v
-            .problems
-            .iter()
-            .map(|p| (p.path.as_str(), p.message.as_str()))
-            .collect();
+        let problems = v.problem_pairs();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert_eq!(problems[0].0, "jobs[0].input");
         assert!(

@@ -149,6 +149,15 @@ impl Validation {
         self.problems.is_empty()
     }
 
+    /// Each problem as (path, message), for tests to compare at once.
+    #[cfg(test)]
+    pub(crate) fn problem_pairs(&self) -> Vec<(&str, &str)> {
+        self.problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.message.as_str()))
+            .collect()
+    }
+
     /// Whether the VMs run as a batch.
     pub fn is_batch(&self) -> bool {
         self.kind.is_some_and(Kind::is_batch)
@@ -437,11 +446,7 @@ mod tests {
             FormatHint::Detect,
             Context::default(),
         );
-        let problems: Vec<(&str, &str)> = v
-            .problems
-            .iter()
-            .map(|p| (p.path.as_str(), p.message.as_str()))
-            .collect();
+        let problems = v.problem_pairs();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert_eq!(problems[0].0, "vms[1]");
         assert!(
@@ -475,11 +480,7 @@ mod tests {
             FormatHint::Detect,
             context,
         );
-        let problems: Vec<(&str, &str)> = v
-            .problems
-            .iter()
-            .map(|p| (p.path.as_str(), p.message.as_str()))
-            .collect();
+        let problems = v.problem_pairs();
         assert_eq!(
             problems,
             [
@@ -538,11 +539,7 @@ mod tests {
             FormatHint::Detect,
             Context::default(),
         );
-        let problems: Vec<_> = v
-            .problems
-            .iter()
-            .map(|p| (p.path.as_str(), p.message.as_str()))
-            .collect();
+        let problems = v.problem_pairs();
         assert_eq!(
             problems,
             [(

@@ -367,6 +367,24 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// The refusal of a reference of `image` that leads to `resolved`,
+    /// outside the root.
+    fn outside(
+        &self,
+        image: &Path,
+        kind: &'static str,
+        name: &str,
+        resolved: PathBuf,
+    ) -> ImageChainError {
+        ImageChainError::Outside {
+            image: image.to_path_buf(),
+            kind,
+            reference: name.to_string(),
+            resolved,
+            root: self.root.clone(),
+        }
+    }
+
     /// Refuses a reference qemu would read as a protocol or URL.
     fn refuse_protocol(
         &self,
@@ -405,13 +423,7 @@ impl Checker<'_> {
             let resolved = crate::policy::resolve(&base.join(name))
                 .unwrap_or_else(|_| crate::policy::normalize_lexically(&base.join(name)));
             if !resolved.starts_with(&self.root) || lexically_escapes(name) && !resolved.exists() {
-                return Err(ImageChainError::Outside {
-                    image: image.to_path_buf(),
-                    kind,
-                    reference: name.to_string(),
-                    resolved,
-                    root: self.root.clone(),
-                });
+                return Err(self.outside(image, kind, name, resolved));
             }
         }
         Ok(())
@@ -456,13 +468,7 @@ impl Checker<'_> {
         }
         for resolved in candidates {
             if !resolved.starts_with(&self.root) {
-                return Err(ImageChainError::Outside {
-                    image: image.to_path_buf(),
-                    kind,
-                    reference: name.to_string(),
-                    resolved,
-                    root: self.root.clone(),
-                });
+                return Err(self.outside(image, kind, name, resolved));
             }
         }
         Ok(opened)

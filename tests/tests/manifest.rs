@@ -161,6 +161,15 @@ impl Daemon {
     }
 }
 
+/// Each problem of a ValidateManifest answer as (path, message).
+fn problem_pairs(response: &pb::ValidateManifestResponse) -> Vec<(&str, &str)> {
+    response
+        .problems
+        .iter()
+        .map(|p| (p.path.as_str(), p.message.as_str()))
+        .collect()
+}
+
 /// Invalid manifests and the exact problem paths expected, JSON and YAML.
 const INVALID: &[(&str, &str, &[&str])] = &[
     ("empty.json", "", &[""]),
@@ -596,11 +605,7 @@ async fn manifests_read_sources_only_from_the_source_roots() {
         {"name": "b", "pipeline": {"load": {"source_path": daemon.file("../../..").join(secret.strip_prefix("/").unwrap())}}},
         {"name": "c", "pipeline": {"load": {"source_path": daemon.file("nope/../out-link/shadow.raw")}}}]});
     let response = daemon.validate_manifest(&batch.to_string(), "b.json").await;
-    let problems: Vec<(&str, &str)> = response
-        .problems
-        .iter()
-        .map(|p| (p.path.as_str(), p.message.as_str()))
-        .collect();
+    let problems = problem_pairs(&response);
     assert_eq!(problems.len(), 3, "{problems:?}");
     for (i, (path, message)) in problems.iter().enumerate() {
         assert_eq!(*path, format!("vms[{i}].pipeline.load.source_path"));
@@ -685,11 +690,7 @@ async fn fix_tools_are_picked_by_configured_name_only() {
     let response = daemon
         .validate_manifest(&manifest("rm -rf /"), "w.json")
         .await;
-    let problems: Vec<(&str, &str)> = response
-        .problems
-        .iter()
-        .map(|p| (p.path.as_str(), p.message.as_str()))
-        .collect();
+    let problems = problem_pairs(&response);
     assert_eq!(
         problems,
         [(
