@@ -2,11 +2,10 @@
 //! directory at start so a fresh daemon has something to run.
 
 use std::fs::Permissions;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::private_files;
+use crate::fs::private;
 
 /// Mode of an installed bundled program: run by the daemon's user alone.
 const PROGRAM_MODE: u32 = 0o700;
@@ -54,7 +53,7 @@ pub fn link_vm_pipeline(dir: &Path) -> std::io::Result<()> {
     if std::fs::read_link(&link).ok().as_deref() == Some(target.as_path()) {
         return Ok(());
     }
-    private_files::create_dir_all(dir)?;
+    private::create_dir_all(dir)?;
     let partial = dir.join(format!(".{VM_PIPELINE_PROGRAM}.partial"));
     let _ = std::fs::remove_file(&partial);
     std::os::unix::fs::symlink(&target, &partial)?;
@@ -62,30 +61,24 @@ pub fn link_vm_pipeline(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Writes the bundled workflows into `dir`, replacing outdated copies
-/// atomically (write `.partial`, then rename) so a running discovery never
+/// atomically ([`crate::fs::write_atomic`]) so a running discovery never
 /// sees half a file. The directory is private (0700) and the programs are
 /// executable by the daemon's user only (0700), like everything else in the
 /// data directory; copies left more open by an older daemon are tightened.
 pub fn install(dir: &Path) -> std::io::Result<()> {
-    private_files::create_dir_all(dir)?;
-    private_files::tighten(dir)?;
+    private::create_dir_all(dir)?;
+    private::tighten(dir)?;
     for (name, contents) in BUNDLED_WORKFLOWS {
         let target = dir.join(name);
         if std::fs::read_to_string(&target).is_ok_and(|current| current == *contents) {
             std::fs::set_permissions(&target, Permissions::from_mode(PROGRAM_MODE))?;
             continue;
         }
-        let partial = dir.join(format!(".{name}.partial"));
-        let _ = std::fs::remove_file(&partial);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(PROGRAM_MODE)
-            .open(&partial)?;
-        file.write_all(contents.as_bytes())?;
-        drop(file);
-        std::fs::set_permissions(&partial, Permissions::from_mode(PROGRAM_MODE))?;
-        std::fs::rename(&partial, &target)?;
+        crate::fs::write_atomic(
+            &target,
+            contents.as_bytes(),
+            crate::fs::Access::PrivateProgram,
+        )?;
     }
     Ok(())
 }

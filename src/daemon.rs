@@ -16,9 +16,9 @@ use crate::api::{DaemonInfo, WorkflowApi};
 use crate::config::Config;
 use crate::discovery::Catalog;
 use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::fs::private;
 use crate::manifest::ManifestRunner;
 use crate::pb;
-use crate::private_files;
 use crate::program_env::ProgramEnv;
 use crate::store::hub::LogHub;
 use crate::store::{StoreError, StoreReader, StoreWriter};
@@ -132,7 +132,7 @@ pub async fn run(
         // The seed's user directory is created so users can drop programs
         // in; private, since discovery refuses programs others could change.
         if dir.ends_with(".workflow-manager/workflows") {
-            let _ = private_files::create_dir_all(dir);
+            let _ = private::create_dir_all(dir);
         }
     }
     warn_if_reachable_from_other_hosts(&config);
@@ -334,16 +334,16 @@ pub async fn run(
 /// takes group and others' access away from a data directory made more
 /// open before (an older daemon, or the umask), saying so in the log.
 fn prepare_private_dirs(config: &Config) -> std::io::Result<()> {
-    private_files::create_dir_all(&config.data_dir)?;
-    if let Some(mode) = private_files::tighten(&config.data_dir)? {
+    private::create_dir_all(&config.data_dir)?;
+    if let Some(mode) = private::tighten(&config.data_dir)? {
         tracing::warn!(
             dir = %config.data_dir.display(),
             mode = format!("{mode:o}"),
             "the data directory was open to other users; made it private (0700)"
         );
     }
-    private_files::create_dir_all(&config.runs_dir())?;
-    private_files::tighten(&config.runs_dir())?;
+    private::create_dir_all(&config.runs_dir())?;
+    private::tighten(&config.runs_dir())?;
     Ok(())
 }
 
@@ -415,7 +415,7 @@ fn bind_unix_socket(
     let staging = loop {
         let random = uuid::Uuid::new_v4().simple().to_string();
         let staging = parent.join(format!(".{}", &random[..8]));
-        match private_files::create_dir(&staging) {
+        match private::create_dir(&staging) {
             Ok(()) => break staging,
             Err(e) if e.kind() == ErrorKind::AlreadyExists && tries < 8 => tries += 1,
             Err(e) => return Err(bind_error(e)),

@@ -49,35 +49,13 @@ fn pb_duration_ms(ms: u64) -> prost_types::Duration {
     }
 }
 
-/// A google.protobuf.Value as JSON.
-pub(crate) fn json_value(value: &prost_types::Value) -> JsonValue {
-    use prost_types::value::Kind;
-    match &value.kind {
-        None | Some(Kind::NullValue(_)) => JsonValue::Null,
-        Some(Kind::NumberValue(n)) => {
-            serde_json::Number::from_f64(*n).map_or(JsonValue::Null, JsonValue::Number)
-        }
-        Some(Kind::StringValue(s)) => JsonValue::String(s.clone()),
-        Some(Kind::BoolValue(b)) => JsonValue::Bool(*b),
-        Some(Kind::StructValue(s)) => JsonValue::Object(
-            s.fields
-                .iter()
-                .map(|(k, v)| (k.clone(), json_value(v)))
-                .collect(),
-        ),
-        Some(Kind::ListValue(list)) => {
-            JsonValue::Array(list.values.iter().map(json_value).collect())
-        }
-    }
-}
-
 /// Request inputs as JSON values by name.
 pub(crate) fn json_inputs(
     inputs: &std::collections::HashMap<String, prost_types::Value>,
 ) -> BTreeMap<String, JsonValue> {
     inputs
         .iter()
-        .map(|(k, v)| (k.clone(), json_value(v)))
+        .map(|(k, v)| (k.clone(), crate::proto_value::to_json(v)))
         .collect()
 }
 

@@ -3,7 +3,6 @@
 use std::{collections::HashMap, path::Path, time::Duration};
 
 use clap::Args;
-use prost_types::value::Kind;
 
 use super::{
     error::short_state,
@@ -113,27 +112,6 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, CliError> {
     parsed.map_err(|e| CliError::Usage(format!("cannot parse {}: {e}", path.display())))
 }
 
-/// A JSON value as a protobuf `Value` (the type of `ExecuteRequest.inputs`).
-pub fn to_proto_value(value: &serde_json::Value) -> prost_types::Value {
-    use serde_json::Value as J;
-    let kind = match value {
-        J::Null => Kind::NullValue(0),
-        J::Bool(b) => Kind::BoolValue(*b),
-        J::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(f64::NAN)),
-        J::String(s) => Kind::StringValue(s.clone()),
-        J::Array(items) => Kind::ListValue(prost_types::ListValue {
-            values: items.iter().map(to_proto_value).collect(),
-        }),
-        J::Object(map) => Kind::StructValue(prost_types::Struct {
-            fields: map
-                .iter()
-                .map(|(k, v)| (k.clone(), to_proto_value(v)))
-                .collect(),
-        }),
-    };
-    prost_types::Value { kind: Some(kind) }
-}
-
 /// Input values from an optional file (an object) and `name=value` flags,
 /// the flags winning.
 pub fn collect_inputs(
@@ -145,7 +123,7 @@ pub fn collect_inputs(
         match read_data_file(path)? {
             serde_json::Value::Object(map) => {
                 for (k, v) in map {
-                    inputs.insert(k, to_proto_value(&v));
+                    inputs.insert(k, crate::proto_value::from_json(&v));
                 }
             }
             serde_json::Value::Null => {}
@@ -636,7 +614,6 @@ pub async fn cancel(globals: &GlobalArgs, args: CancelArgs) -> Result<(), CliErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn pairs_split_at_the_first_equals_sign() {
@@ -659,18 +636,5 @@ mod tests {
         );
         assert!(parse_state("done").is_err());
         assert!(parse_state("unspecified").is_err());
-    }
-
-    #[test]
-    fn json_values_become_proto_values() {
-        let v = to_proto_value(&json!({"a": [1, "x", true, null]}));
-        let Some(Kind::StructValue(s)) = v.kind else {
-            panic!("struct")
-        };
-        let Some(Kind::ListValue(l)) = &s.fields["a"].kind else {
-            panic!("list")
-        };
-        assert_eq!(l.values.len(), 4);
-        assert_eq!(l.values[0].kind, Some(Kind::NumberValue(1.0)));
     }
 }

@@ -303,7 +303,7 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
         inputs: job
             .inputs
             .iter()
-            .map(|(k, v)| (k.clone(), executions::to_proto_value(v)))
+            .map(|(k, v)| (k.clone(), crate::proto_value::from_json(v)))
             .collect(),
         request_id: job.request_id.unwrap_or_default(),
         timeout: job

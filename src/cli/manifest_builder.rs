@@ -365,7 +365,7 @@ fn write_manifest(path: &Path, text: &str, force: bool) -> Result<(), CliError> 
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", dir.display())))?;
     }
-    manifest::submit::write_atomic_with_umask(path, text.as_bytes())
+    crate::fs::write_atomic(path, text.as_bytes(), crate::fs::Access::Shared)
         .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -15,8 +15,8 @@
 use std::path::{Path, PathBuf};
 
 use super::Engine;
+use crate::fs::partial;
 use crate::process::stat_from_state;
-use crate::vm::partial;
 
 /// How deep below the output directory partial outputs are looked for:
 /// `OUTPUT_DIR/YYYY-MM-DD/<name>/.<file>.partial-<pid>/` is three levels

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use uuid::Uuid;
 
-use crate::private_files;
+use crate::fs::private;
 
 /// Name of the directory holding empty directories ready for reuse.
 pub(super) const SPARE_DIR: &str = ".spare";
@@ -68,7 +68,7 @@ impl RunDirs {
                 return Ok(dir);
             }
         }
-        private_files::create_dir_all(&dir)?;
+        private::create_dir_all(&dir)?;
         Ok(dir)
     }
 
@@ -97,7 +97,7 @@ impl RunDirs {
                 return Err(e);
             }
             // The first retirement creates the spare directory.
-            private_files::create_dir_all(&self.root.join(SPARE_DIR))?;
+            private::create_dir_all(&self.root.join(SPARE_DIR))?;
             std::fs::rename(dir, &spare)
         });
         match renamed {

@@ -12,6 +12,7 @@
 //! - [`submit`]: starting the executions.
 
 pub mod disk;
+pub mod output_path;
 pub mod pipeline;
 pub(crate) mod schema;
 pub mod submit;

@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::schema::{check, child, item, rule, Absent, Rule, Ty};
 use super::{Context, Kind, Problem, VmPlan};
+use crate::manifest::output_path::{first_output, is_further_disk_of, safe_name, today};
 use crate::policy::{self, WorkflowPolicy};
-use crate::vm::output_path::{first_output, is_further_disk_of, safe_name, today};
 
 /// Source types of the seed's format.
 pub const SOURCE_TYPES: &[&str] = &["vmdk", "ova", "ovf", "vhd", "vhdx", "raw", "ami"];

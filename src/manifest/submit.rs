@@ -5,7 +5,6 @@
 //! a batch id. Used by SubmitManifest and by the drop folders.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -271,13 +270,15 @@ impl ManifestRunner {
         let manifest_path = self.manifests_dir.join(start.dir_id).join(start.file_name);
         let bytes = serde_json::to_vec_pretty(&start.vm.document).expect("documents serialize");
         let target = manifest_path.clone();
-        tokio::task::spawn_blocking(move || crate::private_files::write_atomic(&target, &bytes))
-            .await
-            .map_err(EngineError::from)?
-            .map_err(|source| ManifestError::Write {
-                path: manifest_path.clone(),
-                source,
-            })?;
+        tokio::task::spawn_blocking(move || {
+            crate::fs::write_atomic(&target, &bytes, crate::fs::Access::Private)
+        })
+        .await
+        .map_err(EngineError::from)?
+        .map_err(|source| ManifestError::Write {
+            path: manifest_path.clone(),
+            source,
+        })?;
         let mut inputs = BTreeMap::new();
         inputs.insert(
             "manifest".to_string(),
@@ -336,7 +337,7 @@ pub fn vm_request_id(request_id: &str, index: usize) -> String {
 }
 
 /// File names for the VMs' documents: the name by the outputs' file-name
-/// rule ([`crate::vm::output_path::safe_name`]), made unique within the
+/// rule ([`crate::manifest::output_path::safe_name`]), made unique within the
 /// list.
 /// A name already taken gets `-<n>`, n counting up from the VM's index
 /// until the name is free: a fallback can itself be another VM's plain
@@ -348,7 +349,7 @@ pub fn document_names(vms: &[VmPlan]) -> Vec<String> {
     for (index, vm) in vms.iter().enumerate() {
         // The file-name rule the pipeline's outputs follow, so a VM's
         // document and its disk are named alike.
-        let base = crate::vm::output_path::safe_name(&vm.name);
+        let base = crate::manifest::output_path::safe_name(&vm.name);
         let mut name = format!("{base}.json");
         let mut n = index;
         while names.contains(&name) {
@@ -358,34 +359,6 @@ pub fn document_names(vms: &[VmPlan]) -> Vec<String> {
         names.push(name);
     }
     names
-}
-
-/// Writes a file atomically with the mode the umask gives, for files
-/// meant for others to read (the drop folders' sidecars, the manifest
-/// `wfctl` writes for its user); the daemon's own files go through
-/// [`crate::private_files::write_atomic`] instead.
-///
-/// The file is written as `.<name>.<random>.partial` next to it, created
-/// anew (never through something already there, such as a symlink another
-/// user planted in a shared folder), then renamed over `path`.
-pub fn write_atomic_with_umask(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut partial_name = std::ffi::OsString::from(".");
-    partial_name.push(path.file_name().unwrap_or_default());
-    partial_name.push(format!(".{}.partial", Uuid::new_v4().simple()));
-    let partial = dir.join(partial_name);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&partial)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| std::fs::rename(&partial, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    written
 }
 
 /// Reads a JSON file of at most [`MAX_MANIFEST_BYTES`].
@@ -448,25 +421,6 @@ mod tests {
             names,
             ["web_01.json", "web_01-1.json", "vm.json", "db-ü.json"]
         );
-    }
-
-    #[test]
-    fn write_atomic_with_umask_writes_through_nothing_planted() {
-        let dir = tempfile::tempdir().unwrap();
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep").unwrap();
-        // What the old fixed partial name let another user do.
-        std::os::unix::fs::symlink(&victim, dir.path().join(".job.json.done.partial")).unwrap();
-        let target = dir.path().join("job.json.done");
-        write_atomic_with_umask(&target, b"{}").unwrap();
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}");
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, [".job.json.done.partial", "job.json.done", "victim"]);
     }
 
     #[test]

@@ -648,7 +648,7 @@ impl WorkflowMcp {
                 inputs: request
                     .inputs
                     .iter()
-                    .map(|(k, v)| (k.clone(), prost_value(v)))
+                    .map(|(k, v)| (k.clone(), crate::proto_value::from_json(v)))
                     .collect(),
                 request_id: request.request_id,
                 timeout: request.timeout_seconds.map(|s| prost_types::Duration {
@@ -826,27 +826,6 @@ fn truncate_to(text: &mut String, max: usize) {
     text.truncate(end);
 }
 
-/// A JSON value as a google.protobuf.Value.
-pub(crate) fn prost_value(value: &Value) -> prost_types::Value {
-    use prost_types::value::Kind;
-    let kind = match value {
-        Value::Null => Kind::NullValue(0),
-        Value::Bool(b) => Kind::BoolValue(*b),
-        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(f64::NAN)),
-        Value::String(s) => Kind::StringValue(s.clone()),
-        Value::Array(items) => Kind::ListValue(prost_types::ListValue {
-            values: items.iter().map(prost_value).collect(),
-        }),
-        Value::Object(fields) => Kind::StructValue(prost_types::Struct {
-            fields: fields
-                .iter()
-                .map(|(k, v)| (k.clone(), prost_value(v)))
-                .collect(),
-        }),
-    };
-    prost_types::Value { kind: Some(kind) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -897,17 +876,5 @@ mod tests {
         assert_eq!(texts, ["4", "5"]);
         assert_eq!(out.next_cursor, 6);
         assert!(!out.has_more);
-    }
-
-    #[test]
-    fn json_inputs_become_protobuf_values() {
-        let value = prost_value(&serde_json::json!({"a": [1, "x", true, null]}));
-        let prost_types::value::Kind::StructValue(s) = value.kind.unwrap() else {
-            panic!("not a struct");
-        };
-        let prost_types::value::Kind::ListValue(list) = s.fields["a"].kind.clone().unwrap() else {
-            panic!("not a list");
-        };
-        assert_eq!(list.values.len(), 4);
     }
 }

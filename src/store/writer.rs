@@ -24,7 +24,7 @@ use super::codec::encode;
 use super::hub::LogHub;
 use super::{schema, FinalOutcome, NewExecution, StoreError};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
-use crate::private_files;
+use crate::fs::private;
 
 /// Operations queued before the writer blocks its senders. An append carries
 /// up to a pump batch of events, so this bounds memory to a few hundred
@@ -277,7 +277,7 @@ impl StoreWriter {
             source,
         };
         if let Some(parent) = path.parent() {
-            private_files::create_dir_all(parent).map_err(open_error)?;
+            private::create_dir_all(parent).map_err(open_error)?;
         }
         make_private(path).map_err(open_error)?;
         let mut conn = Connection::open(path)?;
@@ -860,11 +860,11 @@ fn append<'a>(
 /// line. SQLite gives the `-wal` and `-shm` files it creates the mode of
 /// the database file, so they are private too whatever the umask.
 fn make_private(database: &Path) -> std::io::Result<()> {
-    private_files::create_file(database)?;
+    private::create_file(database)?;
     for suffix in ["", "-wal", "-shm"] {
         let mut name = database.as_os_str().to_owned();
         name.push(suffix);
-        if let Some(mode) = private_files::tighten(Path::new(&name))? {
+        if let Some(mode) = private::tighten(Path::new(&name))? {
             tracing::warn!(file = %Path::new(&name).display(), mode = format!("{mode:o}"), "the history was readable by others; made it private (0600)");
         }
     }

@@ -4,7 +4,6 @@
 
 use std::{
     collections::BTreeMap,
-    io::Write,
     path::{Path, PathBuf},
 };
 
@@ -162,23 +161,11 @@ impl Report {
         self.timestamp = chrono::Local::now().to_rfc3339();
     }
 
-    /// Writes the report atomically: `<path>.partial`, fsync, rename.
+    /// Writes the report atomically ([`crate::fs::write_atomic`]).
     pub fn write_atomic(&self, path: &Path) -> std::io::Result<()> {
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        let result = (|| {
-            let mut file = std::fs::File::create(&partial)?;
-            file.write_all(&json)?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            std::fs::rename(&partial, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
-        result
+        let mut json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        json.push(b'\n');
+        crate::fs::write_atomic(path, &json, crate::fs::Access::Shared)
     }
 }
 
@@ -266,7 +253,11 @@ mod tests {
         let mut report = Report::new("vm", Path::new("/m.json"));
         report.finish(0.5, false);
         report.write_atomic(&path).unwrap();
-        assert!(!dir.path().join("vm.report.json.partial").exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "only the report"
+        );
         let back: Report = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(back, report);
     }

@@ -11,16 +11,18 @@ use std::{
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-use crate::policy::BUILTIN_FIX_TOOL;
+use crate::{
+    fs::partial,
+    manifest::output_path::{first_output, further_disk, safe_name, today},
+    policy::BUILTIN_FIX_TOOL,
+};
 
 use super::{
     command::{self, find_program, Cancel, ToolError},
     events::Emitter,
     image_chain::{self, ImageChainError},
     manifest::{FixStage, OutputFormat, SourceType, VmManifest},
-    output_path::{first_output, further_disk, safe_name, today},
     ovf::{has_extension, ovf_disk_files, unescape_xml, unpack_tar, with_formats, DISK_EXTENSIONS},
-    partial,
     qemu::{self, CheckOutcome, CompareOutcome, ConvertJob, QemuError},
     report::Artifact,
     Options,

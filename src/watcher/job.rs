@@ -634,7 +634,7 @@ async fn settle(folder: &Arc<Folder>, record: DropFileRecord, outcome: Outcome) 
         let vms: Vec<Value> = runs.iter().map(|r| vm_json(&runner, r)).collect();
         let content = sidecar_json(&summary, &job_id, mode, &outcome, vms, now);
         let bytes = serde_json::to_vec_pretty(&content).expect("sidecars serialize");
-        manifest::submit::write_atomic_with_umask(&sidecar_path, &bytes)
+        crate::fs::write_atomic(&sidecar_path, &bytes, crate::fs::Access::Shared)
             .map_err(|e| format!("cannot write {}: {e}", sidecar_path.display()))?;
         std::fs::rename(&processing_path, &target)
             .map_err(|e| format!("cannot move it to {}: {e}", target.display()))

@@ -7,7 +7,7 @@
 //! can only take bits away from 0700 / 0600, never add any.
 
 use std::fs::{DirBuilder, File, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
@@ -63,29 +63,6 @@ pub fn create_file(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// Writes a private file atomically: `.<name>.partial` next to it (created
-/// with [`PRIVATE_FILE_MODE`]), then renamed over `path`. Missing parent
-/// directories are created private too.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_dir_all(dir)?;
-    let mut partial_name = std::ffi::OsString::from(".");
-    partial_name.push(path.file_name().unwrap_or_default());
-    partial_name.push(".partial");
-    let partial = dir.join(partial_name);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(PRIVATE_FILE_MODE)
-        .open(&partial)?;
-    // A partial left by a crash keeps the mode it was created with.
-    file.set_permissions(Permissions::from_mode(PRIVATE_FILE_MODE))?;
-    file.write_all(bytes)?;
-    drop(file);
-    std::fs::rename(&partial, path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,7 +80,7 @@ mod tests {
         assert_eq!(mode(&nested), 0o700);
 
         let file = nested.join("f.json");
-        write_atomic(&file, b"{}").unwrap();
+        crate::fs::write_atomic(&file, b"{}", crate::fs::Access::Private).unwrap();
         assert_eq!(mode(&file), 0o600);
         assert_eq!(std::fs::read(&file).unwrap(), b"{}");
 
