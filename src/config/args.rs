@@ -1,0 +1,94 @@
+//! The daemon's command line (clap): each flag also reads a `WORKFLOWD_*`
+//! environment variable.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Command-line flags of `workflowd`. Each also reads a `WORKFLOWD_*`
+/// environment variable; a flag wins over the variable, both over the file.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(
+    name = "workflowd",
+    version,
+    about = "The workflow daemon: runs workflow programs and serves workflow.v1.WorkflowService over gRPC"
+)]
+pub struct DaemonArgs {
+    /// Config file (TOML, or YAML when it ends in .yaml/.yml).
+    #[arg(long, env = "WORKFLOWD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to serve gRPC on (default 127.0.0.1:50051; port 0 picks a
+    /// free one), or `none` to serve only on --unix-socket.
+    #[arg(long, env = "WORKFLOWD_LISTEN")]
+    pub listen: Option<String>,
+    /// Also serve on this Unix socket (a stale one is replaced; removed at stop).
+    #[arg(long, env = "WORKFLOWD_UNIX_SOCKET")]
+    pub unix_socket: Option<PathBuf>,
+    /// Data directory: history database, run directories, bundled workflows.
+    #[arg(long, env = "WORKFLOWD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Workflow directory to discover programs in (repeatable; replaces the defaults).
+    #[arg(
+        long = "workflow-dir",
+        env = "WORKFLOWD_WORKFLOW_DIRS",
+        value_delimiter = ':'
+    )]
+    pub workflow_dirs: Vec<PathBuf>,
+    /// Do not install and discover the bundled example workflows.
+    #[arg(long, env = "WORKFLOWD_NO_BUNDLED_WORKFLOWS")]
+    pub no_bundled_workflows: bool,
+    /// Executions running at once (default: number of cores).
+    #[arg(long, env = "WORKFLOWD_MAX_CONCURRENT_JOBS")]
+    pub max_concurrent_jobs: Option<usize>,
+    /// Executions allowed to wait for a worker (default 1000).
+    #[arg(long, env = "WORKFLOWD_MAX_QUEUE")]
+    pub max_queue: Option<usize>,
+    /// Seconds between SIGTERM and SIGKILL when a cancel does not say (default 10).
+    #[arg(long, env = "WORKFLOWD_DEFAULT_GRACE_PERIOD")]
+    pub default_grace_period: Option<f64>,
+    /// Seconds running executions get to stop when the daemon shuts down (default 10).
+    #[arg(long, env = "WORKFLOWD_SHUTDOWN_GRACE_PERIOD")]
+    pub shutdown_grace_period: Option<f64>,
+    /// Seconds a program gets to answer --workflow-metadata (default 5).
+    #[arg(long, env = "WORKFLOWD_DISCOVERY_TIMEOUT")]
+    pub discovery_timeout: Option<f64>,
+    /// Days a finished execution is kept (its record, log, artifacts and
+    /// kept working directory); older ones are deleted. Fractions allowed.
+    /// Default: kept forever.
+    #[arg(long, env = "WORKFLOWD_HISTORY_RETENTION_DAYS")]
+    pub history_retention_days: Option<f64>,
+    /// Manifest drop folder (hyper2kvm's manifest_workflow_dir): pipeline
+    /// manifests dropped into DIR/to_be_processed/ are run.
+    #[arg(long = "manifest-dir", env = "WORKFLOWD_MANIFEST_DIR")]
+    pub manifest_dir: Option<PathBuf>,
+    /// Disk drop folder (hyper2kvm's workflow_dir): disk images and job
+    /// configs dropped into DIR/to_be_processed/ are converted.
+    #[arg(long = "disk-dir", env = "WORKFLOWD_DISK_DIR")]
+    pub disk_dir: Option<PathBuf>,
+    /// Where the VM pipeline writes converted disks (default DATA_DIR/output).
+    #[arg(long = "output-dir", env = "WORKFLOWD_OUTPUT_DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Group of the Unix socket (name or gid); its members may connect.
+    #[arg(long, env = "WORKFLOWD_UNIX_SOCKET_GROUP")]
+    pub unix_socket_group: Option<String>,
+    /// An environment variable of the daemon passed on to workflow
+    /// programs (repeatable; `NAME_*` passes every name with that prefix).
+    #[arg(
+        long = "program-env",
+        env = "WORKFLOWD_PROGRAM_ENV",
+        value_delimiter = ','
+    )]
+    pub program_env: Vec<String>,
+    /// A directory manifests may read sources from (repeatable; replaces the
+    /// file's `source_roots`). The drop folders and DATA_DIR/manifests are
+    /// always source roots too.
+    #[arg(
+        long = "source-root",
+        env = "WORKFLOWD_SOURCE_ROOTS",
+        value_delimiter = ':'
+    )]
+    pub source_roots: Vec<PathBuf>,
+    /// Print the resolved configuration and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}

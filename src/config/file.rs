@@ -1,0 +1,85 @@
+//! The config file (TOML, or YAML by extension): its keys, including the
+//! ones of hyper2kvm's workflow daemon so its file works here, and reading
+//! it with errors that name the file and the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::policy::FixTool;
+
+/// The config file's keys; unknown keys are an error so typos surface.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    pub(super) listen: Option<String>,
+    pub(super) unix_socket: Option<PathBuf>,
+    pub(super) data_dir: Option<PathBuf>,
+    pub(super) workflow_dirs: Option<Vec<PathBuf>>,
+    pub(super) bundled_workflows: Option<bool>,
+    pub(super) max_concurrent_jobs: Option<usize>,
+    pub(super) max_queue: Option<usize>,
+    pub(super) default_grace_period_secs: Option<f64>,
+    pub(super) shutdown_grace_period_secs: Option<f64>,
+    pub(super) discovery_timeout_secs: Option<f64>,
+    pub(super) history_retention_days: Option<f64>,
+    // The keys of hyper2kvm's workflow daemon, so its config file works here.
+    /// Disk drop folder.
+    pub(super) workflow_dir: Option<PathBuf>,
+    /// Whether the disk drop folder is on (default: when workflow_dir is set).
+    pub(super) workflow_mode: Option<bool>,
+    /// Manifest drop folder.
+    pub(super) manifest_workflow_dir: Option<PathBuf>,
+    /// Whether the manifest drop folder is on (default: when its dir is set).
+    pub(super) manifest_workflow_mode: Option<bool>,
+    /// Where converted disks go.
+    pub(super) output_dir: Option<PathBuf>,
+    /// Directories manifests may read sources from.
+    pub(super) source_roots: Option<Vec<PathBuf>>,
+    /// Guest-fix tools by name, each a fixed argv template.
+    pub(super) fix_tools: Option<BTreeMap<String, FixTool>>,
+    /// Accepted and ignored: workflowd always runs as a daemon.
+    #[allow(dead_code)]
+    pub(super) daemon: Option<bool>,
+    /// Accepted and ignored (upstream's `command: daemon`).
+    #[allow(dead_code)]
+    pub(super) command: Option<String>,
+    /// Accepted and ignored: WORKFLOWD_LOG sets the log level.
+    #[allow(dead_code)]
+    pub(super) verbose: Option<bool>,
+    // Who may reach the daemon and what its programs see.
+    /// Group of the Unix socket, by name or gid.
+    pub(super) unix_socket_group: Option<GroupSetting>,
+    /// Variables of the daemon's environment passed on to programs.
+    pub(super) program_env: Option<Vec<String>>,
+}
+
+/// A group as written in the config file: a name or a number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum GroupSetting {
+    /// A gid.
+    Id(u32),
+    /// A group name (or a gid written as text).
+    Name(String),
+}
+
+/// Reads and parses the config file at `path`.
+pub(super) fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_error = |message: String| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml") => {
+            crate::yaml::from_str(&text).map_err(|e| parse_error(e.to_string()))
+        }
+        _ => toml::from_str(&text).map_err(|e| parse_error(e.to_string())),
+    }
+}

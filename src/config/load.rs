@@ -1,0 +1,372 @@
+//! [`Config::load`]: the file, then the environment and flags (clap has
+//! merged those two already), over the embedded defaults; each setting
+//! validated with a message that names it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::file::{read_file, FileConfig, GroupSetting};
+use super::{Config, ConfigError, DaemonArgs};
+use crate::policy::WorkflowPolicy;
+use crate::program_env::ProgramEnvName;
+use crate::watcher::{DropFolderConfig, DropMode};
+
+/// The longest history retention accepted, in days.
+const MAX_RETENTION_DAYS: f64 = 100.0 * 365.0;
+
+impl Config {
+    /// Resolves defaults, file, environment and flags (clap has already
+    /// merged the last two), then validates.
+    pub fn load(args: &DaemonArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let absolute = |p: PathBuf| if p.is_absolute() { p } else { cwd.join(p) };
+
+        let listen_text = args
+            .listen
+            .clone()
+            .or(file.listen.clone())
+            .unwrap_or_else(|| "127.0.0.1:50051".to_string());
+        let unix_socket = args
+            .unix_socket
+            .clone()
+            .or(file.unix_socket.clone())
+            .map(absolute);
+        let listen = parse_listen(&listen_text, unix_socket.is_some())?;
+        let unix_socket_group = match args
+            .unix_socket_group
+            .clone()
+            .map(GroupSetting::Name)
+            .or(file.unix_socket_group.clone())
+        {
+            Some(group) => Some(resolve_group(&group)?),
+            None => None,
+        };
+        if unix_socket_group.is_some() && unix_socket.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "unix_socket_group",
+                message: "is set but there is no unix_socket (--unix-socket) to give it to".into(),
+            });
+        }
+        let program_env = program_env(args, &file)?;
+        let data_dir = absolute(
+            args.data_dir
+                .clone()
+                .or(file.data_dir.clone())
+                .unwrap_or_else(default_data_dir),
+        );
+        let bundled_workflows =
+            !args.no_bundled_workflows && file.bundled_workflows.unwrap_or(true);
+        let configured_dirs = if args.workflow_dirs.is_empty() {
+            file.workflow_dirs.clone()
+        } else {
+            Some(args.workflow_dirs.clone())
+        };
+        let workflow_dirs = match configured_dirs {
+            Some(dirs) => dirs.into_iter().map(absolute).collect(),
+            None => default_workflow_dirs(&data_dir, bundled_workflows),
+        };
+        let max_concurrent_jobs = args
+            .max_concurrent_jobs
+            .or(file.max_concurrent_jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        if max_concurrent_jobs == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "max_concurrent_jobs",
+                message: "must be at least 1".into(),
+            });
+        }
+        let drop_folders = drop_folders(args, &file, &absolute)?;
+        let output_dir = absolute(
+            args.output_dir
+                .clone()
+                .or(file.output_dir.clone())
+                .unwrap_or_else(|| data_dir.join("output")),
+        );
+        let history_retention =
+            retention(args.history_retention_days.or(file.history_retention_days))?;
+        // The operator's policy for programs (src/policy.rs).
+        let source_roots: Vec<PathBuf> = if args.source_roots.is_empty() {
+            file.source_roots.clone().unwrap_or_default()
+        } else {
+            args.source_roots.clone()
+        }
+        .into_iter()
+        .map(absolute)
+        .collect();
+        let fix_tools = file.fix_tools.clone().unwrap_or_default();
+        check_policy_paths(&data_dir, &output_dir, &source_roots, &drop_folders)?;
+        let policy = WorkflowPolicy {
+            output_dir: output_dir.clone(),
+            source_roots: source_roots.clone(),
+            fix_tools: fix_tools.clone(),
+        };
+        if let Some(message) = policy.problem() {
+            return Err(ConfigError::Invalid {
+                setting: if message.starts_with("fix_tools") {
+                    "fix_tools"
+                } else {
+                    "source_roots"
+                },
+                message,
+            });
+        }
+        Ok(Config {
+            source_roots,
+            fix_tools,
+            drop_folders,
+            output_dir,
+            history_retention,
+            listen,
+            unix_socket,
+            unix_socket_group,
+            program_env,
+            data_dir,
+            workflow_dirs,
+            bundled_workflows,
+            max_concurrent_jobs,
+            max_queue: args.max_queue.or(file.max_queue).unwrap_or(1000),
+            default_grace_period: seconds(
+                "default_grace_period",
+                args.default_grace_period.or(file.default_grace_period_secs),
+                10.0,
+                true,
+            )?,
+            shutdown_grace_period: seconds(
+                "shutdown_grace_period",
+                args.shutdown_grace_period
+                    .or(file.shutdown_grace_period_secs),
+                10.0,
+                true,
+            )?,
+            discovery_timeout: seconds(
+                "discovery_timeout",
+                args.discovery_timeout.or(file.discovery_timeout_secs),
+                5.0,
+                false,
+            )?,
+        })
+    }
+}
+
+/// The `listen` setting: an address, or `none` (only with a Unix socket).
+fn parse_listen(text: &str, has_unix_socket: bool) -> Result<Option<SocketAddr>, ConfigError> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        if !has_unix_socket {
+            return Err(ConfigError::Invalid {
+                setting: "listen",
+                message: "is \"none\" but no unix_socket (--unix-socket) is set: the daemon would serve nothing".into(),
+            });
+        }
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|e| ConfigError::Invalid {
+        setting: "listen",
+        message: format!(
+            "{text:?} is not an address like 127.0.0.1:50051 (or \"none\" for the Unix socket only): {e}"
+        ),
+    })
+}
+
+/// The gid of `unix_socket_group`: a number is taken as a gid (which must
+/// exist too, so a typo does not hand the socket to a stranger's group), a
+/// name is looked up in the system's group database.
+fn resolve_group(group: &GroupSetting) -> Result<u32, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        setting: "unix_socket_group",
+        message,
+    };
+    let (found, described) = match group {
+        GroupSetting::Id(gid) => (uzers::get_group_by_gid(*gid), format!("gid {gid}")),
+        GroupSetting::Name(text) => match text.trim().parse::<u32>() {
+            Ok(gid) => return resolve_group(&GroupSetting::Id(gid)),
+            Err(_) => (
+                uzers::get_group_by_name(text.trim()),
+                format!("group {text:?}"),
+            ),
+        },
+    };
+    // The system's group database (NSS: files, LDAP, ...); a failed
+    // look-up reads as a missing group.
+    match found {
+        Some(group) => Ok(group.gid()),
+        None => Err(invalid(format!("{described} does not exist"))),
+    }
+}
+
+/// The names passed on to programs: the flags' list, else the file's, each
+/// checked.
+fn program_env(args: &DaemonArgs, file: &FileConfig) -> Result<Vec<ProgramEnvName>, ConfigError> {
+    let names = if args.program_env.is_empty() {
+        file.program_env.clone().unwrap_or_default()
+    } else {
+        args.program_env.clone()
+    };
+    names
+        .iter()
+        .map(|name| {
+            ProgramEnvName::parse(name).map_err(|message| ConfigError::Invalid {
+                setting: "program_env",
+                message,
+            })
+        })
+        .collect()
+}
+
+/// The bundled workflows (when on), then `~/.workflow-manager/workflows`.
+fn default_workflow_dirs(data_dir: &Path, bundled_workflows: bool) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if bundled_workflows {
+        dirs.push(data_dir.join("bundled-workflows"));
+    }
+    if let Some(home) = dirs::home_dir() {
+        dirs.push(home.join(".workflow-manager").join("workflows"));
+    }
+    dirs
+}
+
+/// A number of seconds: finite, not negative, and not zero unless allowed.
+fn seconds(
+    setting: &'static str,
+    value: Option<f64>,
+    default: f64,
+    allow_zero: bool,
+) -> Result<Duration, ConfigError> {
+    let value = value.unwrap_or(default);
+    if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) {
+        return Err(ConfigError::Invalid {
+            setting,
+            message: format!(
+                "must be a number of seconds {} 0, got {value}",
+                if allow_zero { ">=" } else { ">" }
+            ),
+        });
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// The manifest and disk drop folders: a flag turns one on; in the file,
+/// its `*_mode` key turns it on or off (on by default when its folder is
+/// set). The two must be different folders.
+fn drop_folders(
+    args: &DaemonArgs,
+    file: &FileConfig,
+    absolute: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<Vec<DropFolderConfig>, ConfigError> {
+    let folder = |setting: &'static str,
+                  flag: &Option<PathBuf>,
+                  dir: &Option<PathBuf>,
+                  mode: Option<bool>|
+     -> Result<Option<PathBuf>, ConfigError> {
+        if let Some(flag) = flag {
+            return Ok(Some(absolute(flag.clone())));
+        }
+        match (dir, mode) {
+            (_, Some(false)) => Ok(None),
+            (Some(dir), _) => Ok(Some(absolute(dir.clone()))),
+            (None, Some(true)) => Err(ConfigError::Invalid {
+                setting,
+                message: "is true but no folder is configured".into(),
+            }),
+            (None, None) => Ok(None),
+        }
+    };
+    let mut drop_folders = Vec::new();
+    if let Some(path) = folder(
+        "manifest_workflow_mode",
+        &args.manifest_dir,
+        &file.manifest_workflow_dir,
+        file.manifest_workflow_mode,
+    )? {
+        drop_folders.push(DropFolderConfig {
+            path,
+            mode: DropMode::Manifest,
+        });
+    }
+    if let Some(path) = folder(
+        "workflow_mode",
+        &args.disk_dir,
+        &file.workflow_dir,
+        file.workflow_mode,
+    )? {
+        drop_folders.push(DropFolderConfig {
+            path,
+            mode: DropMode::Disk,
+        });
+    }
+    if let [a, b] = drop_folders.as_slice() {
+        if a.path == b.path {
+            return Err(ConfigError::Invalid {
+                setting: "workflow_dir",
+                message: format!(
+                    "{} is also the manifest folder; each mode needs its own folder",
+                    a.path.display()
+                ),
+            });
+        }
+    }
+    Ok(drop_folders)
+}
+
+/// `history_retention_days` as a duration; None keeps everything.
+fn retention(days: Option<f64>) -> Result<Option<Duration>, ConfigError> {
+    match days {
+        None => Ok(None),
+        Some(days) if days.is_finite() && days > 0.0 && days <= MAX_RETENTION_DAYS => {
+            Ok(Some(Duration::from_secs_f64(days * 86_400.0)))
+        }
+        Some(days) => Err(ConfigError::Invalid {
+            setting: "history_retention_days",
+            message: format!(
+                "must be a number of days > 0 (at most 36500), got {days}; leave it out to keep everything"
+            ),
+        }),
+    }
+}
+
+/// The policy reaches programs as JSON (`WORKFLOWD_POLICY`), and JSON
+/// strings are Unicode: a path that is not UTF-8 cannot be in it.
+fn check_policy_paths(
+    data_dir: &Path,
+    output_dir: &Path,
+    source_roots: &[PathBuf],
+    drop_folders: &[DropFolderConfig],
+) -> Result<(), ConfigError> {
+    let mut policy_paths = vec![("data_dir", data_dir), ("output_dir", output_dir)];
+    policy_paths.extend(
+        source_roots
+            .iter()
+            .map(|root| ("source_roots", root.as_path())),
+    );
+    policy_paths.extend(drop_folders.iter().map(|folder| {
+        let setting = match folder.mode {
+            DropMode::Manifest => "manifest_workflow_dir",
+            DropMode::Disk => "workflow_dir",
+        };
+        (setting, folder.path.as_path())
+    }));
+    for (setting, path) in policy_paths {
+        if path.to_str().is_none() {
+            return Err(ConfigError::Invalid {
+                setting,
+                message: format!(
+                    "{} is not valid UTF-8; programs are told this path as JSON text, \
+                     so it must be",
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `$XDG_DATA_HOME/workflow-manager` (usually ~/.local/share/workflow-manager).
+fn default_data_dir() -> PathBuf {
+    dirs::data_local_dir()
+        .map(|d| d.join("workflow-manager"))
+        .unwrap_or_else(|| PathBuf::from(".workflow-manager-data"))
+}

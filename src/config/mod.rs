@@ -1,0 +1,106 @@
+//! Daemon configuration: embedded defaults, then a config file (TOML or
+//! YAML), then `WORKFLOWD_*` environment variables, then flags; validated
+//! once at start with messages that name the setting.
+//!
+//! `args.rs` is the command line, `file.rs` the config file, `load.rs`
+//! merges them in that order and validates; this file is the result.
+
+mod args;
+mod error;
+mod file;
+mod load;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use args::DaemonArgs;
+pub use error::ConfigError;
+
+use crate::policy::{FixTool, WorkflowPolicy};
+use crate::program_env::ProgramEnvName;
+use crate::watcher::DropFolderConfig;
+
+/// The resolved, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// gRPC address; None serves no TCP port at all (`listen = "none"`),
+    /// only the Unix socket.
+    pub listen: Option<SocketAddr>,
+    /// Optional Unix socket.
+    pub unix_socket: Option<PathBuf>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Workflow directories, in priority order (a duplicate id keeps the first).
+    pub workflow_dirs: Vec<PathBuf>,
+    /// Whether the bundled examples are installed into the data directory.
+    pub bundled_workflows: bool,
+    /// Worker pool size.
+    pub max_concurrent_jobs: usize,
+    /// Queue limit.
+    pub max_queue: usize,
+    /// Default cancel grace.
+    pub default_grace_period: Duration,
+    /// Shutdown grace.
+    pub shutdown_grace_period: Duration,
+    /// Metadata probe time limit.
+    pub discovery_timeout: Duration,
+    /// The drop folders (manifest and/or disk mode), each optional.
+    pub drop_folders: Vec<DropFolderConfig>,
+    /// Where the VM pipeline writes converted disks by default.
+    pub output_dir: PathBuf,
+    /// How long finished executions are kept; None keeps them forever.
+    pub history_retention: Option<Duration>,
+    // Who may reach the daemon and what its programs see.
+    /// Group given the Unix socket (mode 0660), as a gid; None leaves the
+    /// daemon's own group.
+    pub unix_socket_group: Option<u32>,
+    /// Names of the daemon's environment passed on to programs beyond
+    /// the ones always passed (`program_env.rs`).
+    pub program_env: Vec<ProgramEnvName>,
+    /// The configured `source_roots` (see [`Config::policy`] for all the
+    /// roots in force).
+    pub source_roots: Vec<PathBuf>,
+    /// The configured guest-fix tools.
+    pub fix_tools: BTreeMap<String, FixTool>,
+}
+
+impl Config {
+    /// The history database.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("history.sqlite3")
+    }
+
+    /// Where executions get their working directories.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.data_dir.join("runs")
+    }
+
+    /// Where the bundled examples are installed.
+    pub fn bundled_workflows_dir(&self) -> PathBuf {
+        self.data_dir.join("bundled-workflows")
+    }
+
+    /// Where the per-VM pipeline documents of manifest runs are written.
+    pub fn manifests_dir(&self) -> PathBuf {
+        self.data_dir.join("manifests")
+    }
+
+    /// What programs may read, write and run: `source_roots` plus every
+    /// drop folder plus [`Config::manifests_dir`] (where the daemon writes
+    /// the per-VM pipeline documents), the output directory, the fix tools.
+    pub fn policy(&self) -> WorkflowPolicy {
+        let mut source_roots = self.source_roots.clone();
+        source_roots.extend(self.drop_folders.iter().map(|f| f.path.clone()));
+        source_roots.push(self.manifests_dir());
+        source_roots.dedup();
+        WorkflowPolicy {
+            output_dir: self.output_dir.clone(),
+            source_roots,
+            fix_tools: self.fix_tools.clone(),
+        }
+    }
+}
