@@ -13,10 +13,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use notify::{EventKindMask, RecursiveMode, Watcher};
+use parking_lot::{Mutex, RwLock};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
@@ -209,8 +210,8 @@ impl Catalog {
             .collect()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, CatalogState> {
-        self.state.read().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> parking_lot::RwLockReadGuard<'_, CatalogState> {
+        self.state.read()
     }
 
     /// Looks at every directory again and starts a probe for every
@@ -222,7 +223,7 @@ impl Catalog {
         let found = list_programs(&self.dirs);
         let mut to_probe = Vec::new();
         let changed = {
-            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state.write();
             let listed: HashMap<&PathBuf, &Fingerprint> = found
                 .iter()
                 .map(|(path, fingerprint)| (path, fingerprint))
@@ -288,7 +289,7 @@ impl Catalog {
         outcome: Result<Arc<DiscoveredWorkflow>, DiscoveryFailure>,
     ) {
         {
-            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state.write();
             if state.probing.get(&path).map(|(f, _)| *f) != Some(fingerprint) {
                 return;
             }
@@ -338,7 +339,7 @@ impl Catalog {
                 tracing::warn!(dir = %dir.display(), "workflow directory does not exist; not watched");
             }
         }
-        *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(watcher);
+        *self.watcher.lock() = Some(watcher);
 
         let catalog = Arc::downgrade(self);
         tokio::spawn(async move {
