@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod bundled;
+#[cfg(feature = "wfctl")]
 pub mod cli;
 pub mod client_addr;
 pub mod clock;
@@ -23,6 +24,7 @@ pub mod events;
 pub mod fs;
 pub mod inputs;
 pub mod manifest;
+#[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod policy;
 pub mod process;
