@@ -9,25 +9,23 @@
 //! ([`report`]). See docs/vm-pipeline.md.
 
 mod command;
-pub mod events;
+mod error;
+mod events;
 mod image_chain;
 mod image_refs;
 pub mod manifest;
 mod ovf;
+mod pipeline;
 pub mod program;
-pub mod qemu;
-pub mod report;
-mod stages;
+mod qemu;
+mod report;
+mod run;
+mod stage;
 
-use std::{path::PathBuf, time::Instant};
-
-pub use command::Cancel;
+use std::path::PathBuf;
 
 use crate::policy::WorkflowPolicy;
 use crate::workflow::{FieldSpec, FieldType, WorkflowMetadata};
-use events::Emitter;
-use report::{Report, StageReport};
-use stages::{Outcome, Run, StageError, STAGES};
 
 /// The workflow id the program declares.
 pub const WORKFLOW_ID: &str = "vm_pipeline";
@@ -204,109 +202,5 @@ pub fn metadata(policy: Option<&WorkflowPolicy>) -> WorkflowMetadata {
                 )
             },
         ],
-    }
-}
-
-/// Runs the pipeline and returns the process exit code: 0 only when every
-/// enabled stage succeeded, [`EXIT_CANCELLED`] when stopped by a signal,
-/// 1 otherwise. The report is written in every case but a failure to write
-/// it.
-pub async fn run(options: Options, cancel: Cancel) -> i32 {
-    let started = Instant::now();
-    let emitter = Emitter;
-    let mut run = Run::new(options, emitter, cancel);
-    let mut stage_reports = Vec::new();
-    let mut errors = Vec::new();
-    let mut stopped: Option<String> = None;
-    let mut cancelled = false;
-
-    for (index, name) in STAGES.iter().enumerate() {
-        let phase = index as i32;
-        if let Some(why) = &stopped {
-            stage_reports.push((*name, StageReport::not_run(why)));
-            continue;
-        }
-        emitter.phase_started(phase, name);
-        emitter.task_started(phase, name, &run.describe(name));
-        let stage_started = Instant::now();
-        let outcome = match run.disabled(name) {
-            Some(reason) => Ok(Outcome::Skipped {
-                reason,
-                detail: None,
-            }),
-            None if run.cancel.is_cancelled() => Err(StageError::Cancelled),
-            None => run.stage(name).await,
-        };
-        let seconds = stage_started.elapsed().as_secs_f64();
-        match outcome {
-            Ok(Outcome::Done { summary, result }) => {
-                emitter.say(&format!("{name}: {summary}"));
-                emitter.task_completed(name, &summary);
-                emitter.phase_completed(phase, name);
-                stage_reports.push((*name, StageReport::succeeded(seconds, result)));
-            }
-            Ok(Outcome::Skipped { reason, detail }) => {
-                emitter.say(&format!("{name}: SKIPPED: {reason}"));
-                emitter.task_completed(name, &format!("SKIPPED: {reason}"));
-                emitter.phase_completed(phase, name);
-                stage_reports.push((*name, StageReport::skipped(seconds, &reason, detail)));
-            }
-            Err(StageError::Failed(error)) => {
-                emitter.say(&format!("{name}: FAILED: {error}"));
-                emitter.task_failed(name, &error);
-                emitter.phase_failed(phase, name, &error);
-                errors.push(format!("{name}: {error}"));
-                stage_reports.push((*name, StageReport::failed(seconds, &error)));
-                stopped = Some(format!("not run: the {name} stage failed"));
-            }
-            Err(StageError::Cancelled) => {
-                let error = "cancelled (SIGTERM)";
-                emitter.say(&format!("{name}: {error}"));
-                emitter.task_failed(name, error);
-                emitter.phase_failed(phase, name, error);
-                errors.push(format!("{name}: {error}"));
-                stage_reports.push((*name, StageReport::failed(seconds, error)));
-                stopped = Some(format!("not run: the pipeline was cancelled during {name}"));
-                cancelled = true;
-            }
-        }
-    }
-    run.remove_scratch();
-
-    let mut report = Report::new(&run.name, &run.options.manifest);
-    for (name, stage) in stage_reports {
-        report.stage(name, stage);
-    }
-    report.artifacts = std::mem::take(&mut run.artifacts);
-    report.warnings = std::mem::take(&mut run.warnings);
-    report.errors = errors;
-    report.finish(started.elapsed().as_secs_f64(), cancelled);
-
-    let path = run
-        .options
-        .work_dir
-        .join(format!("{}.report.json", run.name));
-    if let Err(e) = report.write_atomic(&path) {
-        emitter.say(&format!("cannot write the report {}: {e}", path.display()));
-        return 1;
-    }
-    emitter.state_file(REPORT_PHASE, &path, "pipeline report");
-    emitter.say(&format!(
-        "report: {} ({})",
-        path.display(),
-        if report.pipeline.success {
-            "success"
-        } else if cancelled {
-            "cancelled"
-        } else {
-            "failed"
-        }
-    ));
-    if cancelled {
-        EXIT_CANCELLED
-    } else if report.pipeline.success {
-        0
-    } else {
-        1
     }
 }
