@@ -3,10 +3,13 @@
 //! run is an execution like any other: phases and tasks in the tree, live
 //! convert progress, cancel, history, and the report as an artifact.
 //!
-//! The program reads one VM's pipeline ([`manifest::VmManifest`]), drives
-//! `qemu-img` ([`qemu`]) and, when installed, libguestfs, reports on the
-//! workflow protocol ([`events`]) and writes `<name>.report.json`
-//! ([`report`]). See docs/vm-pipeline.md.
+//! This file holds the program's inputs (the command line and the metadata
+//! that declares it). The program reads one VM's pipeline
+//! ([`manifest::VmManifest`]); `pipeline` runs the stages (`stage`, one
+//! file each) over the state of the run (`run`), drives `qemu-img` and,
+//! when installed, libguestfs through `command`, reports on the workflow
+//! protocol (`events`) and writes `<name>.report.json` (`report`). See
+//! docs/vm-pipeline.md.
 
 mod command;
 mod error;
@@ -24,17 +27,18 @@ mod stage;
 
 use std::path::PathBuf;
 
+use crate::manifest::pipeline::BOOT_ACCELERATORS;
 use crate::policy::WorkflowPolicy;
 use crate::workflow::{FieldSpec, FieldType, WorkflowMetadata};
 
 /// The workflow id the program declares.
-pub const WORKFLOW_ID: &str = "vm_pipeline";
+pub(crate) const WORKFLOW_ID: &str = "vm_pipeline";
 
 /// Phase of the `state_file_created` event that announces the report.
-pub const REPORT_PHASE: i32 = 4;
+pub(crate) const REPORT_PHASE: i32 = 4;
 
 /// Exit code of a run stopped by SIGTERM/SIGINT (128 + SIGTERM).
-pub const EXIT_CANCELLED: i32 = 143;
+pub(crate) const EXIT_CANCELLED: i32 = 143;
 
 /// Command line of `workflow-vm-pipeline`. Every flag but
 /// `--workflow-metadata` is one of the workflow's fields.
@@ -46,52 +50,50 @@ pub const EXIT_CANCELLED: i32 = 143;
 pub struct Args {
     /// Print the workflow metadata (JSON) and exit.
     #[arg(long)]
-    pub workflow_metadata: bool,
+    pub(crate) workflow_metadata: bool,
     /// The VM's pipeline: {"name": ..., "pipeline": {...}}.
     #[arg(long, required_unless_present = "workflow_metadata")]
-    pub manifest: Option<PathBuf>,
+    pub(crate) manifest: Option<PathBuf>,
     /// Output directory, inside the policy's (default: the policy's).
     #[arg(long, default_value = "", allow_hyphen_values = true)]
-    pub output_dir: String,
+    pub(crate) output_dir: String,
     /// The guest-fix tool, by the name the operator configured it under,
     /// unless the manifest's `fix.tool` says.
     #[arg(long, default_value = crate::policy::BUILTIN_FIX_TOOL)]
-    pub fix_tool: String,
+    pub(crate) fix_tool: String,
     /// "true": a fix stage that cannot run fails the pipeline.
     #[arg(long, default_value = "false", value_parser = ["true", "false"])]
-    pub require_fix: String,
+    pub(crate) require_fix: String,
     /// The boot test's qemu accelerator, one of [`BOOT_ACCELERATORS`],
     /// unless the manifest's `validate.boot_accel` says.
     #[arg(long, default_value = BOOT_ACCELERATORS[0], value_parser = BOOT_ACCELERATORS)]
-    pub boot_accel: String,
+    pub(crate) boot_accel: String,
 }
-
-pub use crate::manifest::pipeline::BOOT_ACCELERATORS;
 
 /// What one run needs.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The per-VM manifest file.
-    pub manifest: PathBuf,
+    pub(crate) manifest: PathBuf,
     /// Output directory; None means the policy's. Relative paths are
     /// resolved against the policy's, and it must be inside it.
-    pub output_dir: Option<PathBuf>,
+    pub(crate) output_dir: Option<PathBuf>,
     /// The guest-fix tool the input picked, by name (None or
     /// [`crate::policy::BUILTIN_FIX_TOOL`]: virt-customize).
-    pub fix_tool: Option<String>,
+    pub(crate) fix_tool: Option<String>,
     /// Fail instead of skipping when fixes cannot be applied.
-    pub require_fix: bool,
+    pub(crate) require_fix: bool,
     /// qemu's `-machine accel=` for the boot test.
-    pub boot_accel: String,
+    pub(crate) boot_accel: String,
     /// The working directory: the report and scratch files go here.
-    pub work_dir: PathBuf,
+    pub(crate) work_dir: PathBuf,
     /// What the operator allows: source roots, output directory, fix tools.
-    pub policy: WorkflowPolicy,
+    pub(crate) policy: WorkflowPolicy,
 }
 
 impl Args {
     /// The run options, with `work_dir` the process's current directory.
-    pub fn options(&self, policy: WorkflowPolicy) -> std::io::Result<Options> {
+    pub(crate) fn options(&self, policy: WorkflowPolicy) -> std::io::Result<Options> {
         let work_dir = std::env::current_dir()?;
         let manifest = self.manifest.clone().unwrap_or_default();
         Ok(Options {
@@ -114,7 +116,7 @@ impl Args {
 
 /// What `--workflow-metadata` prints; the `fix_tool` options are the
 /// policy's tools (without a policy, only the built-in fallback).
-pub fn metadata(policy: Option<&WorkflowPolicy>) -> WorkflowMetadata {
+pub(crate) fn metadata(policy: Option<&WorkflowPolicy>) -> WorkflowMetadata {
     let fix_tools = policy.map_or_else(
         || vec![crate::policy::BUILTIN_FIX_TOOL.to_string()],
         WorkflowPolicy::fix_tool_names,

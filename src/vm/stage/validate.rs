@@ -3,7 +3,7 @@
 //! the boot test. Every problem is collected before the stage fails, so
 //! the report lists them all.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::vm::{
     command::clip,
@@ -40,22 +40,24 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
             CheckOutcome::Unsupported => {
                 json!({ "status": "not_supported", "note": format!("the {} format has no consistency check", output.format) })
             }
-            CheckOutcome::Corrupted(text) => {
-                errors.push(format!(
+            CheckOutcome::Corrupted(text) => problem(
+                &mut errors,
+                "corrupted",
+                format!(
                     "qemu-img check: {} is corrupted: {}",
                     output.path.display(),
                     clip(&text)
-                ));
-                json!({ "status": "corrupted" })
-            }
-            CheckOutcome::Failed(text) => {
-                errors.push(format!(
+                ),
+            ),
+            CheckOutcome::Failed(text) => problem(
+                &mut errors,
+                "failed",
+                format!(
                     "qemu-img check {} failed: {}",
                     output.path.display(),
                     clip(&text)
-                ));
-                json!({ "status": "failed" })
-            }
+                ),
+            ),
         };
         run.progress(
             "validate",
@@ -84,15 +86,16 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
                 ));
                 json!({ "status": "different", "detail": text })
             }
-            CompareOutcome::Error(text) => {
-                errors.push(format!(
+            CompareOutcome::Error(text) => problem(
+                &mut errors,
+                "error",
+                format!(
                     "qemu-img compare of {} and {} failed: {}",
                     output.input.path.display(),
                     output.path.display(),
                     clip(&text)
-                ));
-                json!({ "status": "error" })
-            }
+                ),
+            ),
         };
         checks.push(json!({
             "path": output.path,
@@ -134,4 +137,10 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
         ),
         result: json!({ "outputs": checks, "boot_test": boot }),
     })
+}
+
+/// Keeps a problem for the stage's error and gives the report's status.
+fn problem(errors: &mut Vec<String>, status: &str, message: String) -> Value {
+    errors.push(message);
+    json!({ "status": status })
 }
