@@ -4,13 +4,13 @@
 //! else with virt-customize for the fixes it can apply. Convert then reads
 //! the overlays.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::process::Command;
 
 use crate::{
-    policy::BUILTIN_FIX_TOOL,
+    policy::{FixTool, BUILTIN_FIX_TOOL},
     vm::{
         command::{self, clip, describe_status, find_program},
         error::StageError,
@@ -32,191 +32,40 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
             detail: None,
         });
     }
-    let require = run.options.require_fix;
-    // The manifest's fix.tool wins over the program's fix_tool input;
-    // either only picks a tool the operator configured, by name.
-    let picked = match (&fix.tool, &run.options.fix_tool) {
-        (Some(name), _) => Some(("fix.tool", name.clone())),
-        (None, Some(name)) => Some(("input fix_tool", name.clone())),
-        (None, None) => None,
-    }
-    .filter(|(_, name)| !name.is_empty() && name != BUILTIN_FIX_TOOL);
-    let configured = match picked {
-        None => None,
-        Some((field, name)) => match run.options.policy.fix_tools.get(&name) {
-            Some(tool) => Some((name, tool.clone())),
-            None => {
+    let tool = match choose_tool(run, &fix)? {
+        Ok(tool) => tool,
+        Err(missing) => {
+            let message = format!(
+                "guest fixes NOT applied ({}): no guest tooling: {}; configure a fix tool \
+                 (setting fix_tools, e.g. hyper2kvm) and pick it with fix.tool, or install \
+                 libguestfs (virt-customize)",
+                requested.join(", "),
+                missing.join("; ")
+            );
+            if run.options.require_fix {
                 return Err(StageError::failed(format!(
-                    "{field} {name:?} is not a configured fix tool; the configured \
-                     ones (setting fix_tools) are: {}",
-                    run.options.policy.fix_tool_names().join(", ")
-                )))
+                    "{message}; require_fix is true"
+                )));
             }
-        },
-    };
-
-    // The tool that will do the work, or why there is none.
-    let mut missing = Vec::new();
-    let mut tool = None;
-    if let Some((name, configured)) = configured {
-        if configured.program().is_file() {
-            tool = Some(FixTool::Configured {
-                name,
-                tool: configured,
+            run.warn(message.clone());
+            return Ok(Outcome::Skipped {
+                reason: message,
+                detail: Some(json!({ "requested": requested, "applied": [] })),
             });
-        } else {
-            missing.push(format!(
-                "the fix tool {name:?}'s program {} was not found",
-                configured.program().display()
-            ));
         }
-    }
-    if tool.is_none() {
-        match find_program("virt-customize") {
-            Some(program) => {
-                let (commands, not_possible) = virt_customize_plan(&fix);
-                if commands.is_empty() {
-                    missing.push(format!(
-                        "virt-customize cannot apply {}",
-                        not_possible.join(", ")
-                    ));
-                } else {
-                    tool = Some(FixTool::VirtCustomize {
-                        program,
-                        commands,
-                        not_possible,
-                    });
-                }
-            }
-            None => missing.push("virt-customize (libguestfs) is not installed".into()),
-        }
-    }
-    let Some(tool) = tool else {
-        let message = format!(
-            "guest fixes NOT applied ({}): no guest tooling: {}; configure a fix tool \
-             (setting fix_tools, e.g. hyper2kvm) and pick it with fix.tool, or install \
-             libguestfs (virt-customize)",
-            requested.join(", "),
-            missing.join("; ")
-        );
-        if require {
-            return Err(StageError::failed(format!(
-                "{message}; require_fix is true"
-            )));
-        }
-        run.warn(message.clone());
-        return Ok(Outcome::Skipped {
-            reason: message,
-            detail: Some(json!({ "requested": requested, "applied": [] })),
-        });
     };
-
-    // Fixes go into a copy-on-write overlay: the source is never changed.
-    let scratch = run.scratch()?;
-    let mut overlays = Vec::new();
-    for (i, disk) in run.sources.clone().iter().enumerate() {
-        let backing =
-            std::fs::canonicalize(&disk.path).map_err(StageError::io("resolve", &disk.path))?;
-        let overlay = scratch.join(format!("{}-disk{}.fixed.qcow2", run.name, i + 1));
-        qemu::create_overlay(&backing, &disk.format, &overlay, &run.cancel).await?;
-        overlays.push(Disk {
-            path: overlay,
-            format: "qcow2".into(),
-        });
-    }
-
-    let result = match &tool {
-        FixTool::Configured { name, tool } => {
-            let mut runs = Vec::new();
-            for overlay in &overlays {
-                let args = tool.args(&overlay.path, &run.name);
-                run.progress(
-                    "fix",
-                    &format!(
-                        "running the fix tool {name} ({} {:?}) on {}",
-                        tool.program().display(),
-                        args,
-                        overlay.path.display()
-                    ),
-                );
-                let mut cmd = Command::new(tool.program());
-                cmd.args(&args)
-                    .current_dir(&run.options.work_dir)
-                    .env("VM_PIPELINE_NAME", &run.name)
-                    .env("VM_PIPELINE_DISK_FORMAT", &overlay.format)
-                    .env(
-                        "VM_PIPELINE_FIX",
-                        serde_json::to_string(&fix).unwrap_or_default(),
-                    );
-                let out = command::run(&mut cmd, &run.cancel).await?;
-                run.echo("fix", &out.stdout);
-                run.echo("fix", &out.stderr);
-                if !out.status.success() {
-                    return Err(StageError::failed(format!(
-                        "fix tool {name} ({}) failed on {} ({}): {}",
-                        tool.program().display(),
-                        overlay.path.display(),
-                        describe_status(out.status),
-                        clip(&out.error_text())
-                    )));
-                }
-                runs.push(json!({ "disk": overlay.path, "exit_code": out.code() }));
-            }
-            json!({
-                "tool": name,
-                "argv": tool.argv,
-                "requested": requested,
-                "note": "the requested fixes were handed to the fix tool; \
-                         what it changed is its own report",
-                "runs": runs,
-            })
+    let overlays = create_overlays(run).await?;
+    let mut result = match &tool {
+        ChosenTool::Configured { name, tool } => {
+            run_configured(run, name, tool, &fix, &overlays).await?
         }
-        FixTool::VirtCustomize {
+        ChosenTool::VirtCustomize {
             program,
             commands,
             not_possible,
-        } => {
-            if !not_possible.is_empty() {
-                let message = format!(
-                    "virt-customize cannot apply {}; those fixes were NOT applied",
-                    not_possible.join(", ")
-                );
-                if require {
-                    return Err(StageError::failed(format!(
-                        "{message}; require_fix is true"
-                    )));
-                }
-                run.warn(message);
-            }
-            for overlay in &overlays {
-                run.progress(
-                    "fix",
-                    &format!("running virt-customize on {}", overlay.path.display()),
-                );
-                let mut cmd = Command::new(program);
-                cmd.args(["--format", "qcow2", "-a"]).arg(&overlay.path);
-                for (_, script) in commands {
-                    cmd.args(["--run-command", script]);
-                }
-                let out = command::run(&mut cmd, &run.cancel).await?;
-                run.echo("fix", &out.stdout);
-                if !out.status.success() {
-                    return Err(StageError::failed(format!(
-                        "virt-customize failed on {} ({}): {}",
-                        overlay.path.display(),
-                        describe_status(out.status),
-                        clip(&out.error_text())
-                    )));
-                }
-            }
-            json!({
-                "tool": "virt-customize",
-                "requested": requested,
-                "applied": commands.iter().map(|(name, _)| name).collect::<Vec<_>>(),
-                "not_applied": not_possible,
-            })
-        }
+        } => run_virt_customize(run, program, commands, not_possible, &overlays).await?,
     };
+    result["requested"] = json!(requested);
     run.convert_inputs = overlays;
     Ok(Outcome::Done {
         summary: format!(
@@ -227,13 +76,180 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
     })
 }
 
+/// The tool that will apply the fixes, or why there is none (the outer
+/// error: the input or manifest picked a tool the operator did not
+/// configure).
+fn choose_tool(run: &Run, fix: &FixStage) -> Result<Result<ChosenTool, Vec<String>>, StageError> {
+    // The manifest's fix.tool wins over the program's fix_tool input;
+    // either only picks a tool the operator configured, by name.
+    let picked = match (&fix.tool, &run.options.fix_tool) {
+        (Some(name), _) => Some(("fix.tool", name.clone())),
+        (None, Some(name)) => Some(("input fix_tool", name.clone())),
+        (None, None) => None,
+    }
+    .filter(|(_, name)| !name.is_empty() && name != BUILTIN_FIX_TOOL);
+    let mut missing = Vec::new();
+    if let Some((field, name)) = picked {
+        let Some(configured) = run.options.policy.fix_tools.get(&name) else {
+            return Err(StageError::failed(format!(
+                "{field} {name:?} is not a configured fix tool; the configured \
+                 ones (setting fix_tools) are: {}",
+                run.options.policy.fix_tool_names().join(", ")
+            )));
+        };
+        if configured.program().is_file() {
+            return Ok(Ok(ChosenTool::Configured {
+                name,
+                tool: configured.clone(),
+            }));
+        }
+        missing.push(format!(
+            "the fix tool {name:?}'s program {} was not found",
+            configured.program().display()
+        ));
+    }
+    let Some(program) = find_program("virt-customize") else {
+        missing.push("virt-customize (libguestfs) is not installed".into());
+        return Ok(Err(missing));
+    };
+    let (commands, not_possible) = virt_customize_plan(fix);
+    if commands.is_empty() {
+        missing.push(format!(
+            "virt-customize cannot apply {}",
+            not_possible.join(", ")
+        ));
+        return Ok(Err(missing));
+    }
+    Ok(Ok(ChosenTool::VirtCustomize {
+        program,
+        commands,
+        not_possible,
+    }))
+}
+
+/// A copy-on-write overlay of each source disk, in the scratch directory:
+/// the fixes go there, and the source is never changed.
+async fn create_overlays(run: &mut Run) -> Result<Vec<Disk>, StageError> {
+    let scratch = run.scratch()?;
+    let mut overlays = Vec::new();
+    for (i, disk) in run.sources.iter().enumerate() {
+        let backing =
+            std::fs::canonicalize(&disk.path).map_err(StageError::io("resolve", &disk.path))?;
+        let overlay = scratch.join(format!("{}-disk{}.fixed.qcow2", run.name, i + 1));
+        qemu::create_overlay(&backing, &disk.format, &overlay, &run.cancel).await?;
+        overlays.push(Disk {
+            path: overlay,
+            format: "qcow2".into(),
+        });
+    }
+    Ok(overlays)
+}
+
+/// Hands each overlay and the requested fixes to a configured fix tool.
+async fn run_configured(
+    run: &Run,
+    name: &str,
+    tool: &FixTool,
+    fix: &FixStage,
+    overlays: &[Disk],
+) -> Result<Value, StageError> {
+    let mut runs = Vec::new();
+    for overlay in overlays {
+        let args = tool.args(&overlay.path, &run.name);
+        run.progress(
+            "fix",
+            &format!(
+                "running the fix tool {name} ({} {:?}) on {}",
+                tool.program().display(),
+                args,
+                overlay.path.display()
+            ),
+        );
+        let mut cmd = Command::new(tool.program());
+        cmd.args(&args)
+            .current_dir(&run.options.work_dir)
+            .env("VM_PIPELINE_NAME", &run.name)
+            .env("VM_PIPELINE_DISK_FORMAT", &overlay.format)
+            .env(
+                "VM_PIPELINE_FIX",
+                serde_json::to_string(fix).unwrap_or_default(),
+            );
+        let out = command::run(&mut cmd, &run.cancel).await?;
+        run.echo("fix", &out.stdout);
+        run.echo("fix", &out.stderr);
+        if !out.status.success() {
+            return Err(StageError::failed(format!(
+                "fix tool {name} ({}) failed on {} ({}): {}",
+                tool.program().display(),
+                overlay.path.display(),
+                describe_status(out.status),
+                clip(&out.error_text())
+            )));
+        }
+        runs.push(json!({ "disk": overlay.path, "exit_code": out.code() }));
+    }
+    Ok(json!({
+        "tool": name,
+        "argv": tool.argv,
+        "note": "the requested fixes were handed to the fix tool; \
+                 what it changed is its own report",
+        "runs": runs,
+    }))
+}
+
+/// Runs virt-customize's scripts in each overlay; the fixes it cannot
+/// apply fail the stage when they are required, else are a warning.
+async fn run_virt_customize(
+    run: &mut Run,
+    program: &Path,
+    commands: &[(String, String)],
+    not_possible: &[String],
+    overlays: &[Disk],
+) -> Result<Value, StageError> {
+    if !not_possible.is_empty() {
+        let message = format!(
+            "virt-customize cannot apply {}; those fixes were NOT applied",
+            not_possible.join(", ")
+        );
+        if run.options.require_fix {
+            return Err(StageError::failed(format!(
+                "{message}; require_fix is true"
+            )));
+        }
+        run.warn(message);
+    }
+    for overlay in overlays {
+        run.progress(
+            "fix",
+            &format!("running virt-customize on {}", overlay.path.display()),
+        );
+        let mut cmd = Command::new(program);
+        cmd.args(["--format", "qcow2", "-a"]).arg(&overlay.path);
+        for (_, script) in commands {
+            cmd.args(["--run-command", script]);
+        }
+        let out = command::run(&mut cmd, &run.cancel).await?;
+        run.echo("fix", &out.stdout);
+        if !out.status.success() {
+            return Err(StageError::failed(format!(
+                "virt-customize failed on {} ({}): {}",
+                overlay.path.display(),
+                describe_status(out.status),
+                clip(&out.error_text())
+            )));
+        }
+    }
+    Ok(json!({
+        "tool": "virt-customize",
+        "applied": commands.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+        "not_applied": not_possible,
+    }))
+}
+
 /// The tool the fix stage uses.
-enum FixTool {
+enum ChosenTool {
     /// A tool the operator configured (setting `fix_tools`), by its name.
-    Configured {
-        name: String,
-        tool: crate::policy::FixTool,
-    },
+    Configured { name: String, tool: FixTool },
     /// virt-customize with the `--run-command` scripts it can run, and the
     /// requested fixes it has no way to apply.
     VirtCustomize {
