@@ -109,14 +109,34 @@ fn qemu_img() -> Result<Command, QemuError> {
     Ok(Command::new(program))
 }
 
+/// Runs `qemu-img OP ...`, `args` adding what follows the subcommand.
 async fn run(
     op: &'static str,
-    command: &mut Command,
     cancel: &CancellationToken,
+    args: impl FnOnce(&mut Command) -> &mut Command,
 ) -> Result<CommandOutput, QemuError> {
-    command::run(command, cancel)
+    let mut command = qemu_img()?;
+    args(command.arg(op));
+    command::run(&mut command, cancel)
         .await
         .map_err(|e| QemuError::from_command(op, e))
+}
+
+/// The output of a run that must exit 0, or [`QemuError::Failed`].
+fn succeeded(
+    op: &'static str,
+    path: &Path,
+    out: CommandOutput,
+) -> Result<CommandOutput, QemuError> {
+    if out.status.success() {
+        return Ok(out);
+    }
+    Err(QemuError::Failed {
+        op,
+        path: path.to_path_buf(),
+        status: describe_status(out.status),
+        message: out.error_text(),
+    })
 }
 
 /// `qemu-img info --output=json -f FMT IMG`: this image alone, its backing
@@ -127,14 +147,7 @@ pub(crate) async fn info(
     format: &str,
     cancel: &CancellationToken,
 ) -> Result<ImageInfo, QemuError> {
-    info_json(
-        qemu_img()?
-            .args(["info", "--output=json", "-f", format])
-            .arg(path),
-        path,
-        cancel,
-    )
-    .await
+    info_json(&["-f", format], path, cancel).await
 }
 
 /// `qemu-img info --output=json --backing-chain -f FMT IMG`: the image
@@ -144,32 +157,21 @@ pub(crate) async fn info_chain(
     format: &str,
     cancel: &CancellationToken,
 ) -> Result<Vec<ImageInfo>, QemuError> {
-    info_json(
-        qemu_img()?
-            .args(["info", "--output=json", "--backing-chain", "-f", format])
-            .arg(path),
-        path,
-        cancel,
-    )
-    .await
+    info_json(&["--backing-chain", "-f", format], path, cancel).await
 }
 
-/// Runs a `qemu-img info --output=json` command about `path` and parses
-/// what it printed.
+/// Runs `qemu-img info --output=json OPTIONS PATH` and parses what it
+/// printed.
 async fn info_json<T: serde::de::DeserializeOwned>(
-    command: &mut Command,
+    options: &[&str],
     path: &Path,
     cancel: &CancellationToken,
 ) -> Result<T, QemuError> {
-    let out = run("info", command, cancel).await?;
-    if !out.status.success() {
-        return Err(QemuError::Failed {
-            op: "info",
-            path: path.to_path_buf(),
-            status: describe_status(out.status),
-            message: out.error_text(),
-        });
-    }
+    let out = run("info", cancel, |c| {
+        c.arg("--output=json").args(options).arg(path)
+    })
+    .await?;
+    let out = succeeded("info", path, out)?;
     serde_json::from_str(&out.stdout).map_err(|e| QemuError::BadOutput {
         op: "info",
         path: path.to_path_buf(),
@@ -185,24 +187,13 @@ pub(crate) async fn create_overlay(
     overlay: &Path,
     cancel: &CancellationToken,
 ) -> Result<(), QemuError> {
-    let out = run(
-        "create",
-        qemu_img()?
-            .args(["create", "-q", "-f", "qcow2", "-F", backing_format, "-b"])
+    let out = run("create", cancel, |c| {
+        c.args(["-q", "-f", "qcow2", "-F", backing_format, "-b"])
             .arg(backing)
-            .arg(overlay),
-        cancel,
-    )
+            .arg(overlay)
+    })
     .await?;
-    if !out.status.success() {
-        return Err(QemuError::Failed {
-            op: "create",
-            path: overlay.to_path_buf(),
-            status: describe_status(out.status),
-            message: out.error_text(),
-        });
-    }
-    Ok(())
+    succeeded("create", overlay, out).map(drop)
 }
 
 /// What to convert.
@@ -314,13 +305,9 @@ pub(crate) async fn check(
     format: &str,
     cancel: &CancellationToken,
 ) -> Result<CheckOutcome, QemuError> {
-    let out = run(
-        "check",
-        qemu_img()?
-            .args(["check", "--output=json", "-f", format])
-            .arg(path),
-        cancel,
-    )
+    let out = run("check", cancel, |c| {
+        c.args(["--output=json", "-f", format]).arg(path)
+    })
     .await?;
     let json = || serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null);
     Ok(match out.code() {
@@ -351,14 +338,9 @@ pub(crate) async fn compare(
     b_format: &str,
     cancel: &CancellationToken,
 ) -> Result<CompareOutcome, QemuError> {
-    let out = run(
-        "compare",
-        qemu_img()?
-            .args(["compare", "-f", a_format, "-F", b_format])
-            .arg(a)
-            .arg(b),
-        cancel,
-    )
+    let out = run("compare", cancel, |c| {
+        c.args(["-f", a_format, "-F", b_format]).arg(a).arg(b)
+    })
     .await?;
     Ok(match out.code() {
         0 => CompareOutcome::Identical,

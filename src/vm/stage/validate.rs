@@ -27,7 +27,8 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
     let mut errors = Vec::new();
     let mut checks = Vec::new();
     for output in run.outputs.clone() {
-        run.progress("validate", &format!("checking {}", output.path.display()));
+        let path = output.path.display();
+        run.progress("validate", &format!("checking {path}"));
         let check = match qemu::check(&output.path, &output.format, &run.cancel).await? {
             CheckOutcome::Clean(report) => json!({ "status": "clean", "report": report }),
             CheckOutcome::Leaks(report) => {
@@ -43,20 +44,12 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
             CheckOutcome::Corrupted(text) => problem(
                 &mut errors,
                 "corrupted",
-                format!(
-                    "qemu-img check: {} is corrupted: {}",
-                    output.path.display(),
-                    clip(&text)
-                ),
+                format!("qemu-img check: {path} is corrupted: {}", clip(&text)),
             ),
             CheckOutcome::Failed(text) => problem(
                 &mut errors,
                 "failed",
-                format!(
-                    "qemu-img check {} failed: {}",
-                    output.path.display(),
-                    clip(&text)
-                ),
+                format!("qemu-img check {path} failed: {}", clip(&text)),
             ),
         };
         run.progress(
