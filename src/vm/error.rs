@@ -68,20 +68,19 @@ impl StageError {
         StageError::Failed(message.into())
     }
 
-    /// A [`StageError::Io`] about `path`.
+    /// A [`StageError::Io`] about `path`, for `map_err`.
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.into();
         move |source| StageError::Io {
             action,
-            path,
+            path: path.into(),
             source,
         }
     }
 
-    /// A [`StageError::Refused`] for a path from `field`.
+    /// A [`StageError::Refused`] for a path from `field`, for `map_err`.
     pub(crate) fn refused(field: &'static str) -> impl FnOnce(PolicyError) -> Self {
         move |source| StageError::Refused { field, source }
     }
