@@ -1,6 +1,6 @@
-//! Running external tools (qemu-img, libguestfs, a fix command) so that a
-//! cancel request stops them, and the cancel request itself (SIGTERM or
-//! SIGINT).
+//! Running an external tool (qemu-img, libguestfs, a fix command) to the
+//! end so that a cancel request stops it, and reading what it printed.
+//! Every tool of the pipeline is run through [`run_reading`].
 
 use std::{
     ffi::OsStr,
@@ -9,72 +9,16 @@ use std::{
     process::{ExitStatus, Stdio},
 };
 
-use tokio::{io::AsyncReadExt, process::Command, sync::watch};
+use tokio::{io::AsyncReadExt, process::Command};
+use tokio_util::sync::CancellationToken;
 
-/// Set once the pipeline was asked to stop. Clones share the flag.
-#[derive(Debug, Clone)]
-pub struct Cancel {
-    rx: watch::Receiver<bool>,
-    // Kept so `never()` tokens are not "closed" (a closed channel would
-    // look like a cancel that can never come, which is the same thing, but
-    // holding the sender keeps `wait_for` simple).
-    _tx: Option<std::sync::Arc<watch::Sender<bool>>>,
-}
-
-impl Cancel {
-    /// Listens for SIGTERM and SIGINT: the daemon cancels an execution by
-    /// sending SIGTERM to its whole process group. Must be called from
-    /// within a tokio runtime, before any child is started.
-    pub fn on_signals() -> std::io::Result<Cancel> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        let (tx, rx) = watch::channel(false);
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            let _ = tx.send(true);
-            // Keep the handlers installed: a second signal must not kill us
-            // half-way through the cleanup.
-            loop {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-        });
-        Ok(Cancel { rx, _tx: None })
-    }
-
-    /// A token that is never cancelled (for tests and library callers).
-    pub fn never() -> Cancel {
-        let (tx, rx) = watch::channel(false);
-        Cancel {
-            rx,
-            _tx: Some(std::sync::Arc::new(tx)),
-        }
-    }
-
-    /// Whether a stop was requested.
-    pub fn is_cancelled(&self) -> bool {
-        *self.rx.borrow()
-    }
-
-    /// Resolves once a stop is requested (never, if it never is).
-    pub async fn cancelled(&self) {
-        let mut rx = self.rx.clone();
-        if rx.wait_for(|stop| *stop).await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
+/// Longest tool output kept in an error message.
+const MAX_ERROR_CHARS: usize = 2000;
 
 /// Why a tool did not give a result.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ToolError {
-    /// It could not be started.
+pub(crate) enum CommandError {
+    /// It could not be started, or waiting for it failed.
     #[error("cannot run {program}: {source}")]
     Spawn {
         /// The program.
@@ -89,7 +33,7 @@ pub(crate) enum ToolError {
 
 /// What a finished tool left.
 #[derive(Debug)]
-pub(crate) struct ToolOutput {
+pub(crate) struct CommandOutput {
     /// Its exit status.
     pub(crate) status: ExitStatus,
     /// Its stdout (lossy UTF-8).
@@ -98,7 +42,7 @@ pub(crate) struct ToolOutput {
     pub(crate) stderr: String,
 }
 
-impl ToolOutput {
+impl CommandOutput {
     /// The exit code, or -1 when a signal ended it.
     pub(crate) fn code(&self) -> i32 {
         self.status.code().unwrap_or(-1)
@@ -131,13 +75,44 @@ pub(crate) fn describe_status(status: ExitStatus) -> String {
 /// Whether a status says the process was ended by SIGTERM or SIGINT: the
 /// tools share our process group, so the daemon's SIGTERM may reach them
 /// before our own handler has noticed it.
-pub(crate) fn stopped_by_signal(status: ExitStatus) -> bool {
+fn stopped_by_signal(status: ExitStatus) -> bool {
     matches!(status.signal(), Some(15) | Some(2))
 }
 
+/// Tool output short enough for an error message: its end, where tools
+/// put the reason they stopped.
+pub(crate) fn clip(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= MAX_ERROR_CHARS {
+        return text.to_string();
+    }
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(MAX_ERROR_CHARS)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("...{tail}")
+}
+
 /// Runs a tool to the end, collecting its output; stops it (SIGKILL) and
-/// returns [`ToolError::Cancelled`] when the pipeline is cancelled first.
-pub(crate) async fn run(command: &mut Command, cancel: &Cancel) -> Result<ToolOutput, ToolError> {
+/// returns [`CommandError::Cancelled`] when the pipeline is cancelled first.
+pub(crate) async fn run(
+    command: &mut Command,
+    cancel: &CancellationToken,
+) -> Result<CommandOutput, CommandError> {
+    run_reading(command, cancel, |_| {}).await
+}
+
+/// [`run`], handing each piece of stdout to `on_stdout` as it arrives
+/// (qemu-img's progress) as well as collecting it.
+pub(crate) async fn run_reading(
+    command: &mut Command,
+    cancel: &CancellationToken,
+    mut on_stdout: impl FnMut(&[u8]),
+) -> Result<CommandOutput, CommandError> {
     let program = command
         .as_std()
         .get_program()
@@ -149,16 +124,25 @@ pub(crate) async fn run(command: &mut Command, cancel: &Cancel) -> Result<ToolOu
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|source| ToolError::Spawn {
+        .map_err(|source| CommandError::Spawn {
             program: program.clone(),
             source,
         })?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let read_out = async {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf).await;
-        buf
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdout.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    on_stdout(&buf[..n]);
+                    all.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        all
     };
     let read_err = async {
         let mut buf = Vec::new();
@@ -175,13 +159,13 @@ pub(crate) async fn run(command: &mut Command, cancel: &Cancel) -> Result<ToolOu
     let Some((status, out, err)) = outcome else {
         let _ = child.start_kill();
         let _ = child.wait().await;
-        return Err(ToolError::Cancelled);
+        return Err(CommandError::Cancelled);
     };
-    let status = status.map_err(|source| ToolError::Spawn { program, source })?;
+    let status = status.map_err(|source| CommandError::Spawn { program, source })?;
     if cancel.is_cancelled() || stopped_by_signal(status) {
-        return Err(ToolError::Cancelled);
+        return Err(CommandError::Cancelled);
     }
-    Ok(ToolOutput {
+    Ok(CommandOutput {
         status,
         stdout: String::from_utf8_lossy(&out).into_owned(),
         stderr: String::from_utf8_lossy(&err).into_owned(),
@@ -225,14 +209,40 @@ mod tests {
 
     #[tokio::test]
     async fn a_tool_runs_to_the_end_and_its_output_is_kept() {
-        let out = run(
+        let mut seen = Vec::new();
+        let out = run_reading(
             Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
-            &Cancel::never(),
+            &CancellationToken::new(),
+            |bytes| seen.extend_from_slice(bytes),
         )
         .await
         .unwrap();
         assert_eq!(out.code(), 3);
         assert_eq!(out.stdout, "out\n");
+        assert_eq!(seen, b"out\n");
         assert_eq!(out.error_text(), "err");
+    }
+
+    #[tokio::test]
+    async fn a_cancel_stops_a_running_tool() {
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            stop.cancel();
+        });
+        let started = std::time::Instant::now();
+        let result = run(Command::new("sleep").arg("30"), &cancel).await;
+        assert!(matches!(result, Err(CommandError::Cancelled)), "{result:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn long_output_is_clipped_to_its_end() {
+        let long = format!("start{}end", "x".repeat(MAX_ERROR_CHARS));
+        let clipped = clip(&long);
+        assert!(clipped.starts_with("...") && clipped.ends_with("xend"));
+        assert_eq!(clipped.chars().count(), MAX_ERROR_CHARS + 3);
+        assert_eq!(clip("  short \n"), "short");
     }
 }

@@ -7,16 +7,16 @@ use std::io::Write;
 use crate::events::{WorkflowEvent, EVENT_PREFIX};
 
 /// Number of phases the pipeline announces.
-pub const TOTAL_PHASES: i32 = 5;
+pub(crate) const TOTAL_PHASES: i32 = 5;
 
 /// Writes events and output lines. Each line is written and flushed under
 /// the stream's lock, so lines never interleave.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Emitter;
+pub(crate) struct Emitter;
 
 impl Emitter {
     /// Writes one structured event on stderr.
-    pub fn emit(&self, event: &WorkflowEvent) {
+    pub(crate) fn emit(&self, event: &WorkflowEvent) {
         let json = serde_json::to_string(event).expect("workflow events always serialize");
         let mut stderr = std::io::stderr().lock();
         // A closed stderr (the daemon went away) must not crash the pipeline
@@ -26,14 +26,14 @@ impl Emitter {
     }
 
     /// Writes one human-readable line on stdout.
-    pub fn say(&self, line: &str) {
+    pub(crate) fn say(&self, line: &str) {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();
     }
 
     /// `phase_started` for one of the pipeline's phases.
-    pub fn phase_started(&self, phase: i32, name: &str) {
+    pub(crate) fn phase_started(&self, phase: i32, name: &str) {
         self.emit(&WorkflowEvent::PhaseStarted {
             phase,
             name: name.to_string(),
@@ -42,7 +42,7 @@ impl Emitter {
     }
 
     /// `phase_completed`.
-    pub fn phase_completed(&self, phase: i32, name: &str) {
+    pub(crate) fn phase_completed(&self, phase: i32, name: &str) {
         self.emit(&WorkflowEvent::PhaseCompleted {
             phase,
             name: name.to_string(),
@@ -50,7 +50,7 @@ impl Emitter {
     }
 
     /// `phase_failed`.
-    pub fn phase_failed(&self, phase: i32, name: &str, error: &str) {
+    pub(crate) fn phase_failed(&self, phase: i32, name: &str, error: &str) {
         self.emit(&WorkflowEvent::PhaseFailed {
             phase,
             name: name.to_string(),
@@ -59,7 +59,7 @@ impl Emitter {
     }
 
     /// `task_started`: the one task of a phase.
-    pub fn task_started(&self, phase: i32, task_id: &str, description: &str) {
+    pub(crate) fn task_started(&self, phase: i32, task_id: &str, description: &str) {
         self.emit(&WorkflowEvent::TaskStarted {
             phase,
             task_id: task_id.to_string(),
@@ -69,7 +69,7 @@ impl Emitter {
     }
 
     /// `task_progress`, also echoed on stdout.
-    pub fn progress(&self, task_id: &str, message: &str) {
+    pub(crate) fn progress(&self, task_id: &str, message: &str) {
         self.say(&format!("{task_id}: {message}"));
         self.emit(&WorkflowEvent::TaskProgress {
             task_id: task_id.to_string(),
@@ -78,7 +78,7 @@ impl Emitter {
     }
 
     /// `task_completed`.
-    pub fn task_completed(&self, task_id: &str, result: &str) {
+    pub(crate) fn task_completed(&self, task_id: &str, result: &str) {
         self.emit(&WorkflowEvent::TaskCompleted {
             task_id: task_id.to_string(),
             result: Some(result.to_string()),
@@ -86,7 +86,7 @@ impl Emitter {
     }
 
     /// `task_failed`.
-    pub fn task_failed(&self, task_id: &str, error: &str) {
+    pub(crate) fn task_failed(&self, task_id: &str, error: &str) {
         self.emit(&WorkflowEvent::TaskFailed {
             task_id: task_id.to_string(),
             error: error.to_string(),
@@ -94,7 +94,7 @@ impl Emitter {
     }
 
     /// `state_file_created`.
-    pub fn state_file(&self, phase: i32, path: &std::path::Path, description: &str) {
+    pub(crate) fn state_file(&self, phase: i32, path: &std::path::Path, description: &str) {
         self.emit(&WorkflowEvent::StateFileCreated {
             phase,
             file_path: path.to_string_lossy().into_owned(),

@@ -19,8 +19,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use tokio_util::sync::CancellationToken;
+
 use super::{
-    command::Cancel,
     image_refs::{self, ReferenceKind},
     qemu::{self, ImageInfo, QemuError},
 };
@@ -166,7 +167,7 @@ pub(crate) enum ImageChainError {
 pub(crate) async fn verify(
     image: &Path,
     format: &str,
-    cancel: &Cancel,
+    cancel: &CancellationToken,
 ) -> Result<Vec<ImageInfo>, ImageChainError> {
     let directory = image.parent().unwrap_or(Path::new("."));
     let root = std::fs::canonicalize(directory).map_err(|source| ImageChainError::Unreadable {
@@ -208,7 +209,7 @@ pub(crate) async fn verify(
 async fn qemu_info(
     path: &Path,
     format: &str,
-    cancel: &Cancel,
+    cancel: &CancellationToken,
 ) -> Result<ImageInfo, ImageChainError> {
     match qemu::info(path, format, cancel).await {
         Err(QemuError::Failed { message, .. })

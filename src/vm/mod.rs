@@ -3,40 +3,42 @@
 //! run is an execution like any other: phases and tasks in the tree, live
 //! convert progress, cancel, history, and the report as an artifact.
 //!
-//! The program reads one VM's pipeline ([`manifest::VmManifest`]), drives
-//! `qemu-img` ([`qemu`]) and, when installed, libguestfs, reports on the
-//! workflow protocol ([`events`]) and writes `<name>.report.json`
-//! ([`report`]). See docs/vm-pipeline.md.
+//! This file holds the program's inputs (the command line and the metadata
+//! that declares it). The program reads one VM's pipeline
+//! ([`manifest::VmManifest`]); `pipeline` runs the stages (`stage`, one
+//! file each) over the state of the run (`run`), drives `qemu-img` and,
+//! when installed, libguestfs through `command`, reports on the workflow
+//! protocol (`events`) and writes `<name>.report.json` (`report`). See
+//! docs/vm-pipeline.md.
 
 mod command;
-pub mod events;
+mod error;
+mod events;
 mod image_chain;
 mod image_refs;
 pub mod manifest;
 mod ovf;
+mod pipeline;
 pub mod program;
-pub mod qemu;
-pub mod report;
-mod stages;
+mod qemu;
+mod report;
+mod run;
+mod stage;
 
-use std::{path::PathBuf, time::Instant};
+use std::path::PathBuf;
 
-pub use command::Cancel;
-
+use crate::manifest::pipeline::BOOT_ACCELERATORS;
 use crate::policy::WorkflowPolicy;
 use crate::workflow::{FieldSpec, FieldType, WorkflowMetadata};
-use events::Emitter;
-use report::{Report, StageReport};
-use stages::{Outcome, Run, StageError, STAGES};
 
 /// The workflow id the program declares.
-pub const WORKFLOW_ID: &str = "vm_pipeline";
+pub(crate) const WORKFLOW_ID: &str = "vm_pipeline";
 
 /// Phase of the `state_file_created` event that announces the report.
-pub const REPORT_PHASE: i32 = 4;
+pub(crate) const REPORT_PHASE: i32 = 4;
 
 /// Exit code of a run stopped by SIGTERM/SIGINT (128 + SIGTERM).
-pub const EXIT_CANCELLED: i32 = 143;
+pub(crate) const EXIT_CANCELLED: i32 = 143;
 
 /// Command line of `workflow-vm-pipeline`. Every flag but
 /// `--workflow-metadata` is one of the workflow's fields.
@@ -48,52 +50,50 @@ pub const EXIT_CANCELLED: i32 = 143;
 pub struct Args {
     /// Print the workflow metadata (JSON) and exit.
     #[arg(long)]
-    pub workflow_metadata: bool,
+    pub(crate) workflow_metadata: bool,
     /// The VM's pipeline: {"name": ..., "pipeline": {...}}.
     #[arg(long, required_unless_present = "workflow_metadata")]
-    pub manifest: Option<PathBuf>,
+    pub(crate) manifest: Option<PathBuf>,
     /// Output directory, inside the policy's (default: the policy's).
     #[arg(long, default_value = "", allow_hyphen_values = true)]
-    pub output_dir: String,
+    pub(crate) output_dir: String,
     /// The guest-fix tool, by the name the operator configured it under,
     /// unless the manifest's `fix.tool` says.
     #[arg(long, default_value = crate::policy::BUILTIN_FIX_TOOL)]
-    pub fix_tool: String,
+    pub(crate) fix_tool: String,
     /// "true": a fix stage that cannot run fails the pipeline.
     #[arg(long, default_value = "false", value_parser = ["true", "false"])]
-    pub require_fix: String,
+    pub(crate) require_fix: String,
     /// The boot test's qemu accelerator, one of [`BOOT_ACCELERATORS`],
     /// unless the manifest's `validate.boot_accel` says.
     #[arg(long, default_value = BOOT_ACCELERATORS[0], value_parser = BOOT_ACCELERATORS)]
-    pub boot_accel: String,
+    pub(crate) boot_accel: String,
 }
-
-pub use crate::manifest::pipeline::BOOT_ACCELERATORS;
 
 /// What one run needs.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The per-VM manifest file.
-    pub manifest: PathBuf,
+    pub(crate) manifest: PathBuf,
     /// Output directory; None means the policy's. Relative paths are
     /// resolved against the policy's, and it must be inside it.
-    pub output_dir: Option<PathBuf>,
+    pub(crate) output_dir: Option<PathBuf>,
     /// The guest-fix tool the input picked, by name (None or
     /// [`crate::policy::BUILTIN_FIX_TOOL`]: virt-customize).
-    pub fix_tool: Option<String>,
+    pub(crate) fix_tool: Option<String>,
     /// Fail instead of skipping when fixes cannot be applied.
-    pub require_fix: bool,
+    pub(crate) require_fix: bool,
     /// qemu's `-machine accel=` for the boot test.
-    pub boot_accel: String,
+    pub(crate) boot_accel: String,
     /// The working directory: the report and scratch files go here.
-    pub work_dir: PathBuf,
+    pub(crate) work_dir: PathBuf,
     /// What the operator allows: source roots, output directory, fix tools.
-    pub policy: WorkflowPolicy,
+    pub(crate) policy: WorkflowPolicy,
 }
 
 impl Args {
     /// The run options, with `work_dir` the process's current directory.
-    pub fn options(&self, policy: WorkflowPolicy) -> std::io::Result<Options> {
+    pub(crate) fn options(&self, policy: WorkflowPolicy) -> std::io::Result<Options> {
         let work_dir = std::env::current_dir()?;
         let manifest = self.manifest.clone().unwrap_or_default();
         Ok(Options {
@@ -116,7 +116,7 @@ impl Args {
 
 /// What `--workflow-metadata` prints; the `fix_tool` options are the
 /// policy's tools (without a policy, only the built-in fallback).
-pub fn metadata(policy: Option<&WorkflowPolicy>) -> WorkflowMetadata {
+pub(crate) fn metadata(policy: Option<&WorkflowPolicy>) -> WorkflowMetadata {
     let fix_tools = policy.map_or_else(
         || vec![crate::policy::BUILTIN_FIX_TOOL.to_string()],
         WorkflowPolicy::fix_tool_names,
@@ -204,109 +204,5 @@ pub fn metadata(policy: Option<&WorkflowPolicy>) -> WorkflowMetadata {
                 )
             },
         ],
-    }
-}
-
-/// Runs the pipeline and returns the process exit code: 0 only when every
-/// enabled stage succeeded, [`EXIT_CANCELLED`] when stopped by a signal,
-/// 1 otherwise. The report is written in every case but a failure to write
-/// it.
-pub async fn run(options: Options, cancel: Cancel) -> i32 {
-    let started = Instant::now();
-    let emitter = Emitter;
-    let mut run = Run::new(options, emitter, cancel);
-    let mut stage_reports = Vec::new();
-    let mut errors = Vec::new();
-    let mut stopped: Option<String> = None;
-    let mut cancelled = false;
-
-    for (index, name) in STAGES.iter().enumerate() {
-        let phase = index as i32;
-        if let Some(why) = &stopped {
-            stage_reports.push((*name, StageReport::not_run(why)));
-            continue;
-        }
-        emitter.phase_started(phase, name);
-        emitter.task_started(phase, name, &run.describe(name));
-        let stage_started = Instant::now();
-        let outcome = match run.disabled(name) {
-            Some(reason) => Ok(Outcome::Skipped {
-                reason,
-                detail: None,
-            }),
-            None if run.cancel.is_cancelled() => Err(StageError::Cancelled),
-            None => run.stage(name).await,
-        };
-        let seconds = stage_started.elapsed().as_secs_f64();
-        match outcome {
-            Ok(Outcome::Done { summary, result }) => {
-                emitter.say(&format!("{name}: {summary}"));
-                emitter.task_completed(name, &summary);
-                emitter.phase_completed(phase, name);
-                stage_reports.push((*name, StageReport::succeeded(seconds, result)));
-            }
-            Ok(Outcome::Skipped { reason, detail }) => {
-                emitter.say(&format!("{name}: SKIPPED: {reason}"));
-                emitter.task_completed(name, &format!("SKIPPED: {reason}"));
-                emitter.phase_completed(phase, name);
-                stage_reports.push((*name, StageReport::skipped(seconds, &reason, detail)));
-            }
-            Err(StageError::Failed(error)) => {
-                emitter.say(&format!("{name}: FAILED: {error}"));
-                emitter.task_failed(name, &error);
-                emitter.phase_failed(phase, name, &error);
-                errors.push(format!("{name}: {error}"));
-                stage_reports.push((*name, StageReport::failed(seconds, &error)));
-                stopped = Some(format!("not run: the {name} stage failed"));
-            }
-            Err(StageError::Cancelled) => {
-                let error = "cancelled (SIGTERM)";
-                emitter.say(&format!("{name}: {error}"));
-                emitter.task_failed(name, error);
-                emitter.phase_failed(phase, name, error);
-                errors.push(format!("{name}: {error}"));
-                stage_reports.push((*name, StageReport::failed(seconds, error)));
-                stopped = Some(format!("not run: the pipeline was cancelled during {name}"));
-                cancelled = true;
-            }
-        }
-    }
-    run.remove_scratch();
-
-    let mut report = Report::new(&run.name, &run.options.manifest);
-    for (name, stage) in stage_reports {
-        report.stage(name, stage);
-    }
-    report.artifacts = std::mem::take(&mut run.artifacts);
-    report.warnings = std::mem::take(&mut run.warnings);
-    report.errors = errors;
-    report.finish(started.elapsed().as_secs_f64(), cancelled);
-
-    let path = run
-        .options
-        .work_dir
-        .join(format!("{}.report.json", run.name));
-    if let Err(e) = report.write_atomic(&path) {
-        emitter.say(&format!("cannot write the report {}: {e}", path.display()));
-        return 1;
-    }
-    emitter.state_file(REPORT_PHASE, &path, "pipeline report");
-    emitter.say(&format!(
-        "report: {} ({})",
-        path.display(),
-        if report.pipeline.success {
-            "success"
-        } else if cancelled {
-            "cancelled"
-        } else {
-            "failed"
-        }
-    ));
-    if cancelled {
-        EXIT_CANCELLED
-    } else if report.pipeline.success {
-        0
-    } else {
-        1
     }
 }

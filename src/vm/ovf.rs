@@ -1,19 +1,24 @@
 //! OVF descriptors and OVA archives: finding a VM's disk files. An .ovf is
 //! XML whose `File` elements name the files next to it and whose `Disk`
 //! elements say which of them are disks; an .ova is a tar of the .ovf and
-//! those files. A small pattern reader is enough for the attributes we need.
+//! those files. Both are untrusted input: a member is never unpacked
+//! outside its directory, and a reference never leads outside it.
 
-use std::path::{Component, Path, PathBuf};
-
-use regex::Regex;
-
-use super::{
-    command::Cancel,
-    stages::{failed, StageError},
+use std::{
+    io::Read,
+    path::{Component, Path, PathBuf},
 };
+
+use tokio_util::sync::CancellationToken;
+
+use super::error::{DescriptorError, OvfError, StageError};
 
 /// Disk file extensions looked for when an OVF or OVA names no disks.
 pub(crate) const DISK_EXTENSIONS: [&str; 7] = ["vmdk", "vhd", "vhdx", "img", "raw", "qcow2", "vdi"];
+
+/// Largest descriptor read: real ones are a few kilobytes, and the whole
+/// document is held in memory to be parsed.
+const MAX_OVF_BYTES: u64 = 16 << 20;
 
 /// Whether a path ends in one of these extensions (any case).
 pub(crate) fn has_extension(path: &Path, extensions: &[&str]) -> bool {
@@ -27,15 +32,12 @@ pub(crate) fn has_extension(path: &Path, extensions: &[&str]) -> bool {
 pub(crate) fn unpack_tar(
     archive: &Path,
     dir: &Path,
-    cancel: &Cancel,
+    cancel: &CancellationToken,
 ) -> Result<Vec<PathBuf>, StageError> {
-    let file = std::fs::File::open(archive)
-        .map_err(|e| failed(format!("cannot open {}: {e}", archive.display())))?;
-    let not_tar = |e: std::io::Error| {
-        failed(format!(
-            "{} is not a readable OVA (tar archive): {e}",
-            archive.display()
-        ))
+    let file = std::fs::File::open(archive).map_err(StageError::io("open", archive))?;
+    let not_tar = |source: std::io::Error| OvfError::NotTar {
+        archive: archive.to_path_buf(),
+        source,
     };
     let mut tar = tar::Archive::new(file);
     let mut files = Vec::new();
@@ -51,6 +53,7 @@ pub(crate) fn unpack_tar(
             continue;
         }
         let path = entry.path().map_err(not_tar)?.into_owned();
+        // `unpack_in` refuses (false) a member whose path climbs out of `dir`.
         if !entry.unpack_in(dir).map_err(not_tar)? {
             continue;
         }
@@ -59,10 +62,10 @@ pub(crate) fn unpack_tar(
         }
     }
     if files.is_empty() {
-        return Err(failed(format!(
-            "{} is not an OVA: it holds no files (is it a tar archive?)",
-            archive.display()
-        )));
+        return Err(OvfError::EmptyArchive {
+            archive: archive.to_path_buf(),
+        }
+        .into());
     }
     Ok(files)
 }
@@ -75,38 +78,25 @@ pub(crate) struct OvfFile {
 }
 
 /// The disk files of an OVF descriptor, in disk order: the files its
-/// `Disk` elements point to (`ovf:fileRef`), or, when it has none, the
-/// `File` references that look like disks.
-pub(crate) fn parse_ovf(xml: &str) -> Result<Vec<OvfFile>, String> {
-    static ELEMENT: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    static ATTRIBUTE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let element = ELEMENT.get_or_init(|| {
-        Regex::new(r"<(?:[A-Za-z_][\w.-]*:)?(File|Disk)\b([^>]*)>").expect("valid pattern")
-    });
-    let attribute = ATTRIBUTE.get_or_init(|| {
-        Regex::new(r#"(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#)
-            .expect("valid pattern")
-    });
-    let mut files: Vec<(Option<String>, OvfFile)> = Vec::new();
+/// `Disk` elements point to (`fileRef`), or, when it has none, the `File`
+/// references that look like disks.
+pub(crate) fn parse_ovf(xml: &str) -> Result<Vec<OvfFile>, DescriptorError> {
+    let document = roxmltree::Document::parse(xml)?;
+    let mut files: Vec<(Option<&str>, OvfFile)> = Vec::new();
     let mut disk_refs = Vec::new();
-    for caps in element.captures_iter(xml) {
-        let mut attrs = std::collections::HashMap::new();
-        for a in attribute.captures_iter(&caps[2]) {
-            let value = a.get(2).or_else(|| a.get(3)).map_or("", |m| m.as_str());
-            attrs.insert(a[1].to_string(), unescape_xml(value));
-        }
-        if &caps[1] == "File" {
-            if let Some(href) = attrs.get("href") {
-                files.push((
-                    attrs.get("id").cloned(),
-                    OvfFile {
-                        href: href.clone(),
-                        compression: attrs.get("compression").cloned(),
-                    },
-                ));
+    for element in document.descendants().filter(roxmltree::Node::is_element) {
+        match element.tag_name().name() {
+            "File" => {
+                if let Some(href) = attribute(element, "href") {
+                    let file = OvfFile {
+                        href: href.to_string(),
+                        compression: attribute(element, "compression").map(str::to_string),
+                    };
+                    files.push((attribute(element, "id"), file));
+                }
             }
-        } else if let Some(file_ref) = attrs.get("fileRef") {
-            disk_refs.push(file_ref.clone());
+            "Disk" => disk_refs.extend(attribute(element, "fileRef")),
+            _ => {}
         }
     }
     let disks: Vec<OvfFile> = if disk_refs.is_empty() {
@@ -116,30 +106,30 @@ pub(crate) fn parse_ovf(xml: &str) -> Result<Vec<OvfFile>, String> {
             .filter(|f| has_extension(Path::new(&f.href), &DISK_EXTENSIONS))
             .collect()
     } else {
-        let mut disks = Vec::new();
-        for file_ref in disk_refs {
-            let file = files
-                .iter()
-                .find(|(id, _)| id.as_deref() == Some(file_ref.as_str()))
-                .ok_or_else(|| {
-                    format!("a Disk refers to file id {file_ref:?}, which no File declares")
-                })?;
-            disks.push(file.1.clone());
-        }
-        disks
+        disk_refs
+            .into_iter()
+            .map(|file_ref| {
+                files
+                    .iter()
+                    .find(|(id, _)| *id == Some(file_ref))
+                    .map(|(_, file)| file.clone())
+                    .ok_or_else(|| DescriptorError::UnknownFileRef(file_ref.to_string()))
+            })
+            .collect::<Result<_, _>>()?
     };
     if disks.is_empty() {
-        return Err("the OVF descriptor references no disk file".into());
+        return Err(DescriptorError::NoDisk);
     }
     Ok(disks)
 }
 
-pub(crate) fn unescape_xml(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+/// An attribute by its local name: writers differ in whether they put
+/// OVF's attributes in its namespace (`ovf:href`) or in none (`href`).
+fn attribute<'a>(element: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
+    element
+        .attributes()
+        .find(|a| a.name() == name)
+        .map(|a| a.value())
 }
 
 /// The disk files an .ovf references. Every reference must resolve
@@ -150,58 +140,67 @@ pub(crate) fn ovf_disk_files(
     ovf: &Path,
     within: Option<&Path>,
 ) -> Result<Vec<PathBuf>, StageError> {
-    let xml = std::fs::read_to_string(ovf)
-        .map_err(|e| failed(format!("cannot read OVF {}: {e}", ovf.display())))?;
-    let files = parse_ovf(&xml).map_err(|e| failed(format!("OVF {}: {e}", ovf.display())))?;
+    let mut xml = String::new();
+    std::fs::File::open(ovf)
+        .and_then(|file| file.take(MAX_OVF_BYTES + 1).read_to_string(&mut xml))
+        .map_err(StageError::io("read OVF", ovf))?;
+    if xml.len() as u64 > MAX_OVF_BYTES {
+        return Err(OvfError::TooLarge {
+            ovf: ovf.to_path_buf(),
+            max: MAX_OVF_BYTES,
+        }
+        .into());
+    }
+    let files = parse_ovf(&xml).map_err(|source| OvfError::Descriptor {
+        ovf: ovf.to_path_buf(),
+        source,
+    })?;
     let dir = ovf.parent().unwrap_or(Path::new("."));
     let (root, root_name) = match within {
         Some(ova_dir) => (ova_dir, "the OVA"),
         None => (dir, "the OVF's own directory"),
     };
-    let real_root = std::fs::canonicalize(root)
-        .map_err(|e| failed(format!("cannot resolve {}: {e}", root.display())))?;
+    let real_root = std::fs::canonicalize(root).map_err(StageError::io("resolve", root))?;
     let mut paths = Vec::new();
     for file in files {
         if file.href.contains("://") {
-            return Err(failed(format!(
-                "OVF {} references {:?}, a URL; only local disk files are supported",
-                ovf.display(),
-                file.href
-            )));
+            return Err(OvfError::Url {
+                ovf: ovf.to_path_buf(),
+                href: file.href,
+            }
+            .into());
         }
         if let Some(compression) = file.compression.filter(|c| !c.is_empty()) {
-            return Err(failed(format!(
-                "OVF {} references {:?} with {compression} compression, which is not supported",
-                ovf.display(),
-                file.href
-            )));
+            return Err(OvfError::Compressed {
+                ovf: ovf.to_path_buf(),
+                href: file.href,
+                compression,
+            }
+            .into());
         }
         let href = Path::new(&file.href);
         let escapes = href.is_absolute() || href.components().any(|c| c == Component::ParentDir);
         let path = dir.join(href);
-        let outside = |resolved: &Path| {
-            failed(format!(
-                "OVF {} references {:?}, which resolves to {}, outside {root_name} ({})",
-                ovf.display(),
-                file.href,
-                resolved.display(),
-                real_root.display()
-            ))
+        let outside = |resolved: &Path| OvfError::Outside {
+            ovf: ovf.to_path_buf(),
+            href: file.href.clone(),
+            resolved: resolved.to_path_buf(),
+            root_name,
+            root: real_root.clone(),
         };
         if escapes {
-            return Err(outside(&path));
+            return Err(outside(&path).into());
         }
         if !path.is_file() {
-            return Err(failed(format!(
-                "disk file {} referenced by OVF {} does not exist",
-                path.display(),
-                ovf.display()
-            )));
+            return Err(OvfError::MissingDisk {
+                path,
+                ovf: ovf.to_path_buf(),
+            }
+            .into());
         }
-        let resolved = std::fs::canonicalize(&path)
-            .map_err(|e| failed(format!("cannot resolve {}: {e}", path.display())))?;
+        let resolved = std::fs::canonicalize(&path).map_err(StageError::io("resolve", &path))?;
         if !resolved.starts_with(&real_root) {
-            return Err(outside(&resolved));
+            return Err(outside(&resolved).into());
         }
         paths.push(path);
     }
@@ -231,11 +230,11 @@ pub(crate) fn with_formats(
         .into_iter()
         .map(|path| match disk_format_from_name(&path) {
             Some(format) => Ok((path, format)),
-            None => Err(failed(format!(
-                "cannot tell the format of disk file {} from its name: expected one of .{}",
-                path.display(),
-                DISK_EXTENSIONS.join(", .")
-            ))),
+            None => Err(OvfError::UnknownDiskFormat {
+                path,
+                expected: &DISK_EXTENSIONS,
+            }
+            .into()),
         })
         .collect()
 }
@@ -243,6 +242,14 @@ pub(crate) fn with_formats(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hrefs(xml: &str) -> Vec<String> {
+        parse_ovf(xml)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.href)
+            .collect()
+    }
 
     #[test]
     fn ovf_disks_follow_disk_file_refs() {
@@ -258,12 +265,7 @@ mod tests {
     <Disk ovf:diskId="vmdisk2" ovf:fileRef="file2" ovf:capacity="1"/>
   </DiskSection>
 </Envelope>"#;
-        let hrefs: Vec<String> = parse_ovf(xml)
-            .unwrap()
-            .into_iter()
-            .map(|f| f.href)
-            .collect();
-        assert_eq!(hrefs, ["system.vmdk", "data & more.vmdk"]);
+        assert_eq!(hrefs(xml), ["system.vmdk", "data & more.vmdk"]);
     }
 
     #[test]
@@ -273,6 +275,116 @@ mod tests {
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].href, "y.VMDK");
         assert_eq!(files[0].compression.as_deref(), Some("gzip"));
-        assert!(parse_ovf("<Envelope/>").is_err());
+        assert!(matches!(
+            parse_ovf("<Envelope/>"),
+            Err(DescriptorError::NoDisk)
+        ));
+    }
+
+    #[test]
+    fn ovf_elements_are_found_in_the_default_namespace_of_the_envelope() {
+        // VMware and VirtualBox put every element in the OVF namespace by
+        // default and prefix only the attributes.
+        let xml = r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"
+                              xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+  <References><File ovf:href="disk&#45;1.vmdk" ovf:id="f1"/></References>
+  <DiskSection><Disk ovf:fileRef="f1"/></DiskSection>
+</Envelope>"#;
+        assert_eq!(hrefs(xml), ["disk-1.vmdk"]);
+    }
+
+    #[test]
+    fn ovf_elements_in_comments_are_not_references() {
+        let xml = r#"<Envelope><!-- <File id="x" href="/etc/shadow.raw"/> -->
+  <References><File id="a" href="a.raw"/></References></Envelope>"#;
+        assert_eq!(hrefs(xml), ["a.raw"]);
+    }
+
+    #[test]
+    fn a_disk_referring_to_an_undeclared_file_is_refused() {
+        let xml = r#"<Envelope><References><File id="a" href="a.vmdk"/></References>
+  <DiskSection><Disk fileRef="b"/></DiskSection></Envelope>"#;
+        let error = parse_ovf(xml).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a Disk refers to file id \"b\", which no File declares"
+        );
+    }
+
+    #[test]
+    fn a_malformed_descriptor_gives_a_clear_error() {
+        for xml in [
+            r#"<Envelope><References><File href="a.vmdk"></References></Envelope>"#,
+            "not xml at all",
+            r#"<Envelope><File href="a &bogus; b.vmdk"/></Envelope>"#,
+        ] {
+            let error = parse_ovf(xml).unwrap_err();
+            assert!(matches!(error, DescriptorError::Xml(_)), "{xml}: {error:?}");
+            assert!(
+                error.to_string().starts_with("not well-formed XML: "),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_descriptor_with_entity_declarations_is_refused() {
+        let xml = r#"<?xml version="1.0"?>
+<!DOCTYPE Envelope [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<Envelope><References><File href="&b;.vmdk"/></References></Envelope>"#;
+        assert!(matches!(parse_ovf(xml), Err(DescriptorError::Xml(_))));
+    }
+
+    #[test]
+    fn references_outside_the_descriptors_directory_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let write_ovf = |href: &str| {
+            let ovf = dir.path().join("vm.ovf");
+            let xml = format!(
+                r#"<Envelope><References><File id="a" href="{href}"/></References></Envelope>"#
+            );
+            std::fs::write(&ovf, xml).unwrap();
+            ovf
+        };
+        std::fs::write(dir.path().join("ok.vmdk"), b"").unwrap();
+        let ovf = write_ovf("ok.vmdk");
+        assert_eq!(
+            ovf_disk_files(&ovf, None).unwrap(),
+            [dir.path().join("ok.vmdk")]
+        );
+        for href in ["../up.vmdk", "/etc/x.vmdk"] {
+            let ovf = write_ovf(href);
+            let error = ovf_disk_files(&ovf, None).unwrap_err().to_string();
+            assert!(error.contains("outside the OVF's own directory"), "{error}");
+        }
+        let ovf = write_ovf("http://example.com/x.vmdk");
+        let error = ovf_disk_files(&ovf, None).unwrap_err().to_string();
+        assert!(error.contains("a URL"), "{error}");
+    }
+
+    #[test]
+    fn a_tar_member_that_climbs_out_is_not_unpacked() {
+        let dir = tempfile::tempdir().unwrap();
+        let ova = dir.path().join("vm.ova");
+        let mut builder = tar::Builder::new(std::fs::File::create(&ova).unwrap());
+        let mut add = |name: &str| {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(1);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            // set_path refuses `..`; the raw name bytes are what a hostile
+            // archive would carry.
+            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_cksum();
+            builder.append(&header, &b"x"[..]).unwrap();
+        };
+        add("../escaped.vmdk");
+        add("disk.vmdk");
+        builder.into_inner().unwrap();
+        let into = dir.path().join("unpacked");
+        std::fs::create_dir(&into).unwrap();
+        let files = unpack_tar(&ova, &into, &CancellationToken::new()).unwrap();
+        assert_eq!(files, [into.join("disk.vmdk")]);
+        assert!(!dir.path().join("escaped.vmdk").exists());
     }
 }

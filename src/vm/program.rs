@@ -3,7 +3,9 @@
 //! under the pipeline's name (the bundled workflow link), so the daemon
 //! binary alone is the whole product.
 
-use super::{metadata, run, Args, Cancel};
+use tokio_util::sync::CancellationToken;
+
+use super::{metadata, pipeline, Args};
 use crate::policy::WorkflowPolicy;
 
 /// Runs the program for `args` and returns its exit code.
@@ -38,17 +40,44 @@ pub fn main(args: Args) -> i32 {
     let code = runtime.block_on(async {
         // Installed before any child starts: a SIGTERM must never kill us
         // before the partial output is removed.
-        let cancel = match Cancel::on_signals() {
+        let cancel = match cancel_on_signals() {
             Ok(cancel) => cancel,
             Err(e) => {
                 eprintln!("workflow-vm-pipeline: cannot install signal handlers: {e}");
                 return 1;
             }
         };
-        run(options, cancel).await
+        pipeline::run(options, cancel).await
     });
     // Dropping the runtime would wait for the signal task: the caller exits
     // directly with the code instead.
     std::mem::forget(runtime);
     code
+}
+
+/// A token cancelled by the first SIGTERM or SIGINT: the daemon cancels an
+/// execution by sending SIGTERM to its whole process group. Must be called
+/// from within a tokio runtime, before any child is started.
+fn cancel_on_signals() -> std::io::Result<CancellationToken> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        cancel.cancel();
+        // Keep the handlers installed: a second signal must not kill us
+        // half-way through the cleanup.
+        loop {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+    });
+    Ok(token)
 }

@@ -2,23 +2,21 @@
 //! the overlay the fix stage works on. Exit codes are interpreted as
 //! qemu-img documents them (see /work/shared/reference/hyper2kvm.md).
 
-use std::{
-    path::{Path, PathBuf},
-    process::Stdio,
-};
+use std::path::{Path, PathBuf};
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use tokio::{io::AsyncReadExt, process::Command};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
 
-use super::command::{self, describe_status, stopped_by_signal, Cancel, ToolError};
+use super::command::{self, describe_status, CommandError, CommandOutput};
 
 /// The program name looked up on PATH.
-pub const QEMU_IMG: &str = "qemu-img";
+pub(crate) const QEMU_IMG: &str = "qemu-img";
 
 /// Errors of qemu-img operations.
 #[derive(Debug, thiserror::Error)]
-pub enum QemuError {
+pub(crate) enum QemuError {
     /// qemu-img is not on PATH.
     #[error("qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)")]
     NotInstalled,
@@ -58,41 +56,41 @@ pub enum QemuError {
 }
 
 impl QemuError {
-    fn from_tool(op: &'static str, error: ToolError) -> Self {
+    fn from_command(op: &'static str, error: CommandError) -> Self {
         match error {
-            ToolError::Cancelled => Self::Cancelled,
-            ToolError::Spawn { source, .. } => Self::Spawn { op, source },
+            CommandError::Cancelled => Self::Cancelled,
+            CommandError::Spawn { source, .. } => Self::Spawn { op, source },
         }
     }
 }
 
 /// What `qemu-img info --output=json` says about one image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImageInfo {
+pub(crate) struct ImageInfo {
     /// The file name as qemu-img saw it.
-    pub filename: String,
+    pub(crate) filename: String,
     /// The detected format (`vpc` for VHD).
-    pub format: String,
+    pub(crate) format: String,
     /// Size of the disk the guest sees, in bytes.
     #[serde(rename = "virtual-size")]
-    pub virtual_size: u64,
+    pub(crate) virtual_size: u64,
     /// Bytes allocated on the host.
     #[serde(rename = "actual-size", default)]
-    pub actual_size: Option<u64>,
+    pub(crate) actual_size: Option<u64>,
     /// Cluster size, for formats that have one.
     #[serde(
         rename = "cluster-size",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub cluster_size: Option<u64>,
+    pub(crate) cluster_size: Option<u64>,
     /// The backing file, when the image has one.
     #[serde(
         rename = "backing-filename",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub backing_filename: Option<String>,
+    pub(crate) backing_filename: Option<String>,
     /// What qemu-img knows of the image's format in particular: a qcow2's
     /// `data-file`, a VMDK's `extents`.
     #[serde(
@@ -100,10 +98,10 @@ pub struct ImageInfo {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub format_specific: Option<serde_json::Value>,
+    pub(crate) format_specific: Option<serde_json::Value>,
     /// The image was not closed cleanly.
     #[serde(rename = "dirty-flag", default)]
-    pub dirty_flag: bool,
+    pub(crate) dirty_flag: bool,
 }
 
 fn qemu_img() -> Result<Command, QemuError> {
@@ -111,63 +109,69 @@ fn qemu_img() -> Result<Command, QemuError> {
     Ok(Command::new(program))
 }
 
+/// Runs `qemu-img OP ...`, `args` adding what follows the subcommand.
 async fn run(
     op: &'static str,
-    command: &mut Command,
-    cancel: &Cancel,
-) -> Result<command::ToolOutput, QemuError> {
-    command::run(command, cancel)
+    cancel: &CancellationToken,
+    args: impl FnOnce(&mut Command) -> &mut Command,
+) -> Result<CommandOutput, QemuError> {
+    let mut command = qemu_img()?;
+    args(command.arg(op));
+    command::run(&mut command, cancel)
         .await
-        .map_err(|e| QemuError::from_tool(op, e))
+        .map_err(|e| QemuError::from_command(op, e))
+}
+
+/// The output of a run that must exit 0, or [`QemuError::Failed`].
+fn succeeded(
+    op: &'static str,
+    path: &Path,
+    out: CommandOutput,
+) -> Result<CommandOutput, QemuError> {
+    if out.status.success() {
+        return Ok(out);
+    }
+    Err(QemuError::Failed {
+        op,
+        path: path.to_path_buf(),
+        status: describe_status(out.status),
+        message: out.error_text(),
+    })
 }
 
 /// `qemu-img info --output=json -f FMT IMG`: this image alone, its backing
 /// file not opened. The format is always given: letting qemu-img probe it
 /// would read a raw disk whose guest wrote a qcow2 header as that qcow2.
-pub async fn info(path: &Path, format: &str, cancel: &Cancel) -> Result<ImageInfo, QemuError> {
-    info_json(
-        qemu_img()?
-            .args(["info", "--output=json", "-f", format])
-            .arg(path),
-        path,
-        cancel,
-    )
-    .await
+pub(crate) async fn info(
+    path: &Path,
+    format: &str,
+    cancel: &CancellationToken,
+) -> Result<ImageInfo, QemuError> {
+    info_json(&["-f", format], path, cancel).await
 }
 
 /// `qemu-img info --output=json --backing-chain -f FMT IMG`: the image
 /// first, then each backing file.
-pub async fn info_chain(
+pub(crate) async fn info_chain(
     path: &Path,
     format: &str,
-    cancel: &Cancel,
+    cancel: &CancellationToken,
 ) -> Result<Vec<ImageInfo>, QemuError> {
-    info_json(
-        qemu_img()?
-            .args(["info", "--output=json", "--backing-chain", "-f", format])
-            .arg(path),
-        path,
-        cancel,
-    )
-    .await
+    info_json(&["--backing-chain", "-f", format], path, cancel).await
 }
 
-/// Runs a `qemu-img info --output=json` command about `path` and parses
-/// what it printed.
+/// Runs `qemu-img info --output=json OPTIONS PATH` and parses what it
+/// printed.
 async fn info_json<T: serde::de::DeserializeOwned>(
-    command: &mut Command,
+    options: &[&str],
     path: &Path,
-    cancel: &Cancel,
+    cancel: &CancellationToken,
 ) -> Result<T, QemuError> {
-    let out = run("info", command, cancel).await?;
-    if !out.status.success() {
-        return Err(QemuError::Failed {
-            op: "info",
-            path: path.to_path_buf(),
-            status: describe_status(out.status),
-            message: out.error_text(),
-        });
-    }
+    let out = run("info", cancel, |c| {
+        c.arg("--output=json").args(options).arg(path)
+    })
+    .await?;
+    let out = succeeded("info", path, out)?;
     serde_json::from_str(&out.stdout).map_err(|e| QemuError::BadOutput {
         op: "info",
         path: path.to_path_buf(),
@@ -177,53 +181,42 @@ async fn info_json<T: serde::de::DeserializeOwned>(
 
 /// `qemu-img create -f qcow2 -F FMT -b BACKING OVERLAY`: a copy-on-write
 /// layer, so guest fixes never touch the source.
-pub async fn create_overlay(
+pub(crate) async fn create_overlay(
     backing: &Path,
     backing_format: &str,
     overlay: &Path,
-    cancel: &Cancel,
+    cancel: &CancellationToken,
 ) -> Result<(), QemuError> {
-    let out = run(
-        "create",
-        qemu_img()?
-            .args(["create", "-q", "-f", "qcow2", "-F", backing_format, "-b"])
+    let out = run("create", cancel, |c| {
+        c.args(["-q", "-f", "qcow2", "-F", backing_format, "-b"])
             .arg(backing)
-            .arg(overlay),
-        cancel,
-    )
+            .arg(overlay)
+    })
     .await?;
-    if !out.status.success() {
-        return Err(QemuError::Failed {
-            op: "create",
-            path: overlay.to_path_buf(),
-            status: describe_status(out.status),
-            message: out.error_text(),
-        });
-    }
-    Ok(())
+    succeeded("create", overlay, out).map(drop)
 }
 
 /// What to convert.
 #[derive(Debug, Clone)]
-pub struct ConvertJob<'a> {
+pub(crate) struct ConvertJob<'a> {
     /// Source image.
-    pub source: &'a Path,
+    pub(crate) source: &'a Path,
     /// Its format.
-    pub source_format: &'a str,
+    pub(crate) source_format: &'a str,
     /// Where to write.
-    pub destination: &'a Path,
+    pub(crate) destination: &'a Path,
     /// Output format.
-    pub format: &'a str,
+    pub(crate) format: &'a str,
     /// Pass `-c` (only qcow2 supports it; the caller decides).
-    pub compress: bool,
+    pub(crate) compress: bool,
 }
 
 /// `qemu-img convert -p -f IN -O FMT [-c] SRC DST`, calling `on_progress`
 /// with each percentage qemu-img prints. On cancel qemu-img is killed and
 /// [`QemuError::Cancelled`] returned; the caller removes what was written.
-pub async fn convert(
+pub(crate) async fn convert(
     job: &ConvertJob<'_>,
-    cancel: &Cancel,
+    cancel: &CancellationToken,
     mut on_progress: impl FnMut(f64),
 ) -> Result<(), QemuError> {
     let mut command = qemu_img()?;
@@ -231,62 +224,21 @@ pub async fn convert(
         .args(["convert", "-p", "-f", job.source_format, "-O", job.format])
         .args(job.compress.then_some("-c"))
         .arg(job.source)
-        .arg(job.destination)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().map_err(|source| QemuError::Spawn {
-        op: "convert",
-        source,
-    })?;
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let read_progress = async {
-        let mut parser = ProgressParser::default();
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdout.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    for percent in parser.feed(&buf[..n]) {
-                        on_progress(percent);
-                    }
-                }
-            }
+        .arg(job.destination);
+    let mut parser = ProgressParser::default();
+    let out = command::run_reading(&mut command, cancel, |bytes| {
+        for percent in parser.feed(bytes) {
+            on_progress(percent);
         }
-    };
-    let read_err = async {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf).await;
-        buf
-    };
-    let outcome = {
-        let finished = async { tokio::join!(child.wait(), read_progress, read_err) };
-        tokio::select! {
-            done = finished => Some(done),
-            _ = cancel.cancelled() => None,
-        }
-    };
-    let Some((status, (), err)) = outcome else {
-        let _ = child.start_kill();
-        let _ = child.wait().await;
-        return Err(QemuError::Cancelled);
-    };
-    let status = status.map_err(|source| QemuError::Spawn {
-        op: "convert",
-        source,
-    })?;
-    if cancel.is_cancelled() || stopped_by_signal(status) {
-        return Err(QemuError::Cancelled);
-    }
-    if !status.success() {
-        let message = String::from_utf8_lossy(&err).trim().to_string();
+    })
+    .await
+    .map_err(|e| QemuError::from_command("convert", e))?;
+    if !out.status.success() {
         return Err(QemuError::Failed {
             op: "convert",
             path: job.source.to_path_buf(),
-            status: describe_status(status),
-            message,
+            status: describe_status(out.status),
+            message: out.stderr.trim().to_string(),
         });
     }
     Ok(())
@@ -296,13 +248,13 @@ pub async fn convert(
 /// into percentages. Fed with raw bytes as they arrive; a line split over
 /// two reads is kept until its end comes.
 #[derive(Debug, Default)]
-pub struct ProgressParser {
+pub(crate) struct ProgressParser {
     pending: Vec<u8>,
 }
 
 impl ProgressParser {
     /// Feeds bytes, returns the percentages of the lines they completed.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<f64> {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<f64> {
         let mut found = Vec::new();
         for &b in bytes {
             if b == b'\r' || b == b'\n' {
@@ -319,7 +271,7 @@ impl ProgressParser {
 }
 
 /// The percentage in one line of `qemu-img -p` output, if it has one.
-pub fn parse_progress(line: &str) -> Option<f64> {
+pub(crate) fn parse_progress(line: &str) -> Option<f64> {
     static PATTERN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     let re = PATTERN.get_or_init(|| {
         Regex::new(r"\((\d+(?:\.\d+)?)/100%\)").expect("the progress pattern is valid")
@@ -334,7 +286,7 @@ pub fn parse_progress(line: &str) -> Option<f64> {
 
 /// What `qemu-img check` found.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CheckOutcome {
+pub(crate) enum CheckOutcome {
     /// Exit 0: no errors.
     Clean(serde_json::Value),
     /// Exit 3: leaked clusters only (wasted space, data intact).
@@ -348,14 +300,14 @@ pub enum CheckOutcome {
 }
 
 /// `qemu-img check --output=json -f FMT IMG`.
-pub async fn check(path: &Path, format: &str, cancel: &Cancel) -> Result<CheckOutcome, QemuError> {
-    let out = run(
-        "check",
-        qemu_img()?
-            .args(["check", "--output=json", "-f", format])
-            .arg(path),
-        cancel,
-    )
+pub(crate) async fn check(
+    path: &Path,
+    format: &str,
+    cancel: &CancellationToken,
+) -> Result<CheckOutcome, QemuError> {
+    let out = run("check", cancel, |c| {
+        c.args(["--output=json", "-f", format]).arg(path)
+    })
     .await?;
     let json = || serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null);
     Ok(match out.code() {
@@ -369,7 +321,7 @@ pub async fn check(path: &Path, format: &str, cancel: &Cancel) -> Result<CheckOu
 
 /// What `qemu-img compare` found.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CompareOutcome {
+pub(crate) enum CompareOutcome {
     /// Exit 0: same guest-visible content.
     Identical,
     /// Exit 1: the content differs (qemu-img names the first offset).
@@ -379,21 +331,16 @@ pub enum CompareOutcome {
 }
 
 /// `qemu-img compare -f FMT1 -F FMT2 A B`.
-pub async fn compare(
+pub(crate) async fn compare(
     a: &Path,
     a_format: &str,
     b: &Path,
     b_format: &str,
-    cancel: &Cancel,
+    cancel: &CancellationToken,
 ) -> Result<CompareOutcome, QemuError> {
-    let out = run(
-        "compare",
-        qemu_img()?
-            .args(["compare", "-f", a_format, "-F", b_format])
-            .arg(a)
-            .arg(b),
-        cancel,
-    )
+    let out = run("compare", cancel, |c| {
+        c.args(["-f", a_format, "-F", b_format]).arg(a).arg(b)
+    })
     .await?;
     Ok(match out.code() {
         0 => CompareOutcome::Identical,

@@ -11,49 +11,49 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Version of the report format.
-pub const REPORT_VERSION: &str = "1.0";
+pub(crate) const REPORT_VERSION: &str = "1.0";
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// [`REPORT_VERSION`].
-    pub version: String,
+    pub(crate) version: String,
     /// When the report was written (RFC 3339, local time with offset).
-    pub timestamp: String,
+    pub(crate) timestamp: String,
     /// The VM's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The manifest file the run read.
-    pub manifest: PathBuf,
+    pub(crate) manifest: PathBuf,
     /// Outcome and stages.
-    pub pipeline: PipelineReport,
+    pub(crate) pipeline: PipelineReport,
     /// Files produced.
-    pub artifacts: Vec<Artifact>,
+    pub(crate) artifacts: Vec<Artifact>,
     /// Things a person should know that did not fail the run.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Why the run failed.
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
     /// Stage counts.
-    pub summary: Summary,
+    pub(crate) summary: Summary,
 }
 
 /// Outcome and stages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PipelineReport {
+pub(crate) struct PipelineReport {
     /// Every enabled stage succeeded.
-    pub success: bool,
+    pub(crate) success: bool,
     /// The run was stopped by a signal (cancel).
     #[serde(default)]
-    pub cancelled: bool,
+    pub(crate) cancelled: bool,
     /// Wall time of the whole run.
-    pub duration_seconds: f64,
+    pub(crate) duration_seconds: f64,
     /// Each stage by name (load, inspect, fix, convert, validate).
-    pub stages: BTreeMap<String, StageReport>,
+    pub(crate) stages: BTreeMap<String, StageReport>,
 }
 
 /// How a stage ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StageStatus {
+pub(crate) enum StageStatus {
     /// It ran and did its job.
     Succeeded,
     /// It did not run: disabled in the manifest, nothing to do, or the
@@ -67,55 +67,55 @@ pub enum StageStatus {
 
 /// One stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageReport {
+pub(crate) struct StageReport {
     /// Only true when the stage ran and succeeded.
-    pub success: bool,
+    pub(crate) success: bool,
     /// The stage did not do its job on purpose (see `status`).
-    pub skipped: bool,
+    pub(crate) skipped: bool,
     /// How it ended.
-    pub status: StageStatus,
+    pub(crate) status: StageStatus,
     /// Seconds it took.
-    pub duration: f64,
+    pub(crate) duration: f64,
     /// What it found or did (succeeded and skipped stages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
+    pub(crate) result: Option<Value>,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// A file the run produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Artifact {
+pub(crate) struct Artifact {
     /// Always "disk" for now.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub(crate) kind: String,
     /// Absolute path.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// qemu-img format name.
-    pub format: String,
+    pub(crate) format: String,
     /// File size in bytes.
-    pub size_bytes: u64,
+    pub(crate) size_bytes: u64,
 }
 
 /// Stage counts; they add up to `total_stages`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Always 5.
-    pub total_stages: u32,
+    pub(crate) total_stages: u32,
     /// Stages that succeeded.
-    pub successful_stages: u32,
+    pub(crate) successful_stages: u32,
     /// Stages that failed.
-    pub failed_stages: u32,
+    pub(crate) failed_stages: u32,
     /// Stages skipped on purpose.
-    pub skipped_stages: u32,
+    pub(crate) skipped_stages: u32,
     /// Stages that never started (after a failure or a cancel).
-    pub not_run_stages: u32,
+    pub(crate) not_run_stages: u32,
 }
 
 impl Report {
     /// An empty report for a VM.
-    pub fn new(name: &str, manifest: &Path) -> Self {
+    pub(crate) fn new(name: &str, manifest: &Path) -> Self {
         Report {
             version: REPORT_VERSION.to_string(),
             timestamp: String::new(),
@@ -135,12 +135,12 @@ impl Report {
     }
 
     /// Records how a stage ended.
-    pub fn stage(&mut self, name: &str, stage: StageReport) {
+    pub(crate) fn stage(&mut self, name: &str, stage: StageReport) {
         self.pipeline.stages.insert(name.to_string(), stage);
     }
 
     /// Fills in the summary, the outcome, the duration and the timestamp.
-    pub fn finish(&mut self, duration_seconds: f64, cancelled: bool) {
+    pub(crate) fn finish(&mut self, duration_seconds: f64, cancelled: bool) {
         let mut summary = Summary {
             total_stages: self.pipeline.stages.len() as u32,
             ..Summary::default()
@@ -162,7 +162,7 @@ impl Report {
     }
 
     /// Writes the report atomically ([`crate::fs::write_atomic`]).
-    pub fn write_atomic(&self, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn write_atomic(&self, path: &Path) -> std::io::Result<()> {
         let mut json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         json.push(b'\n');
         crate::fs::write_atomic(path, &json, crate::fs::Access::Shared)
@@ -171,7 +171,7 @@ impl Report {
 
 impl StageReport {
     /// A stage that succeeded.
-    pub fn succeeded(duration: f64, result: Value) -> Self {
+    pub(crate) fn succeeded(duration: f64, result: Value) -> Self {
         Self {
             success: true,
             skipped: false,
@@ -183,7 +183,7 @@ impl StageReport {
     }
 
     /// A stage skipped on purpose, with the reason.
-    pub fn skipped(duration: f64, reason: &str, detail: Option<Value>) -> Self {
+    pub(crate) fn skipped(duration: f64, reason: &str, detail: Option<Value>) -> Self {
         let mut result = serde_json::json!({ "reason": reason });
         if let (Some(detail), Some(map)) = (detail, result.as_object_mut()) {
             map.insert("detail".into(), detail);
@@ -199,7 +199,7 @@ impl StageReport {
     }
 
     /// A stage that failed.
-    pub fn failed(duration: f64, error: &str) -> Self {
+    pub(crate) fn failed(duration: f64, error: &str) -> Self {
         Self {
             success: false,
             skipped: false,
@@ -211,7 +211,7 @@ impl StageReport {
     }
 
     /// A stage that never started.
-    pub fn not_run(reason: &str) -> Self {
+    pub(crate) fn not_run(reason: &str) -> Self {
         Self {
             success: false,
             skipped: false,
