@@ -11,9 +11,10 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::pipeline::{check_unique_outputs, source_type_of, FSTAB_MODES, OUTPUT_FORMATS};
-use super::schema::{check, child, item, rule, Absent, Rule, Ty};
-use super::{sort_problems, FormatHint, Kind, Problem, Validation, VmPlan};
+use super::checks::{check_source, check_unique_outputs};
+use super::pipeline::{source_type_of, FSTAB_MODES, OUTPUT_FORMATS};
+use super::schema::{check, child, flag, item, one_of, rule, Absent, Rule, Ty};
+use super::{FormatHint, Kind, Problem, Validation, VmPlan};
 use crate::policy::WorkflowPolicy;
 
 /// Extensions of the disk images the disk mode takes as they are.
@@ -24,21 +25,13 @@ pub const JOB_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
 const JOB: &[Rule] = &[
     rule("input", Ty::Str, Absent::Required),
-    rule(
-        "output_format",
-        Ty::Enum(OUTPUT_FORMATS),
-        Absent::Str("qcow2"),
-    ),
-    rule("compress", Ty::Bool, Absent::Bool(true)),
-    rule("flatten", Ty::Bool, Absent::Bool(true)),
-    rule(
-        "fstab_mode",
-        Ty::Enum(FSTAB_MODES),
-        Absent::Str("stabilize-all"),
-    ),
-    rule("regen_initramfs", Ty::Bool, Absent::Bool(true)),
-    rule("fix_grub", Ty::Bool, Absent::Bool(false)),
-    rule("fix_network", Ty::Bool, Absent::Bool(false)),
+    one_of("output_format", OUTPUT_FORMATS, "qcow2"),
+    flag("compress", true),
+    flag("flatten", true),
+    one_of("fstab_mode", FSTAB_MODES, "stabilize-all"),
+    flag("regen_initramfs", true),
+    flag("fix_grub", false),
+    flag("fix_network", false),
 ];
 const JOB_ITEM: Ty = Ty::Object(JOB);
 const JOB_LIST: &[Rule] = &[rule(
@@ -114,14 +107,7 @@ pub fn job_config(
 ) -> Validation {
     let (format, document) = match super::parse(content, FormatHint::Detect, Some(file_name)) {
         Ok(parsed) => parsed,
-        Err((format, problem)) => {
-            return Validation {
-                format,
-                kind: None,
-                problems: vec![problem],
-                vms: Vec::new(),
-            }
-        }
+        Err((format, problem)) => return Validation::failed(format, problem),
     };
     let value = Value::Object(document.clone());
     let mut problems = Vec::new();
@@ -156,9 +142,12 @@ pub fn job_config(
             continue;
         };
         let input_path = base_dir.join(&input);
-        if let Err(e) = policy.confine_source(&input_path) {
-            problems.push(Problem::new(&child(&path, "input"), e.to_string()));
-        }
+        check_source(
+            &input_path,
+            &child(&path, "input"),
+            Some(policy),
+            &mut problems,
+        );
         job["input"] = Value::String(input_path.to_string_lossy().into_owned());
         let Some(source_type) = source_type_of(&input_path) else {
             problems.push(Problem::new(
@@ -187,13 +176,7 @@ pub fn job_config(
         ));
     }
     check_unique_outputs(&vms, "jobs", Some(policy), &mut problems);
-    sort_problems(&mut problems);
-    Validation {
-        format: Some(format),
-        kind: Some(kind),
-        vms: if problems.is_empty() { vms } else { Vec::new() },
-        problems,
-    }
+    Validation::finished(format, kind, problems, vms)
 }
 
 /// A normalized job (`input`, `output_format`, ...) as a pipeline.

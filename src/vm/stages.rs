@@ -21,7 +21,7 @@ use super::{
     command::{self, find_program, Cancel, ToolError},
     events::Emitter,
     image_chain::{self, ImageChainError},
-    manifest::{FixStage, OutputFormat, SourceType, VmManifest},
+    manifest::{DiskFormat, FixStage, SourceType, VmManifest},
     ovf::{has_extension, ovf_disk_files, unescape_xml, unpack_tar, with_formats, DISK_EXTENSIONS},
     qemu::{self, CheckOutcome, CompareOutcome, ConvertJob, QemuError},
     report::Artifact,
@@ -767,8 +767,8 @@ impl Run {
     async fn convert(&mut self) -> StageResult {
         let convert = self.manifest().pipeline.convert.clone();
         let format = convert.output_format;
-        let compress = convert.compress && format == OutputFormat::Qcow2;
-        if convert.compress && format != OutputFormat::Qcow2 {
+        let compress = convert.compress && format == DiskFormat::Qcow2;
+        if convert.compress && format != DiskFormat::Qcow2 {
             self.warn(format!(
                 "compress is only supported for qcow2 output; {} output is not compressed",
                 format.as_str()
@@ -893,7 +893,7 @@ impl Run {
     fn output_path(
         &self,
         output_path: Option<&Path>,
-        format: OutputFormat,
+        format: DiskFormat,
     ) -> Result<PathBuf, StageError> {
         let policy = &self.options.policy;
         let output_dir = match &self.options.output_dir {
