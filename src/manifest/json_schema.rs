@@ -155,6 +155,68 @@ pub fn json_schema_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::{parse, validate, Context, FormatHint};
+
+    /// What the daemon's validator and a real JSON Schema validator, as an
+    /// editor runs it, each say of `content`: (valid, valid).
+    fn verdicts(content: &str) -> (bool, bool) {
+        let daemon = validate(content.as_bytes(), FormatHint::Detect, Context::default());
+        let (_, document) = parse(content.as_bytes(), FormatHint::Detect, None)
+            .unwrap_or_else(|(_, problem)| panic!("{problem}: {content}"));
+        let editor = jsonschema::validator_for(&json_schema()).expect("the schema compiles");
+        (daemon.is_valid(), editor.is_valid(&Value::Object(document)))
+    }
+
+    #[test]
+    fn manifests_the_daemon_takes_the_schema_takes_too() {
+        let manifests = [
+            r#"{"version": "1.0", "pipeline": {"load": {"source_type": "vmdk", "source_path": "/d/web.vmdk"},
+                "convert": {"output_format": "qcow2"}}}"#,
+            r#"{"version": "1.0", "name": "my-vm", "pipeline": {
+                "load": {"source_type": "ami", "source_path": "/data/my-vm.raw", "ami_id": "ami-0123"},
+                "inspect": {"enabled": true, "detect_os": true},
+                "fix": {"fstab": {"enabled": true, "mode": "bypath-only"}, "grub": {"enabled": false},
+                        "initramfs": {"enabled": true, "regenerate": false},
+                        "network": {"enabled": true, "fix_level": "none"}, "tool": "virt-customize"},
+                "convert": {"output_format": "vdi", "compress": false, "output_path": "my-vm.vdi", "overwrite": true},
+                "validate": {"enabled": true, "boot_test": true, "boot_test_seconds": 3600, "boot_accel": "tcg"}}}"#,
+            "version: 1.0\nbatch: true\nvms:\n  - name: a\n    pipeline:\n      load: {source_path: /d/a.img}\n      inspect:\n  - name: b\n    pipeline:\n      load: {source_path: /d/b.vhdx}\n      convert: {output_format: raw}\n",
+            r#"{"manifest_version": "1.0", "source": {"kind": "vsphere"},
+                "vm": {"name": "web", "cpu": 2, "mem_gb": 0.5, "firmware": "uefi", "secure_boot": false, "os_hint": "linux"},
+                "disks": [{"id": "boot", "source_format": "qcow2", "bytes": 1024, "local_path": "/d/boot.qcow2",
+                           "checksum": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                           "boot_order_hint": 0, "disk_type": "os"}],
+                "pipeline": {"convert": {"output_format": "raw"}, "validate": {"boot_test": false}},
+                "output": {"directory": "/out", "filename": "web.raw"}}"#,
+        ];
+        for manifest in manifests {
+            assert_eq!(verdicts(manifest), (true, true), "{manifest}");
+        }
+    }
+
+    #[test]
+    fn what_the_tables_refuse_the_schema_refuses_too() {
+        let single = |pipeline: &str| {
+            format!(
+                r#"{{"version": "1.0", "pipeline": {{"load": {{"source_type": "raw", "source_path": "/d/a.raw"}}, {pipeline}}}}}"#
+            )
+        };
+        let manifests = [
+            single(r#""convert": {"output_format": "qcow2", "compres": true}"#),
+            single(r#""convert": {"output_format": "qcow3"}"#),
+            single(r#""validate": {"boot_test_seconds": 3601}"#),
+            single(r#""convert": {"output_format": "qcow2"}, "fix": {"tool": " "}"#),
+            r#"{"version": "1.0", "pipeline": {"load": {"source_path": "/d/a.raw"}, "convert": {"output_format": "raw"}}}"#.to_string(),
+            r#"{"version": "2", "pipeline": {"load": {"source_type": "raw", "source_path": "/d/a.raw"}, "convert": {"output_format": "raw"}}}"#.to_string(),
+            r#"{"version": "1.0", "vms": []}"#.to_string(),
+            r#"{"version": "1.0", "vms": [{"pipeline": {"load": {"source_path": "/d/a.raw"}}}]}"#.to_string(),
+            r#"{"manifest_version": "1.0", "disks": [{"id": "bad id", "source_format": "qcow2", "bytes": 1, "local_path": "/d/a"}]}"#.to_string(),
+            r#"{"manifest_version": "1.0", "vm": {"mem_gb": 0}, "disks": [{"id": "a", "source_format": "qcow2", "bytes": 1, "local_path": "/d/a"}]}"#.to_string(),
+        ];
+        for manifest in &manifests {
+            assert_eq!(verdicts(manifest), (false, false), "{manifest}");
+        }
+    }
 
     #[test]
     fn the_published_schema_is_the_tables() {
