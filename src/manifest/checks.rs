@@ -76,8 +76,8 @@ pub(crate) fn check_source(
     policy: Option<&WorkflowPolicy>,
     problems: &mut Vec<Problem>,
 ) {
-    if let Some(Err(e)) = policy.map(|p| p.confine_source(path)) {
-        problems.push(Problem::new(field, e.to_string()));
+    if let Some(policy) = policy {
+        refusal(policy.confine_source(path), field, problems);
     }
 }
 
@@ -89,7 +89,16 @@ pub(crate) fn check_output(
     policy: &WorkflowPolicy,
     problems: &mut Vec<Problem>,
 ) {
-    if let Err(e) = policy.output_target(path) {
+    refusal(policy.output_target(path), field, problems);
+}
+
+/// A policy's refusal, if any, as the problem of `field`.
+fn refusal<T>(
+    outcome: Result<T, impl std::fmt::Display>,
+    field: &str,
+    problems: &mut Vec<Problem>,
+) {
+    if let Err(e) = outcome {
         problems.push(Problem::new(field, e.to_string()));
     }
 }

@@ -232,15 +232,15 @@ mod tests {
         }
     }
 
+    /// A job config `file_name` dropped into the folder /drop.
+    fn dropped(content: &[u8], file_name: &str) -> Validation {
+        let stem = Path::new(file_name).file_stem().unwrap().to_str().unwrap();
+        job_config(content, file_name, stem, Path::new("/drop"), &policy())
+    }
+
     #[test]
     fn job_config_inputs_come_from_source_roots_and_outputs_do_not_clash() {
-        let v = job_config(
-            b"jobs:\n  - input: /etc/shadow.raw\n  - input: ../up.raw\n  - input: a b.raw\n  - input: a_b.raw\n",
-            "batch.yaml",
-            "batch",
-            Path::new("/drop"),
-            &policy(),
-        );
+        let v = dropped(b"jobs:\n  - input: /etc/shadow.raw\n  - input: ../up.raw\n  - input: a b.raw\n  - input: a_b.raw\n", "batch.yaml");
         let problems = v.problem_pairs();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert_eq!(problems[0].0, "jobs[0].input");
@@ -260,13 +260,7 @@ mod tests {
 
     #[test]
     fn job_configs_report_every_problem_and_batch_with_jobs() {
-        let v = job_config(
-            b"jobs:\n  - input: a.raw\n    output_format: qcow3\n  - input: b.iso\n    flatten: false\n  - {}\n",
-            "batch.yaml",
-            "batch",
-            Path::new("/drop"),
-            &policy(),
-        );
+        let v = dropped(b"jobs:\n  - input: a.raw\n    output_format: qcow3\n  - input: b.iso\n    flatten: false\n  - {}\n", "batch.yaml");
         let paths: Vec<&str> = v.problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -277,13 +271,7 @@ mod tests {
                 "jobs[2].input"
             ]
         );
-        let v = job_config(
-            b"{\"input\": \"/d/x.img\", \"fix_grub\": true}",
-            "x.json",
-            "x",
-            Path::new("/drop"),
-            &policy(),
-        );
+        let v = dropped(b"{\"input\": \"/d/x.img\", \"fix_grub\": true}", "x.json");
         assert!(v.is_valid(), "{:?}", v.problems);
         assert_eq!(v.vms[0].name, "x");
         assert_eq!(v.vms[0].document["pipeline"]["load"]["source_type"], "raw");

@@ -2,7 +2,8 @@
 //! `{"name": "<vm>", "pipeline": {load, inspect, fix, convert, validate}}`
 //! in the seed's format (docs/vm-pipeline.md).
 //!
-//! This is a plain typed struct with the documented defaults, not a
+//! This is a plain typed struct with the documented defaults (each
+//! struct's `Default`, which serde fills missing keys from), not a
 //! validator: the daemon validates whole manifests (every problem with its
 //! path) before it starts a run. Missing optional keys get their defaults,
 //! unknown keys are ignored, and a value outside an allowed set is a load
@@ -175,12 +176,11 @@ pub struct LoadStage {
 
 /// The inspect stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InspectStage {
     /// Run the stage (default true).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Detect the guest OS with libguestfs (default true).
-    #[serde(default = "yes")]
     pub detect_os: bool,
 }
 
@@ -195,27 +195,23 @@ impl Default for InspectStage {
 
 /// The fix stage: each guest fix with its options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FixStage {
     /// Run the stage at all (default true; the seed format has no such key,
     /// the later upstream format does).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// /etc/fstab device names.
-    #[serde(default)]
     pub fstab: FstabFix,
     /// Boot loader configuration.
-    #[serde(default)]
     pub grub: GrubFix,
     /// Initramfs (virtio drivers).
-    #[serde(default)]
     pub initramfs: InitramfsFix,
     /// Network configuration.
-    #[serde(default)]
     pub network: NetworkFix,
     /// The guest-fix tool to use, by the name the operator configured it
     /// under (setting `fix_tools`); ours, not hyper2kvm's. When None the
     /// program's `fix_tool` input decides.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
 }
 
@@ -255,12 +251,11 @@ impl FixStage {
 
 /// The fstab fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FstabFix {
     /// Default true.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Default stabilize-all.
-    #[serde(default)]
     pub mode: FstabMode,
 }
 
@@ -289,9 +284,9 @@ named_values! {
 
 /// The grub fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GrubFix {
     /// Default true.
-    #[serde(default = "yes")]
     pub enabled: bool,
 }
 
@@ -303,12 +298,11 @@ impl Default for GrubFix {
 
 /// The initramfs fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InitramfsFix {
     /// Default true.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Regenerate it (default true).
-    #[serde(default = "yes")]
     pub regenerate: bool,
 }
 
@@ -323,12 +317,11 @@ impl Default for InitramfsFix {
 
 /// The network fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkFix {
     /// Default true.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Default full.
-    #[serde(default)]
     pub fix_level: FixLevel,
 }
 
@@ -357,23 +350,19 @@ named_values! {
 
 /// The convert stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ConvertStage {
     /// Run the stage (default true).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Default qcow2.
-    #[serde(default)]
     pub output_format: DiskFormat,
     /// Compress the output (qcow2 only; default true).
-    #[serde(default = "yes")]
     pub compress: bool,
     /// Where the output goes; relative paths are resolved against the
     /// output directory, and every output must be inside it. Default
     /// OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>.
-    #[serde(default)]
     pub output_path: Option<PathBuf>,
     /// Replace an output file that already exists (ours, default false).
-    #[serde(default)]
     pub overwrite: bool,
 }
 
@@ -408,26 +397,21 @@ named_values! {
 
 /// The validate stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ValidateStage {
     /// Run the stage (default true).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Boot the output headless for a short while (needs qemu-system-x86_64;
     /// default false).
-    #[serde(default)]
     pub boot_test: bool,
     /// How long the boot test lets the guest run (default 20; 1 to 3600,
     /// checked here too, since the program can be run without the daemon).
-    #[serde(
-        default = "default_boot_test_seconds",
-        deserialize_with = "boot_test_seconds_in_range"
-    )]
+    #[serde(deserialize_with = "boot_test_seconds_in_range")]
     pub boot_test_seconds: u64,
     /// The boot test's qemu accelerator, one of
     /// [`crate::manifest::pipeline::BOOT_ACCELERATORS`]; when None the
     /// program's `--boot-accel` input decides.
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "known_boot_accel"
     )]
@@ -439,14 +423,10 @@ impl Default for ValidateStage {
         Self {
             enabled: true,
             boot_test: false,
-            boot_test_seconds: default_boot_test_seconds(),
+            boot_test_seconds: crate::manifest::pipeline::DEFAULT_BOOT_TEST_SECONDS as u64,
             boot_accel: None,
         }
     }
-}
-
-fn default_boot_test_seconds() -> u64 {
-    crate::manifest::pipeline::DEFAULT_BOOT_TEST_SECONDS as u64
 }
 
 /// The daemon's range for `validate.boot_test_seconds`: 0 would pass a
@@ -480,17 +460,14 @@ fn known_boot_accel<'de, D: serde::Deserializer<'de>>(
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::manifest::pipeline::{
         ARTIFACT_SOURCE_FORMATS, FIX_LEVELS, FSTAB_MODES, OUTPUT_FORMATS, SOURCE_TYPES, VM,
     };
-    use crate::manifest::schema::{sample, Ty};
+    use crate::manifest::schema::{check, sample, Ty};
+    use serde_json::{json, Value};
 
     /// The daemon writes each VM's document by its tables
     /// ([`crate::manifest::pipeline`]); this model must read every key they
@@ -504,12 +481,33 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}: {written:#}"));
             assert_eq!(serde_json::to_value(&read).unwrap(), written);
         }
+        // Keys left out get the tables' defaults here too.
+        let minimal = json!({"name": "x", "pipeline": {"load": {"source_type": "raw", "source_path": "/d/x.raw"}}});
+        let mut problems = Vec::new();
+        let daemons = check(&minimal, &document, "", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        let read: VmManifest = serde_json::from_value(minimal).unwrap();
+        assert_defaults_agree(&daemons, &serde_json::to_value(&read).unwrap(), "");
         assert_eq!(FstabMode::NAMES, FSTAB_MODES);
         assert_eq!(FixLevel::NAMES, FIX_LEVELS);
         assert_eq!(DiskFormat::NAMES, OUTPUT_FORMATS);
         // An Artifact Manifest v1's source_format becomes load.source_type.
         for name in SOURCE_TYPES.iter().chain(ARTIFACT_SOURCE_FORMATS) {
             assert!(SourceType::NAMES.contains(name), "{name}");
+        }
+    }
+
+    /// Every value the daemon's normalized document has, the model has
+    /// too (the model also writes the keys the daemon leaves out).
+    fn assert_defaults_agree(daemons: &Value, models: &Value, path: &str) {
+        match daemons {
+            Value::Object(keys) => {
+                for (key, value) in keys {
+                    let path = format!("{path}.{key}");
+                    assert_defaults_agree(value, &models[key.as_str()], &path);
+                }
+            }
+            _ => assert_eq!(daemons, models, "{path}"),
         }
     }
 
