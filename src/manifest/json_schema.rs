@@ -15,9 +15,6 @@ use serde_json::{json, Map, Value};
 use super::pipeline::{ARTIFACT, BATCH, SINGLE, VERSIONS};
 use super::schema::{Absent, Rule, Ty};
 
-/// Where the published schema is, relative to the repository.
-pub const SCHEMA_FILE: &str = "docs/manifest.schema.json";
-
 /// The JSON Schema of a pipeline manifest: a single-VM manifest, a batch
 /// or an Artifact Manifest v1.
 pub fn json_schema() -> Value {
@@ -145,17 +142,20 @@ fn allow_null(schema: &mut Map<String, Value>) {
     }
 }
 
-/// The schema as the published file has it.
-pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&json_schema()).expect("schemas serialize");
-    text.push('\n');
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::manifest::{parse, validate, Context, FormatHint};
+
+    /// Where the published schema is, relative to the repository.
+    const SCHEMA_FILE: &str = "docs/manifest.schema.json";
+
+    /// The schema as the published file has it.
+    fn json_schema_text() -> String {
+        let mut text = serde_json::to_string_pretty(&json_schema()).expect("schemas serialize");
+        text.push('\n');
+        text
+    }
 
     /// What the daemon's validator and a real JSON Schema validator, as an
     /// editor runs it, each say of `content`: (valid, valid).

@@ -257,7 +257,7 @@ fn sort_problems(problems: &mut [Problem]) {
 
 /// The encoding of `content`: the hint, else the file name's extension,
 /// else JSON when the text starts with `{` or `[`, YAML otherwise.
-pub fn detect_format(content: &str, hint: FormatHint, file_name: Option<&str>) -> Format {
+fn detect_format(content: &str, hint: FormatHint, file_name: Option<&str>) -> Format {
     match hint {
         FormatHint::Json => return Format::Json,
         FormatHint::Yaml => return Format::Yaml,

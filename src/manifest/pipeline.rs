@@ -35,7 +35,7 @@ pub const MAX_BOOT_TEST_SECONDS: i64 = 3600;
 /// emulate.
 pub const BOOT_ACCELERATORS: [&str; 3] = ["kvm:tcg", "tcg", "kvm"];
 /// Disk formats of Artifact Manifest v1.
-pub const ARTIFACT_SOURCE_FORMATS: &[&str] = &["vmdk", "qcow2", "raw", "vhd", "vhdx", "vdi"];
+pub(crate) const ARTIFACT_SOURCE_FORMATS: &[&str] = &["vmdk", "qcow2", "raw", "vhd", "vhdx", "vdi"];
 /// The versions this daemon reads, as strings (`version: 1.0` in YAML is
 /// the number 1, which counts too).
 pub(crate) const VERSIONS: &[&str] = &["1", "1.0"];

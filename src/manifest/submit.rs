@@ -18,11 +18,11 @@ use crate::policy::WorkflowPolicy;
 use crate::store::ExecutionRecord;
 
 /// The workflow that runs one VM's pipeline.
-pub const PIPELINE_WORKFLOW: &str = "vm_pipeline";
+pub(crate) const PIPELINE_WORKFLOW: &str = "vm_pipeline";
 
 /// The description of the `state_file_created` event announcing a run's
 /// report.
-pub const REPORT_DESCRIPTION: &str = "pipeline report";
+pub(crate) const REPORT_DESCRIPTION: &str = "pipeline report";
 
 /// How a manifest is submitted.
 #[derive(Debug, Clone, Default)]
@@ -333,7 +333,7 @@ impl ManifestRunner {
 }
 
 /// The request id of VM `index` of a submission keyed `request_id`.
-pub fn vm_request_id(request_id: &str, index: usize) -> String {
+pub(crate) fn vm_request_id(request_id: &str, index: usize) -> String {
     format!("{request_id}#vm{index}")
 }
 
