@@ -11,9 +11,10 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::pipeline::{check_unique_outputs, source_type_of, FSTAB_MODES, OUTPUT_FORMATS};
-use super::schema::{check, child, item, rule, Absent, Rule, Ty};
-use super::{sort_problems, FormatHint, Kind, Problem, Validation, VmPlan};
+use super::checks::{check_source, check_unique_outputs};
+use super::pipeline::{source_type_of, FSTAB_MODES, OUTPUT_FORMATS};
+use super::schema::{check, child, flag, item, one_of, rule, Absent, Rule, Ty};
+use super::{FormatHint, Kind, Problem, Validation, VmPlan};
 use crate::policy::WorkflowPolicy;
 
 /// Extensions of the disk images the disk mode takes as they are.
@@ -24,21 +25,13 @@ pub const JOB_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
 const JOB: &[Rule] = &[
     rule("input", Ty::Str, Absent::Required),
-    rule(
-        "output_format",
-        Ty::Enum(OUTPUT_FORMATS),
-        Absent::Str("qcow2"),
-    ),
-    rule("compress", Ty::Bool, Absent::Bool(true)),
-    rule("flatten", Ty::Bool, Absent::Bool(true)),
-    rule(
-        "fstab_mode",
-        Ty::Enum(FSTAB_MODES),
-        Absent::Str("stabilize-all"),
-    ),
-    rule("regen_initramfs", Ty::Bool, Absent::Bool(true)),
-    rule("fix_grub", Ty::Bool, Absent::Bool(false)),
-    rule("fix_network", Ty::Bool, Absent::Bool(false)),
+    one_of("output_format", OUTPUT_FORMATS, "qcow2"),
+    flag("compress", true),
+    flag("flatten", true),
+    one_of("fstab_mode", FSTAB_MODES, "stabilize-all"),
+    flag("regen_initramfs", true),
+    flag("fix_grub", false),
+    flag("fix_network", false),
 ];
 const JOB_ITEM: Ty = Ty::Object(JOB);
 const JOB_LIST: &[Rule] = &[rule(
@@ -114,14 +107,7 @@ pub fn job_config(
 ) -> Validation {
     let (format, document) = match super::parse(content, FormatHint::Detect, Some(file_name)) {
         Ok(parsed) => parsed,
-        Err((format, problem)) => {
-            return Validation {
-                format,
-                kind: None,
-                problems: vec![problem],
-                vms: Vec::new(),
-            }
-        }
+        Err((format, problem)) => return Validation::failed(format, problem),
     };
     let value = Value::Object(document.clone());
     let mut problems = Vec::new();
@@ -156,9 +142,12 @@ pub fn job_config(
             continue;
         };
         let input_path = base_dir.join(&input);
-        if let Err(e) = policy.confine_source(&input_path) {
-            problems.push(Problem::new(&child(&path, "input"), e.to_string()));
-        }
+        check_source(
+            &input_path,
+            &child(&path, "input"),
+            Some(policy),
+            &mut problems,
+        );
         job["input"] = Value::String(input_path.to_string_lossy().into_owned());
         let Some(source_type) = source_type_of(&input_path) else {
             problems.push(Problem::new(
@@ -187,13 +176,7 @@ pub fn job_config(
         ));
     }
     check_unique_outputs(&vms, "jobs", Some(policy), &mut problems);
-    sort_problems(&mut problems);
-    Validation {
-        format: Some(format),
-        kind: Some(kind),
-        vms: if problems.is_empty() { vms } else { Vec::new() },
-        problems,
-    }
+    Validation::finished(format, kind, problems, vms)
 }
 
 /// A normalized job (`input`, `output_format`, ...) as a pipeline.
@@ -249,15 +232,15 @@ mod tests {
         }
     }
 
+    /// A job config `file_name` dropped into the folder /drop.
+    fn dropped(content: &[u8], file_name: &str) -> Validation {
+        let stem = Path::new(file_name).file_stem().unwrap().to_str().unwrap();
+        job_config(content, file_name, stem, Path::new("/drop"), &policy())
+    }
+
     #[test]
     fn job_config_inputs_come_from_source_roots_and_outputs_do_not_clash() {
-        let v = job_config(
-            b"jobs:\n  - input: /etc/shadow.raw\n  - input: ../up.raw\n  - input: a b.raw\n  - input: a_b.raw\n",
-            "batch.yaml",
-            "batch",
-            Path::new("/drop"),
-            &policy(),
-        );
+        let v = dropped(b"jobs:\n  - input: /etc/shadow.raw\n  - input: ../up.raw\n  - input: a b.raw\n  - input: a_b.raw\n", "batch.yaml");
         let problems = v.problem_pairs();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert_eq!(problems[0].0, "jobs[0].input");
@@ -277,13 +260,7 @@ mod tests {
 
     #[test]
     fn job_configs_report_every_problem_and_batch_with_jobs() {
-        let v = job_config(
-            b"jobs:\n  - input: a.raw\n    output_format: qcow3\n  - input: b.iso\n    flatten: false\n  - {}\n",
-            "batch.yaml",
-            "batch",
-            Path::new("/drop"),
-            &policy(),
-        );
+        let v = dropped(b"jobs:\n  - input: a.raw\n    output_format: qcow3\n  - input: b.iso\n    flatten: false\n  - {}\n", "batch.yaml");
         let paths: Vec<&str> = v.problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -294,13 +271,7 @@ mod tests {
                 "jobs[2].input"
             ]
         );
-        let v = job_config(
-            b"{\"input\": \"/d/x.img\", \"fix_grub\": true}",
-            "x.json",
-            "x",
-            Path::new("/drop"),
-            &policy(),
-        );
+        let v = dropped(b"{\"input\": \"/d/x.img\", \"fix_grub\": true}", "x.json");
         assert!(v.is_valid(), "{:?}", v.problems);
         assert_eq!(v.vms[0].name, "x");
         assert_eq!(v.vms[0].document["pipeline"]["load"]["source_type"], "raw");

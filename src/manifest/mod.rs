@@ -6,14 +6,21 @@
 //! - [`schema`]: the table-driven validator (types, required keys,
 //!   defaults, unknown keys);
 //! - [`pipeline`]: the seed's pipeline manifest (single VM and batch) and
-//!   Artifact Manifest v1 as tables, plus the cross-field checks;
+//!   Artifact Manifest v1 as tables, the one statement of their shape;
+//! - [`json_schema`]: the same tables as a JSON Schema for editors
+//!   (`docs/manifest.schema.json`);
+//! - [`plan`] and [`checks`]: what the tables cannot express, and one
+//!   pipeline document per VM;
 //! - [`disk`]: the drop folder's disk mode (a disk file, or a job config
 //!   with `input`, `output_format`, ...; a `jobs:` list is a batch);
 //! - [`submit`]: starting the executions.
 
+mod checks;
 pub mod disk;
+pub mod json_schema;
 pub mod output_path;
 pub mod pipeline;
+mod plan;
 pub(crate) mod schema;
 pub mod submit;
 
@@ -164,7 +171,25 @@ impl Validation {
         self.kind.is_some_and(Kind::is_batch)
     }
 
-    fn failed(format: Option<Format>, problem: Problem) -> Self {
+    /// The outcome of a document that could be read: its problems in
+    /// order, and its VMs when there is none.
+    pub(crate) fn finished(
+        format: Format,
+        kind: Kind,
+        mut problems: Vec<Problem>,
+        vms: Vec<VmPlan>,
+    ) -> Self {
+        sort_problems(&mut problems);
+        Validation {
+            format: Some(format),
+            kind: Some(kind),
+            vms: if problems.is_empty() { vms } else { Vec::new() },
+            problems,
+        }
+    }
+
+    /// The outcome of a document that could not be read.
+    pub(crate) fn failed(format: Option<Format>, problem: Problem) -> Self {
         Validation {
             format,
             kind: None,
@@ -203,19 +228,13 @@ pub fn validate(content: &[u8], hint: FormatHint, context: Context<'_>) -> Valid
         .and_then(|s| s.to_str())
         .filter(|s| !s.is_empty());
     let mut problems = Vec::new();
-    let vms = pipeline::validate(&document, kind, default_name, context, &mut problems);
-    sort_problems(&mut problems);
-    Validation {
-        format: Some(format),
-        kind: Some(kind),
-        vms: if problems.is_empty() { vms } else { Vec::new() },
-        problems,
-    }
+    let vms = plan::plans(&document, kind, default_name, context, &mut problems);
+    Validation::finished(format, kind, problems, vms)
 }
 
 /// Orders problems by path, list indices numerically (`vms[2]` before
 /// `vms[10]`), so a document's problems read top to bottom per item.
-pub(crate) fn sort_problems(problems: &mut [Problem]) {
+fn sort_problems(problems: &mut [Problem]) {
     let key = |path: &str| {
         let mut key = String::with_capacity(path.len() + 16);
         let mut digits = String::new();
@@ -238,7 +257,7 @@ pub(crate) fn sort_problems(problems: &mut [Problem]) {
 
 /// The encoding of `content`: the hint, else the file name's extension,
 /// else JSON when the text starts with `{` or `[`, YAML otherwise.
-pub fn detect_format(content: &str, hint: FormatHint, file_name: Option<&str>) -> Format {
+fn detect_format(content: &str, hint: FormatHint, file_name: Option<&str>) -> Format {
     match hint {
         FormatHint::Json => return Format::Json,
         FormatHint::Yaml => return Format::Yaml,
@@ -364,8 +383,13 @@ fn summarize(problems: &[Problem]) -> String {
 mod tests {
     use super::*;
 
+    /// A local check (no policy, no file name) of `content`.
+    fn local(content: &[u8]) -> Validation {
+        validate(content, FormatHint::Detect, Context::default())
+    }
+
     fn paths(content: &str) -> Vec<String> {
-        validate(content.as_bytes(), FormatHint::Detect, Context::default())
+        local(content.as_bytes())
             .problems
             .into_iter()
             .map(|p| p.path)
@@ -374,10 +398,8 @@ mod tests {
 
     #[test]
     fn a_minimal_single_manifest_gets_hyperctls_defaults() {
-        let v = validate(
+        let v = local(
             br#"{"version":"1.0","pipeline":{"load":{"source_type":"vmdk","source_path":"/d/web.vmdk"},"convert":{"output_format":"qcow2"}}}"#,
-            FormatHint::Detect,
-            Context::default(),
         );
         assert!(v.is_valid(), "{:?}", v.problems);
         assert_eq!(v.kind, Some(Kind::Single));
@@ -397,10 +419,8 @@ mod tests {
 
     #[test]
     fn yaml_batches_are_detected_and_types_inferred() {
-        let v = validate(
+        let v = local(
             b"version: 1.0\nbatch: true\nvms:\n  - name: a\n    pipeline:\n      load: {source_path: /d/a.img}\n  - name: b\n    pipeline:\n      load: {source_path: /d/b.vhdx}\n",
-            FormatHint::Detect,
-            Context::default(),
         );
         assert!(v.is_valid(), "{:?}", v.problems);
         assert_eq!((v.format, v.kind), (Some(Format::Yaml), Some(Kind::Batch)));
@@ -438,14 +458,12 @@ mod tests {
 
     #[test]
     fn outputs_that_would_collide_are_found_without_a_policy_too() {
-        let v = validate(
+        let v = local(
             br#"{"version":"1.0","vms":[
                 {"name":"web 01","pipeline":{"load":{"source_path":"/d/a.raw"}}},
                 {"name":"web?01","pipeline":{"load":{"source_path":"/d/b.raw"}}},
                 {"name":"c","pipeline":{"load":{"source_path":"/d/c.raw"},"convert":{"output_path":"x/../c.qcow2"}}},
                 {"name":"d","pipeline":{"load":{"source_path":"/d/d.raw"},"convert":{"output_path":"c.qcow2"}}}]}"#,
-            FormatHint::Detect,
-            Context::default(),
         );
         let problems = v.problem_pairs();
         assert_eq!(problems.len(), 2, "{problems:?}");
@@ -505,11 +523,9 @@ mod tests {
 
     #[test]
     fn an_unknown_boot_accelerator_names_the_known_ones() {
-        let v = validate(
+        let v = local(
             br#"{"version":"1.0","pipeline":{"load":{"source_type":"raw","source_path":"/d/a.raw"},
                  "convert":{"output_format":"qcow2"},"validate":{"boot_test":true,"boot_accel":"hvf"}}}"#,
-            FormatHint::Detect,
-            Context::default(),
         );
         assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
         assert_eq!(v.problems[0].path, "pipeline.validate.boot_accel");
@@ -519,11 +535,9 @@ mod tests {
             v.problems[0].message
         );
         // A known one reaches the VM's document as given.
-        let v = validate(
+        let v = local(
             br#"{"version":"1.0","pipeline":{"load":{"source_type":"raw","source_path":"/d/a.raw"},
                  "convert":{"output_format":"qcow2"},"validate":{"boot_test":true,"boot_accel":"tcg"}}}"#,
-            FormatHint::Detect,
-            Context::default(),
         );
         assert!(v.is_valid(), "{:?}", v.problems);
         assert_eq!(
@@ -534,11 +548,9 @@ mod tests {
 
     #[test]
     fn a_boot_test_longer_than_an_hour_is_refused_with_the_range() {
-        let v = validate(
+        let v = local(
             br#"{"version":"1.0","pipeline":{"load":{"source_type":"raw","source_path":"/d/a.raw"},
                  "convert":{"output_format":"qcow2"},"validate":{"boot_test":true,"boot_test_seconds":3601}}}"#,
-            FormatHint::Detect,
-            Context::default(),
         );
         let problems = v.problem_pairs();
         assert_eq!(
@@ -556,19 +568,17 @@ mod tests {
             let got = paths(content);
             assert_eq!(got, [""], "{content:?}");
         }
-        let v = validate(b"\xff\xfe\x00junk", FormatHint::Detect, Context::default());
+        let v = local(b"\xff\xfe\x00junk");
         assert!(v.problems[0].message.contains("not UTF-8"));
     }
 
     #[test]
     fn artifact_manifests_become_one_pipeline_per_disk() {
-        let v = validate(
+        let v = local(
             br#"{"manifest_version":"1.0","vm":{"cpu":2,"firmware":"uefi"},
                 "disks":[{"id":"boot","source_format":"qcow2","bytes":1024,"local_path":"/d/boot.qcow2"},
                          {"id":"data-1","source_format":"vmdk","bytes":2048,"local_path":"/d/data.vmdk","checksum":"sha256:00"}],
                 "output":{"directory":"/out","format":"raw"}}"#,
-            FormatHint::Detect,
-            Context::default(),
         );
         assert_eq!(
             v.problems
@@ -577,11 +587,9 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["disks[1].checksum"]
         );
-        let v = validate(
+        let v = local(
             br#"{"manifest_version":"1.0","disks":[{"id":"boot","source_format":"qcow2","bytes":1,"local_path":"/d/boot.qcow2"}],
                 "output":{"directory":"/out","format":"raw"}}"#,
-            FormatHint::Detect,
-            Context::default(),
         );
         assert!(v.is_valid(), "{:?}", v.problems);
         assert_eq!(v.kind, Some(Kind::ArtifactV1));

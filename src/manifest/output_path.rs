@@ -79,7 +79,7 @@ pub fn further_disk(first: &Path, n: usize) -> PathBuf {
 
 /// Whether `other` is what [`further_disk`] gives for `first` and some
 /// disk number from 2 on.
-pub fn is_further_disk_of(first: &Path, other: &Path) -> bool {
+pub(crate) fn is_further_disk_of(first: &Path, other: &Path) -> bool {
     if first.parent() != other.parent() || first.extension() != other.extension() {
         return false;
     }

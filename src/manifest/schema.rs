@@ -9,7 +9,16 @@
 //!
 //! `null` counts as absent, so a YAML key left empty (`inspect:`) gets its
 //! defaults instead of a type error.
+//!
+//! The same tables give the published JSON Schema
+//! ([`json_schema`](super::json_schema)), so a key, type or default is
+//! declared once.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use parking_lot::Mutex;
+use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::Problem;
@@ -88,11 +97,40 @@ pub(crate) struct Rule {
     pub(crate) ty: Ty,
     /// What happens when it is absent.
     pub(crate) absent: Absent,
+    /// What the key means, for editors (the JSON Schema's description);
+    /// empty when the key's name says it.
+    pub(crate) doc: &'static str,
+}
+
+impl Rule {
+    /// The rule with a description for editors.
+    pub(crate) const fn doc(self, doc: &'static str) -> Rule {
+        Rule { doc, ..self }
+    }
 }
 
 /// Shorthand for a [`Rule`] in the static tables.
 pub(crate) const fn rule(key: &'static str, ty: Ty, absent: Absent) -> Rule {
-    Rule { key, ty, absent }
+    Rule {
+        key,
+        ty,
+        absent,
+        doc: "",
+    }
+}
+
+/// A boolean key with its default.
+pub(crate) const fn flag(key: &'static str, default: bool) -> Rule {
+    rule(key, Ty::Bool, Absent::Bool(default))
+}
+
+/// A key taking one of `allowed`, `default` when absent.
+pub(crate) const fn one_of(
+    key: &'static str,
+    allowed: &'static [&'static str],
+    default: &'static str,
+) -> Rule {
+    rule(key, Ty::Enum(allowed), Absent::Str(default))
 }
 
 /// The path of a key below `parent`.
@@ -169,8 +207,7 @@ pub(crate) fn check(value: &Value, ty: &Ty, path: &str, problems: &mut Vec<Probl
         },
         Ty::Pattern { regex, meaning } => match value {
             Value::String(s) => {
-                let re = regex::Regex::new(regex).expect("schema patterns are valid");
-                if re.is_match(s) {
+                if compiled(regex).is_match(s) {
                     value.clone()
                 } else {
                     problems.push(Problem::new(path, format!("must be {meaning}; got {s:?}")));
@@ -213,6 +250,17 @@ pub(crate) fn check(value: &Value, ty: &Ty, path: &str, problems: &mut Vec<Probl
             _ => wrong("a list"),
         },
     }
+}
+
+/// A table's pattern, compiled at its first use.
+fn compiled(pattern: &'static str) -> Regex {
+    static COMPILED: LazyLock<Mutex<HashMap<&'static str, Regex>>> =
+        LazyLock::new(Default::default);
+    COMPILED
+        .lock()
+        .entry(pattern)
+        .or_insert_with(|| Regex::new(pattern).expect("schema patterns are valid"))
+        .clone()
 }
 
 /// Checks the keys of a mapping against a table.
@@ -298,6 +346,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// A value of `ty` with every key of every mapping present, for tests
+/// comparing another model of a document with the tables. `pick` chooses
+/// among the values of an enum (wrapping) and alternates booleans, so
+/// successive picks try each allowed value.
+#[cfg(test)]
+pub(crate) fn sample(ty: &Ty, pick: usize) -> Value {
+    match ty {
+        Ty::Str => Value::from("x"),
+        Ty::Bool => Value::Bool(pick.is_multiple_of(2)),
+        Ty::Int { min, .. } => Value::from(*min),
+        Ty::Positive => Value::from(1),
+        Ty::Enum(allowed) => Value::from(allowed[pick % allowed.len()]),
+        Ty::Pattern { regex, .. } => panic!("no sample for the pattern {regex}"),
+        Ty::Version => Value::from("1.0"),
+        Ty::AnyObject => Value::Object(Map::new()),
+        Ty::Object(rules) => Value::Object(
+            rules
+                .iter()
+                .map(|r| (r.key.to_string(), sample(&r.ty, pick)))
+                .collect(),
+        ),
+        Ty::List { item, .. } => Value::Array(vec![sample(item, pick)]),
+    }
 }
 
 /// A value's type and (short) content, for messages.

@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -17,11 +18,11 @@ use crate::policy::WorkflowPolicy;
 use crate::store::ExecutionRecord;
 
 /// The workflow that runs one VM's pipeline.
-pub const PIPELINE_WORKFLOW: &str = "vm_pipeline";
+pub(crate) const PIPELINE_WORKFLOW: &str = "vm_pipeline";
 
 /// The description of the `state_file_created` event announcing a run's
 /// report.
-pub const REPORT_DESCRIPTION: &str = "pipeline report";
+pub(crate) const REPORT_DESCRIPTION: &str = "pipeline report";
 
 /// How a manifest is submitted.
 #[derive(Debug, Clone, Default)]
@@ -102,7 +103,7 @@ type RequestIdLock = (Arc<tokio::sync::Mutex<()>>, usize);
 impl RequestIdLocks {
     async fn lock(&self, request_id: &str) -> RequestIdGuard<'_> {
         let lock = {
-            let mut held = self.held.lock().expect("request id locks poisoned");
+            let mut held = self.held.lock();
             let (lock, users) = held.entry(request_id.to_string()).or_default();
             *users += 1;
             lock.clone()
@@ -128,7 +129,7 @@ struct RequestIdGuard<'a> {
 impl Drop for RequestIdGuard<'_> {
     fn drop(&mut self) {
         self.held = None;
-        let mut held = self.locks.held.lock().expect("request id locks poisoned");
+        let mut held = self.locks.held.lock();
         if let Some((_, users)) = held.get_mut(&self.request_id) {
             *users -= 1;
             if *users == 0 {
@@ -332,7 +333,7 @@ impl ManifestRunner {
 }
 
 /// The request id of VM `index` of a submission keyed `request_id`.
-pub fn vm_request_id(request_id: &str, index: usize) -> String {
+pub(crate) fn vm_request_id(request_id: &str, index: usize) -> String {
     format!("{request_id}#vm{index}")
 }
 
@@ -390,7 +391,7 @@ mod tests {
         drop(first);
         let second = same.await;
         drop(second);
-        assert!(locks.held.lock().unwrap().is_empty(), "entries are removed");
+        assert!(locks.held.lock().is_empty(), "entries are removed");
 
         // A caller that gives up while waiting leaves nothing behind.
         let first = locks.lock("c").await;
@@ -398,7 +399,7 @@ mod tests {
         assert!(poll_once(waiting.as_mut()).await.is_none());
         drop(waiting);
         drop(first);
-        assert!(locks.held.lock().unwrap().is_empty(), "entries are removed");
+        assert!(locks.held.lock().is_empty(), "entries are removed");
     }
 
     /// Polls a future once: its output if it was ready.

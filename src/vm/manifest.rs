@@ -2,7 +2,8 @@
 //! `{"name": "<vm>", "pipeline": {load, inspect, fix, convert, validate}}`
 //! in the seed's format (docs/vm-pipeline.md).
 //!
-//! This is a plain typed struct with the documented defaults, not a
+//! This is a plain typed struct with the documented defaults (each
+//! struct's `Default`, which serde fills missing keys from), not a
 //! validator: the daemon validates whole manifests (every problem with its
 //! path) before it starts a run. Missing optional keys get their defaults,
 //! unknown keys are ignored, and a value outside an allowed set is a load
@@ -12,9 +13,41 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Errors reading a per-VM manifest.
+/// An enum of the names a manifest key takes: each variant with its name
+/// (serde's and [`as_str`](SourceType::as_str)'s, written once) and
+/// `NAMES`, every name in order, which a test compares with the daemon's
+/// tables.
+macro_rules! named_values {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every name, in order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The name used in manifests.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+/// Errors reading a per-VM pipeline document (not a whole manifest: that is
+/// [`crate::manifest::ManifestError`]'s business).
 #[derive(Debug, thiserror::Error)]
-pub enum ManifestError {
+pub enum VmDocumentError {
     /// The file could not be read.
     #[error("cannot read manifest {path}: {source}")]
     Read {
@@ -46,13 +79,13 @@ pub struct VmManifest {
 
 impl VmManifest {
     /// Reads and parses a manifest file, filling in the name when missing.
-    pub fn load(path: &Path) -> Result<Self, ManifestError> {
-        let text = std::fs::read(path).map_err(|source| ManifestError::Read {
+    pub fn load(path: &Path) -> Result<Self, VmDocumentError> {
+        let text = std::fs::read(path).map_err(|source| VmDocumentError::Read {
             path: path.to_path_buf(),
             source,
         })?;
         let mut manifest: VmManifest =
-            serde_json::from_slice(&text).map_err(|source| ManifestError::Parse {
+            serde_json::from_slice(&text).map_err(|source| VmDocumentError::Parse {
                 path: path.to_path_buf(),
                 source,
             })?;
@@ -88,46 +121,31 @@ pub struct Pipeline {
     pub validate: ValidateStage,
 }
 
-/// What kind of source `load.source_path` is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceType {
-    /// A VMware disk.
-    Vmdk,
-    /// A tar archive holding an .ovf and its disks.
-    Ova,
-    /// An OVF descriptor with its disk files next to it.
-    Ovf,
-    /// A Hyper-V / Virtual PC disk (qemu's `vpc`).
-    Vhd,
-    /// A Hyper-V disk.
-    Vhdx,
-    /// A raw disk image.
-    Raw,
-    /// An AWS machine image exported as a raw file (`load.ami_id` recorded).
-    Ami,
-    /// A qcow2 image (not in the seed's list; accepted as a plus).
-    Qcow2,
-    /// A VirtualBox disk (not in the seed's list; accepted as a plus).
-    Vdi,
+named_values! {
+    /// What kind of source `load.source_path` is.
+    pub enum SourceType {
+        /// A VMware disk.
+        Vmdk = "vmdk",
+        /// A tar archive holding an .ovf and its disks.
+        Ova = "ova",
+        /// An OVF descriptor with its disk files next to it.
+        Ovf = "ovf",
+        /// A Hyper-V / Virtual PC disk (qemu's `vpc`).
+        Vhd = "vhd",
+        /// A Hyper-V disk.
+        Vhdx = "vhdx",
+        /// A raw disk image.
+        Raw = "raw",
+        /// An AWS machine image exported as a raw file (`load.ami_id` recorded).
+        Ami = "ami",
+        /// A qcow2 image (not in the seed's list; accepted as a plus).
+        Qcow2 = "qcow2",
+        /// A VirtualBox disk (not in the seed's list; accepted as a plus).
+        Vdi = "vdi",
+    }
 }
 
 impl SourceType {
-    /// The name used in manifests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Vmdk => "vmdk",
-            Self::Ova => "ova",
-            Self::Ovf => "ovf",
-            Self::Vhd => "vhd",
-            Self::Vhdx => "vhdx",
-            Self::Raw => "raw",
-            Self::Ami => "ami",
-            Self::Qcow2 => "qcow2",
-            Self::Vdi => "vdi",
-        }
-    }
-
     /// The format `qemu-img info` reports for a disk of this type, or None
     /// for the container types (ova, ovf) whose disks may be of any format.
     pub fn qemu_format(self) -> Option<&'static str> {
@@ -158,12 +176,11 @@ pub struct LoadStage {
 
 /// The inspect stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InspectStage {
     /// Run the stage (default true).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Detect the guest OS with libguestfs (default true).
-    #[serde(default = "yes")]
     pub detect_os: bool,
 }
 
@@ -178,27 +195,23 @@ impl Default for InspectStage {
 
 /// The fix stage: each guest fix with its options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FixStage {
     /// Run the stage at all (default true; the seed format has no such key,
     /// the later upstream format does).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// /etc/fstab device names.
-    #[serde(default)]
     pub fstab: FstabFix,
     /// Boot loader configuration.
-    #[serde(default)]
     pub grub: GrubFix,
     /// Initramfs (virtio drivers).
-    #[serde(default)]
     pub initramfs: InitramfsFix,
     /// Network configuration.
-    #[serde(default)]
     pub network: NetworkFix,
     /// The guest-fix tool to use, by the name the operator configured it
     /// under (setting `fix_tools`); ours, not hyper2kvm's. When None the
     /// program's `fix_tool` input decides.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
 }
 
@@ -238,12 +251,11 @@ impl FixStage {
 
 /// The fstab fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FstabFix {
     /// Default true.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Default stabilize-all.
-    #[serde(default)]
     pub mode: FstabMode,
 }
 
@@ -256,35 +268,25 @@ impl Default for FstabFix {
     }
 }
 
-/// How fstab entries are rewritten.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FstabMode {
-    /// Every entry to a stable identifier (UUID / LABEL).
-    #[default]
-    StabilizeAll,
-    /// Only /dev/disk/by-path entries.
-    BypathOnly,
-    /// Leave fstab alone.
-    Noop,
-}
-
-impl FstabMode {
-    /// The name used in manifests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::StabilizeAll => "stabilize-all",
-            Self::BypathOnly => "bypath-only",
-            Self::Noop => "noop",
-        }
+named_values! {
+    /// How fstab entries are rewritten.
+    #[derive(Default)]
+    pub enum FstabMode {
+        /// Every entry to a stable identifier (UUID / LABEL).
+        #[default]
+        StabilizeAll = "stabilize-all",
+        /// Only /dev/disk/by-path entries.
+        BypathOnly = "bypath-only",
+        /// Leave fstab alone.
+        Noop = "noop",
     }
 }
 
 /// The grub fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GrubFix {
     /// Default true.
-    #[serde(default = "yes")]
     pub enabled: bool,
 }
 
@@ -296,12 +298,11 @@ impl Default for GrubFix {
 
 /// The initramfs fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InitramfsFix {
     /// Default true.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Regenerate it (default true).
-    #[serde(default = "yes")]
     pub regenerate: bool,
 }
 
@@ -316,12 +317,11 @@ impl Default for InitramfsFix {
 
 /// The network fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkFix {
     /// Default true.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Default full.
-    #[serde(default)]
     pub fix_level: FixLevel,
 }
 
@@ -334,49 +334,35 @@ impl Default for NetworkFix {
     }
 }
 
-/// How much of the network configuration is rewritten.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FixLevel {
-    /// Everything.
-    #[default]
-    Full,
-    /// Interface names only.
-    Basic,
-    /// Nothing.
-    None,
-}
-
-impl FixLevel {
-    /// The name used in manifests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Full => "full",
-            Self::Basic => "basic",
-            Self::None => "none",
-        }
+named_values! {
+    /// How much of the network configuration is rewritten.
+    #[derive(Default)]
+    pub enum FixLevel {
+        /// Everything.
+        #[default]
+        Full = "full",
+        /// Interface names only.
+        Basic = "basic",
+        /// Nothing.
+        None = "none",
     }
 }
 
 /// The convert stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ConvertStage {
     /// Run the stage (default true).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Default qcow2.
-    #[serde(default)]
-    pub output_format: OutputFormat,
+    pub output_format: DiskFormat,
     /// Compress the output (qcow2 only; default true).
-    #[serde(default = "yes")]
     pub compress: bool,
     /// Where the output goes; relative paths are resolved against the
     /// output directory, and every output must be inside it. Default
     /// OUTPUT_DIR/YYYY-MM-DD/<name>/<name>.<format>.
-    #[serde(default)]
     pub output_path: Option<PathBuf>,
     /// Replace an output file that already exists (ours, default false).
-    #[serde(default)]
     pub overwrite: bool,
 }
 
@@ -384,7 +370,7 @@ impl Default for ConvertStage {
     fn default() -> Self {
         Self {
             enabled: true,
-            output_format: OutputFormat::default(),
+            output_format: DiskFormat::default(),
             compress: true,
             output_path: None,
             overwrite: false,
@@ -392,55 +378,40 @@ impl Default for ConvertStage {
     }
 }
 
-/// Output disk formats.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputFormat {
-    /// qcow2 (compressible).
-    #[default]
-    Qcow2,
-    /// Raw.
-    Raw,
-    /// VirtualBox.
-    Vdi,
-    /// VMware.
-    Vmdk,
-}
-
-impl OutputFormat {
-    /// The qemu-img format name, also the output file's extension.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Qcow2 => "qcow2",
-            Self::Raw => "raw",
-            Self::Vdi => "vdi",
-            Self::Vmdk => "vmdk",
-        }
+named_values! {
+    /// The format of a converted disk: the qemu-img format name, also the
+    /// output file's extension.
+    #[derive(Default)]
+    pub enum DiskFormat {
+        /// qcow2 (compressible).
+        #[default]
+        Qcow2 = "qcow2",
+        /// Raw.
+        Raw = "raw",
+        /// VirtualBox.
+        Vdi = "vdi",
+        /// VMware.
+        Vmdk = "vmdk",
     }
 }
 
 /// The validate stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ValidateStage {
     /// Run the stage (default true).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Boot the output headless for a short while (needs qemu-system-x86_64;
     /// default false).
-    #[serde(default)]
     pub boot_test: bool,
     /// How long the boot test lets the guest run (default 20; 1 to 3600,
     /// checked here too, since the program can be run without the daemon).
-    #[serde(
-        default = "default_boot_test_seconds",
-        deserialize_with = "boot_test_seconds_in_range"
-    )]
+    #[serde(deserialize_with = "boot_test_seconds_in_range")]
     pub boot_test_seconds: u64,
     /// The boot test's qemu accelerator, one of
     /// [`crate::manifest::pipeline::BOOT_ACCELERATORS`]; when None the
     /// program's `--boot-accel` input decides.
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "known_boot_accel"
     )]
@@ -452,14 +423,10 @@ impl Default for ValidateStage {
         Self {
             enabled: true,
             boot_test: false,
-            boot_test_seconds: default_boot_test_seconds(),
+            boot_test_seconds: crate::manifest::pipeline::DEFAULT_BOOT_TEST_SECONDS as u64,
             boot_accel: None,
         }
     }
-}
-
-fn default_boot_test_seconds() -> u64 {
-    crate::manifest::pipeline::DEFAULT_BOOT_TEST_SECONDS as u64
 }
 
 /// The daemon's range for `validate.boot_test_seconds`: 0 would pass a
@@ -493,13 +460,56 @@ fn known_boot_accel<'de, D: serde::Deserializer<'de>>(
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::pipeline::{
+        ARTIFACT_SOURCE_FORMATS, FIX_LEVELS, FSTAB_MODES, OUTPUT_FORMATS, SOURCE_TYPES, VM,
+    };
+    use crate::manifest::schema::{check, sample, Ty};
+    use serde_json::{json, Value};
+
+    /// The daemon writes each VM's document by its tables
+    /// ([`crate::manifest::pipeline`]); this model must read every key they
+    /// accept with every allowed value, and write nothing they would not.
+    #[test]
+    fn the_model_reads_every_key_and_value_of_the_daemons_documents() {
+        let document = Ty::Object(VM);
+        for pick in 0..SOURCE_TYPES.len() {
+            let written = sample(&document, pick);
+            let read: VmManifest = serde_json::from_value(written.clone())
+                .unwrap_or_else(|e| panic!("{e}: {written:#}"));
+            assert_eq!(serde_json::to_value(&read).unwrap(), written);
+        }
+        // Keys left out get the tables' defaults here too.
+        let minimal = json!({"name": "x", "pipeline": {"load": {"source_type": "raw", "source_path": "/d/x.raw"}}});
+        let mut problems = Vec::new();
+        let daemons = check(&minimal, &document, "", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        let read: VmManifest = serde_json::from_value(minimal).unwrap();
+        assert_defaults_agree(&daemons, &serde_json::to_value(&read).unwrap(), "");
+        assert_eq!(FstabMode::NAMES, FSTAB_MODES);
+        assert_eq!(FixLevel::NAMES, FIX_LEVELS);
+        assert_eq!(DiskFormat::NAMES, OUTPUT_FORMATS);
+        // An Artifact Manifest v1's source_format becomes load.source_type.
+        for name in SOURCE_TYPES.iter().chain(ARTIFACT_SOURCE_FORMATS) {
+            assert!(SourceType::NAMES.contains(name), "{name}");
+        }
+    }
+
+    /// Every value the daemon's normalized document has, the model has
+    /// too (the model also writes the keys the daemon leaves out).
+    fn assert_defaults_agree(daemons: &Value, models: &Value, path: &str) {
+        match daemons {
+            Value::Object(keys) => {
+                for (key, value) in keys {
+                    let path = format!("{path}.{key}");
+                    assert_defaults_agree(value, &models[key.as_str()], &path);
+                }
+            }
+            _ => assert_eq!(daemons, models, "{path}"),
+        }
+    }
 
     #[test]
     fn missing_optional_keys_get_the_documented_defaults() {
@@ -513,7 +523,7 @@ mod tests {
         assert_eq!(p.fix.network.fix_level, FixLevel::Full);
         assert!(p.fix.enabled);
         assert_eq!(p.fix.requested().len(), 4);
-        assert_eq!(p.convert.output_format, OutputFormat::Qcow2);
+        assert_eq!(p.convert.output_format, DiskFormat::Qcow2);
         assert!(p.convert.compress && p.convert.output_path.is_none());
         assert!(p.validate.enabled && !p.validate.boot_test);
     }
@@ -533,7 +543,7 @@ mod tests {
         .unwrap();
         assert_eq!(m.pipeline.load.source_type.qemu_format(), Some("vpc"));
         assert_eq!(m.pipeline.fix.requested(), vec!["fstab (bypath-only)"]);
-        assert_eq!(m.pipeline.convert.output_format, OutputFormat::Vdi);
+        assert_eq!(m.pipeline.convert.output_format, DiskFormat::Vdi);
     }
 
     #[test]

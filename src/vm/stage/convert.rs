@@ -13,7 +13,7 @@ use crate::{
     vm::{
         error::StageError,
         image_chain,
-        manifest::OutputFormat,
+        manifest::DiskFormat,
         qemu::{self, ConvertJob},
         report::Artifact,
         run::{Output, Run},
@@ -26,8 +26,8 @@ use super::{partial_output::PartialOutput, Outcome, StageResult};
 pub(super) async fn run(run: &mut Run) -> StageResult {
     let convert = run.manifest().pipeline.convert.clone();
     let format = convert.output_format;
-    let compress = convert.compress && format == OutputFormat::Qcow2;
-    if convert.compress && format != OutputFormat::Qcow2 {
+    let compress = convert.compress && format == DiskFormat::Qcow2;
+    if convert.compress && format != DiskFormat::Qcow2 {
         run.warn(format!(
             "compress is only supported for qcow2 output; {} output is not compressed",
             format.as_str()
@@ -152,7 +152,7 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
 fn output_path(
     run: &Run,
     output_path: Option<&Path>,
-    format: OutputFormat,
+    format: DiskFormat,
 ) -> Result<PathBuf, StageError> {
     let policy = &run.options.policy;
     let output_dir = match &run.options.output_dir {
