@@ -5,9 +5,8 @@
 //! wfctl manifest create|validate -file F|submit -file F|status -id ID|generate DISK OUT_DIR
 //! ```
 //!
-//! Flags follow Go's `flag` package: one or two dashes, `-name value` or
-//! `-name=value`, booleans without a value, `--` ends the flags. They are
-//! parsed here by hand because clap does not take single-dash long flags.
+//! Flags follow Go's `flag` package ([`super::go_flags`]); each form's flags
+//! are declared once, in its [`Form`] table.
 //!
 //! `manifest validate` and `manifest submit` call ValidateManifest and
 //! SubmitManifest ([`super::manifests`]); `manifest create` (the four-step
@@ -15,7 +14,7 @@
 //! ([`super::manifest_builder`]).
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::BTreeMap,
     path::{Path, PathBuf},
 };
 
@@ -23,110 +22,114 @@ use serde::Deserialize;
 use tokio::task::JoinSet;
 
 use super::{
-    error::short_state,
-    executions, logs, manifest_builder, manifests,
-    output::{self, OutputFormat},
-    status, CliError, Ctx, GlobalArgs,
+    args::GlobalArgs,
+    context::Ctx,
+    error::CliError,
+    follow::{follow, EventStyle},
+    go_flags::{self, Flag, Form, GoFlags, Takes},
+    input::{proto_duration, read_data_file},
+    manifest_builder, manifests,
+    outcome::{follow_to_end, outcome, wait_and_print},
+    render::{
+        execution::{print_execution, print_executions, print_started},
+        print_note, short_state,
+        status::print_status,
+    },
 };
-use crate::pb::{self, log_event::Payload, ExecutionState};
+use crate::pb::{self, ExecutionState};
 
-const WORKFLOW_USAGE: &str = "usage: wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-limit N] [-wait] [-json]";
-const MANIFEST_USAGE: &str = "usage: wfctl manifest create [flags]|validate -file F|submit -file F [-request-id R] [-wait]|status -id ID [-json]|generate DISK OUT_DIR [flags]";
+/// The ops of `workflow -op`.
+const OPS: &str = "status|list|queue|watch|submit";
 
-/// Flags parsed the way Go's `flag` package does.
-#[derive(Debug, Default, PartialEq)]
-pub struct GoFlags {
-    /// Flags with a value, by name without dashes.
-    pub values: HashMap<String, String>,
-    /// Boolean flags that were given, with their value (the last one wins).
-    pub switches: HashMap<String, bool>,
-    /// Arguments that are not flags, in order.
-    pub positionals: Vec<String>,
-}
+/// `wfctl workflow -op ...`.
+const WORKFLOW: Form = Form {
+    synopsis: "wfctl workflow -op status|list|queue|watch|submit [flags]",
+    flags: &[
+        Flag {
+            name: "op",
+            takes: Takes::Value(OPS),
+            help: "what to do",
+        },
+        Flag {
+            name: "id",
+            takes: Takes::Value("ID"),
+            help: "watch: the execution to follow (else every queued or running one)",
+        },
+        Flag {
+            name: "file",
+            takes: Takes::Value("F"),
+            help: "submit: the job file (JSON or YAML: workflow, inputs, labels, ...)",
+        },
+        Flag {
+            name: "dir",
+            takes: Takes::Value("D"),
+            help: "submit: the directory a relative -file is in (ignored otherwise)",
+        },
+        Flag {
+            name: "limit",
+            takes: Takes::Value("N"),
+            help: "list: at most N executions (0 = all; default 50)",
+        },
+        Flag {
+            name: "wait",
+            takes: Takes::Bool,
+            help: "submit: wait until the execution ends; exit 1 unless it SUCCEEDED",
+        },
+        go_flags::ADDR,
+        go_flags::JSON,
+    ],
+};
 
-impl GoFlags {
-    /// The value of a flag with a value.
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
-    }
-
-    /// Whether a boolean flag was set (to true).
-    pub fn switch(&self, name: &str) -> bool {
-        self.bool_value(name) == Some(true)
-    }
-
-    /// A boolean flag's value, None when it was not given (so that
-    /// `-compress=false` can turn off what defaults to on).
-    pub fn bool_value(&self, name: &str) -> Option<bool> {
-        self.switches.get(name).copied()
-    }
-}
-
-/// Parses Go-style flags. `value_flags` take a value; `bool_flags` do not
-/// (but accept `=true`/`=false`). Flags and positionals may interleave.
-pub fn parse_go_flags(
-    args: &[String],
-    value_flags: &[&str],
-    bool_flags: &[&str],
-    usage: &str,
-) -> Result<GoFlags, CliError> {
-    let mut flags = GoFlags::default();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        if arg == "--" {
-            flags.positionals.extend(args[i..].iter().cloned());
-            break;
-        }
-        let Some(body) = arg
-            .strip_prefix("--")
-            .or_else(|| arg.strip_prefix('-'))
-            .filter(|b| !b.is_empty())
-        else {
-            flags.positionals.push(arg.clone());
-            continue;
-        };
-        let (name, inline) = match body.split_once('=') {
-            Some((name, value)) => (name, Some(value.to_string())),
-            None => (body, None),
-        };
-        if bool_flags.contains(&name) {
-            let on = match inline.as_deref() {
-                None | Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") => true,
-                Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") => false,
-                Some(other) => {
-                    return Err(CliError::Usage(format!(
-                        "invalid boolean value {other:?} for -{name}\n{usage}"
-                    )))
-                }
-            };
-            flags.switches.insert(name.to_string(), on);
-        } else if value_flags.contains(&name) {
-            let value = match inline {
-                Some(value) => value,
-                None if i < args.len() => {
-                    i += 1;
-                    args[i - 1].clone()
-                }
-                None => {
-                    return Err(CliError::Usage(format!(
-                        "flag needs an argument: -{name}\n{usage}"
-                    )))
-                }
-            };
-            flags.values.insert(name.to_string(), value);
-        } else {
-            return Err(CliError::Usage(format!(
-                "flag provided but not defined: -{name}\n{usage}"
-            )));
-        }
-    }
-    Ok(flags)
-}
-
+/// `wfctl manifest validate|submit|status ...` (create and generate have
+/// their own, [`manifest_builder::CREATE`] and [`manifest_builder::GENERATE`]).
+const MANIFEST: Form = Form {
+    synopsis: "wfctl manifest validate -file F [flags]
+wfctl manifest submit -file F [flags]
+wfctl manifest status -id ID [flags]
+wfctl manifest create [flags]    (see wfctl manifest create -help)
+wfctl manifest generate DISK OUT_DIR [flags]",
+    flags: &[
+        Flag {
+            name: "file",
+            takes: Takes::Value("F"),
+            help: "validate, submit: the manifest file (JSON or YAML)",
+        },
+        Flag {
+            name: "dir",
+            takes: Takes::Value("D"),
+            help: "the directory a relative -file is in",
+        },
+        Flag {
+            name: "id",
+            takes: Takes::Value("ID"),
+            help: "status: the execution",
+        },
+        Flag {
+            name: "request-id",
+            takes: Takes::Value("R"),
+            help: "submit: idempotency key; a repeated submit returns the same executions",
+        },
+        Flag {
+            name: "wait",
+            takes: Takes::Bool,
+            help: "submit: wait until every execution ends; exit 1 unless all SUCCEEDED",
+        },
+        Flag {
+            name: "output",
+            takes: Takes::Value("DIR"),
+            help: "hyperctl's; accepted and ignored (the manifest says where output goes)",
+        },
+        Flag {
+            name: "dry-run",
+            takes: Takes::Bool,
+            help: "hyperctl's; accepted and ignored (validate checks without running)",
+        },
+        go_flags::ADDR,
+        go_flags::JSON,
+    ],
+};
 /// Runs `wfctl workflow ...` or `wfctl manifest ...`.
-pub async fn run(globals: &GlobalArgs, verb: &str, args: &[String]) -> Result<(), CliError> {
+pub(crate) async fn run(globals: &GlobalArgs, verb: &str, args: &[String]) -> Result<(), CliError> {
     match verb {
         "workflow" => workflow(globals, args).await,
         "manifest" => manifest(globals, args).await,
@@ -139,45 +142,32 @@ fn is_help(args: &[String]) -> bool {
         .any(|a| matches!(a.as_str(), "-h" | "-help" | "--help" | "help"))
 }
 
-/// The globals with `-addr` and `-json` of a hyperctl form applied.
-fn apply_globals(globals: &GlobalArgs, flags: &GoFlags) -> GlobalArgs {
-    let mut globals = globals.clone();
-    if let Some(addr) = flags.value("addr") {
-        globals.addr = Some(addr.to_string());
-    }
-    if flags.switch("json") {
-        globals.output = OutputFormat::Json;
-    }
-    globals
+/// A usage error: `message`, then the form's usage text.
+fn usage_error(message: &str, form: &Form) -> CliError {
+    CliError::Usage(format!("{message}\n{}", form.usage()))
 }
 
 async fn workflow(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError> {
     if is_help(args) {
-        println!("{WORKFLOW_USAGE}");
+        println!("{}", WORKFLOW.usage());
         return Ok(());
     }
-    let flags = parse_go_flags(
-        args,
-        &["op", "id", "file", "dir", "addr", "limit"],
-        &["json", "wait"],
-        WORKFLOW_USAGE,
-    )?;
+    let flags = WORKFLOW.parse(args)?;
     if let Some(extra) = flags.positionals.first() {
-        return Err(CliError::Usage(format!(
-            "unexpected argument {extra:?}\n{WORKFLOW_USAGE}"
-        )));
+        return Err(usage_error(
+            &format!("unexpected argument {extra:?}"),
+            &WORKFLOW,
+        ));
     }
     let op = flags
         .value("op")
-        .ok_or_else(|| CliError::Usage(format!("-op is required\n{WORKFLOW_USAGE}")))?
+        .ok_or_else(|| usage_error("-op is required", &WORKFLOW))?
         .to_string();
-    if !matches!(
-        op.as_str(),
-        "status" | "list" | "queue" | "watch" | "submit"
-    ) {
-        return Err(CliError::Usage(format!(
-            "unknown -op {op:?}; one of status, list, queue, watch, submit\n{WORKFLOW_USAGE}"
-        )));
+    if !OPS.split('|').any(|known| known == op) {
+        return Err(usage_error(
+            &format!("unknown -op {op:?}; one of {}", OPS.replace('|', ", ")),
+            &WORKFLOW,
+        ));
     }
     let limit = match flags.value("limit") {
         Some(text) => text
@@ -190,7 +180,7 @@ async fn workflow(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
             "wfctl: note: -dir is ignored; wfctl asks the daemon over gRPC (pick it with -addr)"
         );
     }
-    let globals = apply_globals(globals, &flags);
+    let globals = flags.apply_to(globals);
     // Read the job file before connecting, so a bad file is a usage error
     // whether or not the daemon is up.
     let job = if op == "submit" {
@@ -200,40 +190,30 @@ async fn workflow(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
     };
     let ctx = Ctx::connect(&globals).await?;
     match op.as_str() {
-        "status" => {
-            let status = status::fetch(&ctx).await?;
-            status::print_status(ctx.output, &status);
-            Ok(())
-        }
+        "status" => print_status(ctx.output, &ctx.get_status().await?),
         "list" => {
-            let executions =
-                executions::fetch_executions(&ctx, pb::ListExecutionsRequest::default(), limit)
-                    .await?;
-            executions::print_executions(ctx.output, &executions);
-            Ok(())
+            let executions = ctx
+                .list_executions(pb::ListExecutionsRequest::default(), limit)
+                .await?;
+            print_executions(ctx.output, &executions);
         }
-        "queue" => {
-            let executions = executions::fetch_executions(&ctx, active_filter(), 0).await?;
-            executions::print_executions(ctx.output, &executions);
-            Ok(())
+        "queue" => print_executions(ctx.output, &ctx.list_executions(active_filter(), 0).await?),
+        "watch" => {
+            return match flags.value("id") {
+                Some(id) => follow_to_end(&ctx, id).await,
+                None => watch_active(&ctx).await,
+            }
         }
-        "watch" => match flags.value("id") {
-            Some(id) => executions::follow_to_end(&ctx, id).await,
-            None => watch_active(&ctx).await,
-        },
         _ => {
             let request = job.expect("submit reads its job file");
-            let execution = executions::start(&ctx, request).await?;
+            let execution = ctx.start(request).await?;
             if flags.switch("wait") {
-                return executions::wait_and_print(&ctx, &execution.id).await;
+                return wait_and_print(&ctx, &execution.id).await;
             }
-            match ctx.output {
-                OutputFormat::Table => output::print_line(&execution.id),
-                format => output::print_message(format, &execution),
-            }
-            Ok(())
+            print_started(ctx.output, &execution);
         }
     }
+    Ok(())
 }
 
 fn active_filter() -> pb::ListExecutionsRequest {
@@ -269,16 +249,16 @@ struct JobFile {
 
 /// Reads `-file` (relative to `-dir` when given) into an Execute request.
 fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
-    let file = flags.value("file").ok_or_else(|| {
-        CliError::Usage(format!("-op submit needs -file JOB.yaml\n{WORKFLOW_USAGE}"))
-    })?;
+    let file = flags
+        .value("file")
+        .ok_or_else(|| usage_error("-op submit needs -file JOB.yaml", &WORKFLOW))?;
     let mut path = PathBuf::from(file);
     if let Some(dir) = flags.value("dir") {
         if path.is_relative() {
             path = Path::new(dir).join(path);
         }
     }
-    let value = executions::read_data_file(&path)?;
+    let value = read_data_file(&path)?;
     if let Some(object) = value.as_object() {
         if ["pipeline", "manifest_version", "batch", "vms", "disks"]
             .iter()
@@ -308,27 +288,26 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
         request_id: job.request_id.unwrap_or_default(),
         timeout: job
             .timeout
-            .map(|t| executions::proto_duration(t, "timeout"))
+            .map(|t| proto_duration(t, "timeout"))
             .transpose()?,
         labels: job.labels.into_iter().collect(),
     })
 }
-
 /// Follows every queued or running execution until all have ended, each
-/// line prefixed with the last 8 characters of the execution's id. Fails when any did not
-/// succeed.
+/// shown [`EventStyle::Tagged`]. Fails when any did not succeed.
 async fn watch_active(ctx: &Ctx) -> Result<(), CliError> {
-    let active = executions::fetch_executions(ctx, active_filter(), 0).await?;
+    let active = ctx.list_executions(active_filter(), 0).await?;
     if active.is_empty() {
-        output::print_note("wfctl: no queued or running executions to watch");
+        print_note("wfctl: no queued or running executions to watch");
         return Ok(());
     }
-    output::print_note(&format!("wfctl: watching {} execution(s)", active.len()));
+    print_note(&format!("wfctl: watching {} execution(s)", active.len()));
     let mut tasks = JoinSet::new();
     for execution in active {
         let ctx = ctx.clone();
         tasks.spawn(async move {
-            let result = watch_one(&ctx, &execution.id).await;
+            let style = EventStyle::Tagged(ctx.output);
+            let result = follow(&ctx, &execution.id, 0, true, style).await;
             (execution.id, result)
         });
     }
@@ -337,20 +316,13 @@ async fn watch_active(ctx: &Ctx) -> Result<(), CliError> {
     while let Some(joined) = tasks.join_next().await {
         let Ok((id, result)) = joined else { continue };
         match result {
-            Ok(Some(finished)) if finished.state() == ExecutionState::Succeeded => {
-                output::print_note(&format!("{id} SUCCEEDED"));
-            }
             Ok(Some(finished)) => {
-                output::print_note(&format!("{id} {}", short_state(finished.state())));
-                first_failure.get_or_insert(CliError::WorkflowFailed {
-                    execution_id: id,
-                    state: finished.state(),
-                    error: finished.error,
-                });
+                print_note(&format!("{id} {}", short_state(finished.state())));
+                if let Err(e) = outcome(ctx, &id, finished.state(), finished.error) {
+                    first_failure.get_or_insert(e);
+                }
             }
-            Ok(None) => {
-                output::print_note(&format!("{id} log ended before the execution finished"))
-            }
+            Ok(None) => print_note(&format!("{id} log ended before the execution finished")),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -362,56 +334,12 @@ async fn watch_active(ctx: &Ctx) -> Result<(), CliError> {
     }
 }
 
-/// Follows one execution for [`watch_active`], prefixing its lines.
-async fn watch_one(ctx: &Ctx, execution_id: &str) -> Result<Option<pb::Finished>, CliError> {
-    // UUIDv7 ids share their leading (time) digits; the tail tells them apart.
-    let short: String = execution_id
-        .chars()
-        .skip(execution_id.chars().count().saturating_sub(8))
-        .collect();
-    let mut stream = ctx
-        .client
-        .clone()
-        .stream_logs(pb::StreamLogsRequest {
-            execution_id: execution_id.to_string(),
-            from_sequence: 0,
-            follow: true,
-        })
-        .await
-        .map_err(|s| ctx.status_error(s))?
-        .into_inner();
-    let mut finished = None;
-    while let Some(response) = stream.message().await.map_err(|s| ctx.status_error(s))? {
-        let Some(event) = response.event else {
-            continue;
-        };
-        if let Some(Payload::Finished(f)) = &event.payload {
-            finished = Some(f.clone());
-        }
-        match ctx.output {
-            OutputFormat::Table => match logs::output_text(&event) {
-                Some(text) => output::print_line(&format!("{short} | {text}")),
-                None => output::print_note(&format!("{short} {}", logs::event_line(&event))),
-            },
-            format => {
-                // Lines of several executions interleave: each names its own.
-                let mut value = output::to_json(&event);
-                if let Some(object) = value.as_object_mut() {
-                    object.insert("executionId".into(), execution_id.into());
-                }
-                output::print_stream_value(format, &value);
-            }
-        }
-    }
-    Ok(finished)
-}
-
 async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError> {
     if args.is_empty() || is_help(args) {
         match args.first().map(String::as_str) {
-            Some("create") => println!("{}", manifest_builder::CREATE_USAGE),
-            Some("generate") => println!("{}", manifest_builder::GENERATE_USAGE),
-            _ => println!("{MANIFEST_USAGE}"),
+            Some("create") => println!("{}", manifest_builder::CREATE.usage()),
+            Some("generate") => println!("{}", manifest_builder::GENERATE.usage()),
+            _ => println!("{}", MANIFEST.usage()),
         }
         return if args.is_empty() {
             Err(CliError::Usage("manifest needs a verb".to_string()))
@@ -421,122 +349,56 @@ async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
     }
     // create and generate take their own flags (the manifest's answers).
     match args[0].as_str() {
-        "create" | "generate" => {
-            let verb = args[0].as_str();
-            let usage = if verb == "create" {
-                manifest_builder::CREATE_USAGE
-            } else {
-                manifest_builder::GENERATE_USAGE
-            };
-            let flags = parse_go_flags(
-                &args[1..],
-                manifest_builder::VALUE_FLAGS,
-                manifest_builder::BOOL_FLAGS,
-                usage,
-            )?;
-            let globals = apply_globals(globals, &flags);
-            return if verb == "create" {
-                manifest_builder::create(&globals, &flags, &flags.positionals).await
-            } else {
-                manifest_builder::generate(&globals, &flags, &flags.positionals).await
-            };
+        "create" => {
+            let flags = manifest_builder::CREATE.parse(&args[1..])?;
+            return manifest_builder::create(&flags.apply_to(globals), &flags).await;
+        }
+        "generate" => {
+            let flags = manifest_builder::GENERATE.parse(&args[1..])?;
+            return manifest_builder::generate(&flags.apply_to(globals), &flags).await;
         }
         _ => {}
     }
-    let flags = parse_go_flags(
-        args,
-        &["file", "id", "addr", "dir", "output", "request-id"],
-        &["json", "dry-run", "wait"],
-        MANIFEST_USAGE,
-    )?;
+    let flags = MANIFEST.parse(args)?;
     let Some((verb, rest)) = flags.positionals.split_first() else {
-        return Err(CliError::Usage(format!(
-            "manifest needs a verb\n{MANIFEST_USAGE}"
-        )));
+        return Err(usage_error("manifest needs a verb", &MANIFEST));
     };
-    match verb.as_str() {
-        "status" => {
-            if let Some(extra) = rest.first() {
-                return Err(CliError::Usage(format!(
-                    "unexpected argument {extra:?}\n{MANIFEST_USAGE}"
-                )));
-            }
-            let id = flags.value("id").ok_or_else(|| {
-                CliError::Usage(format!("manifest status needs -id ID\n{MANIFEST_USAGE}"))
-            })?;
-            let ctx = Ctx::connect(&apply_globals(globals, &flags)).await?;
-            let execution = executions::get_execution(&ctx, id).await?;
-            executions::print_execution(ctx.output, &execution);
-            Ok(())
+    if !matches!(verb.as_str(), "status" | "validate" | "submit") {
+        return Err(usage_error(
+            &format!("unknown manifest verb {verb:?}"),
+            &MANIFEST,
+        ));
+    }
+    if let Some(extra) = rest.first() {
+        return Err(usage_error(
+            &format!("unexpected argument {extra:?}"),
+            &MANIFEST,
+        ));
+    }
+    let globals = flags.apply_to(globals);
+    if verb == "status" {
+        let id = flags
+            .value("id")
+            .ok_or_else(|| usage_error("manifest status needs -id ID", &MANIFEST))?;
+        let ctx = Ctx::connect(&globals).await?;
+        print_execution(ctx.output, &ctx.get_execution(id).await?);
+        return Ok(());
+    }
+    let file = flags
+        .value("file")
+        .ok_or_else(|| usage_error(&format!("manifest {verb} needs -file F"), &MANIFEST))?;
+    let mut path = PathBuf::from(file);
+    if let Some(dir) = flags.value("dir") {
+        if path.is_relative() {
+            path = Path::new(dir).join(path);
         }
-        "validate" | "submit" => {
-            if let Some(extra) = rest.first() {
-                return Err(CliError::Usage(format!(
-                    "unexpected argument {extra:?}\n{MANIFEST_USAGE}"
-                )));
-            }
-            let file = flags.value("file").ok_or_else(|| {
-                CliError::Usage(format!("manifest {verb} needs -file F\n{MANIFEST_USAGE}"))
-            })?;
-            let mut path = PathBuf::from(file);
-            if let Some(dir) = flags.value("dir") {
-                if path.is_relative() {
-                    path = Path::new(dir).join(path);
-                }
-            }
-            let (content, file_name) = manifests::read(&path)?;
-            let ctx = Ctx::connect(&apply_globals(globals, &flags)).await?;
-            if verb == "validate" {
-                manifests::validate(&ctx, &path, content, file_name).await
-            } else {
-                manifests::submit(
-                    &ctx,
-                    content,
-                    file_name,
-                    flags.value("request-id").map(str::to_string),
-                    flags.switch("wait"),
-                )
-                .await
-            }
-        }
-        other => Err(CliError::Usage(format!(
-            "unknown manifest verb {other:?}\n{MANIFEST_USAGE}"
-        ))),
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn go_flags_take_one_or_two_dashes_and_inline_values() {
-        let flags = parse_go_flags(
-            &strings(&["-op", "list", "--file=job.yaml", "-json", "pos", "--", "-x"]),
-            &["op", "file"],
-            &["json"],
-            "usage",
-        )
-        .unwrap();
-        assert_eq!(flags.value("op"), Some("list"));
-        assert_eq!(flags.value("file"), Some("job.yaml"));
-        assert!(flags.switch("json"));
-        assert_eq!(flags.positionals, strings(&["pos", "-x"]));
-    }
-
-    #[test]
-    fn go_flag_errors_read_like_go() {
-        let err = parse_go_flags(&strings(&["-nope"]), &["op"], &[], "usage").unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("flag provided but not defined: -nope"));
-        let err = parse_go_flags(&strings(&["-op"]), &["op"], &[], "usage").unwrap_err();
-        assert!(err.to_string().starts_with("flag needs an argument: -op"));
-        let flags = parse_go_flags(&strings(&["-json=false"]), &[], &["json"], "u").unwrap();
-        assert!(!flags.switch("json"));
+    let (content, file_name) = manifests::read(&path)?;
+    let ctx = Ctx::connect(&globals).await?;
+    if verb == "validate" {
+        manifests::validate(&ctx, &path, content, file_name).await
+    } else {
+        let request_id = flags.value("request-id").map(str::to_string);
+        manifests::submit(&ctx, content, file_name, request_id, flags.switch("wait")).await
     }
 }

@@ -6,16 +6,16 @@
 use std::path::Path;
 
 use super::{
-    error::short_state,
-    executions,
-    output::{print_line, print_message, print_note, OutputFormat},
-    CliError, Ctx,
+    context::Ctx,
+    error::CliError,
+    outcome::execution_outcome,
+    render::{print_line, print_message, print_note, short_state, PrintFormat},
 };
 use crate::pb;
 
 /// Reads a manifest file before connecting, so a missing file is a usage
 /// error whether or not the daemon is up.
-pub fn read(path: &Path) -> Result<(Vec<u8>, String), CliError> {
+pub(crate) fn read(path: &Path) -> Result<(Vec<u8>, String), CliError> {
     let content = std::fs::read(path)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
     let file_name = path
@@ -36,25 +36,20 @@ fn kind_text(kind: pb::ManifestKind) -> &'static str {
 
 /// `manifest validate`: prints the verdict (or every problem, one
 /// `path: message` line each) and fails with exit code 5 when invalid.
-pub async fn validate(
+pub(crate) async fn validate(
     ctx: &Ctx,
     path: &Path,
     content: Vec<u8>,
     file_name: String,
 ) -> Result<(), CliError> {
-    let response = ctx
-        .client
-        .clone()
-        .validate_manifest(pb::ValidateManifestRequest {
-            content,
-            format: pb::ManifestFormat::Detect as i32,
-            file_name,
-        })
-        .await
-        .map_err(|s| ctx.status_error(s))?
-        .into_inner();
+    let request = pb::ValidateManifestRequest {
+        content,
+        format: pb::ManifestFormat::Detect as i32,
+        file_name,
+    };
+    let response = ctx.message(ctx.client.clone().validate_manifest(request).await)?;
     match ctx.output {
-        OutputFormat::Table if response.valid => {
+        PrintFormat::Table if response.valid => {
             let names: Vec<&str> = response.vms.iter().map(|v| v.name.as_str()).collect();
             print_line(&format!(
                 "{}: valid {} manifest, {} VM{}: {}",
@@ -65,7 +60,7 @@ pub async fn validate(
                 names.join(", ")
             ));
         }
-        OutputFormat::Table => {
+        PrintFormat::Table => {
             for problem in &response.problems {
                 let at = if problem.path.is_empty() {
                     "(document)"
@@ -99,26 +94,21 @@ pub async fn validate(
 /// `manifest submit`: starts one execution per VM and prints their ids (one
 /// per line; the batch id goes to stderr), or with `wait` follows them all
 /// and fails unless every one succeeded.
-pub async fn submit(
+pub(crate) async fn submit(
     ctx: &Ctx,
     content: Vec<u8>,
     file_name: String,
     request_id: Option<String>,
     wait: bool,
 ) -> Result<(), CliError> {
-    let response = ctx
-        .client
-        .clone()
-        .submit_manifest(pb::SubmitManifestRequest {
-            content,
-            format: pb::ManifestFormat::Detect as i32,
-            file_name,
-            request_id: request_id.unwrap_or_default(),
-            labels: Default::default(),
-        })
-        .await
-        .map_err(|s| ctx.status_error(s))?
-        .into_inner();
+    let request = pb::SubmitManifestRequest {
+        content,
+        format: pb::ManifestFormat::Detect as i32,
+        file_name,
+        request_id: request_id.unwrap_or_default(),
+        labels: Default::default(),
+    };
+    let response = ctx.message(ctx.client.clone().submit_manifest(request).await)?;
     let verb = if response.started {
         "started"
     } else {
@@ -143,7 +133,7 @@ pub async fn submit(
         .collect();
     if !wait {
         match ctx.output {
-            OutputFormat::Table => {
+            PrintFormat::Table => {
                 for vm in &response.vms {
                     if let Some(execution) = &vm.execution {
                         print_line(&format!("{}  {}", execution.id, vm.name));
@@ -161,14 +151,14 @@ pub async fn submit(
     let mut first_failure = None;
     let mut finished = Vec::with_capacity(ids.len());
     for id in &ids {
-        let execution = executions::wait_execution(ctx, id).await?;
-        if let Err(e) = executions::judge(ctx, &execution) {
+        let execution = ctx.wait_execution(id).await?;
+        if let Err(e) = execution_outcome(ctx, &execution) {
             first_failure.get_or_insert(e);
         }
         finished.push(execution);
     }
     match ctx.output {
-        OutputFormat::Table => {
+        PrintFormat::Table => {
             for (vm, execution) in response.vms.iter().zip(&finished) {
                 print_line(&format!(
                     "{}  {}  {}",
