@@ -89,37 +89,31 @@ impl Ctx {
     }
 
     /// Fetches one execution.
-    pub(crate) async fn get_execution(
-        &self,
-        execution_id: &str,
-    ) -> Result<pb::Execution, CliError> {
+    pub(crate) async fn get_execution(&self, id: &str) -> Result<pb::Execution, CliError> {
         let request = pb::GetExecutionRequest {
-            execution_id: execution_id.to_string(),
+            execution_id: id.to_string(),
         };
         let response = self.client.clone().get_execution(request).await;
-        self.execution_in(execution_id, self.message(response)?.execution)
+        self.execution_in(id, self.message(response)?.execution)
     }
 
     /// Waits until the execution ends (WaitExecution) and returns it.
-    pub(crate) async fn wait_execution(
-        &self,
-        execution_id: &str,
-    ) -> Result<pb::Execution, CliError> {
+    pub(crate) async fn wait_execution(&self, id: &str) -> Result<pb::Execution, CliError> {
         let request = pb::WaitExecutionRequest {
-            execution_id: execution_id.to_string(),
+            execution_id: id.to_string(),
         };
         let response = self.client.clone().wait_execution(request).await;
-        self.execution_in(execution_id, self.message(response)?.execution)
+        self.execution_in(id, self.message(response)?.execution)
     }
 
     /// The execution a response carries; an empty one is
     /// [`CliError::NotFound`].
     fn execution_in(
         &self,
-        execution_id: &str,
+        id: &str,
         execution: Option<pb::Execution>,
     ) -> Result<pb::Execution, CliError> {
-        execution.ok_or_else(|| CliError::NotFound(format!("execution {execution_id} not found")))
+        execution.ok_or_else(|| CliError::NotFound(format!("execution {id} not found")))
     }
 
     /// Lists executions with a filter, paging until `limit` (0 = all).

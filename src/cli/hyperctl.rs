@@ -393,12 +393,12 @@ async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
             path = Path::new(dir).join(path);
         }
     }
-    let (content, file_name) = manifests::read(&path)?;
+    let file = manifests::read(&path)?;
     let ctx = Ctx::connect(&globals).await?;
     if verb == "validate" {
-        manifests::validate(&ctx, &path, content, file_name).await
+        manifests::validate(&ctx, &path, file).await
     } else {
         let request_id = flags.value("request-id").map(str::to_string);
-        manifests::submit(&ctx, content, file_name, request_id, flags.switch("wait")).await
+        manifests::submit(&ctx, file, request_id, flags.switch("wait")).await
     }
 }

@@ -13,16 +13,26 @@ use super::{
 };
 use crate::pb;
 
+/// A manifest file as it is sent to the daemon, which detects JSON or YAML
+/// from its name and content.
+#[derive(Debug)]
+pub(crate) struct ManifestFile {
+    /// The bytes, as they are.
+    pub(crate) content: Vec<u8>,
+    /// The file's name, without its directory.
+    pub(crate) file_name: String,
+}
+
 /// Reads a manifest file before connecting, so a missing file is a usage
 /// error whether or not the daemon is up.
-pub(crate) fn read(path: &Path) -> Result<(Vec<u8>, String), CliError> {
+pub(crate) fn read(path: &Path) -> Result<ManifestFile, CliError> {
     let content = std::fs::read(path)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok((content, file_name))
+    Ok(ManifestFile { content, file_name })
 }
 
 fn kind_text(kind: pb::ManifestKind) -> &'static str {
@@ -34,18 +44,13 @@ fn kind_text(kind: pb::ManifestKind) -> &'static str {
     }
 }
 
-/// `manifest validate`: prints the verdict (or every problem, one
+/// `manifest validate`: prints that the manifest is valid (or every problem, one
 /// `path: message` line each) and fails with exit code 5 when invalid.
-pub(crate) async fn validate(
-    ctx: &Ctx,
-    path: &Path,
-    content: Vec<u8>,
-    file_name: String,
-) -> Result<(), CliError> {
+pub(crate) async fn validate(ctx: &Ctx, path: &Path, file: ManifestFile) -> Result<(), CliError> {
     let request = pb::ValidateManifestRequest {
-        content,
+        content: file.content,
         format: pb::ManifestFormat::Detect as i32,
-        file_name,
+        file_name: file.file_name,
     };
     let response = ctx.message(ctx.client.clone().validate_manifest(request).await)?;
     match ctx.output {
@@ -96,15 +101,14 @@ pub(crate) async fn validate(
 /// and fails unless every one succeeded.
 pub(crate) async fn submit(
     ctx: &Ctx,
-    content: Vec<u8>,
-    file_name: String,
+    file: ManifestFile,
     request_id: Option<String>,
     wait: bool,
 ) -> Result<(), CliError> {
     let request = pb::SubmitManifestRequest {
-        content,
+        content: file.content,
         format: pb::ManifestFormat::Detect as i32,
-        file_name,
+        file_name: file.file_name,
         request_id: request_id.unwrap_or_default(),
         labels: Default::default(),
     };

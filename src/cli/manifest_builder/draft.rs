@@ -17,7 +17,7 @@ use crate::manifest::{self, Context, FormatHint};
 pub(crate) struct Draft {
     /// The VM's name; the source file's stem when not given.
     pub(crate) name: Option<String>,
-    /// One of [`SOURCE_TYPES`]; from the source path's extension when not given.
+    /// One of [`SOURCE_TYPES`](crate::manifest::pipeline::SOURCE_TYPES); from the source path's extension when not given.
     pub(crate) source_type: Option<String>,
     /// The disk (or OVA/OVF) to convert, as the daemon will open it.
     pub(crate) source_path: Option<String>,
@@ -27,11 +27,11 @@ pub(crate) struct Draft {
     pub(crate) inspect: bool,
     /// The FIX stage: fstab, grub, initramfs and network.
     pub(crate) fix: bool,
-    /// One of [`FSTAB_MODES`].
+    /// One of [`FSTAB_MODES`](crate::manifest::pipeline::FSTAB_MODES).
     pub(crate) fstab_mode: String,
-    /// One of [`FIX_LEVELS`].
+    /// One of [`FIX_LEVELS`](crate::manifest::pipeline::FIX_LEVELS).
     pub(crate) network_fix_level: String,
-    /// One of [`OUTPUT_FORMATS`].
+    /// One of [`OUTPUT_FORMATS`](crate::manifest::pipeline::OUTPUT_FORMATS).
     pub(crate) output_format: String,
     /// Compress the output (qcow2 only).
     pub(crate) compress: bool,
@@ -45,7 +45,7 @@ pub(crate) struct Draft {
     /// only written when given; the daemon's default otherwise).
     pub(crate) boot_test_seconds: Option<u64>,
     /// The boot test's qemu accelerator (ours too, only written when
-    /// given): one of [`BOOT_ACCELERATORS`].
+    /// given): one of [`BOOT_ACCELERATORS`](crate::manifest::pipeline::BOOT_ACCELERATORS).
     pub(crate) boot_accel: Option<String>,
 }
 

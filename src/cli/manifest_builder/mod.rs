@@ -30,7 +30,7 @@ use super::{
     context::Ctx,
     error::CliError,
     go_flags::{self, Flag, Form, GoFlags, Takes},
-    manifests,
+    manifests::{self, ManifestFile},
     render::PrintFormat,
 };
 use crate::manifest::{
@@ -205,10 +205,13 @@ async fn finish(
         return Ok(());
     }
     let ctx = Ctx::connect(globals).await?;
+    let file = ManifestFile {
+        content: text.into_bytes(),
+        file_name: written.file_name(),
+    };
     manifests::submit(
         &ctx,
-        text.into_bytes(),
-        written.file_name(),
+        file,
         flags.value("request-id").map(str::to_string),
         flags.switch("wait"),
     )

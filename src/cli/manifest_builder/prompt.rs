@@ -175,24 +175,18 @@ mod tests {
     fn select_takes_a_number_a_name_or_the_default_and_asks_again_otherwise() {
         let options = &["qcow2", "raw", "vdi"];
         let mut p = prompter("2\nVDI\n\nnine\n1\nback\ncancel\n");
-        assert_eq!(
-            p.select("q", options, "qcow2").unwrap(),
-            Reply::Answer("raw".into())
-        );
-        assert_eq!(
-            p.select("q", options, "qcow2").unwrap(),
-            Reply::Answer("vdi".into())
-        );
-        assert_eq!(
-            p.select("q", options, "raw").unwrap(),
-            Reply::Answer("raw".into())
-        );
-        assert_eq!(
-            p.select("q", options, "raw").unwrap(),
-            Reply::Answer("qcow2".into())
-        );
-        assert_eq!(p.select("q", options, "raw").unwrap(), Reply::Back);
-        assert_eq!(p.select("q", options, "raw").unwrap(), Reply::Cancel);
+        let answer = |text: &str| Reply::Answer(text.to_string());
+        for (default, expected) in [
+            ("qcow2", answer("raw")),
+            ("qcow2", answer("vdi")),
+            ("raw", answer("raw")),
+            // "nine" is asked again; then 1.
+            ("raw", answer("qcow2")),
+            ("raw", Reply::Back),
+            ("raw", Reply::Cancel),
+        ] {
+            assert_eq!(p.select("q", options, default).unwrap(), expected);
+        }
         let shown = String::from_utf8(p.output).unwrap();
         assert!(
             shown.contains("\"nine\" is not one of the choices"),
