@@ -1,7 +1,9 @@
-//! `wfctl manifest validate -file F` and `wfctl manifest submit -file F`:
-//! hyper2kvm pipeline manifests checked and run by the daemon
-//! (ValidateManifest, SubmitManifest). The file is sent as it is; the daemon
-//! detects JSON or YAML from its name and content.
+//! Sending a hyper2kvm pipeline manifest to the daemon to be checked or run
+//! (ValidateManifest, SubmitManifest): the work of `wfctl manifest validate
+//! -file F` and `wfctl manifest submit -file F` ([`super::hyperctl`]), and
+//! of `manifest create|generate -submit` ([`super::manifest_builder`]). The
+//! file is sent as it is; the daemon detects JSON or YAML from its name and
+//! content.
 
 use std::path::Path;
 
@@ -9,7 +11,10 @@ use super::{
     context::Ctx,
     error::CliError,
     outcome::execution_outcome,
-    render::{print_line, print_message, print_note, short_state, PrintFormat},
+    render::{
+        manifest::{print_ended, print_submitted, print_validation},
+        print_note,
+    },
 };
 use crate::pb;
 
@@ -35,16 +40,7 @@ pub(crate) fn read(path: &Path) -> Result<ManifestFile, CliError> {
     Ok(ManifestFile { content, file_name })
 }
 
-fn kind_text(kind: pb::ManifestKind) -> &'static str {
-    match kind {
-        pb::ManifestKind::Single => "single-VM",
-        pb::ManifestKind::Batch => "batch",
-        pb::ManifestKind::ArtifactV1 => "Artifact Manifest v1",
-        pb::ManifestKind::Unspecified => "unrecognised",
-    }
-}
-
-/// `manifest validate`: prints that the manifest is valid (or every problem, one
+/// Validates a manifest: prints that it is valid (or every problem, one
 /// `path: message` line each) and fails with exit code 5 when invalid.
 pub(crate) async fn validate(ctx: &Ctx, path: &Path, file: ManifestFile) -> Result<(), CliError> {
     let request = pb::ValidateManifestRequest {
@@ -53,30 +49,7 @@ pub(crate) async fn validate(ctx: &Ctx, path: &Path, file: ManifestFile) -> Resu
         file_name: file.file_name,
     };
     let response = ctx.message(ctx.client.clone().validate_manifest(request).await)?;
-    match ctx.output {
-        PrintFormat::Table if response.valid => {
-            let names: Vec<&str> = response.vms.iter().map(|v| v.name.as_str()).collect();
-            print_line(&format!(
-                "{}: valid {} manifest, {} VM{}: {}",
-                path.display(),
-                kind_text(response.kind()),
-                names.len(),
-                if names.len() == 1 { "" } else { "s" },
-                names.join(", ")
-            ));
-        }
-        PrintFormat::Table => {
-            for problem in &response.problems {
-                let at = if problem.path.is_empty() {
-                    "(document)"
-                } else {
-                    problem.path.as_str()
-                };
-                print_line(&format!("{at}: {}", problem.message));
-            }
-        }
-        format => print_message(format, &response),
-    }
+    print_validation(ctx.output, path, &response);
     if response.valid {
         Ok(())
     } else {
@@ -96,7 +69,7 @@ pub(crate) async fn validate(ctx: &Ctx, path: &Path, file: ManifestFile) -> Resu
     }
 }
 
-/// `manifest submit`: starts one execution per VM and prints their ids (one
+/// Submits a manifest: starts one execution per VM and prints their ids (one
 /// per line; the batch id goes to stderr), or with `wait` follows them all
 /// and fails unless every one succeeded.
 pub(crate) async fn submit(
@@ -136,16 +109,7 @@ pub(crate) async fn submit(
         .filter_map(|vm| vm.execution.as_ref().map(|e| e.id.clone()))
         .collect();
     if !wait {
-        match ctx.output {
-            PrintFormat::Table => {
-                for vm in &response.vms {
-                    if let Some(execution) = &vm.execution {
-                        print_line(&format!("{}  {}", execution.id, vm.name));
-                    }
-                }
-            }
-            format => print_message(format, &response),
-        }
+        print_submitted(ctx.output, &response);
         return Ok(());
     }
     print_note(&format!(
@@ -161,27 +125,7 @@ pub(crate) async fn submit(
         }
         finished.push(execution);
     }
-    match ctx.output {
-        PrintFormat::Table => {
-            for (vm, execution) in response.vms.iter().zip(&finished) {
-                print_line(&format!(
-                    "{}  {}  {}",
-                    execution.id,
-                    vm.name,
-                    short_state(execution.state())
-                ));
-            }
-        }
-        format => {
-            // The response as submitted, each execution in its final state.
-            let mut ended = response.clone();
-            let mut finished = finished.into_iter();
-            for vm in ended.vms.iter_mut().filter(|vm| vm.execution.is_some()) {
-                vm.execution = finished.next();
-            }
-            print_message(format, &ended);
-        }
-    }
+    print_ended(ctx.output, &response, finished);
     match first_failure {
         Some(e) => Err(e),
         None => Ok(()),

@@ -4,12 +4,13 @@
 //!
 //! [`print`] is the one printer (messages through [`proto_json`], human
 //! text made safe by [`terminal_text`]); [`execution`], [`event`],
-//! [`status`] and [`workflow`] turn the API's messages into text;
+//! [`manifest`], [`status`] and [`workflow`] turn the API's messages into text;
 //! [`live_tree`] is the live view shown while following a run.
 
 pub(crate) mod event;
 pub(crate) mod execution;
 pub(crate) mod live_tree;
+pub(crate) mod manifest;
 pub(crate) mod print;
 pub(crate) mod proto_json;
 pub(crate) mod status;
