@@ -2,17 +2,17 @@
 //! hyper2kvm's `hyperctl`. It talks to the daemon over gRPC only and never
 //! reads the daemon's files or database. Its one public item is [`main`].
 //!
-//! The parts, as restate's and uv's CLIs have them: [`args`] is the command
-//! line (clap definitions, help texts); one file per verb: [`workflows`]
-//! (list, describe), [`executions`] (`run`, `get`, `list`, `cancel`, a file
-//! each), [`logs`], [`status`], [`hyperctl`] (the `workflow -op ...` and
-//! `manifest ...` forms, flags parsed by [`go_flags`]), [`manifests`]
-//! (validating and submitting hyper2kvm manifests), [`manifest_builder`]
+//! The parts, as restate's and uv's CLIs have them: `args` is the command
+//! line (clap definitions, help texts); one file per verb: `workflows`
+//! (list, describe), `executions` (`run`, `get`, `list`, `cancel`, a file
+//! each), `logs`, `status`, `hyperctl` (the `workflow -op ...` and
+//! `manifest ...` forms, flags parsed by `go_flags`), `manifests`
+//! (validating and submitting hyper2kvm manifests), `manifest_builder`
 //! (writing one: `manifest create` and `manifest generate`). Shared by the
-//! verbs: [`context`] (the connection and the calls several verbs make),
-//! [`input`] (what the user types, as request values), [`follow`] (the one
-//! log-stream loop), [`outcome`] (whether a waited-on execution succeeded),
-//! [`error`] (failures and exit codes) and [`render`], the only place that
+//! verbs: `context` (the connection and the calls several verbs make),
+//! `input` (what the user types, as request values), `follow` (the one
+//! log-stream loop), `outcome` (whether a waited-on execution succeeded),
+//! `error` (failures and exit codes) and `render`, the only place that
 //! prints. Verbs never import each other. See docs/wfctl.md.
 
 mod args;

@@ -6,7 +6,7 @@
 //! be given as a flag, and without a terminal on stdin (or with
 //! `-non-interactive`) the flags are all there is, so scripts never block on
 //! a prompt. [`draft`] is the manifest being built, [`prompt`] the prompt
-//! toolkit, [`file`] where the result is written. The flags of both verbs
+//! toolkit, [`file`](mod@file) where the result is written. The flags of both verbs
 //! are declared once, in [`FLAGS`].
 
 mod draft;
@@ -23,7 +23,7 @@ use self::{
     draft::{absolute_text, Draft},
     file::{file_format, write_manifest, Written},
     prompt::Prompter,
-    wizard::Builder,
+    wizard::Wizard,
 };
 use super::{
     args::GlobalArgs,
@@ -237,14 +237,14 @@ pub(crate) async fn create(globals: &GlobalArgs, flags: &GoFlags) -> Result<(), 
         || (!flags.switch("non-interactive") && std::io::stdin().is_terminal());
     if interactive {
         let stdin = std::io::stdin();
-        let mut builder = Builder {
+        let mut wizard = Wizard {
             prompter: Prompter::new(stdin.lock(), std::io::stderr()),
             draft,
             file: flags.value("file").map(PathBuf::from),
             force: flags.switch("force"),
             flags,
         };
-        let Some((text, path, submit)) = builder.run()? else {
+        let Some((text, path, submit)) = wizard.run()? else {
             eprintln!("wfctl: manifest creation cancelled; nothing was written");
             return Ok(());
         };

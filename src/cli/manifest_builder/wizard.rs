@@ -59,8 +59,8 @@ macro_rules! answer {
     };
 }
 
-/// The interactive builder: the draft and the prompts of each step.
-pub(crate) struct Builder<'f, R, W> {
+/// The four steps over one draft: the prompts of each step.
+pub(crate) struct Wizard<'f, R, W> {
     pub(crate) prompter: Prompter<R, W>,
     pub(crate) draft: Draft,
     /// `-file`: the default answer to "save to".
@@ -71,7 +71,7 @@ pub(crate) struct Builder<'f, R, W> {
     pub(crate) flags: &'f GoFlags,
 }
 
-impl<R: BufRead, W: Write> Builder<'_, R, W> {
+impl<R: BufRead, W: Write> Wizard<'_, R, W> {
     /// Runs the steps until saved (the text, the file and whether to
     /// submit) or cancelled (None).
     pub(crate) fn run(&mut self) -> Result<Option<(String, PathBuf, bool)>, CliError> {
