@@ -38,8 +38,37 @@ use super::{
 };
 use crate::pb::{self, ExecutionState};
 
-/// The ops of `workflow -op`.
+/// The ops of `workflow -op`, as its usage shows them.
 const OPS: &str = "status|list|queue|watch|submit";
+
+/// What `workflow -op` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// The daemon's status (`wfctl status`).
+    Status,
+    /// Executions, newest first (`wfctl list`).
+    List,
+    /// The queued and running executions.
+    Queue,
+    /// Follow one execution (`-id`), or every queued or running one.
+    Watch,
+    /// Start an execution from a job file.
+    Submit,
+}
+
+impl Op {
+    /// The op named `name`, one of [`OPS`].
+    fn named(name: &str) -> Option<Op> {
+        Some(match name {
+            "status" => Op::Status,
+            "list" => Op::List,
+            "queue" => Op::Queue,
+            "watch" => Op::Watch,
+            "submit" => Op::Submit,
+            _ => return None,
+        })
+    }
+}
 
 /// `wfctl workflow -op ...`.
 const WORKFLOW: Form = Form {
@@ -142,6 +171,16 @@ fn is_help(args: &[String]) -> bool {
         .any(|a| matches!(a.as_str(), "-h" | "-help" | "--help" | "help"))
 }
 
+/// `-file`, relative to `-dir` when that is given and the file's path is
+/// relative.
+fn file_flag(flags: &GoFlags) -> Option<PathBuf> {
+    let file = Path::new(flags.value("file")?);
+    Some(match flags.value("dir") {
+        Some(dir) if file.is_relative() => Path::new(dir).join(file),
+        _ => file.to_path_buf(),
+    })
+}
+
 /// A usage error: `message`, then the form's usage text.
 fn usage_error(message: &str, form: &Form) -> CliError {
     CliError::Usage(format!("{message}\n{}", form.usage()))
@@ -159,23 +198,22 @@ async fn workflow(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
             &WORKFLOW,
         ));
     }
-    let op = flags
+    let name = flags
         .value("op")
-        .ok_or_else(|| usage_error("-op is required", &WORKFLOW))?
-        .to_string();
-    if !OPS.split('|').any(|known| known == op) {
-        return Err(usage_error(
-            &format!("unknown -op {op:?}; one of {}", OPS.replace('|', ", ")),
+        .ok_or_else(|| usage_error("-op is required", &WORKFLOW))?;
+    let op = Op::named(name).ok_or_else(|| {
+        usage_error(
+            &format!("unknown -op {name:?}; one of {}", OPS.replace('|', ", ")),
             &WORKFLOW,
-        ));
-    }
+        )
+    })?;
     let limit = match flags.value("limit") {
         Some(text) => text
             .parse::<usize>()
             .map_err(|_| CliError::Usage(format!("invalid value {text:?} for -limit")))?,
         None => 50,
     };
-    if flags.value("dir").is_some() && op != "submit" {
+    if flags.value("dir").is_some() && op != Op::Submit {
         eprintln!(
             "wfctl: note: -dir is ignored; wfctl asks the daemon over gRPC (pick it with -addr)"
         );
@@ -183,28 +221,28 @@ async fn workflow(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
     let globals = flags.apply_to(globals);
     // Read the job file before connecting, so a bad file is a usage error
     // whether or not the daemon is up.
-    let job = if op == "submit" {
+    let job = if op == Op::Submit {
         Some(read_job(&flags)?)
     } else {
         None
     };
     let ctx = Ctx::connect(&globals).await?;
-    match op.as_str() {
-        "status" => print_status(ctx.output, &ctx.get_status().await?),
-        "list" => {
+    match op {
+        Op::Status => print_status(ctx.output, &ctx.get_status().await?),
+        Op::List => {
             let executions = ctx
                 .list_executions(pb::ListExecutionsRequest::default(), limit)
                 .await?;
             print_executions(ctx.output, &executions);
         }
-        "queue" => print_executions(ctx.output, &ctx.list_executions(active_filter(), 0).await?),
-        "watch" => {
+        Op::Queue => print_executions(ctx.output, &ctx.list_executions(active_filter(), 0).await?),
+        Op::Watch => {
             return match flags.value("id") {
                 Some(id) => follow_to_end(&ctx, id).await,
                 None => watch_active(&ctx).await,
             }
         }
-        _ => {
+        Op::Submit => {
             let request = job.expect("submit reads its job file");
             let execution = ctx.start(request).await?;
             if flags.switch("wait") {
@@ -249,15 +287,8 @@ struct JobFile {
 
 /// Reads `-file` (relative to `-dir` when given) into an Execute request.
 fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
-    let file = flags
-        .value("file")
+    let path = file_flag(flags)
         .ok_or_else(|| usage_error("-op submit needs -file JOB.yaml", &WORKFLOW))?;
-    let mut path = PathBuf::from(file);
-    if let Some(dir) = flags.value("dir") {
-        if path.is_relative() {
-            path = Path::new(dir).join(path);
-        }
-    }
     let value = read_data_file(&path)?;
     if let Some(object) = value.as_object() {
         if ["pipeline", "manifest_version", "batch", "vms", "disks"]
@@ -318,7 +349,7 @@ async fn watch_active(ctx: &Ctx) -> Result<(), CliError> {
         match result {
             Ok(Some(finished)) => {
                 print_note(&format!("{id} {}", short_state(finished.state())));
-                if let Err(e) = outcome(ctx, &id, finished.state(), finished.error) {
+                if let Err(e) = outcome(&ctx.addr, &id, finished.state(), finished.error) {
                     first_failure.get_or_insert(e);
                 }
             }
@@ -384,15 +415,8 @@ async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
         print_execution(ctx.output, &ctx.get_execution(id).await?);
         return Ok(());
     }
-    let file = flags
-        .value("file")
+    let path = file_flag(&flags)
         .ok_or_else(|| usage_error(&format!("manifest {verb} needs -file F"), &MANIFEST))?;
-    let mut path = PathBuf::from(file);
-    if let Some(dir) = flags.value("dir") {
-        if path.is_relative() {
-            path = Path::new(dir).join(path);
-        }
-    }
     let file = manifests::read(&path)?;
     let ctx = Ctx::connect(&globals).await?;
     if verb == "validate" {
@@ -400,5 +424,47 @@ async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError>
     } else {
         let request_id = flags.value("request-id").map(str::to_string);
         manifests::submit(&ctx, file, request_id, flags.switch("wait")).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_the_usage_shows_is_an_op() {
+        let ops: Vec<Op> = OPS.split('|').filter_map(Op::named).collect();
+        assert_eq!(
+            ops,
+            [Op::Status, Op::List, Op::Queue, Op::Watch, Op::Submit]
+        );
+    }
+
+    #[test]
+    fn every_form_declares_each_flag_once() {
+        for form in [&WORKFLOW, &MANIFEST, &manifest_builder::CREATE] {
+            let mut names: Vec<&str> = form.flags.iter().map(|f| f.name).collect();
+            names.sort_unstable();
+            let count = names.len();
+            names.dedup();
+            assert_eq!(names.len(), count, "{}", form.synopsis);
+        }
+    }
+
+    #[test]
+    fn a_relative_file_is_looked_up_in_dir() {
+        let flags = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            WORKFLOW.parse(&args).unwrap()
+        };
+        assert_eq!(
+            file_flag(&flags(&["-file", "job.yaml", "-dir", "/jobs"])),
+            Some(PathBuf::from("/jobs/job.yaml"))
+        );
+        assert_eq!(
+            file_flag(&flags(&["-file", "/abs/job.yaml", "-dir", "/jobs"])),
+            Some(PathBuf::from("/abs/job.yaml"))
+        );
+        assert_eq!(file_flag(&flags(&["-dir", "/jobs"])), None);
     }
 }

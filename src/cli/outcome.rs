@@ -14,9 +14,9 @@ use crate::pb::{self, ExecutionState};
 /// The outcome of an execution that ended in `state`: success when it
 /// SUCCEEDED, [`CliError::WorkflowFailed`] (exit 1) when it ended otherwise,
 /// and [`CliError::Unavailable`] (exit 3) when it has not ended at all (the
-/// daemon stopped reporting on it).
+/// daemon at `addr` stopped reporting on it).
 pub(crate) fn outcome(
-    ctx: &Ctx,
+    addr: &str,
     execution_id: &str,
     state: ExecutionState,
     error: String,
@@ -25,7 +25,7 @@ pub(crate) fn outcome(
         ExecutionState::Succeeded => Ok(()),
         ExecutionState::Queued | ExecutionState::Running | ExecutionState::Unspecified => {
             Err(CliError::Unavailable {
-                addr: ctx.addr.clone(),
+                addr: addr.to_string(),
                 reason: format!(
                     "the daemon stopped reporting on execution {execution_id} while it was still {}",
                     short_state(state)
@@ -43,7 +43,7 @@ pub(crate) fn outcome(
 /// The [`outcome`] of an execution as the daemon returned it.
 pub(crate) fn execution_outcome(ctx: &Ctx, execution: &pb::Execution) -> Result<(), CliError> {
     outcome(
-        ctx,
+        &ctx.addr,
         &execution.id,
         execution.state(),
         execution.error.clone(),
@@ -58,7 +58,7 @@ pub(crate) async fn followed_outcome(
     finished: Option<pb::Finished>,
 ) -> Result<(), CliError> {
     match finished {
-        Some(f) => outcome(ctx, execution_id, f.state(), f.error),
+        Some(f) => outcome(&ctx.addr, execution_id, f.state(), f.error),
         None => execution_outcome(ctx, &ctx.get_execution(execution_id).await?),
     }
 }
@@ -79,4 +79,40 @@ pub(crate) async fn wait_and_print(ctx: &Ctx, execution_id: &str) -> Result<(), 
     let execution = ctx.wait_execution(execution_id).await?;
     print_execution(ctx.output, &execution);
     execution_outcome(ctx, &execution)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::error::exit;
+
+    #[test]
+    fn only_succeeded_is_success_and_an_unended_execution_is_unavailable() {
+        let exit_code = |state| {
+            outcome("127.0.0.1:1", "e1", state, "why".into())
+                .err()
+                .map_or(exit::OK, |e| e.exit_code())
+        };
+        assert_eq!(exit_code(ExecutionState::Succeeded), exit::OK);
+        for ended in [
+            ExecutionState::Failed,
+            ExecutionState::Cancelled,
+            ExecutionState::TimedOut,
+            ExecutionState::Interrupted,
+        ] {
+            assert_eq!(exit_code(ended), exit::WORKFLOW_FAILED, "{ended:?}");
+        }
+        for unended in [
+            ExecutionState::Queued,
+            ExecutionState::Running,
+            ExecutionState::Unspecified,
+        ] {
+            assert_eq!(exit_code(unended), exit::UNAVAILABLE, "{unended:?}");
+        }
+        let failed = outcome("a", "e1", ExecutionState::Failed, "exit code 3".into());
+        assert_eq!(
+            failed.unwrap_err().to_string(),
+            "execution e1 ended FAILED: exit code 3"
+        );
+    }
 }
