@@ -1,37 +1,23 @@
-//! hyperctl's command forms, kept verbatim for its users:
-//!
-//! ```text
-//! wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-json]
-//! wfctl manifest create|validate -file F|submit -file F|status -id ID|generate DISK OUT_DIR
-//! ```
-//!
-//! Flags follow Go's `flag` package ([`super::go_flags`]); each form's flags
-//! are declared once, in its [`Form`] table.
-//!
-//! `manifest validate` and `manifest submit` call ValidateManifest and
-//! SubmitManifest ([`super::manifests`]); `manifest create` (the four-step
-//! builder) and `manifest generate` write a manifest on this side
-//! ([`super::manifest_builder`]).
+//! `wfctl workflow -op status|list|queue|watch|submit`: hyperctl's
+//! workflow form, each op the native verb it stands for (`-op submit` reads
+//! a job file, `-op watch` without `-id` follows every active execution).
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use tokio::task::JoinSet;
 
-use super::{
+use super::{file_flag, is_help, usage_error};
+use crate::cli::{
     args::GlobalArgs,
     context::Ctx,
     error::CliError,
     follow::{follow, EventStyle},
     go_flags::{self, Flag, Form, GoFlags, Takes},
     input::{proto_duration, read_data_file},
-    manifest_builder, manifests,
     outcome::{follow_to_end, outcome, wait_and_print},
     render::{
-        execution::{print_execution, print_executions, print_started},
+        execution::{print_executions, print_started},
         print_note, short_state,
         status::print_status,
     },
@@ -71,7 +57,7 @@ impl Op {
 }
 
 /// `wfctl workflow -op ...`.
-const WORKFLOW: Form = Form {
+pub(super) const WORKFLOW: Form = Form {
     synopsis: "wfctl workflow -op status|list|queue|watch|submit [flags]",
     flags: &[
         Flag {
@@ -109,84 +95,8 @@ const WORKFLOW: Form = Form {
     ],
 };
 
-/// `wfctl manifest validate|submit|status ...` (create and generate have
-/// their own, [`manifest_builder::CREATE`] and [`manifest_builder::GENERATE`]).
-const MANIFEST: Form = Form {
-    synopsis: "wfctl manifest validate -file F [flags]
-wfctl manifest submit -file F [flags]
-wfctl manifest status -id ID [flags]
-wfctl manifest create [flags]    (see wfctl manifest create -help)
-wfctl manifest generate DISK OUT_DIR [flags]",
-    flags: &[
-        Flag {
-            name: "file",
-            takes: Takes::Value("F"),
-            help: "validate, submit: the manifest file (JSON or YAML)",
-        },
-        Flag {
-            name: "dir",
-            takes: Takes::Value("D"),
-            help: "the directory a relative -file is in",
-        },
-        Flag {
-            name: "id",
-            takes: Takes::Value("ID"),
-            help: "status: the execution",
-        },
-        Flag {
-            name: "request-id",
-            takes: Takes::Value("R"),
-            help: "submit: idempotency key; a repeated submit returns the same executions",
-        },
-        Flag {
-            name: "wait",
-            takes: Takes::Bool,
-            help: "submit: wait until every execution ends; exit 1 unless all SUCCEEDED",
-        },
-        Flag {
-            name: "output",
-            takes: Takes::Value("DIR"),
-            help: "hyperctl's; accepted and ignored (the manifest says where output goes)",
-        },
-        Flag {
-            name: "dry-run",
-            takes: Takes::Bool,
-            help: "hyperctl's; accepted and ignored (validate checks without running)",
-        },
-        go_flags::ADDR,
-        go_flags::JSON,
-    ],
-};
-/// Runs `wfctl workflow ...` or `wfctl manifest ...`.
-pub(crate) async fn run(globals: &GlobalArgs, verb: &str, args: &[String]) -> Result<(), CliError> {
-    match verb {
-        "workflow" => workflow(globals, args).await,
-        "manifest" => manifest(globals, args).await,
-        other => Err(CliError::Usage(format!("unknown hyperctl verb {other:?}"))),
-    }
-}
-
-fn is_help(args: &[String]) -> bool {
-    args.iter()
-        .any(|a| matches!(a.as_str(), "-h" | "-help" | "--help" | "help"))
-}
-
-/// `-file`, relative to `-dir` when that is given and the file's path is
-/// relative.
-fn file_flag(flags: &GoFlags) -> Option<PathBuf> {
-    let file = Path::new(flags.value("file")?);
-    Some(match flags.value("dir") {
-        Some(dir) if file.is_relative() => Path::new(dir).join(file),
-        _ => file.to_path_buf(),
-    })
-}
-
-/// A usage error: `message`, then the form's usage text.
-fn usage_error(message: &str, form: &Form) -> CliError {
-    CliError::Usage(format!("{message}\n{}", form.usage()))
-}
-
-async fn workflow(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError> {
+/// `wfctl workflow ...`: parses the form and runs its op.
+pub(super) async fn run(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError> {
     if is_help(args) {
         println!("{}", WORKFLOW.usage());
         return Ok(());
@@ -365,68 +275,6 @@ async fn watch_active(ctx: &Ctx) -> Result<(), CliError> {
     }
 }
 
-async fn manifest(globals: &GlobalArgs, args: &[String]) -> Result<(), CliError> {
-    if args.is_empty() || is_help(args) {
-        match args.first().map(String::as_str) {
-            Some("create") => println!("{}", manifest_builder::CREATE.usage()),
-            Some("generate") => println!("{}", manifest_builder::GENERATE.usage()),
-            _ => println!("{}", MANIFEST.usage()),
-        }
-        return if args.is_empty() {
-            Err(CliError::Usage("manifest needs a verb".to_string()))
-        } else {
-            Ok(())
-        };
-    }
-    // create and generate take their own flags (the manifest's answers).
-    match args[0].as_str() {
-        "create" => {
-            let flags = manifest_builder::CREATE.parse(&args[1..])?;
-            return manifest_builder::create(&flags.apply_to(globals), &flags).await;
-        }
-        "generate" => {
-            let flags = manifest_builder::GENERATE.parse(&args[1..])?;
-            return manifest_builder::generate(&flags.apply_to(globals), &flags).await;
-        }
-        _ => {}
-    }
-    let flags = MANIFEST.parse(args)?;
-    let Some((verb, rest)) = flags.positionals.split_first() else {
-        return Err(usage_error("manifest needs a verb", &MANIFEST));
-    };
-    if !matches!(verb.as_str(), "status" | "validate" | "submit") {
-        return Err(usage_error(
-            &format!("unknown manifest verb {verb:?}"),
-            &MANIFEST,
-        ));
-    }
-    if let Some(extra) = rest.first() {
-        return Err(usage_error(
-            &format!("unexpected argument {extra:?}"),
-            &MANIFEST,
-        ));
-    }
-    let globals = flags.apply_to(globals);
-    if verb == "status" {
-        let id = flags
-            .value("id")
-            .ok_or_else(|| usage_error("manifest status needs -id ID", &MANIFEST))?;
-        let ctx = Ctx::connect(&globals).await?;
-        print_execution(ctx.output, &ctx.get_execution(id).await?);
-        return Ok(());
-    }
-    let path = file_flag(&flags)
-        .ok_or_else(|| usage_error(&format!("manifest {verb} needs -file F"), &MANIFEST))?;
-    let file = manifests::read(&path)?;
-    let ctx = Ctx::connect(&globals).await?;
-    if verb == "validate" {
-        manifests::validate(&ctx, &path, file).await
-    } else {
-        let request_id = flags.value("request-id").map(str::to_string);
-        manifests::submit(&ctx, file, request_id, flags.switch("wait")).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,33 +286,5 @@ mod tests {
             ops,
             [Op::Status, Op::List, Op::Queue, Op::Watch, Op::Submit]
         );
-    }
-
-    #[test]
-    fn every_form_declares_each_flag_once() {
-        for form in [&WORKFLOW, &MANIFEST, &manifest_builder::CREATE] {
-            let mut names: Vec<&str> = form.flags.iter().map(|f| f.name).collect();
-            names.sort_unstable();
-            let count = names.len();
-            names.dedup();
-            assert_eq!(names.len(), count, "{}", form.synopsis);
-        }
-    }
-
-    #[test]
-    fn a_relative_file_is_looked_up_in_dir() {
-        let flags = |args: &[&str]| {
-            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-            WORKFLOW.parse(&args).unwrap()
-        };
-        assert_eq!(
-            file_flag(&flags(&["-file", "job.yaml", "-dir", "/jobs"])),
-            Some(PathBuf::from("/jobs/job.yaml"))
-        );
-        assert_eq!(
-            file_flag(&flags(&["-file", "/abs/job.yaml", "-dir", "/jobs"])),
-            Some(PathBuf::from("/abs/job.yaml"))
-        );
-        assert_eq!(file_flag(&flags(&["-dir", "/jobs"])), None);
     }
 }
