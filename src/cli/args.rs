@@ -242,12 +242,14 @@ impl GlobalArgs {
         })
     }
 }
+
 /// What the command line asked for.
 #[derive(Debug)]
 pub(crate) enum Invocation {
     /// A native verb, parsed by clap.
     Native(Cli),
-    /// A hyperctl form (`workflow ...` or `manifest ...`), parsed by hand.
+    /// A hyperctl form (`workflow ...` or `manifest ...`), whose Go-style
+    /// flags [`super::go_flags`] parses.
     Hyperctl {
         /// Global flags given before the verb.
         globals: GlobalArgs,
@@ -274,25 +276,23 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, i32> {
             #[command(flatten)]
             globals: GlobalArgs,
         }
-        return match OnlyGlobals::try_parse_from(&args[..position]) {
-            Ok(parsed) => Ok(Invocation::Hyperctl {
-                globals: parsed.globals,
-                verb,
-                args: rest,
-            }),
-            Err(e) => {
-                let _ = e.print();
-                Err(e.exit_code())
-            }
-        };
+        let parsed = OnlyGlobals::try_parse_from(&args[..position]).map_err(printed)?;
+        return Ok(Invocation::Hyperctl {
+            globals: parsed.globals,
+            verb,
+            args: rest,
+        });
     }
-    match Cli::try_parse_from(args) {
-        Ok(cli) => Ok(Invocation::Native(cli)),
-        Err(e) => {
-            let _ = e.print();
-            Err(e.exit_code())
-        }
-    }
+    Cli::try_parse_from(args)
+        .map(Invocation::Native)
+        .map_err(printed)
+}
+
+/// Prints clap's message (help, version, or a usage error) and returns the
+/// exit code that goes with it.
+fn printed(error: clap::Error) -> i32 {
+    let _ = error.print();
+    error.exit_code()
 }
 
 /// The index of `workflow` or `manifest` when it is the verb, i.e. when only

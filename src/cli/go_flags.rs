@@ -111,24 +111,20 @@ impl Form {
                     self.usage()
                 )));
             };
-            let allowed = match flag.takes {
-                Takes::Bool => {
-                    let on = match inline.as_deref() {
-                        None | Some("true" | "1" | "t" | "T" | "TRUE") => true,
-                        Some("false" | "0" | "f" | "F" | "FALSE") => false,
-                        Some(other) => {
-                            return Err(CliError::Usage(format!(
-                                "invalid boolean value {other:?} for -{name}\n{}",
-                                self.usage()
-                            )))
-                        }
-                    };
-                    flags.switches.insert(name.to_string(), on);
-                    continue;
-                }
-                Takes::Value(_) => None,
-                Takes::OneOf(_, allowed) => Some(allowed),
-            };
+            if let Takes::Bool = flag.takes {
+                let on = match inline.as_deref() {
+                    None | Some("true" | "1" | "t" | "T" | "TRUE") => true,
+                    Some("false" | "0" | "f" | "F" | "FALSE") => false,
+                    Some(other) => {
+                        return Err(CliError::Usage(format!(
+                            "invalid boolean value {other:?} for -{name}\n{}",
+                            self.usage()
+                        )))
+                    }
+                };
+                flags.switches.insert(name.to_string(), on);
+                continue;
+            }
             let value = match inline {
                 Some(value) => value,
                 None if i < args.len() => {
@@ -142,11 +138,13 @@ impl Form {
                     )))
                 }
             };
-            if let Some(allowed) = allowed.filter(|a| !a.contains(&value.as_str())) {
-                return Err(CliError::Usage(format!(
-                    "invalid value {value:?} for -{name}: one of {}",
-                    allowed.join(", ")
-                )));
+            if let Takes::OneOf(_, allowed) = flag.takes {
+                if !allowed.contains(&value.as_str()) {
+                    return Err(CliError::Usage(format!(
+                        "invalid value {value:?} for -{name}: one of {}",
+                        allowed.join(", ")
+                    )));
+                }
             }
             flags.values.insert(name.to_string(), value);
         }
