@@ -237,13 +237,8 @@ pub(crate) async fn create(globals: &GlobalArgs, flags: &GoFlags) -> Result<(), 
         || (!flags.switch("non-interactive") && std::io::stdin().is_terminal());
     if interactive {
         let stdin = std::io::stdin();
-        let mut wizard = Wizard {
-            prompter: Prompter::new(stdin.lock(), std::io::stderr()),
-            draft,
-            file: flags.value("file").map(PathBuf::from),
-            force: flags.switch("force"),
-            flags,
-        };
+        let prompter = Prompter::new(stdin.lock(), std::io::stderr());
+        let mut wizard = Wizard::new(prompter, draft, flags);
         let Some((text, path, submit)) = wizard.run()? else {
             eprintln!("wfctl: manifest creation cancelled; nothing was written");
             return Ok(());

@@ -61,17 +61,29 @@ macro_rules! answer {
 
 /// The four steps over one draft: the prompts of each step.
 pub(crate) struct Wizard<'f, R, W> {
-    pub(crate) prompter: Prompter<R, W>,
-    pub(crate) draft: Draft,
+    prompter: Prompter<R, W>,
+    draft: Draft,
     /// `-file`: the default answer to "save to".
-    pub(crate) file: Option<PathBuf>,
+    file: Option<PathBuf>,
     /// `-force`: overwrite without asking.
-    pub(crate) force: bool,
+    force: bool,
     /// The flags, for `-format`.
-    pub(crate) flags: &'f GoFlags,
+    flags: &'f GoFlags,
 }
 
-impl<R: BufRead, W: Write> Wizard<'_, R, W> {
+impl<'f, R: BufRead, W: Write> Wizard<'f, R, W> {
+    /// A wizard that starts from `draft` (the flags' answers) and asks
+    /// through `prompter`.
+    pub(crate) fn new(prompter: Prompter<R, W>, draft: Draft, flags: &'f GoFlags) -> Self {
+        Wizard {
+            prompter,
+            draft,
+            file: flags.value("file").map(PathBuf::from),
+            force: flags.switch("force"),
+            flags,
+        }
+    }
+
     /// Runs the steps until saved (the text, the file and whether to
     /// submit) or cancelled (None).
     pub(crate) fn run(&mut self) -> Result<Option<(String, PathBuf, bool)>, CliError> {
