@@ -3,37 +3,34 @@
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use super::output::print_note;
+use super::render::{print_note, short_state};
 use crate::pb::ExecutionState;
 
 /// Exit codes of `wfctl`; scripts rely on them, so they never change meaning.
-pub mod exit {
+pub(crate) mod exit {
     /// Success (for runs that were waited on: the execution SUCCEEDED).
-    pub const OK: i32 = 0;
+    pub(crate) const OK: i32 = 0;
     /// The execution that was waited on or followed did not succeed.
-    pub const WORKFLOW_FAILED: i32 = 1;
+    pub(crate) const WORKFLOW_FAILED: i32 = 1;
     /// Bad command line (unknown flag, bad value, unreadable file, or a
     /// command this daemon cannot serve yet).
-    pub const USAGE: i32 = 2;
+    pub(crate) const USAGE: i32 = 2;
     /// The daemon could not be reached (or the connection was lost), it
     /// cannot take the request now (shutting down, history unwritable), or
     /// it did not answer in time (DEADLINE_EXCEEDED).
-    pub const UNAVAILABLE: i32 = 3;
+    pub(crate) const UNAVAILABLE: i32 = 3;
     /// The workflow or execution does not exist.
-    pub const NOT_FOUND: i32 = 4;
+    pub(crate) const NOT_FOUND: i32 = 4;
     /// The daemon rejected an argument (e.g. an input), with field violations.
-    pub const INVALID_ARGUMENT: i32 = 5;
+    pub(crate) const INVALID_ARGUMENT: i32 = 5;
     /// The daemon refused the request for another reason (queue full,
     /// execution already finished, internal error).
-    pub const REFUSED: i32 = 6;
+    pub(crate) const REFUSED: i32 = 6;
 }
-
-/// The text of the exit-code table, shown by `wfctl --help`.
-pub const EXIT_CODES_HELP: &str = exit_codes_text!();
 
 /// A failure of one `wfctl` command.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     /// The command line (or a file it names) is wrong.
     #[error("{0}")]
     Usage(String),
@@ -99,7 +96,7 @@ fn detail(error: &str) -> String {
 
 impl CliError {
     /// The process exit code for this failure.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) | CliError::Unsupported(_) => exit::USAGE,
             CliError::Unavailable { .. } | CliError::DaemonUnavailable { .. } => exit::UNAVAILABLE,
@@ -111,14 +108,14 @@ impl CliError {
     }
 
     /// Maps a gRPC status from a call to the daemon at `addr`.
-    pub fn from_status(status: Status, addr: &str) -> CliError {
+    pub(crate) fn from_status(status: Status, addr: &str) -> CliError {
         // tonic's own transport failures (no connection, or the connection
         // lost mid-call) carry their cause as the source, whatever their
         // code; a status the daemon sent has none.
         if let Some(cause) = std::error::Error::source(&status) {
             return CliError::Unavailable {
                 addr: addr.to_string(),
-                reason: super::innermost_cause(cause),
+                reason: innermost_cause(cause),
             };
         }
         let message = status.message().to_string();
@@ -171,7 +168,7 @@ impl CliError {
     /// `wfctl: ...` line, then one `field: description` line per violation.
     /// Text that came from the daemon (and through it from programs) is
     /// made terminal-safe.
-    pub fn report(&self) {
+    pub(crate) fn report(&self) {
         match self {
             // The status message repeats the violations on one line; print
             // them one per line instead.
@@ -197,12 +194,14 @@ impl CliError {
     }
 }
 
-/// `SUCCEEDED` for `EXECUTION_STATE_SUCCEEDED`: the form tables and messages use.
-pub fn short_state(state: ExecutionState) -> &'static str {
-    state
-        .as_str_name()
-        .strip_prefix("EXECUTION_STATE_")
-        .unwrap_or("UNSPECIFIED")
+/// The most specific message in an error's source chain ("Connection
+/// refused (os error 111)" rather than "transport error").
+pub(crate) fn innermost_cause(error: &dyn std::error::Error) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
 }
 
 #[cfg(test)]

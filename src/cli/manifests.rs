@@ -1,82 +1,55 @@
-//! `wfctl manifest validate -file F` and `wfctl manifest submit -file F`:
-//! hyper2kvm pipeline manifests checked and run by the daemon
-//! (ValidateManifest, SubmitManifest). The file is sent as it is; the daemon
-//! detects JSON or YAML from its name and content.
+//! Sending a hyper2kvm pipeline manifest to the daemon to be checked or run
+//! (ValidateManifest, SubmitManifest): the work of `wfctl manifest validate
+//! -file F` and `wfctl manifest submit -file F` ([`super::hyperctl`]), and
+//! of `manifest create|generate -submit` ([`super::manifest_builder`]). The
+//! file is sent as it is; the daemon detects JSON or YAML from its name and
+//! content.
 
 use std::path::Path;
 
 use super::{
-    error::short_state,
-    executions,
-    output::{print_line, print_message, print_note, OutputFormat},
-    CliError, Ctx,
+    context::Ctx,
+    error::CliError,
+    outcome::execution_outcome,
+    render::{
+        manifest::{print_ended, print_submitted, print_validation},
+        print_note,
+    },
 };
 use crate::pb;
 
+/// A manifest file as it is sent to the daemon, which detects JSON or YAML
+/// from its name and content.
+#[derive(Debug)]
+pub(crate) struct ManifestFile {
+    /// The bytes, as they are.
+    pub(crate) content: Vec<u8>,
+    /// The file's name, without its directory.
+    pub(crate) file_name: String,
+}
+
 /// Reads a manifest file before connecting, so a missing file is a usage
 /// error whether or not the daemon is up.
-pub fn read(path: &Path) -> Result<(Vec<u8>, String), CliError> {
+pub(crate) fn read(path: &Path) -> Result<ManifestFile, CliError> {
     let content = std::fs::read(path)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok((content, file_name))
+    Ok(ManifestFile { content, file_name })
 }
 
-fn kind_text(kind: pb::ManifestKind) -> &'static str {
-    match kind {
-        pb::ManifestKind::Single => "single-VM",
-        pb::ManifestKind::Batch => "batch",
-        pb::ManifestKind::ArtifactV1 => "Artifact Manifest v1",
-        pb::ManifestKind::Unspecified => "unrecognised",
-    }
-}
-
-/// `manifest validate`: prints the verdict (or every problem, one
+/// Validates a manifest: prints that it is valid (or every problem, one
 /// `path: message` line each) and fails with exit code 5 when invalid.
-pub async fn validate(
-    ctx: &Ctx,
-    path: &Path,
-    content: Vec<u8>,
-    file_name: String,
-) -> Result<(), CliError> {
-    let response = ctx
-        .client
-        .clone()
-        .validate_manifest(pb::ValidateManifestRequest {
-            content,
-            format: pb::ManifestFormat::Detect as i32,
-            file_name,
-        })
-        .await
-        .map_err(|s| ctx.status_error(s))?
-        .into_inner();
-    match ctx.output {
-        OutputFormat::Table if response.valid => {
-            let names: Vec<&str> = response.vms.iter().map(|v| v.name.as_str()).collect();
-            print_line(&format!(
-                "{}: valid {} manifest, {} VM{}: {}",
-                path.display(),
-                kind_text(response.kind()),
-                names.len(),
-                if names.len() == 1 { "" } else { "s" },
-                names.join(", ")
-            ));
-        }
-        OutputFormat::Table => {
-            for problem in &response.problems {
-                let at = if problem.path.is_empty() {
-                    "(document)"
-                } else {
-                    problem.path.as_str()
-                };
-                print_line(&format!("{at}: {}", problem.message));
-            }
-        }
-        format => print_message(format, &response),
-    }
+pub(crate) async fn validate(ctx: &Ctx, path: &Path, file: ManifestFile) -> Result<(), CliError> {
+    let request = pb::ValidateManifestRequest {
+        content: file.content,
+        format: pb::ManifestFormat::Detect as i32,
+        file_name: file.file_name,
+    };
+    let response = ctx.message(ctx.client.clone().validate_manifest(request).await)?;
+    print_validation(ctx.output, path, &response);
     if response.valid {
         Ok(())
     } else {
@@ -96,29 +69,23 @@ pub async fn validate(
     }
 }
 
-/// `manifest submit`: starts one execution per VM and prints their ids (one
+/// Submits a manifest: starts one execution per VM and prints their ids (one
 /// per line; the batch id goes to stderr), or with `wait` follows them all
 /// and fails unless every one succeeded.
-pub async fn submit(
+pub(crate) async fn submit(
     ctx: &Ctx,
-    content: Vec<u8>,
-    file_name: String,
+    file: ManifestFile,
     request_id: Option<String>,
     wait: bool,
 ) -> Result<(), CliError> {
-    let response = ctx
-        .client
-        .clone()
-        .submit_manifest(pb::SubmitManifestRequest {
-            content,
-            format: pb::ManifestFormat::Detect as i32,
-            file_name,
-            request_id: request_id.unwrap_or_default(),
-            labels: Default::default(),
-        })
-        .await
-        .map_err(|s| ctx.status_error(s))?
-        .into_inner();
+    let request = pb::SubmitManifestRequest {
+        content: file.content,
+        format: pb::ManifestFormat::Detect as i32,
+        file_name: file.file_name,
+        request_id: request_id.unwrap_or_default(),
+        labels: Default::default(),
+    };
+    let response = ctx.message(ctx.client.clone().submit_manifest(request).await)?;
     let verb = if response.started {
         "started"
     } else {
@@ -142,16 +109,7 @@ pub async fn submit(
         .filter_map(|vm| vm.execution.as_ref().map(|e| e.id.clone()))
         .collect();
     if !wait {
-        match ctx.output {
-            OutputFormat::Table => {
-                for vm in &response.vms {
-                    if let Some(execution) = &vm.execution {
-                        print_line(&format!("{}  {}", execution.id, vm.name));
-                    }
-                }
-            }
-            format => print_message(format, &response),
-        }
+        print_submitted(ctx.output, &response);
         return Ok(());
     }
     print_note(&format!(
@@ -161,33 +119,13 @@ pub async fn submit(
     let mut first_failure = None;
     let mut finished = Vec::with_capacity(ids.len());
     for id in &ids {
-        let execution = executions::wait_execution(ctx, id).await?;
-        if let Err(e) = executions::judge(ctx, &execution) {
+        let execution = ctx.wait_execution(id).await?;
+        if let Err(e) = execution_outcome(ctx, &execution) {
             first_failure.get_or_insert(e);
         }
         finished.push(execution);
     }
-    match ctx.output {
-        OutputFormat::Table => {
-            for (vm, execution) in response.vms.iter().zip(&finished) {
-                print_line(&format!(
-                    "{}  {}  {}",
-                    execution.id,
-                    vm.name,
-                    short_state(execution.state())
-                ));
-            }
-        }
-        format => {
-            // The response as submitted, each execution in its final state.
-            let mut ended = response.clone();
-            let mut finished = finished.into_iter();
-            for vm in ended.vms.iter_mut().filter(|vm| vm.execution.is_some()) {
-                vm.execution = finished.next();
-            }
-            print_message(format, &ended);
-        }
-    }
+    print_ended(ctx.output, &response, finished);
     match first_failure {
         Some(e) => Err(e),
         None => Ok(()),

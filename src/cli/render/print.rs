@@ -1,8 +1,9 @@
 //! The one printer of `wfctl`: the `--output` formats, messages as JSON or
-//! YAML (always through [`proto_json`], so a message has one shape in every
-//! output), and the human output (tables, `Key: value` lines, text lines),
-//! where program text is made terminal-safe ([`terminal_safe`]; JSON and
-//! YAML get the same in their syntax).
+//! YAML (always through [`proto_json`](super::proto_json), so a message has
+//! one shape in every output), the human output (tables, `Key: value`
+//! lines, text lines), where program text is made terminal-safe
+//! ([`terminal_safe`]; JSON and YAML get the same in their syntax), and the
+//! short text of the values those show (times, durations, label maps).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -10,14 +11,14 @@ use std::io::Write;
 use chrono::{DateTime, Local, Utc};
 use serde_json::Value;
 
-pub use super::proto_json::{self, to_json};
-pub use super::terminal_text::terminal_safe;
-use super::terminal_text::{json_terminal_safe, yaml_terminal_safe};
-use crate::pb::{self, field_type::Kind};
+use super::proto_json::to_json;
+use super::terminal_text::{json_terminal_safe, terminal_safe, yaml_terminal_safe};
+use crate::pb::ExecutionState;
 
-/// The `--output` format of read commands.
+/// The `--output` format of read commands: how `wfctl` prints (not to be
+/// confused with a VM pipeline's output disk format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum PrintFormat {
     /// Human-readable tables and trees.
     Table,
     /// The proto message as JSON (one object per line for event streams).
@@ -28,14 +29,14 @@ pub enum OutputFormat {
 
 /// Writes one message in a machine format to stdout ([`print_value`] of its
 /// proto3 JSON mapping).
-pub fn print_message<M: prost::Message + prost::Name>(format: OutputFormat, message: &M) {
+pub(crate) fn print_message<M: prost::Message + prost::Name>(format: PrintFormat, message: &M) {
     print_value(format, &to_json(message));
 }
 
 /// Writes one value in a machine format to stdout: pretty JSON, or a YAML
 /// document. Table output is written by each command itself. Program text
 /// in it cannot act on a terminal ([`machine_text`]).
-pub fn print_value(format: OutputFormat, value: &Value) {
+fn print_value(format: PrintFormat, value: &Value) {
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", machine_text(format, value, true));
     let _ = out.flush();
@@ -43,7 +44,7 @@ pub fn print_value(format: OutputFormat, value: &Value) {
 
 /// Writes one message of a stream: a JSON line, or a `---`-separated YAML
 /// document.
-pub fn print_stream_value(format: OutputFormat, value: &Value) {
+pub(crate) fn print_stream_value(format: PrintFormat, value: &Value) {
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", machine_text(format, value, false));
     let _ = out.flush();
@@ -54,9 +55,9 @@ pub fn print_stream_value(format: OutputFormat, value: &Value) {
 /// YAML escapes the controls itself and gets the bidi controls as visible
 /// text ([`yaml_terminal_safe`]), so even a terminal shows program text in
 /// either harmlessly.
-fn machine_text(format: OutputFormat, value: &Value, whole: bool) -> String {
+fn machine_text(format: PrintFormat, value: &Value, whole: bool) -> String {
     match (format, whole) {
-        (OutputFormat::Yaml, whole) => format!(
+        (PrintFormat::Yaml, whole) => format!(
             "{}{}",
             if whole { "" } else { "---\n" },
             crate::yaml::to_string(&yaml_terminal_safe(value)).unwrap_or_default()
@@ -72,7 +73,7 @@ fn machine_text(format: OutputFormat, value: &Value, whole: bool) -> String {
 /// Prints one line of human output on stdout, program text in it made
 /// terminal-safe ([`terminal_safe`]), and flushes (output interleaves with
 /// stderr notes and the live view).
-pub fn print_line(text: &str) {
+pub(crate) fn print_line(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", terminal_safe(text));
     let _ = out.flush();
@@ -80,13 +81,13 @@ pub fn print_line(text: &str) {
 
 /// Prints one line of human output on stderr (notes, event lines,
 /// warnings), made terminal-safe like [`print_line`].
-pub fn print_note(text: &str) {
+pub(crate) fn print_note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", terminal_safe(text));
 }
 
 /// Prints rows as left-aligned columns separated by two spaces; the last
 /// column is not padded. Cells are made terminal-safe.
-pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let rows: Vec<Vec<Cow<'_, str>>> = rows
         .iter()
         .map(|row| row.iter().map(|cell| terminal_safe(cell)).collect())
@@ -121,7 +122,7 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
 
 /// Prints `Key:  value` lines with the values aligned and made
 /// terminal-safe.
-pub fn print_fields(fields: &[(&str, String)]) {
+pub(crate) fn print_fields(fields: &[(&str, String)]) {
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     let mut out = std::io::stdout().lock();
     for (key, value) in fields {
@@ -135,7 +136,7 @@ pub fn print_fields(fields: &[(&str, String)]) {
 }
 
 /// A timestamp in local time for tables, `-` when unset.
-pub fn timestamp_text(ts: Option<&prost_types::Timestamp>) -> String {
+pub(crate) fn timestamp_text(ts: Option<&prost_types::Timestamp>) -> String {
     match ts.and_then(to_datetime) {
         Some(t) => t
             .with_timezone(&Local)
@@ -150,7 +151,7 @@ fn to_datetime(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
 }
 
 /// Seconds between two timestamps, when both are set.
-pub fn seconds_between(
+pub(crate) fn seconds_between(
     from: Option<&prost_types::Timestamp>,
     to: Option<&prost_types::Timestamp>,
 ) -> Option<f64> {
@@ -159,12 +160,12 @@ pub fn seconds_between(
 }
 
 /// A proto duration in seconds.
-pub fn duration_secs(d: &prost_types::Duration) -> f64 {
+pub(crate) fn duration_secs(d: &prost_types::Duration) -> f64 {
     d.seconds as f64 + f64::from(d.nanos) / 1e9
 }
 
 /// Seconds as short human text: `850ms`, `12.3s`, `4m05s`, `2h03m`.
-pub fn human_secs(secs: f64) -> String {
+pub(crate) fn human_secs(secs: f64) -> String {
     if secs < 1.0 {
         format!("{:.0}ms", secs * 1000.0)
     } else if secs < 60.0 && secs.fract() == 0.0 {
@@ -181,7 +182,7 @@ pub fn human_secs(secs: f64) -> String {
 }
 
 /// `k=v, k2=v2` in key order, `-` when empty.
-pub fn pairs_text(map: &std::collections::HashMap<String, String>) -> String {
+pub(crate) fn pairs_text(map: &std::collections::HashMap<String, String>) -> String {
     if map.is_empty() {
         return "-".to_string();
     }
@@ -194,27 +195,12 @@ pub fn pairs_text(map: &std::collections::HashMap<String, String>) -> String {
         .join(", ")
 }
 
-/// A field's type as short text for tables, e.g. `number [1..5]`.
-pub fn field_type_text(t: Option<&pb::FieldType>) -> String {
-    match t.and_then(|t| t.kind.as_ref()) {
-        None => "?".to_string(),
-        Some(Kind::Text(_)) => "text".to_string(),
-        Some(Kind::Number(n)) => match (n.min, n.max) {
-            (None, None) => "number".to_string(),
-            (min, max) => format!(
-                "number [{}..{}]",
-                min.map(|v| v.to_string()).unwrap_or_default(),
-                max.map(|v| v.to_string()).unwrap_or_default()
-            ),
-        },
-        Some(Kind::FilePath(f)) => match &f.pattern {
-            Some(p) => format!("file {p}"),
-            None => "file".to_string(),
-        },
-        Some(Kind::Select(s)) => format!("select {}", s.options.join("|")),
-        Some(Kind::PhaseSelector(p)) => format!("phases 0..{}", p.total_phases - 1),
-        Some(Kind::StateFile(s)) => format!("state file {}", s.pattern),
-    }
+/// `SUCCEEDED` for `EXECUTION_STATE_SUCCEEDED`: the form tables and messages use.
+pub(crate) fn short_state(state: ExecutionState) -> &'static str {
+    state
+        .as_str_name()
+        .strip_prefix("EXECUTION_STATE_")
+        .unwrap_or("UNSPECIFIED")
 }
 
 #[cfg(test)]
@@ -240,7 +226,7 @@ mod tests {
             "labels": {"k\u{202d}ey": "v"},
         });
         for whole in [true, false] {
-            let yaml = machine_text(OutputFormat::Yaml, &value, whole);
+            let yaml = machine_text(PrintFormat::Yaml, &value, whole);
             assert_eq!(raw_controls(&yaml), [], "{yaml}");
             assert!(yaml.contains("\\u202ehs.live"), "{yaml}");
             // The controls keep their meaning, in YAML's own escapes; the
@@ -260,7 +246,7 @@ mod tests {
     fn no_character_reaches_the_terminal_raw_in_yaml_or_json() {
         let every_char: String = (0u32..0x3000).filter_map(char::from_u32).collect();
         let value = json!({ every_char.clone(): [every_char.clone(), {"k": every_char}] });
-        for format in [OutputFormat::Yaml, OutputFormat::Json] {
+        for format in [PrintFormat::Yaml, PrintFormat::Json] {
             for whole in [true, false] {
                 let text = machine_text(format, &value, whole);
                 assert_eq!(raw_controls(&text), [], "{format:?}");

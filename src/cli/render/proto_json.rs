@@ -37,35 +37,23 @@ fn dynamic<M: prost::Message + prost::Name>(message: &M) -> DynamicMessage {
 }
 
 /// `message` in the proto3 JSON mapping (protojson's default form).
-pub fn to_json<M: prost::Message + prost::Name>(message: &M) -> Value {
+pub(crate) fn to_json<M: prost::Message + prost::Name>(message: &M) -> Value {
     dynamic(message)
         .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
         .unwrap_or_else(|e| panic!("{} does not serialize: {e}", M::full_name()))
 }
 
-/// The name of the `payload` field a log event carries (`phaseStarted`,
-/// `output`, ...; the proto name, `phase_started`, in `proto_name`), as the
-/// descriptor spells it. None for an event without a payload.
-pub fn payload_field(event: &pb::LogEvent) -> Option<PayloadField> {
+/// The proto name of the `payload` field a log event carries
+/// (`phase_started`, `output`, ...), as the descriptor spells it. None for
+/// an event without a payload.
+pub(crate) fn payload_name(event: &pb::LogEvent) -> Option<String> {
     let message = dynamic(event);
     let payload = message
         .descriptor()
         .oneofs()
         .find(|oneof| oneof.name() == "payload")?;
     let field = payload.fields().find(|field| message.has_field(field))?;
-    Some(PayloadField {
-        proto_name: field.name().to_string(),
-        json_name: field.json_name().to_string(),
-    })
-}
-
-/// The field of a log event's `payload` oneof that is set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayloadField {
-    /// The name in the .proto file, e.g. `phase_started`.
-    pub proto_name: String,
-    /// The key of the field in the JSON mapping, e.g. `phaseStarted`.
-    pub json_name: String,
+    Some(field.name().to_string())
 }
 
 #[cfg(test)]
@@ -122,17 +110,11 @@ mod tests {
                 total_phases: 2,
             })),
         };
-        assert_eq!(
-            payload_field(&event),
-            Some(PayloadField {
-                proto_name: "phase_started".into(),
-                json_name: "phaseStarted".into(),
-            })
-        );
+        assert_eq!(payload_name(&event).as_deref(), Some("phase_started"));
         assert_eq!(
             to_json(&event),
             json!({"sequence": "3", "phaseStarted": {"name": "plan", "totalPhases": 2}})
         );
-        assert_eq!(payload_field(&pb::LogEvent::default()), None);
+        assert_eq!(payload_name(&pb::LogEvent::default()), None);
     }
 }

@@ -3,11 +3,16 @@
 //! with indicatif while program output goes to stdout above it.
 //!
 //! Used only when stderr is a terminal and NO_COLOR is unset (see
-//! [`super::logs::Render::choose`]); otherwise events are plain lines.
+//! [`crate::cli::follow::EventStyle::choose`]); otherwise events are plain
+//! lines.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{error::short_state, logs, output};
+use super::{
+    event::{event_line, output_text},
+    print::{print_line, short_state},
+    terminal_text::terminal_safe,
+};
 use crate::pb::{self, log_event::Payload, ExecutionState};
 
 /// Which node of the tree a row shows.
@@ -28,7 +33,7 @@ struct Row {
 }
 
 /// The live tree of one execution.
-pub struct LiveTree {
+pub(crate) struct LiveTree {
     multi: MultiProgress,
     header: ProgressBar,
     execution_id: String,
@@ -39,10 +44,10 @@ pub struct LiveTree {
     task_phase: Vec<(String, i32)>,
 }
 
-/// Program text for a row of the view ([`output::terminal_safe`]): every
+/// Program text for a row of the view ([`terminal_safe`]): every
 /// label and message shown comes through here.
 fn safe(text: &str) -> String {
-    output::terminal_safe(text).into_owned()
+    terminal_safe(text).into_owned()
 }
 
 fn spinner_style() -> ProgressStyle {
@@ -64,7 +69,7 @@ fn done_style() -> ProgressStyle {
 
 impl LiveTree {
     /// Starts the view with a header line for the execution.
-    pub fn new(execution_id: &str) -> LiveTree {
+    pub(crate) fn new(execution_id: &str) -> LiveTree {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let header = multi.add(ProgressBar::new_spinner());
         header.set_style(spinner_style());
@@ -79,7 +84,7 @@ impl LiveTree {
     }
 
     /// Advances the spinners of every unfinished row.
-    pub fn tick(&self) {
+    pub(crate) fn tick(&self) {
         if !self.header.is_finished() {
             self.header.tick();
         }
@@ -91,9 +96,9 @@ impl LiveTree {
     }
 
     /// Applies one event of the log.
-    pub fn event(&mut self, event: &pb::LogEvent) {
-        if let Some(text) = logs::output_text(event) {
-            self.multi.suspend(|| output::print_line(text));
+    pub(crate) fn event(&mut self, event: &pb::LogEvent) {
+        if let Some(text) = output_text(event) {
+            self.multi.suspend(|| print_line(text));
             return;
         }
         let Some(payload) = &event.payload else {
@@ -121,14 +126,12 @@ impl LiveTree {
             Payload::PhaseFailed(p) => self.done(&Key::Phase(p.phase), false, &p.error),
             Payload::TaskStarted(t) => {
                 self.task_phase.push((t.task_id.clone(), t.phase));
-                let row = self.ensure(Key::Task(t.task_id.clone()), Some(Key::Phase(t.phase)));
-                let label = safe(&if t.description.is_empty() {
-                    t.task_id.clone()
-                } else {
-                    format!("{}: {}", t.task_id, t.description)
-                });
-                self.rows[row].label = label.clone();
-                self.rows[row].bar.set_message(label);
+                self.started(
+                    Key::Task(t.task_id.clone()),
+                    Key::Phase(t.phase),
+                    &t.task_id,
+                    &t.description,
+                );
             }
             Payload::TaskProgress(t) => {
                 let parent = self.task_parent(&t.task_id);
@@ -152,15 +155,12 @@ impl LiveTree {
             ),
             Payload::TaskFailed(t) => self.done(&Key::Task(t.task_id.clone()), false, &t.error),
             Payload::AgentStarted(a) => {
-                let key = Key::Agent(a.task_id.clone(), a.agent_name.clone());
-                let row = self.ensure(key, Some(Key::Task(a.task_id.clone())));
-                let label = safe(&if a.description.is_empty() {
-                    a.agent_name.clone()
-                } else {
-                    format!("{}: {}", a.agent_name, a.description)
-                });
-                self.rows[row].label = label.clone();
-                self.rows[row].bar.set_message(label);
+                self.started(
+                    Key::Agent(a.task_id.clone(), a.agent_name.clone()),
+                    Key::Task(a.task_id.clone()),
+                    &a.agent_name,
+                    &a.description,
+                );
             }
             Payload::AgentMessage(a) => {
                 let key = Key::Agent(a.task_id.clone(), a.agent_name.clone());
@@ -193,7 +193,7 @@ impl LiveTree {
             | Payload::TimedOut(_)
             | Payload::Interrupted(_)
             | Payload::Exited(_) => {
-                let _ = self.multi.println(safe(&logs::event_line(event)));
+                let _ = self.multi.println(safe(&event_line(event)));
             }
             Payload::Finished(_) | Payload::Output(_) | Payload::RawOutput(_) => {}
         }
@@ -201,7 +201,7 @@ impl LiveTree {
 
     /// Stops every spinner (rows still running stay visible as they were)
     /// and writes the final state into the header.
-    pub fn finish(&mut self, finished: Option<&pb::Finished>) {
+    pub(crate) fn finish(&mut self, finished: Option<&pb::Finished>) {
         for row in &self.rows {
             if !row.bar.is_finished() {
                 row.bar.abandon();
@@ -226,6 +226,18 @@ impl LiveTree {
             None => format!("execution {} (log ended)", self.execution_id),
         };
         self.header.finish_with_message(message);
+    }
+
+    /// Labels the row of a task or agent that started: `name: description`.
+    fn started(&mut self, key: Key, parent: Key, name: &str, description: &str) {
+        let row = self.ensure(key, Some(parent));
+        let label = safe(&if description.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}: {description}")
+        });
+        self.rows[row].label = label.clone();
+        self.rows[row].bar.set_message(label);
     }
 
     fn task_parent(&self, task_id: &str) -> Option<Key> {

@@ -32,7 +32,7 @@ fn is_unsafe(c: char) -> bool {
 /// escape: `\x1b` for ESC, `\x0d` for CR, `\x9b` for the C1 CSI, `\u202e`
 /// for RIGHT-TO-LEFT OVERRIDE. Tabs are kept. Borrowed when nothing needed
 /// escaping, which is nearly always.
-pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+pub(crate) fn terminal_safe(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
@@ -56,20 +56,25 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
 /// characters can only occur inside JSON strings, so the document means the
 /// same. hyperctl's `jsonTerminalSafe` (clients/go/cmd/hyperctl/termsafe.go)
 /// escapes the same set, so both clients print the same JSON.
-pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
+pub(crate) fn json_terminal_safe(json: &str) -> Cow<'_, str> {
     let escaped = |c: char| (c == '\x7f' || !c.is_ascii()) && is_unsafe(c);
     if !json.chars().any(escaped) {
         return Cow::Borrowed(json);
     }
-    let mut safe = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
+    Cow::Owned(escape_as_unicode(json, escaped))
+}
+
+/// `text` with each character `escaped` picks written as `\uXXXX` text.
+fn escape_as_unicode(text: &str, escaped: impl Fn(char) -> bool) -> String {
+    let mut safe = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
         if escaped(c) {
             let _ = write!(safe, "\\u{:04x}", u32::from(c));
         } else {
             safe.push(c);
         }
     }
-    Cow::Owned(safe)
+    safe
 }
 
 /// `value` made ready for YAML output: the bidi controls in its strings and
@@ -80,7 +85,7 @@ pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
 /// a double-quoted scalar. So unlike JSON the text changes: a YAML reader
 /// gets `\u202e` as six characters. YAML output is for reading; scripts
 /// that must see the exact text read JSON. Borrowed when nothing changes.
-pub fn yaml_terminal_safe(value: &Value) -> Cow<'_, Value> {
+pub(crate) fn yaml_terminal_safe(value: &Value) -> Cow<'_, Value> {
     if !holds_bidi(value) {
         return Cow::Borrowed(value);
     }
@@ -104,17 +109,7 @@ fn holds_bidi(value: &Value) -> bool {
 }
 
 fn without_bidi(value: &Value) -> Value {
-    let text = |s: &str| {
-        let mut safe = String::with_capacity(s.len() + 16);
-        for c in s.chars() {
-            if is_bidi(c) {
-                let _ = write!(safe, "\\u{:04x}", u32::from(c));
-            } else {
-                safe.push(c);
-            }
-        }
-        safe
-    };
+    let text = |s: &str| escape_as_unicode(s, is_bidi);
     match value {
         Value::String(s) => Value::String(text(s)),
         Value::Array(items) => Value::Array(items.iter().map(without_bidi).collect()),

@@ -1,0 +1,346 @@
+//! The command line of `wfctl`: the clap definitions of the native verbs
+//! and the global flags, the help texts, and telling a hyperctl form
+//! (`workflow ...`, `manifest ...`, parsed by [`super::go_flags`]) from a
+//! native verb. The verbs themselves live in their own files.
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
+use super::render::PrintFormat;
+use crate::client_addr;
+
+/// The hyperctl forms and address notes of `wfctl --help` (a macro so that
+/// `concat!` can join it with the exit-code table).
+macro_rules! after_long_help_text {
+    () => {
+        "\
+hyperctl forms (Go-style single-dash flags, as hyperctl users type them):
+  wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-json]
+  wfctl manifest validate -file F [-json]
+  wfctl manifest submit -file F [-request-id R] [-wait] [-json]
+  wfctl manifest status -id ID [-json]
+  wfctl manifest create [-interactive|-non-interactive] [-source-path P] [...] [-file F] [-submit]
+  wfctl manifest generate DISK OUT_DIR [-format json|yaml] [-force]
+    (`wfctl manifest create -help` lists every flag of create and generate)
+
+The daemon address: --addr, else WORKFLOWD_ADDR (WFCTL_ADDR is still read, with a
+warning, for one release), e.g. 127.0.0.1:50051, http://host:port or
+unix:/path/to/socket (default http://127.0.0.1:50051).
+
+"
+    };
+}
+
+/// The exit-code table of `wfctl --help` and docs/wfctl.md.
+macro_rules! exit_codes_text {
+    () => {
+        "\
+Exit codes:
+  0  success (with --wait/--follow: the execution SUCCEEDED)
+  1  the execution ended FAILED, CANCELLED, TIMED_OUT or INTERRUPTED
+  2  usage error (bad flag or value, unreadable file, unsupported command)
+  3  the workflow daemon cannot be reached, did not answer in time, or cannot
+     take the request now
+  4  the workflow or execution was not found
+  5  invalid argument; each field violation is printed as `field: description`
+  6  the daemon refused the request otherwise (queue full, already finished, ...)"
+    };
+}
+const LONG_ABOUT: &str = "\
+wfctl talks to the workflow daemon (workflowd) over gRPC: it lists and describes
+workflows, starts executions and follows them live, reads logs and history,
+cancels executions and shows the daemon's status.
+
+Data goes to stdout, everything else (progress, notices, errors) to stderr.
+Read commands take -o table|json|yaml; JSON and YAML are the proto messages in
+the proto3 JSON mapping, as protojson and hyperctl -json print them (camelCase
+keys, full enum names such as EXECUTION_STATE_SUCCEEDED, 64-bit integers as
+strings, default fields left out). Text from workflow programs is shown with
+control characters and escape sequences as visible escapes (\x1b).";
+
+/// Global flags, shared by the native verbs and the hyperctl forms.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct GlobalArgs {
+    /// Address of the workflow daemon: host:port, http://host:port or
+    /// unix:/path [default: $WORKFLOWD_ADDR, else http://127.0.0.1:50051].
+    #[arg(long, global = true)]
+    pub(crate) addr: Option<String>,
+    /// Output format of read commands.
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_enum,
+        default_value_t = PrintFormat::Table
+    )]
+    pub(crate) output: PrintFormat,
+}
+
+/// The command line of `wfctl`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wfctl",
+    version,
+    about = "Command-line client of the workflow daemon (workflowd)",
+    long_about = LONG_ABOUT,
+    after_long_help = concat!(after_long_help_text!(), exit_codes_text!()),
+    after_help = "See 'wfctl --help' for the exit codes and the hyperctl forms.",
+)]
+pub(crate) struct Cli {
+    /// Flags every verb takes.
+    #[command(flatten)]
+    pub(crate) globals: GlobalArgs,
+    /// The verb.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The verbs of `wfctl`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List or describe the workflows the daemon discovered.
+    #[command(subcommand)]
+    Workflows(WorkflowsCommand),
+    /// Start an execution of a workflow.
+    Run(RunArgs),
+    /// Print the log of an execution (history, then live with -f).
+    Logs(LogsArgs),
+    /// Show one execution with its phase/task/agent tree.
+    Get(GetArgs),
+    /// List executions, newest first.
+    List(ListArgs),
+    /// Cancel an execution (SIGTERM, then SIGKILL after the grace period).
+    Cancel(CancelArgs),
+    /// Show the daemon's status: version, workers, queue, history counts.
+    Status,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to generate completions for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// hyperctl form: `workflow -op status|list|queue|watch|submit [...]`.
+    #[command(disable_help_flag = true)]
+    Workflow {
+        /// Go-style flags: -op OP [-id ID] [-file F] [-dir D] [-json].
+        #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// hyperctl form: `manifest validate|submit -file F` and
+    /// `manifest status -id ID`.
+    #[command(disable_help_flag = true)]
+    Manifest {
+        /// create|validate|submit|status|generate and their Go-style flags.
+        #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+}
+
+/// The `workflows` verbs.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkflowsCommand {
+    /// List the discovered workflows (discovery failures are noted on stderr).
+    List,
+    /// Show one workflow with its inputs.
+    Describe {
+        /// The workflow id.
+        id: String,
+    },
+}
+
+/// Flags of `wfctl run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// The workflow id.
+    pub(crate) workflow_id: String,
+    /// An input value, `name=value` (repeatable; wins over --inputs-file).
+    #[arg(short, long = "input", value_name = "NAME=VALUE")]
+    pub(crate) inputs: Vec<String>,
+    /// A JSON or YAML file with an object of input values.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) inputs_file: Option<std::path::PathBuf>,
+    /// A label, `key=value`, to find the execution by later (repeatable).
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    pub(crate) labels: Vec<String>,
+    /// Idempotency key: repeating a run with the same id returns the first
+    /// execution instead of starting another.
+    #[arg(long)]
+    pub(crate) request_id: Option<String>,
+    /// Wall-clock limit in seconds; the run ends TIMED_OUT when reached.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<f64>,
+    /// Wait until the execution ends, then print it; exit 1 unless it SUCCEEDED.
+    #[arg(short, long)]
+    pub(crate) wait: bool,
+    /// Follow the execution live (phase/task tree on stderr, program output
+    /// on stdout) until it ends; exit 1 unless it SUCCEEDED.
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+}
+
+/// Flags of `wfctl get`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct GetArgs {
+    /// The execution id.
+    pub(crate) execution_id: String,
+}
+
+/// Flags of `wfctl list`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ListArgs {
+    /// Only executions of this workflow.
+    #[arg(long)]
+    pub(crate) workflow: Option<String>,
+    /// Only executions in this state, e.g. running or FAILED (repeatable).
+    #[arg(long = "state", value_name = "STATE")]
+    pub(crate) states: Vec<String>,
+    /// Only executions with this label, `key=value` (repeatable, all must match).
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    pub(crate) labels: Vec<String>,
+    /// Only the executions of this batch (a batch manifest's batch id).
+    #[arg(long = "batch", value_name = "BATCH_ID")]
+    pub(crate) batch: Option<String>,
+    /// At most this many executions (0 = all).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: usize,
+}
+
+/// Flags of `wfctl cancel`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CancelArgs {
+    /// The execution id.
+    pub(crate) execution_id: String,
+    /// Seconds between SIGTERM and SIGKILL (the daemon's default when unset).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) grace: Option<f64>,
+    /// SIGKILL at once.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// Flags of `wfctl logs`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogsArgs {
+    /// The execution id.
+    pub(crate) execution_id: String,
+    /// Keep following live events until the execution ends; then exit 1
+    /// unless it SUCCEEDED.
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+    /// First sequence number to print (1 is the first event).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) from: u64,
+}
+
+impl GlobalArgs {
+    /// The daemon address: `--addr`, else `WORKFLOWD_ADDR`, else the
+    /// deprecated `WFCTL_ADDR` (with a warning on stderr), else the default.
+    pub(crate) fn daemon_addr(&self) -> String {
+        client_addr::resolve(self.addr.as_deref(), |warning| {
+            super::render::print_note(&format!("wfctl: warning: {warning}"));
+        })
+    }
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub(crate) enum Invocation {
+    /// A native verb, parsed by clap.
+    Native(Cli),
+    /// A hyperctl form (`workflow ...` or `manifest ...`), whose Go-style
+    /// flags [`super::go_flags`] parses.
+    Hyperctl {
+        /// Global flags given before the verb.
+        globals: GlobalArgs,
+        /// `workflow` or `manifest`.
+        verb: String,
+        /// Everything after the verb.
+        args: Vec<String>,
+    },
+}
+
+/// Parses the command line. On `Err` the process should exit with the code
+/// (help and version were printed and give 0; usage errors give 2).
+pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, i32> {
+    if let Some(position) = hyperctl_verb_position(&args) {
+        let verb = args[position].to_string_lossy().into_owned();
+        let rest: Vec<String> = args[position + 1..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        // The global flags before the verb, parsed by clap on their own.
+        #[derive(Parser)]
+        #[command(name = "wfctl")]
+        struct OnlyGlobals {
+            #[command(flatten)]
+            globals: GlobalArgs,
+        }
+        let parsed = OnlyGlobals::try_parse_from(&args[..position]).map_err(printed)?;
+        return Ok(Invocation::Hyperctl {
+            globals: parsed.globals,
+            verb,
+            args: rest,
+        });
+    }
+    Cli::try_parse_from(args)
+        .map(Invocation::Native)
+        .map_err(printed)
+}
+
+/// Prints clap's message (help, version, or a usage error) and returns the
+/// exit code that goes with it.
+fn printed(error: clap::Error) -> i32 {
+    let _ = error.print();
+    error.exit_code()
+}
+
+/// The index of `workflow` or `manifest` when it is the verb, i.e. when only
+/// global flags come before it.
+fn hyperctl_verb_position(args: &[OsString]) -> Option<usize> {
+    let mut i = 1;
+    while i < args.len() {
+        let arg = args[i].to_str()?;
+        match arg {
+            "workflow" | "manifest" => return Some(i),
+            "--addr" | "-o" | "--output" => i += 2,
+            _ if arg.starts_with("--addr=") || arg.starts_with("--output=") => i += 1,
+            _ if arg.starts_with("-o") && arg.len() > 2 => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn hyperctl_verbs_are_found_after_global_flags_only() {
+        let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            hyperctl_verb_position(&args(&["wfctl", "workflow", "-op", "list"])),
+            Some(1)
+        );
+        assert_eq!(
+            hyperctl_verb_position(&args(&["wfctl", "--addr", "x:1", "-o", "json", "manifest"])),
+            Some(5)
+        );
+        assert_eq!(
+            hyperctl_verb_position(&args(&["wfctl", "run", "workflow"])),
+            None
+        );
+        assert_eq!(
+            hyperctl_verb_position(&args(&["wfctl", "workflows", "list"])),
+            None
+        );
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,31 @@
+//! `wfctl list`: executions, newest first, filtered by workflow, state,
+//! label or batch.
+
+use crate::cli::{
+    args::{GlobalArgs, ListArgs},
+    context::Ctx,
+    error::CliError,
+    input::{collect_labels, parse_state},
+    render::execution::print_executions,
+};
+use crate::pb;
+
+/// `wfctl list`.
+pub(crate) async fn run(globals: &GlobalArgs, args: ListArgs) -> Result<(), CliError> {
+    let states = args
+        .states
+        .iter()
+        .map(|s| parse_state(s).map(|s| s as i32))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filter = pb::ListExecutionsRequest {
+        workflow_id: args.workflow.unwrap_or_default(),
+        states,
+        labels: collect_labels(&args.labels)?,
+        batch_id: args.batch.unwrap_or_default(),
+        ..Default::default()
+    };
+    let ctx = &Ctx::connect(globals).await?;
+    let executions = ctx.list_executions(filter, args.limit).await?;
+    print_executions(ctx.output, &executions);
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The daemon's status as `Key: value` lines.
+
+use super::print::{
+    duration_secs, human_secs, print_fields, print_message, timestamp_text, PrintFormat,
+};
+use crate::pb;
+
+/// Prints the status as text or as the GetStatusResponse message.
+pub(crate) fn print_status(format: PrintFormat, s: &pb::GetStatusResponse) {
+    if format != PrintFormat::Table {
+        print_message(format, s);
+        return;
+    }
+    let mut totals: Vec<_> = s.totals_by_state.iter().collect();
+    totals.sort();
+    let totals = totals
+        .iter()
+        .map(|(state, n)| format!("{state} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut fields = vec![
+        ("Version", s.version.clone()),
+        ("Started", timestamp_text(s.start_time.as_ref())),
+        ("Uptime", human_secs(s.uptime_seconds as f64)),
+        (
+            "Workers",
+            format!("{} running of {}", s.running, s.max_workers),
+        ),
+        (
+            "Queue",
+            format!("{} queued of {} allowed", s.queued, s.max_queue),
+        ),
+        (
+            "Today",
+            format!("{} succeeded, {} failed", s.succeeded_today, s.failed_today),
+        ),
+        (
+            "History",
+            if totals.is_empty() {
+                format!("{} executions", s.total_executions)
+            } else {
+                format!("{} executions ({totals})", s.total_executions)
+            },
+        ),
+        (
+            "Workflows",
+            format!(
+                "{} discovered, {} discovery errors",
+                s.workflows_discovered, s.discovery_errors
+            ),
+        ),
+        ("Database", s.database_path.clone()),
+        (
+            "Retention",
+            match &s.history_retention {
+                Some(d) => format!(
+                    "finished executions kept {} days",
+                    duration_secs(d) / 86_400.0
+                ),
+                None => "finished executions kept forever".to_string(),
+            },
+        ),
+    ];
+    if let Some(failure) = &s.history_write_failure {
+        fields.push((
+            "Writes",
+            format!(
+                "FAILING since {}: {} (writes wait and are retried)",
+                timestamp_text(failure.since.as_ref()),
+                failure.error
+            ),
+        ));
+    }
+    if !s.output_dir.is_empty() {
+        fields.push(("Output", s.output_dir.clone()));
+    }
+    for d in &s.drop_folders {
+        let mode = match d.mode() {
+            pb::DropFolderMode::Manifest => "manifest",
+            pb::DropFolderMode::Disk => "disk",
+            pb::DropFolderMode::Unspecified => "?",
+        };
+        fields.push((
+            "Drop folder",
+            format!(
+                "{} ({mode}{}): {} waiting, {} processing, today {} processed, {} failed",
+                d.path,
+                if d.watching { "" } else { ", not watched" },
+                d.files_waiting,
+                d.files_processing,
+                d.processed_today,
+                d.failed_today
+            ),
+        ));
+    }
+    for d in &s.workflow_directories {
+        let state = if d.exists { "" } else { " (missing)" };
+        fields.push((
+            "Directory",
+            format!(
+                "{}{state}: {} workflows, {} errors",
+                d.path, d.workflows, d.discovery_errors
+            ),
+        ));
+    }
+    print_fields(&fields);
+}
