@@ -68,6 +68,8 @@ pub fn link_vm_pipeline(dir: &Path) -> std::io::Result<()> {
 pub fn install(dir: &Path) -> std::io::Result<()> {
     private::create_dir_all(dir)?;
     private::tighten(dir)?;
+    // What a daemon killed mid-install left (write_atomic's partials).
+    crate::fs::remove_stale_partials(dir)?;
     for (name, contents) in BUNDLED_WORKFLOWS {
         let target = dir.join(name);
         if std::fs::read_to_string(&target).is_ok_and(|current| current == *contents) {

@@ -12,8 +12,12 @@
 //! verbs: `context` (the connection and the calls several verbs make),
 //! `input` (what the user types, as request values), `follow` (the one
 //! log-stream loop), `outcome` (whether a waited-on execution succeeded),
-//! `error` (failures and exit codes) and `render`, the only place that
-//! prints. Verbs never import each other. See docs/wfctl.md.
+//! `error` (failures and exit codes) and `render`, where every message and
+//! result is formatted (the interactive builder asks its questions itself,
+//! and hyperctl's forms print its plain one-line answers). Verbs never
+//! import each other, except that the hyperctl `manifest` form hands its
+//! work to `manifests` and `manifest_builder`, whose forms it is. See
+//! docs/wfctl.md.
 
 mod args;
 mod context;

@@ -46,9 +46,13 @@ impl Access {
 /// created exclusively (never through something already there, such as a
 /// symlink another user planted in a shared folder) with the mode `access`
 /// asks for; it is flushed to disk, renamed over `path`, and the directory
-/// is flushed so the rename itself survives a power cut. On any error the
-/// partial file is removed. Missing parent directories are created, private
-/// ones for [`Access::Private`] and [`Access::PrivateProgram`].
+/// is flushed so the rename itself survives a power cut. Missing parent
+/// directories are created, private ones for [`Access::Private`] and
+/// [`Access::PrivateProgram`].
+///
+/// An error before the rename leaves `path` as it was and removes the
+/// partial file; an error after it (flushing the directory) means the new
+/// file is in place but may not survive a power cut.
 pub fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -74,7 +78,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> io::Result<()>
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
+    sync_dir(dir)
+}
+
+/// Removes the partial files [`write_atomic`] left in `dir` when the
+/// process died mid-write. Only for directories nobody but the daemon
+/// writes to (the bundled workflows), where no write can be under way
+/// while it starts.
+pub fn remove_stale_partials(dir: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".partial") && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Flushes a directory, so that a rename in it survives a power cut.
+/// Some filesystems (network and FUSE mounts) refuse to fsync a directory
+/// at all; there the rename is as durable as they make it, and the file
+/// is already in place, so that is not an error (PostgreSQL's
+/// `fsync_fname` makes the same call).
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    use rustix::io::Errno;
+    let refused = |e: &io::Error| {
+        e.raw_os_error()
+            .map(Errno::from_raw_os_error)
+            .is_some_and(|errno| [Errno::INVAL, Errno::NOTSUP, Errno::BADF].contains(&errno))
+    };
+    match std::fs::File::open(dir)?.sync_all() {
+        Err(e) if refused(&e) => Ok(()),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -123,6 +161,16 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
+    }
+
+    #[test]
+    fn stale_partials_are_swept_and_nothing_else() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join(".hello.a1b2c3.partial"), b"half").unwrap();
+        std::fs::write(root.path().join("hello"), b"whole").unwrap();
+        std::fs::write(root.path().join("notes.partial"), b"visible").unwrap();
+        remove_stale_partials(root.path()).unwrap();
+        assert_eq!(entries(root.path()), ["hello", "notes.partial"]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Running an external tool (qemu-img, libguestfs, a fix command) to the
 //! end so that a cancel request stops it, and reading what it printed.
-//! Every tool of the pipeline is run through [`run_reading`].
+//! Every tool of the pipeline is run through [`run_reading`], except the
+//! boot test's qemu, which writes to log files and has its own time limit
+//! (`stage/boot_test.rs`).
 
 use std::{
     ffi::OsStr,

@@ -1,6 +1,6 @@
 //! The VM pipeline's errors: why a stage did not finish ([`StageError`]),
 //! why an OVF descriptor or OVA archive is refused ([`OvfError`],
-//! [`DescriptorError`]), and a stage name that is none ([`UnknownStage`]).
+//! [`DescriptorError`]).
 //! The run loop tells a cancel from a failure; the inspect and validate
 //! stages go on without a tool that is not installed. Every other failure
 //! ends the stage with its message.
@@ -117,14 +117,6 @@ impl From<ImageChainError> for StageError {
             other => StageError::ImageChain(other),
         }
     }
-}
-
-/// A stage name that is none of the pipeline's.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown stage {name:?}: the stages are load, inspect, fix, convert, validate")]
-pub(crate) struct UnknownStage {
-    /// The name given.
-    pub(crate) name: String,
 }
 
 /// Why an OVF descriptor or OVA archive is refused. Both are untrusted

@@ -52,13 +52,13 @@ pub(crate) fn unpack_tar(
         if !(is_file || kind.is_dir()) {
             continue;
         }
-        let path = entry.path().map_err(not_tar)?.into_owned();
+        let unpacked = unpacked_path(dir, &entry.path().map_err(not_tar)?);
         // `unpack_in` refuses (false) a member whose path climbs out of `dir`.
         if !entry.unpack_in(dir).map_err(not_tar)? {
             continue;
         }
         if is_file {
-            files.push(dir.join(path));
+            files.push(unpacked);
         }
     }
     if files.is_empty() {
@@ -68,6 +68,19 @@ pub(crate) fn unpack_tar(
         .into());
     }
     Ok(files)
+}
+
+/// Where `unpack_in` puts a member named `member`: below `dir`, by its
+/// plain components only. `dir.join(member)` would be wrong for a member
+/// named `/srv/vm.raw`: joining an absolute path replaces `dir`, and the
+/// host's file would be taken for the archive's.
+fn unpacked_path(dir: &Path, member: &Path) -> PathBuf {
+    let mut path = dir.to_path_buf();
+    path.extend(member.components().filter_map(|part| match part {
+        Component::Normal(name) => Some(name),
+        _ => None,
+    }));
+    path
 }
 
 /// A file an OVF descriptor references.
@@ -386,5 +399,31 @@ mod tests {
         let files = unpack_tar(&ova, &into, &CancellationToken::new()).unwrap();
         assert_eq!(files, [into.join("disk.vmdk")]);
         assert!(!dir.path().join("escaped.vmdk").exists());
+    }
+
+    #[test]
+    fn an_absolute_member_is_the_copy_inside_never_the_hosts_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file of the host's that the archive names by its absolute path.
+        let host_file = dir.path().join("host.vmdk");
+        std::fs::write(&host_file, b"host").unwrap();
+        let ova = dir.path().join("vm.ova");
+        let mut builder = tar::Builder::new(std::fs::File::create(&ova).unwrap());
+        let name = host_file.to_str().unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_cksum();
+        builder.append(&header, &b"x"[..]).unwrap();
+        builder.into_inner().unwrap();
+        let into = dir.path().join("unpacked");
+        std::fs::create_dir(&into).unwrap();
+        let files = unpack_tar(&ova, &into, &CancellationToken::new()).unwrap();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].starts_with(&into), "{files:?}");
+        assert_eq!(std::fs::read(&files[0]).unwrap(), b"x");
+        assert_eq!(std::fs::read(&host_file).unwrap(), b"host");
     }
 }

@@ -13,10 +13,7 @@ mod validate;
 
 use serde_json::Value;
 
-use super::{
-    error::{StageError, UnknownStage},
-    run::Run,
-};
+use super::{error::StageError, run::Run};
 
 /// What a stage did.
 #[derive(Debug)]
@@ -109,35 +106,5 @@ impl Stage {
             Stage::Convert => convert::run(run).await,
             Stage::Validate => validate::run(run).await,
         }
-    }
-}
-
-impl std::str::FromStr for Stage {
-    type Err = UnknownStage;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Stage::ALL
-            .into_iter()
-            .find(|stage| stage.name() == name)
-            .ok_or_else(|| UnknownStage {
-                name: name.to_string(),
-            })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stage_names_round_trip_and_an_unknown_one_is_an_error() {
-        for stage in Stage::ALL {
-            assert_eq!(stage.name().parse::<Stage>().unwrap(), stage);
-        }
-        let error = "valdiate".parse::<Stage>().unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "unknown stage \"valdiate\": the stages are load, inspect, fix, convert, validate"
-        );
     }
 }
