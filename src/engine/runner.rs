@@ -8,10 +8,8 @@
 //! request): no task hand-offs between threads, no epoll registrations,
 //! and the spawn's vfork wait (posix_spawn returns only once the child has
 //! exec'd, often as late as 2 ms here) stalls this thread instead of a
-//! runtime worker that the RPCs need. A bare spawner built this way spent
-//! about half the CPU per run of one built from async tasks; in the daemon
-//! the gain shows as throughput, 0.65x-0.69x of `xargs -P2` before and
-//! 0.71x-0.81x after (bench/README.md).
+//! runtime worker that the RPCs need; it costs less CPU per run than a
+//! spawner built from async tasks (bench/README.md has the measurements).
 
 use std::fs::File;
 use std::io::Read;
@@ -29,7 +27,9 @@ use tokio::io::Interest;
 use tokio::sync::oneshot;
 
 use super::line_splitter::{LineSplitter, MAX_LINE_BYTES};
-use super::{ActiveExecution, Ending, Engine, Phase, ProgramLive, StopRequest};
+use super::active::{ActiveExecution, Phase, ProgramLive, StopRequest};
+use super::log::Ending;
+use super::Engine;
 use crate::clock::now_ms;
 use crate::events::{
     classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
