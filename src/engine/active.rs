@@ -173,7 +173,11 @@ impl ActiveExecution {
 
     /// Numbers the end now and stores it (see [`ActiveExecution::store_end`]);
     /// for an execution no runner writes to (recovery, a queued cancel).
-    pub(super) async fn finish(&self, last: Vec<LogPayload>, ending: Ending) -> Result<(), EngineError> {
+    pub(super) async fn finish(
+        &self,
+        last: Vec<LogPayload>,
+        ending: Ending,
+    ) -> Result<(), EngineError> {
         let end = self.log().number_end(last, ending);
         Ok(self.store_end(end).await?)
     }

@@ -8,6 +8,7 @@
 //! numbers is the order of writes and of live delivery.
 
 mod active;
+mod cancel;
 mod error;
 mod leftovers;
 mod line_splitter;
@@ -17,6 +18,9 @@ mod retention;
 mod run_dirs;
 mod runner;
 mod scheduler;
+mod shutdown;
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 mod workers;
@@ -34,13 +38,12 @@ use uuid::Uuid;
 pub use error::EngineError;
 pub use retention::Pruned;
 
-use active::{Activation, ActiveExecution, Phase, StopRequest, CANCELLED_WHILE_QUEUED};
-use log::Ending;
+use active::{Activation, ActiveExecution, Phase, CANCELLED_WHILE_QUEUED};
 use scheduler::{Limits, QueueReservation, Scheduler};
 
 use crate::clock::{local_midnight_ms, now_ms};
 use crate::discovery::Catalog;
-use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, StopReason};
+use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload};
 use crate::inputs::{self, ResolvedInputs};
 use crate::program_env::ProgramEnv;
 use crate::store::hub::LogHub;
@@ -481,80 +484,6 @@ impl Engine {
         Ok(live)
     }
 
-    /// Cancels an execution. Returns it and whether a cancel was already in
-    /// progress.
-    pub async fn cancel(
-        self: &Arc<Self>,
-        id: &str,
-        request: CancelRequest,
-    ) -> Result<(ExecutionRecord, bool), EngineError> {
-        let uuid = parse_id(id)?;
-        let active = self.active_map().get(&uuid).cloned();
-        let Some(active) = active else {
-            let record = self.execution(id).await?;
-            return Err(EngineError::AlreadyFinished {
-                id: id.to_string(),
-                state: record.state,
-            });
-        };
-        let grace = request
-            .grace_period
-            .unwrap_or(self.config.default_grace_period);
-        let stop = StopRequest {
-            reason: StopReason::Client,
-            grace,
-            force: request.force,
-        };
-
-        let dequeued = self.scheduler().dequeue(uuid);
-        let already_requested = match dequeued {
-            Some(queued) => {
-                self.cancel_queued(queued, stop).await;
-                false
-            }
-            None => !active.request_stop(stop),
-        };
-        let record = self.execution(id).await?;
-        Ok((record, already_requested))
-    }
-
-    /// Ends an execution that a cancel took off the queue: its end is
-    /// numbered now and committed in the background. Returns once it is
-    /// committed, or at once while the history cannot be written (a full
-    /// disk): like a cancel of a running execution, which never waits for
-    /// the history, it answers, and readers see the execution CANCELLED
-    /// meanwhile. Off the queue, it can no longer start either way.
-    async fn cancel_queued(self: &Arc<Self>, queued: Arc<ActiveExecution>, stop: StopRequest) {
-        let end = queued.log().number_end(
-            vec![LogPayload::Lifecycle(Lifecycle::CancelRequested {
-                grace_ms: stop.grace.as_millis() as u64,
-                force: stop.force,
-                reason: stop.reason,
-            })],
-            Ending::without_exit(ExecutionState::Cancelled, CANCELLED_WHILE_QUEUED.into()),
-        );
-        {
-            let mut control = queued.control();
-            control.phase = Phase::CancelledWhileQueued {
-                end_ms: end.outcome.end_ms,
-            };
-            // A repeated cancel says it was already requested.
-            control.stop = Some(stop);
-        }
-        let mut gone = queued.gone.subscribe();
-        let engine = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = queued.store_end(end).await {
-                tracing::error!(execution = %queued.id, error = %e, "could not record the cancel of a queued execution");
-            }
-            engine.forget(&queued);
-        });
-        tokio::select! {
-            _ = gone.wait_for(|gone| *gone) => {}
-            () = self.writer.failing() => {}
-        }
-    }
-
     /// Daemon-wide counts.
     pub async fn status(&self) -> Result<EngineStatus, EngineError> {
         let midnight = local_midnight_ms();
@@ -585,93 +514,9 @@ impl Engine {
             history_write_failure: self.writer.write_failure(),
         })
     }
-
-    /// Stops taking work, stops running executions through the graceful
-    /// path (they end INTERRUPTED), leaves queued ones QUEUED in the history
-    /// for the next start, and flushes the history.
-    pub async fn shutdown(&self) {
-        let queued: Vec<Arc<ActiveExecution>> = {
-            let mut scheduler = self.scheduler();
-            scheduler.shutting_down = true;
-            scheduler.queue.drain(..).collect()
-        };
-        // Idle worker threads end; busy ones end after their execution.
-        self.work_ready.notify_all();
-        for execution in &queued {
-            self.active_map().remove(&execution.id);
-            self.hub.close(execution.rowid);
-            execution.gone.send_replace(true);
-        }
-        let stop = StopRequest {
-            reason: StopReason::Shutdown,
-            grace: self.config.shutdown_grace_period,
-            force: false,
-        };
-        let running: Vec<Arc<ActiveExecution>> = self.active_map().values().cloned().collect();
-        for execution in &running {
-            execution.request_stop(stop);
-        }
-        // Each runner needs at most the grace period plus its own clean-up.
-        // While the history cannot be written (a full disk), a runner whose
-        // program is gone may wait for room for its end for ever; once no
-        // program is live there is nothing left to stop, so the wait ends
-        // there (what the history did not get is given up below).
-        let deadline = tokio::time::Instant::now()
-            + self.config.shutdown_grace_period
-            + Duration::from_secs(10);
-        loop {
-            let changed = self.runners_changed.notified();
-            let running = self.scheduler().running;
-            if running == 0 {
-                break;
-            }
-            let failing = self.writer.write_failure().is_some();
-            if failing && !self.any_program_live() {
-                tracing::warn!(
-                    running,
-                    "the history cannot be written: not waiting for the ends of executions whose programs are gone"
-                );
-                break;
-            }
-            tokio::select! {
-                changed = tokio::time::timeout_at(deadline, changed) => {
-                    if changed.is_err() {
-                        tracing::error!(running, "executions still running at the end of shutdown");
-                        break;
-                    }
-                }
-                () = self.writer.failing(), if !failing => {}
-            }
-        }
-        // A history that cannot be written (a full disk) would hold the
-        // final flush, and the shutdown, for ever: after another grace
-        // period the writer gives up what it could not write.
-        let flushed =
-            tokio::time::timeout(self.config.shutdown_grace_period, self.writer.barrier()).await;
-        let flushed = match flushed {
-            Ok(flushed) => flushed,
-            Err(_) => {
-                tracing::error!(
-                    "the history could not be written during shutdown; what is not written yet is lost"
-                );
-                self.writer.stop_retrying();
-                self.writer.barrier().await
-            }
-        };
-        if let Err(e) = flushed {
-            tracing::error!(error = %e, "final history flush failed");
-        }
-    }
 }
 
 impl Engine {
-    /// Whether the program of any active execution may be running.
-    fn any_program_live(&self) -> bool {
-        self.active_map()
-            .values()
-            .any(|execution| execution.program_live())
-    }
-
     /// Stops the history writer after everything queued so far; call last.
     pub async fn close_history(&self) -> Result<(), crate::store::StoreError> {
         self.writer.close().await

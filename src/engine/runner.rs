@@ -26,8 +26,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::oneshot;
 
-use super::line_splitter::{LineSplitter, MAX_LINE_BYTES};
 use super::active::{ActiveExecution, Phase, ProgramLive, StopRequest};
+use super::line_splitter::{LineSplitter, MAX_LINE_BYTES};
 use super::log::Ending;
 use super::Engine;
 use crate::clock::now_ms;

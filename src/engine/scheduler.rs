@@ -115,3 +115,40 @@ impl Drop for QueueReservation<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        workers: 1,
+        queue: 1,
+    };
+
+    #[test]
+    fn a_reservation_counts_against_the_limit_until_dropped() {
+        let scheduler = Mutex::new(Scheduler::default());
+        let first = QueueReservation::take(&scheduler, LIMITS).expect("a free worker");
+        let second = QueueReservation::take(&scheduler, LIMITS).expect("a queue place");
+        assert_eq!((first.position(), second.position()), (0, 1));
+        assert!(QueueReservation::take(&scheduler, LIMITS).is_none());
+        drop(second);
+        let third = QueueReservation::take(&scheduler, LIMITS).expect("the place given back");
+        assert_eq!(third.position(), 1);
+        drop((first, third));
+        assert_eq!(scheduler.lock().reserved, 0);
+    }
+
+    #[test]
+    fn running_executions_take_the_free_workers_places() {
+        let scheduler = Mutex::new(Scheduler {
+            running: 1,
+            ..Scheduler::default()
+        });
+        let queued = QueueReservation::take(&scheduler, LIMITS).expect("a queue place");
+        assert!(QueueReservation::take(&scheduler, LIMITS).is_none());
+        drop(queued);
+        scheduler.lock().shutting_down = true;
+        assert!(scheduler.lock().make_ready(LIMITS.workers).is_empty());
+    }
+}

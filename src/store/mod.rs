@@ -17,7 +17,8 @@ mod schema;
 pub mod writer;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -28,6 +29,36 @@ pub use drop_files::{DropFileCounts, DropFileRecord, DropFileState, DropFileWrit
 pub use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub use retention::PruneStep;
 pub use writer::{StoreWriter, WriteOp, WriteSlot};
+
+/// The history as a daemon uses it: the single writer (and its thread),
+/// the pool of readers, and the hub that delivers committed events live.
+pub struct History {
+    /// Delivers each event once it is committed.
+    pub hub: Arc<hub::LogHub>,
+    /// The one writer.
+    pub writer: StoreWriter,
+    /// The writer's thread; it ends once every writer handle is dropped
+    /// and the queue is drained.
+    pub writer_thread: std::thread::JoinHandle<()>,
+    /// Read-only connections.
+    pub reader: Arc<StoreReader>,
+}
+
+impl History {
+    /// Opens (creating and migrating) the database at `path`, starts its
+    /// writer and opens its readers.
+    pub fn open(path: &Path) -> Result<History, StoreError> {
+        let hub = Arc::new(hub::LogHub::default());
+        let (writer, writer_thread) = StoreWriter::start(path, hub.clone())?;
+        let reader = Arc::new(StoreReader::open(path)?);
+        Ok(History {
+            hub,
+            writer,
+            writer_thread,
+            reader,
+        })
+    }
+}
 
 /// Errors of the history.
 #[derive(Debug, thiserror::Error)]
