@@ -6,6 +6,8 @@ mod convert;
 mod logs;
 mod paging;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
