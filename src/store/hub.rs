@@ -13,8 +13,9 @@
 //! events than are held reads the history.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
 use crate::events::LogEvent;
@@ -138,8 +139,8 @@ impl LogHub {
         let _ = channel.tx.send(batch);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Channel>> {
-        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, HashMap<i64, Channel>> {
+        self.channels.lock()
     }
 }
 

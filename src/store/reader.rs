@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 use uuid::Uuid;
 
@@ -87,12 +87,12 @@ impl StoreReader {
     ) -> Result<T, StoreError> {
         // Prefer an idle connection; otherwise queue on one in turn.
         for slot in &self.pool {
-            if let Ok(conn) = slot.try_lock() {
+            if let Some(conn) = slot.try_lock() {
                 return f(&conn);
             }
         }
         let slot = &self.pool[self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len()];
-        let conn = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = slot.lock();
         f(&conn)
     }
 
