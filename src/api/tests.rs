@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tonic::{Code, Request, Status};
+use tonic::{Code, Request, Response, Status};
 use tonic_types::StatusExt;
 
 use super::{DaemonInfo, WorkflowApi};
@@ -44,6 +44,38 @@ async fn serve(workers: usize, queue: usize) -> Served {
         },
     );
     Served { api, engine }
+}
+
+impl Served {
+    async fn list_workflows(
+        &self,
+        page_size: i32,
+        page_token: String,
+    ) -> pb::ListWorkflowsResponse {
+        let request = pb::ListWorkflowsRequest {
+            page_size,
+            page_token,
+        };
+        let response = self.api.list_workflows(Request::new(request)).await;
+        response.unwrap().into_inner()
+    }
+
+    async fn cancel(&self, execution_id: &str) -> Result<pb::CancelResponse, Status> {
+        let request = pb::CancelRequest {
+            execution_id: execution_id.into(),
+            ..Default::default()
+        };
+        let response = self.api.cancel(Request::new(request)).await;
+        response.map(Response::into_inner)
+    }
+
+    async fn list_executions(
+        &self,
+        request: pb::ListExecutionsRequest,
+    ) -> Result<pb::ListExecutionsResponse, Status> {
+        let response = self.api.list_executions(Request::new(request)).await;
+        response.map(Response::into_inner)
+    }
 }
 
 fn execute_request(workflow_id: &str) -> pb::ExecuteRequest {
@@ -99,6 +131,14 @@ fn violations(status: &Status) -> Vec<(String, String)> {
         .collect()
 }
 
+fn assert_violations(status: &Status, expected: &[(&str, &str)]) {
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(field, description)| (field.to_string(), description.to_string()))
+        .collect();
+    assert_eq!(violations(status), expected);
+}
+
 fn state(execution: &pb::Execution) -> pb::ExecutionState {
     pb::ExecutionState::try_from(execution.state).expect("a state")
 }
@@ -106,36 +146,15 @@ fn state(execution: &pb::Execution) -> pb::ExecutionState {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_workflows_pages_through_the_catalog() {
     let s = serve(1, 1).await;
-    let all = s
-        .api
-        .list_workflows(Request::new(pb::ListWorkflowsRequest::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let all = s.list_workflows(0, String::new()).await;
     let ids: Vec<_> = all.workflows.iter().map(|w| w.id.as_str()).collect();
     assert_eq!(ids, ["gate", "hello"]);
     assert!(all.discovery_errors.is_empty());
     assert!(all.next_page_token.is_empty());
 
-    let first = s
-        .api
-        .list_workflows(Request::new(pb::ListWorkflowsRequest {
-            page_size: 1,
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = s.list_workflows(1, String::new()).await;
     assert_eq!(first.workflows[0].id, "gate");
-    let second = s
-        .api
-        .list_workflows(Request::new(pb::ListWorkflowsRequest {
-            page_size: 1,
-            page_token: first.next_page_token,
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let second = s.list_workflows(1, first.next_page_token).await;
     assert_eq!(second.workflows[0].id, "hello");
     assert!(second.next_page_token.is_empty());
     s.engine.stop().await;
@@ -169,21 +188,14 @@ async fn an_execution_runs_to_its_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_inputs_are_invalid_arguments_naming_their_fields() {
     let s = serve(1, 1).await;
-    let missing_id = s
-        .api
-        .execute(Request::new(execute_request("")))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        violations(&missing_id),
-        [("workflow_id".to_string(), "is required".to_string())]
+    let missing_id = s.api.execute(Request::new(execute_request("")));
+    assert_violations(
+        &missing_id.await.unwrap_err(),
+        &[("workflow_id", "is required")],
     );
 
-    let missing_input = s
-        .api
-        .execute(Request::new(execute_request("gate")))
-        .await
-        .unwrap_err();
+    let missing_input = s.api.execute(Request::new(execute_request("gate")));
+    let missing_input = missing_input.await.unwrap_err();
     let fields: Vec<_> = violations(&missing_input)
         .into_iter()
         .map(|(field, _)| field)
@@ -196,29 +208,22 @@ async fn bad_inputs_are_invalid_arguments_naming_their_fields() {
         nanos: 0,
     });
     let negative = s.api.execute(Request::new(negative)).await.unwrap_err();
-    assert_eq!(
-        violations(&negative),
-        [("timeout".to_string(), "must be positive".to_string())]
-    );
+    assert_violations(&negative, &[("timeout", "must be positive")]);
 
-    let not_an_id = s
-        .api
-        .get_execution(Request::new(pb::GetExecutionRequest {
-            execution_id: "not-a-uuid".into(),
-        }))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        violations(&not_an_id),
-        [("execution_id".to_string(), "must be a UUID".to_string())]
+    let not_an_id = pb::GetExecutionRequest {
+        execution_id: "not-a-uuid".into(),
+    };
+    let not_an_id = s.api.get_execution(Request::new(not_an_id)).await;
+    assert_violations(
+        &not_an_id.unwrap_err(),
+        &[("execution_id", "must be a UUID")],
     );
 
     let bad_page = s
-        .api
-        .list_executions(Request::new(pb::ListExecutionsRequest {
+        .list_executions(pb::ListExecutionsRequest {
             page_size: -1,
             ..Default::default()
-        }))
+        })
         .await
         .unwrap_err();
     assert_eq!(violations(&bad_page)[0].0, "page_size");
@@ -256,28 +261,13 @@ async fn cancel_of_a_queued_execution_ends_it_unstarted() {
     let queued = execute(&s.api, gated(&gate)).await;
     assert_eq!(state(&queued), pb::ExecutionState::Queued);
 
-    let cancelled = s
-        .api
-        .cancel(Request::new(pb::CancelRequest {
-            execution_id: queued.id.clone(),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let cancelled = s.cancel(&queued.id).await.unwrap();
     assert!(!cancelled.already_requested);
     let ended = wait(&s.api, &queued.id).await;
     assert_eq!(state(&ended), pb::ExecutionState::Cancelled);
     assert_eq!(ended.start_time, None);
 
-    let again = s
-        .api
-        .cancel(Request::new(pb::CancelRequest {
-            execution_id: queued.id.clone(),
-            ..Default::default()
-        }))
-        .await
-        .unwrap_err();
+    let again = s.cancel(&queued.id).await.unwrap_err();
     assert_eq!(again.code(), Code::FailedPrecondition, "{again:?}");
 
     std::fs::write(&gate, "").unwrap();
@@ -301,47 +291,37 @@ async fn list_executions_pages_newest_first() {
     }
 
     let mut listed = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = s
-            .api
-            .list_executions(Request::new(pb::ListExecutionsRequest {
-                page_size: 2,
-                page_token,
-                workflow_id: "hello".into(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+    let mut page_token = Some(String::new());
+    while let Some(token) = page_token.take() {
+        let request = pb::ListExecutionsRequest {
+            page_size: 2,
+            page_token: token,
+            workflow_id: "hello".into(),
+            ..Default::default()
+        };
+        let page = s.list_executions(request).await.unwrap();
         assert!(page.executions.len() <= 2);
         listed.extend(page.executions.into_iter().map(|e| e.id));
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
+        page_token = Some(page.next_page_token).filter(|token| !token.is_empty());
     }
     ids.reverse();
     assert_eq!(listed, ids);
 
     // A token is tied to the filters it was made for.
     let first = s
-        .api
-        .list_executions(Request::new(pb::ListExecutionsRequest {
+        .list_executions(pb::ListExecutionsRequest {
             page_size: 2,
             ..Default::default()
-        }))
+        })
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let other_filters = s
-        .api
-        .list_executions(Request::new(pb::ListExecutionsRequest {
+        .list_executions(pb::ListExecutionsRequest {
             page_size: 2,
             page_token: first.next_page_token,
             workflow_id: "gate".into(),
             ..Default::default()
-        }))
+        })
         .await
         .unwrap_err();
     assert_eq!(violations(&other_filters)[0].0, "page_token");

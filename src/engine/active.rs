@@ -16,7 +16,9 @@ use crate::events::{LogCounts, LogEvent, LogPayload, StopReason};
 use crate::store::{ExecutionRecord, StoreError, StoreWriter};
 use crate::tree::ExecutionTree;
 
-/// A request to stop a running execution.
+/// A request to stop a running execution: who asked (a client, the
+/// timeout, shutdown: it decides the end state), the grace between
+/// SIGTERM and SIGKILL, and whether to SIGKILL at once.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct StopRequest {
     pub(super) reason: StopReason,

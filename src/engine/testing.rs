@@ -111,13 +111,16 @@ pub(crate) fn workflow_script(metadata: &str, body: &str) -> String {
 /// prints `released` and succeeds: an execution the test ends when it
 /// wants.
 pub(crate) fn gate_program(id: &str) -> String {
+    let gate = serde_json::json!({
+        "name": "gate", "label": "Gate", "description": "File to wait for",
+        "cli_arg": "--gate", "required": true, "default": null,
+        "field_type": {"type": "text"},
+    });
+    let metadata = serde_json::json!({
+        "id": id, "name": "Gate", "description": "Waits for a file.", "fields": [gate],
+    });
     workflow_script(
-        &format!(
-            r#"{{"id":"{id}","name":"Gate","description":"Waits for a file.","fields":[{{"name":"gate","label":"Gate","description":"File to wait for","cli_arg":"--gate","required":true,"default":null,"field_type":{{"type":"text"}}}}]}}"#
-        ),
-        r#"gate="$2"
-echo waiting
-while [ ! -e "$gate" ]; do sleep 0.01; done
-echo released"#,
+        &metadata.to_string(),
+        "gate=\"$2\"\nwhile [ ! -e \"$gate\" ]; do sleep 0.01; done\necho released",
     )
 }

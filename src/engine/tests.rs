@@ -3,7 +3,7 @@
 //! programs that wait for a gate file.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +33,16 @@ async fn execute_gated(engine: &Arc<Engine>, gate: &Path) -> Result<ExecutionRec
         .await?;
     assert!(started, "a request without a request id always starts");
     Ok(record)
+}
+
+/// Starts `count` executions, each held by a gate of its own.
+async fn execute_gated_many(t: &TestEngine, count: usize) -> (Vec<PathBuf>, Vec<ExecutionRecord>) {
+    let gates: Vec<_> = (0..count).map(|i| t.path(&format!("gate{i}"))).collect();
+    let mut executions = Vec::new();
+    for gate in &gates {
+        executions.push(execute_gated(&t.engine, gate).await.unwrap());
+    }
+    (gates, executions)
 }
 
 fn open(gate: &Path) {
@@ -67,19 +77,22 @@ async fn end(engine: &Engine, record: &ExecutionRecord) -> ExecutionRecord {
     .expect("ended")
 }
 
-const CANCEL: CancelRequest = CancelRequest {
-    grace_period: None,
-    force: false,
-};
+/// Cancels with the default grace.
+async fn cancel(
+    engine: &Arc<Engine>,
+    record: &ExecutionRecord,
+) -> Result<(ExecutionRecord, bool), EngineError> {
+    let request = CancelRequest {
+        grace_period: None,
+        force: false,
+    };
+    engine.cancel(&record.id.to_string(), request).await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_executions_start_in_the_order_they_came() {
     let t = engine(1, 5).await;
-    let gates: Vec<_> = (0..3).map(|i| t.path(&format!("gate{i}"))).collect();
-    let mut executions = Vec::new();
-    for gate in &gates {
-        executions.push(execute_gated(&t.engine, gate).await.unwrap());
-    }
+    let (gates, executions) = execute_gated_many(&t, 3).await;
     assert_eq!(executions[0].state, ExecutionState::Running);
     assert_eq!(executions[1].state, ExecutionState::Queued);
     assert_eq!(executions[2].state, ExecutionState::Queued);
@@ -107,11 +120,7 @@ async fn queued_executions_start_in_the_order_they_came() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_more_run_at_once_than_the_worker_limit() {
     let t = engine(2, 10).await;
-    let gates: Vec<_> = (0..5).map(|i| t.path(&format!("gate{i}"))).collect();
-    let mut executions = Vec::new();
-    for gate in &gates {
-        executions.push(execute_gated(&t.engine, gate).await.unwrap());
-    }
+    let (gates, executions) = execute_gated_many(&t, 5).await;
     let status = t.engine.status().await.unwrap();
     assert_eq!((status.running, status.queued), (2, 3));
     assert_eq!((status.max_workers, status.max_queue), (2, 10));
@@ -159,11 +168,7 @@ async fn a_cancelled_queued_execution_never_starts_and_frees_its_place() {
     let running = execute_gated(&t.engine, &gate).await.unwrap();
     let queued = execute_gated(&t.engine, &gate).await.unwrap();
 
-    let (cancelled, already_requested) = t
-        .engine
-        .cancel(&queued.id.to_string(), CANCEL)
-        .await
-        .unwrap();
+    let (cancelled, already_requested) = cancel(&t.engine, &queued).await.unwrap();
     assert!(!already_requested);
     assert_eq!(cancelled.state, ExecutionState::Cancelled);
     let cancelled = end(&t.engine, &queued).await;
@@ -189,11 +194,7 @@ async fn a_cancelled_queued_execution_never_starts_and_frees_its_place() {
         event.payload,
         LogPayload::Lifecycle(Lifecycle::Started { .. })
     )));
-    let again = t
-        .engine
-        .cancel(&queued.id.to_string(), CANCEL)
-        .await
-        .unwrap_err();
+    let again = cancel(&t.engine, &queued).await.unwrap_err();
     assert!(
         matches!(
             again,
@@ -212,11 +213,7 @@ async fn cancel_of_a_running_execution_stops_it() {
     let t = engine(1, 1).await;
     let running = execute_gated(&t.engine, &t.path("never")).await.unwrap();
     wait_for_state(&t.engine, &running, ExecutionState::Running).await;
-    let (_, already_requested) = t
-        .engine
-        .cancel(&running.id.to_string(), CANCEL)
-        .await
-        .unwrap();
+    let (_, already_requested) = cancel(&t.engine, &running).await.unwrap();
     assert!(!already_requested);
     let ended = end(&t.engine, &running).await;
     assert_eq!(ended.state, ExecutionState::Cancelled);

@@ -74,6 +74,12 @@ fn plan_file(
     )
 }
 
+/// What is at `name` in `processing/`, planned as a manifest.
+fn plan_manifest(folder: &Folder, name: &str) -> Result<Validation, Rejection> {
+    let record = record(&folder.layout, name);
+    plan(&folder.layout, DropMode::Manifest, &folder.policy, &record)
+}
+
 fn disk(folder: &Folder, name: &str) -> PathBuf {
     let path = folder.layout.root.join(name);
     std::fs::write(&path, b"not really a disk").unwrap();
@@ -136,12 +142,7 @@ fn empty_files_directories_and_foreign_links_are_rejected() {
     assert_eq!(empty.error, "the file is empty");
 
     std::fs::create_dir(f.layout.processing.join("dir")).unwrap();
-    let dir = rejection(plan(
-        &f.layout,
-        DropMode::Manifest,
-        &f.policy,
-        &record(&f.layout, "dir"),
-    ));
+    let dir = rejection(plan_manifest(&f, "dir"));
     assert!(
         dir.error.starts_with("this is a directory"),
         "{}",
@@ -151,12 +152,7 @@ fn empty_files_directories_and_foreign_links_are_rejected() {
     let outside = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(outside.path(), b"{}").unwrap();
     std::os::unix::fs::symlink(outside.path(), f.layout.processing.join("link.json")).unwrap();
-    let link = rejection(plan(
-        &f.layout,
-        DropMode::Manifest,
-        &f.policy,
-        &record(&f.layout, "link.json"),
-    ));
+    let link = rejection(plan_manifest(&f, "link.json"));
     assert!(
         link.error.contains("outside the drop folder"),
         "{}",
@@ -171,12 +167,7 @@ fn a_relative_link_is_followed_from_the_drop_zone() {
     std::fs::write(f.layout.root.join("real.json"), single_manifest(&source)).unwrap();
     // Made in to_be_processed/, so relative to it, then moved.
     std::os::unix::fs::symlink("../real.json", f.layout.processing.join("link.json")).unwrap();
-    let planned = plan(
-        &f.layout,
-        DropMode::Manifest,
-        &f.policy,
-        &record(&f.layout, "link.json"),
-    );
+    let planned = plan_manifest(&f, "link.json");
     assert_eq!(planned.ok().expect("a plan").vms.len(), 1);
 }
 
