@@ -98,20 +98,8 @@ impl StoreReader {
 
     /// One execution by id, with artifacts.
     pub fn execution(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.with(|conn| {
-            let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
-            let record = conn
-                .prepare_cached(&sql)?
-                .query_row([id.to_string()], read_execution)
-                .optional()?;
-            record
-                .map(|r| {
-                    let mut r = r?;
-                    load_details(conn, &mut r, true)?;
-                    Ok(r)
-                })
-                .transpose()
-        })
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
+        self.with(|conn| one_execution(conn, &sql, [id.to_string()]))
     }
 
     /// The internal key of an execution, without loading it.
@@ -140,20 +128,8 @@ impl StoreReader {
         &self,
         request_id: &str,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.with(|conn| {
-            let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE request_id = ?1");
-            let record = conn
-                .prepare_cached(&sql)?
-                .query_row([request_id], read_execution)
-                .optional()?;
-            record
-                .map(|r| {
-                    let mut r = r?;
-                    load_details(conn, &mut r, true)?;
-                    Ok(r)
-                })
-                .transpose()
-        })
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE request_id = ?1");
+        self.with(|conn| one_execution(conn, &sql, [request_id]))
     }
 
     /// A page of executions, newest first, after `cursor`.
@@ -217,17 +193,7 @@ impl StoreReader {
             "SELECT {EXECUTION_COLUMNS} FROM executions {where_clause} ORDER BY create_ms DESC, rowid DESC LIMIT ?{}",
             args.len()
         );
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(args.iter()), read_execution)?;
-            let mut records = Vec::new();
-            for row in rows {
-                let mut record = row??;
-                load_details(conn, &mut record, false)?;
-                records.push(record);
-            }
-            Ok(records)
-        })
+        self.with(|conn| executions(conn, &sql, params_from_iter(args.iter())))
     }
 
     /// Up to `limit` events of an execution from `from_sequence` on.
@@ -238,25 +204,17 @@ impl StoreReader {
         limit: usize,
     ) -> Result<Vec<LogEvent>, StoreError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, time_ms, kind, flags, text FROM log_events WHERE execution = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
-            )?;
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(
                 rusqlite::params![execution, from_sequence as i64, limit as i64],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)? as u64,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, i64>(2)?,
-                        row.get::<_, i64>(3)?,
-                        row.get::<_, String>(4)?,
-                    ))
-                },
+                read_event,
             )?;
             let mut events = Vec::new();
             for row in rows {
-                let (seq, time_ms, kind, flags, text) = row?;
-                events.push(decode(seq, time_ms, kind, flags, text)?);
+                events.push(row??);
             }
             Ok(events)
         })
@@ -267,20 +225,10 @@ impl StoreReader {
         &self,
         state: ExecutionState,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
-        self.with(|conn| {
-            let sql = format!(
-                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE state = ?1 ORDER BY create_ms, rowid"
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map([state.as_str()], read_execution)?;
-            let mut records = Vec::new();
-            for row in rows {
-                let mut record = row??;
-                load_details(conn, &mut record, false)?;
-                records.push(record);
-            }
-            Ok(records)
-        })
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE state = ?1 ORDER BY create_ms, rowid"
+        );
+        self.with(|conn| executions(conn, &sql, [state.as_str()]))
     }
 
     /// Rebuilds what the engine tracked in memory for an execution the daemon
@@ -295,21 +243,11 @@ impl StoreReader {
                 .query_row([execution], |row| row.get(0))?;
             let mut counts = LogCounts::default();
             let mut tree = ExecutionTree::default();
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, time_ms, kind, flags, text FROM log_events WHERE execution = ?1 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([execution], |row| {
-                Ok((
-                    row.get::<_, i64>(0)? as u64,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, i64>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })?;
-            for row in rows {
-                let (seq, time_ms, kind, flags, text) = row?;
-                let event = decode(seq, time_ms, kind, flags, text)?;
+            let sql =
+                format!("SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 ORDER BY seq");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            for row in stmt.query_map([execution], read_event)? {
+                let event = row??;
                 if let LogPayload::Event(e) = &event.payload {
                     tree.apply(e);
                 }
@@ -347,6 +285,58 @@ impl StoreReader {
             })
         })
     }
+}
+
+/// The execution `sql` selects (with [`EXECUTION_COLUMNS`]), if any, with
+/// everything about it, artifacts included.
+fn one_execution(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<ExecutionRecord>, StoreError> {
+    let record = conn
+        .prepare_cached(sql)?
+        .query_row(params, read_execution)
+        .optional()?;
+    record
+        .map(|r| {
+            let mut r = r?;
+            load_details(conn, &mut r, true)?;
+            Ok(r)
+        })
+        .transpose()
+}
+
+/// The executions `sql` selects (with [`EXECUTION_COLUMNS`]), with their
+/// inputs and labels but not their artifacts.
+fn executions(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<ExecutionRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, read_execution)?;
+    let mut records = Vec::new();
+    for row in rows {
+        let mut record = row??;
+        load_details(conn, &mut record, false)?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// The columns [`read_event`] reads, in its order.
+const EVENT_COLUMNS: &str = "seq, time_ms, kind, flags, text";
+
+/// An event from a row selected with [`EVENT_COLUMNS`].
+fn read_event(row: &Row<'_>) -> rusqlite::Result<Result<LogEvent, StoreError>> {
+    Ok(decode(
+        row.get::<_, i64>(0)? as u64,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
 fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, StoreError>> {
