@@ -13,7 +13,7 @@ use crate::store::ExecutionRecord;
 impl Engine {
     /// Cancels an execution. Returns it and whether a cancel was already in
     /// progress.
-    pub async fn cancel(
+    pub(crate) async fn cancel(
         self: &Arc<Self>,
         id: &str,
         request: CancelRequest,

@@ -36,7 +36,6 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 pub use error::EngineError;
-pub use retention::Pruned;
 
 use active::{Activation, ActiveExecution, Phase, CANCELLED_WHILE_QUEUED};
 use scheduler::{Limits, QueueReservation, Scheduler};
@@ -56,71 +55,71 @@ use crate::workflow::DiscoveredWorkflow;
 
 /// Settings of the engine.
 #[derive(Debug, Clone)]
-pub struct EngineConfig {
+pub(crate) struct EngineConfig {
     /// Executions running at once.
-    pub max_concurrent_jobs: usize,
+    pub(crate) max_concurrent_jobs: usize,
     /// Executions waiting beyond the running ones.
-    pub max_queue: usize,
+    pub(crate) max_queue: usize,
     /// Where each execution gets its working directory (empty ones are
     /// recycled through `.spare/`, see `run_dirs.rs`).
-    pub runs_dir: PathBuf,
+    pub(crate) runs_dir: PathBuf,
     /// Grace between SIGTERM and SIGKILL when a cancel does not say.
-    pub default_grace_period: Duration,
+    pub(crate) default_grace_period: Duration,
     /// Grace given to running executions when the daemon shuts down.
-    pub shutdown_grace_period: Duration,
+    pub(crate) shutdown_grace_period: Duration,
     /// The environment programs start with (plus their own variables).
-    pub program_env: Arc<ProgramEnv>,
+    pub(crate) program_env: Arc<ProgramEnv>,
     /// Where manifest runs write their outputs (config `output_dir`): the
     /// partial outputs a killed program left here are removed
     /// (`engine/leftovers.rs`).
-    pub output_dir: PathBuf,
+    pub(crate) output_dir: PathBuf,
 }
 
 /// What a client asks to run.
 #[derive(Debug, Clone, Default)]
-pub struct ExecuteRequest {
+pub(crate) struct ExecuteRequest {
     /// Workflow id.
-    pub workflow_id: String,
+    pub(crate) workflow_id: String,
     /// Input values by field name.
-    pub inputs: BTreeMap<String, Value>,
+    pub(crate) inputs: BTreeMap<String, Value>,
     /// Idempotency key.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// Wall-clock limit.
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// Batch of a manifest run, if any.
-    pub batch_id: Option<String>,
+    pub(crate) batch_id: Option<String>,
 }
 
 /// What a client asks to stop.
 #[derive(Debug, Clone, Copy)]
-pub struct CancelRequest {
+pub(crate) struct CancelRequest {
     /// Grace between SIGTERM and SIGKILL; None = the configured default.
-    pub grace_period: Option<Duration>,
+    pub(crate) grace_period: Option<Duration>,
     /// SIGKILL at once.
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// Daemon-wide counts for GetStatus.
 #[derive(Debug, Clone)]
-pub struct EngineStatus {
+pub(crate) struct EngineStatus {
     /// Worker pool size.
-    pub max_workers: usize,
+    pub(crate) max_workers: usize,
     /// Queue limit.
-    pub max_queue: usize,
+    pub(crate) max_queue: usize,
     /// Running now.
-    pub running: usize,
+    pub(crate) running: usize,
     /// Waiting now.
-    pub queued: usize,
+    pub(crate) queued: usize,
     /// Succeeded since local midnight.
-    pub succeeded_today: u64,
+    pub(crate) succeeded_today: u64,
     /// Failed, timed out or interrupted since local midnight.
-    pub failed_today: u64,
+    pub(crate) failed_today: u64,
     /// Executions by state, all time.
-    pub totals_by_state: BTreeMap<String, u64>,
+    pub(crate) totals_by_state: BTreeMap<String, u64>,
     /// Set while the history cannot be written and writes wait.
-    pub history_write_failure: Option<crate::store::writer::WriteFailure>,
+    pub(crate) history_write_failure: Option<crate::store::writer::WriteFailure>,
 }
 
 /// The engine. Cheap to share: wrap it in an `Arc`.
@@ -147,7 +146,7 @@ pub struct Engine {
 impl Engine {
     /// An engine over an open history. Call [`Engine::recover`] before use.
     /// Call within the tokio runtime, which the engine keeps using.
-    pub fn new(
+    pub(crate) fn new(
         config: EngineConfig,
         catalog: Arc<Catalog>,
         writer: StoreWriter,
@@ -170,17 +169,17 @@ impl Engine {
     }
 
     /// The workflow catalog.
-    pub fn catalog(&self) -> &Arc<Catalog> {
+    pub(crate) fn catalog(&self) -> &Arc<Catalog> {
         &self.catalog
     }
 
     /// The history reader.
-    pub fn reader(&self) -> &Arc<StoreReader> {
+    pub(crate) fn reader(&self) -> &Arc<StoreReader> {
         &self.reader
     }
 
     /// The live log hub.
-    pub fn hub(&self) -> &Arc<LogHub> {
+    pub(crate) fn hub(&self) -> &Arc<LogHub> {
         &self.hub
     }
 
@@ -211,7 +210,7 @@ impl Engine {
     }
 
     /// Validates inputs without running anything.
-    pub async fn validate(
+    pub(crate) async fn validate(
         &self,
         workflow_id: &str,
         inputs: &BTreeMap<String, Value>,
@@ -222,7 +221,7 @@ impl Engine {
 
     /// Accepts an execution. Returns it and whether this call started it
     /// (false when `request_id` matched an earlier one).
-    pub async fn execute(
+    pub(crate) async fn execute(
         self: &Arc<Self>,
         request: ExecuteRequest,
     ) -> Result<(ExecutionRecord, bool), EngineError> {
@@ -346,7 +345,7 @@ impl Engine {
 
     /// The execution started with `request_id`, as [`Engine::execution`]
     /// gives it, if any.
-    pub async fn execution_by_request_id(
+    pub(crate) async fn execution_by_request_id(
         &self,
         request_id: &str,
     ) -> Result<Option<ExecutionRecord>, EngineError> {
@@ -386,7 +385,7 @@ impl Engine {
 
     /// The key of an execution's log (for streaming it), cheaply: from the
     /// active set, else from the history.
-    pub async fn log_key(&self, id: &str) -> Result<i64, EngineError> {
+    pub(crate) async fn log_key(&self, id: &str) -> Result<i64, EngineError> {
         let uuid = parse_id(id)?;
         if let Some(active) = self.active_map().get(&uuid) {
             return Ok(active.rowid);
@@ -397,7 +396,7 @@ impl Engine {
     }
 
     /// One execution, with live state when it is active.
-    pub async fn execution(&self, id: &str) -> Result<ExecutionRecord, EngineError> {
+    pub(crate) async fn execution(&self, id: &str) -> Result<ExecutionRecord, EngineError> {
         let uuid = parse_id(id)?;
         let record = self
             .read(move |r| r.execution(uuid))
@@ -410,7 +409,7 @@ impl Engine {
     /// [`Engine::execution`] would; at once when it has already ended.
     /// Fails with `LeftQueued` when the daemon stops first and leaves it
     /// queued for the next start.
-    pub async fn wait_for_end(&self, id: &str) -> Result<ExecutionRecord, EngineError> {
+    pub(crate) async fn wait_for_end(&self, id: &str) -> Result<ExecutionRecord, EngineError> {
         let uuid = parse_id(id)?;
         loop {
             let active = self.active_map().get(&uuid).cloned();
@@ -468,7 +467,7 @@ impl Engine {
     }
 
     /// A page of executions.
-    pub async fn list_executions(
+    pub(crate) async fn list_executions(
         &self,
         filter: ExecutionFilter,
         cursor: Option<ListCursor>,
@@ -485,7 +484,7 @@ impl Engine {
     }
 
     /// Daemon-wide counts.
-    pub async fn status(&self) -> Result<EngineStatus, EngineError> {
+    pub(crate) async fn status(&self) -> Result<EngineStatus, EngineError> {
         let midnight = local_midnight_ms();
         let counts = self.read(move |r| r.state_counts(midnight)).await?;
         let today = counts.ended_since;
@@ -518,7 +517,7 @@ impl Engine {
 
 impl Engine {
     /// Stops the history writer after everything queued so far; call last.
-    pub async fn close_history(&self) -> Result<(), crate::store::StoreError> {
+    pub(crate) async fn close_history(&self) -> Result<(), crate::store::StoreError> {
         self.writer.close().await
     }
 }

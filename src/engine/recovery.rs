@@ -18,7 +18,7 @@ use crate::process::{is_same_live_process, kill_group};
 
 impl Engine {
     /// Recovers the history of a previous run. Call once, before serving.
-    pub async fn recover(self: &Arc<Self>) -> Result<(), EngineError> {
+    pub(crate) async fn recover(self: &Arc<Self>) -> Result<(), EngineError> {
         let lost = self
             .read(|r| r.executions_in_state(ExecutionState::Running))
             .await?;

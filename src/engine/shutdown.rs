@@ -13,7 +13,7 @@ impl Engine {
     /// Stops taking work, stops running executions through the graceful
     /// path (they end INTERRUPTED), leaves queued ones QUEUED in the history
     /// for the next start, and flushes the history.
-    pub async fn shutdown(&self) {
+    pub(crate) async fn shutdown(&self) {
         let queued: Vec<Arc<ActiveExecution>> = {
             let mut scheduler = self.scheduler();
             scheduler.shutting_down = true;

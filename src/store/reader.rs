@@ -20,41 +20,41 @@ const POOL_SIZE: usize = 4;
 
 /// Filters of a list of executions; all combine with AND.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExecutionFilter {
+pub(crate) struct ExecutionFilter {
     /// Only this workflow.
-    pub workflow_id: Option<String>,
+    pub(crate) workflow_id: Option<String>,
     /// Only these states (any of them); empty = all.
-    pub states: Vec<ExecutionState>,
+    pub(crate) states: Vec<ExecutionState>,
     /// Created at or after (ms).
-    pub created_after_ms: Option<i64>,
+    pub(crate) created_after_ms: Option<i64>,
     /// Created before (ms).
-    pub created_before_ms: Option<i64>,
+    pub(crate) created_before_ms: Option<i64>,
     /// Every one of these labels.
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// Only this batch.
-    pub batch_id: Option<String>,
+    pub(crate) batch_id: Option<String>,
 }
 
 /// Position after the last execution of a page (newest-first order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListCursor {
+pub(crate) struct ListCursor {
     /// create_ms of the last execution returned.
-    pub create_ms: i64,
+    pub(crate) create_ms: i64,
     /// Its row id, breaking ties.
-    pub rowid: i64,
+    pub(crate) rowid: i64,
 }
 
 /// Executions by state name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StateCounts {
+pub(crate) struct StateCounts {
     /// All time.
-    pub totals: BTreeMap<String, u64>,
+    pub(crate) totals: BTreeMap<String, u64>,
     /// Ended since the time asked for.
-    pub ended_since: BTreeMap<String, u64>,
+    pub(crate) ended_since: BTreeMap<String, u64>,
 }
 
 /// Pool of read connections.
-pub struct StoreReader {
+pub(crate) struct StoreReader {
     pool: Vec<Mutex<Connection>>,
     next: AtomicUsize,
 }
@@ -64,7 +64,7 @@ const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, c
 
 impl StoreReader {
     /// Opens the pool; the writer must have created and migrated the file.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         let pool = (0..POOL_SIZE)
             .map(|_| {
                 let conn = Connection::open_with_flags(
@@ -97,13 +97,13 @@ impl StoreReader {
     }
 
     /// One execution by id, with artifacts.
-    pub fn execution(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
+    pub(crate) fn execution(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
         self.with(|conn| one_execution(conn, &sql, [id.to_string()]))
     }
 
     /// The internal key of an execution, without loading it.
-    pub fn execution_rowid(&self, id: Uuid) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn execution_rowid(&self, id: Uuid) -> Result<Option<i64>, StoreError> {
         self.with(|conn| {
             Ok(conn
                 .prepare_cached("SELECT rowid FROM executions WHERE id = ?1")?
@@ -113,7 +113,7 @@ impl StoreReader {
     }
 
     /// Whether the execution with this row id is (still) in the history.
-    pub fn has_execution(&self, rowid: i64) -> Result<bool, StoreError> {
+    pub(crate) fn has_execution(&self, rowid: i64) -> Result<bool, StoreError> {
         self.with(|conn| {
             Ok(conn
                 .prepare_cached("SELECT 1 FROM executions WHERE rowid = ?1")?
@@ -124,7 +124,7 @@ impl StoreReader {
     }
 
     /// The execution started with this request id, if any.
-    pub fn execution_by_request_id(
+    pub(crate) fn execution_by_request_id(
         &self,
         request_id: &str,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -133,7 +133,7 @@ impl StoreReader {
     }
 
     /// A page of executions, newest first, after `cursor`.
-    pub fn list_executions(
+    pub(crate) fn list_executions(
         &self,
         filter: &ExecutionFilter,
         cursor: Option<ListCursor>,
@@ -197,7 +197,7 @@ impl StoreReader {
     }
 
     /// Up to `limit` events of an execution from `from_sequence` on.
-    pub fn events(
+    pub(crate) fn events(
         &self,
         execution: i64,
         from_sequence: u64,
@@ -221,7 +221,7 @@ impl StoreReader {
     }
 
     /// Executions in one state, oldest first (used at start-up).
-    pub fn executions_in_state(
+    pub(crate) fn executions_in_state(
         &self,
         state: ExecutionState,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
@@ -233,7 +233,7 @@ impl StoreReader {
 
     /// Rebuilds what the engine tracked in memory for an execution the daemon
     /// lost (crash): last sequence number, tree and counts, from its events.
-    pub fn replay_summary(
+    pub(crate) fn replay_summary(
         &self,
         execution: i64,
     ) -> Result<(u64, ExecutionTree, LogCounts), StoreError> {
@@ -258,7 +258,7 @@ impl StoreReader {
     }
 
     /// Executions by state: all time, and ended since `since_ms`.
-    pub fn state_counts(&self, since_ms: i64) -> Result<StateCounts, StoreError> {
+    pub(crate) fn state_counts(&self, since_ms: i64) -> Result<StateCounts, StoreError> {
         self.with(|conn| {
             let mut totals = BTreeMap::new();
             let mut stmt =

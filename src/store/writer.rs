@@ -24,7 +24,7 @@ use super::hub::LogHub;
 use super::{schema, NewExecution, StoreError};
 use crate::events::LogEvent;
 use crate::fs::private;
-pub use op::WriteOp;
+pub(crate) use op::WriteOp;
 use transaction::{commit_group, OpResult};
 
 mod op;
@@ -96,11 +96,11 @@ fn sources(group: &[WriteOp]) -> usize {
 
 /// Why the history cannot be written right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteFailure {
+pub(crate) struct WriteFailure {
     /// SQLite's error, e.g. "database or disk is full".
-    pub error: String,
+    pub(crate) error: String,
     /// When writes started failing (ms since the epoch).
-    pub since_ms: i64,
+    pub(crate) since_ms: i64,
 }
 
 /// What the writer thread and its handles share besides the queue.
@@ -115,18 +115,18 @@ struct WriterHealth {
 }
 
 /// Room for one write in the writer's queue, from [`StoreWriter::reserve`].
-pub struct WriteSlot(mpsc::OwnedPermit<WriteOp>);
+pub(crate) struct WriteSlot(mpsc::OwnedPermit<WriteOp>);
 
 impl WriteSlot {
     /// Queues `op` in the reserved place, without waiting.
-    pub fn send(self, op: WriteOp) {
+    pub(crate) fn send(self, op: WriteOp) {
         self.0.send(op);
     }
 }
 
 /// Handle for queueing writes.
 #[derive(Clone)]
-pub struct StoreWriter {
+pub(crate) struct StoreWriter {
     tx: mpsc::Sender<WriteOp>,
     health: Arc<WriterHealth>,
 }
@@ -135,7 +135,7 @@ impl StoreWriter {
     /// Opens (creating and migrating) the database and starts the writer
     /// thread. Returns the handle and the thread, which ends once every
     /// handle is dropped and the queue is drained.
-    pub fn start(
+    pub(crate) fn start(
         path: &Path,
         hub: Arc<LogHub>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
@@ -164,13 +164,13 @@ impl StoreWriter {
     }
 
     /// Set while the history cannot be written and writes wait.
-    pub fn write_failure(&self) -> Option<WriteFailure> {
+    pub(crate) fn write_failure(&self) -> Option<WriteFailure> {
         self.health.failure.borrow().clone()
     }
 
     /// Returns once the history cannot be written (at once if that is so
     /// now).
-    pub async fn failing(&self) {
+    pub(crate) async fn failing(&self) {
         let mut failure = self.health.failure.subscribe();
         // The sender lives in `health`, as long as this handle.
         let _ = failure.wait_for(Option::is_some).await;
@@ -179,7 +179,7 @@ impl StoreWriter {
     /// From now on a group that cannot be written is given up (its
     /// operations lost, logged) instead of retried; for a shutdown that
     /// must end although the disk is full.
-    pub fn stop_retrying(&self) {
+    pub(crate) fn stop_retrying(&self) {
         self.health.stop_retrying.store(true, Ordering::Relaxed);
     }
 
@@ -187,7 +187,7 @@ impl StoreWriter {
     /// slot never waits, so a caller can wait for room before it takes a
     /// lock that others need (an execution's log, which readers and cancel
     /// take too) instead of holding that lock while the history is stuck.
-    pub async fn reserve(&self) -> Result<WriteSlot, StoreError> {
+    pub(crate) async fn reserve(&self) -> Result<WriteSlot, StoreError> {
         self.tx
             .clone()
             .reserve_owned()
@@ -198,7 +198,7 @@ impl StoreWriter {
 
     /// Reserves room in the queue if there is some now; `Ok(None)` when the
     /// queue is full.
-    pub fn try_reserve(&self) -> Result<Option<WriteSlot>, StoreError> {
+    pub(crate) fn try_reserve(&self) -> Result<Option<WriteSlot>, StoreError> {
         match self.tx.clone().try_reserve_owned() {
             Ok(permit) => Ok(Some(WriteSlot(permit))),
             Err(mpsc::error::TrySendError::Full(_)) => Ok(None),
@@ -207,22 +207,15 @@ impl StoreWriter {
     }
 
     /// Queues a write, waiting while the queue is full.
-    pub async fn send(&self, op: WriteOp) -> Result<(), StoreError> {
+    pub(crate) async fn send(&self, op: WriteOp) -> Result<(), StoreError> {
         self.tx
             .send(op)
             .await
             .map_err(|_| StoreError::WriterStopped)
     }
 
-    /// Queues a write from a thread outside the async runtime.
-    pub fn blocking_send(&self, op: WriteOp) -> Result<(), StoreError> {
-        self.tx
-            .blocking_send(op)
-            .map_err(|_| StoreError::WriterStopped)
-    }
-
     /// Stores a new execution and returns its row id once committed.
-    pub async fn create_execution(
+    pub(crate) async fn create_execution(
         &self,
         execution: NewExecution,
         first_event: LogEvent,
@@ -237,13 +230,13 @@ impl StoreWriter {
 
     /// Commits what is queued and stops the writer thread. Writes queued
     /// afterwards fail with [`StoreError::WriterStopped`].
-    pub async fn close(&self) -> Result<(), StoreError> {
+    pub(crate) async fn close(&self) -> Result<(), StoreError> {
         self.ask(|reply| WriteOp::Close { reply }).await
     }
 
     /// Applies a change to the drop-folder ledger and returns once it is
     /// committed.
-    pub async fn drop_file(&self, write: super::DropFileWrite) -> Result<(), StoreError> {
+    pub(crate) async fn drop_file(&self, write: super::DropFileWrite) -> Result<(), StoreError> {
         self.ask(|reply| WriteOp::DropFile {
             write: Box::new(write),
             reply,
@@ -253,7 +246,10 @@ impl StoreWriter {
 
     /// Deletes one bounded step of the history that ended before
     /// `ended_before_ms`; `more` in the result says whether to go on.
-    pub async fn prune_step(&self, ended_before_ms: i64) -> Result<super::PruneStep, StoreError> {
+    pub(crate) async fn prune_step(
+        &self,
+        ended_before_ms: i64,
+    ) -> Result<super::PruneStep, StoreError> {
         self.ask(|reply| WriteOp::Prune {
             ended_before_ms,
             reply,
@@ -262,7 +258,7 @@ impl StoreWriter {
     }
 
     /// Waits until everything queued so far is committed.
-    pub async fn barrier(&self) -> Result<(), StoreError> {
+    pub(crate) async fn barrier(&self) -> Result<(), StoreError> {
         self.ask(|reply| WriteOp::Barrier { reply }).await
     }
 

@@ -10,7 +10,7 @@ use crate::store::{DropFileWrite, FinalOutcome, NewExecution, PruneStep, StoreEr
 
 /// One write to the history.
 #[derive(Debug)]
-pub enum WriteOp {
+pub(crate) enum WriteOp {
     /// Stores a newly accepted execution with its first log event (queued),
     /// atomically; replies with its row id.
     CreateExecution {

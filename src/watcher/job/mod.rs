@@ -38,7 +38,7 @@ use crate::store::{DropFileRecord, DropFileState, DropFileWrite, ExecutionRecord
 
 /// Runs of one VM, counting the first: an execution interrupted by a daemon
 /// stop is started again until this many ran.
-pub const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 
 /// Why a job stopped before its file reached its final place.
 enum Halt {
