@@ -298,30 +298,7 @@ impl Engine {
         };
         let mut counts = LogCounts::default();
         counts.record(&queued.payload);
-        let mut record = ExecutionRecord {
-            rowid,
-            id,
-            workflow_id: new.workflow_id,
-            workflow_name: new.workflow_name,
-            state: ExecutionState::Queued,
-            create_ms,
-            start_ms: None,
-            end_ms: None,
-            exit_code: None,
-            signal: None,
-            error: String::new(),
-            inputs: new.inputs,
-            argv: new.argv,
-            labels: new.labels,
-            request_id: new.request_id,
-            timeout_ms: new.timeout_ms,
-            pid: None,
-            pid_start_ticks: None,
-            tree: None,
-            counts: Some(counts),
-            artifacts: Vec::new(),
-            batch_id: new.batch_id,
-        };
+        let mut record = ExecutionRecord::accepted(rowid, new, counts);
         let active = self.activate(Activation {
             id,
             rowid,

@@ -198,3 +198,34 @@ pub struct ExecutionRecord {
     /// Batch of a manifest run, if any.
     pub batch_id: Option<String>,
 }
+
+impl ExecutionRecord {
+    /// The execution `new` as the history holds it once accepted: QUEUED
+    /// under `rowid`, with the log counts of its first event.
+    pub(crate) fn accepted(rowid: i64, new: NewExecution, counts: LogCounts) -> Self {
+        ExecutionRecord {
+            rowid,
+            id: new.id,
+            workflow_id: new.workflow_id,
+            workflow_name: new.workflow_name,
+            state: ExecutionState::Queued,
+            create_ms: new.create_ms,
+            start_ms: None,
+            end_ms: None,
+            exit_code: None,
+            signal: None,
+            error: String::new(),
+            inputs: new.inputs,
+            argv: new.argv,
+            labels: new.labels,
+            request_id: new.request_id,
+            timeout_ms: new.timeout_ms,
+            pid: None,
+            pid_start_ticks: None,
+            tree: None,
+            counts: Some(counts),
+            artifacts: Vec::new(),
+            batch_id: new.batch_id,
+        }
+    }
+}
