@@ -8,7 +8,7 @@ use tonic::{Code, Request, Response, Status};
 use tonic_types::StatusExt;
 
 use super::{DaemonInfo, WorkflowApi};
-use crate::engine::testing::{gate_program, workflow_script, TestEngine, TestLimits};
+use crate::engine::testing::{gate_program, workflow_script, TestEngine};
 use crate::pb;
 use crate::pb::workflow_service_server::WorkflowService;
 
@@ -27,7 +27,8 @@ struct Served {
 
 async fn serve(workers: usize, queue: usize) -> Served {
     let engine = TestEngine::start(
-        TestLimits { workers, queue },
+        workers,
+        queue,
         &[
             ("gate.sh", gate_program("gate")),
             ("hello.sh", hello_program()),

@@ -24,17 +24,15 @@ pub(crate) struct TestEngine {
     writer_thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// How many executions may run and wait.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TestLimits {
-    pub(crate) workers: usize,
-    pub(crate) queue: usize,
-}
-
 impl TestEngine {
-    /// Starts an engine whose workflow directory holds `programs` (file
-    /// name, script), each made executable.
-    pub(crate) async fn start(limits: TestLimits, programs: &[(&str, String)]) -> TestEngine {
+    /// Starts an engine that runs at most `workers` executions at once
+    /// with `queue` more waiting, whose workflow directory holds `programs`
+    /// (file name, script), each made executable.
+    pub(crate) async fn start(
+        workers: usize,
+        queue: usize,
+        programs: &[(&str, String)],
+    ) -> TestEngine {
         let dir = tempfile::tempdir().expect("temporary directory");
         let workflows = dir.path().join("workflows");
         std::fs::create_dir(&workflows).expect("workflow directory");
@@ -51,8 +49,8 @@ impl TestEngine {
         let history = History::open(&dir.path().join("history.sqlite3")).expect("history");
         let engine = Engine::new(
             EngineConfig {
-                max_concurrent_jobs: limits.workers,
-                max_queue: limits.queue,
+                max_concurrent_jobs: workers,
+                max_queue: queue,
                 runs_dir: dir.path().join("runs"),
                 default_grace_period: Duration::from_secs(5),
                 shutdown_grace_period: Duration::from_secs(5),

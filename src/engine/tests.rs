@@ -9,17 +9,13 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::testing::{gate_program, TestEngine, TestLimits};
+use super::testing::{gate_program, TestEngine};
 use super::{CancelRequest, Engine, EngineError, ExecuteRequest};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
 use crate::store::ExecutionRecord;
 
 async fn engine(workers: usize, queue: usize) -> TestEngine {
-    TestEngine::start(
-        TestLimits { workers, queue },
-        &[("gate.sh", gate_program("gate"))],
-    )
-    .await
+    TestEngine::start(workers, queue, &[("gate.sh", gate_program("gate"))]).await
 }
 
 /// Starts the gate workflow, held until `gate` exists.
