@@ -10,7 +10,7 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::log::{Ending, ExecutionLog, NumberedEnd};
+use super::execution_log::{Ending, ExecutionLog, NumberedEnd};
 use super::{Engine, EngineError};
 use crate::events::{LogCounts, LogEvent, LogPayload, StopReason};
 use crate::store::{ExecutionRecord, StoreError, StoreWriter};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::active::{ActiveExecution, Phase, StopRequest, CANCELLED_WHILE_QUEUED};
-use super::log::Ending;
+use super::execution_log::Ending;
 use super::{parse_id, CancelRequest, Engine, EngineError};
 use crate::events::{ExecutionState, Lifecycle, LogPayload, StopReason};
 use crate::store::ExecutionRecord;

@@ -3,16 +3,17 @@
 //! process ([`runner`]), cancels them, answers what is running, and
 //! recovers after a crash ([`recovery`]).
 //!
-//! Each active execution ([`active`]) has one log sequencer ([`log`]) that
-//! hands out its gap-free sequence numbers, so the order of sequence
-//! numbers is the order of writes and of live delivery.
+//! Each active execution ([`active`]) has one log sequencer
+//! ([`execution_log`]) that hands out its gap-free sequence numbers, so
+//! the order of sequence numbers is the order of writes and of live
+//! delivery.
 
 mod active;
 mod cancel;
 mod error;
+mod execution_log;
 mod leftovers;
 mod line_splitter;
-mod log;
 mod recovery;
 mod retention;
 mod run_dirs;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rustix::process::Signal;
 
 use super::active::Activation;
-use super::log::Ending;
+use super::execution_log::Ending;
 use super::{Engine, EngineError};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
 use crate::process::{is_same_live_process, kill_group};

@@ -26,8 +26,8 @@ use rustix::process::Signal;
 use tokio::sync::oneshot;
 
 use super::active::{ActiveExecution, Phase, ProgramLive, StopRequest};
+use super::execution_log::Ending;
 use super::line_splitter::{LineSplitter, MAX_LINE_BYTES};
-use super::log::Ending;
 use super::Engine;
 use crate::clock::now_ms;
 use crate::events::{
