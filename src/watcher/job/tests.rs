@@ -15,13 +15,13 @@ use crate::manifest::{Kind, Problem, Validation};
 use crate::policy::WorkflowPolicy;
 use crate::store::{DropFileRecord, DropFileState};
 
-struct Folder {
+struct TestFolder {
     _dir: tempfile::TempDir,
     layout: Layout,
     policy: WorkflowPolicy,
 }
 
-fn folder() -> Folder {
+fn folder() -> TestFolder {
     let dir = tempfile::tempdir().unwrap();
     // Canonical, as the watcher makes it: links are compared against it.
     let root = dir.path().canonicalize().unwrap().join("drop");
@@ -32,7 +32,7 @@ fn folder() -> Folder {
         source_roots: vec![root.clone()],
         fix_tools: Default::default(),
     };
-    Folder {
+    TestFolder {
         _dir: dir,
         layout,
         policy,
@@ -60,7 +60,7 @@ fn record(layout: &Layout, name: &str) -> DropFileRecord {
 
 /// A file of `bytes` in `processing/`, planned in `mode`.
 fn plan_file(
-    folder: &Folder,
+    folder: &TestFolder,
     mode: DropMode,
     name: &str,
     bytes: &[u8],
@@ -75,12 +75,12 @@ fn plan_file(
 }
 
 /// What is at `name` in `processing/`, planned as a manifest.
-fn plan_manifest(folder: &Folder, name: &str) -> Result<Validation, Rejection> {
+fn plan_manifest(folder: &TestFolder, name: &str) -> Result<Validation, Rejection> {
     let record = record(&folder.layout, name);
     plan(&folder.layout, DropMode::Manifest, &folder.policy, &record)
 }
 
-fn disk(folder: &Folder, name: &str) -> PathBuf {
+fn disk(folder: &TestFolder, name: &str) -> PathBuf {
     let path = folder.layout.root.join(name);
     std::fs::write(&path, b"not really a disk").unwrap();
     path
