@@ -20,8 +20,7 @@ use crate::fs::private;
 use crate::manifest::ManifestRunner;
 use crate::pb;
 use crate::program_env::ProgramEnv;
-use crate::store::hub::LogHub;
-use crate::store::{StoreError, StoreReader, StoreWriter};
+use crate::store::{History, StoreError};
 use crate::watcher::{DropFolders, WatcherError};
 
 /// Why the daemon could not start or run.
@@ -137,9 +136,12 @@ pub async fn run(
     }
     warn_if_reachable_from_other_hosts(&config);
 
-    let hub = Arc::new(LogHub::default());
-    let (writer, writer_thread) = StoreWriter::start(&config.database_path(), hub.clone())?;
-    let reader = Arc::new(StoreReader::open(&config.database_path())?);
+    let History {
+        hub,
+        writer,
+        writer_thread,
+        reader,
+    } = History::open(&config.database_path())?;
     let ledger_writer = writer.clone();
 
     let policy = config.policy();

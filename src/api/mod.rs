@@ -6,6 +6,8 @@ mod convert;
 mod logs;
 mod paging;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -22,24 +24,24 @@ use crate::policy::WorkflowPolicy;
 use crate::store::{ExecutionFilter, ListCursor};
 use crate::watcher::{DropFolders, DropMode};
 
-pub use status::invalid_argument;
+pub(crate) use status::invalid_argument;
 
 /// Facts about the daemon that GetStatus reports besides the engine's counts.
 #[derive(Debug, Clone)]
-pub struct DaemonInfo {
+pub(crate) struct DaemonInfo {
     /// Daemon version.
-    pub version: String,
+    pub(crate) version: String,
     /// Start time, ms since the epoch.
-    pub started_at_ms: i64,
+    pub(crate) started_at_ms: i64,
     /// History file.
-    pub database_path: String,
+    pub(crate) database_path: String,
     /// How long finished executions are kept; None: forever.
-    pub history_retention: Option<std::time::Duration>,
+    pub(crate) history_retention: Option<std::time::Duration>,
 }
 
 /// The service implementation.
 #[derive(Clone)]
-pub struct WorkflowApi {
+pub(crate) struct WorkflowApi {
     engine: Arc<Engine>,
     info: Arc<DaemonInfo>,
     manifests: Option<Arc<ManifestRunner>>,
@@ -48,7 +50,7 @@ pub struct WorkflowApi {
 
 impl WorkflowApi {
     /// A service over an engine.
-    pub fn new(engine: Arc<Engine>, info: DaemonInfo) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>, info: DaemonInfo) -> Self {
         WorkflowApi {
             engine,
             info: Arc::new(info),
@@ -58,13 +60,13 @@ impl WorkflowApi {
     }
 
     /// Reports these drop folders in GetStatus.
-    pub fn with_drop_folders(mut self, drop_folders: Arc<DropFolders>) -> Self {
+    pub(crate) fn with_drop_folders(mut self, drop_folders: Arc<DropFolders>) -> Self {
         self.drop_folders = Some(drop_folders);
         self
     }
 
     /// Serves SubmitManifest with this runner.
-    pub fn with_manifests(mut self, runner: Arc<ManifestRunner>) -> Self {
+    pub(crate) fn with_manifests(mut self, runner: Arc<ManifestRunner>) -> Self {
         self.manifests = Some(runner);
         self
     }

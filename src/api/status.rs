@@ -66,7 +66,7 @@ impl From<ManifestError> for Status {
 }
 
 /// INVALID_ARGUMENT carrying google.rpc.BadRequest field violations.
-pub fn invalid_argument(message: String, violations: &[(&str, &str)]) -> Status {
+pub(crate) fn invalid_argument(message: String, violations: &[(&str, &str)]) -> Status {
     let mut details = ErrorDetails::new();
     for (field, description) in violations {
         details.add_bad_request_violation(*field, *description);

@@ -10,13 +10,15 @@ use std::sync::Arc;
 
 use rustix::process::Signal;
 
-use super::{Ending, Engine, EngineError};
+use super::active::Activation;
+use super::execution_log::Ending;
+use super::{Engine, EngineError};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
 use crate::process::{is_same_live_process, kill_group};
 
 impl Engine {
     /// Recovers the history of a previous run. Call once, before serving.
-    pub async fn recover(self: &Arc<Self>) -> Result<(), EngineError> {
+    pub(crate) async fn recover(self: &Arc<Self>) -> Result<(), EngineError> {
         let lost = self
             .read(|r| r.executions_in_state(ExecutionState::Running))
             .await?;
@@ -45,17 +47,17 @@ impl Engine {
             tracing::warn!(execution = %record.id, %reason, "marking execution INTERRUPTED");
             let rowid = record.rowid;
             let (last_sequence, tree, counts) = self.read(move |r| r.replay_summary(rowid)).await?;
-            let active = self.activate(
-                record.id,
+            let active = self.activate(Activation {
+                id: record.id,
                 rowid,
-                &record.argv,
-                None,
-                Vec::new(),
-                last_sequence + 1,
+                argv: record.argv,
+                timeout: None,
+                committed: Vec::new(),
+                next_sequence: last_sequence + 1,
                 tree,
                 counts,
-                None,
-            );
+                accepted: None,
+            });
             active
                 .finish(
                     vec![LogPayload::Lifecycle(Lifecycle::Interrupted {
@@ -77,17 +79,17 @@ impl Engine {
         for record in queued {
             let rowid = record.rowid;
             let (last_sequence, tree, counts) = self.read(move |r| r.replay_summary(rowid)).await?;
-            scheduler_entries.push(self.activate(
-                record.id,
+            scheduler_entries.push(self.activate(Activation {
+                id: record.id,
                 rowid,
-                &record.argv,
-                record.timeout_ms.map(std::time::Duration::from_millis),
-                Vec::new(),
-                last_sequence + 1,
+                argv: record.argv,
+                timeout: record.timeout_ms.map(std::time::Duration::from_millis),
+                committed: Vec::new(),
+                next_sequence: last_sequence + 1,
                 tree,
                 counts,
-                None,
-            ));
+                accepted: None,
+            }));
         }
         if !scheduler_entries.is_empty() {
             tracing::info!(

@@ -18,17 +18,17 @@ const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What one pruning deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Pruned {
+pub(crate) struct Pruned {
     /// Executions.
-    pub executions: usize,
+    pub(crate) executions: usize,
     /// Drop-folder ledger entries.
-    pub drop_files: usize,
+    pub(crate) drop_files: usize,
 }
 
 impl Engine {
     /// Deletes the history of executions that ended more than `retention`
     /// ago, in bounded steps, and their kept working directories.
-    pub async fn prune_history(&self, retention: Duration) -> Result<Pruned, EngineError> {
+    pub(crate) async fn prune_history(&self, retention: Duration) -> Result<Pruned, EngineError> {
         let cutoff = now_ms() - retention.as_millis().min(i64::MAX as u128) as i64;
         let mut pruned = Pruned::default();
         loop {
@@ -61,7 +61,7 @@ impl Engine {
 
     /// Prunes now and then every tenth of `retention` (between a second and
     /// an hour), until the history writer stops.
-    pub async fn keep_history_within(self: Arc<Self>, retention: Duration) {
+    pub(crate) async fn keep_history_within(self: Arc<Self>, retention: Duration) {
         let interval = (retention / 10).clamp(MIN_INTERVAL, MAX_INTERVAL);
         loop {
             match self.prune_history(retention).await {

@@ -14,8 +14,8 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use uuid::Uuid;
 
 use crate::fs::private;
@@ -87,7 +87,7 @@ impl RunDirs {
             }
         }
         let Some(name) = dir.file_name() else { return };
-        if self.spares.lock().expect("spares lock").len() >= MAX_SPARES {
+        if self.spares.lock().len() >= MAX_SPARES {
             let _ = std::fs::remove_dir(dir);
             return;
         }
@@ -101,7 +101,7 @@ impl RunDirs {
             std::fs::rename(dir, &spare)
         });
         match renamed {
-            Ok(()) => self.spares.lock().expect("spares lock").push(spare),
+            Ok(()) => self.spares.lock().push(spare),
             Err(e) => {
                 tracing::debug!(dir = %dir.display(), error = %e, "cannot keep a working directory for reuse")
             }
@@ -109,7 +109,7 @@ impl RunDirs {
     }
 
     fn take_spare(&self) -> Option<PathBuf> {
-        self.spares.lock().expect("spares lock").pop()
+        self.spares.lock().pop()
     }
 }
 

@@ -8,35 +8,35 @@
 //! request): no task hand-offs between threads, no epoll registrations,
 //! and the spawn's vfork wait (posix_spawn returns only once the child has
 //! exec'd, often as late as 2 ms here) stalls this thread instead of a
-//! runtime worker that the RPCs need. A bare spawner built this way spent
-//! about half the CPU per run of one built from async tasks; in the daemon
-//! the gain shows as throughput, 0.65x-0.69x of `xargs -P2` before and
-//! 0.71x-0.81x after (bench/README.md).
+//! runtime worker that the RPCs need; it costs less CPU per run than a
+//! spawner built from async tasks (bench/README.md has the measurements).
+
+mod wait;
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::Signal;
-use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
 use tokio::sync::oneshot;
 
+use super::active::{ActiveExecution, Phase, ProgramLive, StopRequest};
+use super::execution_log::Ending;
 use super::line_splitter::{LineSplitter, MAX_LINE_BYTES};
-use super::{ActiveExecution, Ending, Engine, Phase, ProgramLive, StopRequest};
+use super::Engine;
 use crate::clock::now_ms;
 use crate::events::{
     classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
 };
 use crate::process::{kill_group, pidfd_of, SpawnClock, Wakeup};
 use crate::program_trust;
-use crate::store::{ExecutionRecord, WriteSlot};
+use crate::store::ExecutionRecord;
+use wait::{wait_for_any, wait_for_history, HistoryWait};
 
 /// How long output may keep arriving after the program exited before the
 /// leftovers of its process group are killed.
@@ -506,125 +506,4 @@ fn record(execution: &ActiveExecution, payload: LogPayload) {
     if let Err(e) = execution.record_without_waiting(payload) {
         tracing::error!(execution = %execution.id, error = %e, "could not record a log event");
     }
-}
-
-/// Which of the things [`wait_for_any`] watches are ready.
-struct Ready {
-    /// Stdout, stderr: readable or closed.
-    outputs: [bool; 2],
-    /// The program has exited.
-    exited: bool,
-}
-
-/// Blocks until a pipe is readable (or closed), the program has exited
-/// (`exit`, while it is watched), the worker is woken (a stop request) or
-/// `deadline` passes.
-fn wait_for_any(
-    outputs: &[Output; 2],
-    exit: Option<&OwnedFd>,
-    wake: &Wakeup,
-    deadline: Option<Instant>,
-) -> Result<Ready, String> {
-    let readable = PollFlags::IN;
-    let mut fds = Vec::with_capacity(4);
-    // Which entry of `fds` each of stdout, stderr and the exit is.
-    let mut slots = [None; 3];
-    for (i, output) in outputs.iter().enumerate() {
-        if let Some(pipe) = &output.pipe {
-            slots[i] = Some(fds.len());
-            fds.push(PollFd::from_borrowed_fd(pipe.as_fd(), readable));
-        }
-    }
-    if let Some(exit) = exit {
-        slots[2] = Some(fds.len());
-        fds.push(PollFd::from_borrowed_fd(exit.as_fd(), readable));
-    }
-    let wake_slot = fds.len();
-    fds.push(PollFd::from_borrowed_fd(wake.as_fd(), readable));
-    // To the nanosecond (ppoll), so it never returns before the deadline
-    // and spins.
-    let timeout = deadline.map(|at| {
-        let left = at.saturating_duration_since(Instant::now());
-        Timespec {
-            tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
-            tv_nsec: left.subsec_nanos().into(),
-        }
-    });
-    let nothing = Ready {
-        outputs: [false; 2],
-        exited: false,
-    };
-    match poll(&mut fds, timeout.as_ref()) {
-        Ok(_) => {}
-        Err(rustix::io::Errno::INTR) => return Ok(nothing),
-        Err(e) => return Err(format!("waiting for the program's output failed: {e}")),
-    }
-    let ready = |slot: Option<usize>| slot.is_some_and(|i| !fds[i].revents().is_empty());
-    if ready(Some(wake_slot)) {
-        // Non-blocking: a wake-up meant for an execution this thread ran
-        // before is consumed here too, harmlessly.
-        wake.consume();
-    }
-    Ok(Ready {
-        outputs: [ready(slots[0]), ready(slots[1])],
-        exited: ready(slots[2]),
-    })
-}
-
-/// How a wait for room in the history's queue ended.
-enum HistoryWait {
-    Room(WriteSlot),
-    /// The program exited meanwhile.
-    Exited,
-    /// A stop request or the deadline.
-    Interrupted,
-}
-
-/// Blocks until the history's queue has room (the common way out, while
-/// a program floods faster than the history commits), the program exits
-/// (`exit`, while it is watched), the worker is woken or `deadline`
-/// passes: a stop is acted on even while the history cannot be written (a
-/// full disk). It waits on the runtime, where the queue's room is
-/// signalled.
-fn wait_for_history(
-    engine: &Engine,
-    execution: &ActiveExecution,
-    exit: Option<&OwnedFd>,
-    wake: &Wakeup,
-    deadline: Option<Instant>,
-) -> Result<HistoryWait, String> {
-    fn watch(fd: BorrowedFd<'_>) -> Result<AsyncFd<BorrowedFd<'_>>, String> {
-        // SAFETY: a borrowed descriptor stays open, and the same, for as
-        // long as the borrow, which outlives this AsyncFd (dropped at the
-        // end of the block_on).
-        unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
-            .map_err(|e| format!("waiting for the history failed: {e}"))
-    }
-    engine.runtime.block_on(async {
-        let exit = exit.map(|fd| watch(fd.as_fd())).transpose()?;
-        let woken = watch(wake.as_fd())?;
-        let exited = async {
-            match &exit {
-                Some(exit) => exit.readable().await.map(drop),
-                None => std::future::pending().await,
-            }
-        };
-        let deadline = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            slot = execution.writer.reserve() => slot.map(HistoryWait::Room).map_err(|e| e.to_string()),
-            _ = exited => Ok(HistoryWait::Exited),
-            _ = woken.readable() => {
-                // Consumed, or the next wait would return at once again
-                // while the history stays full.
-                wake.consume();
-                Ok(HistoryWait::Interrupted)
-            }
-            () = deadline => Ok(HistoryWait::Interrupted),
-        }
-    })
 }

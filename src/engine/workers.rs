@@ -11,15 +11,26 @@
 use std::sync::Arc;
 
 use super::runner::{self, WorkerKit};
-use super::{Engine, Scheduler};
+use super::scheduler::Scheduler;
+use super::Engine;
+use uuid::Uuid;
 
 impl Engine {
+    /// Starts queued executions while workers are free: each is made
+    /// ready for an idle worker thread, or a new one. Returns the ids
+    /// started.
+    pub(super) fn dispatch(self: &Arc<Self>, scheduler: &mut Scheduler) -> Vec<Uuid> {
+        let started = scheduler.make_ready(self.config.max_concurrent_jobs);
+        self.find_workers(scheduler, started.len());
+        started
+    }
+
     /// Gets `count` executions just made ready picked up: by idle workers
     /// not yet signalled, then by new threads. When no thread can be
     /// started (out of threads or descriptors), the executions left over
     /// go back to the front of the queue, still QUEUED, for the next
     /// dispatch: nothing is lost.
-    pub(super) fn find_workers(self: &Arc<Self>, scheduler: &mut Scheduler, count: usize) {
+    fn find_workers(self: &Arc<Self>, scheduler: &mut Scheduler, count: usize) {
         for found in 0..count {
             if scheduler.idle_workers > scheduler.wakeups {
                 scheduler.wakeups += 1;
@@ -61,10 +72,7 @@ fn work(engine: Arc<Engine>, mut kit: WorkerKit) {
             }
             scheduler.idle_workers += 1;
             loop {
-                scheduler = engine
-                    .work_ready
-                    .wait(scheduler)
-                    .unwrap_or_else(|e| e.into_inner());
+                engine.work_ready.wait(&mut scheduler);
                 if scheduler.wakeups > 0 {
                     scheduler.wakeups -= 1;
                     next = scheduler.ready.pop_front();

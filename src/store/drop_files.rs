@@ -17,7 +17,7 @@ use super::StoreError;
 
 /// Where a dropped file is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropFileState {
+pub(crate) enum DropFileState {
     /// In `processing/`: being validated or its executions are running.
     Processing,
     /// Moved to `processed/`.
@@ -31,7 +31,7 @@ pub enum DropFileState {
 
 impl DropFileState {
     /// The name stored in the table.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DropFileState::Processing => "processing",
             DropFileState::Processed => "processed",
@@ -41,7 +41,7 @@ impl DropFileState {
     }
 
     /// The state named `name`.
-    pub fn parse(name: &str) -> Option<Self> {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
         Some(match name {
             "processing" => DropFileState::Processing,
             "processed" => DropFileState::Processed,
@@ -54,39 +54,39 @@ impl DropFileState {
 
 /// One file taken from a drop folder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DropFileRecord {
+pub(crate) struct DropFileRecord {
     /// Job id (a UUID), also the key of its executions' request ids.
-    pub id: String,
+    pub(crate) id: String,
     /// The drop folder (holding to_be_processed/, processing/, ...).
-    pub folder: PathBuf,
+    pub(crate) folder: PathBuf,
     /// `manifest` or `disk`.
-    pub mode: String,
+    pub(crate) mode: String,
     /// The file's name as it was dropped.
-    pub original_name: String,
+    pub(crate) original_name: String,
     /// Where it is while processing.
-    pub processing_path: PathBuf,
+    pub(crate) processing_path: PathBuf,
     /// Its state.
-    pub state: DropFileState,
+    pub(crate) state: DropFileState,
     /// Batch id of its executions, when it is a batch.
-    pub batch_id: Option<String>,
+    pub(crate) batch_id: Option<String>,
     /// Ids of its executions (the latest attempt of each VM), once started.
-    pub execution_ids: Vec<String>,
+    pub(crate) execution_ids: Vec<String>,
     /// When it was taken (ms since the epoch).
-    pub taken_ms: i64,
+    pub(crate) taken_ms: i64,
     /// Where it goes, decided before it is moved there (so a restart moves it
     /// to the same place).
-    pub final_path: Option<PathBuf>,
+    pub(crate) final_path: Option<PathBuf>,
     /// The state it ends in once moved to `final_path`.
-    pub final_state: Option<DropFileState>,
+    pub(crate) final_state: Option<DropFileState>,
     /// When it reached its final place.
-    pub finished_ms: Option<i64>,
+    pub(crate) finished_ms: Option<i64>,
     /// Why it failed, when it did.
-    pub error: String,
+    pub(crate) error: String,
 }
 
 /// A change to the ledger, applied by the history writer.
 #[derive(Debug, Clone)]
-pub enum DropFileWrite {
+pub(crate) enum DropFileWrite {
     /// A file was moved into `processing/`.
     Insert(Box<DropFileRecord>),
     /// Its executions were started.
@@ -120,13 +120,13 @@ pub enum DropFileWrite {
 
 /// Counts of one folder's files for GetStatus.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DropFileCounts {
+pub(crate) struct DropFileCounts {
     /// Rows still processing.
-    pub processing: u64,
+    pub(crate) processing: u64,
     /// Moved to processed/ since the time asked for.
-    pub processed_since: u64,
+    pub(crate) processed_since: u64,
     /// Moved to failed/ since the time asked for.
-    pub failed_since: u64,
+    pub(crate) failed_since: u64,
 }
 
 fn path_bytes(path: &Path) -> &[u8] {
@@ -240,7 +240,10 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<DropFileRecord, StoreError
 
 impl StoreReader {
     /// The files of a folder still in `processing` state, oldest first.
-    pub fn drop_files_processing(&self, folder: &Path) -> Result<Vec<DropFileRecord>, StoreError> {
+    pub(crate) fn drop_files_processing(
+        &self,
+        folder: &Path,
+    ) -> Result<Vec<DropFileRecord>, StoreError> {
         self.with(|conn| {
             let sql = format!(
                 "SELECT {COLUMNS} FROM drop_files WHERE folder = ?1 AND state = 'processing' ORDER BY taken_ms, id"
@@ -256,7 +259,8 @@ impl StoreReader {
     }
 
     /// One dropped file by job id.
-    pub fn drop_file(&self, id: &str) -> Result<Option<DropFileRecord>, StoreError> {
+    #[cfg(test)]
+    pub(crate) fn drop_file(&self, id: &str) -> Result<Option<DropFileRecord>, StoreError> {
         self.with(|conn| {
             let sql = format!("SELECT {COLUMNS} FROM drop_files WHERE id = ?1");
             let mut stmt = conn.prepare_cached(&sql)?;
@@ -267,7 +271,7 @@ impl StoreReader {
 
     /// A folder's files processing now, and processed or failed since
     /// `since_ms`.
-    pub fn drop_file_counts(
+    pub(crate) fn drop_file_counts(
         &self,
         folder: &Path,
         since_ms: i64,

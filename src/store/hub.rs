@@ -13,8 +13,9 @@
 //! events than are held reads the history.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
 use crate::events::LogEvent;
@@ -29,16 +30,16 @@ const LIVE_BUFFER: usize = 256;
 const RECENT_EVENTS: usize = 512;
 
 /// Committed events of one execution, in sequence order.
-pub type EventBatch = Arc<[Arc<LogEvent>]>;
+pub(crate) type EventBatch = Arc<[Arc<LogEvent>]>;
 
 /// What a new subscriber gets.
-pub struct Subscription {
+pub(crate) struct Subscription {
     /// The committed events from the requested sequence on, when they are
     /// all held in memory; None when older ones must be read from the
     /// history first.
-    pub recent: Option<Vec<Arc<LogEvent>>>,
+    pub(crate) recent: Option<Vec<Arc<LogEvent>>>,
     /// Every batch committed after `recent`.
-    pub live: broadcast::Receiver<EventBatch>,
+    pub(crate) live: broadcast::Receiver<EventBatch>,
 }
 
 struct Channel {
@@ -51,7 +52,7 @@ struct Channel {
 
 /// Live channels of the executions that have not finished.
 #[derive(Default)]
-pub struct LogHub {
+pub(crate) struct LogHub {
     channels: Mutex<HashMap<i64, Channel>>,
 }
 
@@ -60,7 +61,7 @@ impl LogHub {
     /// published. `committed` are its latest events already in the history
     /// (the queued event of a new execution), held for replay; the next
     /// event published carries `next_sequence`.
-    pub fn open(&self, execution: i64, committed: Vec<Arc<LogEvent>>, next_sequence: u64) {
+    pub(crate) fn open(&self, execution: i64, committed: Vec<Arc<LogEvent>>, next_sequence: u64) {
         let held_from = committed.first().map_or(next_sequence, |e| e.sequence);
         let recent_events = committed.len();
         let recent = if committed.is_empty() {
@@ -78,15 +79,18 @@ impl LogHub {
 
     /// A receiver of the execution's future committed events, or None when
     /// the execution has no live channel (finished: its history is complete).
-    pub fn subscribe(&self, execution: i64) -> Option<broadcast::Receiver<EventBatch>> {
+    #[cfg(test)]
+    pub(crate) fn subscribe(&self, execution: i64) -> Option<broadcast::Receiver<EventBatch>> {
         self.lock()
             .get(&execution)
             .map(|channel| channel.tx.subscribe())
     }
 
-    /// Like [`LogHub::subscribe`], with the held events from sequence
-    /// `from` on when memory has all of them.
-    pub fn subscribe_from(&self, execution: i64, from: u64) -> Option<Subscription> {
+    /// A subscription to the execution's future committed events, with the
+    /// held events from sequence `from` on when memory has all of them;
+    /// None when the execution has no live channel (finished: its history
+    /// is complete).
+    pub(crate) fn subscribe_from(&self, execution: i64, from: u64) -> Option<Subscription> {
         let channels = self.lock();
         let channel = channels.get(&execution)?;
         let recent = (from >= channel.held_from).then(|| {
@@ -107,7 +111,7 @@ impl LogHub {
     /// Closes the live channel of an execution that will get no more events
     /// from this daemon (a queued execution left for the next start);
     /// subscribers then finish from the history.
-    pub fn close(&self, execution: i64) {
+    pub(crate) fn close(&self, execution: i64) {
         self.lock().remove(&execution);
     }
 
@@ -138,8 +142,8 @@ impl LogHub {
         let _ = channel.tx.send(batch);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Channel>> {
-        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, HashMap<i64, Channel>> {
+        self.channels.lock()
     }
 }
 

@@ -9,25 +9,56 @@
 //! small pool of read-only connections ([`reader`]).
 
 mod codec;
-pub mod drop_files;
-pub mod hub;
-pub mod reader;
-pub mod retention;
+pub(crate) mod drop_files;
+pub(crate) mod hub;
+pub(crate) mod reader;
+pub(crate) mod retention;
 mod schema;
-pub mod writer;
+pub(crate) mod writer;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use uuid::Uuid;
 
 use crate::events::{ExecutionState, LogCounts};
 use crate::tree::ExecutionTree;
 
-pub use drop_files::{DropFileCounts, DropFileRecord, DropFileState, DropFileWrite};
-pub use reader::{ExecutionFilter, ListCursor, StoreReader};
-pub use retention::PruneStep;
-pub use writer::{StoreWriter, WriteOp, WriteSlot};
+pub(crate) use drop_files::{DropFileRecord, DropFileState, DropFileWrite};
+pub(crate) use reader::{ExecutionFilter, ListCursor, StoreReader};
+pub(crate) use retention::PruneStep;
+pub(crate) use writer::{StoreWriter, WriteOp, WriteSlot};
+
+/// The history as a daemon uses it: the single writer (and its thread),
+/// the pool of readers, and the hub that delivers committed events live.
+pub(crate) struct History {
+    /// Delivers each event once it is committed.
+    pub(crate) hub: Arc<hub::LogHub>,
+    /// The one writer.
+    pub(crate) writer: StoreWriter,
+    /// The writer's thread; it ends once every writer handle is dropped
+    /// and the queue is drained.
+    pub(crate) writer_thread: std::thread::JoinHandle<()>,
+    /// Read-only connections.
+    pub(crate) reader: Arc<StoreReader>,
+}
+
+impl History {
+    /// Opens (creating and migrating) the database at `path`, starts its
+    /// writer and opens its readers.
+    pub(crate) fn open(path: &Path) -> Result<History, StoreError> {
+        let hub = Arc::new(hub::LogHub::default());
+        let (writer, writer_thread) = StoreWriter::start(path, hub.clone())?;
+        let reader = Arc::new(StoreReader::open(path)?);
+        Ok(History {
+            hub,
+            writer,
+            writer_thread,
+            reader,
+        })
+    }
+}
 
 /// Errors of the history.
 #[derive(Debug, thiserror::Error)]
@@ -64,59 +95,59 @@ pub enum StoreError {
 
 /// What is stored when an execution is accepted.
 #[derive(Debug, Clone, Default)]
-pub struct NewExecution {
+pub(crate) struct NewExecution {
     /// Its id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// Workflow id.
-    pub workflow_id: String,
+    pub(crate) workflow_id: String,
     /// Workflow name at the time.
-    pub workflow_name: String,
+    pub(crate) workflow_name: String,
     /// Accept time.
-    pub create_ms: i64,
+    pub(crate) create_ms: i64,
     /// Resolved inputs.
-    pub inputs: BTreeMap<String, String>,
+    pub(crate) inputs: BTreeMap<String, String>,
     /// argv, program first.
-    pub argv: Vec<String>,
+    pub(crate) argv: Vec<String>,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// Idempotency key.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// Wall-clock limit.
-    pub timeout_ms: Option<u64>,
+    pub(crate) timeout_ms: Option<u64>,
     /// Batch of a manifest run, if any.
-    pub batch_id: Option<String>,
+    pub(crate) batch_id: Option<String>,
 }
 
 /// How an execution ended.
 #[derive(Debug, Clone)]
-pub struct FinalOutcome {
+pub(crate) struct FinalOutcome {
     /// Terminal state.
-    pub state: ExecutionState,
+    pub(crate) state: ExecutionState,
     /// End time.
-    pub end_ms: i64,
+    pub(crate) end_ms: i64,
     /// Exit code, when it exited.
-    pub exit_code: Option<i32>,
+    pub(crate) exit_code: Option<i32>,
     /// Signal, when one ended it.
-    pub signal: Option<i32>,
+    pub(crate) signal: Option<i32>,
     /// Error text.
-    pub error: String,
+    pub(crate) error: String,
     /// The tree at the end.
-    pub tree: ExecutionTree,
+    pub(crate) tree: ExecutionTree,
     /// Log counts at the end.
-    pub counts: LogCounts,
+    pub(crate) counts: LogCounts,
 }
 
 /// A state file reported by an execution.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArtifactRecord {
     /// Phase that produced it.
-    pub phase: i32,
+    pub(crate) phase: i32,
     /// Path.
-    pub path: String,
+    pub(crate) path: String,
     /// Description.
-    pub description: String,
+    pub(crate) description: String,
     /// When it was recorded.
-    pub time_ms: i64,
+    pub(crate) time_ms: i64,
 }
 
 /// An execution as stored.
@@ -166,4 +197,35 @@ pub struct ExecutionRecord {
     pub artifacts: Vec<ArtifactRecord>,
     /// Batch of a manifest run, if any.
     pub batch_id: Option<String>,
+}
+
+impl ExecutionRecord {
+    /// The execution `new` as the history holds it once accepted: QUEUED
+    /// under `rowid`, with the log counts of its first event.
+    pub(crate) fn accepted(rowid: i64, new: NewExecution, counts: LogCounts) -> Self {
+        ExecutionRecord {
+            rowid,
+            id: new.id,
+            workflow_id: new.workflow_id,
+            workflow_name: new.workflow_name,
+            state: ExecutionState::Queued,
+            create_ms: new.create_ms,
+            start_ms: None,
+            end_ms: None,
+            exit_code: None,
+            signal: None,
+            error: String::new(),
+            inputs: new.inputs,
+            argv: new.argv,
+            labels: new.labels,
+            request_id: new.request_id,
+            timeout_ms: new.timeout_ms,
+            pid: None,
+            pid_start_ticks: None,
+            tree: None,
+            counts: Some(counts),
+            artifacts: Vec::new(),
+            batch_id: new.batch_id,
+        }
+    }
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 use uuid::Uuid;
 
@@ -20,41 +20,41 @@ const POOL_SIZE: usize = 4;
 
 /// Filters of a list of executions; all combine with AND.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExecutionFilter {
+pub(crate) struct ExecutionFilter {
     /// Only this workflow.
-    pub workflow_id: Option<String>,
+    pub(crate) workflow_id: Option<String>,
     /// Only these states (any of them); empty = all.
-    pub states: Vec<ExecutionState>,
+    pub(crate) states: Vec<ExecutionState>,
     /// Created at or after (ms).
-    pub created_after_ms: Option<i64>,
+    pub(crate) created_after_ms: Option<i64>,
     /// Created before (ms).
-    pub created_before_ms: Option<i64>,
+    pub(crate) created_before_ms: Option<i64>,
     /// Every one of these labels.
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// Only this batch.
-    pub batch_id: Option<String>,
+    pub(crate) batch_id: Option<String>,
 }
 
 /// Position after the last execution of a page (newest-first order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListCursor {
+pub(crate) struct ListCursor {
     /// create_ms of the last execution returned.
-    pub create_ms: i64,
+    pub(crate) create_ms: i64,
     /// Its row id, breaking ties.
-    pub rowid: i64,
+    pub(crate) rowid: i64,
 }
 
 /// Executions by state name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StateCounts {
+pub(crate) struct StateCounts {
     /// All time.
-    pub totals: BTreeMap<String, u64>,
+    pub(crate) totals: BTreeMap<String, u64>,
     /// Ended since the time asked for.
-    pub ended_since: BTreeMap<String, u64>,
+    pub(crate) ended_since: BTreeMap<String, u64>,
 }
 
 /// Pool of read connections.
-pub struct StoreReader {
+pub(crate) struct StoreReader {
     pool: Vec<Mutex<Connection>>,
     next: AtomicUsize,
 }
@@ -64,7 +64,7 @@ const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, c
 
 impl StoreReader {
     /// Opens the pool; the writer must have created and migrated the file.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         let pool = (0..POOL_SIZE)
             .map(|_| {
                 let conn = Connection::open_with_flags(
@@ -87,35 +87,23 @@ impl StoreReader {
     ) -> Result<T, StoreError> {
         // Prefer an idle connection; otherwise queue on one in turn.
         for slot in &self.pool {
-            if let Ok(conn) = slot.try_lock() {
+            if let Some(conn) = slot.try_lock() {
                 return f(&conn);
             }
         }
         let slot = &self.pool[self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len()];
-        let conn = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = slot.lock();
         f(&conn)
     }
 
     /// One execution by id, with artifacts.
-    pub fn execution(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.with(|conn| {
-            let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
-            let record = conn
-                .prepare_cached(&sql)?
-                .query_row([id.to_string()], read_execution)
-                .optional()?;
-            record
-                .map(|r| {
-                    let mut r = r?;
-                    load_details(conn, &mut r, true)?;
-                    Ok(r)
-                })
-                .transpose()
-        })
+    pub(crate) fn execution(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
+        self.with(|conn| one_execution(conn, &sql, [id.to_string()]))
     }
 
     /// The internal key of an execution, without loading it.
-    pub fn execution_rowid(&self, id: Uuid) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn execution_rowid(&self, id: Uuid) -> Result<Option<i64>, StoreError> {
         self.with(|conn| {
             Ok(conn
                 .prepare_cached("SELECT rowid FROM executions WHERE id = ?1")?
@@ -125,7 +113,7 @@ impl StoreReader {
     }
 
     /// Whether the execution with this row id is (still) in the history.
-    pub fn has_execution(&self, rowid: i64) -> Result<bool, StoreError> {
+    pub(crate) fn has_execution(&self, rowid: i64) -> Result<bool, StoreError> {
         self.with(|conn| {
             Ok(conn
                 .prepare_cached("SELECT 1 FROM executions WHERE rowid = ?1")?
@@ -136,28 +124,16 @@ impl StoreReader {
     }
 
     /// The execution started with this request id, if any.
-    pub fn execution_by_request_id(
+    pub(crate) fn execution_by_request_id(
         &self,
         request_id: &str,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.with(|conn| {
-            let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE request_id = ?1");
-            let record = conn
-                .prepare_cached(&sql)?
-                .query_row([request_id], read_execution)
-                .optional()?;
-            record
-                .map(|r| {
-                    let mut r = r?;
-                    load_details(conn, &mut r, true)?;
-                    Ok(r)
-                })
-                .transpose()
-        })
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE request_id = ?1");
+        self.with(|conn| one_execution(conn, &sql, [request_id]))
     }
 
     /// A page of executions, newest first, after `cursor`.
-    pub fn list_executions(
+    pub(crate) fn list_executions(
         &self,
         filter: &ExecutionFilter,
         cursor: Option<ListCursor>,
@@ -217,75 +193,47 @@ impl StoreReader {
             "SELECT {EXECUTION_COLUMNS} FROM executions {where_clause} ORDER BY create_ms DESC, rowid DESC LIMIT ?{}",
             args.len()
         );
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(args.iter()), read_execution)?;
-            let mut records = Vec::new();
-            for row in rows {
-                let mut record = row??;
-                load_details(conn, &mut record, false)?;
-                records.push(record);
-            }
-            Ok(records)
-        })
+        self.with(|conn| executions(conn, &sql, params_from_iter(args.iter())))
     }
 
     /// Up to `limit` events of an execution from `from_sequence` on.
-    pub fn events(
+    pub(crate) fn events(
         &self,
         execution: i64,
         from_sequence: u64,
         limit: usize,
     ) -> Result<Vec<LogEvent>, StoreError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, time_ms, kind, flags, text FROM log_events WHERE execution = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
-            )?;
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(
                 rusqlite::params![execution, from_sequence as i64, limit as i64],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)? as u64,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, i64>(2)?,
-                        row.get::<_, i64>(3)?,
-                        row.get::<_, String>(4)?,
-                    ))
-                },
+                read_event,
             )?;
             let mut events = Vec::new();
             for row in rows {
-                let (seq, time_ms, kind, flags, text) = row?;
-                events.push(decode(seq, time_ms, kind, flags, text)?);
+                events.push(row??);
             }
             Ok(events)
         })
     }
 
     /// Executions in one state, oldest first (used at start-up).
-    pub fn executions_in_state(
+    pub(crate) fn executions_in_state(
         &self,
         state: ExecutionState,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
-        self.with(|conn| {
-            let sql = format!(
-                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE state = ?1 ORDER BY create_ms, rowid"
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map([state.as_str()], read_execution)?;
-            let mut records = Vec::new();
-            for row in rows {
-                let mut record = row??;
-                load_details(conn, &mut record, false)?;
-                records.push(record);
-            }
-            Ok(records)
-        })
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE state = ?1 ORDER BY create_ms, rowid"
+        );
+        self.with(|conn| executions(conn, &sql, [state.as_str()]))
     }
 
     /// Rebuilds what the engine tracked in memory for an execution the daemon
     /// lost (crash): last sequence number, tree and counts, from its events.
-    pub fn replay_summary(
+    pub(crate) fn replay_summary(
         &self,
         execution: i64,
     ) -> Result<(u64, ExecutionTree, LogCounts), StoreError> {
@@ -295,21 +243,11 @@ impl StoreReader {
                 .query_row([execution], |row| row.get(0))?;
             let mut counts = LogCounts::default();
             let mut tree = ExecutionTree::default();
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, time_ms, kind, flags, text FROM log_events WHERE execution = ?1 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([execution], |row| {
-                Ok((
-                    row.get::<_, i64>(0)? as u64,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, i64>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })?;
-            for row in rows {
-                let (seq, time_ms, kind, flags, text) = row?;
-                let event = decode(seq, time_ms, kind, flags, text)?;
+            let sql =
+                format!("SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 ORDER BY seq");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            for row in stmt.query_map([execution], read_event)? {
+                let event = row??;
                 if let LogPayload::Event(e) = &event.payload {
                     tree.apply(e);
                 }
@@ -320,7 +258,7 @@ impl StoreReader {
     }
 
     /// Executions by state: all time, and ended since `since_ms`.
-    pub fn state_counts(&self, since_ms: i64) -> Result<StateCounts, StoreError> {
+    pub(crate) fn state_counts(&self, since_ms: i64) -> Result<StateCounts, StoreError> {
         self.with(|conn| {
             let mut totals = BTreeMap::new();
             let mut stmt =
@@ -347,6 +285,58 @@ impl StoreReader {
             })
         })
     }
+}
+
+/// The execution `sql` selects (with [`EXECUTION_COLUMNS`]), if any, with
+/// everything about it, artifacts included.
+fn one_execution(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<ExecutionRecord>, StoreError> {
+    let record = conn
+        .prepare_cached(sql)?
+        .query_row(params, read_execution)
+        .optional()?;
+    record
+        .map(|r| {
+            let mut r = r?;
+            load_details(conn, &mut r, true)?;
+            Ok(r)
+        })
+        .transpose()
+}
+
+/// The executions `sql` selects (with [`EXECUTION_COLUMNS`]), with their
+/// inputs and labels but not their artifacts.
+fn executions(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<ExecutionRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, read_execution)?;
+    let mut records = Vec::new();
+    for row in rows {
+        let mut record = row??;
+        load_details(conn, &mut record, false)?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// The columns [`read_event`] reads, in its order.
+const EVENT_COLUMNS: &str = "seq, time_ms, kind, flags, text";
+
+/// An event from a row selected with [`EVENT_COLUMNS`].
+fn read_event(row: &Row<'_>) -> rusqlite::Result<Result<LogEvent, StoreError>> {
+    Ok(decode(
+        row.get::<_, i64>(0)? as u64,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
 fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, StoreError>> {

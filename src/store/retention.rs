@@ -28,13 +28,13 @@ const DROP_FILE_BUDGET: i64 = 500;
 
 /// What one step deleted.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct PruneStep {
+pub(crate) struct PruneStep {
     /// Executions deleted entirely.
-    pub executions: Vec<Uuid>,
+    pub(crate) executions: Vec<Uuid>,
     /// Drop-folder ledger entries deleted.
-    pub drop_files: usize,
+    pub(crate) drop_files: usize,
     /// Whether expired history is left for another step.
-    pub more: bool,
+    pub(crate) more: bool,
 }
 
 /// Deletes, within budget, the history of executions that ended before

@@ -17,14 +17,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction};
+use rusqlite::{Connection, ErrorCode};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::codec::encode;
 use super::hub::LogHub;
-use super::{schema, FinalOutcome, NewExecution, StoreError};
-use crate::events::{LogEvent, LogPayload, WorkflowEvent};
+use super::{schema, NewExecution, StoreError};
+use crate::events::LogEvent;
 use crate::fs::private;
+pub(crate) use op::WriteOp;
+use transaction::{commit_group, OpResult};
+
+mod op;
+#[cfg(test)]
+mod tests;
+mod transaction;
 
 /// Operations queued before the writer blocks its senders. An append carries
 /// up to a pump batch of events, so this bounds memory to a few hundred
@@ -63,145 +69,6 @@ const RETRY_MAX_WAIT: Duration = Duration::from_millis(500);
 /// How often a storage failure that goes on is logged again.
 const REPORT_AGAIN_AFTER: Duration = Duration::from_secs(30);
 
-const INSERT_EVENT: &str =
-    "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-
-/// One write to the history.
-#[derive(Debug)]
-pub enum WriteOp {
-    /// Stores a newly accepted execution with its first log event (queued),
-    /// atomically; replies with its row id.
-    CreateExecution {
-        /// The execution.
-        execution: Box<NewExecution>,
-        /// Its first log event.
-        first_event: LogEvent,
-        /// Gets the row id, after commit.
-        reply: oneshot::Sender<Result<i64, StoreError>>,
-    },
-    /// Appends log events in sequence order (and records an artifact for
-    /// each state_file_created).
-    Append {
-        /// Row id of the execution.
-        execution: i64,
-        /// The events; published to live subscribers after commit.
-        events: Vec<Arc<LogEvent>>,
-    },
-    /// Marks an execution RUNNING and appends its `started` event.
-    MarkStarted {
-        /// Row id.
-        execution: i64,
-        /// Start time.
-        start_ms: i64,
-        /// Process id (= process group id).
-        pid: i32,
-        /// Process start time, to recognise it after a crash.
-        pid_start_ticks: Option<u64>,
-        /// The `started` event; published after commit.
-        started: Arc<LogEvent>,
-    },
-    /// Stores the final state and appends the last events, ending with the
-    /// terminal `finished`, in one transaction: a subscriber woken by
-    /// `finished` reads the final state.
-    MarkFinished {
-        /// Row id.
-        execution: i64,
-        /// How it ended.
-        outcome: Box<FinalOutcome>,
-        /// The last events; published after commit.
-        events: Vec<Arc<LogEvent>>,
-        /// Signalled after commit.
-        committed: oneshot::Sender<()>,
-    },
-    /// Commits everything queued before it and stops the writer; replies
-    /// once the history is closed.
-    Close {
-        /// Signalled after the final commit.
-        reply: oneshot::Sender<()>,
-    },
-    /// Changes the drop-folder ledger; replies after commit.
-    DropFile {
-        /// The change.
-        write: Box<super::DropFileWrite>,
-        /// Gets the outcome, after commit.
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
-    /// Deletes one step of the history that ended before a cutoff
-    /// (see retention.rs); replies after commit.
-    Prune {
-        /// Executions that ended before this time (and drop-folder files
-        /// finished before it) are deleted.
-        ended_before_ms: i64,
-        /// Gets what was deleted, after commit.
-        reply: oneshot::Sender<Result<super::PruneStep, StoreError>>,
-    },
-    /// Replies once everything queued before it is committed.
-    Barrier {
-        /// Signalled after commit.
-        reply: oneshot::Sender<()>,
-    },
-}
-
-impl WriteOp {
-    /// Log events it writes (at least 1, so every operation counts).
-    fn event_count(&self) -> usize {
-        match self {
-            WriteOp::Append { events, .. } | WriteOp::MarkFinished { events, .. } => {
-                events.len().max(1)
-            }
-            _ => 1,
-        }
-    }
-
-    /// The execution it writes to, when it is an existing one.
-    fn execution(&self) -> Option<i64> {
-        match self {
-            WriteOp::Append { execution, .. }
-            | WriteOp::MarkStarted { execution, .. }
-            | WriteOp::MarkFinished { execution, .. } => Some(*execution),
-            _ => None,
-        }
-    }
-}
-
-/// What an operation writes, in a few words, for logs: an operation can
-/// hold a thousand log events, too many to print.
-impl std::fmt::Display for WriteOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sequences = |events: &[Arc<LogEvent>]| match (events.first(), events.last()) {
-            (Some(first), Some(last)) => format!("{}-{}", first.sequence, last.sequence),
-            _ => "none".to_string(),
-        };
-        match self {
-            WriteOp::CreateExecution { execution, .. } => {
-                write!(f, "the new execution {}", execution.id)
-            }
-            WriteOp::Append { execution, events } => write!(
-                f,
-                "{} log events of execution #{execution} (sequences {})",
-                events.len(),
-                sequences(events)
-            ),
-            WriteOp::MarkStarted { execution, .. } => {
-                write!(f, "the start of execution #{execution}")
-            }
-            WriteOp::MarkFinished {
-                execution, events, ..
-            } => write!(
-                f,
-                "the end of execution #{execution} (sequences {})",
-                sequences(events)
-            ),
-            WriteOp::Close { .. } => write!(f, "closing the history"),
-            WriteOp::DropFile { .. } => write!(f, "a change of the drop-folder ledger"),
-            WriteOp::Prune {
-                ended_before_ms, ..
-            } => write!(f, "a retention step (ended before {ended_before_ms} ms)"),
-            WriteOp::Barrier { .. } => write!(f, "a barrier"),
-        }
-    }
-}
-
 /// The existing executions `ops` write to, each once.
 fn executions_in(ops: &[WriteOp]) -> Vec<i64> {
     let mut executions: Vec<i64> = ops.iter().filter_map(WriteOp::execution).collect();
@@ -229,11 +96,11 @@ fn sources(group: &[WriteOp]) -> usize {
 
 /// Why the history cannot be written right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteFailure {
+pub(crate) struct WriteFailure {
     /// SQLite's error, e.g. "database or disk is full".
-    pub error: String,
+    pub(crate) error: String,
     /// When writes started failing (ms since the epoch).
-    pub since_ms: i64,
+    pub(crate) since_ms: i64,
 }
 
 /// What the writer thread and its handles share besides the queue.
@@ -248,18 +115,18 @@ struct WriterHealth {
 }
 
 /// Room for one write in the writer's queue, from [`StoreWriter::reserve`].
-pub struct WriteSlot(mpsc::OwnedPermit<WriteOp>);
+pub(crate) struct WriteSlot(mpsc::OwnedPermit<WriteOp>);
 
 impl WriteSlot {
     /// Queues `op` in the reserved place, without waiting.
-    pub fn send(self, op: WriteOp) {
+    pub(crate) fn send(self, op: WriteOp) {
         self.0.send(op);
     }
 }
 
 /// Handle for queueing writes.
 #[derive(Clone)]
-pub struct StoreWriter {
+pub(crate) struct StoreWriter {
     tx: mpsc::Sender<WriteOp>,
     health: Arc<WriterHealth>,
 }
@@ -268,7 +135,7 @@ impl StoreWriter {
     /// Opens (creating and migrating) the database and starts the writer
     /// thread. Returns the handle and the thread, which ends once every
     /// handle is dropped and the queue is drained.
-    pub fn start(
+    pub(crate) fn start(
         path: &Path,
         hub: Arc<LogHub>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
@@ -297,13 +164,13 @@ impl StoreWriter {
     }
 
     /// Set while the history cannot be written and writes wait.
-    pub fn write_failure(&self) -> Option<WriteFailure> {
+    pub(crate) fn write_failure(&self) -> Option<WriteFailure> {
         self.health.failure.borrow().clone()
     }
 
     /// Returns once the history cannot be written (at once if that is so
     /// now).
-    pub async fn failing(&self) {
+    pub(crate) async fn failing(&self) {
         let mut failure = self.health.failure.subscribe();
         // The sender lives in `health`, as long as this handle.
         let _ = failure.wait_for(Option::is_some).await;
@@ -312,7 +179,7 @@ impl StoreWriter {
     /// From now on a group that cannot be written is given up (its
     /// operations lost, logged) instead of retried; for a shutdown that
     /// must end although the disk is full.
-    pub fn stop_retrying(&self) {
+    pub(crate) fn stop_retrying(&self) {
         self.health.stop_retrying.store(true, Ordering::Relaxed);
     }
 
@@ -320,7 +187,7 @@ impl StoreWriter {
     /// slot never waits, so a caller can wait for room before it takes a
     /// lock that others need (an execution's log, which readers and cancel
     /// take too) instead of holding that lock while the history is stuck.
-    pub async fn reserve(&self) -> Result<WriteSlot, StoreError> {
+    pub(crate) async fn reserve(&self) -> Result<WriteSlot, StoreError> {
         self.tx
             .clone()
             .reserve_owned()
@@ -331,7 +198,7 @@ impl StoreWriter {
 
     /// Reserves room in the queue if there is some now; `Ok(None)` when the
     /// queue is full.
-    pub fn try_reserve(&self) -> Result<Option<WriteSlot>, StoreError> {
+    pub(crate) fn try_reserve(&self) -> Result<Option<WriteSlot>, StoreError> {
         match self.tx.clone().try_reserve_owned() {
             Ok(permit) => Ok(Some(WriteSlot(permit))),
             Err(mpsc::error::TrySendError::Full(_)) => Ok(None),
@@ -340,72 +207,69 @@ impl StoreWriter {
     }
 
     /// Queues a write, waiting while the queue is full.
-    pub async fn send(&self, op: WriteOp) -> Result<(), StoreError> {
+    pub(crate) async fn send(&self, op: WriteOp) -> Result<(), StoreError> {
         self.tx
             .send(op)
             .await
             .map_err(|_| StoreError::WriterStopped)
     }
 
-    /// Queues a write from a thread outside the async runtime.
-    pub fn blocking_send(&self, op: WriteOp) -> Result<(), StoreError> {
-        self.tx
-            .blocking_send(op)
-            .map_err(|_| StoreError::WriterStopped)
-    }
-
     /// Stores a new execution and returns its row id once committed.
-    pub async fn create_execution(
+    pub(crate) async fn create_execution(
         &self,
         execution: NewExecution,
         first_event: LogEvent,
     ) -> Result<i64, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(WriteOp::CreateExecution {
+        self.ask(|reply| WriteOp::CreateExecution {
             execution: Box::new(execution),
             first_event,
             reply,
         })
-        .await?;
-        rx.await.map_err(|_| StoreError::WriterStopped)?
+        .await?
     }
 
     /// Commits what is queued and stops the writer thread. Writes queued
     /// afterwards fail with [`StoreError::WriterStopped`].
-    pub async fn close(&self) -> Result<(), StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(WriteOp::Close { reply }).await?;
-        rx.await.map_err(|_| StoreError::WriterStopped)
+    pub(crate) async fn close(&self) -> Result<(), StoreError> {
+        self.ask(|reply| WriteOp::Close { reply }).await
     }
 
     /// Applies a change to the drop-folder ledger and returns once it is
     /// committed.
-    pub async fn drop_file(&self, write: super::DropFileWrite) -> Result<(), StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(WriteOp::DropFile {
+    pub(crate) async fn drop_file(&self, write: super::DropFileWrite) -> Result<(), StoreError> {
+        self.ask(|reply| WriteOp::DropFile {
             write: Box::new(write),
             reply,
         })
-        .await?;
-        rx.await.map_err(|_| StoreError::WriterStopped)?
+        .await?
     }
 
     /// Deletes one bounded step of the history that ended before
     /// `ended_before_ms`; `more` in the result says whether to go on.
-    pub async fn prune_step(&self, ended_before_ms: i64) -> Result<super::PruneStep, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(WriteOp::Prune {
+    pub(crate) async fn prune_step(
+        &self,
+        ended_before_ms: i64,
+    ) -> Result<super::PruneStep, StoreError> {
+        self.ask(|reply| WriteOp::Prune {
             ended_before_ms,
             reply,
         })
-        .await?;
-        rx.await.map_err(|_| StoreError::WriterStopped)?
+        .await?
     }
 
     /// Waits until everything queued so far is committed.
-    pub async fn barrier(&self) -> Result<(), StoreError> {
+    pub(crate) async fn barrier(&self) -> Result<(), StoreError> {
+        self.ask(|reply| WriteOp::Barrier { reply }).await
+    }
+
+    /// Queues the write `op` makes with a reply channel and waits for the
+    /// writer's reply.
+    async fn ask<T>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<T>) -> WriteOp,
+    ) -> Result<T, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.send(WriteOp::Barrier { reply }).await?;
+        self.send(op(reply)).await?;
         rx.await.map_err(|_| StoreError::WriterStopped)
     }
 }
@@ -613,23 +477,6 @@ fn is_storage_failure(error: &StoreError) -> bool {
     )
 }
 
-/// An operation's own outcome, for operations that reply with one.
-enum OpResult {
-    Written,
-    Created(Result<i64, StoreError>),
-    DropFile(Result<(), StoreError>),
-    Pruned(Result<super::PruneStep, StoreError>),
-}
-
-/// An operation's own failure, unless it is a storage failure: that fails
-/// the whole group, so it is retried instead of reported to the caller.
-fn own_result<T>(result: Result<T, StoreError>) -> Result<Result<T, StoreError>, StoreError> {
-    match result {
-        Err(error) if is_storage_failure(&error) => Err(error),
-        result => Ok(result),
-    }
-}
-
 /// Adds to `after` what to do now that `op`, with its `result`, is
 /// committed.
 fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterCommit>) {
@@ -685,176 +532,6 @@ fn linger_after(sources: usize, events: usize, lingering: bool) -> bool {
         }
 }
 
-/// Writes the operations in one transaction; returns each one's own result,
-/// in order. Nothing is consumed, so a failed group can be tried again.
-fn commit_group(conn: &mut Connection, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError> {
-    let mut tx = conn.transaction()?;
-    let mut results = Vec::with_capacity(ops.len());
-    for op in ops {
-        let result = match op {
-            WriteOp::CreateExecution {
-                execution,
-                first_event,
-                ..
-            } => {
-                // Nobody can be subscribed yet (the id is not out), so the
-                // first event needs no publishing.
-                OpResult::Created(own_result(insert_execution(
-                    &mut tx,
-                    execution,
-                    first_event,
-                ))?)
-            }
-            WriteOp::Append { execution, events } => {
-                append(&tx, *execution, events.iter().map(|e| e.as_ref()))?;
-                OpResult::Written
-            }
-            WriteOp::MarkStarted {
-                execution,
-                start_ms,
-                pid,
-                pid_start_ticks,
-                started,
-            } => {
-                tx.prepare_cached(
-                    "UPDATE executions SET state = 'RUNNING', start_ms = ?2, pid = ?3, pid_start_ticks = ?4 WHERE rowid = ?1",
-                )?
-                .execute(params![execution, start_ms, pid, pid_start_ticks.map(|t| t as i64)])?;
-                append(&tx, *execution, std::iter::once(started.as_ref()))?;
-                OpResult::Written
-            }
-            WriteOp::MarkFinished {
-                execution,
-                outcome,
-                events,
-                ..
-            } => {
-                tx.prepare_cached(
-                    "UPDATE executions SET state = ?2, end_ms = ?3, exit_code = ?4, signal = ?5, error = ?6, \
-                     tree_json = ?7, counts_json = ?8 WHERE rowid = ?1",
-                )?
-                .execute(params![
-                    execution,
-                    outcome.state.as_str(),
-                    outcome.end_ms,
-                    outcome.exit_code,
-                    outcome.signal,
-                    outcome.error,
-                    serde_json::to_string(&outcome.tree).expect("trees serialize"),
-                    serde_json::to_string(&outcome.counts).expect("counts serialize"),
-                ])?;
-                append(&tx, *execution, events.iter().map(|e| e.as_ref()))?;
-                OpResult::Written
-            }
-            WriteOp::DropFile { write, .. } => {
-                // A savepoint, so a failure undoes only this change.
-                let sp = tx.savepoint()?;
-                let result = super::drop_files::apply(&sp, write);
-                if result.is_ok() {
-                    sp.commit()?;
-                }
-                OpResult::DropFile(own_result(result)?)
-            }
-            WriteOp::Prune {
-                ended_before_ms, ..
-            } => {
-                // A savepoint, so a failure undoes only this step.
-                let sp = tx.savepoint()?;
-                let result = super::retention::prune_step(&sp, *ended_before_ms);
-                if result.is_ok() {
-                    sp.commit()?;
-                }
-                OpResult::Pruned(own_result(result)?)
-            }
-            WriteOp::Barrier { .. } | WriteOp::Close { .. } => OpResult::Written,
-        };
-        results.push(result);
-    }
-    tx.commit()?;
-    Ok(results)
-}
-
-fn insert_execution(
-    tx: &mut Transaction<'_>,
-    e: &NewExecution,
-    first_event: &LogEvent,
-) -> Result<i64, StoreError> {
-    // A savepoint, so a failure undoes only this execution, not the group.
-    let sp = tx.savepoint()?;
-    let inserted = sp
-        .prepare_cached(
-            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id) \
-             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING rowid",
-        )?
-        .query_row(
-            params![
-                e.id.to_string(),
-                e.workflow_id,
-                e.workflow_name,
-                e.create_ms,
-                serde_json::to_string(&e.argv).expect("argv serializes"),
-                e.request_id,
-                e.timeout_ms.map(|t| t as i64),
-                e.batch_id,
-            ],
-            |row| row.get::<_, i64>(0),
-        )
-        .optional()?;
-    let Some(rowid) = inserted else {
-        return Err(StoreError::DuplicateRequestId(
-            e.request_id.clone().unwrap_or_default(),
-        ));
-    };
-    for (name, value) in &e.inputs {
-        sp.prepare_cached(
-            "INSERT INTO execution_inputs (execution, name, value) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![rowid, name, value])?;
-    }
-    for (key, value) in &e.labels {
-        sp.prepare_cached(
-            "INSERT INTO execution_labels (execution, key, value) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![rowid, key, value])?;
-    }
-    append(&sp, rowid, std::iter::once(first_event))?;
-    sp.commit()?;
-    Ok(rowid)
-}
-
-/// Inserts events with one prepared statement, plus an artifact row for each
-/// state_file_created.
-fn append<'a>(
-    conn: &Connection,
-    execution: i64,
-    events: impl Iterator<Item = &'a LogEvent>,
-) -> Result<(), StoreError> {
-    let mut insert = conn.prepare_cached(INSERT_EVENT)?;
-    for event in events {
-        let (kind, flags, text) = encode(&event.payload);
-        insert.execute(params![
-            execution,
-            event.sequence as i64,
-            event.time_ms,
-            kind,
-            flags,
-            text
-        ])?;
-        if let LogPayload::Event(WorkflowEvent::StateFileCreated {
-            phase,
-            file_path,
-            description,
-        }) = &event.payload
-        {
-            conn.prepare_cached(
-                "INSERT INTO artifacts (execution, seq, phase, path, description, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![execution, event.sequence as i64, phase, file_path, description, event.time_ms])?;
-        }
-    }
-    Ok(())
-}
-
 /// Creates the database file 0600 before SQLite opens it, and tightens an
 /// older one and its `-wal` / `-shm` files: they hold every input and log
 /// line. SQLite gives the `-wal` and `-shm` files it creates the mode of
@@ -869,157 +546,4 @@ fn make_private(database: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn append(execution: i64) -> WriteOp {
-        WriteOp::Append {
-            execution,
-            events: Vec::new(),
-        }
-    }
-
-    fn output_event(sequence: u64) -> LogEvent {
-        LogEvent {
-            sequence,
-            time_ms: 0,
-            payload: LogPayload::Output {
-                stream: crate::events::OutputStream::Stdout,
-                text: format!("line {sequence}"),
-                malformed_event: false,
-                truncated: false,
-            },
-        }
-    }
-
-    #[test]
-    fn a_group_that_fails_loses_only_the_operation_that_cannot_be_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = Connection::open(dir.path().join("history.sqlite3")).unwrap();
-        schema::configure(&conn).unwrap();
-        schema::migrate(&mut conn).unwrap();
-        let health = WriterHealth::default();
-        let (reply, _created) = oneshot::channel();
-        let create = WriteOp::CreateExecution {
-            execution: Box::default(),
-            first_event: output_event(1),
-            reply,
-        };
-        let after = commit(&mut conn, &mut vec![create], &health);
-        let [AfterCommit::Created(_, Ok(rowid))] = after.as_slice() else {
-            panic!("the execution is created");
-        };
-        let rowid = *rowid;
-        let append = |sequence| WriteOp::Append {
-            execution: rowid,
-            events: vec![Arc::new(output_event(sequence))],
-        };
-
-        // Sequence 1 is taken: that append breaks the log's primary key.
-        let mut group = vec![append(2), append(1), append(3)];
-        let after = commit(&mut conn, &mut group, &health);
-        assert!(group.is_empty());
-        let published: Vec<u64> = after
-            .iter()
-            .flat_map(|a| match a {
-                AfterCommit::Publish(_, events) => events.iter().map(|e| e.sequence).collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        assert_eq!(published, [2, 3]);
-        let stored: Vec<i64> = conn
-            .prepare("SELECT seq FROM log_events WHERE execution = ?1 ORDER BY seq")
-            .unwrap()
-            .query_map([rowid], |row| row.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(stored, [1, 2, 3]);
-        assert_eq!(*health.failure.borrow(), None, "not a storage failure");
-    }
-
-    #[test]
-    fn giving_up_drops_the_writes_at_once_and_still_answers_barrier_and_close() {
-        let (barrier, barrier_answered) = oneshot::channel();
-        let (close, close_answered) = oneshot::channel();
-        let many = WriteOp::Append {
-            execution: 7,
-            events: (5..=1028).map(|s| Arc::new(output_event(s))).collect(),
-        };
-        assert_eq!(
-            many.to_string(),
-            "1024 log events of execution #7 (sequences 5-1028)",
-            "an operation is logged in a few words, not event by event"
-        );
-        let mut group = vec![
-            many,
-            WriteOp::Barrier { reply: barrier },
-            append(8),
-            WriteOp::Close { reply: close },
-        ];
-        let error = StoreError::Sqlite(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-            None,
-        ));
-        let mut after = give_up(&mut group, &error).into_iter();
-        assert!(group.is_empty());
-        let (Some(AfterCommit::Barrier(barrier)), Some(AfterCommit::Close(close)), None) =
-            (after.next(), after.next(), after.next())
-        else {
-            panic!("only the barrier and the close are left to answer");
-        };
-        barrier.send(()).unwrap();
-        close.send(()).unwrap();
-        assert!(barrier_answered.blocking_recv().is_ok() && close_answered.blocking_recv().is_ok());
-    }
-
-    #[test]
-    fn sources_count_executions_once_and_each_new_one_apart() {
-        let (reply, _) = oneshot::channel();
-        let new_execution = WriteOp::CreateExecution {
-            execution: Box::default(),
-            first_event: LogEvent {
-                sequence: 1,
-                time_ms: 0,
-                payload: LogPayload::Output {
-                    stream: crate::events::OutputStream::Stdout,
-                    text: String::new(),
-                    malformed_event: false,
-                    truncated: false,
-                },
-            },
-            reply,
-        };
-        let (reply, _) = oneshot::channel();
-        let barrier = WriteOp::Barrier { reply };
-        assert_eq!(sources(&[append(1), append(1), append(1)]), 1);
-        assert_eq!(sources(&[append(1), append(2), append(1), barrier]), 2);
-        assert_eq!(sources(&[append(1), new_execution, append(2)]), 3);
-    }
-
-    #[test]
-    fn the_writer_lingers_under_load_only_and_never_behind_a_backlog() {
-        // One client at a time: every group comes from one writer.
-        assert!(!linger_after(1, 5, false));
-        assert!(!linger_after(LINGER_FROM_SOURCES - 1, 3, false));
-        // Independent writers piling up: gather before the next commit...
-        assert!(linger_after(
-            LINGER_FROM_SOURCES,
-            LINGER_FROM_SOURCES,
-            false
-        ));
-        // ...and keep doing so while groups come from more than one.
-        assert!(linger_after(KEEP_LINGERING_SOURCES, 2, true));
-        assert!(!linger_after(1, 1, true));
-        // A full group means more is already queued: no reason to wait.
-        assert!(!linger_after(LINGER_FROM_SOURCES, MAX_GROUP_EVENTS, false));
-        assert!(!linger_after(
-            KEEP_LINGERING_SOURCES,
-            MAX_GROUP_EVENTS,
-            true
-        ));
-    }
 }

@@ -19,22 +19,22 @@ use chrono::{DateTime, Local};
 
 /// The directories of one drop folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// The folder itself.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// `to_be_processed/`.
-    pub incoming: PathBuf,
+    pub(crate) incoming: PathBuf,
     /// `processing/`.
-    pub processing: PathBuf,
+    pub(crate) processing: PathBuf,
     /// `processed/`.
-    pub processed: PathBuf,
+    pub(crate) processed: PathBuf,
     /// `failed/`.
-    pub failed: PathBuf,
+    pub(crate) failed: PathBuf,
 }
 
 impl Layout {
     /// The layout below `root`.
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         Layout {
             root: root.to_path_buf(),
             incoming: root.join("to_be_processed"),
@@ -45,7 +45,7 @@ impl Layout {
     }
 
     /// Creates the four directories.
-    pub fn create(&self) -> std::io::Result<()> {
+    pub(crate) fn create(&self) -> std::io::Result<()> {
         for dir in [
             &self.incoming,
             &self.processing,
@@ -59,7 +59,7 @@ impl Layout {
 }
 
 /// `base/YYYY-MM-DD` for the local date of `now`.
-pub fn date_dir(base: &Path, now: DateTime<Local>) -> PathBuf {
+pub(crate) fn date_dir(base: &Path, now: DateTime<Local>) -> PathBuf {
     base.join(now.format("%Y-%m-%d").to_string())
 }
 
@@ -71,7 +71,12 @@ fn taken(path: &Path) -> bool {
 /// A free path for `name` in `dir`: the name itself, else
 /// `<stem>_<YYYYMMDD_HHMMSS><suffix>`, else that with `_2`, `_3`, ...
 /// `also_free` lists suffixes whose files must be free too (the sidecar).
-pub fn free_path(dir: &Path, name: &OsStr, now: DateTime<Local>, also_free: &[&str]) -> PathBuf {
+pub(crate) fn free_path(
+    dir: &Path,
+    name: &OsStr,
+    now: DateTime<Local>,
+    also_free: &[&str],
+) -> PathBuf {
     let free = |candidate: &OsStr| {
         !taken(&dir.join(candidate))
             && also_free
@@ -99,14 +104,14 @@ pub fn free_path(dir: &Path, name: &OsStr, now: DateTime<Local>, also_free: &[&s
 }
 
 /// `name` + `suffix` (e.g. `x.json` + `.error.json`).
-pub fn with_suffix(name: &OsStr, suffix: &str) -> OsString {
+pub(crate) fn with_suffix(name: &OsStr, suffix: &str) -> OsString {
     let mut out = name.to_os_string();
     out.push(suffix);
     out
 }
 
 /// A path with `suffix` appended to its file name.
-pub fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(with_suffix(path.file_name().unwrap_or_default(), suffix))
 }
 
@@ -125,19 +130,19 @@ fn split_name(name: &OsStr) -> (&OsStr, &OsStr) {
 
 /// The stem of a file name (upstream's job id): the name without its last
 /// extension, lossily as text.
-pub fn stem(name: &OsStr) -> String {
+pub(crate) fn stem(name: &OsStr) -> String {
     split_name(name).0.to_string_lossy().into_owned()
 }
 
 /// Whether a name in `to_be_processed/` is skipped: hidden names, which
 /// rsync, scp and editors use for files still being written.
-pub fn ignored(name: &OsStr) -> bool {
+pub(crate) fn ignored(name: &OsStr) -> bool {
     name.as_bytes().first() == Some(&b'.')
 }
 
 /// The names waiting in `dir` (not ignored), or an empty list when it cannot
 /// be read.
-pub fn waiting(dir: &Path) -> Vec<OsString> {
+pub(crate) fn waiting(dir: &Path) -> Vec<OsString> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };

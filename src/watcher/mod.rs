@@ -17,8 +17,8 @@
 //! rest wait in `to_be_processed/`, where GetStatus counts them.
 
 mod job;
-pub mod layout;
-pub mod pickup;
+pub(crate) mod layout;
+pub(crate) mod pickup;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -37,10 +37,8 @@ use crate::store::StoreWriter;
 use layout::Layout;
 use pickup::{Candidates, Seen};
 
-pub use job::MAX_ATTEMPTS;
-
 /// Files of one folder worked on at once.
-pub const FILES_IN_FLIGHT: usize = 64;
+pub(crate) const FILES_IN_FLIGHT: usize = 64;
 
 /// How often ready candidates are checked.
 const TICK: Duration = Duration::from_millis(25);
@@ -62,7 +60,7 @@ pub enum DropMode {
 
 impl DropMode {
     /// `manifest` or `disk`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DropMode::Manifest => "manifest",
             DropMode::Disk => "disk",
@@ -94,21 +92,21 @@ pub enum WatcherError {
 
 /// A folder's counts, for GetStatus.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DropFolderStatus {
+pub(crate) struct DropFolderStatus {
     /// The folder.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Its mode.
-    pub mode: DropMode,
+    pub(crate) mode: DropMode,
     /// Files in `to_be_processed/`.
-    pub files_waiting: u64,
+    pub(crate) files_waiting: u64,
     /// Files being processed.
-    pub files_processing: u64,
+    pub(crate) files_processing: u64,
     /// Moved to `processed/` since local midnight.
-    pub processed_today: u64,
+    pub(crate) processed_today: u64,
     /// Moved to `failed/` since local midnight.
-    pub failed_today: u64,
+    pub(crate) failed_today: u64,
     /// Whether notify watches it.
-    pub watching: bool,
+    pub(crate) watching: bool,
 }
 
 /// One folder and what its jobs share.
@@ -129,7 +127,7 @@ impl Folder {
 }
 
 /// The running drop folders.
-pub struct DropFolders {
+pub(crate) struct DropFolders {
     folders: Vec<Arc<Folder>>,
     stop: watch::Sender<bool>,
 }
@@ -137,7 +135,7 @@ pub struct DropFolders {
 impl DropFolders {
     /// Creates the folders' directories and starts watching them. Call after
     /// the engine recovered.
-    pub fn start(
+    pub(crate) fn start(
         configs: &[DropFolderConfig],
         runner: Arc<ManifestRunner>,
         writer: StoreWriter,
@@ -172,12 +170,12 @@ impl DropFolders {
 
     /// Stops taking files. Jobs in flight stop at their next step and are
     /// resumed by the next start.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let _ = self.stop.send(true);
     }
 
     /// The folders' counts.
-    pub async fn statuses(&self) -> Vec<DropFolderStatus> {
+    pub(crate) async fn statuses(&self) -> Vec<DropFolderStatus> {
         let mut statuses = Vec::new();
         let since = local_midnight_ms();
         for folder in &self.folders {

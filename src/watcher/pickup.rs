@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// How long size and mtime must stay the same for a file nobody announced
 /// as closed.
-pub const SETTLE: Duration = Duration::from_millis(250);
+pub(crate) const SETTLE: Duration = Duration::from_millis(250);
 
 /// How a candidate's file looked at the last check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,13 +48,13 @@ struct Candidate {
 
 /// The files of one drop zone that may become ready.
 #[derive(Debug, Default)]
-pub struct Candidates {
+pub(crate) struct Candidates {
     files: HashMap<OsString, Candidate>,
 }
 
 /// What the watcher saw happen to a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seen {
+pub(crate) enum Seen {
     /// Found by a scan, created, or written to.
     Changed,
     /// Closed after writing, or renamed in.
@@ -65,7 +65,7 @@ pub enum Seen {
 
 impl Candidates {
     /// Records what happened to `name`.
-    pub fn saw(&mut self, name: OsString, seen: Seen) {
+    pub(crate) fn saw(&mut self, name: OsString, seen: Seen) {
         match seen {
             Seen::Gone => {
                 self.files.remove(&name);
@@ -87,25 +87,25 @@ impl Candidates {
     }
 
     /// Adds `name` as found by a scan, unless it is known already.
-    pub fn found(&mut self, name: OsString) {
+    pub(crate) fn found(&mut self, name: OsString) {
         if !self.files.contains_key(&name) {
             self.saw(name, Seen::Changed);
         }
     }
 
     /// Forgets names no longer in the directory listing.
-    pub fn retain_listed(&mut self, listed: &HashSet<OsString>) {
+    pub(crate) fn retain_listed(&mut self, listed: &HashSet<OsString>) {
         self.files.retain(|name, _| listed.contains(name));
     }
 
     /// Whether there is nothing to check.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
 
     /// Takes a new look at every candidate in `dir`; returns the quiet ones,
     /// oldest first. Names that disappeared are forgotten.
-    pub fn quiet(&mut self, dir: &Path) -> Vec<OsString> {
+    pub(crate) fn quiet(&mut self, dir: &Path) -> Vec<OsString> {
         let now = Instant::now();
         let mut ready = Vec::new();
         self.files.retain(|name, candidate| {
@@ -142,12 +142,12 @@ impl Candidates {
     }
 
     /// The candidate was taken (or given up on): forget it.
-    pub fn remove(&mut self, name: &OsString) {
+    pub(crate) fn remove(&mut self, name: &OsString) {
         self.files.remove(name);
     }
 
     /// A take failed; try again after `delay`, from a fresh look.
-    pub fn retry_later(&mut self, name: &OsString, delay: Duration) {
+    pub(crate) fn retry_later(&mut self, name: &OsString, delay: Duration) {
         if let Some(candidate) = self.files.get_mut(name) {
             candidate.retry_at = Some(Instant::now() + delay);
             candidate.closed = false;
@@ -157,7 +157,7 @@ impl Candidates {
 
     /// A writer still has it open: wait for the next close, or for it to
     /// settle again.
-    pub fn still_written(&mut self, name: &OsString) {
+    pub(crate) fn still_written(&mut self, name: &OsString) {
         if let Some(candidate) = self.files.get_mut(name) {
             candidate.closed = false;
             candidate.last = None;
@@ -167,7 +167,7 @@ impl Candidates {
 
 /// The paths among `paths` that some process has open for writing, as far
 /// as /proc shows. Blocking: run it off the async threads.
-pub fn open_for_writing(paths: &HashSet<PathBuf>) -> HashSet<PathBuf> {
+pub(crate) fn open_for_writing(paths: &HashSet<PathBuf>) -> HashSet<PathBuf> {
     let mut open = HashSet::new();
     if paths.is_empty() {
         return open;

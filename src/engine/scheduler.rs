@@ -1,0 +1,154 @@
+//! The scheduler's state: the FIFO queue of accepted executions, the ones
+//! made ready for a worker thread, the running count, and the places in
+//! the queue held for executions being accepted. The queue limit is
+//! checked here ([`QueueReservation::take`]); the worker threads that
+//! drain the queue are in `workers.rs`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+use uuid::Uuid;
+
+use super::active::ActiveExecution;
+
+/// What the engine's worker threads and Execute share, under one lock.
+#[derive(Default)]
+pub(super) struct Scheduler {
+    pub(super) queue: VecDeque<Arc<ActiveExecution>>,
+    /// Taken off the queue and counted in `running`, for a worker thread
+    /// to pick up (`workers.rs`).
+    pub(super) ready: VecDeque<Arc<ActiveExecution>>,
+    /// Worker threads waiting for work, and how many of them have been
+    /// signalled but have not woken yet.
+    pub(super) idle_workers: usize,
+    pub(super) wakeups: usize,
+    pub(super) running: usize,
+    /// Places held by [`QueueReservation`]s: executions being accepted,
+    /// counted against the queue limit while their records are written.
+    reserved: usize,
+    pub(super) shutting_down: bool,
+}
+
+/// How many executions may run and wait.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Executions running at once.
+    pub(super) workers: usize,
+    /// Executions waiting beyond the running ones.
+    pub(super) queue: usize,
+}
+
+impl Scheduler {
+    /// Moves queued executions to `ready` while fewer than `workers` run;
+    /// returns the ids moved. Nothing starts once shutdown has begun.
+    pub(super) fn make_ready(&mut self, workers: usize) -> Vec<Uuid> {
+        let mut moved = Vec::new();
+        while !self.shutting_down && self.running < workers {
+            let Some(next) = self.queue.pop_front() else {
+                break;
+            };
+            self.running += 1;
+            moved.push(next.id);
+            self.ready.push_back(next);
+        }
+        moved
+    }
+
+    /// Takes a queued execution off the queue, if it is still there.
+    pub(super) fn dequeue(&mut self, id: Uuid) -> Option<Arc<ActiveExecution>> {
+        let position = self.queue.iter().position(|e| e.id == id)?;
+        self.queue.remove(position)
+    }
+}
+
+/// A place in the queue held for an execution being accepted, while its
+/// record is written. Dropped unused (the write failed, the call was
+/// abandoned), it gives the place back, so no way out can leak one.
+pub(super) struct QueueReservation<'a> {
+    scheduler: &'a Mutex<Scheduler>,
+    /// How many executions waited ahead of it when it was taken.
+    position: u32,
+    used: bool,
+}
+
+impl<'a> QueueReservation<'a> {
+    /// Holds a place, or returns None when the queue is full: executions
+    /// waiting (queued or being accepted) fill the free workers first,
+    /// then up to `limits.queue` more.
+    pub(super) fn take(scheduler: &'a Mutex<Scheduler>, limits: Limits) -> Option<Self> {
+        let mut state = scheduler.lock();
+        let waiting = state.queue.len() + state.reserved;
+        let free_workers = limits.workers.saturating_sub(state.running);
+        if waiting >= limits.queue + free_workers {
+            return None;
+        }
+        state.reserved += 1;
+        Some(QueueReservation {
+            scheduler,
+            position: waiting as u32,
+            used: false,
+        })
+    }
+
+    /// How many executions waited ahead of this one when the place was
+    /// taken (its `queued` event says so).
+    pub(super) fn position(&self) -> u32 {
+        self.position
+    }
+
+    /// Puts `execution` in the place at the back of the queue; returns the
+    /// scheduler still locked, so the caller can start it at once.
+    pub(super) fn enqueue(mut self, execution: Arc<ActiveExecution>) -> MutexGuard<'a, Scheduler> {
+        let mut state = self.scheduler.lock();
+        state.reserved -= 1;
+        state.queue.push_back(execution);
+        self.used = true;
+        state
+    }
+}
+
+impl Drop for QueueReservation<'_> {
+    fn drop(&mut self) {
+        if !self.used {
+            self.scheduler.lock().reserved -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        workers: 1,
+        queue: 1,
+    };
+
+    #[test]
+    fn a_reservation_counts_against_the_limit_until_dropped() {
+        let scheduler = Mutex::new(Scheduler::default());
+        let first = QueueReservation::take(&scheduler, LIMITS).expect("a free worker");
+        let second = QueueReservation::take(&scheduler, LIMITS).expect("a queue place");
+        assert_eq!((first.position(), second.position()), (0, 1));
+        assert!(QueueReservation::take(&scheduler, LIMITS).is_none());
+        drop(second);
+        let third = QueueReservation::take(&scheduler, LIMITS).expect("the place given back");
+        assert_eq!(third.position(), 1);
+        drop((first, third));
+        assert_eq!(scheduler.lock().reserved, 0);
+    }
+
+    #[test]
+    fn running_executions_take_the_free_workers_places() {
+        let scheduler = Mutex::new(Scheduler {
+            running: 1,
+            ..Scheduler::default()
+        });
+        let queued = QueueReservation::take(&scheduler, LIMITS).expect("a queue place");
+        assert!(QueueReservation::take(&scheduler, LIMITS).is_none());
+        drop(queued);
+        scheduler.lock().shutting_down = true;
+        assert!(scheduler.lock().make_ready(LIMITS.workers).is_empty());
+    }
+}

@@ -1,0 +1,124 @@
+//! An engine over a temporary directory, for in-process tests (the
+//! engine's own and the gRPC handlers'): a real SQLite history opened as
+//! the daemon opens it ([`History::open`]), discovery over a directory of
+//! small `#!/bin/sh` workflow programs the test writes, and the daemon's
+//! order of start-up (rescan, engine, recovery) and shutdown.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use super::{Engine, EngineConfig};
+use crate::discovery::Catalog;
+use crate::program_env::ProgramEnv;
+use crate::store::History;
+
+/// A running engine and the directory it lives in.
+pub(crate) struct TestEngine {
+    pub(crate) engine: Arc<Engine>,
+    /// Holds the history, the workflows and the runs; removed on drop.
+    pub(crate) dir: TempDir,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestEngine {
+    /// Starts an engine that runs at most `workers` executions at once
+    /// with `queue` more waiting, whose workflow directory holds `programs`
+    /// (file name, script), each made executable.
+    pub(crate) async fn start(
+        workers: usize,
+        queue: usize,
+        programs: &[(&str, String)],
+    ) -> TestEngine {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let workflows = dir.path().join("workflows");
+        std::fs::create_dir(&workflows).expect("workflow directory");
+        for (name, script) in programs {
+            write_program(&workflows, name, script);
+        }
+        let program_env = Arc::new(ProgramEnv::from_daemon(&[]));
+        let catalog = Arc::new(Catalog::new(
+            vec![workflows],
+            Duration::from_secs(10),
+            program_env.clone(),
+        ));
+        catalog.rescan().await;
+        let history = History::open(&dir.path().join("history.sqlite3")).expect("history");
+        let engine = Engine::new(
+            EngineConfig {
+                max_concurrent_jobs: workers,
+                max_queue: queue,
+                runs_dir: dir.path().join("runs"),
+                default_grace_period: Duration::from_secs(5),
+                shutdown_grace_period: Duration::from_secs(5),
+                program_env,
+                output_dir: dir.path().join("output"),
+            },
+            catalog,
+            history.writer,
+            history.reader,
+            history.hub,
+        );
+        engine.recover().await.expect("recovery");
+        TestEngine {
+            engine,
+            dir,
+            writer_thread: Some(history.writer_thread),
+        }
+    }
+
+    /// A path in the test's directory, for gates and other files.
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Shuts the engine down as the daemon does and waits for the writer.
+    pub(crate) async fn stop(mut self) {
+        self.engine.shutdown().await;
+        self.engine
+            .close_history()
+            .await
+            .expect("closing the history");
+        if let Some(thread) = self.writer_thread.take() {
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .expect("joined")
+                .expect("writer thread ended cleanly");
+        }
+    }
+}
+
+/// Writes an executable program.
+fn write_program(dir: &Path, name: &str, script: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, script).expect("write program");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+}
+
+/// A workflow program: prints `metadata` when probed, else runs `body`.
+pub(crate) fn workflow_script(metadata: &str, body: &str) -> String {
+    format!(
+        "#!/bin/sh\nif [ \"$1\" = \"--workflow-metadata\" ]; then\ncat <<'JSON'\n{metadata}\nJSON\nexit 0\nfi\n{body}\n"
+    )
+}
+
+/// A workflow `id` that waits until the file given with `--gate` exists,
+/// prints `released` and succeeds: an execution the test ends when it
+/// wants.
+pub(crate) fn gate_program(id: &str) -> String {
+    let gate = serde_json::json!({
+        "name": "gate", "label": "Gate", "description": "File to wait for",
+        "cli_arg": "--gate", "required": true, "default": null,
+        "field_type": {"type": "text"},
+    });
+    let metadata = serde_json::json!({
+        "id": id, "name": "Gate", "description": "Waits for a file.", "fields": [gate],
+    });
+    workflow_script(
+        &metadata.to_string(),
+        "gate=\"$2\"\nwhile [ ! -e \"$gate\" ]; do sleep 0.01; done\necho released",
+    )
+}

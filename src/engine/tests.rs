@@ -1,0 +1,218 @@
+//! The scheduler, in process: FIFO order, the worker limit, the queue
+//! limit, and cancel of queued work, over a real history and real
+//! programs that wait for a gate file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::testing::{gate_program, TestEngine};
+use super::{CancelRequest, Engine, EngineError, ExecuteRequest};
+use crate::events::{ExecutionState, Lifecycle, LogPayload};
+use crate::store::ExecutionRecord;
+
+async fn engine(workers: usize, queue: usize) -> TestEngine {
+    TestEngine::start(workers, queue, &[("gate.sh", gate_program("gate"))]).await
+}
+
+/// Starts the gate workflow, held until `gate` exists.
+async fn execute_gated(engine: &Arc<Engine>, gate: &Path) -> Result<ExecutionRecord, EngineError> {
+    let (record, started) = engine
+        .execute(ExecuteRequest {
+            workflow_id: "gate".into(),
+            inputs: BTreeMap::from([("gate".to_string(), json!(gate))]),
+            ..ExecuteRequest::default()
+        })
+        .await?;
+    assert!(started, "a request without a request id always starts");
+    Ok(record)
+}
+
+/// Starts `count` executions, each held by a gate of its own.
+async fn execute_gated_many(t: &TestEngine, count: usize) -> (Vec<PathBuf>, Vec<ExecutionRecord>) {
+    let gates: Vec<_> = (0..count).map(|i| t.path(&format!("gate{i}"))).collect();
+    let mut executions = Vec::new();
+    for gate in &gates {
+        executions.push(execute_gated(&t.engine, gate).await.unwrap());
+    }
+    (gates, executions)
+}
+
+fn open(gate: &Path) {
+    std::fs::write(gate, "").expect("open the gate");
+}
+
+async fn state(engine: &Engine, record: &ExecutionRecord) -> ExecutionState {
+    engine
+        .execution(&record.id.to_string())
+        .await
+        .expect("execution")
+        .state
+}
+
+async fn wait_for_state(engine: &Engine, record: &ExecutionRecord, wanted: ExecutionState) {
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while state(engine, record).await != wanted {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "{} never became {wanted:?}", record.id);
+}
+
+async fn end(engine: &Engine, record: &ExecutionRecord) -> ExecutionRecord {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        engine.wait_for_end(&record.id.to_string()),
+    )
+    .await
+    .expect("ended in time")
+    .expect("ended")
+}
+
+/// Cancels with the default grace.
+async fn cancel(
+    engine: &Arc<Engine>,
+    record: &ExecutionRecord,
+) -> Result<(ExecutionRecord, bool), EngineError> {
+    let request = CancelRequest {
+        grace_period: None,
+        force: false,
+    };
+    engine.cancel(&record.id.to_string(), request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_executions_start_in_the_order_they_came() {
+    let t = engine(1, 5).await;
+    let (gates, executions) = execute_gated_many(&t, 3).await;
+    assert_eq!(executions[0].state, ExecutionState::Running);
+    assert_eq!(executions[1].state, ExecutionState::Queued);
+    assert_eq!(executions[2].state, ExecutionState::Queued);
+
+    // The last one's gate is open, but it waits its turn.
+    open(&gates[2]);
+    open(&gates[0]);
+    let first = end(&t.engine, &executions[0]).await;
+    wait_for_state(&t.engine, &executions[1], ExecutionState::Running).await;
+    assert_eq!(
+        state(&t.engine, &executions[2]).await,
+        ExecutionState::Queued
+    );
+    open(&gates[1]);
+    let second = end(&t.engine, &executions[1]).await;
+    let third = end(&t.engine, &executions[2]).await;
+    for ended in [&first, &second, &third] {
+        assert_eq!(ended.state, ExecutionState::Succeeded, "{}", ended.error);
+    }
+    assert!(first.end_ms <= second.start_ms);
+    assert!(second.end_ms <= third.start_ms);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_more_run_at_once_than_the_worker_limit() {
+    let t = engine(2, 10).await;
+    let (gates, executions) = execute_gated_many(&t, 5).await;
+    let status = t.engine.status().await.unwrap();
+    assert_eq!((status.running, status.queued), (2, 3));
+    assert_eq!((status.max_workers, status.max_queue), (2, 10));
+
+    for (gate, execution) in gates.iter().zip(&executions) {
+        open(gate);
+        let ended = end(&t.engine, execution).await;
+        assert_eq!(ended.state, ExecutionState::Succeeded, "{}", ended.error);
+        let status = t.engine.status().await.unwrap();
+        assert!(status.running <= 2, "{} running", status.running);
+    }
+    let status = t.engine.status().await.unwrap();
+    assert_eq!((status.running, status.queued), (0, 0));
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_turns_work_away() {
+    let t = engine(1, 1).await;
+    let (gate, later) = (t.path("gate"), t.path("later"));
+    let running = execute_gated(&t.engine, &gate).await.unwrap();
+    let queued = execute_gated(&t.engine, &later).await.unwrap();
+    assert_eq!(queued.state, ExecutionState::Queued);
+    let refused = execute_gated(&t.engine, &gate).await.unwrap_err();
+    assert!(
+        matches!(refused, EngineError::QueueFull { limit: 1 }),
+        "{refused:?}"
+    );
+
+    // A place frees up once the running one ends and the queued one starts.
+    open(&gate);
+    end(&t.engine, &running).await;
+    wait_for_state(&t.engine, &queued, ExecutionState::Running).await;
+    let accepted = execute_gated(&t.engine, &gate).await.unwrap();
+    open(&later);
+    end(&t.engine, &queued).await;
+    end(&t.engine, &accepted).await;
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_queued_execution_never_starts_and_frees_its_place() {
+    let t = engine(1, 1).await;
+    let gate = t.path("gate");
+    let running = execute_gated(&t.engine, &gate).await.unwrap();
+    let queued = execute_gated(&t.engine, &gate).await.unwrap();
+
+    let (cancelled, already_requested) = cancel(&t.engine, &queued).await.unwrap();
+    assert!(!already_requested);
+    assert_eq!(cancelled.state, ExecutionState::Cancelled);
+    let cancelled = end(&t.engine, &queued).await;
+    assert_eq!(cancelled.state, ExecutionState::Cancelled);
+    assert_eq!(cancelled.error, "cancelled while queued");
+    assert_eq!(cancelled.start_ms, None);
+
+    // Its place is free at once, while the first still runs.
+    let next = execute_gated(&t.engine, &gate).await.unwrap();
+    assert_eq!(next.state, ExecutionState::Queued);
+    open(&gate);
+    end(&t.engine, &running).await;
+    assert_eq!(end(&t.engine, &next).await.state, ExecutionState::Succeeded);
+
+    // The cancelled one never got a worker: no `started` in its log.
+    let events = t
+        .engine
+        .reader()
+        .events(queued.rowid, 0, 100)
+        .expect("events");
+    assert!(!events.is_empty());
+    assert!(events.iter().all(|event| !matches!(
+        event.payload,
+        LogPayload::Lifecycle(Lifecycle::Started { .. })
+    )));
+    let again = cancel(&t.engine, &queued).await.unwrap_err();
+    assert!(
+        matches!(
+            again,
+            EngineError::AlreadyFinished {
+                state: ExecutionState::Cancelled,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_of_a_running_execution_stops_it() {
+    let t = engine(1, 1).await;
+    let running = execute_gated(&t.engine, &t.path("never")).await.unwrap();
+    wait_for_state(&t.engine, &running, ExecutionState::Running).await;
+    let (_, already_requested) = cancel(&t.engine, &running).await.unwrap();
+    assert!(!already_requested);
+    let ended = end(&t.engine, &running).await;
+    assert_eq!(ended.state, ExecutionState::Cancelled);
+    assert_eq!(ended.error, "cancelled by a client");
+    t.stop().await;
+}

@@ -1,0 +1,154 @@
+//! The history writer's unit tests: a failing group loses only what
+//! cannot be written, giving up at shutdown, and when to linger for a
+//! larger group.
+
+use super::*;
+use crate::events::LogPayload;
+
+fn append(execution: i64) -> WriteOp {
+    WriteOp::Append {
+        execution,
+        events: Vec::new(),
+    }
+}
+
+fn output_event(sequence: u64) -> LogEvent {
+    LogEvent {
+        sequence,
+        time_ms: 0,
+        payload: LogPayload::Output {
+            stream: crate::events::OutputStream::Stdout,
+            text: format!("line {sequence}"),
+            malformed_event: false,
+            truncated: false,
+        },
+    }
+}
+
+#[test]
+fn a_group_that_fails_loses_only_the_operation_that_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("history.sqlite3")).unwrap();
+    schema::configure(&conn).unwrap();
+    schema::migrate(&mut conn).unwrap();
+    let health = WriterHealth::default();
+    let (reply, _created) = oneshot::channel();
+    let create = WriteOp::CreateExecution {
+        execution: Box::default(),
+        first_event: output_event(1),
+        reply,
+    };
+    let after = commit(&mut conn, &mut vec![create], &health);
+    let [AfterCommit::Created(_, Ok(rowid))] = after.as_slice() else {
+        panic!("the execution is created");
+    };
+    let rowid = *rowid;
+    let append = |sequence| WriteOp::Append {
+        execution: rowid,
+        events: vec![Arc::new(output_event(sequence))],
+    };
+
+    // Sequence 1 is taken: that append breaks the log's primary key.
+    let mut group = vec![append(2), append(1), append(3)];
+    let after = commit(&mut conn, &mut group, &health);
+    assert!(group.is_empty());
+    let published: Vec<u64> = after
+        .iter()
+        .flat_map(|a| match a {
+            AfterCommit::Publish(_, events) => events.iter().map(|e| e.sequence).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(published, [2, 3]);
+    let stored: Vec<i64> = conn
+        .prepare("SELECT seq FROM log_events WHERE execution = ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([rowid], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored, [1, 2, 3]);
+    assert_eq!(*health.failure.borrow(), None, "not a storage failure");
+}
+
+#[test]
+fn giving_up_drops_the_writes_at_once_and_still_answers_barrier_and_close() {
+    let (barrier, barrier_answered) = oneshot::channel();
+    let (close, close_answered) = oneshot::channel();
+    let many = WriteOp::Append {
+        execution: 7,
+        events: (5..=1028).map(|s| Arc::new(output_event(s))).collect(),
+    };
+    assert_eq!(
+        many.to_string(),
+        "1024 log events of execution #7 (sequences 5-1028)",
+        "an operation is logged in a few words, not event by event"
+    );
+    let mut group = vec![
+        many,
+        WriteOp::Barrier { reply: barrier },
+        append(8),
+        WriteOp::Close { reply: close },
+    ];
+    let error = StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+        None,
+    ));
+    let mut after = give_up(&mut group, &error).into_iter();
+    assert!(group.is_empty());
+    let (Some(AfterCommit::Barrier(barrier)), Some(AfterCommit::Close(close)), None) =
+        (after.next(), after.next(), after.next())
+    else {
+        panic!("only the barrier and the close are left to answer");
+    };
+    barrier.send(()).unwrap();
+    close.send(()).unwrap();
+    assert!(barrier_answered.blocking_recv().is_ok() && close_answered.blocking_recv().is_ok());
+}
+
+#[test]
+fn sources_count_executions_once_and_each_new_one_apart() {
+    let (reply, _) = oneshot::channel();
+    let new_execution = WriteOp::CreateExecution {
+        execution: Box::default(),
+        first_event: LogEvent {
+            sequence: 1,
+            time_ms: 0,
+            payload: LogPayload::Output {
+                stream: crate::events::OutputStream::Stdout,
+                text: String::new(),
+                malformed_event: false,
+                truncated: false,
+            },
+        },
+        reply,
+    };
+    let (reply, _) = oneshot::channel();
+    let barrier = WriteOp::Barrier { reply };
+    assert_eq!(sources(&[append(1), append(1), append(1)]), 1);
+    assert_eq!(sources(&[append(1), append(2), append(1), barrier]), 2);
+    assert_eq!(sources(&[append(1), new_execution, append(2)]), 3);
+}
+
+#[test]
+fn the_writer_lingers_under_load_only_and_never_behind_a_backlog() {
+    // One client at a time: every group comes from one writer.
+    assert!(!linger_after(1, 5, false));
+    assert!(!linger_after(LINGER_FROM_SOURCES - 1, 3, false));
+    // Independent writers piling up: gather before the next commit...
+    assert!(linger_after(
+        LINGER_FROM_SOURCES,
+        LINGER_FROM_SOURCES,
+        false
+    ));
+    // ...and keep doing so while groups come from more than one.
+    assert!(linger_after(KEEP_LINGERING_SOURCES, 2, true));
+    assert!(!linger_after(1, 1, true));
+    // A full group means more is already queued: no reason to wait.
+    assert!(!linger_after(LINGER_FROM_SOURCES, MAX_GROUP_EVENTS, false));
+    assert!(!linger_after(
+        KEEP_LINGERING_SOURCES,
+        MAX_GROUP_EVENTS,
+        true
+    ));
+}
