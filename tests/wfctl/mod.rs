@@ -1,81 +1,12 @@
 //! End-to-end tests of the `wfctl` binary: each runs the real CLI against a
 //! real daemon on loopback and checks its stdout, stderr and exit code.
 
-use std::{net::TcpListener, path::Path, process::Stdio};
-
-use tokio::io::AsyncWriteExt;
+use std::net::TcpListener;
 
 use serde_json::Value;
 use workflow_manager::pb::ExecutionState;
 
 use crate::helper::*;
-
-/// What one `wfctl` run printed and how it ended.
-#[derive(Debug)]
-pub(crate) struct Run {
-    pub(crate) code: i32,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
-    }
-
-    pub(crate) fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "exit code of wfctl: {self:?}");
-        self
-    }
-}
-
-/// Runs `wfctl` with the daemon address in WORKFLOWD_ADDR (host:port, no
-/// scheme) and plain (non-terminal, NO_COLOR) output.
-pub(crate) async fn wfctl(addr: &str, args: &[&str]) -> Run {
-    wfctl_in(addr, args, None, "").await
-}
-
-/// Runs `wfctl` as [`wfctl`] does, in directory `cwd` (when given) and with
-/// `stdin` as its standard input.
-async fn wfctl_in(addr: &str, args: &[&str], cwd: Option<&Path>, stdin: &str) -> Run {
-    wfctl_env(&[("WORKFLOWD_ADDR", addr)], args, cwd, stdin).await
-}
-
-/// Runs `wfctl` with exactly the address variables in `env` set.
-async fn wfctl_env(env: &[(&str, &str)], args: &[&str], cwd: Option<&Path>, stdin: &str) -> Run {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"));
-    command
-        .args(args)
-        .env_remove("WORKFLOWD_ADDR")
-        .env_remove("WFCTL_ADDR")
-        .envs(env.iter().copied())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(cwd) = cwd {
-        command.current_dir(cwd);
-    }
-    let mut child = command.spawn().expect("spawn wfctl");
-    let mut input = child.stdin.take().expect("stdin is piped");
-    input
-        .write_all(stdin.as_bytes())
-        .await
-        .expect("write wfctl's stdin");
-    // Closing stdin is the end of the answers.
-    drop(input);
-    let output = tokio::time::timeout(DEADLINE, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("wfctl {args:?} did not finish within {DEADLINE:?}"))
-        .expect("wait for wfctl");
-    Run {
-        code: output.status.code().expect("wfctl exited, not killed"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 #[tokio::test]
 async fn workflows_list_and_describe() {
@@ -526,7 +457,7 @@ fn answers(lines: &[&str]) -> String {
 async fn manifest_create_walks_four_steps_with_back_and_submits() {
     let daemon = Daemon::builder().default_dirs().start().await;
     let dir = daemon.staging_dir();
-    let disk = crate::manifest::make_disk(&dir, "web.raw", "raw");
+    let disk = make_disk(&dir, "web.raw", "raw");
     // Outputs go only inside the daemon's output directory.
     let output = daemon.output_dir().join("web01.qcow2");
     let script = answers(&[
@@ -597,8 +528,8 @@ async fn manifest_create_walks_four_steps_with_back_and_submits() {
     assert_eq!(pipeline["convert"]["compress"], false);
     assert_eq!(pipeline["convert"]["output_path"], output.to_str().unwrap());
     assert_eq!(pipeline["validate"]["enabled"], true);
-    assert_eq!(crate::manifest::image_format(&output), "qcow2");
-    assert!(crate::manifest::same_content(&disk, &output));
+    assert_eq!(image_format(&output), "qcow2");
+    assert!(same_content(&disk, &output));
 }
 
 #[tokio::test]
@@ -729,7 +660,7 @@ async fn manifest_create_from_flags_and_generate_from_a_disk() {
     );
 
     // generate: hyperctl's defaults for one disk, in OUT_DIR.
-    let disk = crate::manifest::make_disk(&dir, "legacy.vmdk", "vmdk");
+    let disk = make_disk(&dir, "legacy.vmdk", "vmdk");
     let generated = at(&daemon, &["manifest", "generate", "legacy.vmdk", "out"])
         .await
         .expect(0);

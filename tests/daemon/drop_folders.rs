@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::manifest::{fixture_pipeline, image_format, make_disk, same_content};
 use crate::helper::*;
 
 /// A `vm_pipeline` that does nothing but write its report: for volume.
