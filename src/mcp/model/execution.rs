@@ -36,6 +36,30 @@ pub(crate) struct ProgressSummary {
     pub(crate) current_phase: Option<String>,
 }
 
+/// Where a task or an agent got to: the fields both report.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct NodeReport {
+    /// The latest message it reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_message: Option<String>,
+    /// Result, once completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) result: Option<String>,
+    /// Error, once failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+impl NodeReport {
+    fn new(messages: &[String], result: &str, error: &str) -> NodeReport {
+        NodeReport {
+            last_message: messages.last().cloned(),
+            result: non_empty(result),
+            error: non_empty(error),
+        }
+    }
+}
+
 /// An agent working on a task.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct AgentStatus {
@@ -45,15 +69,9 @@ pub(crate) struct AgentStatus {
     pub(crate) description: String,
     /// RUNNING, COMPLETED or FAILED.
     pub(crate) status: String,
-    /// The agent's latest message.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) last_message: Option<String>,
-    /// Result, once completed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) result: Option<String>,
-    /// Error, once failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
+    /// Its latest message, result and error.
+    #[serde(flatten)]
+    pub(crate) report: NodeReport,
 }
 
 /// A task of a phase.
@@ -68,15 +86,9 @@ pub(crate) struct TaskStatus {
     /// Last percentage the task reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) percent: Option<i32>,
-    /// The task's latest progress message.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) last_message: Option<String>,
-    /// Result, once completed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) result: Option<String>,
-    /// Error, once failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
+    /// Its latest progress message, result and error.
+    #[serde(flatten)]
+    pub(crate) report: NodeReport,
     /// Agents on the task, in start order.
     pub(crate) agents: Vec<AgentStatus>,
 }
@@ -264,9 +276,7 @@ fn phase_status(p: &pb::Phase) -> PhaseStatus {
                 description: t.description.clone(),
                 status: node_status(t.status),
                 percent: (t.percent >= 0).then_some(t.percent),
-                last_message: t.messages.last().cloned(),
-                result: non_empty(&t.result),
-                error: non_empty(&t.error),
+                report: NodeReport::new(&t.messages, &t.result, &t.error),
                 agents: t
                     .agents
                     .iter()
@@ -274,9 +284,7 @@ fn phase_status(p: &pb::Phase) -> PhaseStatus {
                         name: a.name.clone(),
                         description: a.description.clone(),
                         status: node_status(a.status),
-                        last_message: a.messages.last().cloned(),
-                        result: non_empty(&a.result),
-                        error: non_empty(&a.error),
+                        report: NodeReport::new(&a.messages, &a.result, &a.error),
                     })
                     .collect(),
             })
