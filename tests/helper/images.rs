@@ -2,7 +2,7 @@
 //! about them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -34,18 +34,28 @@ pub fn make_disk(dir: &Path, file_name: &str, format: &str) -> PathBuf {
     path
 }
 
-/// Runs qemu-img and expects success; returns stdout.
-pub fn qemu_img(args: &[&str]) -> String {
-    let out = Command::new("qemu-img")
+/// Runs qemu-img, whatever its exit code.
+pub fn qemu_img_run(args: &[&str]) -> Output {
+    Command::new("qemu-img")
         .args(args)
         .output()
-        .expect("qemu-img is installed (apt-get install qemu-utils)");
+        .expect("qemu-img is installed (apt-get install qemu-utils)")
+}
+
+/// Runs qemu-img and expects success.
+pub fn qemu_img_ok(args: &[&str]) -> Output {
+    let out = qemu_img_run(args);
     assert!(
         out.status.success(),
         "qemu-img {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    out
+}
+
+/// Runs qemu-img and expects success; returns stdout.
+pub fn qemu_img(args: &[&str]) -> String {
+    String::from_utf8_lossy(&qemu_img_ok(args).stdout).into_owned()
 }
 
 /// The format `qemu-img info` reports for an image.
