@@ -23,6 +23,18 @@ echo '__WF_EVENT__:{"type":"state_file_created","phase":0,"file_path":"vm.report
     )
 }
 
+/// A daemon with [`fast_pipeline`] as `vm_pipeline` and a manifest drop
+/// folder `drop`, whose manifests name made-up sources under /d (the
+/// fixture reads none).
+async fn fast_manifest_daemon() -> Daemon {
+    Daemon::builder()
+        .program("vm-pipeline.sh", fast_pipeline())
+        .flag("--manifest-dir", "drop")
+        .flag("--source-root", "/d")
+        .start()
+        .await
+}
+
 /// The files of a drop folder, by subdirectory: `to_be_processed`,
 /// `processing`, `processed`, `failed` (dated subdirectories flattened),
 /// each a sorted list of names.
@@ -402,13 +414,7 @@ async fn disk_folder_converts_dropped_disks_and_job_configs() {
 #[tokio::test]
 async fn a_file_still_being_written_is_taken_only_once_closed() {
     use std::io::Write;
-    let daemon = Daemon::builder()
-        .program("vm-pipeline.sh", fast_pipeline())
-        .flag("--manifest-dir", "drop")
-        // The made-up sources of these manifests (the fixture reads none).
-        .flag("--source-root", "/d")
-        .start()
-        .await;
+    let daemon = fast_manifest_daemon().await;
     let root = daemon.file("drop");
     let path = root.join("to_be_processed/slow copy.json");
     let content = json!({"version": "1.0", "pipeline": {
@@ -546,13 +552,7 @@ async fn kill_9_mid_batch_then_restart_finishes_every_file_exactly_once() {
 
 #[tokio::test]
 async fn two_hundred_files_dropped_at_once_are_each_processed_once() {
-    let daemon = Daemon::builder()
-        .program("vm-pipeline.sh", fast_pipeline())
-        .flag("--manifest-dir", "drop")
-        // The made-up sources of these manifests (the fixture reads none).
-        .flag("--source-root", "/d")
-        .start()
-        .await;
+    let daemon = fast_manifest_daemon().await;
     let root = daemon.file("drop");
     let staging = daemon.staging_dir();
     let count = 200;

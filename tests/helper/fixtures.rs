@@ -1,6 +1,7 @@
 //! Workflow programs the tests run: the bundled examples and small sh
 //! programs written into a test's workflow directory.
 
+use super::*;
 use std::{
     fs,
     os::unix::fs::PermissionsExt,
@@ -47,6 +48,19 @@ echo waiting
 while [ ! -e "$gate" ]; do sleep 0.02; done
 echo released"#,
     )
+}
+
+impl Daemon {
+    /// Starts the `gate` workflow (a [`gate_program`] installed as `gate`)
+    /// and waits until it runs; returns it and the file that releases it.
+    pub async fn start_gate(&self) -> (pb::Execution, PathBuf) {
+        let gate = self.file("gate");
+        let exec = self
+            .execute("gate", &[("gate", text(gate.to_str().unwrap()))])
+            .await;
+        self.wait_started(&exec.id).await;
+        (exec, gate)
+    }
 }
 
 /// Like the `ignore_sigterm` example, but its grandchild ignores SIGTERM too,

@@ -8,7 +8,6 @@ use crate::helper::*;
 /// A workflow program whose metadata, output and events carry terminal
 /// escape sequences: ESC (CSI, OSC title), BEL, CR, backspace, a C1 CSI,
 /// bidi overrides and isolates.
-
 fn program_with_escape_sequences() -> String {
     workflow_script(
         r#"{"id":"escapes","name":"Esc\u001b]0;pwned\u0007apes","description":"clears\u001b[2J the screen\rFAKE \u202eevil\u009b31m","fields":[{"name":"word","label":"W\u001b[31m","description":"a\bb","cli_arg":"--word","required":false,"default":null,"field_type":{"type":"text"}}]}"#,
