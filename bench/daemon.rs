@@ -15,6 +15,7 @@
 //! Sizes can be set with BENCH_EXECUTIONS (per side and round), BENCH_ROUNDS
 //! (throughput rounds), BENCH_LOG_LINES, BENCH_LATENCY_RUNS.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -63,6 +64,19 @@ mod tempdir {
 impl Daemon {
     async fn start(tag: &str) -> Daemon {
         let data = tempdir::TempDir::new(tag);
+        let data_dir = data.0.clone();
+        Daemon::spawn(data, &data_dir, &examples_dir(), &[]).await
+    }
+
+    /// Starts workflowd on loopback with a deep queue, its history in
+    /// `data_dir` and its programs from `workflow_dir`, plus `extra` flags;
+    /// `data` is removed when the daemon is dropped.
+    async fn spawn(
+        data: tempdir::TempDir,
+        data_dir: &Path,
+        workflow_dir: &Path,
+        extra: &[&OsStr],
+    ) -> Daemon {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_workflowd"))
             .args([
                 "--listen",
@@ -71,9 +85,10 @@ impl Daemon {
                 "100000",
                 "--data-dir",
             ])
-            .arg(&data.0)
+            .arg(data_dir)
             .arg("--workflow-dir")
-            .arg(examples_dir())
+            .arg(workflow_dir)
+            .args(extra)
             .env("WORKFLOWD_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -546,42 +561,11 @@ async fn start_dropfolder_daemon(tag: &str, drop_folder: bool) -> (Daemon, PathB
     std::fs::write(&program, FAST_PIPELINE).expect("write the pipeline");
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let drop = data.0.join("drop");
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_workflowd"));
-    command
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--max-queue",
-            "100000",
-            "--data-dir",
-        ])
-        .arg(data.0.join("data"))
-        .arg("--workflow-dir")
-        .arg(&workflows);
-    if drop_folder {
-        command.arg("--manifest-dir").arg(&drop);
-    }
-    let mut child = command
-        .env("WORKFLOWD_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start workflowd");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = lines
-        .next_line()
-        .await
-        .expect("read")
-        .expect("listening line");
-    let address = format!("http://{}", line.trim_start_matches("listening on "));
-    (
-        Daemon {
-            child,
-            address,
-            _data: data,
-        },
-        drop,
-    )
+    let data_dir = data.0.join("data");
+    let manifest_dir: [&OsStr; 2] = ["--manifest-dir".as_ref(), drop.as_os_str()];
+    let extra: &[&OsStr] = if drop_folder { &manifest_dir } else { &[] };
+    let daemon = Daemon::spawn(data, &data_dir, &workflows, extra).await;
+    (daemon, drop)
 }
 
 fn bench_manifest(i: usize) -> String {
@@ -751,10 +735,10 @@ fn main() {
         .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    // One thread, like wfctl: the client shares the two cores with the
-    // daemon and its programs, and a multi-threaded runtime spent about a
-    // third more CPU per call on wake-ups between its own threads (0.19
-    // against 0.13 ms per execution), CPU the xargs baseline never pays.
+    // One thread, like wfctl: the client shares the cores with the daemon
+    // and its programs, and a multi-threaded runtime spends more CPU per
+    // call on wake-ups between its own threads, CPU the xargs baseline
+    // never pays.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
