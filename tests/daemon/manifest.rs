@@ -354,9 +354,10 @@ async fn single_and_batch_manifests_run_as_vm_pipeline_executions() {
         &["manifest", "validate", "-file", bad.to_str().unwrap()],
     )
     .await;
-    assert_eq!(run.0, 5, "{run:?}");
+    assert_eq!(run.code, 5, "{run:?}");
     assert!(
-        run.1.contains("pipeline.load.source_type: is required"),
+        run.stdout
+            .contains("pipeline.load.source_type: is required"),
         "{run:?}"
     );
     let good = daemon.file("good.json");
@@ -373,27 +374,12 @@ async fn single_and_batch_manifests_run_as_vm_pipeline_executions() {
         ],
     )
     .await;
-    assert_eq!(run.0, 0, "{run:?}");
-    let printed: Value = serde_json::from_str(&run.1).unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    let printed: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         printed["vms"][0]["execution"]["state"],
         "EXECUTION_STATE_SUCCEEDED"
     );
-}
-
-/// Runs `wfctl` against the daemon: (exit code, stdout, stderr).
-async fn wfctl(addr: &str, args: &[&str]) -> (i32, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"))
-        .args(args)
-        .env("WORKFLOWD_ADDR", addr)
-        .output()
-        .await
-        .expect("run wfctl");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ mod execution;
 mod history;
 mod manifest;
 mod output;
+mod program_environment;
 mod restart;
 mod retention;
 mod scheduling;
