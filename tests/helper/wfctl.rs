@@ -22,6 +22,18 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
     }
 
+    /// Asserts that stdout contains `text`.
+    pub fn stdout_has(self, text: &str) -> Run {
+        assert!(self.stdout.contains(text), "{self:?}");
+        self
+    }
+
+    /// Asserts that stderr contains `text`.
+    pub fn stderr_has(self, text: &str) -> Run {
+        assert!(self.stderr.contains(text), "{self:?}");
+        self
+    }
+
     pub fn expect(self, code: i32) -> Run {
         assert_eq!(self.code, code, "exit code of wfctl: {self:?}");
         self

@@ -25,10 +25,10 @@ async fn a_daemon_that_is_down_gives_one_line_and_exit_3() {
         "{run:?}"
     );
     // --addr wins over WFCTL_ADDR; hyperctl forms fail the same way.
-    let run = wfctl("127.0.0.1:1", &["--addr", &addr, "workflow", "-op", "list"])
+    wfctl("127.0.0.1:1", &["--addr", &addr, "workflow", "-op", "list"])
         .await
-        .expect(3);
-    assert!(run.stderr.contains(&addr), "{run:?}");
+        .expect(3)
+        .stderr_has(&addr);
 }
 
 #[tokio::test]

@@ -239,10 +239,10 @@ async fn cancel_stops_a_running_execution() {
     let id = started.stdout.trim().to_string();
     daemon.wait_output(&id, "sleeping 60 s").await;
 
-    let cancel = wfctl(&daemon.addr, &["cancel", &id, "--grace", "5"])
+    wfctl(&daemon.addr, &["cancel", &id, "--grace", "5"])
         .await
-        .expect(0);
-    assert!(cancel.stdout.contains("cancel requested"), "{cancel:?}");
+        .expect(0)
+        .stdout_has("cancel requested");
     let follow = wfctl(&daemon.addr, &["logs", &id, "-f"]).await.expect(1);
     assert!(follow.stderr.contains("finished CANCELLED"), "{follow:?}");
     daemon.wait_state(&id, ExecutionState::Cancelled).await;

@@ -105,7 +105,7 @@ async fn manifest_create_from_flags_and_generate_from_a_disk() {
         no_source.stderr.contains("needs -source-path"),
         "{no_source:?}"
     );
-    let bad_format = at(
+    at(
         &daemon,
         &[
             "manifest",
@@ -117,18 +117,12 @@ async fn manifest_create_from_flags_and_generate_from_a_disk() {
         ],
     )
     .await
-    .expect(2);
-    assert!(
-        bad_format.stderr.contains("for -output-format"),
-        "{bad_format:?}"
-    );
-    let ami = at(&daemon, &["manifest", "create", "-source-path", "img.ami"])
+    .expect(2)
+    .stderr_has("for -output-format");
+    at(&daemon, &["manifest", "create", "-source-path", "img.ami"])
         .await
-        .expect(5);
-    assert!(
-        ami.stderr.contains("pipeline.load.ami_id: is required"),
-        "{ami:?}"
-    );
+        .expect(5)
+        .stderr_has("pipeline.load.ami_id: is required");
     let printed = at(
         &daemon,
         &[
@@ -187,24 +181,21 @@ async fn manifest_create_from_flags_and_generate_from_a_disk() {
     )
     .await
     .expect(0);
-    let valid = at(&daemon, &["manifest", "validate", "-file", "m.json"])
+    at(&daemon, &["manifest", "validate", "-file", "m.json"])
         .await
-        .expect(0);
-    assert!(
-        valid.stdout.contains("valid single-VM manifest"),
-        "{valid:?}"
-    );
+        .expect(0)
+        .stdout_has("valid single-VM manifest");
 
     // Interactive: cancel writes nothing; input that ends early is an error.
-    let cancelled = wfctl_in(
+    wfctl_in(
         &daemon.addr,
         &["manifest", "create", "-interactive", "-file", "c.json"],
         Some(&dir),
         &answers(&["web.vmdk", "cancel"]),
     )
     .await
-    .expect(0);
-    assert!(cancelled.stderr.contains("cancelled"), "{cancelled:?}");
+    .expect(0)
+    .stderr_has("cancelled");
     assert!(!dir.join("c.json").exists());
     let ended = wfctl_in(
         &daemon.addr,
@@ -248,22 +239,19 @@ async fn manifest_create_from_flags_and_generate_from_a_disk() {
     )
     .await
     .expect(0);
-    let exists = at(&daemon, &["manifest", "generate", "legacy.vmdk", "out"])
+    at(&daemon, &["manifest", "generate", "legacy.vmdk", "out"])
         .await
-        .expect(2);
-    assert!(exists.stderr.contains("already exists"), "{exists:?}");
-    let missing = at(&daemon, &["manifest", "generate", "gone.vmdk", "out"])
+        .expect(2)
+        .stderr_has("already exists");
+    at(&daemon, &["manifest", "generate", "gone.vmdk", "out"])
         .await
-        .expect(2);
-    assert!(
-        missing.stderr.contains("cannot read gone.vmdk"),
-        "{missing:?}"
-    );
+        .expect(2)
+        .stderr_has("cannot read gone.vmdk");
     std::fs::write(dir.join("disk.bin"), b"data").unwrap();
-    let unknown = at(&daemon, &["manifest", "generate", "disk.bin", "out"])
+    at(&daemon, &["manifest", "generate", "disk.bin", "out"])
         .await
-        .expect(2);
-    assert!(unknown.stderr.contains("give -source-type"), "{unknown:?}");
+        .expect(2)
+        .stderr_has("give -source-type");
     at(&daemon, &["manifest", "generate", "legacy.vmdk"])
         .await
         .expect(2);
