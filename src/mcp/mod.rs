@@ -9,7 +9,7 @@
 //!   optional bounded wait that sends progress notifications),
 //!   get_workflow_status, get_workflow_logs, cancel_workflow,
 //!   list_executions, validate_manifest, submit_manifest;
-//! - one `run_<workflow_id>` tool per discovered workflow (`dynamic.rs`),
+//! - one `run_<workflow_id>` tool per discovered workflow (`run_tools.rs`),
 //!   whose input schema is the workflow's, kept current by polling the
 //!   daemon and announced with `notifications/tools/list_changed`.
 //!
@@ -20,11 +20,15 @@
 //! docs/mcp.md.
 
 mod daemon;
-mod dynamic;
 mod error;
+mod handler;
+mod log_page;
 mod model;
+mod params;
 mod provenance;
+mod run_tools;
 mod server;
+mod start;
 mod tools;
 mod wait;
 
@@ -33,7 +37,7 @@ use std::time::Duration;
 use rmcp::ServiceExt;
 
 pub use error::McpError;
-pub use server::WorkflowMcp;
+use server::WorkflowMcp;
 
 /// Command-line settings of `workflow-mcp`.
 #[derive(Debug, Clone, clap::Parser)]

@@ -98,11 +98,7 @@ async fn a_full_queue_rejects_execute_and_loses_nothing() {
         .max_queue(2)
         .start()
         .await;
-    let gate = daemon.file("gate");
-    let blocker = daemon
-        .execute("gate", &[("gate", text(gate.to_str().unwrap()))])
-        .await;
-    daemon.wait_started(&blocker.id).await;
+    let (blocker, gate) = daemon.start_gate().await;
     let first = daemon.execute("hello", &[("name", text("first"))]).await;
     let second = daemon.execute("hello", &[("name", text("second"))]).await;
     assert_eq!(first.state(), ExecutionState::Queued);

@@ -9,6 +9,16 @@ use workflow_manager::pb::{self, OutputStream};
 
 use crate::helper::*;
 
+/// The lifecycle of a run that a cancel had to kill.
+const KILLED_AFTER_CANCEL: [&str; 6] = [
+    "queued",
+    "started",
+    "cancel_requested",
+    "killed",
+    "exited",
+    "finished",
+];
+
 /// Starts sleeper for `seconds` and waits until it installed its SIGTERM trap
 /// (it prints "sleeping N s" right before).
 async fn running_sleeper(daemon: &Daemon, seconds: u32) -> pb::Execution {
@@ -143,17 +153,7 @@ async fn a_program_ignoring_sigterm_is_killed_with_its_grandchild() {
     );
 
     let events = daemon.run_to_end(&exec.id).await;
-    assert_eq!(
-        lifecycle(&events),
-        [
-            "queued",
-            "started",
-            "cancel_requested",
-            "killed",
-            "exited",
-            "finished"
-        ]
-    );
+    assert_eq!(lifecycle(&events), KILLED_AFTER_CANCEL);
     let requested = events
         .iter()
         .find(|e| kind(e) == "cancel_requested")
@@ -184,11 +184,7 @@ async fn cancelling_a_queued_execution_is_immediate() {
         .max_jobs(1)
         .start()
         .await;
-    let gate = daemon.file("gate");
-    let blocker = daemon
-        .execute("gate", &[("gate", text(gate.to_str().unwrap()))])
-        .await;
-    daemon.wait_started(&blocker.id).await;
+    let (blocker, gate) = daemon.start_gate().await;
     let queued = daemon.execute("hello", &[]).await;
     assert_eq!(queued.state(), ExecutionState::Queued);
     assert_eq!(daemon.status().await.queued, 1);
@@ -276,14 +272,7 @@ async fn ignore_sigterm_example_needs_sigkill() {
     let events = daemon.run_to_end(&exec.id).await;
     assert_eq!(
         lifecycle(&events),
-        [
-            "queued",
-            "started",
-            "cancel_requested",
-            "killed",
-            "exited",
-            "finished"
-        ],
+        KILLED_AFTER_CANCEL,
         "the example ignores SIGTERM, so only SIGKILL after the grace period stops it"
     );
     assert_eq!(finished(&events).state(), ExecutionState::Cancelled);

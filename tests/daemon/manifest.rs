@@ -7,112 +7,12 @@
 //! Most tests use a small sh fixture as `vm_pipeline` ([`fixture_pipeline`])
 //! so they do not depend on the real program's stages; one runs the real one.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::{json, Value};
 use tonic::Code;
 
 use crate::helper::*;
-
-/// A `vm_pipeline` stand-in: reads the pipeline document, converts
-/// load.source_path to convert.output_format with `qemu-img convert` (into
-/// convert.output_path or OUTPUT_DIR/<name>.<format>), writes
-/// `<name>.report.json` in its working directory and announces it. While a
-/// file `OUTPUT_DIR/hold-<name>` exists it waits first (tests use that to
-/// keep a run going).
-pub fn fixture_pipeline() -> String {
-    workflow_script(
-        r#"{"id":"vm_pipeline","name":"VM pipeline (test fixture)","description":"Converts one VM's disk with qemu-img.","fields":[{"name":"manifest","label":"Manifest","description":"Pipeline document","cli_arg":"--manifest","required":true,"default":null,"field_type":{"type":"file_path","pattern":"*.json"}},{"name":"output_dir","label":"Output","description":"Output directory","cli_arg":"--output-dir","required":false,"default":"","field_type":{"type":"text"}}]}"#,
-        r#"while [ $# -gt 0 ]; do
-  case "$1" in
-    --manifest) manifest="$2"; shift 2 ;;
-    --output-dir) out="$2"; shift 2 ;;
-    *) shift ;;
-  esac
-done
-field() { sed -n "s/^ *\"$1\": *\"\([^\"]*\)\".*/\1/p" "$manifest" | head -n 1; }
-ev() { echo "__WF_EVENT__:$1" >&2; }
-name=$(field name); src=$(field source_path); fmt=$(field output_format); dst=$(field output_path)
-while [ -e "$out/hold-$name" ]; do sleep 0.05; done
-[ -n "$dst" ] || dst="$out/$name.$fmt"
-case "$dst" in /*) ;; *) dst="$out/$dst" ;; esac
-compress=""
-if grep -q '"compress": true' "$manifest" && [ "$fmt" = qcow2 ]; then compress="-c"; fi
-ev '{"type":"phase_started","phase":0,"name":"convert","total_phases":1}'
-mkdir -p "$(dirname "$dst")"
-if ! qemu-img convert $compress -O "$fmt" "$src" "$dst"; then
-  ev '{"type":"phase_failed","phase":0,"name":"convert","error":"qemu-img convert failed"}'
-  exit 1
-fi
-printf '{"pipeline":{"success":true},"artifacts":[{"type":"disk","path":"%s","format":"%s"}]}\n' "$dst" "$fmt" > "$name.report.json"
-ev "{\"type\":\"state_file_created\",\"phase\":0,\"file_path\":\"$name.report.json\",\"description\":\"pipeline report\"}"
-ev '{"type":"phase_completed","phase":0,"name":"convert"}'"#,
-    )
-}
-
-/// Writes a disk image of `format` (raw, qcow2, vmdk, vhdx, vpc) with data
-/// in it: 1 MiB whose first and last sectors hold text naming the image.
-pub fn make_disk(dir: &Path, file_name: &str, format: &str) -> PathBuf {
-    let path = dir.join(file_name);
-    let mut data = vec![0u8; 1 << 20];
-    let text = format!("disk {file_name} written by the test");
-    data[..text.len()].copy_from_slice(text.as_bytes());
-    let end = data.len() - 512;
-    data[end..end + text.len()].copy_from_slice(text.as_bytes());
-    if format == "raw" {
-        std::fs::write(&path, &data).expect("write raw disk");
-        return path;
-    }
-    let raw = dir.join(format!("{file_name}.source.raw"));
-    std::fs::write(&raw, &data).expect("write raw disk");
-    qemu_img(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        format,
-        raw.to_str().unwrap(),
-        path.to_str().unwrap(),
-    ]);
-    std::fs::remove_file(raw).expect("remove the raw source");
-    path
-}
-
-/// Runs qemu-img and expects success; returns stdout.
-pub fn qemu_img(args: &[&str]) -> String {
-    let out = Command::new("qemu-img")
-        .args(args)
-        .output()
-        .expect("qemu-img is installed (apt-get install qemu-utils)");
-    assert!(
-        out.status.success(),
-        "qemu-img {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The format `qemu-img info` reports for an image.
-pub fn image_format(path: &Path) -> String {
-    let info: Value = serde_json::from_str(&qemu_img(&[
-        "info",
-        "--output=json",
-        path.to_str().unwrap(),
-    ]))
-    .expect("qemu-img info JSON");
-    info["format"].as_str().expect("format").to_string()
-}
-
-/// Whether two images hold the same data (`qemu-img compare`).
-pub fn same_content(a: &Path, b: &Path) -> bool {
-    Command::new("qemu-img")
-        .args(["compare", a.to_str().unwrap(), b.to_str().unwrap()])
-        .output()
-        .expect("qemu-img compare")
-        .status
-        .success()
-}
 
 fn validate_request(content: &str, file_name: &str) -> pb::ValidateManifestRequest {
     pb::ValidateManifestRequest {
@@ -454,9 +354,10 @@ async fn single_and_batch_manifests_run_as_vm_pipeline_executions() {
         &["manifest", "validate", "-file", bad.to_str().unwrap()],
     )
     .await;
-    assert_eq!(run.0, 5, "{run:?}");
+    assert_eq!(run.code, 5, "{run:?}");
     assert!(
-        run.1.contains("pipeline.load.source_type: is required"),
+        run.stdout
+            .contains("pipeline.load.source_type: is required"),
         "{run:?}"
     );
     let good = daemon.file("good.json");
@@ -473,27 +374,12 @@ async fn single_and_batch_manifests_run_as_vm_pipeline_executions() {
         ],
     )
     .await;
-    assert_eq!(run.0, 0, "{run:?}");
-    let printed: Value = serde_json::from_str(&run.1).unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    let printed: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         printed["vms"][0]["execution"]["state"],
         "EXECUTION_STATE_SUCCEEDED"
     );
-}
-
-/// Runs `wfctl` against the daemon: (exit code, stdout, stderr).
-async fn wfctl(addr: &str, args: &[&str]) -> (i32, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"))
-        .args(args)
-        .env("WORKFLOWD_ADDR", addr)
-        .output()
-        .await
-        .expect("run wfctl");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]

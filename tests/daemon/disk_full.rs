@@ -118,9 +118,7 @@ async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
         .expect_err("no new execution while the history cannot be written");
     assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
     assert!(refused.message().contains("full"), "{refused:?}");
-    let status = crate::wfctl::wfctl(&daemon.addr, &["status"])
-        .await
-        .expect(0);
+    let status = wfctl(&daemon.addr, &["status"]).await.expect(0);
     let writes = status
         .stdout
         .lines()

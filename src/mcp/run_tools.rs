@@ -4,7 +4,9 @@
 //! turns into `notifications/tools/list_changed`.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use rmcp::handler::server::tool::schema_for_output;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
@@ -40,21 +42,21 @@ pub(crate) struct RunTool {
 /// The current `run_<id>` tools by tool name, and a generation counter
 /// bumped whenever they change.
 #[derive(Debug)]
-pub(crate) struct Catalog {
+pub(crate) struct RunTools {
     tools: RwLock<Arc<BTreeMap<String, RunTool>>>,
     generation: watch::Sender<u64>,
 }
 
-impl Default for Catalog {
+impl Default for RunTools {
     fn default() -> Self {
-        Catalog {
+        RunTools {
             tools: RwLock::new(Arc::new(BTreeMap::new())),
             generation: watch::channel(0).0,
         }
     }
 }
 
-impl Catalog {
+impl RunTools {
     /// Replaces the tools with those for `workflows`; returns whether
     /// anything a client sees changed (and if so bumps the generation).
     pub(crate) fn update(&self, workflows: &[pb::Workflow]) -> bool {
@@ -75,7 +77,7 @@ impl Catalog {
             next.insert(name, tool);
         }
         let changed = {
-            let mut current = self.tools.write().unwrap_or_else(|e| e.into_inner());
+            let mut current = self.tools.write();
             if **current == next {
                 false
             } else {
@@ -113,7 +115,7 @@ impl Catalog {
     }
 
     fn snapshot(&self) -> Arc<BTreeMap<String, RunTool>> {
-        self.tools.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.tools.read().clone()
     }
 }
 
@@ -256,16 +258,19 @@ mod tests {
 
     #[test]
     fn updates_report_changes_once() {
-        let catalog = Catalog::default();
-        let mut changes = catalog.subscribe();
-        assert!(catalog.update(&[workflow("hello", SCHEMA)]));
+        let run_tools = RunTools::default();
+        let mut changes = run_tools.subscribe();
+        assert!(run_tools.update(&[workflow("hello", SCHEMA)]));
         assert!(changes.has_changed().unwrap());
         changes.borrow_and_update();
-        assert!(!catalog.update(&[workflow("hello", SCHEMA)]));
+        assert!(!run_tools.update(&[workflow("hello", SCHEMA)]));
         assert!(!changes.has_changed().unwrap());
-        assert_eq!(catalog.get("run_hello").unwrap().workflow_id, "hello");
-        assert_eq!(catalog.tool_name_of("hello").as_deref(), Some("run_hello"));
-        assert!(catalog.update(&[]));
-        assert!(catalog.tools().is_empty());
+        assert_eq!(run_tools.get("run_hello").unwrap().workflow_id, "hello");
+        assert_eq!(
+            run_tools.tool_name_of("hello").as_deref(),
+            Some("run_hello")
+        );
+        assert!(run_tools.update(&[]));
+        assert!(run_tools.tools().is_empty());
     }
 }

@@ -1,0 +1,243 @@
+//! What every benchmark shares: a workflowd on loopback with its own
+//! data directory, its CPU use from /proc, and executions started and
+//! awaited over gRPC.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncBufReadExt;
+use tonic::transport::Channel;
+use workflow_manager::pb::workflow_service_client::WorkflowServiceClient;
+use workflow_manager::{pb, process};
+
+pub(crate) fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/workflows")
+}
+
+pub(crate) struct Daemon {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) address: String,
+    pub(crate) _data: tempdir::TempDir,
+}
+
+pub(crate) mod tempdir {
+    //! A throwaway directory removed on drop (no extra dependency for benches).
+    pub struct TempDir(pub std::path::PathBuf);
+    impl TempDir {
+        pub fn new(tag: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("wf-bench-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            TempDir(dir)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Daemon {
+    pub(crate) async fn start(tag: &str) -> Daemon {
+        let data = tempdir::TempDir::new(tag);
+        let data_dir = data.0.clone();
+        Daemon::spawn(data, &data_dir, &examples_dir(), &[]).await
+    }
+
+    /// Starts workflowd on loopback with a deep queue, its history in
+    /// `data_dir` and its programs from `workflow_dir`, plus `extra` flags;
+    /// `data` is removed when the daemon is dropped.
+    pub(crate) async fn spawn(
+        data: tempdir::TempDir,
+        data_dir: &Path,
+        workflow_dir: &Path,
+        extra: &[&OsStr],
+    ) -> Daemon {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_workflowd"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--max-queue",
+                "100000",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .arg("--workflow-dir")
+            .arg(workflow_dir)
+            .args(extra)
+            .env("WORKFLOWD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start workflowd");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let line = lines
+            .next_line()
+            .await
+            .expect("read")
+            .expect("listening line");
+        let address = format!("http://{}", line.trim_start_matches("listening on "));
+        Daemon {
+            child,
+            address,
+            _data: data,
+        }
+    }
+
+    /// CPU the daemon has used so far, and CPU of the programs it has
+    /// reaped, from /proc.
+    pub(crate) fn cpu(&self) -> CpuUse {
+        let pid = self.child.id().expect("daemon running") as i32;
+        let stat = process::stat_from_state(pid).expect("daemon stat");
+        // utime, stime, cutime, cstime are fields 14 to 17.
+        let fields: Vec<&str> = stat.split_whitespace().collect();
+        let ticks = |i: usize| fields[i - 3].parse::<f64>().expect("ticks");
+        let seconds_per_tick = 1.0 / process::clock_ticks_per_second().unwrap_or(100) as f64;
+        CpuUse {
+            daemon: (ticks(14) + ticks(15)) * seconds_per_tick,
+            programs: (ticks(16) + ticks(17)) * seconds_per_tick,
+        }
+    }
+
+    pub(crate) async fn client(&self) -> WorkflowServiceClient<Channel> {
+        WorkflowServiceClient::connect(self.address.clone())
+            .await
+            .expect("connect")
+            .max_decoding_message_size(64 << 20)
+    }
+
+    pub(crate) async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            }
+        }
+        let _ = self.child.wait().await;
+    }
+}
+
+/// Seconds of CPU: the daemon's own, and its reaped programs'.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct CpuUse {
+    pub(crate) daemon: f64,
+    pub(crate) programs: f64,
+}
+
+impl std::ops::Sub for CpuUse {
+    type Output = CpuUse;
+    fn sub(self, earlier: CpuUse) -> CpuUse {
+        CpuUse {
+            daemon: self.daemon - earlier.daemon,
+            programs: self.programs - earlier.programs,
+        }
+    }
+}
+
+impl std::ops::AddAssign for CpuUse {
+    fn add_assign(&mut self, more: CpuUse) {
+        self.daemon += more.daemon;
+        self.programs += more.programs;
+    }
+}
+
+pub(crate) fn value(s: &str) -> prost_types::Value {
+    prost_types::Value {
+        kind: Some(prost_types::value::Kind::StringValue(s.to_string())),
+    }
+}
+
+/// Starts `workflow` with string `inputs`; returns the execution.
+pub(crate) async fn execute(
+    client: &mut WorkflowServiceClient<Channel>,
+    workflow: &str,
+    inputs: &[(&str, &str)],
+) -> pb::Execution {
+    let request = pb::ExecuteRequest {
+        workflow_id: workflow.into(),
+        inputs: inputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), value(v)))
+            .collect(),
+        ..Default::default()
+    };
+    client
+        .execute(request)
+        .await
+        .expect("execute")
+        .into_inner()
+        .execution
+        .expect("execution")
+}
+
+/// Executes and waits for the end with WaitExecution.
+pub(crate) async fn run_and_wait(
+    client: &mut WorkflowServiceClient<Channel>,
+    workflow: &str,
+    inputs: &[(&str, &str)],
+) {
+    let execution = execute(client, workflow, inputs).await;
+    let ended = client
+        .wait_execution(pb::WaitExecutionRequest {
+            execution_id: execution.id,
+        })
+        .await
+        .expect("wait")
+        .into_inner()
+        .execution
+        .expect("execution");
+    assert_eq!(
+        ended.state,
+        pb::ExecutionState::Succeeded as i32,
+        "{ended:?}"
+    );
+}
+
+/// Executes and follows to the finished event; returns the number of
+/// events received and the time of the first program event.
+pub(crate) async fn run_to_end(
+    client: &mut WorkflowServiceClient<Channel>,
+    workflow: &str,
+    inputs: &[(&str, &str)],
+) -> (u64, Option<Instant>) {
+    let execution = execute(client, workflow, inputs).await;
+    let mut stream = client
+        .stream_logs(pb::StreamLogsRequest {
+            execution_id: execution.id,
+            from_sequence: 1,
+            follow: true,
+        })
+        .await
+        .expect("stream")
+        .into_inner();
+    let mut count = 0;
+    let mut first_program_event = None;
+    while let Some(message) = stream.message().await.expect("stream message") {
+        count += 1;
+        use pb::log_event::Payload;
+        match message.event.and_then(|e| e.payload) {
+            Some(Payload::Finished(finished)) => {
+                assert_eq!(
+                    finished.state,
+                    pb::ExecutionState::Succeeded as i32,
+                    "{finished:?}"
+                );
+                break;
+            }
+            Some(Payload::PhaseStarted(_) | Payload::TaskStarted(_))
+                if first_program_event.is_none() =>
+            {
+                first_program_event = Some(Instant::now())
+            }
+            _ => {}
+        }
+    }
+    (count, first_program_event)
+}
+
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}

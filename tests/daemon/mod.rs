@@ -1,0 +1,20 @@
+//! Tests of the daemon through its gRPC API, one file per area of
+//! behaviour.
+
+mod cancel;
+mod config;
+mod discovery;
+mod disk_full;
+mod drop_folders;
+mod example_workflows;
+mod execution;
+mod history;
+mod manifest;
+mod output;
+mod program_environment;
+mod restart;
+mod retention;
+mod scheduling;
+mod status;
+mod streaming;
+mod validation;

@@ -1,0 +1,115 @@
+//! Workflow programs the tests run: the bundled examples and small sh
+//! programs written into a test's workflow directory.
+
+use super::*;
+use std::{
+    fs,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+};
+
+/// The directory of the example workflows shipped with the crate.
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/workflows")
+}
+
+/// Path of an example workflow program, canonicalized.
+pub fn example(file_name: &str) -> PathBuf {
+    examples_dir()
+        .join(file_name)
+        .canonicalize()
+        .expect("example exists")
+}
+/// Writes an executable file (mode 755) and returns its path.
+pub fn write_program(dir: &Path, file_name: &str, script: &str) -> PathBuf {
+    let path = dir.join(file_name);
+    fs::write(&path, script).expect("write program");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod program");
+    path
+}
+
+/// A POSIX sh workflow program: prints `metadata` (one JSON object) for
+/// `--workflow-metadata`, otherwise runs `body` with the program's arguments.
+pub fn workflow_script(metadata: &str, body: &str) -> String {
+    format!(
+        "#!/bin/sh\nif [ \"$1\" = \"--workflow-metadata\" ]; then\ncat <<'JSON'\n{metadata}\nJSON\nexit 0\nfi\n{body}\n"
+    )
+}
+
+/// A program that waits until the file given with `--gate` exists, then prints
+/// `released` and succeeds: a running execution the test ends when it wants.
+pub fn gate_program(id: &str) -> String {
+    workflow_script(
+        &format!(
+            r#"{{"id":"{id}","name":"Gate","description":"Waits for a file.","fields":[{{"name":"gate","label":"Gate","description":"File to wait for","cli_arg":"--gate","required":true,"default":null,"field_type":{{"type":"text"}}}}]}}"#
+        ),
+        r#"gate="$2"
+echo waiting
+while [ ! -e "$gate" ]; do sleep 0.02; done
+echo released"#,
+    )
+}
+
+impl Daemon {
+    /// Starts the `gate` workflow (a [`gate_program`] installed as `gate`)
+    /// and waits until it runs; returns it and the file that releases it.
+    pub async fn start_gate(&self) -> (pb::Execution, PathBuf) {
+        let gate = self.file("gate");
+        let exec = self
+            .execute("gate", &[("gate", text(gate.to_str().unwrap()))])
+            .await;
+        self.wait_started(&exec.id).await;
+        (exec, gate)
+    }
+}
+
+/// Like the `ignore_sigterm` example, but its grandchild ignores SIGTERM too,
+/// so a SIGTERM to the whole process group really stops nothing: only SIGKILL
+/// ends it. Prints `running with grandchild PID`.
+pub fn stubborn_program() -> String {
+    workflow_script(
+        r#"{"id":"stubborn","name":"Stubborn","description":"Ignores SIGTERM, grandchild too.","fields":[]}"#,
+        r#"trap 'echo "got SIGTERM, ignoring it"' TERM
+(trap '' TERM; exec sleep 3600) &
+grandchild=$!
+echo '__WF_EVENT__:{"type":"phase_started","phase":0,"name":"stubborn","total_phases":1}' >&2
+echo "running with grandchild $grandchild"
+while kill -0 "$grandchild" 2>/dev/null; do wait "$grandchild"; done"#,
+    )
+}
+
+/// A `vm_pipeline` stand-in: reads the pipeline document, converts
+/// load.source_path to convert.output_format with `qemu-img convert` (into
+/// convert.output_path or OUTPUT_DIR/<name>.<format>), writes
+/// `<name>.report.json` in its working directory and announces it. While a
+/// file `OUTPUT_DIR/hold-<name>` exists it waits first (tests use that to
+/// keep a run going).
+pub fn fixture_pipeline() -> String {
+    workflow_script(
+        r#"{"id":"vm_pipeline","name":"VM pipeline (test fixture)","description":"Converts one VM's disk with qemu-img.","fields":[{"name":"manifest","label":"Manifest","description":"Pipeline document","cli_arg":"--manifest","required":true,"default":null,"field_type":{"type":"file_path","pattern":"*.json"}},{"name":"output_dir","label":"Output","description":"Output directory","cli_arg":"--output-dir","required":false,"default":"","field_type":{"type":"text"}}]}"#,
+        r#"while [ $# -gt 0 ]; do
+  case "$1" in
+    --manifest) manifest="$2"; shift 2 ;;
+    --output-dir) out="$2"; shift 2 ;;
+    *) shift ;;
+  esac
+done
+field() { sed -n "s/^ *\"$1\": *\"\([^\"]*\)\".*/\1/p" "$manifest" | head -n 1; }
+ev() { echo "__WF_EVENT__:$1" >&2; }
+name=$(field name); src=$(field source_path); fmt=$(field output_format); dst=$(field output_path)
+while [ -e "$out/hold-$name" ]; do sleep 0.05; done
+[ -n "$dst" ] || dst="$out/$name.$fmt"
+case "$dst" in /*) ;; *) dst="$out/$dst" ;; esac
+compress=""
+if grep -q '"compress": true' "$manifest" && [ "$fmt" = qcow2 ]; then compress="-c"; fi
+ev '{"type":"phase_started","phase":0,"name":"convert","total_phases":1}'
+mkdir -p "$(dirname "$dst")"
+if ! qemu-img convert $compress -O "$fmt" "$src" "$dst"; then
+  ev '{"type":"phase_failed","phase":0,"name":"convert","error":"qemu-img convert failed"}'
+  exit 1
+fi
+printf '{"pipeline":{"success":true},"artifacts":[{"type":"disk","path":"%s","format":"%s"}]}\n' "$dst" "$fmt" > "$name.report.json"
+ev "{\"type\":\"state_file_created\",\"phase\":0,\"file_path\":\"$name.report.json\",\"description\":\"pipeline report\"}"
+ev '{"type":"phase_completed","phase":0,"name":"convert"}'"#,
+    )
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `wfctl` binary: each runs the real CLI against a
+//! real daemon on loopback and checks its stdout, stderr and exit code.
+
+mod daemon_address;
+mod executions;
+mod hyperctl;
+mod manifest;
+mod terminal;
