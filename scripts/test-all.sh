@@ -2,7 +2,8 @@
 # Every test of the project, on a fresh machine. Installs what is missing
 # (qemu-utils, qemu-system-x86, util-linux, Rust components, Go tools,
 # Python packages, buf, grpcurl), then runs:
-#   1. cargo fmt --check and cargo clippy -D warnings;
+#   1. cargo fmt --check, cargo clippy -D warnings (also of the daemon
+#      alone), and the house rules clippy does not know (scripts/check-*.py);
 #   2. cargo test: unit tests and the one integration-test binary (real
 #      daemon processes, real SQLite files, gRPC on loopback);
 #   3. the client tests (buf lint/breaking, generated-code drift, Go, Python,
@@ -40,6 +41,13 @@ cargo fmt --all -- --check
 
 log "cargo clippy --all-targets -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
+
+log "house rules: no import cycle between sibling modules, long files say why"
+python3 scripts/check-module-cycles.py src
+python3 scripts/check-long-files.py src tests bench
+
+log "the daemon builds without the clients (--no-default-features)"
+cargo clippy --no-default-features --bin workflowd --quiet -- -D warnings
 
 log "cargo build --release (binaries used by the client and MCP tests)"
 cargo build --release --bins --quiet

@@ -388,7 +388,7 @@ async fn a_lone_daemon_binary_discovers_its_own_vm_pipeline_and_converts() {
     // workflow-vm-pipeline beside it. It carries the pipeline itself.
     let install = tempfile::tempdir().unwrap();
     let workflowd = install.path().join("workflowd");
-    std::fs::copy(env!("CARGO_BIN_EXE_workflowd"), &workflowd).unwrap();
+    copy_executable(Path::new(env!("CARGO_BIN_EXE_workflowd")), &workflowd);
     assert_eq!(std::fs::read_dir(install.path()).unwrap().count(), 1);
     let daemon = Daemon::builder()
         .default_dirs()

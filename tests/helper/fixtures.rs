@@ -20,6 +20,21 @@ pub fn example(file_name: &str) -> PathBuf {
         .canonicalize()
         .expect("example exists")
 }
+/// Copies an executable to `to` with `cp`, so that this process never
+/// holds the copy open for writing. Tests run in parallel threads: a
+/// `std::fs::copy` here would leave the write descriptor in any child
+/// another thread forks meanwhile, and running the copy at that moment
+/// fails with ETXTBSY ("text file busy").
+pub fn copy_executable(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg("--")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("run cp");
+    assert!(status.success(), "cp {} {}: {status}", from.display(), to.display());
+}
+
 /// Writes an executable file (mode 755) and returns its path.
 pub fn write_program(dir: &Path, file_name: &str, script: &str) -> PathBuf {
     let path = dir.join(file_name);
