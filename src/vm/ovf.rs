@@ -375,24 +375,26 @@ mod tests {
         assert!(error.contains("a URL"), "{error}");
     }
 
+    /// Appends a one-byte member named `name` as raw header bytes:
+    /// `set_path` refuses `..` and absolute names, which is exactly what a
+    /// hostile archive carries.
+    fn append_raw_member(builder: &mut tar::Builder<std::fs::File>, name: &str) {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_cksum();
+        builder.append(&header, &b"x"[..]).unwrap();
+    }
+
     #[test]
     fn a_tar_member_that_climbs_out_is_not_unpacked() {
         let dir = tempfile::tempdir().unwrap();
         let ova = dir.path().join("vm.ova");
         let mut builder = tar::Builder::new(std::fs::File::create(&ova).unwrap());
-        let mut add = |name: &str| {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(1);
-            header.set_mode(0o644);
-            header.set_entry_type(tar::EntryType::Regular);
-            // set_path refuses `..`; the raw name bytes are what a hostile
-            // archive would carry.
-            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-            header.set_cksum();
-            builder.append(&header, &b"x"[..]).unwrap();
-        };
-        add("../escaped.vmdk");
-        add("disk.vmdk");
+        append_raw_member(&mut builder, "../escaped.vmdk");
+        append_raw_member(&mut builder, "disk.vmdk");
         builder.into_inner().unwrap();
         let into = dir.path().join("unpacked");
         std::fs::create_dir(&into).unwrap();
@@ -409,14 +411,7 @@ mod tests {
         std::fs::write(&host_file, b"host").unwrap();
         let ova = dir.path().join("vm.ova");
         let mut builder = tar::Builder::new(std::fs::File::create(&ova).unwrap());
-        let name = host_file.to_str().unwrap();
-        let mut header = tar::Header::new_gnu();
-        header.set_size(1);
-        header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        header.set_cksum();
-        builder.append(&header, &b"x"[..]).unwrap();
+        append_raw_member(&mut builder, host_file.to_str().unwrap());
         builder.into_inner().unwrap();
         let into = dir.path().join("unpacked");
         std::fs::create_dir(&into).unwrap();
