@@ -1,6 +1,6 @@
 //! Benchmarks of the daemon against baselines measured in the same run.
 //!
-//! Run with `cargo bench --bench daemon` (or `bash bench/run.sh`). Each
+//! Run with `cargo bench --bench daemon [-- NAME]`. Each
 //! figure is printed with its baseline and the ratio:
 //! - throughput: trivial executions via gRPC, each awaited to completion
 //!   (everything persisted) in two ways, WaitExecution and StreamLogs
@@ -13,7 +13,8 @@
 //!   spawn to first byte of the same program.
 //!
 //! Sizes can be set with BENCH_EXECUTIONS (per side and round), BENCH_ROUNDS
-//! (throughput rounds), BENCH_LOG_LINES, BENCH_LATENCY_RUNS.
+//! (throughput rounds), BENCH_LOG_LINES, BENCH_LATENCY_RUNS; BENCH_WORKFLOWD
+//! runs another daemon binary (an older build, to compare two in turns).
 
 mod dropfolder;
 mod harness;

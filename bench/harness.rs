@@ -40,6 +40,14 @@ pub(crate) mod tempdir {
     }
 }
 
+/// The daemon under test: `BENCH_WORKFLOWD` when set (to let two builds
+/// take turns against the same client and baselines), else this build's.
+pub(crate) fn daemon_binary() -> std::path::PathBuf {
+    std::env::var_os("BENCH_WORKFLOWD")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_workflowd").into())
+}
+
 impl Daemon {
     pub(crate) async fn start(tag: &str) -> Daemon {
         let data = tempdir::TempDir::new(tag);
@@ -56,7 +64,7 @@ impl Daemon {
         workflow_dir: &Path,
         extra: &[&OsStr],
     ) -> Daemon {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_workflowd"))
+        let mut child = tokio::process::Command::new(daemon_binary())
             .args([
                 "--listen",
                 "127.0.0.1:0",
