@@ -103,7 +103,8 @@ pub fn start_time_ticks(pid: i32) -> Option<u64> {
 /// On an idle machine a spawn returns within a fraction of a millisecond,
 /// so straddling is rare; with both cores busy, posix_spawn returns only
 /// when the spawning thread is scheduled again after the child's exec,
-/// often 2 ms later, and about one spawn in five straddles a tick.
+/// which can take a sizeable part of a tick, and straddling is common
+/// enough that the exact case is worth having.
 #[derive(Debug, Clone, Copy)]
 pub struct SpawnClock {
     before: Option<u64>,

@@ -7,9 +7,10 @@
 //! pidfd for the program's exit and the worker's wake-up eventfd (a stop
 //! request): no task hand-offs between threads, no epoll registrations,
 //! and the spawn's vfork wait (posix_spawn returns only once the child has
-//! exec'd, often as late as 2 ms here) stalls this thread instead of a
-//! runtime worker that the RPCs need; it costs less CPU per run than a
-//! spawner built from async tasks (bench/README.md has the measurements).
+//! exec'd, which on a busy machine can be most of a short program's life)
+//! stalls this thread instead of a runtime worker that the RPCs need. It
+//! costs less CPU per run than a spawner built from async tasks; the
+//! comparison that chose it is in the git history of bench/README.md.
 
 mod wait;
 

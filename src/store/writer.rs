@@ -51,15 +51,14 @@ const KEEP_LINGERING_SOURCES: usize = 2;
 /// as a Kafka producer's `linger.ms`). A commit costs about the same
 /// whatever its size (a WAL frame per touched page, file locks, a wake-up
 /// of the writer per operation when it is idle), so under load fewer,
-/// larger commits leave more of the machine to the programs: in the
-/// throughput benchmark WAL writes per execution fell from 22 to 13 and
-/// the daemon's syscalls from 100 to 86. Light load (one execution at a
+/// larger commits leave more of the machine to the programs (fewer WAL
+/// writes and system calls per execution). Light load (one execution at a
 /// time) never lingers and pays no latency for it; under load a write
 /// waits at most this long more, which a chain of awaited writes (a
-/// dropped file's ledger updates) pays at every link: 5 ms cut the
-/// daemon's CPU per execution by about a tenth but made a batch of 1,000
-/// dropped files about a fifth slower, for about 3% more throughput
-/// (bench/README.md).
+/// dropped file's ledger updates) pays at every link: a longer linger
+/// saves a little more CPU but slows a batch of dropped files much more,
+/// so it is kept short (the measurements that chose it are in the git
+/// history of bench/README.md).
 const LINGER: Duration = Duration::from_millis(3);
 /// First wait before a group that failed for a storage reason (a full disk)
 /// is tried again; it doubles up to [`RETRY_MAX_WAIT`].
