@@ -281,3 +281,26 @@ pub(crate) fn source_type_of(path: &Path) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// The value a batch VM's pipeline gets for `path` (keys below
+/// `pipeline`, e.g. `["fix", "fstab", "mode"]`) when the manifest leaves
+/// it out, as the tables state it; None for a key without a default. For
+/// clients that start from the manifest's defaults (wfctl's builder), so
+/// they never restate them.
+#[cfg(feature = "wfctl")]
+pub(crate) fn pipeline_default(path: &[&str]) -> Option<Value> {
+    let mut rules = PIPELINE_BATCH;
+    let (last, parents) = path.split_last()?;
+    for key in parents {
+        match rules.iter().find(|rule| rule.key == *key)?.ty {
+            Ty::Object(nested) => rules = nested,
+            _ => return None,
+        }
+    }
+    match rules.iter().find(|rule| rule.key == *last)?.absent {
+        Absent::Bool(value) => Some(Value::Bool(value)),
+        Absent::Str(value) => Some(Value::from(value)),
+        Absent::Int(value) => Some(Value::from(value)),
+        Absent::Skip | Absent::Required | Absent::Defaults => None,
+    }
+}

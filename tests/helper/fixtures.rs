@@ -32,7 +32,12 @@ pub fn copy_executable(from: &Path, to: &Path) {
         .arg(to)
         .status()
         .expect("run cp");
-    assert!(status.success(), "cp {} {}: {status}", from.display(), to.display());
+    assert!(
+        status.success(),
+        "cp {} {}: {status}",
+        from.display(),
+        to.display()
+    );
 }
 
 /// Writes an executable file (mode 755) and returns its path.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::cli::{error::CliError, go_flags::GoFlags};
-use crate::manifest::{self, Context, FormatHint};
+use crate::manifest::{self, pipeline::pipeline_default, Context, FormatHint};
 
 /// A single-VM manifest being built: every answer of the four steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,24 +50,35 @@ pub(crate) struct Draft {
 }
 
 impl Default for Draft {
-    /// hyperctl's defaults: inspect with OS detection, every fix (fstab
-    /// stabilize-all, grub, initramfs regenerated, network full), qcow2
-    /// compressed, validate without a boot test.
+    /// hyperctl's defaults, which are the manifest's own: inspect with OS
+    /// detection, every fix (fstab stabilize-all, grub, initramfs
+    /// regenerated, network full), qcow2 compressed, validate without a
+    /// boot test. Read from the manifest's tables, never restated.
     fn default() -> Self {
+        let flag = |path: &[&str]| {
+            pipeline_default(path)
+                .and_then(|value| value.as_bool())
+                .unwrap_or_else(|| panic!("the manifest tables give {path:?} a boolean default"))
+        };
+        let choice = |path: &[&str]| {
+            pipeline_default(path)
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_else(|| panic!("the manifest tables give {path:?} a default"))
+        };
         Draft {
             name: None,
             source_type: None,
             source_path: None,
             ami_id: None,
-            inspect: true,
-            fix: true,
-            fstab_mode: "stabilize-all".into(),
-            network_fix_level: "full".into(),
-            output_format: "qcow2".into(),
-            compress: true,
+            inspect: flag(&["inspect", "enabled"]),
+            fix: flag(&["fix", "enabled"]),
+            fstab_mode: choice(&["fix", "fstab", "mode"]),
+            network_fix_level: choice(&["fix", "network", "fix_level"]),
+            output_format: choice(&["convert", "output_format"]),
+            compress: flag(&["convert", "compress"]),
             output_path: None,
-            validate: true,
-            boot_test: false,
+            validate: flag(&["validate", "enabled"]),
+            boot_test: flag(&["validate", "boot_test"]),
             boot_test_seconds: None,
             boot_accel: None,
         }
@@ -255,6 +266,21 @@ pub(crate) fn absolute_text(path: &str) -> String {
 mod tests {
     use super::*;
     use crate::cli::manifest_builder::CREATE;
+
+    #[test]
+    fn the_defaults_are_hyperctls_as_the_manifest_tables_state_them() {
+        let draft = Draft::default();
+        assert!(draft.inspect && draft.fix && draft.compress && draft.validate);
+        assert!(!draft.boot_test);
+        assert_eq!(
+            (
+                draft.fstab_mode.as_str(),
+                draft.network_fix_level.as_str(),
+                draft.output_format.as_str()
+            ),
+            ("stabilize-all", "full", "qcow2")
+        );
+    }
 
     #[test]
     fn flags_fill_the_draft_and_bad_enum_values_name_the_flag() {
