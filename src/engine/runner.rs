@@ -149,16 +149,16 @@ pub(super) fn run(
 }
 
 /// One of the program's output pipes.
-struct Output {
+struct OutputPipe {
     /// None once it reached its end.
     pipe: Option<File>,
     stream: OutputStream,
     lines: LineSplitter,
 }
 
-impl Output {
+impl OutputPipe {
     fn new(pipe: impl Into<OwnedFd>, stream: OutputStream) -> Self {
-        Output {
+        OutputPipe {
             pipe: Some(File::from(pipe.into())),
             stream,
             lines: LineSplitter::new(MAX_LINE_BYTES),
@@ -277,8 +277,8 @@ fn start_and_wait(
         .start(slot, pid, start_ms, start_ticks, execution.argv.clone());
     execution.control().phase = Phase::Running { pid, start_ms };
     let mut outputs = [
-        Output::new(child.stdout.take().expect("piped"), OutputStream::Stdout),
-        Output::new(child.stderr.take().expect("piped"), OutputStream::Stderr),
+        OutputPipe::new(child.stdout.take().expect("piped"), OutputStream::Stdout),
+        OutputPipe::new(child.stderr.take().expect("piped"), OutputStream::Stderr),
     ];
     let exit = match pidfd_of(pid) {
         Ok(exit) => exit,

@@ -11,7 +11,7 @@ use super::{
     events::Emitter,
     report::{Report, StageReport},
     run::Run,
-    stage::{Outcome, Stage},
+    stage::{Stage, StageOutcome},
     Options, EXIT_CANCELLED, REPORT_PHASE,
 };
 
@@ -39,7 +39,7 @@ pub(crate) async fn run(options: Options, cancel: CancellationToken) -> i32 {
         emitter.task_started(phase, name, &stage.describe(&run));
         let stage_started = Instant::now();
         let outcome = match stage.disabled(&run) {
-            Some(reason) => Ok(Outcome::Skipped {
+            Some(reason) => Ok(StageOutcome::Skipped {
                 reason,
                 detail: None,
             }),
@@ -48,13 +48,13 @@ pub(crate) async fn run(options: Options, cancel: CancellationToken) -> i32 {
         };
         let seconds = stage_started.elapsed().as_secs_f64();
         match outcome {
-            Ok(Outcome::Done { summary, result }) => {
+            Ok(StageOutcome::Done { summary, result }) => {
                 emitter.say(&format!("{name}: {summary}"));
                 emitter.task_completed(name, &summary);
                 emitter.phase_completed(phase, name);
                 stage_reports.push((name, StageReport::succeeded(seconds, result)));
             }
-            Ok(Outcome::Skipped { reason, detail }) => {
+            Ok(StageOutcome::Skipped { reason, detail }) => {
                 emitter.say(&format!("{name}: SKIPPED: {reason}"));
                 emitter.task_completed(name, &format!("SKIPPED: {reason}"));
                 emitter.phase_completed(phase, name);

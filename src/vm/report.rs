@@ -24,7 +24,7 @@ pub(crate) struct Report {
     pub(crate) name: String,
     /// The manifest file the run read.
     pub(crate) manifest: PathBuf,
-    /// Outcome and stages.
+    /// StageOutcome and stages.
     pub(crate) pipeline: PipelineReport,
     /// Files produced.
     pub(crate) artifacts: Vec<Artifact>,
@@ -36,7 +36,7 @@ pub(crate) struct Report {
     pub(crate) summary: Summary,
 }
 
-/// Outcome and stages.
+/// StageOutcome and stages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PipelineReport {
     /// Every enabled stage succeeded.

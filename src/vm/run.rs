@@ -19,7 +19,7 @@ pub(crate) struct Disk {
 
 /// A converted disk and what it was converted from.
 #[derive(Debug, Clone)]
-pub(crate) struct Output {
+pub(crate) struct ConvertedDisk {
     pub(crate) path: PathBuf,
     pub(crate) format: String,
     pub(crate) input: Disk,
@@ -40,7 +40,7 @@ pub(crate) struct Run {
     pub(crate) sources: Vec<Disk>,
     /// What convert reads: the sources, or the fixed overlays.
     pub(crate) convert_inputs: Vec<Disk>,
-    pub(crate) outputs: Vec<Output>,
+    pub(crate) outputs: Vec<ConvertedDisk>,
     /// `<work dir>/.<name>.work.partial-<pid>/`: unpacked OVAs, overlays,
     /// boot logs; named as a partial so that what a killed run left is
     /// swept like its partial outputs.

@@ -9,7 +9,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
-use super::Output;
+use super::OutputPipe;
 use crate::engine::active::ActiveExecution;
 use crate::engine::Engine;
 use crate::process::Wakeup;
@@ -27,7 +27,7 @@ pub(super) struct Ready {
 /// (`exit`, while it is watched), the worker is woken (a stop request) or
 /// `deadline` passes.
 pub(super) fn wait_for_any(
-    outputs: &[Output; 2],
+    outputs: &[OutputPipe; 2],
     exit: Option<&OwnedFd>,
     wake: &Wakeup,
     deadline: Option<Instant>,

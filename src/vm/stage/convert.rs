@@ -16,11 +16,11 @@ use crate::{
         manifest::DiskFormat,
         qemu::{self, ConvertJob},
         report::Artifact,
-        run::{Output, Run},
+        run::{ConvertedDisk, Run},
     },
 };
 
-use super::{partial_output::PartialOutput, Outcome, StageResult};
+use super::{partial_output::PartialOutput, StageOutcome, StageResult};
 
 /// Runs the convert stage.
 pub(super) async fn run(run: &mut Run) -> StageResult {
@@ -122,7 +122,7 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
             "compressed": compress,
             "size_bytes": size_bytes,
         }));
-        run.outputs.push(Output {
+        run.outputs.push(ConvertedDisk {
             path: destination,
             format: format.as_str().into(),
             input: input.clone(),
@@ -131,7 +131,7 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
     if last_percent < 100 {
         run.emitter.progress("convert", "converting 100%");
     }
-    Ok(Outcome::Done {
+    Ok(StageOutcome::Done {
         summary: format!(
             "{} disk(s) converted to {}: {}",
             results.len(),

@@ -20,14 +20,14 @@ use crate::{
     },
 };
 
-use super::{Outcome, StageResult};
+use super::{StageOutcome, StageResult};
 
 /// Runs the fix stage.
 pub(super) async fn run(run: &mut Run) -> StageResult {
     let fix = run.manifest().pipeline.fix.clone();
     let requested = fix.requested();
     if requested.is_empty() {
-        return Ok(Outcome::Skipped {
+        return Ok(StageOutcome::Skipped {
             reason: "no guest fixes requested".into(),
             detail: None,
         });
@@ -48,7 +48,7 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
                 )));
             }
             run.warn(message.clone());
-            return Ok(Outcome::Skipped {
+            return Ok(StageOutcome::Skipped {
                 reason: message,
                 detail: Some(json!({ "requested": requested, "applied": [] })),
             });
@@ -67,7 +67,7 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
     };
     result["requested"] = json!(requested);
     run.convert_inputs = overlays;
-    Ok(Outcome::Done {
+    Ok(StageOutcome::Done {
         summary: format!(
             "fixes run with {}",
             result["tool"].as_str().unwrap_or("a tool")

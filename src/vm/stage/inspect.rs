@@ -12,7 +12,7 @@ use crate::vm::{
     run::Run,
 };
 
-use super::{Outcome, StageResult};
+use super::{StageOutcome, StageResult};
 
 /// The libguestfs tools OS detection uses, as the warning names them.
 const LIBGUESTFS: &str = "libguestfs (virt-inspector or guestfish)";
@@ -95,7 +95,7 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
             }
         }
     };
-    Ok(Outcome::Done {
+    Ok(StageOutcome::Done {
         summary: format!(
             "{} disk(s) inspected; OS detection: {os_detection}",
             disks.len()

@@ -18,7 +18,7 @@ use crate::{
     },
 };
 
-use super::{Outcome, StageResult};
+use super::{StageOutcome, StageResult};
 
 /// Runs the load stage.
 pub(super) async fn run(run: &mut Run) -> StageResult {
@@ -135,7 +135,7 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
     );
     run.sources = disks.clone();
     run.convert_inputs = disks;
-    Ok(Outcome::Done {
+    Ok(StageOutcome::Done {
         summary,
         result: json!({
             "source_type": load.source_type.as_str(),

@@ -17,7 +17,7 @@ use super::{error::StageError, run::Run};
 
 /// What a stage did.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub(crate) enum StageOutcome {
     /// It did its job: a one-line summary and the details for the report.
     Done { summary: String, result: Value },
     /// It did not run, on purpose, for this reason.
@@ -28,7 +28,7 @@ pub(crate) enum Outcome {
 }
 
 /// What a stage returns.
-pub(crate) type StageResult = Result<Outcome, StageError>;
+pub(crate) type StageResult = Result<StageOutcome, StageError>;
 
 /// One stage of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,14 +12,14 @@ use crate::vm::{
     run::Run,
 };
 
-use super::{boot_test, Outcome, StageResult};
+use super::{boot_test, StageOutcome, StageResult};
 
 /// Runs the validate stage.
 pub(super) async fn run(run: &mut Run) -> StageResult {
     if run.outputs.is_empty() {
         let reason = "nothing to validate: the convert stage produced no output".to_string();
         run.warn(format!("validate skipped: {reason}"));
-        return Ok(Outcome::Skipped {
+        return Ok(StageOutcome::Skipped {
             reason,
             detail: None,
         });
@@ -123,7 +123,7 @@ pub(super) async fn run(run: &mut Run) -> StageResult {
     if !errors.is_empty() {
         return Err(StageError::failed(errors.join("; ")));
     }
-    Ok(Outcome::Done {
+    Ok(StageOutcome::Done {
         summary: format!(
             "{} output(s) checked and identical to their source",
             checks.len()

@@ -49,7 +49,7 @@ enum Halt {
 }
 
 /// What happened to a file.
-enum Outcome {
+enum FileOutcome {
     /// Every VM succeeded.
     Done {
         kind: Option<Kind>,
@@ -147,7 +147,7 @@ async fn run(folder: Arc<Folder>, record: DropFileRecord) {
     let outcome = match work(&folder, &record).await {
         Ok(outcome) => outcome,
         Err(Halt::Stop) => return,
-        Err(Halt::Fail(error)) => Outcome::Failed {
+        Err(Halt::Fail(error)) => FileOutcome::Failed {
             details: error.clone(),
             error,
             problems: Vec::new(),
@@ -172,7 +172,7 @@ async fn ledger(folder: &Folder, write: DropFileWrite) -> bool {
 }
 
 /// Plans the file's runs, runs them and says how it went.
-async fn work(folder: &Arc<Folder>, record: &DropFileRecord) -> Result<Outcome, Halt> {
+async fn work(folder: &Arc<Folder>, record: &DropFileRecord) -> Result<FileOutcome, Halt> {
     let layout = folder.layout.clone();
     let mode = folder.mode;
     let planned_record = record.clone();
@@ -189,7 +189,7 @@ async fn work(folder: &Arc<Folder>, record: &DropFileRecord) -> Result<Outcome, 
                 details.push('\n');
                 details.push_str(&problem.to_string());
             }
-            return Ok(Outcome::Failed {
+            return Ok(FileOutcome::Failed {
                 error: rejection.error,
                 details,
                 problems: rejection.problems,
@@ -203,7 +203,7 @@ async fn work(folder: &Arc<Folder>, record: &DropFileRecord) -> Result<Outcome, 
         .filter(|r| r.execution.state != ExecutionState::Succeeded)
         .collect();
     if failed.is_empty() {
-        return Ok(Outcome::Done {
+        return Ok(FileOutcome::Done {
             kind: validation.kind,
             runs,
         });
@@ -244,7 +244,7 @@ async fn work(folder: &Arc<Folder>, record: &DropFileRecord) -> Result<Outcome, 
         })
         .collect::<Vec<_>>()
         .join("\n");
-    Ok(Outcome::Failed {
+    Ok(FileOutcome::Failed {
         error,
         details,
         problems: Vec::new(),
@@ -253,7 +253,7 @@ async fn work(folder: &Arc<Folder>, record: &DropFileRecord) -> Result<Outcome, 
 }
 
 /// Moves the file to its final place with its sidecar, exactly once.
-async fn settle(folder: &Arc<Folder>, record: DropFileRecord, outcome: Outcome) {
+async fn settle(folder: &Arc<Folder>, record: DropFileRecord, outcome: FileOutcome) {
     let now = Local::now();
     let file_name = record
         .processing_path
@@ -265,8 +265,8 @@ async fn settle(folder: &Arc<Folder>, record: DropFileRecord, outcome: Outcome) 
         (Some(path), Some(decided)) => (path.clone(), decided),
         _ => {
             let (state, base) = match &outcome {
-                Outcome::Done { .. } => (DropFileState::Processed, &folder.layout.processed),
-                Outcome::Failed { .. } => (DropFileState::Failed, &folder.layout.failed),
+                FileOutcome::Done { .. } => (DropFileState::Processed, &folder.layout.processed),
+                FileOutcome::Failed { .. } => (DropFileState::Failed, &folder.layout.failed),
             };
             let dir = layout::date_dir(base, now);
             if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -280,8 +280,8 @@ async fn settle(folder: &Arc<Folder>, record: DropFileRecord, outcome: Outcome) 
                 &[sidecar::suffix(state, folder.mode)],
             );
             let error = match &outcome {
-                Outcome::Failed { error, .. } => error.clone(),
-                Outcome::Done { .. } => String::new(),
+                FileOutcome::Failed { error, .. } => error.clone(),
+                FileOutcome::Done { .. } => String::new(),
             };
             if !ledger(
                 folder,

@@ -9,7 +9,7 @@ use chrono::Local;
 use serde_json::{json, Map, Value};
 
 use super::super::{layout, DropMode};
-use super::{Outcome, VmRun};
+use super::{FileOutcome, VmRun};
 use crate::manifest::{self, Kind, Problem};
 use crate::store::{DropFileRecord, DropFileState};
 
@@ -29,11 +29,11 @@ pub(super) fn write(
     runner: &manifest::ManifestRunner,
     record: &DropFileRecord,
     mode: DropMode,
-    outcome: &Outcome,
+    outcome: &FileOutcome,
     now: chrono::DateTime<Local>,
 ) -> Result<(), String> {
     let runs = match outcome {
-        Outcome::Done { runs, .. } | Outcome::Failed { runs, .. } => runs,
+        FileOutcome::Done { runs, .. } | FileOutcome::Failed { runs, .. } => runs,
     };
     let vms: Vec<Value> = runs.iter().map(|r| vm_json(runner, r)).collect();
     let content = content(record, mode, outcome, vms, now);
@@ -74,7 +74,7 @@ fn vm_json(runner: &manifest::ManifestRunner, run: &VmRun) -> Value {
 pub(super) fn content(
     record: &DropFileRecord,
     mode: DropMode,
-    outcome: &Outcome,
+    outcome: &FileOutcome,
     vms: Vec<Value>,
     now: chrono::DateTime<Local>,
 ) -> Value {
@@ -85,7 +85,7 @@ pub(super) fn content(
     out.insert("job_id".into(), json!(job_id));
     out.insert("original_name".into(), json!(record.original_name));
     match outcome {
-        Outcome::Done { kind, .. } => {
+        FileOutcome::Done { kind, .. } => {
             if mode == DropMode::Manifest {
                 out.insert("manifest".into(), json!(record.original_name));
                 out.insert("status".into(), json!("completed"));
@@ -105,7 +105,7 @@ pub(super) fn content(
                 }
             }
         }
-        Outcome::Failed {
+        FileOutcome::Failed {
             error,
             details,
             problems,

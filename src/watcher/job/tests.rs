@@ -10,7 +10,7 @@ use serde_json::json;
 use super::super::layout::Layout;
 use super::super::DropMode;
 use super::plan::{plan, Rejection};
-use super::{sidecar, Outcome};
+use super::{sidecar, FileOutcome};
 use crate::manifest::{Kind, Problem, Validation};
 use crate::policy::WorkflowPolicy;
 use crate::store::{DropFileRecord, DropFileState};
@@ -209,7 +209,7 @@ fn a_single_vm_report_is_the_files_report() {
     let record = record(&layout, "web.json");
     let vm = json!({"name": "web", "state": "SUCCEEDED",
         "report": {"pipeline": {"success": true}, "status": "from the report"}});
-    let outcome = Outcome::Done {
+    let outcome = FileOutcome::Done {
         kind: Some(Kind::Single),
         runs: Vec::new(),
     };
@@ -241,7 +241,7 @@ fn a_single_vm_report_is_the_files_report() {
 fn a_batch_names_its_batch_and_disk_mode_says_success() {
     let layout = Layout::new(Path::new("/drop"));
     let record = record(&layout, "batch.yaml");
-    let outcome = Outcome::Done {
+    let outcome = FileOutcome::Done {
         kind: Some(Kind::Batch),
         runs: Vec::new(),
     };
@@ -258,7 +258,7 @@ fn a_batch_names_its_batch_and_disk_mode_says_success() {
 fn a_failure_lists_its_error_and_problems() {
     let layout = Layout::new(Path::new("/drop"));
     let record = record(&layout, "bad.json");
-    let outcome = Outcome::Failed {
+    let outcome = FileOutcome::Failed {
         error: "invalid manifest: 1 problem".into(),
         details: "invalid manifest: 1 problem\nversion: is required".into(),
         problems: vec![Problem {
