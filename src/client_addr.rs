@@ -8,19 +8,19 @@
 use tonic::transport::Endpoint;
 
 /// The environment variable every client reads the daemon address from.
-pub const ADDR_ENV: &str = "WORKFLOWD_ADDR";
+pub(crate) const ADDR_ENV: &str = "WORKFLOWD_ADDR";
 
 /// `wfctl`'s old variable, still read (with a warning) for one release when
 /// [`ADDR_ENV`] is not set.
-pub const DEPRECATED_ADDR_ENV: &str = "WFCTL_ADDR";
+pub(crate) const DEPRECATED_ADDR_ENV: &str = "WFCTL_ADDR";
 
 /// Where clients look for the daemon when nothing says otherwise.
-pub const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
+pub(crate) const DEFAULT_ADDR: &str = "http://127.0.0.1:50051";
 
 /// A daemon address that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid daemon address {addr:?}: {reason}")]
-pub struct ClientAddrError {
+pub(crate) struct ClientAddrError {
     /// The address as it was given.
     pub addr: String,
     /// What is wrong with it.
@@ -30,7 +30,7 @@ pub struct ClientAddrError {
 /// The address to use: `flag` when given, else [`ADDR_ENV`], else
 /// [`DEPRECATED_ADDR_ENV`] (calling `warn` with a deprecation notice), else
 /// [`DEFAULT_ADDR`]. Empty values count as unset.
-pub fn resolve(flag: Option<&str>, warn: impl FnOnce(&str)) -> String {
+pub(crate) fn resolve(flag: Option<&str>, warn: impl FnOnce(&str)) -> String {
     resolve_from(flag, |name| std::env::var(name).ok(), warn)
 }
 
@@ -60,7 +60,7 @@ fn resolve_from(
 /// The URI tonic connects to for `addr`: `host:port` gets `http://`;
 /// `http://`, `https://` and `unix:` (`unix:/path` or `unix:///path`)
 /// addresses are kept. Anything else is refused with the reason.
-pub fn endpoint_uri(addr: &str) -> Result<String, ClientAddrError> {
+pub(crate) fn endpoint_uri(addr: &str) -> Result<String, ClientAddrError> {
     let addr = addr.trim();
     let error = |reason: &str| ClientAddrError {
         addr: addr.to_string(),
@@ -93,7 +93,7 @@ pub fn endpoint_uri(addr: &str) -> Result<String, ClientAddrError> {
 
 /// A tonic endpoint for `addr` ([`endpoint_uri`]); connecting is up to the
 /// caller.
-pub fn endpoint(addr: &str) -> Result<Endpoint, ClientAddrError> {
+pub(crate) fn endpoint(addr: &str) -> Result<Endpoint, ClientAddrError> {
     let uri = endpoint_uri(addr)?;
     Endpoint::from_shared(uri).map_err(|e| ClientAddrError {
         addr: addr.trim().to_string(),

@@ -2,13 +2,13 @@
 //! Unix epoch.
 
 /// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// Milliseconds since the epoch of the most recent local midnight, for the
 /// "today" counters.
-pub fn local_midnight_ms() -> i64 {
+pub(crate) fn local_midnight_ms() -> i64 {
     let now = chrono::Local::now();
     now.date_naive()
         .and_hms_opt(0, 0, 0)

@@ -59,7 +59,7 @@ struct ProgramEntry {
 
 /// Counts for one configured directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirectorySummary {
+pub(crate) struct DirectorySummary {
     /// The directory.
     pub path: PathBuf,
     /// Whether it exists.
@@ -82,7 +82,7 @@ struct CatalogState {
 }
 
 /// The set of discovered workflows, kept current by [`Catalog::watch`].
-pub struct Catalog {
+pub(crate) struct Catalog {
     dirs: Vec<PathBuf>,
     probe_timeout: Duration,
     program_env: Arc<ProgramEnv>,
@@ -99,7 +99,11 @@ pub struct Catalog {
 impl Catalog {
     /// A catalog over these directories; call [`Catalog::rescan`] to fill
     /// it. Programs are probed with `program_env` as their environment.
-    pub fn new(dirs: Vec<PathBuf>, probe_timeout: Duration, program_env: Arc<ProgramEnv>) -> Self {
+    pub(crate) fn new(
+        dirs: Vec<PathBuf>,
+        probe_timeout: Duration,
+        program_env: Arc<ProgramEnv>,
+    ) -> Self {
         Catalog {
             dirs,
             probe_timeout,
@@ -113,7 +117,7 @@ impl Catalog {
     }
 
     /// Programs whose probe is still running.
-    pub fn probing(&self) -> Vec<PathBuf> {
+    pub(crate) fn probing(&self) -> Vec<PathBuf> {
         self.read().probing.keys().cloned().collect()
     }
 
@@ -122,7 +126,7 @@ impl Catalog {
     /// programs were added) has every program that answers promptly. A
     /// slow program holds this up for that long at most, never for its
     /// whole timeout.
-    pub async fn settled(&self) {
+    pub(crate) async fn settled(&self) {
         let limit = SLOW_PROBE.min(self.probe_timeout);
         let mut changes = self.subscribe();
         loop {
@@ -142,7 +146,7 @@ impl Catalog {
     /// The workflow `id`, waiting while programs are still being probed
     /// (each bounded by the discovery timeout) in case one of them turns
     /// out to declare it. None once every probe has ended without it.
-    pub async fn wait_for(&self, id: &str) -> Option<Arc<DiscoveredWorkflow>> {
+    pub(crate) async fn wait_for(&self, id: &str) -> Option<Arc<DiscoveredWorkflow>> {
         let mut changes = self.subscribe();
         loop {
             {
@@ -160,33 +164,28 @@ impl Catalog {
         }
     }
 
-    /// The configured directories.
-    pub fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
-    }
-
     /// Discovered workflows, ordered by id.
-    pub fn workflows(&self) -> Vec<Arc<DiscoveredWorkflow>> {
+    pub(crate) fn workflows(&self) -> Vec<Arc<DiscoveredWorkflow>> {
         self.read().by_id.values().cloned().collect()
     }
 
     /// One workflow by id.
-    pub fn get(&self, id: &str) -> Option<Arc<DiscoveredWorkflow>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<DiscoveredWorkflow>> {
         self.read().by_id.get(id).cloned()
     }
 
     /// Programs that failed discovery, ordered by path.
-    pub fn failures(&self) -> Vec<DiscoveryFailure> {
+    pub(crate) fn failures(&self) -> Vec<DiscoveryFailure> {
         self.read().failures.clone()
     }
 
     /// A receiver that sees a new value whenever the catalog changes.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.generation.subscribe()
     }
 
     /// Per-directory counts.
-    pub fn directory_summaries(&self) -> Vec<DirectorySummary> {
+    pub(crate) fn directory_summaries(&self) -> Vec<DirectorySummary> {
         let state = self.read();
         self.dirs
             .iter()
@@ -218,7 +217,7 @@ impl Catalog {
     /// program that is new or changed since the last scan. Returns without
     /// waiting for the probes: each one enters its answer into the catalog
     /// when it ends, so a slow program delays nothing but itself.
-    pub async fn rescan(self: &Arc<Self>) {
+    pub(crate) async fn rescan(self: &Arc<Self>) {
         let _one_at_a_time = self.rescan_lock.lock().await;
         let found = list_programs(&self.dirs);
         let mut to_probe = Vec::new();
@@ -317,7 +316,7 @@ impl Catalog {
 
     /// Watches the directories and rescans on every change until the catalog
     /// is dropped. Directories that do not exist are reported, not watched.
-    pub fn watch(self: &Arc<Self>) -> notify::Result<()> {
+    pub(crate) fn watch(self: &Arc<Self>) -> notify::Result<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
         // Only changes to the directory: running a program opens and reads
         // it, and asking the kernel for those events too would wake the

@@ -30,7 +30,7 @@ impl FieldViolation {
 /// Inputs after validation: each value as the string passed on the command
 /// line, and the full argv (program first).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolvedInputs {
+pub(crate) struct ResolvedInputs {
     /// Values by field name, defaults applied.
     pub values: BTreeMap<String, String>,
     /// The argv, program path first.
@@ -39,7 +39,7 @@ pub struct ResolvedInputs {
 
 /// Validates `inputs` for `workflow` and builds the argv, or returns every
 /// violation found.
-pub fn resolve(
+pub(crate) fn resolve(
     workflow: &DiscoveredWorkflow,
     inputs: &BTreeMap<String, Value>,
 ) -> Result<ResolvedInputs, Vec<FieldViolation>> {
@@ -299,7 +299,7 @@ fn scalar_text(value: &Value) -> Result<String, String> {
 /// The longest single argument a program can be given: Linux refuses
 /// (E2BIG) any argv or environment string longer than MAX_ARG_STRLEN, 32
 /// pages = 131072 bytes, counting its terminating NUL.
-pub const MAX_ARGUMENT_BYTES: usize = 131_071;
+pub(crate) const MAX_ARGUMENT_BYTES: usize = 131_071;
 
 /// What the whole argv may take, counted as the kernel counts it (each
 /// string with its NUL, plus its pointer). execve(2) fails with E2BIG when
@@ -307,7 +307,7 @@ pub const MAX_ARGUMENT_BYTES: usize = 131_071;
 /// under the usual 8 MiB `ulimit -s`. Half of that leaves the other half
 /// to the environment (the allow-listed variables, `program_env`,
 /// `WORKFLOWD_POLICY`): an argv accepted here fits under ordinary limits.
-pub const MAX_ARGV_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_ARGV_BYTES: usize = 1024 * 1024;
 
 /// Fails for text that cannot be a program argument: argv entries are C
 /// strings, ended by the first NUL byte, and at most

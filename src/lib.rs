@@ -10,31 +10,32 @@
 //! hub). See docs/architecture.md.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
-pub mod api;
+pub(crate) mod api;
 pub mod bundled;
 #[cfg(feature = "wfctl")]
 pub mod cli;
-pub mod client_addr;
-pub mod clock;
+#[cfg(any(feature = "wfctl", feature = "mcp"))]
+pub(crate) mod client_addr;
+pub(crate) mod clock;
 pub mod config;
 pub mod daemon;
-pub mod discovery;
-pub mod engine;
+pub(crate) mod discovery;
+pub(crate) mod engine;
 pub mod events;
-pub mod fs;
-pub mod inputs;
-pub mod manifest;
+pub(crate) mod fs;
+pub(crate) mod inputs;
+pub(crate) mod manifest;
 #[cfg(feature = "mcp")]
 pub mod mcp;
-pub mod policy;
+pub(crate) mod policy;
 pub mod process;
-pub mod program_env;
-pub mod program_trust;
-pub mod proto_value;
-pub mod store;
-pub mod tree;
+pub(crate) mod program_env;
+pub(crate) mod program_trust;
+pub(crate) mod proto_value;
+pub(crate) mod store;
+pub(crate) mod tree;
 pub mod vm;
-pub mod watcher;
+pub(crate) mod watcher;
 pub mod workflow;
 pub mod yaml;
 

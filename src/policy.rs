@@ -19,22 +19,22 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// The environment variable the daemon passes the policy in.
-pub const POLICY_ENV: &str = "WORKFLOWD_POLICY";
+pub(crate) const POLICY_ENV: &str = "WORKFLOWD_POLICY";
 
 /// Placeholder of a fix tool's argv for the disk (the overlay) to fix.
-pub const DISK_PLACEHOLDER: &str = "{disk}";
+pub(crate) const DISK_PLACEHOLDER: &str = "{disk}";
 
 /// Placeholder of a fix tool's argv for the VM's name (made safe for file
 /// names).
-pub const NAME_PLACEHOLDER: &str = "{name}";
+pub(crate) const NAME_PLACEHOLDER: &str = "{name}";
 
 /// The name the built-in guest-fix fallback (libguestfs's virt-customize)
 /// is picked by; no configured tool may take it.
-pub const BUILTIN_FIX_TOOL: &str = "virt-customize";
+pub(crate) const BUILTIN_FIX_TOOL: &str = "virt-customize";
 
 /// What a policy's JSON looks like, for messages that tell a user how to
 /// set [`POLICY_ENV`] by hand.
-pub const POLICY_SHAPE: &str = r#"{"output_dir": "/srv/vm-out", "source_roots": ["/srv/vm-in"], "fix_tools": {"hyper2kvm": {"argv": ["/usr/bin/hyper2kvm", "--fix", "{disk}"]}}}"#;
+pub(crate) const POLICY_SHAPE: &str = r#"{"output_dir": "/srv/vm-out", "source_roots": ["/srv/vm-in"], "fix_tools": {"hyper2kvm": {"argv": ["/usr/bin/hyper2kvm", "--fix", "{disk}"]}}}"#;
 
 /// Why a policy is missing or unusable, or a path is outside it.
 #[derive(Debug, thiserror::Error)]
@@ -302,7 +302,7 @@ fn confine(
 /// (nothing of it exists, so no symlink can be in it). A `..` in that rest
 /// is refused: it would climb back into the existing part past names never
 /// resolved (`missing/../link/x`, `link` a symlink out).
-pub fn resolve(path: &Path) -> Result<PathBuf, PolicyError> {
+pub(crate) fn resolve(path: &Path) -> Result<PathBuf, PolicyError> {
     if !path.is_absolute() {
         return Err(PolicyError::Relative {
             path: path.to_path_buf(),
@@ -353,7 +353,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf, PolicyError> {
 /// `path` with `.` and `..` taken out without touching the file system:
 /// where it points if no part of it is a symlink. Only for comparing paths
 /// (two outputs that would be one file), never for confining one.
-pub fn normalize_lexically(path: &Path) -> PathBuf {
+pub(crate) fn normalize_lexically(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

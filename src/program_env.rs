@@ -13,7 +13,7 @@ use std::ffi::{OsStr, OsString};
 /// Names passed whenever the daemon has them: the search path, the home
 /// directory, and the operator's locale and time zone. Locale and time zone
 /// change how programs format text and times, and hold nothing private.
-pub const ALWAYS_PASSED: &[&str] = &["PATH", "HOME", "LANG", "LANGUAGE", "TZ"];
+pub(crate) const ALWAYS_PASSED: &[&str] = &["PATH", "HOME", "LANG", "LANGUAGE", "TZ"];
 
 /// Prefix of the locale categories (`LC_ALL`, `LC_CTYPE`, ...), passed for
 /// the same reason as `LANG`.
@@ -62,19 +62,19 @@ impl ProgramEnvName {
 /// The variables every program gets, taken once from the daemon's
 /// environment at start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProgramEnv {
+pub(crate) struct ProgramEnv {
     vars: Vec<(OsString, OsString)>,
 }
 
 impl ProgramEnv {
     /// The allowed part of the daemon's own environment: [`ALWAYS_PASSED`],
     /// the locale categories, and the names the operator listed.
-    pub fn from_daemon(listed: &[ProgramEnvName]) -> Self {
+    pub(crate) fn from_daemon(listed: &[ProgramEnvName]) -> Self {
         Self::from_vars(std::env::vars_os(), listed)
     }
 
     /// The allowed part of `vars`.
-    pub fn from_vars(
+    pub(crate) fn from_vars(
         vars: impl IntoIterator<Item = (OsString, OsString)>,
         listed: &[ProgramEnvName],
     ) -> Self {
@@ -98,7 +98,7 @@ impl ProgramEnv {
 
     /// Adds (or replaces) a variable the daemon itself sets for every
     /// program, such as the operator's policy: never taken from callers.
-    pub fn with_daemon_var(mut self, name: &str, value: String) -> Self {
+    pub(crate) fn with_daemon_var(mut self, name: &str, value: String) -> Self {
         self.vars.retain(|(kept, _)| kept != name);
         self.vars.push((name.into(), value.into()));
         self.vars.sort();
@@ -106,19 +106,19 @@ impl ProgramEnv {
     }
 
     /// The variables, by name.
-    pub fn vars(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
+    pub(crate) fn vars(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.vars
             .iter()
             .map(|(n, v)| (n.as_os_str(), v.as_os_str()))
     }
 
     /// Replaces the whole environment of `command` with these variables.
-    pub fn apply(&self, command: &mut std::process::Command) {
+    pub(crate) fn apply(&self, command: &mut std::process::Command) {
         command.env_clear().envs(self.vars());
     }
 
     /// [`ProgramEnv::apply`] for a tokio command.
-    pub fn apply_async(&self, command: &mut tokio::process::Command) {
+    pub(crate) fn apply_async(&self, command: &mut tokio::process::Command) {
         command.env_clear().envs(self.vars());
     }
 }

@@ -36,7 +36,7 @@ const STICKY: u32 = 0o1000;
 const MAX_SYMLINKS: usize = 40;
 
 /// Fails with the reason when `program` may not be run by the daemon.
-pub fn check(program: &Path) -> Result<(), String> {
+pub(crate) fn check(program: &Path) -> Result<(), String> {
     let daemon_uid = rustix::process::geteuid().as_raw();
     let mut current = program.to_path_buf();
     for _ in 0..MAX_SYMLINKS {

@@ -7,8 +7,9 @@ use serde_json::Value as JsonValue;
 
 /// A JSON value as a `google.protobuf.Value`. Numbers become doubles (the
 /// only number `Value` has); integers beyond 2^53 lose precision, as in
-/// every proto3 JSON mapping.
-pub fn from_json(value: &JsonValue) -> prost_types::Value {
+/// every proto3 JSON mapping. Only the clients build requests from JSON.
+#[cfg(any(feature = "wfctl", feature = "mcp", test))]
+pub(crate) fn from_json(value: &JsonValue) -> prost_types::Value {
     let kind = match value {
         JsonValue::Null => Kind::NullValue(0),
         JsonValue::Bool(b) => Kind::BoolValue(*b),
@@ -29,7 +30,7 @@ pub fn from_json(value: &JsonValue) -> prost_types::Value {
 
 /// A `google.protobuf.Value` as JSON. A value with no kind is null, and so
 /// is a number JSON cannot hold (NaN, infinity).
-pub fn to_json(value: &prost_types::Value) -> JsonValue {
+pub(crate) fn to_json(value: &prost_types::Value) -> JsonValue {
     match &value.kind {
         None | Some(Kind::NullValue(_)) => JsonValue::Null,
         Some(Kind::NumberValue(n)) => {

@@ -10,7 +10,7 @@ use crate::events::WorkflowEvent;
 /// Status of a node of the tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum NodeStatus {
+pub(crate) enum NodeStatus {
     /// Started, not finished.
     Running,
     /// Finished successfully.
@@ -22,7 +22,7 @@ pub enum NodeStatus {
 /// A phase and its tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)] // Mirrors the proto message `Phase`.
-pub struct PhaseNode {
+pub(crate) struct PhaseNode {
     pub index: i32,
     pub name: String,
     pub total_phases: i32,
@@ -34,7 +34,7 @@ pub struct PhaseNode {
 /// A task and its agents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)] // Mirrors the proto message `Task`.
-pub struct TaskNode {
+pub(crate) struct TaskNode {
     pub task_id: String,
     pub description: String,
     pub total_tasks: Option<i32>,
@@ -50,7 +50,7 @@ pub struct TaskNode {
 /// An agent working on a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)] // Mirrors the proto message `Agent`.
-pub struct AgentNode {
+pub(crate) struct AgentNode {
     pub name: String,
     pub description: String,
     pub status: NodeStatus,
@@ -65,7 +65,7 @@ const MAX_MESSAGES_PER_NODE: usize = 100;
 
 /// The tree of one execution.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExecutionTree {
+pub(crate) struct ExecutionTree {
     /// Phases in the order they started.
     pub phases: Vec<PhaseNode>,
     /// The error of the last phase, task or agent failure, to explain a failed run.
@@ -75,7 +75,7 @@ pub struct ExecutionTree {
 impl ExecutionTree {
     /// Applies one event. Events naming a phase or task that was never
     /// started create it, so a sloppy program still gets a readable tree.
-    pub fn apply(&mut self, event: &WorkflowEvent) {
+    pub(crate) fn apply(&mut self, event: &WorkflowEvent) {
         match event {
             WorkflowEvent::PhaseStarted {
                 phase,
@@ -254,7 +254,7 @@ fn push_bounded(messages: &mut VecDeque<String>, message: &str) {
 
 /// The last "NN%" (or "NN.N%") in a progress message, clamped to 0..=100:
 /// how both the daemon (Task.percent) and wfctl's progress bars read progress.
-pub fn percent_in(message: &str) -> Option<i32> {
+pub(crate) fn percent_in(message: &str) -> Option<i32> {
     let bytes = message.as_bytes();
     let mut found = None;
     for (i, &b) in bytes.iter().enumerate() {

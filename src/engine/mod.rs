@@ -36,7 +36,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-pub use error::EngineError;
+pub(crate) use error::EngineError;
 
 use active::{Activation, ActiveExecution, Phase, CANCELLED_WHILE_QUEUED};
 use scheduler::{Limits, QueueReservation, Scheduler};
@@ -124,7 +124,7 @@ pub(crate) struct EngineStatus {
 }
 
 /// The engine. Cheap to share: wrap it in an `Arc`.
-pub struct Engine {
+pub(crate) struct Engine {
     config: EngineConfig,
     catalog: Arc<Catalog>,
     writer: StoreWriter,

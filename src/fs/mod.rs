@@ -7,8 +7,8 @@
 //! one, never half of one, and a crash leaves nothing behind but, at worst,
 //! the old file.
 
-pub mod partial;
-pub mod private;
+pub(crate) mod partial;
+pub(crate) mod private;
 
 use std::ffi::OsString;
 use std::fs::Permissions;
@@ -18,7 +18,7 @@ use std::path::Path;
 
 /// Who may read a file [`write_atomic`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// The daemon's user only (0600): the history, pipeline documents,
     /// anything in the data directory.
     Private,
@@ -53,7 +53,7 @@ impl Access {
 /// An error before the rename leaves `path` as it was and removes the
 /// partial file; an error after it (flushing the directory) means the new
 /// file is in place but may not survive a power cut.
-pub fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -85,7 +85,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> io::Result<()>
 /// process died mid-write. Only for directories nobody but the daemon
 /// writes to (the bundled workflows), where no write can be under way
 /// while it starts.
-pub fn remove_stale_partials(dir: &Path) -> io::Result<()> {
+pub(crate) fn remove_stale_partials(dir: &Path) -> io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();

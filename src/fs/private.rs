@@ -12,14 +12,14 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::Path;
 
 /// Mode of every directory the daemon creates for itself.
-pub const PRIVATE_DIR_MODE: u32 = 0o700;
+pub(crate) const PRIVATE_DIR_MODE: u32 = 0o700;
 
 /// Mode of every file the daemon creates for itself.
-pub const PRIVATE_FILE_MODE: u32 = 0o600;
+pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
 
 /// Creates `dir` and any missing parents, each with [`PRIVATE_DIR_MODE`].
 /// Directories that already exist are left as they are.
-pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dir_all(dir: &Path) -> io::Result<()> {
     DirBuilder::new()
         .recursive(true)
         .mode(PRIVATE_DIR_MODE)
@@ -27,7 +27,7 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
 }
 
 /// Creates one directory with [`PRIVATE_DIR_MODE`]; fails if it exists.
-pub fn create_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().mode(PRIVATE_DIR_MODE).create(dir)
 }
 
@@ -35,7 +35,7 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
 /// or directory (a data directory made by an older daemon or by hand).
 /// Returns the mode it had when it changed anything, so the caller can say
 /// so; a path that does not exist is left alone.
-pub fn tighten(path: &Path) -> io::Result<Option<u32>> {
+pub(crate) fn tighten(path: &Path) -> io::Result<Option<u32>> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -54,7 +54,7 @@ pub fn tighten(path: &Path) -> io::Result<Option<u32>> {
 
 /// Creates `path` with [`PRIVATE_FILE_MODE`] if it does not exist; an
 /// existing file is opened as it is.
-pub fn create_file(path: &Path) -> io::Result<File> {
+pub(crate) fn create_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create(true)

@@ -18,10 +18,11 @@ use super::{FormatHint, Kind, Problem, Validation, VmPlan};
 use crate::policy::WorkflowPolicy;
 
 /// Extensions of the disk images the disk mode takes as they are.
-pub const DISK_EXTENSIONS: &[&str] = &["vmdk", "ova", "ovf", "vhd", "vhdx", "raw", "img", "ami"];
+pub(crate) const DISK_EXTENSIONS: &[&str] =
+    &["vmdk", "ova", "ovf", "vhd", "vhdx", "raw", "img", "ami"];
 
 /// Extensions of job configs.
-pub const JOB_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+pub(crate) const JOB_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
 const JOB: &[Rule] = &[
     rule("input", Ty::Str, Absent::Required),
@@ -45,7 +46,7 @@ const JOB_LIST: &[Rule] = &[rule(
 
 /// What a dropped file is in disk mode, by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DiskFile {
+pub(crate) enum DiskFile {
     /// A disk image.
     Disk,
     /// A job config.
@@ -55,7 +56,7 @@ pub enum DiskFile {
 }
 
 /// Classifies a file name.
-pub fn classify(file_name: &Path) -> DiskFile {
+pub(crate) fn classify(file_name: &Path) -> DiskFile {
     let ext = file_name
         .extension()
         .and_then(|e| e.to_str())
@@ -71,7 +72,7 @@ pub fn classify(file_name: &Path) -> DiskFile {
 }
 
 /// The pipeline of a dropped disk image at `path`, named `name`.
-pub fn disk_plan(path: &Path, name: &str) -> Result<VmPlan, Problem> {
+pub(crate) fn disk_plan(path: &Path, name: &str) -> Result<VmPlan, Problem> {
     let source = path.to_str().ok_or_else(|| {
         Problem::new(
             "",
@@ -98,7 +99,7 @@ pub fn disk_plan(path: &Path, name: &str) -> Result<VmPlan, Problem> {
 /// Reads and validates a job config; `stem` names a single job, `base_dir`
 /// anchors relative `input` paths, which must then be inside a source root
 /// of `policy`.
-pub fn job_config(
+pub(crate) fn job_config(
     content: &[u8],
     file_name: &str,
     stem: &str,

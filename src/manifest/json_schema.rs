@@ -17,7 +17,7 @@ use super::schema::{Absent, Rule, Ty};
 
 /// The JSON Schema of a pipeline manifest: a single-VM manifest, a batch
 /// or an Artifact Manifest v1.
-pub fn json_schema() -> Value {
+pub(crate) fn json_schema() -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "workflowd VM pipeline manifest",

@@ -16,29 +16,31 @@
 //! - [`submit`]: starting the executions.
 
 mod checks;
-pub mod disk;
-pub mod json_schema;
-pub mod output_path;
-pub mod pipeline;
+pub(crate) mod disk;
+// Only its tests run it: they write and drift-check docs/manifest.schema.json.
+#[cfg(test)]
+mod json_schema;
+pub(crate) mod output_path;
+pub(crate) mod pipeline;
 mod plan;
 pub(crate) mod schema;
-pub mod submit;
+pub(crate) mod submit;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-pub use submit::{ManifestRunner, SubmitOptions, SubmitOutcome, SubmittedVm};
+pub(crate) use submit::{ManifestRunner, SubmitOptions};
 
 use crate::engine::EngineError;
 use crate::policy::WorkflowPolicy;
 
 /// Largest manifest (or job config) read, in bytes.
-pub const MAX_MANIFEST_BYTES: usize = 16 << 20;
+pub(crate) const MAX_MANIFEST_BYTES: usize = 16 << 20;
 
 /// How a manifest is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// JSON.
     Json,
     /// YAML.
@@ -47,7 +49,8 @@ pub enum Format {
 
 impl Format {
     /// The file-name extension of the format, without the dot.
-    pub fn extension(self) -> &'static str {
+    #[cfg(feature = "wfctl")]
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             Format::Json => "json",
             Format::Yaml => "yaml",
@@ -57,7 +60,7 @@ impl Format {
 
 /// What the client says about the encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FormatHint {
+pub(crate) enum FormatHint {
     /// JSON.
     Json,
     /// YAML.
@@ -69,7 +72,7 @@ pub enum FormatHint {
 
 /// Which manifest format a document is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// One VM: `{version, pipeline}`.
     Single,
     /// Several VMs: `{version, batch: true, vms}`.
@@ -80,7 +83,7 @@ pub enum Kind {
 
 impl Kind {
     /// Whether its executions share a batch id.
-    pub fn is_batch(self) -> bool {
+    pub(crate) fn is_batch(self) -> bool {
         !matches!(self, Kind::Single)
     }
 }
@@ -122,7 +125,7 @@ impl std::fmt::Display for Problem {
 
 /// One VM's pipeline as it will run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VmPlan {
+pub(crate) struct VmPlan {
     /// VM name.
     pub name: String,
     /// `{"name": ..., "pipeline": {...}}`, defaults applied.
@@ -140,7 +143,7 @@ impl VmPlan {
 
 /// The outcome of reading and validating a manifest.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Validation {
+pub(crate) struct Validation {
     /// The encoding used (None when the bytes could not be read as text).
     pub format: Option<Format>,
     /// The manifest format recognised (None when it is not a mapping).
@@ -153,7 +156,7 @@ pub struct Validation {
 
 impl Validation {
     /// Whether there is no problem.
-    pub fn is_valid(&self) -> bool {
+    pub(crate) fn is_valid(&self) -> bool {
         self.problems.is_empty()
     }
 
@@ -167,7 +170,7 @@ impl Validation {
     }
 
     /// Whether the VMs run as a batch.
-    pub fn is_batch(&self) -> bool {
+    pub(crate) fn is_batch(&self) -> bool {
         self.kind.is_some_and(Kind::is_batch)
     }
 
@@ -201,7 +204,7 @@ impl Validation {
 
 /// Where a manifest came from, for what only the context can tell.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// Its file name: format detection, and the name of a single VM whose
     /// manifest does not name it.
     pub file_name: Option<&'a str>,
@@ -216,7 +219,7 @@ pub struct Context<'a> {
 }
 
 /// Reads and validates a pipeline manifest.
-pub fn validate(content: &[u8], hint: FormatHint, context: Context<'_>) -> Validation {
+pub(crate) fn validate(content: &[u8], hint: FormatHint, context: Context<'_>) -> Validation {
     let (format, document) = match parse(content, hint, context.file_name) {
         Ok(parsed) => parsed,
         Err((format, problem)) => return Validation::failed(format, problem),
@@ -276,15 +279,15 @@ fn detect_format(content: &str, hint: FormatHint, file_name: Option<&str>) -> Fo
 }
 
 /// A parsed manifest: its top-level mapping.
-pub type Document = serde_json::Map<String, Value>;
+pub(crate) type Document = serde_json::Map<String, Value>;
 
 /// Why a document could not be parsed: the one problem, and the encoding
 /// when it got that far.
-pub type ParseFailure = (Option<Format>, Problem);
+pub(crate) type ParseFailure = (Option<Format>, Problem);
 
 /// Parses a document into a JSON mapping, or the one problem that stops it
 /// (with the encoding, when it got that far).
-pub fn parse(
+pub(crate) fn parse(
     content: &[u8],
     hint: FormatHint,
     file_name: Option<&str>,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// kept, anything else `_`; no leading `.` (hidden) or `-` (a file name
 /// another tool could read as an option); "vm" when nothing is left.
 /// Different names can give the same safe name (`web 01`, `web:01`).
-pub fn safe_name(name: &str) -> String {
+pub(crate) fn safe_name(name: &str) -> String {
     let cleaned: String = name
         .trim()
         .chars()
@@ -33,7 +33,7 @@ pub fn safe_name(name: &str) -> String {
 /// directory gets `<name>.<format>` inside), else
 /// `OUTPUT_DIR/<date>/<name>/<name>.<format>`. Not yet checked against the
 /// policy: see [`crate::policy::WorkflowPolicy::confine_output`].
-pub fn first_output(
+pub(crate) fn first_output(
     output_dir: &Path,
     name: &str,
     output_path: Option<&Path>,
@@ -60,12 +60,12 @@ pub fn first_output(
 }
 
 /// Today's date as the default output path has it.
-pub fn today() -> String {
+pub(crate) fn today() -> String {
     chrono::Local::now().format("%Y-%m-%d").to_string()
 }
 
 /// `dir/name.ext` -> `dir/name-diskN.ext`, for the further disks of a VM.
-pub fn further_disk(first: &Path, n: usize) -> PathBuf {
+pub(crate) fn further_disk(first: &Path, n: usize) -> PathBuf {
     let stem = first
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

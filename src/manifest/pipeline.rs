@@ -17,23 +17,23 @@ use super::schema::{flag, one_of, rule, Absent, Rule, Ty};
 use super::Kind;
 
 /// Source types of the seed's format.
-pub const SOURCE_TYPES: &[&str] = &["vmdk", "ova", "ovf", "vhd", "vhdx", "raw", "ami"];
+pub(crate) const SOURCE_TYPES: &[&str] = &["vmdk", "ova", "ovf", "vhd", "vhdx", "raw", "ami"];
 /// fstab fix modes.
-pub const FSTAB_MODES: &[&str] = &["stabilize-all", "bypath-only", "noop"];
+pub(crate) const FSTAB_MODES: &[&str] = &["stabilize-all", "bypath-only", "noop"];
 /// Network fix levels.
-pub const FIX_LEVELS: &[&str] = &["full", "basic", "none"];
+pub(crate) const FIX_LEVELS: &[&str] = &["full", "basic", "none"];
 /// Output disk formats (the seed's three, plus vmdk as the TUI offers).
-pub const OUTPUT_FORMATS: &[&str] = &["qcow2", "raw", "vdi", "vmdk"];
+pub(crate) const OUTPUT_FORMATS: &[&str] = &["qcow2", "raw", "vdi", "vmdk"];
 /// How long the boot test lets a guest run unless the manifest says.
-pub const DEFAULT_BOOT_TEST_SECONDS: i64 = 20;
+pub(crate) const DEFAULT_BOOT_TEST_SECONDS: i64 = 20;
 /// The longest boot test a manifest may ask for: an hour.
-pub const MAX_BOOT_TEST_SECONDS: i64 = 3600;
+pub(crate) const MAX_BOOT_TEST_SECONDS: i64 = 3600;
 /// qemu accelerators of the boot test, the default first: KVM when it
 /// works, else TCG; TCG alone, for machines where KVM is nested and crawls
 /// (every exit of a guest firmware takes milliseconds there, as
 /// libguestfs's `force_tcg` setting knows); KVM alone, to fail rather than
 /// emulate.
-pub const BOOT_ACCELERATORS: [&str; 3] = ["kvm:tcg", "tcg", "kvm"];
+pub(crate) const BOOT_ACCELERATORS: [&str; 3] = ["kvm:tcg", "tcg", "kvm"];
 /// Disk formats of Artifact Manifest v1.
 pub(crate) const ARTIFACT_SOURCE_FORMATS: &[&str] = &["vmdk", "qcow2", "raw", "vhd", "vhdx", "vdi"];
 /// The versions this daemon reads, as strings (`version: 1.0` in YAML is

@@ -99,6 +99,9 @@ pub(crate) struct Rule {
     pub(crate) absent: Absent,
     /// What the key means, for editors (the JSON Schema's description);
     /// empty when the key's name says it.
+    // Read by the JSON Schema generator (json_schema.rs), which runs as a
+    // test that writes docs/manifest.schema.json.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) doc: &'static str,
 }
 

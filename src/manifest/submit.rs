@@ -26,7 +26,7 @@ pub(crate) const REPORT_DESCRIPTION: &str = "pipeline report";
 
 /// How a manifest is submitted.
 #[derive(Debug, Clone, Default)]
-pub struct SubmitOptions {
+pub(crate) struct SubmitOptions {
     /// Idempotency key; each VM's execution gets `<request_id>#vm<N>`.
     pub request_id: Option<String>,
     /// The manifest's file name (the `manifest` label).
@@ -37,20 +37,18 @@ pub struct SubmitOptions {
 
 /// One started (or found) VM execution.
 #[derive(Debug, Clone)]
-pub struct SubmittedVm {
+pub(crate) struct SubmittedVm {
     /// VM name.
     pub name: String,
     /// Its pipeline document.
     pub manifest_path: PathBuf,
     /// The execution.
     pub execution: ExecutionRecord,
-    /// Whether this call created it.
-    pub started: bool,
 }
 
 /// The outcome of a submission.
 #[derive(Debug, Clone)]
-pub struct SubmitOutcome {
+pub(crate) struct SubmitOutcome {
     /// The batch id, for batches.
     pub batch_id: Option<String>,
     /// One entry per VM, in order.
@@ -61,7 +59,7 @@ pub struct SubmitOutcome {
 
 /// One VM execution to start.
 #[derive(Debug, Clone)]
-pub struct VmStart<'a> {
+pub(crate) struct VmStart<'a> {
     /// Directory (below `manifests/`) for the document.
     pub dir_id: &'a str,
     /// File name of the document (see [`document_names`]).
@@ -77,7 +75,7 @@ pub struct VmStart<'a> {
 }
 
 /// Starts VM pipelines on the engine.
-pub struct ManifestRunner {
+pub(crate) struct ManifestRunner {
     engine: Arc<Engine>,
     manifests_dir: PathBuf,
     /// The operator's policy: manifests are checked against it, and its
@@ -143,7 +141,7 @@ impl ManifestRunner {
     /// A runner writing documents below `manifests_dir` and telling the
     /// pipeline to write into the policy's output directory; `runs_dir` is
     /// where executions run (their reports are found there).
-    pub fn new(
+    pub(crate) fn new(
         engine: Arc<Engine>,
         manifests_dir: PathBuf,
         policy: WorkflowPolicy,
@@ -159,22 +157,22 @@ impl ManifestRunner {
     }
 
     /// The engine.
-    pub fn engine(&self) -> &Arc<Engine> {
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
         &self.engine
     }
 
     /// Where converted disks go by default.
-    pub fn output_dir(&self) -> &Path {
+    pub(crate) fn output_dir(&self) -> &Path {
         &self.policy.output_dir
     }
 
     /// The policy manifests are checked against.
-    pub fn policy(&self) -> &WorkflowPolicy {
+    pub(crate) fn policy(&self) -> &WorkflowPolicy {
         &self.policy
     }
 
     /// Fails unless the pipeline workflow is discovered.
-    pub fn ensure_workflow(&self) -> Result<(), ManifestError> {
+    pub(crate) fn ensure_workflow(&self) -> Result<(), ManifestError> {
         match self.engine.catalog().get(PIPELINE_WORKFLOW) {
             Some(_) => Ok(()),
             None => Err(ManifestError::WorkflowMissing(PIPELINE_WORKFLOW.into())),
@@ -183,7 +181,7 @@ impl ManifestRunner {
 
     /// Starts one execution per VM of a valid manifest (or finds the ones an
     /// earlier call with the same request id started).
-    pub async fn submit(
+    pub(crate) async fn submit(
         &self,
         validation: &Validation,
         options: SubmitOptions,
@@ -252,7 +250,7 @@ impl ManifestRunner {
 
     /// Starts one VM's execution, or returns the one its request id already
     /// names (then without touching its document).
-    pub async fn start_vm(&self, start: VmStart<'_>) -> Result<SubmittedVm, ManifestError> {
+    pub(crate) async fn start_vm(&self, start: VmStart<'_>) -> Result<SubmittedVm, ManifestError> {
         if let Some(request_id) = &start.request_id {
             if let Some(execution) = self.engine.execution_by_request_id(request_id).await? {
                 let manifest_path = execution
@@ -264,7 +262,6 @@ impl ManifestRunner {
                     name: start.vm.name.clone(),
                     manifest_path,
                     execution,
-                    started: false,
                 });
             }
         }
@@ -289,7 +286,7 @@ impl ManifestRunner {
             "output_dir".to_string(),
             Value::String(self.policy.output_dir.to_string_lossy().into_owned()),
         );
-        let (execution, started) = self
+        let (execution, _) = self
             .engine
             .execute(ExecuteRequest {
                 workflow_id: PIPELINE_WORKFLOW.to_string(),
@@ -304,13 +301,15 @@ impl ManifestRunner {
             name: start.vm.name.clone(),
             manifest_path,
             execution,
-            started,
         })
     }
 
     /// The report a finished pipeline run announced (state_file_created
     /// "pipeline report"): its path and content, or why it cannot be read.
-    pub fn report(&self, execution: &ExecutionRecord) -> Option<(PathBuf, Result<Value, String>)> {
+    pub(crate) fn report(
+        &self,
+        execution: &ExecutionRecord,
+    ) -> Option<(PathBuf, Result<Value, String>)> {
         let artifact = execution
             .artifacts
             .iter()
@@ -345,7 +344,7 @@ pub(crate) fn vm_request_id(request_id: &str, index: usize) -> String {
 /// name ("x", "x-2", "x" want `x-2.json` for the third VM), and
 /// two VMs sharing a document would run one conversion twice and lose the
 /// other.
-pub fn document_names(vms: &[VmPlan]) -> Vec<String> {
+pub(crate) fn document_names(vms: &[VmPlan]) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(vms.len());
     for (index, vm) in vms.iter().enumerate() {
         // The file-name rule the pipeline's outputs follow, so a VM's

@@ -139,7 +139,7 @@ pub(crate) struct FinalOutcome {
 
 /// A state file reported by an execution.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ArtifactRecord {
+pub(crate) struct ArtifactRecord {
     /// Phase that produced it.
     pub(crate) phase: i32,
     /// Path.
@@ -152,7 +152,7 @@ pub struct ArtifactRecord {
 
 /// An execution as stored.
 #[derive(Debug, Clone)]
-pub struct ExecutionRecord {
+pub(crate) struct ExecutionRecord {
     /// Internal key used by log rows.
     pub rowid: i64,
     /// Public id.
