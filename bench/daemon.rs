@@ -10,10 +10,14 @@
 //!   delivered to a subscriber, against a bare loop that parses the same
 //!   lines and inserts them in batches into SQLite;
 //! - start latency: Execute to first program event at a subscriber, against
-//!   spawn to first byte of the same program.
+//!   spawn to first byte of the same program;
+//! - drop folder: manifests dropped at once until all are processed,
+//!   against as many SubmitManifest calls, and the pickup latency of single
+//!   drops.
 //!
 //! Sizes can be set with BENCH_EXECUTIONS (per side and round), BENCH_ROUNDS
-//! (throughput rounds), BENCH_LOG_LINES, BENCH_LATENCY_RUNS; BENCH_WORKFLOWD
+//! (throughput rounds), BENCH_LOG_LINES, BENCH_LATENCY_RUNS,
+//! BENCH_DROP_FILES and BENCH_PICKUPS; BENCH_WORKFLOWD
 //! runs another daemon binary (an older build, to compare two in turns).
 
 mod dropfolder;

@@ -64,7 +64,9 @@ impl Scheduler {
 
 /// A place in the queue held for an execution being accepted, while its
 /// record is written. Dropped unused (the write failed, the call was
-/// abandoned), it gives the place back, so no way out can leak one.
+/// abandoned), it gives the place back, so no way out can leak one. An
+/// abandoned call's write may still commit: that QUEUED record runs at the
+/// next start (recovery queues it again), not in this daemon's life.
 pub(super) struct QueueReservation<'a> {
     scheduler: &'a Mutex<Scheduler>,
     /// How many executions waited ahead of it when it was taken.
@@ -148,7 +150,6 @@ mod tests {
         let queued = QueueReservation::take(&scheduler, LIMITS).expect("a queue place");
         assert!(QueueReservation::take(&scheduler, LIMITS).is_none());
         drop(queued);
-        scheduler.lock().shutting_down = true;
-        assert!(scheduler.lock().make_ready(LIMITS.workers).is_empty());
+        assert!(QueueReservation::take(&scheduler, LIMITS).is_some());
     }
 }

@@ -107,7 +107,9 @@ pub(crate) fn workflow_script(metadata: &str, body: &str) -> String {
 
 /// A workflow `id` that waits until the file given with `--gate` exists,
 /// prints `released` and succeeds: an execution the test ends when it
-/// wants.
+/// wants. It gives up when the gate's directory is gone, so a test that
+/// panics before stopping its engine (removing the temporary directory)
+/// leaves no program polling behind.
 pub(crate) fn gate_program(id: &str) -> String {
     let gate = serde_json::json!({
         "name": "gate", "label": "Gate", "description": "File to wait for",
@@ -119,6 +121,6 @@ pub(crate) fn gate_program(id: &str) -> String {
     });
     workflow_script(
         &metadata.to_string(),
-        "gate=\"$2\"\nwhile [ ! -e \"$gate\" ]; do sleep 0.01; done\necho released",
+        "gate=\"$2\"\nwhile [ ! -e \"$gate\" ]; do\n  [ -d \"$(dirname \"$gate\")\" ] || exit 1\n  sleep 0.01\ndone\necho released",
     )
 }
