@@ -1,5 +1,9 @@
-//! Workflow programs the tests run: the bundled examples and small sh
-//! programs written into a test's workflow directory.
+//! Workflow programs the tests run: the bundled examples, small sh
+//! programs written into a test's workflow directory, a copy of the daemon
+//! binary, and starting the gate program that holds an execution until
+//! the test opens its gate. (The in-process tests have their own gate
+//! program in src/engine/testing.rs: a library cannot use this crate's
+//! test helpers.)
 
 use super::*;
 use std::{
