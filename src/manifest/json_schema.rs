@@ -104,6 +104,11 @@ fn of_type(ty: &Ty) -> Map<String, Value> {
         // The validator refuses strings of white space only.
         Ty::Str => json!({"type": "string", "pattern": "\\S"}),
         Ty::Bool => json!({"type": "boolean"}),
+        // An enum of one rather than `const`, so that a key that may be
+        // left out may also be null, as everywhere else.
+        Ty::Exactly { value, meaning } => {
+            json!({"type": "boolean", "enum": [value], "$comment": meaning})
+        }
         Ty::Int { min, max } if *max == i64::MAX => json!({"type": "integer", "minimum": min}),
         Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
         Ty::Positive => json!({"type": "number", "exclusiveMinimum": 0}),
@@ -209,6 +214,9 @@ mod tests {
             r#"{"version": "1.0", "pipeline": {"load": {"source_path": "/d/a.raw"}, "convert": {"output_format": "raw"}}}"#.to_string(),
             r#"{"version": "2", "pipeline": {"load": {"source_type": "raw", "source_path": "/d/a.raw"}, "convert": {"output_format": "raw"}}}"#.to_string(),
             r#"{"version": "1.0", "vms": []}"#.to_string(),
+            // `batch` names the format: true needs vms, false forbids them.
+            r#"{"version": "1.0", "batch": true, "pipeline": {"load": {"source_type": "raw", "source_path": "/d/a.raw"}, "convert": {"output_format": "qcow2"}}}"#.to_string(),
+            r#"{"version": "1.0", "batch": false, "vms": [{"name": "a", "pipeline": {"load": {"source_path": "/d/a.raw"}}}]}"#.to_string(),
             r#"{"version": "1.0", "vms": [{"pipeline": {"load": {"source_path": "/d/a.raw"}}}]}"#.to_string(),
             r#"{"manifest_version": "1.0", "disks": [{"id": "bad id", "source_format": "qcow2", "bytes": 1, "local_path": "/d/a"}]}"#.to_string(),
             r#"{"manifest_version": "1.0", "vm": {"mem_gb": 0}, "disks": [{"id": "a", "source_format": "qcow2", "bytes": 1, "local_path": "/d/a"}]}"#.to_string(),

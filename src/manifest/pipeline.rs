@@ -142,7 +142,14 @@ pub(crate) const SINGLE: &[Rule] = &[
     // Not in the seed's single format.
     rule("name", Ty::Str, Absent::Skip)
         .doc("The VM's name; default the file name's stem, else the source file's stem."),
-    rule("batch", Ty::Bool, Absent::Skip),
+    rule(
+        "batch",
+        Ty::Exactly {
+            value: false,
+            meaning: "false (or left out) in a manifest without vms",
+        },
+        Absent::Skip,
+    ),
     rule("pipeline", Ty::Object(PIPELINE_SINGLE), Absent::Required)
         .doc("The VM's pipeline: load, inspect, fix, convert, validate."),
 ];
@@ -159,7 +166,15 @@ const VM_ITEM: Ty = Ty::Object(VM);
 /// A batch manifest.
 pub(crate) const BATCH: &[Rule] = &[
     rule("version", Ty::Version, Absent::Required).doc("The format's version: \"1.0\"."),
-    rule("batch", Ty::Bool, Absent::Skip).doc("true (or left out)."),
+    rule(
+        "batch",
+        Ty::Exactly {
+            value: true,
+            meaning: "true (or left out) in a manifest with vms",
+        },
+        Absent::Skip,
+    )
+    .doc("true (or left out)."),
     rule(
         "vms",
         Ty::List {

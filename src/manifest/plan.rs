@@ -45,12 +45,6 @@ pub(crate) fn plans(
         Kind::Batch => {
             let normalized = check(&value, &Ty::Object(BATCH), "", problems);
             check_version(document.get("version"), "version", problems);
-            if document.get("batch") == Some(&Value::Bool(false)) {
-                problems.push(Problem::new(
-                    "batch",
-                    "must be true (or left out) in a manifest with vms",
-                ));
-            }
             let vms = normalized
                 .get("vms")
                 .and_then(Value::as_array)

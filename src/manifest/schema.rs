@@ -30,6 +30,14 @@ pub(crate) enum Ty {
     Str,
     /// true or false.
     Bool,
+    /// This one boolean: a key that names the format it is in (`batch`),
+    /// whose other value belongs to another format.
+    Exactly {
+        /// The value allowed.
+        value: bool,
+        /// What the key must be, for messages (`true (or left out) in ...`).
+        meaning: &'static str,
+    },
     /// A whole number from `min` to `max`.
     Int {
         /// Smallest allowed value.
@@ -172,6 +180,16 @@ pub(crate) fn check(value: &Value, ty: &Ty, path: &str, problems: &mut Vec<Probl
         Ty::Bool => match value {
             Value::Bool(_) => value.clone(),
             _ => wrong("a boolean (true or false)"),
+        },
+        Ty::Exactly {
+            value: allowed,
+            meaning,
+        } => match value {
+            Value::Bool(b) if b == allowed => value.clone(),
+            _ => {
+                problems.push(Problem::new(path, format!("must be {meaning}")));
+                Value::Null
+            }
         },
         Ty::Int { min, max } => match value.as_i64() {
             Some(n) if (*min..=*max).contains(&n) => value.clone(),
@@ -360,6 +378,7 @@ pub(crate) fn sample(ty: &Ty, pick: usize) -> Value {
     match ty {
         Ty::Str => Value::from("x"),
         Ty::Bool => Value::Bool(pick.is_multiple_of(2)),
+        Ty::Exactly { value, .. } => Value::Bool(*value),
         Ty::Int { min, .. } => Value::from(*min),
         Ty::Positive => Value::from(1),
         Ty::Enum(allowed) => Value::from(allowed[pick % allowed.len()]),

@@ -217,3 +217,16 @@ fn artifact_manifests_become_one_pipeline_per_disk() {
     assert_eq!(p["load"]["source_type"], "qcow2");
     assert_eq!(p["convert"]["output_path"], "/out/boot.raw");
 }
+
+#[test]
+fn batch_names_the_format_and_must_agree_with_the_document() {
+    let v = local(
+        br#"{"version": "1.0", "batch": false, "vms": [{"name": "a", "pipeline": {"load": {"source_path": "/d/a.raw"}}}]}"#,
+    );
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert_eq!(v.problems[0].path, "batch");
+    assert_eq!(
+        v.problems[0].message,
+        "must be true (or left out) in a manifest with vms"
+    );
+}
