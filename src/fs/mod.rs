@@ -4,8 +4,8 @@
 //! Every place that writes a whole file which someone else may read at any
 //! moment (a report, a sidecar, a pipeline document, a bundled program)
 //! goes through [`write_atomic`], so a reader sees the old file or the new
-//! one, never half of one, and a crash leaves nothing behind but, at worst,
-//! the old file.
+//! one, never half of one; a crash leaves the old file, and at worst a
+//! hidden partial file beside it.
 
 pub(crate) mod partial;
 pub(crate) mod private;
