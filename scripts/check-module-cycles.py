@@ -58,29 +58,26 @@ def references(text, own):
 
 def use_group(text):
     """The paths inside `{...}` of a use declaration (text starts after the
-    brace), nested groups expanded."""
-    paths, depth, current, stack = [], 0, "", []
+    brace), nested groups expanded: `a::{b, c::{d}}` gives a::b, a::c::d."""
+    paths, current, prefixes = [], "", []
     for ch in text:
         if ch == "{":
-            stack.append(current)
+            prefixes.append(current.strip())
             current = ""
-            depth += 1
-        elif ch == "}" or ch == ",":
-            head = "".join(stack)
-            item = (head + current).strip()
-            if item and not item.endswith("::"):
-                paths.append([p for p in re.split(r"::|\s+as\s+", item) if p and p != "self"][:])
-            elif item:
-                paths.append([p for p in item.split("::") if p])
+        elif ch in "},":
+            item = "".join(prefixes) + current.strip()
+            parts = [p.strip() for p in re.split(r"::|\s+as\s+", item)]
+            parts = [p for p in parts if p and p != "self"]
+            if parts and current.strip():
+                paths.append(parts)
             current = ""
             if ch == "}":
-                if depth == 0:
+                if not prefixes:
                     break
-                depth -= 1
-                stack.pop()
+                prefixes.pop()
         else:
             current += ch
-    return [[p.strip() for p in path if p.strip()] for path in paths if path]
+    return paths
 
 
 def main():
@@ -89,10 +86,9 @@ def main():
     for root in roots:
         for dirpath, _, files in os.walk(root):
             for name in files:
-                if name.endswith(".rs") and os.path.join(dirpath, name) != os.path.join(root, "bin"):
-                    path = os.path.join(dirpath, name)
-                    if os.sep + "bin" + os.sep in path:
-                        continue
+                path = os.path.join(dirpath, name)
+                # The binaries are thin mains, not modules of the library.
+                if name.endswith(".rs") and os.sep + "bin" + os.sep not in path:
                     with open(path, encoding="utf-8") as f:
                         modules[module_path(root, path)] = strip_comments(f.read())
     known = set(modules)
