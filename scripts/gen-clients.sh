@@ -18,7 +18,8 @@ PY_GEN=clients/python/src/workflow_client/gen
 log "generating Python into $PY_GEN"
 rm -rf "$PY_GEN"
 mkdir -p "$PY_GEN"
-mapfile -t protos < <(cd proto && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
+# Only our own protos: google/api comes from googleapis-common-protos.
+mapfile -t protos < <(cd proto && find . -name '*.proto' -not -path './google/*' | sed 's|^\./||' | LC_ALL=C sort)
 "$PYTHON" -m grpc_tools.protoc -I proto \
   --python_out="$PY_GEN" --pyi_out="$PY_GEN" --grpc_python_out="$PY_GEN" \
   "${protos[@]}"

@@ -222,11 +222,17 @@ pub async fn run(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
+    let grpc =
+        tonic::service::Routes::new(pb::workflow_service_server::WorkflowServiceServer::new(api))
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+    // One port, three protocols: native gRPC (HTTP/2), gRPC-web and the
+    // HTTP/JSON routes (HTTP/1.1 or 2), told apart per request.
     let router = Server::builder()
-        .add_service(pb::workflow_service_server::WorkflowServiceServer::new(api))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+        .accept_http1(true)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_routes(grpc);
 
     let tcp = match config.listen {
         Some(listen) => {

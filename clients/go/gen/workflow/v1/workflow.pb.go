@@ -7,6 +7,7 @@
 package workflowv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -5547,7 +5548,7 @@ var File_workflow_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
-	"\x1aworkflow/v1/workflow.proto\x12\vworkflow.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x02\n" +
+	"\x1aworkflow/v1/workflow.proto\x12\vworkflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x02\n" +
 	"\bWorkflow\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -5988,21 +5989,22 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x19MANIFEST_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MANIFEST_KIND_SINGLE\x10\x01\x12\x17\n" +
 	"\x13MANIFEST_KIND_BATCH\x10\x02\x12\x1d\n" +
-	"\x19MANIFEST_KIND_ARTIFACT_V1\x10\x032\x80\b\n" +
-	"\x0fWorkflowService\x12V\n" +
-	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\x12P\n" +
-	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\x12Y\n" +
-	"\x0eValidateInputs\x12\".workflow.v1.ValidateInputsRequest\x1a#.workflow.v1.ValidateInputsResponse\x12D\n" +
-	"\aExecute\x12\x1b.workflow.v1.ExecuteRequest\x1a\x1c.workflow.v1.ExecuteResponse\x12S\n" +
-	"\fGetExecution\x12 .workflow.v1.GetExecutionRequest\x1a!.workflow.v1.GetExecutionResponse\x12V\n" +
-	"\rWaitExecution\x12!.workflow.v1.WaitExecutionRequest\x1a\".workflow.v1.WaitExecutionResponse\x12Y\n" +
-	"\x0eListExecutions\x12\".workflow.v1.ListExecutionsRequest\x1a#.workflow.v1.ListExecutionsResponse\x12O\n" +
+	"\x19MANIFEST_KIND_ARTIFACT_V1\x10\x032\xab\v\n" +
+	"\x0fWorkflowService\x12m\n" +
+	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflows\x12u\n" +
+	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/workflows/{workflow_id}\x12\x8a\x01\n" +
+	"\x0eValidateInputs\x12\".workflow.v1.ValidateInputsRequest\x1a#.workflow.v1.ValidateInputsResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/workflows/{workflow_id}:validate\x12_\n" +
+	"\aExecute\x12\x1b.workflow.v1.ExecuteRequest\x1a\x1c.workflow.v1.ExecuteResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/executions\x12z\n" +
+	"\fGetExecution\x12 .workflow.v1.GetExecutionRequest\x1a!.workflow.v1.GetExecutionResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/executions/{execution_id}\x12\x82\x01\n" +
+	"\rWaitExecution\x12!.workflow.v1.WaitExecutionRequest\x1a\".workflow.v1.WaitExecutionResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/executions/{execution_id}:wait\x12q\n" +
+	"\x0eListExecutions\x12\".workflow.v1.ListExecutionsRequest\x1a#.workflow.v1.ListExecutionsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/executions\x12{\n" +
 	"\n" +
-	"StreamLogs\x12\x1e.workflow.v1.StreamLogsRequest\x1a\x1f.workflow.v1.StreamLogsResponse0\x01\x12A\n" +
-	"\x06Cancel\x12\x1a.workflow.v1.CancelRequest\x1a\x1b.workflow.v1.CancelResponse\x12J\n" +
-	"\tGetStatus\x12\x1d.workflow.v1.GetStatusRequest\x1a\x1e.workflow.v1.GetStatusResponse\x12_\n" +
-	"\x10ValidateManifest\x12$.workflow.v1.ValidateManifestRequest\x1a%.workflow.v1.ValidateManifestResponse\x12Y\n" +
-	"\x0eSubmitManifest\x12\".workflow.v1.SubmitManifestRequest\x1a#.workflow.v1.SubmitManifestResponseBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
+	"StreamLogs\x12\x1e.workflow.v1.StreamLogsRequest\x1a\x1f.workflow.v1.StreamLogsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/executions/{execution_id}/logs0\x01\x12r\n" +
+	"\x06Cancel\x12\x1a.workflow.v1.CancelRequest\x1a\x1b.workflow.v1.CancelResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/executions/{execution_id}:cancel\x12^\n" +
+	"\tGetStatus\x12\x1d.workflow.v1.GetStatusRequest\x1a\x1e.workflow.v1.GetStatusResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/status\x12\x82\x01\n" +
+	"\x10ValidateManifest\x12$.workflow.v1.ValidateManifestRequest\x1a%.workflow.v1.ValidateManifestResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/manifests:validate\x12z\n" +
+	"\x0eSubmitManifest\x12\".workflow.v1.SubmitManifestRequest\x1a#.workflow.v1.SubmitManifestResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/manifests:submitBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
 
 var (
 	file_workflow_v1_workflow_proto_rawDescOnce sync.Once
