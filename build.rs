@@ -1,16 +1,21 @@
 //! Compiles proto/ with protox (no protoc needed) and keeps the file
-//! descriptor set for gRPC reflection.
+//! descriptor set for gRPC reflection, wfctl's JSON and the HTTP routes.
 use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = ["proto/workflow/v1/workflow.proto"];
     println!("cargo:rerun-if-changed=proto");
-    let descriptors = protox::compile(protos, ["proto"])?;
+    let mut compiler = protox::Compiler::new(["proto"])?;
+    compiler.include_imports(true).open_files(protos)?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    // Encoded by protox itself, which keeps extension options: prost's
+    // FileDescriptorSet would drop the google.api.http rules the HTTP
+    // routes are read from.
     std::fs::write(
         out_dir.join("workflow_descriptor.bin"),
-        prost::Message::encode_to_vec(&descriptors),
+        compiler.encode_file_descriptor_set(),
     )?;
+    let descriptors = compiler.file_descriptor_set();
     // prost::Name on every message: wfctl finds a message's descriptor by
     // its full name to print it in the proto3 JSON mapping.
     let mut config = tonic_prost_build::Config::new();

@@ -61,6 +61,9 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+    /// The HTTP routes of the proto could not be read (a build defect).
+    #[error("HTTP routes: {0}")]
+    HttpRoutes(String),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
@@ -228,11 +231,18 @@ pub async fn run(
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
     // One port, three protocols: native gRPC (HTTP/2), gRPC-web and the
-    // HTTP/JSON routes (HTTP/1.1 or 2), told apart per request.
-    let router = Server::builder()
-        .accept_http1(true)
-        .layer(tonic_web::GrpcWebLayer::new())
-        .add_routes(grpc);
+    // HTTP/JSON routes (HTTP/1.1 or 2), told apart per request (src/http).
+    let http_options = crate::http::HttpOptions {
+        cors_origins: config
+            .http_cors_origins
+            .iter()
+            .filter_map(|origin| origin.parse().ok())
+            .collect(),
+        max_body_bytes: config.http_max_body_bytes,
+    };
+    let port = crate::http::one_port(grpc, axum::Router::new(), &http_options)
+        .map_err(|e| DaemonError::HttpRoutes(e.to_string()))?;
+    let router = Server::builder().accept_http1(true).add_routes(port);
 
     let tcp = match config.listen {
         Some(listen) => {

@@ -23,6 +23,7 @@ pub(crate) mod discovery;
 pub(crate) mod engine;
 pub mod events;
 pub(crate) mod fs;
+pub(crate) mod http;
 pub(crate) mod inputs;
 pub(crate) mod manifest;
 #[cfg(feature = "mcp")]
@@ -31,6 +32,7 @@ pub(crate) mod policy;
 pub mod process;
 pub(crate) mod program_env;
 pub(crate) mod program_trust;
+pub(crate) mod proto_json;
 pub(crate) mod proto_value;
 pub(crate) mod store;
 pub(crate) mod tree;

@@ -12,12 +12,11 @@ use super::{
         event::{event_line, output_text, print_plain},
         live_tree::LiveTree,
         print::print_stream_value,
-        print_line, print_note,
-        proto_json::to_json,
-        PrintFormat,
+        print_line, print_note, PrintFormat,
     },
 };
 use crate::pb::{self, log_event::Payload};
+use crate::proto_json::to_json;
 
 /// How the events of a followed log are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -88,6 +88,19 @@ pub struct DaemonArgs {
         value_delimiter = ':'
     )]
     pub source_roots: Vec<PathBuf>,
+    /// An origin (`https://host[:port]`) whose pages may call the HTTP/JSON
+    /// routes and gRPC-web across origins (repeatable). CORS is closed
+    /// when none is given.
+    #[arg(
+        long = "http-cors-origin",
+        env = "WORKFLOWD_HTTP_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub http_cors_origins: Vec<String>,
+    /// Largest HTTP request body accepted, in bytes (default 16 MiB);
+    /// larger ones get 413.
+    #[arg(long, env = "WORKFLOWD_HTTP_MAX_BODY_BYTES")]
+    pub http_max_body_bytes: Option<usize>,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,

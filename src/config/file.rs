@@ -54,6 +54,10 @@ pub(super) struct FileConfig {
     pub(super) unix_socket_group: Option<GroupSetting>,
     /// Variables of the daemon's environment passed on to programs.
     pub(super) program_env: Option<Vec<String>>,
+    /// Origins allowed to call across origins (CORS).
+    pub(super) http_cors_origins: Option<Vec<String>>,
+    /// Largest HTTP request body accepted, in bytes.
+    pub(super) http_max_body_bytes: Option<usize>,
 }
 
 /// A group as written in the config file: a name or a number.

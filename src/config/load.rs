@@ -115,7 +115,24 @@ impl Config {
                 message,
             });
         }
+        let http_cors_origins = cors_origins(if args.http_cors_origins.is_empty() {
+            file.http_cors_origins.clone().unwrap_or_default()
+        } else {
+            args.http_cors_origins.clone()
+        })?;
+        let http_max_body_bytes = args
+            .http_max_body_bytes
+            .or(file.http_max_body_bytes)
+            .unwrap_or(crate::http::DEFAULT_MAX_BODY_BYTES);
+        if http_max_body_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "http_max_body_bytes",
+                message: "must be at least 1".into(),
+            });
+        }
         Ok(Config {
+            http_cors_origins,
+            http_max_body_bytes,
             source_roots,
             fix_tools,
             drop_folders,
@@ -310,6 +327,32 @@ fn drop_folders(
         }
     }
     Ok(drop_folders)
+}
+
+/// Each origin as a browser sends it in `Origin`: `http` or `https`, a
+/// host, an optional port, nothing else (no path, no wildcard: an open
+/// CORS policy is never what a daemon that runs programs wants).
+fn cors_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for origin in &origins {
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        let well_formed = rest.is_some_and(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        });
+        if !well_formed {
+            return Err(ConfigError::Invalid {
+                setting: "http_cors_origins",
+                message: format!(
+                    "{origin:?} is not an origin: write scheme://host[:port], e.g. https://dash.example.com:8443"
+                ),
+            });
+        }
+    }
+    Ok(origins)
 }
 
 /// `history_retention_days` as a duration; None keeps everything.

@@ -66,6 +66,11 @@ pub struct Config {
     pub source_roots: Vec<PathBuf>,
     /// The configured guest-fix tools.
     pub fix_tools: BTreeMap<String, FixTool>,
+    // The HTTP side of the port (src/http).
+    /// Origins whose pages may call across origins; empty: CORS closed.
+    pub http_cors_origins: Vec<String>,
+    /// Largest HTTP request body accepted, in bytes.
+    pub http_max_body_bytes: usize,
 }
 
 impl Config {

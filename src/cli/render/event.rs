@@ -26,7 +26,7 @@ pub(crate) fn event_line(event: &pb::LogEvent) -> String {
     let Some(payload) = &event.payload else {
         return format!("[{}] (empty event)", event.sequence);
     };
-    let kind = super::proto_json::payload_name(event).unwrap_or_default();
+    let kind = crate::proto_json::payload_name(event).unwrap_or_default();
     let details = match payload {
         Payload::Output(o) => o.text.clone(),
         Payload::RawOutput(r) => r.line.clone(),

@@ -2,7 +2,7 @@
 //! the verbs fetch and decide, and print only through here, so no verb
 //! needs another verb to show what it got.
 //!
-//! [`print`](mod@print) is the one printer (messages through [`proto_json`], human
+//! [`print`](mod@print) is the one printer (messages through [`proto_json`](crate::proto_json), human
 //! text made safe by [`terminal_text`]); [`execution`], [`event`],
 //! [`manifest`], [`status`] and [`workflow`] turn the API's messages into text;
 //! [`live_tree`] is the live view shown while following a run.
@@ -12,7 +12,6 @@ pub(crate) mod execution;
 pub(crate) mod live_tree;
 pub(crate) mod manifest;
 pub(crate) mod print;
-pub(crate) mod proto_json;
 pub(crate) mod status;
 pub(crate) mod terminal_text;
 pub(crate) mod workflow;

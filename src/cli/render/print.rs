@@ -1,5 +1,5 @@
 //! The one printer of `wfctl`: the `--output` formats, messages as JSON or
-//! YAML (always through [`proto_json`](super::proto_json), so a message has
+//! YAML (always through [`proto_json`](crate::proto_json), so a message has
 //! one shape in every output), the human output (tables, `Key: value`
 //! lines, text lines), where program text is made terminal-safe
 //! ([`terminal_safe`]; JSON and YAML get the same in their syntax), and the
@@ -11,9 +11,9 @@ use std::io::Write;
 use chrono::{DateTime, Local, Utc};
 use serde_json::Value;
 
-use super::proto_json::to_json;
 use super::terminal_text::{json_terminal_safe, terminal_safe, yaml_terminal_safe};
 use crate::pb::ExecutionState;
+use crate::proto_json::to_json;
 
 /// The `--output` format of read commands: how `wfctl` prints (not to be
 /// confused with a VM pipeline's output disk format).
@@ -227,7 +227,7 @@ mod tests {
         });
         for whole in [true, false] {
             let yaml = machine_text(PrintFormat::Yaml, &value, whole);
-            assert_eq!(raw_controls(&yaml), [], "{yaml}");
+            assert_eq!(raw_controls(&yaml), Vec::<char>::new(), "{yaml}");
             assert!(yaml.contains("\\u202ehs.live"), "{yaml}");
             // The controls keep their meaning, in YAML's own escapes; the
             // bidi controls read back as the text of their escapes.
@@ -249,7 +249,7 @@ mod tests {
         for format in [PrintFormat::Yaml, PrintFormat::Json] {
             for whole in [true, false] {
                 let text = machine_text(format, &value, whole);
-                assert_eq!(raw_controls(&text), [], "{format:?}");
+                assert_eq!(raw_controls(&text), Vec::<char>::new(), "{format:?}");
             }
         }
     }

@@ -1,33 +1,74 @@
-//! The one JSON shape of every message `wfctl` prints: the proto3 JSON
-//! mapping, as protojson (Go, hence `hyperctl -json`) and every other
-//! official protobuf runtime write it: lowerCamelCase field names, enums by
-//! name, 64-bit integers as strings, Timestamps as RFC 3339 text, Durations
-//! as `"1.5s"`, fields left at their default omitted.
+//! The one JSON shape of every message: the proto3 JSON mapping, as
+//! protojson (Go, hence `hyperctl -json`) and every other official protobuf
+//! runtime write it: lowerCamelCase field names, enums by name, 64-bit
+//! integers as strings, Timestamps as RFC 3339 text, Durations as `"1.5s"`,
+//! fields left at their default omitted.
 //!
 //! It is produced from the API's own file descriptor set (the one served
 //! for gRPC reflection) with prost-reflect, so a field added to the proto
-//! shows up here without a line of code, and a script reads the same keys
-//! from wfctl, hyperctl and grpcurl.
+//! shows up here without a line of code. `wfctl -o json` prints through it
+//! and the daemon's HTTP/JSON routes read and write through it, so a script
+//! reads the same keys from wfctl, curl, hyperctl and grpcurl.
 
 use std::sync::OnceLock;
 
-use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage, SerializeOptions};
-use serde_json::Value;
+use prost_reflect::{
+    DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, ReflectMessage,
+    SerializeOptions,
+};
 
 use crate::pb;
 
-/// The descriptors of `workflow.v1` (and the well-known types it imports).
-fn pool() -> &'static DescriptorPool {
+/// The descriptors of `workflow.v1` (and the google.api and well-known
+/// types it imports).
+pub(crate) fn pool() -> &'static DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
     POOL.get_or_init(|| {
         // Built by build.rs from proto/ and checked by every test that
         // prints JSON: a failure here is a build defect, not a user error.
         DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET)
-            .expect("the file descriptor set built into wfctl decodes")
+            .expect("the file descriptor set built into the binary decodes")
     })
 }
 
+/// How every message is written: protojson's defaults.
+pub(crate) fn serialize_options() -> SerializeOptions {
+    SerializeOptions::new()
+}
+
+/// How every message is read: protojson's defaults, so unknown fields are
+/// an error (a typo must not be silently dropped) and both the JSON names
+/// and the proto names of fields are accepted.
+pub(crate) fn deserialize_options() -> DeserializeOptions {
+    DeserializeOptions::new()
+}
+
+/// A dynamic message in the proto3 JSON mapping, as JSON text.
+pub(crate) fn dynamic_to_json_text(message: &DynamicMessage) -> String {
+    let mut out = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    message
+        .serialize_with_options(&mut serializer, &serialize_options())
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} does not serialize: {e}",
+                message.descriptor().full_name()
+            )
+        });
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// `bytes` (a message encoded in the protobuf wire format) decoded as
+/// `descriptor`'s message.
+pub(crate) fn decode(
+    descriptor: &MessageDescriptor,
+    bytes: &[u8],
+) -> Result<DynamicMessage, prost::DecodeError> {
+    DynamicMessage::decode(descriptor.clone(), bytes)
+}
+
 /// `message` as a dynamic message of its own descriptor.
+#[cfg(feature = "wfctl")]
 fn dynamic<M: prost::Message + prost::Name>(message: &M) -> DynamicMessage {
     let descriptor = pool()
         .get_message_by_name(&M::full_name())
@@ -37,15 +78,17 @@ fn dynamic<M: prost::Message + prost::Name>(message: &M) -> DynamicMessage {
 }
 
 /// `message` in the proto3 JSON mapping (protojson's default form).
-pub(crate) fn to_json<M: prost::Message + prost::Name>(message: &M) -> Value {
+#[cfg(feature = "wfctl")]
+pub(crate) fn to_json<M: prost::Message + prost::Name>(message: &M) -> serde_json::Value {
     dynamic(message)
-        .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+        .serialize_with_options(serde_json::value::Serializer, &serialize_options())
         .unwrap_or_else(|e| panic!("{} does not serialize: {e}", M::full_name()))
 }
 
 /// The proto name of the `payload` field a log event carries
 /// (`phase_started`, `output`, ...), as the descriptor spells it. None for
 /// an event without a payload.
+#[cfg(feature = "wfctl")]
 pub(crate) fn payload_name(event: &pb::LogEvent) -> Option<String> {
     let message = dynamic(event);
     let payload = message
@@ -56,7 +99,7 @@ pub(crate) fn payload_name(event: &pb::LogEvent) -> Option<String> {
     Some(field.name().to_string())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "wfctl"))]
 mod tests {
     use super::*;
     use serde_json::json;
