@@ -68,6 +68,11 @@ func TestStatusJSONHasHyperctlKeys(t *testing.T) {
 			t.Errorf("status -json lacks %q: %s", key, stdout)
 		}
 	}
+	// Computed as HyperSDK's status endpoint computes it (hypersdkapi):
+	// the test daemon has no drop folder.
+	if st["mode"] != "none" || st["running"] != true || st["max_workers"].(float64) < 1 {
+		t.Errorf("status -json: mode %v running %v max_workers %v; want none, true, the pool size", st["mode"], st["running"], st["max_workers"])
+	}
 	if code, stdout, _ := hyperctl(t, append([]string{"workflow", "-op", "status"}, addr...)...); code != exitOK || !strings.Contains(stdout, "workers:") {
 		t.Errorf("status text: exit %d\n%s", code, stdout)
 	}

@@ -12,20 +12,15 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
+	"github.com/workflow-manager/workflowd/clients/go/hypersdkapi"
 	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
 // statusJSON is the -json form of `-op status`: the keys of hyperctl's
-// status API, filled from GetStatus, plus the daemon's own counters.
+// status API, computed as the HyperSDK endpoint computes them
+// (hypersdkapi.StatusOf), plus the daemon's own counters.
 type statusJSON struct {
-	Mode           string `json:"mode"`
-	Running        bool   `json:"running"`
-	QueueDepth     uint32 `json:"queue_depth"`
-	ActiveJobs     uint32 `json:"active_jobs"`
-	ProcessedToday uint64 `json:"processed_today"`
-	FailedToday    uint64 `json:"failed_today"`
-	MaxWorkers     uint32 `json:"max_workers"`
-	UptimeSeconds  uint64 `json:"uptime_seconds"`
+	hypersdkapi.Status
 
 	Version             string            `json:"version"`
 	MaxQueue            uint32            `json:"max_queue"`
@@ -43,14 +38,7 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 	}
 	if out.json {
 		b, err := json.MarshalIndent(statusJSON{
-			Mode:                "workflow",
-			Running:             true,
-			QueueDepth:          st.GetQueued(),
-			ActiveJobs:          st.GetRunning(),
-			ProcessedToday:      st.GetSucceededToday(),
-			FailedToday:         st.GetFailedToday(),
-			MaxWorkers:          st.GetMaxWorkers(),
-			UptimeSeconds:       st.GetUptimeSeconds(),
+			Status:              hypersdkapi.StatusOf(st),
 			Version:             st.GetVersion(),
 			MaxQueue:            st.GetMaxQueue(),
 			TotalExecutions:     st.GetTotalExecutions(),
@@ -80,25 +68,10 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 	return nil
 }
 
-// filterStates maps hyperctl's job filters to execution states.
-var filterStates = map[string][]workflowv1.ExecutionState{
-	"all":     nil,
-	"active":  {workflowv1.ExecutionState_EXECUTION_STATE_RUNNING},
-	"pending": {workflowv1.ExecutionState_EXECUTION_STATE_QUEUED},
-	"completed": {
-		workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED,
-	},
-	"failed": {
-		workflowv1.ExecutionState_EXECUTION_STATE_FAILED,
-		workflowv1.ExecutionState_EXECUTION_STATE_CANCELLED,
-		workflowv1.ExecutionState_EXECUTION_STATE_TIMED_OUT,
-		workflowv1.ExecutionState_EXECUTION_STATE_INTERRUPTED,
-	},
-}
-
 func opList(ctx context.Context, c *workflowclient.Client, f *workflowFlags, out *printer) error {
-	states, ok := filterStates[f.filter]
-	if !ok {
+	// The job statuses of HyperSDK's jobs endpoint, plus "all".
+	states, ok := hypersdkapi.StatesOf(f.filter)
+	if !ok || f.filter == "" {
 		return usagef("unknown -filter %q (all, active, pending, completed, failed)", f.filter)
 	}
 	if f.limit < 1 {
@@ -299,9 +272,7 @@ func formatEvent(ev *workflowv1.LogEvent) string {
 }
 
 // stateName is an execution state without its enum prefix ("SUCCEEDED").
-func stateName(s workflowv1.ExecutionState) string {
-	return strings.TrimPrefix(s.String(), "EXECUTION_STATE_")
-}
+func stateName(s workflowv1.ExecutionState) string { return hypersdkapi.StateName(s) }
 
 func formatTime(t *timestamppb.Timestamp) string {
 	if t == nil {
@@ -312,12 +283,9 @@ func formatTime(t *timestamppb.Timestamp) string {
 
 // elapsed is the run time so far (or in total) of an execution.
 func elapsed(e *workflowv1.Execution) string {
-	if e.GetStartTime() == nil {
+	d, ok := hypersdkapi.Elapsed(e, time.Now())
+	if !ok {
 		return "-"
 	}
-	end := time.Now()
-	if e.GetEndTime() != nil {
-		end = e.GetEndTime().AsTime()
-	}
-	return end.Sub(e.GetStartTime().AsTime()).Round(100 * time.Millisecond).String()
+	return d.Round(100 * time.Millisecond).String()
 }

@@ -1,0 +1,287 @@
+package hypersdkapi
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
+)
+
+// Mode values of Status.Mode, from the daemon's drop folders.
+const (
+	// ModeManifest: the daemon watches manifest drop folders only.
+	ModeManifest = "manifest"
+	// ModeDisk: the daemon watches disk drop folders only.
+	ModeDisk = "disk"
+	// ModeBoth: the daemon watches drop folders of both kinds.
+	ModeBoth = "both"
+	// ModeNone: the daemon has no drop folder; work arrives only through
+	// the API (SubmitManifest, Execute).
+	ModeNone = "none"
+)
+
+// Job status names: the values of the jobs endpoint's `status` parameter
+// and of Job.Status.
+const (
+	// StatusPending is a QUEUED execution.
+	StatusPending = "pending"
+	// StatusActive is a RUNNING execution.
+	StatusActive = "active"
+	// StatusCompleted is a SUCCEEDED execution.
+	StatusCompleted = "completed"
+	// StatusFailed is a FAILED, CANCELLED, TIMED_OUT or INTERRUPTED execution.
+	StatusFailed = "failed"
+)
+
+// Status is the answer of GET /api/workflow/status, in snake_case JSON.
+type Status struct {
+	// Mode is "manifest", "disk" or "both" from the kinds of drop folders
+	// the daemon watches, "none" when it has none (see ModeOf).
+	Mode string `json:"mode"`
+	// Running is true: the daemon answered GetStatus. (A daemon that does
+	// not answer gets a 503, not a Status.)
+	Running bool `json:"running"`
+	// QueueDepth is the number of QUEUED executions.
+	QueueDepth uint32 `json:"queue_depth"`
+	// ActiveJobs is the number of RUNNING executions.
+	ActiveJobs uint32 `json:"active_jobs"`
+	// ProcessedToday is the number of executions that SUCCEEDED since
+	// local midnight (the daemon's clock).
+	ProcessedToday uint64 `json:"processed_today"`
+	// FailedToday is the number of executions that ended FAILED,
+	// TIMED_OUT or INTERRUPTED since local midnight.
+	FailedToday uint64 `json:"failed_today"`
+	// MaxWorkers is the size of the daemon's worker pool.
+	MaxWorkers uint32 `json:"max_workers"`
+	// UptimeSeconds is the time since the daemon started.
+	UptimeSeconds uint64 `json:"uptime_seconds"`
+}
+
+// StatusOf computes the HyperSDK status view of a GetStatus answer.
+func StatusOf(st *workflowv1.GetStatusResponse) Status {
+	return Status{
+		Mode:           ModeOf(st.GetDropFolders()),
+		Running:        true,
+		QueueDepth:     st.GetQueued(),
+		ActiveJobs:     st.GetRunning(),
+		ProcessedToday: st.GetSucceededToday(),
+		FailedToday:    st.GetFailedToday(),
+		MaxWorkers:     st.GetMaxWorkers(),
+		UptimeSeconds:  st.GetUptimeSeconds(),
+	}
+}
+
+// ModeOf is the HyperSDK mode of a set of drop folders: ModeManifest,
+// ModeDisk, ModeBoth, or ModeNone when there is no drop folder (or none of
+// a known kind).
+func ModeOf(folders []*workflowv1.DropFolder) string {
+	var manifest, disk bool
+	for _, f := range folders {
+		switch f.GetMode() {
+		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_MANIFEST:
+			manifest = true
+		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_DISK:
+			disk = true
+		}
+	}
+	switch {
+	case manifest && disk:
+		return ModeBoth
+	case manifest:
+		return ModeManifest
+	case disk:
+		return ModeDisk
+	default:
+		return ModeNone
+	}
+}
+
+// statusStates maps each job status to the execution states it covers.
+var statusStates = map[string][]workflowv1.ExecutionState{
+	StatusPending:   {workflowv1.ExecutionState_EXECUTION_STATE_QUEUED},
+	StatusActive:    {workflowv1.ExecutionState_EXECUTION_STATE_RUNNING},
+	StatusCompleted: {workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED},
+	StatusFailed: {
+		workflowv1.ExecutionState_EXECUTION_STATE_FAILED,
+		workflowv1.ExecutionState_EXECUTION_STATE_CANCELLED,
+		workflowv1.ExecutionState_EXECUTION_STATE_TIMED_OUT,
+		workflowv1.ExecutionState_EXECUTION_STATE_INTERRUPTED,
+	},
+}
+
+// JobStatuses lists the job status names, in the order of a job's life.
+var JobStatuses = []string{StatusPending, StatusActive, StatusCompleted, StatusFailed}
+
+// StatesOf returns the execution states a job status name covers. "" and
+// "all" cover every state (nil). ok is false for any other name.
+func StatesOf(status string) (states []workflowv1.ExecutionState, ok bool) {
+	if status == "" || status == "all" {
+		return nil, true
+	}
+	states, ok = statusStates[status]
+	return states, ok
+}
+
+// JobStatusOf is the job status name of an execution state; "" for
+// EXECUTION_STATE_UNSPECIFIED.
+func JobStatusOf(s workflowv1.ExecutionState) string {
+	for name, states := range statusStates {
+		for _, st := range states {
+			if st == s {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// Job is one execution as HyperSDK's dashboard shows a job, in snake_case
+// JSON.
+type Job struct {
+	// ID is the execution id.
+	ID string `json:"id"`
+	// Name is the VM name (the execution's `vm` label, which SubmitManifest
+	// and the drop folders set), else the workflow's name.
+	Name string `json:"name"`
+	// Stage is the name of the last phase the execution reported,
+	// upper-cased (CONVERT); see StageOf for executions without a phase.
+	Stage string `json:"stage"`
+	// Progress is 0-100; see ProgressOf.
+	Progress int `json:"progress"`
+	// StartedAt is when the program started (RFC 3339, UTC); null while
+	// the execution is queued.
+	StartedAt *string `json:"started_at"`
+	// ElapsedSeconds is the run time so far, or in total once ended; 0
+	// while queued.
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	// Status is the job status name: pending, active, completed or failed.
+	Status string `json:"status"`
+	// State is the execution state without its prefix (e.g. TIMED_OUT).
+	State string `json:"state"`
+	// WorkflowID is the workflow that ran (vm_pipeline for manifests).
+	WorkflowID string `json:"workflow_id"`
+	// BatchID is the batch of a batch manifest, "" otherwise.
+	BatchID string `json:"batch_id"`
+	// Error says why the execution failed, was cancelled or interrupted.
+	Error string `json:"error"`
+}
+
+// JobOf computes the job view of an execution at time now. The execution
+// should carry its phase tree (GetExecution; ListExecutions leaves it out).
+func JobOf(e *workflowv1.Execution, now time.Time) Job {
+	j := Job{
+		ID:         e.GetId(),
+		Name:       e.GetLabels()["vm"],
+		Stage:      StageOf(e),
+		Progress:   ProgressOf(e),
+		Status:     JobStatusOf(e.GetState()),
+		State:      StateName(e.GetState()),
+		WorkflowID: e.GetWorkflowId(),
+		BatchID:    e.GetBatchId(),
+		Error:      e.GetError(),
+	}
+	if j.Name == "" {
+		j.Name = e.GetWorkflowName()
+	}
+	if j.Name == "" {
+		j.Name = e.GetWorkflowId()
+	}
+	if d, ok := Elapsed(e, now); ok {
+		started := e.GetStartTime().AsTime().UTC().Format(time.RFC3339Nano)
+		j.StartedAt = &started
+		j.ElapsedSeconds = math.Round(d.Seconds()*1000) / 1000
+	}
+	return j
+}
+
+// Elapsed is the run time of an execution: from its start to its end, or
+// to now while it runs. ok is false when it has not started.
+func Elapsed(e *workflowv1.Execution, now time.Time) (d time.Duration, ok bool) {
+	if e.GetStartTime() == nil {
+		return 0, false
+	}
+	end := now
+	if e.GetEndTime() != nil {
+		end = e.GetEndTime().AsTime()
+	}
+	if d = end.Sub(e.GetStartTime().AsTime()); d < 0 {
+		d = 0
+	}
+	return d, true
+}
+
+// StateName is an execution state without its enum prefix ("SUCCEEDED").
+func StateName(s workflowv1.ExecutionState) string {
+	return strings.TrimPrefix(s.String(), "EXECUTION_STATE_")
+}
+
+// currentPhase is the phase with the highest index, nil when none.
+func currentPhase(e *workflowv1.Execution) *workflowv1.Phase {
+	var cur *workflowv1.Phase
+	for _, p := range e.GetPhases() {
+		if cur == nil || p.GetIndex() >= cur.GetIndex() {
+			cur = p
+		}
+	}
+	return cur
+}
+
+// StageOf is the pipeline stage of an execution: the name of the last
+// phase it reported (the one with the highest index), upper-cased, e.g.
+// CONVERT. Before any phase it is QUEUED for a queued execution, STARTING
+// for a running one, and the final state (e.g. FAILED) for one that ended
+// without reporting a phase.
+func StageOf(e *workflowv1.Execution) string {
+	if p := currentPhase(e); p != nil && p.GetName() != "" {
+		return strings.ToUpper(p.GetName())
+	}
+	if e.GetState() == workflowv1.ExecutionState_EXECUTION_STATE_RUNNING {
+		return "STARTING"
+	}
+	return StateName(e.GetState())
+}
+
+// ProgressOf is an execution's progress, 0-100: 100 once it SUCCEEDED;
+// otherwise the share of its announced phases (total_phases, at least the
+// phases seen) that completed, the running phase counting for the best
+// percentage its tasks reported ("converting 42%"), capped at 99 because
+// the execution has not succeeded. 0 while queued.
+func ProgressOf(e *workflowv1.Execution) int {
+	if e.GetState() == workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED {
+		return 100
+	}
+	phases := e.GetPhases()
+	total := len(phases)
+	for _, p := range phases {
+		if int(p.GetTotalPhases()) > total {
+			total = int(p.GetTotalPhases())
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	done := 0.0
+	for _, p := range phases {
+		switch p.GetStatus() {
+		case workflowv1.NodeStatus_NODE_STATUS_COMPLETED:
+			done++
+		case workflowv1.NodeStatus_NODE_STATUS_RUNNING:
+			best := int32(0)
+			for _, t := range p.GetTasks() {
+				if t.GetPercent() > best {
+					best = t.GetPercent()
+				}
+			}
+			if best > 100 {
+				best = 100
+			}
+			done += float64(best) / 100
+		}
+	}
+	progress := int(done / float64(total) * 100)
+	if progress > 99 {
+		progress = 99
+	}
+	return progress
+}
