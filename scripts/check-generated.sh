@@ -13,7 +13,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 cd "$REPO_ROOT"
 
-GEN_DIRS=(clients/go/gen clients/python/src/workflow_client/gen)
+GEN_DIRS=(clients/go/gen clients/python/src/workflow_client/gen clients/typescript/src/gen)
 
 before="$(mktemp -d)"
 trap 'rm -rf "$before"' EXIT

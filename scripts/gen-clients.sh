@@ -2,6 +2,8 @@
 # Regenerates the checked-in client code from proto/:
 #   clients/go/gen/                          Go messages + gRPC stubs (buf + protoc-gen-go{,-grpc})
 #   clients/python/src/workflow_client/gen/  Python messages, .pyi stubs and gRPC stubs (grpcio-tools)
+#   clients/typescript/src/gen/              TypeScript messages and service descriptors
+#                                            (buf + protoc-gen-es, buf.gen.ts.yaml)
 # Tool versions are pinned in scripts/lib/tools.sh and installed when missing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
@@ -10,9 +12,13 @@ cd "$REPO_ROOT"
 ensure_buf
 ensure_codegen_go_tools
 ensure_grpcio_tools
+ensure_protoc_gen_es
 
 log "generating Go into clients/go/gen"
 "$BUF" generate
+
+log "generating TypeScript into clients/typescript/src/gen"
+"$BUF" generate --template buf.gen.ts.yaml
 
 PY_GEN=clients/python/src/workflow_client/gen
 log "generating Python into $PY_GEN"

@@ -6,10 +6,12 @@
 #   1. installs what a fresh machine lacks: buf (npm, into .tools/), the Go
 #      generators and grpcurl (go install, pinned: the current release, and
 #      1.8.7 for reflection v1alpha, into .tools/), the Python client in
-#      editable mode with pytest, jsonschema and grpcio-tools (pip);
+#      editable mode with pytest, jsonschema and grpcio-tools (pip), and
+#      clients/typescript's locked dependencies (npm ci, protoc-gen-es too);
 #   2. buf lint, buf breaking, and the generated-code drift check;
 #   3. go vet and go test in clients/go, pytest on clients/python/tests and
-#      tests/grpcurl.
+#      tests/grpcurl, eslint, tsc --noEmit and the Node tests (gRPC-web) in
+#      clients/typescript.
 #
 # SKIP_INSTALL=1 skips step 1's pip/npm/go installs when they are known done.
 set -euo pipefail
@@ -28,6 +30,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   ensure_grpcio_tools
   "$PYTHON" -m pip install --quiet --disable-pip-version-check \
     -e "clients/python[test]" "grpcio-tools==$GRPCIO_TOOLS_VERSION" >&2
+  log "npm ci (clients/typescript)"
+  (cd clients/typescript && npm ci --no-audit --no-fund >&2)
 fi
 
 "$REPO_ROOT/scripts/buf-check.sh"
@@ -42,3 +46,11 @@ log "go vet + go test (clients/go) against $WORKFLOWD_ADDR"
 
 log "pytest (clients/python/tests, tests/grpcurl) against $WORKFLOWD_ADDR"
 "$PYTHON" -m pytest -q -p no:cacheprovider clients/python/tests tests/grpcurl
+
+log "eslint, tsc --noEmit and node --test (clients/typescript) against $WORKFLOWD_ADDR over gRPC-web"
+(
+  cd clients/typescript
+  npm run --silent lint
+  npm run --silent typecheck
+  npm test
+)

@@ -11,12 +11,18 @@ GRPCURL_VERSION=v1.9.4                  # github.com/fullstorydev/grpcurl/cmd/gr
 # on try v1 first), so the tests prove the daemon's v1alpha service works.
 GRPCURL_V1ALPHA_VERSION=v1.8.7
 GRPCIO_TOOLS_VERSION=1.85.1             # PyPI grpcio-tools (bundles protoc and the gRPC plugin)
+# npm @bufbuild/protoc-gen-es, a devDependency of clients/typescript (exact
+# version in its package.json and package-lock.json, which must agree). 2.13
+# is the last release that supports Node 20 (2.14 needs Node 22).
+PROTOC_GEN_ES_VERSION=2.13.0
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 GOBIN_DIR="$(go env GOBIN)"
 [ -n "$GOBIN_DIR" ] || GOBIN_DIR="$(go env GOPATH)/bin"
 BUF="$REPO_ROOT/.tools/node_modules/.bin/buf"
+TS_CLIENT_DIR="$REPO_ROOT/clients/typescript"
+PROTOC_GEN_ES="$TS_CLIENT_DIR/node_modules/.bin/protoc-gen-es"
 # Kept apart from $GOBIN_DIR so it never shadows the current grpcurl.
 export GRPCURL_V1ALPHA="$REPO_ROOT/.tools/grpcurl-$GRPCURL_V1ALPHA_VERSION/grpcurl"
 export PATH="$GOBIN_DIR:$PATH"
@@ -68,4 +74,17 @@ ensure_grpcio_tools() {
   fi
   log "installing grpcio-tools $GRPCIO_TOOLS_VERSION"
   "$PYTHON" -m pip install --quiet "grpcio-tools==$GRPCIO_TOOLS_VERSION" >&2
+}
+
+# Installs clients/typescript's locked dependencies (npm ci), which include
+# protoc-gen-es, unless protoc-gen-es $PROTOC_GEN_ES_VERSION is already there;
+# fails when the lock file pins another version than $PROTOC_GEN_ES_VERSION.
+ensure_protoc_gen_es() {
+  if [ -x "$PROTOC_GEN_ES" ] && [ "$("$PROTOC_GEN_ES" --version 2>/dev/null)" = "protoc-gen-es v$PROTOC_GEN_ES_VERSION" ]; then
+    return
+  fi
+  log "installing clients/typescript's dependencies (npm ci) for protoc-gen-es $PROTOC_GEN_ES_VERSION"
+  (cd "$TS_CLIENT_DIR" && npm ci --no-audit --no-fund >&2)
+  [ "$("$PROTOC_GEN_ES" --version)" = "protoc-gen-es v$PROTOC_GEN_ES_VERSION" ] ||
+    die "clients/typescript/package-lock.json does not pin protoc-gen-es $PROTOC_GEN_ES_VERSION (scripts/lib/tools.sh)"
 }

@@ -1,0 +1,72 @@
+// Tests of the parts that need no daemon: addresses and error conversion.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+import { BadRequestSchema } from "../src/gen/google/rpc/error_details_pb.js";
+import { WorkflowClient, WorkflowError, baseUrl, codeName, isTerminal, ExecutionState } from "../src/index.js";
+import { rejection } from "./helpers.js";
+
+test("baseUrl accepts host:port and http(s) URLs", () => {
+  assert.equal(baseUrl("127.0.0.1:50051"), "http://127.0.0.1:50051");
+  assert.equal(baseUrl(" localhost:1 "), "http://localhost:1");
+  assert.equal(baseUrl("http://127.0.0.1:50051/"), "http://127.0.0.1:50051");
+  assert.equal(baseUrl("https://wf.example:443"), "https://wf.example:443");
+  assert.throws(() => baseUrl(""), TypeError);
+  assert.throws(() => baseUrl("unix:/run/workflowd.sock"), TypeError);
+  assert.throws(() => baseUrl("dns:///x:1"), TypeError);
+});
+
+test("codeName spells gRPC names", () => {
+  assert.equal(codeName(Code.Canceled), "CANCELLED");
+  assert.equal(codeName(Code.InvalidArgument), "INVALID_ARGUMENT");
+  assert.equal(codeName(Code.Unauthenticated), "UNAUTHENTICATED");
+  assert.equal(codeName(99), "UNKNOWN");
+});
+
+test("WorkflowError.from decodes BadRequest field violations", () => {
+  const detail = create(BadRequestSchema, {
+    fieldViolations: [
+      { field: "inputs.depth", description: "must be at most 5" },
+      { field: "inputs.depth", description: "must be a number" },
+      { field: "inputs.topic", description: "is required" },
+    ],
+  });
+  // As the gRPC-web transport receives it: the type name and the encoded message.
+  const incoming = { type: "google.rpc.BadRequest", value: toBinary(BadRequestSchema, detail) };
+  const connectErr = new ConnectError("bad inputs", Code.InvalidArgument);
+  connectErr.details.push(incoming);
+  const err = WorkflowError.from(connectErr);
+  assert.equal(err.code, Code.InvalidArgument);
+  assert.equal(err.codeName, "INVALID_ARGUMENT");
+  assert.equal(err.rawMessage, "bad inputs");
+  assert.equal(err.fieldViolations.length, 3);
+  assert.deepEqual(err.violations, {
+    "inputs.depth": "must be at most 5; must be a number",
+    "inputs.topic": "is required",
+  });
+  assert.match(err.message, /^INVALID_ARGUMENT: bad inputs\n {2}inputs\.depth: must be at most 5/);
+  assert.equal(WorkflowError.from(err), err);
+  assert.equal(WorkflowError.from(new Error("boom")).codeName, "UNKNOWN");
+});
+
+test("isTerminal", () => {
+  assert.equal(isTerminal(ExecutionState.RUNNING), false);
+  assert.equal(isTerminal(ExecutionState.QUEUED), false);
+  assert.equal(isTerminal(ExecutionState.CANCELLED), true);
+  assert.equal(isTerminal(ExecutionState.SUCCEEDED), true);
+});
+
+test("an unreachable daemon is UNAVAILABLE", async () => {
+  // Port 1 on loopback: nothing listens there, the connection is refused.
+  const err = await rejection(() => new WorkflowClient("127.0.0.1:1").status());
+  assert.equal(err.codeName, "UNAVAILABLE");
+  const streamErr = await rejection(async () => {
+    for await (const ev of new WorkflowClient("http://127.0.0.1:1").streamLogs("x")) {
+      assert.fail(`event ${ev.sequence} from nowhere`);
+    }
+  });
+  assert.equal(streamErr.codeName, "UNAVAILABLE");
+});
