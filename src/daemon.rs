@@ -18,6 +18,7 @@ use crate::discovery::Catalog;
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::fs::private;
 use crate::manifest::ManifestRunner;
+use crate::metrics::Metrics;
 use crate::pb;
 use crate::program_env::ProgramEnv;
 use crate::store::{History, StoreError};
@@ -143,6 +144,7 @@ pub async fn run(
         reader,
     } = History::open(&config.database_path())?;
     let ledger_writer = writer.clone();
+    let metrics = Metrics::new();
 
     let policy = config.policy();
     let program_env = Arc::new(
@@ -169,6 +171,7 @@ pub async fn run(
             shutdown_grace_period: config.shutdown_grace_period,
             program_env,
             output_dir: config.output_dir.clone(),
+            metrics: metrics.clone(),
         },
         catalog,
         writer,
@@ -194,6 +197,7 @@ pub async fn run(
             &config.drop_folders,
             manifests.clone(),
             ledger_writer,
+            metrics.clone(),
         )?)
     };
 
@@ -222,11 +226,18 @@ pub async fn run(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let grpc =
-        tonic::service::Routes::new(pb::workflow_service_server::WorkflowServiceServer::new(api))
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha);
+    // Only WorkflowService's requests are counted, by method and code.
+    let workflow_service =
+        metrics.grpc_service(pb::workflow_service_server::WorkflowServiceServer::new(api));
+    let grpc = tonic::service::Routes::new(workflow_service)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    // GET /metrics on the same port (HTTP/1.1 or 2).
+    let grpc = tonic::service::Routes::from(
+        grpc.into_axum_router()
+            .merge(crate::metrics::router(metrics.clone())),
+    );
     // One port, three protocols: native gRPC (HTTP/2), gRPC-web and the
     // HTTP/JSON routes (HTTP/1.1 or 2), told apart per request.
     let router = Server::builder()
