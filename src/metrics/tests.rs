@@ -184,11 +184,12 @@ fn a_scrape_is_cheap_with_many_series() {
     assert!(fastest < Duration::from_millis(5), "{fastest:?} per scrape");
 }
 
+/// A response body made of frames given in advance.
+type TestBody =
+    StreamBody<tokio_stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
+
 /// A response body: `messages` data frames, then `trailers` if given.
-fn body(
-    messages: usize,
-    trailers: Option<(&'static str, &'static str)>,
-) -> StreamBody<tokio_stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>> {
+fn body(messages: usize, trailers: Option<(&'static str, &'static str)>) -> TestBody {
     let mut frames: Vec<Result<Frame<Bytes>, Infallible>> = (0..messages)
         .map(|_| Ok(Frame::data(Bytes::from_static(b"message"))))
         .collect();
