@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
+use tower::Layer;
 
 use crate::api::{DaemonInfo, WorkflowApi};
 use crate::config::Config;
@@ -226,13 +227,17 @@ pub async fn run(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    // Only WorkflowService's requests are counted, by method and code.
-    let workflow_service =
-        metrics.grpc_service(pb::workflow_service_server::WorkflowServiceServer::new(api));
+    // gRPC-web is translated per gRPC service: in front of the whole port
+    // the layer answered every plain HTTP/1.1 request 400, /metrics too.
+    let web = tonic_web::GrpcWebLayer::new();
+    // Only WorkflowService's requests are counted, by method and code (inside
+    // the gRPC-web translation, where the status is in the trailers).
+    let workflow_service = web
+        .layer(metrics.grpc_service(pb::workflow_service_server::WorkflowServiceServer::new(api)));
     let grpc = tonic::service::Routes::new(workflow_service)
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+        .add_service(web.layer(health_service))
+        .add_service(web.layer(reflection_v1))
+        .add_service(web.layer(reflection_v1alpha));
     // GET /metrics on the same port (HTTP/1.1 or 2).
     let grpc = tonic::service::Routes::from(
         grpc.into_axum_router()
@@ -240,10 +245,7 @@ pub async fn run(
     );
     // One port, three protocols: native gRPC (HTTP/2), gRPC-web and the
     // HTTP/JSON routes (HTTP/1.1 or 2), told apart per request.
-    let router = Server::builder()
-        .accept_http1(true)
-        .layer(tonic_web::GrpcWebLayer::new())
-        .add_routes(grpc);
+    let router = Server::builder().accept_http1(true).add_routes(grpc);
 
     let tcp = match config.listen {
         Some(listen) => {

@@ -40,19 +40,14 @@ fn printing_program(id: &str, code: i32) -> String {
 
 /// One scrape: the exposition's text, after checking its content type.
 async fn scrape(daemon: &Daemon) -> String {
-    // Over HTTP/2 (h2c): the gRPC-web layer in front of the whole port
-    // answers every plain HTTP/1.1 request 400, so cleartext HTTP/1.1
-    // scrapes need that layer moved to the gRPC routes.
-    let client = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .expect("client");
-    let response = client
+    // Plain HTTP/1.1, as Prometheus scrapes.
+    let response = reqwest::Client::new()
         .get(format!("http://{}/metrics", daemon.addr))
         .send()
         .await
         .expect("GET /metrics");
     assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), reqwest::Version::HTTP_11);
     assert_eq!(
         response.headers()["content-type"],
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
