@@ -221,3 +221,67 @@ async fn a_stream_the_client_drops_counts_as_cancelled() {
     std::fs::write(gate, "").unwrap();
     daemon.run_to_end(&execution.id).await;
 }
+
+/// Fills the file system holding `dir` with one file; returns its path.
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).expect("create the filler");
+    let block = vec![0u8; 64 * 1024];
+    while file.write_all(&block).is_ok() {}
+    // What is left is smaller than a block; take it too.
+    while file.write_all(&block[..512]).is_ok() {}
+    let _ = file.sync_all();
+    path
+}
+
+#[tokio::test]
+async fn a_full_disk_shows_in_the_history_gauges_until_there_is_room() {
+    let daemon = Daemon::builder()
+        .program("gate.sh", gate_program("gate"))
+        .data_on_tmpfs(16 << 20)
+        .start()
+        .await;
+    let healthy = scrape(&daemon).await;
+    assert_eq!(value(&healthy, "workflowd_history_write_failing"), 0.0);
+    assert_eq!(value(&healthy, "workflowd_history_commit_seconds"), 0.0);
+
+    let gate = daemon.file("gate");
+    let execution = daemon
+        .execute("gate", &[("gate", text(gate.to_str().unwrap()))])
+        .await;
+    daemon.wait_output(&execution.id, "waiting").await;
+    let filler = fill(&daemon.data_dir_as_seen_by_daemon());
+    // Its `released` line and its end cannot be committed now.
+    std::fs::write(&gate, "").unwrap();
+    let failing = eventually("the write failure in the gauges", POLL_DEADLINE, || {
+        let daemon = &daemon;
+        async move {
+            let text = scrape(daemon).await;
+            // The group being retried ages while the disk stays full.
+            let stuck = value(&text, "workflowd_history_commit_seconds") >= 0.1;
+            (value(&text, "workflowd_history_write_failing") == 1.0 && stuck).then_some(text)
+        }
+    })
+    .await;
+    // Its end is queued, not committed: it has not ended for the history.
+    assert_eq!(
+        ended(&failing, "gate", "succeeded"),
+        1.0,
+        "counted when queued"
+    );
+    assert!(daemon.status().await.history_write_failure.is_some());
+
+    std::fs::remove_file(&filler).unwrap();
+    daemon.run_to_end(&execution.id).await;
+    let recovered = eventually("the gauges back to normal", POLL_DEADLINE, || {
+        let daemon = &daemon;
+        async move {
+            let text = scrape(daemon).await;
+            (value(&text, "workflowd_history_write_failing") == 0.0).then_some(text)
+        }
+    })
+    .await;
+    assert_eq!(value(&recovered, "workflowd_history_write_queue"), 0.0);
+    assert_eq!(ended(&recovered, "gate", "succeeded"), 1.0);
+}
