@@ -124,21 +124,25 @@ async fn metrics_move_with_executions_grpc_calls_and_dropped_files() {
         "a.json",
         manifest.to_string().as_bytes(),
     );
-    wait_settled(&root, 1).await;
-    // Counted just after the move the wait saw.
-    let after = eventually(
-        "the processed file counted",
-        Duration::from_secs(10),
-        || {
-            let daemon = &daemon;
-            async move {
-                let text = scrape(daemon).await;
-                let processed =
-                    "workflowd_drop_folder_files_total{kind=\"manifest\",outcome=\"processed\"}";
-                (value(&text, processed) == 1.0).then_some(text)
-            }
-        },
-    )
+    // Not a manifest: fails validation without running anything.
+    drop_file(&root.join("to_be_processed"), "b.json", b"{}");
+    wait_settled(&root, 2).await;
+    let files = |text: &str, outcome: &str| {
+        value(
+            text,
+            &format!(
+                "workflowd_drop_folder_files_total{{kind=\"manifest\",outcome=\"{outcome}\"}}"
+            ),
+        )
+    };
+    // Counted just after the moves the wait saw.
+    let after = eventually("the settled files counted", Duration::from_secs(10), || {
+        let daemon = &daemon;
+        async move {
+            let text = scrape(daemon).await;
+            (files(&text, "processed") == 1.0 && files(&text, "failed") == 1.0).then_some(text)
+        }
+    })
     .await;
 
     for (name, kind) in FAMILIES {
@@ -175,7 +179,7 @@ async fn metrics_move_with_executions_grpc_calls_and_dropped_files() {
             &after,
             "workflowd_drop_folder_files_total{kind=\"manifest\",outcome=\"taken\"}"
         ),
-        1.0
+        2.0
     );
     assert_eq!(grpc(&after, "GetExecution", "NOT_FOUND"), 1.0);
     assert_eq!(grpc(&before, "GetExecution", "NOT_FOUND"), 0.0);
