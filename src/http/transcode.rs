@@ -22,6 +22,7 @@ pub(crate) struct Transcoder {
     pub(crate) table: RouteTable,
     pub(crate) caller: GrpcCaller,
     pub(crate) max_body_bytes: usize,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// Answers one HTTP/JSON request (the router's fallback: every path that

@@ -10,6 +10,7 @@ mod example_workflows;
 mod execution;
 mod history;
 mod manifest;
+mod metrics;
 mod output;
 mod program_environment;
 mod restart;
