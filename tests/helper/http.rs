@@ -33,9 +33,7 @@ impl Daemon {
 }
 
 /// The status and JSON body of a sent request.
-pub async fn json_answer(
-    sent: reqwest::Result<reqwest::Response>,
-) -> (reqwest::StatusCode, Value) {
+pub async fn json_answer(sent: reqwest::Result<reqwest::Response>) -> (reqwest::StatusCode, Value) {
     let response = sent.expect("the daemon answers HTTP");
     let status = response.status();
     let text = response.text().await.expect("read the body");

@@ -4,6 +4,8 @@
 
 use std::convert::Infallible;
 
+use base64::Engine;
+
 use reqwest::{header, StatusCode};
 use serde_json::json;
 
@@ -101,5 +103,35 @@ async fn bodies_past_the_cap_are_413_declared_or_chunked() {
 
     let (status, _) = daemon.http_get("/v1/status").await;
     assert_eq!(status, StatusCode::OK);
+    daemon.status().await;
+}
+
+#[tokio::test]
+async fn a_message_past_grpc_s_limit_is_413_and_one_within_it_is_served() {
+    let daemon = Daemon::start().await;
+    let daemon = &daemon;
+    let validate = |manifest_bytes: usize| {
+        let body = json!({
+            "content": base64::engine::general_purpose::STANDARD.encode("#".repeat(manifest_bytes)),
+            "fileName": "big.yaml",
+        });
+        async move { daemon.http_post("/v1/manifests:validate", &body).await }
+    };
+    // 3 MiB of manifest (4 MiB of JSON) fits gRPC's 4 MiB messages.
+    let (status, body) = validate(3 << 20).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.get("valid").is_none(),
+        "a comment is no manifest: {body}"
+    );
+    // 6 MiB (8 MiB of JSON) is within the 16 MiB body cap, not within
+    // what the RPC takes: 413, not the gRPC decoder's OUT_OF_RANGE.
+    let (status, body) = validate(6 << 20).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["code"], 8, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("4194304"),
+        "{body}"
+    );
     daemon.status().await;
 }

@@ -29,9 +29,8 @@ async fn open_sse(
     execution_id: &str,
     last_event_id: Option<&str>,
 ) -> reqwest::Response {
-    let mut request = http_client().get(daemon.url(&format!(
-        "/v1/executions/{execution_id}/logs?follow=true"
-    )));
+    let mut request =
+        http_client().get(daemon.url(&format!("/v1/executions/{execution_id}/logs?follow=true")));
     if let Some(last) = last_event_id {
         request = request.header("last-event-id", last);
     }
@@ -120,9 +119,7 @@ async fn curl_reads_the_log_as_ndjson() {
 
     let lines: Vec<Value> = text
         .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?} is JSON: {e}"))
-        })
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?} is JSON: {e}")))
         .collect();
     for (index, line) in lines.iter().enumerate() {
         assert_eq!(

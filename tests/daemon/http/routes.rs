@@ -50,7 +50,10 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
     assert_eq!(workflows["workflows"], grpc["workflows"]);
     let hello = ok(&daemon, "/v1/workflows/hello").await;
     assert_eq!(hello["workflow"]["id"], "hello");
-    assert!(hello["workflow"]["fields"][0]["cliArg"].is_string(), "{hello}");
+    assert!(
+        hello["workflow"]["fields"][0]["cliArg"].is_string(),
+        "{hello}"
+    );
     assert!(hello["workflow"].get("cli_arg").is_none());
 
     let validated = posted(
@@ -174,7 +177,11 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
     assert_eq!(by_states["executions"].as_array().unwrap().len(), 3);
     let by_label = ok(&daemon, "/v1/executions?labels[via]=http").await;
     assert_eq!(ids(&by_label), [hello_id.clone()]);
-    let by_json_name = ok(&daemon, "/v1/executions?workflowId=gate&labels%5Bvia%5D=none").await;
+    let by_json_name = ok(
+        &daemon,
+        "/v1/executions?workflowId=gate&labels%5Bvia%5D=none",
+    )
+    .await;
     assert_eq!(ids(&by_json_name), Vec::<String>::new());
 
     let first = ok(&daemon, "/v1/executions?page_size=2").await;
@@ -184,7 +191,10 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
             ..Default::default()
         })
         .await;
-    assert_eq!(first, proto_json(&grpc, "workflow.v1.ListExecutionsResponse"));
+    assert_eq!(
+        first,
+        proto_json(&grpc, "workflow.v1.ListExecutionsResponse")
+    );
     let token = first["nextPageToken"].as_str().expect("a next page");
     let second = ok(
         &daemon,
@@ -203,7 +213,13 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
     assert_eq!(status["totalsByState"]["SUCCEEDED"], "2");
     assert_eq!(status["totalsByState"]["CANCELLED"], "1");
     let grpc = proto_json(&daemon.status().await, "workflow.v1.GetStatusResponse");
-    for key in ["version", "maxWorkers", "maxQueue", "databasePath", "outputDir"] {
+    for key in [
+        "version",
+        "maxWorkers",
+        "maxQueue",
+        "databasePath",
+        "outputDir",
+    ] {
         assert_eq!(status[key], grpc[key], "{key}");
     }
 }
