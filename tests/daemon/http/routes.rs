@@ -95,6 +95,14 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
     );
     assert_eq!(execution["timeout"], "30s");
     let hello_id = execution["id"].as_str().unwrap().to_string();
+    let again = posted(
+        &daemon,
+        "/v1/executions",
+        json!({"workflowId": "hello", "requestId": "http-1"}),
+    )
+    .await;
+    assert_eq!(again["execution"]["id"], hello_id.as_str(), "{again}");
+    assert!(again.get("started").is_none(), "false is omitted: {again}");
     let waited = ok(&daemon, &format!("/v1/executions/{hello_id}:wait")).await;
     assert_eq!(waited["execution"]["state"], "EXECUTION_STATE_SUCCEEDED");
     assert_eq!(waited["execution"]["exitCode"], 0, "an optional set to 0");
@@ -168,7 +176,7 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
     let by_workflow = ok(&daemon, "/v1/executions?workflow_id=hello").await;
     assert_eq!(ids(&by_workflow), [other.id.clone(), hello_id.clone()]);
     let by_state = ok(&daemon, "/v1/executions?states=EXECUTION_STATE_CANCELLED").await;
-    assert_eq!(ids(&by_state), [gate_id.clone()]);
+    assert_eq!(ids(&by_state), [gate_id.as_str()]);
     let by_states = ok(
         &daemon,
         "/v1/executions?states=EXECUTION_STATE_CANCELLED&states=EXECUTION_STATE_SUCCEEDED",
@@ -176,7 +184,7 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
     .await;
     assert_eq!(by_states["executions"].as_array().unwrap().len(), 3);
     let by_label = ok(&daemon, "/v1/executions?labels[via]=http").await;
-    assert_eq!(ids(&by_label), [hello_id.clone()]);
+    assert_eq!(ids(&by_label), [hello_id.as_str()]);
     let by_json_name = ok(
         &daemon,
         "/v1/executions?workflowId=gate&labels%5Bvia%5D=none",
@@ -201,7 +209,7 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
         &format!("/v1/executions?page_size=2&page_token={token}"),
     )
     .await;
-    assert_eq!(ids(&second), [hello_id.clone()]);
+    assert_eq!(ids(&second), [hello_id.as_str()]);
     assert!(second.get("nextPageToken").is_none(), "{second}");
     let mut all = ids(&first);
     all.extend(ids(&second));
