@@ -76,6 +76,15 @@ async fn a_configured_origin_is_allowed_and_no_other() {
         Some(DASH)
     );
     assert_eq!(allowed_origin(&get_from(&daemon, EVIL).await), None);
+    // Errors too, so the page can read why.
+    let response = http_client()
+        .get(daemon.url("/v1/workflows/nope"))
+        .header(header::ORIGIN, DASH)
+        .send()
+        .await
+        .expect("GET a missing workflow");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(allowed_origin(&response).as_deref(), Some(DASH));
 
     for path in ["/v1/executions", "/workflow.v1.WorkflowService/GetStatus"] {
         let response = preflight(&daemon, path, DASH).await;

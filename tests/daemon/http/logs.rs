@@ -113,8 +113,18 @@ async fn curl(args: &[&str]) -> String {
 #[tokio::test]
 async fn curl_reads_the_log_as_ndjson() {
     let daemon = Daemon::start().await;
-    let exec = daemon.execute("chatty", &[("lines", num(500.0))]).await;
-    let url = daemon.url(&format!("/v1/executions/{}/logs?follow=true", exec.id));
+    // Started by curl as a user types it: -d without a content type (sent
+    // as form data, read as the JSON it is), the number as a JSON number.
+    let started = curl(&[
+        "-d",
+        r#"{"workflowId": "chatty", "inputs": {"lines": 500}}"#,
+        &daemon.url("/v1/executions"),
+    ])
+    .await;
+    let started: Value = serde_json::from_str(&started).expect("JSON");
+    assert_eq!(started["execution"]["inputs"]["lines"], "500", "{started}");
+    let id = started["execution"]["id"].as_str().expect("an id");
+    let url = daemon.url(&format!("/v1/executions/{id}/logs?follow=true"));
     let text = curl(&["-N", "-H", "Accept: application/x-ndjson", &url]).await;
 
     let lines: Vec<Value> = text
@@ -129,7 +139,7 @@ async fn curl_reads_the_log_as_ndjson() {
         );
     }
     assert!(lines.last().unwrap()["event"]["finished"].is_object());
-    assert_eq!(lines, grpc_log(&daemon, &exec.id).await);
+    assert_eq!(lines, grpc_log(&daemon, id).await);
 }
 
 #[tokio::test]
