@@ -46,10 +46,28 @@ fn checked_id(event: &SseEvent) -> (String, Value) {
     (id, message)
 }
 
+/// Prints `before 1..200`, waits for the file given with `--gate`, then
+/// prints `after 1..200`: a log that is half history, half live.
+fn halves_program() -> String {
+    workflow_script(
+        r#"{"id":"halves","name":"Halves","description":"Prints, waits for a file, prints.","fields":[{"name":"gate","label":"Gate","description":"File to wait for","cli_arg":"--gate","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
+        r#"gate="$2"
+i=1; while [ $i -le 200 ]; do echo "before $i"; i=$((i+1)); done
+while [ ! -e "$gate" ]; do sleep 0.02; done
+i=1; while [ $i -le 200 ]; do echo "after $i"; i=$((i+1)); done"#,
+    )
+}
+
 #[tokio::test]
 async fn sse_resumes_after_a_dropped_connection_without_gap_or_duplicate() {
-    let daemon = Daemon::start().await;
-    let exec = daemon.execute("chatty", &[("lines", num(3000.0))]).await;
+    let daemon = Daemon::builder()
+        .program("halves.sh", halves_program())
+        .start()
+        .await;
+    let gate = daemon.file("gate");
+    let exec = daemon
+        .execute("halves", &[("gate", text(gate.to_str().unwrap()))])
+        .await;
 
     let mut received = Vec::new();
     let mut last_id = String::new();
@@ -57,8 +75,8 @@ async fn sse_resumes_after_a_dropped_connection_without_gap_or_duplicate() {
         let response = open_sse(&daemon, &exec.id, None).await;
         assert_eq!(response.status(), StatusCode::OK);
         let mut events = SseReader::new(response);
-        while received.len() < 100 {
-            let event = events.next().await.expect("more than 100 events");
+        while received.len() < 50 {
+            let event = events.next().await.expect("more than 50 events");
             let (id, message) = checked_id(&event);
             last_id = id;
             received.push(message);
@@ -68,14 +86,22 @@ async fn sse_resumes_after_a_dropped_connection_without_gap_or_duplicate() {
     let response = open_sse(&daemon, &exec.id, Some(&last_id)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let mut events = SseReader::new(response);
+    let mut gate_open = false;
     while let Some(event) = events.next().await {
         let (id, message) = checked_id(&event);
         last_id = id;
+        // The program waits at its last line before the gate: open it,
+        // so the rest of the resumed stream is live.
+        if message["event"]["output"]["text"] == "before 200" {
+            std::fs::write(&gate, "").expect("open the gate");
+            gate_open = true;
+        }
         received.push(message);
     }
+    assert!(gate_open, "the resumed stream reached the gate");
 
     let expected = grpc_log(&daemon, &exec.id).await;
-    assert!(expected.len() > 3000);
+    assert!(expected.len() > 400);
     assert_eq!(received.len(), expected.len());
     assert!(
         received == expected,
