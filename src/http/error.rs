@@ -240,6 +240,10 @@ mod tests {
             HttpError::BodyTooLarge { limit: 1 }.http_status(),
             StatusCode::PAYLOAD_TOO_LARGE
         );
+        assert_eq!(
+            HttpError::MessageTooLarge { size: 2, limit: 1 }.http_status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
         let no_route = HttpError::NoRoute {
             method: Method::GET,
             path: "/v1/x".into(),
