@@ -17,6 +17,12 @@ use super::rules::{BodyRule, Lookup, RouteTable};
 use super::stream::{self, StreamFormat, RESUME_FIELD};
 use crate::proto_json::{decode, dynamic_to_json_text};
 
+/// The largest request message the gRPC services decode: tonic's default,
+/// which the daemon keeps. A JSON body within `--http-max-body-bytes` can
+/// still make a larger one (a big base64 manifest); it is refused here as
+/// too large (413), not by the gRPC decoder as OUT_OF_RANGE (400).
+const MAX_GRPC_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// What the handler needs, shared by every request.
 pub(crate) struct Transcoder {
     pub(crate) table: RouteTable,
@@ -76,12 +82,18 @@ impl Transcoder {
                 ));
             }
         }
-        let message = request_message(route, &bindings, parts.uri.query(), &body)?;
+        let message = request_message(route, &bindings, parts.uri.query(), &body)?.encode_to_vec();
+        if message.len() > MAX_GRPC_MESSAGE_BYTES {
+            return Err(HttpError::MessageTooLarge {
+                size: message.len(),
+                limit: MAX_GRPC_MESSAGE_BYTES,
+            });
+        }
         let replies = self
             .caller
             .call(
                 &route.grpc_path(),
-                message.encode_to_vec(),
+                message,
                 parts.headers.get("grpc-timeout"),
             )
             .await

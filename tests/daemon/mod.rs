@@ -9,6 +9,7 @@ mod drop_folders;
 mod example_workflows;
 mod execution;
 mod history;
+mod http;
 mod manifest;
 mod metrics;
 mod output;
