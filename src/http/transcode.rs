@@ -13,7 +13,7 @@ use prost::Message;
 use super::error::HttpError;
 use super::grpc_call::GrpcCaller;
 use super::request::request_message;
-use super::rules::{BodyRule, Lookup, RouteTable};
+use super::rules::{BodyRule, Lookup, Route, RouteTable};
 use super::stream::{self, StreamFormat, RESUME_FIELD};
 use crate::proto_json::{decode, dynamic_to_json_text};
 
@@ -32,37 +32,55 @@ pub(crate) struct Transcoder {
 }
 
 /// Answers one HTTP/JSON request (the router's fallback: every path that
-/// is not gRPC, `/metrics` or `/openapi.json`).
+/// is not gRPC, `/metrics` or `/openapi.json`), and counts it by route.
 pub(crate) async fn handle(
     State(transcoder): State<Arc<Transcoder>>,
     request: Request<axum::body::Body>,
 ) -> Response {
-    match transcoder.answer(request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    let (parts, body) = request.into_parts();
+    let lookup = transcoder.table.lookup(&parts.method, parts.uri.path());
+    // Label values stay bounded: a route's template, never a request's
+    // path, and only the standard methods.
+    let route_label = match &lookup {
+        Lookup::Found(route, _) => route.template.as_str(),
+        Lookup::WrongMethod(_) | Lookup::NotFound => "unmatched",
+    };
+    let method_label = match parts.method.as_str() {
+        method @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => method,
+        _ => "other",
+    };
+    let response = match lookup {
+        Lookup::Found(route, bindings) => transcoder
+            .answer(route, bindings, &parts, body)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+        Lookup::WrongMethod(allowed) => HttpError::WrongMethod {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+            allowed,
+        }
+        .into_response(),
+        Lookup::NotFound => HttpError::NoRoute {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+        }
+        .into_response(),
+    };
+    transcoder
+        .metrics
+        .http_request(route_label, method_label, response.status().as_u16());
+    response
 }
 
 impl Transcoder {
-    async fn answer(&self, request: Request<axum::body::Body>) -> Result<Response, HttpError> {
-        let (parts, body) = request.into_parts();
-        let path = parts.uri.path();
-        let (route, mut bindings) = match self.table.lookup(&parts.method, path) {
-            Lookup::Found(route, bindings) => (route, bindings),
-            Lookup::WrongMethod(allowed) => {
-                return Err(HttpError::WrongMethod {
-                    method: parts.method.clone(),
-                    path: path.to_string(),
-                    allowed,
-                })
-            }
-            Lookup::NotFound => {
-                return Err(HttpError::NoRoute {
-                    method: parts.method.clone(),
-                    path: path.to_string(),
-                })
-            }
-        };
+    /// The answer of `route`'s RPC to this request.
+    async fn answer(
+        &self,
+        route: &Route,
+        mut bindings: Vec<(String, String)>,
+        parts: &http::request::Parts,
+        body: axum::body::Body,
+    ) -> Result<Response, HttpError> {
         if route.body == BodyRule::Whole {
             check_json_content_type(parts.headers.get(header::CONTENT_TYPE))?;
         }
@@ -91,11 +109,7 @@ impl Transcoder {
         }
         let replies = self
             .caller
-            .call(
-                &route.grpc_path(),
-                message,
-                parts.headers.get("grpc-timeout"),
-            )
+            .call(&route.grpc_path(), message)
             .await
             .map_err(HttpError::Rpc)?;
         let output = route.method.output();

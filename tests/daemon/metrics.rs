@@ -289,3 +289,38 @@ async fn a_full_disk_shows_in_the_history_gauges_until_there_is_room() {
     assert_eq!(value(&recovered, "workflowd_history_write_queue"), 0.0);
     assert_eq!(ended(&recovered, "gate", "succeeded"), 1.0);
 }
+
+fn http(text: &str, route: &str, method: &str, status: u16) -> f64 {
+    value(
+        text,
+        &format!(
+            "workflowd_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}}"
+        ),
+    )
+}
+
+#[tokio::test]
+async fn http_requests_are_counted_by_route_template_not_by_path() {
+    let daemon = Daemon::builder().start().await;
+    let before = scrape(&daemon).await;
+    daemon.http_get("/v1/status").await;
+    daemon.http_get("/v1/status").await;
+    let unknown = "/v1/executions/0190c4b0-0000-7000-8000-000000000000";
+    let (code, _) = daemon.http_get(unknown).await;
+    assert_eq!(code, 404);
+    daemon.http_get("/v1/no/such/route").await;
+    let after = scrape(&daemon).await;
+    assert_eq!(
+        http(&after, "/v1/status", "GET", 200) - http(&before, "/v1/status", "GET", 200),
+        2.0
+    );
+    assert_eq!(
+        http(&after, "/v1/executions/{execution_id}", "GET", 404),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(http(&after, "unmatched", "GET", 404), 1.0, "{after}");
+    // The route's in-process call is an RPC call too.
+    assert!(grpc(&after, "GetStatus", "OK") >= 2.0, "{after}");
+    assert!(!after.contains("0190c4b0"), "an id became a label value");
+}
