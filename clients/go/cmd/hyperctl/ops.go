@@ -70,7 +70,7 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 
 func opList(ctx context.Context, c *workflowclient.Client, f *workflowFlags, out *printer) error {
 	// The job statuses of HyperSDK's jobs endpoint, plus "all".
-	states, ok := hypersdkapi.StatesOf(f.filter)
+	states, ok := workflowclient.StatesOf(f.filter)
 	if !ok || f.filter == "" {
 		return usagef("unknown -filter %q (all, active, pending, completed, failed)", f.filter)
 	}
@@ -272,7 +272,7 @@ func formatEvent(ev *workflowv1.LogEvent) string {
 }
 
 // stateName is an execution state without its enum prefix ("SUCCEEDED").
-func stateName(s workflowv1.ExecutionState) string { return hypersdkapi.StateName(s) }
+func stateName(s workflowv1.ExecutionState) string { return workflowclient.StateName(s) }
 
 func formatTime(t *timestamppb.Timestamp) string {
 	if t == nil {
@@ -283,7 +283,7 @@ func formatTime(t *timestamppb.Timestamp) string {
 
 // elapsed is the run time so far (or in total) of an execution.
 func elapsed(e *workflowv1.Execution) string {
-	d, ok := hypersdkapi.Elapsed(e, time.Now())
+	d, ok := workflowclient.Elapsed(e, time.Now())
 	if !ok {
 		return "-"
 	}
