@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	rpccode "google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -43,6 +44,9 @@ const (
 	DefaultJobLimit = 100
 	// MaxJobLimit is the largest `limit` accepted (the API's page size cap).
 	MaxJobLimit = 1000
+	// StatusClientClosedRequest (499, nginx's) answers a request whose
+	// caller went away before the daemon answered (gRPC CANCELLED).
+	StatusClientClosedRequest = 499
 	// DefaultCallTimeout bounds the daemon calls of one request.
 	DefaultCallTimeout = 30 * time.Second
 )
@@ -113,8 +117,13 @@ func (h *handler) only(method string, next http.HandlerFunc) http.HandlerFunc {
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	st, err := h.client.Status(r.Context())
 	if err != nil {
-		// Running is the daemon answering: say it did not.
-		h.daemonError(w, err, map[string]any{"running": false})
+		var extra map[string]any
+		if status.Code(err) == codes.Unavailable {
+			// Running is the daemon answering: say it did not. Other
+			// errors (a deadline, the caller gone) say nothing of it.
+			extra = map[string]any{"running": false}
+		}
+		h.daemonError(w, err, extra)
 		return
 	}
 	h.write(w, http.StatusOK, StatusOf(st))
@@ -346,13 +355,17 @@ func violations(err error) []problem {
 
 // HTTPStatus is the HTTP status an error of the daemon is answered with:
 // 400 INVALID_ARGUMENT, 404 NOT_FOUND, 409 ALREADY_EXISTS and
-// FAILED_PRECONDITION, 429 RESOURCE_EXHAUSTED (queue full), 403, 401,
-// 501 UNIMPLEMENTED, 503 UNAVAILABLE (and a connection that cannot be made),
-// 504 DEADLINE_EXCEEDED (and a passed deadline), 502 anything else (the
-// daemon failed the request).
+// FAILED_PRECONDITION, 429 RESOURCE_EXHAUSTED (the queue is full, or an
+// answer or request exceeds a size limit), 403, 401, 501 UNIMPLEMENTED,
+// 503 UNAVAILABLE (and a connection that cannot be made), 504
+// DEADLINE_EXCEEDED (and a passed deadline), 499 CANCELLED (the HTTP caller
+// went away), 502 anything else (the daemon failed the request).
 func HTTPStatus(err error) int {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return http.StatusGatewayTimeout
+	}
+	if errors.Is(err, context.Canceled) {
+		return StatusClientClosedRequest
 	}
 	switch status.Code(err) {
 	case codes.InvalidArgument, codes.OutOfRange:
@@ -369,8 +382,10 @@ func HTTPStatus(err error) int {
 		return http.StatusUnauthorized
 	case codes.Unimplemented:
 		return http.StatusNotImplemented
-	case codes.Unavailable, codes.Canceled:
+	case codes.Unavailable:
 		return http.StatusServiceUnavailable
+	case codes.Canceled:
+		return StatusClientClosedRequest
 	case codes.DeadlineExceeded:
 		return http.StatusGatewayTimeout
 	default:
@@ -382,8 +397,13 @@ func HTTPStatus(err error) int {
 func (h *handler) daemonError(w http.ResponseWriter, err error, extra map[string]any) {
 	code := HTTPStatus(err)
 	msg := status.Convert(err).Message()
-	if code == http.StatusServiceUnavailable {
+	switch code {
+	case http.StatusServiceUnavailable:
 		msg = "workflowd is unavailable: " + msg
+	case StatusClientClosedRequest:
+		// The caller went away (or cancelled): nothing is wrong with the
+		// daemon, and nobody reads this answer.
+		msg = "the request was cancelled before workflowd answered: " + msg
 	}
 	if status.Code(err) == codes.InvalidArgument {
 		if extra == nil {
@@ -391,7 +411,22 @@ func (h *handler) daemonError(w http.ResponseWriter, err error, extra map[string
 		}
 		extra["errors"] = violations(err)
 	}
-	h.fail(w, code, strings.ToUpper(status.Code(err).String()), msg, extra)
+	h.fail(w, code, CodeName(err), msg, extra)
+}
+
+// CodeName is the canonical name of an error's gRPC code, as the `code` of
+// an error answer spells it: NOT_FOUND, INVALID_ARGUMENT, CANCELLED, ...
+// (google.rpc.Code); UNKNOWN for an error that is not a gRPC status, but
+// CANCELLED and DEADLINE_EXCEEDED for the context's own errors.
+func CodeName(err error) string {
+	c := status.Code(err)
+	switch {
+	case c == codes.Unknown && errors.Is(err, context.Canceled):
+		c = codes.Canceled
+	case c == codes.Unknown && errors.Is(err, context.DeadlineExceeded):
+		c = codes.DeadlineExceeded
+	}
+	return rpccode.Code(c).String()
 }
 
 // badParam answers a bad query parameter with 400 naming it.

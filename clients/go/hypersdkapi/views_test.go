@@ -131,3 +131,19 @@ func TestCamelKey(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusOfMapsEachField(t *testing.T) {
+	// Distinct values, so a swapped pair (queue_depth/active_jobs,
+	// processed_today/failed_today) shows.
+	st := hypersdkapi.StatusOf(&workflowv1.GetStatusResponse{
+		Queued: 3, Running: 5, SucceededToday: 7, FailedToday: 11, MaxWorkers: 13, UptimeSeconds: 17,
+		TotalExecutions: 19, MaxQueue: 23,
+	})
+	want := hypersdkapi.Status{
+		Mode: "none", Running: true, QueueDepth: 3, ActiveJobs: 5, ProcessedToday: 7, FailedToday: 11,
+		MaxWorkers: 13, UptimeSeconds: 17,
+	}
+	if st != want {
+		t.Errorf("StatusOf = %+v, want %+v", st, want)
+	}
+}

@@ -1,0 +1,129 @@
+package hypersdkapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
+	"github.com/workflow-manager/workflowd/clients/go/hypersdkapi"
+	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
+)
+
+// fakeDaemon answers GetStatus, ListExecutions and GetExecution from its
+// fields, so the handler's use of the answers is tested deterministically.
+type fakeDaemon struct {
+	workflowv1.UnimplementedWorkflowServiceServer
+
+	mu        sync.Mutex
+	statusErr error
+	listed    []*workflowv1.Execution          // ListExecutions' answer
+	current   map[string]*workflowv1.Execution // GetExecution's answer by id
+	getErr    map[string]error                 // GetExecution's error by id
+	listReq   *workflowv1.ListExecutionsRequest
+}
+
+func (f *fakeDaemon) GetStatus(context.Context, *workflowv1.GetStatusRequest) (*workflowv1.GetStatusResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.statusErr != nil {
+		return nil, f.statusErr
+	}
+	return &workflowv1.GetStatusResponse{MaxWorkers: 2}, nil
+}
+
+func (f *fakeDaemon) ListExecutions(_ context.Context, req *workflowv1.ListExecutionsRequest) (*workflowv1.ListExecutionsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listReq = req
+	return &workflowv1.ListExecutionsResponse{Executions: f.listed}, nil
+}
+
+func (f *fakeDaemon) GetExecution(_ context.Context, req *workflowv1.GetExecutionRequest) (*workflowv1.GetExecutionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.getErr[req.GetExecutionId()]; err != nil {
+		return nil, err
+	}
+	e, ok := f.current[req.GetExecutionId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "no such execution")
+	}
+	return &workflowv1.GetExecutionResponse{Execution: e}, nil
+}
+
+// fakeClient serves f over an in-memory connection.
+func fakeClient(t *testing.T, f *fakeDaemon) *workflowclient.Client {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	workflowv1.RegisterWorkflowServiceServer(srv, f)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///fake",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := workflowclient.New(conn)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestStatusErrorsSayRunningFalseOnlyWhenUnavailable(t *testing.T) {
+	f := &fakeDaemon{}
+	srv := serve(t, fakeClient(t, f), hypersdkapi.Options{})
+	for _, tc := range []struct {
+		err      error
+		httpCode int
+		code     string
+		running  bool // the answer has running: false
+	}{
+		{status.Error(codes.Unavailable, "history not writable"), http.StatusServiceUnavailable, "UNAVAILABLE", true},
+		{status.Error(codes.DeadlineExceeded, "slow"), http.StatusGatewayTimeout, "DEADLINE_EXCEEDED", false},
+		{status.Error(codes.Internal, "boom"), http.StatusBadGateway, "INTERNAL", false},
+		{status.Error(codes.PermissionDenied, "no"), http.StatusForbidden, "PERMISSION_DENIED", false},
+	} {
+		f.mu.Lock()
+		f.statusErr = tc.err
+		f.mu.Unlock()
+		code, _, body := call(t, http.MethodGet, srv.URL+hypersdkapi.PathStatus, nil)
+		_, hasRunning := body["running"]
+		if code != tc.httpCode || body["code"] != tc.code || hasRunning != tc.running || (hasRunning && body["running"] != false) {
+			t.Errorf("status when GetStatus fails with %v: %d %v; want %d %s, running:false %v", tc.err, code, body, tc.httpCode, tc.code, tc.running)
+		}
+	}
+}
+
+func TestCallerGoneIs499NotUnavailable(t *testing.T) {
+	f := &fakeDaemon{}
+	mux := http.NewServeMux()
+	hypersdkapi.Register(mux, fakeClient(t, f), hypersdkapi.Options{})
+	for _, path := range []string{hypersdkapi.PathStatus, hypersdkapi.PathJobs} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the HTTP caller went away
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		_, hasRunning := body["running"]
+		if rec.Code != hypersdkapi.StatusClientClosedRequest || body["code"] != "CANCELLED" || hasRunning ||
+			strings.Contains(body["error"].(string), "unavailable") {
+			t.Errorf("%s with the caller gone: %d %v; want 499 CANCELLED, no running key, not 'unavailable'", path, rec.Code, body)
+		}
+	}
+}
