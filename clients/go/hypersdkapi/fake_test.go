@@ -82,6 +82,91 @@ func fakeClient(t *testing.T, f *fakeDaemon) *workflowclient.Client {
 	return c
 }
 
+func execution(id string, state workflowv1.ExecutionState) *workflowv1.Execution {
+	return &workflowv1.Execution{Id: id, WorkflowId: "sleeper", WorkflowName: "Sleeper", State: state}
+}
+
+const (
+	running   = workflowv1.ExecutionState_EXECUTION_STATE_RUNNING
+	succeeded = workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED
+)
+
+// jobIDs lists the ids of a jobs answer and checks total against them.
+func jobIDs(t *testing.T, body map[string]any) []string {
+	t.Helper()
+	var ids []string
+	list, _ := body["jobs"].([]any)
+	for _, j := range list {
+		ids = append(ids, j.(map[string]any)["id"].(string))
+	}
+	if body["total"] != float64(len(ids)) {
+		t.Errorf("total %v for %d jobs", body["total"], len(ids))
+	}
+	return ids
+}
+
+func TestJobsDropAJobThatLeftTheRequestedState(t *testing.T) {
+	f := &fakeDaemon{
+		// Listed as running; "done" finished before its GetExecution.
+		listed: []*workflowv1.Execution{execution("done", running), execution("still", running)},
+		current: map[string]*workflowv1.Execution{
+			"done":  execution("done", succeeded),
+			"still": execution("still", running),
+		},
+	}
+	srv := serve(t, fakeClient(t, f), hypersdkapi.Options{})
+	for _, path := range []string{hypersdkapi.PathActiveJobs, hypersdkapi.PathJobs + "?status=active"} {
+		code, _, body := call(t, http.MethodGet, srv.URL+path, nil)
+		if ids := jobIDs(t, body); code != http.StatusOK || strings.Join(ids, ",") != "still" {
+			t.Errorf("GET %s: %d jobs %v, want only the still running job", path, code, ids)
+		}
+	}
+	// Without a status every state is kept.
+	code, _, body := call(t, http.MethodGet, srv.URL+hypersdkapi.PathJobs, nil)
+	if ids := jobIDs(t, body); code != http.StatusOK || strings.Join(ids, ",") != "done,still" {
+		t.Errorf("GET jobs: %d jobs %v, want done,still", code, ids)
+	}
+}
+
+func TestJobsKeepAnOversizedJobWithoutItsTree(t *testing.T) {
+	f := &fakeDaemon{
+		listed:  []*workflowv1.Execution{execution("big", running), execution("small", running)},
+		current: map[string]*workflowv1.Execution{"small": execution("small", running)},
+		getErr:  map[string]error{"big": status.Error(codes.ResourceExhausted, "message larger than max")},
+	}
+	srv := serve(t, fakeClient(t, f), hypersdkapi.Options{})
+	code, _, body := call(t, http.MethodGet, srv.URL+hypersdkapi.PathActiveJobs, nil)
+	if ids := jobIDs(t, body); code != http.StatusOK || strings.Join(ids, ",") != "big,small" {
+		t.Fatalf("GET jobs/active with one oversized job: %d %v, want 200 with both", code, body)
+	}
+	big := body["jobs"].([]any)[0].(map[string]any)
+	if big["stage"] != "STARTING" || big["status"] != "active" {
+		t.Errorf("oversized job as %v, want stage STARTING (from its state), status active", big)
+	}
+
+	f.getErr["big"] = status.Error(codes.Internal, "boom")
+	if code, _, body := call(t, http.MethodGet, srv.URL+hypersdkapi.PathActiveJobs, nil); code != http.StatusBadGateway || body["code"] != "INTERNAL" {
+		t.Errorf("GET jobs/active with a failing GetExecution: %d %v, want 502 INTERNAL", code, body)
+	}
+}
+
+func TestJobsDefaultLimitAndFilters(t *testing.T) {
+	f := &fakeDaemon{}
+	srv := serve(t, fakeClient(t, f), hypersdkapi.Options{})
+	url := srv.URL + hypersdkapi.PathJobs + "?status=failed&batch_id=b1&workflow_id=vm_pipeline&label=vm%3Dweb-01&label=suite%3Dx%3Dy"
+	if code, _, body := call(t, http.MethodGet, url, nil); code != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, code, body)
+	}
+	req := f.listReq
+	if req.GetPageSize() != hypersdkapi.DefaultJobLimit || req.GetBatchId() != "b1" || req.GetWorkflowId() != "vm_pipeline" ||
+		len(req.GetStates()) != 4 || len(req.GetLabels()) != 2 || req.GetLabels()["vm"] != "web-01" || req.GetLabels()["suite"] != "x=y" {
+		t.Errorf("ListExecutions request %v", req)
+	}
+	if code, _, body := call(t, http.MethodGet, srv.URL+hypersdkapi.PathJobs+"?label=novalue", nil); code != http.StatusBadRequest || body["parameter"] != "label" {
+		t.Errorf("GET jobs?label=novalue: %d %v, want 400 naming label", code, body)
+	}
+}
+
 func TestStatusErrorsSayRunningFalseOnlyWhenUnavailable(t *testing.T) {
 	f := &fakeDaemon{}
 	srv := serve(t, fakeClient(t, f), hypersdkapi.Options{})

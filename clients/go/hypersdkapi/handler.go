@@ -25,10 +25,14 @@ import (
 const (
 	// PathStatus answers GET with a Status.
 	PathStatus = "/api/workflow/status"
-	// PathJobs answers GET (optional `status` and `limit` parameters) with
-	// {jobs, total}.
+	// PathJobs answers GET with {jobs, total}. Optional parameters:
+	// `status`, `limit`, and the filters `workflow_id`, `batch_id` and
+	// `label=key=value` (repeatable: every label must match). It costs one
+	// ListExecutions and one GetExecution per listed job (for its phase
+	// tree), JobFetchConcurrency at a time.
 	PathJobs = "/api/workflow/jobs"
-	// PathActiveJobs answers GET with the active (RUNNING) jobs.
+	// PathActiveJobs answers GET with the active (RUNNING) jobs; it takes
+	// the parameters of PathJobs but `status`.
 	PathActiveJobs = "/api/workflow/jobs/active"
 	// PathSubmit takes a POSTed manifest (JSON) and runs it.
 	PathSubmit = "/api/workflow/manifest/submit"
@@ -41,9 +45,14 @@ const (
 	// DefaultMaxBodyBytes caps a manifest body (16 MiB).
 	DefaultMaxBodyBytes = 16 << 20
 	// DefaultJobLimit is how many jobs the jobs endpoints list without `limit`.
-	DefaultJobLimit = 100
-	// MaxJobLimit is the largest `limit` accepted (the API's page size cap).
-	MaxJobLimit = 1000
+	DefaultJobLimit = 50
+	// MaxJobLimit is the largest `limit` accepted. Each listed job costs a
+	// GetExecution (its phase tree), so this bounds the daemon calls of one
+	// request at 1 + MaxJobLimit.
+	MaxJobLimit = 200
+	// JobFetchConcurrency is how many GetExecution calls one jobs request
+	// makes at a time.
+	JobFetchConcurrency = 8
 	// StatusClientClosedRequest (499, nginx's) answers a request whose
 	// caller went away before the daemon answered (gRPC CANCELLED).
 	StatusClientClosedRequest = 499
@@ -162,8 +171,25 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request, jobStatus str
 		}
 		limit = n
 	}
+	req := &workflowv1.ListExecutionsRequest{
+		PageSize:   int32(limit),
+		States:     states,
+		WorkflowId: r.URL.Query().Get("workflow_id"),
+		BatchId:    r.URL.Query().Get("batch_id"),
+	}
+	for _, kv := range r.URL.Query()["label"] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			h.badParam(w, "label", fmt.Sprintf("label must be key=value, got %q", kv))
+			return
+		}
+		if req.Labels == nil {
+			req.Labels = map[string]string{}
+		}
+		req.Labels[k] = v
+	}
 	ctx := r.Context()
-	resp, err := h.client.ListExecutions(ctx, &workflowv1.ListExecutionsRequest{PageSize: int32(limit), States: states})
+	resp, err := h.client.ListExecutions(ctx, req)
 	if err != nil {
 		h.daemonError(w, err, nil)
 		return
@@ -173,41 +199,60 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request, jobStatus str
 		h.daemonError(w, err, nil)
 		return
 	}
-	now := time.Now()
-	jobs := make([]Job, 0, len(execs))
-	for _, e := range execs {
-		jobs = append(jobs, JobOf(e, now))
-	}
+	// Each job was read again after the listing: keep only those still in
+	// a requested state, so total counts what is returned.
+	jobs := JobsOf(execs, states, time.Now())
 	h.write(w, http.StatusOK, jobList{Jobs: jobs, Total: len(jobs)})
 }
 
 // withTrees fetches each listed execution with its phase tree (which
-// ListExecutions leaves out), a few at a time, keeping the order. An
-// execution deleted meanwhile (history retention) is left out.
+// ListExecutions leaves out), JobFetchConcurrency at a time, keeping the
+// order. An execution deleted meanwhile (history retention) is left out;
+// one too large to send (RESOURCE_EXHAUSTED: its tree exceeds the message
+// limit) keeps its listed form, without a tree, rather than failing the
+// whole list. Any other error fails it.
 func (h *handler) withTrees(ctx context.Context, listed []*workflowv1.Execution) ([]*workflowv1.Execution, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	full := make([]*workflowv1.Execution, len(listed))
 	errs := make([]error, len(listed))
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, JobFetchConcurrency)
 	var wg sync.WaitGroup
 	for i, e := range listed {
-		wg.Add(1)
 		sem <- struct{}{}
+		if ctx.Err() != nil {
+			<-sem
+			errs[i] = ctx.Err()
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			full[i], errs[i] = h.client.GetExecution(ctx, e.GetId())
+			switch status.Code(errs[i]) {
+			case codes.OK, codes.NotFound, codes.ResourceExhausted:
+			default:
+				cancel() // the answer is an error: stop fetching the rest
+			}
 		}()
 	}
 	wg.Wait()
-	out := full[:0]
+	out := make([]*workflowv1.Execution, 0, len(listed))
+	var firstErr error
 	for i, e := range full {
-		switch {
+		switch code := status.Code(errs[i]); {
 		case errs[i] == nil:
 			out = append(out, e)
-		case status.Code(errs[i]) == codes.NotFound:
-		default:
-			return nil, errs[i]
+		case code == codes.NotFound:
+		case code == codes.ResourceExhausted:
+			out = append(out, listed[i])
+		case firstErr == nil:
+			firstErr = errs[i]
 		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return out, nil
 }

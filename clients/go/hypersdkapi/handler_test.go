@@ -56,7 +56,7 @@ func TestBadJobParameters(t *testing.T) {
 		hypersdkapi.PathJobs + "?status=sideways":       "status",
 		hypersdkapi.PathJobs + "?status=ACTIVE":         "status",
 		hypersdkapi.PathJobs + "?limit=0":               "limit",
-		hypersdkapi.PathJobs + "?limit=1001":            "limit",
+		hypersdkapi.PathJobs + "?limit=201":             "limit",
 		hypersdkapi.PathJobs + "?status=failed&limit=x": "limit",
 		hypersdkapi.PathActiveJobs + "?status=failed":   "status",
 	} {

@@ -2,6 +2,7 @@ package hypersdkapi
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,6 +169,22 @@ func JobOf(e *workflowv1.Execution, now time.Time) Job {
 		j.ElapsedSeconds = math.Round(d.Seconds()*1000) / 1000
 	}
 	return j
+}
+
+// JobsOf computes the job views of executions at time now, in order,
+// leaving out those whose state is not one of states (nil keeps every
+// state). The jobs endpoints list by state, then read each execution again
+// for its phase tree: one that changed state in between (a job that
+// finished) is dropped rather than shown under the wrong status.
+func JobsOf(execs []*workflowv1.Execution, states []workflowv1.ExecutionState, now time.Time) []Job {
+	jobs := make([]Job, 0, len(execs))
+	for _, e := range execs {
+		if len(states) > 0 && !slices.Contains(states, e.GetState()) {
+			continue
+		}
+		jobs = append(jobs, JobOf(e, now))
+	}
+	return jobs
 }
 
 // currentPhase is the phase with the highest index, nil when none.

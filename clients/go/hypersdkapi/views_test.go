@@ -1,6 +1,7 @@
 package hypersdkapi_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -145,5 +146,34 @@ func TestStatusOfMapsEachField(t *testing.T) {
 	}
 	if st != want {
 		t.Errorf("StatusOf = %+v, want %+v", st, want)
+	}
+}
+
+func TestJobsOfKeepsOnlyTheRequestedStates(t *testing.T) {
+	now := time.Now()
+	execs := []*workflowv1.Execution{
+		pipeline(workflowv1.ExecutionState_EXECUTION_STATE_RUNNING, -1),
+		pipeline(workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED, -1),
+		pipeline(workflowv1.ExecutionState_EXECUTION_STATE_CANCELLED, -1),
+	}
+	execs[0].Id, execs[1].Id, execs[2].Id = "run", "ok", "stop"
+	for _, tc := range []struct {
+		status string
+		want   string
+	}{
+		{"active", "run"},
+		{"completed", "ok"},
+		{"failed", "stop"},
+		{"pending", ""},
+		{"all", "run,ok,stop"},
+	} {
+		states, _ := hypersdkapi.StatesOf(tc.status)
+		var ids []string
+		for _, j := range hypersdkapi.JobsOf(execs, states, now) {
+			ids = append(ids, j.ID)
+		}
+		if got := strings.Join(ids, ","); got != tc.want {
+			t.Errorf("JobsOf(%s) = %q, want %q", tc.status, got, tc.want)
+		}
 	}
 }
