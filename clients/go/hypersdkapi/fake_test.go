@@ -212,3 +212,16 @@ func TestCallerGoneIs499NotUnavailable(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadIsAllowedAndListed(t *testing.T) {
+	srv := serve(t, fakeClient(t, &fakeDaemon{}), hypersdkapi.Options{})
+	req, _ := http.NewRequest(http.MethodHead, srv.URL+hypersdkapi.PathStatus, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD status: %d, want 200 (Allow lists HEAD)", resp.StatusCode)
+	}
+}

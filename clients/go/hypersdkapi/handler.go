@@ -34,7 +34,8 @@ const (
 	// PathActiveJobs answers GET with the active (RUNNING) jobs; it takes
 	// the parameters of PathJobs but `status`.
 	PathActiveJobs = "/api/workflow/jobs/active"
-	// PathSubmit takes a POSTed manifest (JSON) and runs it.
+	// PathSubmit takes a POSTed manifest (JSON) and runs it. An
+	// Idempotency-Key header makes retries return the first submission.
 	PathSubmit = "/api/workflow/manifest/submit"
 	// PathValidate takes a POSTed manifest (JSON) and checks it.
 	PathValidate = "/api/workflow/manifest/validate"
@@ -53,6 +54,11 @@ const (
 	// JobFetchConcurrency is how many GetExecution calls one jobs request
 	// makes at a time.
 	JobFetchConcurrency = 8
+	// MaxIdempotencyKeyLen bounds the Idempotency-Key header of submit.
+	MaxIdempotencyKeyLen = 200
+	// HeaderIdempotencyKey is the submit request header passed to the
+	// daemon as SubmitManifest's request_id.
+	HeaderIdempotencyKey = "Idempotency-Key"
 	// StatusClientClosedRequest (499, nginx's) answers a request whose
 	// caller went away before the daemon answered (gRPC CANCELLED).
 	StatusClientClosedRequest = 499
@@ -108,11 +114,16 @@ func Register(mux *http.ServeMux, client *workflowclient.Client, opts Options) {
 	mux.HandleFunc(PathValidate, h.only(http.MethodPost, h.validate))
 }
 
-// only admits one method (GET also admits HEAD) and answers others with 405.
+// only admits one method (GET also admits HEAD, and says so in Allow) and
+// answers others with 405.
 func (h *handler) only(method string, next http.HandlerFunc) http.HandlerFunc {
+	allow := method
+	if method == http.MethodGet {
+		allow = http.MethodGet + ", " + http.MethodHead
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
-			w.Header().Set("Allow", method)
+			w.Header().Set("Allow", allow)
 			h.fail(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
 				fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, method), nil)
 			return
@@ -284,13 +295,21 @@ type submittedVM struct {
 }
 
 func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
+	key := strings.TrimSpace(r.Header.Get(HeaderIdempotencyKey))
+	if len(key) > MaxIdempotencyKeyLen {
+		msg := fmt.Sprintf("the %s header is longer than %d bytes", HeaderIdempotencyKey, MaxIdempotencyKeyLen)
+		h.fail(w, http.StatusBadRequest, "BAD_HEADER", msg,
+			map[string]any{"success": false, "errors": []problem{{Path: HeaderIdempotencyKey, Message: msg}}})
+		return
+	}
 	body, ok := h.manifestBody(w, r, "success")
 	if !ok {
 		return
 	}
 	resp, err := h.client.API().SubmitManifest(r.Context(), &workflowv1.SubmitManifestRequest{
-		Content: body,
-		Format:  workflowv1.ManifestFormat_MANIFEST_FORMAT_JSON,
+		Content:   body,
+		Format:    workflowv1.ManifestFormat_MANIFEST_FORMAT_JSON,
+		RequestId: key,
 	})
 	if err != nil {
 		if status.Code(err) == codes.InvalidArgument {

@@ -30,10 +30,11 @@ func offlineClient(t *testing.T) *workflowclient.Client {
 
 func TestMethodNotAllowed(t *testing.T) {
 	srv := serve(t, offlineClient(t), hypersdkapi.Options{})
+	const getHead = "GET, HEAD"
 	for path, allow := range map[string]string{
-		hypersdkapi.PathStatus:     http.MethodGet,
-		hypersdkapi.PathJobs:       http.MethodGet,
-		hypersdkapi.PathActiveJobs: http.MethodGet,
+		hypersdkapi.PathStatus:     getHead,
+		hypersdkapi.PathJobs:       getHead,
+		hypersdkapi.PathActiveJobs: getHead,
 		hypersdkapi.PathSubmit:     http.MethodPost,
 		hypersdkapi.PathValidate:   http.MethodPost,
 	} {

@@ -62,12 +62,21 @@ func ioDirs(t *testing.T) (sources, outputs string) {
 // call sends a request and decodes the JSON answer into a generic map.
 func call(t *testing.T, method, url string, body []byte) (int, http.Header, map[string]any) {
 	t.Helper()
+	return callWith(t, method, url, body, nil)
+}
+
+// callWith is call with extra request headers.
+func callWith(t *testing.T, method, url string, body []byte, header http.Header) (int, http.Header, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -503,5 +512,37 @@ func TestCamelCaseOption(t *testing.T) {
 	code, _, body = call(t, http.MethodGet, srv.URL+hypersdkapi.PathJobs+"?limit=none", nil)
 	if code != http.StatusBadRequest || body["parameter"] != "limit" {
 		t.Errorf("camelCase bad limit: %d %v", code, body)
+	}
+}
+
+func TestSubmitIdempotencyKeyReturnsTheFirstSubmission(t *testing.T) {
+	c := liveClient(t)
+	sources, _ := ioDirs(t)
+	srv := serve(t, c, hypersdkapi.Options{})
+	name := unique("hs-idem")
+	disk := makeDisk(t, sources, name+".raw", "raw")
+	manifest := []byte(fmt.Sprintf(`{"version": "1.0", "name": %q, "pipeline": {"load": {"source_type": "raw", "source_path": %q}, "convert": {"output_format": "qcow2", "output_path": %q}}}`,
+		name, disk, name+".qcow2"))
+	key := http.Header{hypersdkapi.HeaderIdempotencyKey: {unique("key")}}
+	var first map[string]any
+	for i, wantStarted := range []bool{true, false} {
+		code, _, body := callWith(t, http.MethodPost, srv.URL+hypersdkapi.PathSubmit, manifest, key)
+		if code != http.StatusOK || body["success"] != true || body["started"] != wantStarted {
+			t.Fatalf("submit #%d with the same Idempotency-Key: %d %v; want 200, started %v", i+1, code, body, wantStarted)
+		}
+		if first == nil {
+			first = body
+		} else if body["job_id"] != first["job_id"] || strings.Join(strings_(body["execution_ids"]), ",") != strings.Join(strings_(first["execution_ids"]), ",") {
+			t.Errorf("repeated submit: job_id %v executions %v; want the first's %v %v", body["job_id"], body["execution_ids"], first["job_id"], first["execution_ids"])
+		}
+	}
+	waitAll(t, c, strings_(first["execution_ids"]))
+	if jobs := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?"+labelFilter("vm", name)); len(jobs) != 1 {
+		t.Errorf("two submits with one Idempotency-Key made %d executions, want 1", len(jobs))
+	}
+
+	long := http.Header{hypersdkapi.HeaderIdempotencyKey: {strings.Repeat("k", hypersdkapi.MaxIdempotencyKeyLen+1)}}
+	if code, _, body := callWith(t, http.MethodPost, srv.URL+hypersdkapi.PathSubmit, manifest, long); code != http.StatusBadRequest || body["code"] != "BAD_HEADER" {
+		t.Errorf("submit with an overlong Idempotency-Key: %d %v, want 400 BAD_HEADER", code, body)
 	}
 }
