@@ -31,6 +31,7 @@ type fakeDaemon struct {
 	listed    []*workflowv1.Execution          // ListExecutions' answer
 	current   map[string]*workflowv1.Execution // GetExecution's answer by id
 	getErr    map[string]error                 // GetExecution's error by id
+	hang      map[string]bool                  // GetExecution waits for its cancellation
 	listReq   *workflowv1.ListExecutionsRequest
 }
 
@@ -50,7 +51,14 @@ func (f *fakeDaemon) ListExecutions(_ context.Context, req *workflowv1.ListExecu
 	return &workflowv1.ListExecutionsResponse{Executions: f.listed}, nil
 }
 
-func (f *fakeDaemon) GetExecution(_ context.Context, req *workflowv1.GetExecutionRequest) (*workflowv1.GetExecutionResponse, error) {
+func (f *fakeDaemon) GetExecution(ctx context.Context, req *workflowv1.GetExecutionRequest) (*workflowv1.GetExecutionResponse, error) {
+	f.mu.Lock()
+	hang := f.hang[req.GetExecutionId()]
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.getErr[req.GetExecutionId()]; err != nil {
@@ -147,6 +155,20 @@ func TestJobsKeepAnOversizedJobWithoutItsTree(t *testing.T) {
 	f.getErr["big"] = status.Error(codes.Internal, "boom")
 	if code, _, body := call(t, http.MethodGet, srv.URL+hypersdkapi.PathActiveJobs, nil); code != http.StatusBadGateway || body["code"] != "INTERNAL" {
 		t.Errorf("GET jobs/active with a failing GetExecution: %d %v, want 502 INTERNAL", code, body)
+	}
+}
+
+func TestJobsFailWithTheErrorThatStoppedThem(t *testing.T) {
+	// "slow" answers only once cancelled, which happens when "bad" fails:
+	// the answer is bad's error, not the cancellation it caused.
+	f := &fakeDaemon{
+		listed: []*workflowv1.Execution{execution("slow", running), execution("bad", running)},
+		hang:   map[string]bool{"slow": true},
+		getErr: map[string]error{"bad": status.Error(codes.PermissionDenied, "no")},
+	}
+	srv := serve(t, fakeClient(t, f), hypersdkapi.Options{})
+	if code, _, body := call(t, http.MethodGet, srv.URL+hypersdkapi.PathJobs, nil); code != http.StatusForbidden || body["code"] != "PERMISSION_DENIED" {
+		t.Errorf("GET jobs: %d %v, want 403 PERMISSION_DENIED", code, body)
 	}
 }
 

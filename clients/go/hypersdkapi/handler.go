@@ -226,44 +226,48 @@ func (h *handler) withTrees(ctx context.Context, listed []*workflowv1.Execution)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	full := make([]*workflowv1.Execution, len(listed))
-	errs := make([]error, len(listed))
+	var (
+		failOnce sync.Once
+		failed   error // the first error that fails the list, in time
+	)
+	fail := func(err error) {
+		failOnce.Do(func() { failed = err })
+		cancel() // stop fetching the rest
+	}
 	sem := make(chan struct{}, JobFetchConcurrency)
 	var wg sync.WaitGroup
 	for i, e := range listed {
 		sem <- struct{}{}
-		if ctx.Err() != nil {
+		if err := ctx.Err(); err != nil {
 			<-sem
-			errs[i] = ctx.Err()
+			fail(err)
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			full[i], errs[i] = h.client.GetExecution(ctx, e.GetId())
-			switch status.Code(errs[i]) {
-			case codes.OK, codes.NotFound, codes.ResourceExhausted:
+			got, err := h.client.GetExecution(ctx, e.GetId())
+			switch status.Code(err) {
+			case codes.OK:
+				full[i] = got
+			case codes.NotFound: // deleted meanwhile: left out
+			case codes.ResourceExhausted: // too large with its tree
+				full[i] = listed[i]
 			default:
-				cancel() // the answer is an error: stop fetching the rest
+				fail(err)
 			}
 		}()
 	}
 	wg.Wait()
-	out := make([]*workflowv1.Execution, 0, len(listed))
-	var firstErr error
-	for i, e := range full {
-		switch code := status.Code(errs[i]); {
-		case errs[i] == nil:
-			out = append(out, e)
-		case code == codes.NotFound:
-		case code == codes.ResourceExhausted:
-			out = append(out, listed[i])
-		case firstErr == nil:
-			firstErr = errs[i]
-		}
+	if failed != nil {
+		return nil, failed
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	out := make([]*workflowv1.Execution, 0, len(listed))
+	for _, e := range full {
+		if e != nil {
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }
