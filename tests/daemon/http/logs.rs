@@ -114,6 +114,40 @@ async fn sse_resumes_after_a_dropped_connection_without_gap_or_duplicate() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
+/// A reader that stops reading must not slow the program: its stream waits
+/// in the socket while the program runs to its end, and then delivers
+/// everything, from the history.
+#[tokio::test]
+async fn a_reader_that_stops_reading_does_not_hold_the_program_up() {
+    let daemon = Daemon::builder()
+        .program(
+            "many.sh",
+            workflow_script(
+                r#"{"id":"many","name":"Many","description":"Prints 20000 lines.","fields":[]}"#,
+                "seq 1 20000",
+            ),
+        )
+        .start()
+        .await;
+    let exec = daemon.execute("many", &[]).await;
+    let response = open_sse(&daemon, &exec.id, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut events = SseReader::new(response);
+    let (first, _) = checked_id(&events.next().await.expect("a first event"));
+    assert_eq!(first, "1");
+    // About 2 MB of events, far more than the socket buffers hold: had the
+    // stalled reader held the program up, this would never end.
+    let ended = daemon.wait_state(&exec.id, ExecutionState::Succeeded).await;
+    assert_eq!(ended.state, ExecutionState::Succeeded as i32);
+    let mut count = 1;
+    while let Some(event) = events.next().await {
+        let (id, _) = checked_id(&event);
+        count += 1;
+        assert_eq!(id, count.to_string(), "gap-free after the stall");
+    }
+    assert_eq!(count, grpc_log(&daemon, &exec.id).await.len());
+}
+
 /// Runs curl with `args` and returns its stdout, expecting success.
 async fn curl(args: &[&str]) -> String {
     let output = tokio::time::timeout(
