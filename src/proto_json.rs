@@ -43,19 +43,14 @@ pub(crate) fn deserialize_options() -> DeserializeOptions {
     DeserializeOptions::new()
 }
 
-/// A dynamic message in the proto3 JSON mapping, as JSON text.
-pub(crate) fn dynamic_to_json_text(message: &DynamicMessage) -> String {
+/// A dynamic message in the proto3 JSON mapping, as JSON text. Fails for
+/// a value the mapping cannot write (a Duration or Timestamp out of its
+/// range), which the API refuses on input but an old history may hold.
+pub(crate) fn dynamic_to_json_text(message: &DynamicMessage) -> Result<String, serde_json::Error> {
     let mut out = Vec::with_capacity(256);
     let mut serializer = serde_json::Serializer::new(&mut out);
-    message
-        .serialize_with_options(&mut serializer, &serialize_options())
-        .unwrap_or_else(|e| {
-            panic!(
-                "{} does not serialize: {e}",
-                message.descriptor().full_name()
-            )
-        });
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    message.serialize_with_options(&mut serializer, &serialize_options())?;
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 
 /// `bytes` (a message encoded in the protobuf wire format) decoded as

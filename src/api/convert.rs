@@ -28,11 +28,16 @@ pub(crate) fn timestamp_ms(t: &prost_types::Timestamp) -> i64 {
 
 /// A protobuf duration; None when negative.
 pub(crate) fn duration(d: &prost_types::Duration) -> Option<Duration> {
-    if d.seconds < 0 || d.nanos < 0 {
+    // The range google.protobuf.Duration allows (about 10,000 years):
+    // anything past it could be stored but not written as proto JSON.
+    if !(0..=MAX_DURATION_SECONDS).contains(&d.seconds) || !(0..1_000_000_000).contains(&d.nanos) {
         return None;
     }
     Some(Duration::new(d.seconds as u64, d.nanos as u32))
 }
+
+/// The longest google.protobuf.Duration, in seconds.
+pub(crate) const MAX_DURATION_SECONDS: i64 = 315_576_000_000;
 
 /// A protobuf duration.
 pub(crate) fn pb_duration(d: Duration) -> prost_types::Duration {

@@ -204,8 +204,8 @@ impl WorkflowService for WorkflowApi {
                 Some(t) => Some(convert::duration(t).filter(|d| !d.is_zero()).ok_or_else(
                     || {
                         invalid_argument(
-                            "timeout must be positive".into(),
-                            &[("timeout", "must be positive")],
+                            "timeout must be positive and within the Duration range".into(),
+                            &[("timeout", "must be positive and at most 315576000000s")],
                         )
                     },
                 )?),
@@ -341,8 +341,8 @@ impl WorkflowService for WorkflowApi {
             None => None,
             Some(g) => Some(convert::duration(g).ok_or_else(|| {
                 invalid_argument(
-                    "grace_period must not be negative".into(),
-                    &[("grace_period", "must not be negative")],
+                    "grace_period must not be negative or past the Duration range".into(),
+                    &[("grace_period", "must be between 0 and 315576000000s")],
                 )
             })?),
         };

@@ -209,7 +209,17 @@ async fn bad_inputs_are_invalid_arguments_naming_their_fields() {
         nanos: 0,
     });
     let negative = s.api.execute(Request::new(negative)).await.unwrap_err();
-    assert_violations(&negative, &[("timeout", "must be positive")]);
+    let out_of_range = "must be positive and at most 315576000000s";
+    assert_violations(&negative, &[("timeout", out_of_range)]);
+    // Past the Duration range it could be stored but never written as
+    // proto JSON (the HTTP routes would fail on every read of it).
+    let mut huge = execute_request("hello");
+    huge.timeout = Some(prost_types::Duration {
+        seconds: 1_000_000_000_000,
+        nanos: 0,
+    });
+    let huge = s.api.execute(Request::new(huge)).await.unwrap_err();
+    assert_violations(&huge, &[("timeout", out_of_range)]);
 
     let not_an_id = pb::GetExecutionRequest {
         execution_id: "not-a-uuid".into(),

@@ -333,12 +333,15 @@ fn drop_folders(
 /// host, an optional port, nothing else (no path, no wildcard: an open
 /// CORS policy is never what a daemon that runs programs wants).
 fn cors_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    // Browsers send scheme and host in lower case.
+    let origins: Vec<String> = origins.iter().map(|o| o.to_ascii_lowercase()).collect();
     for origin in &origins {
         let rest = origin
             .strip_prefix("https://")
             .or_else(|| origin.strip_prefix("http://"));
         let well_formed = rest.is_some_and(|host| {
             !host.is_empty()
+                && !host.ends_with(':')
                 && host
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))

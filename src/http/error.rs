@@ -31,6 +31,9 @@ pub(crate) enum HttpError {
     /// `Last-Event-ID` is not a sequence number.
     #[error("Last-Event-ID {value:?} is not a sequence number")]
     BadLastEventId { value: String },
+    /// The body holds more JSON values than any request needs.
+    #[error("the body holds more than {limit} JSON values")]
+    TooManyValues { limit: usize },
     /// The body is larger than `--http-max-body-bytes`.
     #[error("the request body is larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
@@ -44,6 +47,10 @@ pub(crate) enum HttpError {
     /// The request's body could not be read.
     #[error("the request body could not be read: {0}")]
     BodyRead(String),
+    /// A web page of another origin sent it, or it came under a foreign
+    /// host name (src/http/origin.rs).
+    #[error("{0}")]
+    Refused(super::origin::OriginRefusal),
     /// No route has this path.
     #[error("no route for {method} {path}")]
     NoRoute { method: Method, path: String },
@@ -57,6 +64,14 @@ pub(crate) enum HttpError {
 }
 
 impl HttpError {
+    /// A reply the proto3 JSON mapping cannot write (an INTERNAL error,
+    /// answered as JSON rather than a dropped connection).
+    pub(crate) fn unwritable(error: serde_json::Error) -> Self {
+        HttpError::Rpc(tonic::Status::internal(format!(
+            "the reply cannot be written as JSON: {error}"
+        )))
+    }
+
     /// The gRPC code of this error, as a gRPC client would see it.
     pub(crate) fn code(&self) -> Code {
         match self {
@@ -67,10 +82,11 @@ impl HttpError {
             | HttpError::Field { .. }
             | HttpError::BadLastEventId { .. }
             | HttpError::UnsupportedMediaType { .. } => Code::InvalidArgument,
-            HttpError::BodyTooLarge { .. } | HttpError::MessageTooLarge { .. } => {
-                Code::ResourceExhausted
-            }
+            HttpError::BodyTooLarge { .. }
+            | HttpError::MessageTooLarge { .. }
+            | HttpError::TooManyValues { .. } => Code::ResourceExhausted,
             HttpError::BodyRead(_) => Code::Cancelled,
+            HttpError::Refused(_) => Code::PermissionDenied,
             HttpError::NoRoute { .. } => Code::NotFound,
             HttpError::WrongMethod { .. } => Code::Unimplemented,
         }
@@ -79,9 +95,9 @@ impl HttpError {
     /// The HTTP status of this error.
     pub(crate) fn http_status(&self) -> StatusCode {
         match self {
-            HttpError::BodyTooLarge { .. } | HttpError::MessageTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            HttpError::BodyTooLarge { .. }
+            | HttpError::MessageTooLarge { .. }
+            | HttpError::TooManyValues { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HttpError::WrongMethod { .. } => StatusCode::METHOD_NOT_ALLOWED,
             _ => http_status_of(self.code()),

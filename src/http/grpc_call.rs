@@ -55,16 +55,18 @@ impl GrpcCaller {
             Ok(response) => response,
             Err(never) => match never {},
         };
-        // A trailers-only answer: the status is in the headers.
-        if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+        // A trailers-only answer: the status is in the headers, and there
+        // is no message (an error, or a stream that ended at once).
+        let trailers_only = tonic::Status::from_header_map(response.headers());
+        if let Some(status) = &trailers_only {
             if status.code() != tonic::Code::Ok {
-                return Err(status);
+                return Err(status.clone());
             }
         }
         Ok(Replies {
             body: response.into_body(),
             buffer: BytesMut::new(),
-            ended: false,
+            ended: trailers_only.is_some(),
         })
     }
 }
@@ -81,8 +83,13 @@ impl Replies {
     /// RPC's status when it ended with an error.
     pub(crate) async fn next(&mut self) -> Option<Result<Bytes, tonic::Status>> {
         loop {
-            if let Some(message) = self.take_message() {
-                return Some(Ok(message));
+            match self.take_message() {
+                Ok(Some(message)) => return Some(Ok(message)),
+                Ok(None) => {}
+                Err(status) => {
+                    self.ended = true;
+                    return Some(Err(status));
+                }
             }
             if self.ended {
                 return None;
@@ -107,7 +114,14 @@ impl Replies {
                     let trailers = frame.into_trailers().unwrap_or_default();
                     match tonic::Status::from_header_map(&trailers) {
                         Some(status) if status.code() == tonic::Code::Ok => {
-                            return self.take_message().map(Ok)
+                            return match self.take_message() {
+                                Ok(Some(message)) if self.buffer.is_empty() => Some(Ok(message)),
+                                Ok(None) if self.buffer.is_empty() => None,
+                                Ok(_) => Some(Err(tonic::Status::internal(
+                                    "the RPC ended inside a message",
+                                ))),
+                                Err(status) => Some(Err(status)),
+                            };
                         }
                         Some(status) => return Some(Err(status)),
                         None => {
@@ -134,16 +148,27 @@ impl Replies {
         }
     }
 
-    /// A whole message from the buffer, when one has arrived.
-    fn take_message(&mut self) -> Option<Bytes> {
+    /// A whole message from the buffer, when one has arrived. The call
+    /// asks for no compression, so a compressed message is an error.
+    fn take_message(&mut self) -> Result<Option<Bytes>, tonic::Status> {
         if self.buffer.len() < FRAME_HEADER {
-            return None;
+            return Ok(None);
         }
-        let length = u32::from_be_bytes(self.buffer[1..FRAME_HEADER].try_into().ok()?) as usize;
+        if self.buffer[0] != 0 {
+            return Err(tonic::Status::internal(
+                "a compressed reply was not asked for",
+            ));
+        }
+        let length = u32::from_be_bytes([
+            self.buffer[1],
+            self.buffer[2],
+            self.buffer[3],
+            self.buffer[4],
+        ]) as usize;
         if self.buffer.len() < FRAME_HEADER + length {
-            return None;
+            return Ok(None);
         }
         self.buffer.advance(FRAME_HEADER);
-        Some(self.buffer.split_to(length).freeze())
+        Ok(Some(self.buffer.split_to(length).freeze()))
     }
 }

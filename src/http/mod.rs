@@ -8,11 +8,13 @@
 //!   `/openapi.json`.
 //!
 //! A JSON route calls its RPC in-process through the same tonic service
-//! ([`grpc_call`]), so both protocols run one implementation. See
+//! ([`grpc_call`]), so both protocols run one implementation. What a web
+//! page of another origin sends is refused first ([`origin`]). See
 //! docs/http.md.
 
 mod error;
 mod grpc_call;
+mod origin;
 mod request;
 mod rules;
 mod stream;
@@ -25,9 +27,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Request};
 use tonic::service::Routes;
+use tonic::transport::server::TcpConnectInfo;
 use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -69,6 +72,7 @@ pub(crate) fn one_port(
     let port = OnePort {
         grpc: GrpcWebLayer::new().layer(grpc),
         http,
+        guard: Arc::new(origin::OriginGuard::new(&options.cors_origins)),
     };
     let router = if options.cors_origins.is_empty() {
         axum::Router::new().fallback_service(port)
@@ -101,20 +105,40 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
 }
 
 /// Sends gRPC and gRPC-web requests to the gRPC services and the rest to
-/// the HTTP routes.
+/// the HTTP routes, after refusing what a foreign web page sent
+/// ([`origin`]).
 #[derive(Clone)]
 struct OnePort {
     grpc: GrpcWebService<Routes>,
     http: axum::Router,
+    guard: Arc<origin::OriginGuard>,
 }
 
-/// Whether a request is gRPC or gRPC-web, by its content type.
-fn is_grpc(request: &Request<axum::body::Body>) -> bool {
-    request
+/// What a request is, by its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// `application/grpc`, `application/grpc+proto`, ...
+    Grpc,
+    /// `application/grpc-web`, `application/grpc-web-text+proto`, ...
+    GrpcWeb,
+    /// Anything else.
+    Http,
+}
+
+fn protocol(request: &Request<axum::body::Body>) -> Protocol {
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/grpc"))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/grpc-web") {
+        Protocol::GrpcWeb
+    } else if content_type.starts_with("application/grpc") {
+        Protocol::Grpc
+    } else {
+        Protocol::Http
+    }
 }
 
 impl Service<Request<axum::body::Body>> for OnePort {
@@ -127,15 +151,24 @@ impl Service<Request<axum::body::Body>> for OnePort {
     }
 
     fn call(&mut self, request: Request<axum::body::Body>) -> Self::Future {
-        if is_grpc(&request) {
+        let protocol = protocol(&request);
+        // A browser can send the HTTP routes and gRPC-web, never native gRPC.
+        if protocol != Protocol::Grpc {
+            let connection = request.extensions().get::<TcpConnectInfo>();
+            if let Err(refusal) = self.guard.check(request.headers(), connection) {
+                let response = error::HttpError::Refused(refusal).into_response();
+                return Box::pin(async move { Ok(response) });
+            }
+        }
+        if protocol == Protocol::Http {
+            let http = self.http.clone();
+            Box::pin(async move { http.oneshot(request).await })
+        } else {
             let grpc = self.grpc.clone();
             Box::pin(async move {
                 let response = grpc.oneshot(request).await?;
                 Ok(response.map(axum::body::Body::new))
             })
-        } else {
-            let http = self.http.clone();
-            Box::pin(async move { http.oneshot(request).await })
         }
     }
 }

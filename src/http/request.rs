@@ -82,15 +82,50 @@ pub(crate) fn message_from_object(
     })
 }
 
+/// The most JSON values (array elements, object members) a body may hold.
+/// Each becomes a tree node several times over (JSON value, protobuf
+/// value, dynamic message) before the message's size is known, so a body
+/// within the byte cap made of tiny values (`[0,0,0,...]`) would cost
+/// hundreds of bytes per input byte. No request of this API comes close.
+pub(crate) const MAX_JSON_VALUES: usize = 100_000;
+
 /// The body as a JSON object; an empty body is an empty message.
 fn body_object(body: &[u8]) -> Result<Map<String, Value>, HttpError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
+    if json_values(body) > MAX_JSON_VALUES {
+        return Err(HttpError::TooManyValues {
+            limit: MAX_JSON_VALUES,
+        });
+    }
     match serde_json::from_slice(body).map_err(HttpError::MalformedJson)? {
         Value::Object(object) => Ok(object),
         _ => Err(HttpError::BodyNotAnObject),
     }
+}
+
+/// About how many values a JSON text holds: its commas, brackets and
+/// braces outside strings (one pass, no allocation).
+fn json_values(text: &[u8]) -> usize {
+    let (mut count, mut in_string, mut escaped) = (0, false, false);
+    for &byte in text {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
 }
 
 /// The query string's pairs, decoded.
@@ -186,6 +221,10 @@ fn scalar(field: &FieldDescriptor, text: &str) -> Result<Value, HttpError> {
                 reason: "a message field cannot be set from the query string".into(),
             })
         }
+        // An enum by number, as the JSON mapping also reads it.
+        Kind::Enum(_) => Ok(text
+            .parse::<i32>()
+            .map_or_else(|_| Value::String(text.to_string()), Value::from)),
         _ => Ok(Value::String(text.to_string())),
     }
 }
@@ -225,7 +264,7 @@ mod tests {
         let request: pb::ListExecutionsRequest = decode(
             Method::GET,
             "/v1/executions",
-            Some("page_size=5&workflowId=hello&states=EXECUTION_STATE_RUNNING&states=EXECUTION_STATE_QUEUED&labels[team]=a%20b&create_time_after=2026-01-01T00:00:00Z"),
+            Some("page_size=5&workflowId=hello&states=EXECUTION_STATE_RUNNING&states=1&labels[team]=a%20b&create_time_after=2026-01-01T00:00:00Z"),
             "",
         )
         .unwrap();
@@ -240,6 +279,11 @@ mod tests {
         );
         assert_eq!(request.labels["team"], "a b");
         assert_eq!(request.create_time_after.unwrap().seconds, 1_767_225_600);
+    }
+
+    #[test]
+    fn value_counting_skips_strings() {
+        assert_eq!(json_values(br#"{"a": [1, 2], "b": "x,[{\",y"}"#), 4);
     }
 
     #[test]
@@ -317,6 +361,12 @@ mod tests {
             "{\n  \"workflowId\": ",
         );
         assert!(reason.contains("line 2 column"), "{reason}");
+        let many = format!(
+            "{{\"inputs\": {{\"a\": [{}0]}}}}",
+            "0,".repeat(MAX_JSON_VALUES)
+        );
+        let (_, reason) = refusal(Method::POST, "/v1/executions", None, &many);
+        assert!(reason.contains("JSON values"), "{reason}");
         let (_, reason) = refusal(Method::POST, "/v1/executions", None, "[1]");
         assert!(reason.contains("JSON object"), "{reason}");
         let (_, reason) = refusal(Method::GET, "/v1/status", None, "{}");

@@ -161,8 +161,16 @@ impl RouteTable {
     /// The route for `verb` and `path`.
     pub(crate) fn lookup(&self, verb: &Method, path: &str) -> Lookup<'_> {
         let mut allowed = Vec::new();
+        let mut verb_matched = false;
         for route in &self.routes {
+            // `/x/abc:cancel` is the cancel route's path whatever the
+            // method: it must not fall through to `/x/{id}` with the id
+            // `abc:cancel`. (Routes with a verb come first.)
+            if verb_matched && !route.template.has_verb() {
+                break;
+            }
             if let Some(bindings) = route.template.matches(path) {
+                verb_matched |= route.template.has_verb();
                 if route.verb == *verb {
                     return Lookup::Found(route, bindings);
                 }
@@ -256,6 +264,10 @@ mod tests {
         assert!(matches!(
             table.lookup(&Method::GET, "/v1/nothing"),
             Lookup::NotFound
+        ));
+        assert!(matches!(
+            table.lookup(&Method::GET, "/v1/executions/e1:cancel"),
+            Lookup::WrongMethod(allowed) if allowed == [Method::POST]
         ));
     }
 }

@@ -8,6 +8,7 @@
 //! slow reader catch up from the history, so no reader slows a program.
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -70,20 +71,28 @@ struct Item {
     sequence: Option<u64>,
 }
 
-/// The answer to a streaming route. The first message is awaited before
-/// the headers go out, so an RPC that fails at once (NOT_FOUND) is an
-/// ordinary JSON error with its HTTP status, and a resumed stream with
-/// nothing left answers `204 No Content`, which tells an `EventSource` to
-/// stop reconnecting.
+/// How long the first message is awaited before the headers go out.
+const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(1);
+
+/// The answer to a streaming route. The first message is awaited (for up
+/// to [`FIRST_MESSAGE_WAIT`]) before the headers go out, so a resumed
+/// stream with nothing left answers `204 No Content`, which tells an
+/// `EventSource` to stop reconnecting. A quiet stream (a queued execution,
+/// a silent program) gets its headers after that wait, then keep-alive
+/// comments, so no proxy times out waiting for headers. An RPC that fails
+/// at once (NOT_FOUND) never gets here: its trailers-only answer is an
+/// error of the call itself.
 pub(crate) async fn respond(
     output: MessageDescriptor,
     mut replies: Replies,
     format: StreamFormat,
 ) -> Result<Response, HttpError> {
-    let first = match replies.next().await {
-        None => return Ok(StatusCode::NO_CONTENT.into_response()),
-        Some(Err(status)) => return Err(HttpError::Rpc(status)),
-        Some(Ok(bytes)) => item(&output, &bytes)?,
+    let first = match tokio::time::timeout(FIRST_MESSAGE_WAIT, replies.next()).await {
+        Ok(None) => return Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(Some(Err(status))) => return Err(HttpError::Rpc(status)),
+        Ok(Some(Ok(bytes))) => Some(item(&output, &bytes)),
+        // Not cancelled: the message is read by the stream below.
+        Err(_quiet) => None,
     };
     let rest = stream::unfold(Some(replies), move |replies| {
         let output = output.clone();
@@ -96,7 +105,7 @@ pub(crate) async fn respond(
             }
         }
     });
-    let items = stream::once(async { Ok(first) }).chain(rest);
+    let items = stream::iter(first).chain(rest);
     Ok(match format {
         StreamFormat::ServerSentEvents => {
             Sse::new(items.map(|item| Ok::<_, Infallible>(sse_event(item))))
@@ -119,7 +128,7 @@ fn item(output: &MessageDescriptor, bytes: &[u8]) -> Result<Item, HttpError> {
     let message = decode(output, bytes)
         .map_err(|e| HttpError::Rpc(tonic::Status::internal(format!("undecodable reply: {e}"))))?;
     Ok(Item {
-        json: dynamic_to_json_text(&message),
+        json: dynamic_to_json_text(&message).map_err(HttpError::unwritable)?,
         sequence: sequence_of(&message),
     })
 }

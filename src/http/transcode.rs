@@ -127,7 +127,7 @@ impl Transcoder {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             )],
-            dynamic_to_json_text(&reply),
+            dynamic_to_json_text(&reply).map_err(HttpError::unwritable)?,
         )
             .into_response())
     }

@@ -213,6 +213,20 @@ async fn a_client_that_gives_up_a_wait_leaves_the_execution_running() {
         body["execution"]["state"], "EXECUTION_STATE_RUNNING",
         "{body}"
     );
+    // The daemon's side of the wait ended with the connection.
+    let abandoned = "workflowd_grpc_requests_total{method=\"WaitExecution\",code=\"CANCELLED\"} 1";
+    eventually("the abandoned wait counted", DEADLINE, || async {
+        let text = http_client()
+            .get(daemon.url("/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines().any(|line| line == abandoned).then_some(())
+    })
+    .await;
     std::fs::write(gate, "").expect("open the gate");
     let (code, body) = daemon
         .http_get(&format!("/v1/executions/{}:wait", exec.id))

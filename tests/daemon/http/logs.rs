@@ -123,8 +123,8 @@ async fn a_reader_that_stops_reading_does_not_hold_the_program_up() {
         .program(
             "many.sh",
             workflow_script(
-                r#"{"id":"many","name":"Many","description":"Prints 20000 lines.","fields":[]}"#,
-                "seq 1 20000",
+                r#"{"id":"many","name":"Many","description":"Prints 150000 lines.","fields":[]}"#,
+                "seq 1 150000",
             ),
         )
         .start()
@@ -135,8 +135,9 @@ async fn a_reader_that_stops_reading_does_not_hold_the_program_up() {
     let mut events = SseReader::new(response);
     let (first, _) = checked_id(&events.next().await.expect("a first event"));
     assert_eq!(first, "1");
-    // About 2 MB of events, far more than the socket buffers hold: had the
-    // stalled reader held the program up, this would never end.
+    // About 16 MB of events, more than loopback's socket buffers hold even
+    // when autotuned (a few MB each way): had the stalled reader held the
+    // program up, this would never end.
     let ended = daemon.wait_state(&exec.id, ExecutionState::Succeeded).await;
     assert_eq!(ended.state, ExecutionState::Succeeded as i32);
     let mut count = 1;
@@ -146,6 +147,38 @@ async fn a_reader_that_stops_reading_does_not_hold_the_program_up() {
         assert_eq!(id, count.to_string(), "gap-free after the stall");
     }
     assert_eq!(count, grpc_log(&daemon, &exec.id).await.len());
+}
+
+/// A resumed stream of a quiet execution (nothing new to send) gets its
+/// headers at once and then waits: a proxy never times out on a stream
+/// that has not answered, and EventSource sees it open.
+#[tokio::test]
+async fn a_quiet_resumed_stream_answers_before_its_next_event() {
+    let daemon = Daemon::builder()
+        .program("gate.sh", gate_program("gate"))
+        .start()
+        .await;
+    let (exec, gate) = daemon.start_gate().await;
+    let history = daemon.logs(&exec.id, 0, false).await;
+    let last = history.last().expect("some history").sequence.to_string();
+    let response = open_sse(&daemon, &exec.id, Some(&last)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        daemon.get(&exec.id).await.state(),
+        ExecutionState::Running,
+        "the headers came while nothing new happened"
+    );
+    std::fs::write(gate, "").expect("open the gate");
+    let mut events = SseReader::new(response);
+    let mut next = history.len() as u64 + 1;
+    let mut finished = false;
+    while let Some(event) = events.next().await {
+        let (id, message) = checked_id(&event);
+        assert_eq!(id, next.to_string(), "resumed after {last}");
+        next += 1;
+        finished = message["event"]["finished"].is_object();
+    }
+    assert!(finished, "the stream ends with finished");
 }
 
 /// Runs curl with `args` and returns its stdout, expecting success.
