@@ -12,6 +12,9 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use std::sync::OnceLock;
+
+use prost_reflect::DescriptorPool;
 use serde_json::{json, Map, Value};
 
 use super::rules::{RouteTable, SERVICE};
@@ -24,9 +27,22 @@ pub(super) const DOCUMENT_FILE: &str = "clients/openapi/workflow.openapi.json";
 /// The named schema of every error body.
 const STATUS: &str = "google.rpc.Status";
 
+/// The daemon's descriptors ([`crate::proto_json::pool`]) with the proto's
+/// comments (source info), which build.rs keeps for this generator only.
+fn documented_pool() -> &'static DescriptorPool {
+    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let bytes = include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/workflow_descriptor_documented.bin"
+        ));
+        DescriptorPool::decode(&bytes[..]).expect("build.rs writes a descriptor set that decodes")
+    })
+}
+
 /// The OpenAPI document of every HTTP route of the port.
 pub(super) fn document() -> Value {
-    let pool = crate::proto_json::pool();
+    let pool = documented_pool();
     let table = RouteTable::from_pool(pool).expect("every RPC has a served route");
     let service = pool.get_service_by_name(SERVICE).expect("the service");
     let mut schemas = Schemas::default();

@@ -33,6 +33,25 @@ fn the_published_document_is_the_proto() {
 }
 
 #[test]
+fn the_documented_descriptors_are_the_served_ones_with_comments() {
+    let strip = |pool: &DescriptorPool| {
+        let mut files: Vec<_> = pool.file_descriptor_protos().cloned().collect();
+        files
+            .iter_mut()
+            .for_each(|file| file.source_code_info = None);
+        files
+    };
+    assert_eq!(strip(documented_pool()), strip(pool()));
+    let documented = documented_pool().files().filter(|file| {
+        file.file_descriptor_proto()
+            .source_code_info
+            .as_ref()
+            .is_some_and(|info| !info.location.is_empty())
+    });
+    assert!(documented.count() > 0, "no source info: no descriptions");
+}
+
+#[test]
 fn every_route_has_its_operation_with_its_path_parameters() {
     let doc = document();
     let table = RouteTable::from_pool(pool()).unwrap();
