@@ -15,12 +15,9 @@
 #      (the bundled workflow hello and an execution of it), so that real
 #      replies, log streams included, are checked too. Bounded: a fixed
 #      number of examples per operation and a fixed seed, so a run is
-#      repeatable and takes well under a minute on two cores.
-#
-# Not checked by schemathesis, because it has no reader for it: the lines of
-# an application/x-ndjson stream (its content type is still checked). The
-# unit tests of src/http/openapi check every message the stream carries
-# against its schema instead.
+#      repeatable and takes well under a minute on two cores;
+#   4. the lines of an application/x-ndjson log stream, which schemathesis
+#      has no reader for, each against the stream's item schema.
 #
 # /metrics is in the document; when the daemon under test does not serve it
 # yet (404), it is left out of the run with a note rather than reported as a
@@ -138,3 +135,35 @@ EOF
 log "schemathesis $SCHEMATHESIS_VERSION against $base: workflow hello and execution $execution_id"
 config=(--config-file "$work/ids.toml")
 run_schemathesis --include-path-regex '[{](execution|workflow)_id[}]'
+
+# schemathesis has no reader for application/x-ndjson: the execution's log
+# as NDJSON, each line checked against the stream's item schema (the one
+# the SSE events' data carry).
+log "StreamLogs as NDJSON, every line against the document"
+"$PYTHON" - "$base" "$execution_id" "$published" <<'EOF'
+import json, sys, urllib.request
+import jsonschema
+
+base, execution_id, published = sys.argv[1:]
+document = json.load(open(published))
+responses = document["paths"]["/v1/executions/{execution_id}/logs"]["get"]["responses"]
+assert "application/x-ndjson" in responses["200"]["content"]
+event = responses["200"]["content"]["text/event-stream"]["schema"]
+message = next(s for s in event["oneOf"] if s["properties"]["event"]["const"] == "message")
+item = dict(message["properties"]["data"]["contentSchema"], components=document["components"])
+validator = jsonschema.Draft202012Validator(
+    item, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+)
+request = urllib.request.Request(
+    f"{base}/v1/executions/{execution_id}/logs", headers={"Accept": "application/x-ndjson"}
+)
+with urllib.request.urlopen(request, timeout=30) as response:
+    assert response.status == 200, response.status
+    assert response.headers["Content-Type"] == "application/x-ndjson", response.headers["Content-Type"]
+    lines = response.read().decode().splitlines()
+assert lines, "no line"
+for line in lines:
+    validator.validate(json.loads(line))
+assert "finished" in json.loads(lines[-1])["event"], lines[-1]
+print(f"{len(lines)} lines match workflow.v1.StreamLogsResponse")
+EOF
