@@ -81,7 +81,9 @@ field names (the proto names are read too), 64-bit integers as strings \
 (numbers are read too), enums by name (numbers are read too), bytes as \
 base64, Timestamps as RFC 3339 text, Durations as `\"1.5s\"`. A reply \
 leaves out every field at its default, so no reply property is required. \
-Unknown fields are refused.
+A request may also give any number as a string and any field as `null` \
+(its default; JSON null for a `google.protobuf.Value`), as protojson reads \
+them. Unknown fields are refused.
 
 GET routes take the request's other fields from the query string: a \
 repeated field as one parameter per value (`states=A&states=B`), a map of \
@@ -91,7 +93,8 @@ binds are taken from the path.
 
 Every error is a `google.rpc.Status` in JSON with the HTTP status its gRPC \
 code maps to (INVALID_ARGUMENT, FAILED_PRECONDITION and OUT_OF_RANGE 400, \
-NOT_FOUND 404, ALREADY_EXISTS and ABORTED 409, RESOURCE_EXHAUSTED 429, \
+UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS \
+and ABORTED 409, RESOURCE_EXHAUSTED 429 (413 for a body over the limit), \
 CANCELLED 499, UNIMPLEMENTED 501, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, \
 UNKNOWN, INTERNAL and DATA_LOSS 500), field errors as \
 `google.rpc.BadRequest` field violations. An unknown path answers 404 and \
