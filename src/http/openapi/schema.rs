@@ -62,6 +62,7 @@ impl Schemas {
         reference(&name)
     }
 
+    /// A `$ref` to the named schema of `enumeration`.
     fn enumeration(&mut self, enumeration: &EnumDescriptor) -> Value {
         let name = enumeration.full_name().to_string();
         if self.seen.insert(name.clone()) {
