@@ -15,6 +15,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("workflow_descriptor.bin"),
         compiler.encode_file_descriptor_set(),
     )?;
+    // The same set with source info (the proto's comments), for the
+    // test-only OpenAPI generator's descriptions alone: served, it would
+    // change what reflection clients print (grpcurl describe), and prost
+    // would turn the comments into doc comments.
+    let mut documented = protox::Compiler::new(["proto"])?;
+    documented
+        .include_imports(true)
+        .include_source_info(true)
+        .open_files(protos)?;
+    std::fs::write(
+        out_dir.join("workflow_descriptor_documented.bin"),
+        documented.encode_file_descriptor_set(),
+    )?;
     let descriptors = compiler.file_descriptor_set();
     // prost::Name on every message: wfctl finds a message's descriptor by
     // its full name to print it in the proto3 JSON mapping.

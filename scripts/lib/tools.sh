@@ -15,6 +15,8 @@ GRPCIO_TOOLS_VERSION=1.85.1             # PyPI grpcio-tools (bundles protoc and 
 # version in its package.json and package-lock.json, which must agree). 2.13
 # is the last release that supports Node 20 (2.14 needs Node 22).
 PROTOC_GEN_ES_VERSION=2.13.0
+SCHEMATHESIS_VERSION=4.32.5             # PyPI schemathesis: fuzzes the HTTP routes (scripts/test-openapi.sh)
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0    # PyPI openapi-spec-validator: checks clients/openapi's document
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
@@ -87,4 +89,17 @@ ensure_protoc_gen_es() {
   (cd "$TS_CLIENT_DIR" && npm ci --no-audit --no-fund >&2)
   [ "$("$PROTOC_GEN_ES" --version)" = "protoc-gen-es v$PROTOC_GEN_ES_VERSION" ] ||
     die "clients/typescript/package-lock.json does not pin protoc-gen-es $PROTOC_GEN_ES_VERSION (scripts/lib/tools.sh)"
+}
+
+# Installs schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator
+# $OPENAPI_SPEC_VALIDATOR_VERSION into $PYTHON unless both are present.
+ensure_openapi_tools() {
+  local have
+  have="$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("schemathesis"), m.version("openapi-spec-validator"))' 2>/dev/null || true)"
+  if [ "$have" = "$SCHEMATHESIS_VERSION $OPENAPI_SPEC_VALIDATOR_VERSION" ]; then
+    return
+  fi
+  log "installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" >&2
 }

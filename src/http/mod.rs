@@ -14,6 +14,8 @@
 
 mod error;
 mod grpc_call;
+#[cfg(test)]
+mod openapi;
 mod origin;
 mod request;
 mod rules;
@@ -66,6 +68,7 @@ pub(crate) fn one_port(
         metrics: options.metrics.clone(),
     });
     let http = axum::Router::new()
+        .route("/openapi.json", axum::routing::get(openapi_json))
         .fallback(transcode::handle)
         .with_state(transcoder)
         .merge(extra);
@@ -80,6 +83,18 @@ pub(crate) fn one_port(
         axum::Router::new().fallback_service(cors(&options.cors_origins).layer(port))
     };
     Ok(Routes::from(router))
+}
+
+/// `GET /openapi.json`: the OpenAPI document of the HTTP routes, generated
+/// from the proto by the test-only `openapi` module and checked in.
+async fn openapi_json() -> ([(header::HeaderName, HeaderValue); 1], &'static str) {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        include_str!("../../clients/openapi/workflow.openapi.json"),
+    )
 }
 
 /// CORS for the named origins: the JSON routes and gRPC-web, with the

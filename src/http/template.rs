@@ -83,6 +83,29 @@ impl PathTemplate {
         })
     }
 
+    /// The template as an OpenAPI path: `{field}` for every variable (also
+    /// those written `{field=*}`), the `:verb` kept.
+    #[cfg(test)]
+    pub(crate) fn openapi_path(&self) -> String {
+        let mut path = String::new();
+        for segment in &self.segments {
+            path.push('/');
+            match segment {
+                Segment::Literal(literal) => path.push_str(literal),
+                Segment::Variable(field) => {
+                    path.push('{');
+                    path.push_str(field);
+                    path.push('}');
+                }
+            }
+        }
+        if let Some(verb) = &self.verb {
+            path.push(':');
+            path.push_str(verb);
+        }
+        path
+    }
+
     /// Whether the last segment ends in a `:verb`.
     pub(crate) fn has_verb(&self) -> bool {
         self.verb.is_some()
@@ -224,5 +247,6 @@ mod tests {
         }
         let t = PathTemplate::parse("/v1/{a=*}/x:go").unwrap();
         assert_eq!(t.variables().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(t.openapi_path(), "/v1/{a}/x:go");
     }
 }
