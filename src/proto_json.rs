@@ -12,9 +12,10 @@
 
 use std::sync::OnceLock;
 
+#[cfg(feature = "wfctl")]
+use prost_reflect::ReflectMessage;
 use prost_reflect::{
-    DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, ReflectMessage,
-    SerializeOptions,
+    DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions,
 };
 
 use crate::pb;
