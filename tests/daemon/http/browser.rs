@@ -62,7 +62,8 @@ async fn a_configured_origin_may_post() {
         .flag("--http-cors-origin", "https://dash.example")
         .start()
         .await;
-    let (status, body) = simple_post(&daemon, Some("https://dash.example"), "text/plain").await;
+    let (status, body) =
+        simple_post(&daemon, Some("https://dash.example"), "application/json").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
