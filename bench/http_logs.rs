@@ -35,7 +35,38 @@ impl Reader {
 struct Read {
     events: u64,
     bytes: u64,
+    /// Pieces of the body as the HTTP client handed them over (0 for gRPC,
+    /// whose client hands over messages).
+    chunks: u64,
     seconds: f64,
+}
+
+/// One reader's sums over its turns.
+#[derive(Default)]
+struct Totals {
+    events: u64,
+    bytes: u64,
+    chunks: u64,
+    seconds: f64,
+    daemon_cpu: f64,
+    client_cpu: f64,
+}
+
+impl Totals {
+    /// Bytes, daemon and client CPU per event, and events per chunk.
+    fn per_event(&self) -> String {
+        let events = self.events as f64;
+        let mut text = format!(
+            "{:.0} bytes/event, CPU per event: daemon {:.2} us, client {:.2} us",
+            self.bytes as f64 / events,
+            self.daemon_cpu / events * 1e6,
+            self.client_cpu / events * 1e6,
+        );
+        if self.chunks > 0 {
+            text += &format!(", {:.2} events per body chunk", events / self.chunks as f64);
+        }
+        text
+    }
 }
 
 pub(crate) async fn http_logs(lines: usize, rounds: usize) {
@@ -72,8 +103,7 @@ pub(crate) async fn http_logs(lines: usize, rounds: usize) {
     );
     // Per reader: events/s of each round, total events and seconds.
     let mut rates: [Vec<f64>; 3] = Default::default();
-    // Per reader: events, bytes, seconds, daemon and client CPU seconds.
-    let mut totals = [(0u64, 0u64, 0.0f64, 0.0f64, 0.0f64); 3];
+    let mut totals: [Totals; 3] = Default::default();
     let mut expected = None;
     for round in 0..rounds {
         let mut line = format!("http logs round {}:", round + 1);
@@ -97,11 +127,13 @@ pub(crate) async fn http_logs(lines: usize, rounds: usize) {
             );
             let index = reader as usize;
             rates[index].push(read.events as f64 / read.seconds);
-            totals[index].0 += read.events;
-            totals[index].1 += read.bytes;
-            totals[index].2 += read.seconds;
-            totals[index].3 += cpu;
-            totals[index].4 += client_used;
+            let sums = &mut totals[index];
+            sums.events += read.events;
+            sums.bytes += read.bytes;
+            sums.chunks += read.chunks;
+            sums.seconds += read.seconds;
+            sums.daemon_cpu += cpu;
+            sums.client_cpu += client_used;
             line += &format!(
                 " {} {:.0} events/s ({:.1} s);",
                 reader.label(),
@@ -116,10 +148,8 @@ pub(crate) async fn http_logs(lines: usize, rounds: usize) {
     let grpc_rate = median(&mut rates[0].clone());
     let mut summary = format!(
         "http logs: {events} events read whole, median of {rounds} rounds: gRPC {grpc_rate:.0} events/s \
-         ({:.0} bytes/event, CPU per event: daemon {:.2} us, client {:.2} us)",
-        totals[0].1 as f64 / totals[0].0 as f64,
-        totals[0].3 / totals[0].0 as f64 * 1e6,
-        totals[0].4 / totals[0].0 as f64 * 1e6,
+         ({})",
+        totals[0].per_event(),
     );
     for reader in [Reader::Sse, Reader::Ndjson] {
         let index = reader as usize;
@@ -129,17 +159,15 @@ pub(crate) async fn http_logs(lines: usize, rounds: usize) {
             .map(|(rate, grpc)| rate / grpc)
             .collect();
         summary += &format!(
-            "; {} {:.0} events/s ({:.0} bytes/event, CPU per event: daemon {:.2} us, \
-             client {:.2} us), ratio to gRPC median {:.2}x (min {:.2}x, max {:.2}x; pooled {:.2}x)",
+            "; {} {:.0} events/s ({}), ratio to gRPC median {:.2}x (min {:.2}x, max {:.2}x; \
+             pooled {:.2}x)",
             reader.label(),
             median(&mut rates[index]),
-            totals[index].1 as f64 / totals[index].0 as f64,
-            totals[index].3 / totals[index].0 as f64 * 1e6,
-            totals[index].4 / totals[index].0 as f64 * 1e6,
+            totals[index].per_event(),
             median(&mut ratios),
             ratios[0],
             ratios[ratios.len() - 1],
-            totals[0].2 / totals[index].2,
+            totals[0].seconds / totals[index].seconds,
         );
     }
     println!("{summary}; target SSE >= 0.80x");
@@ -166,6 +194,7 @@ async fn read_grpc(mut client: WorkflowServiceClient<Channel>, execution_id: &st
     Read {
         events,
         bytes,
+        chunks: 0,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -194,6 +223,7 @@ async fn read_http(http: &reqwest::Client, url: &str, reader: Reader) -> Read {
     Read {
         events: lines.events,
         bytes: lines.bytes,
+        chunks: lines.chunks,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -207,11 +237,13 @@ struct LineCounter {
     frame_has_data: bool,
     events: u64,
     bytes: u64,
+    chunks: u64,
 }
 
 impl LineCounter {
     fn feed(&mut self, chunk: &[u8], reader: Reader) {
         self.bytes += chunk.len() as u64;
+        self.chunks += 1;
         let mut rest = chunk;
         while let Some(end) = rest.iter().position(|&b| b == b'\n') {
             let line: &[u8] = if self.partial.is_empty() {
