@@ -3,23 +3,34 @@
 # address is in WORKFLOWD_ADDR (the top-level test runner starts the daemon;
 # by hand: scripts/with-test-daemon.sh scripts/test-clients.sh).
 #
-#   1. installs what a fresh machine lacks: buf (npm, into .tools/), the Go
-#      generators and grpcurl (go install, pinned: the current release, and
-#      1.8.7 for reflection v1alpha, into .tools/), the Python client in
-#      editable mode with pytest, jsonschema and grpcio-tools (pip), and
-#      clients/typescript's locked dependencies (npm ci, protoc-gen-es too);
+#   1. installs what a fresh machine lacks: qemu-utils (apt-get; the Go and
+#      TypeScript live tests create source disks with qemu-img), buf (npm,
+#      into .tools/), the Go generators and grpcurl (go install, pinned: the
+#      current release, and 1.8.7 for reflection v1alpha, into .tools/), the
+#      Python client in editable mode with pytest, jsonschema and
+#      grpcio-tools (pip), and clients/typescript's locked dependencies (npm
+#      ci, protoc-gen-es too; its prepare script builds dist/);
 #   2. buf lint, buf breaking, and the generated-code drift check;
 #   3. go vet and go test in clients/go, pytest on clients/python/tests and
 #      tests/grpcurl, eslint, tsc --noEmit and the Node tests (gRPC-web) in
 #      clients/typescript.
 #
-# SKIP_INSTALL=1 skips step 1's pip/npm/go installs when they are known done.
+# SKIP_INSTALL=1 skips step 1's pip/npm/go installs when they are known done
+# (qemu-img is still installed when missing: the tests cannot run without it).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 cd "$REPO_ROOT"
 
 if [ -z "${WORKFLOWD_ADDR:-}" ]; then
   die "WORKFLOWD_ADDR is not set: start workflowd first (scripts/with-test-daemon.sh $0)"
+fi
+
+# Debian's qemu-utils, as scripts/test-all.sh installs it.
+if ! command -v qemu-img >/dev/null 2>&1; then
+  log "installing qemu-utils (qemu-img)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends qemu-utils >&2
 fi
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then

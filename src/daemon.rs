@@ -18,6 +18,7 @@ use crate::discovery::Catalog;
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::fs::private;
 use crate::manifest::ManifestRunner;
+use crate::metrics::Metrics;
 use crate::pb;
 use crate::program_env::ProgramEnv;
 use crate::store::{History, StoreError};
@@ -146,6 +147,7 @@ pub async fn run(
         reader,
     } = History::open(&config.database_path())?;
     let ledger_writer = writer.clone();
+    let metrics = Metrics::new();
 
     let policy = config.policy();
     let program_env = Arc::new(
@@ -172,6 +174,7 @@ pub async fn run(
             shutdown_grace_period: config.shutdown_grace_period,
             program_env,
             output_dir: config.output_dir.clone(),
+            metrics: metrics.clone(),
         },
         catalog,
         writer,
@@ -197,6 +200,7 @@ pub async fn run(
             &config.drop_folders,
             manifests.clone(),
             ledger_writer,
+            metrics.clone(),
         )?)
     };
 
@@ -225,13 +229,18 @@ pub async fn run(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let grpc =
-        tonic::service::Routes::new(pb::workflow_service_server::WorkflowServiceServer::new(api))
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha);
+    // Every call of a WorkflowService RPC is counted by method and code
+    // (the HTTP routes' in-process calls too; they are also counted by
+    // route in workflowd_http_requests_total).
+    let workflow_service =
+        metrics.grpc_service(pb::workflow_service_server::WorkflowServiceServer::new(api));
+    let grpc = tonic::service::Routes::new(workflow_service)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     // One port, three protocols: native gRPC (HTTP/2), gRPC-web and the
-    // HTTP/JSON routes (HTTP/1.1 or 2), told apart per request (src/http).
+    // HTTP/JSON routes (HTTP/1.1 or 2), told apart per request (src/http),
+    // with GET /metrics among the HTTP routes.
     let http_options = crate::http::HttpOptions {
         cors_origins: config
             .http_cors_origins
@@ -239,8 +248,9 @@ pub async fn run(
             .filter_map(|origin| origin.parse().ok())
             .collect(),
         max_body_bytes: config.http_max_body_bytes,
+        metrics: metrics.clone(),
     };
-    let port = crate::http::one_port(grpc, axum::Router::new(), &http_options)
+    let port = crate::http::one_port(grpc, crate::metrics::router(metrics.clone()), &http_options)
         .map_err(|e| DaemonError::HttpRoutes(e.to_string()))?;
     let router = Server::builder().accept_http1(true).add_routes(port);
 

@@ -22,6 +22,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::now_ms;
+use crate::metrics::{LiveGauge, Metrics};
 use crate::program_env::ProgramEnv;
 use crate::program_trust;
 use crate::workflow::{DiscoveredWorkflow, DiscoveryFailure, WorkflowMetadata};
@@ -172,6 +173,17 @@ impl Catalog {
     /// One workflow by id.
     pub(crate) fn get(&self, id: &str) -> Option<Arc<DiscoveredWorkflow>> {
         self.read().by_id.get(id).cloned()
+    }
+
+    /// Has `metrics` count the programs that fail discovery at each
+    /// scrape, holding the catalog weakly.
+    pub(crate) fn report_to(self: &Arc<Self>, metrics: &Metrics) {
+        let catalog = Arc::downgrade(self);
+        metrics.observe(LiveGauge::DiscoveryErrors, move || {
+            catalog
+                .upgrade()
+                .map_or(0.0, |catalog| catalog.read().failures.len() as f64)
+        });
     }
 
     /// Programs that failed discovery, ordered by path.

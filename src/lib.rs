@@ -28,6 +28,7 @@ pub(crate) mod inputs;
 pub(crate) mod manifest;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+pub(crate) mod metrics;
 pub(crate) mod policy;
 pub mod process;
 pub(crate) mod program_env;

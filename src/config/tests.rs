@@ -288,3 +288,74 @@ fn program_env_names_come_from_the_file_or_the_flags_and_are_checked() {
     let message = Config::load(&args).unwrap_err().to_string();
     assert!(message.starts_with("setting program_env"), "{message}");
 }
+
+#[test]
+fn cors_origins_must_be_bare_origins_from_flags_or_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = DaemonArgs {
+        data_dir: Some(dir.path().to_path_buf()),
+        http_cors_origins: vec![
+            "https://dash.example".into(),
+            "http://localhost:5173".into(),
+            "http://[::1]:8080".into(),
+        ],
+        ..Default::default()
+    };
+    let config = Config::load(&good).unwrap();
+    assert_eq!(config.http_cors_origins, good.http_cors_origins);
+    assert_eq!(config.http_max_body_bytes, 16 << 20);
+    for origin in [
+        "*",
+        "https://x/path",
+        "https://x/",
+        "dash.example",
+        "https://",
+        "ftp://x",
+    ] {
+        let args = DaemonArgs {
+            http_cors_origins: vec!["https://ok.example".into(), origin.into()],
+            ..good.clone()
+        };
+        let message = Config::load(&args).unwrap_err().to_string();
+        assert!(
+            message.starts_with("setting http_cors_origins:") && message.contains(origin),
+            "{origin}: {message}"
+        );
+    }
+
+    let file = dir.path().join("d.yaml");
+    std::fs::write(
+        &file,
+        "http_cors_origins: [\"*\"]\nhttp_max_body_bytes: 1024\n",
+    )
+    .unwrap();
+    let from_file = DaemonArgs {
+        config: Some(file.clone()),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let message = Config::load(&from_file).unwrap_err().to_string();
+    assert!(
+        message.starts_with("setting http_cors_origins:"),
+        "{message}"
+    );
+    // A flag replaces the file's list, so the bad entry is not read.
+    let config = Config::load(&DaemonArgs {
+        http_cors_origins: vec!["https://dash.example".into()],
+        ..from_file.clone()
+    })
+    .unwrap();
+    assert_eq!(config.http_cors_origins, ["https://dash.example"]);
+    assert_eq!(config.http_max_body_bytes, 1024);
+
+    let message = Config::load(&DaemonArgs {
+        http_max_body_bytes: Some(0),
+        ..good
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        message.starts_with("setting http_max_body_bytes:"),
+        "{message}"
+    );
+}

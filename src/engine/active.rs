@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::execution_log::{Ending, ExecutionLog, NumberedEnd};
 use super::{Engine, EngineError};
 use crate::events::{LogCounts, LogEvent, LogPayload, StopReason};
+use crate::metrics::ExecutionMetrics;
 use crate::store::{ExecutionRecord, StoreError, StoreWriter};
 use crate::tree::ExecutionTree;
 
@@ -59,6 +60,8 @@ pub(super) struct Control {
 pub(super) struct Activation {
     pub(super) id: Uuid,
     pub(super) rowid: i64,
+    /// The workflow it runs, for its metrics' labels.
+    pub(super) workflow_id: String,
     pub(super) argv: Vec<String>,
     pub(super) timeout: Option<Duration>,
     /// Its latest stored events, held for replay by live followers.
@@ -127,7 +130,11 @@ impl Drop for ProgramLive<'_> {
 
 impl ActiveExecution {
     /// An execution that is not started yet, its log set up by `activation`.
-    pub(super) fn new(activation: Activation, writer: StoreWriter) -> Self {
+    pub(super) fn new(
+        activation: Activation,
+        writer: StoreWriter,
+        metrics: ExecutionMetrics,
+    ) -> Self {
         ActiveExecution {
             id: activation.id,
             rowid: activation.rowid,
@@ -144,6 +151,7 @@ impl ActiveExecution {
                 activation.next_sequence,
                 activation.tree,
                 activation.counts,
+                metrics,
             )),
             accepted: activation.accepted,
             ended: OnceLock::new(),

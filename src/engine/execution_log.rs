@@ -4,11 +4,13 @@
 //! the order of writes and of live delivery.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use crate::clock::now_ms;
 use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, WorkflowEvent};
+use crate::metrics::ExecutionMetrics;
 use crate::store::{
     ArtifactRecord, ExecutionRecord, FinalOutcome, StoreError, StoreWriter, WriteOp, WriteSlot,
 };
@@ -34,6 +36,8 @@ pub(super) struct ExecutionLog {
     started: Option<(i64, i32, Option<u64>)>,
     /// Artifacts recorded in this daemon's life (as the writer stores them).
     artifacts: Vec<ArtifactRecord>,
+    /// Its handles into the metrics, looked up once.
+    metrics: ExecutionMetrics,
 }
 
 impl ExecutionLog {
@@ -44,6 +48,7 @@ impl ExecutionLog {
         next_sequence: u64,
         tree: ExecutionTree,
         counts: LogCounts,
+        metrics: ExecutionMetrics,
     ) -> Self {
         ExecutionLog {
             rowid,
@@ -53,6 +58,7 @@ impl ExecutionLog {
             held: Vec::new(),
             started: None,
             artifacts: Vec::new(),
+            metrics,
         }
     }
 
@@ -61,6 +67,8 @@ impl ExecutionLog {
     /// a program printing hundreds of thousands of lines a second cheap to
     /// follow.
     pub(super) fn append(&mut self, slot: WriteSlot, payloads: Vec<LogPayload>) {
+        // One relaxed add per batch: the lines' count is all it costs.
+        self.metrics.lines(payloads.len());
         let mut events = std::mem::take(&mut self.held);
         events.extend(
             payloads
@@ -132,6 +140,7 @@ impl ExecutionLog {
         debug_assert!(self.held.is_empty(), "events held before the start");
         let started = self.number(LogPayload::Lifecycle(Lifecycle::Started { pid, argv }));
         self.started = Some((start_ms, pid, pid_start_ticks));
+        self.metrics.started();
         slot.send(WriteOp::MarkStarted {
             execution: self.rowid,
             start_ms,
@@ -172,6 +181,10 @@ impl ExecutionLog {
             state: ending.state,
             error: ending.error.clone(),
         }));
+        let ran = self.started.map(|(start_ms, ..)| {
+            Duration::from_millis(finished.time_ms.saturating_sub(start_ms).max(0) as u64)
+        });
+        self.metrics.ended(ending.state, ran);
         let outcome = FinalOutcome {
             state: ending.state,
             end_ms: finished.time_ms,

@@ -14,6 +14,8 @@ mod error;
 mod execution_log;
 mod leftovers;
 mod line_splitter;
+#[cfg(test)]
+mod metrics_tests;
 mod recovery;
 mod retention;
 mod run_dirs;
@@ -45,6 +47,7 @@ use crate::clock::{local_midnight_ms, now_ms};
 use crate::discovery::Catalog;
 use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload};
 use crate::inputs::{self, ResolvedInputs};
+use crate::metrics::{LiveGauge, Metrics};
 use crate::program_env::ProgramEnv;
 use crate::store::hub::LogHub;
 use crate::store::{
@@ -74,6 +77,9 @@ pub(crate) struct EngineConfig {
     /// partial outputs a killed program left here are removed
     /// (`engine/leftovers.rs`).
     pub(crate) output_dir: PathBuf,
+    /// Where executions, the queue and the workers are counted (and the
+    /// history writer and discovery, which the engine reports for).
+    pub(crate) metrics: Metrics,
 }
 
 /// What a client asks to run.
@@ -154,7 +160,9 @@ impl Engine {
         reader: Arc<StoreReader>,
         hub: Arc<LogHub>,
     ) -> Arc<Self> {
-        Arc::new(Engine {
+        writer.report_to(&config.metrics);
+        catalog.report_to(&config.metrics);
+        let engine = Arc::new(Engine {
             run_dirs: run_dirs::RunDirs::new(config.runs_dir.clone()),
             config,
             catalog,
@@ -166,7 +174,31 @@ impl Engine {
             runtime: tokio::runtime::Handle::current(),
             active: Mutex::new(HashMap::new()),
             runners_changed: Notify::new(),
-        })
+        });
+        engine.report_to(&engine.config.metrics);
+        engine
+    }
+
+    /// Has `metrics` read the queue and the workers at each scrape (a
+    /// brief lock of the scheduler), holding the engine weakly.
+    fn report_to(self: &Arc<Self>, metrics: &Metrics) {
+        let read = |count: fn(&Scheduler, &EngineConfig) -> usize| {
+            let engine = Arc::downgrade(self);
+            move || {
+                engine.upgrade().map_or(0.0, |engine| {
+                    count(&engine.scheduler(), &engine.config) as f64
+                })
+            }
+        };
+        metrics.observe(LiveGauge::Queued, read(|s, _| s.queue.len()));
+        metrics.observe(LiveGauge::Running, read(|s, _| s.running));
+        // Each running execution has a thread (or is about to), and so has
+        // each idle worker, except those already woken for one of them.
+        metrics.observe(
+            LiveGauge::Workers,
+            read(|s, _| (s.running + s.idle_workers).saturating_sub(s.wakeups)),
+        );
+        metrics.observe(LiveGauge::WorkersMax, read(|_, c| c.max_concurrent_jobs));
     }
 
     /// The workflow catalog.
@@ -303,6 +335,7 @@ impl Engine {
         let active = self.activate(Activation {
             id,
             rowid,
+            workflow_id: record.workflow_id.clone(),
             argv: record.argv.clone(),
             timeout: request.timeout,
             committed: vec![Arc::new(queued)],
@@ -340,7 +373,12 @@ impl Engine {
         let committed = std::mem::take(&mut activation.committed);
         self.hub
             .open(activation.rowid, committed, activation.next_sequence);
-        let active = Arc::new(ActiveExecution::new(activation, self.writer.clone()));
+        let metrics = self.config.metrics.execution(&activation.workflow_id);
+        let active = Arc::new(ActiveExecution::new(
+            activation,
+            self.writer.clone(),
+            metrics,
+        ));
         self.active_map().insert(active.id, active.clone());
         active
     }

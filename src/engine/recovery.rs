@@ -50,6 +50,7 @@ impl Engine {
             let active = self.activate(Activation {
                 id: record.id,
                 rowid,
+                workflow_id: record.workflow_id,
                 argv: record.argv,
                 timeout: None,
                 committed: Vec::new(),
@@ -82,6 +83,7 @@ impl Engine {
             scheduler_entries.push(self.activate(Activation {
                 id: record.id,
                 rowid,
+                workflow_id: record.workflow_id,
                 argv: record.argv,
                 timeout: record.timeout_ms.map(std::time::Duration::from_millis),
                 committed: Vec::new(),

@@ -13,12 +13,15 @@ use tempfile::TempDir;
 
 use super::{Engine, EngineConfig};
 use crate::discovery::Catalog;
+use crate::metrics::Metrics;
 use crate::program_env::ProgramEnv;
 use crate::store::History;
 
 /// A running engine and the directory it lives in.
 pub(crate) struct TestEngine {
     pub(crate) engine: Arc<Engine>,
+    /// What the engine records into.
+    pub(crate) metrics: Metrics,
     /// Holds the history, the workflows and the runs; removed on drop.
     pub(crate) dir: TempDir,
     writer_thread: Option<std::thread::JoinHandle<()>>,
@@ -46,6 +49,7 @@ impl TestEngine {
             program_env.clone(),
         ));
         catalog.rescan().await;
+        let metrics = Metrics::new();
         let history = History::open(&dir.path().join("history.sqlite3")).expect("history");
         let engine = Engine::new(
             EngineConfig {
@@ -56,6 +60,7 @@ impl TestEngine {
                 shutdown_grace_period: Duration::from_secs(5),
                 program_env,
                 output_dir: dir.path().join("output"),
+                metrics: metrics.clone(),
             },
             catalog,
             history.writer,
@@ -65,6 +70,7 @@ impl TestEngine {
         engine.recover().await.expect("recovery");
         TestEngine {
             engine,
+            metrics,
             dir,
             writer_thread: Some(history.writer_thread),
         }

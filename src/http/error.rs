@@ -34,6 +34,10 @@ pub(crate) enum HttpError {
     /// The body is larger than `--http-max-body-bytes`.
     #[error("the request body is larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// The body is within the cap, but the request message it makes is
+    /// larger than the gRPC services decode.
+    #[error("the request message is {size} bytes, more than the {limit} an RPC takes")]
+    MessageTooLarge { size: usize, limit: usize },
     /// The body is not JSON by its content type.
     #[error("content type {content_type:?} is not served: send application/json")]
     UnsupportedMediaType { content_type: String },
@@ -63,7 +67,9 @@ impl HttpError {
             | HttpError::Field { .. }
             | HttpError::BadLastEventId { .. }
             | HttpError::UnsupportedMediaType { .. } => Code::InvalidArgument,
-            HttpError::BodyTooLarge { .. } => Code::ResourceExhausted,
+            HttpError::BodyTooLarge { .. } | HttpError::MessageTooLarge { .. } => {
+                Code::ResourceExhausted
+            }
             HttpError::BodyRead(_) => Code::Cancelled,
             HttpError::NoRoute { .. } => Code::NotFound,
             HttpError::WrongMethod { .. } => Code::Unimplemented,
@@ -73,7 +79,9 @@ impl HttpError {
     /// The HTTP status of this error.
     pub(crate) fn http_status(&self) -> StatusCode {
         match self {
-            HttpError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::BodyTooLarge { .. } | HttpError::MessageTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             HttpError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HttpError::WrongMethod { .. } => StatusCode::METHOD_NOT_ALLOWED,
             _ => http_status_of(self.code()),
@@ -230,6 +238,10 @@ mod tests {
         assert_eq!(response.headers()[header::ALLOW], "GET");
         assert_eq!(
             HttpError::BodyTooLarge { limit: 1 }.http_status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(
+            HttpError::MessageTooLarge { size: 2, limit: 1 }.http_status(),
             StatusCode::PAYLOAD_TOO_LARGE
         );
         let no_route = HttpError::NoRoute {

@@ -5,7 +5,7 @@
 //! service) a gRPC call runs, and no handler is written twice.
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::{header, HeaderValue, Request};
+use http::{header, Request};
 use http_body_util::{BodyExt, Full};
 use tonic::service::Routes;
 use tower::ServiceExt;
@@ -28,12 +28,12 @@ impl GrpcCaller {
 
     /// Starts the RPC at `grpc_path` with the encoded `message`. Fails with
     /// the RPC's status when it answers with an error before any message.
-    /// `timeout` is passed on as `grpc-timeout` (the call's deadline).
+    /// The call has no deadline of its own: it ends when the HTTP client
+    /// goes away (the answer's future or body is dropped).
     pub(crate) async fn call(
         &self,
         grpc_path: &str,
         message: Vec<u8>,
-        timeout: Option<&HeaderValue>,
     ) -> Result<Replies, tonic::Status> {
         let mut framed = BytesMut::with_capacity(FRAME_HEADER + message.len());
         framed.extend_from_slice(&[0]);
@@ -43,14 +43,11 @@ impl GrpcCaller {
                 .to_be_bytes(),
         );
         framed.extend_from_slice(&message);
-        let mut request = Request::builder()
+        let request = Request::builder()
             .method(http::Method::POST)
             .uri(grpc_path)
             .header(header::CONTENT_TYPE, "application/grpc")
             .header(header::TE, "trailers");
-        if let Some(timeout) = timeout {
-            request = request.header("grpc-timeout", timeout);
-        }
         let request = request
             .body(Full::new(framed.freeze()))
             .map_err(|e| tonic::Status::internal(format!("building the in-process call: {e}")))?;

@@ -45,6 +45,8 @@ pub(crate) struct HttpOptions {
     pub(crate) cors_origins: Vec<HeaderValue>,
     /// Largest request body accepted; larger ones get 413.
     pub(crate) max_body_bytes: usize,
+    /// Where HTTP requests are counted.
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// The routes of the whole port: `grpc` (the gRPC services), gRPC-web on
@@ -58,6 +60,7 @@ pub(crate) fn one_port(
         table: rules::RouteTable::from_pool(crate::proto_json::pool())?,
         caller: grpc_call::GrpcCaller::new(grpc.clone()),
         max_body_bytes: options.max_body_bytes,
+        metrics: options.metrics.clone(),
     });
     let http = axum::Router::new()
         .fallback(transcode::handle)

@@ -88,6 +88,11 @@ impl PathTemplate {
         self.verb.is_some()
     }
 
+    /// The template as written in the proto.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
     /// The bindings of `path` (already split from its query), or None when
     /// it does not match. Values are percent-decoded.
     pub(crate) fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {

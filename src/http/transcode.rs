@@ -13,49 +13,74 @@ use prost::Message;
 use super::error::HttpError;
 use super::grpc_call::GrpcCaller;
 use super::request::request_message;
-use super::rules::{BodyRule, Lookup, RouteTable};
+use super::rules::{BodyRule, Lookup, Route, RouteTable};
 use super::stream::{self, StreamFormat, RESUME_FIELD};
 use crate::proto_json::{decode, dynamic_to_json_text};
+
+/// The largest request message the gRPC services decode: tonic's default,
+/// which the daemon keeps. A JSON body within `--http-max-body-bytes` can
+/// still make a larger one (a big base64 manifest); it is refused here as
+/// too large (413), not by the gRPC decoder as OUT_OF_RANGE (400).
+const MAX_GRPC_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the handler needs, shared by every request.
 pub(crate) struct Transcoder {
     pub(crate) table: RouteTable,
     pub(crate) caller: GrpcCaller,
     pub(crate) max_body_bytes: usize,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// Answers one HTTP/JSON request (the router's fallback: every path that
-/// is not gRPC, `/metrics` or `/openapi.json`).
+/// is not gRPC, `/metrics` or `/openapi.json`), and counts it by route.
 pub(crate) async fn handle(
     State(transcoder): State<Arc<Transcoder>>,
     request: Request<axum::body::Body>,
 ) -> Response {
-    match transcoder.answer(request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    let (parts, body) = request.into_parts();
+    let lookup = transcoder.table.lookup(&parts.method, parts.uri.path());
+    // Label values stay bounded: a route's template, never a request's
+    // path, and only the standard methods.
+    let route_label = match &lookup {
+        Lookup::Found(route, _) => route.template.as_str(),
+        Lookup::WrongMethod(_) | Lookup::NotFound => "unmatched",
+    };
+    let method_label = match parts.method.as_str() {
+        method @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => method,
+        _ => "other",
+    };
+    let response = match lookup {
+        Lookup::Found(route, bindings) => transcoder
+            .answer(route, bindings, &parts, body)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+        Lookup::WrongMethod(allowed) => HttpError::WrongMethod {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+            allowed,
+        }
+        .into_response(),
+        Lookup::NotFound => HttpError::NoRoute {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+        }
+        .into_response(),
+    };
+    transcoder
+        .metrics
+        .http_request(route_label, method_label, response.status().as_u16());
+    response
 }
 
 impl Transcoder {
-    async fn answer(&self, request: Request<axum::body::Body>) -> Result<Response, HttpError> {
-        let (parts, body) = request.into_parts();
-        let path = parts.uri.path();
-        let (route, mut bindings) = match self.table.lookup(&parts.method, path) {
-            Lookup::Found(route, bindings) => (route, bindings),
-            Lookup::WrongMethod(allowed) => {
-                return Err(HttpError::WrongMethod {
-                    method: parts.method.clone(),
-                    path: path.to_string(),
-                    allowed,
-                })
-            }
-            Lookup::NotFound => {
-                return Err(HttpError::NoRoute {
-                    method: parts.method.clone(),
-                    path: path.to_string(),
-                })
-            }
-        };
+    /// The answer of `route`'s RPC to this request.
+    async fn answer(
+        &self,
+        route: &Route,
+        mut bindings: Vec<(String, String)>,
+        parts: &http::request::Parts,
+        body: axum::body::Body,
+    ) -> Result<Response, HttpError> {
         if route.body == BodyRule::Whole {
             check_json_content_type(parts.headers.get(header::CONTENT_TYPE))?;
         }
@@ -75,14 +100,16 @@ impl Transcoder {
                 ));
             }
         }
-        let message = request_message(route, &bindings, parts.uri.query(), &body)?;
+        let message = request_message(route, &bindings, parts.uri.query(), &body)?.encode_to_vec();
+        if message.len() > MAX_GRPC_MESSAGE_BYTES {
+            return Err(HttpError::MessageTooLarge {
+                size: message.len(),
+                limit: MAX_GRPC_MESSAGE_BYTES,
+            });
+        }
         let replies = self
             .caller
-            .call(
-                &route.grpc_path(),
-                message.encode_to_vec(),
-                parts.headers.get("grpc-timeout"),
-            )
+            .call(&route.grpc_path(), message)
             .await
             .map_err(HttpError::Rpc)?;
         let output = route.method.output();

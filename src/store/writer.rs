@@ -13,7 +13,7 @@
 //! time, so only the operation that cannot be written is lost, loudly.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use super::hub::LogHub;
 use super::{schema, NewExecution, StoreError};
 use crate::events::LogEvent;
 use crate::fs::private;
+use crate::metrics::{LiveGauge, Metrics};
 pub(crate) use op::WriteOp;
 use transaction::{commit_group, OpResult};
 
@@ -111,6 +112,10 @@ struct WriterHealth {
     failure: watch::Sender<Option<WriteFailure>>,
     /// Set at shutdown: a failing group is given up instead of retried.
     stop_retrying: AtomicBool,
+    /// When the writer began committing its current group (ms since the
+    /// epoch), 0 while it waits for work: one store per group, read by the
+    /// metrics as the age of the oldest write not yet committed.
+    committing_since_ms: AtomicI64,
 }
 
 /// Room for one write in the writer's queue, from [`StoreWriter::reserve`].
@@ -160,6 +165,38 @@ impl StoreWriter {
                 source,
             })?;
         Ok((StoreWriter { tx, health }, thread))
+    }
+
+    /// Has `metrics` read the writer's queue, how long its current commit
+    /// has taken, and whether the history can be written, at each scrape;
+    /// the readings hold the writer weakly, so they keep no channel open.
+    pub(crate) fn report_to(&self, metrics: &Metrics) {
+        let tx = self.tx.downgrade();
+        metrics.observe(LiveGauge::HistoryWriteQueue, move || {
+            tx.upgrade()
+                .map_or(0.0, |tx| (tx.max_capacity() - tx.capacity()) as f64)
+        });
+        let health = Arc::downgrade(&self.health);
+        metrics.observe(LiveGauge::HistoryCommitSeconds, move || {
+            let since = health
+                .upgrade()
+                .map_or(0, |h| h.committing_since_ms.load(Ordering::Relaxed));
+            if since == 0 {
+                return 0.0;
+            }
+            (crate::clock::now_ms() - since).max(0) as f64 / 1000.0
+        });
+        let health = Arc::downgrade(&self.health);
+        metrics.observe(LiveGauge::HistoryWriteFailing, move || {
+            let failing = health
+                .upgrade()
+                .is_some_and(|h| h.failure.borrow().is_some());
+            if failing {
+                1.0
+            } else {
+                0.0
+            }
+        });
     }
 
     /// Set while the history cannot be written and writes wait.
@@ -328,7 +365,11 @@ fn run(
         let started = Instant::now();
         let count = group.len();
         lingering = linger_after(sources(&group), events, lingering);
+        health
+            .committing_since_ms
+            .store(crate::clock::now_ms(), Ordering::Relaxed);
         let after = commit(&mut conn, &mut group, health);
+        health.committing_since_ms.store(0, Ordering::Relaxed);
         tracing::trace!(operations = count, elapsed = ?started.elapsed(), "history group committed");
         for item in after {
             match item {

@@ -33,6 +33,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::clock::local_midnight_ms;
 use crate::manifest::ManifestRunner;
+use crate::metrics::Metrics;
 use crate::store::StoreWriter;
 use layout::Layout;
 use pickup::{Candidates, Seen};
@@ -115,6 +116,8 @@ struct Folder {
     mode: DropMode,
     runner: Arc<ManifestRunner>,
     writer: StoreWriter,
+    /// Counts the files taken and their outcomes.
+    metrics: Metrics,
     stop: watch::Receiver<bool>,
     watching: AtomicBool,
     slots: Arc<Semaphore>,
@@ -123,6 +126,11 @@ struct Folder {
 impl Folder {
     fn stopping(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// Counts a file of this folder reaching `outcome`.
+    fn count(&self, outcome: &'static str) {
+        self.metrics.drop_file(self.mode.as_str(), outcome);
     }
 }
 
@@ -139,6 +147,7 @@ impl DropFolders {
         configs: &[DropFolderConfig],
         runner: Arc<ManifestRunner>,
         writer: StoreWriter,
+        metrics: Metrics,
     ) -> Result<Arc<Self>, WatcherError> {
         let (stop, stop_rx) = watch::channel(false);
         let mut folders = Vec::new();
@@ -157,6 +166,7 @@ impl DropFolders {
                 mode: config.mode,
                 runner: runner.clone(),
                 writer: writer.clone(),
+                metrics: metrics.clone(),
                 stop: stop_rx.clone(),
                 watching: AtomicBool::new(false),
                 slots: Arc::new(Semaphore::new(FILES_IN_FLIGHT)),

@@ -114,8 +114,12 @@ def test_list_service_shows_every_method(grpcurl):
 def test_describe_service_and_messages(grpcurl):
     out = grpcurl("describe", SERVICE).stdout
     assert f"{SERVICE} is a service" in out
-    assert "rpc StreamLogs ( .workflow.v1.StreamLogsRequest ) returns ( stream .workflow.v1.StreamLogsResponse );" in out
-    assert "rpc Execute ( .workflow.v1.ExecuteRequest ) returns ( .workflow.v1.ExecuteResponse );" in out
+    # Each RPC carries its HTTP route (google.api.http) as an option, which
+    # reflection serves too.
+    assert "rpc StreamLogs ( .workflow.v1.StreamLogsRequest ) returns ( stream .workflow.v1.StreamLogsResponse ) {" in out
+    assert "rpc Execute ( .workflow.v1.ExecuteRequest ) returns ( .workflow.v1.ExecuteResponse ) {" in out
+    assert '"/v1/executions/{execution_id}/logs"' in out
+    assert "option (.google.api.http)" in out
     message = grpcurl("describe", "workflow.v1.LogEvent").stdout
     assert "oneof payload" in message and ".workflow.v1.Finished finished = 27;" in message
 

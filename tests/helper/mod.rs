@@ -3,7 +3,7 @@
 //! with its own temporary directory (`builder.rs`, `daemon.rs`), calls of
 //! its API that are expected to succeed (`rpc.rs`), waiting on real signals
 //! (`wait.rs`), programs and disk images the tests run on (`fixtures.rs`,
-//! `images.rs`), the `wfctl` CLI (`wfctl.rs`) and assertions on logs and
+//! `images.rs`), the HTTP side of its port (`http.rs`), the `wfctl` CLI (`wfctl.rs`) and assertions on logs and
 //! errors (`asserts.rs`).
 
 use std::time::Duration;
@@ -29,6 +29,7 @@ mod asserts;
 mod builder;
 mod daemon;
 mod fixtures;
+mod http;
 mod images;
 mod rpc;
 mod wait;
@@ -37,6 +38,7 @@ mod wfctl;
 pub use asserts::*;
 pub use daemon::*;
 pub use fixtures::*;
+pub use http::*;
 pub use images::*;
 pub use rpc::*;
 pub use wait::*;

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	rpccode "google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -24,12 +25,17 @@ import (
 const (
 	// PathStatus answers GET with a Status.
 	PathStatus = "/api/workflow/status"
-	// PathJobs answers GET (optional `status` and `limit` parameters) with
-	// {jobs, total}.
+	// PathJobs answers GET with {jobs, total}. Optional parameters:
+	// `status`, `limit`, and the filters `workflow_id`, `batch_id` and
+	// `label=key=value` (repeatable: every label must match). It costs one
+	// ListExecutions and one GetExecution per listed job (for its phase
+	// tree), JobFetchConcurrency at a time.
 	PathJobs = "/api/workflow/jobs"
-	// PathActiveJobs answers GET with the active (RUNNING) jobs.
+	// PathActiveJobs answers GET with the active (RUNNING) jobs; it takes
+	// the parameters of PathJobs but `status`.
 	PathActiveJobs = "/api/workflow/jobs/active"
-	// PathSubmit takes a POSTed manifest (JSON) and runs it.
+	// PathSubmit takes a POSTed manifest (JSON) and runs it. An
+	// Idempotency-Key header makes retries return the first submission.
 	PathSubmit = "/api/workflow/manifest/submit"
 	// PathValidate takes a POSTed manifest (JSON) and checks it.
 	PathValidate = "/api/workflow/manifest/validate"
@@ -40,9 +46,22 @@ const (
 	// DefaultMaxBodyBytes caps a manifest body (16 MiB).
 	DefaultMaxBodyBytes = 16 << 20
 	// DefaultJobLimit is how many jobs the jobs endpoints list without `limit`.
-	DefaultJobLimit = 100
-	// MaxJobLimit is the largest `limit` accepted (the API's page size cap).
-	MaxJobLimit = 1000
+	DefaultJobLimit = 50
+	// MaxJobLimit is the largest `limit` accepted. Each listed job costs a
+	// GetExecution (its phase tree), so this bounds the daemon calls of one
+	// request at 1 + MaxJobLimit.
+	MaxJobLimit = 200
+	// JobFetchConcurrency is how many GetExecution calls one jobs request
+	// makes at a time.
+	JobFetchConcurrency = 8
+	// MaxIdempotencyKeyLen bounds the Idempotency-Key header of submit.
+	MaxIdempotencyKeyLen = 200
+	// HeaderIdempotencyKey is the submit request header passed to the
+	// daemon as SubmitManifest's request_id.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// StatusClientClosedRequest (499, nginx's) answers a request whose
+	// caller went away before the daemon answered (gRPC CANCELLED).
+	StatusClientClosedRequest = 499
 	// DefaultCallTimeout bounds the daemon calls of one request.
 	DefaultCallTimeout = 30 * time.Second
 )
@@ -95,11 +114,16 @@ func Register(mux *http.ServeMux, client *workflowclient.Client, opts Options) {
 	mux.HandleFunc(PathValidate, h.only(http.MethodPost, h.validate))
 }
 
-// only admits one method (GET also admits HEAD) and answers others with 405.
+// only admits one method (GET also admits HEAD, and says so in Allow) and
+// answers others with 405.
 func (h *handler) only(method string, next http.HandlerFunc) http.HandlerFunc {
+	allow := method
+	if method == http.MethodGet {
+		allow = http.MethodGet + ", " + http.MethodHead
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
-			w.Header().Set("Allow", method)
+			w.Header().Set("Allow", allow)
 			h.fail(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
 				fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, method), nil)
 			return
@@ -113,8 +137,13 @@ func (h *handler) only(method string, next http.HandlerFunc) http.HandlerFunc {
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	st, err := h.client.Status(r.Context())
 	if err != nil {
-		// Running is the daemon answering: say it did not.
-		h.daemonError(w, err, map[string]any{"running": false})
+		var extra map[string]any
+		if status.Code(err) == codes.Unavailable {
+			// Running is the daemon answering: say it did not. Other
+			// errors (a deadline, the caller gone) say nothing of it.
+			extra = map[string]any{"running": false}
+		}
+		h.daemonError(w, err, extra)
 		return
 	}
 	h.write(w, http.StatusOK, StatusOf(st))
@@ -153,8 +182,25 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request, jobStatus str
 		}
 		limit = n
 	}
+	req := &workflowv1.ListExecutionsRequest{
+		PageSize:   int32(limit),
+		States:     states,
+		WorkflowId: r.URL.Query().Get("workflow_id"),
+		BatchId:    r.URL.Query().Get("batch_id"),
+	}
+	for _, kv := range r.URL.Query()["label"] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			h.badParam(w, "label", fmt.Sprintf("label must be key=value, got %q", kv))
+			return
+		}
+		if req.Labels == nil {
+			req.Labels = map[string]string{}
+		}
+		req.Labels[k] = v
+	}
 	ctx := r.Context()
-	resp, err := h.client.ListExecutions(ctx, &workflowv1.ListExecutionsRequest{PageSize: int32(limit), States: states})
+	resp, err := h.client.ListExecutions(ctx, req)
 	if err != nil {
 		h.daemonError(w, err, nil)
 		return
@@ -164,40 +210,63 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request, jobStatus str
 		h.daemonError(w, err, nil)
 		return
 	}
-	now := time.Now()
-	jobs := make([]Job, 0, len(execs))
-	for _, e := range execs {
-		jobs = append(jobs, JobOf(e, now))
-	}
+	// Each job was read again after the listing: keep only those still in
+	// a requested state, so total counts what is returned.
+	jobs := JobsOf(execs, states, time.Now())
 	h.write(w, http.StatusOK, jobList{Jobs: jobs, Total: len(jobs)})
 }
 
 // withTrees fetches each listed execution with its phase tree (which
-// ListExecutions leaves out), a few at a time, keeping the order. An
-// execution deleted meanwhile (history retention) is left out.
+// ListExecutions leaves out), JobFetchConcurrency at a time, keeping the
+// order. An execution deleted meanwhile (history retention) is left out;
+// one too large to send (RESOURCE_EXHAUSTED: its tree exceeds the message
+// limit) keeps its listed form, without a tree, rather than failing the
+// whole list. Any other error fails it.
 func (h *handler) withTrees(ctx context.Context, listed []*workflowv1.Execution) ([]*workflowv1.Execution, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	full := make([]*workflowv1.Execution, len(listed))
-	errs := make([]error, len(listed))
-	sem := make(chan struct{}, 8)
+	var (
+		failOnce sync.Once
+		failed   error // the first error that fails the list, in time
+	)
+	fail := func(err error) {
+		failOnce.Do(func() { failed = err })
+		cancel() // stop fetching the rest
+	}
+	sem := make(chan struct{}, JobFetchConcurrency)
 	var wg sync.WaitGroup
 	for i, e := range listed {
-		wg.Add(1)
 		sem <- struct{}{}
+		if err := ctx.Err(); err != nil {
+			<-sem
+			fail(err)
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			full[i], errs[i] = h.client.GetExecution(ctx, e.GetId())
+			got, err := h.client.GetExecution(ctx, e.GetId())
+			switch status.Code(err) {
+			case codes.OK:
+				full[i] = got
+			case codes.NotFound: // deleted meanwhile: left out
+			case codes.ResourceExhausted: // too large with its tree
+				full[i] = listed[i]
+			default:
+				fail(err)
+			}
 		}()
 	}
 	wg.Wait()
-	out := full[:0]
-	for i, e := range full {
-		switch {
-		case errs[i] == nil:
+	if failed != nil {
+		return nil, failed
+	}
+	out := make([]*workflowv1.Execution, 0, len(listed))
+	for _, e := range full {
+		if e != nil {
 			out = append(out, e)
-		case status.Code(errs[i]) == codes.NotFound:
-		default:
-			return nil, errs[i]
 		}
 	}
 	return out, nil
@@ -230,13 +299,21 @@ type submittedVM struct {
 }
 
 func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
+	key := strings.TrimSpace(r.Header.Get(HeaderIdempotencyKey))
+	if len(key) > MaxIdempotencyKeyLen {
+		msg := fmt.Sprintf("the %s header is longer than %d bytes", HeaderIdempotencyKey, MaxIdempotencyKeyLen)
+		h.fail(w, http.StatusBadRequest, "BAD_HEADER", msg,
+			map[string]any{"success": false, "errors": []problem{{Path: HeaderIdempotencyKey, Message: msg}}})
+		return
+	}
 	body, ok := h.manifestBody(w, r, "success")
 	if !ok {
 		return
 	}
 	resp, err := h.client.API().SubmitManifest(r.Context(), &workflowv1.SubmitManifestRequest{
-		Content: body,
-		Format:  workflowv1.ManifestFormat_MANIFEST_FORMAT_JSON,
+		Content:   body,
+		Format:    workflowv1.ManifestFormat_MANIFEST_FORMAT_JSON,
+		RequestId: key,
 	})
 	if err != nil {
 		if status.Code(err) == codes.InvalidArgument {
@@ -346,13 +423,17 @@ func violations(err error) []problem {
 
 // HTTPStatus is the HTTP status an error of the daemon is answered with:
 // 400 INVALID_ARGUMENT, 404 NOT_FOUND, 409 ALREADY_EXISTS and
-// FAILED_PRECONDITION, 429 RESOURCE_EXHAUSTED (queue full), 403, 401,
-// 501 UNIMPLEMENTED, 503 UNAVAILABLE (and a connection that cannot be made),
-// 504 DEADLINE_EXCEEDED (and a passed deadline), 502 anything else (the
-// daemon failed the request).
+// FAILED_PRECONDITION, 429 RESOURCE_EXHAUSTED (the queue is full, or an
+// answer or request exceeds a size limit), 403, 401, 501 UNIMPLEMENTED,
+// 503 UNAVAILABLE (and a connection that cannot be made), 504
+// DEADLINE_EXCEEDED (and a passed deadline), 499 CANCELLED (the HTTP caller
+// went away), 502 anything else (the daemon failed the request).
 func HTTPStatus(err error) int {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return http.StatusGatewayTimeout
+	}
+	if errors.Is(err, context.Canceled) {
+		return StatusClientClosedRequest
 	}
 	switch status.Code(err) {
 	case codes.InvalidArgument, codes.OutOfRange:
@@ -369,8 +450,10 @@ func HTTPStatus(err error) int {
 		return http.StatusUnauthorized
 	case codes.Unimplemented:
 		return http.StatusNotImplemented
-	case codes.Unavailable, codes.Canceled:
+	case codes.Unavailable:
 		return http.StatusServiceUnavailable
+	case codes.Canceled:
+		return StatusClientClosedRequest
 	case codes.DeadlineExceeded:
 		return http.StatusGatewayTimeout
 	default:
@@ -382,8 +465,13 @@ func HTTPStatus(err error) int {
 func (h *handler) daemonError(w http.ResponseWriter, err error, extra map[string]any) {
 	code := HTTPStatus(err)
 	msg := status.Convert(err).Message()
-	if code == http.StatusServiceUnavailable {
+	switch code {
+	case http.StatusServiceUnavailable:
 		msg = "workflowd is unavailable: " + msg
+	case StatusClientClosedRequest:
+		// The caller went away (or cancelled): nothing is wrong with the
+		// daemon, and nobody reads this answer.
+		msg = "the request was cancelled before workflowd answered: " + msg
 	}
 	if status.Code(err) == codes.InvalidArgument {
 		if extra == nil {
@@ -391,7 +479,22 @@ func (h *handler) daemonError(w http.ResponseWriter, err error, extra map[string
 		}
 		extra["errors"] = violations(err)
 	}
-	h.fail(w, code, strings.ToUpper(status.Code(err).String()), msg, extra)
+	h.fail(w, code, CodeName(err), msg, extra)
+}
+
+// CodeName is the canonical name of an error's gRPC code, as the `code` of
+// an error answer spells it: NOT_FOUND, INVALID_ARGUMENT, CANCELLED, ...
+// (google.rpc.Code); UNKNOWN for an error that is not a gRPC status, but
+// CANCELLED and DEADLINE_EXCEEDED for the context's own errors.
+func CodeName(err error) string {
+	c := status.Code(err)
+	switch {
+	case c == codes.Unknown && errors.Is(err, context.Canceled):
+		c = codes.Canceled
+	case c == codes.Unknown && errors.Is(err, context.DeadlineExceeded):
+		c = codes.DeadlineExceeded
+	}
+	return rpccode.Code(c).String()
 }
 
 // badParam answers a bad query parameter with 400 naming it.

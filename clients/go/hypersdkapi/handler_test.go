@@ -30,10 +30,11 @@ func offlineClient(t *testing.T) *workflowclient.Client {
 
 func TestMethodNotAllowed(t *testing.T) {
 	srv := serve(t, offlineClient(t), hypersdkapi.Options{})
+	const getHead = "GET, HEAD"
 	for path, allow := range map[string]string{
-		hypersdkapi.PathStatus:     http.MethodGet,
-		hypersdkapi.PathJobs:       http.MethodGet,
-		hypersdkapi.PathActiveJobs: http.MethodGet,
+		hypersdkapi.PathStatus:     getHead,
+		hypersdkapi.PathJobs:       getHead,
+		hypersdkapi.PathActiveJobs: getHead,
 		hypersdkapi.PathSubmit:     http.MethodPost,
 		hypersdkapi.PathValidate:   http.MethodPost,
 	} {
@@ -56,7 +57,7 @@ func TestBadJobParameters(t *testing.T) {
 		hypersdkapi.PathJobs + "?status=sideways":       "status",
 		hypersdkapi.PathJobs + "?status=ACTIVE":         "status",
 		hypersdkapi.PathJobs + "?limit=0":               "limit",
-		hypersdkapi.PathJobs + "?limit=1001":            "limit",
+		hypersdkapi.PathJobs + "?limit=201":             "limit",
 		hypersdkapi.PathJobs + "?status=failed&limit=x": "limit",
 		hypersdkapi.PathActiveJobs + "?status=failed":   "status",
 	} {
@@ -94,6 +95,8 @@ func TestHTTPStatusOfDaemonErrors(t *testing.T) {
 		{status.Error(codes.Unimplemented, "x"), http.StatusNotImplemented},
 		{status.Error(codes.Unavailable, "x"), http.StatusServiceUnavailable},
 		{status.Error(codes.DeadlineExceeded, "x"), http.StatusGatewayTimeout},
+		{status.Error(codes.Canceled, "x"), hypersdkapi.StatusClientClosedRequest},
+		{fmt.Errorf("call: %w", context.Canceled), hypersdkapi.StatusClientClosedRequest},
 		{fmt.Errorf("call: %w", context.DeadlineExceeded), http.StatusGatewayTimeout},
 		{status.Error(codes.Internal, "x"), http.StatusBadGateway},
 		{errors.New("not a status"), http.StatusBadGateway},
@@ -104,7 +107,32 @@ func TestHTTPStatusOfDaemonErrors(t *testing.T) {
 	}
 }
 
-func TestUnknownExecutionIs404(t *testing.T) {
+func TestCodeNameIsCanonical(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{status.Error(codes.NotFound, "x"), "NOT_FOUND"},
+		{status.Error(codes.InvalidArgument, "x"), "INVALID_ARGUMENT"},
+		{status.Error(codes.FailedPrecondition, "x"), "FAILED_PRECONDITION"},
+		{status.Error(codes.ResourceExhausted, "x"), "RESOURCE_EXHAUSTED"},
+		{status.Error(codes.DeadlineExceeded, "x"), "DEADLINE_EXCEEDED"},
+		{status.Error(codes.AlreadyExists, "x"), "ALREADY_EXISTS"},
+		{status.Error(codes.PermissionDenied, "x"), "PERMISSION_DENIED"},
+		{status.Error(codes.Canceled, "x"), "CANCELLED"},
+		{status.Error(codes.Unavailable, "x"), "UNAVAILABLE"},
+		{fmt.Errorf("call: %w", context.Canceled), "CANCELLED"},
+		{fmt.Errorf("call: %w", context.DeadlineExceeded), "DEADLINE_EXCEEDED"},
+		{errors.New("not a status"), "UNKNOWN"},
+	} {
+		if got := hypersdkapi.CodeName(tc.err); got != tc.want {
+			t.Errorf("CodeName(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+// The daemon's error for an unknown execution (live) maps to 404.
+func TestHTTPStatusOfUnknownExecutionError(t *testing.T) {
 	c := liveClient(t)
 	_, err := c.GetExecution(context.Background(), "00000000-0000-4000-8000-000000000000")
 	if got := hypersdkapi.HTTPStatus(err); got != http.StatusNotFound {

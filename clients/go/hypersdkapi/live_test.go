@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,12 +62,21 @@ func ioDirs(t *testing.T) (sources, outputs string) {
 // call sends a request and decodes the JSON answer into a generic map.
 func call(t *testing.T, method, url string, body []byte) (int, http.Header, map[string]any) {
 	t.Helper()
+	return callWith(t, method, url, body, nil)
+}
+
+// callWith is call with extra request headers.
+func callWith(t *testing.T, method, url string, body []byte, header http.Header) (int, http.Header, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -121,7 +131,14 @@ func unique(prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano()%1e9)
 }
 
-// jobsByID lists jobs through the endpoint and indexes them by id.
+// labelFilter is the jobs endpoints' filter on one label.
+func labelFilter(key, value string) string {
+	return "label=" + url.QueryEscape(key+"="+value)
+}
+
+// jobsByID lists jobs through the endpoint and indexes them by id. Other
+// packages' tests use the same daemon at the same time: callers filter the
+// list to their own executions (label, batch_id) and assert on those only.
 func jobsByID(t *testing.T, url string) map[string]map[string]any {
 	t.Helper()
 	code, _, body := call(t, http.MethodGet, url, nil)
@@ -131,9 +148,6 @@ func jobsByID(t *testing.T, url string) map[string]map[string]any {
 	list, ok := body["jobs"].([]any)
 	if !ok {
 		t.Fatalf("GET %s: no jobs list: %v", url, body)
-	}
-	if total, _ := body["total"].(float64); int(total) != len(list) {
-		t.Errorf("GET %s: total %v for %d jobs", url, body["total"], len(list))
 	}
 	out := map[string]map[string]any{}
 	for _, j := range list {
@@ -288,7 +302,13 @@ func TestSubmitSingleAndBatchThenCompleted(t *testing.T) {
 		t.Errorf("the converted disk is not in the output directory: %v", err)
 	}
 
-	jobs := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=completed&limit=1000")
+	jobs := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=completed&"+labelFilter("vm", single))
+	for id, job := range jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=completed&batch_id="+url.QueryEscape(many["batch_id"].(string))) {
+		jobs[id] = job
+	}
+	if len(jobs) != len(ids) {
+		t.Errorf("jobs?status=completed filtered to this test's executions: %d jobs, want %d", len(jobs), len(ids))
+	}
 	names := map[string]string{oneIDs[0]: single, manyIDs[0]: batch + "-vm0", manyIDs[1]: batch + "-vm1"}
 	for _, id := range ids {
 		job, ok := jobs[id]
@@ -319,12 +339,15 @@ func TestSubmitSingleAndBatchThenCompleted(t *testing.T) {
 }
 
 // holdRunning starts a sleeper and returns once it reported its phase:
-// RUNNING, as the API says, until cancelled.
-func holdRunning(t *testing.T, c *workflowclient.Client) string {
+// RUNNING, as the API says, until cancelled. filter is the jobs endpoints'
+// query parameter selecting it alone (a label unique to it).
+func holdRunning(t *testing.T, c *workflowclient.Client) (id, filter string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e, err := c.Execute(ctx, "sleeper", map[string]any{"seconds": 600}, workflowclient.WithLabels(map[string]string{"suite": "hypersdkapi"}))
+	hold := unique("hold")
+	e, err := c.Execute(ctx, "sleeper", map[string]any{"seconds": 600},
+		workflowclient.WithLabels(map[string]string{"suite": "hypersdkapi", "hold": hold}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,15 +368,15 @@ func holdRunning(t *testing.T, c *workflowclient.Client) string {
 	if err != nil || got.GetState() != workflowv1.ExecutionState_EXECUTION_STATE_RUNNING {
 		t.Fatalf("the sleeper is %v (%v), want RUNNING", got.GetState(), err)
 	}
-	return e.GetId()
+	return e.GetId(), labelFilter("hold", hold)
 }
 
 func TestActiveJobsThenCancelledIsFailed(t *testing.T) {
 	c := liveClient(t)
 	srv := serve(t, c, hypersdkapi.Options{})
-	id := holdRunning(t, c)
+	id, mine := holdRunning(t, c)
 
-	for _, url := range []string{srv.URL + hypersdkapi.PathActiveJobs, srv.URL + hypersdkapi.PathJobs + "?status=active"} {
+	for _, url := range []string{srv.URL + hypersdkapi.PathActiveJobs + "?" + mine, srv.URL + hypersdkapi.PathJobs + "?status=active&" + mine} {
 		jobs := jobsByID(t, url)
 		job, ok := jobs[id]
 		if !ok {
@@ -362,13 +385,8 @@ func TestActiveJobsThenCancelledIsFailed(t *testing.T) {
 		if job["status"] != "active" || job["stage"] != "SLEEP" || job["name"] != "Sleeper" || job["progress"] != 0.0 || job["started_at"] == nil {
 			t.Errorf("%s: running sleeper as %v", url, job)
 		}
-		for other, j := range jobs {
-			if j["status"] != "active" {
-				t.Errorf("%s holds %s in status %v", url, other, j["status"])
-			}
-		}
 	}
-	if _, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=pending")[id]; ok {
+	if _, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=pending&"+mine)[id]; ok {
 		t.Errorf("jobs?status=pending holds the running sleeper")
 	}
 	if _, err := c.Cancel(context.Background(), id, 0, true); err != nil {
@@ -377,14 +395,14 @@ func TestActiveJobsThenCancelledIsFailed(t *testing.T) {
 	if e := waitAll(t, c, []string{id})[id]; e.GetState() != workflowv1.ExecutionState_EXECUTION_STATE_CANCELLED {
 		t.Fatalf("cancelled sleeper ended %s", e.GetState())
 	}
-	job, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=failed&limit=1000")[id]
+	job, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=failed&"+mine)[id]
 	if !ok {
 		t.Fatalf("jobs?status=failed lacks the cancelled sleeper")
 	}
 	if job["status"] != "failed" || job["state"] != "CANCELLED" || job["progress"].(float64) >= 100 {
 		t.Errorf("cancelled sleeper as %v", job)
 	}
-	if _, ok := jobsByID(t, srv.URL+hypersdkapi.PathActiveJobs)[id]; ok {
+	if _, ok := jobsByID(t, srv.URL+hypersdkapi.PathActiveJobs+"?"+mine)[id]; ok {
 		t.Errorf("jobs/active still holds the cancelled sleeper")
 	}
 }
@@ -407,7 +425,8 @@ func TestCorruptSourceIsAFailedJob(t *testing.T) {
 	if e := waitAll(t, c, []string{id})[id]; e.GetState() != workflowv1.ExecutionState_EXECUTION_STATE_FAILED {
 		t.Fatalf("the corrupt disk's run ended %s, want FAILED", e.GetState())
 	}
-	job, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=failed&limit=1000")[id]
+	mine := labelFilter("vm", name)
+	job, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=failed&"+mine)[id]
 	if !ok {
 		t.Fatalf("jobs?status=failed lacks %s", id)
 	}
@@ -415,7 +434,7 @@ func TestCorruptSourceIsAFailedJob(t *testing.T) {
 		job["progress"].(float64) >= 100 || job["error"] == "" {
 		t.Errorf("failed job as %v; want status failed, stage LOAD, an error", job)
 	}
-	if _, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=completed&limit=1000")[id]; ok {
+	if _, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=completed&"+mine)[id]; ok {
 		t.Errorf("jobs?status=completed holds the failed run")
 	}
 }
@@ -474,8 +493,8 @@ func TestCamelCaseOption(t *testing.T) {
 		t.Errorf("camelCase status: %d keys %v, want %v", code, keysOf(st), want)
 	}
 
-	id := holdRunning(t, c)
-	job, ok := jobsByID(t, srv.URL+hypersdkapi.PathActiveJobs)[id]
+	id, mine := holdRunning(t, c)
+	job, ok := jobsByID(t, srv.URL+hypersdkapi.PathActiveJobs+"?"+mine)[id]
 	if !ok {
 		t.Fatalf("camelCase jobs/active lacks the running sleeper %s", id)
 	}
@@ -493,5 +512,37 @@ func TestCamelCaseOption(t *testing.T) {
 	code, _, body = call(t, http.MethodGet, srv.URL+hypersdkapi.PathJobs+"?limit=none", nil)
 	if code != http.StatusBadRequest || body["parameter"] != "limit" {
 		t.Errorf("camelCase bad limit: %d %v", code, body)
+	}
+}
+
+func TestSubmitIdempotencyKeyReturnsTheFirstSubmission(t *testing.T) {
+	c := liveClient(t)
+	sources, _ := ioDirs(t)
+	srv := serve(t, c, hypersdkapi.Options{})
+	name := unique("hs-idem")
+	disk := makeDisk(t, sources, name+".raw", "raw")
+	manifest := []byte(fmt.Sprintf(`{"version": "1.0", "name": %q, "pipeline": {"load": {"source_type": "raw", "source_path": %q}, "convert": {"output_format": "qcow2", "output_path": %q}}}`,
+		name, disk, name+".qcow2"))
+	key := http.Header{hypersdkapi.HeaderIdempotencyKey: {unique("key")}}
+	var first map[string]any
+	for i, wantStarted := range []bool{true, false} {
+		code, _, body := callWith(t, http.MethodPost, srv.URL+hypersdkapi.PathSubmit, manifest, key)
+		if code != http.StatusOK || body["success"] != true || body["started"] != wantStarted {
+			t.Fatalf("submit #%d with the same Idempotency-Key: %d %v; want 200, started %v", i+1, code, body, wantStarted)
+		}
+		if first == nil {
+			first = body
+		} else if body["job_id"] != first["job_id"] || strings.Join(strings_(body["execution_ids"]), ",") != strings.Join(strings_(first["execution_ids"]), ",") {
+			t.Errorf("repeated submit: job_id %v executions %v; want the first's %v %v", body["job_id"], body["execution_ids"], first["job_id"], first["execution_ids"])
+		}
+	}
+	waitAll(t, c, strings_(first["execution_ids"]))
+	if jobs := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?"+labelFilter("vm", name)); len(jobs) != 1 {
+		t.Errorf("two submits with one Idempotency-Key made %d executions, want 1", len(jobs))
+	}
+
+	long := http.Header{hypersdkapi.HeaderIdempotencyKey: {strings.Repeat("k", hypersdkapi.MaxIdempotencyKeyLen+1)}}
+	if code, _, body := callWith(t, http.MethodPost, srv.URL+hypersdkapi.PathSubmit, manifest, long); code != http.StatusBadRequest || body["code"] != "BAD_HEADER" {
+		t.Errorf("submit with an overlong Idempotency-Key: %d %v, want 400 BAD_HEADER", code, body)
 	}
 }

@@ -2,10 +2,12 @@ package hypersdkapi
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
+	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
 // Mode values of Status.Mode, from the daemon's drop folders.
@@ -22,16 +24,16 @@ const (
 )
 
 // Job status names: the values of the jobs endpoint's `status` parameter
-// and of Job.Status.
+// and of Job.Status (the groups of execution states workflowclient defines).
 const (
 	// StatusPending is a QUEUED execution.
-	StatusPending = "pending"
+	StatusPending = workflowclient.StatusPending
 	// StatusActive is a RUNNING execution.
-	StatusActive = "active"
+	StatusActive = workflowclient.StatusActive
 	// StatusCompleted is a SUCCEEDED execution.
-	StatusCompleted = "completed"
+	StatusCompleted = workflowclient.StatusCompleted
 	// StatusFailed is a FAILED, CANCELLED, TIMED_OUT or INTERRUPTED execution.
-	StatusFailed = "failed"
+	StatusFailed = workflowclient.StatusFailed
 )
 
 // Status is the answer of GET /api/workflow/status, in snake_case JSON.
@@ -97,44 +99,18 @@ func ModeOf(folders []*workflowv1.DropFolder) string {
 	}
 }
 
-// statusStates maps each job status to the execution states it covers.
-var statusStates = map[string][]workflowv1.ExecutionState{
-	StatusPending:   {workflowv1.ExecutionState_EXECUTION_STATE_QUEUED},
-	StatusActive:    {workflowv1.ExecutionState_EXECUTION_STATE_RUNNING},
-	StatusCompleted: {workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED},
-	StatusFailed: {
-		workflowv1.ExecutionState_EXECUTION_STATE_FAILED,
-		workflowv1.ExecutionState_EXECUTION_STATE_CANCELLED,
-		workflowv1.ExecutionState_EXECUTION_STATE_TIMED_OUT,
-		workflowv1.ExecutionState_EXECUTION_STATE_INTERRUPTED,
-	},
-}
-
 // JobStatuses lists the job status names, in the order of a job's life.
-var JobStatuses = []string{StatusPending, StatusActive, StatusCompleted, StatusFailed}
+var JobStatuses = workflowclient.JobStatuses
 
 // StatesOf returns the execution states a job status name covers. "" and
 // "all" cover every state (nil). ok is false for any other name.
-func StatesOf(status string) (states []workflowv1.ExecutionState, ok bool) {
-	if status == "" || status == "all" {
-		return nil, true
-	}
-	states, ok = statusStates[status]
-	return states, ok
+func StatesOf(status string) ([]workflowv1.ExecutionState, bool) {
+	return workflowclient.StatesOf(status)
 }
 
 // JobStatusOf is the job status name of an execution state; "" for
 // EXECUTION_STATE_UNSPECIFIED.
-func JobStatusOf(s workflowv1.ExecutionState) string {
-	for name, states := range statusStates {
-		for _, st := range states {
-			if st == s {
-				return name
-			}
-		}
-	}
-	return ""
-}
+func JobStatusOf(s workflowv1.ExecutionState) string { return workflowclient.JobStatusOf(s) }
 
 // Job is one execution as HyperSDK's dashboard shows a job, in snake_case
 // JSON.
@@ -176,7 +152,7 @@ func JobOf(e *workflowv1.Execution, now time.Time) Job {
 		Stage:      StageOf(e),
 		Progress:   ProgressOf(e),
 		Status:     JobStatusOf(e.GetState()),
-		State:      StateName(e.GetState()),
+		State:      workflowclient.StateName(e.GetState()),
 		WorkflowID: e.GetWorkflowId(),
 		BatchID:    e.GetBatchId(),
 		Error:      e.GetError(),
@@ -187,7 +163,7 @@ func JobOf(e *workflowv1.Execution, now time.Time) Job {
 	if j.Name == "" {
 		j.Name = e.GetWorkflowId()
 	}
-	if d, ok := Elapsed(e, now); ok {
+	if d, ok := workflowclient.Elapsed(e, now); ok {
 		started := e.GetStartTime().AsTime().UTC().Format(time.RFC3339Nano)
 		j.StartedAt = &started
 		j.ElapsedSeconds = math.Round(d.Seconds()*1000) / 1000
@@ -195,25 +171,20 @@ func JobOf(e *workflowv1.Execution, now time.Time) Job {
 	return j
 }
 
-// Elapsed is the run time of an execution: from its start to its end, or
-// to now while it runs. ok is false when it has not started.
-func Elapsed(e *workflowv1.Execution, now time.Time) (d time.Duration, ok bool) {
-	if e.GetStartTime() == nil {
-		return 0, false
+// JobsOf computes the job views of executions at time now, in order,
+// leaving out those whose state is not one of states (nil keeps every
+// state). The jobs endpoints list by state, then read each execution again
+// for its phase tree: one that changed state in between (a job that
+// finished) is dropped rather than shown under the wrong status.
+func JobsOf(execs []*workflowv1.Execution, states []workflowv1.ExecutionState, now time.Time) []Job {
+	jobs := make([]Job, 0, len(execs))
+	for _, e := range execs {
+		if len(states) > 0 && !slices.Contains(states, e.GetState()) {
+			continue
+		}
+		jobs = append(jobs, JobOf(e, now))
 	}
-	end := now
-	if e.GetEndTime() != nil {
-		end = e.GetEndTime().AsTime()
-	}
-	if d = end.Sub(e.GetStartTime().AsTime()); d < 0 {
-		d = 0
-	}
-	return d, true
-}
-
-// StateName is an execution state without its enum prefix ("SUCCEEDED").
-func StateName(s workflowv1.ExecutionState) string {
-	return strings.TrimPrefix(s.String(), "EXECUTION_STATE_")
+	return jobs
 }
 
 // currentPhase is the phase with the highest index, nil when none.
@@ -239,7 +210,7 @@ func StageOf(e *workflowv1.Execution) string {
 	if e.GetState() == workflowv1.ExecutionState_EXECUTION_STATE_RUNNING {
 		return "STARTING"
 	}
-	return StateName(e.GetState())
+	return workflowclient.StateName(e.GetState())
 }
 
 // ProgressOf is an execution's progress, 0-100: 100 once it SUCCEEDED;

@@ -1,6 +1,7 @@
 package hypersdkapi_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -128,6 +129,51 @@ func TestCamelKey(t *testing.T) {
 	} {
 		if got := hypersdkapi.CamelKey(in); got != want {
 			t.Errorf("CamelKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestStatusOfMapsEachField(t *testing.T) {
+	// Distinct values, so a swapped pair (queue_depth/active_jobs,
+	// processed_today/failed_today) shows.
+	st := hypersdkapi.StatusOf(&workflowv1.GetStatusResponse{
+		Queued: 3, Running: 5, SucceededToday: 7, FailedToday: 11, MaxWorkers: 13, UptimeSeconds: 17,
+		TotalExecutions: 19, MaxQueue: 23,
+	})
+	want := hypersdkapi.Status{
+		Mode: "none", Running: true, QueueDepth: 3, ActiveJobs: 5, ProcessedToday: 7, FailedToday: 11,
+		MaxWorkers: 13, UptimeSeconds: 17,
+	}
+	if st != want {
+		t.Errorf("StatusOf = %+v, want %+v", st, want)
+	}
+}
+
+func TestJobsOfKeepsOnlyTheRequestedStates(t *testing.T) {
+	now := time.Now()
+	execs := []*workflowv1.Execution{
+		pipeline(workflowv1.ExecutionState_EXECUTION_STATE_RUNNING, -1),
+		pipeline(workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED, -1),
+		pipeline(workflowv1.ExecutionState_EXECUTION_STATE_CANCELLED, -1),
+	}
+	execs[0].Id, execs[1].Id, execs[2].Id = "run", "ok", "stop"
+	for _, tc := range []struct {
+		status string
+		want   string
+	}{
+		{"active", "run"},
+		{"completed", "ok"},
+		{"failed", "stop"},
+		{"pending", ""},
+		{"all", "run,ok,stop"},
+	} {
+		states, _ := hypersdkapi.StatesOf(tc.status)
+		var ids []string
+		for _, j := range hypersdkapi.JobsOf(execs, states, now) {
+			ids = append(ids, j.ID)
+		}
+		if got := strings.Join(ids, ","); got != tc.want {
+			t.Errorf("JobsOf(%s) = %q, want %q", tc.status, got, tc.want)
 		}
 	}
 }

@@ -27,7 +27,11 @@ export type Inputs = Readonly<Record<string, JsonValue>>;
 export interface CallOpts {
   /** Aborts the call; it then rejects with a CANCELLED WorkflowError. */
   signal?: AbortSignal;
-  /** Deadline of the call in milliseconds (DEADLINE_EXCEEDED when reached). */
+  /**
+   * Deadline of the call in milliseconds (DEADLINE_EXCEEDED when reached).
+   * 0 (or less) means no deadline, overriding the client's default timeoutMs
+   * (Connect's CallOptions semantics); unset means the client's default.
+   */
   timeoutMs?: number;
 }
 
@@ -35,7 +39,8 @@ export interface CallOpts {
 export interface WorkflowClientOptions {
   /**
    * Default deadline in milliseconds of the unary calls other than wait();
-   * none when unset. wait() and streamLogs() take only their own timeoutMs.
+   * none when unset or 0. wait() and streamLogs() take only their own
+   * timeoutMs. A call's own timeoutMs overrides it, 0 meaning no deadline.
    */
   timeoutMs?: number;
   /** The fetch to use (default: globalThis.fetch). */
@@ -65,7 +70,7 @@ export interface StreamLogsOptions {
   follow?: boolean;
   /** Stops the stream; the iteration then rejects with CANCELLED. */
   signal?: AbortSignal;
-  /** Deadline of the whole stream in milliseconds. */
+  /** Deadline of the whole stream in milliseconds; none when unset or 0. */
   timeoutMs?: number;
 }
 
@@ -202,6 +207,8 @@ export class WorkflowClient {
   }
 
   private opts(o: CallOpts | undefined, useDefault = true): CallOptions {
+    // A call's 0 is passed on, not dropped: Connect's transports read
+    // timeoutMs <= 0 as "no deadline", overriding their own default too.
     const timeoutMs = o?.timeoutMs ?? (useDefault ? this.defaultTimeoutMs : undefined);
     return {
       ...(o?.signal ? { signal: o.signal } : {}),

@@ -48,6 +48,31 @@ export function codeName(code: number): GrpcCodeName {
   return CODE_NAMES[code] ?? "UNKNOWN";
 }
 
+// The messages of the TypeError fetch rejects with when the request got no
+// response (or its body was cut off): Node's fetch (undici) says "fetch
+// failed", with the reason (ECONNREFUSED, ENOTFOUND, ...) as its cause, and
+// "terminated" for a connection lost while reading the body; Chromium
+// "Failed to fetch", Firefox "NetworkError when attempting to fetch
+// resource.", Safari "Load failed". fetch rejects with the same TypeError
+// class for nothing else it could meet here, but code has TypeErrors of its
+// own ("x is not a function"): only these messages mean the network.
+const FETCH_NETWORK_MESSAGES: ReadonlySet<string> = new Set([
+  "fetch failed",
+  "terminated",
+  "Failed to fetch",
+  "NetworkError when attempting to fetch resource.",
+  "Load failed",
+]);
+
+/**
+ * Whether err is what fetch rejects with on a network failure (connection
+ * refused, DNS, TLS, CORS, a connection cut mid-stream), as opposed to a
+ * TypeError from a bug.
+ */
+export function isFetchNetworkError(err: unknown): boolean {
+  return err instanceof TypeError && FETCH_NETWORK_MESSAGES.has(err.message);
+}
+
 /** One invalid value reported by the daemon (google.rpc.BadRequest). */
 export interface FieldViolation {
   /**
@@ -113,8 +138,9 @@ export class WorkflowError extends Error {
    * Converts anything a call threw into a WorkflowError: a ConnectError keeps
    * its code and message and has its google.rpc.BadRequest details decoded;
    * an abort becomes CANCELLED; a fetch that failed at the network level
-   * (fetch rejects with a TypeError: connection refused, DNS, CORS) becomes
-   * UNAVAILABLE, as gRPC reports an unreachable server; anything else UNKNOWN.
+   * (see isFetchNetworkError: connection refused, DNS, CORS, a connection
+   * cut mid-stream) becomes UNAVAILABLE, as gRPC reports an unreachable
+   * server; anything else, other TypeErrors (bugs) included, UNKNOWN.
    */
   static from(err: unknown): WorkflowError {
     if (err instanceof WorkflowError) {
@@ -128,7 +154,7 @@ export class WorkflowError extends Error {
       }
     }
     let code = connectErr.code;
-    if (code === Code.Unknown && connectErr.cause instanceof TypeError) {
+    if (code === Code.Unknown && isFetchNetworkError(connectErr.cause)) {
       code = Code.Unavailable;
     }
     return new WorkflowError(code, connectErr.rawMessage, violations, { cause: err });

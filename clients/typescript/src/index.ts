@@ -17,5 +17,12 @@ export {
   type WorkflowClientOptions,
   type WorkflowList,
 } from "./client.js";
-export { Code, WorkflowError, codeName, type FieldViolation, type GrpcCodeName } from "./errors.js";
+export {
+  Code,
+  WorkflowError,
+  codeName,
+  isFetchNetworkError,
+  type FieldViolation,
+  type GrpcCodeName,
+} from "./errors.js";
 export * from "./gen/workflow/v1/workflow_pb.js";

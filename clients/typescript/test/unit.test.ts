@@ -6,7 +6,15 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 import { BadRequestSchema } from "../src/gen/google/rpc/error_details_pb.js";
-import { WorkflowClient, WorkflowError, baseUrl, codeName, isTerminal, ExecutionState } from "../src/index.js";
+import {
+  WorkflowClient,
+  WorkflowError,
+  baseUrl,
+  codeName,
+  isFetchNetworkError,
+  isTerminal,
+  ExecutionState,
+} from "../src/index.js";
 import { rejection } from "./helpers.js";
 
 test("baseUrl accepts host:port and http(s) URLs", () => {
@@ -69,4 +77,39 @@ test("an unreachable daemon is UNAVAILABLE", async () => {
     }
   });
   assert.equal(streamErr.codeName, "UNAVAILABLE");
+});
+
+test("only fetch's network TypeErrors become UNAVAILABLE", () => {
+  for (const message of ["fetch failed", "Failed to fetch", "NetworkError when attempting to fetch resource.", "Load failed", "terminated"]) {
+    const network = new TypeError(message, { cause: new Error("connect ECONNREFUSED 127.0.0.1:1") });
+    assert.equal(isFetchNetworkError(network), true, message);
+    assert.equal(WorkflowError.from(network).codeName, "UNAVAILABLE", message);
+    // As the transport hands it over: a ConnectError whose cause is fetch's error.
+    const wrapped = new ConnectError(message, Code.Unknown, undefined, undefined, network);
+    assert.equal(WorkflowError.from(wrapped).codeName, "UNAVAILABLE", message);
+  }
+  // A bug is not a network failure, even as a TypeError.
+  const bug = new TypeError("Cannot read properties of undefined (reading 'id')");
+  assert.equal(isFetchNetworkError(bug), false);
+  const err = WorkflowError.from(bug);
+  assert.equal(err.codeName, "UNKNOWN");
+  assert.equal(err.cause, bug);
+  assert.equal(WorkflowError.from(new ConnectError(bug.message, Code.Unknown, undefined, undefined, bug)).codeName, "UNKNOWN");
+  assert.equal(isFetchNetworkError(new Error("fetch failed")), false);
+});
+
+test("timeoutMs: 0 means no deadline, overriding the client's default", async () => {
+  // A fetch that records the grpc-timeout header and fails the call.
+  const sent: (string | null)[] = [];
+  const fetch: typeof globalThis.fetch = (_input, init) => {
+    sent.push(new Headers(init?.headers).get("grpc-timeout"));
+    return Promise.resolve(new Response(null, { status: 200, headers: { "grpc-status": "14", "grpc-message": "fake" } }));
+  };
+  const withDefault = new WorkflowClient("127.0.0.1:1", { fetch, timeoutMs: 30_000 });
+  await rejection(() => withDefault.status());
+  await rejection(() => withDefault.status({ timeoutMs: 0 }));
+  await rejection(() => withDefault.status({ timeoutMs: 1_500 }));
+  const noDefault = new WorkflowClient("127.0.0.1:1", { fetch, timeoutMs: 0 });
+  await rejection(() => noDefault.status());
+  assert.deepEqual(sent, ["30000m", null, "1500m", null]);
 });

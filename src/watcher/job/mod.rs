@@ -111,6 +111,7 @@ pub(super) async fn run_new(
         return;
     }
     tracing::info!(file = %record.original_name, id = %record.id, folder = %folder.layout.root.display(), "took dropped file");
+    folder.count("taken");
     run(folder, record).await;
 }
 
@@ -132,6 +133,7 @@ async fn run(folder: Arc<Folder>, record: DropFileRecord) {
         };
         if level_lost {
             tracing::warn!(file = %record.processing_path.display(), "a file being processed disappeared from processing/");
+            folder.count(DropFileState::Lost.as_str());
         }
         ledger(
             &folder,
@@ -324,6 +326,7 @@ async fn settle(folder: &Arc<Folder>, record: DropFileRecord, outcome: FileOutco
         }
     }
     tracing::info!(file = %record.original_name, to = %final_path.display(), state = state.as_str(), "dropped file done");
+    folder.count(state.as_str());
     ledger(
         folder,
         DropFileWrite::Finish {

@@ -12,15 +12,32 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
-	"github.com/workflow-manager/workflowd/clients/go/hypersdkapi"
 	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
 // statusJSON is the -json form of `-op status`: the keys of hyperctl's
-// status API, computed as the HyperSDK endpoint computes them
-// (hypersdkapi.StatusOf), plus the daemon's own counters.
+// status API, as HyperSDK's status endpoint (package hypersdkapi, which the
+// CLI does not import: it is the HTTP adapter) computes them, plus the
+// daemon's own counters. TestStatusJSONMatchesHyperSDKStatus keeps the
+// shared keys equal to hypersdkapi.StatusOf's.
 type statusJSON struct {
-	hypersdkapi.Status
+	// Mode is "manifest", "disk", "both" or "none": the kinds of the
+	// daemon's drop folders.
+	Mode string `json:"mode"`
+	// Running is true: the daemon answered.
+	Running bool `json:"running"`
+	// QueueDepth is the number of QUEUED executions.
+	QueueDepth uint32 `json:"queue_depth"`
+	// ActiveJobs is the number of RUNNING executions.
+	ActiveJobs uint32 `json:"active_jobs"`
+	// ProcessedToday is the number of executions that SUCCEEDED today.
+	ProcessedToday uint64 `json:"processed_today"`
+	// FailedToday is the number that ended FAILED, TIMED_OUT or INTERRUPTED today.
+	FailedToday uint64 `json:"failed_today"`
+	// MaxWorkers is the size of the worker pool.
+	MaxWorkers uint32 `json:"max_workers"`
+	// UptimeSeconds is the time since the daemon started.
+	UptimeSeconds uint64 `json:"uptime_seconds"`
 
 	Version             string            `json:"version"`
 	MaxQueue            uint32            `json:"max_queue"`
@@ -37,16 +54,7 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 		return err
 	}
 	if out.json {
-		b, err := json.MarshalIndent(statusJSON{
-			Status:              hypersdkapi.StatusOf(st),
-			Version:             st.GetVersion(),
-			MaxQueue:            st.GetMaxQueue(),
-			TotalExecutions:     st.GetTotalExecutions(),
-			TotalsByState:       st.GetTotalsByState(),
-			WorkflowsDiscovered: st.GetWorkflowsDiscovered(),
-			DiscoveryErrors:     st.GetDiscoveryErrors(),
-			DatabasePath:        st.GetDatabasePath(),
-		}, "", "  ")
+		b, err := json.MarshalIndent(statusView(st), "", "  ")
 		if err != nil {
 			return err
 		}
@@ -68,9 +76,54 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 	return nil
 }
 
+// statusView is the -json form of a GetStatus answer.
+func statusView(st *workflowv1.GetStatusResponse) statusJSON {
+	return statusJSON{
+		Mode:                modeOf(st.GetDropFolders()),
+		Running:             true,
+		QueueDepth:          st.GetQueued(),
+		ActiveJobs:          st.GetRunning(),
+		ProcessedToday:      st.GetSucceededToday(),
+		FailedToday:         st.GetFailedToday(),
+		MaxWorkers:          st.GetMaxWorkers(),
+		UptimeSeconds:       st.GetUptimeSeconds(),
+		Version:             st.GetVersion(),
+		MaxQueue:            st.GetMaxQueue(),
+		TotalExecutions:     st.GetTotalExecutions(),
+		TotalsByState:       st.GetTotalsByState(),
+		WorkflowsDiscovered: st.GetWorkflowsDiscovered(),
+		DiscoveryErrors:     st.GetDiscoveryErrors(),
+		DatabasePath:        st.GetDatabasePath(),
+	}
+}
+
+// modeOf is HyperSDK's mode of a set of drop folders: "manifest", "disk",
+// "both", or "none" without a drop folder of a known kind.
+func modeOf(folders []*workflowv1.DropFolder) string {
+	var manifest, disk bool
+	for _, f := range folders {
+		switch f.GetMode() {
+		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_MANIFEST:
+			manifest = true
+		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_DISK:
+			disk = true
+		}
+	}
+	switch {
+	case manifest && disk:
+		return "both"
+	case manifest:
+		return "manifest"
+	case disk:
+		return "disk"
+	default:
+		return "none"
+	}
+}
+
 func opList(ctx context.Context, c *workflowclient.Client, f *workflowFlags, out *printer) error {
 	// The job statuses of HyperSDK's jobs endpoint, plus "all".
-	states, ok := hypersdkapi.StatesOf(f.filter)
+	states, ok := workflowclient.StatesOf(f.filter)
 	if !ok || f.filter == "" {
 		return usagef("unknown -filter %q (all, active, pending, completed, failed)", f.filter)
 	}
@@ -272,7 +325,7 @@ func formatEvent(ev *workflowv1.LogEvent) string {
 }
 
 // stateName is an execution state without its enum prefix ("SUCCEEDED").
-func stateName(s workflowv1.ExecutionState) string { return hypersdkapi.StateName(s) }
+func stateName(s workflowv1.ExecutionState) string { return workflowclient.StateName(s) }
 
 func formatTime(t *timestamppb.Timestamp) string {
 	if t == nil {
@@ -283,7 +336,7 @@ func formatTime(t *timestamppb.Timestamp) string {
 
 // elapsed is the run time so far (or in total) of an execution.
 func elapsed(e *workflowv1.Execution) string {
-	d, ok := hypersdkapi.Elapsed(e, time.Now())
+	d, ok := workflowclient.Elapsed(e, time.Now())
 	if !ok {
 		return "-"
 	}

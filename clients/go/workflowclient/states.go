@@ -1,0 +1,81 @@
+package workflowclient
+
+import (
+	"strings"
+	"time"
+
+	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
+)
+
+// Job status names: groups of execution states as HyperSDK's dashboard and
+// hyperctl's -filter name them.
+const (
+	// StatusPending is a QUEUED execution.
+	StatusPending = "pending"
+	// StatusActive is a RUNNING execution.
+	StatusActive = "active"
+	// StatusCompleted is a SUCCEEDED execution.
+	StatusCompleted = "completed"
+	// StatusFailed is a FAILED, CANCELLED, TIMED_OUT or INTERRUPTED execution.
+	StatusFailed = "failed"
+)
+
+// statusStates maps each job status to the execution states it covers.
+var statusStates = map[string][]workflowv1.ExecutionState{
+	StatusPending:   {workflowv1.ExecutionState_EXECUTION_STATE_QUEUED},
+	StatusActive:    {workflowv1.ExecutionState_EXECUTION_STATE_RUNNING},
+	StatusCompleted: {workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED},
+	StatusFailed: {
+		workflowv1.ExecutionState_EXECUTION_STATE_FAILED,
+		workflowv1.ExecutionState_EXECUTION_STATE_CANCELLED,
+		workflowv1.ExecutionState_EXECUTION_STATE_TIMED_OUT,
+		workflowv1.ExecutionState_EXECUTION_STATE_INTERRUPTED,
+	},
+}
+
+// JobStatuses lists the job status names, in the order of a job's life.
+var JobStatuses = []string{StatusPending, StatusActive, StatusCompleted, StatusFailed}
+
+// StatesOf returns the execution states a job status name covers. "" and
+// "all" cover every state (nil). ok is false for any other name.
+func StatesOf(status string) (states []workflowv1.ExecutionState, ok bool) {
+	if status == "" || status == "all" {
+		return nil, true
+	}
+	states, ok = statusStates[status]
+	return append([]workflowv1.ExecutionState(nil), states...), ok
+}
+
+// JobStatusOf is the job status name of an execution state; "" for
+// EXECUTION_STATE_UNSPECIFIED.
+func JobStatusOf(s workflowv1.ExecutionState) string {
+	for name, states := range statusStates {
+		for _, st := range states {
+			if st == s {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// StateName is an execution state without its enum prefix ("SUCCEEDED").
+func StateName(s workflowv1.ExecutionState) string {
+	return strings.TrimPrefix(s.String(), "EXECUTION_STATE_")
+}
+
+// Elapsed is the run time of an execution: from its start to its end, or
+// to now while it runs. ok is false when it has not started.
+func Elapsed(e *workflowv1.Execution, now time.Time) (d time.Duration, ok bool) {
+	if e.GetStartTime() == nil {
+		return 0, false
+	}
+	end := now
+	if e.GetEndTime() != nil {
+		end = e.GetEndTime().AsTime()
+	}
+	if d = end.Sub(e.GetStartTime().AsTime()); d < 0 {
+		d = 0
+	}
+	return d, true
+}
