@@ -31,6 +31,7 @@
 //! binary (an older build, to compare two in turns).
 
 mod dropfolder;
+mod event_json_cost;
 mod harness;
 mod history_fill;
 mod http_logs;

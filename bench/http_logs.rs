@@ -105,6 +105,9 @@ pub(crate) async fn http_logs(lines: usize, rounds: usize) {
     let mut rates: [Vec<f64>; 3] = Default::default();
     let mut totals: [Totals; 3] = Default::default();
     let mut expected = None;
+    // One task_progress reply as the daemon encodes it, to time the HTTP
+    // route's per-event steps alone.
+    let mut sample = None;
     for round in 0..rounds {
         let mut line = format!("http logs round {}:", round + 1);
         for turn in 0..3 {
@@ -112,7 +115,7 @@ pub(crate) async fn http_logs(lines: usize, rounds: usize) {
             let reader = Reader::ALL[(round + turn) % 3];
             let (before, client_before) = (daemon.cpu().daemon, client_cpu());
             let read = match reader {
-                Reader::Grpc => read_grpc(client.clone(), &execution.id).await,
+                Reader::Grpc => read_grpc(client.clone(), &execution.id, &mut sample).await,
                 Reader::Sse => read_http(&http, &url, reader).await,
                 Reader::Ndjson => read_http(&http, &url, reader).await,
             };
@@ -171,10 +174,15 @@ pub(crate) async fn http_logs(lines: usize, rounds: usize) {
         );
     }
     println!("{summary}; target SSE >= 0.80x");
+    crate::event_json_cost::print_event_json_cost(&sample.expect("a task_progress reply"));
 }
 
-/// The whole log with StreamLogs (follow, so it ends after `finished`).
-async fn read_grpc(mut client: WorkflowServiceClient<Channel>, execution_id: &str) -> Read {
+/// The whole log with StreamLogs; keeps the 1000th reply in `sample`.
+async fn read_grpc(
+    mut client: WorkflowServiceClient<Channel>,
+    execution_id: &str,
+    sample: &mut Option<Vec<u8>>,
+) -> Read {
     use prost::Message;
     let started = Instant::now();
     let mut stream = client
@@ -190,6 +198,9 @@ async fn read_grpc(mut client: WorkflowServiceClient<Channel>, execution_id: &st
     while let Some(message) = stream.message().await.expect("StreamLogs message") {
         events += 1;
         bytes += message.encoded_len() as u64;
+        if events == 1000 {
+            sample.get_or_insert_with(|| message.encode_to_vec());
+        }
     }
     Read {
         events,
