@@ -75,17 +75,23 @@ pub(crate) async fn metrics_scrape(
     // alternates from round to round.
     let mut rates: [Vec<f64>; 2] = Default::default();
     let mut seconds = [0.0; 2];
+    // The daemon's CPU seconds per side: steadier than the rates when the
+    // machine's speed drifts.
+    let mut cpu = [0.0; 2];
     let mut under_load = Vec::new();
     for round in 0..rounds {
         for turn in 0..2 {
             let scraped = (round + turn) % 2 == 1;
+            let before = daemon.cpu().daemon;
             let scraper = scraped.then(|| Scraper::start(http.clone(), metrics_url.clone()));
             let rate = daemon_rate(&client, executions, AwaitBy::Wait).await;
             if let Some(scraper) = scraper {
                 under_load.extend(scraper.stop().await);
             }
-            rates[usize::from(scraped)].push(rate);
-            seconds[usize::from(scraped)] += executions as f64 / rate;
+            let side = usize::from(scraped);
+            cpu[side] += daemon.cpu().daemon - before;
+            rates[side].push(rate);
+            seconds[side] += executions as f64 / rate;
         }
         println!(
             "metrics round {}: {executions} executions without a scraper {:.0}/s, \
@@ -102,13 +108,17 @@ pub(crate) async fn metrics_scrape(
     println!(
         "metrics: throughput with a scraper every second over without, {rounds} rounds of \
          {executions}: median {:.2}x (min {:.2}x, max {:.2}x; pooled {:.2}x); without median \
-         {:.0}/s, with {:.0}/s; {} scrapes under load: p50 {:.3} ms, max {:.3} ms",
+         {:.0}/s, with {:.0}/s; daemon CPU per execution without {:.3} ms, with {:.3} ms \
+         ({:.2}x); {} scrapes under load: p50 {:.3} ms, max {:.3} ms",
         median(&mut ratios),
         ratios[0],
         ratios[ratios.len() - 1],
         seconds[0] / seconds[1],
         median(&mut rates[0]),
         median(&mut rates[1]),
+        cpu[0] / (executions * rounds) as f64 * 1e3,
+        cpu[1] / (executions * rounds) as f64 * 1e3,
+        cpu[1] / cpu[0],
         under_load.len(),
         ms(percentile(&under_load, 0.5)),
         ms(under_load[under_load.len() - 1]),
