@@ -69,6 +69,8 @@ impl Totals {
     }
 }
 
+/// Runs one execution of `lines` event lines, then reads its whole log
+/// `rounds` times each over StreamLogs, SSE and NDJSON, in turns.
 pub(crate) async fn http_logs(lines: usize, rounds: usize) {
     let daemon = Daemon::start("http-logs").await;
     let mut client = daemon.client().await;

@@ -39,6 +39,8 @@ struct Side {
     cpu: f64,
 }
 
+/// GetStatus over JSON against gRPC at each of `concurrencies` calls in
+/// flight, `rounds` rounds of one `turn` per side.
 pub(crate) async fn http_status(turn: Duration, rounds: usize, concurrencies: &[usize]) {
     let daemon = Daemon::start("http-status").await;
     let grpc = daemon.client().await;

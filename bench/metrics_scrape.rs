@@ -10,6 +10,9 @@ use crate::harness::*;
 use crate::history_fill::filled_history;
 use crate::throughput::{daemon_rate, AwaitBy};
 
+/// Scrape latency over a history of `history` executions (`scrapes`
+/// scrapes), then `rounds` rounds of `executions` executions without and
+/// with a scraper.
 pub(crate) async fn metrics_scrape(
     history: usize,
     scrapes: usize,
