@@ -13,17 +13,32 @@
 //!   spawn to first byte of the same program;
 //! - drop folder: manifests dropped at once until all are processed,
 //!   against as many SubmitManifest calls, and the pickup latency of single
-//!   drops.
+//!   drops;
+//! - http-status: GetStatus as `GET /v1/status` (JSON over HTTP/1.1)
+//!   against the same RPC over native gRPC, in turns, 1 and 8 in flight;
+//! - http-logs: a finished execution's whole log as SSE and as NDJSON
+//!   against gRPC StreamLogs, in turns;
+//! - metrics: `GET /metrics` latency with a large history, against the
+//!   floor of an HTTP round trip on the same port, and execution
+//!   throughput with and without a scraper every second, in turns.
 //!
 //! Sizes can be set with BENCH_EXECUTIONS (per side and round), BENCH_ROUNDS
-//! (throughput rounds), BENCH_LOG_LINES, BENCH_LATENCY_RUNS,
-//! BENCH_DROP_FILES and BENCH_PICKUPS; BENCH_WORKFLOWD
-//! runs another daemon binary (an older build, to compare two in turns).
+//! (throughput rounds), BENCH_LOG_LINES (ingest and http-logs),
+//! BENCH_LATENCY_RUNS, BENCH_DROP_FILES, BENCH_PICKUPS, BENCH_HTTP_TURN_MS
+//! and BENCH_HTTP_ROUNDS (http-status), BENCH_STREAM_ROUNDS (http-logs),
+//! BENCH_HISTORY, BENCH_SCRAPES, BENCH_METRICS_EXECUTIONS and
+//! BENCH_METRICS_ROUNDS (metrics); BENCH_WORKFLOWD runs another daemon
+//! binary (an older build, to compare two in turns).
 
 mod dropfolder;
+mod event_json_cost;
 mod harness;
+mod history_fill;
+mod http_logs;
+mod http_status;
 mod ingest;
 mod latency;
+mod metrics_scrape;
 mod throughput;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -68,6 +83,30 @@ fn main() {
             dropfolder::dropfolder(
                 env_usize("BENCH_DROP_FILES", 1000),
                 env_usize("BENCH_PICKUPS", 100),
+            )
+            .await;
+        }
+        if wanted("http-status") {
+            http_status::http_status(
+                std::time::Duration::from_millis(env_usize("BENCH_HTTP_TURN_MS", 1000) as u64),
+                env_usize("BENCH_HTTP_ROUNDS", 5),
+                &[1, 8],
+            )
+            .await;
+        }
+        if wanted("http-logs") {
+            http_logs::http_logs(
+                env_usize("BENCH_LOG_LINES", 1_000_000),
+                env_usize("BENCH_STREAM_ROUNDS", 3),
+            )
+            .await;
+        }
+        if wanted("metrics") {
+            metrics_scrape::metrics_scrape(
+                env_usize("BENCH_HISTORY", 100_000),
+                env_usize("BENCH_SCRAPES", 1000),
+                env_usize("BENCH_METRICS_EXECUTIONS", 2000),
+                env_usize("BENCH_METRICS_ROUNDS", 5),
             )
             .await;
         }

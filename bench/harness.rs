@@ -99,14 +99,10 @@ impl Daemon {
     /// reaped, from /proc.
     pub(crate) fn cpu(&self) -> CpuUse {
         let pid = self.child.id().expect("daemon running") as i32;
-        let stat = process::stat_from_state(pid).expect("daemon stat");
         // utime, stime, cutime, cstime are fields 14 to 17.
-        let fields: Vec<&str> = stat.split_whitespace().collect();
-        let ticks = |i: usize| fields[i - 3].parse::<f64>().expect("ticks");
-        let seconds_per_tick = 1.0 / process::clock_ticks_per_second().unwrap_or(100) as f64;
         CpuUse {
-            daemon: (ticks(14) + ticks(15)) * seconds_per_tick,
-            programs: (ticks(16) + ticks(17)) * seconds_per_tick,
+            daemon: cpu_seconds(pid, &[14, 15]),
+            programs: cpu_seconds(pid, &[16, 17]),
         }
     }
 
@@ -125,6 +121,24 @@ impl Daemon {
         }
         let _ = self.child.wait().await;
     }
+}
+
+/// Seconds of CPU in the fields `fields` (numbered as in proc(5)) of
+/// /proc/`pid`/stat.
+fn cpu_seconds(pid: i32, fields: &[usize]) -> f64 {
+    let stat = process::stat_from_state(pid).expect("stat");
+    // The text starts after the command name, field 2.
+    let values: Vec<&str> = stat.split_whitespace().collect();
+    let ticks: f64 = fields
+        .iter()
+        .map(|&i| values[i - 3].parse::<f64>().expect("ticks"))
+        .sum();
+    ticks / process::clock_ticks_per_second().unwrap_or(100) as f64
+}
+
+/// CPU this benchmark's own process, the client, has used so far.
+pub(crate) fn client_cpu() -> f64 {
+    cpu_seconds(std::process::id() as i32, &[14, 15])
 }
 
 /// Seconds of CPU: the daemon's own, and its reaped programs'.
@@ -248,4 +262,20 @@ pub(crate) async fn run_to_end(
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index]
+}
+
+/// A keep-alive HTTP/1.1 client for the daemon's HTTP routes, as a script
+/// or a browser would use them (plain HTTP on loopback).
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("HTTP client")
+}
+
+/// The median of `values` (sorted here).
+pub(crate) fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
