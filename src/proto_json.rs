@@ -10,6 +10,8 @@
 //! and the daemon's HTTP/JSON routes read and write through it, so a script
 //! reads the same keys from wfctl, curl, hyperctl and grpcurl.
 
+pub(crate) mod wire;
+
 use std::sync::OnceLock;
 
 #[cfg(feature = "wfctl")]
@@ -52,6 +54,30 @@ pub(crate) fn dynamic_to_json_text(message: &DynamicMessage) -> Result<String, s
     let mut serializer = serde_json::Serializer::new(&mut out);
     message.serialize_with_options(&mut serializer, &serialize_options())?;
     Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+}
+
+/// `bytes`, an encoded `descriptor` message, appended to `out` as JSON:
+/// straight from the wire ([`wire`]), or through prost-reflect for what
+/// the wire writer leaves to it. Fails only for a value the mapping cannot
+/// write (a Timestamp or Duration out of range) or bytes that are not the
+/// message.
+pub(crate) fn encoded_to_json(
+    descriptor: &MessageDescriptor,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let start = out.len();
+    match wire::write_json(descriptor, bytes, out) {
+        Ok(()) => Ok(()),
+        Err(wire::WireJsonError::OutOfRange(why)) => Err(why),
+        Err(_) => {
+            out.truncate(start);
+            let message = decode(descriptor, bytes).map_err(|e| e.to_string())?;
+            let text = dynamic_to_json_text(&message).map_err(|e| e.to_string())?;
+            out.extend_from_slice(text.as_bytes());
+            Ok(())
+        }
+    }
 }
 
 /// `bytes` (a message encoded in the protobuf wire format) decoded as

@@ -66,9 +66,9 @@ pub(crate) enum HttpError {
 impl HttpError {
     /// A reply the proto3 JSON mapping cannot write (an INTERNAL error,
     /// answered as JSON rather than a dropped connection).
-    pub(crate) fn unwritable(error: serde_json::Error) -> Self {
+    pub(crate) fn unwritable(why: impl std::fmt::Display) -> Self {
         HttpError::Rpc(tonic::Status::internal(format!(
-            "the reply cannot be written as JSON: {error}"
+            "a reply cannot be written as JSON: {why}"
         )))
     }
 

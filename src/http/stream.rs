@@ -3,23 +3,27 @@
 //! with `Last-Event-ID` without a gap or a duplicate), or newline-delimited
 //! JSON for `Accept: application/x-ndjson` (curl, scripts).
 //!
-//! Backpressure is the RPC's own: a message is read from the in-process
-//! stream only when the socket took the previous one, and StreamLogs lets a
-//! slow reader catch up from the history, so no reader slows a program.
+//! Backpressure is the RPC's own: messages are read from the in-process
+//! stream only when the socket took the previous chunk, and StreamLogs lets
+//! a slow reader catch up from the history, so no reader slows a program.
+//! Every message already waiting goes out in one chunk (up to
+//! [`CHUNK_BYTES`]): a log read from the history is a write per chunk, not
+//! per event. Each message is written as JSON straight from its bytes
+//! ([`crate::proto_json::encoded_to_json`]).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream;
+use futures_util::FutureExt;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use prost_reflect::{DynamicMessage, MessageDescriptor, Value};
+use prost_reflect::{Kind, MessageDescriptor};
 
 use super::error::HttpError;
 use super::grpc_call::Replies;
-use crate::proto_json::{decode, dynamic_to_json_text};
+use crate::proto_json::{encoded_to_json, wire::varint_at};
 
 /// The request field a resumed stream starts from.
 pub(crate) const RESUME_FIELD: &str = "from_sequence";
@@ -65,23 +69,24 @@ pub(crate) fn resume_from(last_event_id: &HeaderValue) -> Result<u64, HttpError>
         })
 }
 
-/// One message of the stream, in JSON, with its resume cursor.
-struct Item {
-    json: String,
-    sequence: Option<u64>,
-}
-
 /// How long the first message is awaited before the headers go out.
 const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(1);
+
+/// How long an SSE stream may be silent before a comment line keeps the
+/// connection open through proxies.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The most a chunk gathers from messages already waiting.
+pub(crate) const CHUNK_BYTES: usize = 64 * 1024;
 
 /// The answer to a streaming route. The first message is awaited (for up
 /// to [`FIRST_MESSAGE_WAIT`]) before the headers go out, so a resumed
 /// stream with nothing left answers `204 No Content`, which tells an
 /// `EventSource` to stop reconnecting. A quiet stream (a queued execution,
 /// a silent program) gets its headers after that wait, then keep-alive
-/// comments, so no proxy times out waiting for headers. An RPC that fails
-/// at once (NOT_FOUND) never gets here: its trailers-only answer is an
-/// error of the call itself.
+/// comments, so no proxy times out waiting. An RPC that fails at once
+/// (NOT_FOUND) never gets here: its trailers-only answer is an error of
+/// the call itself.
 pub(crate) async fn respond(
     output: MessageDescriptor,
     mut replies: Replies,
@@ -90,83 +95,157 @@ pub(crate) async fn respond(
     let first = match tokio::time::timeout(FIRST_MESSAGE_WAIT, replies.next()).await {
         Ok(None) => return Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(Some(Err(status))) => return Err(HttpError::Rpc(status)),
-        Ok(Some(Ok(bytes))) => Some(item(&output, &bytes)),
-        // Not cancelled: the message is read by the stream below.
+        Ok(Some(Ok(bytes))) => Some(bytes),
+        // Not lost: the stream below reads it.
         Err(_quiet) => None,
     };
-    let rest = stream::unfold(Some(replies), move |replies| {
-        let output = output.clone();
+    let writer = Writer {
+        cursor: cursor_path(&output),
+        output,
+        format,
+    };
+    let chunks = stream::unfold(Some((replies, first)), move |state| {
+        let writer = writer.clone();
         async move {
-            let mut replies = replies?;
-            match replies.next().await {
-                None => None,
-                Some(Ok(bytes)) => Some((item(&output, &bytes), Some(replies))),
-                Some(Err(status)) => Some((Err(HttpError::Rpc(status)), None)),
+            let (mut replies, first) = state?;
+            let mut chunk = Vec::with_capacity(CHUNK_BYTES);
+            if let Some(first) = first {
+                writer.message(&first, &mut chunk);
+            }
+            let ended = writer.gather(&mut replies, &mut chunk).await;
+            match (chunk.is_empty(), ended) {
+                (true, true) => None,
+                (_, true) => Some((Ok::<_, Infallible>(Bytes::from(chunk)), None)),
+                (_, false) => Some((Ok(Bytes::from(chunk)), Some((replies, None)))),
             }
         }
     });
-    let items = stream::iter(first).chain(rest);
-    Ok(match format {
-        StreamFormat::ServerSentEvents => {
-            Sse::new(items.map(|item| Ok::<_, Infallible>(sse_event(item))))
-                .keep_alive(KeepAlive::default())
-                .into_response()
-        }
-        StreamFormat::Ndjson => {
-            let lines = items.map(|item| Ok::<_, Infallible>(ndjson_line(item)));
-            (
-                [(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON))],
-                axum::body::Body::from_stream(lines),
-            )
-                .into_response()
-        }
-    })
+    let content_type = match format {
+        StreamFormat::ServerSentEvents => "text/event-stream",
+        StreamFormat::Ndjson => NDJSON,
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
 }
 
-/// An encoded reply as JSON, with its `event.sequence` when it has one.
-fn item(output: &MessageDescriptor, bytes: &[u8]) -> Result<Item, HttpError> {
-    let message = decode(output, bytes)
-        .map_err(|e| HttpError::Rpc(tonic::Status::internal(format!("undecodable reply: {e}"))))?;
-    Ok(Item {
-        json: dynamic_to_json_text(&message).map_err(HttpError::unwritable)?,
-        sequence: sequence_of(&message),
-    })
-}
-
-/// The sequence number of a StreamLogs reply (`event.sequence`).
-fn sequence_of(message: &DynamicMessage) -> Option<u64> {
-    let event = message.get_field_by_name("event")?;
-    let Value::Message(event) = event.as_ref() else {
+/// The field numbers of a reply's resume cursor, `event.sequence` (None
+/// for a stream without one).
+fn cursor_path(output: &MessageDescriptor) -> Option<[u32; 2]> {
+    let event = output.get_field_by_name("event")?;
+    let Kind::Message(event_message) = event.kind() else {
         return None;
     };
-    match event.get_field_by_name("sequence")?.as_ref() {
-        Value::U64(sequence) => Some(*sequence),
-        _ => None,
-    }
+    let sequence = event_message.get_field_by_name("sequence")?;
+    Some([event.number(), sequence.number()])
 }
 
-fn sse_event(item: Result<Item, HttpError>) -> Event {
-    match item {
-        Ok(Item { json, sequence }) => {
-            let event = Event::default().data(json);
-            match sequence {
-                Some(sequence) => event.id(sequence.to_string()),
-                None => event,
+/// Writes the messages of one stream in its format.
+#[derive(Clone)]
+struct Writer {
+    output: MessageDescriptor,
+    cursor: Option<[u32; 2]>,
+    format: StreamFormat,
+}
+
+impl Writer {
+    /// Appends to `chunk` every message already waiting (up to
+    /// [`CHUNK_BYTES`]); when none is, waits for the next one, or for the
+    /// keep-alive time of an SSE stream. True once the stream has ended
+    /// (its end or error written).
+    async fn gather(&self, replies: &mut Replies, chunk: &mut Vec<u8>) -> bool {
+        loop {
+            while chunk.len() < CHUNK_BYTES {
+                match replies.next().now_or_never() {
+                    Some(next) => {
+                        if self.take(next, chunk) {
+                            return true;
+                        }
+                    }
+                    None => break,
+                }
+            }
+            if !chunk.is_empty() {
+                return false;
+            }
+            let next = match self.format {
+                StreamFormat::ServerSentEvents => {
+                    match tokio::time::timeout(KEEP_ALIVE, replies.next()).await {
+                        Ok(next) => next,
+                        Err(_silent) => {
+                            chunk.extend_from_slice(b": keep-alive\n\n");
+                            return false;
+                        }
+                    }
+                }
+                StreamFormat::Ndjson => replies.next().await,
+            };
+            if self.take(next, chunk) {
+                return true;
             }
         }
-        Err(error) => Event::default()
-            .event("error")
-            .data(error.to_status_json().to_string()),
     }
-}
 
-fn ndjson_line(item: Result<Item, HttpError>) -> Bytes {
-    let mut line = match item {
-        Ok(Item { json, .. }) => json,
-        Err(error) => serde_json::json!({"error": error.to_status_json()}).to_string(),
-    };
-    line.push('\n');
-    Bytes::from(line)
+    /// Writes one result of the RPC; true when it ended the stream.
+    fn take(&self, next: Option<Result<Bytes, tonic::Status>>, chunk: &mut Vec<u8>) -> bool {
+        match next {
+            None => true,
+            Some(Ok(bytes)) => {
+                self.message(&bytes, chunk);
+                false
+            }
+            Some(Err(status)) => {
+                self.error(&HttpError::Rpc(status), chunk);
+                true
+            }
+        }
+    }
+
+    /// One message: an SSE event (its `id:` the sequence) or an NDJSON line.
+    fn message(&self, bytes: &[u8], chunk: &mut Vec<u8>) {
+        let start = chunk.len();
+        if self.format == StreamFormat::ServerSentEvents {
+            if let Some(sequence) = self.cursor.and_then(|path| varint_at(bytes, &path)) {
+                chunk.extend_from_slice(b"id: ");
+                chunk.extend_from_slice(itoa::Buffer::new().format(sequence).as_bytes());
+                chunk.push(b'\n');
+            }
+            chunk.extend_from_slice(b"data: ");
+        }
+        match encoded_to_json(&self.output, bytes, chunk) {
+            Ok(()) => chunk.extend_from_slice(match self.format {
+                StreamFormat::ServerSentEvents => b"\n\n",
+                StreamFormat::Ndjson => b"\n",
+            }),
+            Err(why) => {
+                chunk.truncate(start);
+                self.error(&HttpError::unwritable(why), chunk);
+            }
+        }
+    }
+
+    /// An error that ends the stream: an SSE `error` event or an NDJSON
+    /// `{"error": ...}` line, the `google.rpc.Status` JSON either way.
+    fn error(&self, error: &HttpError, chunk: &mut Vec<u8>) {
+        let status = error.to_status_json();
+        match self.format {
+            StreamFormat::ServerSentEvents => {
+                chunk.extend_from_slice(b"event: error\ndata: ");
+                chunk.extend_from_slice(status.to_string().as_bytes());
+                chunk.extend_from_slice(b"\n\n");
+            }
+            StreamFormat::Ndjson => {
+                let line = serde_json::json!({"error": status}).to_string();
+                chunk.extend_from_slice(line.as_bytes());
+                chunk.push(b'\n');
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::grpc_call::GrpcCaller;
 use super::request::request_message;
 use super::rules::{BodyRule, Lookup, Route, RouteTable};
 use super::stream::{self, StreamFormat, RESUME_FIELD};
-use crate::proto_json::{decode, dynamic_to_json_text};
+use crate::proto_json::encoded_to_json;
 
 /// The largest request message the gRPC services decode: tonic's default,
 /// which the daemon keeps. A JSON body within `--http-max-body-bytes` can
@@ -118,16 +118,15 @@ impl Transcoder {
                 .await;
         }
         let bytes = replies.single().await.map_err(HttpError::Rpc)?;
-        let reply = decode(&output, &bytes).map_err(|e| {
-            HttpError::Rpc(tonic::Status::internal(format!("undecodable reply: {e}")))
-        })?;
+        let mut json = Vec::with_capacity(bytes.len() * 2 + 16);
+        encoded_to_json(&output, &bytes, &mut json).map_err(HttpError::unwritable)?;
         Ok((
             StatusCode::OK,
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             )],
-            dynamic_to_json_text(&reply).map_err(HttpError::unwritable)?,
+            json,
         )
             .into_response())
     }
