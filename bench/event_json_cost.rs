@@ -1,9 +1,9 @@
-//! What one log event costs on the HTTP route, step by step, in isolation:
-//! the route (src/http/stream.rs) decodes each in-process StreamLogs reply
-//! as a prost-reflect `DynamicMessage` and writes it with prost-reflect's
-//! serde support in the proto3 JSON mapping; a gRPC client decodes the
-//! same bytes with prost. Timed here on one real reply, with the same
-//! calls and default options, in this process, one core.
+//! What one log event costs as JSON, step by step, in isolation: the HTTP
+//! route (src/http/stream.rs) writes each in-process StreamLogs reply as
+//! JSON straight from its bytes (`proto_json::encoded_to_json`); before,
+//! it decoded a prost-reflect `DynamicMessage` and serialized that (the
+//! fallback, and what wfctl does); a gRPC client decodes the same bytes
+//! with prost. Timed here on one real reply, in this process, one core.
 
 use std::time::Instant;
 
@@ -28,6 +28,7 @@ pub(crate) fn print_event_json_cost(reply: &[u8]) {
     let descriptor = pool
         .get_message_by_name("workflow.v1.StreamLogsResponse")
         .expect("StreamLogsResponse");
+    let descriptor_for_wire = descriptor.clone();
     let options = SerializeOptions::new();
     let to_json = |message: &DynamicMessage| {
         let mut out = Vec::with_capacity(256);
@@ -57,10 +58,18 @@ pub(crate) fn print_event_json_cost(reply: &[u8]) {
     let json_untimed = micros(runs, || {
         std::hint::black_box(to_json(&untimed));
     });
+    let mut wire_out = Vec::with_capacity(256);
+    let wire = micros(runs, || {
+        wire_out.clear();
+        workflow_manager::proto_json::encoded_to_json(&descriptor_for_wire, reply, &mut wire_out)
+            .expect("written");
+        std::hint::black_box(&wire_out);
+    });
     println!(
         "http logs: one reply's steps in isolation ({} bytes of protobuf -> {} of JSON): \
-         prost decode (a gRPC client) {typed:.2} us; the HTTP route's prost-reflect decode \
-         {reflect:.2} us + JSON {json:.2} us (of which the timestamp {:.2} us)",
+         prost decode (a gRPC client) {typed:.2} us; the HTTP route's JSON from the wire \
+         {wire:.2} us; through prost-reflect (the fallback) decode {reflect:.2} us + JSON \
+         {json:.2} us (of which the timestamp {:.2} us)",
         reply.len(),
         to_json(&message).len(),
         json - json_untimed,

@@ -33,7 +33,7 @@ pub(crate) mod policy;
 pub mod process;
 pub(crate) mod program_env;
 pub(crate) mod program_trust;
-pub(crate) mod proto_json;
+pub mod proto_json;
 pub(crate) mod proto_value;
 pub(crate) mod store;
 pub(crate) mod tree;

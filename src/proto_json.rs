@@ -61,7 +61,7 @@ pub(crate) fn dynamic_to_json_text(message: &DynamicMessage) -> Result<String, s
 /// the wire writer leaves to it. Fails only for a value the mapping cannot
 /// write (a Timestamp or Duration out of range) or bytes that are not the
 /// message.
-pub(crate) fn encoded_to_json(
+pub fn encoded_to_json(
     descriptor: &MessageDescriptor,
     bytes: &[u8],
     out: &mut Vec<u8>,

@@ -62,6 +62,13 @@ pub(crate) fn write_json(
         }
         _ => {}
     }
+    if !descriptor.full_name().starts_with("google.protobuf.") {
+        let start = out.len();
+        if in_one_pass(descriptor, bytes, out)? {
+            return Ok(());
+        }
+        out.truncate(start);
+    }
     let mut fields = fields(descriptor, bytes)?;
     match descriptor.full_name() {
         "google.protobuf.Value" => return value(descriptor, &fields, out),
@@ -96,6 +103,131 @@ pub(crate) fn write_json(
     }
     out.push(b'}');
     Ok(())
+}
+
+/// What the field being written in one pass is.
+enum Open {
+    Single,
+    List,
+    Map,
+}
+
+/// Writes the message in one pass over the wire, without collecting its
+/// fields first: what prost writes (fields in number order, a repeated
+/// field's items together) is written this way. False (with `out` to be
+/// truncated by the caller) when the wire is in another order, for the
+/// general path to sort out.
+fn in_one_pass(
+    descriptor: &MessageDescriptor,
+    mut bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<bool, WireJsonError> {
+    out.push(b'{');
+    let mut open: Option<(u32, Open)> = None;
+    while bytes.has_remaining() {
+        let (number, wire_type) = decode_key(&mut bytes)?;
+        let raw = match wire_type {
+            WireType::Varint => Raw::Varint(decode_varint(&mut bytes)?),
+            WireType::ThirtyTwoBit => {
+                take(&bytes, 4)?;
+                Raw::Fixed32(bytes.get_u32_le())
+            }
+            WireType::SixtyFourBit => {
+                take(&bytes, 8)?;
+                Raw::Fixed64(bytes.get_u64_le())
+            }
+            WireType::LengthDelimited => {
+                let length = usize::try_from(decode_varint(&mut bytes)?)
+                    .map_err(|_| WireJsonError::Malformed("length".into()))?;
+                take(&bytes, length)?;
+                let (value, rest) = bytes.split_at(length);
+                bytes = rest;
+                Raw::Bytes(value)
+            }
+            WireType::StartGroup | WireType::EndGroup => return Ok(false),
+        };
+        let Some(field) = descriptor.get_field(number) else {
+            continue;
+        };
+        match &open {
+            Some((current, Open::List)) if *current == number => {
+                list_items(&field, raw, false, out)?;
+                continue;
+            }
+            Some((current, Open::Map)) if *current == number => {
+                out.push(b',');
+                map_entry(&field, raw, out)?;
+                continue;
+            }
+            Some((current, _)) if *current >= number => return Ok(false),
+            _ => {}
+        }
+        match open.take() {
+            Some((_, Open::List)) => out.extend_from_slice(b"],"),
+            Some((_, Open::Map)) => out.extend_from_slice(b"},"),
+            Some((_, Open::Single)) => out.push(b','),
+            None => {}
+        }
+        string(field.json_name(), out);
+        out.push(b':');
+        if field.is_map() {
+            out.push(b'{');
+            map_entry(&field, raw, out)?;
+            open = Some((number, Open::Map));
+        } else if field.is_list() {
+            out.push(b'[');
+            list_items(&field, raw, true, out)?;
+            open = Some((number, Open::List));
+        } else {
+            single(&field, &field.kind(), raw, out)?;
+            open = Some((number, Open::Single));
+        }
+    }
+    match open {
+        Some((_, Open::List)) => out.push(b']'),
+        Some((_, Open::Map)) => out.push(b'}'),
+        _ => {}
+    }
+    out.push(b'}');
+    Ok(true)
+}
+
+/// The items of one occurrence of a repeated field (several when packed),
+/// each after a comma unless `first`.
+fn list_items(
+    field: &FieldDescriptor,
+    raw: Raw<'_>,
+    mut first: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), WireJsonError> {
+    let kind = field.kind();
+    let mut item = |raw: Raw<'_>, out: &mut Vec<u8>| -> Result<(), WireJsonError> {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        single(field, &kind, raw, out)
+    };
+    match (raw, packed_width(&kind)) {
+        (Raw::Bytes(mut packed), Some(width)) => {
+            while packed.has_remaining() {
+                let raw = match width {
+                    0 => Raw::Varint(decode_varint(&mut packed)?),
+                    4 => {
+                        take(&packed, 4)?;
+                        Raw::Fixed32(packed.get_u32_le())
+                    }
+                    _ => {
+                        take(&packed, 8)?;
+                        Raw::Fixed64(packed.get_u64_le())
+                    }
+                };
+                item(raw, out)?;
+            }
+            Ok(())
+        }
+        (raw, _) => item(raw, out),
+    }
 }
 
 /// The message's fields, in field-number order (as prost-reflect writes
@@ -157,36 +289,12 @@ fn list(
     items: &[Raw<'_>],
     out: &mut Vec<u8>,
 ) -> Result<(), WireJsonError> {
-    let kind = field.kind();
     out.push(b'[');
     let mut first = true;
-    let mut item = |raw: Raw<'_>, out: &mut Vec<u8>| -> Result<(), WireJsonError> {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        single(field, &kind, raw, out)
-    };
     for raw in items {
-        match (raw, packed_width(&kind)) {
-            (Raw::Bytes(mut packed), Some(width)) => {
-                while packed.has_remaining() {
-                    let raw = match width {
-                        0 => Raw::Varint(decode_varint(&mut packed)?),
-                        4 => {
-                            take(&packed, 4)?;
-                            Raw::Fixed32(packed.get_u32_le())
-                        }
-                        _ => {
-                            take(&packed, 8)?;
-                            Raw::Fixed64(packed.get_u64_le())
-                        }
-                    };
-                    item(raw, out)?;
-                }
-            }
-            (raw, _) => item(*raw, out)?,
-        }
+        let before = out.len();
+        list_items(field, *raw, first, out)?;
+        first = first && out.len() == before;
     }
     out.push(b']');
     Ok(())
@@ -216,45 +324,54 @@ fn map(
     entries: &[Raw<'_>],
     out: &mut Vec<u8>,
 ) -> Result<(), WireJsonError> {
-    let Kind::Message(entry) = field.kind() else {
-        return Err(WireJsonError::Malformed("a map without an entry".into()));
-    };
-    let key_field = entry.map_entry_key_field();
-    let value_field = entry.map_entry_value_field();
     out.push(b'{');
     for (index, raw) in entries.iter().enumerate() {
-        let Raw::Bytes(bytes) = raw else {
-            return Err(WireJsonError::Malformed("a map entry".into()));
-        };
         if index > 0 {
             out.push(b',');
         }
-        let entry_fields = fields(&entry, bytes)?;
-        let part = |number: u32| {
-            entry_fields
-                .iter()
-                .find(|(field, _)| field.number() == number)
-                .and_then(|(_, items)| items.last().copied())
-        };
-        // The key as text: strings as they are, numbers and bools spelled.
-        let mut key = Vec::new();
-        match part(1) {
-            Some(raw) => single(&key_field, &key_field.kind(), raw, &mut key)?,
-            None => default_value(&key_field.kind(), &mut key)?,
-        }
-        if key.first() == Some(&b'"') {
-            out.extend_from_slice(&key);
-        } else {
-            string(std::str::from_utf8(&key).unwrap_or_default(), out);
-        }
-        out.push(b':');
-        match part(2) {
-            Some(raw) => single(&value_field, &value_field.kind(), raw, out)?,
-            None => default_value(&value_field.kind(), out)?,
-        }
+        map_entry(field, *raw, out)?;
     }
     out.push(b'}');
     Ok(())
+}
+
+/// One entry of a map field as `"key":value`.
+fn map_entry(
+    field: &FieldDescriptor,
+    raw: Raw<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), WireJsonError> {
+    let Kind::Message(entry) = field.kind() else {
+        return Err(WireJsonError::Malformed("a map without an entry".into()));
+    };
+    let Raw::Bytes(bytes) = raw else {
+        return Err(WireJsonError::Malformed("a map entry".into()));
+    };
+    let key_field = entry.map_entry_key_field();
+    let value_field = entry.map_entry_value_field();
+    let entry_fields = fields(&entry, bytes)?;
+    let part = |number: u32| {
+        entry_fields
+            .iter()
+            .find(|(field, _)| field.number() == number)
+            .and_then(|(_, items)| items.last().copied())
+    };
+    // The key as text: strings as they are, numbers and bools spelled.
+    let mut key = Vec::new();
+    match part(1) {
+        Some(raw) => single(&key_field, &key_field.kind(), raw, &mut key)?,
+        None => default_value(&key_field.kind(), &mut key)?,
+    }
+    if key.first() == Some(&b'"') {
+        out.extend_from_slice(&key);
+    } else {
+        string(std::str::from_utf8(&key).unwrap_or_default(), out);
+    }
+    out.push(b':');
+    match part(2) {
+        Some(raw) => single(&value_field, &value_field.kind(), raw, out),
+        None => default_value(&value_field.kind(), out),
+    }
 }
 
 /// The JSON of a field left out of a map entry: its kind's default.
@@ -465,17 +582,31 @@ fn timestamp(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), WireJsonError> {
         .flatten()
         .ok_or_else(|| WireJsonError::OutOfRange(format!("timestamp {seconds}s {nanos}ns")))?;
     out.push(b'"');
-    let date = time.date_naive();
-    padded(date.year() as u32, 4, out);
-    for (separator, value) in [
-        (b'-', date.month()),
-        (b'-', date.day()),
-        (b'T', time.hour()),
-        (b':', time.minute()),
-        (b':', time.second()),
-    ] {
-        out.push(separator);
-        padded(value, 2, out);
+    // Events come many to a second: the date and time of the last second
+    // written are kept, per thread.
+    thread_local! {
+        static LAST_SECOND: std::cell::Cell<(i64, [u8; 19])> = const { std::cell::Cell::new((i64::MIN, [0; 19])) };
+    }
+    let (cached, text) = LAST_SECOND.get();
+    if cached == seconds {
+        out.extend_from_slice(&text);
+    } else {
+        let start = out.len();
+        let date = time.date_naive();
+        padded(date.year() as u32, 4, out);
+        for (separator, value) in [
+            (b'-', date.month()),
+            (b'-', date.day()),
+            (b'T', time.hour()),
+            (b':', time.minute()),
+            (b':', time.second()),
+        ] {
+            out.push(separator);
+            padded(value, 2, out);
+        }
+        let mut text = [0; 19];
+        text.copy_from_slice(&out[start..start + 19]);
+        LAST_SECOND.set((seconds, text));
     }
     fraction(nanos as u32, out);
     out.extend_from_slice(b"Z\"");

@@ -187,3 +187,27 @@ fn a_nested_varint_is_found_by_its_path() {
     assert_eq!(super::varint_at(&bytes, &[1, 99]), None);
     assert_eq!(super::varint_at(&[0x0a, 0x05], &[1, 1]), None);
 }
+
+#[test]
+fn fields_out_of_order_on_the_wire_take_the_general_path_to_the_same_json() {
+    let execution = pool().get_message_by_name("workflow.v1.Execution").unwrap();
+    let full = filled(&execution, 1, 0);
+    // Each field encoded alone, then concatenated last field first: a
+    // valid encoding of the same message (protobuf merges), out of order.
+    let mut reversed = Vec::new();
+    for field in execution.fields().collect::<Vec<_>>().into_iter().rev() {
+        if full.has_field(&field) {
+            let mut alone = DynamicMessage::new(execution.clone());
+            alone.set_field(&field, full.get_field(&field).into_owned());
+            reversed.extend(alone.encode_to_vec());
+        }
+    }
+    let decoded = DynamicMessage::decode(execution.clone(), reversed.as_slice()).unwrap();
+    let expected = decoded
+        .serialize_with_options(serde_json::value::Serializer, &serialize_options())
+        .unwrap();
+    let mut out = Vec::new();
+    write_json(&execution, &reversed, &mut out).unwrap();
+    let written: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(written, expected);
+}
