@@ -124,28 +124,7 @@ fn in_one_pass(
 ) -> Result<bool, WireJsonError> {
     out.push(b'{');
     let mut open: Option<(u32, Open)> = None;
-    while bytes.has_remaining() {
-        let (number, wire_type) = decode_key(&mut bytes)?;
-        let raw = match wire_type {
-            WireType::Varint => Raw::Varint(decode_varint(&mut bytes)?),
-            WireType::ThirtyTwoBit => {
-                take(&bytes, 4)?;
-                Raw::Fixed32(bytes.get_u32_le())
-            }
-            WireType::SixtyFourBit => {
-                take(&bytes, 8)?;
-                Raw::Fixed64(bytes.get_u64_le())
-            }
-            WireType::LengthDelimited => {
-                let length = usize::try_from(decode_varint(&mut bytes)?)
-                    .map_err(|_| WireJsonError::Malformed("length".into()))?;
-                take(&bytes, length)?;
-                let (value, rest) = bytes.split_at(length);
-                bytes = rest;
-                Raw::Bytes(value)
-            }
-            WireType::StartGroup | WireType::EndGroup => return Ok(false),
-        };
+    while let Some((number, raw)) = next_item(&mut bytes)? {
         let Some(field) = descriptor.get_field(number) else {
             continue;
         };
@@ -237,30 +216,7 @@ fn fields<'a>(
     mut bytes: &'a [u8],
 ) -> Result<Vec<(FieldDescriptor, Vec<Raw<'a>>)>, WireJsonError> {
     let mut fields: Vec<(FieldDescriptor, Vec<Raw<'a>>)> = Vec::new();
-    while bytes.has_remaining() {
-        let (number, wire_type) = decode_key(&mut bytes)?;
-        let raw = match wire_type {
-            WireType::Varint => Raw::Varint(decode_varint(&mut bytes)?),
-            WireType::ThirtyTwoBit => {
-                take(&bytes, 4)?;
-                Raw::Fixed32(bytes.get_u32_le())
-            }
-            WireType::SixtyFourBit => {
-                take(&bytes, 8)?;
-                Raw::Fixed64(bytes.get_u64_le())
-            }
-            WireType::LengthDelimited => {
-                let length = usize::try_from(decode_varint(&mut bytes)?)
-                    .map_err(|_| WireJsonError::Malformed("length".into()))?;
-                take(&bytes, length)?;
-                let (value, rest) = bytes.split_at(length);
-                bytes = rest;
-                Raw::Bytes(value)
-            }
-            WireType::StartGroup | WireType::EndGroup => {
-                return Err(WireJsonError::Unsupported("groups".into()))
-            }
-        };
+    while let Some((number, raw)) = next_item(&mut bytes)? {
         let Some(field) = descriptor.get_field(number) else {
             continue;
         };
@@ -274,6 +230,38 @@ fn fields<'a>(
     }
     fields.sort_by_key(|(field, _)| field.number());
     Ok(fields)
+}
+
+/// The next field of a message on the wire: its number and value; None at
+/// the end. Groups (proto2) are left to prost-reflect.
+fn next_item<'a>(bytes: &mut &'a [u8]) -> Result<Option<(u32, Raw<'a>)>, WireJsonError> {
+    if !bytes.has_remaining() {
+        return Ok(None);
+    }
+    let (number, wire_type) = decode_key(bytes)?;
+    let raw = match wire_type {
+        WireType::Varint => Raw::Varint(decode_varint(bytes)?),
+        WireType::ThirtyTwoBit => {
+            take(bytes, 4)?;
+            Raw::Fixed32(bytes.get_u32_le())
+        }
+        WireType::SixtyFourBit => {
+            take(bytes, 8)?;
+            Raw::Fixed64(bytes.get_u64_le())
+        }
+        WireType::LengthDelimited => {
+            let length = usize::try_from(decode_varint(bytes)?)
+                .map_err(|_| WireJsonError::Malformed("length".into()))?;
+            take(bytes, length)?;
+            let (value, rest) = bytes.split_at(length);
+            *bytes = rest;
+            Raw::Bytes(value)
+        }
+        WireType::StartGroup | WireType::EndGroup => {
+            return Err(WireJsonError::Unsupported("groups".into()))
+        }
+    };
+    Ok(Some((number, raw)))
 }
 
 fn take(bytes: &&[u8], length: usize) -> Result<(), WireJsonError> {

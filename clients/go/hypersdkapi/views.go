@@ -13,14 +13,14 @@ import (
 // Mode values of Status.Mode, from the daemon's drop folders.
 const (
 	// ModeManifest: the daemon watches manifest drop folders only.
-	ModeManifest = "manifest"
+	ModeManifest = workflowclient.ModeManifest
 	// ModeDisk: the daemon watches disk drop folders only.
-	ModeDisk = "disk"
+	ModeDisk = workflowclient.ModeDisk
 	// ModeBoth: the daemon watches drop folders of both kinds.
-	ModeBoth = "both"
+	ModeBoth = workflowclient.ModeBoth
 	// ModeNone: the daemon has no drop folder; work arrives only through
 	// the API (SubmitManifest, Execute).
-	ModeNone = "none"
+	ModeNone = workflowclient.ModeNone
 )
 
 // Job status names: the values of the jobs endpoint's `status` parameter
@@ -78,25 +78,7 @@ func StatusOf(st *workflowv1.GetStatusResponse) Status {
 // ModeDisk, ModeBoth, or ModeNone when there is no drop folder (or none of
 // a known kind).
 func ModeOf(folders []*workflowv1.DropFolder) string {
-	var manifest, disk bool
-	for _, f := range folders {
-		switch f.GetMode() {
-		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_MANIFEST:
-			manifest = true
-		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_DISK:
-			disk = true
-		}
-	}
-	switch {
-	case manifest && disk:
-		return ModeBoth
-	case manifest:
-		return ModeManifest
-	case disk:
-		return ModeDisk
-	default:
-		return ModeNone
-	}
+	return workflowclient.ModeOf(folders)
 }
 
 // JobStatuses lists the job status names, in the order of a job's life.

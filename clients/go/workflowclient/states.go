@@ -79,3 +79,41 @@ func Elapsed(e *workflowv1.Execution, now time.Time) (d time.Duration, ok bool) 
 	}
 	return d, true
 }
+
+// The hyper2kvm daemon's mode, from the kinds of drop folder a daemon
+// watches (GetStatus's drop_folders), as hyperctl and HyperSDK report it.
+const (
+	// ModeManifest: manifest drop folders only.
+	ModeManifest = "manifest"
+	// ModeDisk: disk drop folders only.
+	ModeDisk = "disk"
+	// ModeBoth: drop folders of both kinds.
+	ModeBoth = "both"
+	// ModeNone: no drop folder (or none of a known kind); work arrives
+	// only through the API.
+	ModeNone = "none"
+)
+
+// ModeOf is the mode of a set of drop folders: ModeManifest, ModeDisk,
+// ModeBoth or ModeNone.
+func ModeOf(folders []*workflowv1.DropFolder) string {
+	var manifest, disk bool
+	for _, f := range folders {
+		switch f.GetMode() {
+		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_MANIFEST:
+			manifest = true
+		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_DISK:
+			disk = true
+		}
+	}
+	switch {
+	case manifest && disk:
+		return ModeBoth
+	case manifest:
+		return ModeManifest
+	case disk:
+		return ModeDisk
+	default:
+		return ModeNone
+	}
+}

@@ -79,7 +79,7 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 // statusView is the -json form of a GetStatus answer.
 func statusView(st *workflowv1.GetStatusResponse) statusJSON {
 	return statusJSON{
-		Mode:                modeOf(st.GetDropFolders()),
+		Mode:                workflowclient.ModeOf(st.GetDropFolders()),
 		Running:             true,
 		QueueDepth:          st.GetQueued(),
 		ActiveJobs:          st.GetRunning(),
@@ -94,30 +94,6 @@ func statusView(st *workflowv1.GetStatusResponse) statusJSON {
 		WorkflowsDiscovered: st.GetWorkflowsDiscovered(),
 		DiscoveryErrors:     st.GetDiscoveryErrors(),
 		DatabasePath:        st.GetDatabasePath(),
-	}
-}
-
-// modeOf is HyperSDK's mode of a set of drop folders: "manifest", "disk",
-// "both", or "none" without a drop folder of a known kind.
-func modeOf(folders []*workflowv1.DropFolder) string {
-	var manifest, disk bool
-	for _, f := range folders {
-		switch f.GetMode() {
-		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_MANIFEST:
-			manifest = true
-		case workflowv1.DropFolderMode_DROP_FOLDER_MODE_DISK:
-			disk = true
-		}
-	}
-	switch {
-	case manifest && disk:
-		return "both"
-	case manifest:
-		return "manifest"
-	case disk:
-		return "disk"
-	default:
-		return "none"
 	}
 }
 
