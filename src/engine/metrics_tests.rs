@@ -123,6 +123,15 @@ async fn each_end_is_counted_by_workflow_and_state_with_its_lines() {
     assert_eq!(ended(m, "gate", "timed_out"), 1.0);
 
     let cancelled = execute(&t.engine, "gate", Some(&t.path("never")), None).await;
+    // Cancelled once running: a cancel that wins the race against the
+    // start ends it unstarted, with no duration (counted apart below).
+    let started_in_time = tokio::time::timeout(Duration::from_secs(10), async {
+        while started(m, "gate") < 2.0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(started_in_time.is_ok(), "the second gate never started");
     let cancel = CancelRequest {
         grace_period: None,
         force: true,

@@ -170,7 +170,8 @@ impl Service<Request<axum::body::Body>> for OnePort {
         // A browser can send the HTTP routes and gRPC-web, never native gRPC.
         if protocol != Protocol::Grpc {
             let connection = request.extensions().get::<TcpConnectInfo>();
-            if let Err(refusal) = self.guard.check(request.headers(), connection) {
+            let authority = request.uri().authority().map(|a| a.as_str());
+            if let Err(refusal) = self.guard.check(request.headers(), authority, connection) {
                 let response = error::HttpError::Refused(refusal).into_response();
                 return Box::pin(async move { Ok(response) });
             }

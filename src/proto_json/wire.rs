@@ -127,6 +127,12 @@ fn in_one_pass(
         let Some(field) = descriptor.get_field(number) else {
             continue;
         };
+        // An empty packed record (which prost never writes) would need the
+        // comma bookkeeping of the general path.
+        if field.is_list() && matches!(raw, Raw::Bytes([])) && packed_width(&field.kind()).is_some()
+        {
+            return Ok(false);
+        }
         match &open {
             Some((current, Open::List)) if *current == number => {
                 list_items(&field, raw, false, out)?;

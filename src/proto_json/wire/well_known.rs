@@ -137,7 +137,8 @@ pub(super) fn value(
     fields: &[(FieldDescriptor, Vec<Raw<'_>>)],
     out: &mut Vec<u8>,
 ) -> Result<(), WireJsonError> {
-    // The oneof `kind`: the member set last on the wire.
+    // The oneof `kind`: one member is set (the highest-numbered one if a
+    // malformed message set several).
     let Some((field, items)) = fields.last() else {
         return Err(WireJsonError::Unsupported(format!(
             "an empty {}",

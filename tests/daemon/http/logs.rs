@@ -130,7 +130,16 @@ async fn a_reader_that_stops_reading_does_not_hold_the_program_up() {
         .start()
         .await;
     let exec = daemon.execute("many", &[]).await;
-    let response = open_sse(&daemon, &exec.id, None).await;
+    // A client without the tests' overall deadline: 150,000 events read
+    // in a debug build on a loaded machine may take longer.
+    let response = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .expect("an HTTP client")
+        .get(daemon.url(&format!("/v1/executions/{}/logs?follow=true", exec.id)))
+        .send()
+        .await
+        .expect("GET the log");
     assert_eq!(response.status(), StatusCode::OK);
     let mut events = SseReader::new(response);
     let (first, _) = checked_id(&events.next().await.expect("a first event"));
@@ -159,6 +168,8 @@ async fn a_quiet_resumed_stream_answers_before_its_next_event() {
         .start()
         .await;
     let (exec, gate) = daemon.start_gate().await;
+    // Its last line before the gate, so nothing new follows the history.
+    daemon.wait_output(&exec.id, "waiting").await;
     let history = daemon.logs(&exec.id, 0, false).await;
     let last = history.last().expect("some history").sequence.to_string();
     let response = open_sse(&daemon, &exec.id, Some(&last)).await;
