@@ -6,6 +6,8 @@
 //!   (everything persisted) in two ways, WaitExecution and StreamLogs
 //!   followed to the `finished` event, against the same program spawned
 //!   directly with `xargs -P<cores>`, the three taking turns in short rounds;
+//! - curve: the throughput's WaitExecution side with 1, 2, 8 and 32 in
+//!   flight (BENCH_CURVE), each level against xargs in its own rounds;
 //! - log ingest: one execution printing N event lines, all persisted and
 //!   delivered to a subscriber, against a bare loop that parses the same
 //!   lines and inserts them in batches into SQLite;
@@ -30,6 +32,7 @@
 //! BENCH_METRICS_ROUNDS (metrics); BENCH_WORKFLOWD runs another daemon
 //! binary (an older build, to compare two in turns).
 
+mod curve;
 mod dropfolder;
 mod event_json_cost;
 mod harness;
@@ -69,6 +72,20 @@ fn main() {
             throughput::throughput(
                 env_usize("BENCH_EXECUTIONS", 1000),
                 env_usize("BENCH_ROUNDS", 9),
+                cores,
+            )
+            .await;
+        }
+        if wanted("curve") {
+            let levels: Vec<usize> = std::env::var("BENCH_CURVE")
+                .unwrap_or_else(|_| "1,2,8,32".into())
+                .split(',')
+                .filter_map(|level| level.trim().parse().ok())
+                .collect();
+            curve::curve(
+                &levels,
+                env_usize("BENCH_CURVE_EXECUTIONS", 500),
+                env_usize("BENCH_CURVE_ROUNDS", 5),
                 cores,
             )
             .await;

@@ -32,7 +32,7 @@ pub(crate) async fn filled_history(tag: &str, executions: usize, seeds: usize) -
         &[],
     )
     .await;
-    daemon_rate(&seeder.client().await, seeds, AwaitBy::Wait).await;
+    daemon_rate(&seeder.client().await, seeds, AwaitBy::Wait, 32).await;
     seeder.stop().await;
     let ran = started.elapsed().as_secs_f64();
     copy_executions(&data.0.join("history.sqlite3"), executions - seeds);

@@ -87,7 +87,7 @@ pub(crate) async fn metrics_scrape(
             let scraped = (round + turn) % 2 == 1;
             let before = daemon.cpu().daemon;
             let scraper = scraped.then(|| Scraper::start(http.clone(), metrics_url.clone()));
-            let rate = daemon_rate(&client, executions, AwaitBy::Wait).await;
+            let rate = daemon_rate(&client, executions, AwaitBy::Wait, 32).await;
             if let Some(scraper) = scraper {
                 under_load.extend(scraper.stop().await);
             }

@@ -41,7 +41,7 @@ pub(crate) async fn throughput(executions: usize, rounds: usize, cores: usize) {
                 0 => xargs_rate(executions, cores),
                 _ => {
                     let before = daemon.cpu();
-                    let rate = daemon_rate(&client, executions, sides[side - 1].0).await;
+                    let rate = daemon_rate(&client, executions, sides[side - 1].0, 32).await;
                     sides[side - 1].3 += daemon.cpu() - before;
                     rate
                 }
@@ -131,13 +131,13 @@ impl AwaitBy {
 }
 
 /// Executions of the benchmark program per second through the daemon, each
-/// awaited to its end (everything persisted), 32 in flight.
+/// awaited to its end (everything persisted), `in_flight` at a time.
 pub(crate) async fn daemon_rate(
     client: &WorkflowServiceClient<Channel>,
     executions: usize,
     how: AwaitBy,
+    in_flight: usize,
 ) -> f64 {
-    let in_flight = 32;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..in_flight {
