@@ -9,6 +9,11 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::testing::{gate_program, workflow_script, TestEngine};
+
+/// The final state of an execution, once it has ended.
+async fn end(engine: &Engine, record: &ExecutionRecord) -> ExecutionState {
+    super::testing::end(engine, record).await.state
+}
 use super::{CancelRequest, Engine, ExecuteRequest};
 use crate::events::ExecutionState;
 use crate::metrics::Metrics;
@@ -58,17 +63,6 @@ async fn execute(
         .await
         .expect("accepted")
         .0
-}
-
-async fn end(engine: &Engine, record: &ExecutionRecord) -> ExecutionState {
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        engine.wait_for_end(&record.id.to_string()),
-    )
-    .await
-    .expect("ended in time")
-    .expect("ended")
-    .state
 }
 
 /// The value of a series, 0 when the exposition does not have it yet.

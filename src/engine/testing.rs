@@ -130,3 +130,17 @@ pub(crate) fn gate_program(id: &str) -> String {
         "gate=\"$2\"\nwhile [ ! -e \"$gate\" ]; do\n  [ -d \"$(dirname \"$gate\")\" ] || exit 1\n  sleep 0.01\ndone\necho released",
     )
 }
+
+/// Waits (up to 10 s) for an execution to end and returns its final record.
+pub(crate) async fn end(
+    engine: &super::Engine,
+    record: &crate::store::ExecutionRecord,
+) -> crate::store::ExecutionRecord {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        engine.wait_for_end(&record.id.to_string()),
+    )
+    .await
+    .expect("ended in time")
+    .expect("ended")
+}

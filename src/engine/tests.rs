@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::testing::{gate_program, TestEngine};
+use super::testing::{end, gate_program, TestEngine};
 use super::{CancelRequest, Engine, EngineError, ExecuteRequest};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
 use crate::store::ExecutionRecord;
@@ -61,16 +61,6 @@ async fn wait_for_state(engine: &Engine, record: &ExecutionRecord, wanted: Execu
     })
     .await;
     assert!(waited.is_ok(), "{} never became {wanted:?}", record.id);
-}
-
-async fn end(engine: &Engine, record: &ExecutionRecord) -> ExecutionRecord {
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        engine.wait_for_end(&record.id.to_string()),
-    )
-    .await
-    .expect("ended in time")
-    .expect("ended")
 }
 
 /// Cancels with the default grace.

@@ -55,6 +55,23 @@ pub fn http_client() -> reqwest::Client {
         .expect("build the HTTP client")
 }
 
+impl Daemon {
+    /// Every StreamLogs message of an execution over gRPC (to its end), as
+    /// the JSON the HTTP routes should write.
+    pub async fn grpc_log_json(&self, execution_id: &str) -> Vec<Value> {
+        self.run_to_end(execution_id)
+            .await
+            .into_iter()
+            .map(|event| {
+                proto_json(
+                    &pb::StreamLogsResponse { event: Some(event) },
+                    "workflow.v1.StreamLogsResponse",
+                )
+            })
+            .collect()
+    }
+}
+
 /// A message of the API in the proto3 JSON mapping, as the daemon's HTTP
 /// routes should write it (`full_name` e.g. `workflow.v1.GetStatusResponse`).
 pub fn proto_json<M: Message>(message: &M, full_name: &str) -> Value {

@@ -117,3 +117,43 @@ func ModeOf(folders []*workflowv1.DropFolder) string {
 		return ModeNone
 	}
 }
+
+// HyperStatus is hyperctl's status: the keys of its status API (and of
+// HyperSDK's GET /api/workflow/status), computed from a GetStatus answer.
+// hyperctl's `-op status -json` and package hypersdkapi both answer it.
+type HyperStatus struct {
+	// Mode is "manifest", "disk" or "both" from the kinds of drop folders
+	// the daemon watches, "none" when it has none (see ModeOf).
+	Mode string `json:"mode"`
+	// Running is true: the daemon answered GetStatus. (A daemon that does
+	// not answer gets a 503, not a Status.)
+	Running bool `json:"running"`
+	// QueueDepth is the number of QUEUED executions.
+	QueueDepth uint32 `json:"queue_depth"`
+	// ActiveJobs is the number of RUNNING executions.
+	ActiveJobs uint32 `json:"active_jobs"`
+	// ProcessedToday is the number of executions that SUCCEEDED since
+	// local midnight (the daemon's clock).
+	ProcessedToday uint64 `json:"processed_today"`
+	// FailedToday is the number of executions that ended FAILED,
+	// TIMED_OUT or INTERRUPTED since local midnight.
+	FailedToday uint64 `json:"failed_today"`
+	// MaxWorkers is the size of the daemon's worker pool.
+	MaxWorkers uint32 `json:"max_workers"`
+	// UptimeSeconds is the time since the daemon started.
+	UptimeSeconds uint64 `json:"uptime_seconds"`
+}
+
+// HyperStatusOf computes hyperctl's status view of a GetStatus answer.
+func HyperStatusOf(st *workflowv1.GetStatusResponse) HyperStatus {
+	return HyperStatus{
+		Mode:           ModeOf(st.GetDropFolders()),
+		Running:        true,
+		QueueDepth:     st.GetQueued(),
+		ActiveJobs:     st.GetRunning(),
+		ProcessedToday: st.GetSucceededToday(),
+		FailedToday:    st.GetFailedToday(),
+		MaxWorkers:     st.GetMaxWorkers(),
+		UptimeSeconds:  st.GetUptimeSeconds(),
+	}
+}

@@ -8,21 +8,6 @@ use serde_json::Value;
 
 use crate::helper::*;
 
-/// Every StreamLogs message of an execution over gRPC, as JSON.
-async fn grpc_log(daemon: &Daemon, execution_id: &str) -> Vec<Value> {
-    daemon
-        .run_to_end(execution_id)
-        .await
-        .into_iter()
-        .map(|event| {
-            proto_json(
-                &pb::StreamLogsResponse { event: Some(event) },
-                "workflow.v1.StreamLogsResponse",
-            )
-        })
-        .collect()
-}
-
 /// Opens the followed log as SSE, after `last_event_id` when given.
 async fn open_sse(
     daemon: &Daemon,
@@ -100,7 +85,7 @@ async fn sse_resumes_after_a_dropped_connection_without_gap_or_duplicate() {
     }
     assert!(gate_open, "the resumed stream reached the gate");
 
-    let expected = grpc_log(&daemon, &exec.id).await;
+    let expected = daemon.grpc_log_json(&exec.id).await;
     assert!(expected.len() > 400);
     assert_eq!(received.len(), expected.len());
     assert!(
@@ -155,7 +140,7 @@ async fn a_reader_that_stops_reading_does_not_hold_the_program_up() {
         count += 1;
         assert_eq!(id, count.to_string(), "gap-free after the stall");
     }
-    assert_eq!(count, grpc_log(&daemon, &exec.id).await.len());
+    assert_eq!(count, daemon.grpc_log_json(&exec.id).await.len());
 }
 
 /// A resumed stream of a quiet execution (nothing new to send) gets its
@@ -243,7 +228,7 @@ async fn curl_reads_the_log_as_ndjson() {
         );
     }
     assert!(lines.last().unwrap()["event"]["finished"].is_object());
-    assert_eq!(lines, grpc_log(&daemon, id).await);
+    assert_eq!(lines, daemon.grpc_log_json(id).await);
 }
 
 #[tokio::test]

@@ -128,18 +128,7 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON line"))
         .collect();
-    let grpc: Vec<Value> = daemon
-        .logs(&hello_id, 0, false)
-        .await
-        .into_iter()
-        .map(|event| {
-            proto_json(
-                &pb::StreamLogsResponse { event: Some(event) },
-                "workflow.v1.StreamLogsResponse",
-            )
-        })
-        .collect();
-    assert_eq!(lines, grpc);
+    assert_eq!(lines, daemon.grpc_log_json(&hello_id).await);
     assert_eq!(lines[0]["event"]["sequence"], "1", "uint64 as a string");
 
     // Cancel a running execution.

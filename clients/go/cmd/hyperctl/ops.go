@@ -15,29 +15,11 @@ import (
 	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
-// statusJSON is the -json form of `-op status`: the keys of hyperctl's
-// status API, as HyperSDK's status endpoint (package hypersdkapi, which the
-// CLI does not import: it is the HTTP adapter) computes them, plus the
-// daemon's own counters. TestStatusJSONMatchesHyperSDKStatus keeps the
-// shared keys equal to hypersdkapi.StatusOf's.
+// statusJSON is the -json form of `-op status`: hyperctl's status keys
+// (workflowclient.HyperStatus, what HyperSDK's status endpoint answers too)
+// plus the daemon's own counters.
 type statusJSON struct {
-	// Mode is "manifest", "disk", "both" or "none": the kinds of the
-	// daemon's drop folders.
-	Mode string `json:"mode"`
-	// Running is true: the daemon answered.
-	Running bool `json:"running"`
-	// QueueDepth is the number of QUEUED executions.
-	QueueDepth uint32 `json:"queue_depth"`
-	// ActiveJobs is the number of RUNNING executions.
-	ActiveJobs uint32 `json:"active_jobs"`
-	// ProcessedToday is the number of executions that SUCCEEDED today.
-	ProcessedToday uint64 `json:"processed_today"`
-	// FailedToday is the number that ended FAILED, TIMED_OUT or INTERRUPTED today.
-	FailedToday uint64 `json:"failed_today"`
-	// MaxWorkers is the size of the worker pool.
-	MaxWorkers uint32 `json:"max_workers"`
-	// UptimeSeconds is the time since the daemon started.
-	UptimeSeconds uint64 `json:"uptime_seconds"`
+	workflowclient.HyperStatus
 
 	Version             string            `json:"version"`
 	MaxQueue            uint32            `json:"max_queue"`
@@ -79,14 +61,7 @@ func opStatus(ctx context.Context, c *workflowclient.Client, out *printer) error
 // statusView is the -json form of a GetStatus answer.
 func statusView(st *workflowv1.GetStatusResponse) statusJSON {
 	return statusJSON{
-		Mode:                workflowclient.ModeOf(st.GetDropFolders()),
-		Running:             true,
-		QueueDepth:          st.GetQueued(),
-		ActiveJobs:          st.GetRunning(),
-		ProcessedToday:      st.GetSucceededToday(),
-		FailedToday:         st.GetFailedToday(),
-		MaxWorkers:          st.GetMaxWorkers(),
-		UptimeSeconds:       st.GetUptimeSeconds(),
+		HyperStatus:         workflowclient.HyperStatusOf(st),
 		Version:             st.GetVersion(),
 		MaxQueue:            st.GetMaxQueue(),
 		TotalExecutions:     st.GetTotalExecutions(),

@@ -8,8 +8,8 @@ import (
 	"github.com/workflow-manager/workflowd/clients/go/hypersdkapi"
 )
 
-// The CLI computes HyperSDK's status keys itself (it does not import the
-// HTTP adapter): they must stay what hypersdkapi.StatusOf answers.
+// The CLI's -json status carries hyperctl's status keys flat, as
+// hypersdkapi.StatusOf answers them, beside the daemon's own counters.
 func TestStatusJSONMatchesHyperSDKStatus(t *testing.T) {
 	manifest := &workflowv1.DropFolder{Path: "/m", Mode: workflowv1.DropFolderMode_DROP_FOLDER_MODE_MANIFEST}
 	disk := &workflowv1.DropFolder{Path: "/d", Mode: workflowv1.DropFolderMode_DROP_FOLDER_MODE_DISK}
