@@ -220,6 +220,8 @@ pub(crate) fn execution(r: &ExecutionRecord, with_details: bool) -> pb::Executio
         argv: r.argv.clone(),
         labels: r.labels.clone().into_iter().collect(),
         request_id: r.request_id.clone().unwrap_or_default(),
+        current_phase: String::new(),
+        estimate: None,
         timeout: r.timeout_ms.map(pb_duration_ms),
         phases: if with_details {
             r.tree.as_ref().map(tree).unwrap_or_default()

@@ -238,6 +238,7 @@ impl WorkflowService for WorkflowApi {
             .await?;
         Ok(Response::new(pb::GetExecutionResponse {
             execution: Some(convert::execution(&execution, true)),
+            batch: None,
         }))
     }
 
@@ -308,6 +309,7 @@ impl WorkflowService for WorkflowApi {
                 .map(|r| convert::execution(r, false))
                 .collect(),
             next_page_token,
+            batch: None,
         }))
     }
 
@@ -390,6 +392,7 @@ impl WorkflowService for WorkflowApi {
             workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
             discovery_errors: directories.iter().map(|d| d.failures).sum(),
             programs_probing: catalog.probing().len() as u32,
+            active_batches: Vec::new(),
             workflow_directories: directories
                 .into_iter()
                 .map(|d| pb::WorkflowDirectory {

@@ -158,6 +158,7 @@ pub(crate) fn print_executions(format: PrintFormat, executions: &[pb::Execution]
             &pb::ListExecutionsResponse {
                 executions: executions.to_vec(),
                 next_page_token: String::new(),
+                batch: None,
             },
         );
         return;

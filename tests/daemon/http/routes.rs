@@ -109,6 +109,7 @@ async fn workflow_and_execution_routes_answer_as_grpc_does() {
     let got = ok(&daemon, &format!("/v1/executions/{hello_id}")).await;
     let grpc = pb::GetExecutionResponse {
         execution: Some(daemon.get(&hello_id).await),
+        batch: None,
     };
     assert_eq!(got, proto_json(&grpc, "workflow.v1.GetExecutionResponse"));
     assert_eq!(waited, got);

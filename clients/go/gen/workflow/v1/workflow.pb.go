@@ -155,6 +155,64 @@ func (NodeStatus) EnumDescriptor() ([]byte, []int) {
 	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{1}
 }
 
+// What an estimate rests on.
+type EstimateBasis int32
+
+const (
+	// Not set: no estimate of the remaining time.
+	EstimateBasis_ESTIMATE_BASIS_UNSPECIFIED EstimateBasis = 0
+	// Only the program's progress events (elapsed time scaled by the
+	// fraction done).
+	EstimateBasis_ESTIMATE_BASIS_PROGRESS EstimateBasis = 1
+	// Only the durations of earlier successful runs of the same workflow.
+	EstimateBasis_ESTIMATE_BASIS_HISTORY EstimateBasis = 2
+	// Both, weighted by how far the execution is.
+	EstimateBasis_ESTIMATE_BASIS_PROGRESS_AND_HISTORY EstimateBasis = 3
+)
+
+// Enum value maps for EstimateBasis.
+var (
+	EstimateBasis_name = map[int32]string{
+		0: "ESTIMATE_BASIS_UNSPECIFIED",
+		1: "ESTIMATE_BASIS_PROGRESS",
+		2: "ESTIMATE_BASIS_HISTORY",
+		3: "ESTIMATE_BASIS_PROGRESS_AND_HISTORY",
+	}
+	EstimateBasis_value = map[string]int32{
+		"ESTIMATE_BASIS_UNSPECIFIED":          0,
+		"ESTIMATE_BASIS_PROGRESS":             1,
+		"ESTIMATE_BASIS_HISTORY":              2,
+		"ESTIMATE_BASIS_PROGRESS_AND_HISTORY": 3,
+	}
+)
+
+func (x EstimateBasis) Enum() *EstimateBasis {
+	p := new(EstimateBasis)
+	*p = x
+	return p
+}
+
+func (x EstimateBasis) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EstimateBasis) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[2].Descriptor()
+}
+
+func (EstimateBasis) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[2]
+}
+
+func (x EstimateBasis) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EstimateBasis.Descriptor instead.
+func (EstimateBasis) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{2}
+}
+
 // Which output stream a line came from.
 type OutputStream int32
 
@@ -192,11 +250,11 @@ func (x OutputStream) String() string {
 }
 
 func (OutputStream) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[2].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[3].Descriptor()
 }
 
 func (OutputStream) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[2]
+	return &file_workflow_v1_workflow_proto_enumTypes[3]
 }
 
 func (x OutputStream) Number() protoreflect.EnumNumber {
@@ -205,7 +263,7 @@ func (x OutputStream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OutputStream.Descriptor instead.
 func (OutputStream) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{2}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{3}
 }
 
 // What kind of files a drop folder takes.
@@ -246,11 +304,11 @@ func (x DropFolderMode) String() string {
 }
 
 func (DropFolderMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[3].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[4].Descriptor()
 }
 
 func (DropFolderMode) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[3]
+	return &file_workflow_v1_workflow_proto_enumTypes[4]
 }
 
 func (x DropFolderMode) Number() protoreflect.EnumNumber {
@@ -259,7 +317,7 @@ func (x DropFolderMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DropFolderMode.Descriptor instead.
 func (DropFolderMode) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{3}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{4}
 }
 
 // How manifest content is encoded.
@@ -304,11 +362,11 @@ func (x ManifestFormat) String() string {
 }
 
 func (ManifestFormat) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[4].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[5].Descriptor()
 }
 
 func (ManifestFormat) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[4]
+	return &file_workflow_v1_workflow_proto_enumTypes[5]
 }
 
 func (x ManifestFormat) Number() protoreflect.EnumNumber {
@@ -317,7 +375,7 @@ func (x ManifestFormat) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ManifestFormat.Descriptor instead.
 func (ManifestFormat) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{4}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{5}
 }
 
 // Which manifest format a document is written in.
@@ -362,11 +420,11 @@ func (x ManifestKind) String() string {
 }
 
 func (ManifestKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[5].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[6].Descriptor()
 }
 
 func (ManifestKind) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[5]
+	return &file_workflow_v1_workflow_proto_enumTypes[6]
 }
 
 func (x ManifestKind) Number() protoreflect.EnumNumber {
@@ -375,7 +433,7 @@ func (x ManifestKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ManifestKind.Descriptor instead.
 func (ManifestKind) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{5}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
 // A workflow program the daemon discovered.
@@ -1334,7 +1392,15 @@ type Execution struct {
 	// Output only. The batch this execution belongs to: set for the
 	// executions of a batch manifest (SubmitManifest or a drop folder), empty
 	// otherwise.
-	BatchId       string `protobuf:"bytes,20,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	BatchId string `protobuf:"bytes,20,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// Output only. Name of the phase running now (the latest phase started
+	// and not finished); empty when none is. Set in ListExecutions too, where
+	// the tree is left out.
+	CurrentPhase string `protobuf:"bytes,21,opt,name=current_phase,json=currentPhase,proto3" json:"current_phase,omitempty"`
+	// Output only. How far an active execution is and how long it still
+	// needs; unset once it has finished, or while there is nothing to base an
+	// estimate on (no progress events and no earlier successful run).
+	Estimate      *Estimate `protobuf:"bytes,22,opt,name=estimate,proto3" json:"estimate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1509,6 +1575,229 @@ func (x *Execution) GetBatchId() string {
 	return ""
 }
 
+func (x *Execution) GetCurrentPhase() string {
+	if x != nil {
+		return x.CurrentPhase
+	}
+	return ""
+}
+
+func (x *Execution) GetEstimate() *Estimate {
+	if x != nil {
+		return x.Estimate
+	}
+	return nil
+}
+
+// An estimate of an active execution's or batch's progress and remaining
+// time (docs/estimates.md says how it is computed). The dashboard, wfctl,
+// the terminal dashboard and HyperSDK's endpoints all show this one.
+type Estimate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Fraction done, 0 to 1, from the program's progress events (phases
+	// completed out of the announced total, the running phase's tasks and
+	// percentages); for a batch, the mean over its executions (finished ones
+	// count as 1). Unset when the program has reported no progress.
+	Progress *float64 `protobuf:"fixed64,1,opt,name=progress,proto3,oneof" json:"progress,omitempty"`
+	// Estimated time still needed; unset when unknown.
+	Remaining *durationpb.Duration `protobuf:"bytes,2,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	// When it is expected to finish (the response's time plus `remaining`);
+	// unset when `remaining` is.
+	CompletionTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=completion_time,json=completionTime,proto3" json:"completion_time,omitempty"`
+	// What `remaining` rests on.
+	Basis EstimateBasis `protobuf:"varint,4,opt,name=basis,proto3,enum=workflow.v1.EstimateBasis" json:"basis,omitempty"`
+	// Earlier successful runs of the same workflow whose durations went into
+	// the estimate (0 when it rests on progress alone).
+	HistoryRuns   uint32 `protobuf:"varint,5,opt,name=history_runs,json=historyRuns,proto3" json:"history_runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Estimate) Reset() {
+	*x = Estimate{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Estimate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Estimate) ProtoMessage() {}
+
+func (x *Estimate) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Estimate.ProtoReflect.Descriptor instead.
+func (*Estimate) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Estimate) GetProgress() float64 {
+	if x != nil && x.Progress != nil {
+		return *x.Progress
+	}
+	return 0
+}
+
+func (x *Estimate) GetRemaining() *durationpb.Duration {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
+}
+
+func (x *Estimate) GetCompletionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CompletionTime
+	}
+	return nil
+}
+
+func (x *Estimate) GetBasis() EstimateBasis {
+	if x != nil {
+		return x.Basis
+	}
+	return EstimateBasis_ESTIMATE_BASIS_UNSPECIFIED
+}
+
+func (x *Estimate) GetHistoryRuns() uint32 {
+	if x != nil {
+		return x.HistoryRuns
+	}
+	return 0
+}
+
+// One batch (the executions of a batch manifest) at a glance.
+type BatchSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The batch id (Execution.batch_id).
+	BatchId string `protobuf:"bytes,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// Executions in the batch.
+	Total uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// Executions waiting for a worker.
+	Queued uint32 `protobuf:"varint,3,opt,name=queued,proto3" json:"queued,omitempty"`
+	// Executions running.
+	Running uint32 `protobuf:"varint,4,opt,name=running,proto3" json:"running,omitempty"`
+	// Executions that succeeded.
+	Succeeded uint32 `protobuf:"varint,5,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	// Executions that ended otherwise (failed, cancelled, timed out,
+	// interrupted).
+	Failed uint32 `protobuf:"varint,6,opt,name=failed,proto3" json:"failed,omitempty"`
+	// When the first execution of the batch was accepted.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the last execution finished; unset while any is active.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Progress and remaining time of the batch as a whole; unset once every
+	// execution has finished.
+	Estimate      *Estimate `protobuf:"bytes,9,opt,name=estimate,proto3" json:"estimate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchSummary) Reset() {
+	*x = BatchSummary{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchSummary) ProtoMessage() {}
+
+func (x *BatchSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchSummary.ProtoReflect.Descriptor instead.
+func (*BatchSummary) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BatchSummary) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
+}
+
+func (x *BatchSummary) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *BatchSummary) GetQueued() uint32 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+func (x *BatchSummary) GetRunning() uint32 {
+	if x != nil {
+		return x.Running
+	}
+	return 0
+}
+
+func (x *BatchSummary) GetSucceeded() uint32 {
+	if x != nil {
+		return x.Succeeded
+	}
+	return 0
+}
+
+func (x *BatchSummary) GetFailed() uint32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *BatchSummary) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *BatchSummary) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *BatchSummary) GetEstimate() *Estimate {
+	if x != nil {
+		return x.Estimate
+	}
+	return nil
+}
+
 // Counts of the log events of an execution.
 type LogCounts struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1528,7 +1817,7 @@ type LogCounts struct {
 
 func (x *LogCounts) Reset() {
 	*x = LogCounts{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1829,7 @@ func (x *LogCounts) String() string {
 func (*LogCounts) ProtoMessage() {}
 
 func (x *LogCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1842,7 @@ func (x *LogCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogCounts.ProtoReflect.Descriptor instead.
 func (*LogCounts) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{13}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LogCounts) GetTotal() uint64 {
@@ -1612,7 +1901,7 @@ type Phase struct {
 
 func (x *Phase) Reset() {
 	*x = Phase{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1913,7 @@ func (x *Phase) String() string {
 func (*Phase) ProtoMessage() {}
 
 func (x *Phase) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1926,7 @@ func (x *Phase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Phase.ProtoReflect.Descriptor instead.
 func (*Phase) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{14}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Phase) GetIndex() int32 {
@@ -1709,7 +1998,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +2010,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +2023,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{15}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Task) GetTaskId() string {
@@ -1821,7 +2110,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1833,7 +2122,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1846,7 +2135,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{16}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Agent) GetName() string {
@@ -1908,7 +2197,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2209,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2222,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{17}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Artifact) GetPhase() int32 {
@@ -1975,7 +2264,7 @@ type GetExecutionRequest struct {
 
 func (x *GetExecutionRequest) Reset() {
 	*x = GetExecutionRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2276,7 @@ func (x *GetExecutionRequest) String() string {
 func (*GetExecutionRequest) ProtoMessage() {}
 
 func (x *GetExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2289,7 @@ func (x *GetExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExecutionRequest.ProtoReflect.Descriptor instead.
 func (*GetExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{18}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetExecutionRequest) GetExecutionId() string {
@@ -2014,14 +2303,16 @@ func (x *GetExecutionRequest) GetExecutionId() string {
 type GetExecutionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The execution.
-	Execution     *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	Execution *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	// The execution's batch, when it belongs to one.
+	Batch         *BatchSummary `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetExecutionResponse) Reset() {
 	*x = GetExecutionResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2324,7 @@ func (x *GetExecutionResponse) String() string {
 func (*GetExecutionResponse) ProtoMessage() {}
 
 func (x *GetExecutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,12 +2337,19 @@ func (x *GetExecutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExecutionResponse.ProtoReflect.Descriptor instead.
 func (*GetExecutionResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{19}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetExecutionResponse) GetExecution() *Execution {
 	if x != nil {
 		return x.Execution
+	}
+	return nil
+}
+
+func (x *GetExecutionResponse) GetBatch() *BatchSummary {
+	if x != nil {
+		return x.Batch
 	}
 	return nil
 }
@@ -2067,7 +2365,7 @@ type WaitExecutionRequest struct {
 
 func (x *WaitExecutionRequest) Reset() {
 	*x = WaitExecutionRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2377,7 @@ func (x *WaitExecutionRequest) String() string {
 func (*WaitExecutionRequest) ProtoMessage() {}
 
 func (x *WaitExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2390,7 @@ func (x *WaitExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitExecutionRequest.ProtoReflect.Descriptor instead.
 func (*WaitExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{20}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WaitExecutionRequest) GetExecutionId() string {
@@ -2113,7 +2411,7 @@ type WaitExecutionResponse struct {
 
 func (x *WaitExecutionResponse) Reset() {
 	*x = WaitExecutionResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2423,7 @@ func (x *WaitExecutionResponse) String() string {
 func (*WaitExecutionResponse) ProtoMessage() {}
 
 func (x *WaitExecutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2436,7 @@ func (x *WaitExecutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitExecutionResponse.ProtoReflect.Descriptor instead.
 func (*WaitExecutionResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{21}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WaitExecutionResponse) GetExecution() *Execution {
@@ -2174,7 +2472,7 @@ type ListExecutionsRequest struct {
 
 func (x *ListExecutionsRequest) Reset() {
 	*x = ListExecutionsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2186,7 +2484,7 @@ func (x *ListExecutionsRequest) String() string {
 func (*ListExecutionsRequest) ProtoMessage() {}
 
 func (x *ListExecutionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2199,7 +2497,7 @@ func (x *ListExecutionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutionsRequest.ProtoReflect.Descriptor instead.
 func (*ListExecutionsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{22}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListExecutionsRequest) GetPageSize() int32 {
@@ -2266,13 +2564,16 @@ type ListExecutionsResponse struct {
 	Executions []*Execution `protobuf:"bytes,1,rep,name=executions,proto3" json:"executions,omitempty"`
 	// Token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The batch as a whole, when the request filtered by `batch_id` and the
+	// batch exists (on every page).
+	Batch         *BatchSummary `protobuf:"bytes,3,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListExecutionsResponse) Reset() {
 	*x = ListExecutionsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2284,7 +2585,7 @@ func (x *ListExecutionsResponse) String() string {
 func (*ListExecutionsResponse) ProtoMessage() {}
 
 func (x *ListExecutionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2297,7 +2598,7 @@ func (x *ListExecutionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutionsResponse.ProtoReflect.Descriptor instead.
 func (*ListExecutionsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{23}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListExecutionsResponse) GetExecutions() []*Execution {
@@ -2312,6 +2613,13 @@ func (x *ListExecutionsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListExecutionsResponse) GetBatch() *BatchSummary {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
 }
 
 // Request of StreamLogs.
@@ -2329,7 +2637,7 @@ type StreamLogsRequest struct {
 
 func (x *StreamLogsRequest) Reset() {
 	*x = StreamLogsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2341,7 +2649,7 @@ func (x *StreamLogsRequest) String() string {
 func (*StreamLogsRequest) ProtoMessage() {}
 
 func (x *StreamLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2354,7 +2662,7 @@ func (x *StreamLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsRequest.ProtoReflect.Descriptor instead.
 func (*StreamLogsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{24}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StreamLogsRequest) GetExecutionId() string {
@@ -2389,7 +2697,7 @@ type StreamLogsResponse struct {
 
 func (x *StreamLogsResponse) Reset() {
 	*x = StreamLogsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2401,7 +2709,7 @@ func (x *StreamLogsResponse) String() string {
 func (*StreamLogsResponse) ProtoMessage() {}
 
 func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2414,7 +2722,7 @@ func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsResponse.ProtoReflect.Descriptor instead.
 func (*StreamLogsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{25}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StreamLogsResponse) GetEvent() *LogEvent {
@@ -2464,7 +2772,7 @@ type LogEvent struct {
 
 func (x *LogEvent) Reset() {
 	*x = LogEvent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2476,7 +2784,7 @@ func (x *LogEvent) String() string {
 func (*LogEvent) ProtoMessage() {}
 
 func (x *LogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2489,7 +2797,7 @@ func (x *LogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEvent.ProtoReflect.Descriptor instead.
 func (*LogEvent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{26}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LogEvent) GetSequence() uint64 {
@@ -2886,7 +3194,7 @@ type OutputLine struct {
 
 func (x *OutputLine) Reset() {
 	*x = OutputLine{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2898,7 +3206,7 @@ func (x *OutputLine) String() string {
 func (*OutputLine) ProtoMessage() {}
 
 func (x *OutputLine) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2911,7 +3219,7 @@ func (x *OutputLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
 func (*OutputLine) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{27}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OutputLine) GetStream() OutputStream {
@@ -2957,7 +3265,7 @@ type PhaseStarted struct {
 
 func (x *PhaseStarted) Reset() {
 	*x = PhaseStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2969,7 +3277,7 @@ func (x *PhaseStarted) String() string {
 func (*PhaseStarted) ProtoMessage() {}
 
 func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2982,7 +3290,7 @@ func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseStarted.ProtoReflect.Descriptor instead.
 func (*PhaseStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{28}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PhaseStarted) GetPhase() int32 {
@@ -3019,7 +3327,7 @@ type PhaseCompleted struct {
 
 func (x *PhaseCompleted) Reset() {
 	*x = PhaseCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3339,7 @@ func (x *PhaseCompleted) String() string {
 func (*PhaseCompleted) ProtoMessage() {}
 
 func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3352,7 @@ func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseCompleted.ProtoReflect.Descriptor instead.
 func (*PhaseCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{29}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PhaseCompleted) GetPhase() int32 {
@@ -3076,7 +3384,7 @@ type PhaseFailed struct {
 
 func (x *PhaseFailed) Reset() {
 	*x = PhaseFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3088,7 +3396,7 @@ func (x *PhaseFailed) String() string {
 func (*PhaseFailed) ProtoMessage() {}
 
 func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3101,7 +3409,7 @@ func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseFailed.ProtoReflect.Descriptor instead.
 func (*PhaseFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PhaseFailed) GetPhase() int32 {
@@ -3142,7 +3450,7 @@ type TaskStarted struct {
 
 func (x *TaskStarted) Reset() {
 	*x = TaskStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3154,7 +3462,7 @@ func (x *TaskStarted) String() string {
 func (*TaskStarted) ProtoMessage() {}
 
 func (x *TaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3167,7 +3475,7 @@ func (x *TaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStarted.ProtoReflect.Descriptor instead.
 func (*TaskStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TaskStarted) GetPhase() int32 {
@@ -3211,7 +3519,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3223,7 +3531,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3236,7 +3544,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TaskProgress) GetTaskId() string {
@@ -3266,7 +3574,7 @@ type TaskCompleted struct {
 
 func (x *TaskCompleted) Reset() {
 	*x = TaskCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3278,7 +3586,7 @@ func (x *TaskCompleted) String() string {
 func (*TaskCompleted) ProtoMessage() {}
 
 func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3291,7 +3599,7 @@ func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCompleted.ProtoReflect.Descriptor instead.
 func (*TaskCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TaskCompleted) GetTaskId() string {
@@ -3321,7 +3629,7 @@ type TaskFailed struct {
 
 func (x *TaskFailed) Reset() {
 	*x = TaskFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3333,7 +3641,7 @@ func (x *TaskFailed) String() string {
 func (*TaskFailed) ProtoMessage() {}
 
 func (x *TaskFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3346,7 +3654,7 @@ func (x *TaskFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailed.ProtoReflect.Descriptor instead.
 func (*TaskFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TaskFailed) GetTaskId() string {
@@ -3378,7 +3686,7 @@ type AgentStarted struct {
 
 func (x *AgentStarted) Reset() {
 	*x = AgentStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3390,7 +3698,7 @@ func (x *AgentStarted) String() string {
 func (*AgentStarted) ProtoMessage() {}
 
 func (x *AgentStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3403,7 +3711,7 @@ func (x *AgentStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentStarted.ProtoReflect.Descriptor instead.
 func (*AgentStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AgentStarted) GetTaskId() string {
@@ -3442,7 +3750,7 @@ type AgentMessage struct {
 
 func (x *AgentMessage) Reset() {
 	*x = AgentMessage{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3454,7 +3762,7 @@ func (x *AgentMessage) String() string {
 func (*AgentMessage) ProtoMessage() {}
 
 func (x *AgentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3467,7 +3775,7 @@ func (x *AgentMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMessage.ProtoReflect.Descriptor instead.
 func (*AgentMessage) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AgentMessage) GetTaskId() string {
@@ -3506,7 +3814,7 @@ type AgentCompleted struct {
 
 func (x *AgentCompleted) Reset() {
 	*x = AgentCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3518,7 +3826,7 @@ func (x *AgentCompleted) String() string {
 func (*AgentCompleted) ProtoMessage() {}
 
 func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3531,7 +3839,7 @@ func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentCompleted.ProtoReflect.Descriptor instead.
 func (*AgentCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AgentCompleted) GetTaskId() string {
@@ -3570,7 +3878,7 @@ type AgentFailed struct {
 
 func (x *AgentFailed) Reset() {
 	*x = AgentFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3582,7 +3890,7 @@ func (x *AgentFailed) String() string {
 func (*AgentFailed) ProtoMessage() {}
 
 func (x *AgentFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3595,7 +3903,7 @@ func (x *AgentFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentFailed.ProtoReflect.Descriptor instead.
 func (*AgentFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AgentFailed) GetTaskId() string {
@@ -3634,7 +3942,7 @@ type StateFileCreated struct {
 
 func (x *StateFileCreated) Reset() {
 	*x = StateFileCreated{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3646,7 +3954,7 @@ func (x *StateFileCreated) String() string {
 func (*StateFileCreated) ProtoMessage() {}
 
 func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3659,7 +3967,7 @@ func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateFileCreated.ProtoReflect.Descriptor instead.
 func (*StateFileCreated) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *StateFileCreated) GetPhase() int32 {
@@ -3696,7 +4004,7 @@ type RawOutput struct {
 
 func (x *RawOutput) Reset() {
 	*x = RawOutput{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3708,7 +4016,7 @@ func (x *RawOutput) String() string {
 func (*RawOutput) ProtoMessage() {}
 
 func (x *RawOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3721,7 +4029,7 @@ func (x *RawOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawOutput.ProtoReflect.Descriptor instead.
 func (*RawOutput) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RawOutput) GetStream() string {
@@ -3749,7 +4057,7 @@ type Queued struct {
 
 func (x *Queued) Reset() {
 	*x = Queued{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3761,7 +4069,7 @@ func (x *Queued) String() string {
 func (*Queued) ProtoMessage() {}
 
 func (x *Queued) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3774,7 +4082,7 @@ func (x *Queued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queued.ProtoReflect.Descriptor instead.
 func (*Queued) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Queued) GetQueuePosition() uint32 {
@@ -3797,7 +4105,7 @@ type Started struct {
 
 func (x *Started) Reset() {
 	*x = Started{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3809,7 +4117,7 @@ func (x *Started) String() string {
 func (*Started) ProtoMessage() {}
 
 func (x *Started) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3822,7 +4130,7 @@ func (x *Started) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Started.ProtoReflect.Descriptor instead.
 func (*Started) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Started) GetPid() int32 {
@@ -3852,7 +4160,7 @@ type Exited struct {
 
 func (x *Exited) Reset() {
 	*x = Exited{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3864,7 +4172,7 @@ func (x *Exited) String() string {
 func (*Exited) ProtoMessage() {}
 
 func (x *Exited) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3877,7 +4185,7 @@ func (x *Exited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exited.ProtoReflect.Descriptor instead.
 func (*Exited) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Exited) GetExitCode() int32 {
@@ -3909,7 +4217,7 @@ type CancelRequested struct {
 
 func (x *CancelRequested) Reset() {
 	*x = CancelRequested{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3921,7 +4229,7 @@ func (x *CancelRequested) String() string {
 func (*CancelRequested) ProtoMessage() {}
 
 func (x *CancelRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3934,7 +4242,7 @@ func (x *CancelRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequested.ProtoReflect.Descriptor instead.
 func (*CancelRequested) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CancelRequested) GetGracePeriod() *durationpb.Duration {
@@ -3969,7 +4277,7 @@ type Killed struct {
 
 func (x *Killed) Reset() {
 	*x = Killed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3981,7 +4289,7 @@ func (x *Killed) String() string {
 func (*Killed) ProtoMessage() {}
 
 func (x *Killed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3994,7 +4302,7 @@ func (x *Killed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Killed.ProtoReflect.Descriptor instead.
 func (*Killed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Killed) GetSignal() int32 {
@@ -4015,7 +4323,7 @@ type TimedOut struct {
 
 func (x *TimedOut) Reset() {
 	*x = TimedOut{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4027,7 +4335,7 @@ func (x *TimedOut) String() string {
 func (*TimedOut) ProtoMessage() {}
 
 func (x *TimedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4040,7 +4348,7 @@ func (x *TimedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimedOut.ProtoReflect.Descriptor instead.
 func (*TimedOut) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *TimedOut) GetTimeout() *durationpb.Duration {
@@ -4061,7 +4369,7 @@ type Interrupted struct {
 
 func (x *Interrupted) Reset() {
 	*x = Interrupted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4073,7 +4381,7 @@ func (x *Interrupted) String() string {
 func (*Interrupted) ProtoMessage() {}
 
 func (x *Interrupted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4086,7 +4394,7 @@ func (x *Interrupted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interrupted.ProtoReflect.Descriptor instead.
 func (*Interrupted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Interrupted) GetReason() string {
@@ -4109,7 +4417,7 @@ type Finished struct {
 
 func (x *Finished) Reset() {
 	*x = Finished{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4121,7 +4429,7 @@ func (x *Finished) String() string {
 func (*Finished) ProtoMessage() {}
 
 func (x *Finished) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4134,7 +4442,7 @@ func (x *Finished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finished.ProtoReflect.Descriptor instead.
 func (*Finished) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Finished) GetState() ExecutionState {
@@ -4168,7 +4476,7 @@ type CancelRequest struct {
 
 func (x *CancelRequest) Reset() {
 	*x = CancelRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4180,7 +4488,7 @@ func (x *CancelRequest) String() string {
 func (*CancelRequest) ProtoMessage() {}
 
 func (x *CancelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4193,7 +4501,7 @@ func (x *CancelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
 func (*CancelRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CancelRequest) GetExecutionId() string {
@@ -4238,7 +4546,7 @@ type CancelResponse struct {
 
 func (x *CancelResponse) Reset() {
 	*x = CancelResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4250,7 +4558,7 @@ func (x *CancelResponse) String() string {
 func (*CancelResponse) ProtoMessage() {}
 
 func (x *CancelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4263,7 +4571,7 @@ func (x *CancelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
 func (*CancelResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CancelResponse) GetExecution() *Execution {
@@ -4289,7 +4597,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4301,7 +4609,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4314,7 +4622,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
 }
 
 // A configured workflow directory and what discovery found there.
@@ -4334,7 +4642,7 @@ type WorkflowDirectory struct {
 
 func (x *WorkflowDirectory) Reset() {
 	*x = WorkflowDirectory{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4346,7 +4654,7 @@ func (x *WorkflowDirectory) String() string {
 func (*WorkflowDirectory) ProtoMessage() {}
 
 func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4359,7 +4667,7 @@ func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowDirectory.ProtoReflect.Descriptor instead.
 func (*WorkflowDirectory) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *WorkflowDirectory) GetPath() string {
@@ -4439,13 +4747,15 @@ type GetStatusResponse struct {
 	// Programs whose --workflow-metadata probe is still running (see
 	// ListWorkflowsResponse.programs_probing); 0 once discovery has settled.
 	ProgramsProbing uint32 `protobuf:"varint,20,opt,name=programs_probing,json=programsProbing,proto3" json:"programs_probing,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Batches with executions still queued or running, newest first.
+	ActiveBatches []*BatchSummary `protobuf:"bytes,21,rep,name=active_batches,json=activeBatches,proto3" json:"active_batches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4457,7 +4767,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4470,7 +4780,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4613,6 +4923,13 @@ func (x *GetStatusResponse) GetProgramsProbing() uint32 {
 	return 0
 }
 
+func (x *GetStatusResponse) GetActiveBatches() []*BatchSummary {
+	if x != nil {
+		return x.ActiveBatches
+	}
+	return nil
+}
+
 // Why the history cannot be written right now.
 type HistoryWriteFailure struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4626,7 +4943,7 @@ type HistoryWriteFailure struct {
 
 func (x *HistoryWriteFailure) Reset() {
 	*x = HistoryWriteFailure{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4638,7 +4955,7 @@ func (x *HistoryWriteFailure) String() string {
 func (*HistoryWriteFailure) ProtoMessage() {}
 
 func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4651,7 +4968,7 @@ func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryWriteFailure.ProtoReflect.Descriptor instead.
 func (*HistoryWriteFailure) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *HistoryWriteFailure) GetError() string {
@@ -4695,7 +5012,7 @@ type DropFolder struct {
 
 func (x *DropFolder) Reset() {
 	*x = DropFolder{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4707,7 +5024,7 @@ func (x *DropFolder) String() string {
 func (*DropFolder) ProtoMessage() {}
 
 func (x *DropFolder) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4720,7 +5037,7 @@ func (x *DropFolder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropFolder.ProtoReflect.Descriptor instead.
 func (*DropFolder) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *DropFolder) GetPath() string {
@@ -4786,7 +5103,7 @@ type ManifestProblem struct {
 
 func (x *ManifestProblem) Reset() {
 	*x = ManifestProblem{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4798,7 +5115,7 @@ func (x *ManifestProblem) String() string {
 func (*ManifestProblem) ProtoMessage() {}
 
 func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4811,7 +5128,7 @@ func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestProblem.ProtoReflect.Descriptor instead.
 func (*ManifestProblem) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ManifestProblem) GetPath() string {
@@ -4843,7 +5160,7 @@ type ManifestVm struct {
 
 func (x *ManifestVm) Reset() {
 	*x = ManifestVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4855,7 +5172,7 @@ func (x *ManifestVm) String() string {
 func (*ManifestVm) ProtoMessage() {}
 
 func (x *ManifestVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4868,7 +5185,7 @@ func (x *ManifestVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestVm.ProtoReflect.Descriptor instead.
 func (*ManifestVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ManifestVm) GetName() string {
@@ -4901,7 +5218,7 @@ type ValidateManifestRequest struct {
 
 func (x *ValidateManifestRequest) Reset() {
 	*x = ValidateManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4913,7 +5230,7 @@ func (x *ValidateManifestRequest) String() string {
 func (*ValidateManifestRequest) ProtoMessage() {}
 
 func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4926,7 +5243,7 @@ func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
 func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ValidateManifestRequest) GetContent() []byte {
@@ -4970,7 +5287,7 @@ type ValidateManifestResponse struct {
 
 func (x *ValidateManifestResponse) Reset() {
 	*x = ValidateManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4982,7 +5299,7 @@ func (x *ValidateManifestResponse) String() string {
 func (*ValidateManifestResponse) ProtoMessage() {}
 
 func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4995,7 +5312,7 @@ func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
 func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ValidateManifestResponse) GetValid() bool {
@@ -5056,7 +5373,7 @@ type SubmitManifestRequest struct {
 
 func (x *SubmitManifestRequest) Reset() {
 	*x = SubmitManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5068,7 +5385,7 @@ func (x *SubmitManifestRequest) String() string {
 func (*SubmitManifestRequest) ProtoMessage() {}
 
 func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5081,7 +5398,7 @@ func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SubmitManifestRequest) GetContent() []byte {
@@ -5135,7 +5452,7 @@ type SubmittedVm struct {
 
 func (x *SubmittedVm) Reset() {
 	*x = SubmittedVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5147,7 +5464,7 @@ func (x *SubmittedVm) String() string {
 func (*SubmittedVm) ProtoMessage() {}
 
 func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5160,7 +5477,7 @@ func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmittedVm.ProtoReflect.Descriptor instead.
 func (*SubmittedVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SubmittedVm) GetName() string {
@@ -5203,7 +5520,7 @@ type SubmitManifestResponse struct {
 
 func (x *SubmitManifestResponse) Reset() {
 	*x = SubmitManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5215,7 +5532,7 @@ func (x *SubmitManifestResponse) String() string {
 func (*SubmitManifestResponse) ProtoMessage() {}
 
 func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5228,7 +5545,7 @@ func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SubmitManifestResponse) GetBatchId() string {
@@ -5268,7 +5585,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5280,7 +5597,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5309,7 +5626,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5321,7 +5638,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5362,7 +5679,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5374,7 +5691,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5408,7 +5725,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5420,7 +5737,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5454,7 +5771,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5466,7 +5783,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5502,7 +5819,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5514,7 +5831,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5642,7 +5959,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
 	"\x0fExecuteResponse\x124\n" +
 	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\x12\x18\n" +
-	"\astarted\x18\x02 \x01(\bR\astarted\"\xcc\a\n" +
+	"\astarted\x18\x02 \x01(\bR\astarted\"\xa4\b\n" +
 	"\tExecution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -5669,7 +5986,9 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"log_counts\x18\x12 \x01(\v2\x16.workflow.v1.LogCountsR\tlogCounts\x12\x10\n" +
 	"\x03pid\x18\x13 \x01(\x05R\x03pid\x12\x19\n" +
-	"\bbatch_id\x18\x14 \x01(\tR\abatchId\x1a9\n" +
+	"\bbatch_id\x18\x14 \x01(\tR\abatchId\x12#\n" +
+	"\rcurrent_phase\x18\x15 \x01(\tR\fcurrentPhase\x121\n" +
+	"\bestimate\x18\x16 \x01(\v2\x15.workflow.v1.EstimateR\bestimate\x1a9\n" +
 	"\vInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -5678,7 +5997,25 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
 	"\n" +
 	"_exit_codeB\t\n" +
-	"\a_signal\"\xaa\x01\n" +
+	"\a_signal\"\x8b\x02\n" +
+	"\bEstimate\x12\x1f\n" +
+	"\bprogress\x18\x01 \x01(\x01H\x00R\bprogress\x88\x01\x01\x127\n" +
+	"\tremaining\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x12C\n" +
+	"\x0fcompletion_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0ecompletionTime\x120\n" +
+	"\x05basis\x18\x04 \x01(\x0e2\x1a.workflow.v1.EstimateBasisR\x05basis\x12!\n" +
+	"\fhistory_runs\x18\x05 \x01(\rR\vhistoryRunsB\v\n" +
+	"\t_progress\"\xce\x02\n" +
+	"\fBatchSummary\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\tR\abatchId\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\rR\x05total\x12\x16\n" +
+	"\x06queued\x18\x03 \x01(\rR\x06queued\x12\x18\n" +
+	"\arunning\x18\x04 \x01(\rR\arunning\x12\x1c\n" +
+	"\tsucceeded\x18\x05 \x01(\rR\tsucceeded\x12\x16\n" +
+	"\x06failed\x18\x06 \x01(\rR\x06failed\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x125\n" +
+	"\bend_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x121\n" +
+	"\bestimate\x18\t \x01(\v2\x15.workflow.v1.EstimateR\bestimate\"\xaa\x01\n" +
 	"\tLogCounts\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x04R\x05total\x12!\n" +
 	"\fstdout_lines\x18\x02 \x01(\x04R\vstdoutLines\x12!\n" +
@@ -5718,9 +6055,10 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\"8\n" +
 	"\x13GetExecutionRequest\x12!\n" +
-	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"L\n" +
+	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"}\n" +
 	"\x14GetExecutionResponse\x124\n" +
-	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"9\n" +
+	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\x12/\n" +
+	"\x05batch\x18\x02 \x01(\v2\x19.workflow.v1.BatchSummaryR\x05batch\"9\n" +
 	"\x14WaitExecutionRequest\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"M\n" +
 	"\x15WaitExecutionResponse\x124\n" +
@@ -5738,12 +6076,13 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\bbatch_id\x18\b \x01(\tR\abatchId\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"x\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x01\n" +
 	"\x16ListExecutionsResponse\x126\n" +
 	"\n" +
 	"executions\x18\x01 \x03(\v2\x16.workflow.v1.ExecutionR\n" +
 	"executions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"s\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12/\n" +
+	"\x05batch\x18\x03 \x01(\v2\x19.workflow.v1.BatchSummaryR\x05batch\"s\n" +
 	"\x11StreamLogsRequest\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\x12#\n" +
 	"\rfrom_sequence\x18\x02 \x01(\x04R\ffromSequence\x12\x16\n" +
@@ -5880,7 +6219,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\tworkflows\x18\x02 \x01(\rR\tworkflows\x12)\n" +
 	"\x10discovery_errors\x18\x03 \x01(\rR\x0fdiscoveryErrors\x12\x16\n" +
-	"\x06exists\x18\x04 \x01(\bR\x06exists\"\x8d\b\n" +
+	"\x06exists\x18\x04 \x01(\bR\x06exists\"\xcf\b\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -5905,7 +6244,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"output_dir\x18\x11 \x01(\tR\toutputDir\x12F\n" +
 	"\x11history_retention\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x10historyRetention\x12T\n" +
 	"\x15history_write_failure\x18\x13 \x01(\v2 .workflow.v1.HistoryWriteFailureR\x13historyWriteFailure\x12)\n" +
-	"\x10programs_probing\x18\x14 \x01(\rR\x0fprogramsProbing\x1a@\n" +
+	"\x10programs_probing\x18\x14 \x01(\rR\x0fprogramsProbing\x12@\n" +
+	"\x0eactive_batches\x18\x15 \x03(\v2\x19.workflow.v1.BatchSummaryR\ractiveBatches\x1a@\n" +
 	"\x12TotalsByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
@@ -5971,7 +6311,12 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x17NODE_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13NODE_STATUS_RUNNING\x10\x01\x12\x19\n" +
 	"\x15NODE_STATUS_COMPLETED\x10\x02\x12\x16\n" +
-	"\x12NODE_STATUS_FAILED\x10\x03*a\n" +
+	"\x12NODE_STATUS_FAILED\x10\x03*\x91\x01\n" +
+	"\rEstimateBasis\x12\x1e\n" +
+	"\x1aESTIMATE_BASIS_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17ESTIMATE_BASIS_PROGRESS\x10\x01\x12\x1a\n" +
+	"\x16ESTIMATE_BASIS_HISTORY\x10\x02\x12'\n" +
+	"#ESTIMATE_BASIS_PROGRESS_AND_HISTORY\x10\x03*a\n" +
 	"\fOutputStream\x12\x1d\n" +
 	"\x19OUTPUT_STREAM_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14OUTPUT_STREAM_STDOUT\x10\x01\x12\x18\n" +
@@ -6018,219 +6363,232 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_workflow_v1_workflow_proto_rawDescData
 }
 
-var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
+var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ExecutionState)(0),              // 0: workflow.v1.ExecutionState
 	(NodeStatus)(0),                  // 1: workflow.v1.NodeStatus
-	(OutputStream)(0),                // 2: workflow.v1.OutputStream
-	(DropFolderMode)(0),              // 3: workflow.v1.DropFolderMode
-	(ManifestFormat)(0),              // 4: workflow.v1.ManifestFormat
-	(ManifestKind)(0),                // 5: workflow.v1.ManifestKind
-	(*Workflow)(nil),                 // 6: workflow.v1.Workflow
-	(*Field)(nil),                    // 7: workflow.v1.Field
-	(*FieldType)(nil),                // 8: workflow.v1.FieldType
-	(*DiscoveryError)(nil),           // 9: workflow.v1.DiscoveryError
-	(*ListWorkflowsRequest)(nil),     // 10: workflow.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),    // 11: workflow.v1.ListWorkflowsResponse
-	(*GetWorkflowRequest)(nil),       // 12: workflow.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),      // 13: workflow.v1.GetWorkflowResponse
-	(*ValidateInputsRequest)(nil),    // 14: workflow.v1.ValidateInputsRequest
-	(*ValidateInputsResponse)(nil),   // 15: workflow.v1.ValidateInputsResponse
-	(*ExecuteRequest)(nil),           // 16: workflow.v1.ExecuteRequest
-	(*ExecuteResponse)(nil),          // 17: workflow.v1.ExecuteResponse
-	(*Execution)(nil),                // 18: workflow.v1.Execution
-	(*LogCounts)(nil),                // 19: workflow.v1.LogCounts
-	(*Phase)(nil),                    // 20: workflow.v1.Phase
-	(*Task)(nil),                     // 21: workflow.v1.Task
-	(*Agent)(nil),                    // 22: workflow.v1.Agent
-	(*Artifact)(nil),                 // 23: workflow.v1.Artifact
-	(*GetExecutionRequest)(nil),      // 24: workflow.v1.GetExecutionRequest
-	(*GetExecutionResponse)(nil),     // 25: workflow.v1.GetExecutionResponse
-	(*WaitExecutionRequest)(nil),     // 26: workflow.v1.WaitExecutionRequest
-	(*WaitExecutionResponse)(nil),    // 27: workflow.v1.WaitExecutionResponse
-	(*ListExecutionsRequest)(nil),    // 28: workflow.v1.ListExecutionsRequest
-	(*ListExecutionsResponse)(nil),   // 29: workflow.v1.ListExecutionsResponse
-	(*StreamLogsRequest)(nil),        // 30: workflow.v1.StreamLogsRequest
-	(*StreamLogsResponse)(nil),       // 31: workflow.v1.StreamLogsResponse
-	(*LogEvent)(nil),                 // 32: workflow.v1.LogEvent
-	(*OutputLine)(nil),               // 33: workflow.v1.OutputLine
-	(*PhaseStarted)(nil),             // 34: workflow.v1.PhaseStarted
-	(*PhaseCompleted)(nil),           // 35: workflow.v1.PhaseCompleted
-	(*PhaseFailed)(nil),              // 36: workflow.v1.PhaseFailed
-	(*TaskStarted)(nil),              // 37: workflow.v1.TaskStarted
-	(*TaskProgress)(nil),             // 38: workflow.v1.TaskProgress
-	(*TaskCompleted)(nil),            // 39: workflow.v1.TaskCompleted
-	(*TaskFailed)(nil),               // 40: workflow.v1.TaskFailed
-	(*AgentStarted)(nil),             // 41: workflow.v1.AgentStarted
-	(*AgentMessage)(nil),             // 42: workflow.v1.AgentMessage
-	(*AgentCompleted)(nil),           // 43: workflow.v1.AgentCompleted
-	(*AgentFailed)(nil),              // 44: workflow.v1.AgentFailed
-	(*StateFileCreated)(nil),         // 45: workflow.v1.StateFileCreated
-	(*RawOutput)(nil),                // 46: workflow.v1.RawOutput
-	(*Queued)(nil),                   // 47: workflow.v1.Queued
-	(*Started)(nil),                  // 48: workflow.v1.Started
-	(*Exited)(nil),                   // 49: workflow.v1.Exited
-	(*CancelRequested)(nil),          // 50: workflow.v1.CancelRequested
-	(*Killed)(nil),                   // 51: workflow.v1.Killed
-	(*TimedOut)(nil),                 // 52: workflow.v1.TimedOut
-	(*Interrupted)(nil),              // 53: workflow.v1.Interrupted
-	(*Finished)(nil),                 // 54: workflow.v1.Finished
-	(*CancelRequest)(nil),            // 55: workflow.v1.CancelRequest
-	(*CancelResponse)(nil),           // 56: workflow.v1.CancelResponse
-	(*GetStatusRequest)(nil),         // 57: workflow.v1.GetStatusRequest
-	(*WorkflowDirectory)(nil),        // 58: workflow.v1.WorkflowDirectory
-	(*GetStatusResponse)(nil),        // 59: workflow.v1.GetStatusResponse
-	(*HistoryWriteFailure)(nil),      // 60: workflow.v1.HistoryWriteFailure
-	(*DropFolder)(nil),               // 61: workflow.v1.DropFolder
-	(*ManifestProblem)(nil),          // 62: workflow.v1.ManifestProblem
-	(*ManifestVm)(nil),               // 63: workflow.v1.ManifestVm
-	(*ValidateManifestRequest)(nil),  // 64: workflow.v1.ValidateManifestRequest
-	(*ValidateManifestResponse)(nil), // 65: workflow.v1.ValidateManifestResponse
-	(*SubmitManifestRequest)(nil),    // 66: workflow.v1.SubmitManifestRequest
-	(*SubmittedVm)(nil),              // 67: workflow.v1.SubmittedVm
-	(*SubmitManifestResponse)(nil),   // 68: workflow.v1.SubmitManifestResponse
-	(*FieldType_Text)(nil),           // 69: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),         // 70: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),       // 71: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),         // 72: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),  // 73: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),      // 74: workflow.v1.FieldType.StateFile
-	nil,                              // 75: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                              // 76: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                              // 77: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                              // 78: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                              // 79: workflow.v1.Execution.InputsEntry
-	nil,                              // 80: workflow.v1.Execution.LabelsEntry
-	nil,                              // 81: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                              // 82: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                              // 83: workflow.v1.SubmitManifestRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 84: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 85: google.protobuf.Duration
-	(*structpb.Value)(nil),           // 86: google.protobuf.Value
+	(EstimateBasis)(0),               // 2: workflow.v1.EstimateBasis
+	(OutputStream)(0),                // 3: workflow.v1.OutputStream
+	(DropFolderMode)(0),              // 4: workflow.v1.DropFolderMode
+	(ManifestFormat)(0),              // 5: workflow.v1.ManifestFormat
+	(ManifestKind)(0),                // 6: workflow.v1.ManifestKind
+	(*Workflow)(nil),                 // 7: workflow.v1.Workflow
+	(*Field)(nil),                    // 8: workflow.v1.Field
+	(*FieldType)(nil),                // 9: workflow.v1.FieldType
+	(*DiscoveryError)(nil),           // 10: workflow.v1.DiscoveryError
+	(*ListWorkflowsRequest)(nil),     // 11: workflow.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),    // 12: workflow.v1.ListWorkflowsResponse
+	(*GetWorkflowRequest)(nil),       // 13: workflow.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),      // 14: workflow.v1.GetWorkflowResponse
+	(*ValidateInputsRequest)(nil),    // 15: workflow.v1.ValidateInputsRequest
+	(*ValidateInputsResponse)(nil),   // 16: workflow.v1.ValidateInputsResponse
+	(*ExecuteRequest)(nil),           // 17: workflow.v1.ExecuteRequest
+	(*ExecuteResponse)(nil),          // 18: workflow.v1.ExecuteResponse
+	(*Execution)(nil),                // 19: workflow.v1.Execution
+	(*Estimate)(nil),                 // 20: workflow.v1.Estimate
+	(*BatchSummary)(nil),             // 21: workflow.v1.BatchSummary
+	(*LogCounts)(nil),                // 22: workflow.v1.LogCounts
+	(*Phase)(nil),                    // 23: workflow.v1.Phase
+	(*Task)(nil),                     // 24: workflow.v1.Task
+	(*Agent)(nil),                    // 25: workflow.v1.Agent
+	(*Artifact)(nil),                 // 26: workflow.v1.Artifact
+	(*GetExecutionRequest)(nil),      // 27: workflow.v1.GetExecutionRequest
+	(*GetExecutionResponse)(nil),     // 28: workflow.v1.GetExecutionResponse
+	(*WaitExecutionRequest)(nil),     // 29: workflow.v1.WaitExecutionRequest
+	(*WaitExecutionResponse)(nil),    // 30: workflow.v1.WaitExecutionResponse
+	(*ListExecutionsRequest)(nil),    // 31: workflow.v1.ListExecutionsRequest
+	(*ListExecutionsResponse)(nil),   // 32: workflow.v1.ListExecutionsResponse
+	(*StreamLogsRequest)(nil),        // 33: workflow.v1.StreamLogsRequest
+	(*StreamLogsResponse)(nil),       // 34: workflow.v1.StreamLogsResponse
+	(*LogEvent)(nil),                 // 35: workflow.v1.LogEvent
+	(*OutputLine)(nil),               // 36: workflow.v1.OutputLine
+	(*PhaseStarted)(nil),             // 37: workflow.v1.PhaseStarted
+	(*PhaseCompleted)(nil),           // 38: workflow.v1.PhaseCompleted
+	(*PhaseFailed)(nil),              // 39: workflow.v1.PhaseFailed
+	(*TaskStarted)(nil),              // 40: workflow.v1.TaskStarted
+	(*TaskProgress)(nil),             // 41: workflow.v1.TaskProgress
+	(*TaskCompleted)(nil),            // 42: workflow.v1.TaskCompleted
+	(*TaskFailed)(nil),               // 43: workflow.v1.TaskFailed
+	(*AgentStarted)(nil),             // 44: workflow.v1.AgentStarted
+	(*AgentMessage)(nil),             // 45: workflow.v1.AgentMessage
+	(*AgentCompleted)(nil),           // 46: workflow.v1.AgentCompleted
+	(*AgentFailed)(nil),              // 47: workflow.v1.AgentFailed
+	(*StateFileCreated)(nil),         // 48: workflow.v1.StateFileCreated
+	(*RawOutput)(nil),                // 49: workflow.v1.RawOutput
+	(*Queued)(nil),                   // 50: workflow.v1.Queued
+	(*Started)(nil),                  // 51: workflow.v1.Started
+	(*Exited)(nil),                   // 52: workflow.v1.Exited
+	(*CancelRequested)(nil),          // 53: workflow.v1.CancelRequested
+	(*Killed)(nil),                   // 54: workflow.v1.Killed
+	(*TimedOut)(nil),                 // 55: workflow.v1.TimedOut
+	(*Interrupted)(nil),              // 56: workflow.v1.Interrupted
+	(*Finished)(nil),                 // 57: workflow.v1.Finished
+	(*CancelRequest)(nil),            // 58: workflow.v1.CancelRequest
+	(*CancelResponse)(nil),           // 59: workflow.v1.CancelResponse
+	(*GetStatusRequest)(nil),         // 60: workflow.v1.GetStatusRequest
+	(*WorkflowDirectory)(nil),        // 61: workflow.v1.WorkflowDirectory
+	(*GetStatusResponse)(nil),        // 62: workflow.v1.GetStatusResponse
+	(*HistoryWriteFailure)(nil),      // 63: workflow.v1.HistoryWriteFailure
+	(*DropFolder)(nil),               // 64: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),          // 65: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),               // 66: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),  // 67: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil), // 68: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),    // 69: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),              // 70: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),   // 71: workflow.v1.SubmitManifestResponse
+	(*FieldType_Text)(nil),           // 72: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),         // 73: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),       // 74: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),         // 75: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),  // 76: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),      // 77: workflow.v1.FieldType.StateFile
+	nil,                              // 78: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                              // 79: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                              // 80: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                              // 81: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                              // 82: workflow.v1.Execution.InputsEntry
+	nil,                              // 83: workflow.v1.Execution.LabelsEntry
+	nil,                              // 84: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                              // 85: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                              // 86: workflow.v1.SubmitManifestRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 87: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 88: google.protobuf.Duration
+	(*structpb.Value)(nil),           // 89: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
-	7,   // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	84,  // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
-	8,   // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	69,  // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	70,  // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	71,  // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	72,  // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	73,  // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	74,  // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	84,  // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
-	6,   // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
-	9,   // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
-	6,   // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	75,  // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	76,  // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	77,  // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	85,  // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	78,  // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
-	18,  // 18: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
+	8,   // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
+	87,  // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	9,   // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
+	72,  // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	73,  // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	74,  // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	75,  // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	76,  // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	77,  // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	87,  // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	7,   // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
+	10,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
+	7,   // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
+	78,  // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	79,  // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	80,  // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	88,  // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	81,  // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	19,  // 18: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 19: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	84,  // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	84,  // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	84,  // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	79,  // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	80,  // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	85,  // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
-	20,  // 26: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
-	23,  // 27: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
-	19,  // 28: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
-	1,   // 29: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
-	21,  // 30: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
-	1,   // 31: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
-	22,  // 32: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
-	1,   // 33: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	84,  // 34: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
-	18,  // 35: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
-	18,  // 36: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
-	0,   // 37: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	84,  // 38: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	84,  // 39: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	81,  // 40: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
-	18,  // 41: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
-	32,  // 42: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	84,  // 43: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	33,  // 44: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
-	34,  // 45: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
-	35,  // 46: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
-	36,  // 47: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
-	37,  // 48: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
-	38,  // 49: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
-	39,  // 50: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
-	40,  // 51: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
-	41,  // 52: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
-	42,  // 53: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
-	43,  // 54: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
-	44,  // 55: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
-	45,  // 56: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
-	46,  // 57: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
-	47,  // 58: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
-	48,  // 59: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
-	49,  // 60: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
-	50,  // 61: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
-	51,  // 62: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
-	52,  // 63: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
-	53,  // 64: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
-	54,  // 65: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
-	2,   // 66: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	85,  // 67: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	85,  // 68: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
-	0,   // 69: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	85,  // 70: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	18,  // 71: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	84,  // 72: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	82,  // 73: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
-	58,  // 74: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	61,  // 75: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	85,  // 76: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
-	60,  // 77: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
-	84,  // 78: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
-	3,   // 79: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
-	4,   // 80: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	62,  // 81: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
-	4,   // 82: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
-	5,   // 83: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	63,  // 84: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
-	4,   // 85: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	83,  // 86: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	18,  // 87: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	67,  // 88: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
-	5,   // 89: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	86,  // 90: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	86,  // 91: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	10,  // 92: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	12,  // 93: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	14,  // 94: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	16,  // 95: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	24,  // 96: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	26,  // 97: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	28,  // 98: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	30,  // 99: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	55,  // 100: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	57,  // 101: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	64,  // 102: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	66,  // 103: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	11,  // 104: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	13,  // 105: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	15,  // 106: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	17,  // 107: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	25,  // 108: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	27,  // 109: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	29,  // 110: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	31,  // 111: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	56,  // 112: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	59,  // 113: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	65,  // 114: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	68,  // 115: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	104, // [104:116] is the sub-list for method output_type
-	92,  // [92:104] is the sub-list for method input_type
-	92,  // [92:92] is the sub-list for extension type_name
-	92,  // [92:92] is the sub-list for extension extendee
-	0,   // [0:92] is the sub-list for field type_name
+	87,  // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	87,  // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	87,  // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	82,  // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	83,  // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	88,  // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	23,  // 26: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
+	26,  // 27: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
+	22,  // 28: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
+	20,  // 29: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
+	88,  // 30: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
+	87,  // 31: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
+	2,   // 32: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
+	87,  // 33: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
+	87,  // 34: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
+	20,  // 35: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
+	1,   // 36: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
+	24,  // 37: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
+	1,   // 38: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
+	25,  // 39: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
+	1,   // 40: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
+	87,  // 41: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	19,  // 42: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
+	21,  // 43: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
+	19,  // 44: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
+	0,   // 45: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
+	87,  // 46: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	87,  // 47: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	84,  // 48: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	19,  // 49: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
+	21,  // 50: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
+	35,  // 51: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
+	87,  // 52: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	36,  // 53: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
+	37,  // 54: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
+	38,  // 55: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
+	39,  // 56: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
+	40,  // 57: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
+	41,  // 58: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
+	42,  // 59: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
+	43,  // 60: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
+	44,  // 61: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
+	45,  // 62: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
+	46,  // 63: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
+	47,  // 64: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
+	48,  // 65: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
+	49,  // 66: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
+	50,  // 67: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
+	51,  // 68: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
+	52,  // 69: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
+	53,  // 70: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
+	54,  // 71: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
+	55,  // 72: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
+	56,  // 73: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
+	57,  // 74: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
+	3,   // 75: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
+	88,  // 76: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	88,  // 77: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	0,   // 78: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
+	88,  // 79: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	19,  // 80: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
+	87,  // 81: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	85,  // 82: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	61,  // 83: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
+	64,  // 84: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	88,  // 85: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	63,  // 86: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
+	21,  // 87: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
+	87,  // 88: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
+	4,   // 89: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	5,   // 90: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	65,  // 91: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	5,   // 92: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	6,   // 93: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	66,  // 94: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	5,   // 95: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	86,  // 96: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	19,  // 97: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	70,  // 98: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	6,   // 99: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	89,  // 100: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	89,  // 101: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	11,  // 102: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	13,  // 103: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	15,  // 104: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	17,  // 105: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	27,  // 106: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	29,  // 107: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	31,  // 108: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	33,  // 109: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	58,  // 110: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	60,  // 111: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	67,  // 112: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	69,  // 113: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	12,  // 114: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	14,  // 115: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	16,  // 116: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	18,  // 117: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	28,  // 118: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	30,  // 119: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	32,  // 120: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	34,  // 121: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	59,  // 122: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	62,  // 123: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	68,  // 124: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	71,  // 125: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	114, // [114:126] is the sub-list for method output_type
+	102, // [102:114] is the sub-list for method input_type
+	102, // [102:102] is the sub-list for extension type_name
+	102, // [102:102] is the sub-list for extension extendee
+	0,   // [0:102] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -6248,8 +6606,9 @@ func file_workflow_v1_workflow_proto_init() {
 		(*FieldType_StateFile_)(nil),
 	}
 	file_workflow_v1_workflow_proto_msgTypes[12].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[15].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[26].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[13].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[17].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[28].OneofWrappers = []any{
 		(*LogEvent_Output)(nil),
 		(*LogEvent_PhaseStarted)(nil),
 		(*LogEvent_PhaseCompleted)(nil),
@@ -6273,20 +6632,20 @@ func file_workflow_v1_workflow_proto_init() {
 		(*LogEvent_Interrupted)(nil),
 		(*LogEvent_Finished)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[31].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[33].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[37].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[43].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[64].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[65].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[68].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[35].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[39].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[45].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[66].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[67].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[70].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   78,
+			NumEnums:      7,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
