@@ -9,7 +9,9 @@
 #   3. the client tests (buf lint/breaking, generated-code drift, Go, Python,
 #      grpcurl) against a live daemon started for them;
 #   4. the MCP bridge tests with the official Python MCP client;
-#   5. the README's first command as a new user runs it (scripts/test-first-run.sh).
+#   5. the web dashboard: lint, types, unit tests, the build drift check and
+#      the browser tests (Chromium; scripts/test-web.sh);
+#   6. the README's first command as a new user runs it (scripts/test-first-run.sh).
 # Benchmarks are not run here: see bench/ and README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
@@ -60,6 +62,9 @@ scripts/with-test-daemon.sh scripts/test-clients.sh
 
 log "MCP bridge tests"
 scripts/test-mcp.sh
+
+log "web dashboard tests"
+scripts/test-web.sh
 
 log "the README's first command on an empty HOME"
 scripts/test-first-run.sh

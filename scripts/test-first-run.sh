@@ -11,8 +11,9 @@
 # test's disk is, since manifests read only from source roots).
 #
 # Checks, with the wfctl from the same checkout: vm_pipeline and the
-# examples are discovered, hello runs, and a manifest converts a raw disk
-# into the default output directory with the real qemu-img.
+# examples are discovered, hello runs, a manifest converts a raw disk into
+# the default output directory with the real qemu-img, and the dashboard
+# (embedded in the binary) is served at / with the script it loads.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 cd "$REPO_ROOT"
@@ -76,4 +77,9 @@ wfctl manifest submit -file "$work/first.yaml" -wait >/dev/null 2>&1 \
 output="$work/home/.local/share/workflow-manager/output/first.qcow2"
 qemu-img compare -q -f raw -F qcow2 "$work/disks/first.raw" "$output" \
   || fail "$output does not hold the disk"
-log "first run: vm_pipeline discovered, hello ran, a manifest converted"
+page="$(curl -sf "http://$WORKFLOWD_ADDR/")" || fail "GET / failed"
+grep -q '<div id="root">' <<<"$page" || fail "GET / is not the dashboard: $page"
+script="$(grep -o 'src="/assets/[^"]*\.js"' <<<"$page" | head -1 | sed 's/^src="//; s/"$//')"
+[ -n "$script" ] || fail "the dashboard loads no script: $page"
+curl -sf -o /dev/null "http://$WORKFLOWD_ADDR$script" || fail "GET $script failed"
+log "first run: vm_pipeline discovered, hello ran, a manifest converted, the dashboard served"

@@ -103,3 +103,35 @@ ensure_openapi_tools() {
   "$PYTHON" -m pip install --quiet --disable-pip-version-check \
     "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" >&2
 }
+
+WEB_DIR="$REPO_ROOT/web"
+
+# Installs Debian's Chromium (the dashboard's browser tests drive it with
+# playwright-core: Playwright's own browser download is not available on
+# the build machines) unless /usr/bin/chromium is there.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return
+  fi
+  log "installing chromium (apt-get)"
+  local sudo=
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    chromium fonts-dejavu-core >&2
+}
+
+# The dashboard's dependencies: clients/typescript built (web/ links it as a
+# file dependency and bundles its dist/) and web/'s locked packages.
+ensure_web_deps() {
+  if [ ! -d "$TS_CLIENT_DIR/node_modules" ]; then
+    log "npm ci (clients/typescript)"
+    (cd "$TS_CLIENT_DIR" && npm ci --no-audit --no-fund >&2)
+  fi
+  log "building clients/typescript (the dashboard bundles it)"
+  (cd "$TS_CLIENT_DIR" && npm run --silent build >&2)
+  if [ ! -d "$WEB_DIR/node_modules" ] || [ "$WEB_DIR/package-lock.json" -nt "$WEB_DIR/node_modules/.package-lock.json" ]; then
+    log "npm ci (web)"
+    (cd "$WEB_DIR" && npm ci --no-audit --no-fund >&2)
+  fi
+}

@@ -4,14 +4,15 @@
 //! - gRPC-web (`application/grpc-web*`, tonic-web), for browsers;
 //! - everything else as plain HTTP: the JSON routes of the proto's
 //!   `google.api.http` annotations under `/v1/` ([`transcode`]), with
-//!   streams as SSE or NDJSON ([`stream`]), plus `/metrics` and
-//!   `/openapi.json`.
+//!   streams as SSE or NDJSON ([`stream`]), plus `/metrics`,
+//!   `/openapi.json` and the web dashboard at `/` ([`dashboard`]).
 //!
 //! A JSON route calls its RPC in-process through the same tonic service
 //! ([`grpc_call`]), so both protocols run one implementation. What a web
 //! page of another origin sends is refused first ([`origin`]). See
 //! docs/http.md.
 
+mod dashboard;
 mod error;
 mod grpc_call;
 #[cfg(test)]
@@ -29,12 +30,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Request};
 use tonic::service::Routes;
 use tonic::transport::server::TcpConnectInfo;
 use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::{Layer, Service, ServiceExt};
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub(crate) use rules::RuleError;
@@ -69,8 +72,13 @@ pub(crate) fn one_port(
     });
     let http = axum::Router::new()
         .route("/openapi.json", axum::routing::get(openapi_json))
-        .fallback(transcode::handle)
-        .with_state(transcoder)
+        .fallback(dashboard_or_api)
+        .with_state(Fallback {
+            transcoder,
+            dashboard: axum::Router::new()
+                .fallback(dashboard::serve)
+                .layer(CompressionLayer::new()),
+        })
         .merge(extra);
     let port = OnePort {
         grpc: GrpcWebLayer::new().layer(grpc),
@@ -83,6 +91,30 @@ pub(crate) fn one_port(
         axum::Router::new().fallback_service(cors(&options.cors_origins).layer(port))
     };
     Ok(Routes::from(router))
+}
+
+/// What answers the paths no fixed route takes.
+#[derive(Clone)]
+struct Fallback {
+    transcoder: Arc<transcode::Transcoder>,
+    /// The dashboard's files, gzipped for clients that take it (the JSON
+    /// routes are not: their streams must not wait in a compressor).
+    dashboard: axum::Router,
+}
+
+/// The dashboard's files and page routes, else the JSON API.
+async fn dashboard_or_api(
+    State(fallback): State<Fallback>,
+    request: Request<axum::body::Body>,
+) -> Response {
+    if dashboard::claims(&request) {
+        match fallback.dashboard.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    } else {
+        transcode::handle(State(fallback.transcoder), request).await
+    }
 }
 
 /// `GET /openapi.json`: the OpenAPI document of the HTTP routes, generated
