@@ -18,7 +18,7 @@ pub(crate) struct ActiveMember<'a> {
 
 /// Counts of a batch's executions, as the history has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BatchCounts {
+pub(crate) struct BatchTally {
     /// All of them.
     pub(crate) total: u32,
     /// Ended in any way (they count as done).
@@ -39,7 +39,7 @@ pub(crate) struct BatchCounts {
 ///   those with one; when none has one, remaining is unknown. Executions
 ///   outside the batch are not modelled.
 pub(crate) fn batch_estimate(
-    counts: BatchCounts,
+    counts: BatchTally,
     active: &[ActiveMember<'_>],
     workers: usize,
     now_ms: i64,

@@ -1,6 +1,6 @@
 //! The estimate math, with the clock fixed at `NOW`.
 
-use super::batch::{batch_estimate, ActiveMember, BatchCounts};
+use super::batch::{batch_estimate, ActiveMember, BatchTally};
 use super::*;
 use crate::tree::ExecutionTree;
 
@@ -197,7 +197,7 @@ fn member(stage: Stage, past: Option<PastRuns>) -> ActiveMember<'static> {
 fn a_batch_averages_progress_over_all_its_executions() {
     // 4 executions: 1 finished, one half way, one running without
     // progress (0), one queued (0).
-    let counts = BatchCounts {
+    let counts = BatchTally {
         total: 4,
         finished: 1,
     };
@@ -218,7 +218,7 @@ fn a_batch_averages_progress_over_all_its_executions() {
 
 #[test]
 fn a_batch_schedules_its_queue_on_the_worker_pool() {
-    let counts = BatchCounts {
+    let counts = BatchTally {
         total: 5,
         finished: 0,
     };
@@ -240,7 +240,7 @@ fn a_batch_schedules_its_queue_on_the_worker_pool() {
 
 #[test]
 fn a_batch_counts_each_workflows_runs_once() {
-    let counts = BatchCounts {
+    let counts = BatchTally {
         total: 3,
         finished: 0,
     };
@@ -259,7 +259,7 @@ fn a_batch_counts_each_workflows_runs_once() {
 
 #[test]
 fn a_batch_with_nothing_to_go_on_has_progress_but_no_remaining_time() {
-    let counts = BatchCounts {
+    let counts = BatchTally {
         total: 2,
         finished: 1,
     };
