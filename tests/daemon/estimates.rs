@@ -149,6 +149,40 @@ async fn a_running_execution_is_estimated_from_its_phases_and_earlier_runs() {
         assert_eq!(finished.current_phase, "");
     }
 
+    // wfctl shows them: columns in `list`, lines in `get`; JSON has the fields.
+    let table = wfctl(&daemon.addr, &["list", "--workflow", "phased"])
+        .await
+        .expect(0);
+    let header = table.stdout.lines().next().unwrap_or_default();
+    for column in ["PHASE", "PROGRESS", "ETA"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&third.id))
+        .unwrap_or_else(|| panic!("{table:?}"));
+    assert!(row.contains(" test ") && row.contains("50%"), "{row}");
+    let view = wfctl(&daemon.addr, &["get", &third.id]).await.expect(0);
+    for line in [
+        "Phase:",
+        "Progress:",
+        "Remaining:",
+        "from progress and 2 earlier runs",
+    ] {
+        assert!(view.stdout.contains(line), "{line} in {view:?}");
+    }
+    let json = wfctl(&daemon.addr, &["get", &third.id, "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(json["currentPhase"], "test");
+    assert_eq!(
+        json["estimate"]["basis"],
+        "ESTIMATE_BASIS_PROGRESS_AND_HISTORY"
+    );
+    assert_eq!(json["estimate"]["historyRuns"], 2);
+
     // Let it go; what it really took from here is the truth.
     std::fs::write(&hold, "").unwrap();
     let done = daemon.wait_end(&third.id).await;
@@ -278,6 +312,20 @@ async fn batches_are_summarized_while_active_and_after() {
         counts(got.batch.as_ref().expect("b's batch")),
         (2, 1, 1, 0, 0)
     );
+    let status = wfctl(&daemon.addr, &["status"]).await.expect(0);
+    let wanted = format!("{batch_id}: 0/2 done, 1 running, 1 queued, 0%, ETA -");
+    assert!(
+        status
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("Batch:") && l.ends_with(&wanted)),
+        "{wanted} in {status:?}"
+    );
+    let listed = wfctl(&daemon.addr, &["list", "--batch", &batch_id, "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(listed["batch"]["total"], 2);
     let b_now = got.execution.unwrap();
     assert_eq!(b_now.state(), ExecutionState::Queued);
     assert_eq!(b_now.estimate, None, "queued, no earlier run");
