@@ -70,7 +70,7 @@ impl PastRuns {
         let mut sorted = durations_ms.to_vec();
         sorted.sort_unstable();
         let mid = sorted.len() / 2;
-        let median_ms = if sorted.len() % 2 == 0 {
+        let median_ms = if sorted.len().is_multiple_of(2) {
             // In i128: the sum of two long durations must not overflow.
             ((i128::from(sorted[mid - 1]) + i128::from(sorted[mid])) / 2) as i64
         } else {

@@ -108,10 +108,7 @@ async fn a_running_execution_is_estimated_from_its_phases_and_earlier_runs() {
     let got = daemon.get(&third.id).await;
     assert_eq!(got.state(), ExecutionState::Running);
     assert_eq!(got.current_phase, "test");
-    let estimate = got
-        .estimate
-        .clone()
-        .expect("a running execution's estimate");
+    let estimate = got.estimate.expect("a running execution's estimate");
     let progress = estimate.progress.expect("progress from the phases");
     assert!(
         (progress - 0.5).abs() < 0.01,
@@ -135,7 +132,7 @@ async fn a_running_execution_is_estimated_from_its_phases_and_earlier_runs() {
     assert_eq!(row.id, third.id);
     assert!(row.phases.is_empty(), "the tree is left out of lists");
     assert_eq!(row.current_phase, "test");
-    let listed_estimate = row.estimate.clone().expect("the listed estimate");
+    let listed_estimate = row.estimate.expect("the listed estimate");
     assert_eq!(listed_estimate.progress, estimate.progress);
     assert_eq!(listed_estimate.basis, estimate.basis);
     assert_eq!(listed_estimate.history_runs, 2);
@@ -277,7 +274,7 @@ async fn batches_are_summarized_while_active_and_after() {
     assert_eq!(counts(active), (2, 1, 1, 0, 0));
     assert!(active.create_time.is_some());
     assert_eq!(active.end_time, None);
-    let estimate = active.estimate.clone().expect("an active batch's estimate");
+    let estimate = active.estimate.expect("an active batch's estimate");
     assert_eq!(estimate.progress, Some(0.0), "a at 0 of 2 phases, b queued");
     assert_eq!(estimate.remaining, None, "nothing to base a time on yet");
     assert_eq!(estimate.basis(), pb::EstimateBasis::Unspecified);
