@@ -83,7 +83,7 @@ impl Daemon {
 
 #[tokio::test]
 async fn a_running_execution_is_estimated_from_its_phases_and_earlier_runs() {
-    let daemon = Daemon::builder()
+    let mut daemon = Daemon::builder()
         .program("phased.sh", phased_program())
         .start()
         .await;
@@ -201,6 +201,15 @@ async fn a_running_execution_is_estimated_from_its_phases_and_earlier_runs() {
         })
         .await;
     assert!(listed.executions.iter().all(|e| e.estimate.is_none()));
+
+    // A new daemon reads the workflow's runs back from the history.
+    daemon.terminate().await;
+    daemon.restart().await;
+    let fourth = daemon.execute("phased", &[]).await;
+    let estimate = fourth.estimate.expect("earlier runs from the history");
+    assert_eq!(estimate.basis(), pb::EstimateBasis::History);
+    assert_eq!(estimate.history_runs, 3);
+    daemon.wait_end(&fourth.id).await;
 }
 
 /// A `vm_pipeline` stand-in in two phases that holds each VM in the first
