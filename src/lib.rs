@@ -21,6 +21,7 @@ pub mod config;
 pub mod daemon;
 pub(crate) mod discovery;
 pub(crate) mod engine;
+pub(crate) mod estimate;
 pub mod events;
 pub(crate) mod fs;
 pub(crate) mod http;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value as JsonValue;
 
+use crate::engine::BatchSummary;
+use crate::estimate::{Basis, Estimate};
 use crate::events::{ExecutionState, Lifecycle, LogEvent, LogPayload, OutputStream, WorkflowEvent};
 use crate::pb;
 use crate::pb::log_event::Payload;
@@ -202,9 +204,19 @@ pub(crate) fn domain_state(value: i32) -> Option<ExecutionState> {
     }
 }
 
-/// An execution; `with_details` adds the tree and artifacts.
-pub(crate) fn execution(r: &ExecutionRecord, with_details: bool) -> pb::Execution {
+/// An execution with its estimate; `with_details` adds the tree and
+/// artifacts.
+pub(crate) fn execution(
+    r: &ExecutionRecord,
+    with_details: bool,
+    estimate: Option<&Estimate>,
+) -> pb::Execution {
     let counts = r.counts.unwrap_or_default();
+    // A finished execution runs no phase, even one its program left open.
+    let current_phase = match (r.state.is_terminal(), &r.tree) {
+        (false, Some(tree)) => crate::estimate::current_phase(tree).map(|p| p.name.clone()),
+        _ => None,
+    };
     pb::Execution {
         id: r.id.to_string(),
         workflow_id: r.workflow_id.clone(),
@@ -220,8 +232,8 @@ pub(crate) fn execution(r: &ExecutionRecord, with_details: bool) -> pb::Executio
         argv: r.argv.clone(),
         labels: r.labels.clone().into_iter().collect(),
         request_id: r.request_id.clone().unwrap_or_default(),
-        current_phase: String::new(),
-        estimate: None,
+        current_phase: current_phase.unwrap_or_default(),
+        estimate: estimate.map(self::estimate),
         timeout: r.timeout_ms.map(pb_duration_ms),
         phases: if with_details {
             r.tree.as_ref().map(tree).unwrap_or_default()
@@ -254,6 +266,38 @@ pub(crate) fn execution(r: &ExecutionRecord, with_details: bool) -> pb::Executio
             0
         },
         batch_id: r.batch_id.clone().unwrap_or_default(),
+    }
+}
+
+/// An estimate.
+pub(crate) fn estimate(e: &Estimate) -> pb::Estimate {
+    pb::Estimate {
+        progress: e.progress,
+        remaining: e.remaining_ms.map(|ms| pb_duration_ms(ms.max(0) as u64)),
+        completion_time: e.completion_ms.map(timestamp),
+        basis: match e.basis {
+            None => pb::EstimateBasis::Unspecified,
+            Some(Basis::Progress) => pb::EstimateBasis::Progress,
+            Some(Basis::History) => pb::EstimateBasis::History,
+            Some(Basis::ProgressAndHistory) => pb::EstimateBasis::ProgressAndHistory,
+        } as i32,
+        history_runs: e.history_runs,
+    }
+}
+
+/// A batch at a glance.
+pub(crate) fn batch(b: &BatchSummary) -> pb::BatchSummary {
+    let c = &b.counts;
+    pb::BatchSummary {
+        batch_id: c.batch_id.clone(),
+        total: c.total(),
+        queued: c.queued,
+        running: c.running,
+        succeeded: c.succeeded,
+        failed: c.failed,
+        create_time: Some(timestamp(c.create_ms)),
+        end_time: b.end_ms().map(timestamp),
+        estimate: b.estimate.as_ref().map(estimate),
     }
 }
 

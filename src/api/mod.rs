@@ -21,7 +21,7 @@ use crate::manifest::{self, ManifestRunner, SubmitOptions};
 use crate::pb;
 use crate::pb::workflow_service_server::WorkflowService;
 use crate::policy::WorkflowPolicy;
-use crate::store::{ExecutionFilter, ListCursor};
+use crate::store::{ExecutionFilter, ExecutionRecord, ListCursor};
 use crate::watcher::{DropFolders, DropMode};
 
 pub(crate) use status::invalid_argument;
@@ -69,6 +69,28 @@ impl WorkflowApi {
     pub(crate) fn with_manifests(mut self, runner: Arc<ManifestRunner>) -> Self {
         self.manifests = Some(runner);
         self
+    }
+
+    /// Executions as responses show them, with their estimates as of now.
+    /// The estimates are an extra: when the history cannot be read for
+    /// them the executions go out without (an accepted Execute must not
+    /// turn into an error).
+    async fn shown(&self, records: &[ExecutionRecord], with_details: bool) -> Vec<pb::Execution> {
+        let estimates = self.engine.estimates(records).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "no estimates: the history could not be read");
+            vec![None; records.len()]
+        });
+        records
+            .iter()
+            .zip(&estimates)
+            .map(|(r, e)| convert::execution(r, with_details, e.as_ref()))
+            .collect()
+    }
+
+    /// One execution with its details, as [`WorkflowApi::shown`].
+    async fn shown_one(&self, record: &ExecutionRecord) -> pb::Execution {
+        let mut shown = self.shown(std::slice::from_ref(record), true).await;
+        shown.pop().expect("one execution in, one out")
     }
 }
 
@@ -222,7 +244,7 @@ impl WorkflowService for WorkflowApi {
             })
             .await?;
         Ok(Response::new(pb::ExecuteResponse {
-            execution: Some(convert::execution(&execution, true)),
+            execution: Some(self.shown_one(&execution).await),
             started,
         }))
     }
@@ -236,9 +258,13 @@ impl WorkflowService for WorkflowApi {
             .engine
             .execution(required(&id, "execution_id")?)
             .await?;
+        let batch = match &execution.batch_id {
+            Some(batch_id) => self.engine.batch(batch_id).await?,
+            None => None,
+        };
         Ok(Response::new(pb::GetExecutionResponse {
-            execution: Some(convert::execution(&execution, true)),
-            batch: None,
+            execution: Some(self.shown_one(&execution).await),
+            batch: batch.as_ref().map(convert::batch),
         }))
     }
 
@@ -251,8 +277,9 @@ impl WorkflowService for WorkflowApi {
             .engine
             .wait_for_end(required(&id, "execution_id")?)
             .await?;
+        // Finished: no estimate.
         Ok(Response::new(pb::WaitExecutionResponse {
-            execution: Some(convert::execution(&execution, true)),
+            execution: Some(convert::execution(&execution, true, None)),
         }))
     }
 
@@ -290,6 +317,7 @@ impl WorkflowService for WorkflowApi {
             batch_id: optional(request.batch_id),
         };
         let filters = paging::fingerprint(&filter);
+        let batch_id = filter.batch_id.clone();
         let cursor = paging::decode::<(i64, i64)>(&request.page_token, filters)?
             .map(|(create_ms, rowid)| ListCursor { create_ms, rowid });
         let mut records = self
@@ -303,13 +331,14 @@ impl WorkflowService for WorkflowApi {
         } else {
             String::new()
         };
+        let batch = match &batch_id {
+            Some(batch_id) => self.engine.batch(batch_id).await?,
+            None => None,
+        };
         Ok(Response::new(pb::ListExecutionsResponse {
-            executions: records
-                .iter()
-                .map(|r| convert::execution(r, false))
-                .collect(),
+            executions: self.shown(&records, false).await,
             next_page_token,
-            batch: None,
+            batch: batch.as_ref().map(convert::batch),
         }))
     }
 
@@ -359,7 +388,7 @@ impl WorkflowService for WorkflowApi {
             )
             .await?;
         Ok(Response::new(pb::CancelResponse {
-            execution: Some(convert::execution(&execution, true)),
+            execution: Some(self.shown_one(&execution).await),
             already_requested,
         }))
     }
@@ -369,6 +398,7 @@ impl WorkflowService for WorkflowApi {
         _request: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
         let status = self.engine.status().await?;
+        let active_batches = self.engine.active_batches().await?;
         let catalog = self.engine.catalog();
         catalog.settled().await;
         let directories = catalog.directory_summaries();
@@ -392,7 +422,7 @@ impl WorkflowService for WorkflowApi {
             workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
             discovery_errors: directories.iter().map(|d| d.failures).sum(),
             programs_probing: catalog.probing().len() as u32,
-            active_batches: Vec::new(),
+            active_batches: active_batches.iter().map(convert::batch).collect(),
             workflow_directories: directories
                 .into_iter()
                 .map(|d| pb::WorkflowDirectory {
@@ -476,15 +506,18 @@ impl WorkflowService for WorkflowApi {
                 },
             )
             .await?;
+        let records: Vec<_> = outcome.vms.iter().map(|vm| vm.execution.clone()).collect();
+        let executions = self.shown(&records, true).await;
         Ok(Response::new(pb::SubmitManifestResponse {
             batch_id: outcome.batch_id.unwrap_or_default(),
             vms: outcome
                 .vms
                 .iter()
-                .map(|vm| pb::SubmittedVm {
+                .zip(executions)
+                .map(|(vm, execution)| pb::SubmittedVm {
                     name: vm.name.clone(),
                     manifest_path: vm.manifest_path.to_string_lossy().into_owned(),
-                    execution: Some(convert::execution(&vm.execution, true)),
+                    execution: Some(execution),
                 })
                 .collect(),
             started: outcome.started,

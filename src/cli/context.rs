@@ -122,6 +122,17 @@ impl Ctx {
         filter: pb::ListExecutionsRequest,
         limit: usize,
     ) -> Result<Vec<pb::Execution>, CliError> {
+        Ok(self.list_executions_paged(filter, limit).await?.executions)
+    }
+
+    /// Like [`Ctx::list_executions`], as one ListExecutionsResponse: every
+    /// page's executions, and the batch summary of the last page when the
+    /// filter named a batch.
+    pub(crate) async fn list_executions_paged(
+        &self,
+        filter: pb::ListExecutionsRequest,
+        limit: usize,
+    ) -> Result<pb::ListExecutionsResponse, CliError> {
         let mut executions = Vec::new();
         let mut request = filter;
         loop {
@@ -137,7 +148,11 @@ impl Ctx {
                 if limit != 0 {
                     executions.truncate(limit);
                 }
-                return Ok(executions);
+                return Ok(pb::ListExecutionsResponse {
+                    executions,
+                    next_page_token: String::new(),
+                    batch: page.batch,
+                });
             }
             request.page_token = page.next_page_token;
         }

@@ -60,8 +60,10 @@ pub(super) struct Control {
 pub(super) struct Activation {
     pub(super) id: Uuid,
     pub(super) rowid: i64,
-    /// The workflow it runs, for its metrics' labels.
+    /// The workflow it runs, for its metrics' labels and its estimate.
     pub(super) workflow_id: String,
+    /// Its batch, if any: a batch's estimate reads its active members.
+    pub(super) batch_id: Option<String>,
     pub(super) argv: Vec<String>,
     pub(super) timeout: Option<Duration>,
     /// Its latest stored events, held for replay by live followers.
@@ -79,6 +81,10 @@ pub(super) struct Activation {
 pub(super) struct ActiveExecution {
     pub(super) id: Uuid,
     pub(super) rowid: i64,
+    /// The workflow it runs: its estimate rests on that workflow's runs.
+    pub(super) workflow_id: String,
+    /// Its batch, if any.
+    pub(super) batch_id: Option<String>,
     pub(super) argv: Vec<String>,
     pub(super) timeout: Option<Duration>,
     control: Mutex<Control>,
@@ -138,6 +144,8 @@ impl ActiveExecution {
         ActiveExecution {
             id: activation.id,
             rowid: activation.rowid,
+            workflow_id: activation.workflow_id,
+            batch_id: activation.batch_id,
             argv: activation.argv,
             timeout: activation.timeout,
             control: Mutex::new(Control {

@@ -36,6 +36,10 @@ pub(super) struct ExecutionLog {
     started: Option<(i64, i32, Option<u64>)>,
     /// Artifacts recorded in this daemon's life (as the writer stores them).
     artifacts: Vec<ArtifactRecord>,
+    /// Start and end time, once it has ended successfully: the engine
+    /// adds the run to its workflow's history for the estimates once the
+    /// end is committed.
+    succeeded: Option<(i64, i64)>,
     /// Its handles into the metrics, looked up once.
     metrics: ExecutionMetrics,
 }
@@ -58,6 +62,7 @@ impl ExecutionLog {
             held: Vec::new(),
             started: None,
             artifacts: Vec::new(),
+            succeeded: None,
             metrics,
         }
     }
@@ -185,6 +190,9 @@ impl ExecutionLog {
             Duration::from_millis(finished.time_ms.saturating_sub(start_ms).max(0) as u64)
         });
         self.metrics.ended(ending.state, ran);
+        if let (ExecutionState::Succeeded, Some((start_ms, ..))) = (ending.state, self.started) {
+            self.succeeded = Some((start_ms, finished.time_ms));
+        }
         let outcome = FinalOutcome {
             state: ending.state,
             end_ms: finished.time_ms,
@@ -196,6 +204,11 @@ impl ExecutionLog {
         };
         events.push(Arc::new(finished));
         NumberedEnd { outcome, events }
+    }
+
+    /// Start and end time of the run, if it has ended successfully.
+    pub(super) fn successful_run(&self) -> Option<(i64, i64)> {
+        self.succeeded
     }
 
     /// The execution `accepted` as it will be stored once `outcome` is.

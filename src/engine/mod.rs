@@ -11,6 +11,7 @@
 mod active;
 mod cancel;
 mod error;
+mod estimates;
 mod execution_log;
 mod leftovers;
 mod line_splitter;
@@ -19,6 +20,7 @@ mod metrics_tests;
 mod recovery;
 mod retention;
 mod run_dirs;
+mod run_history;
 mod runner;
 mod scheduler;
 mod shutdown;
@@ -39,6 +41,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 pub(crate) use error::EngineError;
+pub(crate) use estimates::BatchSummary;
 
 use active::{Activation, ActiveExecution, Phase, CANCELLED_WHILE_QUEUED};
 use scheduler::{Limits, QueueReservation, Scheduler};
@@ -148,6 +151,8 @@ pub(crate) struct Engine {
     runners_changed: Notify,
     /// The executions' working directories.
     run_dirs: run_dirs::RunDirs,
+    /// Latest successful runs by workflow, for the estimates.
+    run_history: run_history::RunHistory,
 }
 
 impl Engine {
@@ -174,6 +179,7 @@ impl Engine {
             runtime: tokio::runtime::Handle::current(),
             active: Mutex::new(HashMap::new()),
             runners_changed: Notify::new(),
+            run_history: run_history::RunHistory::default(),
         });
         engine.report_to(&engine.config.metrics);
         engine
@@ -336,6 +342,7 @@ impl Engine {
             id,
             rowid,
             workflow_id: record.workflow_id.clone(),
+            batch_id: record.batch_id.clone(),
             argv: record.argv.clone(),
             timeout: request.timeout,
             committed: vec![Arc::new(queued)],

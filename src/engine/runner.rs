@@ -96,10 +96,14 @@ impl QueuedEnd {
                 Err(e) => Err(e),
             };
             match committed {
-                Ok(Some(ended)) => {
-                    let _ = execution.ended.set(ended);
+                Ok(ended) => {
+                    if let Some(ended) = ended {
+                        let _ = execution.ended.set(ended);
+                    }
+                    // Before the forget: a client that sees the end finds
+                    // the run in the next estimate.
+                    engine.remember_if_succeeded(&execution);
                 }
-                Ok(None) => {}
                 Err(e) => {
                     tracing::error!(execution = %execution.id, error = %e, "could not record the end of an execution")
                 }

@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::error::{FieldStyle, Subject, ToolError};
 use super::log_page::LogPage;
 use super::model::{
-    self, CancelOutput, DiscoveryProblem, ExecuteOutput, ExecutionStatus, ExecutionSummary,
-    ListExecutionsOutput, ListWorkflowsOutput, LogsOutput, ManifestProblemInfo, ManifestVmInfo,
-    SubmitManifestOutput, SubmittedVmInfo, ValidateManifestOutput, WorkflowInfo,
+    self, BatchInfo, CancelOutput, DiscoveryProblem, ExecuteOutput, ExecutionStatus,
+    ExecutionSummary, ListExecutionsOutput, ListWorkflowsOutput, LogsOutput, ManifestProblemInfo,
+    ManifestVmInfo, SubmitManifestOutput, SubmittedVmInfo, ValidateManifestOutput, WorkflowInfo,
 };
 use super::params::{
     CancelParams, ExecuteParams, ExecutionParams, ListExecutionsParams, LogsParams,
@@ -290,6 +290,7 @@ impl WorkflowMcp {
                 .collect(),
             next_page_token: (!response.next_page_token.is_empty())
                 .then_some(response.next_page_token),
+            batch: response.batch.as_ref().map(BatchInfo::from),
         }))
     }
 

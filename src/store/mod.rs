@@ -13,6 +13,7 @@ pub(crate) mod drop_files;
 pub(crate) mod hub;
 pub(crate) mod reader;
 pub(crate) mod retention;
+pub(crate) mod run_stats;
 mod schema;
 pub(crate) mod writer;
 
@@ -28,6 +29,7 @@ use crate::tree::ExecutionTree;
 pub(crate) use drop_files::{DropFileRecord, DropFileState, DropFileWrite};
 pub(crate) use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub(crate) use retention::PruneStep;
+pub(crate) use run_stats::{BatchCounts, SuccessfulRun};
 pub(crate) use writer::{StoreWriter, WriteOp, WriteSlot};
 
 /// The history as a daemon uses it: the single writer (and its thread),

@@ -6,6 +6,7 @@ mod config;
 mod discovery;
 mod disk_full;
 mod drop_folders;
+mod estimates;
 mod example_workflows;
 mod execution;
 mod history;

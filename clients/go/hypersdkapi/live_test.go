@@ -316,7 +316,11 @@ func TestSubmitSingleAndBatchThenCompleted(t *testing.T) {
 			t.Errorf("jobs?status=completed lacks %s", id)
 			continue
 		}
-		requireKeys(t, "job", job, "id", "name", "stage", "progress", "started_at", "elapsed_seconds", "status")
+		requireKeys(t, "job", job, "id", "name", "stage", "progress", "started_at", "elapsed_seconds", "status",
+			"eta_seconds", "estimated_completion")
+		if job["eta_seconds"] != nil || job["estimated_completion"] != nil {
+			t.Errorf("job %s: a finished job has no ETA: %v, %v", id, job["eta_seconds"], job["estimated_completion"])
+		}
 		if job["stage"] != "VALIDATE" || job["progress"] != 100.0 || job["status"] != "completed" || job["name"] != names[id] {
 			t.Errorf("job %s: stage %v progress %v status %v name %v; want VALIDATE, 100, completed, %s",
 				id, job["stage"], job["progress"], job["status"], job["name"], names[id])
@@ -384,6 +388,17 @@ func TestActiveJobsThenCancelledIsFailed(t *testing.T) {
 		}
 		if job["status"] != "active" || job["stage"] != "SLEEP" || job["name"] != "Sleeper" || job["progress"] != 0.0 || job["started_at"] == nil {
 			t.Errorf("%s: running sleeper as %v", url, job)
+		}
+		// Whether there is an ETA depends on earlier sleeper runs; its
+		// keys are always there, set together.
+		requireKeys(t, "active job", job, "eta_seconds", "estimated_completion")
+		if eta, ok := job["eta_seconds"].(float64); ok {
+			done, _ := job["estimated_completion"].(string)
+			if _, err := time.Parse(time.RFC3339, done); eta < 0 || err != nil {
+				t.Errorf("%s: eta %v, estimated completion %q", url, eta, done)
+			}
+		} else if job["eta_seconds"] != nil || job["estimated_completion"] != nil {
+			t.Errorf("%s: eta %v, estimated completion %v", url, job["eta_seconds"], job["estimated_completion"])
 		}
 	}
 	if _, ok := jobsByID(t, srv.URL+hypersdkapi.PathJobs+"?status=pending&"+mine)[id]; ok {

@@ -93,6 +93,14 @@ type Job struct {
 	BatchID string `json:"batch_id"`
 	// Error says why the execution failed, was cancelled or interrupted.
 	Error string `json:"error"`
+	// EtaSeconds is the daemon's estimate of the time the job still needs,
+	// in seconds (Execution.estimate.remaining, docs/estimates.md); null
+	// once it has finished or while there is nothing to base one on.
+	EtaSeconds *float64 `json:"eta_seconds"`
+	// EstimatedCompletion is when the daemon expects the job to finish
+	// (Execution.estimate.completion_time, RFC 3339, UTC); null when
+	// EtaSeconds is.
+	EstimatedCompletion *string `json:"estimated_completion"`
 }
 
 // JobOf computes the job view of an execution at time now. The execution
@@ -119,6 +127,11 @@ func JobOf(e *workflowv1.Execution, now time.Time) Job {
 		started := e.GetStartTime().AsTime().UTC().Format(time.RFC3339Nano)
 		j.StartedAt = &started
 		j.ElapsedSeconds = math.Round(d.Seconds()*1000) / 1000
+	}
+	if est := e.GetEstimate(); est.GetRemaining() != nil && est.GetCompletionTime() != nil {
+		eta := math.Round(est.GetRemaining().AsDuration().Seconds()*1000) / 1000
+		done := est.GetCompletionTime().AsTime().UTC().Format(time.RFC3339Nano)
+		j.EtaSeconds, j.EstimatedCompletion = &eta, &done
 	}
 	return j
 }
@@ -166,13 +179,19 @@ func StageOf(e *workflowv1.Execution) string {
 }
 
 // ProgressOf is an execution's progress, 0-100: 100 once it SUCCEEDED;
-// otherwise the share of its announced phases (total_phases, at least the
-// phases seen) that completed, the running phase counting for the best
-// percentage its tasks reported ("converting 42%"), capped at 99 because
-// the execution has not succeeded. 0 while queued.
+// while it is active, the daemon's estimate (Execution.estimate.progress,
+// docs/estimates.md) when it has one, so the dashboard, wfctl and these
+// endpoints show the same figure; otherwise (a daemon without estimates,
+// a run that ended) the share of its announced phases (total_phases, at
+// least the phases seen) that completed, the running phase counting for
+// the best percentage its tasks reported ("converting 42%"). Capped at 99
+// because the execution has not succeeded. 0 while queued.
 func ProgressOf(e *workflowv1.Execution) int {
 	if e.GetState() == workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED {
 		return 100
+	}
+	if est := e.GetEstimate(); est != nil && est.Progress != nil {
+		return max(min(int(math.Floor(est.GetProgress()*100)), 99), 0)
 	}
 	phases := e.GetPhases()
 	total := len(phases)

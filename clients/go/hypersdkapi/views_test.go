@@ -1,10 +1,13 @@
 package hypersdkapi_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	workflowv1 "github.com/workflow-manager/workflowd/clients/go/gen/workflow/v1"
@@ -93,6 +96,62 @@ func TestJobOf(t *testing.T) {
 	e.State = workflowv1.ExecutionState_EXECUTION_STATE_QUEUED
 	if j := hypersdkapi.JobOf(e, start); j.Name != "VM conversion pipeline" || j.StartedAt != nil || j.ElapsedSeconds != 0 || j.Status != "pending" {
 		t.Errorf("JobOf(queued) = %+v", j)
+	}
+}
+
+func TestJobOfCarriesTheDaemonsEstimate(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	// Half way by the tree (2 of 4 phases would say 50 too): the daemon's
+	// figure wins, so every client shows the same.
+	e := pipeline(workflowv1.ExecutionState_EXECUTION_STATE_RUNNING, -1,
+		workflowv1.NodeStatus_NODE_STATUS_COMPLETED, workflowv1.NodeStatus_NODE_STATUS_RUNNING)
+	e.StartTime = timestamppb.New(now.Add(-time.Minute))
+	e.Estimate = &workflowv1.Estimate{
+		Progress:       proto.Float64(0.377),
+		Remaining:      durationpb.New(90500 * time.Millisecond),
+		CompletionTime: timestamppb.New(now.Add(90500 * time.Millisecond)),
+		Basis:          workflowv1.EstimateBasis_ESTIMATE_BASIS_PROGRESS_AND_HISTORY,
+		HistoryRuns:    3,
+	}
+	j := hypersdkapi.JobOf(e, now)
+	if j.Progress != 37 {
+		t.Errorf("progress %d, want the estimate's 37", j.Progress)
+	}
+	if j.EtaSeconds == nil || *j.EtaSeconds != 90.5 ||
+		j.EstimatedCompletion == nil || *j.EstimatedCompletion != "2026-01-02T03:05:35.5Z" {
+		t.Errorf("eta %v, completion %v; want 90.5 and 2026-01-02T03:05:35.5Z", j.EtaSeconds, j.EstimatedCompletion)
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(b, &keys); err != nil {
+		t.Fatal(err)
+	}
+	if keys["eta_seconds"] != 90.5 || keys["estimated_completion"] != "2026-01-02T03:05:35.5Z" {
+		t.Errorf("JSON %s", b)
+	}
+
+	// Progress without a time (nothing to base one on): no ETA.
+	e.Estimate = &workflowv1.Estimate{Progress: proto.Float64(0.25)}
+	if j := hypersdkapi.JobOf(e, now); j.Progress != 25 || j.EtaSeconds != nil || j.EstimatedCompletion != nil {
+		t.Errorf("progress-only estimate as %+v", j)
+	}
+	// Near the end the estimate may say 1; it has not succeeded yet.
+	e.Estimate = &workflowv1.Estimate{Progress: proto.Float64(1)}
+	if got := hypersdkapi.ProgressOf(e); got != 99 {
+		t.Errorf("progress %d, want 99 until it succeeds", got)
+	}
+	// Finished: no estimate, so null keys.
+	e.Estimate = nil
+	e.State = workflowv1.ExecutionState_EXECUTION_STATE_SUCCEEDED
+	b, _ = json.Marshal(hypersdkapi.JobOf(e, now))
+	if !strings.Contains(string(b), `"eta_seconds":null,"estimated_completion":null`) {
+		t.Errorf("finished job JSON %s", b)
+	}
+	if got := hypersdkapi.CamelKey("estimated_completion"); got != "estimatedCompletion" {
+		t.Errorf("camelCase key %q", got)
 	}
 }
 

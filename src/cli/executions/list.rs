@@ -25,7 +25,7 @@ pub(crate) async fn run(globals: &GlobalArgs, args: ListArgs) -> Result<(), CliE
         ..Default::default()
     };
     let ctx = &Ctx::connect(globals).await?;
-    let executions = ctx.list_executions(filter, args.limit).await?;
-    print_executions(ctx.output, &executions);
+    let listed = ctx.list_executions_paged(filter, args.limit).await?;
+    print_executions(ctx.output, &listed.executions, listed.batch.as_ref());
     Ok(())
 }

@@ -143,9 +143,13 @@ pub(super) async fn run(globals: &GlobalArgs, args: &[String]) -> Result<(), Cli
             let executions = ctx
                 .list_executions(pb::ListExecutionsRequest::default(), limit)
                 .await?;
-            print_executions(ctx.output, &executions);
+            print_executions(ctx.output, &executions, None);
         }
-        Op::Queue => print_executions(ctx.output, &ctx.list_executions(active_filter(), 0).await?),
+        Op::Queue => print_executions(
+            ctx.output,
+            &ctx.list_executions(active_filter(), 0).await?,
+            None,
+        ),
         Op::Watch => {
             return match flags.value("id") {
                 Some(id) => follow_to_end(&ctx, id).await,

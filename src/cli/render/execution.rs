@@ -1,6 +1,7 @@
 //! An execution as text: its fields with the phase/task/agent tree, and
 //! lists of executions as a table.
 
+use super::estimate::{batch_text, eta_text, execution_fields, progress_text};
 use super::print::{
     duration_secs, human_secs, pairs_text, print_fields, print_line, print_message, print_table,
     seconds_between, short_state, timestamp_text, PrintFormat,
@@ -29,6 +30,7 @@ pub(crate) fn print_execution(format: PrintFormat, execution: &pb::Execution) {
         ),
         ("State", short_state(execution.state()).to_string()),
     ];
+    fields.extend(execution_fields(execution));
     match (execution.exit_code, execution.signal) {
         (Some(code), _) => fields.push(("Exit code", code.to_string())),
         (None, Some(signal)) => fields.push(("Signal", signal.to_string())),
@@ -150,15 +152,20 @@ fn result_text(result: &str, error: &str) -> String {
     }
 }
 
-/// Prints a list of executions as a table or as a ListExecutionsResponse.
-pub(crate) fn print_executions(format: PrintFormat, executions: &[pb::Execution]) {
+/// Prints a list of executions as a table or as a ListExecutionsResponse,
+/// with the batch they were listed by, if any, on a line below the table.
+pub(crate) fn print_executions(
+    format: PrintFormat,
+    executions: &[pb::Execution],
+    batch: Option<&pb::BatchSummary>,
+) {
     if format != PrintFormat::Table {
         print_message(
             format,
             &pb::ListExecutionsResponse {
                 executions: executions.to_vec(),
                 next_page_token: String::new(),
-                batch: None,
+                batch: batch.cloned(),
             },
         );
         return;
@@ -174,10 +181,18 @@ pub(crate) fn print_executions(format: PrintFormat, executions: &[pb::Execution]
                 (None, Some(signal)) => format!("sig {signal}"),
                 _ => "-".to_string(),
             };
+            let phase = if e.current_phase.is_empty() {
+                "-".to_string()
+            } else {
+                e.current_phase.clone()
+            };
             vec![
                 e.id.clone(),
                 e.workflow_id.clone(),
                 short_state(e.state()).to_string(),
+                phase,
+                progress_text(e.estimate.as_ref()),
+                eta_text(e.estimate.as_ref()),
                 timestamp_text(e.create_time.as_ref()),
                 duration,
                 exit,
@@ -185,7 +200,13 @@ pub(crate) fn print_executions(format: PrintFormat, executions: &[pb::Execution]
         })
         .collect();
     print_table(
-        &["ID", "WORKFLOW", "STATE", "CREATED", "DURATION", "EXIT"],
+        &[
+            "ID", "WORKFLOW", "STATE", "PHASE", "PROGRESS", "ETA", "CREATED", "DURATION", "EXIT",
+        ],
         &rows,
     );
+    if let Some(batch) = batch {
+        print_line("");
+        print_line(&format!("Batch {}", batch_text(batch)));
+    }
 }

@@ -7,6 +7,7 @@
 //! [`manifest`], [`status`] and [`workflow`] turn the API's messages into text;
 //! [`live_tree`] is the live view shown while following a run.
 
+pub(crate) mod estimate;
 pub(crate) mod event;
 pub(crate) mod execution;
 pub(crate) mod live_tree;

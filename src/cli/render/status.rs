@@ -1,5 +1,6 @@
 //! The daemon's status as `Key: value` lines.
 
+use super::estimate::batch_text;
 use super::print::{
     duration_secs, human_secs, print_fields, print_message, timestamp_text, PrintFormat,
 };
@@ -92,6 +93,9 @@ pub(crate) fn print_status(format: PrintFormat, s: &pb::GetStatusResponse) {
                 d.failed_today
             ),
         ));
+    }
+    for batch in &s.active_batches {
+        fields.push(("Batch", batch_text(batch)));
     }
     for d in &s.workflow_directories {
         let state = if d.exists { "" } else { " (missing)" };

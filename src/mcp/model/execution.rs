@@ -173,6 +173,55 @@ pub(crate) struct ExecutionSummary {
     pub(crate) error: Option<String>,
     /// Labels given at start.
     pub(crate) labels: BTreeMap<String, String>,
+    /// Name of the phase running now, while one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) current_phase: Option<String>,
+    /// How far it is and how long it still needs, while it is active and
+    /// there is something to base that on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) estimate: Option<EstimateInfo>,
+}
+
+/// The daemon's estimate of an active execution or batch
+/// (docs/estimates.md).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct EstimateInfo {
+    /// Fraction done, 0 to 1, from the program's progress events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) progress: Option<f64>,
+    /// Estimated seconds still needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) remaining_seconds: Option<f64>,
+    /// When it is expected to finish (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) completion_time: Option<String>,
+    /// What the remaining time rests on: PROGRESS, HISTORY or
+    /// PROGRESS_AND_HISTORY; absent when it is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) basis: Option<String>,
+    /// Earlier successful runs of the workflow that went into it.
+    pub(crate) history_runs: u32,
+}
+
+impl From<&pb::Estimate> for EstimateInfo {
+    fn from(e: &pb::Estimate) -> EstimateInfo {
+        let basis = e.basis().as_str_name();
+        EstimateInfo {
+            progress: e.progress,
+            remaining_seconds: e
+                .remaining
+                .as_ref()
+                .map(|d| d.seconds as f64 + f64::from(d.nanos) / 1e9),
+            completion_time: rfc3339(e.completion_time.as_ref()),
+            basis: (e.basis() != pb::EstimateBasis::Unspecified).then(|| {
+                basis
+                    .strip_prefix("ESTIMATE_BASIS_")
+                    .unwrap_or(basis)
+                    .to_string()
+            }),
+            history_runs: e.history_runs,
+        }
+    }
 }
 
 /// An execution state without the enum prefix: `RUNNING`.
@@ -258,6 +307,8 @@ impl From<&pb::Execution> for ExecutionSummary {
             exit_code: e.exit_code,
             error: non_empty(&e.error),
             labels: sorted(&e.labels),
+            current_phase: non_empty(&e.current_phase),
+            estimate: e.estimate.as_ref().map(EstimateInfo::from),
         }
     }
 }
@@ -337,6 +388,39 @@ mod tests {
         assert_eq!(state_name(pb::ExecutionState::TimedOut as i32), "TIMED_OUT");
         assert!(is_final(pb::ExecutionState::Cancelled as i32));
         assert!(!is_final(pb::ExecutionState::Running as i32));
+    }
+
+    #[test]
+    fn the_estimate_goes_out_in_seconds_with_a_short_basis() {
+        let execution = pb::Execution {
+            state: pb::ExecutionState::Running as i32,
+            current_phase: "build".into(),
+            estimate: Some(pb::Estimate {
+                progress: Some(0.5),
+                remaining: Some(prost_types::Duration {
+                    seconds: 90,
+                    nanos: 500_000_000,
+                }),
+                completion_time: Some(prost_types::Timestamp {
+                    seconds: 0,
+                    nanos: 0,
+                }),
+                basis: pb::EstimateBasis::ProgressAndHistory as i32,
+                history_runs: 3,
+            }),
+            ..Default::default()
+        };
+        let summary = serde_json::to_value(ExecutionSummary::from(&execution)).unwrap();
+        assert_eq!(summary["current_phase"], "build");
+        assert_eq!(
+            summary["estimate"],
+            serde_json::json!({"progress": 0.5, "remaining_seconds": 90.5,
+                "completion_time": "1970-01-01T00:00:00.000Z",
+                "basis": "PROGRESS_AND_HISTORY", "history_runs": 3})
+        );
+        let finished = pb::Execution::default();
+        let summary = serde_json::to_value(ExecutionSummary::from(&finished)).unwrap();
+        assert!(summary.get("estimate").is_none() && summary.get("current_phase").is_none());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::execution::{ExecutionStatus, ExecutionSummary};
+use super::execution::{rfc3339, EstimateInfo, ExecutionStatus, ExecutionSummary};
 use crate::pb;
 
 /// A discovered workflow, as `list_workflows` returns it.
@@ -133,6 +133,47 @@ pub(crate) struct ListExecutionsOutput {
     /// absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) next_page_token: Option<String>,
+    /// The batch as a whole, when the call filtered by batch_id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) batch: Option<BatchInfo>,
+}
+
+/// A batch at a glance.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct BatchInfo {
+    /// The batch id.
+    pub(crate) batch_id: String,
+    /// Executions in the batch.
+    pub(crate) total: u32,
+    /// Waiting for a worker.
+    pub(crate) queued: u32,
+    /// Running.
+    pub(crate) running: u32,
+    /// Succeeded.
+    pub(crate) succeeded: u32,
+    /// Ended otherwise (failed, cancelled, timed out, interrupted).
+    pub(crate) failed: u32,
+    /// When the last execution finished (RFC 3339); absent while any is active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) end_time: Option<String>,
+    /// Progress and remaining time of the whole batch, while it is active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) estimate: Option<EstimateInfo>,
+}
+
+impl From<&pb::BatchSummary> for BatchInfo {
+    fn from(b: &pb::BatchSummary) -> BatchInfo {
+        BatchInfo {
+            batch_id: b.batch_id.clone(),
+            total: b.total,
+            queued: b.queued,
+            running: b.running,
+            succeeded: b.succeeded,
+            failed: b.failed,
+            end_time: rfc3339(b.end_time.as_ref()),
+            estimate: b.estimate.as_ref().map(EstimateInfo::from),
+        }
+    }
 }
 
 /// How a bounded wait ended.

@@ -1,0 +1,194 @@
+//! Estimates of active executions and batches (docs/estimates.md): the
+//! engine gathers what the math in [`crate::estimate`] needs (live trees,
+//! start times, the workflows' latest successful runs, a batch's counts)
+//! and computes them as of now.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::active::{ActiveExecution, Phase};
+use super::{Engine, EngineError};
+use crate::clock::now_ms;
+use crate::estimate::batch::{batch_estimate, ActiveMember, BatchTally};
+use crate::estimate::{self, execution_estimate, Estimate, PastRuns, Stage, HISTORY_RUNS};
+use crate::events::ExecutionState;
+use crate::store::{BatchCounts, ExecutionRecord, SuccessfulRun};
+
+/// A batch at a glance.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchSummary {
+    /// Its executions by state, from the history.
+    pub(crate) counts: BatchCounts,
+    /// Its estimate; None once none of it is active.
+    pub(crate) estimate: Option<Estimate>,
+}
+
+impl BatchSummary {
+    /// When its last execution ended; None while any is active.
+    pub(crate) fn end_ms(&self) -> Option<i64> {
+        let active = self.counts.queued + self.counts.running;
+        self.counts.last_end_ms.filter(|_| active == 0)
+    }
+}
+
+impl Engine {
+    /// Adds a run that has just succeeded (its end committed) to its
+    /// workflow's history for later estimates.
+    pub(super) fn remember_if_succeeded(&self, execution: &ActiveExecution) {
+        let Some((start_ms, end_ms)) = execution.log().successful_run() else {
+            return;
+        };
+        self.run_history.record(
+            &execution.workflow_id,
+            SuccessfulRun {
+                id: execution.id,
+                end_ms,
+                duration_ms: (end_ms - start_ms).max(0),
+            },
+        );
+    }
+
+    /// What the latest successful runs of each of these workflows say,
+    /// reading the history once for those not asked about before.
+    async fn past_runs(
+        &self,
+        workflow_ids: BTreeSet<&str>,
+    ) -> Result<HashMap<String, PastRuns>, EngineError> {
+        let missing: Vec<String> = self
+            .run_history
+            .not_loaded(&workflow_ids)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if !missing.is_empty() {
+            let loaded = self
+                .read(move |r| {
+                    missing
+                        .into_iter()
+                        .map(|id| {
+                            let runs = r.latest_successful_runs(&id, HISTORY_RUNS)?;
+                            Ok((id, runs))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .await?;
+            for (id, runs) in loaded {
+                self.run_history.load(&id, runs);
+            }
+        }
+        Ok(workflow_ids
+            .into_iter()
+            .filter_map(|id| Some((id.to_string(), self.run_history.past_runs(id)?)))
+            .collect())
+    }
+
+    /// The estimates of these executions as the engine gives them
+    /// ([`Engine::execution`], [`Engine::list_executions`]), in their
+    /// order: None for finished ones and those with nothing to go on.
+    pub(crate) async fn estimates(
+        &self,
+        records: &[ExecutionRecord],
+    ) -> Result<Vec<Option<Estimate>>, EngineError> {
+        let active: Vec<_> = records
+            .iter()
+            .map(|r| record_stage(r).map(|stage| (r.workflow_id.as_str(), stage)))
+            .collect();
+        let workflows = active.iter().flatten().map(|(id, _)| *id).collect();
+        let past = self.past_runs(workflows).await?;
+        let now = now_ms();
+        Ok(active
+            .into_iter()
+            .map(|a| {
+                a.and_then(|(workflow_id, stage)| {
+                    execution_estimate(stage, past.get(workflow_id).copied(), now)
+                })
+            })
+            .collect())
+    }
+
+    /// One batch at a glance; None when no execution has that batch id.
+    pub(crate) async fn batch(&self, batch_id: &str) -> Result<Option<BatchSummary>, EngineError> {
+        let id = batch_id.to_string();
+        match self.read(move |r| r.batch_counts(&id)).await? {
+            Some(counts) => Ok(Some(self.summarize(counts).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The batches with executions still queued or running, newest first.
+    pub(crate) async fn active_batches(&self) -> Result<Vec<BatchSummary>, EngineError> {
+        let mut counts = self.read(|r| r.active_batch_counts()).await?;
+        counts.sort_by(|a, b| (b.create_ms, &b.batch_id).cmp(&(a.create_ms, &a.batch_id)));
+        let mut summaries = Vec::with_capacity(counts.len());
+        for c in counts {
+            summaries.push(self.summarize(c).await?);
+        }
+        Ok(summaries)
+    }
+
+    /// A batch's counts with its estimate, from its active members.
+    async fn summarize(&self, counts: BatchCounts) -> Result<BatchSummary, EngineError> {
+        if counts.queued + counts.running == 0 {
+            return Ok(BatchSummary {
+                counts,
+                estimate: None,
+            });
+        }
+        let mut members: Vec<Arc<ActiveExecution>> = self
+            .active_map()
+            .values()
+            .filter(|a| a.batch_id.as_deref() == Some(counts.batch_id.as_str()))
+            .cloned()
+            .collect();
+        // Ids are UUIDv7, in the order they were accepted: the queue's.
+        members.sort_by_key(|m| m.id);
+        let staged: Vec<(&str, Stage)> = members
+            .iter()
+            .filter_map(|m| live_stage(m).map(|stage| (m.workflow_id.as_str(), stage)))
+            .collect();
+        let past = self
+            .past_runs(staged.iter().map(|(id, _)| *id).collect())
+            .await?;
+        let active: Vec<ActiveMember<'_>> = staged
+            .iter()
+            .map(|(workflow_id, stage)| ActiveMember {
+                workflow_id,
+                stage: *stage,
+                past: past.get(*workflow_id).copied(),
+            })
+            .collect();
+        let tally = BatchTally {
+            total: counts.total(),
+            finished: counts.succeeded + counts.failed,
+        };
+        let estimate = batch_estimate(tally, &active, self.config.max_concurrent_jobs, now_ms());
+        Ok(BatchSummary { counts, estimate })
+    }
+}
+
+/// Where an execution is, from its record with live state; None once it
+/// has finished.
+fn record_stage(record: &ExecutionRecord) -> Option<Stage> {
+    match record.state {
+        ExecutionState::Queued => Some(Stage::Queued),
+        ExecutionState::Running => Some(Stage::Running {
+            start_ms: record.start_ms.unwrap_or_else(now_ms),
+            progress: record.tree.as_ref().and_then(estimate::progress),
+        }),
+        _ => None,
+    }
+}
+
+/// Where an active execution is now; None when a cancel has taken it off
+/// the queue.
+fn live_stage(execution: &ActiveExecution) -> Option<Stage> {
+    let phase = execution.control().phase;
+    match phase {
+        Phase::Queued => Some(Stage::Queued),
+        Phase::Running { start_ms, .. } => Some(Stage::Running {
+            start_ms,
+            progress: estimate::progress(&execution.log().tree),
+        }),
+        Phase::CancelledWhileQueued { .. } => None,
+    }
+}
