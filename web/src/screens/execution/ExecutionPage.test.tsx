@@ -1,0 +1,145 @@
+import { ExecutionState, type CancelOptions, type LogEvent, type StreamLogsOptions } from "@workflow-manager/workflowd-client";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter, Route, Routes } from "react-router";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import { ClientContext } from "../../components/clientContext";
+import { execution, fakeClient, finishedEvent, outputEvent, phaseStartedEvent, untilAborted } from "../../components/testFixtures";
+import { ExecutionPage } from "./ExecutionPage";
+
+afterEach(cleanup);
+
+beforeAll(() => {
+  // jsdom lays nothing out; give the log's scroller a size so rows render.
+  Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 600 });
+  Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 800 });
+});
+
+function setup(events: LogEvent[], url = "/executions/e1") {
+  const streams: StreamLogsOptions[] = [];
+  const cancels: CancelOptions[] = [];
+  const exec = execution("e1", {
+    workflowName: "VM pipeline",
+    workflowId: "vm_pipeline",
+    inputs: { manifest: "/srv/m.yaml" },
+    argv: ["/opt/vm_pipeline", "--manifest", "/srv/m.yaml"],
+    batchId: "batch-9",
+    artifacts: [{ $typeName: "workflow.v1.Artifact", phase: 0, path: "/tmp/state.json", description: "state" }],
+  });
+  const client = fakeClient({
+    getExecution: () => Promise.resolve(exec),
+    wait: (_id, o) => untilAborted(o?.signal),
+    streamLogs: (_id, o = {}) => {
+      streams.push(o);
+      const from = Number(o.fromSequence ?? 1);
+      return (async function* () {
+        for (const ev of events) {
+          if (Number(ev.sequence) >= from) yield ev;
+        }
+        if (o.follow && events.at(-1)?.payload.case !== "finished") {
+          await untilAborted(o.signal);
+        }
+      })();
+    },
+    cancel: (_id, o = {}) => {
+      cancels.push(o);
+      return Promise.resolve({ $typeName: "workflow.v1.CancelResponse", execution: exec, alreadyRequested: false });
+    },
+  });
+  render(
+    <MemoryRouter initialEntries={[url]}>
+      <ClientContext.Provider value={client}>
+        <Routes>
+          <Route path="/executions/:executionId" element={<ExecutionPage />} />
+        </Routes>
+      </ClientContext.Provider>
+    </MemoryRouter>,
+  );
+  return { streams, cancels };
+}
+
+describe("ExecutionPage", () => {
+  it("shows the execution, its regions and its streamed log", async () => {
+    const { streams } = setup([outputEvent(1, "hello"), outputEvent(2, "oops", true), phaseStartedEvent(3, 0, "load", 5), finishedEvent(4)]);
+    expect(await screen.findByRole("heading", { level: 1, name: "VM pipeline" })).toBeTruthy();
+    for (const name of ["Log", "Tree", "Inputs", "Artifacts"]) {
+      expect(screen.getByRole("region", { name })).toBeTruthy();
+    }
+    expect(screen.getByRole("link", { name: "Run again" }).getAttribute("href")).toBe("/workflows/vm_pipeline?rerun=e1");
+    expect(screen.getByRole("link", { name: "batch-9" }).getAttribute("href")).toBe("/batches/batch-9");
+    expect(within(screen.getByRole("region", { name: "Inputs" })).getByText("/srv/m.yaml")).toBeTruthy();
+    expect(within(screen.getByRole("region", { name: "Artifacts" })).getByText("/tmp/state.json")).toBeTruthy();
+
+    const log = screen.getByRole("region", { name: "Log" });
+    await waitFor(() => expect(within(log).getByText("Ended")).toBeTruthy());
+    expect(within(log).getByText("4 lines")).toBeTruthy();
+    expect(streams[0]).toMatchObject({ follow: true, fromSequence: 1 });
+    const lines = within(log).getByRole("log", { name: "Log lines" });
+    await waitFor(() => expect(within(lines).getByText("hello")).toBeTruthy());
+    expect(within(lines).getByText('phase 1/5 "load"')).toBeTruthy();
+  });
+
+  it("filters the log by stream and text", async () => {
+    const user = userEvent.setup();
+    setup([outputEvent(1, "hello"), outputEvent(2, "Oops", true), outputEvent(3, "bye"), finishedEvent(4)]);
+    const log = await screen.findByRole("region", { name: "Log" });
+    await waitFor(() => expect(within(log).getByText("4 lines")).toBeTruthy());
+
+    await user.click(within(log).getByRole("checkbox", { name: "stdout" }));
+    expect(within(log).getByText("2 lines of 4")).toBeTruthy();
+    await user.click(within(log).getByRole("checkbox", { name: "stdout" }));
+    await user.type(within(log).getByRole("searchbox", { name: "Search log" }), "OOPS");
+    expect(within(log).getByText("1 line of 4")).toBeTruthy();
+  });
+
+  it("cancels with the grace period after confirmation", async () => {
+    const user = userEvent.setup();
+    const { cancels } = setup([outputEvent(1, "working")]);
+    await user.click(await screen.findByRole("button", { name: "Cancel" }));
+    const dialog = screen.getByRole("dialog", { name: "Cancel this execution?" });
+    const grace = within(dialog).getByRole("spinbutton", { name: "Grace period (seconds)" });
+    await user.clear(grace);
+    await user.type(grace, "30");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm cancel" }));
+    await waitFor(() => expect(cancels).toEqual([{ gracePeriodMs: 30_000 }]));
+  });
+
+  it("force kills only after confirmation", async () => {
+    const user = userEvent.setup();
+    const { cancels } = setup([outputEvent(1, "working")]);
+    await user.click(await screen.findByRole("button", { name: "Force kill" }));
+    const dialog = screen.getByRole("dialog", { name: "Force kill this execution?" });
+    await user.click(within(dialog).getByRole("button", { name: "Keep running" }));
+    expect(cancels).toEqual([]);
+    await user.click(screen.getByRole("button", { name: "Force kill" }));
+    await user.click(within(screen.getByRole("dialog", { name: "Force kill this execution?" })).getByRole("button", { name: "Confirm force kill" }));
+    await waitFor(() => expect(cancels).toEqual([{ force: true }]));
+  });
+
+  it("jumps to ?seq=N and stops following", async () => {
+    setup([1, 2, 3, 4, 5].map((n) => outputEvent(n, `line ${n}`)).concat(finishedEvent(6)), "/executions/e1?seq=3");
+    const log = await screen.findByRole("region", { name: "Log" });
+    await waitFor(() => expect(log.querySelector('[data-seq="3"]')?.classList.contains("log-target")).toBe(true));
+    expect(within(log).getByRole<HTMLInputElement>("checkbox", { name: "Follow" }).checked).toBe(false);
+    expect(within(log).getByRole<HTMLInputElement>("spinbutton", { name: "Sequence" }).value).toBe("3");
+  });
+
+  it("jumps within memory without opening a new stream", async () => {
+    const user = userEvent.setup();
+    const { streams } = setup([1, 2, 3].map((n) => outputEvent(n, `line ${n}`)));
+    const log = await screen.findByRole("region", { name: "Log" });
+    await waitFor(() => expect(within(log).getByText("3 lines")).toBeTruthy());
+    // Sequence 2 is in memory: no new stream.
+    await user.type(within(log).getByRole("spinbutton", { name: "Sequence" }), "2");
+    await user.click(within(log).getByRole("button", { name: "Jump" }));
+    expect(streams).toHaveLength(1);
+    expect(log.querySelector('[data-seq="2"]')?.classList.contains("log-target")).toBe(true);
+  });
+
+  it("keeps the final state terminal once the log has ended", async () => {
+    setup([finishedEvent(1, ExecutionState.SUCCEEDED)]);
+    const log = await screen.findByRole("region", { name: "Log" });
+    await waitFor(() => expect(within(log).getByText("Ended")).toBeTruthy());
+  });
+});

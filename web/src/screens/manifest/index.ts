@@ -1,0 +1,2 @@
+// The Manifest Builder (/manifests/new), with manifest upload.
+export { ManifestBuilderPage } from "./ManifestBuilderPage";
