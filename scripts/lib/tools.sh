@@ -124,7 +124,7 @@ ensure_chromium() {
 # The dashboard's dependencies: clients/typescript built (web/ links it as a
 # file dependency and bundles its dist/) and web/'s locked packages.
 ensure_web_deps() {
-  if [ ! -d "$TS_CLIENT_DIR/node_modules" ]; then
+  if [ ! -d "$TS_CLIENT_DIR/node_modules" ] || [ "$TS_CLIENT_DIR/package-lock.json" -nt "$TS_CLIENT_DIR/node_modules/.package-lock.json" ]; then
     log "npm ci (clients/typescript)"
     (cd "$TS_CLIENT_DIR" && npm ci --no-audit --no-fund >&2)
   fi

@@ -92,11 +92,16 @@ pub(super) async fn serve(request: Request<Body>) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    // Weak comparison (RFC 9110 13.1.2), as If-None-Match asks for: the
+    // gzipped and the plain body share the tag, which is weak for that.
     let unchanged = request
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|tag| tag.trim().trim_start_matches("W/") == etag.trim_start_matches("W/"))
+        });
     if unchanged && status == StatusCode::OK {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
@@ -153,9 +158,12 @@ fn content_type(mime: &str) -> String {
     }
 }
 
+/// A weak tag of the file's content: the compression layer may send it
+/// gzipped, a different byte sequence under the same tag, which a strong
+/// tag would promise against.
 fn etag(hash: &[u8; 32]) -> String {
     let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("W/\"{hex}\"")
 }
 
 #[cfg(test)]

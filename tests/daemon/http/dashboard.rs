@@ -61,8 +61,21 @@ async fn every_page_route_answers_the_page_with_a_strict_policy() {
     assert!(!policy.contains("unsafe"), "{policy}");
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     assert_eq!(header_of(&root, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    let etag = header_of(&root, header::ETAG);
     let index = root.text().await.unwrap();
-    assert!(!index.contains("<script>"), "no inline script in {index}");
+    // Every script is a file the policy allows ('self'): none is inline.
+    let scripts: Vec<&str> = index.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "{index}");
+    for script in scripts {
+        let tag = &script[..script.find('>').unwrap()];
+        assert!(
+            tag.contains(" src=\"/assets/"),
+            "an inline script: <script{tag}>"
+        );
+    }
+    assert!(!index.contains("<style"), "an inline style in {index}");
+    let again = get(&daemon, "/", &[(header::IF_NONE_MATCH, etag.as_str())]).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{etag}");
 
     // Deep links load the same page, whatever the client accepts.
     for path in [
@@ -107,7 +120,7 @@ async fn assets_are_cached_for_good_gzipped_and_revalidated() {
         "public, max-age=31536000, immutable"
     );
     let etag = header_of(&plain, header::ETAG);
-    assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
+    assert!(etag.starts_with("W/\"") && etag.len() > 10, "{etag}");
     let plain_len = plain.bytes().await.unwrap().len();
 
     let zipped = get(&daemon, &script, &[(header::ACCEPT_ENCODING, "gzip")]).await;
@@ -146,4 +159,20 @@ async fn the_json_api_keeps_its_paths_and_errors() {
     let (status, body) = daemon.http_get("/v1/status").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body["version"].is_string(), "{body}");
+    // The dashboard's compression stays off the API: a log stream must
+    // not wait in a compressor.
+    let id = daemon.execute("hello", &[("name", text("gzip"))]).await.id;
+    let logs = get(
+        &daemon,
+        &format!("/v1/executions/{id}/logs?follow=true"),
+        &[
+            (header::ACCEPT, "application/x-ndjson"),
+            (header::ACCEPT_ENCODING, "gzip"),
+        ],
+    )
+    .await;
+    assert_eq!(logs.status(), StatusCode::OK);
+    assert_eq!(header_of(&logs, header::CONTENT_ENCODING), "");
+    let text = logs.text().await.unwrap();
+    assert!(text.contains("\"finished\""), "{text}");
 }
