@@ -217,3 +217,12 @@ export function elapsedMs(execution: Pick<Execution, "startTime" | "endTime">, n
 export function shortId(id: string): string {
   return id.length > 12 ? `…${id.slice(-8)}` : id;
 }
+
+/**
+ * How a phase index (0-based, as programs report and take it) is shown: as
+ * its position ("Phase 1/3"), the same N in the tree, the log, the
+ * artifacts and the Run form's phase checkboxes.
+ */
+export function phaseNumber(index: number): number {
+  return index + 1;
+}

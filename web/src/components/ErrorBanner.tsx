@@ -1,11 +1,15 @@
-import { WorkflowError } from "@workflow-manager/workflowd-client";
-
-/** Why a call failed, in words: the daemon's message with its code name. */
+/**
+ * Why a call failed, in words: the daemon's message with its code name.
+ * Duck-typed so that a WorkflowError from another copy of the client module
+ * (or a test double of the same shape) reads the same.
+ */
 export function errorText(err: unknown): string {
-  if (err instanceof WorkflowError) {
-    return `${err.codeName}: ${err.rawMessage}`;
+  if (typeof err === "object" && err !== null) {
+    const { codeName, rawMessage, message } = err as { codeName?: unknown; rawMessage?: unknown; message?: unknown };
+    if (typeof codeName === "string" && typeof rawMessage === "string") return `${codeName}: ${rawMessage}`;
+    if (typeof message === "string") return message;
   }
-  return err instanceof Error ? err.message : String(err);
+  return String(err);
 }
 
 /** A failed call, announced to screen readers. */

@@ -5,10 +5,21 @@ import { createContext, useContext } from "react";
 
 import { client as pageClient } from "../api";
 
-/** The client methods the dashboard's core screens use. */
+/** The client methods the dashboard's screens use. */
 export type DashboardClient = Pick<
   WorkflowClient,
-  "status" | "listExecutions" | "getExecution" | "wait" | "streamLogs" | "cancel" | "listWorkflows"
+  | "status"
+  | "listExecutions"
+  | "getExecution"
+  | "wait"
+  | "streamLogs"
+  | "cancel"
+  | "listWorkflows"
+  | "getWorkflow"
+  | "validateInputs"
+  | "execute"
+  | "validateManifest"
+  | "submitManifest"
 >;
 
 export const ClientContext = createContext<DashboardClient>(pageClient);

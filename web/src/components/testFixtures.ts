@@ -9,6 +9,7 @@ import {
   type GetStatusResponse,
   type ListExecutionsResponse,
   type LogEvent,
+  type StreamLogsOptions,
   type Workflow,
 } from "@workflow-manager/workflowd-client";
 
@@ -138,15 +139,69 @@ export function fakeClient(methods: Partial<DashboardClient>): DashboardClient {
     streamLogs: missing("streamLogs"),
     cancel: missing("cancel"),
     listWorkflows: missing("listWorkflows"),
+    getWorkflow: missing("getWorkflow"),
+    validateInputs: missing("validateInputs"),
+    execute: missing("execute"),
+    validateManifest: missing("validateManifest"),
+    submitManifest: missing("submitManifest"),
     ...methods,
   } as DashboardClient;
 }
 
-/** Resolves when the signal aborts, then rejects like the client does: for calls that never answer. */
+/** Rejects, like the client does, once the signal aborts (at once if it has): for calls that never answer. */
 export function untilAborted<T>(signal: AbortSignal | undefined): Promise<T> {
   return new Promise<T>((_resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new Error("aborted"));
+      return;
+    }
     signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
   });
+}
+
+/** Counts the fake streams still open, so a test can see one that outlived its abort. */
+export interface StreamTally {
+  open: number;
+}
+
+/**
+ * A fake client.streamLogs: `events` from o.fromSequence, then `later` (if
+ * given) when it resolves, then, when following a log that has not
+ * finished, open until aborted. It stops at an abort like the client does
+ * (rejecting), not just when it next has something to send.
+ */
+export async function* fakeLogStream(
+  events: readonly LogEvent[],
+  o: StreamLogsOptions = {},
+  later?: Promise<readonly LogEvent[]>,
+  tally?: StreamTally,
+): AsyncGenerator<LogEvent, void, undefined> {
+  const from = Number(o.fromSequence ?? 1);
+  const check = () => {
+    if (o.signal?.aborted) throw new Error("aborted");
+  };
+  if (tally) tally.open++;
+  try {
+    let last = events.at(-1);
+    for (const ev of events) {
+      check();
+      if (Number(ev.sequence) >= from) yield ev;
+    }
+    check();
+    if (!o.follow || last?.payload.case === "finished") return;
+    if (later) {
+      const more = await Promise.race([later, untilAborted<readonly LogEvent[]>(o.signal)]);
+      for (const ev of more) {
+        check();
+        if (Number(ev.sequence) >= from) yield ev;
+      }
+      last = more.at(-1) ?? last;
+      if (last?.payload.case === "finished") return;
+    }
+    await untilAborted(o.signal);
+  } finally {
+    if (tally) tally.open--;
+  }
 }
 
 export function workflowMsg(id: string, name = id): Workflow {

@@ -1,7 +1,7 @@
 // One GetStatus poll for the whole page: the header's connection indicator
 // and the Overview read the same answer instead of polling twice.
 import type { GetStatusResponse } from "@workflow-manager/workflowd-client";
-import { createContext, useContext, type ReactNode } from "react";
+import { createContext, useContext, useMemo, type ReactNode } from "react";
 
 import { useClient } from "../components/clientContext";
 import { usePolled, type Polled } from "./usePolled";
@@ -16,6 +16,9 @@ export interface DaemonStatus extends Polled<GetStatusResponse> {
 }
 
 const StatusContext = createContext<DaemonStatus | undefined>(undefined);
+// Apart from the status: the live views need only this count, and a number
+// as the value re-renders them when it changes, not on every 2 s poll.
+const RecoveriesContext = createContext(0);
 
 export function connectionOf(polled: Pick<Polled<unknown>, "data" | "failures" | "loading">): Connection {
   if (polled.failures > 0) {
@@ -30,7 +33,16 @@ export function DaemonStatusProvider({ children }: { children: ReactNode }) {
     intervalMs: STATUS_INTERVAL_MS,
     key: "status",
   });
-  return <StatusContext.Provider value={{ ...polled, connection: connectionOf(polled) }}>{children}</StatusContext.Provider>;
+  const { data, error, failures, loading, recoveries, refresh } = polled;
+  const value = useMemo(
+    () => ({ data, error, failures, loading, recoveries, refresh, connection: connectionOf({ data, failures, loading }) }),
+    [data, error, failures, loading, recoveries, refresh],
+  );
+  return (
+    <StatusContext.Provider value={value}>
+      <RecoveriesContext.Provider value={recoveries}>{children}</RecoveriesContext.Provider>
+    </StatusContext.Provider>
+  );
 }
 
 /**
@@ -39,7 +51,7 @@ export function DaemonStatusProvider({ children }: { children: ReactNode }) {
  * that died with the daemon may never report it (some proxies hold it open).
  */
 export function useDaemonRecoveries(): number {
-  return useContext(StatusContext)?.recoveries ?? 0;
+  return useContext(RecoveriesContext);
 }
 
 /** The daemon's status, polled every 2 s by the nearest DaemonStatusProvider. */

@@ -1,6 +1,6 @@
-// One execution kept current without polling: GetExecution whenever its log
-// shows an event that changes it (throttled), and WaitExecution to learn the
-// end the moment it happens.
+// One execution kept current: GetExecution whenever its log shows an event
+// that changes it (throttled), WaitExecution to learn the end the moment it
+// happens, and polling only while the log is not live to tell.
 import { Code, isTerminal, WorkflowError, type Execution } from "@workflow-manager/workflowd-client";
 import { useCallback, useEffect, useRef, useState } from "react";
 
@@ -19,7 +19,15 @@ export interface LiveExecution {
   refresh: () => void;
 }
 
-export function useLiveExecution(executionId: string, throttleMs = 500): LiveExecution {
+/** How often the execution is reloaded while its log cannot tell of changes. */
+export const POLL_WITHOUT_LOG_MS = 2000;
+
+/**
+ * @param pollMs reload this often until the execution ends; for when the log
+ *   is not live (a jump's window stops streaming, a reconnect) and so no
+ *   event says the tree or state changed. Undefined: no polling.
+ */
+export function useLiveExecution(executionId: string, throttleMs = 500, pollMs?: number): LiveExecution {
   const client = useClient();
   const [state, setState] = useState<{ id: string; execution?: Execution; error?: unknown }>({ id: executionId });
   const refreshRef = useRef<() => void>(() => {});
@@ -104,7 +112,20 @@ export function useLiveExecution(executionId: string, throttleMs = 500): LiveExe
     };
   }, [client, executionId, throttleMs, recoveries]);
 
-  const refresh = useCallback(() => refreshRef.current(), []);
   const current = state.id === executionId;
+  const terminal = current && state.execution !== undefined && isTerminal(state.execution.state);
+  useEffect(() => {
+    if (pollMs === undefined || terminal) {
+      return;
+    }
+    const timer = setInterval(() => {
+      if (document.visibilityState !== "hidden") {
+        refreshRef.current();
+      }
+    }, pollMs);
+    return () => clearInterval(timer);
+  }, [pollMs, terminal]);
+
+  const refresh = useCallback(() => refreshRef.current(), []);
   return { execution: current ? state.execution : undefined, error: current ? state.error : undefined, refresh };
 }

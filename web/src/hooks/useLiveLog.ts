@@ -49,14 +49,22 @@ const cancelFrame: (id: number) => void =
  */
 export const STALL_AFTER_END_MS = 3000;
 
+/** Where the log starts streaming when it mounts. */
+export interface LogStart {
+  seq: number;
+  /** A jump's window (a ?seq deep link) instead of the live log. */
+  window: boolean;
+}
+
 export function useLiveLog(
   executionId: string,
   onExecutionEvent?: () => void,
   executionEnded = false,
   cap = DEFAULT_CAP,
+  start: LogStart = { seq: 1, window: false },
 ): LiveLog {
   const client = useClient();
-  const [log, setLog] = useState(() => ({ buffer: new LogBuffer(cap, 1), version: 0 }));
+  const [log, setLog] = useState(() => ({ buffer: new LogBuffer(cap, Math.max(1, start.seq), start.window), version: 0 }));
   const [stream, setStream] = useState<{ status: LogStreamStatus; error: unknown }>({ status: "connecting", error: undefined });
   const onEventRef = useRef(onExecutionEvent);
   // Ends the current attempt only; followLog then resumes from the last sequence.
@@ -80,13 +88,16 @@ export function useLiveLog(
       lastFlush = time;
       setLog((l) => (l.buffer === buffer ? { buffer, version: l.version + 1 } : l));
     };
+    // One listener for the whole loop (not one per attempt): ending the loop
+    // ends whichever attempt is open.
+    let attempt: AbortController | undefined;
+    controller.signal.addEventListener("abort", () => attempt?.abort(), { once: true });
     void followLog({
-      open: (fromSequence, signal) => {
-        const attempt = new AbortController();
-        const forward = () => attempt.abort();
-        signal.addEventListener("abort", forward, { once: true });
-        restartAttemptRef.current = () => attempt.abort();
-        return client.streamLogs(executionId, { follow: true, fromSequence, signal: attempt.signal });
+      open: (fromSequence) => {
+        const current = new AbortController();
+        attempt = current;
+        restartAttemptRef.current = () => current.abort();
+        return client.streamLogs(executionId, { follow: true, fromSequence, signal: current.signal });
       },
       fromSequence: buffer.nextSeq,
       signal: controller.signal,
@@ -119,20 +130,33 @@ export function useLiveLog(
     };
   }, [client, executionId, log.buffer]);
 
+  // Only a recovery after mount says the open stream may be dead: the count
+  // of earlier outages is no reason to reopen a stream just opened.
   const recoveries = useDaemonRecoveries();
+  const seenRecoveries = useRef(recoveries);
   useEffect(() => {
-    if (recoveries > 0) {
+    if (recoveries > seenRecoveries.current) {
+      seenRecoveries.current = recoveries;
       restartAttemptRef.current();
     }
   }, [recoveries]);
 
-  const streamEnded = stream.status === "ended" || stream.status === "failed";
+  const streamEnded = stream.status === "ended" || stream.status === "failed" || stream.status === "window";
   useEffect(() => {
     if (!executionEnded || streamEnded) {
       return;
     }
-    const timer = setTimeout(() => restartAttemptRef.current(), STALL_AFTER_END_MS);
-    return () => clearTimeout(timer);
+    // Re-armed until the log ends: a reopened stream can stall too. A stream
+    // still delivering (a long replay catching up) is left alone.
+    const buffer = log.buffer;
+    let seen = buffer.lastSeq;
+    const timer = setInterval(() => {
+      if (buffer.lastSeq === seen) {
+        restartAttemptRef.current();
+      }
+      seen = buffer.lastSeq;
+    }, STALL_AFTER_END_MS);
+    return () => clearInterval(timer);
   }, [executionEnded, streamEnded, log.buffer]);
 
   return {

@@ -1,4 +1,5 @@
 import { act, cleanup, render, screen } from "@testing-library/react";
+import { useState } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { usePolled } from "./usePolled";
@@ -74,5 +75,47 @@ describe("usePolled", () => {
     render(<Probe load={load} live={false} />);
     await act(() => vi.advanceTimersByTimeAsync(10_000));
     expect(load).toHaveBeenCalledTimes(1);
+  });
+
+  it("stops without another call once an answer says to, and resumes when live again", async () => {
+    let n = 0;
+    const load = vi.fn(() => Promise.resolve(++n));
+    // Live until the third answer, like a list that stops once nothing is pending.
+    function Until3({ resume }: { resume: boolean }) {
+      const [pending, setPending] = useState(true);
+      const p = usePolled(
+        async () => {
+          const v = await load();
+          setPending(v < 3);
+          return v;
+        },
+        { intervalMs: 2000, key: "k", live: resume || pending },
+      );
+      return <output aria-label="probe">{String(p.data)}</output>;
+    }
+    const { rerender } = render(<Until3 resume={false} />);
+    for (let t = 0; t < 20; t++) await act(() => vi.advanceTimersByTimeAsync(500));
+    expect(load).toHaveBeenCalledTimes(3);
+    expect(text()).toBe("3");
+    rerender(<Until3 resume />);
+    await act(() => vi.advanceTimersByTimeAsync(0));
+    expect(load).toHaveBeenCalledTimes(4);
+  });
+
+  it("stops at the answer continueWhile rejects, with no call after it, even when the tab shows again", async () => {
+    let n = 0;
+    const load = vi.fn(() => Promise.resolve(++n));
+    function Until2() {
+      const p = usePolled(load, { intervalMs: 2000, key: "k", continueWhile: (v) => v < 2 });
+      return <output aria-label="probe">{String(p.data)}</output>;
+    }
+    render(<Until2 />);
+    await act(() => vi.advanceTimersByTimeAsync(10_000));
+    expect(load).toHaveBeenCalledTimes(2);
+    setVisibility("hidden");
+    setVisibility("visible");
+    await act(() => vi.advanceTimersByTimeAsync(10_000));
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(text()).toBe("2");
   });
 });

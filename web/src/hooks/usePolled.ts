@@ -35,27 +35,58 @@ export interface PollOptions {
    * once (e.g. the filters of a list).
    */
   key: string;
-  /** When false, load once and stop (e.g. a batch that has ended). */
+  /**
+   * When false, load once and stop (e.g. a batch that has ended); turning
+   * false stops the polling without another call, turning true resumes it.
+   */
   live?: boolean;
 }
 
-export function usePolled<T>(load: (signal: AbortSignal) => Promise<T>, { intervalMs, key, live = true }: PollOptions): Polled<T> {
+export interface PollOptionsOf<T> extends PollOptions {
+  /**
+   * Whether an answer calls for more polling (e.g. some program is still
+   * being probed): false stops at that answer, with no call after it.
+   */
+  continueWhile?: (data: T) => boolean;
+}
+
+export function usePolled<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  { intervalMs, key, live = true, continueWhile }: PollOptionsOf<T>,
+): Polled<T> {
   const [state, setState] = useState<PollState<T>>({ key, data: undefined, error: undefined, failures: 0, recoveries: 0, settled: false });
   const loadRef = useRef(load);
   const runRef = useRef<() => void>(() => {});
+  // Read when a poll is due rather than restarting the loop: the answer
+  // that ends polling must not itself cause one more call.
+  const liveRef = useRef(live);
+  const continueRef = useRef(continueWhile);
 
   useEffect(() => {
     loadRef.current = load;
+    continueRef.current = continueWhile;
   });
+
+  useEffect(() => {
+    const resumed = live && !liveRef.current;
+    liveRef.current = live;
+    if (resumed) {
+      runRef.current();
+    }
+  }, [live]);
 
   useEffect(() => {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let inFlight: AbortController | undefined;
+    // The last answer said polling is over (continueWhile).
+    let finished = false;
 
     const schedule = () => {
-      if (!stopped && live && document.visibilityState !== "hidden") {
-        timer = setTimeout(run, intervalMs);
+      if (!stopped && liveRef.current && document.visibilityState !== "hidden") {
+        timer = setTimeout(() => {
+          if (liveRef.current) run();
+        }, intervalMs);
       }
     };
     const run = () => {
@@ -74,7 +105,8 @@ export function usePolled<T>(load: (signal: AbortSignal) => Promise<T>, { interv
             recoveries: s.key === key && s.failures > 0 ? s.recoveries + 1 : s.recoveries,
             settled: true,
           }));
-          schedule();
+          finished = continueRef.current?.(data) === false;
+          if (!finished) schedule();
         },
         (error: unknown) => {
           if (stopped || controller.signal.aborted) return;
@@ -91,7 +123,7 @@ export function usePolled<T>(load: (signal: AbortSignal) => Promise<T>, { interv
       );
     };
     const onVisibility = () => {
-      if (document.visibilityState === "visible") {
+      if (document.visibilityState === "visible" && liveRef.current && !finished) {
         run();
       } else {
         clearTimeout(timer);
@@ -106,7 +138,7 @@ export function usePolled<T>(load: (signal: AbortSignal) => Promise<T>, { interv
       inFlight?.abort();
       document.removeEventListener("visibilitychange", onVisibility);
     };
-  }, [key, intervalMs, live]);
+  }, [key, intervalMs]);
 
   const refresh = useCallback(() => runRef.current(), []);
   const current = state.key === key;

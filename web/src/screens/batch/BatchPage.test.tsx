@@ -1,14 +1,17 @@
 import { ExecutionState, type ListExecutionsFilter } from "@workflow-manager/workflowd-client";
-import { cleanup, render, screen, within } from "@testing-library/react";
-import { MemoryRouter, Route, Routes } from "react-router";
-import { afterEach, describe, expect, it } from "vitest";
+import { act, cleanup, render, screen, within } from "@testing-library/react";
+import { MemoryRouter, Route, Routes, useNavigate } from "react-router";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { ClientContext } from "../../components/clientContext";
 import { batchSummary, estimate, execution, fakeClient, listResponse, ts } from "../../components/testFixtures";
 import { BatchPage } from "./BatchPage";
 import { BATCH_MAX_PAGES, batchEnded, countByState, loadBatch } from "./batchData";
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  vi.useRealTimers();
+});
 
 describe("loadBatch", () => {
   it("follows pages up to a bound and keeps the summary", async () => {
@@ -106,5 +109,48 @@ describe("BatchPage", () => {
     expect(within(table).getByRole("link", { name: "web01" }).getAttribute("href")).toBe("/executions/e1");
     expect(within(table).getByText("convert")).toBeTruthy();
     expect(within(table).getByText("ETA 1 min 00 s")).toBeTruthy();
+  });
+
+  it("keeps polling (and retrying) a batch opened after an ended one", async () => {
+    vi.useFakeTimers();
+    const asked: string[] = [];
+    const client = fakeClient({
+      listExecutions: (f: ListExecutionsFilter = {}) => {
+        asked.push(f.batchId ?? "");
+        // The next batch's first answer fails: only polling retries it.
+        if (f.batchId === "live" && asked.filter((b) => b === "live").length === 1) {
+          return Promise.reject(new Error("unavailable"));
+        }
+        const state = f.batchId === "done" ? ExecutionState.SUCCEEDED : ExecutionState.RUNNING;
+        return Promise.resolve(listResponse([execution(`${f.batchId}-1`, { state, batchId: f.batchId ?? "" })]));
+      },
+    });
+    let go: (to: string) => void = () => {};
+    function Navigator() {
+      const navigate = useNavigate();
+      go = (to) => void navigate(to);
+      return null;
+    }
+    render(
+      <MemoryRouter initialEntries={["/batches/done"]}>
+        <ClientContext.Provider value={client}>
+          <Navigator />
+          <Routes>
+            <Route path="/batches/:batchId" element={<BatchPage />} />
+          </Routes>
+        </ClientContext.Provider>
+      </MemoryRouter>,
+    );
+    // In steps: act renders only once its callback is done.
+    const wait = async (ms: number) => {
+      for (let t = 0; t < ms; t += 250) await act(() => vi.advanceTimersByTimeAsync(250));
+    };
+    await wait(5000);
+    const doneCalls = asked.filter((b) => b === "done").length;
+    await wait(5000);
+    expect(asked.filter((b) => b === "done")).toHaveLength(doneCalls);
+    act(() => go("/batches/live"));
+    await wait(5000);
+    expect(asked.filter((b) => b === "live").length).toBeGreaterThanOrEqual(2);
   });
 });

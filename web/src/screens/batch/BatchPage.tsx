@@ -1,6 +1,5 @@
 // One batch: its summary (progress, counts, ETA) and its executions, polled
 // while any of them is still queued or running.
-import { useState } from "react";
 import { useParams } from "react-router";
 
 import { useClient } from "../../components/clientContext";
@@ -67,17 +66,19 @@ function Summary({ data }: { data: BatchData }) {
 
 export function BatchPage() {
   const { batchId = "" } = useParams();
+  // Keyed: another batch starts with fresh state (an ended batch's "ended"
+  // must not stop the next one's polling).
+  return <BatchView key={batchId} batchId={batchId} />;
+}
+
+function BatchView({ batchId }: { batchId: string }) {
   const client: DashboardClientList = useClient();
-  const [ended, setEnded] = useState(false);
-  const data = usePolled(
-    async (signal) => {
-      const loaded = await loadBatch(client, batchId, signal);
-      // A batch that has ended never changes again: stop polling it.
-      setEnded(batchEnded(loaded));
-      return loaded;
-    },
-    { intervalMs: LIST_INTERVAL_MS, key: `batch:${batchId}`, live: !ended },
-  );
+  const data = usePolled((signal) => loadBatch(client, batchId, signal), {
+    intervalMs: LIST_INTERVAL_MS,
+    key: `batch:${batchId}`,
+    // A batch that has ended never changes again: stop polling it.
+    continueWhile: (loaded) => !batchEnded(loaded),
+  });
   const executions = data.data?.executions ?? [];
 
   return (

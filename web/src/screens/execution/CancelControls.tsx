@@ -1,7 +1,7 @@
 // Cancel (SIGTERM, then SIGKILL after a grace period) and Force kill, each
 // confirmed in a modal dialog because neither can be undone.
 import type { Execution } from "@workflow-manager/workflowd-client";
-import { useId, useState } from "react";
+import { useId, useLayoutEffect, useRef, useState } from "react";
 
 import { useClient } from "../../components/clientContext";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -9,17 +9,39 @@ import { ErrorBanner } from "../../components/ErrorBanner";
 
 type Pending = "cancel" | "kill" | undefined;
 
-export function CancelControls({ execution, onDone }: { execution: Execution; onDone: (e: Execution | undefined) => void }) {
+export interface CancelControlsProps {
+  execution: Execution;
+  onDone: (e: Execution | undefined) => void;
+  /**
+   * Called as the controls unmount (the run ended), before their elements
+   * leave the page, with the element focused then: the page can move focus
+   * that would otherwise fall to <body>.
+   */
+  onRemoved?: (focused: Element | null) => void;
+}
+
+export function CancelControls({ execution, onDone, onRemoved }: CancelControlsProps) {
   const client = useClient();
   const graceId = useId();
   const [open, setOpen] = useState<Pending>(undefined);
-  const [graceSeconds, setGraceSeconds] = useState("10");
+  // Empty means the daemon's configured default, so it is not overridden.
+  const [graceSeconds, setGraceSeconds] = useState("");
+  // Text a number field cannot parse reaches React as "", like an empty field.
+  const [graceBadInput, setGraceBadInput] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
   const [note, setNote] = useState("");
 
+  const onRemovedRef = useRef(onRemoved);
+  useLayoutEffect(() => {
+    onRemovedRef.current = onRemoved;
+  });
+  // A layout cleanup runs before React removes this component's elements.
+  useLayoutEffect(() => () => onRemovedRef.current?.(document.activeElement), []);
+
+  const graceEmpty = graceSeconds.trim() === "";
   const grace = Number(graceSeconds);
-  const graceValid = graceSeconds.trim() !== "" && Number.isFinite(grace) && grace >= 0;
+  const graceValid = !graceBadInput && (graceEmpty || (Number.isFinite(grace) && grace >= 0));
 
   const send = async (force: boolean) => {
     if (!force && !graceValid) {
@@ -28,7 +50,10 @@ export function CancelControls({ execution, onDone }: { execution: Execution; on
     setBusy(true);
     setError(undefined);
     try {
-      const resp = await client.cancel(execution.id, force ? { force: true } : { gracePeriodMs: Math.round(grace * 1000) });
+      const resp = await client.cancel(
+        execution.id,
+        force ? { force: true } : graceEmpty ? {} : { gracePeriodMs: Math.round(grace * 1000) },
+      );
       setNote(
         resp.alreadyRequested
           ? "A cancel was already in progress."
@@ -75,12 +100,23 @@ export function CancelControls({ execution, onDone }: { execution: Execution; on
             type="number"
             min={0}
             step={1}
+            placeholder="daemon default"
             value={graceSeconds}
             aria-invalid={!graceValid}
-            aria-describedby={graceValid ? undefined : `${graceId}-error`}
-            onChange={(e) => setGraceSeconds(e.target.value)}
+            aria-describedby={graceValid ? `${graceId}-hint` : `${graceId}-error`}
+            onChange={(e) => {
+              setGraceSeconds(e.target.value);
+              setGraceBadInput(e.target.validity.badInput);
+            }}
+            // Letters typed into an empty number field leave its value ""
+            // unchanged, so React fires no change: the raw input event tells.
+            onInput={(e) => setGraceBadInput(e.currentTarget.validity.badInput)}
           />
-          {!graceValid && (
+          {graceValid ? (
+            <span id={`${graceId}-hint`} className="muted">
+              Empty: the daemon&apos;s configured default.
+            </span>
+          ) : (
             <span id={`${graceId}-error`} className="field-error">
               A number of seconds, 0 or more.
             </span>

@@ -1,11 +1,25 @@
-import { ExecutionState, type CancelOptions, type LogEvent, type StreamLogsOptions } from "@workflow-manager/workflowd-client";
-import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import {
+  ExecutionState,
+  type CancelOptions,
+  type Execution,
+  type LogEvent,
+  type StreamLogsOptions,
+} from "@workflow-manager/workflowd-client";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter, Route, Routes } from "react-router";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { ClientContext } from "../../components/clientContext";
-import { execution, fakeClient, finishedEvent, outputEvent, phaseStartedEvent, untilAborted } from "../../components/testFixtures";
+import {
+  execution,
+  fakeClient,
+  fakeLogStream,
+  finishedEvent,
+  outputEvent,
+  phaseStartedEvent,
+  untilAborted,
+} from "../../components/testFixtures";
 import { ExecutionPage } from "./ExecutionPage";
 
 afterEach(cleanup);
@@ -16,9 +30,19 @@ beforeAll(() => {
   Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 800 });
 });
 
-function setup(events: LogEvent[], url = "/executions/e1") {
+interface SetupOptions {
+  /** Resolves WaitExecution (else it waits until aborted). */
+  ended?: Promise<Execution>;
+  /** Every log stream fails (a proxy down), so the log never goes live. */
+  streamFails?: boolean;
+  /** Overrides the execution GetExecution returns. */
+  extra?: Partial<Omit<Execution, "$typeName">>;
+}
+
+function setup(events: LogEvent[], url = "/executions/e1", opts: SetupOptions = {}) {
   const streams: StreamLogsOptions[] = [];
   const cancels: CancelOptions[] = [];
+  let gets = 0;
   const exec = execution("e1", {
     workflowName: "VM pipeline",
     workflowId: "vm_pipeline",
@@ -26,21 +50,24 @@ function setup(events: LogEvent[], url = "/executions/e1") {
     argv: ["/opt/vm_pipeline", "--manifest", "/srv/m.yaml"],
     batchId: "batch-9",
     artifacts: [{ $typeName: "workflow.v1.Artifact", phase: 0, path: "/tmp/state.json", description: "state" }],
+    ...opts.extra,
   });
   const client = fakeClient({
-    getExecution: () => Promise.resolve(exec),
-    wait: (_id, o) => untilAborted(o?.signal),
+    getExecution: () => {
+      gets++;
+      return Promise.resolve(exec);
+    },
+    wait: (_id, o) => opts.ended ?? untilAborted(o?.signal),
     streamLogs: (_id, o = {}) => {
       streams.push(o);
-      const from = Number(o.fromSequence ?? 1);
-      return (async function* () {
-        for (const ev of events) {
-          if (Number(ev.sequence) >= from) yield ev;
-        }
-        if (o.follow && events.at(-1)?.payload.case !== "finished") {
-          await untilAborted(o.signal);
-        }
-      })();
+      if (opts.streamFails) {
+        return (async function* () {
+          await Promise.resolve();
+          yield* [];
+          throw new Error("connection reset");
+        })();
+      }
+      return fakeLogStream(events, o);
     },
     cancel: (_id, o = {}) => {
       cancels.push(o);
@@ -56,7 +83,7 @@ function setup(events: LogEvent[], url = "/executions/e1") {
       </ClientContext.Provider>
     </MemoryRouter>,
   );
-  return { streams, cancels };
+  return { streams, cancels, gets: () => gets };
 }
 
 describe("ExecutionPage", () => {
@@ -91,6 +118,56 @@ describe("ExecutionPage", () => {
     await user.click(within(log).getByRole("checkbox", { name: "stdout" }));
     await user.type(within(log).getByRole("searchbox", { name: "Search log" }), "OOPS");
     expect(within(log).getByText("1 line of 4")).toBeTruthy();
+  });
+
+  it("cancels with the daemon's default grace period unless one is given", async () => {
+    const user = userEvent.setup();
+    const { cancels } = setup([outputEvent(1, "working")]);
+    await user.click(await screen.findByRole("button", { name: "Cancel" }));
+    const dialog = screen.getByRole("dialog", { name: "Cancel this execution?" });
+    const grace = within(dialog).getByRole<HTMLInputElement>("spinbutton", { name: "Grace period (seconds)" });
+    expect(grace.value).toBe("");
+    expect(grace.placeholder).toBe("daemon default");
+    await user.click(within(dialog).getByRole("button", { name: "Confirm cancel" }));
+    await waitFor(() => expect(cancels).toEqual([{}]));
+  });
+
+  it("refuses a grace period the browser cannot read as a number", async () => {
+    const user = userEvent.setup();
+    const { cancels } = setup([outputEvent(1, "working")]);
+    await user.click(await screen.findByRole("button", { name: "Cancel" }));
+    const dialog = screen.getByRole("dialog", { name: "Cancel this execution?" });
+    const grace = within(dialog).getByRole<HTMLInputElement>("spinbutton", { name: "Grace period (seconds)" });
+    // jsdom has no badInput: the browser's answer for "abc" in a number field.
+    Object.defineProperty(grace, "validity", { configurable: true, get: () => ({ badInput: true, valid: false }) });
+    fireEvent.input(grace, { target: { value: "" } });
+    expect(grace.getAttribute("aria-invalid")).toBe("true");
+    expect(within(dialog).getByText("A number of seconds, 0 or more.")).toBeTruthy();
+    await user.click(within(dialog).getByRole("button", { name: "Confirm cancel" }));
+    expect(cancels).toEqual([]);
+  });
+
+  it("moves focus to Run again when the run ends with the Cancel dialog open", async () => {
+    const user = userEvent.setup();
+    let end!: (e: Execution) => void;
+    const ended = new Promise<Execution>((r) => (end = r));
+    setup([outputEvent(1, "working")], "/executions/e1", { ended });
+    await user.click(await screen.findByRole("button", { name: "Cancel" }));
+    const dialog = screen.getByRole("dialog", { name: "Cancel this execution?" });
+    // showModal() focuses this in a browser; jsdom has no showModal.
+    within(dialog).getByRole("button", { name: "Keep running" }).focus();
+    expect(dialog.contains(document.activeElement)).toBe(true);
+    end(execution("e1", { state: ExecutionState.SUCCEEDED, workflowId: "vm_pipeline", workflowName: "VM pipeline" }));
+    await waitFor(() => expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull());
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("link", { name: "Run again" })));
+  });
+
+  it("keeps the execution current by polling while its log cannot stream", async () => {
+    const { gets } = setup([], "/executions/e1", { streamFails: true });
+    const log = await screen.findByRole("region", { name: "Log" });
+    await waitFor(() => expect(within(log).getByText(/Reconnecting/)).toBeTruthy());
+    // No log event says the tree changed, yet it is loaded again.
+    await waitFor(() => expect(gets()).toBeGreaterThanOrEqual(2), { timeout: 3500 });
   });
 
   it("cancels with the grace period after confirmation", async () => {
@@ -138,8 +215,18 @@ describe("ExecutionPage", () => {
   });
 
   it("keeps the final state terminal once the log has ended", async () => {
-    setup([finishedEvent(1, ExecutionState.SUCCEEDED)]);
+    // WaitExecution reports the end; GetExecution (asked again on the log's
+    // `finished` event) still answers with the stale running state.
+    const done = execution("e1", { state: ExecutionState.SUCCEEDED, workflowId: "vm_pipeline", workflowName: "VM pipeline" });
+    const { gets } = setup([outputEvent(1, "working"), finishedEvent(2, ExecutionState.SUCCEEDED)], "/executions/e1", {
+      ended: Promise.resolve(done),
+    });
     const log = await screen.findByRole("region", { name: "Log" });
     await waitFor(() => expect(within(log).getByText("Ended")).toBeTruthy());
+    await waitFor(() => expect(gets()).toBeGreaterThanOrEqual(2), { timeout: 2000 });
+    await new Promise((r) => setTimeout(r, 50));
+    const header = screen.getByRole("heading", { level: 1, name: "VM pipeline" }).parentElement as HTMLElement;
+    expect(within(header).getByText("Succeeded")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 // One execution: header, actions, tree, inputs, artifacts and the live log.
 import { isTerminal, type Execution } from "@workflow-manager/workflowd-client";
+import { useEffect, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 
 import { ErrorBanner } from "../../components/ErrorBanner";
@@ -11,12 +12,14 @@ import {
   estimateText,
   formatDateTime,
   formatDuration,
+  phaseNumber,
   progressFraction,
   timestampMs,
 } from "../../format";
-import { useLiveExecution } from "../../hooks/useLiveExecution";
+import { POLL_WITHOUT_LOG_MS, useLiveExecution } from "../../hooks/useLiveExecution";
 import { useNow } from "../../hooks/useNow";
 import { CancelControls } from "./CancelControls";
+import type { LogStreamStatus } from "./logFollower";
 import { LogView } from "./LogView";
 import { PhaseTree } from "./PhaseTree";
 
@@ -163,7 +166,7 @@ function Artifacts({ execution }: { execution: Execution }) {
             <tbody>
               {execution.artifacts.map((a) => (
                 <tr key={`${a.phase}-${a.path}`}>
-                  <td>{a.phase + 1}</td>
+                  <td>{phaseNumber(a.phase)}</td>
                   <td className="mono wrap">{a.path}</td>
                   <td>{a.description || NONE}</td>
                   <td>{formatDateTime(timestampMs(a.createTime))}</td>
@@ -184,7 +187,12 @@ export function ExecutionPage() {
 
 function ExecutionView({ executionId }: { executionId: string }) {
   const [params, setParams] = useSearchParams();
-  const live = useLiveExecution(executionId);
+  // Log events are what refresh the tree and state; while the log cannot
+  // deliver them (a jump's window stops streaming, a reconnect) the
+  // execution is polled instead, until it ends.
+  const [logStatus, setLogStatus] = useState<LogStreamStatus>("connecting");
+  const logSilent = logStatus === "window" || logStatus === "reconnecting" || logStatus === "failed";
+  const live = useLiveExecution(executionId, undefined, logSilent ? POLL_WITHOUT_LOG_MS : undefined);
   const targetSeq = parseSeq(params.get("seq"));
   const execution = live.execution;
 
@@ -203,6 +211,20 @@ function ExecutionView({ executionId }: { executionId: string }) {
     );
   };
 
+  const active = execution !== undefined && !isTerminal(execution.state);
+  // The Cancel dialog and buttons vanish when the run ends; focus that was
+  // on them would fall to <body>, so it moves to "Run again" instead.
+  const focusedAtEnd = useRef<Element | null>(null);
+  const runAgainRef = useRef<HTMLAnchorElement>(null);
+  useEffect(() => {
+    const was = focusedAtEnd.current;
+    focusedAtEnd.current = null;
+    const now = document.activeElement;
+    if (!active && was !== null && !was.isConnected && (now === null || now === document.body)) {
+      runAgainRef.current?.focus();
+    }
+  }, [active]);
+
   if (!execution) {
     return (
       <div className="stack">
@@ -212,7 +234,6 @@ function ExecutionView({ executionId }: { executionId: string }) {
     );
   }
 
-  const active = !isTerminal(execution.state);
   return (
     <div className="stack">
       <header className="stack page-header">
@@ -228,8 +249,16 @@ function ExecutionView({ executionId }: { executionId: string }) {
         {live.error !== undefined && <ErrorBanner error={live.error} title="Update failed" />}
         <Times execution={execution} />
         <div className="row" role="group" aria-label="Actions">
-          {active && <CancelControls execution={execution} onDone={() => live.refresh()} />}
-          <Link className="button" to={`/workflows/${encodeURIComponent(execution.workflowId)}?rerun=${encodeURIComponent(execution.id)}`}>
+          {active && (
+            <CancelControls
+              execution={execution}
+              onDone={() => live.refresh()}
+              onRemoved={(focused) => {
+                focusedAtEnd.current = focused;
+              }}
+            />
+          )}
+          <Link ref={runAgainRef} className="button" to={`/workflows/${encodeURIComponent(execution.workflowId)}?rerun=${encodeURIComponent(execution.id)}`}>
             Run again
           </Link>
         </div>
@@ -238,7 +267,15 @@ function ExecutionView({ executionId }: { executionId: string }) {
         <h2>Phases</h2>
         <PhaseTree phases={execution.phases} />
       </section>
-      <LogView executionId={executionId} onExecutionEvent={live.refresh} executionEnded={!active} targetSeq={targetSeq} onJump={onJump} />
+      <LogView
+        executionId={executionId}
+        onExecutionEvent={live.refresh}
+        executionEnded={!active}
+        targetSeq={targetSeq}
+        onJump={onJump}
+        logTotal={Number(execution.logCounts?.total ?? 0n)}
+        onStatus={setLogStatus}
+      />
       <div className="grid-2">
         <Inputs execution={execution} />
         <Artifacts execution={execution} />

@@ -7,9 +7,11 @@ import { useClient } from "../../components/clientContext";
 import { errorText } from "../../components/ErrorBanner";
 import { formatClock } from "../../format";
 import { useLiveLog, type LiveLog } from "../../hooks/useLiveLog";
-import { saveBlob, fetchLogText } from "./downloadLog";
+import { saveBlob } from "../../components/saveFile";
+import { fetchLogText } from "./downloadLog";
 import { FilteredView, type LineFilter } from "./filteredView";
-import { KIND_EVENT, KIND_STDERR } from "./logBuffer";
+import { DEFAULT_CAP, KIND_EVENT, KIND_STDERR } from "./logBuffer";
+import type { LogStreamStatus } from "./logFollower";
 
 export const ROW_HEIGHT = 20;
 
@@ -34,13 +36,38 @@ export interface LogViewProps {
   onJump: (seq: number | undefined) => void;
   /** Most lines kept in memory (tests use a small one). */
   cap?: number;
+  /** Log events the execution has so far (its log_counts.total), 0 when unknown. */
+  logTotal?: number;
+  /** Told when the stream's status changes (e.g. to poll while it is not live). */
+  onStatus?: (status: LogStreamStatus) => void;
+}
+
+/**
+ * Where the live log starts: only the newest `cap` lines can be kept, so
+ * replaying older ones from sequence 1 would be work thrown away.
+ */
+export function liveStartSeq(logTotal: number, cap: number): number {
+  return Math.max(1, logTotal - cap + 1);
 }
 
 // The log owns its stream state so that its per-frame updates re-render only
 // the log, never the page's header and tree.
-export function LogView({ executionId, onExecutionEvent, executionEnded, targetSeq, onJump, cap }: LogViewProps) {
+export function LogView({
+  executionId,
+  onExecutionEvent,
+  executionEnded,
+  targetSeq,
+  onJump,
+  cap = DEFAULT_CAP,
+  logTotal = 0,
+  onStatus,
+}: LogViewProps) {
   const client = useClient();
-  const log = useLiveLog(executionId, onExecutionEvent, executionEnded, cap);
+  // A ?seq deep link opens straight into a window at its target.
+  const [start] = useState(() =>
+    targetSeq !== undefined ? { seq: targetSeq, window: true } : { seq: liveStartSeq(logTotal, cap), window: false },
+  );
+  const log = useLiveLog(executionId, onExecutionEvent, executionEnded, cap, start);
   const { buffer, version } = log;
   const ids = useId();
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -50,6 +77,16 @@ export function LogView({ executionId, onExecutionEvent, executionEnded, targetS
   const [jumpNote, setJumpNote] = useState("");
   const [jumpCount, setJumpCount] = useState(0);
   const [download, setDownload] = useState<{ busy: boolean; error?: unknown }>({ busy: false });
+  const downloadRef = useRef<AbortController | undefined>(undefined);
+  useEffect(() => () => downloadRef.current?.abort(), []);
+
+  const onStatusRef = useRef(onStatus);
+  useEffect(() => {
+    onStatusRef.current = onStatus;
+  });
+  useEffect(() => {
+    onStatusRef.current?.(log.status);
+  }, [log.status]);
 
   // Re-filtering 200,000 lines takes a while: typing stays responsive and
   // the list follows when React gets to it.
@@ -86,19 +123,32 @@ export function LogView({ executionId, onExecutionEvent, executionEnded, targetS
   // lines dropped or never loaded are streamed again from that sequence.
   const targetPos = targetSeq === undefined ? undefined : buffer.positionOfSeq(targetSeq);
   const targetRow = targetPos === undefined ? undefined : view.rowAtOrAfter(targetPos);
-  const needsReload = targetSeq !== undefined && targetSeq < buffer.oldestSeq && buffer.firstSeq !== targetSeq;
+  // Reloaded too past the end of a full window: that window takes no more lines.
+  const needsReload =
+    targetSeq !== undefined &&
+    buffer.firstSeq !== targetSeq &&
+    (targetSeq < buffer.oldestSeq || (buffer.full && targetSeq > buffer.lastSeq));
   const { restartAt } = log;
   useEffect(() => {
     if (needsReload && targetSeq !== undefined) {
       restartAt(targetSeq, true);
     }
   }, [needsReload, targetSeq, restartAt]);
+  // Scrolled to once per jump (and per filter or reload): the target's row
+  // moves as old lines are dropped, and the reader must not be pulled back
+  // on every update.
+  const landed = useRef<{ view: FilteredView; seq: number; jump: number } | undefined>(undefined);
   useEffect(() => {
-    if (targetRow !== undefined) {
-      virtualizer.scrollToIndex(targetRow, { align: "center" });
+    if (targetRow === undefined || targetSeq === undefined) {
+      return;
     }
-    // jumpCount: jumping again to the same sequence scrolls back to it.
-  }, [targetRow, virtualizer, jumpCount]);
+    const done = landed.current;
+    if (done && done.view === view && done.seq === targetSeq && done.jump === jumpCount) {
+      return;
+    }
+    landed.current = { view, seq: targetSeq, jump: jumpCount };
+    virtualizer.scrollToIndex(targetRow, { align: "center" });
+  }, [targetRow, targetSeq, view, virtualizer, jumpCount]);
 
   const jump = (e: FormEvent) => {
     e.preventDefault();
@@ -114,16 +164,24 @@ export function LogView({ executionId, onExecutionEvent, executionEnded, targetS
   };
 
   const startDownload = async () => {
+    const controller = new AbortController();
+    downloadRef.current = controller;
     setDownload({ busy: true });
     try {
-      const blob = await fetchLogText(client, executionId);
+      const blob = await fetchLogText(client, executionId, { signal: controller.signal });
       saveBlob(blob, `execution-${executionId}.log`);
       setDownload({ busy: false });
     } catch (error) {
-      setDownload({ busy: false, error });
+      // Stopped on purpose (or the page left): nothing to report.
+      setDownload(controller.signal.aborted ? { busy: false } : { busy: false, error });
+    } finally {
+      if (downloadRef.current === controller) {
+        downloadRef.current = undefined;
+      }
     }
   };
 
+  const lastScrollTop = useRef(0);
   const notLoaded = buffer.oldestSeq - 1;
   const rows = virtualizer.getVirtualItems();
 
@@ -153,7 +211,7 @@ export function LogView({ executionId, onExecutionEvent, executionEnded, targetS
               }
               // A jump's window stops short of the live end: following starts over.
               if (e.target.checked && buffer.keepOldest) {
-                restartAt(1, false);
+                restartAt(liveStartSeq(logTotal, cap), false);
               }
             }}
           />{" "}
@@ -195,6 +253,11 @@ export function LogView({ executionId, onExecutionEvent, executionEnded, targetS
         <button type="button" className="button" onClick={() => void startDownload()} disabled={download.busy}>
           {download.busy ? "Preparing download…" : "Download log"}
         </button>
+        {download.busy && (
+          <button type="button" className="button" onClick={() => downloadRef.current?.abort()}>
+            Stop download
+          </button>
+        )}
       </div>
       {jumpNote !== "" && <p className="muted">{jumpNote}</p>}
       {download.error !== undefined && (
@@ -227,6 +290,18 @@ export function LogView({ executionId, onExecutionEvent, executionEnded, targetS
         onWheel={(e) => {
           // Scrolling up to read means the reader no longer wants to be pulled down.
           if (e.deltaY < 0 && follow) setFollow(false);
+        }}
+        onScroll={(e) => {
+          // The same for the keyboard and the scroll bar. Following only ever
+          // scrolls down (or is clamped at the bottom when a filter shortens
+          // the list), so moving up and away from the bottom is the reader.
+          const el = e.currentTarget;
+          const top = el.scrollTop;
+          const movedUp = top < lastScrollTop.current;
+          lastScrollTop.current = top;
+          if (follow && movedUp && el.scrollHeight - el.clientHeight - top > ROW_HEIGHT) {
+            setFollow(false);
+          }
         }}
       >
         <div className="log-inner" style={{ height: virtualizer.getTotalSize() }}>

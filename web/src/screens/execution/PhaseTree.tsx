@@ -2,6 +2,8 @@
 // events, as nested <details> so each level collapses with the keyboard.
 import { NodeStatus, type Agent, type Phase, type Task } from "@workflow-manager/workflowd-client";
 
+import { phaseNumber } from "../../format";
+
 const STATUS: Record<NodeStatus, { text: string; className: string }> = {
   [NodeStatus.UNSPECIFIED]: { text: "pending", className: "badge" },
   [NodeStatus.RUNNING]: { text: "running", className: "badge state-running" },
@@ -96,7 +98,7 @@ function PhaseNode({ phase }: { phase: Phase }) {
       <details open={phase.status !== NodeStatus.COMPLETED}>
         <summary>
           <span className="tree-name">
-            Phase {phase.index + 1}
+            Phase {phaseNumber(phase.index)}
             {total}: {phase.name}
           </span>{" "}
           <NodeBadge status={phase.status} /> <span className="muted">{phase.tasks.length} tasks</span>

@@ -2,7 +2,7 @@
 // structured and lifecycle events as their event name and a short summary.
 import { OutputStream, type LogEvent } from "@workflow-manager/workflowd-client";
 
-import { durationMs, formatDuration, stateName, timestampMs } from "../../format";
+import { durationMs, formatDuration, phaseNumber, stateName, timestampMs } from "../../format";
 import { KIND_EVENT, KIND_STDERR, KIND_STDOUT, type LineKind, type LogLine } from "./logBuffer";
 
 const quote = (s: string) => JSON.stringify(s);
@@ -23,11 +23,11 @@ function summary(ev: LogEvent): { kind: LineKind; label: string; text: string } 
       return { kind: stderr ? KIND_STDERR : KIND_STDOUT, label: stderr ? "stderr" : "stdout", text: p.value.line };
     }
     case "phaseStarted":
-      return { kind: KIND_EVENT, label: "phase_started", text: `phase ${p.value.phase + 1}/${p.value.totalPhases} ${quote(p.value.name)}` };
+      return { kind: KIND_EVENT, label: "phase_started", text: `phase ${phaseNumber(p.value.phase)}/${p.value.totalPhases} ${quote(p.value.name)}` };
     case "phaseCompleted":
-      return { kind: KIND_EVENT, label: "phase_completed", text: `phase ${p.value.phase + 1} ${quote(p.value.name)}` };
+      return { kind: KIND_EVENT, label: "phase_completed", text: `phase ${phaseNumber(p.value.phase)} ${quote(p.value.name)}` };
     case "phaseFailed":
-      return { kind: KIND_EVENT, label: "phase_failed", text: `phase ${p.value.phase + 1} ${quote(p.value.name)}: ${p.value.error}` };
+      return { kind: KIND_EVENT, label: "phase_failed", text: `phase ${phaseNumber(p.value.phase)} ${quote(p.value.name)}: ${p.value.error}` };
     case "taskStarted":
       return { kind: KIND_EVENT, label: "task_started", text: `${p.value.taskId}${opt(": ", p.value.description)}` };
     case "taskProgress":

@@ -105,4 +105,16 @@ describe("HistoryPage", () => {
     await screen.findByRole("link", { name: "Execution exec-page-1" });
     expect(location().search).toBe("?workflow=hello");
   });
+
+  it("numbers pages beyond the tokens it keeps, and offers to start over where Previous cannot go", async () => {
+    const user = userEvent.setup();
+    setup("/history?workflow=hello&page=tok2&skipped=29");
+    const pages = screen.getByRole("navigation", { name: "Pages" });
+    expect(within(pages).getByText("Page 30")).toBeTruthy();
+    expect(within(pages).getByRole<HTMLButtonElement>("button", { name: "Previous" }).disabled).toBe(true);
+    await user.click(within(pages).getByRole("button", { name: "First page" }));
+    await waitFor(() => expect(location().search).toBe("?workflow=hello"));
+    expect(within(pages).getByText("Page 1")).toBeTruthy();
+    expect(within(pages).queryByRole("button", { name: "First page" })).toBeNull();
+  });
 });

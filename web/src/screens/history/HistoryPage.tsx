@@ -12,7 +12,9 @@ import { useExecutionList } from "../../hooks/useExecutionList";
 import { useNow } from "../../hooks/useNow";
 import {
   historySearchParams,
+  firstPage,
   nextPage,
+  pageNumberOf,
   parseDateParam,
   parseHistoryQuery,
   previousPage,
@@ -177,9 +179,9 @@ export function HistoryPage() {
   const go = (q: HistoryQuery) => setParams(historySearchParams(q));
   const prev = previousPage(query);
   const next = list.data?.nextPageToken;
-  const pageNumber = query.page ? query.prev.length + 1 : 1;
+  const pageNumber = pageNumberOf(query);
   // The form restarts from the URL whenever the URL's filters change (back button).
-  const filterKey = historySearchParams({ ...query, page: "", prev: [] }).toString();
+  const filterKey = historySearchParams(firstPage(query)).toString();
 
   return (
     <div className="stack">
@@ -198,6 +200,12 @@ export function HistoryPage() {
           <button type="button" className="button" disabled={!prev} onClick={() => prev && go(prev)}>
             Previous
           </button>
+          {!prev && query.page !== "" && (
+            // Earlier tokens were let go to keep the URL short: start over.
+            <button type="button" className="button" onClick={() => go(firstPage(query))}>
+              First page
+            </button>
+          )}
           <span className="muted">Page {pageNumber}</span>
           <button type="button" className="button" disabled={!next} onClick={() => next && go(nextPage(query, next))}>
             Next

@@ -4,8 +4,11 @@ import { describe, expect, it } from "vitest";
 import {
   EMPTY_QUERY,
   HISTORY_PAGE_SIZE,
+  MAX_PREV_PAGES,
+  firstPage,
   historySearchParams,
   nextPage,
+  pageNumberOf,
   parseHistoryQuery,
   previousPage,
   splitLabels,
@@ -27,6 +30,7 @@ describe("history query ↔ URL", () => {
       before: "2026-12-06",
       page: "tok2",
       prev: [""],
+      skipped: 0,
     });
   });
 
@@ -67,6 +71,25 @@ describe("history query ↔ URL", () => {
     expect(previousPage(back)).toEqual(p2);
     expect(previousPage(p2)).toEqual(p1);
     expect(previousPage(p1)).toBeUndefined();
+  });
+
+  it("keeps at most MAX_PREV_PAGES earlier tokens in the URL, counting pages on", () => {
+    let q = { ...EMPTY_QUERY, workflow: "w" };
+    for (let i = 2; i <= 60; i++) q = nextPage(q, `t${i}`);
+    expect(q.prev).toHaveLength(MAX_PREV_PAGES);
+    expect(q.prev.at(-1)).toBe("t59");
+    expect(pageNumberOf(q)).toBe(60);
+    const url = historySearchParams(q);
+    expect(url.getAll("prev")).toHaveLength(MAX_PREV_PAGES);
+    const back = parseHistoryQuery(new URLSearchParams(url.toString()));
+    expect(pageNumberOf(back)).toBe(60);
+    expect(pageNumberOf(previousPage(back) ?? EMPTY_QUERY)).toBe(59);
+    // Back past the oldest kept token: only starting over remains.
+    let p: typeof q | undefined = back;
+    for (let i = 0; i < MAX_PREV_PAGES; i++) p = p && previousPage(p);
+    expect(p && pageNumberOf(p)).toBe(40);
+    expect(p && previousPage(p)).toBeUndefined();
+    expect(p && firstPage(p)).toMatchObject({ page: "", prev: [], skipped: 0, workflow: "w" });
   });
 
   it("goes back to the first page when filters change", () => {

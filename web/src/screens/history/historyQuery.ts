@@ -1,11 +1,16 @@
 // The History filters as they live in the URL, and the ListExecutions
 // filter they stand for. Paging keeps the current page token in `page` and
-// the tokens of the pages before it in `prev`, so Previous needs no call.
+// the tokens of the pages before it in `prev`, so Previous needs no call;
+// only the newest MAX_PREV_PAGES of those, so the URL stays bounded (older
+// pages are reached by starting over from the first).
 import type { ExecutionState, ListExecutionsFilter } from "@workflow-manager/workflowd-client";
 
 import { parseStateKey, stateKey } from "../../format";
 
 export const HISTORY_PAGE_SIZE = 50;
+
+/** Most earlier page tokens kept in the URL. */
+export const MAX_PREV_PAGES = 20;
 
 export interface HistoryQuery {
   workflow: string;
@@ -20,9 +25,11 @@ export interface HistoryQuery {
   page: string;
   /** Page tokens of the earlier pages, oldest first ("" is the first page). */
   prev: string[];
+  /** Earlier pages whose tokens were let go to bound `prev`: for the page number. */
+  skipped: number;
 }
 
-export const EMPTY_QUERY: HistoryQuery = { workflow: "", states: [], batch: "", labels: [], after: "", before: "", page: "", prev: [] };
+export const EMPTY_QUERY: HistoryQuery = { workflow: "", states: [], batch: "", labels: [], after: "", before: "", page: "", prev: [], skipped: 0 };
 
 export function parseHistoryQuery(params: URLSearchParams): HistoryQuery {
   const states: ExecutionState[] = [];
@@ -41,6 +48,7 @@ export function parseHistoryQuery(params: URLSearchParams): HistoryQuery {
     before: params.get("before") ?? "",
     page: params.get("page") ?? "",
     prev: params.getAll("prev"),
+    skipped: Math.max(0, Number.parseInt(params.get("skipped") ?? "", 10) || 0),
   };
 }
 
@@ -55,6 +63,7 @@ export function historySearchParams(q: HistoryQuery): URLSearchParams {
   if (q.page) {
     p.set("page", q.page);
     for (const t of q.prev) p.append("prev", t);
+    if (q.skipped > 0) p.set("skipped", String(q.skipped));
   }
   return p;
 }
@@ -106,18 +115,34 @@ export function toListFilter(q: HistoryQuery): ListExecutionsFilter {
 
 /** The query of the next page. */
 export function nextPage(q: HistoryQuery, token: string): HistoryQuery {
-  return { ...q, prev: [...q.prev, q.page], page: token };
+  const prev = [...q.prev, q.page];
+  const over = Math.max(0, prev.length - MAX_PREV_PAGES);
+  return { ...q, prev: prev.slice(over), skipped: q.skipped + over, page: token };
 }
 
-/** The query of the previous page; the first page has none. */
+/** The number of the page shown, from 1. */
+export function pageNumberOf(q: HistoryQuery): number {
+  return q.page ? q.skipped + q.prev.length + 1 : 1;
+}
+
+/**
+ * The query of the previous page; none for the first page, nor beyond the
+ * oldest token kept (start over from the first page then).
+ */
 export function previousPage(q: HistoryQuery): HistoryQuery | undefined {
   if (!q.page) return undefined;
+  if (q.prev.length === 0 && q.skipped > 0) return undefined;
   const prev = q.prev.slice(0, -1);
   const page = q.prev[q.prev.length - 1] ?? "";
-  return { ...q, page, prev: page ? prev : [] };
+  return page ? { ...q, page, prev } : { ...q, page, prev: [], skipped: 0 };
+}
+
+/** The first page of the same filters. */
+export function firstPage(q: HistoryQuery): HistoryQuery {
+  return { ...q, page: "", prev: [], skipped: 0 };
 }
 
 /** The same filters from the first page (a filter change invalidates page tokens). */
-export function withFilters(q: HistoryQuery, filters: Omit<HistoryQuery, "page" | "prev">): HistoryQuery {
-  return { ...filters, page: "", prev: [] };
+export function withFilters(q: HistoryQuery, filters: Omit<HistoryQuery, "page" | "prev" | "skipped">): HistoryQuery {
+  return { ...filters, page: "", prev: [], skipped: 0 };
 }

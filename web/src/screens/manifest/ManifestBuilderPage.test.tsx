@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import YAML from "yaml";
 import { Code, ManifestFormat, WorkflowError, type ManifestOptions } from "@workflow-manager/workflowd-client";
 
+import { ClientContext } from "../../components/clientContext";
+import { fakeClient as dashboardClient } from "../../components/testFixtures";
 import { ManifestBuilderPage, type ManifestClient } from "./ManifestBuilderPage";
 
 afterEach(() => {
@@ -72,11 +74,13 @@ function Target({ kind }: { kind: string }) {
 function renderBuilder(client: ManifestClient, url = "/manifests/new", debounceMs = 20) {
   return render(
     <MemoryRouter initialEntries={[url]}>
-      <Routes>
-        <Route path="/manifests/new" element={<ManifestBuilderPage client={client} debounceMs={debounceMs} />} />
-        <Route path="/executions/:id" element={<Target kind="Execution" />} />
-        <Route path="/batches/:id" element={<Target kind="Batch" />} />
-      </Routes>
+      <ClientContext.Provider value={dashboardClient(client)}>
+        <Routes>
+          <Route path="/manifests/new" element={<ManifestBuilderPage debounceMs={debounceMs} />} />
+          <Route path="/executions/:id" element={<Target kind="Execution" />} />
+          <Route path="/batches/:id" element={<Target kind="Batch" />} />
+        </Routes>
+      </ClientContext.Provider>
       <Where />
     </MemoryRouter>,
   );
@@ -158,6 +162,22 @@ describe("ManifestBuilderPage validation", () => {
       load: { source_type: "vmdk", source_path: "/in/disk.vmdk" },
       convert: { output_format: "qcow2", compress: true },
     });
+  });
+
+  it("moves focus to the VM taking a removed VM's place", async () => {
+    const user = userEvent.setup();
+    const { client } = fakeClient();
+    renderBuilder(client);
+    await user.click(screen.getByRole("checkbox", { name: "Batch of several VMs" }));
+    await user.click(screen.getByRole("button", { name: "Add VM" }));
+    await user.click(screen.getByRole("button", { name: "Add VM" }));
+    await user.type(screen.getByRole("textbox", { name: "VM 3 name" }), "db");
+    await user.click(screen.getByRole("button", { name: "Remove VM 2" }));
+    const second = screen.getByRole<HTMLInputElement>("textbox", { name: "VM 2 name" });
+    expect(second.value).toBe("db");
+    expect(document.activeElement).toBe(second);
+    await user.click(screen.getByRole("button", { name: "Remove VM 2" }));
+    expect(document.activeElement).toBe(screen.getByRole("textbox", { name: "VM 1 name" }));
   });
 
   it("shows a batch VM's problem at the shared control, naming the VM, and lets Next pass but not Submit", async () => {

@@ -5,10 +5,12 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import YAML from "yaml";
-import { ManifestFormat, type ValidateManifestResponse, type WorkflowClient } from "@workflow-manager/workflowd-client";
+import { ManifestFormat, type ValidateManifestResponse } from "@workflow-manager/workflowd-client";
 
-import { client as defaultClient } from "../../api";
-import { errorText, violationsOf } from "../workflows/violations";
+import { useClient, type DashboardClient } from "../../components/clientContext";
+import { errorText } from "../../components/ErrorBanner";
+import { newRequestId } from "../../requestId";
+import { violationsOf } from "../workflows/violations";
 import { focusControl } from "./controls";
 import { draftToManifest, manifestFileName, vmDisplayName, type ManifestDraft } from "./draft";
 import { clearDraft, loadDraft, saveDraft } from "./draftStorage";
@@ -18,11 +20,11 @@ import { placeProblems, type ControlRef } from "./problemPaths";
 import { ReviewStep } from "./ReviewStep";
 import { SourceStep } from "./SourceStep";
 import { nextStep, parseStep, previousStep, STEP_TITLES, STEPS, type Step } from "./steps";
-import { newRequestId, submittedPath } from "./submitTarget";
+import { submittedPath } from "./submitTarget";
 import { UploadManifest } from "./UploadManifest";
 import "./manifest.css";
 
-export type ManifestClient = Pick<WorkflowClient, "validateManifest" | "submitManifest">;
+export type ManifestClient = Pick<DashboardClient, "validateManifest" | "submitManifest">;
 
 export const VALIDATE_DEBOUNCE_MS = 300;
 
@@ -31,11 +33,11 @@ type Validation =
   | { json: string; error: string };
 
 interface Props {
-  client?: ManifestClient;
   debounceMs?: number;
 }
 
-export function ManifestBuilderPage({ client = defaultClient, debounceMs = VALIDATE_DEBOUNCE_MS }: Props) {
+export function ManifestBuilderPage({ debounceMs = VALIDATE_DEBOUNCE_MS }: Props) {
+  const client: ManifestClient = useClient();
   const [searchParams, setSearchParams] = useSearchParams();
   const step = parseStep(searchParams.get("step"));
   const navigate = useNavigate();

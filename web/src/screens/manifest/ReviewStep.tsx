@@ -3,7 +3,8 @@
 import { useState } from "react";
 import type { ManifestVm } from "@workflow-manager/workflowd-client";
 
-import { copyText, downloadText } from "./exportText";
+import { saveText } from "../../components/saveFile";
+import { copyText } from "./exportText";
 
 interface ReviewStepProps {
   json: string;
@@ -43,7 +44,7 @@ export function ReviewStep({ json, yaml, baseName, normalized }: ReviewStepProps
               <button type="button" className="button" onClick={() => void copy(e.text, e.what)}>
                 Copy {e.what}
               </button>
-              <button type="button" className="button" onClick={() => downloadText(e.text, `${baseName}.${e.ext}`, e.mime)}>
+              <button type="button" className="button" onClick={() => saveText(e.text, `${baseName}.${e.ext}`, e.mime)}>
                 Download {e.what}
               </button>
             </div>

@@ -1,4 +1,6 @@
 // Step 1: single VM or batch, and each VM's name and source.
+import { useEffect, useRef } from "react";
+
 import { newVm, SOURCE_TYPES, type SourceType, type VmDraft } from "./draft";
 import { CheckboxField, RadioGroup, TextField } from "./controls";
 import { vmControl } from "./problemPaths";
@@ -10,6 +12,15 @@ export function SourceStep({ draft, update, errors }: StepProps) {
   const setVm = (index: number, change: Partial<VmDraft>) =>
     update((d) => ({ ...d, vms: d.vms.map((vm, i) => (i === index ? { ...vm, ...change } : vm)) }));
   const shown = draft.batch ? draft.vms : draft.vms.slice(0, 1);
+  // A removed VM's button leaves the page with it; focus would fall to
+  // <body>, so it goes to the name of the VM now in its place (or the last).
+  const focusAfterRemove = useRef<number | null>(null);
+  useEffect(() => {
+    const index = focusAfterRemove.current;
+    if (index === null) return;
+    focusAfterRemove.current = null;
+    document.getElementById(vmControl.name(Math.min(index, draft.vms.length - 1)))?.focus();
+  }, [draft.vms.length]);
 
   return (
     <div className="stack">
@@ -65,7 +76,10 @@ export function SourceStep({ draft, update, errors }: StepProps) {
                 <button
                   type="button"
                   className="button danger"
-                  onClick={() => update((d) => ({ ...d, vms: d.vms.filter((_, j) => j !== i) }))}
+                  onClick={() => {
+                    focusAfterRemove.current = i;
+                    update((d) => ({ ...d, vms: d.vms.filter((_, j) => j !== i) }));
+                  }}
                 >
                   Remove VM {i + 1}
                 </button>

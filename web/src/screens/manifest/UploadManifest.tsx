@@ -2,10 +2,13 @@
 // file input (the accessible control) or dropped on the zone around it, is
 // validated as it is and can be submitted unchanged.
 import { useRef, useState, type DragEvent } from "react";
-import type { ManifestProblem, WorkflowClient } from "@workflow-manager/workflowd-client";
+import type { ManifestProblem } from "@workflow-manager/workflowd-client";
 
-import { errorText, violationsOf } from "../workflows/violations";
-import { newRequestId, submittedPath } from "./submitTarget";
+import type { DashboardClient } from "../../components/clientContext";
+import { errorText } from "../../components/ErrorBanner";
+import { newRequestId } from "../../requestId";
+import { violationsOf } from "../workflows/violations";
+import { submittedPath } from "./submitTarget";
 
 export const MANIFEST_FILE_TYPES = [".json", ".yaml", ".yml"] as const;
 
@@ -21,7 +24,7 @@ type Upload =
   | { status: "error"; fileName: string; message: string };
 
 interface Props {
-  client: Pick<WorkflowClient, "validateManifest" | "submitManifest">;
+  client: Pick<DashboardClient, "validateManifest" | "submitManifest">;
   onSubmitted: (path: string) => void;
 }
 

@@ -7,8 +7,3 @@ export function submittedPath(resp: Pick<SubmitManifestResponse, "batchId" | "vm
   const id = resp.vms[0]?.execution?.id;
   return id ? `/executions/${encodeURIComponent(id)}` : "/history";
 }
-
-/** A request id for one submission of one text, so a retried click does not start the VMs twice. */
-export function newRequestId(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`;
-}

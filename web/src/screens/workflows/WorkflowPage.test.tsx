@@ -1,9 +1,11 @@
-import { cleanup, render, screen, waitFor } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter, Route, Routes, useParams } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Code, WorkflowError, type Execution, type Inputs, type ListExecutionsResponse } from "@workflow-manager/workflowd-client";
 
+import { ClientContext } from "../../components/clientContext";
+import { fakeClient as dashboardClient } from "../../components/testFixtures";
 import { WorkflowPage, type WorkflowPageClient } from "./WorkflowPage";
 import { execution, researchWorkflow } from "./testFixtures";
 
@@ -39,10 +41,12 @@ function fakeClient(overrides: Partial<WorkflowPageClient> = {}) {
 function renderPage(client: WorkflowPageClient, url = "/workflows/research") {
   return render(
     <MemoryRouter initialEntries={[url]}>
-      <Routes>
-        <Route path="/workflows/:workflowId" element={<WorkflowPage client={client} />} />
-        <Route path="/executions/:executionId" element={<ExecutionStub />} />
-      </Routes>
+      <ClientContext.Provider value={dashboardClient(client)}>
+        <Routes>
+          <Route path="/workflows/:workflowId" element={<WorkflowPage />} />
+          <Route path="/executions/:executionId" element={<ExecutionStub />} />
+        </Routes>
+      </ClientContext.Provider>
     </MemoryRouter>,
   );
 }
@@ -73,13 +77,13 @@ describe("WorkflowPage", () => {
     expect([...fmt.options].map((o) => o.value)).toEqual(["md", "html"]);
 
     expect(describedText(screen.getByRole("textbox", { name: "Config file" }))).toContain("matching *.yaml");
-    expect(describedText(screen.getByRole("textbox", { name: "Resume from" }))).toContain("Produced by phase 1");
+    expect(describedText(screen.getByRole("textbox", { name: "Resume from" }))).toContain("Produced by phase 2");
 
     const boxes = screen.getAllByRole<HTMLInputElement>("checkbox");
     expect(boxes.map((b) => [b.labels?.[0]?.textContent?.trim(), b.checked])).toEqual([
-      ["Phase 0", true],
       ["Phase 1", true],
       ["Phase 2", true],
+      ["Phase 3", true],
     ]);
     expect(screen.getByRole("group", { name: /Phases/ })).toBeTruthy();
   });
@@ -93,7 +97,7 @@ describe("WorkflowPage", () => {
     await user.clear(depth);
     await user.type(depth, "4");
     await user.selectOptions(screen.getByRole("combobox", { name: "Format" }), "html");
-    await user.click(screen.getByRole("checkbox", { name: "Phase 1" }));
+    await user.click(screen.getByRole("checkbox", { name: "Phase 2" }));
     await user.click(screen.getByText("Advanced"));
     await user.type(screen.getByRole("textbox", { name: "Labels" }), "team=vm{Enter}ticket=42");
     await user.type(screen.getByRole("spinbutton", { name: "Timeout (s)" }), "90");
@@ -177,9 +181,9 @@ describe("WorkflowPage", () => {
     expect(screen.getByRole<HTMLInputElement>("spinbutton", { name: "Depth" }).value).toBe("3");
     expect(screen.getByRole<HTMLSelectElement>("combobox", { name: "Format" }).value).toBe("html");
     expect(screen.getByRole<HTMLInputElement>("textbox", { name: "Resume from" }).value).toBe("/srv/state/run.json");
-    expect(screen.getByRole<HTMLInputElement>("checkbox", { name: "Phase 0: gather" }).checked).toBe(true);
-    expect(screen.getByRole<HTMLInputElement>("checkbox", { name: "Phase 1: analyse" }).checked).toBe(false);
-    expect(screen.getByRole<HTMLInputElement>("checkbox", { name: "Phase 2: write" }).checked).toBe(true);
+    expect(screen.getByRole<HTMLInputElement>("checkbox", { name: "Phase 1: gather" }).checked).toBe(true);
+    expect(screen.getByRole<HTMLInputElement>("checkbox", { name: "Phase 2: analyse" }).checked).toBe(false);
+    expect(screen.getByRole<HTMLInputElement>("checkbox", { name: "Phase 3: write" }).checked).toBe(true);
     expect(screen.getByRole<HTMLTextAreaElement>("textbox", { name: "Labels", hidden: true }).value).toBe("team=vm");
     expect(screen.getByRole<HTMLInputElement>("spinbutton", { name: "Timeout (s)", hidden: true }).value).toBe("120");
   });
@@ -195,8 +199,8 @@ describe("WorkflowPage", () => {
     const getExecution = vi.fn(() => Promise.resolve(latest));
     const { client } = fakeClient({ listExecutions, getExecution });
     renderPage(client);
-    expect(await screen.findByRole("checkbox", { name: "Phase 2: write" })).toBeTruthy();
-    expect(screen.getByRole("checkbox", { name: "Phase 1" })).toBeTruthy();
+    expect(await screen.findByRole("checkbox", { name: "Phase 3: write" })).toBeTruthy();
+    expect(screen.getByRole("checkbox", { name: "Phase 2" })).toBeTruthy();
     expect(listExecutions).toHaveBeenCalledWith({ workflowId: "research", pageSize: 1 }, expect.anything());
     expect(getExecution).toHaveBeenCalledWith("exec-9", expect.anything());
   });
@@ -207,5 +211,68 @@ describe("WorkflowPage", () => {
     });
     renderPage(client, "/workflows/nope");
     expect((await screen.findByRole("alert")).textContent).toBe("NOT_FOUND: workflow nope not found");
+  });
+
+  it("reports text a number field cannot read at that field instead of dropping it", async () => {
+    const user = userEvent.setup();
+    const { client, calls } = fakeClient();
+    renderPage(client);
+    const depth = await screen.findByRole<HTMLInputElement>("spinbutton", { name: "Depth" });
+    await user.type(screen.getByRole("textbox", { name: "Topic" }), "rust");
+    // jsdom has no badInput: what the browser says after "abc" in a number field.
+    Object.defineProperty(depth, "validity", { configurable: true, get: () => ({ badInput: true, valid: false }) });
+    fireEvent.input(depth, { target: { value: "" } });
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() => expect(depth.getAttribute("aria-invalid")).toBe("true"));
+    expect(depth.parentElement?.querySelector(".field-error")?.textContent).toBe("must be a number");
+    expect(screen.getByRole("alert").textContent).toContain("Depth: must be a number");
+    expect(calls.execute).toEqual([]);
+  });
+
+  it("reports text the timeout field cannot read", async () => {
+    const user = userEvent.setup();
+    const { client, calls } = fakeClient();
+    renderPage(client);
+    await user.type(await screen.findByRole("textbox", { name: "Topic" }), "rust");
+    await user.click(screen.getByText("Advanced"));
+    const timeout = screen.getByRole<HTMLInputElement>("spinbutton", { name: "Timeout (s)" });
+    Object.defineProperty(timeout, "validity", { configurable: true, get: () => ({ badInput: true, valid: false }) });
+    fireEvent.input(timeout, { target: { value: "" } });
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() => expect(timeout.getAttribute("aria-invalid")).toBe("true"));
+    expect(screen.getByRole("alert").textContent).toContain("Timeout (s): must be a number");
+    expect(calls.execute).toEqual([]);
+  });
+
+  it("keeps the request id for a retry of the same form, and makes a new one when labels or the timeout change", async () => {
+    const user = userEvent.setup();
+    const { client, calls } = fakeClient({
+      execute: vi.fn((id: string, inputs?: Inputs, o?: unknown) => {
+        calls.execute.push([id, inputs, o]);
+        return Promise.reject(new WorkflowError(Code.Unavailable, "daemon restarting"));
+      }),
+    });
+    renderPage(client);
+    await user.type(await screen.findByRole("textbox", { name: "Topic" }), "rust");
+    const run = screen.getByRole("button", { name: "Run" });
+    const idOf = (i: number) => (calls.execute[i]?.[2] as { requestId?: string } | undefined)?.requestId;
+    await user.click(run);
+    await waitFor(() => expect(calls.execute).toHaveLength(1));
+    await waitFor(() => expect((run as HTMLButtonElement).disabled).toBe(false));
+    await user.click(run);
+    await waitFor(() => expect(calls.execute).toHaveLength(2));
+    expect(idOf(1)).toBe(idOf(0));
+
+    await user.click(screen.getByText("Advanced"));
+    await user.type(screen.getByRole("textbox", { name: "Labels" }), "team=vm");
+    await waitFor(() => expect((run as HTMLButtonElement).disabled).toBe(false));
+    await user.click(run);
+    await waitFor(() => expect(calls.execute).toHaveLength(3));
+    expect(idOf(2)).not.toBe(idOf(1));
+
+    await user.type(screen.getByRole("spinbutton", { name: "Timeout (s)" }), "60");
+    await user.click(run);
+    await waitFor(() => expect(calls.execute).toHaveLength(4));
+    expect(idOf(3)).not.toBe(idOf(2));
   });
 });

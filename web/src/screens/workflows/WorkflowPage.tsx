@@ -4,9 +4,12 @@
 // violation is shown at its field.
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
-import type { Execution, Field, Workflow, WorkflowClient } from "@workflow-manager/workflowd-client";
+import type { Execution, Field, Workflow } from "@workflow-manager/workflowd-client";
 
-import { client as defaultClient } from "../../api";
+import { useClient, type DashboardClient } from "../../components/clientContext";
+import { errorText } from "../../components/ErrorBanner";
+import { phaseNumber } from "../../format";
+import { newRequestId } from "../../requestId";
 import { controlId, descriptionId, errorId, fieldControl, phaseNamesOf, type FieldControl } from "./fieldControl";
 import {
   encodeInputs,
@@ -16,10 +19,10 @@ import {
   parseTimeoutSeconds,
   type FormValue,
 } from "./inputEncoding";
-import { errorText, placeViolations, violationsOf, type InputProblem } from "./violations";
+import { placeViolations, violationsOf, type InputProblem } from "./violations";
 import "./workflows.css";
 
-export type WorkflowPageClient = Pick<WorkflowClient, "getWorkflow" | "getExecution" | "validateInputs" | "execute" | "listExecutions">;
+export type WorkflowPageClient = Pick<DashboardClient, "getWorkflow" | "getExecution" | "validateInputs" | "execute" | "listExecutions">;
 
 // Tagged with what was asked for, so an answer for another URL reads as
 // "still loading" without resetting state in the effect.
@@ -29,7 +32,8 @@ type Loaded = { request: string } & (
   | { status: "ready"; workflow: Workflow; rerun: Execution | null }
 );
 
-export function WorkflowPage({ client = defaultClient }: { client?: WorkflowPageClient }) {
+export function WorkflowPage() {
+  const client: WorkflowPageClient = useClient();
   const { workflowId = "" } = useParams();
   const [searchParams] = useSearchParams();
   const rerunId = searchParams.get("rerun");
@@ -171,8 +175,30 @@ function RunForm({ client, workflow, rerun, phaseNames }: RunFormProps) {
     }
   }, [problems]);
 
+  // Text a number field cannot parse reaches React as "", like an empty
+  // field: which fields hold such text, to report instead of dropping it.
+  const [badInputs, setBadInputs] = useState<ReadonlySet<string>>(() => new Set());
+  const setBadInput = (id: string, bad: boolean) => {
+    setBadInputs((s) => {
+      if (s.has(id) === bad) return s;
+      const next = new Set(s);
+      if (bad) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  };
+
+  // Any change makes another request: labels and the timeout are part of it.
   const setValue = (name: string, value: FormValue) => {
     setValues((v) => ({ ...v, [name]: value }));
+    requestId.current = newRequestId();
+  };
+  const changeLabels = (text: string) => {
+    setLabelsText(text);
+    requestId.current = newRequestId();
+  };
+  const changeTimeout = (text: string) => {
+    setTimeoutText(text);
     requestId.current = newRequestId();
   };
 
@@ -219,6 +245,10 @@ function RunForm({ client, workflow, rerun, phaseNames }: RunFormProps) {
     const local: Record<string, string> = {};
     if (labels.error) local[LABELS_ID] = labels.error;
     if (timeout.error) local[TIMEOUT_ID] = timeout.error;
+    if (badInputs.has(TIMEOUT_ID)) local[TIMEOUT_ID] = NOT_A_NUMBER;
+    const unreadable: InputProblem[] = fields
+      .filter((f) => badInputs.has(controlId(f.name)))
+      .map((f) => ({ fieldName: f.name, message: NOT_A_NUMBER }));
     try {
       let serverProblems: InputProblem[] = [];
       try {
@@ -228,6 +258,9 @@ function RunForm({ client, workflow, rerun, phaseNames }: RunFormProps) {
         if (violations === null) throw err;
         serverProblems = placeViolations(fields, violations);
       }
+      // The daemon saw an empty value where the reader typed something: say
+      // what is wrong with what they typed instead.
+      serverProblems = [...unreadable, ...serverProblems.filter((p) => !unreadable.some((u) => u.fieldName === p.fieldName))];
       if (serverProblems.length > 0 || Object.keys(local).length > 0) {
         showProblems(serverProblems, local);
         return;
@@ -298,6 +331,7 @@ function RunForm({ client, workflow, rerun, phaseNames }: RunFormProps) {
           value={values[field.name] ?? ""}
           error={problems.byField[field.name]}
           onChange={(v) => setValue(field.name, v)}
+          onBadInput={(bad) => setBadInput(controlId(field.name), bad)}
         />
       ))}
       <details className="run-advanced">
@@ -309,7 +343,7 @@ function RunForm({ client, workflow, rerun, phaseNames }: RunFormProps) {
               id={LABELS_ID}
               rows={3}
               value={labelsText}
-              onChange={(e) => setLabelsText(e.target.value)}
+              onChange={(e) => changeLabels(e.target.value)}
               aria-invalid={problems.byField[LABELS_ID] !== undefined}
               aria-describedby={describedBy(`${LABELS_ID}-description`, problems.byField[LABELS_ID] ? `${LABELS_ID}-error` : null)}
             />
@@ -331,7 +365,13 @@ function RunForm({ client, workflow, rerun, phaseNames }: RunFormProps) {
               step="any"
               inputMode="decimal"
               value={timeoutText}
-              onChange={(e) => setTimeoutText(e.target.value)}
+              onChange={(e) => {
+                changeTimeout(e.target.value);
+                setBadInput(TIMEOUT_ID, e.target.validity.badInput);
+              }}
+              // Letters typed into an empty number field leave its value ""
+              // unchanged, so React fires no change: the raw input event tells.
+              onInput={(e) => setBadInput(TIMEOUT_ID, e.currentTarget.validity.badInput)}
               aria-invalid={problems.byField[TIMEOUT_ID] !== undefined}
               aria-describedby={describedBy(`${TIMEOUT_ID}-description`, problems.byField[TIMEOUT_ID] ? `${TIMEOUT_ID}-error` : null)}
             />
@@ -361,10 +401,7 @@ function RunForm({ client, workflow, rerun, phaseNames }: RunFormProps) {
 }
 
 const SUMMARY_ID = "run-error-summary";
-
-function newRequestId(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`;
-}
+const NOT_A_NUMBER = "must be a number";
 
 /** Programs write descriptions with or without a final full stop; the hint joins several. */
 function asSentence(text: string): string {
@@ -384,9 +421,11 @@ interface FieldInputProps {
   value: FormValue;
   error: string | undefined;
   onChange: (value: FormValue) => void;
+  /** Whether a number field holds text the browser cannot read as a number. */
+  onBadInput: (bad: boolean) => void;
 }
 
-function FieldInput({ field, control, phaseNames, value, error, onChange }: FieldInputProps) {
+function FieldInput({ field, control, phaseNames, value, error, onChange, onBadInput }: FieldInputProps) {
   const id = controlId(field.name);
   const label = field.label || field.name;
   const text = typeof value === "string" ? value : "";
@@ -396,7 +435,7 @@ function FieldInput({ field, control, phaseNames, value, error, onChange }: Fiel
     if (control.hint) notes.push(control.hint);
   }
   if (field.requiredForPhases.length > 0) {
-    const phases = field.requiredForPhases.map((p) => (phaseNames.has(p) ? `${p} (${phaseNames.get(p)})` : String(p)));
+    const phases = field.requiredForPhases.map((p) => (phaseNames.has(p) ? `${phaseNumber(p)} (${phaseNames.get(p)})` : String(phaseNumber(p))));
     notes.push(`Required when phase ${phases.join(" or ")} is selected.`);
   }
   if (field.defaultValue !== undefined) notes.push(`Default: ${field.defaultValue === "" ? "(empty)" : field.defaultValue}.`);
@@ -487,7 +526,11 @@ function FieldInput({ field, control, phaseNames, value, error, onChange }: Fiel
           min={control.min ?? undefined}
           max={control.max ?? undefined}
           value={text}
-          onChange={(e) => onChange(e.target.value)}
+          onChange={(e) => {
+            onChange(e.target.value);
+            onBadInput(e.target.validity.badInput);
+          }}
+          onInput={(e) => onBadInput(e.currentTarget.validity.badInput)}
           {...common}
         />
       ) : (

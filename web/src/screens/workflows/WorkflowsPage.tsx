@@ -2,73 +2,28 @@
 // programs that failed discovery, and a note while programs are still being
 // probed. ListWorkflows has no stream, so the page polls only while a probe
 // is pending (every 2 s, paused while the tab is hidden).
-import { useEffect, useState } from "react";
 import { Link } from "react-router";
-import type { WorkflowClient, WorkflowList } from "@workflow-manager/workflowd-client";
 
-import { client as defaultClient } from "../../api";
-import { errorText } from "./violations";
+import { useClient, type DashboardClient } from "../../components/clientContext";
+import { errorText } from "../../components/ErrorBanner";
+import { usePolled } from "../../hooks/usePolled";
 import "./workflows.css";
 
-export type WorkflowsPageClient = Pick<WorkflowClient, "listWorkflows">;
+export type WorkflowsPageClient = Pick<DashboardClient, "listWorkflows">;
 
 export const PROBE_POLL_MS = 2000;
 
-export function WorkflowsPage({
-  client = defaultClient,
-  pollMs = PROBE_POLL_MS,
-}: {
-  client?: WorkflowsPageClient;
-  pollMs?: number;
-}) {
-  const [list, setList] = useState<WorkflowList | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    const abort = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let waitingForVisible = false;
-
-    const fetchList = () => {
-      client.listWorkflows({ signal: abort.signal }).then(
-        (result) => {
-          if (abort.signal.aborted) return;
-          setList(result);
-          setError(null);
-          if (result.programsProbing.length > 0) schedule();
-        },
-        (err: unknown) => {
-          if (abort.signal.aborted) return;
-          setError(errorText(err));
-          // A failed fetch is retried on the same clock so the page recovers
-          // when the daemon comes back.
-          schedule();
-        },
-      );
-    };
-    const schedule = () => {
-      timer = setTimeout(() => {
-        if (document.visibilityState === "hidden") {
-          waitingForVisible = true;
-          return;
-        }
-        fetchList();
-      }, pollMs);
-    };
-    const onVisibility = () => {
-      if (waitingForVisible && document.visibilityState === "visible") {
-        waitingForVisible = false;
-        fetchList();
-      }
-    };
-    document.addEventListener("visibilitychange", onVisibility);
-    fetchList();
-    return () => {
-      abort.abort();
-      clearTimeout(timer);
-      document.removeEventListener("visibilitychange", onVisibility);
-    };
-  }, [client, pollMs]);
+export function WorkflowsPage({ pollMs = PROBE_POLL_MS }: { pollMs?: number }) {
+  const client: WorkflowsPageClient = useClient();
+  // Polled until no program is being probed; a failure keeps it polling on
+  // the same clock, so the page recovers when the daemon comes back.
+  const polled = usePolled((signal) => client.listWorkflows({ signal }), {
+    intervalMs: pollMs,
+    key: "workflows",
+    continueWhile: (list) => list.programsProbing.length > 0,
+  });
+  const list = polled.data ?? null;
+  const error = polled.error !== undefined ? errorText(polled.error) : null;
 
   return (
     <div className="stack workflows-page">

@@ -35,7 +35,7 @@ describe("fieldControl", () => {
   it("edits a state file as text, naming its pattern and producing phase", () => {
     expect(fieldControl(field("resume", stateFile("*.json", 1)), new Map([[1, "analyse"]]))).toEqual({
       kind: "text",
-      hint: "A state file of an earlier run matching *.json. Produced by phase 1 (analyse).",
+      hint: "A state file of an earlier run matching *.json. Produced by phase 2 (analyse).",
     });
     expect(fieldControl(field("resume", stateFile("*.json")))).toEqual({
       kind: "text",
@@ -47,9 +47,9 @@ describe("fieldControl", () => {
     expect(fieldControl(field("phases", phaseSelector(3)), new Map([[0, "gather"], [2, "write"]]))).toEqual({
       kind: "phases",
       phases: [
-        { index: 0, label: "Phase 0: gather" },
-        { index: 1, label: "Phase 1" },
-        { index: 2, label: "Phase 2: write" },
+        { index: 0, label: "Phase 1: gather" },
+        { index: 1, label: "Phase 2" },
+        { index: 2, label: "Phase 3: write" },
       ],
     });
   });

@@ -2,6 +2,8 @@
 // field's declared type so the form and its tests agree on one mapping.
 import type { Field } from "@workflow-manager/workflowd-client";
 
+import { phaseNumber } from "../../format";
+
 export interface PhaseOption {
   index: number;
   label: string;
@@ -63,14 +65,14 @@ export function fieldControl(field: Field, phaseNames: ReadonlyMap<number, strin
     case "stateFile": {
       const { pattern, phase } = kind.value;
       const producer =
-        phase === undefined ? "" : ` Produced by phase ${phase}${phaseNames.has(phase) ? ` (${phaseNames.get(phase)})` : ""}.`;
+        phase === undefined ? "" : ` Produced by phase ${phaseNumber(phase)}${phaseNames.has(phase) ? ` (${phaseNames.get(phase)})` : ""}.`;
       return { kind: "text", hint: `A state file of an earlier run matching ${pattern}.${producer}` };
     }
     case "phaseSelector": {
       const phases: PhaseOption[] = [];
       for (let index = 0; index < kind.value.totalPhases; index++) {
         const name = phaseNames.get(index);
-        phases.push({ index, label: name === undefined ? `Phase ${index}` : `Phase ${index}: ${name}` });
+        phases.push({ index, label: name === undefined ? `Phase ${phaseNumber(index)}` : `Phase ${phaseNumber(index)}: ${name}` });
       }
       return { kind: "phases", phases };
     }

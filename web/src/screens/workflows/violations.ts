@@ -29,13 +29,3 @@ export function placeViolations(fields: readonly Field[], violations: readonly F
     return names.has(name) ? { fieldName: name, message: v.description } : { fieldName: null, message: `${v.field}: ${v.description}` };
   });
 }
-
-/** The message of any error, for the banner. */
-export function errorText(err: unknown): string {
-  if (typeof err === "object" && err !== null) {
-    const { codeName, rawMessage, message } = err as { codeName?: unknown; rawMessage?: unknown; message?: unknown };
-    if (typeof codeName === "string" && typeof rawMessage === "string") return `${codeName}: ${rawMessage}`;
-    if (typeof message === "string") return message;
-  }
-  return String(err);
-}
