@@ -44,9 +44,11 @@ impl BatchCounts {
 }
 
 impl StoreReader {
-    /// The latest `limit` successful runs of `workflow_id`, newest first.
-    /// Walks the workflow's index newest first and stops at `limit`, so a
-    /// workflow with a long history costs no more than one with a short one.
+    /// The latest `limit` successful runs of `workflow_id`, latest end
+    /// first (the order the engine keeps them in). Reads the first
+    /// `limit` entries of the index of successful runs, so a workflow with
+    /// a long history, failed runs included, costs no more than one with a
+    /// short one.
     pub(crate) fn latest_successful_runs(
         &self,
         workflow_id: &str,
@@ -57,7 +59,7 @@ impl StoreReader {
                 "SELECT id, start_ms, end_ms FROM executions \
                  WHERE workflow_id = ?1 AND state = 'SUCCEEDED' \
                  AND start_ms IS NOT NULL AND end_ms IS NOT NULL \
-                 ORDER BY create_ms DESC LIMIT ?2",
+                 ORDER BY end_ms DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(rusqlite::params![workflow_id, limit as i64], |row| {
                 Ok((
