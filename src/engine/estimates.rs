@@ -54,32 +54,31 @@ impl Engine {
         &self,
         workflow_ids: BTreeSet<&str>,
     ) -> Result<HashMap<String, PastRuns>, EngineError> {
-        let missing: Vec<String> = self
-            .run_history
-            .not_loaded(&workflow_ids)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        if !missing.is_empty() {
-            let loaded = self
-                .read(move |r| {
-                    missing
-                        .into_iter()
-                        .map(|id| {
-                            let runs = r.latest_successful_runs(&id, HISTORY_RUNS)?;
-                            Ok((id, runs))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .await?;
-            for (id, runs) in loaded {
-                self.run_history.load(&id, runs);
-            }
+        for id in self.run_history.not_loaded(&workflow_ids) {
+            self.load_run_history(id).await?;
         }
         Ok(workflow_ids
             .into_iter()
             .filter_map(|id| Some((id.to_string(), self.run_history.past_runs(id)?)))
             .collect())
+    }
+
+    /// Reads a workflow's latest successful runs from the history into
+    /// the run history, once: concurrent callers share the first one's
+    /// read (a failed read is retried by the next caller).
+    async fn load_run_history(&self, workflow_id: &str) -> Result<(), EngineError> {
+        self.run_history
+            .load_once(workflow_id)
+            .get_or_try_init(|| async {
+                let id = workflow_id.to_string();
+                let runs = self
+                    .read(move |r| r.latest_successful_runs(&id, HISTORY_RUNS))
+                    .await?;
+                self.run_history.load(workflow_id, runs);
+                Ok::<(), EngineError>(())
+            })
+            .await?;
+        Ok(())
     }
 
     /// The estimates of these executions as the engine gives them
