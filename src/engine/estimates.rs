@@ -203,16 +203,72 @@ fn record_stage(record: &ExecutionRecord) -> Option<Stage> {
     }
 }
 
-/// Where an active execution is now; None when a cancel has taken it off
-/// the queue.
+/// Where an active execution is now; None once its end is numbered (a
+/// batch's counts may already have it as finished: it must not count
+/// twice) or a cancel has taken it off the queue.
 fn live_stage(execution: &ActiveExecution) -> Option<Stage> {
     let phase = execution.control().phase;
+    let log = execution.log();
+    if log.end_numbered() {
+        return None;
+    }
     match phase {
         Phase::Queued => Some(Stage::Queued),
         Phase::Running { start_ms, .. } => Some(Stage::Running {
             start_ms,
-            progress: estimate::progress(&execution.log().tree),
+            progress: estimate::progress(&log.tree),
         }),
         Phase::CancelledWhileQueued { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::active::Activation;
+    use crate::engine::execution_log::Ending;
+    use crate::engine::testing::TestEngine;
+    use crate::events::LogCounts;
+    use crate::tree::ExecutionTree;
+
+    #[tokio::test]
+    async fn a_member_whose_end_is_numbered_is_no_longer_active() {
+        let t = TestEngine::start(1, 1, &[]).await;
+        let execution = ActiveExecution::new(
+            Activation {
+                id: uuid::Uuid::now_v7(),
+                rowid: 1,
+                workflow_id: "w".into(),
+                batch_id: Some("b".into()),
+                argv: Vec::new(),
+                timeout: None,
+                committed: Vec::new(),
+                next_sequence: 1,
+                tree: ExecutionTree::default(),
+                counts: LogCounts::default(),
+                accepted: None,
+            },
+            t.engine.writer.clone(),
+            t.metrics.execution("w"),
+        );
+        assert_eq!(live_stage(&execution), Some(Stage::Queued));
+        execution.control().phase = Phase::Running {
+            pid: 1,
+            start_ms: 5,
+        };
+        assert_eq!(
+            live_stage(&execution),
+            Some(Stage::Running {
+                start_ms: 5,
+                progress: None
+            })
+        );
+        // Committed or not, the batch's counts may have it as finished.
+        let _end = execution.log().number_end(
+            Vec::new(),
+            Ending::without_exit(ExecutionState::Failed, "x".into()),
+        );
+        assert_eq!(live_stage(&execution), None);
+        t.stop().await;
     }
 }
