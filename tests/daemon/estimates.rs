@@ -363,6 +363,50 @@ async fn batches_are_summarized_while_active_and_after() {
     assert_eq!(end, b_end);
 }
 
+#[tokio::test]
+async fn a_batch_that_cannot_be_read_leaves_the_rest_of_the_response() {
+    let daemon = Daemon::builder()
+        .program(
+            "quick.sh",
+            workflow_script(
+                r#"{"id":"quick","name":"Quick","description":"Ends at once.","fields":[]}"#,
+                "exit 0",
+            ),
+        )
+        .start()
+        .await;
+    let execution = daemon.execute("quick", &[]).await;
+    daemon.wait_end(&execution.id).await;
+
+    // Put it in a batch whose other member's row the counts cannot read
+    // (a create time that is not a number), and that looks running.
+    let history = rusqlite::Connection::open(daemon.data_dir().join("history.sqlite3")).unwrap();
+    history
+        .execute(
+            "UPDATE executions SET batch_id = 'broken' WHERE id = ?1",
+            [&execution.id],
+        )
+        .unwrap();
+    history
+        .execute(
+            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, batch_id) \
+             VALUES ('not-an-id', 'quick', 'Quick', 'RUNNING', 'not a time', '[]', 'broken')",
+            [],
+        )
+        .unwrap();
+    drop(history);
+
+    let got = daemon.get_response(&execution.id).await;
+    assert_eq!(got.execution.expect("the execution").id, execution.id);
+    assert_eq!(got.batch, None, "no summary rather than no answer");
+    let status = daemon.status().await;
+    assert_eq!(status.active_batches, vec![]);
+    assert!(
+        daemon.log().contains("no batch summary"),
+        "the failure is logged"
+    );
+}
+
 fn is_phase_started(e: &LogEvent) -> bool {
     matches!(&e.payload, Some(Payload::PhaseStarted(_)))
 }
