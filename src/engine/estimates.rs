@@ -196,7 +196,7 @@ fn record_stage(record: &ExecutionRecord) -> Option<Stage> {
     match record.state {
         ExecutionState::Queued => Some(Stage::Queued),
         ExecutionState::Running => Some(Stage::Running {
-            start_ms: record.start_ms.unwrap_or_else(now_ms),
+            start_ms: record.start_ms,
             progress: record.tree.as_ref().and_then(estimate::progress),
         }),
         _ => None,
@@ -215,7 +215,7 @@ fn live_stage(execution: &ActiveExecution) -> Option<Stage> {
     match phase {
         Phase::Queued => Some(Stage::Queued),
         Phase::Running { start_ms, .. } => Some(Stage::Running {
-            start_ms,
+            start_ms: Some(start_ms),
             progress: estimate::progress(&log.tree),
         }),
         Phase::CancelledWhileQueued { .. } => None,
@@ -259,7 +259,7 @@ mod tests {
         assert_eq!(
             live_stage(&execution),
             Some(Stage::Running {
-                start_ms: 5,
+                start_ms: Some(5),
                 progress: None
             })
         );
