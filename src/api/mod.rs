@@ -87,6 +87,33 @@ impl WorkflowApi {
             .collect()
     }
 
+    /// A batch's summary, as GetExecution and ListExecutions show it;
+    /// None when no execution has that batch id. An extra like the
+    /// estimates: when the history cannot be read for it the response goes
+    /// out without.
+    async fn batch_shown(&self, batch_id: &str) -> Option<pb::BatchSummary> {
+        match self.engine.batch(batch_id).await {
+            Ok(batch) => batch.as_ref().map(convert::batch),
+            Err(e) => {
+                tracing::warn!(batch = batch_id, error = %e, "no batch summary: the history could not be read");
+                None
+            }
+        }
+    }
+
+    /// The active batches GetStatus shows; none when the history cannot
+    /// be read for them (GetStatus is the health probe: the rest of it
+    /// still answers).
+    async fn active_batches_shown(&self) -> Vec<pb::BatchSummary> {
+        match self.engine.active_batches().await {
+            Ok(batches) => batches.iter().map(convert::batch).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "no active batches: the history could not be read");
+                Vec::new()
+            }
+        }
+    }
+
     /// One execution with its details, as [`WorkflowApi::shown`].
     async fn shown_one(&self, record: &ExecutionRecord) -> pb::Execution {
         let mut shown = self.shown(std::slice::from_ref(record), true).await;
@@ -259,12 +286,12 @@ impl WorkflowService for WorkflowApi {
             .execution(required(&id, "execution_id")?)
             .await?;
         let batch = match &execution.batch_id {
-            Some(batch_id) => self.engine.batch(batch_id).await?,
+            Some(batch_id) => self.batch_shown(batch_id).await,
             None => None,
         };
         Ok(Response::new(pb::GetExecutionResponse {
             execution: Some(self.shown_one(&execution).await),
-            batch: batch.as_ref().map(convert::batch),
+            batch,
         }))
     }
 
@@ -332,13 +359,13 @@ impl WorkflowService for WorkflowApi {
             String::new()
         };
         let batch = match &batch_id {
-            Some(batch_id) => self.engine.batch(batch_id).await?,
+            Some(batch_id) => self.batch_shown(batch_id).await,
             None => None,
         };
         Ok(Response::new(pb::ListExecutionsResponse {
             executions: self.shown(&records, false).await,
             next_page_token,
-            batch: batch.as_ref().map(convert::batch),
+            batch,
         }))
     }
 
@@ -398,7 +425,7 @@ impl WorkflowService for WorkflowApi {
         _request: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
         let status = self.engine.status().await?;
-        let active_batches = self.engine.active_batches().await?;
+        let active_batches = self.active_batches_shown().await;
         let catalog = self.engine.catalog();
         catalog.settled().await;
         let directories = catalog.directory_summaries();
@@ -422,7 +449,7 @@ impl WorkflowService for WorkflowApi {
             workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
             discovery_errors: directories.iter().map(|d| d.failures).sum(),
             programs_probing: catalog.probing().len() as u32,
-            active_batches: active_batches.iter().map(convert::batch).collect(),
+            active_batches,
             workflow_directories: directories
                 .into_iter()
                 .map(|d| pb::WorkflowDirectory {

@@ -3,7 +3,7 @@
 //! start times, the workflows' latest successful runs, a batch's counts)
 //! and computes them as of now.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::active::{ActiveExecution, Phase};
@@ -13,6 +13,11 @@ use crate::estimate::batch::{batch_estimate, ActiveMember, BatchTally};
 use crate::estimate::{self, execution_estimate, Estimate, PastRuns, Stage, HISTORY_RUNS};
 use crate::events::ExecutionState;
 use crate::store::{BatchCounts, ExecutionRecord, SuccessfulRun};
+
+/// How many active batches GetStatus shows, the newest: each costs a
+/// count of its executions and its members' estimates, and the dashboard
+/// asks every few seconds however many drop-folder jobs are waiting.
+pub(crate) const ACTIVE_BATCHES_SHOWN: usize = 50;
 
 /// A batch at a glance.
 #[derive(Debug, Clone)]
@@ -54,32 +59,31 @@ impl Engine {
         &self,
         workflow_ids: BTreeSet<&str>,
     ) -> Result<HashMap<String, PastRuns>, EngineError> {
-        let missing: Vec<String> = self
-            .run_history
-            .not_loaded(&workflow_ids)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        if !missing.is_empty() {
-            let loaded = self
-                .read(move |r| {
-                    missing
-                        .into_iter()
-                        .map(|id| {
-                            let runs = r.latest_successful_runs(&id, HISTORY_RUNS)?;
-                            Ok((id, runs))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .await?;
-            for (id, runs) in loaded {
-                self.run_history.load(&id, runs);
-            }
+        for id in self.run_history.not_loaded(&workflow_ids) {
+            self.load_run_history(id).await?;
         }
         Ok(workflow_ids
             .into_iter()
             .filter_map(|id| Some((id.to_string(), self.run_history.past_runs(id)?)))
             .collect())
+    }
+
+    /// Reads a workflow's latest successful runs from the history into
+    /// the run history, once: concurrent callers share the first one's
+    /// read (a failed read is retried by the next caller).
+    async fn load_run_history(&self, workflow_id: &str) -> Result<(), EngineError> {
+        self.run_history
+            .load_once(workflow_id)
+            .get_or_try_init(|| async {
+                let id = workflow_id.to_string();
+                let runs = self
+                    .read(move |r| r.latest_successful_runs(&id, HISTORY_RUNS))
+                    .await?;
+                self.run_history.load(workflow_id, runs);
+                Ok::<(), EngineError>(())
+            })
+            .await?;
+        Ok(())
     }
 
     /// The estimates of these executions as the engine gives them
@@ -110,59 +114,79 @@ impl Engine {
     pub(crate) async fn batch(&self, batch_id: &str) -> Result<Option<BatchSummary>, EngineError> {
         let id = batch_id.to_string();
         match self.read(move |r| r.batch_counts(&id)).await? {
-            Some(counts) => Ok(Some(self.summarize(counts).await?)),
+            Some(counts) => Ok(self.summarize(vec![counts]).await?.pop()),
             None => Ok(None),
         }
     }
 
-    /// The batches with executions still queued or running, newest first.
+    /// The newest [`ACTIVE_BATCHES_SHOWN`] batches with executions still
+    /// queued or running, newest first.
     pub(crate) async fn active_batches(&self) -> Result<Vec<BatchSummary>, EngineError> {
-        let mut counts = self.read(|r| r.active_batch_counts()).await?;
-        counts.sort_by(|a, b| (b.create_ms, &b.batch_id).cmp(&(a.create_ms, &a.batch_id)));
-        let mut summaries = Vec::with_capacity(counts.len());
-        for c in counts {
-            summaries.push(self.summarize(c).await?);
-        }
-        Ok(summaries)
+        let counts = self
+            .read(|r| r.active_batch_counts(ACTIVE_BATCHES_SHOWN))
+            .await?;
+        self.summarize(counts).await
     }
 
-    /// A batch's counts with its estimate, from its active members.
-    async fn summarize(&self, counts: BatchCounts) -> Result<BatchSummary, EngineError> {
-        if counts.queued + counts.running == 0 {
-            return Ok(BatchSummary {
-                counts,
-                estimate: None,
-            });
+    /// Batches' counts with their estimates, from their active members:
+    /// the active set is looked through once for all of them, and the
+    /// history once for their workflows.
+    async fn summarize(&self, batches: Vec<BatchCounts>) -> Result<Vec<BatchSummary>, EngineError> {
+        let wanted: HashSet<&str> = batches
+            .iter()
+            .filter(|c| c.queued + c.running > 0)
+            .map(|c| c.batch_id.as_str())
+            .collect();
+        let mut members: HashMap<&str, Vec<Arc<ActiveExecution>>> = HashMap::new();
+        if !wanted.is_empty() {
+            for execution in self.active_map().values() {
+                let batch = execution.batch_id.as_deref();
+                if let Some(batch) = batch.and_then(|b| wanted.get(b)) {
+                    members.entry(batch).or_default().push(execution.clone());
+                }
+            }
         }
-        let mut members: Vec<Arc<ActiveExecution>> = self
-            .active_map()
-            .values()
-            .filter(|a| a.batch_id.as_deref() == Some(counts.batch_id.as_str()))
-            .cloned()
-            .collect();
-        // Ids are UUIDv7, in the order they were accepted: the queue's.
-        members.sort_by_key(|m| m.id);
-        let staged: Vec<(&str, Stage)> = members
-            .iter()
-            .filter_map(|m| live_stage(m).map(|stage| (m.workflow_id.as_str(), stage)))
-            .collect();
-        let past = self
-            .past_runs(staged.iter().map(|(id, _)| *id).collect())
-            .await?;
-        let active: Vec<ActiveMember<'_>> = staged
-            .iter()
-            .map(|(workflow_id, stage)| ActiveMember {
-                workflow_id,
-                stage: *stage,
-                past: past.get(*workflow_id).copied(),
+        // Outside the active set's lock: each stage reads the member's tree.
+        let staged: HashMap<&str, Vec<(&str, Stage)>> = members
+            .iter_mut()
+            .map(|(batch, members)| {
+                // Ids are UUIDv7, in the order they were accepted: the queue's.
+                members.sort_by_key(|m| m.id);
+                let staged = members
+                    .iter()
+                    .filter_map(|m| live_stage(m).map(|stage| (m.workflow_id.as_str(), stage)))
+                    .collect();
+                (*batch, staged)
             })
             .collect();
-        let tally = BatchTally {
-            total: counts.total(),
-            finished: counts.succeeded + counts.failed,
-        };
-        let estimate = batch_estimate(tally, &active, self.config.max_concurrent_jobs, now_ms());
-        Ok(BatchSummary { counts, estimate })
+        let past = self
+            .past_runs(staged.values().flatten().map(|(id, _)| *id).collect())
+            .await?;
+        let now = now_ms();
+        let estimates: Vec<Option<Estimate>> = batches
+            .iter()
+            .map(|counts| {
+                let staged = staged.get(counts.batch_id.as_str())?;
+                let active: Vec<ActiveMember<'_>> = staged
+                    .iter()
+                    .map(|(workflow_id, stage)| ActiveMember {
+                        workflow_id,
+                        stage: *stage,
+                        past: past.get(*workflow_id).copied(),
+                    })
+                    .collect();
+                let tally = BatchTally {
+                    total: counts.total(),
+                    finished: counts.succeeded + counts.failed,
+                };
+                batch_estimate(tally, &active, self.config.max_concurrent_jobs, now)
+            })
+            .collect();
+        Ok(batches
+            .into_iter()
+            .zip(estimates)
+            .map(|(counts, estimate)| BatchSummary { counts, estimate })
+            .collect())
     }
 }
 
@@ -172,23 +196,79 @@ fn record_stage(record: &ExecutionRecord) -> Option<Stage> {
     match record.state {
         ExecutionState::Queued => Some(Stage::Queued),
         ExecutionState::Running => Some(Stage::Running {
-            start_ms: record.start_ms.unwrap_or_else(now_ms),
+            start_ms: record.start_ms,
             progress: record.tree.as_ref().and_then(estimate::progress),
         }),
         _ => None,
     }
 }
 
-/// Where an active execution is now; None when a cancel has taken it off
-/// the queue.
+/// Where an active execution is now; None once its end is numbered (a
+/// batch's counts may already have it as finished: it must not count
+/// twice) or a cancel has taken it off the queue.
 fn live_stage(execution: &ActiveExecution) -> Option<Stage> {
     let phase = execution.control().phase;
+    let log = execution.log();
+    if log.end_numbered() {
+        return None;
+    }
     match phase {
         Phase::Queued => Some(Stage::Queued),
         Phase::Running { start_ms, .. } => Some(Stage::Running {
-            start_ms,
-            progress: estimate::progress(&execution.log().tree),
+            start_ms: Some(start_ms),
+            progress: estimate::progress(&log.tree),
         }),
         Phase::CancelledWhileQueued { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::active::Activation;
+    use crate::engine::execution_log::Ending;
+    use crate::engine::testing::TestEngine;
+    use crate::events::LogCounts;
+    use crate::tree::ExecutionTree;
+
+    #[tokio::test]
+    async fn a_member_whose_end_is_numbered_is_no_longer_active() {
+        let t = TestEngine::start(1, 1, &[]).await;
+        let execution = ActiveExecution::new(
+            Activation {
+                id: uuid::Uuid::now_v7(),
+                rowid: 1,
+                workflow_id: "w".into(),
+                batch_id: Some("b".into()),
+                argv: Vec::new(),
+                timeout: None,
+                committed: Vec::new(),
+                next_sequence: 1,
+                tree: ExecutionTree::default(),
+                counts: LogCounts::default(),
+                accepted: None,
+            },
+            t.engine.writer.clone(),
+            t.metrics.execution("w"),
+        );
+        assert_eq!(live_stage(&execution), Some(Stage::Queued));
+        execution.control().phase = Phase::Running {
+            pid: 1,
+            start_ms: 5,
+        };
+        assert_eq!(
+            live_stage(&execution),
+            Some(Stage::Running {
+                start_ms: Some(5),
+                progress: None
+            })
+        );
+        // Committed or not, the batch's counts may have it as finished.
+        let _end = execution.log().number_end(
+            Vec::new(),
+            Ending::without_exit(ExecutionState::Failed, "x".into()),
+        );
+        assert_eq!(live_stage(&execution), None);
+        t.stop().await;
     }
 }

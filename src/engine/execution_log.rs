@@ -40,6 +40,9 @@ pub(super) struct ExecutionLog {
     /// adds the run to its workflow's history for the estimates once the
     /// end is committed.
     succeeded: Option<(i64, i64)>,
+    /// Whether its end is numbered (queued for the history, maybe
+    /// committed): it no longer counts as active in a batch's estimate.
+    end_numbered: bool,
     /// Its handles into the metrics, looked up once.
     metrics: ExecutionMetrics,
 }
@@ -63,6 +66,7 @@ impl ExecutionLog {
             started: None,
             artifacts: Vec::new(),
             succeeded: None,
+            end_numbered: false,
             metrics,
         }
     }
@@ -177,6 +181,7 @@ impl ExecutionLog {
     /// Numbers the end: any held events, the `last` events and the
     /// terminal `finished` event, stamped now, to be queued as one write.
     pub(super) fn number_end(&mut self, last: Vec<LogPayload>, ending: Ending) -> NumberedEnd {
+        self.end_numbered = true;
         let mut events = std::mem::take(&mut self.held);
         events.extend(
             last.into_iter()
@@ -204,6 +209,11 @@ impl ExecutionLog {
         };
         events.push(Arc::new(finished));
         NumberedEnd { outcome, events }
+    }
+
+    /// Whether its end is numbered ([`ExecutionLog::number_end`]).
+    pub(super) fn end_numbered(&self) -> bool {
+        self.end_numbered
     }
 
     /// Start and end time of the run, if it has ended successfully.

@@ -4,8 +4,10 @@
 //! thousand executions costs no query per row (and, once warm, none).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
+use tokio::sync::OnceCell;
 
 use crate::estimate::{PastRuns, HISTORY_RUNS};
 use crate::store::SuccessfulRun;
@@ -40,6 +42,11 @@ impl WorkflowRuns {
 #[derive(Debug, Default)]
 pub(super) struct RunHistory {
     by_workflow: Mutex<HashMap<String, WorkflowRuns>>,
+    /// One read of the history per workflow, shared: a burst of first
+    /// asks about a workflow (Executes after a restart) waits for one
+    /// read instead of each making its own. Set once the read is done; a
+    /// failed read leaves it unset for the next ask to retry.
+    loads: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
 }
 
 impl RunHistory {
@@ -60,6 +67,15 @@ impl RunHistory {
             .copied()
             .filter(|id| !by_workflow.get(*id).is_some_and(|runs| runs.loaded))
             .collect()
+    }
+
+    /// The shared read of `workflow_id`'s history (see `loads`).
+    pub(super) fn load_once(&self, workflow_id: &str) -> Arc<OnceCell<()>> {
+        self.loads
+            .lock()
+            .entry(workflow_id.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Adds what the history holds for a workflow.

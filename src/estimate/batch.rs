@@ -58,7 +58,7 @@ pub(crate) fn batch_estimate(
     // Each member's expected whole duration, where its own estimate gives one.
     let elapsed = |m: &ActiveMember<'_>| match m.stage {
         Stage::Queued => 0,
-        Stage::Running { start_ms, .. } => (now_ms - start_ms).max(0),
+        Stage::Running { start_ms, .. } => start_ms.map_or(0, |s| (now_ms - s).max(0)),
     };
     let known: Vec<i64> = active
         .iter()

@@ -90,8 +90,9 @@ pub(crate) enum Stage {
     Queued,
     /// Running since `start_ms`, with the fraction done its tree shows.
     Running {
-        /// When its program started, ms since the epoch.
-        start_ms: i64,
+        /// When its program started, ms since the epoch; None when the
+        /// record has no start time (then its pace is unknown).
+        start_ms: Option<i64>,
         /// From [`progress`].
         progress: Option<f64>,
     },
@@ -101,7 +102,8 @@ pub(crate) enum Stage {
 /// nothing to base one on (no progress and no earlier successful run).
 ///
 /// - progress p alone (p > 0): remaining = elapsed * (1 - p) / p, the
-///   rate so far extrapolated;
+///   rate so far extrapolated; not without a start time (no elapsed, no
+///   pace: an elapsed of 0 would read as "due now");
 /// - history alone: remaining = max(median - elapsed, 0); a queued
 ///   execution gets the whole median (its own run, not the wait for a
 ///   worker);
@@ -113,14 +115,16 @@ pub(crate) fn execution_estimate(
     past: Option<PastRuns>,
     now_ms: i64,
 ) -> Option<Estimate> {
-    let (progress, elapsed_ms) = match stage {
-        Stage::Queued => (None, 0),
-        Stage::Running { start_ms, progress } => (progress, (now_ms - start_ms).max(0)),
+    let (progress, start_ms) = match stage {
+        Stage::Queued => (None, None),
+        Stage::Running { start_ms, progress } => (progress, start_ms),
     };
+    let elapsed_ms = start_ms.map_or(0, |start_ms| (now_ms - start_ms).max(0));
     let elapsed = elapsed_ms as f64;
-    // At 0 the pace is unknown: nothing done says nothing about the rest.
+    // At 0 the pace is unknown: nothing done says nothing about the rest;
+    // nor is it without a start time.
     let by_progress = progress
-        .filter(|p| *p > 0.0)
+        .filter(|p| *p > 0.0 && start_ms.is_some())
         .map(|p| elapsed * (1.0 - p) / p);
     let by_history = past.map(|past| (past.median_ms as f64 - elapsed).max(0.0));
     let (remaining, basis, history_runs) = match (by_progress, by_history, past) {

@@ -40,7 +40,7 @@ fn refs(events: &[String]) -> Vec<&str> {
 
 fn running(elapsed_ms: i64, progress: Option<f64>) -> Stage {
     Stage::Running {
-        start_ms: NOW - elapsed_ms,
+        start_ms: Some(NOW - elapsed_ms),
         progress,
     }
 }
@@ -270,4 +270,32 @@ fn a_batch_with_nothing_to_go_on_has_progress_but_no_remaining_time() {
         (None, None, None)
     );
     assert_eq!(batch_estimate(counts, &[], 1, NOW), None, "finished");
+}
+
+#[test]
+fn without_a_start_time_progress_gives_no_pace() {
+    let unstarted = Stage::Running {
+        start_ms: None,
+        progress: Some(0.5),
+    };
+    let e = execution_estimate(unstarted, None, NOW).unwrap();
+    assert_eq!(e.progress, Some(0.5));
+    assert_eq!(
+        (e.remaining_ms, e.completion_ms, e.basis),
+        (None, None, None),
+        "not due now"
+    );
+    let e = execution_estimate(unstarted, past(1000, 2), NOW).unwrap();
+    assert_eq!(e.remaining_ms, Some(1000), "the whole median");
+    assert_eq!((e.basis, e.history_runs), (Some(Basis::History), 2));
+
+    // In a batch it is neither due now nor a pace for the others.
+    let counts = BatchTally {
+        total: 2,
+        finished: 0,
+    };
+    let active = [member(unstarted, None), member(Stage::Queued, None)];
+    let e = batch_estimate(counts, &active, 1, NOW).unwrap();
+    assert_eq!(e.progress, Some(0.25));
+    assert_eq!(e.remaining_ms, None);
 }

@@ -44,9 +44,11 @@ impl BatchCounts {
 }
 
 impl StoreReader {
-    /// The latest `limit` successful runs of `workflow_id`, newest first.
-    /// Walks the workflow's index newest first and stops at `limit`, so a
-    /// workflow with a long history costs no more than one with a short one.
+    /// The latest `limit` successful runs of `workflow_id`, latest end
+    /// first (the order the engine keeps them in). Reads the first
+    /// `limit` entries of the index of successful runs, so a workflow with
+    /// a long history, failed runs included, costs no more than one with a
+    /// short one.
     pub(crate) fn latest_successful_runs(
         &self,
         workflow_id: &str,
@@ -57,7 +59,7 @@ impl StoreReader {
                 "SELECT id, start_ms, end_ms FROM executions \
                  WHERE workflow_id = ?1 AND state = 'SUCCEEDED' \
                  AND start_ms IS NOT NULL AND end_ms IS NOT NULL \
-                 ORDER BY create_ms DESC LIMIT ?2",
+                 ORDER BY end_ms DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(rusqlite::params![workflow_id, limit as i64], |row| {
                 Ok((
@@ -86,15 +88,23 @@ impl StoreReader {
         self.with(|conn| batch_counts(conn, batch_id))
     }
 
-    /// The counts of every batch with executions still queued or running.
-    pub(crate) fn active_batch_counts(&self) -> Result<Vec<BatchCounts>, StoreError> {
+    /// The counts of the `limit` newest batches (by their first
+    /// execution's create time) with executions still queued or running,
+    /// newest first. Finding them reads the active executions (at most
+    /// the queue and the workers) and one index entry per batch; counting
+    /// reads only the batch index of those `limit`.
+    pub(crate) fn active_batch_counts(&self, limit: usize) -> Result<Vec<BatchCounts>, StoreError> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT DISTINCT batch_id FROM executions \
-                 WHERE state IN ('QUEUED', 'RUNNING') AND batch_id IS NOT NULL",
+                "SELECT active.batch_id FROM \
+                 (SELECT DISTINCT batch_id FROM executions \
+                  WHERE state IN ('QUEUED', 'RUNNING') AND batch_id IS NOT NULL) AS active \
+                 ORDER BY (SELECT MIN(create_ms) FROM executions AS e \
+                           WHERE e.batch_id = active.batch_id) DESC, active.batch_id DESC \
+                 LIMIT ?1",
             )?;
             let ids = stmt
-                .query_map([], |row| row.get::<_, String>(0))?
+                .query_map([limit as i64], |row| row.get::<_, String>(0))?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut batches = Vec::with_capacity(ids.len());
             for id in ids {

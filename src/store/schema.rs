@@ -88,6 +88,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX drop_files_by_state ON drop_files(folder, state);
     CREATE INDEX drop_files_by_finish ON drop_files(folder, finished_ms);
     "#,
+    // Version 3: indexes for the estimates (run_stats.rs). A batch's counts
+    // by state read only the index, however large the batch; a workflow's
+    // latest successful runs are the first entries of its own index rather
+    // than a walk past every failed run.
+    r#"
+    CREATE INDEX executions_by_batch_state ON executions(batch_id, state, create_ms, end_ms) WHERE batch_id IS NOT NULL;
+    CREATE INDEX executions_succeeded_by_workflow ON executions(workflow_id, end_ms DESC) WHERE state = 'SUCCEEDED';
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;

@@ -363,6 +363,117 @@ async fn batches_are_summarized_while_active_and_after() {
     assert_eq!(end, b_end);
 }
 
+#[tokio::test]
+async fn a_cancelled_member_counts_as_finished_but_not_succeeded() {
+    let daemon = Daemon::builder()
+        .program("vm-pipeline.sh", gated_pipeline())
+        .flag("--output-dir", "out")
+        .max_jobs(1)
+        .start()
+        .await;
+    let out = daemon.file("out");
+    let vm = |name: &str| {
+        let disk = make_disk(&daemon.staging_dir(), &format!("{name}.raw"), "raw");
+        json!({"name": name, "pipeline": {
+            "load": {"source_type": "raw", "source_path": disk},
+            "convert": {"output_format": "raw"}}})
+    };
+    let manifest = json!({"version": "1.0", "batch": true, "vms": [vm("a"), vm("b")]});
+    let response = daemon
+        .submit_manifest(&manifest.to_string(), "pair.json", "")
+        .await;
+    let batch_id = response.batch_id.clone();
+    let ids: Vec<String> = response
+        .vms
+        .iter()
+        .map(|v| v.execution.as_ref().unwrap().id.clone())
+        .collect();
+    let (a, b) = (&ids[0], &ids[1]);
+    daemon
+        .wait_for_event(a, "a's first phase", is_phase_started)
+        .await;
+
+    // b is cancelled while queued: it has ended, as a failure.
+    daemon.cancel(b, None, false).await;
+    let b_end = daemon.wait_end(b).await;
+    assert_eq!(b_end.state(), ExecutionState::Cancelled);
+    let status = daemon.status().await;
+    assert_eq!(status.active_batches.len(), 1);
+    let active = &status.active_batches[0];
+    assert_eq!(counts(active), (2, 0, 1, 0, 1));
+    assert_eq!(active.end_time, None, "a still runs");
+    let estimate = active.estimate.expect("a is active");
+    assert_eq!(
+        estimate.progress,
+        Some(0.5),
+        "b counts 1 (finished), a 0 (0 of 2 phases)"
+    );
+    let got = daemon.get_response(b).await;
+    assert_eq!(
+        counts(got.batch.as_ref().expect("b's batch")),
+        (2, 0, 1, 0, 1)
+    );
+
+    // a succeeds after b's end: the batch ends with a.
+    open_gate(&out, "a");
+    let a_end = daemon.wait_end(a).await;
+    assert_eq!(daemon.status().await.active_batches, vec![]);
+    let listed = daemon
+        .list_executions(pb::ListExecutionsRequest {
+            batch_id: batch_id.clone(),
+            ..Default::default()
+        })
+        .await;
+    let batch = listed.batch.expect("the finished batch");
+    assert_eq!(counts(&batch), (2, 0, 0, 1, 1));
+    assert_eq!(batch.estimate, None);
+    assert_eq!(batch.end_time, a_end.end_time);
+}
+
+#[tokio::test]
+async fn a_batch_that_cannot_be_read_leaves_the_rest_of_the_response() {
+    let daemon = Daemon::builder()
+        .program(
+            "quick.sh",
+            workflow_script(
+                r#"{"id":"quick","name":"Quick","description":"Ends at once.","fields":[]}"#,
+                "exit 0",
+            ),
+        )
+        .start()
+        .await;
+    let execution = daemon.execute("quick", &[]).await;
+    daemon.wait_end(&execution.id).await;
+
+    // Put it in a batch whose other member's row the counts cannot read
+    // (a create time that is not a number), and that looks running.
+    let history = rusqlite::Connection::open(daemon.data_dir().join("history.sqlite3")).unwrap();
+    history
+        .execute(
+            "UPDATE executions SET batch_id = 'broken' WHERE id = ?1",
+            [&execution.id],
+        )
+        .unwrap();
+    history
+        .execute(
+            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, batch_id) \
+             VALUES ('not-an-id', 'quick', 'Quick', 'RUNNING', 'not a time', '[]', 'broken')",
+            [],
+        )
+        .unwrap();
+    drop(history);
+
+    let got = daemon.get_response(&execution.id).await;
+    assert_eq!(got.execution.expect("the execution").id, execution.id);
+    assert_eq!(got.batch, None, "no summary rather than no answer");
+    let status = daemon.status().await;
+    assert_eq!(status.active_batches, vec![]);
+    assert!(
+        daemon.log().contains("no batch summary"),
+        "the failure is logged"
+    );
+}
+
 fn is_phase_started(e: &LogEvent) -> bool {
     matches!(&e.payload, Some(Payload::PhaseStarted(_)))
 }
