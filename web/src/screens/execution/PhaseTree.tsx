@@ -101,7 +101,7 @@ function PhaseNode({ phase }: { phase: Phase }) {
             Phase {phaseNumber(phase.index)}
             {total}: {phase.name}
           </span>{" "}
-          <NodeBadge status={phase.status} /> <span className="muted">{phase.tasks.length} tasks</span>
+          <NodeBadge status={phase.status} /> <span className="muted">{phase.tasks.length === 1 ? "1 task" : `${phase.tasks.length} tasks`}</span>
         </summary>
         <div className="tree-body">
           {phase.error !== "" && <p className="tree-error">Error: {phase.error}</p>}
