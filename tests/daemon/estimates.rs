@@ -3,7 +3,7 @@
 //! earlier runs; batches at a glance in GetStatus, ListExecutions and
 //! GetExecution.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -54,19 +54,6 @@ impl Daemon {
             |e| matches!(&e.payload, Some(Payload::PhaseStarted(p)) if p.phase == index),
         )
         .await;
-    }
-
-    /// WaitExecution, expected to succeed.
-    async fn wait_end(&self, execution_id: &str) -> pb::Execution {
-        self.client()
-            .wait_execution(pb::WaitExecutionRequest {
-                execution_id: execution_id.to_string(),
-            })
-            .await
-            .unwrap_or_else(|s| panic!("WaitExecution {execution_id}: {s:?}"))
-            .into_inner()
-            .execution
-            .expect("WaitExecution returns the execution")
     }
 
     /// GetExecution's whole response.
@@ -239,8 +226,10 @@ fn counts(b: &pb::BatchSummary) -> (u32, u32, u32, u32, u32) {
     (b.total, b.queued, b.running, b.succeeded, b.failed)
 }
 
-#[tokio::test]
-async fn batches_are_summarized_while_active_and_after() {
+/// A daemon with one worker and the gated VM pipeline, running a batch of
+/// two VMs, `a` and `b` (b waits for the worker): the daemon, its output
+/// directory, the batch id and the two execution ids.
+async fn start_gated_pair() -> (Daemon, PathBuf, String, Vec<String>) {
     let daemon = Daemon::builder()
         .program("vm-pipeline.sh", gated_pipeline())
         .flag("--output-dir", "out")
@@ -258,13 +247,18 @@ async fn batches_are_summarized_while_active_and_after() {
     let response = daemon
         .submit_manifest(&manifest.to_string(), "pair.json", "")
         .await;
-    let batch_id = response.batch_id.clone();
-    assert!(!batch_id.is_empty());
-    let ids: Vec<String> = response
+    assert!(!response.batch_id.is_empty());
+    let ids = response
         .vms
         .iter()
         .map(|v| v.execution.as_ref().unwrap().id.clone())
         .collect();
+    (daemon, out, response.batch_id, ids)
+}
+
+#[tokio::test]
+async fn batches_are_summarized_while_active_and_after() {
+    let (daemon, out, batch_id, ids) = start_gated_pair().await;
     let (a, b) = (&ids[0], &ids[1]);
 
     // One worker: a runs (in its first phase), b waits.
@@ -365,29 +359,7 @@ async fn batches_are_summarized_while_active_and_after() {
 
 #[tokio::test]
 async fn a_cancelled_member_counts_as_finished_but_not_succeeded() {
-    let daemon = Daemon::builder()
-        .program("vm-pipeline.sh", gated_pipeline())
-        .flag("--output-dir", "out")
-        .max_jobs(1)
-        .start()
-        .await;
-    let out = daemon.file("out");
-    let vm = |name: &str| {
-        let disk = make_disk(&daemon.staging_dir(), &format!("{name}.raw"), "raw");
-        json!({"name": name, "pipeline": {
-            "load": {"source_type": "raw", "source_path": disk},
-            "convert": {"output_format": "raw"}}})
-    };
-    let manifest = json!({"version": "1.0", "batch": true, "vms": [vm("a"), vm("b")]});
-    let response = daemon
-        .submit_manifest(&manifest.to_string(), "pair.json", "")
-        .await;
-    let batch_id = response.batch_id.clone();
-    let ids: Vec<String> = response
-        .vms
-        .iter()
-        .map(|v| v.execution.as_ref().unwrap().id.clone())
-        .collect();
+    let (daemon, out, batch_id, ids) = start_gated_pair().await;
     let (a, b) = (&ids[0], &ids[1]);
     daemon
         .wait_for_event(a, "a's first phase", is_phase_started)

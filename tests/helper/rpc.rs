@@ -37,6 +37,19 @@ impl Daemon {
         exec
     }
 
+    /// WaitExecution, expected to succeed: the execution in its final state.
+    pub async fn wait_end(&self, execution_id: &str) -> pb::Execution {
+        self.client()
+            .wait_execution(pb::WaitExecutionRequest {
+                execution_id: execution_id.to_string(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("WaitExecution {execution_id}: {s:?}"))
+            .into_inner()
+            .execution
+            .expect("WaitExecution returns the execution")
+    }
+
     /// GetExecution, expected to succeed.
     pub async fn get(&self, execution_id: &str) -> pb::Execution {
         self.client()
