@@ -1597,7 +1597,8 @@ type Estimate struct {
 	// Fraction done, 0 to 1, from the program's progress events (phases
 	// completed out of the announced total, the running phase's tasks and
 	// percentages); for a batch, the mean over its executions (finished ones
-	// count as 1). Unset when the program has reported no progress.
+	// count as 1). Unset when the program has announced no total number of
+	// phases, which progress is measured against.
 	Progress *float64 `protobuf:"fixed64,1,opt,name=progress,proto3,oneof" json:"progress,omitempty"`
 	// Estimated time still needed; unset when unknown.
 	Remaining *durationpb.Duration `protobuf:"bytes,2,opt,name=remaining,proto3" json:"remaining,omitempty"`

@@ -832,7 +832,8 @@ export type Estimate = Message<"workflow.v1.Estimate"> & {
    * Fraction done, 0 to 1, from the program's progress events (phases
    * completed out of the announced total, the running phase's tasks and
    * percentages); for a batch, the mean over its executions (finished ones
-   * count as 1). Unset when the program has reported no progress.
+   * count as 1). Unset when the program has announced no total number of
+   * phases, which progress is measured against.
    *
    * @generated from field: optional double progress = 1;
    */
