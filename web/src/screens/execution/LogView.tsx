@@ -123,10 +123,16 @@ export function LogView({
   // lines dropped or never loaded are streamed again from that sequence.
   const targetPos = targetSeq === undefined ? undefined : buffer.positionOfSeq(targetSeq);
   const targetRow = targetPos === undefined ? undefined : view.rowAtOrAfter(targetPos);
-  // Reloaded too past the end of a full window: that window takes no more lines.
+  // Reloaded too past the end of a full window: that window takes no more
+  // lines. A window already opened at the target is not opened again; the
+  // live log's first line is no window. While following, a target still in
+  // the URL is on its way out (react-router updates the URL in a
+  // transition, after Follow's own render): reloading it would reopen the
+  // old window under a ticked Follow.
   const needsReload =
+    !follow &&
     targetSeq !== undefined &&
-    buffer.firstSeq !== targetSeq &&
+    !(buffer.keepOldest && buffer.firstSeq === targetSeq) &&
     (targetSeq < buffer.oldestSeq || (buffer.full && targetSeq > buffer.lastSeq));
   const { restartAt } = log;
   useEffect(() => {
@@ -290,6 +296,17 @@ export function LogView({
         onWheel={(e) => {
           // Scrolling up to read means the reader no longer wants to be pulled down.
           if (e.deltaY < 0 && follow) setFollow(false);
+        }}
+        onKeyDown={(e) => {
+          // The keyboard's intent, seen before a fast log's next follow
+          // scroll can undo the move (onScroll below only sees where the
+          // view ended up).
+          const up = e.key === "ArrowUp" || e.key === "PageUp" || e.key === "Home" || (e.key === " " && e.shiftKey);
+          if (up && follow) setFollow(false);
+        }}
+        onPointerDown={(e) => {
+          // A press on the box itself, not on a line: its scroll bar.
+          if (e.target === e.currentTarget && follow) setFollow(false);
         }}
         onScroll={(e) => {
           // The same for the keyboard and the scroll bar. Following only ever

@@ -132,7 +132,7 @@ describe("WorkflowPage", () => {
     expect(depth.parentElement?.querySelector(".field-error")?.textContent).toBe("must be <= 5, got 9");
     const resume = screen.getByRole("textbox", { name: "Resume from" });
     expect(resume.getAttribute("aria-invalid")).toBe("true");
-    expect(resume.parentElement?.querySelector(".field-error")?.textContent).toBe("is required when phase 2 is selected");
+    expect(resume.parentElement?.querySelector(".field-error")?.textContent).toBe("is required when phase 3 is selected"); // the daemon's index 2
     // Fields without a violation stay valid.
     expect(screen.getByRole("textbox", { name: "Topic" }).getAttribute("aria-invalid")).toBe("false");
     // Depth comes before Resume in the form, so it is the first invalid field.
@@ -141,7 +141,7 @@ describe("WorkflowPage", () => {
     const summary = screen.getByRole("heading", { name: "3 problems with the inputs" }).parentElement;
     expect([...(summary?.querySelectorAll("li") ?? [])].map((li) => li.textContent)).toEqual([
       "Depth: must be <= 5, got 9",
-      "Resume from: is required when phase 2 is selected",
+      "Resume from: is required when phase 3 is selected",
       "inputs.extra: unknown input; this workflow takes: topic, depth",
     ]);
     expect(calls.execute).toHaveLength(0);

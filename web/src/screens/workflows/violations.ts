@@ -1,6 +1,8 @@
 // Server-side input violations, placed at the form fields they name.
 import type { Field, FieldViolation } from "@workflow-manager/workflowd-client";
 
+import { phaseNumber } from "../../format";
+
 export interface InputProblem {
   /** The field the problem is about; null when it names no field of the form. */
   fieldName: string | null;
@@ -21,11 +23,23 @@ export function violationsOf(err: unknown): readonly FieldViolation[] | null {
   return fieldViolations as FieldViolation[];
 }
 
+// The daemon names a phase by the program's index (src/inputs.rs); the page
+// numbers phases from 1 everywhere (phaseNumber), so a message left as it
+// is would point at the wrong checkbox.
+const REQUIRED_FOR_PHASE = /^is required when phase (\d+) is selected$/;
+
+/** A daemon message in the page's phase numbering. */
+export function inPageNumbering(description: string): string {
+  const m = REQUIRED_FOR_PHASE.exec(description);
+  return m ? `is required when phase ${phaseNumber(Number(m[1]))} is selected` : description;
+}
+
 /** Each violation with the form field it is about (`inputs.<name>` names one). */
 export function placeViolations(fields: readonly Field[], violations: readonly FieldViolation[]): InputProblem[] {
   const names = new Set(fields.map((f) => f.name));
   return violations.map((v) => {
     const name = v.field.startsWith("inputs.") ? v.field.slice("inputs.".length) : v.field;
-    return names.has(name) ? { fieldName: name, message: v.description } : { fieldName: null, message: `${v.field}: ${v.description}` };
+    const message = inPageNumbering(v.description);
+    return names.has(name) ? { fieldName: name, message } : { fieldName: null, message: `${v.field}: ${message}` };
   });
 }
