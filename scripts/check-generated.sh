@@ -32,21 +32,7 @@ for d in "${GEN_DIRS[@]}"; do
   fi
 done
 
-if [ "${CHECK_GENERATED_GIT:-1}" = 0 ]; then
-  log "CHECK_GENERATED_GIT=0: skipping the git diff / untracked checks"
-elif git rev-parse --verify --quiet HEAD >/dev/null; then
-  if ! git diff --exit-code -- "${GEN_DIRS[@]}"; then
-    echo "error: generated code differs from the index; run scripts/gen-clients.sh and commit the result" >&2
-    status=1
-  fi
-  untracked="$(git ls-files --others --exclude-standard -- "${GEN_DIRS[@]}")"
-  if [ -n "$untracked" ]; then
-    printf 'error: generated files are not committed:\n%s\n' "$untracked" >&2
-    status=1
-  fi
-else
-  log "no commit yet: skipping the git diff / untracked checks"
-fi
+check_committed scripts/gen-clients.sh "${GEN_DIRS[@]}" || status=1
 
 [ "$status" -eq 0 ] && log "generated code is up to date"
 exit "$status"

@@ -23,16 +23,6 @@ if ! diff -r -u "$out" web/dist; then
   echo "error: web/dist is out of date with web/ (see the diff above); run: cd web && npm run build" >&2
   status=1
 fi
-if [ "${CHECK_GENERATED_GIT:-1}" != 0 ] && git rev-parse --verify --quiet HEAD >/dev/null; then
-  if ! git diff --exit-code --stat -- web/dist; then
-    echo "error: web/dist differs from the index; commit the build" >&2
-    status=1
-  fi
-  untracked="$(git ls-files --others --exclude-standard -- web/dist)"
-  if [ -n "$untracked" ]; then
-    printf 'error: built files are not committed:\n%s\n' "$untracked" >&2
-    status=1
-  fi
-fi
+check_committed "cd web && npm run build" web/dist || status=1
 [ "$status" -eq 0 ] && log "web/dist is up to date"
 exit "$status"

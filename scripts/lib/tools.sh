@@ -135,3 +135,31 @@ ensure_web_deps() {
     (cd "$WEB_DIR" && npm ci --no-audit --no-fund >&2)
   fi
 }
+
+# check_committed WHAT-TO-RUN PATH...: fails (returns 1) when PATH... differ
+# from git's index or hold untracked files, so a CI checkout proves that
+# what was committed is what the generator makes. Skipped (returns 0) with
+# CHECK_GENERATED_GIT=0, for a work tree not committed yet on purpose, and
+# before the first commit.
+check_committed() {
+  local regenerate="$1" status=0 untracked
+  shift
+  if [ "${CHECK_GENERATED_GIT:-1}" = 0 ]; then
+    log "CHECK_GENERATED_GIT=0: skipping the git diff / untracked checks"
+    return 0
+  fi
+  if ! git rev-parse --verify --quiet HEAD >/dev/null; then
+    log "no commit yet: skipping the git diff / untracked checks"
+    return 0
+  fi
+  if ! git diff --exit-code -- "$@"; then
+    echo "error: $* differ from the index; run $regenerate and commit the result" >&2
+    status=1
+  fi
+  untracked="$(git ls-files --others --exclude-standard -- "$@")"
+  if [ -n "$untracked" ]; then
+    printf 'error: generated files are not committed:\n%s\n' "$untracked" >&2
+    status=1
+  fi
+  return "$status"
+}
