@@ -24,6 +24,7 @@ use crate::policy::WorkflowPolicy;
 use crate::store::{ExecutionFilter, ExecutionRecord, ListCursor};
 use crate::watcher::{DropFolders, DropMode};
 
+pub(crate) use convert::workflow_event_of;
 pub(crate) use status::invalid_argument;
 
 /// Facts about the daemon that GetStatus reports besides the engine's counts.

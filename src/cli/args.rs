@@ -114,6 +114,9 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// Show the daemon's status: version, workers, queue, history counts.
     Status,
+    /// The full-screen terminal dashboard: status, job monitor, run forms,
+    /// live execution tabs, manifest builder (docs/tui.md).
+    Tui(TuiArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.
@@ -177,6 +180,15 @@ pub(crate) struct RunArgs {
     /// on stdout) until it ends; exit 1 unless it SUCCEEDED.
     #[arg(short, long)]
     pub(crate) follow: bool,
+}
+
+/// Flags of `wfctl tui`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TuiArgs {
+    /// Append how long each frame took to draw, in microseconds, one per
+    /// line, to this file (for bench/tui.sh).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub(crate) frame_times: Option<std::path::PathBuf>,
 }
 
 /// Flags of `wfctl get`.

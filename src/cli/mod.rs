@@ -8,7 +8,8 @@
 //! each), `logs`, `status`, `hyperctl` (the `workflow -op ...` and
 //! `manifest ...` forms, flags parsed by `go_flags`), `manifests`
 //! (validating and submitting hyper2kvm manifests), `manifest_builder`
-//! (writing one: `manifest create` and `manifest generate`). Shared by the
+//! (writing one: `manifest create` and `manifest generate`), `tui` (the
+//! full-screen dashboard, a client of its own over the same API). Shared by the
 //! verbs: `context` (the connection and the calls several verbs make),
 //! `input` (what the user types, as request values), `follow` (the one
 //! log-stream loop), `outcome` (whether a waited-on execution succeeded),
@@ -33,6 +34,7 @@ mod manifests;
 mod outcome;
 mod render;
 mod status;
+mod tui;
 mod workflows;
 
 use clap::CommandFactory;
@@ -105,5 +107,6 @@ async fn run_native(cli: Cli) -> Result<(), CliError> {
         Command::Logs(args) => logs::run(&Ctx::connect(&globals).await?, args).await,
         Command::Get(args) => executions::get::run(&Ctx::connect(&globals).await?, args).await,
         Command::Status => status::run(&Ctx::connect(&globals).await?).await,
+        Command::Tui(args) => tui::run(&globals, args).await,
     }
 }
