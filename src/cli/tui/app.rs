@@ -10,7 +10,7 @@ use crossterm::event::KeyEvent;
 use ratatui::{
     layout::{Constraint, Layout, Rect},
     text::{Line, Span},
-    widgets::Paragraph,
+    widgets::{Block, Clear, Paragraph},
     Frame,
 };
 
@@ -22,7 +22,7 @@ use super::{
         manifest::ManifestBuilder, workflows::Workflows,
     },
     theme::Theme,
-    widgets::{dialog, safe, Paint},
+    widgets::{centred, safe, Paint},
 };
 use crate::pb;
 
@@ -448,11 +448,8 @@ impl App {
         .areas(frame.area());
         self.draw_tab_bar(frame, bar_area);
         if let Connection::Down(reason) = &self.connection {
-            let text = format!(
-                " daemon at {} unreachable, reconnecting: {}",
-                safe(&self.addr),
-                safe(reason)
-            );
+            // The reason names the address (CliError's text).
+            let text = format!(" ✗ daemon unreachable, reconnecting · {}", safe(reason));
             frame.render_widget(
                 Paragraph::new(Line::styled(
                     text,
@@ -466,8 +463,14 @@ impl App {
         match self.view {
             View::Dashboard => {
                 let connected = self.connection == Connection::Up;
-                self.dashboard
-                    .draw(frame, body_area, self.status.as_ref(), connected, paint)
+                self.dashboard.draw(
+                    frame,
+                    body_area,
+                    self.status.as_ref(),
+                    &self.addr,
+                    connected,
+                    paint,
+                )
             }
             View::Jobs => self.jobs.draw(frame, body_area, paint),
             View::Workflows => self.workflows.draw(frame, body_area, paint),
@@ -531,25 +534,45 @@ impl App {
     /// The keys of the screen shown, hyperctl's help line.
     fn hint(&self) -> &'static str {
         match self.view {
-            View::Dashboard => " r: Refresh | Enter: Details | j: Jobs | l: Run | m: Create Manifest | ?: Keys | q: Quit",
+            View::Dashboard => {
+                " r: Refresh | Enter: Open | j: Jobs | l: Run | m: Manifest | ?: Keys | q: Quit"
+            }
             View::Jobs => " Tab: Switch View | Enter: Details | r: Refresh | ?: Keys | q: Quit",
             View::Workflows => " Enter: Run form | r: Refresh | ?: Keys | q: Quit",
             View::Form => " Up/Down: Field | Enter: Next | Ctrl-S: Run | Esc: Back",
             View::Manifest => " Enter: Next | Backspace: Back | s: Submit | o: Save | ?: Keys",
-            View::Execution(_) => " f: Follow | /: Search | c: Cancel | K: Kill | x: Close | ?: Keys",
+            View::Execution(_) => {
+                " f: Follow | /: Search | c: Cancel | K: Kill | x: Close | ?: Keys"
+            }
         }
     }
 
+    /// The key map in two columns, so it fits 80x24.
     fn draw_help(&self, frame: &mut Frame<'_>) {
         let theme = self.theme;
-        let mut lines = Vec::new();
-        for (section, keys) in HELP {
-            lines.push(Line::styled(*section, theme.title()));
-            for (key, what) in *keys {
-                lines.push(Line::from(format!("  {key:<16} {what}")));
+        let column = |sections: &[(&str, &[(&str, &str)])]| {
+            let mut lines = Vec::new();
+            for (section, keys) in sections {
+                lines.push(Line::styled(section.to_string(), theme.title()));
+                for (key, what) in *keys {
+                    lines.push(Line::from(format!(" {key:<14} {what}")));
+                }
             }
-        }
-        lines.push(Line::styled("any key closes this", theme.dim()));
-        dialog(frame, "Keys", lines, theme);
+            lines
+        };
+        let split = HELP.len() / 2;
+        let (left, right) = (column(&HELP[..split]), column(&HELP[split..]));
+        let width = frame.area().width.min(80);
+        let height = (left.len().max(right.len()) as u16 + 3).min(frame.area().height);
+        let area = centred(frame.area(), width, height);
+        frame.render_widget(Clear, area);
+        let block = Block::bordered().title(Span::styled(" Keys (any key closes) ", theme.title()));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [left_area, right_area] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(inner);
+        frame.render_widget(Paragraph::new(left), left_area);
+        frame.render_widget(Paragraph::new(right), right_area);
     }
 }

@@ -59,7 +59,10 @@ pub(crate) fn elapsed_text(execution: &pb::Execution, now: SystemTime) -> String
         execution.end_time.as_ref(),
         now,
     ) {
-        Some(secs) => human_secs(secs.floor()),
+        // A running clock ticks in whole seconds; a finished run shows
+        // its duration as it was.
+        Some(secs) if execution.end_time.is_none() => human_secs(secs.floor()),
+        Some(secs) => human_secs(secs),
         None => "-".to_string(),
     }
 }
@@ -110,6 +113,15 @@ pub(crate) fn job_name(execution: &pb::Execution) -> String {
         .filter(|vm| !vm.is_empty())
         .unwrap_or(&execution.workflow_id);
     safe(name)
+}
+
+/// `text` cut to `width` characters, ending in `…` when cut.
+pub(crate) fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 /// The last 8 characters of an id, as hyperctl shows `[ID8]`.
@@ -199,14 +211,23 @@ pub(crate) fn job_line(
         },
     )];
     let state = execution.state();
-    if !matches!(
+    let ended = !matches!(
         state,
         pb::ExecutionState::Running | pb::ExecutionState::Queued
-    ) {
+    );
+    // An ended run names its state (the stage column already does when it
+    // ended before any phase) and why it failed.
+    if ended && !execution.current_phase.is_empty() {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(
             crate::cli::render::short_state(state),
             theme.state(state),
+        ));
+    }
+    if ended && !execution.error.is_empty() {
+        spans.push(Span::styled(
+            format!(": {}", safe(&execution.error)),
+            theme.dim(),
         ));
     }
     // The bar and ETA where they fit: 20 cells of bar and its percentage.

@@ -37,6 +37,7 @@ impl Dashboard {
         frame: &mut Frame<'_>,
         area: Rect,
         status: Option<&pb::GetStatusResponse>,
+        addr: &str,
         connected: bool,
         paint: Paint,
     ) {
@@ -96,14 +97,15 @@ impl Dashboard {
             None => vec![Line::styled("  waiting for the daemon...", theme.dim())],
         };
         frame.render_widget(
-            Paragraph::new(status_lines).block(Block::bordered().title(" Workflow daemon ")),
+            Paragraph::new(status_lines)
+                .block(Block::bordered().title(format!(" Workflow daemon {} ", safe(addr)))),
             status_area,
         );
 
         let mut queue_lines = vec![Line::styled(
             format!(
-                "  {:<36} {:>8} {:>10} {:>9} {:>7}",
-                "Drop folder", "waiting", "processing", "processed", "failed"
+                "  {:<30} {:<8} {:>7} {:>10} {:>9} {:>6}",
+                "Drop folder", "mode", "waiting", "processing", "processed", "failed"
             ),
             theme.dim(),
         )];
@@ -122,8 +124,12 @@ impl Dashboard {
             };
             queue_lines.push(Line::from(vec![
                 Span::raw(format!(
-                    "  {:<36} {:>8} {:>10} {:>9} {:>7}",
-                    tail(&safe(&folder.path), 36),
+                    "  {:<30} {:<8} {:>7} {:>10} {:>9} {:>6}",
+                    tail(&safe(&folder.path), 30),
+                    match folder.mode() {
+                        pb::DropFolderMode::Disk => "disk",
+                        _ => "manifest",
+                    },
                     folder.files_waiting,
                     folder.files_processing,
                     folder.processed_today,

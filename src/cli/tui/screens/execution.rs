@@ -22,7 +22,9 @@ use crate::cli::render::{
 use crate::cli::tui::{
     keys::{Action, InputMode},
     messages::{Effect, Request, TabId},
-    widgets::{dialog, elapsed_text, eta_label, progress_bar, safe, short_id, Paint},
+    widgets::{
+        clip, dialog, elapsed_text, eta_label, job_name, progress_bar, safe, short_id, Paint,
+    },
 };
 use crate::pb::{self, log_event::Payload};
 use crate::tree::{ExecutionTree, NodeStatus};
@@ -127,11 +129,7 @@ impl ExecutionView {
     /// The tab's title: the workflow (or the VM) and the short id.
     pub(crate) fn title(&self) -> String {
         match &self.execution {
-            Some(e) => format!(
-                "{} {}",
-                crate::cli::tui::widgets::job_name(e),
-                short_id(&e.id)
-            ),
+            Some(e) => format!("{} {}", clip(&job_name(e), 12), short_id(&e.id)),
             None => short_id(&self.execution_id).to_string(),
         }
     }
