@@ -20,6 +20,9 @@
 //!   against the same RPC over native gRPC, in turns, 1 and 8 in flight;
 //! - http-logs: a finished execution's whole log as SSE and as NDJSON
 //!   against gRPC StreamLogs, in turns;
+//! - tui: `wfctl tui` in tmux, frame times with 1,000 executions listed
+//!   and a 10,000 lines/s log followed, against redraws of the idle
+//!   dashboard, and its CPU while idle against `wfctl status` every second;
 //! - metrics: `GET /metrics` latency with a large history, against the
 //!   floor of an HTTP round trip on the same port, and execution
 //!   throughput with and without a scraper every second, in turns.
@@ -43,6 +46,7 @@ mod ingest;
 mod latency;
 mod metrics_scrape;
 mod throughput;
+mod tui;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -115,6 +119,14 @@ fn main() {
             http_logs::http_logs(
                 env_usize("BENCH_LOG_LINES", 1_000_000),
                 env_usize("BENCH_STREAM_ROUNDS", 3),
+            )
+            .await;
+        }
+        if wanted("tui") {
+            tui::tui(
+                env_usize("BENCH_TUI_EXECUTIONS", 1000),
+                env_usize("BENCH_TUI_RATE", 10_000),
+                env_usize("BENCH_TUI_SECONDS", 15) as u64,
             )
             .await;
         }

@@ -136,6 +136,16 @@ fn cpu_seconds(pid: i32, fields: &[usize]) -> f64 {
     ticks / process::clock_ticks_per_second().unwrap_or(100) as f64
 }
 
+/// CPU of any process, its own (utime + stime), so far.
+pub(crate) fn process_cpu(pid: i32) -> f64 {
+    cpu_seconds(pid, &[14, 15])
+}
+
+/// CPU of the children this benchmark has reaped, so far.
+pub(crate) fn reaped_children_cpu() -> f64 {
+    cpu_seconds(std::process::id() as i32, &[16, 17])
+}
+
 /// CPU this benchmark's own process, the client, has used so far.
 pub(crate) fn client_cpu() -> f64 {
     cpu_seconds(std::process::id() as i32, &[14, 15])

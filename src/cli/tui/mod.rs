@@ -138,11 +138,12 @@ fn signal_error(e: std::io::Error) -> CliError {
     CliError::Usage(format!("cannot handle signals: {e}"))
 }
 
-fn open_frame_log(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, CliError> {
+/// The frame log, unbuffered: a reader (bench/tui.rs) sees each frame as
+/// it is drawn, for one small write per frame.
+fn open_frame_log(path: &Path) -> Result<std::fs::File, CliError> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map(std::io::BufWriter::new)
         .map_err(|e| CliError::Usage(format!("cannot open {}: {e}", path.display())))
 }

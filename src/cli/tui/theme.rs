@@ -21,6 +21,7 @@ impl Theme {
     }
 
     /// A theme with or without colours (the snapshot tests use both).
+    #[cfg(test)]
     pub(crate) fn new(color: bool) -> Theme {
         Theme { color }
     }

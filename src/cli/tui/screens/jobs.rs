@@ -53,7 +53,9 @@ impl Jobs {
         let mut spans = vec![Span::raw(" ")];
         for (i, tab) in JobTab::ALL.iter().enumerate() {
             let list = &self.lists[i];
-            let count = if !list.loaded {
+            // Only the tab shown is polled: another tab's count would be
+            // stale.
+            let count = if !list.loaded || i != self.tab {
                 String::new()
             } else if list.more {
                 format!(" ({}+)", list.executions.len())
