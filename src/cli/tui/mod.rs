@@ -13,6 +13,7 @@ mod app;
 mod keys;
 mod link;
 mod messages;
+mod path_completion;
 mod screens;
 mod terminal;
 mod theme;
