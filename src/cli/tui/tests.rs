@@ -339,3 +339,22 @@ fn manifest_submit_opens_the_executions_in_tabs() {
         Some(("submitted web-01: execution 8d4e6a09".into(), false))
     );
 }
+
+#[test]
+fn manifest_save_asks_for_a_file() {
+    use super::keys::Action;
+    let (mut app, _) = manifest_with_source(Ok(manifest_answer(&[])));
+    manifest_keys(&mut app, &[Action::Save]);
+    // Typing: `q` is a letter of the path, not Quit.
+    manifest_keys(&mut app, &[const { Action::DeleteBack }; 200]);
+    manifest_type(&mut app, "/srv/manifests/q.yaml");
+    assert!(!app.quit);
+    let screen = render(&mut app, 80, 24);
+    assert!(
+        screen.contains("Save to: /srv/manifests/q.yaml"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("manifest_save_80x24", screen);
+    manifest_keys(&mut app, &[Action::Back]);
+    assert!(!render(&mut app, 80, 24).contains("Save to"));
+}

@@ -1052,12 +1052,7 @@ impl ManifestBuilder {
                     theme.error(),
                 );
             }
-            let mut line = text_field("Save to", &save.path, true, theme);
-            line.spans.push(Span::styled(
-                "  Enter: write (.yaml: YAML)  Esc: cancel",
-                theme.dim(),
-            ));
-            return line;
+            return text_field("Save to", &save.path, true, theme);
         } else if let Some(field) = self.editing() {
             if field.is_path() {
                 "Tab: complete  Up/Down: leave the field  Esc: stop typing  Enter: next step"
@@ -1079,6 +1074,15 @@ impl ManifestBuilder {
 
     /// One line of validation state for every step.
     fn state_line(&self, theme: Theme) -> Line<'static> {
+        if self.save.as_ref().is_some_and(|save| !save.asking) {
+            return match self.matches_line(theme) {
+                Some(matches) => matches,
+                None => Line::styled(
+                    " Enter: write (JSON, or YAML for .yaml/.yml)  Tab: complete  Esc: cancel",
+                    theme.dim(),
+                ),
+            };
+        }
         if self.submitting {
             return Line::styled(" submitting…", theme.busy());
         }
