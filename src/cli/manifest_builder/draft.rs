@@ -31,6 +31,9 @@ pub(crate) struct Draft {
     pub(crate) fstab_mode: String,
     /// One of [`FIX_LEVELS`](crate::manifest::pipeline::FIX_LEVELS).
     pub(crate) network_fix_level: String,
+    /// The CONVERT stage (written to the document only when off, so a
+    /// manifest with it on stays as hyperctl writes it).
+    pub(crate) convert: bool,
     /// One of [`OUTPUT_FORMATS`](crate::manifest::pipeline::OUTPUT_FORMATS).
     pub(crate) output_format: String,
     /// Compress the output (qcow2 only).
@@ -74,6 +77,7 @@ impl Default for Draft {
             fix: flag(&["fix", "enabled"]),
             fstab_mode: choice(&["fix", "fstab", "mode"]),
             network_fix_level: choice(&["fix", "network", "fix_level"]),
+            convert: flag(&["convert", "enabled"]),
             output_format: choice(&["convert", "output_format"]),
             compress: flag(&["convert", "compress"]),
             output_path: None,
@@ -172,6 +176,7 @@ impl Draft {
                     "network": {"enabled": fix, "fix_level": self.network_fix_level},
                 }),
                 convert: Convert {
+                    enabled: self.convert,
                     output_format: self.output_format.clone(),
                     // Only qcow2 output can be compressed.
                     compress: self.compress && self.output_format == "qcow2",
@@ -248,10 +253,17 @@ struct Load {
 
 #[derive(Debug, Serialize)]
 struct Convert {
+    #[serde(skip_serializing_if = "is_on")]
+    enabled: bool,
     output_format: String,
     compress: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     output_path: Option<String>,
+}
+
+/// Whether a stage flag is on, its default: left out of the document.
+fn is_on(enabled: &bool) -> bool {
+    *enabled
 }
 
 /// `path` made absolute against the current directory: the daemon resolves
@@ -346,6 +358,24 @@ mod tests {
         assert!(err.to_string().contains("-boot-test-seconds"), "{err}");
         let err = draft_of(&["-boot-accel=hvf"]).unwrap_err();
         assert!(err.to_string().contains("-boot-accel"), "{err}");
+    }
+
+    #[test]
+    fn convert_is_written_only_when_off() {
+        let on = Draft {
+            source_path: Some("/d/a.raw".into()),
+            ..Draft::default()
+        };
+        let document = serde_json::to_value(on.document()).unwrap();
+        assert!(document["pipeline"]["convert"].get("enabled").is_none());
+        let off = Draft {
+            convert: false,
+            ..on
+        };
+        let document = serde_json::to_value(off.document()).unwrap();
+        assert_eq!(document["pipeline"]["convert"]["enabled"], false);
+        let (_, problems) = off.render(manifest::Format::Json);
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! toolkit, [`file`](mod@file) where the result is written. The flags of both verbs
 //! are declared once, in [`FLAGS`].
 
-mod draft;
-mod file;
+pub(crate) mod draft;
+pub(crate) mod file;
 mod prompt;
 mod wizard;
 

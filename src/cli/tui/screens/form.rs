@@ -258,7 +258,7 @@ impl Form {
             (Entry::Typed(text), Action::Complete) if completes => {
                 let completion = complete_path(text);
                 *text = completion.text;
-                self.choices = completion.choices;
+                self.choices = completion.matches;
             }
             // Tab in a field without completion moves on, as in any form.
             (Entry::Typed(_), Action::Complete) => {
