@@ -2,20 +2,21 @@
 //! driven by keys (`send-keys`) and read back from the screen
 //! (`capture-pane`), the only signal a full-screen program gives.
 //!
-//! Each session runs on a private tmux server (`-L`, a socket name unique
-//! to the test, no config file), so tests never touch the user's tmux and
-//! run in parallel. The pane runs `wfctl tui`, then prints `EXITED <code>`
+//! Each session runs on a private tmux server (`-S`, a socket in a temp
+//! dir of the test's own, no config file), so tests never touch the user's
+//! tmux, run in parallel and leave no socket behind. The pane runs `wfctl tui`, then prints `EXITED <code>`
 //! and the terminal's modes, then idles, so a test can see how wfctl ended
 //! and what it left behind. Dropping the [`Tui`] kills its server.
 
 use std::{
     fs,
+    path::PathBuf,
     process::Output,
-    sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
 
 use rustix::process::{kill_process, Pid, Signal};
+use tempfile::TempDir;
 use workflow_manager::process;
 
 /// How often [`Tui::wait_for`] reads the screen.
@@ -44,7 +45,9 @@ impl Default for TuiOptions {
 
 /// `wfctl tui` running in a detached tmux session.
 pub struct Tui {
-    socket: String,
+    /// The server's socket, in `_dir`.
+    socket: PathBuf,
+    _dir: TempDir,
 }
 
 /// The session's name on its private server.
@@ -60,13 +63,15 @@ impl Tui {
     /// Starts `wfctl tui` against `addr` as `options` say, and waits until
     /// it has drawn its first screen (the tab bar).
     pub async fn start_with(addr: &str, options: TuiOptions) -> Tui {
-        static SESSIONS: AtomicUsize = AtomicUsize::new(0);
-        let socket = format!(
-            "wfctl-tui-test-{}-{}",
-            std::process::id(),
-            SESSIONS.fetch_add(1, Ordering::Relaxed)
-        );
-        let tui = Tui { socket };
+        // A short path: a Unix socket's is limited to 108 bytes.
+        let dir = tempfile::Builder::new()
+            .prefix("wfctl-tui-")
+            .tempdir_in("/tmp")
+            .expect("create the tmux dir");
+        let tui = Tui {
+            socket: dir.path().join("tmux.sock"),
+            _dir: dir,
+        };
         let wfctl = env!("CARGO_BIN_EXE_wfctl");
         // tmux sets TERM in the pane itself; the rest is set here so that
         // nothing of the test's own environment configures wfctl.
@@ -107,7 +112,9 @@ impl Tui {
     /// Runs tmux on this session's server and expects success.
     async fn tmux(&self, args: &[&str]) -> Output {
         let output = tokio::process::Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
             .args(args)
             .env_remove("TMUX")
             .kill_on_drop(true)
@@ -263,7 +270,9 @@ impl Drop for Tui {
     fn drop(&mut self) {
         if std::thread::panicking() {
             if let Ok(output) = std::process::Command::new("tmux")
-                .args(["-L", &self.socket, "capture-pane", "-p", "-t", SESSION])
+                .arg("-S")
+                .arg(&self.socket)
+                .args(["capture-pane", "-p", "-t", SESSION])
                 .output()
             {
                 eprintln!(
@@ -274,7 +283,9 @@ impl Drop for Tui {
         }
         // The server's end hangs up the pane: wfctl and the shell go too.
         let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
             .env_remove("TMUX")
             .output();
     }
