@@ -4,9 +4,10 @@
 //!
 //! Each session runs on a private tmux server (`-S`, a socket in a temp
 //! dir of the test's own, no config file), so tests never touch the user's
-//! tmux, run in parallel and leave no socket behind. The pane runs `wfctl tui`, then prints `EXITED <code>`
-//! and the terminal's modes, then idles, so a test can see how wfctl ended
-//! and what it left behind. Dropping the [`Tui`] kills its server.
+//! tmux, run in parallel and leave no socket behind. The pane runs `wfctl
+//! tui`, then prints `EXITED <code>` and the terminal's modes, then idles,
+//! so a test can see how wfctl ended and what it left behind. Dropping the
+//! [`Tui`] kills its server.
 
 use std::{
     fs,
