@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, on a fresh machine. Installs what is missing
-# (qemu-utils, qemu-system-x86, util-linux, curl, Rust components, Go tools,
-# Python packages, buf, grpcurl; chromium and the npm packages in step 5),
-# then runs:
+# (qemu-utils, qemu-system-x86, util-linux, curl, tmux, Rust components, Go
+# tools, Python packages, buf, grpcurl; chromium and the npm packages in
+# step 5), then runs:
 #   1. cargo fmt --check, cargo clippy -D warnings (also of the daemon
 #      alone), and the house rules clippy does not know (scripts/check-*.py);
 #   2. cargo test: unit tests and the one integration-test binary (real
@@ -29,6 +29,8 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 { command -v unshare && command -v setpriv; } >/dev/null 2>&1 || missing+=(util-linux)
 # curl: the first-run script fetches the dashboard from the daemon.
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# tmux: the `wfctl tui` tests drive the real binary in a tmux session.
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

@@ -3,8 +3,9 @@
 //! with its own temporary directory (`builder.rs`, `daemon.rs`), calls of
 //! its API that are expected to succeed (`rpc.rs`), waiting on real signals
 //! (`wait.rs`), programs and disk images the tests run on (`fixtures.rs`,
-//! `images.rs`), the HTTP side of its port (`http.rs`), the `wfctl` CLI (`wfctl.rs`) and assertions on logs and
-//! errors (`asserts.rs`).
+//! `images.rs`), the HTTP side of its port (`http.rs`), the `wfctl` CLI
+//! (`wfctl.rs`), `wfctl tui` in a tmux session (`tmux.rs`) and assertions
+//! on logs and errors (`asserts.rs`).
 
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ mod fixtures;
 mod http;
 mod images;
 mod rpc;
+mod tmux;
 mod wait;
 mod wfctl;
 
@@ -41,6 +43,7 @@ pub use fixtures::*;
 pub use http::*;
 pub use images::*;
 pub use rpc::*;
+pub use tmux::*;
 pub use wait::*;
 pub use wfctl::*;
 

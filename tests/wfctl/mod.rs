@@ -6,3 +6,4 @@ mod executions;
 mod hyperctl;
 mod manifest;
 mod terminal;
+mod tui;
