@@ -364,15 +364,18 @@ impl App {
                 self.workflows.replace(*list);
                 true
             }
-            Update::Execution { tab, execution } => match self.tab_mut(tab) {
-                Some(view) => {
-                    view.execution = Some(*execution);
-                    true
+            Update::Execution { tab, execution } => {
+                let shown = self.shown_tab() == Some(tab);
+                match self.tab_mut(tab) {
+                    Some(view) if view.execution.as_ref() != Some(&execution) => {
+                        view.execution = Some(*execution);
+                        shown
+                    }
+                    _ => false,
                 }
-                None => false,
-            },
+            }
             Update::Events { tab, events } => {
-                let shown = matches!(self.view, View::Execution(i) if self.tabs.get(i).is_some_and(|t| t.tab == tab));
+                let shown = self.shown_tab() == Some(tab);
                 match self.tab_mut(tab) {
                     Some(view) => {
                         view.apply(events);
@@ -427,6 +430,14 @@ impl App {
         (changed, requests)
     }
 
+    /// The execution tab shown, if one is.
+    fn shown_tab(&self) -> Option<TabId> {
+        match self.view {
+            View::Execution(i) => self.tabs.get(i).map(|t| t.tab),
+            _ => None,
+        }
+    }
+
     fn tab_mut(&mut self, tab: TabId) -> Option<&mut ExecutionView> {
         self.tabs.iter_mut().find(|t| t.tab == tab)
     }
@@ -448,8 +459,11 @@ impl App {
         .areas(frame.area());
         self.draw_tab_bar(frame, bar_area);
         if let Connection::Down(reason) = &self.connection {
-            // The reason names the address (CliError's text).
-            let text = format!(" ✗ daemon unreachable, reconnecting · {}", safe(reason));
+            let text = format!(
+                " ✗ daemon at {} unreachable, reconnecting: {}",
+                safe(&self.addr),
+                safe(reason)
+            );
             frame.render_widget(
                 Paragraph::new(Line::styled(
                     text,

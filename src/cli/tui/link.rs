@@ -24,6 +24,8 @@ use crate::pb::{self, workflow_service_client::WorkflowServiceClient};
 
 /// How often the status and job lists are fetched.
 const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How often an execution tab's header is fetched while its log is live.
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// How long a lost log stream waits before it tries again.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 /// The most executions a job monitor tab shows.
@@ -232,7 +234,13 @@ impl Link {
         );
         if unreachable {
             self.connected = Some(false);
-            self.send(Update::Disconnected(error.to_string())).await;
+            // The banner names the address; the reason alone follows it.
+            let reason = match error {
+                CliError::Unavailable { reason, .. }
+                | CliError::DaemonUnavailable { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            self.send(Update::Disconnected(reason)).await;
         } else {
             self.send(Update::Failed(error.to_string())).await;
         }
@@ -378,6 +386,11 @@ impl Follower {
             Err(status) => return status.code() == tonic::Code::NotFound,
         };
         let mut batch = Vec::new();
+        // The header's state, phase, progress and ETA have no stream of
+        // their own: fetched again once a second while the log is live.
+        let mut refresh = interval(REFRESH_EVERY);
+        refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        refresh.reset();
         loop {
             // Hand over what has arrived whenever the stream has nothing
             // ready, so a quiet program's lines show at once and a chatty
@@ -386,7 +399,15 @@ impl Follower {
                 Some(next) => next,
                 None => {
                     self.flush(&mut batch).await;
-                    stream.message().await
+                    // `Streaming::message` is cancel safe: a tick loses no
+                    // event.
+                    tokio::select! {
+                        next = stream.message() => next,
+                        _ = refresh.tick() => {
+                            self.refresh().await;
+                            continue;
+                        }
+                    }
                 }
             };
             match next {
@@ -407,6 +428,19 @@ impl Follower {
                     self.flush(&mut batch).await;
                     return false;
                 }
+            }
+        }
+    }
+
+    /// GetExecution, sent on as the tab's execution; a failure is left to
+    /// the stream to notice.
+    async fn refresh(&mut self) {
+        let request = pb::GetExecutionRequest {
+            execution_id: self.execution_id.clone(),
+        };
+        if let Ok(response) = self.client.get_execution(request).await {
+            if let Some(execution) = response.into_inner().execution {
+                self.send_execution(execution).await;
             }
         }
     }

@@ -61,9 +61,18 @@ pub(crate) fn elapsed_text(execution: &pb::Execution, now: SystemTime) -> String
     ) {
         // A running clock ticks in whole seconds; a finished run shows
         // its duration as it was.
-        Some(secs) if execution.end_time.is_none() => human_secs(secs.floor()),
+        Some(secs) if execution.end_time.is_none() => whole_secs(secs),
         Some(secs) => human_secs(secs),
         None => "-".to_string(),
+    }
+}
+
+/// A clock that ticks once a second: `0s`, `12s`, `4m05s`.
+pub(crate) fn whole_secs(secs: f64) -> String {
+    if secs < 1.0 {
+        "0s".to_string()
+    } else {
+        human_secs(secs.floor())
     }
 }
 

@@ -1,6 +1,5 @@
-//! The run form (screens/form.rs, landing next): the daemon's violation
-//! at its field, then a run that opens in a tab. Ignored until the screen
-//! lands; the key sequence is a best guess.
+//! The run form (screens/form.rs): the daemon's violation at its field,
+//! then a run that opens in a tab.
 
 use workflow_manager::pb::ExecutionState;
 
@@ -22,7 +21,6 @@ echo '__WF_EVENT__:{"type":"phase_completed","phase":0,"name":"greet"}' >&2"#,
 }
 
 #[tokio::test]
-#[ignore = "form/manifest screens land next"]
 async fn run_form_shows_the_daemons_violation_at_its_field_then_runs() {
     let daemon = Daemon::builder()
         .program("greet.sh", greet_program())

@@ -1,7 +1,5 @@
-//! The manifest builder (screens/manifest.rs, landing next): a real raw
-//! disk through Source, Pipeline, Output and Review, submitted and
-//! converted. Ignored until the screen lands; the key sequence is a best
-//! guess.
+//! The manifest builder (screens/manifest/): a real raw disk through
+//! Source, Pipeline, Output and Review, submitted and converted.
 
 use workflow_manager::pb::ExecutionState;
 
@@ -32,7 +30,6 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[tokio::test]
-#[ignore = "form/manifest screens land next"]
 async fn manifest_builder_converts_a_real_raw_disk() {
     // The daemon's own workflows: the real vm_pipeline.
     let daemon = Daemon::builder().default_dirs().start().await;
@@ -48,7 +45,8 @@ async fn manifest_builder_converts_a_real_raw_disk() {
         s.lines().any(|l| l.contains("raw") && l.contains('✓'))
     })
     .await;
-    tui.send_keys(&["Tab"]).await;
+    // The path field takes letters once the cursor is on it.
+    cursor_to(&tui, "Path:").await;
     tui.type_text(disk.to_str().unwrap()).await;
     tui.wait_for("web.raw").await;
 
@@ -56,15 +54,14 @@ async fn manifest_builder_converts_a_real_raw_disk() {
     tui.send_keys(&["Enter"]).await;
     tui.wait_for("Step 2/4").await;
     tui.send_keys(&["Enter"]).await;
-    tui.wait_for("Step 3/4").await;
-    cursor_to(&tui, "qcow2").await;
-    tui.send_keys(&["Space"]).await;
+    // Output: hyperctl's default format, qcow2.
+    let screen = tui.wait_for("Step 3/4").await;
+    assert!(screen.contains("qcow2"), "{screen}");
     tui.send_keys(&["Enter"]).await;
 
     // Review: ValidateManifest says valid; `s` submits and opens the run.
     tui.wait_for("Step 4/4").await;
-    let screen = tui.wait_until("the manifest valid", says_valid).await;
-    assert!(screen.contains("qcow2"), "{screen}");
+    tui.wait_until("the manifest valid", says_valid).await;
     tui.send_keys(&["s"]).await;
     tui.wait_for("vm_pipeline  SUCCEEDED").await;
 

@@ -123,8 +123,6 @@ async fn the_screen_redraws_to_fit_a_resized_window() {
     let tui = Tui::start(&daemon.addr).await;
     let screen = tui.wait_for("Status: running").await;
     assert_eq!(drawn_size(&screen), (80, 24), "{screen}");
-    // The key hint is cut at 80 columns and whole at 120.
-    assert!(!screen.contains("q: Quit"), "{screen}");
 
     tui.resize(120, 40).await;
     let screen = tui
@@ -145,12 +143,10 @@ async fn the_screen_redraws_to_fit_a_resized_window() {
         .wait_until("the dashboard drawn 80 wide", |s| drawn_size(s).0 == 80)
         .await;
     assert_eq!(drawn_size(&screen), (80, 24), "{screen}");
-    assert!(!screen.contains("q: Quit"), "{screen}");
     assert!(screen.contains("Status: running"), "{screen}");
 }
 
 #[tokio::test]
-#[ignore = "TUI bug: the execution tab panics in a window under 9 rows (clamp min > max)"]
 async fn an_execution_tab_survives_a_very_small_window() {
     let daemon = Daemon::start().await;
     let tui = Tui::start(&daemon.addr).await;
@@ -180,7 +176,6 @@ async fn an_execution_tab_survives_a_very_small_window() {
 }
 
 #[tokio::test]
-#[ignore = "TUI bug: at 80x24 the ? overlay is cut after the Forms keys"]
 async fn help_shows_the_keys_at_80x24_and_any_key_closes_it() {
     let daemon = Daemon::start().await;
     let sleeper = daemon.execute("sleeper", &[("seconds", num(60.0))]).await;
@@ -189,7 +184,7 @@ async fn help_shows_the_keys_at_80x24_and_any_key_closes_it() {
         .await;
     tui.send_keys(&["?"]).await;
     let screen = tui.wait_for("┌ Keys ").await;
-    for key in ["job monitor", "quit", "any key closes this"] {
+    for key in ["job monitor", "quit", "any key closes"] {
         assert!(screen.contains(key), "{key:?} in the key map:\n{screen}");
     }
     // The key that closes the overlay does nothing else.
@@ -202,7 +197,7 @@ async fn help_shows_the_keys_at_80x24_and_any_key_closes_it() {
     tui.wait_for("sleeper  RUNNING").await;
     tui.send_keys(&["?"]).await;
     let screen = tui.wait_for("┌ Keys ").await;
-    for key in ["force kill", "any key closes this"] {
+    for key in ["kill (asks first)", "any key closes"] {
         assert!(screen.contains(key), "{key:?} in the key map:\n{screen}");
     }
 }

@@ -10,11 +10,10 @@ use ratatui::{
 };
 
 use super::job_list::JobList;
-use crate::cli::render::print::human_secs;
 use crate::cli::tui::{
     keys::Action,
     messages::Effect,
-    widgets::{safe, Paint},
+    widgets::{safe, whole_secs, Paint},
 };
 use crate::pb;
 
@@ -72,7 +71,7 @@ impl Dashboard {
                 first.extend(cell("Queue Size", format!("{}/{}", s.queued, s.max_queue)));
                 let mut second = cell("Processed today", s.succeeded_today.to_string());
                 second.extend(cell("Failed today", s.failed_today.to_string()));
-                second.extend(cell("Uptime", human_secs(s.uptime_seconds as f64)));
+                second.extend(cell("Uptime", whole_secs(s.uptime_seconds as f64)));
                 let health = match &s.history_write_failure {
                     Some(failure) => Span::styled(
                         format!("cannot write: {}", safe(&failure.error)),

@@ -325,8 +325,10 @@ impl ExecutionView {
     /// Draws the tab into `area`.
     pub(crate) fn draw(&mut self, frame: &mut Frame<'_>, area: Rect, paint: Paint) {
         let tree_lines = self.tree_lines(paint);
-        let tree_height =
-            (tree_lines.len() as u16 + 2).clamp(3, (area.height.saturating_sub(4)) * 2 / 5 + 2);
+        // At most two fifths of what the header leaves, never under 3 rows
+        // (`clamp` panics when its max is under its min: a tiny window).
+        let most = (area.height.saturating_sub(4) * 2 / 5 + 2).max(3);
+        let tree_height = (tree_lines.len() as u16 + 2).clamp(3, most);
         let [header_area, tree_area, log_area] = Layout::vertical([
             Constraint::Length(4),
             Constraint::Length(tree_height),
@@ -390,7 +392,7 @@ impl ExecutionView {
                 first.push(Span::styled(format!(" {eta}"), theme.dim()));
             }
         }
-        let mut second = vec![Span::styled(format!("{}", e.id), theme.dim())];
+        let mut second = vec![Span::styled(e.id.clone(), theme.dim())];
         if !e.labels.is_empty() {
             second.push(Span::styled(
                 format!("  labels: {}", safe(&pairs_text(&e.labels))),
