@@ -236,6 +236,11 @@ impl App {
     /// The screen shown handles the action.
     fn screen_action(&mut self, action: &Action) -> Vec<Effect> {
         match self.view {
+            // hyperctl's "s: Submit Job": pick the workflow to run.
+            View::Dashboard if *action == Action::Submit => {
+                self.view = View::Workflows;
+                vec![Effect::Send(Request::LoadWorkflows)]
+            }
             View::Dashboard => self.dashboard.on_action(action),
             View::Jobs => self.jobs.on_action(action),
             View::Workflows => {
@@ -549,7 +554,7 @@ impl App {
     fn hint(&self) -> &'static str {
         match self.view {
             View::Dashboard => {
-                " r: Refresh | Enter: Open | j: Jobs | l: Run | m: Manifest | ?: Keys | q: Quit"
+                " r: Refresh | s: Submit Job | m: Create Manifest | j: Jobs | ?: Keys | q: Quit"
             }
             View::Jobs => " Tab: Switch View | Enter: Details | r: Refresh | ?: Keys | q: Quit",
             View::Workflows => " Enter: Run form | r: Refresh | ?: Keys | q: Quit",

@@ -64,7 +64,8 @@ pub(crate) enum Action {
     StepBack,
     /// Toggle a check box (Space).
     Toggle,
-    /// Submit: run the form, submit the manifest (`s`, Ctrl-S while typing).
+    /// Submit: a job from the dashboard (the workflow list), the run form,
+    /// the manifest (`s`, Ctrl-S while typing).
     Submit,
     /// Save the manifest to a file (Ctrl-W while typing, `o` otherwise).
     Save,
@@ -192,6 +193,7 @@ pub(crate) const HELP: &[(&str, &[(&str, &str)])] = &[
             ("g, G", "first, last"),
             ("Tab, S-Tab", "next, previous tab"),
             ("Enter", "open"),
+            ("s", "submit a job (dashboard)"),
         ],
     ),
     (
