@@ -193,7 +193,7 @@ pub(crate) const HELP: &[(&str, &[(&str, &str)])] = &[
             ("g, G", "first, last"),
             ("Tab, S-Tab", "next, previous tab"),
             ("Enter", "open"),
-            ("s", "submit a job (dashboard)"),
+            ("s", "submit job (dashboard)"),
         ],
     ),
     (
@@ -221,6 +221,7 @@ pub(crate) const HELP: &[(&str, &[(&str, &str)])] = &[
         &[
             ("Enter", "next step"),
             ("Backspace", "previous step"),
+            ("Esc, Space", "stop, resume typing"),
             ("s", "submit (Review)"),
             ("o, Ctrl-W", "save (Review)"),
         ],
