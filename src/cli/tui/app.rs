@@ -168,6 +168,8 @@ impl App {
     /// Handles an action: the overlay and the confirmations first, then the
     /// keys that work anywhere, then the screen shown.
     pub(crate) fn on_action(&mut self, action: Action) -> Vec<Request> {
+        // A note stays until the next key: by then it has been read.
+        self.notice = None;
         if self.help {
             self.help = false;
             return match action {
@@ -401,6 +403,9 @@ impl App {
                 {
                     form.violations(violations, message);
                 }
+                effects.push(Effect::Problem(format!(
+                    "{workflow_id} not started: the daemon refused the inputs"
+                )));
                 true
             }
             Update::Started(execution) => {

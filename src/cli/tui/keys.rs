@@ -73,6 +73,8 @@ pub(crate) enum Action {
     Cancel,
     /// Kill the execution shown at once, after confirmation (`K`).
     ForceKill,
+    /// Show the whole tree, or the tree's end and the log (`t`).
+    Tree,
     /// Follow the log's end, or pause (`f`).
     Follow,
     /// Search the log (`/`).
@@ -160,6 +162,7 @@ fn navigate_char(c: char) -> Option<Action> {
         'c' => Action::Cancel,
         'K' => Action::ForceKill,
         'f' => Action::Follow,
+        't' => Action::Tree,
         '/' => Action::Search,
         'n' => Action::NextMatch,
         'N' => Action::PrevMatch,
@@ -211,6 +214,7 @@ pub(crate) const HELP: &[(&str, &[(&str, &str)])] = &[
         "Execution",
         &[
             ("f", "follow the log, pause"),
+            ("t", "the whole tree, or not"),
             ("/, n, N", "search, next, previous"),
             ("c", "cancel (asks first)"),
             ("K", "kill (asks first)"),

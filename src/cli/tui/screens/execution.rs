@@ -90,6 +90,9 @@ pub(crate) struct ExecutionView {
     /// The line of the current match.
     matched: Option<usize>,
     confirm: Option<Confirm>,
+    /// The whole tree is shown, from its top, instead of the tree's end
+    /// and the log (`t`).
+    whole_tree: bool,
 }
 
 impl ExecutionView {
@@ -109,6 +112,7 @@ impl ExecutionView {
             search: Search::default(),
             matched: None,
             confirm: None,
+            whole_tree: false,
         }
     }
 
@@ -200,6 +204,7 @@ impl ExecutionView {
             Action::PageDown => self.scroll_to(self.shown_top() + page),
             Action::Home => self.scroll_to(0),
             Action::End => self.follow = true,
+            Action::Tree => self.whole_tree = !self.whole_tree,
             Action::Follow => {
                 if self.follow {
                     self.follow = false;
@@ -326,27 +331,45 @@ impl ExecutionView {
     pub(crate) fn draw(&mut self, frame: &mut Frame<'_>, area: Rect, paint: Paint) {
         let tree_lines = self.tree_lines(paint);
         // At most two fifths of what the header leaves, never under 3 rows
-        // (`clamp` panics when its max is under its min: a tiny window).
+        // (`clamp` panics when its max is under its min: a tiny window);
+        // all of it with `t`.
         let most = (area.height.saturating_sub(4) * 2 / 5 + 2).max(3);
-        let tree_height = (tree_lines.len() as u16 + 2).clamp(3, most);
+        let tree_height = if self.whole_tree {
+            area.height.saturating_sub(4)
+        } else {
+            (tree_lines.len() as u16 + 2).clamp(3, most)
+        };
         let [header_area, tree_area, log_area] = Layout::vertical([
             Constraint::Length(4),
             Constraint::Length(tree_height),
-            Constraint::Min(3),
+            Constraint::Min(0),
         ])
         .areas(area);
         frame.render_widget(self.header(paint), header_area);
 
         // The tree's running end matters most: when it does not fit, the
-        // first lines give way.
+        // first lines give way (the whole tree shows from its top).
         let inner = tree_height.saturating_sub(2) as usize;
-        let skip = tree_lines.len().saturating_sub(inner);
+        let skip = if self.whole_tree {
+            0
+        } else {
+            tree_lines.len().saturating_sub(inner)
+        };
+        let title = if skip > 0 {
+            format!(" Phases ({skip} lines above: t shows all) ")
+        } else if self.whole_tree {
+            " Phases (t: with the log) ".to_string()
+        } else {
+            " Phases ".to_string()
+        };
         let shown: Vec<Line<'_>> = tree_lines.into_iter().skip(skip).collect();
         frame.render_widget(
-            Paragraph::new(shown).block(Block::bordered().title(" Phases ")),
+            Paragraph::new(shown).block(Block::bordered().title(title)),
             tree_area,
         );
-        self.draw_log(frame, log_area, paint);
+        if log_area.height >= 3 {
+            self.draw_log(frame, log_area, paint);
+        }
         if let Some(confirm) = self.confirm {
             let (title, question) = match confirm {
                 Confirm::Cancel => ("Cancel", "SIGTERM now, SIGKILL after the grace period."),

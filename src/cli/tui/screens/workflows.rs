@@ -96,11 +96,12 @@ impl Workflows {
                 .take(height)
                 .map(|(i, w)| {
                     let text = format!(
-                        "{} {:<24} {}  ({} fields)",
+                        "{} {:<24} {}  ({} field{})",
                         if i == self.cursor { "▶" } else { " " },
                         safe(&w.id),
                         safe(&w.name),
-                        w.fields.len()
+                        w.fields.len(),
+                        if w.fields.len() == 1 { "" } else { "s" }
                     );
                     if i == self.cursor {
                         Line::styled(text, theme.selected())
