@@ -186,7 +186,7 @@ pub(crate) struct RunArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct TuiArgs {
     /// Append how long each frame took to draw, in microseconds, one per
-    /// line, to this file (for bench/tui.sh).
+    /// line, to this file (for bench/tui.rs).
     #[arg(long, value_name = "FILE", hide = true)]
     pub(crate) frame_times: Option<std::path::PathBuf>,
 }

@@ -12,6 +12,7 @@
 pub(crate) mod draft;
 pub(crate) mod file;
 mod prompt;
+pub(crate) mod step;
 mod wizard;
 
 use std::{

@@ -8,6 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use super::step::Step;
 use super::{
     draft::{absolute_text, Draft},
     file::{file_format, write_manifest},
@@ -15,28 +16,6 @@ use super::{
 };
 use crate::cli::{error::CliError, go_flags::GoFlags};
 use crate::manifest::pipeline::{FIX_LEVELS, FSTAB_MODES, OUTPUT_FORMATS, SOURCE_TYPES};
-
-/// The four steps of `manifest create`, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Source,
-    Pipeline,
-    Output,
-    Review,
-}
-
-impl Step {
-    const ALL: [Step; 4] = [Step::Source, Step::Pipeline, Step::Output, Step::Review];
-
-    fn title(self) -> &'static str {
-        match self {
-            Step::Source => "Source",
-            Step::Pipeline => "Pipeline",
-            Step::Output => "Output",
-            Step::Review => "Review",
-        }
-    }
-}
 
 /// How a step ended.
 enum Flow {

@@ -18,8 +18,10 @@ pub(crate) enum InputMode {
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Action {
-    /// Leave `wfctl tui` (`q`, Ctrl-C).
+    /// Leave `wfctl tui` (`q`; not inside a form or a question).
     Quit,
+    /// Leave `wfctl tui` whatever is shown (Ctrl-C).
+    Interrupt,
     /// Show or hide the key map (`?`).
     Help,
     /// The workflow daemon dashboard (`w`).
@@ -103,7 +105,7 @@ pub(crate) fn action_for(key: KeyEvent, mode: InputMode) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl {
         return match key.code {
-            KeyCode::Char('c') => Some(Action::Quit),
+            KeyCode::Char('c') => Some(Action::Interrupt),
             KeyCode::Char('s') => Some(Action::Submit),
             KeyCode::Char('w') => Some(Action::Save),
             KeyCode::Char('r') => Some(Action::Refresh),
@@ -185,7 +187,7 @@ pub(crate) const HELP: &[(&str, &[(&str, &str)])] = &[
             ("x", "close the tab"),
             ("r", "refresh"),
             ("?", "this help"),
-            ("q, Ctrl-C", "quit"),
+            ("q, Ctrl-C", "quit (in forms: Ctrl-C)"),
         ],
     ),
     (
@@ -246,7 +248,7 @@ mod tests {
         assert_eq!(action_for(q, InputMode::Navigate), Some(Action::Quit));
         assert_eq!(action_for(q, InputMode::Text), Some(Action::Type('q')));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(ctrl_c, InputMode::Text), Some(Action::Quit));
+        assert_eq!(action_for(ctrl_c, InputMode::Text), Some(Action::Interrupt));
         assert_eq!(
             action_for(key(KeyCode::Tab), InputMode::Text),
             Some(Action::Complete)

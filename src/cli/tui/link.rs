@@ -260,6 +260,9 @@ async fn run_workflow(
     workflow_id: String,
     inputs: HashMap<String, prost_types::Value>,
 ) {
+    // Every refusal goes back to the form, so it can be sent again: with
+    // the field violations of INVALID_ARGUMENT, or just why (a full queue,
+    // the daemon away).
     let refused = |error: CliError| match error {
         CliError::InvalidArgument {
             message,
@@ -269,7 +272,11 @@ async fn run_workflow(
             violations,
             message,
         },
-        other => Update::Failed(other.to_string()),
+        other => Update::Violations {
+            workflow_id: workflow_id.clone(),
+            violations: Vec::new(),
+            message: other.to_string(),
+        },
     };
     let check = pb::ValidateInputsRequest {
         workflow_id: workflow_id.clone(),
@@ -365,6 +372,12 @@ impl Follower {
                     if let Some(execution) = response.into_inner().execution {
                         self.send_execution(execution).await;
                     }
+                    return;
+                }
+                // Deleted from the history meanwhile (retention).
+                Err(status) if status.code() == tonic::Code::NotFound => {
+                    let message = CliError::from_status(status, &self.addr).to_string();
+                    let _ = self.updates.send(Update::Failed(message)).await;
                     return;
                 }
                 Err(_) => tokio::time::sleep(RETRY_AFTER).await,

@@ -59,6 +59,11 @@ pub(crate) async fn run(globals: &GlobalArgs, args: TuiArgs) -> Result<(), CliEr
         Some(path) => Some(open_frame_log(path)?),
         None => None,
     };
+    // Signals are taken before the terminal changes: one that arrives at
+    // any later moment ends the loop, which puts the terminal back.
+    let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(signal_error)?;
     let mut screen = Screen::enter()?;
     let (request_tx, request_rx) = mpsc::unbounded_channel();
     let (update_tx, mut updates) = mpsc::channel(1024);
@@ -75,9 +80,6 @@ pub(crate) async fn run(globals: &GlobalArgs, args: TuiArgs) -> Result<(), CliEr
     let mut keys = EventStream::new();
     let mut clock = interval(CLOCK_EVERY);
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
-    let mut hangup = signal(SignalKind::hangup()).map_err(signal_error)?;
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME_EVERY;
     let result = loop {

@@ -1,7 +1,8 @@
 //! The terminal while `wfctl tui` runs: raw mode and the alternate screen,
 //! put back however wfctl ends. On a normal exit and on SIGINT, SIGTERM or
 //! SIGHUP the loop ends and [`Screen::leave`] (or the drop) restores it; on
-//! a panic, ratatui's hook restores it before the panic message prints.
+//! a panic anywhere, ratatui's hook restores it before the panic message
+//! prints, and wfctl exits.
 
 use std::io::IsTerminal;
 
@@ -23,8 +24,19 @@ impl Screen {
                 "wfctl tui needs a terminal on stdin and stdout; for scripts use wfctl list, get and logs".into(),
             ));
         }
-        let terminal = ratatui::try_init()
-            .map_err(|e| CliError::Usage(format!("cannot set up the terminal: {e}")))?;
+        let terminal = ratatui::try_init().map_err(|e| {
+            // Raw mode may be on already when the alternate screen failed.
+            ratatui::restore();
+            CliError::Usage(format!("cannot set up the terminal: {e}"))
+        })?;
+        // ratatui's hook restores the terminal and prints the panic; a
+        // panic in a task (the link) would then leave the loop drawing on
+        // the restored terminal, so any panic ends wfctl.
+        let restore_and_print = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_and_print(info);
+            std::process::exit(101);
+        }));
         Ok(Screen {
             terminal: Some(terminal),
         })

@@ -28,11 +28,19 @@ pub(crate) struct Paint {
     pub(crate) now: SystemTime,
 }
 
-/// Text a workflow program or a user wrote, safe to put on the screen:
-/// control characters and escape sequences as visible escapes (ratatui
-/// would otherwise hand them to the terminal).
+/// Text a workflow program or a user wrote, made fit for the screen:
+/// control characters and escape sequences as visible escapes and bidi
+/// controls named (as everywhere in wfctl), and tabs as spaces (ratatui
+/// drops control characters, tabs included, so `a\tb` would show `ab`).
 pub(crate) fn safe(text: &str) -> String {
-    terminal_safe(text).into_owned()
+    terminal_safe(text).replace('\t', "    ")
+}
+
+/// A count of lines or cells as a terminal size, saturating: a program
+/// decides how many phases, tasks or folders there are, and `as u16` would
+/// wrap (and `+` overflow) on a huge one.
+pub(crate) fn cells(count: usize) -> u16 {
+    u16::try_from(count).unwrap_or(u16::MAX)
 }
 
 /// Seconds from `start` to `now` (or to `end` when set).
@@ -177,12 +185,12 @@ pub(crate) fn centred(area: Rect, width: u16, height: u16) -> Rect {
 pub(crate) fn dialog(frame: &mut Frame<'_>, title: &str, lines: Vec<Line<'_>>, theme: Theme) {
     let width = lines
         .iter()
-        .map(|l| l.width() as u16 + 4)
+        .map(|l| cells(l.width()).saturating_add(4))
         .max()
         .unwrap_or(20)
-        .max(title.len() as u16 + 6)
+        .max(cells(title.len()).saturating_add(6))
         .min(76);
-    let height = lines.len() as u16 + 2;
+    let height = cells(lines.len()).saturating_add(2);
     let area = centred(frame.area(), width, height);
     frame.render_widget(Clear, area);
     let block = Block::bordered().title(Span::styled(format!(" {title} "), theme.title()));
@@ -240,8 +248,8 @@ pub(crate) fn job_line(
         ));
     }
     // The bar and ETA where they fit: 20 cells of bar and its percentage.
-    let used = Line::from(spans.clone()).width() as u16;
-    if state == pb::ExecutionState::Running && width > used + 30 {
+    let used = cells(Line::from(spans.clone()).width());
+    if state == pb::ExecutionState::Running && width > used.saturating_add(30) {
         spans.push(Span::raw("  "));
         spans.push(progress_bar(execution.estimate.as_ref(), 20, theme));
         let eta = eta_label(execution);

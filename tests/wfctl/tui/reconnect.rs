@@ -62,7 +62,13 @@ async fn the_banner_shows_while_the_daemon_is_away_and_the_screen_recovers() {
     // The tab, followed across the restart, shows how the lost run ended.
     tui.send_keys(&["1"]).await;
     let state = state_name(lost.state());
-    tui.wait_for(&format!("sleeper  {state}")).await;
+    let screen = tui.wait_for(&format!("sleeper  {state}")).await;
+    // Resumed from the sequence after the last event shown: every line of
+    // the log once, none lost (the start, the output, the end).
+    for line in ["] queued", "] started pid", "sleeping 60 s", "] finished"] {
+        let count = screen.lines().filter(|l| l.contains(line)).count();
+        assert_eq!(count, 1, "{line:?} once in the log:\n{screen}");
+    }
 }
 
 /// The name of a state as the TUI prints it (`SUCCEEDED`).

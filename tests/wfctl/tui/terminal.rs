@@ -1,6 +1,6 @@
 //! What `wfctl tui` does to the terminal: restored on `q` and on SIGTERM,
-//! no colours under NO_COLOR, redrawn to fit a resized window, and the
-//! `?` key map.
+//! SIGINT and SIGHUP, no colours under NO_COLOR, redrawn to fit a resized
+//! window, and the `?` key map.
 
 use rustix::process::Signal;
 
@@ -18,13 +18,9 @@ fn assert_restored(modes: &str) {
     }
 }
 
-#[tokio::test]
-async fn q_exits_with_status_0_and_restores_the_terminal() {
-    let daemon = Daemon::start().await;
-    let tui = Tui::start(&daemon.addr).await;
-    tui.wait_for("Status: running").await;
-    assert_eq!(tui.pane_format("#{alternate_on}").await, "1");
-    tui.send_keys(&["q"]).await;
+/// Waits for wfctl to exit and asserts it left cleanly: status 0, cooked
+/// mode, the main screen, the cursor shown, nothing of the TUI left.
+async fn assert_left_cleanly(tui: &Tui) {
     let (code, modes) = tui.wait_exit().await;
     assert_eq!(code, 0);
     assert_restored(&modes);
@@ -38,18 +34,24 @@ async fn q_exits_with_status_0_and_restores_the_terminal() {
 }
 
 #[tokio::test]
-async fn sigterm_ends_wfctl_tui_cleanly_and_restores_the_terminal() {
+async fn q_exits_with_status_0_and_restores_the_terminal() {
     let daemon = Daemon::start().await;
     let tui = Tui::start(&daemon.addr).await;
     tui.wait_for("Status: running").await;
-    tui.signal_wfctl(Signal::TERM).await;
-    let (code, modes) = tui.wait_exit().await;
-    assert_eq!(code, 0);
-    assert_restored(&modes);
-    assert_eq!(tui.pane_format("#{alternate_on}").await, "0");
-    assert_eq!(tui.pane_format("#{cursor_flag}").await, "1", "cursor shown");
-    let screen = tui.capture().await;
-    assert!(!screen.contains('┌'), "{screen}");
+    assert_eq!(tui.pane_format("#{alternate_on}").await, "1");
+    tui.send_keys(&["q"]).await;
+    assert_left_cleanly(&tui).await;
+}
+
+#[tokio::test]
+async fn sigterm_sigint_and_sighup_end_wfctl_tui_cleanly_and_restore_the_terminal() {
+    let daemon = Daemon::start().await;
+    for signal in [Signal::TERM, Signal::INT, Signal::HUP] {
+        let tui = Tui::start(&daemon.addr).await;
+        tui.wait_for("Status: running").await;
+        tui.signal_wfctl(signal).await;
+        assert_left_cleanly(&tui).await;
+    }
 }
 
 /// The colour parameters (30-38, 40-48, 90-97, 100-107) of the SGR

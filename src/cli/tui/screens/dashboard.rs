@@ -13,7 +13,7 @@ use super::job_list::JobList;
 use crate::cli::tui::{
     keys::Action,
     messages::Effect,
-    widgets::{safe, whole_secs, Paint},
+    widgets::{cells, safe, whole_secs, Paint},
 };
 use crate::pb;
 
@@ -41,10 +41,14 @@ impl Dashboard {
         paint: Paint,
     ) {
         let theme = paint.theme;
-        let folders = status.map_or(0, |s| s.drop_folders.len()) as u16;
+        let folders = cells(status.map_or(0, |s| s.drop_folders.len()));
         let [status_area, queue_area, jobs_area] = Layout::vertical([
             Constraint::Length(5),
-            Constraint::Length(if folders == 0 { 3 } else { folders + 3 }),
+            Constraint::Length(if folders == 0 {
+                3
+            } else {
+                folders.saturating_add(3)
+            }),
             Constraint::Min(3),
         ])
         .areas(area);

@@ -23,7 +23,7 @@ use crate::cli::tui::{
     keys::{Action, InputMode},
     messages::{Effect, Request, TabId},
     widgets::{
-        clip, dialog, elapsed_text, eta_label, job_name, progress_bar, safe, short_id, Paint,
+        cells, clip, dialog, elapsed_text, eta_label, job_name, progress_bar, safe, short_id, Paint,
     },
 };
 use crate::pb::{self, log_event::Payload};
@@ -134,7 +134,7 @@ impl ExecutionView {
     pub(crate) fn title(&self) -> String {
         match &self.execution {
             Some(e) => format!("{} {}", clip(&job_name(e), 12), short_id(&e.id)),
-            None => short_id(&self.execution_id).to_string(),
+            None => safe(short_id(&self.execution_id)),
         }
     }
 
@@ -223,8 +223,13 @@ impl ExecutionView {
                 self.search = Search::default();
                 self.matched = None;
             }
-            Action::NextMatch => self.find(true),
-            Action::PrevMatch => self.find(false),
+            Action::NextMatch | Action::PrevMatch if self.search.query.is_empty() => {
+                return vec![Effect::Note("/ starts a search".into())];
+            }
+            // The search moves the view; nothing found is said.
+            Action::NextMatch | Action::PrevMatch if !self.find(*action == Action::NextMatch) => {
+                return vec![Effect::Note("no more matches".into())];
+            }
             Action::Cancel if self.live() => self.confirm = Some(Confirm::Cancel),
             Action::ForceKill if self.live() => self.confirm = Some(Confirm::Kill),
             Action::Cancel | Action::ForceKill => {
@@ -273,22 +278,21 @@ impl ExecutionView {
         }
     }
 
-    /// The next (`down`) or previous match from the current one.
-    fn find(&mut self, down: bool) {
-        if self.search.query.is_empty() {
-            return;
-        }
+    /// The next (`down`) or previous match from the current one; false
+    /// when there is none.
+    fn find(&mut self, down: bool) -> bool {
         let from = match self.matched {
             Some(m) if down => m + 1,
             Some(m) => m,
             None => self.shown_top(),
         };
-        self.find_from(from, down);
+        self.find_from(from, down)
     }
 
     /// Searches from line `from` (down: at or after it; up: before it) and
-    /// scrolls the match into the middle of the pane.
-    fn find_from(&mut self, from: usize, down: bool) {
+    /// scrolls the match into the middle of the pane; false when there is
+    /// none (the view stays).
+    fn find_from(&mut self, from: usize, down: bool) -> bool {
         let query = self.search.query.to_lowercase();
         let hit = |line: &LogLine| line.text.to_lowercase().contains(&query);
         let found = if down {
@@ -298,14 +302,11 @@ impl ExecutionView {
                 .rev()
                 .find(|&i| hit(&self.lines[i]))
         };
-        match found {
-            Some(i) => {
-                self.matched = Some(i);
-                self.scroll_to(i.saturating_sub(self.page / 2));
-            }
-            None if self.matched.is_none() => {}
-            None => {}
+        if let Some(i) = found {
+            self.matched = Some(i);
+            self.scroll_to(i.saturating_sub(self.page / 2));
         }
+        found.is_some()
     }
 
     fn shown_top(&self) -> usize {
@@ -337,7 +338,7 @@ impl ExecutionView {
         let tree_height = if self.whole_tree {
             area.height.saturating_sub(4)
         } else {
-            (tree_lines.len() as u16 + 2).clamp(3, most)
+            cells(tree_lines.len()).saturating_add(2).clamp(3, most)
         };
         let [header_area, tree_area, log_area] = Layout::vertical([
             Constraint::Length(4),
@@ -381,7 +382,7 @@ impl ExecutionView {
                 vec![
                     Line::from(format!(
                         "{title} execution {}?",
-                        short_id(&self.execution_id)
+                        safe(short_id(&self.execution_id))
                     )),
                     Line::from(question),
                     Line::styled("y: yes   n, Esc: no", paint.theme.dim()),
@@ -395,7 +396,7 @@ impl ExecutionView {
         let theme = paint.theme;
         let Some(e) = &self.execution else {
             return Paragraph::new(Line::styled(
-                format!("  execution {}: loading...", self.execution_id),
+                format!("  execution {}: loading...", safe(&self.execution_id)),
                 theme.dim(),
             ))
             .block(Block::bordered());
@@ -415,7 +416,7 @@ impl ExecutionView {
                 first.push(Span::styled(format!(" {eta}"), theme.dim()));
             }
         }
-        let mut second = vec![Span::styled(e.id.clone(), theme.dim())];
+        let mut second = vec![Span::styled(safe(&e.id), theme.dim())];
         if !e.labels.is_empty() {
             second.push(Span::styled(
                 format!("  labels: {}", safe(&pairs_text(&e.labels))),
@@ -524,7 +525,8 @@ impl ExecutionView {
             lines.push(Line::styled(
                 format!(
                     "  ({} earlier lines: wfctl logs {})",
-                    self.dropped, self.execution_id
+                    self.dropped,
+                    safe(&self.execution_id)
                 ),
                 theme.dim(),
             ));

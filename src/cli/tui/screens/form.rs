@@ -13,6 +13,7 @@ use ratatui::{
     Frame,
 };
 
+use crate::cli::manifest_builder::draft::absolute_text;
 use crate::cli::tui::{
     keys::{Action, InputMode},
     messages::{Effect, Request},
@@ -89,6 +90,11 @@ impl FieldEntry {
             // typed, so the daemon names the field and says what is wrong.
             Entry::Typed(text) => match (self.kind(), text.trim().parse::<f64>()) {
                 (Some(Kind::Number(_)), Ok(number)) => V::NumberValue(number),
+                // Completed from wfctl's directory; the daemon takes only
+                // absolute paths.
+                (Some(Kind::FilePath(_) | Kind::StateFile(_)), _) => {
+                    V::StringValue(absolute_text(text))
+                }
                 _ => V::StringValue(text.clone()),
             },
             Entry::Choice(None) => return None,
@@ -125,12 +131,16 @@ impl FieldEntry {
                 (None, None) => "number".to_string(),
             },
             Some(Kind::FilePath(f)) => match &f.pattern {
-                Some(pattern) => format!("file {pattern} (Tab completes)"),
+                Some(pattern) => format!("file {} (Tab completes)", safe(pattern)),
                 None => "file (Tab completes)".to_string(),
             },
-            Some(Kind::Select(s)) => format!("one of {} (Left/Right)", s.options.join(", ")),
+            Some(Kind::Select(s)) => {
+                format!("one of {} (Left/Right)", safe(&s.options.join(", ")))
+            }
             Some(Kind::PhaseSelector(_)) => "phases (Left/Right, Space)".to_string(),
-            Some(Kind::StateFile(s)) => format!("state file {} (Tab completes)", s.pattern),
+            Some(Kind::StateFile(s)) => {
+                format!("state file {} (Tab completes)", safe(&s.pattern))
+            }
         }
     }
 }
@@ -181,6 +191,11 @@ impl Form {
         &self.workflow.id
     }
 
+    /// Inputs were sent and no answer has come yet.
+    pub(crate) fn waiting(&self) -> bool {
+        self.sent
+    }
+
     /// Text while a text field has the focus.
     pub(crate) fn input_mode(&self) -> InputMode {
         match self.fields.get(self.cursor) {
@@ -191,7 +206,9 @@ impl Form {
 
     /// The daemon refused the inputs: each violation goes under its field
     /// (the daemon names them `inputs.<name>`); the focus moves to the
-    /// first field with one.
+    /// first field with one. Without violations (a full queue, the daemon
+    /// away) the message shows under Run. Either way the form can be sent
+    /// again.
     pub(crate) fn violations(&mut self, violations: Vec<(String, String)>, message: String) {
         self.sent = false;
         self.violations.clear();

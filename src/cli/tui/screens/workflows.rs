@@ -11,7 +11,7 @@ use ratatui::{
 
 use crate::cli::tui::{
     keys::Action,
-    widgets::{safe, Paint},
+    widgets::{cells, safe, Paint},
 };
 use crate::pb;
 
@@ -71,7 +71,7 @@ impl Workflows {
         let problem_height = if problems == 0 {
             0
         } else {
-            (problems as u16 + 2).min(8)
+            cells(problems).saturating_add(2).min(8)
         };
         let [list_area, about_area, problem_area] = Layout::vertical([
             Constraint::Min(3),

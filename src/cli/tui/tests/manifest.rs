@@ -37,8 +37,9 @@ fn last_check(requests: &[crate::cli::tui::messages::Request]) -> u64 {
         .expect("a CheckManifest")
 }
 
-/// ValidateManifest's answer with these `(path, message)` problems.
-fn manifest_answer(problems: &[(&str, &str)]) -> Box<pb::ValidateManifestResponse> {
+/// ValidateManifest's answer with these `(path, message)` problems (the
+/// builder's own tests use it too).
+pub(crate) fn manifest_answer(problems: &[(&str, &str)]) -> Box<pb::ValidateManifestResponse> {
     Box::new(pb::ValidateManifestResponse {
         valid: problems.is_empty(),
         problems: problems
@@ -204,7 +205,7 @@ fn manifest_submit_opens_the_executions_in_tabs() {
         },
     ))));
     assert!(
-        matches!(requests.as_slice(), [crate::cli::tui::messages::Request::Follow { execution_id, .. }] if execution_id.ends_with("6a09")),
+        matches!(requests.as_slice(), [crate::cli::tui::messages::Request::Follow { execution_id, .. }, crate::cli::tui::messages::Request::Watch(_)] if execution_id.ends_with("6a09")),
         "{requests:?}"
     );
     assert_eq!(app.view, crate::cli::tui::app::View::Execution(0));

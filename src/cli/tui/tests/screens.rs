@@ -173,7 +173,10 @@ fn the_form_shows_violations_at_their_fields_and_sends_typed_inputs() {
     started.start_time = None;
     let (_, requests) = app.on_update(Update::Started(Box::new(started)));
     assert!(
-        matches!(requests.as_slice(), [Request::Follow { .. }]),
+        matches!(
+            requests.as_slice(),
+            [Request::Follow { .. }, Request::Watch(_)]
+        ),
         "{requests:?}"
     );
     assert!(app.form.is_none());
@@ -326,4 +329,74 @@ fn the_key_map_overlay_fits_the_smallest_screen() {
     app.on_action(Action::Jobs);
     assert!(!app.help);
     assert_eq!(app.view, crate::cli::tui::app::View::Dashboard);
+}
+
+#[test]
+fn a_refusal_without_field_violations_leaves_the_form_ready_to_send_again() {
+    use crate::cli::tui::keys::Action;
+    use crate::cli::tui::messages::Request;
+    let mut app = app_with_form();
+    app.on_action(Action::Open);
+    app.on_action(Action::Type('x'));
+    assert!(matches!(
+        app.on_action(Action::Submit).as_slice(),
+        [Request::Run { .. }]
+    ));
+    app.on_update(Update::Violations {
+        workflow_id: "research_pipeline".into(),
+        violations: Vec::new(),
+        message: "ResourceExhausted: the queue is full (1000)".into(),
+    });
+    let screen = render(&mut app, 80, 24);
+    assert!(
+        screen.contains("✗ ResourceExhausted: the queue is full"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Running..."), "{screen}");
+    assert!(matches!(
+        app.on_action(Action::Submit).as_slice(),
+        [Request::Run { .. }]
+    ));
+}
+
+#[test]
+fn the_form_keeps_every_key_until_esc_and_a_late_start_leaves_another_form_alone() {
+    use crate::cli::tui::app::View;
+    use crate::cli::tui::keys::Action;
+    let mut app = app_with_form();
+    app.on_action(Action::Open);
+    // On the select field (Navigate mode) q and w neither quit nor leave.
+    app.on_action(Action::Down);
+    app.on_action(Action::Down);
+    for action in [Action::Quit, Action::Dashboard, Action::ExecutionTab(1)] {
+        app.on_action(action);
+        assert!(!app.quit);
+        assert_eq!(app.view, View::Form);
+    }
+    // A start of some other workflow (an earlier form's, answered late)
+    // opens its tab behind the form, which keeps what was typed.
+    let other = execution(
+        "0190a5c2-0000-7000-8000-00000000beef",
+        "hello",
+        pb::ExecutionState::Queued,
+        0,
+    );
+    app.on_update(Update::Started(Box::new(other)));
+    assert_eq!(app.view, View::Form);
+    assert!(app.form.is_some());
+    assert_eq!(app.tabs.len(), 1);
+    app.on_action(Action::Back);
+    assert_eq!(app.view, View::Workflows);
+    // Ctrl-C quits from anywhere.
+    app.on_action(Action::Open);
+    app.on_action(Action::Interrupt);
+    assert!(app.quit);
+}
+
+#[test]
+fn program_text_keeps_its_tabs_as_spaces_and_shows_escapes() {
+    assert_eq!(
+        crate::cli::tui::widgets::safe("name\tvalue\u{1b}[2J"),
+        "name    value\\x1b[2J"
+    );
 }

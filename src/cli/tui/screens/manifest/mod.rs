@@ -29,6 +29,7 @@ use crate::cli::go_flags::GoFlags;
 use crate::cli::manifest_builder::{
     draft::{absolute_text, Draft},
     file::{file_format, write_manifest},
+    step::Step,
 };
 use crate::cli::tui::{
     keys::{Action, InputMode},
@@ -42,41 +43,6 @@ use crate::manifest::{
     pipeline::{FIX_LEVELS, FSTAB_MODES, OUTPUT_FORMATS, SOURCE_TYPES},
 };
 use crate::pb;
-
-/// The four steps, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum Step {
-    #[default]
-    Source,
-    Pipeline,
-    Output,
-    Review,
-}
-
-impl Step {
-    const ALL: [Step; 4] = [Step::Source, Step::Pipeline, Step::Output, Step::Review];
-
-    fn title(self) -> &'static str {
-        match self {
-            Step::Source => "Source",
-            Step::Pipeline => "Pipeline",
-            Step::Output => "Output",
-            Step::Review => "Review",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn next(self) -> Step {
-        Step::ALL[(self.index() + 1).min(3)]
-    }
-
-    fn previous(self) -> Step {
-        Step::ALL[self.index().saturating_sub(1)]
-    }
-}
 
 /// A row of a step that the cursor can be on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +178,21 @@ impl ManifestBuilder {
             Some(_) => InputMode::Text,
             None if self.editing().is_some() => InputMode::Text,
             None => InputMode::Navigate,
+        }
+    }
+
+    /// Whether the save prompt asks a yes/no question (it takes every
+    /// key, as a confirmation does).
+    pub(crate) fn asking(&self) -> bool {
+        self.save.as_ref().is_some_and(|save| save.asking)
+    }
+
+    /// The daemon answers again: a draft it could not check is sent again.
+    pub(crate) fn reconnected(&mut self) -> Vec<Effect> {
+        if matches!(self.answer, Some(Err(_))) {
+            self.check().into_iter().collect()
+        } else {
+            Vec::new()
         }
     }
 
@@ -470,9 +451,9 @@ impl ManifestBuilder {
         let page = self.page.max(1);
         self.scroll = match action {
             Action::Up => self.scroll.saturating_sub(1),
-            Action::Down => self.scroll + 1,
+            Action::Down => self.scroll.saturating_add(1),
             Action::PageUp => self.scroll.saturating_sub(page),
-            Action::PageDown => self.scroll + page,
+            Action::PageDown => self.scroll.saturating_add(page),
             Action::Home => 0,
             Action::End => usize::MAX,
             _ => self.scroll,

@@ -2,6 +2,7 @@
 //! terminal.
 
 use super::*;
+use crate::cli::tui::tests::manifest::manifest_answer;
 
 /// The builder after these actions, and the effects of the last one.
 fn press(builder: &mut ManifestBuilder, actions: &[Action]) -> Vec<Effect> {
@@ -38,20 +39,6 @@ fn generation_of(effects: &[Effect]) -> Option<u64> {
     effects.iter().rev().find_map(|e| match e {
         Effect::Send(Request::CheckManifest { generation, .. }) => Some(*generation),
         _ => None,
-    })
-}
-
-fn response(problems: &[(&str, &str)]) -> Box<pb::ValidateManifestResponse> {
-    Box::new(pb::ValidateManifestResponse {
-        valid: problems.is_empty(),
-        problems: problems
-            .iter()
-            .map(|(path, message)| pb::ManifestProblem {
-                path: path.to_string(),
-                message: message.to_string(),
-            })
-            .collect(),
-        ..Default::default()
     })
 }
 
@@ -194,19 +181,19 @@ fn each_change_is_checked_with_a_new_generation_and_old_answers_are_dropped() {
     press(&mut builder, &[const { Action::Down }; 5]);
     let typed = type_text(&mut builder, "/d/a.raw");
     assert_eq!(generation_of(&typed), Some(9), "one per character");
-    builder.checked(8, Ok(response(&[("pipeline", "stale")])));
+    builder.checked(8, Ok(manifest_answer(&[("pipeline", "stale")])));
     assert!(builder.answer.is_none(), "an older generation is dropped");
     assert!(builder
         .state_line(Theme::new(false))
         .to_string()
         .contains("checking"));
-    builder.checked(9, Ok(response(&[])));
+    builder.checked(9, Ok(manifest_answer(&[])));
     assert!(builder.problems().is_empty());
     // A change makes the answer stale until the next one.
     let effects = press(&mut builder, &[Action::Up, Action::Toggle]);
     assert_eq!(generation_of(&effects), Some(10));
     assert!(builder.answer.is_none());
-    builder.checked(9, Ok(response(&[])));
+    builder.checked(9, Ok(manifest_answer(&[])));
     assert!(builder.answer.is_none());
 }
 
@@ -241,7 +228,7 @@ fn submit_is_refused_with_problems_local_or_the_daemons() {
     press(&mut builder, &[Action::Open, Action::Open, Action::Open]);
     builder.checked(
         builder.generation,
-        Ok(response(&[(
+        Ok(manifest_answer(&[(
             "pipeline.load.source_path",
             "outside every source root",
         )])),
@@ -261,7 +248,7 @@ fn submit_is_refused_with_problems_local_or_the_daemons() {
 fn submit_sends_the_manifest_and_opens_each_execution() {
     let mut builder = with_source("/d/web.raw");
     press(&mut builder, &[Action::Open, Action::Open, Action::Open]);
-    builder.checked(builder.generation, Ok(response(&[])));
+    builder.checked(builder.generation, Ok(manifest_answer(&[])));
     let effects = press(&mut builder, &[Action::Submit]);
     let content = builder.rendered().0;
     assert_eq!(

@@ -2,27 +2,21 @@
 //! screen's state, the open execution tabs, the daemon's status and whether
 //! it can be reached. Keys arrive as [`Action`]s ([`super::keys`]), the
 //! daemon's answers as [`Update`]s; both may produce [`Request`]s for the
-//! link, which the loop in [`super`] sends. `draw` paints it all.
+//! link, which the loop in [`super`] sends. `draw` (in [`draw`]) paints it
+//! all.
 
-use std::time::SystemTime;
+mod draw;
 
 use crossterm::event::KeyEvent;
-use ratatui::{
-    layout::{Constraint, Layout, Rect},
-    text::{Line, Span},
-    widgets::{Block, Clear, Paragraph},
-    Frame,
-};
 
 use super::{
-    keys::{action_for, Action, InputMode, HELP},
+    keys::{action_for, Action, InputMode},
     messages::{Effect, JobTab, Request, TabId, Update},
     screens::{
         dashboard::Dashboard, execution::ExecutionView, form::Form, jobs::Jobs,
         manifest::ManifestBuilder, workflows::Workflows,
     },
     theme::Theme,
-    widgets::{centred, safe, Paint},
 };
 use crate::pb;
 
@@ -135,7 +129,9 @@ impl App {
     pub(crate) fn ticking(&self) -> bool {
         match self.view {
             View::Dashboard => !self.dashboard.active.executions.is_empty(),
-            View::Jobs => self.jobs.tab() == JobTab::Active,
+            View::Jobs => {
+                self.jobs.tab() == JobTab::Active && !self.dashboard.active.executions.is_empty()
+            }
             View::Execution(i) => self.tabs.get(i).is_some_and(ExecutionView::live),
             _ => false,
         }
@@ -170,6 +166,9 @@ impl App {
     pub(crate) fn on_action(&mut self, action: Action) -> Vec<Request> {
         // A note stays until the next key: by then it has been read.
         self.notice = None;
+        if action == Action::Interrupt {
+            return self.leave();
+        }
         if self.help {
             self.help = false;
             return match action {
@@ -182,11 +181,14 @@ impl App {
             action,
             Action::NextTab | Action::PrevTab | Action::Left | Action::Right
         );
-        let typing = self.input_mode() == InputMode::Text;
-        let asking = matches!(self.view, View::Execution(i) if self.tabs.get(i).is_some_and(ExecutionView::asking));
-        let effects = if typing || asking {
+        // The screen takes every key while the user types, while a question
+        // waits for its answer, and in the run form (which Esc leaves), so
+        // no letter meant for it quits or switches screens.
+        let modal =
+            self.input_mode() == InputMode::Text || self.view == View::Form || self.asking();
+        let effects = if modal {
             match action {
-                Action::Quit if !asking => return self.leave(),
+                Action::Refresh => self.refresh(),
                 action => self.screen_action(&action),
             }
         } else {
@@ -208,13 +210,7 @@ impl App {
                 }
                 Action::ExecutionTab(n) => vec![Effect::Note(format!("no execution tab {n}"))],
                 Action::CloseTab => self.close_tab(),
-                Action::Refresh => {
-                    let mut effects = vec![Effect::Send(Request::Refresh)];
-                    if self.view == View::Workflows {
-                        effects.push(Effect::Send(Request::LoadWorkflows));
-                    }
-                    effects
-                }
+                Action::Refresh => self.refresh(),
                 action => self.screen_action(&action),
             }
         };
@@ -223,6 +219,24 @@ impl App {
             requests.push(self.watch());
         }
         requests
+    }
+
+    /// Whether the screen shown asks a yes/no question.
+    fn asking(&self) -> bool {
+        match self.view {
+            View::Execution(i) => self.tabs.get(i).is_some_and(ExecutionView::asking),
+            View::Manifest => self.manifest.asking(),
+            _ => false,
+        }
+    }
+
+    /// Polls again now (and lists the workflows again when they are shown).
+    fn refresh(&self) -> Vec<Effect> {
+        let mut effects = vec![Effect::Send(Request::Refresh)];
+        if matches!(self.view, View::Workflows | View::Form) {
+            effects.push(Effect::Send(Request::LoadWorkflows));
+        }
+        effects
     }
 
     fn leave(&mut self) -> Vec<Request> {
@@ -289,6 +303,18 @@ impl App {
         requests
     }
 
+    /// Carries out effects that answer an earlier request; with `stay`
+    /// the screen shown stays (tabs opened by them open behind it), since
+    /// the user has moved on and may be typing.
+    fn apply_behind(&mut self, effects: Vec<Effect>, stay: bool) -> (bool, Vec<Request>) {
+        let view = self.view;
+        let requests = self.apply(effects);
+        if stay {
+            self.view = view;
+        }
+        (true, requests)
+    }
+
     /// Shows the tab of an execution, opening one (and following it) when
     /// there is none yet.
     fn open(&mut self, execution_id: String) -> Vec<Request> {
@@ -302,7 +328,9 @@ impl App {
         }
         if self.tabs.len() >= MAX_TABS {
             self.notice = Some((
-                format!("{MAX_TABS} execution tabs are open: close one with x first"),
+                format!(
+                    "{MAX_TABS} execution tabs are open, so {execution_id} is not: close one with x"
+                ),
                 true,
             ));
             return Vec::new();
@@ -333,9 +361,24 @@ impl App {
     /// Takes an update from the link; returns whether the screen changed
     /// and the requests it leads to.
     pub(crate) fn on_update(&mut self, update: Update) -> (bool, Vec<Request>) {
+        let before = self.view;
+        let (changed, mut requests) = self.take_update(update);
+        if self.view != before {
+            requests.push(self.watch());
+        }
+        (changed || self.view != before, requests)
+    }
+
+    fn take_update(&mut self, update: Update) -> (bool, Vec<Request>) {
         let mut effects = Vec::new();
         let changed = match update {
             Update::Connected => {
+                // Back after an outage (or up at last): what could not be
+                // fetched or checked meanwhile is asked again.
+                if self.connection != Connection::Up {
+                    effects.push(Effect::Send(Request::LoadWorkflows));
+                    effects.extend(self.manifest.reconnected());
+                }
                 self.connection = Connection::Up;
                 true
             }
@@ -345,9 +388,10 @@ impl App {
                 changed
             }
             Update::Status(status) => {
+                // Only the dashboard shows it (its uptime changes each time).
                 let changed = self.status.as_ref() != Some(&status);
                 self.status = Some(*status);
-                changed
+                changed && self.view == View::Dashboard
             }
             Update::Jobs {
                 tab,
@@ -368,8 +412,9 @@ impl App {
                 changed && shown
             }
             Update::Workflows(list) => {
+                let changed = self.workflows.list.as_ref() != Some(&list);
                 self.workflows.replace(*list);
-                true
+                changed && self.view == View::Workflows
             }
             Update::Execution { tab, execution } => {
                 let shown = self.shown_tab() == Some(tab);
@@ -401,23 +446,36 @@ impl App {
                     .as_mut()
                     .filter(|f| f.workflow_id() == workflow_id)
                 {
-                    form.violations(violations, message);
+                    form.violations(violations.clone(), message.clone());
                 }
-                effects.push(Effect::Problem(format!(
-                    "{workflow_id} not started: the daemon refused the inputs"
-                )));
+                effects.push(Effect::Problem(if violations.is_empty() {
+                    format!("{workflow_id} not started: {message}")
+                } else {
+                    format!("{workflow_id} not started: the daemon refused the inputs")
+                }));
                 true
             }
             Update::Started(execution) => {
-                if self.view == View::Form {
+                // The form that asked is done with; another form, or a
+                // screen the user has moved on to, is left alone (the tab
+                // opens behind it).
+                let asked = self
+                    .form
+                    .as_ref()
+                    .is_some_and(|f| f.workflow_id() == execution.workflow_id && f.waiting());
+                let stay = !(asked && self.view == View::Form);
+                if asked {
                     self.form = None;
+                    if self.view == View::Form {
+                        self.view = self.previous;
+                    }
                 }
                 effects.push(Effect::Note(format!(
                     "started execution {} of {}",
                     execution.id, execution.workflow_id
                 )));
                 effects.push(Effect::OpenExecution(execution.id));
-                true
+                return self.apply_behind(effects, stay);
             }
             Update::ManifestChecked { generation, result } => {
                 self.manifest.checked(generation, result);
@@ -425,7 +483,8 @@ impl App {
             }
             Update::ManifestSubmitted(result) => {
                 effects.extend(self.manifest.submitted(result));
-                true
+                let stay = self.view != View::Manifest;
+                return self.apply_behind(effects, stay);
             }
             Update::Failed(message) => {
                 effects.push(Effect::Problem(message));
@@ -450,153 +509,5 @@ impl App {
 
     fn tab_mut(&mut self, tab: TabId) -> Option<&mut ExecutionView> {
         self.tabs.iter_mut().find(|t| t.tab == tab)
-    }
-
-    /// Paints the whole screen: the tab bar, the banner when the daemon is
-    /// away, the screen shown, the status line, and the key map overlay.
-    pub(crate) fn draw(&mut self, frame: &mut Frame<'_>, now: SystemTime) {
-        let paint = Paint {
-            theme: self.theme,
-            now,
-        };
-        let down = matches!(self.connection, Connection::Down(_));
-        let [bar_area, banner_area, body_area, status_area] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(u16::from(down)),
-            Constraint::Min(5),
-            Constraint::Length(1),
-        ])
-        .areas(frame.area());
-        self.draw_tab_bar(frame, bar_area);
-        if let Connection::Down(reason) = &self.connection {
-            let text = format!(
-                " ✗ daemon at {} unreachable, reconnecting: {}",
-                safe(&self.addr),
-                safe(reason)
-            );
-            frame.render_widget(
-                Paragraph::new(Line::styled(
-                    text,
-                    self.theme
-                        .error()
-                        .add_modifier(ratatui::style::Modifier::REVERSED),
-                )),
-                banner_area,
-            );
-        }
-        match self.view {
-            View::Dashboard => {
-                let connected = self.connection == Connection::Up;
-                self.dashboard.draw(
-                    frame,
-                    body_area,
-                    self.status.as_ref(),
-                    &self.addr,
-                    connected,
-                    paint,
-                )
-            }
-            View::Jobs => self.jobs.draw(frame, body_area, paint),
-            View::Workflows => self.workflows.draw(frame, body_area, paint),
-            View::Form => {
-                if let Some(form) = &mut self.form {
-                    form.draw(frame, body_area, paint);
-                }
-            }
-            View::Manifest => self.manifest.draw(frame, body_area, paint),
-            View::Execution(i) => {
-                if let Some(tab) = self.tabs.get_mut(i) {
-                    tab.draw(frame, body_area, paint);
-                }
-            }
-        }
-        self.draw_status_line(frame, status_area);
-        if self.help {
-            self.draw_help(frame);
-        }
-    }
-
-    fn draw_tab_bar(&self, frame: &mut Frame<'_>, area: Rect) {
-        let theme = self.theme;
-        let mut spans = Vec::new();
-        let mut tab = |key: &str, title: String, on: bool| {
-            let text = format!(" {key} {title} ");
-            spans.push(if on {
-                Span::styled(text, theme.selected())
-            } else {
-                Span::raw(text)
-            });
-        };
-        tab("w", "Dashboard".into(), self.view == View::Dashboard);
-        tab("j", "Jobs".into(), self.view == View::Jobs);
-        tab(
-            "l",
-            "Workflows".into(),
-            matches!(self.view, View::Workflows | View::Form),
-        );
-        tab("m", "Manifest".into(), self.view == View::Manifest);
-        for (i, t) in self.tabs.iter().enumerate() {
-            tab(
-                &(i + 1).to_string(),
-                t.title(),
-                self.view == View::Execution(i),
-            );
-        }
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    }
-
-    fn draw_status_line(&self, frame: &mut Frame<'_>, area: Rect) {
-        let theme = self.theme;
-        let line = match &self.notice {
-            Some((text, true)) => Line::styled(format!(" {}", safe(text)), theme.error()),
-            Some((text, false)) => Line::from(format!(" {}", safe(text))),
-            None => Line::styled(self.hint(), theme.dim()),
-        };
-        frame.render_widget(Paragraph::new(line), area);
-    }
-
-    /// The keys of the screen shown, hyperctl's help line.
-    fn hint(&self) -> &'static str {
-        match self.view {
-            View::Dashboard => {
-                " r: Refresh | s: Submit Job | m: Create Manifest | j: Jobs | ?: Keys | q: Quit"
-            }
-            View::Jobs => " Tab: Switch View | Enter: Details | r: Refresh | ?: Keys | q: Quit",
-            View::Workflows => " Enter: Run form | r: Refresh | ?: Keys | q: Quit",
-            View::Form => " Up/Down: Field | Enter: Next | Ctrl-S: Run | Esc: Back",
-            View::Manifest => " Enter: Next | Backspace: Back | s: Submit | o: Save | ?: Keys",
-            View::Execution(_) => {
-                " f: Follow | /: Search | c: Cancel | K: Kill | x: Close | ?: Keys"
-            }
-        }
-    }
-
-    /// The key map in two columns, so it fits 80x24.
-    fn draw_help(&self, frame: &mut Frame<'_>) {
-        let theme = self.theme;
-        let column = |sections: &[(&str, &[(&str, &str)])]| {
-            let mut lines = Vec::new();
-            for (section, keys) in sections {
-                lines.push(Line::styled(section.to_string(), theme.title()));
-                for (key, what) in *keys {
-                    lines.push(Line::from(format!(" {key:<14} {what}")));
-                }
-            }
-            lines
-        };
-        let split = HELP.len() / 2;
-        let (left, right) = (column(&HELP[..split]), column(&HELP[split..]));
-        let width = frame.area().width.min(80);
-        let height = (left.len().max(right.len()) as u16 + 3).min(frame.area().height);
-        let area = centred(frame.area(), width, height);
-        frame.render_widget(Clear, area);
-        let block = Block::bordered().title(Span::styled(" Keys (any key closes) ", theme.title()));
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let [left_area, right_area] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .areas(inner);
-        frame.render_widget(Paragraph::new(left), left_area);
-        frame.render_widget(Paragraph::new(right), right_area);
     }
 }
