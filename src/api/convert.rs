@@ -470,6 +470,7 @@ fn workflow_event(e: &WorkflowEvent) -> Payload {
 /// [`workflow_event`]: clients fold a streamed log into the same
 /// [`crate::tree::ExecutionTree`] the daemon keeps (`wfctl tui`). None for
 /// output lines and lifecycle events.
+#[cfg(feature = "wfctl")]
 pub(crate) fn workflow_event_of(payload: &Payload) -> Option<WorkflowEvent> {
     Some(match payload.clone() {
         Payload::PhaseStarted(pb::PhaseStarted {

@@ -24,6 +24,7 @@ use crate::policy::WorkflowPolicy;
 use crate::store::{ExecutionFilter, ExecutionRecord, ListCursor};
 use crate::watcher::{DropFolders, DropMode};
 
+#[cfg(feature = "wfctl")]
 pub(crate) use convert::workflow_event_of;
 pub(crate) use status::invalid_argument;
 

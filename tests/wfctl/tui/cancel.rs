@@ -6,27 +6,29 @@ use workflow_manager::pb::ExecutionState;
 use super::short;
 use crate::helper::*;
 
-/// Opens the only active job from the dashboard and waits until its tab
-/// shows it running.
-async fn open_the_active_job(tui: &Tui, exec: &pb::Execution) {
+/// A daemon with this cancel grace period running `ignore_sigterm`, and
+/// the TUI with that job's tab open and showing it running; the
+/// execution and the pid of the program's grandchild.
+async fn ignoring_job_open(grace_seconds: u64) -> (Daemon, Tui, pb::Execution, i32) {
+    let daemon = Daemon::builder()
+        .flag("--default-grace-period", grace_seconds)
+        .start()
+        .await;
+    let tui = Tui::start(&daemon.addr).await;
+    let (exec, _, grandchild) = daemon.start_with_grandchild("ignore_sigterm").await;
     tui.wait_for(&format!("[{}] {}", short(&exec.id), exec.workflow_id))
         .await;
     tui.send_keys(&["Enter"]).await;
     tui.wait_for(&format!("{}  RUNNING", exec.workflow_id))
         .await;
     tui.wait_for("running with grandchild").await;
+    (daemon, tui, exec, grandchild)
 }
 
 #[tokio::test]
 async fn cancel_waits_for_a_program_that_ignores_sigterm_and_kill_ends_it() {
     // A grace period longer than the test: only the kill can end it.
-    let daemon = Daemon::builder()
-        .flag("--default-grace-period", 120)
-        .start()
-        .await;
-    let tui = Tui::start(&daemon.addr).await;
-    let (exec, _, grandchild) = daemon.start_with_grandchild("ignore_sigterm").await;
-    open_the_active_job(&tui, &exec).await;
+    let (daemon, tui, exec, grandchild) = ignoring_job_open(120).await;
 
     // `c` asks first; `n` says no and nothing is sent.
     tui.send_keys(&["c"]).await;
@@ -63,13 +65,7 @@ async fn cancel_waits_for_a_program_that_ignores_sigterm_and_kill_ends_it() {
 
 #[tokio::test]
 async fn cancel_of_a_program_that_ignores_sigterm_ends_after_the_grace_period() {
-    let daemon = Daemon::builder()
-        .flag("--default-grace-period", 1)
-        .start()
-        .await;
-    let tui = Tui::start(&daemon.addr).await;
-    let (exec, _, grandchild) = daemon.start_with_grandchild("ignore_sigterm").await;
-    open_the_active_job(&tui, &exec).await;
+    let (daemon, tui, exec, grandchild) = ignoring_job_open(1).await;
     tui.send_keys(&["c"]).await;
     tui.wait_for("SIGTERM now, SIGKILL after the grace period")
         .await;

@@ -1,6 +1,7 @@
 //! The manifest builder's four steps, drawn, and what it sends.
 
 use super::*;
+use crate::cli::tui::screens::manifest::tests::manifest_answer;
 
 /// The manifest builder shown, after these actions; the requests they led
 /// to.
@@ -35,30 +36,6 @@ fn last_check(requests: &[crate::cli::tui::messages::Request]) -> u64 {
             _ => None,
         })
         .expect("a CheckManifest")
-}
-
-/// ValidateManifest's answer with these `(path, message)` problems (the
-/// builder's own tests use it too).
-pub(crate) fn manifest_answer(problems: &[(&str, &str)]) -> Box<pb::ValidateManifestResponse> {
-    Box::new(pb::ValidateManifestResponse {
-        valid: problems.is_empty(),
-        problems: problems
-            .iter()
-            .map(|(path, message)| pb::ManifestProblem {
-                path: path.to_string(),
-                message: message.to_string(),
-            })
-            .collect(),
-        vms: if problems.is_empty() {
-            vec![pb::ManifestVm {
-                name: "web-01".into(),
-                ..Default::default()
-            }]
-        } else {
-            Vec::new()
-        },
-        ..Default::default()
-    })
 }
 
 /// The builder with a source path typed on Source, the daemon's answer for

@@ -4,7 +4,7 @@
 //! `INSTA_UPDATE=always`, to accept a change after reading it). This file
 //! is the harness; `screens` and `manifest` are the tests.
 
-pub(crate) mod manifest;
+mod manifest;
 mod screens;
 
 use std::time::{Duration, SystemTime};

@@ -13,7 +13,7 @@
 mod draw;
 mod save;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::Path;
 

@@ -2,7 +2,30 @@
 //! terminal.
 
 use super::*;
-use crate::cli::tui::tests::manifest::manifest_answer;
+
+/// ValidateManifest's answer with these `(path, message)` problems (the
+/// app's manifest tests use it too).
+pub(crate) fn manifest_answer(problems: &[(&str, &str)]) -> Box<pb::ValidateManifestResponse> {
+    Box::new(pb::ValidateManifestResponse {
+        valid: problems.is_empty(),
+        problems: problems
+            .iter()
+            .map(|(path, message)| pb::ManifestProblem {
+                path: path.to_string(),
+                message: message.to_string(),
+            })
+            .collect(),
+        vms: if problems.is_empty() {
+            vec![pb::ManifestVm {
+                name: "web-01".into(),
+                ..Default::default()
+            }]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    })
+}
 
 /// The builder after these actions, and the effects of the last one.
 fn press(builder: &mut ManifestBuilder, actions: &[Action]) -> Vec<Effect> {
