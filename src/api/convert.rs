@@ -378,7 +378,7 @@ fn payload(p: &LogPayload) -> Payload {
     }
 }
 
-fn workflow_event(e: &WorkflowEvent) -> Payload {
+pub(super) fn workflow_event(e: &WorkflowEvent) -> Payload {
     match e.clone() {
         WorkflowEvent::PhaseStarted {
             phase,
@@ -464,100 +464,6 @@ fn workflow_event(e: &WorkflowEvent) -> Payload {
             Payload::RawOutput(pb::RawOutput { stream, line })
         }
     }
-}
-
-/// The program event a log event's payload carries, the inverse of
-/// [`workflow_event`]: clients fold a streamed log into the same
-/// [`crate::tree::ExecutionTree`] the daemon keeps (`wfctl tui`). None for
-/// output lines and lifecycle events.
-#[cfg(feature = "wfctl")]
-pub(crate) fn workflow_event_of(payload: &Payload) -> Option<WorkflowEvent> {
-    Some(match payload.clone() {
-        Payload::PhaseStarted(pb::PhaseStarted {
-            phase,
-            name,
-            total_phases,
-        }) => WorkflowEvent::PhaseStarted {
-            phase,
-            name,
-            total_phases,
-        },
-        Payload::PhaseCompleted(pb::PhaseCompleted { phase, name }) => {
-            WorkflowEvent::PhaseCompleted { phase, name }
-        }
-        Payload::PhaseFailed(pb::PhaseFailed { phase, name, error }) => {
-            WorkflowEvent::PhaseFailed { phase, name, error }
-        }
-        Payload::TaskStarted(pb::TaskStarted {
-            phase,
-            task_id,
-            description,
-            total_tasks,
-        }) => WorkflowEvent::TaskStarted {
-            phase,
-            task_id,
-            description,
-            total_tasks,
-        },
-        Payload::TaskProgress(pb::TaskProgress { task_id, message }) => {
-            WorkflowEvent::TaskProgress { task_id, message }
-        }
-        Payload::TaskCompleted(pb::TaskCompleted { task_id, result }) => {
-            WorkflowEvent::TaskCompleted { task_id, result }
-        }
-        Payload::TaskFailed(pb::TaskFailed { task_id, error }) => {
-            WorkflowEvent::TaskFailed { task_id, error }
-        }
-        Payload::AgentStarted(pb::AgentStarted {
-            task_id,
-            agent_name,
-            description,
-        }) => WorkflowEvent::AgentStarted {
-            task_id,
-            agent_name,
-            description,
-        },
-        Payload::AgentMessage(pb::AgentMessage {
-            task_id,
-            agent_name,
-            message,
-        }) => WorkflowEvent::AgentMessage {
-            task_id,
-            agent_name,
-            message,
-        },
-        Payload::AgentCompleted(pb::AgentCompleted {
-            task_id,
-            agent_name,
-            result,
-        }) => WorkflowEvent::AgentCompleted {
-            task_id,
-            agent_name,
-            result,
-        },
-        Payload::AgentFailed(pb::AgentFailed {
-            task_id,
-            agent_name,
-            error,
-        }) => WorkflowEvent::AgentFailed {
-            task_id,
-            agent_name,
-            error,
-        },
-        Payload::StateFileCreated(pb::StateFileCreated {
-            phase,
-            file_path,
-            description,
-        }) => WorkflowEvent::StateFileCreated {
-            phase,
-            file_path,
-            description,
-        },
-        Payload::RawOutput(pb::RawOutput { stream, line }) => {
-            WorkflowEvent::RawOutput { stream, line }
-        }
-        _ => return None,
-    })
 }
 
 fn lifecycle_event(l: &Lifecycle) -> Payload {

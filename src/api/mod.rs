@@ -2,6 +2,8 @@
 //! the request into a domain call and the result into a response; errors
 //! become gRPC statuses in one place ([`status`]).
 
+#[cfg(feature = "wfctl")]
+mod client_events;
 mod convert;
 mod logs;
 mod paging;
@@ -25,7 +27,7 @@ use crate::store::{ExecutionFilter, ExecutionRecord, ListCursor};
 use crate::watcher::{DropFolders, DropMode};
 
 #[cfg(feature = "wfctl")]
-pub(crate) use convert::workflow_event_of;
+pub(crate) use client_events::workflow_event_of;
 pub(crate) use status::invalid_argument;
 
 /// Facts about the daemon that GetStatus reports besides the engine's counts.
