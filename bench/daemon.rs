@@ -20,6 +20,9 @@
 //!   against the same RPC over native gRPC, in turns, 1 and 8 in flight;
 //! - http-logs: a finished execution's whole log as SSE and as NDJSON
 //!   against gRPC StreamLogs, in turns;
+//! - load: the daemon's RSS idle and per running execution with 1,000
+//!   programs asleep, and trivial executions' rate while they run against
+//!   the rate with none;
 //! - tui: `wfctl tui` in tmux, frame times with 1,000 executions listed
 //!   and a 10,000 lines/s log followed, against redraws of the idle
 //!   dashboard, and its CPU while idle against `wfctl status` every second;
@@ -44,6 +47,7 @@ mod http_logs;
 mod http_status;
 mod ingest;
 mod latency;
+mod load;
 mod metrics_scrape;
 mod throughput;
 mod tui;
@@ -119,6 +123,14 @@ fn main() {
             http_logs::http_logs(
                 env_usize("BENCH_LOG_LINES", 1_000_000),
                 env_usize("BENCH_STREAM_ROUNDS", 3),
+            )
+            .await;
+        }
+        if wanted("load") {
+            load::load(
+                env_usize("BENCH_SLEEPERS", 1000),
+                env_usize("BENCH_EXECUTIONS", 1000),
+                env_usize("BENCH_LOAD_ROUNDS", 3),
             )
             .await;
         }
