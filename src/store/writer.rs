@@ -41,13 +41,20 @@ const QUEUE_CAPACITY: usize = 256;
 /// waits for a line under a flood.
 const MAX_GROUP_EVENTS: usize = 8 * 1024;
 /// A group with writes from at least this many sources (executions, new
-/// executions, drop-folder files) means independent writers are busy at
-/// once, which is when gathering pays: the writer starts lingering...
-const LINGER_FROM_SOURCES: usize = 3;
-/// ...and goes on while its groups have at least this many. One client
-/// doing one thing at a time never has a group from two sources (each of
-/// its writes waits for the one before), so it never lingers.
-const KEEP_LINGERING_SOURCES: usize = 2;
+/// executions, drop-folder files) means many independent writers are busy
+/// at once, which is when gathering pays: the writer starts lingering...
+///
+/// Each execution's path awaits about two commits, so a linger costs a
+/// client with N executions in flight at most N / (2 x LINGER) of them a
+/// second: lingering from 3 sources capped 8 in flight at ~1,200/s (0.58x
+/// of `xargs -P2`); from 12, 8 in flight reach 0.79x and 32 keep their
+/// rate and most of the saved CPU (bench/README.md, the throughput curve).
+const LINGER_FROM_SOURCES: usize = 12;
+/// ...and goes on while its groups have at least this many: fewer than
+/// start it, so a steady load does not flip at every commit. A client
+/// keeping 8 in flight cannot start it on its own; one doing one thing at
+/// a time never has a group from two sources.
+const KEEP_LINGERING_SOURCES: usize = 8;
 /// How long a lingering writer gathers before each commit (the same trade
 /// as a Kafka producer's `linger.ms`). A commit costs about the same
 /// whatever its size (a WAL frame per touched page, file locks, a wake-up
