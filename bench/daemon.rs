@@ -18,6 +18,9 @@
 //!   drops;
 //! - http-status: GetStatus as `GET /v1/status` (JSON over HTTP/1.1)
 //!   against the same RPC over native gRPC, in turns, 1 and 8 in flight;
+//! - grpc-overhead: GetStatus and the daemon's health check against a
+//!   bare tonic server's health check, in turns, 1 and 16 in flight (and
+//!   the same turns from ghz when it is installed);
 //! - http-logs: a finished execution's whole log as SSE and as NDJSON
 //!   against gRPC StreamLogs, in turns;
 //! - load: the daemon's RSS idle and per running execution with 1,000
@@ -35,12 +38,14 @@
 //! BENCH_LATENCY_RUNS, BENCH_DROP_FILES, BENCH_PICKUPS, BENCH_HTTP_TURN_MS
 //! and BENCH_HTTP_ROUNDS (http-status), BENCH_STREAM_ROUNDS (http-logs),
 //! BENCH_HISTORY, BENCH_SCRAPES, BENCH_METRICS_EXECUTIONS and
-//! BENCH_METRICS_ROUNDS (metrics); BENCH_WORKFLOWD runs another daemon
+//! BENCH_METRICS_ROUNDS (metrics), BENCH_GRPC_TURN_MS and BENCH_GRPC_ROUNDS
+//! (grpc-overhead); BENCH_WORKFLOWD runs another daemon
 //! binary (an older build, to compare two in turns).
 
 mod curve;
 mod dropfolder;
 mod event_json_cost;
+mod grpc_overhead;
 mod harness;
 mod history_fill;
 mod http_logs;
@@ -60,6 +65,9 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    if grpc_overhead::serve_bare_if_asked() {
+        return;
+    }
     // `cargo bench` passes --bench; a filter argument picks benchmarks.
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -116,6 +124,14 @@ fn main() {
                 std::time::Duration::from_millis(env_usize("BENCH_HTTP_TURN_MS", 1000) as u64),
                 env_usize("BENCH_HTTP_ROUNDS", 5),
                 &[1, 8],
+            )
+            .await;
+        }
+        if wanted("grpc-overhead") {
+            grpc_overhead::grpc_overhead(
+                std::time::Duration::from_millis(env_usize("BENCH_GRPC_TURN_MS", 1000) as u64),
+                env_usize("BENCH_GRPC_ROUNDS", 5),
+                &[1, 16],
             )
             .await;
         }

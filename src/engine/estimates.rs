@@ -122,10 +122,17 @@ impl Engine {
     /// The newest [`ACTIVE_BATCHES_SHOWN`] batches with executions still
     /// queued or running, newest first.
     pub(crate) async fn active_batches(&self) -> Result<Vec<BatchSummary>, EngineError> {
-        let counts = self
-            .read(|r| r.active_batch_counts(ACTIVE_BATCHES_SHOWN))
-            .await?;
-        self.summarize(counts).await
+        let commits = self.writer.commits();
+        let counts = match self.active_batch_counts.get(commits, &()) {
+            Some(counts) => counts,
+            None => {
+                let counts = self
+                    .read(|r| r.active_batch_counts(ACTIVE_BATCHES_SHOWN))
+                    .await?;
+                self.active_batch_counts.put(commits, (), counts)
+            }
+        };
+        self.summarize(counts.to_vec()).await
     }
 
     /// Batches' counts with their estimates, from their active members:

@@ -10,6 +10,7 @@
 
 mod active;
 mod cancel;
+mod commit_cache;
 mod error;
 mod estimates;
 mod execution_log;
@@ -53,12 +54,14 @@ use crate::inputs::{self, ResolvedInputs};
 use crate::metrics::{LiveGauge, Metrics};
 use crate::program_env::ProgramEnv;
 use crate::store::hub::LogHub;
+use crate::store::reader::StateCounts;
 use crate::store::{
-    ExecutionFilter, ExecutionRecord, ListCursor, NewExecution, StoreError, StoreReader,
-    StoreWriter, WriteSlot,
+    BatchCounts, ExecutionFilter, ExecutionRecord, ListCursor, NewExecution, StoreError,
+    StoreReader, StoreWriter, WriteSlot,
 };
 use crate::tree::ExecutionTree;
 use crate::workflow::DiscoveredWorkflow;
+use commit_cache::CommitCache;
 
 /// Settings of the engine.
 #[derive(Debug, Clone)]
@@ -153,6 +156,11 @@ pub(crate) struct Engine {
     run_dirs: run_dirs::RunDirs,
     /// Latest successful runs by workflow, for the estimates.
     run_history: run_history::RunHistory,
+    /// GetStatus's counts by state (all, and ended since the midnight that
+    /// is the key), as of the writer's latest commit.
+    state_counts: CommitCache<i64, StateCounts>,
+    /// GetStatus's active batches' counts, as of the latest commit.
+    active_batch_counts: CommitCache<(), Vec<BatchCounts>>,
 }
 
 impl Engine {
@@ -180,6 +188,8 @@ impl Engine {
             active: Mutex::new(HashMap::new()),
             runners_changed: Notify::new(),
             run_history: run_history::RunHistory::default(),
+            state_counts: CommitCache::default(),
+            active_batch_counts: CommitCache::default(),
         });
         engine.report_to(&engine.config.metrics);
         engine
@@ -509,8 +519,15 @@ impl Engine {
     /// Daemon-wide counts.
     pub(crate) async fn status(&self) -> Result<EngineStatus, EngineError> {
         let midnight = local_midnight_ms();
-        let counts = self.read(move |r| r.state_counts(midnight)).await?;
-        let today = counts.ended_since;
+        let commits = self.writer.commits();
+        let counts = match self.state_counts.get(commits, &midnight) {
+            Some(counts) => counts,
+            None => {
+                let counts = self.read(move |r| r.state_counts(midnight)).await?;
+                self.state_counts.put(commits, midnight, counts)
+            }
+        };
+        let today = &counts.ended_since;
         let (running, queued) = {
             let scheduler = self.scheduler();
             (scheduler.running, scheduler.queue.len())
@@ -532,7 +549,7 @@ impl Engine {
                 ExecutionState::TimedOut,
                 ExecutionState::Interrupted,
             ]),
-            totals_by_state: counts.totals,
+            totals_by_state: counts.totals.clone(),
             history_write_failure: self.writer.write_failure(),
         })
     }

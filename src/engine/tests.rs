@@ -110,6 +110,8 @@ async fn no_more_run_at_once_than_the_worker_limit() {
     let status = t.engine.status().await.unwrap();
     assert_eq!((status.running, status.queued), (2, 3));
     assert_eq!((status.max_workers, status.max_queue), (2, 10));
+    // All five are in the history (a start may not be committed yet).
+    assert_eq!(status.totals_by_state.values().sum::<u64>(), 5);
 
     let mut ran = Vec::new();
     for (gate, execution) in gates.iter().zip(&executions) {
@@ -123,6 +125,11 @@ async fn no_more_run_at_once_than_the_worker_limit() {
     }
     let status = t.engine.status().await.unwrap();
     assert_eq!((status.running, status.queued), (0, 0));
+    // The counts read from the history while they ran are not kept past
+    // the commits of their ends.
+    assert_eq!(status.totals_by_state.get("SUCCEEDED"), Some(&5));
+    assert_eq!(status.totals_by_state.get("QUEUED"), None);
+    assert_eq!(status.succeeded_today, 5);
     // From the programs' own start and end times, not the counter that
     // enforces the limit: at no program's start were two others running.
     for &(start, _) in &ran {

@@ -13,7 +13,7 @@
 //! time, so only the operation that cannot be written is lost, loudly.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -123,6 +123,10 @@ struct WriterHealth {
     /// epoch), 0 while it waits for work: one store per group, read by the
     /// metrics as the age of the oldest write not yet committed.
     committing_since_ms: AtomicI64,
+    /// Groups committed so far, counted before their replies go out: an
+    /// answer read from the history after N commits stays current until
+    /// this moves ([`StoreWriter::commits`]).
+    commits: AtomicU64,
 }
 
 /// Room for one write in the writer's queue, from [`StoreWriter::reserve`].
@@ -204,6 +208,13 @@ impl StoreWriter {
                 0.0
             }
         });
+    }
+
+    /// How many groups have been committed. Counted after each commit and
+    /// before anyone is told of it, so a caller that saw a write complete
+    /// (or read this count before reading the history) sees it move.
+    pub(crate) fn commits(&self) -> u64 {
+        self.health.commits.load(Ordering::Acquire)
     }
 
     /// Set while the history cannot be written and writes wait.
@@ -377,6 +388,7 @@ fn run(
             .store(crate::clock::now_ms(), Ordering::Relaxed);
         let after = commit(&mut conn, &mut group, health);
         health.committing_since_ms.store(0, Ordering::Relaxed);
+        health.commits.fetch_add(1, Ordering::Release);
         tracing::trace!(operations = count, elapsed = ?started.elapsed(), "history group committed");
         for item in after {
             match item {
