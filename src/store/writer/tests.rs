@@ -2,6 +2,7 @@
 //! cannot be written, giving up at shutdown, and when to linger for a
 //! larger group.
 
+use super::linger::*;
 use super::*;
 use crate::events::LogPayload;
 
