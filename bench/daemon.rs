@@ -11,6 +11,8 @@
 //! - log ingest: one execution printing N event lines, all persisted and
 //!   delivered to a subscriber, against a bare loop that parses the same
 //!   lines and inserts them in batches into SQLite;
+//! - fanout: the same ingest with 100 live subscribers following the log
+//!   against none, in turns;
 //! - start latency: Execute to first program event at a subscriber, against
 //!   spawn to first byte of the same program;
 //! - drop folder: manifests dropped at once until all are processed,
@@ -39,12 +41,14 @@
 //! and BENCH_HTTP_ROUNDS (http-status), BENCH_STREAM_ROUNDS (http-logs),
 //! BENCH_HISTORY, BENCH_SCRAPES, BENCH_METRICS_EXECUTIONS and
 //! BENCH_METRICS_ROUNDS (metrics), BENCH_GRPC_TURN_MS and BENCH_GRPC_ROUNDS
-//! (grpc-overhead); BENCH_WORKFLOWD runs another daemon
+//! (grpc-overhead), BENCH_FANOUT_LINES, BENCH_SUBSCRIBERS and
+//! BENCH_FANOUT_ROUNDS (fanout); BENCH_WORKFLOWD runs another daemon
 //! binary (an older build, to compare two in turns).
 
 mod curve;
 mod dropfolder;
 mod event_json_cost;
+mod fanout;
 mod grpc_overhead;
 mod harness;
 mod history_fill;
@@ -108,6 +112,14 @@ fn main() {
         }
         if wanted("ingest") {
             ingest::log_ingest(env_usize("BENCH_LOG_LINES", 1_000_000)).await;
+        }
+        if wanted("fanout") {
+            fanout::fanout(
+                env_usize("BENCH_FANOUT_LINES", 1_000_000),
+                env_usize("BENCH_SUBSCRIBERS", 100),
+                env_usize("BENCH_FANOUT_ROUNDS", 3),
+            )
+            .await;
         }
         if wanted("latency") {
             latency::start_latency(env_usize("BENCH_LATENCY_RUNS", 200)).await;
