@@ -31,6 +31,9 @@
 //! - tui: `wfctl tui` in tmux, frame times with 1,000 executions listed
 //!   and a 10,000 lines/s log followed, against redraws of the idle
 //!   dashboard, and its CPU while idle against `wfctl status` every second;
+//! - big-history: daemon start, ListExecutions (every filter, first and
+//!   deep pages), GetExecution and RSS over 100,000 and 1,000,000
+//!   executions made by a bulk copy, against a 100-execution history;
 //! - metrics: `GET /metrics` latency with a large history, against the
 //!   floor of an HTTP round trip on the same port, and execution
 //!   throughput with and without a scraper every second, in turns.
@@ -42,9 +45,11 @@
 //! BENCH_HISTORY, BENCH_SCRAPES, BENCH_METRICS_EXECUTIONS and
 //! BENCH_METRICS_ROUNDS (metrics), BENCH_GRPC_TURN_MS and BENCH_GRPC_ROUNDS
 //! (grpc-overhead), BENCH_FANOUT_LINES, BENCH_SUBSCRIBERS and
-//! BENCH_FANOUT_ROUNDS (fanout); BENCH_WORKFLOWD runs another daemon
+//! BENCH_FANOUT_ROUNDS (fanout), BENCH_BIG_HISTORY and BENCH_BIG_SAMPLES
+//! (big-history); BENCH_WORKFLOWD runs another daemon
 //! binary (an older build, to compare two in turns).
 
+mod big_history;
 mod curve;
 mod dropfolder;
 mod event_json_cost;
@@ -169,6 +174,14 @@ fn main() {
                 env_usize("BENCH_TUI_SECONDS", 15) as u64,
             )
             .await;
+        }
+        if wanted("big-history") {
+            let sizes: Vec<usize> = std::env::var("BENCH_BIG_HISTORY")
+                .unwrap_or_else(|_| "100000,1000000".into())
+                .split(',')
+                .filter_map(|size| size.trim().parse().ok())
+                .collect();
+            big_history::big_history(&sizes, env_usize("BENCH_BIG_SAMPLES", 1000)).await;
         }
         if wanted("metrics") {
             metrics_scrape::metrics_scrape(

@@ -96,6 +96,26 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_by_batch_state ON executions(batch_id, state, create_ms, end_ms) WHERE batch_id IS NOT NULL;
     CREATE INDEX executions_succeeded_by_workflow ON executions(workflow_id, end_ms DESC) WHERE state = 'SUCCEEDED';
     "#,
+    // Version 4: a page of a list with one filter reads a page of an index,
+    // newest first, however many executions it matches (none included),
+    // instead of sorting every match or walking the whole history
+    // (reader.rs, list_query). A state's executions are in create order in
+    // its index; a label's rows keep their execution's create time (set
+    // once, at accept) so a label's index is in create order too. The
+    // counts of executions ended today read only today's end times, with
+    // their states, from the index (reader.rs, state_counts). Each new
+    // index starts with the columns of the one it replaces.
+    r#"
+    DROP INDEX executions_by_end;
+    CREATE INDEX executions_by_end_state ON executions(end_ms, state);
+    DROP INDEX executions_by_state;
+    CREATE INDEX executions_by_state_newest_first ON executions(state, create_ms DESC, rowid DESC);
+    ALTER TABLE execution_labels ADD COLUMN create_ms INTEGER NOT NULL DEFAULT 0;
+    UPDATE execution_labels SET create_ms =
+        (SELECT create_ms FROM executions WHERE executions.rowid = execution_labels.execution);
+    DROP INDEX execution_labels_by_pair;
+    CREATE INDEX execution_labels_newest_first ON execution_labels(key, value, create_ms DESC, execution DESC);
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;
@@ -170,5 +190,32 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM drop_files", [], |row| row.get(0))
             .unwrap();
         assert_eq!(files, 0);
+    }
+
+    #[test]
+    fn a_version_3_history_gets_its_labels_create_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("history.sqlite3")).unwrap();
+        configure(&conn).unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO executions (rowid, id, workflow_id, workflow_name, state, create_ms, argv_json) \
+             VALUES (1, 'e1', 'hello', 'Hello', 'SUCCEEDED', 1234, '[]'); \
+             INSERT INTO execution_labels (execution, key, value) VALUES (1, 'team', 'a');",
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+        let create_ms: i64 = conn
+            .query_row(
+                "SELECT create_ms FROM execution_labels WHERE execution = 1",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(create_ms, 1234);
     }
 }

@@ -160,9 +160,9 @@ fn insert_execution(
     }
     for (key, value) in &e.labels {
         sp.prepare_cached(
-            "INSERT INTO execution_labels (execution, key, value) VALUES (?1, ?2, ?3)",
+            "INSERT INTO execution_labels (execution, key, value, create_ms) VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![rowid, key, value])?;
+        .execute(params![rowid, key, value, e.create_ms])?;
     }
     append(&sp, rowid, std::iter::once(first_event))?;
     sp.commit()?;
