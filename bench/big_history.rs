@@ -137,22 +137,10 @@ pub(crate) async fn seed(client: WorkflowServiceClient<Channel>) {
                     ("hello", vec![("name", "bench")])
                 };
                 let request = pb::ExecuteRequest {
-                    workflow_id: workflow.into(),
-                    inputs: inputs
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), value(v)))
-                        .collect(),
                     labels: [("team".to_string(), format!("t{}", i % 5))].into(),
-                    ..Default::default()
+                    ..execute_request(workflow, &inputs)
                 };
-                let id = client
-                    .execute(request)
-                    .await
-                    .expect("execute")
-                    .into_inner()
-                    .execution
-                    .expect("execution")
-                    .id;
+                let id = execute_with(&mut client, request).await.id;
                 client
                     .wait_execution(pb::WaitExecutionRequest { execution_id: id })
                     .await

@@ -115,16 +115,7 @@ async fn turn(
         }
     });
     let waited = async {
-        let ended = client
-            .wait_execution(pb::WaitExecutionRequest {
-                execution_id: execution.id.clone(),
-            })
-            .await
-            .expect("wait")
-            .into_inner()
-            .execution
-            .expect("execution");
-        assert_eq!(ended.state, pb::ExecutionState::Succeeded as i32);
+        wait_succeeded(&mut client, &execution.id).await;
         started.elapsed().as_secs_f64()
     };
     let (ingested, received) = tokio::join!(waited, futures_util::future::join_all(subscriptions));

@@ -15,7 +15,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use tokio::io::AsyncBufReadExt;
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
@@ -81,13 +80,7 @@ impl BareServer {
             .kill_on_drop(true)
             .spawn()
             .expect("start the bare server");
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let line = lines
-            .next_line()
-            .await
-            .expect("read")
-            .expect("listening line");
-        let address = format!("http://{}", line.trim_start_matches("listening on "));
+        let address = listening_address(&mut child).await;
         BareServer { child, address }
     }
 

@@ -81,13 +81,7 @@ impl Daemon {
             .kill_on_drop(true)
             .spawn()
             .expect("start workflowd");
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let line = lines
-            .next_line()
-            .await
-            .expect("read")
-            .expect("listening line");
-        let address = format!("http://{}", line.trim_start_matches("listening on "));
+        let address = listening_address(&mut child).await;
         Daemon {
             child,
             address,
@@ -121,6 +115,18 @@ impl Daemon {
         }
         let _ = self.child.wait().await;
     }
+}
+
+/// The address a server started with a piped stdout says it listens on,
+/// in its first line ("listening on ADDR"), as an http:// URL.
+pub(crate) async fn listening_address(server: &mut tokio::process::Child) -> String {
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let line = lines
+        .next_line()
+        .await
+        .expect("read")
+        .expect("listening line");
+    format!("http://{}", line.trim_start_matches("listening on "))
 }
 
 /// Seconds of CPU in the fields `fields` (numbered as in proc(5)) of
@@ -181,20 +187,23 @@ pub(crate) fn value(s: &str) -> prost_types::Value {
     }
 }
 
-/// Starts `workflow` with string `inputs`; returns the execution.
-pub(crate) async fn execute(
-    client: &mut WorkflowServiceClient<Channel>,
-    workflow: &str,
-    inputs: &[(&str, &str)],
-) -> pb::Execution {
-    let request = pb::ExecuteRequest {
+/// The request that starts `workflow` with string `inputs`.
+pub(crate) fn execute_request(workflow: &str, inputs: &[(&str, &str)]) -> pb::ExecuteRequest {
+    pb::ExecuteRequest {
         workflow_id: workflow.into(),
         inputs: inputs
             .iter()
             .map(|(k, v)| (k.to_string(), value(v)))
             .collect(),
         ..Default::default()
-    };
+    }
+}
+
+/// Sends `request`; returns the execution.
+pub(crate) async fn execute_with(
+    client: &mut WorkflowServiceClient<Channel>,
+    request: pb::ExecuteRequest,
+) -> pb::Execution {
     client
         .execute(request)
         .await
@@ -204,16 +213,24 @@ pub(crate) async fn execute(
         .expect("execution")
 }
 
-/// Executes and waits for the end with WaitExecution.
-pub(crate) async fn run_and_wait(
+/// Starts `workflow` with string `inputs`; returns the execution.
+pub(crate) async fn execute(
     client: &mut WorkflowServiceClient<Channel>,
     workflow: &str,
     inputs: &[(&str, &str)],
-) {
-    let execution = execute(client, workflow, inputs).await;
+) -> pb::Execution {
+    execute_with(client, execute_request(workflow, inputs)).await
+}
+
+/// Waits for execution `id` to end with WaitExecution, and checks that
+/// it succeeded.
+pub(crate) async fn wait_succeeded(
+    client: &mut WorkflowServiceClient<Channel>,
+    id: &str,
+) -> pb::Execution {
     let ended = client
         .wait_execution(pb::WaitExecutionRequest {
-            execution_id: execution.id,
+            execution_id: id.to_string(),
         })
         .await
         .expect("wait")
@@ -225,6 +242,17 @@ pub(crate) async fn run_and_wait(
         pb::ExecutionState::Succeeded as i32,
         "{ended:?}"
     );
+    ended
+}
+
+/// Executes and waits for the end with WaitExecution.
+pub(crate) async fn run_and_wait(
+    client: &mut WorkflowServiceClient<Channel>,
+    workflow: &str,
+    inputs: &[(&str, &str)],
+) {
+    let execution = execute(client, workflow, inputs).await;
+    wait_succeeded(client, &execution.id).await;
 }
 
 /// Executes and follows to the finished event; returns the number of

@@ -84,16 +84,7 @@ pub(crate) async fn http_logs(lines: usize, rounds: usize) {
         &[("mode", "events"), ("lines", &lines.to_string())],
     )
     .await;
-    let ended = client
-        .wait_execution(pb::WaitExecutionRequest {
-            execution_id: execution.id.clone(),
-        })
-        .await
-        .expect("wait")
-        .into_inner()
-        .execution
-        .expect("execution");
-    assert_eq!(ended.state, pb::ExecutionState::Succeeded as i32);
+    wait_succeeded(&mut client, &execution.id).await;
     println!(
         "http logs: execution of {lines} event lines ran in {:.1} s",
         made.elapsed().as_secs_f64()
