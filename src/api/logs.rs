@@ -19,14 +19,14 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tonic::Status;
+use uuid::Uuid;
 
 use super::convert;
 use crate::engine::{Engine, EngineError};
 use crate::events::LogEvent;
 use crate::pb;
+use crate::store::log_pages::LogPage;
 
-/// Events read from the history per query.
-const HISTORY_PAGE: usize = 2000;
 /// Messages buffered towards the gRPC stream.
 const OUTBOUND_BUFFER: usize = 256;
 
@@ -35,13 +35,14 @@ const OUTBOUND_BUFFER: usize = 256;
 pub(crate) fn stream(
     engine: Arc<Engine>,
     id: String,
+    uuid: Uuid,
     rowid: i64,
     from_sequence: u64,
     follow: bool,
 ) -> mpsc::Receiver<Result<pb::StreamLogsResponse, Status>> {
     let (tx, rx) = mpsc::channel(OUTBOUND_BUFFER);
     tokio::spawn(async move {
-        let log = Log { id, rowid };
+        let log = Log { id, uuid, rowid };
         if let Err(error) = pump(&engine, &log, from_sequence.max(1), follow, &tx).await {
             let _ = tx.send(Err(error.into())).await;
         }
@@ -52,18 +53,21 @@ pub(crate) fn stream(
 /// The execution whose log is streamed.
 struct Log {
     id: String,
+    uuid: Uuid,
     rowid: i64,
 }
 
 impl Log {
-    /// Reads up to a page of events from sequence `next` on; fails when the
-    /// page skips ahead of `next` (the front of the log was deleted).
-    async fn page(&self, engine: &Engine, next: u64) -> Result<Vec<LogEvent>, EngineError> {
+    /// Reads the rest of the history's page of events that holds sequence
+    /// `next` (shared with other readers of the log at the same place);
+    /// fails when it skips ahead of `next` (the front of the log was
+    /// deleted).
+    async fn page(&self, engine: &Engine, next: u64) -> Result<LogPage, EngineError> {
         let reader = engine.reader().clone();
-        let rowid = self.rowid;
+        let (uuid, rowid) = (self.uuid, self.rowid);
         let page =
-            tokio::task::spawn_blocking(move || reader.events(rowid, next, HISTORY_PAGE)).await??;
-        match page.first() {
+            tokio::task::spawn_blocking(move || reader.log_page(uuid, rowid, next)).await??;
+        match page.events().first() {
             Some(first) if first.sequence != next => Err(EngineError::LogDeleted(self.id.clone())),
             _ => Ok(page),
         }
@@ -141,11 +145,10 @@ async fn pump(
             // Catch up from the history.
             loop {
                 let page = log.page(engine, next).await?;
-                let full = page.len() == HISTORY_PAGE;
-                if send_all(tx, page.iter(), &mut next).await {
+                if send_all(tx, page.events().iter(), &mut next).await {
                     return Ok(());
                 }
-                if !full {
+                if !page.complete {
                     break;
                 }
             }

@@ -380,13 +380,14 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::StreamLogsRequest>,
     ) -> Result<Response<Self::StreamLogsStream>, Status> {
         let request = request.into_inner();
-        let rowid = self
+        let (uuid, rowid) = self
             .engine
             .log_key(required(&request.execution_id, "execution_id")?)
             .await?;
         let rx = logs::stream(
             self.engine.clone(),
             request.execution_id,
+            uuid,
             rowid,
             request.from_sequence,
             request.follow,

@@ -416,15 +416,17 @@ impl Engine {
         self.runners_changed.notify_waiters();
     }
 
-    /// The key of an execution's log (for streaming it), cheaply: from the
-    /// active set, else from the history.
-    pub(crate) async fn log_key(&self, id: &str) -> Result<i64, EngineError> {
+    /// The keys of an execution's log (for streaming it), cheaply: its id
+    /// and its row in the history, from the active set, else from the
+    /// history.
+    pub(crate) async fn log_key(&self, id: &str) -> Result<(Uuid, i64), EngineError> {
         let uuid = parse_id(id)?;
         if let Some(active) = self.active_map().get(&uuid) {
-            return Ok(active.rowid);
+            return Ok((uuid, active.rowid));
         }
         self.read(move |r| r.execution_rowid(uuid))
             .await?
+            .map(|rowid| (uuid, rowid))
             .ok_or_else(|| EngineError::ExecutionNotFound(id.to_string()))
     }
 

@@ -11,6 +11,7 @@
 mod codec;
 pub(crate) mod drop_files;
 pub(crate) mod hub;
+pub(crate) mod log_pages;
 pub(crate) mod reader;
 pub(crate) mod retention;
 pub(crate) mod run_stats;

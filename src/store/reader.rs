@@ -11,6 +11,7 @@ use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 use uuid::Uuid;
 
 use super::codec::decode;
+use super::log_pages::{LogPage, LogPages};
 use super::{schema, ArtifactRecord, ExecutionRecord, StoreError};
 use crate::events::{ExecutionState, LogCounts, LogEvent, LogPayload};
 use crate::tree::ExecutionTree;
@@ -57,6 +58,8 @@ pub(crate) struct StateCounts {
 pub(crate) struct StoreReader {
     pool: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    /// Log pages shared by the readers of a log.
+    log_pages: LogPages,
 }
 
 const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, create_ms, start_ms, end_ms, \
@@ -78,6 +81,7 @@ impl StoreReader {
         Ok(StoreReader {
             pool,
             next: AtomicUsize::new(0),
+            log_pages: LogPages::default(),
         })
     }
 
@@ -144,6 +148,14 @@ impl StoreReader {
     }
 
     /// Up to `limit` events of an execution from `from_sequence` on.
+    /// The page of execution `id`'s log (history key `rowid`) that holds
+    /// sequence number `next`, read once for all its readers
+    /// (log_pages.rs).
+    pub(crate) fn log_page(&self, id: Uuid, rowid: i64, next: u64) -> Result<LogPage, StoreError> {
+        self.log_pages
+            .page(id, next, |first, count| self.events(rowid, first, count))
+    }
+
     pub(crate) fn events(
         &self,
         execution: i64,

@@ -1,0 +1,191 @@
+//! Pages of execution logs, read from the history once for every reader at
+//! the same place.
+//!
+//! StreamLogs readers that are behind the live channel read the history a
+//! page at a time, and each page costs a query and a JSON decode of every
+//! event. A hundred dashboards following one busy execution fall behind
+//! together and used to read the same pages a hundred times (bench/fanout.rs,
+//! `perf`). Pages are aligned on sequence numbers, so readers at nearby
+//! places ask for the same page; a page is kept once it is complete (its
+//! events never change after commit), the few latest in memory.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use crate::events::LogEvent;
+
+/// Events per page.
+pub(crate) const LOG_PAGE: usize = 2000;
+/// Complete pages kept: a window of 16,000 events, a few MB at most.
+const PAGES_KEPT: usize = 8;
+
+/// A page of an execution's log, from the event a reader asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct LogPage {
+    events: Arc<[LogEvent]>,
+    /// Where in `events` the reader's event is.
+    from: usize,
+    /// Whether the whole page was in the history: later events may follow.
+    /// An incomplete page is the end of what has been committed.
+    pub(crate) complete: bool,
+}
+
+impl LogPage {
+    /// The page's events from the one asked for on.
+    pub(crate) fn events(&self) -> &[LogEvent] {
+        &self.events[self.from..]
+    }
+}
+
+/// Which page of whose log: execution ids, unlike row ids, are never
+/// reused once retention deleted an execution.
+type PageKey = (Uuid, u64);
+
+/// The latest complete pages read, the most recent last.
+#[derive(Default)]
+pub(crate) struct LogPages {
+    kept: Mutex<VecDeque<(PageKey, Arc<[LogEvent]>)>>,
+}
+
+impl LogPages {
+    /// The page holding sequence number `next` (1-based) of `execution`'s
+    /// log, from memory or from `read(first sequence, count)`.
+    pub(crate) fn page<E>(
+        &self,
+        execution: Uuid,
+        next: u64,
+        read: impl FnOnce(u64, usize) -> Result<Vec<LogEvent>, E>,
+    ) -> Result<LogPage, E> {
+        let index = next.saturating_sub(1) / LOG_PAGE as u64;
+        let first = index * LOG_PAGE as u64 + 1;
+        let key = (execution, index);
+        let kept = self
+            .kept
+            .lock()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, events)| events.clone());
+        let (events, complete) = match kept {
+            Some(events) => (events, true),
+            None if next == first => {
+                let events: Arc<[LogEvent]> = read(first, LOG_PAGE)?.into();
+                let complete = events.len() == LOG_PAGE;
+                // A page whose front is gone (retention) is not kept: the
+                // reader is told by the gap.
+                if complete && events[0].sequence == first {
+                    let mut kept = self.kept.lock();
+                    if !kept.iter().any(|(k, _)| *k == key) {
+                        if kept.len() == PAGES_KEPT {
+                            kept.pop_front();
+                        }
+                        kept.push_back((key, events.clone()));
+                    }
+                }
+                (events, complete)
+            }
+            None => {
+                // A reader starting (or resuming) mid-page reads only the
+                // rest of it; from the next page on it asks for whole ones.
+                let rest = (first + LOG_PAGE as u64 - next) as usize;
+                let events: Arc<[LogEvent]> = read(next, rest)?.into();
+                let complete = events.len() == rest;
+                (events, complete)
+            }
+        };
+        let from = events.partition_point(|event| event.sequence < next);
+        Ok(LogPage {
+            events,
+            from,
+            complete,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::events::{LogPayload, OutputStream};
+
+    fn log(from: u64, count: usize) -> Vec<LogEvent> {
+        (from..from + count as u64)
+            .map(|sequence| LogEvent {
+                sequence,
+                time_ms: 0,
+                payload: LogPayload::Output {
+                    stream: OutputStream::Stdout,
+                    text: sequence.to_string(),
+                    malformed_event: false,
+                    truncated: false,
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_page_is_read_once_for_every_reader_in_it() {
+        let pages = LogPages::default();
+        let execution = Uuid::now_v7();
+        let reads = Cell::new(0);
+        let read = |first: u64, count: usize| {
+            reads.set(reads.get() + 1);
+            Ok::<_, ()>(log(first, count))
+        };
+        let page = pages.page(execution, 1, read).unwrap();
+        assert!(page.complete);
+        assert_eq!(page.events().len(), LOG_PAGE);
+        let page = pages.page(execution, 1500, read).unwrap();
+        assert_eq!(page.events()[0].sequence, 1500);
+        assert_eq!(page.events().len(), LOG_PAGE - 1499);
+        assert_eq!(reads.get(), 1, "the second reader got it from memory");
+        let page = pages.page(execution, LOG_PAGE as u64 + 1, read).unwrap();
+        assert_eq!(page.events()[0].sequence, LOG_PAGE as u64 + 1);
+        assert_eq!(reads.get(), 2, "the next page is read");
+        pages.page(Uuid::now_v7(), 1, read).unwrap();
+        assert_eq!(reads.get(), 3, "another execution's log is its own");
+    }
+
+    #[test]
+    fn the_end_of_the_log_is_read_again_and_a_gap_is_left_to_the_reader() {
+        let pages = LogPages::default();
+        let execution = Uuid::now_v7();
+        let reads = Cell::new(0);
+        // The log so far ends at 10: read every time, as it grows, and
+        // only from where the reader is.
+        let so_far = |first: u64, _| {
+            reads.set(reads.get() + 1);
+            Ok::<_, ()>(log(first, 11usize.saturating_sub(first as usize)))
+        };
+        for next in [1, 4] {
+            let page = pages.page(execution, next, so_far).unwrap();
+            assert!(!page.complete);
+            assert_eq!(page.events()[0].sequence, next);
+            assert_eq!(page.events().last().map(|e| e.sequence), Some(10));
+        }
+        assert_eq!(reads.get(), 2);
+        assert!(pages
+            .page(execution, 11, so_far)
+            .unwrap()
+            .events()
+            .is_empty());
+        // A whole page read mid-way is not kept: it was read from the middle.
+        let read_mid = |first: u64, count: usize| {
+            reads.set(reads.get() + 1);
+            Ok::<_, ()>(log(first, count))
+        };
+        let page = pages.page(execution, 5, read_mid).unwrap();
+        assert!(page.complete);
+        assert_eq!(page.events().len(), LOG_PAGE - 4);
+        pages.page(execution, 6, read_mid).unwrap();
+        assert_eq!(reads.get(), 5);
+        // Its front was deleted: the reader sees where the page starts.
+        let page = pages
+            .page(Uuid::now_v7(), 1, |_, count| Ok::<_, ()>(log(500, count)))
+            .unwrap();
+        assert_eq!(page.events()[0].sequence, 500);
+    }
+}
