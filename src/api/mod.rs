@@ -380,6 +380,18 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::StreamLogsRequest>,
     ) -> Result<Response<Self::StreamLogsStream>, Status> {
         let request = request.into_inner();
+        // The history numbers events as SQLite integers: a sequence past
+        // them names no event (and would wrap if passed on).
+        if request.from_sequence > i64::MAX as u64 {
+            return Err(invalid_argument(
+                format!(
+                    "from_sequence {} is past the last sequence number a log can have ({})",
+                    request.from_sequence,
+                    i64::MAX
+                ),
+                &[("from_sequence", "must be at most 9223372036854775807")],
+            ));
+        }
         let (uuid, rowid) = self
             .engine
             .log_key(required(&request.execution_id, "execution_id")?)

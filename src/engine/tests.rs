@@ -193,7 +193,8 @@ async fn a_cancelled_queued_execution_never_starts_and_frees_its_place() {
         .engine
         .reader()
         .events(queued.rowid, 0, 100)
-        .expect("events");
+        .expect("events")
+        .0;
     assert!(!events.is_empty());
     assert!(events.iter().all(|event| !matches!(
         event.payload,

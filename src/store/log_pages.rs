@@ -19,8 +19,12 @@ use crate::events::LogEvent;
 
 /// Events per page.
 pub(crate) const LOG_PAGE: usize = 2000;
-/// Complete pages kept: a window of 16,000 events, a few MB at most.
+/// Complete pages kept: a window of 16,000 events...
 const PAGES_KEPT: usize = 8;
+/// ...each kept only if its stored text is at most this big, so they hold
+/// 8 MiB at most: a line can be 64 KiB, and a page of those 128 MiB. Such
+/// pages are read by each reader, as before there were shared pages.
+const PAGE_BYTES_KEPT: usize = 1 << 20;
 
 /// A page of an execution's log, from the event a reader asked for.
 #[derive(Debug, Clone)]
@@ -51,13 +55,15 @@ pub(crate) struct LogPages {
 }
 
 impl LogPages {
-    /// The page holding sequence number `next` (1-based) of `execution`'s
-    /// log, from memory or from `read(first sequence, count)`.
+    /// The page holding sequence number `next` (1-based, at most
+    /// `i64::MAX` as the history stores them) of `execution`'s log, from
+    /// memory or from `read(first sequence, count)`, which gives the events
+    /// and the size of their stored text.
     pub(crate) fn page<E>(
         &self,
         execution: Uuid,
         next: u64,
-        read: impl FnOnce(u64, usize) -> Result<Vec<LogEvent>, E>,
+        read: impl FnOnce(u64, usize) -> Result<(Vec<LogEvent>, usize), E>,
     ) -> Result<LogPage, E> {
         let index = next.saturating_sub(1) / LOG_PAGE as u64;
         let first = index * LOG_PAGE as u64 + 1;
@@ -71,11 +77,12 @@ impl LogPages {
         let (events, complete) = match kept {
             Some(events) => (events, true),
             None if next == first => {
-                let events: Arc<[LogEvent]> = read(first, LOG_PAGE)?.into();
+                let (events, bytes) = read(first, LOG_PAGE)?;
+                let events: Arc<[LogEvent]> = events.into();
                 let complete = events.len() == LOG_PAGE;
                 // A page whose front is gone (retention) is not kept: the
                 // reader is told by the gap.
-                if complete && events[0].sequence == first {
+                if complete && events[0].sequence == first && bytes <= PAGE_BYTES_KEPT {
                     let mut kept = self.kept.lock();
                     if !kept.iter().any(|(k, _)| *k == key) {
                         if kept.len() == PAGES_KEPT {
@@ -90,7 +97,7 @@ impl LogPages {
                 // A reader starting (or resuming) mid-page reads only the
                 // rest of it; from the next page on it asks for whole ones.
                 let rest = (first + LOG_PAGE as u64 - next) as usize;
-                let events: Arc<[LogEvent]> = read(next, rest)?.into();
+                let events: Arc<[LogEvent]> = read(next, rest)?.0.into();
                 let complete = events.len() == rest;
                 (events, complete)
             }
@@ -133,7 +140,7 @@ mod tests {
         let reads = Cell::new(0);
         let read = |first: u64, count: usize| {
             reads.set(reads.get() + 1);
-            Ok::<_, ()>(log(first, count))
+            Ok::<_, ()>((log(first, count), count))
         };
         let page = pages.page(execution, 1, read).unwrap();
         assert!(page.complete);
@@ -150,6 +157,20 @@ mod tests {
     }
 
     #[test]
+    fn a_page_of_long_lines_is_not_kept() {
+        let pages = LogPages::default();
+        let execution = Uuid::now_v7();
+        let reads = Cell::new(0);
+        let read = |first: u64, count: usize| {
+            reads.set(reads.get() + 1);
+            Ok::<_, ()>((log(first, count), count * 64 * 1024))
+        };
+        pages.page(execution, 1, read).unwrap();
+        pages.page(execution, 1, read).unwrap();
+        assert_eq!(reads.get(), 2);
+    }
+
+    #[test]
     fn the_end_of_the_log_is_read_again_and_a_gap_is_left_to_the_reader() {
         let pages = LogPages::default();
         let execution = Uuid::now_v7();
@@ -158,7 +179,7 @@ mod tests {
         // only from where the reader is.
         let so_far = |first: u64, _| {
             reads.set(reads.get() + 1);
-            Ok::<_, ()>(log(first, 11usize.saturating_sub(first as usize)))
+            Ok::<_, ()>((log(first, 11usize.saturating_sub(first as usize)), 10))
         };
         for next in [1, 4] {
             let page = pages.page(execution, next, so_far).unwrap();
@@ -175,7 +196,7 @@ mod tests {
         // A whole page read mid-way is not kept: it was read from the middle.
         let read_mid = |first: u64, count: usize| {
             reads.set(reads.get() + 1);
-            Ok::<_, ()>(log(first, count))
+            Ok::<_, ()>((log(first, count), count))
         };
         let page = pages.page(execution, 5, read_mid).unwrap();
         assert!(page.complete);
@@ -184,7 +205,9 @@ mod tests {
         assert_eq!(reads.get(), 5);
         // Its front was deleted: the reader sees where the page starts.
         let page = pages
-            .page(Uuid::now_v7(), 1, |_, count| Ok::<_, ()>(log(500, count)))
+            .page(Uuid::now_v7(), 1, |_, count| {
+                Ok::<_, ()>((log(500, count), count))
+            })
             .unwrap();
         assert_eq!(page.events()[0].sequence, 500);
     }

@@ -147,7 +147,6 @@ impl StoreReader {
         self.with(|conn| executions(conn, &sql, params_from_iter(args.iter())))
     }
 
-    /// Up to `limit` events of an execution from `from_sequence` on.
     /// The page of execution `id`'s log (history key `rowid`) that holds
     /// sequence number `next`, read once for all its readers
     /// (log_pages.rs).
@@ -156,12 +155,14 @@ impl StoreReader {
             .page(id, next, |first, count| self.events(rowid, first, count))
     }
 
+    /// Up to `limit` events of an execution from `from_sequence` on, and
+    /// the size of their stored text: about what keeping them costs.
     pub(crate) fn events(
         &self,
         execution: i64,
         from_sequence: u64,
         limit: usize,
-    ) -> Result<Vec<LogEvent>, StoreError> {
+    ) -> Result<(Vec<LogEvent>, usize), StoreError> {
         self.with(|conn| {
             let sql = format!(
                 "SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"
@@ -169,13 +170,19 @@ impl StoreReader {
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(
                 rusqlite::params![execution, from_sequence as i64, limit as i64],
-                read_event,
+                |row| {
+                    let bytes = row.get_ref(4)?.as_bytes().map_or(0, <[u8]>::len);
+                    Ok((read_event(row)?, bytes))
+                },
             )?;
             let mut events = Vec::new();
+            let mut total = 0;
             for row in rows {
-                events.push(row??);
+                let (event, bytes) = row?;
+                events.push(event?);
+                total += bytes;
             }
-            Ok(events)
+            Ok((events, total))
         })
     }
 
@@ -256,10 +263,14 @@ const ENDED_SINCE_BY_STATE: &str =
 /// so such a page costs about the same over a million executions as over a
 /// hundred, whether the filter matches most of them or none: without
 /// labels the planner picks the executions' index of the workflow, state,
-/// batch or create time; with labels the first label's index drives (its
-/// rows carry their execution's create time). Further filters are checked
-/// on the way, so a combination that matches few of the driving index's
-/// rows reads more of it.
+/// batch or create time; with labels and neither a workflow nor a batch,
+/// the first label's index drives (its rows carry their execution's create
+/// time). A workflow or a batch with labels drives from its own index
+/// instead: a batch is small, and a common label with a rare workflow would
+/// read most of the label's rows. Further filters are checked on the way,
+/// so a combination that matches few of the driving index's rows reads
+/// more of it. Several states at once are not one range of an index in
+/// list order: their matches are sorted, or the newest-first index walked.
 fn list_query(
     filter: &ExecutionFilter,
     cursor: Option<ListCursor>,
@@ -267,9 +278,11 @@ fn list_query(
 ) -> (String, Vec<rusqlite::types::Value>) {
     let mut clauses = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let label_drives = filter.workflow_id.is_none() && filter.batch_id.is_none();
     let mut labels = filter.labels.iter();
+    let driving = if label_drives { labels.next() } else { None };
     // The table and the columns the list is ordered by.
-    let (from, create_ms, rowid) = match labels.next() {
+    let (from, create_ms, rowid) = match driving {
         Some((key, value)) => {
             args.push(key.clone().into());
             args.push(value.clone().into());

@@ -112,7 +112,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_by_state_newest_first ON executions(state, create_ms DESC, rowid DESC);
     ALTER TABLE execution_labels ADD COLUMN create_ms INTEGER NOT NULL DEFAULT 0;
     UPDATE execution_labels SET create_ms =
-        (SELECT create_ms FROM executions WHERE executions.rowid = execution_labels.execution);
+        COALESCE((SELECT create_ms FROM executions WHERE executions.rowid = execution_labels.execution), 0);
     DROP INDEX execution_labels_by_pair;
     CREATE INDEX execution_labels_newest_first ON execution_labels(key, value, create_ms DESC, execution DESC);
     "#,
@@ -121,8 +121,10 @@ const MIGRATIONS: &[&str] = &[
     // few rows instead of counting the whole history (45 ms over a million
     // executions, paid after every commit on a busy daemon). Triggers,
     // not the writer's own bookkeeping: whatever changes a row (the
-    // writer, recovery, retention, a bulk copy) keeps the count, and a
-    // crash rolls both back together.
+    // writer, recovery, retention, an INSERT ... SELECT copy) keeps the
+    // count, and a crash rolls both back together. (An INSERT OR REPLACE
+    // would not: its delete fires no trigger unless recursive_triggers is
+    // on; nothing here replaces executions.)
     r#"
     CREATE TABLE execution_totals (
         state TEXT PRIMARY KEY,

@@ -198,6 +198,20 @@ async fn finished_executions_replay_from_any_sequence() {
         daemon.logs(&exec.id, n, true).await,
         all[(n - 1) as usize..]
     );
+    // Past the end, nothing; past any sequence a log can have, a clear
+    // error rather than a wrapped number.
+    assert!(daemon.logs(&exec.id, n + 1, false).await.is_empty());
+    let error = daemon
+        .client()
+        .stream_logs(pb::StreamLogsRequest {
+            execution_id: exec.id.clone(),
+            from_sequence: u64::MAX,
+            follow: false,
+        })
+        .await
+        .expect_err("a sequence past i64::MAX");
+    assert_eq!(error.code(), tonic::Code::InvalidArgument, "{error:?}");
+    assert!(error.message().contains("from_sequence"), "{error:?}");
 }
 
 #[tokio::test]

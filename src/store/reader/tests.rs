@@ -61,6 +61,16 @@ fn every_filter_reads_its_page_from_an_index_in_list_order() {
             created_after_ms: Some(1),
             ..Default::default()
         },
+        ExecutionFilter {
+            labels: labels(&[("team", "a")]),
+            workflow_id: Some("hello".into()),
+            ..Default::default()
+        },
+        ExecutionFilter {
+            labels: labels(&[("team", "a")]),
+            batch_id: Some("b".into()),
+            ..Default::default()
+        },
     ];
     let cursor = ListCursor {
         create_ms: 5,
@@ -77,6 +87,17 @@ fn every_filter_reads_its_page_from_an_index_in_list_order() {
                 "{filter:?} {cursor:?}: {plan:?}"
             );
         }
+    }
+    // A workflow or a batch with a label drives from its own index.
+    for (filter, index) in [
+        (&filters[6], "executions_by_workflow"),
+        (&filters[7], "executions_by_batch"),
+    ] {
+        let plan = plan(&conn, filter, None);
+        assert!(
+            plan.first().is_some_and(|line| line.contains(index)),
+            "{filter:?}: {plan:?}"
+        );
     }
     // Without a filter the newest-first index is walked, a page of it.
     for cursor in [None, Some(cursor)] {
