@@ -62,10 +62,18 @@ async fn the_banner_shows_while_the_daemon_is_away_and_the_screen_recovers() {
     // The tab, followed across the restart, shows how the lost run ended.
     tui.send_keys(&["1"]).await;
     let state = state_name(lost.state());
-    let screen = tui.wait_for(&format!("sleeper  {state}")).await;
+    let lines = ["] queued", "] started pid", "sleeping 60 s", "] finished"];
+    // A capture can catch a frame half drawn: wait for one with the state
+    // and every line, then count them.
+    let screen = tui
+        .wait_until("the ended tab with its whole log", |screen| {
+            screen.contains(&format!("sleeper  {state}"))
+                && lines.iter().all(|line| screen.contains(line))
+        })
+        .await;
     // Resumed from the sequence after the last event shown: every line of
     // the log once, none lost (the start, the output, the end).
-    for line in ["] queued", "] started pid", "sleeping 60 s", "] finished"] {
+    for line in lines {
         let count = screen.lines().filter(|l| l.contains(line)).count();
         assert_eq!(count, 1, "{line:?} once in the log:\n{screen}");
     }
