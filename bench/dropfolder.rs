@@ -52,24 +52,6 @@ pub(crate) fn bench_manifest(i: usize) -> String {
     )
 }
 
-/// Polls GetStatus every 10 ms until `done` says so.
-pub(crate) async fn wait_status(
-    client: &mut WorkflowServiceClient<Channel>,
-    done: impl Fn(&pb::GetStatusResponse) -> bool,
-) {
-    loop {
-        let status = client
-            .get_status(pb::GetStatusRequest {})
-            .await
-            .expect("status")
-            .into_inner();
-        if done(&status) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Every execution's drop_file label with its create and start times.
 pub(crate) async fn drop_times(
     client: &mut WorkflowServiceClient<Channel>,
@@ -112,7 +94,10 @@ pub(crate) async fn dropfolder(files: usize, pickups: usize) {
     let (daemon, drop) = start_dropfolder_daemon("dropfolder", true).await;
     let mut client = daemon.client().await;
     let incoming = drop.join("to_be_processed");
-    wait_status(&mut client, |s| s.drop_folders.iter().any(|d| d.watching)).await;
+    wait_status(&mut client, "the drop folders watched", |s| {
+        s.drop_folders.iter().any(|d| d.watching)
+    })
+    .await;
     let started = Instant::now();
     for i in 0..files {
         std::fs::write(
@@ -122,7 +107,7 @@ pub(crate) async fn dropfolder(files: usize, pickups: usize) {
         .expect("drop");
     }
     let written = started.elapsed();
-    wait_status(&mut client, |s| {
+    wait_status(&mut client, "every burst file processed", |s| {
         s.drop_folders[0].processed_today as usize >= files
     })
     .await;
@@ -136,7 +121,7 @@ pub(crate) async fn dropfolder(files: usize, pickups: usize) {
         std::fs::write(&path, bench_manifest(i)).expect("drop");
         closed.insert(name, std::time::SystemTime::now());
         let target = files + i + 1;
-        wait_status(&mut client, |s| {
+        wait_status(&mut client, "the single drop processed", |s| {
             s.drop_folders[0].processed_today as usize >= target
         })
         .await;
@@ -180,7 +165,10 @@ pub(crate) async fn dropfolder(files: usize, pickups: usize) {
         done.expect("submitter");
     }
     let mut client = client;
-    wait_status(&mut client, |s| s.succeeded_today as usize >= files).await;
+    wait_status(&mut client, "every dropped file's execution", |s| {
+        s.succeeded_today as usize >= files
+    })
+    .await;
     let rpc_secs = started.elapsed().as_secs_f64();
     daemon.stop().await;
 

@@ -117,6 +117,31 @@ impl Daemon {
     }
 }
 
+/// Polls GetStatus every 10 ms until `done` holds for it; gives up after
+/// two minutes, saying it waited for `what`.
+pub(crate) async fn wait_status(
+    client: &mut WorkflowServiceClient<Channel>,
+    what: &str,
+    done: impl Fn(&pb::GetStatusResponse) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = client
+            .get_status(pb::GetStatusRequest {})
+            .await
+            .expect("status")
+            .into_inner();
+        if done(&status) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for {what}: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// The address a server started with a piped stdout says it listens on,
 /// in its first line ("listening on ADDR"), as an http:// URL.
 pub(crate) async fn listening_address(server: &mut tokio::process::Child) -> String {

@@ -5,11 +5,11 @@
 //! same run).
 
 use std::ffi::OsStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use workflow_manager::pb;
 
-use crate::harness::{self, Daemon};
+use crate::harness::{self, wait_status, Daemon};
 use crate::throughput::{daemon_rate, AwaitBy};
 
 /// The daemon's resident set in KiB (VmRSS).
@@ -23,32 +23,6 @@ fn rss_kib(daemon: &Daemon) -> u64 {
         .expect("VmRSS")
 }
 
-/// Polls GetStatus until `done` holds for it.
-async fn until_status(
-    client: &mut workflow_manager::pb::workflow_service_client::WorkflowServiceClient<
-        tonic::transport::Channel,
-    >,
-    what: &str,
-    done: impl Fn(&pb::GetStatusResponse) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let status = client
-            .get_status(pb::GetStatusRequest {})
-            .await
-            .expect("status")
-            .into_inner();
-        if done(&status) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gave up waiting for {what}: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 pub(crate) async fn load(sleepers: usize, executions: usize, rounds: usize) {
     let data = harness::tempdir::TempDir::new("load");
     let data_dir = data.0.clone();
@@ -56,7 +30,7 @@ pub(crate) async fn load(sleepers: usize, executions: usize, rounds: usize) {
     let extra: [&OsStr; 2] = ["--max-concurrent-jobs".as_ref(), slots.as_ref()];
     let daemon = Daemon::spawn(data, &data_dir, &harness::examples_dir(), &extra).await;
     let mut client = daemon.client().await;
-    until_status(&mut client, "discovery", |s| {
+    wait_status(&mut client, "discovery", |s| {
         s.programs_probing == 0 && s.workflows_discovered > 0
     })
     .await;
@@ -77,7 +51,7 @@ pub(crate) async fn load(sleepers: usize, executions: usize, rounds: usize) {
         let execution = harness::execute(&mut client, "sleeper", &[("seconds", "3600")]).await;
         sleeping.push(execution.id);
     }
-    until_status(&mut client, "the sleepers running", |s| {
+    wait_status(&mut client, "the sleepers running", |s| {
         s.running as usize >= sleepers && s.queued == 0
     })
     .await;
@@ -98,7 +72,7 @@ pub(crate) async fn load(sleepers: usize, executions: usize, rounds: usize) {
             .await
             .expect("cancel");
     }
-    until_status(&mut client, "the sleepers gone", |s| s.running == 0).await;
+    wait_status(&mut client, "the sleepers gone", |s| s.running == 0).await;
     for _ in 0..rounds {
         unloaded.push(daemon_rate(&client, executions, AwaitBy::Wait, 32).await);
     }
