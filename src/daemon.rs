@@ -21,6 +21,7 @@ use crate::manifest::ManifestRunner;
 use crate::metrics::Metrics;
 use crate::pb;
 use crate::program_env::ProgramEnv;
+use crate::schedules::Schedules;
 use crate::store::{History, StoreError};
 use crate::watcher::{DropFolders, WatcherError};
 
@@ -41,6 +42,9 @@ pub enum DaemonError {
     /// Recovery failed.
     #[error("recovering the previous run failed: {0}")]
     Recover(#[from] EngineError),
+    /// The stored schedules could not be loaded.
+    #[error("loading the schedules failed: {0}")]
+    Schedules(#[from] crate::schedules::ScheduleError),
     /// The listener could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -165,6 +169,8 @@ pub async fn run(
         tracing::warn!(error = %e, "cannot watch workflow directories; changes need a restart");
     }
 
+    let schedule_writer = writer.clone();
+    let schedule_reader = reader.clone();
     let engine = Engine::new(
         EngineConfig {
             max_concurrent_jobs: config.max_concurrent_jobs,
@@ -193,6 +199,15 @@ pub async fn run(
         policy,
         config.runs_dir(),
     );
+    // After recovery too: a schedule's catch-up looks at its previous
+    // run's state, which recovery has settled.
+    let schedules = Schedules::new(
+        engine.clone(),
+        Some(manifests.clone()),
+        schedule_writer,
+        schedule_reader,
+    );
+    schedules.start().await?;
     let drop_folders = if config.drop_folders.is_empty() {
         None
     } else {
@@ -213,7 +228,8 @@ pub async fn run(
             history_retention: config.history_retention,
         },
     )
-    .with_manifests(manifests);
+    .with_manifests(manifests)
+    .with_schedules(schedules.clone());
     if let Some(drop_folders) = &drop_folders {
         api = api.with_drop_folders(drop_folders.clone());
     }
@@ -287,6 +303,7 @@ pub async fn run(
         if let Some(drop_folders) = &drop_folders {
             drop_folders.stop();
         }
+        schedules.stop();
         health
             .set_not_serving::<pb::workflow_service_server::WorkflowServiceServer<WorkflowApi>>()
             .await;

@@ -133,6 +133,16 @@ pub(crate) fn format_hint(value: i32) -> Option<crate::manifest::FormatHint> {
     })
 }
 
+/// A manifest encoding hint as the proto says it.
+pub(crate) fn pb_format_hint(hint: crate::manifest::FormatHint) -> pb::ManifestFormat {
+    use crate::manifest::FormatHint;
+    match hint {
+        FormatHint::Detect => pb::ManifestFormat::Detect,
+        FormatHint::Json => pb::ManifestFormat::Json,
+        FormatHint::Yaml => pb::ManifestFormat::Yaml,
+    }
+}
+
 /// A manifest encoding.
 pub(crate) fn manifest_format(format: Option<crate::manifest::Format>) -> pb::ManifestFormat {
     match format {
@@ -232,6 +242,12 @@ pub(crate) fn execution(
         argv: r.argv.clone(),
         labels: r.labels.clone().into_iter().collect(),
         request_id: r.request_id.clone().unwrap_or_default(),
+        schedule_id: r
+            .scheduled_by
+            .as_ref()
+            .map(|s| s.schedule_id.clone())
+            .unwrap_or_default(),
+        scheduled_time: r.scheduled_by.as_ref().map(|s| timestamp(s.scheduled_ms)),
         current_phase: current_phase.unwrap_or_default(),
         estimate: estimate.map(self::estimate),
         timeout: r.timeout_ms.map(pb_duration_ms),

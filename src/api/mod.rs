@@ -6,7 +6,10 @@
 mod client_events;
 mod convert;
 mod logs;
+mod manifests;
 mod paging;
+mod schedule_convert;
+mod schedules;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -19,10 +22,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::engine::{CancelRequest, Engine, ExecuteRequest};
-use crate::manifest::{self, ManifestRunner, SubmitOptions};
+use crate::manifest::ManifestRunner;
 use crate::pb;
 use crate::pb::workflow_service_server::WorkflowService;
-use crate::policy::WorkflowPolicy;
 use crate::store::{ExecutionFilter, ExecutionRecord, ListCursor};
 use crate::watcher::{DropFolders, DropMode};
 
@@ -50,6 +52,7 @@ pub(crate) struct WorkflowApi {
     info: Arc<DaemonInfo>,
     manifests: Option<Arc<ManifestRunner>>,
     drop_folders: Option<Arc<DropFolders>>,
+    schedules: Option<Arc<crate::schedules::Schedules>>,
 }
 
 impl WorkflowApi {
@@ -60,12 +63,19 @@ impl WorkflowApi {
             info: Arc::new(info),
             manifests: None,
             drop_folders: None,
+            schedules: None,
         }
     }
 
     /// Reports these drop folders in GetStatus.
     pub(crate) fn with_drop_folders(mut self, drop_folders: Arc<DropFolders>) -> Self {
         self.drop_folders = Some(drop_folders);
+        self
+    }
+
+    /// Serves the schedule RPCs with these schedules.
+    pub(crate) fn with_schedules(mut self, schedules: Arc<crate::schedules::Schedules>) -> Self {
+        self.schedules = Some(schedules);
         self
     }
 
@@ -123,35 +133,6 @@ impl WorkflowApi {
         let mut shown = self.shown(std::slice::from_ref(record), true).await;
         shown.pop().expect("one execution in, one out")
     }
-}
-
-/// Reads and validates manifest content off the async threads (a large
-/// YAML document takes a while).
-async fn validate_manifest_content(
-    content: Vec<u8>,
-    format: i32,
-    file_name: Option<String>,
-    policy: Option<WorkflowPolicy>,
-) -> Result<manifest::Validation, Status> {
-    let hint = convert::format_hint(format).ok_or_else(|| {
-        invalid_argument(
-            format!("format {format} is not a ManifestFormat"),
-            &[("format", "must be a ManifestFormat value")],
-        )
-    })?;
-    tokio::task::spawn_blocking(move || {
-        manifest::validate(
-            &content,
-            hint,
-            manifest::Context {
-                file_name: file_name.as_deref(),
-                base_dir: None,
-                policy: policy.as_ref(),
-            },
-        )
-    })
-    .await
-    .map_err(|e| Status::internal(format!("manifest validation failed: {e}")))
 }
 
 fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, Status> {
@@ -272,6 +253,7 @@ impl WorkflowService for WorkflowApi {
                 timeout,
                 labels: request.labels.into_iter().collect(),
                 batch_id: None,
+                scheduled_by: None,
             })
             .await?;
         Ok(Response::new(pb::ExecuteResponse {
@@ -346,6 +328,7 @@ impl WorkflowService for WorkflowApi {
                 .map(convert::timestamp_ms),
             labels: request.labels.into_iter().collect::<BTreeMap<_, _>>(),
             batch_id: optional(request.batch_id),
+            schedule_id: optional(request.schedule_id),
         };
         let filters = paging::fingerprint(&filter);
         let batch_id = filter.batch_id.clone();
@@ -507,65 +490,68 @@ impl WorkflowService for WorkflowApi {
         }))
     }
 
+    // The manifest RPCs: manifests.rs.
     async fn validate_manifest(
         &self,
         request: Request<pb::ValidateManifestRequest>,
     ) -> Result<Response<pb::ValidateManifestResponse>, Status> {
-        let request = request.into_inner();
-        let policy = self.manifests.as_ref().map(|m| m.policy().clone());
-        let validation = validate_manifest_content(
-            request.content,
-            request.format,
-            optional(request.file_name),
-            policy,
-        )
-        .await?;
-        Ok(Response::new(convert::validation(&validation)))
+        self.validate_manifest_call(request.into_inner()).await
     }
 
     async fn submit_manifest(
         &self,
         request: Request<pb::SubmitManifestRequest>,
     ) -> Result<Response<pb::SubmitManifestResponse>, Status> {
-        let runner = self
-            .manifests
-            .clone()
-            .ok_or_else(|| Status::unimplemented("this server does not run manifests"))?;
-        let request = request.into_inner();
-        let file_name = optional(request.file_name);
-        let validation = validate_manifest_content(
-            request.content,
-            request.format,
-            file_name.clone(),
-            Some(runner.policy().clone()),
-        )
-        .await?;
-        let outcome = runner
-            .submit(
-                &validation,
-                SubmitOptions {
-                    request_id: optional(request.request_id),
-                    file_name,
-                    labels: request.labels.into_iter().collect(),
-                },
-            )
-            .await?;
-        let records: Vec<_> = outcome.vms.iter().map(|vm| vm.execution.clone()).collect();
-        let executions = self.shown(&records, true).await;
-        Ok(Response::new(pb::SubmitManifestResponse {
-            batch_id: outcome.batch_id.unwrap_or_default(),
-            vms: outcome
-                .vms
-                .iter()
-                .zip(executions)
-                .map(|(vm, execution)| pb::SubmittedVm {
-                    name: vm.name.clone(),
-                    manifest_path: vm.manifest_path.to_string_lossy().into_owned(),
-                    execution: Some(execution),
-                })
-                .collect(),
-            started: outcome.started,
-            kind: convert::manifest_kind(validation.kind) as i32,
-        }))
+        self.submit_manifest_call(request.into_inner()).await
+    }
+
+    // The schedule RPCs: schedules.rs.
+    async fn create_schedule(
+        &self,
+        request: Request<pb::CreateScheduleRequest>,
+    ) -> Result<Response<pb::CreateScheduleResponse>, Status> {
+        self.create_schedule_call(request.into_inner()).await
+    }
+
+    async fn get_schedule(
+        &self,
+        request: Request<pb::GetScheduleRequest>,
+    ) -> Result<Response<pb::GetScheduleResponse>, Status> {
+        self.get_schedule_call(request.into_inner()).await
+    }
+
+    async fn list_schedules(
+        &self,
+        _: Request<pb::ListSchedulesRequest>,
+    ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
+        self.list_schedules_call()
+    }
+
+    async fn update_schedule(
+        &self,
+        request: Request<pb::UpdateScheduleRequest>,
+    ) -> Result<Response<pb::UpdateScheduleResponse>, Status> {
+        self.update_schedule_call(request.into_inner()).await
+    }
+
+    async fn delete_schedule(
+        &self,
+        request: Request<pb::DeleteScheduleRequest>,
+    ) -> Result<Response<pb::DeleteScheduleResponse>, Status> {
+        self.delete_schedule_call(request.into_inner()).await
+    }
+
+    async fn pause_schedule(
+        &self,
+        request: Request<pb::PauseScheduleRequest>,
+    ) -> Result<Response<pb::PauseScheduleResponse>, Status> {
+        self.pause_schedule_call(request.into_inner()).await
+    }
+
+    async fn trigger_schedule(
+        &self,
+        request: Request<pb::TriggerScheduleRequest>,
+    ) -> Result<Response<pb::TriggerScheduleResponse>, Status> {
+        self.trigger_schedule_call(request.into_inner()).await
     }
 }

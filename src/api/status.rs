@@ -5,6 +5,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::engine::EngineError;
 use crate::manifest::ManifestError;
+use crate::schedules::ScheduleError;
 
 impl From<EngineError> for Status {
     fn from(error: EngineError) -> Status {
@@ -61,6 +62,28 @@ impl From<ManifestError> for Status {
                 Status::internal(error.to_string())
             }
             ManifestError::Engine(e) => e.into(),
+        }
+    }
+}
+
+impl From<ScheduleError> for Status {
+    fn from(error: ScheduleError) -> Status {
+        let message = error.to_string();
+        match error {
+            ScheduleError::Invalid(violations) => {
+                let pairs: Vec<(&str, &str)> = violations
+                    .iter()
+                    .map(|v| (v.field.as_str(), v.description.as_str()))
+                    .collect();
+                invalid_argument(message, &pairs)
+            }
+            ScheduleError::NotFound(_) => Status::not_found(message),
+            ScheduleError::Exists(_) => Status::already_exists(message),
+            ScheduleError::ShuttingDown => Status::unavailable(message),
+            ScheduleError::Store(_) => {
+                tracing::error!(error = %message, "internal error");
+                Status::internal(message)
+            }
         }
     }
 }

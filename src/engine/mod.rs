@@ -56,8 +56,8 @@ use crate::program_env::ProgramEnv;
 use crate::store::hub::LogHub;
 use crate::store::reader::StateCounts;
 use crate::store::{
-    BatchCounts, ExecutionFilter, ExecutionRecord, ListCursor, NewExecution, StoreError,
-    StoreReader, StoreWriter, WriteSlot,
+    BatchCounts, ExecutionFilter, ExecutionRecord, ListCursor, NewExecution, ScheduledBy,
+    StoreError, StoreReader, StoreWriter, WriteSlot,
 };
 use crate::tree::ExecutionTree;
 use crate::workflow::DiscoveredWorkflow;
@@ -103,6 +103,8 @@ pub(crate) struct ExecuteRequest {
     pub(crate) labels: BTreeMap<String, String>,
     /// Batch of a manifest run, if any.
     pub(crate) batch_id: Option<String>,
+    /// The schedule starting it, if one is.
+    pub(crate) scheduled_by: Option<ScheduledBy>,
 }
 
 /// What a client asks to stop.
@@ -321,6 +323,7 @@ impl Engine {
             request_id: request.request_id,
             timeout_ms: request.timeout.map(|t| t.as_millis() as u64),
             batch_id: request.batch_id,
+            scheduled_by: request.scheduled_by,
         };
         let queued = LogEvent {
             sequence: 1,

@@ -15,13 +15,16 @@ use super::{Engine, EngineConfig};
 use crate::discovery::Catalog;
 use crate::metrics::Metrics;
 use crate::program_env::ProgramEnv;
-use crate::store::History;
+use crate::store::{History, StoreWriter};
 
 /// A running engine and the directory it lives in.
 pub(crate) struct TestEngine {
     pub(crate) engine: Arc<Engine>,
     /// What the engine records into.
     pub(crate) metrics: Metrics,
+    /// The history's writer (the engine has its own handle), for the
+    /// modules above the engine.
+    pub(crate) writer: StoreWriter,
     /// Holds the history, the workflows and the runs; removed on drop.
     pub(crate) dir: TempDir,
     writer_thread: Option<std::thread::JoinHandle<()>>,
@@ -51,6 +54,7 @@ impl TestEngine {
         catalog.rescan().await;
         let metrics = Metrics::new();
         let history = History::open(&dir.path().join("history.sqlite3")).expect("history");
+        let writer = history.writer.clone();
         let engine = Engine::new(
             EngineConfig {
                 max_concurrent_jobs: workers,
@@ -71,6 +75,7 @@ impl TestEngine {
         TestEngine {
             engine,
             metrics,
+            writer,
             dir,
             writer_thread: Some(history.writer_thread),
         }

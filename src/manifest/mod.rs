@@ -59,7 +59,8 @@ impl Format {
 }
 
 /// What the client says about the encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum FormatHint {
     /// JSON.
     Json,

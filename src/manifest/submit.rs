@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{ManifestError, Validation, VmPlan, MAX_MANIFEST_BYTES};
 use crate::engine::{Engine, EngineError, ExecuteRequest};
 use crate::policy::WorkflowPolicy;
-use crate::store::ExecutionRecord;
+use crate::store::{ExecutionRecord, ScheduledBy};
 
 /// The workflow that runs one VM's pipeline.
 pub(crate) const PIPELINE_WORKFLOW: &str = "vm_pipeline";
@@ -33,6 +33,11 @@ pub(crate) struct SubmitOptions {
     pub file_name: Option<String>,
     /// Labels for every execution.
     pub labels: BTreeMap<String, String>,
+    /// The runs' output directory, when not the policy's (inside it; the
+    /// manifest was validated against it).
+    pub output_dir: Option<PathBuf>,
+    /// The schedule submitting it, if one is.
+    pub scheduled_by: Option<ScheduledBy>,
 }
 
 /// One started (or found) VM execution.
@@ -72,6 +77,10 @@ pub(crate) struct VmStart<'a> {
     pub batch_id: Option<String>,
     /// Labels.
     pub labels: BTreeMap<String, String>,
+    /// The output directory, when not the policy's.
+    pub output_dir: Option<&'a Path>,
+    /// The schedule starting it, if one is.
+    pub scheduled_by: Option<ScheduledBy>,
 }
 
 /// Starts VM pipelines on the engine.
@@ -238,6 +247,8 @@ impl ManifestRunner {
                 request_id: options.request_id.as_ref().map(|r| vm_request_id(r, index)),
                 batch_id: batch_id.clone(),
                 labels,
+                output_dir: options.output_dir.as_deref(),
+                scheduled_by: options.scheduled_by.clone(),
             };
             vms.push(self.start_vm(start).await?);
         }
@@ -284,7 +295,13 @@ impl ManifestRunner {
         );
         inputs.insert(
             "output_dir".to_string(),
-            Value::String(self.policy.output_dir.to_string_lossy().into_owned()),
+            Value::String(
+                start
+                    .output_dir
+                    .unwrap_or(&self.policy.output_dir)
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
         );
         let (execution, _) = self
             .engine
@@ -295,6 +312,7 @@ impl ManifestRunner {
                 timeout: None,
                 labels: start.labels,
                 batch_id: start.batch_id,
+                scheduled_by: start.scheduled_by,
             })
             .await?;
         Ok(SubmittedVm {

@@ -141,6 +141,9 @@ pub(crate) struct ListExecutionsParams {
     /// returned).
     #[serde(default)]
     pub(crate) batch_id: Option<String>,
+    /// Only the executions this schedule started.
+    #[serde(default)]
+    pub(crate) schedule_id: Option<String>,
 }
 
 /// How manifest text is encoded.

@@ -276,6 +276,7 @@ impl WorkflowMcp {
                 create_time_before: None,
                 labels: params.labels.unwrap_or_default().into_iter().collect(),
                 batch_id: params.batch_id.unwrap_or_default(),
+                schedule_id: params.schedule_id.unwrap_or_default(),
             })
             .await
             .map_err(|s| {

@@ -15,6 +15,7 @@ pub(crate) mod log_pages;
 pub(crate) mod reader;
 pub(crate) mod retention;
 pub(crate) mod run_stats;
+pub(crate) mod schedules;
 mod schema;
 pub(crate) mod writer;
 
@@ -31,6 +32,7 @@ pub(crate) use drop_files::{DropFileRecord, DropFileState, DropFileWrite};
 pub(crate) use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub(crate) use retention::PruneStep;
 pub(crate) use run_stats::{BatchCounts, SuccessfulRun};
+pub(crate) use schedules::{RunOutcome, ScheduleRecord, ScheduleRunRecord, ScheduleWrite};
 pub(crate) use writer::{StoreWriter, WriteOp, WriteSlot};
 
 /// The history as a daemon uses it: the single writer (and its thread),
@@ -88,6 +90,12 @@ pub enum StoreError {
     /// An execution with this request id already exists.
     #[error("an execution with request_id {0:?} already exists")]
     DuplicateRequestId(String),
+    /// A schedule with this id already exists.
+    #[error("a schedule with id {0:?} already exists")]
+    ScheduleExists(String),
+    /// No schedule has this id.
+    #[error("no schedule with id {0:?}")]
+    ScheduleNotFound(String),
     /// The writer thread has stopped (the daemon is shutting down).
     #[error("the history writer has stopped")]
     WriterStopped,
@@ -119,6 +127,17 @@ pub(crate) struct NewExecution {
     pub(crate) timeout_ms: Option<u64>,
     /// Batch of a manifest run, if any.
     pub(crate) batch_id: Option<String>,
+    /// The schedule that started it, if one did.
+    pub(crate) scheduled_by: Option<ScheduledBy>,
+}
+
+/// The schedule that started an execution, and the time it fell due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScheduledBy {
+    /// The schedule id.
+    pub(crate) schedule_id: String,
+    /// When it fell due (or was triggered), ms since the epoch.
+    pub(crate) scheduled_ms: i64,
 }
 
 /// How an execution ended.
@@ -200,6 +219,8 @@ pub(crate) struct ExecutionRecord {
     pub artifacts: Vec<ArtifactRecord>,
     /// Batch of a manifest run, if any.
     pub batch_id: Option<String>,
+    /// The schedule that started it, if one did.
+    pub scheduled_by: Option<ScheduledBy>,
 }
 
 impl ExecutionRecord {
@@ -229,6 +250,7 @@ impl ExecutionRecord {
             counts: Some(counts),
             artifacts: Vec::new(),
             batch_id: new.batch_id,
+            scheduled_by: new.scheduled_by,
         }
     }
 }

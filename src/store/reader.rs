@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::codec::decode;
 use super::log_pages::{LogPage, LogPages};
-use super::{schema, ArtifactRecord, ExecutionRecord, StoreError};
+use super::{schema, ArtifactRecord, ExecutionRecord, ScheduledBy, StoreError};
 use crate::events::{ExecutionState, LogCounts, LogEvent, LogPayload};
 use crate::tree::ExecutionTree;
 
@@ -34,6 +34,8 @@ pub(crate) struct ExecutionFilter {
     pub(crate) labels: BTreeMap<String, String>,
     /// Only this batch.
     pub(crate) batch_id: Option<String>,
+    /// Only executions this schedule started.
+    pub(crate) schedule_id: Option<String>,
 }
 
 /// Position after the last execution of a page (newest-first order).
@@ -63,7 +65,8 @@ pub(crate) struct StoreReader {
 }
 
 const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, create_ms, start_ms, end_ms, \
-     exit_code, signal, error, argv_json, request_id, timeout_ms, pid, pid_start_ticks, tree_json, counts_json, batch_id";
+     exit_code, signal, error, argv_json, request_id, timeout_ms, pid, pid_start_ticks, tree_json, counts_json, batch_id, \
+     schedule_id, scheduled_ms";
 
 impl StoreReader {
     /// Opens the pool; the writer must have created and migrated the file.
@@ -263,10 +266,10 @@ const ENDED_SINCE_BY_STATE: &str =
 /// so such a page costs about the same over a million executions as over a
 /// hundred, whether the filter matches most of them or none: without
 /// labels the planner picks the executions' index of the workflow, state,
-/// batch or create time; with labels and neither a workflow nor a batch,
-/// the first label's index drives (its rows carry their execution's create
-/// time). A workflow or a batch with labels drives from its own index
-/// instead: a batch is small, and a common label with a rare workflow would
+/// batch, schedule or create time; with labels and none of a workflow, a
+/// batch or a schedule, the first label's index drives (its rows carry
+/// their execution's create time). A workflow, a batch or a schedule with
+/// labels drives from its own index instead: a batch is small, and a common label with a rare workflow would
 /// read most of the label's rows. Further filters are checked on the way,
 /// so a combination that matches few of the driving index's rows reads
 /// more of it. Several states at once are not one range of an index in
@@ -278,7 +281,8 @@ fn list_query(
 ) -> (String, Vec<rusqlite::types::Value>) {
     let mut clauses = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let label_drives = filter.workflow_id.is_none() && filter.batch_id.is_none();
+    let label_drives =
+        filter.workflow_id.is_none() && filter.batch_id.is_none() && filter.schedule_id.is_none();
     let mut labels = filter.labels.iter();
     let driving = if label_drives { labels.next() } else { None };
     // The table and the columns the list is ordered by.
@@ -303,6 +307,10 @@ fn list_query(
     if let Some(batch_id) = &filter.batch_id {
         args.push(batch_id.clone().into());
         clauses.push(format!("executions.batch_id = ?{}", args.len()));
+    }
+    if let Some(schedule_id) = &filter.schedule_id {
+        args.push(schedule_id.clone().into());
+        clauses.push(format!("executions.schedule_id = ?{}", args.len()));
     }
     if !filter.states.is_empty() {
         let mut marks = Vec::new();
@@ -446,6 +454,13 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
                 .transpose()?,
             artifacts: Vec::new(),
             batch_id: row.get(18)?,
+            scheduled_by: match (row.get::<_, Option<String>>(19)?, row.get(20)?) {
+                (Some(schedule_id), Some(scheduled_ms)) => Some(ScheduledBy {
+                    schedule_id,
+                    scheduled_ms,
+                }),
+                _ => None,
+            },
         })
     };
     Ok(build())

@@ -146,6 +146,38 @@ const MIGRATIONS: &[&str] = &[
             ON CONFLICT (state) DO UPDATE SET count = count + 1;
     END;
     "#,
+    // Version 6: schedules (src/schedules). A schedule's definition is one
+    // JSON document (its spec, action and policies, read whole at start);
+    // `handled_ms` is its cursor: every time it fell due up to then has a
+    // row in schedule_runs, written in the same transaction that moves
+    // the cursor, so a crash neither loses nor repeats one. An execution
+    // a schedule started carries the schedule and the time it fell due.
+    r#"
+    CREATE TABLE schedules (
+        id          TEXT PRIMARY KEY,
+        definition  TEXT NOT NULL,
+        paused      INTEGER NOT NULL DEFAULT 0,
+        note        TEXT NOT NULL DEFAULT '',
+        create_ms   INTEGER NOT NULL,
+        update_ms   INTEGER NOT NULL,
+        handled_ms  INTEGER NOT NULL
+    );
+    CREATE TABLE schedule_runs (
+        schedule_id   TEXT NOT NULL,
+        scheduled_ms  INTEGER NOT NULL,
+        triggered     INTEGER NOT NULL DEFAULT 0,
+        action_ms     INTEGER NOT NULL,
+        outcome       TEXT NOT NULL,
+        execution_ids TEXT NOT NULL DEFAULT '[]',
+        batch_id      TEXT,
+        error         TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX schedule_runs_once ON schedule_runs(schedule_id, scheduled_ms) WHERE triggered = 0;
+    CREATE INDEX schedule_runs_newest_first ON schedule_runs(schedule_id, scheduled_ms DESC);
+    ALTER TABLE executions ADD COLUMN schedule_id TEXT;
+    ALTER TABLE executions ADD COLUMN scheduled_ms INTEGER;
+    CREATE INDEX executions_by_schedule ON executions(schedule_id, create_ms DESC, rowid DESC) WHERE schedule_id IS NOT NULL;
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;

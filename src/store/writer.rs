@@ -255,6 +255,16 @@ impl StoreWriter {
         .await?
     }
 
+    /// Changes the schedules (or records a run) and returns once it is
+    /// committed.
+    pub(crate) async fn schedule(&self, write: super::ScheduleWrite) -> Result<(), StoreError> {
+        self.ask(|reply| WriteOp::Schedule {
+            write: Box::new(write),
+            reply,
+        })
+        .await?
+    }
+
     /// Deletes one bounded step of the history that ended before
     /// `ended_before_ms`; `more` in the result says whether to go on.
     pub(crate) async fn prune_step(
@@ -294,7 +304,8 @@ enum AfterCommit {
     ),
     Barrier(oneshot::Sender<()>),
     Close(oneshot::Sender<()>),
-    DropFile(
+    /// A drop-folder or schedule change's reply.
+    Applied(
         oneshot::Sender<Result<(), StoreError>>,
         Result<(), StoreError>,
     ),
@@ -356,7 +367,7 @@ fn run(
                 AfterCommit::Barrier(reply) => {
                     let _ = reply.send(());
                 }
-                AfterCommit::DropFile(reply, result) => {
+                AfterCommit::Applied(reply, result) => {
                     let _ = reply.send(result);
                 }
                 AfterCommit::Pruned(reply, result) => {
@@ -521,9 +532,10 @@ fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterCommit>) {
             after.push(AfterCommit::Publish(execution, events));
             after.push(AfterCommit::Barrier(committed));
         }
-        (WriteOp::DropFile { reply, .. }, OpResult::DropFile(result)) => {
-            after.push(AfterCommit::DropFile(reply, result))
-        }
+        (
+            WriteOp::DropFile { reply, .. } | WriteOp::Schedule { reply, .. },
+            OpResult::Applied(result),
+        ) => after.push(AfterCommit::Applied(reply, result)),
         (WriteOp::Prune { reply, .. }, OpResult::Pruned(result)) => {
             after.push(AfterCommit::Pruned(reply, result))
         }

@@ -45,7 +45,9 @@ pub(super) fn sources(group: &[WriteOp]) -> usize {
         .filter(|op| {
             matches!(
                 op,
-                WriteOp::CreateExecution { .. } | WriteOp::DropFile { .. }
+                WriteOp::CreateExecution { .. }
+                    | WriteOp::DropFile { .. }
+                    | WriteOp::Schedule { .. }
             )
         })
         .count();

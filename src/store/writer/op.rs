@@ -6,7 +6,9 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::events::LogEvent;
-use crate::store::{DropFileWrite, FinalOutcome, NewExecution, PruneStep, StoreError};
+use crate::store::{
+    DropFileWrite, FinalOutcome, NewExecution, PruneStep, ScheduleWrite, StoreError,
+};
 
 /// One write to the history.
 #[derive(Debug)]
@@ -65,6 +67,13 @@ pub(crate) enum WriteOp {
     DropFile {
         /// The change.
         write: Box<DropFileWrite>,
+        /// Gets the outcome, after commit.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Changes the schedules or records a run; replies after commit.
+    Schedule {
+        /// The change.
+        write: Box<ScheduleWrite>,
         /// Gets the outcome, after commit.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
@@ -136,6 +145,7 @@ impl std::fmt::Display for WriteOp {
             ),
             WriteOp::Close { .. } => write!(f, "closing the history"),
             WriteOp::DropFile { .. } => write!(f, "a change of the drop-folder ledger"),
+            WriteOp::Schedule { .. } => write!(f, "a change of the schedules"),
             WriteOp::Prune {
                 ended_before_ms, ..
             } => write!(f, "a retention step (ended before {ended_before_ms} ms)"),

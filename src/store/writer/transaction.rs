@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use super::{is_storage_failure, WriteOp};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
 use crate::store::codec::encode;
-use crate::store::{drop_files, retention, NewExecution, PruneStep, StoreError};
+use crate::store::{drop_files, retention, schedules, NewExecution, PruneStep, StoreError};
 
 const INSERT_EVENT: &str =
     "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -16,7 +16,8 @@ const INSERT_EVENT: &str =
 pub(super) enum OpResult {
     Written,
     Created(Result<i64, StoreError>),
-    DropFile(Result<(), StoreError>),
+    /// A ledger or schedule change's own outcome.
+    Applied(Result<(), StoreError>),
     Pruned(Result<PruneStep, StoreError>),
 }
 
@@ -100,7 +101,16 @@ pub(super) fn commit_group(
                 if result.is_ok() {
                     sp.commit()?;
                 }
-                OpResult::DropFile(own_result(result)?)
+                OpResult::Applied(own_result(result)?)
+            }
+            WriteOp::Schedule { write, .. } => {
+                // A savepoint, so a failure undoes only this change.
+                let sp = tx.savepoint()?;
+                let result = schedules::apply(&sp, write);
+                if result.is_ok() {
+                    sp.commit()?;
+                }
+                OpResult::Applied(own_result(result)?)
             }
             WriteOp::Prune {
                 ended_before_ms, ..
@@ -130,8 +140,8 @@ fn insert_execution(
     let sp = tx.savepoint()?;
     let inserted = sp
         .prepare_cached(
-            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id) \
-             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING rowid",
+            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id, schedule_id, scheduled_ms) \
+             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING RETURNING rowid",
         )?
         .query_row(
             params![
@@ -143,6 +153,8 @@ fn insert_execution(
                 e.request_id,
                 e.timeout_ms.map(|t| t as i64),
                 e.batch_id,
+                e.scheduled_by.as_ref().map(|s| &s.schedule_id),
+                e.scheduled_by.as_ref().map(|s| s.scheduled_ms),
             ],
             |row| row.get::<_, i64>(0),
         )

@@ -163,6 +163,8 @@ async fn start(
                 request_id: Some(attempt_request_id(&record.id, index, attempt)),
                 batch_id: batch_id.clone(),
                 labels: labels.clone(),
+                output_dir: None,
+                scheduled_by: None,
             })
             .await;
         let wait = match started {

@@ -1,0 +1,122 @@
+//! The schedule RPCs (CreateSchedule ... TriggerSchedule): request in,
+//! a call on the daemon's [`Schedules`], response out.
+
+use std::sync::Arc;
+
+use tonic::{Response, Status};
+
+use super::paging::page_size;
+use super::{schedule_convert as convert, WorkflowApi};
+use crate::pb;
+use crate::schedules::{
+    ScheduleError, Schedules, Violation, DEFAULT_NEXT_FIRE_TIMES, MAX_NEXT_FIRE_TIMES,
+};
+
+/// Recent runs GetSchedule returns when the request does not say.
+const DEFAULT_RECENT_RUNS: usize = 10;
+/// Most recent runs GetSchedule returns.
+const MAX_RECENT_RUNS: usize = 1000;
+
+impl WorkflowApi {
+    fn schedules(&self) -> Result<&Arc<Schedules>, Status> {
+        self.schedules
+            .as_ref()
+            .ok_or_else(|| Status::unimplemented("this server does not keep schedules"))
+    }
+
+    pub(super) async fn create_schedule_call(
+        &self,
+        request: pb::CreateScheduleRequest,
+    ) -> Result<Response<pb::CreateScheduleResponse>, Status> {
+        let schedule = request.schedule.unwrap_or_default();
+        let definition = convert::definition(&schedule).map_err(ScheduleError::Invalid)?;
+        let view = self
+            .schedules()?
+            .create(schedule.id, definition, schedule.paused, schedule.note)
+            .await?;
+        Ok(Response::new(pb::CreateScheduleResponse {
+            schedule: Some(convert::schedule(&view)),
+        }))
+    }
+
+    pub(super) async fn get_schedule_call(
+        &self,
+        request: pb::GetScheduleRequest,
+    ) -> Result<Response<pb::GetScheduleResponse>, Status> {
+        let next = page_size(
+            request.next_fire_times,
+            DEFAULT_NEXT_FIRE_TIMES,
+            MAX_NEXT_FIRE_TIMES,
+        )?;
+        let recent = page_size(request.recent_runs, DEFAULT_RECENT_RUNS, MAX_RECENT_RUNS)?;
+        let view = self
+            .schedules()?
+            .get(&request.schedule_id, next, recent)
+            .await?;
+        Ok(Response::new(pb::GetScheduleResponse {
+            schedule: Some(convert::schedule(&view)),
+        }))
+    }
+
+    pub(super) fn list_schedules_call(
+        &self,
+    ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
+        let schedules = self.schedules()?.list();
+        Ok(Response::new(pb::ListSchedulesResponse {
+            schedules: schedules.iter().map(convert::schedule).collect(),
+        }))
+    }
+
+    pub(super) async fn update_schedule_call(
+        &self,
+        request: pb::UpdateScheduleRequest,
+    ) -> Result<Response<pb::UpdateScheduleResponse>, Status> {
+        let schedule = request.schedule.unwrap_or_default();
+        if !schedule.id.is_empty() && schedule.id != request.schedule_id {
+            return Err(ScheduleError::Invalid(vec![Violation::new(
+                "schedule.id",
+                "must be empty or the schedule_id of the request",
+            )])
+            .into());
+        }
+        let definition = convert::definition(&schedule).map_err(ScheduleError::Invalid)?;
+        let view = self
+            .schedules()?
+            .update(&request.schedule_id, definition)
+            .await?;
+        Ok(Response::new(pb::UpdateScheduleResponse {
+            schedule: Some(convert::schedule(&view)),
+        }))
+    }
+
+    pub(super) async fn delete_schedule_call(
+        &self,
+        request: pb::DeleteScheduleRequest,
+    ) -> Result<Response<pb::DeleteScheduleResponse>, Status> {
+        self.schedules()?.delete(&request.schedule_id).await?;
+        Ok(Response::new(pb::DeleteScheduleResponse {}))
+    }
+
+    pub(super) async fn pause_schedule_call(
+        &self,
+        request: pb::PauseScheduleRequest,
+    ) -> Result<Response<pb::PauseScheduleResponse>, Status> {
+        let view = self
+            .schedules()?
+            .pause(&request.schedule_id, request.paused, request.note)
+            .await?;
+        Ok(Response::new(pb::PauseScheduleResponse {
+            schedule: Some(convert::schedule(&view)),
+        }))
+    }
+
+    pub(super) async fn trigger_schedule_call(
+        &self,
+        request: pb::TriggerScheduleRequest,
+    ) -> Result<Response<pb::TriggerScheduleResponse>, Status> {
+        let run = self.schedules()?.trigger(&request.schedule_id).await?;
+        Ok(Response::new(pb::TriggerScheduleResponse {
+            run: Some(convert::run(&run)),
+        }))
+    }
+}

@@ -1,0 +1,360 @@
+//! One schedule at work: a task that sleeps until its next time, acts on
+//! it, and moves on. Acting on a time is: the overlap policy against the
+//! previous run, the action started (idempotently, see action.rs), and the
+//! run recorded together with the cursor (store/schedules.rs). The order
+//! is what makes a crash harmless: a time whose start was not recorded is
+//! acted on again at the next start and finds what the first start made.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::action::NotStarted;
+use super::calendar::Calendar;
+use super::definition::{Definition, Overlap};
+use super::Schedules;
+use crate::clock::now_ms;
+use crate::engine::CancelRequest;
+use crate::store::{RunOutcome, ScheduleRecord, ScheduleRunRecord, ScheduleWrite, ScheduledBy};
+
+/// The longest a timer sleeps before it looks at the wall clock again (so
+/// a clock that was set moves the next run at most this late).
+const MAX_SLEEP: Duration = Duration::from_secs(300);
+
+/// A schedule in memory.
+pub(super) struct Live {
+    pub(super) id: String,
+    pub(super) state: Mutex<LiveState>,
+    /// Wakes its timer after a change (update, pause, delete).
+    pub(super) changed: Notify,
+    /// Held while acting on a time: one at a time per schedule.
+    pub(super) acting: tokio::sync::Mutex<Runs>,
+}
+
+/// What can change under a schedule's timer.
+pub(super) struct LiveState {
+    pub(super) record: ScheduleRecord,
+    pub(super) definition: Arc<Definition>,
+    pub(super) calendar: Arc<Calendar>,
+    pub(super) deleted: bool,
+}
+
+/// What the overlap policy looks at.
+#[derive(Debug, Default)]
+pub(super) struct Runs {
+    /// The executions of the latest run it started.
+    pub(super) previous: Vec<String>,
+    /// The time waiting for the previous run to end (BUFFER_ONE).
+    pub(super) buffered: Option<i64>,
+}
+
+/// Which time is acted on.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Occasion {
+    /// A time it fell due.
+    Due(i64),
+    /// TriggerSchedule, at this time.
+    Trigger(i64),
+}
+
+impl Occasion {
+    fn scheduled_ms(self) -> i64 {
+        match self {
+            Occasion::Due(ms) | Occasion::Trigger(ms) => ms,
+        }
+    }
+}
+
+impl Live {
+    pub(super) fn new(record: ScheduleRecord, definition: Definition, calendar: Calendar) -> Self {
+        Live {
+            id: record.id.clone(),
+            state: Mutex::new(LiveState {
+                record,
+                definition: Arc::new(definition),
+                calendar: Arc::new(calendar),
+                deleted: false,
+            }),
+            changed: Notify::new(),
+            acting: tokio::sync::Mutex::new(Runs::default()),
+        }
+    }
+
+    /// The idempotency key of a time it fell due.
+    pub(super) fn request_id(&self, scheduled_ms: i64) -> String {
+        format!("schedule/{}/{scheduled_ms}", self.id)
+    }
+
+    fn definition(&self) -> (Arc<Definition>, Arc<Calendar>) {
+        let state = self.state.lock();
+        (state.definition.clone(), state.calendar.clone())
+    }
+
+    /// The next time it falls due and when to act on it; None while paused,
+    /// deleted or past its end.
+    fn next(&self) -> Option<(i64, i64)> {
+        let state = self.state.lock();
+        if state.deleted || state.record.paused {
+            return None;
+        }
+        let scheduled = state.calendar.next_after(state.record.handled_ms)?;
+        Some((scheduled, state.calendar.fire_ms(scheduled)))
+    }
+
+    fn deleted(&self) -> bool {
+        self.state.lock().deleted
+    }
+}
+
+impl Schedules {
+    /// A schedule's timer: catches up what fell due while the daemon was
+    /// down, then acts on each time as it comes, until it is deleted or
+    /// the daemon stops.
+    pub(super) async fn keep(self: Arc<Self>, live: Arc<Live>) {
+        self.catch_up(&live, now_ms()).await;
+        loop {
+            let changed = live.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if live.deleted() {
+                return;
+            }
+            let Some((scheduled, fire)) = live.next() else {
+                tokio::select! {
+                    _ = changed => continue,
+                    _ = self.stop.cancelled() => return,
+                }
+            };
+            let wait = fire - now_ms();
+            if wait > 0 {
+                let sleep = Duration::from_millis(wait as u64).min(MAX_SLEEP);
+                tokio::select! {
+                    _ = tokio::time::sleep(sleep) => {}
+                    _ = changed => {}
+                    _ = self.stop.cancelled() => return,
+                }
+                continue;
+            }
+            if self.act(&live, Occasion::Due(scheduled)).await.is_none() {
+                // Not recorded (the daemon is stopping, or the schedule
+                // was deleted): the next start catches it up.
+                return;
+            }
+        }
+    }
+
+    /// Acts on one time; returns its record, or None when nothing was
+    /// recorded (the daemon is stopping, or the schedule is gone).
+    pub(super) async fn act(
+        self: &Arc<Self>,
+        live: &Arc<Live>,
+        occasion: Occasion,
+    ) -> Option<ScheduleRunRecord> {
+        let mut runs = live.acting.lock().await;
+        let (definition, _) = live.definition();
+        let scheduled_ms = occasion.scheduled_ms();
+        let request_id = match occasion {
+            Occasion::Due(ms) => live.request_id(ms),
+            Occasion::Trigger(_) => format!("schedule/{}/trigger/{}", live.id, Uuid::now_v7()),
+        };
+        // A start the daemon made before it died, unrecorded: no policy
+        // applies again, the start below finds it.
+        let started_before = match occasion {
+            Occasion::Due(_) => self
+                .starter
+                .started_before(&definition.action, &request_id)
+                .await
+                .ok()
+                .flatten()
+                .is_some(),
+            Occasion::Trigger(_) => false,
+        };
+        let mut run = ScheduleRunRecord {
+            schedule_id: live.id.clone(),
+            scheduled_ms,
+            triggered: matches!(occasion, Occasion::Trigger(_)),
+            action_ms: now_ms(),
+            outcome: RunOutcome::Started,
+            execution_ids: Vec::new(),
+            batch_id: None,
+            error: String::new(),
+        };
+        let going = if started_before {
+            Vec::new()
+        } else {
+            self.still_going(&runs.previous).await
+        };
+        if let Some(first) = going.first() {
+            match definition.overlap {
+                Overlap::Skip => {
+                    run.outcome = RunOutcome::Skipped;
+                    run.error = format!("the previous run (execution {first}) is still going");
+                    return self.record(live, run, occasion).await;
+                }
+                Overlap::BufferOne if runs.buffered.is_some() => {
+                    run.outcome = RunOutcome::Skipped;
+                    run.error = format!(
+                        "the previous run (execution {first}) is still going and another run is already buffered"
+                    );
+                    return self.record(live, run, occasion).await;
+                }
+                Overlap::BufferOne => {
+                    run.outcome = RunOutcome::Buffered;
+                    run.error = format!("waiting for the previous run (execution {first}) to end");
+                    let recorded = self.record(live, run, occasion).await?;
+                    runs.buffered = Some(scheduled_ms);
+                    tokio::spawn(self.clone().start_buffered(
+                        live.clone(),
+                        recorded.clone(),
+                        going,
+                    ));
+                    return Some(recorded);
+                }
+                Overlap::AllowAll => {}
+                Overlap::CancelPrevious => {
+                    for id in &going {
+                        let cancel = CancelRequest {
+                            grace_period: None,
+                            force: false,
+                        };
+                        // Already finished is as good as cancelled.
+                        let _ = self.starter.engine.cancel(id, cancel).await;
+                        let _ = self.starter.engine.wait_for_end(id).await;
+                    }
+                }
+            }
+        }
+        self.start_and_record(live, &mut runs, run, &request_id, occasion)
+            .await
+    }
+
+    /// Starts the action for `run` and records what became of it.
+    async fn start_and_record(
+        self: &Arc<Self>,
+        live: &Arc<Live>,
+        runs: &mut Runs,
+        mut run: ScheduleRunRecord,
+        request_id: &str,
+        occasion: Occasion,
+    ) -> Option<ScheduleRunRecord> {
+        let (definition, _) = live.definition();
+        let scheduled = ScheduledBy {
+            schedule_id: live.id.clone(),
+            scheduled_ms: run.scheduled_ms,
+        };
+        match self
+            .starter
+            .start(&definition.action, scheduled, request_id.to_string())
+            .await
+        {
+            Ok(started) => {
+                run.outcome = RunOutcome::Started;
+                run.error.clear();
+                runs.previous = started.execution_ids.clone();
+                run.execution_ids = started.execution_ids;
+                run.batch_id = started.batch_id;
+            }
+            Err(NotStarted::ShuttingDown) => return None,
+            Err(NotStarted::Failed(error)) => {
+                tracing::warn!(schedule = %live.id, %error, "a scheduled run could not start");
+                run.outcome = RunOutcome::Failed;
+                run.error = error;
+            }
+        }
+        run.action_ms = now_ms();
+        self.record(live, run, occasion).await
+    }
+
+    /// Starts a buffered time once the previous run's executions have
+    /// ended.
+    pub(super) async fn start_buffered(
+        self: Arc<Self>,
+        live: Arc<Live>,
+        run: ScheduleRunRecord,
+        previous: Vec<String>,
+    ) {
+        for id in &previous {
+            tokio::select! {
+                ended = self.starter.engine.wait_for_end(id) => {
+                    // Left queued by a shutdown: the next start resumes it.
+                    if matches!(ended, Err(crate::engine::EngineError::LeftQueued(_))) {
+                        return;
+                    }
+                }
+                _ = self.stop.cancelled() => return,
+            }
+        }
+        let mut runs = live.acting.lock().await;
+        if runs.buffered != Some(run.scheduled_ms) || live.deleted() {
+            return;
+        }
+        runs.buffered = None;
+        let request_id = live.request_id(run.scheduled_ms);
+        self.start_and_record(
+            &live,
+            &mut runs,
+            run.clone(),
+            &request_id,
+            Occasion::Due(run.scheduled_ms),
+        )
+        .await;
+    }
+
+    /// Those of `executions` still queued or running.
+    async fn still_going(&self, executions: &[String]) -> Vec<String> {
+        let mut going = Vec::new();
+        for id in executions {
+            if let Ok(record) = self.starter.engine.execution(id).await {
+                if !record.state.is_terminal() {
+                    going.push(id.clone());
+                }
+            }
+        }
+        going
+    }
+
+    /// Stores `run` (with the cursor, for a time it fell due) and moves
+    /// the schedule's cursor in memory.
+    pub(super) async fn record(
+        &self,
+        live: &Live,
+        run: ScheduleRunRecord,
+        occasion: Occasion,
+    ) -> Option<ScheduleRunRecord> {
+        let handled_ms = match occasion {
+            Occasion::Due(ms) => Some(ms),
+            Occasion::Trigger(_) => None,
+        };
+        self.record_handled(live, run, handled_ms).await
+    }
+
+    /// Stores `run` and moves the cursor to `handled_ms`, in the history
+    /// and in memory.
+    pub(super) async fn record_handled(
+        &self,
+        live: &Live,
+        run: ScheduleRunRecord,
+        handled_ms: Option<i64>,
+    ) -> Option<ScheduleRunRecord> {
+        let write = ScheduleWrite::Record {
+            run: Box::new(run.clone()),
+            handled_ms,
+        };
+        match self.writer.schedule(write).await {
+            Ok(()) => {
+                if let Some(handled_ms) = handled_ms {
+                    let mut state = live.state.lock();
+                    state.record.handled_ms = state.record.handled_ms.max(handled_ms);
+                }
+                Some(run)
+            }
+            Err(e) => {
+                tracing::debug!(schedule = %live.id, error = %e, "a run was not recorded");
+                None
+            }
+        }
+    }
+}

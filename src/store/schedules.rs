@@ -1,0 +1,402 @@
+//! The schedules and the record of every time each fell due (schema
+//! version 6). The definition is stored as the JSON the schedules module
+//! gives; the store only keeps it, its pause state and its cursor.
+
+use rusqlite::{params, Connection, Row};
+
+use super::{StoreError, StoreReader};
+
+/// A schedule as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScheduleRecord {
+    /// The schedule id.
+    pub(crate) id: String,
+    /// Its spec, action and policies, as JSON (src/schedules/definition.rs).
+    pub(crate) definition: String,
+    /// Paused: nothing falls due.
+    pub(crate) paused: bool,
+    /// Why it was (un)paused.
+    pub(crate) note: String,
+    /// Creation time.
+    pub(crate) create_ms: i64,
+    /// Last change.
+    pub(crate) update_ms: i64,
+    /// Every time it fell due up to this one is recorded in its runs.
+    pub(crate) handled_ms: i64,
+}
+
+/// What became of one time a schedule fell due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunOutcome {
+    /// Its executions were started.
+    Started,
+    /// The previous run was still going.
+    Skipped,
+    /// Waiting for the previous run to end.
+    Buffered,
+    /// It fell due while the daemon was down.
+    Missed,
+    /// Could not start.
+    Failed,
+}
+
+impl RunOutcome {
+    /// The name stored.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Started => "STARTED",
+            RunOutcome::Skipped => "SKIPPED",
+            RunOutcome::Buffered => "BUFFERED",
+            RunOutcome::Missed => "MISSED",
+            RunOutcome::Failed => "FAILED",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [
+            RunOutcome::Started,
+            RunOutcome::Skipped,
+            RunOutcome::Buffered,
+            RunOutcome::Missed,
+            RunOutcome::Failed,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == name)
+    }
+}
+
+/// One time a schedule fell due (or was triggered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScheduleRunRecord {
+    /// The schedule.
+    pub(crate) schedule_id: String,
+    /// The time it fell due, before jitter (for a trigger: the call's).
+    pub(crate) scheduled_ms: i64,
+    /// Started by TriggerSchedule.
+    pub(crate) triggered: bool,
+    /// When the daemon acted on it.
+    pub(crate) action_ms: i64,
+    /// What became of it.
+    pub(crate) outcome: RunOutcome,
+    /// The executions it started.
+    pub(crate) execution_ids: Vec<String>,
+    /// The batch it started.
+    pub(crate) batch_id: Option<String>,
+    /// Why it failed or was skipped.
+    pub(crate) error: String,
+}
+
+/// A change to the schedules, applied by the history writer.
+#[derive(Debug, Clone)]
+pub(crate) enum ScheduleWrite {
+    /// A new schedule; [`StoreError::ScheduleExists`] when the id is taken.
+    Create(Box<ScheduleRecord>),
+    /// A new definition; the cursor moves to `handled_ms`.
+    Update {
+        /// The schedule.
+        id: String,
+        /// The new definition.
+        definition: String,
+        /// When.
+        update_ms: i64,
+        /// Its new cursor: times before the change are not caught up.
+        handled_ms: i64,
+    },
+    /// Paused or unpaused.
+    Pause {
+        /// The schedule.
+        id: String,
+        /// Paused or not.
+        paused: bool,
+        /// Why.
+        note: String,
+        /// When; also the new cursor, so the times it fell due while
+        /// paused are not caught up.
+        update_ms: i64,
+    },
+    /// Deleted with its runs.
+    Delete {
+        /// The schedule.
+        id: String,
+    },
+    /// A run recorded (or a buffered one updated) and the cursor moved to
+    /// `handled_ms` (None for a trigger), in one transaction.
+    Record {
+        /// The run.
+        run: Box<ScheduleRunRecord>,
+        /// Every time the schedule fell due up to this one is now recorded.
+        handled_ms: Option<i64>,
+    },
+}
+
+/// Applies one change inside the writer's transaction.
+pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), StoreError> {
+    let found = |changed: usize, id: &str| {
+        if changed == 0 {
+            Err(StoreError::ScheduleNotFound(id.to_string()))
+        } else {
+            Ok(())
+        }
+    };
+    match write {
+        ScheduleWrite::Create(r) => {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO schedules (id, definition, paused, note, create_ms, update_ms, handled_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![
+                    r.id,
+                    r.definition,
+                    r.paused,
+                    r.note,
+                    r.create_ms,
+                    r.update_ms,
+                    r.handled_ms
+                ])?;
+            if inserted == 0 {
+                return Err(StoreError::ScheduleExists(r.id.clone()));
+            }
+            Ok(())
+        }
+        ScheduleWrite::Update {
+            id,
+            definition,
+            update_ms,
+            handled_ms,
+        } => found(
+            conn.prepare_cached(
+                "UPDATE schedules SET definition = ?2, update_ms = ?3, \
+                 handled_ms = MAX(handled_ms, ?4) WHERE id = ?1",
+            )?
+            .execute(params![id, definition, update_ms, handled_ms])?,
+            id,
+        ),
+        ScheduleWrite::Pause {
+            id,
+            paused,
+            note,
+            update_ms,
+        } => found(
+            conn.prepare_cached(
+                "UPDATE schedules SET paused = ?2, note = ?3, update_ms = ?4, \
+                 handled_ms = MAX(handled_ms, ?4) WHERE id = ?1",
+            )?
+            .execute(params![id, paused, note, update_ms])?,
+            id,
+        ),
+        ScheduleWrite::Delete { id } => {
+            conn.prepare_cached("DELETE FROM schedule_runs WHERE schedule_id = ?1")?
+                .execute([id])?;
+            found(
+                conn.prepare_cached("DELETE FROM schedules WHERE id = ?1")?
+                    .execute([id])?,
+                id,
+            )
+        }
+        ScheduleWrite::Record { run, handled_ms } => {
+            // The cursor first: a schedule deleted meanwhile gets no run.
+            let changed = match handled_ms {
+                Some(handled_ms) => conn
+                    .prepare_cached(
+                        "UPDATE schedules SET handled_ms = MAX(handled_ms, ?2) WHERE id = ?1",
+                    )?
+                    .execute(params![run.schedule_id, handled_ms])?,
+                None => conn
+                    .prepare_cached("SELECT COUNT(*) FROM schedules WHERE id = ?1")?
+                    .query_row([&run.schedule_id], |row| row.get::<_, i64>(0))?
+                    as usize,
+            };
+            found(changed, &run.schedule_id)?;
+            conn.prepare_cached(
+                "INSERT INTO schedule_runs (schedule_id, scheduled_ms, triggered, action_ms, outcome, \
+                 execution_ids, batch_id, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (schedule_id, scheduled_ms) WHERE triggered = 0 DO UPDATE SET \
+                 action_ms = excluded.action_ms, outcome = excluded.outcome, \
+                 execution_ids = excluded.execution_ids, batch_id = excluded.batch_id, \
+                 error = excluded.error",
+            )?
+            .execute(params![
+                run.schedule_id,
+                run.scheduled_ms,
+                run.triggered,
+                run.action_ms,
+                run.outcome.as_str(),
+                serde_json::to_string(&run.execution_ids).expect("ids serialize"),
+                run.batch_id,
+                run.error,
+            ])?;
+            Ok(())
+        }
+    }
+}
+
+const SCHEDULE_COLUMNS: &str = "id, definition, paused, note, create_ms, update_ms, handled_ms";
+
+fn read_schedule(row: &Row<'_>) -> rusqlite::Result<ScheduleRecord> {
+    Ok(ScheduleRecord {
+        id: row.get(0)?,
+        definition: row.get(1)?,
+        paused: row.get(2)?,
+        note: row.get(3)?,
+        create_ms: row.get(4)?,
+        update_ms: row.get(5)?,
+        handled_ms: row.get(6)?,
+    })
+}
+
+const RUN_COLUMNS: &str =
+    "schedule_id, scheduled_ms, triggered, action_ms, outcome, execution_ids, batch_id, error";
+
+fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<ScheduleRunRecord, StoreError>> {
+    let schedule_id: String = row.get(0)?;
+    let scheduled_ms: i64 = row.get(1)?;
+    let outcome: String = row.get(4)?;
+    let ids: String = row.get(5)?;
+    let corrupt = |what: &str| {
+        StoreError::Corrupt(format!(
+            "run {scheduled_ms} of schedule {schedule_id}: {what}"
+        ))
+    };
+    let Some(outcome) = RunOutcome::parse(&outcome) else {
+        return Ok(Err(corrupt("outcome")));
+    };
+    let Ok(execution_ids) = serde_json::from_str(&ids) else {
+        return Ok(Err(corrupt("execution ids")));
+    };
+    Ok(Ok(ScheduleRunRecord {
+        triggered: row.get(2)?,
+        action_ms: row.get(3)?,
+        outcome,
+        execution_ids,
+        batch_id: row.get(6)?,
+        error: row.get(7)?,
+        schedule_id,
+        scheduled_ms,
+    }))
+}
+
+impl StoreReader {
+    /// Every schedule, by id.
+    pub(crate) fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules ORDER BY id");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map([], read_schedule)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// One schedule.
+    #[cfg(test)]
+    pub(crate) fn schedule(&self, id: &str) -> Result<Option<ScheduleRecord>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.with(|conn| {
+            let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = ?1");
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row([id], read_schedule)
+                .optional()?)
+        })
+    }
+
+    /// A schedule's latest runs (by the time they fell due), newest first;
+    /// only those with `outcome` when given.
+    pub(crate) fn schedule_runs(
+        &self,
+        id: &str,
+        outcome: Option<RunOutcome>,
+        limit: usize,
+    ) -> Result<Vec<ScheduleRunRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!(
+                "SELECT {RUN_COLUMNS} FROM schedule_runs WHERE schedule_id = ?1 \
+                 AND (?2 IS NULL OR outcome = ?2) ORDER BY scheduled_ms DESC LIMIT ?3"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![id, outcome.map(RunOutcome::as_str), limit as i64],
+                read_run,
+            )?;
+            let mut runs = Vec::new();
+            for row in rows {
+                runs.push(row??);
+            }
+            Ok(runs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::History;
+
+    fn run(scheduled_ms: i64, outcome: RunOutcome) -> ScheduleRunRecord {
+        ScheduleRunRecord {
+            schedule_id: "nightly".into(),
+            scheduled_ms,
+            triggered: false,
+            action_ms: scheduled_ms + 1,
+            outcome,
+            execution_ids: vec![],
+            batch_id: None,
+            error: String::new(),
+        }
+    }
+
+    fn recorded(run: ScheduleRunRecord) -> ScheduleWrite {
+        ScheduleWrite::Record {
+            handled_ms: Some(run.scheduled_ms),
+            run: Box::new(run),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_time_is_recorded_once_and_moves_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        let record = ScheduleRecord {
+            id: "nightly".into(),
+            definition: "{}".into(),
+            paused: false,
+            note: String::new(),
+            create_ms: 1,
+            update_ms: 1,
+            handled_ms: 1,
+        };
+        let write = |w| history.writer.schedule(w);
+        write(ScheduleWrite::Create(Box::new(record.clone())))
+            .await
+            .unwrap();
+        assert!(matches!(
+            write(ScheduleWrite::Create(Box::new(record))).await,
+            Err(StoreError::ScheduleExists(id)) if id == "nightly"
+        ));
+        write(recorded(run(10, RunOutcome::Buffered)))
+            .await
+            .unwrap();
+        let mut started = run(10, RunOutcome::Started);
+        started.execution_ids = vec!["e1".into()];
+        write(recorded(started.clone())).await.unwrap();
+        let runs = history.reader.schedule_runs("nightly", None, 10).unwrap();
+        assert_eq!(runs, vec![started]);
+        let stored = history.reader.schedule("nightly").unwrap().unwrap();
+        assert_eq!(stored.handled_ms, 10);
+
+        write(ScheduleWrite::Delete {
+            id: "nightly".into(),
+        })
+        .await
+        .unwrap();
+        assert!(matches!(
+            write(recorded(run(20, RunOutcome::Missed))).await,
+            Err(StoreError::ScheduleNotFound(_))
+        ));
+        assert!(history
+            .reader
+            .schedule_runs("nightly", None, 10)
+            .unwrap()
+            .is_empty());
+    }
+}
