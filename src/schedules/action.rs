@@ -163,6 +163,17 @@ impl Starter {
                 let validation = load_and_validate(source, *format, policy)
                     .await
                     .map_err(|v| NotStarted::Failed(format!("{}: {}", v.field, v.description)))?;
+                if !validation.is_valid() {
+                    let problems: Vec<String> = validation
+                        .problems
+                        .iter()
+                        .map(|p| {
+                            let v = problem_violation(source, &p.path, &p.message);
+                            format!("{}: {}", v.field, v.description)
+                        })
+                        .collect();
+                    return Err(NotStarted::Failed(problems.join("; ")));
+                }
                 let outcome = runner
                     .submit(
                         &validation,

@@ -264,7 +264,6 @@ impl Schedules {
                 run.error = error;
             }
         }
-        run.action_ms = now_ms();
         self.record(live, run, occasion).await
     }
 
