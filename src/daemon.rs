@@ -21,6 +21,7 @@ use crate::manifest::ManifestRunner;
 use crate::metrics::Metrics;
 use crate::pb;
 use crate::program_env::ProgramEnv;
+use crate::retries::Retries;
 use crate::schedules::Schedules;
 use crate::store::{History, StoreError};
 use crate::watcher::{DropFolders, WatcherError};
@@ -170,7 +171,9 @@ pub async fn run(
     }
 
     let schedule_writer = writer.clone();
+    let retry_writer = writer.clone();
     let schedule_reader = reader.clone();
+    let retry_reader = reader.clone();
     let engine = Engine::new(
         EngineConfig {
             max_concurrent_jobs: config.max_concurrent_jobs,
@@ -181,6 +184,7 @@ pub async fn run(
             program_env,
             output_dir: config.output_dir.clone(),
             metrics: metrics.clone(),
+            retry_defaults: config.retry_policies.clone(),
         },
         catalog,
         writer,
@@ -199,6 +203,9 @@ pub async fn run(
         policy,
         config.runs_dir(),
     );
+    // After recovery: the attempts it marked INTERRUPTED are retried.
+    let retries = Retries::new(engine.clone(), retry_writer, retry_reader);
+    retries.start().await?;
     // After recovery too: a schedule's catch-up looks at its previous
     // run's state, which recovery has settled.
     let schedules = Schedules::new(
@@ -229,7 +236,8 @@ pub async fn run(
         },
     )
     .with_manifests(manifests)
-    .with_schedules(schedules.clone());
+    .with_schedules(schedules.clone())
+    .with_retries(retries.clone());
     if let Some(drop_folders) = &drop_folders {
         api = api.with_drop_folders(drop_folders.clone());
     }
@@ -304,6 +312,7 @@ pub async fn run(
             drop_folders.stop();
         }
         schedules.stop();
+        retries.stop();
         health
             .set_not_serving::<pb::workflow_service_server::WorkflowServiceServer<WorkflowApi>>()
             .await;

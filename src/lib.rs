@@ -36,6 +36,8 @@ pub(crate) mod program_env;
 pub(crate) mod program_trust;
 pub mod proto_json;
 pub(crate) mod proto_value;
+pub(crate) mod retries;
+pub(crate) mod retry_policy;
 pub(crate) mod schedules;
 pub(crate) mod store;
 pub(crate) mod tree;

@@ -2,7 +2,6 @@
 //! in one place so handlers stay thin.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::Value as JsonValue;
 
@@ -15,46 +14,7 @@ use crate::store::ExecutionRecord;
 use crate::tree::{ExecutionTree, NodeStatus};
 use crate::workflow::{DiscoveredWorkflow, DiscoveryFailure, FieldSpec, FieldType};
 
-/// Milliseconds since the epoch as a protobuf timestamp.
-pub(crate) fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
-
-/// A protobuf timestamp as milliseconds since the epoch.
-pub(crate) fn timestamp_ms(t: &prost_types::Timestamp) -> i64 {
-    t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
-}
-
-/// A protobuf duration; None when negative.
-pub(crate) fn duration(d: &prost_types::Duration) -> Option<Duration> {
-    // The range google.protobuf.Duration allows (about 10,000 years):
-    // anything past it could be stored but not written as proto JSON.
-    if !(0..=MAX_DURATION_SECONDS).contains(&d.seconds) || !(0..1_000_000_000).contains(&d.nanos) {
-        return None;
-    }
-    Some(Duration::new(d.seconds as u64, d.nanos as u32))
-}
-
-/// The longest google.protobuf.Duration, in seconds.
-pub(crate) const MAX_DURATION_SECONDS: i64 = 315_576_000_000;
-
-/// A protobuf duration.
-pub(crate) fn pb_duration(d: Duration) -> prost_types::Duration {
-    prost_types::Duration {
-        seconds: d.as_secs() as i64,
-        nanos: d.subsec_nanos() as i32,
-    }
-}
-
-fn pb_duration_ms(ms: u64) -> prost_types::Duration {
-    prost_types::Duration {
-        seconds: (ms / 1000) as i64,
-        nanos: ((ms % 1000) * 1_000_000) as i32,
-    }
-}
+pub(crate) use super::wire_time::{duration, pb_duration, pb_duration_ms, timestamp, timestamp_ms};
 
 /// Request inputs as JSON values by name.
 pub(crate) fn json_inputs(
@@ -227,7 +187,7 @@ pub(crate) fn execution(
         (false, Some(tree)) => crate::estimate::current_phase(tree).map(|p| p.name.clone()),
         _ => None,
     };
-    pb::Execution {
+    let mut execution = pb::Execution {
         id: r.id.to_string(),
         workflow_id: r.workflow_id.clone(),
         workflow_name: r.workflow_name.clone(),
@@ -282,7 +242,10 @@ pub(crate) fn execution(
             0
         },
         batch_id: r.batch_id.clone().unwrap_or_default(),
-    }
+        ..pb::Execution::default()
+    };
+    super::retry_convert::fill_attempts(&mut execution, r);
+    execution
 }
 
 /// An estimate.

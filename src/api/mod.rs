@@ -8,11 +8,13 @@ mod convert;
 mod logs;
 mod manifests;
 mod paging;
+mod retry_convert;
 mod schedule_convert;
 mod schedules;
 mod status;
 #[cfg(test)]
 mod tests;
+mod wire_time;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::engine::{CancelRequest, Engine, ExecuteRequest};
+use crate::engine::{CancelRequest, Engine, EngineError, ExecuteRequest};
 use crate::manifest::ManifestRunner;
 use crate::pb;
 use crate::pb::workflow_service_server::WorkflowService;
@@ -53,6 +55,7 @@ pub(crate) struct WorkflowApi {
     manifests: Option<Arc<ManifestRunner>>,
     drop_folders: Option<Arc<DropFolders>>,
     schedules: Option<Arc<crate::schedules::Schedules>>,
+    retries: Option<Arc<crate::retries::Retries>>,
 }
 
 impl WorkflowApi {
@@ -64,6 +67,7 @@ impl WorkflowApi {
             manifests: None,
             drop_folders: None,
             schedules: None,
+            retries: None,
         }
     }
 
@@ -76,6 +80,12 @@ impl WorkflowApi {
     /// Serves the schedule RPCs with these schedules.
     pub(crate) fn with_schedules(mut self, schedules: Arc<crate::schedules::Schedules>) -> Self {
         self.schedules = Some(schedules);
+        self
+    }
+
+    /// Has Cancel call off the retries these retries keep waiting.
+    pub(crate) fn with_retries(mut self, retries: Arc<crate::retries::Retries>) -> Self {
+        self.retries = Some(retries);
         self
     }
 
@@ -244,6 +254,15 @@ impl WorkflowService for WorkflowApi {
                     },
                 )?),
             };
+        let retry = retry_convert::policy("retry_policy", request.retry_policy.as_ref()).map_err(
+            |problems| {
+                let pairs: Vec<(&str, &str)> = problems
+                    .iter()
+                    .map(|(f, d)| (f.as_str(), d.as_str()))
+                    .collect();
+                invalid_argument("invalid retry_policy".into(), &pairs)
+            },
+        )?;
         let (execution, started) = self
             .engine
             .execute(ExecuteRequest {
@@ -254,6 +273,7 @@ impl WorkflowService for WorkflowApi {
                 labels: request.labels.into_iter().collect(),
                 batch_id: None,
                 scheduled_by: None,
+                retry,
             })
             .await?;
         Ok(Response::new(pb::ExecuteResponse {
@@ -404,16 +424,22 @@ impl WorkflowService for WorkflowApi {
                 )
             })?),
         };
-        let (execution, already_requested) = self
-            .engine
-            .cancel(
-                required(&request.execution_id, "execution_id")?,
-                CancelRequest {
-                    grace_period,
-                    force: request.force,
+        let id = required(&request.execution_id, "execution_id")?;
+        let cancel = CancelRequest {
+            grace_period,
+            force: request.force,
+        };
+        let (execution, already_requested) = match self.engine.cancel(id, cancel).await {
+            // A failed attempt whose retry waits: Cancel calls the retry off.
+            Err(finished @ EngineError::AlreadyFinished { .. }) => match &self.retries {
+                Some(retries) => match retries.call_off(id).await? {
+                    Some(execution) => (execution, false),
+                    None => return Err(finished.into()),
                 },
-            )
-            .await?;
+                None => return Err(finished.into()),
+            },
+            other => other?,
+        };
         Ok(Response::new(pb::CancelResponse {
             execution: Some(self.shown_one(&execution).await),
             already_requested,
@@ -522,9 +548,9 @@ impl WorkflowService for WorkflowApi {
 
     async fn list_schedules(
         &self,
-        _: Request<pb::ListSchedulesRequest>,
+        request: Request<pb::ListSchedulesRequest>,
     ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
-        self.list_schedules_call()
+        self.list_schedules_call(request.into_inner())
     }
 
     async fn update_schedule(

@@ -11,11 +11,22 @@ use super::status::invalid_argument;
 
 /// Default and largest page sizes.
 pub(crate) fn page_size(requested: i32, default: usize, max: usize) -> Result<usize, Status> {
+    count("page_size", requested, default, max)
+}
+
+/// A count a request asks for in `field`: 0 is `default`, more than `max`
+/// is `max`, a negative one is INVALID_ARGUMENT naming the field.
+pub(crate) fn count(
+    field: &str,
+    requested: i32,
+    default: usize,
+    max: usize,
+) -> Result<usize, Status> {
     match requested {
         0 => Ok(default),
         n if n < 0 => Err(invalid_argument(
-            format!("page_size must not be negative, got {n}"),
-            &[("page_size", "must be >= 0")],
+            format!("{field} must not be negative, got {n}"),
+            &[(field, "must be >= 0")],
         )),
         n => Ok((n as usize).min(max)),
     }

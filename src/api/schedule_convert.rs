@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::convert::{duration, pb_duration, timestamp, timestamp_ms};
+use super::wire_time::{duration, pb_duration, timestamp, timestamp_ms};
 use crate::pb;
 use crate::schedules::definition::{
     Action, CatchUp, Definition, ManifestSource, Overlap, DEFAULT_CATCH_UP_WINDOW_MS,
@@ -105,11 +105,20 @@ fn action(action: Option<&pb::ScheduleAction>, violations: &mut Vec<Violation>) 
                     }
                 },
             };
+            let retry = super::retry_convert::policy(
+                "schedule.action.execute.retry_policy",
+                execute.retry_policy.as_ref(),
+            )
+            .unwrap_or_else(|problems| {
+                violations.extend(problems.iter().map(|(f, d)| Violation::new(f, d)));
+                None
+            });
             Some(Action::Execute {
                 workflow_id: execute.workflow_id.clone(),
                 inputs: super::convert::json_inputs(&execute.inputs),
                 timeout_ms,
                 labels: execute.labels.clone().into_iter().collect(),
+                retry,
             })
         }
         Some(Which::Manifest(manifest)) => {
@@ -197,6 +206,7 @@ fn pb_action(action: &Action) -> pb::ScheduleAction {
             inputs,
             timeout_ms,
             labels,
+            retry,
         } => Which::Execute(pb::ScheduleExecute {
             workflow_id: workflow_id.clone(),
             inputs: inputs
@@ -205,6 +215,7 @@ fn pb_action(action: &Action) -> pb::ScheduleAction {
                 .collect(),
             timeout: timeout_ms.map(|t| pb_duration(std::time::Duration::from_millis(t))),
             labels: labels.clone().into_iter().collect(),
+            retry_policy: retry.as_ref().map(super::retry_convert::pb_policy),
         }),
         Action::Manifest {
             source,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Response, Status};
 
-use super::paging::page_size;
+use super::paging::{self, count, page_size};
 use super::{schedule_convert as convert, WorkflowApi};
 use crate::pb;
 use crate::schedules::{
@@ -16,6 +16,10 @@ use crate::schedules::{
 const DEFAULT_RECENT_RUNS: usize = 10;
 /// Most recent runs GetSchedule returns.
 const MAX_RECENT_RUNS: usize = 1000;
+/// ListSchedules' page size when the request does not say.
+const DEFAULT_SCHEDULES_PAGE: usize = 100;
+/// ListSchedules' largest page.
+const MAX_SCHEDULES_PAGE: usize = 1000;
 
 impl WorkflowApi {
     fn schedules(&self) -> Result<&Arc<Schedules>, Status> {
@@ -43,12 +47,18 @@ impl WorkflowApi {
         &self,
         request: pb::GetScheduleRequest,
     ) -> Result<Response<pb::GetScheduleResponse>, Status> {
-        let next = page_size(
+        let next = count(
+            "next_fire_times",
             request.next_fire_times,
             DEFAULT_NEXT_FIRE_TIMES,
             MAX_NEXT_FIRE_TIMES,
         )?;
-        let recent = page_size(request.recent_runs, DEFAULT_RECENT_RUNS, MAX_RECENT_RUNS)?;
+        let recent = count(
+            "recent_runs",
+            request.recent_runs,
+            DEFAULT_RECENT_RUNS,
+            MAX_RECENT_RUNS,
+        )?;
         let view = self
             .schedules()?
             .get(&request.schedule_id, next, recent)
@@ -60,10 +70,24 @@ impl WorkflowApi {
 
     pub(super) fn list_schedules_call(
         &self,
+        request: pb::ListSchedulesRequest,
     ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
-        let schedules = self.schedules()?.list();
+        let size = page_size(
+            request.page_size,
+            DEFAULT_SCHEDULES_PAGE,
+            MAX_SCHEDULES_PAGE,
+        )?;
+        let after = paging::decode::<String>(&request.page_token, 0)?;
+        let mut schedules = self.schedules()?.list(after.as_deref(), size + 1);
+        let next_page_token = if schedules.len() > size {
+            schedules.truncate(size);
+            paging::encode(&schedules[size - 1].record.id, 0)
+        } else {
+            String::new()
+        };
         Ok(Response::new(pb::ListSchedulesResponse {
             schedules: schedules.iter().map(convert::schedule).collect(),
+            next_page_token,
         }))
     }
 
@@ -114,7 +138,11 @@ impl WorkflowApi {
         &self,
         request: pb::TriggerScheduleRequest,
     ) -> Result<Response<pb::TriggerScheduleResponse>, Status> {
-        let run = self.schedules()?.trigger(&request.schedule_id).await?;
+        let request_id = Some(request.request_id).filter(|r| !r.is_empty());
+        let run = self
+            .schedules()?
+            .trigger(&request.schedule_id, request_id)
+            .await?;
         Ok(Response::new(pb::TriggerScheduleResponse {
             run: Some(convert::run(&run)),
         }))

@@ -58,6 +58,20 @@ pub(super) struct FileConfig {
     pub(super) http_cors_origins: Option<Vec<String>>,
     /// Largest HTTP request body accepted, in bytes.
     pub(super) http_max_body_bytes: Option<usize>,
+    /// Retry policies by workflow id (docs/retries.md).
+    pub(super) retry_policies: Option<BTreeMap<String, RetryPolicySetting>>,
+}
+
+/// One workflow's retry policy as written in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RetryPolicySetting {
+    pub(super) max_attempts: u32,
+    pub(super) initial_interval_secs: Option<f64>,
+    pub(super) backoff_coefficient: Option<f64>,
+    pub(super) maximum_interval_secs: Option<f64>,
+    #[serde(default)]
+    pub(super) non_retryable_exit_codes: Vec<i32>,
 }
 
 /// A group as written in the config file: a name or a number.

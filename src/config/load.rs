@@ -2,6 +2,7 @@
 //! merged those two already), over the embedded defaults; each setting
 //! validated with a message that names it.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use super::file::{read_file, FileConfig, GroupSetting};
 use super::{Config, ConfigError, DaemonArgs};
 use crate::policy::WorkflowPolicy;
 use crate::program_env::ProgramEnvName;
+use crate::retry_policy::RetryPolicy;
 use crate::watcher::{DropFolderConfig, DropMode};
 
 /// The longest history retention accepted, in days.
@@ -130,7 +132,9 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
+        let retry_policies = retry_policies(file.retry_policies.clone().unwrap_or_default())?;
         Ok(Config {
+            retry_policies,
             http_cors_origins,
             http_max_body_bytes,
             source_roots,
@@ -415,4 +419,32 @@ fn default_data_dir() -> PathBuf {
     dirs::data_local_dir()
         .map(|d| d.join("workflow-manager"))
         .unwrap_or_else(|| PathBuf::from(".workflow-manager-data"))
+}
+
+/// The config file's retry policies, each checked as Execute checks one.
+fn retry_policies(
+    settings: BTreeMap<String, super::file::RetryPolicySetting>,
+) -> Result<BTreeMap<String, RetryPolicy>, ConfigError> {
+    let ms = |secs: Option<f64>| secs.map(|s| (s.max(0.0) * 1000.0) as u64);
+    settings
+        .into_iter()
+        .map(|(workflow, s)| {
+            RetryPolicy::new(
+                s.max_attempts,
+                ms(s.initial_interval_secs),
+                s.backoff_coefficient,
+                ms(s.maximum_interval_secs),
+                s.non_retryable_exit_codes,
+            )
+            .map(|policy| (workflow.clone(), policy))
+            .map_err(|problems| ConfigError::Invalid {
+                setting: "retry_policies",
+                message: problems
+                    .iter()
+                    .map(|(field, why)| format!("retry_policies.{workflow}.{field}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })
+        })
+        .collect()
 }

@@ -22,6 +22,7 @@ pub use error::ConfigError;
 
 use crate::policy::{FixTool, WorkflowPolicy};
 use crate::program_env::ProgramEnvName;
+use crate::retry_policy::RetryPolicy;
 use crate::watcher::DropFolderConfig;
 
 /// The resolved, validated configuration.
@@ -71,6 +72,8 @@ pub struct Config {
     pub http_cors_origins: Vec<String>,
     /// Largest HTTP request body accepted, in bytes.
     pub http_max_body_bytes: usize,
+    /// Each workflow's retry policy when a call gives none.
+    pub retry_policies: BTreeMap<String, RetryPolicy>,
 }
 
 impl Config {

@@ -75,6 +75,8 @@ pub(super) struct Activation {
     pub(super) counts: LogCounts,
     /// The execution as Execute accepted it; None from the history.
     pub(super) accepted: Option<ExecutionRecord>,
+    /// It has a retry policy: its end is announced as one to look at.
+    pub(super) retries: bool,
 }
 
 /// An execution that has not finished.
@@ -87,6 +89,8 @@ pub(super) struct ActiveExecution {
     pub(super) batch_id: Option<String>,
     pub(super) argv: Vec<String>,
     pub(super) timeout: Option<Duration>,
+    /// It has a retry policy.
+    pub(super) retries: bool,
     control: Mutex<Control>,
     pub(super) writer: StoreWriter,
     log: Mutex<ExecutionLog>,
@@ -148,6 +152,7 @@ impl ActiveExecution {
             batch_id: activation.batch_id,
             argv: activation.argv,
             timeout: activation.timeout,
+            retries: activation.retries,
             control: Mutex::new(Control {
                 phase: Phase::Queued,
                 stop: None,

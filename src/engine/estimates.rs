@@ -254,6 +254,7 @@ mod tests {
                 tree: ExecutionTree::default(),
                 counts: LogCounts::default(),
                 accepted: None,
+                retries: false,
             },
             t.engine.writer.clone(),
             t.metrics.execution("w"),

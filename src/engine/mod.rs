@@ -8,6 +8,7 @@
 //! the order of sequence numbers is the order of writes and of live
 //! delivery.
 
+mod accept;
 mod active;
 mod cancel;
 mod commit_cache;
@@ -45,23 +46,25 @@ pub(crate) use error::EngineError;
 pub(crate) use estimates::BatchSummary;
 
 use active::{Activation, ActiveExecution, Phase, CANCELLED_WHILE_QUEUED};
-use scheduler::{Limits, QueueReservation, Scheduler};
+use scheduler::Scheduler;
 
-use crate::clock::{local_midnight_ms, now_ms};
+use crate::clock::local_midnight_ms;
 use crate::discovery::Catalog;
-use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload};
+use crate::events::ExecutionState;
 use crate::inputs::{self, ResolvedInputs};
 use crate::metrics::{LiveGauge, Metrics};
 use crate::program_env::ProgramEnv;
 use crate::store::hub::LogHub;
 use crate::store::reader::StateCounts;
 use crate::store::{
-    BatchCounts, ExecutionFilter, ExecutionRecord, ListCursor, NewExecution, ScheduledBy,
-    StoreError, StoreReader, StoreWriter, WriteSlot,
+    BatchCounts, ExecutionFilter, ExecutionRecord, ListCursor, ScheduledBy, StoreError,
+    StoreReader, StoreWriter, WriteSlot,
 };
-use crate::tree::ExecutionTree;
 use crate::workflow::DiscoveredWorkflow;
 use commit_cache::CommitCache;
+
+/// Ends announced and not yet received that a receiver may fall behind by.
+const ENDED_BACKLOG: usize = 4096;
 
 /// Settings of the engine.
 #[derive(Debug, Clone)]
@@ -86,6 +89,9 @@ pub(crate) struct EngineConfig {
     /// Where executions, the queue and the workers are counted (and the
     /// history writer and discovery, which the engine reports for).
     pub(crate) metrics: Metrics,
+    /// The retry policy of each workflow's executions when Execute (or a
+    /// schedule) gives none (config `retry_policies`).
+    pub(crate) retry_defaults: BTreeMap<String, crate::retry_policy::RetryPolicy>,
 }
 
 /// What a client asks to run.
@@ -105,6 +111,17 @@ pub(crate) struct ExecuteRequest {
     pub(crate) batch_id: Option<String>,
     /// The schedule starting it, if one is.
     pub(crate) scheduled_by: Option<ScheduledBy>,
+    /// How it is tried again if it fails.
+    pub(crate) retry: Option<crate::retry_policy::RetryPolicy>,
+}
+
+/// An execution whose end was just committed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EndedExecution {
+    /// Its id.
+    pub(crate) id: Uuid,
+    /// It has a retry policy.
+    pub(crate) retries: bool,
 }
 
 /// What a client asks to stop.
@@ -163,6 +180,8 @@ pub(crate) struct Engine {
     state_counts: CommitCache<i64, StateCounts>,
     /// GetStatus's active batches' counts, as of the latest commit.
     active_batch_counts: CommitCache<(), Vec<BatchCounts>>,
+    /// Announces each end once it is committed (retries, webhooks).
+    ended: tokio::sync::broadcast::Sender<EndedExecution>,
 }
 
 impl Engine {
@@ -192,6 +211,7 @@ impl Engine {
             run_history: run_history::RunHistory::default(),
             state_counts: CommitCache::default(),
             active_batch_counts: CommitCache::default(),
+            ended: tokio::sync::broadcast::channel(ENDED_BACKLOG).0,
         });
         engine.report_to(&engine.config.metrics);
         engine
@@ -270,110 +290,6 @@ impl Engine {
         inputs::resolve(&workflow, inputs).map_err(EngineError::InvalidInputs)
     }
 
-    /// Accepts an execution. Returns it and whether this call started it
-    /// (false when `request_id` matched an earlier one).
-    pub(crate) async fn execute(
-        self: &Arc<Self>,
-        request: ExecuteRequest,
-    ) -> Result<(ExecutionRecord, bool), EngineError> {
-        if self.scheduler().shutting_down {
-            return Err(EngineError::ShuttingDown);
-        }
-        // Its record could not be stored until the history can be written
-        // again (writes wait meanwhile): refuse it now instead of holding
-        // the call for as long as the disk stays full.
-        if let Some(failure) = self.writer.write_failure() {
-            return Err(EngineError::HistoryUnwritable(failure.error));
-        }
-        let workflow = self.workflow(&request.workflow_id).await?;
-
-        // A retry finds its execution here. Two first calls racing each
-        // other both get past this; the history's unique index on request
-        // ids lets one insert and turns the other away below. No lock is
-        // held across the insert: one would let only one execution with a
-        // request id be accepted per commit of the history.
-        if let Some(request_id) = &request.request_id {
-            if let Some(existing) = self.execution_by_request_id(request_id).await? {
-                return Ok((existing, false));
-            }
-        }
-        let resolved =
-            inputs::resolve(&workflow, &request.inputs).map_err(EngineError::InvalidInputs)?;
-
-        let limits = Limits {
-            workers: self.config.max_concurrent_jobs,
-            queue: self.config.max_queue,
-        };
-        let reservation =
-            QueueReservation::take(&self.scheduler, limits).ok_or(EngineError::QueueFull {
-                limit: self.config.max_queue,
-            })?;
-        let queue_position = reservation.position();
-
-        let id = Uuid::now_v7();
-        let create_ms = now_ms();
-        let new = NewExecution {
-            id,
-            workflow_id: workflow.metadata.id.clone(),
-            workflow_name: workflow.metadata.name.clone(),
-            create_ms,
-            inputs: resolved.values,
-            argv: resolved.argv,
-            labels: request.labels,
-            request_id: request.request_id,
-            timeout_ms: request.timeout.map(|t| t.as_millis() as u64),
-            batch_id: request.batch_id,
-            scheduled_by: request.scheduled_by,
-        };
-        let queued = LogEvent {
-            sequence: 1,
-            time_ms: create_ms,
-            payload: LogPayload::Lifecycle(Lifecycle::Queued { queue_position }),
-        };
-        let created = self
-            .writer
-            .create_execution(new.clone(), queued.clone())
-            .await;
-        let rowid = match created {
-            Ok(rowid) => rowid,
-            Err(e) => {
-                drop(reservation);
-                if let StoreError::DuplicateRequestId(request_id) = &e {
-                    // The racing call's insert is committed by now (in this
-                    // group or an earlier one).
-                    if let Some(existing) = self.execution_by_request_id(request_id).await? {
-                        return Ok((existing, false));
-                    }
-                }
-                return Err(e.into());
-            }
-        };
-        let mut counts = LogCounts::default();
-        counts.record(&queued.payload);
-        let mut record = ExecutionRecord::accepted(rowid, new, counts);
-        let active = self.activate(Activation {
-            id,
-            rowid,
-            workflow_id: record.workflow_id.clone(),
-            batch_id: record.batch_id.clone(),
-            argv: record.argv.clone(),
-            timeout: request.timeout,
-            committed: vec![Arc::new(queued)],
-            next_sequence: 2,
-            tree: ExecutionTree::default(),
-            counts,
-            accepted: Some(record.clone()),
-        });
-        let started_now = {
-            let mut scheduler = reservation.enqueue(active);
-            self.dispatch(&mut scheduler)
-        };
-        if started_now.contains(&id) {
-            record.state = ExecutionState::Running;
-        }
-        Ok((record, true))
-    }
-
     /// The execution started with `request_id`, as [`Engine::execution`]
     /// gives it, if any.
     pub(crate) async fn execution_by_request_id(
@@ -412,11 +328,24 @@ impl Engine {
         }
     }
 
-    /// Drops an execution from the active set once its end is committed.
+    /// Drops an execution from the active set once its end is committed,
+    /// and announces the end.
     fn forget(&self, execution: &ActiveExecution) {
         self.active_map().remove(&execution.id);
         execution.gone.send_replace(true);
         self.runners_changed.notify_waiters();
+        // No receiver is not an error: nothing is listening.
+        let _ = self.ended.send(EndedExecution {
+            id: execution.id,
+            retries: execution.retries,
+        });
+    }
+
+    /// Ends announced from now on. A receiver that falls more than
+    /// [`ENDED_BACKLOG`] behind is told it lagged and must look in the
+    /// history for what it missed.
+    pub(crate) fn subscribe_ends(&self) -> tokio::sync::broadcast::Receiver<EndedExecution> {
+        self.ended.subscribe()
     }
 
     /// The keys of an execution's log (for streaming it), cheaply: its id

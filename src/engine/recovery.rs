@@ -50,6 +50,7 @@ impl Engine {
             let active = self.activate(Activation {
                 id: record.id,
                 rowid,
+                retries: record.retry.is_some(),
                 workflow_id: record.workflow_id,
                 batch_id: record.batch_id,
                 argv: record.argv,
@@ -84,6 +85,7 @@ impl Engine {
             scheduler_entries.push(self.activate(Activation {
                 id: record.id,
                 rowid,
+                retries: record.retry.is_some(),
                 workflow_id: record.workflow_id,
                 batch_id: record.batch_id,
                 argv: record.argv,

@@ -65,6 +65,7 @@ impl TestEngine {
                 program_env,
                 output_dir: dir.path().join("output"),
                 metrics: metrics.clone(),
+                retry_defaults: Default::default(),
             },
             catalog,
             history.writer,

@@ -313,6 +313,7 @@ impl ManifestRunner {
                 labels: start.labels,
                 batch_id: start.batch_id,
                 scheduled_by: start.scheduled_by,
+                retry: None,
             })
             .await?;
         Ok(SubmittedVm {

@@ -53,6 +53,7 @@ impl WorkflowMcp {
                     nanos: 0,
                 }),
                 labels: request.labels.into_iter().collect(),
+                retry_policy: None,
             })
             .await
             .map_err(|s| self.tool_error(&s, Subject::Workflow(&workflow_id), style))?

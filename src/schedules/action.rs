@@ -128,6 +128,7 @@ impl Starter {
                 workflow_id,
                 inputs,
                 timeout_ms,
+                retry,
                 ..
             } => {
                 let (execution, _) = self
@@ -140,6 +141,7 @@ impl Starter {
                         labels,
                         batch_id: None,
                         scheduled_by: Some(scheduled),
+                        retry: retry.clone(),
                     })
                     .await
                     .map_err(engine_failure)?;

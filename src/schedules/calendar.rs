@@ -181,6 +181,7 @@ mod tests {
                 inputs: Default::default(),
                 timeout_ms: None,
                 labels: Default::default(),
+                retry: None,
             },
             overlap: Overlap::Skip,
             catch_up: CatchUp::StartOne,

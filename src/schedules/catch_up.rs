@@ -81,12 +81,9 @@ impl Schedules {
                 execution_ids: Vec::new(),
                 batch_id: None,
                 error: missed_message(count, first_missed, missed_until, definition.catch_up),
+                request_id: live.request_id(first_missed),
             };
-            if self
-                .record_handled(live, run, Some(missed_until))
-                .await
-                .is_none()
-            {
+            if self.record(live, run, Some(missed_until)).await.is_none() {
                 return;
             }
         }
@@ -99,15 +96,18 @@ impl Schedules {
     /// run started) and resumes a buffered run. False when the history
     /// cannot be read.
     async fn resume_runs(self: &Arc<Self>, live: &Arc<Live>) -> bool {
+        // Held while the history is read: a trigger that came first has
+        // recorded its run (read below), one that comes later waits.
+        let mut runs = live.acting.lock().await;
         let reader = self.reader.clone();
         let id = live.id.clone();
-        let runs = tokio::task::spawn_blocking(move || {
+        let read = tokio::task::spawn_blocking(move || {
             let started = reader.schedule_runs(&id, Some(RunOutcome::Started), 1)?;
             let buffered = reader.schedule_runs(&id, Some(RunOutcome::Buffered), 1)?;
             Ok::<_, crate::store::StoreError>((started, buffered))
         })
         .await;
-        let (started, buffered) = match runs {
+        let (started, buffered) = match read {
             Ok(Ok(runs)) => runs,
             Ok(Err(e)) => {
                 tracing::error!(schedule = %live.id, error = %e, "cannot read the schedule's runs");
@@ -118,7 +118,6 @@ impl Schedules {
                 return false;
             }
         };
-        let mut runs = live.acting.lock().await;
         runs.previous = started
             .into_iter()
             .next()

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::error::Violation;
 use crate::manifest::FormatHint;
+use crate::retry_policy::RetryPolicy;
 
 /// The longest schedule id.
 const MAX_ID_LEN: usize = 63;
@@ -61,6 +62,9 @@ pub(crate) enum Action {
         timeout_ms: Option<u64>,
         /// Labels of each execution.
         labels: BTreeMap<String, String>,
+        /// Retries of each run; None: the workflow's default.
+        #[serde(default)]
+        retry: Option<RetryPolicy>,
     },
     /// Submit a manifest.
     Manifest {

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
-use uuid::Uuid;
 
 use super::action::NotStarted;
 use super::calendar::Calendar;
@@ -52,18 +51,35 @@ pub(super) struct Runs {
 }
 
 /// Which time is acted on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) enum Occasion {
     /// A time it fell due.
     Due(i64),
-    /// TriggerSchedule, at this time.
-    Trigger(i64),
+    /// TriggerSchedule at this time, under this key (the caller's request
+    /// id, or a fresh one).
+    Trigger(i64, String),
 }
 
 impl Occasion {
-    fn scheduled_ms(self) -> i64 {
+    fn scheduled_ms(&self) -> i64 {
         match self {
-            Occasion::Due(ms) | Occasion::Trigger(ms) => ms,
+            Occasion::Due(ms) | Occasion::Trigger(ms, _) => *ms,
+        }
+    }
+
+    /// The key its start is idempotent under.
+    fn request_id(&self, schedule_id: &str) -> String {
+        match self {
+            Occasion::Due(ms) => format!("schedule/{schedule_id}/{ms}"),
+            Occasion::Trigger(_, key) => format!("schedule/{schedule_id}/trigger/{key}"),
+        }
+    }
+
+    /// The cursor a run of it moves to: none for a trigger.
+    fn handled_ms(&self) -> Option<i64> {
+        match self {
+            Occasion::Due(ms) => Some(*ms),
+            Occasion::Trigger(..) => None,
         }
     }
 }
@@ -85,7 +101,7 @@ impl Live {
 
     /// The idempotency key of a time it fell due.
     pub(super) fn request_id(&self, scheduled_ms: i64) -> String {
-        format!("schedule/{}/{scheduled_ms}", self.id)
+        Occasion::Due(scheduled_ms).request_id(&self.id)
     }
 
     fn definition(&self) -> (Arc<Definition>, Arc<Calendar>) {
@@ -156,31 +172,26 @@ impl Schedules {
         let mut runs = live.acting.lock().await;
         let (definition, _) = live.definition();
         let scheduled_ms = occasion.scheduled_ms();
-        let request_id = match occasion {
-            Occasion::Due(ms) => live.request_id(ms),
-            Occasion::Trigger(_) => format!("schedule/{}/trigger/{}", live.id, Uuid::now_v7()),
-        };
+        let request_id = occasion.request_id(&live.id);
         // A start the daemon made before it died, unrecorded: no policy
         // applies again, the start below finds it.
-        let started_before = match occasion {
-            Occasion::Due(_) => self
-                .starter
-                .started_before(&definition.action, &request_id)
-                .await
-                .ok()
-                .flatten()
-                .is_some(),
-            Occasion::Trigger(_) => false,
-        };
+        let started_before = self
+            .starter
+            .started_before(&definition.action, &request_id)
+            .await
+            .ok()
+            .flatten()
+            .is_some();
         let mut run = ScheduleRunRecord {
             schedule_id: live.id.clone(),
             scheduled_ms,
-            triggered: matches!(occasion, Occasion::Trigger(_)),
+            triggered: matches!(occasion, Occasion::Trigger(..)),
             action_ms: now_ms(),
             outcome: RunOutcome::Started,
             execution_ids: Vec::new(),
             batch_id: None,
             error: String::new(),
+            request_id: request_id.clone(),
         };
         let going = if started_before {
             Vec::new()
@@ -192,19 +203,19 @@ impl Schedules {
                 Overlap::Skip => {
                     run.outcome = RunOutcome::Skipped;
                     run.error = format!("the previous run (execution {first}) is still going");
-                    return self.record(live, run, occasion).await;
+                    return self.record(live, run, occasion.handled_ms()).await;
                 }
                 Overlap::BufferOne if runs.buffered.is_some() => {
                     run.outcome = RunOutcome::Skipped;
                     run.error = format!(
                         "the previous run (execution {first}) is still going and another run is already buffered"
                     );
-                    return self.record(live, run, occasion).await;
+                    return self.record(live, run, occasion.handled_ms()).await;
                 }
                 Overlap::BufferOne => {
                     run.outcome = RunOutcome::Buffered;
                     run.error = format!("waiting for the previous run (execution {first}) to end");
-                    let recorded = self.record(live, run, occasion).await?;
+                    let recorded = self.record(live, run, occasion.handled_ms()).await?;
                     runs.buffered = Some(scheduled_ms);
                     tokio::spawn(self.clone().start_buffered(
                         live.clone(),
@@ -227,18 +238,18 @@ impl Schedules {
                 }
             }
         }
-        self.start_and_record(live, &mut runs, run, &request_id, occasion)
+        self.start_and_record(live, &mut runs, run, occasion.handled_ms())
             .await
     }
 
-    /// Starts the action for `run` and records what became of it.
+    /// Starts the action for `run` and records what became of it, moving
+    /// the cursor to `handled_ms` (None for a trigger).
     async fn start_and_record(
         self: &Arc<Self>,
         live: &Arc<Live>,
         runs: &mut Runs,
         mut run: ScheduleRunRecord,
-        request_id: &str,
-        occasion: Occasion,
+        handled_ms: Option<i64>,
     ) -> Option<ScheduleRunRecord> {
         let (definition, _) = live.definition();
         let scheduled = ScheduledBy {
@@ -247,7 +258,7 @@ impl Schedules {
         };
         match self
             .starter
-            .start(&definition.action, scheduled, request_id.to_string())
+            .start(&definition.action, scheduled, run.request_id.clone())
             .await
         {
             Ok(started) => {
@@ -264,7 +275,7 @@ impl Schedules {
                 run.error = error;
             }
         }
-        self.record(live, run, occasion).await
+        self.record(live, run, handled_ms).await
     }
 
     /// Starts a buffered time once the previous run's executions have
@@ -291,15 +302,9 @@ impl Schedules {
             return;
         }
         runs.buffered = None;
-        let request_id = live.request_id(run.scheduled_ms);
-        self.start_and_record(
-            &live,
-            &mut runs,
-            run.clone(),
-            &request_id,
-            Occasion::Due(run.scheduled_ms),
-        )
-        .await;
+        let handled_ms = (!run.triggered).then_some(run.scheduled_ms);
+        self.start_and_record(&live, &mut runs, run, handled_ms)
+            .await;
     }
 
     /// Those of `executions` still queued or running.
@@ -315,24 +320,9 @@ impl Schedules {
         going
     }
 
-    /// Stores `run` (with the cursor, for a time it fell due) and moves
-    /// the schedule's cursor in memory.
+    /// Stores `run` and moves the cursor to `handled_ms` (None: a
+    /// trigger, no cursor), in the history and in memory.
     pub(super) async fn record(
-        &self,
-        live: &Live,
-        run: ScheduleRunRecord,
-        occasion: Occasion,
-    ) -> Option<ScheduleRunRecord> {
-        let handled_ms = match occasion {
-            Occasion::Due(ms) => Some(ms),
-            Occasion::Trigger(_) => None,
-        };
-        self.record_handled(live, run, handled_ms).await
-    }
-
-    /// Stores `run` and moves the cursor to `handled_ms`, in the history
-    /// and in memory.
-    pub(super) async fn record_handled(
         &self,
         live: &Live,
         run: ScheduleRunRecord,

@@ -247,13 +247,32 @@ impl Schedules {
         Ok(())
     }
 
-    /// Acts on a schedule now, under its overlap policy.
+    /// Acts on a schedule now, under its overlap policy. With a
+    /// `request_id`, a repeated call returns the run of the first.
     pub(crate) async fn trigger(
         self: &Arc<Self>,
         id: &str,
+        request_id: Option<String>,
     ) -> Result<ScheduleRunRecord, ScheduleError> {
         let live = self.find(id)?;
-        self.act(&live, Occasion::Trigger(now_ms()))
+        let key = match request_id {
+            Some(key) => {
+                let reader = self.reader.clone();
+                let (schedule, run_key) = (id.to_string(), format!("schedule/{id}/trigger/{key}"));
+                let earlier =
+                    tokio::task::spawn_blocking(move || reader.schedule_run(&schedule, &run_key))
+                        .await
+                        .map_err(|e| {
+                            ScheduleError::Store(crate::store::StoreError::Corrupt(e.to_string()))
+                        })??;
+                if let Some(run) = earlier {
+                    return Ok(run);
+                }
+                key
+            }
+            None => uuid::Uuid::now_v7().to_string(),
+        };
+        self.act(&live, Occasion::Trigger(now_ms(), key))
             .await
             .ok_or(ScheduleError::ShuttingDown)
     }
@@ -277,9 +296,21 @@ impl Schedules {
         Ok(self.view(&live, next, runs))
     }
 
-    /// Every schedule, by id, each with its next fire time.
-    pub(crate) fn list(&self) -> Vec<ScheduleView> {
-        let live: Vec<_> = self.live.lock().values().cloned().collect();
+    /// Up to `limit` schedules by id, after the id `after`, each with its
+    /// next fire time.
+    pub(crate) fn list(&self, after: Option<&str>, limit: usize) -> Vec<ScheduleView> {
+        use std::ops::Bound;
+        let live: Vec<_> = {
+            let map = self.live.lock();
+            let start = match after {
+                Some(after) => Bound::Excluded(after.to_string()),
+                None => Bound::Unbounded,
+            };
+            map.range((start, Bound::Unbounded))
+                .take(limit)
+                .map(|(_, live)| live.clone())
+                .collect()
+        };
         live.iter().map(|l| self.view(l, 1, Vec::new())).collect()
     }
 

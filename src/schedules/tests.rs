@@ -40,6 +40,7 @@ fn every_minute(catch_up: CatchUp, window_ms: u64) -> Definition {
             inputs: BTreeMap::new(),
             timeout_ms: None,
             labels: BTreeMap::new(),
+            retry: None,
         },
         overlap: Overlap::AllowAll,
         catch_up,

@@ -14,6 +14,7 @@ pub(crate) mod hub;
 pub(crate) mod log_pages;
 pub(crate) mod reader;
 pub(crate) mod retention;
+mod retries;
 pub(crate) mod run_stats;
 pub(crate) mod schedules;
 mod schema;
@@ -129,6 +130,26 @@ pub(crate) struct NewExecution {
     pub(crate) batch_id: Option<String>,
     /// The schedule that started it, if one did.
     pub(crate) scheduled_by: Option<ScheduledBy>,
+    /// Its retry policy and which attempt it is, if it has one.
+    pub(crate) retry: Option<RetryAttempt>,
+}
+
+/// An execution's place among the attempts of a retry policy.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RetryAttempt {
+    /// The policy.
+    pub(crate) policy: crate::retry_policy::RetryPolicy,
+    /// 1 for the first attempt.
+    pub(crate) attempt: u32,
+    /// The first attempt, for the later ones.
+    pub(crate) first_attempt: Option<Uuid>,
+    /// The attempt this one follows (its row), linked to this one in the
+    /// transaction that stores this one.
+    pub(crate) previous_rowid: Option<i64>,
+    /// The attempt started after this one, once it is.
+    pub(crate) next_attempt: Option<Uuid>,
+    /// No attempt will follow (the last, a non-retryable exit, a Cancel).
+    pub(crate) settled: bool,
 }
 
 /// The schedule that started an execution, and the time it fell due.
@@ -221,6 +242,8 @@ pub(crate) struct ExecutionRecord {
     pub batch_id: Option<String>,
     /// The schedule that started it, if one did.
     pub scheduled_by: Option<ScheduledBy>,
+    /// Its retry policy and which attempt it is, if it has one.
+    pub retry: Option<RetryAttempt>,
 }
 
 impl ExecutionRecord {
@@ -251,6 +274,7 @@ impl ExecutionRecord {
             artifacts: Vec::new(),
             batch_id: new.batch_id,
             scheduled_by: new.scheduled_by,
+            retry: new.retry,
         }
     }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::codec::decode;
 use super::log_pages::{LogPage, LogPages};
-use super::{schema, ArtifactRecord, ExecutionRecord, ScheduledBy, StoreError};
+use super::{schema, ArtifactRecord, ExecutionRecord, RetryAttempt, ScheduledBy, StoreError};
 use crate::events::{ExecutionState, LogCounts, LogEvent, LogPayload};
 use crate::tree::ExecutionTree;
 
@@ -66,7 +66,7 @@ pub(crate) struct StoreReader {
 
 const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, create_ms, start_ms, end_ms, \
      exit_code, signal, error, argv_json, request_id, timeout_ms, pid, pid_start_ticks, tree_json, counts_json, batch_id, \
-     schedule_id, scheduled_ms";
+     schedule_id, scheduled_ms, retry_json, attempt, first_attempt, next_attempt, retry_settled";
 
 impl StoreReader {
     /// Opens the pool; the writer must have created and migrated the file.
@@ -422,6 +422,11 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
     let argv_json: String = row.get(11)?;
     let tree_json: Option<String> = row.get(16)?;
     let counts_json: Option<String> = row.get(17)?;
+    let retry_json: Option<String> = row.get(21)?;
+    let attempt: i64 = row.get(22)?;
+    let first_attempt: Option<String> = row.get(23)?;
+    let next_attempt: Option<String> = row.get(24)?;
+    let retry_settled: bool = row.get(25)?;
     let rowid: i64 = row.get(0)?;
     let build = || -> Result<ExecutionRecord, StoreError> {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
@@ -460,6 +465,21 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
                     scheduled_ms,
                 }),
                 _ => None,
+            },
+            retry: match retry_json {
+                None => None,
+                Some(json) => Some(RetryAttempt {
+                    policy: serde_json::from_str(&json).map_err(|e| corrupt("retry policy", &e))?,
+                    attempt: attempt as u32,
+                    first_attempt: first_attempt
+                        .map(|id| Uuid::parse_str(&id).map_err(|e| corrupt("first attempt", &e)))
+                        .transpose()?,
+                    previous_rowid: None,
+                    next_attempt: next_attempt
+                        .map(|id| Uuid::parse_str(&id).map_err(|e| corrupt("next attempt", &e)))
+                        .transpose()?,
+                    settled: retry_settled,
+                }),
             },
         })
     };

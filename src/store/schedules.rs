@@ -84,6 +84,9 @@ pub(crate) struct ScheduleRunRecord {
     pub(crate) batch_id: Option<String>,
     /// Why it failed or was skipped.
     pub(crate) error: String,
+    /// The key its start is idempotent under (`schedule/<id>/<time>`, or
+    /// `schedule/<id>/trigger/<key>`): one run per key.
+    pub(crate) request_id: String,
 }
 
 /// A change to the schedules, applied by the history writer.
@@ -210,8 +213,8 @@ pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), Stor
             found(changed, &run.schedule_id)?;
             conn.prepare_cached(
                 "INSERT INTO schedule_runs (schedule_id, scheduled_ms, triggered, action_ms, outcome, \
-                 execution_ids, batch_id, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                 ON CONFLICT (schedule_id, scheduled_ms) WHERE triggered = 0 DO UPDATE SET \
+                 execution_ids, batch_id, error, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (schedule_id, request_id) DO UPDATE SET \
                  action_ms = excluded.action_ms, outcome = excluded.outcome, \
                  execution_ids = excluded.execution_ids, batch_id = excluded.batch_id, \
                  error = excluded.error",
@@ -225,6 +228,7 @@ pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), Stor
                 serde_json::to_string(&run.execution_ids).expect("ids serialize"),
                 run.batch_id,
                 run.error,
+                run.request_id,
             ])?;
             Ok(())
         }
@@ -245,8 +249,8 @@ fn read_schedule(row: &Row<'_>) -> rusqlite::Result<ScheduleRecord> {
     })
 }
 
-const RUN_COLUMNS: &str =
-    "schedule_id, scheduled_ms, triggered, action_ms, outcome, execution_ids, batch_id, error";
+const RUN_COLUMNS: &str = "schedule_id, scheduled_ms, triggered, action_ms, outcome, \
+     execution_ids, batch_id, error, request_id";
 
 fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<ScheduleRunRecord, StoreError>> {
     let schedule_id: String = row.get(0)?;
@@ -271,6 +275,7 @@ fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<ScheduleRunRecord, StoreEr
         execution_ids,
         batch_id: row.get(6)?,
         error: row.get(7)?,
+        request_id: row.get(8)?,
         schedule_id,
         scheduled_ms,
     }))
@@ -297,6 +302,22 @@ impl StoreReader {
                 .prepare_cached(&sql)?
                 .query_row([id], read_schedule)
                 .optional()?)
+        })
+    }
+
+    /// The run of a schedule recorded under `request_id`, if any.
+    pub(crate) fn schedule_run(
+        &self,
+        id: &str,
+        request_id: &str,
+    ) -> Result<Option<ScheduleRunRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!(
+                "SELECT {RUN_COLUMNS} FROM schedule_runs WHERE schedule_id = ?1 AND request_id = ?2"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query_map(params![id, request_id], read_run)?;
+            rows.next().transpose()?.transpose()
         })
     }
 
@@ -342,6 +363,7 @@ mod tests {
             execution_ids: vec![],
             batch_id: None,
             error: String::new(),
+            request_id: format!("schedule/nightly/{scheduled_ms}"),
         }
     }
 

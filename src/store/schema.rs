@@ -170,13 +170,30 @@ const MIGRATIONS: &[&str] = &[
         outcome       TEXT NOT NULL,
         execution_ids TEXT NOT NULL DEFAULT '[]',
         batch_id      TEXT,
-        error         TEXT NOT NULL DEFAULT ''
+        error         TEXT NOT NULL DEFAULT '',
+        request_id    TEXT NOT NULL
     );
-    CREATE UNIQUE INDEX schedule_runs_once ON schedule_runs(schedule_id, scheduled_ms) WHERE triggered = 0;
+    CREATE UNIQUE INDEX schedule_runs_once ON schedule_runs(schedule_id, request_id);
     CREATE INDEX schedule_runs_newest_first ON schedule_runs(schedule_id, scheduled_ms DESC);
     ALTER TABLE executions ADD COLUMN schedule_id TEXT;
     ALTER TABLE executions ADD COLUMN scheduled_ms INTEGER;
     CREATE INDEX executions_by_schedule ON executions(schedule_id, create_ms DESC, rowid DESC) WHERE schedule_id IS NOT NULL;
+    "#,
+    // Version 7: retries (src/retries). Each attempt is an execution; the
+    // policy and the attempt number ride on it, `next_attempt` links it to
+    // the attempt started after it (set in the transaction that creates
+    // that attempt), and `retry_settled` is set once no attempt will
+    // follow (the last, a non-retryable exit, a Cancel). An ended attempt
+    // with a policy, no next attempt and not settled is a retry waiting:
+    // the partial index finds those at start.
+    r#"
+    ALTER TABLE executions ADD COLUMN retry_json TEXT;
+    ALTER TABLE executions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE executions ADD COLUMN first_attempt TEXT;
+    ALTER TABLE executions ADD COLUMN next_attempt TEXT;
+    ALTER TABLE executions ADD COLUMN retry_settled INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX executions_retry_waiting ON executions(end_ms)
+        WHERE retry_json IS NOT NULL AND next_attempt IS NULL AND retry_settled = 0;
     "#,
 ];
 

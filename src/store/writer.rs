@@ -265,6 +265,13 @@ impl StoreWriter {
         .await?
     }
 
+    /// Marks the attempt with row id `execution` settled (no attempt
+    /// follows it) and returns once it is committed.
+    pub(crate) async fn settle_retries(&self, execution: i64) -> Result<(), StoreError> {
+        self.ask(|reply| WriteOp::SettleRetries { execution, reply })
+            .await?
+    }
+
     /// Deletes one bounded step of the history that ended before
     /// `ended_before_ms`; `more` in the result says whether to go on.
     pub(crate) async fn prune_step(
@@ -533,7 +540,9 @@ fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterCommit>) {
             after.push(AfterCommit::Barrier(committed));
         }
         (
-            WriteOp::DropFile { reply, .. } | WriteOp::Schedule { reply, .. },
+            WriteOp::DropFile { reply, .. }
+            | WriteOp::Schedule { reply, .. }
+            | WriteOp::SettleRetries { reply, .. },
             OpResult::Applied(result),
         ) => after.push(AfterCommit::Applied(reply, result)),
         (WriteOp::Prune { reply, .. }, OpResult::Pruned(result)) => {

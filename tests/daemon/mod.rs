@@ -17,6 +17,7 @@ mod output;
 mod program_environment;
 mod restart;
 mod retention;
+mod retries;
 mod schedules;
 mod scheduling;
 mod status;

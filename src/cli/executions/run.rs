@@ -22,6 +22,7 @@ pub(crate) async fn run(globals: &GlobalArgs, args: RunArgs) -> Result<(), CliEr
             .map(|t| proto_duration(t, "--timeout"))
             .transpose()?,
         labels: collect_labels(&args.labels)?,
+        retry_policy: None,
     };
     let ctx = &Ctx::connect(globals).await?;
     let execution = ctx.start(request).await?;

@@ -236,6 +236,7 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
             .map(|t| proto_duration(t, "timeout"))
             .transpose()?,
         labels: job.labels.into_iter().collect(),
+        retry_policy: None,
     })
 }
 /// Follows every queued or running execution until all have ended, each

@@ -48,6 +48,7 @@ pub(super) fn sources(group: &[WriteOp]) -> usize {
                 WriteOp::CreateExecution { .. }
                     | WriteOp::DropFile { .. }
                     | WriteOp::Schedule { .. }
+                    | WriteOp::SettleRetries { .. }
             )
         })
         .count();

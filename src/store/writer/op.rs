@@ -77,6 +77,14 @@ pub(crate) enum WriteOp {
         /// Gets the outcome, after commit.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Marks an ended attempt settled: no attempt follows it; replies
+    /// after commit.
+    SettleRetries {
+        /// Row id of the attempt.
+        execution: i64,
+        /// Signalled after commit.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Deletes one step of the history that ended before a cutoff
     /// (see retention.rs); replies after commit.
     Prune {
@@ -146,6 +154,9 @@ impl std::fmt::Display for WriteOp {
             WriteOp::Close { .. } => write!(f, "closing the history"),
             WriteOp::DropFile { .. } => write!(f, "a change of the drop-folder ledger"),
             WriteOp::Schedule { .. } => write!(f, "a change of the schedules"),
+            WriteOp::SettleRetries { execution, .. } => {
+                write!(f, "the end of the retries of execution row {execution}")
+            }
             WriteOp::Prune {
                 ended_before_ms, ..
             } => write!(f, "a retention step (ended before {ended_before_ms} ms)"),

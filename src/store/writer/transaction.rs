@@ -7,7 +7,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use super::{is_storage_failure, WriteOp};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
 use crate::store::codec::encode;
-use crate::store::{drop_files, retention, schedules, NewExecution, PruneStep, StoreError};
+use crate::store::{
+    drop_files, retention, retries, schedules, NewExecution, PruneStep, StoreError,
+};
 
 const INSERT_EVENT: &str =
     "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -112,6 +114,9 @@ pub(super) fn commit_group(
                 }
                 OpResult::Applied(own_result(result)?)
             }
+            WriteOp::SettleRetries { execution, .. } => {
+                OpResult::Applied(own_result(retries::settle(&tx, *execution))?)
+            }
             WriteOp::Prune {
                 ended_before_ms, ..
             } => {
@@ -140,8 +145,9 @@ fn insert_execution(
     let sp = tx.savepoint()?;
     let inserted = sp
         .prepare_cached(
-            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id, schedule_id, scheduled_ms) \
-             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING RETURNING rowid",
+            "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id, schedule_id, scheduled_ms, \
+             retry_json, attempt, first_attempt) \
+             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING RETURNING rowid",
         )?
         .query_row(
             params![
@@ -155,6 +161,14 @@ fn insert_execution(
                 e.batch_id,
                 e.scheduled_by.as_ref().map(|s| &s.schedule_id),
                 e.scheduled_by.as_ref().map(|s| s.scheduled_ms),
+                e.retry
+                    .as_ref()
+                    .map(|r| serde_json::to_string(&r.policy).expect("policies serialize")),
+                e.retry.as_ref().map_or(1, |r| r.attempt),
+                e.retry
+                    .as_ref()
+                    .and_then(|r| r.first_attempt)
+                    .map(|id| id.to_string()),
             ],
             |row| row.get::<_, i64>(0),
         )
@@ -164,6 +178,12 @@ fn insert_execution(
             e.request_id.clone().unwrap_or_default(),
         ));
     };
+    // The attempt this one follows points to it from now on: a crash
+    // leaves both or neither.
+    if let Some(previous) = e.retry.as_ref().and_then(|r| r.previous_rowid) {
+        sp.prepare_cached("UPDATE executions SET next_attempt = ?2 WHERE rowid = ?1")?
+            .execute(params![previous, e.id.to_string()])?;
+    }
     for (name, value) in &e.inputs {
         sp.prepare_cached(
             "INSERT INTO execution_inputs (execution, name, value) VALUES (?1, ?2, ?3)",

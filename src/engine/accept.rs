@@ -1,0 +1,201 @@
+//! Accepting an execution: Execute (a client's request, validated against
+//! the workflow's schema) and a retry (the failed attempt's argv again),
+//! both stored and queued the same way by [`Engine::accept`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::scheduler::{Limits, QueueReservation};
+use super::{Activation, Engine, EngineError, ExecuteRequest};
+use crate::clock::now_ms;
+use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload};
+use crate::inputs;
+use crate::store::{ExecutionRecord, NewExecution, RetryAttempt, StoreError};
+use crate::tree::ExecutionTree;
+
+impl Engine {
+    /// Accepts an execution. Returns it and whether this call started it
+    /// (false when `request_id` matched an earlier one).
+    pub(crate) async fn execute(
+        self: &Arc<Self>,
+        request: ExecuteRequest,
+    ) -> Result<(ExecutionRecord, bool), EngineError> {
+        self.check_accepting()?;
+        let workflow = self.workflow(&request.workflow_id).await?;
+
+        // A retry finds its execution here. Two first calls racing each
+        // other both get past this; the history's unique index on request
+        // ids lets one insert and turns the other away below. No lock is
+        // held across the insert: one would let only one execution with a
+        // request id be accepted per commit of the history.
+        if let Some(request_id) = &request.request_id {
+            if let Some(existing) = self.execution_by_request_id(request_id).await? {
+                return Ok((existing, false));
+            }
+        }
+        let resolved =
+            inputs::resolve(&workflow, &request.inputs).map_err(EngineError::InvalidInputs)?;
+        let new = NewExecution {
+            workflow_id: workflow.metadata.id.clone(),
+            workflow_name: workflow.metadata.name.clone(),
+            inputs: resolved.values,
+            argv: resolved.argv,
+            labels: request.labels,
+            request_id: request.request_id,
+            timeout_ms: request.timeout.map(|t| t.as_millis() as u64),
+            batch_id: request.batch_id,
+            scheduled_by: request.scheduled_by,
+            retry: request
+                .retry
+                .or_else(|| {
+                    self.config
+                        .retry_defaults
+                        .get(&workflow.metadata.id)
+                        .cloned()
+                })
+                .map(|policy| RetryAttempt {
+                    policy,
+                    attempt: 1,
+                    first_attempt: None,
+                    previous_rowid: None,
+                    next_attempt: None,
+                    settled: false,
+                }),
+            ..NewExecution::default()
+        };
+        self.accept(new, request.timeout).await
+    }
+
+    /// Accepts the attempt after `previous`, which failed: the same argv,
+    /// inputs, labels, batch and schedule, linked to it. Idempotent: the
+    /// attempt's request id names the first attempt and the number, so a
+    /// second call (after a crash) finds the attempt the first one made.
+    pub(crate) async fn retry(
+        self: &Arc<Self>,
+        previous: &ExecutionRecord,
+    ) -> Result<(ExecutionRecord, bool), EngineError> {
+        self.check_accepting()?;
+        let Some(retry) = &previous.retry else {
+            return Err(EngineError::AlreadyFinished {
+                id: previous.id.to_string(),
+                state: previous.state,
+            });
+        };
+        let first = retry.first_attempt.unwrap_or(previous.id);
+        let attempt = retry.attempt + 1;
+        let request_id = format!("retry/{first}/{attempt}");
+        if let Some(existing) = self.execution_by_request_id(&request_id).await? {
+            return Ok((existing, false));
+        }
+        let new = NewExecution {
+            workflow_id: previous.workflow_id.clone(),
+            workflow_name: previous.workflow_name.clone(),
+            inputs: previous.inputs.clone(),
+            argv: previous.argv.clone(),
+            labels: previous.labels.clone(),
+            request_id: Some(request_id),
+            timeout_ms: previous.timeout_ms,
+            batch_id: previous.batch_id.clone(),
+            scheduled_by: previous.scheduled_by.clone(),
+            retry: Some(RetryAttempt {
+                policy: retry.policy.clone(),
+                attempt,
+                first_attempt: Some(first),
+                previous_rowid: Some(previous.rowid),
+                next_attempt: None,
+                settled: false,
+            }),
+            ..NewExecution::default()
+        };
+        let timeout = previous.timeout_ms.map(Duration::from_millis);
+        self.accept(new, timeout).await
+    }
+
+    /// Refuses new work while shutting down or while the history cannot
+    /// be written.
+    fn check_accepting(&self) -> Result<(), EngineError> {
+        if self.scheduler().shutting_down {
+            return Err(EngineError::ShuttingDown);
+        }
+        // Its record could not be stored until the history can be written
+        // again (writes wait meanwhile): refuse it now instead of holding
+        // the call for as long as the disk stays full.
+        if let Some(failure) = self.writer.write_failure() {
+            return Err(EngineError::HistoryUnwritable(failure.error));
+        }
+        Ok(())
+    }
+
+    /// Takes a place in the queue, stores `new` (given its id and accept
+    /// time here) with its `queued` event, and queues it.
+    async fn accept(
+        self: &Arc<Self>,
+        mut new: NewExecution,
+        timeout: Option<Duration>,
+    ) -> Result<(ExecutionRecord, bool), EngineError> {
+        let limits = Limits {
+            workers: self.config.max_concurrent_jobs,
+            queue: self.config.max_queue,
+        };
+        let reservation =
+            QueueReservation::take(&self.scheduler, limits).ok_or(EngineError::QueueFull {
+                limit: self.config.max_queue,
+            })?;
+        let queue_position = reservation.position();
+
+        let id = Uuid::now_v7();
+        let create_ms = now_ms();
+        new.id = id;
+        new.create_ms = create_ms;
+        let queued = LogEvent {
+            sequence: 1,
+            time_ms: create_ms,
+            payload: LogPayload::Lifecycle(Lifecycle::Queued { queue_position }),
+        };
+        let created = self
+            .writer
+            .create_execution(new.clone(), queued.clone())
+            .await;
+        let rowid = match created {
+            Ok(rowid) => rowid,
+            Err(e) => {
+                drop(reservation);
+                if let StoreError::DuplicateRequestId(request_id) = &e {
+                    // The racing call's insert is committed by now (in this
+                    // group or an earlier one).
+                    if let Some(existing) = self.execution_by_request_id(request_id).await? {
+                        return Ok((existing, false));
+                    }
+                }
+                return Err(e.into());
+            }
+        };
+        let mut counts = LogCounts::default();
+        counts.record(&queued.payload);
+        let mut record = ExecutionRecord::accepted(rowid, new, counts);
+        let active = self.activate(Activation {
+            id,
+            rowid,
+            workflow_id: record.workflow_id.clone(),
+            batch_id: record.batch_id.clone(),
+            argv: record.argv.clone(),
+            timeout,
+            committed: vec![Arc::new(queued)],
+            next_sequence: 2,
+            tree: ExecutionTree::default(),
+            counts,
+            accepted: Some(record.clone()),
+            retries: record.retry.is_some(),
+        });
+        let started_now = {
+            let mut scheduler = reservation.enqueue(active);
+            self.dispatch(&mut scheduler)
+        };
+        if started_now.contains(&id) {
+            record.state = ExecutionState::Running;
+        }
+        Ok((record, true))
+    }
+}
