@@ -25,6 +25,7 @@ use crate::retries::Retries;
 use crate::schedules::Schedules;
 use crate::store::{History, StoreError};
 use crate::watcher::{DropFolders, WatcherError};
+use crate::webhooks::{WebhookError, Webhooks};
 
 /// Why the daemon could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,9 @@ pub enum DaemonError {
     /// Recovery failed.
     #[error("recovering the previous run failed: {0}")]
     Recover(#[from] EngineError),
+    /// The stored webhooks could not be loaded.
+    #[error("loading the webhooks failed: {0}")]
+    Webhooks(#[from] WebhookError),
     /// The stored schedules could not be loaded.
     #[error("loading the schedules failed: {0}")]
     Schedules(#[from] crate::schedules::ScheduleError),
@@ -172,8 +176,10 @@ pub async fn run(
 
     let schedule_writer = writer.clone();
     let retry_writer = writer.clone();
+    let webhook_writer = writer.clone();
     let schedule_reader = reader.clone();
     let retry_reader = reader.clone();
+    let webhook_reader = reader.clone();
     let engine = Engine::new(
         EngineConfig {
             max_concurrent_jobs: config.max_concurrent_jobs,
@@ -203,6 +209,13 @@ pub async fn run(
         policy,
         config.runs_dir(),
     );
+    let webhooks = Webhooks::new(
+        engine.clone(),
+        webhook_writer,
+        webhook_reader,
+        config.webhook_give_up_after,
+    );
+    webhooks.start().await?;
     // After recovery: the attempts it marked INTERRUPTED are retried.
     let retries = Retries::new(engine.clone(), retry_writer, retry_reader);
     retries.start().await?;
@@ -237,7 +250,8 @@ pub async fn run(
     )
     .with_manifests(manifests)
     .with_schedules(schedules.clone())
-    .with_retries(retries.clone());
+    .with_retries(retries.clone())
+    .with_webhooks(webhooks.clone());
     if let Some(drop_folders) = &drop_folders {
         api = api.with_drop_folders(drop_folders.clone());
     }
@@ -313,6 +327,7 @@ pub async fn run(
         }
         schedules.stop();
         retries.stop();
+        webhooks.stop();
         health
             .set_not_serving::<pb::workflow_service_server::WorkflowServiceServer<WorkflowApi>>()
             .await;

@@ -43,6 +43,7 @@ pub(crate) mod store;
 pub(crate) mod tree;
 pub mod vm;
 pub(crate) mod watcher;
+pub(crate) mod webhooks;
 pub mod workflow;
 pub mod yaml;
 

@@ -5,6 +5,7 @@
 #[cfg(feature = "wfctl")]
 mod client_events;
 mod convert;
+mod daemon_status;
 mod logs;
 mod manifests;
 mod paging;
@@ -14,6 +15,7 @@ mod schedules;
 mod status;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 mod wire_time;
 
 use std::collections::BTreeMap;
@@ -28,7 +30,7 @@ use crate::manifest::ManifestRunner;
 use crate::pb;
 use crate::pb::workflow_service_server::WorkflowService;
 use crate::store::{ExecutionFilter, ExecutionRecord, ListCursor};
-use crate::watcher::{DropFolders, DropMode};
+use crate::watcher::DropFolders;
 
 #[cfg(feature = "wfctl")]
 pub(crate) use client_events::workflow_event_of;
@@ -56,6 +58,7 @@ pub(crate) struct WorkflowApi {
     drop_folders: Option<Arc<DropFolders>>,
     schedules: Option<Arc<crate::schedules::Schedules>>,
     retries: Option<Arc<crate::retries::Retries>>,
+    webhooks: Option<Arc<crate::webhooks::Webhooks>>,
 }
 
 impl WorkflowApi {
@@ -68,6 +71,7 @@ impl WorkflowApi {
             drop_folders: None,
             schedules: None,
             retries: None,
+            webhooks: None,
         }
     }
 
@@ -86,6 +90,12 @@ impl WorkflowApi {
     /// Has Cancel call off the retries these retries keep waiting.
     pub(crate) fn with_retries(mut self, retries: Arc<crate::retries::Retries>) -> Self {
         self.retries = Some(retries);
+        self
+    }
+
+    /// Serves the webhook RPCs with these webhooks.
+    pub(crate) fn with_webhooks(mut self, webhooks: Arc<crate::webhooks::Webhooks>) -> Self {
+        self.webhooks = Some(webhooks);
         self
     }
 
@@ -446,74 +456,12 @@ impl WorkflowService for WorkflowApi {
         }))
     }
 
+    // GetStatus: daemon_status.rs.
     async fn get_status(
         &self,
         _request: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
-        let status = self.engine.status().await?;
-        let active_batches = self.active_batches_shown().await;
-        let catalog = self.engine.catalog();
-        catalog.settled().await;
-        let directories = catalog.directory_summaries();
-        let now = crate::clock::now_ms();
-        let drop_folders = match &self.drop_folders {
-            Some(folders) => folders.statuses().await,
-            None => Vec::new(),
-        };
-        Ok(Response::new(pb::GetStatusResponse {
-            version: self.info.version.clone(),
-            start_time: Some(convert::timestamp(self.info.started_at_ms)),
-            uptime_seconds: ((now - self.info.started_at_ms).max(0) / 1000) as u64,
-            max_workers: status.max_workers as u32,
-            running: status.running as u32,
-            queued: status.queued as u32,
-            max_queue: status.max_queue as u32,
-            succeeded_today: status.succeeded_today,
-            failed_today: status.failed_today,
-            total_executions: status.totals_by_state.values().sum(),
-            totals_by_state: status.totals_by_state.into_iter().collect(),
-            workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
-            discovery_errors: directories.iter().map(|d| d.failures).sum(),
-            programs_probing: catalog.probing().len() as u32,
-            active_batches,
-            workflow_directories: directories
-                .into_iter()
-                .map(|d| pb::WorkflowDirectory {
-                    path: d.path.to_string_lossy().into_owned(),
-                    workflows: d.workflows,
-                    discovery_errors: d.failures,
-                    exists: d.exists,
-                })
-                .collect(),
-            database_path: self.info.database_path.clone(),
-            history_retention: self.info.history_retention.map(convert::pb_duration),
-            history_write_failure: status.history_write_failure.map(|failure| {
-                pb::HistoryWriteFailure {
-                    error: failure.error,
-                    since: Some(convert::timestamp(failure.since_ms)),
-                }
-            }),
-            drop_folders: drop_folders
-                .into_iter()
-                .map(|d| pb::DropFolder {
-                    path: d.path.to_string_lossy().into_owned(),
-                    mode: match d.mode {
-                        DropMode::Manifest => pb::DropFolderMode::Manifest,
-                        DropMode::Disk => pb::DropFolderMode::Disk,
-                    } as i32,
-                    files_waiting: d.files_waiting.min(u64::from(u32::MAX)) as u32,
-                    files_processing: d.files_processing.min(u64::from(u32::MAX)) as u32,
-                    processed_today: d.processed_today,
-                    failed_today: d.failed_today,
-                    watching: d.watching,
-                })
-                .collect(),
-            output_dir: self
-                .manifests
-                .as_ref()
-                .map(|m| m.output_dir().to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        }))
+        self.get_status_call().await
     }
 
     // The manifest RPCs: manifests.rs.
@@ -579,5 +527,42 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::TriggerScheduleRequest>,
     ) -> Result<Response<pb::TriggerScheduleResponse>, Status> {
         self.trigger_schedule_call(request.into_inner()).await
+    }
+
+    // The webhook RPCs: webhooks.rs.
+    async fn create_webhook(
+        &self,
+        request: Request<pb::CreateWebhookRequest>,
+    ) -> Result<Response<pb::CreateWebhookResponse>, Status> {
+        self.create_webhook_call(request.into_inner()).await
+    }
+
+    async fn list_webhooks(
+        &self,
+        _: Request<pb::ListWebhooksRequest>,
+    ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+        self.list_webhooks_call()
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<pb::DeleteWebhookRequest>,
+    ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
+        self.delete_webhook_call(request.into_inner()).await
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
+        self.list_webhook_deliveries_call(request.into_inner())
+            .await
+    }
+
+    async fn test_webhook(
+        &self,
+        request: Request<pb::TestWebhookRequest>,
+    ) -> Result<Response<pb::TestWebhookResponse>, Status> {
+        self.test_webhook_call(request.into_inner()).await
     }
 }

@@ -6,6 +6,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::engine::EngineError;
 use crate::manifest::ManifestError;
 use crate::schedules::ScheduleError;
+use crate::store::StoreError;
+use crate::webhooks::WebhookError;
 
 impl From<EngineError> for Status {
     fn from(error: EngineError) -> Status {
@@ -81,6 +83,27 @@ impl From<ScheduleError> for Status {
             ScheduleError::Exists(_) => Status::already_exists(message),
             ScheduleError::ShuttingDown => Status::unavailable(message),
             ScheduleError::Store(_) => {
+                tracing::error!(error = %message, "internal error");
+                Status::internal(message)
+            }
+        }
+    }
+}
+
+impl From<WebhookError> for Status {
+    fn from(error: WebhookError) -> Status {
+        let message = error.to_string();
+        match error {
+            WebhookError::Invalid(problems) => {
+                let pairs: Vec<(&str, &str)> = problems
+                    .iter()
+                    .map(|(f, d)| (f.as_str(), d.as_str()))
+                    .collect();
+                invalid_argument(message, &pairs)
+            }
+            WebhookError::NotFound(_) => Status::not_found(message),
+            WebhookError::Store(StoreError::WriterStopped) => Status::unavailable(message),
+            WebhookError::Store(_) => {
                 tracing::error!(error = %message, "internal error");
                 Status::internal(message)
             }

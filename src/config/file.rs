@@ -58,6 +58,8 @@ pub(super) struct FileConfig {
     pub(super) http_cors_origins: Option<Vec<String>>,
     /// Largest HTTP request body accepted, in bytes.
     pub(super) http_max_body_bytes: Option<usize>,
+    /// Hours a webhook delivery is tried before it is given up.
+    pub(super) webhook_give_up_after_hours: Option<f64>,
     /// Retry policies by workflow id (docs/retries.md).
     pub(super) retry_policies: Option<BTreeMap<String, RetryPolicySetting>>,
 }

@@ -133,8 +133,21 @@ impl Config {
             });
         }
         let retry_policies = retry_policies(file.retry_policies.clone().unwrap_or_default())?;
+        let webhook_give_up_after = match file.webhook_give_up_after_hours {
+            None => DEFAULT_WEBHOOK_GIVE_UP_AFTER,
+            Some(hours) if hours.is_finite() && hours > 0.0 && hours <= 24.0 * 365.0 => {
+                Duration::from_secs_f64(hours * 3600.0)
+            }
+            Some(hours) => {
+                return Err(ConfigError::Invalid {
+                    setting: "webhook_give_up_after_hours",
+                    message: format!("must be more than 0 and at most 8760 (a year), not {hours}"),
+                })
+            }
+        };
         Ok(Config {
             retry_policies,
+            webhook_give_up_after,
             http_cors_origins,
             http_max_body_bytes,
             source_roots,
@@ -420,6 +433,9 @@ fn default_data_dir() -> PathBuf {
         .map(|d| d.join("workflow-manager"))
         .unwrap_or_else(|| PathBuf::from(".workflow-manager-data"))
 }
+
+/// How long a webhook delivery is tried when the config does not say.
+const DEFAULT_WEBHOOK_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The config file's retry policies, each checked as Execute checks one.
 fn retry_policies(

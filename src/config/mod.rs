@@ -74,6 +74,8 @@ pub struct Config {
     pub http_max_body_bytes: usize,
     /// Each workflow's retry policy when a call gives none.
     pub retry_policies: BTreeMap<String, RetryPolicy>,
+    /// A webhook delivery not made within this long is given up.
+    pub webhook_give_up_after: Duration,
 }
 
 impl Config {

@@ -259,7 +259,6 @@ impl StoreReader {
     }
 
     /// One dropped file by job id.
-    #[cfg(test)]
     pub(crate) fn drop_file(&self, id: &str) -> Result<Option<DropFileRecord>, StoreError> {
         self.with(|conn| {
             let sql = format!("SELECT {COLUMNS} FROM drop_files WHERE id = ?1");

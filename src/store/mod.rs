@@ -18,6 +18,7 @@ mod retries;
 pub(crate) mod run_stats;
 pub(crate) mod schedules;
 mod schema;
+pub(crate) mod webhooks;
 pub(crate) mod writer;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,9 @@ pub(crate) use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub(crate) use retention::PruneStep;
 pub(crate) use run_stats::{BatchCounts, SuccessfulRun};
 pub(crate) use schedules::{RunOutcome, ScheduleRecord, ScheduleRunRecord, ScheduleWrite};
+pub(crate) use webhooks::{
+    DeliveryRecord, DeliveryState, Notification, WebhookRecord, WebhookWrite,
+};
 pub(crate) use writer::{StoreWriter, WriteOp, WriteSlot};
 
 /// The history as a daemon uses it: the single writer (and its thread),
@@ -97,6 +101,9 @@ pub enum StoreError {
     /// No schedule has this id.
     #[error("no schedule with id {0:?}")]
     ScheduleNotFound(String),
+    /// No webhook has this id.
+    #[error("no webhook with id {0:?}")]
+    WebhookNotFound(String),
     /// The writer thread has stopped (the daemon is shutting down).
     #[error("the history writer has stopped")]
     WriterStopped,

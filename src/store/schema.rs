@@ -195,6 +195,76 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_retry_waiting ON executions(end_ms)
         WHERE retry_json IS NOT NULL AND next_attempt IS NULL AND retry_settled = 0;
     "#,
+    // Version 8: webhooks (src/webhooks). `notifications` is the outbox
+    // of events: triggers write a row in the very transaction that ends
+    // an execution (or misses a schedule, or fails a dropped file), so an
+    // event is never lost between the change and its notice; they write
+    // nothing while no webhook exists, which keeps the cost off a daemon
+    // that has none. The dispatcher turns each notification into one
+    // delivery per matching webhook and deletes it, in one transaction.
+    r#"
+    CREATE TABLE webhooks (
+        id           TEXT PRIMARY KEY,
+        url          TEXT NOT NULL,
+        secret       TEXT NOT NULL,
+        events       TEXT NOT NULL,
+        workflow_ids TEXT NOT NULL,
+        description  TEXT NOT NULL DEFAULT '',
+        create_ms    INTEGER NOT NULL
+    );
+    CREATE TABLE notifications (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind        TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        workflow_id TEXT,
+        time_ms     INTEGER NOT NULL
+    );
+    CREATE TABLE webhook_deliveries (
+        id          TEXT PRIMARY KEY,
+        webhook     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        create_ms   INTEGER NOT NULL,
+        next_ms     INTEGER NOT NULL,
+        last_ms     INTEGER,
+        last_status INTEGER,
+        last_error  TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook, next_ms) WHERE state = 'PENDING';
+    CREATE INDEX webhook_deliveries_newest_first ON webhook_deliveries(webhook, create_ms DESC, id DESC);
+    CREATE TRIGGER notify_execution_end AFTER UPDATE OF state ON executions
+        WHEN OLD.state IS NOT NEW.state
+         AND NEW.state IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'INTERRUPTED')
+         AND EXISTS (SELECT 1 FROM webhooks) BEGIN
+        INSERT INTO notifications (kind, subject, workflow_id, time_ms)
+            VALUES ('execution.' || lower(NEW.state), NEW.id, NEW.workflow_id, COALESCE(NEW.end_ms, 0));
+        INSERT INTO notifications (kind, subject, workflow_id, time_ms)
+            SELECT 'batch.finished', NEW.batch_id, NEW.workflow_id, COALESCE(NEW.end_ms, 0)
+            WHERE NEW.batch_id IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM executions
+                WHERE batch_id = NEW.batch_id AND state IN ('QUEUED', 'RUNNING'));
+    END;
+    CREATE TRIGGER notify_schedule_run AFTER INSERT ON schedule_runs
+        WHEN NEW.outcome IN ('MISSED', 'FAILED') AND EXISTS (SELECT 1 FROM webhooks) BEGIN
+        INSERT INTO notifications (kind, subject, workflow_id, time_ms)
+            VALUES ('schedule.' || lower(NEW.outcome), NEW.schedule_id, NULL, NEW.action_ms);
+    END;
+    CREATE TRIGGER notify_schedule_run_failed AFTER UPDATE OF outcome ON schedule_runs
+        WHEN NEW.outcome = 'FAILED' AND OLD.outcome IS NOT 'FAILED'
+         AND EXISTS (SELECT 1 FROM webhooks) BEGIN
+        INSERT INTO notifications (kind, subject, workflow_id, time_ms)
+            VALUES ('schedule.failed', NEW.schedule_id, NULL, NEW.action_ms);
+    END;
+    CREATE TRIGGER notify_drop_file_failed AFTER UPDATE OF state ON drop_files
+        WHEN NEW.state = 'failed' AND OLD.state IS NOT 'failed'
+         AND EXISTS (SELECT 1 FROM webhooks) BEGIN
+        INSERT INTO notifications (kind, subject, workflow_id, time_ms)
+            VALUES ('drop_file.failed', NEW.id, NULL, COALESCE(NEW.finished_ms, 0));
+    END;
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;

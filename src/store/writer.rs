@@ -265,6 +265,16 @@ impl StoreWriter {
         .await?
     }
 
+    /// Changes the webhooks or their deliveries and returns once it is
+    /// committed.
+    pub(crate) async fn webhook(&self, write: super::WebhookWrite) -> Result<(), StoreError> {
+        self.ask(|reply| WriteOp::Webhook {
+            write: Box::new(write),
+            reply,
+        })
+        .await?
+    }
+
     /// Marks the attempt with row id `execution` settled (no attempt
     /// follows it) and returns once it is committed.
     pub(crate) async fn settle_retries(&self, execution: i64) -> Result<(), StoreError> {
@@ -542,6 +552,7 @@ fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterCommit>) {
         (
             WriteOp::DropFile { reply, .. }
             | WriteOp::Schedule { reply, .. }
+            | WriteOp::Webhook { reply, .. }
             | WriteOp::SettleRetries { reply, .. },
             OpResult::Applied(result),
         ) => after.push(AfterCommit::Applied(reply, result)),

@@ -23,3 +23,4 @@ mod scheduling;
 mod status;
 mod streaming;
 mod validation;
+mod webhooks;

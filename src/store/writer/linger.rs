@@ -49,6 +49,7 @@ pub(super) fn sources(group: &[WriteOp]) -> usize {
                     | WriteOp::DropFile { .. }
                     | WriteOp::Schedule { .. }
                     | WriteOp::SettleRetries { .. }
+                    | WriteOp::Webhook { .. }
             )
         })
         .count();

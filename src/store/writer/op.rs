@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use crate::events::LogEvent;
 use crate::store::{
-    DropFileWrite, FinalOutcome, NewExecution, PruneStep, ScheduleWrite, StoreError,
+    DropFileWrite, FinalOutcome, NewExecution, PruneStep, ScheduleWrite, StoreError, WebhookWrite,
 };
 
 /// One write to the history.
@@ -74,6 +74,13 @@ pub(crate) enum WriteOp {
     Schedule {
         /// The change.
         write: Box<ScheduleWrite>,
+        /// Gets the outcome, after commit.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Changes the webhooks or their deliveries; replies after commit.
+    Webhook {
+        /// The change.
+        write: Box<WebhookWrite>,
         /// Gets the outcome, after commit.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
@@ -154,6 +161,7 @@ impl std::fmt::Display for WriteOp {
             WriteOp::Close { .. } => write!(f, "closing the history"),
             WriteOp::DropFile { .. } => write!(f, "a change of the drop-folder ledger"),
             WriteOp::Schedule { .. } => write!(f, "a change of the schedules"),
+            WriteOp::Webhook { .. } => write!(f, "a change of the webhooks"),
             WriteOp::SettleRetries { execution, .. } => {
                 write!(f, "the end of the retries of execution row {execution}")
             }

@@ -58,7 +58,7 @@ async fn buffer_one_starts_the_buffered_time_when_the_previous_run_ends() {
     assert!(runs[2..]
         .iter()
         .all(|r| r.outcome() == pb::ScheduleRunOutcome::Skipped));
-    let buffered_time = runs[1].scheduled_time.clone();
+    let buffered_time = runs[1].scheduled_time;
 
     std::fs::write(&gate, "").unwrap();
     let runs = daemon

@@ -1,0 +1,78 @@
+//! GetStatus: the daemon's version and uptime, the engine's counts, the
+//! workflow directories, the drop folders and the active batches, in one
+//! answer (the health probe of dashboards and `wfctl status`).
+
+use tonic::{Response, Status};
+
+use super::{convert, WorkflowApi};
+use crate::pb;
+use crate::watcher::DropMode;
+
+impl WorkflowApi {
+    pub(super) async fn get_status_call(&self) -> Result<Response<pb::GetStatusResponse>, Status> {
+        let status = self.engine.status().await?;
+        let active_batches = self.active_batches_shown().await;
+        let catalog = self.engine.catalog();
+        catalog.settled().await;
+        let directories = catalog.directory_summaries();
+        let now = crate::clock::now_ms();
+        let drop_folders = match &self.drop_folders {
+            Some(folders) => folders.statuses().await,
+            None => Vec::new(),
+        };
+        Ok(Response::new(pb::GetStatusResponse {
+            version: self.info.version.clone(),
+            start_time: Some(convert::timestamp(self.info.started_at_ms)),
+            uptime_seconds: ((now - self.info.started_at_ms).max(0) / 1000) as u64,
+            max_workers: status.max_workers as u32,
+            running: status.running as u32,
+            queued: status.queued as u32,
+            max_queue: status.max_queue as u32,
+            succeeded_today: status.succeeded_today,
+            failed_today: status.failed_today,
+            total_executions: status.totals_by_state.values().sum(),
+            totals_by_state: status.totals_by_state.into_iter().collect(),
+            workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
+            discovery_errors: directories.iter().map(|d| d.failures).sum(),
+            programs_probing: catalog.probing().len() as u32,
+            active_batches,
+            workflow_directories: directories
+                .into_iter()
+                .map(|d| pb::WorkflowDirectory {
+                    path: d.path.to_string_lossy().into_owned(),
+                    workflows: d.workflows,
+                    discovery_errors: d.failures,
+                    exists: d.exists,
+                })
+                .collect(),
+            database_path: self.info.database_path.clone(),
+            history_retention: self.info.history_retention.map(convert::pb_duration),
+            history_write_failure: status.history_write_failure.map(|failure| {
+                pb::HistoryWriteFailure {
+                    error: failure.error,
+                    since: Some(convert::timestamp(failure.since_ms)),
+                }
+            }),
+            drop_folders: drop_folders
+                .into_iter()
+                .map(|d| pb::DropFolder {
+                    path: d.path.to_string_lossy().into_owned(),
+                    mode: match d.mode {
+                        DropMode::Manifest => pb::DropFolderMode::Manifest,
+                        DropMode::Disk => pb::DropFolderMode::Disk,
+                    } as i32,
+                    files_waiting: d.files_waiting.min(u64::from(u32::MAX)) as u32,
+                    files_processing: d.files_processing.min(u64::from(u32::MAX)) as u32,
+                    processed_today: d.processed_today,
+                    failed_today: d.failed_today,
+                    watching: d.watching,
+                })
+                .collect(),
+            output_dir: self
+                .manifests
+                .as_ref()
+                .map(|m| m.output_dir().to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }))
+    }
+}

@@ -1,0 +1,350 @@
+//! The webhooks, the outbox of events (`notifications`, written by
+//! triggers, schema version 8) and the deliveries with their attempts.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{StoreError, StoreReader};
+
+/// A webhook as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WebhookRecord {
+    /// Its id.
+    pub(crate) id: String,
+    /// Where events go.
+    pub(crate) url: String,
+    /// The signing secret (`whsec_...`).
+    pub(crate) secret: String,
+    /// Event types wanted (`execution.failed`, ...); empty: all.
+    pub(crate) events: Vec<String>,
+    /// Workflows wanted; empty: all.
+    pub(crate) workflow_ids: Vec<String>,
+    /// Free text.
+    pub(crate) description: String,
+    /// Creation time.
+    pub(crate) create_ms: i64,
+}
+
+/// An event waiting to be turned into deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Notification {
+    /// Its place in the outbox.
+    pub(crate) seq: i64,
+    /// Event type.
+    pub(crate) kind: String,
+    /// What it is about.
+    pub(crate) subject: String,
+    /// The workflow, for execution and batch events.
+    pub(crate) workflow_id: Option<String>,
+    /// When it happened.
+    pub(crate) time_ms: i64,
+}
+
+/// Where a delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeliveryState {
+    /// Still being tried.
+    Pending,
+    /// Answered 2xx.
+    Delivered,
+    /// Given up.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The name stored.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "PENDING",
+            DeliveryState::Delivered => "DELIVERED",
+            DeliveryState::Failed => "FAILED",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// One event for one webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeliveryRecord {
+    /// The message id (`webhook-id`).
+    pub(crate) id: String,
+    /// The webhook.
+    pub(crate) webhook: String,
+    /// Event type.
+    pub(crate) kind: String,
+    /// What it is about.
+    pub(crate) subject: String,
+    /// The JSON body.
+    pub(crate) payload: String,
+    /// Where it is.
+    pub(crate) state: DeliveryState,
+    /// Attempts made.
+    pub(crate) attempts: u32,
+    /// When it was queued.
+    pub(crate) create_ms: i64,
+    /// When the next attempt is due.
+    pub(crate) next_ms: i64,
+    /// The last attempt.
+    pub(crate) last_ms: Option<i64>,
+    /// Its HTTP status.
+    pub(crate) last_status: Option<u16>,
+    /// Its error.
+    pub(crate) last_error: String,
+}
+
+/// A change to the webhooks, applied by the history writer.
+#[derive(Debug, Clone)]
+pub(crate) enum WebhookWrite {
+    /// A new webhook.
+    Create(Box<WebhookRecord>),
+    /// A webhook deleted with its deliveries; [`StoreError::WebhookNotFound`]
+    /// when there is none.
+    Delete {
+        /// The webhook.
+        id: String,
+    },
+    /// Notifications up to `up_to` turned into these deliveries.
+    FanOut {
+        /// The deliveries made.
+        deliveries: Vec<DeliveryRecord>,
+        /// The last notification handled.
+        up_to: i64,
+    },
+    /// The outcome of an attempt (or a new delivery, for a test).
+    Attempted(Box<DeliveryRecord>),
+}
+
+/// Applies one change inside the writer's transaction.
+pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), StoreError> {
+    match write {
+        WebhookWrite::Create(w) => {
+            conn.prepare_cached(
+                "INSERT INTO webhooks (id, url, secret, events, workflow_ids, description, create_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                w.id,
+                w.url,
+                w.secret,
+                serde_json::to_string(&w.events).expect("names serialize"),
+                serde_json::to_string(&w.workflow_ids).expect("ids serialize"),
+                w.description,
+                w.create_ms
+            ])?;
+        }
+        WebhookWrite::Delete { id } => {
+            conn.prepare_cached("DELETE FROM webhook_deliveries WHERE webhook = ?1")?
+                .execute([id])?;
+            if conn
+                .prepare_cached("DELETE FROM webhooks WHERE id = ?1")?
+                .execute([id])?
+                == 0
+            {
+                return Err(StoreError::WebhookNotFound(id.clone()));
+            }
+            // The last one gone: the events already queued have no one to
+            // go to.
+            conn.execute_batch(
+                "DELETE FROM notifications WHERE NOT EXISTS (SELECT 1 FROM webhooks)",
+            )?;
+        }
+        WebhookWrite::FanOut { deliveries, up_to } => {
+            for d in deliveries {
+                // Not for a webhook deleted since the fan-out read it.
+                conn.prepare_cached(
+                    "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, \
+                     attempts, create_ms, next_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+                     WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)",
+                )?
+                .execute(params![
+                    d.id,
+                    d.webhook,
+                    d.kind,
+                    d.subject,
+                    d.payload,
+                    d.state.as_str(),
+                    d.attempts,
+                    d.create_ms,
+                    d.next_ms
+                ])?;
+            }
+            conn.prepare_cached("DELETE FROM notifications WHERE seq <= ?1")?
+                .execute([up_to])?;
+        }
+        WebhookWrite::Attempted(d) => {
+            conn.prepare_cached(
+                "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, attempts, \
+                 create_ms, next_ms, last_ms, last_status, last_error) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
+                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2) \
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, \
+                 next_ms = excluded.next_ms, last_ms = excluded.last_ms, \
+                 last_status = excluded.last_status, last_error = excluded.last_error",
+            )?
+            .execute(params![
+                d.id,
+                d.webhook,
+                d.kind,
+                d.subject,
+                d.payload,
+                d.state.as_str(),
+                d.attempts,
+                d.create_ms,
+                d.next_ms,
+                d.last_ms,
+                d.last_status,
+                d.last_error
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+const WEBHOOK_COLUMNS: &str = "id, url, secret, events, workflow_ids, description, create_ms";
+
+fn read_webhook(row: &Row<'_>) -> rusqlite::Result<Result<WebhookRecord, StoreError>> {
+    let id: String = row.get(0)?;
+    let events: String = row.get(3)?;
+    let workflow_ids: String = row.get(4)?;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("webhook {id}: {what}"));
+    let (Ok(events), Ok(workflow_ids)) = (
+        serde_json::from_str(&events),
+        serde_json::from_str(&workflow_ids),
+    ) else {
+        return Ok(Err(corrupt("events or workflow ids")));
+    };
+    Ok(Ok(WebhookRecord {
+        url: row.get(1)?,
+        secret: row.get(2)?,
+        events,
+        workflow_ids,
+        description: row.get(5)?,
+        create_ms: row.get(6)?,
+        id,
+    }))
+}
+
+const DELIVERY_COLUMNS: &str = "id, webhook, kind, subject, payload, state, attempts, create_ms, \
+     next_ms, last_ms, last_status, last_error";
+
+fn read_delivery(row: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreError>> {
+    let id: String = row.get(0)?;
+    let state: String = row.get(5)?;
+    let Some(state) = DeliveryState::parse(&state) else {
+        return Ok(Err(StoreError::Corrupt(format!("delivery {id}: state"))));
+    };
+    Ok(Ok(DeliveryRecord {
+        webhook: row.get(1)?,
+        kind: row.get(2)?,
+        subject: row.get(3)?,
+        payload: row.get(4)?,
+        state,
+        attempts: row.get(6)?,
+        create_ms: row.get(7)?,
+        next_ms: row.get(8)?,
+        last_ms: row.get(9)?,
+        last_status: row.get(10)?,
+        last_error: row.get(11)?,
+        id,
+    }))
+}
+
+fn collect<T>(
+    rows: impl Iterator<Item = rusqlite::Result<Result<T, StoreError>>>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row??);
+    }
+    Ok(out)
+}
+
+impl StoreReader {
+    /// Every webhook, oldest first.
+    pub(crate) fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY create_ms, id");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map([], read_webhook)?;
+            collect(rows)
+        })
+    }
+
+    /// The oldest `limit` notifications.
+    pub(crate) fn notifications(&self, limit: usize) -> Result<Vec<Notification>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, kind, subject, workflow_id, time_ms FROM notifications ORDER BY seq LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |row| {
+                Ok(Notification {
+                    seq: row.get(0)?,
+                    kind: row.get(1)?,
+                    subject: row.get(2)?,
+                    workflow_id: row.get(3)?,
+                    time_ms: row.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// A webhook's pending deliveries due by `now_ms`, oldest due first.
+    pub(crate) fn deliveries_due(
+        &self,
+        webhook: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        self.with(|conn| {
+            let sql = format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+                 WHERE webhook = ?1 AND state = 'PENDING' AND next_ms <= ?2 ORDER BY next_ms LIMIT ?3"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![webhook, now_ms, limit as i64], read_delivery)?;
+            collect(rows)
+        })
+    }
+
+    /// When a webhook's next pending delivery is due, if it has one.
+    pub(crate) fn next_delivery_due(&self, webhook: &str) -> Result<Option<i64>, StoreError> {
+        self.with(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT MIN(next_ms) FROM webhook_deliveries WHERE webhook = ?1 AND state = 'PENDING'",
+                )?
+                .query_row([webhook], |row| row.get::<_, Option<i64>>(0))
+                .optional()?
+                .flatten())
+        })
+    }
+
+    /// A page of a webhook's deliveries, newest first, after the
+    /// (create_ms, id) of the last one of the previous page.
+    pub(crate) fn deliveries(
+        &self,
+        webhook: &str,
+        after: Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        self.with(|conn| {
+            let (after_ms, after_id) = after.unwrap_or((i64::MAX, String::new()));
+            let sql = format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook = ?1 \
+                 AND (create_ms < ?2 OR (create_ms = ?2 AND id < ?3)) \
+                 ORDER BY create_ms DESC, id DESC LIMIT ?4"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![webhook, after_ms, after_id, limit as i64],
+                read_delivery,
+            )?;
+            collect(rows)
+        })
+    }
+}

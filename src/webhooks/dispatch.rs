@@ -1,0 +1,294 @@
+//! Delivery: the fan-out turns each notification of the outbox into one
+//! delivery per matching webhook; one sender per webhook POSTs its due
+//! deliveries (a few at a time) and records each attempt. A slow or dead
+//! endpoint holds up only its own sender: the fan-out and the other
+//! senders never wait for it, and nothing here is on an execution's path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::{payload, signature, Webhooks};
+use crate::clock::now_ms;
+use crate::store::{DeliveryRecord, DeliveryState, WebhookRecord, WebhookWrite};
+
+/// Notifications fanned out per history write.
+const FAN_OUT_BATCH: usize = 256;
+/// How often the fan-out looks at the outbox without being woken (events
+/// other than an execution's end: a schedule missed, a file failed).
+const FAN_OUT_POLL: Duration = Duration::from_millis(200);
+/// Deliveries a sender reads at once, and sends at once.
+const SEND_BATCH: usize = 64;
+const IN_FLIGHT: usize = 16;
+/// The first wait after a failed attempt, and the longest.
+const FIRST_BACKOFF_MS: i64 = 1_000;
+const MAX_BACKOFF_MS: i64 = 3_600_000;
+
+/// One webhook's sender.
+pub(super) struct Sender {
+    pub(super) webhook: WebhookRecord,
+    /// Its key, decoded once.
+    pub(super) key: Vec<u8>,
+    /// New deliveries are due.
+    pub(super) wake: Notify,
+}
+
+impl Webhooks {
+    /// The fan-out loop: runs until the daemon stops.
+    pub(super) async fn fan_out(self: Arc<Self>) {
+        let mut ends = self.engine.subscribe_ends();
+        loop {
+            match self.fan_out_once().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook fan-out failed; trying again"),
+            }
+            tokio::select! {
+                _ = ends.recv() => {}
+                _ = self.fan_out_wake.notified() => {}
+                _ = tokio::time::sleep(FAN_OUT_POLL) => {}
+                _ = self.stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// Fans out one batch of notifications; true when there may be more.
+    async fn fan_out_once(&self) -> Result<bool, crate::store::StoreError> {
+        let senders: Vec<Arc<Sender>> = self.senders.lock().values().cloned().collect();
+        if senders.is_empty() {
+            return Ok(false);
+        }
+        let reader = self.reader.clone();
+        let batch = tokio::task::spawn_blocking(move || reader.notifications(FAN_OUT_BATCH))
+            .await
+            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))??;
+        let Some(last) = batch.last() else {
+            return Ok(false);
+        };
+        let up_to = last.seq;
+        let mut deliveries = Vec::new();
+        let mut woken = Vec::new();
+        let now = now_ms();
+        for n in &batch {
+            let wanted: Vec<&Arc<Sender>> = senders
+                .iter()
+                .filter(|s| wants(&s.webhook, &n.kind, n.workflow_id.as_deref()))
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let body = payload::body(&self.engine, &self.reader, n)
+                .await
+                .to_string();
+            for sender in wanted {
+                deliveries.push(DeliveryRecord {
+                    id: format!("msg_{}", Uuid::now_v7().simple()),
+                    webhook: sender.webhook.id.clone(),
+                    kind: n.kind.clone(),
+                    subject: n.subject.clone(),
+                    payload: body.clone(),
+                    state: DeliveryState::Pending,
+                    attempts: 0,
+                    create_ms: now,
+                    next_ms: now,
+                    last_ms: None,
+                    last_status: None,
+                    last_error: String::new(),
+                });
+                woken.push(sender.clone());
+            }
+        }
+        self.writer
+            .webhook(WebhookWrite::FanOut { deliveries, up_to })
+            .await?;
+        for sender in woken {
+            sender.wake.notify_one();
+        }
+        Ok(batch.len() == FAN_OUT_BATCH)
+    }
+
+    /// A webhook's sender: sends what is due, sleeps until the next is.
+    pub(super) async fn send_loop(self: Arc<Self>, sender: Arc<Sender>) {
+        let id = sender.webhook.id.clone();
+        loop {
+            if !self.senders.lock().contains_key(&id) {
+                return;
+            }
+            let reader = self.reader.clone();
+            let key = id.clone();
+            let due = tokio::task::spawn_blocking(move || {
+                let due = reader.deliveries_due(&key, now_ms(), SEND_BATCH)?;
+                let next = if due.is_empty() {
+                    reader.next_delivery_due(&key)?
+                } else {
+                    None
+                };
+                Ok::<_, crate::store::StoreError>((due, next))
+            })
+            .await;
+            let (due, next) = match due {
+                Ok(Ok(read)) => read,
+                _ => (Vec::new(), Some(now_ms() + FIRST_BACKOFF_MS)),
+            };
+            if due.is_empty() {
+                let wait = next.map_or(Duration::from_secs(3600), |next| {
+                    Duration::from_millis((next - now_ms()).max(0) as u64)
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = sender.wake.notified() => {}
+                    _ = self.stop.cancelled() => return,
+                }
+                continue;
+            }
+            let mut in_flight = JoinSet::new();
+            for delivery in due {
+                while in_flight.len() >= IN_FLIGHT {
+                    in_flight.join_next().await;
+                }
+                let (this, sender) = (self.clone(), sender.clone());
+                in_flight.spawn(async move {
+                    let attempted = this.attempt(&sender, delivery).await;
+                    if let Err(e) = this
+                        .writer
+                        .webhook(WebhookWrite::Attempted(Box::new(attempted)))
+                        .await
+                    {
+                        tracing::warn!(error = %e, "cannot record a webhook attempt");
+                    }
+                });
+            }
+            tokio::select! {
+                _ = async { while in_flight.join_next().await.is_some() {} } => {}
+                _ = self.stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// POSTs `delivery` once and returns it with the attempt's outcome:
+    /// delivered, due again after a backoff, or given up.
+    pub(super) async fn attempt(
+        &self,
+        sender: &Sender,
+        mut delivery: DeliveryRecord,
+    ) -> DeliveryRecord {
+        let now = now_ms();
+        let timestamp = now / 1000;
+        let signature = signature::sign(
+            &sender.key,
+            &delivery.id,
+            timestamp,
+            delivery.payload.as_bytes(),
+        );
+        let answer = self
+            .client
+            .post(&sender.webhook.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &delivery.id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(delivery.payload.clone())
+            .send()
+            .await;
+        delivery.attempts += 1;
+        delivery.last_ms = Some(now);
+        match answer {
+            Ok(response) if response.status().is_success() => {
+                delivery.state = DeliveryState::Delivered;
+                delivery.last_status = Some(response.status().as_u16());
+                delivery.last_error.clear();
+                return delivery;
+            }
+            Ok(response) => {
+                let status = response.status();
+                delivery.last_status = Some(status.as_u16());
+                delivery.last_error = format!("the endpoint answered {status}");
+            }
+            Err(e) => {
+                delivery.last_status = None;
+                delivery.last_error = describe(&e);
+            }
+        }
+        let next = now + backoff(delivery.attempts);
+        if next - delivery.create_ms > self.give_up_after.as_millis() as i64 {
+            delivery.state = DeliveryState::Failed;
+            delivery.last_error = format!(
+                "{}; given up after {} attempts",
+                delivery.last_error, delivery.attempts
+            );
+        } else {
+            delivery.next_ms = next;
+        }
+        delivery
+    }
+}
+
+/// Whether `webhook` wants an event of `kind` about `workflow_id`.
+fn wants(webhook: &WebhookRecord, kind: &str, workflow_id: Option<&str>) -> bool {
+    let kind_ok = webhook.events.is_empty() || webhook.events.iter().any(|e| e == kind);
+    let workflow_ok = match workflow_id {
+        Some(workflow) if !webhook.workflow_ids.is_empty() => {
+            webhook.workflow_ids.iter().any(|w| w == workflow)
+        }
+        _ => true,
+    };
+    kind_ok && workflow_ok
+}
+
+/// The wait after the `attempts`th failed attempt: doubling from a second
+/// up to an hour, with up to a fifth of it added at random so the
+/// retries of many deliveries spread out.
+fn backoff(attempts: u32) -> i64 {
+    let base = FIRST_BACKOFF_MS
+        .saturating_mul(1i64 << attempts.saturating_sub(1).min(30))
+        .min(MAX_BACKOFF_MS);
+    let jitter = (Uuid::new_v4().as_u128() % (base as u128 / 5 + 1)) as i64;
+    base + jitter
+}
+
+/// An error of an attempt in a few words (reqwest's own chain is long).
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the endpoint did not answer in time".to_string()
+    } else if error.is_connect() {
+        format!("cannot connect: {error}")
+    } else {
+        error.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_a_bounded_jitter() {
+        for (attempts, base) in [(1, 1_000), (2, 2_000), (3, 4_000), (40, 3_600_000)] {
+            let wait = backoff(attempts);
+            assert!(
+                (base..=base + base / 5).contains(&wait),
+                "{attempts}: {wait}"
+            );
+        }
+    }
+
+    #[test]
+    fn filters_by_event_and_by_workflow_where_there_is_one() {
+        let webhook = WebhookRecord {
+            id: "w".into(),
+            url: "http://x".into(),
+            secret: String::new(),
+            events: vec!["execution.failed".into(), "schedule.missed".into()],
+            workflow_ids: vec!["nightly".into()],
+            description: String::new(),
+            create_ms: 0,
+        };
+        assert!(wants(&webhook, "execution.failed", Some("nightly")));
+        assert!(!wants(&webhook, "execution.failed", Some("other")));
+        assert!(!wants(&webhook, "execution.succeeded", Some("nightly")));
+        assert!(wants(&webhook, "schedule.missed", None));
+    }
+}
