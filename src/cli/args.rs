@@ -1,7 +1,7 @@
 //! The command line of `wfctl`: the clap definitions of the native verbs
 //! and the global flags, the help texts, and telling a hyperctl form
-//! (`workflow ...`, `manifest ...`, parsed by [`super::go_flags`]) from a
-//! native verb. The verbs themselves live in their own files.
+//! (`workflow ...`, `manifest ...`, `schedules ...`, parsed by
+//! [`super::go_flags`]) from a native verb. The verbs themselves live in their own files.
 
 use std::ffi::OsString;
 
@@ -23,6 +23,8 @@ hyperctl forms (Go-style single-dash flags, as hyperctl users type them):
   wfctl manifest create [-interactive|-non-interactive] [-source-path P] [...] [-file F] [-submit]
   wfctl manifest generate DISK OUT_DIR [-format json|yaml] [-force]
     (`wfctl manifest create -help` lists every flag of create and generate)
+  wfctl schedules create NAME CRON [CRON...] -workflow-mode workflow|manifest [...]
+  wfctl schedules list|describe|pause|unpause|trigger|delete [NAME] [-note N] [-json]
 
 The daemon address: --addr, else WORKFLOWD_ADDR (WFCTL_ADDR is still read, with a
 warning, for one release), e.g. 127.0.0.1:50051, http://host:port or
@@ -50,7 +52,7 @@ Exit codes:
 const LONG_ABOUT: &str = "\
 wfctl talks to the workflow daemon (workflowd) over gRPC: it lists and describes
 workflows, starts executions and follows them live, reads logs and history,
-cancels executions and shows the daemon's status.
+cancels executions, keeps schedules and shows the daemon's status.
 
 Data goes to stdout, everything else (progress, notices, errors) to stderr.
 Read commands take -o table|json|yaml; JSON and YAML are the proto messages in
@@ -112,6 +114,10 @@ pub(crate) enum Command {
     List(ListArgs),
     /// Cancel an execution (SIGTERM, then SIGKILL after the grace period).
     Cancel(CancelArgs),
+    /// Create, list, describe, pause, trigger or delete schedules: cron
+    /// expressions that execute a workflow or submit a manifest.
+    #[command(subcommand)]
+    Schedule(Box<ScheduleCommand>),
     /// Show the daemon's status: version, workers, queue, history counts.
     Status,
     /// The full-screen terminal dashboard: status, job monitor, run forms,
@@ -135,6 +141,14 @@ pub(crate) enum Command {
     #[command(disable_help_flag = true)]
     Manifest {
         /// create|validate|submit|status|generate and their Go-style flags.
+        #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// hyperctl form: `schedules create NAME CRON -workflow-mode ...`,
+    /// `schedules list|describe|pause|unpause|trigger|delete [NAME]`.
+    #[command(disable_help_flag = true)]
+    Schedules {
+        /// The verb, NAME, CRON and their Go-style flags.
         #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
         args: Vec<String>,
     },
@@ -213,6 +227,9 @@ pub(crate) struct ListArgs {
     /// Only the executions of this batch (a batch manifest's batch id).
     #[arg(long = "batch", value_name = "BATCH_ID")]
     pub(crate) batch: Option<String>,
+    /// Only the executions this schedule started.
+    #[arg(long = "schedule", value_name = "SCHEDULE_ID")]
+    pub(crate) schedule: Option<String>,
     /// At most this many executions (0 = all).
     #[arg(long, default_value_t = 50)]
     pub(crate) limit: usize,
@@ -245,6 +262,172 @@ pub(crate) struct LogsArgs {
     pub(crate) from: u64,
 }
 
+/// The `--overlap` policies (and hyperctl's `-overlap`): what happens
+/// when a schedule falls due while its previous run still goes.
+pub(crate) const OVERLAP_POLICIES: &[&str] =
+    &["skip", "buffer-one", "allow-all", "cancel-previous"];
+
+/// The `--catch-up` policies (and hyperctl's `-catch-up`): what happens to
+/// the times a schedule fell due while the daemon was down.
+pub(crate) const CATCH_UP_POLICIES: &[&str] = &["start-one", "skip"];
+
+/// The `schedule` verbs (docs/wfctl.md, docs/schedules.md).
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScheduleCommand {
+    /// Create a schedule; prints its id (the next fire time goes to stderr).
+    Create(ScheduleCreateArgs),
+    /// Replace a schedule's cron, action, policies and description (give
+    /// them all, as to create); its paused state, note and runs are kept.
+    Update(ScheduleUpdateArgs),
+    /// List the schedules: id, cron, time zone, next fire time, paused,
+    /// action.
+    List,
+    /// Show one schedule: spec, action, policies, next fire times and
+    /// recent runs.
+    Describe(ScheduleDescribeArgs),
+    /// Pause a schedule: nothing runs until it is unpaused.
+    Pause(SchedulePauseArgs),
+    /// Unpause a schedule (the times it fell due while paused are not
+    /// caught up).
+    Unpause(SchedulePauseArgs),
+    /// Run a schedule's action now (paused or not, under its overlap
+    /// policy) and print the run; exit 6 unless it started.
+    Trigger(ScheduleTriggerArgs),
+    /// Delete a schedule and its runs' records (its executions stay).
+    Delete(ScheduleIdArgs),
+}
+
+/// What a schedule is: when it falls due and what it does then, as
+/// `schedule create` and `schedule update` take it.
+#[derive(Debug, Default, clap::Args)]
+pub(crate) struct ScheduleDefinitionArgs {
+    /// A cron expression: 5 fields (minute hour day-of-month month
+    /// day-of-week), 6 with a leading seconds field, or @daily-style
+    /// (repeatable: it falls due whenever one matches).
+    #[arg(long = "cron", value_name = "EXPR", required = true)]
+    pub(crate) cron: Vec<String>,
+    /// IANA time zone the cron expressions are read in, e.g. Europe/Paris
+    /// [default: UTC].
+    #[arg(long, value_name = "TZ")]
+    pub(crate) timezone: Option<String>,
+    /// Start each run up to this much after its time, e.g. 30s.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) jitter: Option<String>,
+    /// Not due before this RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) start: Option<String>,
+    /// Not due after this RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) end: Option<String>,
+    /// Action: execute this workflow.
+    #[arg(long, value_name = "WORKFLOW_ID")]
+    pub(crate) workflow: Option<String>,
+    /// With --workflow: an input value, `name=value` (repeatable; wins
+    /// over --inputs-file).
+    #[arg(short, long = "input", value_name = "NAME=VALUE")]
+    pub(crate) inputs: Vec<String>,
+    /// With --workflow: a JSON or YAML file with an object of input values.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) inputs_file: Option<std::path::PathBuf>,
+    /// With --workflow: the wall-clock limit of each run, e.g. 1h.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) timeout: Option<String>,
+    /// Action: submit this manifest (its content is sent and stored now).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) manifest: Option<std::path::PathBuf>,
+    /// Action: submit the manifest in this file, which the daemon reads
+    /// again at each run (it must be inside the daemon's source roots).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) manifest_template: Option<std::path::PathBuf>,
+    /// With a manifest: the output directory of each run's VMs, inside the
+    /// daemon's output directory (relative: below it).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) output_dir: Option<String>,
+    /// A label of each execution, `key=value` (repeatable).
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    pub(crate) labels: Vec<String>,
+    /// When it falls due while its previous run still goes [default: skip].
+    #[arg(long, value_name = "POLICY", value_parser = clap::builder::PossibleValuesParser::new(OVERLAP_POLICIES))]
+    pub(crate) overlap: Option<String>,
+    /// The times it fell due while the daemon was down [default: start-one].
+    #[arg(long, value_name = "POLICY", value_parser = clap::builder::PossibleValuesParser::new(CATCH_UP_POLICIES))]
+    pub(crate) catch_up: Option<String>,
+    /// With start-one: how old a missed time may be and still start
+    /// [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) catch_up_window: Option<String>,
+    /// Free text for people.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) description: Option<String>,
+}
+
+/// Flags of `wfctl schedule create`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScheduleCreateArgs {
+    /// The schedule's id: 1 to 63 of a-z, 0-9, `.`, `_`, `-`.
+    pub(crate) schedule_id: String,
+    /// When it falls due and what it does.
+    #[command(flatten)]
+    pub(crate) definition: ScheduleDefinitionArgs,
+    /// Create it paused.
+    #[arg(long)]
+    pub(crate) paused: bool,
+    /// Why it is paused (or not), for the people reading it.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) note: Option<String>,
+}
+
+/// Flags of `wfctl schedule update`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScheduleUpdateArgs {
+    /// The schedule's id.
+    pub(crate) schedule_id: String,
+    /// Its new definition, whole.
+    #[command(flatten)]
+    pub(crate) definition: ScheduleDefinitionArgs,
+}
+
+/// Flags of `wfctl schedule describe`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScheduleDescribeArgs {
+    /// The schedule's id.
+    pub(crate) schedule_id: String,
+    /// How many next fire times to show [daemon default: 5, at most 100].
+    #[arg(long, value_name = "N")]
+    pub(crate) next: Option<u16>,
+    /// How many recent runs to show [daemon default: 10, at most 1000].
+    #[arg(long, value_name = "N")]
+    pub(crate) runs: Option<u16>,
+}
+
+/// Flags of `wfctl schedule pause` and `unpause`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SchedulePauseArgs {
+    /// The schedule's id.
+    pub(crate) schedule_id: String,
+    /// Why, for the people reading the schedule.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) note: Option<String>,
+}
+
+/// Flags of `wfctl schedule trigger`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScheduleTriggerArgs {
+    /// The schedule's id.
+    pub(crate) schedule_id: String,
+    /// Idempotency key: repeating a trigger with the same id returns the
+    /// first one's run instead of acting again.
+    #[arg(long)]
+    pub(crate) request_id: Option<String>,
+}
+
+/// The one argument of `wfctl schedule delete`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScheduleIdArgs {
+    /// The schedule's id.
+    pub(crate) schedule_id: String,
+}
+
 impl GlobalArgs {
     /// The daemon address: `--addr`, else `WORKFLOWD_ADDR`, else the
     /// deprecated `WFCTL_ADDR` (with a warning on stderr), else the default.
@@ -260,12 +443,12 @@ impl GlobalArgs {
 pub(crate) enum Invocation {
     /// A native verb, parsed by clap.
     Native(Cli),
-    /// A hyperctl form (`workflow ...` or `manifest ...`), whose Go-style
-    /// flags [`super::go_flags`] parses.
+    /// A hyperctl form (`workflow ...`, `manifest ...` or `schedules ...`),
+    /// whose Go-style flags [`super::go_flags`] parses.
     Hyperctl {
         /// Global flags given before the verb.
         globals: GlobalArgs,
-        /// `workflow` or `manifest`.
+        /// `workflow`, `manifest` or `schedules`.
         verb: String,
         /// Everything after the verb.
         args: Vec<String>,
@@ -307,14 +490,14 @@ fn printed(error: clap::Error) -> i32 {
     error.exit_code()
 }
 
-/// The index of `workflow` or `manifest` when it is the verb, i.e. when only
-/// global flags come before it.
+/// The index of `workflow`, `manifest` or `schedules` when it is the verb,
+/// i.e. when only global flags come before it.
 fn hyperctl_verb_position(args: &[OsString]) -> Option<usize> {
     let mut i = 1;
     while i < args.len() {
         let arg = args[i].to_str()?;
         match arg {
-            "workflow" | "manifest" => return Some(i),
+            "workflow" | "manifest" | "schedules" => return Some(i),
             "--addr" | "-o" | "--output" => i += 2,
             _ if arg.starts_with("--addr=") || arg.starts_with("--output=") => i += 1,
             _ if arg.starts_with("-o") && arg.len() > 2 => i += 1,
@@ -343,6 +526,14 @@ mod tests {
         );
         assert_eq!(
             hyperctl_verb_position(&args(&["wfctl", "run", "workflow"])),
+            None
+        );
+        assert_eq!(
+            hyperctl_verb_position(&args(&["wfctl", "schedules", "list"])),
+            Some(1)
+        );
+        assert_eq!(
+            hyperctl_verb_position(&args(&["wfctl", "schedule", "list"])),
             None
         );
         assert_eq!(

@@ -24,7 +24,8 @@ pub(crate) mod exit {
     /// The daemon rejected an argument (e.g. an input), with field violations.
     pub(crate) const INVALID_ARGUMENT: i32 = 5;
     /// The daemon refused the request for another reason (queue full,
-    /// execution already finished, internal error).
+    /// execution already finished, internal error), or did not start a
+    /// triggered schedule run.
     pub(crate) const REFUSED: i32 = 6;
 }
 
@@ -74,6 +75,17 @@ pub(crate) enum CliError {
         /// The status message.
         message: String,
     },
+    /// A triggered schedule run that the daemon recorded as not started
+    /// (SKIPPED by the overlap policy, or FAILED); the run was printed.
+    #[error("the triggered run of schedule {schedule_id} did not start: {outcome}{}", detail(.error))]
+    RunNotStarted {
+        /// The schedule.
+        schedule_id: String,
+        /// The run's outcome, e.g. `SKIPPED`.
+        outcome: String,
+        /// The daemon's reason, if any.
+        error: String,
+    },
     /// An execution that was waited on ended in a state other than SUCCEEDED.
     #[error("execution {execution_id} ended {}{}", short_state(*.state), detail(.error))]
     WorkflowFailed {
@@ -102,7 +114,7 @@ impl CliError {
             CliError::Unavailable { .. } | CliError::DaemonUnavailable { .. } => exit::UNAVAILABLE,
             CliError::NotFound(_) => exit::NOT_FOUND,
             CliError::InvalidArgument { .. } => exit::INVALID_ARGUMENT,
-            CliError::Refused { .. } => exit::REFUSED,
+            CliError::Refused { .. } | CliError::RunNotStarted { .. } => exit::REFUSED,
             CliError::WorkflowFailed { .. } => exit::WORKFLOW_FAILED,
         }
     }

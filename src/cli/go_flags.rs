@@ -146,7 +146,11 @@ impl Form {
                     )));
                 }
             }
-            flags.values.insert(name.to_string(), value);
+            flags
+                .values
+                .entry(name.to_string())
+                .or_default()
+                .push(value);
         }
         Ok(flags)
     }
@@ -155,8 +159,9 @@ impl Form {
 /// Flags parsed the way Go's `flag` package does.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct GoFlags {
-    /// Flags with a value, by name without dashes.
-    values: HashMap<String, String>,
+    /// Flags with a value, by name without dashes, every value given in
+    /// order (a repeated flag keeps them all, as Go's `flag.Var` may).
+    values: HashMap<String, Vec<String>>,
     /// Boolean flags that were given, with their value (the last one wins).
     switches: HashMap<String, bool>,
     /// Arguments that are not flags, in order.
@@ -164,9 +169,15 @@ pub(crate) struct GoFlags {
 }
 
 impl GoFlags {
-    /// The value of a flag with a value.
+    /// The value of a flag with a value (the last one, when it was given
+    /// more than once, as Go's `flag.String` keeps it).
     pub(crate) fn value(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values(name).last().map(String::as_str)
+    }
+
+    /// Every value of a repeatable flag (`-input a=1 -input b=2`), in order.
+    pub(crate) fn values(&self, name: &str) -> &[String] {
+        self.values.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// Whether a boolean flag was set (to true).
@@ -229,6 +240,10 @@ mod tests {
         assert_eq!(flags.value("mode"), Some("b"));
         assert!(flags.switch("json"));
         assert_eq!(flags.positionals, strings(&["pos", "-x"]));
+        let flags = FORM.parse(&strings(&["-op", "a", "-op=b"])).unwrap();
+        assert_eq!(flags.value("op"), Some("b"));
+        assert_eq!(flags.values("op"), strings(&["a", "b"]));
+        assert!(flags.values("mode").is_empty());
     }
 
     #[test]

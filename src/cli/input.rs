@@ -1,6 +1,7 @@
 //! What the user types, made into request values: `key=value` pairs,
-//! JSON/YAML data files, input maps, labels, seconds and state names. Every
-//! mistake is a [`CliError::Usage`] naming the flag.
+//! JSON/YAML data files, input maps, labels, seconds, durations (`1h30m`),
+//! RFC 3339 times and state names. Every mistake is a [`CliError::Usage`]
+//! naming the flag.
 
 use std::{collections::HashMap, path::Path, time::Duration};
 
@@ -81,6 +82,62 @@ pub(crate) fn proto_duration(secs: f64, flag: &str) -> Result<prost_types::Durat
         .map_err(|_| CliError::Usage(format!("{flag} is too large")))
 }
 
+/// A duration as Go's `time.ParseDuration` reads it (`30s`, `1h30m`,
+/// `1.5h`, `250ms`; units ns, us, µs, ms, s, m, h), so hyperctl's flags
+/// take the same text, or a bare number of seconds as `--timeout SECS`
+/// takes it elsewhere.
+pub(crate) fn parse_duration(text: &str, flag: &str) -> Result<prost_types::Duration, CliError> {
+    let invalid = || {
+        CliError::Usage(format!(
+            "{flag} {text:?} is not a duration: a number of seconds, or e.g. 30s, 10m, 1h30m"
+        ))
+    };
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return proto_duration(secs, flag);
+    }
+    let mut secs = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(invalid)?;
+        let (number, after) = rest.split_at(number_len);
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(invalid()),
+        };
+        secs += number.parse::<f64>().map_err(|_| invalid())? * scale;
+        rest = after;
+    }
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    proto_duration(secs, flag)
+}
+
+/// An RFC 3339 time (`2026-05-01T02:00:00Z`, `2026-05-01T04:00:00+02:00`).
+pub(crate) fn parse_time(text: &str, flag: &str) -> Result<prost_types::Timestamp, CliError> {
+    let time = chrono::DateTime::parse_from_rfc3339(text.trim()).map_err(|e| {
+        CliError::Usage(format!(
+            "{flag} {text:?} is not an RFC 3339 time such as 2026-05-01T02:00:00Z: {e}"
+        ))
+    })?;
+    Ok(prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: time.timestamp_subsec_nanos() as i32,
+    })
+}
+
 /// A state name as the user may type it: `running`, `RUNNING` or
 /// `EXECUTION_STATE_RUNNING`.
 pub(crate) fn parse_state(text: &str) -> Result<ExecutionState, CliError> {
@@ -110,6 +167,31 @@ mod tests {
         );
         assert!(parse_pair("novalue", "--input").is_err());
         assert!(parse_pair("=v", "--input").is_err());
+    }
+
+    #[test]
+    fn durations_read_as_go_reads_them_or_as_seconds() {
+        let secs = |text| {
+            let d = parse_duration(text, "--jitter").unwrap();
+            d.seconds as f64 + f64::from(d.nanos) / 1e9
+        };
+        assert_eq!(secs("30s"), 30.0);
+        assert_eq!(secs("1h30m"), 5400.0);
+        assert_eq!(secs("1.5h"), 5400.0);
+        assert_eq!(secs("250ms"), 0.25);
+        assert_eq!(secs("90"), 90.0);
+        assert_eq!(secs("2.5"), 2.5);
+        for bad in ["", "s", "1d", "1h30", "-5s", "abc"] {
+            let error = parse_duration(bad, "--jitter").unwrap_err();
+            assert!(error.to_string().contains("--jitter"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn times_are_rfc_3339() {
+        let t = parse_time("2026-05-01T04:00:00.5+02:00", "--start").unwrap();
+        assert_eq!((t.seconds, t.nanos), (1_777_600_800, 500_000_000));
+        assert!(parse_time("2026-05-01 02:00", "--start").is_err());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! The parts, as restate's and uv's CLIs have them: `args` is the command
 //! line (clap definitions, help texts); one file per verb: `workflows`
 //! (list, describe), `executions` (`run`, `get`, `list`, `cancel`, a file
-//! each), `logs`, `status`, `hyperctl` (the `workflow -op ...` and
-//! `manifest ...` forms, flags parsed by `go_flags`), `manifests`
+//! each), `schedules` (`schedule create|update|list|describe|pause|
+//! unpause|trigger|delete`, a file each), `logs`, `status`, `hyperctl` (the
+//! `workflow -op ...`, `manifest ...` and `schedules ...` forms, flags
+//! parsed by `go_flags`), `manifests`
 //! (validating and submitting hyper2kvm manifests), `manifest_builder`
 //! (writing one: `manifest create` and `manifest generate`), `tui` (the
 //! full-screen dashboard, a client of its own over the same API). Shared by the
@@ -16,9 +18,9 @@
 //! `error` (failures and exit codes) and `render`, where every message and
 //! result is formatted (the interactive builder asks its questions itself,
 //! and hyperctl's forms print its plain one-line answers). Verbs never
-//! import each other, except that the hyperctl `manifest` form hands its
-//! work to `manifests` and `manifest_builder`, whose forms it is. See
-//! docs/wfctl.md.
+//! import each other, except that the hyperctl `manifest` and `schedules`
+//! forms hand their work to `manifests`, `manifest_builder` and
+//! `schedules`, whose forms they are. See docs/wfctl.md.
 
 mod args;
 mod context;
@@ -33,6 +35,7 @@ mod manifest_builder;
 mod manifests;
 mod outcome;
 mod render;
+mod schedules;
 mod status;
 mod tui;
 mod workflows;
@@ -96,11 +99,13 @@ async fn run_native(cli: Cli) -> Result<(), CliError> {
         }
         Command::Workflow { args } => hyperctl::run(&globals, "workflow", &args).await,
         Command::Manifest { args } => hyperctl::run(&globals, "manifest", &args).await,
+        Command::Schedules { args } => hyperctl::run(&globals, "schedules", &args).await,
         // Commands that check their own arguments first connect themselves,
         // so a usage error is reported as one even when the daemon is down.
         Command::Run(args) => executions::run::run(&globals, args).await,
         Command::List(args) => executions::list::run(&globals, args).await,
         Command::Cancel(args) => executions::cancel::run(&globals, args).await,
+        Command::Schedule(command) => schedules::run(&globals, *command).await,
         Command::Workflows(command) => {
             workflows::run(&Ctx::connect(&globals).await?, command).await
         }

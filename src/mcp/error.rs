@@ -39,16 +39,56 @@ pub(crate) enum Subject<'a> {
     Workflow(&'a str),
     /// An execution id.
     Execution(&'a str),
+    /// A schedule id.
+    Schedule(&'a str),
 }
 
 /// How a field violation's path is shown: `execute_workflow` takes the
-/// inputs under `inputs`, a `run_<id>` tool takes them at the top level.
+/// inputs under `inputs`, a `run_<id>` tool takes them at the top level,
+/// and create_schedule takes a schedule's fields flat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FieldStyle {
     /// Keep the daemon's path (`inputs.depth`).
     AsRequested,
     /// Drop the `inputs.` prefix (`depth`).
     TopLevel,
+    /// The CreateScheduleRequest's path as create_schedule's argument:
+    /// `schedule.spec.cron[0]` is `cron[0]`,
+    /// `schedule.action.execute.inputs.depth` is `execute.inputs.depth`.
+    Schedule,
+}
+
+/// How create_schedule's arguments sit in a CreateScheduleRequest: the
+/// first daemon path prefix that matches is replaced by its argument's.
+const SCHEDULE_ARGUMENTS: &[(&str, &str)] = &[
+    ("schedule.id", "schedule_id"),
+    ("schedule.spec.jitter", "jitter_seconds"),
+    ("schedule.spec.", ""),
+    ("schedule.catch_up_window", "catch_up_window_seconds"),
+    ("schedule.action.execute.timeout", "execute.timeout_seconds"),
+    ("schedule.action.", ""),
+    ("schedule.", ""),
+];
+
+impl FieldStyle {
+    /// The daemon's field path as the tool's caller named the argument.
+    fn argument(self, field: String) -> String {
+        match self {
+            FieldStyle::AsRequested => field,
+            FieldStyle::TopLevel => field
+                .strip_prefix("inputs.")
+                .map(str::to_string)
+                .unwrap_or(field),
+            FieldStyle::Schedule => SCHEDULE_ARGUMENTS
+                .iter()
+                .find_map(|(path, argument)| {
+                    field
+                        .strip_prefix(path)
+                        .map(|rest| format!("{argument}{rest}"))
+                })
+                .unwrap_or(field),
+        }
+    }
 }
 
 /// A tool call that failed in a way the caller can fix or work around.
@@ -77,6 +117,12 @@ pub(crate) enum ToolError {
         /// The id asked for.
         id: String,
     },
+    /// No schedule has this id.
+    #[error("unknown schedule {id:?}: call list_schedules for the schedule ids")]
+    UnknownSchedule {
+        /// The id asked for.
+        id: String,
+    },
     /// One or more arguments are invalid; each violation names its field.
     #[error("invalid input: {}", render_violations(violations))]
     InvalidInput {
@@ -84,7 +130,7 @@ pub(crate) enum ToolError {
         violations: Vec<Violation>,
     },
     /// The daemon refused the request as it stands (queue full, execution
-    /// already finished, shutting down, ...).
+    /// already finished, schedule id taken, shutting down, ...).
     #[error("{0}")]
     Refused(String),
     /// Anything else the daemon answered.
@@ -123,6 +169,7 @@ impl ToolError {
             Code::NotFound => match subject {
                 Subject::Workflow(id) => ToolError::UnknownWorkflow { id: id.to_string() },
                 Subject::Execution(id) => ToolError::UnknownExecution { id: id.to_string() },
+                Subject::Schedule(id) => ToolError::UnknownSchedule { id: id.to_string() },
             },
             Code::InvalidArgument => {
                 let violations: Vec<Violation> = status
@@ -131,14 +178,7 @@ impl ToolError {
                         bad.field_violations
                             .into_iter()
                             .map(|v| Violation {
-                                field: match style {
-                                    FieldStyle::AsRequested => v.field,
-                                    FieldStyle::TopLevel => v
-                                        .field
-                                        .strip_prefix("inputs.")
-                                        .map(str::to_string)
-                                        .unwrap_or(v.field),
-                                },
+                                field: style.argument(v.field),
                                 description: v.description,
                             })
                             .collect()
@@ -150,9 +190,10 @@ impl ToolError {
                     ToolError::InvalidInput { violations }
                 }
             }
-            Code::FailedPrecondition | Code::ResourceExhausted | Code::Unavailable => {
-                ToolError::Refused(status.message().to_string())
-            }
+            Code::FailedPrecondition
+            | Code::ResourceExhausted
+            | Code::Unavailable
+            | Code::AlreadyExists => ToolError::Refused(status.message().to_string()),
             code => ToolError::Daemon {
                 code,
                 message: status.message().to_string(),
@@ -224,6 +265,35 @@ mod tests {
             error.to_string(),
             "invalid input: depth: must be at most 5; topic: is required"
         );
+    }
+
+    #[test]
+    fn schedule_violations_name_create_schedules_arguments() {
+        let mut details = ErrorDetails::new();
+        details.add_bad_request_violation("schedule.spec.cron[0]", "not a cron expression");
+        details.add_bad_request_violation("schedule.action.execute.inputs.depth", "too deep");
+        details.add_bad_request_violation("schedule.spec.jitter", "negative");
+        details.add_bad_request_violation("schedule.id", "bad id");
+        details.add_bad_request_violation("schedule.overlap_policy", "unknown");
+        let status = Status::with_error_details(Code::InvalidArgument, "bad schedule", details);
+        let error = ToolError::from_status(
+            &status,
+            "http://x",
+            Subject::Schedule("s"),
+            FieldStyle::Schedule,
+        );
+        assert_eq!(
+            error.to_string(),
+            "invalid input: cron[0]: not a cron expression; execute.inputs.depth: too deep; \
+             jitter_seconds: negative; schedule_id: bad id; overlap_policy: unknown"
+        );
+        let taken = ToolError::from_status(
+            &Status::already_exists("a schedule with id \"s\" already exists"),
+            "http://x",
+            Subject::Schedule("s"),
+            FieldStyle::Schedule,
+        );
+        assert_eq!(taken.to_string(), "a schedule with id \"s\" already exists");
     }
 
     #[test]

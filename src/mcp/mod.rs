@@ -9,6 +9,9 @@
 //!   optional bounded wait that sends progress notifications),
 //!   get_workflow_status, get_workflow_logs, cancel_workflow,
 //!   list_executions, validate_manifest, submit_manifest;
+//! - the schedule tools (`schedule_tools.rs`): create_schedule,
+//!   list_schedules, get_schedule, pause_schedule, trigger_schedule,
+//!   delete_schedule;
 //! - one `run_<workflow_id>` tool per discovered workflow (`run_tools.rs`),
 //!   whose input schema is the workflow's, kept current by polling the
 //!   daemon and announced with `notifications/tools/list_changed`.
@@ -27,6 +30,7 @@ mod model;
 mod params;
 mod provenance;
 mod run_tools;
+mod schedule_tools;
 mod server;
 mod start;
 mod tools;

@@ -36,7 +36,7 @@ impl WorkflowMcp {
             shared: Arc::new(Shared {
                 daemon: Daemon::connect_lazy(addr)?,
                 run_tools: RunTools::default(),
-                router: Self::tool_router(),
+                router: Self::tool_router() + Self::schedule_router(),
             }),
         })
     }
@@ -54,7 +54,8 @@ impl WorkflowMcp {
         &self.shared.run_tools
     }
 
-    /// The router of the fixed tools.
+    /// The router of the fixed tools (those of `tools.rs` and
+    /// `schedule_tools.rs`).
     pub(crate) fn router(&self) -> &ToolRouter<WorkflowMcp> {
         &self.shared.router
     }

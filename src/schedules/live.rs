@@ -155,6 +155,15 @@ impl Schedules {
                 continue;
             }
             if self.act(&live, Occasion::Due(scheduled)).await.is_none() {
+                // Paused or changed while it waited to act: the time is
+                // no longer due.
+                let moved = {
+                    let state = live.state.lock();
+                    !state.deleted && (state.record.paused || state.record.handled_ms >= scheduled)
+                };
+                if moved && !self.stop.is_cancelled() {
+                    continue;
+                }
                 // Not recorded (the daemon is stopping, or the schedule
                 // was deleted): the next start catches it up.
                 return;
@@ -170,6 +179,14 @@ impl Schedules {
         occasion: Occasion,
     ) -> Option<ScheduleRunRecord> {
         let mut runs = live.acting.lock().await;
+        if let Occasion::Due(ms) = occasion {
+            // A pause or an update while this waited for the lock moved
+            // the cursor past it: it is not due any more.
+            let state = live.state.lock();
+            if state.deleted || state.record.paused || state.record.handled_ms >= ms {
+                return None;
+            }
+        }
         let (definition, _) = live.definition();
         let scheduled_ms = occasion.scheduled_ms();
         let request_id = occasion.request_id(&live.id);

@@ -141,6 +141,12 @@ impl Schedules {
         definition: &Definition,
     ) -> Result<calendar::Calendar, ScheduleError> {
         let mut violations: Vec<Violation> = definition::check_id(id).into_iter().collect();
+        if definition.end_ms.is_some_and(|end| end < now_ms()) {
+            violations.push(Violation::new(
+                "schedule.spec.end_time",
+                "is in the past: the schedule would never fall due",
+            ));
+        }
         let calendar = calendar::Calendar::compile(id, definition)
             .map_err(|v| violations.extend(v))
             .ok();

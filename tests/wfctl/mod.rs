@@ -5,5 +5,6 @@ mod daemon_address;
 mod executions;
 mod hyperctl;
 mod manifest;
+mod schedules;
 mod terminal;
 mod tui;

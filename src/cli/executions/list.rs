@@ -1,5 +1,5 @@
 //! `wfctl list`: executions, newest first, filtered by workflow, state,
-//! label or batch.
+//! label, batch or schedule.
 
 use crate::cli::{
     args::{GlobalArgs, ListArgs},
@@ -22,6 +22,7 @@ pub(crate) async fn run(globals: &GlobalArgs, args: ListArgs) -> Result<(), CliE
         states,
         labels: collect_labels(&args.labels)?,
         batch_id: args.batch.unwrap_or_default(),
+        schedule_id: args.schedule.unwrap_or_default(),
         ..Default::default()
     };
     let ctx = &Ctx::connect(globals).await?;

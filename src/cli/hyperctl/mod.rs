@@ -3,13 +3,15 @@
 //! ```text
 //! wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-json]
 //! wfctl manifest create|validate -file F|submit -file F|status -id ID|generate DISK OUT_DIR
+//! wfctl schedules create NAME CRON -workflow-mode workflow|manifest ...|list|describe NAME|...
 //! ```
 //!
-//! One file per form: [`workflow`] and [`manifest`]. Flags follow Go's
+//! One file per form: [`workflow`], [`manifest`] and [`schedules`]. Flags follow Go's
 //! `flag` package ([`super::go_flags`]); each form's flags are declared
 //! once, in its [`Form`] table.
 
 mod manifest;
+mod schedules;
 mod workflow;
 
 use std::path::{Path, PathBuf};
@@ -20,11 +22,12 @@ use super::{
     go_flags::{Form, GoFlags},
 };
 
-/// Runs `wfctl workflow ...` or `wfctl manifest ...`.
+/// Runs `wfctl workflow ...`, `wfctl manifest ...` or `wfctl schedules ...`.
 pub(crate) async fn run(globals: &GlobalArgs, verb: &str, args: &[String]) -> Result<(), CliError> {
     match verb {
         "workflow" => workflow::run(globals, args).await,
         "manifest" => manifest::run(globals, args).await,
+        "schedules" => schedules::run(globals, args).await,
         other => Err(CliError::Usage(format!("unknown hyperctl verb {other:?}"))),
     }
 }
@@ -76,6 +79,7 @@ mod tests {
         for form in [
             &workflow::WORKFLOW,
             &manifest::MANIFEST,
+            &schedules::SCHEDULES,
             &crate::cli::manifest_builder::CREATE,
         ] {
             let mut names: Vec<&str> = form.flags.iter().map(|f| f.name).collect();

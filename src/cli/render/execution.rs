@@ -51,6 +51,16 @@ pub(crate) fn print_execution(format: PrintFormat, execution: &pb::Execution) {
     }
     fields.push(("Inputs", pairs_text(&execution.inputs)));
     fields.push(("Labels", pairs_text(&execution.labels)));
+    if !execution.schedule_id.is_empty() {
+        fields.push((
+            "Schedule",
+            format!(
+                "{} (fell due {})",
+                execution.schedule_id,
+                timestamp_text(execution.scheduled_time.as_ref())
+            ),
+        ));
+    }
     if !execution.request_id.is_empty() {
         fields.push(("Request id", execution.request_id.clone()));
     }

@@ -4,7 +4,8 @@
 //!
 //! [`print`](mod@print) is the one printer (messages through [`proto_json`](crate::proto_json), human
 //! text made safe by [`terminal_text`]); [`execution`], [`event`],
-//! [`manifest`], [`status`] and [`workflow`] turn the API's messages into text;
+//! [`manifest`], [`schedule`], [`status`] and [`workflow`] turn the API's
+//! messages into text;
 //! [`live_tree`] is the live view shown while following a run.
 
 pub(crate) mod estimate;
@@ -13,6 +14,7 @@ pub(crate) mod execution;
 pub(crate) mod live_tree;
 pub(crate) mod manifest;
 pub(crate) mod print;
+pub(crate) mod schedule;
 pub(crate) mod status;
 pub(crate) mod terminal_text;
 pub(crate) mod workflow;

@@ -263,11 +263,13 @@ pub(crate) fn rfc3339(time: Option<&prost_types::Timestamp>) -> Option<String> {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
-fn non_empty(text: &str) -> Option<String> {
+/// `text`, or None when it is empty.
+pub(super) fn non_empty(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
-fn sorted(map: &HashMap<String, String>) -> BTreeMap<String, String> {
+/// A map in key order, as results show maps.
+pub(super) fn sorted(map: &HashMap<String, String>) -> BTreeMap<String, String> {
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
