@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::{payload, signature, Webhooks};
+use super::{new_delivery, payload, signature, Webhooks};
 use crate::clock::now_ms;
 use crate::store::{DeliveryRecord, DeliveryState, WebhookRecord, WebhookWrite};
 
@@ -84,20 +84,13 @@ impl Webhooks {
                 .await
                 .to_string();
             for sender in wanted {
-                deliveries.push(DeliveryRecord {
-                    id: format!("msg_{}", Uuid::now_v7().simple()),
-                    webhook: sender.webhook.id.clone(),
-                    kind: n.kind.clone(),
-                    subject: n.subject.clone(),
-                    payload: body.clone(),
-                    state: DeliveryState::Pending,
-                    attempts: 0,
-                    create_ms: now,
-                    next_ms: now,
-                    last_ms: None,
-                    last_status: None,
-                    last_error: String::new(),
-                });
+                deliveries.push(new_delivery(
+                    &sender.webhook.id,
+                    &n.kind,
+                    &n.subject,
+                    body.clone(),
+                    now,
+                ));
                 woken.push(sender.clone());
             }
         }

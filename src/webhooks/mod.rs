@@ -259,20 +259,7 @@ impl Webhooks {
         let sender = self.find(id)?;
         let now = now_ms();
         let body = payload::envelope("webhook.test", now, serde_json::json!({"webhook_id": id}));
-        let delivery = DeliveryRecord {
-            id: format!("msg_{}", Uuid::now_v7().simple()),
-            webhook: id.to_string(),
-            kind: "webhook.test".into(),
-            subject: id.to_string(),
-            payload: body.to_string(),
-            state: DeliveryState::Pending,
-            attempts: 0,
-            create_ms: now,
-            next_ms: now,
-            last_ms: None,
-            last_status: None,
-            last_error: String::new(),
-        };
+        let delivery = new_delivery(id, "webhook.test", id, body.to_string(), now);
         let mut attempted = self.attempt(&sender, delivery).await;
         // A test is tried once.
         if attempted.state == DeliveryState::Pending {
@@ -290,5 +277,30 @@ impl Webhooks {
             .get(id)
             .cloned()
             .ok_or_else(|| WebhookError::NotFound(id.to_string()))
+    }
+}
+
+/// A delivery of an event to a webhook, due at once, under a new message
+/// id.
+fn new_delivery(
+    webhook: &str,
+    kind: &str,
+    subject: &str,
+    payload: String,
+    now: i64,
+) -> DeliveryRecord {
+    DeliveryRecord {
+        id: format!("msg_{}", Uuid::now_v7().simple()),
+        webhook: webhook.to_string(),
+        kind: kind.to_string(),
+        subject: subject.to_string(),
+        payload,
+        state: DeliveryState::Pending,
+        attempts: 0,
+        create_ms: now,
+        next_ms: now,
+        last_ms: None,
+        last_status: None,
+        last_error: String::new(),
     }
 }
