@@ -3,9 +3,10 @@
 //
 // It wraps the generated stub (package workflowv1) with the calls a program
 // usually makes: start an execution and wait for its end, follow its log
-// through a callback or a channel, read the daemon's status. Every method
-// returns the gRPC status error of the daemon unchanged; FieldViolations
-// extracts the per-input problems of an INVALID_ARGUMENT error.
+// through a callback or a channel, read the daemon's status, manage
+// schedules. Every method returns the gRPC status error of the daemon
+// unchanged; FieldViolations extracts the per-input problems of an
+// INVALID_ARGUMENT error.
 //
 //	c, err := workflowclient.Dial("127.0.0.1:50051")
 //	if err != nil { ... }

@@ -24,8 +24,9 @@ const defaultAddr = "127.0.0.1:50051"
 
 const usageText = `usage: hyperctl workflow -op status|list|queue|workflows|submit|watch|cancel [flags]
        hyperctl manifest validate -file F | submit -file F [-wait] | status -id ID
+       hyperctl schedules create|list|describe|pause|unpause|trigger|delete ...
 
-Run 'hyperctl workflow -h' for the flags.
+Run 'hyperctl workflow -h' or 'hyperctl schedules' for the flags.
 `
 
 // errUsage marks an error as bad usage (exit status 2).
@@ -92,11 +93,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runWorkflow(args[1:], stdout, stderr)
 	case "manifest":
 		return runManifest(args[1:], stdout, stderr)
+	case "schedules":
+		return runSchedules(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "hyperctl: unknown command %q (this hyperctl talks to workflowd: `workflow` or `manifest`)\n%s", args[0], usageText)
+		fmt.Fprintf(stderr, "hyperctl: unknown command %q (this hyperctl talks to workflowd: `workflow`, `manifest` or `schedules`)\n%s", args[0], usageText)
 		return exitUsage
 	}
 }

@@ -344,6 +344,8 @@ func TestExitCodeOfEachStatus(t *testing.T) {
 		{fmt.Errorf("execution x: %w", errNotSucceeded), exitNotSucceeded},
 		{fmt.Errorf("execution x: %w", errLogEnded), exitUnavailable},
 		{errInvalidManifest, exitInvalidArgument},
+		{status.Error(codes.AlreadyExists, "why"), exitRefused},
+		{errRunNotStarted, exitRefused},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)

@@ -29,7 +29,8 @@ const (
 	// violations are printed), or a manifest is invalid.
 	exitInvalidArgument = 5
 	// exitRefused: the daemon refused the request for another reason
-	// (queue full, execution already finished, internal error).
+	// (queue full, execution already finished, schedule id taken, a
+	// triggered run skipped or failed, internal error).
 	exitRefused = 6
 )
 
@@ -55,6 +56,8 @@ func exitCode(err error) int {
 		return exitInvalidArgument
 	case errors.Is(err, errLogEnded):
 		return exitUnavailable
+	case errors.Is(err, errRunNotStarted):
+		return exitRefused
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return exitUnavailable

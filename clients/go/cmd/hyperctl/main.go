@@ -8,6 +8,15 @@
 //	hyperctl workflow -op submit    [-addr A] [-json] -workflow ID [-input k=v ...] [-label k=v ...] [-request-id R] [-timeout D] [-wait]
 //	hyperctl workflow -op watch     [-addr A] [-json] [-id EXECUTION] [-from N] [-interval D] [-count N]
 //	hyperctl workflow -op cancel    [-addr A] [-json] -id EXECUTION [-force] [-grace D]
+//	hyperctl manifest validate -file F | submit -file F [-wait] | status -id ID
+//	hyperctl schedules create NAME CRON [CRON...] -workflow-mode workflow -workflow ID [-input k=v ...] [-timeout D] [flags]
+//	hyperctl schedules create NAME CRON [CRON...] -workflow-mode manifest -manifest-template FILE [-output DIR] [flags]
+//	hyperctl schedules list | describe NAME | pause NAME [-note T] | unpause NAME [-note T] | trigger NAME | delete NAME
+//
+// create's other flags: -timezone TZ, -jitter D, -overlap
+// skip|buffer-one|allow-all|cancel-previous, -catch-up start-one|skip,
+// -catch-up-window D, -label k=v, -description TEXT. HyperSDK's
+// `schedules enable|disable NAME` are unpause and pause; `get` is describe.
 //
 // The daemon address defaults to $WORKFLOWD_ADDR, else 127.0.0.1:50051.
 // Data goes to stdout, diagnostics to stderr. Exit statuses are the client

@@ -8,13 +8,20 @@
         execution = client.execute_and_wait("hello", {"name": "python"})
         print(execution.state == workflow_pb2.EXECUTION_STATE_SUCCEEDED)
 
-:class:`AsyncWorkflowClient` offers the same calls for asyncio. The generated
+:class:`AsyncWorkflowClient` offers the same calls for asyncio.
+:func:`schedule_execute_action` and :func:`schedule_manifest_action` build the
+action of a schedule (:meth:`WorkflowClient.create_schedule`). The generated
 messages are re-exported as :mod:`workflow_client.workflow_pb2`.
 """
 
 from ._aio import AsyncWorkflowClient
 from ._errors import WorkflowError
-from ._requests import TERMINAL_STATES, is_terminal
+from ._requests import (
+    TERMINAL_STATES,
+    is_terminal,
+    schedule_execute_action,
+    schedule_manifest_action,
+)
 from ._sync import WorkflowClient
 from .gen.workflow.v1 import workflow_pb2, workflow_pb2_grpc
 
@@ -24,6 +31,8 @@ __all__ = [
     "WorkflowClient",
     "WorkflowError",
     "is_terminal",
+    "schedule_execute_action",
+    "schedule_manifest_action",
     "workflow_pb2",
     "workflow_pb2_grpc",
 ]

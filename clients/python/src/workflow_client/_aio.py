@@ -184,11 +184,20 @@ class AsyncWorkflowClient:
         created_before: Optional[datetime.datetime] = None,
         page_size: int = 0,
         page_token: str = "",
+        schedule_id: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> pb.ListExecutionsResponse:
-        """One page of executions, newest first."""
+        """One page of executions, newest first (see
+        WorkflowClient.list_executions)."""
         request = list_executions_request(
-            workflow_id, states, labels, created_after, created_before, page_size, page_token
+            workflow_id,
+            states,
+            labels,
+            created_after,
+            created_before,
+            page_size,
+            page_token,
+            schedule_id,
         )
         return await self._call(self.stub.ListExecutions, request, timeout)
 
@@ -250,3 +259,66 @@ class AsyncWorkflowClient:
             labels=dict(labels or {}),
         )
         return await self._call(self.stub.SubmitManifest, request, timeout)
+
+    async def create_schedule(
+        self, schedule: pb.Schedule, *, timeout: Optional[float] = None
+    ) -> pb.Schedule:
+        """Stores a new schedule and returns it as stored (see
+        WorkflowClient.create_schedule)."""
+        request = pb.CreateScheduleRequest(schedule=schedule)
+        return (await self._call(self.stub.CreateSchedule, request, timeout)).schedule
+
+    async def get_schedule(
+        self,
+        schedule_id: str,
+        *,
+        next_fire_times: int = 0,
+        recent_runs: int = 0,
+        timeout: Optional[float] = None,
+    ) -> pb.Schedule:
+        """One schedule with its next fire times and recent runs (see
+        WorkflowClient.get_schedule)."""
+        request = pb.GetScheduleRequest(
+            schedule_id=schedule_id, next_fire_times=next_fire_times, recent_runs=recent_runs
+        )
+        return (await self._call(self.stub.GetSchedule, request, timeout)).schedule
+
+    async def list_schedules(self, *, timeout: Optional[float] = None) -> list[pb.Schedule]:
+        """Every schedule, ordered by id, each with its next fire time."""
+        response = await self._call(self.stub.ListSchedules, pb.ListSchedulesRequest(), timeout)
+        return list(response.schedules)
+
+    async def update_schedule(
+        self, schedule_id: str, schedule: pb.Schedule, *, timeout: Optional[float] = None
+    ) -> pb.Schedule:
+        """Replaces a schedule's spec, action, policies and description (see
+        WorkflowClient.update_schedule)."""
+        request = pb.UpdateScheduleRequest(schedule_id=schedule_id, schedule=schedule)
+        return (await self._call(self.stub.UpdateSchedule, request, timeout)).schedule
+
+    async def delete_schedule(self, schedule_id: str, *, timeout: Optional[float] = None) -> None:
+        """Deletes a schedule and the records of its runs (its executions stay)."""
+        request = pb.DeleteScheduleRequest(schedule_id=schedule_id)
+        await self._call(self.stub.DeleteSchedule, request, timeout)
+
+    async def pause_schedule(
+        self, schedule_id: str, note: str = "", *, timeout: Optional[float] = None
+    ) -> pb.Schedule:
+        """Pauses a schedule, with a note saying why; returns it as stored."""
+        request = pb.PauseScheduleRequest(schedule_id=schedule_id, paused=True, note=note)
+        return (await self._call(self.stub.PauseSchedule, request, timeout)).schedule
+
+    async def unpause_schedule(
+        self, schedule_id: str, note: str = "", *, timeout: Optional[float] = None
+    ) -> pb.Schedule:
+        """Unpauses a schedule, with a note saying why; returns it as stored."""
+        request = pb.PauseScheduleRequest(schedule_id=schedule_id, paused=False, note=note)
+        return (await self._call(self.stub.PauseSchedule, request, timeout)).schedule
+
+    async def trigger_schedule(
+        self, schedule_id: str, *, timeout: Optional[float] = None
+    ) -> pb.ScheduleRun:
+        """Runs a schedule's action now and returns what became of that run
+        (see WorkflowClient.trigger_schedule)."""
+        request = pb.TriggerScheduleRequest(schedule_id=schedule_id)
+        return (await self._call(self.stub.TriggerSchedule, request, timeout)).run

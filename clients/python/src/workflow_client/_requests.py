@@ -84,6 +84,7 @@ def list_executions_request(
     created_before: Optional[datetime.datetime],
     page_size: int,
     page_token: str,
+    schedule_id: Optional[str] = None,
 ) -> pb.ListExecutionsRequest:
     """The ListExecutionsRequest for :meth:`WorkflowClient.list_executions`."""
     return pb.ListExecutionsRequest(
@@ -94,6 +95,7 @@ def list_executions_request(
         create_time_before=timestamp(created_before),
         page_size=page_size,
         page_token=page_token,
+        schedule_id=schedule_id or "",
     )
 
 
@@ -118,3 +120,53 @@ def manifest_format(file_name: str, format: "Optional[pb.ManifestFormat]") -> "p
 def manifest_content(content: Union[bytes, str]) -> bytes:
     """Manifest text or bytes as the bytes the API carries."""
     return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def schedule_execute_action(
+    workflow_id: str,
+    inputs: Optional[Mapping[str, Any]] = None,
+    *,
+    run_timeout: Optional[Seconds] = None,
+    labels: Optional[Mapping[str, str]] = None,
+) -> pb.ScheduleAction:
+    """The action of a schedule that executes ``workflow_id`` with
+    ``inputs`` (plain Python values, as :meth:`WorkflowClient.execute` takes
+    them). ``run_timeout`` is each execution's wall-clock limit; ``labels``
+    are added to each execution beside the ``schedule`` label the daemon
+    sets."""
+    return pb.ScheduleAction(
+        execute=pb.ScheduleExecute(
+            workflow_id=workflow_id,
+            inputs=input_values(inputs),
+            timeout=duration(run_timeout),
+            labels=dict(labels or {}),
+        )
+    )
+
+
+def schedule_manifest_action(
+    *,
+    template_path: Optional[str] = None,
+    content: Optional[Union[bytes, str]] = None,
+    output_dir: str = "",
+    format: "Optional[pb.ManifestFormat]" = None,
+    labels: Optional[Mapping[str, str]] = None,
+) -> pb.ScheduleAction:
+    """The action of a schedule that submits a hyper2kvm manifest: exactly
+    one of ``template_path`` (a file the daemon reads again at each run: its
+    path on the daemon's machine, inside one of the daemon's source roots)
+    or ``content`` (the document, checked once at creation). ``output_dir``
+    is where each run's VMs are written, inside the daemon's output
+    directory ("" for the daemon's own)."""
+    if (template_path is None) == (content is None):
+        raise ValueError("exactly one of template_path and content is required")
+    manifest = pb.ScheduleManifest(
+        format=pb.MANIFEST_FORMAT_DETECT if format is None else format,
+        output_dir=output_dir,
+        labels=dict(labels or {}),
+    )
+    if template_path is not None:
+        manifest.template_path = template_path
+    elif content is not None:
+        manifest.content = manifest_content(content)
+    return pb.ScheduleAction(manifest=manifest)

@@ -195,12 +195,21 @@ class WorkflowClient:
         created_before: Optional[datetime.datetime] = None,
         page_size: int = 0,
         page_token: str = "",
+        schedule_id: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> pb.ListExecutionsResponse:
         """One page of executions, newest first; pass ``next_page_token`` of
-        the response as ``page_token`` (same filters) for the next page."""
+        the response as ``page_token`` (same filters) for the next page.
+        ``schedule_id`` keeps the executions that schedule started."""
         request = list_executions_request(
-            workflow_id, states, labels, created_after, created_before, page_size, page_token
+            workflow_id,
+            states,
+            labels,
+            created_after,
+            created_before,
+            page_size,
+            page_token,
+            schedule_id,
         )
         return self._call(self.stub.ListExecutions, request, timeout)
 
@@ -264,3 +273,84 @@ class WorkflowClient:
             labels=dict(labels or {}),
         )
         return self._call(self.stub.SubmitManifest, request, timeout)
+
+    def create_schedule(
+        self, schedule: pb.Schedule, *, timeout: Optional[float] = None
+    ) -> pb.Schedule:
+        """Stores a new schedule (``schedule.id`` is required; output-only
+        fields are ignored) and returns it as stored, with its next fire
+        times. Build its action with :func:`schedule_execute_action` or
+        :func:`schedule_manifest_action`. A bad id, cron expression, time
+        zone, jitter, workflow, input or manifest raises
+        :class:`WorkflowError` INVALID_ARGUMENT with the field in
+        ``field_violations`` (e.g. ``schedule.spec.cron[0]``); a taken id
+        raises ALREADY_EXISTS. Nothing is stored on error."""
+        request = pb.CreateScheduleRequest(schedule=schedule)
+        return self._call(self.stub.CreateSchedule, request, timeout).schedule
+
+    def get_schedule(
+        self,
+        schedule_id: str,
+        *,
+        next_fire_times: int = 0,
+        recent_runs: int = 0,
+        timeout: Optional[float] = None,
+    ) -> pb.Schedule:
+        """One schedule with its next ``next_fire_times`` fire times and its
+        latest ``recent_runs`` runs, newest first (0: the daemon's defaults,
+        5 and 10). NOT_FOUND when unknown."""
+        request = pb.GetScheduleRequest(
+            schedule_id=schedule_id, next_fire_times=next_fire_times, recent_runs=recent_runs
+        )
+        return self._call(self.stub.GetSchedule, request, timeout).schedule
+
+    def list_schedules(self, *, timeout: Optional[float] = None) -> list[pb.Schedule]:
+        """Every schedule, ordered by id, each with its next fire time and
+        without its runs."""
+        response = self._call(self.stub.ListSchedules, pb.ListSchedulesRequest(), timeout)
+        return list(response.schedules)
+
+    def update_schedule(
+        self, schedule_id: str, schedule: pb.Schedule, *, timeout: Optional[float] = None
+    ) -> pb.Schedule:
+        """Replaces the spec, action, policies and description of schedule
+        ``schedule_id`` with those of ``schedule``, checked as
+        :meth:`create_schedule` checks them (``schedule.id`` may be empty;
+        if set it must be ``schedule_id``). ``paused``, ``note`` and the
+        runs are kept; it next falls due after now. Returns it as stored;
+        NOT_FOUND when unknown."""
+        request = pb.UpdateScheduleRequest(schedule_id=schedule_id, schedule=schedule)
+        return self._call(self.stub.UpdateSchedule, request, timeout).schedule
+
+    def delete_schedule(self, schedule_id: str, *, timeout: Optional[float] = None) -> None:
+        """Deletes a schedule and the records of its runs (the executions it
+        started stay). NOT_FOUND when unknown."""
+        request = pb.DeleteScheduleRequest(schedule_id=schedule_id)
+        self._call(self.stub.DeleteSchedule, request, timeout)
+
+    def pause_schedule(
+        self, schedule_id: str, note: str = "", *, timeout: Optional[float] = None
+    ) -> pb.Schedule:
+        """Pauses a schedule, with a ``note`` saying why, and returns it as
+        stored. A paused schedule starts nothing; the times it falls due
+        while paused are neither recorded nor caught up."""
+        request = pb.PauseScheduleRequest(schedule_id=schedule_id, paused=True, note=note)
+        return self._call(self.stub.PauseSchedule, request, timeout).schedule
+
+    def unpause_schedule(
+        self, schedule_id: str, note: str = "", *, timeout: Optional[float] = None
+    ) -> pb.Schedule:
+        """Undoes :meth:`pause_schedule`, with a ``note`` saying why, and
+        returns the schedule as stored."""
+        request = pb.PauseScheduleRequest(schedule_id=schedule_id, paused=False, note=note)
+        return self._call(self.stub.PauseSchedule, request, timeout).schedule
+
+    def trigger_schedule(
+        self, schedule_id: str, *, timeout: Optional[float] = None
+    ) -> pb.ScheduleRun:
+        """Runs a schedule's action now, paused or not, and returns what
+        became of that run. Its overlap policy applies: while the previous
+        run still goes the outcome may be SKIPPED or BUFFERED rather than
+        STARTED, which is not raised."""
+        request = pb.TriggerScheduleRequest(schedule_id=schedule_id)
+        return self._call(self.stub.TriggerSchedule, request, timeout).run

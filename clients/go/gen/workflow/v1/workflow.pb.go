@@ -436,6 +436,328 @@ func (ManifestKind) EnumDescriptor() ([]byte, []int) {
 	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
+// What happens when a schedule falls due while its previous run (the
+// latest it started) is still queued or running.
+type ScheduleOverlapPolicy int32
+
+const (
+	// Not set: SKIP.
+	ScheduleOverlapPolicy_SCHEDULE_OVERLAP_POLICY_UNSPECIFIED ScheduleOverlapPolicy = 0
+	// This time is recorded SKIPPED and nothing starts.
+	ScheduleOverlapPolicy_SCHEDULE_OVERLAP_POLICY_SKIP ScheduleOverlapPolicy = 1
+	// This time is recorded BUFFERED and starts when the previous run ends;
+	// at most one is buffered, a later time is SKIPPED.
+	ScheduleOverlapPolicy_SCHEDULE_OVERLAP_POLICY_BUFFER_ONE ScheduleOverlapPolicy = 2
+	// Starts anyway, alongside.
+	ScheduleOverlapPolicy_SCHEDULE_OVERLAP_POLICY_ALLOW_ALL ScheduleOverlapPolicy = 3
+	// Cancels the previous run, then starts.
+	ScheduleOverlapPolicy_SCHEDULE_OVERLAP_POLICY_CANCEL_PREVIOUS ScheduleOverlapPolicy = 4
+)
+
+// Enum value maps for ScheduleOverlapPolicy.
+var (
+	ScheduleOverlapPolicy_name = map[int32]string{
+		0: "SCHEDULE_OVERLAP_POLICY_UNSPECIFIED",
+		1: "SCHEDULE_OVERLAP_POLICY_SKIP",
+		2: "SCHEDULE_OVERLAP_POLICY_BUFFER_ONE",
+		3: "SCHEDULE_OVERLAP_POLICY_ALLOW_ALL",
+		4: "SCHEDULE_OVERLAP_POLICY_CANCEL_PREVIOUS",
+	}
+	ScheduleOverlapPolicy_value = map[string]int32{
+		"SCHEDULE_OVERLAP_POLICY_UNSPECIFIED":     0,
+		"SCHEDULE_OVERLAP_POLICY_SKIP":            1,
+		"SCHEDULE_OVERLAP_POLICY_BUFFER_ONE":      2,
+		"SCHEDULE_OVERLAP_POLICY_ALLOW_ALL":       3,
+		"SCHEDULE_OVERLAP_POLICY_CANCEL_PREVIOUS": 4,
+	}
+)
+
+func (x ScheduleOverlapPolicy) Enum() *ScheduleOverlapPolicy {
+	p := new(ScheduleOverlapPolicy)
+	*p = x
+	return p
+}
+
+func (x ScheduleOverlapPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScheduleOverlapPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[7].Descriptor()
+}
+
+func (ScheduleOverlapPolicy) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[7]
+}
+
+func (x ScheduleOverlapPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScheduleOverlapPolicy.Descriptor instead.
+func (ScheduleOverlapPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{7}
+}
+
+// What happens to the times a schedule fell due while the daemon was not
+// running. Each such time is recorded either way; none is run twice.
+type ScheduleCatchUpPolicy int32
+
+const (
+	// Not set: START_ONE.
+	ScheduleCatchUpPolicy_SCHEDULE_CATCH_UP_POLICY_UNSPECIFIED ScheduleCatchUpPolicy = 0
+	// The latest missed time within the catch-up window starts once the
+	// daemon is back; the others are recorded MISSED.
+	ScheduleCatchUpPolicy_SCHEDULE_CATCH_UP_POLICY_START_ONE ScheduleCatchUpPolicy = 1
+	// Every missed time is recorded MISSED.
+	ScheduleCatchUpPolicy_SCHEDULE_CATCH_UP_POLICY_SKIP ScheduleCatchUpPolicy = 2
+)
+
+// Enum value maps for ScheduleCatchUpPolicy.
+var (
+	ScheduleCatchUpPolicy_name = map[int32]string{
+		0: "SCHEDULE_CATCH_UP_POLICY_UNSPECIFIED",
+		1: "SCHEDULE_CATCH_UP_POLICY_START_ONE",
+		2: "SCHEDULE_CATCH_UP_POLICY_SKIP",
+	}
+	ScheduleCatchUpPolicy_value = map[string]int32{
+		"SCHEDULE_CATCH_UP_POLICY_UNSPECIFIED": 0,
+		"SCHEDULE_CATCH_UP_POLICY_START_ONE":   1,
+		"SCHEDULE_CATCH_UP_POLICY_SKIP":        2,
+	}
+)
+
+func (x ScheduleCatchUpPolicy) Enum() *ScheduleCatchUpPolicy {
+	p := new(ScheduleCatchUpPolicy)
+	*p = x
+	return p
+}
+
+func (x ScheduleCatchUpPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScheduleCatchUpPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[8].Descriptor()
+}
+
+func (ScheduleCatchUpPolicy) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[8]
+}
+
+func (x ScheduleCatchUpPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScheduleCatchUpPolicy.Descriptor instead.
+func (ScheduleCatchUpPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{8}
+}
+
+// What became of one time a schedule fell due.
+type ScheduleRunOutcome int32
+
+const (
+	// Not set.
+	ScheduleRunOutcome_SCHEDULE_RUN_OUTCOME_UNSPECIFIED ScheduleRunOutcome = 0
+	// Its executions were started (see execution_ids).
+	ScheduleRunOutcome_SCHEDULE_RUN_OUTCOME_STARTED ScheduleRunOutcome = 1
+	// Not started: the previous run was still going (overlap policy).
+	ScheduleRunOutcome_SCHEDULE_RUN_OUTCOME_SKIPPED ScheduleRunOutcome = 2
+	// Waiting for the previous run to end (BUFFER_ONE).
+	ScheduleRunOutcome_SCHEDULE_RUN_OUTCOME_BUFFERED ScheduleRunOutcome = 3
+	// Not started: it fell due while the daemon was down (catch-up policy).
+	ScheduleRunOutcome_SCHEDULE_RUN_OUTCOME_MISSED ScheduleRunOutcome = 4
+	// Could not start: the workflow is gone, the inputs or the template no
+	// longer validate, the queue was full... (see error).
+	ScheduleRunOutcome_SCHEDULE_RUN_OUTCOME_FAILED ScheduleRunOutcome = 5
+)
+
+// Enum value maps for ScheduleRunOutcome.
+var (
+	ScheduleRunOutcome_name = map[int32]string{
+		0: "SCHEDULE_RUN_OUTCOME_UNSPECIFIED",
+		1: "SCHEDULE_RUN_OUTCOME_STARTED",
+		2: "SCHEDULE_RUN_OUTCOME_SKIPPED",
+		3: "SCHEDULE_RUN_OUTCOME_BUFFERED",
+		4: "SCHEDULE_RUN_OUTCOME_MISSED",
+		5: "SCHEDULE_RUN_OUTCOME_FAILED",
+	}
+	ScheduleRunOutcome_value = map[string]int32{
+		"SCHEDULE_RUN_OUTCOME_UNSPECIFIED": 0,
+		"SCHEDULE_RUN_OUTCOME_STARTED":     1,
+		"SCHEDULE_RUN_OUTCOME_SKIPPED":     2,
+		"SCHEDULE_RUN_OUTCOME_BUFFERED":    3,
+		"SCHEDULE_RUN_OUTCOME_MISSED":      4,
+		"SCHEDULE_RUN_OUTCOME_FAILED":      5,
+	}
+)
+
+func (x ScheduleRunOutcome) Enum() *ScheduleRunOutcome {
+	p := new(ScheduleRunOutcome)
+	*p = x
+	return p
+}
+
+func (x ScheduleRunOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScheduleRunOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[9].Descriptor()
+}
+
+func (ScheduleRunOutcome) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[9]
+}
+
+func (x ScheduleRunOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScheduleRunOutcome.Descriptor instead.
+func (ScheduleRunOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{9}
+}
+
+// An event a webhook can subscribe to.
+type WebhookEvent int32
+
+const (
+	// Not set.
+	WebhookEvent_WEBHOOK_EVENT_UNSPECIFIED WebhookEvent = 0
+	// An execution ended SUCCEEDED (`execution.succeeded`).
+	WebhookEvent_WEBHOOK_EVENT_EXECUTION_SUCCEEDED WebhookEvent = 1
+	// An execution ended FAILED (`execution.failed`).
+	WebhookEvent_WEBHOOK_EVENT_EXECUTION_FAILED WebhookEvent = 2
+	// An execution ended CANCELLED (`execution.cancelled`).
+	WebhookEvent_WEBHOOK_EVENT_EXECUTION_CANCELLED WebhookEvent = 3
+	// An execution ended TIMED_OUT (`execution.timed_out`).
+	WebhookEvent_WEBHOOK_EVENT_EXECUTION_TIMED_OUT WebhookEvent = 4
+	// An execution ended INTERRUPTED by a crash (`execution.interrupted`).
+	WebhookEvent_WEBHOOK_EVENT_EXECUTION_INTERRUPTED WebhookEvent = 5
+	// The last execution of a batch ended (`batch.finished`).
+	WebhookEvent_WEBHOOK_EVENT_BATCH_FINISHED WebhookEvent = 6
+	// A schedule missed times while the daemon was down (`schedule.missed`).
+	WebhookEvent_WEBHOOK_EVENT_SCHEDULE_MISSED WebhookEvent = 7
+	// A schedule's run could not start (`schedule.failed`).
+	WebhookEvent_WEBHOOK_EVENT_SCHEDULE_FAILED WebhookEvent = 8
+	// A file dropped into a drop folder failed (`drop_file.failed`).
+	WebhookEvent_WEBHOOK_EVENT_DROP_FILE_FAILED WebhookEvent = 9
+)
+
+// Enum value maps for WebhookEvent.
+var (
+	WebhookEvent_name = map[int32]string{
+		0: "WEBHOOK_EVENT_UNSPECIFIED",
+		1: "WEBHOOK_EVENT_EXECUTION_SUCCEEDED",
+		2: "WEBHOOK_EVENT_EXECUTION_FAILED",
+		3: "WEBHOOK_EVENT_EXECUTION_CANCELLED",
+		4: "WEBHOOK_EVENT_EXECUTION_TIMED_OUT",
+		5: "WEBHOOK_EVENT_EXECUTION_INTERRUPTED",
+		6: "WEBHOOK_EVENT_BATCH_FINISHED",
+		7: "WEBHOOK_EVENT_SCHEDULE_MISSED",
+		8: "WEBHOOK_EVENT_SCHEDULE_FAILED",
+		9: "WEBHOOK_EVENT_DROP_FILE_FAILED",
+	}
+	WebhookEvent_value = map[string]int32{
+		"WEBHOOK_EVENT_UNSPECIFIED":           0,
+		"WEBHOOK_EVENT_EXECUTION_SUCCEEDED":   1,
+		"WEBHOOK_EVENT_EXECUTION_FAILED":      2,
+		"WEBHOOK_EVENT_EXECUTION_CANCELLED":   3,
+		"WEBHOOK_EVENT_EXECUTION_TIMED_OUT":   4,
+		"WEBHOOK_EVENT_EXECUTION_INTERRUPTED": 5,
+		"WEBHOOK_EVENT_BATCH_FINISHED":        6,
+		"WEBHOOK_EVENT_SCHEDULE_MISSED":       7,
+		"WEBHOOK_EVENT_SCHEDULE_FAILED":       8,
+		"WEBHOOK_EVENT_DROP_FILE_FAILED":      9,
+	}
+)
+
+func (x WebhookEvent) Enum() *WebhookEvent {
+	p := new(WebhookEvent)
+	*p = x
+	return p
+}
+
+func (x WebhookEvent) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WebhookEvent) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[10].Descriptor()
+}
+
+func (WebhookEvent) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[10]
+}
+
+func (x WebhookEvent) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WebhookEvent.Descriptor instead.
+func (WebhookEvent) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{10}
+}
+
+// Where a delivery is.
+type WebhookDeliveryState int32
+
+const (
+	// Not set.
+	WebhookDeliveryState_WEBHOOK_DELIVERY_STATE_UNSPECIFIED WebhookDeliveryState = 0
+	// Not yet answered with 2xx; tried again at next_attempt_time.
+	WebhookDeliveryState_WEBHOOK_DELIVERY_STATE_PENDING WebhookDeliveryState = 1
+	// Answered with 2xx.
+	WebhookDeliveryState_WEBHOOK_DELIVERY_STATE_DELIVERED WebhookDeliveryState = 2
+	// Given up: not delivered within the daemon's give-up time.
+	WebhookDeliveryState_WEBHOOK_DELIVERY_STATE_FAILED WebhookDeliveryState = 3
+)
+
+// Enum value maps for WebhookDeliveryState.
+var (
+	WebhookDeliveryState_name = map[int32]string{
+		0: "WEBHOOK_DELIVERY_STATE_UNSPECIFIED",
+		1: "WEBHOOK_DELIVERY_STATE_PENDING",
+		2: "WEBHOOK_DELIVERY_STATE_DELIVERED",
+		3: "WEBHOOK_DELIVERY_STATE_FAILED",
+	}
+	WebhookDeliveryState_value = map[string]int32{
+		"WEBHOOK_DELIVERY_STATE_UNSPECIFIED": 0,
+		"WEBHOOK_DELIVERY_STATE_PENDING":     1,
+		"WEBHOOK_DELIVERY_STATE_DELIVERED":   2,
+		"WEBHOOK_DELIVERY_STATE_FAILED":      3,
+	}
+)
+
+func (x WebhookDeliveryState) Enum() *WebhookDeliveryState {
+	p := new(WebhookDeliveryState)
+	*p = x
+	return p
+}
+
+func (x WebhookDeliveryState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WebhookDeliveryState) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[11].Descriptor()
+}
+
+func (WebhookDeliveryState) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[11]
+}
+
+func (x WebhookDeliveryState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WebhookDeliveryState.Descriptor instead.
+func (WebhookDeliveryState) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{11}
+}
+
 // A workflow program the daemon discovered.
 type Workflow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1221,7 +1543,11 @@ type ExecuteRequest struct {
 	// through the graceful path and ends TIMED_OUT. Unset means no limit.
 	Timeout *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Free-form labels to filter executions by.
-	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Whether and how a failed run is tried again (docs/retries.md). Unset:
+	// the daemon's default for the workflow (config `retry_policies`), if
+	// any; `max_attempts` 1 turns retries off for this call.
+	RetryPolicy   *RetryPolicy `protobuf:"bytes,6,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1291,6 +1617,99 @@ func (x *ExecuteRequest) GetLabels() map[string]string {
 	return nil
 }
 
+func (x *ExecuteRequest) GetRetryPolicy() *RetryPolicy {
+	if x != nil {
+		return x.RetryPolicy
+	}
+	return nil
+}
+
+// How a failed, timed-out or interrupted execution is tried again. Each
+// attempt is an execution of its own (its own log, exit and times), linked
+// to the others by `first_attempt_id` and `next_attempt_id`
+// (docs/retries.md says why).
+type RetryPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Attempts in all, the first included (at least 1; 1: no retry).
+	MaxAttempts int32 `protobuf:"varint,1,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	// Wait before the second attempt (default 1s).
+	InitialInterval *durationpb.Duration `protobuf:"bytes,2,opt,name=initial_interval,json=initialInterval,proto3" json:"initial_interval,omitempty"`
+	// Each further wait is the previous one times this (at least 1; default
+	// 2).
+	BackoffCoefficient float64 `protobuf:"fixed64,3,opt,name=backoff_coefficient,json=backoffCoefficient,proto3" json:"backoff_coefficient,omitempty"`
+	// Longest wait (default 100 times initial_interval).
+	MaximumInterval *durationpb.Duration `protobuf:"bytes,4,opt,name=maximum_interval,json=maximumInterval,proto3" json:"maximum_interval,omitempty"`
+	// Exit codes that end the attempts at once (a bad input stays bad).
+	NonRetryableExitCodes []int32 `protobuf:"varint,5,rep,packed,name=non_retryable_exit_codes,json=nonRetryableExitCodes,proto3" json:"non_retryable_exit_codes,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *RetryPolicy) Reset() {
+	*x = RetryPolicy{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryPolicy) ProtoMessage() {}
+
+func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
+func (*RetryPolicy) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RetryPolicy) GetMaxAttempts() int32 {
+	if x != nil {
+		return x.MaxAttempts
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetInitialInterval() *durationpb.Duration {
+	if x != nil {
+		return x.InitialInterval
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetBackoffCoefficient() float64 {
+	if x != nil {
+		return x.BackoffCoefficient
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetMaximumInterval() *durationpb.Duration {
+	if x != nil {
+		return x.MaximumInterval
+	}
+	return nil
+}
+
+func (x *RetryPolicy) GetNonRetryableExitCodes() []int32 {
+	if x != nil {
+		return x.NonRetryableExitCodes
+	}
+	return nil
+}
+
 // Response of Execute.
 type ExecuteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1306,7 +1725,7 @@ type ExecuteResponse struct {
 
 func (x *ExecuteResponse) Reset() {
 	*x = ExecuteResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[11]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1737,7 @@ func (x *ExecuteResponse) String() string {
 func (*ExecuteResponse) ProtoMessage() {}
 
 func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[11]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1750,7 @@ func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{11}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExecuteResponse) GetExecution() *Execution {
@@ -1400,14 +1819,28 @@ type Execution struct {
 	// Output only. How far an active execution is and how long it still
 	// needs; unset once it has finished, or while there is nothing to base an
 	// estimate on (no progress events and no earlier successful run).
-	Estimate      *Estimate `protobuf:"bytes,22,opt,name=estimate,proto3" json:"estimate,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Estimate *Estimate `protobuf:"bytes,22,opt,name=estimate,proto3" json:"estimate,omitempty"`
+	// Output only. The schedule that started it, if one did.
+	ScheduleId string `protobuf:"bytes,23,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// Output only. The time that schedule fell due (or was triggered).
+	ScheduledTime *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
+	// Output only. The retry policy in force, if any.
+	RetryPolicy *RetryPolicy `protobuf:"bytes,25,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	// Output only. Which attempt this is (1 for the first).
+	Attempt int32 `protobuf:"varint,26,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// Output only. The first attempt's id, for attempts after the first.
+	FirstAttemptId string `protobuf:"bytes,27,opt,name=first_attempt_id,json=firstAttemptId,proto3" json:"first_attempt_id,omitempty"`
+	// Output only. The attempt started after this one failed, once it is.
+	NextAttemptId string `protobuf:"bytes,28,opt,name=next_attempt_id,json=nextAttemptId,proto3" json:"next_attempt_id,omitempty"`
+	// Output only. When the next attempt starts, while one is waiting.
+	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Execution) Reset() {
 	*x = Execution{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[12]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1852,7 @@ func (x *Execution) String() string {
 func (*Execution) ProtoMessage() {}
 
 func (x *Execution) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[12]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1865,7 @@ func (x *Execution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Execution.ProtoReflect.Descriptor instead.
 func (*Execution) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{12}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Execution) GetId() string {
@@ -1589,6 +2022,55 @@ func (x *Execution) GetEstimate() *Estimate {
 	return nil
 }
 
+func (x *Execution) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *Execution) GetScheduledTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScheduledTime
+	}
+	return nil
+}
+
+func (x *Execution) GetRetryPolicy() *RetryPolicy {
+	if x != nil {
+		return x.RetryPolicy
+	}
+	return nil
+}
+
+func (x *Execution) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *Execution) GetFirstAttemptId() string {
+	if x != nil {
+		return x.FirstAttemptId
+	}
+	return ""
+}
+
+func (x *Execution) GetNextAttemptId() string {
+	if x != nil {
+		return x.NextAttemptId
+	}
+	return ""
+}
+
+func (x *Execution) GetNextAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptTime
+	}
+	return nil
+}
+
 // An estimate of an active execution's or batch's progress and remaining
 // time (docs/estimates.md says how it is computed). The dashboard, wfctl,
 // the terminal dashboard and HyperSDK's endpoints all show this one.
@@ -1616,7 +2098,7 @@ type Estimate struct {
 
 func (x *Estimate) Reset() {
 	*x = Estimate{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +2110,7 @@ func (x *Estimate) String() string {
 func (*Estimate) ProtoMessage() {}
 
 func (x *Estimate) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +2123,7 @@ func (x *Estimate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Estimate.ProtoReflect.Descriptor instead.
 func (*Estimate) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{13}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Estimate) GetProgress() float64 {
@@ -1708,7 +2190,7 @@ type BatchSummary struct {
 
 func (x *BatchSummary) Reset() {
 	*x = BatchSummary{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +2202,7 @@ func (x *BatchSummary) String() string {
 func (*BatchSummary) ProtoMessage() {}
 
 func (x *BatchSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +2215,7 @@ func (x *BatchSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchSummary.ProtoReflect.Descriptor instead.
 func (*BatchSummary) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{14}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BatchSummary) GetBatchId() string {
@@ -1818,7 +2300,7 @@ type LogCounts struct {
 
 func (x *LogCounts) Reset() {
 	*x = LogCounts{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +2312,7 @@ func (x *LogCounts) String() string {
 func (*LogCounts) ProtoMessage() {}
 
 func (x *LogCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +2325,7 @@ func (x *LogCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogCounts.ProtoReflect.Descriptor instead.
 func (*LogCounts) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{15}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LogCounts) GetTotal() uint64 {
@@ -1902,7 +2384,7 @@ type Phase struct {
 
 func (x *Phase) Reset() {
 	*x = Phase{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +2396,7 @@ func (x *Phase) String() string {
 func (*Phase) ProtoMessage() {}
 
 func (x *Phase) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2409,7 @@ func (x *Phase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Phase.ProtoReflect.Descriptor instead.
 func (*Phase) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{16}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Phase) GetIndex() int32 {
@@ -1999,7 +2481,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2493,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2506,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{17}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Task) GetTaskId() string {
@@ -2111,7 +2593,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2123,7 +2605,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2136,7 +2618,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{18}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Agent) GetName() string {
@@ -2198,7 +2680,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2692,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2705,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{19}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Artifact) GetPhase() int32 {
@@ -2265,7 +2747,7 @@ type GetExecutionRequest struct {
 
 func (x *GetExecutionRequest) Reset() {
 	*x = GetExecutionRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2277,7 +2759,7 @@ func (x *GetExecutionRequest) String() string {
 func (*GetExecutionRequest) ProtoMessage() {}
 
 func (x *GetExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2290,7 +2772,7 @@ func (x *GetExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExecutionRequest.ProtoReflect.Descriptor instead.
 func (*GetExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{20}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetExecutionRequest) GetExecutionId() string {
@@ -2313,7 +2795,7 @@ type GetExecutionResponse struct {
 
 func (x *GetExecutionResponse) Reset() {
 	*x = GetExecutionResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2325,7 +2807,7 @@ func (x *GetExecutionResponse) String() string {
 func (*GetExecutionResponse) ProtoMessage() {}
 
 func (x *GetExecutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2338,7 +2820,7 @@ func (x *GetExecutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExecutionResponse.ProtoReflect.Descriptor instead.
 func (*GetExecutionResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{21}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetExecutionResponse) GetExecution() *Execution {
@@ -2366,7 +2848,7 @@ type WaitExecutionRequest struct {
 
 func (x *WaitExecutionRequest) Reset() {
 	*x = WaitExecutionRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2378,7 +2860,7 @@ func (x *WaitExecutionRequest) String() string {
 func (*WaitExecutionRequest) ProtoMessage() {}
 
 func (x *WaitExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2391,7 +2873,7 @@ func (x *WaitExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitExecutionRequest.ProtoReflect.Descriptor instead.
 func (*WaitExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{22}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WaitExecutionRequest) GetExecutionId() string {
@@ -2412,7 +2894,7 @@ type WaitExecutionResponse struct {
 
 func (x *WaitExecutionResponse) Reset() {
 	*x = WaitExecutionResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2906,7 @@ func (x *WaitExecutionResponse) String() string {
 func (*WaitExecutionResponse) ProtoMessage() {}
 
 func (x *WaitExecutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2919,7 @@ func (x *WaitExecutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitExecutionResponse.ProtoReflect.Descriptor instead.
 func (*WaitExecutionResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{23}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WaitExecutionResponse) GetExecution() *Execution {
@@ -2466,14 +2948,16 @@ type ListExecutionsRequest struct {
 	// Only executions carrying every one of these labels with these values.
 	Labels map[string]string `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Only executions of this batch (Execution.batch_id).
-	BatchId       string `protobuf:"bytes,8,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	BatchId string `protobuf:"bytes,8,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// Only executions this schedule started (Execution.schedule_id).
+	ScheduleId    string `protobuf:"bytes,9,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListExecutionsRequest) Reset() {
 	*x = ListExecutionsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2485,7 +2969,7 @@ func (x *ListExecutionsRequest) String() string {
 func (*ListExecutionsRequest) ProtoMessage() {}
 
 func (x *ListExecutionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2498,7 +2982,7 @@ func (x *ListExecutionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutionsRequest.ProtoReflect.Descriptor instead.
 func (*ListExecutionsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{24}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListExecutionsRequest) GetPageSize() int32 {
@@ -2557,6 +3041,13 @@ func (x *ListExecutionsRequest) GetBatchId() string {
 	return ""
 }
 
+func (x *ListExecutionsRequest) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
 // Response of ListExecutions.
 type ListExecutionsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2574,7 +3065,7 @@ type ListExecutionsResponse struct {
 
 func (x *ListExecutionsResponse) Reset() {
 	*x = ListExecutionsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2586,7 +3077,7 @@ func (x *ListExecutionsResponse) String() string {
 func (*ListExecutionsResponse) ProtoMessage() {}
 
 func (x *ListExecutionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2599,7 +3090,7 @@ func (x *ListExecutionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutionsResponse.ProtoReflect.Descriptor instead.
 func (*ListExecutionsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{25}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListExecutionsResponse) GetExecutions() []*Execution {
@@ -2638,7 +3129,7 @@ type StreamLogsRequest struct {
 
 func (x *StreamLogsRequest) Reset() {
 	*x = StreamLogsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +3141,7 @@ func (x *StreamLogsRequest) String() string {
 func (*StreamLogsRequest) ProtoMessage() {}
 
 func (x *StreamLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +3154,7 @@ func (x *StreamLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsRequest.ProtoReflect.Descriptor instead.
 func (*StreamLogsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{26}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StreamLogsRequest) GetExecutionId() string {
@@ -2698,7 +3189,7 @@ type StreamLogsResponse struct {
 
 func (x *StreamLogsResponse) Reset() {
 	*x = StreamLogsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2710,7 +3201,7 @@ func (x *StreamLogsResponse) String() string {
 func (*StreamLogsResponse) ProtoMessage() {}
 
 func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2723,7 +3214,7 @@ func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsResponse.ProtoReflect.Descriptor instead.
 func (*StreamLogsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{27}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StreamLogsResponse) GetEvent() *LogEvent {
@@ -2773,7 +3264,7 @@ type LogEvent struct {
 
 func (x *LogEvent) Reset() {
 	*x = LogEvent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +3276,7 @@ func (x *LogEvent) String() string {
 func (*LogEvent) ProtoMessage() {}
 
 func (x *LogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2798,7 +3289,7 @@ func (x *LogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEvent.ProtoReflect.Descriptor instead.
 func (*LogEvent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{28}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LogEvent) GetSequence() uint64 {
@@ -3195,7 +3686,7 @@ type OutputLine struct {
 
 func (x *OutputLine) Reset() {
 	*x = OutputLine{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3207,7 +3698,7 @@ func (x *OutputLine) String() string {
 func (*OutputLine) ProtoMessage() {}
 
 func (x *OutputLine) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3220,7 +3711,7 @@ func (x *OutputLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
 func (*OutputLine) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{29}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *OutputLine) GetStream() OutputStream {
@@ -3266,7 +3757,7 @@ type PhaseStarted struct {
 
 func (x *PhaseStarted) Reset() {
 	*x = PhaseStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3278,7 +3769,7 @@ func (x *PhaseStarted) String() string {
 func (*PhaseStarted) ProtoMessage() {}
 
 func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3291,7 +3782,7 @@ func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseStarted.ProtoReflect.Descriptor instead.
 func (*PhaseStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PhaseStarted) GetPhase() int32 {
@@ -3328,7 +3819,7 @@ type PhaseCompleted struct {
 
 func (x *PhaseCompleted) Reset() {
 	*x = PhaseCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3340,7 +3831,7 @@ func (x *PhaseCompleted) String() string {
 func (*PhaseCompleted) ProtoMessage() {}
 
 func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3353,7 +3844,7 @@ func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseCompleted.ProtoReflect.Descriptor instead.
 func (*PhaseCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PhaseCompleted) GetPhase() int32 {
@@ -3385,7 +3876,7 @@ type PhaseFailed struct {
 
 func (x *PhaseFailed) Reset() {
 	*x = PhaseFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3397,7 +3888,7 @@ func (x *PhaseFailed) String() string {
 func (*PhaseFailed) ProtoMessage() {}
 
 func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3410,7 +3901,7 @@ func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseFailed.ProtoReflect.Descriptor instead.
 func (*PhaseFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PhaseFailed) GetPhase() int32 {
@@ -3451,7 +3942,7 @@ type TaskStarted struct {
 
 func (x *TaskStarted) Reset() {
 	*x = TaskStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3463,7 +3954,7 @@ func (x *TaskStarted) String() string {
 func (*TaskStarted) ProtoMessage() {}
 
 func (x *TaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3476,7 +3967,7 @@ func (x *TaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStarted.ProtoReflect.Descriptor instead.
 func (*TaskStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TaskStarted) GetPhase() int32 {
@@ -3520,7 +4011,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3532,7 +4023,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3545,7 +4036,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TaskProgress) GetTaskId() string {
@@ -3575,7 +4066,7 @@ type TaskCompleted struct {
 
 func (x *TaskCompleted) Reset() {
 	*x = TaskCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3587,7 +4078,7 @@ func (x *TaskCompleted) String() string {
 func (*TaskCompleted) ProtoMessage() {}
 
 func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3600,7 +4091,7 @@ func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCompleted.ProtoReflect.Descriptor instead.
 func (*TaskCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TaskCompleted) GetTaskId() string {
@@ -3630,7 +4121,7 @@ type TaskFailed struct {
 
 func (x *TaskFailed) Reset() {
 	*x = TaskFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3642,7 +4133,7 @@ func (x *TaskFailed) String() string {
 func (*TaskFailed) ProtoMessage() {}
 
 func (x *TaskFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3655,7 +4146,7 @@ func (x *TaskFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailed.ProtoReflect.Descriptor instead.
 func (*TaskFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TaskFailed) GetTaskId() string {
@@ -3687,7 +4178,7 @@ type AgentStarted struct {
 
 func (x *AgentStarted) Reset() {
 	*x = AgentStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3699,7 +4190,7 @@ func (x *AgentStarted) String() string {
 func (*AgentStarted) ProtoMessage() {}
 
 func (x *AgentStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3712,7 +4203,7 @@ func (x *AgentStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentStarted.ProtoReflect.Descriptor instead.
 func (*AgentStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AgentStarted) GetTaskId() string {
@@ -3751,7 +4242,7 @@ type AgentMessage struct {
 
 func (x *AgentMessage) Reset() {
 	*x = AgentMessage{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3763,7 +4254,7 @@ func (x *AgentMessage) String() string {
 func (*AgentMessage) ProtoMessage() {}
 
 func (x *AgentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3776,7 +4267,7 @@ func (x *AgentMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMessage.ProtoReflect.Descriptor instead.
 func (*AgentMessage) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AgentMessage) GetTaskId() string {
@@ -3815,7 +4306,7 @@ type AgentCompleted struct {
 
 func (x *AgentCompleted) Reset() {
 	*x = AgentCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3827,7 +4318,7 @@ func (x *AgentCompleted) String() string {
 func (*AgentCompleted) ProtoMessage() {}
 
 func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3840,7 +4331,7 @@ func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentCompleted.ProtoReflect.Descriptor instead.
 func (*AgentCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AgentCompleted) GetTaskId() string {
@@ -3879,7 +4370,7 @@ type AgentFailed struct {
 
 func (x *AgentFailed) Reset() {
 	*x = AgentFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3891,7 +4382,7 @@ func (x *AgentFailed) String() string {
 func (*AgentFailed) ProtoMessage() {}
 
 func (x *AgentFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3904,7 +4395,7 @@ func (x *AgentFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentFailed.ProtoReflect.Descriptor instead.
 func (*AgentFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AgentFailed) GetTaskId() string {
@@ -3943,7 +4434,7 @@ type StateFileCreated struct {
 
 func (x *StateFileCreated) Reset() {
 	*x = StateFileCreated{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3955,7 +4446,7 @@ func (x *StateFileCreated) String() string {
 func (*StateFileCreated) ProtoMessage() {}
 
 func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3968,7 +4459,7 @@ func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateFileCreated.ProtoReflect.Descriptor instead.
 func (*StateFileCreated) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StateFileCreated) GetPhase() int32 {
@@ -4005,7 +4496,7 @@ type RawOutput struct {
 
 func (x *RawOutput) Reset() {
 	*x = RawOutput{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4017,7 +4508,7 @@ func (x *RawOutput) String() string {
 func (*RawOutput) ProtoMessage() {}
 
 func (x *RawOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4030,7 +4521,7 @@ func (x *RawOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawOutput.ProtoReflect.Descriptor instead.
 func (*RawOutput) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RawOutput) GetStream() string {
@@ -4058,7 +4549,7 @@ type Queued struct {
 
 func (x *Queued) Reset() {
 	*x = Queued{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4070,7 +4561,7 @@ func (x *Queued) String() string {
 func (*Queued) ProtoMessage() {}
 
 func (x *Queued) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4083,7 +4574,7 @@ func (x *Queued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queued.ProtoReflect.Descriptor instead.
 func (*Queued) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Queued) GetQueuePosition() uint32 {
@@ -4106,7 +4597,7 @@ type Started struct {
 
 func (x *Started) Reset() {
 	*x = Started{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4118,7 +4609,7 @@ func (x *Started) String() string {
 func (*Started) ProtoMessage() {}
 
 func (x *Started) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4131,7 +4622,7 @@ func (x *Started) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Started.ProtoReflect.Descriptor instead.
 func (*Started) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Started) GetPid() int32 {
@@ -4161,7 +4652,7 @@ type Exited struct {
 
 func (x *Exited) Reset() {
 	*x = Exited{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4173,7 +4664,7 @@ func (x *Exited) String() string {
 func (*Exited) ProtoMessage() {}
 
 func (x *Exited) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4186,7 +4677,7 @@ func (x *Exited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exited.ProtoReflect.Descriptor instead.
 func (*Exited) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Exited) GetExitCode() int32 {
@@ -4218,7 +4709,7 @@ type CancelRequested struct {
 
 func (x *CancelRequested) Reset() {
 	*x = CancelRequested{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4230,7 +4721,7 @@ func (x *CancelRequested) String() string {
 func (*CancelRequested) ProtoMessage() {}
 
 func (x *CancelRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4243,7 +4734,7 @@ func (x *CancelRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequested.ProtoReflect.Descriptor instead.
 func (*CancelRequested) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CancelRequested) GetGracePeriod() *durationpb.Duration {
@@ -4278,7 +4769,7 @@ type Killed struct {
 
 func (x *Killed) Reset() {
 	*x = Killed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4290,7 +4781,7 @@ func (x *Killed) String() string {
 func (*Killed) ProtoMessage() {}
 
 func (x *Killed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4303,7 +4794,7 @@ func (x *Killed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Killed.ProtoReflect.Descriptor instead.
 func (*Killed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Killed) GetSignal() int32 {
@@ -4324,7 +4815,7 @@ type TimedOut struct {
 
 func (x *TimedOut) Reset() {
 	*x = TimedOut{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4336,7 +4827,7 @@ func (x *TimedOut) String() string {
 func (*TimedOut) ProtoMessage() {}
 
 func (x *TimedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4349,7 +4840,7 @@ func (x *TimedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimedOut.ProtoReflect.Descriptor instead.
 func (*TimedOut) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *TimedOut) GetTimeout() *durationpb.Duration {
@@ -4370,7 +4861,7 @@ type Interrupted struct {
 
 func (x *Interrupted) Reset() {
 	*x = Interrupted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4382,7 +4873,7 @@ func (x *Interrupted) String() string {
 func (*Interrupted) ProtoMessage() {}
 
 func (x *Interrupted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4395,7 +4886,7 @@ func (x *Interrupted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interrupted.ProtoReflect.Descriptor instead.
 func (*Interrupted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Interrupted) GetReason() string {
@@ -4418,7 +4909,7 @@ type Finished struct {
 
 func (x *Finished) Reset() {
 	*x = Finished{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4430,7 +4921,7 @@ func (x *Finished) String() string {
 func (*Finished) ProtoMessage() {}
 
 func (x *Finished) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4443,7 +4934,7 @@ func (x *Finished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finished.ProtoReflect.Descriptor instead.
 func (*Finished) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Finished) GetState() ExecutionState {
@@ -4477,7 +4968,7 @@ type CancelRequest struct {
 
 func (x *CancelRequest) Reset() {
 	*x = CancelRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4489,7 +4980,7 @@ func (x *CancelRequest) String() string {
 func (*CancelRequest) ProtoMessage() {}
 
 func (x *CancelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4502,7 +4993,7 @@ func (x *CancelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
 func (*CancelRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CancelRequest) GetExecutionId() string {
@@ -4547,7 +5038,7 @@ type CancelResponse struct {
 
 func (x *CancelResponse) Reset() {
 	*x = CancelResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4559,7 +5050,7 @@ func (x *CancelResponse) String() string {
 func (*CancelResponse) ProtoMessage() {}
 
 func (x *CancelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4572,7 +5063,7 @@ func (x *CancelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
 func (*CancelResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CancelResponse) GetExecution() *Execution {
@@ -4598,7 +5089,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4610,7 +5101,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4623,7 +5114,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
 }
 
 // A configured workflow directory and what discovery found there.
@@ -4643,7 +5134,7 @@ type WorkflowDirectory struct {
 
 func (x *WorkflowDirectory) Reset() {
 	*x = WorkflowDirectory{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4655,7 +5146,7 @@ func (x *WorkflowDirectory) String() string {
 func (*WorkflowDirectory) ProtoMessage() {}
 
 func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4668,7 +5159,7 @@ func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowDirectory.ProtoReflect.Descriptor instead.
 func (*WorkflowDirectory) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *WorkflowDirectory) GetPath() string {
@@ -4756,7 +5247,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4768,7 +5259,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4781,7 +5272,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -4944,7 +5435,7 @@ type HistoryWriteFailure struct {
 
 func (x *HistoryWriteFailure) Reset() {
 	*x = HistoryWriteFailure{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4956,7 +5447,7 @@ func (x *HistoryWriteFailure) String() string {
 func (*HistoryWriteFailure) ProtoMessage() {}
 
 func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4969,7 +5460,7 @@ func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryWriteFailure.ProtoReflect.Descriptor instead.
 func (*HistoryWriteFailure) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *HistoryWriteFailure) GetError() string {
@@ -5013,7 +5504,7 @@ type DropFolder struct {
 
 func (x *DropFolder) Reset() {
 	*x = DropFolder{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5025,7 +5516,7 @@ func (x *DropFolder) String() string {
 func (*DropFolder) ProtoMessage() {}
 
 func (x *DropFolder) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5038,7 +5529,7 @@ func (x *DropFolder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropFolder.ProtoReflect.Descriptor instead.
 func (*DropFolder) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DropFolder) GetPath() string {
@@ -5104,7 +5595,7 @@ type ManifestProblem struct {
 
 func (x *ManifestProblem) Reset() {
 	*x = ManifestProblem{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5116,7 +5607,7 @@ func (x *ManifestProblem) String() string {
 func (*ManifestProblem) ProtoMessage() {}
 
 func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5129,7 +5620,7 @@ func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestProblem.ProtoReflect.Descriptor instead.
 func (*ManifestProblem) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ManifestProblem) GetPath() string {
@@ -5161,7 +5652,7 @@ type ManifestVm struct {
 
 func (x *ManifestVm) Reset() {
 	*x = ManifestVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5173,7 +5664,7 @@ func (x *ManifestVm) String() string {
 func (*ManifestVm) ProtoMessage() {}
 
 func (x *ManifestVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5186,7 +5677,7 @@ func (x *ManifestVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestVm.ProtoReflect.Descriptor instead.
 func (*ManifestVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ManifestVm) GetName() string {
@@ -5219,7 +5710,7 @@ type ValidateManifestRequest struct {
 
 func (x *ValidateManifestRequest) Reset() {
 	*x = ValidateManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5231,7 +5722,7 @@ func (x *ValidateManifestRequest) String() string {
 func (*ValidateManifestRequest) ProtoMessage() {}
 
 func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5244,7 +5735,7 @@ func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
 func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ValidateManifestRequest) GetContent() []byte {
@@ -5288,7 +5779,7 @@ type ValidateManifestResponse struct {
 
 func (x *ValidateManifestResponse) Reset() {
 	*x = ValidateManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5300,7 +5791,7 @@ func (x *ValidateManifestResponse) String() string {
 func (*ValidateManifestResponse) ProtoMessage() {}
 
 func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5313,7 +5804,7 @@ func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
 func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ValidateManifestResponse) GetValid() bool {
@@ -5374,7 +5865,7 @@ type SubmitManifestRequest struct {
 
 func (x *SubmitManifestRequest) Reset() {
 	*x = SubmitManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5386,7 +5877,7 @@ func (x *SubmitManifestRequest) String() string {
 func (*SubmitManifestRequest) ProtoMessage() {}
 
 func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5399,7 +5890,7 @@ func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SubmitManifestRequest) GetContent() []byte {
@@ -5453,7 +5944,7 @@ type SubmittedVm struct {
 
 func (x *SubmittedVm) Reset() {
 	*x = SubmittedVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5465,7 +5956,7 @@ func (x *SubmittedVm) String() string {
 func (*SubmittedVm) ProtoMessage() {}
 
 func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5478,7 +5969,7 @@ func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmittedVm.ProtoReflect.Descriptor instead.
 func (*SubmittedVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SubmittedVm) GetName() string {
@@ -5521,7 +6012,7 @@ type SubmitManifestResponse struct {
 
 func (x *SubmitManifestResponse) Reset() {
 	*x = SubmitManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5533,7 +6024,7 @@ func (x *SubmitManifestResponse) String() string {
 func (*SubmitManifestResponse) ProtoMessage() {}
 
 func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5546,7 +6037,7 @@ func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SubmitManifestResponse) GetBatchId() string {
@@ -5577,6 +6068,2081 @@ func (x *SubmitManifestResponse) GetKind() ManifestKind {
 	return ManifestKind_MANIFEST_KIND_UNSPECIFIED
 }
 
+// A schedule: when to act (cron expressions in a time zone) and what to do
+// then (execute a workflow, or submit a manifest). Kept in the daemon's
+// history; every time it falls due is recorded as a ScheduleRun, whether
+// the daemon started something, skipped it or was down (docs/schedules.md).
+type Schedule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule's name, chosen at creation: 1 to 63 characters of
+	// a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When it falls due.
+	Spec *ScheduleSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// What it does then.
+	Action *ScheduleAction `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	// What happens when it falls due while its previous run is still going
+	// (SKIP when unspecified).
+	OverlapPolicy ScheduleOverlapPolicy `protobuf:"varint,4,opt,name=overlap_policy,json=overlapPolicy,proto3,enum=workflow.v1.ScheduleOverlapPolicy" json:"overlap_policy,omitempty"`
+	// What happens to the times it fell due while the daemon was down
+	// (START_ONE when unspecified).
+	CatchUpPolicy ScheduleCatchUpPolicy `protobuf:"varint,5,opt,name=catch_up_policy,json=catchUpPolicy,proto3,enum=workflow.v1.ScheduleCatchUpPolicy" json:"catch_up_policy,omitempty"`
+	// With START_ONE: only a time at most this long ago is started on
+	// restart; older ones are recorded as MISSED. Unset: 1 hour.
+	CatchUpWindow *durationpb.Duration `protobuf:"bytes,6,opt,name=catch_up_window,json=catchUpWindow,proto3" json:"catch_up_window,omitempty"`
+	// A paused schedule records nothing and starts nothing until unpaused;
+	// the times it fell due while paused are not caught up.
+	Paused bool `protobuf:"varint,7,opt,name=paused,proto3" json:"paused,omitempty"`
+	// Why it was (un)paused, as given to PauseSchedule.
+	Note string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	// Free text for people.
+	Description string `protobuf:"bytes,9,opt,name=description,proto3" json:"description,omitempty"`
+	// Output only. When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only. When it was last changed (UpdateSchedule, PauseSchedule).
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Output only. The next times it falls due (jitter applied), at most
+	// ListSchedules' 1 or GetScheduleRequest.next_fire_times; empty when
+	// paused or past its end time.
+	NextFireTimes []*timestamppb.Timestamp `protobuf:"bytes,12,rep,name=next_fire_times,json=nextFireTimes,proto3" json:"next_fire_times,omitempty"`
+	// Output only, GetSchedule only. Its latest runs, newest first.
+	RecentRuns    []*ScheduleRun `protobuf:"bytes,13,rep,name=recent_runs,json=recentRuns,proto3" json:"recent_runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Schedule) Reset() {
+	*x = Schedule{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Schedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Schedule) ProtoMessage() {}
+
+func (x *Schedule) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
+func (*Schedule) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *Schedule) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Schedule) GetSpec() *ScheduleSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *Schedule) GetAction() *ScheduleAction {
+	if x != nil {
+		return x.Action
+	}
+	return nil
+}
+
+func (x *Schedule) GetOverlapPolicy() ScheduleOverlapPolicy {
+	if x != nil {
+		return x.OverlapPolicy
+	}
+	return ScheduleOverlapPolicy_SCHEDULE_OVERLAP_POLICY_UNSPECIFIED
+}
+
+func (x *Schedule) GetCatchUpPolicy() ScheduleCatchUpPolicy {
+	if x != nil {
+		return x.CatchUpPolicy
+	}
+	return ScheduleCatchUpPolicy_SCHEDULE_CATCH_UP_POLICY_UNSPECIFIED
+}
+
+func (x *Schedule) GetCatchUpWindow() *durationpb.Duration {
+	if x != nil {
+		return x.CatchUpWindow
+	}
+	return nil
+}
+
+func (x *Schedule) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *Schedule) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Schedule) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Schedule) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Schedule) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Schedule) GetNextFireTimes() []*timestamppb.Timestamp {
+	if x != nil {
+		return x.NextFireTimes
+	}
+	return nil
+}
+
+func (x *Schedule) GetRecentRuns() []*ScheduleRun {
+	if x != nil {
+		return x.RecentRuns
+	}
+	return nil
+}
+
+// When a schedule falls due: at every time one of its cron expressions
+// matches, in its time zone, within [start_time, end_time], each time
+// delayed by a jitter.
+type ScheduleSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cron expressions of 5 fields (minute hour day-of-month month
+	// day-of-week) or 6 (a leading seconds field); `@daily`-style aliases
+	// too. At least one.
+	Cron []string `protobuf:"bytes,1,rep,name=cron,proto3" json:"cron,omitempty"`
+	// IANA time zone the expressions are read in (e.g. `Europe/Paris`);
+	// empty: UTC.
+	TimeZone string `protobuf:"bytes,2,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Each run starts up to this much after its time (a delay fixed per
+	// schedule and time, so a restart does not move it). Unset: none.
+	Jitter *durationpb.Duration `protobuf:"bytes,3,opt,name=jitter,proto3" json:"jitter,omitempty"`
+	// Not due before this time. Unset: from creation.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Not due after this time. Unset: forever.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleSpec) Reset() {
+	*x = ScheduleSpec{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleSpec) ProtoMessage() {}
+
+func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
+func (*ScheduleSpec) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *ScheduleSpec) GetCron() []string {
+	if x != nil {
+		return x.Cron
+	}
+	return nil
+}
+
+func (x *ScheduleSpec) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *ScheduleSpec) GetJitter() *durationpb.Duration {
+	if x != nil {
+		return x.Jitter
+	}
+	return nil
+}
+
+func (x *ScheduleSpec) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ScheduleSpec) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+// What a schedule does when it falls due.
+type ScheduleAction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One of the two.
+	//
+	// Types that are valid to be assigned to Action:
+	//
+	//	*ScheduleAction_Execute
+	//	*ScheduleAction_Manifest
+	Action        isScheduleAction_Action `protobuf_oneof:"action"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleAction) Reset() {
+	*x = ScheduleAction{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleAction) ProtoMessage() {}
+
+func (x *ScheduleAction) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleAction.ProtoReflect.Descriptor instead.
+func (*ScheduleAction) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *ScheduleAction) GetAction() isScheduleAction_Action {
+	if x != nil {
+		return x.Action
+	}
+	return nil
+}
+
+func (x *ScheduleAction) GetExecute() *ScheduleExecute {
+	if x != nil {
+		if x, ok := x.Action.(*ScheduleAction_Execute); ok {
+			return x.Execute
+		}
+	}
+	return nil
+}
+
+func (x *ScheduleAction) GetManifest() *ScheduleManifest {
+	if x != nil {
+		if x, ok := x.Action.(*ScheduleAction_Manifest); ok {
+			return x.Manifest
+		}
+	}
+	return nil
+}
+
+type isScheduleAction_Action interface {
+	isScheduleAction_Action()
+}
+
+type ScheduleAction_Execute struct {
+	// Execute a workflow.
+	Execute *ScheduleExecute `protobuf:"bytes,1,opt,name=execute,proto3,oneof"`
+}
+
+type ScheduleAction_Manifest struct {
+	// Submit a hyper2kvm manifest.
+	Manifest *ScheduleManifest `protobuf:"bytes,2,opt,name=manifest,proto3,oneof"`
+}
+
+func (*ScheduleAction_Execute) isScheduleAction_Action() {}
+
+func (*ScheduleAction_Manifest) isScheduleAction_Action() {}
+
+// Execute a workflow with these inputs (checked at creation and at each
+// run).
+type ScheduleExecute struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow id.
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Input values by field name (as ExecuteRequest.inputs).
+	Inputs map[string]*structpb.Value `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Wall-clock limit of each run. Unset: none.
+	Timeout *durationpb.Duration `protobuf:"bytes,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Labels of each execution (besides `schedule`, which the daemon sets).
+	Labels map[string]string `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Retries of each run (ExecuteRequest.retry_policy).
+	RetryPolicy   *RetryPolicy `protobuf:"bytes,5,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleExecute) Reset() {
+	*x = ScheduleExecute{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleExecute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleExecute) ProtoMessage() {}
+
+func (x *ScheduleExecute) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleExecute.ProtoReflect.Descriptor instead.
+func (*ScheduleExecute) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *ScheduleExecute) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *ScheduleExecute) GetInputs() map[string]*structpb.Value {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *ScheduleExecute) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *ScheduleExecute) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *ScheduleExecute) GetRetryPolicy() *RetryPolicy {
+	if x != nil {
+		return x.RetryPolicy
+	}
+	return nil
+}
+
+// Submit a manifest, as SubmitManifest would.
+type ScheduleManifest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the manifest comes from.
+	//
+	// Types that are valid to be assigned to Source:
+	//
+	//	*ScheduleManifest_Content
+	//	*ScheduleManifest_TemplatePath
+	Source isScheduleManifest_Source `protobuf_oneof:"source"`
+	// The document's encoding (detected when unspecified).
+	Format ManifestFormat `protobuf:"varint,3,opt,name=format,proto3,enum=workflow.v1.ManifestFormat" json:"format,omitempty"`
+	// The output directory of each run's VMs (relative outputs go below
+	// it), inside the daemon's output directory. Empty: the daemon's.
+	OutputDir string `protobuf:"bytes,4,opt,name=output_dir,json=outputDir,proto3" json:"output_dir,omitempty"`
+	// Labels of each execution (besides `schedule`, which the daemon sets).
+	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleManifest) Reset() {
+	*x = ScheduleManifest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleManifest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleManifest) ProtoMessage() {}
+
+func (x *ScheduleManifest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleManifest.ProtoReflect.Descriptor instead.
+func (*ScheduleManifest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ScheduleManifest) GetSource() isScheduleManifest_Source {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *ScheduleManifest) GetContent() []byte {
+	if x != nil {
+		if x, ok := x.Source.(*ScheduleManifest_Content); ok {
+			return x.Content
+		}
+	}
+	return nil
+}
+
+func (x *ScheduleManifest) GetTemplatePath() string {
+	if x != nil {
+		if x, ok := x.Source.(*ScheduleManifest_TemplatePath); ok {
+			return x.TemplatePath
+		}
+	}
+	return ""
+}
+
+func (x *ScheduleManifest) GetFormat() ManifestFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ManifestFormat_MANIFEST_FORMAT_UNSPECIFIED
+}
+
+func (x *ScheduleManifest) GetOutputDir() string {
+	if x != nil {
+		return x.OutputDir
+	}
+	return ""
+}
+
+func (x *ScheduleManifest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+type isScheduleManifest_Source interface {
+	isScheduleManifest_Source()
+}
+
+type ScheduleManifest_Content struct {
+	// The manifest document itself, checked at creation.
+	Content []byte `protobuf:"bytes,1,opt,name=content,proto3,oneof"`
+}
+
+type ScheduleManifest_TemplatePath struct {
+	// A manifest file read again at each run, so edits to it apply to
+	// the next run. It must lie in one of the daemon's source roots
+	// (config `source_roots`, the drop folders, DATA_DIR/manifests); it is
+	// checked at creation, and a run it fails is recorded FAILED with the
+	// reason while the schedule keeps going.
+	TemplatePath string `protobuf:"bytes,2,opt,name=template_path,json=templatePath,proto3,oneof"`
+}
+
+func (*ScheduleManifest_Content) isScheduleManifest_Source() {}
+
+func (*ScheduleManifest_TemplatePath) isScheduleManifest_Source() {}
+
+// One time a schedule fell due (or was triggered), and what became of it.
+type ScheduleRun struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The time it fell due (before jitter); for TriggerSchedule, the time
+	// of the call.
+	ScheduledTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
+	// When the daemon acted on it.
+	ActionTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=action_time,json=actionTime,proto3" json:"action_time,omitempty"`
+	// What became of it.
+	Outcome ScheduleRunOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=workflow.v1.ScheduleRunOutcome" json:"outcome,omitempty"`
+	// The executions it started: one, or one per VM of a manifest.
+	ExecutionIds []string `protobuf:"bytes,4,rep,name=execution_ids,json=executionIds,proto3" json:"execution_ids,omitempty"`
+	// The batch it started, for a batch manifest.
+	BatchId string `protobuf:"bytes,5,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// Why it failed, or why it was skipped.
+	Error string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// True when TriggerSchedule started it.
+	Triggered     bool `protobuf:"varint,7,opt,name=triggered,proto3" json:"triggered,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleRun) Reset() {
+	*x = ScheduleRun{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleRun) ProtoMessage() {}
+
+func (x *ScheduleRun) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleRun.ProtoReflect.Descriptor instead.
+func (*ScheduleRun) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *ScheduleRun) GetScheduledTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScheduledTime
+	}
+	return nil
+}
+
+func (x *ScheduleRun) GetActionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActionTime
+	}
+	return nil
+}
+
+func (x *ScheduleRun) GetOutcome() ScheduleRunOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ScheduleRunOutcome_SCHEDULE_RUN_OUTCOME_UNSPECIFIED
+}
+
+func (x *ScheduleRun) GetExecutionIds() []string {
+	if x != nil {
+		return x.ExecutionIds
+	}
+	return nil
+}
+
+func (x *ScheduleRun) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
+}
+
+func (x *ScheduleRun) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ScheduleRun) GetTriggered() bool {
+	if x != nil {
+		return x.Triggered
+	}
+	return false
+}
+
+// Request of CreateSchedule.
+type CreateScheduleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule; `id` is required, output-only fields are ignored.
+	Schedule      *Schedule `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateScheduleRequest) Reset() {
+	*x = CreateScheduleRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateScheduleRequest) ProtoMessage() {}
+
+func (x *CreateScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateScheduleRequest.ProtoReflect.Descriptor instead.
+func (*CreateScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *CreateScheduleRequest) GetSchedule() *Schedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+// Response of CreateSchedule.
+type CreateScheduleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule as stored, with its next fire times.
+	Schedule      *Schedule `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateScheduleResponse) Reset() {
+	*x = CreateScheduleResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateScheduleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateScheduleResponse) ProtoMessage() {}
+
+func (x *CreateScheduleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateScheduleResponse.ProtoReflect.Descriptor instead.
+func (*CreateScheduleResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *CreateScheduleResponse) GetSchedule() *Schedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+// Request of GetSchedule.
+type GetScheduleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule id.
+	ScheduleId string `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// How many next fire times to compute (default 5, at most 100).
+	NextFireTimes int32 `protobuf:"varint,2,opt,name=next_fire_times,json=nextFireTimes,proto3" json:"next_fire_times,omitempty"`
+	// How many recent runs to return (default 10, at most 1000).
+	RecentRuns    int32 `protobuf:"varint,3,opt,name=recent_runs,json=recentRuns,proto3" json:"recent_runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetScheduleRequest) Reset() {
+	*x = GetScheduleRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetScheduleRequest) ProtoMessage() {}
+
+func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetScheduleRequest.ProtoReflect.Descriptor instead.
+func (*GetScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *GetScheduleRequest) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *GetScheduleRequest) GetNextFireTimes() int32 {
+	if x != nil {
+		return x.NextFireTimes
+	}
+	return 0
+}
+
+func (x *GetScheduleRequest) GetRecentRuns() int32 {
+	if x != nil {
+		return x.RecentRuns
+	}
+	return 0
+}
+
+// Response of GetSchedule.
+type GetScheduleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule, with its next fire times and recent runs.
+	Schedule      *Schedule `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetScheduleResponse) Reset() {
+	*x = GetScheduleResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetScheduleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetScheduleResponse) ProtoMessage() {}
+
+func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetScheduleResponse.ProtoReflect.Descriptor instead.
+func (*GetScheduleResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *GetScheduleResponse) GetSchedule() *Schedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+// Request of ListSchedules.
+type ListSchedulesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of schedules to return (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response's `next_page_token`.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSchedulesRequest) Reset() {
+	*x = ListSchedulesRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSchedulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSchedulesRequest) ProtoMessage() {}
+
+func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
+func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *ListSchedulesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSchedulesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListSchedules.
+type ListSchedulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedules of this page, by id, each with its next fire time
+	// (recent runs left out).
+	Schedules []*Schedule `protobuf:"bytes,1,rep,name=schedules,proto3" json:"schedules,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSchedulesResponse) Reset() {
+	*x = ListSchedulesResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSchedulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSchedulesResponse) ProtoMessage() {}
+
+func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
+func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
+	if x != nil {
+		return x.Schedules
+	}
+	return nil
+}
+
+func (x *ListSchedulesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request of UpdateSchedule.
+type UpdateScheduleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule to change.
+	ScheduleId string `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// Its new spec, action, policies and description, as CreateSchedule
+	// takes them (`schedule.id` may be left empty; if set it must be
+	// `schedule_id`). `paused` and `note` are kept (PauseSchedule changes
+	// them). Its runs are kept; it next falls due after the time of the
+	// call.
+	Schedule      *Schedule `protobuf:"bytes,2,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateScheduleRequest) Reset() {
+	*x = UpdateScheduleRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateScheduleRequest) ProtoMessage() {}
+
+func (x *UpdateScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateScheduleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *UpdateScheduleRequest) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *UpdateScheduleRequest) GetSchedule() *Schedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+// Response of UpdateSchedule.
+type UpdateScheduleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule as stored.
+	Schedule      *Schedule `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateScheduleResponse) Reset() {
+	*x = UpdateScheduleResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateScheduleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateScheduleResponse) ProtoMessage() {}
+
+func (x *UpdateScheduleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateScheduleResponse.ProtoReflect.Descriptor instead.
+func (*UpdateScheduleResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *UpdateScheduleResponse) GetSchedule() *Schedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+// Request of DeleteSchedule.
+type DeleteScheduleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule id.
+	ScheduleId    string `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteScheduleRequest) Reset() {
+	*x = DeleteScheduleRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteScheduleRequest) ProtoMessage() {}
+
+func (x *DeleteScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteScheduleRequest.ProtoReflect.Descriptor instead.
+func (*DeleteScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *DeleteScheduleRequest) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+// Response of DeleteSchedule.
+type DeleteScheduleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteScheduleResponse) Reset() {
+	*x = DeleteScheduleResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteScheduleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteScheduleResponse) ProtoMessage() {}
+
+func (x *DeleteScheduleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteScheduleResponse.ProtoReflect.Descriptor instead.
+func (*DeleteScheduleResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{81}
+}
+
+// Request of PauseSchedule.
+type PauseScheduleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule id.
+	ScheduleId string `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// True pauses, false unpauses.
+	Paused bool `protobuf:"varint,2,opt,name=paused,proto3" json:"paused,omitempty"`
+	// Why, for the people reading the schedule.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseScheduleRequest) Reset() {
+	*x = PauseScheduleRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseScheduleRequest) ProtoMessage() {}
+
+func (x *PauseScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseScheduleRequest.ProtoReflect.Descriptor instead.
+func (*PauseScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *PauseScheduleRequest) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *PauseScheduleRequest) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *PauseScheduleRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// Response of PauseSchedule.
+type PauseScheduleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule as stored.
+	Schedule      *Schedule `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseScheduleResponse) Reset() {
+	*x = PauseScheduleResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseScheduleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseScheduleResponse) ProtoMessage() {}
+
+func (x *PauseScheduleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseScheduleResponse.ProtoReflect.Descriptor instead.
+func (*PauseScheduleResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *PauseScheduleResponse) GetSchedule() *Schedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+// Request of TriggerSchedule.
+type TriggerScheduleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The schedule id.
+	ScheduleId string `protobuf:"bytes,1,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// Client-chosen id making retries idempotent: the same request_id
+	// returns the run of the first call (whatever its outcome). Optional.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerScheduleRequest) Reset() {
+	*x = TriggerScheduleRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerScheduleRequest) ProtoMessage() {}
+
+func (x *TriggerScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerScheduleRequest.ProtoReflect.Descriptor instead.
+func (*TriggerScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{84}
+}
+
+func (x *TriggerScheduleRequest) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *TriggerScheduleRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response of TriggerSchedule.
+type TriggerScheduleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What became of the triggered run (the schedule's overlap policy
+	// applies to it as to any other).
+	Run           *ScheduleRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerScheduleResponse) Reset() {
+	*x = TriggerScheduleResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerScheduleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerScheduleResponse) ProtoMessage() {}
+
+func (x *TriggerScheduleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerScheduleResponse.ProtoReflect.Descriptor instead.
+func (*TriggerScheduleResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{85}
+}
+
+func (x *TriggerScheduleResponse) GetRun() *ScheduleRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+// A subscription of a URL to events.
+type Webhook struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. Its id, given at creation.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Where events are POSTed: an http:// or https:// URL.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// Input only. The signing secret, `whsec_` followed by base64 of 24 to
+	// 64 random bytes (Standard Webhooks). Empty at creation: the daemon
+	// makes one and returns it once, in CreateWebhookResponse.
+	Secret string `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The events wanted; empty: all.
+	Events []WebhookEvent `protobuf:"varint,4,rep,packed,name=events,proto3,enum=workflow.v1.WebhookEvent" json:"events,omitempty"`
+	// Only events of these workflows (execution and batch events); empty:
+	// all. Schedule and drop-folder events are not filtered by workflow.
+	WorkflowIds []string `protobuf:"bytes,5,rep,name=workflow_ids,json=workflowIds,proto3" json:"workflow_ids,omitempty"`
+	// Free text for people.
+	Description string `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	// Output only. When it was created.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Webhook) Reset() {
+	*x = Webhook{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Webhook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Webhook) ProtoMessage() {}
+
+func (x *Webhook) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
+func (*Webhook) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *Webhook) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Webhook) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Webhook) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *Webhook) GetEvents() []WebhookEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *Webhook) GetWorkflowIds() []string {
+	if x != nil {
+		return x.WorkflowIds
+	}
+	return nil
+}
+
+func (x *Webhook) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Webhook) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// One event sent (or being sent) to one webhook.
+type WebhookDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message id, sent as the `webhook-id` header: the same on every
+	// attempt, so a receiver can drop duplicates.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The event type (`execution.failed`, ...).
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// What it is about: an execution, batch or schedule id, or a dropped
+	// file's job id.
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Where it is.
+	State WebhookDeliveryState `protobuf:"varint,4,opt,name=state,proto3,enum=workflow.v1.WebhookDeliveryState" json:"state,omitempty"`
+	// Attempts made.
+	Attempts int32 `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The last attempt's HTTP status; 0 when it got none.
+	LastStatusCode int32 `protobuf:"varint,6,opt,name=last_status_code,json=lastStatusCode,proto3" json:"last_status_code,omitempty"`
+	// The last attempt's error (no answer, or a non-2xx one).
+	LastError string `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// When the event was queued.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the last attempt was made.
+	LastAttemptTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_attempt_time,json=lastAttemptTime,proto3" json:"last_attempt_time,omitempty"`
+	// When the next attempt is due, while PENDING.
+	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
+	// The JSON body sent.
+	Payload       string `protobuf:"bytes,11,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookDelivery) Reset() {
+	*x = WebhookDelivery{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookDelivery) ProtoMessage() {}
+
+func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookDelivery.ProtoReflect.Descriptor instead.
+func (*WebhookDelivery) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *WebhookDelivery) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetState() WebhookDeliveryState {
+	if x != nil {
+		return x.State
+	}
+	return WebhookDeliveryState_WEBHOOK_DELIVERY_STATE_UNSPECIFIED
+}
+
+func (x *WebhookDelivery) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetLastStatusCode() int32 {
+	if x != nil {
+		return x.LastStatusCode
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *WebhookDelivery) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetLastAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttemptTime
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetNextAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptTime
+	}
+	return nil
+}
+
+func (x *WebhookDelivery) GetPayload() string {
+	if x != nil {
+		return x.Payload
+	}
+	return ""
+}
+
+// Request of CreateWebhook.
+type CreateWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook; output-only fields are ignored.
+	Webhook       *Webhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateWebhookRequest) Reset() {
+	*x = CreateWebhookRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateWebhookRequest) ProtoMessage() {}
+
+func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
+func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *CreateWebhookRequest) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+// Response of CreateWebhook.
+type CreateWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook as stored.
+	Webhook *Webhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// Its signing secret (the one given, or the one made): shown only here.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateWebhookResponse) Reset() {
+	*x = CreateWebhookResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateWebhookResponse) ProtoMessage() {}
+
+func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateWebhookResponse.ProtoReflect.Descriptor instead.
+func (*CreateWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *CreateWebhookResponse) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+func (x *CreateWebhookResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+// Request of ListWebhooks.
+type ListWebhooksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksRequest) Reset() {
+	*x = ListWebhooksRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksRequest) ProtoMessage() {}
+
+func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
+func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{90}
+}
+
+// Response of ListWebhooks.
+type ListWebhooksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every webhook, oldest first, without its secret.
+	Webhooks      []*Webhook `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksResponse) Reset() {
+	*x = ListWebhooksResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksResponse) ProtoMessage() {}
+
+func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
+func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+// Request of DeleteWebhook.
+type DeleteWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook id.
+	WebhookId     string `protobuf:"bytes,1,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWebhookRequest) Reset() {
+	*x = DeleteWebhookRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWebhookRequest) ProtoMessage() {}
+
+func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
+func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{92}
+}
+
+func (x *DeleteWebhookRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+// Response of DeleteWebhook.
+type DeleteWebhookResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWebhookResponse) Reset() {
+	*x = DeleteWebhookResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWebhookResponse) ProtoMessage() {}
+
+func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
+func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{93}
+}
+
+// Request of ListWebhookDeliveries.
+type ListWebhookDeliveriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook id.
+	WebhookId string `protobuf:"bytes,1,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	// Maximum number of deliveries to return (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response's `next_page_token`.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhookDeliveriesRequest) Reset() {
+	*x = ListWebhookDeliveriesRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhookDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
+
+func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *ListWebhookDeliveriesRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *ListWebhookDeliveriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListWebhookDeliveriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListWebhookDeliveries.
+type ListWebhookDeliveriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deliveries of this page, newest first.
+	Deliveries []*WebhookDelivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhookDeliveriesResponse) Reset() {
+	*x = ListWebhookDeliveriesResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhookDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
+
+func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *ListWebhookDeliveriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request of TestWebhook.
+type TestWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook id.
+	WebhookId     string `protobuf:"bytes,1,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestWebhookRequest) Reset() {
+	*x = TestWebhookRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestWebhookRequest) ProtoMessage() {}
+
+func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestWebhookRequest.ProtoReflect.Descriptor instead.
+func (*TestWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *TestWebhookRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+// Response of TestWebhook.
+type TestWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The test delivery, with the endpoint's answer.
+	Delivery      *WebhookDelivery `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestWebhookResponse) Reset() {
+	*x = TestWebhookResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestWebhookResponse) ProtoMessage() {}
+
+func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestWebhookResponse.ProtoReflect.Descriptor instead.
+func (*TestWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *TestWebhookResponse) GetDelivery() *WebhookDelivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
 // Free text.
 type FieldType_Text struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -5586,7 +8152,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5598,7 +8164,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5627,7 +8193,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5639,7 +8205,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5680,7 +8246,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5692,7 +8258,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5726,7 +8292,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5738,7 +8304,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5772,7 +8338,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5784,7 +8350,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5820,7 +8386,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5832,7 +8398,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5943,7 +8509,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04argv\x18\x02 \x03(\tR\x04argv\x1aA\n" +
 	"\x13ResolvedInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x95\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x03\n" +
 	"\x0eExecuteRequest\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12?\n" +
@@ -5951,16 +8517,24 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x123\n" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12?\n" +
-	"\x06labels\x18\x05 \x03(\v2'.workflow.v1.ExecuteRequest.LabelsEntryR\x06labels\x1aQ\n" +
+	"\x06labels\x18\x05 \x03(\v2'.workflow.v1.ExecuteRequest.LabelsEntryR\x06labels\x12;\n" +
+	"\fretry_policy\x18\x06 \x01(\v2\x18.workflow.v1.RetryPolicyR\vretryPolicy\x1aQ\n" +
 	"\vInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\x02\n" +
+	"\vRetryPolicy\x12!\n" +
+	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12D\n" +
+	"\x10initial_interval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0finitialInterval\x12/\n" +
+	"\x13backoff_coefficient\x18\x03 \x01(\x01R\x12backoffCoefficient\x12D\n" +
+	"\x10maximum_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaximumInterval\x127\n" +
+	"\x18non_retryable_exit_codes\x18\x05 \x03(\x05R\x15nonRetryableExitCodes\"a\n" +
 	"\x0fExecuteResponse\x124\n" +
 	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\x12\x18\n" +
-	"\astarted\x18\x02 \x01(\bR\astarted\"\xa4\b\n" +
+	"\astarted\x18\x02 \x01(\bR\astarted\"\xf9\n" +
+	"\n" +
 	"\tExecution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -5989,7 +8563,15 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x03pid\x18\x13 \x01(\x05R\x03pid\x12\x19\n" +
 	"\bbatch_id\x18\x14 \x01(\tR\abatchId\x12#\n" +
 	"\rcurrent_phase\x18\x15 \x01(\tR\fcurrentPhase\x121\n" +
-	"\bestimate\x18\x16 \x01(\v2\x15.workflow.v1.EstimateR\bestimate\x1a9\n" +
+	"\bestimate\x18\x16 \x01(\v2\x15.workflow.v1.EstimateR\bestimate\x12\x1f\n" +
+	"\vschedule_id\x18\x17 \x01(\tR\n" +
+	"scheduleId\x12A\n" +
+	"\x0escheduled_time\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\rscheduledTime\x12;\n" +
+	"\fretry_policy\x18\x19 \x01(\v2\x18.workflow.v1.RetryPolicyR\vretryPolicy\x12\x18\n" +
+	"\aattempt\x18\x1a \x01(\x05R\aattempt\x12(\n" +
+	"\x10first_attempt_id\x18\x1b \x01(\tR\x0efirstAttemptId\x12&\n" +
+	"\x0fnext_attempt_id\x18\x1c \x01(\tR\rnextAttemptId\x12F\n" +
+	"\x11next_attempt_time\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x1a9\n" +
 	"\vInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -6063,7 +8645,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x14WaitExecutionRequest\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"M\n" +
 	"\x15WaitExecutionResponse\x124\n" +
-	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"\xd9\x03\n" +
+	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"\xfa\x03\n" +
 	"\x15ListExecutionsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -6074,7 +8656,9 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x11create_time_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0fcreateTimeAfter\x12H\n" +
 	"\x12create_time_before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x10createTimeBefore\x12F\n" +
 	"\x06labels\x18\a \x03(\v2..workflow.v1.ListExecutionsRequest.LabelsEntryR\x06labels\x12\x19\n" +
-	"\bbatch_id\x18\b \x01(\tR\abatchId\x1a9\n" +
+	"\bbatch_id\x18\b \x01(\tR\abatchId\x12\x1f\n" +
+	"\vschedule_id\x18\t \x01(\tR\n" +
+	"scheduleId\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x01\n" +
@@ -6297,7 +8881,164 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\bbatch_id\x18\x01 \x01(\tR\abatchId\x12*\n" +
 	"\x03vms\x18\x02 \x03(\v2\x18.workflow.v1.SubmittedVmR\x03vms\x12\x18\n" +
 	"\astarted\x18\x03 \x01(\bR\astarted\x12-\n" +
-	"\x04kind\x18\x04 \x01(\x0e2\x19.workflow.v1.ManifestKindR\x04kind*\x84\x02\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x19.workflow.v1.ManifestKindR\x04kind\"\x9f\x05\n" +
+	"\bSchedule\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
+	"\x04spec\x18\x02 \x01(\v2\x19.workflow.v1.ScheduleSpecR\x04spec\x123\n" +
+	"\x06action\x18\x03 \x01(\v2\x1b.workflow.v1.ScheduleActionR\x06action\x12I\n" +
+	"\x0eoverlap_policy\x18\x04 \x01(\x0e2\".workflow.v1.ScheduleOverlapPolicyR\roverlapPolicy\x12J\n" +
+	"\x0fcatch_up_policy\x18\x05 \x01(\x0e2\".workflow.v1.ScheduleCatchUpPolicyR\rcatchUpPolicy\x12A\n" +
+	"\x0fcatch_up_window\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\rcatchUpWindow\x12\x16\n" +
+	"\x06paused\x18\a \x01(\bR\x06paused\x12\x12\n" +
+	"\x04note\x18\b \x01(\tR\x04note\x12 \n" +
+	"\vdescription\x18\t \x01(\tR\vdescription\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12B\n" +
+	"\x0fnext_fire_times\x18\f \x03(\v2\x1a.google.protobuf.TimestampR\rnextFireTimes\x129\n" +
+	"\vrecent_runs\x18\r \x03(\v2\x18.workflow.v1.ScheduleRunR\n" +
+	"recentRuns\"\xe4\x01\n" +
+	"\fScheduleSpec\x12\x12\n" +
+	"\x04cron\x18\x01 \x03(\tR\x04cron\x12\x1b\n" +
+	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x121\n" +
+	"\x06jitter\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06jitter\x129\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\x91\x01\n" +
+	"\x0eScheduleAction\x128\n" +
+	"\aexecute\x18\x01 \x01(\v2\x1c.workflow.v1.ScheduleExecuteH\x00R\aexecute\x12;\n" +
+	"\bmanifest\x18\x02 \x01(\v2\x1d.workflow.v1.ScheduleManifestH\x00R\bmanifestB\b\n" +
+	"\x06action\"\xb6\x03\n" +
+	"\x0fScheduleExecute\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x12@\n" +
+	"\x06inputs\x18\x02 \x03(\v2(.workflow.v1.ScheduleExecute.InputsEntryR\x06inputs\x123\n" +
+	"\atimeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12@\n" +
+	"\x06labels\x18\x04 \x03(\v2(.workflow.v1.ScheduleExecute.LabelsEntryR\x06labels\x12;\n" +
+	"\fretry_policy\x18\x05 \x01(\v2\x18.workflow.v1.RetryPolicyR\vretryPolicy\x1aQ\n" +
+	"\vInputsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x02\n" +
+	"\x10ScheduleManifest\x12\x1a\n" +
+	"\acontent\x18\x01 \x01(\fH\x00R\acontent\x12%\n" +
+	"\rtemplate_path\x18\x02 \x01(\tH\x00R\ftemplatePath\x123\n" +
+	"\x06format\x18\x03 \x01(\x0e2\x1b.workflow.v1.ManifestFormatR\x06format\x12\x1d\n" +
+	"\n" +
+	"output_dir\x18\x04 \x01(\tR\toutputDir\x12A\n" +
+	"\x06labels\x18\x05 \x03(\v2).workflow.v1.ScheduleManifest.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
+	"\x06source\"\xbc\x02\n" +
+	"\vScheduleRun\x12A\n" +
+	"\x0escheduled_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\rscheduledTime\x12;\n" +
+	"\vaction_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"actionTime\x129\n" +
+	"\aoutcome\x18\x03 \x01(\x0e2\x1f.workflow.v1.ScheduleRunOutcomeR\aoutcome\x12#\n" +
+	"\rexecution_ids\x18\x04 \x03(\tR\fexecutionIds\x12\x19\n" +
+	"\bbatch_id\x18\x05 \x01(\tR\abatchId\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x1c\n" +
+	"\ttriggered\x18\a \x01(\bR\ttriggered\"J\n" +
+	"\x15CreateScheduleRequest\x121\n" +
+	"\bschedule\x18\x01 \x01(\v2\x15.workflow.v1.ScheduleR\bschedule\"K\n" +
+	"\x16CreateScheduleResponse\x121\n" +
+	"\bschedule\x18\x01 \x01(\v2\x15.workflow.v1.ScheduleR\bschedule\"~\n" +
+	"\x12GetScheduleRequest\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\x12&\n" +
+	"\x0fnext_fire_times\x18\x02 \x01(\x05R\rnextFireTimes\x12\x1f\n" +
+	"\vrecent_runs\x18\x03 \x01(\x05R\n" +
+	"recentRuns\"H\n" +
+	"\x13GetScheduleResponse\x121\n" +
+	"\bschedule\x18\x01 \x01(\v2\x15.workflow.v1.ScheduleR\bschedule\"R\n" +
+	"\x14ListSchedulesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"t\n" +
+	"\x15ListSchedulesResponse\x123\n" +
+	"\tschedules\x18\x01 \x03(\v2\x15.workflow.v1.ScheduleR\tschedules\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"k\n" +
+	"\x15UpdateScheduleRequest\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\x121\n" +
+	"\bschedule\x18\x02 \x01(\v2\x15.workflow.v1.ScheduleR\bschedule\"K\n" +
+	"\x16UpdateScheduleResponse\x121\n" +
+	"\bschedule\x18\x01 \x01(\v2\x15.workflow.v1.ScheduleR\bschedule\"8\n" +
+	"\x15DeleteScheduleRequest\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\"\x18\n" +
+	"\x16DeleteScheduleResponse\"c\n" +
+	"\x14PauseScheduleRequest\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\x12\x16\n" +
+	"\x06paused\x18\x02 \x01(\bR\x06paused\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"J\n" +
+	"\x15PauseScheduleResponse\x121\n" +
+	"\bschedule\x18\x01 \x01(\v2\x15.workflow.v1.ScheduleR\bschedule\"X\n" +
+	"\x16TriggerScheduleRequest\x12\x1f\n" +
+	"\vschedule_id\x18\x01 \x01(\tR\n" +
+	"scheduleId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"E\n" +
+	"\x17TriggerScheduleResponse\x12*\n" +
+	"\x03run\x18\x01 \x01(\v2\x18.workflow.v1.ScheduleRunR\x03run\"\xf8\x01\n" +
+	"\aWebhook\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\tR\x06secret\x121\n" +
+	"\x06events\x18\x04 \x03(\x0e2\x19.workflow.v1.WebhookEventR\x06events\x12!\n" +
+	"\fworkflow_ids\x18\x05 \x03(\tR\vworkflowIds\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xd4\x03\n" +
+	"\x0fWebhookDelivery\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x127\n" +
+	"\x05state\x18\x04 \x01(\x0e2!.workflow.v1.WebhookDeliveryStateR\x05state\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\x05R\battempts\x12(\n" +
+	"\x10last_status_code\x18\x06 \x01(\x05R\x0elastStatusCode\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\a \x01(\tR\tlastError\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12F\n" +
+	"\x11last_attempt_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0flastAttemptTime\x12F\n" +
+	"\x11next_attempt_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12\x18\n" +
+	"\apayload\x18\v \x01(\tR\apayload\"F\n" +
+	"\x14CreateWebhookRequest\x12.\n" +
+	"\awebhook\x18\x01 \x01(\v2\x14.workflow.v1.WebhookR\awebhook\"_\n" +
+	"\x15CreateWebhookResponse\x12.\n" +
+	"\awebhook\x18\x01 \x01(\v2\x14.workflow.v1.WebhookR\awebhook\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"\x15\n" +
+	"\x13ListWebhooksRequest\"H\n" +
+	"\x14ListWebhooksResponse\x120\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x14.workflow.v1.WebhookR\bwebhooks\"5\n" +
+	"\x14DeleteWebhookRequest\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x01 \x01(\tR\twebhookId\"\x17\n" +
+	"\x15DeleteWebhookResponse\"y\n" +
+	"\x1cListWebhookDeliveriesRequest\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x01 \x01(\tR\twebhookId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x85\x01\n" +
+	"\x1dListWebhookDeliveriesResponse\x12<\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x1c.workflow.v1.WebhookDeliveryR\n" +
+	"deliveries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"3\n" +
+	"\x12TestWebhookRequest\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x01 \x01(\tR\twebhookId\"O\n" +
+	"\x13TestWebhookResponse\x128\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x1c.workflow.v1.WebhookDeliveryR\bdelivery*\x84\x02\n" +
 	"\x0eExecutionState\x12\x1f\n" +
 	"\x1bEXECUTION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16EXECUTION_STATE_QUEUED\x10\x01\x12\x1b\n" +
@@ -6335,7 +9076,40 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x19MANIFEST_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MANIFEST_KIND_SINGLE\x10\x01\x12\x17\n" +
 	"\x13MANIFEST_KIND_BATCH\x10\x02\x12\x1d\n" +
-	"\x19MANIFEST_KIND_ARTIFACT_V1\x10\x032\xab\v\n" +
+	"\x19MANIFEST_KIND_ARTIFACT_V1\x10\x03*\xde\x01\n" +
+	"\x15ScheduleOverlapPolicy\x12'\n" +
+	"#SCHEDULE_OVERLAP_POLICY_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cSCHEDULE_OVERLAP_POLICY_SKIP\x10\x01\x12&\n" +
+	"\"SCHEDULE_OVERLAP_POLICY_BUFFER_ONE\x10\x02\x12%\n" +
+	"!SCHEDULE_OVERLAP_POLICY_ALLOW_ALL\x10\x03\x12+\n" +
+	"'SCHEDULE_OVERLAP_POLICY_CANCEL_PREVIOUS\x10\x04*\x8c\x01\n" +
+	"\x15ScheduleCatchUpPolicy\x12(\n" +
+	"$SCHEDULE_CATCH_UP_POLICY_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"SCHEDULE_CATCH_UP_POLICY_START_ONE\x10\x01\x12!\n" +
+	"\x1dSCHEDULE_CATCH_UP_POLICY_SKIP\x10\x02*\xe3\x01\n" +
+	"\x12ScheduleRunOutcome\x12$\n" +
+	" SCHEDULE_RUN_OUTCOME_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cSCHEDULE_RUN_OUTCOME_STARTED\x10\x01\x12 \n" +
+	"\x1cSCHEDULE_RUN_OUTCOME_SKIPPED\x10\x02\x12!\n" +
+	"\x1dSCHEDULE_RUN_OUTCOME_BUFFERED\x10\x03\x12\x1f\n" +
+	"\x1bSCHEDULE_RUN_OUTCOME_MISSED\x10\x04\x12\x1f\n" +
+	"\x1bSCHEDULE_RUN_OUTCOME_FAILED\x10\x05*\xfb\x02\n" +
+	"\fWebhookEvent\x12\x1d\n" +
+	"\x19WEBHOOK_EVENT_UNSPECIFIED\x10\x00\x12%\n" +
+	"!WEBHOOK_EVENT_EXECUTION_SUCCEEDED\x10\x01\x12\"\n" +
+	"\x1eWEBHOOK_EVENT_EXECUTION_FAILED\x10\x02\x12%\n" +
+	"!WEBHOOK_EVENT_EXECUTION_CANCELLED\x10\x03\x12%\n" +
+	"!WEBHOOK_EVENT_EXECUTION_TIMED_OUT\x10\x04\x12'\n" +
+	"#WEBHOOK_EVENT_EXECUTION_INTERRUPTED\x10\x05\x12 \n" +
+	"\x1cWEBHOOK_EVENT_BATCH_FINISHED\x10\x06\x12!\n" +
+	"\x1dWEBHOOK_EVENT_SCHEDULE_MISSED\x10\a\x12!\n" +
+	"\x1dWEBHOOK_EVENT_SCHEDULE_FAILED\x10\b\x12\"\n" +
+	"\x1eWEBHOOK_EVENT_DROP_FILE_FAILED\x10\t*\xab\x01\n" +
+	"\x14WebhookDeliveryState\x12&\n" +
+	"\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12$\n" +
+	" WEBHOOK_DELIVERY_STATE_DELIVERED\x10\x02\x12!\n" +
+	"\x1dWEBHOOK_DELIVERY_STATE_FAILED\x10\x032\x93\x17\n" +
 	"\x0fWorkflowService\x12m\n" +
 	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflows\x12u\n" +
 	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/workflows/{workflow_id}\x12\x8a\x01\n" +
@@ -6350,7 +9124,19 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\tGetStatus\x12\x1d.workflow.v1.GetStatusRequest\x1a\x1e.workflow.v1.GetStatusResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/status\x12\x82\x01\n" +
 	"\x10ValidateManifest\x12$.workflow.v1.ValidateManifestRequest\x1a%.workflow.v1.ValidateManifestResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/manifests:validate\x12z\n" +
-	"\x0eSubmitManifest\x12\".workflow.v1.SubmitManifestRequest\x1a#.workflow.v1.SubmitManifestResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/manifests:submitBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
+	"\x0eSubmitManifest\x12\".workflow.v1.SubmitManifestRequest\x1a#.workflow.v1.SubmitManifestResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/manifests:submit\x12s\n" +
+	"\x0eCreateSchedule\x12\".workflow.v1.CreateScheduleRequest\x1a#.workflow.v1.CreateScheduleResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/schedules\x12u\n" +
+	"\vGetSchedule\x12\x1f.workflow.v1.GetScheduleRequest\x1a .workflow.v1.GetScheduleResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/schedules/{schedule_id}\x12m\n" +
+	"\rListSchedules\x12!.workflow.v1.ListSchedulesRequest\x1a\".workflow.v1.ListSchedulesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/schedules\x12\x81\x01\n" +
+	"\x0eUpdateSchedule\x12\".workflow.v1.UpdateScheduleRequest\x1a#.workflow.v1.UpdateScheduleResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\x1a\x1b/v1/schedules/{schedule_id}\x12~\n" +
+	"\x0eDeleteSchedule\x12\".workflow.v1.DeleteScheduleRequest\x1a#.workflow.v1.DeleteScheduleResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/schedules/{schedule_id}\x12\x84\x01\n" +
+	"\rPauseSchedule\x12!.workflow.v1.PauseScheduleRequest\x1a\".workflow.v1.PauseScheduleResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/schedules/{schedule_id}:pause\x12\x8c\x01\n" +
+	"\x0fTriggerSchedule\x12#.workflow.v1.TriggerScheduleRequest\x1a$.workflow.v1.TriggerScheduleResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/schedules/{schedule_id}:trigger\x12o\n" +
+	"\rCreateWebhook\x12!.workflow.v1.CreateWebhookRequest\x1a\".workflow.v1.CreateWebhookResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/webhooks\x12i\n" +
+	"\fListWebhooks\x12 .workflow.v1.ListWebhooksRequest\x1a!.workflow.v1.ListWebhooksResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/webhooks\x12y\n" +
+	"\rDeleteWebhook\x12!.workflow.v1.DeleteWebhookRequest\x1a\".workflow.v1.DeleteWebhookResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v1/webhooks/{webhook_id}\x12\x9c\x01\n" +
+	"\x15ListWebhookDeliveries\x12).workflow.v1.ListWebhookDeliveriesRequest\x1a*.workflow.v1.ListWebhookDeliveriesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/webhooks/{webhook_id}/deliveries\x12{\n" +
+	"\vTestWebhook\x12\x1f.workflow.v1.TestWebhookRequest\x1a .workflow.v1.TestWebhookResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/webhooks/{webhook_id}:testBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
 
 var (
 	file_workflow_v1_workflow_proto_rawDescOnce sync.Once
@@ -6364,232 +9150,346 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_workflow_v1_workflow_proto_rawDescData
 }
 
-var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
+var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 116)
 var file_workflow_v1_workflow_proto_goTypes = []any{
-	(ExecutionState)(0),              // 0: workflow.v1.ExecutionState
-	(NodeStatus)(0),                  // 1: workflow.v1.NodeStatus
-	(EstimateBasis)(0),               // 2: workflow.v1.EstimateBasis
-	(OutputStream)(0),                // 3: workflow.v1.OutputStream
-	(DropFolderMode)(0),              // 4: workflow.v1.DropFolderMode
-	(ManifestFormat)(0),              // 5: workflow.v1.ManifestFormat
-	(ManifestKind)(0),                // 6: workflow.v1.ManifestKind
-	(*Workflow)(nil),                 // 7: workflow.v1.Workflow
-	(*Field)(nil),                    // 8: workflow.v1.Field
-	(*FieldType)(nil),                // 9: workflow.v1.FieldType
-	(*DiscoveryError)(nil),           // 10: workflow.v1.DiscoveryError
-	(*ListWorkflowsRequest)(nil),     // 11: workflow.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),    // 12: workflow.v1.ListWorkflowsResponse
-	(*GetWorkflowRequest)(nil),       // 13: workflow.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),      // 14: workflow.v1.GetWorkflowResponse
-	(*ValidateInputsRequest)(nil),    // 15: workflow.v1.ValidateInputsRequest
-	(*ValidateInputsResponse)(nil),   // 16: workflow.v1.ValidateInputsResponse
-	(*ExecuteRequest)(nil),           // 17: workflow.v1.ExecuteRequest
-	(*ExecuteResponse)(nil),          // 18: workflow.v1.ExecuteResponse
-	(*Execution)(nil),                // 19: workflow.v1.Execution
-	(*Estimate)(nil),                 // 20: workflow.v1.Estimate
-	(*BatchSummary)(nil),             // 21: workflow.v1.BatchSummary
-	(*LogCounts)(nil),                // 22: workflow.v1.LogCounts
-	(*Phase)(nil),                    // 23: workflow.v1.Phase
-	(*Task)(nil),                     // 24: workflow.v1.Task
-	(*Agent)(nil),                    // 25: workflow.v1.Agent
-	(*Artifact)(nil),                 // 26: workflow.v1.Artifact
-	(*GetExecutionRequest)(nil),      // 27: workflow.v1.GetExecutionRequest
-	(*GetExecutionResponse)(nil),     // 28: workflow.v1.GetExecutionResponse
-	(*WaitExecutionRequest)(nil),     // 29: workflow.v1.WaitExecutionRequest
-	(*WaitExecutionResponse)(nil),    // 30: workflow.v1.WaitExecutionResponse
-	(*ListExecutionsRequest)(nil),    // 31: workflow.v1.ListExecutionsRequest
-	(*ListExecutionsResponse)(nil),   // 32: workflow.v1.ListExecutionsResponse
-	(*StreamLogsRequest)(nil),        // 33: workflow.v1.StreamLogsRequest
-	(*StreamLogsResponse)(nil),       // 34: workflow.v1.StreamLogsResponse
-	(*LogEvent)(nil),                 // 35: workflow.v1.LogEvent
-	(*OutputLine)(nil),               // 36: workflow.v1.OutputLine
-	(*PhaseStarted)(nil),             // 37: workflow.v1.PhaseStarted
-	(*PhaseCompleted)(nil),           // 38: workflow.v1.PhaseCompleted
-	(*PhaseFailed)(nil),              // 39: workflow.v1.PhaseFailed
-	(*TaskStarted)(nil),              // 40: workflow.v1.TaskStarted
-	(*TaskProgress)(nil),             // 41: workflow.v1.TaskProgress
-	(*TaskCompleted)(nil),            // 42: workflow.v1.TaskCompleted
-	(*TaskFailed)(nil),               // 43: workflow.v1.TaskFailed
-	(*AgentStarted)(nil),             // 44: workflow.v1.AgentStarted
-	(*AgentMessage)(nil),             // 45: workflow.v1.AgentMessage
-	(*AgentCompleted)(nil),           // 46: workflow.v1.AgentCompleted
-	(*AgentFailed)(nil),              // 47: workflow.v1.AgentFailed
-	(*StateFileCreated)(nil),         // 48: workflow.v1.StateFileCreated
-	(*RawOutput)(nil),                // 49: workflow.v1.RawOutput
-	(*Queued)(nil),                   // 50: workflow.v1.Queued
-	(*Started)(nil),                  // 51: workflow.v1.Started
-	(*Exited)(nil),                   // 52: workflow.v1.Exited
-	(*CancelRequested)(nil),          // 53: workflow.v1.CancelRequested
-	(*Killed)(nil),                   // 54: workflow.v1.Killed
-	(*TimedOut)(nil),                 // 55: workflow.v1.TimedOut
-	(*Interrupted)(nil),              // 56: workflow.v1.Interrupted
-	(*Finished)(nil),                 // 57: workflow.v1.Finished
-	(*CancelRequest)(nil),            // 58: workflow.v1.CancelRequest
-	(*CancelResponse)(nil),           // 59: workflow.v1.CancelResponse
-	(*GetStatusRequest)(nil),         // 60: workflow.v1.GetStatusRequest
-	(*WorkflowDirectory)(nil),        // 61: workflow.v1.WorkflowDirectory
-	(*GetStatusResponse)(nil),        // 62: workflow.v1.GetStatusResponse
-	(*HistoryWriteFailure)(nil),      // 63: workflow.v1.HistoryWriteFailure
-	(*DropFolder)(nil),               // 64: workflow.v1.DropFolder
-	(*ManifestProblem)(nil),          // 65: workflow.v1.ManifestProblem
-	(*ManifestVm)(nil),               // 66: workflow.v1.ManifestVm
-	(*ValidateManifestRequest)(nil),  // 67: workflow.v1.ValidateManifestRequest
-	(*ValidateManifestResponse)(nil), // 68: workflow.v1.ValidateManifestResponse
-	(*SubmitManifestRequest)(nil),    // 69: workflow.v1.SubmitManifestRequest
-	(*SubmittedVm)(nil),              // 70: workflow.v1.SubmittedVm
-	(*SubmitManifestResponse)(nil),   // 71: workflow.v1.SubmitManifestResponse
-	(*FieldType_Text)(nil),           // 72: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),         // 73: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),       // 74: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),         // 75: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),  // 76: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),      // 77: workflow.v1.FieldType.StateFile
-	nil,                              // 78: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                              // 79: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                              // 80: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                              // 81: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                              // 82: workflow.v1.Execution.InputsEntry
-	nil,                              // 83: workflow.v1.Execution.LabelsEntry
-	nil,                              // 84: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                              // 85: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                              // 86: workflow.v1.SubmitManifestRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 87: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 88: google.protobuf.Duration
-	(*structpb.Value)(nil),           // 89: google.protobuf.Value
+	(ExecutionState)(0),                   // 0: workflow.v1.ExecutionState
+	(NodeStatus)(0),                       // 1: workflow.v1.NodeStatus
+	(EstimateBasis)(0),                    // 2: workflow.v1.EstimateBasis
+	(OutputStream)(0),                     // 3: workflow.v1.OutputStream
+	(DropFolderMode)(0),                   // 4: workflow.v1.DropFolderMode
+	(ManifestFormat)(0),                   // 5: workflow.v1.ManifestFormat
+	(ManifestKind)(0),                     // 6: workflow.v1.ManifestKind
+	(ScheduleOverlapPolicy)(0),            // 7: workflow.v1.ScheduleOverlapPolicy
+	(ScheduleCatchUpPolicy)(0),            // 8: workflow.v1.ScheduleCatchUpPolicy
+	(ScheduleRunOutcome)(0),               // 9: workflow.v1.ScheduleRunOutcome
+	(WebhookEvent)(0),                     // 10: workflow.v1.WebhookEvent
+	(WebhookDeliveryState)(0),             // 11: workflow.v1.WebhookDeliveryState
+	(*Workflow)(nil),                      // 12: workflow.v1.Workflow
+	(*Field)(nil),                         // 13: workflow.v1.Field
+	(*FieldType)(nil),                     // 14: workflow.v1.FieldType
+	(*DiscoveryError)(nil),                // 15: workflow.v1.DiscoveryError
+	(*ListWorkflowsRequest)(nil),          // 16: workflow.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),         // 17: workflow.v1.ListWorkflowsResponse
+	(*GetWorkflowRequest)(nil),            // 18: workflow.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),           // 19: workflow.v1.GetWorkflowResponse
+	(*ValidateInputsRequest)(nil),         // 20: workflow.v1.ValidateInputsRequest
+	(*ValidateInputsResponse)(nil),        // 21: workflow.v1.ValidateInputsResponse
+	(*ExecuteRequest)(nil),                // 22: workflow.v1.ExecuteRequest
+	(*RetryPolicy)(nil),                   // 23: workflow.v1.RetryPolicy
+	(*ExecuteResponse)(nil),               // 24: workflow.v1.ExecuteResponse
+	(*Execution)(nil),                     // 25: workflow.v1.Execution
+	(*Estimate)(nil),                      // 26: workflow.v1.Estimate
+	(*BatchSummary)(nil),                  // 27: workflow.v1.BatchSummary
+	(*LogCounts)(nil),                     // 28: workflow.v1.LogCounts
+	(*Phase)(nil),                         // 29: workflow.v1.Phase
+	(*Task)(nil),                          // 30: workflow.v1.Task
+	(*Agent)(nil),                         // 31: workflow.v1.Agent
+	(*Artifact)(nil),                      // 32: workflow.v1.Artifact
+	(*GetExecutionRequest)(nil),           // 33: workflow.v1.GetExecutionRequest
+	(*GetExecutionResponse)(nil),          // 34: workflow.v1.GetExecutionResponse
+	(*WaitExecutionRequest)(nil),          // 35: workflow.v1.WaitExecutionRequest
+	(*WaitExecutionResponse)(nil),         // 36: workflow.v1.WaitExecutionResponse
+	(*ListExecutionsRequest)(nil),         // 37: workflow.v1.ListExecutionsRequest
+	(*ListExecutionsResponse)(nil),        // 38: workflow.v1.ListExecutionsResponse
+	(*StreamLogsRequest)(nil),             // 39: workflow.v1.StreamLogsRequest
+	(*StreamLogsResponse)(nil),            // 40: workflow.v1.StreamLogsResponse
+	(*LogEvent)(nil),                      // 41: workflow.v1.LogEvent
+	(*OutputLine)(nil),                    // 42: workflow.v1.OutputLine
+	(*PhaseStarted)(nil),                  // 43: workflow.v1.PhaseStarted
+	(*PhaseCompleted)(nil),                // 44: workflow.v1.PhaseCompleted
+	(*PhaseFailed)(nil),                   // 45: workflow.v1.PhaseFailed
+	(*TaskStarted)(nil),                   // 46: workflow.v1.TaskStarted
+	(*TaskProgress)(nil),                  // 47: workflow.v1.TaskProgress
+	(*TaskCompleted)(nil),                 // 48: workflow.v1.TaskCompleted
+	(*TaskFailed)(nil),                    // 49: workflow.v1.TaskFailed
+	(*AgentStarted)(nil),                  // 50: workflow.v1.AgentStarted
+	(*AgentMessage)(nil),                  // 51: workflow.v1.AgentMessage
+	(*AgentCompleted)(nil),                // 52: workflow.v1.AgentCompleted
+	(*AgentFailed)(nil),                   // 53: workflow.v1.AgentFailed
+	(*StateFileCreated)(nil),              // 54: workflow.v1.StateFileCreated
+	(*RawOutput)(nil),                     // 55: workflow.v1.RawOutput
+	(*Queued)(nil),                        // 56: workflow.v1.Queued
+	(*Started)(nil),                       // 57: workflow.v1.Started
+	(*Exited)(nil),                        // 58: workflow.v1.Exited
+	(*CancelRequested)(nil),               // 59: workflow.v1.CancelRequested
+	(*Killed)(nil),                        // 60: workflow.v1.Killed
+	(*TimedOut)(nil),                      // 61: workflow.v1.TimedOut
+	(*Interrupted)(nil),                   // 62: workflow.v1.Interrupted
+	(*Finished)(nil),                      // 63: workflow.v1.Finished
+	(*CancelRequest)(nil),                 // 64: workflow.v1.CancelRequest
+	(*CancelResponse)(nil),                // 65: workflow.v1.CancelResponse
+	(*GetStatusRequest)(nil),              // 66: workflow.v1.GetStatusRequest
+	(*WorkflowDirectory)(nil),             // 67: workflow.v1.WorkflowDirectory
+	(*GetStatusResponse)(nil),             // 68: workflow.v1.GetStatusResponse
+	(*HistoryWriteFailure)(nil),           // 69: workflow.v1.HistoryWriteFailure
+	(*DropFolder)(nil),                    // 70: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),               // 71: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),                    // 72: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),       // 73: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil),      // 74: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),         // 75: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),                   // 76: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),        // 77: workflow.v1.SubmitManifestResponse
+	(*Schedule)(nil),                      // 78: workflow.v1.Schedule
+	(*ScheduleSpec)(nil),                  // 79: workflow.v1.ScheduleSpec
+	(*ScheduleAction)(nil),                // 80: workflow.v1.ScheduleAction
+	(*ScheduleExecute)(nil),               // 81: workflow.v1.ScheduleExecute
+	(*ScheduleManifest)(nil),              // 82: workflow.v1.ScheduleManifest
+	(*ScheduleRun)(nil),                   // 83: workflow.v1.ScheduleRun
+	(*CreateScheduleRequest)(nil),         // 84: workflow.v1.CreateScheduleRequest
+	(*CreateScheduleResponse)(nil),        // 85: workflow.v1.CreateScheduleResponse
+	(*GetScheduleRequest)(nil),            // 86: workflow.v1.GetScheduleRequest
+	(*GetScheduleResponse)(nil),           // 87: workflow.v1.GetScheduleResponse
+	(*ListSchedulesRequest)(nil),          // 88: workflow.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),         // 89: workflow.v1.ListSchedulesResponse
+	(*UpdateScheduleRequest)(nil),         // 90: workflow.v1.UpdateScheduleRequest
+	(*UpdateScheduleResponse)(nil),        // 91: workflow.v1.UpdateScheduleResponse
+	(*DeleteScheduleRequest)(nil),         // 92: workflow.v1.DeleteScheduleRequest
+	(*DeleteScheduleResponse)(nil),        // 93: workflow.v1.DeleteScheduleResponse
+	(*PauseScheduleRequest)(nil),          // 94: workflow.v1.PauseScheduleRequest
+	(*PauseScheduleResponse)(nil),         // 95: workflow.v1.PauseScheduleResponse
+	(*TriggerScheduleRequest)(nil),        // 96: workflow.v1.TriggerScheduleRequest
+	(*TriggerScheduleResponse)(nil),       // 97: workflow.v1.TriggerScheduleResponse
+	(*Webhook)(nil),                       // 98: workflow.v1.Webhook
+	(*WebhookDelivery)(nil),               // 99: workflow.v1.WebhookDelivery
+	(*CreateWebhookRequest)(nil),          // 100: workflow.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),         // 101: workflow.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),           // 102: workflow.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 103: workflow.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 104: workflow.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 105: workflow.v1.DeleteWebhookResponse
+	(*ListWebhookDeliveriesRequest)(nil),  // 106: workflow.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil), // 107: workflow.v1.ListWebhookDeliveriesResponse
+	(*TestWebhookRequest)(nil),            // 108: workflow.v1.TestWebhookRequest
+	(*TestWebhookResponse)(nil),           // 109: workflow.v1.TestWebhookResponse
+	(*FieldType_Text)(nil),                // 110: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),              // 111: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),            // 112: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),              // 113: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),       // 114: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),           // 115: workflow.v1.FieldType.StateFile
+	nil,                                   // 116: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                                   // 117: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                                   // 118: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                                   // 119: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                                   // 120: workflow.v1.Execution.InputsEntry
+	nil,                                   // 121: workflow.v1.Execution.LabelsEntry
+	nil,                                   // 122: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                                   // 123: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                                   // 124: workflow.v1.SubmitManifestRequest.LabelsEntry
+	nil,                                   // 125: workflow.v1.ScheduleExecute.InputsEntry
+	nil,                                   // 126: workflow.v1.ScheduleExecute.LabelsEntry
+	nil,                                   // 127: workflow.v1.ScheduleManifest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),         // 128: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 129: google.protobuf.Duration
+	(*structpb.Value)(nil),                // 130: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
-	8,   // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	87,  // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
-	9,   // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	72,  // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	73,  // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	74,  // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	75,  // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	76,  // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	77,  // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	87,  // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
-	7,   // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
-	10,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
-	7,   // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	78,  // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	79,  // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	80,  // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	88,  // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	81,  // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
-	19,  // 18: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
-	0,   // 19: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	87,  // 20: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	87,  // 21: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	87,  // 22: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	82,  // 23: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	83,  // 24: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	88,  // 25: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
-	23,  // 26: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
-	26,  // 27: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
-	22,  // 28: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
-	20,  // 29: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
-	88,  // 30: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
-	87,  // 31: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
-	2,   // 32: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
-	87,  // 33: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
-	87,  // 34: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
-	20,  // 35: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
-	1,   // 36: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
-	24,  // 37: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
-	1,   // 38: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
-	25,  // 39: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
-	1,   // 40: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	87,  // 41: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
-	19,  // 42: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
-	21,  // 43: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
-	19,  // 44: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
-	0,   // 45: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	87,  // 46: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	87,  // 47: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	84,  // 48: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
-	19,  // 49: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
-	21,  // 50: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
-	35,  // 51: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	87,  // 52: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	36,  // 53: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
-	37,  // 54: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
-	38,  // 55: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
-	39,  // 56: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
-	40,  // 57: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
-	41,  // 58: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
-	42,  // 59: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
-	43,  // 60: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
-	44,  // 61: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
-	45,  // 62: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
-	46,  // 63: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
-	47,  // 64: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
-	48,  // 65: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
-	49,  // 66: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
-	50,  // 67: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
-	51,  // 68: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
-	52,  // 69: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
-	53,  // 70: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
-	54,  // 71: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
-	55,  // 72: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
-	56,  // 73: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
-	57,  // 74: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
-	3,   // 75: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	88,  // 76: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	88,  // 77: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
-	0,   // 78: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	88,  // 79: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	19,  // 80: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	87,  // 81: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	85,  // 82: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
-	61,  // 83: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	64,  // 84: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	88,  // 85: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
-	63,  // 86: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
-	21,  // 87: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
-	87,  // 88: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
-	4,   // 89: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
-	5,   // 90: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	65,  // 91: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
-	5,   // 92: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
-	6,   // 93: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	66,  // 94: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
-	5,   // 95: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	86,  // 96: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	19,  // 97: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	70,  // 98: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
-	6,   // 99: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	89,  // 100: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	89,  // 101: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	11,  // 102: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	13,  // 103: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	15,  // 104: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	17,  // 105: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	27,  // 106: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	29,  // 107: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	31,  // 108: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	33,  // 109: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	58,  // 110: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	60,  // 111: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	67,  // 112: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	69,  // 113: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	12,  // 114: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	14,  // 115: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	16,  // 116: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	18,  // 117: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	28,  // 118: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	30,  // 119: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	32,  // 120: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	34,  // 121: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	59,  // 122: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	62,  // 123: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	68,  // 124: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	71,  // 125: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	114, // [114:126] is the sub-list for method output_type
-	102, // [102:114] is the sub-list for method input_type
-	102, // [102:102] is the sub-list for extension type_name
-	102, // [102:102] is the sub-list for extension extendee
-	0,   // [0:102] is the sub-list for field type_name
+	13,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
+	128, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	14,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
+	110, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	111, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	112, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	113, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	114, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	115, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	128, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	12,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
+	15,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
+	12,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
+	116, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	117, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	118, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	129, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	119, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	23,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
+	129, // 19: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
+	129, // 20: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
+	25,  // 21: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
+	0,   // 22: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
+	128, // 23: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	128, // 24: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	128, // 25: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	120, // 26: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	121, // 27: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	129, // 28: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	29,  // 29: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
+	32,  // 30: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
+	28,  // 31: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
+	26,  // 32: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
+	128, // 33: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
+	23,  // 34: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
+	128, // 35: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
+	129, // 36: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
+	128, // 37: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
+	2,   // 38: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
+	128, // 39: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
+	128, // 40: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
+	26,  // 41: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
+	1,   // 42: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
+	30,  // 43: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
+	1,   // 44: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
+	31,  // 45: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
+	1,   // 46: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
+	128, // 47: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	25,  // 48: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
+	27,  // 49: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
+	25,  // 50: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
+	0,   // 51: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
+	128, // 52: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	128, // 53: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	122, // 54: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	25,  // 55: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
+	27,  // 56: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
+	41,  // 57: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
+	128, // 58: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	42,  // 59: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
+	43,  // 60: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
+	44,  // 61: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
+	45,  // 62: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
+	46,  // 63: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
+	47,  // 64: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
+	48,  // 65: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
+	49,  // 66: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
+	50,  // 67: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
+	51,  // 68: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
+	52,  // 69: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
+	53,  // 70: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
+	54,  // 71: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
+	55,  // 72: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
+	56,  // 73: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
+	57,  // 74: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
+	58,  // 75: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
+	59,  // 76: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
+	60,  // 77: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
+	61,  // 78: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
+	62,  // 79: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
+	63,  // 80: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
+	3,   // 81: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
+	129, // 82: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	129, // 83: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	0,   // 84: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
+	129, // 85: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	25,  // 86: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
+	128, // 87: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	123, // 88: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	67,  // 89: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
+	70,  // 90: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	129, // 91: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	69,  // 92: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
+	27,  // 93: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
+	128, // 94: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
+	4,   // 95: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	5,   // 96: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	71,  // 97: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	5,   // 98: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	6,   // 99: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	72,  // 100: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	5,   // 101: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	124, // 102: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	25,  // 103: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	76,  // 104: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	6,   // 105: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	79,  // 106: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
+	80,  // 107: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
+	7,   // 108: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
+	8,   // 109: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
+	129, // 110: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
+	128, // 111: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
+	128, // 112: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
+	128, // 113: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
+	83,  // 114: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
+	129, // 115: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	128, // 116: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
+	128, // 117: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
+	81,  // 118: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
+	82,  // 119: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
+	125, // 120: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
+	129, // 121: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
+	126, // 122: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
+	23,  // 123: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
+	5,   // 124: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
+	127, // 125: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
+	128, // 126: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
+	128, // 127: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
+	9,   // 128: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
+	78,  // 129: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	78,  // 130: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	78,  // 131: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	78,  // 132: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
+	78,  // 133: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	78,  // 134: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	78,  // 135: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	83,  // 136: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
+	10,  // 137: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
+	128, // 138: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	11,  // 139: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
+	128, // 140: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	128, // 141: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	128, // 142: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	98,  // 143: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
+	98,  // 144: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
+	98,  // 145: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
+	99,  // 146: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
+	99,  // 147: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
+	130, // 148: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	130, // 149: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	130, // 150: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
+	16,  // 151: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	18,  // 152: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	20,  // 153: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	22,  // 154: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	33,  // 155: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	35,  // 156: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	37,  // 157: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	39,  // 158: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	64,  // 159: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	66,  // 160: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	73,  // 161: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	75,  // 162: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	84,  // 163: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
+	86,  // 164: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
+	88,  // 165: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
+	90,  // 166: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
+	92,  // 167: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
+	94,  // 168: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
+	96,  // 169: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
+	100, // 170: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
+	102, // 171: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
+	104, // 172: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
+	106, // 173: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
+	108, // 174: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
+	17,  // 175: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	19,  // 176: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	21,  // 177: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	24,  // 178: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	34,  // 179: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	36,  // 180: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	38,  // 181: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	40,  // 182: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	65,  // 183: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	68,  // 184: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	74,  // 185: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	77,  // 186: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	85,  // 187: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
+	87,  // 188: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
+	89,  // 189: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
+	91,  // 190: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
+	93,  // 191: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
+	95,  // 192: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
+	97,  // 193: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
+	101, // 194: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
+	103, // 195: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
+	105, // 196: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
+	107, // 197: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
+	109, // 198: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
+	175, // [175:199] is the sub-list for method output_type
+	151, // [151:175] is the sub-list for method input_type
+	151, // [151:151] is the sub-list for extension type_name
+	151, // [151:151] is the sub-list for extension extendee
+	0,   // [0:151] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -6606,10 +9506,10 @@ func file_workflow_v1_workflow_proto_init() {
 		(*FieldType_PhaseSelector_)(nil),
 		(*FieldType_StateFile_)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[12].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[13].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[17].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[28].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[14].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[18].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[29].OneofWrappers = []any{
 		(*LogEvent_Output)(nil),
 		(*LogEvent_PhaseStarted)(nil),
 		(*LogEvent_PhaseCompleted)(nil),
@@ -6633,20 +9533,28 @@ func file_workflow_v1_workflow_proto_init() {
 		(*LogEvent_Interrupted)(nil),
 		(*LogEvent_Finished)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[33].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[35].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[39].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[45].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[66].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[67].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[70].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[34].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[36].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[40].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[46].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[68].OneofWrappers = []any{
+		(*ScheduleAction_Execute)(nil),
+		(*ScheduleAction_Manifest)(nil),
+	}
+	file_workflow_v1_workflow_proto_msgTypes[70].OneofWrappers = []any{
+		(*ScheduleManifest_Content)(nil),
+		(*ScheduleManifest_TemplatePath)(nil),
+	}
+	file_workflow_v1_workflow_proto_msgTypes[99].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[100].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[103].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   80,
+			NumEnums:      12,
+			NumMessages:   116,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -101,6 +101,66 @@ class WorkflowServiceStub:
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.SubmitManifestRequest.SerializeToString,
                 response_deserializer=workflow_dot_v1_dot_workflow__pb2.SubmitManifestResponse.FromString,
                 _registered_method=True)
+        self.CreateSchedule = channel.unary_unary(
+                '/workflow.v1.WorkflowService/CreateSchedule',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.CreateScheduleRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.CreateScheduleResponse.FromString,
+                _registered_method=True)
+        self.GetSchedule = channel.unary_unary(
+                '/workflow.v1.WorkflowService/GetSchedule',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.GetScheduleRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.GetScheduleResponse.FromString,
+                _registered_method=True)
+        self.ListSchedules = channel.unary_unary(
+                '/workflow.v1.WorkflowService/ListSchedules',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.ListSchedulesRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.ListSchedulesResponse.FromString,
+                _registered_method=True)
+        self.UpdateSchedule = channel.unary_unary(
+                '/workflow.v1.WorkflowService/UpdateSchedule',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.UpdateScheduleRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.UpdateScheduleResponse.FromString,
+                _registered_method=True)
+        self.DeleteSchedule = channel.unary_unary(
+                '/workflow.v1.WorkflowService/DeleteSchedule',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.DeleteScheduleRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.DeleteScheduleResponse.FromString,
+                _registered_method=True)
+        self.PauseSchedule = channel.unary_unary(
+                '/workflow.v1.WorkflowService/PauseSchedule',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.PauseScheduleRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.PauseScheduleResponse.FromString,
+                _registered_method=True)
+        self.TriggerSchedule = channel.unary_unary(
+                '/workflow.v1.WorkflowService/TriggerSchedule',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.TriggerScheduleRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.TriggerScheduleResponse.FromString,
+                _registered_method=True)
+        self.CreateWebhook = channel.unary_unary(
+                '/workflow.v1.WorkflowService/CreateWebhook',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.CreateWebhookRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.CreateWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/workflow.v1.WorkflowService/ListWebhooks',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhook = channel.unary_unary(
+                '/workflow.v1.WorkflowService/DeleteWebhook',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.DeleteWebhookRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.DeleteWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookDeliveries = channel.unary_unary(
+                '/workflow.v1.WorkflowService/ListWebhookDeliveries',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.ListWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.TestWebhook = channel.unary_unary(
+                '/workflow.v1.WorkflowService/TestWebhook',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.TestWebhookRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.TestWebhookResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -197,7 +257,9 @@ class WorkflowServiceServicer:
         """Cancels an execution. A queued execution is cancelled at once; a running
         one gets SIGTERM on its whole process group, then SIGKILL after the grace
         period (or at once with `force`). Idempotent while the execution is still
-        active; FAILED_PRECONDITION once it has finished.
+        active; FAILED_PRECONDITION once it has finished, unless a retry of it
+        is waiting to start: then that retry is called off (no further attempt
+        starts) and the call succeeds.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -237,6 +299,101 @@ class WorkflowServiceServicer:
         FAILED_PRECONDITION when the workflow `vm_pipeline` is not discovered,
         RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE while shutting
         down.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSchedule(self, request, context):
+        """Creates a schedule (docs/schedules.md). INVALID_ARGUMENT naming the
+        field for a bad id, cron expression, time zone or jitter, an unknown
+        workflow, inputs that fail validation, a manifest that does not
+        validate or a template outside the source roots; ALREADY_EXISTS when
+        the id is taken. Nothing is stored on error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSchedule(self, request, context):
+        """Returns a schedule with its next fire times and recent runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSchedules(self, request, context):
+        """Lists every schedule, by id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSchedule(self, request, context):
+        """Replaces a schedule's spec, action, policies and description, checked
+        as CreateSchedule checks them. NOT_FOUND for an unknown id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSchedule(self, request, context):
+        """Deletes a schedule and its runs' records (its executions stay).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseSchedule(self, request, context):
+        """Pauses or unpauses a schedule, with a note saying why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TriggerSchedule(self, request, context):
+        """Runs a schedule's action now (paused or not), under its overlap policy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWebhook(self, request, context):
+        """Subscribes a URL to events (docs/webhooks.md): each is POSTed as JSON
+        signed per the Standard Webhooks spec, from a durable outbox, at least
+        once. INVALID_ARGUMENT naming the field for a URL that is not http(s),
+        a bad secret or an unknown event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhooks(self, request, context):
+        """Lists the webhooks (without their secrets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhook(self, request, context):
+        """Deletes a webhook and its deliveries' records; nothing more is sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeliveries(self, request, context):
+        """A webhook's deliveries, newest first: each attempt count, the last
+        status code and error, and whether it was delivered, is still being
+        tried or was given up.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestWebhook(self, request, context):
+        """Sends a `webhook.test` event to a webhook now, once, and answers what
+        the endpoint answered (also recorded among its deliveries).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -304,6 +461,66 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.SubmitManifest,
                     request_deserializer=workflow_dot_v1_dot_workflow__pb2.SubmitManifestRequest.FromString,
                     response_serializer=workflow_dot_v1_dot_workflow__pb2.SubmitManifestResponse.SerializeToString,
+            ),
+            'CreateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSchedule,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.CreateScheduleRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.CreateScheduleResponse.SerializeToString,
+            ),
+            'GetSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSchedule,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.GetScheduleRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.GetScheduleResponse.SerializeToString,
+            ),
+            'ListSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSchedules,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.ListSchedulesRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.ListSchedulesResponse.SerializeToString,
+            ),
+            'UpdateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSchedule,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.UpdateScheduleRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.UpdateScheduleResponse.SerializeToString,
+            ),
+            'DeleteSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSchedule,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.DeleteScheduleRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.DeleteScheduleResponse.SerializeToString,
+            ),
+            'PauseSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseSchedule,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.PauseScheduleRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.PauseScheduleResponse.SerializeToString,
+            ),
+            'TriggerSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerSchedule,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.TriggerScheduleRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.TriggerScheduleResponse.SerializeToString,
+            ),
+            'CreateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhook,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.CreateWebhookRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.CreateWebhookResponse.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.ListWebhooksResponse.SerializeToString,
+            ),
+            'DeleteWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhook,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.DeleteWebhookRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.DeleteWebhookResponse.SerializeToString,
+            ),
+            'ListWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeliveries,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.ListWebhookDeliveriesRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'TestWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestWebhook,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.TestWebhookRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.TestWebhookResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -637,6 +854,330 @@ class WorkflowService:
             '/workflow.v1.WorkflowService/SubmitManifest',
             workflow_dot_v1_dot_workflow__pb2.SubmitManifestRequest.SerializeToString,
             workflow_dot_v1_dot_workflow__pb2.SubmitManifestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/CreateSchedule',
+            workflow_dot_v1_dot_workflow__pb2.CreateScheduleRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.CreateScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/GetSchedule',
+            workflow_dot_v1_dot_workflow__pb2.GetScheduleRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.GetScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/ListSchedules',
+            workflow_dot_v1_dot_workflow__pb2.ListSchedulesRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.ListSchedulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/UpdateSchedule',
+            workflow_dot_v1_dot_workflow__pb2.UpdateScheduleRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.UpdateScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/DeleteSchedule',
+            workflow_dot_v1_dot_workflow__pb2.DeleteScheduleRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.DeleteScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/PauseSchedule',
+            workflow_dot_v1_dot_workflow__pb2.PauseScheduleRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.PauseScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/TriggerSchedule',
+            workflow_dot_v1_dot_workflow__pb2.TriggerScheduleRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.TriggerScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/CreateWebhook',
+            workflow_dot_v1_dot_workflow__pb2.CreateWebhookRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.CreateWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/ListWebhooks',
+            workflow_dot_v1_dot_workflow__pb2.ListWebhooksRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.ListWebhooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/DeleteWebhook',
+            workflow_dot_v1_dot_workflow__pb2.DeleteWebhookRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.DeleteWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/ListWebhookDeliveries',
+            workflow_dot_v1_dot_workflow__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/TestWebhook',
+            workflow_dot_v1_dot_workflow__pb2.TestWebhookRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.TestWebhookResponse.FromString,
             options,
             channel_credentials,
             insecure,
