@@ -439,21 +439,27 @@ impl WorkflowService for WorkflowApi {
             grace_period,
             force: request.force,
         };
-        let (execution, already_requested) = match self.engine.cancel(id, cancel).await {
+        let mut response = pb::CancelResponse::default();
+        let execution = match self.engine.cancel(id, cancel).await {
             // A failed attempt whose retry waits: Cancel calls the retry off.
             Err(finished @ EngineError::AlreadyFinished { .. }) => match &self.retries {
                 Some(retries) => match retries.call_off(id).await? {
-                    Some(execution) => (execution, false),
+                    Some(execution) => {
+                        response.retry_called_off = true;
+                        execution
+                    }
                     None => return Err(finished.into()),
                 },
                 None => return Err(finished.into()),
             },
-            other => other?,
+            other => {
+                let (execution, already_requested) = other?;
+                response.already_requested = already_requested;
+                execution
+            }
         };
-        Ok(Response::new(pb::CancelResponse {
-            execution: Some(self.shown_one(&execution).await),
-            already_requested,
-        }))
+        response.execution = Some(self.shown_one(&execution).await);
+        Ok(Response::new(response))
     }
 
     // GetStatus: daemon_status.rs.

@@ -1,12 +1,20 @@
 //! The command line of `wfctl`: the clap definitions of the native verbs
 //! and the global flags, the help texts, and telling a hyperctl form
 //! (`workflow ...`, `manifest ...`, `schedules ...`, parsed by
-//! [`super::go_flags`]) from a native verb. The verbs themselves live in their own files.
+//! [`super::go_flags`]) from a native verb. The verbs themselves live in their own files;
+//! the flags of `webhook` and the retry flags of `run` in [`webhook`] and [`retry`].
+
+mod retry;
+mod webhook;
 
 use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
+pub(crate) use self::{
+    retry::RetryArgs,
+    webhook::{WebhookAddArgs, WebhookCommand},
+};
 use super::render::PrintFormat;
 use crate::client_addr;
 
@@ -52,7 +60,7 @@ Exit codes:
 const LONG_ABOUT: &str = "\
 wfctl talks to the workflow daemon (workflowd) over gRPC: it lists and describes
 workflows, starts executions and follows them live, reads logs and history,
-cancels executions, keeps schedules and shows the daemon's status.
+cancels executions, keeps schedules and webhooks and shows the daemon's status.
 
 Data goes to stdout, everything else (progress, notices, errors) to stderr.
 Read commands take -o table|json|yaml; JSON and YAML are the proto messages in
@@ -118,6 +126,10 @@ pub(crate) enum Command {
     /// expressions that execute a workflow or submit a manifest.
     #[command(subcommand)]
     Schedule(Box<ScheduleCommand>),
+    /// Add, list, remove or test webhooks (URLs the daemon POSTs signed
+    /// events to) and show their deliveries.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Show the daemon's status: version, workers, queue, history counts.
     Status,
     /// The full-screen terminal dashboard: status, job monitor, run forms,
@@ -187,11 +199,16 @@ pub(crate) struct RunArgs {
     /// Wall-clock limit in seconds; the run ends TIMED_OUT when reached.
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<f64>,
-    /// Wait until the execution ends, then print it; exit 1 unless it SUCCEEDED.
+    /// How a failed run is tried again.
+    #[command(flatten)]
+    pub(crate) retry: RetryArgs,
+    /// Wait until the execution ends (its last attempt, when it is
+    /// retried), then print it; exit 1 unless it SUCCEEDED.
     #[arg(short, long)]
     pub(crate) wait: bool,
     /// Follow the execution live (phase/task tree on stderr, program output
-    /// on stdout) until it ends; exit 1 unless it SUCCEEDED.
+    /// on stdout) until it ends, through its retries; exit 1 unless its
+    /// last attempt SUCCEEDED.
     #[arg(short, long)]
     pub(crate) follow: bool,
 }

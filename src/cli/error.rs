@@ -24,8 +24,8 @@ pub(crate) mod exit {
     /// The daemon rejected an argument (e.g. an input), with field violations.
     pub(crate) const INVALID_ARGUMENT: i32 = 5;
     /// The daemon refused the request for another reason (queue full,
-    /// execution already finished, internal error), or did not start a
-    /// triggered schedule run.
+    /// execution already finished, internal error), did not start a
+    /// triggered schedule run, or could not deliver a webhook's test event.
     pub(crate) const REFUSED: i32 = 6;
 }
 
@@ -86,6 +86,15 @@ pub(crate) enum CliError {
         /// The daemon's reason, if any.
         error: String,
     },
+    /// A webhook's test event that the endpoint did not accept (no answer,
+    /// or not 2xx); the delivery was printed.
+    #[error("the test event to webhook {webhook_id} was not delivered{}", detail(.error))]
+    NotDelivered {
+        /// The webhook.
+        webhook_id: String,
+        /// The delivery's last error, if any.
+        error: String,
+    },
     /// An execution that was waited on ended in a state other than SUCCEEDED.
     #[error("execution {execution_id} ended {}{}", short_state(*.state), detail(.error))]
     WorkflowFailed {
@@ -114,7 +123,9 @@ impl CliError {
             CliError::Unavailable { .. } | CliError::DaemonUnavailable { .. } => exit::UNAVAILABLE,
             CliError::NotFound(_) => exit::NOT_FOUND,
             CliError::InvalidArgument { .. } => exit::INVALID_ARGUMENT,
-            CliError::Refused { .. } | CliError::RunNotStarted { .. } => exit::REFUSED,
+            CliError::Refused { .. }
+            | CliError::RunNotStarted { .. }
+            | CliError::NotDelivered { .. } => exit::REFUSED,
             CliError::WorkflowFailed { .. } => exit::WORKFLOW_FAILED,
         }
     }

@@ -1,12 +1,12 @@
 //! What the user types, made into request values: `key=value` pairs,
 //! JSON/YAML data files, input maps, labels, seconds, durations (`1h30m`),
-//! RFC 3339 times and state names. Every mistake is a [`CliError::Usage`]
-//! naming the flag.
+//! RFC 3339 times, state names and retry policies. Every mistake is a
+//! [`CliError::Usage`] naming the flag.
 
 use std::{collections::HashMap, path::Path, time::Duration};
 
-use super::CliError;
-use crate::pb::ExecutionState;
+use super::{args::RetryArgs, CliError};
+use crate::pb::{self, ExecutionState};
 
 /// Splits `key=value`; `what` names the flag for the error message.
 pub(crate) fn parse_pair(text: &str, what: &str) -> Result<(String, String), CliError> {
@@ -138,6 +138,31 @@ pub(crate) fn parse_time(text: &str, flag: &str) -> Result<prost_types::Timestam
     })
 }
 
+/// The retry policy the `--retry-*` flags give, None without
+/// `--retry-max-attempts` (the others require it). The daemon checks the
+/// values and names the field it refuses (`retry_policy.max_attempts`).
+pub(crate) fn retry_policy(args: &RetryArgs) -> Result<Option<pb::RetryPolicy>, CliError> {
+    let Some(max_attempts) = args.retry_max_attempts else {
+        return Ok(None);
+    };
+    let duration = |text: &Option<String>, flag: &str| {
+        text.as_deref().map(|t| parse_duration(t, flag)).transpose()
+    };
+    // 0 on the wire is "the default", which the user did not ask for.
+    if args.retry_backoff == Some(0.0) {
+        return Err(CliError::Usage(
+            "--retry-backoff must be at least 1".to_string(),
+        ));
+    }
+    Ok(Some(pb::RetryPolicy {
+        max_attempts,
+        initial_interval: duration(&args.retry_initial_interval, "--retry-initial-interval")?,
+        backoff_coefficient: args.retry_backoff.unwrap_or_default(),
+        maximum_interval: duration(&args.retry_max_interval, "--retry-max-interval")?,
+        non_retryable_exit_codes: args.retry_non_retryable_exit_codes.clone(),
+    }))
+}
+
 /// A state name as the user may type it: `running`, `RUNNING` or
 /// `EXECUTION_STATE_RUNNING`.
 pub(crate) fn parse_state(text: &str) -> Result<ExecutionState, CliError> {
@@ -192,6 +217,42 @@ mod tests {
         let t = parse_time("2026-05-01T04:00:00.5+02:00", "--start").unwrap();
         assert_eq!((t.seconds, t.nanos), (1_777_600_800, 500_000_000));
         assert!(parse_time("2026-05-01 02:00", "--start").is_err());
+    }
+
+    #[test]
+    fn retry_flags_are_a_policy_only_with_max_attempts() {
+        assert_eq!(retry_policy(&RetryArgs::default()).unwrap(), None);
+        let policy = retry_policy(&RetryArgs {
+            retry_max_attempts: Some(5),
+            retry_initial_interval: Some("2s".into()),
+            retry_backoff: Some(1.5),
+            retry_max_interval: Some("1m".into()),
+            retry_non_retryable_exit_codes: vec![2, 64],
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(policy.max_attempts, 5);
+        assert_eq!(policy.initial_interval.unwrap().seconds, 2);
+        assert_eq!(policy.backoff_coefficient, 1.5);
+        assert_eq!(policy.maximum_interval.unwrap().seconds, 60);
+        assert_eq!(policy.non_retryable_exit_codes, [2, 64]);
+        // Unset: left to the daemon's defaults.
+        let bare = RetryArgs {
+            retry_max_attempts: Some(3),
+            ..Default::default()
+        };
+        let bare = retry_policy(&bare).unwrap().unwrap();
+        assert_eq!(
+            (bare.initial_interval, bare.backoff_coefficient),
+            (None, 0.0)
+        );
+        let bad = RetryArgs {
+            retry_max_attempts: Some(3),
+            retry_max_interval: Some("1d".into()),
+            ..Default::default()
+        };
+        let error = retry_policy(&bad).unwrap_err().to_string();
+        assert!(error.contains("--retry-max-interval"), "{error}");
     }
 
     #[test]

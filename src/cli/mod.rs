@@ -6,7 +6,8 @@
 //! line (clap definitions, help texts); one file per verb: `workflows`
 //! (list, describe), `executions` (`run`, `get`, `list`, `cancel`, a file
 //! each), `schedules` (`schedule create|update|list|describe|pause|
-//! unpause|trigger|delete`, a file each), `logs`, `status`, `hyperctl` (the
+//! unpause|trigger|delete`, a file each), `webhooks` (`webhook add|list|
+//! remove|deliveries|test`, a file each), `logs`, `status`, `hyperctl` (the
 //! `workflow -op ...`, `manifest ...` and `schedules ...` forms, flags
 //! parsed by `go_flags`), `manifests`
 //! (validating and submitting hyper2kvm manifests), `manifest_builder`
@@ -38,6 +39,7 @@ mod render;
 mod schedules;
 mod status;
 mod tui;
+mod webhooks;
 mod workflows;
 
 use clap::CommandFactory;
@@ -106,6 +108,7 @@ async fn run_native(cli: Cli) -> Result<(), CliError> {
         Command::List(args) => executions::list::run(&globals, args).await,
         Command::Cancel(args) => executions::cancel::run(&globals, args).await,
         Command::Schedule(command) => schedules::run(&globals, *command).await,
+        Command::Webhook(command) => webhooks::run(&globals, command).await,
         Command::Workflows(command) => {
             workflows::run(&Ctx::connect(&globals).await?, command).await
         }

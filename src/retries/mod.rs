@@ -176,8 +176,11 @@ impl Retries {
                 }
                 // Taken up again at the next start.
                 Err(EngineError::ShuttingDown) => return,
+                // Not worth waiting for (the execution is gone): no attempt
+                // follows, and the history says so.
                 Err(e) => {
-                    tracing::error!(execution = %previous.id, error = %e, "cannot start the next attempt");
+                    tracing::error!(execution = %previous.id, error = %e, "cannot start the next attempt; no attempt follows");
+                    self.settle(&previous).await;
                     break;
                 }
             }

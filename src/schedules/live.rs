@@ -19,9 +19,17 @@ use crate::clock::now_ms;
 use crate::engine::CancelRequest;
 use crate::store::{RunOutcome, ScheduleRecord, ScheduleRunRecord, ScheduleWrite, ScheduledBy};
 
-/// The longest a timer sleeps before it looks at the wall clock again (so
-/// a clock that was set moves the next run at most this late).
-const MAX_SLEEP: Duration = Duration::from_secs(300);
+/// The longest a timer sleeps at once (tokio's timer takes about two
+/// years at most). A wall clock that is set wakes the timers sooner: see
+/// [`Schedules::watch_clock`].
+const MAX_SLEEP: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// How often the wall clock is compared with the monotonic one.
+const CLOCK_CHECK: Duration = Duration::from_secs(10);
+/// A wall clock that moved this much more or less than the monotonic one
+/// in a check was set (or the machine was suspended): every timer
+/// computes its wait again.
+const CLOCK_STEP_MS: i64 = 1_000;
 
 /// A schedule in memory.
 pub(super) struct Live {
@@ -168,6 +176,34 @@ impl Schedules {
                 // was deleted): the next start catches it up.
                 return;
             }
+        }
+    }
+
+    /// Wakes every timer when the wall clock jumps: the timers sleep on
+    /// the monotonic clock until a wall-clock time, so a clock that is
+    /// set (or a suspended machine) would leave them waking at the wrong
+    /// time. One task for all schedules: an idle daemon pays one check
+    /// every ten seconds whatever their number, not one wake per schedule.
+    pub(super) async fn watch_clock(self: Arc<Self>) {
+        let (mut wall, mut monotonic) = (now_ms(), std::time::Instant::now());
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(CLOCK_CHECK) => {}
+                _ = self.stop.cancelled() => return,
+            }
+            let (wall_now, monotonic_now) = (now_ms(), std::time::Instant::now());
+            let drift =
+                (wall_now - wall) - monotonic_now.duration_since(monotonic).as_millis() as i64;
+            if drift.abs() > CLOCK_STEP_MS {
+                tracing::info!(
+                    drift_ms = drift,
+                    "the wall clock jumped; schedules recompute their next times"
+                );
+                for live in self.live.lock().values() {
+                    live.changed.notify_one();
+                }
+            }
+            (wall, monotonic) = (wall_now, monotonic_now);
         }
     }
 

@@ -111,6 +111,7 @@ impl Schedules {
                 }
             }
         }
+        tokio::spawn(self.clone().watch_clock());
         Ok(())
     }
 

@@ -10,22 +10,6 @@ use tonic::Code;
 
 use crate::helper::*;
 
-/// Fails until it has run `succeed_on` times (counted in the file given
-/// with `--counter`), then succeeds. Exits `exit_code` when failing.
-fn flaky_program(exit_code: i32, succeed_on: u32) -> String {
-    workflow_script(
-        r#"{"id":"flaky","name":"Flaky","description":"Fails, then succeeds.","fields":[{"name":"counter","label":"Counter","description":"Run count file","cli_arg":"--counter","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
-        &format!(
-            r#"counter="$2"
-n=$(cat "$counter" 2>/dev/null || echo 0)
-n=$((n + 1))
-echo "$n" > "$counter"
-echo "attempt $n"
-[ "$n" -ge {succeed_on} ] || exit {exit_code}"#
-        ),
-    )
-}
-
 fn policy(max_attempts: i32, initial: Duration) -> pb::RetryPolicy {
     pb::RetryPolicy {
         max_attempts,
@@ -154,14 +138,14 @@ async fn cancel_calls_a_waiting_retry_off_for_good() {
         "a retry waits: {failed:?}"
     );
 
-    let cancelled = daemon
+    let response = daemon
         .client()
         .cancel(cancel_request(&first.id, None, false))
         .await
         .expect("Cancel of a failed attempt whose retry waits")
-        .into_inner()
-        .execution
-        .unwrap();
+        .into_inner();
+    assert!(response.retry_called_off);
+    let cancelled = response.execution.unwrap();
     assert_eq!(cancelled.state(), ExecutionState::Failed);
     assert!(cancelled.next_attempt_time.is_none(), "{cancelled:?}");
     // Called off for good: not taken up again after a restart either.

@@ -87,6 +87,23 @@ impl Daemon {
     }
 }
 
+/// The `flaky` workflow: fails until it has run `succeed_on` times
+/// (counted in the file given with `--counter`), then succeeds; exits
+/// `exit_code` when failing. Prints `attempt N` each run.
+pub fn flaky_program(exit_code: i32, succeed_on: u32) -> String {
+    workflow_script(
+        r#"{"id":"flaky","name":"Flaky","description":"Fails, then succeeds.","fields":[{"name":"counter","label":"Counter","description":"Run count file","cli_arg":"--counter","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
+        &format!(
+            r#"counter="$2"
+n=$(cat "$counter" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" > "$counter"
+echo "attempt $n"
+[ "$n" -ge {succeed_on} ] || exit {exit_code}"#
+        ),
+    )
+}
+
 /// Like the `ignore_sigterm` example, but its grandchild ignores SIGTERM too,
 /// so a SIGTERM to the whole process group really stops nothing: only SIGKILL
 /// ends it. Prints `running with grandchild PID`.

@@ -22,6 +22,15 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
     }
 
+    /// The value of a `Key:  value` line on stdout (`get`, `webhook add`,
+    /// `schedule describe`, ...), if there is one.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}:")))
+            .map(str::trim)
+    }
+
     /// Asserts that stdout contains `text`.
     pub fn stdout_has(self, text: &str) -> Run {
         assert!(self.stdout.contains(text), "{self:?}");
@@ -59,17 +68,7 @@ pub async fn wfctl_env(
     cwd: Option<&Path>,
     stdin: &str,
 ) -> Run {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"));
-    command
-        .args(args)
-        .env_remove("WORKFLOWD_ADDR")
-        .env_remove("WFCTL_ADDR")
-        .envs(env.iter().copied())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    let mut command = command(env, args);
     if let Some(cwd) = cwd {
         command.current_dir(cwd);
     }
@@ -90,4 +89,29 @@ pub async fn wfctl_env(
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Starts `wfctl` as [`wfctl`] runs it, for a test that reads its output
+/// while it runs (stdin, stdout and stderr piped; killed when dropped).
+pub fn wfctl_spawn(addr: &str, args: &[&str]) -> tokio::process::Child {
+    command(&[("WORKFLOWD_ADDR", addr)], args)
+        .spawn()
+        .expect("spawn wfctl")
+}
+
+/// The `wfctl` command with exactly the address variables in `env`, plain
+/// output and its standard streams piped.
+fn command(env: &[(&str, &str)], args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfctl"));
+    command
+        .args(args)
+        .env_remove("WORKFLOWD_ADDR")
+        .env_remove("WFCTL_ADDR")
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
 }

@@ -1,8 +1,13 @@
 //! The execution verbs against a live daemon: workflows list/describe,
-//! run (waiting or following), get, cancel, logs, list, and their exit
-//! codes for unknown ids and invalid inputs.
+//! run (waiting or following, through retries), get (with its attempt
+//! lines), cancel, logs, list, and their exit codes for unknown ids and
+//! invalid inputs.
 
 use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader, Lines},
+    process::ChildStderr,
+};
 use workflow_manager::pb::ExecutionState;
 
 use crate::helper::*;
@@ -283,4 +288,174 @@ async fn invalid_inputs_exit_5_naming_each_field() {
     assert!(fields.iter().any(|f| f.ends_with("depth")), "{run:?}");
     assert!(fields.iter().any(|f| f.ends_with("topic")), "{run:?}");
     assert!(run.stdout.is_empty());
+}
+
+/// `wfctl run flaky` counting its runs in the file `counter`, with up to
+/// `attempts` attempts 100 ms apart (and doubling), and `more` flags.
+async fn run_flaky(daemon: &Daemon, counter: &str, attempts: &str, more: &[&str]) -> Run {
+    let counter = format!("counter={}", daemon.file(counter).display());
+    let mut args = vec![
+        "run",
+        "flaky",
+        "-i",
+        &counter,
+        "--retry-max-attempts",
+        attempts,
+        "--retry-initial-interval",
+        "100ms",
+    ];
+    args.extend(more);
+    wfctl(&daemon.addr, &args).await
+}
+
+#[tokio::test]
+async fn run_retries_and_get_shows_the_attempts() {
+    let daemon = Daemon::builder()
+        .program("flaky", flaky_program(1, 3))
+        .start()
+        .await;
+    let first = run_flaky(&daemon, "started", "3", &[]).await.expect(0);
+    let first = first.stdout.trim().to_string();
+    let second = eventually("the second attempt", DEADLINE, || async {
+        let e = daemon.get(&first).await;
+        (!e.next_attempt_id.is_empty()).then_some(e.next_attempt_id)
+    })
+    .await;
+    let get = wfctl(&daemon.addr, &["get", &first]).await.expect(0);
+    assert_eq!(get.field("State"), Some("FAILED"), "{get:?}");
+    assert_eq!(get.field("Attempt"), Some("1 of 3"), "{get:?}");
+    assert_eq!(get.field("Next attempt"), Some(second.as_str()));
+    let get = wfctl(&daemon.addr, &["get", &second]).await.expect(0);
+    assert_eq!(
+        get.field("Attempt"),
+        Some(format!("2 of 3 (first: {first})").as_str()),
+        "{get:?}"
+    );
+
+    // --follow: each attempt's log in turn, exit 0 with the third.
+    let followed = run_flaky(&daemon, "followed", "3", &["--follow"])
+        .await
+        .expect(0)
+        .stderr_has("wfctl: attempt 1 of 3 ended FAILED")
+        .stderr_has("wfctl: attempt 2 of 3 started: execution ")
+        .stderr_has("wfctl: attempt 3 of 3 started: execution ");
+    assert_eq!(
+        followed.stdout.lines().collect::<Vec<_>>(),
+        ["attempt 1", "attempt 2", "attempt 3"],
+        "{followed:?}"
+    );
+    // --wait prints the last attempt; two attempts are not enough: exit 1.
+    let waited = run_flaky(&daemon, "waited", "2", &["--wait"])
+        .await
+        .expect(1);
+    let attempt = waited
+        .field("Attempt")
+        .unwrap_or_else(|| panic!("{waited:?}"));
+    assert!(attempt.starts_with("2 of 2 (first: "), "{attempt}");
+    assert_eq!(waited.field("State"), Some("FAILED"));
+    assert_eq!(waited.field("Next attempt"), None, "{waited:?}");
+}
+
+/// The next line a running wfctl writes on stderr.
+async fn next_note(notes: &mut Lines<BufReader<ChildStderr>>) -> String {
+    tokio::time::timeout(DEADLINE, notes.next_line())
+        .await
+        .expect("a note of wfctl in time")
+        .expect("read wfctl's stderr")
+        .expect("wfctl goes on")
+}
+
+#[tokio::test]
+async fn a_waiting_retry_shows_its_time_and_cancel_calls_it_off() {
+    let daemon = Daemon::builder()
+        .program("flaky", flaky_program(1, 100))
+        .start()
+        .await;
+    let counter = format!("counter={}", daemon.file("counter").display());
+    let mut follower = wfctl_spawn(
+        &daemon.addr,
+        &[
+            "run",
+            "flaky",
+            "-i",
+            &counter,
+            "--retry-max-attempts",
+            "5",
+            "--retry-initial-interval",
+            "1h",
+            "--retry-non-retryable-exit-code",
+            "2",
+            "--follow",
+        ],
+    );
+    // Its notes, read as they come, until it says that the retry waits.
+    let mut notes = BufReader::new(follower.stderr.take().unwrap()).lines();
+    let mut id = None;
+    loop {
+        let note = next_note(&mut notes).await;
+        if let Some(rest) = note.strip_prefix("wfctl: started execution ") {
+            id = rest.split_whitespace().next().map(str::to_string);
+        }
+        let waits = "wfctl: attempt 1 of 5 ended FAILED (exited with code 1); attempt 2 starts at ";
+        if note.starts_with(waits) {
+            break;
+        }
+    }
+    let id = id.expect("the started execution's id");
+    let get = wfctl(&daemon.addr, &["get", &id]).await.expect(0);
+    assert_eq!(get.field("Attempt"), Some("1 of 5"), "{get:?}");
+    let due = get
+        .field("Next attempt at")
+        .unwrap_or_else(|| panic!("{get:?}"));
+    assert!(due.len() == "2026-01-01 00:00:00".len(), "{due}");
+    let json = wfctl(&daemon.addr, &["get", &id, "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(json["retryPolicy"]["nonRetryableExitCodes"][0], 2, "{json}");
+    assert_eq!(json["retryPolicy"]["initialInterval"], "3600s");
+
+    // The follower sees the retry called off and exits with the attempt.
+    wfctl(&daemon.addr, &["cancel", &id]).await.expect(0);
+    assert_eq!(
+        next_note(&mut notes).await,
+        "wfctl: the retry of attempt 1 was called off"
+    );
+    let followed = tokio::time::timeout(DEADLINE, follower.wait_with_output())
+        .await
+        .expect("wfctl run --follow ends")
+        .expect("wait for wfctl");
+    assert_eq!(followed.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&followed.stdout), "attempt 1\n");
+    let get = wfctl(&daemon.addr, &["get", &id]).await.expect(0);
+    assert_eq!(get.field("Attempt"), Some("1 of 5"));
+    assert_eq!(get.field("Next attempt at"), None, "{get:?}");
+
+    // A policy the daemon refuses is named.
+    let bad = wfctl(
+        &daemon.addr,
+        &[
+            "run",
+            "flaky",
+            "-i",
+            &counter,
+            "--retry-max-attempts",
+            "101",
+        ],
+    )
+    .await
+    .expect(5);
+    assert!(
+        bad.stderr
+            .lines()
+            .any(|line| line.starts_with("retry_policy.max_attempts: ")),
+        "{bad:?}"
+    );
+    // The other flags need --retry-max-attempts.
+    wfctl(
+        &daemon.addr,
+        &["run", "flaky", "-i", &counter, "--retry-backoff", "2"],
+    )
+    .await
+    .expect(2);
 }

@@ -8,3 +8,4 @@ mod manifest;
 mod schedules;
 mod terminal;
 mod tui;
+mod webhooks;

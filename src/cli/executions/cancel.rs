@@ -26,7 +26,9 @@ pub(crate) async fn run(globals: &GlobalArgs, args: CancelArgs) -> Result<(), Cl
     match ctx.output {
         PrintFormat::Table => {
             let execution = response.execution.clone().unwrap_or_default();
-            let what = if response.already_requested {
+            let what = if response.retry_called_off {
+                "already ended; its retry called off, no attempt follows"
+            } else if response.already_requested {
                 "cancel already requested"
             } else {
                 "cancel requested"

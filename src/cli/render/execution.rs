@@ -1,5 +1,6 @@
-//! An execution as text: its fields with the phase/task/agent tree, and
-//! lists of executions as a table.
+//! An execution as text: its fields (its attempt among its retries
+//! included) with the phase/task/agent tree, and lists of executions as a
+//! table.
 
 use super::estimate::{batch_text, eta_text, execution_fields, progress_text};
 use super::print::{
@@ -61,6 +62,7 @@ pub(crate) fn print_execution(format: PrintFormat, execution: &pb::Execution) {
             ),
         ));
     }
+    fields.extend(attempt_fields(execution));
     if !execution.request_id.is_empty() {
         fields.push(("Request id", execution.request_id.clone()));
     }
@@ -94,6 +96,26 @@ pub(crate) fn print_execution(format: PrintFormat, execution: &pb::Execution) {
             ));
         }
     }
+}
+
+/// For an execution with a retry policy: which attempt it is (`2 of 5
+/// (first: ID)`), and the attempt after it, started (`Next attempt`) or
+/// waiting to start (`Next attempt at`).
+fn attempt_fields(execution: &pb::Execution) -> Vec<(&'static str, String)> {
+    let Some(policy) = &execution.retry_policy else {
+        return Vec::new();
+    };
+    let mut attempt = format!("{} of {}", execution.attempt, policy.max_attempts);
+    if !execution.first_attempt_id.is_empty() {
+        attempt.push_str(&format!(" (first: {})", execution.first_attempt_id));
+    }
+    let mut fields = vec![("Attempt", attempt)];
+    if !execution.next_attempt_id.is_empty() {
+        fields.push(("Next attempt", execution.next_attempt_id.clone()));
+    } else if let Some(time) = &execution.next_attempt_time {
+        fields.push(("Next attempt at", timestamp_text(Some(time))));
+    }
+    fields
 }
 
 /// The mark of a node's status in trees: `✓` completed, `✗` failed, `▸` running.
@@ -218,5 +240,34 @@ pub(crate) fn print_executions(
     if let Some(batch) = batch {
         print_line("");
         print_line(&format!("Batch {}", batch_text(batch)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attempt_lines_show_only_with_a_retry_policy() {
+        let mut execution = pb::Execution {
+            attempt: 1,
+            ..Default::default()
+        };
+        assert!(attempt_fields(&execution).is_empty());
+        execution.retry_policy = Some(pb::RetryPolicy {
+            max_attempts: 5,
+            ..Default::default()
+        });
+        execution.attempt = 2;
+        execution.first_attempt_id = "e1".into();
+        execution.next_attempt_time = Some(prost_types::Timestamp::default());
+        let fields = attempt_fields(&execution);
+        assert_eq!(fields[0], ("Attempt", "2 of 5 (first: e1)".to_string()));
+        assert_eq!(fields[1].0, "Next attempt at");
+        execution.next_attempt_id = "e3".into();
+        assert_eq!(
+            attempt_fields(&execution)[1],
+            ("Next attempt", "e3".to_string())
+        );
     }
 }

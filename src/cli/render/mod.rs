@@ -4,7 +4,7 @@
 //!
 //! [`print`](mod@print) is the one printer (messages through [`proto_json`](crate::proto_json), human
 //! text made safe by [`terminal_text`]); [`execution`], [`event`],
-//! [`manifest`], [`schedule`], [`status`] and [`workflow`] turn the API's
+//! [`manifest`], [`schedule`], [`status`], [`webhook`] and [`workflow`] turn the API's
 //! messages into text;
 //! [`live_tree`] is the live view shown while following a run.
 
@@ -17,6 +17,7 @@ pub(crate) mod print;
 pub(crate) mod schedule;
 pub(crate) mod status;
 pub(crate) mod terminal_text;
+pub(crate) mod webhook;
 pub(crate) mod workflow;
 
 pub(crate) use print::{print_line, print_message, print_note, short_state, PrintFormat};

@@ -5032,8 +5032,11 @@ type CancelResponse struct {
 	Execution *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
 	// True when an earlier cancel was already in progress.
 	AlreadyRequested bool `protobuf:"varint,2,opt,name=already_requested,json=alreadyRequested,proto3" json:"already_requested,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// True when the execution had already failed and the call called off
+	// the retry that was waiting to start after it (no attempt follows).
+	RetryCalledOff bool `protobuf:"varint,3,opt,name=retry_called_off,json=retryCalledOff,proto3" json:"retry_called_off,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CancelResponse) Reset() {
@@ -5076,6 +5079,13 @@ func (x *CancelResponse) GetExecution() *Execution {
 func (x *CancelResponse) GetAlreadyRequested() bool {
 	if x != nil {
 		return x.AlreadyRequested
+	}
+	return false
+}
+
+func (x *CancelResponse) GetRetryCalledOff() bool {
+	if x != nil {
+		return x.RetryCalledOff
 	}
 	return false
 }
@@ -8795,10 +8805,11 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\fgrace_period\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\x12\x14\n" +
 	"\x05force\x18\x03 \x01(\bR\x05force\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"s\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x9d\x01\n" +
 	"\x0eCancelResponse\x124\n" +
 	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\x12+\n" +
-	"\x11already_requested\x18\x02 \x01(\bR\x10alreadyRequested\"\x12\n" +
+	"\x11already_requested\x18\x02 \x01(\bR\x10alreadyRequested\x12(\n" +
+	"\x10retry_called_off\x18\x03 \x01(\bR\x0eretryCalledOff\"\x12\n" +
 	"\x10GetStatusRequest\"\x88\x01\n" +
 	"\x11WorkflowDirectory\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +

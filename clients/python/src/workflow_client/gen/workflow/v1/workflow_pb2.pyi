@@ -907,12 +907,14 @@ class CancelRequest(_message.Message):
     def __init__(self, execution_id: _Optional[str] = ..., grace_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., force: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CancelResponse(_message.Message):
-    __slots__ = ("execution", "already_requested")
+    __slots__ = ("execution", "already_requested", "retry_called_off")
     EXECUTION_FIELD_NUMBER: _ClassVar[int]
     ALREADY_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    RETRY_CALLED_OFF_FIELD_NUMBER: _ClassVar[int]
     execution: Execution
     already_requested: bool
-    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., already_requested: _Optional[bool] = ...) -> None: ...
+    retry_called_off: bool
+    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., already_requested: _Optional[bool] = ..., retry_called_off: _Optional[bool] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ()
