@@ -114,8 +114,8 @@ pub(crate) enum WebhookWrite {
         /// The last notification handled.
         up_to: i64,
     },
-    /// The outcome of an attempt (or a new delivery, for a test).
-    Attempted(Box<DeliveryRecord>),
+    /// The outcomes of attempts (or a new delivery, for a test).
+    Attempted(Vec<DeliveryRecord>),
 }
 
 /// Applies one change inside the writer's transaction.
@@ -175,8 +175,9 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
             conn.prepare_cached("DELETE FROM notifications WHERE seq <= ?1")?
                 .execute([up_to])?;
         }
-        WebhookWrite::Attempted(d) => {
-            conn.prepare_cached(
+        WebhookWrite::Attempted(attempted) => {
+            for d in attempted {
+                conn.prepare_cached(
                 "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, attempts, \
                  create_ms, next_ms, last_ms, last_status, last_error) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
@@ -199,6 +200,7 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
                 d.last_status,
                 d.last_error
             ])?;
+            }
         }
     }
     Ok(())

@@ -138,25 +138,30 @@ impl Webhooks {
                 continue;
             }
             let mut in_flight = JoinSet::new();
+            // The batch's attempts are recorded in one write: the history's
+            // writer is shared with the executions.
+            let mut attempted = Vec::new();
             for delivery in due {
                 while in_flight.len() >= IN_FLIGHT {
-                    in_flight.join_next().await;
+                    attempted.extend(in_flight.join_next().await.and_then(Result::ok));
                 }
                 let (this, sender) = (self.clone(), sender.clone());
-                in_flight.spawn(async move {
-                    let attempted = this.attempt(&sender, delivery).await;
-                    if let Err(e) = this
-                        .writer
-                        .webhook(WebhookWrite::Attempted(Box::new(attempted)))
-                        .await
-                    {
-                        tracing::warn!(error = %e, "cannot record a webhook attempt");
-                    }
-                });
+                in_flight.spawn(async move { this.attempt(&sender, delivery).await });
             }
             tokio::select! {
-                _ = async { while in_flight.join_next().await.is_some() {} } => {}
+                _ = async {
+                    while let Some(done) = in_flight.join_next().await {
+                        attempted.extend(done.ok());
+                    }
+                } => {}
                 _ = self.stop.cancelled() => return,
+            }
+            if let Err(e) = self
+                .writer
+                .webhook(WebhookWrite::Attempted(attempted))
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record webhook attempts");
             }
         }
     }

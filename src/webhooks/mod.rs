@@ -266,7 +266,7 @@ impl Webhooks {
             attempted.state = DeliveryState::Failed;
         }
         self.writer
-            .webhook(WebhookWrite::Attempted(Box::new(attempted.clone())))
+            .webhook(WebhookWrite::Attempted(vec![attempted.clone()]))
             .await?;
         Ok(attempted)
     }
