@@ -36,7 +36,13 @@
 //!   executions made by a bulk copy, against a 100-execution history;
 //! - metrics: `GET /metrics` latency with a large history, against the
 //!   floor of an HTTP round trip on the same port, and execution
-//!   throughput with and without a scraper every second, in turns.
+//!   throughput with and without a scraper every second, in turns;
+//! - schedules: fire-time lateness with 10,000 schedules loaded, against
+//!   the same 167 times a second from 167 schedules and from 10, in turns,
+//!   and the idle daemon's CPU with 10,000 schedules not due against none;
+//! - webhooks: deliveries/s to a local receiver against a bare reqwest
+//!   loop POSTing as many, and execution throughput with one webhook
+//!   getting every event against none, in turns.
 //!
 //! Sizes can be set with BENCH_EXECUTIONS (per side and round), BENCH_ROUNDS
 //! (throughput rounds), BENCH_LOG_LINES (ingest and http-logs),
@@ -46,7 +52,9 @@
 //! BENCH_METRICS_ROUNDS (metrics), BENCH_GRPC_TURN_MS and BENCH_GRPC_ROUNDS
 //! (grpc-overhead), BENCH_FANOUT_LINES, BENCH_SUBSCRIBERS and
 //! BENCH_FANOUT_ROUNDS (fanout), BENCH_BIG_HISTORY and BENCH_BIG_SAMPLES
-//! (big-history); BENCH_WORKFLOWD runs another daemon
+//! (big-history), BENCH_SCHEDULES, BENCH_SCHEDULE_SECONDS and
+//! BENCH_IDLE_SECONDS (schedules), BENCH_WEBHOOKS, BENCH_WEBHOOK_EXECUTIONS
+//! and BENCH_WEBHOOK_ROUNDS (webhooks); BENCH_WORKFLOWD runs another daemon
 //! binary (an older build, to compare two in turns).
 
 mod big_history;
@@ -63,8 +71,10 @@ mod ingest;
 mod latency;
 mod load;
 mod metrics_scrape;
+mod schedules;
 mod throughput;
 mod tui;
+mod webhooks;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -189,6 +199,22 @@ fn main() {
                 env_usize("BENCH_SCRAPES", 1000),
                 env_usize("BENCH_METRICS_EXECUTIONS", 2000),
                 env_usize("BENCH_METRICS_ROUNDS", 5),
+            )
+            .await;
+        }
+        if wanted("schedules") {
+            schedules::schedules(
+                env_usize("BENCH_SCHEDULES", 10_000),
+                env_usize("BENCH_SCHEDULE_SECONDS", 60) as u64,
+                env_usize("BENCH_IDLE_SECONDS", 30) as u64,
+            )
+            .await;
+        }
+        if wanted("webhooks") {
+            webhooks::webhooks(
+                env_usize("BENCH_WEBHOOKS", 10),
+                env_usize("BENCH_WEBHOOK_EXECUTIONS", 500),
+                env_usize("BENCH_WEBHOOK_ROUNDS", 5),
             )
             .await;
         }

@@ -224,6 +224,7 @@ pub async fn run(
     let schedules = Schedules::new(
         engine.clone(),
         Some(manifests.clone()),
+        Some(retries.clone()),
         schedule_writer,
         schedule_reader,
     );

@@ -23,6 +23,7 @@ pub(crate) mod discovery;
 pub(crate) mod engine;
 pub(crate) mod estimate;
 pub mod events;
+pub(crate) mod fnv;
 pub(crate) mod fs;
 pub(crate) mod http;
 pub(crate) mod inputs;

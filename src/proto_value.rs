@@ -7,8 +7,8 @@ use serde_json::Value as JsonValue;
 
 /// A JSON value as a `google.protobuf.Value`. Numbers become doubles (the
 /// only number `Value` has); integers beyond 2^53 lose precision, as in
-/// every proto3 JSON mapping. Only the clients build requests from JSON.
-#[cfg(any(feature = "wfctl", feature = "mcp", test))]
+/// every proto3 JSON mapping. The clients build requests from JSON, and
+/// the daemon shows a schedule's stored inputs.
 pub(crate) fn from_json(value: &JsonValue) -> prost_types::Value {
     let kind = match value {
         JsonValue::Null => Kind::NullValue(0),

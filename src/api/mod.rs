@@ -264,15 +264,15 @@ impl WorkflowService for WorkflowApi {
                     },
                 )?),
             };
-        let retry = retry_convert::policy("retry_policy", request.retry_policy.as_ref()).map_err(
-            |problems| {
+        let retry = retry_convert::policy("retry_policy", request.retry_policy.as_ref())
+            .map_err(|problems| {
                 let pairs: Vec<(&str, &str)> = problems
                     .iter()
                     .map(|(f, d)| (f.as_str(), d.as_str()))
                     .collect();
                 invalid_argument("invalid retry_policy".into(), &pairs)
-            },
-        )?;
+            })?
+            .or_else(|| self.engine.retry_default(&request.workflow_id));
         let (execution, started) = self
             .engine
             .execute(ExecuteRequest {

@@ -73,9 +73,5 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
 
 /// A stable fingerprint of a request's filters (FNV-1a over their debug form).
 pub(crate) fn fingerprint(filters: &impl std::fmt::Debug) -> u64 {
-    format!("{filters:?}")
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        })
+    crate::fnv::fnv1a(format!("{filters:?}").bytes())
 }

@@ -14,7 +14,11 @@ pub(crate) fn timestamp(ms: i64) -> prost_types::Timestamp {
 
 /// A protobuf timestamp as milliseconds since the epoch.
 pub(crate) fn timestamp_ms(t: &prost_types::Timestamp) -> i64 {
-    t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
+    // Saturating: a client's timestamp past the range of milliseconds
+    // in an i64 (about 292 million years) is as far as it goes.
+    t.seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(t.nanos) / 1_000_000)
 }
 
 /// A protobuf duration; None when negative.

@@ -47,22 +47,14 @@ impl Engine {
             timeout_ms: request.timeout.map(|t| t.as_millis() as u64),
             batch_id: request.batch_id,
             scheduled_by: request.scheduled_by,
-            retry: request
-                .retry
-                .or_else(|| {
-                    self.config
-                        .retry_defaults
-                        .get(&workflow.metadata.id)
-                        .cloned()
-                })
-                .map(|policy| RetryAttempt {
-                    policy,
-                    attempt: 1,
-                    first_attempt: None,
-                    previous_rowid: None,
-                    next_attempt: None,
-                    settled: false,
-                }),
+            retry: request.retry.map(|policy| RetryAttempt {
+                policy,
+                attempt: 1,
+                first_attempt: None,
+                previous_rowid: None,
+                next_attempt: None,
+                settled: false,
+            }),
             ..NewExecution::default()
         };
         self.accept(new, request.timeout).await
@@ -111,6 +103,17 @@ impl Engine {
         };
         let timeout = previous.timeout_ms.map(Duration::from_millis);
         self.accept(new, timeout).await
+    }
+
+    /// The config's retry policy of `workflow_id` (`retry_policies`), for
+    /// the callers that take it when a request gives none: Execute and a
+    /// schedule's runs. Manifest runs do not: the drop folders retry
+    /// their own VMs, and two retries of one VM would race each other.
+    pub(crate) fn retry_default(
+        &self,
+        workflow_id: &str,
+    ) -> Option<crate::retry_policy::RetryPolicy> {
+        self.config.retry_defaults.get(workflow_id).cloned()
     }
 
     /// Refuses new work while shutting down or while the history cannot

@@ -90,7 +90,8 @@ pub(crate) struct EngineConfig {
     /// history writer and discovery, which the engine reports for).
     pub(crate) metrics: Metrics,
     /// The retry policy of each workflow's executions when Execute (or a
-    /// schedule) gives none (config `retry_policies`).
+    /// schedule) gives none (config `retry_policies`); see
+    /// [`Engine::retry_default`].
     pub(crate) retry_defaults: BTreeMap<String, crate::retry_policy::RetryPolicy>,
 }
 

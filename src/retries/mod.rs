@@ -152,13 +152,24 @@ impl Retries {
             _ = tokio::time::sleep(wait) => {}
             _ = self.stop.cancelled() => return,
         }
-        // Past this point Cancel no longer calls the retry off.
-        match self.waiting.lock().get_mut(&previous.id) {
-            Some(state) => *state = Waiting::Starting,
-            None => return,
-        }
         loop {
-            match self.engine.retry(&previous).await {
+            // While a start is under way Cancel no longer calls the retry
+            // off; between tries (a full queue) it still does.
+            let handle = match self.waiting.lock().get_mut(&previous.id) {
+                Some(state) => match std::mem::replace(state, Waiting::Starting) {
+                    Waiting::Sleeping(handle) => handle,
+                    Waiting::Starting => return,
+                },
+                None => return,
+            };
+            let started = self.engine.retry(&previous).await;
+            if let Err(EngineError::QueueFull { .. } | EngineError::HistoryUnwritable(_)) = &started
+            {
+                if let Some(state) = self.waiting.lock().get_mut(&previous.id) {
+                    *state = Waiting::Sleeping(handle);
+                }
+            }
+            match started {
                 Ok((next, _)) => {
                     tracing::info!(
                         previous = %previous.id,
@@ -199,13 +210,20 @@ impl Retries {
             match waiting.get(&uuid) {
                 Some(Waiting::Sleeping(task)) => {
                     task.abort();
-                    waiting.remove(&uuid);
+                    // Kept (as starting: nothing calls it off twice) until
+                    // settled: a look at the attempt meanwhile (after a
+                    // lag) must not take its retry up again.
+                    waiting.insert(uuid, Waiting::Starting);
                 }
                 _ => return Ok(None),
             }
         }
-        let record = self.engine.execution(id).await?;
-        self.settle(&record).await;
+        let record = self.engine.execution(id).await;
+        if let Ok(record) = &record {
+            self.settle(record).await;
+        }
+        self.waiting.lock().remove(&uuid);
+        record?;
         Ok(Some(self.engine.execution(id).await?))
     }
 

@@ -45,6 +45,8 @@ pub(super) enum NotStarted {
 pub(super) struct Starter {
     pub(super) engine: Arc<Engine>,
     pub(super) manifests: Option<Arc<ManifestRunner>>,
+    /// For CANCEL_PREVIOUS: a previous run's waiting retry is called off.
+    pub(super) retries: Option<Arc<crate::retries::Retries>>,
 }
 
 impl Starter {
@@ -141,7 +143,9 @@ impl Starter {
                         labels,
                         batch_id: None,
                         scheduled_by: Some(scheduled),
-                        retry: retry.clone(),
+                        retry: retry
+                            .clone()
+                            .or_else(|| self.engine.retry_default(workflow_id)),
                     })
                     .await
                     .map_err(engine_failure)?;

@@ -2,8 +2,6 @@
 //! time zone (chrono-tz), bounded by its start and end times, each time
 //! delayed by a jitter fixed per schedule and time.
 
-use std::hash::{Hash, Hasher};
-
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::parser::{CronParser, Seconds, Year};
@@ -11,6 +9,10 @@ use croner::Cron;
 
 use super::definition::Definition;
 use super::error::Violation;
+use crate::fnv::fnv1a;
+
+/// The largest jitter: a day.
+const MAX_JITTER_MS: u64 = 24 * 3600 * 1000;
 
 /// A schedule's compiled spec.
 #[derive(Debug, Clone)]
@@ -66,6 +68,12 @@ impl Calendar {
                 }
             }
         };
+        if definition.jitter_ms > MAX_JITTER_MS {
+            violations.push(Violation::new(
+                "schedule.spec.jitter",
+                "must be at most 24h",
+            ));
+        }
         if let (Some(start), Some(end)) = (definition.start_ms, definition.end_ms) {
             if end < start {
                 violations.push(Violation::new(
@@ -77,15 +85,13 @@ impl Calendar {
         if !violations.is_empty() {
             return Err(violations);
         }
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        id.hash(&mut hasher);
         Ok(Calendar {
             crons,
             zone,
             jitter_ms: definition.jitter_ms,
             start_ms: definition.start_ms,
             end_ms: definition.end_ms,
-            seed: hasher.finish(),
+            seed: fnv1a(id.bytes()),
         })
     }
 
@@ -158,9 +164,13 @@ impl Calendar {
         if self.jitter_ms == 0 {
             return scheduled_ms;
         }
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (self.seed, scheduled_ms).hash(&mut hasher);
-        scheduled_ms + (hasher.finish() % self.jitter_ms) as i64
+        let hash = fnv1a(
+            self.seed
+                .to_le_bytes()
+                .into_iter()
+                .chain(scheduled_ms.to_le_bytes()),
+        );
+        scheduled_ms + (hash % self.jitter_ms) as i64
     }
 }
 

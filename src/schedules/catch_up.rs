@@ -18,9 +18,15 @@ impl Schedules {
     /// Catches `live` up to `now` (ms since the epoch; a parameter so the
     /// tests can say when "now" is).
     pub(super) async fn catch_up(self: &Arc<Self>, live: &Arc<Live>, now: i64) {
-        if !self.resume_runs(live).await {
-            return;
+        if self.resume_runs(live).await {
+            self.catch_up_times(live, now).await;
         }
+    }
+
+    /// Deals with the times due up to `now` that were not acted on, per
+    /// the catch-up policy: at start, and when a running daemon finds
+    /// itself far behind.
+    pub(super) async fn catch_up_times(self: &Arc<Self>, live: &Arc<Live>, now: i64) {
         let (definition, calendar, handled, paused) = {
             let state = live.state.lock();
             (
@@ -165,7 +171,8 @@ fn missed_message(count: usize, first: i64, last: i64, policy: CatchUp) -> Strin
         CatchUp::Skip => "the catch-up policy is SKIP",
     };
     format!(
-        "missed {times} from {} to {} while the daemon was not running ({why})",
+        "missed {times} from {} to {} while the daemon was not running or could not act \
+         (suspended, the clock set forward) ({why})",
         when(first),
         when(last)
     )

@@ -24,6 +24,10 @@ use crate::store::{RunOutcome, ScheduleRecord, ScheduleRunRecord, ScheduleWrite,
 /// [`Schedules::watch_clock`].
 const MAX_SLEEP: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// A time acted on this late is caught up instead (see
+/// [`Schedules::catch_up`]): one run at most, the rest recorded MISSED.
+const LATE_LIMIT_MS: i64 = 60_000;
+
 /// How often the wall clock is compared with the monotonic one.
 const CLOCK_CHECK: Duration = Duration::from_secs(10);
 /// A wall clock that moved this much more or less than the monotonic one
@@ -162,19 +166,39 @@ impl Schedules {
                 }
                 continue;
             }
+            // Far behind (a suspended machine, a clock set forward, a
+            // daemon too busy): what fell due meanwhile is caught up as
+            // after a restart, once, not run back to back.
+            if -wait > LATE_LIMIT_MS {
+                let before = live.state.lock().record.handled_ms;
+                self.catch_up_times(&live, now_ms()).await;
+                if live.state.lock().record.handled_ms == before {
+                    // Nothing recorded (the history refused it): not a
+                    // tight loop.
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = self.stop.cancelled() => return,
+                    }
+                }
+                continue;
+            }
             if self.act(&live, Occasion::Due(scheduled)).await.is_none() {
-                // Paused or changed while it waited to act: the time is
-                // no longer due.
+                if live.deleted() || self.stop.is_cancelled() {
+                    // The next start catches the time up.
+                    return;
+                }
                 let moved = {
                     let state = live.state.lock();
-                    !state.deleted && (state.record.paused || state.record.handled_ms >= scheduled)
+                    state.record.paused || state.record.handled_ms >= scheduled
                 };
-                if moved && !self.stop.is_cancelled() {
-                    continue;
+                if !moved {
+                    // The history refused the record: try again shortly.
+                    tracing::error!(schedule = %live.id, "a run could not be recorded; trying again");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = self.stop.cancelled() => return,
+                    }
                 }
-                // Not recorded (the daemon is stopping, or the schedule
-                // was deleted): the next start catches it up.
-                return;
             }
         }
     }
@@ -284,8 +308,13 @@ impl Schedules {
                             grace_period: None,
                             force: false,
                         };
-                        // Already finished is as good as cancelled.
-                        let _ = self.starter.engine.cancel(id, cancel).await;
+                        // Already finished is as good as cancelled; a
+                        // failed attempt's waiting retry is called off.
+                        if self.starter.engine.cancel(id, cancel).await.is_err() {
+                            if let Some(retries) = &self.starter.retries {
+                                let _ = retries.call_off(id).await;
+                            }
+                        }
                         let _ = self.starter.engine.wait_for_end(id).await;
                     }
                 }
@@ -360,14 +389,31 @@ impl Schedules {
             .await;
     }
 
-    /// Those of `executions` still queued or running.
+    /// Those of `executions` still going: queued or running, or failed
+    /// with a retry that waits (each is followed through its attempts to
+    /// the last; the attempt going is named).
     async fn still_going(&self, executions: &[String]) -> Vec<String> {
         let mut going = Vec::new();
-        for id in executions {
-            if let Ok(record) = self.starter.engine.execution(id).await {
+        for first in executions {
+            let mut id = first.clone();
+            while let Ok(record) = self.starter.engine.execution(&id).await {
                 if !record.state.is_terminal() {
-                    going.push(id.clone());
+                    going.push(id);
+                    break;
                 }
+                let Some(retry) = &record.retry else { break };
+                if let Some(next) = retry.next_attempt {
+                    id = next.to_string();
+                    continue;
+                }
+                if !retry.settled
+                    && retry
+                        .policy
+                        .retries(retry.attempt, record.state, record.exit_code)
+                {
+                    going.push(id);
+                }
+                break;
             }
         }
         going
@@ -394,7 +440,7 @@ impl Schedules {
                 Some(run)
             }
             Err(e) => {
-                tracing::debug!(schedule = %live.id, error = %e, "a run was not recorded");
+                tracing::warn!(schedule = %live.id, error = %e, "a run was not recorded");
                 None
             }
         }

@@ -71,11 +71,16 @@ impl Schedules {
     pub(crate) fn new(
         engine: Arc<Engine>,
         manifests: Option<Arc<ManifestRunner>>,
+        retries: Option<Arc<crate::retries::Retries>>,
         writer: StoreWriter,
         reader: Arc<StoreReader>,
     ) -> Arc<Self> {
         Arc::new(Schedules {
-            starter: Starter { engine, manifests },
+            starter: Starter {
+                engine,
+                manifests,
+                retries,
+            },
             writer,
             reader,
             live: Mutex::new(BTreeMap::new()),
@@ -245,6 +250,9 @@ impl Schedules {
     /// Deletes a schedule and its runs' records.
     pub(crate) async fn delete(&self, id: &str) -> Result<(), ScheduleError> {
         let live = self.find(id)?;
+        // After a run in progress is recorded: its record must not land on
+        // a schedule re-created under the same id.
+        let _acting = live.acting.lock().await;
         self.writer
             .schedule(ScheduleWrite::Delete { id: id.to_string() })
             .await?;

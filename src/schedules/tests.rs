@@ -77,6 +77,7 @@ async fn setup() -> (TestEngine, Arc<Schedules>) {
     let schedules = Schedules::new(
         t.engine.clone(),
         None,
+        None,
         t.writer.clone(),
         t.engine.reader().clone(),
     );

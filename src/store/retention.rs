@@ -23,8 +23,9 @@ use super::StoreError;
 const EVENT_BUDGET: i64 = 20_000;
 /// Most executions deleted in one step.
 const EXECUTION_BUDGET: usize = 64;
-/// Most drop-folder ledger entries deleted in one step.
-const DROP_FILE_BUDGET: i64 = 500;
+/// Rows of the drop-folder ledger, of the schedules' runs and of the webhooks'
+/// deliveries deleted per step, each.
+const ROW_BUDGET: i64 = 500;
 
 /// What one step deleted.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -97,9 +98,25 @@ pub(super) fn prune_step(
             "DELETE FROM drop_files WHERE id IN \
              (SELECT id FROM drop_files WHERE finished_ms < ?1 LIMIT ?2)",
         )?
-        .execute(params![ended_before_ms, DROP_FILE_BUDGET])?;
-    if step.drop_files as i64 == DROP_FILE_BUDGET {
+        .execute(params![ended_before_ms, ROW_BUDGET])?;
+    if step.drop_files as i64 == ROW_BUDGET {
         step.more = true;
+    }
+    // A schedule's records of the times it fell due, and the webhooks'
+    // finished deliveries, expire with the history (a buffered run, still
+    // to start, and a pending delivery, still to send, stay).
+    for expire in [
+        "DELETE FROM schedule_runs WHERE rowid IN (SELECT rowid FROM schedule_runs \
+         WHERE scheduled_ms < ?1 AND outcome != 'BUFFERED' LIMIT ?2)",
+        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries \
+         WHERE create_ms < ?1 AND state != 'PENDING' LIMIT ?2)",
+    ] {
+        let deleted = sp
+            .prepare_cached(expire)?
+            .execute(params![ended_before_ms, ROW_BUDGET])?;
+        if deleted as i64 == ROW_BUDGET {
+            step.more = true;
+        }
     }
     Ok(step)
 }

@@ -175,6 +175,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX schedule_runs_once ON schedule_runs(schedule_id, request_id);
     CREATE INDEX schedule_runs_newest_first ON schedule_runs(schedule_id, scheduled_ms DESC);
+    CREATE INDEX schedule_runs_by_time ON schedule_runs(scheduled_ms);
     ALTER TABLE executions ADD COLUMN schedule_id TEXT;
     ALTER TABLE executions ADD COLUMN scheduled_ms INTEGER;
     CREATE INDEX executions_by_schedule ON executions(schedule_id, create_ms DESC, rowid DESC) WHERE schedule_id IS NOT NULL;
@@ -200,7 +201,9 @@ const MIGRATIONS: &[&str] = &[
     // an execution (or misses a schedule, or fails a dropped file), so an
     // event is never lost between the change and its notice; they write
     // nothing while no webhook exists, which keeps the cost off a daemon
-    // that has none. The dispatcher turns each notification into one
+    // that has none. A schedule's notice names its run (the run's request
+    // id, `schedule/<id>/...`), not only the schedule: two runs failing
+    // before the fan-out are two events. The dispatcher turns each notification into one
     // delivery per matching webhook and deletes it, in one transaction.
     r#"
     CREATE TABLE webhooks (
@@ -235,6 +238,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook, next_ms) WHERE state = 'PENDING';
     CREATE INDEX webhook_deliveries_newest_first ON webhook_deliveries(webhook, create_ms DESC, id DESC);
+    CREATE INDEX webhook_deliveries_done_by_time ON webhook_deliveries(create_ms) WHERE state != 'PENDING';
     CREATE TRIGGER notify_execution_end AFTER UPDATE OF state ON executions
         WHEN OLD.state IS NOT NEW.state
          AND NEW.state IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'INTERRUPTED')
@@ -250,13 +254,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER notify_schedule_run AFTER INSERT ON schedule_runs
         WHEN NEW.outcome IN ('MISSED', 'FAILED') AND EXISTS (SELECT 1 FROM webhooks) BEGIN
         INSERT INTO notifications (kind, subject, workflow_id, time_ms)
-            VALUES ('schedule.' || lower(NEW.outcome), NEW.schedule_id, NULL, NEW.action_ms);
+            VALUES ('schedule.' || lower(NEW.outcome), NEW.request_id, NULL, NEW.action_ms);
     END;
     CREATE TRIGGER notify_schedule_run_failed AFTER UPDATE OF outcome ON schedule_runs
         WHEN NEW.outcome = 'FAILED' AND OLD.outcome IS NOT 'FAILED'
          AND EXISTS (SELECT 1 FROM webhooks) BEGIN
         INSERT INTO notifications (kind, subject, workflow_id, time_ms)
-            VALUES ('schedule.failed', NEW.schedule_id, NULL, NEW.action_ms);
+            VALUES ('schedule.failed', NEW.request_id, NULL, NEW.action_ms);
     END;
     CREATE TRIGGER notify_drop_file_failed AFTER UPDATE OF state ON drop_files
         WHEN NEW.state = 'failed' AND OLD.state IS NOT 'failed'

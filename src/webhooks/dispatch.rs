@@ -46,6 +46,16 @@ impl Webhooks {
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook fan-out failed; trying again"),
             }
+            // With no webhook the triggers write nothing: nothing to look
+            // at until one is created (an idle daemon stays idle).
+            if self.senders.lock().is_empty() {
+                tokio::select! {
+                    _ = self.fan_out_wake.notified() => {}
+                    _ = self.stop.cancelled() => return,
+                }
+                ends = ends.resubscribe();
+                continue;
+            }
             tokio::select! {
                 _ = ends.recv() => {}
                 _ = self.fan_out_wake.notified() => {}

@@ -111,6 +111,9 @@ impl Webhooks {
     ) -> Arc<Self> {
         let client = reqwest::Client::builder()
             .timeout(ATTEMPT_TIMEOUT)
+            // A redirect is an answer like any other (not 2xx): the daemon
+            // POSTs only to the URL it was given.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("workflowd/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client's settings are valid");

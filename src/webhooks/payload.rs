@@ -5,14 +5,14 @@
 use serde_json::{json, Value};
 
 use crate::engine::Engine;
-use crate::store::{Notification, RunOutcome, StoreReader};
+use crate::store::{Notification, StoreReader};
 
 /// The body of `notification`.
 pub(super) async fn body(engine: &Engine, reader: &StoreReader, n: &Notification) -> Value {
     let data = match n.kind.split_once('.') {
         Some(("execution", _)) => execution(engine, &n.subject).await,
         Some(("batch", _)) => batch(reader, &n.subject),
-        Some(("schedule", outcome)) => schedule(reader, &n.subject, outcome),
+        Some(("schedule", _)) => schedule(reader, &n.subject),
         Some(("drop_file", _)) => drop_file(reader, &n.subject),
         _ => json!({}),
     };
@@ -54,6 +54,10 @@ async fn execution(engine: &Engine, id: &str) -> Value {
         data["scheduled_time"] = rfc3339(s.scheduled_ms);
     }
     if let Some(r) = &e.retry {
+        // Whether another attempt follows this one (or already has).
+        let will_retry = r.next_attempt.is_some()
+            || (!r.settled && r.policy.retries(r.attempt, e.state, e.exit_code));
+        data["will_retry"] = json!(will_retry);
         data["attempt"] = json!(r.attempt);
         data["max_attempts"] = json!(r.policy.max_attempts);
         data["first_attempt_id"] = json!(r.first_attempt.map(|id| id.to_string()));
@@ -75,14 +79,14 @@ fn batch(reader: &StoreReader, id: &str) -> Value {
     }
 }
 
-fn schedule(reader: &StoreReader, id: &str, outcome: &str) -> Value {
-    let outcome = match outcome {
-        "missed" => RunOutcome::Missed,
-        _ => RunOutcome::Failed,
-    };
-    match reader.schedule_runs(id, Some(outcome), 1) {
-        Ok(runs) if !runs.is_empty() => {
-            let run = &runs[0];
+/// A schedule's run, named by its request id (`schedule/<id>/...`).
+fn schedule(reader: &StoreReader, run_key: &str) -> Value {
+    let id = run_key
+        .strip_prefix("schedule/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(run_key);
+    match reader.schedule_run(id, run_key) {
+        Ok(Some(run)) => {
             json!({
                 "schedule_id": id,
                 "scheduled_time": rfc3339(run.scheduled_ms),
