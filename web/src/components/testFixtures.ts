@@ -54,6 +54,10 @@ export function execution(id: string, extra: Partial<Omit<Execution, "$typeName"
     pid: 0,
     batchId: "",
     currentPhase: "",
+    scheduleId: "",
+    attempt: 1,
+    firstAttemptId: "",
+    nextAttemptId: "",
     ...extra,
   };
 }

@@ -71,7 +71,12 @@ function setup(events: LogEvent[], url = "/executions/e1", opts: SetupOptions = 
     },
     cancel: (_id, o = {}) => {
       cancels.push(o);
-      return Promise.resolve({ $typeName: "workflow.v1.CancelResponse", execution: exec, alreadyRequested: false });
+      return Promise.resolve({
+        $typeName: "workflow.v1.CancelResponse",
+        execution: exec,
+        alreadyRequested: false,
+        retryCalledOff: false,
+      });
     },
   });
   render(
