@@ -16,12 +16,13 @@ use crate::throughput::{daemon_rate, AwaitBy};
 /// Requests the bare loop keeps in flight: the daemon's senders' own.
 const IN_FLIGHT: usize = 16;
 
-/// A receiver that counts POSTs and answers 204.
+/// A receiver that counts POSTs and answers 204, on a thread of its own
+/// (a webhook endpoint is another program): its work does not hold up the
+/// bench's one-threaded client.
 struct Receiver {
     url: String,
     count: Arc<AtomicUsize>,
     arrived: Arc<Notify>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl Receiver {
@@ -37,18 +38,23 @@ impl Receiver {
                 axum::http::StatusCode::NO_CONTENT
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("non-blocking");
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("receiver runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                axum::serve(listener, app).await.expect("serve");
+            });
         });
         Receiver {
             url,
             count,
             arrived,
-            task,
         }
     }
 
@@ -155,7 +161,6 @@ pub(crate) async fn webhooks(webhooks: usize, executions: usize, rounds: usize) 
         );
     }
     daemon.stop().await;
-    receiver.task.abort();
     let mut ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(w, n)| w / n).collect();
     println!(
         "webhooks: throughput with one webhook getting every event over none, {rounds} rounds \
