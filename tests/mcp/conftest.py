@@ -9,6 +9,7 @@ target/release/workflowd and target/release/workflow-mcp
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -20,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
+import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.types import CallToolResult
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "workflows"
@@ -184,3 +187,38 @@ def session_factory(mcp_bin: Path, tmp_path: Path):
         return open_session(mcp_bin, addr, era, tmp_path / f"workflow-mcp-{next(counter)}.log")
 
     return factory
+
+
+# --- calling tools (shared by the test files) -------------------------------
+
+
+FINAL_STATES = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "INTERRUPTED"}
+
+
+async def call(client: ClientSession, name: str, args: dict[str, Any] | None = None, **kw: Any) -> CallToolResult:
+    """Calls a tool that must succeed; returns the result."""
+    result = await client.call_tool(name, args or {}, **kw)
+    assert not result.is_error, f"{name} failed: {result.content}"
+    # Structured content, and the same JSON as a text block for older clients.
+    assert isinstance(result.structured_content, dict)
+    texts = [c.text for c in result.content if c.type == "text"]
+    assert json.loads(texts[0]) == result.structured_content
+    return result
+
+
+async def call_error(client: ClientSession, name: str, args: dict[str, Any]) -> str:
+    """Calls a tool that must fail as a tool result; returns its message."""
+    result = await client.call_tool(name, args)
+    assert result.is_error, f"{name} unexpectedly succeeded: {result.structured_content}"
+    text = " ".join(c.text for c in result.content if c.type == "text")
+    assert text
+    return text
+
+
+async def wait_for_state(client: ClientSession, execution_id: str, states: set[str], seconds: float = 30) -> dict:
+    with anyio.fail_after(seconds):
+        while True:
+            status = (await call(client, "get_workflow_status", {"execution_id": execution_id})).structured_content
+            if status["state"] in states:
+                return status
+            await anyio.sleep(0.2)
