@@ -136,17 +136,14 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	client, err := workflowclient.Dial(f.addr)
-	if err != nil {
-		notef(stderr, "hyperctl: %v\n", err)
+	ctx, client, done, ok := connect(f.addr, stderr)
+	if !ok {
 		return exitUsage
 	}
-	defer client.Close()
+	defer done()
 
 	out := &printer{w: stdout, json: f.json}
-	err = dispatch(ctx, client, &f, out, stderr)
+	err := dispatch(ctx, client, &f, out, stderr)
 	var usage errUsage
 	switch {
 	case err == nil, errors.Is(err, errNotSucceeded):
@@ -157,6 +154,23 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 		notef(stderr, "hyperctl: %s\n", describeError(err))
 	}
 	return exitCode(err)
+}
+
+// connect dials the daemon at addr with a context that SIGINT and SIGTERM
+// cancel; done releases both. When the address is unusable it says why on
+// stderr and returns ok false.
+func connect(addr string, stderr io.Writer) (ctx context.Context, client *workflowclient.Client, done func(), ok bool) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	client, err := workflowclient.Dial(addr)
+	if err != nil {
+		stop()
+		notef(stderr, "hyperctl: %v\n", err)
+		return nil, nil, nil, false
+	}
+	return ctx, client, func() {
+		client.Close()
+		stop()
+	}, true
 }
 
 // dispatch routes -op to its handler; every operation is listed here.

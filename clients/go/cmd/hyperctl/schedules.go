@@ -6,10 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -106,14 +103,11 @@ func runSchedules(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	client, err := workflowclient.Dial(f.addr)
-	if err != nil {
-		notef(stderr, "hyperctl: %v\n", err)
+	ctx, client, done, ok := connect(f.addr, stderr)
+	if !ok {
 		return exitUsage
 	}
-	defer client.Close()
+	defer done()
 
 	out := &printer{w: stdout, json: f.json}
 	switch verb {
