@@ -213,7 +213,7 @@ fn main() {
         if wanted("webhooks") {
             webhooks::webhooks(
                 env_usize("BENCH_WEBHOOKS", 10),
-                env_usize("BENCH_WEBHOOK_EXECUTIONS", 500),
+                env_usize("BENCH_WEBHOOK_EXECUTIONS", 2000),
                 env_usize("BENCH_WEBHOOK_ROUNDS", 5),
             )
             .await;

@@ -105,20 +105,17 @@ impl Schedules {
         // Held while the history is read: a trigger that came first has
         // recorded its run (read below), one that comes later waits.
         let mut runs = live.acting.lock().await;
-        let reader = self.reader.clone();
         let id = live.id.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let started = reader.schedule_runs(&id, Some(RunOutcome::Started), 1)?;
-            let buffered = reader.schedule_runs(&id, Some(RunOutcome::Buffered), 1)?;
-            Ok::<_, crate::store::StoreError>((started, buffered))
-        })
-        .await;
+        let read = self
+            .reader
+            .off_runtime(move |reader| {
+                let started = reader.schedule_runs(&id, Some(RunOutcome::Started), 1)?;
+                let buffered = reader.schedule_runs(&id, Some(RunOutcome::Buffered), 1)?;
+                Ok((started, buffered))
+            })
+            .await;
         let (started, buffered) = match read {
-            Ok(Ok(runs)) => runs,
-            Ok(Err(e)) => {
-                tracing::error!(schedule = %live.id, error = %e, "cannot read the schedule's runs");
-                return false;
-            }
+            Ok(runs) => runs,
             Err(e) => {
                 tracing::error!(schedule = %live.id, error = %e, "cannot read the schedule's runs");
                 return false;

@@ -91,12 +91,7 @@ impl Schedules {
     /// Loads every stored schedule and starts its timer (each first
     /// catches up what fell due while the daemon was down).
     pub(crate) async fn start(self: &Arc<Self>) -> Result<(), ScheduleError> {
-        let reader = self.reader.clone();
-        let records = tokio::task::spawn_blocking(move || reader.schedules())
-            .await
-            .map_err(|e| {
-                ScheduleError::Store(crate::store::StoreError::Corrupt(e.to_string()))
-            })??;
+        let records = self.reader.off_runtime(|r| r.schedules()).await?;
         for record in records {
             let compiled = Definition::from_json(&record.definition)
                 .map_err(|e| e.to_string())
@@ -272,14 +267,11 @@ impl Schedules {
         let live = self.find(id)?;
         let key = match request_id {
             Some(key) => {
-                let reader = self.reader.clone();
                 let (schedule, run_key) = (id.to_string(), format!("schedule/{id}/trigger/{key}"));
-                let earlier =
-                    tokio::task::spawn_blocking(move || reader.schedule_run(&schedule, &run_key))
-                        .await
-                        .map_err(|e| {
-                            ScheduleError::Store(crate::store::StoreError::Corrupt(e.to_string()))
-                        })??;
+                let earlier = self
+                    .reader
+                    .off_runtime(move |r| r.schedule_run(&schedule, &run_key))
+                    .await?;
                 if let Some(run) = earlier {
                     return Ok(run);
                 }
@@ -301,13 +293,11 @@ impl Schedules {
         recent: usize,
     ) -> Result<ScheduleView, ScheduleError> {
         let live = self.find(id)?;
-        let reader = self.reader.clone();
         let key = id.to_string();
-        let runs = tokio::task::spawn_blocking(move || reader.schedule_runs(&key, None, recent))
-            .await
-            .map_err(|e| {
-                ScheduleError::Store(crate::store::StoreError::Corrupt(e.to_string()))
-            })??;
+        let runs = self
+            .reader
+            .off_runtime(move |r| r.schedule_runs(&key, None, recent))
+            .await?;
         Ok(self.view(&live, next, runs))
     }
 

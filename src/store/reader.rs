@@ -88,6 +88,18 @@ impl StoreReader {
         })
     }
 
+    /// Runs `read` on a pooled connection off the async runtime (SQLite
+    /// blocks): the one way async code outside the engine reads the history.
+    pub(crate) async fn off_runtime<T: Send + 'static>(
+        self: &std::sync::Arc<Self>,
+        read: impl FnOnce(&StoreReader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reader = self.clone();
+        tokio::task::spawn_blocking(move || read(&reader))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("a read of the history stopped: {e}")))?
+    }
+
     pub(super) fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,

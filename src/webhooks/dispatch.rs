@@ -20,6 +20,14 @@ const FAN_OUT_BATCH: usize = 256;
 /// How often the fan-out looks at the outbox without being woken (events
 /// other than an execution's end: a schedule missed, a file failed).
 const FAN_OUT_POLL: Duration = Duration::from_millis(200);
+/// The least time between two fan-outs. A lone event goes out at once;
+/// under load the events of this long go out together, so each costs a
+/// share of one read, one history write and one sender's pass instead of
+/// a whole one. A webhook is asynchronous, so 100 ms later is little loss,
+/// while the history writer it shares is on every execution's path
+/// (bench/webhooks.rs: daemon CPU per event +0.20 ms with no gathering,
+/// +0.10 ms at 25 ms, +0.08 ms at 100 ms).
+const FAN_OUT_GATHER: Duration = Duration::from_millis(100);
 /// Deliveries a sender reads at once, and sends at once.
 const SEND_BATCH: usize = 64;
 const IN_FLIGHT: usize = 16;
@@ -40,7 +48,13 @@ impl Webhooks {
     /// The fan-out loop: runs until the daemon stops.
     pub(super) async fn fan_out(self: Arc<Self>) {
         let mut ends = self.engine.subscribe_ends();
+        let mut last_pass = tokio::time::Instant::now() - FAN_OUT_GATHER;
         loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(last_pass + FAN_OUT_GATHER) => {}
+                _ = self.stop.cancelled() => return,
+            }
+            last_pass = tokio::time::Instant::now();
             match self.fan_out_once().await {
                 Ok(true) => continue,
                 Ok(false) => {}
@@ -71,46 +85,47 @@ impl Webhooks {
         if senders.is_empty() {
             return Ok(false);
         }
-        let reader = self.reader.clone();
-        let batch = tokio::task::spawn_blocking(move || reader.notifications(FAN_OUT_BATCH))
-            .await
-            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))??;
-        let Some(last) = batch.last() else {
+        // The batch and every body it needs in one read.
+        let (count, up_to, deliveries, woken) = self
+            .reader
+            .off_runtime(move |reader| {
+                let batch = reader.notifications(FAN_OUT_BATCH)?;
+                let mut deliveries = Vec::new();
+                let mut woken = Vec::new();
+                let now = now_ms();
+                for n in &batch {
+                    let wanted: Vec<&Arc<Sender>> = senders
+                        .iter()
+                        .filter(|s| wants(&s.webhook, &n.kind, n.workflow_id.as_deref()))
+                        .collect();
+                    if wanted.is_empty() {
+                        continue;
+                    }
+                    let body = payload::body(reader, n).to_string();
+                    for sender in wanted {
+                        deliveries.push(new_delivery(
+                            &sender.webhook.id,
+                            &n.kind,
+                            &n.subject,
+                            body.clone(),
+                            now,
+                        ));
+                        woken.push(sender.clone());
+                    }
+                }
+                Ok((batch.len(), batch.last().map(|n| n.seq), deliveries, woken))
+            })
+            .await?;
+        let Some(up_to) = up_to else {
             return Ok(false);
         };
-        let up_to = last.seq;
-        let mut deliveries = Vec::new();
-        let mut woken = Vec::new();
-        let now = now_ms();
-        for n in &batch {
-            let wanted: Vec<&Arc<Sender>> = senders
-                .iter()
-                .filter(|s| wants(&s.webhook, &n.kind, n.workflow_id.as_deref()))
-                .collect();
-            if wanted.is_empty() {
-                continue;
-            }
-            let body = payload::body(&self.engine, &self.reader, n)
-                .await
-                .to_string();
-            for sender in wanted {
-                deliveries.push(new_delivery(
-                    &sender.webhook.id,
-                    &n.kind,
-                    &n.subject,
-                    body.clone(),
-                    now,
-                ));
-                woken.push(sender.clone());
-            }
-        }
         self.writer
             .webhook(WebhookWrite::FanOut { deliveries, up_to })
             .await?;
         for sender in woken {
             sender.wake.notify_one();
         }
-        Ok(batch.len() == FAN_OUT_BATCH)
+        Ok(count == FAN_OUT_BATCH)
     }
 
     /// A webhook's sender: sends what is due, sleeps until the next is.

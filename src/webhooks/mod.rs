@@ -132,10 +132,7 @@ impl Webhooks {
     /// Loads the webhooks, starts their senders (the deliveries pending in
     /// the history go out again) and the fan-out.
     pub(crate) async fn start(self: &Arc<Self>) -> Result<(), WebhookError> {
-        let reader = self.reader.clone();
-        let webhooks = tokio::task::spawn_blocking(move || reader.webhooks())
-            .await
-            .map_err(|e| WebhookError::Store(StoreError::Corrupt(e.to_string())))??;
+        let webhooks = self.reader.off_runtime(|r| r.webhooks()).await?;
         for webhook in webhooks {
             match signature::key(&webhook.secret) {
                 Ok(key) => self.spawn_sender(webhook, key),
@@ -248,13 +245,11 @@ impl Webhooks {
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, WebhookError> {
         self.find(id)?;
-        let reader = self.reader.clone();
         let key = id.to_string();
-        Ok(
-            tokio::task::spawn_blocking(move || reader.deliveries(&key, after, limit))
-                .await
-                .map_err(|e| WebhookError::Store(StoreError::Corrupt(e.to_string())))??,
-        )
+        Ok(self
+            .reader
+            .off_runtime(move |r| r.deliveries(&key, after, limit))
+            .await?)
     }
 
     /// Sends a `webhook.test` event once, now, and records it.

@@ -4,13 +4,12 @@
 
 use serde_json::{json, Value};
 
-use crate::engine::Engine;
 use crate::store::{Notification, StoreReader};
 
-/// The body of `notification`.
-pub(super) async fn body(engine: &Engine, reader: &StoreReader, n: &Notification) -> Value {
+/// The body of `notification`, read on a blocking thread.
+pub(super) fn body(reader: &StoreReader, n: &Notification) -> Value {
     let data = match n.kind.split_once('.') {
-        Some(("execution", _)) => execution(engine, &n.subject).await,
+        Some(("execution", _)) => execution(reader, &n.subject),
         Some(("batch", _)) => batch(reader, &n.subject),
         Some(("schedule", _)) => schedule(reader, &n.subject),
         Some(("drop_file", _)) => drop_file(reader, &n.subject),
@@ -30,8 +29,13 @@ fn rfc3339(ms: i64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn execution(engine: &Engine, id: &str) -> Value {
-    let Ok(e) = engine.execution(id).await else {
+/// An ended execution, read from the history (what the engine holds in
+/// memory adds nothing once it has ended).
+fn execution(reader: &StoreReader, id: &str) -> Value {
+    let record = uuid::Uuid::parse_str(id)
+        .ok()
+        .and_then(|uuid| reader.execution(uuid).ok().flatten());
+    let Some(e) = record else {
         // Deleted by retention before the fan-out: the id is all there is.
         return json!({"execution_id": id});
     };
