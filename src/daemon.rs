@@ -2,10 +2,12 @@
 //! history, discovery, engine, recovery, then the gRPC server (with health
 //! and reflection) on TCP and optionally a Unix socket.
 
+use crate::auth::{AuthMode, Authenticator, RoleGuardLayer, TokenError, Tokens};
 use std::future::Future;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::sync::Arc;
 use std::time::Duration;
+use tower::Layer;
 
 use tokio::net::{TcpListener, UnixListener};
 use tokio_stream::wrappers::UnixListenerStream;
@@ -47,6 +49,9 @@ pub enum DaemonError {
     /// The stored webhooks could not be loaded.
     #[error("loading the webhooks failed: {0}")]
     Webhooks(#[from] WebhookError),
+    /// The API tokens could not be loaded, or the first one written.
+    #[error("API tokens: {0}")]
+    Tokens(#[from] crate::auth::TokenError),
     /// The stored schedules could not be loaded.
     #[error("loading the schedules failed: {0}")]
     Schedules(#[from] crate::schedules::ScheduleError),
@@ -177,9 +182,25 @@ pub async fn run(
     let schedule_writer = writer.clone();
     let retry_writer = writer.clone();
     let webhook_writer = writer.clone();
+    let token_writer = writer.clone();
     let schedule_reader = reader.clone();
     let retry_reader = reader.clone();
     let webhook_reader = reader.clone();
+    let tokens = Arc::new(
+        Tokens::load(&reader, token_writer)
+            .await
+            .map_err(TokenError::from)?,
+    );
+    if config.auth == AuthMode::Tokens {
+        let path = config.bootstrap_token_path();
+        if tokens.bootstrap(&path).await? {
+            tracing::warn!(
+                path = %path.display(),
+                "API tokens are on and none existed: an admin token was written to this file \
+                 (read it, make the tokens you need with `wfctl token create`, then delete it)"
+            );
+        }
+    }
     let engine = Engine::new(
         EngineConfig {
             max_concurrent_jobs: config.max_concurrent_jobs,
@@ -252,7 +273,8 @@ pub async fn run(
     .with_manifests(manifests)
     .with_schedules(schedules.clone())
     .with_retries(retries.clone())
-    .with_webhooks(webhooks.clone());
+    .with_webhooks(webhooks.clone())
+    .with_tokens(tokens.clone());
     if let Some(drop_folders) = &drop_folders {
         api = api.with_drop_folders(drop_folders.clone());
     }
@@ -271,8 +293,11 @@ pub async fn run(
     // Every call of a WorkflowService RPC is counted by method and code
     // (the HTTP routes' in-process calls too; they are also counted by
     // route in workflowd_http_requests_total).
-    let workflow_service =
-        metrics.grpc_service(pb::workflow_service_server::WorkflowServiceServer::new(api));
+    // Each call is checked against the role its RPC needs (src/auth),
+    // inside the counting so refused calls are counted too.
+    let workflow_service = metrics.grpc_service(
+        RoleGuardLayer.layer(pb::workflow_service_server::WorkflowServiceServer::new(api)),
+    );
     let grpc = tonic::service::Routes::new(workflow_service)
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -288,6 +313,8 @@ pub async fn run(
             .collect(),
         max_body_bytes: config.http_max_body_bytes,
         metrics: metrics.clone(),
+        authenticator: Authenticator::new(config.auth, tokens),
+        protect_metrics: config.protect_metrics,
     };
     let port = crate::http::one_port(grpc, crate::metrics::router(metrics.clone()), &http_options)
         .map_err(|e| DaemonError::HttpRoutes(e.to_string()))?;

@@ -11,11 +11,14 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 pub(crate) mod api;
+pub mod auth;
 pub mod bundled;
 #[cfg(feature = "wfctl")]
 pub mod cli;
 #[cfg(any(feature = "wfctl", feature = "mcp"))]
 pub(crate) mod client_addr;
+#[cfg(any(feature = "wfctl", feature = "mcp"))]
+pub(crate) mod client_token;
 pub(crate) mod clock;
 pub mod config;
 pub mod daemon;
@@ -37,6 +40,7 @@ pub(crate) mod program_env;
 pub(crate) mod program_trust;
 pub mod proto_json;
 pub(crate) mod proto_value;
+pub(crate) mod random;
 pub(crate) mod retries;
 pub(crate) mod retry_policy;
 pub(crate) mod schedules;

@@ -15,6 +15,7 @@ mod schedules;
 mod status;
 #[cfg(test)]
 mod tests;
+mod tokens;
 mod webhooks;
 mod wire_time;
 
@@ -59,6 +60,7 @@ pub(crate) struct WorkflowApi {
     schedules: Option<Arc<crate::schedules::Schedules>>,
     retries: Option<Arc<crate::retries::Retries>>,
     webhooks: Option<Arc<crate::webhooks::Webhooks>>,
+    tokens: Option<Arc<crate::auth::Tokens>>,
 }
 
 impl WorkflowApi {
@@ -72,6 +74,7 @@ impl WorkflowApi {
             schedules: None,
             retries: None,
             webhooks: None,
+            tokens: None,
         }
     }
 
@@ -96,6 +99,12 @@ impl WorkflowApi {
     /// Serves the webhook RPCs with these webhooks.
     pub(crate) fn with_webhooks(mut self, webhooks: Arc<crate::webhooks::Webhooks>) -> Self {
         self.webhooks = Some(webhooks);
+        self
+    }
+
+    /// Serves the token RPCs with these tokens.
+    pub(crate) fn with_tokens(mut self, tokens: Arc<crate::auth::Tokens>) -> Self {
+        self.tokens = Some(tokens);
         self
     }
 
@@ -570,5 +579,26 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::TestWebhookRequest>,
     ) -> Result<Response<pb::TestWebhookResponse>, Status> {
         self.test_webhook_call(request.into_inner()).await
+    }
+
+    async fn create_token(
+        &self,
+        request: Request<pb::CreateTokenRequest>,
+    ) -> Result<Response<pb::CreateTokenResponse>, Status> {
+        self.create_token_call(request.into_inner()).await
+    }
+
+    async fn list_tokens(
+        &self,
+        _request: Request<pb::ListTokensRequest>,
+    ) -> Result<Response<pb::ListTokensResponse>, Status> {
+        self.list_tokens_call()
+    }
+
+    async fn revoke_token(
+        &self,
+        request: Request<pb::RevokeTokenRequest>,
+    ) -> Result<Response<pb::RevokeTokenResponse>, Status> {
+        self.revoke_token_call(request.into_inner()).await
     }
 }

@@ -3,6 +3,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::auth::{AuthError, TokenError};
 use crate::engine::EngineError;
 use crate::manifest::ManifestError;
 use crate::schedules::ScheduleError;
@@ -104,6 +105,37 @@ impl From<WebhookError> for Status {
             WebhookError::NotFound(_) => Status::not_found(message),
             WebhookError::Store(StoreError::WriterStopped) => Status::unavailable(message),
             WebhookError::Store(_) => {
+                tracing::error!(error = %message, "internal error");
+                Status::internal(message)
+            }
+        }
+    }
+}
+
+impl From<AuthError> for Status {
+    fn from(error: AuthError) -> Status {
+        match error {
+            AuthError::WrongRole { .. } => Status::permission_denied(error.to_string()),
+            AuthError::Missing
+            | AuthError::Malformed(_)
+            | AuthError::Unknown(_)
+            | AuthError::Expired { .. }
+            | AuthError::Revoked { .. } => Status::unauthenticated(error.to_string()),
+        }
+    }
+}
+
+impl From<TokenError> for Status {
+    fn from(error: TokenError) -> Status {
+        let message = error.to_string();
+        match error {
+            TokenError::Invalid {
+                field,
+                message: why,
+            } => invalid_argument(message, &[(field, why.as_str())]),
+            TokenError::NotFound(_) => Status::not_found(message),
+            TokenError::Store(StoreError::WriterStopped) => Status::unavailable(message),
+            TokenError::Store(_) => {
                 tracing::error!(error = %message, "internal error");
                 Status::internal(message)
             }

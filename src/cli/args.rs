@@ -5,6 +5,7 @@
 //! the flags of `webhook` and the retry flags of `run` in [`webhook`] and [`retry`].
 
 mod retry;
+mod token;
 mod webhook;
 
 use std::ffi::OsString;
@@ -13,10 +14,12 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use self::{
     retry::RetryArgs,
+    token::{RoleArg, TokenCommand, TokenCreateArgs},
     webhook::{WebhookAddArgs, WebhookCommand},
 };
 use super::render::PrintFormat;
 use crate::client_addr;
+use crate::client_token::BearerToken;
 
 /// The hyperctl forms and address notes of `wfctl --help` (a macro so that
 /// `concat!` can join it with the exit-code table).
@@ -76,6 +79,10 @@ pub(crate) struct GlobalArgs {
     /// unix:/path [default: $WORKFLOWD_ADDR, else http://127.0.0.1:50051].
     #[arg(long, global = true)]
     pub(crate) addr: Option<String>,
+    /// API token for a daemon with tokens on (`wft_...`) [default:
+    /// $WORKFLOW_TOKEN]. Prefer the variable: a flag shows in `ps`.
+    #[arg(long, global = true)]
+    pub(crate) token: Option<String>,
     /// Output format of read commands.
     #[arg(
         short = 'o',
@@ -130,6 +137,9 @@ pub(crate) enum Command {
     /// events to) and show their deliveries.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Create, list or revoke API tokens (a daemon with auth = "tokens").
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Show the daemon's status: version, workers, queue, history counts.
     Status,
     /// The full-screen terminal dashboard: status, job monitor, run forms,
@@ -452,6 +462,11 @@ impl GlobalArgs {
         client_addr::resolve(self.addr.as_deref(), |warning| {
             super::render::print_note(&format!("wfctl: warning: {warning}"));
         })
+    }
+
+    /// The token to send: `--token`, else `WORKFLOW_TOKEN`, else none.
+    pub(crate) fn bearer_token(&self) -> Result<BearerToken, super::error::CliError> {
+        BearerToken::resolve(self.token.as_deref()).map_err(super::error::CliError::Usage)
     }
 }
 

@@ -3,15 +3,14 @@
 
 use std::time::Duration;
 
-use tonic::transport::Channel;
-
 use super::{
     args::GlobalArgs,
     error::{innermost_cause, CliError},
     render::{print_note, short_state, PrintFormat},
 };
 use crate::client_addr;
-use crate::pb::{self, workflow_service_client::WorkflowServiceClient};
+use crate::client_token::{daemon_client, DaemonClient};
+use crate::pb;
 
 /// A connection to the daemon plus what every command needs to print.
 #[derive(Debug, Clone)]
@@ -19,7 +18,7 @@ pub(crate) struct Ctx {
     /// The daemon address as the user gave it (for error messages).
     pub(crate) addr: String,
     /// The gRPC client.
-    pub(crate) client: WorkflowServiceClient<Channel>,
+    pub(crate) client: DaemonClient,
     /// The `--output` format.
     pub(crate) output: PrintFormat,
 }
@@ -28,6 +27,7 @@ impl Ctx {
     /// Connects to the daemon; a failure is [`CliError::Unavailable`].
     pub(crate) async fn connect(globals: &GlobalArgs) -> Result<Ctx, CliError> {
         let addr = globals.daemon_addr().trim().to_string();
+        let token = globals.bearer_token()?;
         let endpoint = client_addr::endpoint(&addr)
             .map_err(|e| CliError::Usage(e.to_string()))?
             .connect_timeout(Duration::from_secs(5));
@@ -40,7 +40,7 @@ impl Ctx {
             })?;
         Ok(Ctx {
             addr,
-            client: WorkflowServiceClient::new(channel),
+            client: daemon_client(channel, token),
             output: globals.output,
         })
     }

@@ -38,6 +38,7 @@ mod outcome;
 mod render;
 mod schedules;
 mod status;
+mod tokens;
 mod tui;
 mod webhooks;
 mod workflows;
@@ -109,6 +110,7 @@ async fn run_native(cli: Cli) -> Result<(), CliError> {
         Command::Cancel(args) => executions::cancel::run(&globals, args).await,
         Command::Schedule(command) => schedules::run(&globals, *command).await,
         Command::Webhook(command) => webhooks::run(&globals, command).await,
+        Command::Token(command) => tokens::run(&globals, command).await,
         Command::Workflows(command) => {
             workflows::run(&Ctx::connect(&globals).await?, command).await
         }

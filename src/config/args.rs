@@ -101,6 +101,18 @@ pub struct DaemonArgs {
     /// larger ones get 413.
     #[arg(long, env = "WORKFLOWD_HTTP_MAX_BODY_BYTES")]
     pub http_max_body_bytes: Option<usize>,
+    /// How TCP callers are authenticated: `none` (the default; only on
+    /// loopback unless --insecure-listen) or `tokens` (API tokens; the
+    /// Unix socket's callers are administrators). See docs/security.md.
+    #[arg(long, env = "WORKFLOWD_AUTH")]
+    pub auth: Option<String>,
+    /// Listen on a non-loopback address with authentication off, accepting
+    /// that anyone who can reach the port can run programs.
+    #[arg(long, env = "WORKFLOWD_INSECURE_LISTEN")]
+    pub insecure_listen: bool,
+    /// With `--auth tokens`, also require a token for GET /metrics.
+    #[arg(long, env = "WORKFLOWD_PROTECT_METRICS")]
+    pub protect_metrics: bool,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,

@@ -58,6 +58,12 @@ pub(super) struct FileConfig {
     pub(super) http_cors_origins: Option<Vec<String>>,
     /// Largest HTTP request body accepted, in bytes.
     pub(super) http_max_body_bytes: Option<usize>,
+    /// How TCP callers are authenticated (`none`, `tokens`).
+    pub(super) auth: Option<String>,
+    /// Listen beyond loopback with authentication off.
+    pub(super) insecure_listen: Option<bool>,
+    /// GET /metrics needs a token too.
+    pub(super) protect_metrics: Option<bool>,
     /// Hours a webhook delivery is tried before it is given up.
     pub(super) webhook_give_up_after_hours: Option<f64>,
     /// Retry policies by workflow id (docs/retries.md).

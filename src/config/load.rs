@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::file::{read_file, FileConfig, GroupSetting};
 use super::{Config, ConfigError, DaemonArgs};
+use crate::auth::AuthMode;
 use crate::policy::WorkflowPolicy;
 use crate::program_env::ProgramEnvName;
 use crate::retry_policy::RetryPolicy;
@@ -39,6 +40,17 @@ impl Config {
             .or(file.unix_socket.clone())
             .map(absolute);
         let listen = parse_listen(&listen_text, unix_socket.is_some())?;
+        let auth_text = args.auth.clone().or(file.auth.clone());
+        let auth = match auth_text.as_deref() {
+            None => AuthMode::None,
+            Some(text) => AuthMode::parse(text).ok_or_else(|| ConfigError::Invalid {
+                setting: "auth",
+                message: format!("{text:?} is not \"none\" or \"tokens\""),
+            })?,
+        };
+        let insecure_listen = args.insecure_listen || file.insecure_listen.unwrap_or(false);
+        refuse_open_listen(listen, auth, insecure_listen)?;
+        let protect_metrics = args.protect_metrics || file.protect_metrics.unwrap_or(false);
         let unix_socket_group = match args
             .unix_socket_group
             .clone()
@@ -146,6 +158,8 @@ impl Config {
             }
         };
         Ok(Config {
+            auth,
+            protect_metrics,
             retry_policies,
             webhook_give_up_after,
             http_cors_origins,
@@ -184,6 +198,32 @@ impl Config {
                 false,
             )?,
         })
+    }
+}
+
+/// Refuses to serve beyond this host with authentication off, unless the
+/// operator said `insecure_listen`: anyone who reaches such a port could
+/// run programs as the daemon's user.
+fn refuse_open_listen(
+    listen: Option<SocketAddr>,
+    auth: AuthMode,
+    insecure_listen: bool,
+) -> Result<(), ConfigError> {
+    match listen {
+        Some(address)
+            if !address.ip().is_loopback() && auth == AuthMode::None && !insecure_listen =>
+        {
+            Err(ConfigError::Invalid {
+                setting: "listen",
+                message: format!(
+                    "{address} is reachable from other hosts and authentication is off: set \
+                     auth = \"tokens\" (--auth tokens; see docs/security.md), or pass \
+                     --insecure-listen (insecure_listen = true) to accept that anyone who reaches \
+                     the port can run programs"
+                ),
+            })
+        }
+        _ => Ok(()),
     }
 }
 

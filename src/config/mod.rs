@@ -20,6 +20,7 @@ use std::time::Duration;
 pub use args::DaemonArgs;
 pub use error::ConfigError;
 
+use crate::auth::AuthMode;
 use crate::policy::{FixTool, WorkflowPolicy};
 use crate::program_env::ProgramEnvName;
 use crate::retry_policy::RetryPolicy;
@@ -76,6 +77,11 @@ pub struct Config {
     pub retry_policies: BTreeMap<String, RetryPolicy>,
     /// A webhook delivery not made within this long is given up.
     pub webhook_give_up_after: Duration,
+    // Who may call (src/auth, docs/security.md).
+    /// How TCP callers are authenticated.
+    pub auth: AuthMode,
+    /// GET /metrics needs a token too (with tokens on).
+    pub protect_metrics: bool,
 }
 
 impl Config {
@@ -92,6 +98,12 @@ impl Config {
     /// Where the bundled examples are installed.
     pub fn bundled_workflows_dir(&self) -> PathBuf {
         self.data_dir.join("bundled-workflows")
+    }
+
+    /// Where the first admin token is written when tokens are on and none
+    /// exists yet.
+    pub fn bootstrap_token_path(&self) -> PathBuf {
+        self.data_dir.join("admin.token")
     }
 
     /// Where the per-VM pipeline documents of manifest runs are written.

@@ -10,6 +10,8 @@ use http_body_util::{BodyExt, Full};
 use tonic::service::Routes;
 use tower::ServiceExt;
 
+use crate::auth::Caller;
+
 /// The gRPC length-prefixed message header: a compression flag and a
 /// big-endian length.
 const FRAME_HEADER: usize = 5;
@@ -26,7 +28,8 @@ impl GrpcCaller {
         Self { routes }
     }
 
-    /// Starts the RPC at `grpc_path` with the encoded `message`. Fails with
+    /// Starts the RPC at `grpc_path` with the encoded `message`, as the
+    /// HTTP request's `caller` (whose role the RPC checks). Fails with
     /// the RPC's status when it answers with an error before any message.
     /// The call has no deadline of its own: it ends when the HTTP client
     /// goes away (the answer's future or body is dropped).
@@ -34,6 +37,7 @@ impl GrpcCaller {
         &self,
         grpc_path: &str,
         message: Vec<u8>,
+        caller: Option<Caller>,
     ) -> Result<Replies, tonic::Status> {
         let mut framed = BytesMut::with_capacity(FRAME_HEADER + message.len());
         framed.extend_from_slice(&[0]);
@@ -48,6 +52,10 @@ impl GrpcCaller {
             .uri(grpc_path)
             .header(header::CONTENT_TYPE, "application/grpc")
             .header(header::TE, "trailers");
+        let request = match caller {
+            Some(caller) => request.extension(caller),
+            None => request,
+        };
         let request = request
             .body(Full::new(framed.freeze()))
             .map_err(|e| tonic::Status::internal(format!("building the in-process call: {e}")))?;

@@ -34,13 +34,15 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Request};
 use tonic::service::Routes;
-use tonic::transport::server::TcpConnectInfo;
+use tonic::transport::server::{TcpConnectInfo, UdsConnectInfo};
 use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::{Layer, Service, ServiceExt};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub(crate) use rules::RuleError;
+
+use crate::auth::{Authenticator, Transport};
 
 /// Default cap of an HTTP request body (16 MiB): a manifest is far smaller.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -55,6 +57,10 @@ pub(crate) struct HttpOptions {
     pub(crate) max_body_bytes: usize,
     /// Where HTTP requests are counted.
     pub(crate) metrics: crate::metrics::Metrics,
+    /// Who each request comes from.
+    pub(crate) authenticator: Authenticator,
+    /// Whether `GET /metrics` needs a token (viewer) when tokens are on.
+    pub(crate) protect_metrics: bool,
 }
 
 /// The routes of the whole port: `grpc` (the gRPC services), gRPC-web on
@@ -84,6 +90,8 @@ pub(crate) fn one_port(
         grpc: GrpcWebLayer::new().layer(grpc),
         http,
         guard: Arc::new(origin::OriginGuard::new(&options.cors_origins)),
+        authenticator: options.authenticator.clone(),
+        protect_metrics: options.protect_metrics,
     };
     let router = if options.cors_origins.is_empty() {
         axum::Router::new().fallback_service(port)
@@ -159,6 +167,8 @@ struct OnePort {
     grpc: GrpcWebService<Routes>,
     http: axum::Router,
     guard: Arc<origin::OriginGuard>,
+    authenticator: Authenticator,
+    protect_metrics: bool,
 }
 
 /// What a request is, by its content type.
@@ -197,8 +207,20 @@ impl Service<Request<axum::body::Body>> for OnePort {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<axum::body::Body>) -> Self::Future {
+    fn call(&mut self, mut request: Request<axum::body::Body>) -> Self::Future {
         let protocol = protocol(&request);
+        let transport = if request.extensions().get::<UdsConnectInfo>().is_some() {
+            Transport::UnixSocket
+        } else {
+            Transport::Tcp
+        };
+        let caller = self.authenticator.caller(
+            transport,
+            request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(HeaderValue::as_bytes),
+        );
         // A browser can send the HTTP routes and gRPC-web, never native gRPC.
         if protocol != Protocol::Grpc {
             let connection = request.extensions().get::<TcpConnectInfo>();
@@ -208,6 +230,14 @@ impl Service<Request<axum::body::Body>> for OnePort {
                 return Box::pin(async move { Ok(response) });
             }
         }
+        if protocol == Protocol::Http && self.protect_metrics && request.uri().path() == "/metrics"
+        {
+            if let Err(refusal) = &caller.0 {
+                let response = error::HttpError::Rpc(refusal.clone().into()).into_response();
+                return Box::pin(async move { Ok(response) });
+            }
+        }
+        request.extensions_mut().insert(caller);
         if protocol == Protocol::Http {
             let http = self.http.clone();
             Box::pin(async move { http.oneshot(request).await })

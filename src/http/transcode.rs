@@ -2,6 +2,7 @@
 //! request message, calls the RPC in-process and writes the reply in the
 //! proto3 JSON mapping (or as a stream, for a streaming RPC).
 
+use crate::auth::Caller;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -109,7 +110,11 @@ impl Transcoder {
         }
         let replies = self
             .caller
-            .call(&route.grpc_path(), message)
+            .call(
+                &route.grpc_path(),
+                message,
+                parts.extensions.get::<Caller>().cloned(),
+            )
             .await
             .map_err(HttpError::Rpc)?;
         let output = route.method.output();

@@ -5,13 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tonic::transport::Channel;
 use tonic::Status;
 
 use super::error::McpError;
 use crate::client_addr;
+use crate::client_token::{daemon_client, BearerToken, DaemonClient};
 use crate::pb;
-use crate::pb::workflow_service_client::WorkflowServiceClient;
 
 /// How long to wait for a TCP connection to the daemon.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -23,14 +22,14 @@ const WORKFLOW_PAGE_SIZE: i32 = 1000;
 #[derive(Debug, Clone)]
 pub(crate) struct Daemon {
     addr: Arc<str>,
-    client: WorkflowServiceClient<Channel>,
+    client: DaemonClient,
 }
 
 impl Daemon {
     /// A client for `addr` that connects on first use. Every form of
     /// [`client_addr::endpoint_uri`] works: `host:port` (which gets
     /// `http://`), `http(s)://host:port`, `unix:/path`.
-    pub(crate) fn connect_lazy(addr: &str) -> Result<Daemon, McpError> {
+    pub(crate) fn connect_lazy(addr: &str, token: BearerToken) -> Result<Daemon, McpError> {
         let uri = client_addr::endpoint_uri(addr).map_err(|e| McpError::InvalidAddress {
             addr: e.addr,
             message: e.reason,
@@ -46,7 +45,7 @@ impl Daemon {
             .connect_lazy();
         Ok(Daemon {
             addr: addr.into(),
-            client: WorkflowServiceClient::new(channel),
+            client: daemon_client(channel, token),
         })
     }
 
@@ -56,7 +55,7 @@ impl Daemon {
     }
 
     /// A client for one call (clones share the connection).
-    pub(crate) fn client(&self) -> WorkflowServiceClient<Channel> {
+    pub(crate) fn client(&self) -> DaemonClient {
         self.client.clone()
     }
 
@@ -95,9 +94,14 @@ mod tests {
             ("http://h:1", "http://h:1"),
             ("unix:/run/workflowd.sock", "unix:/run/workflowd.sock"),
         ] {
-            assert_eq!(Daemon::connect_lazy(given).unwrap().addr(), used);
+            assert_eq!(
+                Daemon::connect_lazy(given, BearerToken::default())
+                    .unwrap()
+                    .addr(),
+                used
+            );
         }
-        assert!(Daemon::connect_lazy("unix:relative").is_err());
+        assert!(Daemon::connect_lazy("unix:relative", BearerToken::default()).is_err());
     }
 
     #[tokio::test]
@@ -106,7 +110,8 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let daemon = Daemon::connect_lazy(&format!("127.0.0.1:{port}")).unwrap();
+        let daemon =
+            Daemon::connect_lazy(&format!("127.0.0.1:{port}"), BearerToken::default()).unwrap();
         let status = daemon.all_workflows().await.unwrap_err();
         let error = ToolError::from_status(
             &status,

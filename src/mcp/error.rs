@@ -18,6 +18,12 @@ pub enum McpError {
         /// What is wrong with it.
         message: String,
     },
+    /// `--token` / `WORKFLOW_TOKEN` cannot be sent.
+    #[error("invalid API token: {message}")]
+    InvalidToken {
+        /// What is wrong with it (naming where it came from).
+        message: String,
+    },
     /// The MCP session could not be set up on stdio.
     #[error("MCP session on stdio failed: {0}")]
     Session(String),

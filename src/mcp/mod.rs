@@ -55,6 +55,9 @@ pub struct McpArgs {
     /// unix:/path [default: $WORKFLOWD_ADDR, else http://127.0.0.1:50051].
     #[arg(long)]
     pub addr: Option<String>,
+    /// API token for a daemon with tokens on [default: $WORKFLOW_TOKEN].
+    #[arg(long)]
+    pub token: Option<String>,
     /// Seconds between checks for added, changed or removed workflows.
     #[arg(
         long,
@@ -70,7 +73,9 @@ pub async fn serve_stdio(args: McpArgs) -> Result<(), McpError> {
     let addr = crate::client_addr::resolve(args.addr.as_deref(), |warning| {
         tracing::warn!("{warning}");
     });
-    let server = WorkflowMcp::new(&addr)?;
+    let token = crate::client_token::BearerToken::resolve(args.token.as_deref())
+        .map_err(|message| McpError::InvalidToken { message })?;
+    let server = WorkflowMcp::new(&addr, token)?;
     tracing::info!(addr = %server.daemon_addr(), "workflow-mcp serving MCP on stdio");
     // Load the workflow tools before the session starts, so that the first
     // load is not announced to the client as a change of the tool list.

@@ -11,6 +11,7 @@ use rmcp::{Peer, RoleServer};
 use super::daemon::Daemon;
 use super::error::{FieldStyle, McpError, Subject, ToolError};
 use super::run_tools::RunTools;
+use crate::client_token::BearerToken;
 
 /// The MCP server: a thin adapter over the gRPC API of `workflowd`.
 ///
@@ -30,11 +31,12 @@ struct Shared {
 
 impl WorkflowMcp {
     /// A server whose back end is the daemon at `addr` (`http://host:port`
-    /// or `host:port`). Does not connect: the first call does.
-    pub(crate) fn new(addr: &str) -> Result<WorkflowMcp, McpError> {
+    /// or `host:port`), called with `token`. Does not connect: the first
+    /// call does.
+    pub(crate) fn new(addr: &str, token: BearerToken) -> Result<WorkflowMcp, McpError> {
         Ok(WorkflowMcp {
             shared: Arc::new(Shared {
-                daemon: Daemon::connect_lazy(addr)?,
+                daemon: Daemon::connect_lazy(addr, token)?,
                 run_tools: RunTools::default(),
                 router: Self::tool_router() + Self::schedule_router(),
             }),

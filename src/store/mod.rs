@@ -18,6 +18,7 @@ mod retries;
 pub(crate) mod run_stats;
 pub(crate) mod schedules;
 mod schema;
+pub(crate) mod tokens;
 pub(crate) mod webhooks;
 pub(crate) mod writer;
 
@@ -35,6 +36,7 @@ pub(crate) use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub(crate) use retention::PruneStep;
 pub(crate) use run_stats::{BatchCounts, SuccessfulRun};
 pub(crate) use schedules::{RunOutcome, ScheduleRecord, ScheduleRunRecord, ScheduleWrite};
+pub(crate) use tokens::{TokenRecord, TokenWrite};
 pub(crate) use webhooks::{
     DeliveryRecord, DeliveryState, Notification, WebhookRecord, WebhookWrite,
 };
@@ -104,6 +106,9 @@ pub enum StoreError {
     /// No webhook has this id.
     #[error("no webhook with id {0:?}")]
     WebhookNotFound(String),
+    /// No API token has this id.
+    #[error("no API token with id {0:?}")]
+    TokenNotFound(String),
     /// The writer thread has stopped (the daemon is shutting down).
     #[error("the history writer has stopped")]
     WriterStopped,

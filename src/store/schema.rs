@@ -269,6 +269,20 @@ const MIGRATIONS: &[&str] = &[
             VALUES ('drop_file.failed', NEW.id, NULL, COALESCE(NEW.finished_ms, 0));
     END;
     "#,
+    // Version 9: API tokens (src/auth). Only a SHA-256 of each token's
+    // secret is kept: the history leaking does not leak a usable token.
+    // A revoked token stays listed, with the time it was revoked.
+    r#"
+    CREATE TABLE api_tokens (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        secret_hash BLOB NOT NULL,
+        create_ms   INTEGER NOT NULL,
+        expire_ms   INTEGER,
+        revoke_ms   INTEGER
+    );
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;

@@ -275,6 +275,15 @@ impl StoreWriter {
         .await?
     }
 
+    /// Creates or revokes an API token and returns once it is committed.
+    pub(crate) async fn token(&self, write: super::TokenWrite) -> Result<(), StoreError> {
+        self.ask(|reply| WriteOp::Token {
+            write: Box::new(write),
+            reply,
+        })
+        .await?
+    }
+
     /// Marks the attempt with row id `execution` settled (no attempt
     /// follows it) and returns once it is committed.
     pub(crate) async fn settle_retries(&self, execution: i64) -> Result<(), StoreError> {
@@ -553,6 +562,7 @@ fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterCommit>) {
             WriteOp::DropFile { reply, .. }
             | WriteOp::Schedule { reply, .. }
             | WriteOp::Webhook { reply, .. }
+            | WriteOp::Token { reply, .. }
             | WriteOp::SettleRetries { reply, .. },
             OpResult::Applied(result),
         ) => after.push(AfterCommit::Applied(reply, result)),

@@ -13,18 +13,12 @@ const PREFIX: &str = "whsec_";
 /// A secret's key length limits, in bytes (the spec's 24 to 64).
 const KEY_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
-/// A new secret: 32 bytes from the OS's random source, by way of v4 UUIDs
-/// (122 random bits each, from getrandom).
+/// A new secret: 32 bytes from the OS's random source.
 pub(crate) fn new_secret() -> String {
-    let mut key = Vec::with_capacity(32);
-    while key.len() < 32 {
-        let random = uuid::Uuid::new_v4().as_u128();
-        // The low 7 bytes and the top 6 hold no version or variant bits.
-        key.extend_from_slice(&(random as u64).to_le_bytes()[..7]);
-        key.extend_from_slice(&((random >> 80) as u64).to_le_bytes()[..6]);
-    }
-    key.truncate(32);
-    format!("{PREFIX}{}", STANDARD.encode(key))
+    format!(
+        "{PREFIX}{}",
+        STANDARD.encode(crate::random::random_bytes::<32>())
+    )
 }
 
 /// The key of `secret`, or what is wrong with it.

@@ -197,6 +197,11 @@ impl Daemon {
         self.client.clone()
     }
 
+    /// The connection the client uses (for clients of other kinds).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     /// A gRPC health client on the same connection.
     pub fn health(&self) -> HealthClient<Channel> {
         HealthClient::new(self.channel.clone())

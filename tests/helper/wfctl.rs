@@ -107,6 +107,7 @@ fn command(env: &[(&str, &str)], args: &[&str]) -> tokio::process::Command {
         .args(args)
         .env_remove("WORKFLOWD_ADDR")
         .env_remove("WFCTL_ADDR")
+        .env_remove("WORKFLOW_TOKEN")
         .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())

@@ -17,6 +17,7 @@ pub(crate) mod print;
 pub(crate) mod schedule;
 pub(crate) mod status;
 pub(crate) mod terminal_text;
+pub(crate) mod token;
 pub(crate) mod webhook;
 pub(crate) mod workflow;
 

@@ -16,11 +16,11 @@ use tokio::{
     task::JoinHandle,
     time::{interval, MissedTickBehavior},
 };
-use tonic::transport::Channel;
 
 use super::messages::{JobTab, Request, TabId, Update};
 use crate::cli::error::CliError;
-use crate::pb::{self, workflow_service_client::WorkflowServiceClient};
+use crate::client_token::DaemonClient;
+use crate::pb;
 
 /// How often the status and job lists are fetched.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -33,17 +33,17 @@ pub(crate) const JOBS_SHOWN: usize = 1000;
 /// Log events handed to the UI in one [`Update::Events`] at most.
 const EVENTS_PER_UPDATE: usize = 512;
 
-type Client = WorkflowServiceClient<Channel>;
+type Client = DaemonClient;
 
 /// Starts the connection's task; it ends when `requests` is closed.
 pub(crate) fn start(
-    channel: Channel,
+    client: Client,
     addr: String,
     requests: mpsc::UnboundedReceiver<Request>,
     updates: mpsc::Sender<Update>,
 ) -> JoinHandle<()> {
     let link = Link {
-        client: WorkflowServiceClient::new(channel),
+        client,
         addr,
         updates,
         watched: Vec::new(),

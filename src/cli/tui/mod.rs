@@ -39,6 +39,7 @@ use tokio::{
 use self::{app::App, messages::Request, terminal::Screen, theme::Theme};
 use super::{args::GlobalArgs, args::TuiArgs, error::CliError};
 use crate::client_addr;
+use crate::client_token::daemon_client;
 
 /// The shortest time between two frames: a chatty log is drawn at most
 /// this often, however fast its lines arrive.
@@ -51,6 +52,7 @@ const UPDATES_PER_FRAME: usize = 256;
 /// Runs the dashboard until the user quits or a signal ends it.
 pub(crate) async fn run(globals: &GlobalArgs, args: TuiArgs) -> Result<(), CliError> {
     let addr = globals.daemon_addr().trim().to_string();
+    let token = globals.bearer_token()?;
     let channel = client_addr::endpoint(&addr)
         .map_err(|e| CliError::Usage(e.to_string()))?
         .connect_timeout(Duration::from_secs(3))
@@ -67,7 +69,12 @@ pub(crate) async fn run(globals: &GlobalArgs, args: TuiArgs) -> Result<(), CliEr
     let mut screen = Screen::enter()?;
     let (request_tx, request_rx) = mpsc::unbounded_channel();
     let (update_tx, mut updates) = mpsc::channel(1024);
-    let link = link::start(channel, addr.clone(), request_rx, update_tx);
+    let link = link::start(
+        daemon_client(channel, token),
+        addr.clone(),
+        request_rx,
+        update_tx,
+    );
     let mut app = App::new(addr, Theme::from_env());
     let send = |requests: Vec<Request>| {
         for request in requests {

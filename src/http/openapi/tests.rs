@@ -364,6 +364,8 @@ async fn the_port_serves_the_published_document() {
         cors_origins: Vec::new(),
         max_body_bytes: 1024,
         metrics: crate::metrics::Metrics::new(),
+        authenticator: crate::auth::Authenticator::off(),
+        protect_metrics: false,
     };
     let port = crate::http::one_port(
         tonic::service::Routes::default(),

@@ -50,6 +50,7 @@ pub(super) fn sources(group: &[WriteOp]) -> usize {
                     | WriteOp::Schedule { .. }
                     | WriteOp::SettleRetries { .. }
                     | WriteOp::Webhook { .. }
+                    | WriteOp::Token { .. }
             )
         })
         .count();

@@ -7,7 +7,8 @@ use tokio::sync::oneshot;
 
 use crate::events::LogEvent;
 use crate::store::{
-    DropFileWrite, FinalOutcome, NewExecution, PruneStep, ScheduleWrite, StoreError, WebhookWrite,
+    DropFileWrite, FinalOutcome, NewExecution, PruneStep, ScheduleWrite, StoreError, TokenWrite,
+    WebhookWrite,
 };
 
 /// One write to the history.
@@ -81,6 +82,13 @@ pub(crate) enum WriteOp {
     Webhook {
         /// The change.
         write: Box<WebhookWrite>,
+        /// Gets the outcome, after commit.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Creates or revokes an API token; replies after commit.
+    Token {
+        /// The change.
+        write: Box<TokenWrite>,
         /// Gets the outcome, after commit.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
@@ -162,6 +170,7 @@ impl std::fmt::Display for WriteOp {
             WriteOp::DropFile { .. } => write!(f, "a change of the drop-folder ledger"),
             WriteOp::Schedule { .. } => write!(f, "a change of the schedules"),
             WriteOp::Webhook { .. } => write!(f, "a change of the webhooks"),
+            WriteOp::Token { .. } => write!(f, "a change of the API tokens"),
             WriteOp::SettleRetries { execution, .. } => {
                 write!(f, "the end of the retries of execution row {execution}")
             }

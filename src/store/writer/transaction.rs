@@ -8,7 +8,8 @@ use super::{is_storage_failure, WriteOp};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
 use crate::store::codec::encode;
 use crate::store::{
-    drop_files, retention, retries, schedules, webhooks, NewExecution, PruneStep, StoreError,
+    drop_files, retention, retries, schedules, tokens, webhooks, NewExecution, PruneStep,
+    StoreError,
 };
 
 const INSERT_EVENT: &str =
@@ -118,6 +119,15 @@ pub(super) fn commit_group(
                 // A savepoint, so a failure undoes only this change.
                 let sp = tx.savepoint()?;
                 let result = webhooks::apply(&sp, write);
+                if result.is_ok() {
+                    sp.commit()?;
+                }
+                OpResult::Applied(own_result(result)?)
+            }
+            WriteOp::Token { write, .. } => {
+                // A savepoint, so a failure undoes only this change.
+                let sp = tx.savepoint()?;
+                let result = tokens::apply(&sp, write);
                 if result.is_ok() {
                     sp.commit()?;
                 }

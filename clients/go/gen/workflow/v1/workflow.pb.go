@@ -758,6 +758,63 @@ func (WebhookDeliveryState) EnumDescriptor() ([]byte, []int) {
 	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{11}
 }
 
+// What a caller may do. Each role may do what the ones before it may.
+type Role int32
+
+const (
+	// Not set.
+	Role_ROLE_UNSPECIFIED Role = 0
+	// Read: workflows, executions, logs, schedules, status.
+	Role_ROLE_VIEWER Role = 1
+	// Run: Execute, Cancel, SubmitManifest, TriggerSchedule.
+	Role_ROLE_OPERATOR Role = 2
+	// Administer: tokens, schedules, webhooks.
+	Role_ROLE_ADMIN Role = 3
+)
+
+// Enum value maps for Role.
+var (
+	Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ROLE_VIEWER",
+		2: "ROLE_OPERATOR",
+		3: "ROLE_ADMIN",
+	}
+	Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED": 0,
+		"ROLE_VIEWER":      1,
+		"ROLE_OPERATOR":    2,
+		"ROLE_ADMIN":       3,
+	}
+)
+
+func (x Role) Enum() *Role {
+	p := new(Role)
+	*p = x
+	return p
+}
+
+func (x Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[12].Descriptor()
+}
+
+func (Role) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[12]
+}
+
+func (x Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Role.Descriptor instead.
+func (Role) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{12}
+}
+
 // A workflow program the daemon discovered.
 type Workflow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -8153,6 +8210,393 @@ func (x *TestWebhookResponse) GetDelivery() *WebhookDelivery {
 	return nil
 }
 
+// An API token as listed (never its secret).
+type ApiToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. Its id: the part of the token after `wft_` and before
+	// the next `_`, so a token found in a log can be named and revoked.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Free text for people (who or what holds it).
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// What its holder may do.
+	Role Role `protobuf:"varint,3,opt,name=role,proto3,enum=workflow.v1.Role" json:"role,omitempty"`
+	// Output only. When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only. When it expires; unset: never.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Output only. When it was revoked; unset: not revoked.
+	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiToken) Reset() {
+	*x = ApiToken{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiToken) ProtoMessage() {}
+
+func (x *ApiToken) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiToken.ProtoReflect.Descriptor instead.
+func (*ApiToken) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{98}
+}
+
+func (x *ApiToken) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ApiToken) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ApiToken) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *ApiToken) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ApiToken) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *ApiToken) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+// Request of CreateToken.
+type CreateTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Free text for people.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// What its holder may do (required).
+	Role Role `protobuf:"varint,2,opt,name=role,proto3,enum=workflow.v1.Role" json:"role,omitempty"`
+	// How long it is valid; unset: until revoked.
+	ExpiresIn     *durationpb.Duration `protobuf:"bytes,3,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenRequest) Reset() {
+	*x = CreateTokenRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenRequest) ProtoMessage() {}
+
+func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{99}
+}
+
+func (x *CreateTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateTokenRequest) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *CreateTokenRequest) GetExpiresIn() *durationpb.Duration {
+	if x != nil {
+		return x.ExpiresIn
+	}
+	return nil
+}
+
+// Response of CreateToken.
+type CreateTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token as stored.
+	Token *ApiToken `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The token itself, `wft_<id>_<secret>`, to send as
+	// `authorization: Bearer <token>`: shown only here.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenResponse) Reset() {
+	*x = CreateTokenResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenResponse) ProtoMessage() {}
+
+func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{100}
+}
+
+func (x *CreateTokenResponse) GetToken() *ApiToken {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *CreateTokenResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+// Request of ListTokens.
+type ListTokensRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensRequest) Reset() {
+	*x = ListTokensRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensRequest) ProtoMessage() {}
+
+func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListTokensRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{101}
+}
+
+// Response of ListTokens.
+type ListTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every token, oldest first, revoked and expired ones included.
+	Tokens        []*ApiToken `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensResponse) Reset() {
+	*x = ListTokensResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensResponse) ProtoMessage() {}
+
+func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListTokensResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *ListTokensResponse) GetTokens() []*ApiToken {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+// Request of RevokeToken.
+type RevokeTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token id.
+	TokenId       string `protobuf:"bytes,1,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeTokenRequest) Reset() {
+	*x = RevokeTokenRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeTokenRequest) ProtoMessage() {}
+
+func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
+func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *RevokeTokenRequest) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+// Response of RevokeToken.
+type RevokeTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token, with its revoke_time.
+	Token         *ApiToken `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeTokenResponse) Reset() {
+	*x = RevokeTokenResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeTokenResponse) ProtoMessage() {}
+
+func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
+func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *RevokeTokenResponse) GetToken() *ApiToken {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
 // Free text.
 type FieldType_Text struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -8162,7 +8606,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8174,7 +8618,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8203,7 +8647,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8215,7 +8659,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8256,7 +8700,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8268,7 +8712,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8302,7 +8746,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8314,7 +8758,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8348,7 +8792,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8360,7 +8804,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8396,7 +8840,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8408,7 +8852,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9049,7 +9493,32 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"webhook_id\x18\x01 \x01(\tR\twebhookId\"O\n" +
 	"\x13TestWebhookResponse\x128\n" +
-	"\bdelivery\x18\x01 \x01(\v2\x1c.workflow.v1.WebhookDeliveryR\bdelivery*\x84\x02\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x1c.workflow.v1.WebhookDeliveryR\bdelivery\"\x8c\x02\n" +
+	"\bApiToken\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x11.workflow.v1.RoleR\x04role\x12;\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12;\n" +
+	"\vrevoke_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\"\x89\x01\n" +
+	"\x12CreateTokenRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x11.workflow.v1.RoleR\x04role\x128\n" +
+	"\n" +
+	"expires_in\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\texpiresIn\"Z\n" +
+	"\x13CreateTokenResponse\x12+\n" +
+	"\x05token\x18\x01 \x01(\v2\x15.workflow.v1.ApiTokenR\x05token\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"\x13\n" +
+	"\x11ListTokensRequest\"C\n" +
+	"\x12ListTokensResponse\x12-\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x15.workflow.v1.ApiTokenR\x06tokens\"/\n" +
+	"\x12RevokeTokenRequest\x12\x19\n" +
+	"\btoken_id\x18\x01 \x01(\tR\atokenId\"B\n" +
+	"\x13RevokeTokenResponse\x12+\n" +
+	"\x05token\x18\x01 \x01(\v2\x15.workflow.v1.ApiTokenR\x05token*\x84\x02\n" +
 	"\x0eExecutionState\x12\x1f\n" +
 	"\x1bEXECUTION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16EXECUTION_STATE_QUEUED\x10\x01\x12\x1b\n" +
@@ -9120,7 +9589,13 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12$\n" +
 	" WEBHOOK_DELIVERY_STATE_DELIVERED\x10\x02\x12!\n" +
-	"\x1dWEBHOOK_DELIVERY_STATE_FAILED\x10\x032\x93\x17\n" +
+	"\x1dWEBHOOK_DELIVERY_STATE_FAILED\x10\x03*P\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vROLE_VIEWER\x10\x01\x12\x11\n" +
+	"\rROLE_OPERATOR\x10\x02\x12\x0e\n" +
+	"\n" +
+	"ROLE_ADMIN\x10\x032\xda\x19\n" +
 	"\x0fWorkflowService\x12m\n" +
 	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflows\x12u\n" +
 	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/workflows/{workflow_id}\x12\x8a\x01\n" +
@@ -9147,7 +9622,13 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\fListWebhooks\x12 .workflow.v1.ListWebhooksRequest\x1a!.workflow.v1.ListWebhooksResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/webhooks\x12y\n" +
 	"\rDeleteWebhook\x12!.workflow.v1.DeleteWebhookRequest\x1a\".workflow.v1.DeleteWebhookResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v1/webhooks/{webhook_id}\x12\x9c\x01\n" +
 	"\x15ListWebhookDeliveries\x12).workflow.v1.ListWebhookDeliveriesRequest\x1a*.workflow.v1.ListWebhookDeliveriesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/webhooks/{webhook_id}/deliveries\x12{\n" +
-	"\vTestWebhook\x12\x1f.workflow.v1.TestWebhookRequest\x1a .workflow.v1.TestWebhookResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/webhooks/{webhook_id}:testBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
+	"\vTestWebhook\x12\x1f.workflow.v1.TestWebhookRequest\x1a .workflow.v1.TestWebhookResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/webhooks/{webhook_id}:test\x12g\n" +
+	"\vCreateToken\x12\x1f.workflow.v1.CreateTokenRequest\x1a .workflow.v1.CreateTokenResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/tokens\x12a\n" +
+	"\n" +
+	"ListTokens\x12\x1e.workflow.v1.ListTokensRequest\x1a\x1f.workflow.v1.ListTokensResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/tokens\x12y\n" +
+	"\vRevokeToken\x12\x1f.workflow.v1.RevokeTokenRequest\x1a .workflow.v1.RevokeTokenResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/tokens/{token_id}:revokeBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
 
 var (
 	file_workflow_v1_workflow_proto_rawDescOnce sync.Once
@@ -9161,8 +9642,8 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_workflow_v1_workflow_proto_rawDescData
 }
 
-var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 116)
+var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
 var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ExecutionState)(0),                   // 0: workflow.v1.ExecutionState
 	(NodeStatus)(0),                       // 1: workflow.v1.NodeStatus
@@ -9176,331 +9657,354 @@ var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ScheduleRunOutcome)(0),               // 9: workflow.v1.ScheduleRunOutcome
 	(WebhookEvent)(0),                     // 10: workflow.v1.WebhookEvent
 	(WebhookDeliveryState)(0),             // 11: workflow.v1.WebhookDeliveryState
-	(*Workflow)(nil),                      // 12: workflow.v1.Workflow
-	(*Field)(nil),                         // 13: workflow.v1.Field
-	(*FieldType)(nil),                     // 14: workflow.v1.FieldType
-	(*DiscoveryError)(nil),                // 15: workflow.v1.DiscoveryError
-	(*ListWorkflowsRequest)(nil),          // 16: workflow.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),         // 17: workflow.v1.ListWorkflowsResponse
-	(*GetWorkflowRequest)(nil),            // 18: workflow.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),           // 19: workflow.v1.GetWorkflowResponse
-	(*ValidateInputsRequest)(nil),         // 20: workflow.v1.ValidateInputsRequest
-	(*ValidateInputsResponse)(nil),        // 21: workflow.v1.ValidateInputsResponse
-	(*ExecuteRequest)(nil),                // 22: workflow.v1.ExecuteRequest
-	(*RetryPolicy)(nil),                   // 23: workflow.v1.RetryPolicy
-	(*ExecuteResponse)(nil),               // 24: workflow.v1.ExecuteResponse
-	(*Execution)(nil),                     // 25: workflow.v1.Execution
-	(*Estimate)(nil),                      // 26: workflow.v1.Estimate
-	(*BatchSummary)(nil),                  // 27: workflow.v1.BatchSummary
-	(*LogCounts)(nil),                     // 28: workflow.v1.LogCounts
-	(*Phase)(nil),                         // 29: workflow.v1.Phase
-	(*Task)(nil),                          // 30: workflow.v1.Task
-	(*Agent)(nil),                         // 31: workflow.v1.Agent
-	(*Artifact)(nil),                      // 32: workflow.v1.Artifact
-	(*GetExecutionRequest)(nil),           // 33: workflow.v1.GetExecutionRequest
-	(*GetExecutionResponse)(nil),          // 34: workflow.v1.GetExecutionResponse
-	(*WaitExecutionRequest)(nil),          // 35: workflow.v1.WaitExecutionRequest
-	(*WaitExecutionResponse)(nil),         // 36: workflow.v1.WaitExecutionResponse
-	(*ListExecutionsRequest)(nil),         // 37: workflow.v1.ListExecutionsRequest
-	(*ListExecutionsResponse)(nil),        // 38: workflow.v1.ListExecutionsResponse
-	(*StreamLogsRequest)(nil),             // 39: workflow.v1.StreamLogsRequest
-	(*StreamLogsResponse)(nil),            // 40: workflow.v1.StreamLogsResponse
-	(*LogEvent)(nil),                      // 41: workflow.v1.LogEvent
-	(*OutputLine)(nil),                    // 42: workflow.v1.OutputLine
-	(*PhaseStarted)(nil),                  // 43: workflow.v1.PhaseStarted
-	(*PhaseCompleted)(nil),                // 44: workflow.v1.PhaseCompleted
-	(*PhaseFailed)(nil),                   // 45: workflow.v1.PhaseFailed
-	(*TaskStarted)(nil),                   // 46: workflow.v1.TaskStarted
-	(*TaskProgress)(nil),                  // 47: workflow.v1.TaskProgress
-	(*TaskCompleted)(nil),                 // 48: workflow.v1.TaskCompleted
-	(*TaskFailed)(nil),                    // 49: workflow.v1.TaskFailed
-	(*AgentStarted)(nil),                  // 50: workflow.v1.AgentStarted
-	(*AgentMessage)(nil),                  // 51: workflow.v1.AgentMessage
-	(*AgentCompleted)(nil),                // 52: workflow.v1.AgentCompleted
-	(*AgentFailed)(nil),                   // 53: workflow.v1.AgentFailed
-	(*StateFileCreated)(nil),              // 54: workflow.v1.StateFileCreated
-	(*RawOutput)(nil),                     // 55: workflow.v1.RawOutput
-	(*Queued)(nil),                        // 56: workflow.v1.Queued
-	(*Started)(nil),                       // 57: workflow.v1.Started
-	(*Exited)(nil),                        // 58: workflow.v1.Exited
-	(*CancelRequested)(nil),               // 59: workflow.v1.CancelRequested
-	(*Killed)(nil),                        // 60: workflow.v1.Killed
-	(*TimedOut)(nil),                      // 61: workflow.v1.TimedOut
-	(*Interrupted)(nil),                   // 62: workflow.v1.Interrupted
-	(*Finished)(nil),                      // 63: workflow.v1.Finished
-	(*CancelRequest)(nil),                 // 64: workflow.v1.CancelRequest
-	(*CancelResponse)(nil),                // 65: workflow.v1.CancelResponse
-	(*GetStatusRequest)(nil),              // 66: workflow.v1.GetStatusRequest
-	(*WorkflowDirectory)(nil),             // 67: workflow.v1.WorkflowDirectory
-	(*GetStatusResponse)(nil),             // 68: workflow.v1.GetStatusResponse
-	(*HistoryWriteFailure)(nil),           // 69: workflow.v1.HistoryWriteFailure
-	(*DropFolder)(nil),                    // 70: workflow.v1.DropFolder
-	(*ManifestProblem)(nil),               // 71: workflow.v1.ManifestProblem
-	(*ManifestVm)(nil),                    // 72: workflow.v1.ManifestVm
-	(*ValidateManifestRequest)(nil),       // 73: workflow.v1.ValidateManifestRequest
-	(*ValidateManifestResponse)(nil),      // 74: workflow.v1.ValidateManifestResponse
-	(*SubmitManifestRequest)(nil),         // 75: workflow.v1.SubmitManifestRequest
-	(*SubmittedVm)(nil),                   // 76: workflow.v1.SubmittedVm
-	(*SubmitManifestResponse)(nil),        // 77: workflow.v1.SubmitManifestResponse
-	(*Schedule)(nil),                      // 78: workflow.v1.Schedule
-	(*ScheduleSpec)(nil),                  // 79: workflow.v1.ScheduleSpec
-	(*ScheduleAction)(nil),                // 80: workflow.v1.ScheduleAction
-	(*ScheduleExecute)(nil),               // 81: workflow.v1.ScheduleExecute
-	(*ScheduleManifest)(nil),              // 82: workflow.v1.ScheduleManifest
-	(*ScheduleRun)(nil),                   // 83: workflow.v1.ScheduleRun
-	(*CreateScheduleRequest)(nil),         // 84: workflow.v1.CreateScheduleRequest
-	(*CreateScheduleResponse)(nil),        // 85: workflow.v1.CreateScheduleResponse
-	(*GetScheduleRequest)(nil),            // 86: workflow.v1.GetScheduleRequest
-	(*GetScheduleResponse)(nil),           // 87: workflow.v1.GetScheduleResponse
-	(*ListSchedulesRequest)(nil),          // 88: workflow.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),         // 89: workflow.v1.ListSchedulesResponse
-	(*UpdateScheduleRequest)(nil),         // 90: workflow.v1.UpdateScheduleRequest
-	(*UpdateScheduleResponse)(nil),        // 91: workflow.v1.UpdateScheduleResponse
-	(*DeleteScheduleRequest)(nil),         // 92: workflow.v1.DeleteScheduleRequest
-	(*DeleteScheduleResponse)(nil),        // 93: workflow.v1.DeleteScheduleResponse
-	(*PauseScheduleRequest)(nil),          // 94: workflow.v1.PauseScheduleRequest
-	(*PauseScheduleResponse)(nil),         // 95: workflow.v1.PauseScheduleResponse
-	(*TriggerScheduleRequest)(nil),        // 96: workflow.v1.TriggerScheduleRequest
-	(*TriggerScheduleResponse)(nil),       // 97: workflow.v1.TriggerScheduleResponse
-	(*Webhook)(nil),                       // 98: workflow.v1.Webhook
-	(*WebhookDelivery)(nil),               // 99: workflow.v1.WebhookDelivery
-	(*CreateWebhookRequest)(nil),          // 100: workflow.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),         // 101: workflow.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),           // 102: workflow.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 103: workflow.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),          // 104: workflow.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),         // 105: workflow.v1.DeleteWebhookResponse
-	(*ListWebhookDeliveriesRequest)(nil),  // 106: workflow.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil), // 107: workflow.v1.ListWebhookDeliveriesResponse
-	(*TestWebhookRequest)(nil),            // 108: workflow.v1.TestWebhookRequest
-	(*TestWebhookResponse)(nil),           // 109: workflow.v1.TestWebhookResponse
-	(*FieldType_Text)(nil),                // 110: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),              // 111: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),            // 112: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),              // 113: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),       // 114: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),           // 115: workflow.v1.FieldType.StateFile
-	nil,                                   // 116: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                                   // 117: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                                   // 118: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                                   // 119: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                                   // 120: workflow.v1.Execution.InputsEntry
-	nil,                                   // 121: workflow.v1.Execution.LabelsEntry
-	nil,                                   // 122: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                                   // 123: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                                   // 124: workflow.v1.SubmitManifestRequest.LabelsEntry
-	nil,                                   // 125: workflow.v1.ScheduleExecute.InputsEntry
-	nil,                                   // 126: workflow.v1.ScheduleExecute.LabelsEntry
-	nil,                                   // 127: workflow.v1.ScheduleManifest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),         // 128: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 129: google.protobuf.Duration
-	(*structpb.Value)(nil),                // 130: google.protobuf.Value
+	(Role)(0),                             // 12: workflow.v1.Role
+	(*Workflow)(nil),                      // 13: workflow.v1.Workflow
+	(*Field)(nil),                         // 14: workflow.v1.Field
+	(*FieldType)(nil),                     // 15: workflow.v1.FieldType
+	(*DiscoveryError)(nil),                // 16: workflow.v1.DiscoveryError
+	(*ListWorkflowsRequest)(nil),          // 17: workflow.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),         // 18: workflow.v1.ListWorkflowsResponse
+	(*GetWorkflowRequest)(nil),            // 19: workflow.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),           // 20: workflow.v1.GetWorkflowResponse
+	(*ValidateInputsRequest)(nil),         // 21: workflow.v1.ValidateInputsRequest
+	(*ValidateInputsResponse)(nil),        // 22: workflow.v1.ValidateInputsResponse
+	(*ExecuteRequest)(nil),                // 23: workflow.v1.ExecuteRequest
+	(*RetryPolicy)(nil),                   // 24: workflow.v1.RetryPolicy
+	(*ExecuteResponse)(nil),               // 25: workflow.v1.ExecuteResponse
+	(*Execution)(nil),                     // 26: workflow.v1.Execution
+	(*Estimate)(nil),                      // 27: workflow.v1.Estimate
+	(*BatchSummary)(nil),                  // 28: workflow.v1.BatchSummary
+	(*LogCounts)(nil),                     // 29: workflow.v1.LogCounts
+	(*Phase)(nil),                         // 30: workflow.v1.Phase
+	(*Task)(nil),                          // 31: workflow.v1.Task
+	(*Agent)(nil),                         // 32: workflow.v1.Agent
+	(*Artifact)(nil),                      // 33: workflow.v1.Artifact
+	(*GetExecutionRequest)(nil),           // 34: workflow.v1.GetExecutionRequest
+	(*GetExecutionResponse)(nil),          // 35: workflow.v1.GetExecutionResponse
+	(*WaitExecutionRequest)(nil),          // 36: workflow.v1.WaitExecutionRequest
+	(*WaitExecutionResponse)(nil),         // 37: workflow.v1.WaitExecutionResponse
+	(*ListExecutionsRequest)(nil),         // 38: workflow.v1.ListExecutionsRequest
+	(*ListExecutionsResponse)(nil),        // 39: workflow.v1.ListExecutionsResponse
+	(*StreamLogsRequest)(nil),             // 40: workflow.v1.StreamLogsRequest
+	(*StreamLogsResponse)(nil),            // 41: workflow.v1.StreamLogsResponse
+	(*LogEvent)(nil),                      // 42: workflow.v1.LogEvent
+	(*OutputLine)(nil),                    // 43: workflow.v1.OutputLine
+	(*PhaseStarted)(nil),                  // 44: workflow.v1.PhaseStarted
+	(*PhaseCompleted)(nil),                // 45: workflow.v1.PhaseCompleted
+	(*PhaseFailed)(nil),                   // 46: workflow.v1.PhaseFailed
+	(*TaskStarted)(nil),                   // 47: workflow.v1.TaskStarted
+	(*TaskProgress)(nil),                  // 48: workflow.v1.TaskProgress
+	(*TaskCompleted)(nil),                 // 49: workflow.v1.TaskCompleted
+	(*TaskFailed)(nil),                    // 50: workflow.v1.TaskFailed
+	(*AgentStarted)(nil),                  // 51: workflow.v1.AgentStarted
+	(*AgentMessage)(nil),                  // 52: workflow.v1.AgentMessage
+	(*AgentCompleted)(nil),                // 53: workflow.v1.AgentCompleted
+	(*AgentFailed)(nil),                   // 54: workflow.v1.AgentFailed
+	(*StateFileCreated)(nil),              // 55: workflow.v1.StateFileCreated
+	(*RawOutput)(nil),                     // 56: workflow.v1.RawOutput
+	(*Queued)(nil),                        // 57: workflow.v1.Queued
+	(*Started)(nil),                       // 58: workflow.v1.Started
+	(*Exited)(nil),                        // 59: workflow.v1.Exited
+	(*CancelRequested)(nil),               // 60: workflow.v1.CancelRequested
+	(*Killed)(nil),                        // 61: workflow.v1.Killed
+	(*TimedOut)(nil),                      // 62: workflow.v1.TimedOut
+	(*Interrupted)(nil),                   // 63: workflow.v1.Interrupted
+	(*Finished)(nil),                      // 64: workflow.v1.Finished
+	(*CancelRequest)(nil),                 // 65: workflow.v1.CancelRequest
+	(*CancelResponse)(nil),                // 66: workflow.v1.CancelResponse
+	(*GetStatusRequest)(nil),              // 67: workflow.v1.GetStatusRequest
+	(*WorkflowDirectory)(nil),             // 68: workflow.v1.WorkflowDirectory
+	(*GetStatusResponse)(nil),             // 69: workflow.v1.GetStatusResponse
+	(*HistoryWriteFailure)(nil),           // 70: workflow.v1.HistoryWriteFailure
+	(*DropFolder)(nil),                    // 71: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),               // 72: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),                    // 73: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),       // 74: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil),      // 75: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),         // 76: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),                   // 77: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),        // 78: workflow.v1.SubmitManifestResponse
+	(*Schedule)(nil),                      // 79: workflow.v1.Schedule
+	(*ScheduleSpec)(nil),                  // 80: workflow.v1.ScheduleSpec
+	(*ScheduleAction)(nil),                // 81: workflow.v1.ScheduleAction
+	(*ScheduleExecute)(nil),               // 82: workflow.v1.ScheduleExecute
+	(*ScheduleManifest)(nil),              // 83: workflow.v1.ScheduleManifest
+	(*ScheduleRun)(nil),                   // 84: workflow.v1.ScheduleRun
+	(*CreateScheduleRequest)(nil),         // 85: workflow.v1.CreateScheduleRequest
+	(*CreateScheduleResponse)(nil),        // 86: workflow.v1.CreateScheduleResponse
+	(*GetScheduleRequest)(nil),            // 87: workflow.v1.GetScheduleRequest
+	(*GetScheduleResponse)(nil),           // 88: workflow.v1.GetScheduleResponse
+	(*ListSchedulesRequest)(nil),          // 89: workflow.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),         // 90: workflow.v1.ListSchedulesResponse
+	(*UpdateScheduleRequest)(nil),         // 91: workflow.v1.UpdateScheduleRequest
+	(*UpdateScheduleResponse)(nil),        // 92: workflow.v1.UpdateScheduleResponse
+	(*DeleteScheduleRequest)(nil),         // 93: workflow.v1.DeleteScheduleRequest
+	(*DeleteScheduleResponse)(nil),        // 94: workflow.v1.DeleteScheduleResponse
+	(*PauseScheduleRequest)(nil),          // 95: workflow.v1.PauseScheduleRequest
+	(*PauseScheduleResponse)(nil),         // 96: workflow.v1.PauseScheduleResponse
+	(*TriggerScheduleRequest)(nil),        // 97: workflow.v1.TriggerScheduleRequest
+	(*TriggerScheduleResponse)(nil),       // 98: workflow.v1.TriggerScheduleResponse
+	(*Webhook)(nil),                       // 99: workflow.v1.Webhook
+	(*WebhookDelivery)(nil),               // 100: workflow.v1.WebhookDelivery
+	(*CreateWebhookRequest)(nil),          // 101: workflow.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),         // 102: workflow.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),           // 103: workflow.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 104: workflow.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 105: workflow.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 106: workflow.v1.DeleteWebhookResponse
+	(*ListWebhookDeliveriesRequest)(nil),  // 107: workflow.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil), // 108: workflow.v1.ListWebhookDeliveriesResponse
+	(*TestWebhookRequest)(nil),            // 109: workflow.v1.TestWebhookRequest
+	(*TestWebhookResponse)(nil),           // 110: workflow.v1.TestWebhookResponse
+	(*ApiToken)(nil),                      // 111: workflow.v1.ApiToken
+	(*CreateTokenRequest)(nil),            // 112: workflow.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),           // 113: workflow.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),             // 114: workflow.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),            // 115: workflow.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),            // 116: workflow.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),           // 117: workflow.v1.RevokeTokenResponse
+	(*FieldType_Text)(nil),                // 118: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),              // 119: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),            // 120: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),              // 121: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),       // 122: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),           // 123: workflow.v1.FieldType.StateFile
+	nil,                                   // 124: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                                   // 125: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                                   // 126: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                                   // 127: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                                   // 128: workflow.v1.Execution.InputsEntry
+	nil,                                   // 129: workflow.v1.Execution.LabelsEntry
+	nil,                                   // 130: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                                   // 131: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                                   // 132: workflow.v1.SubmitManifestRequest.LabelsEntry
+	nil,                                   // 133: workflow.v1.ScheduleExecute.InputsEntry
+	nil,                                   // 134: workflow.v1.ScheduleExecute.LabelsEntry
+	nil,                                   // 135: workflow.v1.ScheduleManifest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),         // 136: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 137: google.protobuf.Duration
+	(*structpb.Value)(nil),                // 138: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
-	13,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	128, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
-	14,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	110, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	111, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	112, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	113, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	114, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	115, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	128, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
-	12,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
-	15,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
-	12,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	116, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	117, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	118, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	129, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	119, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
-	23,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
-	129, // 19: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
-	129, // 20: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
-	25,  // 21: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
+	14,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
+	136, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	15,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
+	118, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	119, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	120, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	121, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	122, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	123, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	136, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	13,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
+	16,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
+	13,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
+	124, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	125, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	126, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	137, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	127, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	24,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
+	137, // 19: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
+	137, // 20: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
+	26,  // 21: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 22: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	128, // 23: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	128, // 24: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	128, // 25: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	120, // 26: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	121, // 27: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	129, // 28: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
-	29,  // 29: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
-	32,  // 30: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
-	28,  // 31: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
-	26,  // 32: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
-	128, // 33: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
-	23,  // 34: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
-	128, // 35: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
-	129, // 36: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
-	128, // 37: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
+	136, // 23: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	136, // 24: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	136, // 25: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	128, // 26: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	129, // 27: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	137, // 28: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	30,  // 29: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
+	33,  // 30: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
+	29,  // 31: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
+	27,  // 32: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
+	136, // 33: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
+	24,  // 34: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
+	136, // 35: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
+	137, // 36: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
+	136, // 37: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
 	2,   // 38: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
-	128, // 39: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
-	128, // 40: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
-	26,  // 41: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
+	136, // 39: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
+	136, // 40: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
+	27,  // 41: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
 	1,   // 42: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
-	30,  // 43: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
+	31,  // 43: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
 	1,   // 44: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
-	31,  // 45: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
+	32,  // 45: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
 	1,   // 46: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	128, // 47: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
-	25,  // 48: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
-	27,  // 49: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
-	25,  // 50: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
+	136, // 47: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	26,  // 48: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
+	28,  // 49: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
+	26,  // 50: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 51: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	128, // 52: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	128, // 53: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	122, // 54: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
-	25,  // 55: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
-	27,  // 56: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
-	41,  // 57: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	128, // 58: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	42,  // 59: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
-	43,  // 60: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
-	44,  // 61: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
-	45,  // 62: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
-	46,  // 63: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
-	47,  // 64: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
-	48,  // 65: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
-	49,  // 66: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
-	50,  // 67: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
-	51,  // 68: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
-	52,  // 69: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
-	53,  // 70: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
-	54,  // 71: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
-	55,  // 72: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
-	56,  // 73: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
-	57,  // 74: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
-	58,  // 75: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
-	59,  // 76: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
-	60,  // 77: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
-	61,  // 78: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
-	62,  // 79: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
-	63,  // 80: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
+	136, // 52: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	136, // 53: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	130, // 54: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	26,  // 55: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
+	28,  // 56: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
+	42,  // 57: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
+	136, // 58: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	43,  // 59: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
+	44,  // 60: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
+	45,  // 61: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
+	46,  // 62: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
+	47,  // 63: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
+	48,  // 64: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
+	49,  // 65: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
+	50,  // 66: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
+	51,  // 67: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
+	52,  // 68: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
+	53,  // 69: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
+	54,  // 70: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
+	55,  // 71: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
+	56,  // 72: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
+	57,  // 73: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
+	58,  // 74: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
+	59,  // 75: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
+	60,  // 76: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
+	61,  // 77: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
+	62,  // 78: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
+	63,  // 79: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
+	64,  // 80: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
 	3,   // 81: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	129, // 82: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	129, // 83: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	137, // 82: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	137, // 83: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
 	0,   // 84: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	129, // 85: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	25,  // 86: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	128, // 87: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	123, // 88: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
-	67,  // 89: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	70,  // 90: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	129, // 91: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
-	69,  // 92: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
-	27,  // 93: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
-	128, // 94: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
+	137, // 85: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	26,  // 86: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
+	136, // 87: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	131, // 88: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	68,  // 89: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
+	71,  // 90: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	137, // 91: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	70,  // 92: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
+	28,  // 93: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
+	136, // 94: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
 	4,   // 95: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
 	5,   // 96: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	71,  // 97: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	72,  // 97: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
 	5,   // 98: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
 	6,   // 99: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	72,  // 100: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	73,  // 100: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
 	5,   // 101: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	124, // 102: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	25,  // 103: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	76,  // 104: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	132, // 102: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	26,  // 103: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	77,  // 104: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
 	6,   // 105: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	79,  // 106: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
-	80,  // 107: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
+	80,  // 106: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
+	81,  // 107: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
 	7,   // 108: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
 	8,   // 109: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
-	129, // 110: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
-	128, // 111: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
-	128, // 112: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
-	128, // 113: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
-	83,  // 114: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
-	129, // 115: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	128, // 116: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
-	128, // 117: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
-	81,  // 118: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
-	82,  // 119: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
-	125, // 120: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
-	129, // 121: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
-	126, // 122: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
-	23,  // 123: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
+	137, // 110: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
+	136, // 111: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
+	136, // 112: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
+	136, // 113: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
+	84,  // 114: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
+	137, // 115: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	136, // 116: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
+	136, // 117: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
+	82,  // 118: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
+	83,  // 119: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
+	133, // 120: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
+	137, // 121: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
+	134, // 122: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
+	24,  // 123: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
 	5,   // 124: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
-	127, // 125: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
-	128, // 126: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
-	128, // 127: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
+	135, // 125: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
+	136, // 126: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
+	136, // 127: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
 	9,   // 128: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
-	78,  // 129: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
-	78,  // 130: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	78,  // 131: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	78,  // 132: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
-	78,  // 133: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
-	78,  // 134: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	78,  // 135: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	83,  // 136: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
+	79,  // 129: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	79,  // 130: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	79,  // 131: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	79,  // 132: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
+	79,  // 133: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	79,  // 134: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	79,  // 135: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	84,  // 136: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
 	10,  // 137: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
-	128, // 138: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	136, // 138: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
 	11,  // 139: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
-	128, // 140: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
-	128, // 141: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
-	128, // 142: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	98,  // 143: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
-	98,  // 144: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
-	98,  // 145: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
-	99,  // 146: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
-	99,  // 147: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
-	130, // 148: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	130, // 149: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	130, // 150: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
-	16,  // 151: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	18,  // 152: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	20,  // 153: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	22,  // 154: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	33,  // 155: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	35,  // 156: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	37,  // 157: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	39,  // 158: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	64,  // 159: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	66,  // 160: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	73,  // 161: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	75,  // 162: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	84,  // 163: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
-	86,  // 164: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
-	88,  // 165: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
-	90,  // 166: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
-	92,  // 167: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
-	94,  // 168: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
-	96,  // 169: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
-	100, // 170: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
-	102, // 171: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
-	104, // 172: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
-	106, // 173: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
-	108, // 174: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
-	17,  // 175: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	19,  // 176: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	21,  // 177: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	24,  // 178: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	34,  // 179: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	36,  // 180: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	38,  // 181: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	40,  // 182: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	65,  // 183: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	68,  // 184: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	74,  // 185: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	77,  // 186: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	85,  // 187: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
-	87,  // 188: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
-	89,  // 189: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
-	91,  // 190: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
-	93,  // 191: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
-	95,  // 192: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
-	97,  // 193: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
-	101, // 194: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
-	103, // 195: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
-	105, // 196: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
-	107, // 197: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
-	109, // 198: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
-	175, // [175:199] is the sub-list for method output_type
-	151, // [151:175] is the sub-list for method input_type
-	151, // [151:151] is the sub-list for extension type_name
-	151, // [151:151] is the sub-list for extension extendee
-	0,   // [0:151] is the sub-list for field type_name
+	136, // 140: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	136, // 141: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	136, // 142: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	99,  // 143: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
+	99,  // 144: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
+	99,  // 145: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
+	100, // 146: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
+	100, // 147: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
+	12,  // 148: workflow.v1.ApiToken.role:type_name -> workflow.v1.Role
+	136, // 149: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
+	136, // 150: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
+	136, // 151: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
+	12,  // 152: workflow.v1.CreateTokenRequest.role:type_name -> workflow.v1.Role
+	137, // 153: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	111, // 154: workflow.v1.CreateTokenResponse.token:type_name -> workflow.v1.ApiToken
+	111, // 155: workflow.v1.ListTokensResponse.tokens:type_name -> workflow.v1.ApiToken
+	111, // 156: workflow.v1.RevokeTokenResponse.token:type_name -> workflow.v1.ApiToken
+	138, // 157: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	138, // 158: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	138, // 159: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
+	17,  // 160: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	19,  // 161: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	21,  // 162: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	23,  // 163: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	34,  // 164: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	36,  // 165: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	38,  // 166: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	40,  // 167: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	65,  // 168: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	67,  // 169: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	74,  // 170: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	76,  // 171: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	85,  // 172: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
+	87,  // 173: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
+	89,  // 174: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
+	91,  // 175: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
+	93,  // 176: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
+	95,  // 177: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
+	97,  // 178: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
+	101, // 179: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
+	103, // 180: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
+	105, // 181: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
+	107, // 182: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
+	109, // 183: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
+	112, // 184: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
+	114, // 185: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
+	116, // 186: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
+	18,  // 187: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	20,  // 188: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	22,  // 189: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	25,  // 190: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	35,  // 191: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	37,  // 192: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	39,  // 193: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	41,  // 194: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	66,  // 195: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	69,  // 196: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	75,  // 197: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	78,  // 198: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	86,  // 199: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
+	88,  // 200: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
+	90,  // 201: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
+	92,  // 202: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
+	94,  // 203: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
+	96,  // 204: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
+	98,  // 205: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
+	102, // 206: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
+	104, // 207: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
+	106, // 208: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
+	108, // 209: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
+	110, // 210: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
+	113, // 211: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
+	115, // 212: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
+	117, // 213: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
+	187, // [187:214] is the sub-list for method output_type
+	160, // [160:187] is the sub-list for method input_type
+	160, // [160:160] is the sub-list for extension type_name
+	160, // [160:160] is the sub-list for extension extendee
+	0,   // [0:160] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -9556,16 +10060,16 @@ func file_workflow_v1_workflow_proto_init() {
 		(*ScheduleManifest_Content)(nil),
 		(*ScheduleManifest_TemplatePath)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[99].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[100].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[103].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[106].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[107].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[110].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
-			NumEnums:      12,
-			NumMessages:   116,
+			NumEnums:      13,
+			NumMessages:   123,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

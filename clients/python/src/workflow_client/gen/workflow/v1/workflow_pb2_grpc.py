@@ -161,6 +161,21 @@ class WorkflowServiceStub:
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.TestWebhookRequest.SerializeToString,
                 response_deserializer=workflow_dot_v1_dot_workflow__pb2.TestWebhookResponse.FromString,
                 _registered_method=True)
+        self.CreateToken = channel.unary_unary(
+                '/workflow.v1.WorkflowService/CreateToken',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.CreateTokenRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.CreateTokenResponse.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/workflow.v1.WorkflowService/ListTokens',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/workflow.v1.WorkflowService/RevokeToken',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.RevokeTokenResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -399,6 +414,29 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateToken(self, request, context):
+        """Creates an API token with a role (admin only). Its secret is in the
+        response only: the daemon keeps a hash of it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """Lists the API tokens, oldest first, without their secrets (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """Revokes an API token (admin only): calls with it are refused from the
+        moment this returns. Revoking a revoked token changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -521,6 +559,21 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.TestWebhook,
                     request_deserializer=workflow_dot_v1_dot_workflow__pb2.TestWebhookRequest.FromString,
                     response_serializer=workflow_dot_v1_dot_workflow__pb2.TestWebhookResponse.SerializeToString,
+            ),
+            'CreateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateToken,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.CreateTokenRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.CreateTokenResponse.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.ListTokensRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.ListTokensResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.RevokeTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1178,6 +1231,87 @@ class WorkflowService:
             '/workflow.v1.WorkflowService/TestWebhook',
             workflow_dot_v1_dot_workflow__pb2.TestWebhookRequest.SerializeToString,
             workflow_dot_v1_dot_workflow__pb2.TestWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/CreateToken',
+            workflow_dot_v1_dot_workflow__pb2.CreateTokenRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.CreateTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/ListTokens',
+            workflow_dot_v1_dot_workflow__pb2.ListTokensRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.ListTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/RevokeToken',
+            workflow_dot_v1_dot_workflow__pb2.RevokeTokenRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.RevokeTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

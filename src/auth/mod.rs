@@ -1,0 +1,216 @@
+//! Who is calling, and whether they may (docs/security.md).
+//!
+//! Authentication happens once per request, where the port takes it
+//! (`http::OnePort`): the caller is worked out from the connection and the
+//! `authorization: Bearer` header ([`Authenticator::caller`]) and put in
+//! the request's extensions as a [`Caller`]. Authorization happens around
+//! the WorkflowService ([`guard`]): each RPC needs a [`Role`]
+//! ([`roles::needed`]). An HTTP route calls its RPC in-process with the
+//! same [`Caller`], so the JSON routes and gRPC-web pass the same check.
+//!
+//! - `token.rs` the token format (`wft_<id>_<secret>`) and its hash;
+//! - `registry.rs` the tokens: in memory for each call's check, in the
+//!   history for restarts; revocation takes effect at once;
+//! - `roles.rs` the role each RPC needs;
+//! - `guard.rs` the tower layer that refuses a call.
+
+mod guard;
+mod registry;
+mod roles;
+mod token;
+
+use std::fmt;
+
+pub(crate) use guard::RoleGuardLayer;
+pub use registry::TokenError;
+pub(crate) use registry::Tokens;
+
+/// How callers are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// No authentication: every caller may do everything. Only for a
+    /// daemon reachable from this host alone (loopback, the Unix socket)
+    /// unless `insecure_listen` says otherwise.
+    #[default]
+    None,
+    /// TCP callers need an API token; the Unix socket's callers are
+    /// administrators (its file mode and group are its access control).
+    Tokens,
+}
+
+impl AuthMode {
+    /// The setting's value for this mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Tokens => "tokens",
+        }
+    }
+
+    /// The mode named `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [AuthMode::None, AuthMode::Tokens]
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// What a caller may do; each role may do what the ones before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Role {
+    /// Read.
+    Viewer,
+    /// Read and run: Execute, Cancel, SubmitManifest, TriggerSchedule.
+    Operator,
+    /// Everything: tokens, schedules, webhooks.
+    Admin,
+}
+
+impl Role {
+    /// The name stored and shown.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named `text`.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        [Role::Viewer, Role::Operator, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who a call comes from, once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Principal {
+    /// For people and logs: `token <id> (<name>)`, `the Unix socket`, ...
+    pub(crate) name: String,
+    /// What it may do.
+    pub(crate) role: Role,
+}
+
+/// A request's caller as the port worked it out: a principal, or why
+/// there is none. Calls that need no role (health) pass either way.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub(crate) Result<Principal, AuthError>);
+
+/// Why a call is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AuthError {
+    /// No credentials where they are needed.
+    #[error(
+        "no API token: send `authorization: Bearer <token>` (wfctl and workflow-mcp: --token \
+         or WORKFLOW_TOKEN)"
+    )]
+    Missing,
+    /// Not a token this daemon makes.
+    #[error("malformed API token: {0}")]
+    Malformed(String),
+    /// Well formed, but no such token (or a wrong secret).
+    #[error("unknown API token {0}: it was never created here, or its secret is wrong")]
+    Unknown(String),
+    /// Past its expiry.
+    #[error("API token {id} expired at {at}")]
+    Expired {
+        /// The token id.
+        id: String,
+        /// When, RFC 3339.
+        at: String,
+    },
+    /// Revoked.
+    #[error("API token {id} was revoked at {at}")]
+    Revoked {
+        /// The token id.
+        id: String,
+        /// When, RFC 3339.
+        at: String,
+    },
+    /// Authenticated, but the role is too low.
+    #[error("{method} needs the {needed} role; {who} has {has}")]
+    WrongRole {
+        /// The RPC.
+        method: String,
+        /// The role it needs.
+        needed: Role,
+        /// The caller.
+        who: String,
+        /// The caller's role.
+        has: Role,
+    },
+}
+
+/// Works out each request's [`Caller`].
+#[derive(Clone)]
+pub(crate) struct Authenticator {
+    mode: AuthMode,
+    /// None only in tests of other parts, with authentication off.
+    tokens: Option<std::sync::Arc<Tokens>>,
+}
+
+/// How a request reached the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// The Unix socket: its file mode and group decide who connects.
+    UnixSocket,
+    /// TCP (loopback included: any local user can open it).
+    Tcp,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// Callers checked per `mode` against `tokens`.
+    pub(crate) fn new(mode: AuthMode, tokens: std::sync::Arc<Tokens>) -> Self {
+        Self {
+            mode,
+            tokens: Some(tokens),
+        }
+    }
+
+    /// Authentication off, with no tokens at all (tests of the port).
+    #[cfg(test)]
+    pub(crate) fn off() -> Self {
+        Self {
+            mode: AuthMode::None,
+            tokens: None,
+        }
+    }
+
+    /// The caller of a request that came over `transport` with the
+    /// `authorization` header `authorization`.
+    pub(crate) fn caller(&self, transport: Transport, authorization: Option<&[u8]>) -> Caller {
+        Caller(match (self.mode, transport) {
+            (AuthMode::None, _) => Ok(Principal {
+                name: "a caller (authentication is off)".into(),
+                role: Role::Admin,
+            }),
+            (AuthMode::Tokens, Transport::UnixSocket) => Ok(Principal {
+                name: "a caller on the Unix socket".into(),
+                role: Role::Admin,
+            }),
+            (AuthMode::Tokens, Transport::Tcp) => match authorization {
+                None => Err(AuthError::Missing),
+                Some(header) => token::bearer(header).and_then(|t| match &self.tokens {
+                    Some(tokens) => tokens.verify(&t),
+                    None => Err(AuthError::Unknown(t.id)),
+                }),
+            },
+        })
+    }
+}
