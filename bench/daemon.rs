@@ -42,7 +42,9 @@
 //!   and the idle daemon's CPU with 10,000 schedules not due against none;
 //! - webhooks: deliveries/s to a local receiver against a bare reqwest
 //!   loop POSTing as many, and execution throughput with one webhook
-//!   getting every event against none, in turns.
+//!   getting every event against none, in turns;
+//! - auth: trivial executions against a daemon with API tokens on (each
+//!   call carrying a token) against one with authentication off, in turns.
 //!
 //! Sizes can be set with BENCH_EXECUTIONS (per side and round), BENCH_ROUNDS
 //! (throughput rounds), BENCH_LOG_LINES (ingest and http-logs),
@@ -54,9 +56,11 @@
 //! BENCH_FANOUT_ROUNDS (fanout), BENCH_BIG_HISTORY and BENCH_BIG_SAMPLES
 //! (big-history), BENCH_SCHEDULES, BENCH_SCHEDULE_SECONDS and
 //! BENCH_IDLE_SECONDS (schedules), BENCH_WEBHOOKS, BENCH_WEBHOOK_EXECUTIONS
-//! and BENCH_WEBHOOK_ROUNDS (webhooks); BENCH_WORKFLOWD runs another daemon
+//! and BENCH_WEBHOOK_ROUNDS (webhooks), BENCH_AUTH_EXECUTIONS and
+//! BENCH_AUTH_ROUNDS (auth); BENCH_WORKFLOWD runs another daemon
 //! binary (an older build, to compare two in turns).
 
+mod auth;
 mod big_history;
 mod curve;
 mod dropfolder;
@@ -215,6 +219,13 @@ fn main() {
                 env_usize("BENCH_WEBHOOKS", 10),
                 env_usize("BENCH_WEBHOOK_EXECUTIONS", 2000),
                 env_usize("BENCH_WEBHOOK_ROUNDS", 5),
+            )
+            .await;
+        }
+        if wanted("auth") {
+            auth::auth(
+                env_usize("BENCH_AUTH_EXECUTIONS", 2000),
+                env_usize("BENCH_AUTH_ROUNDS", 5),
             )
             .await;
         }

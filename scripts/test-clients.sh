@@ -13,7 +13,12 @@
 #   2. buf lint, buf breaking, and the generated-code drift check;
 #   3. go vet and go test in clients/go, pytest on clients/python/tests and
 #      tests/grpcurl, eslint, tsc --noEmit and the Node tests (gRPC-web) in
-#      clients/typescript.
+#      clients/typescript;
+#   4. each client's auth tests (Go `-run Auth`, pytest `-k auth`, npm run
+#      test:auth) against a second daemon, started with --auth tokens
+#      (WORKFLOWD_TEST_AUTH=tokens scripts/with-test-daemon.sh), through
+#      `scripts/test-clients.sh --auth-only`, which runs those alone;
+#   5. the OpenAPI checks (scripts/test-openapi.sh).
 #
 # SKIP_INSTALL=1 skips step 1's pip/npm/go installs when they are known done
 # (qemu-img is still installed when missing: the tests cannot run without it).
@@ -23,6 +28,19 @@ cd "$REPO_ROOT"
 
 if [ -z "${WORKFLOWD_ADDR:-}" ]; then
   die "WORKFLOWD_ADDR is not set: start workflowd first (scripts/with-test-daemon.sh $0)"
+fi
+
+# Step 4 alone: a call without a token is UNAUTHENTICATED, the admin token
+# works, a viewer token made with CreateToken reads but may not run.
+if [ "${1:-}" = --auth-only ]; then
+  if [ -z "${WORKFLOWD_TEST_ADMIN_TOKEN:-}" ]; then
+    die "WORKFLOWD_TEST_ADMIN_TOKEN is not set: WORKFLOWD_TEST_AUTH=tokens scripts/with-test-daemon.sh $0 --auth-only"
+  fi
+  log "auth tests (Go, Python, TypeScript) against $WORKFLOWD_ADDR with --auth tokens"
+  (cd clients/go && go test -count=1 -run Auth ./...)
+  "$PYTHON" -m pytest -q -p no:cacheprovider -k auth clients/python/tests
+  (cd clients/typescript && npm run --silent test:auth)
+  exit 0
 fi
 
 # Debian's qemu-utils, as scripts/test-all.sh installs it.
@@ -65,6 +83,10 @@ log "eslint, tsc --noEmit and node --test (clients/typescript) against $WORKFLOW
   npm run --silent typecheck
   npm test
 )
+
+# Its own daemon and log (the outer one may be in $WORKFLOWD_TEST_LOG).
+env -u WORKFLOWD_TEST_LOG WORKFLOWD_TEST_AUTH=tokens \
+  "$REPO_ROOT/scripts/with-test-daemon.sh" "$REPO_ROOT/scripts/test-clients.sh" --auth-only
 
 # Last: schemathesis starts (and fails to find) fuzzed executions, which the
 # tests above must not see.

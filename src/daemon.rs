@@ -444,12 +444,13 @@ fn prepare_private_dirs(config: &Config) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Nothing authenticates callers yet: anyone who reaches the TCP port can
-/// run every workflow. Serving beyond the loopback interface is allowed
-/// (a trusted network, a firewall) but never quietly.
+/// With authentication off, anyone who reaches the TCP port can run every
+/// workflow. The configuration refuses a non-loopback address in that case
+/// unless the operator said `insecure_listen`; then it is served (a trusted
+/// network, a firewall) but never quietly.
 fn warn_if_reachable_from_other_hosts(config: &Config) {
     if let Some(listen) = config.listen {
-        if !listen.ip().is_loopback() {
+        if !listen.ip().is_loopback() && config.auth == AuthMode::None {
             tracing::warn!(
                 address = %listen,
                 "SERVING ON A NON-LOOPBACK ADDRESS WITHOUT AUTHENTICATION: anyone who can reach \

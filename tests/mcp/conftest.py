@@ -65,6 +65,7 @@ class Daemon:
         home: Path,
         workflow_dirs: list[Path] | None = None,
         unix_socket: Path | None = None,
+        extra_args: list[str] | None = None,
     ):
         data_dir = home / "data"
         # /d stands for the operator's disks: the manifests of the tests name
@@ -75,6 +76,8 @@ class Daemon:
             args += ["--workflow-dir", str(directory)]
         if unix_socket is not None:
             args += ["--unix-socket", str(unix_socket)]
+        args += extra_args or []
+        self.data_dir = data_dir
         self.log_path = home / "workflowd.log"
         # HOME points into the temp dir so ~/.workflow-manager/workflows of
         # whoever runs the tests is not discovered.
@@ -154,12 +157,18 @@ class Session:
 
 
 @asynccontextmanager
-async def open_session(mcp_bin: Path, addr: str, era: str, stderr_path: Path) -> AsyncIterator[Session]:
-    """Starts workflow-mcp against `addr` and opens a session in `era`."""
+async def open_session(
+    mcp_bin: Path, addr: str, era: str, stderr_path: Path, token: str | None = None
+) -> AsyncIterator[Session]:
+    """Starts workflow-mcp against `addr` (with WORKFLOW_TOKEN `token` when
+    given) and opens a session in `era`."""
+    env = {"WORKFLOW_MCP_LOG": "info"}
+    if token is not None:
+        env["WORKFLOW_TOKEN"] = token
     params = StdioServerParameters(
         command=str(mcp_bin),
         args=["--addr", addr, "--poll-seconds", "1"],
-        env={"WORKFLOW_MCP_LOG": "info"},
+        env=env,
     )
     with open(stderr_path, "w") as errlog:
         async with stdio_client(params, errlog=errlog) as (read, write):
@@ -183,8 +192,8 @@ def session_factory(mcp_bin: Path, tmp_path: Path):
     server's stderr goes to a file in the test's temp dir."""
     counter = iter(range(1000))
 
-    def factory(addr: str, era: str = "initialize"):
-        return open_session(mcp_bin, addr, era, tmp_path / f"workflow-mcp-{next(counter)}.log")
+    def factory(addr: str, era: str = "initialize", token: str | None = None):
+        return open_session(mcp_bin, addr, era, tmp_path / f"workflow-mcp-{next(counter)}.log", token)
 
     return factory
 

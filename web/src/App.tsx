@@ -1,9 +1,11 @@
 // The dashboard shell: routes (every object and filter has a URL), the
-// header with navigation and the daemon connection, and the client context.
+// header with navigation and the daemon connection, the API token gate, and
+// the client context.
 import { lazy, Suspense } from "react";
 import { BrowserRouter, Link, NavLink, Route, Routes } from "react-router";
 
 import { ClientContext, useClient, type DashboardClient } from "./components/clientContext";
+import { ForgetTokenButton, TokenGate } from "./components/TokenGate";
 import { DaemonStatusProvider, useDaemonStatus, type Connection } from "./hooks/daemonStatus";
 import { BatchPage } from "./screens/batch";
 import { ExecutionPage } from "./screens/execution";
@@ -22,6 +24,7 @@ const CONNECTION_TEXT: Record<Connection, string> = {
   connecting: "Connecting…",
   connected: "Daemon connected",
   reconnecting: "Daemon unreachable — reconnecting…",
+  unauthenticated: "API token needed",
 };
 
 function ConnectionIndicator() {
@@ -65,20 +68,23 @@ export function Layout() {
           </ul>
         </nav>
         <ConnectionIndicator />
+        <ForgetTokenButton />
       </header>
       <main id={MAIN_ID} tabIndex={-1} className="app-main">
-        <Suspense fallback={<p role="status">Loading…</p>}>
-          <Routes>
-            <Route path="/" element={<OverviewPage />} />
-            <Route path="/workflows" element={<WorkflowsPage />} />
-            <Route path="/workflows/:workflowId" element={<WorkflowPage />} />
-            <Route path="/executions/:executionId" element={<ExecutionPage />} />
-            <Route path="/history" element={<HistoryPage />} />
-            <Route path="/batches/:batchId" element={<BatchPage />} />
-            <Route path="/manifests/new" element={<ManifestBuilderPage />} />
-            <Route path="*" element={<NotFound />} />
-          </Routes>
-        </Suspense>
+        <TokenGate>
+          <Suspense fallback={<p role="status">Loading…</p>}>
+            <Routes>
+              <Route path="/" element={<OverviewPage />} />
+              <Route path="/workflows" element={<WorkflowsPage />} />
+              <Route path="/workflows/:workflowId" element={<WorkflowPage />} />
+              <Route path="/executions/:executionId" element={<ExecutionPage />} />
+              <Route path="/history" element={<HistoryPage />} />
+              <Route path="/batches/:batchId" element={<BatchPage />} />
+              <Route path="/manifests/new" element={<ManifestBuilderPage />} />
+              <Route path="*" element={<NotFound />} />
+            </Routes>
+          </Suspense>
+        </TokenGate>
       </main>
     </>
   );

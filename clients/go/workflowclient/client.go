@@ -6,7 +6,8 @@
 // through a callback or a channel, read the daemon's status, manage
 // schedules. Every method returns the gRPC status error of the daemon
 // unchanged; FieldViolations extracts the per-input problems of an
-// INVALID_ARGUMENT error.
+// INVALID_ARGUMENT error. A daemon started with `--auth tokens` needs an API
+// token: WithToken, or $WORKFLOW_TOKEN, which Dial reads by default.
 //
 //	c, err := workflowclient.Dial("127.0.0.1:50051")
 //	if err != nil { ... }
@@ -40,10 +41,20 @@ type Client struct {
 // Dial creates a client for the daemon at addr, in any form of
 // WORKFLOWD_ADDR that every workflowd client takes: "host:port",
 // "http://host:port" or "unix:/path/to/socket". The connection is plaintext
-// unless opts carry transport credentials (later options win). Like
-// grpc.NewClient it does not wait for the daemon: the first call does.
+// unless opts carry transport credentials (later options win). Every call
+// carries the API token of WithToken in opts, else of $WORKFLOW_TOKEN, if
+// any. Like grpc.NewClient it does not wait for the daemon: the first call
+// does.
 func Dial(addr string, opts ...grpc.DialOption) (*Client, error) {
-	all := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
+	token, err := dialToken(opts)
+	if err != nil {
+		return nil, fmt.Errorf("workflowclient: dial %s: %w", addr, err)
+	}
+	all := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if token != "" {
+		all = append(all, grpc.WithPerRPCCredentials(TokenCredentials(token)))
+	}
+	all = append(all, opts...)
 	// gRPC targets name a resolver, not a URL scheme: http:// is plain host:port.
 	conn, err := grpc.NewClient(strings.TrimPrefix(strings.TrimSpace(addr), "http://"), all...)
 	if err != nil {
@@ -52,7 +63,8 @@ func Dial(addr string, opts ...grpc.DialOption) (*Client, error) {
 	return New(conn), nil
 }
 
-// New wraps an existing connection; Close then closes that connection.
+// New wraps an existing connection; Close then closes that connection. The
+// connection's own options decide the token: see TokenCredentials.
 func New(conn *grpc.ClientConn) *Client {
 	return &Client{conn: conn, api: workflowv1.NewWorkflowServiceClient(conn)}
 }

@@ -1,6 +1,6 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate, ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
-import { createClient, type CallOptions, type Client, type Transport } from "@connectrpc/connect";
+import { createClient, type CallOptions, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 
 import { WorkflowError } from "./errors.js";
@@ -47,6 +47,33 @@ export interface WorkflowClientOptions {
   fetch?: typeof globalThis.fetch;
   /** A ready transport; the address is then ignored. */
   transport?: Transport;
+  /**
+   * The API token of a daemon run with `--auth tokens` (`wft_<id>_<secret>`),
+   * sent as `authorization: Bearer <token>` on every call. A function is
+   * asked at each call, so a page can set, change or forget the token
+   * later; undefined or "" sends none. For the transport the client makes:
+   * a ready `transport` takes tokenInterceptor(token) in its interceptors.
+   */
+  token?: TokenSource;
+}
+
+/** An API token, or a function giving the current one (undefined: none). */
+export type TokenSource = string | (() => string | undefined);
+
+/**
+ * A Connect interceptor sending the API token of `token` as
+ * `authorization: Bearer <token>` on every call that has one (blanks around
+ * it dropped), for the transport the client makes or your own.
+ */
+export function tokenInterceptor(token: TokenSource): Interceptor {
+  const current = typeof token === "function" ? token : () => token;
+  return (next) => (req) => {
+    const value = current()?.trim();
+    if (value) {
+      req.header.set("authorization", `Bearer ${value}`);
+    }
+    return next(req);
+  };
 }
 
 /** Options of execute(). */
@@ -184,7 +211,9 @@ function manifestBytes(content: string | Uint8Array): Uint8Array {
  * WorkflowError.
  *
  * ```ts
- * const client = new WorkflowClient(process.env.WORKFLOWD_ADDR ?? "127.0.0.1:50051");
+ * const client = new WorkflowClient(process.env.WORKFLOWD_ADDR ?? "127.0.0.1:50051", {
+ *   token: process.env.WORKFLOW_TOKEN, // a daemon run with --auth tokens
+ * });
  * const exec = await client.execute("hello", { name: "web" });
  * for await (const ev of client.streamLogs(exec.id, { follow: true })) console.log(ev);
  * const done = await client.wait(exec.id);
@@ -196,11 +225,15 @@ export class WorkflowClient {
   private readonly defaultTimeoutMs: number | undefined;
 
   constructor(addr: string, options: WorkflowClientOptions = {}) {
+    if (options.transport && options.token !== undefined) {
+      throw new TypeError("token is for the transport the client makes: add tokenInterceptor(token) to your transport's interceptors");
+    }
     const transport =
       options.transport ??
       createGrpcWebTransport({
         baseUrl: baseUrl(addr),
         ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.token !== undefined ? { interceptors: [tokenInterceptor(options.token)] } : {}),
       });
     this.api = createClient(WorkflowService, transport);
     this.defaultTimeoutMs = options.timeoutMs;

@@ -6,6 +6,7 @@ export {
   baseUrl,
   isTerminal,
   toValues,
+  tokenInterceptor,
   type CallOpts,
   type CancelOptions,
   type ExecuteOptions,
@@ -14,6 +15,7 @@ export {
   type ManifestOptions,
   type StreamLogsOptions,
   type SubmitManifestOptions,
+  type TokenSource,
   type WorkflowClientOptions,
   type WorkflowList,
 } from "./client.js";

@@ -1,9 +1,11 @@
-// Tests of the parts that need no daemon: addresses and error conversion.
+// Tests of the parts that need no daemon: addresses, error conversion, the
+// headers a call sends.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
 
 import { BadRequestSchema } from "../src/gen/google/rpc/error_details_pb.js";
 import {
@@ -13,6 +15,7 @@ import {
   codeName,
   isFetchNetworkError,
   isTerminal,
+  tokenInterceptor,
   ExecutionState,
 } from "../src/index.js";
 import { rejection } from "./helpers.js";
@@ -112,4 +115,26 @@ test("timeoutMs: 0 means no deadline, overriding the client's default", async ()
   const noDefault = new WorkflowClient("127.0.0.1:1", { fetch, timeoutMs: 0 });
   await rejection(() => noDefault.status());
   assert.deepEqual(sent, ["30000m", null, "1500m", null]);
+});
+
+test("the token option sends authorization: Bearer, asked again at each call", async () => {
+  const sent: (string | null)[] = [];
+  const fetch: typeof globalThis.fetch = (_input, init) => {
+    sent.push(new Headers(init?.headers).get("authorization"));
+    return Promise.resolve(new Response(null, { status: 200, headers: { "grpc-status": "16", "grpc-message": "fake" } }));
+  };
+  await rejection(() => new WorkflowClient("127.0.0.1:1", { fetch, token: " wft_a_b\n" }).status());
+  let current: string | undefined;
+  const client = new WorkflowClient("127.0.0.1:1", { fetch, token: () => current });
+  await rejection(() => client.status());
+  current = "wft_c_d";
+  const err = await rejection(() => client.status());
+  current = "";
+  await rejection(() => client.status());
+  await rejection(() => new WorkflowClient("127.0.0.1:1", { fetch }).status());
+  assert.deepEqual(sent, ["Bearer wft_a_b", null, "Bearer wft_c_d", null, null]);
+  assert.equal(err.codeName, "UNAUTHENTICATED");
+  // A ready transport takes the interceptor itself.
+  assert.throws(() => new WorkflowClient("", { transport: createGrpcWebTransport({ baseUrl: "http://x" }), token: "t" }), TypeError);
+  assert.equal(typeof tokenInterceptor("t"), "function");
 });

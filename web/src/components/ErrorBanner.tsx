@@ -12,6 +12,11 @@ export function errorText(err: unknown): string {
   return String(err);
 }
 
+/** Whether a call failed for want of a valid API token (duck-typed too). */
+export function isUnauthenticated(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { codeName?: unknown }).codeName === "UNAUTHENTICATED";
+}
+
 /** A failed call, announced to screen readers. */
 export function ErrorBanner({ error, title }: { error: unknown; title?: string }) {
   return (

@@ -1,15 +1,20 @@
-// One GetStatus poll for the whole page: the header's connection indicator
-// and the Overview read the same answer instead of polling twice.
+// One GetStatus poll for the whole page: the header's connection indicator,
+// the API token gate and the Overview read the same answer instead of
+// polling each.
 import type { GetStatusResponse } from "@workflow-manager/workflowd-client";
 import { createContext, useContext, useMemo, type ReactNode } from "react";
 
 import { useClient } from "../components/clientContext";
+import { isUnauthenticated } from "../components/ErrorBanner";
 import { usePolled, type Polled } from "./usePolled";
 
 export const STATUS_INTERVAL_MS = 2000;
 
-/** How the daemon answers: not asked yet, answering, or failing (we keep retrying). */
-export type Connection = "connecting" | "connected" | "reconnecting";
+/**
+ * How the daemon answers: not asked yet, answering, failing (we keep
+ * retrying), or refusing the page for want of a valid API token.
+ */
+export type Connection = "connecting" | "connected" | "reconnecting" | "unauthenticated";
 
 export interface DaemonStatus extends Polled<GetStatusResponse> {
   connection: Connection;
@@ -20,9 +25,9 @@ const StatusContext = createContext<DaemonStatus | undefined>(undefined);
 // as the value re-renders them when it changes, not on every 2 s poll.
 const RecoveriesContext = createContext(0);
 
-export function connectionOf(polled: Pick<Polled<unknown>, "data" | "failures" | "loading">): Connection {
+export function connectionOf(polled: Pick<Polled<unknown>, "data" | "error" | "failures" | "loading">): Connection {
   if (polled.failures > 0) {
-    return "reconnecting";
+    return isUnauthenticated(polled.error) ? "unauthenticated" : "reconnecting";
   }
   return polled.loading && polled.data === undefined ? "connecting" : "connected";
 }
@@ -35,7 +40,7 @@ export function DaemonStatusProvider({ children }: { children: ReactNode }) {
   });
   const { data, error, failures, loading, recoveries, refresh } = polled;
   const value = useMemo(
-    () => ({ data, error, failures, loading, recoveries, refresh, connection: connectionOf({ data, failures, loading }) }),
+    () => ({ data, error, failures, loading, recoveries, refresh, connection: connectionOf({ data, error, failures, loading }) }),
     [data, error, failures, loading, recoveries, refresh],
   );
   return (

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -61,10 +62,25 @@ func (kv keyValues) Set(s string) error {
 	return nil
 }
 
+// daemonFlags are the flags of every command that reach the daemon:
+// declared in one place (addDaemonFlags), dialled in one (connect).
+type daemonFlags struct {
+	addr  string
+	token string
+}
+
+// addDaemonFlags declares -addr and -token into fs. The token's default is
+// not shown in -h (it is a secret): an empty -token leaves it to
+// workflowclient.Dial, which reads $WORKFLOW_TOKEN.
+func addDaemonFlags(fs *flag.FlagSet, d *daemonFlags) {
+	fs.StringVar(&d.addr, "addr", envOr("WORKFLOWD_ADDR", defaultAddr), "daemon address host:port")
+	fs.StringVar(&d.token, "token", "", "API token of a daemon run with --auth tokens (default $"+workflowclient.TokenEnv+")")
+}
+
 // workflowFlags are the flags of `hyperctl workflow`.
 type workflowFlags struct {
 	op        string
-	addr      string
+	daemon    daemonFlags
 	json      bool
 	workflow  string
 	inputs    keyValues
@@ -109,7 +125,7 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hyperctl workflow", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.op, "op", "", "operation: status, list, queue, workflows, submit, watch or cancel")
-	fs.StringVar(&f.addr, "addr", envOr("WORKFLOWD_ADDR", defaultAddr), "daemon address host:port")
+	addDaemonFlags(fs, &f.daemon)
 	fs.BoolVar(&f.json, "json", false, "print JSON (protobuf JSON mapping) instead of text")
 	fs.StringVar(&f.workflow, "workflow", "", "workflow id (submit; filter for list)")
 	fs.Var(f.inputs, "input", "input `name=value` for submit (repeatable)")
@@ -136,7 +152,7 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	ctx, client, done, ok := connect(f.addr, stderr)
+	ctx, client, done, ok := connect(f.daemon, stderr)
 	if !ok {
 		return exitUsage
 	}
@@ -156,12 +172,16 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 	return exitCode(err)
 }
 
-// connect dials the daemon at addr with a context that SIGINT and SIGTERM
-// cancel; done releases both. When the address is unusable it says why on
-// stderr and returns ok false.
-func connect(addr string, stderr io.Writer) (ctx context.Context, client *workflowclient.Client, done func(), ok bool) {
+// connect dials the daemon of d, with d's token if any, and a context that
+// SIGINT and SIGTERM cancel; done releases both. When the address or the
+// token is unusable it says why on stderr and returns ok false.
+func connect(d daemonFlags, stderr io.Writer) (ctx context.Context, client *workflowclient.Client, done func(), ok bool) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	client, err := workflowclient.Dial(addr)
+	var opts []grpc.DialOption
+	if d.token != "" {
+		opts = append(opts, workflowclient.WithToken(d.token))
+	}
+	client, err := workflowclient.Dial(d.addr, opts...)
 	if err != nil {
 		stop()
 		notef(stderr, "hyperctl: %v\n", err)

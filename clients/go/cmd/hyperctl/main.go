@@ -18,7 +18,9 @@
 // -catch-up-window D, -label k=v, -description TEXT. HyperSDK's
 // `schedules enable|disable NAME` are unpause and pause; `get` is describe.
 //
-// The daemon address defaults to $WORKFLOWD_ADDR, else 127.0.0.1:50051.
+// The daemon address defaults to $WORKFLOWD_ADDR, else 127.0.0.1:50051;
+// every command takes -token, the API token of a daemon run with --auth
+// tokens (default $WORKFLOW_TOKEN).
 // Data goes to stdout, diagnostics to stderr. Exit statuses are the client
 // family's one table (docs/wfctl.md, "Exit codes"; exitcodes.go): 0 success,
 // 1 a waited-for execution did not succeed, 2 bad usage, 3 daemon

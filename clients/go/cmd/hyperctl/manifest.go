@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-
-	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
 // runManifest is `hyperctl manifest validate|submit|status`, as HyperSDK's
@@ -23,7 +20,8 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 	verb := args[0]
 	fs := flag.NewFlagSet("hyperctl manifest "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", envOr("WORKFLOWD_ADDR", defaultAddr), "daemon address host:port")
+	var daemon daemonFlags
+	addDaemonFlags(fs, &daemon)
 	file := fs.String("file", "", "manifest file (JSON or YAML; validate, submit)")
 	id := fs.String("id", "", "execution id (status)")
 	requestID := fs.String("request-id", "", "submit: idempotency key")
@@ -57,13 +55,11 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	client, err := workflowclient.Dial(*addr)
-	if err != nil {
-		notef(stderr, "hyperctl: %v\n", err)
+	ctx, client, done, ok := connect(daemon, stderr)
+	if !ok {
 		return exitUsage
 	}
-	defer client.Close()
-	ctx := context.Background()
+	defer done()
 	out := &printer{w: stdout, json: *asJSON}
 	switch verb {
 	case "validate":

@@ -36,7 +36,7 @@ var errRunNotStarted = errors.New("the triggered run did not start")
 
 // scheduleFlags are the flags of `hyperctl schedules VERB`.
 type scheduleFlags struct {
-	addr          string
+	daemon        daemonFlags
 	json          bool
 	mode          string
 	workflow      string
@@ -103,7 +103,7 @@ func runSchedules(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	ctx, client, done, ok := connect(f.addr, stderr)
+	ctx, client, done, ok := connect(f.daemon, stderr)
 	if !ok {
 		return exitUsage
 	}
@@ -135,7 +135,7 @@ func runSchedules(args []string, stdout, stderr io.Writer) int {
 func scheduleFlagSet(f *scheduleFlags, verb string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hyperctl schedules "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.addr, "addr", envOr("WORKFLOWD_ADDR", defaultAddr), "daemon address host:port")
+	addDaemonFlags(fs, &f.daemon)
 	fs.BoolVar(&f.json, "json", false, "print JSON (protobuf JSON mapping) instead of text")
 	fs.StringVar(&f.mode, "workflow-mode", "", "create: what each run does, workflow or manifest (default: the one the other flags name)")
 	fs.StringVar(&f.workflow, "workflow", "", "create, workflow mode: the workflow id to execute")

@@ -8,7 +8,9 @@
         execution = client.execute_and_wait("hello", {"name": "python"})
         print(execution.state == workflow_pb2.EXECUTION_STATE_SUCCEEDED)
 
-:class:`AsyncWorkflowClient` offers the same calls for asyncio.
+:class:`AsyncWorkflowClient` offers the same calls for asyncio. Both send
+the API token of a daemon run with ``--auth tokens``: ``token=``, by default
+``$WORKFLOW_TOKEN``.
 :func:`schedule_execute_action` and :func:`schedule_manifest_action` build the
 action of a schedule (:meth:`WorkflowClient.create_schedule`). The generated
 messages are re-exported as :mod:`workflow_client.workflow_pb2`.
@@ -23,16 +25,20 @@ from ._requests import (
     schedule_manifest_action,
 )
 from ._sync import WorkflowClient
+from ._token import TOKEN_ENV, aio_token_interceptors, token_interceptor
 from .gen.workflow.v1 import workflow_pb2, workflow_pb2_grpc
 
 __all__ = [
     "AsyncWorkflowClient",
     "TERMINAL_STATES",
+    "TOKEN_ENV",
     "WorkflowClient",
     "WorkflowError",
+    "aio_token_interceptors",
     "is_terminal",
     "schedule_execute_action",
     "schedule_manifest_action",
+    "token_interceptor",
     "workflow_pb2",
     "workflow_pb2_grpc",
 ]

@@ -19,6 +19,7 @@ from ._requests import (
     manifest_content,
     manifest_format,
 )
+from ._token import aio_token_interceptors, resolve_token
 from .gen.workflow.v1 import workflow_pb2 as pb
 from .gen.workflow.v1 import workflow_pb2_grpc as pb_grpc
 
@@ -31,6 +32,9 @@ class AsyncWorkflowClient:
     The same methods as :class:`WorkflowClient`, as coroutines;
     :meth:`stream_logs` is an async iterator. Create it inside a running
     event loop and close it with ``await client.close()`` or ``async with``.
+    ``token`` as for :class:`WorkflowClient` (default ``$WORKFLOW_TOKEN``);
+    a ``channel`` you pass carries what you built it with
+    (:func:`aio_token_interceptors`).
     """
 
     def __init__(
@@ -41,16 +45,26 @@ class AsyncWorkflowClient:
         credentials: Optional[grpc.ChannelCredentials] = None,
         options: Optional[Sequence[tuple[str, Any]]] = None,
         timeout: Optional[float] = None,
+        token: Optional[str] = None,
     ) -> None:
         if channel is None:
             if target is None:
                 raise ValueError("either target or channel is required")
+            bearer = resolve_token(token)
+            interceptors = None if bearer is None else aio_token_interceptors(bearer)
             if credentials is None:
-                channel = grpc.aio.insecure_channel(target, options=options)
+                channel = grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
             else:
-                channel = grpc.aio.secure_channel(target, credentials, options=options)
+                channel = grpc.aio.secure_channel(
+                    target, credentials, options=options, interceptors=interceptors
+                )
             self._owns_channel = True
         else:
+            if token is not None:
+                raise ValueError(
+                    "token applies to the channel the client opens: build yours with "
+                    "interceptors=workflow_client.aio_token_interceptors(token)"
+                )
             self._owns_channel = False
         self._channel = channel
         self._timeout = timeout

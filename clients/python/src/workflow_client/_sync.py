@@ -18,6 +18,7 @@ from ._requests import (
     manifest_content,
     manifest_format,
 )
+from ._token import resolve_token, token_interceptor
 from .gen.workflow.v1 import workflow_pb2 as pb
 from .gen.workflow.v1 import workflow_pb2_grpc as pb_grpc
 
@@ -32,6 +33,12 @@ class WorkflowClient:
     raises :class:`WorkflowError`. Use it as a context manager or call
     :meth:`close`.
 
+    ``token`` is the API token of a daemon run with ``--auth tokens``, sent
+    as ``authorization: Bearer <token>`` on every call of the channel it
+    opens (``client.stub`` included); by default ``$WORKFLOW_TOKEN``, and
+    ``token=""`` sends none. A ``channel`` you pass carries what you built
+    it with (:func:`token_interceptor`).
+
     ``timeout`` is the default deadline in seconds of the unary calls (None:
     no deadline); streaming calls and :meth:`wait` take their own.
     """
@@ -44,16 +51,25 @@ class WorkflowClient:
         credentials: Optional[grpc.ChannelCredentials] = None,
         options: Optional[Sequence[tuple[str, Any]]] = None,
         timeout: Optional[float] = None,
+        token: Optional[str] = None,
     ) -> None:
         if channel is None:
             if target is None:
                 raise ValueError("either target or channel is required")
+            bearer = resolve_token(token)
             if credentials is None:
                 channel = grpc.insecure_channel(target, options=options)
             else:
                 channel = grpc.secure_channel(target, credentials, options=options)
+            if bearer is not None:
+                channel = grpc.intercept_channel(channel, token_interceptor(bearer))
             self._owns_channel = True
         else:
+            if token is not None:
+                raise ValueError(
+                    "token applies to the channel the client opens: build yours with "
+                    "grpc.intercept_channel(channel, workflow_client.token_interceptor(token))"
+                )
             self._owns_channel = False
         self._channel = channel
         self._timeout = timeout
