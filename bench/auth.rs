@@ -21,9 +21,14 @@ use crate::harness::*;
 struct Token(Option<MetadataValue<Ascii>>);
 
 impl tonic::service::Interceptor for Token {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(value) = &self.0 {
-            request.metadata_mut().insert("authorization", value.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
         }
         Ok(request)
     }
@@ -129,7 +134,11 @@ pub(crate) async fn auth(executions: usize, rounds: usize) {
     }
     with_tokens.stop().await;
     without.stop().await;
-    let mut ratios: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(on, off)| on / off).collect();
+    let mut ratios: Vec<f64> = rates[1]
+        .iter()
+        .zip(&rates[0])
+        .map(|(on, off)| on / off)
+        .collect();
     let per_execution = |seconds: f64| seconds / (executions * rounds) as f64 * 1e3;
     println!(
         "auth: Execute throughput with token auth over without, {rounds} rounds of {executions}: \

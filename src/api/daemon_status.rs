@@ -8,6 +8,19 @@ use super::{convert, WorkflowApi};
 use crate::pb;
 use crate::watcher::DropMode;
 
+/// Facts about the daemon that GetStatus reports besides the engine's counts.
+#[derive(Debug, Clone)]
+pub(crate) struct DaemonInfo {
+    /// Daemon version.
+    pub(crate) version: String,
+    /// Start time, ms since the epoch.
+    pub(crate) started_at_ms: i64,
+    /// History file.
+    pub(crate) database_path: String,
+    /// How long finished executions are kept; None: forever.
+    pub(crate) history_retention: Option<std::time::Duration>,
+}
+
 impl WorkflowApi {
     pub(super) async fn get_status_call(&self) -> Result<Response<pb::GetStatusResponse>, Status> {
         let status = self.engine.status().await?;

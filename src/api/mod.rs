@@ -35,20 +35,8 @@ use crate::watcher::DropFolders;
 
 #[cfg(feature = "wfctl")]
 pub(crate) use client_events::workflow_event_of;
+pub(crate) use daemon_status::DaemonInfo;
 pub(crate) use status::invalid_argument;
-
-/// Facts about the daemon that GetStatus reports besides the engine's counts.
-#[derive(Debug, Clone)]
-pub(crate) struct DaemonInfo {
-    /// Daemon version.
-    pub(crate) version: String,
-    /// Start time, ms since the epoch.
-    pub(crate) started_at_ms: i64,
-    /// History file.
-    pub(crate) database_path: String,
-    /// How long finished executions are kept; None: forever.
-    pub(crate) history_retention: Option<std::time::Duration>,
-}
 
 /// The service implementation.
 #[derive(Clone)]

@@ -2,22 +2,26 @@
 //! history, discovery, engine, recovery, then the gRPC server (with health
 //! and reflection) on TCP and optionally a Unix socket.
 
-use crate::auth::{AuthMode, Authenticator, RoleGuardLayer, TokenError, Tokens};
+mod error;
+
 use std::future::Future;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tower::Layer;
 
 use tokio::net::{TcpListener, UnixListener};
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
+use tower::Layer;
+
+pub use error::DaemonError;
 
 use crate::api::{DaemonInfo, WorkflowApi};
+use crate::auth::{AuthMode, Authenticator, RoleGuardLayer, TokenError, Tokens};
 use crate::config::Config;
 use crate::discovery::Catalog;
-use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::engine::{Engine, EngineConfig};
 use crate::fs::private;
 use crate::manifest::ManifestRunner;
 use crate::metrics::Metrics;
@@ -25,70 +29,9 @@ use crate::pb;
 use crate::program_env::ProgramEnv;
 use crate::retries::Retries;
 use crate::schedules::Schedules;
-use crate::store::{History, StoreError};
-use crate::watcher::{DropFolders, WatcherError};
-use crate::webhooks::{WebhookError, Webhooks};
-
-/// Why the daemon could not start or run.
-#[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
-    /// The data directory or the bundled workflows could not be written.
-    #[error("cannot prepare {path}: {source}")]
-    Prepare {
-        /// What.
-        path: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The history could not be opened.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Recovery failed.
-    #[error("recovering the previous run failed: {0}")]
-    Recover(#[from] EngineError),
-    /// The stored webhooks could not be loaded.
-    #[error("loading the webhooks failed: {0}")]
-    Webhooks(#[from] WebhookError),
-    /// The API tokens could not be loaded, or the first one written.
-    #[error("API tokens: {0}")]
-    Tokens(#[from] crate::auth::TokenError),
-    /// The stored schedules could not be loaded.
-    #[error("loading the schedules failed: {0}")]
-    Schedules(#[from] crate::schedules::ScheduleError),
-    /// The listener could not be bound.
-    #[error("cannot listen on {address}: {source}")]
-    Bind {
-        /// Address or socket path.
-        address: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The Unix socket could not be given `unix_socket_group`.
-    #[error(
-        "setting unix_socket_group: cannot give the socket {path} the group {gid} (the daemon \
-         must run as root or as a member of that group): {source}"
-    )]
-    SocketGroup {
-        /// The socket.
-        path: std::path::PathBuf,
-        /// The configured group.
-        gid: u32,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The HTTP routes of the proto could not be read (a build defect).
-    #[error("HTTP routes: {0}")]
-    HttpRoutes(String),
-    /// The gRPC server failed.
-    #[error("gRPC server failed: {0}")]
-    Serve(#[from] tonic::transport::Error),
-    /// Reflection could not be set up.
-    #[error("gRPC reflection setup failed: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    /// A drop folder could not be prepared.
-    #[error(transparent)]
-    DropFolders(#[from] WatcherError),
-}
+use crate::store::History;
+use crate::watcher::DropFolders;
+use crate::webhooks::Webhooks;
 
 /// Where the daemon serves, as handed to `on_ready`.
 #[derive(Debug, Clone, PartialEq, Eq)]
