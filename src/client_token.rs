@@ -17,9 +17,21 @@ pub(crate) const TOKEN_ENV: &str = "WORKFLOW_TOKEN";
 /// A WorkflowService client that sends the token, if there is one.
 pub(crate) type DaemonClient = WorkflowServiceClient<InterceptedService<Channel, BearerToken>>;
 
-/// Adds `authorization: Bearer <token>` to each call.
-#[derive(Debug, Clone, Default)]
+/// Adds `authorization: Bearer <token>` to each call. Its Debug never
+/// shows the token, and the header is marked sensitive (HTTP/2 does not
+/// index it in its compression table).
+#[derive(Clone, Default)]
 pub(crate) struct BearerToken(Option<MetadataValue<Ascii>>);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "BearerToken(<redacted>)"
+        } else {
+            "BearerToken(none)"
+        })
+    }
+}
 
 impl BearerToken {
     /// The token of `flag`, else of [`TOKEN_ENV`]; empty values count as
@@ -39,8 +51,11 @@ impl BearerToken {
         match token {
             None => Ok(BearerToken(None)),
             Some(token) => format!("Bearer {token}")
-                .parse()
-                .map(|value| BearerToken(Some(value)))
+                .parse::<MetadataValue<Ascii>>()
+                .map(|mut value| {
+                    value.set_sensitive(true);
+                    BearerToken(Some(value))
+                })
                 .map_err(|_| format!("{from}: a token is printable ASCII (wft_<id>_<secret>)")),
         }
     }

@@ -134,6 +134,7 @@ impl From<TokenError> for Status {
                 message: why,
             } => invalid_argument(message, &[(field, why.as_str())]),
             TokenError::NotFound(_) => Status::not_found(message),
+            TokenError::BootstrapWrite { .. } => Status::internal(message),
             TokenError::Store(StoreError::WriterStopped) => Status::unavailable(message),
             TokenError::Store(_) => {
                 tracing::error!(error = %message, "internal error");

@@ -23,7 +23,7 @@ use std::fmt;
 
 pub(crate) use guard::RoleGuardLayer;
 pub use registry::TokenError;
-pub(crate) use registry::Tokens;
+pub(crate) use registry::{Bootstrap, Tokens};
 
 /// How callers are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,7 +60,8 @@ impl AuthMode {
 pub(crate) enum Role {
     /// Read.
     Viewer,
-    /// Read and run: Execute, Cancel, SubmitManifest, TriggerSchedule.
+    /// Read and run: Execute, Cancel, ValidateManifest, SubmitManifest,
+    /// TriggerSchedule.
     Operator,
     /// Everything: tokens, schedules, webhooks.
     Admin,

@@ -16,8 +16,9 @@ use super::{AuthError, Principal, Role};
 use crate::clock::now_ms;
 use crate::store::{StoreError, StoreReader, StoreWriter, TokenRecord, TokenWrite};
 
-/// The longest a token may be valid for (ten years).
+/// The longest a token may be valid for (ten years), and the shortest.
 const MAX_EXPIRY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+const MIN_EXPIRY: Duration = Duration::from_secs(1);
 /// The longest name.
 const MAX_NAME: usize = 200;
 
@@ -44,6 +45,14 @@ pub enum TokenError {
     /// No such token.
     #[error("no API token with id {0:?}")]
     NotFound(String),
+    /// The first admin token's file could not be written.
+    #[error("cannot write the first admin token to {path}: {source}")]
+    BootstrapWrite {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The history failed.
     #[error(transparent)]
     Store(StoreError),
@@ -78,8 +87,9 @@ impl Tokens {
     }
 
     /// Who `presented` is, or why it is refused. The secret is compared
-    /// first and in constant time, so a guessed id learns nothing of the
-    /// token's state.
+    /// first and in constant time, and an unknown id and a wrong secret get
+    /// the same answer, so a guessed id learns nothing of the token's state
+    /// (ids are not secret: lists and messages show them).
     pub(super) fn verify(&self, presented: &Presented) -> Result<Principal, AuthError> {
         let by_id = self.by_id.read();
         let record = by_id
@@ -122,10 +132,10 @@ impl Tokens {
             });
         }
         if let Some(d) = expires_in {
-            if d.is_zero() || d > MAX_EXPIRY {
+            if d < MIN_EXPIRY || d > MAX_EXPIRY {
                 return Err(TokenError::Invalid {
                     field: "expires_in",
-                    message: "must be more than 0 and at most ten years".into(),
+                    message: "must be at least a second and at most ten years".into(),
                 });
             }
         }
@@ -176,30 +186,59 @@ impl Tokens {
     }
 
     /// With tokens required and none made yet, makes an admin token and
-    /// writes it to `path` (mode 0600) so the operator can start: the
-    /// file says how to make the others and can then be deleted. Returns
-    /// whether it did.
-    pub(crate) async fn bootstrap(&self, path: &Path) -> Result<bool, TokenError> {
+    /// writes it to `path` (mode 0600) so the operator can start. The file
+    /// is written before the token is stored: a failed write stores
+    /// nothing, and the next start tries again. While the file exists (its
+    /// token was made and may still be valid) every start says so.
+    pub(crate) async fn bootstrap(&self, path: &Path) -> Result<Bootstrap, TokenError> {
         if !self.by_id.read().is_empty() {
-            return Ok(false);
+            return Ok(if path.exists() {
+                Bootstrap::FileLeft
+            } else {
+                Bootstrap::NotNeeded
+            });
         }
-        let made = self
-            .create("bootstrap admin (made at first start)", Role::Admin, None)
-            .await?;
+        let (id, token, secret_hash) = token::new_token();
         crate::fs::write_atomic(
             path,
-            format!("{}\n", made.token).as_bytes(),
+            format!("{token}\n").as_bytes(),
             crate::fs::Access::Private,
         )
-        .map_err(|e| TokenError::Invalid {
-            field: "data_dir",
-            message: format!(
-                "cannot write the first admin token to {}: {e}",
-                path.display()
-            ),
+        .map_err(|source| TokenError::BootstrapWrite {
+            path: path.to_path_buf(),
+            source,
         })?;
-        Ok(true)
+        let record = TokenRecord {
+            id: id.clone(),
+            name: "bootstrap admin (made at first start)".into(),
+            role: Role::Admin.as_str().to_string(),
+            secret_hash,
+            create_ms: now_ms(),
+            expire_ms: None,
+            revoke_ms: None,
+        };
+        if let Err(e) = self
+            .writer
+            .token(TokenWrite::Create(Box::new(record.clone())))
+            .await
+        {
+            let _ = std::fs::remove_file(path);
+            return Err(e.into());
+        }
+        self.by_id.write().insert(id, record);
+        Ok(Bootstrap::Made)
     }
+}
+
+/// What [`Tokens::bootstrap`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bootstrap {
+    /// Made the first admin token and wrote its file.
+    Made,
+    /// Tokens exist and the first one's file is still there.
+    FileLeft,
+    /// Tokens exist; no file.
+    NotNeeded,
 }
 
 fn rfc3339(ms: i64) -> String {

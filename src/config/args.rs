@@ -110,9 +110,10 @@ pub struct DaemonArgs {
     /// that anyone who can reach the port can run programs.
     #[arg(long, env = "WORKFLOWD_INSECURE_LISTEN")]
     pub insecure_listen: bool,
-    /// With `--auth tokens`, also require a token for GET /metrics.
-    #[arg(long, env = "WORKFLOWD_PROTECT_METRICS")]
-    pub protect_metrics: bool,
+    /// With `--auth tokens`, serve GET /metrics without a token too (its
+    /// series name workflows; by default a token of any role is needed).
+    #[arg(long, env = "WORKFLOWD_OPEN_METRICS")]
+    pub open_metrics: bool,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,

@@ -62,8 +62,8 @@ pub(super) struct FileConfig {
     pub(super) auth: Option<String>,
     /// Listen beyond loopback with authentication off.
     pub(super) insecure_listen: Option<bool>,
-    /// GET /metrics needs a token too.
-    pub(super) protect_metrics: Option<bool>,
+    /// GET /metrics needs no token, even with tokens on.
+    pub(super) open_metrics: Option<bool>,
     /// Hours a webhook delivery is tried before it is given up.
     pub(super) webhook_give_up_after_hours: Option<f64>,
     /// Retry policies by workflow id (docs/retries.md).

@@ -50,7 +50,7 @@ impl Config {
         };
         let insecure_listen = args.insecure_listen || file.insecure_listen.unwrap_or(false);
         refuse_open_listen(listen, auth, insecure_listen)?;
-        let protect_metrics = args.protect_metrics || file.protect_metrics.unwrap_or(false);
+        let open_metrics = args.open_metrics || file.open_metrics.unwrap_or(false);
         let unix_socket_group = match args
             .unix_socket_group
             .clone()
@@ -159,7 +159,7 @@ impl Config {
         };
         Ok(Config {
             auth,
-            protect_metrics,
+            open_metrics,
             retry_policies,
             webhook_give_up_after,
             http_cors_origins,
@@ -210,9 +210,7 @@ fn refuse_open_listen(
     insecure_listen: bool,
 ) -> Result<(), ConfigError> {
     match listen {
-        Some(address)
-            if !address.ip().is_loopback() && auth == AuthMode::None && !insecure_listen =>
-        {
+        Some(address) if beyond_loopback(address) && auth == AuthMode::None && !insecure_listen => {
             Err(ConfigError::Invalid {
                 setting: "listen",
                 message: format!(
@@ -225,6 +223,12 @@ fn refuse_open_listen(
         }
         _ => Ok(()),
     }
+}
+
+/// Whether other hosts may reach `address` (an IPv4 loopback address
+/// written as IPv6, `::ffff:127.0.0.1`, is loopback).
+pub(super) fn beyond_loopback(address: SocketAddr) -> bool {
+    !address.ip().to_canonical().is_loopback()
 }
 
 /// The `listen` setting: an address, or `none` (only with a Unix socket).

@@ -80,8 +80,8 @@ pub struct Config {
     // Who may call (src/auth, docs/security.md).
     /// How TCP callers are authenticated.
     pub auth: AuthMode,
-    /// GET /metrics needs a token too (with tokens on).
-    pub protect_metrics: bool,
+    /// GET /metrics needs no token even with tokens on.
+    pub open_metrics: bool,
 }
 
 impl Config {
@@ -98,6 +98,11 @@ impl Config {
     /// Where the bundled examples are installed.
     pub fn bundled_workflows_dir(&self) -> PathBuf {
         self.data_dir.join("bundled-workflows")
+    }
+
+    /// Whether the TCP port may be reached from other hosts.
+    pub fn listens_beyond_loopback(&self) -> bool {
+        self.listen.is_some_and(load::beyond_loopback)
     }
 
     /// Where the first admin token is written when tokens are on and none

@@ -359,3 +359,44 @@ fn cors_origins_must_be_bare_origins_from_flags_or_the_file() {
         "{message}"
     );
 }
+
+#[test]
+fn a_port_beyond_loopback_needs_tokens_or_insecure_listen() {
+    let load = |listen: &str, auth: Option<&str>, insecure_listen: bool| {
+        Config::load(&DaemonArgs {
+            listen: Some(listen.into()),
+            auth: auth.map(Into::into),
+            insecure_listen,
+            unix_socket: Some("/run/w.sock".into()),
+            ..Default::default()
+        })
+    };
+    for listen in ["0.0.0.0:0", "192.0.2.1:50051", "[::]:0", "[2001:db8::1]:0"] {
+        let message = load(listen, None, false).unwrap_err().to_string();
+        assert!(
+            message.starts_with("setting listen") && message.contains("--insecure-listen"),
+            "{listen}: {message}"
+        );
+        assert!(load(listen, Some("tokens"), false).is_ok(), "{listen}");
+        assert!(load(listen, None, true).is_ok(), "{listen}");
+        assert!(load(listen, Some("none"), true)
+            .unwrap()
+            .listens_beyond_loopback());
+    }
+    // Loopback, however written, and no TCP port at all need neither.
+    for listen in [
+        "127.0.0.1:0",
+        "127.8.9.10:0",
+        "[::1]:0",
+        "[::ffff:127.0.0.1]:0",
+        "none",
+    ] {
+        let config = load(listen, None, false).unwrap_or_else(|e| panic!("{listen}: {e}"));
+        assert!(!config.listens_beyond_loopback(), "{listen}");
+        assert_eq!(config.auth, crate::auth::AuthMode::None);
+    }
+    let message = load("127.0.0.1:0", Some("password"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(message.starts_with("setting auth"), "{message}");
+}

@@ -18,7 +18,7 @@ use tower::Layer;
 pub use error::DaemonError;
 
 use crate::api::{DaemonInfo, WorkflowApi};
-use crate::auth::{AuthMode, Authenticator, RoleGuardLayer, TokenError, Tokens};
+use crate::auth::{AuthMode, Authenticator, Bootstrap, RoleGuardLayer, TokenError, Tokens};
 use crate::config::Config;
 use crate::discovery::Catalog;
 use crate::engine::{Engine, EngineConfig};
@@ -136,12 +136,20 @@ pub async fn run(
     );
     if config.auth == AuthMode::Tokens {
         let path = config.bootstrap_token_path();
-        if tokens.bootstrap(&path).await? {
-            tracing::warn!(
+        match tokens.bootstrap(&path).await? {
+            Bootstrap::Made => tracing::warn!(
                 path = %path.display(),
                 "API tokens are on and none existed: an admin token was written to this file \
-                 (read it, make the tokens you need with `wfctl token create`, then delete it)"
-            );
+                 (read it, make the tokens you need with `wfctl token create`, then revoke it \
+                 with `wfctl token revoke` and delete the file)"
+            ),
+            Bootstrap::FileLeft => tracing::warn!(
+                path = %path.display(),
+                "the first admin token's file is still here: once you have made your own \
+                 tokens, revoke that one (`wfctl token list`, `wfctl token revoke ID`) and \
+                 delete the file"
+            ),
+            Bootstrap::NotNeeded => {}
         }
     }
     let engine = Engine::new(
@@ -257,7 +265,7 @@ pub async fn run(
         max_body_bytes: config.http_max_body_bytes,
         metrics: metrics.clone(),
         authenticator: Authenticator::new(config.auth, tokens),
-        protect_metrics: config.protect_metrics,
+        protect_metrics: !config.open_metrics,
     };
     let port = crate::http::one_port(grpc, crate::metrics::router(metrics.clone()), &http_options)
         .map_err(|e| DaemonError::HttpRoutes(e.to_string()))?;
@@ -393,7 +401,7 @@ fn prepare_private_dirs(config: &Config) -> std::io::Result<()> {
 /// network, a firewall) but never quietly.
 fn warn_if_reachable_from_other_hosts(config: &Config) {
     if let Some(listen) = config.listen {
-        if !listen.ip().is_loopback() && config.auth == AuthMode::None {
+        if config.listens_beyond_loopback() && config.auth == AuthMode::None {
             tracing::warn!(
                 address = %listen,
                 "SERVING ON A NON-LOOPBACK ADDRESS WITHOUT AUTHENTICATION: anyone who can reach \

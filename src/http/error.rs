@@ -155,6 +155,13 @@ impl IntoResponse for HttpError {
             body,
         )
             .into_response();
+        if response.status() == StatusCode::UNAUTHORIZED {
+            // RFC 9110 11.6.1: a 401 names the scheme it wants.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"workflowd\""),
+            );
+        }
         if let HttpError::WrongMethod { allowed, .. } = &self {
             let allow = allowed
                 .iter()

@@ -59,7 +59,8 @@ pub(crate) struct HttpOptions {
     pub(crate) metrics: crate::metrics::Metrics,
     /// Who each request comes from.
     pub(crate) authenticator: Authenticator,
-    /// Whether `GET /metrics` needs a token (viewer) when tokens are on.
+    /// Whether `GET /metrics` needs a token (any role) when tokens are on:
+    /// its series name workflows and show their activity.
     pub(crate) protect_metrics: bool,
 }
 

@@ -2,7 +2,6 @@
 //! request message, calls the RPC in-process and writes the reply in the
 //! proto3 JSON mapping (or as a stream, for a streaming RPC).
 
-use crate::auth::Caller;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -16,6 +15,7 @@ use super::grpc_call::GrpcCaller;
 use super::request::request_message;
 use super::rules::{BodyRule, Lookup, Route, RouteTable};
 use super::stream::{self, StreamFormat, RESUME_FIELD};
+use crate::auth::Caller;
 use crate::proto_json::encoded_to_json;
 
 /// The largest request message the gRPC services decode: tonic's default,

@@ -28,7 +28,7 @@ const EXPECTED_ROLES: &[(&str, &str)] = &[
     ("StreamLogs", "viewer"),
     ("Cancel", "operator"),
     ("GetStatus", "viewer"),
-    ("ValidateManifest", "viewer"),
+    ("ValidateManifest", "operator"),
     ("SubmitManifest", "operator"),
     ("CreateSchedule", "admin"),
     ("GetSchedule", "viewer"),
@@ -247,14 +247,18 @@ async fn every_http_route_answers_each_role_as_its_rpc_does() {
                 }
                 request.send()
             };
-            let open = matches!(operation_id, "GetMetrics" | "GetOpenApiDocument");
+            let open = operation_id == "GetOpenApiDocument";
             let anonymous = send(None).await.unwrap().status();
             if open {
                 assert_eq!(anonymous, 200, "{verb} {template} is open");
                 continue;
             }
             assert_eq!(anonymous, 401, "{verb} {template} without a token");
-            let needed = expected_role(operation_id);
+            // /metrics is not an RPC: any role may read it.
+            let needed = match operation_id {
+                "GetMetrics" => "viewer",
+                rpc => expected_role(rpc),
+            };
             let as_viewer = send(Some(&viewer)).await.unwrap().status();
             if needed == "viewer" {
                 assert!(
@@ -279,6 +283,23 @@ async fn every_http_route_answers_each_role_as_its_rpc_does() {
     // The dashboard's files are open (the page then asks for a token).
     let page = http.get(daemon.url("/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
+    // A 401 names the scheme it wants (RFC 9110).
+    let refused = http.get(daemon.url("/v1/status")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        "Bearer realm=\"workflowd\""
+    );
+    // --open-metrics serves /metrics to anyone, the rest still needs a token.
+    let open = Daemon::builder()
+        .flag("--auth", "tokens")
+        .switch("--open-metrics")
+        .start()
+        .await;
+    let metrics = http.get(open.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let status = http.get(open.url("/v1/status")).send().await.unwrap();
+    assert_eq!(status.status(), 401);
 }
 
 #[tokio::test]
@@ -365,10 +386,14 @@ async fn an_expired_token_is_refused_saying_when_it_expired() {
         &daemon,
         &admin,
         pb::Role::Viewer,
-        Some(Duration::from_millis(300)),
+        Some(Duration::from_secs(2)),
     )
     .await;
     let mut client = client_with(&daemon, &short);
+    client
+        .get_status(pb::GetStatusRequest::default())
+        .await
+        .expect("the token works until it expires");
     // Expiry is the clock's to signal: poll until it has passed.
     let refused = eventually("the token to expire", Duration::from_secs(10), || {
         let mut client = client.clone();
@@ -382,10 +407,24 @@ async fn an_expired_token_is_refused_saying_when_it_expired() {
     .await;
     assert_eq!(refused.code(), Code::Unauthenticated);
     assert!(refused.message().contains("expired at"), "{refused:?}");
-    let _ = client
-        .get_status(pb::GetStatusRequest::default())
+    // Shorter than a second is refused, naming the field.
+    let invalid = client_with(&daemon, &admin)
+        .create_token(pb::CreateTokenRequest {
+            role: pb::Role::Viewer as i32,
+            expires_in: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 1_000,
+            }),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
+    assert!(
+        violations(&invalid)
+            .iter()
+            .any(|(field, _)| field == "expires_in"),
+        "{invalid:?}"
+    );
 }
 
 #[tokio::test]
@@ -396,7 +435,7 @@ async fn the_unix_socket_needs_no_token_and_wfctl_sends_workflow_token() {
         .start()
         .await;
     let socket = format!("unix:{}", daemon.unix_socket().display());
-    // On the socket (mode 0600, the daemon's user): an administrator.
+    // On the socket (mode 0660: the daemon's user and group): an administrator.
     let made = wfctl(
         &socket,
         &["token", "create", "--role", "operator", "--name", "ci"],
@@ -459,6 +498,13 @@ async fn listening_beyond_loopback_needs_authentication_or_insecure_listen() {
             && stderr.contains("auth"),
         "{stderr}"
     );
+    // With tokens, or the risk accepted, it starts.
+    let with_tokens = Daemon::builder()
+        .listen("0.0.0.0:0")
+        .flag("--auth", "tokens")
+        .start()
+        .await;
+    assert!(with_tokens.log().contains("admin token was written"));
     let (status, stderr) = Daemon::builder()
         .flag("--auth", "passwords")
         .start_expecting_failure()

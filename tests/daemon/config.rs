@@ -299,8 +299,12 @@ async fn listen_none_serves_the_unix_socket_and_no_tcp_port() {
 }
 
 #[tokio::test]
-async fn a_non_loopback_listen_address_is_warned_about() {
-    let daemon = Daemon::builder().listen("0.0.0.0:0").start().await;
+async fn a_non_loopback_listen_address_with_insecure_listen_is_warned_about() {
+    let daemon = Daemon::builder()
+        .listen("0.0.0.0:0")
+        .switch("--insecure-listen")
+        .start()
+        .await;
     daemon.status().await;
     let log = daemon.log();
     assert!(

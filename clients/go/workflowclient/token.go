@@ -42,7 +42,12 @@ func TokenCredentials(token string) credentials.PerRPCCredentials {
 type bearerToken string
 
 // GetRequestMetadata is the header every call carries.
+// An empty token sends no header at all: the daemon then says "no API
+// token" rather than "malformed".
 func (b bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	if strings.TrimSpace(strings.TrimPrefix(string(b), "Bearer")) == "" {
+		return map[string]string{}, nil
+	}
 	return map[string]string{"authorization": string(b)}, nil
 }
 

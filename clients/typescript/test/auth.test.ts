@@ -35,8 +35,10 @@ describe("API tokens", withTokens, () => {
     assert.equal((await rejection(() => anonymous.status())).codeName, "UNAUTHENTICATED");
     const stream = await rejection(() => collect(anonymous.streamLogs(UNKNOWN_EXECUTION)));
     assert.equal(stream.codeName, "UNAUTHENTICATED");
-    const unknown = await rejection(() => clientWith("wft_0123456789abcdef_not-the-secret").status());
+    // Well formed, so the daemon looks it up (a malformed one is refused earlier).
+    const unknown = await rejection(() => clientWith("wft_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").status());
     assert.equal(unknown.codeName, "UNAUTHENTICATED");
+    assert.match(unknown.rawMessage, /unknown API token 0123456789abcdef/);
   });
 
   test("the admin token works; a viewer reads but may not run or make tokens", async () => {
