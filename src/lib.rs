@@ -28,6 +28,7 @@ pub(crate) mod estimate;
 pub mod events;
 pub(crate) mod fnv;
 pub(crate) mod fs;
+pub(crate) mod grpc_code;
 pub(crate) mod http;
 pub(crate) mod inputs;
 pub(crate) mod manifest;

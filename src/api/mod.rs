@@ -2,6 +2,8 @@
 //! the request into a domain call and the result into a response; errors
 //! become gRPC statuses in one place ([`status`]).
 
+mod assemble;
+mod audit;
 #[cfg(feature = "wfctl")]
 mod client_events;
 mod convert;
@@ -49,59 +51,10 @@ pub(crate) struct WorkflowApi {
     retries: Option<Arc<crate::retries::Retries>>,
     webhooks: Option<Arc<crate::webhooks::Webhooks>>,
     tokens: Option<Arc<crate::auth::Tokens>>,
+    audit_reader: Option<Arc<crate::store::StoreReader>>,
 }
 
 impl WorkflowApi {
-    /// A service over an engine.
-    pub(crate) fn new(engine: Arc<Engine>, info: DaemonInfo) -> Self {
-        WorkflowApi {
-            engine,
-            info: Arc::new(info),
-            manifests: None,
-            drop_folders: None,
-            schedules: None,
-            retries: None,
-            webhooks: None,
-            tokens: None,
-        }
-    }
-
-    /// Reports these drop folders in GetStatus.
-    pub(crate) fn with_drop_folders(mut self, drop_folders: Arc<DropFolders>) -> Self {
-        self.drop_folders = Some(drop_folders);
-        self
-    }
-
-    /// Serves the schedule RPCs with these schedules.
-    pub(crate) fn with_schedules(mut self, schedules: Arc<crate::schedules::Schedules>) -> Self {
-        self.schedules = Some(schedules);
-        self
-    }
-
-    /// Has Cancel call off the retries these retries keep waiting.
-    pub(crate) fn with_retries(mut self, retries: Arc<crate::retries::Retries>) -> Self {
-        self.retries = Some(retries);
-        self
-    }
-
-    /// Serves the webhook RPCs with these webhooks.
-    pub(crate) fn with_webhooks(mut self, webhooks: Arc<crate::webhooks::Webhooks>) -> Self {
-        self.webhooks = Some(webhooks);
-        self
-    }
-
-    /// Serves the token RPCs with these tokens.
-    pub(crate) fn with_tokens(mut self, tokens: Arc<crate::auth::Tokens>) -> Self {
-        self.tokens = Some(tokens);
-        self
-    }
-
-    /// Serves SubmitManifest with this runner.
-    pub(crate) fn with_manifests(mut self, runner: Arc<ManifestRunner>) -> Self {
-        self.manifests = Some(runner);
-        self
-    }
-
     /// Executions as responses show them, with their estimates as of now.
     /// The estimates are an extra: when the history cannot be read for
     /// them the executions go out without (an accepted Execute must not
@@ -588,5 +541,12 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::RevokeTokenRequest>,
     ) -> Result<Response<pb::RevokeTokenResponse>, Status> {
         self.revoke_token_call(request.into_inner()).await
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
+        self.list_audit_events_call(request.into_inner()).await
     }
 }

@@ -1,62 +1,102 @@
 //! Refuses a WorkflowService call whose [`Caller`] lacks the role the
-//! method needs: a tower layer around the generated server, so no handler
-//! can forget the check. UNAUTHENTICATED when there is no principal (with
-//! why), PERMISSION_DENIED naming the role needed.
+//! method needs, and hands each call that changes something, and each
+//! refused call, to the audit log once it has its answer: a tower layer
+//! around the generated server, so no handler can forget either.
+//! UNAUTHENTICATED when there is no principal (with why), PERMISSION_DENIED
+//! naming the role needed.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
 use tonic::server::NamedService;
 use tower::{Layer, Service};
 
+use super::audit::{object_of, Auditor, AUDITED};
 use super::{roles, AuthError, Caller};
 
-/// Wraps a service in a [`RoleGuard`].
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct RoleGuardLayer;
+/// The largest request an audited call may send (tonic's own default
+/// limit on a decoded message, plus the frame header): its body is read
+/// whole to name its object.
+const MAX_AUDITED_REQUEST: usize = 4 * 1024 * 1024 + 5;
+
+/// Wraps a service in a [`RoleGuard`] that records to `auditor`.
+#[derive(Clone)]
+pub(crate) struct RoleGuardLayer {
+    auditor: Arc<Auditor>,
+}
+
+impl RoleGuardLayer {
+    /// Guards, recording to `auditor`.
+    pub(crate) fn new(auditor: Arc<Auditor>) -> Self {
+        Self { auditor }
+    }
+}
 
 impl<S> Layer<S> for RoleGuardLayer {
     type Service = RoleGuard<S>;
 
     fn layer(&self, inner: S) -> RoleGuard<S> {
-        RoleGuard { inner }
+        RoleGuard {
+            inner,
+            auditor: self.auditor.clone(),
+        }
     }
 }
 
-/// The service, behind the role check.
-#[derive(Debug, Clone)]
+/// The service, behind the role check and the audit.
+#[derive(Clone)]
 pub(crate) struct RoleGuard<S> {
     inner: S,
+    auditor: Arc<Auditor>,
 }
 
 impl<S: NamedService> NamedService for RoleGuard<S> {
     const NAME: &'static str = S::NAME;
 }
 
-/// Why the call in `request` is refused, if it is.
-fn refusal<B>(request: &http::Request<B>) -> Option<AuthError> {
-    let method = request.uri().path().rsplit('/').next().unwrap_or_default();
+/// Why a call to `method` by `caller` is refused, if it is.
+fn refusal(method: &str, caller: Option<&Caller>) -> Option<AuthError> {
     let needed = roles::needed(method);
-    match request.extensions().get::<Caller>() {
+    match caller.map(|c| &c.principal) {
         // Only the port sets a caller; a request without one came some
         // other way and is refused (fail closed).
         None => Some(AuthError::Missing),
-        Some(Caller(Err(e))) => Some(e.clone()),
-        Some(Caller(Ok(principal))) if principal.role < needed => Some(AuthError::WrongRole {
+        Some(Err(e)) => Some(e.clone()),
+        Some(Ok(principal)) if principal.role < needed => Some(AuthError::WrongRole {
             method: method.to_string(),
             needed,
             who: principal.name.clone(),
             has: principal.role,
         }),
-        Some(Caller(Ok(_))) => None,
+        Some(Ok(_)) => None,
+    }
+}
+
+/// The outcome of an answer: a trailers-only answer carries its status in
+/// the headers; any other is the handler's Ok (its trailers say OK).
+fn outcome(answer: &http::Response<tonic::body::Body>) -> (String, String) {
+    match tonic::Status::from_header_map(answer.headers()) {
+        Some(status) => (
+            crate::grpc_code::name(status.code()).to_string(),
+            status.message().to_string(),
+        ),
+        None => ("OK".to_string(), String::new()),
     }
 }
 
 impl<S, B> Service<http::Request<B>> for RoleGuard<S>
 where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
@@ -67,12 +107,43 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        match refusal(&request) {
-            Some(error) => {
-                let status = tonic::Status::from(error);
-                Box::pin(async move { Ok(status.into_http()) })
-            }
-            None => Box::pin(self.inner.call(request)),
+        let method = request
+            .uri()
+            .path()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let caller = request.extensions().get::<Caller>().cloned();
+        let refused = refusal(&method, caller.as_ref());
+        if refused.is_none() && !AUDITED.contains(&method.as_str()) {
+            return Box::pin(self.inner.call(request.map(tonic::body::Body::new)));
         }
+        // The service made ready is the one to call (tower's contract);
+        // a fresh clone takes its place for the next call.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let auditor = self.auditor.clone();
+        Box::pin(async move {
+            // An audited call is unary and small: read it whole to name
+            // its object, then hand the same bytes on.
+            let (parts, body) = request.into_parts();
+            let bytes = Limited::new(body, MAX_AUDITED_REQUEST)
+                .collect()
+                .await
+                .map(|collected| collected.to_bytes())
+                .unwrap_or_default();
+            let object = object_of(&method, &bytes);
+            let answer = match refused {
+                Some(error) => tonic::Status::from(error).into_http(),
+                None => {
+                    let body = tonic::body::Body::new(Full::new(bytes));
+                    inner.call(http::Request::from_parts(parts, body)).await?
+                }
+            };
+            let (code, message) = outcome(&answer);
+            auditor.record(caller.as_ref(), &method, object, &code, &message);
+            Ok(answer)
+        })
     }
 }

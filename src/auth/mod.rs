@@ -12,8 +12,10 @@
 //! - `registry.rs` the tokens: in memory for each call's check, in the
 //!   history for restarts; revocation takes effect at once;
 //! - `roles.rs` the role each RPC needs;
-//! - `guard.rs` the tower layer that refuses a call.
+//! - `guard.rs` the tower layer that refuses a call, and hands calls that
+//!   change something (and refused ones) to `audit.rs`, the audit log.
 
+mod audit;
 mod guard;
 mod registry;
 mod roles;
@@ -21,6 +23,7 @@ mod token;
 
 use std::fmt;
 
+pub(crate) use audit::Auditor;
 pub(crate) use guard::RoleGuardLayer;
 pub use registry::TokenError;
 pub(crate) use registry::{Bootstrap, Tokens};
@@ -101,9 +104,15 @@ pub(crate) struct Principal {
 }
 
 /// A request's caller as the port worked it out: a principal, or why
-/// there is none. Calls that need no role (health) pass either way.
+/// there is none (calls that need no role, such as health, pass either
+/// way), and where the request came from.
 #[derive(Debug, Clone)]
-pub(crate) struct Caller(pub(crate) Result<Principal, AuthError>);
+pub(crate) struct Caller {
+    /// Who, or why nobody.
+    pub(crate) principal: Result<Principal, AuthError>,
+    /// The client's address and port, or `unix socket`.
+    pub(crate) peer: String,
+}
 
 /// Why a call is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -193,10 +202,15 @@ impl Authenticator {
         }
     }
 
-    /// The caller of a request that came over `transport` with the
-    /// `authorization` header `authorization`.
-    pub(crate) fn caller(&self, transport: Transport, authorization: Option<&[u8]>) -> Caller {
-        Caller(match (self.mode, transport) {
+    /// The caller of a request that came over `transport` from `peer`
+    /// with the `authorization` header `authorization`.
+    pub(crate) fn caller(
+        &self,
+        transport: Transport,
+        peer: String,
+        authorization: Option<&[u8]>,
+    ) -> Caller {
+        let principal = match (self.mode, transport) {
             (AuthMode::None, _) => Ok(Principal {
                 name: "a caller (authentication is off)".into(),
                 role: Role::Admin,
@@ -212,6 +226,7 @@ impl Authenticator {
                     None => Err(AuthError::Unknown(t.id)),
                 }),
             },
-        })
+        };
+        Caller { principal, peer }
     }
 }

@@ -4,8 +4,7 @@
 use super::Role;
 
 /// The gRPC service the roles are for.
-#[cfg(test)]
-const SERVICE: &str = "workflow.v1.WorkflowService";
+pub(crate) const SERVICE: &str = "workflow.v1.WorkflowService";
 
 /// Reads: anyone with a token.
 const VIEWER: &[&str] = &[
@@ -49,6 +48,7 @@ const ADMIN: &[&str] = &[
     "CreateToken",
     "ListTokens",
     "RevokeToken",
+    "ListAuditEvents",
 ];
 
 /// The role the method `method` (its bare name, `Execute`) needs.

@@ -140,6 +140,13 @@ pub(crate) enum Command {
     /// Create, list or revoke API tokens (a daemon with auth = "tokens").
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Show the audit log, newest first: calls that changed something and
+    /// refused calls, with who, what, which object, from where, outcome.
+    Audit {
+        /// At most this many events (0 = all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Show the daemon's status: version, workers, queue, history counts.
     Status,
     /// The full-screen terminal dashboard: status, job monitor, run forms,

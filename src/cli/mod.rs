@@ -111,6 +111,7 @@ async fn run_native(cli: Cli) -> Result<(), CliError> {
         Command::Schedule(command) => schedules::run(&globals, *command).await,
         Command::Webhook(command) => webhooks::run(&globals, command).await,
         Command::Token(command) => tokens::run(&globals, command).await,
+        Command::Audit { limit } => tokens::audit(&Ctx::connect(&globals).await?, limit).await,
         Command::Workflows(command) => {
             workflows::run(&Ctx::connect(&globals).await?, command).await
         }

@@ -1,13 +1,16 @@
-//! The token verbs: `wfctl token create`, `list` and `revoke`. Their
-//! flags are in [`super::args`] (`args/token.rs`), the printing in
-//! [`super::render::token`]. See docs/security.md.
+//! The access verbs: `wfctl token create`, `list` and `revoke`, and
+//! `wfctl audit`. Their flags are in [`super::args`] (`args/token.rs`),
+//! the printing in [`super::render::token`]. See docs/security.md.
 
 use super::{
     args::{GlobalArgs, RoleArg, TokenCommand, TokenCreateArgs},
     context::Ctx,
     error::CliError,
     input::parse_duration,
-    render::{print_note, token::print_tokens},
+    render::{
+        print_note,
+        token::{print_audit, print_tokens},
+    },
 };
 use crate::pb;
 
@@ -65,5 +68,31 @@ async fn create(globals: &GlobalArgs, args: TokenCreateArgs) -> Result<(), CliEr
         super::render::PrintFormat::Table => super::render::print_line(&made.secret),
         format => super::render::print_message(format, &made),
     }
+    Ok(())
+}
+
+/// Prints up to `limit` audit events (0: all), newest first, a page at a
+/// time (ListAuditEvents).
+pub(crate) async fn audit(ctx: &Ctx, limit: usize) -> Result<(), CliError> {
+    let mut events = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let want = if limit == 0 {
+            1000
+        } else {
+            (limit - events.len()).min(1000)
+        };
+        let request = pb::ListAuditEventsRequest {
+            page_size: want as i32,
+            page_token,
+        };
+        let page = ctx.message(ctx.client.clone().list_audit_events(request).await)?;
+        events.extend(page.events);
+        if page.next_page_token.is_empty() || (limit != 0 && events.len() >= limit) {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    print_audit(ctx.output, events);
     Ok(())
 }

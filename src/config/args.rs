@@ -114,6 +114,10 @@ pub struct DaemonArgs {
     /// series name workflows; by default a token of any role is needed).
     #[arg(long, env = "WORKFLOWD_OPEN_METRICS")]
     pub open_metrics: bool,
+    /// Also append each audit event (docs/security.md) to this file as a
+    /// line of JSON (created 0600 when missing).
+    #[arg(long, env = "WORKFLOWD_AUDIT_LOG_FILE")]
+    pub audit_log_file: Option<PathBuf>,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,

@@ -62,6 +62,8 @@ pub(super) struct FileConfig {
     pub(super) auth: Option<String>,
     /// Listen beyond loopback with authentication off.
     pub(super) insecure_listen: Option<bool>,
+    /// Where audit events are also appended as JSON lines.
+    pub(super) audit_log_file: Option<PathBuf>,
     /// GET /metrics needs no token, even with tokens on.
     pub(super) open_metrics: Option<bool>,
     /// Hours a webhook delivery is tried before it is given up.

@@ -51,6 +51,11 @@ impl Config {
         let insecure_listen = args.insecure_listen || file.insecure_listen.unwrap_or(false);
         refuse_open_listen(listen, auth, insecure_listen)?;
         let open_metrics = args.open_metrics || file.open_metrics.unwrap_or(false);
+        let audit_log_file = args
+            .audit_log_file
+            .clone()
+            .or(file.audit_log_file.clone())
+            .map(absolute);
         let unix_socket_group = match args
             .unix_socket_group
             .clone()
@@ -160,6 +165,7 @@ impl Config {
         Ok(Config {
             auth,
             open_metrics,
+            audit_log_file,
             retry_policies,
             webhook_give_up_after,
             http_cors_origins,

@@ -82,6 +82,8 @@ pub struct Config {
     pub auth: AuthMode,
     /// GET /metrics needs no token even with tokens on.
     pub open_metrics: bool,
+    /// A file audit events are also appended to, as JSON lines.
+    pub audit_log_file: Option<PathBuf>,
 }
 
 impl Config {

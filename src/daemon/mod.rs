@@ -18,7 +18,9 @@ use tower::Layer;
 pub use error::DaemonError;
 
 use crate::api::{DaemonInfo, WorkflowApi};
-use crate::auth::{AuthMode, Authenticator, Bootstrap, RoleGuardLayer, TokenError, Tokens};
+use crate::auth::{
+    Auditor, AuthMode, Authenticator, Bootstrap, RoleGuardLayer, TokenError, Tokens,
+};
 use crate::config::Config;
 use crate::discovery::Catalog;
 use crate::engine::{Engine, EngineConfig};
@@ -126,6 +128,8 @@ pub async fn run(
     let retry_writer = writer.clone();
     let webhook_writer = writer.clone();
     let token_writer = writer.clone();
+    let audit_writer = writer.clone();
+    let audit_reader = reader.clone();
     let schedule_reader = reader.clone();
     let retry_reader = reader.clone();
     let webhook_reader = reader.clone();
@@ -225,7 +229,8 @@ pub async fn run(
     .with_schedules(schedules.clone())
     .with_retries(retries.clone())
     .with_webhooks(webhooks.clone())
-    .with_tokens(tokens.clone());
+    .with_tokens(tokens.clone())
+    .with_audit_log(audit_reader);
     if let Some(drop_folders) = &drop_folders {
         api = api.with_drop_folders(drop_folders.clone());
     }
@@ -244,10 +249,19 @@ pub async fn run(
     // Every call of a WorkflowService RPC is counted by method and code
     // (the HTTP routes' in-process calls too; they are also counted by
     // route in workflowd_http_requests_total).
-    // Each call is checked against the role its RPC needs (src/auth),
-    // inside the counting so refused calls are counted too.
+    // Each call is checked against the role its RPC needs (src/auth) and
+    // audited, inside the counting so refused calls are counted too.
+    let auditor = Arc::new(
+        Auditor::new(audit_writer, config.audit_log_file.as_deref()).map_err(|source| {
+            DaemonError::Prepare {
+                path: config.audit_log_file.clone().unwrap_or_default(),
+                source,
+            }
+        })?,
+    );
     let workflow_service = metrics.grpc_service(
-        RoleGuardLayer.layer(pb::workflow_service_server::WorkflowServiceServer::new(api)),
+        RoleGuardLayer::new(auditor)
+            .layer(pb::workflow_service_server::WorkflowServiceServer::new(api)),
     );
     let grpc = tonic::service::Routes::new(workflow_service)
         .add_service(health_service)

@@ -210,13 +210,21 @@ impl Service<Request<axum::body::Body>> for OnePort {
 
     fn call(&mut self, mut request: Request<axum::body::Body>) -> Self::Future {
         let protocol = protocol(&request);
-        let transport = if request.extensions().get::<UdsConnectInfo>().is_some() {
-            Transport::UnixSocket
+        let (transport, peer) = if request.extensions().get::<UdsConnectInfo>().is_some() {
+            (Transport::UnixSocket, "unix socket".to_string())
         } else {
-            Transport::Tcp
+            let remote = request
+                .extensions()
+                .get::<TcpConnectInfo>()
+                .and_then(TcpConnectInfo::remote_addr);
+            (
+                Transport::Tcp,
+                remote.map_or_else(|| "unknown".to_string(), |a| a.to_string()),
+            )
         };
         let caller = self.authenticator.caller(
             transport,
+            peer,
             request
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -233,7 +241,7 @@ impl Service<Request<axum::body::Body>> for OnePort {
         }
         if protocol == Protocol::Http && self.protect_metrics && request.uri().path() == "/metrics"
         {
-            if let Err(refusal) = &caller.0 {
+            if let Err(refusal) = &caller.principal {
                 let response = error::HttpError::Rpc(refusal.clone().into()).into_response();
                 return Box::pin(async move { Ok(response) });
             }

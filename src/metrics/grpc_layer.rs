@@ -19,27 +19,6 @@ use tower::Service;
 
 use super::families::{Families, GrpcLabels};
 
-/// The code names, indexed by their number (the `grpc-status` value).
-const CODES: [&str; 17] = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-];
-
 /// The method label of a path the service does not have.
 const UNKNOWN_METHOD: &str = "unknown";
 
@@ -50,7 +29,7 @@ fn code_name(value: &http::HeaderValue) -> &'static str {
         .to_str()
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-        .and_then(|n| CODES.get(n).copied())
+        .and_then(crate::grpc_code::name_of_number)
         .unwrap_or("UNKNOWN")
 }
 

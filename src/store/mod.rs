@@ -8,6 +8,7 @@
 //! ([`hub`]), which is what makes replay-then-follow gap-free. Reads use a
 //! small pool of read-only connections ([`reader`]).
 
+pub(crate) mod audit;
 mod codec;
 pub(crate) mod drop_files;
 pub(crate) mod hub;
@@ -31,6 +32,7 @@ use uuid::Uuid;
 use crate::events::{ExecutionState, LogCounts};
 use crate::tree::ExecutionTree;
 
+pub(crate) use audit::AuditRecord;
 pub(crate) use drop_files::{DropFileRecord, DropFileState, DropFileWrite};
 pub(crate) use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub(crate) use retention::PruneStep;

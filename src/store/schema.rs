@@ -283,6 +283,20 @@ const MIGRATIONS: &[&str] = &[
         revoke_ms   INTEGER
     );
     "#,
+    // Version 10: the audit log (src/auth/audit.rs), appended to only.
+    r#"
+    CREATE TABLE audit_events (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_ms   INTEGER NOT NULL,
+        principal TEXT NOT NULL,
+        role      TEXT,
+        method    TEXT NOT NULL,
+        object    TEXT NOT NULL,
+        peer      TEXT NOT NULL,
+        code      TEXT NOT NULL,
+        message   TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;

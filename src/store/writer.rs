@@ -275,13 +275,16 @@ impl StoreWriter {
         .await?
     }
 
+    /// Appends `event` to the audit log and returns once it is committed.
+    pub(crate) async fn audit(&self, event: super::AuditRecord) -> Result<(), StoreError> {
+        let event = Box::new(event);
+        self.ask(|reply| WriteOp::Audit { event, reply }).await?
+    }
+
     /// Creates or revokes an API token and returns once it is committed.
     pub(crate) async fn token(&self, write: super::TokenWrite) -> Result<(), StoreError> {
-        self.ask(|reply| WriteOp::Token {
-            write: Box::new(write),
-            reply,
-        })
-        .await?
+        let write = Box::new(write);
+        self.ask(|reply| WriteOp::Token { write, reply }).await?
     }
 
     /// Marks the attempt with row id `execution` settled (no attempt
@@ -563,6 +566,7 @@ fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterCommit>) {
             | WriteOp::Schedule { reply, .. }
             | WriteOp::Webhook { reply, .. }
             | WriteOp::Token { reply, .. }
+            | WriteOp::Audit { reply, .. }
             | WriteOp::SettleRetries { reply, .. },
             OpResult::Applied(result),
         ) => after.push(AfterCommit::Applied(reply, result)),

@@ -45,6 +45,7 @@ const EXPECTED_ROLES: &[(&str, &str)] = &[
     ("CreateToken", "admin"),
     ("ListTokens", "admin"),
     ("RevokeToken", "admin"),
+    ("ListAuditEvents", "admin"),
 ];
 
 const ROLES: [&str; 3] = ["viewer", "operator", "admin"];

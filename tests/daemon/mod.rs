@@ -1,6 +1,7 @@
 //! Tests of the daemon through its gRPC API, one file per area of
 //! behaviour.
 
+mod audit;
 mod auth;
 mod cancel;
 mod config;

@@ -1,4 +1,5 @@
-//! API tokens as a table: id, name, role, created, expires, revoked.
+//! API tokens as a table (id, name, role, created, expires, revoked), and
+//! the audit log as one (time, who, role, method, object, from, outcome).
 
 use super::print::{print_message, print_table, timestamp_text, PrintFormat};
 use crate::pb;
@@ -23,10 +24,7 @@ pub(crate) fn print_tokens(format: PrintFormat, tokens: &[pb::ApiToken]) {
             vec![
                 t.id.clone(),
                 t.name.clone(),
-                pb::Role::try_from(t.role).map_or_else(
-                    |_| t.role.to_string(),
-                    |r| r.as_str_name().trim_start_matches("ROLE_").to_lowercase(),
-                ),
+                role_word(t.role),
                 timestamp_text(t.create_time.as_ref()),
                 or_never(t.expire_time.as_ref(), "never"),
                 or_never(t.revoke_time.as_ref(), "-"),
@@ -35,6 +33,55 @@ pub(crate) fn print_tokens(format: PrintFormat, tokens: &[pb::ApiToken]) {
         .collect();
     print_table(
         &["ID", "NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"],
+        &rows,
+    );
+}
+
+/// The role of a proto value as a word (`viewer`), `-` when unset.
+fn role_word(value: i32) -> String {
+    match pb::Role::try_from(value) {
+        Ok(pb::Role::Unspecified) => "-".to_string(),
+        Ok(role) => role
+            .as_str_name()
+            .trim_start_matches("ROLE_")
+            .to_lowercase(),
+        Err(_) => value.to_string(),
+    }
+}
+
+/// Prints audit events as a table, or as a ListAuditEventsResponse.
+pub(crate) fn print_audit(format: PrintFormat, events: Vec<pb::AuditEvent>) {
+    if format != PrintFormat::Table {
+        print_message(
+            format,
+            &pb::ListAuditEventsResponse {
+                events,
+                next_page_token: String::new(),
+            },
+        );
+        return;
+    }
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            let outcome = if e.message.is_empty() {
+                e.code.clone()
+            } else {
+                format!("{}: {}", e.code, e.message)
+            };
+            vec![
+                timestamp_text(e.time.as_ref()),
+                e.principal.clone(),
+                role_word(e.role),
+                e.method.clone(),
+                e.object.clone(),
+                e.peer.clone(),
+                outcome,
+            ]
+        })
+        .collect();
+    print_table(
+        &["TIME", "WHO", "ROLE", "METHOD", "OBJECT", "FROM", "OUTCOME"],
         &rows,
     );
 }

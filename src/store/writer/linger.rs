@@ -51,6 +51,7 @@ pub(super) fn sources(group: &[WriteOp]) -> usize {
                     | WriteOp::SettleRetries { .. }
                     | WriteOp::Webhook { .. }
                     | WriteOp::Token { .. }
+                    | WriteOp::Audit { .. }
             )
         })
         .count();

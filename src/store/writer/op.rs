@@ -7,8 +7,8 @@ use tokio::sync::oneshot;
 
 use crate::events::LogEvent;
 use crate::store::{
-    DropFileWrite, FinalOutcome, NewExecution, PruneStep, ScheduleWrite, StoreError, TokenWrite,
-    WebhookWrite,
+    AuditRecord, DropFileWrite, FinalOutcome, NewExecution, PruneStep, ScheduleWrite, StoreError,
+    TokenWrite, WebhookWrite,
 };
 
 /// One write to the history.
@@ -82,6 +82,13 @@ pub(crate) enum WriteOp {
     Webhook {
         /// The change.
         write: Box<WebhookWrite>,
+        /// Gets the outcome, after commit.
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Appends to the audit log; replies after commit.
+    Audit {
+        /// The event.
+        event: Box<AuditRecord>,
         /// Gets the outcome, after commit.
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
@@ -171,6 +178,7 @@ impl std::fmt::Display for WriteOp {
             WriteOp::Schedule { .. } => write!(f, "a change of the schedules"),
             WriteOp::Webhook { .. } => write!(f, "a change of the webhooks"),
             WriteOp::Token { .. } => write!(f, "a change of the API tokens"),
+            WriteOp::Audit { .. } => write!(f, "an audit event"),
             WriteOp::SettleRetries { execution, .. } => {
                 write!(f, "the end of the retries of execution row {execution}")
             }

@@ -8,7 +8,7 @@ use super::{is_storage_failure, WriteOp};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
 use crate::store::codec::encode;
 use crate::store::{
-    drop_files, retention, retries, schedules, tokens, webhooks, NewExecution, PruneStep,
+    audit, drop_files, retention, retries, schedules, tokens, webhooks, NewExecution, PruneStep,
     StoreError,
 };
 
@@ -119,6 +119,15 @@ pub(super) fn commit_group(
                 // A savepoint, so a failure undoes only this change.
                 let sp = tx.savepoint()?;
                 let result = webhooks::apply(&sp, write);
+                if result.is_ok() {
+                    sp.commit()?;
+                }
+                OpResult::Applied(own_result(result)?)
+            }
+            WriteOp::Audit { event, .. } => {
+                // A savepoint, so a failure undoes only this change.
+                let sp = tx.savepoint()?;
+                let result = audit::append(&sp, event);
                 if result.is_ok() {
                     sp.commit()?;
                 }

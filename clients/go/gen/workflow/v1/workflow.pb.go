@@ -8597,6 +8597,236 @@ func (x *RevokeTokenResponse) GetToken() *ApiToken {
 	return nil
 }
 
+// One audited call.
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its place in the log (increasing).
+	Sequence int64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// When the call was answered.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// Who: `token <id> (<name>)`, `a caller on the Unix socket`, `a caller
+	// (authentication is off)`, or `unauthenticated` for a refused call.
+	Principal string `protobuf:"bytes,3,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The caller's role; unset when it had none.
+	Role Role `protobuf:"varint,4,opt,name=role,proto3,enum=workflow.v1.Role" json:"role,omitempty"`
+	// The RPC (`Execute`, `RevokeToken`, ...).
+	Method string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
+	// What the call named: the first of its execution, workflow, schedule,
+	// webhook or token id; empty when it named none.
+	Object string `protobuf:"bytes,6,opt,name=object,proto3" json:"object,omitempty"`
+	// From where: the client's address and port, or `unix socket`.
+	Peer string `protobuf:"bytes,7,opt,name=peer,proto3" json:"peer,omitempty"`
+	// The outcome: a gRPC code name (`OK`, `PERMISSION_DENIED`, ...).
+	Code string `protobuf:"bytes,8,opt,name=code,proto3" json:"code,omitempty"`
+	// The error message; empty on OK.
+	Message       string `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *AuditEvent) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *AuditEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *AuditEvent) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetObject() string {
+	if x != nil {
+		return x.Object
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetPeer() string {
+	if x != nil {
+		return x.Peer
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// Request of ListAuditEvents.
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of events to return (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response's `next_page_token`.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListAuditEvents.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events of this page, newest first.
+	Events []*AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Token for the next (older) page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // Free text.
 type FieldType_Text struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -8606,7 +8836,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8618,7 +8848,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8647,7 +8877,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8659,7 +8889,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8700,7 +8930,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8712,7 +8942,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8746,7 +8976,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8758,7 +8988,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8792,7 +9022,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8804,7 +9034,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8840,7 +9070,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8852,7 +9082,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9518,7 +9748,25 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x12RevokeTokenRequest\x12\x19\n" +
 	"\btoken_id\x18\x01 \x01(\tR\atokenId\"B\n" +
 	"\x13RevokeTokenResponse\x12+\n" +
-	"\x05token\x18\x01 \x01(\v2\x15.workflow.v1.ApiTokenR\x05token*\x84\x02\n" +
+	"\x05token\x18\x01 \x01(\v2\x15.workflow.v1.ApiTokenR\x05token\"\x8f\x02\n" +
+	"\n" +
+	"AuditEvent\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1c\n" +
+	"\tprincipal\x18\x03 \x01(\tR\tprincipal\x12%\n" +
+	"\x04role\x18\x04 \x01(\x0e2\x11.workflow.v1.RoleR\x04role\x12\x16\n" +
+	"\x06method\x18\x05 \x01(\tR\x06method\x12\x16\n" +
+	"\x06object\x18\x06 \x01(\tR\x06object\x12\x12\n" +
+	"\x04peer\x18\a \x01(\tR\x04peer\x12\x12\n" +
+	"\x04code\x18\b \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\t \x01(\tR\amessage\"T\n" +
+	"\x16ListAuditEventsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"r\n" +
+	"\x17ListAuditEventsResponse\x12/\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.workflow.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x84\x02\n" +
 	"\x0eExecutionState\x12\x1f\n" +
 	"\x1bEXECUTION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16EXECUTION_STATE_QUEUED\x10\x01\x12\x1b\n" +
@@ -9595,7 +9843,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\vROLE_VIEWER\x10\x01\x12\x11\n" +
 	"\rROLE_OPERATOR\x10\x02\x12\x0e\n" +
 	"\n" +
-	"ROLE_ADMIN\x10\x032\xda\x19\n" +
+	"ROLE_ADMIN\x10\x032\xcb\x1a\n" +
 	"\x0fWorkflowService\x12m\n" +
 	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflows\x12u\n" +
 	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/workflows/{workflow_id}\x12\x8a\x01\n" +
@@ -9628,7 +9876,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"ListTokens\x12\x1e.workflow.v1.ListTokensRequest\x1a\x1f.workflow.v1.ListTokensResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/tokens\x12y\n" +
-	"\vRevokeToken\x12\x1f.workflow.v1.RevokeTokenRequest\x1a .workflow.v1.RevokeTokenResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/tokens/{token_id}:revokeBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
+	"\vRevokeToken\x12\x1f.workflow.v1.RevokeTokenRequest\x1a .workflow.v1.RevokeTokenResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/tokens/{token_id}:revoke\x12o\n" +
+	"\x0fListAuditEvents\x12#.workflow.v1.ListAuditEventsRequest\x1a$.workflow.v1.ListAuditEventsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/auditBMZKgithub.com/workflow-manager/workflowd/clients/go/gen/workflow/v1;workflowv1b\x06proto3"
 
 var (
 	file_workflow_v1_workflow_proto_rawDescOnce sync.Once
@@ -9643,7 +9892,7 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 126)
 var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ExecutionState)(0),                   // 0: workflow.v1.ExecutionState
 	(NodeStatus)(0),                       // 1: workflow.v1.NodeStatus
@@ -9763,88 +10012,91 @@ var file_workflow_v1_workflow_proto_goTypes = []any{
 	(*ListTokensResponse)(nil),            // 115: workflow.v1.ListTokensResponse
 	(*RevokeTokenRequest)(nil),            // 116: workflow.v1.RevokeTokenRequest
 	(*RevokeTokenResponse)(nil),           // 117: workflow.v1.RevokeTokenResponse
-	(*FieldType_Text)(nil),                // 118: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),              // 119: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),            // 120: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),              // 121: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),       // 122: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),           // 123: workflow.v1.FieldType.StateFile
-	nil,                                   // 124: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                                   // 125: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                                   // 126: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                                   // 127: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                                   // 128: workflow.v1.Execution.InputsEntry
-	nil,                                   // 129: workflow.v1.Execution.LabelsEntry
-	nil,                                   // 130: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                                   // 131: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                                   // 132: workflow.v1.SubmitManifestRequest.LabelsEntry
-	nil,                                   // 133: workflow.v1.ScheduleExecute.InputsEntry
-	nil,                                   // 134: workflow.v1.ScheduleExecute.LabelsEntry
-	nil,                                   // 135: workflow.v1.ScheduleManifest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),         // 136: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 137: google.protobuf.Duration
-	(*structpb.Value)(nil),                // 138: google.protobuf.Value
+	(*AuditEvent)(nil),                    // 118: workflow.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),        // 119: workflow.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),       // 120: workflow.v1.ListAuditEventsResponse
+	(*FieldType_Text)(nil),                // 121: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),              // 122: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),            // 123: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),              // 124: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),       // 125: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),           // 126: workflow.v1.FieldType.StateFile
+	nil,                                   // 127: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                                   // 128: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                                   // 129: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                                   // 130: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                                   // 131: workflow.v1.Execution.InputsEntry
+	nil,                                   // 132: workflow.v1.Execution.LabelsEntry
+	nil,                                   // 133: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                                   // 134: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                                   // 135: workflow.v1.SubmitManifestRequest.LabelsEntry
+	nil,                                   // 136: workflow.v1.ScheduleExecute.InputsEntry
+	nil,                                   // 137: workflow.v1.ScheduleExecute.LabelsEntry
+	nil,                                   // 138: workflow.v1.ScheduleManifest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),         // 139: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 140: google.protobuf.Duration
+	(*structpb.Value)(nil),                // 141: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	14,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	136, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	139, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
 	15,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	118, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	119, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	120, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	121, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	122, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	123, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	136, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	121, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	122, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	123, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	124, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	125, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	126, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	139, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
 	13,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
 	16,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
 	13,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	124, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	125, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	126, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	137, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	127, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	127, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	128, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	129, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	140, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	130, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
 	24,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
-	137, // 19: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
-	137, // 20: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
+	140, // 19: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
+	140, // 20: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
 	26,  // 21: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 22: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	136, // 23: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	136, // 24: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	136, // 25: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	128, // 26: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	129, // 27: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	137, // 28: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	139, // 23: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	139, // 24: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	139, // 25: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	131, // 26: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	132, // 27: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	140, // 28: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
 	30,  // 29: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
 	33,  // 30: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
 	29,  // 31: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
 	27,  // 32: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
-	136, // 33: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
+	139, // 33: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
 	24,  // 34: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
-	136, // 35: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
-	137, // 36: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
-	136, // 37: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
+	139, // 35: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
+	140, // 36: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
+	139, // 37: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
 	2,   // 38: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
-	136, // 39: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
-	136, // 40: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
+	139, // 39: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
+	139, // 40: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
 	27,  // 41: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
 	1,   // 42: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
 	31,  // 43: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
 	1,   // 44: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
 	32,  // 45: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
 	1,   // 46: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	136, // 47: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	139, // 47: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
 	26,  // 48: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
 	28,  // 49: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
 	26,  // 50: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 51: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	136, // 52: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	136, // 53: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	130, // 54: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	139, // 52: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	139, // 53: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	133, // 54: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
 	26,  // 55: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
 	28,  // 56: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
 	42,  // 57: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	136, // 58: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	139, // 58: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
 	43,  // 59: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
 	44,  // 60: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
 	45,  // 61: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
@@ -9868,19 +10120,19 @@ var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	63,  // 79: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
 	64,  // 80: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
 	3,   // 81: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	137, // 82: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	137, // 83: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	140, // 82: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	140, // 83: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
 	0,   // 84: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	137, // 85: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	140, // 85: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
 	26,  // 86: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	136, // 87: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	131, // 88: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	139, // 87: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	134, // 88: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
 	68,  // 89: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
 	71,  // 90: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	137, // 91: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	140, // 91: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
 	70,  // 92: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
 	28,  // 93: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
-	136, // 94: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
+	139, // 94: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
 	4,   // 95: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
 	5,   // 96: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
 	72,  // 97: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
@@ -9888,7 +10140,7 @@ var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	6,   // 99: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
 	73,  // 100: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
 	5,   // 101: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	132, // 102: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	135, // 102: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
 	26,  // 103: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
 	77,  // 104: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
 	6,   // 105: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
@@ -9896,24 +10148,24 @@ var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	81,  // 107: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
 	7,   // 108: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
 	8,   // 109: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
-	137, // 110: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
-	136, // 111: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
-	136, // 112: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
-	136, // 113: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
+	140, // 110: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
+	139, // 111: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
+	139, // 112: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
+	139, // 113: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
 	84,  // 114: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
-	137, // 115: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	136, // 116: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
-	136, // 117: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
+	140, // 115: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	139, // 116: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
+	139, // 117: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
 	82,  // 118: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
 	83,  // 119: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
-	133, // 120: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
-	137, // 121: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
-	134, // 122: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
+	136, // 120: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
+	140, // 121: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
+	137, // 122: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
 	24,  // 123: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
 	5,   // 124: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
-	135, // 125: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
-	136, // 126: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
-	136, // 127: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
+	138, // 125: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
+	139, // 126: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
+	139, // 127: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
 	9,   // 128: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
 	79,  // 129: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
 	79,  // 130: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
@@ -9924,87 +10176,92 @@ var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	79,  // 135: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
 	84,  // 136: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
 	10,  // 137: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
-	136, // 138: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	139, // 138: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
 	11,  // 139: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
-	136, // 140: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
-	136, // 141: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
-	136, // 142: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	139, // 140: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	139, // 141: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	139, // 142: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
 	99,  // 143: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
 	99,  // 144: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
 	99,  // 145: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
 	100, // 146: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
 	100, // 147: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
 	12,  // 148: workflow.v1.ApiToken.role:type_name -> workflow.v1.Role
-	136, // 149: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
-	136, // 150: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
-	136, // 151: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
+	139, // 149: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
+	139, // 150: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
+	139, // 151: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
 	12,  // 152: workflow.v1.CreateTokenRequest.role:type_name -> workflow.v1.Role
-	137, // 153: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	140, // 153: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
 	111, // 154: workflow.v1.CreateTokenResponse.token:type_name -> workflow.v1.ApiToken
 	111, // 155: workflow.v1.ListTokensResponse.tokens:type_name -> workflow.v1.ApiToken
 	111, // 156: workflow.v1.RevokeTokenResponse.token:type_name -> workflow.v1.ApiToken
-	138, // 157: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	138, // 158: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	138, // 159: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
-	17,  // 160: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	19,  // 161: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	21,  // 162: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	23,  // 163: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	34,  // 164: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	36,  // 165: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	38,  // 166: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	40,  // 167: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	65,  // 168: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	67,  // 169: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	74,  // 170: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	76,  // 171: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	85,  // 172: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
-	87,  // 173: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
-	89,  // 174: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
-	91,  // 175: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
-	93,  // 176: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
-	95,  // 177: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
-	97,  // 178: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
-	101, // 179: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
-	103, // 180: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
-	105, // 181: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
-	107, // 182: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
-	109, // 183: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
-	112, // 184: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
-	114, // 185: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
-	116, // 186: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
-	18,  // 187: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	20,  // 188: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	22,  // 189: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	25,  // 190: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	35,  // 191: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	37,  // 192: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	39,  // 193: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	41,  // 194: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	66,  // 195: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	69,  // 196: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	75,  // 197: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	78,  // 198: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	86,  // 199: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
-	88,  // 200: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
-	90,  // 201: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
-	92,  // 202: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
-	94,  // 203: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
-	96,  // 204: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
-	98,  // 205: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
-	102, // 206: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
-	104, // 207: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
-	106, // 208: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
-	108, // 209: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
-	110, // 210: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
-	113, // 211: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
-	115, // 212: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
-	117, // 213: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
-	187, // [187:214] is the sub-list for method output_type
-	160, // [160:187] is the sub-list for method input_type
-	160, // [160:160] is the sub-list for extension type_name
-	160, // [160:160] is the sub-list for extension extendee
-	0,   // [0:160] is the sub-list for field type_name
+	139, // 157: workflow.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	12,  // 158: workflow.v1.AuditEvent.role:type_name -> workflow.v1.Role
+	118, // 159: workflow.v1.ListAuditEventsResponse.events:type_name -> workflow.v1.AuditEvent
+	141, // 160: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	141, // 161: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	141, // 162: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
+	17,  // 163: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	19,  // 164: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	21,  // 165: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	23,  // 166: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	34,  // 167: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	36,  // 168: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	38,  // 169: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	40,  // 170: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	65,  // 171: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	67,  // 172: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	74,  // 173: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	76,  // 174: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	85,  // 175: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
+	87,  // 176: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
+	89,  // 177: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
+	91,  // 178: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
+	93,  // 179: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
+	95,  // 180: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
+	97,  // 181: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
+	101, // 182: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
+	103, // 183: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
+	105, // 184: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
+	107, // 185: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
+	109, // 186: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
+	112, // 187: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
+	114, // 188: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
+	116, // 189: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
+	119, // 190: workflow.v1.WorkflowService.ListAuditEvents:input_type -> workflow.v1.ListAuditEventsRequest
+	18,  // 191: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	20,  // 192: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	22,  // 193: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	25,  // 194: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	35,  // 195: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	37,  // 196: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	39,  // 197: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	41,  // 198: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	66,  // 199: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	69,  // 200: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	75,  // 201: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	78,  // 202: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	86,  // 203: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
+	88,  // 204: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
+	90,  // 205: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
+	92,  // 206: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
+	94,  // 207: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
+	96,  // 208: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
+	98,  // 209: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
+	102, // 210: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
+	104, // 211: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
+	106, // 212: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
+	108, // 213: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
+	110, // 214: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
+	113, // 215: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
+	115, // 216: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
+	117, // 217: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
+	120, // 218: workflow.v1.WorkflowService.ListAuditEvents:output_type -> workflow.v1.ListAuditEventsResponse
+	191, // [191:219] is the sub-list for method output_type
+	163, // [163:191] is the sub-list for method input_type
+	163, // [163:163] is the sub-list for extension type_name
+	163, // [163:163] is the sub-list for extension extendee
+	0,   // [0:163] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -10060,16 +10317,16 @@ func file_workflow_v1_workflow_proto_init() {
 		(*ScheduleManifest_Content)(nil),
 		(*ScheduleManifest_TemplatePath)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[106].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[107].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[109].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[110].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[113].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   123,
+			NumMessages:   126,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

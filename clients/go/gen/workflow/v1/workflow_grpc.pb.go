@@ -46,6 +46,7 @@ const (
 	WorkflowService_CreateToken_FullMethodName           = "/workflow.v1.WorkflowService/CreateToken"
 	WorkflowService_ListTokens_FullMethodName            = "/workflow.v1.WorkflowService/ListTokens"
 	WorkflowService_RevokeToken_FullMethodName           = "/workflow.v1.WorkflowService/RevokeToken"
+	WorkflowService_ListAuditEvents_FullMethodName       = "/workflow.v1.WorkflowService/ListAuditEvents"
 )
 
 // WorkflowServiceClient is the client API for WorkflowService service.
@@ -174,6 +175,11 @@ type WorkflowServiceClient interface {
 	// Revokes an API token (admin only): calls with it are refused from the
 	// moment this returns. Revoking a revoked token changes nothing.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
+	// The audit log, newest first (admin only): every call that changes
+	// something (run, cancel, submit, schedules, webhooks, tokens) and every
+	// call refused for want of a token or a role, with who, what, which
+	// object, when, from where and the outcome.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type workflowServiceClient struct {
@@ -463,6 +469,16 @@ func (c *workflowServiceClient) RevokeToken(ctx context.Context, in *RevokeToken
 	return out, nil
 }
 
+func (c *workflowServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WorkflowServiceServer is the server API for WorkflowService service.
 // All implementations must embed UnimplementedWorkflowServiceServer
 // for forward compatibility.
@@ -589,6 +605,11 @@ type WorkflowServiceServer interface {
 	// Revokes an API token (admin only): calls with it are refused from the
 	// moment this returns. Revoking a revoked token changes nothing.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
+	// The audit log, newest first (admin only): every call that changes
+	// something (run, cancel, submit, schedules, webhooks, tokens) and every
+	// call refused for want of a token or a role, with who, what, which
+	// object, when, from where and the outcome.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedWorkflowServiceServer()
 }
 
@@ -679,6 +700,9 @@ func (UnimplementedWorkflowServiceServer) ListTokens(context.Context, *ListToken
 }
 func (UnimplementedWorkflowServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
+}
+func (UnimplementedWorkflowServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedWorkflowServiceServer) mustEmbedUnimplementedWorkflowServiceServer() {}
 func (UnimplementedWorkflowServiceServer) testEmbeddedByValue()                         {}
@@ -1180,6 +1204,24 @@ func _WorkflowService_RevokeToken_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WorkflowService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WorkflowService_ServiceDesc is the grpc.ServiceDesc for WorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1290,6 +1332,10 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeToken",
 			Handler:    _WorkflowService_RevokeToken_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _WorkflowService_ListAuditEvents_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -176,6 +176,11 @@ class WorkflowServiceStub:
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.RevokeTokenRequest.SerializeToString,
                 response_deserializer=workflow_dot_v1_dot_workflow__pb2.RevokeTokenResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/workflow.v1.WorkflowService/ListAuditEvents',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -437,6 +442,16 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditEvents(self, request, context):
+        """The audit log, newest first (admin only): every call that changes
+        something (run, cancel, submit, schedules, webhooks, tokens) and every
+        call refused for want of a token or a role, with who, what, which
+        object, when, from where and the outcome.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -574,6 +589,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.RevokeToken,
                     request_deserializer=workflow_dot_v1_dot_workflow__pb2.RevokeTokenRequest.FromString,
                     response_serializer=workflow_dot_v1_dot_workflow__pb2.RevokeTokenResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1312,6 +1332,33 @@ class WorkflowService:
             '/workflow.v1.WorkflowService/RevokeToken',
             workflow_dot_v1_dot_workflow__pb2.RevokeTokenRequest.SerializeToString,
             workflow_dot_v1_dot_workflow__pb2.RevokeTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/ListAuditEvents',
+            workflow_dot_v1_dot_workflow__pb2.ListAuditEventsRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
