@@ -16,7 +16,7 @@ use crate::engine::{Engine, EngineError, ExecuteRequest};
 use crate::manifest::submit::{vm_request_id, ManifestRunner, SubmitOptions};
 use crate::manifest::{self, Context, FormatHint, ManifestError, Validation, MAX_MANIFEST_BYTES};
 use crate::policy::WorkflowPolicy;
-use crate::store::{ExecutionRecord, ScheduledBy};
+use crate::store::{ExecutionFilter, ExecutionRecord, ScheduledBy};
 
 /// The label every execution a schedule starts carries.
 pub(crate) const SCHEDULE_LABEL: &str = "schedule";
@@ -220,6 +220,34 @@ impl Starter {
             Action::Manifest { .. } => vm_request_id(request_id, 0),
         };
         self.engine.execution_by_request_id(&key).await
+    }
+
+    /// What a start under `request_id` made, if it made anything: its
+    /// execution, or every execution of a manifest's batch. A start that
+    /// failed part-way (a batch whose later VMs were refused), or one made
+    /// before a crash and repeated after its template was edited, has
+    /// started something all the same, and its record must say what.
+    pub(super) async fn started_under(&self, action: &Action, request_id: &str) -> Option<Started> {
+        let first = self
+            .started_before(action, request_id)
+            .await
+            .ok()
+            .flatten()?;
+        let mut execution_ids = vec![first.id.to_string()];
+        if let (Action::Manifest { .. }, Some(batch)) = (action, &first.batch_id) {
+            let filter = ExecutionFilter {
+                batch_id: Some(batch.clone()),
+                ..ExecutionFilter::default()
+            };
+            if let Ok(all) = self.engine.list_executions(filter, None, usize::MAX).await {
+                // Newest first: the VMs in the order they were started.
+                execution_ids = all.iter().rev().map(|e| e.id.to_string()).collect();
+            }
+        }
+        Some(Started {
+            execution_ids,
+            batch_id: first.batch_id,
+        })
     }
 }
 

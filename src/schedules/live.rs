@@ -353,8 +353,25 @@ impl Schedules {
             Err(NotStarted::ShuttingDown) => return None,
             Err(NotStarted::Failed(error)) => {
                 tracing::warn!(schedule = %live.id, %error, "a scheduled run could not start");
-                run.outcome = RunOutcome::Failed;
-                run.error = error;
+                match self
+                    .starter
+                    .started_under(&definition.action, &run.request_id)
+                    .await
+                {
+                    // Started all the same (in part, or before a crash):
+                    // recorded as started, with what went wrong.
+                    Some(started) => {
+                        run.outcome = RunOutcome::Started;
+                        run.error = format!("started, but: {error}");
+                        runs.previous = started.execution_ids.clone();
+                        run.execution_ids = started.execution_ids;
+                        run.batch_id = started.batch_id;
+                    }
+                    None => {
+                        run.outcome = RunOutcome::Failed;
+                        run.error = error;
+                    }
+                }
             }
         }
         self.record(live, run, handled_ms).await

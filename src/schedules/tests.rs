@@ -203,3 +203,40 @@ async fn a_start_the_daemon_made_before_it_died_is_recorded_not_repeated() {
     assert_eq!(executions(&t).await.len(), 1, "not started twice");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_start_made_before_a_crash_stays_started_when_the_action_fails_now() {
+    let (t, schedules) = setup().await;
+    let live = stored(&schedules, every_minute(CatchUp::Skip, 0), TEN_AM + 30_000).await;
+    // The daemon started 10:01's run and died before recording it...
+    let due = TEN_AM + MINUTE;
+    let definition = live.state.lock().definition.clone();
+    let started = schedules
+        .starter
+        .start(
+            &definition.action,
+            ScheduledBy {
+                schedule_id: "nightly".into(),
+                scheduled_ms: due,
+            },
+            live.request_id(due),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("started"));
+    // ...and the action no longer starts (its workflow, like a manifest's
+    // template, changed while the daemon was down).
+    let mut edited = (*definition).clone();
+    if let Action::Execute { workflow_id, .. } = &mut edited.action {
+        *workflow_id = "gone".into();
+    }
+    live.state.lock().definition = Arc::new(edited);
+
+    schedules.catch_up(&live, due + 5_000).await;
+    let runs = runs(&schedules);
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].outcome, RunOutcome::Started, "{runs:#?}");
+    assert_eq!(runs[0].execution_ids, started.execution_ids);
+    assert!(runs[0].error.starts_with("started, but:"), "{runs:#?}");
+    assert_eq!(executions(&t).await.len(), 1, "not started twice");
+    t.stop().await;
+}
