@@ -31,6 +31,8 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 # tmux: the `wfctl tui` tests drive the real binary in a tmux session.
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# systemd: the shipped units are checked with systemd-analyze verify.
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

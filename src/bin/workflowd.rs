@@ -16,13 +16,20 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(vm::program::main(vm::Args::parse()));
     }
     let args = DaemonArgs::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WORKFLOWD_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match args.log_format.as_deref().map(str::trim) {
+        None | Some("text") => logs.init(),
+        Some("json") => logs.json().init(),
+        Some(other) => {
+            eprintln!("workflowd: setting log_format: {other:?} is not \"text\" or \"json\"");
+            std::process::exit(2);
+        }
+    }
     let config = match Config::load(&args) {
         Ok(config) => config,
         Err(e) => {

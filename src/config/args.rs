@@ -118,6 +118,10 @@ pub struct DaemonArgs {
     /// line of JSON (created 0600 when missing).
     #[arg(long, env = "WORKFLOWD_AUDIT_LOG_FILE")]
     pub audit_log_file: Option<PathBuf>,
+    /// Log format on stderr: `text` (the default) or `json` (one object a
+    /// line, for journald and log shippers).
+    #[arg(long, env = "WORKFLOWD_LOG_FORMAT")]
+    pub log_format: Option<String>,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,

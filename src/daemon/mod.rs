@@ -3,6 +3,7 @@
 //! and reflection) on TCP and optionally a Unix socket.
 
 mod error;
+mod systemd;
 
 use std::future::Future;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -123,6 +124,21 @@ pub async fn run(
     if let Err(e) = catalog.watch() {
         tracing::warn!(error = %e, "cannot watch workflow directories; changes need a restart");
     }
+    // SIGHUP (`systemctl reload`) rescans the workflow directories at once,
+    // for changes the watcher cannot see (a network filesystem). Tokens
+    // need no reload: this daemon alone changes them, in memory first.
+    let rescanned = catalog.clone();
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|source| DaemonError::Prepare {
+            path: "SIGHUP".into(),
+            source,
+        })?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: rescanning the workflow directories");
+            rescanned.rescan().await;
+        }
+    });
 
     let schedule_writer = writer.clone();
     let retry_writer = writer.clone();
@@ -315,6 +331,7 @@ pub async fn run(
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
+        systemd::stopping();
         if let Some(drop_folders) = &drop_folders {
             drop_folders.stop();
         }
@@ -368,7 +385,10 @@ pub async fn run(
             None => Ok(()),
         }
     };
+    let shown = serving_on.to_string();
     on_ready(serving_on);
+    systemd::ready(&shown);
+    systemd::keep_watchdog_fed();
     let (tcp_result, unix_result) = tokio::join!(tcp_server, unix_server);
     tcp_result?;
     unix_result?;

@@ -22,6 +22,7 @@ mod retention;
 mod retries;
 mod schedules;
 mod scheduling;
+mod service;
 mod status;
 mod streaming;
 mod validation;
