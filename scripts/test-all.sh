@@ -12,7 +12,9 @@
 #   4. the MCP bridge tests with the official Python MCP client;
 #   5. the web dashboard: lint, types, unit tests, the build drift check and
 #      the browser tests (Chromium; scripts/test-web.sh);
-#   6. the README's first command as a new user runs it (scripts/test-first-run.sh).
+#   6. every fuzz target for a bounded time, after replaying its past
+#      crashes (scripts/fuzz.sh; cargo-fuzz and the nightly toolchain);
+#   7. the README's first command as a new user runs it (scripts/test-first-run.sh).
 # Benchmarks are not run here: see bench/ and README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
@@ -72,6 +74,9 @@ scripts/test-mcp.sh
 
 log "web dashboard tests"
 scripts/test-web.sh
+
+log "fuzzing: each target for a bounded time (scripts/fuzz.sh)"
+scripts/fuzz.sh
 
 log "the README's first command on an empty HOME"
 scripts/test-first-run.sh

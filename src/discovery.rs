@@ -444,6 +444,20 @@ fn index_by_id(
     (by_id, failures)
 }
 
+/// Reads a program's answer to `--workflow-metadata`: the metadata, checked,
+/// and its inputs as JSON Schema text; or why it is not a workflow. Apart
+/// from [`probe`] so the fuzz target (`fuzz/`, through
+/// [`crate::fuzz_api`]) reads answers exactly as discovery does.
+pub(crate) fn parse_metadata(out: &[u8]) -> Result<(WorkflowMetadata, String), String> {
+    let metadata: WorkflowMetadata = serde_json::from_slice(out)
+        .map_err(|e| format!("--workflow-metadata did not print valid metadata JSON: {e}"))?;
+    metadata
+        .check()
+        .map_err(|problems| format!("invalid metadata: {problems}"))?;
+    let input_json_schema = metadata.input_json_schema().to_string();
+    Ok((metadata, input_json_schema))
+}
+
 /// Runs `program --workflow-metadata` with a time limit and parses its
 /// answer; a program the daemon may not run ([`program_trust`]) is a
 /// failure without being started.
@@ -506,15 +520,7 @@ async fn probe(
             stderr_text.trim().chars().take(500).collect::<String>()
         )));
     }
-    let metadata: WorkflowMetadata = serde_json::from_slice(&out).map_err(|e| {
-        fail(format!(
-            "--workflow-metadata did not print valid metadata JSON: {e}"
-        ))
-    })?;
-    metadata
-        .check()
-        .map_err(|problems| fail(format!("invalid metadata: {problems}")))?;
-    let input_json_schema = metadata.input_json_schema().to_string();
+    let (metadata, input_json_schema) = parse_metadata(&out).map_err(fail)?;
     Ok(Arc::new(DiscoveredWorkflow {
         metadata,
         input_json_schema,

@@ -28,6 +28,8 @@ pub(crate) mod estimate;
 pub mod events;
 pub(crate) mod fnv;
 pub(crate) mod fs;
+#[doc(hidden)]
+pub mod fuzz_api;
 pub(crate) mod grpc_code;
 pub(crate) mod http;
 pub(crate) mod inputs;

@@ -17,6 +17,10 @@ pub(crate) const DEFAULT_BACKOFF_COEFFICIENT: f64 = 2.0;
 const DEFAULT_MAXIMUM_INTERVAL_FACTOR: u64 = 100;
 /// The most attempts a policy may ask for.
 pub(crate) const MAX_ATTEMPTS: u32 = 100;
+/// The longest wait a policy may ask for, in ms (about 31,700 years, past
+/// any Duration the API takes): the retry scheduler adds a wait to the
+/// current time in ms, which must not overflow.
+const MAX_INTERVAL_MS: u64 = 1_000_000_000_000_000;
 
 /// How a failed execution is tried again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,14 +56,23 @@ impl RetryPolicy {
                 format!("must be 1 to {MAX_ATTEMPTS} (1: no retry)"),
             ));
         }
+        let too_long = || format!("must be at most {MAX_INTERVAL_MS} ms (about 31,700 years)");
         let initial = initial_interval_ms.unwrap_or(DEFAULT_INITIAL_INTERVAL_MS);
+        if initial > MAX_INTERVAL_MS {
+            problems.push(("initial_interval", too_long()));
+        }
         let coefficient = backoff_coefficient.unwrap_or(DEFAULT_BACKOFF_COEFFICIENT);
         if !(1.0..=1000.0).contains(&coefficient) {
             problems.push(("backoff_coefficient", "must be 1 to 1000".to_string()));
         }
-        let maximum =
-            maximum_interval_ms.unwrap_or(initial.saturating_mul(DEFAULT_MAXIMUM_INTERVAL_FACTOR));
-        if maximum < initial {
+        let maximum = maximum_interval_ms.unwrap_or(
+            initial
+                .saturating_mul(DEFAULT_MAXIMUM_INTERVAL_FACTOR)
+                .min(MAX_INTERVAL_MS),
+        );
+        if maximum > MAX_INTERVAL_MS {
+            problems.push(("maximum_interval", too_long()));
+        } else if maximum < initial && initial <= MAX_INTERVAL_MS {
             problems.push((
                 "maximum_interval",
                 "must not be shorter than initial_interval".to_string(),
@@ -149,5 +162,26 @@ mod tests {
         );
         assert!(!policy.retries(1, ExecutionState::Cancelled, None));
         assert!(!policy.retries(1, ExecutionState::Succeeded, Some(0)));
+    }
+
+    /// Found by the `config` fuzz target (fuzz/regressions/config/): a
+    /// config file's `maximum_interval_secs = 1e300` was a wait of u64::MAX
+    /// ms, which the scheduler's `end_ms + wait as i64` made a retry at
+    /// once (and a wait near i64::MAX ms, an overflow).
+    #[test]
+    fn fuzz_regression_retry_wait_past_the_clock() {
+        // "[retry_policies.x]\nmax_attempts = 2\nmaximum_interval_secs = 1e300\n"
+        let problems = RetryPolicy::new(2, None, None, Some(u64::MAX), vec![]).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, "maximum_interval");
+        // "... initial_interval_secs = 1e300": one problem, on that field.
+        let problems = RetryPolicy::new(2, Some(u64::MAX), None, None, vec![]).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, "initial_interval");
+        // A long first wait alone still gets a maximum, capped.
+        let policy = RetryPolicy::new(2, Some(MAX_INTERVAL_MS / 2), None, None, vec![]).unwrap();
+        assert_eq!(policy.maximum_interval_ms, MAX_INTERVAL_MS);
+        let wait = policy.delay_after(50).as_millis() as i64;
+        assert!(4_000_000_000_000i64.checked_add(wait).is_some());
     }
 }

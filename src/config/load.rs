@@ -17,6 +17,9 @@ use crate::watcher::{DropFolderConfig, DropMode};
 
 /// The longest history retention accepted, in days.
 const MAX_RETENTION_DAYS: f64 = 100.0 * 365.0;
+/// The longest grace period or timeout accepted, in seconds: the range of
+/// a protobuf Duration, as the API accepts for a grace period.
+const MAX_SECONDS: f64 = 315_576_000_000.0;
 
 impl Config {
     /// Resolves defaults, file, environment and flags (clap has already
@@ -321,16 +324,22 @@ fn seconds(
     allow_zero: bool,
 ) -> Result<Duration, ConfigError> {
     let value = value.unwrap_or(default);
-    if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) {
-        return Err(ConfigError::Invalid {
+    // Bounded before the conversion, which panics past u64 seconds, and as
+    // the API bounds a grace period, so a deadline this far ahead still
+    // fits an Instant; zero is checked after it, as a tiny value rounds to 0.
+    let duration = (0.0..=MAX_SECONDS)
+        .contains(&value)
+        .then(|| Duration::from_secs_f64(value));
+    match duration {
+        Some(duration) if allow_zero || !duration.is_zero() => Ok(duration),
+        _ => Err(ConfigError::Invalid {
             setting,
             message: format!(
-                "must be a number of seconds {} 0, got {value}",
+                "must be a number of seconds {} 0 and at most {MAX_SECONDS} (10000 years), got {value}",
                 if allow_zero { ">=" } else { ">" }
             ),
-        });
+        }),
     }
-    Ok(Duration::from_secs_f64(value))
 }
 
 /// The manifest and disk drop folders: a flag turns one on; in the file,

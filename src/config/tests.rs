@@ -400,3 +400,40 @@ fn a_port_beyond_loopback_needs_tokens_or_insecure_listen() {
         .to_string();
     assert!(message.starts_with("setting auth"), "{message}");
 }
+
+/// Found by the `config` fuzz target (fuzz/regressions/config/): a
+/// duration past u64 seconds panicked at start, one past what an Instant
+/// can hold panicked at shutdown, and a tiny one became a zero timeout.
+#[test]
+fn fuzz_regression_durations_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, setting) in [
+        (
+            "a.toml",
+            "default_grace_period_secs = 1e300\n",
+            "default_grace_period",
+        ),
+        (
+            "b.toml",
+            "shutdown_grace_period_secs = 1e18\n",
+            "shutdown_grace_period",
+        ),
+        (
+            "c.yaml",
+            "discovery_timeout_secs: 1e-20\n",
+            "discovery_timeout",
+        ),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let args = DaemonArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let message = Config::load(&args).unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!("setting {setting}:")),
+            "{text}: {message}"
+        );
+    }
+}

@@ -124,21 +124,7 @@ pub async fn run(
     if let Err(e) = catalog.watch() {
         tracing::warn!(error = %e, "cannot watch workflow directories; changes need a restart");
     }
-    // SIGHUP (`systemctl reload`) rescans the workflow directories at once,
-    // for changes the watcher cannot see (a network filesystem). Tokens
-    // need no reload: this daemon alone changes them, in memory first.
-    let rescanned = catalog.clone();
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|source| DaemonError::Prepare {
-            path: "SIGHUP".into(),
-            source,
-        })?;
-    tokio::spawn(async move {
-        while hangup.recv().await.is_some() {
-            tracing::info!("SIGHUP: rescanning the workflow directories");
-            rescanned.rescan().await;
-        }
-    });
+    systemd::rescan_on_hangup(catalog.clone())?;
 
     let schedule_writer = writer.clone();
     let retry_writer = writer.clone();

@@ -1,11 +1,32 @@
 //! The daemon as a systemd service (contrib/systemd, docs/operations.md):
 //! `Type=notify` readiness once it serves, the watchdog's keep-alive while
-//! its runtime runs, and the stopping notice. Outside systemd
-//! (`NOTIFY_SOCKET` unset) each of these does nothing.
+//! its runtime runs, the stopping notice, and SIGHUP (`systemctl reload`).
+//! Outside systemd (`NOTIFY_SOCKET` unset) the notices do nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sd_notify::NotifyState;
+
+/// On each SIGHUP, rescans the workflow directories at once, for changes
+/// the watcher cannot see (a network filesystem). Tokens need no reload:
+/// this daemon alone changes them, in memory first.
+pub(super) fn rescan_on_hangup(
+    catalog: Arc<crate::discovery::Catalog>,
+) -> Result<(), super::DaemonError> {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|source| super::DaemonError::Prepare {
+            path: "SIGHUP".into(),
+            source,
+        })?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: rescanning the workflow directories");
+            catalog.rescan().await;
+        }
+    });
+    Ok(())
+}
 
 /// Tells systemd the daemon serves (after its listeners are bound, so a
 /// unit ordered after this one finds the port open).
