@@ -168,13 +168,17 @@ async fn an_execution_tab_survives_a_very_small_window() {
         .await;
     assert!(!screen.contains("EXITED"), "wfctl ended:\n{screen}");
     tui.resize(80, 24).await;
+    // A frame can be drawn for a size between the two (tmux resizes the
+    // window, then the pane): wait for the whole tab, header included.
     let screen = tui
-        .wait_until("the tab drawn 80 wide again", |s| {
-            s.lines()
-                .any(|l| l.starts_with('┌') && l.chars().count() == 80)
+        .wait_until("the tab drawn 80 wide again, with its header", |s| {
+            s.contains("sleeper  RUNNING")
+                && s.lines()
+                    .any(|l| l.starts_with('┌') && l.chars().count() == 80)
         })
         .await;
-    assert!(screen.contains("sleeper  RUNNING"), "{screen}");
+    assert!(!screen.contains("EXITED"), "wfctl ended:
+{screen}");
 }
 
 #[tokio::test]
