@@ -177,8 +177,11 @@ async fn an_execution_tab_survives_a_very_small_window() {
                     .any(|l| l.starts_with('┌') && l.chars().count() == 80)
         })
         .await;
-    assert!(!screen.contains("EXITED"), "wfctl ended:
-{screen}");
+    assert!(
+        !screen.contains("EXITED"),
+        "wfctl ended:
+{screen}"
+    );
 }
 
 #[tokio::test]
