@@ -42,6 +42,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# A CI run builds everything once, from nothing: incremental caches would
+# only take disk (gigabytes over the debug, release and fuzz builds).
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+log "disk free where the build goes: $(df -h --output=avail . | tail -n 1 | tr -d ' ')"
+
 log "Rust toolchain components"
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
   rustup component add rustfmt clippy >&2
