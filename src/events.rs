@@ -152,6 +152,9 @@ pub enum StopReason {
     Timeout,
     /// The daemon is shutting down.
     Shutdown,
+    /// The program went over one of its resource limits
+    /// ([`crate::program_limits`]).
+    Limit,
 }
 
 impl StopReason {
@@ -161,6 +164,7 @@ impl StopReason {
             Self::Client => ExecutionState::Cancelled,
             Self::Timeout => ExecutionState::TimedOut,
             Self::Shutdown => ExecutionState::Interrupted,
+            Self::Limit => ExecutionState::Failed,
         }
     }
 
@@ -170,6 +174,7 @@ impl StopReason {
             Self::Client => "client",
             Self::Timeout => "timeout",
             Self::Shutdown => "shutdown",
+            Self::Limit => "limit",
         }
     }
 }

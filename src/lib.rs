@@ -40,6 +40,7 @@ pub(crate) mod metrics;
 pub(crate) mod policy;
 pub mod process;
 pub(crate) mod program_env;
+pub mod program_limits;
 pub(crate) mod program_trust;
 pub mod proto_json;
 pub(crate) mod proto_value;

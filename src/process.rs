@@ -176,9 +176,74 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// What the live processes of one process group hold right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupUsage {
+    /// Live (not zombie) members.
+    pub processes: u32,
+    /// Their resident memory together, in bytes.
+    pub resident_bytes: u64,
+    /// Their CPU time together, with that of the children they reaped, in
+    /// clock ticks.
+    pub cpu_ticks: u64,
+}
+
+/// Sums up the live members of the process group `pgid` from /proc: one
+/// read of /proc/PID/stat per process on the machine.
+pub fn group_usage(pgid: i32) -> GroupUsage {
+    let mut usage = GroupUsage::default();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return usage;
+    };
+    let page_bytes = rustix::param::page_size() as u64;
+    for pid in entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    {
+        let Some(stat) = stat_from_state(pid) else {
+            continue;
+        };
+        // Word N - 3 is field N of proc_pid_stat(5): 3 state, 5 pgrp,
+        // 14-17 utime, stime, cutime, cstime, 24 rss (pages).
+        let words: Vec<&str> = stat.split_whitespace().take(22).collect();
+        let number = |field: usize| words.get(field - 3).and_then(|w| w.parse::<u64>().ok());
+        if words.first() == Some(&"Z") || number(5) != Some(pgid as u64) {
+            continue;
+        }
+        usage.processes += 1;
+        usage.resident_bytes += number(24).unwrap_or(0) * page_bytes;
+        usage.cpu_ticks += (14..=17).filter_map(number).sum::<u64>();
+    }
+    usage
+}
+
 #[cfg(test)]
 mod tests {
+    use std::os::unix::process::CommandExt;
+
     use super::*;
+
+    #[test]
+    fn a_group_of_sleepers_is_counted_with_its_memory() {
+        let mut children: Vec<_> = (0..3)
+            .map(|_| {
+                std::process::Command::new("sleep")
+                    .arg("30")
+                    .process_group(0)
+                    .spawn()
+                    .expect("spawn sleep")
+            })
+            .collect();
+        // Each leads its own group: one member each.
+        let usage = group_usage(children[0].id() as i32);
+        assert_eq!(usage.processes, 1);
+        assert!(usage.resident_bytes > 0);
+        for child in &mut children {
+            child.kill().expect("kill");
+            child.wait().expect("reap");
+        }
+        assert_eq!(group_usage(children[0].id() as i32).processes, 0);
+    }
 
     #[test]
     fn our_own_start_time_is_readable_and_matches() {

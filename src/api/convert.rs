@@ -245,6 +245,7 @@ pub(crate) fn execution(
         ..pb::Execution::default()
     };
     super::retry_convert::fill_attempts(&mut execution, r);
+    super::limits_convert::fill(&mut execution, r);
     execution
 }
 

@@ -8,6 +8,7 @@ mod audit;
 mod client_events;
 mod convert;
 mod daemon_status;
+mod limits_convert;
 mod logs;
 mod manifests;
 mod paging;
@@ -234,6 +235,7 @@ impl WorkflowService for WorkflowApi {
                 batch_id: None,
                 scheduled_by: None,
                 retry,
+                limits: limits_convert::requested(request.limits.as_ref())?,
             })
             .await?;
         Ok(Response::new(pb::ExecuteResponse {

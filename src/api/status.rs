@@ -27,6 +27,13 @@ impl From<EngineError> for Status {
                     .collect();
                 invalid_argument(message, &pairs)
             }
+            EngineError::InvalidLimits(problems) => {
+                let pairs: Vec<(&str, &str)> = problems
+                    .iter()
+                    .map(|p| (p.field, p.message.as_str()))
+                    .collect();
+                invalid_argument(message, &pairs)
+            }
             EngineError::QueueFull { .. } => Status::resource_exhausted(message),
             EngineError::ShuttingDown
             | EngineError::LeftQueued(_)

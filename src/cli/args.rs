@@ -4,6 +4,7 @@
 //! [`super::go_flags`]) from a native verb. The verbs themselves live in their own files;
 //! the flags of `webhook` and the retry flags of `run` in [`webhook`] and [`retry`].
 
+mod limits;
 mod retry;
 mod token;
 mod webhook;
@@ -13,6 +14,7 @@ use std::ffi::OsString;
 use clap::{Parser, Subcommand};
 
 pub(crate) use self::{
+    limits::LimitArgs,
     retry::RetryArgs,
     token::{RoleArg, TokenCommand, TokenCreateArgs},
     webhook::{WebhookAddArgs, WebhookCommand},
@@ -219,6 +221,9 @@ pub(crate) struct RunArgs {
     /// How a failed run is tried again.
     #[command(flatten)]
     pub(crate) retry: RetryArgs,
+    /// What the program may use.
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
     /// Wait until the execution ends (its last attempt, when it is
     /// retried), then print it; exit 1 unless it SUCCEEDED.
     #[arg(short, long)]
@@ -481,7 +486,7 @@ impl GlobalArgs {
 #[derive(Debug)]
 pub(crate) enum Invocation {
     /// A native verb, parsed by clap.
-    Native(Cli),
+    Native(Box<Cli>),
     /// A hyperctl form (`workflow ...`, `manifest ...` or `schedules ...`),
     /// whose Go-style flags [`super::go_flags`] parses.
     Hyperctl {
@@ -518,7 +523,7 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Invocation, i32> {
         });
     }
     Cli::try_parse_from(args)
-        .map(Invocation::Native)
+        .map(|cli| Invocation::Native(Box::new(cli)))
         .map_err(printed)
 }
 

@@ -5,7 +5,10 @@
 
 use std::{collections::HashMap, path::Path, time::Duration};
 
-use super::{args::RetryArgs, CliError};
+use super::{
+    args::{LimitArgs, RetryArgs},
+    CliError,
+};
 use crate::pb::{self, ExecutionState};
 
 /// Splits `key=value`; `what` names the flag for the error message.
@@ -178,6 +181,30 @@ pub(crate) fn parse_state(text: &str) -> Result<ExecutionState, CliError> {
             "unknown state {text:?}; one of queued, running, succeeded, failed, cancelled, timed_out, interrupted"
         ))),
     }
+}
+
+/// The limits `wfctl run`'s flags ask for: ExecuteRequest.limits, none
+/// when no flag is given.
+pub(crate) fn resource_limits(args: &LimitArgs) -> Result<Option<pb::ResourceLimits>, CliError> {
+    let mib = |flag: &str, value: Option<u64>| {
+        value
+            .map(|mb| {
+                mb.checked_mul(1024 * 1024)
+                    .ok_or_else(|| CliError::Usage(format!("{flag} is too large")))
+            })
+            .transpose()
+    };
+    let limits = pb::ResourceLimits {
+        memory_bytes: mib("--memory-mb", args.memory_mb)?,
+        cpu_time: args
+            .cpu_secs
+            .map(|secs| proto_duration(secs, "--cpu-secs"))
+            .transpose()?,
+        max_processes: args.max_processes,
+        max_output_bytes: mib("--max-output-mb", args.max_output_mb)?,
+        max_open_files: args.max_open_files,
+    };
+    Ok((limits != pb::ResourceLimits::default()).then_some(limits))
 }
 
 #[cfg(test)]

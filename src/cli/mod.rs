@@ -75,7 +75,7 @@ pub fn main() -> i32 {
 /// on stderr.
 async fn execute(invocation: Invocation) -> i32 {
     let result = match invocation {
-        Invocation::Native(cli) => run_native(cli).await,
+        Invocation::Native(cli) => run_native(*cli).await,
         Invocation::Hyperctl {
             globals,
             verb,

@@ -70,6 +70,10 @@ pub(super) struct FileConfig {
     pub(super) webhook_give_up_after_hours: Option<f64>,
     /// Retry policies by workflow id (docs/retries.md).
     pub(super) retry_policies: Option<BTreeMap<String, RetryPolicySetting>>,
+    /// Resource limits of the programs (docs/security.md).
+    pub(super) program_limits: Option<super::limits::LimitsSetting>,
+    /// Programs get a SIGKILL when the daemon dies (default: true).
+    pub(super) kill_programs_with_daemon: Option<bool>,
 }
 
 /// One workflow's retry policy as written in the config file.

@@ -165,7 +165,11 @@ impl Config {
                 })
             }
         };
+        let program_limits =
+            super::limits::limit_settings(file.program_limits.clone().unwrap_or_default())?;
         Ok(Config {
+            program_limits,
+            kill_programs_with_daemon: file.kill_programs_with_daemon.unwrap_or(true),
             auth,
             open_metrics,
             audit_log_file,

@@ -8,6 +8,7 @@
 mod args;
 mod error;
 mod file;
+mod limits;
 mod load;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ pub use error::ConfigError;
 use crate::auth::AuthMode;
 use crate::policy::{FixTool, WorkflowPolicy};
 use crate::program_env::ProgramEnvName;
+use crate::program_limits::LimitSettings;
 use crate::retry_policy::RetryPolicy;
 use crate::watcher::DropFolderConfig;
 
@@ -84,6 +86,11 @@ pub struct Config {
     pub open_metrics: bool,
     /// A file audit events are also appended to, as JSON lines.
     pub audit_log_file: Option<PathBuf>,
+    // What programs may use (docs/security.md, "Resource limits").
+    /// Limits by default, per workflow, and the most a call may ask for.
+    pub program_limits: LimitSettings,
+    /// Programs get a SIGKILL when the daemon dies (PR_SET_PDEATHSIG).
+    pub kill_programs_with_daemon: bool,
 }
 
 impl Config {

@@ -169,6 +169,8 @@ pub async fn run(
             output_dir: config.output_dir.clone(),
             metrics: metrics.clone(),
             retry_defaults: config.retry_policies.clone(),
+            program_limits: config.program_limits.clone(),
+            kill_programs_with_daemon: config.kill_programs_with_daemon,
         },
         catalog,
         writer,

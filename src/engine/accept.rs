@@ -37,6 +37,11 @@ impl Engine {
         }
         let resolved =
             inputs::resolve(&workflow, &request.inputs).map_err(EngineError::InvalidInputs)?;
+        let limits = self
+            .config
+            .program_limits
+            .resolve(&workflow.metadata.id, request.limits)
+            .map_err(EngineError::InvalidLimits)?;
         let new = NewExecution {
             workflow_id: workflow.metadata.id.clone(),
             workflow_name: workflow.metadata.name.clone(),
@@ -45,6 +50,7 @@ impl Engine {
             labels: request.labels,
             request_id: request.request_id,
             timeout_ms: request.timeout.map(|t| t.as_millis() as u64),
+            limits,
             batch_id: request.batch_id,
             scheduled_by: request.scheduled_by,
             retry: request.retry.map(|policy| RetryAttempt {
@@ -89,6 +95,7 @@ impl Engine {
             labels: previous.labels.clone(),
             request_id: Some(request_id),
             timeout_ms: previous.timeout_ms,
+            limits: previous.limits,
             batch_id: previous.batch_id.clone(),
             scheduled_by: previous.scheduled_by.clone(),
             retry: Some(RetryAttempt {
@@ -114,6 +121,17 @@ impl Engine {
         workflow_id: &str,
     ) -> Option<crate::retry_policy::RetryPolicy> {
         self.config.retry_defaults.get(workflow_id).cloned()
+    }
+
+    /// How the limits of [`crate::program_limits`] are enforced here, for
+    /// GetStatus: with no delegated cgroup, by the runner's group watch
+    /// and setrlimit.
+    pub(crate) fn program_limits_enforcement(&self) -> &'static str {
+        if self.config.kill_programs_with_daemon {
+            "process group watch and setrlimit; programs are killed with the daemon (PR_SET_PDEATHSIG)"
+        } else {
+            "process group watch and setrlimit; programs outlive a dead daemon (kill_programs_with_daemon = false)"
+        }
     }
 
     /// Refuses new work while shutting down or while the history cannot
@@ -185,6 +203,7 @@ impl Engine {
             batch_id: record.batch_id.clone(),
             argv: record.argv.clone(),
             timeout,
+            limits: record.limits,
             committed: vec![Arc::new(queued)],
             next_sequence: 2,
             tree: ExecutionTree::default(),

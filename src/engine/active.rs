@@ -14,6 +14,7 @@ use super::execution_log::{Ending, ExecutionLog, NumberedEnd};
 use super::{Engine, EngineError};
 use crate::events::{LogCounts, LogEvent, LogPayload, StopReason};
 use crate::metrics::ExecutionMetrics;
+use crate::program_limits::ProgramLimits;
 use crate::store::{ExecutionRecord, StoreError, StoreWriter};
 use crate::tree::ExecutionTree;
 
@@ -66,6 +67,8 @@ pub(super) struct Activation {
     pub(super) batch_id: Option<String>,
     pub(super) argv: Vec<String>,
     pub(super) timeout: Option<Duration>,
+    /// The resource limits its program runs under.
+    pub(super) limits: ProgramLimits,
     /// Its latest stored events, held for replay by live followers.
     pub(super) committed: Vec<Arc<LogEvent>>,
     /// The sequence number of its next event.
@@ -89,6 +92,8 @@ pub(super) struct ActiveExecution {
     pub(super) batch_id: Option<String>,
     pub(super) argv: Vec<String>,
     pub(super) timeout: Option<Duration>,
+    /// The resource limits its program runs under.
+    pub(super) limits: ProgramLimits,
     /// It has a retry policy.
     pub(super) retries: bool,
     control: Mutex<Control>,
@@ -152,6 +157,7 @@ impl ActiveExecution {
             batch_id: activation.batch_id,
             argv: activation.argv,
             timeout: activation.timeout,
+            limits: activation.limits,
             retries: activation.retries,
             control: Mutex::new(Control {
                 phase: Phase::Queued,

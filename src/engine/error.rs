@@ -3,6 +3,7 @@
 
 use crate::events::ExecutionState;
 use crate::inputs::FieldViolation;
+use crate::program_limits::LimitProblem;
 use crate::store::StoreError;
 
 /// Why an engine operation failed.
@@ -20,6 +21,10 @@ pub enum EngineError {
     /// One or more inputs are invalid.
     #[error("{} invalid input(s): {}", .0.len(), summarize(.0))]
     InvalidInputs(Vec<FieldViolation>),
+    /// One or more resource limits asked for are zero or above the
+    /// daemon's maximum.
+    #[error("{} invalid limit(s): {}", .0.len(), summarize_limits(.0))]
+    InvalidLimits(Vec<LimitProblem>),
     /// The queue is full.
     #[error("the execution queue is full ({limit} waiting); retry later")]
     QueueFull {
@@ -65,6 +70,14 @@ fn summarize(violations: &[FieldViolation]) -> String {
     violations
         .iter()
         .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn summarize_limits(problems: &[LimitProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.message))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -248,6 +248,7 @@ mod tests {
                 workflow_id: "w".into(),
                 batch_id: Some("b".into()),
                 argv: Vec::new(),
+                limits: Default::default(),
                 timeout: None,
                 committed: Vec::new(),
                 next_sequence: 1,

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use crate::clock::now_ms;
 use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload, WorkflowEvent};
 use crate::metrics::ExecutionMetrics;
+use crate::program_limits::ProgramUsage;
 use crate::store::{
     ArtifactRecord, ExecutionRecord, FinalOutcome, StoreError, StoreWriter, WriteOp, WriteSlot,
 };
@@ -204,6 +205,7 @@ impl ExecutionLog {
             exit_code: ending.exit_code,
             signal: ending.signal,
             error: ending.error,
+            usage: ending.usage,
             tree: self.tree.clone(),
             counts: self.counts,
         };
@@ -234,6 +236,7 @@ impl ExecutionLog {
             exit_code: outcome.exit_code,
             signal: outcome.signal,
             error: outcome.error.clone(),
+            usage: outcome.usage,
             pid,
             pid_start_ticks,
             tree: Some(outcome.tree.clone()),
@@ -251,6 +254,8 @@ pub(super) struct Ending {
     pub(super) exit_code: Option<i32>,
     pub(super) signal: Option<i32>,
     pub(super) error: String,
+    /// What the program used, when it was reaped.
+    pub(super) usage: Option<ProgramUsage>,
 }
 
 impl Ending {
@@ -261,6 +266,7 @@ impl Ending {
             exit_code: None,
             signal: None,
             error,
+            usage: None,
         }
     }
 }

@@ -93,6 +93,11 @@ pub(crate) struct EngineConfig {
     /// schedule) gives none (config `retry_policies`); see
     /// [`Engine::retry_default`].
     pub(crate) retry_defaults: BTreeMap<String, crate::retry_policy::RetryPolicy>,
+    /// Resource limits of the programs: defaults, per workflow, and the
+    /// most a call may ask for (config `program_limits`).
+    pub(crate) program_limits: crate::program_limits::LimitSettings,
+    /// Programs get a SIGKILL when the daemon dies (PR_SET_PDEATHSIG).
+    pub(crate) kill_programs_with_daemon: bool,
 }
 
 /// What a client asks to run.
@@ -114,6 +119,8 @@ pub(crate) struct ExecuteRequest {
     pub(crate) scheduled_by: Option<ScheduledBy>,
     /// How it is tried again if it fails.
     pub(crate) retry: Option<crate::retry_policy::RetryPolicy>,
+    /// Resource limits the caller asks for; the config's fill the rest.
+    pub(crate) limits: crate::program_limits::ProgramLimits,
 }
 
 /// An execution whose end was just committed.

@@ -12,6 +12,7 @@
 //! costs less CPU per run than a spawner built from async tasks; the
 //! comparison that chose it is in the git history of bench/README.md.
 
+mod limits;
 mod wait;
 
 use std::fs::File;
@@ -35,8 +36,10 @@ use crate::events::{
     classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
 };
 use crate::process::{kill_group, pidfd_of, SpawnClock, Wakeup};
+use crate::program_limits::ProgramUsage;
 use crate::program_trust;
 use crate::store::ExecutionRecord;
+use limits::LimitWatch;
 use wait::{wait_for_any, wait_for_history, HistoryWait};
 
 /// How long output may keep arriving after the program exited before the
@@ -158,6 +161,8 @@ struct OutputPipe {
     pipe: Option<File>,
     stream: OutputStream,
     lines: LineSplitter,
+    /// Bytes read from it, for the output limit.
+    bytes: u64,
 }
 
 impl OutputPipe {
@@ -166,6 +171,7 @@ impl OutputPipe {
             pipe: Some(File::from(pipe.into())),
             stream,
             lines: LineSplitter::new(MAX_LINE_BYTES),
+            bytes: 0,
         }
     }
 
@@ -179,6 +185,7 @@ impl OutputPipe {
         match pipe.read(buffer) {
             Ok(0) => {}
             Ok(n) => {
+                self.bytes += n as u64;
                 self.lines.push(&buffer[..n], |line| {
                     read.push(classify_line(stream, line.text, line.truncated))
                 });
@@ -261,6 +268,11 @@ fn start_and_wait(
     let clock = SpawnClock::before_spawn();
     let mut command = Command::new(program);
     engine.config.program_env.apply(&mut command);
+    limits::prepare(
+        &mut command,
+        &execution.limits,
+        engine.config.kill_programs_with_daemon,
+    );
     let mut child = command
         .args(args)
         .current_dir(&work_dir)
@@ -307,6 +319,10 @@ fn start_and_wait(
     let mut drain_until: Option<Instant> = None;
     let mut live = Some(live);
     let mut read: Vec<LogPayload> = Vec::new();
+    let mut watch = LimitWatch::new(&execution.limits);
+    // The limit the program went over, once one is.
+    let mut breach: Option<String> = None;
+    let mut usage = None;
     let watched: Result<ExitStatus, String> = loop {
         let now = Instant::now();
         if status.is_none() {
@@ -344,6 +360,23 @@ fn start_and_wait(
                 });
                 continue;
             }
+            if stop_reason.is_none() {
+                let output_bytes = outputs.iter().map(|output| output.bytes).sum();
+                let over = watch
+                    .as_mut()
+                    .and_then(|watch| watch.check(pid, now))
+                    .or_else(|| limits::output_breach(&execution.limits, output_bytes));
+                if let Some(over) = over {
+                    breach = Some(over);
+                    // No grace: more of what broke the limit helps nobody.
+                    execution.request_stop(StopRequest {
+                        reason: StopReason::Limit,
+                        grace: Duration::ZERO,
+                        force: true,
+                    });
+                    continue;
+                }
+            }
         } else if live.is_some() && drain_until.is_some_and(|until| now >= until) {
             kill_group(pid, Signal::KILL);
             live = None;
@@ -361,6 +394,10 @@ fn start_and_wait(
             [
                 kill_at.filter(|_| !killed),
                 timeout_at.filter(|_| stop_reason.is_none()),
+                watch
+                    .as_ref()
+                    .map(LimitWatch::next_sample)
+                    .filter(|_| stop_reason.is_none()),
             ]
             .into_iter()
             .flatten()
@@ -395,8 +432,11 @@ fn start_and_wait(
             ready.exited
         };
         if exited {
-            match child.wait() {
-                Ok(exited) => status = Some(exited),
+            match limits::reap_with_usage(pid) {
+                Ok((exited, used)) => {
+                    status = Some(exited);
+                    usage = Some(used);
+                }
                 Err(e) => break Err(format!("waiting for the program failed: {e}")),
             }
             drain_until = Some(Instant::now() + DRAIN_AFTER_EXIT);
@@ -421,18 +461,27 @@ fn start_and_wait(
     let exit_code = status.code();
     let signal = status.signal();
     let last_error = execution.log().tree.last_error.clone();
-    let (state, error) = match stop_reason {
-        Some(reason) => stopped(execution, reason),
-        None if status.success() => (ExecutionState::Succeeded, String::new()),
-        None => {
+    let usage = usage.map(|mut usage: ProgramUsage| {
+        let sampled = watch.as_ref().map_or(0, LimitWatch::peak_resident_bytes);
+        usage.peak_memory_bytes = usage.peak_memory_bytes.max(sampled);
+        usage
+    });
+    let (state, error) = match (stop_reason, breach) {
+        (Some(StopReason::Limit), Some(breach)) => {
+            (ExecutionState::Failed, format!("killed: {breach}"))
+        }
+        (Some(reason), _) => stopped(execution, reason),
+        (None, _) if status.success() => (ExecutionState::Succeeded, String::new()),
+        (None, _) => {
             let how = match (exit_code, signal) {
                 (Some(code), _) => format!("exited with code {code}"),
                 (None, Some(signal)) => format!("killed by signal {signal}"),
                 (None, None) => format!("ended with {status}"),
             };
-            let error = match last_error {
-                Some(reported) => format!("{how}: {reported}"),
-                None => how,
+            let error = match (limits::signal_breach(&execution.limits, signal), last_error) {
+                (Some(breach), _) => format!("killed: {breach}"),
+                (None, Some(reported)) => format!("{how}: {reported}"),
+                (None, None) => how,
             };
             (ExecutionState::Failed, error)
         }
@@ -447,6 +496,7 @@ fn start_and_wait(
             exit_code,
             signal,
             error,
+            usage,
         },
     ))
 }
@@ -468,6 +518,11 @@ fn stopped(execution: &ActiveExecution, reason: StopReason) -> (ExecutionState, 
         StopReason::Shutdown => (
             ExecutionState::Interrupted,
             "interrupted: the daemon shut down".to_string(),
+        ),
+        // The runner says which limit when it stops for one.
+        StopReason::Limit => (
+            ExecutionState::Failed,
+            "killed: a resource limit was reached".to_string(),
         ),
     }
 }

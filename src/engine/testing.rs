@@ -66,6 +66,8 @@ impl TestEngine {
                 output_dir: dir.path().join("output"),
                 metrics: metrics.clone(),
                 retry_defaults: Default::default(),
+                program_limits: Default::default(),
+                kill_programs_with_daemon: true,
             },
             catalog,
             history.writer,

@@ -314,6 +314,7 @@ impl ManifestRunner {
                 batch_id: start.batch_id,
                 scheduled_by: start.scheduled_by,
                 retry: None,
+                limits: Default::default(),
             })
             .await?;
         Ok(SubmittedVm {

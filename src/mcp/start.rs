@@ -48,6 +48,7 @@ impl WorkflowMcp {
                     .map(|(k, v)| (k.clone(), crate::proto_value::from_json(v)))
                     .collect(),
                 request_id: request.request_id,
+                limits: None,
                 timeout: request.timeout_seconds.map(|s| prost_types::Duration {
                     seconds: i64::from(s),
                     nanos: 0,

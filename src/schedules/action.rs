@@ -146,6 +146,8 @@ impl Starter {
                         retry: retry
                             .clone()
                             .or_else(|| self.engine.retry_default(workflow_id)),
+                        // The config's limits for the workflow.
+                        limits: Default::default(),
                     })
                     .await
                     .map_err(engine_failure)?;

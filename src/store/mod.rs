@@ -30,6 +30,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::events::{ExecutionState, LogCounts};
+use crate::program_limits::{ProgramLimits, ProgramUsage};
 use crate::tree::ExecutionTree;
 
 pub(crate) use audit::AuditRecord;
@@ -140,6 +141,8 @@ pub(crate) struct NewExecution {
     pub(crate) request_id: Option<String>,
     /// Wall-clock limit.
     pub(crate) timeout_ms: Option<u64>,
+    /// Resource limits of its program.
+    pub(crate) limits: ProgramLimits,
     /// Batch of a manifest run, if any.
     pub(crate) batch_id: Option<String>,
     /// The schedule that started it, if one did.
@@ -188,6 +191,8 @@ pub(crate) struct FinalOutcome {
     pub(crate) signal: Option<i32>,
     /// Error text.
     pub(crate) error: String,
+    /// What the program used, when it ran and was reaped.
+    pub(crate) usage: Option<ProgramUsage>,
     /// The tree at the end.
     pub(crate) tree: ExecutionTree,
     /// Log counts at the end.
@@ -242,6 +247,10 @@ pub(crate) struct ExecutionRecord {
     pub request_id: Option<String>,
     /// Wall-clock limit.
     pub timeout_ms: Option<u64>,
+    /// Resource limits of its program.
+    pub limits: ProgramLimits,
+    /// What its program used (None until it ended, or when it never ran).
+    pub usage: Option<ProgramUsage>,
     /// Process id while running (and after a crash, for reaping).
     pub pid: Option<i32>,
     /// Start time of that process, to recognise it after pid reuse.
@@ -281,6 +290,8 @@ impl ExecutionRecord {
             labels: new.labels,
             request_id: new.request_id,
             timeout_ms: new.timeout_ms,
+            limits: new.limits,
+            usage: None,
             pid: None,
             pid_start_ticks: None,
             tree: None,

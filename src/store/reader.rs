@@ -14,6 +14,7 @@ use super::codec::decode;
 use super::log_pages::{LogPage, LogPages};
 use super::{schema, ArtifactRecord, ExecutionRecord, RetryAttempt, ScheduledBy, StoreError};
 use crate::events::{ExecutionState, LogCounts, LogEvent, LogPayload};
+use crate::program_limits::ProgramUsage;
 use crate::tree::ExecutionTree;
 
 /// Read connections kept open.
@@ -66,7 +67,8 @@ pub(crate) struct StoreReader {
 
 const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, create_ms, start_ms, end_ms, \
      exit_code, signal, error, argv_json, request_id, timeout_ms, pid, pid_start_ticks, tree_json, counts_json, batch_id, \
-     schedule_id, scheduled_ms, retry_json, attempt, first_attempt, next_attempt, retry_settled";
+     schedule_id, scheduled_ms, retry_json, attempt, first_attempt, next_attempt, retry_settled, \
+     limits_json, peak_memory_bytes, cpu_time_ms";
 
 impl StoreReader {
     /// Opens the pool; the writer must have created and migrated the file.
@@ -439,6 +441,17 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
     let first_attempt: Option<String> = row.get(23)?;
     let next_attempt: Option<String> = row.get(24)?;
     let retry_settled: bool = row.get(25)?;
+    let limits_json: Option<String> = row.get(26)?;
+    let usage = match (
+        row.get::<_, Option<i64>>(27)?,
+        row.get::<_, Option<i64>>(28)?,
+    ) {
+        (Some(peak), Some(cpu)) => Some(ProgramUsage {
+            peak_memory_bytes: peak.max(0) as u64,
+            cpu_time_ms: cpu.max(0) as u64,
+        }),
+        _ => None,
+    };
     let rowid: i64 = row.get(0)?;
     let build = || -> Result<ExecutionRecord, StoreError> {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
@@ -461,6 +474,11 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
             labels: BTreeMap::new(),
             request_id: row.get(12)?,
             timeout_ms: row.get::<_, Option<i64>>(13)?.map(|t| t as u64),
+            limits: limits_json
+                .map(|l| serde_json::from_str(&l).map_err(|e| corrupt("limits", &e)))
+                .transpose()?
+                .unwrap_or_default(),
+            usage,
             pid: row.get(14)?,
             pid_start_ticks: row.get::<_, Option<i64>>(15)?.map(|t| t as u64),
             tree: tree_json

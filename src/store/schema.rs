@@ -297,6 +297,14 @@ const MIGRATIONS: &[&str] = &[
         message   TEXT NOT NULL
     );
     "#,
+    // Version 11: resource limits (src/program_limits.rs). The limits a
+    // run was started under (NULL: none), and what its program used,
+    // written with its end.
+    r#"
+    ALTER TABLE executions ADD COLUMN limits_json TEXT;
+    ALTER TABLE executions ADD COLUMN peak_memory_bytes INTEGER;
+    ALTER TABLE executions ADD COLUMN cpu_time_ms INTEGER;
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;

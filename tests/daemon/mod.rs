@@ -13,6 +13,7 @@ mod example_workflows;
 mod execution;
 mod history;
 mod http;
+mod limits;
 mod manifest;
 mod metrics;
 mod output;

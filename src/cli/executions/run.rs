@@ -11,7 +11,7 @@ use crate::cli::{
     context::Ctx,
     error::CliError,
     follow::{follow, EventStyle},
-    input::{collect_inputs, collect_labels, proto_duration, retry_policy},
+    input::{collect_inputs, collect_labels, proto_duration, resource_limits, retry_policy},
     outcome::execution_outcome,
     render::{
         execution::{print_execution, print_started},
@@ -37,6 +37,7 @@ pub(crate) async fn run(globals: &GlobalArgs, args: RunArgs) -> Result<(), CliEr
             .transpose()?,
         labels: collect_labels(&args.labels)?,
         retry_policy: retry_policy(&args.retry)?,
+        limits: resource_limits(&args.limits)?,
     };
     let ctx = &Ctx::connect(globals).await?;
     let execution = ctx.start(request).await?;

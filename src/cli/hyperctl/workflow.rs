@@ -231,6 +231,7 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
             .map(|(k, v)| (k.clone(), crate::proto_value::from_json(v)))
             .collect(),
         request_id: job.request_id.unwrap_or_default(),
+        limits: None,
         timeout: job
             .timeout
             .map(|t| proto_duration(t, "timeout"))

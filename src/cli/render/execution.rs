@@ -69,6 +69,19 @@ pub(crate) fn print_execution(format: PrintFormat, execution: &pb::Execution) {
     if let Some(timeout) = &execution.timeout {
         fields.push(("Timeout", human_secs(duration_secs(timeout))));
     }
+    if let Some(limits) = &execution.limits {
+        fields.push(("Limits", limits_text(limits)));
+    }
+    if let Some(usage) = &execution.usage {
+        fields.push((
+            "Used",
+            format!(
+                "{} peak memory, {} CPU",
+                mebibytes(usage.peak_memory_bytes),
+                human_secs(usage.cpu_time.as_ref().map_or(0.0, duration_secs))
+            ),
+        ));
+    }
     if let Some(c) = &execution.log_counts {
         fields.push((
             "Log",
@@ -241,6 +254,31 @@ pub(crate) fn print_executions(
         print_line("");
         print_line(&format!("Batch {}", batch_text(batch)));
     }
+}
+
+/// The limits set, as `memory 64.0 MiB, processes 10`.
+fn limits_text(limits: &pb::ResourceLimits) -> String {
+    let mut parts = Vec::new();
+    if let Some(bytes) = limits.memory_bytes {
+        parts.push(format!("memory {}", mebibytes(bytes)));
+    }
+    if let Some(cpu) = &limits.cpu_time {
+        parts.push(format!("CPU {}", human_secs(duration_secs(cpu))));
+    }
+    if let Some(n) = limits.max_processes {
+        parts.push(format!("processes {n}"));
+    }
+    if let Some(bytes) = limits.max_output_bytes {
+        parts.push(format!("output {}", mebibytes(bytes)));
+    }
+    if let Some(n) = limits.max_open_files {
+        parts.push(format!("open files {n}"));
+    }
+    parts.join(", ")
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ pub(super) fn commit_group(
             } => {
                 tx.prepare_cached(
                     "UPDATE executions SET state = ?2, end_ms = ?3, exit_code = ?4, signal = ?5, error = ?6, \
-                     tree_json = ?7, counts_json = ?8 WHERE rowid = ?1",
+                     tree_json = ?7, counts_json = ?8, peak_memory_bytes = ?9, cpu_time_ms = ?10 WHERE rowid = ?1",
                 )?
                 .execute(params![
                     execution,
@@ -93,6 +93,8 @@ pub(super) fn commit_group(
                     outcome.error,
                     serde_json::to_string(&outcome.tree).expect("trees serialize"),
                     serde_json::to_string(&outcome.counts).expect("counts serialize"),
+                    outcome.usage.map(|u| u.peak_memory_bytes as i64),
+                    outcome.usage.map(|u| u.cpu_time_ms as i64),
                 ])?;
                 append(&tx, *execution, events.iter().map(|e| e.as_ref()))?;
                 OpResult::Written
@@ -174,8 +176,8 @@ fn insert_execution(
     let inserted = sp
         .prepare_cached(
             "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id, schedule_id, scheduled_ms, \
-             retry_json, attempt, first_attempt) \
-             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING RETURNING rowid",
+             retry_json, attempt, first_attempt, limits_json) \
+             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT DO NOTHING RETURNING rowid",
         )?
         .query_row(
             params![
@@ -197,6 +199,8 @@ fn insert_execution(
                     .as_ref()
                     .and_then(|r| r.first_attempt)
                     .map(|id| id.to_string()),
+                (!e.limits.is_empty())
+                    .then(|| serde_json::to_string(&e.limits).expect("limits serialize")),
             ],
             |row| row.get::<_, i64>(0),
         )

@@ -1604,7 +1604,12 @@ type ExecuteRequest struct {
 	// Whether and how a failed run is tried again (docs/retries.md). Unset:
 	// the daemon's default for the workflow (config `retry_policies`), if
 	// any; `max_attempts` 1 turns retries off for this call.
-	RetryPolicy   *RetryPolicy `protobuf:"bytes,6,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	RetryPolicy *RetryPolicy `protobuf:"bytes,6,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	// Resource limits for this run. A field left unset takes the workflow's
+	// limit from the daemon's config (`program_limits`), else its default;
+	// a field set to zero or above the config's maximum is INVALID_ARGUMENT
+	// naming it (docs/security.md, "Resource limits").
+	Limits        *ResourceLimits `protobuf:"bytes,7,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1681,6 +1686,158 @@ func (x *ExecuteRequest) GetRetryPolicy() *RetryPolicy {
 	return nil
 }
 
+func (x *ExecuteRequest) GetLimits() *ResourceLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+// Resource limits on an execution's program and every process it starts
+// in its process group. A program that goes over one is killed at once
+// and the execution ends FAILED with an error naming the limit. Memory,
+// processes and CPU time are checked by sampling the group every 50 ms;
+// CPU time and open files are also set with setrlimit in each process.
+type ResourceLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resident memory of the whole group, in bytes.
+	MemoryBytes *uint64 `protobuf:"varint,1,opt,name=memory_bytes,json=memoryBytes,proto3,oneof" json:"memory_bytes,omitempty"`
+	// CPU time (user and system) of the whole group.
+	CpuTime *durationpb.Duration `protobuf:"bytes,2,opt,name=cpu_time,json=cpuTime,proto3" json:"cpu_time,omitempty"`
+	// Processes alive in the group at once.
+	MaxProcesses *uint32 `protobuf:"varint,3,opt,name=max_processes,json=maxProcesses,proto3,oneof" json:"max_processes,omitempty"`
+	// Bytes written to stdout and stderr together.
+	MaxOutputBytes *uint64 `protobuf:"varint,4,opt,name=max_output_bytes,json=maxOutputBytes,proto3,oneof" json:"max_output_bytes,omitempty"`
+	// Open file descriptors of each process (RLIMIT_NOFILE).
+	MaxOpenFiles  *uint64 `protobuf:"varint,5,opt,name=max_open_files,json=maxOpenFiles,proto3,oneof" json:"max_open_files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceLimits) Reset() {
+	*x = ResourceLimits{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceLimits) ProtoMessage() {}
+
+func (x *ResourceLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceLimits.ProtoReflect.Descriptor instead.
+func (*ResourceLimits) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ResourceLimits) GetMemoryBytes() uint64 {
+	if x != nil && x.MemoryBytes != nil {
+		return *x.MemoryBytes
+	}
+	return 0
+}
+
+func (x *ResourceLimits) GetCpuTime() *durationpb.Duration {
+	if x != nil {
+		return x.CpuTime
+	}
+	return nil
+}
+
+func (x *ResourceLimits) GetMaxProcesses() uint32 {
+	if x != nil && x.MaxProcesses != nil {
+		return *x.MaxProcesses
+	}
+	return 0
+}
+
+func (x *ResourceLimits) GetMaxOutputBytes() uint64 {
+	if x != nil && x.MaxOutputBytes != nil {
+		return *x.MaxOutputBytes
+	}
+	return 0
+}
+
+func (x *ResourceLimits) GetMaxOpenFiles() uint64 {
+	if x != nil && x.MaxOpenFiles != nil {
+		return *x.MaxOpenFiles
+	}
+	return 0
+}
+
+// What an execution's program used, measured when it was reaped.
+type ResourceUsage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The highest resident memory seen: the kernel's peak of the largest
+	// single process (the program and the descendants it waited for), or
+	// the group's sampled total when limits had it watched, whichever is
+	// higher.
+	PeakMemoryBytes uint64 `protobuf:"varint,1,opt,name=peak_memory_bytes,json=peakMemoryBytes,proto3" json:"peak_memory_bytes,omitempty"`
+	// CPU time (user and system) of the program and the descendants it
+	// waited for.
+	CpuTime       *durationpb.Duration `protobuf:"bytes,2,opt,name=cpu_time,json=cpuTime,proto3" json:"cpu_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceUsage) Reset() {
+	*x = ResourceUsage{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceUsage) ProtoMessage() {}
+
+func (x *ResourceUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceUsage.ProtoReflect.Descriptor instead.
+func (*ResourceUsage) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ResourceUsage) GetPeakMemoryBytes() uint64 {
+	if x != nil {
+		return x.PeakMemoryBytes
+	}
+	return 0
+}
+
+func (x *ResourceUsage) GetCpuTime() *durationpb.Duration {
+	if x != nil {
+		return x.CpuTime
+	}
+	return nil
+}
+
 // How a failed, timed-out or interrupted execution is tried again. Each
 // attempt is an execution of its own (its own log, exit and times), linked
 // to the others by `first_attempt_id` and `next_attempt_id`
@@ -1704,7 +1861,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[11]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +1873,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[11]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,7 +1886,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{11}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RetryPolicy) GetMaxAttempts() int32 {
@@ -1782,7 +1939,7 @@ type ExecuteResponse struct {
 
 func (x *ExecuteResponse) Reset() {
 	*x = ExecuteResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[12]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +1951,7 @@ func (x *ExecuteResponse) String() string {
 func (*ExecuteResponse) ProtoMessage() {}
 
 func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[12]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +1964,7 @@ func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{12}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExecuteResponse) GetExecution() *Execution {
@@ -1891,13 +2048,19 @@ type Execution struct {
 	NextAttemptId string `protobuf:"bytes,28,opt,name=next_attempt_id,json=nextAttemptId,proto3" json:"next_attempt_id,omitempty"`
 	// Output only. When the next attempt starts, while one is waiting.
 	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Output only. The resource limits its program ran (or will run) under,
+	// from the call and the daemon's config; unset fields are no limit.
+	Limits *ResourceLimits `protobuf:"bytes,30,opt,name=limits,proto3" json:"limits,omitempty"`
+	// Output only. What its program used; unset until the program has
+	// ended, and for executions that never started a program.
+	Usage         *ResourceUsage `protobuf:"bytes,31,opt,name=usage,proto3" json:"usage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Execution) Reset() {
 	*x = Execution{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +2072,7 @@ func (x *Execution) String() string {
 func (*Execution) ProtoMessage() {}
 
 func (x *Execution) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[13]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2085,7 @@ func (x *Execution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Execution.ProtoReflect.Descriptor instead.
 func (*Execution) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{13}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Execution) GetId() string {
@@ -2128,6 +2291,20 @@ func (x *Execution) GetNextAttemptTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Execution) GetLimits() *ResourceLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+func (x *Execution) GetUsage() *ResourceUsage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
 // An estimate of an active execution's or batch's progress and remaining
 // time (docs/estimates.md says how it is computed). The dashboard, wfctl,
 // the terminal dashboard and HyperSDK's endpoints all show this one.
@@ -2155,7 +2332,7 @@ type Estimate struct {
 
 func (x *Estimate) Reset() {
 	*x = Estimate{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2167,7 +2344,7 @@ func (x *Estimate) String() string {
 func (*Estimate) ProtoMessage() {}
 
 func (x *Estimate) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[14]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2180,7 +2357,7 @@ func (x *Estimate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Estimate.ProtoReflect.Descriptor instead.
 func (*Estimate) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{14}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Estimate) GetProgress() float64 {
@@ -2247,7 +2424,7 @@ type BatchSummary struct {
 
 func (x *BatchSummary) Reset() {
 	*x = BatchSummary{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2259,7 +2436,7 @@ func (x *BatchSummary) String() string {
 func (*BatchSummary) ProtoMessage() {}
 
 func (x *BatchSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[15]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2272,7 +2449,7 @@ func (x *BatchSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchSummary.ProtoReflect.Descriptor instead.
 func (*BatchSummary) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{15}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BatchSummary) GetBatchId() string {
@@ -2357,7 +2534,7 @@ type LogCounts struct {
 
 func (x *LogCounts) Reset() {
 	*x = LogCounts{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2369,7 +2546,7 @@ func (x *LogCounts) String() string {
 func (*LogCounts) ProtoMessage() {}
 
 func (x *LogCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[16]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2382,7 +2559,7 @@ func (x *LogCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogCounts.ProtoReflect.Descriptor instead.
 func (*LogCounts) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{16}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LogCounts) GetTotal() uint64 {
@@ -2441,7 +2618,7 @@ type Phase struct {
 
 func (x *Phase) Reset() {
 	*x = Phase{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2453,7 +2630,7 @@ func (x *Phase) String() string {
 func (*Phase) ProtoMessage() {}
 
 func (x *Phase) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[17]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2466,7 +2643,7 @@ func (x *Phase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Phase.ProtoReflect.Descriptor instead.
 func (*Phase) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{17}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Phase) GetIndex() int32 {
@@ -2538,7 +2715,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2550,7 +2727,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[18]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2563,7 +2740,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{18}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Task) GetTaskId() string {
@@ -2650,7 +2827,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2662,7 +2839,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[19]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2675,7 +2852,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{19}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Agent) GetName() string {
@@ -2737,7 +2914,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2749,7 +2926,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[20]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2762,7 +2939,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{20}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Artifact) GetPhase() int32 {
@@ -2804,7 +2981,7 @@ type GetExecutionRequest struct {
 
 func (x *GetExecutionRequest) Reset() {
 	*x = GetExecutionRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2816,7 +2993,7 @@ func (x *GetExecutionRequest) String() string {
 func (*GetExecutionRequest) ProtoMessage() {}
 
 func (x *GetExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[21]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2829,7 +3006,7 @@ func (x *GetExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExecutionRequest.ProtoReflect.Descriptor instead.
 func (*GetExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{21}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetExecutionRequest) GetExecutionId() string {
@@ -2852,7 +3029,7 @@ type GetExecutionResponse struct {
 
 func (x *GetExecutionResponse) Reset() {
 	*x = GetExecutionResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2864,7 +3041,7 @@ func (x *GetExecutionResponse) String() string {
 func (*GetExecutionResponse) ProtoMessage() {}
 
 func (x *GetExecutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[22]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2877,7 +3054,7 @@ func (x *GetExecutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExecutionResponse.ProtoReflect.Descriptor instead.
 func (*GetExecutionResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{22}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetExecutionResponse) GetExecution() *Execution {
@@ -2905,7 +3082,7 @@ type WaitExecutionRequest struct {
 
 func (x *WaitExecutionRequest) Reset() {
 	*x = WaitExecutionRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2917,7 +3094,7 @@ func (x *WaitExecutionRequest) String() string {
 func (*WaitExecutionRequest) ProtoMessage() {}
 
 func (x *WaitExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[23]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2930,7 +3107,7 @@ func (x *WaitExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitExecutionRequest.ProtoReflect.Descriptor instead.
 func (*WaitExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{23}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WaitExecutionRequest) GetExecutionId() string {
@@ -2951,7 +3128,7 @@ type WaitExecutionResponse struct {
 
 func (x *WaitExecutionResponse) Reset() {
 	*x = WaitExecutionResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2963,7 +3140,7 @@ func (x *WaitExecutionResponse) String() string {
 func (*WaitExecutionResponse) ProtoMessage() {}
 
 func (x *WaitExecutionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[24]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2976,7 +3153,7 @@ func (x *WaitExecutionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitExecutionResponse.ProtoReflect.Descriptor instead.
 func (*WaitExecutionResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{24}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WaitExecutionResponse) GetExecution() *Execution {
@@ -3014,7 +3191,7 @@ type ListExecutionsRequest struct {
 
 func (x *ListExecutionsRequest) Reset() {
 	*x = ListExecutionsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3026,7 +3203,7 @@ func (x *ListExecutionsRequest) String() string {
 func (*ListExecutionsRequest) ProtoMessage() {}
 
 func (x *ListExecutionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[25]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3039,7 +3216,7 @@ func (x *ListExecutionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutionsRequest.ProtoReflect.Descriptor instead.
 func (*ListExecutionsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{25}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListExecutionsRequest) GetPageSize() int32 {
@@ -3122,7 +3299,7 @@ type ListExecutionsResponse struct {
 
 func (x *ListExecutionsResponse) Reset() {
 	*x = ListExecutionsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3311,7 @@ func (x *ListExecutionsResponse) String() string {
 func (*ListExecutionsResponse) ProtoMessage() {}
 
 func (x *ListExecutionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[26]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3324,7 @@ func (x *ListExecutionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutionsResponse.ProtoReflect.Descriptor instead.
 func (*ListExecutionsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{26}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListExecutionsResponse) GetExecutions() []*Execution {
@@ -3186,7 +3363,7 @@ type StreamLogsRequest struct {
 
 func (x *StreamLogsRequest) Reset() {
 	*x = StreamLogsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3198,7 +3375,7 @@ func (x *StreamLogsRequest) String() string {
 func (*StreamLogsRequest) ProtoMessage() {}
 
 func (x *StreamLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[27]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3211,7 +3388,7 @@ func (x *StreamLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsRequest.ProtoReflect.Descriptor instead.
 func (*StreamLogsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{27}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StreamLogsRequest) GetExecutionId() string {
@@ -3246,7 +3423,7 @@ type StreamLogsResponse struct {
 
 func (x *StreamLogsResponse) Reset() {
 	*x = StreamLogsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3258,7 +3435,7 @@ func (x *StreamLogsResponse) String() string {
 func (*StreamLogsResponse) ProtoMessage() {}
 
 func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[28]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3271,7 +3448,7 @@ func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsResponse.ProtoReflect.Descriptor instead.
 func (*StreamLogsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{28}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StreamLogsResponse) GetEvent() *LogEvent {
@@ -3321,7 +3498,7 @@ type LogEvent struct {
 
 func (x *LogEvent) Reset() {
 	*x = LogEvent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3333,7 +3510,7 @@ func (x *LogEvent) String() string {
 func (*LogEvent) ProtoMessage() {}
 
 func (x *LogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[29]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3346,7 +3523,7 @@ func (x *LogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEvent.ProtoReflect.Descriptor instead.
 func (*LogEvent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{29}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *LogEvent) GetSequence() uint64 {
@@ -3743,7 +3920,7 @@ type OutputLine struct {
 
 func (x *OutputLine) Reset() {
 	*x = OutputLine{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3755,7 +3932,7 @@ func (x *OutputLine) String() string {
 func (*OutputLine) ProtoMessage() {}
 
 func (x *OutputLine) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3768,7 +3945,7 @@ func (x *OutputLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
 func (*OutputLine) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *OutputLine) GetStream() OutputStream {
@@ -3814,7 +3991,7 @@ type PhaseStarted struct {
 
 func (x *PhaseStarted) Reset() {
 	*x = PhaseStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3826,7 +4003,7 @@ func (x *PhaseStarted) String() string {
 func (*PhaseStarted) ProtoMessage() {}
 
 func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3839,7 +4016,7 @@ func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseStarted.ProtoReflect.Descriptor instead.
 func (*PhaseStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PhaseStarted) GetPhase() int32 {
@@ -3876,7 +4053,7 @@ type PhaseCompleted struct {
 
 func (x *PhaseCompleted) Reset() {
 	*x = PhaseCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3888,7 +4065,7 @@ func (x *PhaseCompleted) String() string {
 func (*PhaseCompleted) ProtoMessage() {}
 
 func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3901,7 +4078,7 @@ func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseCompleted.ProtoReflect.Descriptor instead.
 func (*PhaseCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PhaseCompleted) GetPhase() int32 {
@@ -3933,7 +4110,7 @@ type PhaseFailed struct {
 
 func (x *PhaseFailed) Reset() {
 	*x = PhaseFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3945,7 +4122,7 @@ func (x *PhaseFailed) String() string {
 func (*PhaseFailed) ProtoMessage() {}
 
 func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3958,7 +4135,7 @@ func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseFailed.ProtoReflect.Descriptor instead.
 func (*PhaseFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PhaseFailed) GetPhase() int32 {
@@ -3999,7 +4176,7 @@ type TaskStarted struct {
 
 func (x *TaskStarted) Reset() {
 	*x = TaskStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4011,7 +4188,7 @@ func (x *TaskStarted) String() string {
 func (*TaskStarted) ProtoMessage() {}
 
 func (x *TaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4024,7 +4201,7 @@ func (x *TaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStarted.ProtoReflect.Descriptor instead.
 func (*TaskStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TaskStarted) GetPhase() int32 {
@@ -4068,7 +4245,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4080,7 +4257,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4093,7 +4270,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TaskProgress) GetTaskId() string {
@@ -4123,7 +4300,7 @@ type TaskCompleted struct {
 
 func (x *TaskCompleted) Reset() {
 	*x = TaskCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4135,7 +4312,7 @@ func (x *TaskCompleted) String() string {
 func (*TaskCompleted) ProtoMessage() {}
 
 func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4148,7 +4325,7 @@ func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCompleted.ProtoReflect.Descriptor instead.
 func (*TaskCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TaskCompleted) GetTaskId() string {
@@ -4178,7 +4355,7 @@ type TaskFailed struct {
 
 func (x *TaskFailed) Reset() {
 	*x = TaskFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4190,7 +4367,7 @@ func (x *TaskFailed) String() string {
 func (*TaskFailed) ProtoMessage() {}
 
 func (x *TaskFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4203,7 +4380,7 @@ func (x *TaskFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailed.ProtoReflect.Descriptor instead.
 func (*TaskFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *TaskFailed) GetTaskId() string {
@@ -4235,7 +4412,7 @@ type AgentStarted struct {
 
 func (x *AgentStarted) Reset() {
 	*x = AgentStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4247,7 +4424,7 @@ func (x *AgentStarted) String() string {
 func (*AgentStarted) ProtoMessage() {}
 
 func (x *AgentStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4260,7 +4437,7 @@ func (x *AgentStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentStarted.ProtoReflect.Descriptor instead.
 func (*AgentStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AgentStarted) GetTaskId() string {
@@ -4299,7 +4476,7 @@ type AgentMessage struct {
 
 func (x *AgentMessage) Reset() {
 	*x = AgentMessage{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4311,7 +4488,7 @@ func (x *AgentMessage) String() string {
 func (*AgentMessage) ProtoMessage() {}
 
 func (x *AgentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4324,7 +4501,7 @@ func (x *AgentMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMessage.ProtoReflect.Descriptor instead.
 func (*AgentMessage) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AgentMessage) GetTaskId() string {
@@ -4363,7 +4540,7 @@ type AgentCompleted struct {
 
 func (x *AgentCompleted) Reset() {
 	*x = AgentCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4375,7 +4552,7 @@ func (x *AgentCompleted) String() string {
 func (*AgentCompleted) ProtoMessage() {}
 
 func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4388,7 +4565,7 @@ func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentCompleted.ProtoReflect.Descriptor instead.
 func (*AgentCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AgentCompleted) GetTaskId() string {
@@ -4427,7 +4604,7 @@ type AgentFailed struct {
 
 func (x *AgentFailed) Reset() {
 	*x = AgentFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4439,7 +4616,7 @@ func (x *AgentFailed) String() string {
 func (*AgentFailed) ProtoMessage() {}
 
 func (x *AgentFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4452,7 +4629,7 @@ func (x *AgentFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentFailed.ProtoReflect.Descriptor instead.
 func (*AgentFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AgentFailed) GetTaskId() string {
@@ -4491,7 +4668,7 @@ type StateFileCreated struct {
 
 func (x *StateFileCreated) Reset() {
 	*x = StateFileCreated{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4503,7 +4680,7 @@ func (x *StateFileCreated) String() string {
 func (*StateFileCreated) ProtoMessage() {}
 
 func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4516,7 +4693,7 @@ func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateFileCreated.ProtoReflect.Descriptor instead.
 func (*StateFileCreated) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StateFileCreated) GetPhase() int32 {
@@ -4553,7 +4730,7 @@ type RawOutput struct {
 
 func (x *RawOutput) Reset() {
 	*x = RawOutput{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4565,7 +4742,7 @@ func (x *RawOutput) String() string {
 func (*RawOutput) ProtoMessage() {}
 
 func (x *RawOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4578,7 +4755,7 @@ func (x *RawOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawOutput.ProtoReflect.Descriptor instead.
 func (*RawOutput) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RawOutput) GetStream() string {
@@ -4606,7 +4783,7 @@ type Queued struct {
 
 func (x *Queued) Reset() {
 	*x = Queued{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4618,7 +4795,7 @@ func (x *Queued) String() string {
 func (*Queued) ProtoMessage() {}
 
 func (x *Queued) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4631,7 +4808,7 @@ func (x *Queued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queued.ProtoReflect.Descriptor instead.
 func (*Queued) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Queued) GetQueuePosition() uint32 {
@@ -4654,7 +4831,7 @@ type Started struct {
 
 func (x *Started) Reset() {
 	*x = Started{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4666,7 +4843,7 @@ func (x *Started) String() string {
 func (*Started) ProtoMessage() {}
 
 func (x *Started) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4679,7 +4856,7 @@ func (x *Started) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Started.ProtoReflect.Descriptor instead.
 func (*Started) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Started) GetPid() int32 {
@@ -4709,7 +4886,7 @@ type Exited struct {
 
 func (x *Exited) Reset() {
 	*x = Exited{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4721,7 +4898,7 @@ func (x *Exited) String() string {
 func (*Exited) ProtoMessage() {}
 
 func (x *Exited) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4734,7 +4911,7 @@ func (x *Exited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exited.ProtoReflect.Descriptor instead.
 func (*Exited) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Exited) GetExitCode() int32 {
@@ -4766,7 +4943,7 @@ type CancelRequested struct {
 
 func (x *CancelRequested) Reset() {
 	*x = CancelRequested{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4778,7 +4955,7 @@ func (x *CancelRequested) String() string {
 func (*CancelRequested) ProtoMessage() {}
 
 func (x *CancelRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4791,7 +4968,7 @@ func (x *CancelRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequested.ProtoReflect.Descriptor instead.
 func (*CancelRequested) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CancelRequested) GetGracePeriod() *durationpb.Duration {
@@ -4826,7 +5003,7 @@ type Killed struct {
 
 func (x *Killed) Reset() {
 	*x = Killed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4838,7 +5015,7 @@ func (x *Killed) String() string {
 func (*Killed) ProtoMessage() {}
 
 func (x *Killed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4851,7 +5028,7 @@ func (x *Killed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Killed.ProtoReflect.Descriptor instead.
 func (*Killed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Killed) GetSignal() int32 {
@@ -4872,7 +5049,7 @@ type TimedOut struct {
 
 func (x *TimedOut) Reset() {
 	*x = TimedOut{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4884,7 +5061,7 @@ func (x *TimedOut) String() string {
 func (*TimedOut) ProtoMessage() {}
 
 func (x *TimedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4897,7 +5074,7 @@ func (x *TimedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimedOut.ProtoReflect.Descriptor instead.
 func (*TimedOut) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *TimedOut) GetTimeout() *durationpb.Duration {
@@ -4918,7 +5095,7 @@ type Interrupted struct {
 
 func (x *Interrupted) Reset() {
 	*x = Interrupted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4930,7 +5107,7 @@ func (x *Interrupted) String() string {
 func (*Interrupted) ProtoMessage() {}
 
 func (x *Interrupted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4943,7 +5120,7 @@ func (x *Interrupted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interrupted.ProtoReflect.Descriptor instead.
 func (*Interrupted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Interrupted) GetReason() string {
@@ -4966,7 +5143,7 @@ type Finished struct {
 
 func (x *Finished) Reset() {
 	*x = Finished{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4978,7 +5155,7 @@ func (x *Finished) String() string {
 func (*Finished) ProtoMessage() {}
 
 func (x *Finished) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4991,7 +5168,7 @@ func (x *Finished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finished.ProtoReflect.Descriptor instead.
 func (*Finished) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Finished) GetState() ExecutionState {
@@ -5025,7 +5202,7 @@ type CancelRequest struct {
 
 func (x *CancelRequest) Reset() {
 	*x = CancelRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5037,7 +5214,7 @@ func (x *CancelRequest) String() string {
 func (*CancelRequest) ProtoMessage() {}
 
 func (x *CancelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5050,7 +5227,7 @@ func (x *CancelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
 func (*CancelRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CancelRequest) GetExecutionId() string {
@@ -5098,7 +5275,7 @@ type CancelResponse struct {
 
 func (x *CancelResponse) Reset() {
 	*x = CancelResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5110,7 +5287,7 @@ func (x *CancelResponse) String() string {
 func (*CancelResponse) ProtoMessage() {}
 
 func (x *CancelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5123,7 +5300,7 @@ func (x *CancelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
 func (*CancelResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CancelResponse) GetExecution() *Execution {
@@ -5156,7 +5333,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5168,7 +5345,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5181,7 +5358,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
 }
 
 // A configured workflow directory and what discovery found there.
@@ -5201,7 +5378,7 @@ type WorkflowDirectory struct {
 
 func (x *WorkflowDirectory) Reset() {
 	*x = WorkflowDirectory{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5213,7 +5390,7 @@ func (x *WorkflowDirectory) String() string {
 func (*WorkflowDirectory) ProtoMessage() {}
 
 func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5226,7 +5403,7 @@ func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowDirectory.ProtoReflect.Descriptor instead.
 func (*WorkflowDirectory) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *WorkflowDirectory) GetPath() string {
@@ -5308,13 +5485,16 @@ type GetStatusResponse struct {
 	ProgramsProbing uint32 `protobuf:"varint,20,opt,name=programs_probing,json=programsProbing,proto3" json:"programs_probing,omitempty"`
 	// Batches with executions still queued or running, newest first.
 	ActiveBatches []*BatchSummary `protobuf:"bytes,21,rep,name=active_batches,json=activeBatches,proto3" json:"active_batches,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// How resource limits on programs are enforced here, e.g. "process
+	// group watch and setrlimit; killed with the daemon (PR_SET_PDEATHSIG)".
+	ProgramLimitsEnforcement string `protobuf:"bytes,22,opt,name=program_limits_enforcement,json=programLimitsEnforcement,proto3" json:"program_limits_enforcement,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5326,7 +5506,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5339,7 +5519,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -5489,6 +5669,13 @@ func (x *GetStatusResponse) GetActiveBatches() []*BatchSummary {
 	return nil
 }
 
+func (x *GetStatusResponse) GetProgramLimitsEnforcement() string {
+	if x != nil {
+		return x.ProgramLimitsEnforcement
+	}
+	return ""
+}
+
 // Why the history cannot be written right now.
 type HistoryWriteFailure struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -5502,7 +5689,7 @@ type HistoryWriteFailure struct {
 
 func (x *HistoryWriteFailure) Reset() {
 	*x = HistoryWriteFailure{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5514,7 +5701,7 @@ func (x *HistoryWriteFailure) String() string {
 func (*HistoryWriteFailure) ProtoMessage() {}
 
 func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5527,7 +5714,7 @@ func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryWriteFailure.ProtoReflect.Descriptor instead.
 func (*HistoryWriteFailure) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *HistoryWriteFailure) GetError() string {
@@ -5571,7 +5758,7 @@ type DropFolder struct {
 
 func (x *DropFolder) Reset() {
 	*x = DropFolder{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5583,7 +5770,7 @@ func (x *DropFolder) String() string {
 func (*DropFolder) ProtoMessage() {}
 
 func (x *DropFolder) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5596,7 +5783,7 @@ func (x *DropFolder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropFolder.ProtoReflect.Descriptor instead.
 func (*DropFolder) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DropFolder) GetPath() string {
@@ -5662,7 +5849,7 @@ type ManifestProblem struct {
 
 func (x *ManifestProblem) Reset() {
 	*x = ManifestProblem{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5674,7 +5861,7 @@ func (x *ManifestProblem) String() string {
 func (*ManifestProblem) ProtoMessage() {}
 
 func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5687,7 +5874,7 @@ func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestProblem.ProtoReflect.Descriptor instead.
 func (*ManifestProblem) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ManifestProblem) GetPath() string {
@@ -5719,7 +5906,7 @@ type ManifestVm struct {
 
 func (x *ManifestVm) Reset() {
 	*x = ManifestVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5731,7 +5918,7 @@ func (x *ManifestVm) String() string {
 func (*ManifestVm) ProtoMessage() {}
 
 func (x *ManifestVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5744,7 +5931,7 @@ func (x *ManifestVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestVm.ProtoReflect.Descriptor instead.
 func (*ManifestVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ManifestVm) GetName() string {
@@ -5777,7 +5964,7 @@ type ValidateManifestRequest struct {
 
 func (x *ValidateManifestRequest) Reset() {
 	*x = ValidateManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5789,7 +5976,7 @@ func (x *ValidateManifestRequest) String() string {
 func (*ValidateManifestRequest) ProtoMessage() {}
 
 func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5802,7 +5989,7 @@ func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
 func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ValidateManifestRequest) GetContent() []byte {
@@ -5846,7 +6033,7 @@ type ValidateManifestResponse struct {
 
 func (x *ValidateManifestResponse) Reset() {
 	*x = ValidateManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5858,7 +6045,7 @@ func (x *ValidateManifestResponse) String() string {
 func (*ValidateManifestResponse) ProtoMessage() {}
 
 func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5871,7 +6058,7 @@ func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
 func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ValidateManifestResponse) GetValid() bool {
@@ -5932,7 +6119,7 @@ type SubmitManifestRequest struct {
 
 func (x *SubmitManifestRequest) Reset() {
 	*x = SubmitManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5944,7 +6131,7 @@ func (x *SubmitManifestRequest) String() string {
 func (*SubmitManifestRequest) ProtoMessage() {}
 
 func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5957,7 +6144,7 @@ func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SubmitManifestRequest) GetContent() []byte {
@@ -6011,7 +6198,7 @@ type SubmittedVm struct {
 
 func (x *SubmittedVm) Reset() {
 	*x = SubmittedVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6023,7 +6210,7 @@ func (x *SubmittedVm) String() string {
 func (*SubmittedVm) ProtoMessage() {}
 
 func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6036,7 +6223,7 @@ func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmittedVm.ProtoReflect.Descriptor instead.
 func (*SubmittedVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *SubmittedVm) GetName() string {
@@ -6079,7 +6266,7 @@ type SubmitManifestResponse struct {
 
 func (x *SubmitManifestResponse) Reset() {
 	*x = SubmitManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6091,7 +6278,7 @@ func (x *SubmitManifestResponse) String() string {
 func (*SubmitManifestResponse) ProtoMessage() {}
 
 func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6104,7 +6291,7 @@ func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{65}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SubmitManifestResponse) GetBatchId() string {
@@ -6180,7 +6367,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6192,7 +6379,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6205,7 +6392,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{66}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Schedule) GetId() string {
@@ -6324,7 +6511,7 @@ type ScheduleSpec struct {
 
 func (x *ScheduleSpec) Reset() {
 	*x = ScheduleSpec{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6336,7 +6523,7 @@ func (x *ScheduleSpec) String() string {
 func (*ScheduleSpec) ProtoMessage() {}
 
 func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6349,7 +6536,7 @@ func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
 func (*ScheduleSpec) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{67}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ScheduleSpec) GetCron() []string {
@@ -6403,7 +6590,7 @@ type ScheduleAction struct {
 
 func (x *ScheduleAction) Reset() {
 	*x = ScheduleAction{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6415,7 +6602,7 @@ func (x *ScheduleAction) String() string {
 func (*ScheduleAction) ProtoMessage() {}
 
 func (x *ScheduleAction) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6428,7 +6615,7 @@ func (x *ScheduleAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleAction.ProtoReflect.Descriptor instead.
 func (*ScheduleAction) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{68}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ScheduleAction) GetAction() isScheduleAction_Action {
@@ -6494,7 +6681,7 @@ type ScheduleExecute struct {
 
 func (x *ScheduleExecute) Reset() {
 	*x = ScheduleExecute{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6506,7 +6693,7 @@ func (x *ScheduleExecute) String() string {
 func (*ScheduleExecute) ProtoMessage() {}
 
 func (x *ScheduleExecute) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6519,7 +6706,7 @@ func (x *ScheduleExecute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleExecute.ProtoReflect.Descriptor instead.
 func (*ScheduleExecute) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{69}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ScheduleExecute) GetWorkflowId() string {
@@ -6580,7 +6767,7 @@ type ScheduleManifest struct {
 
 func (x *ScheduleManifest) Reset() {
 	*x = ScheduleManifest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6592,7 +6779,7 @@ func (x *ScheduleManifest) String() string {
 func (*ScheduleManifest) ProtoMessage() {}
 
 func (x *ScheduleManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6605,7 +6792,7 @@ func (x *ScheduleManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleManifest.ProtoReflect.Descriptor instead.
 func (*ScheduleManifest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{70}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ScheduleManifest) GetSource() isScheduleManifest_Source {
@@ -6700,7 +6887,7 @@ type ScheduleRun struct {
 
 func (x *ScheduleRun) Reset() {
 	*x = ScheduleRun{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6712,7 +6899,7 @@ func (x *ScheduleRun) String() string {
 func (*ScheduleRun) ProtoMessage() {}
 
 func (x *ScheduleRun) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6725,7 +6912,7 @@ func (x *ScheduleRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleRun.ProtoReflect.Descriptor instead.
 func (*ScheduleRun) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{71}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ScheduleRun) GetScheduledTime() *timestamppb.Timestamp {
@@ -6788,7 +6975,7 @@ type CreateScheduleRequest struct {
 
 func (x *CreateScheduleRequest) Reset() {
 	*x = CreateScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6800,7 +6987,7 @@ func (x *CreateScheduleRequest) String() string {
 func (*CreateScheduleRequest) ProtoMessage() {}
 
 func (x *CreateScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6813,7 +7000,7 @@ func (x *CreateScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateScheduleRequest.ProtoReflect.Descriptor instead.
 func (*CreateScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{72}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *CreateScheduleRequest) GetSchedule() *Schedule {
@@ -6834,7 +7021,7 @@ type CreateScheduleResponse struct {
 
 func (x *CreateScheduleResponse) Reset() {
 	*x = CreateScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6846,7 +7033,7 @@ func (x *CreateScheduleResponse) String() string {
 func (*CreateScheduleResponse) ProtoMessage() {}
 
 func (x *CreateScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6859,7 +7046,7 @@ func (x *CreateScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateScheduleResponse.ProtoReflect.Descriptor instead.
 func (*CreateScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{73}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *CreateScheduleResponse) GetSchedule() *Schedule {
@@ -6884,7 +7071,7 @@ type GetScheduleRequest struct {
 
 func (x *GetScheduleRequest) Reset() {
 	*x = GetScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6896,7 +7083,7 @@ func (x *GetScheduleRequest) String() string {
 func (*GetScheduleRequest) ProtoMessage() {}
 
 func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6909,7 +7096,7 @@ func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetScheduleRequest.ProtoReflect.Descriptor instead.
 func (*GetScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{74}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *GetScheduleRequest) GetScheduleId() string {
@@ -6944,7 +7131,7 @@ type GetScheduleResponse struct {
 
 func (x *GetScheduleResponse) Reset() {
 	*x = GetScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6956,7 +7143,7 @@ func (x *GetScheduleResponse) String() string {
 func (*GetScheduleResponse) ProtoMessage() {}
 
 func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6969,7 +7156,7 @@ func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetScheduleResponse.ProtoReflect.Descriptor instead.
 func (*GetScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{75}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *GetScheduleResponse) GetSchedule() *Schedule {
@@ -6992,7 +7179,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7004,7 +7191,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7017,7 +7204,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{76}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ListSchedulesRequest) GetPageSize() int32 {
@@ -7048,7 +7235,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7060,7 +7247,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7073,7 +7260,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{77}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -7107,7 +7294,7 @@ type UpdateScheduleRequest struct {
 
 func (x *UpdateScheduleRequest) Reset() {
 	*x = UpdateScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7119,7 +7306,7 @@ func (x *UpdateScheduleRequest) String() string {
 func (*UpdateScheduleRequest) ProtoMessage() {}
 
 func (x *UpdateScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7132,7 +7319,7 @@ func (x *UpdateScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateScheduleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{78}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *UpdateScheduleRequest) GetScheduleId() string {
@@ -7160,7 +7347,7 @@ type UpdateScheduleResponse struct {
 
 func (x *UpdateScheduleResponse) Reset() {
 	*x = UpdateScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7172,7 +7359,7 @@ func (x *UpdateScheduleResponse) String() string {
 func (*UpdateScheduleResponse) ProtoMessage() {}
 
 func (x *UpdateScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7185,7 +7372,7 @@ func (x *UpdateScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateScheduleResponse.ProtoReflect.Descriptor instead.
 func (*UpdateScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{79}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *UpdateScheduleResponse) GetSchedule() *Schedule {
@@ -7206,7 +7393,7 @@ type DeleteScheduleRequest struct {
 
 func (x *DeleteScheduleRequest) Reset() {
 	*x = DeleteScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7218,7 +7405,7 @@ func (x *DeleteScheduleRequest) String() string {
 func (*DeleteScheduleRequest) ProtoMessage() {}
 
 func (x *DeleteScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7231,7 +7418,7 @@ func (x *DeleteScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteScheduleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{80}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *DeleteScheduleRequest) GetScheduleId() string {
@@ -7250,7 +7437,7 @@ type DeleteScheduleResponse struct {
 
 func (x *DeleteScheduleResponse) Reset() {
 	*x = DeleteScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7262,7 +7449,7 @@ func (x *DeleteScheduleResponse) String() string {
 func (*DeleteScheduleResponse) ProtoMessage() {}
 
 func (x *DeleteScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7275,7 +7462,7 @@ func (x *DeleteScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteScheduleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{81}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{83}
 }
 
 // Request of PauseSchedule.
@@ -7293,7 +7480,7 @@ type PauseScheduleRequest struct {
 
 func (x *PauseScheduleRequest) Reset() {
 	*x = PauseScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7305,7 +7492,7 @@ func (x *PauseScheduleRequest) String() string {
 func (*PauseScheduleRequest) ProtoMessage() {}
 
 func (x *PauseScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7318,7 +7505,7 @@ func (x *PauseScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseScheduleRequest.ProtoReflect.Descriptor instead.
 func (*PauseScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{82}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *PauseScheduleRequest) GetScheduleId() string {
@@ -7353,7 +7540,7 @@ type PauseScheduleResponse struct {
 
 func (x *PauseScheduleResponse) Reset() {
 	*x = PauseScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7365,7 +7552,7 @@ func (x *PauseScheduleResponse) String() string {
 func (*PauseScheduleResponse) ProtoMessage() {}
 
 func (x *PauseScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7378,7 +7565,7 @@ func (x *PauseScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseScheduleResponse.ProtoReflect.Descriptor instead.
 func (*PauseScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{83}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *PauseScheduleResponse) GetSchedule() *Schedule {
@@ -7402,7 +7589,7 @@ type TriggerScheduleRequest struct {
 
 func (x *TriggerScheduleRequest) Reset() {
 	*x = TriggerScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7414,7 +7601,7 @@ func (x *TriggerScheduleRequest) String() string {
 func (*TriggerScheduleRequest) ProtoMessage() {}
 
 func (x *TriggerScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7427,7 +7614,7 @@ func (x *TriggerScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerScheduleRequest.ProtoReflect.Descriptor instead.
 func (*TriggerScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{84}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *TriggerScheduleRequest) GetScheduleId() string {
@@ -7456,7 +7643,7 @@ type TriggerScheduleResponse struct {
 
 func (x *TriggerScheduleResponse) Reset() {
 	*x = TriggerScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7468,7 +7655,7 @@ func (x *TriggerScheduleResponse) String() string {
 func (*TriggerScheduleResponse) ProtoMessage() {}
 
 func (x *TriggerScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7481,7 +7668,7 @@ func (x *TriggerScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerScheduleResponse.ProtoReflect.Descriptor instead.
 func (*TriggerScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{85}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *TriggerScheduleResponse) GetRun() *ScheduleRun {
@@ -7517,7 +7704,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7529,7 +7716,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7542,7 +7729,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{86}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *Webhook) GetId() string {
@@ -7627,7 +7814,7 @@ type WebhookDelivery struct {
 
 func (x *WebhookDelivery) Reset() {
 	*x = WebhookDelivery{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7639,7 +7826,7 @@ func (x *WebhookDelivery) String() string {
 func (*WebhookDelivery) ProtoMessage() {}
 
 func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7652,7 +7839,7 @@ func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookDelivery.ProtoReflect.Descriptor instead.
 func (*WebhookDelivery) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{87}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *WebhookDelivery) GetId() string {
@@ -7743,7 +7930,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7755,7 +7942,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7768,7 +7955,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{88}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *CreateWebhookRequest) GetWebhook() *Webhook {
@@ -7791,7 +7978,7 @@ type CreateWebhookResponse struct {
 
 func (x *CreateWebhookResponse) Reset() {
 	*x = CreateWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7803,7 +7990,7 @@ func (x *CreateWebhookResponse) String() string {
 func (*CreateWebhookResponse) ProtoMessage() {}
 
 func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7816,7 +8003,7 @@ func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{89}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *CreateWebhookResponse) GetWebhook() *Webhook {
@@ -7842,7 +8029,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7854,7 +8041,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7867,7 +8054,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{90}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{92}
 }
 
 // Response of ListWebhooks.
@@ -7881,7 +8068,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7893,7 +8080,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7906,7 +8093,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{91}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -7927,7 +8114,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7939,7 +8126,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7952,7 +8139,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{92}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DeleteWebhookRequest) GetWebhookId() string {
@@ -7971,7 +8158,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7983,7 +8170,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7996,7 +8183,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{93}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{95}
 }
 
 // Request of ListWebhookDeliveries.
@@ -8014,7 +8201,7 @@ type ListWebhookDeliveriesRequest struct {
 
 func (x *ListWebhookDeliveriesRequest) Reset() {
 	*x = ListWebhookDeliveriesRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8026,7 +8213,7 @@ func (x *ListWebhookDeliveriesRequest) String() string {
 func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8039,7 +8226,7 @@ func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{94}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ListWebhookDeliveriesRequest) GetWebhookId() string {
@@ -8076,7 +8263,7 @@ type ListWebhookDeliveriesResponse struct {
 
 func (x *ListWebhookDeliveriesResponse) Reset() {
 	*x = ListWebhookDeliveriesResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8088,7 +8275,7 @@ func (x *ListWebhookDeliveriesResponse) String() string {
 func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8101,7 +8288,7 @@ func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{95}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
@@ -8129,7 +8316,7 @@ type TestWebhookRequest struct {
 
 func (x *TestWebhookRequest) Reset() {
 	*x = TestWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8141,7 +8328,7 @@ func (x *TestWebhookRequest) String() string {
 func (*TestWebhookRequest) ProtoMessage() {}
 
 func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8154,7 +8341,7 @@ func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*TestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{96}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *TestWebhookRequest) GetWebhookId() string {
@@ -8175,7 +8362,7 @@ type TestWebhookResponse struct {
 
 func (x *TestWebhookResponse) Reset() {
 	*x = TestWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8187,7 +8374,7 @@ func (x *TestWebhookResponse) String() string {
 func (*TestWebhookResponse) ProtoMessage() {}
 
 func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8200,7 +8387,7 @@ func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*TestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{97}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *TestWebhookResponse) GetDelivery() *WebhookDelivery {
@@ -8232,7 +8419,7 @@ type ApiToken struct {
 
 func (x *ApiToken) Reset() {
 	*x = ApiToken{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8244,7 +8431,7 @@ func (x *ApiToken) String() string {
 func (*ApiToken) ProtoMessage() {}
 
 func (x *ApiToken) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8257,7 +8444,7 @@ func (x *ApiToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiToken.ProtoReflect.Descriptor instead.
 func (*ApiToken) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{98}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ApiToken) GetId() string {
@@ -8317,7 +8504,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8329,7 +8516,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8342,7 +8529,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{99}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *CreateTokenRequest) GetName() string {
@@ -8380,7 +8567,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8392,7 +8579,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8405,7 +8592,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{100}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *CreateTokenResponse) GetToken() *ApiToken {
@@ -8431,7 +8618,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8443,7 +8630,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8456,7 +8643,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{101}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{103}
 }
 
 // Response of ListTokens.
@@ -8470,7 +8657,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8482,7 +8669,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8495,7 +8682,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{102}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *ListTokensResponse) GetTokens() []*ApiToken {
@@ -8516,7 +8703,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8528,7 +8715,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8541,7 +8728,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{103}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *RevokeTokenRequest) GetTokenId() string {
@@ -8562,7 +8749,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8574,7 +8761,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8587,7 +8774,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{104}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *RevokeTokenResponse) GetToken() *ApiToken {
@@ -8626,7 +8813,7 @@ type AuditEvent struct {
 
 func (x *AuditEvent) Reset() {
 	*x = AuditEvent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8638,7 +8825,7 @@ func (x *AuditEvent) String() string {
 func (*AuditEvent) ProtoMessage() {}
 
 func (x *AuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8651,7 +8838,7 @@ func (x *AuditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
 func (*AuditEvent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{105}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *AuditEvent) GetSequence() int64 {
@@ -8730,7 +8917,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8742,7 +8929,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8755,7 +8942,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{106}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -8785,7 +8972,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8797,7 +8984,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8810,7 +8997,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{107}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
@@ -8836,7 +9023,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8848,7 +9035,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8877,7 +9064,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8889,7 +9076,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8930,7 +9117,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8942,7 +9129,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8976,7 +9163,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8988,7 +9175,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9022,7 +9209,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9034,7 +9221,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9070,7 +9257,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9082,7 +9269,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9193,7 +9380,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04argv\x18\x02 \x03(\tR\x04argv\x1aA\n" +
 	"\x13ResolvedInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x87\x04\n" +
 	"\x0eExecuteRequest\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12?\n" +
@@ -9202,13 +9389,27 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x123\n" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12?\n" +
 	"\x06labels\x18\x05 \x03(\v2'.workflow.v1.ExecuteRequest.LabelsEntryR\x06labels\x12;\n" +
-	"\fretry_policy\x18\x06 \x01(\v2\x18.workflow.v1.RetryPolicyR\vretryPolicy\x1aQ\n" +
+	"\fretry_policy\x18\x06 \x01(\v2\x18.workflow.v1.RetryPolicyR\vretryPolicy\x123\n" +
+	"\x06limits\x18\a \x01(\v2\x1b.workflow.v1.ResourceLimitsR\x06limits\x1aQ\n" +
 	"\vInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbd\x02\n" +
+	"\x0eResourceLimits\x12&\n" +
+	"\fmemory_bytes\x18\x01 \x01(\x04H\x00R\vmemoryBytes\x88\x01\x01\x124\n" +
+	"\bcpu_time\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\acpuTime\x12(\n" +
+	"\rmax_processes\x18\x03 \x01(\rH\x01R\fmaxProcesses\x88\x01\x01\x12-\n" +
+	"\x10max_output_bytes\x18\x04 \x01(\x04H\x02R\x0emaxOutputBytes\x88\x01\x01\x12)\n" +
+	"\x0emax_open_files\x18\x05 \x01(\x04H\x03R\fmaxOpenFiles\x88\x01\x01B\x0f\n" +
+	"\r_memory_bytesB\x10\n" +
+	"\x0e_max_processesB\x13\n" +
+	"\x11_max_output_bytesB\x11\n" +
+	"\x0f_max_open_files\"q\n" +
+	"\rResourceUsage\x12*\n" +
+	"\x11peak_memory_bytes\x18\x01 \x01(\x04R\x0fpeakMemoryBytes\x124\n" +
+	"\bcpu_time\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\acpuTime\"\xa6\x02\n" +
 	"\vRetryPolicy\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12D\n" +
 	"\x10initial_interval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0finitialInterval\x12/\n" +
@@ -9217,8 +9418,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x18non_retryable_exit_codes\x18\x05 \x03(\x05R\x15nonRetryableExitCodes\"a\n" +
 	"\x0fExecuteResponse\x124\n" +
 	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\x12\x18\n" +
-	"\astarted\x18\x02 \x01(\bR\astarted\"\xf9\n" +
-	"\n" +
+	"\astarted\x18\x02 \x01(\bR\astarted\"\xe0\v\n" +
 	"\tExecution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -9255,7 +9455,9 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\aattempt\x18\x1a \x01(\x05R\aattempt\x12(\n" +
 	"\x10first_attempt_id\x18\x1b \x01(\tR\x0efirstAttemptId\x12&\n" +
 	"\x0fnext_attempt_id\x18\x1c \x01(\tR\rnextAttemptId\x12F\n" +
-	"\x11next_attempt_time\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x1a9\n" +
+	"\x11next_attempt_time\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x123\n" +
+	"\x06limits\x18\x1e \x01(\v2\x1b.workflow.v1.ResourceLimitsR\x06limits\x120\n" +
+	"\x05usage\x18\x1f \x01(\v2\x1a.workflow.v1.ResourceUsageR\x05usage\x1a9\n" +
 	"\vInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -9489,7 +9691,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\tworkflows\x18\x02 \x01(\rR\tworkflows\x12)\n" +
 	"\x10discovery_errors\x18\x03 \x01(\rR\x0fdiscoveryErrors\x12\x16\n" +
-	"\x06exists\x18\x04 \x01(\bR\x06exists\"\xcf\b\n" +
+	"\x06exists\x18\x04 \x01(\bR\x06exists\"\x8d\t\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -9515,7 +9717,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x11history_retention\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x10historyRetention\x12T\n" +
 	"\x15history_write_failure\x18\x13 \x01(\v2 .workflow.v1.HistoryWriteFailureR\x13historyWriteFailure\x12)\n" +
 	"\x10programs_probing\x18\x14 \x01(\rR\x0fprogramsProbing\x12@\n" +
-	"\x0eactive_batches\x18\x15 \x03(\v2\x19.workflow.v1.BatchSummaryR\ractiveBatches\x1a@\n" +
+	"\x0eactive_batches\x18\x15 \x03(\v2\x19.workflow.v1.BatchSummaryR\ractiveBatches\x12<\n" +
+	"\x1aprogram_limits_enforcement\x18\x16 \x01(\tR\x18programLimitsEnforcement\x1a@\n" +
 	"\x12TotalsByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
@@ -9892,7 +10095,7 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 126)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 128)
 var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ExecutionState)(0),                   // 0: workflow.v1.ExecutionState
 	(NodeStatus)(0),                       // 1: workflow.v1.NodeStatus
@@ -9918,350 +10121,357 @@ var file_workflow_v1_workflow_proto_goTypes = []any{
 	(*ValidateInputsRequest)(nil),         // 21: workflow.v1.ValidateInputsRequest
 	(*ValidateInputsResponse)(nil),        // 22: workflow.v1.ValidateInputsResponse
 	(*ExecuteRequest)(nil),                // 23: workflow.v1.ExecuteRequest
-	(*RetryPolicy)(nil),                   // 24: workflow.v1.RetryPolicy
-	(*ExecuteResponse)(nil),               // 25: workflow.v1.ExecuteResponse
-	(*Execution)(nil),                     // 26: workflow.v1.Execution
-	(*Estimate)(nil),                      // 27: workflow.v1.Estimate
-	(*BatchSummary)(nil),                  // 28: workflow.v1.BatchSummary
-	(*LogCounts)(nil),                     // 29: workflow.v1.LogCounts
-	(*Phase)(nil),                         // 30: workflow.v1.Phase
-	(*Task)(nil),                          // 31: workflow.v1.Task
-	(*Agent)(nil),                         // 32: workflow.v1.Agent
-	(*Artifact)(nil),                      // 33: workflow.v1.Artifact
-	(*GetExecutionRequest)(nil),           // 34: workflow.v1.GetExecutionRequest
-	(*GetExecutionResponse)(nil),          // 35: workflow.v1.GetExecutionResponse
-	(*WaitExecutionRequest)(nil),          // 36: workflow.v1.WaitExecutionRequest
-	(*WaitExecutionResponse)(nil),         // 37: workflow.v1.WaitExecutionResponse
-	(*ListExecutionsRequest)(nil),         // 38: workflow.v1.ListExecutionsRequest
-	(*ListExecutionsResponse)(nil),        // 39: workflow.v1.ListExecutionsResponse
-	(*StreamLogsRequest)(nil),             // 40: workflow.v1.StreamLogsRequest
-	(*StreamLogsResponse)(nil),            // 41: workflow.v1.StreamLogsResponse
-	(*LogEvent)(nil),                      // 42: workflow.v1.LogEvent
-	(*OutputLine)(nil),                    // 43: workflow.v1.OutputLine
-	(*PhaseStarted)(nil),                  // 44: workflow.v1.PhaseStarted
-	(*PhaseCompleted)(nil),                // 45: workflow.v1.PhaseCompleted
-	(*PhaseFailed)(nil),                   // 46: workflow.v1.PhaseFailed
-	(*TaskStarted)(nil),                   // 47: workflow.v1.TaskStarted
-	(*TaskProgress)(nil),                  // 48: workflow.v1.TaskProgress
-	(*TaskCompleted)(nil),                 // 49: workflow.v1.TaskCompleted
-	(*TaskFailed)(nil),                    // 50: workflow.v1.TaskFailed
-	(*AgentStarted)(nil),                  // 51: workflow.v1.AgentStarted
-	(*AgentMessage)(nil),                  // 52: workflow.v1.AgentMessage
-	(*AgentCompleted)(nil),                // 53: workflow.v1.AgentCompleted
-	(*AgentFailed)(nil),                   // 54: workflow.v1.AgentFailed
-	(*StateFileCreated)(nil),              // 55: workflow.v1.StateFileCreated
-	(*RawOutput)(nil),                     // 56: workflow.v1.RawOutput
-	(*Queued)(nil),                        // 57: workflow.v1.Queued
-	(*Started)(nil),                       // 58: workflow.v1.Started
-	(*Exited)(nil),                        // 59: workflow.v1.Exited
-	(*CancelRequested)(nil),               // 60: workflow.v1.CancelRequested
-	(*Killed)(nil),                        // 61: workflow.v1.Killed
-	(*TimedOut)(nil),                      // 62: workflow.v1.TimedOut
-	(*Interrupted)(nil),                   // 63: workflow.v1.Interrupted
-	(*Finished)(nil),                      // 64: workflow.v1.Finished
-	(*CancelRequest)(nil),                 // 65: workflow.v1.CancelRequest
-	(*CancelResponse)(nil),                // 66: workflow.v1.CancelResponse
-	(*GetStatusRequest)(nil),              // 67: workflow.v1.GetStatusRequest
-	(*WorkflowDirectory)(nil),             // 68: workflow.v1.WorkflowDirectory
-	(*GetStatusResponse)(nil),             // 69: workflow.v1.GetStatusResponse
-	(*HistoryWriteFailure)(nil),           // 70: workflow.v1.HistoryWriteFailure
-	(*DropFolder)(nil),                    // 71: workflow.v1.DropFolder
-	(*ManifestProblem)(nil),               // 72: workflow.v1.ManifestProblem
-	(*ManifestVm)(nil),                    // 73: workflow.v1.ManifestVm
-	(*ValidateManifestRequest)(nil),       // 74: workflow.v1.ValidateManifestRequest
-	(*ValidateManifestResponse)(nil),      // 75: workflow.v1.ValidateManifestResponse
-	(*SubmitManifestRequest)(nil),         // 76: workflow.v1.SubmitManifestRequest
-	(*SubmittedVm)(nil),                   // 77: workflow.v1.SubmittedVm
-	(*SubmitManifestResponse)(nil),        // 78: workflow.v1.SubmitManifestResponse
-	(*Schedule)(nil),                      // 79: workflow.v1.Schedule
-	(*ScheduleSpec)(nil),                  // 80: workflow.v1.ScheduleSpec
-	(*ScheduleAction)(nil),                // 81: workflow.v1.ScheduleAction
-	(*ScheduleExecute)(nil),               // 82: workflow.v1.ScheduleExecute
-	(*ScheduleManifest)(nil),              // 83: workflow.v1.ScheduleManifest
-	(*ScheduleRun)(nil),                   // 84: workflow.v1.ScheduleRun
-	(*CreateScheduleRequest)(nil),         // 85: workflow.v1.CreateScheduleRequest
-	(*CreateScheduleResponse)(nil),        // 86: workflow.v1.CreateScheduleResponse
-	(*GetScheduleRequest)(nil),            // 87: workflow.v1.GetScheduleRequest
-	(*GetScheduleResponse)(nil),           // 88: workflow.v1.GetScheduleResponse
-	(*ListSchedulesRequest)(nil),          // 89: workflow.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),         // 90: workflow.v1.ListSchedulesResponse
-	(*UpdateScheduleRequest)(nil),         // 91: workflow.v1.UpdateScheduleRequest
-	(*UpdateScheduleResponse)(nil),        // 92: workflow.v1.UpdateScheduleResponse
-	(*DeleteScheduleRequest)(nil),         // 93: workflow.v1.DeleteScheduleRequest
-	(*DeleteScheduleResponse)(nil),        // 94: workflow.v1.DeleteScheduleResponse
-	(*PauseScheduleRequest)(nil),          // 95: workflow.v1.PauseScheduleRequest
-	(*PauseScheduleResponse)(nil),         // 96: workflow.v1.PauseScheduleResponse
-	(*TriggerScheduleRequest)(nil),        // 97: workflow.v1.TriggerScheduleRequest
-	(*TriggerScheduleResponse)(nil),       // 98: workflow.v1.TriggerScheduleResponse
-	(*Webhook)(nil),                       // 99: workflow.v1.Webhook
-	(*WebhookDelivery)(nil),               // 100: workflow.v1.WebhookDelivery
-	(*CreateWebhookRequest)(nil),          // 101: workflow.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),         // 102: workflow.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),           // 103: workflow.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 104: workflow.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),          // 105: workflow.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),         // 106: workflow.v1.DeleteWebhookResponse
-	(*ListWebhookDeliveriesRequest)(nil),  // 107: workflow.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil), // 108: workflow.v1.ListWebhookDeliveriesResponse
-	(*TestWebhookRequest)(nil),            // 109: workflow.v1.TestWebhookRequest
-	(*TestWebhookResponse)(nil),           // 110: workflow.v1.TestWebhookResponse
-	(*ApiToken)(nil),                      // 111: workflow.v1.ApiToken
-	(*CreateTokenRequest)(nil),            // 112: workflow.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),           // 113: workflow.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),             // 114: workflow.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),            // 115: workflow.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),            // 116: workflow.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),           // 117: workflow.v1.RevokeTokenResponse
-	(*AuditEvent)(nil),                    // 118: workflow.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),        // 119: workflow.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),       // 120: workflow.v1.ListAuditEventsResponse
-	(*FieldType_Text)(nil),                // 121: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),              // 122: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),            // 123: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),              // 124: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),       // 125: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),           // 126: workflow.v1.FieldType.StateFile
-	nil,                                   // 127: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                                   // 128: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                                   // 129: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                                   // 130: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                                   // 131: workflow.v1.Execution.InputsEntry
-	nil,                                   // 132: workflow.v1.Execution.LabelsEntry
-	nil,                                   // 133: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                                   // 134: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                                   // 135: workflow.v1.SubmitManifestRequest.LabelsEntry
-	nil,                                   // 136: workflow.v1.ScheduleExecute.InputsEntry
-	nil,                                   // 137: workflow.v1.ScheduleExecute.LabelsEntry
-	nil,                                   // 138: workflow.v1.ScheduleManifest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),         // 139: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 140: google.protobuf.Duration
-	(*structpb.Value)(nil),                // 141: google.protobuf.Value
+	(*ResourceLimits)(nil),                // 24: workflow.v1.ResourceLimits
+	(*ResourceUsage)(nil),                 // 25: workflow.v1.ResourceUsage
+	(*RetryPolicy)(nil),                   // 26: workflow.v1.RetryPolicy
+	(*ExecuteResponse)(nil),               // 27: workflow.v1.ExecuteResponse
+	(*Execution)(nil),                     // 28: workflow.v1.Execution
+	(*Estimate)(nil),                      // 29: workflow.v1.Estimate
+	(*BatchSummary)(nil),                  // 30: workflow.v1.BatchSummary
+	(*LogCounts)(nil),                     // 31: workflow.v1.LogCounts
+	(*Phase)(nil),                         // 32: workflow.v1.Phase
+	(*Task)(nil),                          // 33: workflow.v1.Task
+	(*Agent)(nil),                         // 34: workflow.v1.Agent
+	(*Artifact)(nil),                      // 35: workflow.v1.Artifact
+	(*GetExecutionRequest)(nil),           // 36: workflow.v1.GetExecutionRequest
+	(*GetExecutionResponse)(nil),          // 37: workflow.v1.GetExecutionResponse
+	(*WaitExecutionRequest)(nil),          // 38: workflow.v1.WaitExecutionRequest
+	(*WaitExecutionResponse)(nil),         // 39: workflow.v1.WaitExecutionResponse
+	(*ListExecutionsRequest)(nil),         // 40: workflow.v1.ListExecutionsRequest
+	(*ListExecutionsResponse)(nil),        // 41: workflow.v1.ListExecutionsResponse
+	(*StreamLogsRequest)(nil),             // 42: workflow.v1.StreamLogsRequest
+	(*StreamLogsResponse)(nil),            // 43: workflow.v1.StreamLogsResponse
+	(*LogEvent)(nil),                      // 44: workflow.v1.LogEvent
+	(*OutputLine)(nil),                    // 45: workflow.v1.OutputLine
+	(*PhaseStarted)(nil),                  // 46: workflow.v1.PhaseStarted
+	(*PhaseCompleted)(nil),                // 47: workflow.v1.PhaseCompleted
+	(*PhaseFailed)(nil),                   // 48: workflow.v1.PhaseFailed
+	(*TaskStarted)(nil),                   // 49: workflow.v1.TaskStarted
+	(*TaskProgress)(nil),                  // 50: workflow.v1.TaskProgress
+	(*TaskCompleted)(nil),                 // 51: workflow.v1.TaskCompleted
+	(*TaskFailed)(nil),                    // 52: workflow.v1.TaskFailed
+	(*AgentStarted)(nil),                  // 53: workflow.v1.AgentStarted
+	(*AgentMessage)(nil),                  // 54: workflow.v1.AgentMessage
+	(*AgentCompleted)(nil),                // 55: workflow.v1.AgentCompleted
+	(*AgentFailed)(nil),                   // 56: workflow.v1.AgentFailed
+	(*StateFileCreated)(nil),              // 57: workflow.v1.StateFileCreated
+	(*RawOutput)(nil),                     // 58: workflow.v1.RawOutput
+	(*Queued)(nil),                        // 59: workflow.v1.Queued
+	(*Started)(nil),                       // 60: workflow.v1.Started
+	(*Exited)(nil),                        // 61: workflow.v1.Exited
+	(*CancelRequested)(nil),               // 62: workflow.v1.CancelRequested
+	(*Killed)(nil),                        // 63: workflow.v1.Killed
+	(*TimedOut)(nil),                      // 64: workflow.v1.TimedOut
+	(*Interrupted)(nil),                   // 65: workflow.v1.Interrupted
+	(*Finished)(nil),                      // 66: workflow.v1.Finished
+	(*CancelRequest)(nil),                 // 67: workflow.v1.CancelRequest
+	(*CancelResponse)(nil),                // 68: workflow.v1.CancelResponse
+	(*GetStatusRequest)(nil),              // 69: workflow.v1.GetStatusRequest
+	(*WorkflowDirectory)(nil),             // 70: workflow.v1.WorkflowDirectory
+	(*GetStatusResponse)(nil),             // 71: workflow.v1.GetStatusResponse
+	(*HistoryWriteFailure)(nil),           // 72: workflow.v1.HistoryWriteFailure
+	(*DropFolder)(nil),                    // 73: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),               // 74: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),                    // 75: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),       // 76: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil),      // 77: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),         // 78: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),                   // 79: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),        // 80: workflow.v1.SubmitManifestResponse
+	(*Schedule)(nil),                      // 81: workflow.v1.Schedule
+	(*ScheduleSpec)(nil),                  // 82: workflow.v1.ScheduleSpec
+	(*ScheduleAction)(nil),                // 83: workflow.v1.ScheduleAction
+	(*ScheduleExecute)(nil),               // 84: workflow.v1.ScheduleExecute
+	(*ScheduleManifest)(nil),              // 85: workflow.v1.ScheduleManifest
+	(*ScheduleRun)(nil),                   // 86: workflow.v1.ScheduleRun
+	(*CreateScheduleRequest)(nil),         // 87: workflow.v1.CreateScheduleRequest
+	(*CreateScheduleResponse)(nil),        // 88: workflow.v1.CreateScheduleResponse
+	(*GetScheduleRequest)(nil),            // 89: workflow.v1.GetScheduleRequest
+	(*GetScheduleResponse)(nil),           // 90: workflow.v1.GetScheduleResponse
+	(*ListSchedulesRequest)(nil),          // 91: workflow.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),         // 92: workflow.v1.ListSchedulesResponse
+	(*UpdateScheduleRequest)(nil),         // 93: workflow.v1.UpdateScheduleRequest
+	(*UpdateScheduleResponse)(nil),        // 94: workflow.v1.UpdateScheduleResponse
+	(*DeleteScheduleRequest)(nil),         // 95: workflow.v1.DeleteScheduleRequest
+	(*DeleteScheduleResponse)(nil),        // 96: workflow.v1.DeleteScheduleResponse
+	(*PauseScheduleRequest)(nil),          // 97: workflow.v1.PauseScheduleRequest
+	(*PauseScheduleResponse)(nil),         // 98: workflow.v1.PauseScheduleResponse
+	(*TriggerScheduleRequest)(nil),        // 99: workflow.v1.TriggerScheduleRequest
+	(*TriggerScheduleResponse)(nil),       // 100: workflow.v1.TriggerScheduleResponse
+	(*Webhook)(nil),                       // 101: workflow.v1.Webhook
+	(*WebhookDelivery)(nil),               // 102: workflow.v1.WebhookDelivery
+	(*CreateWebhookRequest)(nil),          // 103: workflow.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),         // 104: workflow.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),           // 105: workflow.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 106: workflow.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 107: workflow.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 108: workflow.v1.DeleteWebhookResponse
+	(*ListWebhookDeliveriesRequest)(nil),  // 109: workflow.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil), // 110: workflow.v1.ListWebhookDeliveriesResponse
+	(*TestWebhookRequest)(nil),            // 111: workflow.v1.TestWebhookRequest
+	(*TestWebhookResponse)(nil),           // 112: workflow.v1.TestWebhookResponse
+	(*ApiToken)(nil),                      // 113: workflow.v1.ApiToken
+	(*CreateTokenRequest)(nil),            // 114: workflow.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),           // 115: workflow.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),             // 116: workflow.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),            // 117: workflow.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),            // 118: workflow.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),           // 119: workflow.v1.RevokeTokenResponse
+	(*AuditEvent)(nil),                    // 120: workflow.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),        // 121: workflow.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),       // 122: workflow.v1.ListAuditEventsResponse
+	(*FieldType_Text)(nil),                // 123: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),              // 124: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),            // 125: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),              // 126: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),       // 127: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),           // 128: workflow.v1.FieldType.StateFile
+	nil,                                   // 129: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                                   // 130: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                                   // 131: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                                   // 132: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                                   // 133: workflow.v1.Execution.InputsEntry
+	nil,                                   // 134: workflow.v1.Execution.LabelsEntry
+	nil,                                   // 135: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                                   // 136: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                                   // 137: workflow.v1.SubmitManifestRequest.LabelsEntry
+	nil,                                   // 138: workflow.v1.ScheduleExecute.InputsEntry
+	nil,                                   // 139: workflow.v1.ScheduleExecute.LabelsEntry
+	nil,                                   // 140: workflow.v1.ScheduleManifest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),         // 141: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 142: google.protobuf.Duration
+	(*structpb.Value)(nil),                // 143: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	14,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	139, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	141, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
 	15,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	121, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	122, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	123, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	124, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	125, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	126, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	139, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	123, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	124, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	125, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	126, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	127, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	128, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	141, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
 	13,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
 	16,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
 	13,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	127, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	128, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	129, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	140, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	130, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
-	24,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
-	140, // 19: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
-	140, // 20: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
-	26,  // 21: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
-	0,   // 22: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	139, // 23: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	139, // 24: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	139, // 25: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	131, // 26: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	132, // 27: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	140, // 28: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
-	30,  // 29: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
-	33,  // 30: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
-	29,  // 31: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
-	27,  // 32: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
-	139, // 33: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
-	24,  // 34: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
-	139, // 35: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
-	140, // 36: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
-	139, // 37: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
-	2,   // 38: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
-	139, // 39: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
-	139, // 40: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
-	27,  // 41: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
-	1,   // 42: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
-	31,  // 43: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
-	1,   // 44: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
-	32,  // 45: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
-	1,   // 46: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	139, // 47: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
-	26,  // 48: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
-	28,  // 49: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
-	26,  // 50: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
-	0,   // 51: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	139, // 52: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	139, // 53: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	133, // 54: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
-	26,  // 55: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
-	28,  // 56: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
-	42,  // 57: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	139, // 58: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	43,  // 59: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
-	44,  // 60: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
-	45,  // 61: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
-	46,  // 62: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
-	47,  // 63: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
-	48,  // 64: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
-	49,  // 65: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
-	50,  // 66: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
-	51,  // 67: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
-	52,  // 68: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
-	53,  // 69: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
-	54,  // 70: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
-	55,  // 71: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
-	56,  // 72: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
-	57,  // 73: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
-	58,  // 74: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
-	59,  // 75: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
-	60,  // 76: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
-	61,  // 77: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
-	62,  // 78: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
-	63,  // 79: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
-	64,  // 80: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
-	3,   // 81: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	140, // 82: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	140, // 83: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
-	0,   // 84: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	140, // 85: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	26,  // 86: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	139, // 87: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	134, // 88: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
-	68,  // 89: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	71,  // 90: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	140, // 91: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
-	70,  // 92: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
-	28,  // 93: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
-	139, // 94: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
-	4,   // 95: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
-	5,   // 96: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	72,  // 97: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
-	5,   // 98: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
-	6,   // 99: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	73,  // 100: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
-	5,   // 101: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	135, // 102: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	26,  // 103: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	77,  // 104: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
-	6,   // 105: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	80,  // 106: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
-	81,  // 107: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
-	7,   // 108: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
-	8,   // 109: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
-	140, // 110: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
-	139, // 111: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
-	139, // 112: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
-	139, // 113: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
-	84,  // 114: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
-	140, // 115: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	139, // 116: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
-	139, // 117: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
-	82,  // 118: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
-	83,  // 119: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
-	136, // 120: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
-	140, // 121: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
-	137, // 122: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
-	24,  // 123: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
-	5,   // 124: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
-	138, // 125: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
-	139, // 126: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
-	139, // 127: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
-	9,   // 128: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
-	79,  // 129: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
-	79,  // 130: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	79,  // 131: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	79,  // 132: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
-	79,  // 133: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
-	79,  // 134: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	79,  // 135: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	84,  // 136: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
-	10,  // 137: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
-	139, // 138: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	11,  // 139: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
-	139, // 140: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
-	139, // 141: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
-	139, // 142: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	99,  // 143: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
-	99,  // 144: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
-	99,  // 145: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
-	100, // 146: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
-	100, // 147: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
-	12,  // 148: workflow.v1.ApiToken.role:type_name -> workflow.v1.Role
-	139, // 149: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
-	139, // 150: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
-	139, // 151: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
-	12,  // 152: workflow.v1.CreateTokenRequest.role:type_name -> workflow.v1.Role
-	140, // 153: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
-	111, // 154: workflow.v1.CreateTokenResponse.token:type_name -> workflow.v1.ApiToken
-	111, // 155: workflow.v1.ListTokensResponse.tokens:type_name -> workflow.v1.ApiToken
-	111, // 156: workflow.v1.RevokeTokenResponse.token:type_name -> workflow.v1.ApiToken
-	139, // 157: workflow.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	12,  // 158: workflow.v1.AuditEvent.role:type_name -> workflow.v1.Role
-	118, // 159: workflow.v1.ListAuditEventsResponse.events:type_name -> workflow.v1.AuditEvent
-	141, // 160: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	141, // 161: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	141, // 162: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
-	17,  // 163: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	19,  // 164: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	21,  // 165: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	23,  // 166: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	34,  // 167: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	36,  // 168: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	38,  // 169: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	40,  // 170: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	65,  // 171: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	67,  // 172: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	74,  // 173: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	76,  // 174: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	85,  // 175: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
-	87,  // 176: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
-	89,  // 177: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
-	91,  // 178: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
-	93,  // 179: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
-	95,  // 180: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
-	97,  // 181: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
-	101, // 182: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
-	103, // 183: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
-	105, // 184: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
-	107, // 185: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
-	109, // 186: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
-	112, // 187: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
-	114, // 188: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
-	116, // 189: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
-	119, // 190: workflow.v1.WorkflowService.ListAuditEvents:input_type -> workflow.v1.ListAuditEventsRequest
-	18,  // 191: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	20,  // 192: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	22,  // 193: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	25,  // 194: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	35,  // 195: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	37,  // 196: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	39,  // 197: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	41,  // 198: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	66,  // 199: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	69,  // 200: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	75,  // 201: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	78,  // 202: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	86,  // 203: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
-	88,  // 204: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
-	90,  // 205: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
-	92,  // 206: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
-	94,  // 207: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
-	96,  // 208: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
-	98,  // 209: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
-	102, // 210: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
-	104, // 211: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
-	106, // 212: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
-	108, // 213: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
-	110, // 214: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
-	113, // 215: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
-	115, // 216: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
-	117, // 217: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
-	120, // 218: workflow.v1.WorkflowService.ListAuditEvents:output_type -> workflow.v1.ListAuditEventsResponse
-	191, // [191:219] is the sub-list for method output_type
-	163, // [163:191] is the sub-list for method input_type
-	163, // [163:163] is the sub-list for extension type_name
-	163, // [163:163] is the sub-list for extension extendee
-	0,   // [0:163] is the sub-list for field type_name
+	129, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	130, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	131, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	142, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	132, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	26,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
+	24,  // 19: workflow.v1.ExecuteRequest.limits:type_name -> workflow.v1.ResourceLimits
+	142, // 20: workflow.v1.ResourceLimits.cpu_time:type_name -> google.protobuf.Duration
+	142, // 21: workflow.v1.ResourceUsage.cpu_time:type_name -> google.protobuf.Duration
+	142, // 22: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
+	142, // 23: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
+	28,  // 24: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
+	0,   // 25: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
+	141, // 26: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	141, // 27: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	141, // 28: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	133, // 29: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	134, // 30: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	142, // 31: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	32,  // 32: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
+	35,  // 33: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
+	31,  // 34: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
+	29,  // 35: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
+	141, // 36: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
+	26,  // 37: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
+	141, // 38: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
+	24,  // 39: workflow.v1.Execution.limits:type_name -> workflow.v1.ResourceLimits
+	25,  // 40: workflow.v1.Execution.usage:type_name -> workflow.v1.ResourceUsage
+	142, // 41: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
+	141, // 42: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
+	2,   // 43: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
+	141, // 44: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
+	141, // 45: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
+	29,  // 46: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
+	1,   // 47: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
+	33,  // 48: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
+	1,   // 49: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
+	34,  // 50: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
+	1,   // 51: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
+	141, // 52: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	28,  // 53: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
+	30,  // 54: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
+	28,  // 55: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
+	0,   // 56: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
+	141, // 57: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	141, // 58: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	135, // 59: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	28,  // 60: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
+	30,  // 61: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
+	44,  // 62: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
+	141, // 63: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	45,  // 64: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
+	46,  // 65: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
+	47,  // 66: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
+	48,  // 67: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
+	49,  // 68: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
+	50,  // 69: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
+	51,  // 70: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
+	52,  // 71: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
+	53,  // 72: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
+	54,  // 73: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
+	55,  // 74: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
+	56,  // 75: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
+	57,  // 76: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
+	58,  // 77: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
+	59,  // 78: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
+	60,  // 79: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
+	61,  // 80: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
+	62,  // 81: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
+	63,  // 82: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
+	64,  // 83: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
+	65,  // 84: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
+	66,  // 85: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
+	3,   // 86: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
+	142, // 87: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	142, // 88: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	0,   // 89: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
+	142, // 90: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	28,  // 91: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
+	141, // 92: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	136, // 93: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	70,  // 94: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
+	73,  // 95: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	142, // 96: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	72,  // 97: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
+	30,  // 98: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
+	141, // 99: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
+	4,   // 100: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	5,   // 101: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	74,  // 102: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	5,   // 103: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	6,   // 104: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	75,  // 105: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	5,   // 106: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	137, // 107: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	28,  // 108: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	79,  // 109: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	6,   // 110: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	82,  // 111: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
+	83,  // 112: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
+	7,   // 113: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
+	8,   // 114: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
+	142, // 115: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
+	141, // 116: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
+	141, // 117: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
+	141, // 118: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
+	86,  // 119: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
+	142, // 120: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	141, // 121: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
+	141, // 122: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
+	84,  // 123: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
+	85,  // 124: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
+	138, // 125: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
+	142, // 126: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
+	139, // 127: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
+	26,  // 128: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
+	5,   // 129: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
+	140, // 130: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
+	141, // 131: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
+	141, // 132: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
+	9,   // 133: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
+	81,  // 134: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	81,  // 135: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	81,  // 136: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	81,  // 137: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
+	81,  // 138: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	81,  // 139: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	81,  // 140: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	86,  // 141: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
+	10,  // 142: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
+	141, // 143: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	11,  // 144: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
+	141, // 145: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	141, // 146: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	141, // 147: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	101, // 148: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
+	101, // 149: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
+	101, // 150: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
+	102, // 151: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
+	102, // 152: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
+	12,  // 153: workflow.v1.ApiToken.role:type_name -> workflow.v1.Role
+	141, // 154: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
+	141, // 155: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
+	141, // 156: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
+	12,  // 157: workflow.v1.CreateTokenRequest.role:type_name -> workflow.v1.Role
+	142, // 158: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	113, // 159: workflow.v1.CreateTokenResponse.token:type_name -> workflow.v1.ApiToken
+	113, // 160: workflow.v1.ListTokensResponse.tokens:type_name -> workflow.v1.ApiToken
+	113, // 161: workflow.v1.RevokeTokenResponse.token:type_name -> workflow.v1.ApiToken
+	141, // 162: workflow.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	12,  // 163: workflow.v1.AuditEvent.role:type_name -> workflow.v1.Role
+	120, // 164: workflow.v1.ListAuditEventsResponse.events:type_name -> workflow.v1.AuditEvent
+	143, // 165: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	143, // 166: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	143, // 167: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
+	17,  // 168: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	19,  // 169: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	21,  // 170: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	23,  // 171: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	36,  // 172: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	38,  // 173: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	40,  // 174: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	42,  // 175: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	67,  // 176: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	69,  // 177: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	76,  // 178: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	78,  // 179: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	87,  // 180: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
+	89,  // 181: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
+	91,  // 182: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
+	93,  // 183: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
+	95,  // 184: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
+	97,  // 185: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
+	99,  // 186: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
+	103, // 187: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
+	105, // 188: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
+	107, // 189: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
+	109, // 190: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
+	111, // 191: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
+	114, // 192: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
+	116, // 193: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
+	118, // 194: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
+	121, // 195: workflow.v1.WorkflowService.ListAuditEvents:input_type -> workflow.v1.ListAuditEventsRequest
+	18,  // 196: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	20,  // 197: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	22,  // 198: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	27,  // 199: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	37,  // 200: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	39,  // 201: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	41,  // 202: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	43,  // 203: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	68,  // 204: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	71,  // 205: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	77,  // 206: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	80,  // 207: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	88,  // 208: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
+	90,  // 209: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
+	92,  // 210: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
+	94,  // 211: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
+	96,  // 212: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
+	98,  // 213: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
+	100, // 214: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
+	104, // 215: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
+	106, // 216: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
+	108, // 217: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
+	110, // 218: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
+	112, // 219: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
+	115, // 220: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
+	117, // 221: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
+	119, // 222: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
+	122, // 223: workflow.v1.WorkflowService.ListAuditEvents:output_type -> workflow.v1.ListAuditEventsResponse
+	196, // [196:224] is the sub-list for method output_type
+	168, // [168:196] is the sub-list for method input_type
+	168, // [168:168] is the sub-list for extension type_name
+	168, // [168:168] is the sub-list for extension extendee
+	0,   // [0:168] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -10278,10 +10488,11 @@ func file_workflow_v1_workflow_proto_init() {
 		(*FieldType_PhaseSelector_)(nil),
 		(*FieldType_StateFile_)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[13].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[14].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[18].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[29].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[11].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[15].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[16].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[20].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[31].OneofWrappers = []any{
 		(*LogEvent_Output)(nil),
 		(*LogEvent_PhaseStarted)(nil),
 		(*LogEvent_PhaseCompleted)(nil),
@@ -10305,28 +10516,28 @@ func file_workflow_v1_workflow_proto_init() {
 		(*LogEvent_Interrupted)(nil),
 		(*LogEvent_Finished)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[34].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[36].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[40].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[46].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[68].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[38].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[42].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[48].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[70].OneofWrappers = []any{
 		(*ScheduleAction_Execute)(nil),
 		(*ScheduleAction_Manifest)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[70].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[72].OneofWrappers = []any{
 		(*ScheduleManifest_Content)(nil),
 		(*ScheduleManifest_TemplatePath)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[109].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[110].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[113].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[111].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[112].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[115].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   126,
+			NumMessages:   128,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

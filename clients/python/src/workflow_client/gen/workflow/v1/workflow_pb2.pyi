@@ -337,7 +337,7 @@ class ValidateInputsResponse(_message.Message):
     def __init__(self, resolved_inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ExecuteRequest(_message.Message):
-    __slots__ = ("workflow_id", "inputs", "request_id", "timeout", "labels", "retry_policy")
+    __slots__ = ("workflow_id", "inputs", "request_id", "timeout", "labels", "retry_policy", "limits")
     class InputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -358,13 +358,37 @@ class ExecuteRequest(_message.Message):
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
     inputs: _containers.MessageMap[str, _struct_pb2.Value]
     request_id: str
     timeout: _duration_pb2.Duration
     labels: _containers.ScalarMap[str, str]
     retry_policy: RetryPolicy
-    def __init__(self, workflow_id: _Optional[str] = ..., inputs: _Optional[_Mapping[str, _struct_pb2.Value]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ...) -> None: ...
+    limits: ResourceLimits
+    def __init__(self, workflow_id: _Optional[str] = ..., inputs: _Optional[_Mapping[str, _struct_pb2.Value]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., limits: _Optional[_Union[ResourceLimits, _Mapping]] = ...) -> None: ...
+
+class ResourceLimits(_message.Message):
+    __slots__ = ("memory_bytes", "cpu_time", "max_processes", "max_output_bytes", "max_open_files")
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CPU_TIME_FIELD_NUMBER: _ClassVar[int]
+    MAX_PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    MAX_OUTPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_OPEN_FILES_FIELD_NUMBER: _ClassVar[int]
+    memory_bytes: int
+    cpu_time: _duration_pb2.Duration
+    max_processes: int
+    max_output_bytes: int
+    max_open_files: int
+    def __init__(self, memory_bytes: _Optional[int] = ..., cpu_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_processes: _Optional[int] = ..., max_output_bytes: _Optional[int] = ..., max_open_files: _Optional[int] = ...) -> None: ...
+
+class ResourceUsage(_message.Message):
+    __slots__ = ("peak_memory_bytes", "cpu_time")
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CPU_TIME_FIELD_NUMBER: _ClassVar[int]
+    peak_memory_bytes: int
+    cpu_time: _duration_pb2.Duration
+    def __init__(self, peak_memory_bytes: _Optional[int] = ..., cpu_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RetryPolicy(_message.Message):
     __slots__ = ("max_attempts", "initial_interval", "backoff_coefficient", "maximum_interval", "non_retryable_exit_codes")
@@ -389,7 +413,7 @@ class ExecuteResponse(_message.Message):
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., started: _Optional[bool] = ...) -> None: ...
 
 class Execution(_message.Message):
-    __slots__ = ("id", "workflow_id", "workflow_name", "state", "create_time", "start_time", "end_time", "exit_code", "signal", "error", "inputs", "argv", "labels", "request_id", "timeout", "phases", "artifacts", "log_counts", "pid", "batch_id", "current_phase", "estimate", "schedule_id", "scheduled_time", "retry_policy", "attempt", "first_attempt_id", "next_attempt_id", "next_attempt_time")
+    __slots__ = ("id", "workflow_id", "workflow_name", "state", "create_time", "start_time", "end_time", "exit_code", "signal", "error", "inputs", "argv", "labels", "request_id", "timeout", "phases", "artifacts", "log_counts", "pid", "batch_id", "current_phase", "estimate", "schedule_id", "scheduled_time", "retry_policy", "attempt", "first_attempt_id", "next_attempt_id", "next_attempt_time", "limits", "usage")
     class InputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -433,6 +457,8 @@ class Execution(_message.Message):
     FIRST_ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     NEXT_ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     workflow_id: str
     workflow_name: str
@@ -462,7 +488,9 @@ class Execution(_message.Message):
     first_attempt_id: str
     next_attempt_id: str
     next_attempt_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., state: _Optional[_Union[ExecutionState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., error: _Optional[str] = ..., inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., phases: _Optional[_Iterable[_Union[Phase, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., log_counts: _Optional[_Union[LogCounts, _Mapping]] = ..., pid: _Optional[int] = ..., batch_id: _Optional[str] = ..., current_phase: _Optional[str] = ..., estimate: _Optional[_Union[Estimate, _Mapping]] = ..., schedule_id: _Optional[str] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., attempt: _Optional[int] = ..., first_attempt_id: _Optional[str] = ..., next_attempt_id: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    limits: ResourceLimits
+    usage: ResourceUsage
+    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., state: _Optional[_Union[ExecutionState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., error: _Optional[str] = ..., inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., phases: _Optional[_Iterable[_Union[Phase, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., log_counts: _Optional[_Union[LogCounts, _Mapping]] = ..., pid: _Optional[int] = ..., batch_id: _Optional[str] = ..., current_phase: _Optional[str] = ..., estimate: _Optional[_Union[Estimate, _Mapping]] = ..., schedule_id: _Optional[str] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., attempt: _Optional[int] = ..., first_attempt_id: _Optional[str] = ..., next_attempt_id: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[ResourceLimits, _Mapping]] = ..., usage: _Optional[_Union[ResourceUsage, _Mapping]] = ...) -> None: ...
 
 class Estimate(_message.Message):
     __slots__ = ("progress", "remaining", "completion_time", "basis", "history_runs")
@@ -944,7 +972,7 @@ class WorkflowDirectory(_message.Message):
     def __init__(self, path: _Optional[str] = ..., workflows: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., exists: _Optional[bool] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir", "history_retention", "history_write_failure", "programs_probing", "active_batches")
+    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir", "history_retention", "history_write_failure", "programs_probing", "active_batches", "program_limits_enforcement")
     class TotalsByStateEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -973,6 +1001,7 @@ class GetStatusResponse(_message.Message):
     HISTORY_WRITE_FAILURE_FIELD_NUMBER: _ClassVar[int]
     PROGRAMS_PROBING_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_BATCHES_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_LIMITS_ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     version: str
     start_time: _timestamp_pb2.Timestamp
     uptime_seconds: int
@@ -994,7 +1023,8 @@ class GetStatusResponse(_message.Message):
     history_write_failure: HistoryWriteFailure
     programs_probing: int
     active_batches: _containers.RepeatedCompositeFieldContainer[BatchSummary]
-    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ..., history_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., history_write_failure: _Optional[_Union[HistoryWriteFailure, _Mapping]] = ..., programs_probing: _Optional[int] = ..., active_batches: _Optional[_Iterable[_Union[BatchSummary, _Mapping]]] = ...) -> None: ...
+    program_limits_enforcement: str
+    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ..., history_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., history_write_failure: _Optional[_Union[HistoryWriteFailure, _Mapping]] = ..., programs_probing: _Optional[int] = ..., active_batches: _Optional[_Iterable[_Union[BatchSummary, _Mapping]]] = ..., program_limits_enforcement: _Optional[str] = ...) -> None: ...
 
 class HistoryWriteFailure(_message.Message):
     __slots__ = ("error", "since")

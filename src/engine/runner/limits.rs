@@ -1,0 +1,201 @@
+//! The runner's side of [`crate::program_limits`]: what the child sets on
+//! itself before exec (a parent-death signal, RLIMIT_CPU, RLIMIT_NOFILE),
+//! the sampling of its process group against the memory, process and CPU
+//! limits, and the reaping that reads what the run used.
+//!
+//! Without a delegated cgroup, a group watch is what can hold a whole tree
+//! to a limit: setrlimit binds each process alone, and RLIMIT_NPROC counts
+//! every process of the user (and nothing for root). Sampling every
+//! [`WATCH_INTERVAL`] lets a fast allocator or a fork bomb overshoot for
+//! that long before the group is killed; docs/security.md says so.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+use rustix::process::{getrlimit, setrlimit, Resource, Rlimit, Signal};
+
+use crate::process::{clock_ticks_per_second, group_usage};
+use crate::program_limits::{ProgramLimits, ProgramUsage};
+
+/// How often a watched group is sampled.
+pub(super) const WATCH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Makes the child set its own limits between fork and exec: a SIGKILL
+/// when the thread that started it ends (`die_with_daemon`: the daemon
+/// died; the worker thread outlives every program it starts), and the
+/// per-process CPU and open-file limits. Adds nothing when there is
+/// nothing to set, so the spawn keeps its faster posix_spawn path.
+pub(super) fn prepare(command: &mut Command, limits: &ProgramLimits, die_with_daemon: bool) {
+    // A hard limit may not be raised by an unprivileged daemon: cap at
+    // the daemon's own rather than fail every start.
+    let capped = |resource: Resource, wanted: Option<u64>| {
+        wanted.map(|wanted| {
+            let hard = getrlimit(resource).maximum.unwrap_or(u64::MAX);
+            wanted.min(hard)
+        })
+    };
+    // CPU: SIGXCPU at the limit (whole seconds, rounded up), SIGKILL a
+    // second later for a program that ignores it. The group watch holds
+    // the group's total to the exact limit.
+    let cpu_secs = capped(
+        Resource::Cpu,
+        limits.cpu_time_ms.map(|ms| ms.div_ceil(1_000)),
+    );
+    let cpu_hard = capped(Resource::Cpu, cpu_secs.map(|secs| secs + 1));
+    let open_files = capped(Resource::Nofile, limits.max_open_files);
+    if !die_with_daemon && cpu_secs.is_none() && open_files.is_none() {
+        return;
+    }
+    let set = move || -> rustix::io::Result<()> {
+        if die_with_daemon {
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+        }
+        if let Some(secs) = cpu_secs {
+            setrlimit(
+                Resource::Cpu,
+                Rlimit {
+                    current: Some(secs),
+                    maximum: cpu_hard,
+                },
+            )?;
+        }
+        if let Some(files) = open_files {
+            setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(files),
+                    maximum: Some(files),
+                },
+            )?;
+        }
+        Ok(())
+    };
+    // SAFETY: the closure runs in the forked child before exec, where only
+    // async-signal-safe calls are allowed: it makes raw system calls
+    // (prctl, setrlimit) and allocates nothing.
+    unsafe {
+        command.pre_exec(move || set().map_err(std::io::Error::from));
+    }
+}
+
+/// Samples a watched process group against its limits.
+pub(super) struct LimitWatch {
+    limits: ProgramLimits,
+    next_sample: Instant,
+    peak_resident_bytes: u64,
+    ticks_per_second: u64,
+}
+
+impl LimitWatch {
+    /// A watch when `limits` has something to watch.
+    pub(super) fn new(limits: &ProgramLimits) -> Option<LimitWatch> {
+        limits.needs_watch().then(|| LimitWatch {
+            limits: *limits,
+            next_sample: Instant::now(),
+            peak_resident_bytes: 0,
+            ticks_per_second: clock_ticks_per_second().unwrap_or(100),
+        })
+    }
+
+    /// When the next sample is due.
+    pub(super) fn next_sample(&self) -> Instant {
+        self.next_sample
+    }
+
+    /// The highest group total sampled.
+    pub(super) fn peak_resident_bytes(&self) -> u64 {
+        self.peak_resident_bytes
+    }
+
+    /// Samples the group led by `pgid` when a sample is due; returns what
+    /// it went over, if anything.
+    pub(super) fn check(&mut self, pgid: i32, now: Instant) -> Option<String> {
+        if now < self.next_sample {
+            return None;
+        }
+        self.next_sample = now + WATCH_INTERVAL;
+        let usage = group_usage(pgid);
+        self.peak_resident_bytes = self.peak_resident_bytes.max(usage.resident_bytes);
+        if let Some(max) = self.limits.memory_bytes {
+            if usage.resident_bytes > max {
+                return Some(format!(
+                    "memory limit reached: {} resident in {} process(es), limit {}",
+                    mebibytes(usage.resident_bytes),
+                    usage.processes,
+                    mebibytes(max)
+                ));
+            }
+        }
+        if let Some(max) = self.limits.max_processes {
+            if usage.processes > max {
+                return Some(format!(
+                    "process limit reached: {} processes, limit {max}",
+                    usage.processes
+                ));
+            }
+        }
+        if let Some(max_ms) = self.limits.cpu_time_ms {
+            let used_ms = usage.cpu_ticks.saturating_mul(1_000) / self.ticks_per_second;
+            if used_ms > max_ms {
+                return Some(format!(
+                    "CPU time limit reached: {:.2} s used, limit {:.2} s",
+                    used_ms as f64 / 1_000.0,
+                    max_ms as f64 / 1_000.0
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// What the output limit says about `bytes` written so far.
+pub(super) fn output_breach(limits: &ProgramLimits, bytes: u64) -> Option<String> {
+    let max = limits.max_output_bytes?;
+    (bytes > max).then(|| format!("output limit reached: more than {max} bytes written"))
+}
+
+/// What a program killed by `signal` under `limits` ran into, when the
+/// kernel enforced it: SIGXCPU at RLIMIT_CPU, one process's CPU time.
+pub(super) fn signal_breach(limits: &ProgramLimits, signal: Option<i32>) -> Option<String> {
+    let cpu_ms = limits.cpu_time_ms?;
+    (signal == Some(Signal::XCPU.as_raw())).then(|| {
+        format!(
+            "CPU time limit reached: {:.2} s in one process (RLIMIT_CPU, SIGXCPU)",
+            cpu_ms as f64 / 1_000.0
+        )
+    })
+}
+
+/// Reaps the child `pid`, which must be ours and not yet reaped, with
+/// what it and the descendants it waited for used. std's `Child::wait`
+/// does not return the rusage of wait4(2).
+pub(super) fn reap_with_usage(pid: i32) -> std::io::Result<(ExitStatus, ProgramUsage)> {
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; all zeroes is a valid value.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both pointers are to locals that outlive the call.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut rusage) };
+        if reaped == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+    let ms = |t: libc::timeval| t.tv_sec.max(0) as u64 * 1_000 + t.tv_usec.max(0) as u64 / 1_000;
+    Ok((
+        ExitStatus::from_raw(status),
+        ProgramUsage {
+            // ru_maxrss is in KiB on Linux.
+            peak_memory_bytes: rusage.ru_maxrss.max(0) as u64 * 1_024,
+            cpu_time_ms: ms(rusage.ru_utime) + ms(rusage.ru_stime),
+        },
+    ))
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
