@@ -44,7 +44,10 @@
 //!   loop POSTing as many, and execution throughput with one webhook
 //!   getting every event against none, in turns;
 //! - auth: trivial executions against a daemon with API tokens on (each
-//!   call carrying a token) against one with authentication off, in turns.
+//!   call carrying a token) against one with authentication off, in turns;
+//! - limits: trivial executions with resource limits (a control group
+//!   each, or the process-group watch) against none, and the cost of
+//!   PR_SET_PDEATHSIG, in turns (bench/limits.rs).
 //!
 //! Sizes can be set with BENCH_EXECUTIONS (per side and round), BENCH_ROUNDS
 //! (throughput rounds), BENCH_LOG_LINES (ingest and http-logs),
@@ -57,7 +60,8 @@
 //! (big-history), BENCH_SCHEDULES, BENCH_SCHEDULE_SECONDS and
 //! BENCH_IDLE_SECONDS (schedules), BENCH_WEBHOOKS, BENCH_WEBHOOK_EXECUTIONS
 //! and BENCH_WEBHOOK_ROUNDS (webhooks), BENCH_AUTH_EXECUTIONS and
-//! BENCH_AUTH_ROUNDS (auth); BENCH_WORKFLOWD runs another daemon
+//! BENCH_AUTH_ROUNDS (auth), BENCH_LIMITS_EXECUTIONS and
+//! BENCH_LIMITS_ROUNDS (limits); BENCH_WORKFLOWD runs another daemon
 //! binary (an older build, to compare two in turns).
 
 mod auth;
@@ -73,6 +77,7 @@ mod http_logs;
 mod http_status;
 mod ingest;
 mod latency;
+mod limits;
 mod load;
 mod metrics_scrape;
 mod schedules;
@@ -226,6 +231,13 @@ fn main() {
             auth::auth(
                 env_usize("BENCH_AUTH_EXECUTIONS", 2000),
                 env_usize("BENCH_AUTH_ROUNDS", 5),
+            )
+            .await;
+        }
+        if wanted("limits") {
+            limits::limits(
+                env_usize("BENCH_LIMITS_EXECUTIONS", 2000),
+                env_usize("BENCH_LIMITS_ROUNDS", 5),
             )
             .await;
         }

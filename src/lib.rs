@@ -13,6 +13,7 @@
 pub(crate) mod api;
 pub mod auth;
 pub mod bundled;
+pub mod cgroups;
 #[cfg(feature = "wfctl")]
 pub mod cli;
 #[cfg(any(feature = "wfctl", feature = "mcp"))]

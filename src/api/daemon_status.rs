@@ -86,7 +86,7 @@ impl WorkflowApi {
                 .as_ref()
                 .map(|m| m.output_dir().to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            program_limits_enforcement: self.engine.program_limits_enforcement().into(),
+            program_limits_enforcement: self.engine.program_limits_enforcement(),
         }))
     }
 }

@@ -74,6 +74,8 @@ pub(super) struct FileConfig {
     pub(super) program_limits: Option<super::limits::LimitsSetting>,
     /// Programs get a SIGKILL when the daemon dies (default: true).
     pub(super) kill_programs_with_daemon: Option<bool>,
+    /// Runs with limits get a control group when possible (default: true).
+    pub(super) cgroups: Option<bool>,
 }
 
 /// One workflow's retry policy as written in the config file.

@@ -170,6 +170,7 @@ impl Config {
         Ok(Config {
             program_limits,
             kill_programs_with_daemon: file.kill_programs_with_daemon.unwrap_or(true),
+            cgroups: file.cgroups.unwrap_or(true),
             auth,
             open_metrics,
             audit_log_file,

@@ -91,6 +91,8 @@ pub struct Config {
     pub program_limits: LimitSettings,
     /// Programs get a SIGKILL when the daemon dies (PR_SET_PDEATHSIG).
     pub kill_programs_with_daemon: bool,
+    /// Runs with limits get a control group when the host allows.
+    pub cgroups: bool,
 }
 
 impl Config {

@@ -2,6 +2,7 @@
 //! history, discovery, engine, recovery, then the gRPC server (with health
 //! and reflection) on TCP and optionally a Unix socket.
 
+mod engine_config;
 mod error;
 mod systemd;
 
@@ -16,6 +17,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tower::Layer;
 
+use engine_config::engine_config;
 pub use error::DaemonError;
 
 use crate::api::{DaemonInfo, WorkflowApi};
@@ -24,7 +26,7 @@ use crate::auth::{
 };
 use crate::config::Config;
 use crate::discovery::Catalog;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::Engine;
 use crate::fs::private;
 use crate::manifest::ManifestRunner;
 use crate::metrics::Metrics;
@@ -159,19 +161,7 @@ pub async fn run(
         }
     }
     let engine = Engine::new(
-        EngineConfig {
-            max_concurrent_jobs: config.max_concurrent_jobs,
-            max_queue: config.max_queue,
-            runs_dir: config.runs_dir(),
-            default_grace_period: config.default_grace_period,
-            shutdown_grace_period: config.shutdown_grace_period,
-            program_env,
-            output_dir: config.output_dir.clone(),
-            metrics: metrics.clone(),
-            retry_defaults: config.retry_policies.clone(),
-            program_limits: config.program_limits.clone(),
-            kill_programs_with_daemon: config.kill_programs_with_daemon,
-        },
+        engine_config(&config, program_env, &metrics),
         catalog,
         writer,
         reader,

@@ -124,14 +124,19 @@ impl Engine {
     }
 
     /// How the limits of [`crate::program_limits`] are enforced here, for
-    /// GetStatus: with no delegated cgroup, by the runner's group watch
-    /// and setrlimit.
-    pub(crate) fn program_limits_enforcement(&self) -> &'static str {
-        if self.config.kill_programs_with_daemon {
-            "process group watch and setrlimit; programs are killed with the daemon (PR_SET_PDEATHSIG)"
+    /// GetStatus.
+    pub(crate) fn program_limits_enforcement(&self) -> String {
+        let limits = if self.config.cgroups.is_some() {
+            "a cgroup v1 group per run with limits (pids, memory, cpuacct) and setrlimit"
         } else {
-            "process group watch and setrlimit; programs outlive a dead daemon (kill_programs_with_daemon = false)"
-        }
+            "process group watch and setrlimit (no cgroup this daemon may create)"
+        };
+        let orphans = if self.config.kill_programs_with_daemon {
+            "programs are killed with the daemon (PR_SET_PDEATHSIG)"
+        } else {
+            "programs outlive a dead daemon (kill_programs_with_daemon = false)"
+        };
+        format!("{limits}; {orphans}")
     }
 
     /// Refuses new work while shutting down or while the history cannot

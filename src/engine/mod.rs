@@ -98,6 +98,9 @@ pub(crate) struct EngineConfig {
     pub(crate) program_limits: crate::program_limits::LimitSettings,
     /// Programs get a SIGKILL when the daemon dies (PR_SET_PDEATHSIG).
     pub(crate) kill_programs_with_daemon: bool,
+    /// The daemon's control groups, when it may create them: each run
+    /// with limits gets one ([`crate::cgroups`]).
+    pub(crate) cgroups: Option<Arc<crate::cgroups::Cgroups>>,
 }
 
 /// What a client asks to run.

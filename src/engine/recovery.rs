@@ -14,7 +14,7 @@ use super::active::Activation;
 use super::execution_log::Ending;
 use super::{Engine, EngineError};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
-use crate::process::{is_same_live_process, kill_group};
+use crate::process::{kill_group, start_time_ticks};
 
 impl Engine {
     /// Recovers the history of a previous run. Call once, before serving.
@@ -28,11 +28,13 @@ impl Engine {
             let reason = match (record.pid, record.pid_start_ticks) {
                 (Some(pid), Some(ticks)) => {
                     // The pid may belong to someone else by now: kill the
-                    // group only when its leader is still our child, or gone
-                    // (then the kernel keeps the id reserved while the group
-                    // has members, so they can only be our leftovers).
-                    let leader_alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
-                    if !leader_alive || is_same_live_process(pid, ticks) {
+                    // group only when its leader is still our program,
+                    // alive or a zombie nobody reaped (its parent-death
+                    // signal killed it with the daemon), or gone (then the
+                    // kernel keeps the id reserved while the group has
+                    // members, so they can only be our leftovers).
+                    let leader_gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
+                    if leader_gone || start_time_ticks(pid) == Some(ticks) {
                         if kill_group(pid, Signal::KILL) {
                             format!("the daemon stopped while the execution was running; its process group {pid} was still alive and has been killed")
                         } else {

@@ -13,11 +13,9 @@
 //! comparison that chose it is in the git history of bench/README.md.
 
 mod limits;
+mod output;
 mod wait;
 
-use std::fs::File;
-use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
@@ -29,17 +27,15 @@ use tokio::sync::oneshot;
 
 use super::active::{ActiveExecution, Phase, ProgramLive, StopRequest};
 use super::execution_log::Ending;
-use super::line_splitter::{LineSplitter, MAX_LINE_BYTES};
 use super::Engine;
 use crate::clock::now_ms;
-use crate::events::{
-    classify_line, ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason,
-};
+use crate::events::{ExecutionState, Lifecycle, LogPayload, OutputStream, StopReason};
 use crate::process::{kill_group, pidfd_of, SpawnClock, Wakeup};
 use crate::program_limits::ProgramUsage;
 use crate::program_trust;
 use crate::store::ExecutionRecord;
 use limits::LimitWatch;
+use output::OutputPipe;
 use wait::{wait_for_any, wait_for_history, HistoryWait};
 
 /// How long output may keep arriving after the program exited before the
@@ -155,57 +151,6 @@ pub(super) fn run(
     }
 }
 
-/// One of the program's output pipes.
-struct OutputPipe {
-    /// None once it reached its end.
-    pipe: Option<File>,
-    stream: OutputStream,
-    lines: LineSplitter,
-    /// Bytes read from it, for the output limit.
-    bytes: u64,
-}
-
-impl OutputPipe {
-    fn new(pipe: impl Into<OwnedFd>, stream: OutputStream) -> Self {
-        OutputPipe {
-            pipe: Some(File::from(pipe.into())),
-            stream,
-            lines: LineSplitter::new(MAX_LINE_BYTES),
-            bytes: 0,
-        }
-    }
-
-    /// Reads what the pipe holds (it polled readable, so this does not
-    /// block) and adds the lines it completes to `read`.
-    fn read(&mut self, execution: &ActiveExecution, buffer: &mut [u8], read: &mut Vec<LogPayload>) {
-        let Some(pipe) = &mut self.pipe else {
-            return;
-        };
-        let stream = self.stream;
-        match pipe.read(buffer) {
-            Ok(0) => {}
-            Ok(n) => {
-                self.bytes += n as u64;
-                self.lines.push(&buffer[..n], |line| {
-                    read.push(classify_line(stream, line.text, line.truncated))
-                });
-                return;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return,
-            Err(e) => {
-                tracing::warn!(execution = %execution.id, ?stream, error = %e, "reading program output failed");
-            }
-        }
-        // The end of the stream: a last line without a newline counts.
-        read.extend(
-            self.lines
-                .finish()
-                .map(|line| classify_line(stream, line.text, line.truncated)),
-        );
-        self.pipe = None;
-    }
-}
-
 /// Queues lines read for the history, in batches, while its queue has
 /// room. Returns false when some are left because it has none.
 fn record_output(execution: &ActiveExecution, read: &mut Vec<LogPayload>) -> bool {
@@ -265,6 +210,17 @@ fn start_and_wait(
     // Discovery checked it too, but the file may have changed hands since.
     program_trust::check(Path::new(program))
         .map_err(|why| format!("not started: {program}: {why}"))?;
+    // A run with limits gets its control group, when the daemon has them,
+    // before the spawn: the program joins it before exec.
+    let cgroup = match &engine.config.cgroups {
+        Some(cgroups) if execution.limits.needs_watch() => Some(
+            cgroups
+                .create(&execution.id.to_string(), &execution.limits)
+                .map_err(|e| format!("not started: cannot create its control group: {e}"))?,
+        ),
+        _ => None,
+    };
+    let mut watch = LimitWatch::new(&execution.limits, cgroup);
     let clock = SpawnClock::before_spawn();
     let mut command = Command::new(program);
     engine.config.program_env.apply(&mut command);
@@ -272,6 +228,10 @@ fn start_and_wait(
         &mut command,
         &execution.limits,
         engine.config.kill_programs_with_daemon,
+        watch
+            .as_ref()
+            .map(LimitWatch::join_files)
+            .unwrap_or_default(),
     );
     let mut child = command
         .args(args)
@@ -319,7 +279,6 @@ fn start_and_wait(
     let mut drain_until: Option<Instant> = None;
     let mut live = Some(live);
     let mut read: Vec<LogPayload> = Vec::new();
-    let mut watch = LimitWatch::new(&execution.limits);
     // The limit the program went over, once one is.
     let mut breach: Option<String> = None;
     let mut usage = None;
@@ -330,19 +289,19 @@ fn start_and_wait(
             if let Some(stop) = stop {
                 if stop_reason.is_none() {
                     stop_reason = Some(stop.reason);
-                    begin_stop(execution, pid, stop);
+                    begin_stop(execution, pid, stop, watch.as_ref());
                     if stop.force {
                         killed = true;
                     } else {
                         kill_at = Some(now + stop.grace);
                     }
                 } else if stop.force && !killed {
-                    kill(execution, pid);
+                    kill(execution, pid, watch.as_ref());
                     killed = true;
                 }
             }
             if !killed && kill_at.is_some_and(|at| now >= at) {
-                kill(execution, pid);
+                kill(execution, pid, watch.as_ref());
                 killed = true;
             }
             if stop_reason.is_none() && timeout_at.is_some_and(|at| now >= at) {
@@ -379,6 +338,9 @@ fn start_and_wait(
             }
         } else if live.is_some() && drain_until.is_some_and(|until| now >= until) {
             kill_group(pid, Signal::KILL);
+            if let Some(watch) = &watch {
+                watch.signal(Signal::KILL);
+            }
             live = None;
         }
         // Lines read but not yet queued hold the reading back: while the
@@ -461,13 +423,17 @@ fn start_and_wait(
     let exit_code = status.code();
     let signal = status.signal();
     let last_error = execution.log().tree.last_error.clone();
-    let usage = usage.map(|mut usage: ProgramUsage| {
-        let sampled = watch.as_ref().map_or(0, LimitWatch::peak_resident_bytes);
-        usage.peak_memory_bytes = usage.peak_memory_bytes.max(sampled);
-        usage
-    });
+    // The kernel may have enforced a limit itself (an OOM kill) before a
+    // sample saw it.
+    let mut usage: Option<ProgramUsage> = usage;
+    if let (Some(watch), Some(usage)) = (&mut watch, &mut usage) {
+        let enforced = watch.after_exit(usage);
+        if breach.is_none() && stop_reason.is_none() && !status.success() {
+            breach = enforced;
+        }
+    }
     let (state, error) = match (stop_reason, breach) {
-        (Some(StopReason::Limit), Some(breach)) => {
+        (Some(StopReason::Limit) | None, Some(breach)) => {
             (ExecutionState::Failed, format!("killed: {breach}"))
         }
         (Some(reason), _) => stopped(execution, reason),
@@ -527,7 +493,14 @@ fn stopped(execution: &ActiveExecution, reason: StopReason) -> (ExecutionState, 
     }
 }
 
-fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
+/// Starts a stop: SIGTERM to the process group and the control group, or
+/// a kill when forced.
+fn begin_stop(
+    execution: &ActiveExecution,
+    pid: i32,
+    stop: StopRequest,
+    watch: Option<&LimitWatch>,
+) {
     record(
         execution,
         LogPayload::Lifecycle(Lifecycle::CancelRequested {
@@ -541,14 +514,20 @@ fn begin_stop(execution: &ActiveExecution, pid: i32, stop: StopRequest) {
         }),
     );
     if stop.force {
-        kill(execution, pid);
+        kill(execution, pid, watch);
     } else {
         kill_group(pid, Signal::TERM);
+        if let Some(watch) = watch {
+            watch.signal(Signal::TERM);
+        }
     }
 }
 
-fn kill(execution: &ActiveExecution, pid: i32) {
+fn kill(execution: &ActiveExecution, pid: i32, watch: Option<&LimitWatch>) {
     kill_group(pid, Signal::KILL);
+    if let Some(watch) = watch {
+        watch.signal(Signal::KILL);
+    }
     record(
         execution,
         LogPayload::Lifecycle(Lifecycle::Killed {

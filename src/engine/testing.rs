@@ -68,6 +68,7 @@ impl TestEngine {
                 retry_defaults: Default::default(),
                 program_limits: Default::default(),
                 kill_programs_with_daemon: true,
+                cgroups: None,
             },
             catalog,
             history.writer,

@@ -150,11 +150,13 @@ async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
     assert_eq!(queued.state(), ExecutionState::Queued);
 
     daemon.kill9().await;
+    // The program dies with its daemon (PR_SET_PDEATHSIG); the grandchild
+    // it left in its process group is for the next start to find.
+    wait_process_gone(started.pid, "the program, with its daemon").await;
     assert!(
-        !process_gone(started.pid),
-        "the program outlives the killed daemon"
+        !process_gone(grandchild),
+        "the grandchild outlives the killed daemon"
     );
-    assert!(!process_gone(grandchild), "so does its grandchild");
     daemon.restart().await;
 
     let events = daemon.run_to_end(&running.id).await;
@@ -168,8 +170,7 @@ async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
     assert!(exec.end_time.is_some());
     assert_eq!(exec.pid, 0);
 
-    // The orphaned process group is killed at start.
-    wait_process_gone(started.pid, "the orphaned program").await;
+    // What was left of the process group is killed at start.
     wait_process_gone(grandchild, "the orphaned grandchild").await;
 
     // The queued execution runs after the restart.

@@ -1,32 +1,44 @@
 //! The runner's side of [`crate::program_limits`]: what the child sets on
-//! itself before exec (a parent-death signal, RLIMIT_CPU, RLIMIT_NOFILE),
-//! the sampling of its process group against the memory, process and CPU
-//! limits, and the reaping that reads what the run used.
+//! itself before exec (its control group, a parent-death signal,
+//! RLIMIT_CPU, RLIMIT_NOFILE), the sampling against the memory, process
+//! and CPU limits, and the reaping that reads what the run used.
 //!
-//! Without a delegated cgroup, a group watch is what can hold a whole tree
-//! to a limit: setrlimit binds each process alone, and RLIMIT_NPROC counts
-//! every process of the user (and nothing for root). Sampling every
-//! [`WATCH_INTERVAL`] lets a fast allocator or a fork bomb overshoot for
-//! that long before the group is killed; docs/security.md says so.
+//! With a control group ([`crate::cgroups`]) the kernel holds the run to
+//! its process and memory limits, and the sampling only reads what it
+//! did. Without one, a watch of the process group is what can hold a
+//! whole tree to a limit: setrlimit binds each process alone, and
+//! RLIMIT_NPROC counts every process of the user (and nothing for root).
+//! Sampling every [`WATCH_INTERVAL`] lets a fast allocator or a fork bomb
+//! overshoot for that long, or longer on a machine it keeps busy, before
+//! the group is killed; docs/security.md says so.
 
+use std::ffi::CString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit, Signal};
 
+use crate::cgroups::ExecutionCgroup;
 use crate::process::{clock_ticks_per_second, group_usage};
 use crate::program_limits::{ProgramLimits, ProgramUsage};
 
 /// How often a watched group is sampled.
 pub(super) const WATCH_INTERVAL: Duration = Duration::from_millis(50);
 
-/// Makes the child set its own limits between fork and exec: a SIGKILL
-/// when the thread that started it ends (`die_with_daemon`: the daemon
-/// died; the worker thread outlives every program it starts), and the
-/// per-process CPU and open-file limits. Adds nothing when there is
-/// nothing to set, so the spawn keeps its faster posix_spawn path.
-pub(super) fn prepare(command: &mut Command, limits: &ProgramLimits, die_with_daemon: bool) {
+/// Makes the child set its own limits between fork and exec: it joins
+/// its control group (`join`: the cgroup.procs files to write "0" to),
+/// gets a SIGKILL when the thread that started it ends
+/// (`die_with_daemon`: the daemon died; the worker thread outlives every
+/// program it starts), and the per-process CPU and open-file limits.
+/// Adds nothing when there is nothing to set, so the spawn keeps its
+/// faster posix_spawn path.
+pub(super) fn prepare(
+    command: &mut Command,
+    limits: &ProgramLimits,
+    die_with_daemon: bool,
+    join: Vec<CString>,
+) {
     // A hard limit may not be raised by an unprivileged daemon: cap at
     // the daemon's own rather than fail every start.
     let capped = |resource: Resource, wanted: Option<u64>| {
@@ -44,10 +56,18 @@ pub(super) fn prepare(command: &mut Command, limits: &ProgramLimits, die_with_da
     );
     let cpu_hard = capped(Resource::Cpu, cpu_secs.map(|secs| secs + 1));
     let open_files = capped(Resource::Nofile, limits.max_open_files);
-    if !die_with_daemon && cpu_secs.is_none() && open_files.is_none() {
+    if !die_with_daemon && cpu_secs.is_none() && open_files.is_none() && join.is_empty() {
         return;
     }
     let set = move || -> rustix::io::Result<()> {
+        for file in &join {
+            let group = rustix::fs::open(
+                file.as_c_str(),
+                rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )?;
+            rustix::io::write(&group, b"0")?;
+        }
         if die_with_daemon {
             rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
         }
@@ -73,39 +93,88 @@ pub(super) fn prepare(command: &mut Command, limits: &ProgramLimits, die_with_da
     };
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe calls are allowed: it makes raw system calls
-    // (prctl, setrlimit) and allocates nothing.
+    // (open, write, close, prctl, setrlimit) and allocates nothing.
     unsafe {
         command.pre_exec(move || set().map_err(std::io::Error::from));
     }
 }
 
-/// Samples a watched process group against its limits.
+/// Samples a run with limits: its control group, or else its process
+/// group. Removes the control group when dropped.
 pub(super) struct LimitWatch {
     limits: ProgramLimits,
+    cgroup: Option<ExecutionCgroup>,
     next_sample: Instant,
     peak_resident_bytes: u64,
+    cpu_ms: u64,
     ticks_per_second: u64,
 }
 
 impl LimitWatch {
-    /// A watch when `limits` has something to watch.
-    pub(super) fn new(limits: &ProgramLimits) -> Option<LimitWatch> {
+    /// A watch when `limits` has something to watch, of `cgroup` when the
+    /// run has one.
+    pub(super) fn new(
+        limits: &ProgramLimits,
+        cgroup: Option<ExecutionCgroup>,
+    ) -> Option<LimitWatch> {
         limits.needs_watch().then(|| LimitWatch {
             limits: *limits,
+            cgroup,
             next_sample: Instant::now(),
             peak_resident_bytes: 0,
+            cpu_ms: 0,
             ticks_per_second: clock_ticks_per_second().unwrap_or(100),
         })
+    }
+
+    /// The files the program writes to, to join its control group.
+    pub(super) fn join_files(&self) -> Vec<CString> {
+        self.cgroup
+            .as_ref()
+            .map(ExecutionCgroup::join_files)
+            .unwrap_or_default()
+    }
+
+    /// Sends `signal` to the processes of the control group, those that
+    /// left the process group included.
+    pub(super) fn signal(&self, signal: Signal) {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.signal_all(signal);
+        }
+    }
+
+    /// Once the program has exited: the limit the kernel enforced, if it
+    /// did (an OOM kill at the memory limit, a fork refused at the process
+    /// limit), and the usage the control
+    /// group counted, folded into `usage`.
+    pub(super) fn after_exit(&mut self, usage: &mut ProgramUsage) -> Option<String> {
+        usage.peak_memory_bytes = usage.peak_memory_bytes.max(self.peak_resident_bytes);
+        let sample = self.cgroup.as_ref()?.sample();
+        usage.peak_memory_bytes = usage.peak_memory_bytes.max(sample.memory_peak_bytes);
+        usage.cpu_time_ms = usage.cpu_time_ms.max(sample.cpu_ns / 1_000_000);
+        if sample.oom_kills > 0 {
+            return Some(self.oom_breach());
+        }
+        (sample.forks_refused > 0).then(|| self.fork_breach())
+    }
+
+    fn fork_breach(&self) -> String {
+        format!(
+            "process limit reached: a fork was refused at {} (pids.max; threads count too)",
+            self.limits.max_processes.unwrap_or(0)
+        )
+    }
+
+    fn oom_breach(&self) -> String {
+        format!(
+            "memory limit reached: the kernel's OOM killer stopped a process at the {} limit",
+            mebibytes(self.limits.memory_bytes.unwrap_or(0))
+        )
     }
 
     /// When the next sample is due.
     pub(super) fn next_sample(&self) -> Instant {
         self.next_sample
-    }
-
-    /// The highest group total sampled.
-    pub(super) fn peak_resident_bytes(&self) -> u64 {
-        self.peak_resident_bytes
     }
 
     /// Samples the group led by `pgid` when a sample is due; returns what
@@ -115,6 +184,18 @@ impl LimitWatch {
             return None;
         }
         self.next_sample = now + WATCH_INTERVAL;
+        if let Some(cgroup) = &self.cgroup {
+            let sample = cgroup.sample();
+            self.peak_resident_bytes = self.peak_resident_bytes.max(sample.memory_peak_bytes);
+            self.cpu_ms = sample.cpu_ns / 1_000_000;
+            if sample.forks_refused > 0 {
+                return Some(self.fork_breach());
+            }
+            if sample.oom_kills > 0 {
+                return Some(self.oom_breach());
+            }
+            return self.cpu_breach();
+        }
         let usage = group_usage(pgid);
         self.peak_resident_bytes = self.peak_resident_bytes.max(usage.resident_bytes);
         if let Some(max) = self.limits.memory_bytes {
@@ -135,17 +216,29 @@ impl LimitWatch {
                 ));
             }
         }
-        if let Some(max_ms) = self.limits.cpu_time_ms {
-            let used_ms = usage.cpu_ticks.saturating_mul(1_000) / self.ticks_per_second;
-            if used_ms > max_ms {
-                return Some(format!(
-                    "CPU time limit reached: {:.2} s used, limit {:.2} s",
-                    used_ms as f64 / 1_000.0,
-                    max_ms as f64 / 1_000.0
-                ));
+        self.cpu_ms = usage.cpu_ticks.saturating_mul(1_000) / self.ticks_per_second;
+        self.cpu_breach()
+    }
+
+    fn cpu_breach(&self) -> Option<String> {
+        let max_ms = self.limits.cpu_time_ms?;
+        (self.cpu_ms > max_ms).then(|| {
+            format!(
+                "CPU time limit reached: {:.2} s used, limit {:.2} s",
+                self.cpu_ms as f64 / 1_000.0,
+                max_ms as f64 / 1_000.0
+            )
+        })
+    }
+}
+
+impl Drop for LimitWatch {
+    fn drop(&mut self) {
+        if let Some(cgroup) = &self.cgroup {
+            if let Err(e) = cgroup.remove() {
+                tracing::warn!(error = %e, "could not remove an execution's control group");
             }
         }
-        None
     }
 }
 

@@ -82,6 +82,7 @@ export function status(extra: Partial<Omit<GetStatusResponse, "$typeName">> = {}
     dropFolders: [],
     outputDir: "/srv/out",
     programsProbing: 0,
+    programLimitsEnforcement: "process group watch and setrlimit",
     activeBatches: [],
     ...extra,
   };

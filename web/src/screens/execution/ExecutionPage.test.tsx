@@ -12,6 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { ClientContext } from "../../components/clientContext";
 import {
+  dur,
   execution,
   fakeClient,
   fakeLogStream,
@@ -110,6 +111,19 @@ describe("ExecutionPage", () => {
     const lines = within(log).getByRole("log", { name: "Log lines" });
     await waitFor(() => expect(within(lines).getByText("hello")).toBeTruthy());
     expect(within(lines).getByText('phase 1/5 "load"')).toBeTruthy();
+  });
+
+  it("shows what the run used once it has ended", async () => {
+    setup([finishedEvent(1)], "/executions/e1", {
+      extra: {
+        usage: {
+          $typeName: "workflow.v1.ResourceUsage",
+          peakMemoryBytes: 3n * 1024n * 1024n,
+          cpuTime: dur(1500),
+        },
+      },
+    });
+    expect(await screen.findByText("3.0 MiB peak memory, 1.50 s CPU")).toBeTruthy();
   });
 
   it("filters the log by stream and text", async () => {

@@ -8,8 +8,10 @@ import { Progress } from "../../components/Progress";
 import { StateBadge } from "../../components/StateBadge";
 import {
   NONE,
+  durationMs,
   elapsedMs,
   estimateText,
+  formatBytes,
   formatDateTime,
   formatDuration,
   phaseNumber,
@@ -80,6 +82,15 @@ function Times({ execution }: { execution: Execution }) {
         <div>
           <dt>Signal</dt>
           <dd>{execution.signal}</dd>
+        </div>
+      )}
+      {execution.usage !== undefined && (
+        <div>
+          <dt>Used</dt>
+          <dd>
+            {formatBytes(execution.usage.peakMemoryBytes)} peak memory,{" "}
+            {((durationMs(execution.usage.cpuTime) ?? 0) / 1000).toFixed(2)} s CPU
+          </dd>
         </div>
       )}
       {execution.batchId !== "" && (

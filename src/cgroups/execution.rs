@@ -1,0 +1,213 @@
+//! One execution's control group in each hierarchy: created with its
+//! limits before the spawn, joined by the program itself between fork and
+//! exec (so not one of its forks happens outside), sampled by the runner,
+//! emptied and removed at the end.
+
+use std::ffi::CString;
+use std::io::{Error, ErrorKind};
+use std::path::{Path, PathBuf};
+
+use rustix::process::{kill_process, Pid, Signal};
+
+use super::Controller;
+use crate::program_limits::ProgramLimits;
+
+/// Rounds of SIGKILL to everything in the group before giving up: each
+/// round kills what the last one saw, and a process forked meanwhile is
+/// seen in the next.
+const KILL_ROUNDS: usize = 100;
+
+/// One execution's group, in each hierarchy.
+#[derive(Debug)]
+pub struct ExecutionCgroup {
+    dirs: Vec<(Controller, PathBuf)>,
+}
+
+/// What an execution's group holds and has seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupSample {
+    /// Tasks (processes and their threads) in it now (pids.current).
+    pub tasks: u64,
+    /// Forks the process limit refused (pids.events `max`).
+    pub forks_refused: u64,
+    /// Processes the kernel's OOM killer killed at the memory limit
+    /// (memory.oom_control `oom_kill`).
+    pub oom_kills: u64,
+    /// The most memory charged to it at once, page cache included
+    /// (memory.max_usage_in_bytes).
+    pub memory_peak_bytes: u64,
+    /// CPU time of everything that ran in it (cpuacct.usage), in ns.
+    pub cpu_ns: u64,
+}
+
+impl ExecutionCgroup {
+    /// The group of `id` under each of `bases`, not created.
+    pub(super) fn existing(bases: &[(Controller, PathBuf)], id: &str) -> ExecutionCgroup {
+        ExecutionCgroup {
+            dirs: bases
+                .iter()
+                .map(|(controller, base)| (*controller, base.join(id)))
+                .collect(),
+        }
+    }
+
+    /// Creates the group of `id` with `limits`; nothing is left behind
+    /// when it fails.
+    pub(super) fn create(
+        bases: &[(Controller, PathBuf)],
+        id: &str,
+        limits: &ProgramLimits,
+    ) -> std::io::Result<ExecutionCgroup> {
+        let group = ExecutionCgroup::existing(bases, id);
+        let made = group.make(limits);
+        if made.is_err() {
+            let _ = group.remove();
+        }
+        made.map(|()| group)
+    }
+
+    fn make(&self, limits: &ProgramLimits) -> std::io::Result<()> {
+        for (_, dir) in &self.dirs {
+            // The daemon's own group too, for its first run with limits.
+            match std::fs::create_dir_all(dir) {
+                Err(e) if e.kind() != ErrorKind::AlreadyExists => {
+                    return Err(with_path(e, dir));
+                }
+                _ => {}
+            }
+        }
+        if let Some(max) = limits.max_processes {
+            write(&self.file(Controller::Pids, "pids.max"), &max.to_string())?;
+        }
+        if let Some(bytes) = limits.memory_bytes {
+            write(
+                &self.file(Controller::Memory, "memory.limit_in_bytes"),
+                &bytes.to_string(),
+            )?;
+            // With swap accounting, memory and swap together get the same
+            // limit, so a program cannot go past it by swapping.
+            let with_swap = self.file(Controller::Memory, "memory.memsw.limit_in_bytes");
+            if with_swap.exists() {
+                write(&with_swap, &bytes.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The files a process writes "0" to, to join the group:
+    /// cgroup.procs in each hierarchy.
+    pub fn join_files(&self) -> Vec<CString> {
+        self.dirs
+            .iter()
+            .filter_map(|(_, dir)| {
+                CString::new(
+                    dir.join("cgroup.procs")
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                )
+                .ok()
+            })
+            .collect()
+    }
+
+    /// Reads what the group holds and has seen.
+    pub fn sample(&self) -> CgroupSample {
+        let number = |controller, name| {
+            std::fs::read_to_string(self.file(controller, name))
+                .ok()
+                .and_then(|text| text.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // `key value` lines.
+        let keyed = |controller, name, key: &str| {
+            std::fs::read_to_string(self.file(controller, name))
+                .ok()
+                .and_then(|text| {
+                    text.lines().find_map(|line| {
+                        let (k, v) = line.split_once(' ')?;
+                        (k == key).then(|| v.trim().parse::<u64>().ok())?
+                    })
+                })
+                .unwrap_or(0)
+        };
+        CgroupSample {
+            tasks: number(Controller::Pids, "pids.current"),
+            forks_refused: keyed(Controller::Pids, "pids.events", "max"),
+            oom_kills: keyed(Controller::Memory, "memory.oom_control", "oom_kill"),
+            memory_peak_bytes: number(Controller::Memory, "memory.max_usage_in_bytes"),
+            cpu_ns: number(Controller::Cpuacct, "cpuacct.usage"),
+        }
+    }
+
+    /// Sends `signal` to every process in the group; returns how many.
+    pub fn signal_all(&self, signal: Signal) -> usize {
+        self.members()
+            .into_iter()
+            .filter(|pid| Pid::from_raw(*pid).is_some_and(|pid| kill_process(pid, signal).is_ok()))
+            .count()
+    }
+
+    /// Kills everything in the group, forks made meanwhile included;
+    /// returns how many processes were killed.
+    pub fn kill_all(&self) -> usize {
+        let mut killed = 0;
+        for _ in 0..KILL_ROUNDS {
+            let round = self.signal_all(Signal::KILL);
+            if round == 0 {
+                break;
+            }
+            killed += round;
+        }
+        killed
+    }
+
+    /// Kills what is left and removes the group from each hierarchy.
+    pub fn remove(&self) -> std::io::Result<()> {
+        self.kill_all();
+        let mut first_error = None;
+        for (_, dir) in &self.dirs {
+            // A process killed just now may still be exiting: a few tries.
+            let mut result = Ok(());
+            for _ in 0..KILL_ROUNDS {
+                result = std::fs::remove_dir(dir);
+                match &result {
+                    Err(e) if e.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error()) => {
+                        self.kill_all();
+                        std::thread::yield_now();
+                    }
+                    _ => break,
+                }
+            }
+            match result {
+                Err(e) if e.kind() != ErrorKind::NotFound => {
+                    first_error.get_or_insert(with_path(e, dir));
+                }
+                _ => {}
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Pids in the group.
+    fn members(&self) -> Vec<i32> {
+        std::fs::read_to_string(self.file(Controller::Pids, "cgroup.procs"))
+            .map(|text| text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    fn file(&self, controller: Controller, name: &str) -> PathBuf {
+        self.dirs
+            .iter()
+            .find(|(c, _)| *c == controller)
+            .map(|(_, dir)| dir.join(name))
+            .expect("a group in every hierarchy")
+    }
+}
+
+fn write(path: &Path, value: &str) -> std::io::Result<()> {
+    std::fs::write(path, value).map_err(|e| with_path(e, path))
+}
+
+fn with_path(e: Error, path: &Path) -> Error {
+    Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
