@@ -1,15 +1,21 @@
-//! What resource limits cost per execution: trivial executions (Execute,
-//! then WaitExecution, 32 in flight) in four turns per round, in an order
-//! that rotates:
-//! - spawn: a daemon with `kill_programs_with_daemon = false` running
-//!   them without limits, so the spawn keeps posix_spawn (no pre_exec);
-//! - pdeathsig: the default daemon, without limits (the child sets
-//!   PR_SET_PDEATHSIG before exec, which takes std's fork path);
+//! What resource limits and the guardian cost per execution: trivial
+//! executions (Execute, then WaitExecution, 32 in flight) in four turns
+//! per round, in an order that rotates:
+//! - spawn: a daemon with `kill_programs_with_daemon = false` (no
+//!   guardian), without limits: a plain posix_spawn of the program;
+//! - guardian: the default daemon, without limits: the same spawn, plus a
+//!   line to the guardian at each start and end;
 //! - cgroup: the default daemon, each run with a process and a memory
-//!   limit, so in a control group of its own (created, joined before
-//!   exec, sampled, emptied and removed), where the host has cgroup v1;
+//!   limit, so in a control group of its own (created, joined by
+//!   `workflow-exec` before it execs the program, sampled, emptied and
+//!   removed), where the host has cgroup v1;
 //! - watch: a daemon with `cgroups = false`, the same limits held by
-//!   sampling the process group.
+//!   sampling the process group (and setrlimit through workflow-exec).
+//!
+//! Earlier runs of this bench measured what a PR_SET_PDEATHSIG on every
+//! program would cost (bench/README.md keeps those figures): set in std's
+//! `pre_exec` (a fork of the whole daemon) or by workflow-exec (one more
+//! exec), each about halved the throughput; hence the guardian.
 
 use std::ffi::OsStr;
 use std::time::Instant;
@@ -103,7 +109,7 @@ pub(crate) async fn limits(executions: usize, rounds: usize) {
     });
     let turns: [(&str, &Daemon, Option<pb::ResourceLimits>); 4] = [
         ("spawn", &plain, None),
-        ("pdeathsig", &default, None),
+        ("guardian", &default, None),
         ("cgroup", &default, limits),
         ("watch", &watching, limits),
     ];
@@ -142,9 +148,8 @@ pub(crate) async fn limits(executions: usize, rounds: usize) {
     };
     println!(
         "limits: throughput over the same daemon without limits, {rounds} rounds of {executions}: \
-         cgroup median {:.2}x, group watch {:.2}x; PR_SET_PDEATHSIG (fork path) over posix_spawn \
-         {:.2}x; daemon CPU per execution spawn {:.3} ms, pdeathsig {:.3} ms, cgroup {:.3} ms, \
-         watch {:.3} ms",
+         cgroup median {:.2}x, group watch {:.2}x; with the guardian over without {:.2}x; daemon \
+         CPU per execution: spawn {:.3} ms, guardian {:.3} ms, cgroup {:.3} ms, watch {:.3} ms",
         ratio(2, 1),
         ratio(3, 1),
         ratio(1, 0),

@@ -27,11 +27,13 @@ pub(crate) mod discovery;
 pub(crate) mod engine;
 pub(crate) mod estimate;
 pub mod events;
+pub mod exec_shim;
 pub(crate) mod fnv;
 pub(crate) mod fs;
 #[doc(hidden)]
 pub mod fuzz_api;
 pub(crate) mod grpc_code;
+pub mod guardian;
 pub(crate) mod http;
 pub(crate) mod inputs;
 pub(crate) mod manifest;

@@ -12,6 +12,9 @@ use workflow_manager::config::{Config, DaemonArgs};
 use workflow_manager::vm;
 
 fn main() -> anyhow::Result<()> {
+    if workflow_manager::guardian::started_as_guardian() {
+        std::process::exit(workflow_manager::guardian::main());
+    }
     if bundled::started_as_vm_pipeline() {
         std::process::exit(vm::program::main(vm::Args::parse()));
     }

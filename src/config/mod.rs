@@ -89,7 +89,7 @@ pub struct Config {
     // What programs may use (docs/security.md, "Resource limits").
     /// Limits by default, per workflow, and the most a call may ask for.
     pub program_limits: LimitSettings,
-    /// Programs get a SIGKILL when the daemon dies (PR_SET_PDEATHSIG).
+    /// A guardian kills the programs' groups if the daemon dies.
     pub kill_programs_with_daemon: bool,
     /// Runs with limits get a control group when the host allows.
     pub cgroups: bool,

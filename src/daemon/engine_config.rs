@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::engine::EngineConfig;
+use crate::guardian::Guardian;
 use crate::metrics::Metrics;
 use crate::program_env::ProgramEnv;
 
@@ -26,7 +27,24 @@ pub(super) fn engine_config(
         metrics: metrics.clone(),
         retry_defaults: config.retry_policies.clone(),
         program_limits: config.program_limits.clone(),
-        kill_programs_with_daemon: config.kill_programs_with_daemon,
+        guardian: guardian(config.kill_programs_with_daemon),
         cgroups: crate::cgroups::at_daemon_start(config.cgroups, &config.data_dir),
+        exec_shim: crate::exec_shim::next_to_daemon(),
+    }
+}
+
+/// The guardian that kills the programs if the daemon dies, when wanted
+/// and it starts.
+fn guardian(wanted: bool) -> Option<Arc<Guardian>> {
+    if !wanted {
+        tracing::info!("kill_programs_with_daemon = false: programs outlive a dead daemon until its next start");
+        return None;
+    }
+    match Guardian::start() {
+        Ok(guardian) => Some(Arc::new(guardian)),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the guardian: programs will outlive a dead daemon until its next start");
+            None
+        }
     }
 }

@@ -131,12 +131,17 @@ impl Engine {
         } else {
             "process group watch and setrlimit (no cgroup this daemon may create)"
         };
-        let orphans = if self.config.kill_programs_with_daemon {
-            "programs are killed with the daemon (PR_SET_PDEATHSIG)"
+        let orphans = if self.config.guardian.is_some() {
+            "a guardian process kills the programs' groups if the daemon dies"
         } else {
-            "programs outlive a dead daemon (kill_programs_with_daemon = false)"
+            "programs outlive a dead daemon until its next start"
         };
-        format!("{limits}; {orphans}")
+        let setup = if self.config.exec_shim.is_some() {
+            "set up before exec by workflow-exec"
+        } else {
+            "set up before exec by a fork of the daemon (workflow-exec not found next to it)"
+        };
+        format!("{limits}; {orphans}; {setup}")
     }
 
     /// Refuses new work while shutting down or while the history cannot

@@ -96,11 +96,17 @@ pub(crate) struct EngineConfig {
     /// Resource limits of the programs: defaults, per workflow, and the
     /// most a call may ask for (config `program_limits`).
     pub(crate) program_limits: crate::program_limits::LimitSettings,
-    /// Programs get a SIGKILL when the daemon dies (PR_SET_PDEATHSIG).
-    pub(crate) kill_programs_with_daemon: bool,
+    /// Kills the programs' process groups if the daemon dies
+    /// ([`crate::guardian`]); None: config `kill_programs_with_daemon`
+    /// is false, or it could not be started.
+    pub(crate) guardian: Option<Arc<crate::guardian::Guardian>>,
     /// The daemon's control groups, when it may create them: each run
     /// with limits gets one ([`crate::cgroups`]).
     pub(crate) cgroups: Option<Arc<crate::cgroups::Cgroups>>,
+    /// `workflow-exec`, which sets up a program's start and execs it, so
+    /// the spawn stays posix_spawn ([`crate::exec_shim`]); None: std's
+    /// `pre_exec` does it.
+    pub(crate) exec_shim: Option<PathBuf>,
 }
 
 /// What a client asks to run.

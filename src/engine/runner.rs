@@ -14,11 +14,12 @@
 
 mod limits;
 mod output;
+mod start;
 mod wait;
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,7 @@ use crate::program_trust;
 use crate::store::ExecutionRecord;
 use limits::LimitWatch;
 use output::OutputPipe;
+use start::StartSetup;
 use wait::{wait_for_any, wait_for_history, HistoryWait};
 
 /// How long output may keep arriving after the program exited before the
@@ -221,20 +223,17 @@ fn start_and_wait(
         _ => None,
     };
     let mut watch = LimitWatch::new(&execution.limits, cgroup);
-    let clock = SpawnClock::before_spawn();
-    let mut command = Command::new(program);
-    engine.config.program_env.apply(&mut command);
-    limits::prepare(
-        &mut command,
+    let mut command = StartSetup::new(
         &execution.limits,
-        engine.config.kill_programs_with_daemon,
         watch
             .as_ref()
             .map(LimitWatch::join_files)
             .unwrap_or_default(),
-    );
+    )
+    .command(engine.config.exec_shim.as_deref(), program, args);
+    engine.config.program_env.apply(&mut command);
+    let clock = SpawnClock::before_spawn();
     let mut child = command
-        .args(args)
         .current_dir(&work_dir)
         .env("WORKFLOW_EXECUTION_ID", execution.id.to_string())
         .stdin(Stdio::null())
@@ -247,6 +246,13 @@ fn start_and_wait(
         .map_err(|e| format!("cannot start {program}: {e}"))?;
     let pid = child.id() as i32;
     let start_ticks = clock.start_ticks_of(pid);
+    // Killed by the guardian if the daemon dies before this is dropped,
+    // at the end of this function, once the group is reaped and killed.
+    let _guarded = engine
+        .config
+        .guardian
+        .as_ref()
+        .map(|guardian| guardian.guard(pid, start_ticks));
     let start_ms = now_ms();
     execution
         .log()

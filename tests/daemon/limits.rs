@@ -3,8 +3,8 @@
 //! stopped at their limit with the limit named, with a control group per
 //! run (where the host has cgroup v1 and the tests run as root, as CI
 //! does) and with the process-group watch (`cgroups = false`); what a run
-//! used is recorded; a limit above the config's maximum is refused; a
-//! program dies with a daemon killed with SIGKILL.
+//! used is recorded; a limit above the config's maximum is refused; the
+//! guardian kills a program's group with a daemon killed with SIGKILL.
 
 use std::time::Duration;
 
@@ -317,6 +317,12 @@ async fn config_limits_apply_and_usage_is_recorded() {
     let status = daemon.client().get_status(pb::GetStatusRequest {}).await;
     let enforcement = status.unwrap().into_inner().program_limits_enforcement;
     assert!(enforcement.contains("setrlimit"), "{enforcement}");
+    // The daemon found workflow-exec next to it: its spawns stay
+    // posix_spawn (the engine's own tests cover the pre_exec fallback).
+    assert!(
+        enforcement.ends_with("set up before exec by workflow-exec"),
+        "{enforcement}"
+    );
 }
 
 #[tokio::test]
@@ -366,32 +372,17 @@ async fn a_zero_limit_in_the_config_refuses_to_start_naming_it() {
 }
 
 #[tokio::test]
-async fn a_program_dies_with_a_daemon_killed_with_sigkill() {
+async fn the_guardian_kills_a_program_and_its_group_with_a_daemon_killed_with_sigkill() {
     let mut daemon = Daemon::builder()
-        .program("nap.sh", program("nap", "exec sleep 300"))
+        .program("stubborn.sh", stubborn_program())
         .start()
         .await;
-    let execution = daemon.execute("nap", &[]).await;
-    let running = daemon
-        .wait_state(&execution.id, ExecutionState::Running)
-        .await;
-    let program = workflow_manager::process::pidfd_of(running.pid).expect("pidfd of the program");
+    let (_, started, grandchild) = daemon.start_with_grandchild("stubborn").await;
     daemon.kill9().await;
-    // The pidfd polls readable once the program has exited.
-    let gone = tokio::task::spawn_blocking(move || {
-        let mut fds = [rustix::event::PollFd::new(
-            &program,
-            rustix::event::PollFlags::IN,
-        )];
-        let timeout = rustix::event::Timespec {
-            tv_sec: 10,
-            tv_nsec: 0,
-        };
-        rustix::event::poll(&mut fds, Some(&timeout)).expect("poll")
-    })
-    .await
-    .unwrap();
-    assert_eq!(gone, 1, "the program outlived the daemon by 10 s");
+    // The guardian read the end of its pipe and killed the group: the
+    // program, and the grandchild in its process group.
+    wait_process_gone(started.pid, "the program, with its daemon").await;
+    wait_process_gone(grandchild, "its grandchild, with the daemon").await;
 }
 
 /// Starts a sleeper in a session (and process group) of its own, prints
@@ -465,8 +456,9 @@ async fn a_restart_kills_what_a_dead_daemon_left_in_its_control_groups() {
     };
     let (_, escaped) = start_escaper(&daemon).await;
     daemon.kill9().await;
-    // Its own program died with the daemon (PR_SET_PDEATHSIG); the one in
-    // a session of its own did not, and is found at the next start.
+    // The guardian killed the program's process group with the daemon;
+    // the sleeper in a session of its own was not in it, and is found in
+    // the control group at the next start.
     assert!(alive(escaped));
     daemon.restart().await;
     assert!(!alive(escaped), "the restart left {escaped} running");

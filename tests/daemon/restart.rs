@@ -140,8 +140,11 @@ async fn sigterm_interrupts_running_executions_and_keeps_queued_ones() {
 
 #[tokio::test]
 async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
+    // Without the guardian, which would kill the programs with the daemon
+    // (tests/daemon/limits.rs): the next start must find them.
     let mut daemon = Daemon::builder()
         .program("stubborn.sh", stubborn_program())
+        .config_file("no-guardian.toml", "kill_programs_with_daemon = false\n")
         .max_jobs(1)
         .start()
         .await;
@@ -150,13 +153,11 @@ async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
     assert_eq!(queued.state(), ExecutionState::Queued);
 
     daemon.kill9().await;
-    // The program dies with its daemon (PR_SET_PDEATHSIG); the grandchild
-    // it left in its process group is for the next start to find.
-    wait_process_gone(started.pid, "the program, with its daemon").await;
     assert!(
-        !process_gone(grandchild),
-        "the grandchild outlives the killed daemon"
+        !process_gone(started.pid),
+        "the program outlives the killed daemon"
     );
+    assert!(!process_gone(grandchild), "so does its grandchild");
     daemon.restart().await;
 
     let events = daemon.run_to_end(&running.id).await;
@@ -170,7 +171,8 @@ async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
     assert!(exec.end_time.is_some());
     assert_eq!(exec.pid, 0);
 
-    // What was left of the process group is killed at start.
+    // The orphaned process group is killed at start.
+    wait_process_gone(started.pid, "the orphaned program").await;
     wait_process_gone(grandchild, "the orphaned grandchild").await;
 
     // The queued execution runs after the restart.

@@ -1,7 +1,7 @@
-//! The runner's side of [`crate::program_limits`]: what the child sets on
-//! itself before exec (its control group, a parent-death signal,
-//! RLIMIT_CPU, RLIMIT_NOFILE), the sampling against the memory, process
-//! and CPU limits, and the reaping that reads what the run used.
+//! The runner's side of [`crate::program_limits`] while a program runs:
+//! the sampling against the memory, process and CPU limits, and the
+//! reaping that reads what the run used (what is set before the exec is
+//! in `start.rs`).
 //!
 //! With a control group ([`crate::cgroups`]) the kernel holds the run to
 //! its process and memory limits, and the sampling only reads what it
@@ -13,11 +13,11 @@
 //! the group is killed; docs/security.md says so.
 
 use std::ffi::CString;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus};
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use rustix::process::{getrlimit, setrlimit, Resource, Rlimit, Signal};
+use rustix::process::Signal;
 
 use crate::cgroups::ExecutionCgroup;
 use crate::process::{clock_ticks_per_second, group_usage};
@@ -25,79 +25,6 @@ use crate::program_limits::{ProgramLimits, ProgramUsage};
 
 /// How often a watched group is sampled.
 pub(super) const WATCH_INTERVAL: Duration = Duration::from_millis(50);
-
-/// Makes the child set its own limits between fork and exec: it joins
-/// its control group (`join`: the cgroup.procs files to write "0" to),
-/// gets a SIGKILL when the thread that started it ends
-/// (`die_with_daemon`: the daemon died; the worker thread outlives every
-/// program it starts), and the per-process CPU and open-file limits.
-/// Adds nothing when there is nothing to set, so the spawn keeps its
-/// faster posix_spawn path.
-pub(super) fn prepare(
-    command: &mut Command,
-    limits: &ProgramLimits,
-    die_with_daemon: bool,
-    join: Vec<CString>,
-) {
-    // A hard limit may not be raised by an unprivileged daemon: cap at
-    // the daemon's own rather than fail every start.
-    let capped = |resource: Resource, wanted: Option<u64>| {
-        wanted.map(|wanted| {
-            let hard = getrlimit(resource).maximum.unwrap_or(u64::MAX);
-            wanted.min(hard)
-        })
-    };
-    // CPU: SIGXCPU at the limit (whole seconds, rounded up), SIGKILL a
-    // second later for a program that ignores it. The group watch holds
-    // the group's total to the exact limit.
-    let cpu_secs = capped(
-        Resource::Cpu,
-        limits.cpu_time_ms.map(|ms| ms.div_ceil(1_000)),
-    );
-    let cpu_hard = capped(Resource::Cpu, cpu_secs.map(|secs| secs + 1));
-    let open_files = capped(Resource::Nofile, limits.max_open_files);
-    if !die_with_daemon && cpu_secs.is_none() && open_files.is_none() && join.is_empty() {
-        return;
-    }
-    let set = move || -> rustix::io::Result<()> {
-        for file in &join {
-            let group = rustix::fs::open(
-                file.as_c_str(),
-                rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            )?;
-            rustix::io::write(&group, b"0")?;
-        }
-        if die_with_daemon {
-            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-        }
-        if let Some(secs) = cpu_secs {
-            setrlimit(
-                Resource::Cpu,
-                Rlimit {
-                    current: Some(secs),
-                    maximum: cpu_hard,
-                },
-            )?;
-        }
-        if let Some(files) = open_files {
-            setrlimit(
-                Resource::Nofile,
-                Rlimit {
-                    current: Some(files),
-                    maximum: Some(files),
-                },
-            )?;
-        }
-        Ok(())
-    };
-    // SAFETY: the closure runs in the forked child before exec, where only
-    // async-signal-safe calls are allowed: it makes raw system calls
-    // (open, write, close, prctl, setrlimit) and allocates nothing.
-    unsafe {
-        command.pre_exec(move || set().map_err(std::io::Error::from));
-    }
-}
 
 /// Samples a run with limits: its control group, or else its process
 /// group. Removes the control group when dropped.

@@ -5485,8 +5485,9 @@ type GetStatusResponse struct {
 	ProgramsProbing uint32 `protobuf:"varint,20,opt,name=programs_probing,json=programsProbing,proto3" json:"programs_probing,omitempty"`
 	// Batches with executions still queued or running, newest first.
 	ActiveBatches []*BatchSummary `protobuf:"bytes,21,rep,name=active_batches,json=activeBatches,proto3" json:"active_batches,omitempty"`
-	// How resource limits on programs are enforced here, e.g. "process
-	// group watch and setrlimit; killed with the daemon (PR_SET_PDEATHSIG)".
+	// How resource limits on programs are enforced here, whether a
+	// guardian kills the programs if the daemon dies, and what sets up a
+	// start (docs/security.md, "Resource limits on programs").
 	ProgramLimitsEnforcement string `protobuf:"bytes,22,opt,name=program_limits_enforcement,json=programLimitsEnforcement,proto3" json:"program_limits_enforcement,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache

@@ -2899,8 +2899,9 @@ export type GetStatusResponse = Message<"workflow.v1.GetStatusResponse"> & {
   activeBatches: BatchSummary[];
 
   /**
-   * How resource limits on programs are enforced here, e.g. "process
-   * group watch and setrlimit; killed with the daemon (PR_SET_PDEATHSIG)".
+   * How resource limits on programs are enforced here, whether a
+   * guardian kills the programs if the daemon dies, and what sets up a
+   * start (docs/security.md, "Resource limits on programs").
    *
    * @generated from field: string program_limits_enforcement = 22;
    */
