@@ -61,6 +61,18 @@ impl WorkflowApi {
                 }
             }
         }
+        // A filter naming no workflow would never match: most likely a
+        // typo, refused like a schedule's unknown workflow.
+        let catalog = self.engine.catalog();
+        for (i, id) in webhook.workflow_ids.iter().enumerate() {
+            if catalog.wait_for(id).await.is_none() {
+                return Err(WebhookError::Invalid(vec![(
+                    format!("webhook.workflow_ids[{i}]"),
+                    format!("no workflow {id:?} is discovered"),
+                )])
+                .into());
+            }
+        }
         let (record, secret) = self
             .webhooks()?
             .create(NewWebhook {

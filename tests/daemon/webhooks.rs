@@ -353,6 +353,24 @@ async fn bad_webhooks_are_named_and_not_stored() {
             .collect::<Vec<_>>(),
         ["webhook.url", "webhook.secret"]
     );
+    // A workflow filter naming no discovered workflow (a typo) would never
+    // match: refused, naming the entry.
+    let status = daemon
+        .client()
+        .create_webhook(pb::CreateWebhookRequest {
+            webhook: Some(pb::Webhook {
+                url: "http://127.0.0.1:9/hook".into(),
+                workflow_ids: vec!["hello".into(), "helo".into()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let named = violations(&status);
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0].0, "webhook.workflow_ids[1]");
+    assert!(named[0].1.contains("\"helo\""), "{named:?}");
     let listed = daemon
         .client()
         .list_webhooks(pb::ListWebhooksRequest {})

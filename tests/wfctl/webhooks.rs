@@ -187,6 +187,35 @@ async fn a_given_secret_and_a_refused_test_event() {
     .json();
     assert_eq!(added["secret"], secret, "{added}");
     let id = added["webhook"]["id"].as_str().expect("the id").to_string();
+    // The same secret from a file, kept off the command line.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("secret");
+    std::fs::write(&file, format!("{secret}\n")).expect("secret file");
+    let file = file.to_str().expect("a UTF-8 path");
+    let from_file = wfctl(
+        &daemon.addr,
+        &[
+            "webhook",
+            "add",
+            &refusing.url(),
+            "--secret-file",
+            file,
+            "-o",
+            "json",
+        ],
+    )
+    .await
+    .expect(0)
+    .json();
+    assert_eq!(from_file["secret"], secret, "{from_file}");
+    let missing = format!("{file}.missing");
+    wfctl(
+        &daemon.addr,
+        &["webhook", "add", &refusing.url(), "--secret-file", &missing],
+    )
+    .await
+    .expect(2)
+    .stderr_has(&format!("--secret-file {missing}: "));
     assert!(
         added["webhook"].get("events").is_none(),
         "all events: {added}"

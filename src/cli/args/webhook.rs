@@ -34,9 +34,13 @@ pub(crate) struct WebhookAddArgs {
     #[arg(long = "workflow", value_name = "WORKFLOW_ID")]
     pub(crate) workflows: Vec<String>,
     /// The signing secret, `whsec_` and base64 of 24 to 64 bytes
-    /// [default: the daemon makes one].
-    #[arg(long, value_name = "SECRET")]
+    /// [default: the daemon makes one]. Other users of this machine can
+    /// read a command line: prefer --secret-file.
+    #[arg(long, value_name = "SECRET", conflicts_with = "secret_file")]
     pub(crate) secret: Option<String>,
+    /// Reads the signing secret from this file (its first line).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secret_file: Option<std::path::PathBuf>,
     /// Free text for people.
     #[arg(long, value_name = "TEXT")]
     pub(crate) description: Option<String>,

@@ -24,10 +24,20 @@ pub(crate) async fn add(ctx: &Ctx, args: WebhookAddArgs) -> Result<(), CliError>
                 .ok_or_else(|| CliError::Usage(format!("unknown --event {name:?}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let secret = match (&args.secret, &args.secret_file) {
+        (_, Some(file)) => std::fs::read_to_string(file)
+            .map_err(|e| CliError::Usage(format!("--secret-file {}: {e}", file.display())))?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        (secret, None) => secret.clone().unwrap_or_default(),
+    };
     let request = pb::CreateWebhookRequest {
         webhook: Some(pb::Webhook {
             url: args.url.clone(),
-            secret: args.secret.unwrap_or_default(),
+            secret,
             events,
             workflow_ids: args.workflows,
             description: args.description.unwrap_or_default(),
