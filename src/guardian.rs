@@ -3,8 +3,9 @@
 //! (docs/security.md, "A daemon that dies").
 //!
 //! The daemon tells it each program's process group as the program
-//! starts (`+PGID START_TICKS`) and when it is done with it (`-PGID`),
-//! one line each on the guardian's stdin. When the daemon dies, however
+//! starts (`+PGID START_TICKS`) and when it is done with it (`-PGID
+//! START_TICKS`: a new program given the same pid meanwhile keeps its
+//! entry), one line each on the guardian's stdin. When the daemon dies, however
 //! it dies (kill -9 included), the kernel closes that pipe; the guardian
 //! reads its end and kills every group still listed, then exits.
 //!
@@ -17,7 +18,10 @@
 //!
 //! The guardian is the daemon's own binary started under another name
 //! (like the VM pipeline), in a process group of its own, so a Ctrl-C at
-//! the daemon's terminal reaches the daemon only.
+//! the daemon's terminal reaches the daemon only. It calls itself
+//! `workflowd-guard` (its command name), so `pkill -x workflowd` does not
+//! take it too, and ignores SIGTERM, SIGINT and SIGHUP (systemd's stop
+//! signals the whole unit): it leaves only when the pipe closes.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -45,19 +49,28 @@ pub fn started_as_guardian() -> bool {
 /// The guardian's whole life: reads the daemon's lines until the pipe
 /// closes, then kills the groups still listed. Returns the exit code.
 pub fn main() -> i32 {
+    let _ = rustix::thread::set_name(c"workflowd-guard");
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        // SAFETY: setting a signal to be ignored runs no handler code.
+        unsafe {
+            libc::signal(signal, libc::SIG_IGN);
+        }
+    }
     let mut groups: HashMap<i32, u64> = HashMap::new();
     let stdin = std::io::stdin().lock();
     for line in stdin.lines() {
         let Ok(line) = line else { break };
         let mut words = line.get(1..).unwrap_or("").split(' ');
         let pgid = words.next().and_then(|w| w.parse::<i32>().ok());
+        let ticks: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
         match (line.as_bytes().first(), pgid) {
             (Some(b'+'), Some(pgid)) => {
-                let ticks = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
                 groups.insert(pgid, ticks);
             }
             (Some(b'-'), Some(pgid)) => {
-                groups.remove(&pgid);
+                if groups.get(&pgid) == Some(&ticks) {
+                    groups.remove(&pgid);
+                }
             }
             _ => eprintln!("{GUARDIAN_NAME}: ignoring {line:?}"),
         }
@@ -96,6 +109,12 @@ impl Guardian {
             .process_group(0)
             .spawn()?;
         let pipe = child.stdin.take();
+        // Never block a runner on a guardian that stopped reading (a
+        // debugger, SIGSTOP): a full pipe turns the guardian off instead.
+        if let Some(pipe) = &pipe {
+            let flags = rustix::fs::fcntl_getfl(pipe)?;
+            rustix::fs::fcntl_setfl(pipe, flags | rustix::fs::OFlags::NONBLOCK)?;
+        }
         Ok(Guardian {
             pipe: Mutex::new(pipe),
             child: Mutex::new(child),
@@ -108,9 +127,10 @@ impl Guardian {
         self.send(&format!("+{pgid} {}\n", start_ticks.unwrap_or(0)));
     }
 
-    /// Group `pgid` is done with (reaped and killed).
-    pub fn forget(&self, pgid: i32) {
-        self.send(&format!("-{pgid}\n"));
+    /// Group `pgid`, started at `start_ticks`, is done with (reaped and
+    /// killed).
+    pub fn forget(&self, pgid: i32, start_ticks: Option<u64>) {
+        self.send(&format!("-{pgid} {}\n", start_ticks.unwrap_or(0)));
     }
 
     /// Watches group `pgid` until the returned guard is dropped.
@@ -119,6 +139,7 @@ impl Guardian {
         GuardedGroup {
             guardian: self,
             pgid,
+            start_ticks,
         }
     }
 
@@ -127,9 +148,10 @@ impl Guardian {
         let Some(writer) = pipe.as_mut() else {
             return;
         };
+        // A line is far below PIPE_BUF: written whole or not at all.
         if let Err(e) = writer.write_all(line.as_bytes()) {
-            // Only when the guardian died: said once, then it is gone.
-            tracing::error!(error = %e, "the guardian is gone: programs will outlive a dead daemon until its next start");
+            // The guardian died or stopped reading: said once, then off.
+            tracing::error!(error = %e, "the guardian is gone or stuck: programs will outlive a dead daemon until its next start");
             *pipe = None;
         }
     }
@@ -141,11 +163,12 @@ impl Guardian {
 pub struct GuardedGroup<'a> {
     guardian: &'a Guardian,
     pgid: i32,
+    start_ticks: Option<u64>,
 }
 
 impl Drop for GuardedGroup<'_> {
     fn drop(&mut self) {
-        self.guardian.forget(self.pgid);
+        self.guardian.forget(self.pgid, self.start_ticks);
     }
 }
 

@@ -159,11 +159,12 @@ impl LimitSettings {
 /// What a run's programs used, measured when the program was reaped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramUsage {
-    /// The highest resident memory seen: the kernel's peak of the largest
-    /// single process (the program and the descendants it waited for), or
-    /// the group's sampled total when the group was watched, whichever is
-    /// higher.
-    pub peak_memory_bytes: u64,
+    /// The highest memory seen, when the run was measured for it (a run
+    /// with limits): its control group's peak charge, or the highest
+    /// total of its process group's resident memory sampled. None
+    /// otherwise: wait4's ru_maxrss cannot stand in, since a child spawned
+    /// with vfork inherits its parent's peak at exec.
+    pub peak_memory_bytes: Option<u64>,
     /// User and system CPU time of the program and the descendants it
     /// waited for, in ms.
     pub cpu_time_ms: u64,

@@ -3,7 +3,8 @@
 //! refused call, to the audit log once it has its answer: a tower layer
 //! around the generated server, so no handler can forget either.
 //! UNAUTHENTICATED when there is no principal (with why), PERMISSION_DENIED
-//! naming the role needed.
+//! naming the role needed, RESOURCE_EXHAUSTED over the caller's rate of
+//! starting work ([`super::rate`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +17,7 @@ use tonic::server::NamedService;
 use tower::{Layer, Service};
 
 use super::audit::{object_of, Auditor, AUDITED};
+use super::rate::StartRate;
 use super::{roles, AuthError, Caller};
 
 /// The largest request an audited call may send (tonic's own default
@@ -27,12 +29,17 @@ const MAX_AUDITED_REQUEST: usize = 4 * 1024 * 1024 + 5;
 #[derive(Clone)]
 pub(crate) struct RoleGuardLayer {
     auditor: Arc<Auditor>,
+    rate: Option<Arc<StartRate>>,
 }
 
 impl RoleGuardLayer {
-    /// Guards, recording to `auditor`.
-    pub(crate) fn new(auditor: Arc<Auditor>) -> Self {
-        Self { auditor }
+    /// Guards, recording to `auditor`, holding each caller to `rate` when
+    /// there is one.
+    pub(crate) fn new(auditor: Arc<Auditor>, rate: Option<StartRate>) -> Self {
+        Self {
+            auditor,
+            rate: rate.map(Arc::new),
+        }
     }
 }
 
@@ -43,6 +50,7 @@ impl<S> Layer<S> for RoleGuardLayer {
         RoleGuard {
             inner,
             auditor: self.auditor.clone(),
+            rate: self.rate.clone(),
         }
     }
 }
@@ -52,6 +60,7 @@ impl<S> Layer<S> for RoleGuardLayer {
 pub(crate) struct RoleGuard<S> {
     inner: S,
     auditor: Arc<Auditor>,
+    rate: Option<Arc<StartRate>>,
 }
 
 impl<S: NamedService> NamedService for RoleGuard<S> {
@@ -115,7 +124,13 @@ where
             .unwrap_or_default()
             .to_string();
         let caller = request.extensions().get::<Caller>().cloned();
-        let refused = refusal(&method, caller.as_ref());
+        let refused = refusal(&method, caller.as_ref()).map(tonic::Status::from);
+        // Only a call its role allows is counted against its caller's rate.
+        let refused = refused.or_else(|| {
+            let rate = self.rate.as_ref()?;
+            let principal = caller.as_ref()?.principal.as_ref().ok()?;
+            rate.refusal(&method, &principal.name)
+        });
         if refused.is_none() && !AUDITED.contains(&method.as_str()) {
             return Box::pin(self.inner.call(request.map(tonic::body::Body::new)));
         }
@@ -135,7 +150,7 @@ where
                 .unwrap_or_default();
             let object = object_of(&method, &bytes);
             let answer = match refused {
-                Some(error) => tonic::Status::from(error).into_http(),
+                Some(status) => status.into_http(),
                 None => {
                     let body = tonic::body::Body::new(Full::new(bytes));
                     inner.call(http::Request::from_parts(parts, body)).await?

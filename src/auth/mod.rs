@@ -17,6 +17,7 @@
 
 mod audit;
 mod guard;
+mod rate;
 mod registry;
 mod roles;
 mod token;
@@ -25,6 +26,7 @@ use std::fmt;
 
 pub(crate) use audit::Auditor;
 pub(crate) use guard::RoleGuardLayer;
+pub(crate) use rate::StartRate;
 pub use registry::TokenError;
 pub(crate) use registry::{Bootstrap, Tokens};
 

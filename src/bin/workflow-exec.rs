@@ -1,6 +1,6 @@
-//! `workflow-exec`: sets up a workflow program's start (control group,
-//! parent-death signal, limits), then execs it. Started by the daemon;
-//! see `workflow_manager::exec_shim`.
+//! `workflow-exec`: sets up the start of a workflow program with resource
+//! limits (its control group, setrlimit), then execs it. Started by the
+//! daemon; see `workflow_manager::exec_shim`.
 
 fn main() {
     std::process::exit(workflow_manager::exec_shim::main(

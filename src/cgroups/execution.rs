@@ -17,6 +17,10 @@ use crate::program_limits::ProgramLimits;
 /// seen in the next.
 const KILL_ROUNDS: usize = 100;
 
+/// Tries to remove a group still busy, pausing from 0.1 ms doubling up to
+/// 200 ms between them: about two seconds in all.
+const REMOVE_TRIES: usize = 20;
+
 /// One execution's group, in each hierarchy.
 #[derive(Debug)]
 pub struct ExecutionCgroup {
@@ -30,9 +34,14 @@ pub struct CgroupSample {
     pub tasks: u64,
     /// Forks the process limit refused (pids.events `max`).
     pub forks_refused: u64,
-    /// Processes the kernel's OOM killer killed at the memory limit
-    /// (memory.oom_control `oom_kill`).
+    /// Processes the kernel's OOM killer killed in it
+    /// (memory.oom_control `oom_kill`), at its limit or for the machine.
     pub oom_kills: u64,
+    /// Times its memory, or memory and swap, reached its limit
+    /// (memory.failcnt, memory.memsw.failcnt).
+    pub memory_limit_hits: u64,
+    /// Its process limit (pids.max), when it has one.
+    pub tasks_max: Option<u64>,
     /// The most memory charged to it at once, page cache included
     /// (memory.max_usage_in_bytes).
     pub memory_peak_bytes: u64,
@@ -134,6 +143,11 @@ impl ExecutionCgroup {
             tasks: number(Controller::Pids, "pids.current"),
             forks_refused: keyed(Controller::Pids, "pids.events", "max"),
             oom_kills: keyed(Controller::Memory, "memory.oom_control", "oom_kill"),
+            memory_limit_hits: number(Controller::Memory, "memory.failcnt")
+                + number(Controller::Memory, "memory.memsw.failcnt"),
+            tasks_max: std::fs::read_to_string(self.file(Controller::Pids, "pids.max"))
+                .ok()
+                .and_then(|text| text.trim().parse().ok()),
             memory_peak_bytes: number(Controller::Memory, "memory.max_usage_in_bytes"),
             cpu_ns: number(Controller::Cpuacct, "cpuacct.usage"),
         }
@@ -166,14 +180,18 @@ impl ExecutionCgroup {
         self.kill_all();
         let mut first_error = None;
         for (_, dir) in &self.dirs {
-            // A process killed just now may still be exiting: a few tries.
+            // A process killed just now may still be exiting (freeing a
+            // large memory takes a while): tries with a growing pause, for
+            // about two seconds in all.
             let mut result = Ok(());
-            for _ in 0..KILL_ROUNDS {
+            let mut pause = std::time::Duration::from_micros(100);
+            for _ in 0..REMOVE_TRIES {
                 result = std::fs::remove_dir(dir);
                 match &result {
                     Err(e) if e.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error()) => {
                         self.kill_all();
-                        std::thread::yield_now();
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(std::time::Duration::from_millis(200));
                     }
                     _ => break,
                 }

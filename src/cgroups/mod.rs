@@ -99,19 +99,18 @@ impl Cgroups {
     /// their process group too) and removes the groups. Returns how many
     /// groups were found.
     pub fn remove_leftovers(&self) -> usize {
-        let Some((_, pids_base)) = self.bases.first() else {
-            return 0;
-        };
-        let Ok(entries) = std::fs::read_dir(pids_base) else {
-            return 0;
-        };
-        let mut found = 0;
-        for entry in entries.flatten() {
-            if !entry.path().is_dir() {
-                continue;
-            }
-            found += 1;
-            let id = entry.file_name().to_string_lossy().into_owned();
+        // Every hierarchy: a removal cut short may have left a group in
+        // one and not another.
+        let ids: std::collections::BTreeSet<String> = self
+            .bases
+            .iter()
+            .filter_map(|(_, base)| std::fs::read_dir(base).ok())
+            .flat_map(|entries| entries.flatten())
+            .filter(|entry| entry.path().is_dir())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        let found = ids.len();
+        for id in ids {
             let group = ExecutionCgroup::existing(&self.bases, &id);
             let killed = group.kill_all();
             if killed > 0 {

@@ -76,6 +76,10 @@ pub(super) struct FileConfig {
     pub(super) kill_programs_with_daemon: Option<bool>,
     /// Runs with limits get a control group when possible (default: true).
     pub(super) cgroups: Option<bool>,
+    /// Each caller's rate of starting work, per second (default: none).
+    pub(super) start_rate_per_second: Option<f64>,
+    /// How many starts a caller may make at once after a pause.
+    pub(super) start_rate_burst: Option<u32>,
 }
 
 /// One workflow's retry policy as written in the config file.

@@ -93,9 +93,18 @@ pub struct Config {
     pub kill_programs_with_daemon: bool,
     /// Runs with limits get a control group when the host allows.
     pub cgroups: bool,
+    /// Each caller's rate of starting work (per second) and burst; None:
+    /// no limit.
+    pub start_rate: Option<(f64, std::num::NonZeroU32)>,
 }
 
 impl Config {
+    /// The rate limit on starting work, when configured.
+    pub(crate) fn start_rate(&self) -> Option<crate::auth::StartRate> {
+        self.start_rate
+            .map(|(per_second, burst)| crate::auth::StartRate::new(per_second, burst))
+    }
+
     /// The history database.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("history.sqlite3")

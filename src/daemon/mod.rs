@@ -254,7 +254,7 @@ pub async fn run(
         })?,
     );
     let workflow_service = metrics.grpc_service(
-        RoleGuardLayer::new(auditor)
+        RoleGuardLayer::new(auditor, config.start_rate())
             .layer(pb::workflow_service_server::WorkflowServiceServer::new(api)),
     );
     let grpc = tonic::service::Routes::new(workflow_service)

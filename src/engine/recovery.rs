@@ -29,8 +29,8 @@ impl Engine {
                 (Some(pid), Some(ticks)) => {
                     // The pid may belong to someone else by now: kill the
                     // group only when its leader is still our program,
-                    // alive or a zombie nobody reaped (its parent-death
-                    // signal killed it with the daemon), or gone (then the
+                    // alive or a zombie nobody reaped (the guardian killed
+                    // it with the daemon), or gone (then the
                     // kernel keeps the id reserved while the group has
                     // members, so they can only be our leftovers).
                     let leader_gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();

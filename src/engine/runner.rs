@@ -342,12 +342,19 @@ fn start_and_wait(
                     continue;
                 }
             }
-        } else if live.is_some() && drain_until.is_some_and(|until| now >= until) {
-            kill_group(pid, Signal::KILL);
-            if let Some(watch) = &watch {
-                watch.signal(Signal::KILL);
+        } else if live.is_some() {
+            // What the program left in its group may still write: past the
+            // drain deadline, or past the output limit, it is killed.
+            let output_bytes = outputs.iter().map(|output| output.bytes).sum();
+            let over = limits::output_breach(&execution.limits, output_bytes);
+            if over.is_some() || drain_until.is_some_and(|until| now >= until) {
+                breach = breach.or(over);
+                kill_group(pid, Signal::KILL);
+                if let Some(watch) = &watch {
+                    watch.signal(Signal::KILL);
+                }
+                live = None;
             }
-            live = None;
         }
         // Lines read but not yet queued hold the reading back: while the
         // history's queue is full, the pipes fill and the program waits,

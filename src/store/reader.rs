@@ -442,16 +442,13 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
     let next_attempt: Option<String> = row.get(24)?;
     let retry_settled: bool = row.get(25)?;
     let limits_json: Option<String> = row.get(26)?;
-    let usage = match (
-        row.get::<_, Option<i64>>(27)?,
-        row.get::<_, Option<i64>>(28)?,
-    ) {
-        (Some(peak), Some(cpu)) => Some(ProgramUsage {
-            peak_memory_bytes: peak.max(0) as u64,
-            cpu_time_ms: cpu.max(0) as u64,
-        }),
-        _ => None,
-    };
+    // CPU time is recorded for every run that was reaped; peak memory only
+    // for runs measured for it.
+    let peak: Option<i64> = row.get(27)?;
+    let usage = row.get::<_, Option<i64>>(28)?.map(|cpu| ProgramUsage {
+        peak_memory_bytes: peak.map(|bytes| bytes.max(0) as u64),
+        cpu_time_ms: cpu.max(0) as u64,
+    });
     let rowid: i64 = row.get(0)?;
     let build = || -> Result<ExecutionRecord, StoreError> {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {

@@ -18,6 +18,7 @@ mod manifest;
 mod metrics;
 mod output;
 mod program_environment;
+mod rate_limits;
 mod restart;
 mod retention;
 mod retries;

@@ -35,9 +35,12 @@ fn partial_leftovers(dir: &Path) -> Vec<PathBuf> {
 /// `out`.
 async fn pipeline_daemon_writing_to(out: &Path) -> (Daemon, TempDir) {
     let dir = pipeline_dir();
+    // Without the guardian, which would kill a run with its daemon: the
+    // crash test needs an orphan for the next start to find.
     let daemon = Daemon::builder()
         .workflow_dir(dir.path())
         .flag("--output-dir", s(out))
+        .config_file("no-guardian.toml", "kill_programs_with_daemon = false\n")
         .start()
         .await;
     (daemon, dir)

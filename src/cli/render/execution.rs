@@ -77,7 +77,9 @@ pub(crate) fn print_execution(format: PrintFormat, execution: &pb::Execution) {
             "Used",
             format!(
                 "{} peak memory, {} CPU",
-                mebibytes(usage.peak_memory_bytes),
+                usage
+                    .peak_memory_bytes
+                    .map_or_else(|| "unmeasured".to_string(), mebibytes),
                 human_secs(usage.cpu_time.as_ref().map_or(0.0, duration_secs))
             ),
         ));

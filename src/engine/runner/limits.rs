@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use crate::cgroups::ExecutionCgroup;
+use crate::cgroups::{CgroupSample, ExecutionCgroup};
 use crate::process::{clock_ticks_per_second, group_usage};
 use crate::program_limits::{ProgramLimits, ProgramUsage};
 
@@ -75,28 +75,45 @@ impl LimitWatch {
     /// limit), and the usage the control
     /// group counted, folded into `usage`.
     pub(super) fn after_exit(&mut self, usage: &mut ProgramUsage) -> Option<String> {
-        usage.peak_memory_bytes = usage.peak_memory_bytes.max(self.peak_resident_bytes);
+        usage.peak_memory_bytes = Some(self.peak_resident_bytes);
+        usage.cpu_time_ms = usage.cpu_time_ms.max(self.cpu_ms);
         let sample = self.cgroup.as_ref()?.sample();
-        usage.peak_memory_bytes = usage.peak_memory_bytes.max(sample.memory_peak_bytes);
+        usage.peak_memory_bytes = Some(self.peak_resident_bytes.max(sample.memory_peak_bytes));
         usage.cpu_time_ms = usage.cpu_time_ms.max(sample.cpu_ns / 1_000_000);
+        self.kernel_breach(&sample)
+    }
+
+    /// What the kernel enforced in the control group, blamed on this
+    /// run's limit only when it has one and reached it: an OOM kill for
+    /// the machine, or a fork refused at a parent group's limit (systemd's
+    /// TasksMax), is said as such.
+    fn kernel_breach(&self, sample: &CgroupSample) -> Option<String> {
         if sample.oom_kills > 0 {
-            return Some(self.oom_breach());
+            return Some(match self.limits.memory_bytes {
+                // With memory and swap limited together this kernel counts
+                // no failures; a peak at the limit says the same.
+                Some(max) if sample.memory_limit_hits > 0 || sample.memory_peak_bytes >= max => {
+                    format!(
+                        "memory limit reached: the kernel's OOM killer stopped a process at the {} limit",
+                        mebibytes(max)
+                    )
+                }
+                _ => "the kernel's OOM killer stopped a process (the machine, or a group above \
+                      this run's, ran out of memory)"
+                    .to_string(),
+            });
         }
-        (sample.forks_refused > 0).then(|| self.fork_breach())
-    }
-
-    fn fork_breach(&self) -> String {
-        format!(
-            "process limit reached: a fork was refused at {} (pids.max; threads count too)",
-            self.limits.max_processes.unwrap_or(0)
-        )
-    }
-
-    fn oom_breach(&self) -> String {
-        format!(
-            "memory limit reached: the kernel's OOM killer stopped a process at the {} limit",
-            mebibytes(self.limits.memory_bytes.unwrap_or(0))
-        )
+        if sample.forks_refused > 0 {
+            return Some(match (self.limits.max_processes, sample.tasks_max) {
+                (Some(max), Some(tasks_max)) if u64::from(max) == tasks_max => format!(
+                    "process limit reached: a fork was refused at {max} (pids.max; threads count too)"
+                ),
+                _ => "a fork was refused by a process limit above this run's (such as systemd's \
+                      TasksMax)"
+                    .to_string(),
+            });
+        }
+        None
     }
 
     /// When the next sample is due.
@@ -115,13 +132,7 @@ impl LimitWatch {
             let sample = cgroup.sample();
             self.peak_resident_bytes = self.peak_resident_bytes.max(sample.memory_peak_bytes);
             self.cpu_ms = sample.cpu_ns / 1_000_000;
-            if sample.forks_refused > 0 {
-                return Some(self.fork_breach());
-            }
-            if sample.oom_kills > 0 {
-                return Some(self.oom_breach());
-            }
-            return self.cpu_breach();
+            return self.kernel_breach(&sample).or_else(|| self.cpu_breach());
         }
         let usage = group_usage(pgid);
         self.peak_resident_bytes = self.peak_resident_bytes.max(usage.resident_bytes);
@@ -181,7 +192,9 @@ pub(super) fn signal_breach(limits: &ProgramLimits, signal: Option<i32>) -> Opti
     let cpu_ms = limits.cpu_time_ms?;
     (signal == Some(Signal::XCPU.as_raw())).then(|| {
         format!(
-            "CPU time limit reached: {:.2} s in one process (RLIMIT_CPU, SIGXCPU)",
+            "CPU time limit reached: one process used {} s (RLIMIT_CPU, the {:.2} s limit in \
+             whole seconds; SIGXCPU)",
+            cpu_ms.div_ceil(1_000),
             cpu_ms as f64 / 1_000.0
         )
     })
@@ -209,8 +222,9 @@ pub(super) fn reap_with_usage(pid: i32) -> std::io::Result<(ExitStatus, ProgramU
     Ok((
         ExitStatus::from_raw(status),
         ProgramUsage {
-            // ru_maxrss is in KiB on Linux.
-            peak_memory_bytes: rusage.ru_maxrss.max(0) as u64 * 1_024,
+            // Not ru_maxrss: a vfork'd child takes its parent's peak at
+            // exec. Measured by the limit watch, when there is one.
+            peak_memory_bytes: None,
             cpu_time_ms: ms(rusage.ru_utime) + ms(rusage.ru_stime),
         },
     ))

@@ -93,7 +93,10 @@ pub(super) fn commit_group(
                     outcome.error,
                     serde_json::to_string(&outcome.tree).expect("trees serialize"),
                     serde_json::to_string(&outcome.counts).expect("counts serialize"),
-                    outcome.usage.map(|u| u.peak_memory_bytes as i64),
+                    outcome
+                        .usage
+                        .and_then(|u| u.peak_memory_bytes)
+                        .map(|bytes| bytes as i64),
                     outcome.usage.map(|u| u.cpu_time_ms as i64),
                 ])?;
                 append(&tx, *execution, events.iter().map(|e| e.as_ref()))?;

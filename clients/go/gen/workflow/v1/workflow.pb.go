@@ -1782,11 +1782,11 @@ func (x *ResourceLimits) GetMaxOpenFiles() uint64 {
 // What an execution's program used, measured when it was reaped.
 type ResourceUsage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The highest resident memory seen: the kernel's peak of the largest
-	// single process (the program and the descendants it waited for), or
-	// the group's sampled total when limits had it watched, whichever is
-	// higher.
-	PeakMemoryBytes uint64 `protobuf:"varint,1,opt,name=peak_memory_bytes,json=peakMemoryBytes,proto3" json:"peak_memory_bytes,omitempty"`
+	// The highest memory seen, set for runs measured for it (runs with a
+	// memory, process or CPU limit): their control group's peak charge (page
+	// cache included), or the highest total of their process group's
+	// resident memory sampled every 50 ms. Unset for other runs.
+	PeakMemoryBytes *uint64 `protobuf:"varint,1,opt,name=peak_memory_bytes,json=peakMemoryBytes,proto3,oneof" json:"peak_memory_bytes,omitempty"`
 	// CPU time (user and system) of the program and the descendants it
 	// waited for.
 	CpuTime       *durationpb.Duration `protobuf:"bytes,2,opt,name=cpu_time,json=cpuTime,proto3" json:"cpu_time,omitempty"`
@@ -1825,8 +1825,8 @@ func (*ResourceUsage) Descriptor() ([]byte, []int) {
 }
 
 func (x *ResourceUsage) GetPeakMemoryBytes() uint64 {
-	if x != nil {
-		return x.PeakMemoryBytes
+	if x != nil && x.PeakMemoryBytes != nil {
+		return *x.PeakMemoryBytes
 	}
 	return 0
 }
@@ -9407,10 +9407,11 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\r_memory_bytesB\x10\n" +
 	"\x0e_max_processesB\x13\n" +
 	"\x11_max_output_bytesB\x11\n" +
-	"\x0f_max_open_files\"q\n" +
-	"\rResourceUsage\x12*\n" +
-	"\x11peak_memory_bytes\x18\x01 \x01(\x04R\x0fpeakMemoryBytes\x124\n" +
-	"\bcpu_time\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\acpuTime\"\xa6\x02\n" +
+	"\x0f_max_open_files\"\x8c\x01\n" +
+	"\rResourceUsage\x12/\n" +
+	"\x11peak_memory_bytes\x18\x01 \x01(\x04H\x00R\x0fpeakMemoryBytes\x88\x01\x01\x124\n" +
+	"\bcpu_time\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\acpuTimeB\x14\n" +
+	"\x12_peak_memory_bytes\"\xa6\x02\n" +
 	"\vRetryPolicy\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12D\n" +
 	"\x10initial_interval\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0finitialInterval\x12/\n" +
@@ -10490,6 +10491,7 @@ func file_workflow_v1_workflow_proto_init() {
 		(*FieldType_StateFile_)(nil),
 	}
 	file_workflow_v1_workflow_proto_msgTypes[11].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[12].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[15].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[16].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[20].OneofWrappers = []any{}
