@@ -139,6 +139,12 @@ impl Drop for Daemon {
             while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
+            // A killed daemon cannot remove its control groups (runs with
+            // limits get them): the next daemon on this data would, and
+            // there is none, so the test does.
+            if let Ok(cgroups) = workflow_manager::cgroups::Cgroups::for_daemon(&self.data_dir()) {
+                cgroups.remove_leftovers();
+            }
         }
         if std::thread::panicking() {
             eprintln!(
