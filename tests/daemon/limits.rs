@@ -446,6 +446,19 @@ async fn start_escaper(daemon: &Daemon) -> (pb::Execution, i32) {
             break line.text.trim().parse::<i32>().expect("a pid");
         }
     };
+    // The shell prints the pid as soon as it has forked: wait until the
+    // sleeper has made its own session (and so left the process group).
+    eventually(
+        "the sleeper to be in a session of its own",
+        Duration::from_secs(10),
+        || async {
+            let stat = workflow_manager::process::stat_from_state(escaped)?;
+            // Word N - 3 is field N: 6 is the session.
+            let session: i32 = stat.split_whitespace().nth(6 - 3)?.parse().ok()?;
+            (session == escaped).then_some(())
+        },
+    )
+    .await;
     assert!(alive(escaped));
     (execution, escaped)
 }
