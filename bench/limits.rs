@@ -45,23 +45,8 @@ async fn rate(
             for _ in 0..share {
                 let mut request = execute_request("hello", &[("name", "bench")]);
                 request.limits = limits;
-                let execution = client
-                    .execute(request)
-                    .await
-                    .expect("execute")
-                    .into_inner()
-                    .execution
-                    .expect("execution");
-                let ended = client
-                    .wait_execution(pb::WaitExecutionRequest {
-                        execution_id: execution.id,
-                    })
-                    .await
-                    .expect("wait")
-                    .into_inner()
-                    .execution
-                    .expect("execution");
-                assert_eq!(ended.state, pb::ExecutionState::Succeeded as i32);
+                let execution = execute_with(&mut client, request).await;
+                wait_succeeded(&mut client, &execution.id).await;
             }
         });
     }
