@@ -99,6 +99,7 @@ pub(crate) async fn auth(executions: usize, rounds: usize) {
             name: "bench".into(),
             role: pb::Role::Operator as i32,
             expires_in: None,
+            namespaces: Vec::new(),
         })
         .await
         .expect("CreateToken")

@@ -40,6 +40,7 @@ pub(crate) mod manifest;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub(crate) mod metrics;
+pub mod namespaces;
 pub(crate) mod policy;
 pub mod process;
 pub(crate) mod program_env;

@@ -70,8 +70,8 @@ impl ProgramLimits {
     }
 
     /// Every field of `self` that is zero or above `maximum`'s, named as
-    /// the API names it under `prefix` (e.g. `limits`).
-    pub fn problems_within(&self, maximum: &ProgramLimits) -> Vec<LimitProblem> {
+    /// the API names it; `source` is the config key `maximum` comes from.
+    pub fn problems_within(&self, maximum: &ProgramLimits, source: &str) -> Vec<LimitProblem> {
         let mut problems = Vec::new();
         let mut check = |field: &'static str, value: Option<u64>, max: Option<u64>, unit: &str| {
             let Some(value) = value else { return };
@@ -84,7 +84,7 @@ impl ProgramLimits {
                 problems.push(LimitProblem {
                     field,
                     message: format!(
-                        "{value}{unit} is above the daemon's maximum of {max}{unit} (config program_limits.maximum)"
+                        "{value}{unit} is above the maximum of {max}{unit} (config {source})"
                     ),
                 });
             }
@@ -144,7 +144,7 @@ impl LimitSettings {
         workflow_id: &str,
         requested: ProgramLimits,
     ) -> Result<ProgramLimits, Vec<LimitProblem>> {
-        let problems = requested.problems_within(&self.maximum);
+        let problems = requested.problems_within(&self.maximum, "program_limits.maximum");
         if !problems.is_empty() {
             return Err(problems);
         }

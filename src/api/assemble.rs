@@ -13,6 +13,7 @@ impl WorkflowApi {
     /// A service over an engine.
     pub(crate) fn new(engine: Arc<Engine>, info: DaemonInfo) -> Self {
         WorkflowApi {
+            namespace_rates: Arc::new(crate::auth::NamespaceRates::new(engine.namespaces())),
             engine,
             info: Arc::new(info),
             manifests: None,

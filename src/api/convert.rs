@@ -27,7 +27,8 @@ pub(crate) fn json_inputs(
 }
 
 /// A discovered workflow.
-pub(crate) fn workflow(w: &DiscoveredWorkflow) -> pb::Workflow {
+/// A workflow as the API shows it, with the namespaces it belongs to.
+pub(crate) fn workflow(w: &DiscoveredWorkflow, namespaces: Vec<String>) -> pb::Workflow {
     pb::Workflow {
         id: w.metadata.id.clone(),
         name: w.metadata.name.clone(),
@@ -37,6 +38,7 @@ pub(crate) fn workflow(w: &DiscoveredWorkflow) -> pb::Workflow {
         input_json_schema: w.input_json_schema.clone(),
         program_path: w.program_path.to_string_lossy().into_owned(),
         discover_time: Some(timestamp(w.discovered_at_ms)),
+        namespaces,
     }
 }
 
@@ -242,6 +244,7 @@ pub(crate) fn execution(
             0
         },
         batch_id: r.batch_id.clone().unwrap_or_default(),
+        namespace: r.namespace.clone(),
         ..pb::Execution::default()
     };
     super::retry_convert::fill_attempts(&mut execution, r);

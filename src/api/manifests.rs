@@ -28,6 +28,7 @@ impl WorkflowApi {
     pub(super) async fn submit_manifest_call(
         &self,
         request: pb::SubmitManifestRequest,
+        namespace: String,
     ) -> Result<Response<pb::SubmitManifestResponse>, Status> {
         let runner = self
             .manifests
@@ -48,6 +49,7 @@ impl WorkflowApi {
                     request_id: optional(request.request_id),
                     file_name,
                     labels: request.labels.into_iter().collect(),
+                    namespace,
                     ..SubmitOptions::default()
                 },
             )

@@ -11,6 +11,7 @@ mod daemon_status;
 mod limits_convert;
 mod logs;
 mod manifests;
+mod namespaces;
 mod paging;
 mod retry_convert;
 mod schedule_convert;
@@ -53,6 +54,8 @@ pub(crate) struct WorkflowApi {
     webhooks: Option<Arc<crate::webhooks::Webhooks>>,
     tokens: Option<Arc<crate::auth::Tokens>>,
     audit_reader: Option<Arc<crate::store::StoreReader>>,
+    /// Each namespace's rate of starting work.
+    namespace_rates: Arc<crate::auth::NamespaceRates>,
 }
 
 impl WorkflowApi {
@@ -130,6 +133,11 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::ListWorkflowsRequest>,
     ) -> Result<Response<pb::ListWorkflowsResponse>, Status> {
+        let seen = namespaces::seen(&request);
+        let sees = |path: &std::path::Path| {
+            let namespaces = self.engine.namespaces_of(path);
+            seen.sees_any(namespaces.iter().map(String::as_str))
+        };
         let request = request.into_inner();
         let size = paging::page_size(request.page_size, 100, 1000)?;
         let after: Option<String> = paging::decode(&request.page_token, 0)?;
@@ -138,6 +146,7 @@ impl WorkflowService for WorkflowApi {
         let mut page: Vec<_> = catalog
             .workflows()
             .into_iter()
+            .filter(|w| sees(&w.program_path))
             .filter(|w| after.as_ref().is_none_or(|a| &w.metadata.id > a))
             .take(size + 1)
             .collect();
@@ -148,16 +157,21 @@ impl WorkflowService for WorkflowApi {
             String::new()
         };
         Ok(Response::new(pb::ListWorkflowsResponse {
-            workflows: page.iter().map(|w| convert::workflow(w)).collect(),
+            workflows: page
+                .iter()
+                .map(|w| convert::workflow(w, self.engine.namespaces_of(&w.program_path)))
+                .collect(),
             next_page_token,
             discovery_errors: catalog
                 .failures()
                 .iter()
+                .filter(|f| sees(&f.program_path))
                 .map(convert::discovery_error)
                 .collect(),
             programs_probing: catalog
                 .probing()
                 .iter()
+                .filter(|path| sees(path))
                 .map(|path| path.to_string_lossy().into_owned())
                 .collect(),
         }))
@@ -167,15 +181,17 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::GetWorkflowRequest>,
     ) -> Result<Response<pb::GetWorkflowResponse>, Status> {
+        let seen = namespaces::seen(&request);
         let id = request.into_inner().workflow_id;
         let workflow = self
             .engine
-            .catalog()
-            .wait_for(required(&id, "workflow_id")?)
-            .await
-            .ok_or_else(|| Status::not_found(format!("workflow {id:?} not found")))?;
+            .workflow_seen(required(&id, "workflow_id")?, &seen)
+            .await?;
         Ok(Response::new(pb::GetWorkflowResponse {
-            workflow: Some(convert::workflow(&workflow)),
+            workflow: Some(convert::workflow(
+                &workflow,
+                self.engine.namespaces_of(&workflow.program_path),
+            )),
         }))
     }
 
@@ -183,12 +199,14 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::ValidateInputsRequest>,
     ) -> Result<Response<pb::ValidateInputsResponse>, Status> {
+        let seen = namespaces::seen(&request);
         let request = request.into_inner();
         let resolved = self
             .engine
             .validate(
                 required(&request.workflow_id, "workflow_id")?,
                 &convert::json_inputs(&request.inputs),
+                &seen,
             )
             .await?;
         Ok(Response::new(pb::ValidateInputsResponse {
@@ -201,6 +219,7 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::ExecuteRequest>,
     ) -> Result<Response<pb::ExecuteResponse>, Status> {
+        let namespace = self.start_namespace(&request, &request.get_ref().namespace)?;
         let request = request.into_inner();
         required(&request.workflow_id, "workflow_id")?;
         let timeout =
@@ -236,6 +255,7 @@ impl WorkflowService for WorkflowApi {
                 scheduled_by: None,
                 retry,
                 limits: limits_convert::requested(request.limits.as_ref())?,
+                namespace,
             })
             .await?;
         Ok(Response::new(pb::ExecuteResponse {
@@ -248,11 +268,13 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::GetExecutionRequest>,
     ) -> Result<Response<pb::GetExecutionResponse>, Status> {
+        let seen = namespaces::seen(&request);
         let id = request.into_inner().execution_id;
         let execution = self
             .engine
             .execution(required(&id, "execution_id")?)
             .await?;
+        let execution = Self::visible(&seen, &id, execution)?;
         let batch = match &execution.batch_id {
             Some(batch_id) => self.batch_shown(batch_id).await,
             None => None,
@@ -267,11 +289,11 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::WaitExecutionRequest>,
     ) -> Result<Response<pb::WaitExecutionResponse>, Status> {
+        let seen = namespaces::seen(&request);
         let id = request.into_inner().execution_id;
-        let execution = self
-            .engine
-            .wait_for_end(required(&id, "execution_id")?)
+        self.check_visible(&seen, required(&id, "execution_id")?)
             .await?;
+        let execution = self.engine.wait_for_end(&id).await?;
         // Finished: no estimate.
         Ok(Response::new(pb::WaitExecutionResponse {
             execution: Some(convert::execution(&execution, true, None)),
@@ -282,6 +304,7 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::ListExecutionsRequest>,
     ) -> Result<Response<pb::ListExecutionsResponse>, Status> {
+        let seen = namespaces::seen(&request);
         let request = request.into_inner();
         let size = paging::page_size(request.page_size, 50, 1000)?;
         let mut states = Vec::new();
@@ -311,6 +334,7 @@ impl WorkflowService for WorkflowApi {
             labels: request.labels.into_iter().collect::<BTreeMap<_, _>>(),
             batch_id: optional(request.batch_id),
             schedule_id: optional(request.schedule_id),
+            namespaces: namespaces::list_filter(&seen, &request.namespace),
         };
         let filters = paging::fingerprint(&filter);
         let batch_id = filter.batch_id.clone();
@@ -344,6 +368,7 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::StreamLogsRequest>,
     ) -> Result<Response<Self::StreamLogsStream>, Status> {
+        let seen = namespaces::seen(&request);
         let request = request.into_inner();
         // The history numbers events as SQLite integers: a sequence past
         // them names no event (and would wrap if passed on).
@@ -357,10 +382,9 @@ impl WorkflowService for WorkflowApi {
                 &[("from_sequence", "must be at most 9223372036854775807")],
             ));
         }
-        let (uuid, rowid) = self
-            .engine
-            .log_key(required(&request.execution_id, "execution_id")?)
+        self.check_visible(&seen, required(&request.execution_id, "execution_id")?)
             .await?;
+        let (uuid, rowid) = self.engine.log_key(&request.execution_id).await?;
         let rx = logs::stream(
             self.engine.clone(),
             request.execution_id,
@@ -376,6 +400,7 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::CancelRequest>,
     ) -> Result<Response<pb::CancelResponse>, Status> {
+        let seen = namespaces::seen(&request);
         let request = request.into_inner();
         let grace_period = match &request.grace_period {
             None => None,
@@ -387,6 +412,7 @@ impl WorkflowService for WorkflowApi {
             })?),
         };
         let id = required(&request.execution_id, "execution_id")?;
+        self.check_visible(&seen, id).await?;
         let cancel = CancelRequest {
             grace_period,
             force: request.force,
@@ -434,7 +460,9 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::SubmitManifestRequest>,
     ) -> Result<Response<pb::SubmitManifestResponse>, Status> {
-        self.submit_manifest_call(request.into_inner()).await
+        let namespace = self.start_namespace(&request, &request.get_ref().namespace)?;
+        self.submit_manifest_call(request.into_inner(), namespace)
+            .await
     }
 
     // The schedule RPCs: schedules.rs.
@@ -442,49 +470,57 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::CreateScheduleRequest>,
     ) -> Result<Response<pb::CreateScheduleResponse>, Status> {
-        self.create_schedule_call(request.into_inner()).await
+        let seen = namespaces::seen(&request);
+        self.create_schedule_call(request.into_inner(), &seen).await
     }
 
     async fn get_schedule(
         &self,
         request: Request<pb::GetScheduleRequest>,
     ) -> Result<Response<pb::GetScheduleResponse>, Status> {
-        self.get_schedule_call(request.into_inner()).await
+        let seen = namespaces::seen(&request);
+        self.get_schedule_call(request.into_inner(), &seen).await
     }
 
     async fn list_schedules(
         &self,
         request: Request<pb::ListSchedulesRequest>,
     ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
-        self.list_schedules_call(request.into_inner())
+        let seen = namespaces::seen(&request);
+        self.list_schedules_call(request.into_inner(), &seen)
     }
 
     async fn update_schedule(
         &self,
         request: Request<pb::UpdateScheduleRequest>,
     ) -> Result<Response<pb::UpdateScheduleResponse>, Status> {
-        self.update_schedule_call(request.into_inner()).await
+        let seen = namespaces::seen(&request);
+        self.update_schedule_call(request.into_inner(), &seen).await
     }
 
     async fn delete_schedule(
         &self,
         request: Request<pb::DeleteScheduleRequest>,
     ) -> Result<Response<pb::DeleteScheduleResponse>, Status> {
-        self.delete_schedule_call(request.into_inner()).await
+        let seen = namespaces::seen(&request);
+        self.delete_schedule_call(request.into_inner(), &seen).await
     }
 
     async fn pause_schedule(
         &self,
         request: Request<pb::PauseScheduleRequest>,
     ) -> Result<Response<pb::PauseScheduleResponse>, Status> {
-        self.pause_schedule_call(request.into_inner()).await
+        let seen = namespaces::seen(&request);
+        self.pause_schedule_call(request.into_inner(), &seen).await
     }
 
     async fn trigger_schedule(
         &self,
         request: Request<pb::TriggerScheduleRequest>,
     ) -> Result<Response<pb::TriggerScheduleResponse>, Status> {
-        self.trigger_schedule_call(request.into_inner()).await
+        let seen = namespaces::seen(&request);
+        self.trigger_schedule_call(request.into_inner(), &seen)
+            .await
     }
 
     // The webhook RPCs: webhooks.rs.
@@ -528,7 +564,8 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::CreateTokenRequest>,
     ) -> Result<Response<pb::CreateTokenResponse>, Status> {
-        self.create_token_call(request.into_inner()).await
+        let seen = namespaces::seen(&request);
+        self.create_token_call(request.into_inner(), &seen).await
     }
 
     async fn list_tokens(

@@ -75,6 +75,11 @@ pub(super) fn definition(schedule: &pb::Schedule) -> Result<Definition, Vec<Viol
             catch_up,
             catch_up_window_ms,
             description: schedule.description.clone(),
+            namespace: if schedule.namespace.is_empty() {
+                crate::namespaces::DEFAULT.to_string()
+            } else {
+                schedule.namespace.clone()
+            },
         }),
         _ => Err(violations),
     }
@@ -194,6 +199,7 @@ pub(super) fn schedule(view: &ScheduleView) -> pb::Schedule {
         update_time: Some(timestamp(view.record.update_ms)),
         next_fire_times: view.next_fire_ms.iter().copied().map(timestamp).collect(),
         recent_runs: view.recent_runs.iter().map(run).collect(),
+        namespace: d.namespace.clone(),
     }
 }
 

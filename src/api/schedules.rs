@@ -7,6 +7,7 @@ use tonic::{Response, Status};
 
 use super::paging::{self, count, page_size};
 use super::{schedule_convert as convert, WorkflowApi};
+use crate::namespaces::Visibility;
 use crate::pb;
 use crate::schedules::{
     ScheduleError, Schedules, Violation, DEFAULT_NEXT_FIRE_TIMES, MAX_NEXT_FIRE_TIMES,
@@ -28,12 +29,41 @@ impl WorkflowApi {
             .ok_or_else(|| Status::unimplemented("this server does not keep schedules"))
     }
 
+    /// Refuses a schedule whose namespace the caller does not see (it
+    /// named it: PERMISSION_DENIED leaks nothing).
+    fn check_schedule_namespace(seen: &Visibility, namespace: &str) -> Result<(), Status> {
+        if seen.sees(namespace) {
+            Ok(())
+        } else {
+            Err(Status::permission_denied(format!(
+                "schedule.namespace: this caller does not see namespace {namespace}; it sees {}",
+                seen.names().join(", ")
+            )))
+        }
+    }
+
+    /// NOT_FOUND, as for a schedule that does not exist, when the caller
+    /// does not see the namespace of schedule `id`.
+    async fn check_schedule_seen(&self, seen: &Visibility, id: &str) -> Result<(), Status> {
+        if *seen == Visibility::All {
+            return Ok(());
+        }
+        let view = self.schedules()?.get(id, 0, 0).await?;
+        if seen.sees(&view.definition.namespace) {
+            Ok(())
+        } else {
+            Err(ScheduleError::NotFound(id.to_string()).into())
+        }
+    }
+
     pub(super) async fn create_schedule_call(
         &self,
         request: pb::CreateScheduleRequest,
+        seen: &Visibility,
     ) -> Result<Response<pb::CreateScheduleResponse>, Status> {
         let schedule = request.schedule.unwrap_or_default();
         let definition = convert::definition(&schedule).map_err(ScheduleError::Invalid)?;
+        Self::check_schedule_namespace(seen, &definition.namespace)?;
         let view = self
             .schedules()?
             .create(schedule.id, definition, schedule.paused, schedule.note)
@@ -46,7 +76,9 @@ impl WorkflowApi {
     pub(super) async fn get_schedule_call(
         &self,
         request: pb::GetScheduleRequest,
+        seen: &Visibility,
     ) -> Result<Response<pb::GetScheduleResponse>, Status> {
+        self.check_schedule_seen(seen, &request.schedule_id).await?;
         let next = count(
             "next_fire_times",
             request.next_fire_times,
@@ -71,6 +103,7 @@ impl WorkflowApi {
     pub(super) fn list_schedules_call(
         &self,
         request: pb::ListSchedulesRequest,
+        seen: &Visibility,
     ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
         let size = page_size(
             request.page_size,
@@ -78,7 +111,7 @@ impl WorkflowApi {
             MAX_SCHEDULES_PAGE,
         )?;
         let after = paging::decode::<String>(&request.page_token, 0)?;
-        let mut schedules = self.schedules()?.list(after.as_deref(), size + 1);
+        let mut schedules = self.schedules()?.list(after.as_deref(), size + 1, seen);
         let next_page_token = if schedules.len() > size {
             schedules.truncate(size);
             paging::encode(&schedules[size - 1].record.id, 0)
@@ -94,7 +127,9 @@ impl WorkflowApi {
     pub(super) async fn update_schedule_call(
         &self,
         request: pb::UpdateScheduleRequest,
+        seen: &Visibility,
     ) -> Result<Response<pb::UpdateScheduleResponse>, Status> {
+        self.check_schedule_seen(seen, &request.schedule_id).await?;
         let schedule = request.schedule.unwrap_or_default();
         if !schedule.id.is_empty() && schedule.id != request.schedule_id {
             return Err(ScheduleError::Invalid(vec![Violation::new(
@@ -104,6 +139,7 @@ impl WorkflowApi {
             .into());
         }
         let definition = convert::definition(&schedule).map_err(ScheduleError::Invalid)?;
+        Self::check_schedule_namespace(seen, &definition.namespace)?;
         let view = self
             .schedules()?
             .update(&request.schedule_id, definition)
@@ -116,7 +152,9 @@ impl WorkflowApi {
     pub(super) async fn delete_schedule_call(
         &self,
         request: pb::DeleteScheduleRequest,
+        seen: &Visibility,
     ) -> Result<Response<pb::DeleteScheduleResponse>, Status> {
+        self.check_schedule_seen(seen, &request.schedule_id).await?;
         self.schedules()?.delete(&request.schedule_id).await?;
         Ok(Response::new(pb::DeleteScheduleResponse {}))
     }
@@ -124,7 +162,9 @@ impl WorkflowApi {
     pub(super) async fn pause_schedule_call(
         &self,
         request: pb::PauseScheduleRequest,
+        seen: &Visibility,
     ) -> Result<Response<pb::PauseScheduleResponse>, Status> {
+        self.check_schedule_seen(seen, &request.schedule_id).await?;
         let view = self
             .schedules()?
             .pause(&request.schedule_id, request.paused, request.note)
@@ -137,7 +177,9 @@ impl WorkflowApi {
     pub(super) async fn trigger_schedule_call(
         &self,
         request: pb::TriggerScheduleRequest,
+        seen: &Visibility,
     ) -> Result<Response<pb::TriggerScheduleResponse>, Status> {
+        self.check_schedule_seen(seen, &request.schedule_id).await?;
         let request_id = Some(request.request_id).filter(|r| !r.is_empty());
         let run = self
             .schedules()?

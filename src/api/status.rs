@@ -34,7 +34,12 @@ impl From<EngineError> for Status {
                     .collect();
                 invalid_argument(message, &pairs)
             }
-            EngineError::QueueFull { .. } => Status::resource_exhausted(message),
+            EngineError::QueueFull { .. } | EngineError::NamespaceQueueFull { .. } => {
+                Status::resource_exhausted(message)
+            }
+            EngineError::UnknownNamespace(_) => {
+                invalid_argument(message, &[("namespace", "must be a configured namespace")])
+            }
             EngineError::ShuttingDown
             | EngineError::LeftQueued(_)
             | EngineError::HistoryUnwritable(_) => Status::unavailable(message),

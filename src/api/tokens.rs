@@ -8,6 +8,7 @@ use tonic::{Response, Status};
 use super::wire_time::{duration, timestamp};
 use super::WorkflowApi;
 use crate::auth::{Role, TokenError, Tokens};
+use crate::namespaces::{Visibility, DEFAULT};
 use crate::pb;
 use crate::store::TokenRecord;
 
@@ -21,6 +22,7 @@ impl WorkflowApi {
     pub(super) async fn create_token_call(
         &self,
         request: pb::CreateTokenRequest,
+        seen: &Visibility,
     ) -> Result<Response<pb::CreateTokenResponse>, Status> {
         let role = match pb::Role::try_from(request.role) {
             Ok(pb::Role::Viewer) => Role::Viewer,
@@ -44,14 +46,50 @@ impl WorkflowApi {
             })?),
             None => None,
         };
+        let namespaces = self.token_namespaces(&request.namespaces, seen)?;
         let made = self
             .tokens()?
-            .create(request.name.trim(), role, expires_in)
+            .create(request.name.trim(), role, expires_in, &namespaces)
             .await?;
         Ok(Response::new(pb::CreateTokenResponse {
             token: Some(token_to_proto(&made.record)),
             secret: made.token,
         }))
+    }
+
+    /// The namespaces a new token sees: the ones named (each configured),
+    /// `*` for all, none named: `default`. Refused beyond what its maker
+    /// sees, so no token can hand out more than it has.
+    fn token_namespaces(&self, names: &[String], seen: &Visibility) -> Result<Visibility, Status> {
+        let names: Vec<&str> = if names.is_empty() {
+            vec![DEFAULT]
+        } else {
+            names.iter().map(|n| n.trim()).collect()
+        };
+        let namespaces = Visibility::from_names(&names).map_err(|message| TokenError::Invalid {
+            field: "namespaces",
+            message,
+        })?;
+        if let Visibility::Only(names) = &namespaces {
+            if let Some(unknown) = names
+                .iter()
+                .find(|n| self.engine.namespaces().get(n).is_none())
+            {
+                return Err(TokenError::Invalid {
+                    field: "namespaces",
+                    message: format!("namespace {unknown:?} is not configured in this daemon"),
+                }
+                .into());
+            }
+        }
+        if !seen.covers(&namespaces) {
+            return Err(Status::permission_denied(format!(
+                "namespaces: a token can only be given namespaces its maker sees ({}), not {}",
+                seen.names().join(", "),
+                namespaces.names().join(", ")
+            )));
+        }
+        Ok(namespaces)
     }
 
     pub(super) fn list_tokens_call(&self) -> Result<Response<pb::ListTokensResponse>, Status> {
@@ -85,5 +123,8 @@ fn token_to_proto(t: &TokenRecord) -> pb::ApiToken {
         create_time: Some(timestamp(t.create_ms)),
         expire_time: t.expire_ms.map(timestamp),
         revoke_time: t.revoke_ms.map(timestamp),
+        namespaces: Visibility::from_stored(&t.namespaces)
+            .map(|v| v.names())
+            .unwrap_or_default(),
     }
 }

@@ -24,9 +24,11 @@ mod token;
 
 use std::fmt;
 
+use crate::namespaces::Visibility;
+
 pub(crate) use audit::Auditor;
 pub(crate) use guard::RoleGuardLayer;
-pub(crate) use rate::StartRate;
+pub(crate) use rate::{NamespaceRates, StartRate};
 pub use registry::TokenError;
 pub(crate) use registry::{Bootstrap, Tokens};
 
@@ -103,6 +105,8 @@ pub(crate) struct Principal {
     pub(crate) name: String,
     /// What it may do.
     pub(crate) role: Role,
+    /// The namespaces it sees (src/namespaces.rs).
+    pub(crate) namespaces: Visibility,
 }
 
 /// A request's caller as the port worked it out: a principal, or why
@@ -216,10 +220,12 @@ impl Authenticator {
             (AuthMode::None, _) => Ok(Principal {
                 name: "a caller (authentication is off)".into(),
                 role: Role::Admin,
+                namespaces: Visibility::All,
             }),
             (AuthMode::Tokens, Transport::UnixSocket) => Ok(Principal {
                 name: "a caller on the Unix socket".into(),
                 role: Role::Admin,
+                namespaces: Visibility::All,
             }),
             (AuthMode::Tokens, Transport::Tcp) => match authorization {
                 None => Err(AuthError::Missing),

@@ -5,7 +5,9 @@
 //! google.rpc.RetryInfo saying when one more fits, and a message naming
 //! the limit. With authentication off every caller is the same caller.
 //! Config `start_rate_per_second` (off when unset) and
-//! `start_rate_burst`.
+//! `start_rate_burst`; a namespace's own rate (`[namespaces.NAME]`'s) is
+//! a bucket per namespace ([`NamespaceRates`]), checked by the handlers
+//! once they know the call's namespace.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -47,12 +49,17 @@ impl StartRate {
         if !RATE_LIMITED.contains(&method) {
             return None;
         }
-        let not_until = self.limiter.check_key(&caller.to_string()).err()?;
+        self.over(caller, caller, "start_rate_per_second, start_rate_burst")
+    }
+
+    /// The refusal when `key`'s bucket is empty, naming `who` and the
+    /// config `settings`; None when the call may go on (then counted).
+    fn over(&self, key: &str, who: &str, settings: &str) -> Option<Status> {
+        let not_until = self.limiter.check_key(&key.to_string()).err()?;
         let wait = not_until.wait_time_from(self.clock.now());
         let message = format!(
-            "rate limit: {caller} may start work {}/s (bursts of {}), counting Execute, \
-             SubmitManifest and TriggerSchedule together (config start_rate_per_second, \
-             start_rate_burst); retry in {:.2} s",
+            "rate limit: {who} may start work {}/s (bursts of {}), counting Execute, \
+             SubmitManifest and TriggerSchedule together (config {settings}); retry in {:.2} s",
             self.per_second,
             self.burst,
             wait.as_secs_f64()
@@ -62,6 +69,37 @@ impl StartRate {
             message,
             ErrorDetails::with_retry_info(Some(wait)),
         ))
+    }
+}
+
+/// Each namespace's rate of starting work, for the namespaces that have
+/// one.
+#[derive(Default)]
+pub(crate) struct NamespaceRates {
+    by_namespace: std::collections::HashMap<String, StartRate>,
+}
+
+impl NamespaceRates {
+    /// The rates of `namespaces`.
+    pub(crate) fn new(namespaces: &crate::namespaces::Namespaces) -> Self {
+        let by_namespace = namespaces
+            .names()
+            .filter_map(|name| {
+                let (per_second, burst) = namespaces.get(name)?.start_rate?;
+                Some((name.to_string(), StartRate::new(per_second, burst)))
+            })
+            .collect();
+        Self { by_namespace }
+    }
+
+    /// The refusal of one more start in `namespace`, if it is over its
+    /// rate; None when it may go on (and then it is counted).
+    pub(crate) fn refusal(&self, namespace: &str) -> Option<Status> {
+        self.by_namespace.get(namespace)?.over(
+            namespace,
+            &format!("namespace {namespace}"),
+            &format!("namespaces.{namespace}.start_rate_per_second, start_rate_burst"),
+        )
     }
 }
 
@@ -88,5 +126,28 @@ mod tests {
         // Another caller has its own bucket; reads are not counted.
         assert!(rate.refusal("Execute", "token b").is_none());
         assert!(rate.refusal("GetExecution", "token a").is_none());
+    }
+
+    #[test]
+    fn a_namespace_has_its_own_bucket_and_others_have_none() {
+        let namespaces = crate::namespaces::Namespaces::new(std::collections::BTreeMap::from([(
+            "a".to_string(),
+            crate::namespaces::NamespaceSettings {
+                start_rate: Some((1.0, NonZeroU32::new(1).unwrap())),
+                ..Default::default()
+            },
+        )]));
+        let rates = NamespaceRates::new(&namespaces);
+        assert!(rates.refusal("a").is_none());
+        let refused = rates.refusal("a").expect("over the burst");
+        assert!(
+            refused.message().contains("namespace a may start work 1/s")
+                && refused
+                    .message()
+                    .contains("namespaces.a.start_rate_per_second"),
+            "{}",
+            refused.message()
+        );
+        assert!((0..10).all(|_| rates.refusal("default").is_none()));
     }
 }

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use super::token::{self, Presented};
 use super::{AuthError, Principal, Role};
 use crate::clock::now_ms;
+use crate::namespaces::Visibility;
 use crate::store::{StoreError, StoreReader, StoreWriter, TokenRecord, TokenWrite};
 
 /// The longest a token may be valid for (ten years), and the shortest.
@@ -112,9 +113,13 @@ impl Tokens {
             });
         }
         let role = Role::parse(&record.role).unwrap_or(Role::Viewer);
+        // A stored value this daemon cannot read sees nothing.
+        let namespaces = Visibility::from_stored(&record.namespaces)
+            .unwrap_or_else(|_| Visibility::Only(Default::default()));
         Ok(Principal {
             name: format!("token {} ({})", record.id, record.name),
             role,
+            namespaces,
         })
     }
 
@@ -124,6 +129,7 @@ impl Tokens {
         name: &str,
         role: Role,
         expires_in: Option<Duration>,
+        namespaces: &Visibility,
     ) -> Result<NewToken, TokenError> {
         if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
             return Err(TokenError::Invalid {
@@ -149,6 +155,7 @@ impl Tokens {
             create_ms: now,
             expire_ms: expires_in.map(|d| now + d.as_millis() as i64),
             revoke_ms: None,
+            namespaces: namespaces.stored(),
         };
         self.writer
             .token(TokenWrite::Create(Box::new(record.clone())))
@@ -216,6 +223,7 @@ impl Tokens {
             create_ms: now_ms(),
             expire_ms: None,
             revoke_ms: None,
+            namespaces: Visibility::All.stored(),
         };
         if let Err(e) = self
             .writer

@@ -5,6 +5,7 @@
 //! the flags of `webhook` and the retry flags of `run` in [`webhook`] and [`retry`].
 
 mod limits;
+mod namespace;
 mod retry;
 mod token;
 mod webhook;
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use self::{
     limits::LimitArgs,
+    namespace::NamespaceArg,
     retry::RetryArgs,
     token::{RoleArg, TokenCommand, TokenCreateArgs},
     webhook::{WebhookAddArgs, WebhookCommand},
@@ -224,6 +226,8 @@ pub(crate) struct RunArgs {
     /// What the program may use.
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
+    #[command(flatten)]
+    pub(crate) namespace: NamespaceArg,
     /// Wait until the execution ends (its last attempt, when it is
     /// retried), then print it; exit 1 unless it SUCCEEDED.
     #[arg(short, long)]
@@ -269,6 +273,8 @@ pub(crate) struct ListArgs {
     /// Only the executions this schedule started.
     #[arg(long = "schedule", value_name = "SCHEDULE_ID")]
     pub(crate) schedule: Option<String>,
+    #[command(flatten)]
+    pub(crate) namespace: NamespaceArg,
     /// At most this many executions (0 = all).
     #[arg(long, default_value_t = 50)]
     pub(crate) limit: usize,
@@ -552,42 +558,4 @@ fn hyperctl_verb_position(args: &[OsString]) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    use super::*;
-
-    #[test]
-    fn hyperctl_verbs_are_found_after_global_flags_only() {
-        let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(
-            hyperctl_verb_position(&args(&["wfctl", "workflow", "-op", "list"])),
-            Some(1)
-        );
-        assert_eq!(
-            hyperctl_verb_position(&args(&["wfctl", "--addr", "x:1", "-o", "json", "manifest"])),
-            Some(5)
-        );
-        assert_eq!(
-            hyperctl_verb_position(&args(&["wfctl", "run", "workflow"])),
-            None
-        );
-        assert_eq!(
-            hyperctl_verb_position(&args(&["wfctl", "schedules", "list"])),
-            Some(1)
-        );
-        assert_eq!(
-            hyperctl_verb_position(&args(&["wfctl", "schedule", "list"])),
-            None
-        );
-        assert_eq!(
-            hyperctl_verb_position(&args(&["wfctl", "workflows", "list"])),
-            None
-        );
-    }
-
-    #[test]
-    fn the_command_line_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-}
+mod tests;

@@ -84,6 +84,7 @@ pub(crate) async fn submit(
         file_name: file.file_name,
         request_id: request_id.unwrap_or_default(),
         labels: Default::default(),
+        namespace: String::new(),
     };
     let response = ctx.message(ctx.client.clone().submit_manifest(request).await)?;
     let verb = if response.started {

@@ -58,6 +58,7 @@ async fn create(globals: &GlobalArgs, args: TokenCreateArgs) -> Result<(), CliEr
         name: args.name,
         role: role as i32,
         expires_in,
+        namespaces: args.namespaces,
     };
     let made = ctx.message(ctx.client.clone().create_token(request).await)?;
     let id = made.token.as_ref().map_or("", |t| t.id.as_str());

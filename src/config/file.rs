@@ -80,6 +80,8 @@ pub(super) struct FileConfig {
     pub(super) start_rate_per_second: Option<f64>,
     /// How many starts a caller may make at once after a pause.
     pub(super) start_rate_burst: Option<u32>,
+    /// Namespaces by name (docs/security.md, "Namespaces").
+    pub(super) namespaces: Option<BTreeMap<String, super::namespaces::NamespaceSetting>>,
 }
 
 /// One workflow's retry policy as written in the config file.

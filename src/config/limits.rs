@@ -40,7 +40,10 @@ pub(super) struct LimitSetting {
 pub(super) fn limit_settings(setting: LimitsSetting) -> Result<LimitSettings, ConfigError> {
     let maximum = limits("program_limits.maximum", &setting.maximum)?;
     let within = |key: String, limits: ProgramLimits| -> Result<ProgramLimits, ConfigError> {
-        match limits.problems_within(&maximum).first() {
+        match limits
+            .problems_within(&maximum, "program_limits.maximum")
+            .first()
+        {
             None => Ok(limits),
             Some(problem) => Err(invalid(format!(
                 "{key}.{}: {}",
@@ -69,7 +72,9 @@ pub(super) fn limit_settings(setting: LimitsSetting) -> Result<LimitSettings, Co
     })
 }
 
-fn limits(key: &str, s: &LimitSetting) -> Result<ProgramLimits, ConfigError> {
+/// One set of limits from the file, each value checked; errors name
+/// `key`'s fields.
+pub(super) fn limits(key: &str, s: &LimitSetting) -> Result<ProgramLimits, ConfigError> {
     let positive = |name: &str, value: Option<u64>| match value {
         Some(0) => Err(invalid(format!(
             "{key}.{name}: must be positive (leave it out for no limit)"

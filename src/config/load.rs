@@ -88,7 +88,7 @@ impl Config {
         } else {
             Some(args.workflow_dirs.clone())
         };
-        let workflow_dirs = match configured_dirs {
+        let mut workflow_dirs = match configured_dirs {
             Some(dirs) => dirs.into_iter().map(absolute).collect(),
             None => default_workflow_dirs(&data_dir, bundled_workflows),
         };
@@ -167,8 +167,17 @@ impl Config {
         };
         let program_limits =
             super::limits::limit_settings(file.program_limits.clone().unwrap_or_default())?;
-        let start_rate = start_rate(file.start_rate_per_second, file.start_rate_burst)?;
+        let start_rate =
+            super::start_rate::start_rate(file.start_rate_per_second, file.start_rate_burst)?;
+        let namespaces = super::namespaces::namespaces(
+            file.namespaces.clone().unwrap_or_default(),
+            &absolute,
+            &drop_folders,
+            &program_limits.maximum,
+        )?;
+        super::namespaces::add_workflow_dirs(&mut workflow_dirs, &namespaces);
         Ok(Config {
+            namespaces,
             program_limits,
             kill_programs_with_daemon: file.kill_programs_with_daemon.unwrap_or(true),
             cgroups: file.cgroups.unwrap_or(true),
@@ -502,35 +511,6 @@ fn default_data_dir() -> PathBuf {
 
 /// How long a webhook delivery is tried when the config does not say.
 const DEFAULT_WEBHOOK_GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
-
-/// The rate limit on starting work: a rate above 0 and at most a million a
-/// second; the burst at least 1 (by default the rate, rounded up).
-fn start_rate(
-    per_second: Option<f64>,
-    burst: Option<u32>,
-) -> Result<Option<(f64, std::num::NonZeroU32)>, ConfigError> {
-    let Some(per_second) = per_second else {
-        return match burst {
-            None => Ok(None),
-            Some(_) => Err(ConfigError::Invalid {
-                setting: "start_rate_burst",
-                message: "needs start_rate_per_second".into(),
-            }),
-        };
-    };
-    if !(per_second.is_finite() && per_second > 0.0 && per_second <= 1e6) {
-        return Err(ConfigError::Invalid {
-            setting: "start_rate_per_second",
-            message: format!("must be more than 0 and at most 1000000, not {per_second}"),
-        });
-    }
-    let burst = burst.unwrap_or(per_second.ceil() as u32);
-    let burst = std::num::NonZeroU32::new(burst).ok_or(ConfigError::Invalid {
-        setting: "start_rate_burst",
-        message: "must be at least 1".into(),
-    })?;
-    Ok(Some((per_second, burst)))
-}
 
 /// The config file's retry policies, each checked as Execute checks one.
 fn retry_policies(

@@ -10,6 +10,8 @@ mod error;
 mod file;
 mod limits;
 mod load;
+mod namespaces;
+mod start_rate;
 #[cfg(test)]
 mod tests;
 
@@ -96,6 +98,8 @@ pub struct Config {
     /// Each caller's rate of starting work (per second) and burst; None:
     /// no limit.
     pub start_rate: Option<(f64, std::num::NonZeroU32)>,
+    /// The namespaces: `default` and the configured ones.
+    pub namespaces: crate::namespaces::Namespaces,
 }
 
 impl Config {

@@ -30,6 +30,8 @@ pub(super) fn engine_config(
         guardian: guardian(config.kill_programs_with_daemon),
         cgroups: crate::cgroups::at_daemon_start(config.cgroups, &config.data_dir),
         exec_shim: crate::exec_shim::next_to_daemon(),
+        namespaces: Arc::new(config.namespaces.clone()),
+        bundled_workflows_dir: config.bundled_workflows_dir(),
     }
 }
 

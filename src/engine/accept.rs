@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::scheduler::{Limits, QueueReservation};
+use super::scheduler::{Limits, QueueFull, QueueReservation};
 use super::{Activation, Engine, EngineError, ExecuteRequest};
 use crate::clock::now_ms;
 use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload};
@@ -23,7 +23,22 @@ impl Engine {
         request: ExecuteRequest,
     ) -> Result<(ExecutionRecord, bool), EngineError> {
         self.check_accepting()?;
+        let namespace = if request.namespace.is_empty() {
+            crate::namespaces::DEFAULT.to_string()
+        } else {
+            request.namespace
+        };
+        let Some(namespace_settings) = self.config.namespaces.get(&namespace) else {
+            return Err(EngineError::UnknownNamespace(namespace));
+        };
         let workflow = self.workflow(&request.workflow_id).await?;
+        // A workflow of another namespace is not there for this call.
+        if !self
+            .namespaces_of(&workflow.program_path)
+            .contains(&namespace)
+        {
+            return Err(EngineError::WorkflowNotFound(request.workflow_id));
+        }
 
         // A retry finds its execution here. Two first calls racing each
         // other both get past this; the history's unique index on request
@@ -42,6 +57,14 @@ impl Engine {
             .program_limits
             .resolve(&workflow.metadata.id, request.limits)
             .map_err(EngineError::InvalidLimits)?;
+        // Within the daemon's maximum, and within the namespace's.
+        let over_namespace = request.limits.problems_within(
+            &namespace_settings.limits_maximum,
+            &format!("namespaces.{namespace}.limits_maximum"),
+        );
+        if !over_namespace.is_empty() {
+            return Err(EngineError::InvalidLimits(over_namespace));
+        }
         let new = NewExecution {
             workflow_id: workflow.metadata.id.clone(),
             workflow_name: workflow.metadata.name.clone(),
@@ -61,6 +84,7 @@ impl Engine {
                 next_attempt: None,
                 settled: false,
             }),
+            namespace,
             ..NewExecution::default()
         };
         self.accept(new, request.timeout).await
@@ -98,6 +122,7 @@ impl Engine {
             limits: previous.limits,
             batch_id: previous.batch_id.clone(),
             scheduled_by: previous.scheduled_by.clone(),
+            namespace: previous.namespace.clone(),
             retry: Some(RetryAttempt {
                 policy: retry.policy.clone(),
                 attempt,
@@ -170,10 +195,18 @@ impl Engine {
             workers: self.config.max_concurrent_jobs,
             queue: self.config.max_queue,
         };
-        let reservation =
-            QueueReservation::take(&self.scheduler, limits).ok_or(EngineError::QueueFull {
-                limit: self.config.max_queue,
-            })?;
+        let namespace: Arc<str> = Arc::from(new.namespace.as_str());
+        let reservation = QueueReservation::take(&self.scheduler, limits, &namespace).map_err(
+            |full| match full {
+                QueueFull::Daemon => EngineError::QueueFull {
+                    limit: self.config.max_queue,
+                },
+                QueueFull::Namespace(limit) => EngineError::NamespaceQueueFull {
+                    namespace: new.namespace.clone(),
+                    limit,
+                },
+            },
+        )?;
         let queue_position = reservation.position();
 
         let id = Uuid::now_v7();
@@ -214,6 +247,7 @@ impl Engine {
             argv: record.argv.clone(),
             timeout,
             limits: record.limits,
+            namespace,
             committed: vec![Arc::new(queued)],
             next_sequence: 2,
             tree: ExecutionTree::default(),

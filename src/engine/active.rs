@@ -69,6 +69,8 @@ pub(super) struct Activation {
     pub(super) timeout: Option<Duration>,
     /// The resource limits its program runs under.
     pub(super) limits: ProgramLimits,
+    /// Its namespace, for the namespace's quotas.
+    pub(super) namespace: Arc<str>,
     /// Its latest stored events, held for replay by live followers.
     pub(super) committed: Vec<Arc<LogEvent>>,
     /// The sequence number of its next event.
@@ -94,6 +96,8 @@ pub(super) struct ActiveExecution {
     pub(super) timeout: Option<Duration>,
     /// The resource limits its program runs under.
     pub(super) limits: ProgramLimits,
+    /// Its namespace, for the namespace's quotas.
+    pub(super) namespace: Arc<str>,
     /// It has a retry policy.
     pub(super) retries: bool,
     control: Mutex<Control>,
@@ -158,6 +162,7 @@ impl ActiveExecution {
             argv: activation.argv,
             timeout: activation.timeout,
             limits: activation.limits,
+            namespace: activation.namespace,
             retries: activation.retries,
             control: Mutex::new(Control {
                 phase: Phase::Queued,

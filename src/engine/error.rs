@@ -22,7 +22,7 @@ pub enum EngineError {
     #[error("{} invalid input(s): {}", .0.len(), summarize(.0))]
     InvalidInputs(Vec<FieldViolation>),
     /// One or more resource limits asked for are zero or above the
-    /// daemon's maximum.
+    /// daemon's or the namespace's maximum.
     #[error("{} invalid limit(s): {}", .0.len(), summarize_limits(.0))]
     InvalidLimits(Vec<LimitProblem>),
     /// The queue is full.
@@ -31,6 +31,19 @@ pub enum EngineError {
         /// The configured limit.
         limit: usize,
     },
+    /// The namespace has as many executions waiting as it may.
+    #[error(
+        "namespace {namespace} has {limit} executions waiting, its most (config namespaces.{namespace}.max_queued); retry later"
+    )]
+    NamespaceQueueFull {
+        /// The namespace.
+        namespace: String,
+        /// Its `max_queued`.
+        limit: usize,
+    },
+    /// No namespace of this name is configured.
+    #[error("namespace {0:?} is not configured in this daemon")]
+    UnknownNamespace(String),
     /// The daemon is shutting down and takes no new work.
     #[error("the daemon is shutting down")]
     ShuttingDown,

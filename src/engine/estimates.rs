@@ -249,6 +249,7 @@ mod tests {
                 batch_id: Some("b".into()),
                 argv: Vec::new(),
                 limits: Default::default(),
+                namespace: "default".into(),
                 timeout: None,
                 committed: Vec::new(),
                 next_sequence: 1,

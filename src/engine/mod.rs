@@ -19,6 +19,7 @@ mod leftovers;
 mod line_splitter;
 #[cfg(test)]
 mod metrics_tests;
+mod namespace_quotas;
 mod recovery;
 mod retention;
 mod run_dirs;
@@ -107,6 +108,10 @@ pub(crate) struct EngineConfig {
     /// the spawn stays posix_spawn ([`crate::exec_shim`]); None: std's
     /// `pre_exec` does it.
     pub(crate) exec_shim: Option<PathBuf>,
+    /// The namespaces: which workflows each has, its quotas and maximums.
+    pub(crate) namespaces: Arc<crate::namespaces::Namespaces>,
+    /// Where the bundled workflows are (they belong to every namespace).
+    pub(crate) bundled_workflows_dir: PathBuf,
 }
 
 /// What a client asks to run.
@@ -130,6 +135,8 @@ pub(crate) struct ExecuteRequest {
     pub(crate) retry: Option<crate::retry_policy::RetryPolicy>,
     /// Resource limits the caller asks for; the config's fill the rest.
     pub(crate) limits: crate::program_limits::ProgramLimits,
+    /// The namespace to run it in; empty: `default`.
+    pub(crate) namespace: String,
 }
 
 /// An execution whose end was just committed.
@@ -213,6 +220,7 @@ impl Engine {
     ) -> Arc<Self> {
         writer.report_to(&config.metrics);
         catalog.report_to(&config.metrics);
+        let namespace_quotas = namespace_quotas::NamespaceQuotas::new(&config.namespaces);
         let engine = Arc::new(Engine {
             run_dirs: run_dirs::RunDirs::new(config.runs_dir.clone()),
             config,
@@ -220,7 +228,7 @@ impl Engine {
             writer,
             reader,
             hub,
-            scheduler: Mutex::new(Scheduler::default()),
+            scheduler: Mutex::new(Scheduler::with_quotas(namespace_quotas)),
             work_ready: Condvar::new(),
             runtime: tokio::runtime::Handle::current(),
             active: Mutex::new(HashMap::new()),
@@ -297,13 +305,43 @@ impl Engine {
             .ok_or_else(|| EngineError::WorkflowNotFound(id.to_string()))
     }
 
-    /// Validates inputs without running anything.
+    /// The daemon's namespaces.
+    pub(crate) fn namespaces(&self) -> &crate::namespaces::Namespaces {
+        &self.config.namespaces
+    }
+
+    /// The namespaces of the workflow (or discovery failure) at
+    /// `program_path`.
+    pub(crate) fn namespaces_of(&self, program_path: &std::path::Path) -> Vec<String> {
+        self.config
+            .namespaces
+            .of_workflow(program_path, &self.config.bundled_workflows_dir)
+    }
+
+    /// The workflow `id`, when one of its namespaces is seen by `seen`.
+    pub(crate) async fn workflow_seen(
+        &self,
+        id: &str,
+        seen: &crate::namespaces::Visibility,
+    ) -> Result<Arc<DiscoveredWorkflow>, EngineError> {
+        let workflow = self.workflow(id).await?;
+        let namespaces = self.namespaces_of(&workflow.program_path);
+        if seen.sees_any(namespaces.iter().map(String::as_str)) {
+            Ok(workflow)
+        } else {
+            Err(EngineError::WorkflowNotFound(id.to_string()))
+        }
+    }
+
+    /// Validates inputs of a workflow `seen` sees, without running
+    /// anything.
     pub(crate) async fn validate(
         &self,
         workflow_id: &str,
         inputs: &BTreeMap<String, Value>,
+        seen: &crate::namespaces::Visibility,
     ) -> Result<ResolvedInputs, EngineError> {
-        let workflow = self.workflow(workflow_id).await?;
+        let workflow = self.workflow_seen(workflow_id, seen).await?;
         inputs::resolve(&workflow, inputs).map_err(EngineError::InvalidInputs)
     }
 

@@ -58,6 +58,7 @@ impl Engine {
                 argv: record.argv,
                 timeout: None,
                 limits: record.limits,
+                namespace: record.namespace.into(),
                 committed: Vec::new(),
                 next_sequence: last_sequence + 1,
                 tree,
@@ -94,6 +95,7 @@ impl Engine {
                 argv: record.argv,
                 timeout: record.timeout_ms.map(std::time::Duration::from_millis),
                 limits: record.limits,
+                namespace: record.namespace.into(),
                 committed: Vec::new(),
                 next_sequence: last_sequence + 1,
                 tree,
@@ -108,6 +110,9 @@ impl Engine {
             );
         }
         let mut scheduler = self.scheduler();
+        for entry in &scheduler_entries {
+            scheduler.namespaces.requeued(&entry.namespace);
+        }
         scheduler.queue.extend(scheduler_entries);
         self.dispatch(&mut scheduler);
         Ok(())

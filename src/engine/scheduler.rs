@@ -1,8 +1,9 @@
 //! The scheduler's state: the FIFO queue of accepted executions, the ones
 //! made ready for a worker thread, the running count, and the places in
 //! the queue held for executions being accepted. The queue limit is
-//! checked here ([`QueueReservation::take`]); the worker threads that
-//! drain the queue are in `workers.rs`.
+//! checked here ([`QueueReservation::take`]), and each namespace's quotas
+//! (`namespace_quotas.rs`); the worker threads that drain the queue are in
+//! `workers.rs`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use parking_lot::{Mutex, MutexGuard};
 use uuid::Uuid;
 
 use super::active::ActiveExecution;
+use super::namespace_quotas::NamespaceQuotas;
 
 /// What the engine's worker threads and Execute share, under one lock.
 #[derive(Default)]
@@ -28,6 +30,8 @@ pub(super) struct Scheduler {
     /// counted against the queue limit while their records are written.
     reserved: usize,
     pub(super) shutting_down: bool,
+    /// Each namespace's quotas and counts.
+    pub(super) namespaces: NamespaceQuotas,
 }
 
 /// How many executions may run and wait.
@@ -40,26 +44,76 @@ pub(super) struct Limits {
 }
 
 impl Scheduler {
+    /// An empty scheduler holding namespaces to `quotas`.
+    pub(super) fn with_quotas(quotas: NamespaceQuotas) -> Self {
+        Scheduler {
+            namespaces: quotas,
+            ..Scheduler::default()
+        }
+    }
+
     /// Moves queued executions to `ready` while fewer than `workers` run;
     /// returns the ids moved. Nothing starts once shutdown has begun.
     pub(super) fn make_ready(&mut self, workers: usize) -> Vec<Uuid> {
         let mut moved = Vec::new();
         while !self.shutting_down && self.running < workers {
-            let Some(next) = self.queue.pop_front() else {
+            let Some(next) = self.next_to_start() else {
                 break;
             };
-            self.running += 1;
             moved.push(next.id);
             self.ready.push_back(next);
         }
         moved
     }
 
+    /// Takes the next queued execution that may start off the queue and
+    /// counts it running: the front, or with a namespace at its
+    /// `max_running`, the first of another namespace (FIFO within each).
+    pub(super) fn next_to_start(&mut self) -> Option<Arc<ActiveExecution>> {
+        let position = if self.namespaces.limits_running() {
+            let quotas = &self.namespaces;
+            self.queue
+                .iter()
+                .position(|e| quotas.may_run(&e.namespace))?
+        } else {
+            0
+        };
+        let next = self.queue.remove(position)?;
+        self.running += 1;
+        self.namespaces.started(&next.namespace);
+        Some(next)
+    }
+
+    /// `execution` stopped running (its program ended, or it goes back to
+    /// the queue).
+    pub(super) fn stopped_running(&mut self, execution: &ActiveExecution) {
+        self.running -= 1;
+        self.namespaces.ended(&execution.namespace);
+    }
+
+    /// Puts executions on the queue that were accepted before (start-up
+    /// recovery, a start that found no worker thread).
+    pub(super) fn requeue_front(&mut self, execution: Arc<ActiveExecution>) {
+        self.namespaces.requeued(&execution.namespace);
+        self.queue.push_front(execution);
+    }
+
     /// Takes a queued execution off the queue, if it is still there.
     pub(super) fn dequeue(&mut self, id: Uuid) -> Option<Arc<ActiveExecution>> {
         let position = self.queue.iter().position(|e| e.id == id)?;
-        self.queue.remove(position)
+        let execution = self.queue.remove(position)?;
+        self.namespaces.left(&execution.namespace);
+        Some(execution)
     }
+}
+
+/// Why no place in the queue was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum QueueFull {
+    /// The daemon's queue (`max_queue`) is full.
+    Daemon,
+    /// The namespace has this many waiting (its `max_queued`).
+    Namespace(usize),
 }
 
 /// A place in the queue held for an execution being accepted, while its
@@ -69,25 +123,36 @@ impl Scheduler {
 /// next start (recovery queues it again), not in this daemon's life.
 pub(super) struct QueueReservation<'a> {
     scheduler: &'a Mutex<Scheduler>,
+    namespace: Arc<str>,
     /// How many executions waited ahead of it when it was taken.
     position: u32,
     used: bool,
 }
 
 impl<'a> QueueReservation<'a> {
-    /// Holds a place, or returns None when the queue is full: executions
-    /// waiting (queued or being accepted) fill the free workers first,
-    /// then up to `limits.queue` more.
-    pub(super) fn take(scheduler: &'a Mutex<Scheduler>, limits: Limits) -> Option<Self> {
+    /// Holds a place for an execution of `namespace`, or says why the
+    /// queue is full: executions waiting (queued or being accepted) fill
+    /// the free workers first, then up to `limits.queue` more; and at most
+    /// the namespace's `max_queued` of its own wait.
+    pub(super) fn take(
+        scheduler: &'a Mutex<Scheduler>,
+        limits: Limits,
+        namespace: &Arc<str>,
+    ) -> Result<Self, QueueFull> {
         let mut state = scheduler.lock();
         let waiting = state.queue.len() + state.reserved;
         let free_workers = limits.workers.saturating_sub(state.running);
         if waiting >= limits.queue + free_workers {
-            return None;
+            return Err(QueueFull::Daemon);
         }
+        state
+            .namespaces
+            .wait(namespace)
+            .map_err(QueueFull::Namespace)?;
         state.reserved += 1;
-        Some(QueueReservation {
+        Ok(QueueReservation {
             scheduler,
+            namespace: namespace.clone(),
             position: waiting as u32,
             used: false,
         })
@@ -113,7 +178,9 @@ impl<'a> QueueReservation<'a> {
 impl Drop for QueueReservation<'_> {
     fn drop(&mut self) {
         if !self.used {
-            self.scheduler.lock().reserved -= 1;
+            let mut state = self.scheduler.lock();
+            state.reserved -= 1;
+            state.namespaces.left(&self.namespace);
         }
     }
 }
@@ -127,15 +194,19 @@ mod tests {
         queue: 1,
     };
 
+    fn take(scheduler: &Mutex<Scheduler>) -> Result<QueueReservation<'_>, QueueFull> {
+        QueueReservation::take(scheduler, LIMITS, &Arc::from("default"))
+    }
+
     #[test]
     fn a_reservation_counts_against_the_limit_until_dropped() {
         let scheduler = Mutex::new(Scheduler::default());
-        let first = QueueReservation::take(&scheduler, LIMITS).expect("a free worker");
-        let second = QueueReservation::take(&scheduler, LIMITS).expect("a queue place");
+        let first = take(&scheduler).expect("a free worker");
+        let second = take(&scheduler).expect("a queue place");
         assert_eq!((first.position(), second.position()), (0, 1));
-        assert!(QueueReservation::take(&scheduler, LIMITS).is_none());
+        assert!(take(&scheduler).is_err());
         drop(second);
-        let third = QueueReservation::take(&scheduler, LIMITS).expect("the place given back");
+        let third = take(&scheduler).expect("the place given back");
         assert_eq!(third.position(), 1);
         drop((first, third));
         assert_eq!(scheduler.lock().reserved, 0);
@@ -147,9 +218,9 @@ mod tests {
             running: 1,
             ..Scheduler::default()
         });
-        let queued = QueueReservation::take(&scheduler, LIMITS).expect("a queue place");
-        assert!(QueueReservation::take(&scheduler, LIMITS).is_none());
+        let queued = take(&scheduler).expect("a queue place");
+        assert!(take(&scheduler).is_err());
         drop(queued);
-        assert!(QueueReservation::take(&scheduler, LIMITS).is_some());
+        assert!(take(&scheduler).is_ok());
     }
 }

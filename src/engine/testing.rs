@@ -70,6 +70,8 @@ impl TestEngine {
                 guardian: None,
                 cgroups: None,
                 exec_shim: None,
+                namespaces: Default::default(),
+                bundled_workflows_dir: dir.path().join("bundled-workflows"),
             },
             catalog,
             history.writer,

@@ -47,8 +47,8 @@ impl Engine {
                 tracing::error!(error = %e, "cannot start a worker thread; executions wait in the queue");
                 for _ in found..count {
                     if let Some(execution) = scheduler.ready.pop_back() {
-                        scheduler.running -= 1;
-                        scheduler.queue.push_front(execution);
+                        scheduler.stopped_running(&execution);
+                        scheduler.requeue_front(execution);
                     }
                 }
                 return;
@@ -86,17 +86,15 @@ fn work(engine: Arc<Engine>, mut kit: WorkerKit) {
             continue;
         };
         drop(scheduler);
-        let end = runner::run(&engine, execution, &mut kit);
+        let end = runner::run(&engine, execution.clone(), &mut kit);
         scheduler = engine.scheduler();
         // The program is gone and its end is queued: the worker is free
         // and takes the next queued execution itself, without waiting for
         // the commit and without waking anyone.
-        scheduler.running -= 1;
+        scheduler.stopped_running(&execution);
+        drop(execution);
         if !scheduler.shutting_down && scheduler.running < engine.config.max_concurrent_jobs {
-            next = scheduler.queue.pop_front();
-            if next.is_some() {
-                scheduler.running += 1;
-            }
+            next = scheduler.next_to_start();
         }
         // After the release, so a shutdown woken by the forget sees the
         // running count without this execution.

@@ -38,6 +38,8 @@ pub(crate) struct SubmitOptions {
     pub output_dir: Option<PathBuf>,
     /// The schedule submitting it, if one is.
     pub scheduled_by: Option<ScheduledBy>,
+    /// The executions' namespace; empty: `default`.
+    pub namespace: String,
 }
 
 /// One started (or found) VM execution.
@@ -81,6 +83,8 @@ pub(crate) struct VmStart<'a> {
     pub output_dir: Option<&'a Path>,
     /// The schedule starting it, if one is.
     pub scheduled_by: Option<ScheduledBy>,
+    /// Its namespace; empty: `default`.
+    pub namespace: &'a str,
 }
 
 /// Starts VM pipelines on the engine.
@@ -249,6 +253,7 @@ impl ManifestRunner {
                 labels,
                 output_dir: options.output_dir.as_deref(),
                 scheduled_by: options.scheduled_by.clone(),
+                namespace: &options.namespace,
             };
             vms.push(self.start_vm(start).await?);
         }
@@ -315,6 +320,7 @@ impl ManifestRunner {
                 scheduled_by: start.scheduled_by,
                 retry: None,
                 limits: Default::default(),
+                namespace: start.namespace.to_string(),
             })
             .await?;
         Ok(SubmittedVm {
@@ -322,6 +328,11 @@ impl ManifestRunner {
             manifest_path,
             execution,
         })
+    }
+
+    /// The namespace the executions of the drop folder `folder` go into.
+    pub(crate) fn drop_folder_namespace(&self, folder: &Path) -> String {
+        self.engine.namespaces().of_drop_folder(folder).to_string()
     }
 
     /// The report a finished pipeline run announced (state_file_created

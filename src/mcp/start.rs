@@ -55,6 +55,8 @@ impl WorkflowMcp {
                 }),
                 labels: request.labels.into_iter().collect(),
                 retry_policy: None,
+                // The token's only namespace, else `default`.
+                namespace: String::new(),
             })
             .await
             .map_err(|s| self.tool_error(&s, Subject::Workflow(&workflow_id), style))?

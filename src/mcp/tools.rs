@@ -277,6 +277,8 @@ impl WorkflowMcp {
                 labels: params.labels.unwrap_or_default().into_iter().collect(),
                 batch_id: params.batch_id.unwrap_or_default(),
                 schedule_id: params.schedule_id.unwrap_or_default(),
+                // Every namespace the token sees.
+                namespace: String::new(),
             })
             .await
             .map_err(|s| {
@@ -383,6 +385,7 @@ impl WorkflowMcp {
                 file_name: params.file_name.unwrap_or_default(),
                 request_id: params.request_id.unwrap_or_default(),
                 labels: params.labels.unwrap_or_default().into_iter().collect(),
+                namespace: String::new(),
             })
             .await
             .map_err(|s| {

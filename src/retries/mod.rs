@@ -163,7 +163,11 @@ impl Retries {
                 None => return,
             };
             let started = self.engine.retry(&previous).await;
-            if let Err(EngineError::QueueFull { .. } | EngineError::HistoryUnwritable(_)) = &started
+            if let Err(
+                EngineError::QueueFull { .. }
+                | EngineError::NamespaceQueueFull { .. }
+                | EngineError::HistoryUnwritable(_),
+            ) = &started
             {
                 if let Some(state) = self.waiting.lock().get_mut(&previous.id) {
                     *state = Waiting::Sleeping(handle);
@@ -179,7 +183,11 @@ impl Retries {
                     );
                     break;
                 }
-                Err(EngineError::QueueFull { .. } | EngineError::HistoryUnwritable(_)) => {
+                Err(
+                    EngineError::QueueFull { .. }
+                    | EngineError::NamespaceQueueFull { .. }
+                    | EngineError::HistoryUnwritable(_),
+                ) => {
                     tokio::select! {
                         _ = tokio::time::sleep(QUEUE_FULL_WAIT) => {}
                         _ = self.stop.cancelled() => return,

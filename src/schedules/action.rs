@@ -10,11 +10,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::definition::{Action, ManifestSource};
+use super::definition::{Action, Definition, ManifestSource};
 use super::error::Violation;
 use crate::engine::{Engine, EngineError, ExecuteRequest};
 use crate::manifest::submit::{vm_request_id, ManifestRunner, SubmitOptions};
 use crate::manifest::{self, Context, FormatHint, ManifestError, Validation, MAX_MANIFEST_BYTES};
+use crate::namespaces::Visibility;
 use crate::policy::WorkflowPolicy;
 use crate::store::{ExecutionFilter, ExecutionRecord, ScheduledBy};
 
@@ -52,8 +53,16 @@ pub(super) struct Starter {
 impl Starter {
     /// Every violation in `action` (fields named as in
     /// CreateScheduleRequest); empty when it can be started.
-    pub(super) async fn check(&self, action: &Action) -> Vec<Violation> {
-        match action {
+    pub(super) async fn check(&self, definition: &Definition) -> Vec<Violation> {
+        let namespace = &definition.namespace;
+        if self.engine.namespaces().get(namespace).is_none() {
+            return vec![Violation::new(
+                "schedule.namespace",
+                &format!("namespace {namespace:?} is not configured in this daemon"),
+            )];
+        }
+        let seen = Visibility::from_names(&[namespace]).unwrap_or(Visibility::All);
+        match &definition.action {
             Action::Execute {
                 workflow_id,
                 inputs,
@@ -65,11 +74,13 @@ impl Starter {
                         "is required",
                     )];
                 }
-                match self.engine.validate(workflow_id, inputs).await {
+                match self.engine.validate(workflow_id, inputs, &seen).await {
                     Ok(_) => Vec::new(),
                     Err(EngineError::WorkflowNotFound(_)) => vec![Violation::new(
                         "schedule.action.execute.workflow_id",
-                        &format!("no workflow {workflow_id:?} is discovered"),
+                        &format!(
+                            "no workflow {workflow_id:?} is discovered in namespace {namespace}"
+                        ),
                     )],
                     Err(EngineError::InvalidInputs(violations)) => violations
                         .iter()
@@ -119,10 +130,11 @@ impl Starter {
     /// `request_id`.
     pub(super) async fn start(
         &self,
-        action: &Action,
+        definition: &Definition,
         scheduled: ScheduledBy,
         request_id: String,
     ) -> Result<Started, NotStarted> {
+        let action = &definition.action;
         let mut labels = action.labels().clone();
         labels.insert(SCHEDULE_LABEL.to_string(), scheduled.schedule_id.clone());
         match action {
@@ -148,6 +160,7 @@ impl Starter {
                             .or_else(|| self.engine.retry_default(workflow_id)),
                         // The config's limits for the workflow.
                         limits: Default::default(),
+                        namespace: definition.namespace.clone(),
                     })
                     .await
                     .map_err(engine_failure)?;
@@ -191,6 +204,7 @@ impl Starter {
                             labels,
                             output_dir: Some(run_output_dir),
                             scheduled_by: Some(scheduled),
+                            namespace: definition.namespace.clone(),
                         },
                     )
                     .await

@@ -197,6 +197,7 @@ mod tests {
             catch_up: CatchUp::StartOne,
             catch_up_window_ms: 0,
             description: String::new(),
+            namespace: "default".into(),
         }
     }
 

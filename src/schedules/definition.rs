@@ -46,6 +46,14 @@ pub(crate) struct Definition {
     /// Free text.
     #[serde(default)]
     pub(crate) description: String,
+    /// The namespace its executions run in (schedules from before
+    /// namespaces: `default`).
+    #[serde(default = "default_namespace")]
+    pub(crate) namespace: String,
+}
+
+fn default_namespace() -> String {
+    crate::namespaces::DEFAULT.to_string()
 }
 
 /// What a schedule does when it falls due.
@@ -197,6 +205,7 @@ mod tests {
             catch_up: CatchUp::Skip,
             catch_up_window_ms: 60_000,
             description: "nightly".into(),
+            namespace: "default".into(),
         };
         let json = definition.to_json();
         assert_eq!(Definition::from_json(&json).unwrap(), definition);

@@ -340,7 +340,7 @@ impl Schedules {
         };
         match self
             .starter
-            .start(&definition.action, scheduled, run.request_id.clone())
+            .start(&definition, scheduled, run.request_id.clone())
             .await
         {
             Ok(started) => {

@@ -151,7 +151,7 @@ impl Schedules {
         let calendar = calendar::Calendar::compile(id, definition)
             .map_err(|v| violations.extend(v))
             .ok();
-        violations.extend(self.starter.check(&definition.action).await);
+        violations.extend(self.starter.check(definition).await);
         match calendar {
             Some(calendar) if violations.is_empty() => Ok(calendar),
             _ => Err(ScheduleError::Invalid(violations)),
@@ -303,7 +303,12 @@ impl Schedules {
 
     /// Up to `limit` schedules by id, after the id `after`, each with its
     /// next fire time.
-    pub(crate) fn list(&self, after: Option<&str>, limit: usize) -> Vec<ScheduleView> {
+    pub(crate) fn list(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        seen: &crate::namespaces::Visibility,
+    ) -> Vec<ScheduleView> {
         use std::ops::Bound;
         let live: Vec<_> = {
             let map = self.live.lock();
@@ -312,6 +317,7 @@ impl Schedules {
                 None => Bound::Unbounded,
             };
             map.range((start, Bound::Unbounded))
+                .filter(|(_, live)| seen.sees(&live.state.lock().definition.namespace))
                 .take(limit)
                 .map(|(_, live)| live.clone())
                 .collect()

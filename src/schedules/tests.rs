@@ -46,6 +46,7 @@ fn every_minute(catch_up: CatchUp, window_ms: u64) -> Definition {
         catch_up,
         catch_up_window_ms: window_ms,
         description: String::new(),
+        namespace: "default".into(),
     }
 }
 
@@ -184,7 +185,7 @@ async fn a_start_the_daemon_made_before_it_died_is_recorded_not_repeated() {
     let started = schedules
         .starter
         .start(
-            &definition.action,
+            &definition,
             ScheduledBy {
                 schedule_id: "nightly".into(),
                 scheduled_ms: due,
@@ -214,7 +215,7 @@ async fn a_start_made_before_a_crash_stays_started_when_the_action_fails_now() {
     let started = schedules
         .starter
         .start(
-            &definition.action,
+            &definition,
             ScheduledBy {
                 schedule_id: "nightly".into(),
                 scheduled_ms: due,

@@ -149,6 +149,8 @@ pub(crate) struct NewExecution {
     pub(crate) scheduled_by: Option<ScheduledBy>,
     /// Its retry policy and which attempt it is, if it has one.
     pub(crate) retry: Option<RetryAttempt>,
+    /// The namespace it was started in.
+    pub(crate) namespace: String,
 }
 
 /// An execution's place among the attempts of a retry policy.
@@ -267,6 +269,8 @@ pub(crate) struct ExecutionRecord {
     pub scheduled_by: Option<ScheduledBy>,
     /// Its retry policy and which attempt it is, if it has one.
     pub retry: Option<RetryAttempt>,
+    /// The namespace it was started in.
+    pub namespace: String,
 }
 
 impl ExecutionRecord {
@@ -300,6 +304,7 @@ impl ExecutionRecord {
             batch_id: new.batch_id,
             scheduled_by: new.scheduled_by,
             retry: new.retry,
+            namespace: new.namespace,
         }
     }
 }

@@ -37,6 +37,8 @@ pub(crate) struct ExecutionFilter {
     pub(crate) batch_id: Option<String>,
     /// Only executions this schedule started.
     pub(crate) schedule_id: Option<String>,
+    /// Only these namespaces (any of them); None: every one.
+    pub(crate) namespaces: Option<Vec<String>>,
 }
 
 /// Position after the last execution of a page (newest-first order).
@@ -68,7 +70,7 @@ pub(crate) struct StoreReader {
 const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, create_ms, start_ms, end_ms, \
      exit_code, signal, error, argv_json, request_id, timeout_ms, pid, pid_start_ticks, tree_json, counts_json, batch_id, \
      schedule_id, scheduled_ms, retry_json, attempt, first_attempt, next_attempt, retry_settled, \
-     limits_json, peak_memory_bytes, cpu_time_ms";
+     limits_json, peak_memory_bytes, cpu_time_ms, namespace";
 
 impl StoreReader {
     /// Opens the pool; the writer must have created and migrated the file.
@@ -326,6 +328,14 @@ fn list_query(
         args.push(schedule_id.clone().into());
         clauses.push(format!("executions.schedule_id = ?{}", args.len()));
     }
+    if let Some(namespaces) = &filter.namespaces {
+        let mut marks = Vec::new();
+        for namespace in namespaces {
+            args.push(namespace.clone().into());
+            marks.push(format!("?{}", args.len()));
+        }
+        clauses.push(format!("executions.namespace IN ({})", marks.join(", ")));
+    }
     if !filter.states.is_empty() {
         let mut marks = Vec::new();
         for state in &filter.states {
@@ -508,6 +518,7 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
                     settled: retry_settled,
                 }),
             },
+            namespace: row.get(29)?,
         })
     };
     Ok(build())

@@ -305,6 +305,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE executions ADD COLUMN peak_memory_bytes INTEGER;
     ALTER TABLE executions ADD COLUMN cpu_time_ms INTEGER;
     "#,
+    // Version 12: namespaces (src/namespaces.rs). Executions and tokens
+    // from before are in `default` and see every namespace, as they did.
+    r#"
+    ALTER TABLE executions ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX executions_by_namespace ON executions(namespace, create_ms DESC, rowid DESC);
+    ALTER TABLE api_tokens ADD COLUMN namespaces TEXT NOT NULL DEFAULT '*';
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;

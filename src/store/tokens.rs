@@ -1,4 +1,4 @@
-//! API tokens as stored (schema version 9): a SHA-256 of each secret,
+//! API tokens as stored (schema version 9; namespaces since 12): a SHA-256 of each secret,
 //! never the secret.
 
 use rusqlite::{params, Connection, Row};
@@ -22,6 +22,9 @@ pub(crate) struct TokenRecord {
     pub(crate) expire_ms: Option<i64>,
     /// When it was revoked, if it was.
     pub(crate) revoke_ms: Option<i64>,
+    /// The namespaces it sees: `*`, or names joined by commas
+    /// ([`crate::namespaces::Visibility::stored`]).
+    pub(crate) namespaces: String,
 }
 
 /// A change to the tokens, applied by the history writer.
@@ -44,8 +47,8 @@ pub(super) fn apply(conn: &Connection, write: &TokenWrite) -> Result<(), StoreEr
     match write {
         TokenWrite::Create(t) => {
             conn.prepare_cached(
-                "INSERT INTO api_tokens (id, name, role, secret_hash, create_ms, expire_ms, revoke_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO api_tokens (id, name, role, secret_hash, create_ms, expire_ms, revoke_ms, namespaces) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 t.id,
@@ -54,7 +57,8 @@ pub(super) fn apply(conn: &Connection, write: &TokenWrite) -> Result<(), StoreEr
                 t.secret_hash,
                 t.create_ms,
                 t.expire_ms,
-                t.revoke_ms
+                t.revoke_ms,
+                t.namespaces
             ])?;
         }
         TokenWrite::Revoke { id, at_ms } => {
@@ -80,6 +84,7 @@ fn read_token(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         create_ms: row.get(4)?,
         expire_ms: row.get(5)?,
         revoke_ms: row.get(6)?,
+        namespaces: row.get(7)?,
     })
 }
 
@@ -88,7 +93,7 @@ impl StoreReader {
     pub(crate) fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, name, role, secret_hash, create_ms, expire_ms, revoke_ms \
+                "SELECT id, name, role, secret_hash, create_ms, expire_ms, revoke_ms, namespaces \
                  FROM api_tokens ORDER BY create_ms, id",
             )?;
             let rows = stmt.query_map([], read_token)?;

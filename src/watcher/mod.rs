@@ -113,6 +113,8 @@ pub(crate) struct DropFolderStatus {
 /// One folder and what its jobs share.
 struct Folder {
     layout: Layout,
+    /// The namespace its executions go into (config `namespaces`).
+    namespace: String,
     mode: DropMode,
     runner: Arc<ManifestRunner>,
     writer: StoreWriter,
@@ -163,6 +165,7 @@ impl DropFolders {
             layout.create().map_err(prepare)?;
             folders.push(Arc::new(Folder {
                 layout,
+                namespace: runner.drop_folder_namespace(&config.path),
                 mode: config.mode,
                 runner: runner.clone(),
                 writer: writer.clone(),

@@ -63,6 +63,7 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
                 name: "reader".into(),
                 role: pb::Role::Viewer as i32,
                 expires_in: None,
+                namespaces: Vec::new(),
             },
             &admin,
         ))

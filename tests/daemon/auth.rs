@@ -140,6 +140,7 @@ async fn create_token(
             name: format!("{role:?} for the test"),
             role: role as i32,
             expires_in: expires_in.map(|d| prost_types::Duration::try_from(d).unwrap()),
+            namespaces: Vec::new(),
         })
         .await
         .unwrap_or_else(|s| panic!("CreateToken: {s:?}"))

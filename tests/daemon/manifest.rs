@@ -29,6 +29,7 @@ fn submit_request(content: &str, file_name: &str, request_id: &str) -> pb::Submi
         file_name: file_name.to_string(),
         request_id: request_id.to_string(),
         labels: labels(&[("team", "storage")]),
+        namespace: String::new(),
     }
 }
 

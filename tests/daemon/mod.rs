@@ -16,6 +16,7 @@ mod http;
 mod limits;
 mod manifest;
 mod metrics;
+mod namespaces;
 mod output;
 mod program_environment;
 mod rate_limits;

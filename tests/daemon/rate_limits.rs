@@ -86,6 +86,7 @@ async fn each_token_has_a_bucket_of_its_own_and_refusals_are_audited() {
                     name: name.into(),
                     role: pb::Role::Operator as i32,
                     expires_in: None,
+                    namespaces: Vec::new(),
                 },
                 &admin,
             ))

@@ -37,4 +37,8 @@ pub(crate) struct TokenCreateArgs {
     /// How long it is valid (e.g. 720h, 90m) [default: until revoked].
     #[arg(long, value_name = "DURATION")]
     pub(crate) expires: Option<String>,
+    /// A namespace its holder sees (repeatable; `*` for every one)
+    /// [default: `default`].
+    #[arg(long = "namespace", value_name = "NAMESPACE")]
+    pub(crate) namespaces: Vec<String>,
 }

@@ -23,6 +23,7 @@ pub(crate) async fn run(globals: &GlobalArgs, args: ListArgs) -> Result<(), CliE
         labels: collect_labels(&args.labels)?,
         batch_id: args.batch.unwrap_or_default(),
         schedule_id: args.schedule.unwrap_or_default(),
+        namespace: args.namespace.field(),
         ..Default::default()
     };
     let ctx = &Ctx::connect(globals).await?;

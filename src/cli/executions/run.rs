@@ -38,6 +38,7 @@ pub(crate) async fn run(globals: &GlobalArgs, args: RunArgs) -> Result<(), CliEr
         labels: collect_labels(&args.labels)?,
         retry_policy: retry_policy(&args.retry)?,
         limits: resource_limits(&args.limits)?,
+        namespace: args.namespace.field(),
     };
     let ctx = &Ctx::connect(globals).await?;
     let execution = ctx.start(request).await?;

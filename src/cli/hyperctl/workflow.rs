@@ -238,6 +238,7 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
             .transpose()?,
         labels: job.labels.into_iter().collect(),
         retry_policy: None,
+        namespace: String::new(),
     })
 }
 /// Follows every queued or running execution until all have ended, each

@@ -50,6 +50,9 @@ pub(crate) fn print_execution(format: PrintFormat, execution: &pb::Execution) {
     if execution.pid != 0 {
         fields.push(("PID", execution.pid.to_string()));
     }
+    if !execution.namespace.is_empty() {
+        fields.push(("Namespace", execution.namespace.clone()));
+    }
     fields.push(("Inputs", pairs_text(&execution.inputs)));
     fields.push(("Labels", pairs_text(&execution.labels)));
     if !execution.schedule_id.is_empty() {

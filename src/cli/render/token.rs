@@ -25,6 +25,7 @@ pub(crate) fn print_tokens(format: PrintFormat, tokens: &[pb::ApiToken]) {
                 t.id.clone(),
                 t.name.clone(),
                 role_word(t.role),
+                t.namespaces.join(","),
                 timestamp_text(t.create_time.as_ref()),
                 or_never(t.expire_time.as_ref(), "never"),
                 or_never(t.revoke_time.as_ref(), "-"),
@@ -32,7 +33,15 @@ pub(crate) fn print_tokens(format: PrintFormat, tokens: &[pb::ApiToken]) {
         })
         .collect();
     print_table(
-        &["ID", "NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"],
+        &[
+            "ID",
+            "NAME",
+            "ROLE",
+            "NAMESPACES",
+            "CREATED",
+            "EXPIRES",
+            "REVOKED",
+        ],
         &rows,
     );
 }

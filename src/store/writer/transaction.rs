@@ -179,8 +179,8 @@ fn insert_execution(
     let inserted = sp
         .prepare_cached(
             "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id, schedule_id, scheduled_ms, \
-             retry_json, attempt, first_attempt, limits_json) \
-             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT DO NOTHING RETURNING rowid",
+             retry_json, attempt, first_attempt, limits_json, namespace) \
+             VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO NOTHING RETURNING rowid",
         )?
         .query_row(
             params![
@@ -204,6 +204,7 @@ fn insert_execution(
                     .map(|id| id.to_string()),
                 (!e.limits.is_empty())
                     .then(|| serde_json::to_string(&e.limits).expect("limits serialize")),
+                e.namespace,
             ],
             |row| row.get::<_, i64>(0),
         )

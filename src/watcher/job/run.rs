@@ -165,11 +165,14 @@ async fn start(
                 labels: labels.clone(),
                 output_dir: None,
                 scheduled_by: None,
+                namespace: &folder.namespace,
             })
             .await;
         let wait = match started {
             Ok(started) => return Ok(started.execution),
-            Err(ManifestError::Engine(EngineError::QueueFull { .. })) => Duration::from_millis(250),
+            Err(ManifestError::Engine(
+                EngineError::QueueFull { .. } | EngineError::NamespaceQueueFull { .. },
+            )) => Duration::from_millis(250),
             Err(ManifestError::Engine(EngineError::WorkflowNotFound(_))) => Duration::from_secs(2),
             Err(ManifestError::Engine(EngineError::HistoryUnwritable(_))) => Duration::from_secs(1),
             Err(ManifestError::Engine(EngineError::ShuttingDown)) => return Err(Halt::Stop),

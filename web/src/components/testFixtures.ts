@@ -53,6 +53,7 @@ export function execution(id: string, extra: Partial<Omit<Execution, "$typeName"
     artifacts: [],
     pid: 0,
     batchId: "",
+    namespace: "default",
     currentPhase: "",
     scheduleId: "",
     attempt: 1,
@@ -219,5 +220,6 @@ export function workflowMsg(id: string, name = id): Workflow {
     fields: [],
     inputJsonSchema: "{}",
     programPath: `/opt/workflows/${id}`,
+    namespaces: ["default"],
   };
 }

@@ -93,6 +93,12 @@ function Times({ execution }: { execution: Execution }) {
           </dd>
         </div>
       )}
+      {execution.namespace !== "" && execution.namespace !== "default" && (
+        <div>
+          <dt>Namespace</dt>
+          <dd>{execution.namespace}</dd>
+        </div>
+      )}
       {execution.batchId !== "" && (
         <div>
           <dt>Batch</dt>

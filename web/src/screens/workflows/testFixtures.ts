@@ -54,6 +54,7 @@ export function workflow(id: string, fields: Field[], extra: Partial<Omit<Workfl
     fields,
     inputJsonSchema: "{}",
     programPath: `/opt/workflows/${id}`,
+    namespaces: ["default"],
     ...extra,
   };
 }

@@ -833,7 +833,11 @@ type Workflow struct {
 	// Absolute path of the executable.
 	ProgramPath string `protobuf:"bytes,7,opt,name=program_path,json=programPath,proto3" json:"program_path,omitempty"`
 	// When the daemon last (re)discovered the program.
-	DiscoverTime  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=discover_time,json=discoverTime,proto3" json:"discover_time,omitempty"`
+	DiscoverTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=discover_time,json=discoverTime,proto3" json:"discover_time,omitempty"`
+	// The namespaces it belongs to: the ones whose `workflow_dirs` list its
+	// directory (`default` when none does; every namespace for the bundled
+	// workflows). A caller sees it only in its own namespaces.
+	Namespaces    []string `protobuf:"bytes,9,rep,name=namespaces,proto3" json:"namespaces,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -920,6 +924,13 @@ func (x *Workflow) GetProgramPath() string {
 func (x *Workflow) GetDiscoverTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.DiscoverTime
+	}
+	return nil
+}
+
+func (x *Workflow) GetNamespaces() []string {
+	if x != nil {
+		return x.Namespaces
 	}
 	return nil
 }
@@ -1609,7 +1620,11 @@ type ExecuteRequest struct {
 	// limit from the daemon's config (`program_limits`), else its default;
 	// a field set to zero or above the config's maximum is INVALID_ARGUMENT
 	// naming it (docs/security.md, "Resource limits").
-	Limits        *ResourceLimits `protobuf:"bytes,7,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *ResourceLimits `protobuf:"bytes,7,opt,name=limits,proto3" json:"limits,omitempty"`
+	// The namespace to run it in (docs/security.md, "Namespaces"); the
+	// workflow must belong to it. Empty: the caller's only namespace, else
+	// `default`.
+	Namespace     string `protobuf:"bytes,8,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1691,6 +1706,13 @@ func (x *ExecuteRequest) GetLimits() *ResourceLimits {
 		return x.Limits
 	}
 	return nil
+}
+
+func (x *ExecuteRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 // Resource limits on an execution's program and every process it starts
@@ -2053,7 +2075,9 @@ type Execution struct {
 	Limits *ResourceLimits `protobuf:"bytes,30,opt,name=limits,proto3" json:"limits,omitempty"`
 	// Output only. What its program used; unset until the program has
 	// ended, and for executions that never started a program.
-	Usage         *ResourceUsage `protobuf:"bytes,31,opt,name=usage,proto3" json:"usage,omitempty"`
+	Usage *ResourceUsage `protobuf:"bytes,31,opt,name=usage,proto3" json:"usage,omitempty"`
+	// Output only. The namespace it was started in.
+	Namespace     string `protobuf:"bytes,32,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2303,6 +2327,13 @@ func (x *Execution) GetUsage() *ResourceUsage {
 		return x.Usage
 	}
 	return nil
+}
+
+func (x *Execution) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 // An estimate of an active execution's or batch's progress and remaining
@@ -3184,7 +3215,10 @@ type ListExecutionsRequest struct {
 	// Only executions of this batch (Execution.batch_id).
 	BatchId string `protobuf:"bytes,8,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
 	// Only executions this schedule started (Execution.schedule_id).
-	ScheduleId    string `protobuf:"bytes,9,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	ScheduleId string `protobuf:"bytes,9,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// Only executions of this namespace (the caller sees only its own
+	// namespaces in any case).
+	Namespace     string `protobuf:"bytes,10,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3278,6 +3312,13 @@ func (x *ListExecutionsRequest) GetBatchId() string {
 func (x *ListExecutionsRequest) GetScheduleId() string {
 	if x != nil {
 		return x.ScheduleId
+	}
+	return ""
+}
+
+func (x *ListExecutionsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
 	}
 	return ""
 }
@@ -6113,7 +6154,9 @@ type SubmitManifestRequest struct {
 	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Free-form labels added to every execution (besides the `vm`,
 	// `batch_id` and `manifest` labels the daemon sets).
-	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The namespace of the executions, as ExecuteRequest.namespace.
+	Namespace     string `protobuf:"bytes,6,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6181,6 +6224,13 @@ func (x *SubmitManifestRequest) GetLabels() map[string]string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *SubmitManifestRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 // One VM of a submitted manifest and the execution running its pipeline.
@@ -6361,7 +6411,10 @@ type Schedule struct {
 	// paused or past its end time.
 	NextFireTimes []*timestamppb.Timestamp `protobuf:"bytes,12,rep,name=next_fire_times,json=nextFireTimes,proto3" json:"next_fire_times,omitempty"`
 	// Output only, GetSchedule only. Its latest runs, newest first.
-	RecentRuns    []*ScheduleRun `protobuf:"bytes,13,rep,name=recent_runs,json=recentRuns,proto3" json:"recent_runs,omitempty"`
+	RecentRuns []*ScheduleRun `protobuf:"bytes,13,rep,name=recent_runs,json=recentRuns,proto3" json:"recent_runs,omitempty"`
+	// The namespace its executions run in; empty: `default`. The caller
+	// must see it; a caller sees only the schedules of its namespaces.
+	Namespace     string `protobuf:"bytes,14,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6485,6 +6538,13 @@ func (x *Schedule) GetRecentRuns() []*ScheduleRun {
 		return x.RecentRuns
 	}
 	return nil
+}
+
+func (x *Schedule) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 // When a schedule falls due: at every time one of its cron expressions
@@ -8413,7 +8473,9 @@ type ApiToken struct {
 	// Output only. When it expires; unset: never.
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	// Output only. When it was revoked; unset: not revoked.
-	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// The namespaces its holder sees; `*`: every one.
+	Namespaces    []string `protobuf:"bytes,7,rep,name=namespaces,proto3" json:"namespaces,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8490,6 +8552,13 @@ func (x *ApiToken) GetRevokeTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ApiToken) GetNamespaces() []string {
+	if x != nil {
+		return x.Namespaces
+	}
+	return nil
+}
+
 // Request of CreateToken.
 type CreateTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -8498,7 +8567,11 @@ type CreateTokenRequest struct {
 	// What its holder may do (required).
 	Role Role `protobuf:"varint,2,opt,name=role,proto3,enum=workflow.v1.Role" json:"role,omitempty"`
 	// How long it is valid; unset: until revoked.
-	ExpiresIn     *durationpb.Duration `protobuf:"bytes,3,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	ExpiresIn *durationpb.Duration `protobuf:"bytes,3,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	// The namespaces its holder sees (each one configured), or `*` for
+	// every one; empty: `default`. A caller can only hand out namespaces it
+	// sees itself.
+	Namespaces    []string `protobuf:"bytes,4,rep,name=namespaces,proto3" json:"namespaces,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8550,6 +8623,13 @@ func (x *CreateTokenRequest) GetRole() Role {
 func (x *CreateTokenRequest) GetExpiresIn() *durationpb.Duration {
 	if x != nil {
 		return x.ExpiresIn
+	}
+	return nil
+}
+
+func (x *CreateTokenRequest) GetNamespaces() []string {
+	if x != nil {
+		return x.Namespaces
 	}
 	return nil
 }
@@ -9304,7 +9384,7 @@ var File_workflow_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
-	"\x1aworkflow/v1/workflow.proto\x12\vworkflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x02\n" +
+	"\x1aworkflow/v1/workflow.proto\x12\vworkflow.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x02\n" +
 	"\bWorkflow\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -9313,7 +9393,10 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x06fields\x18\x05 \x03(\v2\x12.workflow.v1.FieldR\x06fields\x12*\n" +
 	"\x11input_json_schema\x18\x06 \x01(\tR\x0finputJsonSchema\x12!\n" +
 	"\fprogram_path\x18\a \x01(\tR\vprogramPath\x12?\n" +
-	"\rdiscover_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoverTime\"\xa0\x02\n" +
+	"\rdiscover_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoverTime\x12\x1e\n" +
+	"\n" +
+	"namespaces\x18\t \x03(\tR\n" +
+	"namespaces\"\xa0\x02\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12 \n" +
@@ -9381,7 +9464,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04argv\x18\x02 \x03(\tR\x04argv\x1aA\n" +
 	"\x13ResolvedInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x87\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa5\x04\n" +
 	"\x0eExecuteRequest\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12?\n" +
@@ -9391,7 +9474,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12?\n" +
 	"\x06labels\x18\x05 \x03(\v2'.workflow.v1.ExecuteRequest.LabelsEntryR\x06labels\x12;\n" +
 	"\fretry_policy\x18\x06 \x01(\v2\x18.workflow.v1.RetryPolicyR\vretryPolicy\x123\n" +
-	"\x06limits\x18\a \x01(\v2\x1b.workflow.v1.ResourceLimitsR\x06limits\x1aQ\n" +
+	"\x06limits\x18\a \x01(\v2\x1b.workflow.v1.ResourceLimitsR\x06limits\x12\x1c\n" +
+	"\tnamespace\x18\b \x01(\tR\tnamespace\x1aQ\n" +
 	"\vInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\x1a9\n" +
@@ -9420,7 +9504,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x18non_retryable_exit_codes\x18\x05 \x03(\x05R\x15nonRetryableExitCodes\"a\n" +
 	"\x0fExecuteResponse\x124\n" +
 	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\x12\x18\n" +
-	"\astarted\x18\x02 \x01(\bR\astarted\"\xe0\v\n" +
+	"\astarted\x18\x02 \x01(\bR\astarted\"\xfe\v\n" +
 	"\tExecution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -9459,7 +9543,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x0fnext_attempt_id\x18\x1c \x01(\tR\rnextAttemptId\x12F\n" +
 	"\x11next_attempt_time\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x123\n" +
 	"\x06limits\x18\x1e \x01(\v2\x1b.workflow.v1.ResourceLimitsR\x06limits\x120\n" +
-	"\x05usage\x18\x1f \x01(\v2\x1a.workflow.v1.ResourceUsageR\x05usage\x1a9\n" +
+	"\x05usage\x18\x1f \x01(\v2\x1a.workflow.v1.ResourceUsageR\x05usage\x12\x1c\n" +
+	"\tnamespace\x18  \x01(\tR\tnamespace\x1a9\n" +
 	"\vInputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -9533,7 +9618,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x14WaitExecutionRequest\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"M\n" +
 	"\x15WaitExecutionResponse\x124\n" +
-	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"\xfa\x03\n" +
+	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\"\x98\x04\n" +
 	"\x15ListExecutionsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -9546,7 +9631,9 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x06labels\x18\a \x03(\v2..workflow.v1.ListExecutionsRequest.LabelsEntryR\x06labels\x12\x19\n" +
 	"\bbatch_id\x18\b \x01(\tR\abatchId\x12\x1f\n" +
 	"\vschedule_id\x18\t \x01(\tR\n" +
-	"scheduleId\x1a9\n" +
+	"scheduleId\x12\x1c\n" +
+	"\tnamespace\x18\n" +
+	" \x01(\tR\tnamespace\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x01\n" +
@@ -9752,14 +9839,15 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\bproblems\x18\x02 \x03(\v2\x1c.workflow.v1.ManifestProblemR\bproblems\x123\n" +
 	"\x06format\x18\x03 \x01(\x0e2\x1b.workflow.v1.ManifestFormatR\x06format\x12-\n" +
 	"\x04kind\x18\x04 \x01(\x0e2\x19.workflow.v1.ManifestKindR\x04kind\x12)\n" +
-	"\x03vms\x18\x05 \x03(\v2\x17.workflow.v1.ManifestVmR\x03vms\"\xa5\x02\n" +
+	"\x03vms\x18\x05 \x03(\v2\x17.workflow.v1.ManifestVmR\x03vms\"\xc3\x02\n" +
 	"\x15SubmitManifestRequest\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\fR\acontent\x123\n" +
 	"\x06format\x18\x02 \x01(\x0e2\x1b.workflow.v1.ManifestFormatR\x06format\x12\x1b\n" +
 	"\tfile_name\x18\x03 \x01(\tR\bfileName\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12F\n" +
-	"\x06labels\x18\x05 \x03(\v2..workflow.v1.SubmitManifestRequest.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\x05 \x03(\v2..workflow.v1.SubmitManifestRequest.LabelsEntryR\x06labels\x12\x1c\n" +
+	"\tnamespace\x18\x06 \x01(\tR\tnamespace\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"|\n" +
@@ -9771,7 +9859,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\bbatch_id\x18\x01 \x01(\tR\abatchId\x12*\n" +
 	"\x03vms\x18\x02 \x03(\v2\x18.workflow.v1.SubmittedVmR\x03vms\x12\x18\n" +
 	"\astarted\x18\x03 \x01(\bR\astarted\x12-\n" +
-	"\x04kind\x18\x04 \x01(\x0e2\x19.workflow.v1.ManifestKindR\x04kind\"\x9f\x05\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x19.workflow.v1.ManifestKindR\x04kind\"\xbd\x05\n" +
 	"\bSchedule\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04spec\x18\x02 \x01(\v2\x19.workflow.v1.ScheduleSpecR\x04spec\x123\n" +
@@ -9789,7 +9877,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"updateTime\x12B\n" +
 	"\x0fnext_fire_times\x18\f \x03(\v2\x1a.google.protobuf.TimestampR\rnextFireTimes\x129\n" +
 	"\vrecent_runs\x18\r \x03(\v2\x18.workflow.v1.ScheduleRunR\n" +
-	"recentRuns\"\xe4\x01\n" +
+	"recentRuns\x12\x1c\n" +
+	"\tnamespace\x18\x0e \x01(\tR\tnamespace\"\xe4\x01\n" +
 	"\fScheduleSpec\x12\x12\n" +
 	"\x04cron\x18\x01 \x03(\tR\x04cron\x12\x1b\n" +
 	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x121\n" +
@@ -9928,7 +10017,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"webhook_id\x18\x01 \x01(\tR\twebhookId\"O\n" +
 	"\x13TestWebhookResponse\x128\n" +
-	"\bdelivery\x18\x01 \x01(\v2\x1c.workflow.v1.WebhookDeliveryR\bdelivery\"\x8c\x02\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x1c.workflow.v1.WebhookDeliveryR\bdelivery\"\xac\x02\n" +
 	"\bApiToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
@@ -9938,12 +10027,18 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12;\n" +
 	"\vrevoke_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"revokeTime\"\x89\x01\n" +
+	"revokeTime\x12\x1e\n" +
+	"\n" +
+	"namespaces\x18\a \x03(\tR\n" +
+	"namespaces\"\xa9\x01\n" +
 	"\x12CreateTokenRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x11.workflow.v1.RoleR\x04role\x128\n" +
 	"\n" +
-	"expires_in\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\texpiresIn\"Z\n" +
+	"expires_in\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\texpiresIn\x12\x1e\n" +
+	"\n" +
+	"namespaces\x18\x04 \x03(\tR\n" +
+	"namespaces\"Z\n" +
 	"\x13CreateTokenResponse\x12+\n" +
 	"\x05token\x18\x01 \x01(\v2\x15.workflow.v1.ApiTokenR\x05token\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\"\x13\n" +

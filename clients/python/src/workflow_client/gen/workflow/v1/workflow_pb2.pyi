@@ -177,7 +177,7 @@ ROLE_OPERATOR: Role
 ROLE_ADMIN: Role
 
 class Workflow(_message.Message):
-    __slots__ = ("id", "name", "description", "schema_version", "fields", "input_json_schema", "program_path", "discover_time")
+    __slots__ = ("id", "name", "description", "schema_version", "fields", "input_json_schema", "program_path", "discover_time", "namespaces")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -186,6 +186,7 @@ class Workflow(_message.Message):
     INPUT_JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
     PROGRAM_PATH_FIELD_NUMBER: _ClassVar[int]
     DISCOVER_TIME_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     description: str
@@ -194,7 +195,8 @@ class Workflow(_message.Message):
     input_json_schema: str
     program_path: str
     discover_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., schema_version: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[Field, _Mapping]]] = ..., input_json_schema: _Optional[str] = ..., program_path: _Optional[str] = ..., discover_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., schema_version: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[Field, _Mapping]]] = ..., input_json_schema: _Optional[str] = ..., program_path: _Optional[str] = ..., discover_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Field(_message.Message):
     __slots__ = ("name", "label", "description", "cli_arg", "required", "default_value", "required_for_phases", "type")
@@ -337,7 +339,7 @@ class ValidateInputsResponse(_message.Message):
     def __init__(self, resolved_inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ExecuteRequest(_message.Message):
-    __slots__ = ("workflow_id", "inputs", "request_id", "timeout", "labels", "retry_policy", "limits")
+    __slots__ = ("workflow_id", "inputs", "request_id", "timeout", "labels", "retry_policy", "limits", "namespace")
     class InputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -359,6 +361,7 @@ class ExecuteRequest(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
     inputs: _containers.MessageMap[str, _struct_pb2.Value]
     request_id: str
@@ -366,7 +369,8 @@ class ExecuteRequest(_message.Message):
     labels: _containers.ScalarMap[str, str]
     retry_policy: RetryPolicy
     limits: ResourceLimits
-    def __init__(self, workflow_id: _Optional[str] = ..., inputs: _Optional[_Mapping[str, _struct_pb2.Value]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., limits: _Optional[_Union[ResourceLimits, _Mapping]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, workflow_id: _Optional[str] = ..., inputs: _Optional[_Mapping[str, _struct_pb2.Value]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., limits: _Optional[_Union[ResourceLimits, _Mapping]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class ResourceLimits(_message.Message):
     __slots__ = ("memory_bytes", "cpu_time", "max_processes", "max_output_bytes", "max_open_files")
@@ -413,7 +417,7 @@ class ExecuteResponse(_message.Message):
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., started: _Optional[bool] = ...) -> None: ...
 
 class Execution(_message.Message):
-    __slots__ = ("id", "workflow_id", "workflow_name", "state", "create_time", "start_time", "end_time", "exit_code", "signal", "error", "inputs", "argv", "labels", "request_id", "timeout", "phases", "artifacts", "log_counts", "pid", "batch_id", "current_phase", "estimate", "schedule_id", "scheduled_time", "retry_policy", "attempt", "first_attempt_id", "next_attempt_id", "next_attempt_time", "limits", "usage")
+    __slots__ = ("id", "workflow_id", "workflow_name", "state", "create_time", "start_time", "end_time", "exit_code", "signal", "error", "inputs", "argv", "labels", "request_id", "timeout", "phases", "artifacts", "log_counts", "pid", "batch_id", "current_phase", "estimate", "schedule_id", "scheduled_time", "retry_policy", "attempt", "first_attempt_id", "next_attempt_id", "next_attempt_time", "limits", "usage", "namespace")
     class InputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -459,6 +463,7 @@ class Execution(_message.Message):
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     id: str
     workflow_id: str
     workflow_name: str
@@ -490,7 +495,8 @@ class Execution(_message.Message):
     next_attempt_time: _timestamp_pb2.Timestamp
     limits: ResourceLimits
     usage: ResourceUsage
-    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., state: _Optional[_Union[ExecutionState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., error: _Optional[str] = ..., inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., phases: _Optional[_Iterable[_Union[Phase, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., log_counts: _Optional[_Union[LogCounts, _Mapping]] = ..., pid: _Optional[int] = ..., batch_id: _Optional[str] = ..., current_phase: _Optional[str] = ..., estimate: _Optional[_Union[Estimate, _Mapping]] = ..., schedule_id: _Optional[str] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., attempt: _Optional[int] = ..., first_attempt_id: _Optional[str] = ..., next_attempt_id: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[ResourceLimits, _Mapping]] = ..., usage: _Optional[_Union[ResourceUsage, _Mapping]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., state: _Optional[_Union[ExecutionState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., error: _Optional[str] = ..., inputs: _Optional[_Mapping[str, str]] = ..., argv: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., phases: _Optional[_Iterable[_Union[Phase, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., log_counts: _Optional[_Union[LogCounts, _Mapping]] = ..., pid: _Optional[int] = ..., batch_id: _Optional[str] = ..., current_phase: _Optional[str] = ..., estimate: _Optional[_Union[Estimate, _Mapping]] = ..., schedule_id: _Optional[str] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., attempt: _Optional[int] = ..., first_attempt_id: _Optional[str] = ..., next_attempt_id: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[ResourceLimits, _Mapping]] = ..., usage: _Optional[_Union[ResourceUsage, _Mapping]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class Estimate(_message.Message):
     __slots__ = ("progress", "remaining", "completion_time", "basis", "history_runs")
@@ -635,7 +641,7 @@ class WaitExecutionResponse(_message.Message):
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "workflow_id", "states", "create_time_after", "create_time_before", "labels", "batch_id", "schedule_id")
+    __slots__ = ("page_size", "page_token", "workflow_id", "states", "create_time_after", "create_time_before", "labels", "batch_id", "schedule_id", "namespace")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -652,6 +658,7 @@ class ListExecutionsRequest(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     workflow_id: str
@@ -661,7 +668,8 @@ class ListExecutionsRequest(_message.Message):
     labels: _containers.ScalarMap[str, str]
     batch_id: str
     schedule_id: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., workflow_id: _Optional[str] = ..., states: _Optional[_Iterable[_Union[ExecutionState, str]]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., batch_id: _Optional[str] = ..., schedule_id: _Optional[str] = ...) -> None: ...
+    namespace: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., workflow_id: _Optional[str] = ..., states: _Optional[_Iterable[_Union[ExecutionState, str]]] = ..., create_time_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., batch_id: _Optional[str] = ..., schedule_id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsResponse(_message.Message):
     __slots__ = ("executions", "next_page_token", "batch")
@@ -1093,7 +1101,7 @@ class ValidateManifestResponse(_message.Message):
     def __init__(self, valid: _Optional[bool] = ..., problems: _Optional[_Iterable[_Union[ManifestProblem, _Mapping]]] = ..., format: _Optional[_Union[ManifestFormat, str]] = ..., kind: _Optional[_Union[ManifestKind, str]] = ..., vms: _Optional[_Iterable[_Union[ManifestVm, _Mapping]]] = ...) -> None: ...
 
 class SubmitManifestRequest(_message.Message):
-    __slots__ = ("content", "format", "file_name", "request_id", "labels")
+    __slots__ = ("content", "format", "file_name", "request_id", "labels", "namespace")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1106,12 +1114,14 @@ class SubmitManifestRequest(_message.Message):
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     content: bytes
     format: ManifestFormat
     file_name: str
     request_id: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[ManifestFormat, str]] = ..., file_name: _Optional[str] = ..., request_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[ManifestFormat, str]] = ..., file_name: _Optional[str] = ..., request_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class SubmittedVm(_message.Message):
     __slots__ = ("name", "manifest_path", "execution")
@@ -1136,7 +1146,7 @@ class SubmitManifestResponse(_message.Message):
     def __init__(self, batch_id: _Optional[str] = ..., vms: _Optional[_Iterable[_Union[SubmittedVm, _Mapping]]] = ..., started: _Optional[bool] = ..., kind: _Optional[_Union[ManifestKind, str]] = ...) -> None: ...
 
 class Schedule(_message.Message):
-    __slots__ = ("id", "spec", "action", "overlap_policy", "catch_up_policy", "catch_up_window", "paused", "note", "description", "create_time", "update_time", "next_fire_times", "recent_runs")
+    __slots__ = ("id", "spec", "action", "overlap_policy", "catch_up_policy", "catch_up_window", "paused", "note", "description", "create_time", "update_time", "next_fire_times", "recent_runs", "namespace")
     ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
@@ -1150,6 +1160,7 @@ class Schedule(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     NEXT_FIRE_TIMES_FIELD_NUMBER: _ClassVar[int]
     RECENT_RUNS_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     id: str
     spec: ScheduleSpec
     action: ScheduleAction
@@ -1163,7 +1174,8 @@ class Schedule(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     next_fire_times: _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]
     recent_runs: _containers.RepeatedCompositeFieldContainer[ScheduleRun]
-    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[ScheduleSpec, _Mapping]] = ..., action: _Optional[_Union[ScheduleAction, _Mapping]] = ..., overlap_policy: _Optional[_Union[ScheduleOverlapPolicy, str]] = ..., catch_up_policy: _Optional[_Union[ScheduleCatchUpPolicy, str]] = ..., catch_up_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., paused: _Optional[bool] = ..., note: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_fire_times: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ..., recent_runs: _Optional[_Iterable[_Union[ScheduleRun, _Mapping]]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[ScheduleSpec, _Mapping]] = ..., action: _Optional[_Union[ScheduleAction, _Mapping]] = ..., overlap_policy: _Optional[_Union[ScheduleOverlapPolicy, str]] = ..., catch_up_policy: _Optional[_Union[ScheduleCatchUpPolicy, str]] = ..., catch_up_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., paused: _Optional[bool] = ..., note: _Optional[str] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_fire_times: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ..., recent_runs: _Optional[_Iterable[_Union[ScheduleRun, _Mapping]]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class ScheduleSpec(_message.Message):
     __slots__ = ("cron", "time_zone", "jitter", "start_time", "end_time")
@@ -1461,30 +1473,34 @@ class TestWebhookResponse(_message.Message):
     def __init__(self, delivery: _Optional[_Union[WebhookDelivery, _Mapping]] = ...) -> None: ...
 
 class ApiToken(_message.Message):
-    __slots__ = ("id", "name", "role", "create_time", "expire_time", "revoke_time")
+    __slots__ = ("id", "name", "role", "create_time", "expire_time", "revoke_time", "namespaces")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     role: Role
     create_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
     revoke_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateTokenRequest(_message.Message):
-    __slots__ = ("name", "role", "expires_in")
+    __slots__ = ("name", "role", "expires_in", "namespaces")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
     name: str
     role: Role
     expires_in: _duration_pb2.Duration
-    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., expires_in: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., expires_in: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateTokenResponse(_message.Message):
     __slots__ = ("token", "secret")

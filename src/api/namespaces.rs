@@ -1,0 +1,116 @@
+//! Namespaces at the edge (src/namespaces.rs): the namespaces a call's
+//! caller sees, the namespace a start goes into, and NOT_FOUND for an
+//! execution of a namespace the caller does not see (the same answer as
+//! for an id nobody made, so existence does not leak).
+
+use std::collections::BTreeSet;
+
+use tonic::{Request, Status};
+
+use super::WorkflowApi;
+use crate::auth::Caller;
+use crate::engine::EngineError;
+use crate::namespaces::{Visibility, DEFAULT};
+use crate::store::ExecutionRecord;
+
+/// The namespaces the caller of `request` sees. A request without a
+/// caller did not come through the port (the daemon's own in-process
+/// calls, unit tests): it sees every namespace. One that came through it
+/// without a principal passed the role check only because its RPC needs
+/// no role; it sees none.
+pub(super) fn seen<T>(request: &Request<T>) -> Visibility {
+    match request.extensions().get::<Caller>() {
+        None => Visibility::All,
+        Some(caller) => match &caller.principal {
+            Ok(principal) => principal.namespaces.clone(),
+            Err(_) => Visibility::Only(BTreeSet::new()),
+        },
+    }
+}
+
+/// The namespaces a list is filtered by for a caller seeing `seen` who
+/// asks for `requested` (empty: every one it sees); None: no filter. A
+/// namespace the caller does not see lists nothing, as one that does not
+/// exist.
+pub(super) fn list_filter(seen: &Visibility, requested: &str) -> Option<Vec<String>> {
+    if requested.is_empty() {
+        return seen.listed();
+    }
+    Some(if seen.sees(requested) {
+        vec![requested.to_string()]
+    } else {
+        Vec::new()
+    })
+}
+
+/// Who the caller of `request` is, for messages.
+fn who<T>(request: &Request<T>) -> String {
+    match request.extensions().get::<Caller>() {
+        Some(Caller {
+            principal: Ok(principal),
+            ..
+        }) => principal.name.clone(),
+        _ => "this caller".to_string(),
+    }
+}
+
+impl WorkflowApi {
+    /// The namespace a start asked for `requested` goes into: the one
+    /// named, else the caller's only namespace, else `default`. Refused
+    /// when it is not configured (INVALID_ARGUMENT), not the caller's
+    /// (PERMISSION_DENIED: the caller named it, so nothing leaks) or over
+    /// its rate of starting work (RESOURCE_EXHAUSTED).
+    pub(super) fn start_namespace<T>(
+        &self,
+        request: &Request<T>,
+        requested: &str,
+    ) -> Result<String, Status> {
+        let seen = seen(request);
+        let namespace = match (requested, &seen) {
+            ("", Visibility::Only(names)) if names.len() == 1 => {
+                names.iter().next().cloned().unwrap_or_default()
+            }
+            ("", _) => DEFAULT.to_string(),
+            (named, _) => named.to_string(),
+        };
+        if self.engine.namespaces().get(&namespace).is_none() {
+            return Err(EngineError::UnknownNamespace(namespace).into());
+        }
+        if !seen.sees(&namespace) {
+            return Err(Status::permission_denied(format!(
+                "{} may not start work in namespace {namespace}; it sees {}",
+                who(request),
+                seen.names().join(", ")
+            )));
+        }
+        if let Some(refusal) = self.namespace_rates.refusal(&namespace) {
+            return Err(refusal);
+        }
+        Ok(namespace)
+    }
+
+    /// `record` (read for the id `id`) when `seen` sees its namespace,
+    /// else NOT_FOUND as for an execution that does not exist.
+    pub(super) fn visible(
+        seen: &Visibility,
+        id: &str,
+        record: ExecutionRecord,
+    ) -> Result<ExecutionRecord, Status> {
+        if seen.sees(&record.namespace) {
+            Ok(record)
+        } else {
+            Err(EngineError::ExecutionNotFound(id.to_string()).into())
+        }
+    }
+
+    /// Checks that the execution `id` exists for a caller seeing `seen`,
+    /// before a call that acts on it (Wait, StreamLogs, Cancel). A caller
+    /// seeing everything skips the read.
+    pub(super) async fn check_visible(&self, seen: &Visibility, id: &str) -> Result<(), Status> {
+        if *seen == Visibility::All {
+            return Ok(());
+        }
+        let record = self.engine.execution(id).await?;
+        Self::visible(seen, id, record).map(|_| ())
+    }
+}
