@@ -19,6 +19,8 @@ pub mod cli;
 #[cfg(any(feature = "wfctl", feature = "mcp"))]
 pub(crate) mod client_addr;
 #[cfg(any(feature = "wfctl", feature = "mcp"))]
+pub(crate) mod client_tls;
+#[cfg(any(feature = "wfctl", feature = "mcp"))]
 pub(crate) mod client_token;
 pub(crate) mod clock;
 pub mod config;

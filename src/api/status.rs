@@ -132,7 +132,10 @@ impl From<AuthError> for Status {
             | AuthError::Malformed(_)
             | AuthError::Unknown(_)
             | AuthError::Expired { .. }
-            | AuthError::Revoked { .. } => Status::unauthenticated(error.to_string()),
+            | AuthError::Revoked { .. }
+            | AuthError::NoClientCertificate
+            | AuthError::UnnamedCertificate(_)
+            | AuthError::UnmappedCertificate(_) => Status::unauthenticated(error.to_string()),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! ([`roles::needed`]). An HTTP route calls its RPC in-process with the
 //! same [`Caller`], so the JSON routes and gRPC-web pass the same check.
 //!
+//! - `client_cert.rs` client certificates (mutual TLS) and their roles;
 //! - `token.rs` the token format (`wft_<id>_<secret>`) and its hash;
 //! - `registry.rs` the tokens: in memory for each call's check, in the
 //!   history for restarts; revocation takes effect at once;
@@ -16,6 +17,7 @@
 //!   change something (and refused ones) to `audit.rs`, the audit log.
 
 mod audit;
+mod client_cert;
 mod guard;
 mod rate;
 mod registry;
@@ -25,8 +27,10 @@ mod token;
 use std::fmt;
 
 use crate::namespaces::Visibility;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 pub(crate) use audit::Auditor;
+pub(crate) use client_cert::ClientCertificates;
 pub(crate) use guard::RoleGuardLayer;
 pub(crate) use rate::{NamespaceRates, StartRate};
 pub use registry::TokenError;
@@ -151,6 +155,19 @@ pub(crate) enum AuthError {
         /// When, RFC 3339.
         at: String,
     },
+    /// Client certificates are required and none came (a TLS layer that
+    /// did not ask for one).
+    #[error("no client certificate: this daemon requires one signed by its tls_client_ca")]
+    NoClientCertificate,
+    /// The client certificate names nobody.
+    #[error("the client certificate cannot be mapped to a caller: {0}")]
+    UnnamedCertificate(String),
+    /// A valid client certificate whose subject CN is not in `tls_clients`.
+    #[error(
+        "client certificate CN={0} is not in tls_clients: add [tls_clients.\"{0}\"] with a \
+         role to the config file (or send an API token, when auth = \"tokens\")"
+    )]
+    UnmappedCertificate(String),
     /// Authenticated, but the role is too low.
     #[error("{method} needs the {needed} role; {who} has {has}")]
     WrongRole {
@@ -171,15 +188,21 @@ pub(crate) struct Authenticator {
     mode: AuthMode,
     /// None only in tests of other parts, with authentication off.
     tokens: Option<std::sync::Arc<Tokens>>,
+    /// Set when TCP callers present client certificates (`tls_client_ca`).
+    client_certificates: Option<std::sync::Arc<ClientCertificates>>,
 }
 
 /// How a request reached the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transport {
+pub(crate) enum Transport<'a> {
     /// The Unix socket: its file mode and group decide who connects.
     UnixSocket,
-    /// TCP (loopback included: any local user can open it).
-    Tcp,
+    /// TCP (loopback included: any local user can open it), plain or TLS,
+    /// with the client's certificate chain (leaf first) when it sent one.
+    Tcp {
+        /// The chain the TLS handshake verified against the client CA.
+        client_certificates: Option<&'a [CertificateDer<'static>]>,
+    },
 }
 
 impl fmt::Debug for Authenticator {
@@ -196,7 +219,16 @@ impl Authenticator {
         Self {
             mode,
             tokens: Some(tokens),
+            client_certificates: None,
         }
+    }
+
+    /// TCP callers are (also) authenticated by their client certificates,
+    /// which the TLS handshake requires: a certificate named in
+    /// `certificates` needs no token.
+    pub(crate) fn with_client_certificates(mut self, certificates: ClientCertificates) -> Self {
+        self.client_certificates = Some(std::sync::Arc::new(certificates));
+        self
     }
 
     /// Authentication off, with no tokens at all (tests of the port).
@@ -205,36 +237,62 @@ impl Authenticator {
         Self {
             mode: AuthMode::None,
             tokens: None,
+            client_certificates: None,
         }
     }
 
     /// The caller of a request that came over `transport` from `peer`
     /// with the `authorization` header `authorization`.
+    ///
+    /// With client certificates required, a TCP caller whose certificate
+    /// is in `tls_clients` is that client whatever else it sends; one
+    /// whose certificate is not may still send an API token when tokens
+    /// are on, and is refused naming its certificate otherwise.
     pub(crate) fn caller(
         &self,
-        transport: Transport,
+        transport: Transport<'_>,
         peer: String,
         authorization: Option<&[u8]>,
     ) -> Caller {
-        let principal = match (self.mode, transport) {
-            (AuthMode::None, _) => Ok(Principal {
+        let by_certificate = match (&self.client_certificates, transport) {
+            (
+                Some(known),
+                Transport::Tcp {
+                    client_certificates,
+                },
+            ) => Some(known.principal(client_certificates)),
+            _ => None,
+        };
+        let principal = match (self.mode, transport, by_certificate) {
+            (_, _, Some(Ok(principal))) => Ok(principal),
+            (AuthMode::Tokens, _, Some(Err(refusal))) => match authorization {
+                None => Err(refusal),
+                Some(header) => self.token(header),
+            },
+            (AuthMode::None, _, Some(Err(refusal))) => Err(refusal),
+            (AuthMode::None, _, None) => Ok(Principal {
                 name: "a caller (authentication is off)".into(),
                 role: Role::Admin,
                 namespaces: Visibility::All,
             }),
-            (AuthMode::Tokens, Transport::UnixSocket) => Ok(Principal {
+            (AuthMode::Tokens, Transport::UnixSocket, None) => Ok(Principal {
                 name: "a caller on the Unix socket".into(),
                 role: Role::Admin,
                 namespaces: Visibility::All,
             }),
-            (AuthMode::Tokens, Transport::Tcp) => match authorization {
+            (AuthMode::Tokens, Transport::Tcp { .. }, None) => match authorization {
                 None => Err(AuthError::Missing),
-                Some(header) => token::bearer(header).and_then(|t| match &self.tokens {
-                    Some(tokens) => tokens.verify(&t),
-                    None => Err(AuthError::Unknown(t.id)),
-                }),
+                Some(header) => self.token(header),
             },
         };
         Caller { principal, peer }
+    }
+
+    /// The principal of the bearer token in the `authorization` header.
+    fn token(&self, header: &[u8]) -> Result<Principal, AuthError> {
+        token::bearer(header).and_then(|t| match &self.tokens {
+            Some(tokens) => tokens.verify(&t),
+            None => Err(AuthError::Unknown(t.id)),
+        })
     }
 }

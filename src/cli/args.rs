@@ -7,6 +7,7 @@
 mod limits;
 mod namespace;
 mod retry;
+mod tls;
 mod token;
 mod webhook;
 
@@ -18,6 +19,7 @@ pub(crate) use self::{
     limits::LimitArgs,
     namespace::NamespaceArg,
     retry::RetryArgs,
+    tls::TlsArgs,
     token::{RoleArg, TokenCommand, TokenCreateArgs},
     webhook::{WebhookAddArgs, WebhookCommand},
 };
@@ -43,7 +45,8 @@ hyperctl forms (Go-style single-dash flags, as hyperctl users type them):
 
 The daemon address: --addr, else WORKFLOWD_ADDR (WFCTL_ADDR is still read, with a
 warning, for one release), e.g. 127.0.0.1:50051, http://host:port or
-unix:/path/to/socket (default http://127.0.0.1:50051).
+unix:/path/to/socket (default http://127.0.0.1:50051). https:// trusts the
+platform's CAs or --tls-ca; --tls-cert/--tls-key send a client certificate.
 
 "
     };
@@ -79,14 +82,17 @@ control characters and escape sequences as visible escapes (\x1b).";
 /// Global flags, shared by the native verbs and the hyperctl forms.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct GlobalArgs {
-    /// Address of the workflow daemon: host:port, http://host:port or
-    /// unix:/path [default: $WORKFLOWD_ADDR, else http://127.0.0.1:50051].
+    /// Address of the workflow daemon: host:port, http://host:port,
+    /// https://host:port or unix:/path [default: $WORKFLOWD_ADDR, else http://127.0.0.1:50051].
     #[arg(long, global = true)]
     pub(crate) addr: Option<String>,
     /// API token for a daemon with tokens on (`wft_...`) [default:
     /// $WORKFLOW_TOKEN]. Prefer the variable: a flag shows in `ps`.
     #[arg(long, global = true)]
     pub(crate) token: Option<String>,
+    /// `--tls-ca`, `--tls-cert`, `--tls-key`.
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
     /// Output format of read commands.
     #[arg(
         short = 'o',

@@ -8,7 +8,6 @@ use super::{
     error::{innermost_cause, CliError},
     render::{print_note, short_state, PrintFormat},
 };
-use crate::client_addr;
 use crate::client_token::{daemon_client, DaemonClient};
 use crate::pb;
 
@@ -28,8 +27,9 @@ impl Ctx {
     pub(crate) async fn connect(globals: &GlobalArgs) -> Result<Ctx, CliError> {
         let addr = globals.daemon_addr().trim().to_string();
         let token = globals.bearer_token()?;
-        let endpoint = client_addr::endpoint(&addr)
-            .map_err(|e| CliError::Usage(e.to_string()))?
+        let endpoint = globals
+            .tls
+            .endpoint(&addr)?
             .connect_timeout(Duration::from_secs(5));
         let channel = endpoint
             .connect()

@@ -118,6 +118,18 @@ pub struct DaemonArgs {
     /// line of JSON (created 0600 when missing).
     #[arg(long, env = "WORKFLOWD_AUDIT_LOG_FILE")]
     pub audit_log_file: Option<PathBuf>,
+    /// Serve TLS on the TCP port with this certificate chain (PEM, leaf
+    /// first); needs --tls-key. The Unix socket stays plain.
+    #[arg(long, env = "WORKFLOWD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "WORKFLOWD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Require a client certificate signed by one of these CAs (PEM
+    /// bundle) on the TCP port; the config file's `tls_clients` gives
+    /// certificates their roles by subject CN. See docs/security.md.
+    #[arg(long, env = "WORKFLOWD_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Log format on stderr: `text` (the default) or `json` (one object a
     /// line, for journald and log shippers).
     #[arg(long, env = "WORKFLOWD_LOG_FORMAT")]

@@ -82,6 +82,14 @@ pub(super) struct FileConfig {
     pub(super) start_rate_burst: Option<u32>,
     /// Namespaces by name (docs/security.md, "Namespaces").
     pub(super) namespaces: Option<BTreeMap<String, super::namespaces::NamespaceSetting>>,
+    /// The TCP port's certificate chain (PEM): TLS on.
+    pub(super) tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub(super) tls_key: Option<PathBuf>,
+    /// CAs whose client certificates are required (PEM bundle).
+    pub(super) tls_client_ca: Option<PathBuf>,
+    /// Roles of client certificates by subject CN.
+    pub(super) tls_clients: Option<BTreeMap<String, super::tls::TlsClientSetting>>,
 }
 
 /// One workflow's retry policy as written in the config file.

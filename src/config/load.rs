@@ -52,7 +52,17 @@ impl Config {
             })?,
         };
         let insecure_listen = args.insecure_listen || file.insecure_listen.unwrap_or(false);
-        refuse_open_listen(listen, auth, insecure_listen)?;
+        let file_tls = super::tls::FileTls {
+            cert: file.tls_cert.clone(),
+            key: file.tls_key.clone(),
+            client_ca: file.tls_client_ca.clone(),
+            clients: file.tls_clients.clone(),
+        };
+        let tls = super::tls::tls_settings(args, file_tls, listen.is_some(), &absolute)?;
+        let client_certificates = tls
+            .as_ref()
+            .is_some_and(super::TlsSettings::requires_client_certificates);
+        refuse_open_listen(listen, auth, client_certificates, insecure_listen)?;
         let open_metrics = args.open_metrics || file.open_metrics.unwrap_or(false);
         let audit_log_file = args
             .audit_log_file
@@ -176,6 +186,9 @@ impl Config {
             &program_limits.maximum,
         )?;
         super::namespaces::add_workflow_dirs(&mut workflow_dirs, &namespaces);
+        if let Some(tls) = &tls {
+            tls.check_namespaces(&namespaces)?;
+        }
         Ok(Config {
             namespaces,
             program_limits,
@@ -183,6 +196,7 @@ impl Config {
             cgroups: file.cgroups.unwrap_or(true),
             start_rate,
             auth,
+            tls,
             open_metrics,
             audit_log_file,
             retry_policies,
@@ -228,19 +242,24 @@ impl Config {
 
 /// Refuses to serve beyond this host with authentication off, unless the
 /// operator said `insecure_listen`: anyone who reaches such a port could
-/// run programs as the daemon's user.
+/// run programs as the daemon's user. Required client certificates
+/// (`tls_client_ca`) authenticate every TCP caller, so they count as
+/// authentication on.
 fn refuse_open_listen(
     listen: Option<SocketAddr>,
     auth: AuthMode,
+    client_certificates: bool,
     insecure_listen: bool,
 ) -> Result<(), ConfigError> {
+    let authenticated = auth != AuthMode::None || client_certificates;
     match listen {
-        Some(address) if beyond_loopback(address) && auth == AuthMode::None && !insecure_listen => {
+        Some(address) if beyond_loopback(address) && !authenticated && !insecure_listen => {
             Err(ConfigError::Invalid {
                 setting: "listen",
                 message: format!(
                     "{address} is reachable from other hosts and authentication is off: set \
-                     auth = \"tokens\" (--auth tokens; see docs/security.md), or pass \
+                     auth = \"tokens\" (--auth tokens) or require client certificates with \
+                     tls_client_ca (--tls-client-ca; see docs/security.md), or pass \
                      --insecure-listen (insecure_listen = true) to accept that anyone who reaches \
                      the port can run programs"
                 ),

@@ -14,6 +14,7 @@ mod namespaces;
 mod start_rate;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 pub use args::DaemonArgs;
 pub use error::ConfigError;
+pub use tls::TlsSettings;
 
 use crate::auth::AuthMode;
 use crate::policy::{FixTool, WorkflowPolicy};
@@ -84,6 +86,8 @@ pub struct Config {
     // Who may call (src/auth, docs/security.md).
     /// How TCP callers are authenticated.
     pub auth: AuthMode,
+    /// TLS on the TCP port (and client certificates); None: plain TCP.
+    pub tls: Option<TlsSettings>,
     /// GET /metrics needs no token even with tokens on.
     pub open_metrics: bool,
     /// A file audit events are also appended to, as JSON lines.

@@ -62,6 +62,9 @@ pub enum DaemonError {
     /// Reflection could not be set up.
     #[error("gRPC reflection setup failed: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS certificate, key or client CA could not be used.
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
     /// A drop folder could not be prepared.
     #[error(transparent)]
     DropFolders(#[from] WatcherError),

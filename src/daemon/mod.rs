@@ -5,6 +5,7 @@
 mod engine_config;
 mod error;
 mod systemd;
+mod tls;
 
 use std::future::Future;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -19,10 +20,12 @@ use tower::Layer;
 
 use engine_config::engine_config;
 pub use error::DaemonError;
+pub use tls::TlsError;
 
 use crate::api::{DaemonInfo, WorkflowApi};
 use crate::auth::{
-    Auditor, AuthMode, Authenticator, Bootstrap, RoleGuardLayer, TokenError, Tokens,
+    Auditor, AuthMode, Authenticator, Bootstrap, ClientCertificates, RoleGuardLayer, TokenError,
+    Tokens,
 };
 use crate::config::Config;
 use crate::discovery::Catalog;
@@ -100,7 +103,12 @@ pub async fn run(
             let _ = private::create_dir_all(dir);
         }
     }
-    warn_if_reachable_from_other_hosts(&config);
+    tls::warn_if_reachable_from_other_hosts(&config);
+    // Read before anything else starts, so a bad file stops the start.
+    let tls_acceptor = match &config.tls {
+        Some(settings) => Some(tls::acceptor(settings)?),
+        None => None,
+    };
 
     let History {
         hub,
@@ -272,7 +280,15 @@ pub async fn run(
             .collect(),
         max_body_bytes: config.http_max_body_bytes,
         metrics: metrics.clone(),
-        authenticator: Authenticator::new(config.auth, tokens),
+        authenticator: match config
+            .tls
+            .as_ref()
+            .filter(|t| t.requires_client_certificates())
+        {
+            Some(tls) => Authenticator::new(config.auth, tokens)
+                .with_client_certificates(ClientCertificates::new(tls.clients.clone())),
+            None => Authenticator::new(config.auth, tokens),
+        },
         protect_metrics: !config.open_metrics,
     };
     let port = crate::http::one_port(grpc, crate::metrics::router(metrics.clone()), &http_options)
@@ -338,15 +354,25 @@ pub async fn run(
     let tcp_server = async {
         match tcp {
             Some((tcp, bound)) => {
-                tracing::info!(address = %bound, "serving workflow.v1.WorkflowService");
-                router
-                    .clone()
-                    .serve_with_incoming_shutdown(
-                        // Without TCP_NODELAY small stream messages wait for delayed ACKs (40 ms).
-                        TcpIncoming::from(tcp).with_nodelay(Some(true)),
-                        tcp_stop,
-                    )
-                    .await
+                tracing::info!(address = %bound, tls = tls_acceptor.is_some(), "serving workflow.v1.WorkflowService");
+                match tls_acceptor {
+                    Some(acceptor) => {
+                        router
+                            .clone()
+                            .serve_with_incoming_shutdown(tls::incoming(tcp, acceptor), tcp_stop)
+                            .await
+                    }
+                    None => {
+                        router
+                            .clone()
+                            .serve_with_incoming_shutdown(
+                                // Without TCP_NODELAY small stream messages wait for delayed ACKs (40 ms).
+                                TcpIncoming::from(tcp).with_nodelay(Some(true)),
+                                tcp_stop,
+                            )
+                            .await
+                    }
+                }
             }
             None => Ok(()),
         }
@@ -405,23 +431,6 @@ fn prepare_private_dirs(config: &Config) -> std::io::Result<()> {
     private::create_dir_all(&config.runs_dir())?;
     private::tighten(&config.runs_dir())?;
     Ok(())
-}
-
-/// With authentication off, anyone who reaches the TCP port can run every
-/// workflow. The configuration refuses a non-loopback address in that case
-/// unless the operator said `insecure_listen`; then it is served (a trusted
-/// network, a firewall) but never quietly.
-fn warn_if_reachable_from_other_hosts(config: &Config) {
-    if let Some(listen) = config.listen {
-        if config.listens_beyond_loopback() && config.auth == AuthMode::None {
-            tracing::warn!(
-                address = %listen,
-                "SERVING ON A NON-LOOPBACK ADDRESS WITHOUT AUTHENTICATION: anyone who can reach \
-                 {listen} can run every workflow as this daemon's user; prefer --listen none with \
-                 --unix-socket, or a loopback address"
-            );
-        }
-    }
 }
 
 /// Mode of the Unix socket: the daemon's user and the socket's group may

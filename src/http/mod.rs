@@ -34,7 +34,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Request};
 use tonic::service::Routes;
-use tonic::transport::server::{TcpConnectInfo, UdsConnectInfo};
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo, UdsConnectInfo};
 use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::{Layer, Service, ServiceExt};
 use tower_http::compression::CompressionLayer;
@@ -210,15 +210,21 @@ impl Service<Request<axum::body::Body>> for OnePort {
 
     fn call(&mut self, mut request: Request<axum::body::Body>) -> Self::Future {
         let protocol = protocol(&request);
+        // A TLS connection's info wraps the TCP one (src/daemon/tls.rs).
+        let tls = request.extensions().get::<TlsConnectInfo<TcpConnectInfo>>();
+        let tcp = tls
+            .map(TlsConnectInfo::get_ref)
+            .or_else(|| request.extensions().get::<TcpConnectInfo>())
+            .cloned();
+        let client_certificates = tls.and_then(TlsConnectInfo::peer_certs);
         let (transport, peer) = if request.extensions().get::<UdsConnectInfo>().is_some() {
             (Transport::UnixSocket, "unix socket".to_string())
         } else {
-            let remote = request
-                .extensions()
-                .get::<TcpConnectInfo>()
-                .and_then(TcpConnectInfo::remote_addr);
+            let remote = tcp.as_ref().and_then(TcpConnectInfo::remote_addr);
             (
-                Transport::Tcp,
+                Transport::Tcp {
+                    client_certificates: client_certificates.as_deref().map(Vec::as_slice),
+                },
                 remote.map_or_else(|| "unknown".to_string(), |a| a.to_string()),
             )
         };
@@ -232,7 +238,7 @@ impl Service<Request<axum::body::Body>> for OnePort {
         );
         // A browser can send the HTTP routes and gRPC-web, never native gRPC.
         if protocol != Protocol::Grpc {
-            let connection = request.extensions().get::<TcpConnectInfo>();
+            let connection = tcp.as_ref();
             let authority = request.uri().authority().map(|a| a.as_str());
             if let Err(refusal) = self.guard.check(request.headers(), authority, connection) {
                 let response = error::HttpError::Refused(refusal).into_response();

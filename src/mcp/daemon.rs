@@ -8,7 +8,7 @@ use std::time::Duration;
 use tonic::Status;
 
 use super::error::McpError;
-use crate::client_addr;
+use crate::client_tls::{ClientTls, ClientTlsError};
 use crate::client_token::{daemon_client, BearerToken, DaemonClient};
 use crate::pb;
 
@@ -27,17 +27,24 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     /// A client for `addr` that connects on first use. Every form of
-    /// [`client_addr::endpoint_uri`] works: `host:port` (which gets
-    /// `http://`), `http(s)://host:port`, `unix:/path`.
-    pub(crate) fn connect_lazy(addr: &str, token: BearerToken) -> Result<Daemon, McpError> {
-        let uri = client_addr::endpoint_uri(addr).map_err(|e| McpError::InvalidAddress {
-            addr: e.addr,
-            message: e.reason,
-        })?;
-        let endpoint = client_addr::endpoint(&uri).map_err(|e| McpError::InvalidAddress {
-            addr: e.addr,
-            message: e.reason,
-        })?;
+    /// [`ClientTls::uri`] works: `host:port` (which gets `http://`, or
+    /// `https://` with TLS files), `http(s)://host:port`, `unix:/path`.
+    pub(crate) fn connect_lazy(
+        addr: &str,
+        token: BearerToken,
+        tls: &ClientTls,
+    ) -> Result<Daemon, McpError> {
+        let refused = |e: ClientTlsError| match e {
+            ClientTlsError::Addr(e) => McpError::InvalidAddress {
+                addr: e.addr,
+                message: e.reason,
+            },
+            other => McpError::InvalidTls {
+                message: other.to_string(),
+            },
+        };
+        let uri = tls.uri(addr).map_err(refused)?;
+        let endpoint = tls.endpoint(&uri).map_err(refused)?;
         let addr = uri;
         let channel = endpoint
             .connect_timeout(CONNECT_TIMEOUT)
@@ -95,13 +102,18 @@ mod tests {
             ("unix:/run/workflowd.sock", "unix:/run/workflowd.sock"),
         ] {
             assert_eq!(
-                Daemon::connect_lazy(given, BearerToken::default())
+                Daemon::connect_lazy(given, BearerToken::default(), &ClientTls::default())
                     .unwrap()
                     .addr(),
                 used
             );
         }
-        assert!(Daemon::connect_lazy("unix:relative", BearerToken::default()).is_err());
+        assert!(Daemon::connect_lazy(
+            "unix:relative",
+            BearerToken::default(),
+            &ClientTls::default()
+        )
+        .is_err());
     }
 
     #[tokio::test]
@@ -110,8 +122,12 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let daemon =
-            Daemon::connect_lazy(&format!("127.0.0.1:{port}"), BearerToken::default()).unwrap();
+        let daemon = Daemon::connect_lazy(
+            &format!("127.0.0.1:{port}"),
+            BearerToken::default(),
+            &ClientTls::default(),
+        )
+        .unwrap();
         let status = daemon.all_workflows().await.unwrap_err();
         let error = ToolError::from_status(
             &status,

@@ -24,6 +24,12 @@ pub enum McpError {
         /// What is wrong with it (naming where it came from).
         message: String,
     },
+    /// `--tls-*` / `WORKFLOW_TLS_*` cannot be used.
+    #[error("TLS settings: {message}")]
+    InvalidTls {
+        /// What is wrong (naming the flag or variable and the file).
+        message: String,
+    },
     /// The MCP session could not be set up on stdio.
     #[error("MCP session on stdio failed: {0}")]
     Session(String),

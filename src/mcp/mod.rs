@@ -51,13 +51,25 @@ use server::WorkflowMcp;
     about = "MCP server (stdio) for the workflow daemon workflowd"
 )]
 pub struct McpArgs {
-    /// gRPC address of workflowd: host:port, http://host:port or
-    /// unix:/path [default: $WORKFLOWD_ADDR, else http://127.0.0.1:50051].
+    /// gRPC address of workflowd: host:port, http://host:port,
+    /// https://host:port or unix:/path [default: $WORKFLOWD_ADDR, else
+    /// http://127.0.0.1:50051].
     #[arg(long)]
     pub addr: Option<String>,
     /// API token for a daemon with tokens on [default: $WORKFLOW_TOKEN].
     #[arg(long)]
     pub token: Option<String>,
+    /// CA certificate(s) (PEM) to trust for an https:// daemon instead of
+    /// the platform's roots [default: $WORKFLOW_TLS_CA].
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// Client certificate (PEM) for a daemon that requires one; needs
+    /// --tls-key [default: $WORKFLOW_TLS_CERT].
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of --tls-cert [default: $WORKFLOW_TLS_KEY].
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Seconds between checks for added, changed or removed workflows.
     #[arg(
         long,
@@ -75,7 +87,12 @@ pub async fn serve_stdio(args: McpArgs) -> Result<(), McpError> {
     });
     let token = crate::client_token::BearerToken::resolve(args.token.as_deref())
         .map_err(|message| McpError::InvalidToken { message })?;
-    let server = WorkflowMcp::new(&addr, token)?;
+    let tls = crate::client_tls::ClientTls::resolve(
+        args.tls_ca.as_deref(),
+        args.tls_cert.as_deref(),
+        args.tls_key.as_deref(),
+    );
+    let server = WorkflowMcp::new(&addr, token, &tls)?;
     tracing::info!(addr = %server.daemon_addr(), "workflow-mcp serving MCP on stdio");
     // Load the workflow tools before the session starts, so that the first
     // load is not announced to the client as a change of the tool list.

@@ -11,6 +11,7 @@ use rmcp::{Peer, RoleServer};
 use super::daemon::Daemon;
 use super::error::{FieldStyle, McpError, Subject, ToolError};
 use super::run_tools::RunTools;
+use crate::client_tls::ClientTls;
 use crate::client_token::BearerToken;
 
 /// The MCP server: a thin adapter over the gRPC API of `workflowd`.
@@ -33,10 +34,14 @@ impl WorkflowMcp {
     /// A server whose back end is the daemon at `addr` (`http://host:port`
     /// or `host:port`), called with `token`. Does not connect: the first
     /// call does.
-    pub(crate) fn new(addr: &str, token: BearerToken) -> Result<WorkflowMcp, McpError> {
+    pub(crate) fn new(
+        addr: &str,
+        token: BearerToken,
+        tls: &ClientTls,
+    ) -> Result<WorkflowMcp, McpError> {
         Ok(WorkflowMcp {
             shared: Arc::new(Shared {
-                daemon: Daemon::connect_lazy(addr, token)?,
+                daemon: Daemon::connect_lazy(addr, token, tls)?,
                 run_tools: RunTools::default(),
                 router: Self::tool_router() + Self::schedule_router(),
             }),

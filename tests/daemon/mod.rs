@@ -28,5 +28,6 @@ mod scheduling;
 mod service;
 mod status;
 mod streaming;
+mod tls;
 mod validation;
 mod webhooks;

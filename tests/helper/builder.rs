@@ -6,6 +6,7 @@ use std::{fs, path::PathBuf, process::ExitStatus};
 use super::*;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tonic::transport::ClientTlsConfig;
 use workflow_manager::pb::workflow_service_client::WorkflowServiceClient;
 
 impl Daemon {
@@ -25,6 +26,7 @@ impl Daemon {
             umask: None,
             unix_socket_only: false,
             listen: None,
+            tls: None,
         }
     }
 }
@@ -44,6 +46,7 @@ pub struct DaemonBuilder {
     umask: Option<u32>,
     unix_socket_only: bool,
     listen: Option<String>,
+    tls: Option<ClientTlsConfig>,
 }
 
 impl DaemonBuilder {
@@ -158,12 +161,21 @@ impl DaemonBuilder {
         self
     }
 
+    /// Connects to the daemon over TLS with `tls` (`https://`), for a
+    /// daemon started with `--tls-cert` (the test passes the flags).
+    pub fn client_tls(mut self, tls: ClientTlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Creates the temp dir, writes the fixture programs, starts the daemon and
     /// connects to it.
-    pub async fn start(self) -> Daemon {
+    pub async fn start(mut self) -> Daemon {
+        let tls = self.tls.take();
         let (root, command_line, env) = self.prepare();
-        let (child, addr, channel) = spawn(root.path(), &command_line, &env).await;
+        let (child, addr, channel) = spawn(root.path(), &command_line, &env, tls.as_ref()).await;
         Daemon {
+            tls,
             client: WorkflowServiceClient::new(channel.clone()),
             channel,
             addr,

@@ -15,7 +15,7 @@ use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
 };
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 use tonic_health::pb::health_client::HealthClient;
 use workflow_manager::pb::workflow_service_client::WorkflowServiceClient;
 use workflow_manager::process;
@@ -38,6 +38,8 @@ pub struct Daemon {
     pub(super) child: Option<Child>,
     pub(super) channel: Channel,
     pub(super) client: Client,
+    /// How the harness's own connection does TLS, when the daemon serves it.
+    pub(super) tls: Option<ClientTlsConfig>,
     /// `127.0.0.1:PORT` the daemon listens on (`unix:PATH` when it serves
     /// only its Unix socket).
     pub addr: String,
@@ -73,11 +75,13 @@ pub(super) fn command(root: &Path, args: &[String], env: &[(String, String)]) ->
     command
 }
 
-/// Starts the daemon binary and waits for its `listening on ADDR` line.
+/// Starts the daemon binary and waits for its `listening on ADDR` line;
+/// connects over TLS with `tls` when given.
 pub(super) async fn spawn(
     root: &Path,
     args: &[String],
     env: &[(String, String)],
+    tls: Option<&ClientTlsConfig>,
 ) -> (Child, String, Channel) {
     let mut child = command(root, args, env).spawn().expect("spawn workflowd");
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -106,11 +110,18 @@ pub(super) async fn spawn(
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let uri = if addr.starts_with("unix:") {
         addr.clone()
+    } else if tls.is_some() {
+        format!("https://{addr}")
     } else {
         format!("http://{addr}")
     };
-    let channel = tonic::transport::Endpoint::from_shared(uri)
-        .expect("valid uri")
+    let mut endpoint = tonic::transport::Endpoint::from_shared(uri).expect("valid uri");
+    if let Some(tls) = tls {
+        endpoint = endpoint
+            .tls_config(tls.clone())
+            .expect("a TLS configuration");
+    }
+    let channel = endpoint
         .connect()
         .await
         .unwrap_or_else(|e| panic!("connect to {addr}: {e}; log:\n{}", log_tail(root)));
@@ -318,7 +329,13 @@ impl Daemon {
     /// Starts the daemon again on the same data dir with the same flags.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the daemon before restarting it");
-        let (child, addr, channel) = spawn(self.root.path(), &self.command_line, &self.env).await;
+        let (child, addr, channel) = spawn(
+            self.root.path(),
+            &self.command_line,
+            &self.env,
+            self.tls.as_ref(),
+        )
+        .await;
         self.client = WorkflowServiceClient::new(channel.clone());
         self.channel = channel;
         self.addr = addr;

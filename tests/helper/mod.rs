@@ -39,6 +39,7 @@ mod wait;
 mod wfctl;
 
 pub use asserts::*;
+pub use builder::DaemonBuilder;
 pub use daemon::*;
 pub use fixtures::*;
 pub use http::*;

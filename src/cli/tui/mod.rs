@@ -38,7 +38,6 @@ use tokio::{
 
 use self::{app::App, messages::Request, terminal::Screen, theme::Theme};
 use super::{args::GlobalArgs, args::TuiArgs, error::CliError};
-use crate::client_addr;
 use crate::client_token::daemon_client;
 
 /// The shortest time between two frames: a chatty log is drawn at most
@@ -53,8 +52,9 @@ const UPDATES_PER_FRAME: usize = 256;
 pub(crate) async fn run(globals: &GlobalArgs, args: TuiArgs) -> Result<(), CliError> {
     let addr = globals.daemon_addr().trim().to_string();
     let token = globals.bearer_token()?;
-    let channel = client_addr::endpoint(&addr)
-        .map_err(|e| CliError::Usage(e.to_string()))?
+    let channel = globals
+        .tls
+        .endpoint(&addr)?
         .connect_timeout(Duration::from_secs(3))
         .connect_lazy();
     let mut frame_times = match &args.frame_times {
