@@ -135,7 +135,8 @@ impl From<AuthError> for Status {
             | AuthError::Revoked { .. }
             | AuthError::NoClientCertificate
             | AuthError::UnnamedCertificate(_)
-            | AuthError::UnmappedCertificate(_) => Status::unauthenticated(error.to_string()),
+            | AuthError::UnmappedCertificate(_)
+            | AuthError::Jwt(_) => Status::unauthenticated(error.to_string()),
         }
     }
 }

@@ -19,6 +19,7 @@
 mod audit;
 mod client_cert;
 mod guard;
+mod jwt;
 mod rate;
 mod registry;
 mod roles;
@@ -32,6 +33,8 @@ use tokio_rustls::rustls::pki_types::CertificateDer;
 pub(crate) use audit::Auditor;
 pub(crate) use client_cert::ClientCertificates;
 pub(crate) use guard::RoleGuardLayer;
+pub(crate) use jwt::JwtVerifier;
+pub use jwt::{JwksError, JwksSource, OidcSettings};
 pub(crate) use rate::{NamespaceRates, StartRate};
 pub use registry::TokenError;
 pub(crate) use registry::{Bootstrap, Tokens};
@@ -168,6 +171,9 @@ pub(crate) enum AuthError {
          role to the config file (or send an API token, when auth = \"tokens\")"
     )]
     UnmappedCertificate(String),
+    /// An OIDC bearer token was refused (the reason names the claim).
+    #[error("{0}")]
+    Jwt(String),
     /// Authenticated, but the role is too low.
     #[error("{method} needs the {needed} role; {who} has {has}")]
     WrongRole {
@@ -190,6 +196,8 @@ pub(crate) struct Authenticator {
     tokens: Option<std::sync::Arc<Tokens>>,
     /// Set when TCP callers present client certificates (`tls_client_ca`).
     client_certificates: Option<std::sync::Arc<ClientCertificates>>,
+    /// Set when bearer tokens may also be OIDC JWTs (`[oidc]`).
+    jwt: Option<std::sync::Arc<JwtVerifier>>,
 }
 
 /// How a request reached the daemon.
@@ -220,7 +228,14 @@ impl Authenticator {
             mode,
             tokens: Some(tokens),
             client_certificates: None,
+            jwt: None,
         }
+    }
+
+    /// Bearer tokens that are JWTs are checked by `verifier`.
+    pub(crate) fn with_jwt(mut self, verifier: std::sync::Arc<JwtVerifier>) -> Self {
+        self.jwt = Some(verifier);
+        self
     }
 
     /// TCP callers are (also) authenticated by their client certificates,
@@ -238,6 +253,7 @@ impl Authenticator {
             mode: AuthMode::None,
             tokens: None,
             client_certificates: None,
+            jwt: None,
         }
     }
 
@@ -288,9 +304,17 @@ impl Authenticator {
         Caller { principal, peer }
     }
 
-    /// The principal of the bearer token in the `authorization` header.
+    /// The principal of the bearer token in the `authorization` header:
+    /// an OIDC JWT when the daemon takes them and it looks like one, else
+    /// an API token.
     fn token(&self, header: &[u8]) -> Result<Principal, AuthError> {
-        token::bearer(header).and_then(|t| match &self.tokens {
+        let text = token::bearer_text(header)?;
+        if let Some(jwt) = &self.jwt {
+            if JwtVerifier::looks_like_jwt(text) {
+                return jwt.verify(text);
+            }
+        }
+        token::parse(text).and_then(|t| match &self.tokens {
             Some(tokens) => tokens.verify(&t),
             None => Err(AuthError::Unknown(t.id)),
         })

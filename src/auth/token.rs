@@ -40,8 +40,9 @@ pub(super) fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// The token in an `authorization` header's value (`Bearer <token>`).
-pub(super) fn bearer(header: &[u8]) -> Result<Presented, AuthError> {
+/// The token in an `authorization` header's value (`Bearer <token>`), as
+/// text: an API token or an OIDC JWT.
+pub(super) fn bearer_text(header: &[u8]) -> Result<&str, AuthError> {
     let text = std::str::from_utf8(header)
         .map_err(|_| AuthError::Malformed("the authorization header is not text".into()))?;
     let (scheme, token) = text.trim().split_once(' ').ok_or_else(|| {
@@ -54,7 +55,7 @@ pub(super) fn bearer(header: &[u8]) -> Result<Presented, AuthError> {
             "the authorization scheme must be Bearer".into(),
         ));
     }
-    parse(token.trim())
+    Ok(token.trim())
 }
 
 /// A token's id and secret, or what is wrong with it (never echoing the
@@ -91,6 +92,10 @@ pub(super) fn parse(token: &str) -> Result<Presented, AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bearer(header: &[u8]) -> Result<Presented, AuthError> {
+        bearer_text(header).and_then(parse)
+    }
 
     #[test]
     fn a_new_token_parses_back_to_its_id_and_hash() {

@@ -80,6 +80,8 @@ pub(super) struct FileConfig {
     pub(super) start_rate_per_second: Option<f64>,
     /// How many starts a caller may make at once after a pause.
     pub(super) start_rate_burst: Option<u32>,
+    /// OIDC bearer tokens from one identity provider.
+    pub(super) oidc: Option<super::oidc::OidcSetting>,
     /// Namespaces by name (docs/security.md, "Namespaces").
     pub(super) namespaces: Option<BTreeMap<String, super::namespaces::NamespaceSetting>>,
     /// The TCP port's certificate chain (PEM): TLS on.

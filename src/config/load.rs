@@ -189,7 +189,12 @@ impl Config {
         if let Some(tls) = &tls {
             tls.check_namespaces(&namespaces)?;
         }
+        let oidc = match file.oidc.clone() {
+            Some(setting) => Some(super::oidc::oidc_settings(setting, auth, &absolute)?),
+            None => None,
+        };
         Ok(Config {
+            oidc,
             namespaces,
             program_limits,
             kill_programs_with_daemon: file.kill_programs_with_daemon.unwrap_or(true),

@@ -11,6 +11,7 @@ mod file;
 mod limits;
 mod load;
 mod namespaces;
+mod oidc;
 mod start_rate;
 #[cfg(test)]
 mod tests;
@@ -102,6 +103,8 @@ pub struct Config {
     /// Each caller's rate of starting work (per second) and burst; None:
     /// no limit.
     pub start_rate: Option<(f64, std::num::NonZeroU32)>,
+    /// OIDC bearer tokens (`[oidc]`), when configured.
+    pub oidc: Option<crate::auth::OidcSettings>,
     /// The namespaces: `default` and the configured ones.
     pub namespaces: crate::namespaces::Namespaces,
 }

@@ -27,6 +27,9 @@ pub enum DaemonError {
     #[error("loading the webhooks failed: {0}")]
     Webhooks(#[from] WebhookError),
     /// The API tokens could not be loaded, or the first one written.
+    #[error("oidc: {0}")]
+    Oidc(crate::auth::JwksError),
+    /// The API tokens could not be loaded or made.
     #[error("API tokens: {0}")]
     Tokens(#[from] crate::auth::TokenError),
     /// The stored schedules could not be loaded.

@@ -2,6 +2,7 @@
 //! history, discovery, engine, recovery, then the gRPC server (with health
 //! and reflection) on TCP and optionally a Unix socket.
 
+mod authenticator;
 mod engine_config;
 mod error;
 mod systemd;
@@ -23,10 +24,7 @@ pub use error::DaemonError;
 pub use tls::TlsError;
 
 use crate::api::{DaemonInfo, WorkflowApi};
-use crate::auth::{
-    Auditor, AuthMode, Authenticator, Bootstrap, ClientCertificates, RoleGuardLayer, TokenError,
-    Tokens,
-};
+use crate::auth::{Auditor, AuthMode, Bootstrap, RoleGuardLayer, TokenError, Tokens};
 use crate::config::Config;
 use crate::discovery::Catalog;
 use crate::engine::Engine;
@@ -280,15 +278,7 @@ pub async fn run(
             .collect(),
         max_body_bytes: config.http_max_body_bytes,
         metrics: metrics.clone(),
-        authenticator: match config
-            .tls
-            .as_ref()
-            .filter(|t| t.requires_client_certificates())
-        {
-            Some(tls) => Authenticator::new(config.auth, tokens)
-                .with_client_certificates(ClientCertificates::new(tls.clients.clone())),
-            None => Authenticator::new(config.auth, tokens),
-        },
+        authenticator: authenticator::authenticator(&config, tokens).await?,
         protect_metrics: !config.open_metrics,
     };
     let port = crate::http::one_port(grpc, crate::metrics::router(metrics.clone()), &http_options)

@@ -17,6 +17,7 @@ mod limits;
 mod manifest;
 mod metrics;
 mod namespaces;
+mod oidc;
 mod output;
 mod program_environment;
 mod rate_limits;
