@@ -14,6 +14,7 @@ impl WorkflowApi {
     pub(crate) fn new(engine: Arc<Engine>, info: DaemonInfo) -> Self {
         WorkflowApi {
             namespace_rates: Arc::new(crate::auth::NamespaceRates::new(engine.namespaces())),
+            stream_tokens: Arc::new(crate::auth::StreamTokens::new()),
             engine,
             info: Arc::new(info),
             manifests: None,
@@ -53,6 +54,13 @@ impl WorkflowApi {
     /// Serves the token RPCs with these tokens.
     pub(crate) fn with_tokens(mut self, tokens: Arc<crate::auth::Tokens>) -> Self {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// Makes SSE log tokens with `tokens` (the port's authenticator checks
+    /// them with the same key).
+    pub(crate) fn with_stream_tokens(mut self, tokens: Arc<crate::auth::StreamTokens>) -> Self {
+        self.stream_tokens = tokens;
         self
     }
 

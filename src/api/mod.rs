@@ -17,6 +17,7 @@ mod retry_convert;
 mod schedule_convert;
 mod schedules;
 mod status;
+mod stream_tokens;
 #[cfg(test)]
 mod tests;
 mod tokens;
@@ -56,6 +57,8 @@ pub(crate) struct WorkflowApi {
     audit_reader: Option<Arc<crate::store::StoreReader>>,
     /// Each namespace's rate of starting work.
     namespace_rates: Arc<crate::auth::NamespaceRates>,
+    /// Makes the tokens of SSE log URLs (the port checks them).
+    stream_tokens: Arc<crate::auth::StreamTokens>,
 }
 
 impl WorkflowApi {
@@ -134,10 +137,7 @@ impl WorkflowService for WorkflowApi {
         request: Request<pb::ListWorkflowsRequest>,
     ) -> Result<Response<pb::ListWorkflowsResponse>, Status> {
         let seen = namespaces::seen(&request);
-        let sees = |path: &std::path::Path| {
-            let namespaces = self.engine.namespaces_of(path);
-            seen.sees_any(namespaces.iter().map(String::as_str))
-        };
+        let sees = |path: &std::path::Path| self.sees_program(&seen, path);
         let request = request.into_inner();
         let size = paging::page_size(request.page_size, 100, 1000)?;
         let after: Option<String> = paging::decode(&request.page_token, 0)?;
@@ -438,6 +438,14 @@ impl WorkflowService for WorkflowApi {
         };
         response.execution = Some(self.shown_one(&execution).await);
         Ok(Response::new(response))
+    }
+
+    // CreateStreamToken: stream_tokens.rs.
+    async fn create_stream_token(
+        &self,
+        request: Request<pb::CreateStreamTokenRequest>,
+    ) -> Result<Response<pb::CreateStreamTokenResponse>, Status> {
+        self.create_stream_token_call(request).await
     }
 
     // GetStatus: daemon_status.rs.

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use tonic::{Request, Status};
 
 use super::WorkflowApi;
-use crate::auth::Caller;
+use crate::auth::{Caller, Principal, Role};
 use crate::engine::EngineError;
 use crate::namespaces::{Visibility, DEFAULT};
 use crate::store::ExecutionRecord;
@@ -41,6 +41,22 @@ pub(super) fn list_filter(seen: &Visibility, requested: &str) -> Option<Vec<Stri
     } else {
         Vec::new()
     })
+}
+
+/// The caller of `request` as a principal: its own, or (a request that
+/// did not come through the port) one that sees everything.
+pub(super) fn principal<T>(request: &Request<T>) -> Principal {
+    match request.extensions().get::<Caller>() {
+        Some(Caller {
+            principal: Ok(principal),
+            ..
+        }) => principal.clone(),
+        _ => Principal {
+            name: "the daemon itself".into(),
+            role: Role::Viewer,
+            namespaces: seen(request),
+        },
+    }
 }
 
 /// Who the caller of `request` is, for messages.
@@ -101,6 +117,13 @@ impl WorkflowApi {
         } else {
             Err(EngineError::ExecutionNotFound(id.to_string()).into())
         }
+    }
+
+    /// Whether `seen` sees the workflow (or discovery failure) at
+    /// `program_path`.
+    pub(super) fn sees_program(&self, seen: &Visibility, program_path: &std::path::Path) -> bool {
+        let namespaces = self.engine.namespaces_of(program_path);
+        seen.sees_any(namespaces.iter().map(String::as_str))
     }
 
     /// Checks that the execution `id` exists for a caller seeing `seen`,

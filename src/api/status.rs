@@ -136,7 +136,8 @@ impl From<AuthError> for Status {
             | AuthError::NoClientCertificate
             | AuthError::UnnamedCertificate(_)
             | AuthError::UnmappedCertificate(_)
-            | AuthError::Jwt(_) => Status::unauthenticated(error.to_string()),
+            | AuthError::Jwt(_)
+            | AuthError::StreamToken(_) => Status::unauthenticated(error.to_string()),
         }
     }
 }

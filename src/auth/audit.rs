@@ -32,6 +32,7 @@ pub(crate) const AUDITED: &[&str] = &[
     "TestWebhook",
     "CreateToken",
     "RevokeToken",
+    "CreateStreamToken",
 ];
 
 /// A request's fields that name its object, by preference.

@@ -23,6 +23,7 @@ mod jwt;
 mod rate;
 mod registry;
 mod roles;
+mod stream_token;
 mod token;
 
 use std::fmt;
@@ -38,6 +39,9 @@ pub use jwt::{JwksError, JwksSource, OidcSettings};
 pub(crate) use rate::{NamespaceRates, StartRate};
 pub use registry::TokenError;
 pub(crate) use registry::{Bootstrap, Tokens};
+pub(crate) use stream_token::{
+    presented as presented_stream_token, PresentedStreamToken, StreamTokens,
+};
 
 /// How callers are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -174,6 +178,9 @@ pub(crate) enum AuthError {
     /// An OIDC bearer token was refused (the reason names the claim).
     #[error("{0}")]
     Jwt(String),
+    /// A stream token (`access_token` of an SSE log URL) was refused.
+    #[error("stream token refused: {0}")]
+    StreamToken(String),
     /// Authenticated, but the role is too low.
     #[error("{method} needs the {needed} role; {who} has {has}")]
     WrongRole {
@@ -198,6 +205,8 @@ pub(crate) struct Authenticator {
     client_certificates: Option<std::sync::Arc<ClientCertificates>>,
     /// Set when bearer tokens may also be OIDC JWTs (`[oidc]`).
     jwt: Option<std::sync::Arc<JwtVerifier>>,
+    /// Checks the short-lived tokens of SSE log URLs.
+    stream_tokens: Option<std::sync::Arc<StreamTokens>>,
 }
 
 /// How a request reached the daemon.
@@ -229,7 +238,15 @@ impl Authenticator {
             tokens: Some(tokens),
             client_certificates: None,
             jwt: None,
+            stream_tokens: None,
         }
+    }
+
+    /// A log stream's URL may carry a token `tokens` made (EventSource
+    /// cannot send a header).
+    pub(crate) fn with_stream_tokens(mut self, tokens: std::sync::Arc<StreamTokens>) -> Self {
+        self.stream_tokens = Some(tokens);
+        self
     }
 
     /// Bearer tokens that are JWTs are checked by `verifier`.
@@ -254,11 +271,13 @@ impl Authenticator {
             tokens: None,
             client_certificates: None,
             jwt: None,
+            stream_tokens: None,
         }
     }
 
     /// The caller of a request that came over `transport` from `peer`
-    /// with the `authorization` header `authorization`.
+    /// with the `authorization` header `authorization`, or without one
+    /// but with a stream token in its URL (`stream_token`).
     ///
     /// With client certificates required, a TCP caller whose certificate
     /// is in `tls_clients` is that client whatever else it sends; one
@@ -269,6 +288,7 @@ impl Authenticator {
         transport: Transport<'_>,
         peer: String,
         authorization: Option<&[u8]>,
+        stream_token: Option<PresentedStreamToken>,
     ) -> Caller {
         let by_certificate = match (&self.client_certificates, transport) {
             (
@@ -296,10 +316,15 @@ impl Authenticator {
                 role: Role::Admin,
                 namespaces: Visibility::All,
             }),
-            (AuthMode::Tokens, Transport::Tcp { .. }, None) => match authorization {
-                None => Err(AuthError::Missing),
-                Some(header) => self.token(header),
-            },
+            (AuthMode::Tokens, Transport::Tcp { .. }, None) => {
+                match (authorization, stream_token, &self.stream_tokens) {
+                    (Some(header), _, _) => self.token(header),
+                    (None, Some(presented), Some(tokens)) => {
+                        tokens.verify(&presented.token, &presented.execution)
+                    }
+                    (None, _, _) => Err(AuthError::Missing),
+                }
+            }
         };
         Caller { principal, peer }
     }

@@ -15,6 +15,7 @@ const VIEWER: &[&str] = &[
     "WaitExecution",
     "ListExecutions",
     "StreamLogs",
+    "CreateStreamToken",
     "GetStatus",
     "GetSchedule",
     "ListSchedules",

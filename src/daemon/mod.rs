@@ -216,6 +216,8 @@ pub async fn run(
         )?)
     };
 
+    // The API makes SSE log tokens, the port checks them: one key.
+    let stream_tokens = Arc::new(crate::auth::StreamTokens::new());
     let mut api = WorkflowApi::new(
         engine.clone(),
         DaemonInfo {
@@ -230,6 +232,7 @@ pub async fn run(
     .with_retries(retries.clone())
     .with_webhooks(webhooks.clone())
     .with_tokens(tokens.clone())
+    .with_stream_tokens(stream_tokens.clone())
     .with_audit_log(audit_reader);
     if let Some(drop_folders) = &drop_folders {
         api = api.with_drop_folders(drop_folders.clone());
@@ -278,7 +281,9 @@ pub async fn run(
             .collect(),
         max_body_bytes: config.http_max_body_bytes,
         metrics: metrics.clone(),
-        authenticator: authenticator::authenticator(&config, tokens).await?,
+        authenticator: authenticator::authenticator(&config, tokens)
+            .await?
+            .with_stream_tokens(stream_tokens),
         protect_metrics: !config.open_metrics,
     };
     let port = crate::http::one_port(grpc, crate::metrics::router(metrics.clone()), &http_options)

@@ -228,14 +228,21 @@ impl Service<Request<axum::body::Body>> for OnePort {
                 remote.map_or_else(|| "unknown".to_string(), |a| a.to_string()),
             )
         };
-        let caller = self.authenticator.caller(
-            transport,
-            peer,
-            request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(HeaderValue::as_bytes),
-        );
+        let authorization = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        // An EventSource cannot send a header: a log stream's URL may
+        // carry a short-lived token instead (src/auth/stream_token.rs).
+        let stream_token = match (protocol, authorization) {
+            (Protocol::Http, None) if request.method() == http::Method::GET => {
+                crate::auth::presented_stream_token(request.uri())
+            }
+            _ => None,
+        };
+        let caller = self
+            .authenticator
+            .caller(transport, peer, authorization, stream_token);
         // A browser can send the HTTP routes and gRPC-web, never native gRPC.
         if protocol != Protocol::Grpc {
             let connection = tcp.as_ref();

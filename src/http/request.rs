@@ -128,9 +128,12 @@ fn json_values(text: &[u8]) -> usize {
     count
 }
 
-/// The query string's pairs, decoded.
+/// The query string's pairs, decoded; `access_token`, a log stream's
+/// credential that the port has already read (src/auth/stream_token.rs),
+/// is not a field.
 fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (String, String)> + '_ {
     form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(name, _)| name != "access_token")
         .map(|(name, value)| (name.into_owned(), value.into_owned()))
 }
 

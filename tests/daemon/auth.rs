@@ -26,6 +26,7 @@ const EXPECTED_ROLES: &[(&str, &str)] = &[
     ("WaitExecution", "viewer"),
     ("ListExecutions", "viewer"),
     ("StreamLogs", "viewer"),
+    ("CreateStreamToken", "viewer"),
     ("Cancel", "operator"),
     ("GetStatus", "viewer"),
     ("ValidateManifest", "operator"),

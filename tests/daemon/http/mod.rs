@@ -11,3 +11,4 @@ mod grpc_web;
 mod limits;
 mod logs;
 mod routes;
+mod stream_tokens;

@@ -3453,6 +3453,107 @@ func (x *StreamLogsRequest) GetFollow() bool {
 	return false
 }
 
+// Request of CreateStreamToken.
+type CreateStreamTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution whose log the token opens.
+	ExecutionId   string `protobuf:"bytes,1,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateStreamTokenRequest) Reset() {
+	*x = CreateStreamTokenRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateStreamTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateStreamTokenRequest) ProtoMessage() {}
+
+func (x *CreateStreamTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateStreamTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateStreamTokenRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CreateStreamTokenRequest) GetExecutionId() string {
+	if x != nil {
+		return x.ExecutionId
+	}
+	return ""
+}
+
+// Response of CreateStreamToken.
+type CreateStreamTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token, for the log URL's `access_token` parameter.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// When it can no longer open the stream.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateStreamTokenResponse) Reset() {
+	*x = CreateStreamTokenResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateStreamTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateStreamTokenResponse) ProtoMessage() {}
+
+func (x *CreateStreamTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateStreamTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateStreamTokenResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CreateStreamTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CreateStreamTokenResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 // One message of the StreamLogs stream.
 type StreamLogsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3464,7 +3565,7 @@ type StreamLogsResponse struct {
 
 func (x *StreamLogsResponse) Reset() {
 	*x = StreamLogsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3476,7 +3577,7 @@ func (x *StreamLogsResponse) String() string {
 func (*StreamLogsResponse) ProtoMessage() {}
 
 func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[30]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3489,7 +3590,7 @@ func (x *StreamLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLogsResponse.ProtoReflect.Descriptor instead.
 func (*StreamLogsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{30}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StreamLogsResponse) GetEvent() *LogEvent {
@@ -3539,7 +3640,7 @@ type LogEvent struct {
 
 func (x *LogEvent) Reset() {
 	*x = LogEvent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3551,7 +3652,7 @@ func (x *LogEvent) String() string {
 func (*LogEvent) ProtoMessage() {}
 
 func (x *LogEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[31]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3564,7 +3665,7 @@ func (x *LogEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEvent.ProtoReflect.Descriptor instead.
 func (*LogEvent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{31}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LogEvent) GetSequence() uint64 {
@@ -3961,7 +4062,7 @@ type OutputLine struct {
 
 func (x *OutputLine) Reset() {
 	*x = OutputLine{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3973,7 +4074,7 @@ func (x *OutputLine) String() string {
 func (*OutputLine) ProtoMessage() {}
 
 func (x *OutputLine) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[32]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3986,7 +4087,7 @@ func (x *OutputLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputLine.ProtoReflect.Descriptor instead.
 func (*OutputLine) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{32}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *OutputLine) GetStream() OutputStream {
@@ -4032,7 +4133,7 @@ type PhaseStarted struct {
 
 func (x *PhaseStarted) Reset() {
 	*x = PhaseStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4044,7 +4145,7 @@ func (x *PhaseStarted) String() string {
 func (*PhaseStarted) ProtoMessage() {}
 
 func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[33]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4057,7 +4158,7 @@ func (x *PhaseStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseStarted.ProtoReflect.Descriptor instead.
 func (*PhaseStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{33}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PhaseStarted) GetPhase() int32 {
@@ -4094,7 +4195,7 @@ type PhaseCompleted struct {
 
 func (x *PhaseCompleted) Reset() {
 	*x = PhaseCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4106,7 +4207,7 @@ func (x *PhaseCompleted) String() string {
 func (*PhaseCompleted) ProtoMessage() {}
 
 func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[34]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4119,7 +4220,7 @@ func (x *PhaseCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseCompleted.ProtoReflect.Descriptor instead.
 func (*PhaseCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{34}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PhaseCompleted) GetPhase() int32 {
@@ -4151,7 +4252,7 @@ type PhaseFailed struct {
 
 func (x *PhaseFailed) Reset() {
 	*x = PhaseFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4163,7 +4264,7 @@ func (x *PhaseFailed) String() string {
 func (*PhaseFailed) ProtoMessage() {}
 
 func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[35]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4176,7 +4277,7 @@ func (x *PhaseFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseFailed.ProtoReflect.Descriptor instead.
 func (*PhaseFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{35}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PhaseFailed) GetPhase() int32 {
@@ -4217,7 +4318,7 @@ type TaskStarted struct {
 
 func (x *TaskStarted) Reset() {
 	*x = TaskStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4229,7 +4330,7 @@ func (x *TaskStarted) String() string {
 func (*TaskStarted) ProtoMessage() {}
 
 func (x *TaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[36]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4242,7 +4343,7 @@ func (x *TaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStarted.ProtoReflect.Descriptor instead.
 func (*TaskStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{36}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TaskStarted) GetPhase() int32 {
@@ -4286,7 +4387,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4298,7 +4399,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[37]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4311,7 +4412,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{37}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *TaskProgress) GetTaskId() string {
@@ -4341,7 +4442,7 @@ type TaskCompleted struct {
 
 func (x *TaskCompleted) Reset() {
 	*x = TaskCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4353,7 +4454,7 @@ func (x *TaskCompleted) String() string {
 func (*TaskCompleted) ProtoMessage() {}
 
 func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[38]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4366,7 +4467,7 @@ func (x *TaskCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCompleted.ProtoReflect.Descriptor instead.
 func (*TaskCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{38}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *TaskCompleted) GetTaskId() string {
@@ -4396,7 +4497,7 @@ type TaskFailed struct {
 
 func (x *TaskFailed) Reset() {
 	*x = TaskFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4408,7 +4509,7 @@ func (x *TaskFailed) String() string {
 func (*TaskFailed) ProtoMessage() {}
 
 func (x *TaskFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[39]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4421,7 +4522,7 @@ func (x *TaskFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailed.ProtoReflect.Descriptor instead.
 func (*TaskFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{39}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *TaskFailed) GetTaskId() string {
@@ -4453,7 +4554,7 @@ type AgentStarted struct {
 
 func (x *AgentStarted) Reset() {
 	*x = AgentStarted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4465,7 +4566,7 @@ func (x *AgentStarted) String() string {
 func (*AgentStarted) ProtoMessage() {}
 
 func (x *AgentStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[40]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4478,7 +4579,7 @@ func (x *AgentStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentStarted.ProtoReflect.Descriptor instead.
 func (*AgentStarted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{40}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AgentStarted) GetTaskId() string {
@@ -4517,7 +4618,7 @@ type AgentMessage struct {
 
 func (x *AgentMessage) Reset() {
 	*x = AgentMessage{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4529,7 +4630,7 @@ func (x *AgentMessage) String() string {
 func (*AgentMessage) ProtoMessage() {}
 
 func (x *AgentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[41]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4542,7 +4643,7 @@ func (x *AgentMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMessage.ProtoReflect.Descriptor instead.
 func (*AgentMessage) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{41}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AgentMessage) GetTaskId() string {
@@ -4581,7 +4682,7 @@ type AgentCompleted struct {
 
 func (x *AgentCompleted) Reset() {
 	*x = AgentCompleted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4593,7 +4694,7 @@ func (x *AgentCompleted) String() string {
 func (*AgentCompleted) ProtoMessage() {}
 
 func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[42]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4606,7 +4707,7 @@ func (x *AgentCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentCompleted.ProtoReflect.Descriptor instead.
 func (*AgentCompleted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{42}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AgentCompleted) GetTaskId() string {
@@ -4645,7 +4746,7 @@ type AgentFailed struct {
 
 func (x *AgentFailed) Reset() {
 	*x = AgentFailed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4657,7 +4758,7 @@ func (x *AgentFailed) String() string {
 func (*AgentFailed) ProtoMessage() {}
 
 func (x *AgentFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[43]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4670,7 +4771,7 @@ func (x *AgentFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentFailed.ProtoReflect.Descriptor instead.
 func (*AgentFailed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{43}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AgentFailed) GetTaskId() string {
@@ -4709,7 +4810,7 @@ type StateFileCreated struct {
 
 func (x *StateFileCreated) Reset() {
 	*x = StateFileCreated{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4721,7 +4822,7 @@ func (x *StateFileCreated) String() string {
 func (*StateFileCreated) ProtoMessage() {}
 
 func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[44]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4734,7 +4835,7 @@ func (x *StateFileCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateFileCreated.ProtoReflect.Descriptor instead.
 func (*StateFileCreated) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{44}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StateFileCreated) GetPhase() int32 {
@@ -4771,7 +4872,7 @@ type RawOutput struct {
 
 func (x *RawOutput) Reset() {
 	*x = RawOutput{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4783,7 +4884,7 @@ func (x *RawOutput) String() string {
 func (*RawOutput) ProtoMessage() {}
 
 func (x *RawOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[45]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4796,7 +4897,7 @@ func (x *RawOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawOutput.ProtoReflect.Descriptor instead.
 func (*RawOutput) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{45}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RawOutput) GetStream() string {
@@ -4824,7 +4925,7 @@ type Queued struct {
 
 func (x *Queued) Reset() {
 	*x = Queued{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4836,7 +4937,7 @@ func (x *Queued) String() string {
 func (*Queued) ProtoMessage() {}
 
 func (x *Queued) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[46]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4849,7 +4950,7 @@ func (x *Queued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queued.ProtoReflect.Descriptor instead.
 func (*Queued) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{46}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Queued) GetQueuePosition() uint32 {
@@ -4872,7 +4973,7 @@ type Started struct {
 
 func (x *Started) Reset() {
 	*x = Started{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4884,7 +4985,7 @@ func (x *Started) String() string {
 func (*Started) ProtoMessage() {}
 
 func (x *Started) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[47]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4897,7 +4998,7 @@ func (x *Started) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Started.ProtoReflect.Descriptor instead.
 func (*Started) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{47}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Started) GetPid() int32 {
@@ -4927,7 +5028,7 @@ type Exited struct {
 
 func (x *Exited) Reset() {
 	*x = Exited{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4939,7 +5040,7 @@ func (x *Exited) String() string {
 func (*Exited) ProtoMessage() {}
 
 func (x *Exited) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[48]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4952,7 +5053,7 @@ func (x *Exited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exited.ProtoReflect.Descriptor instead.
 func (*Exited) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{48}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Exited) GetExitCode() int32 {
@@ -4984,7 +5085,7 @@ type CancelRequested struct {
 
 func (x *CancelRequested) Reset() {
 	*x = CancelRequested{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4996,7 +5097,7 @@ func (x *CancelRequested) String() string {
 func (*CancelRequested) ProtoMessage() {}
 
 func (x *CancelRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[49]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5009,7 +5110,7 @@ func (x *CancelRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequested.ProtoReflect.Descriptor instead.
 func (*CancelRequested) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{49}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CancelRequested) GetGracePeriod() *durationpb.Duration {
@@ -5044,7 +5145,7 @@ type Killed struct {
 
 func (x *Killed) Reset() {
 	*x = Killed{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5056,7 +5157,7 @@ func (x *Killed) String() string {
 func (*Killed) ProtoMessage() {}
 
 func (x *Killed) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[50]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5069,7 +5170,7 @@ func (x *Killed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Killed.ProtoReflect.Descriptor instead.
 func (*Killed) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{50}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Killed) GetSignal() int32 {
@@ -5090,7 +5191,7 @@ type TimedOut struct {
 
 func (x *TimedOut) Reset() {
 	*x = TimedOut{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5102,7 +5203,7 @@ func (x *TimedOut) String() string {
 func (*TimedOut) ProtoMessage() {}
 
 func (x *TimedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[51]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5115,7 +5216,7 @@ func (x *TimedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimedOut.ProtoReflect.Descriptor instead.
 func (*TimedOut) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{51}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *TimedOut) GetTimeout() *durationpb.Duration {
@@ -5136,7 +5237,7 @@ type Interrupted struct {
 
 func (x *Interrupted) Reset() {
 	*x = Interrupted{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5148,7 +5249,7 @@ func (x *Interrupted) String() string {
 func (*Interrupted) ProtoMessage() {}
 
 func (x *Interrupted) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[52]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5161,7 +5262,7 @@ func (x *Interrupted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interrupted.ProtoReflect.Descriptor instead.
 func (*Interrupted) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{52}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Interrupted) GetReason() string {
@@ -5184,7 +5285,7 @@ type Finished struct {
 
 func (x *Finished) Reset() {
 	*x = Finished{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5196,7 +5297,7 @@ func (x *Finished) String() string {
 func (*Finished) ProtoMessage() {}
 
 func (x *Finished) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[53]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5209,7 +5310,7 @@ func (x *Finished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finished.ProtoReflect.Descriptor instead.
 func (*Finished) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{53}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Finished) GetState() ExecutionState {
@@ -5243,7 +5344,7 @@ type CancelRequest struct {
 
 func (x *CancelRequest) Reset() {
 	*x = CancelRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5255,7 +5356,7 @@ func (x *CancelRequest) String() string {
 func (*CancelRequest) ProtoMessage() {}
 
 func (x *CancelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[54]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5268,7 +5369,7 @@ func (x *CancelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
 func (*CancelRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{54}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CancelRequest) GetExecutionId() string {
@@ -5316,7 +5417,7 @@ type CancelResponse struct {
 
 func (x *CancelResponse) Reset() {
 	*x = CancelResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5328,7 +5429,7 @@ func (x *CancelResponse) String() string {
 func (*CancelResponse) ProtoMessage() {}
 
 func (x *CancelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[55]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5341,7 +5442,7 @@ func (x *CancelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
 func (*CancelResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{55}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CancelResponse) GetExecution() *Execution {
@@ -5374,7 +5475,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5386,7 +5487,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[56]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5399,7 +5500,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{56}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
 }
 
 // A configured workflow directory and what discovery found there.
@@ -5419,7 +5520,7 @@ type WorkflowDirectory struct {
 
 func (x *WorkflowDirectory) Reset() {
 	*x = WorkflowDirectory{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5431,7 +5532,7 @@ func (x *WorkflowDirectory) String() string {
 func (*WorkflowDirectory) ProtoMessage() {}
 
 func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[57]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5444,7 +5545,7 @@ func (x *WorkflowDirectory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowDirectory.ProtoReflect.Descriptor instead.
 func (*WorkflowDirectory) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{57}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *WorkflowDirectory) GetPath() string {
@@ -5536,7 +5637,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5548,7 +5649,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[58]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5561,7 +5662,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetStatusResponse) GetVersion() string {
@@ -5731,7 +5832,7 @@ type HistoryWriteFailure struct {
 
 func (x *HistoryWriteFailure) Reset() {
 	*x = HistoryWriteFailure{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5743,7 +5844,7 @@ func (x *HistoryWriteFailure) String() string {
 func (*HistoryWriteFailure) ProtoMessage() {}
 
 func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[59]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5756,7 +5857,7 @@ func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryWriteFailure.ProtoReflect.Descriptor instead.
 func (*HistoryWriteFailure) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{59}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *HistoryWriteFailure) GetError() string {
@@ -5800,7 +5901,7 @@ type DropFolder struct {
 
 func (x *DropFolder) Reset() {
 	*x = DropFolder{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5812,7 +5913,7 @@ func (x *DropFolder) String() string {
 func (*DropFolder) ProtoMessage() {}
 
 func (x *DropFolder) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[60]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5825,7 +5926,7 @@ func (x *DropFolder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropFolder.ProtoReflect.Descriptor instead.
 func (*DropFolder) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{60}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *DropFolder) GetPath() string {
@@ -5891,7 +5992,7 @@ type ManifestProblem struct {
 
 func (x *ManifestProblem) Reset() {
 	*x = ManifestProblem{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5903,7 +6004,7 @@ func (x *ManifestProblem) String() string {
 func (*ManifestProblem) ProtoMessage() {}
 
 func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5916,7 +6017,7 @@ func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestProblem.ProtoReflect.Descriptor instead.
 func (*ManifestProblem) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ManifestProblem) GetPath() string {
@@ -5948,7 +6049,7 @@ type ManifestVm struct {
 
 func (x *ManifestVm) Reset() {
 	*x = ManifestVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5960,7 +6061,7 @@ func (x *ManifestVm) String() string {
 func (*ManifestVm) ProtoMessage() {}
 
 func (x *ManifestVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5973,7 +6074,7 @@ func (x *ManifestVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestVm.ProtoReflect.Descriptor instead.
 func (*ManifestVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ManifestVm) GetName() string {
@@ -6006,7 +6107,7 @@ type ValidateManifestRequest struct {
 
 func (x *ValidateManifestRequest) Reset() {
 	*x = ValidateManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6018,7 +6119,7 @@ func (x *ValidateManifestRequest) String() string {
 func (*ValidateManifestRequest) ProtoMessage() {}
 
 func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6031,7 +6132,7 @@ func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
 func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ValidateManifestRequest) GetContent() []byte {
@@ -6075,7 +6176,7 @@ type ValidateManifestResponse struct {
 
 func (x *ValidateManifestResponse) Reset() {
 	*x = ValidateManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6087,7 +6188,7 @@ func (x *ValidateManifestResponse) String() string {
 func (*ValidateManifestResponse) ProtoMessage() {}
 
 func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6100,7 +6201,7 @@ func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
 func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ValidateManifestResponse) GetValid() bool {
@@ -6163,7 +6264,7 @@ type SubmitManifestRequest struct {
 
 func (x *SubmitManifestRequest) Reset() {
 	*x = SubmitManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6175,7 +6276,7 @@ func (x *SubmitManifestRequest) String() string {
 func (*SubmitManifestRequest) ProtoMessage() {}
 
 func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6188,7 +6289,7 @@ func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{65}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SubmitManifestRequest) GetContent() []byte {
@@ -6249,7 +6350,7 @@ type SubmittedVm struct {
 
 func (x *SubmittedVm) Reset() {
 	*x = SubmittedVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6261,7 +6362,7 @@ func (x *SubmittedVm) String() string {
 func (*SubmittedVm) ProtoMessage() {}
 
 func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6274,7 +6375,7 @@ func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmittedVm.ProtoReflect.Descriptor instead.
 func (*SubmittedVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{66}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *SubmittedVm) GetName() string {
@@ -6317,7 +6418,7 @@ type SubmitManifestResponse struct {
 
 func (x *SubmitManifestResponse) Reset() {
 	*x = SubmitManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6329,7 +6430,7 @@ func (x *SubmitManifestResponse) String() string {
 func (*SubmitManifestResponse) ProtoMessage() {}
 
 func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6342,7 +6443,7 @@ func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{67}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *SubmitManifestResponse) GetBatchId() string {
@@ -6421,7 +6522,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6433,7 +6534,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6446,7 +6547,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{68}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Schedule) GetId() string {
@@ -6572,7 +6673,7 @@ type ScheduleSpec struct {
 
 func (x *ScheduleSpec) Reset() {
 	*x = ScheduleSpec{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6584,7 +6685,7 @@ func (x *ScheduleSpec) String() string {
 func (*ScheduleSpec) ProtoMessage() {}
 
 func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6597,7 +6698,7 @@ func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
 func (*ScheduleSpec) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{69}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ScheduleSpec) GetCron() []string {
@@ -6651,7 +6752,7 @@ type ScheduleAction struct {
 
 func (x *ScheduleAction) Reset() {
 	*x = ScheduleAction{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6663,7 +6764,7 @@ func (x *ScheduleAction) String() string {
 func (*ScheduleAction) ProtoMessage() {}
 
 func (x *ScheduleAction) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6676,7 +6777,7 @@ func (x *ScheduleAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleAction.ProtoReflect.Descriptor instead.
 func (*ScheduleAction) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{70}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ScheduleAction) GetAction() isScheduleAction_Action {
@@ -6742,7 +6843,7 @@ type ScheduleExecute struct {
 
 func (x *ScheduleExecute) Reset() {
 	*x = ScheduleExecute{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6754,7 +6855,7 @@ func (x *ScheduleExecute) String() string {
 func (*ScheduleExecute) ProtoMessage() {}
 
 func (x *ScheduleExecute) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6767,7 +6868,7 @@ func (x *ScheduleExecute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleExecute.ProtoReflect.Descriptor instead.
 func (*ScheduleExecute) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{71}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ScheduleExecute) GetWorkflowId() string {
@@ -6828,7 +6929,7 @@ type ScheduleManifest struct {
 
 func (x *ScheduleManifest) Reset() {
 	*x = ScheduleManifest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6840,7 +6941,7 @@ func (x *ScheduleManifest) String() string {
 func (*ScheduleManifest) ProtoMessage() {}
 
 func (x *ScheduleManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6853,7 +6954,7 @@ func (x *ScheduleManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleManifest.ProtoReflect.Descriptor instead.
 func (*ScheduleManifest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{72}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ScheduleManifest) GetSource() isScheduleManifest_Source {
@@ -6948,7 +7049,7 @@ type ScheduleRun struct {
 
 func (x *ScheduleRun) Reset() {
 	*x = ScheduleRun{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6960,7 +7061,7 @@ func (x *ScheduleRun) String() string {
 func (*ScheduleRun) ProtoMessage() {}
 
 func (x *ScheduleRun) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6973,7 +7074,7 @@ func (x *ScheduleRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleRun.ProtoReflect.Descriptor instead.
 func (*ScheduleRun) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{73}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ScheduleRun) GetScheduledTime() *timestamppb.Timestamp {
@@ -7036,7 +7137,7 @@ type CreateScheduleRequest struct {
 
 func (x *CreateScheduleRequest) Reset() {
 	*x = CreateScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7048,7 +7149,7 @@ func (x *CreateScheduleRequest) String() string {
 func (*CreateScheduleRequest) ProtoMessage() {}
 
 func (x *CreateScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7061,7 +7162,7 @@ func (x *CreateScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateScheduleRequest.ProtoReflect.Descriptor instead.
 func (*CreateScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{74}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *CreateScheduleRequest) GetSchedule() *Schedule {
@@ -7082,7 +7183,7 @@ type CreateScheduleResponse struct {
 
 func (x *CreateScheduleResponse) Reset() {
 	*x = CreateScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7094,7 +7195,7 @@ func (x *CreateScheduleResponse) String() string {
 func (*CreateScheduleResponse) ProtoMessage() {}
 
 func (x *CreateScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7107,7 +7208,7 @@ func (x *CreateScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateScheduleResponse.ProtoReflect.Descriptor instead.
 func (*CreateScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{75}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *CreateScheduleResponse) GetSchedule() *Schedule {
@@ -7132,7 +7233,7 @@ type GetScheduleRequest struct {
 
 func (x *GetScheduleRequest) Reset() {
 	*x = GetScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7144,7 +7245,7 @@ func (x *GetScheduleRequest) String() string {
 func (*GetScheduleRequest) ProtoMessage() {}
 
 func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7157,7 +7258,7 @@ func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetScheduleRequest.ProtoReflect.Descriptor instead.
 func (*GetScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{76}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *GetScheduleRequest) GetScheduleId() string {
@@ -7192,7 +7293,7 @@ type GetScheduleResponse struct {
 
 func (x *GetScheduleResponse) Reset() {
 	*x = GetScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7204,7 +7305,7 @@ func (x *GetScheduleResponse) String() string {
 func (*GetScheduleResponse) ProtoMessage() {}
 
 func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7217,7 +7318,7 @@ func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetScheduleResponse.ProtoReflect.Descriptor instead.
 func (*GetScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{77}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *GetScheduleResponse) GetSchedule() *Schedule {
@@ -7240,7 +7341,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7252,7 +7353,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7265,7 +7366,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{78}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ListSchedulesRequest) GetPageSize() int32 {
@@ -7296,7 +7397,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7308,7 +7409,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7321,7 +7422,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{79}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -7355,7 +7456,7 @@ type UpdateScheduleRequest struct {
 
 func (x *UpdateScheduleRequest) Reset() {
 	*x = UpdateScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7367,7 +7468,7 @@ func (x *UpdateScheduleRequest) String() string {
 func (*UpdateScheduleRequest) ProtoMessage() {}
 
 func (x *UpdateScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7380,7 +7481,7 @@ func (x *UpdateScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateScheduleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{80}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *UpdateScheduleRequest) GetScheduleId() string {
@@ -7408,7 +7509,7 @@ type UpdateScheduleResponse struct {
 
 func (x *UpdateScheduleResponse) Reset() {
 	*x = UpdateScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7420,7 +7521,7 @@ func (x *UpdateScheduleResponse) String() string {
 func (*UpdateScheduleResponse) ProtoMessage() {}
 
 func (x *UpdateScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7433,7 +7534,7 @@ func (x *UpdateScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateScheduleResponse.ProtoReflect.Descriptor instead.
 func (*UpdateScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{81}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *UpdateScheduleResponse) GetSchedule() *Schedule {
@@ -7454,7 +7555,7 @@ type DeleteScheduleRequest struct {
 
 func (x *DeleteScheduleRequest) Reset() {
 	*x = DeleteScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7466,7 +7567,7 @@ func (x *DeleteScheduleRequest) String() string {
 func (*DeleteScheduleRequest) ProtoMessage() {}
 
 func (x *DeleteScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7479,7 +7580,7 @@ func (x *DeleteScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteScheduleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{82}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *DeleteScheduleRequest) GetScheduleId() string {
@@ -7498,7 +7599,7 @@ type DeleteScheduleResponse struct {
 
 func (x *DeleteScheduleResponse) Reset() {
 	*x = DeleteScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7510,7 +7611,7 @@ func (x *DeleteScheduleResponse) String() string {
 func (*DeleteScheduleResponse) ProtoMessage() {}
 
 func (x *DeleteScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7523,7 +7624,7 @@ func (x *DeleteScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteScheduleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{83}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{85}
 }
 
 // Request of PauseSchedule.
@@ -7541,7 +7642,7 @@ type PauseScheduleRequest struct {
 
 func (x *PauseScheduleRequest) Reset() {
 	*x = PauseScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7553,7 +7654,7 @@ func (x *PauseScheduleRequest) String() string {
 func (*PauseScheduleRequest) ProtoMessage() {}
 
 func (x *PauseScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7566,7 +7667,7 @@ func (x *PauseScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseScheduleRequest.ProtoReflect.Descriptor instead.
 func (*PauseScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{84}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *PauseScheduleRequest) GetScheduleId() string {
@@ -7601,7 +7702,7 @@ type PauseScheduleResponse struct {
 
 func (x *PauseScheduleResponse) Reset() {
 	*x = PauseScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7613,7 +7714,7 @@ func (x *PauseScheduleResponse) String() string {
 func (*PauseScheduleResponse) ProtoMessage() {}
 
 func (x *PauseScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7626,7 +7727,7 @@ func (x *PauseScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseScheduleResponse.ProtoReflect.Descriptor instead.
 func (*PauseScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{85}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *PauseScheduleResponse) GetSchedule() *Schedule {
@@ -7650,7 +7751,7 @@ type TriggerScheduleRequest struct {
 
 func (x *TriggerScheduleRequest) Reset() {
 	*x = TriggerScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7662,7 +7763,7 @@ func (x *TriggerScheduleRequest) String() string {
 func (*TriggerScheduleRequest) ProtoMessage() {}
 
 func (x *TriggerScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7675,7 +7776,7 @@ func (x *TriggerScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerScheduleRequest.ProtoReflect.Descriptor instead.
 func (*TriggerScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{86}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *TriggerScheduleRequest) GetScheduleId() string {
@@ -7704,7 +7805,7 @@ type TriggerScheduleResponse struct {
 
 func (x *TriggerScheduleResponse) Reset() {
 	*x = TriggerScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7716,7 +7817,7 @@ func (x *TriggerScheduleResponse) String() string {
 func (*TriggerScheduleResponse) ProtoMessage() {}
 
 func (x *TriggerScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7729,7 +7830,7 @@ func (x *TriggerScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerScheduleResponse.ProtoReflect.Descriptor instead.
 func (*TriggerScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{87}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *TriggerScheduleResponse) GetRun() *ScheduleRun {
@@ -7765,7 +7866,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7777,7 +7878,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7790,7 +7891,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{88}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *Webhook) GetId() string {
@@ -7875,7 +7976,7 @@ type WebhookDelivery struct {
 
 func (x *WebhookDelivery) Reset() {
 	*x = WebhookDelivery{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7887,7 +7988,7 @@ func (x *WebhookDelivery) String() string {
 func (*WebhookDelivery) ProtoMessage() {}
 
 func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7900,7 +8001,7 @@ func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookDelivery.ProtoReflect.Descriptor instead.
 func (*WebhookDelivery) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{89}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *WebhookDelivery) GetId() string {
@@ -7991,7 +8092,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8003,7 +8104,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8016,7 +8117,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{90}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *CreateWebhookRequest) GetWebhook() *Webhook {
@@ -8039,7 +8140,7 @@ type CreateWebhookResponse struct {
 
 func (x *CreateWebhookResponse) Reset() {
 	*x = CreateWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8051,7 +8152,7 @@ func (x *CreateWebhookResponse) String() string {
 func (*CreateWebhookResponse) ProtoMessage() {}
 
 func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8064,7 +8165,7 @@ func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{91}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *CreateWebhookResponse) GetWebhook() *Webhook {
@@ -8090,7 +8191,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8102,7 +8203,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8115,7 +8216,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{92}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{94}
 }
 
 // Response of ListWebhooks.
@@ -8129,7 +8230,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8141,7 +8242,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8154,7 +8255,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{93}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -8175,7 +8276,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8187,7 +8288,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8200,7 +8301,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{94}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DeleteWebhookRequest) GetWebhookId() string {
@@ -8219,7 +8320,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8231,7 +8332,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8244,7 +8345,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{95}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{97}
 }
 
 // Request of ListWebhookDeliveries.
@@ -8262,7 +8363,7 @@ type ListWebhookDeliveriesRequest struct {
 
 func (x *ListWebhookDeliveriesRequest) Reset() {
 	*x = ListWebhookDeliveriesRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8274,7 +8375,7 @@ func (x *ListWebhookDeliveriesRequest) String() string {
 func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8287,7 +8388,7 @@ func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{96}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListWebhookDeliveriesRequest) GetWebhookId() string {
@@ -8324,7 +8425,7 @@ type ListWebhookDeliveriesResponse struct {
 
 func (x *ListWebhookDeliveriesResponse) Reset() {
 	*x = ListWebhookDeliveriesResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8336,7 +8437,7 @@ func (x *ListWebhookDeliveriesResponse) String() string {
 func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8349,7 +8450,7 @@ func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{97}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
@@ -8377,7 +8478,7 @@ type TestWebhookRequest struct {
 
 func (x *TestWebhookRequest) Reset() {
 	*x = TestWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8389,7 +8490,7 @@ func (x *TestWebhookRequest) String() string {
 func (*TestWebhookRequest) ProtoMessage() {}
 
 func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8402,7 +8503,7 @@ func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*TestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{98}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *TestWebhookRequest) GetWebhookId() string {
@@ -8423,7 +8524,7 @@ type TestWebhookResponse struct {
 
 func (x *TestWebhookResponse) Reset() {
 	*x = TestWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8435,7 +8536,7 @@ func (x *TestWebhookResponse) String() string {
 func (*TestWebhookResponse) ProtoMessage() {}
 
 func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8448,7 +8549,7 @@ func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*TestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{99}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *TestWebhookResponse) GetDelivery() *WebhookDelivery {
@@ -8482,7 +8583,7 @@ type ApiToken struct {
 
 func (x *ApiToken) Reset() {
 	*x = ApiToken{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8494,7 +8595,7 @@ func (x *ApiToken) String() string {
 func (*ApiToken) ProtoMessage() {}
 
 func (x *ApiToken) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8507,7 +8608,7 @@ func (x *ApiToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiToken.ProtoReflect.Descriptor instead.
 func (*ApiToken) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{100}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ApiToken) GetId() string {
@@ -8578,7 +8679,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8590,7 +8691,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8603,7 +8704,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{101}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *CreateTokenRequest) GetName() string {
@@ -8648,7 +8749,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8660,7 +8761,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8673,7 +8774,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{102}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *CreateTokenResponse) GetToken() *ApiToken {
@@ -8699,7 +8800,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8711,7 +8812,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8724,7 +8825,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{103}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{105}
 }
 
 // Response of ListTokens.
@@ -8738,7 +8839,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8750,7 +8851,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8763,7 +8864,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{104}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *ListTokensResponse) GetTokens() []*ApiToken {
@@ -8784,7 +8885,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8796,7 +8897,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8809,7 +8910,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{105}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *RevokeTokenRequest) GetTokenId() string {
@@ -8830,7 +8931,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8842,7 +8943,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8855,7 +8956,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{106}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *RevokeTokenResponse) GetToken() *ApiToken {
@@ -8894,7 +8995,7 @@ type AuditEvent struct {
 
 func (x *AuditEvent) Reset() {
 	*x = AuditEvent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8906,7 +9007,7 @@ func (x *AuditEvent) String() string {
 func (*AuditEvent) ProtoMessage() {}
 
 func (x *AuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8919,7 +9020,7 @@ func (x *AuditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
 func (*AuditEvent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{107}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *AuditEvent) GetSequence() int64 {
@@ -8998,7 +9099,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9010,7 +9111,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9023,7 +9124,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{108}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -9053,7 +9154,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9065,7 +9166,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9078,7 +9179,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{109}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
@@ -9104,7 +9205,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9116,7 +9217,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9145,7 +9246,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9157,7 +9258,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9198,7 +9299,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9210,7 +9311,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9244,7 +9345,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9256,7 +9357,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9290,7 +9391,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9302,7 +9403,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9338,7 +9439,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9350,7 +9451,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9646,7 +9747,13 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x11StreamLogsRequest\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\x12#\n" +
 	"\rfrom_sequence\x18\x02 \x01(\x04R\ffromSequence\x12\x16\n" +
-	"\x06follow\x18\x03 \x01(\bR\x06follow\"A\n" +
+	"\x06follow\x18\x03 \x01(\bR\x06follow\"=\n" +
+	"\x18CreateStreamTokenRequest\x12!\n" +
+	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"n\n" +
+	"\x19CreateStreamTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"A\n" +
 	"\x12StreamLogsResponse\x12+\n" +
 	"\x05event\x18\x01 \x01(\v2\x15.workflow.v1.LogEventR\x05event\"\xa5\v\n" +
 	"\bLogEvent\x12\x1a\n" +
@@ -10143,7 +10250,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\vROLE_VIEWER\x10\x01\x12\x11\n" +
 	"\rROLE_OPERATOR\x10\x02\x12\x0e\n" +
 	"\n" +
-	"ROLE_ADMIN\x10\x032\xcb\x1a\n" +
+	"ROLE_ADMIN\x10\x032\xe7\x1b\n" +
 	"\x0fWorkflowService\x12m\n" +
 	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflows\x12u\n" +
 	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/workflows/{workflow_id}\x12\x8a\x01\n" +
@@ -10153,7 +10260,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\rWaitExecution\x12!.workflow.v1.WaitExecutionRequest\x1a\".workflow.v1.WaitExecutionResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/executions/{execution_id}:wait\x12q\n" +
 	"\x0eListExecutions\x12\".workflow.v1.ListExecutionsRequest\x1a#.workflow.v1.ListExecutionsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/executions\x12{\n" +
 	"\n" +
-	"StreamLogs\x12\x1e.workflow.v1.StreamLogsRequest\x1a\x1f.workflow.v1.StreamLogsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/executions/{execution_id}/logs0\x01\x12r\n" +
+	"StreamLogs\x12\x1e.workflow.v1.StreamLogsRequest\x1a\x1f.workflow.v1.StreamLogsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/executions/{execution_id}/logs0\x01\x12\x99\x01\n" +
+	"\x11CreateStreamToken\x12%.workflow.v1.CreateStreamTokenRequest\x1a&.workflow.v1.CreateStreamTokenResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/executions/{execution_id}/stream-token\x12r\n" +
 	"\x06Cancel\x12\x1a.workflow.v1.CancelRequest\x1a\x1b.workflow.v1.CancelResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/executions/{execution_id}:cancel\x12^\n" +
 	"\tGetStatus\x12\x1d.workflow.v1.GetStatusRequest\x1a\x1e.workflow.v1.GetStatusResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/status\x12\x82\x01\n" +
@@ -10192,7 +10300,7 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 128)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 130)
 var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ExecutionState)(0),                   // 0: workflow.v1.ExecutionState
 	(NodeStatus)(0),                       // 1: workflow.v1.NodeStatus
@@ -10237,338 +10345,343 @@ var file_workflow_v1_workflow_proto_goTypes = []any{
 	(*ListExecutionsRequest)(nil),         // 40: workflow.v1.ListExecutionsRequest
 	(*ListExecutionsResponse)(nil),        // 41: workflow.v1.ListExecutionsResponse
 	(*StreamLogsRequest)(nil),             // 42: workflow.v1.StreamLogsRequest
-	(*StreamLogsResponse)(nil),            // 43: workflow.v1.StreamLogsResponse
-	(*LogEvent)(nil),                      // 44: workflow.v1.LogEvent
-	(*OutputLine)(nil),                    // 45: workflow.v1.OutputLine
-	(*PhaseStarted)(nil),                  // 46: workflow.v1.PhaseStarted
-	(*PhaseCompleted)(nil),                // 47: workflow.v1.PhaseCompleted
-	(*PhaseFailed)(nil),                   // 48: workflow.v1.PhaseFailed
-	(*TaskStarted)(nil),                   // 49: workflow.v1.TaskStarted
-	(*TaskProgress)(nil),                  // 50: workflow.v1.TaskProgress
-	(*TaskCompleted)(nil),                 // 51: workflow.v1.TaskCompleted
-	(*TaskFailed)(nil),                    // 52: workflow.v1.TaskFailed
-	(*AgentStarted)(nil),                  // 53: workflow.v1.AgentStarted
-	(*AgentMessage)(nil),                  // 54: workflow.v1.AgentMessage
-	(*AgentCompleted)(nil),                // 55: workflow.v1.AgentCompleted
-	(*AgentFailed)(nil),                   // 56: workflow.v1.AgentFailed
-	(*StateFileCreated)(nil),              // 57: workflow.v1.StateFileCreated
-	(*RawOutput)(nil),                     // 58: workflow.v1.RawOutput
-	(*Queued)(nil),                        // 59: workflow.v1.Queued
-	(*Started)(nil),                       // 60: workflow.v1.Started
-	(*Exited)(nil),                        // 61: workflow.v1.Exited
-	(*CancelRequested)(nil),               // 62: workflow.v1.CancelRequested
-	(*Killed)(nil),                        // 63: workflow.v1.Killed
-	(*TimedOut)(nil),                      // 64: workflow.v1.TimedOut
-	(*Interrupted)(nil),                   // 65: workflow.v1.Interrupted
-	(*Finished)(nil),                      // 66: workflow.v1.Finished
-	(*CancelRequest)(nil),                 // 67: workflow.v1.CancelRequest
-	(*CancelResponse)(nil),                // 68: workflow.v1.CancelResponse
-	(*GetStatusRequest)(nil),              // 69: workflow.v1.GetStatusRequest
-	(*WorkflowDirectory)(nil),             // 70: workflow.v1.WorkflowDirectory
-	(*GetStatusResponse)(nil),             // 71: workflow.v1.GetStatusResponse
-	(*HistoryWriteFailure)(nil),           // 72: workflow.v1.HistoryWriteFailure
-	(*DropFolder)(nil),                    // 73: workflow.v1.DropFolder
-	(*ManifestProblem)(nil),               // 74: workflow.v1.ManifestProblem
-	(*ManifestVm)(nil),                    // 75: workflow.v1.ManifestVm
-	(*ValidateManifestRequest)(nil),       // 76: workflow.v1.ValidateManifestRequest
-	(*ValidateManifestResponse)(nil),      // 77: workflow.v1.ValidateManifestResponse
-	(*SubmitManifestRequest)(nil),         // 78: workflow.v1.SubmitManifestRequest
-	(*SubmittedVm)(nil),                   // 79: workflow.v1.SubmittedVm
-	(*SubmitManifestResponse)(nil),        // 80: workflow.v1.SubmitManifestResponse
-	(*Schedule)(nil),                      // 81: workflow.v1.Schedule
-	(*ScheduleSpec)(nil),                  // 82: workflow.v1.ScheduleSpec
-	(*ScheduleAction)(nil),                // 83: workflow.v1.ScheduleAction
-	(*ScheduleExecute)(nil),               // 84: workflow.v1.ScheduleExecute
-	(*ScheduleManifest)(nil),              // 85: workflow.v1.ScheduleManifest
-	(*ScheduleRun)(nil),                   // 86: workflow.v1.ScheduleRun
-	(*CreateScheduleRequest)(nil),         // 87: workflow.v1.CreateScheduleRequest
-	(*CreateScheduleResponse)(nil),        // 88: workflow.v1.CreateScheduleResponse
-	(*GetScheduleRequest)(nil),            // 89: workflow.v1.GetScheduleRequest
-	(*GetScheduleResponse)(nil),           // 90: workflow.v1.GetScheduleResponse
-	(*ListSchedulesRequest)(nil),          // 91: workflow.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),         // 92: workflow.v1.ListSchedulesResponse
-	(*UpdateScheduleRequest)(nil),         // 93: workflow.v1.UpdateScheduleRequest
-	(*UpdateScheduleResponse)(nil),        // 94: workflow.v1.UpdateScheduleResponse
-	(*DeleteScheduleRequest)(nil),         // 95: workflow.v1.DeleteScheduleRequest
-	(*DeleteScheduleResponse)(nil),        // 96: workflow.v1.DeleteScheduleResponse
-	(*PauseScheduleRequest)(nil),          // 97: workflow.v1.PauseScheduleRequest
-	(*PauseScheduleResponse)(nil),         // 98: workflow.v1.PauseScheduleResponse
-	(*TriggerScheduleRequest)(nil),        // 99: workflow.v1.TriggerScheduleRequest
-	(*TriggerScheduleResponse)(nil),       // 100: workflow.v1.TriggerScheduleResponse
-	(*Webhook)(nil),                       // 101: workflow.v1.Webhook
-	(*WebhookDelivery)(nil),               // 102: workflow.v1.WebhookDelivery
-	(*CreateWebhookRequest)(nil),          // 103: workflow.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),         // 104: workflow.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),           // 105: workflow.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 106: workflow.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),          // 107: workflow.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),         // 108: workflow.v1.DeleteWebhookResponse
-	(*ListWebhookDeliveriesRequest)(nil),  // 109: workflow.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil), // 110: workflow.v1.ListWebhookDeliveriesResponse
-	(*TestWebhookRequest)(nil),            // 111: workflow.v1.TestWebhookRequest
-	(*TestWebhookResponse)(nil),           // 112: workflow.v1.TestWebhookResponse
-	(*ApiToken)(nil),                      // 113: workflow.v1.ApiToken
-	(*CreateTokenRequest)(nil),            // 114: workflow.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),           // 115: workflow.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),             // 116: workflow.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),            // 117: workflow.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),            // 118: workflow.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),           // 119: workflow.v1.RevokeTokenResponse
-	(*AuditEvent)(nil),                    // 120: workflow.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),        // 121: workflow.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),       // 122: workflow.v1.ListAuditEventsResponse
-	(*FieldType_Text)(nil),                // 123: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),              // 124: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),            // 125: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),              // 126: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),       // 127: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),           // 128: workflow.v1.FieldType.StateFile
-	nil,                                   // 129: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                                   // 130: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                                   // 131: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                                   // 132: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                                   // 133: workflow.v1.Execution.InputsEntry
-	nil,                                   // 134: workflow.v1.Execution.LabelsEntry
-	nil,                                   // 135: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                                   // 136: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                                   // 137: workflow.v1.SubmitManifestRequest.LabelsEntry
-	nil,                                   // 138: workflow.v1.ScheduleExecute.InputsEntry
-	nil,                                   // 139: workflow.v1.ScheduleExecute.LabelsEntry
-	nil,                                   // 140: workflow.v1.ScheduleManifest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),         // 141: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 142: google.protobuf.Duration
-	(*structpb.Value)(nil),                // 143: google.protobuf.Value
+	(*CreateStreamTokenRequest)(nil),      // 43: workflow.v1.CreateStreamTokenRequest
+	(*CreateStreamTokenResponse)(nil),     // 44: workflow.v1.CreateStreamTokenResponse
+	(*StreamLogsResponse)(nil),            // 45: workflow.v1.StreamLogsResponse
+	(*LogEvent)(nil),                      // 46: workflow.v1.LogEvent
+	(*OutputLine)(nil),                    // 47: workflow.v1.OutputLine
+	(*PhaseStarted)(nil),                  // 48: workflow.v1.PhaseStarted
+	(*PhaseCompleted)(nil),                // 49: workflow.v1.PhaseCompleted
+	(*PhaseFailed)(nil),                   // 50: workflow.v1.PhaseFailed
+	(*TaskStarted)(nil),                   // 51: workflow.v1.TaskStarted
+	(*TaskProgress)(nil),                  // 52: workflow.v1.TaskProgress
+	(*TaskCompleted)(nil),                 // 53: workflow.v1.TaskCompleted
+	(*TaskFailed)(nil),                    // 54: workflow.v1.TaskFailed
+	(*AgentStarted)(nil),                  // 55: workflow.v1.AgentStarted
+	(*AgentMessage)(nil),                  // 56: workflow.v1.AgentMessage
+	(*AgentCompleted)(nil),                // 57: workflow.v1.AgentCompleted
+	(*AgentFailed)(nil),                   // 58: workflow.v1.AgentFailed
+	(*StateFileCreated)(nil),              // 59: workflow.v1.StateFileCreated
+	(*RawOutput)(nil),                     // 60: workflow.v1.RawOutput
+	(*Queued)(nil),                        // 61: workflow.v1.Queued
+	(*Started)(nil),                       // 62: workflow.v1.Started
+	(*Exited)(nil),                        // 63: workflow.v1.Exited
+	(*CancelRequested)(nil),               // 64: workflow.v1.CancelRequested
+	(*Killed)(nil),                        // 65: workflow.v1.Killed
+	(*TimedOut)(nil),                      // 66: workflow.v1.TimedOut
+	(*Interrupted)(nil),                   // 67: workflow.v1.Interrupted
+	(*Finished)(nil),                      // 68: workflow.v1.Finished
+	(*CancelRequest)(nil),                 // 69: workflow.v1.CancelRequest
+	(*CancelResponse)(nil),                // 70: workflow.v1.CancelResponse
+	(*GetStatusRequest)(nil),              // 71: workflow.v1.GetStatusRequest
+	(*WorkflowDirectory)(nil),             // 72: workflow.v1.WorkflowDirectory
+	(*GetStatusResponse)(nil),             // 73: workflow.v1.GetStatusResponse
+	(*HistoryWriteFailure)(nil),           // 74: workflow.v1.HistoryWriteFailure
+	(*DropFolder)(nil),                    // 75: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),               // 76: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),                    // 77: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),       // 78: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil),      // 79: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),         // 80: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),                   // 81: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),        // 82: workflow.v1.SubmitManifestResponse
+	(*Schedule)(nil),                      // 83: workflow.v1.Schedule
+	(*ScheduleSpec)(nil),                  // 84: workflow.v1.ScheduleSpec
+	(*ScheduleAction)(nil),                // 85: workflow.v1.ScheduleAction
+	(*ScheduleExecute)(nil),               // 86: workflow.v1.ScheduleExecute
+	(*ScheduleManifest)(nil),              // 87: workflow.v1.ScheduleManifest
+	(*ScheduleRun)(nil),                   // 88: workflow.v1.ScheduleRun
+	(*CreateScheduleRequest)(nil),         // 89: workflow.v1.CreateScheduleRequest
+	(*CreateScheduleResponse)(nil),        // 90: workflow.v1.CreateScheduleResponse
+	(*GetScheduleRequest)(nil),            // 91: workflow.v1.GetScheduleRequest
+	(*GetScheduleResponse)(nil),           // 92: workflow.v1.GetScheduleResponse
+	(*ListSchedulesRequest)(nil),          // 93: workflow.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),         // 94: workflow.v1.ListSchedulesResponse
+	(*UpdateScheduleRequest)(nil),         // 95: workflow.v1.UpdateScheduleRequest
+	(*UpdateScheduleResponse)(nil),        // 96: workflow.v1.UpdateScheduleResponse
+	(*DeleteScheduleRequest)(nil),         // 97: workflow.v1.DeleteScheduleRequest
+	(*DeleteScheduleResponse)(nil),        // 98: workflow.v1.DeleteScheduleResponse
+	(*PauseScheduleRequest)(nil),          // 99: workflow.v1.PauseScheduleRequest
+	(*PauseScheduleResponse)(nil),         // 100: workflow.v1.PauseScheduleResponse
+	(*TriggerScheduleRequest)(nil),        // 101: workflow.v1.TriggerScheduleRequest
+	(*TriggerScheduleResponse)(nil),       // 102: workflow.v1.TriggerScheduleResponse
+	(*Webhook)(nil),                       // 103: workflow.v1.Webhook
+	(*WebhookDelivery)(nil),               // 104: workflow.v1.WebhookDelivery
+	(*CreateWebhookRequest)(nil),          // 105: workflow.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),         // 106: workflow.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),           // 107: workflow.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 108: workflow.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 109: workflow.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 110: workflow.v1.DeleteWebhookResponse
+	(*ListWebhookDeliveriesRequest)(nil),  // 111: workflow.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil), // 112: workflow.v1.ListWebhookDeliveriesResponse
+	(*TestWebhookRequest)(nil),            // 113: workflow.v1.TestWebhookRequest
+	(*TestWebhookResponse)(nil),           // 114: workflow.v1.TestWebhookResponse
+	(*ApiToken)(nil),                      // 115: workflow.v1.ApiToken
+	(*CreateTokenRequest)(nil),            // 116: workflow.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),           // 117: workflow.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),             // 118: workflow.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),            // 119: workflow.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),            // 120: workflow.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),           // 121: workflow.v1.RevokeTokenResponse
+	(*AuditEvent)(nil),                    // 122: workflow.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),        // 123: workflow.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),       // 124: workflow.v1.ListAuditEventsResponse
+	(*FieldType_Text)(nil),                // 125: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),              // 126: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),            // 127: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),              // 128: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),       // 129: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),           // 130: workflow.v1.FieldType.StateFile
+	nil,                                   // 131: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                                   // 132: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                                   // 133: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                                   // 134: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                                   // 135: workflow.v1.Execution.InputsEntry
+	nil,                                   // 136: workflow.v1.Execution.LabelsEntry
+	nil,                                   // 137: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                                   // 138: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                                   // 139: workflow.v1.SubmitManifestRequest.LabelsEntry
+	nil,                                   // 140: workflow.v1.ScheduleExecute.InputsEntry
+	nil,                                   // 141: workflow.v1.ScheduleExecute.LabelsEntry
+	nil,                                   // 142: workflow.v1.ScheduleManifest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),         // 143: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 144: google.protobuf.Duration
+	(*structpb.Value)(nil),                // 145: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
 	14,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	141, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	143, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
 	15,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	123, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	124, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	125, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	126, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	127, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	128, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	141, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	125, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	126, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	127, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	128, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	129, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	130, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	143, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
 	13,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
 	16,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
 	13,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	129, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	130, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	131, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	142, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	132, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	131, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	132, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	133, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	144, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	134, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
 	26,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
 	24,  // 19: workflow.v1.ExecuteRequest.limits:type_name -> workflow.v1.ResourceLimits
-	142, // 20: workflow.v1.ResourceLimits.cpu_time:type_name -> google.protobuf.Duration
-	142, // 21: workflow.v1.ResourceUsage.cpu_time:type_name -> google.protobuf.Duration
-	142, // 22: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
-	142, // 23: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
+	144, // 20: workflow.v1.ResourceLimits.cpu_time:type_name -> google.protobuf.Duration
+	144, // 21: workflow.v1.ResourceUsage.cpu_time:type_name -> google.protobuf.Duration
+	144, // 22: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
+	144, // 23: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
 	28,  // 24: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 25: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	141, // 26: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	141, // 27: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	141, // 28: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	133, // 29: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	134, // 30: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	142, // 31: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	143, // 26: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	143, // 27: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	143, // 28: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	135, // 29: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	136, // 30: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	144, // 31: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
 	32,  // 32: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
 	35,  // 33: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
 	31,  // 34: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
 	29,  // 35: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
-	141, // 36: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
+	143, // 36: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
 	26,  // 37: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
-	141, // 38: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
+	143, // 38: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
 	24,  // 39: workflow.v1.Execution.limits:type_name -> workflow.v1.ResourceLimits
 	25,  // 40: workflow.v1.Execution.usage:type_name -> workflow.v1.ResourceUsage
-	142, // 41: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
-	141, // 42: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
+	144, // 41: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
+	143, // 42: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
 	2,   // 43: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
-	141, // 44: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
-	141, // 45: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
+	143, // 44: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
+	143, // 45: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
 	29,  // 46: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
 	1,   // 47: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
 	33,  // 48: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
 	1,   // 49: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
 	34,  // 50: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
 	1,   // 51: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	141, // 52: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	143, // 52: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
 	28,  // 53: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
 	30,  // 54: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
 	28,  // 55: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 56: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	141, // 57: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	141, // 58: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	135, // 59: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	143, // 57: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	143, // 58: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	137, // 59: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
 	28,  // 60: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
 	30,  // 61: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
-	44,  // 62: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	141, // 63: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	45,  // 64: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
-	46,  // 65: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
-	47,  // 66: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
-	48,  // 67: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
-	49,  // 68: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
-	50,  // 69: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
-	51,  // 70: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
-	52,  // 71: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
-	53,  // 72: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
-	54,  // 73: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
-	55,  // 74: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
-	56,  // 75: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
-	57,  // 76: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
-	58,  // 77: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
-	59,  // 78: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
-	60,  // 79: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
-	61,  // 80: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
-	62,  // 81: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
-	63,  // 82: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
-	64,  // 83: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
-	65,  // 84: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
-	66,  // 85: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
-	3,   // 86: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	142, // 87: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	142, // 88: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
-	0,   // 89: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	142, // 90: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	28,  // 91: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	141, // 92: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	136, // 93: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
-	70,  // 94: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	73,  // 95: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	142, // 96: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
-	72,  // 97: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
-	30,  // 98: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
-	141, // 99: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
-	4,   // 100: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
-	5,   // 101: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	74,  // 102: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
-	5,   // 103: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
-	6,   // 104: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	75,  // 105: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
-	5,   // 106: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	137, // 107: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	28,  // 108: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	79,  // 109: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
-	6,   // 110: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	82,  // 111: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
-	83,  // 112: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
-	7,   // 113: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
-	8,   // 114: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
-	142, // 115: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
-	141, // 116: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
-	141, // 117: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
-	141, // 118: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
-	86,  // 119: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
-	142, // 120: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	141, // 121: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
-	141, // 122: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
-	84,  // 123: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
-	85,  // 124: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
-	138, // 125: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
-	142, // 126: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
-	139, // 127: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
-	26,  // 128: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
-	5,   // 129: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
-	140, // 130: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
-	141, // 131: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
-	141, // 132: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
-	9,   // 133: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
-	81,  // 134: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
-	81,  // 135: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	81,  // 136: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	81,  // 137: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
-	81,  // 138: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
-	81,  // 139: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	81,  // 140: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	86,  // 141: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
-	10,  // 142: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
-	141, // 143: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	11,  // 144: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
-	141, // 145: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
-	141, // 146: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
-	141, // 147: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	101, // 148: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
-	101, // 149: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
-	101, // 150: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
-	102, // 151: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
-	102, // 152: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
-	12,  // 153: workflow.v1.ApiToken.role:type_name -> workflow.v1.Role
-	141, // 154: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
-	141, // 155: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
-	141, // 156: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
-	12,  // 157: workflow.v1.CreateTokenRequest.role:type_name -> workflow.v1.Role
-	142, // 158: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
-	113, // 159: workflow.v1.CreateTokenResponse.token:type_name -> workflow.v1.ApiToken
-	113, // 160: workflow.v1.ListTokensResponse.tokens:type_name -> workflow.v1.ApiToken
-	113, // 161: workflow.v1.RevokeTokenResponse.token:type_name -> workflow.v1.ApiToken
-	141, // 162: workflow.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	12,  // 163: workflow.v1.AuditEvent.role:type_name -> workflow.v1.Role
-	120, // 164: workflow.v1.ListAuditEventsResponse.events:type_name -> workflow.v1.AuditEvent
-	143, // 165: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	143, // 166: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	143, // 167: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
-	17,  // 168: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	19,  // 169: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	21,  // 170: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	23,  // 171: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	36,  // 172: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	38,  // 173: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	40,  // 174: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	42,  // 175: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	67,  // 176: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	69,  // 177: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	76,  // 178: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	78,  // 179: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	87,  // 180: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
-	89,  // 181: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
-	91,  // 182: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
-	93,  // 183: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
-	95,  // 184: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
-	97,  // 185: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
-	99,  // 186: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
-	103, // 187: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
-	105, // 188: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
-	107, // 189: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
-	109, // 190: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
-	111, // 191: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
-	114, // 192: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
-	116, // 193: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
-	118, // 194: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
-	121, // 195: workflow.v1.WorkflowService.ListAuditEvents:input_type -> workflow.v1.ListAuditEventsRequest
-	18,  // 196: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	20,  // 197: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	22,  // 198: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	27,  // 199: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	37,  // 200: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	39,  // 201: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	41,  // 202: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	43,  // 203: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	68,  // 204: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	71,  // 205: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	77,  // 206: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	80,  // 207: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	88,  // 208: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
-	90,  // 209: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
-	92,  // 210: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
-	94,  // 211: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
-	96,  // 212: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
-	98,  // 213: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
-	100, // 214: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
-	104, // 215: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
-	106, // 216: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
-	108, // 217: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
-	110, // 218: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
-	112, // 219: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
-	115, // 220: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
-	117, // 221: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
-	119, // 222: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
-	122, // 223: workflow.v1.WorkflowService.ListAuditEvents:output_type -> workflow.v1.ListAuditEventsResponse
-	196, // [196:224] is the sub-list for method output_type
-	168, // [168:196] is the sub-list for method input_type
-	168, // [168:168] is the sub-list for extension type_name
-	168, // [168:168] is the sub-list for extension extendee
-	0,   // [0:168] is the sub-list for field type_name
+	143, // 62: workflow.v1.CreateStreamTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	46,  // 63: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
+	143, // 64: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	47,  // 65: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
+	48,  // 66: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
+	49,  // 67: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
+	50,  // 68: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
+	51,  // 69: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
+	52,  // 70: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
+	53,  // 71: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
+	54,  // 72: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
+	55,  // 73: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
+	56,  // 74: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
+	57,  // 75: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
+	58,  // 76: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
+	59,  // 77: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
+	60,  // 78: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
+	61,  // 79: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
+	62,  // 80: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
+	63,  // 81: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
+	64,  // 82: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
+	65,  // 83: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
+	66,  // 84: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
+	67,  // 85: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
+	68,  // 86: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
+	3,   // 87: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
+	144, // 88: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	144, // 89: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	0,   // 90: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
+	144, // 91: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	28,  // 92: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
+	143, // 93: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	138, // 94: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	72,  // 95: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
+	75,  // 96: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	144, // 97: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	74,  // 98: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
+	30,  // 99: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
+	143, // 100: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
+	4,   // 101: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	5,   // 102: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	76,  // 103: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	5,   // 104: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	6,   // 105: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	77,  // 106: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	5,   // 107: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	139, // 108: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	28,  // 109: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	81,  // 110: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	6,   // 111: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	84,  // 112: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
+	85,  // 113: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
+	7,   // 114: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
+	8,   // 115: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
+	144, // 116: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
+	143, // 117: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
+	143, // 118: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
+	143, // 119: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
+	88,  // 120: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
+	144, // 121: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	143, // 122: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
+	143, // 123: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
+	86,  // 124: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
+	87,  // 125: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
+	140, // 126: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
+	144, // 127: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
+	141, // 128: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
+	26,  // 129: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
+	5,   // 130: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
+	142, // 131: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
+	143, // 132: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
+	143, // 133: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
+	9,   // 134: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
+	83,  // 135: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	83,  // 136: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	83,  // 137: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	83,  // 138: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
+	83,  // 139: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	83,  // 140: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	83,  // 141: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	88,  // 142: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
+	10,  // 143: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
+	143, // 144: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	11,  // 145: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
+	143, // 146: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	143, // 147: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	143, // 148: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	103, // 149: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
+	103, // 150: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
+	103, // 151: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
+	104, // 152: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
+	104, // 153: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
+	12,  // 154: workflow.v1.ApiToken.role:type_name -> workflow.v1.Role
+	143, // 155: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
+	143, // 156: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
+	143, // 157: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
+	12,  // 158: workflow.v1.CreateTokenRequest.role:type_name -> workflow.v1.Role
+	144, // 159: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	115, // 160: workflow.v1.CreateTokenResponse.token:type_name -> workflow.v1.ApiToken
+	115, // 161: workflow.v1.ListTokensResponse.tokens:type_name -> workflow.v1.ApiToken
+	115, // 162: workflow.v1.RevokeTokenResponse.token:type_name -> workflow.v1.ApiToken
+	143, // 163: workflow.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	12,  // 164: workflow.v1.AuditEvent.role:type_name -> workflow.v1.Role
+	122, // 165: workflow.v1.ListAuditEventsResponse.events:type_name -> workflow.v1.AuditEvent
+	145, // 166: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	145, // 167: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	145, // 168: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
+	17,  // 169: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	19,  // 170: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	21,  // 171: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	23,  // 172: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	36,  // 173: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	38,  // 174: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	40,  // 175: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	42,  // 176: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	43,  // 177: workflow.v1.WorkflowService.CreateStreamToken:input_type -> workflow.v1.CreateStreamTokenRequest
+	69,  // 178: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	71,  // 179: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	78,  // 180: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	80,  // 181: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	89,  // 182: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
+	91,  // 183: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
+	93,  // 184: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
+	95,  // 185: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
+	97,  // 186: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
+	99,  // 187: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
+	101, // 188: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
+	105, // 189: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
+	107, // 190: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
+	109, // 191: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
+	111, // 192: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
+	113, // 193: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
+	116, // 194: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
+	118, // 195: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
+	120, // 196: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
+	123, // 197: workflow.v1.WorkflowService.ListAuditEvents:input_type -> workflow.v1.ListAuditEventsRequest
+	18,  // 198: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	20,  // 199: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	22,  // 200: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	27,  // 201: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	37,  // 202: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	39,  // 203: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	41,  // 204: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	45,  // 205: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	44,  // 206: workflow.v1.WorkflowService.CreateStreamToken:output_type -> workflow.v1.CreateStreamTokenResponse
+	70,  // 207: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	73,  // 208: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	79,  // 209: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	82,  // 210: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	90,  // 211: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
+	92,  // 212: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
+	94,  // 213: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
+	96,  // 214: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
+	98,  // 215: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
+	100, // 216: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
+	102, // 217: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
+	106, // 218: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
+	108, // 219: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
+	110, // 220: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
+	112, // 221: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
+	114, // 222: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
+	117, // 223: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
+	119, // 224: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
+	121, // 225: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
+	124, // 226: workflow.v1.WorkflowService.ListAuditEvents:output_type -> workflow.v1.ListAuditEventsResponse
+	198, // [198:227] is the sub-list for method output_type
+	169, // [169:198] is the sub-list for method input_type
+	169, // [169:169] is the sub-list for extension type_name
+	169, // [169:169] is the sub-list for extension extendee
+	0,   // [0:169] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -10590,7 +10703,7 @@ func file_workflow_v1_workflow_proto_init() {
 	file_workflow_v1_workflow_proto_msgTypes[15].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[16].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[20].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[31].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[33].OneofWrappers = []any{
 		(*LogEvent_Output)(nil),
 		(*LogEvent_PhaseStarted)(nil),
 		(*LogEvent_PhaseCompleted)(nil),
@@ -10614,28 +10727,28 @@ func file_workflow_v1_workflow_proto_init() {
 		(*LogEvent_Interrupted)(nil),
 		(*LogEvent_Finished)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[36].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[38].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[42].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[48].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[70].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[40].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[44].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[50].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[72].OneofWrappers = []any{
 		(*ScheduleAction_Execute)(nil),
 		(*ScheduleAction_Manifest)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[72].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[74].OneofWrappers = []any{
 		(*ScheduleManifest_Content)(nil),
 		(*ScheduleManifest_TemplatePath)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[111].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[112].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[115].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[113].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[114].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[117].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   128,
+			NumMessages:   130,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

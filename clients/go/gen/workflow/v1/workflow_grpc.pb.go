@@ -27,6 +27,7 @@ const (
 	WorkflowService_WaitExecution_FullMethodName         = "/workflow.v1.WorkflowService/WaitExecution"
 	WorkflowService_ListExecutions_FullMethodName        = "/workflow.v1.WorkflowService/ListExecutions"
 	WorkflowService_StreamLogs_FullMethodName            = "/workflow.v1.WorkflowService/StreamLogs"
+	WorkflowService_CreateStreamToken_FullMethodName     = "/workflow.v1.WorkflowService/CreateStreamToken"
 	WorkflowService_Cancel_FullMethodName                = "/workflow.v1.WorkflowService/Cancel"
 	WorkflowService_GetStatus_FullMethodName             = "/workflow.v1.WorkflowService/GetStatus"
 	WorkflowService_ValidateManifest_FullMethodName      = "/workflow.v1.WorkflowService/ValidateManifest"
@@ -101,6 +102,12 @@ type WorkflowServiceClient interface {
 	// streamed, the stream ends with NOT_FOUND rather than skip what was
 	// deleted.
 	StreamLogs(ctx context.Context, in *StreamLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamLogsResponse], error)
+	// Makes a short-lived token for following one execution's log over SSE
+	// from a browser, whose EventSource cannot send an authorization header:
+	// GET /v1/executions/{execution_id}/logs?access_token=TOKEN. The token
+	// opens that log only, as a viewer seeing what its maker sees, and only
+	// until expire_time (5 minutes); a stream it opened runs to its end.
+	CreateStreamToken(ctx context.Context, in *CreateStreamTokenRequest, opts ...grpc.CallOption) (*CreateStreamTokenResponse, error)
 	// Cancels an execution. A queued execution is cancelled at once; a running
 	// one gets SIGTERM on its whole process group, then SIGKILL after the grace
 	// period (or at once with `force`). Idempotent while the execution is still
@@ -278,6 +285,16 @@ func (c *workflowServiceClient) StreamLogs(ctx context.Context, in *StreamLogsRe
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type WorkflowService_StreamLogsClient = grpc.ServerStreamingClient[StreamLogsResponse]
+
+func (c *workflowServiceClient) CreateStreamToken(ctx context.Context, in *CreateStreamTokenRequest, opts ...grpc.CallOption) (*CreateStreamTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateStreamTokenResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_CreateStreamToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 func (c *workflowServiceClient) Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*CancelResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -531,6 +548,12 @@ type WorkflowServiceServer interface {
 	// streamed, the stream ends with NOT_FOUND rather than skip what was
 	// deleted.
 	StreamLogs(*StreamLogsRequest, grpc.ServerStreamingServer[StreamLogsResponse]) error
+	// Makes a short-lived token for following one execution's log over SSE
+	// from a browser, whose EventSource cannot send an authorization header:
+	// GET /v1/executions/{execution_id}/logs?access_token=TOKEN. The token
+	// opens that log only, as a viewer seeing what its maker sees, and only
+	// until expire_time (5 minutes); a stream it opened runs to its end.
+	CreateStreamToken(context.Context, *CreateStreamTokenRequest) (*CreateStreamTokenResponse, error)
 	// Cancels an execution. A queued execution is cancelled at once; a running
 	// one gets SIGTERM on its whole process group, then SIGKILL after the grace
 	// period (or at once with `force`). Idempotent while the execution is still
@@ -643,6 +666,9 @@ func (UnimplementedWorkflowServiceServer) ListExecutions(context.Context, *ListE
 }
 func (UnimplementedWorkflowServiceServer) StreamLogs(*StreamLogsRequest, grpc.ServerStreamingServer[StreamLogsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamLogs not implemented")
+}
+func (UnimplementedWorkflowServiceServer) CreateStreamToken(context.Context, *CreateStreamTokenRequest) (*CreateStreamTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateStreamToken not implemented")
 }
 func (UnimplementedWorkflowServiceServer) Cancel(context.Context, *CancelRequest) (*CancelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Cancel not implemented")
@@ -861,6 +887,24 @@ func _WorkflowService_StreamLogs_Handler(srv interface{}, stream grpc.ServerStre
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type WorkflowService_StreamLogsServer = grpc.ServerStreamingServer[StreamLogsResponse]
+
+func _WorkflowService_CreateStreamToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateStreamTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).CreateStreamToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_CreateStreamToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).CreateStreamToken(ctx, req.(*CreateStreamTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
 
 func _WorkflowService_Cancel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CancelRequest)
@@ -1256,6 +1300,10 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListExecutions",
 			Handler:    _WorkflowService_ListExecutions_Handler,
+		},
+		{
+			MethodName: "CreateStreamToken",
+			Handler:    _WorkflowService_CreateStreamToken_Handler,
 		},
 		{
 			MethodName: "Cancel",

@@ -81,6 +81,11 @@ class WorkflowServiceStub:
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.StreamLogsRequest.SerializeToString,
                 response_deserializer=workflow_dot_v1_dot_workflow__pb2.StreamLogsResponse.FromString,
                 _registered_method=True)
+        self.CreateStreamToken = channel.unary_unary(
+                '/workflow.v1.WorkflowService/CreateStreamToken',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.CreateStreamTokenRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.CreateStreamTokenResponse.FromString,
+                _registered_method=True)
         self.Cancel = channel.unary_unary(
                 '/workflow.v1.WorkflowService/Cancel',
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.CancelRequest.SerializeToString,
@@ -268,6 +273,17 @@ class WorkflowServiceServicer:
         from the history. If history retention deletes the execution while it is
         streamed, the stream ends with NOT_FOUND rather than skip what was
         deleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateStreamToken(self, request, context):
+        """Makes a short-lived token for following one execution's log over SSE
+        from a browser, whose EventSource cannot send an authorization header:
+        GET /v1/executions/{execution_id}/logs?access_token=TOKEN. The token
+        opens that log only, as a viewer seeing what its maker sees, and only
+        until expire_time (5 minutes); a stream it opened runs to its end.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -494,6 +510,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.StreamLogs,
                     request_deserializer=workflow_dot_v1_dot_workflow__pb2.StreamLogsRequest.FromString,
                     response_serializer=workflow_dot_v1_dot_workflow__pb2.StreamLogsResponse.SerializeToString,
+            ),
+            'CreateStreamToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateStreamToken,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.CreateStreamTokenRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.CreateStreamTokenResponse.SerializeToString,
             ),
             'Cancel': grpc.unary_unary_rpc_method_handler(
                     servicer.Cancel,
@@ -819,6 +840,33 @@ class WorkflowService:
             '/workflow.v1.WorkflowService/StreamLogs',
             workflow_dot_v1_dot_workflow__pb2.StreamLogsRequest.SerializeToString,
             workflow_dot_v1_dot_workflow__pb2.StreamLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateStreamToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/CreateStreamToken',
+            workflow_dot_v1_dot_workflow__pb2.CreateStreamTokenRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.CreateStreamTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

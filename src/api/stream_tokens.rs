@@ -1,0 +1,26 @@
+//! CreateStreamToken: a short-lived token for one execution's SSE log URL
+//! (src/auth/stream_token.rs; the port checks it).
+
+use tonic::{Request, Response, Status};
+
+use super::{namespaces, required, wire_time, WorkflowApi};
+use crate::pb;
+
+impl WorkflowApi {
+    pub(super) async fn create_stream_token_call(
+        &self,
+        request: Request<pb::CreateStreamTokenRequest>,
+    ) -> Result<Response<pb::CreateStreamTokenResponse>, Status> {
+        let maker = namespaces::principal(&request);
+        let id = request.into_inner().execution_id;
+        self.check_visible(&maker.namespaces, required(&id, "execution_id")?)
+            .await?;
+        // The canonical id, as the log route's path will carry it.
+        let execution = self.engine.execution(&id).await?;
+        let (token, expire_ms) = self.stream_tokens.issue(&maker, &execution.id.to_string());
+        Ok(Response::new(pb::CreateStreamTokenResponse {
+            token,
+            expire_time: Some(wire_time::timestamp(expire_ms)),
+        }))
+    }
+}
