@@ -30,7 +30,7 @@ fn echo_program(id: &str) -> String {
 
 /// A directory per team (`team-a` holds `alpha` and a gate, `team-b`
 /// holds `beta`) and the config naming them, with `extra` appended.
-fn team_dirs(root: &Path, extra: &str) -> String {
+pub(super) fn team_dirs(root: &Path, extra: &str) -> String {
     let a = root.join("team-a");
     let b = root.join("team-b");
     std::fs::create_dir_all(&a).unwrap();

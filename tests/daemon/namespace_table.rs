@@ -1,0 +1,353 @@
+//! Every RPC and HTTP route that names an object, called with another
+//! namespace's token (an admin of team-b, so the role never decides): a
+//! team-a execution, workflow or schedule answers NOT_FOUND exactly as one
+//! that does not exist; lists leave them out; starting work in team-a is
+//! refused by name.
+
+use tonic::metadata::MetadataValue;
+use tonic::{Code, Status};
+use workflow_manager::pb;
+
+use super::namespaces::team_dirs;
+use crate::helper::*;
+
+fn as_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
+/// A paused schedule of team-a running alpha (it never falls due here).
+fn team_a_schedule(id: &str, namespace: &str) -> pb::Schedule {
+    pb::Schedule {
+        id: id.into(),
+        namespace: namespace.into(),
+        paused: true,
+        spec: Some(pb::ScheduleSpec {
+            cron: vec!["0 2 * * *".into()],
+            ..Default::default()
+        }),
+        action: Some(pb::ScheduleAction {
+            action: Some(pb::schedule_action::Action::Execute(pb::ScheduleExecute {
+                workflow_id: "alpha".into(),
+                ..Default::default()
+            })),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Asserts `got` is NOT_FOUND with the message `unknown` (the answer for
+/// an object that does not exist) got, `id` standing for `missing`.
+fn assert_as_missing(what: &str, got: Status, unknown: &Status, id: &str, missing: &str) {
+    assert_eq!(got.code(), Code::NotFound, "{what}: {got:?}");
+    assert_eq!(
+        unknown.code(),
+        Code::NotFound,
+        "{what} (unknown): {unknown:?}"
+    );
+    assert_eq!(
+        got.message().replace(id, missing),
+        unknown.message(),
+        "{what}: the answers differ"
+    );
+}
+
+#[tokio::test]
+async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
+    let dirs = tempfile::tempdir().unwrap();
+    let daemon = Daemon::builder()
+        .flag("--auth", "tokens")
+        .config_file("namespaces.toml", &team_dirs(dirs.path(), ""))
+        .start()
+        .await;
+    let admin = std::fs::read_to_string(daemon.data_dir().join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut client = daemon.client();
+    let b = client
+        .create_token(as_token(
+            pb::CreateTokenRequest {
+                name: "team-b admin".into(),
+                role: pb::Role::Admin as i32,
+                expires_in: None,
+                namespaces: vec!["team-b".into()],
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let execution = client
+        .execute(as_token(
+            pb::ExecuteRequest {
+                namespace: "team-a".into(),
+                ..request("alpha", &[])
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .execution
+        .unwrap();
+    let id = execution.id.clone();
+    client
+        .wait_execution(as_token(
+            pb::WaitExecutionRequest {
+                execution_id: id.clone(),
+            },
+            &admin,
+        ))
+        .await
+        .expect("alpha ends");
+    client
+        .create_schedule(as_token(
+            pb::CreateScheduleRequest {
+                schedule: Some(team_a_schedule("a-nightly", "team-a")),
+            },
+            &admin,
+        ))
+        .await
+        .expect("the admin seeing all makes team-a's schedule");
+    let missing_execution = uuid::Uuid::now_v7().to_string();
+
+    // Executions: each RPC naming one, for team-a's and for none at all.
+    macro_rules! both {
+        ($what:expr, $call:expr) => {{
+            let call = $call;
+            let got = call(id.clone()).await.unwrap_err();
+            let unknown = call(missing_execution.clone()).await.unwrap_err();
+            assert_as_missing($what, got, &unknown, &id, &missing_execution);
+        }};
+    }
+    both!("GetExecution", |execution_id| {
+        let mut c = daemon.client();
+        let r = as_token(pb::GetExecutionRequest { execution_id }, &b);
+        async move { c.get_execution(r).await.map(|_| ()) }
+    });
+    both!("WaitExecution", |execution_id| {
+        let mut c = daemon.client();
+        let r = as_token(pb::WaitExecutionRequest { execution_id }, &b);
+        async move { c.wait_execution(r).await.map(|_| ()) }
+    });
+    both!("StreamLogs", |execution_id| {
+        let mut c = daemon.client();
+        let r = as_token(
+            pb::StreamLogsRequest {
+                execution_id,
+                ..Default::default()
+            },
+            &b,
+        );
+        async move { c.stream_logs(r).await.map(|_| ()) }
+    });
+    both!("Cancel", |execution_id: String| {
+        let mut c = daemon.client();
+        let r = as_token(cancel_request(&execution_id, None, false), &b);
+        async move { c.cancel(r).await.map(|_| ()) }
+    });
+    both!("CreateStreamToken", |execution_id| {
+        let mut c = daemon.client();
+        let r = as_token(pb::CreateStreamTokenRequest { execution_id }, &b);
+        async move { c.create_stream_token(r).await.map(|_| ()) }
+    });
+
+    // Workflows: alpha is team-a's.
+    let workflow_calls = |workflow_id: &str| {
+        let mut c = daemon.client();
+        let (get, validate, execute) = (
+            as_token(
+                pb::GetWorkflowRequest {
+                    workflow_id: workflow_id.into(),
+                },
+                &b,
+            ),
+            as_token(
+                pb::ValidateInputsRequest {
+                    workflow_id: workflow_id.into(),
+                    ..Default::default()
+                },
+                &b,
+            ),
+            as_token(request(workflow_id, &[]), &b),
+        );
+        async move {
+            [
+                c.get_workflow(get).await.map(|_| ()).unwrap_err(),
+                c.validate_inputs(validate).await.map(|_| ()).unwrap_err(),
+                c.execute(execute).await.map(|_| ()).unwrap_err(),
+            ]
+        }
+    };
+    let got = workflow_calls("alpha").await;
+    let unknown = workflow_calls("nothing").await;
+    for ((what, got), unknown) in ["GetWorkflow", "ValidateInputs", "Execute"]
+        .iter()
+        .zip(got)
+        .zip(unknown.iter())
+    {
+        assert_as_missing(what, got, unknown, "alpha", "nothing");
+    }
+
+    // Schedules: every RPC naming team-a's.
+    let schedule_calls = |schedule_id: &str| {
+        let mut c = daemon.client();
+        let schedule_id = schedule_id.to_string();
+        let b = b.clone();
+        async move {
+            let get = as_token(
+                pb::GetScheduleRequest {
+                    schedule_id: schedule_id.clone(),
+                    ..Default::default()
+                },
+                &b,
+            );
+            let update = as_token(
+                pb::UpdateScheduleRequest {
+                    schedule_id: schedule_id.clone(),
+                    schedule: Some(team_a_schedule("", "team-b")),
+                },
+                &b,
+            );
+            let pause = as_token(
+                pb::PauseScheduleRequest {
+                    schedule_id: schedule_id.clone(),
+                    paused: false,
+                    note: String::new(),
+                },
+                &b,
+            );
+            let trigger = as_token(
+                pb::TriggerScheduleRequest {
+                    schedule_id: schedule_id.clone(),
+                    ..Default::default()
+                },
+                &b,
+            );
+            let delete = as_token(pb::DeleteScheduleRequest { schedule_id }, &b);
+            [
+                c.get_schedule(get).await.map(|_| ()).unwrap_err(),
+                c.update_schedule(update).await.map(|_| ()).unwrap_err(),
+                c.pause_schedule(pause).await.map(|_| ()).unwrap_err(),
+                c.trigger_schedule(trigger).await.map(|_| ()).unwrap_err(),
+                c.delete_schedule(delete).await.map(|_| ()).unwrap_err(),
+            ]
+        }
+    };
+    let got = schedule_calls("a-nightly").await;
+    let unknown = schedule_calls("nothing").await;
+    for ((what, got), unknown) in [
+        "GetSchedule",
+        "UpdateSchedule",
+        "PauseSchedule",
+        "TriggerSchedule",
+        "DeleteSchedule",
+    ]
+    .iter()
+    .zip(got)
+    .zip(unknown.iter())
+    {
+        assert_as_missing(what, got, unknown, "a-nightly", "nothing");
+    }
+    // Still there, untouched, for the admin who sees team-a.
+    let kept = client
+        .get_schedule(as_token(
+            pb::GetScheduleRequest {
+                schedule_id: "a-nightly".into(),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .expect("team-a's schedule is still there")
+        .into_inner()
+        .schedule
+        .unwrap();
+    assert!(kept.paused && kept.namespace == "team-a", "{kept:?}");
+
+    // Making team-a's objects: refused by name; team-a's workflow in a
+    // team-b schedule is not there.
+    let denied = client
+        .create_schedule(as_token(
+            pb::CreateScheduleRequest {
+                schedule: Some(team_a_schedule("b-sneaky", "team-a")),
+            },
+            &b,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    let invalid = client
+        .create_schedule(as_token(
+            pb::CreateScheduleRequest {
+                schedule: Some(team_a_schedule("b-alpha", "team-b")),
+            },
+            &b,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.code(), Code::InvalidArgument, "{invalid:?}");
+    assert!(
+        violations(&invalid)
+            .iter()
+            .any(|(f, d)| f == "schedule.action.execute.workflow_id" && d.contains("team-b")),
+        "{invalid:?}"
+    );
+
+    // Lists leave team-a out.
+    let workflows = client
+        .list_workflows(as_token(pb::ListWorkflowsRequest::default(), &b))
+        .await
+        .unwrap()
+        .into_inner()
+        .workflows;
+    assert!(workflows.iter().all(|w| w.id != "alpha"), "{workflows:?}");
+    assert!(workflows.iter().any(|w| w.id == "beta"), "{workflows:?}");
+    let executions = client
+        .list_executions(as_token(pb::ListExecutionsRequest::default(), &b))
+        .await
+        .unwrap()
+        .into_inner()
+        .executions;
+    assert!(executions.is_empty(), "{executions:?}");
+    let schedules = client
+        .list_schedules(as_token(pb::ListSchedulesRequest::default(), &b))
+        .await
+        .unwrap()
+        .into_inner()
+        .schedules;
+    assert!(schedules.is_empty(), "{schedules:?}");
+
+    // The HTTP routes answer as their RPCs do.
+    for (method, path) in [
+        ("GET", format!("/v1/executions/{id}")),
+        ("GET", format!("/v1/executions/{id}:wait")),
+        ("GET", format!("/v1/executions/{id}/logs")),
+        ("POST", format!("/v1/executions/{id}:cancel")),
+        ("POST", format!("/v1/executions/{id}/stream-token")),
+        ("GET", "/v1/workflows/alpha".to_string()),
+        ("POST", "/v1/workflows/alpha:validate".to_string()),
+        ("GET", "/v1/schedules/a-nightly".to_string()),
+        ("POST", "/v1/schedules/a-nightly:pause".to_string()),
+        ("POST", "/v1/schedules/a-nightly:trigger".to_string()),
+        ("DELETE", "/v1/schedules/a-nightly".to_string()),
+    ] {
+        let request = match method {
+            "GET" => http_client().get(daemon.url(&path)),
+            "DELETE" => http_client().delete(daemon.url(&path)),
+            _ => http_client()
+                .post(daemon.url(&path))
+                .json(&serde_json::json!({})),
+        };
+        let (status, body) = json_answer(request.bearer_auth(&b).send().await).await;
+        assert_eq!(
+            status,
+            reqwest::StatusCode::NOT_FOUND,
+            "{method} {path}: {body}"
+        );
+    }
+}
