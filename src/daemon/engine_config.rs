@@ -32,6 +32,7 @@ pub(super) fn engine_config(
         exec_shim: crate::exec_shim::next_to_daemon(),
         namespaces: Arc::new(config.namespaces.clone()),
         bundled_workflows_dir: config.bundled_workflows_dir(),
+        boot_id_file: config.data_dir.join("boot-id"),
     }
 }
 

@@ -45,15 +45,23 @@ impl Engine {
     /// At start-up, after recovery killed the process groups of the
     /// executions it interrupted (`interrupted`: their pids): removes every
     /// partial entry below the output directory and the runs directory
-    /// whose owner is not a live process or is one of those.
-    pub(super) async fn remove_leftovers_at_start(&self, interrupted: Vec<i32>) {
+    /// whose owner is not a live process or is one of those; after a host
+    /// restart (`host_restarted`), every one (their owners died with the
+    /// host, and their pids may be reused).
+    pub(super) async fn remove_leftovers_at_start(
+        &self,
+        interrupted: Vec<i32>,
+        host_restarted: bool,
+    ) {
         let roots = [
             (self.config.output_dir.clone(), OUTPUT_SEARCH_DEPTH),
             (self.config.runs_dir.clone(), RUNS_SEARCH_DEPTH),
         ];
         let swept = tokio::task::spawn_blocking(move || {
             let owned_by_dead = |pid: u32| {
-                i32::try_from(pid).is_ok_and(|pid| interrupted.contains(&pid) || !is_live(pid))
+                host_restarted
+                    || i32::try_from(pid)
+                        .is_ok_and(|pid| interrupted.contains(&pid) || !is_live(pid))
             };
             sweep_all(&roots, &owned_by_dead, "start-up");
         })

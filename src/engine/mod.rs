@@ -15,6 +15,7 @@ mod commit_cache;
 mod error;
 mod estimates;
 mod execution_log;
+mod host_boot;
 mod leftovers;
 mod line_splitter;
 #[cfg(test)]
@@ -112,6 +113,8 @@ pub(crate) struct EngineConfig {
     pub(crate) namespaces: Arc<crate::namespaces::Namespaces>,
     /// Where the bundled workflows are (they belong to every namespace).
     pub(crate) bundled_workflows_dir: PathBuf,
+    /// Where the host's boot id is kept between starts (`host_boot.rs`).
+    pub(crate) boot_id_file: PathBuf,
 }
 
 /// What a client asks to run.

@@ -4,7 +4,9 @@
 //! event) and their process groups, if still alive, are killed: nobody
 //! watches them any more. Executions it had queued are queued again, in
 //! their original order. What killed programs left in the output and
-//! working directories is removed (`leftovers.rs`).
+//! working directories is removed (`leftovers.rs`). After a host restart
+//! (`host_boot.rs`) no process of theirs can be alive, and their pids may
+//! be anybody's: nothing is signalled.
 
 use std::sync::Arc;
 
@@ -22,10 +24,14 @@ impl Engine {
         let lost = self
             .read(|r| r.executions_in_state(ExecutionState::Running))
             .await?;
+        let host_restarted = super::host_boot::restarted_since(&self.config.boot_id_file);
         let mut interrupted_pids = Vec::new();
         for record in lost {
             interrupted_pids.extend(record.pid);
             let reason = match (record.pid, record.pid_start_ticks) {
+                _ if host_restarted => {
+                    "the host restarted while the execution was running".to_string()
+                }
                 (Some(pid), Some(ticks)) => {
                     // The pid may belong to someone else by now: kill the
                     // group only when its leader is still our program,
@@ -77,7 +83,9 @@ impl Engine {
         }
         // Before anything new starts, so no live run's partials are there
         // to be mistaken for leftovers.
-        self.remove_leftovers_at_start(interrupted_pids).await;
+        self.remove_leftovers_at_start(interrupted_pids, host_restarted)
+            .await;
+        super::host_boot::remember(&self.config.boot_id_file);
 
         let queued = self
             .read(|r| r.executions_in_state(ExecutionState::Queued))

@@ -72,6 +72,7 @@ impl TestEngine {
                 exec_shim: None,
                 namespaces: Default::default(),
                 bundled_workflows_dir: dir.path().join("bundled-workflows"),
+                boot_id_file: dir.path().join("boot-id"),
             },
             catalog,
             history.writer,

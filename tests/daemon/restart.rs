@@ -184,6 +184,43 @@ async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
     );
 }
 
+/// After a host restart the pids the history kept may be anybody's:
+/// recovery marks the executions INTERRUPTED and signals nothing. The
+/// restart is stood in for by another boot id in the data directory; the
+/// program left running by the killed daemon stands for a stranger that
+/// got its pid, and must survive.
+#[tokio::test]
+async fn after_a_host_restart_recovery_signals_no_process() {
+    let mut daemon = Daemon::builder()
+        .program("stubborn.sh", stubborn_program())
+        .config_file("no-guardian.toml", "kill_programs_with_daemon = false\n")
+        .start()
+        .await;
+    let (running, started, grandchild) = daemon.start_with_grandchild("stubborn").await;
+    daemon.kill9().await;
+    let boot_id = daemon.data_dir().join("boot-id");
+    assert!(boot_id.exists(), "the start kept the host's boot id");
+    std::fs::write(&boot_id, "00000000-0000-0000-0000-000000000000\n").unwrap();
+    daemon.restart().await;
+
+    let events = daemon.run_to_end(&running.id).await;
+    assert_eq!(
+        of!(events, Interrupted)[0].reason,
+        "the host restarted while the execution was running"
+    );
+    assert!(!process_gone(started.pid), "the stand-in stranger lives");
+    assert!(!process_gone(grandchild), "so does its grandchild");
+    assert_ne!(
+        std::fs::read_to_string(&boot_id).unwrap().trim(),
+        "00000000-0000-0000-0000-000000000000",
+        "this boot's id is kept for the next start"
+    );
+    // The test's own cleanup: the group recovery left alone.
+    workflow_manager::process::kill_group(started.pid, rustix::process::Signal::KILL);
+    wait_process_gone(started.pid, "the program").await;
+    wait_process_gone(grandchild, "its grandchild").await;
+}
+
 #[tokio::test]
 async fn execute_is_unavailable_while_shutting_down() {
     let mut daemon = Daemon::builder()
