@@ -25,6 +25,26 @@ use super::{roles, AuthError, Caller};
 /// whole to name its object.
 const MAX_AUDITED_REQUEST: usize = 4 * 1024 * 1024 + 5;
 
+/// The answer to an audited call whose request could not be read whole:
+/// past the size gRPC allows one message (as tonic itself answers one),
+/// or cut off.
+fn unreadable_request(
+    method: &str,
+    error: &(dyn std::error::Error + Send + Sync + 'static),
+) -> tonic::Status {
+    if error
+        .downcast_ref::<http_body_util::LengthLimitError>()
+        .is_some()
+    {
+        tonic::Status::out_of_range(format!(
+            "{method}: the request is larger than {} bytes, the most one gRPC message may be",
+            MAX_AUDITED_REQUEST - 5
+        ))
+    } else {
+        tonic::Status::cancelled(format!("{method}: the request could not be read: {error}"))
+    }
+}
+
 /// Wraps a service in a [`RoleGuard`] that records to `auditor`.
 #[derive(Clone)]
 pub(crate) struct RoleGuardLayer {
@@ -143,13 +163,13 @@ where
             // An audited call is unary and small: read it whole to name
             // its object, then hand the same bytes on.
             let (parts, body) = request.into_parts();
-            let bytes = Limited::new(body, MAX_AUDITED_REQUEST)
-                .collect()
-                .await
-                .map(|collected| collected.to_bytes())
-                .unwrap_or_default();
+            let read = Limited::new(body, MAX_AUDITED_REQUEST).collect().await;
+            let (bytes, unreadable) = match read {
+                Ok(collected) => (collected.to_bytes(), None),
+                Err(e) => (Bytes::new(), Some(unreadable_request(&method, e.as_ref()))),
+            };
             let object = object_of(&method, &bytes);
-            let answer = match refused {
+            let answer = match refused.or(unreadable) {
                 Some(status) => status.into_http(),
                 None => {
                     let body = tonic::body::Body::new(Full::new(bytes));

@@ -196,3 +196,38 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
     assert!(printed.stdout.contains("PERMISSION_DENIED"), "{printed:?}");
     assert_eq!(printed.stdout.lines().count(), 3, "{printed:?}");
 }
+
+/// An audited call whose request is past gRPC's 4 MiB for one message is
+/// refused as tonic refuses one (OUT_OF_RANGE, saying so), not passed on
+/// empty, and the refusal is in the audit log.
+#[tokio::test]
+async fn an_audited_request_past_the_message_limit_is_refused_saying_so() {
+    let daemon = Daemon::builder().flag("--auth", "tokens").start().await;
+    let admin = std::fs::read_to_string(daemon.data_dir().join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let refused = daemon
+        .client()
+        .submit_manifest(with_token(
+            pb::SubmitManifestRequest {
+                content: vec![b' '; 5 * 1024 * 1024],
+                file_name: "huge.json".into(),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::OutOfRange, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .contains("SubmitManifest: the request is larger than 4194304 bytes"),
+        "{}",
+        refused.message()
+    );
+    let recorded = events(&daemon, &admin, 1).await;
+    assert_eq!(recorded[0].method, "SubmitManifest");
+    assert_eq!(recorded[0].code, "OUT_OF_RANGE");
+}
