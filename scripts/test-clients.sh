@@ -20,6 +20,10 @@
 #      `scripts/test-clients.sh --auth-only`, which runs those alone;
 #   5. the OpenAPI checks (scripts/test-openapi.sh).
 #
+# The Go and Python TLS tests start daemons of their own, with TLS and
+# client certificates, from WORKFLOWD_BIN: exported here as the binary
+# scripts/with-test-daemon.sh runs (target/release/workflowd unless set).
+#
 # SKIP_INSTALL=1 skips step 1's pip/npm/go installs when they are known done
 # (qemu-img is still installed when missing: the tests cannot run without it).
 set -euo pipefail
@@ -29,6 +33,8 @@ cd "$REPO_ROOT"
 if [ -z "${WORKFLOWD_ADDR:-}" ]; then
   die "WORKFLOWD_ADDR is not set: start workflowd first (scripts/with-test-daemon.sh $0)"
 fi
+export WORKFLOWD_BIN="${WORKFLOWD_BIN:-$REPO_ROOT/target/release/workflowd}"
+[ -x "$WORKFLOWD_BIN" ] || die "$WORKFLOWD_BIN not found; build it with: cargo build --release --bin workflowd"
 
 # Step 4 alone: a call without a token is UNAUTHENTICATED, the admin token
 # works, a viewer token made with CreateToken reads but may not run.

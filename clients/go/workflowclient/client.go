@@ -7,7 +7,10 @@
 // schedules. Every method returns the gRPC status error of the daemon
 // unchanged; FieldViolations extracts the per-input problems of an
 // INVALID_ARGUMENT error. A daemon started with `--auth tokens` needs an API
-// token: WithToken, or $WORKFLOW_TOKEN, which Dial reads by default.
+// token: WithToken, or $WORKFLOW_TOKEN, which Dial reads by default. A
+// daemon serving TLS takes an https:// address, and WithTLS (or
+// $WORKFLOW_TLS_CA, $WORKFLOW_TLS_CERT, $WORKFLOW_TLS_KEY) names the CA to
+// trust and the client certificate of a daemon that requires one.
 //
 //	c, err := workflowclient.Dial("127.0.0.1:50051")
 //	if err != nil { ... }
@@ -20,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -40,23 +42,32 @@ type Client struct {
 
 // Dial creates a client for the daemon at addr, in any form of
 // WORKFLOWD_ADDR that every workflowd client takes: "host:port",
-// "http://host:port" or "unix:/path/to/socket". The connection is plaintext
-// unless opts carry transport credentials (later options win). Every call
-// carries the API token of WithToken in opts, else of $WORKFLOW_TOKEN, if
-// any. Like grpc.NewClient it does not wait for the daemon: the first call
-// does.
+// "http://host:port", "https://host:port" or "unix:/path/to/socket". The
+// connection is TLS for an https:// address or when WithTLS or
+// $WORKFLOW_TLS_CA, $WORKFLOW_TLS_CERT, $WORKFLOW_TLS_KEY name files (see
+// WithTLS), plaintext otherwise; transport credentials in opts replace
+// either (later options win). Every call carries the API token of
+// WithToken in opts, else of $WORKFLOW_TOKEN, if any. Like grpc.NewClient
+// it does not wait for the daemon: the first call does; TLS files are read
+// at once, so a wrong path is an error of Dial.
 func Dial(addr string, opts ...grpc.DialOption) (*Client, error) {
 	token, err := dialToken(opts)
 	if err != nil {
 		return nil, fmt.Errorf("workflowclient: dial %s: %w", addr, err)
 	}
+	target, tlsCreds, err := dialTLS(addr, opts)
+	if err != nil {
+		return nil, fmt.Errorf("workflowclient: dial %s: %w", addr, err)
+	}
 	all := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if tlsCreds != nil {
+		all[0] = grpc.WithTransportCredentials(tlsCreds)
+	}
 	if token != "" {
 		all = append(all, grpc.WithPerRPCCredentials(TokenCredentials(token)))
 	}
 	all = append(all, opts...)
-	// gRPC targets name a resolver, not a URL scheme: http:// is plain host:port.
-	conn, err := grpc.NewClient(strings.TrimPrefix(strings.TrimSpace(addr), "http://"), all...)
+	conn, err := grpc.NewClient(target, all...)
 	if err != nil {
 		return nil, fmt.Errorf("workflowclient: dial %s: %w", addr, err)
 	}

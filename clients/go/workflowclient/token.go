@@ -51,9 +51,9 @@ func (b bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]
 	return map[string]string{"authorization": string(b)}, nil
 }
 
-// RequireTransportSecurity is false: workflowd's port is plaintext (on
+// RequireTransportSecurity is false: workflowd's port may be plaintext (on
 // loopback, or behind a TLS proxy), and gRPC would otherwise refuse to send
-// the token at all. Over a network, pass TLS transport credentials to Dial.
+// the token at all. Over a network, use TLS: an https:// address or WithTLS.
 func (bearerToken) RequireTransportSecurity() bool { return false }
 
 // dialToken is the token Dial sends: the last WithToken of opts, else

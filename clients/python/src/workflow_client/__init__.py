@@ -10,7 +10,9 @@
 
 :class:`AsyncWorkflowClient` offers the same calls for asyncio. Both send
 the API token of a daemon run with ``--auth tokens``: ``token=``, by default
-``$WORKFLOW_TOKEN``.
+``$WORKFLOW_TOKEN``; an ``https://`` address, or ``tls_ca``/``tls_cert``/``tls_key``
+(by default ``$WORKFLOW_TLS_CA``, ``$WORKFLOW_TLS_CERT``, ``$WORKFLOW_TLS_KEY``),
+opens a TLS channel.
 :func:`schedule_execute_action` and :func:`schedule_manifest_action` build the
 action of a schedule (:meth:`WorkflowClient.create_schedule`). The generated
 messages are re-exported as :mod:`workflow_client.workflow_pb2`.
@@ -25,12 +27,16 @@ from ._requests import (
     schedule_manifest_action,
 )
 from ._sync import WorkflowClient
+from ._tls import TLS_CA_ENV, TLS_CERT_ENV, TLS_KEY_ENV
 from ._token import TOKEN_ENV, aio_token_interceptors, token_interceptor
 from .gen.workflow.v1 import workflow_pb2, workflow_pb2_grpc
 
 __all__ = [
     "AsyncWorkflowClient",
     "TERMINAL_STATES",
+    "TLS_CA_ENV",
+    "TLS_CERT_ENV",
+    "TLS_KEY_ENV",
     "TOKEN_ENV",
     "WorkflowClient",
     "WorkflowError",

@@ -19,6 +19,7 @@ from ._requests import (
     manifest_content,
     manifest_format,
 )
+from ._tls import resolve_channel
 from ._token import aio_token_interceptors, resolve_token
 from .gen.workflow.v1 import workflow_pb2 as pb
 from .gen.workflow.v1 import workflow_pb2_grpc as pb_grpc
@@ -32,9 +33,11 @@ class AsyncWorkflowClient:
     The same methods as :class:`WorkflowClient`, as coroutines;
     :meth:`stream_logs` is an async iterator. Create it inside a running
     event loop and close it with ``await client.close()`` or ``async with``.
-    ``token`` as for :class:`WorkflowClient` (default ``$WORKFLOW_TOKEN``);
-    a ``channel`` you pass carries what you built it with
-    (:func:`aio_token_interceptors`).
+    ``target``, ``token`` (default ``$WORKFLOW_TOKEN``) and ``tls_ca``,
+    ``tls_cert``, ``tls_key`` (default ``$WORKFLOW_TLS_CA``,
+    ``$WORKFLOW_TLS_CERT``, ``$WORKFLOW_TLS_KEY``) as for
+    :class:`WorkflowClient`; a ``channel`` you pass carries what you built
+    it with (:func:`aio_token_interceptors`).
     """
 
     def __init__(
@@ -46,12 +49,16 @@ class AsyncWorkflowClient:
         options: Optional[Sequence[tuple[str, Any]]] = None,
         timeout: Optional[float] = None,
         token: Optional[str] = None,
+        tls_ca: Optional[str] = None,
+        tls_cert: Optional[str] = None,
+        tls_key: Optional[str] = None,
     ) -> None:
         if channel is None:
             if target is None:
                 raise ValueError("either target or channel is required")
             bearer = resolve_token(token)
             interceptors = None if bearer is None else aio_token_interceptors(bearer)
+            target, credentials = resolve_channel(target, credentials, tls_ca, tls_cert, tls_key)
             if credentials is None:
                 channel = grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
             else:
@@ -60,6 +67,8 @@ class AsyncWorkflowClient:
                 )
             self._owns_channel = True
         else:
+            if any(v is not None for v in (tls_ca, tls_cert, tls_key)):
+                raise ValueError("tls_ca, tls_cert and tls_key apply to the channel the client opens, not to yours")
             if token is not None:
                 raise ValueError(
                     "token applies to the channel the client opens: build yours with "

@@ -18,6 +18,7 @@ from ._requests import (
     manifest_content,
     manifest_format,
 )
+from ._tls import resolve_channel
 from ._token import resolve_token, token_interceptor
 from .gen.workflow.v1 import workflow_pb2 as pb
 from .gen.workflow.v1 import workflow_pb2_grpc as pb_grpc
@@ -28,10 +29,20 @@ __all__ = ["WorkflowClient"]
 class WorkflowClient:
     """Blocking client of workflowd's workflow.v1.WorkflowService.
 
-    ``WorkflowClient("127.0.0.1:50051")`` opens a plaintext channel; pass
-    ``credentials`` for TLS or ``channel`` to reuse one. Every failed call
-    raises :class:`WorkflowError`. Use it as a context manager or call
-    :meth:`close`.
+    ``target`` is an address in any ``WORKFLOWD_ADDR`` form:
+    ``host:port``, ``http://host:port`` and ``unix:/path`` open a plaintext
+    channel, ``https://host:port`` a TLS one; ``channel`` reuses yours.
+    Every failed call raises :class:`WorkflowError`. Use it as a context
+    manager or call :meth:`close`.
+
+    ``tls_ca`` is the CA certificate (PEM file) to trust instead of the
+    platform's roots, ``tls_cert`` and ``tls_key`` the client certificate
+    and its key for a daemon that requires one (``tls_client_ca``); by
+    default ``$WORKFLOW_TLS_CA``, ``$WORKFLOW_TLS_CERT`` and
+    ``$WORKFLOW_TLS_KEY``, and ``""`` means none even when the variable is
+    set. Any of them makes a ``host:port`` target TLS; with an ``http://``
+    or ``unix:`` one they raise ValueError, as a certificate without its key
+    does. ``credentials`` (your own grpc.ChannelCredentials) replace them.
 
     ``token`` is the API token of a daemon run with ``--auth tokens``, sent
     as ``authorization: Bearer <token>`` on every call of the channel it
@@ -52,11 +63,15 @@ class WorkflowClient:
         options: Optional[Sequence[tuple[str, Any]]] = None,
         timeout: Optional[float] = None,
         token: Optional[str] = None,
+        tls_ca: Optional[str] = None,
+        tls_cert: Optional[str] = None,
+        tls_key: Optional[str] = None,
     ) -> None:
         if channel is None:
             if target is None:
                 raise ValueError("either target or channel is required")
             bearer = resolve_token(token)
+            target, credentials = resolve_channel(target, credentials, tls_ca, tls_cert, tls_key)
             if credentials is None:
                 channel = grpc.insecure_channel(target, options=options)
             else:
@@ -65,6 +80,8 @@ class WorkflowClient:
                 channel = grpc.intercept_channel(channel, token_interceptor(bearer))
             self._owns_channel = True
         else:
+            if any(v is not None for v in (tls_ca, tls_cert, tls_key)):
+                raise ValueError("tls_ca, tls_cert and tls_key apply to the channel the client opens, not to yours")
             if token is not None:
                 raise ValueError(
                     "token applies to the channel the client opens: build yours with "
