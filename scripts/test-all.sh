@@ -35,6 +35,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 # systemd: the shipped units are checked with systemd-analyze verify.
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+# openssl: the Python client's TLS tests make their certificates with it.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
