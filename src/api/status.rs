@@ -127,7 +127,9 @@ impl From<WebhookError> for Status {
 impl From<AuthError> for Status {
     fn from(error: AuthError) -> Status {
         match error {
-            AuthError::WrongRole { .. } => Status::permission_denied(error.to_string()),
+            AuthError::WrongRole { .. } | AuthError::DaemonWide { .. } => {
+                Status::permission_denied(error.to_string())
+            }
             AuthError::Missing
             | AuthError::Malformed(_)
             | AuthError::Unknown(_)

@@ -101,6 +101,16 @@ fn refusal(method: &str, caller: Option<&Caller>) -> Option<AuthError> {
             who: principal.name.clone(),
             has: principal.role,
         }),
+        Some(Ok(principal))
+            if roles::DAEMON_WIDE.contains(&method)
+                && principal.namespaces != crate::namespaces::Visibility::All =>
+        {
+            Some(AuthError::DaemonWide {
+                method: method.to_string(),
+                who: principal.name.clone(),
+                sees: principal.namespaces.names().join(", "),
+            })
+        }
         Some(Ok(_)) => None,
     }
 }

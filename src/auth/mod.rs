@@ -181,6 +181,19 @@ pub(crate) enum AuthError {
     /// A stream token (`access_token` of an SSE log URL) was refused.
     #[error("stream token refused: {0}")]
     StreamToken(String),
+    /// The call is the daemon's, and the caller sees only some namespaces.
+    #[error(
+        "{method} is the daemon's, not a namespace's: it needs a token that sees every \
+         namespace (`*`); {who} sees {sees}"
+    )]
+    DaemonWide {
+        /// The RPC.
+        method: String,
+        /// The caller.
+        who: String,
+        /// The namespaces it sees.
+        sees: String,
+    },
     /// Authenticated, but the role is too low.
     #[error("{method} needs the {needed} role; {who} has {has}")]
     WrongRole {

@@ -52,6 +52,22 @@ const ADMIN: &[&str] = &[
     "ListAuditEvents",
 ];
 
+/// What is the daemon's, not a namespace's: webhooks see every
+/// namespace's events, the audit log every namespace's calls, and the
+/// token list every team's tokens. Only a caller seeing every namespace
+/// may use them (a team's admin still makes its own team's tokens:
+/// CreateToken checks it hands out no more than its maker sees).
+pub(crate) const DAEMON_WIDE: &[&str] = &[
+    "CreateWebhook",
+    "ListWebhooks",
+    "DeleteWebhook",
+    "ListWebhookDeliveries",
+    "TestWebhook",
+    "ListTokens",
+    "RevokeToken",
+    "ListAuditEvents",
+];
+
 /// The role the method `method` (its bare name, `Execute`) needs.
 pub(crate) fn needed(method: &str) -> Role {
     if VIEWER.contains(&method) {

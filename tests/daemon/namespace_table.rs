@@ -2,7 +2,8 @@
 //! namespace's token (an admin of team-b, so the role never decides): a
 //! team-a execution, workflow or schedule answers NOT_FOUND exactly as one
 //! that does not exist; lists leave them out; starting work in team-a is
-//! refused by name.
+//! refused by name; what is the daemon's (webhooks, the audit log, the
+//! token list) needs a token seeing every namespace.
 
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
@@ -321,6 +322,46 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
         .into_inner()
         .schedules;
     assert!(schedules.is_empty(), "{schedules:?}");
+
+    // What is the daemon's, not a namespace's, needs a token seeing all.
+    let daemon_wide = [
+        client
+            .list_webhooks(as_token(pb::ListWebhooksRequest::default(), &b))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        client
+            .list_audit_events(as_token(pb::ListAuditEventsRequest::default(), &b))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        client
+            .list_tokens(as_token(pb::ListTokensRequest {}, &b))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        client
+            .revoke_token(as_token(
+                pb::RevokeTokenRequest {
+                    token_id: "0123456789abcdef".into(),
+                },
+                &b,
+            ))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ];
+    for refused in daemon_wide {
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        assert!(
+            refused
+                .message()
+                .contains("needs a token that sees every namespace")
+                && refused.message().contains("sees team-b"),
+            "{}",
+            refused.message()
+        );
+    }
 
     // The HTTP routes answer as their RPCs do.
     for (method, path) in [
