@@ -20,6 +20,26 @@ pub const DEFAULT: &str = "default";
 /// What a token stores for "every namespace".
 const ALL_STORED: &str = "*";
 
+/// The key a client's request id (idempotency key) is kept under: within
+/// its namespace, so two teams' `deploy-1` are two executions, and apart
+/// from the ids the daemon makes itself (`schedule/...`, `retry/...`,
+/// drop-folder attempts), which never start with `ns:` (a namespace name
+/// has no `:`), so a client cannot claim one of those.
+pub(crate) fn scoped_request_id(namespace: &str, request_id: &str) -> String {
+    format!("ns:{namespace}:{request_id}")
+}
+
+/// A stored request id as its client sent it: without the scope
+/// [`scoped_request_id`] added (ids stored before it, and the daemon's
+/// own, are shown as they are).
+pub(crate) fn shown_request_id<'a>(namespace: &str, stored: &'a str) -> &'a str {
+    stored
+        .strip_prefix("ns:")
+        .and_then(|rest| rest.strip_prefix(namespace))
+        .and_then(|rest| rest.strip_prefix(':'))
+        .unwrap_or(stored)
+}
+
 /// Checks a namespace's name: lowercase letters, digits, `-` and `_`,
 /// starting with a letter or digit, at most 63 characters (it appears in
 /// URLs, labels and metrics).
@@ -71,6 +91,15 @@ impl Visibility {
             (Visibility::All, _) => true,
             (Visibility::Only(_), Visibility::All) => false,
             (Visibility::Only(mine), Visibility::Only(theirs)) => theirs.is_subset(mine),
+        }
+    }
+
+    /// `All` when this sees every one of `configured` (a `default` token
+    /// on a daemon with no other namespace sees everything there is).
+    pub(crate) fn normalized(self, configured: &BTreeSet<String>) -> Self {
+        match self {
+            Visibility::Only(names) if configured.is_subset(&names) => Visibility::All,
+            other => other,
         }
     }
 
@@ -220,6 +249,16 @@ mod tests {
         assert_eq!(Visibility::from_stored("*"), Ok(Visibility::All));
         assert!(only.sees("a") && !only.sees("c"));
         assert_eq!(only.listed(), Some(vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn request_ids_are_kept_per_namespace_and_shown_as_sent() {
+        let a = scoped_request_id("team-a", "deploy-1");
+        assert_ne!(a, scoped_request_id("team-b", "deploy-1"));
+        assert_eq!(shown_request_id("team-a", &a), "deploy-1");
+        assert_eq!(shown_request_id("team-b", &a), a, "another namespace's key");
+        assert_eq!(shown_request_id("default", "schedule/n/1"), "schedule/n/1");
+        assert!(!scoped_request_id("schedule", "n/1").starts_with("schedule/"));
     }
 
     #[test]

@@ -203,7 +203,9 @@ pub(crate) fn execution(
         inputs: r.inputs.clone().into_iter().collect(),
         argv: r.argv.clone(),
         labels: r.labels.clone().into_iter().collect(),
-        request_id: r.request_id.clone().unwrap_or_default(),
+        request_id: r.request_id.as_deref().map_or_else(String::new, |stored| {
+            crate::namespaces::shown_request_id(&r.namespace, stored).to_string()
+        }),
         schedule_id: r
             .scheduled_by
             .as_ref()

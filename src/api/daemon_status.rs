@@ -22,9 +22,36 @@ pub(crate) struct DaemonInfo {
 }
 
 impl WorkflowApi {
-    pub(super) async fn get_status_call(&self) -> Result<Response<pb::GetStatusResponse>, Status> {
+    /// The active batches GetStatus shows; none when the history cannot
+    /// be read for them (GetStatus is the health probe: the rest of it
+    /// still answers).
+    async fn active_batches_shown(
+        &self,
+        seen: &crate::namespaces::Visibility,
+    ) -> Vec<pb::BatchSummary> {
+        match self.engine.active_batches().await {
+            Ok(batches) => {
+                let mut shown = Vec::new();
+                for batch in &batches {
+                    if self.sees_batch(seen, &batch.counts.batch_id).await {
+                        shown.push(convert::batch(batch));
+                    }
+                }
+                shown
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no active batches: the history could not be read");
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) async fn get_status_call(
+        &self,
+        seen: &crate::namespaces::Visibility,
+    ) -> Result<Response<pb::GetStatusResponse>, Status> {
         let status = self.engine.status().await?;
-        let active_batches = self.active_batches_shown().await;
+        let active_batches = self.active_batches_shown(seen).await;
         let catalog = self.engine.catalog();
         catalog.settled().await;
         let directories = catalog.directory_summaries();

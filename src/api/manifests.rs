@@ -46,7 +46,8 @@ impl WorkflowApi {
             .submit(
                 &validation,
                 SubmitOptions {
-                    request_id: optional(request.request_id),
+                    request_id: optional(request.request_id)
+                        .map(|id| crate::namespaces::scoped_request_id(&namespace, &id)),
                     file_name,
                     labels: request.labels.into_iter().collect(),
                     namespace,

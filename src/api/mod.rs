@@ -92,19 +92,6 @@ impl WorkflowApi {
         }
     }
 
-    /// The active batches GetStatus shows; none when the history cannot
-    /// be read for them (GetStatus is the health probe: the rest of it
-    /// still answers).
-    async fn active_batches_shown(&self) -> Vec<pb::BatchSummary> {
-        match self.engine.active_batches().await {
-            Ok(batches) => batches.iter().map(convert::batch).collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "no active batches: the history could not be read");
-                Vec::new()
-            }
-        }
-    }
-
     /// One execution with its details, as [`WorkflowApi::shown`].
     async fn shown_one(&self, record: &ExecutionRecord) -> pb::Execution {
         let mut shown = self.shown(std::slice::from_ref(record), true).await;
@@ -159,7 +146,7 @@ impl WorkflowService for WorkflowApi {
         Ok(Response::new(pb::ListWorkflowsResponse {
             workflows: page
                 .iter()
-                .map(|w| convert::workflow(w, self.engine.namespaces_of(&w.program_path)))
+                .map(|w| convert::workflow(w, self.namespaces_shown(&seen, &w.program_path)))
                 .collect(),
             next_page_token,
             discovery_errors: catalog
@@ -190,7 +177,7 @@ impl WorkflowService for WorkflowApi {
         Ok(Response::new(pb::GetWorkflowResponse {
             workflow: Some(convert::workflow(
                 &workflow,
-                self.engine.namespaces_of(&workflow.program_path),
+                self.namespaces_shown(&seen, &workflow.program_path),
             )),
         }))
     }
@@ -248,7 +235,8 @@ impl WorkflowService for WorkflowApi {
             .execute(ExecuteRequest {
                 inputs: convert::json_inputs(&request.inputs),
                 workflow_id: request.workflow_id,
-                request_id: optional(request.request_id),
+                request_id: optional(request.request_id)
+                    .map(|id| crate::namespaces::scoped_request_id(&namespace, &id)),
                 timeout,
                 labels: request.labels.into_iter().collect(),
                 batch_id: None,
@@ -352,8 +340,10 @@ impl WorkflowService for WorkflowApi {
             String::new()
         };
         let batch = match &batch_id {
-            Some(batch_id) => self.batch_shown(batch_id).await,
-            None => None,
+            Some(batch_id) if self.sees_batch(&seen, batch_id).await => {
+                self.batch_shown(batch_id).await
+            }
+            _ => None,
         };
         Ok(Response::new(pb::ListExecutionsResponse {
             executions: self.shown(&records, false).await,
@@ -451,9 +441,9 @@ impl WorkflowService for WorkflowApi {
     // GetStatus: daemon_status.rs.
     async fn get_status(
         &self,
-        _request: Request<pb::GetStatusRequest>,
+        request: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
-        self.get_status_call().await
+        self.get_status_call(&namespaces::seen(&request)).await
     }
 
     // The manifest RPCs: manifests.rs.

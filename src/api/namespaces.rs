@@ -86,6 +86,16 @@ impl WorkflowApi {
             ("", Visibility::Only(names)) if names.len() == 1 => {
                 names.iter().next().cloned().unwrap_or_default()
             }
+            ("", Visibility::Only(names)) if !names.contains(DEFAULT) => {
+                let choices = seen.names().join(", ");
+                return Err(super::invalid_argument(
+                    format!(
+                        "namespace: {} sees several namespaces, not default: name one of {choices}",
+                        who(request)
+                    ),
+                    &[("namespace", &format!("required: one of {choices}"))],
+                ));
+            }
             ("", _) => DEFAULT.to_string(),
             (named, _) => named.to_string(),
         };
@@ -117,6 +127,31 @@ impl WorkflowApi {
         } else {
             Err(EngineError::ExecutionNotFound(id.to_string()).into())
         }
+    }
+
+    /// Whether `seen` sees the batch `batch_id` (a batch is in one
+    /// namespace); a batch the history cannot place is not shown to a
+    /// caller restricted to some namespaces.
+    pub(super) async fn sees_batch(&self, seen: &Visibility, batch_id: &str) -> bool {
+        if *seen == Visibility::All {
+            return true;
+        }
+        match self.engine.batch_namespace(batch_id).await {
+            Ok(Some(namespace)) => seen.sees(&namespace),
+            _ => false,
+        }
+    }
+
+    /// The namespaces of the workflow at `program_path` that `seen` sees
+    /// (a workflow in many namespaces does not tell a caller the others).
+    pub(super) fn namespaces_shown(
+        &self,
+        seen: &Visibility,
+        program_path: &std::path::Path,
+    ) -> Vec<String> {
+        let mut namespaces = self.engine.namespaces_of(program_path);
+        namespaces.retain(|n| seen.sees(n));
+        namespaces
     }
 
     /// Whether `seen` sees the workflow (or discovery failure) at

@@ -101,15 +101,8 @@ fn refusal(method: &str, caller: Option<&Caller>) -> Option<AuthError> {
             who: principal.name.clone(),
             has: principal.role,
         }),
-        Some(Ok(principal))
-            if roles::DAEMON_WIDE.contains(&method)
-                && principal.namespaces != crate::namespaces::Visibility::All =>
-        {
-            Some(AuthError::DaemonWide {
-                method: method.to_string(),
-                who: principal.name.clone(),
-                sees: principal.namespaces.names().join(", "),
-            })
+        Some(Ok(_)) if roles::DAEMON_WIDE.contains(&method) => {
+            caller.and_then(|c| super::daemon_wide(c, method).err())
         }
         Some(Ok(_)) => None,
     }

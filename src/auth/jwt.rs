@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
@@ -155,9 +157,18 @@ impl JwtVerifier {
             .map_err(|e| AuthError::Jwt(format!("malformed JWT header: {e}")))?;
         let found = {
             let keys = self.keys.read();
+            // Keys published for encryption sign nothing.
+            let signing: Vec<&Jwk> = keys
+                .keys
+                .iter()
+                .filter(|k| k.common.public_key_use != Some(PublicKeyUse::Encryption))
+                .collect();
             match &header.kid {
-                Some(kid) => keys.find(kid).cloned(),
-                None if keys.keys.len() == 1 => keys.keys.first().cloned(),
+                Some(kid) => signing
+                    .iter()
+                    .find(|k| k.common.key_id.as_deref() == Some(kid.as_str()))
+                    .map(|k| (*k).clone()),
+                None if signing.len() == 1 => Some(signing[0].clone()),
                 None => None,
             }
         };
@@ -179,6 +190,8 @@ impl JwtVerifier {
         validation.set_audience(&[&self.settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.leeway = LEEWAY_SECS;
+        // Off by default in jsonwebtoken: a token not valid yet is refused.
+        validation.validate_nbf = true;
         let claims = decode::<Value>(token, &key, &validation)
             .map_err(|e| AuthError::Jwt(refusal(&e, &self.settings)))?
             .claims;

@@ -208,6 +208,20 @@ pub(crate) enum AuthError {
     },
 }
 
+/// Refuses `caller` for `what`, which is the daemon's rather than a
+/// namespace's, unless it is authenticated and sees every namespace.
+pub(crate) fn daemon_wide(caller: &Caller, what: &str) -> Result<(), AuthError> {
+    match &caller.principal {
+        Err(refusal) => Err(refusal.clone()),
+        Ok(principal) if principal.namespaces != Visibility::All => Err(AuthError::DaemonWide {
+            method: what.to_string(),
+            who: principal.name.clone(),
+            sees: principal.namespaces.names().join(", "),
+        }),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Works out each request's [`Caller`].
 #[derive(Clone)]
 pub(crate) struct Authenticator {
@@ -220,6 +234,8 @@ pub(crate) struct Authenticator {
     jwt: Option<std::sync::Arc<JwtVerifier>>,
     /// Checks the short-lived tokens of SSE log URLs.
     stream_tokens: Option<std::sync::Arc<StreamTokens>>,
+    /// The configured namespaces: a caller seeing all of them sees all.
+    namespaces: std::sync::Arc<std::collections::BTreeSet<String>>,
 }
 
 /// How a request reached the daemon.
@@ -252,7 +268,19 @@ impl Authenticator {
             client_certificates: None,
             jwt: None,
             stream_tokens: None,
+            namespaces: std::sync::Arc::new(
+                [crate::namespaces::DEFAULT.to_string()]
+                    .into_iter()
+                    .collect(),
+            ),
         }
+    }
+
+    /// Callers seeing every one of `names` (the configured namespaces)
+    /// see every namespace.
+    pub(crate) fn with_namespaces(mut self, names: std::collections::BTreeSet<String>) -> Self {
+        self.namespaces = std::sync::Arc::new(names);
+        self
     }
 
     /// A log stream's URL may carry a token `tokens` made (EventSource
@@ -285,6 +313,7 @@ impl Authenticator {
             client_certificates: None,
             jwt: None,
             stream_tokens: None,
+            namespaces: Default::default(),
         }
     }
 
@@ -314,10 +343,17 @@ impl Authenticator {
         };
         let principal = match (self.mode, transport, by_certificate) {
             (_, _, Some(Ok(principal))) => Ok(principal),
-            (AuthMode::Tokens, _, Some(Err(refusal))) => match authorization {
-                None => Err(refusal),
-                Some(header) => self.token(header),
-            },
+            (AuthMode::Tokens, _, Some(Err(refusal))) => {
+                match (authorization, stream_token, &self.stream_tokens) {
+                    (Some(header), _, _) => self.token(header),
+                    // A browser whose certificate is not mapped follows a
+                    // log with its stream token, like any other.
+                    (None, Some(presented), Some(tokens)) => {
+                        tokens.verify(&presented.token, &presented.execution)
+                    }
+                    (None, _, _) => Err(refusal),
+                }
+            }
             (AuthMode::None, _, Some(Err(refusal))) => Err(refusal),
             (AuthMode::None, _, None) => Ok(Principal {
                 name: "a caller (authentication is off)".into(),
@@ -339,6 +375,10 @@ impl Authenticator {
                 }
             }
         };
+        let principal = principal.map(|mut principal| {
+            principal.namespaces = principal.namespaces.normalized(&self.namespaces);
+            principal
+        });
         Caller { principal, peer }
     }
 

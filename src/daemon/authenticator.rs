@@ -13,7 +13,8 @@ pub(super) async fn authenticator(
     config: &Config,
     tokens: Arc<Tokens>,
 ) -> Result<Authenticator, DaemonError> {
-    let mut authenticator = Authenticator::new(config.auth, tokens);
+    let mut authenticator = Authenticator::new(config.auth, tokens)
+        .with_namespaces(config.namespaces.names().map(str::to_string).collect());
     if let Some(tls) = config
         .tls
         .as_ref()

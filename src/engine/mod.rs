@@ -308,6 +308,15 @@ impl Engine {
             .ok_or_else(|| EngineError::WorkflowNotFound(id.to_string()))
     }
 
+    /// The namespace of the batch `batch_id`, if it has executions.
+    pub(crate) async fn batch_namespace(
+        &self,
+        batch_id: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let batch_id = batch_id.to_string();
+        self.read(move |r| r.batch_namespace(&batch_id)).await
+    }
+
     /// The daemon's namespaces.
     pub(crate) fn namespaces(&self) -> &crate::namespaces::Namespaces {
         &self.config.namespaces

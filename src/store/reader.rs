@@ -155,6 +155,17 @@ impl StoreReader {
         self.with(|conn| one_execution(conn, &sql, [request_id]))
     }
 
+    /// The namespace of the batch `batch_id` (its executions are all in
+    /// one: SubmitManifest's or its drop folder's), if it has any.
+    pub(crate) fn batch_namespace(&self, batch_id: &str) -> Result<Option<String>, StoreError> {
+        self.with(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT namespace FROM executions WHERE batch_id = ?1 LIMIT 1")?
+                .query_row([batch_id], |row| row.get(0))
+                .optional()?)
+        })
+    }
+
     /// A page of executions, newest first, after `cursor`.
     pub(crate) fn list_executions(
         &self,

@@ -363,6 +363,16 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
         );
     }
 
+    let (status, body) = json_answer(
+        http_client()
+            .get(daemon.url("/metrics"))
+            .bearer_auth(&b)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{body}");
+
     // The HTTP routes answer as their RPCs do.
     for (method, path) in [
         ("GET", format!("/v1/executions/{id}")),

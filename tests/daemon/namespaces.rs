@@ -153,6 +153,38 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
         .unwrap();
     assert_eq!(ended.state, pb::ExecutionState::Succeeded as i32);
 
+    // Request ids are kept per namespace: team b's deploy-1 is not team
+    // a's, and an id the daemon makes itself cannot be claimed.
+    let with_id = |token: &str, workflow: &str, request_id: &str| {
+        let mut client = daemon.client();
+        let request = as_token(
+            pb::ExecuteRequest {
+                request_id: request_id.into(),
+                ..request(workflow, &[])
+            },
+            token,
+        );
+        async move { client.execute(request).await.unwrap().into_inner() }
+    };
+    let first = with_id(&a, "alpha", "deploy-1").await;
+    let again = with_id(&a, "alpha", "deploy-1").await;
+    let other = with_id(&b, "beta", "deploy-1").await;
+    assert!(first.started && !again.started && other.started);
+    let (first, again, other) = (
+        first.execution.unwrap(),
+        again.execution.unwrap(),
+        other.execution.unwrap(),
+    );
+    assert_eq!(first.id, again.id);
+    assert_ne!(first.id, other.id);
+    assert_eq!(
+        (first.request_id.as_str(), other.request_id.as_str()),
+        ("deploy-1", "deploy-1")
+    );
+    let claimed = with_id(&a, "alpha", "schedule/nightly/1").await;
+    assert!(claimed.started);
+    assert_eq!(claimed.execution.unwrap().request_id, "schedule/nightly/1");
+
     // Another team's workflow is not there; another team's namespace is
     // refused by name; an unknown namespace is a bad argument.
     let beta = daemon
@@ -243,11 +275,12 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
 
     // Lists: filtered to what the caller sees; a namespace it does not
     // see lists nothing.
-    assert!(list(&daemon, &b, "").await.is_empty());
+    let team_b = list(&daemon, &b, "").await;
+    assert!(team_b.iter().all(|e| e.namespace == "team-b") && team_b.len() == 1);
     assert!(list(&daemon, &b, "team-a").await.is_empty());
-    assert_eq!(list(&daemon, &a, "").await.len(), 1);
-    assert_eq!(list(&daemon, &admin, "team-a").await.len(), 1);
-    assert!(list(&daemon, &admin, "team-b").await.is_empty());
+    assert_eq!(list(&daemon, &a, "").await.len(), 3);
+    assert_eq!(list(&daemon, &admin, "team-a").await.len(), 3);
+    assert_eq!(list(&daemon, &admin, "team-b").await.len(), 1);
 
     // A token hands out no more than its maker sees, and only
     // configured namespaces.

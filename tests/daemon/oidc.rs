@@ -178,6 +178,10 @@ async fn a_jwt_is_a_caller_with_its_claims_role_and_namespaces_and_bad_ones_say_
     let refused = [
         (key.sign(&claims(json!({"exp": now() - 120}))), "expired"),
         (
+            key.sign(&claims(json!({"nbf": now() + 600}))),
+            "not valid yet",
+        ),
+        (
             key.sign(&claims(json!({"aud": "someone-else"}))),
             "audience",
         ),
