@@ -158,6 +158,7 @@ fn pb_webhook(w: &WebhookRecord) -> pb::Webhook {
         workflow_ids: w.workflow_ids.clone(),
         description: w.description.clone(),
         create_time: Some(timestamp(w.create_ms)),
+        problem: w.problem.clone().unwrap_or_default(),
     }
 }
 

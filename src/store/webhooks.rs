@@ -22,6 +22,9 @@ pub(crate) struct WebhookRecord {
     pub(crate) description: String,
     /// Creation time.
     pub(crate) create_ms: i64,
+    /// Why it cannot send (its stored secret or filters cannot be read);
+    /// None for a sound one. Found when it is read, never written.
+    pub(crate) problem: Option<String>,
 }
 
 /// An event waiting to be turned into deliveries.
@@ -208,26 +211,36 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
 
 const WEBHOOK_COLUMNS: &str = "id, url, secret, events, workflow_ids, description, create_ms";
 
-fn read_webhook(row: &Row<'_>) -> rusqlite::Result<Result<WebhookRecord, StoreError>> {
-    let id: String = row.get(0)?;
+fn read_webhook(row: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
     let events: String = row.get(3)?;
     let workflow_ids: String = row.get(4)?;
-    let corrupt = |what: &str| StoreError::Corrupt(format!("webhook {id}: {what}"));
-    let (Ok(events), Ok(workflow_ids)) = (
+    // A row whose filters cannot be read is still a webhook: it is listed
+    // (and can be deleted) with the reason, and sends nothing.
+    let (events, workflow_ids, problem) = match (
         serde_json::from_str(&events),
         serde_json::from_str(&workflow_ids),
-    ) else {
-        return Ok(Err(corrupt("events or workflow ids")));
+    ) {
+        (Ok(events), Ok(workflow_ids)) => (events, workflow_ids, None),
+        _ => (
+            Vec::new(),
+            Vec::new(),
+            Some(
+                "the stored events or workflow ids cannot be read; delete the webhook and add \
+                 it again"
+                    .to_string(),
+            ),
+        ),
     };
-    Ok(Ok(WebhookRecord {
+    Ok(WebhookRecord {
+        id: row.get(0)?,
         url: row.get(1)?,
         secret: row.get(2)?,
         events,
         workflow_ids,
         description: row.get(5)?,
         create_ms: row.get(6)?,
-        id,
-    }))
+        problem,
+    })
 }
 
 const DELIVERY_COLUMNS: &str = "id, webhook, kind, subject, payload, state, attempts, create_ms, \
@@ -272,7 +285,7 @@ impl StoreReader {
             let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY create_ms, id");
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map([], read_webhook)?;
-            collect(rows)
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 

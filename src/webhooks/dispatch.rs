@@ -37,8 +37,9 @@ const MAX_BACKOFF_MS: i64 = 3_600_000;
 
 /// One webhook's sender.
 pub(super) struct Sender {
+    /// The webhook; one with a `problem` fails its deliveries unsent.
     pub(super) webhook: WebhookRecord,
-    /// Its key, decoded once.
+    /// Its key, decoded once (empty when it cannot be).
     pub(super) key: Vec<u8>,
     /// New deliveries are due.
     pub(super) wake: Notify,
@@ -199,6 +200,13 @@ impl Webhooks {
         mut delivery: DeliveryRecord,
     ) -> DeliveryRecord {
         let now = now_ms();
+        if let Some(problem) = &sender.webhook.problem {
+            // Nothing to sign with (or no filters to trust): not sent, and
+            // not tried again, since nothing short of a new webhook helps.
+            delivery.state = DeliveryState::Failed;
+            delivery.last_error = format!("not sent: {problem}");
+            return delivery;
+        }
         let timestamp = now / 1000;
         let signature = signature::sign(
             &sender.key,
@@ -308,6 +316,7 @@ mod tests {
             workflow_ids: vec!["nightly".into()],
             description: String::new(),
             create_ms: 0,
+            problem: None,
         };
         assert!(wants(&webhook, "execution.failed", Some("nightly")));
         assert!(!wants(&webhook, "execution.failed", Some("other")));

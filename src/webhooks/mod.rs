@@ -133,13 +133,21 @@ impl Webhooks {
     /// the history go out again) and the fan-out.
     pub(crate) async fn start(self: &Arc<Self>) -> Result<(), WebhookError> {
         let webhooks = self.reader.off_runtime(|r| r.webhooks()).await?;
-        for webhook in webhooks {
-            match signature::key(&webhook.secret) {
-                Ok(key) => self.spawn_sender(webhook, key),
-                Err(e) => {
-                    tracing::error!(webhook = %webhook.id, error = %e, "a stored webhook's secret cannot be read; it gets nothing")
-                }
+        for mut webhook in webhooks {
+            // One that cannot send is still listed, with the reason, so it
+            // can be seen and deleted; its events are recorded as failed.
+            let key = signature::key(&webhook.secret).unwrap_or_else(|e| {
+                webhook
+                    .problem
+                    .get_or_insert(format!(
+                        "the stored secret cannot be read (it {e}); delete the webhook and add it again"
+                    ));
+                Vec::new()
+            });
+            if let Some(problem) = &webhook.problem {
+                tracing::error!(webhook = %webhook.id, %problem, "a stored webhook cannot send; delete it and add it again");
             }
+            self.spawn_sender(webhook, key);
         }
         tokio::spawn(self.clone().fan_out());
         Ok(())
@@ -205,6 +213,7 @@ impl Webhooks {
             workflow_ids: new.workflow_ids,
             description: new.description,
             create_ms: now_ms(),
+            problem: None,
         };
         self.writer
             .webhook(WebhookWrite::Create(Box::new(record.clone())))
@@ -214,7 +223,8 @@ impl Webhooks {
         Ok((record, secret))
     }
 
-    /// Every webhook, oldest first.
+    /// Every webhook, oldest first, those that cannot send included (with
+    /// their `problem`).
     pub(crate) fn list(&self) -> Vec<WebhookRecord> {
         let mut webhooks: Vec<_> = self
             .senders

@@ -67,7 +67,7 @@ async fn a_webhook_is_added_delivers_signed_events_is_tested_and_removed() {
     let list = wfctl(&daemon.addr, &["webhook", "list"]).await.expect(0);
     assert_eq!(
         header(&list),
-        ["ID", "URL", "EVENTS", "WORKFLOWS", "CREATED"]
+        ["ID", "URL", "EVENTS", "WORKFLOWS", "CREATED", "PROBLEM"]
     );
     let listed = row(&list, &id);
     assert_eq!(
@@ -79,6 +79,7 @@ async fn a_webhook_is_added_delivers_signed_events_is_tested_and_removed() {
         ],
         "{list:?}"
     );
+    assert_eq!(listed.last(), Some(&"-"), "it can send: {list:?}");
     assert!(!list.stdout.contains(&secret), "the secret is not listed");
 
     // sleeper is not a wanted workflow; hello is.

@@ -45,8 +45,8 @@ pub(crate) fn print_added(format: PrintFormat, added: &pb::CreateWebhookResponse
     }
 }
 
-/// Prints the webhooks as a table (id, URL, events, workflows, created),
-/// or the ListWebhooksResponse.
+/// Prints the webhooks as a table (id, URL, events, workflows, created,
+/// and why one cannot send), or the ListWebhooksResponse.
 pub(crate) fn print_webhooks(format: PrintFormat, all: &pb::ListWebhooksResponse) {
     if format != PrintFormat::Table {
         print_message(format, all);
@@ -69,10 +69,14 @@ pub(crate) fn print_webhooks(format: PrintFormat, all: &pb::ListWebhooksResponse
                 all_when_empty(w.events.iter().map(|e| event_name(*e)).collect()),
                 all_when_empty(w.workflow_ids.clone()),
                 timestamp_text(w.create_time.as_ref()),
+                dash_when_empty(&w.problem),
             ]
         })
         .collect();
-    print_table(&["ID", "URL", "EVENTS", "WORKFLOWS", "CREATED"], &rows);
+    print_table(
+        &["ID", "URL", "EVENTS", "WORKFLOWS", "CREATED", "PROBLEM"],
+        &rows,
+    );
 }
 
 /// Prints deliveries as a table (id, event type, subject, state, attempts,

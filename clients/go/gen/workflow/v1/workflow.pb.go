@@ -7859,7 +7859,12 @@ type Webhook struct {
 	// Free text for people.
 	Description string `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
 	// Output only. When it was created.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only. Why this webhook cannot send, when it cannot: its stored
+	// secret or filters cannot be read (the history was edited or damaged).
+	// Its events are then recorded as FAILED deliveries with this reason,
+	// unsent; delete it and add it again. Empty for a webhook that sends.
+	Problem       string `protobuf:"bytes,8,opt,name=problem,proto3" json:"problem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7941,6 +7946,13 @@ func (x *Webhook) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Webhook) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
 }
 
 // One event sent (or being sent) to one webhook.
@@ -10072,7 +10084,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\"E\n" +
 	"\x17TriggerScheduleResponse\x12*\n" +
-	"\x03run\x18\x01 \x01(\v2\x18.workflow.v1.ScheduleRunR\x03run\"\xf8\x01\n" +
+	"\x03run\x18\x01 \x01(\v2\x18.workflow.v1.ScheduleRunR\x03run\"\x92\x02\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
@@ -10081,7 +10093,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\fworkflow_ids\x18\x05 \x03(\tR\vworkflowIds\x12 \n" +
 	"\vdescription\x18\x06 \x01(\tR\vdescription\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xd4\x03\n" +
+	"createTime\x12\x18\n" +
+	"\aproblem\x18\b \x01(\tR\aproblem\"\xd4\x03\n" +
 	"\x0fWebhookDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +

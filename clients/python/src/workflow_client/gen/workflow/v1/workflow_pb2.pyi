@@ -1379,7 +1379,7 @@ class TriggerScheduleResponse(_message.Message):
     def __init__(self, run: _Optional[_Union[ScheduleRun, _Mapping]] = ...) -> None: ...
 
 class Webhook(_message.Message):
-    __slots__ = ("id", "url", "secret", "events", "workflow_ids", "description", "create_time")
+    __slots__ = ("id", "url", "secret", "events", "workflow_ids", "description", "create_time", "problem")
     ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
@@ -1387,6 +1387,7 @@ class Webhook(_message.Message):
     WORKFLOW_IDS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
     id: str
     url: str
     secret: str
@@ -1394,7 +1395,8 @@ class Webhook(_message.Message):
     workflow_ids: _containers.RepeatedScalarFieldContainer[str]
     description: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., events: _Optional[_Iterable[_Union[WebhookEvent, str]]] = ..., workflow_ids: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    problem: str
+    def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., events: _Optional[_Iterable[_Union[WebhookEvent, str]]] = ..., workflow_ids: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., problem: _Optional[str] = ...) -> None: ...
 
 class WebhookDelivery(_message.Message):
     __slots__ = ("id", "type", "subject", "state", "attempts", "last_status_code", "last_error", "create_time", "last_attempt_time", "next_attempt_time", "payload")

@@ -2,7 +2,9 @@
 //! Standard Webhooks signature, event and workflow filters, an endpoint
 //! that answers 500 then 200, one that hangs (and slows nothing else), the
 //! outbox across kill -9 while the endpoint is down, and the events of a
-//! failed drop-folder file and of a schedule run that could not start.
+//! failed drop-folder file and of a schedule run that could not start;
+//! stored webhooks that cannot send (an unreadable secret or filters) are
+//! listed broken and can be deleted.
 
 use tonic::Code;
 
@@ -27,6 +29,15 @@ impl Daemon {
             .unwrap_or_else(|s| panic!("CreateWebhook: {s:?}"))
             .into_inner();
         (created.webhook.unwrap().id, created.secret)
+    }
+
+    async fn webhooks(&self) -> Vec<pb::Webhook> {
+        self.client()
+            .list_webhooks(pb::ListWebhooksRequest {})
+            .await
+            .unwrap_or_else(|s| panic!("ListWebhooks: {s:?}"))
+            .into_inner()
+            .webhooks
     }
 
     async fn deliveries(&self, webhook_id: &str) -> Vec<pb::WebhookDelivery> {
@@ -386,4 +397,90 @@ async fn bad_webhooks_are_named_and_not_stored() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn webhooks_whose_secret_or_filters_cannot_be_read_are_listed_broken_and_deletable() {
+    let mut daemon = Daemon::start().await;
+    let receiver = Receiver::start(&[], Answer::Status(204)).await;
+    let events = [pb::WebhookEvent::ExecutionSucceeded];
+    let (no_secret, _) = daemon
+        .create_webhook(webhook(&receiver.url(), &events))
+        .await;
+    let (no_filters, _) = daemon
+        .create_webhook(webhook(&receiver.url(), &events))
+        .await;
+    let (sound, secret) = daemon
+        .create_webhook(webhook(&receiver.url(), &events))
+        .await;
+    daemon.terminate().await;
+    // The history damaged while the daemon is down.
+    let history = rusqlite::Connection::open(daemon.data_dir().join("history.sqlite3")).unwrap();
+    for (sql, id) in [
+        (
+            "UPDATE webhooks SET secret = 'whsec_not base64!' WHERE id = ?1",
+            &no_secret,
+        ),
+        (
+            "UPDATE webhooks SET events = '[\"exec' WHERE id = ?1",
+            &no_filters,
+        ),
+    ] {
+        assert_eq!(history.execute(sql, [id]).unwrap(), 1);
+    }
+    drop(history);
+    daemon.restart().await;
+
+    let listed = daemon.webhooks().await;
+    let ids: Vec<&str> = listed.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, [&no_secret, &no_filters, &sound], "all listed");
+    assert!(
+        listed[0].problem.contains("secret cannot be read") && listed[0].problem.contains("base64"),
+        "{listed:?}"
+    );
+    assert!(
+        listed[1].problem.contains("events or workflow ids"),
+        "{listed:?}"
+    );
+    assert_eq!(listed[2].problem, "", "{listed:?}");
+
+    // An event: the sound one delivers it, the broken ones record it as
+    // failed with their reason and send nothing.
+    let e = daemon.execute("hello", &[("name", text("x"))]).await;
+    daemon.wait_end(&e.id).await;
+    let received = receiver.wait_for(1).await;
+    assert!(received[0].signed_with(&secret));
+    for (id, reason) in [(&no_secret, "secret"), (&no_filters, "events")] {
+        let failed = eventually("the broken webhook's delivery failed", DEADLINE, || async {
+            let d = daemon.deliveries(id).await;
+            d.into_iter()
+                .find(|d| d.state() == pb::WebhookDeliveryState::Failed)
+        })
+        .await;
+        assert_eq!(failed.attempts, 0, "not sent: {failed:?}");
+        assert!(
+            failed.last_error.contains("not sent") && failed.last_error.contains(reason),
+            "{failed:?}"
+        );
+    }
+    assert_eq!(receiver.received().len(), 1, "only the sound one sent");
+
+    for id in [&no_secret, &no_filters] {
+        daemon
+            .client()
+            .delete_webhook(pb::DeleteWebhookRequest {
+                webhook_id: id.clone(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("DeleteWebhook {id}: {s:?}"));
+    }
+    let left = |listed: Vec<pb::Webhook>| listed.into_iter().map(|w| w.id).collect::<Vec<_>>();
+    assert_eq!(left(daemon.webhooks().await), std::slice::from_ref(&sound));
+    daemon.terminate().await;
+    daemon.restart().await;
+    assert_eq!(
+        left(daemon.webhooks().await),
+        [sound],
+        "gone from the history"
+    );
 }
