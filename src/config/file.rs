@@ -68,6 +68,8 @@ pub(super) struct FileConfig {
     pub(super) open_metrics: Option<bool>,
     /// Hours a webhook delivery is tried before it is given up.
     pub(super) webhook_give_up_after_hours: Option<f64>,
+    /// Networks webhooks may be sent to (CIDR or single addresses).
+    pub(super) webhook_allowed_networks: Option<Vec<String>>,
     /// Retry policies by workflow id (docs/retries.md).
     pub(super) retry_policies: Option<BTreeMap<String, RetryPolicySetting>>,
     /// Resource limits of the programs (docs/security.md).

@@ -175,6 +175,8 @@ impl Config {
                 })
             }
         };
+        let webhook_allowed_networks =
+            super::webhooks::allowed_networks(file.webhook_allowed_networks.clone())?;
         let program_limits =
             super::limits::limit_settings(file.program_limits.clone().unwrap_or_default())?;
         let start_rate =
@@ -206,6 +208,7 @@ impl Config {
             audit_log_file,
             retry_policies,
             webhook_give_up_after,
+            webhook_allowed_networks,
             http_cors_origins,
             http_max_body_bytes,
             source_roots,

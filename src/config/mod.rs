@@ -16,6 +16,7 @@ mod start_rate;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -84,6 +85,9 @@ pub struct Config {
     pub retry_policies: BTreeMap<String, RetryPolicy>,
     /// A webhook delivery not made within this long is given up.
     pub webhook_give_up_after: Duration,
+    /// The networks webhooks may be sent to; empty: any address but those
+    /// never reached (src/webhooks/destination.rs).
+    pub webhook_allowed_networks: Vec<ipnet::IpNet>,
     // Who may call (src/auth, docs/security.md).
     /// How TCP callers are authenticated.
     pub auth: AuthMode,

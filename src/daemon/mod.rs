@@ -190,6 +190,7 @@ pub async fn run(
         webhook_writer,
         webhook_reader,
         config.webhook_give_up_after,
+        config.webhook_allowed_networks.clone(),
     );
     webhooks.start().await?;
     // After recovery: the attempts it marked INTERRUPTED are retried.

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::{new_delivery, payload, signature, Webhooks};
+use super::{destination, new_delivery, payload, signature, Webhooks};
 use crate::clock::now_ms;
 use crate::store::{DeliveryRecord, DeliveryState, WebhookRecord, WebhookWrite};
 
@@ -240,6 +240,14 @@ impl Webhooks {
             }
             Err(e) => {
                 delivery.last_status = None;
+                if let Some(refused) = destination::refusal(&e) {
+                    // Where the host points is the operator's policy to
+                    // change, not something a retry waits out.
+                    delivery.state = DeliveryState::Failed;
+                    delivery.last_error =
+                        format!("not sent, refused by the destination policy: {refused}");
+                    return delivery;
+                }
                 delivery.last_error = describe(&e);
             }
         }

@@ -8,8 +8,10 @@
 //!   version 8), so no event is lost to a crash.
 //! - [`dispatch`]: the fan-out (one delivery per matching webhook) and one
 //!   sender per webhook, with backoff, jitter and a give-up time.
-//! - [`payload`]: the JSON body; [`signature`]: the signing.
+//! - [`payload`]: the JSON body; [`signature`]: the signing;
+//!   [`destination`]: the addresses webhooks may be sent to.
 
+mod destination;
 mod dispatch;
 mod payload;
 pub(crate) mod signature;
@@ -23,6 +25,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+pub(crate) use destination::DestinationPolicy;
+use destination::PolicyResolver;
 use dispatch::Sender;
 
 use crate::clock::now_ms;
@@ -92,6 +96,8 @@ pub(crate) struct Webhooks {
     writer: StoreWriter,
     reader: Arc<StoreReader>,
     client: reqwest::Client,
+    /// The addresses webhooks may be sent to.
+    policy: Arc<DestinationPolicy>,
     /// Each webhook's sender, by webhook id.
     senders: Mutex<BTreeMap<String, Arc<Sender>>>,
     fan_out_wake: Notify,
@@ -101,19 +107,31 @@ pub(crate) struct Webhooks {
 }
 
 impl Webhooks {
-    /// The webhooks over an engine's history. Nothing is sent until
-    /// [`Webhooks::start`].
+    /// The webhooks over an engine's history, sent only to addresses inside
+    /// `allowed_networks` (empty: any but those never reached; see
+    /// [`destination`]). Nothing is sent until [`Webhooks::start`].
     pub(crate) fn new(
         engine: Arc<Engine>,
         writer: StoreWriter,
         reader: Arc<StoreReader>,
         give_up_after: Duration,
+        allowed_networks: Vec<ipnet::IpNet>,
     ) -> Arc<Self> {
+        let policy = Arc::new(DestinationPolicy::new(allowed_networks));
         let client = reqwest::Client::builder()
             .timeout(ATTEMPT_TIMEOUT)
             // A redirect is an answer like any other (not 2xx): the daemon
-            // POSTs only to the URL it was given.
+            // POSTs only to the URL it was given, never to where a
+            // Location header points (which the policy has not seen).
             .redirect(reqwest::redirect::Policy::none())
+            // Host names resolve through the policy, and the connection
+            // goes to the addresses it checked.
+            .dns_resolver(Arc::new(PolicyResolver {
+                policy: policy.clone(),
+            }))
+            // A proxy would resolve and reach the host itself, past the
+            // policy: webhooks go direct, whatever HTTP(S)_PROXY says.
+            .no_proxy()
             .user_agent(concat!("workflowd/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client's settings are valid");
@@ -122,6 +140,7 @@ impl Webhooks {
             writer,
             reader,
             client,
+            policy,
             senders: Mutex::new(BTreeMap::new()),
             fan_out_wake: Notify::new(),
             give_up_after,
@@ -144,6 +163,11 @@ impl Webhooks {
                     ));
                 Vec::new()
             });
+            if let Some(refused) = self.refused_literal(&webhook.url) {
+                webhook
+                    .problem
+                    .get_or_insert(format!("its URL is refused: {refused}"));
+            }
             if let Some(problem) = &webhook.problem {
                 tracing::error!(webhook = %webhook.id, %problem, "a stored webhook cannot send; delete it and add it again");
             }
@@ -178,7 +202,11 @@ impl Webhooks {
     ) -> Result<(WebhookRecord, String), WebhookError> {
         let mut problems = Vec::new();
         match reqwest::Url::parse(&new.url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                if let Some(refused) = self.refused_literal(&new.url) {
+                    problems.push(("webhook.url".to_string(), refused));
+                }
+            }
             Ok(_) => problems.push((
                 "webhook.url".to_string(),
                 "must be an http:// or https:// URL with a host".to_string(),
@@ -277,6 +305,19 @@ impl Webhooks {
             .webhook(WebhookWrite::Attempted(vec![attempted.clone()]))
             .await?;
         Ok(attempted)
+    }
+
+    /// Why the policy refuses `url`'s host, when it is an address written
+    /// out (a host name is checked at each delivery, once resolved).
+    fn refused_literal(&self, url: &str) -> Option<String> {
+        let url = reqwest::Url::parse(url).ok()?;
+        // An IPv6 host is written in brackets; a name does not parse.
+        let host = url
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let address: std::net::IpAddr = host.parse().ok()?;
+        self.policy.check(address).err()
     }
 
     fn find(&self, id: &str) -> Result<Arc<Sender>, WebhookError> {

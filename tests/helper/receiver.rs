@@ -1,5 +1,5 @@
 //! A webhook receiver on loopback (axum): answers each request as its
-//! script says (a status, or hanging), records every request, and checks
+//! script says (a status, a redirect, or hanging), records every request, and checks
 //! Standard Webhooks signatures.
 
 use std::collections::VecDeque;
@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -19,10 +20,12 @@ use tokio::sync::Notify;
 use super::*;
 
 /// How the receiver answers one request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Answer {
     /// With this status.
     Status(u16),
+    /// 307 Temporary Redirect to this URL.
+    Redirect(String),
     /// Never.
     Hang,
 }
@@ -81,7 +84,7 @@ impl Receiver {
     /// The same on `addr`.
     pub async fn start_on(addr: SocketAddr, script: &[Answer], then: Answer) -> Receiver {
         let shared = Arc::new(Shared {
-            script: Mutex::new(script.iter().copied().collect()),
+            script: Mutex::new(script.iter().cloned().collect()),
             then,
             received: Mutex::new(Vec::new()),
             arrived: Notify::new(),
@@ -129,7 +132,7 @@ impl Drop for Receiver {
     }
 }
 
-async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let header = |name: &str| {
         headers
             .get(name)
@@ -146,9 +149,12 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     };
     shared.received.lock().push(received);
     shared.arrived.notify_waiters();
-    let answer = shared.script.lock().pop_front().unwrap_or(shared.then);
-    match answer {
-        Answer::Status(code) => StatusCode::from_u16(code).unwrap(),
+    let answer = shared.script.lock().pop_front();
+    match answer.unwrap_or_else(|| shared.then.clone()) {
+        Answer::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
+        Answer::Redirect(to) => {
+            (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response()
+        }
         Answer::Hang => std::future::pending().await,
     }
 }

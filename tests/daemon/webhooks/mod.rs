@@ -4,7 +4,10 @@
 //! outbox across kill -9 while the endpoint is down, and the events of a
 //! failed drop-folder file and of a schedule run that could not start;
 //! stored webhooks that cannot send (an unreadable secret or filters) are
-//! listed broken and can be deleted.
+//! listed broken and can be deleted. `destinations.rs`: the destination
+//! policy.
+
+mod destinations;
 
 use tonic::Code;
 

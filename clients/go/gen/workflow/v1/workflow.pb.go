@@ -7861,9 +7861,10 @@ type Webhook struct {
 	// Output only. When it was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only. Why this webhook cannot send, when it cannot: its stored
-	// secret or filters cannot be read (the history was edited or damaged).
+	// secret or filters cannot be read (the history was edited or damaged),
+	// or its URL is an address the daemon's destination policy now refuses.
 	// Its events are then recorded as FAILED deliveries with this reason,
-	// unsent; delete it and add it again. Empty for a webhook that sends.
+	// unsent; delete it (and add it again). Empty for a webhook that sends.
 	Problem       string `protobuf:"bytes,8,opt,name=problem,proto3" json:"problem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

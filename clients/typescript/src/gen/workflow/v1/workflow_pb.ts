@@ -4180,9 +4180,10 @@ export type Webhook = Message<"workflow.v1.Webhook"> & {
 
   /**
    * Output only. Why this webhook cannot send, when it cannot: its stored
-   * secret or filters cannot be read (the history was edited or damaged).
+   * secret or filters cannot be read (the history was edited or damaged),
+   * or its URL is an address the daemon's destination policy now refuses.
    * Its events are then recorded as FAILED deliveries with this reason,
-   * unsent; delete it and add it again. Empty for a webhook that sends.
+   * unsent; delete it (and add it again). Empty for a webhook that sends.
    *
    * @generated from field: string problem = 8;
    */
