@@ -9,7 +9,7 @@ use super::paging::{self, page_size};
 use super::wire_time::timestamp;
 use super::WorkflowApi;
 use crate::pb;
-use crate::store::{DeliveryRecord, DeliveryState, WebhookRecord};
+use crate::store::{DeliveryRecord, DeliveryState, WebhookRecord, HANDED_OVER_MS};
 use crate::webhooks::{NewWebhook, WebhookError, Webhooks};
 
 /// ListWebhookDeliveries' page sizes.
@@ -177,7 +177,14 @@ fn pb_delivery(d: &DeliveryRecord) -> pb::WebhookDelivery {
         last_error: d.last_error.clone(),
         create_time: Some(timestamp(d.create_ms)),
         last_attempt_time: d.last_ms.map(timestamp),
-        next_attempt_time: (d.state == DeliveryState::Pending).then(|| timestamp(d.next_ms)),
+        // Handed to its sender in memory: due now, about to be sent.
+        next_attempt_time: (d.state == DeliveryState::Pending).then(|| {
+            timestamp(if d.next_ms == HANDED_OVER_MS {
+                d.create_ms
+            } else {
+                d.next_ms
+            })
+        }),
         payload: d.payload.clone(),
     }
 }

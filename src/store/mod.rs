@@ -41,7 +41,7 @@ pub(crate) use run_stats::{BatchCounts, SuccessfulRun};
 pub(crate) use schedules::{RunOutcome, ScheduleRecord, ScheduleRunRecord, ScheduleWrite};
 pub(crate) use tokens::{TokenRecord, TokenWrite};
 pub(crate) use webhooks::{
-    DeliveryRecord, DeliveryState, Notification, WebhookRecord, WebhookWrite,
+    DeliveryRecord, DeliveryState, Notification, WebhookRecord, WebhookWrite, HANDED_OVER_MS,
 };
 pub(crate) use writer::{StoreWriter, WriteOp, WriteSlot};
 

@@ -5,6 +5,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{StoreError, StoreReader};
 
+/// The `next_ms` of a pending delivery that the fan-out handed to its
+/// sender in memory: no read of what is due returns it, so it is sent
+/// once. At start, what the last run handed over and never attempted is
+/// made due again ([`WebhookWrite::Reclaim`]).
+pub(crate) const HANDED_OVER_MS: i64 = i64::MAX;
+
 /// A webhook as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WebhookRecord {
@@ -119,6 +125,9 @@ pub(crate) enum WebhookWrite {
     },
     /// The outcomes of attempts (or a new delivery, for a test).
     Attempted(Vec<DeliveryRecord>),
+    /// At start: deliveries handed over in memory by the last run and
+    /// never attempted are due again.
+    Reclaim,
 }
 
 /// Applies one change inside the writer's transaction.
@@ -177,6 +186,13 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
             }
             conn.prepare_cached("DELETE FROM notifications WHERE seq <= ?1")?
                 .execute([up_to])?;
+        }
+        WebhookWrite::Reclaim => {
+            conn.prepare_cached(
+                "UPDATE webhook_deliveries SET next_ms = create_ms \
+                 WHERE state = 'PENDING' AND next_ms = ?1",
+            )?
+            .execute([HANDED_OVER_MS])?;
         }
         WebhookWrite::Attempted(attempted) => {
             for d in attempted {
@@ -326,14 +342,18 @@ impl StoreReader {
         })
     }
 
-    /// When a webhook's next pending delivery is due, if it has one.
+    /// When a webhook's next pending delivery is due in the history, if it
+    /// has one (not counting those handed over in memory).
     pub(crate) fn next_delivery_due(&self, webhook: &str) -> Result<Option<i64>, StoreError> {
         self.with(|conn| {
             Ok(conn
                 .prepare_cached(
-                    "SELECT MIN(next_ms) FROM webhook_deliveries WHERE webhook = ?1 AND state = 'PENDING'",
+                    "SELECT MIN(next_ms) FROM webhook_deliveries \
+                     WHERE webhook = ?1 AND state = 'PENDING' AND next_ms < ?2",
                 )?
-                .query_row([webhook], |row| row.get::<_, Option<i64>>(0))
+                .query_row(params![webhook, HANDED_OVER_MS], |row| {
+                    row.get::<_, Option<i64>>(0)
+                })
                 .optional()?
                 .flatten())
         })

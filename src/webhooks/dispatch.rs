@@ -4,16 +4,18 @@
 //! endpoint holds up only its own sender: the fan-out and the other
 //! senders never wait for it, and nothing here is on an execution's path.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use parking_lot::Mutex;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::{destination, new_delivery, payload, signature, Webhooks};
 use crate::clock::now_ms;
-use crate::store::{DeliveryRecord, DeliveryState, WebhookRecord, WebhookWrite};
+use crate::store::{DeliveryRecord, DeliveryState, WebhookRecord, WebhookWrite, HANDED_OVER_MS};
 
 /// Notifications fanned out per history write.
 const FAN_OUT_BATCH: usize = 256;
@@ -30,6 +32,10 @@ const FAN_OUT_POLL: Duration = Duration::from_millis(200);
 const FAN_OUT_GATHER: Duration = Duration::from_millis(100);
 /// Deliveries a sender reads at once, and sends at once.
 const SEND_BATCH: usize = 64;
+/// New deliveries a sender holds in memory at most; beyond, the fan-out
+/// leaves them to be read from the history (a slow endpoint's backlog
+/// stays on disk).
+const HANDOFF_MAX: usize = 4 * FAN_OUT_BATCH;
 const IN_FLIGHT: usize = 16;
 /// The first wait after a failed attempt, and the longest.
 const FIRST_BACKOFF_MS: i64 = 1_000;
@@ -39,10 +45,35 @@ const MAX_BACKOFF_MS: i64 = 3_600_000;
 pub(super) struct Sender {
     /// The webhook; one with a `problem` fails its deliveries unsent.
     pub(super) webhook: WebhookRecord,
+    /// Its URL, parsed once (None: a problem says why).
+    pub(super) url: Option<reqwest::Url>,
     /// Its key, decoded once (empty when it cannot be).
     pub(super) key: Vec<u8>,
+    /// New deliveries the fan-out has recorded and hands over in memory,
+    /// so the sender does not read back what was just written. In the
+    /// history they wait with `next_ms` = [`HANDED_OVER_MS`], which no
+    /// read of what is due returns: each delivery is either here or due
+    /// in the history, never both.
+    pub(super) handed_over: Mutex<Vec<DeliveryRecord>>,
+    /// Deliveries are due in the history that the sender does not know
+    /// of (the fan-out left them there: it held too many in memory).
+    pub(super) due_in_history: AtomicBool,
     /// New deliveries are due.
     pub(super) wake: Notify,
+}
+
+impl Sender {
+    /// A sender for `webhook` with its decoded key.
+    pub(super) fn new(webhook: WebhookRecord, key: Vec<u8>) -> Sender {
+        Sender {
+            url: reqwest::Url::parse(&webhook.url).ok(),
+            webhook,
+            key,
+            handed_over: Mutex::new(Vec::new()),
+            due_in_history: AtomicBool::new(false),
+            wake: Notify::new(),
+        }
+    }
 }
 
 impl Webhooks {
@@ -86,32 +117,45 @@ impl Webhooks {
         if senders.is_empty() {
             return Ok(false);
         }
+        // Room for new deliveries in each sender's memory; only this task
+        // adds to it, so it can only grow until the hand-over below.
+        let room: Vec<usize> = senders
+            .iter()
+            .map(|s| HANDOFF_MAX.saturating_sub(s.handed_over.lock().len()))
+            .collect();
         // The batch and every body it needs in one read.
-        let (count, up_to, deliveries, woken) = self
+        let (count, up_to, mut deliveries, woken) = self
             .reader
             .off_runtime(move |reader| {
                 let batch = reader.notifications(FAN_OUT_BATCH)?;
                 let mut deliveries = Vec::new();
-                let mut woken = Vec::new();
+                // Per delivery, its sender and whether it is handed over.
+                let mut woken: Vec<(Arc<Sender>, bool)> = Vec::new();
+                let mut room = room;
                 let now = now_ms();
                 for n in &batch {
-                    let wanted: Vec<&Arc<Sender>> = senders
-                        .iter()
-                        .filter(|s| wants(&s.webhook, &n.kind, n.workflow_id.as_deref()))
+                    let wanted: Vec<usize> = (0..senders.len())
+                        .filter(|&i| wants(&senders[i].webhook, &n.kind, n.workflow_id.as_deref()))
                         .collect();
                     if wanted.is_empty() {
                         continue;
                     }
                     let body = payload::body(reader, n).to_string();
-                    for sender in wanted {
-                        deliveries.push(new_delivery(
-                            &sender.webhook.id,
+                    for i in wanted {
+                        let mut delivery = new_delivery(
+                            &senders[i].webhook.id,
                             &n.kind,
                             &n.subject,
                             body.clone(),
                             now,
-                        ));
-                        woken.push(sender.clone());
+                        );
+                        let hand_over = room[i] > 0;
+                        if hand_over {
+                            room[i] -= 1;
+                            delivery.next_ms = HANDED_OVER_MS;
+                        }
+                        deliveries.push(delivery);
+                        woken.push((senders[i].clone(), hand_over));
                     }
                 }
                 Ok((batch.len(), batch.last().map(|n| n.seq), deliveries, woken))
@@ -121,39 +165,61 @@ impl Webhooks {
             return Ok(false);
         };
         self.writer
-            .webhook(WebhookWrite::FanOut { deliveries, up_to })
+            .webhook(WebhookWrite::FanOut {
+                deliveries: deliveries.clone(),
+                up_to,
+            })
             .await?;
-        for sender in woken {
+        for (mut delivery, (sender, hand_over)) in deliveries.drain(..).zip(woken) {
+            if hand_over {
+                delivery.next_ms = delivery.create_ms;
+                sender.handed_over.lock().push(delivery);
+            } else {
+                sender.due_in_history.store(true, Ordering::Release);
+            }
             sender.wake.notify_one();
         }
         Ok(count == FAN_OUT_BATCH)
     }
 
-    /// A webhook's sender: sends what is due, sleeps until the next is.
+    /// A webhook's sender: sends what the fan-out hands over and what is
+    /// due in the history, sleeps until the next is.
     pub(super) async fn send_loop(self: Arc<Self>, sender: Arc<Sender>) {
         let id = sender.webhook.id.clone();
+        // When the history next has something due for this sender (what
+        // the last run left, retries): at once, to begin with.
+        let mut history_due_at = Some(0);
         loop {
             if !self.senders.lock().contains_key(&id) {
                 return;
             }
-            let reader = self.reader.clone();
-            let key = id.clone();
-            let due = tokio::task::spawn_blocking(move || {
-                let due = reader.deliveries_due(&key, now_ms(), SEND_BATCH)?;
-                let next = if due.is_empty() {
-                    reader.next_delivery_due(&key)?
-                } else {
-                    None
+            let mut due = std::mem::take(&mut *sender.handed_over.lock());
+            if sender.due_in_history.swap(false, Ordering::AcqRel) {
+                history_due_at = Some(0);
+            }
+            if due.is_empty() && history_due_at.is_some_and(|at| at <= now_ms()) {
+                let reader = self.reader.clone();
+                let key = id.clone();
+                let read = tokio::task::spawn_blocking(move || {
+                    let due = reader.deliveries_due(&key, now_ms(), SEND_BATCH)?;
+                    let next = if due.is_empty() {
+                        reader.next_delivery_due(&key)?
+                    } else {
+                        None
+                    };
+                    Ok::<_, crate::store::StoreError>((due, next))
+                })
+                .await;
+                (due, history_due_at) = match read {
+                    // Nothing due: sleep until the first that will be.
+                    Ok(Ok((due, next))) if due.is_empty() => (due, next),
+                    // Something: sent now, then a look for more.
+                    Ok(Ok((due, _))) => (due, Some(0)),
+                    _ => (Vec::new(), Some(now_ms() + FIRST_BACKOFF_MS)),
                 };
-                Ok::<_, crate::store::StoreError>((due, next))
-            })
-            .await;
-            let (due, next) = match due {
-                Ok(Ok(read)) => read,
-                _ => (Vec::new(), Some(now_ms() + FIRST_BACKOFF_MS)),
-            };
+            }
             if due.is_empty() {
-                let wait = next.map_or(Duration::from_secs(3600), |next| {
+                let wait = history_due_at.map_or(Duration::from_secs(3600), |next| {
                     Duration::from_millis((next - now_ms()).max(0) as u64)
                 });
                 tokio::select! {
@@ -163,24 +229,34 @@ impl Webhooks {
                 }
                 continue;
             }
-            let mut in_flight = JoinSet::new();
-            // The batch's attempts are recorded in one write: the history's
-            // writer is shared with the executions.
-            let mut attempted = Vec::new();
-            for delivery in due {
-                while in_flight.len() >= IN_FLIGHT {
-                    attempted.extend(in_flight.join_next().await.and_then(Result::ok));
-                }
-                let (this, sender) = (self.clone(), sender.clone());
-                in_flight.spawn(async move { this.attempt(&sender, delivery).await });
-            }
-            tokio::select! {
-                _ = async {
-                    while let Some(done) = in_flight.join_next().await {
-                        attempted.extend(done.ok());
+            // Up to IN_FLIGHT at once, polled by this task (no task per
+            // request). The batch's attempts are recorded in one write: the
+            // history's writer is shared with the executions.
+            let mut attempted = Vec::with_capacity(due.len());
+            let mut waiting = due.into_iter();
+            let mut in_flight = FuturesUnordered::new();
+            let sent = async {
+                loop {
+                    while in_flight.len() < IN_FLIGHT {
+                        let Some(delivery) = waiting.next() else {
+                            break;
+                        };
+                        in_flight.push(self.attempt(&sender, delivery));
                     }
-                } => {}
+                    match in_flight.next().await {
+                        Some(done) => attempted.push(done),
+                        None => break,
+                    }
+                }
+            };
+            tokio::select! {
+                _ = sent => {}
                 _ = self.stop.cancelled() => return,
+            }
+            for d in &attempted {
+                if d.state == DeliveryState::Pending {
+                    history_due_at = Some(history_due_at.map_or(d.next_ms, |at| at.min(d.next_ms)));
+                }
             }
             if let Err(e) = self
                 .writer
@@ -214,9 +290,14 @@ impl Webhooks {
             timestamp,
             delivery.payload.as_bytes(),
         );
+        let Some(url) = &sender.url else {
+            delivery.state = DeliveryState::Failed;
+            delivery.last_error = "not sent: its URL cannot be parsed".to_string();
+            return delivery;
+        };
         let answer = self
             .client
-            .post(&sender.webhook.url)
+            .post(url.clone())
             .header("content-type", "application/json")
             .header("webhook-id", &delivery.id)
             .header("webhook-timestamp", timestamp.to_string())

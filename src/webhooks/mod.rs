@@ -151,6 +151,9 @@ impl Webhooks {
     /// Loads the webhooks, starts their senders (the deliveries pending in
     /// the history go out again) and the fan-out.
     pub(crate) async fn start(self: &Arc<Self>) -> Result<(), WebhookError> {
+        // What the last run handed to its senders in memory and never
+        // attempted is due again, read from the history like any other.
+        self.writer.webhook(WebhookWrite::Reclaim).await?;
         let webhooks = self.reader.off_runtime(|r| r.webhooks()).await?;
         for mut webhook in webhooks {
             // One that cannot send is still listed, with the reason, so it
@@ -184,11 +187,7 @@ impl Webhooks {
     }
 
     fn spawn_sender(self: &Arc<Self>, webhook: WebhookRecord, key: Vec<u8>) {
-        let sender = Arc::new(Sender {
-            webhook,
-            key,
-            wake: Notify::new(),
-        });
+        let sender = Arc::new(Sender::new(webhook, key));
         self.senders
             .lock()
             .insert(sender.webhook.id.clone(), sender.clone());

@@ -1,7 +1,8 @@
 //! Webhooks through the API against real HTTP receivers on loopback: the
 //! Standard Webhooks signature, event and workflow filters, an endpoint
 //! that answers 500 then 200, one that hangs (and slows nothing else), the
-//! outbox across kill -9 while the endpoint is down, and the events of a
+//! outbox across kill -9 while the endpoint is down, a delivery in flight
+//! at kill -9 sent again after the restart, and the events of a
 //! failed drop-folder file and of a schedule run that could not start;
 //! stored webhooks that cannot send (an unreadable secret or filters) are
 //! listed broken and can be deleted. `destinations.rs`: the destination
@@ -246,6 +247,37 @@ async fn the_outbox_survives_kill9_while_the_endpoint_is_down() {
     assert_eq!(received[0].id, failed_once.id);
     assert_eq!(received[0].body["data"]["execution_id"], e.id);
     assert!(received[0].signed_with(&secret));
+}
+
+#[tokio::test]
+async fn a_delivery_in_flight_at_kill9_goes_out_after_the_restart() {
+    let mut daemon = Daemon::start().await;
+    // The first request hangs: its delivery is in the sender's hands when
+    // the daemon is killed, never recorded as attempted.
+    let receiver = Receiver::start(&[Answer::Hang], Answer::Status(200)).await;
+    let (id, secret) = daemon
+        .create_webhook(webhook(
+            &receiver.url(),
+            &[pb::WebhookEvent::ExecutionSucceeded],
+        ))
+        .await;
+    let e = daemon.execute("hello", &[("name", text("held"))]).await;
+    daemon.wait_end(&e.id).await;
+    let first = receiver.wait_for(1).await;
+    let listed = daemon.deliveries(&id).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state(), pb::WebhookDeliveryState::Pending);
+    assert!(listed[0].next_attempt_time.is_some(), "{listed:?}");
+    daemon.kill9().await;
+    daemon.restart().await;
+    let again = receiver.wait_for(2).await;
+    assert_eq!(again[1].id, first[0].id, "the same delivery, sent again");
+    assert!(again[1].signed_with(&secret));
+    eventually("recorded delivered", DEADLINE, || async {
+        let d = daemon.deliveries(&id).await;
+        (d.len() == 1 && d[0].state() == pb::WebhookDeliveryState::Delivered).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
