@@ -196,29 +196,46 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
         }
         WebhookWrite::Attempted(attempted) => {
             for d in attempted {
+                // Almost always a delivery already recorded: an update by
+                // its key, without binding its body again.
+                let updated = conn
+                    .prepare_cached(
+                        "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, next_ms = ?4, \
+                         last_ms = ?5, last_status = ?6, last_error = ?7 WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        d.id,
+                        d.state.as_str(),
+                        d.attempts,
+                        d.next_ms,
+                        d.last_ms,
+                        d.last_status,
+                        d.last_error
+                    ])?;
+                if updated > 0 {
+                    continue;
+                }
+                // A test's delivery, new; not for a webhook deleted since.
                 conn.prepare_cached(
-                "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, attempts, \
-                 create_ms, next_ms, last_ms, last_status, last_error) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
-                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2) \
-                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, \
-                 next_ms = excluded.next_ms, last_ms = excluded.last_ms, \
-                 last_status = excluded.last_status, last_error = excluded.last_error",
-            )?
-            .execute(params![
-                d.id,
-                d.webhook,
-                d.kind,
-                d.subject,
-                d.payload,
-                d.state.as_str(),
-                d.attempts,
-                d.create_ms,
-                d.next_ms,
-                d.last_ms,
-                d.last_status,
-                d.last_error
-            ])?;
+                    "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, \
+                     attempts, create_ms, next_ms, last_ms, last_status, last_error) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
+                     WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)",
+                )?
+                .execute(params![
+                    d.id,
+                    d.webhook,
+                    d.kind,
+                    d.subject,
+                    d.payload,
+                    d.state.as_str(),
+                    d.attempts,
+                    d.create_ms,
+                    d.next_ms,
+                    d.last_ms,
+                    d.last_status,
+                    d.last_error
+                ])?;
             }
         }
     }
