@@ -34,14 +34,6 @@ async fn events(daemon: &Daemon, admin: &str, want: usize) -> Vec<pb::AuditEvent
     .await
 }
 
-fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
 #[tokio::test]
 async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,14 +43,11 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
         .flag("--audit-log-file", file.display())
         .start()
         .await;
-    let admin = std::fs::read_to_string(daemon.data_dir().join("admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let admin = daemon.admin_token();
     let mut client = daemon.client();
     // An admin makes a viewer's token (recorded: CreateToken, OK).
     let viewer = client
-        .create_token(with_token(
+        .create_token(with_bearer(
             pb::CreateTokenRequest {
                 name: "reader".into(),
                 role: pb::Role::Viewer as i32,
@@ -73,7 +62,7 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
     let viewer_id = viewer.token.unwrap().id;
     // A read that passes is not recorded; one refused is.
     client
-        .get_status(with_token(pb::GetStatusRequest {}, &viewer.secret))
+        .get_status(with_bearer(pb::GetStatusRequest {}, &viewer.secret))
         .await
         .unwrap();
     client
@@ -82,7 +71,7 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
         .unwrap_err();
     // A run the viewer may not start, and one the admin starts.
     let denied = client
-        .execute(with_token(
+        .execute(with_bearer(
             pb::ExecuteRequest {
                 workflow_id: "hello".into(),
                 ..Default::default()
@@ -93,7 +82,7 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
         .unwrap_err();
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
     client
-        .execute(with_token(
+        .execute(with_bearer(
             pb::ExecuteRequest {
                 workflow_id: "hello".into(),
                 ..Default::default()
@@ -149,7 +138,7 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
     assert_eq!(page.events.len(), 3);
     assert!(!page.next_page_token.is_empty());
     let rest = client
-        .list_audit_events(with_token(
+        .list_audit_events(with_bearer(
             pb::ListAuditEventsRequest {
                 page_size: 3,
                 page_token: page.next_page_token,
@@ -163,7 +152,7 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
     assert_eq!(rest.events.len(), 1);
     assert_eq!(rest.events[0].method, "CreateToken");
     let as_viewer = client
-        .list_audit_events(with_token(
+        .list_audit_events(with_bearer(
             pb::ListAuditEventsRequest::default(),
             &viewer.secret,
         ))
@@ -203,13 +192,10 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
 #[tokio::test]
 async fn an_audited_request_past_the_message_limit_is_refused_saying_so() {
     let daemon = Daemon::builder().flag("--auth", "tokens").start().await;
-    let admin = std::fs::read_to_string(daemon.data_dir().join("admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let admin = daemon.admin_token();
     let refused = daemon
         .client()
-        .submit_manifest(with_token(
+        .submit_manifest(with_bearer(
             pb::SubmitManifestRequest {
                 content: vec![b' '; 5 * 1024 * 1024],
                 file_name: "huge.json".into(),

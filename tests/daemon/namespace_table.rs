@@ -5,19 +5,11 @@
 //! refused by name; what is the daemon's (webhooks, the audit log, the
 //! token list) needs a token seeing every namespace.
 
-use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 use workflow_manager::pb;
 
 use super::namespaces::team_dirs;
 use crate::helper::*;
-
-fn as_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    request.metadata_mut().insert("authorization", value);
-    request
-}
 
 /// A paused schedule of team-a running alpha (it never falls due here).
 fn team_a_schedule(id: &str, namespace: &str) -> pb::Schedule {
@@ -63,13 +55,10 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
         .config_file("namespaces.toml", &team_dirs(dirs.path(), ""))
         .start()
         .await;
-    let admin = std::fs::read_to_string(daemon.data_dir().join("admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let admin = daemon.admin_token();
     let mut client = daemon.client();
     let b = client
-        .create_token(as_token(
+        .create_token(with_bearer(
             pb::CreateTokenRequest {
                 name: "team-b admin".into(),
                 role: pb::Role::Admin as i32,
@@ -83,7 +72,7 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
         .into_inner()
         .secret;
     let execution = client
-        .execute(as_token(
+        .execute(with_bearer(
             pb::ExecuteRequest {
                 namespace: "team-a".into(),
                 ..request("alpha", &[])
@@ -97,7 +86,7 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
         .unwrap();
     let id = execution.id.clone();
     client
-        .wait_execution(as_token(
+        .wait_execution(with_bearer(
             pb::WaitExecutionRequest {
                 execution_id: id.clone(),
             },
@@ -106,7 +95,7 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
         .await
         .expect("alpha ends");
     client
-        .create_schedule(as_token(
+        .create_schedule(with_bearer(
             pb::CreateScheduleRequest {
                 schedule: Some(team_a_schedule("a-nightly", "team-a")),
             },
@@ -127,17 +116,17 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
     }
     both!("GetExecution", |execution_id| {
         let mut c = daemon.client();
-        let r = as_token(pb::GetExecutionRequest { execution_id }, &b);
+        let r = with_bearer(pb::GetExecutionRequest { execution_id }, &b);
         async move { c.get_execution(r).await.map(|_| ()) }
     });
     both!("WaitExecution", |execution_id| {
         let mut c = daemon.client();
-        let r = as_token(pb::WaitExecutionRequest { execution_id }, &b);
+        let r = with_bearer(pb::WaitExecutionRequest { execution_id }, &b);
         async move { c.wait_execution(r).await.map(|_| ()) }
     });
     both!("StreamLogs", |execution_id| {
         let mut c = daemon.client();
-        let r = as_token(
+        let r = with_bearer(
             pb::StreamLogsRequest {
                 execution_id,
                 ..Default::default()
@@ -148,12 +137,12 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
     });
     both!("Cancel", |execution_id: String| {
         let mut c = daemon.client();
-        let r = as_token(cancel_request(&execution_id, None, false), &b);
+        let r = with_bearer(cancel_request(&execution_id, None, false), &b);
         async move { c.cancel(r).await.map(|_| ()) }
     });
     both!("CreateStreamToken", |execution_id| {
         let mut c = daemon.client();
-        let r = as_token(pb::CreateStreamTokenRequest { execution_id }, &b);
+        let r = with_bearer(pb::CreateStreamTokenRequest { execution_id }, &b);
         async move { c.create_stream_token(r).await.map(|_| ()) }
     });
 
@@ -161,20 +150,20 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
     let workflow_calls = |workflow_id: &str| {
         let mut c = daemon.client();
         let (get, validate, execute) = (
-            as_token(
+            with_bearer(
                 pb::GetWorkflowRequest {
                     workflow_id: workflow_id.into(),
                 },
                 &b,
             ),
-            as_token(
+            with_bearer(
                 pb::ValidateInputsRequest {
                     workflow_id: workflow_id.into(),
                     ..Default::default()
                 },
                 &b,
             ),
-            as_token(request(workflow_id, &[]), &b),
+            with_bearer(request(workflow_id, &[]), &b),
         );
         async move {
             [
@@ -200,21 +189,21 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
         let schedule_id = schedule_id.to_string();
         let b = b.clone();
         async move {
-            let get = as_token(
+            let get = with_bearer(
                 pb::GetScheduleRequest {
                     schedule_id: schedule_id.clone(),
                     ..Default::default()
                 },
                 &b,
             );
-            let update = as_token(
+            let update = with_bearer(
                 pb::UpdateScheduleRequest {
                     schedule_id: schedule_id.clone(),
                     schedule: Some(team_a_schedule("", "team-b")),
                 },
                 &b,
             );
-            let pause = as_token(
+            let pause = with_bearer(
                 pb::PauseScheduleRequest {
                     schedule_id: schedule_id.clone(),
                     paused: false,
@@ -222,14 +211,14 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
                 },
                 &b,
             );
-            let trigger = as_token(
+            let trigger = with_bearer(
                 pb::TriggerScheduleRequest {
                     schedule_id: schedule_id.clone(),
                     ..Default::default()
                 },
                 &b,
             );
-            let delete = as_token(pb::DeleteScheduleRequest { schedule_id }, &b);
+            let delete = with_bearer(pb::DeleteScheduleRequest { schedule_id }, &b);
             [
                 c.get_schedule(get).await.map(|_| ()).unwrap_err(),
                 c.update_schedule(update).await.map(|_| ()).unwrap_err(),
@@ -256,7 +245,7 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
     }
     // Still there, untouched, for the admin who sees team-a.
     let kept = client
-        .get_schedule(as_token(
+        .get_schedule(with_bearer(
             pb::GetScheduleRequest {
                 schedule_id: "a-nightly".into(),
                 ..Default::default()
@@ -273,7 +262,7 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
     // Making team-a's objects: refused by name; team-a's workflow in a
     // team-b schedule is not there.
     let denied = client
-        .create_schedule(as_token(
+        .create_schedule(with_bearer(
             pb::CreateScheduleRequest {
                 schedule: Some(team_a_schedule("b-sneaky", "team-a")),
             },
@@ -283,7 +272,7 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
     let invalid = client
-        .create_schedule(as_token(
+        .create_schedule(with_bearer(
             pb::CreateScheduleRequest {
                 schedule: Some(team_a_schedule("b-alpha", "team-b")),
             },
@@ -301,7 +290,7 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
 
     // Lists leave team-a out.
     let workflows = client
-        .list_workflows(as_token(pb::ListWorkflowsRequest::default(), &b))
+        .list_workflows(with_bearer(pb::ListWorkflowsRequest::default(), &b))
         .await
         .unwrap()
         .into_inner()
@@ -309,14 +298,14 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
     assert!(workflows.iter().all(|w| w.id != "alpha"), "{workflows:?}");
     assert!(workflows.iter().any(|w| w.id == "beta"), "{workflows:?}");
     let executions = client
-        .list_executions(as_token(pb::ListExecutionsRequest::default(), &b))
+        .list_executions(with_bearer(pb::ListExecutionsRequest::default(), &b))
         .await
         .unwrap()
         .into_inner()
         .executions;
     assert!(executions.is_empty(), "{executions:?}");
     let schedules = client
-        .list_schedules(as_token(pb::ListSchedulesRequest::default(), &b))
+        .list_schedules(with_bearer(pb::ListSchedulesRequest::default(), &b))
         .await
         .unwrap()
         .into_inner()
@@ -326,22 +315,22 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
     // What is the daemon's, not a namespace's, needs a token seeing all.
     let daemon_wide = [
         client
-            .list_webhooks(as_token(pb::ListWebhooksRequest::default(), &b))
+            .list_webhooks(with_bearer(pb::ListWebhooksRequest::default(), &b))
             .await
             .map(|_| ())
             .unwrap_err(),
         client
-            .list_audit_events(as_token(pb::ListAuditEventsRequest::default(), &b))
+            .list_audit_events(with_bearer(pb::ListAuditEventsRequest::default(), &b))
             .await
             .map(|_| ())
             .unwrap_err(),
         client
-            .list_tokens(as_token(pb::ListTokensRequest {}, &b))
+            .list_tokens(with_bearer(pb::ListTokensRequest {}, &b))
             .await
             .map(|_| ())
             .unwrap_err(),
         client
-            .revoke_token(as_token(
+            .revoke_token(with_bearer(
                 pb::RevokeTokenRequest {
                     token_id: "0123456789abcdef".into(),
                 },

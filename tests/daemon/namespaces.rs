@@ -6,19 +6,10 @@
 
 use std::path::Path;
 
-use tonic::metadata::MetadataValue;
 use tonic::Code;
 use workflow_manager::pb;
 
 use crate::helper::*;
-
-/// `message` with `authorization: Bearer token`.
-fn as_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    request.metadata_mut().insert("authorization", value);
-    request
-}
 
 /// A workflow `id` that prints its id and succeeds.
 fn echo_program(id: &str) -> String {
@@ -54,7 +45,7 @@ async fn token(
 ) -> Result<String, tonic::Status> {
     daemon
         .client()
-        .create_token(as_token(
+        .create_token(with_bearer(
             pb::CreateTokenRequest {
                 name: format!("{role:?} of {namespaces:?}"),
                 role: role as i32,
@@ -70,7 +61,7 @@ async fn token(
 async fn list(daemon: &Daemon, token: &str, namespace: &str) -> Vec<pb::Execution> {
     daemon
         .client()
-        .list_executions(as_token(
+        .list_executions(with_bearer(
             pb::ListExecutionsRequest {
                 namespace: namespace.into(),
                 ..Default::default()
@@ -91,10 +82,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
         .config_file("namespaces.toml", &team_dirs(dirs.path(), ""))
         .start()
         .await;
-    let admin = std::fs::read_to_string(daemon.data_dir().join("admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let admin = daemon.admin_token();
     let a = token(&daemon, &admin, pb::Role::Operator, &["team-a"])
         .await
         .expect("a team-a token");
@@ -105,7 +93,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     // Workflows: each team sees its own directory's.
     let workflows = daemon
         .client()
-        .list_workflows(as_token(pb::ListWorkflowsRequest::default(), &a))
+        .list_workflows(with_bearer(pb::ListWorkflowsRequest::default(), &a))
         .await
         .unwrap()
         .into_inner()
@@ -117,7 +105,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     assert_eq!(alpha.namespaces, ["team-a"]);
     let hidden = daemon
         .client()
-        .get_workflow(as_token(
+        .get_workflow(with_bearer(
             pb::GetWorkflowRequest {
                 workflow_id: "beta".into(),
             },
@@ -130,7 +118,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     // A start goes into the token's only namespace.
     let started = daemon
         .client()
-        .execute(as_token(request("alpha", &[]), &a))
+        .execute(with_bearer(request("alpha", &[]), &a))
         .await
         .expect("team-a runs alpha")
         .into_inner()
@@ -140,7 +128,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     let id = started.id.clone();
     let ended = daemon
         .client()
-        .wait_execution(as_token(
+        .wait_execution(with_bearer(
             pb::WaitExecutionRequest {
                 execution_id: id.clone(),
             },
@@ -157,7 +145,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     // a's, and an id the daemon makes itself cannot be claimed.
     let with_id = |token: &str, workflow: &str, request_id: &str| {
         let mut client = daemon.client();
-        let request = as_token(
+        let request = with_bearer(
             pb::ExecuteRequest {
                 request_id: request_id.into(),
                 ..request(workflow, &[])
@@ -189,14 +177,14 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     // refused by name; an unknown namespace is a bad argument.
     let beta = daemon
         .client()
-        .execute(as_token(request("beta", &[]), &a))
+        .execute(with_bearer(request("beta", &[]), &a))
         .await
         .unwrap_err();
     assert_eq!(beta.code(), Code::NotFound, "{beta:?}");
     assert!(beta.message().contains("\"beta\""), "{}", beta.message());
     let elsewhere = daemon
         .client()
-        .execute(as_token(
+        .execute(with_bearer(
             pb::ExecuteRequest {
                 namespace: "team-b".into(),
                 ..request("beta", &[])
@@ -209,7 +197,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     assert!(elsewhere.message().contains("namespace team-b"));
     let unknown = daemon
         .client()
-        .execute(as_token(
+        .execute(with_bearer(
             pb::ExecuteRequest {
                 namespace: "nope".into(),
                 ..request("alpha", &[])
@@ -226,7 +214,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     let mut client = daemon.client();
     for probe in [&id, &never] {
         let get = client
-            .get_execution(as_token(
+            .get_execution(with_bearer(
                 pb::GetExecutionRequest {
                     execution_id: probe.clone(),
                 },
@@ -237,7 +225,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
         assert_eq!(get.code(), Code::NotFound);
         assert_eq!(get.message(), format!("execution {probe:?} not found"));
         let wait = client
-            .wait_execution(as_token(
+            .wait_execution(with_bearer(
                 pb::WaitExecutionRequest {
                     execution_id: probe.clone(),
                 },
@@ -247,7 +235,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
             .unwrap_err();
         assert_eq!(wait.code(), Code::NotFound);
         let logs = client
-            .stream_logs(as_token(
+            .stream_logs(with_bearer(
                 pb::StreamLogsRequest {
                     execution_id: probe.clone(),
                     ..Default::default()
@@ -258,7 +246,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
             .unwrap_err();
         assert_eq!(logs.code(), Code::NotFound);
         let cancel = client
-            .cancel(as_token(cancel_request(probe, None, false), &b))
+            .cancel(with_bearer(cancel_request(probe, None, false), &b))
             .await
             .unwrap_err();
         assert_eq!(cancel.code(), Code::NotFound);
@@ -311,7 +299,7 @@ async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     );
     let listed = daemon
         .client()
-        .list_tokens(as_token(pb::ListTokensRequest {}, &admin))
+        .list_tokens(with_bearer(pb::ListTokensRequest {}, &admin))
         .await
         .unwrap()
         .into_inner()

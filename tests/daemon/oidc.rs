@@ -13,7 +13,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
-use tonic::metadata::MetadataValue;
 use tonic::Code;
 use workflow_manager::pb;
 
@@ -82,13 +81,6 @@ fn claims(extra: Value) -> Value {
         claims[key] = value.clone();
     }
     claims
-}
-
-fn with_bearer<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    request.metadata_mut().insert("authorization", value);
-    request
 }
 
 fn oidc_config(jwks_key: &str) -> String {
@@ -213,10 +205,10 @@ async fn a_jwt_is_a_caller_with_its_claims_role_and_namespaces_and_bad_ones_say_
     }
 
     // API tokens still work beside JWTs.
-    let admin = std::fs::read_to_string(daemon.data_dir().join("admin.token")).unwrap();
+    let admin = daemon.admin_token();
     daemon
         .client()
-        .get_status(with_bearer(pb::GetStatusRequest {}, admin.trim()))
+        .get_status(with_bearer(pb::GetStatusRequest {}, &admin))
         .await
         .expect("the first admin token");
 }

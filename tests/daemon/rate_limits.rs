@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use tonic::metadata::MetadataValue;
 use tonic::Code;
 use tonic_types::StatusExt;
 use workflow_manager::pb;
@@ -13,14 +12,6 @@ use workflow_manager::pb;
 use crate::helper::*;
 
 const ONE_A_SECOND_BURST_2: &str = "start_rate_per_second = 1\nstart_rate_burst = 2\n";
-
-/// `message` with `authorization: Bearer token`.
-fn as_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    request.metadata_mut().insert("authorization", value);
-    request
-}
 
 /// Asserts `status` is the rate limit's refusal, with a wait under 1 s.
 fn assert_rate_limited(status: &tonic::Status) {
@@ -73,15 +64,12 @@ async fn each_token_has_a_bucket_of_its_own_and_refusals_are_audited() {
         .config_file("rate.toml", ONE_A_SECOND_BURST_2)
         .start()
         .await;
-    let admin = std::fs::read_to_string(daemon.data_dir().join("admin.token"))
-        .expect("the first admin token")
-        .trim()
-        .to_string();
+    let admin = daemon.admin_token();
     let mut tokens = Vec::new();
     for name in ["busy", "quiet"] {
         let created = daemon
             .client()
-            .create_token(as_token(
+            .create_token(with_bearer(
                 pb::CreateTokenRequest {
                     name: name.into(),
                     role: pb::Role::Operator as i32,
@@ -97,7 +85,7 @@ async fn each_token_has_a_bucket_of_its_own_and_refusals_are_audited() {
     }
     let execute = |token: &str| {
         let mut client = daemon.client();
-        let request = as_token(request("hello", &[]), token);
+        let request = with_bearer(request("hello", &[]), token);
         async move { client.execute(request).await }
     };
     execute(&tokens[0]).await.expect("the first start");
@@ -120,7 +108,7 @@ async fn each_token_has_a_bucket_of_its_own_and_refusals_are_audited() {
         Duration::from_secs(10),
         || {
             let mut client = daemon.client();
-            let request = as_token(
+            let request = with_bearer(
                 pb::ListAuditEventsRequest {
                     page_size: 100,
                     ..Default::default()

@@ -257,6 +257,15 @@ impl Daemon {
         fs::read_to_string(self.root.path().join("daemon.log")).unwrap_or_default()
     }
 
+    /// The first admin token a daemon with `--auth tokens` wrote.
+    pub fn admin_token(&self) -> String {
+        let path = self.data_dir().join("admin.token");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("the first admin token in {}: {e}", path.display()))
+            .trim()
+            .to_string()
+    }
+
     /// The fixture workflow directory the daemon watches.
     pub fn workflows_dir(&self) -> PathBuf {
         self.root.path().join("workflows")

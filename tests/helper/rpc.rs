@@ -139,6 +139,16 @@ impl Daemon {
     }
 }
 
+/// `message` with `authorization: Bearer token`.
+pub fn with_bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
+    request
+}
+
 /// A Cancel request.
 pub fn cancel_request(
     execution_id: &str,

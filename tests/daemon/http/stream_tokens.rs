@@ -10,13 +10,6 @@ use serde_json::Value;
 
 use crate::helper::*;
 
-fn admin_token(daemon: &Daemon) -> String {
-    std::fs::read_to_string(daemon.data_dir().join("admin.token"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 async fn stream_token(daemon: &Daemon, bearer: &str, execution_id: &str) -> (StatusCode, Value) {
     json_answer(
         http_client()
@@ -47,7 +40,7 @@ async fn start_hello(daemon: &Daemon, bearer: &str) -> String {
 #[tokio::test]
 async fn a_stream_token_opens_its_own_log_over_sse_and_nothing_else() {
     let daemon = Daemon::builder().flag("--auth", "tokens").start().await;
-    let admin = admin_token(&daemon);
+    let admin = daemon.admin_token();
     let id = start_hello(&daemon, &admin).await;
 
     let (status, made) = stream_token(&daemon, &admin, &id).await;
