@@ -8,7 +8,7 @@
 use tonic::{Code, Status};
 use workflow_manager::pb;
 
-use super::namespaces::team_dirs;
+use super::namespaces::{teams_daemon, token};
 use crate::helper::*;
 
 /// A paused schedule of team-a running alpha (it never falls due here).
@@ -50,27 +50,11 @@ fn assert_as_missing(what: &str, got: Status, unknown: &Status, id: &str, missin
 #[tokio::test]
 async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
     let dirs = tempfile::tempdir().unwrap();
-    let daemon = Daemon::builder()
-        .flag("--auth", "tokens")
-        .config_file("namespaces.toml", &team_dirs(dirs.path(), ""))
-        .start()
-        .await;
-    let admin = daemon.admin_token();
+    let (daemon, admin) = teams_daemon(dirs.path()).await;
     let mut client = daemon.client();
-    let b = client
-        .create_token(with_bearer(
-            pb::CreateTokenRequest {
-                name: "team-b admin".into(),
-                role: pb::Role::Admin as i32,
-                expires_in: None,
-                namespaces: vec!["team-b".into()],
-            },
-            &admin,
-        ))
+    let b = token(&daemon, &admin, pb::Role::Admin, &["team-b"])
         .await
-        .unwrap()
-        .into_inner()
-        .secret;
+        .expect("a team-b admin");
     let execution = client
         .execute(with_bearer(
             pb::ExecuteRequest {

@@ -36,8 +36,20 @@ pub(super) fn team_dirs(root: &Path, extra: &str) -> String {
     )
 }
 
+/// A daemon with tokens on and the two teams' namespaces (see
+/// [`team_dirs`], in `dirs`), and its first admin token.
+pub(super) async fn teams_daemon(dirs: &Path) -> (Daemon, String) {
+    let daemon = Daemon::builder()
+        .flag("--auth", "tokens")
+        .config_file("namespaces.toml", &team_dirs(dirs, ""))
+        .start()
+        .await;
+    let admin = daemon.admin_token();
+    (daemon, admin)
+}
+
 /// Makes a token with `role` seeing `namespaces`, as `maker`.
-async fn token(
+pub(super) async fn token(
     daemon: &Daemon,
     maker: &str,
     role: pb::Role,
@@ -77,12 +89,7 @@ async fn list(daemon: &Daemon, token: &str, namespace: &str) -> Vec<pb::Executio
 #[tokio::test]
 async fn a_token_sees_only_its_namespaces_and_the_rest_does_not_exist() {
     let dirs = tempfile::tempdir().unwrap();
-    let daemon = Daemon::builder()
-        .flag("--auth", "tokens")
-        .config_file("namespaces.toml", &team_dirs(dirs.path(), ""))
-        .start()
-        .await;
-    let admin = daemon.admin_token();
+    let (daemon, admin) = teams_daemon(dirs.path()).await;
     let a = token(&daemon, &admin, pb::Role::Operator, &["team-a"])
         .await
         .expect("a team-a token");
