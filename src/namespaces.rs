@@ -221,6 +221,29 @@ impl Namespaces {
         }
     }
 
+    /// Whether the workflow at `program_path` belongs to `namespace`
+    /// ([`Namespaces::of_workflow`] without building the list: Execute
+    /// asks it on every start).
+    pub(crate) fn has_workflow(
+        &self,
+        namespace: &str,
+        program_path: &Path,
+        bundled_dir: &Path,
+    ) -> bool {
+        let dir = program_path.parent();
+        if dir == Some(bundled_dir) {
+            return self.settings.contains_key(namespace);
+        }
+        let listed_by =
+            |s: &NamespaceSettings| s.workflow_dirs.iter().any(|d| Some(d.as_path()) == dir);
+        match self.settings.get(namespace) {
+            Some(s) if listed_by(s) => true,
+            // `default` also has every directory no namespace lists.
+            Some(_) if namespace == DEFAULT => !self.settings.values().any(listed_by),
+            _ => false,
+        }
+    }
+
     /// The namespace a drop folder's executions go into: the first (by
     /// name) listing it, else `default`.
     pub(crate) fn of_drop_folder(&self, folder: &Path) -> &str {
@@ -302,6 +325,16 @@ mod tests {
             namespaces.of_workflow(Path::new("/data/bundled/hello"), bundled),
             ["a", "b", "c", DEFAULT]
         );
+        for path in ["/w/shared/x", "/w/c/x", "/w/other/x", "/data/bundled/hello"] {
+            let of = namespaces.of_workflow(Path::new(path), bundled);
+            for name in ["a", "b", "c", DEFAULT, "nope"] {
+                assert_eq!(
+                    namespaces.has_workflow(name, Path::new(path), bundled),
+                    of.iter().any(|n| n == name),
+                    "{name} {path}"
+                );
+            }
+        }
         assert_eq!(namespaces.of_drop_folder(Path::new("/drop")), "c");
         assert_eq!(namespaces.of_drop_folder(Path::new("/else")), DEFAULT);
     }

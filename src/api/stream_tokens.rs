@@ -13,10 +13,12 @@ impl WorkflowApi {
     ) -> Result<Response<pb::CreateStreamTokenResponse>, Status> {
         let maker = namespaces::principal(&request);
         let id = request.into_inner().execution_id;
-        self.check_visible(&maker.namespaces, required(&id, "execution_id")?)
+        let execution = self
+            .engine
+            .execution(required(&id, "execution_id")?)
             .await?;
+        let execution = Self::visible(&maker.namespaces, &id, execution)?;
         // The canonical id, as the log route's path will carry it.
-        let execution = self.engine.execution(&id).await?;
         let (token, expire_ms) = self.stream_tokens.issue(&maker, &execution.id.to_string());
         Ok(Response::new(pb::CreateStreamTokenResponse {
             token,

@@ -47,9 +47,7 @@ impl TlsSettings {
         }
         Ok(())
     }
-}
 
-impl TlsSettings {
     /// Whether clients must present a certificate the client CA signed.
     pub fn requires_client_certificates(&self) -> bool {
         self.client_ca.is_some()

@@ -33,10 +33,11 @@ impl Engine {
         };
         let workflow = self.workflow(&request.workflow_id).await?;
         // A workflow of another namespace is not there for this call.
-        if !self
-            .namespaces_of(&workflow.program_path)
-            .contains(&namespace)
-        {
+        if !self.config.namespaces.has_workflow(
+            &namespace,
+            &workflow.program_path,
+            &self.config.bundled_workflows_dir,
+        ) {
             return Err(EngineError::WorkflowNotFound(request.workflow_id));
         }
 
