@@ -108,8 +108,11 @@ impl JwtVerifier {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| JwksError::Fetch {
-                url: String::new(),
-                message: e.to_string(),
+                url: match &settings.jwks {
+                    JwksSource::Url(url) => url.clone(),
+                    JwksSource::File(path) => path.display().to_string(),
+                },
+                message: format!("no HTTP client: {e}"),
             })?;
         let verifier = Arc::new(Self {
             settings,
