@@ -3,7 +3,9 @@
 //! the outcome. [`super::guard`] hands each such call here once it has its
 //! answer; it is appended to the history (and, when configured, to a file
 //! of JSON lines) off the call's path: the answer does not wait for the
-//! audit's commit, so a crash can lose the events of the last commit.
+//! audit's commit, which rides along with the history's next one (within
+//! 50 ms, `store/writer/deferred.rs`), so a crash can lose the events of
+//! that last moment.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -110,24 +112,18 @@ impl Auditor {
             code: code.to_string(),
             message: clipped(message),
         };
-        let this = self.clone();
-        tokio::spawn(async move {
-            if this.file.is_some() {
-                let line = serde_json::to_string(&event).expect("an audit event serializes");
-                let to_file = this.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    if let Some((path, file)) = &to_file.file {
-                        if let Err(e) = writeln!(file.lock(), "{line}") {
-                            tracing::error!(path = %path.display(), error = %e, "cannot append to the audit file");
-                        }
+        if self.file.is_some() {
+            let line = serde_json::to_string(&event).expect("an audit event serializes");
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Some((path, file)) = &this.file {
+                    if let Err(e) = writeln!(file.lock(), "{line}") {
+                        tracing::error!(path = %path.display(), error = %e, "cannot append to the audit file");
                     }
-                })
-                .await;
-            }
-            if let Err(e) = this.writer.audit(event).await {
-                tracing::error!(error = %e, "cannot record an audit event");
-            }
-        });
+                }
+            });
+        }
+        self.writer.audit_later(event);
     }
 }
 

@@ -359,9 +359,15 @@ fn start_and_wait(
         // Lines read but not yet queued hold the reading back: while the
         // history's queue is full, the pipes fill and the program waits,
         // and so does a flood, without the daemon's memory growing.
-        let history_full = !record_output(execution, &mut read);
         let pipes_open = outputs.iter().any(|output| output.pipe.is_some());
-        if let Some(exited) = status.filter(|_| !pipes_open && read.is_empty()) {
+        let ended = status.filter(|_| !pipes_open);
+        // The last lines go with the end, in its one write: a short
+        // program's log then costs the history one commit fewer.
+        if let Some(exited) = ended.filter(|_| read.len() <= MAX_BATCH) {
+            break Ok(exited);
+        }
+        let history_full = !record_output(execution, &mut read);
+        if let Some(exited) = ended.filter(|_| read.is_empty()) {
             break Ok(exited);
         }
 
@@ -465,11 +471,12 @@ fn start_and_wait(
             (ExecutionState::Failed, error)
         }
     };
+    read.push(LogPayload::Lifecycle(Lifecycle::Exited {
+        exit_code,
+        signal,
+    }));
     Ok((
-        vec![LogPayload::Lifecycle(Lifecycle::Exited {
-            exit_code,
-            signal,
-        })],
+        read,
         Ending {
             state,
             exit_code,

@@ -25,10 +25,14 @@ use super::{schema, NewExecution, StoreError};
 use crate::events::LogEvent;
 use crate::fs::private;
 use crate::metrics::{LiveGauge, Metrics};
+use after_commit::{after_commit, AfterCommit};
+use deferred::Deferred;
 use linger::{linger_after, sources, LINGER};
 pub(crate) use op::WriteOp;
-use transaction::{commit_group, OpResult};
+use transaction::commit_group;
 
+mod after_commit;
+mod deferred;
 mod linger;
 mod op;
 #[cfg(test)]
@@ -101,6 +105,7 @@ impl WriteSlot {
 pub(crate) struct StoreWriter {
     tx: mpsc::Sender<WriteOp>,
     health: Arc<WriterHealth>,
+    deferred: Arc<Deferred>,
 }
 
 impl StoreWriter {
@@ -125,14 +130,21 @@ impl StoreWriter {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let health = Arc::new(WriterHealth::default());
         let thread_health = health.clone();
+        let deferred = Arc::new(Deferred::default());
+        let thread_deferred = deferred.clone();
         let thread = std::thread::Builder::new()
             .name("history-writer".into())
-            .spawn(move || run(conn, rx, hub, &thread_health))
+            .spawn(move || run(conn, rx, hub, &thread_health, &thread_deferred))
             .map_err(|source| StoreError::Open {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok((StoreWriter { tx, health }, thread))
+        let writer = StoreWriter {
+            tx,
+            health,
+            deferred,
+        };
+        Ok((writer, thread))
     }
 
     /// Has `metrics` read the writer's queue, how long its current commit
@@ -275,10 +287,13 @@ impl StoreWriter {
         .await?
     }
 
-    /// Appends `event` to the audit log and returns once it is committed.
-    pub(crate) async fn audit(&self, event: super::AuditRecord) -> Result<(), StoreError> {
+    /// Appends `event` to the audit log with the writer's next commit
+    /// (within [`deferred::FLUSH_AFTER`]), without waiting for it.
+    pub(crate) fn audit_later(&self, event: super::AuditRecord) {
+        let (reply, _) = oneshot::channel();
         let event = Box::new(event);
-        self.ask(|reply| WriteOp::Audit { event, reply }).await?
+        self.deferred
+            .hold(WriteOp::Audit { event, reply }, &self.tx);
     }
 
     /// Creates or revokes an API token and returns once it is committed.
@@ -324,31 +339,12 @@ impl StoreWriter {
     }
 }
 
-/// What must happen once a group is committed.
-enum AfterCommit {
-    Publish(i64, Vec<Arc<LogEvent>>),
-    Created(
-        oneshot::Sender<Result<i64, StoreError>>,
-        Result<i64, StoreError>,
-    ),
-    Barrier(oneshot::Sender<()>),
-    Close(oneshot::Sender<()>),
-    /// A drop-folder or schedule change's reply.
-    Applied(
-        oneshot::Sender<Result<(), StoreError>>,
-        Result<(), StoreError>,
-    ),
-    Pruned(
-        oneshot::Sender<Result<super::PruneStep, StoreError>>,
-        Result<super::PruneStep, StoreError>,
-    ),
-}
-
 fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<WriteOp>,
     hub: Arc<LogHub>,
     health: &WriterHealth,
+    deferred: &Deferred,
 ) {
     let mut group = Vec::new();
     let mut closing = false;
@@ -377,6 +373,7 @@ fn run(
                 Err(_) => break,
             }
         }
+        deferred.join(&mut group);
         let started = Instant::now();
         let count = group.len();
         lingering = linger_after(sources(&group), events, lingering);
@@ -387,26 +384,9 @@ fn run(
         health.committing_since_ms.store(0, Ordering::Relaxed);
         health.commits.fetch_add(1, Ordering::Release);
         tracing::trace!(operations = count, elapsed = ?started.elapsed(), "history group committed");
-        for item in after {
-            match item {
-                AfterCommit::Publish(execution, events) => hub.publish(execution, events),
-                AfterCommit::Created(reply, result) => {
-                    let _ = reply.send(result);
-                }
-                AfterCommit::Barrier(reply) => {
-                    let _ = reply.send(());
-                }
-                AfterCommit::Applied(reply, result) => {
-                    let _ = reply.send(result);
-                }
-                AfterCommit::Pruned(reply, result) => {
-                    let _ = reply.send(result);
-                }
-                AfterCommit::Close(reply) => {
-                    closing = true;
-                    close_reply = Some(reply);
-                }
-            }
+        if let Some(reply) = after_commit::deliver(after, &hub) {
+            closing = true;
+            close_reply = Some(reply);
         }
     }
     rx.close();
@@ -531,52 +511,6 @@ fn is_storage_failure(error: &StoreError) -> bool {
                 | ErrorCode::FileLockingProtocolFailed
         )
     )
-}
-
-/// Adds to `after` what to do now that `op`, with its `result`, is
-/// committed.
-fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterCommit>) {
-    match (op, result) {
-        (WriteOp::CreateExecution { reply, .. }, OpResult::Created(result)) => {
-            after.push(AfterCommit::Created(reply, result))
-        }
-        (WriteOp::Append { execution, events }, _) => {
-            after.push(AfterCommit::Publish(execution, events))
-        }
-        (
-            WriteOp::MarkStarted {
-                execution, started, ..
-            },
-            _,
-        ) => after.push(AfterCommit::Publish(execution, vec![started])),
-        (
-            WriteOp::MarkFinished {
-                execution,
-                events,
-                committed,
-                ..
-            },
-            _,
-        ) => {
-            after.push(AfterCommit::Publish(execution, events));
-            after.push(AfterCommit::Barrier(committed));
-        }
-        (
-            WriteOp::DropFile { reply, .. }
-            | WriteOp::Schedule { reply, .. }
-            | WriteOp::Webhook { reply, .. }
-            | WriteOp::Token { reply, .. }
-            | WriteOp::Audit { reply, .. }
-            | WriteOp::SettleRetries { reply, .. },
-            OpResult::Applied(result),
-        ) => after.push(AfterCommit::Applied(reply, result)),
-        (WriteOp::Prune { reply, .. }, OpResult::Pruned(result)) => {
-            after.push(AfterCommit::Pruned(reply, result))
-        }
-        (WriteOp::Barrier { reply }, _) => after.push(AfterCommit::Barrier(reply)),
-        (WriteOp::Close { reply }, _) => after.push(AfterCommit::Close(reply)),
-        (op, _) => unreachable!("commit_group gave {op:?} the result of another kind"),
-    }
 }
 
 /// Creates the database file 0600 before SQLite opens it, and tightens an

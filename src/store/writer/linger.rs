@@ -37,7 +37,8 @@ pub(super) const KEEP_LINGERING_SOURCES: usize = 8;
 pub(super) const LINGER: Duration = Duration::from_millis(3);
 /// How many independent writers a group comes from: each existing
 /// execution once, each other operation (a new execution, a drop-folder
-/// change) on its own; barriers and close are nobody's writes.
+/// change) on its own; barriers and close are nobody's writes, and audit
+/// events nobody waits for (they ride along, `deferred.rs`).
 pub(super) fn sources(group: &[WriteOp]) -> usize {
     let executions = executions_in(group);
     let others = group
@@ -51,7 +52,6 @@ pub(super) fn sources(group: &[WriteOp]) -> usize {
                     | WriteOp::SettleRetries { .. }
                     | WriteOp::Webhook { .. }
                     | WriteOp::Token { .. }
-                    | WriteOp::Audit { .. }
             )
         })
         .count();

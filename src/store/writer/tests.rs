@@ -1,6 +1,6 @@
 //! The history writer's unit tests: a failing group loses only what
-//! cannot be written, giving up at shutdown, and when to linger for a
-//! larger group.
+//! cannot be written, giving up at shutdown, when to linger for a larger
+//! group, and audit events riding along.
 
 use super::linger::*;
 use super::*;
@@ -152,4 +152,50 @@ fn the_writer_lingers_under_load_only_and_never_behind_a_backlog() {
         MAX_GROUP_EVENTS,
         true
     ));
+}
+
+fn audited(method: &str) -> crate::store::AuditRecord {
+    crate::store::AuditRecord {
+        seq: 0,
+        time_ms: 1,
+        principal: "someone".into(),
+        role: None,
+        method: method.into(),
+        object: String::new(),
+        peer: "test".into(),
+        code: "OK".into(),
+        message: String::new(),
+    }
+}
+
+/// An audit event joins the writer's next commit instead of making its
+/// own, and without a next commit is committed on its own soon after.
+#[tokio::test]
+async fn an_audit_event_rides_along_with_the_next_commit_or_is_flushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.sqlite3");
+    let (writer, thread) = StoreWriter::start(&path, Arc::new(LogHub::default())).unwrap();
+    let reader = crate::store::StoreReader::open(&path).unwrap();
+    let methods = |reader: &crate::store::StoreReader| -> Vec<String> {
+        let events = reader.audit_events(None, 10).unwrap();
+        events.into_iter().map(|e| e.method).collect()
+    };
+
+    let before = writer.commits();
+    writer.audit_later(audited("Execute"));
+    writer.barrier().await.unwrap();
+    assert_eq!(methods(&reader), ["Execute"], "committed with the barrier");
+    assert_eq!(writer.commits(), before + 1, "in the barrier's commit");
+
+    let asked = Instant::now();
+    writer.audit_later(audited("Cancel"));
+    while methods(&reader).len() < 2 {
+        assert!(asked.elapsed() < Duration::from_secs(10), "never flushed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(methods(&reader), ["Cancel", "Execute"]);
+
+    writer.close().await.unwrap();
+    drop(writer);
+    thread.join().unwrap();
 }
