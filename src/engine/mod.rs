@@ -44,6 +44,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+pub(crate) use accept::CheckedStart;
 pub(crate) use error::EngineError;
 pub(crate) use estimates::BatchSummary;
 

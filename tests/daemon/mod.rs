@@ -16,6 +16,7 @@ mod http;
 mod limits;
 mod manifest;
 mod metrics;
+mod namespace_quotas;
 mod namespace_table;
 mod namespaces;
 mod oidc;
