@@ -47,6 +47,7 @@ use uuid::Uuid;
 pub(crate) use accept::CheckedStart;
 pub(crate) use error::EngineError;
 pub(crate) use estimates::BatchSummary;
+pub(crate) use namespace_quotas::QueuedLimit;
 
 use active::{Activation, ActiveExecution, Phase, CANCELLED_WHILE_QUEUED};
 use scheduler::Scheduler;
@@ -224,7 +225,8 @@ impl Engine {
     ) -> Arc<Self> {
         writer.report_to(&config.metrics);
         catalog.report_to(&config.metrics);
-        let namespace_quotas = namespace_quotas::NamespaceQuotas::new(&config.namespaces);
+        let namespace_quotas =
+            namespace_quotas::NamespaceQuotas::new(&config.namespaces, config.max_queue);
         let engine = Arc::new(Engine {
             run_dirs: run_dirs::RunDirs::new(config.runs_dir.clone()),
             config,

@@ -170,3 +170,70 @@ async fn a_bad_manifest_is_refused_without_spending_the_namespaces_rate() {
         .unwrap_err();
     assert_namespace_rate(&limited, "default");
 }
+
+/// A namespace held at its `max_running` with no `max_queued` of its own
+/// waits within its share of the daemon's queue (`max_queue` / the
+/// namespaces), so the others keep room in it.
+#[tokio::test]
+async fn a_namespace_at_max_running_without_max_queued_leaves_the_queue_to_others() {
+    let dirs = tempfile::tempdir().unwrap();
+    // team-a, team-b and default share a queue of 6: 2 each.
+    let daemon = Daemon::builder()
+        .max_jobs(4)
+        .flag("--max-queue", 6)
+        .config_file(
+            "namespaces.toml",
+            &team_dirs(dirs.path(), "max_running = 1\n"),
+        )
+        .start()
+        .await;
+    let gate = |n: usize| pb::ExecuteRequest {
+        namespace: "team-a".into(),
+        ..request(
+            "gate",
+            &[(
+                "gate",
+                text(daemon.file(&format!("gate-{n}")).to_str().unwrap()),
+            )],
+        )
+    };
+    let running = daemon.execute_request(gate(0)).await;
+    daemon.wait_started(&running.id).await;
+    for n in 1..=2 {
+        let waiting = daemon.execute_request(gate(n)).await;
+        assert_eq!(waiting.state, pb::ExecutionState::Queued as i32);
+    }
+    let full = daemon.client().execute(gate(3)).await.unwrap_err();
+    assert_eq!(full.code(), Code::ResourceExhausted, "{full:?}");
+    for said in [
+        "namespace team-a has 2 executions waiting",
+        "the default for a namespace with max_running and no max_queued",
+        "6 / 3 namespaces",
+        "set config namespaces.team-a.max_queued",
+    ] {
+        assert!(full.message().contains(said), "{said}: {}", full.message());
+    }
+    assert!(full.get_details_retry_info().is_some(), "a RetryInfo");
+
+    // Other namespaces still start, and wait, in the daemon's queue.
+    let hello = daemon.execute("hello", &[]).await;
+    assert_eq!(
+        daemon.wait_end(&hello.id).await.state,
+        pb::ExecutionState::Succeeded as i32
+    );
+    daemon
+        .execute_request(pb::ExecuteRequest {
+            namespace: "team-b".into(),
+            ..request("beta", &[])
+        })
+        .await;
+    // One of team-a's own ends: one more of its own may wait.
+    std::fs::write(daemon.file("gate-0"), "").unwrap();
+    daemon.wait_end(&running.id).await;
+    eventually("a place for team-a", DEADLINE, || {
+        let mut client = daemon.client();
+        let request = gate(4);
+        async move { client.execute(request).await.ok() }
+    })
+    .await;
+}
