@@ -18,7 +18,7 @@ mod manifest;
 mod metrics;
 mod namespace_quotas;
 mod namespace_table;
-mod namespaces;
+pub(crate) mod namespaces;
 mod oidc;
 mod output;
 mod program_environment;

@@ -21,7 +21,7 @@ fn echo_program(id: &str) -> String {
 
 /// A directory per team (`team-a` holds `alpha` and a gate, `team-b`
 /// holds `beta`) and the config naming them, with `extra` appended.
-pub(super) fn team_dirs(root: &Path, extra: &str) -> String {
+pub(crate) fn team_dirs(root: &Path, extra: &str) -> String {
     let a = root.join("team-a");
     let b = root.join("team-b");
     std::fs::create_dir_all(&a).unwrap();
@@ -38,7 +38,7 @@ pub(super) fn team_dirs(root: &Path, extra: &str) -> String {
 
 /// A daemon with tokens on and the two teams' namespaces (see
 /// [`team_dirs`], in `dirs`), and its first admin token.
-pub(super) async fn teams_daemon(dirs: &Path) -> (Daemon, String) {
+pub(crate) async fn teams_daemon(dirs: &Path) -> (Daemon, String) {
     let daemon = Daemon::builder()
         .flag("--auth", "tokens")
         .config_file("namespaces.toml", &team_dirs(dirs, ""))
@@ -49,7 +49,7 @@ pub(super) async fn teams_daemon(dirs: &Path) -> (Daemon, String) {
 }
 
 /// Makes a token with `role` seeing `namespaces`, as `maker`.
-pub(super) async fn token(
+pub(crate) async fn token(
     daemon: &Daemon,
     maker: &str,
     role: pb::Role,
