@@ -5,11 +5,13 @@
 //! bound it could fill the daemon's queue (`max_queue`) for everyone: it
 //! gets its fair share of that queue as its `max_queued` by default
 //! ([`default_max_queued`]). Counted under the scheduler's lock, and only
-//! for namespaces that have a quota: a daemon without any does no counting.
+//! for namespaces that have a quota, except the running ones of a daemon
+//! with several namespaces, which GetStatus shows a caller per namespace:
+//! a daemon without namespaces or quotas does no counting.
 
 use std::collections::HashMap;
 
-use crate::namespaces::Namespaces;
+use crate::namespaces::{Namespaces, Visibility};
 
 /// How many of a namespace's executions may wait at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,9 @@ pub(super) struct NamespaceQuotas {
     /// Whether some namespace has a `max_running`: only then does the
     /// scheduler look past the front of the queue.
     limits_running: bool,
+    /// Whether every namespace's running executions are counted (the
+    /// daemon has several), not only those with a quota.
+    counts_all_running: bool,
     running: HashMap<String, usize>,
     /// Queued, and being accepted (a reservation).
     waiting: HashMap<String, usize>,
@@ -82,6 +87,7 @@ impl NamespaceQuotas {
             .collect();
         Self {
             limits_running: quotas.values().any(|(running, _)| running.is_some()),
+            counts_all_running: count > 1,
             quotas,
             ..Self::default()
         }
@@ -127,10 +133,24 @@ impl NamespaceQuotas {
 
     /// One of `namespace` went from waiting to running.
     pub(super) fn started(&mut self, namespace: &str) {
-        if self.quotas.contains_key(namespace) {
+        let has_quota = self.quotas.contains_key(namespace);
+        if has_quota {
             self.left(namespace);
+        }
+        if has_quota || self.counts_all_running {
             *self.running.entry(namespace.to_string()).or_default() += 1;
         }
+    }
+
+    /// How many executions of the namespaces `seen` sees run; only on a
+    /// daemon with several namespaces (with one, a caller sees it all or
+    /// nothing: the scheduler's own count).
+    pub(super) fn running_in(&self, seen: &Visibility) -> usize {
+        self.running
+            .iter()
+            .filter(|(namespace, _)| seen.sees(namespace))
+            .map(|(_, running)| running)
+            .sum()
     }
 
     /// One of `namespace` stopped running (or went back to waiting: then
@@ -159,7 +179,7 @@ mod tests {
     use crate::namespaces::NamespaceSettings;
 
     #[test]
-    fn a_namespace_runs_and_waits_within_its_quota_and_others_are_not_counted() {
+    fn a_namespace_runs_and_waits_within_its_quota_and_others_are_not_held() {
         let namespaces = Namespaces::new(BTreeMap::from([(
             "a".to_string(),
             NamespaceSettings {
@@ -182,7 +202,9 @@ mod tests {
             assert_eq!(quotas.wait("default"), Ok(()));
             quotas.started("default");
         }
-        assert!(quotas.may_run("default") && !quotas.running.contains_key("default"));
+        // Not held or counted waiting; counted running, for GetStatus.
+        assert!(quotas.may_run("default") && !quotas.waiting.contains_key("default"));
+        assert_eq!(quotas.running.get("default"), Some(&10));
     }
 
     #[test]
@@ -210,5 +232,23 @@ mod tests {
         assert!((0..5).all(|_| quotas.wait("b").is_ok()));
         assert_eq!(default_max_queued(2, 3), 1, "at least one");
         assert_eq!(default_max_queued(1000, 3), 333);
+    }
+
+    #[test]
+    fn with_several_namespaces_every_ones_running_are_counted() {
+        let namespaces = Namespaces::new(BTreeMap::from([(
+            "a".to_string(),
+            NamespaceSettings::default(),
+        )]));
+        let mut quotas = NamespaceQuotas::new(&namespaces, 10);
+        quotas.started("a");
+        quotas.started("default");
+        quotas.started("default");
+        let only = |name: &str| Visibility::Only([name.to_string()].into());
+        assert_eq!(quotas.running_in(&only("a")), 1);
+        assert_eq!(quotas.running_in(&only("default")), 2);
+        quotas.ended("default");
+        assert_eq!(quotas.running_in(&Visibility::All), 2);
+        assert!(quotas.waiting.is_empty(), "no quota: no waiting counted");
     }
 }
