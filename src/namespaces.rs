@@ -204,7 +204,17 @@ impl Namespaces {
     /// its directory, else `default`; every one for the bundled workflows
     /// (in `bundled_dir`).
     pub(crate) fn of_workflow(&self, program_path: &Path, bundled_dir: &Path) -> Vec<String> {
-        let dir = program_path.parent();
+        match program_path.parent() {
+            Some(dir) => self.of_directory(dir, bundled_dir),
+            None => vec![DEFAULT.to_string()],
+        }
+    }
+
+    /// The namespaces of the workflow directory `dir`: the ones listing
+    /// it, else `default`; every one for the bundled workflows' directory
+    /// (`bundled_dir`).
+    pub(crate) fn of_directory(&self, dir: &Path, bundled_dir: &Path) -> Vec<String> {
+        let dir = Some(dir);
         if dir == Some(bundled_dir) {
             return self.settings.keys().cloned().collect();
         }

@@ -1,6 +1,8 @@
 //! GetStatus: the daemon's version and uptime, the engine's counts, the
 //! workflow directories, the drop folders and the active batches, in one
-//! answer (the health probe of dashboards and `wfctl status`).
+//! answer (the health probe of dashboards and `wfctl status`). A caller
+//! seeing only some namespaces gets the counts, directories, drop folders
+//! and batches of those.
 
 use tonic::{Response, Status};
 
@@ -50,16 +52,29 @@ impl WorkflowApi {
         &self,
         seen: &crate::namespaces::Visibility,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
-        let status = self.engine.status().await?;
+        let status = self.engine.status(seen).await?;
         let active_batches = self.active_batches_shown(seen).await;
         let catalog = self.engine.catalog();
         catalog.settled().await;
-        let directories = catalog.directory_summaries();
+        // A caller seeing only some namespaces sees their directories, as
+        // ListWorkflows lists their workflows (the bundled ones are every
+        // namespace's), and the drop folders whose runs go into them.
+        let mut directories = catalog.directory_summaries();
+        let mut probing = catalog.probing();
         let now = crate::clock::now_ms();
-        let drop_folders = match &self.drop_folders {
+        let mut drop_folders = match &self.drop_folders {
             Some(folders) => folders.statuses().await,
             None => Vec::new(),
         };
+        if *seen != crate::namespaces::Visibility::All {
+            let namespaces = self.engine.namespaces();
+            directories.retain(|d| {
+                let of = self.engine.namespaces_of_directory(&d.path);
+                seen.sees_any(of.iter().map(String::as_str))
+            });
+            probing.retain(|path| self.sees_program(seen, path));
+            drop_folders.retain(|d| seen.sees(namespaces.of_drop_folder(&d.path)));
+        }
         Ok(Response::new(pb::GetStatusResponse {
             version: self.info.version.clone(),
             start_time: Some(convert::timestamp(self.info.started_at_ms)),
@@ -74,7 +89,7 @@ impl WorkflowApi {
             totals_by_state: status.totals_by_state.into_iter().collect(),
             workflows_discovered: directories.iter().map(|d| d.workflows).sum(),
             discovery_errors: directories.iter().map(|d| d.failures).sum(),
-            programs_probing: catalog.probing().len() as u32,
+            programs_probing: probing.len() as u32,
             active_batches,
             workflow_directories: directories
                 .into_iter()

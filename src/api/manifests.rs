@@ -1,6 +1,7 @@
 //! The manifest RPCs (ValidateManifest, SubmitManifest): the document
 //! read and validated against the operator's policy off the async
-//! threads, then run by the daemon's [`crate::manifest::ManifestRunner`].
+//! threads, then run by the daemon's [`crate::manifest::ManifestRunner`];
+//! a submission spends its namespace's rate only once it is valid.
 
 use tonic::{Response, Status};
 
@@ -42,12 +43,18 @@ impl WorkflowApi {
             Some(runner.policy().clone()),
         )
         .await?;
+        let request_id = optional(request.request_id)
+            .map(|id| crate::namespaces::scoped_request_id(&namespace, &id));
+        // Only a valid manifest that starts something new spends one of
+        // its namespace's starts; a bad one is refused by `submit` below.
+        if validation.is_valid() && !runner.started_before(request_id.as_deref()).await? {
+            self.spend_start(&namespace)?;
+        }
         let outcome = runner
             .submit(
                 &validation,
                 SubmitOptions {
-                    request_id: optional(request.request_id)
-                        .map(|id| crate::namespaces::scoped_request_id(&namespace, &id)),
+                    request_id,
                     file_name,
                     labels: request.labels.into_iter().collect(),
                     namespace,

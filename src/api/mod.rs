@@ -8,6 +8,7 @@ mod audit;
 mod client_events;
 mod convert;
 mod daemon_status;
+mod execute;
 mod limits_convert;
 mod logs;
 mod manifests;
@@ -31,7 +32,7 @@ use std::sync::Arc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::engine::{CancelRequest, Engine, EngineError, ExecuteRequest};
+use crate::engine::{CancelRequest, Engine, EngineError};
 use crate::manifest::ManifestRunner;
 use crate::pb;
 use crate::pb::workflow_service_server::WorkflowService;
@@ -202,54 +203,12 @@ impl WorkflowService for WorkflowApi {
         }))
     }
 
+    // Execute: execute.rs.
     async fn execute(
         &self,
         request: Request<pb::ExecuteRequest>,
     ) -> Result<Response<pb::ExecuteResponse>, Status> {
-        let namespace = self.start_namespace(&request, &request.get_ref().namespace)?;
-        let request = request.into_inner();
-        required(&request.workflow_id, "workflow_id")?;
-        let timeout =
-            match &request.timeout {
-                None => None,
-                Some(t) => Some(convert::duration(t).filter(|d| !d.is_zero()).ok_or_else(
-                    || {
-                        invalid_argument(
-                            "timeout must be positive and within the Duration range".into(),
-                            &[("timeout", "must be positive and at most 315576000000s")],
-                        )
-                    },
-                )?),
-            };
-        let retry = retry_convert::policy("retry_policy", request.retry_policy.as_ref())
-            .map_err(|problems| {
-                let pairs: Vec<(&str, &str)> = problems
-                    .iter()
-                    .map(|(f, d)| (f.as_str(), d.as_str()))
-                    .collect();
-                invalid_argument("invalid retry_policy".into(), &pairs)
-            })?
-            .or_else(|| self.engine.retry_default(&request.workflow_id));
-        let (execution, started) = self
-            .engine
-            .execute(ExecuteRequest {
-                inputs: convert::json_inputs(&request.inputs),
-                workflow_id: request.workflow_id,
-                request_id: optional(request.request_id)
-                    .map(|id| crate::namespaces::scoped_request_id(&namespace, &id)),
-                timeout,
-                labels: request.labels.into_iter().collect(),
-                batch_id: None,
-                scheduled_by: None,
-                retry,
-                limits: limits_convert::requested(request.limits.as_ref())?,
-                namespace,
-            })
-            .await?;
-        Ok(Response::new(pb::ExecuteResponse {
-            execution: Some(self.shown_one(&execution).await),
-            started,
-        }))
+        self.execute_call(request).await
     }
 
     async fn get_execution(

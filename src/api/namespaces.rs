@@ -73,9 +73,10 @@ fn who<T>(request: &Request<T>) -> String {
 impl WorkflowApi {
     /// The namespace a start asked for `requested` goes into: the one
     /// named, else the caller's only namespace, else `default`. Refused
-    /// when it is not configured (INVALID_ARGUMENT), not the caller's
-    /// (PERMISSION_DENIED: the caller named it, so nothing leaks) or over
-    /// its rate of starting work (RESOURCE_EXHAUSTED).
+    /// when it is not configured (INVALID_ARGUMENT) or not the caller's
+    /// (PERMISSION_DENIED: the caller named it, so nothing leaks). Its
+    /// rate is not spent here: [`WorkflowApi::spend_start`] does, once
+    /// the start is known to be valid.
     pub(super) fn start_namespace<T>(
         &self,
         request: &Request<T>,
@@ -109,10 +110,18 @@ impl WorkflowApi {
                 seen.names().join(", ")
             )));
         }
-        if let Some(refusal) = self.namespace_rates.refusal(&namespace) {
-            return Err(refusal);
-        }
         Ok(namespace)
+    }
+
+    /// Spends one of `namespace`'s starts (a valid start, about to be
+    /// stored), or RESOURCE_EXHAUSTED with a RetryInfo when it is over its
+    /// rate. Called after validation, so bad input never drains a team's
+    /// rate.
+    pub(super) fn spend_start(&self, namespace: &str) -> Result<(), Status> {
+        match self.namespace_rates.refusal(namespace) {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
+        }
     }
 
     /// `record` (read for the id `id`) when `seen` sees its namespace,

@@ -10,6 +10,12 @@ use crate::schedules::ScheduleError;
 use crate::store::StoreError;
 use crate::webhooks::WebhookError;
 
+/// The wait a namespace's full queue suggests (google.rpc.RetryInfo): a
+/// place frees when one of its own starts, which waits for one of its
+/// runs to end, so no time is known; this keeps a retrying client from
+/// spinning without making it wait long.
+const NAMESPACE_QUEUE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl From<EngineError> for Status {
     fn from(error: EngineError) -> Status {
         let message = error.to_string();
@@ -34,9 +40,12 @@ impl From<EngineError> for Status {
                     .collect();
                 invalid_argument(message, &pairs)
             }
-            EngineError::QueueFull { .. } | EngineError::NamespaceQueueFull { .. } => {
-                Status::resource_exhausted(message)
-            }
+            EngineError::QueueFull { .. } => Status::resource_exhausted(message),
+            EngineError::NamespaceQueueFull { .. } => Status::with_error_details(
+                Code::ResourceExhausted,
+                message,
+                ErrorDetails::with_retry_info(Some(NAMESPACE_QUEUE_RETRY)),
+            ),
             EngineError::UnknownNamespace(_) => {
                 invalid_argument(message, &[("namespace", "must be a configured namespace")])
             }

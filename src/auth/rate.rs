@@ -6,8 +6,9 @@
 //! the limit. With authentication off every caller is the same caller.
 //! Config `start_rate_per_second` (off when unset) and
 //! `start_rate_burst`; a namespace's own rate (`[namespaces.NAME]`'s) is
-//! a bucket per namespace ([`NamespaceRates`]), checked by the handlers
-//! once they know the call's namespace.
+//! a bucket per namespace ([`NamespaceRates`]), spent by the handlers only
+//! once a start is valid and new, so bad input does not drain a team's
+//! rate.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -21,7 +22,10 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The calls that start work, which the rate limits count together.
 pub(crate) const RATE_LIMITED: &[&str] = &["Execute", "SubmitManifest", "TriggerSchedule"];
 
-/// The rate at which each caller may start work.
+/// The rate at which each caller may start work. Checked before the
+/// handler, so every start call its role allows counts, valid or not: it
+/// is the daemon's guard against a flood (checking a call is work too),
+/// and bad input drains only the bucket of the caller that sent it.
 pub(crate) struct StartRate {
     limiter: RateLimiter<String, HashMapStateStore<String>, DefaultClock>,
     clock: DefaultClock,
@@ -49,17 +53,23 @@ impl StartRate {
         if !RATE_LIMITED.contains(&method) {
             return None;
         }
-        self.over(caller, caller, "start_rate_per_second, start_rate_burst")
+        self.over(
+            caller,
+            caller,
+            "Execute, SubmitManifest and TriggerSchedule",
+            "start_rate_per_second, start_rate_burst",
+        )
     }
 
-    /// The refusal when `key`'s bucket is empty, naming `who` and the
-    /// config `settings`; None when the call may go on (then counted).
-    fn over(&self, key: &str, who: &str, settings: &str) -> Option<Status> {
+    /// The refusal when `key`'s bucket is empty, naming `who`, the calls
+    /// it `counts` and the config `settings`; None when the call may go on
+    /// (then counted).
+    fn over(&self, key: &str, who: &str, counts: &str, settings: &str) -> Option<Status> {
         let not_until = self.limiter.check_key(&key.to_string()).err()?;
         let wait = not_until.wait_time_from(self.clock.now());
         let message = format!(
-            "rate limit: {who} may start work {}/s (bursts of {}), counting Execute, \
-             SubmitManifest and TriggerSchedule together (config {settings}); retry in {:.2} s",
+            "rate limit: {who} may start work {}/s (bursts of {}), counting {counts} \
+             together (config {settings}); retry in {:.2} s",
             self.per_second,
             self.burst,
             wait.as_secs_f64()
@@ -98,6 +108,7 @@ impl NamespaceRates {
         self.by_namespace.get(namespace)?.over(
             namespace,
             &format!("namespace {namespace}"),
+            "its valid new Execute and SubmitManifest calls",
             &format!("namespaces.{namespace}.start_rate_per_second, start_rate_burst"),
         )
     }

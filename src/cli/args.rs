@@ -33,9 +33,9 @@ macro_rules! after_long_help_text {
     () => {
         "\
 hyperctl forms (Go-style single-dash flags, as hyperctl users type them):
-  wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-json]
+  wfctl workflow -op status|list|queue|watch|submit [-id ID] [-file F] [-dir D] [-namespace N] [-json]
   wfctl manifest validate -file F [-json]
-  wfctl manifest submit -file F [-request-id R] [-wait] [-json]
+  wfctl manifest submit -file F [-request-id R] [-namespace N] [-wait] [-json]
   wfctl manifest status -id ID [-json]
   wfctl manifest create [-interactive|-non-interactive] [-source-path P] [...] [-file F] [-submit]
   wfctl manifest generate DISK OUT_DIR [-format json|yaml] [-force]
@@ -410,6 +410,10 @@ pub(crate) struct ScheduleDefinitionArgs {
     /// Free text for people.
     #[arg(long, value_name = "TEXT")]
     pub(crate) description: Option<String>,
+    /// The namespace its runs start in [default: `default`; on update,
+    /// give it again or the schedule moves to `default`].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub(crate) namespace: Option<String>,
 }
 
 /// Flags of `wfctl schedule create`.

@@ -50,6 +50,14 @@ pub(crate) const JSON: Flag = Flag {
     help: "print the message as JSON, as -o json",
 };
 
+/// `-namespace`, which every form that starts work takes.
+pub(crate) const NAMESPACE: Flag = Flag {
+    name: "namespace",
+    takes: Takes::Value("N"),
+    help: "the namespace to start in, as --namespace (default: the token's only namespace, \
+           else default)",
+};
+
 /// A hyperctl form: its synopsis and the table of its flags.
 #[derive(Debug)]
 pub(crate) struct Form {

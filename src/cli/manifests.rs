@@ -10,6 +10,7 @@ use std::path::Path;
 use super::{
     context::Ctx,
     error::CliError,
+    go_flags::GoFlags,
     outcome::execution_outcome,
     render::{
         manifest::{print_ended, print_submitted, print_validation},
@@ -69,22 +70,45 @@ pub(crate) async fn validate(ctx: &Ctx, path: &Path, file: ManifestFile) -> Resu
     }
 }
 
+/// How a manifest is submitted: the flags every form that submits one
+/// takes (`manifest submit`, `manifest create|generate -submit`).
+#[derive(Debug, Default)]
+pub(crate) struct Submission {
+    /// `-request-id`: the idempotency key.
+    pub(crate) request_id: Option<String>,
+    /// `-namespace`: where its executions start; None: the daemon's
+    /// choice (the token's only namespace, else `default`).
+    pub(crate) namespace: Option<String>,
+    /// `-wait`: follow every execution to its end.
+    pub(crate) wait: bool,
+}
+
+impl Submission {
+    /// The submission `flags` ask for.
+    pub(crate) fn of(flags: &GoFlags) -> Self {
+        Submission {
+            request_id: flags.value("request-id").map(str::to_string),
+            namespace: flags.value("namespace").map(str::to_string),
+            wait: flags.switch("wait"),
+        }
+    }
+}
+
 /// Submits a manifest: starts one execution per VM and prints their ids (one
 /// per line; the batch id goes to stderr), or with `wait` follows them all
 /// and fails unless every one succeeded.
 pub(crate) async fn submit(
     ctx: &Ctx,
     file: ManifestFile,
-    request_id: Option<String>,
-    wait: bool,
+    how: &Submission,
 ) -> Result<(), CliError> {
     let request = pb::SubmitManifestRequest {
         content: file.content,
         format: pb::ManifestFormat::Detect as i32,
         file_name: file.file_name,
-        request_id: request_id.unwrap_or_default(),
+        request_id: how.request_id.clone().unwrap_or_default(),
         labels: Default::default(),
-        namespace: String::new(),
+        namespace: how.namespace.clone().unwrap_or_default(),
     };
     let response = ctx.message(ctx.client.clone().submit_manifest(request).await)?;
     let verb = if response.started {
@@ -109,7 +133,7 @@ pub(crate) async fn submit(
         .iter()
         .filter_map(|vm| vm.execution.as_ref().map(|e| e.id.clone()))
         .collect();
-    if !wait {
+    if !how.wait {
         print_submitted(ctx.output, &response);
         return Ok(());
     }

@@ -15,6 +15,24 @@ use crate::inputs;
 use crate::store::{ExecutionRecord, NewExecution, RetryAttempt, StoreError};
 use crate::tree::ExecutionTree;
 
+/// An Execute request checked against the workflow, its namespace and
+/// the limits ([`Engine::check_execute`]), not yet stored.
+#[derive(Debug)]
+pub(crate) enum CheckedStart {
+    /// Its request id named an earlier execution: this one, started by
+    /// an earlier call.
+    Existing(Box<ExecutionRecord>),
+    /// Valid and new: [`Engine::start`] stores and queues it.
+    New(Box<NewStart>),
+}
+
+/// A valid new execution, ready to be stored and queued.
+#[derive(Debug)]
+pub(crate) struct NewStart {
+    new: NewExecution,
+    timeout: Option<Duration>,
+}
+
 impl Engine {
     /// Accepts an execution. Returns it and whether this call started it
     /// (false when `request_id` matched an earlier one).
@@ -22,6 +40,32 @@ impl Engine {
         self: &Arc<Self>,
         request: ExecuteRequest,
     ) -> Result<(ExecutionRecord, bool), EngineError> {
+        match self.check_execute(request).await? {
+            CheckedStart::Existing(existing) => Ok((*existing, false)),
+            CheckedStart::New(start) => self.start(*start).await,
+        }
+    }
+
+    /// Stores and queues a start [`Engine::check_execute`] found valid and
+    /// new. Returns it and whether this call started it (false when a
+    /// racing call with the same request id stored it first).
+    pub(crate) async fn start(
+        self: &Arc<Self>,
+        start: NewStart,
+    ) -> Result<(ExecutionRecord, bool), EngineError> {
+        self.accept(start.new, start.timeout).await
+    }
+
+    /// Checks an Execute request without storing anything: the workflow
+    /// in its namespace, the inputs against its schema, the limits within
+    /// the daemon's and the namespace's maximums; finds the execution an
+    /// earlier call with its request id started. Split from
+    /// [`Engine::start`] so that the API spends a namespace's rate of
+    /// starting work only on a valid new start.
+    pub(crate) async fn check_execute(
+        &self,
+        request: ExecuteRequest,
+    ) -> Result<CheckedStart, EngineError> {
         self.check_accepting()?;
         let namespace = if request.namespace.is_empty() {
             crate::namespaces::DEFAULT.to_string()
@@ -48,7 +92,7 @@ impl Engine {
         // request id be accepted per commit of the history.
         if let Some(request_id) = &request.request_id {
             if let Some(existing) = self.execution_by_request_id(request_id).await? {
-                return Ok((existing, false));
+                return Ok(CheckedStart::Existing(Box::new(existing)));
             }
         }
         let resolved =
@@ -88,7 +132,10 @@ impl Engine {
             namespace,
             ..NewExecution::default()
         };
-        self.accept(new, request.timeout).await
+        Ok(CheckedStart::New(Box::new(NewStart {
+            new,
+            timeout: request.timeout,
+        })))
     }
 
     /// Accepts the attempt after `previous`, which failed: the same argv,

@@ -1,6 +1,7 @@
 //! Errors of the execution engine. The API maps each variant to one gRPC
 //! code in `api::status`.
 
+use super::QueuedLimit;
 use crate::events::ExecutionState;
 use crate::inputs::FieldViolation;
 use crate::program_limits::LimitProblem;
@@ -33,13 +34,15 @@ pub enum EngineError {
     },
     /// The namespace has as many executions waiting as it may.
     #[error(
-        "namespace {namespace} has {limit} executions waiting, its most (config namespaces.{namespace}.max_queued); retry later"
+        "namespace {namespace} has {} executions waiting, its most ({}); retry later",
+        .limit.limit(),
+        queued_setting(namespace, limit)
     )]
     NamespaceQueueFull {
         /// The namespace.
         namespace: String,
-        /// Its `max_queued`.
-        limit: usize,
+        /// Its `max_queued`, or the default one.
+        limit: QueuedLimit,
     },
     /// No namespace of this name is configured.
     #[error("namespace {0:?} is not configured in this daemon")]
@@ -85,6 +88,23 @@ fn summarize(violations: &[FieldViolation]) -> String {
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Where a namespace's limit on waiting executions comes from, for its
+/// refusal: its setting, or the default and how to set it.
+fn queued_setting(namespace: &str, limit: &QueuedLimit) -> String {
+    match limit {
+        QueuedLimit::Configured(_) => format!("config namespaces.{namespace}.max_queued"),
+        QueuedLimit::DefaultShare {
+            max_queue,
+            namespaces,
+            ..
+        } => format!(
+            "the default for a namespace with max_running and no max_queued: its share of \
+             max_queue, {max_queue} / {namespaces} namespaces; set config \
+             namespaces.{namespace}.max_queued to change it"
+        ),
+    }
 }
 
 fn summarize_limits(problems: &[LimitProblem]) -> String {

@@ -28,6 +28,7 @@ mod run_history;
 mod runner;
 mod scheduler;
 mod shutdown;
+mod status;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -44,13 +45,14 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+pub(crate) use accept::CheckedStart;
 pub(crate) use error::EngineError;
 pub(crate) use estimates::BatchSummary;
+pub(crate) use namespace_quotas::QueuedLimit;
 
 use active::{Activation, ActiveExecution, Phase, CANCELLED_WHILE_QUEUED};
 use scheduler::Scheduler;
 
-use crate::clock::local_midnight_ms;
 use crate::discovery::Catalog;
 use crate::events::ExecutionState;
 use crate::inputs::{self, ResolvedInputs};
@@ -205,6 +207,9 @@ pub(crate) struct Engine {
     /// GetStatus's counts by state (all, and ended since the midnight that
     /// is the key), as of the writer's latest commit.
     state_counts: CommitCache<i64, StateCounts>,
+    /// The same for the latest set of namespaces a caller seeing only
+    /// some asked about, with the midnight it was read for.
+    namespace_state_counts: CommitCache<(i64, Vec<String>), StateCounts>,
     /// GetStatus's active batches' counts, as of the latest commit.
     active_batch_counts: CommitCache<(), Vec<BatchCounts>>,
     /// Announces each end once it is committed (retries, webhooks).
@@ -223,7 +228,8 @@ impl Engine {
     ) -> Arc<Self> {
         writer.report_to(&config.metrics);
         catalog.report_to(&config.metrics);
-        let namespace_quotas = namespace_quotas::NamespaceQuotas::new(&config.namespaces);
+        let namespace_quotas =
+            namespace_quotas::NamespaceQuotas::new(&config.namespaces, config.max_queue);
         let engine = Arc::new(Engine {
             run_dirs: run_dirs::RunDirs::new(config.runs_dir.clone()),
             config,
@@ -238,6 +244,7 @@ impl Engine {
             runners_changed: Notify::new(),
             run_history: run_history::RunHistory::default(),
             state_counts: CommitCache::default(),
+            namespace_state_counts: CommitCache::default(),
             active_batch_counts: CommitCache::default(),
             ended: tokio::sync::broadcast::channel(ENDED_BACKLOG).0,
         });
@@ -328,6 +335,13 @@ impl Engine {
         self.config
             .namespaces
             .of_workflow(program_path, &self.config.bundled_workflows_dir)
+    }
+
+    /// The namespaces of the workflow directory `dir`.
+    pub(crate) fn namespaces_of_directory(&self, dir: &std::path::Path) -> Vec<String> {
+        self.config
+            .namespaces
+            .of_directory(dir, &self.config.bundled_workflows_dir)
     }
 
     /// The workflow `id`, when one of its namespaces is seen by `seen`.
@@ -515,44 +529,6 @@ impl Engine {
             live.push(self.with_live_state(record).await);
         }
         Ok(live)
-    }
-
-    /// Daemon-wide counts.
-    pub(crate) async fn status(&self) -> Result<EngineStatus, EngineError> {
-        let midnight = local_midnight_ms();
-        let commits = self.writer.commits();
-        let counts = match self.state_counts.get(commits, &midnight) {
-            Some(counts) => counts,
-            None => {
-                let counts = self.read(move |r| r.state_counts(midnight)).await?;
-                self.state_counts.put(commits, midnight, counts)
-            }
-        };
-        let today = &counts.ended_since;
-        let (running, queued) = {
-            let scheduler = self.scheduler();
-            (scheduler.running, scheduler.queue.len())
-        };
-        let today_in = |states: &[ExecutionState]| -> u64 {
-            states
-                .iter()
-                .map(|s| today.get(s.as_str()).copied().unwrap_or(0))
-                .sum()
-        };
-        Ok(EngineStatus {
-            max_workers: self.config.max_concurrent_jobs,
-            max_queue: self.config.max_queue,
-            running,
-            queued,
-            succeeded_today: today_in(&[ExecutionState::Succeeded]),
-            failed_today: today_in(&[
-                ExecutionState::Failed,
-                ExecutionState::TimedOut,
-                ExecutionState::Interrupted,
-            ]),
-            totals_by_state: counts.totals.clone(),
-            history_write_failure: self.writer.write_failure(),
-        })
     }
 }
 

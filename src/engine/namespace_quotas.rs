@@ -1,38 +1,93 @@
 //! Each namespace's share of the daemon: at most `max_running` of its
 //! executions run and at most `max_queued` wait at once (config
-//! `[namespaces.NAME]`). Counted under the scheduler's lock, and only for
-//! namespaces that have a quota: a daemon without any does no counting.
+//! `[namespaces.NAME]`). A namespace with a `max_running` and no
+//! `max_queued` waits for its own runs while others' go ahead, so without a
+//! bound it could fill the daemon's queue (`max_queue`) for everyone: it
+//! gets its fair share of that queue as its `max_queued` by default
+//! ([`default_max_queued`]). Counted under the scheduler's lock, and only
+//! for namespaces that have a quota, except the running ones of a daemon
+//! with several namespaces, which GetStatus shows a caller per namespace:
+//! a daemon without namespaces or quotas does no counting.
 
 use std::collections::HashMap;
 
-use crate::namespaces::Namespaces;
+use crate::namespaces::{Namespaces, Visibility};
+
+/// How many of a namespace's executions may wait at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueuedLimit {
+    /// Its `max_queued`.
+    Configured(usize),
+    /// No `max_queued` but a `max_running`: its share of the daemon's
+    /// queue, `max_queue` / `namespaces` (at least 1).
+    DefaultShare {
+        /// The share.
+        limit: usize,
+        /// The daemon's `max_queue`.
+        max_queue: usize,
+        /// How many namespaces share it (`default` counted).
+        namespaces: usize,
+    },
+}
+
+impl QueuedLimit {
+    /// The number of executions.
+    pub fn limit(&self) -> usize {
+        match *self {
+            QueuedLimit::Configured(limit) | QueuedLimit::DefaultShare { limit, .. } => limit,
+        }
+    }
+}
+
+/// The default `max_queued` of a namespace with a `max_running` and none
+/// of its own: an even share of the daemon's queue among all its
+/// namespaces, so that however long its own runs hold it, the others keep
+/// room to wait in.
+pub(super) fn default_max_queued(max_queue: usize, namespaces: usize) -> usize {
+    (max_queue / namespaces.max(1)).max(1)
+}
 
 /// The quotas and the counts they are checked against.
 #[derive(Debug, Default)]
 pub(super) struct NamespaceQuotas {
     /// (max_running, max_queued) of the namespaces with either.
-    quotas: HashMap<String, (Option<usize>, Option<usize>)>,
+    quotas: HashMap<String, (Option<usize>, Option<QueuedLimit>)>,
     /// Whether some namespace has a `max_running`: only then does the
     /// scheduler look past the front of the queue.
     limits_running: bool,
+    /// Whether every namespace's running executions are counted (the
+    /// daemon has several), not only those with a quota.
+    counts_all_running: bool,
     running: HashMap<String, usize>,
     /// Queued, and being accepted (a reservation).
     waiting: HashMap<String, usize>,
 }
 
 impl NamespaceQuotas {
-    /// The quotas of `namespaces`.
-    pub(super) fn new(namespaces: &Namespaces) -> Self {
+    /// The quotas of `namespaces` on a daemon whose queue holds
+    /// `max_queue`.
+    pub(super) fn new(namespaces: &Namespaces, max_queue: usize) -> Self {
+        let count = namespaces.names().count();
         let quotas: HashMap<_, _> = namespaces
             .names()
             .filter_map(|name| {
                 let s = namespaces.get(name)?;
-                (s.max_running.is_some() || s.max_queued.is_some())
-                    .then(|| (name.to_string(), (s.max_running, s.max_queued)))
+                let max_queued = match (s.max_queued, s.max_running) {
+                    (Some(limit), _) => Some(QueuedLimit::Configured(limit)),
+                    (None, Some(_)) => Some(QueuedLimit::DefaultShare {
+                        limit: default_max_queued(max_queue, count),
+                        max_queue,
+                        namespaces: count,
+                    }),
+                    (None, None) => None,
+                };
+                (s.max_running.is_some() || max_queued.is_some())
+                    .then(|| (name.to_string(), (s.max_running, max_queued)))
             })
             .collect();
         Self {
             limits_running: quotas.values().any(|(running, _)| running.is_some()),
+            counts_all_running: count > 1,
             quotas,
             ..Self::default()
         }
@@ -52,15 +107,15 @@ impl NamespaceQuotas {
         }
     }
 
-    /// Counts one more waiting in `namespace`, or returns its `max_queued`
-    /// when it is full.
-    pub(super) fn wait(&mut self, namespace: &str) -> Result<(), usize> {
+    /// Counts one more waiting in `namespace`, or returns its limit on
+    /// waiting when it is full.
+    pub(super) fn wait(&mut self, namespace: &str) -> Result<(), QueuedLimit> {
         let Some((_, max_queued)) = self.quotas.get(namespace) else {
             return Ok(());
         };
         let waiting = self.waiting.entry(namespace.to_string()).or_default();
         if let Some(max) = max_queued {
-            if *waiting >= *max {
+            if *waiting >= max.limit() {
                 return Err(*max);
             }
         }
@@ -78,10 +133,24 @@ impl NamespaceQuotas {
 
     /// One of `namespace` went from waiting to running.
     pub(super) fn started(&mut self, namespace: &str) {
-        if self.quotas.contains_key(namespace) {
+        let has_quota = self.quotas.contains_key(namespace);
+        if has_quota {
             self.left(namespace);
+        }
+        if has_quota || self.counts_all_running {
             *self.running.entry(namespace.to_string()).or_default() += 1;
         }
+    }
+
+    /// How many executions of the namespaces `seen` sees run; only on a
+    /// daemon with several namespaces (with one, a caller sees it all or
+    /// nothing: the scheduler's own count).
+    pub(super) fn running_in(&self, seen: &Visibility) -> usize {
+        self.running
+            .iter()
+            .filter(|(namespace, _)| seen.sees(namespace))
+            .map(|(_, running)| running)
+            .sum()
     }
 
     /// One of `namespace` stopped running (or went back to waiting: then
@@ -110,7 +179,7 @@ mod tests {
     use crate::namespaces::NamespaceSettings;
 
     #[test]
-    fn a_namespace_runs_and_waits_within_its_quota_and_others_are_not_counted() {
+    fn a_namespace_runs_and_waits_within_its_quota_and_others_are_not_held() {
         let namespaces = Namespaces::new(BTreeMap::from([(
             "a".to_string(),
             NamespaceSettings {
@@ -119,10 +188,10 @@ mod tests {
                 ..NamespaceSettings::default()
             },
         )]));
-        let mut quotas = NamespaceQuotas::new(&namespaces);
+        let mut quotas = NamespaceQuotas::new(&namespaces, 1000);
         assert!(quotas.limits_running());
         assert_eq!((quotas.wait("a"), quotas.wait("a")), (Ok(()), Ok(())));
-        assert_eq!(quotas.wait("a"), Err(2));
+        assert_eq!(quotas.wait("a"), Err(QueuedLimit::Configured(2)));
         assert!(quotas.may_run("a"));
         quotas.started("a");
         assert!(!quotas.may_run("a"));
@@ -133,6 +202,53 @@ mod tests {
             assert_eq!(quotas.wait("default"), Ok(()));
             quotas.started("default");
         }
-        assert!(quotas.may_run("default") && !quotas.running.contains_key("default"));
+        // Not held or counted waiting; counted running, for GetStatus.
+        assert!(quotas.may_run("default") && !quotas.waiting.contains_key("default"));
+        assert_eq!(quotas.running.get("default"), Some(&10));
+    }
+
+    #[test]
+    fn a_namespace_with_max_running_and_no_max_queued_waits_within_its_share() {
+        let settings = |max_running| NamespaceSettings {
+            max_running,
+            ..NamespaceSettings::default()
+        };
+        // a, b and default share a queue of 7: 2 each.
+        let namespaces = Namespaces::new(BTreeMap::from([
+            ("a".to_string(), settings(Some(1))),
+            ("b".to_string(), settings(None)),
+        ]));
+        let mut quotas = NamespaceQuotas::new(&namespaces, 7);
+        assert_eq!((quotas.wait("a"), quotas.wait("a")), (Ok(()), Ok(())));
+        assert_eq!(
+            quotas.wait("a"),
+            Err(QueuedLimit::DefaultShare {
+                limit: 2,
+                max_queue: 7,
+                namespaces: 3
+            })
+        );
+        // A namespace without max_running is held to the daemon's queue only.
+        assert!((0..5).all(|_| quotas.wait("b").is_ok()));
+        assert_eq!(default_max_queued(2, 3), 1, "at least one");
+        assert_eq!(default_max_queued(1000, 3), 333);
+    }
+
+    #[test]
+    fn with_several_namespaces_every_ones_running_are_counted() {
+        let namespaces = Namespaces::new(BTreeMap::from([(
+            "a".to_string(),
+            NamespaceSettings::default(),
+        )]));
+        let mut quotas = NamespaceQuotas::new(&namespaces, 10);
+        quotas.started("a");
+        quotas.started("default");
+        quotas.started("default");
+        let only = |name: &str| Visibility::Only([name.to_string()].into());
+        assert_eq!(quotas.running_in(&only("a")), 1);
+        assert_eq!(quotas.running_in(&only("default")), 2);
+        quotas.ended("default");
+        assert_eq!(quotas.running_in(&Visibility::All), 2);
+        assert!(quotas.waiting.is_empty(), "no quota: no waiting counted");
     }
 }

@@ -12,7 +12,7 @@ use parking_lot::{Mutex, MutexGuard};
 use uuid::Uuid;
 
 use super::active::ActiveExecution;
-use super::namespace_quotas::NamespaceQuotas;
+use super::namespace_quotas::{NamespaceQuotas, QueuedLimit};
 
 /// What the engine's worker threads and Execute share, under one lock.
 #[derive(Default)]
@@ -112,8 +112,8 @@ impl Scheduler {
 pub(super) enum QueueFull {
     /// The daemon's queue (`max_queue`) is full.
     Daemon,
-    /// The namespace has this many waiting (its `max_queued`).
-    Namespace(usize),
+    /// The namespace has as many waiting as this limit lets it.
+    Namespace(QueuedLimit),
 }
 
 /// A place in the queue held for an execution being accepted, while its

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::testing::{end, gate_program, TestEngine};
 use super::{CancelRequest, Engine, EngineError, ExecuteRequest};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
+use crate::namespaces::Visibility;
 use crate::store::ExecutionRecord;
 
 async fn engine(workers: usize, queue: usize) -> TestEngine {
@@ -107,7 +108,7 @@ async fn queued_executions_start_in_the_order_they_came() {
 async fn no_more_run_at_once_than_the_worker_limit() {
     let t = engine(2, 10).await;
     let (gates, executions) = execute_gated_many(&t, 5).await;
-    let status = t.engine.status().await.unwrap();
+    let status = t.engine.status(&Visibility::All).await.unwrap();
     assert_eq!((status.running, status.queued), (2, 3));
     assert_eq!((status.max_workers, status.max_queue), (2, 10));
     // All five are in the history (a start may not be committed yet).
@@ -123,7 +124,7 @@ async fn no_more_run_at_once_than_the_worker_limit() {
             ended.end_ms.expect("it ended"),
         ));
     }
-    let status = t.engine.status().await.unwrap();
+    let status = t.engine.status(&Visibility::All).await.unwrap();
     assert_eq!((status.running, status.queued), (0, 0));
     // The counts read from the history while they ran are not kept past
     // the commits of their ends.

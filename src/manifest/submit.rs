@@ -264,6 +264,19 @@ impl ManifestRunner {
         })
     }
 
+    /// Whether a submission with `request_id` started its executions
+    /// before (a repeat starts nothing new); false without an id.
+    pub(crate) async fn started_before(
+        &self,
+        request_id: Option<&str>,
+    ) -> Result<bool, ManifestError> {
+        let Some(request_id) = request_id else {
+            return Ok(false);
+        };
+        let first = vm_request_id(request_id, 0);
+        Ok(self.engine.execution_by_request_id(&first).await?.is_some())
+    }
+
     /// Starts one VM's execution, or returns the one its request id already
     /// names (then without touching its document).
     pub(crate) async fn start_vm(&self, start: VmStart<'_>) -> Result<SubmittedVm, ManifestError> {

@@ -13,6 +13,7 @@ mod codec;
 pub(crate) mod drop_files;
 pub(crate) mod hub;
 pub(crate) mod log_pages;
+mod namespace_counts;
 pub(crate) mod reader;
 pub(crate) mod retention;
 mod retries;

@@ -8,7 +8,7 @@
 use tonic::{Code, Status};
 use workflow_manager::pb;
 
-use super::namespaces::{teams_daemon, token};
+use super::namespaces::{team_dirs, teams_daemon, token};
 use crate::helper::*;
 
 /// A paused schedule of team-a running alpha (it never falls due here).
@@ -374,4 +374,173 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
             "{method} {path}: {body}"
         );
     }
+}
+
+/// Waits for execution `id` to end, as `token`.
+async fn wait_end_as(daemon: &Daemon, token: &str, id: &str) {
+    daemon
+        .client()
+        .wait_execution(with_bearer(
+            pb::WaitExecutionRequest {
+                execution_id: id.into(),
+            },
+            token,
+        ))
+        .await
+        .expect("WaitExecution");
+}
+
+/// GetStatus as `token`.
+async fn status(daemon: &Daemon, token: &str) -> pb::GetStatusResponse {
+    daemon
+        .client()
+        .get_status(with_bearer(pb::GetStatusRequest {}, token))
+        .await
+        .expect("GetStatus")
+        .into_inner()
+}
+
+/// GetStatus for a caller seeing only some namespaces counts only their
+/// executions and lists only their workflow directories (and the bundled
+/// one, every namespace's); a caller seeing every namespace gets the
+/// daemon's.
+#[tokio::test]
+async fn get_status_counts_and_lists_only_the_callers_namespaces() {
+    let dirs = tempfile::tempdir().unwrap();
+    // The two teams, and a drop folder whose runs go into team-b.
+    let drop = dirs.path().join("drop");
+    let config = format!(
+        "{}drop_folders = [{:?}]\n",
+        team_dirs(dirs.path(), ""),
+        drop.display().to_string()
+    );
+    let daemon = Daemon::builder()
+        .flag("--auth", "tokens")
+        .flag("--manifest-dir", drop.display())
+        .config_file("namespaces.toml", &config)
+        .start()
+        .await;
+    let admin = daemon.admin_token();
+    let a = token(&daemon, &admin, pb::Role::Viewer, &["team-a"])
+        .await
+        .expect("a team-a token");
+    let b = token(&daemon, &admin, pb::Role::Viewer, &["team-b"])
+        .await
+        .expect("a team-b token");
+    // One ended execution in each of team-a, team-b and default, and one
+    // running in team-a.
+    for (namespace, workflow) in [("team-a", "alpha"), ("team-b", "beta"), ("", "hello")] {
+        let started = daemon
+            .client()
+            .execute(with_bearer(
+                pb::ExecuteRequest {
+                    namespace: namespace.into(),
+                    ..request(workflow, &[])
+                },
+                &admin,
+            ))
+            .await
+            .expect("Execute")
+            .into_inner()
+            .execution
+            .unwrap();
+        wait_end_as(&daemon, &admin, &started.id).await;
+    }
+    let gate = daemon.file("gate");
+    let running = daemon
+        .client()
+        .execute(with_bearer(
+            pb::ExecuteRequest {
+                namespace: "team-a".into(),
+                ..request("gate", &[("gate", text(gate.to_str().unwrap()))])
+            },
+            &admin,
+        ))
+        .await
+        .expect("Execute gate")
+        .into_inner()
+        .execution
+        .unwrap();
+    eventually("the gate running", DEADLINE, || {
+        let mut client = daemon.client();
+        let request = with_bearer(
+            pb::GetExecutionRequest {
+                execution_id: running.id.clone(),
+            },
+            &admin,
+        );
+        async move {
+            let execution = client.get_execution(request).await.ok()?.into_inner();
+            (execution.execution?.state == pb::ExecutionState::Running as i32).then_some(())
+        }
+    })
+    .await;
+
+    let paths = |s: &pb::GetStatusResponse| -> Vec<String> {
+        s.workflow_directories
+            .iter()
+            .map(|d| d.path.clone())
+            .collect()
+    };
+    let lists = |s: &pb::GetStatusResponse, dir: &str| paths(s).iter().any(|p| p.ends_with(dir));
+    let examples = examples_dir().to_string_lossy().into_owned();
+
+    let all = status(&daemon, &admin).await;
+    assert_eq!(
+        (all.total_executions, all.running, all.succeeded_today),
+        (4, 1, 3),
+        "{all:?}"
+    );
+    assert!(lists(&all, "/team-a") && lists(&all, "/team-b") && lists(&all, &examples));
+    assert_eq!(all.drop_folders.len(), 1, "{all:?}");
+
+    let team_a = status(&daemon, &a).await;
+    assert_eq!(
+        (
+            team_a.total_executions,
+            team_a.running,
+            team_a.succeeded_today
+        ),
+        (2, 1, 1),
+        "{team_a:?}"
+    );
+    assert_eq!(
+        team_a.totals_by_state,
+        [("RUNNING".to_string(), 1), ("SUCCEEDED".to_string(), 1)].into(),
+    );
+    assert!(lists(&team_a, "/team-a"), "{:?}", paths(&team_a));
+    assert!(
+        !lists(&team_a, "/team-b") && !lists(&team_a, &examples),
+        "{:?}",
+        paths(&team_a)
+    );
+    let shown: u32 = team_a
+        .workflow_directories
+        .iter()
+        .map(|d| d.workflows)
+        .sum();
+    assert_eq!(team_a.workflows_discovered, shown);
+    assert!(shown < all.workflows_discovered, "{shown} of {all:?}");
+
+    let team_b = status(&daemon, &b).await;
+    assert_eq!(
+        (
+            team_b.total_executions,
+            team_b.running,
+            team_b.succeeded_today
+        ),
+        (1, 0, 1),
+        "{team_b:?}"
+    );
+    assert!(lists(&team_b, "/team-b") && !lists(&team_b, "/team-a"));
+    // The drop folder is team-b's: team-a does not see it.
+    assert_eq!(team_b.drop_folders.len(), 1, "{team_b:?}");
+    assert!(team_a.drop_folders.is_empty(), "{team_a:?}");
+
+    std::fs::write(&gate, "").unwrap();
+    wait_end_as(&daemon, &admin, &running.id).await;
+    // The counts follow the history: the gate's end is team-a's.
+    let team_a = status(&daemon, &a).await;
+    assert_eq!((team_a.total_executions, team_a.succeeded_today), (2, 2));
+    assert_eq!(status(&daemon, &b).await.succeeded_today, 1);
 }

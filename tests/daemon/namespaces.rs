@@ -21,7 +21,7 @@ fn echo_program(id: &str) -> String {
 
 /// A directory per team (`team-a` holds `alpha` and a gate, `team-b`
 /// holds `beta`) and the config naming them, with `extra` appended.
-pub(super) fn team_dirs(root: &Path, extra: &str) -> String {
+pub(crate) fn team_dirs(root: &Path, extra: &str) -> String {
     let a = root.join("team-a");
     let b = root.join("team-b");
     std::fs::create_dir_all(&a).unwrap();
@@ -38,7 +38,7 @@ pub(super) fn team_dirs(root: &Path, extra: &str) -> String {
 
 /// A daemon with tokens on and the two teams' namespaces (see
 /// [`team_dirs`], in `dirs`), and its first admin token.
-pub(super) async fn teams_daemon(dirs: &Path) -> (Daemon, String) {
+pub(crate) async fn teams_daemon(dirs: &Path) -> (Daemon, String) {
     let daemon = Daemon::builder()
         .flag("--auth", "tokens")
         .config_file("namespaces.toml", &team_dirs(dirs, ""))
@@ -49,7 +49,7 @@ pub(super) async fn teams_daemon(dirs: &Path) -> (Daemon, String) {
 }
 
 /// Makes a token with `role` seeing `namespaces`, as `maker`.
-pub(super) async fn token(
+pub(crate) async fn token(
     daemon: &Daemon,
     maker: &str,
     role: pb::Role,
@@ -358,6 +358,10 @@ async fn a_namespace_runs_and_queues_within_its_quotas_and_others_go_on() {
         full.message().contains("namespaces.team-a.max_queued"),
         "{}",
         full.message()
+    );
+    assert!(
+        tonic_types::StatusExt::get_details_retry_info(&full).is_some(),
+        "a RetryInfo, as the rate's refusal has"
     );
     // The default namespace is not held up by team-a's quota.
     let hello = daemon.execute("hello", &[]).await;

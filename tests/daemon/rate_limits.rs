@@ -57,6 +57,27 @@ async fn a_caller_past_its_burst_is_told_when_to_retry() {
     assert_eq!(listed.executions.len(), 2);
 }
 
+/// The caller's own bucket is the daemon's guard against a flood: it
+/// counts every start call, bad input too (a namespace's bucket, shared by
+/// a team, counts only valid starts: namespace_quotas.rs).
+#[tokio::test]
+async fn a_callers_bad_starts_count_against_its_own_rate() {
+    let daemon = Daemon::builder()
+        .config_file("rate.toml", ONE_A_SECOND_BURST_2)
+        .start()
+        .await;
+    for _ in 0..2 {
+        let bad = daemon.client().execute(request("", &[])).await.unwrap_err();
+        assert_eq!(bad.code(), Code::InvalidArgument, "{bad:?}");
+    }
+    let refused = daemon
+        .client()
+        .execute(request("hello", &[]))
+        .await
+        .unwrap_err();
+    assert_rate_limited(&refused);
+}
+
 #[tokio::test]
 async fn each_token_has_a_bucket_of_its_own_and_refusals_are_audited() {
     let daemon = Daemon::builder()

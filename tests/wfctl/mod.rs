@@ -5,6 +5,7 @@ mod daemon_address;
 mod executions;
 mod hyperctl;
 mod manifest;
+mod namespaces;
 mod schedules;
 mod terminal;
 mod tui;

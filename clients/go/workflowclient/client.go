@@ -135,6 +135,13 @@ func WithRequestID(id string) ExecuteOption {
 	return func(r *workflowv1.ExecuteRequest) { r.RequestId = id }
 }
 
+// WithNamespace starts the execution in namespace ns (the token must see
+// it). Without it the daemon picks the token's only namespace, else
+// "default".
+func WithNamespace(ns string) ExecuteOption {
+	return func(r *workflowv1.ExecuteRequest) { r.Namespace = ns }
+}
+
 // WithTimeout sets the execution's wall-clock limit.
 func WithTimeout(d time.Duration) ExecuteOption {
 	return func(r *workflowv1.ExecuteRequest) { r.Timeout = durationpb.New(d) }
@@ -332,15 +339,29 @@ func (c *Client) ValidateManifest(ctx context.Context, content []byte, fileName 
 	})
 }
 
+// SubmitOption sets an optional field of a SubmitManifest request.
+type SubmitOption func(*workflowv1.SubmitManifestRequest)
+
+// SubmitInNamespace starts the manifest's executions in namespace ns (the
+// token must see it). Without it the daemon picks the token's only
+// namespace, else "default".
+func SubmitInNamespace(ns string) SubmitOption {
+	return func(r *workflowv1.SubmitManifestRequest) { r.Namespace = ns }
+}
+
 // SubmitManifest runs a manifest: one execution per VM, with a batch id for
 // batches. A non-empty requestID makes retries return the first submission.
 // An invalid manifest fails with INVALID_ARGUMENT; FieldViolations(err) lists
 // the problems by path.
-func (c *Client) SubmitManifest(ctx context.Context, content []byte, fileName, requestID string) (*workflowv1.SubmitManifestResponse, error) {
-	return c.api.SubmitManifest(ctx, &workflowv1.SubmitManifestRequest{
+func (c *Client) SubmitManifest(ctx context.Context, content []byte, fileName, requestID string, opts ...SubmitOption) (*workflowv1.SubmitManifestResponse, error) {
+	req := &workflowv1.SubmitManifestRequest{
 		Content:   content,
 		Format:    workflowv1.ManifestFormat_MANIFEST_FORMAT_DETECT,
 		FileName:  fileName,
 		RequestId: requestID,
-	})
+	}
+	for _, opt := range opts {
+		opt(req)
+	}
+	return c.api.SubmitManifest(ctx, req)
 }

@@ -16,7 +16,7 @@ use crate::cli::{
 /// their own, [`manifest_builder::CREATE`] and [`manifest_builder::GENERATE`]).
 pub(super) const MANIFEST: Form = Form {
     synopsis: "wfctl manifest validate -file F [flags]
-wfctl manifest submit -file F [flags]
+wfctl manifest submit -file F [-namespace N] [flags]
 wfctl manifest status -id ID [flags]
 wfctl manifest create [flags]    (see wfctl manifest create -help)
 wfctl manifest generate DISK OUT_DIR [flags]",
@@ -45,6 +45,11 @@ wfctl manifest generate DISK OUT_DIR [flags]",
             name: "wait",
             takes: Takes::Bool,
             help: "submit: wait until every execution ends; exit 1 unless all SUCCEEDED",
+        },
+        Flag {
+            help: "submit: the namespace to start in (default: the token's only namespace, \
+                   else default)",
+            ..go_flags::NAMESPACE
         },
         Flag {
             name: "output",
@@ -119,7 +124,6 @@ pub(super) async fn run(globals: &GlobalArgs, args: &[String]) -> Result<(), Cli
     if verb == "validate" {
         manifests::validate(&ctx, &path, file).await
     } else {
-        let request_id = flags.value("request-id").map(str::to_string);
-        manifests::submit(&ctx, file, request_id, flags.switch("wait")).await
+        manifests::submit(&ctx, file, &manifests::Submission::of(&flags)).await
     }
 }

@@ -113,6 +113,10 @@ wfctl schedules delete NAME",
             takes: Takes::Value("N"),
             help: "describe: how many recent runs (daemon default 10)",
         },
+        Flag {
+            help: "create: the namespace its runs start in (default: default)",
+            ..go_flags::NAMESPACE
+        },
         go_flags::ADDR,
         go_flags::JSON,
     ],
@@ -274,6 +278,7 @@ fn definition(flags: &GoFlags, crons: &[String]) -> Result<ScheduleDefinitionArg
         catch_up: value("catch-up"),
         catch_up_window: value("catch-up-window"),
         description: value("description"),
+        namespace: value("namespace"),
         ..Default::default()
     })
 }

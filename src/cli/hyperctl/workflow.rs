@@ -90,6 +90,11 @@ pub(super) const WORKFLOW: Form = Form {
             takes: Takes::Bool,
             help: "submit: wait until the execution ends; exit 1 unless it SUCCEEDED",
         },
+        Flag {
+            help: "submit: the namespace to start in (default: the token's only namespace, \
+                   else default)",
+            ..go_flags::NAMESPACE
+        },
         go_flags::ADDR,
         go_flags::JSON,
     ],
@@ -238,7 +243,7 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
             .transpose()?,
         labels: job.labels.into_iter().collect(),
         retry_policy: None,
-        namespace: String::new(),
+        namespace: flags.value("namespace").unwrap_or_default().to_string(),
     })
 }
 /// Follows every queued or running execution until all have ended, each

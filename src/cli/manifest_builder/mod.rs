@@ -143,6 +143,11 @@ pub(crate) const FLAGS: &[Flag] = &[
     switch("submit", "submit the manifest to the daemon afterwards"),
     switch("wait", "with -submit: wait until every execution ends"),
     value("request-id", "R", "with -submit: the idempotency key"),
+    Flag {
+        help: "with -submit: the namespace to start in (default: the token's only namespace, \
+               else default)",
+        ..go_flags::NAMESPACE
+    },
     go_flags::ADDR,
     go_flags::JSON,
 ];
@@ -210,13 +215,7 @@ async fn finish(
         content: text.into_bytes(),
         file_name: written.file_name(),
     };
-    manifests::submit(
-        &ctx,
-        file,
-        flags.value("request-id").map(str::to_string),
-        flags.switch("wait"),
-    )
-    .await
+    manifests::submit(&ctx, file, &manifests::Submission::of(flags)).await
 }
 
 /// `wfctl manifest create`; `globals` has the form's `-addr` and `-json`

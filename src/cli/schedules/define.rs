@@ -51,6 +51,7 @@ pub(crate) fn schedule(
         catch_up_policy: catch_up_policy as i32,
         catch_up_window: duration(&args.catch_up_window, "catch-up-window")?,
         description: args.description.clone().unwrap_or_default(),
+        namespace: args.namespace.clone().unwrap_or_default(),
         ..Default::default()
     })
 }

@@ -24,7 +24,7 @@ import (
 const defaultAddr = "127.0.0.1:50051"
 
 const usageText = `usage: hyperctl workflow -op status|list|queue|workflows|submit|watch|cancel [flags]
-       hyperctl manifest validate -file F | submit -file F [-wait] | status -id ID
+       hyperctl manifest validate -file F | submit -file F [-namespace N] [-wait] | status -id ID
        hyperctl schedules create|list|describe|pause|unpause|trigger|delete ...
 
 Run 'hyperctl workflow -h' or 'hyperctl schedules' for the flags.
@@ -77,6 +77,12 @@ func addDaemonFlags(fs *flag.FlagSet, d *daemonFlags) {
 	fs.StringVar(&d.token, "token", "", "API token of a daemon run with --auth tokens (default $"+workflowclient.TokenEnv+")")
 }
 
+// namespaceUsage is the usage of -namespace on the commands whose verb
+// (e.g. "submit") starts work.
+func namespaceUsage(verb string) string {
+	return verb + ": the namespace to start in (default: the token's only namespace, else default)"
+}
+
 // workflowFlags are the flags of `hyperctl workflow`.
 type workflowFlags struct {
 	op        string
@@ -86,6 +92,7 @@ type workflowFlags struct {
 	inputs    keyValues
 	labels    keyValues
 	requestID string
+	namespace string
 	timeout   time.Duration
 	wait      bool
 	id        string
@@ -131,6 +138,7 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 	fs.Var(f.inputs, "input", "input `name=value` for submit (repeatable)")
 	fs.Var(f.labels, "label", "label `key=value` for submit (repeatable)")
 	fs.StringVar(&f.requestID, "request-id", "", "idempotency key for submit")
+	fs.StringVar(&f.namespace, "namespace", "", namespaceUsage("submit"))
 	fs.DurationVar(&f.timeout, "timeout", 0, "wall-clock limit of the submitted execution (e.g. 10m)")
 	fs.BoolVar(&f.wait, "wait", false, "submit: follow the log until the execution ends")
 	fs.StringVar(&f.id, "id", "", "execution id (watch, cancel)")

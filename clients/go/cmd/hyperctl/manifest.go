@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/workflow-manager/workflowd/clients/go/workflowclient"
 )
 
 // runManifest is `hyperctl manifest validate|submit|status`, as HyperSDK's
@@ -14,7 +16,7 @@ import (
 // GetExecution.
 func runManifest(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "usage: hyperctl manifest validate -file F | submit -file F [-wait] | status -id ID\n")
+		fmt.Fprint(stderr, "usage: hyperctl manifest validate -file F | submit -file F [-namespace N] [-wait] | status -id ID\n")
 		return exitUsage
 	}
 	verb := args[0]
@@ -25,6 +27,7 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 	file := fs.String("file", "", "manifest file (JSON or YAML; validate, submit)")
 	id := fs.String("id", "", "execution id (status)")
 	requestID := fs.String("request-id", "", "submit: idempotency key")
+	namespace := fs.String("namespace", "", namespaceUsage("submit"))
 	wait := fs.Bool("wait", false, "submit: follow every VM until it ends")
 	asJSON := fs.Bool("json", false, "print JSON (protobuf JSON mapping)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -82,7 +85,8 @@ func runManifest(args []string, stdout, stderr io.Writer) int {
 			return exitCode(errInvalidManifest)
 		}
 	case "submit":
-		resp, err := client.SubmitManifest(ctx, content, filepath.Base(*file), *requestID)
+		resp, err := client.SubmitManifest(ctx, content, filepath.Base(*file), *requestID,
+			workflowclient.SubmitInNamespace(*namespace))
 		if err != nil {
 			notef(stderr, "hyperctl: %s\n", describeError(err))
 			return exitCode(err)

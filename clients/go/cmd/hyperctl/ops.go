@@ -168,6 +168,9 @@ func opSubmit(ctx context.Context, c *workflowclient.Client, f *workflowFlags, o
 	if len(f.labels) > 0 {
 		opts = append(opts, workflowclient.WithLabels(f.labels))
 	}
+	if f.namespace != "" {
+		opts = append(opts, workflowclient.WithNamespace(f.namespace))
+	}
 	exec, err := c.Execute(ctx, f.workflow, inputs, opts...)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ const schedulesUsage = `usage: hyperctl schedules create NAME CRON [CRON...] -wo
        hyperctl schedules delete NAME
 
 create's other flags: [-timezone TZ] [-jitter D] [-overlap skip|buffer-one|allow-all|cancel-previous]
-  [-catch-up start-one|skip] [-catch-up-window D] [-label k=v ...] [-description TEXT]
+  [-catch-up start-one|skip] [-catch-up-window D] [-label k=v ...] [-description TEXT] [-namespace N]
 Run 'hyperctl schedules create -h' for the flags.
 `
 
@@ -51,6 +51,7 @@ type scheduleFlags struct {
 	catchUp       string
 	catchUpWindow time.Duration
 	description   string
+	namespace     string
 	note          string
 	next          int
 	runs          int
@@ -150,6 +151,7 @@ func scheduleFlagSet(f *scheduleFlags, verb string, stderr io.Writer) *flag.Flag
 	fs.StringVar(&f.catchUp, "catch-up", "", "create: times missed while the daemon was down: start-one (default) or skip")
 	fs.DurationVar(&f.catchUpWindow, "catch-up-window", 0, "create: with start-one, how old a missed time may be (daemon default 1h)")
 	fs.StringVar(&f.description, "description", "", "create: free text for people")
+	fs.StringVar(&f.namespace, "namespace", "", "create: the namespace its runs start in (default: default)")
 	fs.StringVar(&f.note, "note", "", "pause, unpause: why")
 	fs.IntVar(&f.next, "next", 0, "describe: how many next fire times (daemon default 5)")
 	fs.IntVar(&f.runs, "runs", 0, "describe: how many recent runs (daemon default 10)")
@@ -246,6 +248,7 @@ func scheduleFromFlags(name string, crons []string, f *scheduleFlags) (*workflow
 		Spec:        &workflowv1.ScheduleSpec{Cron: crons, TimeZone: f.timezone},
 		Action:      action,
 		Description: f.description,
+		Namespace:   f.namespace,
 	}
 	if f.jitter != 0 {
 		s.Spec.Jitter = durationpb.New(f.jitter)

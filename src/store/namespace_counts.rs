@@ -1,0 +1,51 @@
+//! GetStatus's counts for a caller that sees only some namespaces: its
+//! namespaces' executions by state, all time and ended since a time. The
+//! daemon-wide counts come from the totals the triggers keep
+//! (`StoreReader::state_counts`); these are counted from the executions
+//! themselves, each namespace from its index (schema version 12), so they
+//! cost what the namespaces hold.
+
+use super::reader::StateCounts;
+use super::{StoreError, StoreReader};
+
+/// Executions of namespace ?1 by state.
+const TOTALS_BY_STATE: &str =
+    "SELECT state, COUNT(*) FROM executions WHERE namespace = ?1 GROUP BY state";
+
+/// Executions of namespace ?1 ended since ?2, by state: driven by the end
+/// index (today's ends are few), the namespace checked on the way.
+const ENDED_SINCE_BY_STATE: &str = "SELECT state, COUNT(*) FROM executions \
+     WHERE end_ms >= ?2 AND +namespace = ?1 GROUP BY +state";
+
+impl StoreReader {
+    /// Executions of `namespaces` by state: all time, and ended since
+    /// `since_ms`.
+    pub(crate) fn state_counts_in(
+        &self,
+        namespaces: &[String],
+        since_ms: i64,
+    ) -> Result<StateCounts, StoreError> {
+        self.with(|conn| {
+            let mut counts = StateCounts::default();
+            for namespace in namespaces {
+                let mut totals = conn.prepare_cached(TOTALS_BY_STATE)?;
+                let rows = totals.query_map([namespace], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })?;
+                for row in rows {
+                    let (state, count) = row?;
+                    *counts.totals.entry(state).or_default() += count as u64;
+                }
+                let mut ended = conn.prepare_cached(ENDED_SINCE_BY_STATE)?;
+                let rows = ended.query_map(rusqlite::params![namespace, since_ms], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })?;
+                for row in rows {
+                    let (state, count) = row?;
+                    *counts.ended_since.entry(state).or_default() += count as u64;
+                }
+            }
+            Ok(counts)
+        })
+    }
+}

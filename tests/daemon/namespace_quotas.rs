@@ -1,0 +1,239 @@
+//! A namespace's quotas against what spends them (docs/security.md,
+//! "Namespaces", Quotas): its rate of starting work is spent only by a
+//! valid new start, over Execute and SubmitManifest, so a caller sending
+//! bad input does not drain its team's rate.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tonic::Code;
+use tonic_types::StatusExt;
+use workflow_manager::pb;
+
+use super::namespaces::team_dirs;
+use crate::helper::*;
+
+/// One start per 100 s, so the test never sees the bucket refill.
+const ONE_START: &str = "start_rate_per_second = 0.01\nstart_rate_burst = 1\n";
+
+/// Asserts `status` is `namespace`'s rate refusing a start, with a
+/// RetryInfo.
+fn assert_namespace_rate(status: &tonic::Status, namespace: &str) {
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains(&format!("namespaces.{namespace}.start_rate_per_second")),
+        "{}",
+        status.message()
+    );
+    let wait = status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .expect("a RetryInfo with a delay");
+    assert!(wait > Duration::ZERO, "{wait:?}");
+}
+
+/// Asserts `status` is INVALID_ARGUMENT with a violation of `field`.
+fn assert_bad_field(status: &tonic::Status, field: &str) {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let fields: Vec<String> = violations(status).into_iter().map(|(f, _)| f).collect();
+    assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
+}
+
+#[tokio::test]
+async fn bad_input_to_execute_is_refused_without_spending_the_namespaces_rate() {
+    let dirs = tempfile::tempdir().unwrap();
+    let daemon = Daemon::builder()
+        .config_file("namespaces.toml", &team_dirs(dirs.path(), ONE_START))
+        .start()
+        .await;
+    let in_a = |request: pb::ExecuteRequest| pb::ExecuteRequest {
+        namespace: "team-a".into(),
+        ..request
+    };
+    let mut client = daemon.client();
+
+    // Bad input of each kind the handler and the engine check, more
+    // calls than the bucket holds: each refused naming its field.
+    let missing_input = in_a(request("gate", &[]));
+    let bad_timeout = in_a(pb::ExecuteRequest {
+        timeout: Some(prost_types::Duration {
+            seconds: -1,
+            nanos: 0,
+        }),
+        ..request("alpha", &[])
+    });
+    let bad_limit = in_a(pb::ExecuteRequest {
+        limits: Some(pb::ResourceLimits {
+            max_processes: Some(0),
+            ..Default::default()
+        }),
+        ..request("alpha", &[])
+    });
+    for (bad, field) in [
+        (missing_input, "inputs.gate"),
+        (bad_timeout, "timeout"),
+        (bad_limit, "limits.max_processes"),
+        (in_a(request("", &[])), "workflow_id"),
+    ] {
+        let refused = client.execute(bad).await.unwrap_err();
+        assert_bad_field(&refused, field);
+    }
+    // A workflow the namespace does not have is not a start either.
+    let elsewhere = client
+        .execute(in_a(request("beta", &[])))
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), Code::NotFound, "{elsewhere:?}");
+
+    // The one token is still there: a valid start takes it.
+    let with_id = || {
+        in_a(pb::ExecuteRequest {
+            request_id: "once".into(),
+            ..request("alpha", &[])
+        })
+    };
+    let first = client
+        .execute(with_id())
+        .await
+        .expect("the first valid start");
+    let first = first.into_inner();
+    assert!(first.started);
+    // Its repeat starts nothing, so it spends nothing and is answered.
+    let again = client
+        .execute(with_id())
+        .await
+        .expect("a repeat of the request id")
+        .into_inner();
+    assert!(!again.started);
+    assert_eq!(again.execution.unwrap().id, first.execution.unwrap().id);
+    // The next new start is over the rate; team-b's bucket is its own.
+    let limited = client
+        .execute(in_a(request("alpha", &[])))
+        .await
+        .unwrap_err();
+    assert_namespace_rate(&limited, "team-a");
+    daemon
+        .execute_request(pb::ExecuteRequest {
+            namespace: "team-b".into(),
+            ..request("beta", &[])
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_bad_manifest_is_refused_without_spending_the_namespaces_rate() {
+    let daemon = Daemon::builder()
+        .program("vm-pipeline.sh", fixture_pipeline())
+        .config_file(
+            "namespaces.toml",
+            &format!("[namespaces.default]\n{ONE_START}"),
+        )
+        .start()
+        .await;
+    let disk = make_disk(&daemon.staging_dir(), "web.raw", "raw");
+    let submit = |content: String, request_id: &str| pb::SubmitManifestRequest {
+        content: content.into_bytes(),
+        format: pb::ManifestFormat::Detect as i32,
+        file_name: "web.json".into(),
+        request_id: request_id.into(),
+        ..Default::default()
+    };
+    let mut client = daemon.client();
+    for _ in 0..3 {
+        let refused = client
+            .submit_manifest(submit(r#"{"pipeline": {"load": {}}}"#.into(), ""))
+            .await
+            .unwrap_err();
+        assert_bad_field(&refused, "version");
+    }
+    let valid = json!({"version": "1.0", "pipeline": {
+        "load": {"source_type": "raw", "source_path": disk},
+        "convert": {"output_format": "qcow2"}}})
+    .to_string();
+    let first = client
+        .submit_manifest(submit(valid.clone(), "web-1"))
+        .await
+        .expect("the first valid manifest")
+        .into_inner();
+    assert!(first.started);
+    let again = client
+        .submit_manifest(submit(valid.clone(), "web-1"))
+        .await
+        .expect("a repeat of the request id")
+        .into_inner();
+    assert!(!again.started);
+    let limited = client
+        .submit_manifest(submit(valid, "web-2"))
+        .await
+        .unwrap_err();
+    assert_namespace_rate(&limited, "default");
+}
+
+/// A namespace held at its `max_running` with no `max_queued` of its own
+/// waits within its share of the daemon's queue (`max_queue` / the
+/// namespaces), so the others keep room in it.
+#[tokio::test]
+async fn a_namespace_at_max_running_without_max_queued_leaves_the_queue_to_others() {
+    let dirs = tempfile::tempdir().unwrap();
+    // team-a, team-b and default share a queue of 6: 2 each.
+    let daemon = Daemon::builder()
+        .max_jobs(4)
+        .flag("--max-queue", 6)
+        .config_file(
+            "namespaces.toml",
+            &team_dirs(dirs.path(), "max_running = 1\n"),
+        )
+        .start()
+        .await;
+    let gate = |n: usize| pb::ExecuteRequest {
+        namespace: "team-a".into(),
+        ..request(
+            "gate",
+            &[(
+                "gate",
+                text(daemon.file(&format!("gate-{n}")).to_str().unwrap()),
+            )],
+        )
+    };
+    let running = daemon.execute_request(gate(0)).await;
+    daemon.wait_started(&running.id).await;
+    for n in 1..=2 {
+        let waiting = daemon.execute_request(gate(n)).await;
+        assert_eq!(waiting.state, pb::ExecutionState::Queued as i32);
+    }
+    let full = daemon.client().execute(gate(3)).await.unwrap_err();
+    assert_eq!(full.code(), Code::ResourceExhausted, "{full:?}");
+    for said in [
+        "namespace team-a has 2 executions waiting",
+        "the default for a namespace with max_running and no max_queued",
+        "6 / 3 namespaces",
+        "set config namespaces.team-a.max_queued",
+    ] {
+        assert!(full.message().contains(said), "{said}: {}", full.message());
+    }
+    assert!(full.get_details_retry_info().is_some(), "a RetryInfo");
+
+    // Other namespaces still start, and wait, in the daemon's queue.
+    let hello = daemon.execute("hello", &[]).await;
+    assert_eq!(
+        daemon.wait_end(&hello.id).await.state,
+        pb::ExecutionState::Succeeded as i32
+    );
+    daemon
+        .execute_request(pb::ExecuteRequest {
+            namespace: "team-b".into(),
+            ..request("beta", &[])
+        })
+        .await;
+    // One of team-a's own ends: one more of its own may wait.
+    std::fs::write(daemon.file("gate-0"), "").unwrap();
+    daemon.wait_end(&running.id).await;
+    eventually("a place for team-a", DEADLINE, || {
+        let mut client = daemon.client();
+        let request = gate(4);
+        async move { client.execute(request).await.ok() }
+    })
+    .await;
+}
