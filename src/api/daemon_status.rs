@@ -67,13 +67,12 @@ impl WorkflowApi {
             None => Vec::new(),
         };
         if *seen != crate::namespaces::Visibility::All {
-            let namespaces = self.engine.namespaces();
             directories.retain(|d| {
                 let of = self.engine.namespaces_of_directory(&d.path);
                 seen.sees_any(of.iter().map(String::as_str))
             });
             probing.retain(|path| self.sees_program(seen, path));
-            drop_folders.retain(|d| seen.sees(namespaces.of_drop_folder(&d.path)));
+            drop_folders.retain(|d| seen.sees(&d.namespace));
         }
         Ok(Response::new(pb::GetStatusResponse {
             version: self.info.version.clone(),

@@ -91,6 +91,18 @@ impl ExecutionLog {
         });
     }
 
+    /// Numbers lines read at the program's exit, folding them into the tree
+    /// and counts, and holds them for the end's write: the error the end
+    /// reports then knows of a failure printed last, and the lines cost no
+    /// commit of their own.
+    pub(super) fn hold_last(&mut self, payloads: Vec<LogPayload>) {
+        self.metrics.lines(payloads.len());
+        for payload in payloads {
+            let event = Arc::new(self.number(payload));
+            self.held.push(event);
+        }
+    }
+
     /// Numbers an event of the daemon's own (a cancel, a kill, a timeout)
     /// and queues it if the writer's queue has room; otherwise holds it for
     /// the next write, so that stopping a program never waits for the

@@ -438,6 +438,9 @@ fn start_and_wait(
         }
     };
     drop(live);
+    // Before the error is worked out from the tree: the last lines may say
+    // why the program failed.
+    execution.log().hold_last(read);
 
     let exit_code = status.code();
     let signal = status.signal();
@@ -471,12 +474,11 @@ fn start_and_wait(
             (ExecutionState::Failed, error)
         }
     };
-    read.push(LogPayload::Lifecycle(Lifecycle::Exited {
-        exit_code,
-        signal,
-    }));
     Ok((
-        read,
+        vec![LogPayload::Lifecycle(Lifecycle::Exited {
+            exit_code,
+            signal,
+        })],
         Ending {
             state,
             exit_code,

@@ -390,6 +390,7 @@ fn run(
         }
     }
     rx.close();
+    deferred.close();
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         tracing::warn!(error = %e, "final history checkpoint failed");
     }

@@ -108,6 +108,9 @@ pub(crate) struct DropFolderStatus {
     pub(crate) failed_today: u64,
     /// Whether notify watches it.
     pub(crate) watching: bool,
+    /// The namespace its executions go into: GetStatus shows the folder
+    /// to that namespace's callers.
+    pub(crate) namespace: String,
 }
 
 /// One folder and what its jobs share.
@@ -218,6 +221,7 @@ impl DropFolders {
                 processed_today: counts.processed_since,
                 failed_today: counts.failed_since,
                 watching: folder.watching.load(Ordering::Relaxed),
+                namespace: folder.namespace.clone(),
             });
         }
         statuses

@@ -407,8 +407,13 @@ async fn status(daemon: &Daemon, token: &str) -> pb::GetStatusResponse {
 #[tokio::test]
 async fn get_status_counts_and_lists_only_the_callers_namespaces() {
     let dirs = tempfile::tempdir().unwrap();
-    // The two teams, and a drop folder whose runs go into team-b.
+    // The two teams, and a drop folder whose runs go into team-b, named
+    // through a symbolic link: the daemon works in the folder it points
+    // to, and GetStatus still shows it to team-b.
+    let real_drop = dirs.path().join("real-drop");
+    std::fs::create_dir(&real_drop).unwrap();
     let drop = dirs.path().join("drop");
+    std::os::unix::fs::symlink(&real_drop, &drop).unwrap();
     let config = format!(
         "{}drop_folders = [{:?}]\n",
         team_dirs(dirs.path(), ""),

@@ -30,6 +30,9 @@ pub(super) struct Deferred {
     /// Whether the flusher task runs (started at the first write, inside
     /// the runtime that records them).
     flusher: AtomicBool,
+    /// Set once the writer has made its last commit: nothing held after
+    /// that can be written.
+    closed: AtomicBool,
 }
 
 impl Deferred {
@@ -38,6 +41,10 @@ impl Deferred {
     pub(super) fn hold(self: &Arc<Self>, op: WriteOp, tx: &mpsc::Sender<WriteOp>) {
         let first = {
             let mut ops = self.ops.lock();
+            if self.closed.load(Ordering::Acquire) {
+                tracing::error!(operation = %op, "the history is closed; an audit event is lost");
+                return;
+            }
             ops.push(op);
             ops.len() == 1
         };
@@ -58,6 +65,23 @@ impl Deferred {
         }
     }
 
+    /// Called by the writer after its last commit: ends the flusher and
+    /// logs what was held too late to be written.
+    pub(super) fn close(&self) {
+        let lost = {
+            let mut ops = self.ops.lock();
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *ops)
+        };
+        if !lost.is_empty() {
+            tracing::error!(
+                operations = lost.len(),
+                "held after the history's last commit: audit events lost"
+            );
+        }
+        self.held.notify_one();
+    }
+
     fn is_empty(&self) -> bool {
         self.ops.lock().is_empty()
     }
@@ -69,6 +93,9 @@ impl Deferred {
 async fn flush(deferred: Arc<Deferred>, tx: mpsc::WeakSender<WriteOp>) {
     loop {
         deferred.held.notified().await;
+        if deferred.closed.load(Ordering::Acquire) {
+            return;
+        }
         tokio::time::sleep(FLUSH_AFTER).await;
         if deferred.is_empty() {
             continue;
