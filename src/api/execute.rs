@@ -60,8 +60,11 @@ impl WorkflowApi {
             // A repeat of a request id starts nothing: nothing to spend.
             CheckedStart::Existing(existing) => (*existing, false),
             CheckedStart::New(start) => {
+                // Spent once the start has its place: a refusal for a
+                // full queue costs the namespace nothing either.
+                let reserved = self.engine.reserve(*start)?;
                 self.spend_start(&namespace)?;
-                self.engine.start(*start).await?
+                self.engine.start(reserved).await?
             }
         };
         Ok(Response::new(pb::ExecuteResponse {

@@ -33,6 +33,13 @@ pub(crate) struct NewStart {
     timeout: Option<Duration>,
 }
 
+/// A [`NewStart`] holding its place in the queue ([`Engine::reserve`]);
+/// dropped, it gives the place back.
+pub(crate) struct ReservedStart<'a> {
+    start: NewStart,
+    place: QueueReservation<'a>,
+}
+
 impl Engine {
     /// Accepts an execution. Returns it and whether this call started it
     /// (false when `request_id` matched an earlier one).
@@ -42,18 +49,28 @@ impl Engine {
     ) -> Result<(ExecutionRecord, bool), EngineError> {
         match self.check_execute(request).await? {
             CheckedStart::Existing(existing) => Ok((*existing, false)),
-            CheckedStart::New(start) => self.start(*start).await,
+            CheckedStart::New(start) => self.start(self.reserve(*start)?).await,
         }
     }
 
-    /// Stores and queues a start [`Engine::check_execute`] found valid and
-    /// new. Returns it and whether this call started it (false when a
-    /// racing call with the same request id stored it first).
+    /// Takes a place in the queue for a start [`Engine::check_execute`]
+    /// found valid and new, or says why the queue is full. Split from
+    /// [`Engine::start`] so that the API spends a namespace's rate only
+    /// on a start that has its place.
+    pub(crate) fn reserve(&self, start: NewStart) -> Result<ReservedStart<'_>, EngineError> {
+        let place = self.queue_place(&start.new.namespace)?;
+        Ok(ReservedStart { start, place })
+    }
+
+    /// Stores and queues a start that holds its place. Returns it and
+    /// whether this call started it (false when a racing call with the
+    /// same request id stored it first).
     pub(crate) async fn start(
         self: &Arc<Self>,
-        start: NewStart,
+        reserved: ReservedStart<'_>,
     ) -> Result<(ExecutionRecord, bool), EngineError> {
-        self.accept(start.new, start.timeout).await
+        let ReservedStart { start, place } = reserved;
+        self.accept(start.new, start.timeout, place).await
     }
 
     /// Checks an Execute request without storing anything: the workflow
@@ -182,7 +199,8 @@ impl Engine {
             ..NewExecution::default()
         };
         let timeout = previous.timeout_ms.map(Duration::from_millis);
-        self.accept(new, timeout).await
+        let place = self.queue_place(&new.namespace)?;
+        self.accept(new, timeout, place).await
     }
 
     /// The config's retry policy of `workflow_id` (`retry_policies`), for
@@ -232,29 +250,35 @@ impl Engine {
         Ok(())
     }
 
-    /// Takes a place in the queue, stores `new` (given its id and accept
-    /// time here) with its `queued` event, and queues it.
-    async fn accept(
-        self: &Arc<Self>,
-        mut new: NewExecution,
-        timeout: Option<Duration>,
-    ) -> Result<(ExecutionRecord, bool), EngineError> {
+    /// Holds a place in the queue for an execution of `namespace`, or
+    /// says why the queue is full.
+    fn queue_place(&self, namespace: &str) -> Result<QueueReservation<'_>, EngineError> {
         let limits = Limits {
             workers: self.config.max_concurrent_jobs,
             queue: self.config.max_queue,
         };
-        let namespace: Arc<str> = Arc::from(new.namespace.as_str());
-        let reservation = QueueReservation::take(&self.scheduler, limits, &namespace).map_err(
-            |full| match full {
+        QueueReservation::take(&self.scheduler, limits, &Arc::from(namespace)).map_err(|full| {
+            match full {
                 QueueFull::Daemon => EngineError::QueueFull {
                     limit: self.config.max_queue,
                 },
                 QueueFull::Namespace(limit) => EngineError::NamespaceQueueFull {
-                    namespace: new.namespace.clone(),
+                    namespace: namespace.to_string(),
                     limit,
                 },
-            },
-        )?;
+            }
+        })
+    }
+
+    /// Stores `new` (given its id and accept time here) with its `queued`
+    /// event in the place `reservation` holds, and queues it.
+    async fn accept(
+        self: &Arc<Self>,
+        mut new: NewExecution,
+        timeout: Option<Duration>,
+        reservation: QueueReservation<'_>,
+    ) -> Result<(ExecutionRecord, bool), EngineError> {
+        let namespace: Arc<str> = Arc::from(new.namespace.as_str());
         let queue_position = reservation.position();
 
         let id = Uuid::now_v7();

@@ -237,3 +237,56 @@ async fn a_namespace_at_max_running_without_max_queued_leaves_the_queue_to_other
     })
     .await;
 }
+
+/// A valid start refused because the namespace's queue is full spends
+/// none of its rate: retrying while the queue drains does not leave the
+/// team without starts once a place frees.
+#[tokio::test]
+async fn a_start_refused_for_a_full_queue_spends_none_of_the_rate() {
+    let dirs = tempfile::tempdir().unwrap();
+    let quotas = "max_running = 1\nmax_queued = 1\n\
+                  start_rate_per_second = 0.01\nstart_rate_burst = 3\n";
+    let daemon = Daemon::builder()
+        .max_jobs(4)
+        .config_file("namespaces.toml", &team_dirs(dirs.path(), quotas))
+        .start()
+        .await;
+    let gate = |n: usize| pb::ExecuteRequest {
+        namespace: "team-a".into(),
+        ..request(
+            "gate",
+            &[(
+                "gate",
+                text(daemon.file(&format!("gate-{n}")).to_str().unwrap()),
+            )],
+        )
+    };
+    // Two of the three starts: one runs, one waits.
+    let running = daemon.execute_request(gate(0)).await;
+    daemon.wait_started(&running.id).await;
+    let waiting = daemon.execute_request(gate(1)).await;
+    // More refusals for the full queue than starts are left.
+    for n in 2..=4 {
+        let full = daemon.client().execute(gate(n)).await.unwrap_err();
+        assert_eq!(full.code(), Code::ResourceExhausted, "{full:?}");
+        assert!(
+            full.message().contains("namespaces.team-a.max_queued"),
+            "refused for the queue, not the rate: {}",
+            full.message()
+        );
+    }
+    // Once the waiting one runs, the third start is still there.
+    std::fs::write(daemon.file("gate-0"), "").unwrap();
+    daemon.wait_started(&waiting.id).await;
+    let third = daemon
+        .client()
+        .execute(gate(5))
+        .await
+        .expect("the third start");
+    assert!(third.into_inner().started);
+    // And it was the last.
+    std::fs::write(daemon.file("gate-1"), "").unwrap();
+    daemon.wait_end(&waiting.id).await;
+    let limited = daemon.client().execute(gate(6)).await.unwrap_err();
+    assert_namespace_rate(&limited, "team-a");
+}
