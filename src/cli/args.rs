@@ -411,7 +411,7 @@ pub(crate) struct ScheduleDefinitionArgs {
     #[arg(long, value_name = "TEXT")]
     pub(crate) description: Option<String>,
     /// The namespace its runs start in [default: `default`; on update,
-    /// give it again or the schedule moves to `default`].
+    /// the schedule's own].
     #[arg(long, value_name = "NAMESPACE")]
     pub(crate) namespace: Option<String>,
 }

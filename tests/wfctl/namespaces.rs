@@ -155,6 +155,22 @@ async fn every_command_that_starts_work_takes_a_namespace() {
         schedule_namespace(&daemon, &admin, "nightly-a").await,
         "team-a"
     );
+    // Updated without --namespace, it stays in its namespace.
+    at(&[
+        "schedule",
+        "update",
+        "nightly-a",
+        "--cron",
+        "0 3 * * *",
+        "--workflow",
+        "alpha",
+    ])
+    .await
+    .expect(0);
+    assert_eq!(
+        schedule_namespace(&daemon, &admin, "nightly-a").await,
+        "team-a"
+    );
     at(&[
         "schedules",
         "create",

@@ -22,8 +22,23 @@ pub(crate) async fn create(ctx: &Ctx, schedule: pb::Schedule) -> Result<(), CliE
 }
 
 /// Replaces the definition of the schedule `schedule.id` (UpdateSchedule).
-pub(crate) async fn update(ctx: &Ctx, schedule: pb::Schedule) -> Result<(), CliError> {
+/// Without `--namespace` the schedule stays in its namespace: the daemon
+/// would read an empty one as `default` and move it.
+pub(crate) async fn update(ctx: &Ctx, mut schedule: pb::Schedule) -> Result<(), CliError> {
     let id = schedule.id.clone();
+    if schedule.namespace.is_empty() {
+        let current = ctx.message(
+            ctx.client
+                .clone()
+                .get_schedule(pb::GetScheduleRequest {
+                    schedule_id: id.clone(),
+                    next_fire_times: 1,
+                    recent_runs: 1,
+                })
+                .await,
+        )?;
+        schedule.namespace = returned(current.schedule, &id)?.namespace;
+    }
     let request = pb::UpdateScheduleRequest {
         schedule_id: id.clone(),
         schedule: Some(schedule),
