@@ -1,16 +1,15 @@
 //! GetStatus's counts for a caller that sees only some namespaces: its
 //! namespaces' executions by state, all time and ended since a time. The
-//! daemon-wide counts come from the totals the triggers keep
-//! (`StoreReader::state_counts`); these are counted from the executions
-//! themselves, each namespace from its index (schema version 12), so they
-//! cost what the namespaces hold.
+//! totals come from the rows the triggers keep per namespace and state
+//! (schema version 13), a few rows per namespace; the ends since a time
+//! from the end index, as the daemon-wide ones.
 
 use super::reader::StateCounts;
 use super::{StoreError, StoreReader};
 
 /// Executions of namespace ?1 by state.
 const TOTALS_BY_STATE: &str =
-    "SELECT state, COUNT(*) FROM executions WHERE namespace = ?1 GROUP BY state";
+    "SELECT state, count FROM execution_totals WHERE namespace = ?1 AND count > 0";
 
 /// Executions of namespace ?1 ended since ?2, by state: driven by the end
 /// index (today's ends are few), the namespace checked on the way.

@@ -257,9 +257,11 @@ impl StoreReader {
     pub(crate) fn state_counts(&self, since_ms: i64) -> Result<StateCounts, StoreError> {
         self.with(|conn| {
             let mut totals = BTreeMap::new();
-            // Kept by triggers (schema version 5), not counted here.
-            let mut stmt =
-                conn.prepare_cached("SELECT state, count FROM execution_totals WHERE count > 0")?;
+            // Kept by triggers (schema versions 5 and 13, a row per
+            // namespace and state), not counted here.
+            let mut stmt = conn.prepare_cached(
+                "SELECT state, SUM(count) FROM execution_totals GROUP BY state HAVING SUM(count) > 0",
+            )?;
             for row in stmt.query_map([], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
             })? {

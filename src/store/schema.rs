@@ -312,6 +312,41 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_by_namespace ON executions(namespace, create_ms DESC, rowid DESC);
     ALTER TABLE api_tokens ADD COLUMN namespaces TEXT NOT NULL DEFAULT '*';
     "#,
+    // Version 13: the totals of version 5 kept per namespace and state, so
+    // GetStatus for a caller seeing some namespaces reads a few rows too
+    // (namespace_counts.rs), instead of every execution of its namespaces
+    // after each commit; the daemon-wide totals add up a row per
+    // namespace. The same two writes per change as before: an
+    // execution's namespace never changes.
+    r#"
+    DROP TRIGGER execution_totals_on_insert;
+    DROP TRIGGER execution_totals_on_delete;
+    DROP TRIGGER execution_totals_on_state;
+    DROP TABLE execution_totals;
+    CREATE TABLE execution_totals (
+        namespace TEXT NOT NULL,
+        state TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (namespace, state)
+    ) WITHOUT ROWID;
+    INSERT INTO execution_totals (namespace, state, count)
+        SELECT namespace, state, COUNT(*) FROM executions GROUP BY namespace, state;
+    CREATE TRIGGER execution_totals_on_insert AFTER INSERT ON executions BEGIN
+        INSERT INTO execution_totals (namespace, state, count) VALUES (NEW.namespace, NEW.state, 1)
+            ON CONFLICT (namespace, state) DO UPDATE SET count = count + 1;
+    END;
+    CREATE TRIGGER execution_totals_on_delete AFTER DELETE ON executions BEGIN
+        UPDATE execution_totals SET count = count - 1
+            WHERE namespace = OLD.namespace AND state = OLD.state;
+    END;
+    CREATE TRIGGER execution_totals_on_state AFTER UPDATE OF state ON executions
+        WHEN OLD.state IS NOT NEW.state BEGIN
+        UPDATE execution_totals SET count = count - 1
+            WHERE namespace = OLD.namespace AND state = OLD.state;
+        INSERT INTO execution_totals (namespace, state, count) VALUES (NEW.namespace, NEW.state, 1)
+            ON CONFLICT (namespace, state) DO UPDATE SET count = count + 1;
+    END;
+    "#,
 ];
 
 /// Settings every connection needs. WAL lets readers run beside the writer;
@@ -428,13 +463,19 @@ mod tests {
             rows.collect::<Result<Vec<_>, _>>().unwrap()
         };
         (
-            read("SELECT state, count FROM execution_totals WHERE count > 0 ORDER BY state"),
-            read("SELECT state, COUNT(*) FROM executions GROUP BY state ORDER BY state"),
+            read(
+                "SELECT namespace || ':' || state, count FROM execution_totals \
+                 WHERE count > 0 ORDER BY 1",
+            ),
+            read(
+                "SELECT namespace || ':' || state, COUNT(*) FROM executions \
+                 GROUP BY namespace, state ORDER BY 1",
+            ),
         )
     }
 
     #[test]
-    fn the_totals_by_state_are_counted_at_migration_and_kept_by_every_change() {
+    fn the_totals_by_namespace_and_state_are_counted_at_migration_and_kept_by_every_change() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = Connection::open(dir.path().join("history.sqlite3")).unwrap();
         configure(&conn).unwrap();
@@ -457,12 +498,21 @@ mod tests {
         migrate(&mut conn).unwrap();
         let (totals, counted) = totals_and_count(&conn);
         assert_eq!(totals, counted);
-        assert_eq!(totals, [("RUNNING".into(), 1), ("SUCCEEDED".into(), 2)]);
+        assert_eq!(
+            totals,
+            [
+                ("default:RUNNING".into(), 1),
+                ("default:SUCCEEDED".into(), 2)
+            ]
+        );
 
         insert(&conn, "e4", "QUEUED");
         insert(&conn, "e4", "QUEUED"); // a retried request: nothing inserted
         conn.execute_batch(
-            "UPDATE executions SET state = 'RUNNING' WHERE id = 'e4'; \
+            "INSERT INTO executions \
+                 (id, request_id, workflow_id, workflow_name, state, create_ms, argv_json, namespace) \
+                 VALUES ('e5', 'e5', 'hello', 'Hello', 'QUEUED', 1, '[]', 'team-a'); \
+             UPDATE executions SET state = 'RUNNING' WHERE id = 'e4'; \
              UPDATE executions SET state = 'FAILED' WHERE id = 'e3'; \
              UPDATE executions SET state = 'SUCCEEDED', end_ms = 2 WHERE id = 'e1'; \
              DELETE FROM executions WHERE id = 'e2';",
@@ -473,9 +523,10 @@ mod tests {
         assert_eq!(
             totals,
             [
-                ("FAILED".into(), 1),
-                ("RUNNING".into(), 1),
-                ("SUCCEEDED".into(), 1)
+                ("default:FAILED".into(), 1),
+                ("default:RUNNING".into(), 1),
+                ("default:SUCCEEDED".into(), 1),
+                ("team-a:QUEUED".into(), 1),
             ]
         );
     }
