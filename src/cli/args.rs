@@ -252,6 +252,10 @@ pub(crate) struct TuiArgs {
     /// line, to this file (for bench/tui.rs).
     #[arg(long, value_name = "FILE", hide = true)]
     pub(crate) frame_times: Option<std::path::PathBuf>,
+    /// The namespace the run form and the manifest builder start work in
+    /// (the lists still show every namespace the token sees).
+    #[command(flatten)]
+    pub(crate) namespace: NamespaceArg,
 }
 
 /// Flags of `wfctl get`.

@@ -37,6 +37,10 @@ pub(crate) struct ExecuteParams {
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub(crate) wait_seconds: Option<u32>,
+    /// The namespace to run it in; the workflow must belong to it. Omit
+    /// for your token's only namespace, else `default`.
+    #[serde(default)]
+    pub(crate) namespace: Option<String>,
 }
 
 /// Arguments naming one execution.
@@ -144,6 +148,10 @@ pub(crate) struct ListExecutionsParams {
     /// Only the executions this schedule started.
     #[serde(default)]
     pub(crate) schedule_id: Option<String>,
+    /// Only executions of this namespace (you see only your token's
+    /// namespaces in any case).
+    #[serde(default)]
+    pub(crate) namespace: Option<String>,
 }
 
 /// How manifest text is encoded.
@@ -207,6 +215,10 @@ pub(crate) struct SubmitManifestParams {
     /// Labels for every execution.
     #[serde(default)]
     pub(crate) labels: Option<BTreeMap<String, String>>,
+    /// The namespace to run its executions in. Omit for your token's only
+    /// namespace, else `default`.
+    #[serde(default)]
+    pub(crate) namespace: Option<String>,
 }
 
 /// What a schedule does when it falls due: execute a workflow.
@@ -345,6 +357,10 @@ pub(crate) struct CreateScheduleParams {
     /// Free text for people.
     #[serde(default)]
     pub(crate) description: Option<String>,
+    /// The namespace its executions run in; the workflow must belong to
+    /// it. Omit for `default`.
+    #[serde(default)]
+    pub(crate) namespace: Option<String>,
 }
 
 /// Arguments naming one schedule.

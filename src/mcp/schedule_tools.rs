@@ -337,6 +337,7 @@ fn schedule_of(params: CreateScheduleParams) -> Result<pb::Schedule, ToolError> 
         paused: params.paused.unwrap_or(false),
         note: params.note.unwrap_or_default(),
         description: params.description.unwrap_or_default(),
+        namespace: params.namespace.unwrap_or_default(),
         ..Default::default()
     })
 }

@@ -25,6 +25,8 @@ pub(crate) struct StartRequest {
     pub(crate) request_id: String,
     pub(crate) timeout_seconds: Option<u32>,
     pub(crate) wait_seconds: Option<u32>,
+    /// Empty: the token's only namespace, else `default`.
+    pub(crate) namespace: String,
 }
 
 impl WorkflowMcp {
@@ -55,8 +57,7 @@ impl WorkflowMcp {
                 }),
                 labels: request.labels.into_iter().collect(),
                 retry_policy: None,
-                // The token's only namespace, else `default`.
-                namespace: String::new(),
+                namespace: request.namespace,
             })
             .await
             .map_err(|s| self.tool_error(&s, Subject::Workflow(&workflow_id), style))?

@@ -109,6 +109,7 @@ impl WorkflowMcp {
             request_id: params.request_id.unwrap_or_default(),
             timeout_seconds: params.timeout_seconds,
             wait_seconds: params.wait_seconds,
+            namespace: params.namespace.unwrap_or_default(),
         };
         self.start(request, FieldStyle::AsRequested, &context)
             .await
@@ -277,8 +278,8 @@ impl WorkflowMcp {
                 labels: params.labels.unwrap_or_default().into_iter().collect(),
                 batch_id: params.batch_id.unwrap_or_default(),
                 schedule_id: params.schedule_id.unwrap_or_default(),
-                // Every namespace the token sees.
-                namespace: String::new(),
+                // None: every namespace the token sees.
+                namespace: params.namespace.unwrap_or_default(),
             })
             .await
             .map_err(|s| {
@@ -385,7 +386,7 @@ impl WorkflowMcp {
                 file_name: params.file_name.unwrap_or_default(),
                 request_id: params.request_id.unwrap_or_default(),
                 labels: params.labels.unwrap_or_default().into_iter().collect(),
-                namespace: String::new(),
+                namespace: params.namespace.unwrap_or_default(),
             })
             .await
             .map_err(|s| {

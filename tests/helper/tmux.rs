@@ -33,6 +33,8 @@ pub struct TuiOptions {
     pub size: (u16, u16),
     /// Whether NO_COLOR=1 is set (wfctl draws without colours).
     pub no_color: bool,
+    /// Flags after `wfctl tui`.
+    pub args: Vec<String>,
 }
 
 impl Default for TuiOptions {
@@ -40,6 +42,7 @@ impl Default for TuiOptions {
         TuiOptions {
             size: (80, 24),
             no_color: true,
+            args: Vec::new(),
         }
     }
 }
@@ -81,8 +84,13 @@ impl Tui {
         } else {
             "-u NO_COLOR"
         };
+        let args: String = options
+            .args
+            .iter()
+            .map(|a| format!(" {}", shell_quote(a)))
+            .collect();
         let script = format!(
-            "env -u WFCTL_ADDR {no_color} WORKFLOWD_ADDR={addr} TERM=xterm-256color {wfctl} tui\n\
+            "env -u WFCTL_ADDR {no_color} WORKFLOWD_ADDR={addr} TERM=xterm-256color {wfctl} tui{args}\n\
              echo \"EXITED $?\"\n\
              stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo|isig)$' | tr '\\n' ' '\n\
              echo\n\

@@ -6,10 +6,11 @@
 //
 //	GET  /api/workflow/status             {mode, running, queue_depth, active_jobs, processed_today, failed_today, max_workers, uptime_seconds}
 //	GET  /api/workflow/jobs?status=S      {jobs: [{id, name, stage, progress, started_at, elapsed_seconds, status, ...}], total}
-//	     (also limit, workflow_id, batch_id, label=key=value; one GetExecution per job)
+//	     (also limit, workflow_id, batch_id, namespace, label=key=value; one GetExecution per job)
 //	GET  /api/workflow/jobs/active        the same, for status=active
 //	POST /api/workflow/manifest/submit    {success, job_id, execution_ids, manifest_paths, started, ...}
-//	     (an Idempotency-Key header makes retries return the first submission)
+//	     (an Idempotency-Key header makes retries return the first submission;
+//	     ?namespace=N starts its executions in namespace N)
 //	POST /api/workflow/manifest/validate  {valid, errors: [{path, message}]}
 //
 // Keys are snake_case, as HyperSDK's Go handler writes them, or camelCase

@@ -26,16 +26,19 @@ const (
 	// PathStatus answers GET with a Status.
 	PathStatus = "/api/workflow/status"
 	// PathJobs answers GET with {jobs, total}. Optional parameters:
-	// `status`, `limit`, and the filters `workflow_id`, `batch_id` and
-	// `label=key=value` (repeatable: every label must match). It costs one
+	// `status`, `limit`, and the filters `workflow_id`, `batch_id`,
+	// `namespace` and `label=key=value` (repeatable: every label must
+	// match). It costs one
 	// ListExecutions and one GetExecution per listed job (for its phase
 	// tree), JobFetchConcurrency at a time.
 	PathJobs = "/api/workflow/jobs"
 	// PathActiveJobs answers GET with the active (RUNNING) jobs; it takes
 	// the parameters of PathJobs but `status`.
 	PathActiveJobs = "/api/workflow/jobs/active"
-	// PathSubmit takes a POSTed manifest (JSON) and runs it. An
-	// Idempotency-Key header makes retries return the first submission.
+	// PathSubmit takes a POSTed manifest (JSON) and runs it, in the
+	// namespace of the `namespace` query parameter when given (else the
+	// caller's only namespace, else `default`). An Idempotency-Key header
+	// makes retries return the first submission.
 	PathSubmit = "/api/workflow/manifest/submit"
 	// PathValidate takes a POSTed manifest (JSON) and checks it.
 	PathValidate = "/api/workflow/manifest/validate"
@@ -187,6 +190,7 @@ func (h *handler) listJobs(w http.ResponseWriter, r *http.Request, jobStatus str
 		States:     states,
 		WorkflowId: r.URL.Query().Get("workflow_id"),
 		BatchId:    r.URL.Query().Get("batch_id"),
+		Namespace:  r.URL.Query().Get("namespace"),
 	}
 	for _, kv := range r.URL.Query()["label"] {
 		k, v, ok := strings.Cut(kv, "=")
@@ -310,13 +314,23 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// A query parameter, not a key of the body: the body is the manifest
+	// exactly as HyperSDK's dashboard posts it.
+	namespace := r.URL.Query().Get("namespace")
 	resp, err := h.client.API().SubmitManifest(r.Context(), &workflowv1.SubmitManifestRequest{
 		Content:   body,
 		Format:    workflowv1.ManifestFormat_MANIFEST_FORMAT_JSON,
 		RequestId: key,
+		Namespace: namespace,
 	})
 	if err != nil {
 		if status.Code(err) == codes.InvalidArgument {
+			for _, v := range workflowclient.FieldViolations(err) {
+				if v.Field == "namespace" {
+					h.badParam(w, "namespace", v.Description)
+					return
+				}
+			}
 			h.fail(w, http.StatusBadRequest, "INVALID_MANIFEST", status.Convert(err).Message(),
 				map[string]any{"errors": violations(err)})
 			return

@@ -39,12 +39,14 @@ type Client = DaemonClient;
 pub(crate) fn start(
     client: Client,
     addr: String,
+    namespace: String,
     requests: mpsc::UnboundedReceiver<Request>,
     updates: mpsc::Sender<Update>,
 ) -> JoinHandle<()> {
     let link = Link {
         client,
         addr,
+        namespace,
         updates,
         watched: Vec::new(),
         connected: None,
@@ -56,6 +58,9 @@ pub(crate) fn start(
 struct Link {
     client: Client,
     addr: String,
+    /// The namespace work starts in (`--namespace`); empty: the token's
+    /// only namespace, else `default`.
+    namespace: String,
     updates: mpsc::Sender<Update>,
     /// The job lists polled.
     watched: Vec<JobTab>,
@@ -119,6 +124,7 @@ impl Link {
                     self.updates.clone(),
                     workflow_id,
                     inputs,
+                    self.namespace.clone(),
                 ));
             }
             Request::Cancel {
@@ -157,10 +163,12 @@ impl Link {
             Request::SubmitManifest { content } => {
                 let (mut client, addr, updates) =
                     (self.client.clone(), self.addr.clone(), self.updates.clone());
+                let namespace = self.namespace.clone();
                 tokio::spawn(async move {
                     let request = pb::SubmitManifestRequest {
                         content: content.into_bytes(),
                         request_id: uuid::Uuid::new_v4().to_string(),
+                        namespace,
                         ..Default::default()
                     };
                     let result = client
@@ -259,6 +267,7 @@ async fn run_workflow(
     updates: mpsc::Sender<Update>,
     workflow_id: String,
     inputs: HashMap<String, prost_types::Value>,
+    namespace: String,
 ) {
     // Every refusal goes back to the form, so it can be sent again: with
     // the field violations of INVALID_ARGUMENT, or just why (a full queue,
@@ -292,6 +301,7 @@ async fn run_workflow(
         workflow_id: workflow_id.clone(),
         inputs,
         request_id: uuid::Uuid::new_v4().to_string(),
+        namespace,
         ..Default::default()
     };
     let update = match client.execute(request).await {

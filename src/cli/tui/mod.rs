@@ -72,10 +72,11 @@ pub(crate) async fn run(globals: &GlobalArgs, args: TuiArgs) -> Result<(), CliEr
     let link = link::start(
         daemon_client(channel, token),
         addr.clone(),
+        args.namespace.field(),
         request_rx,
         update_tx,
     );
-    let mut app = App::new(addr, Theme::from_env());
+    let mut app = App::new(addr, args.namespace.namespace.clone(), Theme::from_env());
     let send = |requests: Vec<Request>| {
         for request in requests {
             // The link outlives the loop.

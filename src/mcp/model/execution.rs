@@ -173,6 +173,8 @@ pub(crate) struct ExecutionSummary {
     pub(crate) error: Option<String>,
     /// Labels given at start.
     pub(crate) labels: BTreeMap<String, String>,
+    /// The namespace it was started in.
+    pub(crate) namespace: String,
     /// Name of the phase running now, while one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) current_phase: Option<String>,
@@ -309,6 +311,7 @@ impl From<&pb::Execution> for ExecutionSummary {
             exit_code: e.exit_code,
             error: non_empty(&e.error),
             labels: sorted(&e.labels),
+            namespace: e.namespace.clone(),
             current_phase: non_empty(&e.current_phase),
             estimate: e.estimate.as_ref().map(EstimateInfo::from),
         }

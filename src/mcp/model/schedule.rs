@@ -103,6 +103,8 @@ pub(crate) struct ScheduleInfo {
     /// Free text for people.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) description: Option<String>,
+    /// The namespace its executions run in.
+    pub(crate) namespace: String,
     /// When it was created (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) create_time: Option<String>,
@@ -230,6 +232,7 @@ impl From<&pb::Schedule> for ScheduleInfo {
             paused: s.paused,
             note: non_empty(&s.note),
             description: non_empty(&s.description),
+            namespace: s.namespace.clone(),
             create_time: rfc3339(s.create_time.as_ref()),
             update_time: rfc3339(s.update_time.as_ref()),
             next_fire_times: s

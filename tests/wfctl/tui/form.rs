@@ -4,6 +4,7 @@
 use workflow_manager::pb::ExecutionState;
 
 use super::{cursor_to, short};
+use crate::daemon::namespaces::team_dirs;
 use crate::helper::*;
 
 /// A workflow with a required text field and a bounded number field.
@@ -87,4 +88,35 @@ async fn run_form_shows_the_daemons_violation_at_its_field_then_runs() {
         Some("otters"),
         "{run:?}"
     );
+}
+
+/// `wfctl tui --namespace team-a`: the status line names it and the run
+/// form starts there (`alpha` is only team-a's, so `default` would refuse).
+#[tokio::test]
+async fn run_form_starts_in_the_namespace_of_the_command_line() {
+    let dirs = tempfile::tempdir().unwrap();
+    let daemon = Daemon::builder()
+        .config_file("namespaces.toml", &team_dirs(dirs.path(), ""))
+        .start()
+        .await;
+    let tui = Tui::start_with(
+        &daemon.addr,
+        TuiOptions {
+            args: vec!["--namespace".into(), "team-a".into()],
+            ..TuiOptions::default()
+        },
+    )
+    .await;
+    tui.wait_for("namespace team-a").await;
+    tui.send_keys(&["l"]).await;
+    tui.wait_for("alpha").await;
+    cursor_to(&tui, "alpha").await;
+    tui.send_keys(&["Enter"]).await;
+    tui.wait_for("Ctrl-S: Run").await;
+    tui.send_keys(&["C-s"]).await;
+    tui.wait_for("alpha  SUCCEEDED").await;
+    let executions = daemon.list_executions(Default::default()).await.executions;
+    assert_eq!(executions.len(), 1, "{executions:?}");
+    assert_eq!(executions[0].workflow_id, "alpha", "{executions:?}");
+    assert_eq!(executions[0].namespace, "team-a", "{executions:?}");
 }

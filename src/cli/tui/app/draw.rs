@@ -127,7 +127,24 @@ impl App {
             Some((text, false)) => Line::from(format!(" {}", safe(text))),
             None => Line::styled(self.hint(), theme.dim()),
         };
-        frame.render_widget(Paragraph::new(line), area);
+        // The namespace what the screens start goes into, at the right.
+        let label = self
+            .namespace
+            .as_ref()
+            .map(|n| format!(" namespace {} ", safe(n)))
+            .unwrap_or_default();
+        let [text_area, label_area] = Layout::horizontal([
+            Constraint::Min(0),
+            Constraint::Length(cells(label.chars().count())),
+        ])
+        .areas(area);
+        frame.render_widget(Paragraph::new(line), text_area);
+        if !label.is_empty() {
+            frame.render_widget(
+                Paragraph::new(Span::styled(label, theme.selected())),
+                label_area,
+            );
+        }
     }
 
     /// The keys of the screen shown, hyperctl's help line.

@@ -58,6 +58,8 @@ pub(crate) struct App {
     pub(crate) theme: Theme,
     /// The daemon address, for the banner.
     pub(crate) addr: String,
+    /// The namespace work starts in (`--namespace`), for the status line.
+    pub(crate) namespace: Option<String>,
     /// The screen shown.
     pub(crate) view: View,
     /// The screen before the form (Esc goes back to it).
@@ -89,10 +91,11 @@ pub(crate) struct App {
 
 impl App {
     /// The app at start: the dashboard, nothing fetched yet.
-    pub(crate) fn new(addr: String, theme: Theme) -> App {
+    pub(crate) fn new(addr: String, namespace: Option<String>, theme: Theme) -> App {
         App {
             theme,
             addr,
+            namespace,
             view: View::Dashboard,
             previous: View::Dashboard,
             help: false,

@@ -44,7 +44,7 @@ pub(super) fn render(app: &mut App, width: u16, height: u16) -> String {
 
 /// An app connected to a daemon at a fixed address, without colours.
 pub(super) fn app() -> App {
-    let mut app = App::new("127.0.0.1:50051".into(), Theme::new(false));
+    let mut app = App::new("127.0.0.1:50051".into(), None, Theme::new(false));
     app.on_update(Update::Connected);
     app
 }
