@@ -187,4 +187,30 @@ async fn every_command_that_starts_work_takes_a_namespace() {
         schedule_namespace(&daemon, &admin, "hourly-b").await,
         "team-b"
     );
+
+    // workflow -op list takes it as a filter.
+    let in_b = at(&["run", "beta", "--namespace", "team-b"])
+        .await
+        .expect(0);
+    let in_b = in_b
+        .stdout
+        .split_whitespace()
+        .next()
+        .expect("an id")
+        .to_string();
+    let listed = |namespace: &'static str| {
+        let at = &at;
+        async move {
+            at(&["workflow", "-op", "list", "-namespace", namespace])
+                .await
+                .expect(0)
+                .stdout
+        }
+    };
+    let team_b_list = listed("team-b").await;
+    assert!(team_b_list.contains(&in_b), "{team_b_list}");
+    assert!(!team_b_list.contains(id), "team-a's in {team_b_list}");
+    let team_a_list = listed("team-a").await;
+    assert!(team_a_list.contains(id), "{team_a_list}");
+    assert!(!team_a_list.contains(&in_b), "team-b's in {team_a_list}");
 }

@@ -92,7 +92,7 @@ pub(super) const WORKFLOW: Form = Form {
         },
         Flag {
             help: "submit: the namespace to start in (default: the token's only namespace, \
-                   else default)",
+                   else default); list, queue, watch: only that namespace's executions",
             ..go_flags::NAMESPACE
         },
         go_flags::ADDR,
@@ -128,6 +128,10 @@ pub(super) async fn run(globals: &GlobalArgs, args: &[String]) -> Result<(), Cli
             .map_err(|_| CliError::Usage(format!("invalid value {text:?} for -limit")))?,
         None => 50,
     };
+    let namespace = flags.value("namespace").unwrap_or_default().to_string();
+    if !namespace.is_empty() && (op == Op::Status || flags.value("id").is_some()) {
+        eprintln!("wfctl: note: -namespace is ignored by -op {name}");
+    }
     if flags.value("dir").is_some() && op != Op::Submit {
         eprintln!(
             "wfctl: note: -dir is ignored; wfctl asks the daemon over gRPC (pick it with -addr)"
@@ -145,20 +149,22 @@ pub(super) async fn run(globals: &GlobalArgs, args: &[String]) -> Result<(), Cli
     match op {
         Op::Status => print_status(ctx.output, &ctx.get_status().await?),
         Op::List => {
-            let executions = ctx
-                .list_executions(pb::ListExecutionsRequest::default(), limit)
-                .await?;
+            let request = pb::ListExecutionsRequest {
+                namespace: namespace.clone(),
+                ..Default::default()
+            };
+            let executions = ctx.list_executions(request, limit).await?;
             print_executions(ctx.output, &executions, None);
         }
         Op::Queue => print_executions(
             ctx.output,
-            &ctx.list_executions(active_filter(), 0).await?,
+            &ctx.list_executions(active_filter(&namespace), 0).await?,
             None,
         ),
         Op::Watch => {
             return match flags.value("id") {
                 Some(id) => follow_to_end(&ctx, id).await,
-                None => watch_active(&ctx).await,
+                None => watch_active(&ctx, &namespace).await,
             }
         }
         Op::Submit => {
@@ -173,12 +179,14 @@ pub(super) async fn run(globals: &GlobalArgs, args: &[String]) -> Result<(), Cli
     Ok(())
 }
 
-fn active_filter() -> pb::ListExecutionsRequest {
+/// The queued and running executions (of `namespace`, when not empty).
+fn active_filter(namespace: &str) -> pb::ListExecutionsRequest {
     pb::ListExecutionsRequest {
         states: vec![
             ExecutionState::Queued as i32,
             ExecutionState::Running as i32,
         ],
+        namespace: namespace.to_string(),
         ..Default::default()
     }
 }
@@ -246,10 +254,12 @@ fn read_job(flags: &GoFlags) -> Result<pb::ExecuteRequest, CliError> {
         namespace: flags.value("namespace").unwrap_or_default().to_string(),
     })
 }
-/// Follows every queued or running execution until all have ended, each
-/// shown [`EventStyle::Tagged`]. Fails when any did not succeed.
-async fn watch_active(ctx: &Ctx) -> Result<(), CliError> {
-    let active = ctx.list_executions(active_filter(), 0).await?;
+
+/// Follows every queued or running execution (of `namespace`, when not
+/// empty) until all have ended, each shown [`EventStyle::Tagged`]. Fails
+/// when any did not succeed.
+async fn watch_active(ctx: &Ctx, namespace: &str) -> Result<(), CliError> {
+    let active = ctx.list_executions(active_filter(namespace), 0).await?;
     if active.is_empty() {
         print_note("wfctl: no queued or running executions to watch");
         return Ok(());
