@@ -34,6 +34,15 @@ fn assert_namespace_rate(status: &tonic::Status, namespace: &str) {
     assert!(wait > Duration::ZERO, "{wait:?}");
 }
 
+/// A run of `gate` in team-a that waits for the file `gate-N`.
+fn team_a_gate(daemon: &Daemon, n: usize) -> pb::ExecuteRequest {
+    let gate = daemon.file(&format!("gate-{n}"));
+    pb::ExecuteRequest {
+        namespace: "team-a".into(),
+        ..request("gate", &[("gate", text(gate.to_str().unwrap()))])
+    }
+}
+
 /// Asserts `status` is INVALID_ARGUMENT with a violation of `field`.
 fn assert_bad_field(status: &tonic::Status, field: &str) {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
@@ -187,16 +196,7 @@ async fn a_namespace_at_max_running_without_max_queued_leaves_the_queue_to_other
         )
         .start()
         .await;
-    let gate = |n: usize| pb::ExecuteRequest {
-        namespace: "team-a".into(),
-        ..request(
-            "gate",
-            &[(
-                "gate",
-                text(daemon.file(&format!("gate-{n}")).to_str().unwrap()),
-            )],
-        )
-    };
+    let gate = |n: usize| team_a_gate(&daemon, n);
     let running = daemon.execute_request(gate(0)).await;
     daemon.wait_started(&running.id).await;
     for n in 1..=2 {
@@ -251,16 +251,7 @@ async fn a_start_refused_for_a_full_queue_spends_none_of_the_rate() {
         .config_file("namespaces.toml", &team_dirs(dirs.path(), quotas))
         .start()
         .await;
-    let gate = |n: usize| pb::ExecuteRequest {
-        namespace: "team-a".into(),
-        ..request(
-            "gate",
-            &[(
-                "gate",
-                text(daemon.file(&format!("gate-{n}")).to_str().unwrap()),
-            )],
-        )
-    };
+    let gate = |n: usize| team_a_gate(&daemon, n);
     // Two of the three starts: one runs, one waits.
     let running = daemon.execute_request(gate(0)).await;
     daemon.wait_started(&running.id).await;
