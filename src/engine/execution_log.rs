@@ -77,26 +77,22 @@ impl ExecutionLog {
     /// a program printing hundreds of thousands of lines a second cheap to
     /// follow.
     pub(super) fn append(&mut self, slot: WriteSlot, payloads: Vec<LogPayload>) {
-        // One relaxed add per batch: the lines' count is all it costs.
-        self.metrics.lines(payloads.len());
-        let mut events = std::mem::take(&mut self.held);
-        events.extend(
-            payloads
-                .into_iter()
-                .map(|payload| Arc::new(self.number(payload))),
-        );
+        self.hold(payloads);
         slot.send(WriteOp::Append {
             execution: self.rowid,
-            events,
+            events: std::mem::take(&mut self.held),
         });
     }
 
-    /// Numbers lines read at the program's exit, folding them into the tree
-    /// and counts, and holds them for the end's write: the error the end
-    /// reports then knows of a failure printed last, and the lines cost no
-    /// commit of their own.
-    pub(super) fn hold_last(&mut self, payloads: Vec<LogPayload>) {
+    /// Numbers program output, folding it into the tree and counts, and
+    /// holds it for the next write, after what is held already. The runner
+    /// holds the lines read with the program's exit this way for the end's
+    /// write: the error the end reports then knows of a failure printed
+    /// last, and the lines cost no commit of their own.
+    pub(super) fn hold(&mut self, payloads: Vec<LogPayload>) {
+        // One relaxed add per batch: the lines' count is all it costs.
         self.metrics.lines(payloads.len());
+        self.held.reserve(payloads.len());
         for payload in payloads {
             let event = Arc::new(self.number(payload));
             self.held.push(event);

@@ -440,7 +440,7 @@ fn start_and_wait(
     drop(live);
     // Before the error is worked out from the tree: the last lines may say
     // why the program failed.
-    execution.log().hold_last(read);
+    execution.log().hold(read);
 
     let exit_code = status.code();
     let signal = status.signal();

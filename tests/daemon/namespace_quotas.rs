@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use tonic::Code;
-use tonic_types::StatusExt;
 use workflow_manager::pb;
 
 use super::namespaces::team_dirs;
@@ -27,10 +26,7 @@ fn assert_namespace_rate(status: &tonic::Status, namespace: &str) {
         "{}",
         status.message()
     );
-    let wait = status
-        .get_details_retry_info()
-        .and_then(|info| info.retry_delay)
-        .expect("a RetryInfo with a delay");
+    let wait = retry_delay(status);
     assert!(wait > Duration::ZERO, "{wait:?}");
 }
 
@@ -213,7 +209,7 @@ async fn a_namespace_at_max_running_without_max_queued_leaves_the_queue_to_other
     ] {
         assert!(full.message().contains(said), "{said}: {}", full.message());
     }
-    assert!(full.get_details_retry_info().is_some(), "a RetryInfo");
+    assert!(retry_delay(&full) > Duration::ZERO);
 
     // Other namespaces still start, and wait, in the daemon's queue.
     let hello = daemon.execute("hello", &[]).await;

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use tonic::Code;
-use tonic_types::StatusExt;
 use workflow_manager::pb;
 
 use crate::helper::*;
@@ -21,10 +20,7 @@ fn assert_rate_limited(status: &tonic::Status) {
         "names the setting: {}",
         status.message()
     );
-    let wait = status
-        .get_details_retry_info()
-        .and_then(|info| info.retry_delay)
-        .expect("a RetryInfo with a delay");
+    let wait = retry_delay(status);
     assert!(
         wait > Duration::ZERO && wait <= Duration::from_secs(1),
         "{wait:?}"

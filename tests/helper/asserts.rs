@@ -119,3 +119,13 @@ pub fn violations(status: &Status) -> Vec<(String, String)> {
         .map(|v| (v.field.clone(), v.description.clone()))
         .collect()
 }
+
+/// The wait a RESOURCE_EXHAUSTED refusal's google.rpc.RetryInfo asks
+/// for; panics when it has none.
+pub fn retry_delay(status: &Status) -> std::time::Duration {
+    use tonic_types::StatusExt;
+    status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .unwrap_or_else(|| panic!("no google.rpc.RetryInfo with a delay in {status:?}"))
+}
