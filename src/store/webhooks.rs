@@ -166,23 +166,7 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
         }
         WebhookWrite::FanOut { deliveries, up_to } => {
             for d in deliveries {
-                // Not for a webhook deleted since the fan-out read it.
-                conn.prepare_cached(
-                    "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, \
-                     attempts, create_ms, next_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
-                     WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)",
-                )?
-                .execute(params![
-                    d.id,
-                    d.webhook,
-                    d.kind,
-                    d.subject,
-                    d.payload,
-                    d.state.as_str(),
-                    d.attempts,
-                    d.create_ms,
-                    d.next_ms
-                ])?;
+                insert_delivery(conn, d)?;
             }
             conn.prepare_cached("DELETE FROM notifications WHERE seq <= ?1")?
                 .execute([up_to])?;
@@ -215,27 +199,8 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
                 if updated > 0 {
                     continue;
                 }
-                // A test's delivery, new; not for a webhook deleted since.
-                conn.prepare_cached(
-                    "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, \
-                     attempts, create_ms, next_ms, last_ms, last_status, last_error) \
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
-                     WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)",
-                )?
-                .execute(params![
-                    d.id,
-                    d.webhook,
-                    d.kind,
-                    d.subject,
-                    d.payload,
-                    d.state.as_str(),
-                    d.attempts,
-                    d.create_ms,
-                    d.next_ms,
-                    d.last_ms,
-                    d.last_status,
-                    d.last_error
-                ])?;
+                // A test's delivery, new.
+                insert_delivery(conn, d)?;
             }
         }
     }
@@ -243,6 +208,32 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
 }
 
 const WEBHOOK_COLUMNS: &str = "id, url, secret, events, workflow_ids, description, create_ms";
+
+/// Stores a new delivery, unless its webhook was deleted since it was
+/// made (by a fan-out or a test).
+fn insert_delivery(conn: &Connection, d: &DeliveryRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, \
+         attempts, create_ms, next_ms, last_ms, last_status, last_error) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
+         WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)",
+    )?
+    .execute(params![
+        d.id,
+        d.webhook,
+        d.kind,
+        d.subject,
+        d.payload,
+        d.state.as_str(),
+        d.attempts,
+        d.create_ms,
+        d.next_ms,
+        d.last_ms,
+        d.last_status,
+        d.last_error
+    ])?;
+    Ok(())
+}
 
 fn read_webhook(row: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
     let events: String = row.get(3)?;
