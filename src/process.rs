@@ -234,10 +234,21 @@ mod tests {
                     .expect("spawn sleep")
             })
             .collect();
-        // Each leads its own group: one member each.
-        let usage = group_usage(children[0].id() as i32);
+        // Each leads its own group: one member each. A process just past
+        // exec may not have its resident pages counted yet (the kernel
+        // folds per-thread counters into the total lazily), so wait for the
+        // count rather than read it once.
+        let pgid = children[0].id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let usage = loop {
+            let usage = group_usage(pgid);
+            if usage.resident_bytes > 0 || std::time::Instant::now() > deadline {
+                break usage;
+            }
+            std::thread::yield_now();
+        };
         assert_eq!(usage.processes, 1);
-        assert!(usage.resident_bytes > 0);
+        assert!(usage.resident_bytes > 0, "{usage:?}");
         for child in &mut children {
             child.kill().expect("kill");
             child.wait().expect("reap");
