@@ -37,6 +37,9 @@ command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 # openssl: the Python client's TLS tests make their certificates with it.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# postgresql: the store's tests run against a real PostgreSQL server too
+# (src/store/db/test_server.rs starts one from these binaries).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

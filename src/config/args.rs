@@ -27,6 +27,10 @@ pub struct DaemonArgs {
     /// Data directory: history database, run directories, bundled workflows.
     #[arg(long, env = "WORKFLOWD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The history in PostgreSQL instead of the SQLite file in the data
+    /// directory: a `postgres://user@host:port/database` URL.
+    #[arg(long, env = "WORKFLOWD_DATABASE")]
+    pub database: Option<String>,
     /// Workflow directory to discover programs in (repeatable; replaces the defaults).
     #[arg(
         long = "workflow-dir",

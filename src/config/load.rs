@@ -91,6 +91,7 @@ impl Config {
                 .or(file.data_dir.clone())
                 .unwrap_or_else(default_data_dir),
         );
+        let database = postgres_url(args.database.clone().or(file.database.clone()))?;
         let bundled_workflows =
             !args.no_bundled_workflows && file.bundled_workflows.unwrap_or(true);
         let configured_dirs = if args.workflow_dirs.is_empty() {
@@ -221,6 +222,7 @@ impl Config {
             unix_socket_group,
             program_env,
             data_dir,
+            database,
             workflow_dirs,
             bundled_workflows,
             max_concurrent_jobs,
@@ -475,6 +477,27 @@ fn cors_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
         }
     }
     Ok(origins)
+}
+
+/// `database`: a PostgreSQL URL, checked for its form here; whether the
+/// server answers is known when the daemon connects.
+fn postgres_url(setting: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = setting else {
+        return Ok(None);
+    };
+    let invalid = |message: String| ConfigError::Invalid {
+        setting: "database",
+        message,
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(invalid(format!(
+            "{url:?} is not a PostgreSQL URL (postgres://user@host:port/database); \
+             leave it unset for the SQLite file in the data directory"
+        )));
+    }
+    url.parse::<postgres::Config>()
+        .map_err(|e| invalid(format!("cannot read the URL: {e}")))?;
+    Ok(Some(url))
 }
 
 /// `history_retention_days` as a duration; None keeps everything.

@@ -44,6 +44,9 @@ pub struct Config {
     pub unix_socket: Option<PathBuf>,
     /// Data directory.
     pub data_dir: PathBuf,
+    /// The history's PostgreSQL URL; None: the SQLite file in the data
+    /// directory.
+    pub database: Option<String>,
     /// Workflow directories, in priority order (a duplicate id keeps the first).
     pub workflow_dirs: Vec<PathBuf>,
     /// Whether the bundled examples are installed into the data directory.
@@ -120,9 +123,17 @@ impl Config {
             .map(|(per_second, burst)| crate::auth::StartRate::new(per_second, burst))
     }
 
-    /// The history database.
+    /// The history's SQLite file (used unless `database` is set).
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("history.sqlite3")
+    }
+
+    /// Where the history lives.
+    pub(crate) fn history_database(&self) -> crate::store::Database {
+        match &self.database {
+            Some(url) => crate::store::Database::Postgres(url.clone()),
+            None => crate::store::Database::Sqlite(self.database_path()),
+        }
     }
 
     /// Where executions get their working directories.

@@ -113,7 +113,7 @@ pub async fn run(
         writer,
         writer_thread,
         reader,
-    } = History::open(&config.database_path())?;
+    } = History::open(&config.history_database())?;
     let ledger_writer = writer.clone();
     let metrics = Metrics::new();
 
@@ -224,7 +224,7 @@ pub async fn run(
         DaemonInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at_ms: crate::clock::now_ms(),
-            database_path: config.database_path().to_string_lossy().into_owned(),
+            database_path: config.history_database().describe(),
             history_retention: config.history_retention,
         },
     )

@@ -15,7 +15,7 @@ use super::{Engine, EngineConfig};
 use crate::discovery::Catalog;
 use crate::metrics::Metrics;
 use crate::program_env::ProgramEnv;
-use crate::store::{History, StoreWriter};
+use crate::store::{Database, History, StoreWriter};
 
 /// A running engine and the directory it lives in.
 pub(crate) struct TestEngine {
@@ -53,7 +53,8 @@ impl TestEngine {
         ));
         catalog.rescan().await;
         let metrics = Metrics::new();
-        let history = History::open(&dir.path().join("history.sqlite3")).expect("history");
+        let history =
+            History::open(&Database::Sqlite(dir.path().join("history.sqlite3"))).expect("history");
         let writer = history.writer.clone();
         let engine = Engine::new(
             EngineConfig {

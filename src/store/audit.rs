@@ -1,7 +1,7 @@
 //! The audit log as stored (schema version 10): appended to, read newest
 //! first.
 
-use rusqlite::{params, Connection, Row};
+use super::db::{args, Db, Row};
 
 use super::{StoreError, StoreReader};
 
@@ -29,25 +29,25 @@ pub(crate) struct AuditRecord {
 }
 
 /// Appends `event` inside the writer's transaction.
-pub(super) fn append(conn: &Connection, event: &AuditRecord) -> Result<(), StoreError> {
-    conn.prepare_cached(
+pub(super) fn append(db: Db<'_>, event: &AuditRecord) -> Result<(), StoreError> {
+    db.execute(
         "INSERT INTO audit_events (time_ms, principal, role, method, object, peer, code, message) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        event.time_ms,
-        event.principal,
-        event.role,
-        event.method,
-        event.object,
-        event.peer,
-        event.code,
-        event.message
-    ])?;
+        args![
+            event.time_ms,
+            event.principal,
+            event.role,
+            event.method,
+            event.object,
+            event.peer,
+            event.code,
+            event.message
+        ],
+    )?;
     Ok(())
 }
 
-fn read_event(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+fn read_event(row: &Row<'_>) -> Result<AuditRecord, StoreError> {
     Ok(AuditRecord {
         seq: row.get(0)?,
         time_ms: row.get(1)?,
@@ -69,16 +69,13 @@ impl StoreReader {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
+        self.with_db(|db| {
+            db.query(
                 "SELECT seq, time_ms, principal, role, method, object, peer, code, message \
                  FROM audit_events WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(
-                params![before.unwrap_or(i64::MAX), limit as i64],
+                args![before.unwrap_or(i64::MAX), limit],
                 read_event,
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            )
         })
     }
 }

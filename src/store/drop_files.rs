@@ -10,7 +10,7 @@
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, Row};
+use super::db::{args, Db, Row};
 
 use super::reader::StoreReader;
 use super::StoreError;
@@ -138,14 +138,13 @@ fn bytes_path(bytes: Vec<u8>) -> PathBuf {
 }
 
 /// Applies one change inside the writer's transaction.
-pub(super) fn apply(conn: &Connection, write: &DropFileWrite) -> Result<(), StoreError> {
+pub(super) fn apply(db: Db<'_>, write: &DropFileWrite) -> Result<(), StoreError> {
     match write {
         DropFileWrite::Insert(r) => {
-            conn.prepare_cached(
+            db.execute(
                 "INSERT INTO drop_files (id, folder, mode, original_name, processing_path, state, batch_id, \
                  execution_ids, taken_ms, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
+                args![
                 r.id,
                 path_bytes(&r.folder),
                 r.mode,
@@ -155,15 +154,18 @@ pub(super) fn apply(conn: &Connection, write: &DropFileWrite) -> Result<(), Stor
                 r.batch_id,
                 serde_json::to_string(&r.execution_ids).expect("ids serialize"),
                 r.taken_ms,
-                r.error,
-            ])?;
+                    r.error,
+                ],
+            )?;
         }
         DropFileWrite::SetExecutions { id, execution_ids } => {
-            conn.prepare_cached("UPDATE drop_files SET execution_ids = ?2 WHERE id = ?1")?
-                .execute(params![
+            db.execute(
+                "UPDATE drop_files SET execution_ids = ?2 WHERE id = ?1",
+                args![
                     id,
                     serde_json::to_string(execution_ids).expect("ids serialize")
-                ])?;
+                ],
+            )?;
         }
         DropFileWrite::Decide {
             id,
@@ -171,25 +173,20 @@ pub(super) fn apply(conn: &Connection, write: &DropFileWrite) -> Result<(), Stor
             final_state,
             error,
         } => {
-            conn.prepare_cached(
+            db.execute(
                 "UPDATE drop_files SET final_path = ?2, final_state = ?3, error = ?4 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                path_bytes(final_path),
-                final_state.as_str(),
-                error
-            ])?;
+                args![id, path_bytes(final_path), final_state.as_str(), error],
+            )?;
         }
         DropFileWrite::Finish {
             id,
             state,
             finished_ms,
         } => {
-            conn.prepare_cached(
+            db.execute(
                 "UPDATE drop_files SET state = ?2, finished_ms = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, state.as_str(), finished_ms])?;
+                args![id, state.as_str(), finished_ms],
+            )?;
         }
     }
     Ok(())
@@ -199,7 +196,7 @@ const COLUMNS: &str =
     "id, folder, mode, original_name, processing_path, state, batch_id, execution_ids, \
      taken_ms, final_path, final_state, finished_ms, error";
 
-fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<DropFileRecord, StoreError>> {
+fn read_row(row: &Row<'_>) -> Result<DropFileRecord, StoreError> {
     let id: String = row.get(0)?;
     let state: String = row.get(5)?;
     let ids: String = row.get(7)?;
@@ -216,26 +213,23 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<DropFileRecord, StoreError
         row.get(12)?,
     );
     let corrupt = |what: &str| StoreError::Corrupt(format!("drop file {id}: {what}"));
-    let build = || -> Result<DropFileRecord, StoreError> {
-        Ok(DropFileRecord {
-            state: DropFileState::parse(&state).ok_or_else(|| corrupt("state"))?,
-            execution_ids: serde_json::from_str(&ids).map_err(|_| corrupt("execution ids"))?,
-            final_state: final_state
-                .map(|s| DropFileState::parse(&s).ok_or_else(|| corrupt("final state")))
-                .transpose()?,
-            folder: bytes_path(folder),
-            processing_path: bytes_path(processing),
-            final_path: final_path.map(bytes_path),
-            mode,
-            original_name,
-            batch_id,
-            taken_ms,
-            finished_ms,
-            error,
-            id: id.clone(),
-        })
-    };
-    Ok(build())
+    Ok(DropFileRecord {
+        state: DropFileState::parse(&state).ok_or_else(|| corrupt("state"))?,
+        execution_ids: serde_json::from_str(&ids).map_err(|_| corrupt("execution ids"))?,
+        final_state: final_state
+            .map(|s| DropFileState::parse(&s).ok_or_else(|| corrupt("final state")))
+            .transpose()?,
+        folder: bytes_path(folder),
+        processing_path: bytes_path(processing),
+        final_path: final_path.map(bytes_path),
+        mode,
+        original_name,
+        batch_id,
+        taken_ms,
+        finished_ms,
+        error,
+        id: id.clone(),
+    })
 }
 
 impl StoreReader {
@@ -244,27 +238,19 @@ impl StoreReader {
         &self,
         folder: &Path,
     ) -> Result<Vec<DropFileRecord>, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!(
                 "SELECT {COLUMNS} FROM drop_files WHERE folder = ?1 AND state = 'processing' ORDER BY taken_ms, id"
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map([path_bytes(folder)], read_row)?;
-            let mut records = Vec::new();
-            for row in rows {
-                records.push(row??);
-            }
-            Ok(records)
+            db.query(&sql, args![path_bytes(folder)], read_row)
         })
     }
 
     /// One dropped file by job id.
     pub(crate) fn drop_file(&self, id: &str) -> Result<Option<DropFileRecord>, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!("SELECT {COLUMNS} FROM drop_files WHERE id = ?1");
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query_map([id], read_row)?;
-            rows.next().transpose()?.transpose()
+            db.query_opt(&sql, args![id], read_row)
         })
     }
 
@@ -275,17 +261,15 @@ impl StoreReader {
         folder: &Path,
         since_ms: i64,
     ) -> Result<DropFileCounts, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let mut counts = DropFileCounts::default();
-            let mut stmt = conn.prepare_cached(
+            let rows = db.query(
                 "SELECT state, COUNT(*) FROM drop_files WHERE folder = ?1 \
                  AND (state = 'processing' OR finished_ms >= ?2) GROUP BY state",
+                args![path_bytes(folder), since_ms],
+                |row| Ok((row.get::<String>(0)?, row.get::<u64>(1)?)),
             )?;
-            let rows = stmt.query_map(params![path_bytes(folder), since_ms], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
-            })?;
-            for row in rows {
-                let (state, count) = row?;
+            for (state, count) in rows {
                 match DropFileState::parse(&state) {
                     Some(DropFileState::Processing) => counts.processing = count,
                     Some(DropFileState::Processed) => counts.processed_since = count,
@@ -305,14 +289,26 @@ mod tests {
 
     use super::*;
     use crate::store::hub::LogHub;
+    use crate::store::testing::{on_each_database, runtime};
     use crate::store::StoreWriter;
 
-    #[tokio::test]
-    async fn a_dropped_file_goes_through_the_ledger() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("history.sqlite3");
-        let (writer, _thread) = StoreWriter::start(&db, Arc::new(LogHub::default())).unwrap();
-        let reader = StoreReader::open(&db).unwrap();
+    #[test]
+    fn a_dropped_file_goes_through_the_ledger() {
+        on_each_database(|database| {
+            let rt = runtime();
+            let (writer, _thread) =
+                StoreWriter::start(database, Arc::new(LogHub::default())).unwrap();
+            let reader = StoreReader::open(database).unwrap();
+            let write = |w| rt.block_on(writer.drop_file(w));
+            through_the_ledger(&reader, write);
+            rt.block_on(writer.close()).unwrap();
+        });
+    }
+
+    fn through_the_ledger(
+        reader: &StoreReader,
+        write: impl Fn(DropFileWrite) -> Result<(), StoreError>,
+    ) {
         let folder = PathBuf::from("/drop");
         // Not UTF-8: stored as bytes, read back as they were.
         let processing = folder.join(std::ffi::OsStr::from_bytes(b"processing/caf\xe9.json"));
@@ -331,17 +327,12 @@ mod tests {
             finished_ms: None,
             error: String::new(),
         };
-        writer
-            .drop_file(DropFileWrite::Insert(Box::new(record.clone())))
-            .await
-            .unwrap();
-        writer
-            .drop_file(DropFileWrite::SetExecutions {
-                id: "j1".into(),
-                execution_ids: vec!["e1".into(), "e2".into()],
-            })
-            .await
-            .unwrap();
+        write(DropFileWrite::Insert(Box::new(record.clone()))).unwrap();
+        write(DropFileWrite::SetExecutions {
+            id: "j1".into(),
+            execution_ids: vec!["e1".into(), "e2".into()],
+        })
+        .unwrap();
         let processing_rows = reader.drop_files_processing(&folder).unwrap();
         assert_eq!(processing_rows.len(), 1);
         assert_eq!(processing_rows[0].processing_path, processing);
@@ -349,23 +340,19 @@ mod tests {
         assert_eq!(reader.drop_file_counts(&folder, 0).unwrap().processing, 1);
 
         let final_path = folder.join("failed/2025-01-01/x.json");
-        writer
-            .drop_file(DropFileWrite::Decide {
-                id: "j1".into(),
-                final_path: final_path.clone(),
-                final_state: DropFileState::Failed,
-                error: "bad".into(),
-            })
-            .await
-            .unwrap();
-        writer
-            .drop_file(DropFileWrite::Finish {
-                id: "j1".into(),
-                state: DropFileState::Failed,
-                finished_ms: 10,
-            })
-            .await
-            .unwrap();
+        write(DropFileWrite::Decide {
+            id: "j1".into(),
+            final_path: final_path.clone(),
+            final_state: DropFileState::Failed,
+            error: "bad".into(),
+        })
+        .unwrap();
+        write(DropFileWrite::Finish {
+            id: "j1".into(),
+            state: DropFileState::Failed,
+            finished_ms: 10,
+        })
+        .unwrap();
         let done = reader.drop_file("j1").unwrap().unwrap();
         assert_eq!(done.state, DropFileState::Failed);
         assert_eq!(done.final_path, Some(final_path));
@@ -379,10 +366,6 @@ mod tests {
         );
 
         // A second insert of the same id fails alone, reported to its caller.
-        assert!(writer
-            .drop_file(DropFileWrite::Insert(Box::new(record)))
-            .await
-            .is_err());
-        writer.close().await.unwrap();
+        assert!(write(DropFileWrite::Insert(Box::new(record))).is_err());
     }
 }

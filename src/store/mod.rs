@@ -10,6 +10,8 @@
 
 pub(crate) mod audit;
 mod codec;
+mod connect;
+pub(crate) mod db;
 pub(crate) mod drop_files;
 pub(crate) mod hub;
 pub(crate) mod log_pages;
@@ -20,12 +22,14 @@ mod retries;
 pub(crate) mod run_stats;
 pub(crate) mod schedules;
 mod schema;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod tokens;
 pub(crate) mod webhooks;
 pub(crate) mod writer;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -35,6 +39,7 @@ use crate::program_limits::{ProgramLimits, ProgramUsage};
 use crate::tree::ExecutionTree;
 
 pub(crate) use audit::AuditRecord;
+pub(crate) use db::Database;
 pub(crate) use drop_files::{DropFileRecord, DropFileState, DropFileWrite};
 pub(crate) use reader::{ExecutionFilter, ListCursor, StoreReader};
 pub(crate) use retention::PruneStep;
@@ -61,12 +66,12 @@ pub(crate) struct History {
 }
 
 impl History {
-    /// Opens (creating and migrating) the database at `path`, starts its
-    /// writer and opens its readers.
-    pub(crate) fn open(path: &Path) -> Result<History, StoreError> {
+    /// Opens (creating and migrating) the database, starts its writer and
+    /// opens its readers.
+    pub(crate) fn open(database: &Database) -> Result<History, StoreError> {
         let hub = Arc::new(hub::LogHub::default());
-        let (writer, writer_thread) = StoreWriter::start(path, hub.clone())?;
-        let reader = Arc::new(StoreReader::open(path)?);
+        let (writer, writer_thread) = StoreWriter::start(database, hub.clone())?;
+        let reader = Arc::new(StoreReader::open(database)?);
         Ok(History {
             hub,
             writer,
@@ -82,6 +87,17 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("history database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL server could not be reached or refused the login.
+    #[error("cannot connect to the history at {database}: {source}")]
+    Connect {
+        /// The URL, without its password.
+        database: String,
+        /// Why.
+        source: postgres::Error,
+    },
+    /// PostgreSQL failed.
+    #[error("history database error: {0}")]
+    Postgres(#[from] postgres::Error),
     /// The data directory could not be prepared.
     #[error("cannot prepare the history database at {path}: {source}")]
     Open {
@@ -113,6 +129,14 @@ pub enum StoreError {
     /// No API token has this id.
     #[error("no API token with id {0:?}")]
     TokenNotFound(String),
+    /// Another daemon writes this PostgreSQL history: this build runs one
+    /// daemon per database (it recovers, retries and schedules as if the
+    /// history were its own).
+    #[error(
+        "another workflowd is using the history at {0}; run one daemon per database \
+         (or give this one its own database)"
+    )]
+    InUseByAnotherDaemon(String),
     /// The writer thread has stopped (the daemon is shutting down).
     #[error("the history writer has stopped")]
     WriterStopped,

@@ -3,14 +3,14 @@
 //! `spawn_blocking`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
-use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{Connection, OpenFlags};
 use uuid::Uuid;
 
 use super::codec::decode;
+use super::db::{args, Conn, Database, Db, Dialect, Owned, PgConn, Row, ToValue, Value};
 use super::log_pages::{LogPage, LogPages};
 use super::{schema, ArtifactRecord, ExecutionRecord, RetryAttempt, ScheduledBy, StoreError};
 use crate::events::{ExecutionState, LogCounts, LogEvent, LogPayload};
@@ -61,7 +61,9 @@ pub(crate) struct StateCounts {
 
 /// Pool of read connections.
 pub(crate) struct StoreReader {
-    pool: Vec<Mutex<Connection>>,
+    /// Where they connect (a PostgreSQL connection lost is made again).
+    database: Database,
+    pool: Vec<Mutex<Conn>>,
     next: AtomicUsize,
     /// Log pages shared by the readers of a log.
     log_pages: LogPages,
@@ -72,20 +74,30 @@ const EXECUTION_COLUMNS: &str = "rowid, id, workflow_id, workflow_name, state, c
      schedule_id, scheduled_ms, retry_json, attempt, first_attempt, next_attempt, retry_settled, \
      limits_json, peak_memory_bytes, cpu_time_ms, namespace";
 
+/// A read connection to `database`.
+fn connect(database: &Database) -> Result<Conn, StoreError> {
+    Ok(match database {
+        Database::Sqlite(path) => {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            schema::configure_reader(&conn)?;
+            Conn::Sqlite(conn)
+        }
+        Database::Postgres(url) => Conn::Postgres(Box::new(PgConn::connect(url)?)),
+    })
+}
+
 impl StoreReader {
-    /// Opens the pool; the writer must have created and migrated the file.
-    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens the pool; the writer must have created and migrated the
+    /// database.
+    pub(crate) fn open(database: &Database) -> Result<Self, StoreError> {
         let pool = (0..POOL_SIZE)
-            .map(|_| {
-                let conn = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                schema::configure_reader(&conn)?;
-                Ok(Mutex::new(conn))
-            })
+            .map(|_| Ok(Mutex::new(connect(database)?)))
             .collect::<Result<_, StoreError>>()?;
         Ok(StoreReader {
+            database: database.clone(),
             pool,
             next: AtomicUsize::new(0),
             log_pages: LogPages::default(),
@@ -104,44 +116,51 @@ impl StoreReader {
             .map_err(|e| StoreError::Corrupt(format!("a read of the history stopped: {e}")))?
     }
 
-    pub(super) fn with<T>(
+    /// Runs `read` on a pooled connection.
+    pub(super) fn with_db<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        read: impl FnOnce(Db<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         // Prefer an idle connection; otherwise queue on one in turn.
-        for slot in &self.pool {
-            if let Some(conn) = slot.try_lock() {
-                return f(&conn);
-            }
+        let mut conn = self
+            .pool
+            .iter()
+            .find_map(|slot| slot.try_lock())
+            .unwrap_or_else(|| {
+                self.pool[self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len()].lock()
+            });
+        if conn.is_lost() {
+            *conn = connect(&self.database)?;
         }
-        let slot = &self.pool[self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len()];
-        let conn = slot.lock();
-        f(&conn)
+        read(conn.db())
     }
 
     /// One execution by id, with artifacts.
     pub(crate) fn execution(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
-        self.with(|conn| one_execution(conn, &sql, [id.to_string()]))
+        self.with_db(|db| one_execution(db, &sql, args![id.to_string()]))
     }
 
     /// The internal key of an execution, without loading it.
     pub(crate) fn execution_rowid(&self, id: Uuid) -> Result<Option<i64>, StoreError> {
-        self.with(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT rowid FROM executions WHERE id = ?1")?
-                .query_row([id.to_string()], |row| row.get(0))
-                .optional()?)
+        self.with_db(|db| {
+            db.query_opt(
+                "SELECT rowid FROM executions WHERE id = ?1",
+                args![id.to_string()],
+                |row| row.get(0),
+            )
         })
     }
 
     /// Whether the execution with this row id is (still) in the history.
     pub(crate) fn has_execution(&self, rowid: i64) -> Result<bool, StoreError> {
-        self.with(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT 1 FROM executions WHERE rowid = ?1")?
-                .query_row([rowid], |_| Ok(()))
-                .optional()?
+        self.with_db(|db| {
+            Ok(db
+                .query_opt(
+                    "SELECT 1 FROM executions WHERE rowid = ?1",
+                    args![rowid],
+                    |_| Ok(()),
+                )?
                 .is_some())
         })
     }
@@ -152,17 +171,18 @@ impl StoreReader {
         request_id: &str,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE request_id = ?1");
-        self.with(|conn| one_execution(conn, &sql, [request_id]))
+        self.with_db(|db| one_execution(db, &sql, args![request_id]))
     }
 
     /// The namespace of the batch `batch_id` (its executions are all in
     /// one: SubmitManifest's or its drop folder's), if it has any.
     pub(crate) fn batch_namespace(&self, batch_id: &str) -> Result<Option<String>, StoreError> {
-        self.with(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT namespace FROM executions WHERE batch_id = ?1 LIMIT 1")?
-                .query_row([batch_id], |row| row.get(0))
-                .optional()?)
+        self.with_db(|db| {
+            db.query_opt(
+                "SELECT namespace FROM executions WHERE batch_id = ?1 LIMIT 1",
+                args![batch_id],
+                |row| row.get(0),
+            )
         })
     }
 
@@ -173,8 +193,11 @@ impl StoreReader {
         cursor: Option<ListCursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
-        let (sql, args) = list_query(filter, cursor, limit);
-        self.with(|conn| executions(conn, &sql, params_from_iter(args.iter())))
+        self.with_db(|db| {
+            let (sql, args) = list_query(db.dialect(), filter, cursor, limit);
+            let values: Vec<Value<'_>> = args.iter().map(ToValue::to_value).collect();
+            executions(db, &sql, &values)
+        })
     }
 
     /// The page of execution `id`'s log (history key `rowid`) that holds
@@ -193,25 +216,16 @@ impl StoreReader {
         from_sequence: u64,
         limit: usize,
     ) -> Result<(Vec<LogEvent>, usize), StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!(
                 "SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3"
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(
-                rusqlite::params![execution, from_sequence as i64, limit as i64],
-                |row| {
-                    let bytes = row.get_ref(4)?.as_bytes().map_or(0, <[u8]>::len);
-                    Ok((read_event(row)?, bytes))
-                },
-            )?;
-            let mut events = Vec::new();
             let mut total = 0;
-            for row in rows {
-                let (event, bytes) = row?;
-                events.push(event?);
-                total += bytes;
-            }
+            let events = db.query(&sql, args![execution, from_sequence, limit], |row| {
+                let (event, text_len) = read_event_sized(row)?;
+                total += text_len;
+                Ok(event)
+            })?;
             Ok((events, total))
         })
     }
@@ -224,7 +238,7 @@ impl StoreReader {
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions WHERE state = ?1 ORDER BY create_ms, rowid"
         );
-        self.with(|conn| executions(conn, &sql, [state.as_str()]))
+        self.with_db(|db| executions(db, &sql, args![state.as_str()]))
     }
 
     /// Rebuilds what the engine tracked in memory for an execution the daemon
@@ -233,62 +247,60 @@ impl StoreReader {
         &self,
         execution: i64,
     ) -> Result<(u64, ExecutionTree, LogCounts), StoreError> {
-        self.with(|conn| {
-            let last: Option<i64> = conn
-                .prepare_cached("SELECT MAX(seq) FROM log_events WHERE execution = ?1")?
-                .query_row([execution], |row| row.get(0))?;
+        self.with_db(|db| {
+            let last = db.query_one(
+                "SELECT MAX(seq) FROM log_events WHERE execution = ?1",
+                args![execution],
+                |row| row.get::<Option<u64>>(0),
+            )?;
             let mut counts = LogCounts::default();
             let mut tree = ExecutionTree::default();
             let sql =
                 format!("SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 ORDER BY seq");
-            let mut stmt = conn.prepare_cached(&sql)?;
-            for row in stmt.query_map([execution], read_event)? {
-                let event = row??;
+            db.query(&sql, args![execution], |row| {
+                let event = read_event(row)?;
                 if let LogPayload::Event(e) = &event.payload {
                     tree.apply(e);
                 }
                 counts.record(&event.payload);
-            }
-            Ok((last.unwrap_or(0) as u64, tree, counts))
+                Ok(())
+            })?;
+            Ok((last.unwrap_or(0), tree, counts))
         })
     }
 
     /// Executions by state: all time, and ended since `since_ms`.
     pub(crate) fn state_counts(&self, since_ms: i64) -> Result<StateCounts, StoreError> {
-        self.with(|conn| {
-            let mut totals = BTreeMap::new();
+        self.with_db(|db| {
+            let by_state = |row: &Row<'_>| Ok((row.get::<String>(0)?, row.get::<u64>(1)?));
             // Kept by triggers (schema versions 5 and 13, a row per
             // namespace and state), not counted here.
-            let mut stmt = conn.prepare_cached(
-                "SELECT state, SUM(count) FROM execution_totals GROUP BY state HAVING SUM(count) > 0",
+            let totals = db.query(
+                "SELECT state, CAST(SUM(count) AS BIGINT) FROM execution_totals \
+                 GROUP BY state HAVING SUM(count) > 0",
+                args![],
+                by_state,
             )?;
-            for row in stmt.query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })? {
-                let (state, count) = row?;
-                totals.insert(state, count as u64);
-            }
-            let mut today = BTreeMap::new();
-            // `+state`: grouped by the state index, the planner would read
-            // every execution ever ended to find today's.
-            let mut stmt = conn.prepare_cached(ENDED_SINCE_BY_STATE)?;
-            for row in stmt.query_map([since_ms], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })? {
-                let (state, count) = row?;
-                today.insert(state, count as u64);
-            }
+            let ended_since = match db.dialect() {
+                Dialect::Sqlite => ENDED_SINCE_BY_STATE,
+                Dialect::Postgres => ENDED_SINCE_BY_STATE_PG,
+            };
+            let today = db.query(ended_since, args![since_ms], by_state)?;
             Ok(StateCounts {
-                totals,
-                ended_since: today,
+                totals: totals.into_iter().collect(),
+                ended_since: today.into_iter().collect(),
             })
         })
     }
 }
 
-/// Executions ended since ?1, by state.
+/// Executions ended since ?1, by state. `+state`: grouped by the state
+/// index, SQLite's planner would read every execution ever ended to find
+/// today's; PostgreSQL's plans by its statistics and has no `+` for text.
 const ENDED_SINCE_BY_STATE: &str =
     "SELECT state, COUNT(*) FROM executions WHERE end_ms >= ?1 GROUP BY +state";
+const ENDED_SINCE_BY_STATE_PG: &str =
+    "SELECT state, COUNT(*) FROM executions WHERE end_ms >= ?1 GROUP BY state";
 
 /// The query of a page of executions and its arguments. Each filter on
 /// its own reads its page from an index in list order (schema version 4),
@@ -304,12 +316,13 @@ const ENDED_SINCE_BY_STATE: &str =
 /// more of it. Several states at once are not one range of an index in
 /// list order: their matches are sorted, or the newest-first index walked.
 fn list_query(
+    dialect: Dialect,
     filter: &ExecutionFilter,
     cursor: Option<ListCursor>,
     limit: usize,
-) -> (String, Vec<rusqlite::types::Value>) {
+) -> (String, Vec<Owned>) {
     let mut clauses = Vec::new();
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut args: Vec<Owned> = Vec::new();
     let label_drives =
         filter.workflow_id.is_none() && filter.batch_id.is_none() && filter.schedule_id.is_none();
     let mut labels = filter.labels.iter();
@@ -321,8 +334,15 @@ fn list_query(
             args.push(value.clone().into());
             clauses.push("l0.key = ?1 AND l0.value = ?2".to_string());
             (
-                // CROSS JOIN keeps the label's index the outer loop.
-                "execution_labels l0 CROSS JOIN executions ON executions.rowid = l0.execution",
+                match dialect {
+                    // CROSS JOIN keeps the label's index the outer loop.
+                    Dialect::Sqlite => {
+                        "execution_labels l0 CROSS JOIN executions ON executions.rowid = l0.execution"
+                    }
+                    Dialect::Postgres => {
+                        "execution_labels l0 JOIN executions ON executions.rowid = l0.execution"
+                    }
+                },
                 "l0.create_ms",
                 "l0.execution",
             )
@@ -404,37 +424,27 @@ fn list_query(
 /// The execution `sql` selects (with [`EXECUTION_COLUMNS`]), if any, with
 /// everything about it, artifacts included.
 fn one_execution(
-    conn: &Connection,
+    db: Db<'_>,
     sql: &str,
-    params: impl rusqlite::Params,
+    args: &[Value<'_>],
 ) -> Result<Option<ExecutionRecord>, StoreError> {
-    let record = conn
-        .prepare_cached(sql)?
-        .query_row(params, read_execution)
-        .optional()?;
-    record
-        .map(|r| {
-            let mut r = r?;
-            load_details(conn, &mut r, true)?;
-            Ok(r)
-        })
-        .transpose()
+    let Some(mut record) = db.query_opt(sql, args, read_execution)? else {
+        return Ok(None);
+    };
+    load_details(db, &mut record, true)?;
+    Ok(Some(record))
 }
 
 /// The executions `sql` selects (with [`EXECUTION_COLUMNS`]), with their
 /// inputs and labels but not their artifacts.
 fn executions(
-    conn: &Connection,
+    db: Db<'_>,
     sql: &str,
-    params: impl rusqlite::Params,
+    args: &[Value<'_>],
 ) -> Result<Vec<ExecutionRecord>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params, read_execution)?;
-    let mut records = Vec::new();
-    for row in rows {
-        let mut record = row??;
-        load_details(conn, &mut record, false)?;
-        records.push(record);
+    let mut records = db.query(sql, args, read_execution)?;
+    for record in &mut records {
+        load_details(db, record, false)?;
     }
     Ok(records)
 }
@@ -443,24 +453,26 @@ fn executions(
 const EVENT_COLUMNS: &str = "seq, time_ms, kind, flags, text";
 
 /// An event from a row selected with [`EVENT_COLUMNS`].
-fn read_event(row: &Row<'_>) -> rusqlite::Result<Result<LogEvent, StoreError>> {
-    Ok(decode(
-        row.get::<_, i64>(0)? as u64,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    ))
+fn read_event(row: &Row<'_>) -> Result<LogEvent, StoreError> {
+    Ok(read_event_sized(row)?.0)
 }
 
-fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, StoreError>> {
+/// An event and the size of its stored text.
+fn read_event_sized(row: &Row<'_>) -> Result<(LogEvent, usize), StoreError> {
+    let text: String = row.get(4)?;
+    let text_len = text.len();
+    let event = decode(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, text)?;
+    Ok((event, text_len))
+}
+
+fn read_execution(row: &Row<'_>) -> Result<ExecutionRecord, StoreError> {
     let id: String = row.get(1)?;
     let state: String = row.get(4)?;
     let argv_json: String = row.get(11)?;
     let tree_json: Option<String> = row.get(16)?;
     let counts_json: Option<String> = row.get(17)?;
     let retry_json: Option<String> = row.get(21)?;
-    let attempt: i64 = row.get(22)?;
+    let attempt: u32 = row.get(22)?;
     let first_attempt: Option<String> = row.get(23)?;
     let next_attempt: Option<String> = row.get(24)?;
     let retry_settled: bool = row.get(25)?;
@@ -468,107 +480,108 @@ fn read_execution(row: &Row<'_>) -> rusqlite::Result<Result<ExecutionRecord, Sto
     // CPU time is recorded for every run that was reaped; peak memory only
     // for runs measured for it.
     let peak: Option<i64> = row.get(27)?;
-    let usage = row.get::<_, Option<i64>>(28)?.map(|cpu| ProgramUsage {
+    let usage = row.get::<Option<i64>>(28)?.map(|cpu| ProgramUsage {
         peak_memory_bytes: peak.map(|bytes| bytes.max(0) as u64),
         cpu_time_ms: cpu.max(0) as u64,
     });
     let rowid: i64 = row.get(0)?;
-    let build = || -> Result<ExecutionRecord, StoreError> {
-        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-            StoreError::Corrupt(format!("execution {id}: {what}: {e}"))
-        };
-        Ok(ExecutionRecord {
-            rowid,
-            id: Uuid::parse_str(&id).map_err(|e| corrupt("id", &e))?,
-            workflow_id: row.get(2)?,
-            workflow_name: row.get(3)?,
-            state: ExecutionState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
-            create_ms: row.get(5)?,
-            start_ms: row.get(6)?,
-            end_ms: row.get(7)?,
-            exit_code: row.get(8)?,
-            signal: row.get(9)?,
-            error: row.get(10)?,
-            inputs: BTreeMap::new(),
-            argv: serde_json::from_str(&argv_json).map_err(|e| corrupt("argv", &e))?,
-            labels: BTreeMap::new(),
-            request_id: row.get(12)?,
-            timeout_ms: row.get::<_, Option<i64>>(13)?.map(|t| t as u64),
-            limits: limits_json
-                .map(|l| serde_json::from_str(&l).map_err(|e| corrupt("limits", &e)))
-                .transpose()?
-                .unwrap_or_default(),
-            usage,
-            pid: row.get(14)?,
-            pid_start_ticks: row.get::<_, Option<i64>>(15)?.map(|t| t as u64),
-            tree: tree_json
-                .map(|t| serde_json::from_str(&t).map_err(|e| corrupt("tree", &e)))
-                .transpose()?,
-            counts: counts_json
-                .map(|c| serde_json::from_str(&c).map_err(|e| corrupt("counts", &e)))
-                .transpose()?,
-            artifacts: Vec::new(),
-            batch_id: row.get(18)?,
-            scheduled_by: match (row.get::<_, Option<String>>(19)?, row.get(20)?) {
-                (Some(schedule_id), Some(scheduled_ms)) => Some(ScheduledBy {
-                    schedule_id,
-                    scheduled_ms,
-                }),
-                _ => None,
-            },
-            retry: match retry_json {
-                None => None,
-                Some(json) => Some(RetryAttempt {
-                    policy: serde_json::from_str(&json).map_err(|e| corrupt("retry policy", &e))?,
-                    attempt: attempt as u32,
-                    first_attempt: first_attempt
-                        .map(|id| Uuid::parse_str(&id).map_err(|e| corrupt("first attempt", &e)))
-                        .transpose()?,
-                    previous_rowid: None,
-                    next_attempt: next_attempt
-                        .map(|id| Uuid::parse_str(&id).map_err(|e| corrupt("next attempt", &e)))
-                        .transpose()?,
-                    settled: retry_settled,
-                }),
-            },
-            namespace: row.get(29)?,
-        })
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("execution {id}: {what}: {e}"))
     };
-    Ok(build())
+    Ok(ExecutionRecord {
+        rowid,
+        id: Uuid::parse_str(&id).map_err(|e| corrupt("id", &e))?,
+        workflow_id: row.get(2)?,
+        workflow_name: row.get(3)?,
+        state: ExecutionState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        create_ms: row.get(5)?,
+        start_ms: row.get(6)?,
+        end_ms: row.get(7)?,
+        exit_code: row.get(8)?,
+        signal: row.get(9)?,
+        error: row.get(10)?,
+        inputs: BTreeMap::new(),
+        argv: serde_json::from_str(&argv_json).map_err(|e| corrupt("argv", &e))?,
+        labels: BTreeMap::new(),
+        request_id: row.get(12)?,
+        timeout_ms: row.get(13)?,
+        limits: limits_json
+            .map(|l| serde_json::from_str(&l).map_err(|e| corrupt("limits", &e)))
+            .transpose()?
+            .unwrap_or_default(),
+        usage,
+        pid: row.get(14)?,
+        pid_start_ticks: row.get(15)?,
+        tree: tree_json
+            .map(|t| serde_json::from_str(&t).map_err(|e| corrupt("tree", &e)))
+            .transpose()?,
+        counts: counts_json
+            .map(|c| serde_json::from_str(&c).map_err(|e| corrupt("counts", &e)))
+            .transpose()?,
+        artifacts: Vec::new(),
+        batch_id: row.get(18)?,
+        scheduled_by: match (row.get::<Option<String>>(19)?, row.get(20)?) {
+            (Some(schedule_id), Some(scheduled_ms)) => Some(ScheduledBy {
+                schedule_id,
+                scheduled_ms,
+            }),
+            _ => None,
+        },
+        retry: match retry_json {
+            None => None,
+            Some(json) => Some(RetryAttempt {
+                policy: serde_json::from_str(&json).map_err(|e| corrupt("retry policy", &e))?,
+                attempt,
+                first_attempt: first_attempt
+                    .map(|id| Uuid::parse_str(&id).map_err(|e| corrupt("first attempt", &e)))
+                    .transpose()?,
+                previous_rowid: None,
+                next_attempt: next_attempt
+                    .map(|id| Uuid::parse_str(&id).map_err(|e| corrupt("next attempt", &e)))
+                    .transpose()?,
+                settled: retry_settled,
+            }),
+        },
+        namespace: row.get(29)?,
+    })
 }
 
 /// Loads inputs and labels, and artifacts when asked.
 fn load_details(
-    conn: &Connection,
+    db: Db<'_>,
     record: &mut ExecutionRecord,
     artifacts: bool,
 ) -> Result<(), StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT name, value FROM execution_inputs WHERE execution = ?1")?;
-    for row in stmt.query_map([record.rowid], |row| Ok((row.get(0)?, row.get(1)?)))? {
-        let (name, value) = row?;
-        record.inputs.insert(name, value);
-    }
-    let mut stmt =
-        conn.prepare_cached("SELECT key, value FROM execution_labels WHERE execution = ?1")?;
-    for row in stmt.query_map([record.rowid], |row| Ok((row.get(0)?, row.get(1)?)))? {
-        let (key, value) = row?;
-        record.labels.insert(key, value);
-    }
+    let pair = |row: &Row<'_>| Ok((row.get::<String>(0)?, row.get::<String>(1)?));
+    record.inputs = db
+        .query(
+            "SELECT name, value FROM execution_inputs WHERE execution = ?1",
+            args![record.rowid],
+            pair,
+        )?
+        .into_iter()
+        .collect();
+    record.labels = db
+        .query(
+            "SELECT key, value FROM execution_labels WHERE execution = ?1",
+            args![record.rowid],
+            pair,
+        )?
+        .into_iter()
+        .collect();
     if artifacts {
-        let mut stmt = conn.prepare_cached(
+        record.artifacts = db.query(
             "SELECT phase, path, description, time_ms FROM artifacts WHERE execution = ?1 ORDER BY seq",
+            args![record.rowid],
+            |row| {
+                Ok(ArtifactRecord {
+                    phase: row.get(0)?,
+                    path: row.get(1)?,
+                    description: row.get(2)?,
+                    time_ms: row.get(3)?,
+                })
+            },
         )?;
-        for row in stmt.query_map([record.rowid], |row| {
-            Ok(ArtifactRecord {
-                phase: row.get(0)?,
-                path: row.get(1)?,
-                description: row.get(2)?,
-                time_ms: row.get(3)?,
-            })
-        })? {
-            record.artifacts.push(row?);
-        }
     }
     Ok(())
 }

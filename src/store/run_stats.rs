@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use super::db::{args, Db};
 use super::{StoreError, StoreReader};
 use crate::events::ExecutionState;
 
@@ -54,23 +55,23 @@ impl StoreReader {
         workflow_id: &str,
         limit: usize,
     ) -> Result<Vec<SuccessfulRun>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
+        self.with_db(|db| {
+            let rows = db.query(
                 "SELECT id, start_ms, end_ms FROM executions \
                  WHERE workflow_id = ?1 AND state = 'SUCCEEDED' \
                  AND start_ms IS NOT NULL AND end_ms IS NOT NULL \
                  ORDER BY end_ms DESC LIMIT ?2",
+                args![workflow_id, limit],
+                |row| {
+                    Ok((
+                        row.get::<String>(0)?,
+                        row.get::<i64>(1)?,
+                        row.get::<i64>(2)?,
+                    ))
+                },
             )?;
-            let rows = stmt.query_map(rusqlite::params![workflow_id, limit as i64], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            })?;
             let mut runs = Vec::new();
-            for row in rows {
-                let (id, start_ms, end_ms) = row?;
+            for (id, start_ms, end_ms) in rows {
                 runs.push(SuccessfulRun {
                     id: Uuid::parse_str(&id)
                         .map_err(|e| StoreError::Corrupt(format!("execution {id}: id: {e}")))?,
@@ -85,7 +86,7 @@ impl StoreReader {
     /// The counts of one batch, in one query; None when no execution has
     /// that batch id.
     pub(crate) fn batch_counts(&self, batch_id: &str) -> Result<Option<BatchCounts>, StoreError> {
-        self.with(|conn| batch_counts(conn, batch_id))
+        self.with_db(|db| batch_counts(db, batch_id))
     }
 
     /// The counts of the `limit` newest batches (by their first
@@ -94,42 +95,42 @@ impl StoreReader {
     /// the queue and the workers) and one index entry per batch; counting
     /// reads only the batch index of those `limit`.
     pub(crate) fn active_batch_counts(&self, limit: usize) -> Result<Vec<BatchCounts>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
+        self.with_db(|db| {
+            let ids = db.query(
                 "SELECT active.batch_id FROM \
                  (SELECT DISTINCT batch_id FROM executions \
                   WHERE state IN ('QUEUED', 'RUNNING') AND batch_id IS NOT NULL) AS active \
                  ORDER BY (SELECT MIN(create_ms) FROM executions AS e \
                            WHERE e.batch_id = active.batch_id) DESC, active.batch_id DESC \
                  LIMIT ?1",
+                args![limit],
+                |row| row.get::<String>(0),
             )?;
-            let ids = stmt
-                .query_map([limit as i64], |row| row.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
             let mut batches = Vec::with_capacity(ids.len());
             for id in ids {
-                batches.extend(batch_counts(conn, &id)?);
+                batches.extend(batch_counts(db, &id)?);
             }
             Ok(batches)
         })
     }
 }
 
-fn batch_counts(
-    conn: &rusqlite::Connection,
-    batch_id: &str,
-) -> Result<Option<BatchCounts>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+fn batch_counts(db: Db<'_>, batch_id: &str) -> Result<Option<BatchCounts>, StoreError> {
+    let rows = db.query(
         "SELECT state, COUNT(*), MIN(create_ms), MAX(end_ms) FROM executions \
          WHERE batch_id = ?1 GROUP BY state",
+        args![batch_id],
+        |row| {
+            Ok((
+                row.get::<String>(0)?,
+                row.get::<u32>(1)?,
+                row.get::<i64>(2)?,
+                row.get::<Option<i64>>(3)?,
+            ))
+        },
     )?;
-    let mut rows = stmt.query([batch_id])?;
     let mut counts: Option<BatchCounts> = None;
-    while let Some(row) = rows.next()? {
-        let state: String = row.get(0)?;
-        let count = row.get::<_, i64>(1)? as u32;
-        let create_ms: i64 = row.get(2)?;
-        let end_ms: Option<i64> = row.get(3)?;
+    for (state, count, create_ms, end_ms) in rows {
         let c = counts.get_or_insert_with(|| BatchCounts {
             batch_id: batch_id.to_string(),
             queued: 0,

@@ -2,7 +2,7 @@
 //! version 6). The definition is stored as the JSON the schedules module
 //! gives; the store only keeps it, its pause state and its cursor.
 
-use rusqlite::{params, Connection, Row};
+use super::db::{args, Db, Row};
 
 use super::{StoreError, StoreReader};
 
@@ -132,8 +132,22 @@ pub(crate) enum ScheduleWrite {
     },
 }
 
+/// The later of the cursor and a time, in SQL both backends speak
+/// (SQLite's two-argument MAX is PostgreSQL's GREATEST).
+macro_rules! later_cursor {
+    ($time:literal) => {
+        concat!(
+            "CASE WHEN handled_ms > ",
+            $time,
+            " THEN handled_ms ELSE ",
+            $time,
+            " END"
+        )
+    };
+}
+
 /// Applies one change inside the writer's transaction.
-pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), StoreError> {
+pub(super) fn apply(db: Db<'_>, write: &ScheduleWrite) -> Result<(), StoreError> {
     let found = |changed: usize, id: &str| {
         if changed == 0 {
             Err(StoreError::ScheduleNotFound(id.to_string()))
@@ -143,12 +157,10 @@ pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), Stor
     };
     match write {
         ScheduleWrite::Create(r) => {
-            let inserted = conn
-                .prepare_cached(
-                    "INSERT INTO schedules (id, definition, paused, note, create_ms, update_ms, handled_ms) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![
+            let inserted = db.execute(
+                "INSERT INTO schedules (id, definition, paused, note, create_ms, update_ms, handled_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                args![
                     r.id,
                     r.definition,
                     r.paused,
@@ -156,7 +168,8 @@ pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), Stor
                     r.create_ms,
                     r.update_ms,
                     r.handled_ms
-                ])?;
+                ],
+            )?;
             if inserted == 0 {
                 return Err(StoreError::ScheduleExists(r.id.clone()));
             }
@@ -168,11 +181,14 @@ pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), Stor
             update_ms,
             handled_ms,
         } => found(
-            conn.prepare_cached(
-                "UPDATE schedules SET definition = ?2, update_ms = ?3, \
-                 handled_ms = MAX(handled_ms, ?4) WHERE id = ?1",
-            )?
-            .execute(params![id, definition, update_ms, handled_ms])?,
+            db.execute(
+                concat!(
+                    "UPDATE schedules SET definition = ?2, update_ms = ?3, handled_ms = ",
+                    later_cursor!("?4"),
+                    " WHERE id = ?1"
+                ),
+                args![id, definition, update_ms, handled_ms],
+            )?,
             id,
         ),
         ScheduleWrite::Pause {
@@ -181,55 +197,63 @@ pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), Stor
             note,
             update_ms,
         } => found(
-            conn.prepare_cached(
-                "UPDATE schedules SET paused = ?2, note = ?3, update_ms = ?4, \
-                 handled_ms = MAX(handled_ms, ?4) WHERE id = ?1",
-            )?
-            .execute(params![id, paused, note, update_ms])?,
+            db.execute(
+                concat!(
+                    "UPDATE schedules SET paused = ?2, note = ?3, update_ms = ?4, handled_ms = ",
+                    later_cursor!("?4"),
+                    " WHERE id = ?1"
+                ),
+                args![id, paused, note, update_ms],
+            )?,
             id,
         ),
         ScheduleWrite::Delete { id } => {
-            conn.prepare_cached("DELETE FROM schedule_runs WHERE schedule_id = ?1")?
-                .execute([id])?;
+            db.execute(
+                "DELETE FROM schedule_runs WHERE schedule_id = ?1",
+                args![id],
+            )?;
             found(
-                conn.prepare_cached("DELETE FROM schedules WHERE id = ?1")?
-                    .execute([id])?,
+                db.execute("DELETE FROM schedules WHERE id = ?1", args![id])?,
                 id,
             )
         }
         ScheduleWrite::Record { run, handled_ms } => {
             // The cursor first: a schedule deleted meanwhile gets no run.
             let changed = match handled_ms {
-                Some(handled_ms) => conn
-                    .prepare_cached(
-                        "UPDATE schedules SET handled_ms = MAX(handled_ms, ?2) WHERE id = ?1",
-                    )?
-                    .execute(params![run.schedule_id, handled_ms])?,
-                None => conn
-                    .prepare_cached("SELECT COUNT(*) FROM schedules WHERE id = ?1")?
-                    .query_row([&run.schedule_id], |row| row.get::<_, i64>(0))?
-                    as usize,
+                Some(handled_ms) => db.execute(
+                    concat!(
+                        "UPDATE schedules SET handled_ms = ",
+                        later_cursor!("?2"),
+                        " WHERE id = ?1"
+                    ),
+                    args![run.schedule_id, handled_ms],
+                )?,
+                None => db.query_one(
+                    "SELECT COUNT(*) FROM schedules WHERE id = ?1",
+                    args![run.schedule_id],
+                    |row| row.get::<usize>(0),
+                )?,
             };
             found(changed, &run.schedule_id)?;
-            conn.prepare_cached(
+            db.execute(
                 "INSERT INTO schedule_runs (schedule_id, scheduled_ms, triggered, action_ms, outcome, \
                  execution_ids, batch_id, error, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
                  ON CONFLICT (schedule_id, request_id) DO UPDATE SET \
                  action_ms = excluded.action_ms, outcome = excluded.outcome, \
                  execution_ids = excluded.execution_ids, batch_id = excluded.batch_id, \
                  error = excluded.error",
-            )?
-            .execute(params![
-                run.schedule_id,
-                run.scheduled_ms,
-                run.triggered,
-                run.action_ms,
-                run.outcome.as_str(),
-                serde_json::to_string(&run.execution_ids).expect("ids serialize"),
-                run.batch_id,
-                run.error,
-                run.request_id,
-            ])?;
+                args![
+                    run.schedule_id,
+                    run.scheduled_ms,
+                    run.triggered,
+                    run.action_ms,
+                    run.outcome.as_str(),
+                    serde_json::to_string(&run.execution_ids).expect("ids serialize"),
+                    run.batch_id,
+                    run.error,
+                    run.request_id,
+                ],
+            )?;
             Ok(())
         }
     }
@@ -237,7 +261,7 @@ pub(super) fn apply(conn: &Connection, write: &ScheduleWrite) -> Result<(), Stor
 
 const SCHEDULE_COLUMNS: &str = "id, definition, paused, note, create_ms, update_ms, handled_ms";
 
-fn read_schedule(row: &Row<'_>) -> rusqlite::Result<ScheduleRecord> {
+fn read_schedule(row: &Row<'_>) -> Result<ScheduleRecord, StoreError> {
     Ok(ScheduleRecord {
         id: row.get(0)?,
         definition: row.get(1)?,
@@ -252,7 +276,7 @@ fn read_schedule(row: &Row<'_>) -> rusqlite::Result<ScheduleRecord> {
 const RUN_COLUMNS: &str = "schedule_id, scheduled_ms, triggered, action_ms, outcome, \
      execution_ids, batch_id, error, request_id";
 
-fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<ScheduleRunRecord, StoreError>> {
+fn read_run(row: &Row<'_>) -> Result<ScheduleRunRecord, StoreError> {
     let schedule_id: String = row.get(0)?;
     let scheduled_ms: i64 = row.get(1)?;
     let outcome: String = row.get(4)?;
@@ -262,13 +286,9 @@ fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<ScheduleRunRecord, StoreEr
             "run {scheduled_ms} of schedule {schedule_id}: {what}"
         ))
     };
-    let Some(outcome) = RunOutcome::parse(&outcome) else {
-        return Ok(Err(corrupt("outcome")));
-    };
-    let Ok(execution_ids) = serde_json::from_str(&ids) else {
-        return Ok(Err(corrupt("execution ids")));
-    };
-    Ok(Ok(ScheduleRunRecord {
+    let outcome = RunOutcome::parse(&outcome).ok_or_else(|| corrupt("outcome"))?;
+    let execution_ids = serde_json::from_str(&ids).map_err(|_| corrupt("execution ids"))?;
+    Ok(ScheduleRunRecord {
         triggered: row.get(2)?,
         action_ms: row.get(3)?,
         outcome,
@@ -278,30 +298,24 @@ fn read_run(row: &Row<'_>) -> rusqlite::Result<Result<ScheduleRunRecord, StoreEr
         request_id: row.get(8)?,
         schedule_id,
         scheduled_ms,
-    }))
+    })
 }
 
 impl StoreReader {
     /// Every schedule, by id.
     pub(crate) fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules ORDER BY id");
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map([], read_schedule)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            db.query(&sql, args![], read_schedule)
         })
     }
 
     /// One schedule.
     #[cfg(test)]
     pub(crate) fn schedule(&self, id: &str) -> Result<Option<ScheduleRecord>, StoreError> {
-        use rusqlite::OptionalExtension;
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = ?1");
-            Ok(conn
-                .prepare_cached(&sql)?
-                .query_row([id], read_schedule)
-                .optional()?)
+            db.query_opt(&sql, args![id], read_schedule)
         })
     }
 
@@ -311,13 +325,11 @@ impl StoreReader {
         id: &str,
         request_id: &str,
     ) -> Result<Option<ScheduleRunRecord>, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!(
                 "SELECT {RUN_COLUMNS} FROM schedule_runs WHERE schedule_id = ?1 AND request_id = ?2"
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query_map(params![id, request_id], read_run)?;
-            rows.next().transpose()?.transpose()
+            db.query_opt(&sql, args![id, request_id], read_run)
         })
     }
 
@@ -329,21 +341,16 @@ impl StoreReader {
         outcome: Option<RunOutcome>,
         limit: usize,
     ) -> Result<Vec<ScheduleRunRecord>, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!(
                 "SELECT {RUN_COLUMNS} FROM schedule_runs WHERE schedule_id = ?1 \
-                 AND (?2 IS NULL OR outcome = ?2) ORDER BY scheduled_ms DESC LIMIT ?3"
+                 AND (CAST(?2 AS TEXT) IS NULL OR outcome = ?2) ORDER BY scheduled_ms DESC LIMIT ?3"
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(
-                params![id, outcome.map(RunOutcome::as_str), limit as i64],
+            db.query(
+                &sql,
+                args![id, outcome.map(RunOutcome::as_str), limit],
                 read_run,
-            )?;
-            let mut runs = Vec::new();
-            for row in rows {
-                runs.push(row??);
-            }
-            Ok(runs)
+            )
         })
     }
 }
@@ -351,6 +358,7 @@ impl StoreReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testing::{on_each_database, runtime};
     use crate::store::History;
 
     fn run(scheduled_ms: i64, outcome: RunOutcome) -> ScheduleRunRecord {
@@ -374,10 +382,17 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_time_is_recorded_once_and_moves_the_cursor() {
-        let dir = tempfile::tempdir().unwrap();
-        let history = History::open(&dir.path().join("h.sqlite3")).unwrap();
+    #[test]
+    fn a_time_is_recorded_once_and_moves_the_cursor() {
+        on_each_database(|database| {
+            let rt = runtime();
+            let history = History::open(database).unwrap();
+            recorded_once(&history, |w| rt.block_on(history.writer.schedule(w)));
+            rt.block_on(history.writer.close()).unwrap();
+        });
+    }
+
+    fn recorded_once(history: &History, write: impl Fn(ScheduleWrite) -> Result<(), StoreError>) {
         let record = ScheduleRecord {
             id: "nightly".into(),
             definition: "{}".into(),
@@ -387,20 +402,15 @@ mod tests {
             update_ms: 1,
             handled_ms: 1,
         };
-        let write = |w| history.writer.schedule(w);
-        write(ScheduleWrite::Create(Box::new(record.clone())))
-            .await
-            .unwrap();
+        write(ScheduleWrite::Create(Box::new(record.clone()))).unwrap();
         assert!(matches!(
-            write(ScheduleWrite::Create(Box::new(record))).await,
+            write(ScheduleWrite::Create(Box::new(record))),
             Err(StoreError::ScheduleExists(id)) if id == "nightly"
         ));
-        write(recorded(run(10, RunOutcome::Buffered)))
-            .await
-            .unwrap();
+        write(recorded(run(10, RunOutcome::Buffered))).unwrap();
         let mut started = run(10, RunOutcome::Started);
         started.execution_ids = vec!["e1".into()];
-        write(recorded(started.clone())).await.unwrap();
+        write(recorded(started.clone())).unwrap();
         let runs = history.reader.schedule_runs("nightly", None, 10).unwrap();
         assert_eq!(runs, vec![started]);
         let stored = history.reader.schedule("nightly").unwrap().unwrap();
@@ -409,10 +419,9 @@ mod tests {
         write(ScheduleWrite::Delete {
             id: "nightly".into(),
         })
-        .await
         .unwrap();
         assert!(matches!(
-            write(recorded(run(20, RunOutcome::Missed))).await,
+            write(recorded(run(20, RunOutcome::Missed))),
             Err(StoreError::ScheduleNotFound(_))
         ));
         assert!(history

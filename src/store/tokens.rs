@@ -1,7 +1,7 @@
 //! API tokens as stored (schema version 9; namespaces since 12): a SHA-256 of each secret,
 //! never the secret.
 
-use rusqlite::{params, Connection, Row};
+use super::db::{args, Db, Row};
 
 use super::{StoreError, StoreReader};
 
@@ -43,14 +43,13 @@ pub(crate) enum TokenWrite {
 }
 
 /// Applies one change inside the writer's transaction.
-pub(super) fn apply(conn: &Connection, write: &TokenWrite) -> Result<(), StoreError> {
+pub(super) fn apply(db: Db<'_>, write: &TokenWrite) -> Result<(), StoreError> {
     match write {
         TokenWrite::Create(t) => {
-            conn.prepare_cached(
+            db.execute(
                 "INSERT INTO api_tokens (id, name, role, secret_hash, create_ms, expire_ms, revoke_ms, namespaces) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
+                args![
                 t.id,
                 t.name,
                 t.role,
@@ -58,15 +57,15 @@ pub(super) fn apply(conn: &Connection, write: &TokenWrite) -> Result<(), StoreEr
                 t.create_ms,
                 t.expire_ms,
                 t.revoke_ms,
-                t.namespaces
-            ])?;
+                    t.namespaces
+                ],
+            )?;
         }
         TokenWrite::Revoke { id, at_ms } => {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE api_tokens SET revoke_ms = COALESCE(revoke_ms, ?2) WHERE id = ?1",
-                )?
-                .execute(params![id, at_ms])?;
+            let changed = db.execute(
+                "UPDATE api_tokens SET revoke_ms = COALESCE(revoke_ms, ?2) WHERE id = ?1",
+                args![id, at_ms],
+            )?;
             if changed == 0 {
                 return Err(StoreError::TokenNotFound(id.clone()));
             }
@@ -75,7 +74,7 @@ pub(super) fn apply(conn: &Connection, write: &TokenWrite) -> Result<(), StoreEr
     Ok(())
 }
 
-fn read_token(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+fn read_token(row: &Row<'_>) -> Result<TokenRecord, StoreError> {
     Ok(TokenRecord {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -91,13 +90,13 @@ fn read_token(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
 impl StoreReader {
     /// Every token, oldest first.
     pub(crate) fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
+        self.with_db(|db| {
+            db.query(
                 "SELECT id, name, role, secret_hash, create_ms, expire_ms, revoke_ms, namespaces \
                  FROM api_tokens ORDER BY create_ms, id",
-            )?;
-            let rows = stmt.query_map([], read_token)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                args![],
+                read_token,
+            )
         })
     }
 }

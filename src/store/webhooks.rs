@@ -1,7 +1,7 @@
 //! The webhooks, the outbox of events (`notifications`, written by
 //! triggers, schema version 8) and the deliveries with their attempts.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::db::{args, Db, Row};
 
 use super::{StoreError, StoreReader};
 
@@ -131,63 +131,59 @@ pub(crate) enum WebhookWrite {
 }
 
 /// Applies one change inside the writer's transaction.
-pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), StoreError> {
+pub(super) fn apply(db: Db<'_>, write: &WebhookWrite) -> Result<(), StoreError> {
     match write {
         WebhookWrite::Create(w) => {
-            conn.prepare_cached(
+            db.execute(
                 "INSERT INTO webhooks (id, url, secret, events, workflow_ids, description, create_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                w.id,
-                w.url,
-                w.secret,
-                serde_json::to_string(&w.events).expect("names serialize"),
-                serde_json::to_string(&w.workflow_ids).expect("ids serialize"),
-                w.description,
-                w.create_ms
-            ])?;
+                args![
+                    w.id,
+                    w.url,
+                    w.secret,
+                    serde_json::to_string(&w.events).expect("names serialize"),
+                    serde_json::to_string(&w.workflow_ids).expect("ids serialize"),
+                    w.description,
+                    w.create_ms
+                ],
+            )?;
         }
         WebhookWrite::Delete { id } => {
-            conn.prepare_cached("DELETE FROM webhook_deliveries WHERE webhook = ?1")?
-                .execute([id])?;
-            if conn
-                .prepare_cached("DELETE FROM webhooks WHERE id = ?1")?
-                .execute([id])?
-                == 0
-            {
+            db.execute(
+                "DELETE FROM webhook_deliveries WHERE webhook = ?1",
+                args![id],
+            )?;
+            if db.execute("DELETE FROM webhooks WHERE id = ?1", args![id])? == 0 {
                 return Err(StoreError::WebhookNotFound(id.clone()));
             }
             // The last one gone: the events already queued have no one to
             // go to.
-            conn.execute_batch(
+            db.execute(
                 "DELETE FROM notifications WHERE NOT EXISTS (SELECT 1 FROM webhooks)",
+                args![],
             )?;
         }
         WebhookWrite::FanOut { deliveries, up_to } => {
             for d in deliveries {
-                insert_delivery(conn, d)?;
+                insert_delivery(db, d)?;
             }
-            conn.prepare_cached("DELETE FROM notifications WHERE seq <= ?1")?
-                .execute([up_to])?;
+            db.execute("DELETE FROM notifications WHERE seq <= ?1", args![up_to])?;
         }
         WebhookWrite::Reclaim => {
-            conn.prepare_cached(
+            db.execute(
                 "UPDATE webhook_deliveries SET next_ms = create_ms \
                  WHERE state = 'PENDING' AND next_ms = ?1",
-            )?
-            .execute([HANDED_OVER_MS])?;
+                args![HANDED_OVER_MS],
+            )?;
         }
         WebhookWrite::Attempted(attempted) => {
             for d in attempted {
                 // Almost always a delivery already recorded: an update by
                 // its key, without binding its body again.
-                let updated = conn
-                    .prepare_cached(
-                        "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, next_ms = ?4, \
-                         last_ms = ?5, last_status = ?6, last_error = ?7 WHERE id = ?1",
-                    )?
-                    .execute(params![
+                let updated = db.execute(
+                    "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, next_ms = ?4, \
+                     last_ms = ?5, last_status = ?6, last_error = ?7 WHERE id = ?1",
+                    args![
                         d.id,
                         d.state.as_str(),
                         d.attempts,
@@ -195,12 +191,13 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
                         d.last_ms,
                         d.last_status,
                         d.last_error
-                    ])?;
+                    ],
+                )?;
                 if updated > 0 {
                     continue;
                 }
                 // A test's delivery, new.
-                insert_delivery(conn, d)?;
+                insert_delivery(db, d)?;
             }
         }
     }
@@ -210,32 +207,35 @@ pub(super) fn apply(conn: &Connection, write: &WebhookWrite) -> Result<(), Store
 const WEBHOOK_COLUMNS: &str = "id, url, secret, events, workflow_ids, description, create_ms";
 
 /// Stores a new delivery, unless its webhook was deleted since it was
-/// made (by a fan-out or a test).
-fn insert_delivery(conn: &Connection, d: &DeliveryRecord) -> Result<(), StoreError> {
-    conn.prepare_cached(
+/// made (by a fan-out or a test). The values are cast: in a SELECT list
+/// PostgreSQL would otherwise take them for text.
+fn insert_delivery(db: Db<'_>, d: &DeliveryRecord) -> Result<(), StoreError> {
+    db.execute(
         "INSERT INTO webhook_deliveries (id, webhook, kind, subject, payload, state, \
          attempts, create_ms, next_ms, last_ms, last_status, last_error) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
+         SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS TEXT), \
+         CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS BIGINT), CAST(?8 AS BIGINT), \
+         CAST(?9 AS BIGINT), CAST(?10 AS BIGINT), CAST(?11 AS BIGINT), CAST(?12 AS TEXT) \
          WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)",
-    )?
-    .execute(params![
-        d.id,
-        d.webhook,
-        d.kind,
-        d.subject,
-        d.payload,
-        d.state.as_str(),
-        d.attempts,
-        d.create_ms,
-        d.next_ms,
-        d.last_ms,
-        d.last_status,
-        d.last_error
-    ])?;
+        args![
+            d.id,
+            d.webhook,
+            d.kind,
+            d.subject,
+            d.payload,
+            d.state.as_str(),
+            d.attempts,
+            d.create_ms,
+            d.next_ms,
+            d.last_ms,
+            d.last_status,
+            d.last_error
+        ],
+    )?;
     Ok(())
 }
 
-fn read_webhook(row: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
+fn read_webhook(row: &Row<'_>) -> Result<WebhookRecord, StoreError> {
     let events: String = row.get(3)?;
     let workflow_ids: String = row.get(4)?;
     // A row whose filters cannot be read is still a webhook: it is listed
@@ -270,13 +270,13 @@ fn read_webhook(row: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
 const DELIVERY_COLUMNS: &str = "id, webhook, kind, subject, payload, state, attempts, create_ms, \
      next_ms, last_ms, last_status, last_error";
 
-fn read_delivery(row: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreError>> {
+fn read_delivery(row: &Row<'_>) -> Result<DeliveryRecord, StoreError> {
     let id: String = row.get(0)?;
     let state: String = row.get(5)?;
     let Some(state) = DeliveryState::parse(&state) else {
-        return Ok(Err(StoreError::Corrupt(format!("delivery {id}: state"))));
+        return Err(StoreError::Corrupt(format!("delivery {id}: state")));
     };
-    Ok(Ok(DeliveryRecord {
+    Ok(DeliveryRecord {
         webhook: row.get(1)?,
         kind: row.get(2)?,
         subject: row.get(3)?,
@@ -289,46 +289,34 @@ fn read_delivery(row: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, Store
         last_status: row.get(10)?,
         last_error: row.get(11)?,
         id,
-    }))
-}
-
-fn collect<T>(
-    rows: impl Iterator<Item = rusqlite::Result<Result<T, StoreError>>>,
-) -> Result<Vec<T>, StoreError> {
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(row??);
-    }
-    Ok(out)
+    })
 }
 
 impl StoreReader {
     /// Every webhook, oldest first.
     pub(crate) fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY create_ms, id");
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map([], read_webhook)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            db.query(&sql, args![], read_webhook)
         })
     }
 
     /// The oldest `limit` notifications.
     pub(crate) fn notifications(&self, limit: usize) -> Result<Vec<Notification>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
+        self.with_db(|db| {
+            db.query(
                 "SELECT seq, kind, subject, workflow_id, time_ms FROM notifications ORDER BY seq LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit as i64], |row| {
-                Ok(Notification {
-                    seq: row.get(0)?,
-                    kind: row.get(1)?,
-                    subject: row.get(2)?,
-                    workflow_id: row.get(3)?,
-                    time_ms: row.get(4)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+                args![limit],
+                |row| {
+                    Ok(Notification {
+                        seq: row.get(0)?,
+                        kind: row.get(1)?,
+                        subject: row.get(2)?,
+                        workflow_id: row.get(3)?,
+                        time_ms: row.get(4)?,
+                    })
+                },
+            )
         })
     }
 
@@ -339,31 +327,25 @@ impl StoreReader {
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let sql = format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
                  WHERE webhook = ?1 AND state = 'PENDING' AND next_ms <= ?2 ORDER BY next_ms LIMIT ?3"
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![webhook, now_ms, limit as i64], read_delivery)?;
-            collect(rows)
+            db.query(&sql, args![webhook, now_ms, limit], read_delivery)
         })
     }
 
     /// When a webhook's next pending delivery is due in the history, if it
     /// has one (not counting those handed over in memory).
     pub(crate) fn next_delivery_due(&self, webhook: &str) -> Result<Option<i64>, StoreError> {
-        self.with(|conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT MIN(next_ms) FROM webhook_deliveries \
-                     WHERE webhook = ?1 AND state = 'PENDING' AND next_ms < ?2",
-                )?
-                .query_row(params![webhook, HANDED_OVER_MS], |row| {
-                    row.get::<_, Option<i64>>(0)
-                })
-                .optional()?
-                .flatten())
+        self.with_db(|db| {
+            db.query_one(
+                "SELECT MIN(next_ms) FROM webhook_deliveries \
+                 WHERE webhook = ?1 AND state = 'PENDING' AND next_ms < ?2",
+                args![webhook, HANDED_OVER_MS],
+                |row| row.get::<Option<i64>>(0),
+            )
         })
     }
 
@@ -375,19 +357,18 @@ impl StoreReader {
         after: Option<(i64, String)>,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        self.with(|conn| {
+        self.with_db(|db| {
             let (after_ms, after_id) = after.unwrap_or((i64::MAX, String::new()));
             let sql = format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook = ?1 \
                  AND (create_ms < ?2 OR (create_ms = ?2 AND id < ?3)) \
                  ORDER BY create_ms DESC, id DESC LIMIT ?4"
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(
-                params![webhook, after_ms, after_id, limit as i64],
+            db.query(
+                &sql,
+                args![webhook, after_ms, after_id, limit],
                 read_delivery,
-            )?;
-            collect(rows)
+            )
         })
     }
 }

@@ -12,18 +12,19 @@
 //! A group that fails for any other reason is committed one operation at a
 //! time, so only the operation that cannot be written is lost, loudly.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::ErrorCode;
+
+use super::connect::open;
+use super::db::{Conn, Database};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::hub::LogHub;
-use super::{schema, NewExecution, StoreError};
+use super::{NewExecution, StoreError};
 use crate::events::LogEvent;
-use crate::fs::private;
 use crate::metrics::{LiveGauge, Metrics};
 use after_commit::{after_commit, AfterCommit};
 use deferred::Deferred;
@@ -113,30 +114,28 @@ impl StoreWriter {
     /// thread. Returns the handle and the thread, which ends once every
     /// handle is dropped and the queue is drained.
     pub(crate) fn start(
-        path: &Path,
+        database: &Database,
         hub: Arc<LogHub>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
-        let open_error = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Some(parent) = path.parent() {
-            private::create_dir_all(parent).map_err(open_error)?;
-        }
-        make_private(path).map_err(open_error)?;
-        let mut conn = Connection::open(path)?;
-        schema::configure(&conn)?;
-        schema::migrate(&mut conn)?;
+        let conn = open(database)?;
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let health = Arc::new(WriterHealth::default());
         let thread_health = health.clone();
         let deferred = Arc::new(Deferred::default());
         let thread_deferred = deferred.clone();
+        let thread_database = database.clone();
         let thread = std::thread::Builder::new()
             .name("history-writer".into())
-            .spawn(move || run(conn, rx, hub, &thread_health, &thread_deferred))
+            .spawn(move || {
+                let writer = Writer {
+                    conn,
+                    database: thread_database,
+                    health: &thread_health,
+                };
+                run(writer, rx, hub, &thread_deferred)
+            })
             .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
+                path: database.describe().into(),
                 source,
             })?;
         let writer = StoreWriter {
@@ -339,13 +338,21 @@ impl StoreWriter {
     }
 }
 
+/// The writer thread's connection and what it needs to keep it.
+struct Writer<'h> {
+    conn: Conn,
+    /// Where to connect again when a PostgreSQL connection is lost.
+    database: Database,
+    health: &'h WriterHealth,
+}
+
 fn run(
-    mut conn: Connection,
+    mut writer: Writer<'_>,
     mut rx: mpsc::Receiver<WriteOp>,
     hub: Arc<LogHub>,
-    health: &WriterHealth,
     deferred: &Deferred,
 ) {
+    let health = writer.health;
     let mut group = Vec::new();
     let mut closing = false;
     let mut close_reply = None;
@@ -380,7 +387,7 @@ fn run(
         health
             .committing_since_ms
             .store(crate::clock::now_ms(), Ordering::Relaxed);
-        let after = commit(&mut conn, &mut group, health);
+        let after = commit(&mut writer, &mut group);
         health.committing_since_ms.store(0, Ordering::Relaxed);
         health.commits.fetch_add(1, Ordering::Release);
         tracing::trace!(operations = count, elapsed = ?started.elapsed(), "history group committed");
@@ -391,8 +398,10 @@ fn run(
     }
     rx.close();
     deferred.close();
-    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
-        tracing::warn!(error = %e, "final history checkpoint failed");
+    if let Conn::Sqlite(conn) = &writer.conn {
+        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::warn!(error = %e, "final history checkpoint failed");
+        }
     }
     if let Some(reply) = close_reply {
         let _ = reply.send(());
@@ -405,15 +414,19 @@ fn run(
 /// Any other failure is narrowed down by committing one operation at a
 /// time; the operation that still fails is logged and dropped (its reply,
 /// dropped with it, tells a waiting caller).
-fn commit(
-    conn: &mut Connection,
-    group: &mut Vec<WriteOp>,
-    health: &WriterHealth,
-) -> Vec<AfterCommit> {
+fn commit(writer: &mut Writer<'_>, group: &mut Vec<WriteOp>) -> Vec<AfterCommit> {
+    let health = writer.health;
     let mut wait = RETRY_FIRST_WAIT;
     let mut reported: Option<Instant> = None;
     loop {
-        let error = match commit_group(conn, group) {
+        let outcome = if writer.conn.is_lost() {
+            // The server went away: connect again, or wait it out as any
+            // other storage failure.
+            open(&writer.database).map(|conn| writer.conn = conn)
+        } else {
+            Ok(())
+        };
+        let error = match outcome.and_then(|()| commit_group(writer.conn.db(), group)) {
             Ok(results) => {
                 let mut recovered = None;
                 health.failure.send_if_modified(|failure| {
@@ -454,7 +467,7 @@ fn commit(
         if group.len() > 1 {
             return group
                 .drain(..)
-                .flat_map(|op| commit(conn, &mut vec![op], health))
+                .flat_map(|op| commit(writer, &mut vec![op]))
                 .collect();
         }
         let lost = group.first().map(ToString::to_string).unwrap_or_default();
@@ -495,8 +508,11 @@ fn give_up(group: &mut Vec<WriteOp>, error: &StoreError) -> Vec<AfterCommit> {
 /// an I/O error, a lock held elsewhere), not because of what was written:
 /// such failures pass, so the write is tried again.
 fn is_storage_failure(error: &StoreError) -> bool {
-    let StoreError::Sqlite(error) = error else {
-        return false;
+    let error = match error {
+        StoreError::Sqlite(error) => error,
+        StoreError::Postgres(error) => return postgres_storage_failure(error),
+        StoreError::Connect { .. } => return true,
+        _ => return false,
     };
     matches!(
         error.sqlite_error_code(),
@@ -514,18 +530,18 @@ fn is_storage_failure(error: &StoreError) -> bool {
     )
 }
 
-/// Creates the database file 0600 before SQLite opens it, and tightens an
-/// older one and its `-wal` / `-shm` files: they hold every input and log
-/// line. SQLite gives the `-wal` and `-shm` files it creates the mode of
-/// the database file, so they are private too whatever the umask.
-fn make_private(database: &Path) -> std::io::Result<()> {
-    private::create_file(database)?;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut name = database.as_os_str().to_owned();
-        name.push(suffix);
-        if let Some(mode) = private::tighten(Path::new(&name))? {
-            tracing::warn!(file = %Path::new(&name).display(), mode = format!("{mode:o}"), "the history was readable by others; made it private (0600)");
-        }
-    }
-    Ok(())
+/// Whether PostgreSQL failed because of the server or the way to it (a
+/// lost connection, a server shutting down or out of room, a conflict
+/// with another transaction), not because of what was written.
+fn postgres_storage_failure(error: &postgres::Error) -> bool {
+    let Some(db_error) = error.as_db_error() else {
+        // No answer from the server at all: the connection.
+        return true;
+    };
+    let code = db_error.code().code();
+    // 08 connection, 53 resources, 57 operator intervention (shutdown),
+    // 58 system errors, 40 serialization failures and deadlocks.
+    ["08", "53", "57", "58", "40"]
+        .iter()
+        .any(|class| code.starts_with(class))
 }

@@ -10,10 +10,13 @@ use crate::store::{History, NewExecution};
 
 /// The query plan's lines of the page `filter` and `cursor` ask for.
 fn plan(conn: &Connection, filter: &ExecutionFilter, cursor: Option<ListCursor>) -> Vec<String> {
-    let (sql, args) = list_query(filter, cursor, 51);
+    let (sql, args) = list_query(Dialect::Sqlite, filter, cursor, 51);
+    let values: Vec<Value<'_>> = args.iter().map(ToValue::to_value).collect();
     conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .unwrap()
-        .query_map(params_from_iter(args.iter()), |row| row.get::<_, String>(3))
+        .query_map(rusqlite::params_from_iter(values.iter()), |row| {
+            row.get::<_, String>(3)
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
@@ -132,7 +135,10 @@ fn todays_counts_read_todays_end_times_only() {
 #[tokio::test]
 async fn a_labels_pages_come_newest_first_by_create_time_whatever_the_write_order() {
     let dir = tempfile::tempdir().unwrap();
-    let history = History::open(&dir.path().join("history.sqlite3")).unwrap();
+    let history = History::open(&crate::store::Database::Sqlite(
+        dir.path().join("history.sqlite3"),
+    ))
+    .unwrap();
     // Written oldest last (as an import would), so row ids and create
     // times are in opposite orders; every other one labelled team=a.
     let mut ids = Vec::new();

@@ -1,10 +1,13 @@
 //! The history writer's unit tests: a failing group loses only what
 //! cannot be written, giving up at shutdown, when to linger for a larger
-//! group, and audit events riding along.
+//! group, and audit events riding along; those that write run on both
+//! backends.
 
 use super::linger::*;
 use super::*;
 use crate::events::LogPayload;
+use crate::store::db::args;
+use crate::store::testing::{on_each_database, runtime};
 
 fn append(execution: i64) -> WriteOp {
     WriteOp::Append {
@@ -28,48 +31,53 @@ fn output_event(sequence: u64) -> LogEvent {
 
 #[test]
 fn a_group_that_fails_loses_only_the_operation_that_cannot_be_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut conn = Connection::open(dir.path().join("history.sqlite3")).unwrap();
-    schema::configure(&conn).unwrap();
-    schema::migrate(&mut conn).unwrap();
-    let health = WriterHealth::default();
-    let (reply, _created) = oneshot::channel();
-    let create = WriteOp::CreateExecution {
-        execution: Box::default(),
-        first_event: output_event(1),
-        reply,
-    };
-    let after = commit(&mut conn, &mut vec![create], &health);
-    let [AfterCommit::Created(_, Ok(rowid))] = after.as_slice() else {
-        panic!("the execution is created");
-    };
-    let rowid = *rowid;
-    let append = |sequence| WriteOp::Append {
-        execution: rowid,
-        events: vec![Arc::new(output_event(sequence))],
-    };
+    on_each_database(|database| {
+        let health = WriterHealth::default();
+        let mut writer = Writer {
+            conn: open(database).unwrap(),
+            database: database.clone(),
+            health: &health,
+        };
+        let (reply, _created) = oneshot::channel();
+        let create = WriteOp::CreateExecution {
+            execution: Box::default(),
+            first_event: output_event(1),
+            reply,
+        };
+        let after = commit(&mut writer, &mut vec![create]);
+        let [AfterCommit::Created(_, Ok(rowid))] = after.as_slice() else {
+            panic!("the execution is created");
+        };
+        let rowid = *rowid;
+        let append = |sequence| WriteOp::Append {
+            execution: rowid,
+            events: vec![Arc::new(output_event(sequence))],
+        };
 
-    // Sequence 1 is taken: that append breaks the log's primary key.
-    let mut group = vec![append(2), append(1), append(3)];
-    let after = commit(&mut conn, &mut group, &health);
-    assert!(group.is_empty());
-    let published: Vec<u64> = after
-        .iter()
-        .flat_map(|a| match a {
-            AfterCommit::Publish(_, events) => events.iter().map(|e| e.sequence).collect(),
-            _ => Vec::new(),
-        })
-        .collect();
-    assert_eq!(published, [2, 3]);
-    let stored: Vec<i64> = conn
-        .prepare("SELECT seq FROM log_events WHERE execution = ?1 ORDER BY seq")
-        .unwrap()
-        .query_map([rowid], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(stored, [1, 2, 3]);
-    assert_eq!(*health.failure.borrow(), None, "not a storage failure");
+        // Sequence 1 is taken: that append breaks the log's primary key.
+        let mut group = vec![append(2), append(1), append(3)];
+        let after = commit(&mut writer, &mut group);
+        assert!(group.is_empty());
+        let published: Vec<u64> = after
+            .iter()
+            .flat_map(|a| match a {
+                AfterCommit::Publish(_, events) => events.iter().map(|e| e.sequence).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(published, [2, 3]);
+        let stored: Vec<i64> = writer
+            .conn
+            .db()
+            .query(
+                "SELECT seq FROM log_events WHERE execution = ?1 ORDER BY seq",
+                args![rowid],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, [1, 2, 3]);
+        assert_eq!(*health.failure.borrow(), None, "not a storage failure");
+    });
 }
 
 #[test]
@@ -170,32 +178,38 @@ fn audited(method: &str) -> crate::store::AuditRecord {
 
 /// An audit event joins the writer's next commit instead of making its
 /// own, and without a next commit is committed on its own soon after.
-#[tokio::test]
-async fn an_audit_event_rides_along_with_the_next_commit_or_is_flushed() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("history.sqlite3");
-    let (writer, thread) = StoreWriter::start(&path, Arc::new(LogHub::default())).unwrap();
-    let reader = crate::store::StoreReader::open(&path).unwrap();
-    let methods = |reader: &crate::store::StoreReader| -> Vec<String> {
-        let events = reader.audit_events(None, 10).unwrap();
-        events.into_iter().map(|e| e.method).collect()
-    };
+#[test]
+fn an_audit_event_rides_along_with_the_next_commit_or_is_flushed() {
+    on_each_database(|database| {
+        let rt = runtime();
+        let (writer, thread) = StoreWriter::start(database, Arc::new(LogHub::default())).unwrap();
+        let reader = crate::store::StoreReader::open(database).unwrap();
+        let methods = || -> Vec<String> {
+            let events = reader.audit_events(None, 10).unwrap();
+            events.into_iter().map(|e| e.method).collect()
+        };
 
-    writer.audit_later(audited("Execute"));
-    writer.barrier().await.unwrap();
-    assert_eq!(methods(&reader), ["Execute"], "committed with the barrier");
+        let audit_later = |method| {
+            // The first one starts the flusher, a task on the runtime.
+            let _runtime = rt.enter();
+            writer.audit_later(audited(method));
+        };
+        audit_later("Execute");
+        rt.block_on(writer.barrier()).unwrap();
+        assert_eq!(methods(), ["Execute"], "committed with the barrier");
 
-    let asked = Instant::now();
-    writer.audit_later(audited("Cancel"));
-    while methods(&reader).len() < 2 {
-        assert!(asked.elapsed() < Duration::from_secs(10), "never flushed");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(methods(&reader), ["Cancel", "Execute"]);
+        let asked = Instant::now();
+        audit_later("Cancel");
+        while methods().len() < 2 {
+            assert!(asked.elapsed() < Duration::from_secs(10), "never flushed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(methods(), ["Cancel", "Execute"]);
 
-    writer.close().await.unwrap();
-    writer.audit_later(audited("Revoke"));
-    drop(writer);
-    thread.join().unwrap();
-    assert_eq!(methods(&reader), ["Cancel", "Execute"], "none after close");
+        rt.block_on(writer.close()).unwrap();
+        audit_later("Revoke");
+        drop(writer);
+        thread.join().unwrap();
+        assert_eq!(methods(), ["Cancel", "Execute"], "none after close");
+    });
 }

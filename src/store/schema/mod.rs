@@ -1,5 +1,8 @@
 //! Schema migrations, tracked with `PRAGMA user_version`. Each entry moves
 //! the schema one version forward; released entries are never edited.
+//! PostgreSQL's schema ([`postgres`]) starts at this one's latest version.
+
+pub(super) mod postgres;
 
 use rusqlite::Connection;
 

@@ -1,0 +1,482 @@
+//! One SQL interface over the two databases the history can live in:
+//! SQLite, the embedded default, and PostgreSQL, for several daemons
+//! sharing one history (issue 30).
+//!
+//! The store's statements are written once, in the SQL both understand,
+//! with `?N` placeholders; the PostgreSQL side numbers them `$N` and keeps
+//! each prepared statement, as rusqlite's `prepare_cached` does. Values
+//! cross in one small type each way ([`Value`] in, [`Row::get`] out), so
+//! neither driver's types reach the store's code, and a statement that
+//! needs different SQL on each side says so with [`Db::dialect`].
+//!
+//! Transactions and savepoints are plain SQL on both (`BEGIN`,
+//! `SAVEPOINT`), so one shape of code serves both.
+
+mod postgres;
+mod sqlite;
+#[cfg(test)]
+pub(crate) mod test_server;
+
+pub(crate) use self::postgres::PgConn;
+
+use std::path::PathBuf;
+
+use super::StoreError;
+
+/// Where the history lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Database {
+    /// A SQLite file, the embedded default.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (`postgres://user@host:port/name`).
+    Postgres(String),
+}
+
+impl Database {
+    /// What to call it in messages: the file, or the URL without its
+    /// password.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => without_password(url),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user:***@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// An open connection of either kind.
+pub(crate) enum Conn {
+    /// To a SQLite file.
+    Sqlite(rusqlite::Connection),
+    /// To a PostgreSQL server.
+    Postgres(Box<PgConn>),
+}
+
+impl Conn {
+    /// The connection as the store's code uses it.
+    pub(crate) fn db(&self) -> Db<'_> {
+        match self {
+            Conn::Sqlite(conn) => Db::Sqlite(conn),
+            Conn::Postgres(conn) => Db::Postgres(conn),
+        }
+    }
+
+    /// Whether the connection is gone and a new one is needed (a
+    /// PostgreSQL server restarted; a SQLite file is never lost).
+    pub(crate) fn is_lost(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => false,
+            Conn::Postgres(conn) => conn.is_closed(),
+        }
+    }
+}
+
+/// An owned value, for statements whose values are gathered first.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Owned {
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+impl From<i64> for Owned {
+    fn from(value: i64) -> Self {
+        Owned::Int(value)
+    }
+}
+
+impl From<String> for Owned {
+    fn from(value: String) -> Self {
+        Owned::Text(value)
+    }
+}
+
+impl ToValue for Owned {
+    fn to_value(&self) -> Value<'_> {
+        match self {
+            Owned::Int(i) => Value::Int(*i),
+            Owned::Text(s) => Value::Text(s),
+        }
+    }
+}
+
+/// Which SQL a connection speaks, for the few statements that differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A connection, or the transaction open on it, as the store's code sees it.
+#[derive(Clone, Copy)]
+pub(crate) enum Db<'c> {
+    /// A SQLite connection.
+    Sqlite(&'c rusqlite::Connection),
+    /// A PostgreSQL connection.
+    Postgres(&'c PgConn),
+}
+
+/// A value bound to a placeholder.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Value<'a> {
+    /// NULL.
+    Null,
+    /// Any integer (and a bool, as 0 or 1).
+    Int(i64),
+    /// A float.
+    Real(f64),
+    /// Text.
+    Text(&'a str),
+    /// Bytes.
+    Blob(&'a [u8]),
+}
+
+/// What can be bound to a placeholder. Unsigned values above `i64::MAX`
+/// do not occur in the history (times, counts, sizes), so they wrap as
+/// the `as` casts the statements used before did.
+pub(crate) trait ToValue {
+    /// The value to bind.
+    fn to_value(&self) -> Value<'_>;
+}
+
+/// The values of one statement, each borrowed: `args![id, name, count]`.
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        &[$($crate::store::db::ToValue::to_value(&$value)),*]
+    };
+}
+pub(crate) use args;
+
+macro_rules! integer_values {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value<'_> {
+                Value::Int(*self as i64)
+            }
+        }
+    )*};
+}
+integer_values!(i64, i32, u32, u64, usize, u16, u8);
+
+impl ToValue for bool {
+    fn to_value(&self) -> Value<'_> {
+        Value::Int(i64::from(*self))
+    }
+}
+
+impl ToValue for f64 {
+    fn to_value(&self) -> Value<'_> {
+        Value::Real(*self)
+    }
+}
+
+impl ToValue for str {
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(self)
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(self)
+    }
+}
+
+impl ToValue for std::borrow::Cow<'_, str> {
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(self)
+    }
+}
+
+impl ToValue for [u8] {
+    fn to_value(&self) -> Value<'_> {
+        Value::Blob(self)
+    }
+}
+
+impl ToValue for Vec<u8> {
+    fn to_value(&self) -> Value<'_> {
+        Value::Blob(self)
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value<'_> {
+        self.as_ref().map_or(Value::Null, ToValue::to_value)
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value<'_> {
+        (**self).to_value()
+    }
+}
+
+impl<'a> ToValue for Value<'a> {
+    fn to_value(&self) -> Value<'_> {
+        *self
+    }
+}
+
+/// A column's value as read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Column<'r> {
+    /// NULL.
+    Null,
+    /// An integer (or a bool).
+    Int(i64),
+    /// A float.
+    Real(f64),
+    /// Text.
+    Text(&'r str),
+    /// Bytes.
+    Blob(&'r [u8]),
+}
+
+impl Column<'_> {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Column::Null => "NULL",
+            Column::Int(_) => "an integer",
+            Column::Real(_) => "a float",
+            Column::Text(_) => "text",
+            Column::Blob(_) => "bytes",
+        }
+    }
+}
+
+/// What a column can be read as; None: not from a column of that type.
+pub(crate) trait FromColumn: Sized {
+    /// The value, if the column holds one of this type.
+    fn from_column(column: Column<'_>) -> Option<Self>;
+    /// For the error when it does not.
+    const EXPECTED: &'static str;
+}
+
+macro_rules! integer_columns {
+    ($($t:ty),*) => {$(
+        impl FromColumn for $t {
+            fn from_column(column: Column<'_>) -> Option<Self> {
+                match column {
+                    Column::Int(i) => <$t>::try_from(i).ok(),
+                    _ => None,
+                }
+            }
+            const EXPECTED: &'static str = stringify!($t);
+        }
+    )*};
+}
+integer_columns!(i64, i32, u32, u64, usize, u16, u8);
+
+impl FromColumn for bool {
+    fn from_column(column: Column<'_>) -> Option<Self> {
+        match column {
+            Column::Int(i) => Some(i != 0),
+            _ => None,
+        }
+    }
+    const EXPECTED: &'static str = "a bool";
+}
+
+impl FromColumn for f64 {
+    fn from_column(column: Column<'_>) -> Option<Self> {
+        match column {
+            Column::Real(f) => Some(f),
+            Column::Int(i) => Some(i as f64),
+            _ => None,
+        }
+    }
+    const EXPECTED: &'static str = "a float";
+}
+
+impl FromColumn for String {
+    fn from_column(column: Column<'_>) -> Option<Self> {
+        match column {
+            Column::Text(s) => Some(s.to_owned()),
+            _ => None,
+        }
+    }
+    const EXPECTED: &'static str = "text";
+}
+
+impl FromColumn for Vec<u8> {
+    fn from_column(column: Column<'_>) -> Option<Self> {
+        match column {
+            Column::Blob(b) => Some(b.to_vec()),
+            Column::Text(s) => Some(s.as_bytes().to_vec()),
+            _ => None,
+        }
+    }
+    const EXPECTED: &'static str = "bytes";
+}
+
+impl<T: FromColumn> FromColumn for Option<T> {
+    fn from_column(column: Column<'_>) -> Option<Self> {
+        match column {
+            Column::Null => Some(None),
+            other => T::from_column(other).map(Some),
+        }
+    }
+    const EXPECTED: &'static str = T::EXPECTED;
+}
+
+/// One row of a result.
+pub(crate) enum Row<'r> {
+    /// From SQLite.
+    Sqlite(&'r rusqlite::Row<'r>),
+    /// From PostgreSQL.
+    Postgres(&'r ::postgres::Row),
+}
+
+impl Row<'_> {
+    /// Column `index` (from 0) as a `T`.
+    pub(crate) fn get<T: FromColumn>(&self, index: usize) -> Result<T, StoreError> {
+        let column = match self {
+            Row::Sqlite(row) => sqlite::column(row, index)?,
+            Row::Postgres(row) => postgres::column(row, index)?,
+        };
+        T::from_column(column).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "column {index} holds {}, not {}",
+                column.type_name(),
+                T::EXPECTED
+            ))
+        })
+    }
+}
+
+impl<'c> Db<'c> {
+    /// The SQL this connection speaks.
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs one statement; returns the rows it changed.
+    pub(crate) fn execute(&self, sql: &str, args: &[Value<'_>]) -> Result<usize, StoreError> {
+        match self {
+            Db::Sqlite(conn) => sqlite::execute(conn, sql, args),
+            Db::Postgres(conn) => conn.execute(sql, args),
+        }
+    }
+
+    /// Runs a query; `read` turns each row into a `T`.
+    pub(crate) fn query<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        read: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Db::Sqlite(conn) => sqlite::query(conn, sql, args, read),
+            Db::Postgres(conn) => conn.query(sql, args, read),
+        }
+    }
+
+    /// The first row of a query, if there is one.
+    pub(crate) fn query_opt<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        read: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut read = Some(read);
+        let mut rows = self.query(sql, args, |row| match read.take() {
+            Some(read) => read(row).map(Some),
+            None => Ok(None),
+        })?;
+        Ok(if rows.is_empty() {
+            None
+        } else {
+            rows.swap_remove(0)
+        })
+    }
+
+    /// The one row a query always returns (an aggregate).
+    pub(crate) fn query_one<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        read: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.query_opt(sql, args, read)?
+            .ok_or_else(|| StoreError::Corrupt(format!("no row from {sql:?}")))
+    }
+
+    /// Runs statements without values (schema changes, transaction control).
+    pub(crate) fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Db::Postgres(conn) => conn.batch(sql),
+        }
+    }
+
+    /// Runs `work` in a transaction: committed if it succeeds, rolled back
+    /// if it fails.
+    pub(crate) fn transaction<T>(
+        &self,
+        work: impl FnOnce(Db<'c>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.batch("BEGIN")?;
+        self.finish(work(*self), "COMMIT", "ROLLBACK")
+    }
+
+    /// Runs `work` in a savepoint inside the open transaction: its changes
+    /// kept if it succeeds, undone (and only they) if it fails.
+    pub(crate) fn savepoint<T>(
+        &self,
+        work: impl FnOnce(Db<'c>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.batch("SAVEPOINT part")?;
+        self.finish(
+            work(*self),
+            "RELEASE SAVEPOINT part",
+            "ROLLBACK TO SAVEPOINT part; RELEASE SAVEPOINT part",
+        )
+    }
+
+    fn finish<T>(
+        &self,
+        outcome: Result<T, StoreError>,
+        keep: &str,
+        undo: &str,
+    ) -> Result<T, StoreError> {
+        match outcome {
+            Ok(value) => {
+                if let Err(error) = self.batch(keep) {
+                    // A failed COMMIT can leave the transaction open.
+                    let _ = self.batch(undo);
+                    return Err(error);
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                // The work's own error is the one to report; a failure to
+                // undo after it (a lost connection) says nothing more.
+                let _ = self.batch(undo);
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

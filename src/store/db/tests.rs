@@ -1,0 +1,125 @@
+//! The SQL interface on both backends: what goes in comes out, savepoints
+//! undo only their part, a failed transaction leaves nothing.
+
+use super::*;
+use crate::store::db::test_server;
+
+/// Runs `check` on a fresh SQLite database and on a fresh PostgreSQL one.
+fn on_both(check: impl Fn(Db<'_>)) {
+    let sqlite = rusqlite::Connection::open_in_memory().expect("open SQLite");
+    check(Db::Sqlite(&sqlite));
+    let postgres = PgConn::connect(&test_server::fresh_database()).expect("connect");
+    check(Db::Postgres(&postgres));
+}
+
+fn create_table(db: Db<'_>) {
+    db.batch("CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT, data BYTEA, ratio DOUBLE PRECISION, flag BIGINT)")
+        .expect("create");
+}
+
+#[test]
+fn values_come_back_as_they_went_in() {
+    on_both(|db| {
+        create_table(db);
+        let name = String::from("ünïcode '?'");
+        let inserted = db
+            .execute(
+                "INSERT INTO t (id, name, data, ratio, flag) VALUES (?1, ?2, ?3, ?4, ?5)",
+                args![7_u32, name, vec![0_u8, 255], 0.5_f64, true],
+            )
+            .expect("insert");
+        assert_eq!(inserted, 1);
+        db.execute(
+            "INSERT INTO t (id, name) VALUES (?1, ?2)",
+            args![8_i64, None::<String>],
+        )
+        .expect("insert nulls");
+        let rows = db
+            .query(
+                "SELECT id, name, data, ratio, flag FROM t WHERE id >= ?1 ORDER BY id",
+                args![7],
+                |row| {
+                    Ok((
+                        row.get::<u64>(0)?,
+                        row.get::<Option<String>>(1)?,
+                        row.get::<Option<Vec<u8>>>(2)?,
+                        row.get::<Option<f64>>(3)?,
+                        row.get::<Option<bool>>(4)?,
+                    ))
+                },
+            )
+            .expect("select");
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    7,
+                    Some(name.clone()),
+                    Some(vec![0, 255]),
+                    Some(0.5),
+                    Some(true)
+                ),
+                (8, None, None, None, None),
+            ]
+        );
+        let count = db
+            .query_one("SELECT COUNT(*) FROM t", args![], |row| row.get::<i64>(0))
+            .expect("count");
+        assert_eq!(count, 2);
+        let missing = db
+            .query_opt("SELECT name FROM t WHERE id = ?1", args![9], |row| {
+                row.get::<String>(0)
+            })
+            .expect("select none");
+        assert_eq!(missing, None);
+        let wrong = db.query_one("SELECT name FROM t WHERE id = 7", args![], |row| {
+            row.get::<i64>(0)
+        });
+        assert!(
+            matches!(&wrong, Err(StoreError::Corrupt(why)) if why.contains("text")),
+            "{wrong:?}"
+        );
+    });
+}
+
+#[test]
+fn a_failed_savepoint_undoes_only_its_part_and_a_failed_transaction_all() {
+    on_both(|db| {
+        create_table(db);
+        db.transaction(|tx| {
+            tx.execute("INSERT INTO t (id) VALUES (1)", args![])?;
+            let failed = tx.savepoint(|sp| {
+                sp.execute("INSERT INTO t (id) VALUES (2)", args![])?;
+                // The same key again: the statement fails.
+                sp.execute("INSERT INTO t (id) VALUES (2)", args![])
+            });
+            assert!(failed.is_err());
+            tx.savepoint(|sp| sp.execute("INSERT INTO t (id) VALUES (3)", args![]))
+        })
+        .expect("the transaction commits");
+        let failed = db.transaction(|tx| {
+            tx.execute("INSERT INTO t (id) VALUES (4)", args![])?;
+            tx.execute("INSERT INTO t (id) VALUES (1)", args![])
+        });
+        assert!(failed.is_err());
+        let ids = db
+            .query("SELECT id FROM t ORDER BY id", args![], |row| {
+                row.get::<i64>(0)
+            })
+            .expect("ids");
+        assert_eq!(ids, vec![1, 3]);
+    });
+}
+
+#[test]
+fn a_url_is_described_without_its_password() {
+    let described = |url: &str| Database::Postgres(url.into()).describe();
+    assert_eq!(
+        described("postgres://wf:s3cr:et@db.example:5432/history"),
+        "postgres://wf:***@db.example:5432/history"
+    );
+    assert_eq!(
+        described("postgresql://wf@db/history"),
+        "postgresql://wf@db/history"
+    );
+}
