@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Every test of the project, on a fresh machine. Installs what is missing
-# (qemu-utils, qemu-system-x86, util-linux, curl, tmux, Rust components, Go
+# (qemu-utils, qemu-system-x86, util-linux, curl, tmux, postgresql, Rust components, Go
 # tools, Python packages, buf, grpcurl; chromium and the npm packages in
 # step 5), then runs:
 #   1. cargo fmt --check, cargo clippy -D warnings (also of the daemon
 #      alone), and the house rules clippy does not know (scripts/check-*.py);
 #   2. cargo test: unit tests and the one integration-test binary (real
-#      daemon processes, real SQLite files, gRPC on loopback);
+#      daemon processes, real SQLite files, gRPC on loopback), then the
+#      daemon's tests again with the history in a real PostgreSQL;
 #   3. the client tests (buf lint/breaking, generated-code drift, Go, Python,
 #      grpcurl) against a live daemon started for them;
 #   4. the MCP bridge tests with the official Python MCP client;
@@ -75,6 +76,11 @@ cargo build --release --bins --quiet
 
 log "cargo test"
 cargo test --quiet
+
+# The same binary again, its daemons keeping their history in PostgreSQL
+# (a fresh database each on a server the tests start; docs/postgres.md).
+log "the daemon's tests with the history in PostgreSQL"
+WORKFLOW_TEST_DATABASE=postgres cargo test --quiet --test tests -- daemon::
 
 log "client tests against a live daemon"
 scripts/with-test-daemon.sh scripts/test-clients.sh

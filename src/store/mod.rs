@@ -88,7 +88,7 @@ pub enum StoreError {
     #[error("history database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// The PostgreSQL server could not be reached or refused the login.
-    #[error("cannot connect to the history at {database}: {source}")]
+    #[error("cannot connect to the history at {database}: {}", with_causes(source))]
     Connect {
         /// The URL, without its password.
         database: String,
@@ -96,7 +96,7 @@ pub enum StoreError {
         source: postgres::Error,
     },
     /// PostgreSQL failed.
-    #[error("history database error: {0}")]
+    #[error("history database error: {}", with_causes(.0))]
     Postgres(#[from] postgres::Error),
     /// The data directory could not be prepared.
     #[error("cannot prepare the history database at {path}: {source}")]
@@ -143,6 +143,19 @@ pub enum StoreError {
     /// A stored row could not be decoded.
     #[error("corrupt history row: {0}")]
     Corrupt(String),
+}
+
+/// A PostgreSQL error with what caused it: the client's own message is
+/// only its kind ("db error"), the server's message is its source.
+fn with_causes(error: &postgres::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(source) = cause {
+        message.push_str(": ");
+        message.push_str(&source.to_string());
+        cause = source.source();
+    }
+    message
 }
 
 /// What is stored when an execution is accepted.

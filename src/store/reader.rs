@@ -367,7 +367,12 @@ fn list_query(
             args.push(namespace.clone().into());
             marks.push(format!("?{}", args.len()));
         }
-        clauses.push(format!("executions.namespace IN ({})", marks.join(", ")));
+        clauses.push(if marks.is_empty() {
+            // None at all: PostgreSQL has no empty `IN ()`.
+            "1 = 0".to_string()
+        } else {
+            format!("executions.namespace IN ({})", marks.join(", "))
+        });
     }
     if !filter.states.is_empty() {
         let mut marks = Vec::new();

@@ -404,6 +404,9 @@ async fn a_cancelled_member_counts_as_finished_but_not_succeeded() {
 
 #[tokio::test]
 async fn a_batch_that_cannot_be_read_leaves_the_rest_of_the_response() {
+    if history_in_postgres() {
+        return; // a row corrupted in the SQLite file
+    }
     let daemon = Daemon::builder()
         .program(
             "quick.sh",

@@ -30,7 +30,7 @@ async fn history_survives_a_graceful_restart() {
         "SIGTERM is a clean shutdown: {status:?}"
     );
     assert!(
-        daemon.data_dir().join("history.sqlite3").is_file(),
+        history_in_postgres() || daemon.data_dir().join("history.sqlite3").is_file(),
         "the history file"
     );
     daemon.restart().await;

@@ -272,6 +272,12 @@ impl DaemonBuilder {
             fs::write(&path, contents).expect("write config file");
             args.extend(["--config".into(), path_arg(&path)]);
         }
+        if history_in_postgres() {
+            args.extend([
+                "--database".into(),
+                super::test_server::fresh_database(),
+            ]);
+        }
         args.extend(self.flags);
         if let Some(bytes) = self.data_tmpfs_bytes {
             // unshare runs sh in new user and mount namespaces; sh mounts the
@@ -328,4 +334,12 @@ fn overrides_file_permissions() -> bool {
         .expect("a CapEff line");
     let bits = u64::from_str_radix(effective.trim(), 16).expect("CapEff is hex");
     bits & (1 << 1 | 1 << 2) != 0
+}
+
+/// Whether the daemons under test keep their history in PostgreSQL (a
+/// fresh database each, on the tests' own server) instead of SQLite:
+/// `WORKFLOW_TEST_DATABASE=postgres`, set by scripts/test-all.sh for the
+/// run of the daemon tests on PostgreSQL.
+pub fn history_in_postgres() -> bool {
+    std::env::var("WORKFLOW_TEST_DATABASE").is_ok_and(|v| v == "postgres")
 }

@@ -34,12 +34,15 @@ mod http;
 mod images;
 mod receiver;
 mod rpc;
+// The PostgreSQL server the store's unit tests start, shared as a file.
+#[path = "../../src/store/db/test_server.rs"]
+mod test_server;
 mod tmux;
 mod wait;
 mod wfctl;
 
 pub use asserts::*;
-pub use builder::DaemonBuilder;
+pub use builder::{history_in_postgres, DaemonBuilder};
 pub use daemon::*;
 pub use fixtures::*;
 pub use http::*;

@@ -34,11 +34,18 @@ pub(crate) fn fresh_database() -> String {
         DATABASES.fetch_add(1, Ordering::Relaxed)
     );
     let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("connect to the test PostgreSQL server: {e}"));
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+    let create = format!("CREATE DATABASE {name}");
+    // On a thread of its own: the client blocks on a runtime of its own,
+    // which tokio refuses inside a test's runtime.
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to the test PostgreSQL server: {e}"));
+        client
+            .batch_execute(&create)
+            .unwrap_or_else(|e| panic!("{create}: {e}"));
+    })
+    .join()
+    .expect("the test server's database is created");
     format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::events::{LogPayload, OutputStream};
+use crate::store::testing::{on_each_database, runtime};
 use crate::store::{History, NewExecution};
 
 /// The query plan's lines of the page `filter` and `cursor` ask for.
@@ -132,13 +133,20 @@ fn todays_counts_read_todays_end_times_only() {
     );
 }
 
-#[tokio::test]
-async fn a_labels_pages_come_newest_first_by_create_time_whatever_the_write_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let history = History::open(&crate::store::Database::Sqlite(
-        dir.path().join("history.sqlite3"),
-    ))
-    .unwrap();
+#[test]
+fn a_labels_pages_come_newest_first_by_create_time_whatever_the_write_order() {
+    on_each_database(|database| {
+        let rt = runtime();
+        let history = History::open(database).unwrap();
+        labels_newest_first(&history, |execution, first_event| {
+            rt.block_on(history.writer.create_execution(execution, first_event))
+                .unwrap();
+        });
+        rt.block_on(history.writer.close()).unwrap();
+    });
+}
+
+fn labels_newest_first(history: &History, create: impl Fn(NewExecution, LogEvent)) {
     // Written oldest last (as an import would), so row ids and create
     // times are in opposite orders; every other one labelled team=a.
     let mut ids = Vec::new();
@@ -151,6 +159,7 @@ async fn a_labels_pages_come_newest_first_by_create_time_whatever_the_write_orde
             create_ms: 1_000 - i,
             argv: vec!["hello".into()],
             labels: labels(&[("team", team), ("n", &i.to_string())]),
+            namespace: team.into(),
             ..Default::default()
         };
         let first_event = LogEvent {
@@ -163,11 +172,7 @@ async fn a_labels_pages_come_newest_first_by_create_time_whatever_the_write_orde
                 truncated: false,
             },
         };
-        history
-            .writer
-            .create_execution(execution, first_event)
-            .await
-            .unwrap();
+        create(execution, first_event);
         ids.push((id, team));
     }
     let team_a: Vec<Uuid> = ids
@@ -211,4 +216,26 @@ async fn a_labels_pages_come_newest_first_by_create_time_whatever_the_write_orde
         .list_executions(&filter, None, 10)
         .unwrap()
         .is_empty());
+
+    // By namespace, state and workflow; no namespace at all sees nothing.
+    let in_namespaces = |namespaces: Vec<String>| ExecutionFilter {
+        namespaces: Some(namespaces),
+        states: vec![ExecutionState::Queued],
+        workflow_id: Some("hello".into()),
+        ..Default::default()
+    };
+    let found = history
+        .reader
+        .list_executions(&in_namespaces(vec!["a".into()]), None, 10)
+        .unwrap();
+    assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), team_a);
+    assert!(history
+        .reader
+        .list_executions(&in_namespaces(Vec::new()), None, 10)
+        .unwrap()
+        .is_empty());
+    let counts = history.reader.state_counts(0).unwrap();
+    assert_eq!(counts.totals.get("QUEUED"), Some(&7));
+    let counts = history.reader.state_counts_in(&["b".into()], 0).unwrap();
+    assert_eq!(counts.totals.get("QUEUED"), Some(&3));
 }
