@@ -47,6 +47,31 @@ pub(super) fn default_max_queued(max_queue: usize, namespaces: usize) -> usize {
     (max_queue / namespaces.max(1)).max(1)
 }
 
+/// How many of a namespace's executions can be held at once
+/// ([`NamespaceQuotas::most_held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MostHeld {
+    /// Waiting: its `max_queued`, or the default one.
+    pub queued: QueuedLimit,
+    /// Its `max_running`, if it has one.
+    pub max_running: Option<usize>,
+    /// The daemon's `max_concurrent_jobs`.
+    pub workers: usize,
+}
+
+impl MostHeld {
+    /// Running: its `max_running`, at most the daemon's workers.
+    pub fn running(&self) -> usize {
+        self.max_running
+            .map_or(self.workers, |max| max.min(self.workers))
+    }
+
+    /// Waiting and running together.
+    pub fn total(&self) -> usize {
+        self.queued.limit() + self.running()
+    }
+}
+
 /// The quotas and the counts they are checked against.
 #[derive(Debug, Default)]
 pub(super) struct NamespaceQuotas {
@@ -130,6 +155,21 @@ impl NamespaceQuotas {
         }
         *waiting += 1;
         Ok(())
+    }
+
+    /// The most executions of `namespace` that can be held at once,
+    /// waiting or running, on a daemon running at most `workers`: its
+    /// limit on waiting and the places it may run in; None when only the
+    /// daemon's queue bounds it.
+    pub(super) fn most_held(&self, namespace: &str, workers: usize) -> Option<MostHeld> {
+        let (max_running, Some(queued)) = self.quotas.get(namespace)? else {
+            return None;
+        };
+        Some(MostHeld {
+            queued: *queued,
+            max_running: *max_running,
+            workers,
+        })
     }
 
     /// One of `namespace` stopped waiting without starting (cancelled,
@@ -244,6 +284,13 @@ mod tests {
         quotas.started("a");
         assert_eq!(quotas.wait("a", 3), Ok(()));
         assert_eq!(quotas.wait("a", 3), Err(QueuedLimit::Configured(1)));
+        let most = quotas.most_held("a", 1).expect("a max_queued");
+        assert_eq!(
+            (most.total(), most.running()),
+            (2, 1),
+            "at most the workers run"
+        );
+        assert_eq!(quotas.most_held("default", 4), None);
     }
 
     #[test]
