@@ -1,7 +1,8 @@
 //! The manifest RPCs (ValidateManifest, SubmitManifest): the document
 //! read and validated against the operator's policy off the async
 //! threads, then run by the daemon's [`crate::manifest::ManifestRunner`];
-//! a submission spends its namespace's rate only once it is valid.
+//! a submission spends its namespace's rate only once it is valid and
+//! every one of its new executions holds a place in the queue.
 
 use tonic::{Response, Status};
 
@@ -45,23 +46,25 @@ impl WorkflowApi {
         .await?;
         let request_id = optional(request.request_id)
             .map(|id| crate::namespaces::scoped_request_id(&namespace, &id));
-        // Only a valid manifest that starts something new spends one of
-        // its namespace's starts; a bad one is refused by `submit` below.
-        if validation.is_valid() && !runner.started_before(request_id.as_deref()).await? {
-            self.spend_start(&namespace)?;
-        }
-        let outcome = runner
-            .submit(
+        let submission = runner
+            .reserve(
                 &validation,
                 SubmitOptions {
                     request_id,
                     file_name,
                     labels: request.labels.into_iter().collect(),
-                    namespace,
+                    namespace: namespace.clone(),
                     ..SubmitOptions::default()
                 },
             )
             .await?;
+        // Spent once every new VM has its place: a bad manifest, or one
+        // refused for a full queue, costs the namespace nothing, and a
+        // repeat of a request id starts nothing new.
+        if submission.starts_new() {
+            self.spend_start(&namespace)?;
+        }
+        let outcome = submission.start().await?;
         let records: Vec<_> = outcome.vms.iter().map(|vm| vm.execution.clone()).collect();
         let executions = self.shown(&records, true).await;
         Ok(Response::new(pb::SubmitManifestResponse {

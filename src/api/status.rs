@@ -52,7 +52,10 @@ impl From<EngineError> for Status {
             EngineError::ShuttingDown
             | EngineError::LeftQueued(_)
             | EngineError::HistoryUnwritable(_) => Status::unavailable(message),
-            EngineError::AlreadyFinished { .. } => Status::failed_precondition(message),
+            // Not RESOURCE_EXHAUSTED: no wait lets it through.
+            EngineError::AlreadyFinished { .. } | EngineError::TooManyAtOnce { .. } => {
+                Status::failed_precondition(message)
+            }
             EngineError::EndNotRecorded(_) => Status::internal(message),
             EngineError::Store(_) | EngineError::ReadTask(_) => {
                 tracing::error!(error = %message, "internal error");

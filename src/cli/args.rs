@@ -252,8 +252,9 @@ pub(crate) struct TuiArgs {
     /// line, to this file (for bench/tui.rs).
     #[arg(long, value_name = "FILE", hide = true)]
     pub(crate) frame_times: Option<std::path::PathBuf>,
-    /// The namespace the run form and the manifest builder start work in
-    /// (the lists still show every namespace the token sees).
+    /// The namespace the run form and the manifest builder start work in,
+    /// and the only one whose executions the dashboard and the job
+    /// monitor list.
     #[command(flatten)]
     pub(crate) namespace: NamespaceArg,
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::scheduler::{Limits, QueueFull, QueueReservation};
-use super::{Activation, Engine, EngineError, ExecuteRequest};
+use super::{Activation, AtOnceLimit, Engine, EngineError, ExecuteRequest};
 use crate::clock::now_ms;
 use crate::events::{ExecutionState, Lifecycle, LogCounts, LogEvent, LogPayload};
 use crate::inputs;
@@ -60,6 +60,25 @@ impl Engine {
     pub(crate) fn reserve(&self, start: NewStart) -> Result<ReservedStart<'_>, EngineError> {
         let place = self.queue_place(&start.new.namespace)?;
         Ok(ReservedStart { start, place })
+    }
+
+    /// Takes a place in the queue for each of `starts` (all of one
+    /// namespace: a manifest's VMs), or none of them and says why: the
+    /// queue is full now, or could never hold so many at once. So a batch
+    /// spends its namespace's rate once it has every place it needs, and
+    /// never starts in part for want of one.
+    pub(crate) fn reserve_all(
+        &self,
+        starts: Vec<NewStart>,
+    ) -> Result<Vec<ReservedStart<'_>>, EngineError> {
+        if let Some(first) = starts.first() {
+            self.check_at_once(starts.len(), &first.new.namespace)?;
+        }
+        // The first refusal drops the places taken so far: given back.
+        starts
+            .into_iter()
+            .map(|start| self.reserve(start))
+            .collect()
     }
 
     /// Stores and queues a start that holds its place. Returns it and
@@ -248,6 +267,30 @@ impl Engine {
             return Err(EngineError::HistoryUnwritable(failure.error));
         }
         Ok(())
+    }
+
+    /// Refuses `count` executions of `namespace` asking for places
+    /// together when more than that could never wait and run at once,
+    /// however long the caller waited for the queue to drain.
+    fn check_at_once(&self, count: usize, namespace: &str) -> Result<(), EngineError> {
+        let (max_queue, workers) = (self.config.max_queue, self.config.max_concurrent_jobs);
+        if count > max_queue + workers {
+            return Err(EngineError::TooManyAtOnce {
+                count,
+                limit: AtOnceLimit::Daemon { max_queue, workers },
+            });
+        }
+        let most = self.scheduler().namespaces.most_held(namespace, workers);
+        match most {
+            Some(most) if count > most.total() => Err(EngineError::TooManyAtOnce {
+                count,
+                limit: AtOnceLimit::Namespace {
+                    namespace: namespace.to_string(),
+                    most,
+                },
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Holds a place in the queue for an execution of `namespace`, or

@@ -1,7 +1,7 @@
 //! Errors of the execution engine. The API maps each variant to one gRPC
 //! code in `api::status`.
 
-use super::QueuedLimit;
+use super::{MostHeld, QueuedLimit};
 use crate::events::ExecutionState;
 use crate::inputs::FieldViolation;
 use crate::program_limits::LimitProblem;
@@ -44,6 +44,19 @@ pub enum EngineError {
         /// Its `max_queued`, or the default one.
         limit: QueuedLimit,
     },
+    /// More executions asked to be queued together (a manifest's VMs)
+    /// than can ever hold places at once: retrying cannot help.
+    #[error(
+        "{count} executions started together can never all have a place at once: {}; \
+         submit fewer at a time or raise those settings",
+        most_places(.limit)
+    )]
+    TooManyAtOnce {
+        /// How many asked for places.
+        count: usize,
+        /// What bounds them.
+        limit: AtOnceLimit,
+    },
     /// No namespace of this name is configured.
     #[error("namespace {0:?} is not configured in this daemon")]
     UnknownNamespace(String),
@@ -80,6 +93,61 @@ pub enum EngineError {
     /// A blocking history read panicked or was cancelled.
     #[error("history read failed: {0}")]
     ReadTask(#[from] tokio::task::JoinError),
+}
+
+/// What bounds how many executions can have places at once
+/// ([`EngineError::TooManyAtOnce`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AtOnceLimit {
+    /// The daemon's queue and workers.
+    Daemon {
+        /// `max_queue`.
+        max_queue: usize,
+        /// `max_concurrent_jobs`.
+        workers: usize,
+    },
+    /// The namespace's waiting and running limits.
+    Namespace {
+        /// The namespace.
+        namespace: String,
+        /// Its limits.
+        most: MostHeld,
+    },
+}
+
+fn most_places(limit: &AtOnceLimit) -> String {
+    match limit {
+        AtOnceLimit::Daemon { max_queue, workers } => format!(
+            "the daemon holds at most {} (config max_queue {max_queue} waiting + \
+             max_concurrent_jobs {workers} running)",
+            max_queue + workers
+        ),
+        AtOnceLimit::Namespace { namespace, most } => {
+            let queued = match most.queued {
+                QueuedLimit::Configured(limit) => {
+                    format!("config namespaces.{namespace}.max_queued {limit}")
+                }
+                QueuedLimit::DefaultShare {
+                    limit,
+                    max_queue,
+                    namespaces,
+                } => format!(
+                    "its default max_queued {limit}, max_queue {max_queue} / {namespaces} \
+                     namespaces"
+                ),
+            };
+            let running = match most.max_running {
+                Some(max) if max <= most.workers => {
+                    format!("config namespaces.{namespace}.max_running {max}")
+                }
+                _ => format!("config max_concurrent_jobs {}", most.workers),
+            };
+            format!(
+                "namespace {namespace} holds at most {} ({queued} waiting + {running} running)",
+                most.total()
+            )
+        }
+    }
 }
 
 fn summarize(violations: &[FieldViolation]) -> String {

@@ -45,10 +45,10 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-pub(crate) use accept::CheckedStart;
-pub(crate) use error::EngineError;
+pub(crate) use accept::{CheckedStart, ReservedStart};
+pub(crate) use error::{AtOnceLimit, EngineError};
 pub(crate) use estimates::BatchSummary;
-pub(crate) use namespace_quotas::QueuedLimit;
+pub(crate) use namespace_quotas::{MostHeld, QueuedLimit};
 
 use active::{Activation, ActiveExecution, Phase, CANCELLED_WHILE_QUEUED};
 use scheduler::Scheduler;

@@ -47,6 +47,31 @@ pub(super) fn default_max_queued(max_queue: usize, namespaces: usize) -> usize {
     (max_queue / namespaces.max(1)).max(1)
 }
 
+/// How many of a namespace's executions can be held at once
+/// ([`NamespaceQuotas::most_held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MostHeld {
+    /// Waiting: its `max_queued`, or the default one.
+    pub queued: QueuedLimit,
+    /// Its `max_running`, if it has one.
+    pub max_running: Option<usize>,
+    /// The daemon's `max_concurrent_jobs`.
+    pub workers: usize,
+}
+
+impl MostHeld {
+    /// Running: its `max_running`, at most the daemon's workers.
+    pub fn running(&self) -> usize {
+        self.max_running
+            .map_or(self.workers, |max| max.min(self.workers))
+    }
+
+    /// Waiting and running together.
+    pub fn total(&self) -> usize {
+        self.queued.limit() + self.running()
+    }
+}
+
 /// The quotas and the counts they are checked against.
 #[derive(Debug, Default)]
 pub(super) struct NamespaceQuotas {
@@ -108,19 +133,43 @@ impl NamespaceQuotas {
     }
 
     /// Counts one more waiting in `namespace`, or returns its limit on
-    /// waiting when it is full.
-    pub(super) fn wait(&mut self, namespace: &str) -> Result<(), QueuedLimit> {
-        let Some((_, max_queued)) = self.quotas.get(namespace) else {
+    /// waiting when it is full. As in the daemon's queue, those waiting
+    /// (queued or being accepted) first fill the places the namespace may
+    /// still run in, at most `free_workers` (the daemon's), and only the
+    /// rest count against its `max_queued`: so executions that start at
+    /// once, or would but for being accepted together, fit.
+    pub(super) fn wait(&mut self, namespace: &str, free_workers: usize) -> Result<(), QueuedLimit> {
+        let Some((max_running, max_queued)) = self.quotas.get(namespace) else {
             return Ok(());
         };
+        let running = self.running.get(namespace).copied().unwrap_or(0);
         let waiting = self.waiting.entry(namespace.to_string()).or_default();
         if let Some(max) = max_queued {
-            if *waiting >= max.limit() {
+            let may_start = match max_running {
+                Some(max_running) => max_running.saturating_sub(running).min(free_workers),
+                None => free_workers,
+            };
+            if *waiting >= max.limit() + may_start {
                 return Err(*max);
             }
         }
         *waiting += 1;
         Ok(())
+    }
+
+    /// The most executions of `namespace` that can be held at once,
+    /// waiting or running, on a daemon running at most `workers`: its
+    /// limit on waiting and the places it may run in; None when only the
+    /// daemon's queue bounds it.
+    pub(super) fn most_held(&self, namespace: &str, workers: usize) -> Option<MostHeld> {
+        let (max_running, Some(queued)) = self.quotas.get(namespace)? else {
+            return None;
+        };
+        Some(MostHeld {
+            queued: *queued,
+            max_running: *max_running,
+            workers,
+        })
     }
 
     /// One of `namespace` stopped waiting without starting (cancelled,
@@ -190,21 +239,58 @@ mod tests {
         )]));
         let mut quotas = NamespaceQuotas::new(&namespaces, 1000);
         assert!(quotas.limits_running());
-        assert_eq!((quotas.wait("a"), quotas.wait("a")), (Ok(()), Ok(())));
-        assert_eq!(quotas.wait("a"), Err(QueuedLimit::Configured(2)));
+        assert_eq!((quotas.wait("a", 0), quotas.wait("a", 0)), (Ok(()), Ok(())));
+        assert_eq!(quotas.wait("a", 0), Err(QueuedLimit::Configured(2)));
         assert!(quotas.may_run("a"));
         quotas.started("a");
         assert!(!quotas.may_run("a"));
-        assert_eq!(quotas.wait("a"), Ok(()), "the started one left the queue");
+        assert_eq!(
+            quotas.wait("a", 0),
+            Ok(()),
+            "the started one left the queue"
+        );
         quotas.ended("a");
         assert!(quotas.may_run("a"));
         for _ in 0..10 {
-            assert_eq!(quotas.wait("default"), Ok(()));
+            assert_eq!(quotas.wait("default", 0), Ok(()));
             quotas.started("default");
         }
         // Not held or counted waiting; counted running, for GetStatus.
         assert!(quotas.may_run("default") && !quotas.waiting.contains_key("default"));
         assert_eq!(quotas.running.get("default"), Some(&10));
+    }
+
+    #[test]
+    fn places_a_namespace_may_still_run_in_come_before_its_max_queued() {
+        let namespaces = Namespaces::new(BTreeMap::from([(
+            "a".to_string(),
+            NamespaceSettings {
+                max_running: Some(2),
+                max_queued: Some(1),
+                ..NamespaceSettings::default()
+            },
+        )]));
+        let mut quotas = NamespaceQuotas::new(&namespaces, 1000);
+        // Nothing runs and three workers are free: two places to run in
+        // (its max_running), then one to wait in, taken before any starts.
+        assert!((0..3).all(|_| quotas.wait("a", 3).is_ok()));
+        assert_eq!(quotas.wait("a", 3), Err(QueuedLimit::Configured(1)));
+        // The daemon's free workers bound them too.
+        quotas.left("a");
+        quotas.left("a");
+        assert_eq!(quotas.wait("a", 0), Err(QueuedLimit::Configured(1)));
+        assert_eq!(quotas.wait("a", 1), Ok(()));
+        // One started: one place left to run in.
+        quotas.started("a");
+        assert_eq!(quotas.wait("a", 3), Ok(()));
+        assert_eq!(quotas.wait("a", 3), Err(QueuedLimit::Configured(1)));
+        let most = quotas.most_held("a", 1).expect("a max_queued");
+        assert_eq!(
+            (most.total(), most.running()),
+            (2, 1),
+            "at most the workers run"
+        );
+        assert_eq!(quotas.most_held("default", 4), None);
     }
 
     #[test]
@@ -219,9 +305,9 @@ mod tests {
             ("b".to_string(), settings(None)),
         ]));
         let mut quotas = NamespaceQuotas::new(&namespaces, 7);
-        assert_eq!((quotas.wait("a"), quotas.wait("a")), (Ok(()), Ok(())));
+        assert_eq!((quotas.wait("a", 0), quotas.wait("a", 0)), (Ok(()), Ok(())));
         assert_eq!(
-            quotas.wait("a"),
+            quotas.wait("a", 0),
             Err(QueuedLimit::DefaultShare {
                 limit: 2,
                 max_queue: 7,
@@ -229,7 +315,7 @@ mod tests {
             })
         );
         // A namespace without max_running is held to the daemon's queue only.
-        assert!((0..5).all(|_| quotas.wait("b").is_ok()));
+        assert!((0..5).all(|_| quotas.wait("b", 0).is_ok()));
         assert_eq!(default_max_queued(2, 3), 1, "at least one");
         assert_eq!(default_max_queued(1000, 3), 333);
     }

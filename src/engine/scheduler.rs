@@ -132,8 +132,9 @@ pub(super) struct QueueReservation<'a> {
 impl<'a> QueueReservation<'a> {
     /// Holds a place for an execution of `namespace`, or says why the
     /// queue is full: executions waiting (queued or being accepted) fill
-    /// the free workers first, then up to `limits.queue` more; and at most
-    /// the namespace's `max_queued` of its own wait.
+    /// the free workers first, then up to `limits.queue` more; and the
+    /// namespace's own fill the places it may still run in first, then up
+    /// to its `max_queued` more.
     pub(super) fn take(
         scheduler: &'a Mutex<Scheduler>,
         limits: Limits,
@@ -147,7 +148,7 @@ impl<'a> QueueReservation<'a> {
         }
         state
             .namespaces
-            .wait(namespace)
+            .wait(namespace, free_workers)
             .map_err(QueueFull::Namespace)?;
         state.reserved += 1;
         Ok(QueueReservation {

@@ -1,6 +1,7 @@
 //! The scheduler, in process: FIFO order, the worker limit, the queue
-//! limit, and cancel of queued work, over a real history and real
-//! programs that wait for a gate file.
+//! limit (also for the places of several taken together), and cancel of
+//! queued work, over a real history and real programs that wait for a
+//! gate file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::testing::{end, gate_program, TestEngine};
-use super::{CancelRequest, Engine, EngineError, ExecuteRequest};
+use super::{CancelRequest, CheckedStart, Engine, EngineError, ExecuteRequest};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
 use crate::namespaces::Visibility;
 use crate::store::ExecutionRecord;
@@ -225,5 +226,49 @@ async fn cancel_of_a_running_execution_stops_it() {
     let ended = end(&t.engine, &running).await;
     assert_eq!(ended.state, ExecutionState::Cancelled);
     assert_eq!(ended.error, "cancelled by a client");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn places_for_several_are_taken_all_or_none() {
+    let t = engine(1, 1).await;
+    let gate = t.path("gate");
+    let checked = || async {
+        let request = ExecuteRequest {
+            workflow_id: "gate".into(),
+            inputs: BTreeMap::from([("gate".to_string(), json!(gate))]),
+            ..ExecuteRequest::default()
+        };
+        match t.engine.check_execute(request).await.expect("valid") {
+            CheckedStart::New(start) => *start,
+            CheckedStart::Existing(_) => unreachable!("no request id"),
+        }
+    };
+    // More than a worker and the queue hold: never, whatever runs.
+    let starts = vec![checked().await, checked().await, checked().await];
+    let Err(never) = t.engine.reserve_all(starts) else {
+        panic!("three places of two");
+    };
+    assert!(
+        never
+            .to_string()
+            .contains("max_queue 1 waiting + max_concurrent_jobs 1"),
+        "{never}"
+    );
+
+    // One runs: one place left of the two asked for, so none is taken.
+    let running = execute_gated(&t.engine, &gate).await.unwrap();
+    let starts = vec![checked().await, checked().await];
+    let refused = t.engine.reserve_all(starts).err();
+    assert!(
+        matches!(refused, Some(EngineError::QueueFull { limit: 1 })),
+        "{refused:?}"
+    );
+    let queued = execute_gated(&t.engine, &gate)
+        .await
+        .expect("the place given back");
+    open(&gate);
+    end(&t.engine, &running).await;
+    end(&t.engine, &queued).await;
     t.stop().await;
 }

@@ -2,7 +2,10 @@
 //! `<data_dir>/manifests/<id>/<vm>.json` (atomically) and becomes one
 //! ordinary execution of the workflow `vm_pipeline` with the inputs
 //! `manifest` (that file) and `output_dir`. The executions of a batch share
-//! a batch id. Used by SubmitManifest and by the drop folders.
+//! a batch id. A submission takes every new VM's place in the queue
+//! before it stores any (`submit/reserved.rs`), so it starts whole or not
+//! at all for want of a place. Used by SubmitManifest, schedules and (a VM
+//! at a time, waiting for places) the drop folders.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -10,12 +13,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::{ManifestError, Validation, VmPlan, MAX_MANIFEST_BYTES};
 use crate::engine::{Engine, EngineError, ExecuteRequest};
 use crate::policy::WorkflowPolicy;
 use crate::store::{ExecutionRecord, ScheduledBy};
+
+mod reserved;
 
 /// The workflow that runs one VM's pipeline.
 pub(crate) const PIPELINE_WORKFLOW: &str = "vm_pipeline";
@@ -193,107 +197,46 @@ impl ManifestRunner {
     }
 
     /// Starts one execution per VM of a valid manifest (or finds the ones an
-    /// earlier call with the same request id started).
+    /// earlier call with the same request id started): every new one's
+    /// place in the queue first ([`ManifestRunner::reserve`]), then each
+    /// stored and queued.
     pub(crate) async fn submit(
         &self,
         validation: &Validation,
         options: SubmitOptions,
     ) -> Result<SubmitOutcome, ManifestError> {
-        if !validation.is_valid() {
-            return Err(ManifestError::Invalid(validation.problems.clone()));
-        }
-        // Waits while discovery is still probing programs (at start).
-        if self
-            .engine
-            .catalog()
-            .wait_for(PIPELINE_WORKFLOW)
-            .await
-            .is_none()
-        {
-            return Err(ManifestError::WorkflowMissing(PIPELINE_WORKFLOW.into()));
-        }
-        let _guard = match &options.request_id {
-            Some(request_id) => Some(self.request_ids.lock(request_id).await),
-            None => None,
-        };
-        let first = match &options.request_id {
-            Some(request_id) => {
-                self.engine
-                    .execution_by_request_id(&vm_request_id(request_id, 0))
-                    .await?
-            }
-            None => None,
-        };
-        let batch_id = validation.is_batch().then(|| {
-            first
-                .as_ref()
-                .and_then(|e| e.batch_id.clone())
-                .unwrap_or_else(|| Uuid::now_v7().to_string())
-        });
-        let dir_id = batch_id
-            .clone()
-            .unwrap_or_else(|| Uuid::now_v7().to_string());
-        let names = document_names(&validation.vms);
-        let mut vms = Vec::with_capacity(validation.vms.len());
-        for (index, (vm, file_name)) in validation.vms.iter().zip(&names).enumerate() {
-            let mut labels = options.labels.clone();
-            labels.insert("vm".into(), vm.name.clone());
-            if let Some(batch_id) = &batch_id {
-                labels.insert("batch_id".into(), batch_id.clone());
-            }
-            if let Some(file_name) = &options.file_name {
-                labels.insert("manifest".into(), file_name.clone());
-            }
-            let start = VmStart {
-                dir_id: &dir_id,
-                file_name,
-                vm,
-                request_id: options.request_id.as_ref().map(|r| vm_request_id(r, index)),
-                batch_id: batch_id.clone(),
-                labels,
-                output_dir: options.output_dir.as_deref(),
-                scheduled_by: options.scheduled_by.clone(),
-                namespace: &options.namespace,
-            };
-            vms.push(self.start_vm(start).await?);
-        }
-        Ok(SubmitOutcome {
-            batch_id,
-            vms,
-            started: first.is_none(),
-        })
-    }
-
-    /// Whether a submission with `request_id` started its executions
-    /// before (a repeat starts nothing new); false without an id.
-    pub(crate) async fn started_before(
-        &self,
-        request_id: Option<&str>,
-    ) -> Result<bool, ManifestError> {
-        let Some(request_id) = request_id else {
-            return Ok(false);
-        };
-        let first = vm_request_id(request_id, 0);
-        Ok(self.engine.execution_by_request_id(&first).await?.is_some())
+        self.reserve(validation, options).await?.start().await
     }
 
     /// Starts one VM's execution, or returns the one its request id already
     /// names (then without touching its document).
     pub(crate) async fn start_vm(&self, start: VmStart<'_>) -> Result<SubmittedVm, ManifestError> {
-        if let Some(request_id) = &start.request_id {
-            if let Some(execution) = self.engine.execution_by_request_id(request_id).await? {
-                let manifest_path = execution
-                    .inputs
-                    .get("manifest")
-                    .map(PathBuf::from)
-                    .unwrap_or_default();
-                return Ok(SubmittedVm {
-                    name: start.vm.name.clone(),
-                    manifest_path,
-                    execution,
-                });
-            }
+        if let Some(found) = self.found(&start).await? {
+            return Ok(found);
         }
+        let manifest_path = self.write_document(&start).await?;
+        let name = start.vm.name.clone();
+        let request = self.execute_request(start, &manifest_path);
+        let (execution, _) = self.engine.execute(request).await?;
+        Ok(SubmittedVm {
+            name,
+            manifest_path,
+            execution,
+        })
+    }
+
+    /// The execution an earlier call started for this VM, by its request
+    /// id.
+    async fn found(&self, start: &VmStart<'_>) -> Result<Option<SubmittedVm>, ManifestError> {
+        let Some(request_id) = &start.request_id else {
+            return Ok(None);
+        };
+        let found = self.engine.execution_by_request_id(request_id).await?;
+        Ok(found.map(|execution| found_vm(&start.vm.name, execution)))
+    }
+
+    /// Writes the VM's pipeline document (atomically); returns its path.
+    async fn write_document(&self, start: &VmStart<'_>) -> Result<PathBuf, ManifestError> {
         let manifest_path = self.manifests_dir.join(start.dir_id).join(start.file_name);
         let bytes = serde_json::to_vec_pretty(&start.vm.document).expect("documents serialize");
         let target = manifest_path.clone();
@@ -306,6 +249,12 @@ impl ManifestRunner {
             path: manifest_path.clone(),
             source,
         })?;
+        Ok(manifest_path)
+    }
+
+    /// The Execute request of the VM's pipeline run on the document at
+    /// `manifest_path`.
+    fn execute_request(&self, start: VmStart<'_>, manifest_path: &Path) -> ExecuteRequest {
         let mut inputs = BTreeMap::new();
         inputs.insert(
             "manifest".to_string(),
@@ -321,26 +270,18 @@ impl ManifestRunner {
                     .into_owned(),
             ),
         );
-        let (execution, _) = self
-            .engine
-            .execute(ExecuteRequest {
-                workflow_id: PIPELINE_WORKFLOW.to_string(),
-                inputs,
-                request_id: start.request_id,
-                timeout: None,
-                labels: start.labels,
-                batch_id: start.batch_id,
-                scheduled_by: start.scheduled_by,
-                retry: None,
-                limits: Default::default(),
-                namespace: start.namespace.to_string(),
-            })
-            .await?;
-        Ok(SubmittedVm {
-            name: start.vm.name.clone(),
-            manifest_path,
-            execution,
-        })
+        ExecuteRequest {
+            workflow_id: PIPELINE_WORKFLOW.to_string(),
+            inputs,
+            request_id: start.request_id,
+            timeout: None,
+            labels: start.labels,
+            batch_id: start.batch_id,
+            scheduled_by: start.scheduled_by,
+            retry: None,
+            limits: Default::default(),
+            namespace: start.namespace.to_string(),
+        }
     }
 
     /// The namespace the executions of the drop folder `folder` go into.
@@ -372,6 +313,20 @@ impl ManifestRunner {
         }
         let content = read_json(&path);
         Some((path, content))
+    }
+}
+
+/// A VM's execution found by its request id, with the document it runs.
+fn found_vm(name: &str, execution: ExecutionRecord) -> SubmittedVm {
+    let manifest_path = execution
+        .inputs
+        .get("manifest")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    SubmittedVm {
+        name: name.to_string(),
+        manifest_path,
+        execution,
     }
 }
 

@@ -14,8 +14,8 @@ use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::Value;
 
-use super::error::{FieldStyle, ToolError, Violation};
-use super::run_tools::{RUN_PREFIX, WAIT_ARGUMENT};
+use super::error::{FieldStyle, ToolError};
+use super::run_tools::RUN_PREFIX;
 use super::server::WorkflowMcp;
 use super::start::StartRequest;
 
@@ -32,7 +32,7 @@ const INSTRUCTIONS: &str = "Runs and monitors workflows of a workflowd daemon. C
 
 impl WorkflowMcp {
     /// Runs a `run_<id>` tool: its arguments are the workflow's inputs
-    /// plus `wait_seconds`.
+    /// plus `wait_seconds` and `namespace`.
     async fn call_run_tool(
         &self,
         name: &str,
@@ -50,30 +50,15 @@ impl WorkflowMcp {
             ))
             .into_result();
         };
-        let mut inputs = arguments.unwrap_or_default();
-        let wait_seconds = if tool.takes_wait {
-            match inputs.remove(WAIT_ARGUMENT) {
-                None | Some(Value::Null) => None,
-                Some(value) => match value.as_u64() {
-                    Some(seconds) => Some(u32::try_from(seconds).unwrap_or(u32::MAX)),
-                    None => {
-                        return ToolError::InvalidInput {
-                            violations: vec![Violation {
-                                field: WAIT_ARGUMENT.to_string(),
-                                description: "must be a whole number of seconds".to_string(),
-                            }],
-                        }
-                        .into_result()
-                    }
-                },
-            }
-        } else {
-            None
+        let arguments = match tool.arguments(arguments) {
+            Ok(arguments) => arguments,
+            Err(error) => return error.into_result(),
         };
         let request = StartRequest {
             workflow_id: tool.workflow_id,
-            inputs,
-            wait_seconds,
+            inputs: arguments.inputs,
+            wait_seconds: arguments.wait_seconds,
+            namespace: arguments.namespace,
             ..StartRequest::default()
         };
         match self.start(request, FieldStyle::TopLevel, context).await {

@@ -13,6 +13,7 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use super::error::{ToolError, Violation};
 use super::model::ExecuteOutput;
 use super::provenance;
 use super::wait::MAX_WAIT_SECONDS;
@@ -21,8 +22,13 @@ use crate::pb;
 /// Prefix of the per-workflow tools.
 pub(crate) const RUN_PREFIX: &str = "run_";
 
-/// The argument every `run_<id>` tool takes besides the workflow's inputs.
+/// The argument every `run_<id>` tool takes besides the workflow's inputs:
+/// how long to wait for the run.
 pub(crate) const WAIT_ARGUMENT: &str = "wait_seconds";
+
+/// The other one: the namespace to run it in, as execute_workflow's
+/// `namespace`.
+pub(crate) const NAMESPACE_ARGUMENT: &str = "namespace";
 
 /// Longest tool name MCP clients accept.
 const MAX_TOOL_NAME: usize = 128;
@@ -35,6 +41,8 @@ pub(crate) struct RunTool {
     /// Whether `wait_seconds` is the tool's own argument (it is not when
     /// the workflow has an input of that name).
     pub(crate) takes_wait: bool,
+    /// Whether `namespace` is the tool's own argument (likewise).
+    pub(crate) takes_namespace: bool,
     /// The tool as listed.
     pub(crate) tool: Tool,
 }
@@ -186,12 +194,31 @@ fn run_tool(workflow: &pb::Workflow) -> Option<RunTool> {
             }),
         );
     }
+    let takes_namespace = !properties.contains_key(NAMESPACE_ARGUMENT);
+    if !takes_namespace {
+        tracing::warn!(
+            workflow = %workflow.id,
+            "the workflow has an input named {NAMESPACE_ARGUMENT}; its run tool starts it in the \
+             token's only namespace, else default"
+        );
+    } else {
+        properties.insert(
+            NAMESPACE_ARGUMENT.to_string(),
+            json!({
+                "type": "string",
+                "description": "Not an input of the workflow: the namespace to run it in; the \
+                    workflow must belong to it. Omit for your token's only namespace, else \
+                    `default`.",
+            }),
+        );
+    }
     // The daemon's words first; the program's name and description only
     // after them, marked and quoted.
     let mut description = format!(
         "Start the workflow {:?}: the daemon runs its program on the daemon's host with these \
-         arguments as its inputs. Returns the execution id at once (or after wait_seconds); \
-         follow it with get_workflow_status and get_workflow_logs.\n{}",
+         arguments as its inputs (in the namespace given, if any). Returns the execution id at \
+         once (or after wait_seconds); follow it with get_workflow_status and \
+         get_workflow_logs.\n{}",
         workflow.id,
         provenance::program_text("Name", &workflow.name)
     );
@@ -216,8 +243,68 @@ fn run_tool(workflow: &pb::Workflow) -> Option<RunTool> {
     Some(RunTool {
         workflow_id: workflow.id.clone(),
         takes_wait,
+        takes_namespace,
         tool,
     })
+}
+
+/// What a `run_<id>` tool was called with, its own arguments taken out.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct RunArguments {
+    /// The workflow's inputs.
+    pub(crate) inputs: JsonObject,
+    /// `wait_seconds`.
+    pub(crate) wait_seconds: Option<u32>,
+    /// `namespace`; empty when omitted.
+    pub(crate) namespace: String,
+}
+
+impl RunTool {
+    /// Splits a call's arguments into the workflow's inputs and the tool's
+    /// own (`wait_seconds`, `namespace`), checking the latter's types; the
+    /// daemon checks the rest (the inputs, and the namespace as
+    /// execute_workflow's).
+    pub(crate) fn arguments(
+        &self,
+        arguments: Option<JsonObject>,
+    ) -> Result<RunArguments, ToolError> {
+        let mut inputs = arguments.unwrap_or_default();
+        let mut violations = Vec::new();
+        let mut wait_seconds = None;
+        if self.takes_wait {
+            match inputs.remove(WAIT_ARGUMENT) {
+                None | Some(Value::Null) => {}
+                Some(value) => match value.as_u64() {
+                    Some(seconds) => {
+                        wait_seconds = Some(u32::try_from(seconds).unwrap_or(u32::MAX))
+                    }
+                    None => violations.push(Violation {
+                        field: WAIT_ARGUMENT.to_string(),
+                        description: "must be a whole number of seconds".to_string(),
+                    }),
+                },
+            }
+        }
+        let mut namespace = String::new();
+        if self.takes_namespace {
+            match inputs.remove(NAMESPACE_ARGUMENT) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(name)) => namespace = name,
+                Some(_) => violations.push(Violation {
+                    field: NAMESPACE_ARGUMENT.to_string(),
+                    description: "must be a string".to_string(),
+                }),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(ToolError::InvalidInput { violations });
+        }
+        Ok(RunArguments {
+            inputs,
+            wait_seconds,
+            namespace,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -250,10 +337,47 @@ mod tests {
         let properties = tool.tool.input_schema["properties"].as_object().unwrap();
         assert!(properties.contains_key("name"));
         assert!(properties.contains_key(WAIT_ARGUMENT));
-        assert!(tool.takes_wait);
+        assert!(properties.contains_key(NAMESPACE_ARGUMENT));
+        assert!(tool.takes_wait && tool.takes_namespace);
         assert!(tool.tool.output_schema.is_some());
         assert!(run_tool(&workflow("bad", "not json")).is_none());
         assert!(run_tool(&workflow("list", "[]")).is_none());
+    }
+
+    #[test]
+    fn the_tools_own_arguments_are_taken_out_of_the_inputs_and_checked() {
+        let tool = run_tool(&workflow("hello", SCHEMA)).unwrap();
+        let call = |arguments: Value| tool.arguments(arguments.as_object().cloned());
+        let split = call(json!({"name": "x", "wait_seconds": 5, "namespace": "team-a"})).unwrap();
+        assert_eq!(
+            split,
+            RunArguments {
+                inputs: json!({"name": "x"}).as_object().unwrap().clone(),
+                wait_seconds: Some(5),
+                namespace: "team-a".into(),
+            }
+        );
+        assert_eq!(tool.arguments(None).unwrap(), RunArguments::default());
+        assert_eq!(
+            call(json!({"namespace": null})).unwrap(),
+            RunArguments::default()
+        );
+        let Err(ToolError::InvalidInput { violations }) =
+            call(json!({"namespace": 7, "wait_seconds": "soon"}))
+        else {
+            panic!("not a string, not seconds");
+        };
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, [WAIT_ARGUMENT, NAMESPACE_ARGUMENT]);
+
+        // A workflow with an input of that name keeps it as its input.
+        let own = r#"{"type":"object","properties":{"namespace":{"type":"string"}}}"#;
+        let tool = run_tool(&workflow("own", own)).unwrap();
+        assert!(!tool.takes_namespace && tool.takes_wait);
+        let split = tool
+            .arguments(json!({"namespace": "mine"}).as_object().cloned())
+            .unwrap();
+        assert_eq!((split.inputs.len(), split.namespace.as_str()), (1, ""));
     }
 
     #[test]

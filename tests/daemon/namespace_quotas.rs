@@ -277,3 +277,130 @@ async fn a_start_refused_for_a_full_queue_spends_none_of_the_rate() {
     let limited = daemon.client().execute(gate(6)).await.unwrap_err();
     assert_namespace_rate(&limited, "team-a");
 }
+
+/// A valid manifest refused because its namespace's queue cannot hold its
+/// VMs spends none of the rate and leaves nothing behind: a submission
+/// takes a place for every VM before its start is spent, and starts whole
+/// or not at all.
+#[tokio::test]
+async fn a_manifest_refused_for_a_full_queue_spends_none_of_the_rate() {
+    let quotas = "[namespaces.default]\nmax_running = 1\nmax_queued = 1\n\
+                  start_rate_per_second = 0.01\nstart_rate_burst = 3\n";
+    let daemon = Daemon::builder()
+        .max_jobs(4)
+        .program("vm-pipeline.sh", fixture_pipeline())
+        .program("gate.sh", gate_program("gate"))
+        .config_file("namespaces.toml", quotas)
+        .start()
+        .await;
+    let disk = make_disk(&daemon.staging_dir(), "web.raw", "raw");
+    let single = |name: &str| {
+        json!({"version": "1.0", "name": name, "pipeline": {
+            "load": {"source_type": "raw", "source_path": disk},
+            "convert": {"output_format": "qcow2"}}})
+    };
+    let batch = |names: &[&str]| {
+        let vms: Vec<_> = names
+            .iter()
+            .map(|name| json!({"name": name, "pipeline": {"load": {"source_path": disk}}}))
+            .collect();
+        json!({"version": "1.0", "vms": vms})
+    };
+    let submit = |manifest: serde_json::Value| pb::SubmitManifestRequest {
+        content: manifest.to_string().into_bytes(),
+        format: pb::ManifestFormat::Detect as i32,
+        file_name: "vms.json".into(),
+        ..Default::default()
+    };
+    let gate = |n: usize| {
+        let gate = daemon.file(&format!("gate-{n}"));
+        request("gate", &[("gate", text(gate.to_str().unwrap()))])
+    };
+    let pipeline_runs = || async {
+        let filter = pb::ListExecutionsRequest {
+            workflow_id: "vm_pipeline".into(),
+            ..Default::default()
+        };
+        daemon.list_executions(filter).await.executions
+    };
+    let documents = || match std::fs::read_dir(daemon.data_dir().join("manifests")) {
+        Ok(entries) => entries.count(),
+        Err(_) => 0,
+    };
+    let mut client = daemon.client();
+
+    // Two of the three starts: one runs, one waits; the queue is full.
+    let running = daemon.execute_request(gate(0)).await;
+    daemon.wait_started(&running.id).await;
+    let waiting = daemon.execute_request(gate(1)).await;
+    // More refusals for the full queue than starts are left: single VMs
+    // and a batch that would fit an empty queue.
+    let full_queue = [
+        single("web-1"),
+        single("web-2"),
+        batch(&["a", "b"]),
+        single("web-3"),
+    ];
+    for manifest in full_queue {
+        let full = client.submit_manifest(submit(manifest)).await.unwrap_err();
+        assert_eq!(full.code(), Code::ResourceExhausted, "{full:?}");
+        assert!(
+            full.message().contains("namespaces.default.max_queued"),
+            "refused for the queue, not the rate: {}",
+            full.message()
+        );
+    }
+    // A batch that could never fit says so, and costs nothing either.
+    let never = client
+        .submit_manifest(submit(batch(&["a", "b", "c"])))
+        .await
+        .unwrap_err();
+    assert_eq!(never.code(), Code::FailedPrecondition, "{never:?}");
+    for said in [
+        "3 executions started together can never all have a place at once",
+        "namespace default holds at most 2",
+        "config namespaces.default.max_queued 1 waiting",
+        "config namespaces.default.max_running 1 running",
+    ] {
+        assert!(
+            never.message().contains(said),
+            "{said}: {}",
+            never.message()
+        );
+    }
+
+    // The waiting one runs: one place is free, not the two a batch needs.
+    std::fs::write(daemon.file("gate-0"), "").unwrap();
+    daemon.wait_started(&waiting.id).await;
+    let short = client
+        .submit_manifest(submit(batch(&["a", "b"])))
+        .await
+        .unwrap_err();
+    assert_eq!(short.code(), Code::ResourceExhausted, "{short:?}");
+    assert!(
+        pipeline_runs().await.is_empty(),
+        "no VM of a refused batch started"
+    );
+    assert_eq!(documents(), 0, "no document of a refused manifest is left");
+
+    // The third start is still there for a manifest that fits.
+    let accepted = client
+        .submit_manifest(submit(single("web-4")))
+        .await
+        .expect("the third start")
+        .into_inner();
+    assert!(accepted.started);
+    let vm = accepted.vms[0].execution.clone().unwrap();
+    assert_eq!(vm.state, pb::ExecutionState::Queued as i32);
+    assert_eq!(pipeline_runs().await.len(), 1);
+
+    // And it was the last: with the queue empty again, the rate refuses.
+    std::fs::write(daemon.file("gate-1"), "").unwrap();
+    daemon.wait_end(&waiting.id).await;
+    daemon.wait_end(&vm.id).await;
+    let limited = client
+        .submit_manifest(submit(single("web-5")))
+        .await
+        .unwrap_err();
+    assert_namespace_rate(&limited, "default");
+}

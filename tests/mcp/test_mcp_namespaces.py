@@ -1,7 +1,8 @@
 """workflow-mcp's `namespace` argument end to end (docs/security.md,
 "Namespaces"): against a daemon with two namespaces, the tools that start
-work start it in the namespace they are given, and list_executions filters
-by it.
+work (execute_workflow, each run_<id>, submit_manifest, create_schedule)
+start it in the namespace they are given, and list_executions filters by
+it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from conftest import Daemon, call, call_error
 
@@ -94,3 +96,39 @@ async def test_work_starts_in_the_namespace_it_is_given(teams_daemon: tuple[Daem
         [started] = triggered["run"]["execution_ids"]
         assert (await status(s.client, started))["namespace"] == "team-b"
         await call(s.client, "delete_schedule", {"schedule_id": schedule_id})
+
+
+async def test_run_tools_start_in_the_namespace_they_are_given(teams_daemon: tuple[Daemon, Path], session_factory):
+    """A run_<id> tool takes `namespace` as execute_workflow does: the run
+    starts there, without it in the token's only namespace else `default`,
+    and a namespace the daemon does not have is refused naming the
+    argument. It is the tool's argument, never one of the workflow's
+    inputs."""
+    daemon, _ = teams_daemon
+    async with session_factory(daemon.addr) as s:
+        tools = {t.name: t for t in (await s.client.list_tools()).tools}
+        schema = tools["run_hello"].input_schema
+        assert schema["properties"]["namespace"]["type"] == "string"
+        assert "namespace" not in schema.get("required", [])
+        assert Draft202012Validator(schema).is_valid({"name": "x", "namespace": "team-b"})
+
+        in_b = (
+            await call(s.client, "run_hello", {"name": "in-b", "namespace": "team-b", "wait_seconds": 30},
+                       read_timeout_seconds=60)
+        ).structured_content
+        assert in_b["state"] == "SUCCEEDED", in_b
+        assert in_b["status"]["namespace"] == "team-b"
+        assert in_b["status"]["inputs"] == {"name": "in-b"}
+        plain = (await call(s.client, "run_hello", {"name": "plain"})).structured_content
+        assert (await status(s.client, plain["execution_id"]))["namespace"] == "default"
+
+        # Refused as execute_workflow refuses it, and nothing started.
+        message = await call_error(s.client, "run_hello", {"name": "x", "namespace": "nope"})
+        assert "namespace: must be a configured namespace" in message, message
+        assert message == await call_error(s.client, "execute_workflow", {"workflow_id": "hello", "namespace": "nope"})
+        message = await call_error(s.client, "run_hello", {"name": "x", "namespace": 7})
+        assert "namespace: must be a string" in message, message
+        listed = (await call(s.client, "list_executions", {})).structured_content
+        assert sorted(e["execution_id"] for e in listed["executions"]) == sorted(
+            [in_b["execution_id"], plain["execution_id"]]
+        )

@@ -1,7 +1,8 @@
 //! The connection to the daemon: one task that polls what has no stream
 //! (GetStatus and the job lists, once a second, only what the screen
-//! shows), runs the screens' [`Request`]s and follows each execution tab
-//! with StreamLogs. Everything it learns goes back as [`Update`]s.
+//! shows; the lists only `--namespace`'s executions when it is given),
+//! runs the screens' [`Request`]s and follows each execution tab with
+//! StreamLogs. Everything it learns goes back as [`Update`]s.
 //!
 //! The channel is tonic's lazy one: it connects on the first call and again
 //! after the daemon went away, so "reconnect" is simply the next poll
@@ -58,8 +59,9 @@ pub(crate) fn start(
 struct Link {
     client: Client,
     addr: String,
-    /// The namespace work starts in (`--namespace`); empty: the token's
-    /// only namespace, else `default`.
+    /// The namespace work starts in and the job lists show
+    /// (`--namespace`); empty: work starts in the token's only namespace,
+    /// else `default`, and the lists show every namespace the token sees.
     namespace: String,
     updates: mpsc::Sender<Update>,
     /// The job lists polled.
@@ -199,6 +201,7 @@ impl Link {
             let request = pb::ListExecutionsRequest {
                 page_size: JOBS_SHOWN as i32,
                 states: tab.states(),
+                namespace: self.namespace.clone(),
                 ..Default::default()
             };
             match self.client.list_executions(request).await {

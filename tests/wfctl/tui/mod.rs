@@ -4,11 +4,13 @@
 //! they show: the dashboard, job monitor and execution tabs (`screens`),
 //! cancel and kill (`cancel`), the daemon going away and coming back
 //! (`reconnect`), what wfctl does to the terminal (`terminal`), the run
-//! form (`form`) and the manifest builder (`manifest`).
+//! form (`form`), the manifest builder (`manifest`) and the lists of
+//! `--namespace` (`namespaces`).
 
 mod cancel;
 mod form;
 mod manifest;
+mod namespaces;
 mod reconnect;
 mod screens;
 mod terminal;
