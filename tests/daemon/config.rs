@@ -154,7 +154,11 @@ async fn what_the_daemon_creates_is_private_even_with_umask_000() {
     let mut found = Vec::new();
     modes_under(&data, &mut found);
     let program_file = data.join("runs").join(&kept.id).join("kept.txt");
-    let sqlite_files = ["history.sqlite3", "history.sqlite3-wal", "history.sqlite3-shm"];
+    let sqlite_files = [
+        "history.sqlite3",
+        "history.sqlite3-wal",
+        "history.sqlite3-shm",
+    ];
     let history_files = if history_in_postgres() {
         &[][..]
     } else {

@@ -43,7 +43,9 @@ async fn status_reports_pool_counts_and_directories() {
     if history_in_postgres() {
         // The URL it was given, which has no password to hide here.
         assert!(
-            status.database_path.starts_with("postgres://postgres@127.0.0.1:"),
+            status
+                .database_path
+                .starts_with("postgres://postgres@127.0.0.1:"),
             "{}",
             status.database_path
         );

@@ -273,10 +273,7 @@ impl DaemonBuilder {
             args.extend(["--config".into(), path_arg(&path)]);
         }
         if history_in_postgres() {
-            args.extend([
-                "--database".into(),
-                super::test_server::fresh_database(),
-            ]);
+            args.extend(["--database".into(), super::test_server::fresh_database()]);
         }
         args.extend(self.flags);
         if let Some(bytes) = self.data_tmpfs_bytes {
