@@ -120,16 +120,12 @@ async fn a_log_deleted_while_it_is_streamed_ends_with_not_found_never_a_gap() {
     // while the stream waits for its client.
     let mut behind_a_step = daemon.open_stream(&chatty.id, 1, false).await;
     let mut next = first_sequence(&mut behind_a_step).await;
-    let history = rusqlite::Connection::open(daemon.data_dir().join("history.sqlite3")).unwrap();
-    history.busy_timeout(DEADLINE).unwrap();
-    let deleted = history
-        .execute(
-            "DELETE FROM log_events WHERE seq < ?2 AND execution = \
-             (SELECT rowid FROM executions WHERE id = ?1)",
-            rusqlite::params![chatty.id, FIRST_STEPS],
-        )
-        .unwrap();
-    assert_eq!(deleted as u64, FIRST_STEPS - 1);
+    let deleted = daemon.history_execute(
+        "DELETE FROM log_events WHERE seq < ?2 AND execution = \
+         (SELECT rowid FROM executions WHERE id = ?1)",
+        &[(&chatty.id).into(), FIRST_STEPS.into()],
+    );
+    assert_eq!(deleted, FIRST_STEPS - 1);
     let err = read_until_error(&mut behind_a_step, &mut next).await;
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
     assert!(err.message().contains(&chatty.id), "{err:?}");

@@ -30,6 +30,7 @@ mod asserts;
 mod builder;
 mod daemon;
 mod fixtures;
+mod history;
 mod http;
 mod images;
 mod receiver;

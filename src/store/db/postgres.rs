@@ -72,6 +72,18 @@ impl PgConn {
         Ok(changed as usize)
     }
 
+    /// Runs one statement with values of the client's own types, for what
+    /// [`Value`] has no form for (the arrays of a bulk insert).
+    pub(crate) fn execute_native(
+        &self,
+        sql: &str,
+        args: &[&(dyn ToSql + Sync)],
+    ) -> Result<usize, StoreError> {
+        let statement = self.statement(sql)?;
+        let changed = off_worker(|| self.client().execute(&statement, args))?;
+        Ok(changed as usize)
+    }
+
     pub(super) fn query<T>(
         &self,
         sql: &str,

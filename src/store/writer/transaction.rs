@@ -203,19 +203,51 @@ fn insert_execution(
     Ok(rowid)
 }
 
-/// Inserts events with one prepared statement, plus an artifact row for each
-/// state_file_created.
+/// An execution's events in one statement on PostgreSQL, where each
+/// statement is a round trip to the server: the columns as arrays.
+const INSERT_EVENTS_UNNEST: &str =
+    "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) \
+     SELECT CAST(?1 AS BIGINT), * FROM UNNEST(CAST(?2 AS BIGINT[]), CAST(?3 AS BIGINT[]), \
+     CAST(?4 AS BIGINT[]), CAST(?5 AS BIGINT[]), CAST(?6 AS TEXT[]))";
+
+/// Inserts events, plus an artifact row for each state_file_created: on
+/// SQLite with one prepared statement run per event (a call, no round
+/// trip), on PostgreSQL all in one statement.
 fn append<'a>(
     db: Db<'_>,
     execution: i64,
-    events: impl Iterator<Item = &'a LogEvent>,
+    events: impl Iterator<Item = &'a LogEvent> + Clone,
 ) -> Result<(), StoreError> {
+    match db {
+        Db::Sqlite(_) => {
+            for event in events.clone() {
+                let (kind, flags, text) = encode(&event.payload);
+                db.execute(
+                    INSERT_EVENT,
+                    args![execution, event.sequence, event.time_ms, kind, flags, text],
+                )?;
+            }
+        }
+        Db::Postgres(conn) => {
+            let (mut seqs, mut times, mut kinds, mut flags, mut texts) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for event in events.clone() {
+                let (kind, flag, text) = encode(&event.payload);
+                seqs.push(event.sequence as i64);
+                times.push(event.time_ms);
+                kinds.push(kind);
+                flags.push(flag);
+                texts.push(text);
+            }
+            if !seqs.is_empty() {
+                conn.execute_native(
+                    INSERT_EVENTS_UNNEST,
+                    &[&execution, &seqs, &times, &kinds, &flags, &texts],
+                )?;
+            }
+        }
+    }
     for event in events {
-        let (kind, flags, text) = encode(&event.payload);
-        db.execute(
-            INSERT_EVENT,
-            args![execution, event.sequence, event.time_ms, kind, flags, text],
-        )?;
         if let LogPayload::Event(WorkflowEvent::StateFileCreated {
             phase,
             file_path,

@@ -450,7 +450,6 @@ async fn webhooks_whose_secret_or_filters_cannot_be_read_are_listed_broken_and_d
         .await;
     daemon.terminate().await;
     // The history damaged while the daemon is down.
-    let history = rusqlite::Connection::open(daemon.data_dir().join("history.sqlite3")).unwrap();
     for (sql, id) in [
         (
             "UPDATE webhooks SET secret = 'whsec_not base64!' WHERE id = ?1",
@@ -461,9 +460,8 @@ async fn webhooks_whose_secret_or_filters_cannot_be_read_are_listed_broken_and_d
             &no_filters,
         ),
     ] {
-        assert_eq!(history.execute(sql, [id]).unwrap(), 1);
+        assert_eq!(daemon.history_execute(sql, &[id.into()]), 1);
     }
-    drop(history);
     daemon.restart().await;
 
     let listed = daemon.webhooks().await;
