@@ -341,10 +341,12 @@ impl StoreReader {
         outcome: Option<RunOutcome>,
         limit: usize,
     ) -> Result<Vec<ScheduleRunRecord>, StoreError> {
+        // Runs of one time (a catch-up's MISSED record and its start) in
+        // the order they were recorded, on both backends.
         self.with_db(|db| {
             let sql = format!(
                 "SELECT {RUN_COLUMNS} FROM schedule_runs WHERE schedule_id = ?1 \
-                 AND (CAST(?2 AS TEXT) IS NULL OR outcome = ?2) ORDER BY scheduled_ms DESC LIMIT ?3"
+                 AND (CAST(?2 AS TEXT) IS NULL OR outcome = ?2) ORDER BY scheduled_ms DESC, rowid LIMIT ?3"
             );
             db.query(
                 &sql,
