@@ -47,7 +47,10 @@
 //!   call carrying a token) against one with authentication off, in turns;
 //! - limits: trivial executions with resource limits (a control group
 //!   each, or the process-group watch) against none, and the cost of
-//!   PR_SET_PDEATHSIG, in turns (bench/limits.rs).
+//!   PR_SET_PDEATHSIG, in turns (bench/limits.rs);
+//! - postgres: trivial executions at 2, 8 and 32 in flight and a log
+//!   ingest through a daemon with its history in PostgreSQL, against one
+//!   on its SQLite file, in turns (bench/postgres.rs).
 //!
 //! Sizes can be set with BENCH_EXECUTIONS (per side and round), BENCH_ROUNDS
 //! (throughput rounds), BENCH_LOG_LINES (ingest and http-logs),
@@ -61,7 +64,8 @@
 //! BENCH_IDLE_SECONDS (schedules), BENCH_WEBHOOKS, BENCH_WEBHOOK_EXECUTIONS
 //! and BENCH_WEBHOOK_ROUNDS (webhooks), BENCH_AUTH_EXECUTIONS and
 //! BENCH_AUTH_ROUNDS (auth), BENCH_LIMITS_EXECUTIONS and
-//! BENCH_LIMITS_ROUNDS (limits); BENCH_WORKFLOWD runs another daemon
+//! BENCH_LIMITS_ROUNDS (limits), BENCH_PG_CURVE, BENCH_PG_EXECUTIONS,
+//! BENCH_PG_ROUNDS and BENCH_PG_LOG_LINES (postgres); BENCH_WORKFLOWD runs another daemon
 //! binary (an older build, to compare two in turns).
 
 mod auth;
@@ -80,6 +84,7 @@ mod latency;
 mod limits;
 mod load;
 mod metrics_scrape;
+mod postgres;
 mod schedules;
 mod throughput;
 mod tui;
@@ -231,6 +236,20 @@ fn main() {
             auth::auth(
                 env_usize("BENCH_AUTH_EXECUTIONS", 2000),
                 env_usize("BENCH_AUTH_ROUNDS", 5),
+            )
+            .await;
+        }
+        if wanted("postgres") {
+            let levels: Vec<usize> = std::env::var("BENCH_PG_CURVE")
+                .unwrap_or_else(|_| "2,8,32".into())
+                .split(',')
+                .filter_map(|level| level.trim().parse().ok())
+                .collect();
+            postgres::postgres(
+                &levels,
+                env_usize("BENCH_PG_EXECUTIONS", 1000),
+                env_usize("BENCH_PG_ROUNDS", 3),
+                env_usize("BENCH_PG_LOG_LINES", 1_000_000),
             )
             .await;
         }

@@ -1,7 +1,15 @@
 //! A real PostgreSQL server for the store's tests, no mock: started once
 //! per test process from Debian's binaries (scripts/test-all.sh installs
 //! them), in a temporary directory, on a free loopback port. Each test
-//! gets a database of its own.
+//! gets a database of its own. The integration tests and the benchmarks
+//! use this file too (by path).
+//!
+//! For tests the server does not flush to disk at all (fsync off). A
+//! benchmark asks for [`durable`] first: fsync on, each commit written
+//! to the WAL but not waited for (synchronous_commit off), the
+//! counterpart of the daemon's SQLite in WAL mode with synchronous=NORMAL
+//! (a crash of the database's process loses nothing, a power cut may lose
+//! the last commits).
 //!
 //! As root, the server runs as the `postgres` user (initdb refuses root).
 //! It gets a parent-death signal from `setpriv`, given to the thread that
@@ -11,7 +19,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, OnceLock};
 
 /// The running server, once started.
@@ -24,6 +32,14 @@ struct Server {
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
+static DURABLE: AtomicBool = AtomicBool::new(false);
+
+/// Makes the server, when it starts, flush its WAL to disk as a
+/// production server does (see the top of this file).
+#[allow(dead_code)] // Used by the benchmarks only.
+pub(crate) fn durable() {
+    DURABLE.store(true, Ordering::Relaxed);
+}
 
 /// A URL for a new, empty database on the test server.
 pub(crate) fn fresh_database() -> String {
@@ -144,6 +160,7 @@ fn start() -> Server {
     let (ready_tx, ready_rx) = mpsc::channel();
     let postgres = bin.join("postgres");
     let socket_dir = dir.clone();
+    let durable = DURABLE.load(Ordering::Relaxed);
     // The thread that starts the server is its parent for the death
     // signal, so it lives as long as the server: it reads the log.
     std::thread::Builder::new()
@@ -158,14 +175,14 @@ fn start() -> Server {
                     "-c",
                     "listen_addresses=127.0.0.1",
                     "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
                     "max_connections=300",
                 ])
+                .args(["-c", "synchronous_commit=off"])
+                .args(if durable {
+                    &[][..]
+                } else {
+                    &["-c", "fsync=off", "-c", "full_page_writes=off"][..]
+                })
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
