@@ -44,6 +44,13 @@ fn main() -> anyhow::Result<()> {
         println!("{config:#?}");
         return Ok(());
     }
+    if let Some(file) = &args.import_history {
+        print!(
+            "{}",
+            workflow_manager::daemon::import_history(&config, file)?
+        );
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

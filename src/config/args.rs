@@ -138,6 +138,10 @@ pub struct DaemonArgs {
     /// line, for journald and log shippers).
     #[arg(long, env = "WORKFLOWD_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Copy the SQLite history FILE (a data directory's history.sqlite3)
+    /// into the empty PostgreSQL database of --database, then exit.
+    #[arg(long, value_name = "FILE")]
+    pub import_history: Option<PathBuf>,
     /// Print the resolved configuration and exit.
     #[arg(long)]
     pub print_config: bool,

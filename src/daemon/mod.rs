@@ -5,6 +5,7 @@
 mod authenticator;
 mod engine_config;
 mod error;
+mod import;
 mod systemd;
 mod tls;
 
@@ -21,6 +22,7 @@ use tower::Layer;
 
 use engine_config::engine_config;
 pub use error::DaemonError;
+pub use import::import_history;
 pub use tls::TlsError;
 
 use crate::api::{DaemonInfo, WorkflowApi};

@@ -14,6 +14,7 @@ mod connect;
 pub(crate) mod db;
 pub(crate) mod drop_files;
 pub(crate) mod hub;
+pub(crate) mod import;
 pub(crate) mod log_pages;
 mod namespace_counts;
 pub(crate) mod reader;
@@ -137,6 +138,17 @@ pub enum StoreError {
          (or give this one its own database)"
     )]
     InUseByAnotherDaemon(String),
+    /// A history is imported only into a database that holds none.
+    #[error(
+        "the PostgreSQL database already holds a history (executions, schedules, webhooks, \
+         tokens, drop-folder files or audit events); import into an empty one"
+    )]
+    ImportTargetNotEmpty,
+    /// A history is imported into PostgreSQL only.
+    #[error(
+        "--import-history copies a SQLite history into PostgreSQL: give --database postgres://..."
+    )]
+    ImportNeedsPostgres,
     /// The writer thread has stopped (the daemon is shutting down).
     #[error("the history writer has stopped")]
     WriterStopped,

@@ -21,6 +21,7 @@ mod namespace_table;
 pub(crate) mod namespaces;
 mod oidc;
 mod output;
+mod postgres_import;
 mod program_environment;
 mod rate_limits;
 mod restart;

@@ -340,3 +340,8 @@ fn overrides_file_permissions() -> bool {
 pub fn history_in_postgres() -> bool {
     std::env::var("WORKFLOW_TEST_DATABASE").is_ok_and(|v| v == "postgres")
 }
+
+/// A new, empty database on the tests' PostgreSQL server, by URL.
+pub fn fresh_postgres_database() -> String {
+    super::test_server::fresh_database()
+}

@@ -335,6 +335,13 @@ impl Daemon {
         child.wait().await.expect("wait for daemon");
     }
 
+    /// Starts the daemon again on the same data dir with the same flags
+    /// and `flags` added (for this start and the next).
+    pub async fn restart_adding(&mut self, flags: &[String]) {
+        self.command_line.extend_from_slice(flags);
+        self.restart().await;
+    }
+
     /// Starts the daemon again on the same data dir with the same flags.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the daemon before restarting it");

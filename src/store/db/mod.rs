@@ -84,13 +84,20 @@ impl Conn {
     }
 }
 
-/// An owned value, for statements whose values are gathered first.
+/// An owned value, for statements whose values are gathered first (and
+/// rows copied whole, store/import.rs).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Owned {
+    /// NULL.
+    Null,
     /// An integer.
     Int(i64),
+    /// A float.
+    Real(f64),
     /// Text.
     Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
 }
 
 impl From<i64> for Owned {
@@ -108,8 +115,11 @@ impl From<String> for Owned {
 impl ToValue for Owned {
     fn to_value(&self) -> Value<'_> {
         match self {
+            Owned::Null => Value::Null,
             Owned::Int(i) => Value::Int(*i),
+            Owned::Real(f) => Value::Real(*f),
             Owned::Text(s) => Value::Text(s),
+            Owned::Blob(b) => Value::Blob(b),
         }
     }
 }
@@ -326,6 +336,19 @@ impl FromColumn for Vec<u8> {
     const EXPECTED: &'static str = "bytes";
 }
 
+impl FromColumn for Owned {
+    fn from_column(column: Column<'_>) -> Option<Self> {
+        Some(match column {
+            Column::Null => Owned::Null,
+            Column::Int(i) => Owned::Int(i),
+            Column::Real(f) => Owned::Real(f),
+            Column::Text(s) => Owned::Text(s.to_owned()),
+            Column::Blob(b) => Owned::Blob(b.to_vec()),
+        })
+    }
+    const EXPECTED: &'static str = "any value";
+}
+
 impl<T: FromColumn> FromColumn for Option<T> {
     fn from_column(column: Column<'_>) -> Option<Self> {
         match column {
@@ -345,6 +368,14 @@ pub(crate) enum Row<'r> {
 }
 
 impl Row<'_> {
+    /// How many columns the row has.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Row::Sqlite(row) => row.as_ref().column_count(),
+            Row::Postgres(row) => row.len(),
+        }
+    }
+
     /// Column `index` (from 0) as a `T`.
     pub(crate) fn get<T: FromColumn>(&self, index: usize) -> Result<T, StoreError> {
         let column = match self {

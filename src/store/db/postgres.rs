@@ -36,10 +36,14 @@ impl PgConn {
                 database: super::Database::Postgres(url.to_string()).describe(),
                 source,
             })?;
-        Ok(PgConn {
+        let conn = PgConn {
             client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
-        })
+        };
+        // The server's notices (`relation ... already exists, skipping`)
+        // would land in the daemon's log at every start.
+        conn.batch("SET client_min_messages = warning")?;
+        Ok(conn)
     }
 
     /// Whether the connection to the server is gone (a new one is needed).
