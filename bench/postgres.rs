@@ -5,11 +5,12 @@
 //! followed to its end, on each.
 //!
 //! The server is the tests' (src/store/db/test_server.rs: Debian's
-//! binaries, a temporary directory on this machine's disk), made durable
-//! as SQLite is here: fsync on, commits written to the WAL without waiting
-//! for the flush, as the daemon's SQLite in WAL mode with synchronous=NORMAL.
-//! It shares the two cores with the daemon, its programs and this client,
-//! as a database on the conversion host itself would.
+//! binaries, a temporary directory on this machine's disk) with
+//! PostgreSQL's durable defaults: each commit flushed before it is
+//! acknowledged, stricter than the daemon's SQLite (WAL,
+//! synchronous=NORMAL). It shares the two cores with the daemon, its
+//! programs and this client, as a database on the conversion host itself
+//! would.
 
 use std::ffi::OsStr;
 use std::time::Instant;

@@ -32,6 +32,9 @@ enum Waiting {
     Sleeping(tokio::task::AbortHandle),
     /// Being started: too late to call off.
     Starting,
+    /// Called off by a Cancel that came before the end was looked at
+    /// (right after it): the look removes it and starts nothing.
+    CalledOff,
 }
 
 /// The daemon's retries.
@@ -115,7 +118,7 @@ impl Retries {
     /// Decides what follows the ended attempt `id`: a retry after its wait,
     /// or nothing (then it is settled in the history).
     async fn look_at(self: &Arc<Self>, id: Uuid) {
-        if self.waiting.lock().contains_key(&id) {
+        if self.already_decided(id) {
             return;
         }
         let record = match self.engine.execution(&id.to_string()).await {
@@ -139,11 +142,28 @@ impl Retries {
         }
         let due_ms = end_ms + retry.policy.delay_after(retry.attempt).as_millis() as i64;
         let mut waiting = self.waiting.lock();
-        if waiting.contains_key(&id) {
+        if Self::decided(&mut waiting, id) {
             return;
         }
         let task = tokio::spawn(self.clone().start_when_due(record, due_ms));
         waiting.insert(id, Waiting::Sleeping(task.abort_handle()));
+    }
+
+    /// Whether what follows attempt `id` is decided already: a retry waits
+    /// or starts, or a Cancel called it off (then the mark is done with).
+    fn already_decided(&self, id: Uuid) -> bool {
+        Self::decided(&mut self.waiting.lock(), id)
+    }
+
+    fn decided(waiting: &mut HashMap<Uuid, Waiting>, id: Uuid) -> bool {
+        match waiting.get(&id) {
+            Some(Waiting::CalledOff) => {
+                waiting.remove(&id);
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
     }
 
     async fn start_when_due(self: Arc<Self>, previous: ExecutionRecord, due_ms: i64) {
@@ -158,7 +178,7 @@ impl Retries {
             let handle = match self.waiting.lock().get_mut(&previous.id) {
                 Some(state) => match std::mem::replace(state, Waiting::Starting) {
                     Waiting::Sleeping(handle) => handle,
-                    Waiting::Starting => return,
+                    Waiting::Starting | Waiting::CalledOff => return,
                 },
                 None => return,
             };
@@ -213,6 +233,7 @@ impl Retries {
         let Ok(uuid) = Uuid::parse_str(id) else {
             return Ok(None);
         };
+        let record = self.engine.execution(id).await?;
         {
             let mut waiting = self.waiting.lock();
             match waiting.get(&uuid) {
@@ -223,15 +244,22 @@ impl Retries {
                     // lag) must not take its retry up again.
                     waiting.insert(uuid, Waiting::Starting);
                 }
+                // Its end not looked at yet (the Cancel came right after
+                // it): called off before it is, if a retry would follow.
+                None if would_retry(&record) => {
+                    waiting.insert(uuid, Waiting::CalledOff);
+                }
                 _ => return Ok(None),
             }
         }
-        let record = self.engine.execution(id).await;
-        if let Ok(record) = &record {
-            self.settle(record).await;
+        self.settle(&record).await;
+        {
+            // A called-off mark stays for the look at the end to remove.
+            let mut waiting = self.waiting.lock();
+            if let Some(Waiting::Starting) = waiting.get(&uuid) {
+                waiting.remove(&uuid);
+            }
         }
-        self.waiting.lock().remove(&uuid);
-        record?;
         Ok(Some(self.engine.execution(id).await?))
     }
 
@@ -240,4 +268,16 @@ impl Retries {
             tracing::warn!(execution = %record.id, error = %e, "cannot record that no attempt follows");
         }
     }
+}
+
+/// Whether a retry follows the ended attempt `record` unless called off.
+fn would_retry(record: &ExecutionRecord) -> bool {
+    record.end_ms.is_some()
+        && record.retry.as_ref().is_some_and(|retry| {
+            retry.next_attempt.is_none()
+                && !retry.settled
+                && retry
+                    .policy
+                    .retries(retry.attempt, record.state, record.exit_code)
+        })
 }

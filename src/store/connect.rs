@@ -28,12 +28,13 @@ pub(super) fn open(database: &Database) -> Result<Conn, StoreError> {
         }
         Database::Postgres(url) => {
             let conn = PgConn::connect(url)?;
-            schema::postgres::migrate(Db::Postgres(&conn))?;
             // Held by this connection's session while it lives: a second
-            // daemon on the same database is refused at start.
+            // daemon on the same database is refused at start, before it
+            // migrates anything under the first.
             if !schema::postgres::claim(Db::Postgres(&conn))? {
                 return Err(StoreError::InUseByAnotherDaemon(database.describe()));
             }
+            schema::postgres::migrate(Db::Postgres(&conn))?;
             Ok(Conn::Postgres(Box::new(conn)))
         }
     }

@@ -138,6 +138,10 @@ pub enum StoreError {
          (or give this one its own database)"
     )]
     InUseByAnotherDaemon(String),
+    /// A statement failed inside a PostgreSQL transaction and the work
+    /// went on without it: the transaction was rolled back, not kept.
+    #[error("a history statement failed inside a transaction; nothing of it was kept")]
+    StatementFailedInTransaction,
     /// A history is imported only into a database that holds none.
     #[error(
         "the PostgreSQL database already holds a history (executions, schedules, webhooks, \

@@ -16,9 +16,12 @@ use super::{schema, ArtifactRecord, ExecutionRecord, RetryAttempt, ScheduledBy, 
 use crate::events::{ExecutionState, LogCounts, LogEvent, LogPayload};
 use crate::program_limits::ProgramUsage;
 use crate::tree::ExecutionTree;
+use list_query::list_query;
 
 /// Read connections kept open.
 const POOL_SIZE: usize = 4;
+/// Events read at once when a lost execution's log is replayed.
+const REPLAY_PAGE: usize = 10_000;
 
 /// Filters of a list of executions; all combine with AND.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,7 +88,11 @@ fn connect(database: &Database) -> Result<Conn, StoreError> {
             schema::configure_reader(&conn)?;
             Conn::Sqlite(conn)
         }
-        Database::Postgres(url) => Conn::Postgres(Box::new(PgConn::connect(url)?)),
+        Database::Postgres(url) => {
+            let conn = PgConn::connect(url)?;
+            Db::Postgres(&conn).batch("SET default_transaction_read_only = on")?;
+            Conn::Postgres(Box::new(conn))
+        }
     })
 }
 
@@ -116,10 +123,12 @@ impl StoreReader {
             .map_err(|e| StoreError::Corrupt(format!("a read of the history stopped: {e}")))?
     }
 
-    /// Runs `read` on a pooled connection.
+    /// Runs `read` on a pooled connection. A PostgreSQL connection found
+    /// lost (the server restarted) is made again, and a read that failed
+    /// because it was lost is made once more on the new one.
     pub(super) fn with_db<T>(
         &self,
-        read: impl FnOnce(Db<'_>) -> Result<T, StoreError>,
+        read: impl Fn(Db<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         // Prefer an idle connection; otherwise queue on one in turn.
         let mut conn = self
@@ -132,7 +141,13 @@ impl StoreReader {
         if conn.is_lost() {
             *conn = connect(&self.database)?;
         }
-        read(conn.db())
+        match read(conn.db()) {
+            Err(_) if conn.is_lost() => {
+                *conn = connect(&self.database)?;
+                read(conn.db())
+            }
+            outcome => outcome,
+        }
     }
 
     /// One execution by id, with artifacts.
@@ -255,16 +270,27 @@ impl StoreReader {
             )?;
             let mut counts = LogCounts::default();
             let mut tree = ExecutionTree::default();
-            let sql =
-                format!("SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 ORDER BY seq");
-            db.query(&sql, args![execution], |row| {
-                let event = read_event(row)?;
-                if let LogPayload::Event(e) = &event.payload {
-                    tree.apply(e);
+            // A page at a time: a log may have millions of events, and a
+            // PostgreSQL query's rows all arrive before they are read.
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM log_events WHERE execution = ?1 AND seq > ?2 \
+                 ORDER BY seq LIMIT ?3"
+            );
+            let mut after = 0;
+            loop {
+                let page = db.query(&sql, args![execution, after, REPLAY_PAGE], |row| {
+                    let event = read_event(row)?;
+                    if let LogPayload::Event(e) = &event.payload {
+                        tree.apply(e);
+                    }
+                    counts.record(&event.payload);
+                    Ok(event.sequence)
+                })?;
+                match page.last() {
+                    Some(&sequence) if page.len() == REPLAY_PAGE => after = sequence,
+                    _ => break,
                 }
-                counts.record(&event.payload);
-                Ok(())
-            })?;
+            }
             Ok((last.unwrap_or(0), tree, counts))
         })
     }
@@ -301,130 +327,6 @@ const ENDED_SINCE_BY_STATE: &str =
     "SELECT state, COUNT(*) FROM executions WHERE end_ms >= ?1 GROUP BY +state";
 const ENDED_SINCE_BY_STATE_PG: &str =
     "SELECT state, COUNT(*) FROM executions WHERE end_ms >= ?1 GROUP BY state";
-
-/// The query of a page of executions and its arguments. Each filter on
-/// its own reads its page from an index in list order (schema version 4),
-/// so such a page costs about the same over a million executions as over a
-/// hundred, whether the filter matches most of them or none: without
-/// labels the planner picks the executions' index of the workflow, state,
-/// batch, schedule or create time; with labels and none of a workflow, a
-/// batch or a schedule, the first label's index drives (its rows carry
-/// their execution's create time). A workflow, a batch or a schedule with
-/// labels drives from its own index instead: a batch is small, and a common label with a rare workflow would
-/// read most of the label's rows. Further filters are checked on the way,
-/// so a combination that matches few of the driving index's rows reads
-/// more of it. Several states at once are not one range of an index in
-/// list order: their matches are sorted, or the newest-first index walked.
-fn list_query(
-    dialect: Dialect,
-    filter: &ExecutionFilter,
-    cursor: Option<ListCursor>,
-    limit: usize,
-) -> (String, Vec<Owned>) {
-    let mut clauses = Vec::new();
-    let mut args: Vec<Owned> = Vec::new();
-    let label_drives =
-        filter.workflow_id.is_none() && filter.batch_id.is_none() && filter.schedule_id.is_none();
-    let mut labels = filter.labels.iter();
-    let driving = if label_drives { labels.next() } else { None };
-    // The table and the columns the list is ordered by.
-    let (from, create_ms, rowid) = match driving {
-        Some((key, value)) => {
-            args.push(key.clone().into());
-            args.push(value.clone().into());
-            clauses.push("l0.key = ?1 AND l0.value = ?2".to_string());
-            (
-                match dialect {
-                    // CROSS JOIN keeps the label's index the outer loop.
-                    Dialect::Sqlite => {
-                        "execution_labels l0 CROSS JOIN executions ON executions.rowid = l0.execution"
-                    }
-                    Dialect::Postgres => {
-                        "execution_labels l0 JOIN executions ON executions.rowid = l0.execution"
-                    }
-                },
-                "l0.create_ms",
-                "l0.execution",
-            )
-        }
-        None => ("executions", "executions.create_ms", "executions.rowid"),
-    };
-    if let Some(workflow_id) = &filter.workflow_id {
-        args.push(workflow_id.clone().into());
-        clauses.push(format!("executions.workflow_id = ?{}", args.len()));
-    }
-    if let Some(batch_id) = &filter.batch_id {
-        args.push(batch_id.clone().into());
-        clauses.push(format!("executions.batch_id = ?{}", args.len()));
-    }
-    if let Some(schedule_id) = &filter.schedule_id {
-        args.push(schedule_id.clone().into());
-        clauses.push(format!("executions.schedule_id = ?{}", args.len()));
-    }
-    if let Some(namespaces) = &filter.namespaces {
-        let mut marks = Vec::new();
-        for namespace in namespaces {
-            args.push(namespace.clone().into());
-            marks.push(format!("?{}", args.len()));
-        }
-        clauses.push(if marks.is_empty() {
-            // None at all: PostgreSQL has no empty `IN ()`.
-            "1 = 0".to_string()
-        } else {
-            format!("executions.namespace IN ({})", marks.join(", "))
-        });
-    }
-    if !filter.states.is_empty() {
-        let mut marks = Vec::new();
-        for state in &filter.states {
-            args.push(state.as_str().to_string().into());
-            marks.push(format!("?{}", args.len()));
-        }
-        clauses.push(format!("executions.state IN ({})", marks.join(", ")));
-    }
-    if let Some(after) = filter.created_after_ms {
-        args.push(after.into());
-        clauses.push(format!("{create_ms} >= ?{}", args.len()));
-    }
-    if let Some(before) = filter.created_before_ms {
-        args.push(before.into());
-        clauses.push(format!("{create_ms} < ?{}", args.len()));
-    }
-    for (key, value) in labels {
-        args.push(key.clone().into());
-        args.push(value.clone().into());
-        clauses.push(format!(
-            "EXISTS (SELECT 1 FROM execution_labels l WHERE l.execution = executions.rowid AND l.key = ?{} AND l.value = ?{})",
-            args.len() - 1,
-            args.len()
-        ));
-    }
-    if let Some(cursor) = cursor {
-        args.push(cursor.create_ms.into());
-        args.push(cursor.rowid.into());
-        clauses.push(format!(
-            "({create_ms}, {rowid}) < (?{}, ?{})",
-            args.len() - 1,
-            args.len()
-        ));
-    }
-    args.push((limit as i64).into());
-    let where_clause = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let columns = EXECUTION_COLUMNS
-        .split(", ")
-        .map(|column| format!("executions.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {columns} FROM {from} {where_clause} ORDER BY {create_ms} DESC, {rowid} DESC LIMIT ?{}",
-        args.len()
-    );
-    (sql, args)
-}
 
 /// The execution `sql` selects (with [`EXECUTION_COLUMNS`]), if any, with
 /// everything about it, artifacts included.
@@ -591,5 +493,6 @@ fn load_details(
     Ok(())
 }
 
+mod list_query;
 #[cfg(test)]
 mod tests;

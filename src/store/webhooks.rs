@@ -357,8 +357,8 @@ impl StoreReader {
         after: Option<(i64, String)>,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let (after_ms, after_id) = after.unwrap_or((i64::MAX, String::new()));
         self.with_db(|db| {
-            let (after_ms, after_id) = after.unwrap_or((i64::MAX, String::new()));
             let sql = format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook = ?1 \
                  AND (create_ms < ?2 OR (create_ms = ?2 AND id < ?3)) \

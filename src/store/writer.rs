@@ -511,7 +511,10 @@ fn is_storage_failure(error: &StoreError) -> bool {
     let error = match error {
         StoreError::Sqlite(error) => error,
         StoreError::Postgres(error) => return postgres_storage_failure(error),
-        StoreError::Connect { .. } => return true,
+        // Reconnecting: the server may not have noticed yet that the old
+        // session is gone, and still hold its claim; its keepalives end it
+        // within a minute and a half (db/postgres.rs).
+        StoreError::Connect { .. } | StoreError::InUseByAnotherDaemon(_) => return true,
         _ => return false,
     };
     matches!(
@@ -535,13 +538,20 @@ fn is_storage_failure(error: &StoreError) -> bool {
 /// with another transaction), not because of what was written.
 fn postgres_storage_failure(error: &postgres::Error) -> bool {
     let Some(db_error) = error.as_db_error() else {
-        // No answer from the server at all: the connection.
-        return true;
+        // No answer from the server: the connection if it is closed or
+        // its socket failed; otherwise the client refused a value or a
+        // row, which no retry changes.
+        return error.is_closed()
+            || std::error::Error::source(error)
+                .is_some_and(|source| source.is::<std::io::Error>());
     };
     let code = db_error.code().code();
-    // 08 connection, 53 resources, 57 operator intervention (shutdown),
-    // 58 system errors, 40 serialization failures and deadlocks.
-    ["08", "53", "57", "58", "40"]
+    // 08 connection, 53 resources, 57P operator intervention (shutdown,
+    // not a statement timeout), 58 system errors, 40 serialization
+    // failures and deadlocks; 25006 a read-only transaction (a standby
+    // after a failover) and 42501 a permission taken away, as SQLite's
+    // ReadOnly and PermissionDenied.
+    ["08", "53", "57P", "58", "40", "25006", "42501"]
         .iter()
         .any(|class| code.starts_with(class))
 }

@@ -213,8 +213,8 @@ async fn what_the_daemon_creates_is_private_even_with_umask_000() {
 
 #[tokio::test]
 async fn an_open_data_directory_is_made_private_at_start() {
-    if history_in_postgres() {
-        return; // the SQLite file's mode
+    if skip_on_postgres("the SQLite file's mode") {
+        return;
     }
     use std::os::unix::fs::PermissionsExt;
     let mut daemon = Daemon::start().await;

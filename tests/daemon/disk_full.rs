@@ -102,8 +102,8 @@ async fn print_onto_a_full_disk(after_gate: &str, tmpfs_bytes: u64) -> FullDisk 
 
 #[tokio::test]
 async fn a_full_disk_holds_writes_back_until_there_is_room_and_loses_nothing() {
-    if history_in_postgres() {
-        return; // the disk under the SQLite file
+    if skip_on_postgres("the disk under the SQLite file") {
+        return;
     }
     let FullDisk {
         daemon,
@@ -188,8 +188,8 @@ async fn wait_for_output_to_stall(daemon: &Daemon, id: &str) {
 
 #[tokio::test]
 async fn a_shutdown_ends_although_the_disk_stays_full() {
-    if history_in_postgres() {
-        return; // the disk under the SQLite file
+    if skip_on_postgres("the disk under the SQLite file") {
+        return;
     }
     // `yes` floods until the daemon stops reading it: then the program's
     // output waits for room in the writer's queue that never comes.
@@ -217,8 +217,8 @@ async fn a_shutdown_ends_although_the_disk_stays_full() {
 
 #[tokio::test]
 async fn while_the_disk_is_full_executions_can_be_read_and_cancelled() {
-    if history_in_postgres() {
-        return; // the disk under the SQLite file
+    if skip_on_postgres("the disk under the SQLite file") {
+        return;
     }
     // `yes` floods until the writer's queue is full and the daemon stops
     // reading its pipe. 64 MiB leave room for the flood once the filler is

@@ -241,8 +241,8 @@ fn fill(dir: &std::path::Path) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn a_full_disk_shows_in_the_history_gauges_until_there_is_room() {
-    if history_in_postgres() {
-        return; // the disk under the SQLite file
+    if skip_on_postgres("the disk under the SQLite file") {
+        return;
     }
     let daemon = Daemon::builder()
         .program("gate.sh", gate_program("gate"))

@@ -7,8 +7,8 @@ use crate::helper::*;
 
 #[tokio::test]
 async fn an_imported_history_is_served_by_the_daemon_on_postgres() {
-    if history_in_postgres() {
-        return; // The history to import is a SQLite file.
+    if skip_on_postgres("importing a SQLite history") {
+        return;
     }
     let mut daemon = Daemon::start().await;
     let exec = daemon

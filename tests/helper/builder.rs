@@ -345,3 +345,14 @@ pub fn history_in_postgres() -> bool {
 pub fn fresh_postgres_database() -> String {
     super::test_server::fresh_database()
 }
+
+/// For a test that does not apply with the history in PostgreSQL (it is
+/// about the SQLite file): true in that run, after saying on stderr that
+/// it was skipped and why.
+pub fn skip_on_postgres(about: &str) -> bool {
+    let skip = history_in_postgres();
+    if skip {
+        eprintln!("skipped with the history in PostgreSQL: the test is about {about}");
+    }
+    skip
+}

@@ -43,7 +43,7 @@ mod wait;
 mod wfctl;
 
 pub use asserts::*;
-pub use builder::{fresh_postgres_database, history_in_postgres, DaemonBuilder};
+pub use builder::{fresh_postgres_database, history_in_postgres, skip_on_postgres, DaemonBuilder};
 pub use daemon::*;
 pub use fixtures::*;
 pub use http::*;

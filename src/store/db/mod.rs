@@ -17,7 +17,7 @@ mod sqlite;
 #[cfg(test)]
 pub(crate) mod test_server;
 
-pub(crate) use self::postgres::PgConn;
+pub(crate) use self::postgres::{storable, PgConn};
 
 use std::path::PathBuf;
 
@@ -43,18 +43,35 @@ impl Database {
     }
 }
 
-/// `postgres://user:secret@host/db` as `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db?password=secret` as
+/// `postgres://user:***@host/db?password=***`.
 fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    match rest.split_once('@') {
+    let (address, query) = match rest.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (rest, None),
+    };
+    let mut described = match address.split_once('@') {
         Some((user_info, host)) if user_info.contains(':') => {
             let user = user_info.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}:***@{host}")
         }
-        _ => url.to_string(),
+        _ => format!("{scheme}://{address}"),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => param.to_string(),
+            })
+            .collect();
+        described.push('?');
+        described.push_str(&params.join("&"));
     }
+    described
 }
 
 /// An open connection of either kind.
@@ -157,9 +174,9 @@ pub(crate) enum Value<'a> {
     Blob(&'a [u8]),
 }
 
-/// What can be bound to a placeholder. Unsigned values above `i64::MAX`
-/// do not occur in the history (times, counts, sizes), so they wrap as
-/// the `as` casts the statements used before did.
+/// What can be bound to a placeholder. An unsigned value above `i64::MAX`
+/// is bound as `i64::MAX`: a `usize::MAX` limit means no limit, which
+/// SQLite reads from -1 and PostgreSQL refuses.
 pub(crate) trait ToValue {
     /// The value to bind.
     fn to_value(&self) -> Value<'_>;
@@ -177,7 +194,7 @@ macro_rules! integer_values {
     ($($t:ty),*) => {$(
         impl ToValue for $t {
             fn to_value(&self) -> Value<'_> {
-                Value::Int(*self as i64)
+                Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
             }
         }
     )*};
@@ -467,6 +484,10 @@ impl<'c> Db<'c> {
         work: impl FnOnce(Db<'c>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.batch("BEGIN")?;
+        if let Db::Postgres(conn) = self {
+            // What failed before, outside any transaction, spoils nothing.
+            conn.take_failed();
+        }
         self.finish(work(*self), "COMMIT", "ROLLBACK")
     }
 
@@ -490,6 +511,17 @@ impl<'c> Db<'c> {
         keep: &str,
         undo: &str,
     ) -> Result<T, StoreError> {
+        // A statement that failed on PostgreSQL spoils its transaction or
+        // savepoint even if the work went on without it: kept, it would
+        // commit nothing (PostgreSQL rolls back) while reporting success.
+        let spoiled = match self {
+            Db::Postgres(conn) => conn.take_failed(),
+            Db::Sqlite(_) => false,
+        };
+        let outcome = match outcome {
+            Ok(_) if spoiled => Err(StoreError::StatementFailedInTransaction),
+            outcome => outcome,
+        };
         match outcome {
             Ok(value) => {
                 if let Err(error) = self.batch(keep) {

@@ -3,13 +3,15 @@
 //! connection, and values are converted to the column types the server
 //! infers (an integer bound to an INT4 parameter, a bool to BOOL).
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
 use std::error::Error;
 
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type};
-use postgres::{Client, NoTls, Statement};
+use std::time::Duration;
+
+use postgres::{Client, Config, NoTls, Statement};
 
 use super::{Column, Row, Value};
 use crate::store::StoreError;
@@ -23,6 +25,10 @@ const STATEMENTS_KEPT: usize = 512;
 pub(crate) struct PgConn {
     /// Some until dropped (see the Drop impl).
     client: RefCell<Option<Client>>,
+    /// A statement failed since the last transaction control: PostgreSQL
+    /// then refuses everything until the savepoint or transaction is
+    /// rolled back, and answers a COMMIT by rolling back.
+    failed: Cell<bool>,
     /// Prepared statements by their `?N` text.
     statements: RefCell<HashMap<String, Statement>>,
 }
@@ -31,19 +37,54 @@ impl PgConn {
     /// Connects to `url` (`postgres://user@host:port/database` or the
     /// key=value form libpq takes).
     pub(crate) fn connect(url: &str) -> Result<PgConn, StoreError> {
-        let client =
-            off_worker(|| Client::connect(url, NoTls)).map_err(|source| StoreError::Connect {
-                database: super::Database::Postgres(url.to_string()).describe(),
-                source,
-            })?;
+        let connect_error = |source| StoreError::Connect {
+            database: super::Database::Postgres(url.to_string()).describe(),
+            source,
+        };
+        let mut config: Config = url.parse().map_err(connect_error)?;
+        // A server that does not answer, or a connection gone half-open,
+        // is noticed within seconds instead of the system's hours, so the
+        // writer reconnects (or says it cannot write) and a reader fails
+        // its call instead of hanging. The URL's own settings win.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(Duration::from_secs(30));
+        }
+        config
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(10))
+            .keepalives_retries(3);
+        let client = off_worker(|| config.connect(NoTls)).map_err(connect_error)?;
         let conn = PgConn {
             client: RefCell::new(Some(client)),
+            failed: Cell::new(false),
             statements: RefCell::new(HashMap::new()),
         };
         // The server's notices (`relation ... already exists, skipping`)
-        // would land in the daemon's log at every start.
-        conn.batch("SET client_min_messages = warning")?;
+        // would land in the daemon's log at every start. Its keepalives
+        // find this session dead within a minute and a half if the daemon
+        // vanishes, releasing the daemon's claim (connect.rs).
+        conn.batch(
+            "SET client_min_messages = warning; SET tcp_keepalives_idle = 30; \
+             SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3",
+        )?;
         Ok(conn)
+    }
+
+    /// Whether a statement failed since the last transaction control;
+    /// clears it (the caller rolls back).
+    pub(super) fn take_failed(&self) -> bool {
+        self.failed.replace(false)
+    }
+
+    /// `result`, noting a failure (see `failed`).
+    fn noted<T>(&self, result: Result<T, postgres::Error>) -> Result<T, StoreError> {
+        if result.is_err() {
+            self.failed.set(true);
+        }
+        Ok(result?)
     }
 
     /// Whether the connection to the server is gone (a new one is needed).
@@ -61,7 +102,7 @@ impl PgConn {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
-        let statement = off_worker(|| self.client().prepare(&numbered(sql)))?;
+        let statement = self.noted(off_worker(|| self.client().prepare(&numbered(sql))))?;
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= STATEMENTS_KEPT {
             statements.clear();
@@ -72,7 +113,9 @@ impl PgConn {
 
     pub(super) fn execute(&self, sql: &str, args: &[Value<'_>]) -> Result<usize, StoreError> {
         let statement = self.statement(sql)?;
-        let changed = off_worker(|| self.client().execute(&statement, &bound(args)))?;
+        let changed = self.noted(off_worker(|| {
+            self.client().execute(&statement, &bound(args))
+        }))?;
         Ok(changed as usize)
     }
 
@@ -84,7 +127,7 @@ impl PgConn {
         args: &[&(dyn ToSql + Sync)],
     ) -> Result<usize, StoreError> {
         let statement = self.statement(sql)?;
-        let changed = off_worker(|| self.client().execute(&statement, args))?;
+        let changed = self.noted(off_worker(|| self.client().execute(&statement, args)))?;
         Ok(changed as usize)
     }
 
@@ -95,21 +138,26 @@ impl PgConn {
         mut read: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let statement = self.statement(sql)?;
-        let rows = off_worker(|| self.client().query(&statement, &bound(args)))?;
+        let rows = self.noted(off_worker(|| self.client().query(&statement, &bound(args))))?;
         rows.iter().map(|row| read(&Row::Postgres(row))).collect()
     }
 
     pub(super) fn batch(&self, sql: &str) -> Result<(), StoreError> {
-        Ok(off_worker(|| self.client().batch_execute(sql))?)
+        self.noted(off_worker(|| self.client().batch_execute(sql)))
     }
 }
 
 impl Drop for PgConn {
     /// Closing the client blocks on its runtime too (it says goodbye to
-    /// the server), so it is closed off the worker like every call.
+    /// the server): inside a runtime it is closed on a thread of its own,
+    /// which no runtime refuses.
     fn drop(&mut self) {
         if let Some(client) = self.client.get_mut().take() {
-            off_worker(move || drop(client));
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(client));
+            } else {
+                drop(client);
+            }
         }
     }
 }
@@ -122,11 +170,26 @@ impl Drop for PgConn {
 /// cannot hand over: the daemon's is multi-threaded, and tests read the
 /// history outside theirs (store/testing.rs).
 fn off_worker<T>(call: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(call)
-        }
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(call),
+        Ok(RuntimeFlavor::CurrentThread) => panic!(
+            "the PostgreSQL history was called from a single-threaded tokio runtime, which \
+             cannot be blocked: call it from a multi-threaded runtime (the daemon's is) or \
+             from a thread of its own (store/testing.rs)"
+        ),
         _ => call(),
+    }
+}
+
+/// `text` as PostgreSQL can keep it: a text value cannot hold a NUL
+/// byte (SQLite's can), so a NUL a program printed is kept as U+2400,
+/// the symbol for it, rather than failing the whole write.
+pub(crate) fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{2400}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -179,7 +242,7 @@ impl ToSql for Value<'_> {
             Value::Int(i) if *ty == Type::FLOAT8 => (i as f64).to_sql(ty, out),
             Value::Real(f) if *ty == Type::FLOAT8 => f.to_sql(ty, out),
             Value::Real(f) if *ty == Type::FLOAT4 => (f as f32).to_sql(ty, out),
-            Value::Text(s) if <&str as ToSql>::accepts(ty) => s.to_sql(ty, out),
+            Value::Text(s) if <&str as ToSql>::accepts(ty) => storable(s).to_sql(ty, out),
             Value::Blob(b) if *ty == Type::BYTEA => b.to_sql(ty, out),
             value => Err(format!("{value:?} cannot be sent as {ty}").into()),
         }

@@ -177,11 +177,17 @@ fn start() -> Server {
                     "-c",
                     "max_connections=300",
                 ])
-                .args(["-c", "synchronous_commit=off"])
                 .args(if durable {
                     &[][..]
                 } else {
-                    &["-c", "fsync=off", "-c", "full_page_writes=off"][..]
+                    &[
+                        "-c",
+                        "fsync=off",
+                        "-c",
+                        "full_page_writes=off",
+                        "-c",
+                        "synchronous_commit=off",
+                    ][..]
                 })
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())

@@ -66,6 +66,13 @@ fn values_come_back_as_they_went_in() {
             .query_one("SELECT COUNT(*) FROM t", args![], |row| row.get::<i64>(0))
             .expect("count");
         assert_eq!(count, 2);
+        // `usize::MAX` as a limit: no limit, on both.
+        let all = db
+            .query("SELECT id FROM t LIMIT ?1", args![usize::MAX], |row| {
+                row.get::<i64>(0)
+            })
+            .expect("no limit");
+        assert_eq!(all.len(), 2);
         let missing = db
             .query_opt("SELECT name FROM t WHERE id = ?1", args![9], |row| {
                 row.get::<String>(0)
@@ -122,4 +129,55 @@ fn a_url_is_described_without_its_password() {
         described("postgresql://wf@db/history"),
         "postgresql://wf@db/history"
     );
+    assert_eq!(
+        described("postgres://wf@db/history?sslmode=require&password=s3cret"),
+        "postgres://wf@db/history?sslmode=require&password=***"
+    );
+}
+
+#[test]
+fn a_nul_in_text_is_kept_visibly_where_text_cannot_hold_one() {
+    on_both(|db| {
+        create_table(db);
+        db.execute("INSERT INTO t (id, name) VALUES (1, ?1)", args!["a\0b"])
+            .expect("a NUL does not fail the write");
+        let name = db
+            .query_one("SELECT name FROM t", args![], |row| row.get::<String>(0))
+            .unwrap();
+        match db.dialect() {
+            Dialect::Sqlite => assert_eq!(name, "a\0b"),
+            Dialect::Postgres => assert_eq!(name, "a\u{2400}b"),
+        }
+    });
+}
+
+#[test]
+fn work_that_went_on_past_a_failed_statement_is_not_reported_kept() {
+    on_both(|db| {
+        create_table(db);
+        let outcome = db.transaction(|tx| {
+            tx.execute("INSERT INTO t (id) VALUES (1)", args![])?;
+            // A failure swallowed without a savepoint.
+            let _ = tx.execute("INSERT INTO t (id) VALUES (1)", args![]);
+            Ok(())
+        });
+        let kept = db
+            .query_one("SELECT COUNT(*) FROM t", args![], |row| row.get::<i64>(0))
+            .unwrap();
+        match db.dialect() {
+            // SQLite undoes the one statement and keeps the rest.
+            Dialect::Sqlite => assert!(outcome.is_ok() && kept == 1),
+            // PostgreSQL refuses the rest: reported, not a silent rollback.
+            Dialect::Postgres => {
+                assert!(
+                    matches!(outcome, Err(StoreError::StatementFailedInTransaction)),
+                    "{outcome:?}"
+                );
+                assert_eq!(kept, 0);
+            }
+        }
+        // The connection is usable again.
+        db.transaction(|tx| tx.execute("INSERT INTO t (id) VALUES (2)", args![]))
+            .unwrap();
+    });
 }

@@ -10,7 +10,11 @@
 //!   (executions, schedule_runs); ids that lists are ordered by are
 //!   `COLLATE "C"`, so pages come in the same order as on SQLite whatever
 //!   the database's locale;
-//! - the triggers (totals, the webhook outbox) are PL/pgSQL functions.
+//! - the triggers (totals, the webhook outbox) are PL/pgSQL functions;
+//!   PostgreSQL runs AFTER ROW triggers at the end of the statement, not
+//!   after each row, so `notify_execution_end`'s look at the batch would
+//!   see every row a multi-row UPDATE changed: the store changes an
+//!   execution's state one row per statement.
 
 use crate::store::db::{args, Db};
 use crate::store::StoreError;
@@ -198,6 +202,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook, next_ms) WHERE state = 'PENDING';
     CREATE INDEX webhook_deliveries_newest_first ON webhook_deliveries(webhook, create_ms DESC, id DESC);
+    CREATE INDEX webhook_deliveries_done_by_time ON webhook_deliveries(create_ms) WHERE state != 'PENDING';
 
     CREATE FUNCTION notify_execution_end() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -213,3 +213,56 @@ fn an_audit_event_rides_along_with_the_next_commit_or_is_flushed() {
         assert_eq!(methods(), ["Cancel", "Execute"], "none after close");
     });
 }
+
+/// The writer's PostgreSQL session ended by the server (a restart, an
+/// operator's pg_terminate_backend): the next group waits, reconnects,
+/// claims the database again and commits; nothing is lost.
+#[test]
+fn a_lost_postgres_session_is_reconnected_and_nothing_is_lost() {
+    let database = Database::Postgres(crate::store::db::test_server::fresh_database());
+    let Database::Postgres(url) = &database else {
+        unreachable!()
+    };
+    let rt = runtime();
+    let history = crate::store::History::open(&database).unwrap();
+    let create = |n: u64| {
+        let execution = crate::store::NewExecution {
+            id: uuid::Uuid::new_v4(),
+            workflow_id: "w".into(),
+            create_ms: n as i64,
+            argv: vec!["w".into()],
+            namespace: "default".into(),
+            ..Default::default()
+        };
+        rt.block_on(history.writer.create_execution(execution, output_event(1)))
+            .expect("created")
+    };
+    create(1);
+    let url = url.clone();
+    let ended = std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .query_one(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+    })
+    .join()
+    .unwrap();
+    assert!(
+        ended >= 5,
+        "the writer's and the readers' sessions: {ended}"
+    );
+    create(2);
+    create(3);
+    let listed = history
+        .reader
+        .list_executions(&crate::store::ExecutionFilter::default(), None, 10)
+        .expect("the readers reconnect too");
+    assert_eq!(listed.len(), 3);
+    assert_eq!(*history.writer.health.failure.borrow(), None, "recovered");
+    rt.block_on(history.writer.close()).unwrap();
+}

@@ -2,7 +2,7 @@
 //! transaction; the writer thread ([`super`]) decides what to group, when
 //! to commit and what to do after.
 
-use crate::store::db::{args, Db};
+use crate::store::db::{args, storable, Db};
 
 use super::{is_storage_failure, WriteOp};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
@@ -124,7 +124,9 @@ fn write_group(tx: Db<'_>, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError>
                 OpResult::Applied(own_result(result)?)
             }
             WriteOp::SettleRetries { execution, .. } => {
-                OpResult::Applied(own_result(retries::settle(tx, *execution))?)
+                // A savepoint, so a failure undoes only this change.
+                let result = tx.savepoint(|sp| retries::settle(sp, *execution));
+                OpResult::Applied(own_result(result)?)
             }
             WriteOp::Prune {
                 ended_before_ms, ..
@@ -237,7 +239,10 @@ fn append<'a>(
                 times.push(event.time_ms);
                 kinds.push(kind);
                 flags.push(flag);
-                texts.push(text);
+                texts.push(match storable(&text) {
+                    std::borrow::Cow::Borrowed(_) => text,
+                    std::borrow::Cow::Owned(kept) => std::borrow::Cow::Owned(kept),
+                });
             }
             if !seqs.is_empty() {
                 conn.execute_native(
