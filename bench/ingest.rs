@@ -57,11 +57,9 @@ pub(crate) fn bare_ingest(lines: usize, db: &Path) -> f64 {
     seq as f64 / started.elapsed().as_secs_f64()
 }
 
-pub(crate) async fn log_ingest(lines: usize) {
-    let dir = tempdir::TempDir::new("bare");
-    let baseline = bare_ingest(lines, &dir.0.join("bare.sqlite3"));
-
-    let daemon = Daemon::start("ingest").await;
+/// Lines per second of one execution printing `lines` event lines, each
+/// persisted and delivered to a subscriber that follows it to its end.
+pub(crate) async fn ingest_rate(daemon: &Daemon, lines: usize) -> f64 {
     let mut client = daemon.client().await;
     let started = Instant::now();
     let (events, _) = run_to_end(
@@ -71,13 +69,21 @@ pub(crate) async fn log_ingest(lines: usize) {
     )
     .await;
     let elapsed = started.elapsed().as_secs_f64();
-    daemon.stop().await;
     // task_started + lines + task_completed, plus lifecycle events.
     assert!(
         events as usize >= lines + 2,
         "received {events} events for {lines} lines"
     );
-    let rate = lines as f64 / elapsed;
+    lines as f64 / elapsed
+}
+
+pub(crate) async fn log_ingest(lines: usize) {
+    let dir = tempdir::TempDir::new("bare");
+    let baseline = bare_ingest(lines, &dir.0.join("bare.sqlite3"));
+
+    let daemon = Daemon::start("ingest").await;
+    let rate = ingest_rate(&daemon, lines).await;
+    daemon.stop().await;
     println!(
         "log ingest: {lines} event lines persisted and streamed: daemon {rate:.0} lines/s, bare parse+SQLite loop {baseline:.0} lines/s, ratio {:.2}x (targets >= 300000 lines/s and >= 0.60x)",
         rate / baseline

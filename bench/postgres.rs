@@ -13,9 +13,9 @@
 //! would.
 
 use std::ffi::OsStr;
-use std::time::Instant;
 
 use crate::harness::*;
+use crate::ingest::ingest_rate;
 use crate::throughput::{daemon_rate, AwaitBy};
 
 #[path = "../src/store/db/test_server.rs"]
@@ -32,25 +32,6 @@ async fn daemon_on_postgres() -> Daemon {
         &[OsStr::new("--database"), OsStr::new(&url)],
     )
     .await
-}
-
-/// Lines per second of one execution printing `lines` event lines,
-/// followed to its end.
-async fn ingest_rate(daemon: &Daemon, lines: usize) -> f64 {
-    let mut client = daemon.client().await;
-    let started = Instant::now();
-    let (events, _) = run_to_end(
-        &mut client,
-        "chatty",
-        &[("mode", "events"), ("lines", &lines.to_string())],
-    )
-    .await;
-    let elapsed = started.elapsed().as_secs_f64();
-    assert!(
-        events as usize >= lines + 2,
-        "received {events} events for {lines} lines"
-    );
-    lines as f64 / elapsed
 }
 
 /// `rounds` rounds of `executions` at each level in flight, then log
