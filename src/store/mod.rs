@@ -1,5 +1,7 @@
 //! The history: executions, their inputs, labels, log events and artifacts
-//! in one SQLite file (WAL mode).
+//! (and the ledger, schedules, webhooks, tokens, audit) in one SQLite file
+//! (WAL mode), or in a PostgreSQL database with `--database` (one SQL
+//! interface over both: [`db`]; docs/postgres.md).
 //!
 //! All writes go through one writer thread ([`writer`]) that commits in
 //! groups, so a program printing hundreds of thousands of lines a second is

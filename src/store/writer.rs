@@ -5,8 +5,9 @@
 //! take is slowed through its own pipe instead of the daemon's memory
 //! growing; nothing is dropped.
 //!
-//! The same holds when the disk is full or failing: a group that fails for
-//! such a reason is kept and tried again until it commits, while the queue
+//! The same holds when the disk is full or failing, or the PostgreSQL
+//! server cannot be reached (the writer connects again): a group that
+//! fails for such a reason is kept and tried again until it commits, while the queue
 //! fills and holds everything else back (GetStatus says why). Only at
 //! shutdown does the writer give up on it ([`StoreWriter::stop_retrying`]).
 //! A group that fails for any other reason is committed one operation at a
@@ -17,11 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::ErrorCode;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::connect::open;
 use super::db::{Conn, Database};
-use tokio::sync::{mpsc, oneshot, watch};
-
 use super::hub::LogHub;
 use super::{NewExecution, StoreError};
 use crate::events::LogEvent;
