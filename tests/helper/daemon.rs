@@ -139,9 +139,12 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         // SIGKILL, not SIGTERM: a graceful shutdown would wait for this
         // test's own gRPC connection, which nothing polls while Drop blocks.
-        // Kill the workflow programs first so no test leaves any behind.
+        // Kill the workflow programs first so no test leaves any behind,
+        // with the daemon stopped meanwhile: running, it could start a
+        // queued execution between the kill of its programs and its own.
         if let Some(mut child) = self.child.take() {
             if let Some(pid) = child.id() {
+                stop_and_wait(pid as i32);
                 kill_child_groups(pid as i32);
             }
             let _ = child.start_kill();
@@ -164,6 +167,36 @@ impl Drop for Daemon {
                 log_tail(self.root.path())
             );
         }
+    }
+}
+
+/// SIGSTOPs `pid` and waits (up to 2 s) until every thread of it is
+/// stopped, so it starts nothing more.
+fn stop_and_wait(pid: i32) {
+    let Some(process) = rustix::process::Pid::from_raw(pid) else {
+        return;
+    };
+    if rustix::process::kill_process(process, rustix::process::Signal::STOP).is_err() {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            return;
+        };
+        let all_stopped = tasks.flatten().all(|task| {
+            fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+                    Some(matches!(state, "T" | "t" | "Z" | "X"))
+                })
+                .unwrap_or(true)
+        });
+        if all_stopped {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
