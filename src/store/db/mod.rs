@@ -1,11 +1,11 @@
 //! One SQL interface over the two databases the history can live in:
-//! SQLite, the embedded default, and PostgreSQL, for several daemons
-//! sharing one history (issue 30).
+//! SQLite, the embedded default, and PostgreSQL (issue 30; one daemon per
+//! database so far, see connect.rs).
 //!
 //! The store's statements are written once, in the SQL both understand,
 //! with `?N` placeholders; the PostgreSQL side numbers them `$N` and keeps
 //! each prepared statement, as rusqlite's `prepare_cached` does. Values
-//! cross in one small type each way ([`Value`] in, [`Row::get`] out), so
+//! cross in one small type ([`Value`] in, and out through [`Row::get`]), so
 //! neither driver's types reach the store's code, and a statement that
 //! needs different SQL on each side says so with [`Db::dialect`].
 //!
@@ -159,7 +159,7 @@ pub(crate) enum Db<'c> {
     Postgres(&'c PgConn),
 }
 
-/// A value bound to a placeholder.
+/// A value: bound to a placeholder, or read from a column.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Value<'a> {
     /// NULL.
@@ -261,29 +261,14 @@ impl<'a> ToValue for Value<'a> {
     }
 }
 
-/// A column's value as read.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Column<'r> {
-    /// NULL.
-    Null,
-    /// An integer (or a bool).
-    Int(i64),
-    /// A float.
-    Real(f64),
-    /// Text.
-    Text(&'r str),
-    /// Bytes.
-    Blob(&'r [u8]),
-}
-
-impl Column<'_> {
+impl Value<'_> {
     fn type_name(&self) -> &'static str {
         match self {
-            Column::Null => "NULL",
-            Column::Int(_) => "an integer",
-            Column::Real(_) => "a float",
-            Column::Text(_) => "text",
-            Column::Blob(_) => "bytes",
+            Value::Null => "NULL",
+            Value::Int(_) => "an integer",
+            Value::Real(_) => "a float",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "bytes",
         }
     }
 }
@@ -291,7 +276,7 @@ impl Column<'_> {
 /// What a column can be read as; None: not from a column of that type.
 pub(crate) trait FromColumn: Sized {
     /// The value, if the column holds one of this type.
-    fn from_column(column: Column<'_>) -> Option<Self>;
+    fn from_column(column: Value<'_>) -> Option<Self>;
     /// For the error when it does not.
     const EXPECTED: &'static str;
 }
@@ -299,9 +284,9 @@ pub(crate) trait FromColumn: Sized {
 macro_rules! integer_columns {
     ($($t:ty),*) => {$(
         impl FromColumn for $t {
-            fn from_column(column: Column<'_>) -> Option<Self> {
+            fn from_column(column: Value<'_>) -> Option<Self> {
                 match column {
-                    Column::Int(i) => <$t>::try_from(i).ok(),
+                    Value::Int(i) => <$t>::try_from(i).ok(),
                     _ => None,
                 }
             }
@@ -312,9 +297,9 @@ macro_rules! integer_columns {
 integer_columns!(i64, i32, u32, u64, usize, u16, u8);
 
 impl FromColumn for bool {
-    fn from_column(column: Column<'_>) -> Option<Self> {
+    fn from_column(column: Value<'_>) -> Option<Self> {
         match column {
-            Column::Int(i) => Some(i != 0),
+            Value::Int(i) => Some(i != 0),
             _ => None,
         }
     }
@@ -322,10 +307,10 @@ impl FromColumn for bool {
 }
 
 impl FromColumn for f64 {
-    fn from_column(column: Column<'_>) -> Option<Self> {
+    fn from_column(column: Value<'_>) -> Option<Self> {
         match column {
-            Column::Real(f) => Some(f),
-            Column::Int(i) => Some(i as f64),
+            Value::Real(f) => Some(f),
+            Value::Int(i) => Some(i as f64),
             _ => None,
         }
     }
@@ -333,9 +318,9 @@ impl FromColumn for f64 {
 }
 
 impl FromColumn for String {
-    fn from_column(column: Column<'_>) -> Option<Self> {
+    fn from_column(column: Value<'_>) -> Option<Self> {
         match column {
-            Column::Text(s) => Some(s.to_owned()),
+            Value::Text(s) => Some(s.to_owned()),
             _ => None,
         }
     }
@@ -343,10 +328,10 @@ impl FromColumn for String {
 }
 
 impl FromColumn for Vec<u8> {
-    fn from_column(column: Column<'_>) -> Option<Self> {
+    fn from_column(column: Value<'_>) -> Option<Self> {
         match column {
-            Column::Blob(b) => Some(b.to_vec()),
-            Column::Text(s) => Some(s.as_bytes().to_vec()),
+            Value::Blob(b) => Some(b.to_vec()),
+            Value::Text(s) => Some(s.as_bytes().to_vec()),
             _ => None,
         }
     }
@@ -354,22 +339,22 @@ impl FromColumn for Vec<u8> {
 }
 
 impl FromColumn for Owned {
-    fn from_column(column: Column<'_>) -> Option<Self> {
+    fn from_column(column: Value<'_>) -> Option<Self> {
         Some(match column {
-            Column::Null => Owned::Null,
-            Column::Int(i) => Owned::Int(i),
-            Column::Real(f) => Owned::Real(f),
-            Column::Text(s) => Owned::Text(s.to_owned()),
-            Column::Blob(b) => Owned::Blob(b.to_vec()),
+            Value::Null => Owned::Null,
+            Value::Int(i) => Owned::Int(i),
+            Value::Real(f) => Owned::Real(f),
+            Value::Text(s) => Owned::Text(s.to_owned()),
+            Value::Blob(b) => Owned::Blob(b.to_vec()),
         })
     }
     const EXPECTED: &'static str = "any value";
 }
 
 impl<T: FromColumn> FromColumn for Option<T> {
-    fn from_column(column: Column<'_>) -> Option<Self> {
+    fn from_column(column: Value<'_>) -> Option<Self> {
         match column {
-            Column::Null => Some(None),
+            Value::Null => Some(None),
             other => T::from_column(other).map(Some),
         }
     }

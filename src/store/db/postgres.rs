@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use postgres::{Client, Config, NoTls, Statement};
 
-use super::{Column, Row, Value};
+use super::{Row, Value};
 use crate::store::StoreError;
 
 /// Prepared statements kept per connection; the store has a few dozen, so
@@ -255,36 +255,36 @@ impl ToSql for Value<'_> {
     postgres::types::to_sql_checked!();
 }
 
-pub(super) fn column(row: &postgres::Row, index: usize) -> Result<Column<'_>, StoreError> {
+pub(super) fn column(row: &postgres::Row, index: usize) -> Result<Value<'_>, StoreError> {
     let Some(ty) = row.columns().get(index).map(|c| c.type_()) else {
         return Err(StoreError::Corrupt(format!("no column {index}")));
     };
     let column = if *ty == Type::INT8 {
-        row.try_get::<_, Option<i64>>(index)?.map(Column::Int)
+        row.try_get::<_, Option<i64>>(index)?.map(Value::Int)
     } else if *ty == Type::INT4 {
         row.try_get::<_, Option<i32>>(index)?
-            .map(|i| Column::Int(i.into()))
+            .map(|i| Value::Int(i.into()))
     } else if *ty == Type::INT2 {
         row.try_get::<_, Option<i16>>(index)?
-            .map(|i| Column::Int(i.into()))
+            .map(|i| Value::Int(i.into()))
     } else if *ty == Type::BOOL {
         row.try_get::<_, Option<bool>>(index)?
-            .map(|b| Column::Int(b.into()))
+            .map(|b| Value::Int(b.into()))
     } else if *ty == Type::FLOAT8 {
-        row.try_get::<_, Option<f64>>(index)?.map(Column::Real)
+        row.try_get::<_, Option<f64>>(index)?.map(Value::Real)
     } else if *ty == Type::FLOAT4 {
         row.try_get::<_, Option<f32>>(index)?
-            .map(|f| Column::Real(f.into()))
+            .map(|f| Value::Real(f.into()))
     } else if *ty == Type::BYTEA {
-        row.try_get::<_, Option<&[u8]>>(index)?.map(Column::Blob)
+        row.try_get::<_, Option<&[u8]>>(index)?.map(Value::Blob)
     } else if <&str as postgres::types::FromSql>::accepts(ty) {
-        row.try_get::<_, Option<&str>>(index)?.map(Column::Text)
+        row.try_get::<_, Option<&str>>(index)?.map(Value::Text)
     } else {
         return Err(StoreError::Corrupt(format!(
             "column {index} is of type {ty}, which the history does not use (cast it in the query)"
         )));
     };
-    Ok(column.unwrap_or(Column::Null))
+    Ok(column.unwrap_or(Value::Null))
 }
 
 #[cfg(test)]

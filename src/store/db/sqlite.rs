@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params_from_iter, Connection};
 
-use super::{Column, Row, Value};
+use super::{Row, Value};
 use crate::store::StoreError;
 
 impl rusqlite::ToSql for Value<'_> {
@@ -45,15 +45,15 @@ pub(super) fn query<T>(
 pub(super) fn column<'r>(
     row: &'r rusqlite::Row<'r>,
     index: usize,
-) -> Result<Column<'r>, StoreError> {
+) -> Result<Value<'r>, StoreError> {
     Ok(match row.get_ref(index)? {
-        ValueRef::Null => Column::Null,
-        ValueRef::Integer(i) => Column::Int(i),
-        ValueRef::Real(f) => Column::Real(f),
-        ValueRef::Text(bytes) => Column::Text(
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(bytes) => Value::Text(
             std::str::from_utf8(bytes)
                 .map_err(|e| StoreError::Corrupt(format!("column {index} is not UTF-8: {e}")))?,
         ),
-        ValueRef::Blob(bytes) => Column::Blob(bytes),
+        ValueRef::Blob(bytes) => Value::Blob(bytes),
     })
 }
