@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +47,11 @@ func TestNamespaceReachesTheDaemon(t *testing.T) {
 		}
 	}
 	code, stdout, stderr := hyperctl(t, append([]string{"workflow", "-op", "submit", "-workflow", "hello", "-namespace", "default", "-json"}, addr...)...)
-	if code != exitOK || !strings.Contains(stdout, `"namespace": "default"`) {
+	// protojson varies its whitespace on purpose, so read the field, not the bytes.
+	var started struct {
+		Namespace string `json:"namespace"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(stdout), &started) != nil || started.Namespace != "default" {
 		t.Errorf("submit -namespace default: exit %d, stderr %q:\n%s", code, stderr, stdout)
 	}
 }
