@@ -36,7 +36,7 @@ impl Engine {
             force: request.force,
         };
 
-        let dequeued = self.scheduler().dequeue(uuid);
+        let dequeued = self.scheduler().dequeue(uuid, &active.namespace);
         let already_requested = match dequeued {
             Some(queued) => {
                 self.cancel_queued(queued, stop).await;

@@ -21,6 +21,7 @@ mod line_splitter;
 #[cfg(test)]
 mod metrics_tests;
 mod namespace_quotas;
+mod queue;
 mod recovery;
 mod retention;
 mod run_dirs;

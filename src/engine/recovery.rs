@@ -121,7 +121,9 @@ impl Engine {
         for entry in &scheduler_entries {
             scheduler.namespaces.requeued(&entry.namespace);
         }
-        scheduler.queue.extend(scheduler_entries);
+        for entry in scheduler_entries {
+            scheduler.queue.push_back(entry);
+        }
         self.dispatch(&mut scheduler);
         Ok(())
     }

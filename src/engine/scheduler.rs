@@ -13,11 +13,12 @@ use uuid::Uuid;
 
 use super::active::ActiveExecution;
 use super::namespace_quotas::{NamespaceQuotas, QueuedLimit};
+use super::queue::ExecutionQueue;
 
 /// What the engine's worker threads and Execute share, under one lock.
 #[derive(Default)]
 pub(super) struct Scheduler {
-    pub(super) queue: VecDeque<Arc<ActiveExecution>>,
+    pub(super) queue: ExecutionQueue,
     /// Taken off the queue and counted in `running`, for a worker thread
     /// to pick up (`workers.rs`).
     pub(super) ready: VecDeque<Arc<ActiveExecution>>,
@@ -70,15 +71,13 @@ impl Scheduler {
     /// counts it running: the front, or with a namespace at its
     /// `max_running`, the first of another namespace (FIFO within each).
     pub(super) fn next_to_start(&mut self) -> Option<Arc<ActiveExecution>> {
-        let position = if self.namespaces.limits_running() {
+        let next = if self.namespaces.limits_running() {
             let quotas = &self.namespaces;
             self.queue
-                .iter()
-                .position(|e| quotas.may_run(&e.namespace))?
+                .pop_first_where(|namespace| quotas.may_run(namespace))?
         } else {
-            0
+            self.queue.pop_first_where(|_| true)?
         };
-        let next = self.queue.remove(position)?;
         self.running += 1;
         self.namespaces.started(&next.namespace);
         Some(next)
@@ -98,10 +97,10 @@ impl Scheduler {
         self.queue.push_front(execution);
     }
 
-    /// Takes a queued execution off the queue, if it is still there.
-    pub(super) fn dequeue(&mut self, id: Uuid) -> Option<Arc<ActiveExecution>> {
-        let position = self.queue.iter().position(|e| e.id == id)?;
-        let execution = self.queue.remove(position)?;
+    /// Takes queued execution `id` of `namespace` off the queue, if it is
+    /// still there.
+    pub(super) fn dequeue(&mut self, id: Uuid, namespace: &str) -> Option<Arc<ActiveExecution>> {
+        let execution = self.queue.remove(id, namespace)?;
         self.namespaces.left(&execution.namespace);
         Some(execution)
     }

@@ -17,7 +17,7 @@ impl Engine {
         let queued: Vec<Arc<ActiveExecution>> = {
             let mut scheduler = self.scheduler();
             scheduler.shutting_down = true;
-            scheduler.queue.drain(..).collect()
+            scheduler.queue.drain()
         };
         // Idle worker threads end; busy ones end after their execution.
         self.work_ready.notify_all();

@@ -46,11 +46,7 @@ impl Engine {
                     }
                 };
                 let scheduler = self.scheduler();
-                let queued = scheduler
-                    .queue
-                    .iter()
-                    .filter(|e| seen.sees(&e.namespace))
-                    .count();
+                let queued = scheduler.queue.len_where(|namespace| seen.sees(namespace));
                 (counts, scheduler.namespaces.running_in(seen), queued)
             }
         };
