@@ -111,7 +111,7 @@ pub(super) struct ActiveExecution {
     /// it without reading the history. Unset on every other way out (a
     /// queued cancel, shutdown, start-up recovery, a failed commit), where
     /// the history is read instead.
-    pub(super) ended: OnceLock<ExecutionRecord>,
+    pub(super) ended: OnceLock<Arc<ExecutionRecord>>,
     /// Turns true when the execution leaves the active set: its end is
     /// committed, or the daemon is shutting down with it still queued.
     /// Wakes [`Engine::wait_for_end`].

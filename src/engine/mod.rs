@@ -146,12 +146,15 @@ pub(crate) struct ExecuteRequest {
 }
 
 /// An execution whose end was just committed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct EndedExecution {
     /// Its id.
     pub(crate) id: Uuid,
     /// It has a retry policy.
     pub(crate) retries: bool,
+    /// It as the history has it, when the runner committed the end (None
+    /// on the other ways out: read the history).
+    pub(crate) record: Option<Arc<ExecutionRecord>>,
 }
 
 /// What a client asks to stop.
@@ -420,6 +423,7 @@ impl Engine {
         let _ = self.ended.send(EndedExecution {
             id: execution.id,
             retries: execution.retries,
+            record: execution.ended.get().cloned(),
         });
     }
 
@@ -467,7 +471,7 @@ impl Engine {
                 // The sender lives as long as the execution; its drop ends the wait too.
                 let _ = gone.wait_for(|gone| *gone).await;
                 if let Some(ended) = active.ended.get() {
-                    return Ok(ended.clone());
+                    return Ok(ExecutionRecord::clone(ended));
                 }
             }
             // Out of the active set, so its end is committed (forget comes

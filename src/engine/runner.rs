@@ -99,7 +99,7 @@ impl QueuedEnd {
             match committed {
                 Ok(ended) => {
                     if let Some(ended) = ended {
-                        let _ = execution.ended.set(ended);
+                        let _ = execution.ended.set(Arc::new(ended));
                     }
                     // Before the forget: a client that sees the end finds
                     // the run in the next estimate.

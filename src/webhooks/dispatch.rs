@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::recent_ends::RecentEnds;
 use super::{destination, new_delivery, payload, signature, Webhooks};
 use crate::clock::now_ms;
 use crate::store::{DeliveryRecord, DeliveryState, WebhookRecord, WebhookWrite, HANDED_OVER_MS};
@@ -80,6 +81,7 @@ impl Webhooks {
     /// The fan-out loop: runs until the daemon stops.
     pub(super) async fn fan_out(self: Arc<Self>) {
         let mut ends = self.engine.subscribe_ends();
+        let recent = Arc::new(Mutex::new(RecentEnds::default()));
         let mut last_pass = tokio::time::Instant::now() - FAN_OUT_GATHER;
         loop {
             tokio::select! {
@@ -87,7 +89,8 @@ impl Webhooks {
                 _ = self.stop.cancelled() => return,
             }
             last_pass = tokio::time::Instant::now();
-            match self.fan_out_once().await {
+            recent.lock().take_in(&mut ends);
+            match self.fan_out_once(&recent).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook fan-out failed; trying again"),
@@ -103,7 +106,11 @@ impl Webhooks {
                 continue;
             }
             tokio::select! {
-                _ = ends.recv() => {}
+                ended = ends.recv() => {
+                    if let Ok(ended) = ended {
+                        recent.lock().keep(ended);
+                    }
+                }
                 _ = self.fan_out_wake.notified() => {}
                 _ = tokio::time::sleep(FAN_OUT_POLL) => {}
                 _ = self.stop.cancelled() => return,
@@ -111,12 +118,17 @@ impl Webhooks {
         }
     }
 
-    /// Fans out one batch of notifications; true when there may be more.
-    async fn fan_out_once(&self) -> Result<bool, crate::store::StoreError> {
+    /// Fans out one batch of notifications, the executions' payloads from
+    /// `recent` where it has them; true when there may be more.
+    async fn fan_out_once(
+        &self,
+        recent: &Arc<Mutex<RecentEnds>>,
+    ) -> Result<bool, crate::store::StoreError> {
         let senders: Vec<Arc<Sender>> = self.senders.lock().values().cloned().collect();
         if senders.is_empty() {
             return Ok(false);
         }
+        let recent = recent.clone();
         // Room for new deliveries in each sender's memory; only this task
         // adds to it, so it can only grow until the hand-over below.
         let room: Vec<usize> = senders
@@ -140,7 +152,7 @@ impl Webhooks {
                     if wanted.is_empty() {
                         continue;
                     }
-                    let body = payload::body(reader, n).to_string();
+                    let body = payload::body(reader, &mut recent.lock(), n).to_string();
                     for i in wanted {
                         let mut delivery = new_delivery(
                             &senders[i].webhook.id,

@@ -14,6 +14,7 @@
 mod destination;
 mod dispatch;
 mod payload;
+mod recent_ends;
 pub(crate) mod signature;
 
 use std::collections::BTreeMap;

@@ -1,15 +1,20 @@
 //! The JSON body of an event, in the Standard Webhooks shape
 //! `{"type", "timestamp", "data"}`, built from the history when the event
-//! is fanned out (what it is about has ended by then and does not change).
+//! is fanned out (what it is about has ended by then and does not change),
+//! or for an execution from its end as the engine committed it.
 
 use serde_json::{json, Value};
 
-use crate::store::{Notification, StoreReader};
+use super::recent_ends::RecentEnds;
+use crate::store::{ExecutionRecord, Notification, StoreReader};
 
 /// The body of `notification`, read on a blocking thread.
-pub(super) fn body(reader: &StoreReader, n: &Notification) -> Value {
+pub(super) fn body(reader: &StoreReader, recent: &mut RecentEnds, n: &Notification) -> Value {
     let data = match n.kind.split_once('.') {
-        Some(("execution", _)) => execution(reader, &n.subject),
+        Some(("execution", _)) => match recent.take(&n.subject) {
+            Some(record) => execution_data(&n.subject, &record),
+            None => execution(reader, &n.subject),
+        },
         Some(("batch", _)) => batch(reader, &n.subject),
         Some(("schedule", _)) => schedule(reader, &n.subject),
         Some(("drop_file", _)) => drop_file(reader, &n.subject),
@@ -35,10 +40,14 @@ fn execution(reader: &StoreReader, id: &str) -> Value {
     let record = uuid::Uuid::parse_str(id)
         .ok()
         .and_then(|uuid| reader.execution(uuid).ok().flatten());
-    let Some(e) = record else {
+    match record {
+        Some(e) => execution_data(id, &e),
         // Deleted by retention before the fan-out: the id is all there is.
-        return json!({"execution_id": id});
-    };
+        None => json!({"execution_id": id}),
+    }
+}
+
+fn execution_data(id: &str, e: &ExecutionRecord) -> Value {
     let mut data = json!({
         "execution_id": id,
         "workflow_id": e.workflow_id,

@@ -120,6 +120,20 @@ async fn signed_events_reach_the_receiver_as_filtered() {
         .body;
     assert_eq!(body["data"]["exit_code"], 3);
     assert_eq!(body["data"]["workflow_id"], "failing");
+    // The payload is built from the end the engine committed, or read back
+    // from the history: either way it is the execution the history keeps.
+    let kept = daemon.get(&failed.id).await;
+    let rfc3339 = |t: Option<prost_types::Timestamp>| {
+        let t = t.expect("a time");
+        chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    assert_eq!(body["data"]["state"], "FAILED");
+    assert_eq!(body["data"]["workflow_name"], kept.workflow_name.as_str());
+    assert_eq!(body["data"]["create_time"], rfc3339(kept.create_time));
+    assert_eq!(body["data"]["start_time"], rfc3339(kept.start_time));
+    assert_eq!(body["data"]["end_time"], rfc3339(kept.end_time));
     assert!(!received[0].signed_with(&format!("whsec_{}", "A".repeat(32))));
 
     let deliveries = eventually("both recorded delivered", DEADLINE, || async {
