@@ -163,7 +163,7 @@ impl Ctx {
         self.message(
             self.client
                 .clone()
-                .get_status(pb::GetStatusRequest {})
+                .get_status(pb::GetStatusRequest::default())
                 .await,
         )
     }

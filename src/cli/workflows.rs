@@ -25,6 +25,7 @@ async fn list_all(ctx: &Ctx) -> Result<pb::ListWorkflowsResponse, CliError> {
         let request = pb::ListWorkflowsRequest {
             page_size: 1000,
             page_token,
+            ..Default::default()
         };
         let page = ctx.message(ctx.client.clone().list_workflows(request).await)?;
         all.workflows.extend(page.workflows);

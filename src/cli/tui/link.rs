@@ -187,7 +187,10 @@ impl Link {
     /// One round of polling: the status, then each watched job list. The
     /// first failure ends the round and reports the daemon unreachable.
     async fn poll(&mut self) {
-        let status = self.client.get_status(pb::GetStatusRequest {}).await;
+        let status = self
+            .client
+            .get_status(pb::GetStatusRequest::default())
+            .await;
         let status = match status {
             Ok(status) => status.into_inner(),
             Err(e) => return self.lost(e).await,
