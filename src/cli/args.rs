@@ -253,8 +253,8 @@ pub(crate) struct TuiArgs {
     #[arg(long, value_name = "FILE", hide = true)]
     pub(crate) frame_times: Option<std::path::PathBuf>,
     /// The namespace the run form and the manifest builder start work in,
-    /// and the only one whose executions the dashboard and the job
-    /// monitor list.
+    /// and the only one whose executions, counts and workflows the
+    /// dashboard, the job monitor and the workflow list show.
     #[command(flatten)]
     pub(crate) namespace: NamespaceArg,
 }
