@@ -280,7 +280,7 @@ impl Side {
             listening.push(started.elapsed().as_secs_f64());
             let mut client = daemon.client().await;
             let status = client
-                .get_status(pb::GetStatusRequest {})
+                .get_status(pb::GetStatusRequest::default())
                 .await
                 .expect("GetStatus")
                 .into_inner();

@@ -268,7 +268,7 @@ async fn run_turn(
                     }
                     Call::GetStatus => {
                         daemon
-                            .get_status(pb::GetStatusRequest {})
+                            .get_status(pb::GetStatusRequest::default())
                             .await
                             .expect("GetStatus");
                     }

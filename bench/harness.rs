@@ -127,7 +127,7 @@ pub(crate) async fn wait_status(
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let status = client
-            .get_status(pb::GetStatusRequest {})
+            .get_status(pb::GetStatusRequest::default())
             .await
             .expect("status")
             .into_inner();

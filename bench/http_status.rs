@@ -129,7 +129,7 @@ async fn run_turn(
                 let call = Instant::now();
                 match protocol {
                     Protocol::Grpc => {
-                        grpc.get_status(pb::GetStatusRequest {})
+                        grpc.get_status(pb::GetStatusRequest::default())
                             .await
                             .expect("GetStatus");
                     }

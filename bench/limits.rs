@@ -79,7 +79,7 @@ pub(crate) async fn limits(executions: usize, rounds: usize) {
     let status = default
         .client()
         .await
-        .get_status(pb::GetStatusRequest {})
+        .get_status(pb::GetStatusRequest::default())
         .await
         .expect("GetStatus")
         .into_inner();

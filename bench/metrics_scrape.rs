@@ -26,7 +26,7 @@ pub(crate) async fn metrics_scrape(
     let client = daemon.client().await;
     let status = client
         .clone()
-        .get_status(pb::GetStatusRequest {})
+        .get_status(pb::GetStatusRequest::default())
         .await
         .expect("GetStatus")
         .into_inner();

@@ -2,7 +2,9 @@
 //! workflow directories, the drop folders and the active batches, in one
 //! answer (the health probe of dashboards and `wfctl status`). A caller
 //! seeing only some namespaces gets the counts, directories, drop folders
-//! and batches of those.
+//! and batches of those; one that names a namespace gets that
+//! namespace's counts and batches (its directories and drop folders stay
+//! those of every namespace it sees).
 
 use tonic::{Response, Status};
 
@@ -48,12 +50,16 @@ impl WorkflowApi {
         }
     }
 
+    /// GetStatus for a caller seeing `seen` that asks for the counts of
+    /// `namespace` (empty: of every namespace it sees).
     pub(super) async fn get_status_call(
         &self,
         seen: &crate::namespaces::Visibility,
+        namespace: &str,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
-        let status = self.engine.status(seen).await?;
-        let active_batches = self.active_batches_shown(seen).await;
+        let counted = super::namespaces::narrowed(seen, namespace);
+        let status = self.engine.status(&counted).await?;
+        let active_batches = self.active_batches_shown(&counted).await;
         let catalog = self.engine.catalog();
         catalog.settled().await;
         // A caller seeing only some namespaces sees their directories, as

@@ -24,6 +24,7 @@ mod tests;
 mod tokens;
 mod webhooks;
 mod wire_time;
+mod workflows;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -120,49 +121,12 @@ type LogStream =
 
 #[tonic::async_trait]
 impl WorkflowService for WorkflowApi {
+    // ListWorkflows: workflows.rs.
     async fn list_workflows(
         &self,
         request: Request<pb::ListWorkflowsRequest>,
     ) -> Result<Response<pb::ListWorkflowsResponse>, Status> {
-        let seen = namespaces::seen(&request);
-        let sees = |path: &std::path::Path| self.sees_program(&seen, path);
-        let request = request.into_inner();
-        let size = paging::page_size(request.page_size, 100, 1000)?;
-        let after: Option<String> = paging::decode(&request.page_token, 0)?;
-        let catalog = self.engine.catalog();
-        catalog.settled().await;
-        let mut page: Vec<_> = catalog
-            .workflows()
-            .into_iter()
-            .filter(|w| sees(&w.program_path))
-            .filter(|w| after.as_ref().is_none_or(|a| &w.metadata.id > a))
-            .take(size + 1)
-            .collect();
-        let next_page_token = if page.len() > size {
-            page.truncate(size);
-            paging::encode(&page[size - 1].metadata.id, 0)
-        } else {
-            String::new()
-        };
-        Ok(Response::new(pb::ListWorkflowsResponse {
-            workflows: page
-                .iter()
-                .map(|w| convert::workflow(w, self.namespaces_shown(&seen, &w.program_path)))
-                .collect(),
-            next_page_token,
-            discovery_errors: catalog
-                .failures()
-                .iter()
-                .filter(|f| sees(&f.program_path))
-                .map(convert::discovery_error)
-                .collect(),
-            programs_probing: catalog
-                .probing()
-                .iter()
-                .filter(|path| sees(path))
-                .map(|path| path.to_string_lossy().into_owned())
-                .collect(),
-        }))
+        self.list_workflows_call(request).await
     }
 
     async fn get_workflow(
@@ -402,7 +366,9 @@ impl WorkflowService for WorkflowApi {
         &self,
         request: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
-        self.get_status_call(&namespaces::seen(&request)).await
+        let seen = namespaces::seen(&request);
+        self.get_status_call(&seen, &request.into_inner().namespace)
+            .await
     }
 
     // The manifest RPCs: manifests.rs.

@@ -33,13 +33,23 @@ pub(super) fn seen<T>(request: &Request<T>) -> Visibility {
 /// namespace the caller does not see lists nothing, as one that does not
 /// exist.
 pub(super) fn list_filter(seen: &Visibility, requested: &str) -> Option<Vec<String>> {
+    narrowed(seen, requested).listed()
+}
+
+/// The namespaces a call that asks for `requested` (empty: every one the
+/// caller sees) is answered for, for a caller seeing `seen`: `requested`
+/// alone when seen, else none, so a namespace the caller does not see
+/// answers as one that does not exist: with nothing in it. Every
+/// `namespace` filter of a list or a count (ListExecutions, ListWorkflows,
+/// GetStatus) goes through here.
+pub(super) fn narrowed(seen: &Visibility, requested: &str) -> Visibility {
     if requested.is_empty() {
-        return seen.listed();
+        return seen.clone();
     }
-    Some(if seen.sees(requested) {
-        vec![requested.to_string()]
+    Visibility::Only(if seen.sees(requested) {
+        BTreeSet::from([requested.to_string()])
     } else {
-        Vec::new()
+        BTreeSet::new()
     })
 }
 

@@ -56,6 +56,7 @@ impl Served {
         let request = pb::ListWorkflowsRequest {
             page_size,
             page_token,
+            ..Default::default()
         };
         let response = self.api.list_workflows(Request::new(request)).await;
         response.unwrap().into_inner()

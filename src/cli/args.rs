@@ -158,7 +158,12 @@ pub(crate) enum Command {
         limit: usize,
     },
     /// Show the daemon's status: version, workers, queue, history counts.
-    Status,
+    Status {
+        /// Count only this namespace's executions [default: every
+        /// namespace the token sees].
+        #[arg(long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
+    },
     /// The full-screen terminal dashboard: status, job monitor, run forms,
     /// live execution tabs, manifest builder (docs/tui.md).
     Tui(TuiArgs),
@@ -197,7 +202,12 @@ pub(crate) enum Command {
 #[derive(Debug, Subcommand)]
 pub(crate) enum WorkflowsCommand {
     /// List the discovered workflows (discovery failures are noted on stderr).
-    List,
+    List {
+        /// Only this namespace's workflows [default: every namespace the
+        /// token sees].
+        #[arg(long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
+    },
     /// Show one workflow with its inputs.
     Describe {
         /// The workflow id.
@@ -253,8 +263,8 @@ pub(crate) struct TuiArgs {
     #[arg(long, value_name = "FILE", hide = true)]
     pub(crate) frame_times: Option<std::path::PathBuf>,
     /// The namespace the run form and the manifest builder start work in,
-    /// and the only one whose executions the dashboard and the job
-    /// monitor list.
+    /// and the only one whose executions, counts and workflows the
+    /// dashboard, the job monitor and the workflow list show.
     #[command(flatten)]
     pub(crate) namespace: NamespaceArg,
 }

@@ -158,13 +158,15 @@ impl Ctx {
         }
     }
 
-    /// Fetches the daemon's status.
-    pub(crate) async fn get_status(&self) -> Result<pb::GetStatusResponse, CliError> {
-        self.message(
-            self.client
-                .clone()
-                .get_status(pb::GetStatusRequest {})
-                .await,
-        )
+    /// Fetches the daemon's status, with the counts of `namespace`'s
+    /// executions (empty: of every namespace the token sees).
+    pub(crate) async fn get_status(
+        &self,
+        namespace: &str,
+    ) -> Result<pb::GetStatusResponse, CliError> {
+        let request = pb::GetStatusRequest {
+            namespace: namespace.to_string(),
+        };
+        self.message(self.client.clone().get_status(request).await)
     }
 }

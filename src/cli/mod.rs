@@ -117,7 +117,13 @@ async fn run_native(cli: Cli) -> Result<(), CliError> {
         }
         Command::Logs(args) => logs::run(&Ctx::connect(&globals).await?, args).await,
         Command::Get(args) => executions::get::run(&Ctx::connect(&globals).await?, args).await,
-        Command::Status => status::run(&Ctx::connect(&globals).await?).await,
+        Command::Status { namespace } => {
+            status::run(
+                &Ctx::connect(&globals).await?,
+                &namespace.unwrap_or_default(),
+            )
+            .await
+        }
         Command::Tui(args) => tui::run(&globals, args).await,
     }
 }

@@ -11,20 +11,25 @@ use crate::pb;
 /// Runs a `workflows` verb.
 pub(crate) async fn run(ctx: &Ctx, command: WorkflowsCommand) -> Result<(), CliError> {
     match command {
-        WorkflowsCommand::List => print_workflows(ctx.output, &list_all(ctx).await?),
+        WorkflowsCommand::List { namespace } => print_workflows(
+            ctx.output,
+            &list_all(ctx, &namespace.unwrap_or_default()).await?,
+        ),
         WorkflowsCommand::Describe { id } => print_workflow(ctx.output, &get(ctx, &id).await?),
     }
     Ok(())
 }
 
-/// Every workflow, all pages fetched, plus the discovery errors.
-async fn list_all(ctx: &Ctx) -> Result<pb::ListWorkflowsResponse, CliError> {
+/// Every workflow (of `namespace`, when not empty), all pages fetched,
+/// plus the discovery errors.
+async fn list_all(ctx: &Ctx, namespace: &str) -> Result<pb::ListWorkflowsResponse, CliError> {
     let mut all = pb::ListWorkflowsResponse::default();
     let mut page_token = String::new();
     loop {
         let request = pb::ListWorkflowsRequest {
             page_size: 1000,
             page_token,
+            namespace: namespace.to_string(),
         };
         let page = ctx.message(ctx.client.clone().list_workflows(request).await)?;
         all.workflows.extend(page.workflows);

@@ -78,6 +78,7 @@ impl Daemon {
                 .list_workflows(pb::ListWorkflowsRequest {
                     page_size: WORKFLOW_PAGE_SIZE,
                     page_token: page_token.clone(),
+                    ..Default::default()
                 })
                 .await?
                 .into_inner();

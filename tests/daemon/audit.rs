@@ -62,11 +62,11 @@ async fn changes_and_refusals_are_recorded_with_who_what_and_where() {
     let viewer_id = viewer.token.unwrap().id;
     // A read that passes is not recorded; one refused is.
     client
-        .get_status(with_bearer(pb::GetStatusRequest {}, &viewer.secret))
+        .get_status(with_bearer(pb::GetStatusRequest::default(), &viewer.secret))
         .await
         .unwrap();
     client
-        .get_status(pb::GetStatusRequest {})
+        .get_status(pb::GetStatusRequest::default())
         .await
         .unwrap_err();
     // A run the viewer may not start, and one the admin starts.

@@ -92,7 +92,10 @@ async fn daemon_with(how: Enforcement, programs: &[(&str, String)]) -> Option<Da
         builder = builder.config_file("limits.toml", "cgroups = false\n");
     }
     let daemon = builder.start().await;
-    let status = daemon.client().get_status(pb::GetStatusRequest {}).await;
+    let status = daemon
+        .client()
+        .get_status(pb::GetStatusRequest::default())
+        .await;
     let enforcement = status.unwrap().into_inner().program_limits_enforcement;
     match how {
         Enforcement::Watch => assert!(
@@ -322,7 +325,10 @@ async fn config_limits_apply_and_usage_is_recorded() {
     assert_eq!(again.usage, Some(usage));
     assert_eq!(again.limits, Some(limits));
 
-    let status = daemon.client().get_status(pb::GetStatusRequest {}).await;
+    let status = daemon
+        .client()
+        .get_status(pb::GetStatusRequest::default())
+        .await;
     let enforcement = status.unwrap().into_inner().program_limits_enforcement;
     assert!(enforcement.contains("setrlimit"), "{enforcement}");
     // The daemon found workflow-exec next to it: its spawns stay

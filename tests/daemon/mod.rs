@@ -16,6 +16,7 @@ mod http;
 mod limits;
 mod manifest;
 mod metrics;
+mod namespace_filters;
 mod namespace_quotas;
 mod namespace_table;
 pub(crate) mod namespaces;

@@ -394,7 +394,7 @@ async fn wait_end_as(daemon: &Daemon, token: &str, id: &str) {
 async fn status(daemon: &Daemon, token: &str) -> pb::GetStatusResponse {
     daemon
         .client()
-        .get_status(with_bearer(pb::GetStatusRequest {}, token))
+        .get_status(with_bearer(pb::GetStatusRequest::default(), token))
         .await
         .expect("GetStatus")
         .into_inner()

@@ -193,7 +193,7 @@ async fn a_jwt_is_a_caller_with_its_claims_role_and_namespaces_and_bad_ones_say_
     for (token, says) in refused {
         let status = daemon
             .client()
-            .get_status(with_bearer(pb::GetStatusRequest {}, &token))
+            .get_status(with_bearer(pb::GetStatusRequest::default(), &token))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{says}: {status:?}");
@@ -208,7 +208,7 @@ async fn a_jwt_is_a_caller_with_its_claims_role_and_namespaces_and_bad_ones_say_
     let admin = daemon.admin_token();
     daemon
         .client()
-        .get_status(with_bearer(pb::GetStatusRequest {}, &admin))
+        .get_status(with_bearer(pb::GetStatusRequest::default(), &admin))
         .await
         .expect("the first admin token");
 }
@@ -242,7 +242,7 @@ async fn rotated_keys_at_the_jwks_url_are_read_again() {
         let mut client = daemon.client();
         async move {
             client
-                .get_status(with_bearer(pb::GetStatusRequest {}, &token))
+                .get_status(with_bearer(pb::GetStatusRequest::default(), &token))
                 .await
         }
     };

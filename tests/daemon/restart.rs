@@ -342,7 +342,7 @@ async fn the_unix_socket_serves_the_api_is_replaced_after_a_crash_and_removed_at
         "{stderr}"
     );
     client
-        .get_status(pb::GetStatusRequest {})
+        .get_status(pb::GetStatusRequest::default())
         .await
         .expect("the first daemon still serves on its socket");
 
@@ -352,7 +352,7 @@ async fn the_unix_socket_serves_the_api_is_replaced_after_a_crash_and_removed_at
     daemon.restart().await;
     let status = unix_client(&socket)
         .await
-        .get_status(pb::GetStatusRequest {})
+        .get_status(pb::GetStatusRequest::default())
         .await
         .expect("GetStatus over the replaced socket")
         .into_inner();

@@ -94,7 +94,7 @@ impl Daemon {
     /// GetStatus, expected to succeed.
     pub async fn status(&self) -> pb::GetStatusResponse {
         self.client()
-            .get_status(pb::GetStatusRequest {})
+            .get_status(pb::GetStatusRequest::default())
             .await
             .expect("GetStatus")
             .into_inner()
@@ -105,7 +105,7 @@ impl Daemon {
         self.client()
             .list_workflows(pb::ListWorkflowsRequest {
                 page_size: 1000,
-                page_token: String::new(),
+                ..Default::default()
             })
             .await
             .expect("ListWorkflows")

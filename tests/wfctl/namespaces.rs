@@ -214,3 +214,58 @@ async fn every_command_that_starts_work_takes_a_namespace() {
     assert!(team_a_list.contains(id), "{team_a_list}");
     assert!(!team_a_list.contains(&in_b), "team-b's in {team_a_list}");
 }
+
+/// `status --namespace`, `workflow -op status -namespace` and `workflows
+/// list --namespace`: one namespace's counts and workflows.
+#[tokio::test]
+async fn status_and_the_workflow_list_take_a_namespace() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (daemon, admin) = teams_daemon(dirs.path()).await;
+    let at = |args: &[&str]| {
+        let mut all = vec!["--token", admin.as_str()];
+        all.extend_from_slice(args);
+        let addr = daemon.addr.clone();
+        let all: Vec<String> = all.iter().map(|a| a.to_string()).collect();
+        async move {
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            wfctl(&addr, &all).await
+        }
+    };
+    for (workflow, namespace) in [("alpha", "team-a"), ("beta", "team-b"), ("beta", "team-b")] {
+        at(&["run", workflow, "--namespace", namespace, "--wait"])
+            .await
+            .expect(0);
+    }
+    let total = |json: &str| -> String {
+        let status: serde_json::Value = serde_json::from_str(json).expect("JSON");
+        status["totalExecutions"]
+            .as_str()
+            .unwrap_or("0")
+            .to_string()
+    };
+    let all = at(&["-o", "json", "status"]).await.expect(0);
+    assert_eq!(total(&all.stdout), "3");
+    let team_a = at(&["-o", "json", "status", "--namespace", "team-a"])
+        .await
+        .expect(0);
+    assert_eq!(total(&team_a.stdout), "1");
+    let team_b = at(&["workflow", "-op", "status", "-namespace", "team-b", "-json"])
+        .await
+        .expect(0);
+    assert_eq!(total(&team_b.stdout), "2");
+    assert!(!team_b.stderr.contains("ignored"), "{}", team_b.stderr);
+    let nope = at(&["-o", "json", "status", "--namespace", "nope"])
+        .await
+        .expect(0);
+    assert_eq!(total(&nope.stdout), "0");
+
+    let listed = at(&["workflows", "list", "--namespace", "team-b"])
+        .await
+        .expect(0)
+        .stdout;
+    assert!(listed.contains("beta"), "{listed}");
+    assert!(
+        !listed.contains("alpha") && !listed.contains("hello"),
+        "{listed}"
+    );
+}

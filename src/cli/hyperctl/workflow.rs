@@ -92,7 +92,8 @@ pub(super) const WORKFLOW: Form = Form {
         },
         Flag {
             help: "submit: the namespace to start in (default: the token's only namespace, \
-                   else default); list, queue, watch: only that namespace's executions",
+                   else default); list, queue, watch: only that namespace's executions; \
+                   status: only their counts",
             ..go_flags::NAMESPACE
         },
         go_flags::ADDR,
@@ -129,7 +130,7 @@ pub(super) async fn run(globals: &GlobalArgs, args: &[String]) -> Result<(), Cli
         None => 50,
     };
     let namespace = flags.value("namespace").unwrap_or_default().to_string();
-    if !namespace.is_empty() && (op == Op::Status || flags.value("id").is_some()) {
+    if !namespace.is_empty() && flags.value("id").is_some() {
         eprintln!("wfctl: note: -namespace is ignored by -op {name}");
     }
     if flags.value("dir").is_some() && op != Op::Submit {
@@ -147,7 +148,7 @@ pub(super) async fn run(globals: &GlobalArgs, args: &[String]) -> Result<(), Cli
     };
     let ctx = Ctx::connect(&globals).await?;
     match op {
-        Op::Status => print_status(ctx.output, &ctx.get_status().await?),
+        Op::Status => print_status(ctx.output, &ctx.get_status(&namespace).await?),
         Op::List => {
             let request = pb::ListExecutionsRequest {
                 namespace: namespace.clone(),

@@ -1,6 +1,7 @@
 //! The connection to the daemon: one task that polls what has no stream
 //! (GetStatus and the job lists, once a second, only what the screen
-//! shows; the lists only `--namespace`'s executions when it is given),
+//! shows; with `--namespace`, the counts and lists of that namespace
+//! only, and only its workflows),
 //! runs the screens' [`Request`]s and follows each execution tab with
 //! StreamLogs. Everything it learns goes back as [`Update`]s.
 //!
@@ -59,9 +60,10 @@ pub(crate) fn start(
 struct Link {
     client: Client,
     addr: String,
-    /// The namespace work starts in and the job lists show
-    /// (`--namespace`); empty: work starts in the token's only namespace,
-    /// else `default`, and the lists show every namespace the token sees.
+    /// The namespace work starts in and whose counts, job lists and
+    /// workflows are shown (`--namespace`); empty: work starts in the
+    /// token's only namespace, else `default`, and every namespace the
+    /// token sees is shown.
     namespace: String,
     updates: mpsc::Sender<Update>,
     /// The job lists polled.
@@ -187,7 +189,10 @@ impl Link {
     /// One round of polling: the status, then each watched job list. The
     /// first failure ends the round and reports the daemon unreachable.
     async fn poll(&mut self) {
-        let status = self.client.get_status(pb::GetStatusRequest {}).await;
+        let request = pb::GetStatusRequest {
+            namespace: self.namespace.clone(),
+        };
+        let status = self.client.get_status(request).await;
         let status = match status {
             Ok(status) => status.into_inner(),
             Err(e) => return self.lost(e).await,
@@ -222,6 +227,7 @@ impl Link {
     async fn load_workflows(&mut self) {
         let request = pb::ListWorkflowsRequest {
             page_size: 1000,
+            namespace: self.namespace.clone(),
             ..Default::default()
         };
         match self.client.list_workflows(request).await {

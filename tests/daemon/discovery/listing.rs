@@ -229,6 +229,7 @@ async fn list_workflows_pages_through_every_workflow_once() {
             .list_workflows(pb::ListWorkflowsRequest {
                 page_size: 2,
                 page_token: token.clone(),
+                ..Default::default()
             })
             .await
             .expect("ListWorkflows page")

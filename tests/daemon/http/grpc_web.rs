@@ -31,7 +31,7 @@ async fn grpc_web_and_native_grpc_share_the_port_with_http() {
     let (status, _) = daemon.http_get("/v1/status").await;
     assert_eq!(status, StatusCode::OK);
 
-    let request = pb::GetStatusRequest {}.encode_to_vec();
+    let request = pb::GetStatusRequest::default().encode_to_vec();
     let mut body = vec![0u8];
     body.extend_from_slice(&(request.len() as u32).to_be_bytes());
     body.extend_from_slice(&request);

@@ -1,12 +1,13 @@
-//! `wfctl tui --namespace N`: the dashboard's active jobs and the job
-//! monitor's tabs list only namespace N's executions.
+//! `wfctl tui --namespace N`: the dashboard's status counts and active
+//! jobs, the job monitor's tabs and the workflow list show only namespace
+//! N's executions and workflows.
 
 use super::{row, short};
 use crate::daemon::namespaces::team_dirs;
 use crate::helper::*;
 
 #[tokio::test]
-async fn the_job_lists_show_only_the_namespace_of_the_command_line() {
+async fn the_counts_and_lists_show_only_the_namespace_of_the_command_line() {
     let dirs = tempfile::tempdir().unwrap();
     let daemon = Daemon::builder()
         .max_jobs(2)
@@ -61,6 +62,24 @@ async fn the_job_lists_show_only_the_namespace_of_the_command_line() {
         .await;
     assert!(screen.contains("Active jobs (1)"), "{screen}");
     assert!(row(&screen, &other_running.id).is_none(), "{screen}");
+    // Its status panel: team-a's one running, one queued, one succeeded
+    // today, three in all (the daemon's: 2, 2, 2 and 6); the worker pool
+    // and the queue limit stay the daemon's.
+    let status = daemon.status().await;
+    assert_eq!(
+        (status.running, status.queued, status.succeeded_today),
+        (2, 2, 2)
+    );
+    let panel = [
+        format!("Workers: 1/{}", status.max_workers),
+        format!("Queue Size: 1/{}", status.max_queue),
+        "Processed today: 1 ".to_string(),
+        "Failed today: 0 ".to_string(),
+        "(3 executions, version".to_string(),
+    ];
+    for shown in &panel {
+        assert!(screen.contains(shown.as_str()), "{shown}: {screen}");
+    }
 
     // The job monitor's tabs: Active, Pending, Completed.
     tui.send_keys(&["j"]).await;
@@ -76,6 +95,27 @@ async fn the_job_lists_show_only_the_namespace_of_the_command_line() {
         let screen = tui.wait_for(&format!("[{}] ", short(&shown.id))).await;
         assert!(screen.contains(title), "{title}: {screen}");
         assert!(row(&screen, &hidden.id).is_none(), "{title}: {screen}");
+    }
+
+    // The workflow list: team-a's workflows (its directory's and the
+    // bundled ones), not team-b's nor default's.
+    let team_a = daemon
+        .client()
+        .list_workflows(pb::ListWorkflowsRequest {
+            namespace: "team-a".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let title = format!(" Workflows ({})  Enter: run form ", team_a.workflows.len());
+    tui.send_keys(&["l"]).await;
+    let screen = tui.wait_for(&title).await;
+    for shown in [" alpha ", " gate "] {
+        assert!(screen.contains(shown), "{shown}: {screen}");
+    }
+    for hidden in [" beta ", " hello ", " sleeper "] {
+        assert!(!screen.contains(hidden), "{hidden}: {screen}");
     }
 
     // Nothing left queued: one could start while the daemon is being

@@ -1268,8 +1268,15 @@ type ListWorkflowsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Maximum number of workflows to return (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Token from a previous response's `next_page_token`.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Token from a previous response's `next_page_token`; the namespace
+	// must be the same as in that request.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only the workflows that belong to this namespace (see
+	// Workflow.namespaces: by their directory), and only the programs of its
+	// directories in `discovery_errors` and `programs_probing`. Empty: every
+	// namespace the caller sees. A namespace the caller does not see, or one that
+	// does not exist, lists nothing, as ListExecutionsRequest.namespace.
+	Namespace     string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1314,6 +1321,13 @@ func (x *ListWorkflowsRequest) GetPageSize() int32 {
 func (x *ListWorkflowsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListWorkflowsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
 	}
 	return ""
 }
@@ -5468,7 +5482,17 @@ func (x *CancelResponse) GetRetryCalledOff() bool {
 
 // Request of GetStatus.
 type GetStatusRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Count only this namespace's executions: `running`, `queued`,
+	// `succeeded_today`, `failed_today`, `total_executions`,
+	// `totals_by_state` and `active_batches` are its own. Empty: those of
+	// every namespace the caller sees. A namespace the caller does not see,
+	// or one that does not exist, counts nothing, as
+	// ListExecutionsRequest.namespace lists nothing. The rest of the answer
+	// (the worker pool, the queue limit, the directories, drop folders and
+	// discovery of every namespace the caller sees, the history's health)
+	// is the same as without it.
+	Namespace     string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5501,6 +5525,13 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
 	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *GetStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 // A configured workflow directory and what discovery found there.
@@ -9551,11 +9582,12 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x0eDiscoveryError\x12!\n" +
 	"\fprogram_path\x18\x01 \x01(\tR\vprogramPath\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12?\n" +
-	"\rdiscover_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoverTime\"R\n" +
+	"\rdiscover_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoverTime\"p\n" +
 	"\x14ListWorkflowsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xe7\x01\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\"\xe7\x01\n" +
 	"\x15ListWorkflowsResponse\x123\n" +
 	"\tworkflows\x18\x01 \x03(\v2\x15.workflow.v1.WorkflowR\tworkflows\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12F\n" +
@@ -9894,8 +9926,9 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x0eCancelResponse\x124\n" +
 	"\texecution\x18\x01 \x01(\v2\x16.workflow.v1.ExecutionR\texecution\x12+\n" +
 	"\x11already_requested\x18\x02 \x01(\bR\x10alreadyRequested\x12(\n" +
-	"\x10retry_called_off\x18\x03 \x01(\bR\x0eretryCalledOff\"\x12\n" +
-	"\x10GetStatusRequest\"\x88\x01\n" +
+	"\x10retry_called_off\x18\x03 \x01(\bR\x0eretryCalledOff\"0\n" +
+	"\x10GetStatusRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"\x88\x01\n" +
 	"\x11WorkflowDirectory\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\tworkflows\x18\x02 \x01(\rR\tworkflows\x12)\n" +
