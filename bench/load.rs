@@ -12,15 +12,20 @@ use workflow_manager::pb;
 use crate::harness::{self, wait_status, Daemon};
 use crate::throughput::{daemon_rate, AwaitBy};
 
-/// The daemon's resident set in KiB (VmRSS).
-fn rss_kib(daemon: &Daemon) -> u64 {
+/// A number in the daemon's /proc status: `VmRSS` (KiB), `Threads`.
+fn proc_status(daemon: &Daemon, key: &str) -> u64 {
     let pid = daemon.child.id().expect("daemon running");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
+        .unwrap_or_else(|| panic!("{key} in /proc/{pid}/status"))
+}
+
+/// The daemon's resident set in KiB (VmRSS).
+fn rss_kib(daemon: &Daemon) -> u64 {
+    proc_status(daemon, "VmRSS")
 }
 
 pub(crate) async fn load(sleepers: usize, executions: usize, rounds: usize) {
@@ -45,6 +50,7 @@ pub(crate) async fn load(sleepers: usize, executions: usize, rounds: usize) {
         unloaded.push(daemon_rate(&client, executions, AwaitBy::Wait, 32).await);
     }
     let before = rss_kib(&daemon);
+    let threads_before = proc_status(&daemon, "Threads");
 
     let mut sleeping = Vec::with_capacity(sleepers);
     for _ in 0..sleepers {
@@ -76,6 +82,13 @@ pub(crate) async fn load(sleepers: usize, executions: usize, rounds: usize) {
     for _ in 0..rounds {
         unloaded.push(daemon_rate(&client, executions, AwaitBy::Wait, 32).await);
     }
+    // The sleepers' worker threads end after their idle time (10 s):
+    // wait for the count to come back (at most 30 s), then measure.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while proc_status(&daemon, "Threads") > threads_before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let threads_after = proc_status(&daemon, "Threads");
     let after = rss_kib(&daemon);
     daemon.stop().await;
 
@@ -84,7 +97,8 @@ pub(crate) async fn load(sleepers: usize, executions: usize, rounds: usize) {
     println!(
         "load: idle RSS {:.1} MB (target <= 15 MB); after {} executions {:.1} MB; \
          with {sleepers} running {:.1} MB: {per_execution:.1} KB per running execution \
-         (target <= 64 KB); after they ended {:.1} MB",
+         (target <= 64 KB); after they ended {:.1} MB (threads {threads_before} before them, \
+         {threads_after} after)",
         idle as f64 / 1024.0,
         executions * rounds + 200,
         before as f64 / 1024.0,

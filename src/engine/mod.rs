@@ -118,6 +118,18 @@ pub(crate) struct EngineConfig {
     pub(crate) bundled_workflows_dir: PathBuf,
     /// Where the host's boot id is kept between starts (`host_boot.rs`).
     pub(crate) boot_id_file: PathBuf,
+    /// How long a worker thread waits for work before it ends, and how
+    /// many idle ones wait on without end (`workers.rs`).
+    pub(crate) idle_workers: IdleWorkers,
+}
+
+/// How idle worker threads end: a burst of executions starts a thread
+/// each, and each one's stack and read buffer stay resident while it
+/// waits, so those beyond `kept` end after `timeout` without work.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdleWorkers {
+    pub(crate) timeout: Duration,
+    pub(crate) kept: usize,
 }
 
 /// What a client asks to run.

@@ -39,6 +39,21 @@ impl TestEngine {
         queue: usize,
         programs: &[(&str, String)],
     ) -> TestEngine {
+        let idle_workers = super::IdleWorkers {
+            timeout: Duration::from_secs(10),
+            kept: 2,
+        };
+        Self::start_with_idle_workers(workers, queue, programs, idle_workers).await
+    }
+
+    /// As [`TestEngine::start`], with idle worker threads ending as
+    /// `idle_workers` says.
+    pub(crate) async fn start_with_idle_workers(
+        workers: usize,
+        queue: usize,
+        programs: &[(&str, String)],
+        idle_workers: super::IdleWorkers,
+    ) -> TestEngine {
         let dir = tempfile::tempdir().expect("temporary directory");
         let workflows = dir.path().join("workflows");
         std::fs::create_dir(&workflows).expect("workflow directory");
@@ -74,6 +89,7 @@ impl TestEngine {
                 namespaces: Default::default(),
                 bundled_workflows_dir: dir.path().join("bundled-workflows"),
                 boot_id_file: dir.path().join("boot-id"),
+                idle_workers,
             },
             catalog,
             history.writer,

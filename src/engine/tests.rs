@@ -1,7 +1,7 @@
 //! The scheduler, in process: FIFO order, the worker limit, the queue
 //! limit (also for the places of several taken together), and cancel of
 //! queued work, over a real history and real programs that wait for a
-//! gate file.
+//! gate file; and idle worker threads ending.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -270,5 +270,43 @@ async fn places_for_several_are_taken_all_or_none() {
     open(&gate);
     end(&t.engine, &running).await;
     end(&t.engine, &queued).await;
+    t.stop().await;
+}
+
+/// A burst leaves no more idle worker threads than are kept: the others
+/// end after their idle time, and later work still finds a worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_workers_beyond_those_kept_end() {
+    let idle = super::IdleWorkers {
+        timeout: Duration::from_millis(100),
+        kept: 1,
+    };
+    let programs = [("gate.sh", gate_program("gate"))];
+    let t = TestEngine::start_with_idle_workers(4, 10, &programs, idle).await;
+    for round in 0..2 {
+        let (gates, executions) = execute_gated_many(&t, 4).await;
+        assert_eq!(
+            t.engine.scheduler().running,
+            4,
+            "round {round}: a thread each"
+        );
+        for (gate, execution) in gates.iter().zip(&executions) {
+            open(gate);
+            let ended = end(&t.engine, execution).await;
+            assert_eq!(ended.state, ExecutionState::Succeeded, "round {round}");
+        }
+        // The next round's gates have the same names.
+        gates
+            .iter()
+            .for_each(|gate| std::fs::remove_file(gate).unwrap());
+        let waited = tokio::time::timeout(Duration::from_secs(10), async {
+            while t.engine.scheduler().idle_workers != 1 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        let left = t.engine.scheduler().idle_workers;
+        assert!(waited.is_ok(), "round {round}: {left} idle workers left");
+    }
     t.stop().await;
 }
