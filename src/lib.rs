@@ -36,6 +36,7 @@ pub(crate) mod fs;
 pub mod fuzz_api;
 pub(crate) mod grpc_code;
 pub mod guardian;
+pub(crate) mod host;
 pub(crate) mod http;
 pub(crate) mod inputs;
 pub(crate) mod manifest;

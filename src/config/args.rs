@@ -31,6 +31,11 @@ pub struct DaemonArgs {
     /// directory: a `postgres://user@host:port/database` URL.
     #[arg(long, env = "WORKFLOWD_DATABASE")]
     pub database: Option<String>,
+    /// With a PostgreSQL --database another daemon is using: wait, and
+    /// take over its work when it stops (docs/postgres.md), instead of
+    /// refusing to start.
+    #[arg(long, env = "WORKFLOWD_STANDBY")]
+    pub standby: bool,
     /// Workflow directory to discover programs in (repeatable; replaces the defaults).
     #[arg(
         long = "workflow-dir",

@@ -18,6 +18,7 @@ pub(super) struct FileConfig {
     pub(super) unix_socket: Option<PathBuf>,
     pub(super) data_dir: Option<PathBuf>,
     pub(super) database: Option<String>,
+    pub(super) standby: Option<bool>,
     pub(super) workflow_dirs: Option<Vec<PathBuf>>,
     pub(super) bundled_workflows: Option<bool>,
     pub(super) max_concurrent_jobs: Option<usize>,

@@ -92,6 +92,13 @@ impl Config {
                 .unwrap_or_else(default_data_dir),
         );
         let database = postgres_url(args.database.clone().or(file.database.clone()))?;
+        let standby = args.standby || file.standby.unwrap_or(false);
+        if standby && database.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "standby",
+                message: "needs a PostgreSQL history (database = \"postgres://...\")".into(),
+            });
+        }
         let bundled_workflows =
             !args.no_bundled_workflows && file.bundled_workflows.unwrap_or(true);
         let configured_dirs = if args.workflow_dirs.is_empty() {
@@ -223,6 +230,7 @@ impl Config {
             program_env,
             data_dir,
             database,
+            standby,
             workflow_dirs,
             bundled_workflows,
             max_concurrent_jobs,

@@ -47,6 +47,8 @@ pub struct Config {
     /// The history's PostgreSQL URL; None: the SQLite file in the data
     /// directory.
     pub database: Option<String>,
+    /// With `database`: wait while another daemon uses it, then take over.
+    pub standby: bool,
     /// Workflow directories, in priority order (a duplicate id keeps the first).
     pub workflow_dirs: Vec<PathBuf>,
     /// Whether the bundled examples are installed into the data directory.

@@ -3,9 +3,11 @@
 //! and reflection) on TCP and optionally a Unix socket.
 
 mod authenticator;
+mod data_dir;
 mod engine_config;
 mod error;
 mod import;
+mod standby;
 mod systemd;
 mod tls;
 
@@ -20,6 +22,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tower::Layer;
 
+use data_dir::prepare_private_dirs;
 use engine_config::engine_config;
 pub use error::DaemonError;
 pub use import::import_history;
@@ -110,12 +113,16 @@ pub async fn run(
         None => None,
     };
 
-    let History {
+    let mut shutdown = Box::pin(shutdown);
+    let Some(History {
         hub,
         writer,
         writer_thread,
         reader,
-    } = History::open(&config.history_database())?;
+    }) = standby::open_history(&config, &mut shutdown).await?
+    else {
+        return Ok(());
+    };
     let ledger_writer = writer.clone();
     let metrics = Metrics::new();
 
@@ -411,23 +418,6 @@ pub async fn run(
     {
         tracing::warn!("history writer did not stop within 10 s");
     }
-    Ok(())
-}
-
-/// Creates the data directory and the runs directory private (0700), and
-/// takes group and others' access away from a data directory made more
-/// open before (an older daemon, or the umask), saying so in the log.
-fn prepare_private_dirs(config: &Config) -> std::io::Result<()> {
-    private::create_dir_all(&config.data_dir)?;
-    if let Some(mode) = private::tighten(&config.data_dir)? {
-        tracing::warn!(
-            dir = %config.data_dir.display(),
-            mode = format!("{mode:o}"),
-            "the data directory was open to other users; made it private (0700)"
-        );
-    }
-    private::create_dir_all(&config.runs_dir())?;
-    private::tighten(&config.runs_dir())?;
     Ok(())
 }
 

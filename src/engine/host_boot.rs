@@ -7,13 +7,7 @@
 
 use std::path::Path;
 
-/// The kernel's id of this boot.
-fn current() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|id| id.trim().to_string())
-        .filter(|id| !id.is_empty())
-}
+use crate::host::boot_id as current;
 
 /// Whether the boot id kept in `file` is another boot's. False when it
 /// is unknown (no file yet, as before this check existed, or no /proc):

@@ -6,7 +6,9 @@
 //! their original order. What killed programs left in the output and
 //! working directories is removed (`leftovers.rs`). After a host restart
 //! (`host_boot.rs`) no process of theirs can be alive, and their pids may
-//! be anybody's: nothing is signalled.
+//! be anybody's: nothing is signalled. Nor after a PostgreSQL history was
+//! last written by a daemon on another host (a standby took over,
+//! docs/postgres.md): its pids mean nothing here.
 
 use std::sync::Arc;
 
@@ -25,10 +27,19 @@ impl Engine {
             .read(|r| r.executions_in_state(ExecutionState::Running))
             .await?;
         let host_restarted = super::host_boot::restarted_since(&self.config.boot_id_file);
+        let previous = self.read(|r| r.previous_writer()).await?;
+        let elsewhere = previous.filter(|p| Some(&p.boot_id) != crate::host::boot_id().as_ref());
         let mut interrupted_pids = Vec::new();
         for record in lost {
-            interrupted_pids.extend(record.pid);
+            // Another host's pids say nothing of this host's leftovers.
+            if elsewhere.is_none() {
+                interrupted_pids.extend(record.pid);
+            }
             let reason = match (record.pid, record.pid_start_ticks) {
+                _ if elsewhere.is_some() => {
+                    let host = elsewhere.as_ref().map(|p| p.host.as_str()).unwrap_or("");
+                    format!("the daemon on {host} stopped while the execution was running; its processes there are not signalled from this host")
+                }
                 _ if host_restarted => {
                     "the host restarted while the execution was running".to_string()
                 }

@@ -1,16 +1,39 @@
 //! Opening the history for writing: a SQLite file made private and
-//! migrated; a PostgreSQL database migrated and claimed by this daemon.
+//! migrated; a PostgreSQL database claimed by this daemon (writer_claim.rs),
+//! migrated, and the claim recorded.
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
 use super::db::{Conn, Database, Db, PgConn};
+use super::writer_claim::{self, Claimant};
 use super::{schema, StoreError};
 use crate::fs::private;
 
 /// Opens (creating and migrating) the database for writing.
 pub(super) fn open(database: &Database) -> Result<Conn, StoreError> {
+    open_claiming(database, None)
+}
+
+/// Opens the database again for the writer whose connection was lost;
+/// `lost_session` is that session's server process. While the server
+/// has not noticed it is gone, the old session still holds the claim:
+/// InUseByAnotherDaemon, to be waited out. Held by any other session, the
+/// claim was taken over by a standby: TakenOver.
+pub(super) fn reopen(database: &Database, lost_session: Option<i64>) -> Result<Conn, StoreError> {
+    open_claiming(database, lost_session)
+}
+
+/// The server process of the writer's session on a PostgreSQL history.
+pub(super) fn session(conn: &Conn) -> Option<i64> {
+    match conn {
+        Conn::Postgres(pg) => writer_claim::session_pid(Db::Postgres(pg)).ok(),
+        Conn::Sqlite(_) => None,
+    }
+}
+
+fn open_claiming(database: &Database, lost_session: Option<i64>) -> Result<Conn, StoreError> {
     match database {
         Database::Sqlite(path) => {
             let open_error = |source| StoreError::Open {
@@ -28,13 +51,21 @@ pub(super) fn open(database: &Database) -> Result<Conn, StoreError> {
         }
         Database::Postgres(url) => {
             let conn = PgConn::connect(url)?;
+            let db = Db::Postgres(&conn);
             // Held by this connection's session while it lives: a second
-            // daemon on the same database is refused at start, before it
-            // migrates anything under the first.
-            if !schema::postgres::claim(Db::Postgres(&conn))? {
-                return Err(StoreError::InUseByAnotherDaemon(database.describe()));
+            // daemon on the same database is refused at start (or stands
+            // by), before it migrates anything under the first.
+            if !writer_claim::try_claim(db)? {
+                let holder = writer_claim::holder(db)?;
+                return Err(match (lost_session, holder) {
+                    (Some(lost), Some(holder)) if holder != lost => {
+                        StoreError::TakenOver(database.describe())
+                    }
+                    _ => StoreError::InUseByAnotherDaemon(database.describe()),
+                });
             }
-            schema::postgres::migrate(Db::Postgres(&conn))?;
+            schema::postgres::migrate(db)?;
+            writer_claim::record(db, &Claimant::this_daemon())?;
             Ok(Conn::Postgres(Box::new(conn)))
         }
     }

@@ -30,6 +30,7 @@ pub(crate) mod testing;
 pub(crate) mod tokens;
 pub(crate) mod webhooks;
 pub(crate) mod writer;
+pub(crate) mod writer_claim;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -140,6 +141,13 @@ pub enum StoreError {
          (or give this one its own database)"
     )]
     InUseByAnotherDaemon(String),
+    /// A standby took the history over while this daemon's connection to
+    /// it was lost: the work is the standby's now.
+    #[error(
+        "another workflowd took over the history at {0} while this daemon's connection \
+         to it was lost"
+    )]
+    TakenOver(String),
     /// A statement failed inside a PostgreSQL transaction and the work
     /// went on without it: the transaction was rolled back, not kept.
     #[error("a history statement failed inside a transaction; nothing of it was kept")]

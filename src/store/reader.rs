@@ -150,6 +150,20 @@ impl StoreReader {
         }
     }
 
+    /// The last daemon other than this one that claimed a PostgreSQL
+    /// history for writing (writer_claim.rs); None on SQLite, whose file
+    /// is one data directory's.
+    pub(crate) fn previous_writer(
+        &self,
+    ) -> Result<Option<super::writer_claim::Claimant>, StoreError> {
+        self.with_db(|db| match db {
+            Db::Postgres(_) => {
+                super::writer_claim::previous(db, &super::writer_claim::Claimant::this_daemon())
+            }
+            Db::Sqlite(_) => Ok(None),
+        })
+    }
+
     /// One execution by id, with artifacts.
     pub(crate) fn execution(&self, id: Uuid) -> Result<Option<ExecutionRecord>, StoreError> {
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");

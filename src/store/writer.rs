@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use rusqlite::ErrorCode;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::connect::open;
+use super::connect::{self, open};
 use super::db::{Conn, Database};
 use super::hub::LogHub;
 use super::{NewExecution, StoreError};
@@ -128,6 +128,7 @@ impl StoreWriter {
             .name("history-writer".into())
             .spawn(move || {
                 let writer = Writer {
+                    session: connect::session(&conn),
                     conn,
                     database: thread_database,
                     health: &thread_health,
@@ -341,6 +342,9 @@ impl StoreWriter {
 /// The writer thread's connection and what it needs to keep it.
 struct Writer<'h> {
     conn: Conn,
+    /// The server process of `conn`'s session on PostgreSQL: the one that
+    /// holds the claim, to tell from a standby's once `conn` is lost.
+    session: Option<i64>,
     /// Where to connect again when a PostgreSQL connection is lost.
     database: Database,
     health: &'h WriterHealth,
@@ -422,7 +426,10 @@ fn commit(writer: &mut Writer<'_>, group: &mut Vec<WriteOp>) -> Vec<AfterCommit>
         let outcome = if writer.conn.is_lost() {
             // The server went away: connect again, or wait it out as any
             // other storage failure.
-            open(&writer.database).map(|conn| writer.conn = conn)
+            connect::reopen(&writer.database, writer.session).map(|conn| {
+                writer.session = connect::session(&conn);
+                writer.conn = conn;
+            })
         } else {
             Ok(())
         };
@@ -444,6 +451,9 @@ fn commit(writer: &mut Writer<'_>, group: &mut Vec<WriteOp>) -> Vec<AfterCommit>
             }
             Err(error) => error,
         };
+        if let StoreError::TakenOver(_) = error {
+            stop_taken_over(&error, group);
+        }
         if is_storage_failure(&error) {
             if health.stop_retrying.load(Ordering::Relaxed) {
                 return give_up(group, &error);
@@ -502,6 +512,22 @@ fn give_up(group: &mut Vec<WriteOp>, error: &StoreError) -> Vec<AfterCommit> {
         );
     }
     after
+}
+
+/// Ends the daemon at once when a standby took its history over: the
+/// standby recovers its executions (marks those it was running
+/// INTERRUPTED, runs those it had queued), so none of this daemon's
+/// programs may go on and nothing more of it may be written. The
+/// guardian kills the programs with the daemon (docs/postgres.md).
+fn stop_taken_over(error: &StoreError, group: &[WriteOp]) -> ! {
+    tracing::error!(
+        error = %error,
+        operations = group.len(),
+        executions = ?executions_in(group),
+        "stopping at once: another daemon took over the history; these writes are given up"
+    );
+    eprintln!("workflowd: {error}; stopping at once");
+    std::process::exit(1)
 }
 
 /// Whether SQLite failed because of where the history lives (a full disk,

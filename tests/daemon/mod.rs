@@ -31,6 +31,7 @@ mod retries;
 mod schedules;
 mod scheduling;
 mod service;
+mod standby;
 mod status;
 mod streaming;
 mod tls;

@@ -186,6 +186,29 @@ impl DaemonBuilder {
         }
     }
 
+    /// Starts the daemon in the background, for one that waits before it
+    /// serves (a standby): returns its log file, and the start to await.
+    pub fn start_in_background(mut self) -> (PathBuf, tokio::task::JoinHandle<Daemon>) {
+        let tls = self.tls.take();
+        let (root, command_line, env) = self.prepare();
+        let log = root.path().join("daemon.log");
+        let start = tokio::spawn(async move {
+            let (child, addr, channel) =
+                spawn(root.path(), &command_line, &env, tls.as_ref()).await;
+            Daemon {
+                tls,
+                client: WorkflowServiceClient::new(channel.clone()),
+                channel,
+                addr,
+                child: Some(child),
+                command_line,
+                env,
+                root,
+            }
+        });
+        (log, start)
+    }
+
     /// Starts a daemon that is expected to refuse to start; returns its exit
     /// status and everything it wrote to stderr.
     pub async fn start_expecting_failure(self) -> (ExitStatus, String) {

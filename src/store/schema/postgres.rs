@@ -271,19 +271,18 @@ const MIGRATIONS: &[&str] = &[
         message   TEXT NOT NULL
     );
     "#,
+    // Version 2: who claimed the history for writing, from which host and
+    // boot (writer_claim.rs).
+    r#"
+    CREATE TABLE writer_claims (
+        seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        host       TEXT NOT NULL,
+        boot_id    TEXT NOT NULL,
+        pid        BIGINT NOT NULL,
+        claimed_ms BIGINT NOT NULL
+    );
+    "#,
 ];
-
-/// A key of `pg_try_advisory_lock`, held by the writer's session.
-const WRITER_LOCK: i64 = 0x776f_726b_666c_6f78;
-
-/// Takes the database for this daemon's writer; false: another holds it.
-pub(in crate::store) fn claim(db: Db<'_>) -> Result<bool, StoreError> {
-    db.query_one(
-        "SELECT pg_try_advisory_lock(?1)",
-        args![WRITER_LOCK],
-        |row| row.get::<bool>(0),
-    )
-}
 
 /// Brings the schema up to date.
 pub(in crate::store) fn migrate(db: Db<'_>) -> Result<(), StoreError> {

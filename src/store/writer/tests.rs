@@ -33,8 +33,10 @@ fn output_event(sequence: u64) -> LogEvent {
 fn a_group_that_fails_loses_only_the_operation_that_cannot_be_written() {
     on_each_database(|database| {
         let health = WriterHealth::default();
+        let conn = open(database).unwrap();
         let mut writer = Writer {
-            conn: open(database).unwrap(),
+            session: connect::session(&conn),
+            conn,
             database: database.clone(),
             health: &health,
         };

@@ -1,0 +1,183 @@
+//! A standby on a shared PostgreSQL history (docs/postgres.md): a daemon
+//! started with --standby waits while another writes the history, and
+//! takes its work over when it stops; a daemon whose session was ended
+//! while a standby took over stops at once instead of going on beside it.
+//! Each test makes its own database, so they run once, in the SQLite run.
+
+use rustix::process::Signal;
+
+use crate::helper::*;
+
+/// The standby's start, once it says it is standing by.
+async fn standby_on(url: &str) -> tokio::task::JoinHandle<Daemon> {
+    let (log, start) = Daemon::builder()
+        .flag("--database", url)
+        .switch("--standby")
+        .start_in_background();
+    eventually("the standby standing by", DEADLINE, || async {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("standing by"))
+            .then_some(())
+    })
+    .await;
+    start
+}
+
+#[tokio::test]
+async fn a_standby_takes_over_the_work_of_a_daemon_killed_with_9() {
+    if skip_on_postgres("a standby on a database of its own (run once)") {
+        return;
+    }
+    let url = fresh_postgres_database();
+    let mut first = Daemon::builder()
+        .flag("--database", &url)
+        .max_jobs(1)
+        .start()
+        .await;
+    let running = first.execute("sleeper", &[("seconds", num(300.0))]).await;
+    first.wait_state(&running.id, ExecutionState::Running).await;
+    let queued = first.execute("hello", &[("name", text("standby"))]).await;
+    assert_eq!(queued.state(), ExecutionState::Queued);
+
+    let standby = standby_on(&url).await;
+    assert!(
+        !standby.is_finished(),
+        "it waits while the first one writes"
+    );
+    first.kill9().await;
+    let standby = standby.await.expect("the standby starts");
+
+    let interrupted = standby.wait_end(&running.id).await;
+    assert_eq!(interrupted.state(), ExecutionState::Interrupted);
+    assert!(
+        interrupted
+            .error
+            .contains("the daemon stopped while the execution was running"),
+        "{:?}",
+        interrupted.error
+    );
+    let ran = standby.wait_end(&queued.id).await;
+    assert_eq!(ran.state(), ExecutionState::Succeeded, "{:?}", ran.error);
+    assert!(standby.log().contains("taking over the history"));
+}
+
+#[tokio::test]
+async fn a_daemon_whose_history_was_taken_over_stops_at_once() {
+    if skip_on_postgres("a standby on a database of its own (run once)") {
+        return;
+    }
+    let url = fresh_postgres_database();
+    let mut first = Daemon::builder().flag("--database", &url).start().await;
+    let standby = standby_on(&url).await;
+
+    // The first daemon loses its session while it cannot reconnect (it is
+    // stopped), as behind a network cut: the standby takes over.
+    first.send_signal(Signal::STOP);
+    let admin = url.clone();
+    let ended = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
+        client
+            .query_one(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks \
+                 WHERE locktype = 'advisory' AND granted AND objid::BIGINT = $1 \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) ended",
+                &[&(0x776f_726b_666c_6f78_i64 & 0xffff_ffff)],
+            )
+            .expect("end the writer's session")
+            .get::<_, i64>(0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended, 1, "the first daemon's writer held the claim");
+    let standby = standby.await.expect("the standby starts");
+    let hello = standby.execute("hello", &[("name", text("taken"))]).await;
+    standby.wait_end(&hello.id).await;
+
+    // Woken, the first one finds its claim taken at its next write.
+    first.send_signal(Signal::CONT);
+    let mut client = first.client();
+    tokio::spawn(async move {
+        let _ = client
+            .execute(pb::ExecuteRequest {
+                workflow_id: "hello".into(),
+                ..Default::default()
+            })
+            .await;
+    });
+    let status = first.wait_exit().await;
+    assert_eq!(status.code(), Some(1), "{}", first.log());
+    assert!(
+        first.log().contains("took over the history"),
+        "{}",
+        first.log()
+    );
+    // The standby was not disturbed.
+    assert_eq!(
+        standby.get(&hello.id).await.state(),
+        ExecutionState::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn standby_needs_a_postgresql_history() {
+    if skip_on_postgres("a daemon on SQLite") {
+        return;
+    }
+    let (status, stderr) = Daemon::builder()
+        .switch("--standby")
+        .start_expecting_failure()
+        .await;
+    assert!(!status.success());
+    assert!(stderr.contains("standby"), "{stderr}");
+    assert!(stderr.contains("PostgreSQL"), "{stderr}");
+}
+
+/// What a daemon on another host left running is marked INTERRUPTED by
+/// the daemon that claims the history next, and nothing of it is
+/// signalled: its pids name this host's processes, not the other's.
+#[tokio::test]
+async fn work_left_by_another_hosts_daemon_is_interrupted_without_signals() {
+    if skip_on_postgres("a database of its own (run once)") {
+        return;
+    }
+    let url = fresh_postgres_database();
+    // Without the guardian, so the program outlives its daemon.
+    let mut daemon = Daemon::builder()
+        .flag("--database", &url)
+        .program("stubborn.sh", stubborn_program())
+        .config_file("no-guardian.toml", "kill_programs_with_daemon = false\n")
+        .start()
+        .await;
+    let (running, started, grandchild) = daemon.start_with_grandchild("stubborn").await;
+    daemon.kill9().await;
+    // As if that daemon had run on another host.
+    let admin = url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
+        client
+            .execute(
+                "UPDATE writer_claims SET host = 'other-host', boot_id = 'another-boot'",
+                &[],
+            )
+            .expect("rewrite the claims");
+    })
+    .await
+    .unwrap();
+    daemon.restart().await;
+
+    let ended = daemon.wait_end(&running.id).await;
+    assert_eq!(ended.state(), ExecutionState::Interrupted);
+    assert!(
+        ended.error.contains("the daemon on other-host stopped"),
+        "{:?}",
+        ended.error
+    );
+    let alive = !process_gone(started.pid) && !process_gone(grandchild);
+    let group = rustix::process::Pid::from_raw(started.pid).expect("a pid");
+    let _ = rustix::process::kill_process_group(group, Signal::KILL);
+    let _ = rustix::process::kill_process(
+        rustix::process::Pid::from_raw(grandchild).expect("a pid"),
+        Signal::KILL,
+    );
+    assert!(alive, "nothing was signalled");
+}
