@@ -26,25 +26,40 @@ pub(super) async fn open_history(
 ) -> Result<Option<History>, DaemonError> {
     let database = config.history_database();
     let mut said = false;
+    let mut last_failure = None;
     loop {
         match History::open(&database) {
             Err(StoreError::InUseByAnotherDaemon(at)) if config.standby => {
                 if !said {
                     tracing::info!(history = %at, "standing by: another workflowd is using the history; this one takes over when it stops");
+                    super::systemd::standing_by(&at);
                     said = true;
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep(STANDBY_RETRY) => {}
-                    _ = &mut *shutdown => return Ok(None),
+            }
+            // The server restarting or out of reach is when the writing
+            // daemon is likeliest to be lost: a standby waits it out.
+            Err(e @ (StoreError::Connect { .. } | StoreError::Postgres(_))) if config.standby => {
+                if !said {
+                    super::systemd::standing_by(&database.describe());
+                    said = true;
+                }
+                let failure = e.to_string();
+                if last_failure.as_ref() != Some(&failure) {
+                    tracing::warn!(error = %failure, "standing by: cannot reach the history; trying again");
+                    last_failure = Some(failure);
                 }
             }
             Ok(history) => {
                 if said {
-                    tracing::warn!("taking over the history: the daemon that used it stopped");
+                    tracing::warn!("taking over the history");
                 }
                 return Ok(Some(history));
             }
             Err(e) => return Err(e.into()),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(STANDBY_RETRY) => {}
+            _ = &mut *shutdown => return Ok(None),
         }
     }
 }

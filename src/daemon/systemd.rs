@@ -35,6 +35,15 @@ pub(super) fn ready(serving_on: &str) {
     notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
 }
 
+/// Tells systemd a standby is up, waiting to take the history over (so
+/// `Type=notify`'s start timeout does not kill it), and feeds the
+/// watchdog meanwhile.
+pub(super) fn standing_by(history: &str) {
+    let status = format!("standing by: another workflowd is using the history at {history}");
+    notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
+    keep_watchdog_fed();
+}
+
 /// Tells systemd the daemon is stopping (running programs get their grace
 /// period; systemd waits up to TimeoutStopSec).
 pub(super) fn stopping() {
@@ -48,9 +57,16 @@ pub(super) fn stopping() {
 /// the async runtime: a runtime that stops scheduling tasks stops pinging,
 /// and systemd restarts the daemon.
 pub(super) fn keep_watchdog_fed() {
+    static FED: std::sync::Once = std::sync::Once::new();
     let Some(period) = watchdog_period() else {
         return;
     };
+    let mut first = false;
+    FED.call_once(|| first = true);
+    if !first {
+        // A standby started feeding it already.
+        return;
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
         loop {

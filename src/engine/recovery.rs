@@ -20,15 +20,37 @@ use super::{Engine, EngineError};
 use crate::events::{ExecutionState, Lifecycle, LogPayload};
 use crate::process::{kill_group, start_time_ticks};
 
+/// How far the clocks of the daemons sharing a history may disagree.
+const CLOCK_SKEW_MS: i64 = 60_000;
+
 impl Engine {
+    /// A daemon other than this host in this boot that may have started
+    /// one of `lost` (a PostgreSQL history shared with a standby): then
+    /// their pids name nothing of ours. Conservative: any claim from the
+    /// one current at the earliest start on counts.
+    async fn writer_elsewhere(
+        &self,
+        lost: &[crate::store::ExecutionRecord],
+    ) -> Result<Option<crate::store::writer_claim::Claimant>, EngineError> {
+        let Some(since) = lost.iter().map(|r| r.start_ms.unwrap_or(r.create_ms)).min() else {
+            return Ok(None);
+        };
+        let writers = self
+            .read(move |r| r.writers_since(since - CLOCK_SKEW_MS))
+            .await?;
+        let me = crate::store::writer_claim::Claimant::this_daemon();
+        Ok(writers
+            .into_iter()
+            .find(|w| w.host != me.host || w.boot_id != me.boot_id))
+    }
+
     /// Recovers the history of a previous run. Call once, before serving.
     pub(crate) async fn recover(self: &Arc<Self>) -> Result<(), EngineError> {
         let lost = self
             .read(|r| r.executions_in_state(ExecutionState::Running))
             .await?;
         let host_restarted = super::host_boot::restarted_since(&self.config.boot_id_file);
-        let previous = self.read(|r| r.previous_writer()).await?;
-        let elsewhere = previous.filter(|p| Some(&p.boot_id) != crate::host::boot_id().as_ref());
+        let elsewhere = self.writer_elsewhere(&lost).await?;
         let mut interrupted_pids = Vec::new();
         for record in lost {
             // Another host's pids say nothing of this host's leftovers.

@@ -13,27 +13,32 @@ use crate::fs::private;
 
 /// Opens (creating and migrating) the database for writing.
 pub(super) fn open(database: &Database) -> Result<Conn, StoreError> {
+    open_claiming(database, None).map(|opened| opened.conn)
+}
+
+/// As [`open`], with the claim's number.
+pub(super) fn open_claimed(database: &Database) -> Result<Opened, StoreError> {
     open_claiming(database, None)
 }
 
-/// Opens the database again for the writer whose connection was lost;
-/// `lost_session` is that session's server process. While the server
-/// has not noticed it is gone, the old session still holds the claim:
-/// InUseByAnotherDaemon, to be waited out. Held by any other session, the
-/// claim was taken over by a standby: TakenOver.
-pub(super) fn reopen(database: &Database, lost_session: Option<i64>) -> Result<Conn, StoreError> {
-    open_claiming(database, lost_session)
+/// Opens the database again for the writer whose connection was lost,
+/// whose last claim was number `claimed` (PostgreSQL). A claim recorded
+/// since by another daemon means a standby took over: TakenOver, whether
+/// or not it still holds the lock. Otherwise a lock still held is this
+/// daemon's old session, which the server has not yet seen is gone:
+/// InUseByAnotherDaemon, to be waited out.
+pub(super) fn reopen(database: &Database, claimed: Option<i64>) -> Result<Opened, StoreError> {
+    open_claiming(database, claimed)
 }
 
-/// The server process of the writer's session on a PostgreSQL history.
-pub(super) fn session(conn: &Conn) -> Option<i64> {
-    match conn {
-        Conn::Postgres(pg) => writer_claim::session_pid(Db::Postgres(pg)).ok(),
-        Conn::Sqlite(_) => None,
-    }
+/// The history opened for writing, and on PostgreSQL the number of the
+/// claim this opening recorded.
+pub(super) struct Opened {
+    pub(super) conn: Conn,
+    pub(super) claim: Option<i64>,
 }
 
-fn open_claiming(database: &Database, lost_session: Option<i64>) -> Result<Conn, StoreError> {
+fn open_claiming(database: &Database, claimed: Option<i64>) -> Result<Opened, StoreError> {
     match database {
         Database::Sqlite(path) => {
             let open_error = |source| StoreError::Open {
@@ -47,7 +52,10 @@ fn open_claiming(database: &Database, lost_session: Option<i64>) -> Result<Conn,
             let mut conn = Connection::open(path)?;
             schema::configure(&conn)?;
             schema::migrate(&mut conn)?;
-            Ok(Conn::Sqlite(conn))
+            Ok(Opened {
+                conn: Conn::Sqlite(conn),
+                claim: None,
+            })
         }
         Database::Postgres(url) => {
             let conn = PgConn::connect(url)?;
@@ -55,18 +63,22 @@ fn open_claiming(database: &Database, lost_session: Option<i64>) -> Result<Conn,
             // Held by this connection's session while it lives: a second
             // daemon on the same database is refused at start (or stands
             // by), before it migrates anything under the first.
-            if !writer_claim::try_claim(db)? {
-                let holder = writer_claim::holder(db)?;
-                return Err(match (lost_session, holder) {
-                    (Some(lost), Some(holder)) if holder != lost => {
-                        StoreError::TakenOver(database.describe())
-                    }
-                    _ => StoreError::InUseByAnotherDaemon(database.describe()),
-                });
+            let me = Claimant::this_daemon();
+            let claimed_by_me = writer_claim::try_claim(db)?;
+            if let Some(mine) = claimed {
+                if writer_claim::taken_over_since(db, &me, mine)? {
+                    return Err(StoreError::TakenOver(database.describe()));
+                }
+            }
+            if !claimed_by_me {
+                return Err(StoreError::InUseByAnotherDaemon(database.describe()));
             }
             schema::postgres::migrate(db)?;
-            writer_claim::record(db, &Claimant::this_daemon())?;
-            Ok(Conn::Postgres(Box::new(conn)))
+            let claim = writer_claim::record(db, &me)?;
+            Ok(Opened {
+                conn: Conn::Postgres(Box::new(conn)),
+                claim: Some(claim),
+            })
         }
     }
 }

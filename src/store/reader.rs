@@ -150,17 +150,16 @@ impl StoreReader {
         }
     }
 
-    /// The last daemon other than this one that claimed a PostgreSQL
-    /// history for writing (writer_claim.rs); None on SQLite, whose file
-    /// is one data directory's.
-    pub(crate) fn previous_writer(
+    /// The daemons that may have started an execution at or after
+    /// `since_ms` on a PostgreSQL history (writer_claim.rs); none on
+    /// SQLite, whose file is one data directory's.
+    pub(crate) fn writers_since(
         &self,
-    ) -> Result<Option<super::writer_claim::Claimant>, StoreError> {
+        since_ms: i64,
+    ) -> Result<Vec<super::writer_claim::Claimant>, StoreError> {
         self.with_db(|db| match db {
-            Db::Postgres(_) => {
-                super::writer_claim::previous(db, &super::writer_claim::Claimant::this_daemon())
-            }
-            Db::Sqlite(_) => Ok(None),
+            Db::Postgres(_) => super::writer_claim::claimants_since(db, since_ms),
+            Db::Sqlite(_) => Ok(Vec::new()),
         })
     }
 

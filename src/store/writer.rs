@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use rusqlite::ErrorCode;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::connect::{self, open};
+use super::connect::{self, open_claimed, Opened};
 use super::db::{Conn, Database};
 use super::hub::LogHub;
 use super::{NewExecution, StoreError};
@@ -117,7 +117,7 @@ impl StoreWriter {
         database: &Database,
         hub: Arc<LogHub>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
-        let conn = open(database)?;
+        let Opened { conn, claim } = open_claimed(database)?;
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let health = Arc::new(WriterHealth::default());
         let thread_health = health.clone();
@@ -128,7 +128,7 @@ impl StoreWriter {
             .name("history-writer".into())
             .spawn(move || {
                 let writer = Writer {
-                    session: connect::session(&conn),
+                    claim,
                     conn,
                     database: thread_database,
                     health: &thread_health,
@@ -342,9 +342,10 @@ impl StoreWriter {
 /// The writer thread's connection and what it needs to keep it.
 struct Writer<'h> {
     conn: Conn,
-    /// The server process of `conn`'s session on PostgreSQL: the one that
-    /// holds the claim, to tell from a standby's once `conn` is lost.
-    session: Option<i64>,
+    /// The number of this daemon's last claim on a PostgreSQL history, to
+    /// tell a standby's takeover from a lingering session once `conn` is
+    /// lost (writer_claim.rs).
+    claim: Option<i64>,
     /// Where to connect again when a PostgreSQL connection is lost.
     database: Database,
     health: &'h WriterHealth,
@@ -426,9 +427,9 @@ fn commit(writer: &mut Writer<'_>, group: &mut Vec<WriteOp>) -> Vec<AfterCommit>
         let outcome = if writer.conn.is_lost() {
             // The server went away: connect again, or wait it out as any
             // other storage failure.
-            connect::reopen(&writer.database, writer.session).map(|conn| {
-                writer.session = connect::session(&conn);
-                writer.conn = conn;
+            connect::reopen(&writer.database, writer.claim).map(|opened| {
+                writer.claim = opened.claim;
+                writer.conn = opened.conn;
             })
         } else {
             Ok(())

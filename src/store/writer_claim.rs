@@ -2,11 +2,13 @@
 //! advisory lock while it lives, so one daemon writes at a time; each
 //! claim is also recorded with its host, boot and pid, so that
 //! - the next daemon to claim the history knows whether the executions
-//!   left running were this host's in this boot (their process groups may
-//!   be signalled) or another's (nothing here is theirs to signal), and
+//!   left running can only have been started on this host in this boot
+//!   (their process groups may be signalled) or maybe elsewhere (nothing
+//!   here is theirs to signal), and
 //! - a daemon whose session was lost can tell its own lingering claim
 //!   (the server has not noticed the old session is gone: wait) from a
-//!   standby's takeover (stop at once: the work is the other's now).
+//!   standby's takeover (a newer claim by another daemon: stop at once,
+//!   the work is the other's now), even if that standby has let go again.
 
 use super::db::{args, Db};
 use super::StoreError;
@@ -48,51 +50,47 @@ pub(super) fn try_claim(db: Db<'_>) -> Result<bool, StoreError> {
 }
 
 /// Records that `me` claimed the history (after [`try_claim`] and the
-/// migration that made the table).
-pub(super) fn record(db: Db<'_>, me: &Claimant) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO writer_claims (host, boot_id, pid, claimed_ms) VALUES (?1, ?2, ?3, ?4)",
+/// migration that made the table); returns the claim's number.
+pub(super) fn record(db: Db<'_>, me: &Claimant) -> Result<i64, StoreError> {
+    let seq = db.query_one(
+        "INSERT INTO writer_claims (host, boot_id, pid, claimed_ms) VALUES (?1, ?2, ?3, ?4) \
+         RETURNING seq",
         args![
             me.host.as_str(),
             me.boot_id.as_str(),
             me.pid as i64,
             crate::clock::now_ms()
         ],
+        |row| row.get::<i64>(0),
     )?;
     db.execute(
-        "DELETE FROM writer_claims WHERE seq <= (SELECT MAX(seq) FROM writer_claims) - ?1",
-        args![CLAIMS_KEPT],
+        "DELETE FROM writer_claims WHERE seq <= ?1",
+        args![seq - CLAIMS_KEPT],
     )?;
-    Ok(())
+    Ok(seq)
 }
 
-/// This session's server process id.
-pub(super) fn session_pid(db: Db<'_>) -> Result<i64, StoreError> {
-    db.query_one("SELECT pg_backend_pid()::BIGINT", args![], |row| {
-        row.get::<i64>(0)
-    })
+/// Whether another daemon than `me` claimed the history after claim
+/// number `mine`: then it took over while `me` was cut off.
+pub(super) fn taken_over_since(db: Db<'_>, me: &Claimant, mine: i64) -> Result<bool, StoreError> {
+    let newer = db.query_opt(
+        "SELECT 1 FROM writer_claims WHERE seq > ?1 \
+         AND NOT (host = ?2 AND boot_id = ?3 AND pid = ?4) LIMIT 1",
+        args![mine, me.host.as_str(), me.boot_id.as_str(), me.pid as i64],
+        |_| Ok(()),
+    )?;
+    Ok(newer.is_some())
 }
 
-/// The server process id of the session holding the claim, if one does.
-pub(super) fn holder(db: Db<'_>) -> Result<Option<i64>, StoreError> {
-    // An advisory lock on one bigint key is listed with the key's high
-    // and low halves as classid and objid, and objsubid 1; pg_locks lists
-    // every database's.
-    db.query_opt(
-        "SELECT pid::BIGINT FROM pg_locks WHERE locktype = 'advisory' AND granted \
-         AND classid::BIGINT = ?1 AND objid::BIGINT = ?2 AND objsubid = 1 \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        args![WRITER_LOCK >> 32, WRITER_LOCK & 0xffff_ffff],
-        |row| row.get::<i64>(0),
-    )
-}
-
-/// The last daemon other than `me` that claimed the history, if recorded.
-pub(crate) fn previous(db: Db<'_>, me: &Claimant) -> Result<Option<Claimant>, StoreError> {
-    db.query_opt(
-        "SELECT host, boot_id, pid FROM writer_claims \
-         WHERE NOT (host = ?1 AND boot_id = ?2 AND pid = ?3) ORDER BY seq DESC LIMIT 1",
-        args![me.host.as_str(), me.boot_id.as_str(), me.pid as i64],
+/// Every daemon that may have started an execution at or after `since_ms`
+/// (by its own clock): the one whose claim was current then, and all that
+/// claimed the history after it; empty when no claim is recorded (a
+/// history last written before claims were).
+pub(crate) fn claimants_since(db: Db<'_>, since_ms: i64) -> Result<Vec<Claimant>, StoreError> {
+    db.query(
+        "SELECT host, boot_id, pid FROM writer_claims WHERE seq >= \
+         COALESCE((SELECT MAX(seq) FROM writer_claims WHERE claimed_ms <= ?1), 0) ORDER BY seq",
+        args![since_ms],
         |row| {
             Ok(Claimant {
                 host: row.get(0)?,

@@ -1,7 +1,7 @@
 //! A standby on a shared PostgreSQL history (docs/postgres.md): a daemon
 //! started with --standby waits while another writes the history, and
 //! takes its work over when it stops; a daemon whose session was ended
-//! while a standby took over stops at once instead of going on beside it.
+//! while a standby took over stops at once at its next write.
 //! Each test makes its own database, so they run once, in the SQLite run.
 
 use rustix::process::Signal;
@@ -89,11 +89,14 @@ async fn a_daemon_whose_history_was_taken_over_stops_at_once() {
     .await
     .unwrap();
     assert_eq!(ended, 1, "the first daemon's writer held the claim");
-    let standby = standby.await.expect("the standby starts");
+    let mut standby = standby.await.expect("the standby starts");
     let hello = standby.execute("hello", &[("name", text("taken"))]).await;
     standby.wait_end(&hello.id).await;
+    // The standby lets go again: the lock is free, its claim is recorded.
+    standby.terminate().await;
 
-    // Woken, the first one finds its claim taken at its next write.
+    // Woken, the first one finds at its next write that another daemon
+    // claimed the history since its own claim, though nobody holds it now.
     first.send_signal(Signal::CONT);
     let mut client = first.client();
     tokio::spawn(async move {
@@ -110,11 +113,6 @@ async fn a_daemon_whose_history_was_taken_over_stops_at_once() {
         first.log().contains("took over the history"),
         "{}",
         first.log()
-    );
-    // The standby was not disturbed.
-    assert_eq!(
-        standby.get(&hello.id).await.state(),
-        ExecutionState::Succeeded
     );
 }
 

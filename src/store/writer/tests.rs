@@ -33,9 +33,9 @@ fn output_event(sequence: u64) -> LogEvent {
 fn a_group_that_fails_loses_only_the_operation_that_cannot_be_written() {
     on_each_database(|database| {
         let health = WriterHealth::default();
-        let conn = open(database).unwrap();
+        let Opened { conn, claim } = open_claimed(database).unwrap();
         let mut writer = Writer {
-            session: connect::session(&conn),
+            claim,
             conn,
             database: database.clone(),
             health: &health,
