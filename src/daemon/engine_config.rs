@@ -2,10 +2,9 @@
 //! before it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::config::Config;
-use crate::engine::{EngineConfig, IdleWorkers};
+use crate::engine::EngineConfig;
 use crate::guardian::Guardian;
 use crate::metrics::Metrics;
 use crate::program_env::ProgramEnv;
@@ -34,18 +33,9 @@ pub(super) fn engine_config(
         namespaces: Arc::new(config.namespaces.clone()),
         bundled_workflows_dir: config.bundled_workflows_dir(),
         boot_id_file: config.data_dir.join("boot-id"),
-        idle_workers: IDLE_WORKERS,
+        idle_workers: Default::default(),
     }
 }
-
-/// Idle worker threads beyond two end after ten seconds without work (as
-/// tokio's blocking threads do): a daemon that ran 1,000 programs at once
-/// gives their threads' memory back (bench/load.rs), while one or two at
-/// a time keep finding a thread waiting.
-const IDLE_WORKERS: IdleWorkers = IdleWorkers {
-    timeout: Duration::from_secs(10),
-    kept: 2,
-};
 
 /// The guardian that kills the programs if the daemon dies, when wanted
 /// and it starts.

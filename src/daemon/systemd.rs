@@ -57,14 +57,12 @@ pub(super) fn stopping() {
 /// the async runtime: a runtime that stops scheduling tasks stops pinging,
 /// and systemd restarts the daemon.
 pub(super) fn keep_watchdog_fed() {
-    static FED: std::sync::Once = std::sync::Once::new();
+    // Once: a standby starts feeding it before it serves.
+    static FED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let Some(period) = watchdog_period() else {
         return;
     };
-    let mut first = false;
-    FED.call_once(|| first = true);
-    if !first {
-        // A standby started feeding it already.
+    if FED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     tokio::spawn(async move {

@@ -132,6 +132,19 @@ pub(crate) struct IdleWorkers {
     pub(crate) kept: usize,
 }
 
+impl Default for IdleWorkers {
+    /// Beyond two, idle workers end after ten seconds without work (as
+    /// tokio's blocking threads do): a daemon that ran 1,000 programs at
+    /// once gives their threads' memory back (bench/load.rs), while one
+    /// or two at a time keep finding a thread waiting.
+    fn default() -> Self {
+        IdleWorkers {
+            timeout: Duration::from_secs(10),
+            kept: 2,
+        }
+    }
+}
+
 /// What a client asks to run.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ExecuteRequest {

@@ -39,11 +39,7 @@ impl TestEngine {
         queue: usize,
         programs: &[(&str, String)],
     ) -> TestEngine {
-        let idle_workers = super::IdleWorkers {
-            timeout: Duration::from_secs(10),
-            kept: 2,
-        };
-        Self::start_with_idle_workers(workers, queue, programs, idle_workers).await
+        Self::start_with_idle_workers(workers, queue, programs, Default::default()).await
     }
 
     /// As [`TestEngine::start`], with idle worker threads ending as

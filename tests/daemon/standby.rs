@@ -8,6 +8,21 @@ use rustix::process::Signal;
 
 use crate::helper::*;
 
+/// Runs `sql` on the database at `url` (its owner, the superuser) and
+/// returns the first column of its one row as a count, if it has one.
+async fn admin_sql(url: &str, sql: &'static str, params: Vec<i64>) -> Option<i64> {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p as _).collect();
+        let rows = client.query(sql, &params).expect(sql);
+        rows.first().map(|row| row.get::<_, i64>(0))
+    })
+    .await
+    .unwrap()
+}
+
 /// The standby's start, once it says it is standing by.
 async fn standby_on(url: &str) -> tokio::task::JoinHandle<Daemon> {
     let (log, start) = Daemon::builder()
@@ -73,22 +88,15 @@ async fn a_daemon_whose_history_was_taken_over_stops_at_once() {
     // The first daemon loses its session while it cannot reconnect (it is
     // stopped), as behind a network cut: the standby takes over.
     first.send_signal(Signal::STOP);
-    let admin = url.clone();
-    let ended = tokio::task::spawn_blocking(move || {
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
-        client
-            .query_one(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks \
-                 WHERE locktype = 'advisory' AND granted AND objid::BIGINT = $1 \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) ended",
-                &[&(0x776f_726b_666c_6f78_i64 & 0xffff_ffff)],
-            )
-            .expect("end the writer's session")
-            .get::<_, i64>(0)
-    })
-    .await
-    .unwrap();
-    assert_eq!(ended, 1, "the first daemon's writer held the claim");
+    let ended = admin_sql(
+        &url,
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks \
+         WHERE locktype = 'advisory' AND granted AND objid::BIGINT = $1 \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) ended",
+        vec![0x776f_726b_666c_6f78_i64 & 0xffff_ffff],
+    )
+    .await;
+    assert_eq!(ended, Some(1), "the first daemon's writer held the claim");
     let mut standby = standby.await.expect("the standby starts");
     let hello = standby.execute("hello", &[("name", text("taken"))]).await;
     standby.wait_end(&hello.id).await;
@@ -149,18 +157,12 @@ async fn work_left_by_another_hosts_daemon_is_interrupted_without_signals() {
     let (running, started, grandchild) = daemon.start_with_grandchild("stubborn").await;
     daemon.kill9().await;
     // As if that daemon had run on another host.
-    let admin = url.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
-        client
-            .execute(
-                "UPDATE writer_claims SET host = 'other-host', boot_id = 'another-boot'",
-                &[],
-            )
-            .expect("rewrite the claims");
-    })
-    .await
-    .unwrap();
+    admin_sql(
+        &url,
+        "UPDATE writer_claims SET host = 'other-host', boot_id = 'another-boot'",
+        Vec::new(),
+    )
+    .await;
     daemon.restart().await;
 
     let ended = daemon.wait_end(&running.id).await;

@@ -173,17 +173,7 @@ impl DaemonBuilder {
     pub async fn start(mut self) -> Daemon {
         let tls = self.tls.take();
         let (root, command_line, env) = self.prepare();
-        let (child, addr, channel) = spawn(root.path(), &command_line, &env, tls.as_ref()).await;
-        Daemon {
-            tls,
-            client: WorkflowServiceClient::new(channel.clone()),
-            channel,
-            addr,
-            child: Some(child),
-            command_line,
-            env,
-            root,
-        }
+        launch(root, command_line, env, tls).await
     }
 
     /// Starts the daemon in the background, for one that waits before it
@@ -192,21 +182,7 @@ impl DaemonBuilder {
         let tls = self.tls.take();
         let (root, command_line, env) = self.prepare();
         let log = root.path().join("daemon.log");
-        let start = tokio::spawn(async move {
-            let (child, addr, channel) =
-                spawn(root.path(), &command_line, &env, tls.as_ref()).await;
-            Daemon {
-                tls,
-                client: WorkflowServiceClient::new(channel.clone()),
-                channel,
-                addr,
-                child: Some(child),
-                command_line,
-                env,
-                root,
-            }
-        });
-        (log, start)
+        (log, tokio::spawn(launch(root, command_line, env, tls)))
     }
 
     /// Starts a daemon that is expected to refuse to start; returns its exit
@@ -354,6 +330,26 @@ fn overrides_file_permissions() -> bool {
         .expect("a CapEff line");
     let bits = u64::from_str_radix(effective.trim(), 16).expect("CapEff is hex");
     bits & (1 << 1 | 1 << 2) != 0
+}
+
+/// Spawns the daemon prepared in `root` and connects to it once it serves.
+async fn launch(
+    root: TempDir,
+    command_line: Vec<String>,
+    env: Vec<(String, String)>,
+    tls: Option<ClientTlsConfig>,
+) -> Daemon {
+    let (child, addr, channel) = spawn(root.path(), &command_line, &env, tls.as_ref()).await;
+    Daemon {
+        tls,
+        client: WorkflowServiceClient::new(channel.clone()),
+        channel,
+        addr,
+        child: Some(child),
+        command_line,
+        env,
+        root,
+    }
 }
 
 /// Whether the daemons under test keep their history in PostgreSQL (a
