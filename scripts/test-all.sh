@@ -7,7 +7,8 @@
 #      alone), and the house rules clippy does not know (scripts/check-*.py);
 #   2. cargo test: unit tests and the one integration-test binary (real
 #      daemon processes, real SQLite files, gRPC on loopback), then the
-#      daemon's tests again with the history in a real PostgreSQL;
+#      daemon's tests again with the history in a real PostgreSQL, and the
+#      resource-limit tests with cgroup v2 in a VM (scripts/test-cgroup-v2.sh);
 #   3. the client tests (buf lint/breaking, generated-code drift, Go, Python,
 #      grpcurl) against a live daemon started for them;
 #   4. the MCP bridge tests with the official Python MCP client;
@@ -81,6 +82,11 @@ cargo test --quiet
 # (a fresh database each on a server the tests start; docs/postgres.md).
 log "the daemon's tests with the history in PostgreSQL"
 WORKFLOW_TEST_DATABASE=postgres cargo test --quiet --test tests -- daemon::
+
+# cgroup v2, which this machine's kernel cannot give: the limit tests in a
+# VM (Debian's kernel, emulated), with the binary built above.
+log "the resource-limit tests with cgroup v2, in a VM (scripts/test-cgroup-v2.sh)"
+scripts/test-cgroup-v2.sh
 
 log "client tests against a live daemon"
 scripts/with-test-daemon.sh scripts/test-clients.sh

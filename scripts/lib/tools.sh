@@ -18,6 +18,7 @@ PROTOC_GEN_ES_VERSION=2.13.0
 SCHEMATHESIS_VERSION=4.32.5             # PyPI schemathesis: fuzzes the HTTP routes (scripts/test-openapi.sh)
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0    # PyPI openapi-spec-validator: checks clients/openapi's document
 CARGO_FUZZ_VERSION=0.13.2               # crates.io cargo-fuzz: builds the fuzz targets (scripts/fuzz.sh)
+VIRTME_NG_VERSION=1.42                  # PyPI virtme-ng: boots a kernel on this machine's files (scripts/test-cgroup-v2.sh)
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"

@@ -4,19 +4,21 @@
 //! memory limits, counts its CPU time, and lets Cancel and timeouts reach
 //! every process of it.
 //!
-//! This is the cgroup v1 hierarchy, with the `pids`, `memory` and
-//! `cpuacct` controllers each mounted on their own, as hosts with the
-//! legacy or hybrid layout have it (and this project's machines do). A
-//! unified (v2) hierarchy with these controllers delegated is not used
-//! yet: there the runner's process-group watch and setrlimit enforce the
-//! limits, as they do wherever this daemon may not create groups.
+//! Either hierarchy: the unified one (cgroup v2) when this daemon is given
+//! a subtree of it with the `memory` and `pids` controllers (root, or
+//! systemd's `Delegate=`), else the v1 hierarchies with the `pids`,
+//! `memory` and `cpuacct` controllers each mounted on their own, as hosts
+//! with the legacy or hybrid layout have them. Where neither may be used,
+//! the runner's process-group watch and setrlimit enforce the limits.
 //!
-//! Each daemon keeps its groups under one of its own in each hierarchy,
+//! Each daemon keeps its groups under one of its own,
 //! `workflowd-<hash of its data directory>`, inside the group it was
 //! started in, so two daemons never touch each other's, and a daemon
 //! started again on the same data finds what its previous life left.
 
 mod execution;
+mod unified;
+mod v1;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,10 +30,10 @@ pub use execution::{CgroupSample, ExecutionCgroup};
 pub(crate) enum Controller {
     /// Process count (pids.max, pids.current, pids.events).
     Pids,
-    /// Memory (memory.limit_in_bytes, memory.max_usage_in_bytes,
+    /// Memory (v1: memory.limit_in_bytes, memory.max_usage_in_bytes,
     /// memory.oom_control).
     Memory,
-    /// CPU time (cpuacct.usage).
+    /// CPU time (v1: cpuacct.usage).
     Cpuacct,
 }
 
@@ -47,18 +49,52 @@ impl Controller {
     }
 }
 
-/// This daemon's group in each hierarchy, under which each execution with
-/// limits gets one of its own.
+/// Where a group is: one directory per controller's hierarchy (v1), or
+/// one in the unified hierarchy (v2).
+#[derive(Debug, Clone)]
+pub(crate) enum GroupDirs {
+    /// In the order of [`Controller::ALL`].
+    V1(Vec<(Controller, PathBuf)>),
+    Unified(PathBuf),
+}
+
+impl GroupDirs {
+    /// The group `name` under this one.
+    fn child(&self, name: &str) -> GroupDirs {
+        match self {
+            GroupDirs::V1(dirs) => GroupDirs::V1(
+                dirs.iter()
+                    .map(|(controller, dir)| (*controller, dir.join(name)))
+                    .collect(),
+            ),
+            GroupDirs::Unified(dir) => GroupDirs::Unified(dir.join(name)),
+        }
+    }
+
+    /// Each directory of the group.
+    fn dirs(&self) -> impl Iterator<Item = &Path> {
+        let (v1, unified) = match self {
+            GroupDirs::V1(dirs) => (Some(dirs.iter().map(|(_, dir)| dir.as_path())), None),
+            GroupDirs::Unified(dir) => (None, Some(dir.as_path())),
+        };
+        v1.into_iter().flatten().chain(unified)
+    }
+}
+
+/// This daemon's group, under which each execution with limits gets one
+/// of its own.
 #[derive(Debug)]
 pub struct Cgroups {
-    /// In the order of [`Controller::ALL`].
-    bases: Vec<(Controller, PathBuf)>,
+    base: GroupDirs,
+    /// v2: the group the daemon started in, and the leaf it moves into
+    /// (see `unified.rs`).
+    unified_parent: Option<(PathBuf, PathBuf)>,
 }
 
 impl Cgroups {
     /// Where this daemon's groups go, for the data directory `data_dir`;
     /// an error says why there are none (no such hierarchy, or no right to
-    /// create groups in it).
+    /// create groups in it). Looks only: [`Cgroups::prepare`] readies them.
     pub fn for_daemon(data_dir: &Path) -> Result<Cgroups, String> {
         let mounts = std::fs::read_to_string("/proc/self/mountinfo")
             .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
@@ -68,11 +104,26 @@ impl Cgroups {
             "workflowd-{:016x}",
             crate::fnv::fnv1a(data_dir.as_os_str().as_encoded_bytes().iter().copied())
         );
+        let leaf = format!("{name}-daemon");
+        let unified = match unified::own_group_dir(&mounts, &own)
+            .map(|group| unified::started_in(group, &leaf))
+        {
+            Some(group) => match unified::check_delegated(&group) {
+                Ok(()) => {
+                    return Ok(Cgroups {
+                        base: GroupDirs::Unified(group.join(&name)),
+                        unified_parent: Some((group.clone(), group.join(&leaf))),
+                    })
+                }
+                Err(why) => why,
+            },
+            None => "no cgroup v2 hierarchy".to_string(),
+        };
         let mut bases = Vec::new();
         for controller in Controller::ALL {
-            let dir = own_group_dir(&mounts, &own, controller.name()).ok_or_else(|| {
+            let dir = v1::own_group_dir(&mounts, &own, controller.name()).ok_or_else(|| {
                 format!(
-                    "no cgroup v1 hierarchy with the {} controller",
+                    "{unified}, and no cgroup v1 hierarchy with the {} controller",
                     controller.name()
                 )
             })?;
@@ -82,7 +133,32 @@ impl Cgroups {
                 .map_err(|e| format!("cannot create groups in {}: {e}", dir.display()))?;
             bases.push((controller, dir.join(&name)));
         }
-        Ok(Cgroups { bases })
+        Ok(Cgroups {
+            base: GroupDirs::V1(bases),
+            unified_parent: None,
+        })
+    }
+
+    /// Readies the daemon's group for its runs' groups. v2 needs it done
+    /// before any run (the daemon may move into a leaf of its own, see
+    /// `unified.rs`), and before the daemon starts other processes that
+    /// would stay behind; v1 needs nothing.
+    fn prepare(&self) -> Result<(), String> {
+        match (&self.base, &self.unified_parent) {
+            (GroupDirs::Unified(base), Some((own, leaf))) => unified::prepare(own, leaf, base),
+            _ => Ok(()),
+        }
+    }
+
+    /// Which hierarchy the groups are in, and the controllers used, for
+    /// GetStatus.
+    pub fn describe(&self) -> &'static str {
+        match self.base {
+            GroupDirs::V1(_) => "a cgroup v1 group per run with limits (pids, memory, cpuacct)",
+            GroupDirs::Unified(_) => {
+                "a cgroup v2 group per run with limits (pids, memory, cpu.stat)"
+            }
+        }
     }
 
     /// A new group for the execution `id`, holding `limits`.
@@ -91,7 +167,7 @@ impl Cgroups {
         id: &str,
         limits: &crate::program_limits::ProgramLimits,
     ) -> std::io::Result<ExecutionCgroup> {
-        ExecutionCgroup::create(&self.bases, id, limits)
+        ExecutionCgroup::create(self.base.child(id), limits)
     }
 
     /// Kills what an earlier life of this daemon left in its groups (a
@@ -102,16 +178,16 @@ impl Cgroups {
         // Every hierarchy: a removal cut short may have left a group in
         // one and not another.
         let ids: std::collections::BTreeSet<String> = self
-            .bases
-            .iter()
-            .filter_map(|(_, base)| std::fs::read_dir(base).ok())
+            .base
+            .dirs()
+            .filter_map(|base| std::fs::read_dir(base).ok())
             .flat_map(|entries| entries.flatten())
             .filter(|entry| entry.path().is_dir())
             .map(|entry| entry.file_name().to_string_lossy().into_owned())
             .collect();
         let found = ids.len();
         for id in ids {
-            let group = ExecutionCgroup::existing(&self.bases, &id);
+            let group = ExecutionCgroup::existing(self.base.child(&id));
             let killed = group.kill_all();
             if killed > 0 {
                 tracing::warn!(group = %id, processes = killed, "killed what a previous life of the daemon left in an execution's control group");
@@ -128,7 +204,7 @@ impl Drop for Cgroups {
     /// The daemon's own groups go with it, once its runs' groups are gone
     /// (a group with children cannot be removed, and is kept).
     fn drop(&mut self) {
-        for (_, base) in &self.bases {
+        for base in self.base.dirs() {
             let _ = std::fs::remove_dir(base);
         }
     }
@@ -145,11 +221,12 @@ pub fn at_daemon_start(enabled: bool, data_dir: &Path) -> Option<Arc<Cgroups>> {
         );
         return None;
     }
-    match Cgroups::for_daemon(data_dir) {
+    match Cgroups::for_daemon(data_dir).and_then(|cgroups| cgroups.prepare().map(|()| cgroups)) {
         Ok(cgroups) => {
             let leftovers = cgroups.remove_leftovers();
             tracing::info!(
                 leftovers,
+                enforcement = cgroups.describe(),
                 "each run with resource limits gets a control group"
             );
             Some(Arc::new(cgroups))
@@ -158,70 +235,5 @@ pub fn at_daemon_start(enabled: bool, data_dir: &Path) -> Option<Arc<Cgroups>> {
             tracing::info!(%why, "no control groups: resource limits use the process-group watch");
             None
         }
-    }
-}
-
-/// The directory of this process's own group in the v1 hierarchy of
-/// `controller`, from /proc/self/mountinfo and /proc/self/cgroup.
-fn own_group_dir(mountinfo: &str, own: &str, controller: &str) -> Option<PathBuf> {
-    // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - FSTYPE SOURCE SUPER_OPTIONS
-    let (root, mount_point) = mountinfo.lines().find_map(|line| {
-        let (mount, filesystem) = line.split_once(" - ")?;
-        let mut filesystem = filesystem.split(' ');
-        let (kind, _source, options) = (filesystem.next()?, filesystem.next()?, filesystem.next()?);
-        if kind != "cgroup" || !options.split(',').any(|o| o == controller) {
-            return None;
-        }
-        let mut fields = mount.split(' ');
-        let root = fields.nth(3)?;
-        let mount_point = fields.next()?;
-        Some((root.to_string(), PathBuf::from(mount_point)))
-    })?;
-    // /proc/self/cgroup: ID:CONTROLLERS:PATH
-    let path = own.lines().find_map(|line| {
-        let mut fields = line.splitn(3, ':');
-        let (_id, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-        controllers
-            .split(',')
-            .any(|c| c == controller)
-            .then(|| path.to_string())
-    })?;
-    // The mount may show a part of the hierarchy (a container's view):
-    // our path is relative to the hierarchy's root, the mount to `root`.
-    let inside = if root == "/" {
-        path.as_str()
-    } else {
-        path.strip_prefix(root.as_str())?
-    };
-    Some(mount_point.join(inside.trim_start_matches('/')))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MOUNTINFO: &str = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n\
-        33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct\n\
-        35 31 0:32 /outer /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n\
-        39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n\
-        41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
-    const OWN: &str = "8:pids:/\n4:memory:/outer/api/7\n2:cpuacct:/a\n0::/\n";
-
-    #[test]
-    fn our_own_group_is_found_in_each_hierarchy() {
-        assert_eq!(
-            own_group_dir(MOUNTINFO, OWN, "pids"),
-            Some(PathBuf::from("/sys/fs/cgroup/pids"))
-        );
-        assert_eq!(
-            own_group_dir(MOUNTINFO, OWN, "memory"),
-            Some(PathBuf::from("/sys/fs/cgroup/memory/api/7"))
-        );
-        assert_eq!(
-            own_group_dir(MOUNTINFO, OWN, "cpuacct"),
-            Some(PathBuf::from("/sys/fs/cgroup/cpuacct/a"))
-        );
-        // Only v1 hierarchies: the unified one is not looked at.
-        assert_eq!(own_group_dir(MOUNTINFO, OWN, "hugetlb"), None);
     }
 }

@@ -9,12 +9,13 @@ use crate::guardian::Guardian;
 use crate::metrics::Metrics;
 use crate::program_env::ProgramEnv;
 
-/// What the engine runs with. Sets up the control groups for runs with
-/// limits (killing what a previous life left in them).
+/// What the engine runs with, given the control groups for runs with
+/// limits (`cgroups`, set up before any program was started).
 pub(super) fn engine_config(
     config: &Config,
     program_env: Arc<ProgramEnv>,
     metrics: &Metrics,
+    cgroups: Option<Arc<crate::cgroups::Cgroups>>,
 ) -> EngineConfig {
     EngineConfig {
         max_concurrent_jobs: config.max_concurrent_jobs,
@@ -28,7 +29,7 @@ pub(super) fn engine_config(
         retry_defaults: config.retry_policies.clone(),
         program_limits: config.program_limits.clone(),
         guardian: guardian(config.kill_programs_with_daemon),
-        cgroups: crate::cgroups::at_daemon_start(config.cgroups, &config.data_dir),
+        cgroups,
         exec_shim: crate::exec_shim::next_to_daemon(),
         namespaces: Arc::new(config.namespaces.clone()),
         bundled_workflows_dir: config.bundled_workflows_dir(),

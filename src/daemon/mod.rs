@@ -123,6 +123,11 @@ pub async fn run(
     else {
         return Ok(());
     };
+    // Before any program is started (discovery's probes, the guardian):
+    // with cgroup v2 the daemon may move into a group of its own first
+    // (cgroups/unified.rs), and what it started before would be left in
+    // the group it must leave empty.
+    let cgroups = crate::cgroups::at_daemon_start(config.cgroups, &config.data_dir);
     let ledger_writer = writer.clone();
     let metrics = Metrics::new();
 
@@ -176,7 +181,7 @@ pub async fn run(
         }
     }
     let engine = Engine::new(
-        engine_config(&config, program_env, &metrics),
+        engine_config(&config, program_env, &metrics, cgroups),
         catalog,
         writer,
         reader,

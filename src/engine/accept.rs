@@ -236,10 +236,9 @@ impl Engine {
     /// How the limits of [`crate::program_limits`] are enforced here, for
     /// GetStatus.
     pub(crate) fn program_limits_enforcement(&self) -> String {
-        let limits = if self.config.cgroups.is_some() {
-            "a cgroup v1 group per run with limits (pids, memory, cpuacct) and setrlimit"
-        } else {
-            "process group watch and setrlimit (no cgroup this daemon may create)"
+        let limits = match &self.config.cgroups {
+            Some(cgroups) => format!("{} and setrlimit", cgroups.describe()),
+            None => "process group watch and setrlimit (no cgroup this daemon may create)".into(),
         };
         let orphans = if self.config.guardian.is_some() {
             "a guardian process kills the programs' groups if the daemon dies"

@@ -2,7 +2,7 @@
 //! memory hog, a fork bomb, a flood of output and a busy loop are each
 //! stopped at their limit with the limit named, with a control group per
 //! run (where the host has cgroup v1 and the tests run as root, as CI
-//! does) and with the process-group watch (`cgroups = false`); what a run
+//! does; cgroup v2 in a VM, scripts/test-cgroup-v2.sh) and with the process-group watch (`cgroups = false`); what a run
 //! used is recorded; a limit above the config's maximum is refused; the
 //! guardian kills a program's group with a daemon killed with SIGKILL.
 
@@ -102,13 +102,27 @@ async fn daemon_with(how: Enforcement, programs: &[(&str, String)]) -> Option<Da
             enforcement.starts_with("process group watch"),
             "{enforcement}"
         ),
-        Enforcement::Cgroup if !enforcement.starts_with("a cgroup v1 group") => {
-            eprintln!("skipped: no control groups here ({enforcement})");
-            return None;
-        }
-        Enforcement::Cgroup => {}
+        Enforcement::Cgroup => match required_cgroup_version() {
+            // scripts/test-cgroup-v2.sh runs these in a VM with cgroup v2,
+            // where a fallback must fail, not skip.
+            Some(version) => assert!(
+                enforcement.starts_with(&format!("a cgroup {version} group")),
+                "WORKFLOW_TEST_CGROUP={version}, and the daemon says: {enforcement}"
+            ),
+            None if !enforcement.starts_with("a cgroup ") => {
+                eprintln!("skipped: no control groups here ({enforcement})");
+                return None;
+            }
+            None => {}
+        },
     }
     Some(daemon)
+}
+
+/// The control group version these tests must find the daemon using
+/// (`WORKFLOW_TEST_CGROUP`: v1 or v2); unset, they skip where it uses none.
+fn required_cgroup_version() -> Option<String> {
+    std::env::var("WORKFLOW_TEST_CGROUP").ok()
 }
 
 /// Grows by 8 MiB at a time, each page written; gives up (and exits 0,

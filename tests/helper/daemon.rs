@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::delegated_cgroup;
 use super::*;
 use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 use tempfile::TempDir;
@@ -72,6 +73,9 @@ pub(super) fn command(root: &Path, args: &[String], env: &[(String, String)]) ->
         .stdout(Stdio::piped())
         .stderr(log)
         .kill_on_drop(true);
+    if let Some(group) = delegated_cgroup::for_daemon(root) {
+        delegated_cgroup::start_in(&mut command, &group);
+    }
     command
 }
 
@@ -156,7 +160,11 @@ impl Drop for Daemon {
             // A killed daemon cannot remove its control groups (runs with
             // limits get them): the next daemon on this data would, and
             // there is none, so the test does.
-            if let Ok(cgroups) = workflow_manager::cgroups::Cgroups::for_daemon(&self.data_dir()) {
+            if let Some(group) = delegated_cgroup::for_daemon(self.root.path()) {
+                delegated_cgroup::remove(&group);
+            } else if let Ok(cgroups) =
+                workflow_manager::cgroups::Cgroups::for_daemon(&self.data_dir())
+            {
                 cgroups.remove_leftovers();
             }
         }

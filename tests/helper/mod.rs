@@ -29,6 +29,7 @@ macro_rules! of {
 mod asserts;
 mod builder;
 mod daemon;
+mod delegated_cgroup;
 mod fixtures;
 mod history;
 mod http;
