@@ -52,6 +52,7 @@ pub(crate) mod program_trust;
 pub mod proto_json;
 pub(crate) mod proto_value;
 pub(crate) mod random;
+pub(crate) mod registry;
 pub(crate) mod retries;
 pub(crate) mod retry_policy;
 pub(crate) mod schedules;

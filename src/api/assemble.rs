@@ -11,8 +11,13 @@ use crate::watcher::DropFolders;
 
 impl WorkflowApi {
     /// A service over an engine.
-    pub(crate) fn new(engine: Arc<Engine>, info: DaemonInfo) -> Self {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        info: DaemonInfo,
+        registry: Arc<crate::registry::Registry>,
+    ) -> Self {
         WorkflowApi {
+            registry,
             namespace_rates: Arc::new(crate::auth::NamespaceRates::new(engine.namespaces())),
             stream_tokens: Arc::new(crate::auth::StreamTokens::new()),
             engine,

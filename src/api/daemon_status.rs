@@ -134,6 +134,7 @@ impl WorkflowApi {
                 .map(|m| m.output_dir().to_string_lossy().into_owned())
                 .unwrap_or_default(),
             program_limits_enforcement: self.engine.program_limits_enforcement(),
+            daemons: self.daemons_shown().await,
         }))
     }
 }

@@ -8,6 +8,7 @@ mod audit;
 mod client_events;
 mod convert;
 mod daemon_status;
+mod daemons;
 mod execute;
 mod limits_convert;
 mod logs;
@@ -61,6 +62,8 @@ pub(crate) struct WorkflowApi {
     namespace_rates: Arc<crate::auth::NamespaceRates>,
     /// Makes the tokens of SSE log URLs (the port checks them).
     stream_tokens: Arc<crate::auth::StreamTokens>,
+    /// This daemon among those on the history (GetStatus, DrainDaemon).
+    registry: Arc<crate::registry::Registry>,
 }
 
 impl WorkflowApi {
@@ -369,6 +372,13 @@ impl WorkflowService for WorkflowApi {
         let seen = namespaces::seen(&request);
         self.get_status_call(&seen, &request.into_inner().namespace)
             .await
+    }
+
+    async fn drain_daemon(
+        &self,
+        request: Request<pb::DrainDaemonRequest>,
+    ) -> Result<Response<pb::DrainDaemonResponse>, Status> {
+        self.drain_daemon_call(request.into_inner().daemon_id).await
     }
 
     // The manifest RPCs: manifests.rs.

@@ -35,6 +35,12 @@ async fn serve(workers: usize, queue: usize) -> Served {
         ],
     )
     .await;
+    let registry = crate::registry::Registry::new(
+        crate::store::Database::Sqlite(engine.path("history.sqlite3")),
+        workers,
+        false,
+    );
+    registry.writing(engine.engine.clone());
     let api = WorkflowApi::new(
         engine.engine.clone(),
         DaemonInfo {
@@ -43,6 +49,7 @@ async fn serve(workers: usize, queue: usize) -> Served {
             database_path: engine.path("history.sqlite3").display().to_string(),
             history_retention: None,
         },
+        registry.clone(),
     );
     Served { api, engine }
 }

@@ -35,6 +35,7 @@ pub(crate) const AUDITED: &[&str] = &[
     "CreateToken",
     "RevokeToken",
     "CreateStreamToken",
+    "DrainDaemon",
 ];
 
 /// A request's fields that name its object, by preference.
@@ -45,6 +46,7 @@ const OBJECT_FIELDS: &[&str] = &[
     "webhook_id",
     "token_id",
     "file_name",
+    "daemon_id",
 ];
 /// Message fields whose own field names the object (a schedule or a
 /// webhook being created).

@@ -50,11 +50,13 @@ const ADMIN: &[&str] = &[
     "ListTokens",
     "RevokeToken",
     "ListAuditEvents",
+    "DrainDaemon",
 ];
 
 /// What is the daemon's, not a namespace's: webhooks see every
 /// namespace's events, the audit log every namespace's calls, and the
-/// token list every team's tokens. Only a caller seeing every namespace
+/// token list every team's tokens; a drain stops every namespace's work.
+/// Only a caller seeing every namespace
 /// may use them (a team's admin still makes its own team's tokens:
 /// CreateToken checks it hands out no more than its maker sees).
 pub(crate) const DAEMON_WIDE: &[&str] = &[
@@ -66,6 +68,7 @@ pub(crate) const DAEMON_WIDE: &[&str] = &[
     "ListTokens",
     "RevokeToken",
     "ListAuditEvents",
+    "DrainDaemon",
 ];
 
 /// The role the method `method` (its bare name, `Execute`) needs.

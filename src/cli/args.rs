@@ -164,6 +164,12 @@ pub(crate) enum Command {
         #[arg(long, value_name = "NAMESPACE")]
         namespace: Option<String>,
     },
+    /// Drain a daemon: it starts nothing more, lets what it runs finish,
+    /// then stops; what is queued waits for the next daemon (a standby).
+    Drain {
+        /// The daemon's id, from `wfctl status` [default: the one answering].
+        daemon_id: Option<String>,
+    },
     /// The full-screen terminal dashboard: status, job monitor, run forms,
     /// live execution tabs, manifest builder (docs/tui.md).
     Tui(TuiArgs),

@@ -124,6 +124,13 @@ async fn run_native(cli: Cli) -> Result<(), CliError> {
             )
             .await
         }
+        Command::Drain { daemon_id } => {
+            status::drain(
+                &Ctx::connect(&globals).await?,
+                &daemon_id.unwrap_or_default(),
+            )
+            .await
+        }
         Command::Tui(args) => tui::run(&globals, args).await,
     }
 }

@@ -12,7 +12,7 @@ mod systemd;
 mod tls;
 
 use std::future::Future;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,6 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tower::Layer;
 
-use data_dir::prepare_private_dirs;
 use engine_config::engine_config;
 pub use error::DaemonError;
 pub use import::import_history;
@@ -38,6 +37,7 @@ use crate::manifest::ManifestRunner;
 use crate::metrics::Metrics;
 use crate::pb;
 use crate::program_env::ProgramEnv;
+use crate::registry::Registry;
 use crate::retries::Retries;
 use crate::schedules::Schedules;
 use crate::store::History;
@@ -62,11 +62,6 @@ impl std::fmt::Display for ServingOn {
     }
 }
 
-/// Mode of the output directory when the daemon creates it: the operator
-/// (the daemon's user) writes, the group (e.g. the hypervisor's) reads the
-/// converted disks, others get nothing.
-const OUTPUT_DIR_MODE: u32 = 0o750;
-
 /// Runs the daemon until `shutdown` resolves, then shuts down gracefully.
 /// `on_ready` is called once it is serving, with where.
 pub async fn run(
@@ -74,38 +69,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_ready: impl FnOnce(ServingOn),
 ) -> Result<(), DaemonError> {
-    let prepare = |path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| DaemonError::Prepare { path, source }
-    };
-    prepare_private_dirs(&config).map_err(prepare(&config.data_dir))?;
-    if config.bundled_workflows
-        && config
-            .workflow_dirs
-            .contains(&config.bundled_workflows_dir())
-    {
-        crate::bundled::install(&config.bundled_workflows_dir())
-            .map_err(prepare(&config.bundled_workflows_dir()))?;
-        // Without the link manifests have no `vm_pipeline` to run; the
-        // daemon still serves everything else.
-        if let Err(e) = crate::bundled::link_vm_pipeline(&config.bundled_workflows_dir()) {
-            tracing::warn!(error = %e, "cannot link the VM pipeline program");
-        }
-    }
-    if let Err(e) = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(OUTPUT_DIR_MODE)
-        .create(&config.output_dir)
-    {
-        tracing::warn!(dir = %config.output_dir.display(), error = %e, "cannot create the output directory");
-    }
-    for dir in &config.workflow_dirs {
-        // The seed's user directory is created so users can drop programs
-        // in; private, since discovery refuses programs others could change.
-        if dir.ends_with(".workflow-manager/workflows") {
-            let _ = private::create_dir_all(dir);
-        }
-    }
+    data_dir::prepare_dirs(&config)?;
     tls::warn_if_reachable_from_other_hosts(&config);
     // Read before anything else starts, so a bad file stops the start.
     let tls_acceptor = match &config.tls {
@@ -113,14 +77,34 @@ pub async fn run(
         None => None,
     };
 
+    // This daemon in the history's daemon list; a standby is listed (and
+    // may be drained) while it waits.
+    let registry = Registry::new(
+        config.history_database(),
+        config.max_concurrent_jobs,
+        config.standby,
+    );
+    if config.standby {
+        registry.start_reporting();
+    }
     let mut shutdown = Box::pin(shutdown);
+    let opened = {
+        let mut standing_by = std::pin::pin!(async {
+            tokio::select! {
+                () = &mut shutdown => {}
+                () = registry.drain_asked() => tracing::warn!("drained while standing by: stopping"),
+            }
+        });
+        standby::open_history(&config, &mut standing_by).await?
+    };
     let Some(History {
         hub,
         writer,
         writer_thread,
         reader,
-    }) = standby::open_history(&config, &mut shutdown).await?
+    }) = opened
     else {
+        forget(&registry).await;
         return Ok(());
     };
     // Before any program is started (discovery's probes, the guardian):
@@ -188,6 +172,8 @@ pub async fn run(
         hub,
     );
     engine.recover().await?;
+    registry.writing(engine.clone());
+    registry.start_reporting();
     // After recovery, so executions it marks INTERRUPTED count as ended.
     if let Some(retention) = config.history_retention {
         tokio::spawn(engine.clone().keep_history_within(retention));
@@ -241,6 +227,7 @@ pub async fn run(
             database_path: config.history_database().describe(),
             history_retention: config.history_retention,
         },
+        registry.clone(),
     )
     .with_manifests(manifests)
     .with_schedules(schedules.clone())
@@ -333,7 +320,10 @@ pub async fn run(
     let stop = stop_servers.clone();
     let health = health_reporter.clone();
     tokio::spawn(async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            () = shutdown_engine.drained() => tracing::warn!("drained: what ran here has ended"),
+        }
         tracing::info!("shutting down");
         systemd::stopping();
         if let Some(drop_folders) = &drop_folders {
@@ -423,7 +413,14 @@ pub async fn run(
     {
         tracing::warn!("history writer did not stop within 10 s");
     }
+    forget(&registry).await;
     Ok(())
+}
+
+/// Takes this daemon off the history's daemon list: it stops.
+async fn forget(registry: &Arc<Registry>) {
+    let registry = registry.clone();
+    let _ = tokio::task::spawn_blocking(move || registry.remove()).await;
 }
 
 /// Mode of the Unix socket: the daemon's user and the socket's group may

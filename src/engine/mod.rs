@@ -12,6 +12,7 @@ mod accept;
 mod active;
 mod cancel;
 mod commit_cache;
+mod drain;
 mod error;
 mod estimates;
 mod execution_log;

@@ -31,6 +31,8 @@ pub(super) struct Scheduler {
     /// counted against the queue limit while their records are written.
     reserved: usize,
     pub(super) shutting_down: bool,
+    /// Drained (`drain.rs`): nothing more starts from the queue.
+    pub(super) draining: bool,
     /// Each namespace's quotas and counts.
     pub(super) namespaces: NamespaceQuotas,
 }
@@ -54,10 +56,11 @@ impl Scheduler {
     }
 
     /// Moves queued executions to `ready` while fewer than `workers` run;
-    /// returns the ids moved. Nothing starts once shutdown has begun.
+    /// returns the ids moved. Nothing starts once shutdown has begun, or
+    /// once the daemon is drained.
     pub(super) fn make_ready(&mut self, workers: usize) -> Vec<Uuid> {
         let mut moved = Vec::new();
-        while !self.shutting_down && self.running < workers {
+        while self.may_start_more(workers) {
             let Some(next) = self.next_to_start() else {
                 break;
             };
@@ -65,6 +68,12 @@ impl Scheduler {
             self.ready.push_back(next);
         }
         moved
+    }
+
+    /// Whether a queued execution may start now, with `workers` places:
+    /// not while shutting down or drained, nor with every place taken.
+    pub(super) fn may_start_more(&self, workers: usize) -> bool {
+        !self.shutting_down && !self.draining && self.running < workers
     }
 
     /// Takes the next queued execution that may start off the queue and

@@ -110,7 +110,7 @@ fn work(engine: Arc<Engine>, mut kit: WorkerKit) {
         // the commit and without waking anyone.
         scheduler.stopped_running(&execution);
         drop(execution);
-        if !scheduler.shutting_down && scheduler.running < engine.config.max_concurrent_jobs {
+        if scheduler.may_start_more(engine.config.max_concurrent_jobs) {
             next = scheduler.next_to_start();
         }
         // After the release, so a shutdown woken by the forget sees the

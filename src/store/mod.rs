@@ -13,6 +13,7 @@
 pub(crate) mod audit;
 mod codec;
 mod connect;
+pub(crate) mod daemon_registry;
 pub(crate) mod db;
 pub(crate) mod drop_files;
 pub(crate) mod hub;

@@ -47,6 +47,7 @@ const EXPECTED_ROLES: &[(&str, &str)] = &[
     ("ListTokens", "admin"),
     ("RevokeToken", "admin"),
     ("ListAuditEvents", "admin"),
+    ("DrainDaemon", "admin"),
 ];
 
 const ROLES: [&str; 3] = ["viewer", "operator", "admin"];

@@ -7,6 +7,7 @@ mod cancel;
 mod config;
 mod discovery;
 mod disk_full;
+mod drain;
 mod drop_folders;
 mod estimates;
 mod example_workflows;

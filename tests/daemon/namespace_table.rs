@@ -323,6 +323,16 @@ async fn another_namespaces_objects_answer_as_missing_on_every_rpc_and_route() {
             .await
             .map(|_| ())
             .unwrap_err(),
+        client
+            .drain_daemon(with_bearer(
+                pb::DrainDaemonRequest {
+                    daemon_id: "any".into(),
+                },
+                &b,
+            ))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
     ];
     for refused in daemon_wide {
         assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");

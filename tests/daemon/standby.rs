@@ -24,7 +24,7 @@ async fn admin_sql(url: &str, sql: &'static str, params: Vec<i64>) -> Option<i64
 }
 
 /// The standby's start, once it says it is standing by.
-async fn standby_on(url: &str) -> tokio::task::JoinHandle<Daemon> {
+pub(super) async fn standby_on(url: &str) -> tokio::task::JoinHandle<Daemon> {
     let (log, start) = Daemon::builder()
         .flag("--database", url)
         .switch("--standby")

@@ -2,6 +2,7 @@
 //! real daemon on loopback and checks its stdout, stderr and exit code.
 
 mod daemon_address;
+mod drain;
 mod executions;
 mod hyperctl;
 mod manifest;

@@ -97,6 +97,9 @@ pub(crate) fn print_status(format: PrintFormat, s: &pb::GetStatusResponse) {
     for batch in &s.active_batches {
         fields.push(("Batch", batch_text(batch)));
     }
+    for d in &s.daemons {
+        fields.push(("Daemon", daemon_text(d)));
+    }
     for d in &s.workflow_directories {
         let state = if d.exists { "" } else { " (missing)" };
         fields.push((
@@ -108,4 +111,40 @@ pub(crate) fn print_status(format: PrintFormat, s: &pb::GetStatusResponse) {
         ));
     }
     print_fields(&fields);
+}
+
+/// One daemon on the history: `ID role on HOST (pid N): R running of S,
+/// last heard T[, draining][, NOT HEARD FROM]`.
+fn daemon_text(d: &pb::DaemonStatus) -> String {
+    let role = match d.role() {
+        pb::DaemonRole::Writer => "writer",
+        pb::DaemonRole::Standby => "standby",
+        pb::DaemonRole::Unspecified => "?",
+    };
+    format!(
+        "{} {role} on {} (pid {}): {} running of {}, last heard {}{}{}",
+        d.id,
+        d.host,
+        d.pid,
+        d.running,
+        d.slots,
+        timestamp_text(d.last_heartbeat.as_ref()),
+        if d.draining { ", draining" } else { "" },
+        if d.alive { "" } else { ", NOT HEARD FROM" },
+    )
+}
+
+/// What DrainDaemon answered, as text or as the message.
+pub(crate) fn print_drained(format: PrintFormat, drained: &pb::DrainDaemonResponse) {
+    if format != PrintFormat::Table {
+        print_message(format, drained);
+        return;
+    }
+    if let Some(d) = &drained.daemon {
+        println!(
+            "draining {}: it starts nothing more and stops once its {} running execution(s) end",
+            daemon_text(d),
+            d.running
+        );
+    }
 }

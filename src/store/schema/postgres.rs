@@ -282,6 +282,21 @@ const MIGRATIONS: &[&str] = &[
         claimed_ms BIGINT NOT NULL
     );
     "#,
+    // Version 3: the daemons on the history, writing or standing by, as
+    // each last reported (daemon_registry.rs).
+    r#"
+    CREATE TABLE daemons (
+        id           TEXT PRIMARY KEY,
+        host         TEXT NOT NULL,
+        pid          BIGINT NOT NULL,
+        role         TEXT NOT NULL,
+        slots        BIGINT NOT NULL,
+        running      BIGINT NOT NULL,
+        started_ms   BIGINT NOT NULL,
+        heartbeat_ms BIGINT NOT NULL,
+        draining     BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    "#,
 ];
 
 /// Brings the schema up to date.

@@ -266,6 +266,58 @@ func (OutputStream) EnumDescriptor() ([]byte, []int) {
 	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{3}
 }
 
+// What a daemon does with the history.
+type DaemonRole int32
+
+const (
+	DaemonRole_DAEMON_ROLE_UNSPECIFIED DaemonRole = 0
+	// It runs the executions and writes the history.
+	DaemonRole_DAEMON_ROLE_WRITER DaemonRole = 1
+	// It waits to take over from the writer (`standby`, PostgreSQL only).
+	DaemonRole_DAEMON_ROLE_STANDBY DaemonRole = 2
+)
+
+// Enum value maps for DaemonRole.
+var (
+	DaemonRole_name = map[int32]string{
+		0: "DAEMON_ROLE_UNSPECIFIED",
+		1: "DAEMON_ROLE_WRITER",
+		2: "DAEMON_ROLE_STANDBY",
+	}
+	DaemonRole_value = map[string]int32{
+		"DAEMON_ROLE_UNSPECIFIED": 0,
+		"DAEMON_ROLE_WRITER":      1,
+		"DAEMON_ROLE_STANDBY":     2,
+	}
+)
+
+func (x DaemonRole) Enum() *DaemonRole {
+	p := new(DaemonRole)
+	*p = x
+	return p
+}
+
+func (x DaemonRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DaemonRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_workflow_v1_workflow_proto_enumTypes[4].Descriptor()
+}
+
+func (DaemonRole) Type() protoreflect.EnumType {
+	return &file_workflow_v1_workflow_proto_enumTypes[4]
+}
+
+func (x DaemonRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DaemonRole.Descriptor instead.
+func (DaemonRole) EnumDescriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{4}
+}
+
 // What kind of files a drop folder takes.
 type DropFolderMode int32
 
@@ -304,11 +356,11 @@ func (x DropFolderMode) String() string {
 }
 
 func (DropFolderMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[4].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[5].Descriptor()
 }
 
 func (DropFolderMode) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[4]
+	return &file_workflow_v1_workflow_proto_enumTypes[5]
 }
 
 func (x DropFolderMode) Number() protoreflect.EnumNumber {
@@ -317,7 +369,7 @@ func (x DropFolderMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DropFolderMode.Descriptor instead.
 func (DropFolderMode) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{4}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{5}
 }
 
 // How manifest content is encoded.
@@ -362,11 +414,11 @@ func (x ManifestFormat) String() string {
 }
 
 func (ManifestFormat) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[5].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[6].Descriptor()
 }
 
 func (ManifestFormat) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[5]
+	return &file_workflow_v1_workflow_proto_enumTypes[6]
 }
 
 func (x ManifestFormat) Number() protoreflect.EnumNumber {
@@ -375,7 +427,7 @@ func (x ManifestFormat) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ManifestFormat.Descriptor instead.
 func (ManifestFormat) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{5}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
 // Which manifest format a document is written in.
@@ -420,11 +472,11 @@ func (x ManifestKind) String() string {
 }
 
 func (ManifestKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[6].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[7].Descriptor()
 }
 
 func (ManifestKind) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[6]
+	return &file_workflow_v1_workflow_proto_enumTypes[7]
 }
 
 func (x ManifestKind) Number() protoreflect.EnumNumber {
@@ -433,7 +485,7 @@ func (x ManifestKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ManifestKind.Descriptor instead.
 func (ManifestKind) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{6}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{7}
 }
 
 // What happens when a schedule falls due while its previous run (the
@@ -483,11 +535,11 @@ func (x ScheduleOverlapPolicy) String() string {
 }
 
 func (ScheduleOverlapPolicy) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[7].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[8].Descriptor()
 }
 
 func (ScheduleOverlapPolicy) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[7]
+	return &file_workflow_v1_workflow_proto_enumTypes[8]
 }
 
 func (x ScheduleOverlapPolicy) Number() protoreflect.EnumNumber {
@@ -496,7 +548,7 @@ func (x ScheduleOverlapPolicy) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ScheduleOverlapPolicy.Descriptor instead.
 func (ScheduleOverlapPolicy) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{7}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{8}
 }
 
 // What happens to the times a schedule fell due while the daemon was not
@@ -538,11 +590,11 @@ func (x ScheduleCatchUpPolicy) String() string {
 }
 
 func (ScheduleCatchUpPolicy) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[8].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[9].Descriptor()
 }
 
 func (ScheduleCatchUpPolicy) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[8]
+	return &file_workflow_v1_workflow_proto_enumTypes[9]
 }
 
 func (x ScheduleCatchUpPolicy) Number() protoreflect.EnumNumber {
@@ -551,7 +603,7 @@ func (x ScheduleCatchUpPolicy) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ScheduleCatchUpPolicy.Descriptor instead.
 func (ScheduleCatchUpPolicy) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{8}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{9}
 }
 
 // What became of one time a schedule fell due.
@@ -604,11 +656,11 @@ func (x ScheduleRunOutcome) String() string {
 }
 
 func (ScheduleRunOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[9].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[10].Descriptor()
 }
 
 func (ScheduleRunOutcome) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[9]
+	return &file_workflow_v1_workflow_proto_enumTypes[10]
 }
 
 func (x ScheduleRunOutcome) Number() protoreflect.EnumNumber {
@@ -617,7 +669,7 @@ func (x ScheduleRunOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ScheduleRunOutcome.Descriptor instead.
 func (ScheduleRunOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{9}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{10}
 }
 
 // An event a webhook can subscribe to.
@@ -685,11 +737,11 @@ func (x WebhookEvent) String() string {
 }
 
 func (WebhookEvent) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[10].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[11].Descriptor()
 }
 
 func (WebhookEvent) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[10]
+	return &file_workflow_v1_workflow_proto_enumTypes[11]
 }
 
 func (x WebhookEvent) Number() protoreflect.EnumNumber {
@@ -698,7 +750,7 @@ func (x WebhookEvent) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WebhookEvent.Descriptor instead.
 func (WebhookEvent) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{10}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{11}
 }
 
 // Where a delivery is.
@@ -742,11 +794,11 @@ func (x WebhookDeliveryState) String() string {
 }
 
 func (WebhookDeliveryState) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[11].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[12].Descriptor()
 }
 
 func (WebhookDeliveryState) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[11]
+	return &file_workflow_v1_workflow_proto_enumTypes[12]
 }
 
 func (x WebhookDeliveryState) Number() protoreflect.EnumNumber {
@@ -755,7 +807,7 @@ func (x WebhookDeliveryState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WebhookDeliveryState.Descriptor instead.
 func (WebhookDeliveryState) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{11}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{12}
 }
 
 // What a caller may do. Each role may do what the ones before it may.
@@ -799,11 +851,11 @@ func (x Role) String() string {
 }
 
 func (Role) Descriptor() protoreflect.EnumDescriptor {
-	return file_workflow_v1_workflow_proto_enumTypes[12].Descriptor()
+	return file_workflow_v1_workflow_proto_enumTypes[13].Descriptor()
 }
 
 func (Role) Type() protoreflect.EnumType {
-	return &file_workflow_v1_workflow_proto_enumTypes[12]
+	return &file_workflow_v1_workflow_proto_enumTypes[13]
 }
 
 func (x Role) Number() protoreflect.EnumNumber {
@@ -812,7 +864,7 @@ func (x Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Role.Descriptor instead.
 func (Role) EnumDescriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{12}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{13}
 }
 
 // A workflow program the daemon discovered.
@@ -5662,8 +5714,12 @@ type GetStatusResponse struct {
 	// guardian kills the programs if the daemon dies, and what sets up a
 	// start (docs/security.md, "Resource limits on programs").
 	ProgramLimitsEnforcement string `protobuf:"bytes,22,opt,name=program_limits_enforcement,json=programLimitsEnforcement,proto3" json:"program_limits_enforcement,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// Every daemon on this history, this one first: with PostgreSQL, the
+	// one writing and those standing by (each reports every 2 s; one
+	// silent for an hour is forgotten); with SQLite, this one.
+	Daemons       []*DaemonStatus `protobuf:"bytes,23,rep,name=daemons,proto3" json:"daemons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
@@ -5850,6 +5906,227 @@ func (x *GetStatusResponse) GetProgramLimitsEnforcement() string {
 	return ""
 }
 
+func (x *GetStatusResponse) GetDaemons() []*DaemonStatus {
+	if x != nil {
+		return x.Daemons
+	}
+	return nil
+}
+
+// A daemon on the history.
+type DaemonStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Made at each start of a daemon process.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The host it runs on, and its process id there.
+	Host string     `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	Pid  uint32     `protobuf:"varint,3,opt,name=pid,proto3" json:"pid,omitempty"`
+	Role DaemonRole `protobuf:"varint,4,opt,name=role,proto3,enum=workflow.v1.DaemonRole" json:"role,omitempty"`
+	// Executions it may run at once (max_concurrent_jobs), and runs now.
+	Slots     uint32                 `protobuf:"varint,5,opt,name=slots,proto3" json:"slots,omitempty"`
+	Running   uint32                 `protobuf:"varint,6,opt,name=running,proto3" json:"running,omitempty"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// When it last reported (every 2 s while it lives).
+	LastHeartbeat *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_heartbeat,json=lastHeartbeat,proto3" json:"last_heartbeat,omitempty"`
+	// Whether it reported within the last 10 s.
+	Alive bool `protobuf:"varint,9,opt,name=alive,proto3" json:"alive,omitempty"`
+	// Drained (DrainDaemon): it starts nothing more, and stops once what it
+	// runs has ended.
+	Draining      bool `protobuf:"varint,10,opt,name=draining,proto3" json:"draining,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DaemonStatus) Reset() {
+	*x = DaemonStatus{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DaemonStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DaemonStatus) ProtoMessage() {}
+
+func (x *DaemonStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DaemonStatus.ProtoReflect.Descriptor instead.
+func (*DaemonStatus) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *DaemonStatus) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DaemonStatus) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *DaemonStatus) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *DaemonStatus) GetRole() DaemonRole {
+	if x != nil {
+		return x.Role
+	}
+	return DaemonRole_DAEMON_ROLE_UNSPECIFIED
+}
+
+func (x *DaemonStatus) GetSlots() uint32 {
+	if x != nil {
+		return x.Slots
+	}
+	return 0
+}
+
+func (x *DaemonStatus) GetRunning() uint32 {
+	if x != nil {
+		return x.Running
+	}
+	return 0
+}
+
+func (x *DaemonStatus) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *DaemonStatus) GetLastHeartbeat() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastHeartbeat
+	}
+	return nil
+}
+
+func (x *DaemonStatus) GetAlive() bool {
+	if x != nil {
+		return x.Alive
+	}
+	return false
+}
+
+func (x *DaemonStatus) GetDraining() bool {
+	if x != nil {
+		return x.Draining
+	}
+	return false
+}
+
+type DrainDaemonRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DaemonStatus.id of the daemon to drain (required).
+	DaemonId      string `protobuf:"bytes,1,opt,name=daemon_id,json=daemonId,proto3" json:"daemon_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainDaemonRequest) Reset() {
+	*x = DrainDaemonRequest{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainDaemonRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainDaemonRequest) ProtoMessage() {}
+
+func (x *DrainDaemonRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainDaemonRequest.ProtoReflect.Descriptor instead.
+func (*DrainDaemonRequest) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *DrainDaemonRequest) GetDaemonId() string {
+	if x != nil {
+		return x.DaemonId
+	}
+	return ""
+}
+
+type DrainDaemonResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The daemon as it is now, `draining` set.
+	Daemon        *DaemonStatus `protobuf:"bytes,1,opt,name=daemon,proto3" json:"daemon,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainDaemonResponse) Reset() {
+	*x = DrainDaemonResponse{}
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainDaemonResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainDaemonResponse) ProtoMessage() {}
+
+func (x *DrainDaemonResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainDaemonResponse.ProtoReflect.Descriptor instead.
+func (*DrainDaemonResponse) Descriptor() ([]byte, []int) {
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *DrainDaemonResponse) GetDaemon() *DaemonStatus {
+	if x != nil {
+		return x.Daemon
+	}
+	return nil
+}
+
 // Why the history cannot be written right now.
 type HistoryWriteFailure struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -5863,7 +6140,7 @@ type HistoryWriteFailure struct {
 
 func (x *HistoryWriteFailure) Reset() {
 	*x = HistoryWriteFailure{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5875,7 +6152,7 @@ func (x *HistoryWriteFailure) String() string {
 func (*HistoryWriteFailure) ProtoMessage() {}
 
 func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[61]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5888,7 +6165,7 @@ func (x *HistoryWriteFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryWriteFailure.ProtoReflect.Descriptor instead.
 func (*HistoryWriteFailure) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{61}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *HistoryWriteFailure) GetError() string {
@@ -5932,7 +6209,7 @@ type DropFolder struct {
 
 func (x *DropFolder) Reset() {
 	*x = DropFolder{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5944,7 +6221,7 @@ func (x *DropFolder) String() string {
 func (*DropFolder) ProtoMessage() {}
 
 func (x *DropFolder) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[62]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5957,7 +6234,7 @@ func (x *DropFolder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropFolder.ProtoReflect.Descriptor instead.
 func (*DropFolder) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{62}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DropFolder) GetPath() string {
@@ -6023,7 +6300,7 @@ type ManifestProblem struct {
 
 func (x *ManifestProblem) Reset() {
 	*x = ManifestProblem{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6035,7 +6312,7 @@ func (x *ManifestProblem) String() string {
 func (*ManifestProblem) ProtoMessage() {}
 
 func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[63]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6048,7 +6325,7 @@ func (x *ManifestProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestProblem.ProtoReflect.Descriptor instead.
 func (*ManifestProblem) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{63}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ManifestProblem) GetPath() string {
@@ -6080,7 +6357,7 @@ type ManifestVm struct {
 
 func (x *ManifestVm) Reset() {
 	*x = ManifestVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6092,7 +6369,7 @@ func (x *ManifestVm) String() string {
 func (*ManifestVm) ProtoMessage() {}
 
 func (x *ManifestVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[64]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6105,7 +6382,7 @@ func (x *ManifestVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestVm.ProtoReflect.Descriptor instead.
 func (*ManifestVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{64}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ManifestVm) GetName() string {
@@ -6138,7 +6415,7 @@ type ValidateManifestRequest struct {
 
 func (x *ValidateManifestRequest) Reset() {
 	*x = ValidateManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6150,7 +6427,7 @@ func (x *ValidateManifestRequest) String() string {
 func (*ValidateManifestRequest) ProtoMessage() {}
 
 func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[65]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6163,7 +6440,7 @@ func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
 func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{65}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ValidateManifestRequest) GetContent() []byte {
@@ -6207,7 +6484,7 @@ type ValidateManifestResponse struct {
 
 func (x *ValidateManifestResponse) Reset() {
 	*x = ValidateManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6219,7 +6496,7 @@ func (x *ValidateManifestResponse) String() string {
 func (*ValidateManifestResponse) ProtoMessage() {}
 
 func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[66]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6232,7 +6509,7 @@ func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
 func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{66}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ValidateManifestResponse) GetValid() bool {
@@ -6295,7 +6572,7 @@ type SubmitManifestRequest struct {
 
 func (x *SubmitManifestRequest) Reset() {
 	*x = SubmitManifestRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6307,7 +6584,7 @@ func (x *SubmitManifestRequest) String() string {
 func (*SubmitManifestRequest) ProtoMessage() {}
 
 func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[67]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6320,7 +6597,7 @@ func (x *SubmitManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitManifestRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{67}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *SubmitManifestRequest) GetContent() []byte {
@@ -6381,7 +6658,7 @@ type SubmittedVm struct {
 
 func (x *SubmittedVm) Reset() {
 	*x = SubmittedVm{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6393,7 +6670,7 @@ func (x *SubmittedVm) String() string {
 func (*SubmittedVm) ProtoMessage() {}
 
 func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[68]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6406,7 +6683,7 @@ func (x *SubmittedVm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmittedVm.ProtoReflect.Descriptor instead.
 func (*SubmittedVm) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{68}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *SubmittedVm) GetName() string {
@@ -6449,7 +6726,7 @@ type SubmitManifestResponse struct {
 
 func (x *SubmitManifestResponse) Reset() {
 	*x = SubmitManifestResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6461,7 +6738,7 @@ func (x *SubmitManifestResponse) String() string {
 func (*SubmitManifestResponse) ProtoMessage() {}
 
 func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[69]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6474,7 +6751,7 @@ func (x *SubmitManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManifestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitManifestResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{69}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *SubmitManifestResponse) GetBatchId() string {
@@ -6553,7 +6830,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6565,7 +6842,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[70]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6578,7 +6855,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{70}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *Schedule) GetId() string {
@@ -6704,7 +6981,7 @@ type ScheduleSpec struct {
 
 func (x *ScheduleSpec) Reset() {
 	*x = ScheduleSpec{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6716,7 +6993,7 @@ func (x *ScheduleSpec) String() string {
 func (*ScheduleSpec) ProtoMessage() {}
 
 func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[71]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6729,7 +7006,7 @@ func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
 func (*ScheduleSpec) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{71}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ScheduleSpec) GetCron() []string {
@@ -6783,7 +7060,7 @@ type ScheduleAction struct {
 
 func (x *ScheduleAction) Reset() {
 	*x = ScheduleAction{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6795,7 +7072,7 @@ func (x *ScheduleAction) String() string {
 func (*ScheduleAction) ProtoMessage() {}
 
 func (x *ScheduleAction) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[72]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6808,7 +7085,7 @@ func (x *ScheduleAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleAction.ProtoReflect.Descriptor instead.
 func (*ScheduleAction) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{72}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ScheduleAction) GetAction() isScheduleAction_Action {
@@ -6874,7 +7151,7 @@ type ScheduleExecute struct {
 
 func (x *ScheduleExecute) Reset() {
 	*x = ScheduleExecute{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6886,7 +7163,7 @@ func (x *ScheduleExecute) String() string {
 func (*ScheduleExecute) ProtoMessage() {}
 
 func (x *ScheduleExecute) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[73]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6899,7 +7176,7 @@ func (x *ScheduleExecute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleExecute.ProtoReflect.Descriptor instead.
 func (*ScheduleExecute) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{73}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ScheduleExecute) GetWorkflowId() string {
@@ -6960,7 +7237,7 @@ type ScheduleManifest struct {
 
 func (x *ScheduleManifest) Reset() {
 	*x = ScheduleManifest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6972,7 +7249,7 @@ func (x *ScheduleManifest) String() string {
 func (*ScheduleManifest) ProtoMessage() {}
 
 func (x *ScheduleManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[74]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6985,7 +7262,7 @@ func (x *ScheduleManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleManifest.ProtoReflect.Descriptor instead.
 func (*ScheduleManifest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{74}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ScheduleManifest) GetSource() isScheduleManifest_Source {
@@ -7080,7 +7357,7 @@ type ScheduleRun struct {
 
 func (x *ScheduleRun) Reset() {
 	*x = ScheduleRun{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7092,7 +7369,7 @@ func (x *ScheduleRun) String() string {
 func (*ScheduleRun) ProtoMessage() {}
 
 func (x *ScheduleRun) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[75]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7105,7 +7382,7 @@ func (x *ScheduleRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleRun.ProtoReflect.Descriptor instead.
 func (*ScheduleRun) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{75}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ScheduleRun) GetScheduledTime() *timestamppb.Timestamp {
@@ -7168,7 +7445,7 @@ type CreateScheduleRequest struct {
 
 func (x *CreateScheduleRequest) Reset() {
 	*x = CreateScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7180,7 +7457,7 @@ func (x *CreateScheduleRequest) String() string {
 func (*CreateScheduleRequest) ProtoMessage() {}
 
 func (x *CreateScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[76]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7193,7 +7470,7 @@ func (x *CreateScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateScheduleRequest.ProtoReflect.Descriptor instead.
 func (*CreateScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{76}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *CreateScheduleRequest) GetSchedule() *Schedule {
@@ -7214,7 +7491,7 @@ type CreateScheduleResponse struct {
 
 func (x *CreateScheduleResponse) Reset() {
 	*x = CreateScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7226,7 +7503,7 @@ func (x *CreateScheduleResponse) String() string {
 func (*CreateScheduleResponse) ProtoMessage() {}
 
 func (x *CreateScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[77]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7239,7 +7516,7 @@ func (x *CreateScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateScheduleResponse.ProtoReflect.Descriptor instead.
 func (*CreateScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{77}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *CreateScheduleResponse) GetSchedule() *Schedule {
@@ -7264,7 +7541,7 @@ type GetScheduleRequest struct {
 
 func (x *GetScheduleRequest) Reset() {
 	*x = GetScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7276,7 +7553,7 @@ func (x *GetScheduleRequest) String() string {
 func (*GetScheduleRequest) ProtoMessage() {}
 
 func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[78]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7289,7 +7566,7 @@ func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetScheduleRequest.ProtoReflect.Descriptor instead.
 func (*GetScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{78}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *GetScheduleRequest) GetScheduleId() string {
@@ -7324,7 +7601,7 @@ type GetScheduleResponse struct {
 
 func (x *GetScheduleResponse) Reset() {
 	*x = GetScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7336,7 +7613,7 @@ func (x *GetScheduleResponse) String() string {
 func (*GetScheduleResponse) ProtoMessage() {}
 
 func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[79]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7349,7 +7626,7 @@ func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetScheduleResponse.ProtoReflect.Descriptor instead.
 func (*GetScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{79}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *GetScheduleResponse) GetSchedule() *Schedule {
@@ -7372,7 +7649,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7384,7 +7661,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[80]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7397,7 +7674,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{80}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ListSchedulesRequest) GetPageSize() int32 {
@@ -7428,7 +7705,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7440,7 +7717,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[81]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7453,7 +7730,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{81}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -7487,7 +7764,7 @@ type UpdateScheduleRequest struct {
 
 func (x *UpdateScheduleRequest) Reset() {
 	*x = UpdateScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7499,7 +7776,7 @@ func (x *UpdateScheduleRequest) String() string {
 func (*UpdateScheduleRequest) ProtoMessage() {}
 
 func (x *UpdateScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[82]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7512,7 +7789,7 @@ func (x *UpdateScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateScheduleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{82}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *UpdateScheduleRequest) GetScheduleId() string {
@@ -7540,7 +7817,7 @@ type UpdateScheduleResponse struct {
 
 func (x *UpdateScheduleResponse) Reset() {
 	*x = UpdateScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7552,7 +7829,7 @@ func (x *UpdateScheduleResponse) String() string {
 func (*UpdateScheduleResponse) ProtoMessage() {}
 
 func (x *UpdateScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[83]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7565,7 +7842,7 @@ func (x *UpdateScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateScheduleResponse.ProtoReflect.Descriptor instead.
 func (*UpdateScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{83}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *UpdateScheduleResponse) GetSchedule() *Schedule {
@@ -7586,7 +7863,7 @@ type DeleteScheduleRequest struct {
 
 func (x *DeleteScheduleRequest) Reset() {
 	*x = DeleteScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7598,7 +7875,7 @@ func (x *DeleteScheduleRequest) String() string {
 func (*DeleteScheduleRequest) ProtoMessage() {}
 
 func (x *DeleteScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[84]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7611,7 +7888,7 @@ func (x *DeleteScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteScheduleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{84}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *DeleteScheduleRequest) GetScheduleId() string {
@@ -7630,7 +7907,7 @@ type DeleteScheduleResponse struct {
 
 func (x *DeleteScheduleResponse) Reset() {
 	*x = DeleteScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7642,7 +7919,7 @@ func (x *DeleteScheduleResponse) String() string {
 func (*DeleteScheduleResponse) ProtoMessage() {}
 
 func (x *DeleteScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[85]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7655,7 +7932,7 @@ func (x *DeleteScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteScheduleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{85}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{88}
 }
 
 // Request of PauseSchedule.
@@ -7673,7 +7950,7 @@ type PauseScheduleRequest struct {
 
 func (x *PauseScheduleRequest) Reset() {
 	*x = PauseScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7685,7 +7962,7 @@ func (x *PauseScheduleRequest) String() string {
 func (*PauseScheduleRequest) ProtoMessage() {}
 
 func (x *PauseScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[86]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7698,7 +7975,7 @@ func (x *PauseScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseScheduleRequest.ProtoReflect.Descriptor instead.
 func (*PauseScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{86}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *PauseScheduleRequest) GetScheduleId() string {
@@ -7733,7 +8010,7 @@ type PauseScheduleResponse struct {
 
 func (x *PauseScheduleResponse) Reset() {
 	*x = PauseScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7745,7 +8022,7 @@ func (x *PauseScheduleResponse) String() string {
 func (*PauseScheduleResponse) ProtoMessage() {}
 
 func (x *PauseScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[87]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7758,7 +8035,7 @@ func (x *PauseScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseScheduleResponse.ProtoReflect.Descriptor instead.
 func (*PauseScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{87}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *PauseScheduleResponse) GetSchedule() *Schedule {
@@ -7782,7 +8059,7 @@ type TriggerScheduleRequest struct {
 
 func (x *TriggerScheduleRequest) Reset() {
 	*x = TriggerScheduleRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7794,7 +8071,7 @@ func (x *TriggerScheduleRequest) String() string {
 func (*TriggerScheduleRequest) ProtoMessage() {}
 
 func (x *TriggerScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[88]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7807,7 +8084,7 @@ func (x *TriggerScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerScheduleRequest.ProtoReflect.Descriptor instead.
 func (*TriggerScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{88}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *TriggerScheduleRequest) GetScheduleId() string {
@@ -7836,7 +8113,7 @@ type TriggerScheduleResponse struct {
 
 func (x *TriggerScheduleResponse) Reset() {
 	*x = TriggerScheduleResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7848,7 +8125,7 @@ func (x *TriggerScheduleResponse) String() string {
 func (*TriggerScheduleResponse) ProtoMessage() {}
 
 func (x *TriggerScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[89]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7861,7 +8138,7 @@ func (x *TriggerScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerScheduleResponse.ProtoReflect.Descriptor instead.
 func (*TriggerScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{89}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *TriggerScheduleResponse) GetRun() *ScheduleRun {
@@ -7903,7 +8180,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7915,7 +8192,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[90]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7928,7 +8205,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{90}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *Webhook) GetId() string {
@@ -8020,7 +8297,7 @@ type WebhookDelivery struct {
 
 func (x *WebhookDelivery) Reset() {
 	*x = WebhookDelivery{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8032,7 +8309,7 @@ func (x *WebhookDelivery) String() string {
 func (*WebhookDelivery) ProtoMessage() {}
 
 func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[91]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8045,7 +8322,7 @@ func (x *WebhookDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookDelivery.ProtoReflect.Descriptor instead.
 func (*WebhookDelivery) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{91}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *WebhookDelivery) GetId() string {
@@ -8136,7 +8413,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8148,7 +8425,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[92]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8161,7 +8438,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{92}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *CreateWebhookRequest) GetWebhook() *Webhook {
@@ -8184,7 +8461,7 @@ type CreateWebhookResponse struct {
 
 func (x *CreateWebhookResponse) Reset() {
 	*x = CreateWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8196,7 +8473,7 @@ func (x *CreateWebhookResponse) String() string {
 func (*CreateWebhookResponse) ProtoMessage() {}
 
 func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[93]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8209,7 +8486,7 @@ func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{93}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *CreateWebhookResponse) GetWebhook() *Webhook {
@@ -8235,7 +8512,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8247,7 +8524,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[94]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8260,7 +8537,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{94}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{97}
 }
 
 // Response of ListWebhooks.
@@ -8274,7 +8551,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8286,7 +8563,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[95]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8299,7 +8576,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{95}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -8320,7 +8597,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8332,7 +8609,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[96]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8345,7 +8622,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{96}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *DeleteWebhookRequest) GetWebhookId() string {
@@ -8364,7 +8641,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8376,7 +8653,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[97]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8389,7 +8666,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{97}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{100}
 }
 
 // Request of ListWebhookDeliveries.
@@ -8407,7 +8684,7 @@ type ListWebhookDeliveriesRequest struct {
 
 func (x *ListWebhookDeliveriesRequest) Reset() {
 	*x = ListWebhookDeliveriesRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8419,7 +8696,7 @@ func (x *ListWebhookDeliveriesRequest) String() string {
 func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[98]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8432,7 +8709,7 @@ func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{98}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ListWebhookDeliveriesRequest) GetWebhookId() string {
@@ -8469,7 +8746,7 @@ type ListWebhookDeliveriesResponse struct {
 
 func (x *ListWebhookDeliveriesResponse) Reset() {
 	*x = ListWebhookDeliveriesResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8481,7 +8758,7 @@ func (x *ListWebhookDeliveriesResponse) String() string {
 func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[99]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8494,7 +8771,7 @@ func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{99}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
@@ -8522,7 +8799,7 @@ type TestWebhookRequest struct {
 
 func (x *TestWebhookRequest) Reset() {
 	*x = TestWebhookRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8534,7 +8811,7 @@ func (x *TestWebhookRequest) String() string {
 func (*TestWebhookRequest) ProtoMessage() {}
 
 func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[100]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8547,7 +8824,7 @@ func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*TestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{100}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *TestWebhookRequest) GetWebhookId() string {
@@ -8568,7 +8845,7 @@ type TestWebhookResponse struct {
 
 func (x *TestWebhookResponse) Reset() {
 	*x = TestWebhookResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8580,7 +8857,7 @@ func (x *TestWebhookResponse) String() string {
 func (*TestWebhookResponse) ProtoMessage() {}
 
 func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[101]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8593,7 +8870,7 @@ func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*TestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{101}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *TestWebhookResponse) GetDelivery() *WebhookDelivery {
@@ -8627,7 +8904,7 @@ type ApiToken struct {
 
 func (x *ApiToken) Reset() {
 	*x = ApiToken{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8639,7 +8916,7 @@ func (x *ApiToken) String() string {
 func (*ApiToken) ProtoMessage() {}
 
 func (x *ApiToken) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[102]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8652,7 +8929,7 @@ func (x *ApiToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiToken.ProtoReflect.Descriptor instead.
 func (*ApiToken) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{102}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *ApiToken) GetId() string {
@@ -8723,7 +9000,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8735,7 +9012,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[103]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8748,7 +9025,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{103}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *CreateTokenRequest) GetName() string {
@@ -8793,7 +9070,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8805,7 +9082,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[104]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8818,7 +9095,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{104}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *CreateTokenResponse) GetToken() *ApiToken {
@@ -8844,7 +9121,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8856,7 +9133,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[105]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8869,7 +9146,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{105}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{108}
 }
 
 // Response of ListTokens.
@@ -8883,7 +9160,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8895,7 +9172,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[106]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8908,7 +9185,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{106}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ListTokensResponse) GetTokens() []*ApiToken {
@@ -8929,7 +9206,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8941,7 +9218,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[107]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8954,7 +9231,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{107}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *RevokeTokenRequest) GetTokenId() string {
@@ -8975,7 +9252,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8987,7 +9264,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[108]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9000,7 +9277,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{108}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *RevokeTokenResponse) GetToken() *ApiToken {
@@ -9039,7 +9316,7 @@ type AuditEvent struct {
 
 func (x *AuditEvent) Reset() {
 	*x = AuditEvent{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9051,7 +9328,7 @@ func (x *AuditEvent) String() string {
 func (*AuditEvent) ProtoMessage() {}
 
 func (x *AuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[109]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9064,7 +9341,7 @@ func (x *AuditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
 func (*AuditEvent) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{109}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *AuditEvent) GetSequence() int64 {
@@ -9143,7 +9420,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9155,7 +9432,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[110]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9168,7 +9445,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{110}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -9198,7 +9475,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9210,7 +9487,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[111]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9223,7 +9500,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{111}
+	return file_workflow_v1_workflow_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
@@ -9249,7 +9526,7 @@ type FieldType_Text struct {
 
 func (x *FieldType_Text) Reset() {
 	*x = FieldType_Text{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9261,7 +9538,7 @@ func (x *FieldType_Text) String() string {
 func (*FieldType_Text) ProtoMessage() {}
 
 func (x *FieldType_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[112]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9290,7 +9567,7 @@ type FieldType_Number struct {
 
 func (x *FieldType_Number) Reset() {
 	*x = FieldType_Number{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9302,7 +9579,7 @@ func (x *FieldType_Number) String() string {
 func (*FieldType_Number) ProtoMessage() {}
 
 func (x *FieldType_Number) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[113]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9343,7 +9620,7 @@ type FieldType_FilePath struct {
 
 func (x *FieldType_FilePath) Reset() {
 	*x = FieldType_FilePath{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9355,7 +9632,7 @@ func (x *FieldType_FilePath) String() string {
 func (*FieldType_FilePath) ProtoMessage() {}
 
 func (x *FieldType_FilePath) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[114]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9389,7 +9666,7 @@ type FieldType_Select struct {
 
 func (x *FieldType_Select) Reset() {
 	*x = FieldType_Select{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9401,7 +9678,7 @@ func (x *FieldType_Select) String() string {
 func (*FieldType_Select) ProtoMessage() {}
 
 func (x *FieldType_Select) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[115]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9435,7 +9712,7 @@ type FieldType_PhaseSelector struct {
 
 func (x *FieldType_PhaseSelector) Reset() {
 	*x = FieldType_PhaseSelector{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[116]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9447,7 +9724,7 @@ func (x *FieldType_PhaseSelector) String() string {
 func (*FieldType_PhaseSelector) ProtoMessage() {}
 
 func (x *FieldType_PhaseSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[116]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9483,7 +9760,7 @@ type FieldType_StateFile struct {
 
 func (x *FieldType_StateFile) Reset() {
 	*x = FieldType_StateFile{}
-	mi := &file_workflow_v1_workflow_proto_msgTypes[117]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9495,7 +9772,7 @@ func (x *FieldType_StateFile) String() string {
 func (*FieldType_StateFile) ProtoMessage() {}
 
 func (x *FieldType_StateFile) ProtoReflect() protoreflect.Message {
-	mi := &file_workflow_v1_workflow_proto_msgTypes[117]
+	mi := &file_workflow_v1_workflow_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9933,7 +10210,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\tworkflows\x18\x02 \x01(\rR\tworkflows\x12)\n" +
 	"\x10discovery_errors\x18\x03 \x01(\rR\x0fdiscoveryErrors\x12\x16\n" +
-	"\x06exists\x18\x04 \x01(\bR\x06exists\"\x8d\t\n" +
+	"\x06exists\x18\x04 \x01(\bR\x06exists\"\xc2\t\n" +
 	"\x11GetStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x129\n" +
 	"\n" +
@@ -9960,10 +10237,28 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x15history_write_failure\x18\x13 \x01(\v2 .workflow.v1.HistoryWriteFailureR\x13historyWriteFailure\x12)\n" +
 	"\x10programs_probing\x18\x14 \x01(\rR\x0fprogramsProbing\x12@\n" +
 	"\x0eactive_batches\x18\x15 \x03(\v2\x19.workflow.v1.BatchSummaryR\ractiveBatches\x12<\n" +
-	"\x1aprogram_limits_enforcement\x18\x16 \x01(\tR\x18programLimitsEnforcement\x1a@\n" +
+	"\x1aprogram_limits_enforcement\x18\x16 \x01(\tR\x18programLimitsEnforcement\x123\n" +
+	"\adaemons\x18\x17 \x03(\v2\x19.workflow.v1.DaemonStatusR\adaemons\x1a@\n" +
 	"\x12TotalsByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"]\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xd1\x02\n" +
+	"\fDaemonStatus\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\x12\x10\n" +
+	"\x03pid\x18\x03 \x01(\rR\x03pid\x12+\n" +
+	"\x04role\x18\x04 \x01(\x0e2\x17.workflow.v1.DaemonRoleR\x04role\x12\x14\n" +
+	"\x05slots\x18\x05 \x01(\rR\x05slots\x12\x18\n" +
+	"\arunning\x18\x06 \x01(\rR\arunning\x129\n" +
+	"\n" +
+	"start_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12A\n" +
+	"\x0elast_heartbeat\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rlastHeartbeat\x12\x14\n" +
+	"\x05alive\x18\t \x01(\bR\x05alive\x12\x1a\n" +
+	"\bdraining\x18\n" +
+	" \x01(\bR\bdraining\"1\n" +
+	"\x12DrainDaemonRequest\x12\x1b\n" +
+	"\tdaemon_id\x18\x01 \x01(\tR\bdaemonId\"H\n" +
+	"\x13DrainDaemonResponse\x121\n" +
+	"\x06daemon\x18\x01 \x01(\v2\x19.workflow.v1.DaemonStatusR\x06daemon\"]\n" +
 	"\x13HistoryWriteFailure\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x120\n" +
 	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x89\x02\n" +
@@ -10244,7 +10539,12 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\fOutputStream\x12\x1d\n" +
 	"\x19OUTPUT_STREAM_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14OUTPUT_STREAM_STDOUT\x10\x01\x12\x18\n" +
-	"\x14OUTPUT_STREAM_STDERR\x10\x02*l\n" +
+	"\x14OUTPUT_STREAM_STDERR\x10\x02*Z\n" +
+	"\n" +
+	"DaemonRole\x12\x1b\n" +
+	"\x17DAEMON_ROLE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12DAEMON_ROLE_WRITER\x10\x01\x12\x17\n" +
+	"\x13DAEMON_ROLE_STANDBY\x10\x02*l\n" +
 	"\x0eDropFolderMode\x12 \n" +
 	"\x1cDROP_FOLDER_MODE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19DROP_FOLDER_MODE_MANIFEST\x10\x01\x12\x19\n" +
@@ -10297,7 +10597,7 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\vROLE_VIEWER\x10\x01\x12\x11\n" +
 	"\rROLE_OPERATOR\x10\x02\x12\x0e\n" +
 	"\n" +
-	"ROLE_ADMIN\x10\x032\xe7\x1b\n" +
+	"ROLE_ADMIN\x10\x032\xd7\x1c\n" +
 	"\x0fWorkflowService\x12m\n" +
 	"\rListWorkflows\x12!.workflow.v1.ListWorkflowsRequest\x1a\".workflow.v1.ListWorkflowsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflows\x12u\n" +
 	"\vGetWorkflow\x12\x1f.workflow.v1.GetWorkflowRequest\x1a .workflow.v1.GetWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/workflows/{workflow_id}\x12\x8a\x01\n" +
@@ -10311,7 +10611,8 @@ const file_workflow_v1_workflow_proto_rawDesc = "" +
 	"\x11CreateStreamToken\x12%.workflow.v1.CreateStreamTokenRequest\x1a&.workflow.v1.CreateStreamTokenResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/executions/{execution_id}/stream-token\x12r\n" +
 	"\x06Cancel\x12\x1a.workflow.v1.CancelRequest\x1a\x1b.workflow.v1.CancelResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/executions/{execution_id}:cancel\x12^\n" +
 	"\tGetStatus\x12\x1d.workflow.v1.GetStatusRequest\x1a\x1e.workflow.v1.GetStatusResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/status\x12\x82\x01\n" +
+	"/v1/status\x12n\n" +
+	"\vDrainDaemon\x12\x1f.workflow.v1.DrainDaemonRequest\x1a .workflow.v1.DrainDaemonResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/daemons:drain\x12\x82\x01\n" +
 	"\x10ValidateManifest\x12$.workflow.v1.ValidateManifestRequest\x1a%.workflow.v1.ValidateManifestResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/manifests:validate\x12z\n" +
 	"\x0eSubmitManifest\x12\".workflow.v1.SubmitManifestRequest\x1a#.workflow.v1.SubmitManifestResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/manifests:submit\x12s\n" +
 	"\x0eCreateSchedule\x12\".workflow.v1.CreateScheduleRequest\x1a#.workflow.v1.CreateScheduleResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/schedules\x12u\n" +
@@ -10346,389 +10647,400 @@ func file_workflow_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_workflow_v1_workflow_proto_rawDescData
 }
 
-var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 130)
+var file_workflow_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
+var file_workflow_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 133)
 var file_workflow_v1_workflow_proto_goTypes = []any{
 	(ExecutionState)(0),                   // 0: workflow.v1.ExecutionState
 	(NodeStatus)(0),                       // 1: workflow.v1.NodeStatus
 	(EstimateBasis)(0),                    // 2: workflow.v1.EstimateBasis
 	(OutputStream)(0),                     // 3: workflow.v1.OutputStream
-	(DropFolderMode)(0),                   // 4: workflow.v1.DropFolderMode
-	(ManifestFormat)(0),                   // 5: workflow.v1.ManifestFormat
-	(ManifestKind)(0),                     // 6: workflow.v1.ManifestKind
-	(ScheduleOverlapPolicy)(0),            // 7: workflow.v1.ScheduleOverlapPolicy
-	(ScheduleCatchUpPolicy)(0),            // 8: workflow.v1.ScheduleCatchUpPolicy
-	(ScheduleRunOutcome)(0),               // 9: workflow.v1.ScheduleRunOutcome
-	(WebhookEvent)(0),                     // 10: workflow.v1.WebhookEvent
-	(WebhookDeliveryState)(0),             // 11: workflow.v1.WebhookDeliveryState
-	(Role)(0),                             // 12: workflow.v1.Role
-	(*Workflow)(nil),                      // 13: workflow.v1.Workflow
-	(*Field)(nil),                         // 14: workflow.v1.Field
-	(*FieldType)(nil),                     // 15: workflow.v1.FieldType
-	(*DiscoveryError)(nil),                // 16: workflow.v1.DiscoveryError
-	(*ListWorkflowsRequest)(nil),          // 17: workflow.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),         // 18: workflow.v1.ListWorkflowsResponse
-	(*GetWorkflowRequest)(nil),            // 19: workflow.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),           // 20: workflow.v1.GetWorkflowResponse
-	(*ValidateInputsRequest)(nil),         // 21: workflow.v1.ValidateInputsRequest
-	(*ValidateInputsResponse)(nil),        // 22: workflow.v1.ValidateInputsResponse
-	(*ExecuteRequest)(nil),                // 23: workflow.v1.ExecuteRequest
-	(*ResourceLimits)(nil),                // 24: workflow.v1.ResourceLimits
-	(*ResourceUsage)(nil),                 // 25: workflow.v1.ResourceUsage
-	(*RetryPolicy)(nil),                   // 26: workflow.v1.RetryPolicy
-	(*ExecuteResponse)(nil),               // 27: workflow.v1.ExecuteResponse
-	(*Execution)(nil),                     // 28: workflow.v1.Execution
-	(*Estimate)(nil),                      // 29: workflow.v1.Estimate
-	(*BatchSummary)(nil),                  // 30: workflow.v1.BatchSummary
-	(*LogCounts)(nil),                     // 31: workflow.v1.LogCounts
-	(*Phase)(nil),                         // 32: workflow.v1.Phase
-	(*Task)(nil),                          // 33: workflow.v1.Task
-	(*Agent)(nil),                         // 34: workflow.v1.Agent
-	(*Artifact)(nil),                      // 35: workflow.v1.Artifact
-	(*GetExecutionRequest)(nil),           // 36: workflow.v1.GetExecutionRequest
-	(*GetExecutionResponse)(nil),          // 37: workflow.v1.GetExecutionResponse
-	(*WaitExecutionRequest)(nil),          // 38: workflow.v1.WaitExecutionRequest
-	(*WaitExecutionResponse)(nil),         // 39: workflow.v1.WaitExecutionResponse
-	(*ListExecutionsRequest)(nil),         // 40: workflow.v1.ListExecutionsRequest
-	(*ListExecutionsResponse)(nil),        // 41: workflow.v1.ListExecutionsResponse
-	(*StreamLogsRequest)(nil),             // 42: workflow.v1.StreamLogsRequest
-	(*CreateStreamTokenRequest)(nil),      // 43: workflow.v1.CreateStreamTokenRequest
-	(*CreateStreamTokenResponse)(nil),     // 44: workflow.v1.CreateStreamTokenResponse
-	(*StreamLogsResponse)(nil),            // 45: workflow.v1.StreamLogsResponse
-	(*LogEvent)(nil),                      // 46: workflow.v1.LogEvent
-	(*OutputLine)(nil),                    // 47: workflow.v1.OutputLine
-	(*PhaseStarted)(nil),                  // 48: workflow.v1.PhaseStarted
-	(*PhaseCompleted)(nil),                // 49: workflow.v1.PhaseCompleted
-	(*PhaseFailed)(nil),                   // 50: workflow.v1.PhaseFailed
-	(*TaskStarted)(nil),                   // 51: workflow.v1.TaskStarted
-	(*TaskProgress)(nil),                  // 52: workflow.v1.TaskProgress
-	(*TaskCompleted)(nil),                 // 53: workflow.v1.TaskCompleted
-	(*TaskFailed)(nil),                    // 54: workflow.v1.TaskFailed
-	(*AgentStarted)(nil),                  // 55: workflow.v1.AgentStarted
-	(*AgentMessage)(nil),                  // 56: workflow.v1.AgentMessage
-	(*AgentCompleted)(nil),                // 57: workflow.v1.AgentCompleted
-	(*AgentFailed)(nil),                   // 58: workflow.v1.AgentFailed
-	(*StateFileCreated)(nil),              // 59: workflow.v1.StateFileCreated
-	(*RawOutput)(nil),                     // 60: workflow.v1.RawOutput
-	(*Queued)(nil),                        // 61: workflow.v1.Queued
-	(*Started)(nil),                       // 62: workflow.v1.Started
-	(*Exited)(nil),                        // 63: workflow.v1.Exited
-	(*CancelRequested)(nil),               // 64: workflow.v1.CancelRequested
-	(*Killed)(nil),                        // 65: workflow.v1.Killed
-	(*TimedOut)(nil),                      // 66: workflow.v1.TimedOut
-	(*Interrupted)(nil),                   // 67: workflow.v1.Interrupted
-	(*Finished)(nil),                      // 68: workflow.v1.Finished
-	(*CancelRequest)(nil),                 // 69: workflow.v1.CancelRequest
-	(*CancelResponse)(nil),                // 70: workflow.v1.CancelResponse
-	(*GetStatusRequest)(nil),              // 71: workflow.v1.GetStatusRequest
-	(*WorkflowDirectory)(nil),             // 72: workflow.v1.WorkflowDirectory
-	(*GetStatusResponse)(nil),             // 73: workflow.v1.GetStatusResponse
-	(*HistoryWriteFailure)(nil),           // 74: workflow.v1.HistoryWriteFailure
-	(*DropFolder)(nil),                    // 75: workflow.v1.DropFolder
-	(*ManifestProblem)(nil),               // 76: workflow.v1.ManifestProblem
-	(*ManifestVm)(nil),                    // 77: workflow.v1.ManifestVm
-	(*ValidateManifestRequest)(nil),       // 78: workflow.v1.ValidateManifestRequest
-	(*ValidateManifestResponse)(nil),      // 79: workflow.v1.ValidateManifestResponse
-	(*SubmitManifestRequest)(nil),         // 80: workflow.v1.SubmitManifestRequest
-	(*SubmittedVm)(nil),                   // 81: workflow.v1.SubmittedVm
-	(*SubmitManifestResponse)(nil),        // 82: workflow.v1.SubmitManifestResponse
-	(*Schedule)(nil),                      // 83: workflow.v1.Schedule
-	(*ScheduleSpec)(nil),                  // 84: workflow.v1.ScheduleSpec
-	(*ScheduleAction)(nil),                // 85: workflow.v1.ScheduleAction
-	(*ScheduleExecute)(nil),               // 86: workflow.v1.ScheduleExecute
-	(*ScheduleManifest)(nil),              // 87: workflow.v1.ScheduleManifest
-	(*ScheduleRun)(nil),                   // 88: workflow.v1.ScheduleRun
-	(*CreateScheduleRequest)(nil),         // 89: workflow.v1.CreateScheduleRequest
-	(*CreateScheduleResponse)(nil),        // 90: workflow.v1.CreateScheduleResponse
-	(*GetScheduleRequest)(nil),            // 91: workflow.v1.GetScheduleRequest
-	(*GetScheduleResponse)(nil),           // 92: workflow.v1.GetScheduleResponse
-	(*ListSchedulesRequest)(nil),          // 93: workflow.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),         // 94: workflow.v1.ListSchedulesResponse
-	(*UpdateScheduleRequest)(nil),         // 95: workflow.v1.UpdateScheduleRequest
-	(*UpdateScheduleResponse)(nil),        // 96: workflow.v1.UpdateScheduleResponse
-	(*DeleteScheduleRequest)(nil),         // 97: workflow.v1.DeleteScheduleRequest
-	(*DeleteScheduleResponse)(nil),        // 98: workflow.v1.DeleteScheduleResponse
-	(*PauseScheduleRequest)(nil),          // 99: workflow.v1.PauseScheduleRequest
-	(*PauseScheduleResponse)(nil),         // 100: workflow.v1.PauseScheduleResponse
-	(*TriggerScheduleRequest)(nil),        // 101: workflow.v1.TriggerScheduleRequest
-	(*TriggerScheduleResponse)(nil),       // 102: workflow.v1.TriggerScheduleResponse
-	(*Webhook)(nil),                       // 103: workflow.v1.Webhook
-	(*WebhookDelivery)(nil),               // 104: workflow.v1.WebhookDelivery
-	(*CreateWebhookRequest)(nil),          // 105: workflow.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),         // 106: workflow.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),           // 107: workflow.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 108: workflow.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),          // 109: workflow.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),         // 110: workflow.v1.DeleteWebhookResponse
-	(*ListWebhookDeliveriesRequest)(nil),  // 111: workflow.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil), // 112: workflow.v1.ListWebhookDeliveriesResponse
-	(*TestWebhookRequest)(nil),            // 113: workflow.v1.TestWebhookRequest
-	(*TestWebhookResponse)(nil),           // 114: workflow.v1.TestWebhookResponse
-	(*ApiToken)(nil),                      // 115: workflow.v1.ApiToken
-	(*CreateTokenRequest)(nil),            // 116: workflow.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),           // 117: workflow.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),             // 118: workflow.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),            // 119: workflow.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),            // 120: workflow.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),           // 121: workflow.v1.RevokeTokenResponse
-	(*AuditEvent)(nil),                    // 122: workflow.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),        // 123: workflow.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),       // 124: workflow.v1.ListAuditEventsResponse
-	(*FieldType_Text)(nil),                // 125: workflow.v1.FieldType.Text
-	(*FieldType_Number)(nil),              // 126: workflow.v1.FieldType.Number
-	(*FieldType_FilePath)(nil),            // 127: workflow.v1.FieldType.FilePath
-	(*FieldType_Select)(nil),              // 128: workflow.v1.FieldType.Select
-	(*FieldType_PhaseSelector)(nil),       // 129: workflow.v1.FieldType.PhaseSelector
-	(*FieldType_StateFile)(nil),           // 130: workflow.v1.FieldType.StateFile
-	nil,                                   // 131: workflow.v1.ValidateInputsRequest.InputsEntry
-	nil,                                   // 132: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	nil,                                   // 133: workflow.v1.ExecuteRequest.InputsEntry
-	nil,                                   // 134: workflow.v1.ExecuteRequest.LabelsEntry
-	nil,                                   // 135: workflow.v1.Execution.InputsEntry
-	nil,                                   // 136: workflow.v1.Execution.LabelsEntry
-	nil,                                   // 137: workflow.v1.ListExecutionsRequest.LabelsEntry
-	nil,                                   // 138: workflow.v1.GetStatusResponse.TotalsByStateEntry
-	nil,                                   // 139: workflow.v1.SubmitManifestRequest.LabelsEntry
-	nil,                                   // 140: workflow.v1.ScheduleExecute.InputsEntry
-	nil,                                   // 141: workflow.v1.ScheduleExecute.LabelsEntry
-	nil,                                   // 142: workflow.v1.ScheduleManifest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),         // 143: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 144: google.protobuf.Duration
-	(*structpb.Value)(nil),                // 145: google.protobuf.Value
+	(DaemonRole)(0),                       // 4: workflow.v1.DaemonRole
+	(DropFolderMode)(0),                   // 5: workflow.v1.DropFolderMode
+	(ManifestFormat)(0),                   // 6: workflow.v1.ManifestFormat
+	(ManifestKind)(0),                     // 7: workflow.v1.ManifestKind
+	(ScheduleOverlapPolicy)(0),            // 8: workflow.v1.ScheduleOverlapPolicy
+	(ScheduleCatchUpPolicy)(0),            // 9: workflow.v1.ScheduleCatchUpPolicy
+	(ScheduleRunOutcome)(0),               // 10: workflow.v1.ScheduleRunOutcome
+	(WebhookEvent)(0),                     // 11: workflow.v1.WebhookEvent
+	(WebhookDeliveryState)(0),             // 12: workflow.v1.WebhookDeliveryState
+	(Role)(0),                             // 13: workflow.v1.Role
+	(*Workflow)(nil),                      // 14: workflow.v1.Workflow
+	(*Field)(nil),                         // 15: workflow.v1.Field
+	(*FieldType)(nil),                     // 16: workflow.v1.FieldType
+	(*DiscoveryError)(nil),                // 17: workflow.v1.DiscoveryError
+	(*ListWorkflowsRequest)(nil),          // 18: workflow.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),         // 19: workflow.v1.ListWorkflowsResponse
+	(*GetWorkflowRequest)(nil),            // 20: workflow.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),           // 21: workflow.v1.GetWorkflowResponse
+	(*ValidateInputsRequest)(nil),         // 22: workflow.v1.ValidateInputsRequest
+	(*ValidateInputsResponse)(nil),        // 23: workflow.v1.ValidateInputsResponse
+	(*ExecuteRequest)(nil),                // 24: workflow.v1.ExecuteRequest
+	(*ResourceLimits)(nil),                // 25: workflow.v1.ResourceLimits
+	(*ResourceUsage)(nil),                 // 26: workflow.v1.ResourceUsage
+	(*RetryPolicy)(nil),                   // 27: workflow.v1.RetryPolicy
+	(*ExecuteResponse)(nil),               // 28: workflow.v1.ExecuteResponse
+	(*Execution)(nil),                     // 29: workflow.v1.Execution
+	(*Estimate)(nil),                      // 30: workflow.v1.Estimate
+	(*BatchSummary)(nil),                  // 31: workflow.v1.BatchSummary
+	(*LogCounts)(nil),                     // 32: workflow.v1.LogCounts
+	(*Phase)(nil),                         // 33: workflow.v1.Phase
+	(*Task)(nil),                          // 34: workflow.v1.Task
+	(*Agent)(nil),                         // 35: workflow.v1.Agent
+	(*Artifact)(nil),                      // 36: workflow.v1.Artifact
+	(*GetExecutionRequest)(nil),           // 37: workflow.v1.GetExecutionRequest
+	(*GetExecutionResponse)(nil),          // 38: workflow.v1.GetExecutionResponse
+	(*WaitExecutionRequest)(nil),          // 39: workflow.v1.WaitExecutionRequest
+	(*WaitExecutionResponse)(nil),         // 40: workflow.v1.WaitExecutionResponse
+	(*ListExecutionsRequest)(nil),         // 41: workflow.v1.ListExecutionsRequest
+	(*ListExecutionsResponse)(nil),        // 42: workflow.v1.ListExecutionsResponse
+	(*StreamLogsRequest)(nil),             // 43: workflow.v1.StreamLogsRequest
+	(*CreateStreamTokenRequest)(nil),      // 44: workflow.v1.CreateStreamTokenRequest
+	(*CreateStreamTokenResponse)(nil),     // 45: workflow.v1.CreateStreamTokenResponse
+	(*StreamLogsResponse)(nil),            // 46: workflow.v1.StreamLogsResponse
+	(*LogEvent)(nil),                      // 47: workflow.v1.LogEvent
+	(*OutputLine)(nil),                    // 48: workflow.v1.OutputLine
+	(*PhaseStarted)(nil),                  // 49: workflow.v1.PhaseStarted
+	(*PhaseCompleted)(nil),                // 50: workflow.v1.PhaseCompleted
+	(*PhaseFailed)(nil),                   // 51: workflow.v1.PhaseFailed
+	(*TaskStarted)(nil),                   // 52: workflow.v1.TaskStarted
+	(*TaskProgress)(nil),                  // 53: workflow.v1.TaskProgress
+	(*TaskCompleted)(nil),                 // 54: workflow.v1.TaskCompleted
+	(*TaskFailed)(nil),                    // 55: workflow.v1.TaskFailed
+	(*AgentStarted)(nil),                  // 56: workflow.v1.AgentStarted
+	(*AgentMessage)(nil),                  // 57: workflow.v1.AgentMessage
+	(*AgentCompleted)(nil),                // 58: workflow.v1.AgentCompleted
+	(*AgentFailed)(nil),                   // 59: workflow.v1.AgentFailed
+	(*StateFileCreated)(nil),              // 60: workflow.v1.StateFileCreated
+	(*RawOutput)(nil),                     // 61: workflow.v1.RawOutput
+	(*Queued)(nil),                        // 62: workflow.v1.Queued
+	(*Started)(nil),                       // 63: workflow.v1.Started
+	(*Exited)(nil),                        // 64: workflow.v1.Exited
+	(*CancelRequested)(nil),               // 65: workflow.v1.CancelRequested
+	(*Killed)(nil),                        // 66: workflow.v1.Killed
+	(*TimedOut)(nil),                      // 67: workflow.v1.TimedOut
+	(*Interrupted)(nil),                   // 68: workflow.v1.Interrupted
+	(*Finished)(nil),                      // 69: workflow.v1.Finished
+	(*CancelRequest)(nil),                 // 70: workflow.v1.CancelRequest
+	(*CancelResponse)(nil),                // 71: workflow.v1.CancelResponse
+	(*GetStatusRequest)(nil),              // 72: workflow.v1.GetStatusRequest
+	(*WorkflowDirectory)(nil),             // 73: workflow.v1.WorkflowDirectory
+	(*GetStatusResponse)(nil),             // 74: workflow.v1.GetStatusResponse
+	(*DaemonStatus)(nil),                  // 75: workflow.v1.DaemonStatus
+	(*DrainDaemonRequest)(nil),            // 76: workflow.v1.DrainDaemonRequest
+	(*DrainDaemonResponse)(nil),           // 77: workflow.v1.DrainDaemonResponse
+	(*HistoryWriteFailure)(nil),           // 78: workflow.v1.HistoryWriteFailure
+	(*DropFolder)(nil),                    // 79: workflow.v1.DropFolder
+	(*ManifestProblem)(nil),               // 80: workflow.v1.ManifestProblem
+	(*ManifestVm)(nil),                    // 81: workflow.v1.ManifestVm
+	(*ValidateManifestRequest)(nil),       // 82: workflow.v1.ValidateManifestRequest
+	(*ValidateManifestResponse)(nil),      // 83: workflow.v1.ValidateManifestResponse
+	(*SubmitManifestRequest)(nil),         // 84: workflow.v1.SubmitManifestRequest
+	(*SubmittedVm)(nil),                   // 85: workflow.v1.SubmittedVm
+	(*SubmitManifestResponse)(nil),        // 86: workflow.v1.SubmitManifestResponse
+	(*Schedule)(nil),                      // 87: workflow.v1.Schedule
+	(*ScheduleSpec)(nil),                  // 88: workflow.v1.ScheduleSpec
+	(*ScheduleAction)(nil),                // 89: workflow.v1.ScheduleAction
+	(*ScheduleExecute)(nil),               // 90: workflow.v1.ScheduleExecute
+	(*ScheduleManifest)(nil),              // 91: workflow.v1.ScheduleManifest
+	(*ScheduleRun)(nil),                   // 92: workflow.v1.ScheduleRun
+	(*CreateScheduleRequest)(nil),         // 93: workflow.v1.CreateScheduleRequest
+	(*CreateScheduleResponse)(nil),        // 94: workflow.v1.CreateScheduleResponse
+	(*GetScheduleRequest)(nil),            // 95: workflow.v1.GetScheduleRequest
+	(*GetScheduleResponse)(nil),           // 96: workflow.v1.GetScheduleResponse
+	(*ListSchedulesRequest)(nil),          // 97: workflow.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),         // 98: workflow.v1.ListSchedulesResponse
+	(*UpdateScheduleRequest)(nil),         // 99: workflow.v1.UpdateScheduleRequest
+	(*UpdateScheduleResponse)(nil),        // 100: workflow.v1.UpdateScheduleResponse
+	(*DeleteScheduleRequest)(nil),         // 101: workflow.v1.DeleteScheduleRequest
+	(*DeleteScheduleResponse)(nil),        // 102: workflow.v1.DeleteScheduleResponse
+	(*PauseScheduleRequest)(nil),          // 103: workflow.v1.PauseScheduleRequest
+	(*PauseScheduleResponse)(nil),         // 104: workflow.v1.PauseScheduleResponse
+	(*TriggerScheduleRequest)(nil),        // 105: workflow.v1.TriggerScheduleRequest
+	(*TriggerScheduleResponse)(nil),       // 106: workflow.v1.TriggerScheduleResponse
+	(*Webhook)(nil),                       // 107: workflow.v1.Webhook
+	(*WebhookDelivery)(nil),               // 108: workflow.v1.WebhookDelivery
+	(*CreateWebhookRequest)(nil),          // 109: workflow.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),         // 110: workflow.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),           // 111: workflow.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 112: workflow.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 113: workflow.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 114: workflow.v1.DeleteWebhookResponse
+	(*ListWebhookDeliveriesRequest)(nil),  // 115: workflow.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil), // 116: workflow.v1.ListWebhookDeliveriesResponse
+	(*TestWebhookRequest)(nil),            // 117: workflow.v1.TestWebhookRequest
+	(*TestWebhookResponse)(nil),           // 118: workflow.v1.TestWebhookResponse
+	(*ApiToken)(nil),                      // 119: workflow.v1.ApiToken
+	(*CreateTokenRequest)(nil),            // 120: workflow.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),           // 121: workflow.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),             // 122: workflow.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),            // 123: workflow.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),            // 124: workflow.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),           // 125: workflow.v1.RevokeTokenResponse
+	(*AuditEvent)(nil),                    // 126: workflow.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),        // 127: workflow.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),       // 128: workflow.v1.ListAuditEventsResponse
+	(*FieldType_Text)(nil),                // 129: workflow.v1.FieldType.Text
+	(*FieldType_Number)(nil),              // 130: workflow.v1.FieldType.Number
+	(*FieldType_FilePath)(nil),            // 131: workflow.v1.FieldType.FilePath
+	(*FieldType_Select)(nil),              // 132: workflow.v1.FieldType.Select
+	(*FieldType_PhaseSelector)(nil),       // 133: workflow.v1.FieldType.PhaseSelector
+	(*FieldType_StateFile)(nil),           // 134: workflow.v1.FieldType.StateFile
+	nil,                                   // 135: workflow.v1.ValidateInputsRequest.InputsEntry
+	nil,                                   // 136: workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	nil,                                   // 137: workflow.v1.ExecuteRequest.InputsEntry
+	nil,                                   // 138: workflow.v1.ExecuteRequest.LabelsEntry
+	nil,                                   // 139: workflow.v1.Execution.InputsEntry
+	nil,                                   // 140: workflow.v1.Execution.LabelsEntry
+	nil,                                   // 141: workflow.v1.ListExecutionsRequest.LabelsEntry
+	nil,                                   // 142: workflow.v1.GetStatusResponse.TotalsByStateEntry
+	nil,                                   // 143: workflow.v1.SubmitManifestRequest.LabelsEntry
+	nil,                                   // 144: workflow.v1.ScheduleExecute.InputsEntry
+	nil,                                   // 145: workflow.v1.ScheduleExecute.LabelsEntry
+	nil,                                   // 146: workflow.v1.ScheduleManifest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),         // 147: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 148: google.protobuf.Duration
+	(*structpb.Value)(nil),                // 149: google.protobuf.Value
 }
 var file_workflow_v1_workflow_proto_depIdxs = []int32{
-	14,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
-	143, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
-	15,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
-	125, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
-	126, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
-	127, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
-	128, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
-	129, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
-	130, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
-	143, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
-	13,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
-	16,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
-	13,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
-	131, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
-	132, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
-	133, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
-	144, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	134, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
-	26,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
-	24,  // 19: workflow.v1.ExecuteRequest.limits:type_name -> workflow.v1.ResourceLimits
-	144, // 20: workflow.v1.ResourceLimits.cpu_time:type_name -> google.protobuf.Duration
-	144, // 21: workflow.v1.ResourceUsage.cpu_time:type_name -> google.protobuf.Duration
-	144, // 22: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
-	144, // 23: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
-	28,  // 24: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
+	15,  // 0: workflow.v1.Workflow.fields:type_name -> workflow.v1.Field
+	147, // 1: workflow.v1.Workflow.discover_time:type_name -> google.protobuf.Timestamp
+	16,  // 2: workflow.v1.Field.type:type_name -> workflow.v1.FieldType
+	129, // 3: workflow.v1.FieldType.text:type_name -> workflow.v1.FieldType.Text
+	130, // 4: workflow.v1.FieldType.number:type_name -> workflow.v1.FieldType.Number
+	131, // 5: workflow.v1.FieldType.file_path:type_name -> workflow.v1.FieldType.FilePath
+	132, // 6: workflow.v1.FieldType.select:type_name -> workflow.v1.FieldType.Select
+	133, // 7: workflow.v1.FieldType.phase_selector:type_name -> workflow.v1.FieldType.PhaseSelector
+	134, // 8: workflow.v1.FieldType.state_file:type_name -> workflow.v1.FieldType.StateFile
+	147, // 9: workflow.v1.DiscoveryError.discover_time:type_name -> google.protobuf.Timestamp
+	14,  // 10: workflow.v1.ListWorkflowsResponse.workflows:type_name -> workflow.v1.Workflow
+	17,  // 11: workflow.v1.ListWorkflowsResponse.discovery_errors:type_name -> workflow.v1.DiscoveryError
+	14,  // 12: workflow.v1.GetWorkflowResponse.workflow:type_name -> workflow.v1.Workflow
+	135, // 13: workflow.v1.ValidateInputsRequest.inputs:type_name -> workflow.v1.ValidateInputsRequest.InputsEntry
+	136, // 14: workflow.v1.ValidateInputsResponse.resolved_inputs:type_name -> workflow.v1.ValidateInputsResponse.ResolvedInputsEntry
+	137, // 15: workflow.v1.ExecuteRequest.inputs:type_name -> workflow.v1.ExecuteRequest.InputsEntry
+	148, // 16: workflow.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	138, // 17: workflow.v1.ExecuteRequest.labels:type_name -> workflow.v1.ExecuteRequest.LabelsEntry
+	27,  // 18: workflow.v1.ExecuteRequest.retry_policy:type_name -> workflow.v1.RetryPolicy
+	25,  // 19: workflow.v1.ExecuteRequest.limits:type_name -> workflow.v1.ResourceLimits
+	148, // 20: workflow.v1.ResourceLimits.cpu_time:type_name -> google.protobuf.Duration
+	148, // 21: workflow.v1.ResourceUsage.cpu_time:type_name -> google.protobuf.Duration
+	148, // 22: workflow.v1.RetryPolicy.initial_interval:type_name -> google.protobuf.Duration
+	148, // 23: workflow.v1.RetryPolicy.maximum_interval:type_name -> google.protobuf.Duration
+	29,  // 24: workflow.v1.ExecuteResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 25: workflow.v1.Execution.state:type_name -> workflow.v1.ExecutionState
-	143, // 26: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	143, // 27: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
-	143, // 28: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	135, // 29: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
-	136, // 30: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
-	144, // 31: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
-	32,  // 32: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
-	35,  // 33: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
-	31,  // 34: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
-	29,  // 35: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
-	143, // 36: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
-	26,  // 37: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
-	143, // 38: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
-	24,  // 39: workflow.v1.Execution.limits:type_name -> workflow.v1.ResourceLimits
-	25,  // 40: workflow.v1.Execution.usage:type_name -> workflow.v1.ResourceUsage
-	144, // 41: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
-	143, // 42: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
+	147, // 26: workflow.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	147, // 27: workflow.v1.Execution.start_time:type_name -> google.protobuf.Timestamp
+	147, // 28: workflow.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	139, // 29: workflow.v1.Execution.inputs:type_name -> workflow.v1.Execution.InputsEntry
+	140, // 30: workflow.v1.Execution.labels:type_name -> workflow.v1.Execution.LabelsEntry
+	148, // 31: workflow.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	33,  // 32: workflow.v1.Execution.phases:type_name -> workflow.v1.Phase
+	36,  // 33: workflow.v1.Execution.artifacts:type_name -> workflow.v1.Artifact
+	32,  // 34: workflow.v1.Execution.log_counts:type_name -> workflow.v1.LogCounts
+	30,  // 35: workflow.v1.Execution.estimate:type_name -> workflow.v1.Estimate
+	147, // 36: workflow.v1.Execution.scheduled_time:type_name -> google.protobuf.Timestamp
+	27,  // 37: workflow.v1.Execution.retry_policy:type_name -> workflow.v1.RetryPolicy
+	147, // 38: workflow.v1.Execution.next_attempt_time:type_name -> google.protobuf.Timestamp
+	25,  // 39: workflow.v1.Execution.limits:type_name -> workflow.v1.ResourceLimits
+	26,  // 40: workflow.v1.Execution.usage:type_name -> workflow.v1.ResourceUsage
+	148, // 41: workflow.v1.Estimate.remaining:type_name -> google.protobuf.Duration
+	147, // 42: workflow.v1.Estimate.completion_time:type_name -> google.protobuf.Timestamp
 	2,   // 43: workflow.v1.Estimate.basis:type_name -> workflow.v1.EstimateBasis
-	143, // 44: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
-	143, // 45: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
-	29,  // 46: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
+	147, // 44: workflow.v1.BatchSummary.create_time:type_name -> google.protobuf.Timestamp
+	147, // 45: workflow.v1.BatchSummary.end_time:type_name -> google.protobuf.Timestamp
+	30,  // 46: workflow.v1.BatchSummary.estimate:type_name -> workflow.v1.Estimate
 	1,   // 47: workflow.v1.Phase.status:type_name -> workflow.v1.NodeStatus
-	33,  // 48: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
+	34,  // 48: workflow.v1.Phase.tasks:type_name -> workflow.v1.Task
 	1,   // 49: workflow.v1.Task.status:type_name -> workflow.v1.NodeStatus
-	34,  // 50: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
+	35,  // 50: workflow.v1.Task.agents:type_name -> workflow.v1.Agent
 	1,   // 51: workflow.v1.Agent.status:type_name -> workflow.v1.NodeStatus
-	143, // 52: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
-	28,  // 53: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
-	30,  // 54: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
-	28,  // 55: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
+	147, // 52: workflow.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	29,  // 53: workflow.v1.GetExecutionResponse.execution:type_name -> workflow.v1.Execution
+	31,  // 54: workflow.v1.GetExecutionResponse.batch:type_name -> workflow.v1.BatchSummary
+	29,  // 55: workflow.v1.WaitExecutionResponse.execution:type_name -> workflow.v1.Execution
 	0,   // 56: workflow.v1.ListExecutionsRequest.states:type_name -> workflow.v1.ExecutionState
-	143, // 57: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
-	143, // 58: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
-	137, // 59: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
-	28,  // 60: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
-	30,  // 61: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
-	143, // 62: workflow.v1.CreateStreamTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	46,  // 63: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
-	143, // 64: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	47,  // 65: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
-	48,  // 66: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
-	49,  // 67: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
-	50,  // 68: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
-	51,  // 69: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
-	52,  // 70: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
-	53,  // 71: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
-	54,  // 72: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
-	55,  // 73: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
-	56,  // 74: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
-	57,  // 75: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
-	58,  // 76: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
-	59,  // 77: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
-	60,  // 78: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
-	61,  // 79: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
-	62,  // 80: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
-	63,  // 81: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
-	64,  // 82: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
-	65,  // 83: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
-	66,  // 84: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
-	67,  // 85: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
-	68,  // 86: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
+	147, // 57: workflow.v1.ListExecutionsRequest.create_time_after:type_name -> google.protobuf.Timestamp
+	147, // 58: workflow.v1.ListExecutionsRequest.create_time_before:type_name -> google.protobuf.Timestamp
+	141, // 59: workflow.v1.ListExecutionsRequest.labels:type_name -> workflow.v1.ListExecutionsRequest.LabelsEntry
+	29,  // 60: workflow.v1.ListExecutionsResponse.executions:type_name -> workflow.v1.Execution
+	31,  // 61: workflow.v1.ListExecutionsResponse.batch:type_name -> workflow.v1.BatchSummary
+	147, // 62: workflow.v1.CreateStreamTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	47,  // 63: workflow.v1.StreamLogsResponse.event:type_name -> workflow.v1.LogEvent
+	147, // 64: workflow.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	48,  // 65: workflow.v1.LogEvent.output:type_name -> workflow.v1.OutputLine
+	49,  // 66: workflow.v1.LogEvent.phase_started:type_name -> workflow.v1.PhaseStarted
+	50,  // 67: workflow.v1.LogEvent.phase_completed:type_name -> workflow.v1.PhaseCompleted
+	51,  // 68: workflow.v1.LogEvent.phase_failed:type_name -> workflow.v1.PhaseFailed
+	52,  // 69: workflow.v1.LogEvent.task_started:type_name -> workflow.v1.TaskStarted
+	53,  // 70: workflow.v1.LogEvent.task_progress:type_name -> workflow.v1.TaskProgress
+	54,  // 71: workflow.v1.LogEvent.task_completed:type_name -> workflow.v1.TaskCompleted
+	55,  // 72: workflow.v1.LogEvent.task_failed:type_name -> workflow.v1.TaskFailed
+	56,  // 73: workflow.v1.LogEvent.agent_started:type_name -> workflow.v1.AgentStarted
+	57,  // 74: workflow.v1.LogEvent.agent_message:type_name -> workflow.v1.AgentMessage
+	58,  // 75: workflow.v1.LogEvent.agent_completed:type_name -> workflow.v1.AgentCompleted
+	59,  // 76: workflow.v1.LogEvent.agent_failed:type_name -> workflow.v1.AgentFailed
+	60,  // 77: workflow.v1.LogEvent.state_file_created:type_name -> workflow.v1.StateFileCreated
+	61,  // 78: workflow.v1.LogEvent.raw_output:type_name -> workflow.v1.RawOutput
+	62,  // 79: workflow.v1.LogEvent.queued:type_name -> workflow.v1.Queued
+	63,  // 80: workflow.v1.LogEvent.started:type_name -> workflow.v1.Started
+	64,  // 81: workflow.v1.LogEvent.exited:type_name -> workflow.v1.Exited
+	65,  // 82: workflow.v1.LogEvent.cancel_requested:type_name -> workflow.v1.CancelRequested
+	66,  // 83: workflow.v1.LogEvent.killed:type_name -> workflow.v1.Killed
+	67,  // 84: workflow.v1.LogEvent.timed_out:type_name -> workflow.v1.TimedOut
+	68,  // 85: workflow.v1.LogEvent.interrupted:type_name -> workflow.v1.Interrupted
+	69,  // 86: workflow.v1.LogEvent.finished:type_name -> workflow.v1.Finished
 	3,   // 87: workflow.v1.OutputLine.stream:type_name -> workflow.v1.OutputStream
-	144, // 88: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
-	144, // 89: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
+	148, // 88: workflow.v1.CancelRequested.grace_period:type_name -> google.protobuf.Duration
+	148, // 89: workflow.v1.TimedOut.timeout:type_name -> google.protobuf.Duration
 	0,   // 90: workflow.v1.Finished.state:type_name -> workflow.v1.ExecutionState
-	144, // 91: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
-	28,  // 92: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
-	143, // 93: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
-	138, // 94: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
-	72,  // 95: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
-	75,  // 96: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
-	144, // 97: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
-	74,  // 98: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
-	30,  // 99: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
-	143, // 100: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
-	4,   // 101: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
-	5,   // 102: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	76,  // 103: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
-	5,   // 104: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
-	6,   // 105: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	77,  // 106: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
-	5,   // 107: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
-	139, // 108: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
-	28,  // 109: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
-	81,  // 110: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
-	6,   // 111: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
-	84,  // 112: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
-	85,  // 113: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
-	7,   // 114: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
-	8,   // 115: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
-	144, // 116: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
-	143, // 117: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
-	143, // 118: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
-	143, // 119: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
-	88,  // 120: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
-	144, // 121: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	143, // 122: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
-	143, // 123: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
-	86,  // 124: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
-	87,  // 125: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
-	140, // 126: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
-	144, // 127: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
-	141, // 128: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
-	26,  // 129: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
-	5,   // 130: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
-	142, // 131: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
-	143, // 132: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
-	143, // 133: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
-	9,   // 134: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
-	83,  // 135: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
-	83,  // 136: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	83,  // 137: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	83,  // 138: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
-	83,  // 139: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
-	83,  // 140: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	83,  // 141: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
-	88,  // 142: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
-	10,  // 143: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
-	143, // 144: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
-	11,  // 145: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
-	143, // 146: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
-	143, // 147: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
-	143, // 148: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	103, // 149: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
-	103, // 150: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
-	103, // 151: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
-	104, // 152: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
-	104, // 153: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
-	12,  // 154: workflow.v1.ApiToken.role:type_name -> workflow.v1.Role
-	143, // 155: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
-	143, // 156: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
-	143, // 157: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
-	12,  // 158: workflow.v1.CreateTokenRequest.role:type_name -> workflow.v1.Role
-	144, // 159: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
-	115, // 160: workflow.v1.CreateTokenResponse.token:type_name -> workflow.v1.ApiToken
-	115, // 161: workflow.v1.ListTokensResponse.tokens:type_name -> workflow.v1.ApiToken
-	115, // 162: workflow.v1.RevokeTokenResponse.token:type_name -> workflow.v1.ApiToken
-	143, // 163: workflow.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	12,  // 164: workflow.v1.AuditEvent.role:type_name -> workflow.v1.Role
-	122, // 165: workflow.v1.ListAuditEventsResponse.events:type_name -> workflow.v1.AuditEvent
-	145, // 166: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	145, // 167: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
-	145, // 168: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
-	17,  // 169: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
-	19,  // 170: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
-	21,  // 171: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
-	23,  // 172: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
-	36,  // 173: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
-	38,  // 174: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
-	40,  // 175: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
-	42,  // 176: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
-	43,  // 177: workflow.v1.WorkflowService.CreateStreamToken:input_type -> workflow.v1.CreateStreamTokenRequest
-	69,  // 178: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
-	71,  // 179: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
-	78,  // 180: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
-	80,  // 181: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
-	89,  // 182: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
-	91,  // 183: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
-	93,  // 184: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
-	95,  // 185: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
-	97,  // 186: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
-	99,  // 187: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
-	101, // 188: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
-	105, // 189: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
-	107, // 190: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
-	109, // 191: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
-	111, // 192: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
-	113, // 193: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
-	116, // 194: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
-	118, // 195: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
-	120, // 196: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
-	123, // 197: workflow.v1.WorkflowService.ListAuditEvents:input_type -> workflow.v1.ListAuditEventsRequest
-	18,  // 198: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
-	20,  // 199: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
-	22,  // 200: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
-	27,  // 201: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
-	37,  // 202: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
-	39,  // 203: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
-	41,  // 204: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
-	45,  // 205: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
-	44,  // 206: workflow.v1.WorkflowService.CreateStreamToken:output_type -> workflow.v1.CreateStreamTokenResponse
-	70,  // 207: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
-	73,  // 208: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
-	79,  // 209: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
-	82,  // 210: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
-	90,  // 211: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
-	92,  // 212: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
-	94,  // 213: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
-	96,  // 214: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
-	98,  // 215: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
-	100, // 216: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
-	102, // 217: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
-	106, // 218: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
-	108, // 219: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
-	110, // 220: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
-	112, // 221: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
-	114, // 222: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
-	117, // 223: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
-	119, // 224: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
-	121, // 225: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
-	124, // 226: workflow.v1.WorkflowService.ListAuditEvents:output_type -> workflow.v1.ListAuditEventsResponse
-	198, // [198:227] is the sub-list for method output_type
-	169, // [169:198] is the sub-list for method input_type
-	169, // [169:169] is the sub-list for extension type_name
-	169, // [169:169] is the sub-list for extension extendee
-	0,   // [0:169] is the sub-list for field type_name
+	148, // 91: workflow.v1.CancelRequest.grace_period:type_name -> google.protobuf.Duration
+	29,  // 92: workflow.v1.CancelResponse.execution:type_name -> workflow.v1.Execution
+	147, // 93: workflow.v1.GetStatusResponse.start_time:type_name -> google.protobuf.Timestamp
+	142, // 94: workflow.v1.GetStatusResponse.totals_by_state:type_name -> workflow.v1.GetStatusResponse.TotalsByStateEntry
+	73,  // 95: workflow.v1.GetStatusResponse.workflow_directories:type_name -> workflow.v1.WorkflowDirectory
+	79,  // 96: workflow.v1.GetStatusResponse.drop_folders:type_name -> workflow.v1.DropFolder
+	148, // 97: workflow.v1.GetStatusResponse.history_retention:type_name -> google.protobuf.Duration
+	78,  // 98: workflow.v1.GetStatusResponse.history_write_failure:type_name -> workflow.v1.HistoryWriteFailure
+	31,  // 99: workflow.v1.GetStatusResponse.active_batches:type_name -> workflow.v1.BatchSummary
+	75,  // 100: workflow.v1.GetStatusResponse.daemons:type_name -> workflow.v1.DaemonStatus
+	4,   // 101: workflow.v1.DaemonStatus.role:type_name -> workflow.v1.DaemonRole
+	147, // 102: workflow.v1.DaemonStatus.start_time:type_name -> google.protobuf.Timestamp
+	147, // 103: workflow.v1.DaemonStatus.last_heartbeat:type_name -> google.protobuf.Timestamp
+	75,  // 104: workflow.v1.DrainDaemonResponse.daemon:type_name -> workflow.v1.DaemonStatus
+	147, // 105: workflow.v1.HistoryWriteFailure.since:type_name -> google.protobuf.Timestamp
+	5,   // 106: workflow.v1.DropFolder.mode:type_name -> workflow.v1.DropFolderMode
+	6,   // 107: workflow.v1.ValidateManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	80,  // 108: workflow.v1.ValidateManifestResponse.problems:type_name -> workflow.v1.ManifestProblem
+	6,   // 109: workflow.v1.ValidateManifestResponse.format:type_name -> workflow.v1.ManifestFormat
+	7,   // 110: workflow.v1.ValidateManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	81,  // 111: workflow.v1.ValidateManifestResponse.vms:type_name -> workflow.v1.ManifestVm
+	6,   // 112: workflow.v1.SubmitManifestRequest.format:type_name -> workflow.v1.ManifestFormat
+	143, // 113: workflow.v1.SubmitManifestRequest.labels:type_name -> workflow.v1.SubmitManifestRequest.LabelsEntry
+	29,  // 114: workflow.v1.SubmittedVm.execution:type_name -> workflow.v1.Execution
+	85,  // 115: workflow.v1.SubmitManifestResponse.vms:type_name -> workflow.v1.SubmittedVm
+	7,   // 116: workflow.v1.SubmitManifestResponse.kind:type_name -> workflow.v1.ManifestKind
+	88,  // 117: workflow.v1.Schedule.spec:type_name -> workflow.v1.ScheduleSpec
+	89,  // 118: workflow.v1.Schedule.action:type_name -> workflow.v1.ScheduleAction
+	8,   // 119: workflow.v1.Schedule.overlap_policy:type_name -> workflow.v1.ScheduleOverlapPolicy
+	9,   // 120: workflow.v1.Schedule.catch_up_policy:type_name -> workflow.v1.ScheduleCatchUpPolicy
+	148, // 121: workflow.v1.Schedule.catch_up_window:type_name -> google.protobuf.Duration
+	147, // 122: workflow.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
+	147, // 123: workflow.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
+	147, // 124: workflow.v1.Schedule.next_fire_times:type_name -> google.protobuf.Timestamp
+	92,  // 125: workflow.v1.Schedule.recent_runs:type_name -> workflow.v1.ScheduleRun
+	148, // 126: workflow.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	147, // 127: workflow.v1.ScheduleSpec.start_time:type_name -> google.protobuf.Timestamp
+	147, // 128: workflow.v1.ScheduleSpec.end_time:type_name -> google.protobuf.Timestamp
+	90,  // 129: workflow.v1.ScheduleAction.execute:type_name -> workflow.v1.ScheduleExecute
+	91,  // 130: workflow.v1.ScheduleAction.manifest:type_name -> workflow.v1.ScheduleManifest
+	144, // 131: workflow.v1.ScheduleExecute.inputs:type_name -> workflow.v1.ScheduleExecute.InputsEntry
+	148, // 132: workflow.v1.ScheduleExecute.timeout:type_name -> google.protobuf.Duration
+	145, // 133: workflow.v1.ScheduleExecute.labels:type_name -> workflow.v1.ScheduleExecute.LabelsEntry
+	27,  // 134: workflow.v1.ScheduleExecute.retry_policy:type_name -> workflow.v1.RetryPolicy
+	6,   // 135: workflow.v1.ScheduleManifest.format:type_name -> workflow.v1.ManifestFormat
+	146, // 136: workflow.v1.ScheduleManifest.labels:type_name -> workflow.v1.ScheduleManifest.LabelsEntry
+	147, // 137: workflow.v1.ScheduleRun.scheduled_time:type_name -> google.protobuf.Timestamp
+	147, // 138: workflow.v1.ScheduleRun.action_time:type_name -> google.protobuf.Timestamp
+	10,  // 139: workflow.v1.ScheduleRun.outcome:type_name -> workflow.v1.ScheduleRunOutcome
+	87,  // 140: workflow.v1.CreateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	87,  // 141: workflow.v1.CreateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	87,  // 142: workflow.v1.GetScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	87,  // 143: workflow.v1.ListSchedulesResponse.schedules:type_name -> workflow.v1.Schedule
+	87,  // 144: workflow.v1.UpdateScheduleRequest.schedule:type_name -> workflow.v1.Schedule
+	87,  // 145: workflow.v1.UpdateScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	87,  // 146: workflow.v1.PauseScheduleResponse.schedule:type_name -> workflow.v1.Schedule
+	92,  // 147: workflow.v1.TriggerScheduleResponse.run:type_name -> workflow.v1.ScheduleRun
+	11,  // 148: workflow.v1.Webhook.events:type_name -> workflow.v1.WebhookEvent
+	147, // 149: workflow.v1.Webhook.create_time:type_name -> google.protobuf.Timestamp
+	12,  // 150: workflow.v1.WebhookDelivery.state:type_name -> workflow.v1.WebhookDeliveryState
+	147, // 151: workflow.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	147, // 152: workflow.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	147, // 153: workflow.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	107, // 154: workflow.v1.CreateWebhookRequest.webhook:type_name -> workflow.v1.Webhook
+	107, // 155: workflow.v1.CreateWebhookResponse.webhook:type_name -> workflow.v1.Webhook
+	107, // 156: workflow.v1.ListWebhooksResponse.webhooks:type_name -> workflow.v1.Webhook
+	108, // 157: workflow.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> workflow.v1.WebhookDelivery
+	108, // 158: workflow.v1.TestWebhookResponse.delivery:type_name -> workflow.v1.WebhookDelivery
+	13,  // 159: workflow.v1.ApiToken.role:type_name -> workflow.v1.Role
+	147, // 160: workflow.v1.ApiToken.create_time:type_name -> google.protobuf.Timestamp
+	147, // 161: workflow.v1.ApiToken.expire_time:type_name -> google.protobuf.Timestamp
+	147, // 162: workflow.v1.ApiToken.revoke_time:type_name -> google.protobuf.Timestamp
+	13,  // 163: workflow.v1.CreateTokenRequest.role:type_name -> workflow.v1.Role
+	148, // 164: workflow.v1.CreateTokenRequest.expires_in:type_name -> google.protobuf.Duration
+	119, // 165: workflow.v1.CreateTokenResponse.token:type_name -> workflow.v1.ApiToken
+	119, // 166: workflow.v1.ListTokensResponse.tokens:type_name -> workflow.v1.ApiToken
+	119, // 167: workflow.v1.RevokeTokenResponse.token:type_name -> workflow.v1.ApiToken
+	147, // 168: workflow.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	13,  // 169: workflow.v1.AuditEvent.role:type_name -> workflow.v1.Role
+	126, // 170: workflow.v1.ListAuditEventsResponse.events:type_name -> workflow.v1.AuditEvent
+	149, // 171: workflow.v1.ValidateInputsRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	149, // 172: workflow.v1.ExecuteRequest.InputsEntry.value:type_name -> google.protobuf.Value
+	149, // 173: workflow.v1.ScheduleExecute.InputsEntry.value:type_name -> google.protobuf.Value
+	18,  // 174: workflow.v1.WorkflowService.ListWorkflows:input_type -> workflow.v1.ListWorkflowsRequest
+	20,  // 175: workflow.v1.WorkflowService.GetWorkflow:input_type -> workflow.v1.GetWorkflowRequest
+	22,  // 176: workflow.v1.WorkflowService.ValidateInputs:input_type -> workflow.v1.ValidateInputsRequest
+	24,  // 177: workflow.v1.WorkflowService.Execute:input_type -> workflow.v1.ExecuteRequest
+	37,  // 178: workflow.v1.WorkflowService.GetExecution:input_type -> workflow.v1.GetExecutionRequest
+	39,  // 179: workflow.v1.WorkflowService.WaitExecution:input_type -> workflow.v1.WaitExecutionRequest
+	41,  // 180: workflow.v1.WorkflowService.ListExecutions:input_type -> workflow.v1.ListExecutionsRequest
+	43,  // 181: workflow.v1.WorkflowService.StreamLogs:input_type -> workflow.v1.StreamLogsRequest
+	44,  // 182: workflow.v1.WorkflowService.CreateStreamToken:input_type -> workflow.v1.CreateStreamTokenRequest
+	70,  // 183: workflow.v1.WorkflowService.Cancel:input_type -> workflow.v1.CancelRequest
+	72,  // 184: workflow.v1.WorkflowService.GetStatus:input_type -> workflow.v1.GetStatusRequest
+	76,  // 185: workflow.v1.WorkflowService.DrainDaemon:input_type -> workflow.v1.DrainDaemonRequest
+	82,  // 186: workflow.v1.WorkflowService.ValidateManifest:input_type -> workflow.v1.ValidateManifestRequest
+	84,  // 187: workflow.v1.WorkflowService.SubmitManifest:input_type -> workflow.v1.SubmitManifestRequest
+	93,  // 188: workflow.v1.WorkflowService.CreateSchedule:input_type -> workflow.v1.CreateScheduleRequest
+	95,  // 189: workflow.v1.WorkflowService.GetSchedule:input_type -> workflow.v1.GetScheduleRequest
+	97,  // 190: workflow.v1.WorkflowService.ListSchedules:input_type -> workflow.v1.ListSchedulesRequest
+	99,  // 191: workflow.v1.WorkflowService.UpdateSchedule:input_type -> workflow.v1.UpdateScheduleRequest
+	101, // 192: workflow.v1.WorkflowService.DeleteSchedule:input_type -> workflow.v1.DeleteScheduleRequest
+	103, // 193: workflow.v1.WorkflowService.PauseSchedule:input_type -> workflow.v1.PauseScheduleRequest
+	105, // 194: workflow.v1.WorkflowService.TriggerSchedule:input_type -> workflow.v1.TriggerScheduleRequest
+	109, // 195: workflow.v1.WorkflowService.CreateWebhook:input_type -> workflow.v1.CreateWebhookRequest
+	111, // 196: workflow.v1.WorkflowService.ListWebhooks:input_type -> workflow.v1.ListWebhooksRequest
+	113, // 197: workflow.v1.WorkflowService.DeleteWebhook:input_type -> workflow.v1.DeleteWebhookRequest
+	115, // 198: workflow.v1.WorkflowService.ListWebhookDeliveries:input_type -> workflow.v1.ListWebhookDeliveriesRequest
+	117, // 199: workflow.v1.WorkflowService.TestWebhook:input_type -> workflow.v1.TestWebhookRequest
+	120, // 200: workflow.v1.WorkflowService.CreateToken:input_type -> workflow.v1.CreateTokenRequest
+	122, // 201: workflow.v1.WorkflowService.ListTokens:input_type -> workflow.v1.ListTokensRequest
+	124, // 202: workflow.v1.WorkflowService.RevokeToken:input_type -> workflow.v1.RevokeTokenRequest
+	127, // 203: workflow.v1.WorkflowService.ListAuditEvents:input_type -> workflow.v1.ListAuditEventsRequest
+	19,  // 204: workflow.v1.WorkflowService.ListWorkflows:output_type -> workflow.v1.ListWorkflowsResponse
+	21,  // 205: workflow.v1.WorkflowService.GetWorkflow:output_type -> workflow.v1.GetWorkflowResponse
+	23,  // 206: workflow.v1.WorkflowService.ValidateInputs:output_type -> workflow.v1.ValidateInputsResponse
+	28,  // 207: workflow.v1.WorkflowService.Execute:output_type -> workflow.v1.ExecuteResponse
+	38,  // 208: workflow.v1.WorkflowService.GetExecution:output_type -> workflow.v1.GetExecutionResponse
+	40,  // 209: workflow.v1.WorkflowService.WaitExecution:output_type -> workflow.v1.WaitExecutionResponse
+	42,  // 210: workflow.v1.WorkflowService.ListExecutions:output_type -> workflow.v1.ListExecutionsResponse
+	46,  // 211: workflow.v1.WorkflowService.StreamLogs:output_type -> workflow.v1.StreamLogsResponse
+	45,  // 212: workflow.v1.WorkflowService.CreateStreamToken:output_type -> workflow.v1.CreateStreamTokenResponse
+	71,  // 213: workflow.v1.WorkflowService.Cancel:output_type -> workflow.v1.CancelResponse
+	74,  // 214: workflow.v1.WorkflowService.GetStatus:output_type -> workflow.v1.GetStatusResponse
+	77,  // 215: workflow.v1.WorkflowService.DrainDaemon:output_type -> workflow.v1.DrainDaemonResponse
+	83,  // 216: workflow.v1.WorkflowService.ValidateManifest:output_type -> workflow.v1.ValidateManifestResponse
+	86,  // 217: workflow.v1.WorkflowService.SubmitManifest:output_type -> workflow.v1.SubmitManifestResponse
+	94,  // 218: workflow.v1.WorkflowService.CreateSchedule:output_type -> workflow.v1.CreateScheduleResponse
+	96,  // 219: workflow.v1.WorkflowService.GetSchedule:output_type -> workflow.v1.GetScheduleResponse
+	98,  // 220: workflow.v1.WorkflowService.ListSchedules:output_type -> workflow.v1.ListSchedulesResponse
+	100, // 221: workflow.v1.WorkflowService.UpdateSchedule:output_type -> workflow.v1.UpdateScheduleResponse
+	102, // 222: workflow.v1.WorkflowService.DeleteSchedule:output_type -> workflow.v1.DeleteScheduleResponse
+	104, // 223: workflow.v1.WorkflowService.PauseSchedule:output_type -> workflow.v1.PauseScheduleResponse
+	106, // 224: workflow.v1.WorkflowService.TriggerSchedule:output_type -> workflow.v1.TriggerScheduleResponse
+	110, // 225: workflow.v1.WorkflowService.CreateWebhook:output_type -> workflow.v1.CreateWebhookResponse
+	112, // 226: workflow.v1.WorkflowService.ListWebhooks:output_type -> workflow.v1.ListWebhooksResponse
+	114, // 227: workflow.v1.WorkflowService.DeleteWebhook:output_type -> workflow.v1.DeleteWebhookResponse
+	116, // 228: workflow.v1.WorkflowService.ListWebhookDeliveries:output_type -> workflow.v1.ListWebhookDeliveriesResponse
+	118, // 229: workflow.v1.WorkflowService.TestWebhook:output_type -> workflow.v1.TestWebhookResponse
+	121, // 230: workflow.v1.WorkflowService.CreateToken:output_type -> workflow.v1.CreateTokenResponse
+	123, // 231: workflow.v1.WorkflowService.ListTokens:output_type -> workflow.v1.ListTokensResponse
+	125, // 232: workflow.v1.WorkflowService.RevokeToken:output_type -> workflow.v1.RevokeTokenResponse
+	128, // 233: workflow.v1.WorkflowService.ListAuditEvents:output_type -> workflow.v1.ListAuditEventsResponse
+	204, // [204:234] is the sub-list for method output_type
+	174, // [174:204] is the sub-list for method input_type
+	174, // [174:174] is the sub-list for extension type_name
+	174, // [174:174] is the sub-list for extension extendee
+	0,   // [0:174] is the sub-list for field type_name
 }
 
 func init() { file_workflow_v1_workflow_proto_init() }
@@ -10778,24 +11090,24 @@ func file_workflow_v1_workflow_proto_init() {
 	file_workflow_v1_workflow_proto_msgTypes[40].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[44].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[50].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[72].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[75].OneofWrappers = []any{
 		(*ScheduleAction_Execute)(nil),
 		(*ScheduleAction_Manifest)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[74].OneofWrappers = []any{
+	file_workflow_v1_workflow_proto_msgTypes[77].OneofWrappers = []any{
 		(*ScheduleManifest_Content)(nil),
 		(*ScheduleManifest_TemplatePath)(nil),
 	}
-	file_workflow_v1_workflow_proto_msgTypes[113].OneofWrappers = []any{}
-	file_workflow_v1_workflow_proto_msgTypes[114].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[116].OneofWrappers = []any{}
 	file_workflow_v1_workflow_proto_msgTypes[117].OneofWrappers = []any{}
+	file_workflow_v1_workflow_proto_msgTypes[120].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workflow_v1_workflow_proto_rawDesc), len(file_workflow_v1_workflow_proto_rawDesc)),
-			NumEnums:      13,
-			NumMessages:   130,
+			NumEnums:      14,
+			NumMessages:   133,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

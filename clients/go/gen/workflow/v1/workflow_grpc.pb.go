@@ -30,6 +30,7 @@ const (
 	WorkflowService_CreateStreamToken_FullMethodName     = "/workflow.v1.WorkflowService/CreateStreamToken"
 	WorkflowService_Cancel_FullMethodName                = "/workflow.v1.WorkflowService/Cancel"
 	WorkflowService_GetStatus_FullMethodName             = "/workflow.v1.WorkflowService/GetStatus"
+	WorkflowService_DrainDaemon_FullMethodName           = "/workflow.v1.WorkflowService/DrainDaemon"
 	WorkflowService_ValidateManifest_FullMethodName      = "/workflow.v1.WorkflowService/ValidateManifest"
 	WorkflowService_SubmitManifest_FullMethodName        = "/workflow.v1.WorkflowService/SubmitManifest"
 	WorkflowService_CreateSchedule_FullMethodName        = "/workflow.v1.WorkflowService/CreateSchedule"
@@ -118,6 +119,13 @@ type WorkflowServiceClient interface {
 	// Returns the daemon's version, uptime, worker pool and history counts,
 	// and the state of each drop folder.
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
+	// Drains a daemon (admin only): it starts nothing more, lets what it
+	// runs finish, then stops (exit status 0); what is still queued stays
+	// in the history for the next daemon to run (with PostgreSQL, a standby
+	// takes over at once). `daemon_id` is required (GetStatus lists the
+	// ids, the answering daemon's first), so that no empty request drains
+	// a daemon by accident. Draining a draining daemon changes nothing.
+	DrainDaemon(ctx context.Context, in *DrainDaemonRequest, opts ...grpc.CallOption) (*DrainDaemonResponse, error)
 	// Checks a hyper2kvm pipeline manifest (single VM or batch, JSON or YAML;
 	// also the Artifact Manifest v1 format) without running anything. Returns
 	// `valid` and every problem at once, each with its path into the document
@@ -310,6 +318,16 @@ func (c *workflowServiceClient) GetStatus(ctx context.Context, in *GetStatusRequ
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetStatusResponse)
 	err := c.cc.Invoke(ctx, WorkflowService_GetStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) DrainDaemon(ctx context.Context, in *DrainDaemonRequest, opts ...grpc.CallOption) (*DrainDaemonResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DrainDaemonResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_DrainDaemon_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -564,6 +582,13 @@ type WorkflowServiceServer interface {
 	// Returns the daemon's version, uptime, worker pool and history counts,
 	// and the state of each drop folder.
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)
+	// Drains a daemon (admin only): it starts nothing more, lets what it
+	// runs finish, then stops (exit status 0); what is still queued stays
+	// in the history for the next daemon to run (with PostgreSQL, a standby
+	// takes over at once). `daemon_id` is required (GetStatus lists the
+	// ids, the answering daemon's first), so that no empty request drains
+	// a daemon by accident. Draining a draining daemon changes nothing.
+	DrainDaemon(context.Context, *DrainDaemonRequest) (*DrainDaemonResponse, error)
 	// Checks a hyper2kvm pipeline manifest (single VM or batch, JSON or YAML;
 	// also the Artifact Manifest v1 format) without running anything. Returns
 	// `valid` and every problem at once, each with its path into the document
@@ -675,6 +700,9 @@ func (UnimplementedWorkflowServiceServer) Cancel(context.Context, *CancelRequest
 }
 func (UnimplementedWorkflowServiceServer) GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStatus not implemented")
+}
+func (UnimplementedWorkflowServiceServer) DrainDaemon(context.Context, *DrainDaemonRequest) (*DrainDaemonResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DrainDaemon not implemented")
 }
 func (UnimplementedWorkflowServiceServer) ValidateManifest(context.Context, *ValidateManifestRequest) (*ValidateManifestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ValidateManifest not implemented")
@@ -938,6 +966,24 @@ func _WorkflowService_GetStatus_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(WorkflowServiceServer).GetStatus(ctx, req.(*GetStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_DrainDaemon_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DrainDaemonRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).DrainDaemon(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_DrainDaemon_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).DrainDaemon(ctx, req.(*DrainDaemonRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1312,6 +1358,10 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetStatus",
 			Handler:    _WorkflowService_GetStatus_Handler,
+		},
+		{
+			MethodName: "DrainDaemon",
+			Handler:    _WorkflowService_DrainDaemon_Handler,
 		},
 		{
 			MethodName: "ValidateManifest",

@@ -44,6 +44,12 @@ class OutputStream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTPUT_STREAM_STDOUT: _ClassVar[OutputStream]
     OUTPUT_STREAM_STDERR: _ClassVar[OutputStream]
 
+class DaemonRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DAEMON_ROLE_UNSPECIFIED: _ClassVar[DaemonRole]
+    DAEMON_ROLE_WRITER: _ClassVar[DaemonRole]
+    DAEMON_ROLE_STANDBY: _ClassVar[DaemonRole]
+
 class DropFolderMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DROP_FOLDER_MODE_UNSPECIFIED: _ClassVar[DropFolderMode]
@@ -132,6 +138,9 @@ ESTIMATE_BASIS_PROGRESS_AND_HISTORY: EstimateBasis
 OUTPUT_STREAM_UNSPECIFIED: OutputStream
 OUTPUT_STREAM_STDOUT: OutputStream
 OUTPUT_STREAM_STDERR: OutputStream
+DAEMON_ROLE_UNSPECIFIED: DaemonRole
+DAEMON_ROLE_WRITER: DaemonRole
+DAEMON_ROLE_STANDBY: DaemonRole
 DROP_FOLDER_MODE_UNSPECIFIED: DropFolderMode
 DROP_FOLDER_MODE_MANIFEST: DropFolderMode
 DROP_FOLDER_MODE_DISK: DropFolderMode
@@ -998,7 +1007,7 @@ class WorkflowDirectory(_message.Message):
     def __init__(self, path: _Optional[str] = ..., workflows: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., exists: _Optional[bool] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir", "history_retention", "history_write_failure", "programs_probing", "active_batches", "program_limits_enforcement")
+    __slots__ = ("version", "start_time", "uptime_seconds", "max_workers", "running", "queued", "max_queue", "succeeded_today", "failed_today", "total_executions", "totals_by_state", "workflow_directories", "workflows_discovered", "discovery_errors", "database_path", "drop_folders", "output_dir", "history_retention", "history_write_failure", "programs_probing", "active_batches", "program_limits_enforcement", "daemons")
     class TotalsByStateEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1028,6 +1037,7 @@ class GetStatusResponse(_message.Message):
     PROGRAMS_PROBING_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_BATCHES_FIELD_NUMBER: _ClassVar[int]
     PROGRAM_LIMITS_ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
+    DAEMONS_FIELD_NUMBER: _ClassVar[int]
     version: str
     start_time: _timestamp_pb2.Timestamp
     uptime_seconds: int
@@ -1050,7 +1060,44 @@ class GetStatusResponse(_message.Message):
     programs_probing: int
     active_batches: _containers.RepeatedCompositeFieldContainer[BatchSummary]
     program_limits_enforcement: str
-    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ..., history_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., history_write_failure: _Optional[_Union[HistoryWriteFailure, _Mapping]] = ..., programs_probing: _Optional[int] = ..., active_batches: _Optional[_Iterable[_Union[BatchSummary, _Mapping]]] = ..., program_limits_enforcement: _Optional[str] = ...) -> None: ...
+    daemons: _containers.RepeatedCompositeFieldContainer[DaemonStatus]
+    def __init__(self, version: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime_seconds: _Optional[int] = ..., max_workers: _Optional[int] = ..., running: _Optional[int] = ..., queued: _Optional[int] = ..., max_queue: _Optional[int] = ..., succeeded_today: _Optional[int] = ..., failed_today: _Optional[int] = ..., total_executions: _Optional[int] = ..., totals_by_state: _Optional[_Mapping[str, int]] = ..., workflow_directories: _Optional[_Iterable[_Union[WorkflowDirectory, _Mapping]]] = ..., workflows_discovered: _Optional[int] = ..., discovery_errors: _Optional[int] = ..., database_path: _Optional[str] = ..., drop_folders: _Optional[_Iterable[_Union[DropFolder, _Mapping]]] = ..., output_dir: _Optional[str] = ..., history_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., history_write_failure: _Optional[_Union[HistoryWriteFailure, _Mapping]] = ..., programs_probing: _Optional[int] = ..., active_batches: _Optional[_Iterable[_Union[BatchSummary, _Mapping]]] = ..., program_limits_enforcement: _Optional[str] = ..., daemons: _Optional[_Iterable[_Union[DaemonStatus, _Mapping]]] = ...) -> None: ...
+
+class DaemonStatus(_message.Message):
+    __slots__ = ("id", "host", "pid", "role", "slots", "running", "start_time", "last_heartbeat", "alive", "draining")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    host: str
+    pid: int
+    role: DaemonRole
+    slots: int
+    running: int
+    start_time: _timestamp_pb2.Timestamp
+    last_heartbeat: _timestamp_pb2.Timestamp
+    alive: bool
+    draining: bool
+    def __init__(self, id: _Optional[str] = ..., host: _Optional[str] = ..., pid: _Optional[int] = ..., role: _Optional[_Union[DaemonRole, str]] = ..., slots: _Optional[int] = ..., running: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., alive: _Optional[bool] = ..., draining: _Optional[bool] = ...) -> None: ...
+
+class DrainDaemonRequest(_message.Message):
+    __slots__ = ("daemon_id",)
+    DAEMON_ID_FIELD_NUMBER: _ClassVar[int]
+    daemon_id: str
+    def __init__(self, daemon_id: _Optional[str] = ...) -> None: ...
+
+class DrainDaemonResponse(_message.Message):
+    __slots__ = ("daemon",)
+    DAEMON_FIELD_NUMBER: _ClassVar[int]
+    daemon: DaemonStatus
+    def __init__(self, daemon: _Optional[_Union[DaemonStatus, _Mapping]] = ...) -> None: ...
 
 class HistoryWriteFailure(_message.Message):
     __slots__ = ("error", "since")

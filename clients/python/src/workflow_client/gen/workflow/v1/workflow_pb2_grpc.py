@@ -96,6 +96,11 @@ class WorkflowServiceStub:
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=workflow_dot_v1_dot_workflow__pb2.GetStatusResponse.FromString,
                 _registered_method=True)
+        self.DrainDaemon = channel.unary_unary(
+                '/workflow.v1.WorkflowService/DrainDaemon',
+                request_serializer=workflow_dot_v1_dot_workflow__pb2.DrainDaemonRequest.SerializeToString,
+                response_deserializer=workflow_dot_v1_dot_workflow__pb2.DrainDaemonResponse.FromString,
+                _registered_method=True)
         self.ValidateManifest = channel.unary_unary(
                 '/workflow.v1.WorkflowService/ValidateManifest',
                 request_serializer=workflow_dot_v1_dot_workflow__pb2.ValidateManifestRequest.SerializeToString,
@@ -304,6 +309,18 @@ class WorkflowServiceServicer:
     def GetStatus(self, request, context):
         """Returns the daemon's version, uptime, worker pool and history counts,
         and the state of each drop folder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DrainDaemon(self, request, context):
+        """Drains a daemon (admin only): it starts nothing more, lets what it
+        runs finish, then stops (exit status 0); what is still queued stays
+        in the history for the next daemon to run (with PostgreSQL, a standby
+        takes over at once). `daemon_id` is required (GetStatus lists the
+        ids, the answering daemon's first), so that no empty request drains
+        a daemon by accident. Draining a draining daemon changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -525,6 +542,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=workflow_dot_v1_dot_workflow__pb2.GetStatusRequest.FromString,
                     response_serializer=workflow_dot_v1_dot_workflow__pb2.GetStatusResponse.SerializeToString,
+            ),
+            'DrainDaemon': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrainDaemon,
+                    request_deserializer=workflow_dot_v1_dot_workflow__pb2.DrainDaemonRequest.FromString,
+                    response_serializer=workflow_dot_v1_dot_workflow__pb2.DrainDaemonResponse.SerializeToString,
             ),
             'ValidateManifest': grpc.unary_unary_rpc_method_handler(
                     servicer.ValidateManifest,
@@ -921,6 +943,33 @@ class WorkflowService:
             '/workflow.v1.WorkflowService/GetStatus',
             workflow_dot_v1_dot_workflow__pb2.GetStatusRequest.SerializeToString,
             workflow_dot_v1_dot_workflow__pb2.GetStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrainDaemon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/workflow.v1.WorkflowService/DrainDaemon',
+            workflow_dot_v1_dot_workflow__pb2.DrainDaemonRequest.SerializeToString,
+            workflow_dot_v1_dot_workflow__pb2.DrainDaemonResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,232 @@
+//! This daemon among the daemons on its history (GetStatus's `daemons`,
+//! DrainDaemon): it reports itself every [`HEARTBEAT`] on a PostgreSQL
+//! connection of its own (`store/daemon_registry.rs`), standing by or
+//! writing, reads there whether it is to drain, and removes its row when
+//! it stops. With SQLite it is the only daemon, and nothing is stored.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::engine::Engine;
+use crate::store::daemon_registry::{DaemonRow, RegistryConn};
+use crate::store::{Database, StoreError};
+
+/// How often a daemon reports.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// A daemon that has not reported for this long is not alive.
+pub(crate) const ALIVE_WITHIN_MS: i64 = 10_000;
+
+/// `DaemonRow::role` values.
+pub(crate) const WRITER: &str = "writer";
+pub(crate) const STANDBY: &str = "standby";
+
+/// This daemon's entry, and its connection to the others'.
+pub(crate) struct Registry {
+    /// The PostgreSQL history's URL; None with SQLite.
+    postgres: Option<String>,
+    me: Mutex<DaemonRow>,
+    /// None until the first report connects (and after a lost connection);
+    /// always None with SQLite.
+    conn: Mutex<Option<RegistryConn>>,
+    /// Set once the history is open: its running count is reported, and a
+    /// drain is its to do.
+    engine: OnceLock<Arc<Engine>>,
+    /// The reports have started.
+    reporting: AtomicBool,
+    /// A drain was asked for: a standby stops waiting (and exits).
+    drain_asked: AtomicBool,
+    drain_notify: Notify,
+}
+
+impl Registry {
+    /// This daemon, about to use `database` with `slots` worker places,
+    /// standing by first when `standby`.
+    pub(crate) fn new(database: Database, slots: usize, standby: bool) -> Arc<Registry> {
+        let now = crate::clock::now_ms();
+        Arc::new(Registry {
+            postgres: match database {
+                Database::Postgres(url) => Some(url),
+                Database::Sqlite(_) => None,
+            },
+            me: Mutex::new(DaemonRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                host: crate::host::name(),
+                pid: std::process::id(),
+                role: if standby { STANDBY } else { WRITER }.to_string(),
+                slots: u32::try_from(slots).unwrap_or(u32::MAX),
+                running: 0,
+                started_ms: now,
+                heartbeat_ms: now,
+                draining: false,
+            }),
+            conn: Mutex::new(None),
+            engine: OnceLock::new(),
+            reporting: AtomicBool::new(false),
+            drain_asked: AtomicBool::new(false),
+            drain_notify: Notify::new(),
+        })
+    }
+
+    /// This daemon's id.
+    pub(crate) fn id(&self) -> String {
+        self.me.lock().id.clone()
+    }
+
+    /// The history is open and `engine` runs it: this daemon writes now.
+    pub(crate) fn writing(&self, engine: Arc<Engine>) {
+        self.me.lock().role = WRITER.to_string();
+        let _ = self.engine.set(engine.clone());
+        if self.drain_asked.load(Ordering::SeqCst) {
+            engine.drain();
+        }
+    }
+
+    /// Reports every [`HEARTBEAT`] until the process ends (PostgreSQL
+    /// only); the first report at once. Once: a standby's reports go on
+    /// when it takes over.
+    pub(crate) fn start_reporting(self: &Arc<Self>) {
+        if self.postgres.is_none() || self.reporting.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                beat.tick().await;
+                let reporting = registry.clone();
+                let reported = tokio::task::spawn_blocking(move || reporting.report()).await;
+                match reported {
+                    Ok(Ok(true)) => registry.drain(),
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "cannot report this daemon in the history's daemon list")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "the daemon list's report failed"),
+                }
+            }
+        });
+    }
+
+    /// Writes this daemon's row; returns whether it is marked to drain.
+    fn report(&self) -> Result<bool, StoreError> {
+        let row = {
+            let mut me = self.me.lock();
+            me.heartbeat_ms = crate::clock::now_ms();
+            if let Some(engine) = self.engine.get() {
+                me.running = u32::try_from(engine.running_now()).unwrap_or(u32::MAX);
+            }
+            me.clone()
+        };
+        match &self.postgres {
+            Some(url) => self.with_conn(url, |conn| conn.report(&row)),
+            None => Ok(false),
+        }
+    }
+
+    /// Runs `work` on the registry's connection, connecting first when
+    /// there is none (or it was lost). Blocking.
+    fn with_conn<T>(
+        &self,
+        url: &str,
+        work: impl FnOnce(&RegistryConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.lock();
+        let conn = match &mut *conn {
+            Some(open) if !open.is_lost() => open,
+            slot => slot.insert(RegistryConn::connect(url)?),
+        };
+        work(conn)
+    }
+
+    /// Drains this daemon: a writer starts nothing more and stops once
+    /// what runs has ended; a standby stops waiting.
+    pub(crate) fn drain(&self) {
+        self.me.lock().draining = true;
+        self.drain_asked.store(true, Ordering::SeqCst);
+        self.drain_notify.notify_waiters();
+        if let Some(engine) = self.engine.get() {
+            engine.drain();
+        }
+    }
+
+    /// Resolves once a drain is asked for (a standby's way out).
+    pub(crate) async fn drain_asked(&self) {
+        loop {
+            let asked = self.drain_notify.notified();
+            if self.drain_asked.load(Ordering::SeqCst) {
+                return;
+            }
+            asked.await;
+        }
+    }
+
+    /// Marks the daemon `id` to drain: this one at once, another at its
+    /// next report. Returns it as it is now; None when no daemon has that
+    /// id. Blocking.
+    pub(crate) fn drain_daemon(&self, id: &str) -> Result<Option<DaemonRow>, StoreError> {
+        if id == self.id() {
+            self.drain();
+            // Stored too, so the other daemons' lists say so before the
+            // next report (which stores it anyway).
+            if let Some(url) = &self.postgres {
+                let _ = self.with_conn(url, |conn| conn.mark_draining(&self.id()));
+            }
+            return Ok(Some(self.me_now()));
+        }
+        let Some(url) = &self.postgres else {
+            return Ok(None);
+        };
+        if !self.with_conn(url, |conn| conn.mark_draining(id))? {
+            return Ok(None);
+        }
+        Ok(self
+            .with_conn(url, |conn| conn.list())?
+            .into_iter()
+            .find(|row| row.id == id))
+    }
+
+    /// Every daemon on the history, this one first (as it is now, not as
+    /// last stored); only this one when the others cannot be read, which
+    /// is logged. Blocking.
+    pub(crate) fn daemons(&self) -> Vec<DaemonRow> {
+        let me = self.me_now();
+        let others = match &self.postgres {
+            None => Vec::new(),
+            Some(url) => self.with_conn(url, |conn| conn.list()).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the history's daemon list");
+                Vec::new()
+            }),
+        };
+        std::iter::once(me)
+            .chain(others.into_iter().filter(|row| row.id != self.id()))
+            .collect()
+    }
+
+    /// This daemon as it is now: answering, so alive whatever its last
+    /// report, with its running count of now.
+    fn me_now(&self) -> DaemonRow {
+        let mut me = self.me.lock().clone();
+        me.heartbeat_ms = crate::clock::now_ms();
+        if let Some(engine) = self.engine.get() {
+            me.running = u32::try_from(engine.running_now()).unwrap_or(u32::MAX);
+        }
+        me
+    }
+
+    /// Removes this daemon's row: it stops. Blocking; best effort (a row
+    /// left is forgotten after an hour).
+    pub(crate) fn remove(&self) {
+        let Some(url) = &self.postgres else {
+            return;
+        };
+        if let Err(e) = self.with_conn(url, |conn| conn.remove(&self.id())) {
+            tracing::debug!(error = %e, "cannot remove this daemon from the history's daemon list");
+        }
+    }
+}
