@@ -33,6 +33,9 @@ pub(crate) struct Registry {
     /// None until the first report connects (and after a lost connection);
     /// always None with SQLite.
     conn: Mutex<Option<RegistryConn>>,
+    /// The other daemons as the last report read them: GetStatus shows
+    /// these, so it never waits on the database.
+    others: Mutex<Vec<DaemonRow>>,
     /// Set once the history is open: its running count is reported, and a
     /// drain is its to do.
     engine: OnceLock<Arc<Engine>>,
@@ -65,6 +68,7 @@ impl Registry {
                 draining: false,
             }),
             conn: Mutex::new(None),
+            others: Mutex::new(Vec::new()),
             engine: OnceLock::new(),
             reporting: AtomicBool::new(false),
             drain_asked: AtomicBool::new(false),
@@ -113,7 +117,8 @@ impl Registry {
         });
     }
 
-    /// Writes this daemon's row; returns whether it is marked to drain.
+    /// Writes this daemon's row and reads the others'; returns whether
+    /// this one is marked to drain.
     fn report(&self) -> Result<bool, StoreError> {
         let row = {
             let mut me = self.me.lock();
@@ -123,10 +128,13 @@ impl Registry {
             }
             me.clone()
         };
-        match &self.postgres {
-            Some(url) => self.with_conn(url, |conn| conn.report(&row)),
-            None => Ok(false),
-        }
+        let Some(url) = &self.postgres else {
+            return Ok(false);
+        };
+        let (draining, listed) =
+            self.with_conn(url, |conn| Ok((conn.report(&row)?, conn.list()?)))?;
+        *self.others.lock() = listed.into_iter().filter(|d| d.id != row.id).collect();
+        Ok(draining)
     }
 
     /// Runs `work` on the registry's connection, connecting first when
@@ -191,20 +199,12 @@ impl Registry {
             .find(|row| row.id == id))
     }
 
-    /// Every daemon on the history, this one first (as it is now, not as
-    /// last stored); only this one when the others cannot be read, which
-    /// is logged. Blocking.
+    /// Every daemon on the history, this one first (as it is now), the
+    /// others as this one's last report read them (at most a heartbeat
+    /// old; none before the first).
     pub(crate) fn daemons(&self) -> Vec<DaemonRow> {
-        let me = self.me_now();
-        let others = match &self.postgres {
-            None => Vec::new(),
-            Some(url) => self.with_conn(url, |conn| conn.list()).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot read the history's daemon list");
-                Vec::new()
-            }),
-        };
-        std::iter::once(me)
-            .chain(others.into_iter().filter(|row| row.id != self.id()))
+        std::iter::once(self.me_now())
+            .chain(self.others.lock().iter().cloned())
             .collect()
     }
 

@@ -13,12 +13,12 @@ use crate::store::daemon_registry::DaemonRow;
 impl WorkflowApi {
     /// Every daemon on the history, this one first.
     pub(super) async fn daemons_shown(&self) -> Vec<pb::DaemonStatus> {
-        let registry = self.registry.clone();
-        let rows = tokio::task::spawn_blocking(move || registry.daemons())
-            .await
-            .unwrap_or_default();
         let now = crate::clock::now_ms();
-        rows.iter().map(|row| daemon_status(row, now)).collect()
+        self.registry
+            .daemons()
+            .iter()
+            .map(|row| daemon_status(row, now))
+            .collect()
     }
 
     /// DrainDaemon: drains the daemon `daemon_id`.

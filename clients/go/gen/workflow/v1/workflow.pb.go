@@ -5715,8 +5715,9 @@ type GetStatusResponse struct {
 	// start (docs/security.md, "Resource limits on programs").
 	ProgramLimitsEnforcement string `protobuf:"bytes,22,opt,name=program_limits_enforcement,json=programLimitsEnforcement,proto3" json:"program_limits_enforcement,omitempty"`
 	// Every daemon on this history, this one first: with PostgreSQL, the
-	// one writing and those standing by (each reports every 2 s; one
-	// silent for an hour is forgotten); with SQLite, this one.
+	// one writing and those standing by, as this daemon last read them
+	// (each reports, and reads the others, every 2 s; one silent for an
+	// hour is forgotten); with SQLite, this one.
 	Daemons       []*DaemonStatus `protobuf:"bytes,23,rep,name=daemons,proto3" json:"daemons,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

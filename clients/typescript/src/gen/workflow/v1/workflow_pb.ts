@@ -3017,8 +3017,9 @@ export type GetStatusResponse = Message<"workflow.v1.GetStatusResponse"> & {
 
   /**
    * Every daemon on this history, this one first: with PostgreSQL, the
-   * one writing and those standing by (each reports every 2 s; one
-   * silent for an hour is forgotten); with SQLite, this one.
+   * one writing and those standing by, as this daemon last read them
+   * (each reports, and reads the others, every 2 s; one silent for an
+   * hour is forgotten); with SQLite, this one.
    *
    * @generated from field: repeated workflow.v1.DaemonStatus daemons = 23;
    */
