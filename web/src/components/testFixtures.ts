@@ -85,6 +85,7 @@ export function status(extra: Partial<Omit<GetStatusResponse, "$typeName">> = {}
     programsProbing: 0,
     programLimitsEnforcement: "process group watch and setrlimit",
     activeBatches: [],
+    daemons: [],
     ...extra,
   };
 }

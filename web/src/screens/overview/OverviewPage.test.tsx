@@ -1,4 +1,4 @@
-import { DropFolderMode, ExecutionState, type ListExecutionsFilter } from "@workflow-manager/workflowd-client";
+import { DaemonRole, DropFolderMode, ExecutionState, type DaemonStatus, type ListExecutionsFilter } from "@workflow-manager/workflowd-client";
 import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter, useLocation } from "react-router";
@@ -14,6 +14,23 @@ afterEach(cleanup);
 function Location() {
   const loc = useLocation();
   return <output aria-label="location">{loc.pathname + loc.search}</output>;
+}
+
+function daemon(id: string, role: DaemonRole, extra: Partial<Omit<DaemonStatus, "$typeName">> = {}): DaemonStatus {
+  return {
+    $typeName: "workflow.v1.DaemonStatus",
+    id,
+    host: "conv-1",
+    pid: 4242,
+    role,
+    slots: 4,
+    running: 0,
+    startTime: ts(Date.now() - 600_000),
+    lastHeartbeat: ts(Date.now() - 1_000),
+    alive: true,
+    draining: false,
+    ...extra,
+  };
 }
 
 function setup(url = "/") {
@@ -36,6 +53,10 @@ function setup(url = "/") {
             },
           ],
           activeBatches: [batchSummary("batch-7", { estimate: estimate(0.5, 130_000) })],
+          daemons: [
+            daemon("0193aaaa-0000-7000-8000-000000000001", DaemonRole.WRITER, { running: 1, draining: true }),
+            daemon("0193bbbb-0000-7000-8000-000000000002", DaemonRole.STANDBY, { alive: false, host: "conv-2" }),
+          ],
         }),
       ),
     listExecutions: (filter = {}) => {
@@ -79,6 +100,13 @@ describe("OverviewPage", () => {
     const folder = screen.getByRole("article", { name: "Drop folder /srv/drop" });
     expect(within(folder).getByText("To be processed").nextSibling?.textContent).toBe("4");
     expect(within(folder).getByText("Failed today").nextSibling?.textContent).toBe("2");
+
+    const daemons = within(screen.getByRole("region", { name: "Daemons" })).getAllByRole("row");
+    expect(daemons.map((row) => row.textContent)).toEqual([
+      "DaemonRoleHostRunningLast reportState",
+      expect.stringMatching(/\(this one\)Writingconv-1 \(pid 4242\)1 \/ 4just nowDraining$/),
+      expect.stringMatching(/Standing byconv-2 \(pid 4242\)0 \/ 4just nowNot heard from$/),
+    ]);
 
     const batches = screen.getByRole("region", { name: "Active batches" });
     expect(within(batches).getByRole("link", { name: "Batch batch-7" }).getAttribute("href")).toBe("/batches/batch-7");

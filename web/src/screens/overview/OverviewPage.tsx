@@ -1,4 +1,5 @@
-// The Overview: daemon status cards, drop folders, active batches and the
+// The Overview: daemon status cards, the daemons on the history, drop
+// folders, active batches and the
 // executions by tab (?tab=active|pending|completed|failed).
 import { DropFolderMode, ExecutionState, type BatchSummary, type GetStatusResponse } from "@workflow-manager/workflowd-client";
 import { Link, useSearchParams } from "react-router";
@@ -10,6 +11,7 @@ import { Tabs } from "../../components/Tabs";
 import { NONE, estimateText, formatDateTime, formatDuration, progressFraction, timestampMs } from "../../format";
 import { useDaemonStatus } from "../../hooks/daemonStatus";
 import { useExecutionList } from "../../hooks/useExecutionList";
+import { DaemonList } from "./DaemonList";
 
 export type OverviewTab = "active" | "pending" | "completed" | "failed";
 
@@ -191,6 +193,7 @@ export function OverviewPage() {
       {status.data ? (
         <>
           <StatusCards status={status.data} />
+          <DaemonList status={status.data} />
           <DropFolders status={status.data} />
           <ActiveBatches batches={status.data.activeBatches} />
         </>
