@@ -25,6 +25,17 @@ pub(crate) const ALIVE_WITHIN_MS: i64 = 10_000;
 pub(crate) const WRITER: &str = "writer";
 pub(crate) const STANDBY: &str = "standby";
 
+/// What a drain found.
+pub(crate) enum DrainOutcome {
+    /// The daemon, marked to drain.
+    Drained(DaemonRow),
+    /// No daemon with that id on the history.
+    Unknown,
+    /// The daemon has not reported for a while: it is not running, and
+    /// there is nothing to drain.
+    Silent(DaemonRow),
+}
+
 /// This daemon's entry, and its connection to the others'.
 pub(crate) struct Registry {
     /// The PostgreSQL history's URL; None with SQLite.
@@ -41,6 +52,8 @@ pub(crate) struct Registry {
     engine: OnceLock<Arc<Engine>>,
     /// The reports have started.
     reporting: AtomicBool,
+    /// The daemon stops: no report writes its row again.
+    stopping: AtomicBool,
     /// A drain was asked for: a standby stops waiting (and exits).
     drain_asked: AtomicBool,
     drain_notify: Notify,
@@ -71,6 +84,7 @@ impl Registry {
             others: Mutex::new(Vec::new()),
             engine: OnceLock::new(),
             reporting: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             drain_asked: AtomicBool::new(false),
             drain_notify: Notify::new(),
         })
@@ -101,18 +115,29 @@ impl Registry {
         tokio::spawn(async move {
             let mut beat = tokio::time::interval(HEARTBEAT);
             beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_failure = None;
             loop {
                 beat.tick().await;
                 let reporting = registry.clone();
                 let reported = tokio::task::spawn_blocking(move || reporting.report()).await;
-                match reported {
-                    Ok(Ok(true)) => registry.drain(),
-                    Ok(Ok(false)) => {}
-                    Ok(Err(e)) => {
-                        tracing::debug!(error = %e, "cannot report this daemon in the history's daemon list")
+                let failure = match reported {
+                    Ok(Ok(drain)) => {
+                        if drain {
+                            registry.drain();
+                        }
+                        None
                     }
-                    Err(e) => tracing::warn!(error = %e, "the daemon list's report failed"),
+                    Ok(Err(e)) => Some(e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                };
+                // Said once per new reason (the server out of reach, or a
+                // writer of an older version that has not made the table).
+                if let Some(failure) = &failure {
+                    if last_failure.as_ref() != Some(failure) {
+                        tracing::warn!(error = %failure, "cannot report this daemon in the history's daemon list; trying again");
+                    }
                 }
+                last_failure = failure;
             }
         });
     }
@@ -131,8 +156,14 @@ impl Registry {
         let Some(url) = &self.postgres else {
             return Ok(false);
         };
-        let (draining, listed) =
-            self.with_conn(url, |conn| Ok((conn.report(&row)?, conn.list()?)))?;
+        let (draining, listed) = self.with_conn(url, |conn| {
+            // Checked under the connection's lock, which remove() takes
+            // after setting it: a stopped daemon's row stays removed.
+            if self.stopping.load(Ordering::SeqCst) {
+                return Ok((false, Vec::new()));
+            }
+            Ok((conn.report(&row)?, conn.list()?))
+        })?;
         *self.others.lock() = listed.into_iter().filter(|d| d.id != row.id).collect();
         Ok(draining)
     }
@@ -175,9 +206,8 @@ impl Registry {
     }
 
     /// Marks the daemon `id` to drain: this one at once, another at its
-    /// next report. Returns it as it is now; None when no daemon has that
-    /// id. Blocking.
-    pub(crate) fn drain_daemon(&self, id: &str) -> Result<Option<DaemonRow>, StoreError> {
+    /// next report. Blocking.
+    pub(crate) fn drain_daemon(&self, id: &str) -> Result<DrainOutcome, StoreError> {
         if id == self.id() {
             self.drain();
             // Stored too, so the other daemons' lists say so before the
@@ -185,18 +215,23 @@ impl Registry {
             if let Some(url) = &self.postgres {
                 let _ = self.with_conn(url, |conn| conn.mark_draining(&self.id()));
             }
-            return Ok(Some(self.me_now()));
+            return Ok(DrainOutcome::Drained(self.me_now()));
         }
         let Some(url) = &self.postgres else {
-            return Ok(None);
+            return Ok(DrainOutcome::Unknown);
         };
-        if !self.with_conn(url, |conn| conn.mark_draining(id))? {
-            return Ok(None);
+        let listed = self.with_conn(url, |conn| conn.list())?;
+        let Some(mut row) = listed.into_iter().find(|row| row.id == id) else {
+            return Ok(DrainOutcome::Unknown);
+        };
+        if crate::clock::now_ms() - row.heartbeat_ms > ALIVE_WITHIN_MS {
+            return Ok(DrainOutcome::Silent(row));
         }
-        Ok(self
-            .with_conn(url, |conn| conn.list())?
-            .into_iter()
-            .find(|row| row.id == id))
+        if !self.with_conn(url, |conn| conn.mark_draining(id))? {
+            return Ok(DrainOutcome::Unknown);
+        }
+        row.draining = true;
+        Ok(DrainOutcome::Drained(row))
     }
 
     /// Every daemon on the history, this one first (as it is now), the
@@ -222,6 +257,7 @@ impl Registry {
     /// Removes this daemon's row: it stops. Blocking; best effort (a row
     /// left is forgotten after an hour).
     pub(crate) fn remove(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         let Some(url) = &self.postgres else {
             return;
         };

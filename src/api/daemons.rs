@@ -7,7 +7,7 @@ use tonic::{Response, Status};
 
 use super::{convert, WorkflowApi};
 use crate::pb;
-use crate::registry::{Registry, ALIVE_WITHIN_MS, STANDBY};
+use crate::registry::{DrainOutcome, Registry, ALIVE_WITHIN_MS, STANDBY};
 use crate::store::daemon_registry::DaemonRow;
 
 impl WorkflowApi {
@@ -39,11 +39,18 @@ impl WorkflowApi {
             .map_err(|e| Status::internal(format!("the drain failed: {e}")))?
             .map_err(crate::engine::EngineError::from)?;
         match drained {
-            Some(row) => Ok(Response::new(pb::DrainDaemonResponse {
+            DrainOutcome::Drained(row) => Ok(Response::new(pb::DrainDaemonResponse {
                 daemon: Some(daemon_status(&row, crate::clock::now_ms())),
             })),
-            None => Err(Status::not_found(format!(
+            DrainOutcome::Unknown => Err(Status::not_found(format!(
                 "no daemon {daemon_id:?} on this history (GetStatus lists them in `daemons`)"
+            ))),
+            DrainOutcome::Silent(row) => Err(Status::failed_precondition(format!(
+                "daemon {daemon_id} on {} (pid {}) has not reported for {} s: it is not \
+                 running, so there is nothing to drain",
+                row.host,
+                row.pid,
+                (crate::clock::now_ms() - row.heartbeat_ms) / 1_000
             ))),
         }
     }

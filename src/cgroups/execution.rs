@@ -106,8 +106,12 @@ impl ExecutionCgroup {
                     write(&swap, "0")?;
                 }
                 // An OOM kill takes the whole run, not one process of it
-                // picked by the kernel: the run is over either way.
-                write(&dir.join("memory.oom.group"), "1")?;
+                // picked by the kernel: the run is over either way (Linux
+                // 4.19; before, the runner kills the rest).
+                let oom_group = dir.join("memory.oom.group");
+                if oom_group.exists() {
+                    write(&oom_group, "1")?;
+                }
             }
         }
         Ok(())

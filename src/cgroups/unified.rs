@@ -82,18 +82,32 @@ pub(super) fn check_delegated(group: &Path) -> Result<(), String> {
 /// under which the runs' groups go, handing them the controllers too.
 pub(super) fn prepare(own: &Path, daemon_leaf: &Path, base: &Path) -> Result<(), String> {
     if let Err(first) = enable_controllers(own) {
-        // Only processes in `own` keep it from handing controllers down:
-        // this daemon leaves for a leaf, and tries again.
+        // Only processes in `own` keep it from handing controllers down.
         if first.raw_os_error() != Some(rustix::io::Errno::BUSY.raw_os_error()) {
             return Err(format!("{}: {first}", own.display()));
+        }
+        // This daemon leaves for a leaf and tries again, but only when it
+        // is alone there: in a group it shares (a login session's) the
+        // move would not help, and would leave a leaf behind.
+        let others: Vec<String> = read(&own.join("cgroup.procs"))?
+            .split_whitespace()
+            .filter(|pid| *pid != std::process::id().to_string())
+            .map(str::to_string)
+            .collect();
+        if !others.is_empty() {
+            return Err(format!(
+                "cannot hand the memory and pids controllers down from {}: other processes \
+                 than this daemon are in it ({}): give the daemon a group of its own, as \
+                 systemd's Delegate= does",
+                own.display(),
+                others.join(" ")
+            ));
         }
         make_dir(daemon_leaf)?;
         write(&daemon_leaf.join("cgroup.procs"), "0")?;
         enable_controllers(own).map_err(|e| {
             format!(
-                "cannot hand the memory and pids controllers down from {}: {e} (other \
-                 processes than this daemon are in it: give the daemon a group of its own, \
-                 as systemd's Delegate= does)",
+                "cannot hand the memory and pids controllers down from {}: {e}",
                 own.display()
             )
         })?;

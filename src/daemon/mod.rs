@@ -95,7 +95,14 @@ pub async fn run(
                 () = registry.drain_asked() => tracing::warn!("drained while standing by: stopping"),
             }
         });
-        standby::open_history(&config, &mut standing_by).await?
+        standby::open_history(&config, &mut standing_by).await
+    };
+    let opened = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            forget(&registry).await;
+            return Err(e);
+        }
     };
     let Some(History {
         hub,
@@ -417,10 +424,13 @@ pub async fn run(
     Ok(())
 }
 
-/// Takes this daemon off the history's daemon list: it stops.
+/// Takes this daemon off the history's daemon list: it stops. Waits at
+/// most 2 s (a database out of reach must not hold the exit; the row is
+/// then forgotten after an hour).
 async fn forget(registry: &Arc<Registry>) {
     let registry = registry.clone();
-    let _ = tokio::task::spawn_blocking(move || registry.remove()).await;
+    let removing = tokio::task::spawn_blocking(move || registry.remove());
+    let _ = tokio::time::timeout(Duration::from_secs(2), removing).await;
 }
 
 /// Mode of the Unix socket: the daemon's user and the socket's group may

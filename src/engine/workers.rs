@@ -55,6 +55,8 @@ impl Engine {
                         scheduler.requeue_front(execution);
                     }
                 }
+                // A drain waiting for the running count to fall sees it.
+                self.runners_changed.notify_waiters();
                 return;
             }
         }
@@ -112,6 +114,10 @@ fn work(engine: Arc<Engine>, mut kit: WorkerKit) {
         drop(execution);
         if scheduler.may_start_more(engine.config.max_concurrent_jobs) {
             next = scheduler.next_to_start();
+        } else if scheduler.draining {
+            // A drain stops the daemon once nothing runs, without waiting
+            // for this end's commit (which the shutdown waits for anyway).
+            engine.runners_changed.notify_waiters();
         }
         // After the release, so a shutdown woken by the forget sees the
         // running count without this execution.

@@ -43,15 +43,19 @@ impl RegistryConn {
         self.conn.is_lost()
     }
 
-    /// Writes `me` (its `draining` is left as stored) and forgets daemons
-    /// silent for an hour; returns whether `me` is to drain.
+    /// Writes `me` (drained if it is, or if the stored row says so) and
+    /// forgets daemons silent for an hour; returns whether `me` is to
+    /// drain. The report's time is the server's, so daemons' clocks that
+    /// differ do not make each other look silent.
     pub(crate) fn report(&self, me: &DaemonRow) -> Result<bool, StoreError> {
         let db = self.conn.db();
         let draining = db.query_one(
-            "INSERT INTO daemons (id, host, pid, role, slots, running, started_ms, heartbeat_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+            "INSERT INTO daemons \
+             (id, host, pid, role, slots, running, started_ms, heartbeat_ms, draining) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT, ?8) \
              ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, slots = EXCLUDED.slots, \
-             running = EXCLUDED.running, heartbeat_ms = EXCLUDED.heartbeat_ms \
+             running = EXCLUDED.running, heartbeat_ms = EXCLUDED.heartbeat_ms, \
+             draining = daemons.draining OR EXCLUDED.draining \
              RETURNING draining",
             args![
                 me.id.as_str(),
@@ -61,13 +65,14 @@ impl RegistryConn {
                 me.slots as i64,
                 me.running as i64,
                 me.started_ms,
-                me.heartbeat_ms
+                me.draining
             ],
             |row| row.get::<bool>(0),
         )?;
         db.execute(
-            "DELETE FROM daemons WHERE heartbeat_ms < ?1",
-            args![me.heartbeat_ms - FORGET_AFTER_MS],
+            "DELETE FROM daemons \
+             WHERE heartbeat_ms < (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - ?1",
+            args![FORGET_AFTER_MS],
         )?;
         Ok(draining)
     }
