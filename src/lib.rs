@@ -30,6 +30,7 @@ pub(crate) mod engine;
 pub(crate) mod estimate;
 pub mod events;
 pub mod exec_shim;
+pub(crate) mod fence;
 pub(crate) mod fnv;
 pub(crate) mod fs;
 #[doc(hidden)]

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -54,6 +54,9 @@ pub(crate) struct Registry {
     reporting: AtomicBool,
     /// The daemon stops: no report writes its row again.
     stopping: AtomicBool,
+    /// When a report last reached the history, and whether it found a
+    /// standby alive then (`fence.rs`).
+    last_report: Mutex<Option<(Instant, bool)>>,
     /// A drain was asked for: a standby stops waiting (and exits).
     drain_asked: AtomicBool,
     drain_notify: Notify,
@@ -85,6 +88,7 @@ impl Registry {
             engine: OnceLock::new(),
             reporting: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            last_report: Mutex::new(None),
             drain_asked: AtomicBool::new(false),
             drain_notify: Notify::new(),
         })
@@ -95,12 +99,27 @@ impl Registry {
         self.me.lock().id.clone()
     }
 
-    /// The history is open and `engine` runs it: this daemon writes now.
-    pub(crate) fn writing(&self, engine: Arc<Engine>) {
+    /// The history is open and `engine` runs it: this daemon writes now,
+    /// and fences itself if cut off from it while a standby waits.
+    pub(crate) fn writing(self: &Arc<Self>, engine: Arc<Engine>) {
         self.me.lock().role = WRITER.to_string();
         let _ = self.engine.set(engine.clone());
         if self.drain_asked.load(Ordering::SeqCst) {
             engine.drain();
+        }
+        if self.postgres.is_some() {
+            let registry = self.clone();
+            crate::fence::watch(move || registry.silent_with_standby(), engine);
+        }
+    }
+
+    /// How long since a report last reached the history, when the last
+    /// one that did found a standby alive; None otherwise (no standby to
+    /// take over, or no report yet).
+    pub(crate) fn silent_with_standby(&self) -> Option<Duration> {
+        match *self.last_report.lock() {
+            Some((at, true)) => Some(at.elapsed()),
+            _ => None,
         }
     }
 
@@ -164,6 +183,11 @@ impl Registry {
             }
             Ok((conn.report(&row)?, conn.list()?))
         })?;
+        let now_ms = crate::clock::now_ms();
+        let standby_alive = listed.iter().any(|d| {
+            d.id != row.id && d.role == STANDBY && now_ms - d.heartbeat_ms <= ALIVE_WITHIN_MS
+        });
+        *self.last_report.lock() = Some((Instant::now(), standby_alive));
         *self.others.lock() = listed.into_iter().filter(|d| d.id != row.id).collect();
         Ok(draining)
     }

@@ -87,6 +87,34 @@ impl Engine {
         }
     }
 
+    /// Kills every running program at once (SIGKILL to its group and
+    /// control group, no grace) and starts nothing more: the daemon is
+    /// about to stop without the history (`fence.rs`). What the history
+    /// gets of it is up to the daemon that takes over.
+    pub(crate) fn kill_programs_now(&self) {
+        self.scheduler().shutting_down = true;
+        let stop = StopRequest {
+            reason: StopReason::Shutdown,
+            grace: Duration::ZERO,
+            force: true,
+        };
+        let running: Vec<Arc<ActiveExecution>> = self.active_map().values().cloned().collect();
+        for execution in &running {
+            execution.request_stop(stop);
+        }
+    }
+
+    /// Resolves once no program of an active execution may be running.
+    pub(crate) async fn programs_gone(&self) {
+        loop {
+            let changed = self.runners_changed.notified();
+            if !self.any_program_live() {
+                return;
+            }
+            changed.await;
+        }
+    }
+
     /// Whether the program of any active execution may be running.
     fn any_program_live(&self) -> bool {
         self.active_map()

@@ -1,7 +1,9 @@
 //! A standby on a shared PostgreSQL history (docs/postgres.md): a daemon
 //! started with --standby waits while another writes the history, and
 //! takes its work over when it stops; a daemon whose session was ended
-//! while a standby took over stops at once at its next write.
+//! while a standby took over stops at once at its next write; a daemon
+//! cut off from the database while a standby waits kills its programs and
+//! stops before the standby can take over.
 //! Each test makes its own database, so they run once, in the SQLite run.
 
 use rustix::process::Signal;
@@ -180,4 +182,49 @@ async fn work_left_by_another_hosts_daemon_is_interrupted_without_signals() {
         Signal::KILL,
     );
     assert!(alive, "nothing was signalled");
+}
+
+#[tokio::test]
+async fn a_writer_cut_off_while_a_standby_waits_stops_its_programs_before_the_takeover() {
+    if skip_on_postgres("a standby on a database of its own (run once)") {
+        return;
+    }
+    let url = fresh_postgres_database();
+    // postgres://USER@HOST:PORT/DATABASE: the writer goes through a proxy
+    // that can cut it off, the standby straight to the server.
+    let (head, rest) = url.split_once('@').unwrap();
+    let (server, database) = rest.split_once('/').unwrap();
+    let proxy = TcpProxy::to(server.parse().unwrap()).await;
+    let mut writer = Daemon::builder()
+        .flag("--database", format!("{head}@{}/{database}", proxy.addr))
+        .start()
+        .await;
+    let running = writer.execute("sleeper", &[("seconds", num(300.0))]).await;
+    let pid = writer.wait_started(&running.id).await.pid;
+    let standby = standby_on(&url).await;
+    eventually("the standby in the writer's list", DEADLINE, || async {
+        let daemons = writer.status().await.daemons;
+        daemons
+            .iter()
+            .any(|d| d.role() == pb::DaemonRole::Standby && d.alive)
+            .then_some(())
+    })
+    .await;
+
+    // Partitioned: the writer hears nothing from the server, and the
+    // server keeps its session (and so its claim) until it is cut.
+    proxy.freeze();
+    let status = writer.wait_exit().await;
+    assert_eq!(status.code(), Some(1), "{}", writer.log());
+    assert!(writer.log().contains("fencing"), "{}", writer.log());
+    wait_process_gone(pid, "the fenced writer's program").await;
+    assert!(
+        !standby.is_finished(),
+        "the standby waited for the session to end"
+    );
+
+    proxy.cut();
+    let standby = standby.await.expect("the standby takes over");
+    let interrupted = standby.wait_end(&running.id).await;
+    assert_eq!(interrupted.state(), ExecutionState::Interrupted);
 }

@@ -36,6 +36,7 @@ mod http;
 mod images;
 mod receiver;
 mod rpc;
+mod tcp_proxy;
 // The PostgreSQL server the store's unit tests start, shared as a file.
 #[path = "../../src/store/db/test_server.rs"]
 mod test_server;
@@ -51,6 +52,7 @@ pub use http::*;
 pub use images::*;
 pub use receiver::*;
 pub use rpc::*;
+pub use tcp_proxy::TcpProxy;
 pub use tmux::*;
 pub use wait::*;
 pub use wfctl::*;
