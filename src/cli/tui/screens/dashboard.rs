@@ -14,6 +14,7 @@ use crate::cli::tui::{
     keys::Action,
     messages::Effect,
     widgets::{cells, safe, whole_secs, Paint},
+    Theme,
 };
 use crate::pb;
 
@@ -83,7 +84,7 @@ impl Dashboard {
                     ),
                     None => Span::styled("ok", theme.ok()),
                 };
-                let third = vec![
+                let mut third = vec![
                     Span::styled("History: ", theme.dim()),
                     health,
                     Span::styled(
@@ -95,6 +96,7 @@ impl Dashboard {
                         theme.dim(),
                     ),
                 ];
+                third.extend(daemons_text(&s.daemons, theme));
                 vec![Line::from(first), Line::from(second), Line::from(third)]
             }
             None => vec![Line::styled("  waiting for the daemon...", theme.dim())],
@@ -155,6 +157,33 @@ impl Dashboard {
             paint,
         );
     }
+}
+
+/// The daemons on the history, when there is more than this one to see
+/// (standbys on PostgreSQL) or it drains: `  daemons: 2 (1 standing by,
+/// 1 not heard from)  DRAINING`.
+fn daemons_text(daemons: &[pb::DaemonStatus], theme: Theme) -> Vec<Span<'static>> {
+    let draining = daemons.first().is_some_and(|me| me.draining);
+    let mut spans = Vec::new();
+    if daemons.len() > 1 {
+        let standing_by = daemons
+            .iter()
+            .filter(|d| d.role() == pb::DaemonRole::Standby)
+            .count();
+        let silent = daemons.iter().filter(|d| !d.alive).count();
+        let mut about = vec![format!("{standing_by} standing by")];
+        if silent > 0 {
+            about.push(format!("{silent} not heard from"));
+        }
+        spans.push(Span::styled(
+            format!("  daemons: {} ({})", daemons.len(), about.join(", ")),
+            theme.dim(),
+        ));
+    }
+    if draining {
+        spans.push(Span::styled("  DRAINING", theme.error()));
+    }
+    spans
 }
 
 /// The last `width` characters of `text`, with `…` when cut.

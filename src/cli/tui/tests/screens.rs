@@ -17,6 +17,38 @@ fn the_dashboard_shows_status_queue_and_active_jobs() {
 }
 
 #[test]
+fn the_dashboard_counts_the_daemons_on_the_history_and_says_it_drains() {
+    let daemon = |role: pb::DaemonRole, alive: bool, draining: bool| pb::DaemonStatus {
+        id: "0193aaaa-0000-7000-8000-000000000001".into(),
+        host: "conv-1".into(),
+        role: role as i32,
+        alive,
+        draining,
+        ..Default::default()
+    };
+    let mut app = app();
+    app.on_update(Update::Status(Box::new(status())));
+    let alone = render(&mut app, 120, 40);
+    assert!(
+        !alone.contains("daemons:") && !alone.contains("DRAINING"),
+        "{alone}"
+    );
+    app.on_update(Update::Status(Box::new(pb::GetStatusResponse {
+        daemons: vec![
+            daemon(pb::DaemonRole::Writer, true, true),
+            daemon(pb::DaemonRole::Standby, true, false),
+            daemon(pb::DaemonRole::Standby, false, false),
+        ],
+        ..status()
+    })));
+    let shown = render(&mut app, 120, 40);
+    assert!(
+        shown.contains("daemons: 3 (2 standing by, 1 not heard from)  DRAINING"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn the_banner_says_when_the_daemon_is_away() {
     let mut app = app();
     app.on_update(Update::Status(Box::new(status())));
