@@ -81,6 +81,7 @@ impl Registry {
                 running: 0,
                 started_ms: now,
                 heartbeat_ms: now,
+                silent_ms: 0,
                 draining: false,
             }),
             conn: Mutex::new(None),
@@ -108,6 +109,12 @@ impl Registry {
             engine.drain();
         }
         if self.postgres.is_some() {
+            // Opening the history just reached the server: the silence the
+            // fence counts starts now, not at the standby's last report
+            // (which an outage may have held back for longer than it).
+            if let Some((at, _)) = self.last_report.lock().as_mut() {
+                *at = Instant::now();
+            }
             let registry = self.clone();
             crate::fence::watch(move || registry.silent_with_standby(), engine);
         }
@@ -175,18 +182,31 @@ impl Registry {
         let Some(url) = &self.postgres else {
             return Ok(false);
         };
-        let (draining, listed) = self.with_conn(url, |conn| {
+        let reported = self.with_conn(url, |conn| {
             // Checked under the connection's lock, which remove() takes
             // after setting it: a stopped daemon's row stays removed.
             if self.stopping.load(Ordering::SeqCst) {
                 return Ok((false, Vec::new()));
             }
             Ok((conn.report(&row)?, conn.list()?))
-        })?;
-        let now_ms = crate::clock::now_ms();
-        let standby_alive = listed.iter().any(|d| {
-            d.id != row.id && d.role == STANDBY && now_ms - d.heartbeat_ms <= ALIVE_WITHIN_MS
         });
+        let (draining, listed) = match reported {
+            Ok(reported) => reported,
+            Err(e) => {
+                // The server answered, if only to refuse (too many
+                // connections, a statement error): it is reachable, which
+                // is what the fence asks.
+                if server_answered(&e) {
+                    if let Some((at, _)) = self.last_report.lock().as_mut() {
+                        *at = Instant::now();
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let standby_alive = listed
+            .iter()
+            .any(|d| d.id != row.id && d.role == STANDBY && d.silent_ms <= ALIVE_WITHIN_MS);
         *self.last_report.lock() = Some((Instant::now(), standby_alive));
         *self.others.lock() = listed.into_iter().filter(|d| d.id != row.id).collect();
         Ok(draining)
@@ -248,7 +268,7 @@ impl Registry {
         let Some(mut row) = listed.into_iter().find(|row| row.id == id) else {
             return Ok(DrainOutcome::Unknown);
         };
-        if crate::clock::now_ms() - row.heartbeat_ms > ALIVE_WITHIN_MS {
+        if row.silent_ms > ALIVE_WITHIN_MS {
             return Ok(DrainOutcome::Silent(row));
         }
         if !self.with_conn(url, |conn| conn.mark_draining(id))? {
@@ -272,6 +292,7 @@ impl Registry {
     fn me_now(&self) -> DaemonRow {
         let mut me = self.me.lock().clone();
         me.heartbeat_ms = crate::clock::now_ms();
+        me.silent_ms = 0;
         if let Some(engine) = self.engine.get() {
             me.running = u32::try_from(engine.running_now()).unwrap_or(u32::MAX);
         }
@@ -288,5 +309,16 @@ impl Registry {
         if let Err(e) = self.with_conn(url, |conn| conn.remove(&self.id())) {
             tracing::debug!(error = %e, "cannot remove this daemon from the history's daemon list");
         }
+    }
+}
+
+/// Whether `error` is the server's answer (an SQL error, a refused login),
+/// not a connection that failed or hangs.
+fn server_answered(error: &StoreError) -> bool {
+    match error {
+        StoreError::Postgres(e) | StoreError::Connect { source: e, .. } => {
+            e.as_db_error().is_some()
+        }
+        _ => false,
     }
 }

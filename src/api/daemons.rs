@@ -13,12 +13,7 @@ use crate::store::daemon_registry::DaemonRow;
 impl WorkflowApi {
     /// Every daemon on the history, this one first.
     pub(super) async fn daemons_shown(&self) -> Vec<pb::DaemonStatus> {
-        let now = crate::clock::now_ms();
-        self.registry
-            .daemons()
-            .iter()
-            .map(|row| daemon_status(row, now))
-            .collect()
+        self.registry.daemons().iter().map(daemon_status).collect()
     }
 
     /// DrainDaemon: drains the daemon `daemon_id`.
@@ -40,7 +35,7 @@ impl WorkflowApi {
             .map_err(crate::engine::EngineError::from)?;
         match drained {
             DrainOutcome::Drained(row) => Ok(Response::new(pb::DrainDaemonResponse {
-                daemon: Some(daemon_status(&row, crate::clock::now_ms())),
+                daemon: Some(daemon_status(&row)),
             })),
             DrainOutcome::Unknown => Err(Status::not_found(format!(
                 "no daemon {daemon_id:?} on this history (GetStatus lists them in `daemons`)"
@@ -50,13 +45,13 @@ impl WorkflowApi {
                  running, so there is nothing to drain",
                 row.host,
                 row.pid,
-                (crate::clock::now_ms() - row.heartbeat_ms) / 1_000
+                row.silent_ms / 1_000
             ))),
         }
     }
 }
 
-fn daemon_status(row: &DaemonRow, now_ms: i64) -> pb::DaemonStatus {
+fn daemon_status(row: &DaemonRow) -> pb::DaemonStatus {
     pb::DaemonStatus {
         id: row.id.clone(),
         host: row.host.clone(),
@@ -70,7 +65,7 @@ fn daemon_status(row: &DaemonRow, now_ms: i64) -> pb::DaemonStatus {
         running: row.running,
         start_time: Some(convert::timestamp(row.started_ms)),
         last_heartbeat: Some(convert::timestamp(row.heartbeat_ms)),
-        alive: now_ms - row.heartbeat_ms <= ALIVE_WITHIN_MS,
+        alive: row.silent_ms <= ALIVE_WITHIN_MS,
         draining: row.draining,
     }
 }

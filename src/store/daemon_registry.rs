@@ -22,6 +22,9 @@ pub(crate) struct DaemonRow {
     pub(crate) running: u32,
     pub(crate) started_ms: i64,
     pub(crate) heartbeat_ms: i64,
+    /// How long it had been silent when read, by the server's clock (the
+    /// one its reports are stamped with): daemons' clocks may differ.
+    pub(crate) silent_ms: i64,
     pub(crate) draining: bool,
 }
 
@@ -33,9 +36,12 @@ pub(crate) struct RegistryConn {
 impl RegistryConn {
     /// Connects to the PostgreSQL history at `url`.
     pub(crate) fn connect(url: &str) -> Result<RegistryConn, StoreError> {
-        Ok(RegistryConn {
-            conn: Conn::Postgres(Box::new(PgConn::connect(url)?)),
-        })
+        let conn = Conn::Postgres(Box::new(PgConn::connect(url)?));
+        // A report is a liveness signal, not data to keep: it must not
+        // wait on a synchronous replica (a writer would fence itself over
+        // a lost replica, `fence.rs`).
+        conn.db().batch("SET synchronous_commit = off")?;
+        Ok(RegistryConn { conn })
     }
 
     /// Whether the connection is gone (the next beat connects anew).
@@ -104,7 +110,8 @@ impl RegistryConn {
 
 fn list(db: Db<'_>) -> Result<Vec<DaemonRow>, StoreError> {
     db.query(
-        "SELECT id, host, pid, role, slots, running, started_ms, heartbeat_ms, draining \
+        "SELECT id, host, pid, role, slots, running, started_ms, heartbeat_ms, draining, \
+         (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - heartbeat_ms \
          FROM daemons ORDER BY started_ms DESC, id",
         args![],
         |row| {
@@ -118,6 +125,7 @@ fn list(db: Db<'_>) -> Result<Vec<DaemonRow>, StoreError> {
                 started_ms: row.get(6)?,
                 heartbeat_ms: row.get(7)?,
                 draining: row.get(8)?,
+                silent_ms: row.get(9)?,
             })
         },
     )

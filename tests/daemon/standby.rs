@@ -214,8 +214,16 @@ async fn a_writer_cut_off_while_a_standby_waits_stops_its_programs_before_the_ta
     // Partitioned: the writer hears nothing from the server, and the
     // server keeps its session (and so its claim) until it is cut.
     proxy.freeze();
+    let frozen = std::time::Instant::now();
     let status = writer.wait_exit().await;
     assert_eq!(status.code(), Some(1), "{}", writer.log());
+    // Before the server could end the session by its keepalives (no
+    // sooner than about 30 s after the cut) and let the standby in.
+    let fenced_after = frozen.elapsed();
+    assert!(
+        fenced_after < std::time::Duration::from_secs(30),
+        "fenced {fenced_after:?} after the cut"
+    );
     assert!(writer.log().contains("fencing"), "{}", writer.log());
     wait_process_gone(pid, "the fenced writer's program").await;
     assert!(

@@ -73,8 +73,13 @@ async fn pump(
             _ = flow.wait_for(|f| *f == Flow::Cut) => return,
         };
         let n = match read {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
+            Ok(n) if n > 0 => n,
+            // A side that closes while frozen is not heard by the other
+            // until the cut: a partition passes no FIN either.
+            _ => {
+                let _ = flow.wait_for(|f| *f != Flow::Frozen).await;
+                return;
+            }
         };
         match flow.wait_for(|f| *f != Flow::Frozen).await.map(|f| *f) {
             Ok(Flow::Forward) => {}
