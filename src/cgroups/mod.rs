@@ -200,6 +200,38 @@ impl Cgroups {
     }
 }
 
+/// Where the group at `path` (as /proc/self/cgroup gives it) is, in the
+/// first mount in `mountinfo` of a hierarchy `is_hierarchy(fstype,
+/// super options)` accepts.
+fn mounted_group_dir(
+    mountinfo: &str,
+    path: &str,
+    is_hierarchy: impl Fn(&str, &str) -> bool,
+) -> Option<PathBuf> {
+    // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - FSTYPE SOURCE SUPER_OPTIONS
+    let (root, mount_point) = mountinfo.lines().find_map(|line| {
+        let (mount, filesystem) = line.split_once(" - ")?;
+        let mut filesystem = filesystem.split(' ');
+        let kind = filesystem.next()?;
+        let options = filesystem.nth(1).unwrap_or("");
+        if !is_hierarchy(kind, options) {
+            return None;
+        }
+        let mut fields = mount.split(' ');
+        let root = fields.nth(3)?;
+        let mount_point = fields.next()?;
+        Some((root, PathBuf::from(mount_point)))
+    })?;
+    // The mount may show a part of the hierarchy (a container's view):
+    // our path is relative to the hierarchy's root, the mount to `root`.
+    let inside = if root == "/" {
+        path
+    } else {
+        path.strip_prefix(root)?
+    };
+    Some(mount_point.join(inside.trim_start_matches('/')))
+}
+
 impl Drop for Cgroups {
     /// The daemon's own groups go with it, once its runs' groups are gone
     /// (a group with children cannot be removed, and is kept).

@@ -26,25 +26,9 @@ const CONTROLLERS: [&str; 2] = ["memory", "pids"];
 /// /proc/self/mountinfo and /proc/self/cgroup; None when there is no
 /// unified hierarchy mounted or this process is not in it.
 pub(super) fn own_group_dir(mountinfo: &str, own: &str) -> Option<PathBuf> {
-    // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - FSTYPE ...
-    let (root, mount_point) = mountinfo.lines().find_map(|line| {
-        let (mount, filesystem) = line.split_once(" - ")?;
-        if filesystem.split(' ').next()? != "cgroup2" {
-            return None;
-        }
-        let mut fields = mount.split(' ');
-        let root = fields.nth(3)?;
-        let mount_point = fields.next()?;
-        Some((root.to_string(), PathBuf::from(mount_point)))
-    })?;
     // /proc/self/cgroup: the unified hierarchy's line is `0::PATH`.
     let path = own.lines().find_map(|line| line.strip_prefix("0::"))?;
-    let inside = if root == "/" {
-        path
-    } else {
-        path.strip_prefix(root.as_str())?
-    };
-    Some(mount_point.join(inside.trim_start_matches('/')))
+    super::mounted_group_dir(mountinfo, path, |kind, _| kind == "cgroup2")
 }
 
 /// The group a daemon started in `group` moves out of, to the leaf

@@ -7,19 +7,6 @@ use std::path::PathBuf;
 /// The directory of this process's own group in the v1 hierarchy of
 /// `controller`, from /proc/self/mountinfo and /proc/self/cgroup.
 pub(super) fn own_group_dir(mountinfo: &str, own: &str, controller: &str) -> Option<PathBuf> {
-    // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - FSTYPE SOURCE SUPER_OPTIONS
-    let (root, mount_point) = mountinfo.lines().find_map(|line| {
-        let (mount, filesystem) = line.split_once(" - ")?;
-        let mut filesystem = filesystem.split(' ');
-        let (kind, _source, options) = (filesystem.next()?, filesystem.next()?, filesystem.next()?);
-        if kind != "cgroup" || !options.split(',').any(|o| o == controller) {
-            return None;
-        }
-        let mut fields = mount.split(' ');
-        let root = fields.nth(3)?;
-        let mount_point = fields.next()?;
-        Some((root.to_string(), PathBuf::from(mount_point)))
-    })?;
     // /proc/self/cgroup: ID:CONTROLLERS:PATH
     let path = own.lines().find_map(|line| {
         let mut fields = line.splitn(3, ':');
@@ -27,16 +14,11 @@ pub(super) fn own_group_dir(mountinfo: &str, own: &str, controller: &str) -> Opt
         controllers
             .split(',')
             .any(|c| c == controller)
-            .then(|| path.to_string())
+            .then_some(path)
     })?;
-    // The mount may show a part of the hierarchy (a container's view):
-    // our path is relative to the hierarchy's root, the mount to `root`.
-    let inside = if root == "/" {
-        path.as_str()
-    } else {
-        path.strip_prefix(root.as_str())?
-    };
-    Some(mount_point.join(inside.trim_start_matches('/')))
+    super::mounted_group_dir(mountinfo, path, |kind, options| {
+        kind == "cgroup" && options.split(',').any(|o| o == controller)
+    })
 }
 
 #[cfg(test)]
