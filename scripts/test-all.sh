@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test of the project, on a fresh machine. Installs what is missing
 # (qemu-utils, qemu-system-x86, util-linux, curl, tmux, postgresql, Rust components, Go
-# tools, Python packages, buf, grpcurl; chromium and the npm packages in
-# step 5), then runs:
+# tools, Python packages, buf, grpcurl; Debian's kernel, busybox and virtme-ng
+# for the cgroup v2 VM in step 2; chromium and the npm packages in step 5),
+# then runs:
 #   1. cargo fmt --check, cargo clippy -D warnings (also of the daemon
 #      alone), and the house rules clippy does not know (scripts/check-*.py);
 #   2. cargo test: unit tests and the one integration-test binary (real

@@ -112,11 +112,18 @@ impl Registry {
             // Opening the history just reached the server: the silence the
             // fence counts starts now, not at the standby's last report
             // (which an outage may have held back for longer than it).
-            if let Some((at, _)) = self.last_report.lock().as_mut() {
-                *at = Instant::now();
-            }
+            self.server_reached_now();
             let registry = self.clone();
             crate::fence::watch(move || registry.silent_with_standby(), engine);
+        }
+    }
+
+    /// The server was reached just now, otherwise than by a report: the
+    /// silence the fence counts starts again (what the last report found
+    /// of the standbys stands).
+    fn server_reached_now(&self) {
+        if let Some((at, _)) = self.last_report.lock().as_mut() {
+            *at = Instant::now();
         }
     }
 
@@ -197,9 +204,7 @@ impl Registry {
                 // connections, a statement error): it is reachable, which
                 // is what the fence asks.
                 if server_answered(&e) {
-                    if let Some((at, _)) = self.last_report.lock().as_mut() {
-                        *at = Instant::now();
-                    }
+                    self.server_reached_now();
                 }
                 return Err(e);
             }
