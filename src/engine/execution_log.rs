@@ -144,6 +144,18 @@ impl ExecutionLog {
         event
     }
 
+    /// Queues the RUNNING state without a pid, for just before the spawn
+    /// (see [`WriteOp::MarkStarting`]); the receiver is signalled once it
+    /// is committed.
+    pub(super) fn mark_starting(&self, slot: WriteSlot) -> oneshot::Receiver<()> {
+        let (committed, receiver) = oneshot::channel();
+        slot.send(WriteOp::MarkStarting {
+            execution: self.rowid,
+            committed,
+        });
+        receiver
+    }
+
     /// Numbers the `started` event and queues it with the RUNNING state,
     /// in one write.
     pub(super) fn start(

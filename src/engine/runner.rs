@@ -38,7 +38,7 @@ use crate::store::ExecutionRecord;
 use limits::LimitWatch;
 use output::OutputPipe;
 use start::StartSetup;
-use wait::{wait_for_any, wait_for_history, HistoryWait};
+use wait::{wait_for_any, wait_for_commit, wait_for_history, HistoryWait};
 
 /// How long output may keep arriving after the program exited before the
 /// leftovers of its process group are killed.
@@ -153,6 +153,18 @@ pub(super) fn run(
     }
 }
 
+/// How an execution stopped before its program was spawned ends.
+fn stopped_before_start(
+    execution: &ActiveExecution,
+    reason: StopReason,
+) -> (Vec<LogPayload>, Ending) {
+    let (state, error) = stopped(execution, reason);
+    (
+        Vec::new(),
+        Ending::without_exit(state, format!("{error} (before the program started)")),
+    )
+}
+
 /// Queues lines read for the history, in batches, while its queue has
 /// room. Returns false when some are left because it has none.
 fn record_output(execution: &ActiveExecution, read: &mut Vec<LogPayload>) -> bool {
@@ -187,6 +199,15 @@ fn start_and_wait(
         )
     })?;
     let (program, args) = execution.argv.split_first().ok_or("empty argv")?;
+    // RUNNING, without a pid, is committed before the spawn: a daemon that
+    // dies between the spawn and the `started` commit leaves the execution
+    // for the next start to mark INTERRUPTED (and retry per its policy),
+    // not QUEUED, to be run a second time. Queued now, it commits while
+    // the spawn is prepared.
+    let mut starting = engine
+        .reserve_blocking(&execution.writer)
+        .map(|slot| execution.log().mark_starting(slot))
+        .map_err(|e| e.to_string())?;
     // Room for the `started` event is taken before the program starts: a
     // program whose start cannot be recorded (the history is stuck on a
     // full disk) is not started, and once started it is recorded at once.
@@ -203,11 +224,7 @@ fn start_and_wait(
         control.stop
     };
     if let Some(stop) = stop {
-        let (state, error) = stopped(execution, stop.reason);
-        return Ok((
-            Vec::new(),
-            Ending::without_exit(state, format!("{error} (before the program started)")),
-        ));
+        return Ok(stopped_before_start(execution, stop.reason));
     }
     // Discovery checked it too, but the file may have changed hands since.
     program_trust::check(Path::new(program))
@@ -232,6 +249,13 @@ fn start_and_wait(
     )
     .command(engine.config.exec_shim.as_deref(), program, args);
     engine.config.program_env.apply(&mut command);
+    // A wake-up is a stop request, or one left from an execution this
+    // thread ran before: wait on then.
+    while !wait_for_commit(engine, &mut starting, &kit.wake)? {
+        if let Some(stop) = execution.control().stop {
+            return Ok(stopped_before_start(execution, stop.reason));
+        }
+    }
     let clock = SpawnClock::before_spawn();
     let mut child = command
         .current_dir(&work_dir)

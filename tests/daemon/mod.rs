@@ -35,6 +35,7 @@ mod service;
 mod standby;
 mod status;
 mod streaming;
+mod three_daemons;
 mod tls;
 mod validation;
 mod webhooks;

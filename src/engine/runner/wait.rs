@@ -8,6 +8,7 @@ use std::time::Instant;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
+use tokio::sync::oneshot;
 
 use super::OutputPipe;
 use crate::engine::active::ActiveExecution;
@@ -100,13 +101,6 @@ pub(super) fn wait_for_history(
     wake: &Wakeup,
     deadline: Option<Instant>,
 ) -> Result<HistoryWait, String> {
-    fn watch(fd: BorrowedFd<'_>) -> Result<AsyncFd<BorrowedFd<'_>>, String> {
-        // SAFETY: a borrowed descriptor stays open, and the same, for as
-        // long as the borrow, which outlives this AsyncFd (dropped at the
-        // end of the block_on).
-        unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
-            .map_err(|e| format!("waiting for the history failed: {e}"))
-    }
     engine.runtime.block_on(async {
         let exit = exit.map(|fd| watch(fd.as_fd())).transpose()?;
         let woken = watch(wake.as_fd())?;
@@ -132,6 +126,41 @@ pub(super) fn wait_for_history(
                 Ok(HistoryWait::Interrupted)
             }
             () = deadline => Ok(HistoryWait::Interrupted),
+        }
+    })
+}
+
+/// Watches `fd` for reading on the runtime, inside one `block_on`.
+fn watch(fd: BorrowedFd<'_>) -> Result<AsyncFd<BorrowedFd<'_>>, String> {
+    // SAFETY: a borrowed descriptor stays open, and the same, for as long
+    // as the borrow, which outlives this AsyncFd (dropped at the end of
+    // the block_on).
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+        .map_err(|e| format!("waiting for the history failed: {e}"))
+}
+
+/// Blocks until `committed` is signalled (true) or the worker is woken
+/// (false: maybe a stop request): a stop is acted on even while the
+/// history cannot be written (a full disk).
+pub(super) fn wait_for_commit(
+    engine: &Engine,
+    committed: &mut oneshot::Receiver<()>,
+    wake: &Wakeup,
+) -> Result<bool, String> {
+    let stopped = || "the history writer stopped".to_string();
+    match committed.try_recv() {
+        Ok(()) => return Ok(true),
+        Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
+        Err(oneshot::error::TryRecvError::Empty) => {}
+    }
+    engine.runtime.block_on(async {
+        let woken = watch(wake.as_fd())?;
+        tokio::select! {
+            done = committed => done.map(|()| true).map_err(|_| stopped()),
+            _ = woken.readable() => {
+                wake.consume();
+                Ok(false)
+            }
         }
     })
 }

@@ -41,6 +41,7 @@ pub(super) fn after_commit(op: WriteOp, result: OpResult, after: &mut Vec<AfterC
         (WriteOp::Append { execution, events }, _) => {
             after.push(AfterCommit::Publish(execution, events))
         }
+        (WriteOp::MarkStarting { committed, .. }, _) => after.push(AfterCommit::Barrier(committed)),
         (
             WriteOp::MarkStarted {
                 execution, started, ..

@@ -32,6 +32,15 @@ pub(crate) enum WriteOp {
         /// The events; published to live subscribers after commit.
         events: Vec<Arc<LogEvent>>,
     },
+    /// Marks a queued execution RUNNING before its program is spawned,
+    /// without a pid yet: a daemon that dies before the `started` commit
+    /// leaves it to be INTERRUPTED at the next start, not run again.
+    MarkStarting {
+        /// Row id.
+        execution: i64,
+        /// Signalled after commit.
+        committed: oneshot::Sender<()>,
+    },
     /// Marks an execution RUNNING and appends its `started` event.
     MarkStarted {
         /// Row id.
@@ -138,6 +147,7 @@ impl WriteOp {
     pub(super) fn execution(&self) -> Option<i64> {
         match self {
             WriteOp::Append { execution, .. }
+            | WriteOp::MarkStarting { execution, .. }
             | WriteOp::MarkStarted { execution, .. }
             | WriteOp::MarkFinished { execution, .. } => Some(*execution),
             _ => None,
@@ -163,6 +173,9 @@ impl std::fmt::Display for WriteOp {
                 events.len(),
                 sequences(events)
             ),
+            WriteOp::MarkStarting { execution, .. } => {
+                write!(f, "the starting of execution #{execution}")
+            }
             WriteOp::MarkStarted { execution, .. } => {
                 write!(f, "the start of execution #{execution}")
             }

@@ -59,6 +59,13 @@ fn write_group(tx: Db<'_>, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError>
                 append(tx, *execution, events.iter().map(|e| e.as_ref()))?;
                 OpResult::Written
             }
+            WriteOp::MarkStarting { execution, .. } => {
+                tx.execute(
+                    "UPDATE executions SET state = 'RUNNING' WHERE rowid = ?1 AND state = 'QUEUED'",
+                    args![execution],
+                )?;
+                OpResult::Written
+            }
             WriteOp::MarkStarted {
                 execution,
                 start_ms,

@@ -1,0 +1,184 @@
+//! Three daemons on one PostgreSQL history (docs/cluster.md): one writes,
+//! two stand by. 1,000 executions are submitted; the writer is killed
+//! with SIGKILL mid-run and started again (as a standby), then the daemon
+//! that took over is killed too. Every execution ends exactly once: its
+//! program ran at most once (a tally file shared by the daemons), each
+//! run's log has every line once, in order, with no gap in its sequence,
+//! and what was running at a kill is INTERRUPTED, the rest SUCCEEDED.
+//! The test makes its own database, so it runs once, in the SQLite run.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use tokio::task::JoinHandle;
+
+use crate::helper::*;
+
+const EXECUTIONS: usize = 1_000;
+const LINES: usize = 5;
+
+/// The `tally` workflow: appends its execution id to the file given with
+/// `--tally` (one short O_APPEND write, so concurrent runs never mix
+/// lines), then prints `line 1` .. `line 5`.
+fn tally_program() -> String {
+    workflow_script(
+        r#"{"id":"tally","name":"Tally","description":"Counts its runs.","fields":[{"name":"tally","label":"Tally","description":"File of run ids","cli_arg":"--tally","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
+        &format!(
+            r#"echo "$WORKFLOW_EXECUTION_ID" >> "$2"
+for i in $(seq 1 {LINES}); do echo "line $i"; done
+sleep 0.01"#
+        ),
+    )
+}
+
+/// The ids in the tally file, with how often each ran.
+fn tally(path: &Path) -> HashMap<String, usize> {
+    let mut runs = HashMap::new();
+    for id in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        *runs.entry(id.to_string()).or_insert(0) += 1;
+    }
+    runs
+}
+
+/// Waits until at least `count` runs are in the tally.
+async fn wait_for_runs(path: &Path, count: usize) {
+    eventually(&format!("{count} runs in the tally"), DEADLINE, || async {
+        (tally(path).values().sum::<usize>() >= count).then_some(())
+    })
+    .await;
+}
+
+/// A daemon on `url` with the shared workflow directory.
+fn on_history(url: &str, workflows: &Path, jobs: u32) -> DaemonBuilder {
+    Daemon::builder()
+        .flag("--database", url)
+        .workflow_dir(workflows)
+        .max_jobs(jobs)
+        .max_queue(EXECUTIONS as u32 * 2)
+}
+
+/// Whichever of two standbys takes over first, and the other one.
+async fn first_to_take_over(
+    mut a: JoinHandle<Daemon>,
+    mut b: JoinHandle<Daemon>,
+) -> (Daemon, JoinHandle<Daemon>) {
+    tokio::select! {
+        taken = &mut a => (taken.expect("a standby takes over"), b),
+        taken = &mut b => (taken.expect("a standby takes over"), a),
+    }
+}
+
+#[tokio::test]
+async fn three_daemons_run_each_execution_once_through_two_kills() {
+    if skip_on_postgres("three daemons on a database of their own (run once)") {
+        return;
+    }
+    let url = fresh_postgres_database();
+    let shared = tempfile::tempdir().expect("shared dir");
+    let workflows = shared.path().join("workflows");
+    std::fs::create_dir(&workflows).unwrap();
+    write_program(&workflows, "tally.sh", &tally_program());
+    let tally_file = shared.path().join("tally");
+    let tally_arg = [("tally", text(tally_file.to_str().unwrap()))];
+
+    let mut first = on_history(&url, &workflows, 1).start().await;
+    let second = standby_on_with(&url, &workflows).await;
+    let third = standby_on_with(&url, &workflows).await;
+
+    let mut ids = Vec::with_capacity(EXECUTIONS);
+    for _ in 0..EXECUTIONS {
+        ids.push(first.execute("tally", &tally_arg).await.id);
+    }
+
+    // The writer dies mid-run; one standby takes over, and the killed
+    // daemon comes back as a standby.
+    wait_for_runs(&tally_file, EXECUTIONS / 5).await;
+    first.kill9().await;
+    let (mut writer, other) = first_to_take_over(second, third).await;
+    let restarted = tokio::spawn(async move {
+        first.restart_adding(&["--standby".to_string()]).await;
+        first
+    });
+    eventually("the restarted daemon standing by", DEADLINE, || async {
+        writer
+            .status()
+            .await
+            .daemons
+            .iter()
+            .filter(|d| d.role() == pb::DaemonRole::Standby && d.alive)
+            .count()
+            .eq(&2)
+            .then_some(())
+    })
+    .await;
+
+    // The daemon that took over dies too; one of the two standbys left
+    // takes over from it.
+    wait_for_runs(&tally_file, EXECUTIONS / 2).await;
+    writer.kill9().await;
+    let (last, _still_standing_by) = first_to_take_over(restarted, other).await;
+
+    let mut ended = Vec::with_capacity(EXECUTIONS);
+    for id in &ids {
+        ended.push(last.wait_end(id).await);
+    }
+    let runs = tally(&tally_file);
+    let mut interrupted = 0;
+    for (id, ended) in ids.iter().zip(ended) {
+        let events = last.logs(id, 0, false).await;
+        assert_contiguous(&events, 1);
+        let lines = output_texts(&events, pb::OutputStream::Stdout);
+        let expected: Vec<String> = (1..=LINES).map(|i| format!("line {i}")).collect();
+        match ended.state() {
+            ExecutionState::Succeeded => {
+                assert_eq!(lines, expected, "the log of {id}");
+                assert_eq!(runs.get(id), Some(&1), "{id} ran once");
+            }
+            ExecutionState::Interrupted => {
+                interrupted += 1;
+                assert!(
+                    ended
+                        .error
+                        .contains("the daemon stopped while the execution was"),
+                    "{id}: {:?}",
+                    ended.error
+                );
+                assert!(
+                    expected.starts_with(&lines),
+                    "the log of {id} is a prefix of its lines: {lines:?}"
+                );
+                assert!(
+                    runs.get(id).is_none_or(|&n| n == 1),
+                    "{id} ran at most once"
+                );
+            }
+            other => panic!("{id} ended {other:?}: {:?}", ended.error),
+        }
+    }
+    // At most what the two killed writers were running (one and two slots).
+    assert!(interrupted <= 3, "{interrupted} interrupted");
+    assert_eq!(
+        runs.len(),
+        runs.values().sum::<usize>(),
+        "no program ran twice"
+    );
+    assert!(
+        runs.keys().all(|id| ids.contains(id)),
+        "only the submitted executions ran"
+    );
+}
+
+/// A standby on `url` with the shared workflows, once it says it is
+/// standing by; the handle resolves when it has taken over.
+async fn standby_on_with(url: &str, workflows: &Path) -> JoinHandle<Daemon> {
+    let (log, start) = on_history(url, workflows, 2)
+        .switch("--standby")
+        .start_in_background();
+    eventually("the standby standing by", DEADLINE, || async {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("standing by"))
+            .then_some(())
+    })
+    .await;
+    start
+}
