@@ -35,6 +35,10 @@ pub(super) fn engine_config(
         bundled_workflows_dir: config.bundled_workflows_dir(),
         boot_id_file: config.data_dir.join("boot-id"),
         idle_workers: Default::default(),
+        running_committed_before_spawn: matches!(
+            config.history_database(),
+            crate::store::Database::Postgres(_)
+        ),
     }
 }
 

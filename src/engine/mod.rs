@@ -122,6 +122,13 @@ pub(crate) struct EngineConfig {
     /// How long a worker thread waits for work before it ends, and how
     /// many idle ones wait on without end (`workers.rs`).
     pub(crate) idle_workers: IdleWorkers,
+    /// Whether each execution's RUNNING is committed before its program
+    /// is spawned: with a history other daemons may take over
+    /// (PostgreSQL), which cannot see this host's run directories. With
+    /// SQLite a run directory made before the spawn tells the next start
+    /// the same while the program runs, for free (`recovery.rs`; the gap
+    /// left is in docs/architecture.md).
+    pub(crate) running_committed_before_spawn: bool,
 }
 
 /// How idle worker threads end: a burst of executions starts a thread

@@ -1,10 +1,11 @@
 //! Start-up recovery: what a previous daemon left behind when it died.
 //!
-//! Executions it was running are marked INTERRUPTED (with an `interrupted`
-//! event) and their process groups, if still alive, are killed: nobody
-//! watches them any more. Executions it had queued are queued again, in
-//! their original order. What killed programs left in the output and
-//! working directories is removed (`leftovers.rs`). After a host restart
+//! Executions it was running, or starting (RUNNING without a pid, or
+//! QUEUED with a run directory: `runner.rs`), are marked INTERRUPTED (with
+//! an `interrupted` event) and their process groups, if still alive, are
+//! killed: nobody watches them any more. Executions it had queued are
+//! queued again, in their original order. What killed programs left in
+//! the output and working directories is removed (`leftovers.rs`). After a host restart
 //! (`host_boot.rs`) no process of theirs can be alive, and their pids may
 //! be anybody's: nothing is signalled. Nor after a PostgreSQL history was
 //! last written by a daemon on another host (a standby took over,
@@ -32,7 +33,13 @@ impl Engine {
         &self,
         lost: &[crate::store::ExecutionRecord],
     ) -> Result<Option<crate::store::writer_claim::Claimant>, EngineError> {
-        let Some(since) = lost.iter().map(|r| r.start_ms.unwrap_or(r.create_ms)).min() else {
+        // One without a pid has nothing to signal (and no start time).
+        let Some(since) = lost
+            .iter()
+            .filter(|r| r.pid.is_some())
+            .map(|r| r.start_ms.unwrap_or(r.create_ms))
+            .min()
+        else {
             return Ok(None);
         };
         let writers = self
@@ -46,9 +53,21 @@ impl Engine {
 
     /// Recovers the history of a previous run. Call once, before serving.
     pub(crate) async fn recover(self: &Arc<Self>) -> Result<(), EngineError> {
-        let lost = self
+        let mut lost = self
             .read(|r| r.executions_in_state(ExecutionState::Running))
             .await?;
+        let queued = self
+            .read(|r| r.executions_in_state(ExecutionState::Queued))
+            .await?;
+        // With SQLite a queued execution with a run directory was being
+        // started: its program may have run before its `started` was
+        // committed, so it is not run again (runner.rs). With PostgreSQL
+        // its RUNNING would be committed before any spawn.
+        let (starting, queued): (Vec<_>, Vec<_>) = queued.into_iter().partition(|record| {
+            !self.config.running_committed_before_spawn
+                && self.run_dirs.path_of(&record.id).exists()
+        });
+        lost.extend(starting);
         let host_restarted = super::host_boot::restarted_since(&self.config.boot_id_file);
         let elsewhere = self.writer_elsewhere(&lost).await?;
         let mut interrupted_pids = Vec::new();
@@ -120,9 +139,6 @@ impl Engine {
             .await;
         super::host_boot::remember(&self.config.boot_id_file);
 
-        let queued = self
-            .read(|r| r.executions_in_state(ExecutionState::Queued))
-            .await?;
         let mut scheduler_entries = Vec::new();
         for record in queued {
             let rowid = record.rowid;

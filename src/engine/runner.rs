@@ -199,15 +199,19 @@ fn start_and_wait(
         )
     })?;
     let (program, args) = execution.argv.split_first().ok_or("empty argv")?;
-    // RUNNING, without a pid, is committed before the spawn: a daemon that
-    // dies between the spawn and the `started` commit leaves the execution
-    // for the next start to mark INTERRUPTED (and retry per its policy),
-    // not QUEUED, to be run a second time. Queued now, it commits while
-    // the spawn is prepared.
-    let mut starting = engine
-        .reserve_blocking(&execution.writer)
-        .map(|slot| execution.log().mark_starting(slot))
-        .map_err(|e| e.to_string())?;
+    // A daemon that dies between the spawn and the `started` commit must
+    // leave the execution to be INTERRUPTED at the next start, not run
+    // again. The run directory just made tells a daemon on this host; on
+    // a history another host may take over, RUNNING without a pid is
+    // committed before the spawn (queued now, it commits meanwhile).
+    let mut starting = if engine.config.running_committed_before_spawn {
+        let slot = engine
+            .reserve_blocking(&execution.writer)
+            .map_err(|e| e.to_string())?;
+        Some(execution.log().mark_starting(slot))
+    } else {
+        None
+    };
     // Room for the `started` event is taken before the program starts: a
     // program whose start cannot be recorded (the history is stuck on a
     // full disk) is not started, and once started it is recorded at once.
@@ -249,11 +253,9 @@ fn start_and_wait(
     )
     .command(engine.config.exec_shim.as_deref(), program, args);
     engine.config.program_env.apply(&mut command);
-    // A wake-up is a stop request, or one left from an execution this
-    // thread ran before: wait on then.
-    while !wait_for_commit(engine, &mut starting, &kit.wake)? {
-        if let Some(stop) = execution.control().stop {
-            return Ok(stopped_before_start(execution, stop.reason));
+    if let Some(starting) = &mut starting {
+        if let Some(reason) = wait_for_commit(engine, execution, starting, &kit.wake)? {
+            return Ok(stopped_before_start(execution, reason));
         }
     }
     let clock = SpawnClock::before_spawn();

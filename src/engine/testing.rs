@@ -86,6 +86,7 @@ impl TestEngine {
                 bundled_workflows_dir: dir.path().join("bundled-workflows"),
                 boot_id_file: dir.path().join("boot-id"),
                 idle_workers,
+                running_committed_before_spawn: false,
             },
             catalog,
             history.writer,

@@ -1,7 +1,7 @@
 //! Durability: the history survives restarts; SIGTERM stops running
 //! executions and keeps queued ones; after kill -9 the next start marks running
-//! executions INTERRUPTED, kills their orphaned process groups and runs the
-//! queue. The optional Unix socket serves the same API, is replaced after a
+//! executions INTERRUPTED (and those it was starting), kills their orphaned
+//! process groups and runs the queue. The optional Unix socket serves the same API, is replaced after a
 //! crash and removed at a graceful stop, and never replaces anything else.
 
 use std::time::{Duration, Instant};
@@ -182,6 +182,50 @@ async fn after_kill_9_the_next_start_interrupts_reaps_and_runs_the_queue() {
         output_texts(&events, workflow_manager::pb::OutputStream::Stdout),
         ["hello, survivor"]
     );
+}
+
+/// A SQLite daemon killed while it started a program, before the start
+/// was committed, leaves the execution QUEUED with its run directory made:
+/// the next start marks it INTERRUPTED rather than run it a second time,
+/// and runs the rest of the queue. The moment is stood in for by making
+/// the run directory of a queued execution while the daemon is down.
+#[tokio::test]
+async fn an_execution_killed_while_starting_is_interrupted_not_run_again() {
+    if skip_on_postgres("the run directory a SQLite daemon leaves (PostgreSQL: three_daemons.rs)") {
+        return;
+    }
+    let mut daemon = Daemon::builder()
+        .program("gate.sh", gate_program("gate"))
+        .max_jobs(1)
+        .start()
+        .await;
+    let (running, _gate) = daemon.start_gate().await;
+    let starting = daemon.execute("hello", &[("name", text("once"))]).await;
+    let queued = daemon.execute("hello", &[("name", text("later"))]).await;
+    assert_eq!(starting.state(), ExecutionState::Queued);
+
+    daemon.kill9().await;
+    std::fs::create_dir_all(daemon.data_dir().join("runs").join(&starting.id)).unwrap();
+    daemon.restart().await;
+
+    for id in [&running.id, &starting.id] {
+        assert_eq!(
+            daemon.wait_end(id).await.state(),
+            ExecutionState::Interrupted
+        );
+    }
+    let interrupted = daemon.get(&starting.id).await;
+    assert!(
+        interrupted
+            .error
+            .contains("the daemon stopped while the execution was starting"),
+        "{:?}",
+        interrupted.error
+    );
+    let events = daemon.run_to_end(&starting.id).await;
+    assert!(!kinds(&events).contains(&"started"), "{:?}", kinds(&events));
+    let events = daemon.run_to_end(&queued.id).await;
+    assert_eq!(finished(&events).state(), ExecutionState::Succeeded);
 }
 
 /// After a host restart the pids the history kept may be anybody's:

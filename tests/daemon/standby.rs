@@ -27,10 +27,13 @@ async fn admin_sql(url: &str, sql: &'static str, params: Vec<i64>) -> Option<i64
 
 /// The standby's start, once it says it is standing by.
 pub(super) async fn standby_on(url: &str) -> tokio::task::JoinHandle<Daemon> {
-    let (log, start) = Daemon::builder()
-        .flag("--database", url)
-        .switch("--standby")
-        .start_in_background();
+    standby_from(Daemon::builder().flag("--database", url)).await
+}
+
+/// `daemon` started as a standby, once it says it is standing by; the
+/// handle resolves when it has taken over.
+pub(super) async fn standby_from(daemon: DaemonBuilder) -> tokio::task::JoinHandle<Daemon> {
+    let (log, start) = daemon.switch("--standby").start_in_background();
     eventually("the standby standing by", DEADLINE, || async {
         std::fs::read_to_string(&log)
             .is_ok_and(|l| l.contains("standing by"))

@@ -7,46 +7,14 @@
 //! and what was running at a kill is INTERRUPTED, the rest SUCCEEDED.
 //! The test makes its own database, so it runs once, in the SQLite run.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use tokio::task::JoinHandle;
 
+use super::standby::standby_from;
 use crate::helper::*;
 
 const EXECUTIONS: usize = 1_000;
-const LINES: usize = 5;
-
-/// The `tally` workflow: appends its execution id to the file given with
-/// `--tally` (one short O_APPEND write, so concurrent runs never mix
-/// lines), then prints `line 1` .. `line 5`.
-fn tally_program() -> String {
-    workflow_script(
-        r#"{"id":"tally","name":"Tally","description":"Counts its runs.","fields":[{"name":"tally","label":"Tally","description":"File of run ids","cli_arg":"--tally","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
-        &format!(
-            r#"echo "$WORKFLOW_EXECUTION_ID" >> "$2"
-for i in $(seq 1 {LINES}); do echo "line $i"; done
-sleep 0.01"#
-        ),
-    )
-}
-
-/// The ids in the tally file, with how often each ran.
-fn tally(path: &Path) -> HashMap<String, usize> {
-    let mut runs = HashMap::new();
-    for id in std::fs::read_to_string(path).unwrap_or_default().lines() {
-        *runs.entry(id.to_string()).or_insert(0) += 1;
-    }
-    runs
-}
-
-/// Waits until at least `count` runs are in the tally.
-async fn wait_for_runs(path: &Path, count: usize) {
-    eventually(&format!("{count} runs in the tally"), DEADLINE, || async {
-        (tally(path).values().sum::<usize>() >= count).then_some(())
-    })
-    .await;
-}
 
 /// A daemon on `url` with the shared workflow directory.
 fn on_history(url: &str, workflows: &Path, jobs: u32) -> DaemonBuilder {
@@ -82,8 +50,8 @@ async fn three_daemons_run_each_execution_once_through_two_kills() {
     let tally_arg = [("tally", text(tally_file.to_str().unwrap()))];
 
     let mut first = on_history(&url, &workflows, 1).start().await;
-    let second = standby_on_with(&url, &workflows).await;
-    let third = standby_on_with(&url, &workflows).await;
+    let second = standby_from(on_history(&url, &workflows, 2)).await;
+    let third = standby_from(on_history(&url, &workflows, 2)).await;
 
     let mut ids = Vec::with_capacity(EXECUTIONS);
     for _ in 0..EXECUTIONS {
@@ -128,7 +96,7 @@ async fn three_daemons_run_each_execution_once_through_two_kills() {
         let events = last.logs(id, 0, false).await;
         assert_contiguous(&events, 1);
         let lines = output_texts(&events, pb::OutputStream::Stdout);
-        let expected: Vec<String> = (1..=LINES).map(|i| format!("line {i}")).collect();
+        let expected = tally_lines();
         match ended.state() {
             ExecutionState::Succeeded => {
                 assert_eq!(lines, expected, "the log of {id}");
@@ -166,19 +134,4 @@ async fn three_daemons_run_each_execution_once_through_two_kills() {
         runs.keys().all(|id| ids.contains(id)),
         "only the submitted executions ran"
     );
-}
-
-/// A standby on `url` with the shared workflows, once it says it is
-/// standing by; the handle resolves when it has taken over.
-async fn standby_on_with(url: &str, workflows: &Path) -> JoinHandle<Daemon> {
-    let (log, start) = on_history(url, workflows, 2)
-        .switch("--standby")
-        .start_in_background();
-    eventually("the standby standing by", DEADLINE, || async {
-        std::fs::read_to_string(&log)
-            .is_ok_and(|l| l.contains("standing by"))
-            .then_some(())
-    })
-    .await;
-    start
 }

@@ -90,7 +90,14 @@ pub(super) async fn spawn(
     let mut child = command(root, args, env).spawn().expect("spawn workflowd");
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(DEADLINE, lines.next_line()).await;
+    // A standby says where it listens only once it takes over, which the
+    // test decides: it gets longer.
+    let within = if args.iter().any(|a| a == "--standby") {
+        DEADLINE * 5
+    } else {
+        DEADLINE
+    };
+    let first = tokio::time::timeout(within, lines.next_line()).await;
     let line = match first {
         Ok(Ok(Some(line))) => line,
         other => {

@@ -154,3 +154,43 @@ ev "{\"type\":\"state_file_created\",\"phase\":0,\"file_path\":\"$name.report.js
 ev '{"type":"phase_completed","phase":0,"name":"convert"}'"#,
     )
 }
+
+/// How many lines the `tally` workflow prints.
+const TALLY_LINES: usize = 5;
+
+/// The `tally` workflow: appends its execution id to the file given with
+/// `--tally` (one short O_APPEND write, so concurrent runs never mix
+/// lines), then prints [`tally_lines`]: a run counted in a file that
+/// outlives the daemons, to tell whether any program ran twice.
+pub fn tally_program() -> String {
+    workflow_script(
+        r#"{"id":"tally","name":"Tally","description":"Counts its runs.","fields":[{"name":"tally","label":"Tally","description":"File of run ids","cli_arg":"--tally","required":true,"default":null,"field_type":{"type":"text"}}]}"#,
+        &format!(
+            r#"echo "$WORKFLOW_EXECUTION_ID" >> "$2"
+for i in $(seq 1 {TALLY_LINES}); do echo "line $i"; done
+sleep 0.01"#
+        ),
+    )
+}
+
+/// What a `tally` run prints: `line 1` .. `line 5`.
+pub fn tally_lines() -> Vec<String> {
+    (1..=TALLY_LINES).map(|i| format!("line {i}")).collect()
+}
+
+/// The ids in a tally file, with how often each ran.
+pub fn tally(path: &Path) -> std::collections::HashMap<String, usize> {
+    let mut runs = std::collections::HashMap::new();
+    for id in fs::read_to_string(path).unwrap_or_default().lines() {
+        *runs.entry(id.to_string()).or_insert(0) += 1;
+    }
+    runs
+}
+
+/// Waits until at least `count` runs are in a tally file.
+pub async fn wait_for_runs(path: &Path, count: usize) {
+    eventually(&format!("{count} runs in the tally"), DEADLINE, || async {
+        (tally(path).values().sum::<usize>() >= count).then_some(())
+    })
+    .await;
+}

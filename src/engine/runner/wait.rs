@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use super::OutputPipe;
 use crate::engine::active::ActiveExecution;
 use crate::engine::Engine;
+use crate::events::StopReason;
 use crate::process::Wakeup;
 use crate::store::WriteSlot;
 
@@ -139,28 +140,38 @@ fn watch(fd: BorrowedFd<'_>) -> Result<AsyncFd<BorrowedFd<'_>>, String> {
         .map_err(|e| format!("waiting for the history failed: {e}"))
 }
 
-/// Blocks until `committed` is signalled (true) or the worker is woken
-/// (false: maybe a stop request): a stop is acted on even while the
-/// history cannot be written (a full disk).
+/// Blocks until `committed` is signalled (None) or a stop is requested
+/// (its reason): a stop is acted on even while the history cannot be
+/// written (a full disk). A wake-up without a stop (one left from an
+/// execution this thread ran before) waits on.
 pub(super) fn wait_for_commit(
     engine: &Engine,
+    execution: &ActiveExecution,
     committed: &mut oneshot::Receiver<()>,
     wake: &Wakeup,
-) -> Result<bool, String> {
-    let stopped = || "the history writer stopped".to_string();
+) -> Result<Option<StopReason>, String> {
+    let stopped = || "not started: its start could not be recorded in the history".to_string();
     match committed.try_recv() {
-        Ok(()) => return Ok(true),
+        Ok(()) => return Ok(None),
         Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
         Err(oneshot::error::TryRecvError::Empty) => {}
     }
-    engine.runtime.block_on(async {
-        let woken = watch(wake.as_fd())?;
-        tokio::select! {
-            done = committed => done.map(|()| true).map_err(|_| stopped()),
-            _ = woken.readable() => {
-                wake.consume();
-                Ok(false)
+    loop {
+        let done = engine.runtime.block_on(async {
+            let woken = watch(wake.as_fd())?;
+            tokio::select! {
+                done = &mut *committed => done.map(|()| true).map_err(|_| stopped()),
+                _ = woken.readable() => {
+                    wake.consume();
+                    Ok(false)
+                }
             }
+        })?;
+        if done {
+            return Ok(None);
         }
-    })
+        if let Some(stop) = execution.control().stop {
+            return Ok(Some(stop.reason));
+        }
+    }
 }
