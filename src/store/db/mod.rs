@@ -462,18 +462,29 @@ impl<'c> Db<'c> {
         }
     }
 
+    /// Runs one statement whose outcome nobody waits for, inside a
+    /// transaction: on PostgreSQL it goes with the next statement that is
+    /// waited for (db/postgres.rs), and its failure fails the transaction.
+    pub(crate) fn execute_deferred(&self, sql: &str, args: &[Value<'_>]) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(conn) => sqlite::execute(conn, sql, args).map(drop),
+            Db::Postgres(conn) => conn.defer(sql, args),
+        }
+    }
+
     /// Runs `work` in a transaction: committed if it succeeds, rolled back
     /// if it fails.
     pub(crate) fn transaction<T>(
         &self,
         work: impl FnOnce(Db<'c>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.batch("BEGIN")?;
-        if let Db::Postgres(conn) = self {
-            // What failed before, outside any transaction, spoils nothing.
-            conn.take_failed();
+        match self {
+            Db::Sqlite(_) => self.batch("BEGIN")?,
+            // BEGIN goes with the first statement. What failed before,
+            // outside any transaction, spoils nothing.
+            Db::Postgres(conn) => conn.begin(),
         }
-        self.finish(work(*self), "COMMIT", "ROLLBACK")
+        self.finish(work(*self), Scope::Transaction)
     }
 
     /// Runs `work` in a savepoint inside the open transaction: its changes
@@ -482,25 +493,30 @@ impl<'c> Db<'c> {
         &self,
         work: impl FnOnce(Db<'c>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.batch("SAVEPOINT part")?;
-        self.finish(
-            work(*self),
-            "RELEASE SAVEPOINT part",
-            "ROLLBACK TO SAVEPOINT part; RELEASE SAVEPOINT part",
-        )
+        match self {
+            Db::Sqlite(_) => self.batch("SAVEPOINT part")?,
+            Db::Postgres(conn) => conn.defer_batch("SAVEPOINT part"),
+        }
+        self.finish(work(*self), Scope::Savepoint)
     }
 
-    fn finish<T>(
-        &self,
-        outcome: Result<T, StoreError>,
-        keep: &str,
-        undo: &str,
-    ) -> Result<T, StoreError> {
+    fn finish<T>(&self, outcome: Result<T, StoreError>, scope: Scope) -> Result<T, StoreError> {
+        let (keep, undo) = match scope {
+            Scope::Transaction => ("COMMIT", "ROLLBACK"),
+            Scope::Savepoint => (
+                "RELEASE SAVEPOINT part",
+                "ROLLBACK TO SAVEPOINT part; RELEASE SAVEPOINT part",
+            ),
+        };
         // A statement that failed on PostgreSQL spoils its transaction or
         // savepoint even if the work went on without it: kept, it would
         // commit nothing (PostgreSQL rolls back) while reporting success.
+        // A deferred one that failed spoils the transaction whichever
+        // savepoint it was reported in.
         let spoiled = match self {
-            Db::Postgres(conn) => conn.take_failed(),
+            Db::Postgres(conn) => {
+                conn.take_failed() || (scope == Scope::Transaction && conn.is_poisoned())
+            }
             Db::Sqlite(_) => false,
         };
         let outcome = match outcome {
@@ -509,7 +525,16 @@ impl<'c> Db<'c> {
         };
         match outcome {
             Ok(value) => {
-                if let Err(error) = self.batch(keep) {
+                let kept = match (self, scope) {
+                    // Nobody waits for a release: it goes with the next
+                    // statement.
+                    (Db::Postgres(conn), Scope::Savepoint) => {
+                        conn.defer_batch(keep);
+                        Ok(())
+                    }
+                    _ => self.batch(keep),
+                };
+                if let Err(error) = kept {
                     // A failed COMMIT can leave the transaction open.
                     let _ = self.batch(undo);
                     return Err(error);
@@ -517,6 +542,10 @@ impl<'c> Db<'c> {
                 Ok(value)
             }
             Err(error) => {
+                if let (Db::Postgres(conn), Scope::Transaction) = (self, scope) {
+                    // Rolled back: what was not sent need not be.
+                    conn.forget_pending();
+                }
                 // The work's own error is the one to report; a failure to
                 // undo after it (a lost connection) says nothing more.
                 let _ = self.batch(undo);
@@ -524,6 +553,13 @@ impl<'c> Db<'c> {
             }
         }
     }
+}
+
+/// What [`Db::finish`] ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Transaction,
+    Savepoint,
 }
 
 #[cfg(test)]

@@ -1,36 +1,97 @@
-//! [`Db`](super::Db) over the synchronous PostgreSQL client: `?N`
-//! placeholders become `$N`, each statement is prepared once per
-//! connection, and values are converted to the column types the server
-//! infers (an integer bound to an INT4 parameter, a bool to BOOL).
+//! [`Db`](super::Db) over PostgreSQL: `?N` placeholders become `$N`, each
+//! statement is prepared once per connection, and values are converted to
+//! the column types the server infers (an integer bound to an INT4
+//! parameter, a bool to BOOL).
+//!
+//! Each call blocks on a runtime of the connection's own, as the
+//! synchronous `postgres` client does, but on the asynchronous client
+//! underneath, for its pipelining: a statement whose answer nobody needs
+//! (the writer's inserts and updates, BEGIN, a savepoint's RELEASE) is
+//! [deferred](PgConn::defer) and goes out with the next call that waits for
+//! an answer (a query, the COMMIT), all in one round trip. A group of
+//! history writes then costs a round trip or two instead of one per
+//! statement (bench/README.md, the PostgreSQL section).
+//!
+//! A deferred statement that fails spoils its whole transaction, even when
+//! it is reported inside a later savepoint, whose rollback cannot undo it:
+//! the transaction then fails, and the writer narrows the failure down one
+//! operation at a time as for any other.
 
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error;
+use std::future::Future;
+use std::pin::Pin;
 
 use bytes::BytesMut;
-use postgres::types::{IsNull, ToSql, Type};
+use futures_util::future::{join, join_all};
 use std::time::Duration;
+use tokio_postgres::types::{IsNull, ToSql, Type};
+use tokio_postgres::{Client, Config, NoTls, Statement};
 
-use postgres::{Client, Config, NoTls, Statement};
-
-use super::{Row, Value};
+use super::{Owned, Row, ToValue, Value};
 use crate::store::StoreError;
 
 /// Prepared statements kept per connection; the store has a few dozen, so
 /// this bound is only against a bug that makes statements from data.
 const STATEMENTS_KEPT: usize = 512;
 
+/// A value to bind that a deferred statement owns until it is sent.
+pub(crate) type OwnedArg = Box<dyn ToSql + Sync + Send>;
+
+/// A statement sent with the next call that waits for an answer.
+enum Deferred {
+    /// A prepared statement and its values.
+    Statement(Statement, Vec<OwnedArg>),
+    /// Transaction control, without values.
+    Batch(&'static str),
+}
+
+impl Deferred {
+    fn send<'a>(
+        &'a self,
+        client: &'a Client,
+    ) -> Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send + 'a>> {
+        match self {
+            Deferred::Statement(statement, args) => Box::pin(async move {
+                let refs: Vec<&(dyn ToSql + Sync)> = args
+                    .iter()
+                    .map(|arg| arg.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                client.execute(statement, &refs).await.map(drop)
+            }),
+            Deferred::Batch(sql) => Box::pin(client.batch_execute(sql)),
+        }
+    }
+}
+
+/// The client and what drives its connection.
+struct Session {
+    client: Client,
+    /// A current-thread runtime: the connection's task runs while a call
+    /// blocks on it.
+    runtime: tokio::runtime::Runtime,
+    /// The connection's task; it ends once the client is gone (after
+    /// saying goodbye to the server) or the connection is lost.
+    connection: tokio::task::JoinHandle<()>,
+}
+
 /// One connection to the server, used by one thread at a time (the writer,
 /// or a reader holding its pool slot).
 pub(crate) struct PgConn {
     /// Some until dropped (see the Drop impl).
-    client: RefCell<Option<Client>>,
+    session: Option<Session>,
     /// A statement failed since the last transaction control: PostgreSQL
     /// then refuses everything until the savepoint or transaction is
     /// rolled back, and answers a COMMIT by rolling back.
     failed: Cell<bool>,
+    /// A deferred statement failed in the open transaction: no savepoint's
+    /// rollback undoes that, so the transaction must fail.
+    poisoned: Cell<bool>,
     /// Prepared statements by their `?N` text.
     statements: RefCell<HashMap<String, Statement>>,
+    /// Deferred statements, in order, not yet sent.
+    pending: RefCell<Vec<Deferred>>,
 }
 
 impl PgConn {
@@ -56,11 +117,29 @@ impl PgConn {
             .keepalives_idle(Duration::from_secs(30))
             .keepalives_interval(Duration::from_secs(10))
             .keepalives_retries(3);
-        let client = off_worker(|| config.connect(NoTls)).map_err(connect_error)?;
+        // As the synchronous client builds its own: only running out of
+        // descriptors fails it.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a connection's runtime is built");
+        let (client, connection) =
+            off_worker(|| runtime.block_on(config.connect(NoTls))).map_err(connect_error)?;
+        let connection = runtime.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "a PostgreSQL connection ended");
+            }
+        });
         let conn = PgConn {
-            client: RefCell::new(Some(client)),
+            session: Some(Session {
+                client,
+                runtime,
+                connection,
+            }),
             failed: Cell::new(false),
+            poisoned: Cell::new(false),
             statements: RefCell::new(HashMap::new()),
+            pending: RefCell::new(Vec::new()),
         };
         // The server's notices (`relation ... already exists, skipping`)
         // would land in the daemon's log at every start. Its keepalives
@@ -79,30 +158,68 @@ impl PgConn {
         self.failed.replace(false)
     }
 
-    /// `result`, noting a failure (see `failed`).
-    fn noted<T>(&self, result: Result<T, postgres::Error>) -> Result<T, StoreError> {
-        if result.is_err() {
-            self.failed.set(true);
-        }
-        Ok(result?)
+    /// Whether a deferred statement failed in the open transaction.
+    pub(super) fn is_poisoned(&self) -> bool {
+        self.poisoned.get()
+    }
+
+    /// Opens a transaction: its BEGIN goes with the first statement. What
+    /// an earlier, failed attempt left unsent is dropped.
+    pub(super) fn begin(&self) {
+        let mut pending = self.pending.borrow_mut();
+        pending.clear();
+        pending.push(Deferred::Batch("BEGIN"));
+        self.failed.set(false);
+        self.poisoned.set(false);
+    }
+
+    /// Drops what is not yet sent (the transaction is rolled back).
+    pub(super) fn forget_pending(&self) {
+        self.pending.borrow_mut().clear();
     }
 
     /// Whether the connection to the server is gone (a new one is needed).
     pub(crate) fn is_closed(&self) -> bool {
-        self.client.borrow().as_ref().is_none_or(Client::is_closed)
+        self.session
+            .as_ref()
+            .is_none_or(|session| session.client.is_closed())
     }
 
-    fn client(&self) -> RefMut<'_, Client> {
-        RefMut::map(self.client.borrow_mut(), |client| {
-            client.as_mut().expect("open until dropped")
-        })
+    fn session(&self) -> &Session {
+        self.session.as_ref().expect("open until dropped")
+    }
+
+    /// Sends every deferred statement and then `last`'s, in one go, and
+    /// waits for all the answers: `last`'s result, or the first failure.
+    fn call<T>(
+        &self,
+        last: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, StoreError> {
+        let pending = self.pending.take();
+        let session = self.session();
+        let (earlier, own) = off_worker(|| {
+            session.runtime.block_on(join(
+                join_all(pending.iter().map(|d| d.send(&session.client))),
+                last,
+            ))
+        });
+        if let Some(error) = earlier.into_iter().find_map(Result::err) {
+            self.failed.set(true);
+            self.poisoned.set(true);
+            return Err(error.into());
+        }
+        if own.is_err() {
+            self.failed.set(true);
+        }
+        Ok(own?)
     }
 
     fn statement(&self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.noted(off_worker(|| self.client().prepare(&numbered(sql))))?;
+        let text = numbered(sql);
+        let statement = self.call(self.session().client.prepare(&text))?;
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= STATEMENTS_KEPT {
             statements.clear();
@@ -113,22 +230,34 @@ impl PgConn {
 
     pub(super) fn execute(&self, sql: &str, args: &[Value<'_>]) -> Result<usize, StoreError> {
         let statement = self.statement(sql)?;
-        let changed = self.noted(off_worker(|| {
-            self.client().execute(&statement, &bound(args))
-        }))?;
+        let bound = bound(args);
+        let changed = self.call(self.session().client.execute(&statement, &bound))?;
         Ok(changed as usize)
     }
 
-    /// Runs one statement with values of the client's own types, for what
+    /// Queues one statement to go with the next call that waits (see the
+    /// top of this file); its failure fails the transaction.
+    pub(super) fn defer(&self, sql: &str, args: &[Value<'_>]) -> Result<(), StoreError> {
+        let owned = args
+            .iter()
+            .map(|value| Box::new(Owned::from(value)) as OwnedArg)
+            .collect();
+        self.defer_native(sql, owned)
+    }
+
+    /// [`PgConn::defer`] with values of the client's own types, for what
     /// [`Value`] has no form for (the arrays of a bulk insert).
-    pub(crate) fn execute_native(
-        &self,
-        sql: &str,
-        args: &[&(dyn ToSql + Sync)],
-    ) -> Result<usize, StoreError> {
+    pub(crate) fn defer_native(&self, sql: &str, args: Vec<OwnedArg>) -> Result<(), StoreError> {
         let statement = self.statement(sql)?;
-        let changed = self.noted(off_worker(|| self.client().execute(&statement, args)))?;
-        Ok(changed as usize)
+        self.pending
+            .borrow_mut()
+            .push(Deferred::Statement(statement, args));
+        Ok(())
+    }
+
+    /// Queues statements without values, as [`PgConn::defer`].
+    pub(super) fn defer_batch(&self, sql: &'static str) {
+        self.pending.borrow_mut().push(Deferred::Batch(sql));
     }
 
     pub(super) fn query<T>(
@@ -138,32 +267,72 @@ impl PgConn {
         mut read: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let statement = self.statement(sql)?;
-        let rows = self.noted(off_worker(|| self.client().query(&statement, &bound(args))))?;
+        let bound = bound(args);
+        let rows = self.call(self.session().client.query(&statement, &bound))?;
         rows.iter().map(|row| read(&Row::Postgres(row))).collect()
     }
 
     pub(super) fn batch(&self, sql: &str) -> Result<(), StoreError> {
-        self.noted(off_worker(|| self.client().batch_execute(sql)))
+        self.call(self.session().client.batch_execute(sql))
     }
 }
 
 impl Drop for PgConn {
-    /// Closing the client blocks on its runtime too (it says goodbye to
-    /// the server): inside a runtime it is closed on a thread of its own,
-    /// which no runtime refuses.
+    /// The connection's task says goodbye to the server once the client is
+    /// gone; it runs on the connection's runtime, which cannot be blocked
+    /// on (or dropped) inside another runtime: there it is closed on a
+    /// thread of its own, which no runtime refuses.
     fn drop(&mut self) {
-        if let Some(client) = self.client.get_mut().take() {
+        if let Some(Session {
+            client,
+            runtime,
+            connection,
+        }) = self.session.take()
+        {
+            drop(client);
+            let close = move || {
+                let _ = runtime.block_on(async {
+                    tokio::time::timeout(Duration::from_secs(5), connection).await
+                });
+            };
             if tokio::runtime::Handle::try_current().is_ok() {
-                std::thread::spawn(move || drop(client));
+                std::thread::spawn(close);
             } else {
-                drop(client);
+                close();
             }
         }
     }
 }
 
-/// Runs a call of the synchronous client, which blocks on a runtime of
-/// its own. Tokio refuses that on a worker thread of the daemon's runtime
+impl From<&Value<'_>> for Owned {
+    fn from(value: &Value<'_>) -> Self {
+        match *value {
+            Value::Null => Owned::Null,
+            Value::Int(i) => Owned::Int(i),
+            Value::Real(f) => Owned::Real(f),
+            Value::Text(s) => Owned::Text(s.to_owned()),
+            Value::Blob(b) => Owned::Blob(b.to_vec()),
+        }
+    }
+}
+
+impl ToSql for Owned {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        self.to_value().to_sql(ty, out)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// Runs a call that blocks on the connection's own runtime. Tokio refuses that on a worker thread of the daemon's runtime
 /// (a read made in an async handler), so there the worker first hands its
 /// other tasks to another thread; elsewhere (the writer's thread, a
 /// blocking-pool thread) the call just runs. A single-threaded runtime
@@ -252,10 +421,10 @@ impl ToSql for Value<'_> {
         true
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
 
-pub(super) fn column(row: &postgres::Row, index: usize) -> Result<Value<'_>, StoreError> {
+pub(super) fn column(row: &tokio_postgres::Row, index: usize) -> Result<Value<'_>, StoreError> {
     let Some(ty) = row.columns().get(index).map(|c| c.type_()) else {
         return Err(StoreError::Corrupt(format!("no column {index}")));
     };
@@ -277,7 +446,7 @@ pub(super) fn column(row: &postgres::Row, index: usize) -> Result<Value<'_>, Sto
             .map(|f| Value::Real(f.into()))
     } else if *ty == Type::BYTEA {
         row.try_get::<_, Option<&[u8]>>(index)?.map(Value::Blob)
-    } else if <&str as postgres::types::FromSql>::accepts(ty) {
+    } else if <&str as tokio_postgres::types::FromSql>::accepts(ty) {
         row.try_get::<_, Option<&str>>(index)?.map(Value::Text)
     } else {
         return Err(StoreError::Corrupt(format!(

@@ -181,3 +181,65 @@ fn work_that_went_on_past_a_failed_statement_is_not_reported_kept() {
             .unwrap();
     });
 }
+
+#[test]
+fn deferred_statements_are_written_in_order_with_the_commit() {
+    on_both(|db| {
+        create_table(db);
+        db.transaction(|tx| {
+            tx.execute_deferred("INSERT INTO t (id, name) VALUES (1, ?1)", args!["a"])?;
+            tx.savepoint(|sp| {
+                sp.execute_deferred("UPDATE t SET name = ?1 WHERE id = 1", args!["b"])
+            })?;
+            // A query sees what was deferred before it.
+            let seen = tx.query_one("SELECT name FROM t WHERE id = 1", args![], |row| {
+                row.get::<String>(0)
+            })?;
+            assert_eq!(seen, "b");
+            tx.execute_deferred("UPDATE t SET name = name || ?1 WHERE id = 1", args!["c"])
+        })
+        .expect("the transaction commits");
+        let name = db
+            .query_one("SELECT name FROM t", args![], |row| row.get::<String>(0))
+            .unwrap();
+        assert_eq!(name, "bc");
+    });
+}
+
+#[test]
+fn a_deferred_failure_fails_the_transaction_whichever_savepoint_reports_it() {
+    on_both(|db| {
+        create_table(db);
+        db.execute("INSERT INTO t (id) VALUES (1)", args![])
+            .unwrap();
+        let outcome = db.transaction(|tx| {
+            tx.execute("INSERT INTO t (id) VALUES (2)", args![])?;
+            // The same key again, in a savepoint: on PostgreSQL it fails
+            // only when sent, with the next savepoint's statement, after
+            // this savepoint was reported kept.
+            let duplicate =
+                tx.savepoint(|sp| sp.execute_deferred("INSERT INTO t (id) VALUES (1)", args![]));
+            if db.dialect() == Dialect::Sqlite {
+                return Err(duplicate.expect_err("SQLite fails at once"));
+            }
+            duplicate?;
+            // The next savepoint is told and rolls back, which undoes the
+            // failed one too: that must not make the transaction look
+            // whole, or the first savepoint's work would vanish unnoticed.
+            let reported = tx.savepoint(|sp| sp.execute("INSERT INTO t (id) VALUES (3)", args![]));
+            assert!(reported.is_err());
+            Ok(())
+        });
+        assert!(outcome.is_err(), "{outcome:?}");
+        let ids = db
+            .query("SELECT id FROM t ORDER BY id", args![], |row| {
+                row.get::<i64>(0)
+            })
+            .unwrap();
+        assert_eq!(ids, vec![1]);
+        // The connection is usable again, and nothing of the failed
+        // attempt is sent with the next transaction.
+        db.transaction(|tx| tx.execute_deferred("INSERT INTO t (id) VALUES (4)", args![]))
+            .unwrap();
+    });
+}

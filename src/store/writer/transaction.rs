@@ -60,7 +60,7 @@ fn write_group(tx: Db<'_>, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError>
                 OpResult::Written
             }
             WriteOp::MarkStarting { execution, .. } => {
-                tx.execute(
+                tx.execute_deferred(
                     "UPDATE executions SET state = 'RUNNING' WHERE rowid = ?1 AND state = 'QUEUED'",
                     args![execution],
                 )?;
@@ -73,7 +73,7 @@ fn write_group(tx: Db<'_>, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError>
                 pid_start_ticks,
                 started,
             } => {
-                tx.execute(
+                tx.execute_deferred(
                     "UPDATE executions SET state = 'RUNNING', start_ms = ?2, pid = ?3, pid_start_ticks = ?4 WHERE rowid = ?1",
                     args![execution, start_ms, pid, pid_start_ticks],
                 )?;
@@ -86,7 +86,7 @@ fn write_group(tx: Db<'_>, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError>
                 events,
                 ..
             } => {
-                tx.execute(
+                tx.execute_deferred(
                     "UPDATE executions SET state = ?2, end_ms = ?3, exit_code = ?4, signal = ?5, error = ?6, \
                      tree_json = ?7, counts_json = ?8, peak_memory_bytes = ?9, cpu_time_ms = ?10 WHERE rowid = ?1",
                     args![
@@ -191,19 +191,19 @@ fn insert_execution(
     // The attempt this one follows points to it from now on: a crash
     // leaves both or neither.
     if let Some(previous) = e.retry.as_ref().and_then(|r| r.previous_rowid) {
-        db.execute(
+        db.execute_deferred(
             "UPDATE executions SET next_attempt = ?2 WHERE rowid = ?1",
             args![previous, e.id.to_string()],
         )?;
     }
     for (name, value) in &e.inputs {
-        db.execute(
+        db.execute_deferred(
             "INSERT INTO execution_inputs (execution, name, value) VALUES (?1, ?2, ?3)",
             args![rowid, name, value],
         )?;
     }
     for (key, value) in &e.labels {
-        db.execute(
+        db.execute_deferred(
             "INSERT INTO execution_labels (execution, key, value, create_ms) VALUES (?1, ?2, ?3, ?4)",
             args![rowid, key, value, e.create_ms],
         )?;
@@ -213,7 +213,8 @@ fn insert_execution(
 }
 
 /// An execution's events in one statement on PostgreSQL, where each
-/// statement is a round trip to the server: the columns as arrays.
+/// statement is a bind and execute of its own on the server: the columns as
+/// arrays.
 const INSERT_EVENTS_UNNEST: &str =
     "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) \
      SELECT CAST(?1 AS BIGINT), * FROM UNNEST(CAST(?2 AS BIGINT[]), CAST(?3 AS BIGINT[]), \
@@ -231,7 +232,7 @@ fn append<'a>(
         Db::Sqlite(_) => {
             for event in events.clone() {
                 let (kind, flags, text) = encode(&event.payload);
-                db.execute(
+                db.execute_deferred(
                     INSERT_EVENT,
                     args![execution, event.sequence, event.time_ms, kind, flags, text],
                 )?;
@@ -246,15 +247,19 @@ fn append<'a>(
                 times.push(event.time_ms);
                 kinds.push(kind);
                 flags.push(flag);
-                texts.push(match storable(&text) {
-                    std::borrow::Cow::Borrowed(_) => text,
-                    std::borrow::Cow::Owned(kept) => std::borrow::Cow::Owned(kept),
-                });
+                texts.push(storable(&text).into_owned());
             }
             if !seqs.is_empty() {
-                conn.execute_native(
+                conn.defer_native(
                     INSERT_EVENTS_UNNEST,
-                    &[&execution, &seqs, &times, &kinds, &flags, &texts],
+                    vec![
+                        Box::new(execution),
+                        Box::new(seqs),
+                        Box::new(times),
+                        Box::new(kinds),
+                        Box::new(flags),
+                        Box::new(texts),
+                    ],
                 )?;
             }
         }
@@ -266,7 +271,7 @@ fn append<'a>(
             description,
         }) = &event.payload
         {
-            db.execute(
+            db.execute_deferred(
                 "INSERT INTO artifacts (execution, seq, phase, path, description, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 args![execution, event.sequence, phase, file_path, description, event.time_ms],
             )?;
