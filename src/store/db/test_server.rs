@@ -4,12 +4,12 @@
 //! gets a database of its own. The integration tests and the benchmarks
 //! use this file too (by path).
 //!
-//! For tests the server does not flush to disk at all (fsync off). A
-//! benchmark asks for [`durable`] first: fsync on, each commit written
-//! to the WAL but not waited for (synchronous_commit off), the
-//! counterpart of the daemon's SQLite in WAL mode with synchronous=NORMAL
-//! (a crash of the database's process loses nothing, a power cut may lose
-//! the last commits).
+//! For tests the server does not flush to disk at all (fsync off,
+//! synchronous_commit off). A benchmark asks for [`durable`] first: the
+//! server's own defaults, each commit flushed to the WAL on disk before it
+//! is acknowledged, as a production server runs (stricter than the
+//! daemon's SQLite in WAL mode with synchronous=NORMAL, which a power cut
+//! may take the last commits from).
 //!
 //! As root, the server runs as the `postgres` user (initdb refuses root).
 //! It gets a parent-death signal from `setpriv`, given to the thread that
