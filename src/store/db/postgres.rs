@@ -25,6 +25,7 @@ use std::pin::Pin;
 
 use bytes::BytesMut;
 use futures_util::future::{join, join_all};
+use futures_util::FutureExt;
 use std::time::Duration;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls, Statement};
@@ -117,14 +118,19 @@ impl PgConn {
             .keepalives_idle(Duration::from_secs(30))
             .keepalives_interval(Duration::from_secs(10))
             .keepalives_retries(3);
-        // As the synchronous client builds its own: only running out of
-        // descriptors fails it.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a connection's runtime is built");
-        let (client, connection) =
-            off_worker(|| runtime.block_on(config.connect(NoTls))).map_err(connect_error)?;
+        // Built, and dropped when the connection fails, off the runtime's
+        // workers too: tokio refuses to drop a runtime inside another.
+        let (runtime, client, connection) = off_worker(|| {
+            // As the synchronous client builds its own: only running out
+            // of descriptors fails it.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a connection's runtime is built");
+            let (client, connection) = runtime.block_on(config.connect(NoTls))?;
+            Ok((runtime, client, connection))
+        })
+        .map_err(connect_error)?;
         let connection = runtime.spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "a PostgreSQL connection ended");
@@ -167,6 +173,10 @@ impl PgConn {
     /// an earlier, failed attempt left unsent is dropped.
     pub(super) fn begin(&self) {
         let mut pending = self.pending.borrow_mut();
+        debug_assert!(
+            pending.is_empty(),
+            "statements deferred outside a transaction"
+        );
         pending.clear();
         pending.push(Deferred::Batch("BEGIN"));
         self.failed.set(false);
@@ -197,16 +207,36 @@ impl PgConn {
     ) -> Result<T, StoreError> {
         let pending = self.pending.take();
         let session = self.session();
-        let (earlier, own) = off_worker(|| {
-            session.runtime.block_on(join(
-                join_all(pending.iter().map(|d| d.send(&session.client))),
-                last,
-            ))
+        let flight = off_worker(|| {
+            session.runtime.block_on(async {
+                let mut answers = Vec::with_capacity(pending.len());
+                for deferred in &pending {
+                    let mut answer = deferred.send(&session.client);
+                    // Its first poll binds its values and sends it, in
+                    // this order. Failing there, it never left (a value
+                    // that cannot be bound), so the server knows nothing
+                    // is wrong: nothing after it may go, least of all a
+                    // COMMIT.
+                    if let Some(Err(error)) = (&mut answer).now_or_never() {
+                        return Err(error);
+                    }
+                    answers.push(answer);
+                }
+                Ok(join(join_all(answers), last).await)
+            })
         });
-        if let Some(error) = earlier.into_iter().find_map(Result::err) {
+        // A deferred statement that failed spoils the transaction.
+        let poisoned = |error: tokio_postgres::Error| {
             self.failed.set(true);
             self.poisoned.set(true);
-            return Err(error.into());
+            Err(StoreError::from(error))
+        };
+        let (earlier, own) = match flight {
+            Err(unsent) => return poisoned(unsent),
+            Ok(answers) => answers,
+        };
+        if let Some(error) = earlier.into_iter().find_map(Result::err) {
+            return poisoned(error);
         }
         if own.is_err() {
             self.failed.set(true);

@@ -243,3 +243,47 @@ fn a_deferred_failure_fails_the_transaction_whichever_savepoint_reports_it() {
             .unwrap();
     });
 }
+
+#[test]
+fn a_deferred_value_that_cannot_be_sent_stops_the_commit() {
+    on_both(|db| {
+        if db.dialect() == Dialect::Sqlite {
+            // SQLite binds any value to any column.
+            return;
+        }
+        create_table(db);
+        let outcome = db.transaction(|tx| {
+            tx.execute("INSERT INTO t (id) VALUES (1)", args![])?;
+            // Text for a BIGINT: refused by the client, never sent, so the
+            // server sees nothing wrong with the transaction.
+            tx.execute_deferred("INSERT INTO t (id) VALUES (?1)", args!["two"])
+        });
+        assert!(outcome.is_err(), "{outcome:?}");
+        let kept = db
+            .query_one("SELECT COUNT(*) FROM t", args![], |row| row.get::<i64>(0))
+            .unwrap();
+        assert_eq!(
+            kept, 0,
+            "a transaction reported failed must not have committed"
+        );
+    });
+}
+
+#[test]
+fn a_connection_refused_inside_the_runtime_is_an_error_not_a_panic() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Port 1 on loopback: nothing listens.
+    let refused = runtime.block_on(async {
+        tokio::spawn(async { PgConn::connect("postgres://postgres@127.0.0.1:1/none").err() })
+            .await
+            .expect("connect does not panic")
+    });
+    assert!(
+        matches!(refused, Some(StoreError::Connect { .. })),
+        "{refused:?}"
+    );
+}
