@@ -30,12 +30,14 @@ use after_commit::{after_commit, AfterCommit};
 use deferred::Deferred;
 use linger::{linger_after, sources, LINGER};
 pub(crate) use op::WriteOp;
+use rowids::RowidStash;
 use transaction::commit_group;
 
 mod after_commit;
 mod deferred;
 mod linger;
 mod op;
+mod rowids;
 #[cfg(test)]
 mod tests;
 mod transaction;
@@ -132,6 +134,7 @@ impl StoreWriter {
                     conn,
                     database: thread_database,
                     health: &thread_health,
+                    rowids: RowidStash::default(),
                 };
                 run(writer, rx, hub, &thread_deferred)
             })
@@ -349,6 +352,8 @@ struct Writer<'h> {
     /// Where to connect again when a PostgreSQL connection is lost.
     database: Database,
     health: &'h WriterHealth,
+    /// Execution row ids taken ahead on PostgreSQL.
+    rowids: RowidStash,
 }
 
 fn run(
@@ -434,7 +439,9 @@ fn commit(writer: &mut Writer<'_>, group: &mut Vec<WriteOp>) -> Vec<AfterCommit>
         } else {
             Ok(())
         };
-        let error = match outcome.and_then(|()| commit_group(writer.conn.db(), group)) {
+        let error = match outcome
+            .and_then(|()| commit_group(writer.conn.db(), group, &mut writer.rowids))
+        {
             Ok(results) => {
                 let mut recovered = None;
                 health.failure.send_if_modified(|failure| {

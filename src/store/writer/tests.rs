@@ -39,6 +39,7 @@ fn a_group_that_fails_loses_only_the_operation_that_cannot_be_written() {
             conn,
             database: database.clone(),
             health: &health,
+            rowids: RowidStash::default(),
         };
         let (reply, _created) = oneshot::channel();
         let create = WriteOp::CreateExecution {

@@ -2,7 +2,9 @@
 //! transaction; the writer thread ([`super`]) decides what to group, when
 //! to commit and what to do after.
 
-use crate::store::db::{args, storable, Db};
+use crate::store::db::{args, storable, Db, Dialect, Value};
+
+use super::RowidStash;
 
 use super::{is_storage_failure, WriteOp};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
@@ -14,6 +16,36 @@ use crate::store::{
 
 const INSERT_EVENT: &str =
     "INSERT INTO log_events (execution, seq, time_ms, kind, flags, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// An execution's columns and values (?1 to ?15) as both inserts write them.
+macro_rules! execution_row {
+    ($columns:literal, $values:literal, $rest:literal) => {
+        concat!(
+            "INSERT INTO executions (",
+            $columns,
+            "id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, \
+             batch_id, schedule_id, scheduled_ms, retry_json, attempt, first_attempt, limits_json, \
+             namespace) VALUES (",
+            $values,
+            "?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            $rest
+        )
+    };
+}
+
+/// A new execution, numbered by the database; no row when its request id
+/// was taken.
+const INSERT_EXECUTION: &str = execution_row!("", "", " ON CONFLICT DO NOTHING RETURNING rowid");
+
+/// A new execution numbered ahead ([`RowidStash`]), its row id ?16.
+const INSERT_NUMBERED_EXECUTION: &str = execution_row!("rowid, ", "?16, ", "");
+
+/// The same with a request id: no row when the request id was taken.
+const INSERT_NUMBERED_EXECUTION_UNLESS_TAKEN: &str = execution_row!(
+    "rowid, ",
+    "?16, ",
+    " ON CONFLICT DO NOTHING RETURNING rowid"
+);
 
 /// An operation's own outcome, for operations that reply with one.
 pub(super) enum OpResult {
@@ -35,11 +67,19 @@ fn own_result<T>(result: Result<T, StoreError>) -> Result<Result<T, StoreError>,
 
 /// Writes the operations in one transaction; returns each one's own result,
 /// in order. Nothing is consumed, so a failed group can be tried again.
-pub(super) fn commit_group(db: Db<'_>, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError> {
-    db.transaction(|tx| write_group(tx, ops))
+pub(super) fn commit_group(
+    db: Db<'_>,
+    ops: &[WriteOp],
+    rowids: &mut RowidStash,
+) -> Result<Vec<OpResult>, StoreError> {
+    db.transaction(|tx| write_group(tx, ops, rowids))
 }
 
-fn write_group(tx: Db<'_>, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError> {
+fn write_group(
+    tx: Db<'_>,
+    ops: &[WriteOp],
+    rowids: &mut RowidStash,
+) -> Result<Vec<OpResult>, StoreError> {
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let result = match op {
@@ -52,7 +92,7 @@ fn write_group(tx: Db<'_>, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError>
                 // first event needs no publishing.
                 // A savepoint, so a failure undoes only this execution.
                 OpResult::Created(own_result(
-                    tx.savepoint(|sp| insert_execution(sp, execution, first_event)),
+                    tx.savepoint(|sp| insert_execution(sp, execution, first_event, rowids)),
                 )?)
             }
             WriteOp::Append { execution, events } => {
@@ -153,37 +193,61 @@ fn insert_execution(
     db: Db<'_>,
     e: &NewExecution,
     first_event: &LogEvent,
+    rowids: &mut RowidStash,
 ) -> Result<i64, StoreError> {
-    let inserted = db.query_opt(
-        "INSERT INTO executions (id, workflow_id, workflow_name, state, create_ms, argv_json, request_id, timeout_ms, batch_id, schedule_id, scheduled_ms, \
-         retry_json, attempt, first_attempt, limits_json, namespace) \
-         VALUES (?1, ?2, ?3, 'QUEUED', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO NOTHING RETURNING rowid",
-        args![
-            e.id.to_string(),
-            e.workflow_id,
-            e.workflow_name,
-            e.create_ms,
-            serde_json::to_string(&e.argv).expect("argv serializes"),
-            e.request_id,
-            e.timeout_ms,
-            e.batch_id,
-            e.scheduled_by.as_ref().map(|s| &s.schedule_id),
-            e.scheduled_by.as_ref().map(|s| s.scheduled_ms),
-            e.retry
-                .as_ref()
-                .map(|r| serde_json::to_string(&r.policy).expect("policies serialize")),
-            e.retry.as_ref().map_or(1, |r| r.attempt),
-            e.retry
-                .as_ref()
-                .and_then(|r| r.first_attempt)
-                .map(|id| id.to_string()),
-            (!e.limits.is_empty())
-                .then(|| serde_json::to_string(&e.limits).expect("limits serialize")),
-            e.namespace,
-        ],
-        |row| row.get::<i64>(0),
-    )?;
-    let Some(rowid) = inserted else {
+    let id = e.id.to_string();
+    let argv = serde_json::to_string(&e.argv).expect("argv serializes");
+    let retry = e
+        .retry
+        .as_ref()
+        .map(|r| serde_json::to_string(&r.policy).expect("policies serialize"));
+    let first_attempt = e
+        .retry
+        .as_ref()
+        .and_then(|r| r.first_attempt)
+        .map(|id| id.to_string());
+    let limits =
+        (!e.limits.is_empty()).then(|| serde_json::to_string(&e.limits).expect("limits serialize"));
+    let schedule_id = e.scheduled_by.as_ref().map(|s| &s.schedule_id);
+    let scheduled_ms = e.scheduled_by.as_ref().map(|s| s.scheduled_ms);
+    let attempt = e.retry.as_ref().map_or(1, |r| r.attempt);
+    let mut values = args![
+        id,
+        e.workflow_id,
+        e.workflow_name,
+        e.create_ms,
+        argv,
+        e.request_id,
+        e.timeout_ms,
+        e.batch_id,
+        schedule_id,
+        scheduled_ms,
+        retry,
+        attempt,
+        first_attempt,
+        limits,
+        e.namespace,
+    ]
+    .to_vec();
+    let rowid = match db.dialect() {
+        Dialect::Sqlite => db.query_opt(INSERT_EXECUTION, &values, |row| row.get::<i64>(0))?,
+        // Numbered ahead, in the sequence's order whether or not there is
+        // a request id, so rows stay numbered as created.
+        Dialect::Postgres => {
+            let rowid = rowids.take(db)?;
+            values.push(Value::Int(rowid));
+            if e.request_id.is_none() {
+                // Nothing to conflict on: nothing waits for this insert.
+                db.execute_deferred(INSERT_NUMBERED_EXECUTION, &values)?;
+                Some(rowid)
+            } else {
+                db.query_opt(INSERT_NUMBERED_EXECUTION_UNLESS_TAKEN, &values, |row| {
+                    row.get::<i64>(0)
+                })?
+            }
+        }
+    };
+    let Some(rowid) = rowid else {
         return Err(StoreError::DuplicateRequestId(
             e.request_id.clone().unwrap_or_default(),
         ));
