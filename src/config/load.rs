@@ -503,7 +503,7 @@ fn postgres_url(setting: Option<String>) -> Result<Option<String>, ConfigError> 
              leave it unset for the SQLite file in the data directory"
         )));
     }
-    url.parse::<postgres::Config>()
+    url.parse::<tokio_postgres::Config>()
         .map_err(|e| invalid(format!("cannot read the URL: {e}")))?;
     Ok(Some(url))
 }

@@ -98,11 +98,11 @@ pub enum StoreError {
         /// The URL, without its password.
         database: String,
         /// Why.
-        source: postgres::Error,
+        source: tokio_postgres::Error,
     },
     /// PostgreSQL failed.
     #[error("history database error: {}", with_causes(.0))]
-    Postgres(#[from] postgres::Error),
+    Postgres(#[from] tokio_postgres::Error),
     /// The data directory could not be prepared.
     #[error("cannot prepare the history database at {path}: {source}")]
     Open {
@@ -174,7 +174,7 @@ pub enum StoreError {
 
 /// A PostgreSQL error with what caused it: the client's own message is
 /// only its kind ("db error"), the server's message is its source.
-fn with_causes(error: &postgres::Error) -> String {
+fn with_causes(error: &tokio_postgres::Error) -> String {
     let mut message = error.to_string();
     let mut cause = std::error::Error::source(error);
     while let Some(source) = cause {

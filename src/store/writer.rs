@@ -570,7 +570,7 @@ fn is_storage_failure(error: &StoreError) -> bool {
 /// Whether PostgreSQL failed because of the server or the way to it (a
 /// lost connection, a server shutting down or out of room, a conflict
 /// with another transaction), not because of what was written.
-fn postgres_storage_failure(error: &postgres::Error) -> bool {
+fn postgres_storage_failure(error: &tokio_postgres::Error) -> bool {
     let Some(db_error) = error.as_db_error() else {
         // No answer from the server: the connection if it is closed or
         // its socket failed; otherwise the client refused a value or a

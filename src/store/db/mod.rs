@@ -366,7 +366,7 @@ pub(crate) enum Row<'r> {
     /// From SQLite.
     Sqlite(&'r rusqlite::Row<'r>),
     /// From PostgreSQL.
-    Postgres(&'r ::postgres::Row),
+    Postgres(&'r tokio_postgres::Row),
 }
 
 impl Row<'_> {
