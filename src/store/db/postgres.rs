@@ -217,10 +217,12 @@ impl PgConn {
                     // that cannot be bound), so the server knows nothing
                     // is wrong: nothing after it may go, least of all a
                     // COMMIT.
-                    if let Some(Err(error)) = (&mut answer).now_or_never() {
-                        return Err(error);
+                    match (&mut answer).now_or_never() {
+                        Some(Err(error)) => return Err(error),
+                        // Done already (not polled again).
+                        Some(Ok(())) => {}
+                        None => answers.push(answer),
                     }
-                    answers.push(answer);
                 }
                 Ok(join(join_all(answers), last).await)
             })
