@@ -129,6 +129,18 @@ impl From<String> for Owned {
     }
 }
 
+impl From<&Value<'_>> for Owned {
+    fn from(value: &Value<'_>) -> Self {
+        match *value {
+            Value::Null => Owned::Null,
+            Value::Int(i) => Owned::Int(i),
+            Value::Real(f) => Owned::Real(f),
+            Value::Text(s) => Owned::Text(s.to_owned()),
+            Value::Blob(b) => Owned::Blob(b.to_vec()),
+        }
+    }
+}
+
 impl ToValue for Owned {
     fn to_value(&self) -> Value<'_> {
         match self {

@@ -336,18 +336,6 @@ impl Drop for PgConn {
     }
 }
 
-impl From<&Value<'_>> for Owned {
-    fn from(value: &Value<'_>) -> Self {
-        match *value {
-            Value::Null => Owned::Null,
-            Value::Int(i) => Owned::Int(i),
-            Value::Real(f) => Owned::Real(f),
-            Value::Text(s) => Owned::Text(s.to_owned()),
-            Value::Blob(b) => Owned::Blob(b.to_vec()),
-        }
-    }
-}
-
 impl ToSql for Owned {
     fn to_sql(
         &self,

@@ -4,9 +4,7 @@
 
 use crate::store::db::{args, storable, Db, Dialect, Value};
 
-use super::RowidStash;
-
-use super::{is_storage_failure, WriteOp};
+use super::{is_storage_failure, RowidStash, WriteOp};
 use crate::events::{LogEvent, LogPayload, WorkflowEvent};
 use crate::store::codec::encode;
 use crate::store::{
@@ -33,8 +31,8 @@ macro_rules! execution_row {
     };
 }
 
-/// A new execution, numbered by the database; no row when its request id
-/// was taken.
+/// A new execution numbered by the database (SQLite); no row when its
+/// request id was taken.
 const INSERT_EXECUTION: &str = execution_row!("", "", " ON CONFLICT DO NOTHING RETURNING rowid");
 
 /// A new execution numbered ahead ([`RowidStash`]), its row id ?16.
@@ -296,7 +294,7 @@ fn append<'a>(
         Db::Sqlite(_) => {
             for event in events.clone() {
                 let (kind, flags, text) = encode(&event.payload);
-                db.execute_deferred(
+                db.execute(
                     INSERT_EVENT,
                     args![execution, event.sequence, event.time_ms, kind, flags, text],
                 )?;
@@ -311,7 +309,10 @@ fn append<'a>(
                 times.push(event.time_ms);
                 kinds.push(kind);
                 flags.push(flag);
-                texts.push(storable(&text).into_owned());
+                texts.push(match storable(&text) {
+                    std::borrow::Cow::Borrowed(_) => text.into_owned(),
+                    std::borrow::Cow::Owned(kept) => kept,
+                });
             }
             if !seqs.is_empty() {
                 conn.defer_native(
