@@ -4,12 +4,19 @@
 //! JSON for `Accept: application/x-ndjson` (curl, scripts).
 //!
 //! Backpressure is the RPC's own: messages are read from the in-process
-//! stream only when the socket took the previous chunk, and StreamLogs lets
-//! a slow reader catch up from the history, so no reader slows a program.
-//! Every message already waiting goes out in one chunk (up to
-//! [`CHUNK_BYTES`]): a log read from the history is a write per chunk, not
-//! per event. Each message is written as JSON straight from its bytes
-//! ([`crate::proto_json::encoded_to_json`]).
+//! stream only while the socket is at most [`CHUNKS_AHEAD`] chunks behind,
+//! and StreamLogs lets a slow reader catch up from the history, so no
+//! reader slows a program. Every message already waiting goes out in one
+//! chunk (up to [`CHUNK_BYTES`]): a log read from the history is a write
+//! per chunk, not per event. Each message is written as JSON straight from
+//! its bytes ([`crate::proto_json::encoded_to_json`]).
+//!
+//! Two tasks of their own do the work, not the body's poll: one drives the
+//! RPC (history reads, encoding) and hands its messages over in batches,
+//! the other writes them as JSON chunks. Polled in the body, all of it
+//! would share one core with the connection's socket writes (HTTP/1.1
+//! polls a body on its connection's task), so a log read whole would go
+//! at the speed of one core doing both the RPC's work and the JSON's.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -20,6 +27,7 @@ use futures_util::stream;
 use futures_util::FutureExt;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use prost_reflect::{Kind, MessageDescriptor};
+use tokio::sync::mpsc;
 
 use super::error::HttpError;
 use super::grpc_call::Replies;
@@ -79,6 +87,14 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The most a chunk gathers from messages already waiting.
 pub(crate) const CHUNK_BYTES: usize = 64 * 1024;
 
+/// Chunks made ahead of the socket, and batches of messages read ahead of
+/// the JSON: enough that the next is ready when it is taken, few enough
+/// that a slow reader holds little.
+const CHUNKS_AHEAD: usize = 2;
+
+/// One result of the RPC: a message, its end (None) or its error.
+type Reply = Option<Result<Bytes, tonic::Status>>;
+
 /// The answer to a streaming route. The first message is awaited (for up
 /// to [`FIRST_MESSAGE_WAIT`]) before the headers go out, so a resumed
 /// stream with nothing left answers `204 No Content`, which tells an
@@ -104,21 +120,13 @@ pub(crate) async fn respond(
         output,
         format,
     };
-    let chunks = stream::unfold(Some((replies, first)), move |state| {
-        let writer = writer.clone();
-        async move {
-            let (mut replies, first) = state?;
-            let mut chunk = Vec::with_capacity(CHUNK_BYTES);
-            if let Some(first) = first {
-                writer.message(&first, &mut chunk);
-            }
-            let ended = writer.gather(&mut replies, &mut chunk).await;
-            match (chunk.is_empty(), ended) {
-                (true, true) => None,
-                (_, true) => Some((Ok::<_, Infallible>(Bytes::from(chunk)), None)),
-                (_, false) => Some((Ok(Bytes::from(chunk)), Some((replies, None)))),
-            }
-        }
+    let (batches, batches_out) = mpsc::channel(CHUNKS_AHEAD);
+    let (chunks, chunks_out) = mpsc::channel(CHUNKS_AHEAD);
+    tokio::spawn(read_replies(replies, batches));
+    tokio::spawn(make_chunks(writer, batches_out, first, chunks));
+    let body = stream::unfold(chunks_out, |mut chunks_out| async move {
+        let chunk = chunks_out.recv().await?;
+        Some((Ok::<_, Infallible>(chunk), chunks_out))
     });
     let content_type = match format {
         StreamFormat::ServerSentEvents => "text/event-stream",
@@ -129,9 +137,72 @@ pub(crate) async fn respond(
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        axum::body::Body::from_stream(chunks),
+        axum::body::Body::from_stream(body),
     )
         .into_response())
+}
+
+/// Reads the RPC's results into `batches`, each batch every result
+/// already waiting (up to [`CHUNK_BYTES`] of messages), until its end or
+/// error is sent, or until the chunks' task is gone (the client went
+/// away): then the replies are dropped, which ends the RPC.
+async fn read_replies(mut replies: Replies, batches: mpsc::Sender<Vec<Reply>>) {
+    loop {
+        // A quiet stream notices a client gone at once, not at its next
+        // message.
+        let next = tokio::select! {
+            next = replies.next() => next,
+            () = batches.closed() => return,
+        };
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        let mut next = Some(next);
+        while let Some(reply) = next.take() {
+            let ended = !matches!(reply, Some(Ok(_)));
+            if let Some(Ok(message)) = &reply {
+                bytes += message.len();
+            }
+            batch.push(reply);
+            if ended {
+                let _ = batches.send(batch).await;
+                return;
+            }
+            if bytes < CHUNK_BYTES {
+                next = replies.next().now_or_never();
+            }
+        }
+        if batches.send(batch).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes the batches as chunks into `chunks` until the stream ends or the
+/// client goes away (the body, and with it the receiver, dropped).
+async fn make_chunks(
+    writer: Writer,
+    mut replies: mpsc::Receiver<Vec<Reply>>,
+    mut first: Option<Bytes>,
+    chunks: mpsc::Sender<Bytes>,
+) {
+    loop {
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES);
+        if let Some(first) = first.take() {
+            writer.message(&first, &mut chunk);
+        }
+        // A quiet stream notices a client gone at once, not at its next
+        // message or keep-alive.
+        let ended = tokio::select! {
+            ended = writer.gather(&mut replies, &mut chunk) => ended,
+            () = chunks.closed() => return,
+        };
+        if !chunk.is_empty() && chunks.send(Bytes::from(chunk)).await.is_err() {
+            return;
+        }
+        if ended {
+            return;
+        }
+    }
 }
 
 /// The field numbers of a reply's resume cursor, `event.sequence` (None
@@ -158,16 +229,19 @@ impl Writer {
     /// [`CHUNK_BYTES`]); when none is, waits for the next one, or for the
     /// keep-alive time of an SSE stream. True once the stream has ended
     /// (its end or error written).
-    async fn gather(&self, replies: &mut Replies, chunk: &mut Vec<u8>) -> bool {
+    async fn gather(&self, replies: &mut mpsc::Receiver<Vec<Reply>>, chunk: &mut Vec<u8>) -> bool {
         loop {
             while chunk.len() < CHUNK_BYTES {
-                match replies.next().now_or_never() {
-                    Some(next) => {
-                        if self.take(next, chunk) {
+                match replies.try_recv() {
+                    Ok(batch) => {
+                        if self.take_batch(Some(batch), chunk) {
                             return true;
                         }
                     }
-                    None => break,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        return self.take_batch(None, chunk)
+                    }
                 }
             }
             if !chunk.is_empty() {
@@ -175,7 +249,7 @@ impl Writer {
             }
             let next = match self.format {
                 StreamFormat::ServerSentEvents => {
-                    match tokio::time::timeout(KEEP_ALIVE, replies.next()).await {
+                    match tokio::time::timeout(KEEP_ALIVE, replies.recv()).await {
                         Ok(next) => next,
                         Err(_silent) => {
                             chunk.extend_from_slice(b": keep-alive\n\n");
@@ -183,16 +257,28 @@ impl Writer {
                         }
                     }
                 }
-                StreamFormat::Ndjson => replies.next().await,
+                StreamFormat::Ndjson => replies.recv().await,
             };
-            if self.take(next, chunk) {
+            if self.take_batch(next, chunk) {
                 return true;
             }
         }
     }
 
+    /// Writes one batch of the RPC's results; true when it ended the
+    /// stream. No batch means the reading task is gone without sending
+    /// the end, which only a panic there does.
+    fn take_batch(&self, batch: Option<Vec<Reply>>, chunk: &mut Vec<u8>) -> bool {
+        let Some(batch) = batch else {
+            let lost = tonic::Status::internal("the stream's reader stopped");
+            self.error(&HttpError::Rpc(lost), chunk);
+            return true;
+        };
+        batch.into_iter().any(|next| self.take(next, chunk))
+    }
+
     /// Writes one result of the RPC; true when it ended the stream.
-    fn take(&self, next: Option<Result<Bytes, tonic::Status>>, chunk: &mut Vec<u8>) -> bool {
+    fn take(&self, next: Reply, chunk: &mut Vec<u8>) -> bool {
         match next {
             None => true,
             Some(Ok(bytes)) => {

@@ -2,6 +2,7 @@
 //! connection, NDJSON read by the real curl, and curl over the Unix socket.
 
 use std::path::Path;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -175,6 +176,51 @@ async fn a_quiet_resumed_stream_answers_before_its_next_event() {
         finished = message["event"]["finished"].is_object();
     }
     assert!(finished, "the stream ends with finished");
+}
+
+/// A client leaving a quiet stream ends the RPC behind it at once, not at
+/// the stream's next event or keep-alive (15 s): nothing is left reading
+/// the log for nobody.
+#[tokio::test]
+async fn a_client_leaving_a_quiet_stream_ends_its_rpc() {
+    let daemon = Daemon::builder()
+        .program("gate.sh", gate_program("gate"))
+        .start()
+        .await;
+    let (exec, gate) = daemon.start_gate().await;
+    daemon.wait_output(&exec.id, "waiting").await;
+    // The helpers above followed logs too: count from here.
+    let before = abandoned_streams(&daemon).await;
+    let response = open_sse(&daemon, &exec.id, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut events = SseReader::new(response);
+    checked_id(&events.next().await.expect("a first event"));
+    drop(events);
+    eventually(
+        "the abandoned stream counted",
+        Duration::from_secs(5),
+        || async { (abandoned_streams(&daemon).await == before + 1).then_some(()) },
+    )
+    .await;
+    std::fs::write(gate, "").expect("open the gate");
+    daemon.wait_state(&exec.id, ExecutionState::Succeeded).await;
+}
+
+/// How many StreamLogs calls the daemon counted as abandoned by their
+/// client (`/metrics`).
+async fn abandoned_streams(daemon: &Daemon) -> u64 {
+    let prefix = "workflowd_grpc_requests_total{method=\"StreamLogs\",code=\"CANCELLED\"} ";
+    let text = http_client()
+        .get(daemon.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the metrics");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .map_or(0, |count| count.parse().expect("a count"))
 }
 
 /// Runs curl with `args` and returns its stdout, expecting success.
