@@ -15,11 +15,14 @@ seconds=3600
 while [[ $# -gt 0 ]]; do
   case "$1" in --seconds) seconds="$2"; shift 2 ;; *) shift ;; esac
 done
-trap 'echo "got SIGTERM, ignoring it"' TERM
-# The grandchild ignores SIGTERM as well (an ignored signal survives exec), so
-# the group SIGTERM of a cancel leaves both running.
-(trap '' TERM; exec sleep "$seconds") &
+# The grandchild ignores SIGTERM as well, so the group SIGTERM of a cancel
+# leaves both running. Ignored before the fork, it is ignored from the
+# grandchild's first instant (an ignored signal survives fork and exec); set
+# inside the child, a SIGTERM arriving before the child ran would kill it.
+trap '' TERM
+sleep "$seconds" &
 grandchild=$!
+trap 'echo "got SIGTERM, ignoring it"' TERM
 echo '__WF_EVENT__:{"type":"phase_started","phase":0,"name":"stubborn","total_phases":1}' >&2
 echo "running with grandchild $grandchild"
 # `wait` returns early when a trapped signal arrives; keep waiting.

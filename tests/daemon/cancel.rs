@@ -121,8 +121,6 @@ async fn force_cancel_kills_at_once() {
 
 #[tokio::test]
 async fn a_program_ignoring_sigterm_is_killed_with_its_grandchild() {
-    // The `ignore_sigterm` example's grandchild dies of the group SIGTERM (a
-    // bug of the example), so use a program that really ignores it.
     let daemon = Daemon::builder()
         .program("stubborn.sh", stubborn_program())
         .start()

@@ -207,11 +207,18 @@ async fn a_shutdown_ends_although_the_disk_stays_full() {
     // history before the writer gives up; not, on top, the 10 s a runner
     // gets for its clean-up: once the program is gone nothing is left to
     // stop, and waiting for the history's room is what the second grace
-    // is for.
+    // is for. The daemon says when it waited the deadline out; that, not
+    // the time taken, is the check, since a loaded machine can take 12 s
+    // without it (the bound below only catches a shutdown that hangs).
     let took = asked.elapsed();
+    let log = daemon.log();
     assert!(
-        took < Duration::from_secs(2 + 10),
-        "shutdown waited out the runners' deadline: {took:?}"
+        !log.contains("executions still running at the end of shutdown"),
+        "shutdown waited out the runners' deadline ({took:?}):\n{log}"
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "shutdown took {took:?}:\n{log}"
     );
 }
 

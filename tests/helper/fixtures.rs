@@ -104,15 +104,17 @@ echo "attempt $n"
     )
 }
 
-/// Like the `ignore_sigterm` example, but its grandchild ignores SIGTERM too,
-/// so a SIGTERM to the whole process group really stops nothing: only SIGKILL
-/// ends it. Prints `running with grandchild PID`.
+/// Like the `ignore_sigterm` example: it and its grandchild ignore SIGTERM
+/// (the grandchild from before it is forked), so a SIGTERM to the whole
+/// process group stops nothing: only SIGKILL ends it. Prints `running with
+/// grandchild PID`.
 pub fn stubborn_program() -> String {
     workflow_script(
         r#"{"id":"stubborn","name":"Stubborn","description":"Ignores SIGTERM, grandchild too.","fields":[]}"#,
-        r#"trap 'echo "got SIGTERM, ignoring it"' TERM
-(trap '' TERM; exec sleep 3600) &
+        r#"trap '' TERM
+sleep 3600 &
 grandchild=$!
+trap 'echo "got SIGTERM, ignoring it"' TERM
 echo '__WF_EVENT__:{"type":"phase_started","phase":0,"name":"stubborn","total_phases":1}' >&2
 echo "running with grandchild $grandchild"
 while kill -0 "$grandchild" 2>/dev/null; do wait "$grandchild"; done"#,
