@@ -5,12 +5,19 @@
 //! program ran at most once (a tally file shared by the daemons), each
 //! run's log has every line once, in order, with no gap in its sequence,
 //! and what was running at a kill is INTERRUPTED, the rest SUCCEEDED.
-//! The test makes its own database, so it runs once, in the SQLite run.
+//! A drop folder the three share goes through a takeover the same way:
+//! every file ends once, processed by one execution that succeeded (and
+//! one interrupted by the kill, for the file the writer was running).
+//! The tests make their own databases, so they run once, in the SQLite
+//! run.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde_json::json;
 use tokio::task::JoinHandle;
 
+use super::drop_folders::{contents, drop_file, wait_settled};
 use super::standby::standby_from;
 use crate::helper::*;
 
@@ -134,4 +141,98 @@ async fn three_daemons_run_each_execution_once_through_two_kills() {
         runs.keys().all(|id| ids.contains(id)),
         "only the submitted executions ran"
     );
+}
+
+/// A `vm_pipeline` that takes a little while, then writes its report: a
+/// drop folder's files are still going through it when the writer dies.
+fn slow_enough_pipeline() -> String {
+    workflow_script(
+        r#"{"id":"vm_pipeline","name":"VM pipeline (fixture)","description":"Writes a report.","fields":[{"name":"manifest","label":"Manifest","description":"Pipeline document","cli_arg":"--manifest","required":true,"default":null,"field_type":{"type":"text"}},{"name":"output_dir","label":"Output","description":"Output directory","cli_arg":"--output-dir","required":false,"default":"","field_type":{"type":"text"}}]}"#,
+        r#"sleep 0.05
+echo '{"pipeline":{"success":true}}' > vm.report.json
+echo '__WF_EVENT__:{"type":"state_file_created","phase":0,"file_path":"vm.report.json","description":"pipeline report"}' >&2"#,
+    )
+}
+
+#[tokio::test]
+async fn a_shared_drop_folder_is_processed_once_through_a_takeover() {
+    if skip_on_postgres("three daemons on a database of their own (run once)") {
+        return;
+    }
+    const FILES: usize = 60;
+    let url = fresh_postgres_database();
+    let shared = tempfile::tempdir().expect("shared dir");
+    let workflows = shared.path().join("workflows");
+    std::fs::create_dir(&workflows).unwrap();
+    write_program(&workflows, "vm-pipeline.sh", &slow_enough_pipeline());
+    let folder = shared.path().join("drop");
+    let sharing = |jobs| {
+        on_history(&url, &workflows, jobs)
+            .flag("--manifest-dir", folder.to_str().unwrap())
+            .flag("--source-root", "/d")
+    };
+    let mut first = sharing(1).start().await;
+    let second = standby_from(sharing(1)).await;
+    let third = standby_from(sharing(1)).await;
+
+    let incoming = folder.join("to_be_processed");
+    for i in 0..FILES {
+        let manifest = json!({"version": "1.0", "pipeline": {
+            "load": {"source_type": "raw", "source_path": format!("/d/vm-{i}.raw")},
+            "convert": {"output_format": "qcow2"}}});
+        drop_file(
+            &incoming,
+            &format!("vm-{i:03}.json"),
+            manifest.to_string().as_bytes(),
+        );
+    }
+    eventually("a quarter of the files processed", DEADLINE, || async {
+        let processed = contents(&folder)["processed"]
+            .iter()
+            .filter(|n| !n.ends_with(".report.json"))
+            .count();
+        (processed >= FILES / 4).then_some(())
+    })
+    .await;
+    first.kill9().await;
+    let (writer, _other) = first_to_take_over(second, third).await;
+
+    let done = wait_settled(&folder, FILES).await;
+    assert!(done["failed"].is_empty(), "{:?}", done["failed"]);
+    assert_eq!(
+        done["processed"].len(),
+        2 * FILES,
+        "each file and its report"
+    );
+    let executions = writer
+        .list_executions(pb::ListExecutionsRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .executions;
+    let mut runs: BTreeMap<String, Vec<ExecutionState>> = BTreeMap::new();
+    for execution in &executions {
+        runs.entry(execution.labels["drop_file"].clone())
+            .or_default()
+            .push(execution.state());
+    }
+    assert_eq!(runs.len(), FILES, "every file ran: {runs:?}");
+    let mut interrupted = 0;
+    for (file, states) in &runs {
+        let succeeded = states
+            .iter()
+            .filter(|s| **s == ExecutionState::Succeeded)
+            .count();
+        assert_eq!(succeeded, 1, "{file} succeeded once: {states:?}");
+        interrupted += states.len() - 1;
+        assert!(
+            states
+                .iter()
+                .all(|s| matches!(s, ExecutionState::Succeeded | ExecutionState::Interrupted)),
+            "{file}: {states:?}"
+        );
+    }
+    // At most the one file the killed writer (one slot) was running.
+    assert!(interrupted <= 1, "{interrupted} interrupted: {runs:?}");
 }
