@@ -7,7 +7,9 @@
 //! and what was running at a kill is INTERRUPTED, the rest SUCCEEDED.
 //! A drop folder the three share goes through a takeover the same way:
 //! every file ends once, processed by one execution that succeeded (and
-//! one interrupted by the kill, for the file the writer was running).
+//! one interrupted by the kill, for the file the writer was running); and
+//! a schedule firing every second neither doubles nor loses a time when
+//! the writer dies the moment one of its runs appears.
 //! The tests make their own databases, so they run once, in the SQLite
 //! run.
 
@@ -18,6 +20,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 
 use super::drop_folders::{contents, drop_file, wait_settled};
+use super::schedules::{assert_each_time_once, schedule, with_overlap};
 use super::standby::standby_from;
 use crate::helper::*;
 
@@ -235,4 +238,39 @@ async fn a_shared_drop_folder_is_processed_once_through_a_takeover() {
     }
     // At most the one file the killed writer (one slot) was running.
     assert!(interrupted <= 1, "{interrupted} interrupted: {runs:?}");
+}
+
+#[tokio::test]
+async fn a_schedule_fires_once_across_a_takeover() {
+    if skip_on_postgres("three daemons on a database of their own (run once)") {
+        return;
+    }
+    let url = fresh_postgres_database();
+    let on_history = || Daemon::builder().flag("--database", &url);
+    let mut first = on_history().start().await;
+    let second = standby_from(on_history()).await;
+    let third = standby_from(on_history()).await;
+    first
+        .create_schedule(with_overlap(
+            schedule("tick", "hello", &[("name", text("c"))]),
+            pb::ScheduleOverlapPolicy::AllowAll,
+        ))
+        .await;
+    // Killed the moment its second run appears: between a start and its
+    // record, or just past it.
+    eventually("two runs on the first writer", DEADLINE, || async {
+        (first.scheduled_executions("tick").await.len() >= 2).then_some(())
+    })
+    .await;
+    first.kill9().await;
+    let (writer, _other) = first_to_take_over(second, third).await;
+    let before = writer.runs("tick").await.len();
+    let runs = writer
+        .wait_runs("tick", "three runs on the daemon that took over", |runs| {
+            runs.len() >= before + 3
+        })
+        .await;
+    writer.delete_schedule("tick").await;
+    let executions = writer.scheduled_executions("tick").await;
+    assert_each_time_once(&executions, &runs);
 }

@@ -2,9 +2,7 @@
 //! after a stop, and kill -9 the moment a run appears, with no time lost
 //! or doubled.
 
-use std::collections::BTreeSet;
-
-use super::{schedule, seconds, with_overlap};
+use super::{assert_each_time_once, schedule, seconds, with_overlap};
 use crate::helper::*;
 
 /// Waits until the wall clock has passed `seconds` more whole seconds:
@@ -107,36 +105,6 @@ async fn kill9_while_runs_fall_due_neither_loses_nor_doubles_a_time() {
         })
         .await;
     daemon.delete_schedule("tick").await;
-
-    // Never doubled: one execution per time, and each is its run's.
     let executions = daemon.scheduled_executions("tick").await;
-    let mut times = BTreeSet::new();
-    for execution in &executions {
-        let time = seconds(execution.scheduled_time.as_ref().unwrap());
-        assert!(
-            times.insert(time),
-            "two executions for {time}: {executions:#?}"
-        );
-    }
-    let started: BTreeSet<i64> = runs
-        .iter()
-        .filter(|r| r.outcome() == pb::ScheduleRunOutcome::Started)
-        .map(|r| seconds(r.scheduled_time.as_ref().unwrap()))
-        .collect();
-    assert!(
-        times.is_subset(&started) || times.len() == started.len() + 1,
-        "every start is recorded (the last may still be on its way): {times:?} vs {started:?}"
-    );
-    // Never lost: a time is either run or inside a stretch recorded as
-    // missed, which ends where the next recorded time begins.
-    for pair in runs.windows(2) {
-        let (a, b) = (
-            seconds(pair[0].scheduled_time.as_ref().unwrap()),
-            seconds(pair[1].scheduled_time.as_ref().unwrap()),
-        );
-        assert!(
-            b == a + 1 || pair[0].outcome() == pb::ScheduleRunOutcome::Missed,
-            "a gap after {a} that no run records: {runs:#?}"
-        );
-    }
+    assert_each_time_once(&executions, &runs);
 }

@@ -4,6 +4,8 @@
 //! crash between a start and its record) are checked with a controlled
 //! clock in src/schedules/tests.rs.
 
+use std::collections::BTreeSet;
+
 use serde_json::json;
 use tonic::Code;
 
@@ -118,6 +120,40 @@ pub(super) fn count(runs: &[pb::ScheduleRun], outcome: pb::ScheduleRunOutcome) -
 
 pub(super) fn seconds(t: &prost_types::Timestamp) -> i64 {
     t.seconds
+}
+
+/// A schedule's times each ran once at most, and none was lost: one
+/// execution per time, each recorded as its run's start, and between two
+/// recorded times either no time or a stretch recorded as missed.
+/// `executions` are the schedule's, `runs` its runs oldest first.
+pub(super) fn assert_each_time_once(executions: &[pb::Execution], runs: &[pb::ScheduleRun]) {
+    let mut times = BTreeSet::new();
+    for execution in executions {
+        let time = seconds(execution.scheduled_time.as_ref().unwrap());
+        assert!(
+            times.insert(time),
+            "two executions for {time}: {executions:#?}"
+        );
+    }
+    let started: BTreeSet<i64> = runs
+        .iter()
+        .filter(|r| r.outcome() == pb::ScheduleRunOutcome::Started)
+        .map(|r| seconds(r.scheduled_time.as_ref().unwrap()))
+        .collect();
+    assert!(
+        times.is_subset(&started) || times.len() == started.len() + 1,
+        "every start is recorded (the last may still be on its way): {times:?} vs {started:?}"
+    );
+    for pair in runs.windows(2) {
+        let (a, b) = (
+            seconds(pair[0].scheduled_time.as_ref().unwrap()),
+            seconds(pair[1].scheduled_time.as_ref().unwrap()),
+        );
+        assert!(
+            b == a + 1 || pair[0].outcome() == pb::ScheduleRunOutcome::Missed,
+            "a gap after {a} that no run records: {runs:#?}"
+        );
+    }
 }
 
 /// The fields of a status's google.rpc.BadRequest violations, in order.
