@@ -4,9 +4,10 @@
 //! JSON for `Accept: application/x-ndjson` (curl, scripts).
 //!
 //! Backpressure is the RPC's own: messages are read from the in-process
-//! stream only while the socket is at most [`CHUNKS_AHEAD`] chunks behind,
-//! and StreamLogs lets a slow reader catch up from the history, so no
-//! reader slows a program. Every message already waiting goes out in one
+//! stream only while the socket is a few chunks behind (at most
+//! [`CHUNKS_AHEAD`] batches of messages and as many chunks of JSON wait
+//! between the tasks below), and StreamLogs lets a slow reader catch up
+//! from the history, so no reader slows a program. Every message already waiting goes out in one
 //! chunk (up to [`CHUNK_BYTES`]): a log read from the history is a write
 //! per chunk, not per event. Each message is written as JSON straight from
 //! its bytes ([`crate::proto_json::encoded_to_json`]).
@@ -18,7 +19,6 @@
 //! polls a body on its connection's task), so a log read whole would go
 //! at the speed of one core doing both the RPC's work and the JSON's.
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
@@ -123,10 +123,23 @@ pub(crate) async fn respond(
     let (batches, batches_out) = mpsc::channel(CHUNKS_AHEAD);
     let (chunks, chunks_out) = mpsc::channel(CHUNKS_AHEAD);
     tokio::spawn(read_replies(replies, batches));
-    tokio::spawn(make_chunks(writer, batches_out, first, chunks));
-    let body = stream::unfold(chunks_out, |mut chunks_out| async move {
-        let chunk = chunks_out.recv().await?;
-        Some((Ok::<_, Infallible>(chunk), chunks_out))
+    let making = tokio::spawn(make_chunks(writer, batches_out, first, chunks));
+    let body = stream::unfold(Some((chunks_out, making)), |state| async move {
+        let (mut chunks_out, making) = state?;
+        match chunks_out.recv().await {
+            Some(chunk) => Some((Ok(chunk), Some((chunks_out, making)))),
+            // Every chunk taken, or the task died: a panic there breaks the
+            // response off instead of ending it as if the log were whole.
+            None => match making.await {
+                Ok(()) => None,
+                Err(failed) => Some((
+                    Err(std::io::Error::other(format!(
+                        "the stream's writer failed: {failed}"
+                    ))),
+                    None,
+                )),
+            },
+        }
     });
     let content_type = match format {
         StreamFormat::ServerSentEvents => "text/event-stream",
@@ -187,15 +200,17 @@ async fn make_chunks(
 ) {
     loop {
         let mut chunk = Vec::with_capacity(CHUNK_BYTES);
-        if let Some(first) = first.take() {
-            writer.message(&first, &mut chunk);
+        let mut ended = first
+            .take()
+            .is_some_and(|first| writer.message(&first, &mut chunk));
+        if !ended {
+            // A quiet stream notices a client gone at once, not at its
+            // next message or keep-alive.
+            ended = tokio::select! {
+                ended = writer.gather(&mut replies, &mut chunk) => ended,
+                () = chunks.closed() => return,
+            };
         }
-        // A quiet stream notices a client gone at once, not at its next
-        // message or keep-alive.
-        let ended = tokio::select! {
-            ended = writer.gather(&mut replies, &mut chunk) => ended,
-            () = chunks.closed() => return,
-        };
         if !chunk.is_empty() && chunks.send(Bytes::from(chunk)).await.is_err() {
             return;
         }
@@ -281,10 +296,7 @@ impl Writer {
     fn take(&self, next: Reply, chunk: &mut Vec<u8>) -> bool {
         match next {
             None => true,
-            Some(Ok(bytes)) => {
-                self.message(&bytes, chunk);
-                false
-            }
+            Some(Ok(bytes)) => self.message(&bytes, chunk),
             Some(Err(status)) => {
                 self.error(&HttpError::Rpc(status), chunk);
                 true
@@ -292,8 +304,10 @@ impl Writer {
         }
     }
 
-    /// One message: an SSE event (its `id:` the sequence) or an NDJSON line.
-    fn message(&self, bytes: &[u8], chunk: &mut Vec<u8>) {
+    /// One message: an SSE event (its `id:` the sequence) or an NDJSON
+    /// line; or, when it cannot be written as JSON, the error that ends the
+    /// stream (then true).
+    fn message(&self, bytes: &[u8], chunk: &mut Vec<u8>) -> bool {
         let start = chunk.len();
         if self.format == StreamFormat::ServerSentEvents {
             if let Some(sequence) = self.cursor.and_then(|path| varint_at(bytes, &path)) {
@@ -304,13 +318,17 @@ impl Writer {
             chunk.extend_from_slice(b"data: ");
         }
         match encoded_to_json(&self.output, bytes, chunk) {
-            Ok(()) => chunk.extend_from_slice(match self.format {
-                StreamFormat::ServerSentEvents => b"\n\n",
-                StreamFormat::Ndjson => b"\n",
-            }),
+            Ok(()) => {
+                chunk.extend_from_slice(match self.format {
+                    StreamFormat::ServerSentEvents => b"\n\n",
+                    StreamFormat::Ndjson => b"\n",
+                });
+                false
+            }
             Err(why) => {
                 chunk.truncate(start);
                 self.error(&HttpError::unwritable(why), chunk);
+                true
             }
         }
     }
@@ -349,6 +367,29 @@ mod tests {
                 ),
                 "{bad:?}"
             );
+        }
+    }
+
+    /// A message that cannot be written as JSON ends the stream with its
+    /// error, as the RPC's own errors do: nothing follows it.
+    #[test]
+    fn an_unwritable_message_ends_the_stream_with_an_error() {
+        let output = crate::proto_json::pool()
+            .get_message_by_name("workflow.v1.StreamLogsResponse")
+            .expect("the reply's descriptor");
+        for format in [StreamFormat::ServerSentEvents, StreamFormat::Ndjson] {
+            let writer = Writer {
+                cursor: cursor_path(&output),
+                output: output.clone(),
+                format,
+            };
+            let mut chunk = Vec::new();
+            // Field 1, length-delimited, longer than what follows.
+            let broken = Bytes::from_static(&[0x0a, 0x7f, 0x01]);
+            assert!(writer.take(Some(Ok(broken)), &mut chunk), "{format:?}");
+            let text = String::from_utf8(chunk).expect("UTF-8");
+            assert!(text.contains("error"), "{format:?}: {text}");
+            assert!(!text.contains("data: {\"event\""), "{format:?}: {text}");
         }
     }
 
