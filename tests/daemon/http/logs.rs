@@ -187,9 +187,19 @@ async fn a_client_leaving_a_quiet_stream_ends_its_rpc() {
         .program("gate.sh", gate_program("gate"))
         .start()
         .await;
-    let (exec, gate) = daemon.start_gate().await;
-    daemon.wait_output(&exec.id, "waiting").await;
-    // The helpers above followed logs too: count from here.
+    let gate = daemon.file("gate");
+    let exec = daemon
+        .execute("gate", &[("gate", text(gate.to_str().unwrap()))])
+        .await;
+    // Waited for without following the log: a followed log left behind is
+    // counted CANCELLED when the daemon notices, maybe after `before`.
+    eventually("the program at its gate", DEADLINE, || async {
+        let events = daemon.logs(&exec.id, 0, false).await;
+        output_texts(&events, pb::OutputStream::Stdout)
+            .contains(&"waiting".to_string())
+            .then_some(())
+    })
+    .await;
     let before = abandoned_streams(&daemon).await;
     let response = open_sse(&daemon, &exec.id, None).await;
     assert_eq!(response.status(), StatusCode::OK);
