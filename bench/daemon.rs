@@ -107,7 +107,7 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let cores = harness::cores();
     // One thread, like wfctl: the client shares the cores with the daemon
     // and its programs, and a multi-threaded runtime spends more CPU per
     // call on wake-ups between its own threads, CPU the xargs baseline

@@ -19,6 +19,20 @@ struct Turn {
     ingested: f64,
     /// The last subscriber read `finished` (the ingest time with none).
     delivered: f64,
+    /// CPU seconds from Execute until WaitExecution returned: the
+    /// daemon's, its program's and this bench's (the client, its
+    /// subscribers' decoding included), which share the machine's cores.
+    ingest_cpu: (f64, f64, f64),
+}
+
+/// CPU so far: the daemon's, its reaped programs' and this process's.
+fn cpu_now(daemon: &Daemon) -> (f64, f64, f64) {
+    let used = daemon.cpu();
+    (
+        used.daemon,
+        used.programs,
+        process_cpu(std::process::id() as i32),
+    )
 }
 
 pub(crate) async fn fanout(lines: usize, subscribers: usize, rounds: usize) {
@@ -43,7 +57,8 @@ pub(crate) async fn fanout(lines: usize, subscribers: usize, rounds: usize) {
             } else {
                 &[]
             };
-            pair[usize::from(with_subscribers)] = Some(turn(&client, watching, lines).await);
+            pair[usize::from(with_subscribers)] =
+                Some(turn(&daemon, &client, watching, lines).await);
         }
         let [Some(none), Some(some)] = pair else {
             unreachable!("both sides ran")
@@ -58,6 +73,16 @@ pub(crate) async fn fanout(lines: usize, subscribers: usize, rounds: usize) {
             lines as f64 / some.ingested,
             ratios[round],
             some.delivered,
+        );
+        let (d, p, c) = some.ingest_cpu;
+        let (d0, p0, c0) = none.ingest_cpu;
+        println!(
+            "fan-out round {}: CPU seconds until ingested, daemon / its program / this bench's client: alone {d0:.2} / {p0:.2} / {c0:.2} in {:.2} s; with {subscribers} subscribers {d:.2} / {p:.2} / {c:.2} in {:.2} s (of {:.2} core-seconds on {} cores)",
+            round + 1,
+            none.ingested,
+            some.ingested,
+            some.ingested * cores() as f64,
+            cores(),
         );
         alone.push(lines as f64 / none.ingested);
         followed.push(lines as f64 / some.ingested);
@@ -76,11 +101,13 @@ pub(crate) async fn fanout(lines: usize, subscribers: usize, rounds: usize) {
 /// Runs `chatty` printing `lines` event lines with a subscriber on each
 /// of `watching`, checking what each received.
 async fn turn(
+    daemon: &Daemon,
     client: &WorkflowServiceClient<Channel>,
     watching: &[WorkflowServiceClient<Channel>],
     lines: usize,
 ) -> Turn {
     let mut client = client.clone();
+    let cpu_before = cpu_now(daemon);
     let started = Instant::now();
     let execution = execute(
         &mut client,
@@ -116,9 +143,19 @@ async fn turn(
     });
     let waited = async {
         wait_succeeded(&mut client, &execution.id).await;
-        started.elapsed().as_secs_f64()
+        let at = started.elapsed().as_secs_f64();
+        let cpu = cpu_now(daemon);
+        (
+            at,
+            (
+                cpu.0 - cpu_before.0,
+                cpu.1 - cpu_before.1,
+                cpu.2 - cpu_before.2,
+            ),
+        )
     };
-    let (ingested, received) = tokio::join!(waited, futures_util::future::join_all(subscriptions));
+    let ((ingested, ingest_cpu), received) =
+        tokio::join!(waited, futures_util::future::join_all(subscriptions));
     let delivered = started.elapsed().as_secs_f64();
     if let Some(&first) = received.first() {
         assert!(first as usize >= lines, "{first} events for {lines} lines");
@@ -129,6 +166,7 @@ async fn turn(
     }
     Turn {
         ingested,
+        ingest_cpu,
         delivered: if watching.is_empty() {
             ingested
         } else {

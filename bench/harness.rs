@@ -167,6 +167,11 @@ fn cpu_seconds(pid: i32, fields: &[usize]) -> f64 {
     ticks / process::clock_ticks_per_second().unwrap_or(100) as f64
 }
 
+/// The machine's cores (2 when it cannot be told).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// CPU of any process, its own (utime + stime), so far.
 pub(crate) fn process_cpu(pid: i32) -> f64 {
     cpu_seconds(pid, &[14, 15])
