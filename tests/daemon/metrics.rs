@@ -39,7 +39,7 @@ fn printing_program(id: &str, code: i32) -> String {
 }
 
 /// One scrape: the exposition's text, after checking its content type.
-async fn scrape(daemon: &Daemon) -> String {
+pub(super) async fn scrape(daemon: &Daemon) -> String {
     // Plain HTTP/1.1, as Prometheus scrapes.
     let response = reqwest::Client::new()
         .get(format!("http://{}/metrics", daemon.addr))
@@ -70,7 +70,8 @@ fn ended(text: &str, workflow: &str, state: &str) -> f64 {
     )
 }
 
-fn grpc(text: &str, method: &str, code: &str) -> f64 {
+/// The count of `method`'s calls that ended with `code`.
+pub(super) fn grpc(text: &str, method: &str, code: &str) -> f64 {
     value(
         text,
         &format!("workflowd_grpc_requests_total{{method=\"{method}\",code=\"{code}\"}}"),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::daemon::metrics::{grpc, scrape};
 use crate::helper::*;
 
 /// Opens the followed log as SSE, after `last_event_id` when given.
@@ -209,7 +210,7 @@ async fn a_client_leaving_a_quiet_stream_ends_its_rpc() {
     eventually(
         "the abandoned stream counted",
         Duration::from_secs(5),
-        || async { (abandoned_streams(&daemon).await == before + 1).then_some(()) },
+        || async { (abandoned_streams(&daemon).await == before + 1.0).then_some(()) },
     )
     .await;
     std::fs::write(gate, "").expect("open the gate");
@@ -218,19 +219,8 @@ async fn a_client_leaving_a_quiet_stream_ends_its_rpc() {
 
 /// How many StreamLogs calls the daemon counted as abandoned by their
 /// client (`/metrics`).
-async fn abandoned_streams(daemon: &Daemon) -> u64 {
-    let prefix = "workflowd_grpc_requests_total{method=\"StreamLogs\",code=\"CANCELLED\"} ";
-    let text = http_client()
-        .get(daemon.url("/metrics"))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("the metrics");
-    text.lines()
-        .find_map(|line| line.strip_prefix(prefix))
-        .map_or(0, |count| count.parse().expect("a count"))
+async fn abandoned_streams(daemon: &Daemon) -> f64 {
+    grpc(&scrape(daemon).await, "StreamLogs", "CANCELLED")
 }
 
 /// Runs curl with `args` and returns its stdout, expecting success.
