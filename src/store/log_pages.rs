@@ -10,12 +10,10 @@
 //! events never change after commit), the most recently used in memory up
 //! to a budget of stored text.
 //!
-//! The budget counts bytes, not pages: a hundred readers spread over a
+//! The budget counts memory, not pages: a hundred readers spread over a
 //! long log of short lines need many small pages at once, and holding
-//! only eight (16,000 events) made most of them read their own. With the
-//! same bound on memory as those eight pages at their largest, the
-//! fan-out benchmark's 100 subscribers got a 1,000,000-line log delivered
-//! in 33.8-35.0 s instead of 50.9-51.8 s (bench/README.md).
+//! only eight (16,000 events) made most of them read their own
+//! (bench/README.md, fan-out).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,12 +25,22 @@ use crate::events::LogEvent;
 
 /// Events per page.
 pub(crate) const LOG_PAGE: usize = 2000;
-/// Stored text of the complete pages kept, in all: 8 MiB...
-const KEPT_BYTES: usize = 8 << 20;
+/// Memory the complete pages kept may take, in all, about ([`memory_of`]):
+/// 16 MiB, where eight pages of the longest lines kept took about 10 MiB...
+const KEPT_BYTES: usize = 16 << 20;
 /// ...each page kept only if its stored text is at most this big: a line
 /// can be 64 KiB, and a page of those 128 MiB. Such pages are read by
 /// each reader, as before there were shared pages.
 const PAGE_BYTES_KEPT: usize = 1 << 20;
+
+/// What a decoded event's allocation costs beyond its text, about.
+const ALLOCATION_BYTES: usize = 32;
+
+/// About the memory a page takes: its text, and each event's own size and
+/// allocation (most of it for a log of short lines).
+fn memory_of(events: &[LogEvent], text_bytes: usize) -> usize {
+    text_bytes + events.len() * (std::mem::size_of::<LogEvent>() + ALLOCATION_BYTES)
+}
 
 /// A page of an execution's log, from the event a reader asked for.
 #[derive(Debug, Clone)]
@@ -62,7 +70,7 @@ pub(crate) struct LogPages {
     kept: Mutex<Kept>,
 }
 
-/// The pages kept and the size of their stored text.
+/// The pages kept and the memory they take ([`memory_of`]).
 #[derive(Default)]
 struct Kept {
     pages: VecDeque<KeptPage>,
@@ -126,7 +134,8 @@ impl LogPages {
                 // A page whose front is gone (retention) is not kept: the
                 // reader is told by the gap.
                 if complete && events[0].sequence == first && bytes <= PAGE_BYTES_KEPT {
-                    self.kept.lock().keep(key, events.clone(), bytes);
+                    let memory = memory_of(&events, bytes);
+                    self.kept.lock().keep(key, events.clone(), memory);
                 }
                 (events, complete)
             }
@@ -203,7 +212,9 @@ mod tests {
         // Each page a sixteenth of the budget: sixteen fit.
         let read = |first: u64, count: usize| {
             reads.set(reads.get() + 1);
-            Ok::<_, ()>((log(first, count), KEPT_BYTES / 16))
+            let events = log(first, count);
+            let text = KEPT_BYTES / 16 - memory_of(&events, 0);
+            Ok::<_, ()>((events, text))
         };
         let start = |page: u64| page * LOG_PAGE as u64 + 1;
         for page in 0..16 {
