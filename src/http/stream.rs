@@ -232,7 +232,6 @@ fn cursor_path(output: &MessageDescriptor) -> Option<[u32; 2]> {
 }
 
 /// Writes the messages of one stream in its format.
-#[derive(Clone)]
 struct Writer {
     output: MessageDescriptor,
     cursor: Option<[u32; 2]>,

@@ -13,13 +13,12 @@
 //! The tests make their own databases, so they run once, in the SQLite
 //! run.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use super::drop_folders::{contents, drop_file, wait_settled};
+use super::drop_folders::{contents, drop_file, report_pipeline, states_by_label, wait_settled};
 use super::schedules::{assert_each_time_once, schedule, with_overlap};
 use super::standby::standby_from;
 use crate::helper::*;
@@ -146,17 +145,6 @@ async fn three_daemons_run_each_execution_once_through_two_kills() {
     );
 }
 
-/// A `vm_pipeline` that takes a little while, then writes its report: a
-/// drop folder's files are still going through it when the writer dies.
-fn slow_enough_pipeline() -> String {
-    workflow_script(
-        r#"{"id":"vm_pipeline","name":"VM pipeline (fixture)","description":"Writes a report.","fields":[{"name":"manifest","label":"Manifest","description":"Pipeline document","cli_arg":"--manifest","required":true,"default":null,"field_type":{"type":"text"}},{"name":"output_dir","label":"Output","description":"Output directory","cli_arg":"--output-dir","required":false,"default":"","field_type":{"type":"text"}}]}"#,
-        r#"sleep 0.05
-echo '{"pipeline":{"success":true}}' > vm.report.json
-echo '__WF_EVENT__:{"type":"state_file_created","phase":0,"file_path":"vm.report.json","description":"pipeline report"}' >&2"#,
-    )
-}
-
 #[tokio::test]
 async fn a_shared_drop_folder_is_processed_once_through_a_takeover() {
     if skip_on_postgres("three daemons on a database of their own (run once)") {
@@ -167,7 +155,9 @@ async fn a_shared_drop_folder_is_processed_once_through_a_takeover() {
     let shared = tempfile::tempdir().expect("shared dir");
     let workflows = shared.path().join("workflows");
     std::fs::create_dir(&workflows).unwrap();
-    write_program(&workflows, "vm-pipeline.sh", &slow_enough_pipeline());
+    // A little while per file: they are still going through when the
+    // writer dies.
+    write_program(&workflows, "vm-pipeline.sh", &report_pipeline("sleep 0.05"));
     let folder = shared.path().join("drop");
     let sharing = |jobs| {
         on_history(&url, &workflows, jobs)
@@ -207,19 +197,7 @@ async fn a_shared_drop_folder_is_processed_once_through_a_takeover() {
         2 * FILES,
         "each file and its report"
     );
-    let executions = writer
-        .list_executions(pb::ListExecutionsRequest {
-            page_size: 1000,
-            ..Default::default()
-        })
-        .await
-        .executions;
-    let mut runs: BTreeMap<String, Vec<ExecutionState>> = BTreeMap::new();
-    for execution in &executions {
-        runs.entry(execution.labels["drop_file"].clone())
-            .or_default()
-            .push(execution.state());
-    }
+    let runs = states_by_label(&writer, "drop_file").await;
     assert_eq!(runs.len(), FILES, "every file ran: {runs:?}");
     let mut interrupted = 0;
     for (file, states) in &runs {

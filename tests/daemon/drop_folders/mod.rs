@@ -21,11 +21,42 @@ mod recovery;
 
 /// A `vm_pipeline` that does nothing but write its report: for volume.
 pub(super) fn fast_pipeline() -> String {
+    report_pipeline("")
+}
+
+/// A `vm_pipeline` that runs `first` (a shell line, e.g. a pause), then
+/// writes its report.
+pub(super) fn report_pipeline(first: &str) -> String {
     workflow_script(
         r#"{"id":"vm_pipeline","name":"VM pipeline (fast fixture)","description":"Writes a report.","fields":[{"name":"manifest","label":"Manifest","description":"Pipeline document","cli_arg":"--manifest","required":true,"default":null,"field_type":{"type":"text"}},{"name":"output_dir","label":"Output","description":"Output directory","cli_arg":"--output-dir","required":false,"default":"","field_type":{"type":"text"}}]}"#,
-        r#"echo '{"pipeline":{"success":true}}' > vm.report.json
-echo '__WF_EVENT__:{"type":"state_file_created","phase":0,"file_path":"vm.report.json","description":"pipeline report"}' >&2"#,
+        &format!(
+            r#"{first}
+echo '{{"pipeline":{{"success":true}}}}' > vm.report.json
+echo '__WF_EVENT__:{{"type":"state_file_created","phase":0,"file_path":"vm.report.json","description":"pipeline report"}}' >&2"#
+        ),
     )
+}
+
+/// The states of the daemon's executions (up to 1,000), grouped by the
+/// value of their label `label`, oldest first within a group as listed.
+pub(super) async fn states_by_label(
+    daemon: &Daemon,
+    label: &str,
+) -> BTreeMap<String, Vec<ExecutionState>> {
+    let executions = daemon
+        .list_executions(pb::ListExecutionsRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .executions;
+    let mut runs: BTreeMap<String, Vec<ExecutionState>> = BTreeMap::new();
+    for execution in &executions {
+        runs.entry(execution.labels[label].clone())
+            .or_default()
+            .push(execution.state());
+    }
+    runs
 }
 
 /// A daemon with [`fast_pipeline`] as `vm_pipeline` and a manifest drop

@@ -1,7 +1,7 @@
 //! Exactly once under stress: files still being written, kill -9 in the
 //! middle of a batch, and 200 files dropped at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::json;
@@ -107,19 +107,7 @@ async fn kill_9_mid_batch_then_restart_finishes_every_file_exactly_once() {
 
     // Work finished before the crash was not redone; interrupted work ran
     // once more.
-    let all = daemon
-        .list_executions(pb::ListExecutionsRequest {
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .executions;
-    let mut runs: BTreeMap<String, Vec<ExecutionState>> = BTreeMap::new();
-    for execution in &all {
-        runs.entry(execution.labels["vm"].clone())
-            .or_default()
-            .push(execution.state());
-    }
+    let runs = states_by_label(&daemon, "vm").await;
     for vm in ["fast-1", "fast-3", "orphan"] {
         assert_eq!(runs[vm], [ExecutionState::Succeeded], "{vm}: {runs:?}");
     }
